@@ -1,0 +1,38 @@
+// The extension's commands. Each one goes through ServerConnection; none runs a model here.
+import * as vscode from 'vscode';
+import * as proto from '../../server/src/protocol';
+import type { ServerConnection } from './serverConnection';
+import type { TeeOutputChannel } from './teeOutputChannel';
+
+export function registerCommands(server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
+  return [
+    vscode.commands.registerCommand('hdlm.showEngineInfo', () => showEngineInfo(server, output)),
+    vscode.commands.registerCommand('hdlm.showLog', () => output.show(true)),
+    vscode.commands.registerCommand('hdlm.restartServer', () => server.restart()),
+  ];
+}
+
+/** Round-trips `hdlm/engineInfo` and shows the answer; returns it so scripts can use it too. */
+async function showEngineInfo(server: ServerConnection, output: TeeOutputChannel): Promise<proto.EngineInfoResult | undefined> {
+  try {
+    const info = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'HdLM: asking the engine…', cancellable: true },
+      (_progress, token) => server.request(proto.engineInfo, {}, token),
+    );
+    const fallbacks = info.fallbacks.map((f) => `${f.provider} (${f.reason})`).join('; ');
+    const summary =
+      `HdLM engine: onnxruntime-node ${info.runtimeVersion} on ${info.device}, probe ${info.probeMs.toFixed(2)} ms, ` +
+      `backends ${info.backends.map((b) => b.name).join('/')}` +
+      (fallbacks ? `; skipped ${fallbacks}` : '');
+    output.info(summary);
+    void vscode.window.showInformationMessage(summary);
+    return info;
+  } catch (err) {
+    const message = `HdLM: could not get engine info: ${err instanceof Error ? err.message : String(err)}`;
+    output.error(message);
+    void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => {
+      if (choice) output.show(true);
+    });
+    return undefined;
+  }
+}

@@ -1,0 +1,44 @@
+// Extension entry point: creates the output channel, status bar and server connection, and
+// registers commands. Returns a small API (the extension's exports) that scripts and the
+// integration tests read through `vscode.extensions.getExtension(...).exports`.
+import * as vscode from 'vscode';
+import type { StatusParams } from '../../server/src/protocol';
+import { registerCommands } from './commands';
+import { ServerConnection } from './serverConnection';
+import { watchSettings } from './settings';
+import { StatusBar } from './statusBar';
+import { TeeOutputChannel } from './teeOutputChannel';
+
+export interface HdlmApi {
+  /** The last status shown in the status bar. */
+  status(): StatusParams;
+  /** The status bar item's current text. */
+  statusBarText(): string;
+  /** Resolves with the first status for which `predicate` holds (checked now and on every change). */
+  waitForStatus(predicate: (s: StatusParams) => boolean, timeoutMs: number): Promise<StatusParams>;
+  /** Name of the output channel holding the server's log. */
+  readonly outputChannelName: string;
+  /** Lines written to that channel so far. */
+  outputText(): string;
+}
+
+export function activate(context: vscode.ExtensionContext): HdlmApi {
+  const output = new TeeOutputChannel(vscode.window.createOutputChannel('HdLM', { log: true }));
+  const statusBar = new StatusBar();
+  const server = new ServerConnection(context.asAbsolutePath('dist/server.js'), output, statusBar);
+  context.subscriptions.push(output, statusBar, server, watchSettings(), ...registerCommands(server, output));
+  output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
+  server.start().catch(() => undefined); // Failure is shown by the status bar and the log.
+
+  return {
+    status: () => statusBar.status,
+    statusBarText: () => statusBar.text,
+    waitForStatus: (predicate, timeoutMs) => statusBar.waitFor(predicate, timeoutMs),
+    outputChannelName: output.name,
+    outputText: () => output.text(),
+  };
+}
+
+export function deactivate(): void {
+  // Disposables registered on the context stop the server.
+}

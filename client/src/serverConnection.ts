@@ -1,0 +1,121 @@
+// Starts the language server over IPC and keeps it alive a bounded number of times. Knows
+// nothing about individual commands: they go through `request`, which waits for the server to
+// be ready and fails with a clear message when it is not running.
+import * as vscode from 'vscode';
+import {
+  CancellationToken,
+  CloseAction,
+  CloseHandlerResult,
+  ErrorAction,
+  ErrorHandler,
+  ErrorHandlerResult,
+  LanguageClient,
+  LanguageClientOptions,
+  Message,
+  RequestParam,
+  RequestType,
+  ServerOptions,
+  State,
+  TransportKind,
+} from 'vscode-languageclient/node';
+import * as proto from '../../server/src/protocol';
+import { clientSettings } from './settings';
+import { StatusBar } from './statusBar';
+import { TeeOutputChannel } from './teeOutputChannel';
+
+/** Restarts are counted within this window, like VS Code's own default handler does. */
+const RESTART_WINDOW_MS = 3 * 60 * 1000;
+
+export class ServerConnection implements vscode.Disposable {
+  private readonly client: LanguageClient;
+  private readonly restarts: number[] = [];
+  private starting: Promise<void> | undefined;
+  /** Set when the server died too often and was not restarted; cleared by `restart`. */
+  private gaveUp = false;
+
+  constructor(
+    serverModule: string,
+    private readonly output: TeeOutputChannel,
+    private readonly statusBar: StatusBar,
+  ) {
+    const serverOptions: ServerOptions = {
+      run: { module: serverModule, transport: TransportKind.ipc },
+      debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ language: 'hdlm-task' }],
+      outputChannel: output,
+      synchronize: { configurationSection: 'hdlm' },
+      errorHandler: this.errorHandler(),
+    };
+    this.client = new LanguageClient('hdlm', 'HdLM Language Server', serverOptions, clientOptions);
+    this.client.onNotification(proto.status, (params) => this.statusBar.update(params));
+    this.client.onDidChangeState((e) => {
+      if (e.newState === State.Stopped) this.output.warn('the HdLM server stopped');
+    });
+  }
+
+  /** Starts the server once; later calls return the same promise. */
+  start(): Promise<void> {
+    this.starting ??= this.client.start().catch((err: unknown) => {
+      this.starting = undefined;
+      const message = `the HdLM server failed to start: ${err instanceof Error ? err.message : String(err)}`;
+      this.output.error(message);
+      this.statusBar.update({ health: 'error', busy: false, message, device: '' });
+      throw err;
+    });
+    return this.starting;
+  }
+
+  async restart(): Promise<void> {
+    this.restarts.length = 0;
+    this.gaveUp = false;
+    this.statusBar.update({ health: 'ok', busy: true, message: 'restarting the HdLM server', device: '' });
+    if (this.client.state === State.Stopped) {
+      this.starting = undefined;
+      await this.start();
+    } else {
+      await this.client.restart();
+    }
+  }
+
+  /** Sends a request once the server runs; fails clearly when it cannot. */
+  async request<P, R>(type: RequestType<P, R, void>, params: RequestParam<P>, token?: CancellationToken): Promise<R> {
+    if (this.gaveUp) {
+      throw new Error('the HdLM server is not running (it stopped too often); run "HdLM: Restart Server" after checking its log');
+    }
+    await this.start();
+    return this.client.sendRequest(type, params, token);
+  }
+
+  dispose(): void {
+    void this.client.dispose().catch(() => undefined);
+  }
+
+  private errorHandler(): ErrorHandler {
+    return {
+      error: (error: Error, _message: Message | undefined, count: number | undefined): ErrorHandlerResult => {
+        this.output.error(`connection error ${count ?? 0}: ${error.message}`);
+        return { action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+      },
+      closed: (): CloseHandlerResult => this.onClosed(),
+    };
+  }
+
+  /** The server process ended: restart it unless it has died too often recently. */
+  private onClosed(): CloseHandlerResult {
+    const now = Date.now();
+    this.restarts.push(now);
+    while (this.restarts.length > 0 && now - this.restarts[0]! > RESTART_WINDOW_MS) this.restarts.shift();
+    const max = clientSettings().maxRestarts;
+    if (this.restarts.length <= max) {
+      const message = `the HdLM server stopped; restarting it (${this.restarts.length} of ${max})`;
+      this.statusBar.update({ health: 'warning', busy: true, message, device: '' });
+      return { action: CloseAction.Restart, message, handled: true };
+    }
+    this.gaveUp = true;
+    const message = `the HdLM server stopped ${this.restarts.length} times in 3 minutes and will not be restarted; see the "HdLM" output`;
+    this.statusBar.update({ health: 'error', busy: false, message, device: '' });
+    return { action: CloseAction.DoNotRestart, message, handled: false };
+  }
+}

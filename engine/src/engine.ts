@@ -1,0 +1,42 @@
+// The engine's front door: what the language server and the CLI hold. It owns the choice of
+// execution provider; models, heads and decoding are added behind this class.
+import { chooseDevice, DeviceChoice } from './runtime/devices';
+import { ExecutionProvider, listBackends, runtimeVersion, BackendInfo } from './runtime/ort';
+
+export interface EngineOptions {
+  /** Providers to try, in order; the CPU is always the last resort. */
+  providers: readonly ExecutionProvider[];
+  /** Intra-op threads; 0 lets onnxruntime decide. */
+  threads: number;
+}
+
+export interface EngineInfo {
+  runtimeVersion: string;
+  backends: BackendInfo[];
+  device: ExecutionProvider;
+  fallbacks: DeviceChoice['fallbacks'];
+  probeMs: number;
+  threads: number;
+}
+
+export class Engine {
+  private constructor(
+    private readonly options: EngineOptions,
+    private readonly device: DeviceChoice,
+  ) {}
+
+  static async create(options: EngineOptions): Promise<Engine> {
+    return new Engine(options, await chooseDevice(options.providers, options.threads));
+  }
+
+  info(): EngineInfo {
+    return {
+      runtimeVersion: runtimeVersion(),
+      backends: listBackends(),
+      device: this.device.provider,
+      fallbacks: this.device.fallbacks,
+      probeMs: this.device.probeMs,
+      threads: this.options.threads,
+    };
+  }
+}

@@ -1,0 +1,129 @@
+// A small builder for ONNX graphs on top of onnx-proto's generated protobuf classes. The engine
+// writes its graphs itself (no Python converter); this module only knows ONNX, not models.
+import { onnx } from 'onnx-proto';
+
+/** Element types the engine emits. Values are ONNX TensorProto.DataType codes. */
+export const DType = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int64: onnx.TensorProto.DataType.INT64,
+} as const;
+export type DTypeCode = (typeof DType)[keyof typeof DType];
+
+/** A dimension is a fixed size or a symbolic name such as 'batch' or 'seq'. */
+export type Dim = number | string;
+
+export interface ValueSpec {
+  name: string;
+  type: DTypeCode;
+  dims: readonly Dim[];
+}
+
+/**
+ * Attribute values. A plain number is an INT when it is integral; wrap a float that happens to be
+ * integral (an epsilon of 1, a scale of 2) as `{ float: 1 }` so it is not encoded as an INT.
+ */
+export type AttributeValue = number | { float: number } | string | readonly number[] | Float32Array;
+
+/** The default opset; 17 is the newest that onnx-proto's IR 8 models run with on ORT 1.30. */
+export const DEFAULT_OPSET = 17;
+
+export class GraphBuilder {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly initializers: onnx.ITensorProto[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly domains = new Map<string, number>([['', DEFAULT_OPSET]]);
+  private counter = 0;
+
+  constructor(private readonly name: string) {}
+
+  input(spec: ValueSpec): string {
+    this.inputs.push(valueInfo(spec));
+    return spec.name;
+  }
+
+  output(spec: ValueSpec): void {
+    this.outputs.push(valueInfo(spec));
+  }
+
+  /** Adds a float32 weight; the data is copied into the model bytes. */
+  initializer(name: string, data: Float32Array, dims: readonly number[]): string {
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (expected !== data.length) {
+      throw new Error(`initializer ${name}: ${data.length} values for shape [${dims.join(',')}] (${expected} expected)`);
+    }
+    this.initializers.push({
+      name,
+      dataType: DType.float32,
+      dims: [...dims],
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    return name;
+  }
+
+  /**
+   * Adds a node and returns its output names. Outputs get fresh names unless given, so call
+   * sites read like expressions: `const y = g.op('MatMul', [x, w])[0]`.
+   */
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Record<string, AttributeValue> = {},
+    options: { outputs?: readonly string[]; outputCount?: number; domain?: string; opsetVersion?: number } = {},
+  ): string[] {
+    const domain = options.domain ?? '';
+    if (domain !== '' && !this.domains.has(domain)) this.domains.set(domain, options.opsetVersion ?? 1);
+    const outputs = options.outputs
+      ? [...options.outputs]
+      : Array.from({ length: options.outputCount ?? 1 }, () => `${opType.toLowerCase()}_${this.counter++}`);
+    this.nodes.push({
+      opType,
+      domain,
+      name: `${opType}_${this.nodes.length}`,
+      input: [...inputs],
+      output: outputs,
+      attribute: Object.entries(attributes).map(([name, value]) => attribute(name, value)),
+    });
+    return outputs;
+  }
+
+  /** Serialises the model. IR 8 is the newest onnx-proto knows. */
+  build(): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'hdlm-engine',
+      opsetImport: [...this.domains].map(([domain, version]) => ({ domain, version })),
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function valueInfo(spec: ValueSpec): onnx.IValueInfoProto {
+  return {
+    name: spec.name,
+    type: {
+      tensorType: {
+        elemType: spec.type,
+        shape: { dim: spec.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function attribute(name: string, value: AttributeValue): onnx.IAttributeProto {
+  const A = onnx.AttributeProto.AttributeType;
+  if (typeof value === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? { name, type: A.INT, i: value } : { name, type: A.FLOAT, f: value };
+  }
+  if ('float' in value) return { name, type: A.FLOAT, f: value.float };
+  if (value instanceof Float32Array) return { name, type: A.FLOATS, floats: Array.from(value) };
+  return { name, type: A.INTS, ints: [...value] };
+}

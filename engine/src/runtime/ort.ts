@@ -1,0 +1,82 @@
+// The one module that imports onnxruntime-node. Everything else in the engine talks to the
+// runtime through these functions, so the binding's quirks (missing providers, the shape of its
+// errors, how feeds are checked) are handled in one place.
+import * as ort from 'onnxruntime-node';
+
+export type Tensor = ort.Tensor;
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+
+export interface BackendInfo {
+  name: string;
+  /** True when the provider's binaries ship inside the npm package (cpu, webgpu on Linux x64). */
+  bundled: boolean;
+}
+
+export interface SessionOptions {
+  provider: ExecutionProvider;
+  /** Intra-op threads; 0 lets onnxruntime decide. */
+  threads: number;
+  /** When true, a node that would land on the CPU makes session creation fail (proves a graph runs wholly on the device). */
+  disableCpuFallback?: boolean;
+}
+
+/** A loaded ONNX graph with its declared input and output names. */
+export class Session {
+  private constructor(
+    private readonly inner: ort.InferenceSession,
+    readonly provider: ExecutionProvider,
+  ) {}
+
+  static async create(model: Uint8Array, options: SessionOptions): Promise<Session> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [options.provider],
+      graphOptimizationLevel: 'all',
+    };
+    if (options.threads > 0) sessionOptions.intraOpNumThreads = options.threads;
+    if (options.disableCpuFallback) {
+      sessionOptions.extra = { session: { disable_cpu_ep_fallback: '1' } };
+    }
+    return new Session(await ort.InferenceSession.create(model, sessionOptions), options.provider);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.inner.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.inner.outputNames;
+  }
+
+  /** Runs the graph; feeds are checked against the graph's inputs first so a mismatch names the culprit. */
+  async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    const missing = this.inputNames.filter((name) => !(name in feeds));
+    const extra = Object.keys(feeds).filter((name) => !this.inputNames.includes(name));
+    if (missing.length > 0 || extra.length > 0) {
+      const given = Object.entries(feeds).map(([k, t]) => `${k}[${t.dims.join(',')}]`).join(', ');
+      throw new Error(
+        `session inputs do not match: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]; given ${given}`,
+      );
+    }
+    return this.inner.run(feeds);
+  }
+
+  async release(): Promise<void> {
+    await this.inner.release();
+  }
+}
+
+export function float32Tensor(data: Float32Array, dims: readonly number[]): Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+export function int64Tensor(data: BigInt64Array, dims: readonly number[]): Tensor {
+  return new ort.Tensor('int64', data, dims);
+}
+
+export function runtimeVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common;
+}
+
+export function listBackends(): BackendInfo[] {
+  return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+}

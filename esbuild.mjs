@@ -1,0 +1,63 @@
+// The one build script. tsc only type-checks (`tsc -b`); esbuild writes every bundle:
+//   dist/client.js   extension host (node, cjs)        dist/server.js  language server (node, cjs)
+//   dist/hdlm.js     command-line front end (node)     dist/webview/   browser code for webviews
+//   out/test/**      test bundles (unit, nvim smoke, integration suite and its runner)
+// Flags: --production (minify, no source maps), --watch (rebuild on change).
+import * as esbuild from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** Native or host-provided modules stay outside the bundles. */
+const external = ['vscode', 'onnxruntime-node', 'mocha', 'playwright-core', '@vscode/test-electron'];
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
+
+function testEntries(dir) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) found.push(...testEntries(path));
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) found.push(path);
+  }
+  return found;
+}
+
+const builds = [
+  { ...node, entryPoints: { client: 'client/src/extension.ts', server: 'server/src/server.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { hdlm: 'engine/src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    entryPoints: { main: 'webview/src/main.ts' },
+    outdir: 'dist/webview',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+  },
+  // Tests are bundled one file each so node's test runner and the VS Code test host load plain JS.
+  { ...node, entryPoints: testEntries('test').filter((p) => !p.includes('/support/')), outbase: 'test', outdir: 'out/test' },
+];
+
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('esbuild: watching for changes');
+} else {
+  const start = Date.now();
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  console.log(`esbuild: built ${builds.length} targets in ${Date.now() - start} ms${production ? ' (production)' : ''}`);
+}

@@ -1,0 +1,112 @@
+// The language server's behaviour, free of any connection: server.ts binds these handlers to a
+// real LSP connection, and the unit tests drive them with a fake client.
+import { InitializeParams, InitializeResult, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
+import type { Engine, EngineOptions } from '../../engine/src/index';
+import { EngineInfoResult, ErrorCodes, StatusParams } from './protocol';
+import { HdlmSettings, parseSettings } from './settings';
+
+export const SERVER_VERSION = '0.1.0';
+
+/** What the server needs from the other side of the connection. */
+export interface OutboundClient {
+  sendStatus(params: StatusParams): void;
+  log(message: string): void;
+  /** Reads the `hdlm` settings section; resolves to undefined when the client cannot tell. */
+  fetchSettings(): Promise<unknown>;
+}
+
+export type EngineFactory = (options: EngineOptions) => Promise<Engine>;
+
+export class HdlmServer {
+  private engine: Promise<Engine> | undefined;
+  private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
+
+  constructor(
+    private readonly client: OutboundClient,
+    private readonly createEngine: EngineFactory,
+  ) {}
+
+  initialize(params: InitializeParams): InitializeResult {
+    this.client.log(`HdLM server ${SERVER_VERSION} (pid ${process.pid}) initializing for ${params.clientInfo?.name ?? 'an unnamed client'}`);
+    return {
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
+      serverInfo: { name: 'hdlm', version: SERVER_VERSION },
+    };
+  }
+
+  /** Called on `initialized` and on settings changes: (re)starts the engine with current settings. */
+  async start(initializationOptions?: unknown): Promise<void> {
+    const settings = await this.readSettings(initializationOptions);
+    this.engine = this.launchEngine(settings);
+    // Failure is already reported by launchEngine; requests see it when they await the engine.
+    await this.engine.catch(() => undefined);
+  }
+
+  async engineInfo(): Promise<EngineInfoResult> {
+    const engine = await this.requireEngine();
+    const info = engine.info();
+    return {
+      runtimeVersion: info.runtimeVersion,
+      backends: info.backends,
+      device: info.device,
+      fallbacks: info.fallbacks,
+      probeMs: info.probeMs,
+      serverVersion: SERVER_VERSION,
+      pid: process.pid,
+    };
+  }
+
+  get status(): StatusParams {
+    return this.lastStatus;
+  }
+
+  private async readSettings(initializationOptions: unknown): Promise<HdlmSettings> {
+    let raw: unknown;
+    try {
+      raw = (await this.client.fetchSettings()) ?? initializationOptions;
+    } catch (err) {
+      this.client.log(`could not read settings from the client, using defaults: ${describe(err)}`);
+    }
+    const { settings, problems } = parseSettings(raw);
+    for (const problem of problems) this.client.log(`settings: ${problem}`);
+    return settings;
+  }
+
+  private async launchEngine(settings: HdlmSettings): Promise<Engine> {
+    this.publish({ health: 'ok', busy: true, message: 'starting engine', device: '' });
+    try {
+      const engine = await this.createEngine({ providers: settings.executionProviders, threads: settings.threads });
+      const info = engine.info();
+      for (const f of info.fallbacks) this.client.log(`device ${f.provider} skipped: ${f.reason}`);
+      this.client.log(`engine ready on ${info.device} (onnxruntime-node ${info.runtimeVersion}, probe ${info.probeMs.toFixed(2)} ms)`);
+      const health = info.fallbacks.length > 0 ? 'warning' : 'ok';
+      const message = health === 'ok' ? 'ready' : `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})`;
+      this.publish({ health, busy: false, message, device: info.device });
+      return engine;
+    } catch (err) {
+      this.client.log(`engine failed to start: ${describe(err)}`);
+      this.publish({ health: 'error', busy: false, message: `engine failed: ${describe(err)}`, device: '' });
+      throw err;
+    }
+  }
+
+  private async requireEngine(): Promise<Engine> {
+    if (!this.engine) {
+      throw new ResponseError(ErrorCodes.engineUnavailable, 'the HdLM engine has not been started yet (the client has not sent `initialized`)');
+    }
+    try {
+      return await this.engine;
+    } catch (err) {
+      throw new ResponseError(ErrorCodes.engineUnavailable, `the HdLM engine is unavailable: ${describe(err)}`);
+    }
+  }
+
+  private publish(params: StatusParams): void {
+    this.lastStatus = params;
+    this.client.sendStatus(params);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

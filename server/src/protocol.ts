@@ -1,0 +1,53 @@
+// Every custom LSP message of HdLM, declared once. The client, the server and the tests import
+// this module, so a message's name, direction and types cannot drift apart. docs/protocol.md
+// documents each message; test/unit/protocolDoc.test.ts keeps the two in step.
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+
+/** Overall health of the server, shown by the client's status bar item. */
+export type Health = 'ok' | 'warning' | 'error';
+
+export interface StatusParams {
+  health: Health;
+  /** True while the server runs a job (a model load, a classification, a training run). */
+  busy: boolean;
+  /** One line for people: what the server is doing or what went wrong. */
+  message: string;
+  /** The execution provider in use ('cpu', 'webgpu', 'cuda'), or '' before the engine started. */
+  device: string;
+}
+
+/**
+ * `hdlm/status` — server → client notification, sent after `initialized`, whenever health or
+ * busy state changes, and after settings change. The client shows it in the status bar.
+ */
+export const status = new NotificationType<StatusParams>('hdlm/status');
+
+export type EngineInfoParams = Record<string, never>;
+
+export interface EngineInfoResult {
+  /** onnxruntime-node version. */
+  runtimeVersion: string;
+  /** Providers compiled into this onnxruntime-node build, and whether their binaries are bundled. */
+  backends: { name: string; bundled: boolean }[];
+  /** The provider the engine chose. */
+  device: string;
+  /** Providers tried before it, with the reason each was skipped. */
+  fallbacks: { provider: string; reason: string }[];
+  /** Time of the probe graph on the chosen device, in milliseconds. */
+  probeMs: number;
+  serverVersion: string;
+  /** Process id of the language server (lets tests and users see a restart). */
+  pid: number;
+}
+
+/**
+ * `hdlm/engineInfo` — client → server request: what runtime and device the engine uses. Waits
+ * for the engine to start; fails with a clear message when it could not.
+ */
+export const engineInfo = new RequestType<EngineInfoParams, EngineInfoResult, void>('hdlm/engineInfo');
+
+/** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
+export const ErrorCodes = {
+  /** The engine failed to start; the message says why. */
+  engineUnavailable: 1001,
+} as const;

@@ -1,0 +1,37 @@
+// Entry point of the language server. Only wiring: it binds LSP messages to HdlmServer. The
+// transport (IPC from VS Code, --stdio from other editors) is picked by vscode-languageserver
+// from the command line.
+import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { Engine } from '../../engine/src/index';
+import { HdlmServer, OutboundClient } from './hdlmServer';
+import * as proto from './protocol';
+
+const connection = createConnection(ProposedFeatures.all);
+let supportsConfiguration = false;
+let initializationOptions: unknown;
+
+const outbound: OutboundClient = {
+  sendStatus: (params) => void connection.sendNotification(proto.status, params).catch(logFailure),
+  log: (message) => connection.console.log(message),
+  fetchSettings: async () => (supportsConfiguration ? connection.workspace.getConfiguration('hdlm') : undefined),
+};
+
+const server = new HdlmServer(outbound, (options) => Engine.create(options));
+
+function logFailure(err: unknown): void {
+  connection.console.error(`HdLM server: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+}
+
+connection.onInitialize((params) => {
+  supportsConfiguration = params.capabilities.workspace?.configuration === true;
+  initializationOptions = params.initializationOptions;
+  return server.initialize(params);
+});
+connection.onInitialized(() => void server.start(initializationOptions).catch(logFailure));
+connection.onDidChangeConfiguration(() => void server.start(initializationOptions).catch(logFailure));
+connection.onRequest(proto.engineInfo, () => server.engineInfo());
+
+process.on('unhandledRejection', logFailure);
+process.on('uncaughtException', logFailure);
+
+connection.listen();
