@@ -1,6 +1,7 @@
 // The one build script. tsc only type-checks (`tsc -b`); esbuild writes every bundle:
 //   dist/client.js   extension host (node, cjs)        dist/server.js  language server (node, cjs)
 //   dist/hdlm.js     command-line front end (node)     dist/webview/   browser code for webviews
+//   out/tools/**     data and corpus builders (tools/<group>/<name>.ts; helpers in tools/<group>/lib/)
 //   out/test/**      test bundles (unit, nvim smoke, integration suite and its runner)
 // Flags: --production (minify, no source maps), --watch (rebuild on change).
 import * as esbuild from 'esbuild';
@@ -34,6 +35,13 @@ function testEntries(dir) {
   return found;
 }
 
+/** Every tools/<group>/<name>.ts is a runnable script; tools/<group>/lib/ holds their shared code. */
+function toolEntries() {
+  return readdirSync('tools', { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => readdirSync(join('tools', d.name)).filter((n) => n.endsWith('.ts')).map((n) => join('tools', d.name, n)));
+}
+
 const builds = [
   { ...node, entryPoints: { client: 'client/src/extension.ts', server: 'server/src/server.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { hdlm: 'engine/src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
@@ -48,6 +56,7 @@ const builds = [
     minify: production,
     logLevel: 'warning',
   },
+  { ...node, entryPoints: toolEntries(), outbase: 'tools', outdir: 'out/tools' },
   // Tests are bundled one file each so node's test runner and the VS Code test host load plain JS.
   { ...node, entryPoints: testEntries('test').filter((p) => !p.includes('/support/')), outbase: 'test', outdir: 'out/test' },
 ];
