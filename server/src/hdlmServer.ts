@@ -19,6 +19,9 @@ export type EngineFactory = (options: EngineOptions) => Promise<Engine>;
 
 export class HdlmServer {
   private engine: Promise<Engine> | undefined;
+  /** The settings the current engine was started with. */
+  private settings: Promise<HdlmSettings | undefined> = Promise.resolve(undefined);
+  private initializationOptions: unknown;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
 
   constructor(
@@ -34,10 +37,28 @@ export class HdlmServer {
     };
   }
 
-  /** Called on `initialized` and on settings changes: (re)starts the engine with current settings. */
+  /** Called on `initialized`: reads the settings and starts the engine. */
   async start(initializationOptions?: unknown): Promise<void> {
-    const settings = await this.readSettings(initializationOptions);
-    this.engine = this.launchEngine(settings);
+    this.initializationOptions = initializationOptions;
+    await this.launch(this.readSettings());
+  }
+
+  /**
+   * Called on `workspace/didChangeConfiguration`: restarts the engine only when a setting it
+   * uses changed. (VS Code sends one such notification right after start-up, too.)
+   */
+  async reconfigure(): Promise<void> {
+    const [previous, next] = await Promise.all([this.settings, this.readSettings()]);
+    if (JSON.stringify(previous) === JSON.stringify(next)) return;
+    this.client.log('settings changed: restarting the engine');
+    await this.launch(Promise.resolve(next));
+  }
+
+  private async launch(settings: Promise<HdlmSettings>): Promise<void> {
+    // Both fields are assigned before the first await, so a request arriving while settings are
+    // read waits for this engine instead of finding none or an older one.
+    this.settings = settings;
+    this.engine = settings.then((s) => this.launchEngine(s));
     // Failure is already reported by launchEngine; requests see it when they await the engine.
     await this.engine.catch(() => undefined);
   }
@@ -60,10 +81,10 @@ export class HdlmServer {
     return this.lastStatus;
   }
 
-  private async readSettings(initializationOptions: unknown): Promise<HdlmSettings> {
+  private async readSettings(): Promise<HdlmSettings> {
     let raw: unknown;
     try {
-      raw = (await this.client.fetchSettings()) ?? initializationOptions;
+      raw = (await this.client.fetchSettings()) ?? this.initializationOptions;
     } catch (err) {
       this.client.log(`could not read settings from the client, using defaults: ${describe(err)}`);
     }

@@ -28,7 +28,7 @@ connection.onInitialize((params) => {
   return server.initialize(params);
 });
 connection.onInitialized(() => void server.start(initializationOptions).catch(logFailure));
-connection.onDidChangeConfiguration(() => void server.start(initializationOptions).catch(logFailure));
+connection.onDidChangeConfiguration(() => void server.reconfigure().catch(logFailure));
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
 
 process.on('unhandledRejection', logFailure);

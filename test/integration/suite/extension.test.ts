@@ -1,0 +1,64 @@
+// Integration tests in a real VS Code workbench, through the public API only. They wait on the
+// server's status (through the extension's exported API) instead of sleeping.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { HdlmApi } from '../../../client/src/extension';
+import type { EngineInfoResult } from '../../../server/src/protocol';
+import { screenshot } from '../../support/screenshots';
+
+const EXTENSION_ID = 'hdlm.hdlm-vscode';
+
+async function activate(): Promise<HdlmApi> {
+  const extension = vscode.extensions.getExtension<HdlmApi>(EXTENSION_ID);
+  assert.ok(extension, `extension ${EXTENSION_ID} is installed in the development host`);
+  return extension.activate();
+}
+
+describe('HdLM extension in a real VS Code', () => {
+  let api: HdlmApi;
+
+  before(async () => {
+    api = await activate();
+  });
+
+  it('activates and reaches a ready status from the server', async () => {
+    const status = await api.waitForStatus((s) => !s.busy, 60_000);
+    assert.equal(status.health, 'ok', `status: ${JSON.stringify(status)}`);
+    assert.equal(status.device, 'cpu');
+    assert.equal(vscode.extensions.getExtension(EXTENSION_ID)?.isActive, true);
+  });
+
+  it('shows the device in the status bar item', () => {
+    assert.match(api.statusBarText(), /HdLM: cpu/);
+    assert.doesNotMatch(api.statusBarText(), /sync~spin|error/);
+  });
+
+  it('round-trips hdlm/engineInfo through the command', async () => {
+    const info = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+    assert.ok(info, 'the command returned engine info');
+    assert.equal(info.device, 'cpu');
+    assert.match(info.runtimeVersion, /^1\.\d+\.\d+$/);
+    assert.ok(info.backends.some((b) => b.name === 'cpu'));
+    assert.notEqual(info.pid, process.pid, 'the engine runs in the server process, not the extension host');
+  });
+
+  it('writes the server log to the HdLM output channel', async () => {
+    assert.equal(api.outputChannelName, 'HdLM');
+    await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar');
+    await vscode.commands.executeCommand('hdlm.showLog');
+    const text = api.outputText();
+    assert.match(text, /HdLM server 0\.1\.0 \(pid \d+\) initializing/);
+    assert.match(text, /engine ready on cpu/);
+    assert.match(text, /HdLM engine: onnxruntime-node/);
+    await screenshot('workbench-output.png');
+  });
+
+  it('restarts the server on request and becomes ready again', async () => {
+    const before = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+    await vscode.commands.executeCommand('hdlm.restartServer');
+    await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
+    const after = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+    assert.ok(before && after);
+    assert.notEqual(after.pid, before.pid, 'a new server process answers');
+  });
+});

@@ -1,0 +1,115 @@
+// The language server's handler class driven with a fake client and the real engine.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ResponseError } from 'vscode-languageserver';
+import { Engine } from '../../../engine/src/index';
+import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
+import { ErrorCodes, StatusParams } from '../../../server/src/protocol';
+import { parseSettings } from '../../../server/src/settings';
+
+class FakeClient implements OutboundClient {
+  readonly statuses: StatusParams[] = [];
+  readonly lines: string[] = [];
+  constructor(public settings: unknown = undefined) {}
+  sendStatus(params: StatusParams): void {
+    this.statuses.push(params);
+  }
+  log(message: string): void {
+    this.lines.push(message);
+  }
+  fetchSettings(): Promise<unknown> {
+    return Promise.resolve(this.settings);
+  }
+}
+
+const initParams = { processId: null, rootUri: null, capabilities: {}, clientInfo: { name: 'unit test' } };
+
+test('start reports busy, then ready on the CPU, and engineInfo answers', async () => {
+  const client = new FakeClient({ executionProviders: ['cpu'], threads: 1 });
+  const server = new HdlmServer(client, (o) => Engine.create(o));
+  const init = server.initialize(initParams);
+  assert.equal(init.serverInfo?.name, 'hdlm');
+  await server.start();
+  assert.deepEqual(
+    client.statuses.map((s) => [s.health, s.busy, s.device]),
+    [
+      ['ok', true, ''],
+      ['ok', false, 'cpu'],
+    ],
+  );
+  const info = await server.engineInfo();
+  assert.equal(info.device, 'cpu');
+  assert.equal(info.pid, process.pid);
+  assert.match(info.runtimeVersion, /^\d+\.\d+\.\d+$/);
+  assert.ok(client.lines.some((l) => l.includes('engine ready on cpu')));
+});
+
+test('a fallback is a warning that names the skipped device', async () => {
+  const client = new FakeClient({ executionProviders: ['cuda', 'cpu'] });
+  const server = new HdlmServer(client, (o) => Engine.create(o));
+  await server.start();
+  const last = client.statuses.at(-1)!;
+  assert.equal(last.health, 'warning');
+  assert.equal(last.device, 'cpu');
+  assert.match(last.message, /fell back: cuda/);
+  assert.ok(client.lines.some((l) => l.startsWith('device cuda skipped:')));
+});
+
+test('an engine that fails to start gives an error status and a clear request error', async () => {
+  const client = new FakeClient();
+  const server = new HdlmServer(client, () => Promise.reject(new Error('no weights in models/x')));
+  await server.start();
+  assert.equal(server.status.health, 'error');
+  assert.match(server.status.message, /no weights in models\/x/);
+  await assert.rejects(server.engineInfo(), (err: unknown) => {
+    assert.ok(err instanceof ResponseError);
+    assert.equal(err.code, ErrorCodes.engineUnavailable);
+    assert.match(err.message, /unavailable: no weights in models\/x/);
+    return true;
+  });
+});
+
+test('a request before initialized fails with a message saying so', async () => {
+  const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o));
+  await assert.rejects(server.engineInfo(), /has not been started yet/);
+});
+
+test('a request sent while the engine starts waits for it', async () => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const server = new HdlmServer(new FakeClient(), async (o) => {
+    await gate;
+    return Engine.create(o);
+  });
+  const started = server.start();
+  const pending = server.engineInfo();
+  release();
+  await started;
+  assert.equal((await pending).device, 'cpu');
+});
+
+test('malformed settings fall back to defaults and are reported', async () => {
+  const { settings, problems } = parseSettings({ executionProviders: ['tpu'], threads: -2 });
+  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0 });
+  assert.equal(problems.length, 2);
+  const client = new FakeClient({ executionProviders: 'gpu' });
+  await new HdlmServer(client, (o) => Engine.create(o)).start();
+  assert.ok(client.lines.some((l) => l.includes('hdlm.executionProviders must be')));
+});
+
+test('a configuration notification restarts the engine only when its settings changed', async () => {
+  const client = new FakeClient({ executionProviders: ['cpu'], threads: 1 });
+  let created = 0;
+  const server = new HdlmServer(client, (o) => {
+    created++;
+    return Engine.create(o);
+  });
+  await server.start();
+  await server.reconfigure();
+  assert.equal(created, 1, 'unchanged settings keep the engine');
+  client.settings = { executionProviders: ['cpu'], threads: 2 };
+  await server.reconfigure();
+  assert.equal(created, 2, 'changed settings restart it');
+  assert.ok(client.lines.includes('settings changed: restarting the engine'));
+  assert.equal(server.status.busy, false);
+});
