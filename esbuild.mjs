@@ -5,7 +5,7 @@
 //   out/test/**      test bundles (unit, nvim smoke, integration suite and its runner)
 // Flags: --production (minify, no source maps), --watch (rebuild on change).
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -67,6 +67,10 @@ if (watch) {
   console.log('esbuild: watching for changes');
 } else {
   const start = Date.now();
+  // Start from empty folders so that nothing stale (old source maps, removed entries) ships.
+  rmSync('dist', { recursive: true, force: true });
+  rmSync('out/test', { recursive: true, force: true });
+  rmSync('out/tools', { recursive: true, force: true });
   await Promise.all(builds.map((b) => esbuild.build(b)));
   console.log(`esbuild: built ${builds.length} targets in ${Date.now() - start} ms${production ? ' (production)' : ''}`);
 }

@@ -11,7 +11,6 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-let nextId = 1;
 
 function post(message: WebviewToHost): void {
   vscode.postMessage(message);
@@ -32,4 +31,4 @@ function render(message: HostToWebview): void {
 
 window.addEventListener('message', (event: MessageEvent<HostToWebview>) => render(event.data));
 post({ type: 'ready' });
-post({ type: 'requestEngineInfo', id: nextId++ });
+post({ type: 'requestEngineInfo', id: 1 });

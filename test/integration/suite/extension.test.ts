@@ -53,6 +53,15 @@ describe('HdLM extension in a real VS Code', () => {
     await screenshot('workbench-output.png');
   });
 
+  it('gives *.hdlm.json files the hdlm-task language', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'the test workspace is open');
+    const uri = vscode.Uri.joinPath(folder.uri, 'demo.hdlm.json');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from('{ "model": "default", "levels": [] }\n'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    assert.equal(doc.languageId, 'hdlm-task');
+  });
+
   it('restarts the server on request and becomes ready again', async () => {
     const before = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
     await vscode.commands.executeCommand('hdlm.restartServer');

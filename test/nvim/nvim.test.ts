@@ -1,0 +1,39 @@
+// A second editor: Debian's Neovim 0.7 drives the stdio language server (test/nvim/smoke.lua)
+// and must get a status notification and an answer to hdlm/engineInfo.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+
+const root = resolve(__dirname, '..', '..', '..');
+
+test('Neovim attaches to the stdio server and gets engine info', () => {
+  const nvim = spawnSync('nvim', ['--version'], { encoding: 'utf8' });
+  assert.equal(nvim.status, 0, 'Neovim is installed (Debian package neovim; tools/setup.sh installs it)');
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-nvim-'));
+  try {
+    const out = join(dir, 'result.json');
+    const run = spawnSync('nvim', ['--headless', '-u', 'NONE', '-i', 'NONE', '-c', `luafile ${join(root, 'test', 'nvim', 'smoke.lua')}`], {
+      cwd: dir,
+      env: { ...process.env, HDLM_SERVER: join(root, 'dist', 'server.js'), HDLM_NVIM_OUT: out },
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    const result = JSON.parse(readFileSync(out, 'utf8')) as {
+      error?: string;
+      statuses: { health: string; busy: boolean; device: string }[];
+      engineInfo?: { device: string; runtimeVersion: string; pid: number };
+    };
+    assert.equal(result.error, undefined, `smoke.lua: ${result.error}; stderr: ${run.stderr}`);
+    assert.equal(run.status, 0);
+    assert.ok(result.statuses.some((s) => s.busy), 'a busy status came first');
+    assert.deepEqual(result.statuses.at(-1), { health: 'ok', busy: false, message: 'ready', device: 'cpu' });
+    assert.equal(result.engineInfo?.device, 'cpu');
+    assert.match(result.engineInfo?.runtimeVersion ?? '', /^1\.\d+\.\d+$/);
+    assert.notEqual(result.engineInfo?.pid, process.pid);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,58 @@
+-- Neovim 0.7 smoke test: start the HdLM language server over stdio with Neovim's own LSP client,
+-- wait for its hdlm/status notification, send hdlm/engineInfo, write what came back as JSON to
+-- $HDLM_NVIM_OUT and quit (exit code 0 when an answer arrived, 1 otherwise).
+local server = assert(os.getenv('HDLM_SERVER'), 'HDLM_SERVER is not set')
+local out_path = assert(os.getenv('HDLM_NVIM_OUT'), 'HDLM_NVIM_OUT is not set')
+local result = { statuses = {} }
+
+local function finish(code)
+  local f = assert(io.open(out_path, 'w'))
+  f:write(vim.fn.json_encode(result))
+  f:close()
+  vim.cmd(code == 0 and 'qall!' or 'cquit 1')
+end
+
+local client_id = vim.lsp.start_client({
+  name = 'hdlm',
+  cmd = { 'node', server, '--stdio' },
+  root_dir = vim.fn.getcwd(),
+  handlers = {
+    ['hdlm/status'] = function(_, params)
+      table.insert(result.statuses, params)
+    end,
+  },
+  on_exit = function(code)
+    result.exit = code
+  end,
+})
+if not client_id then
+  result.error = 'start_client failed'
+  finish(1)
+end
+
+local function ready()
+  local last = result.statuses[#result.statuses]
+  return last ~= nil and last.busy == false
+end
+
+if not vim.wait(30000, ready, 50) then
+  result.error = 'no ready hdlm/status within 30 s'
+  finish(1)
+end
+
+local client = vim.lsp.get_client_by_id(client_id)
+local buf = vim.api.nvim_create_buf(true, false)
+vim.lsp.buf_attach_client(buf, client_id)
+local answered = false
+client.request('hdlm/engineInfo', {}, function(err, res)
+  result.err = err
+  result.engineInfo = res
+  answered = true
+end, buf)
+
+if not vim.wait(30000, function() return answered end, 50) then
+  result.error = 'no answer to hdlm/engineInfo within 30 s'
+  finish(1)
+end
+client.stop()
+finish(result.engineInfo and 0 or 1)

@@ -1,0 +1,72 @@
+// `npm test`: every tier, in order, on a freshly built tree.
+//   build → type-check → lint → unit + Neovim smoke (node:test) → VS Code host setup → integration
+//   → .vsix packaging (checks that only the linux-x64 onnxruntime binaries go in)
+// Every step runs even when an earlier one failed, so one run shows everything that is wrong.
+// The last line is the plain 'tests: N passed, N failed' summary that CI reads.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const results = join(root, 'test-results');
+mkdirSync(results, { recursive: true });
+
+const steps = [];
+let passed = 0;
+let failed = 0;
+
+function run(name, command, args, { env } = {}) {
+  console.log(`\n=== ${name}: ${command} ${args.join(' ')}`);
+  const started = Date.now();
+  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const ok = r.status === 0;
+  steps.push({ name, ok, seconds: (Date.now() - started) / 1000 });
+  return ok;
+}
+
+/** A check that is not a test runner (build, tsc, eslint) counts as one test. */
+function check(name, command, args) {
+  if (run(name, command, args)) passed++;
+  else failed++;
+}
+
+function countsFromTap(file) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { pass: count('pass'), fail: count('fail') + count('cancelled') };
+}
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+check('build', process.execPath, ['esbuild.mjs']);
+check('typecheck', bin('tsc'), ['-b']);
+check('lint', bin('eslint'), ['.']);
+
+const tap = join(results, 'node-tests.tap');
+rmSync(tap, { force: true });
+const nodeTestsOk = run('unit and Neovim tests', process.execPath, [
+  '--test',
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+  'out/test/unit', 'out/test/nvim',
+]);
+const unit = countsFromTap(tap);
+passed += unit.pass;
+failed += unit.fail + (nodeTestsOk || unit.fail > 0 ? 0 : 1);
+
+if (run('VS Code host setup', process.execPath, ['out/test/integration/setupHost.js'])) {
+  const integrationFile = join(results, 'integration.json');
+  const ok = run('integration tests (real VS Code)', process.execPath, ['out/test/integration/runIntegration.js']);
+  const counts = existsSync(integrationFile) ? JSON.parse(readFileSync(integrationFile, 'utf8')) : { passes: 0, failures: 0 };
+  passed += counts.passes;
+  failed += counts.failures + (ok || counts.failures > 0 ? 0 : 1);
+} else {
+  failed++;
+}
+
+check('package (.vsix)', process.execPath, ['tools/packageVsix.mjs']);
+
+console.log('\n=== summary');
+for (const s of steps) console.log(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.name} (${s.seconds.toFixed(1)} s)`);
+console.log(`tests: ${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 && steps.every((s) => s.ok) ? 0 : 1;
