@@ -33,6 +33,7 @@ export class GraphBuilder {
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private readonly domains = new Map<string, number>([['', DEFAULT_OPSET]]);
+  private readonly constants = new Map<string, string>();
   private counter = 0;
 
   constructor(private readonly name: string) {}
@@ -58,6 +59,28 @@ export class GraphBuilder {
       dims: [...dims],
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
+    return name;
+  }
+
+  /** Adds an int64 constant (shapes, axes, split sizes); equal constants are shared. */
+  int64(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const key = `i64:${dims.join('x')}:${values.join(',')}`;
+    const existing = this.constants.get(key);
+    if (existing) return existing;
+    const name = `const_${this.constants.size}`;
+    this.initializers.push({ name, dataType: DType.int64, dims: [...dims], int64Data: [...values] });
+    this.constants.set(key, name);
+    return name;
+  }
+
+  /** Adds a float32 scalar constant; equal constants are shared. */
+  scalar(value: number): string {
+    const key = `f32:${value}`;
+    const existing = this.constants.get(key);
+    if (existing) return existing;
+    const name = `const_${this.constants.size}`;
+    this.initializers.push({ name, dataType: DType.float32, dims: [], floatData: [value] });
+    this.constants.set(key, name);
     return name;
   }
 

@@ -1,0 +1,56 @@
+// Building blocks shared by the architectures' graphs, written as plain ONNX operators or, where
+// `fused` is set, as onnxruntime's fused operators (which the CPU and WebGPU providers both run).
+import { GraphBuilder } from '../onnx/graph';
+
+export interface OpOptions {
+  /** Use onnxruntime's fused operators (SimplifiedLayerNormalization) instead of plain ones. */
+  fused: boolean;
+}
+
+/** Copies a row-major [rows, cols] matrix into [cols, rows]. HF Linear weights are [out, in]; MatMul wants [in, out]. */
+export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = w[row + c]!;
+  }
+  return out;
+}
+
+/** y = x · Wᵀ (+ b) for a HF Linear weight [out, in]. */
+export function linear(g: GraphBuilder, x: string, name: string, weight: Float32Array, outDim: number, inDim: number, bias?: Float32Array): string {
+  const y = g.op('MatMul', [x, g.initializer(`${name}.weight`, transpose(weight, outDim, inDim), [inDim, outDim])])[0]!;
+  return bias ? g.op('Add', [y, g.initializer(`${name}.bias`, bias, [outDim])])[0]! : y;
+}
+
+/** RMS norm over the last axis: x / sqrt(mean(x²) + eps) · w, computed in float32 as HF does. */
+export function rmsNorm(g: GraphBuilder, x: string, name: string, weight: Float32Array, eps: number, options: OpOptions): string {
+  const w = g.initializer(`${name}.weight`, weight, [weight.length]);
+  if (options.fused) {
+    return g.op('SimplifiedLayerNormalization', [x, w], { axis: -1, epsilon: { float: eps }, stash_type: 1 })[0]!;
+  }
+  const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])[0]!], { axes: [-1], keepdims: 1 })[0]!;
+  const rms = g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar(eps)])[0]!])[0]!;
+  return g.op('Mul', [g.op('Div', [x, rms])[0]!, w])[0]!;
+}
+
+/** Standard layer norm (GPT-2) with weight and bias over the last axis. */
+export function layerNorm(g: GraphBuilder, x: string, name: string, weight: Float32Array, bias: Float32Array, eps: number): string {
+  const w = g.initializer(`${name}.weight`, weight, [weight.length]);
+  const b = g.initializer(`${name}.bias`, bias, [bias.length]);
+  return g.op('LayerNormalization', [x, w, b], { axis: -1, epsilon: { float: eps } })[0]!;
+}
+
+/** x · sigmoid(x). */
+export function silu(g: GraphBuilder, x: string): string {
+  return g.op('Mul', [x, g.op('Sigmoid', [x])[0]!])[0]!;
+}
+
+/** GPT-2's tanh approximation of GELU: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function geluNew(g: GraphBuilder, x: string): string {
+  const cube = g.op('Mul', [g.op('Mul', [x, x])[0]!, x])[0]!;
+  const inner = g.op('Add', [x, g.op('Mul', [cube, g.scalar(0.044715)])[0]!])[0]!;
+  const t = g.op('Tanh', [g.op('Mul', [inner, g.scalar(Math.sqrt(2 / Math.PI))])[0]!])[0]!;
+  const half = g.op('Mul', [x, g.scalar(0.5)])[0]!;
+  return g.op('Mul', [half, g.op('Add', [t, g.scalar(1)])[0]!])[0]!;
+}

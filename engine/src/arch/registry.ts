@@ -1,0 +1,37 @@
+// Architectures keyed by family. Each says how to build its segment graphs, how to embed tokens
+// (in JavaScript, so every segment graph starts from hidden states), and what its own head is.
+import type { ArchFamily, ModelConfig, WeightStore } from '../checkpoint/types';
+import type { HeadWeights } from './head';
+import { buildLlamaSegment } from './llama';
+import type { OpOptions } from './ops';
+
+export interface Architecture {
+  family: ArchFamily;
+  /** True when positions enter through rotary cos/sin inputs (else through the embedding). */
+  rotary: boolean;
+  buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: OpOptions): Uint8Array;
+  /** Token embedding rows [V, H] (and learned positions [P, H] where the architecture has them). */
+  embeddings(config: ModelConfig, weights: WeightStore): { tokens: Float32Array; positions?: Float32Array };
+  ownHead(config: ModelConfig, weights: WeightStore): HeadWeights;
+}
+
+const llama: Architecture = {
+  family: 'llama',
+  rotary: true,
+  buildSegment: buildLlamaSegment,
+  embeddings: (c, w) => ({ tokens: w.get('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]) }),
+  ownHead: (c, w) => ({
+    norm: { kind: 'rms', weight: w.get('model.norm.weight', [c.hiddenSize]), eps: c.normEps },
+    weight: c.tieWordEmbeddings ? w.get('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]) : w.get('lm_head.weight', [c.vocabSize, c.hiddenSize]),
+    vocabSize: c.vocabSize,
+    hiddenSize: c.hiddenSize,
+  }),
+};
+
+const registry = new Map<ArchFamily, Architecture>([['llama', llama]]);
+
+export function architectureFor(config: ModelConfig): Architecture {
+  const arch = registry.get(config.family);
+  if (!arch) throw new Error(`no graph builder for the ${config.family} family (model_type ${config.modelType})`);
+  return arch;
+}

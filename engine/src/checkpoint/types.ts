@@ -1,0 +1,73 @@
+// What the engine knows about a checkpoint once its folder has been read: a normalised model
+// configuration (the same fields whatever the Hugging Face model_type), the weights, the
+// tokenizer and generation defaults. Graph builders depend on these types only.
+
+/** Families of decoder that the graph builders know. Several model_types map to one family. */
+export type ArchFamily = 'llama' | 'gpt2';
+
+export interface ModelConfig {
+  /** The Hugging Face `model_type` as written in config.json (llama, qwen2, mistral, gpt2). */
+  modelType: string;
+  family: ArchFamily;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Key/value heads (grouped-query attention); equals numHeads without GQA. */
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  /** Epsilon of the RMS norm (llama family) or layer norm (gpt2). */
+  normEps: number;
+  /** Rotary base (llama family); 0 for learned absolute positions (gpt2). */
+  ropeTheta: number;
+  maxPositions: number;
+  /** q/k/v projections have biases (qwen2, gpt2). */
+  attentionBias: boolean;
+  /** The output head shares the token embedding matrix. */
+  tieWordEmbeddings: boolean;
+  /** MLP activation: 'silu' (llama family) or 'gelu_new' (gpt2). */
+  activation: 'silu' | 'gelu_new';
+  bosTokenId: number | undefined;
+  eosTokenIds: number[];
+  padTokenId: number | undefined;
+}
+
+export type DTypeName = 'F32' | 'F16' | 'BF16';
+
+/** Read access to a checkpoint's tensors, converted to float32 on read. */
+export interface WeightStore {
+  names(): string[];
+  has(name: string): boolean;
+  /** Shape as stored, without reading data; undefined when absent. */
+  shape(name: string): number[] | undefined;
+  dtype(name: string): DTypeName | undefined;
+  /**
+   * The tensor as float32. Throws an error naming the file, the tensor and both shapes when
+   * the tensor is missing or its shape differs from `expectedShape`.
+   */
+  get(name: string, expectedShape: readonly number[]): Float32Array;
+}
+
+export interface GenerationDefaults {
+  eosTokenIds: number[];
+  bosTokenId: number | undefined;
+  padTokenId: number | undefined;
+  maxNewTokens: number | undefined;
+  temperature: number | undefined;
+  topK: number | undefined;
+  topP: number | undefined;
+  doSample: boolean | undefined;
+}
+
+export interface Checkpoint {
+  /** Absolute path of the model folder. */
+  dir: string;
+  config: ModelConfig;
+  weights: WeightStore;
+  /** Absolute path of tokenizer.json, or undefined when the folder has none. */
+  tokenizerPath: string | undefined;
+  generation: GenerationDefaults;
+  /** sha256 over config.json and the weight files' contents: keys caches and head manifests. */
+  fingerprint: string;
+}

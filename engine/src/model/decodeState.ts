@@ -1,0 +1,78 @@
+// Everything a batch of sequences has accumulated: the token mask, positions, each segment's KV
+// cache, and the hidden states that stopped early and wait to enter a deeper segment.
+import type { Tensor } from '../runtime/ort';
+
+export interface SegmentCache {
+  /** Per layer of the segment: [B, kvH, cached, D]. */
+  keys: Tensor[];
+  values: Tensor[];
+  /** Positions whose keys/values this segment holds. */
+  cached: number;
+  /** Hidden states waiting to enter this segment, oldest first: chunks of [B, n, H]. */
+  pending: Float32Array[];
+  /** Positions in `pending` (sum of the chunks' n). */
+  pendingCount: number;
+}
+
+export class DecodeState {
+  /** Per row, 1 for a real token and 0 for padding, over every position so far. */
+  readonly mask: Uint8Array[];
+  /** Per row, the position id of every position so far (padding gets 0). */
+  readonly positions: Int32Array[];
+  /** Positions appended so far (the same for every row). */
+  length = 0;
+
+  constructor(
+    readonly batch: number,
+    readonly segments: SegmentCache[],
+    private capacity = 64,
+  ) {
+    this.mask = Array.from({ length: batch }, () => new Uint8Array(capacity));
+    this.positions = Array.from({ length: batch }, () => new Int32Array(capacity));
+  }
+
+  /** Records new positions for every row; `real[b][i]` says whether row b's i-th new token is real. */
+  extend(real: readonly (readonly boolean[])[]): void {
+    const added = real[0]!.length;
+    this.grow(this.length + added);
+    real.forEach((flags, b) => {
+      let next = this.length === 0 ? 0 : this.nextPosition(b);
+      flags.forEach((isReal, i) => {
+        this.mask[b]![this.length + i] = isReal ? 1 : 0;
+        this.positions[b]![this.length + i] = isReal ? next++ : 0;
+      });
+    });
+    this.length += added;
+  }
+
+  /** Mask rows truncated to the first `total` positions. */
+  maskUpTo(total: number): Uint8Array[] {
+    return this.mask.map((row) => row.subarray(0, total));
+  }
+
+  /** Position ids [B, count] of the positions start..start+count-1. */
+  positionSlice(start: number, count: number): Int32Array {
+    const out = new Int32Array(this.batch * count);
+    this.positions.forEach((row, b) => out.set(row.subarray(start, start + count), b * count));
+    return out;
+  }
+
+  private nextPosition(b: number): number {
+    let last = -1;
+    for (let i = 0; i < this.length; i++) if (this.mask[b]![i] === 1) last = this.positions[b]![i]!;
+    return last + 1;
+  }
+
+  private grow(needed: number): void {
+    if (needed <= this.capacity) return;
+    while (this.capacity < needed) this.capacity *= 2;
+    for (let b = 0; b < this.batch; b++) {
+      const mask = new Uint8Array(this.capacity);
+      mask.set(this.mask[b]!);
+      this.mask[b] = mask;
+      const positions = new Int32Array(this.capacity);
+      positions.set(this.positions[b]!);
+      this.positions[b] = positions;
+    }
+  }
+}

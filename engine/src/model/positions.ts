@@ -1,0 +1,52 @@
+// Per-position inputs computed in JavaScript for every segment: rotary cos/sin tables and the
+// additive attention bias (causal + padding). Cheap next to the layers, and computing them once
+// here keeps each segment graph free of index arithmetic.
+import { MASKED } from '../arch/segmentIO';
+
+/**
+ * Rotary tables for the given positions: cos/sin [B, 1, S, D] with the frequencies repeated
+ * over both halves, as HF's rotate_half convention expects. inv_freq and the angle products are
+ * rounded to float32 like HF computes them, so long positions match it closely.
+ */
+export function rotaryTables(positions: Int32Array /* [B, S] */, batch: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const invFreq = Float32Array.from({ length: half }, (_, i) => 1 / Math.pow(theta, (2 * i) / headDim));
+  const seq = positions.length / batch;
+  const cos = new Float32Array(batch * seq * headDim);
+  const sin = new Float32Array(batch * seq * headDim);
+  for (let r = 0; r < positions.length; r++) {
+    const pos = positions[r]!;
+    const base = r * headDim;
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(pos * invFreq[i]!);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[base + i] = c;
+      cos[base + half + i] = c;
+      sin[base + i] = s;
+      sin[base + half + i] = s;
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * Attention bias [B, 1, S, T] for S new queries at absolute indices P..P+S-1 over T = P+S keys:
+ * a query sees keys at or before it that are real tokens (mask 1). A query always sees itself,
+ * so padding rows stay finite instead of dividing by an empty softmax.
+ */
+export function attentionBias(mask: readonly Uint8Array[] /* B rows of T */, past: number, seq: number): Float32Array {
+  const total = past + seq;
+  const bias = new Float32Array(mask.length * seq * total);
+  mask.forEach((row, b) => {
+    for (let i = 0; i < seq; i++) {
+      const query = past + i;
+      const base = (b * seq + i) * total;
+      for (let j = 0; j < total; j++) {
+        const visible = j === query || (j < query && row[j] === 1);
+        bias[base + j] = visible ? 0 : MASKED;
+      }
+    }
+  });
+  return bias;
+}

@@ -1,0 +1,218 @@
+// A decoder cut into segments at chosen layers, one onnxruntime session and one KV cache per
+// segment. A position can stop after any segment ("exit early"); its hidden state then waits as
+// *pending* at the next segment, and the next time a deeper layer is needed all pending
+// positions go through that segment in one batched pass. Nothing is re-tokenised or re-run.
+import type { Checkpoint, ModelConfig } from '../checkpoint/types';
+import { buildHeadGraph, HeadIO } from '../arch/head';
+import { architectureFor, Architecture } from '../arch/registry';
+import { SegmentIO } from '../arch/segmentIO';
+import { ExecutionProvider, float32Tensor, Session, Tensor } from '../runtime/ort';
+import { attentionBias, rotaryTables } from './positions';
+import { DecodeState, SegmentCache } from './decodeState';
+
+export interface SegmentedModelOptions {
+  /** Layers after which a segment ends, ascending, each in 1..L-1; the last segment ends at L. */
+  cuts: readonly number[];
+  provider: ExecutionProvider;
+  threads: number;
+  /** Use onnxruntime's fused operators where the graphs have them. */
+  fused: boolean;
+}
+
+interface Segment {
+  first: number; // first layer (inclusive)
+  end: number; // last layer (exclusive)
+  session: Session;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+/** Hidden states of the positions that reached a layer in one call. */
+export interface Reached {
+  /** [B, count, H]. */
+  hidden: Float32Array;
+  /** Absolute index of the first of those positions. */
+  start: number;
+  count: number;
+}
+
+export class SegmentedModel {
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly arch: Architecture,
+    private readonly segments: Segment[],
+    private readonly ownHead: Session,
+    private readonly tokenEmbeddings: Float32Array, // [V, H]
+    private readonly positionEmbeddings: Float32Array | undefined, // [P, H]
+    readonly provider: ExecutionProvider,
+  ) {}
+
+  static async create(checkpoint: Checkpoint, options: SegmentedModelOptions): Promise<SegmentedModel> {
+    const { config, weights } = checkpoint;
+    const bounds = segmentBounds(config.numLayers, options.cuts);
+    const arch = architectureFor(config);
+    const sessionOptions = { provider: options.provider, threads: options.threads };
+    const segments: Segment[] = [];
+    for (const [first, end] of bounds) {
+      const graph = arch.buildSegment(config, weights, first, end, { fused: options.fused });
+      segments.push({ first, end, session: await Session.create(graph, sessionOptions) });
+    }
+    const head = await Session.create(buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }), sessionOptions);
+    const { tokens, positions } = arch.embeddings(config, weights);
+    return new SegmentedModel(config, arch, segments, head, tokens, positions, options.provider);
+  }
+
+  /** Layers at which a position can stop: every cut and the last layer. */
+  get exitLayers(): number[] {
+    return this.segments.map((s) => s.end);
+  }
+
+  newState(batch = 1): DecodeState {
+    const caches: SegmentCache[] = this.segments.map((s) => ({
+      keys: this.emptyKv(batch, s),
+      values: this.emptyKv(batch, s),
+      cached: 0,
+      pending: [],
+      pendingCount: 0,
+    }));
+    return new DecodeState(batch, caches);
+  }
+
+  /**
+   * Appends tokens to every row. Rows may differ in length: shorter ones are left-padded
+   * (masked out) so all rows stay aligned. Returns the number of positions added.
+   */
+  append(state: DecodeState, rows: readonly (readonly number[])[]): number {
+    if (rows.length !== state.batch) throw new Error(`append: ${rows.length} rows for a batch of ${state.batch}`);
+    const width = Math.max(...rows.map((r) => r.length));
+    if (width === 0) throw new Error('append: no tokens to add');
+    const real = rows.map((r) => Array.from({ length: width }, (_, i) => i >= width - r.length));
+    const start = state.length;
+    state.extend(real);
+    const H = this.config.hiddenSize;
+    const hidden = new Float32Array(state.batch * width * H); // [B, width, H]
+    rows.forEach((r, b) => {
+      r.forEach((id, i) => {
+        const at = (b * width + (width - r.length + i)) * H;
+        this.embed(id, state.positions[b]![start + width - r.length + i]!, hidden, at);
+      });
+    });
+    const first = state.segments[0]!;
+    first.pending.push(hidden);
+    first.pendingCount += width;
+    return width;
+  }
+
+  /**
+   * Brings every appended position through layer `layer` (an exit layer) and returns the hidden
+   * states of the positions that reached it in this call. Pending positions at shallower
+   * segments go through in one pass per segment. Checks `signal` between segments.
+   */
+  async runTo(state: DecodeState, layer: number, signal?: AbortSignal): Promise<Reached> {
+    const last = this.segments.findIndex((s) => s.end === layer);
+    if (last < 0) throw new Error(`layer ${layer} is not an exit layer (exits: ${this.exitLayers.join(', ')})`);
+    let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
+    for (let s = 0; s <= last; s++) {
+      if (signal?.aborted) throw new CancelledError();
+      const cache = state.segments[s]!;
+      if (cache.pendingCount === 0) continue;
+      const out = await this.runSegment(state, s);
+      if (s < this.segments.length - 1) {
+        const next = state.segments[s + 1]!;
+        next.pending.push(out.hidden);
+        next.pendingCount += out.count;
+      }
+      if (s === last) reached = out;
+    }
+    return reached;
+  }
+
+  /** Logits [N, V] of hidden states [N, H] through the model's own head (final norm + unembedding). */
+  async logits(hidden: Float32Array): Promise<Float32Array> {
+    const n = hidden.length / this.config.hiddenSize;
+    const out = await this.ownHead.run({ [HeadIO.hidden]: float32Tensor(hidden, [n, this.config.hiddenSize]) });
+    return out[HeadIO.logits]!.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([...this.segments.map((s) => s.session.release()), this.ownHead.release()]);
+  }
+
+  /** Runs segment s over all its pending positions, updating its cache. */
+  private async runSegment(state: DecodeState, s: number): Promise<Reached> {
+    const seg = this.segments[s]!;
+    const cache = state.segments[s]!;
+    const { batch } = state;
+    const n = cache.pendingCount;
+    const H = this.config.hiddenSize;
+    const start = cache.cached;
+    const hidden = concatAlongSeq(cache.pending, batch, H, n);
+    const feeds: Record<string, Tensor> = {
+      [SegmentIO.hidden]: float32Tensor(hidden, [batch, n, H]),
+      [SegmentIO.attnBias]: float32Tensor(attentionBias(state.maskUpTo(start + n), start, n), [batch, 1, n, start + n]),
+    };
+    if (this.arch.rotary) {
+      const D = this.config.headDim;
+      const { cos, sin } = rotaryTables(state.positionSlice(start, n), batch, D, this.config.ropeTheta);
+      feeds[SegmentIO.cos] = float32Tensor(cos, [batch, 1, n, D]);
+      feeds[SegmentIO.sin] = float32Tensor(sin, [batch, 1, n, D]);
+    }
+    for (let l = seg.first; l < seg.end; l++) {
+      feeds[SegmentIO.pastKey(l)] = cache.keys[l - seg.first]!;
+      feeds[SegmentIO.pastValue(l)] = cache.values[l - seg.first]!;
+    }
+    const out = await seg.session.run(feeds);
+    for (let l = seg.first; l < seg.end; l++) {
+      cache.keys[l - seg.first] = out[SegmentIO.presentKey(l)]!;
+      cache.values[l - seg.first] = out[SegmentIO.presentValue(l)]!;
+    }
+    cache.cached += n;
+    cache.pending = [];
+    cache.pendingCount = 0;
+    return { hidden: out[SegmentIO.hiddenOut]!.data as Float32Array, start, count: n };
+  }
+
+  private emptyKv(batch: number, s: Segment): Tensor[] {
+    const { numKvHeads, headDim } = this.config;
+    return Array.from({ length: s.end - s.first }, () => float32Tensor(new Float32Array(0), [batch, numKvHeads, 0, headDim]));
+  }
+
+  /** Writes the embedding of token `id` at `position` into out[at..at+H). */
+  private embed(id: number, position: number, out: Float32Array, at: number): void {
+    const { vocabSize: V, hiddenSize: H } = this.config;
+    if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} is outside the vocabulary (0..${V - 1})`);
+    out.set(this.tokenEmbeddings.subarray(id * H, (id + 1) * H), at);
+    if (this.positionEmbeddings) {
+      const row = this.positionEmbeddings.subarray(position * H, (position + 1) * H);
+      for (let i = 0; i < H; i++) out[at + i]! += row[i]!;
+    }
+  }
+}
+
+/** [first, end) layer ranges for the given cuts; validates them. */
+export function segmentBounds(numLayers: number, cuts: readonly number[]): [number, number][] {
+  const sorted = [...new Set(cuts)].sort((a, b) => a - b);
+  for (const c of sorted) {
+    if (!Number.isInteger(c) || c < 1 || c >= numLayers) throw new Error(`segment cut ${c} must be a layer in 1..${numLayers - 1}`);
+  }
+  const edges = [0, ...sorted, numLayers];
+  return edges.slice(1).map((end, i) => [edges[i]!, end]);
+}
+
+/** Concatenates chunks [B, n_i, H] along the sequence axis into [B, n, H]. */
+function concatAlongSeq(chunks: Float32Array[], batch: number, H: number, n: number): Float32Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Float32Array(batch * n * H);
+  let offset = 0;
+  for (const chunk of chunks) {
+    const len = chunk.length / (batch * H);
+    for (let b = 0; b < batch; b++) out.set(chunk.subarray(b * len * H, (b + 1) * len * H), (b * n + offset) * H);
+    offset += len;
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+// The segmented backbone on the real onnxruntime-node: hidden states at every exit layer match a
+// plain JavaScript forward pass, early exit plus batched catch-up gives the same last-layer
+// logits as running every layer for every token, and padding does not change a row's result.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CancelledError, SegmentedModel, segmentBounds } from '../../../engine/src/model/segmentedModel';
+import { referenceForward } from '../../support/referenceLlama';
+import { tinyLlamaCheckpoint, TinyLlamaShape } from '../../support/memoryCheckpoint';
+
+const GQA: TinyLlamaShape = { layers: 6, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 61, attentionBias: true, seed: 7 };
+const PROMPT = [5, 17, 3, 42, 8, 29, 11];
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+async function withModel(shape: TinyLlamaShape, cuts: number[], fused: boolean, body: (m: SegmentedModel) => Promise<void>): Promise<void> {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(shape), { cuts, provider: 'cpu', threads: 1, fused });
+  try {
+    await body(model);
+  } finally {
+    await model.release();
+  }
+}
+
+for (const fused of [false, true]) {
+  test(`hidden states at every exit layer match the JavaScript reference (${fused ? 'fused' : 'plain'} ops)`, async () => {
+    const ckpt = tinyLlamaCheckpoint(GQA);
+    const ref = referenceForward(ckpt, PROMPT);
+    await withModel(GQA, [2, 4], fused, async (model) => {
+      const state = model.newState();
+      model.append(state, [PROMPT]);
+      for (const layer of model.exitLayers) {
+        const reached = await model.runTo(state, layer);
+        assert.equal(reached.count, PROMPT.length);
+        const expected = ref.hidden[layer]!.flatMap((row) => Array.from(row));
+        assert.ok(maxDiff(reached.hidden, expected) < 1e-4, `layer ${layer}: ${maxDiff(reached.hidden, expected)}`);
+      }
+      const last = await model.logits(new Float32Array(0));
+      assert.equal(last.length, 0);
+    });
+  });
+}
+
+test('the model head gives the reference logits', async () => {
+  const shape = { ...GQA, tied: true };
+  const ref = referenceForward(tinyLlamaCheckpoint(shape), PROMPT);
+  await withModel(shape, [3], false, async (model) => {
+    const state = model.newState();
+    model.append(state, [PROMPT]);
+    const { hidden } = await model.runTo(state, 6);
+    const logits = await model.logits(hidden);
+    const expected = ref.logits.flatMap((row) => Array.from(row));
+    assert.ok(maxDiff(logits, expected) < 1e-4, `logits differ by ${maxDiff(logits, expected)}`);
+  });
+});
+
+test('exiting early for a span, then continuing at the last layer, equals running every layer for every token', async () => {
+  const span = [13, 21, 34, 55];
+  const tail = [7, 9];
+  await withModel(GQA, [2, 4], false, async (model) => {
+    // Every layer for every token.
+    const full = model.newState();
+    model.append(full, [PROMPT]);
+    await model.runTo(full, 6);
+    for (const t of [...span, ...tail]) {
+      model.append(full, [[t]]);
+      await model.runTo(full, 6);
+    }
+    const fullLast = await model.logits((await model.runTo(full, 6)).hidden);
+    assert.equal(fullLast.length, 0, 'nothing is left to run');
+
+    // The span stops at layer 2; the tail then needs layer 6, which catches the span up in one pass.
+    const early = model.newState();
+    model.append(early, [PROMPT]);
+    await model.runTo(early, 6);
+    for (const t of span) {
+      model.append(early, [[t]]);
+      const r = await model.runTo(early, 2);
+      assert.equal(r.count, 1);
+    }
+    assert.equal(early.segments[1]!.pendingCount, span.length, 'the span waits at segment 2');
+    const catchUp = [];
+    for (const t of tail) {
+      model.append(early, [[t]]);
+      catchUp.push(await model.runTo(early, 6));
+    }
+    assert.equal(catchUp[0]!.count, span.length + 1, 'the span and the first tail token go through the deep segments together');
+    assert.equal(catchUp[1]!.count, 1);
+
+    // Compare the last-layer logits of the tail tokens with a fresh every-layer run.
+    const reference = model.newState();
+    model.append(reference, [[...PROMPT, ...span, ...tail]]);
+    const all = await model.runTo(reference, 6);
+    const H = model.config.hiddenSize;
+    const tailRef = all.hidden.subarray((PROMPT.length + span.length) * H);
+    const tailEarly = new Float32Array([...catchUp[0]!.hidden.subarray(span.length * H), ...catchUp[1]!.hidden]);
+    const diff = maxDiff(await model.logits(tailEarly), await model.logits(tailRef));
+    assert.ok(diff < 1e-4, `logits differ by ${diff}`);
+    assert.equal(early.segments[2]!.cached, PROMPT.length + span.length + tail.length);
+  });
+});
+
+test('a left-padded row in a batch gets the same hidden states as alone', async () => {
+  const short = [9, 4, 33];
+  await withModel(GQA, [3], false, async (model) => {
+    const alone = model.newState();
+    model.append(alone, [short]);
+    const a = await model.runTo(alone, 6);
+    model.append(alone, [[12]]);
+    const a2 = await model.runTo(alone, 6);
+
+    const batch = model.newState(2);
+    model.append(batch, [PROMPT, short]);
+    const b = await model.runTo(batch, 6);
+    model.append(batch, [[12], [12]]);
+    const b2 = await model.runTo(batch, 6);
+    const H = model.config.hiddenSize;
+    const width = PROMPT.length;
+    const row1 = b.hidden.subarray((width + width - short.length) * H, 2 * width * H);
+    assert.ok(maxDiff(row1, a.hidden) < 1e-4);
+    assert.ok(maxDiff(b2.hidden.subarray(H, 2 * H), a2.hidden) < 1e-4);
+  });
+});
+
+test('a cancelled run stops between segments and the state stays usable', async () => {
+  await withModel(GQA, [2, 4], false, async (model) => {
+    const state = model.newState();
+    model.append(state, [PROMPT]);
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(model.runTo(state, 6, controller.signal), CancelledError);
+    const r = await model.runTo(state, 6);
+    assert.equal(r.count, PROMPT.length);
+  });
+});
+
+test('segment cuts are validated and an unknown exit layer is refused', async () => {
+  assert.deepEqual(segmentBounds(6, [4, 2]), [
+    [0, 2],
+    [2, 4],
+    [4, 6],
+  ]);
+  assert.throws(() => segmentBounds(6, [6]), /cut 6 must be a layer in 1\.\.5/);
+  await withModel(GQA, [2], false, async (model) => {
+    const state = model.newState();
+    model.append(state, [PROMPT]);
+    await assert.rejects(model.runTo(state, 3), /layer 3 is not an exit layer \(exits: 2, 6\)/);
+    assert.throws(() => model.append(state, [[999]]), /token id 999 is outside the vocabulary/);
+  });
+});
