@@ -3,12 +3,12 @@
 // *pending* at the next segment, and the next time a deeper layer is needed all pending
 // positions go through that segment in one batched pass. Nothing is re-tokenised or re-run.
 import type { Checkpoint, ModelConfig } from '../checkpoint/types';
-import { buildHeadGraph, HeadIO } from '../arch/head';
 import { architectureFor, Architecture } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
 import { ExecutionProvider, float32Tensor, Session, Tensor } from '../runtime/ort';
 import { attentionBias, rotaryTables } from './positions';
 import { DecodeState, SegmentCache } from './decodeState';
+import { LanguageHead } from './languageHead';
 
 export interface SegmentedModelOptions {
   /** Layers after which a segment ends, ascending, each in 1..L-1; the last segment ends at L. */
@@ -46,7 +46,8 @@ export class SegmentedModel {
     readonly config: ModelConfig,
     private readonly arch: Architecture,
     private readonly segments: Segment[],
-    private readonly ownHead: Session,
+    /** The model's own head: final norm + unembedding. */
+    readonly ownHead: LanguageHead,
     private readonly tokenEmbeddings: Float32Array, // [V, H]
     private readonly positionEmbeddings: Float32Array | undefined, // [P, H]
     readonly provider: ExecutionProvider,
@@ -62,7 +63,7 @@ export class SegmentedModel {
       const graph = arch.buildSegment(config, weights, first, end, { fused: options.fused });
       segments.push({ first, end, session: await Session.create(graph, sessionOptions) });
     }
-    const head = await Session.create(buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }), sessionOptions);
+    const head = await LanguageHead.create(arch.ownHead(config, weights), { ...sessionOptions, fused: options.fused });
     const { tokens, positions } = arch.embeddings(config, weights);
     return new SegmentedModel(config, arch, segments, head, tokens, positions, options.provider);
   }
@@ -133,10 +134,8 @@ export class SegmentedModel {
   }
 
   /** Logits [N, V] of hidden states [N, H] through the model's own head (final norm + unembedding). */
-  async logits(hidden: Float32Array): Promise<Float32Array> {
-    const n = hidden.length / this.config.hiddenSize;
-    const out = await this.ownHead.run({ [HeadIO.hidden]: float32Tensor(hidden, [n, this.config.hiddenSize]) });
-    return out[HeadIO.logits]!.data as Float32Array;
+  logits(hidden: Float32Array): Promise<Float32Array> {
+    return this.ownHead.logits(hidden);
   }
 
   async release(): Promise<void> {

@@ -1,0 +1,121 @@
+// The decode loop: prompts → tokens, from any exit layer, streaming each token, stopping on stop
+// tokens/strings/budget, cancellable between tokens (and, inside the model, between segments).
+import type { DecodeState } from '../model/decodeState';
+import type { LanguageHead } from '../model/languageHead';
+import { CancelledError, SegmentedModel } from '../model/segmentedModel';
+import { DEFAULTS, GenerationConfig, validateGenerationConfig } from './config';
+import { Sampler } from './sampler';
+import { StoppingCriteria, StopReason } from './stopping';
+
+export interface TokenEvent {
+  row: number;
+  token: number;
+  /** Text this token added to the row's output (needs `decode`); '' while a character is incomplete. */
+  text: string;
+  layer: number;
+}
+
+export interface GenerateRequest {
+  /** Token ids per row; rows of different lengths are left-padded. */
+  prompts: number[][];
+  config?: Partial<GenerationConfig>;
+  /** Exit layer to decode from (one of the model's exit layers); the last layer by default. */
+  layer?: number;
+  /** Head applied at that layer; the model's own head by default. */
+  head?: LanguageHead;
+  /** Turns token ids into text, for stop strings and streamed text. */
+  decode?: (ids: number[]) => string;
+  onToken?: (event: TokenEvent) => void;
+  signal?: AbortSignal;
+  /** Continue an existing state (its batch must match); a new one is made otherwise. */
+  state?: DecodeState;
+}
+
+export interface GeneratedRow {
+  tokens: number[];
+  /** Decoded output, cut before a stop string; undefined without `decode`. */
+  text: string | undefined;
+  stop: StopReason;
+}
+
+export interface GenerateResult {
+  rows: GeneratedRow[];
+  /** Holds prompt and generated tokens (the last ones appended but not yet run). */
+  state: DecodeState;
+}
+
+interface RowProgress {
+  tokens: number[];
+  text: string;
+  stop: StopReason | undefined;
+  cut: number | undefined;
+}
+
+export async function generate(model: SegmentedModel, request: GenerateRequest): Promise<GenerateResult> {
+  const config = validateGenerationConfig({ ...DEFAULTS, ...request.config });
+  const layer = request.layer ?? model.config.numLayers;
+  const head = request.head ?? model.ownHead;
+  const batch = request.prompts.length;
+  if (batch === 0) throw new Error('generate: no prompts');
+  if (request.prompts.some((p) => p.length === 0) && !request.state) throw new Error('generate: a prompt is empty (give at least one token, e.g. the BOS token)');
+  const state = request.state ?? model.newState(batch);
+  if (state.batch !== batch) throw new Error(`generate: ${batch} prompts for a state of batch ${state.batch}`);
+
+  const stopIds = config.ignoreEos ? config.stopTokenIds : [...config.stopTokenIds, ...model.config.eosTokenIds];
+  const stopping = new StoppingCriteria(stopIds, config.stopStrings, config.maxNewTokens);
+  const sampler = new Sampler(config);
+  const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], text: '', stop: undefined, cut: undefined }));
+  if (config.maxNewTokens === 0) rows.forEach((r) => (r.stop = 'maxTokens'));
+
+  // 1. The prompt (or the continuation of a state) goes in as the first step's input.
+  if (request.prompts.some((p) => p.length > 0)) model.append(state, request.prompts);
+  try {
+    while (rows.some((r) => r.stop === undefined)) {
+      if (request.signal?.aborted) throw new CancelledError();
+      // 2. Run to the exit layer and read the newest position of every row through the head.
+      const reached = await model.runTo(state, layer, request.signal);
+      const logits = await head.logits(lastPositions(reached.hidden, batch, reached.count, model.config.hiddenSize));
+      // 3. Sample, stream, check stopping, and feed the new tokens (finished rows get padding).
+      const next = rows.map((row, b) => (row.stop === undefined ? step(row, b, logits, head.vocabSize, sampler, stopping, request, layer) : undefined));
+      model.append(state, next.map((t) => (t === undefined ? [] : [t])));
+    }
+  } catch (err) {
+    if (!(err instanceof CancelledError)) throw err;
+    rows.forEach((r) => (r.stop ??= 'cancelled'));
+  }
+  return {
+    rows: rows.map((r) => ({ tokens: r.tokens, text: request.decode ? r.text.slice(0, r.cut) : undefined, stop: r.stop! })),
+    state,
+  };
+}
+
+function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, sampler: Sampler, stopping: StoppingCriteria, request: GenerateRequest, layer: number): number {
+  const token = sampler.next(logits.subarray(b * vocab, (b + 1) * vocab));
+  row.tokens.push(token);
+  let delta = '';
+  if (request.decode) {
+    const text = request.decode(row.tokens);
+    // Byte-level tokens can end inside a character; hold it back until it is complete.
+    const complete = text.endsWith('\uFFFD') ? text.slice(0, text.lastIndexOf('\uFFFD')) : text;
+    if (complete.length >= row.text.length) {
+      delta = complete.slice(row.text.length);
+      row.text = complete;
+    }
+  }
+  const stop = stopping.check(token, row.tokens.length, request.decode ? row.text : undefined);
+  if (stop) {
+    row.stop = stop.reason;
+    row.cut = stop.cut;
+  }
+  request.onToken?.({ row: b, token, text: delta, layer });
+  return token;
+}
+
+/** Hidden states [B, H] of each row's newest position out of [B, count, H]. */
+function lastPositions(hidden: Float32Array, batch: number, count: number, H: number): Float32Array {
+  if (count === 0) throw new Error('generate: nothing new reached the exit layer');
+  if (count === 1) return hidden;
+  const out = new Float32Array(batch * H);
+  for (let b = 0; b < batch; b++) out.set(hidden.subarray(((b + 1) * count - 1) * H, (b + 1) * count * H), b * H);
+  return out;
+}

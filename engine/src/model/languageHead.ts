@@ -1,0 +1,31 @@
+// A language head as a session: hidden [N, H] → logits [N, V]. The model's own head (final norm
+// + unembedding) is one; HdLM heads at intermediate layers are others of the same form.
+import { buildHeadGraph, HeadIO, HeadWeights } from '../arch/head';
+import type { OpOptions } from '../arch/ops';
+import { ExecutionProvider, float32Tensor, Session } from '../runtime/ort';
+
+export class LanguageHead {
+  private constructor(
+    private readonly session: Session,
+    readonly hiddenSize: number,
+    readonly vocabSize: number,
+  ) {}
+
+  static async create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
+    const session = await Session.create(buildHeadGraph(weights, options), { provider: options.provider, threads: options.threads });
+    return new LanguageHead(session, weights.hiddenSize, weights.vocabSize);
+  }
+
+  /** Logits [N, V] for hidden states [N, H]. */
+  async logits(hidden: Float32Array): Promise<Float32Array> {
+    const n = hidden.length / this.hiddenSize;
+    if (!Number.isInteger(n)) throw new Error(`head: ${hidden.length} values are not a whole number of rows of ${this.hiddenSize}`);
+    if (n === 0) return new Float32Array(0);
+    const out = await this.session.run({ [HeadIO.hidden]: float32Tensor(hidden, [n, this.hiddenSize]) });
+    return out[HeadIO.logits]!.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
