@@ -41,6 +41,15 @@ export interface Reached {
   count: number;
 }
 
+export interface RunOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * Also return the hidden states after every layer passed in this call (layer 0 = the
+   * embeddings), for the positions that went through it: layer → [B, n, H].
+   */
+  collectLayers?: boolean;
+}
+
 export class SegmentedModel {
   private constructor(
     readonly config: ModelConfig,
@@ -114,15 +123,18 @@ export class SegmentedModel {
    * states of the positions that reached it in this call. Pending positions at shallower
    * segments go through in one pass per segment. Checks `signal` between segments.
    */
-  async runTo(state: DecodeState, layer: number, signal?: AbortSignal): Promise<Reached> {
+  async runTo(state: DecodeState, layer: number, options: RunOptions | AbortSignal = {}): Promise<Reached & { layers?: Map<number, Float32Array> }> {
+    const { signal, collectLayers = false } = options instanceof AbortSignal ? { signal: options } : options;
     const last = this.segments.findIndex((s) => s.end === layer);
     if (last < 0) throw new Error(`layer ${layer} is not an exit layer (exits: ${this.exitLayers.join(', ')})`);
     let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
+    const layers = collectLayers ? new Map<number, Float32Array>() : undefined;
     for (let s = 0; s <= last; s++) {
       if (signal?.aborted) throw new CancelledError();
       const cache = state.segments[s]!;
       if (cache.pendingCount === 0) continue;
-      const out = await this.runSegment(state, s);
+      if (layers && s === 0) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
+      const out = await this.runSegment(state, s, layers);
       if (s < this.segments.length - 1) {
         const next = state.segments[s + 1]!;
         next.pending.push(out.hidden);
@@ -130,7 +142,7 @@ export class SegmentedModel {
       }
       if (s === last) reached = out;
     }
-    return reached;
+    return layers ? { ...reached, layers } : reached;
   }
 
   /** Logits [N, V] of hidden states [N, H] through the model's own head (final norm + unembedding). */
@@ -143,7 +155,7 @@ export class SegmentedModel {
   }
 
   /** Runs segment s over all its pending positions, updating its cache. */
-  private async runSegment(state: DecodeState, s: number): Promise<Reached> {
+  private async runSegment(state: DecodeState, s: number, layers?: Map<number, Float32Array>): Promise<Reached> {
     const seg = this.segments[s]!;
     const cache = state.segments[s]!;
     const { batch } = state;
@@ -165,10 +177,15 @@ export class SegmentedModel {
       feeds[SegmentIO.pastKey(l)] = cache.keys[l - seg.first]!;
       feeds[SegmentIO.pastValue(l)] = cache.values[l - seg.first]!;
     }
-    const out = await seg.session.run(feeds);
+    const fetches: string[] = [SegmentIO.hiddenOut];
+    for (let l = seg.first; l < seg.end; l++) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
+    for (let l = seg.first; layers && l < seg.end - 1; l++) fetches.push(SegmentIO.layerHidden(l));
+    const out = await seg.session.run(feeds, fetches);
     for (let l = seg.first; l < seg.end; l++) {
       cache.keys[l - seg.first] = out[SegmentIO.presentKey(l)]!;
       cache.values[l - seg.first] = out[SegmentIO.presentValue(l)]!;
+      const after = l === seg.end - 1 ? out[SegmentIO.hiddenOut]! : out[SegmentIO.layerHidden(l)];
+      if (layers && after) layers.set(l + 1, after.data as Float32Array);
     }
     cache.cached += n;
     cache.pending = [];

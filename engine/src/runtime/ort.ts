@@ -47,8 +47,11 @@ export class Session {
     return this.inner.outputNames;
   }
 
-  /** Runs the graph; feeds are checked against the graph's inputs first so a mismatch names the culprit. */
-  async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  /**
+   * Runs the graph; feeds are checked against the graph's inputs first so a mismatch names the
+   * culprit. `fetches` limits which outputs are copied back (all by default).
+   */
+  async run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
     const missing = this.inputNames.filter((name) => !(name in feeds));
     const extra = Object.keys(feeds).filter((name) => !this.inputNames.includes(name));
     if (missing.length > 0 || extra.length > 0) {
@@ -56,6 +59,11 @@ export class Session {
       throw new Error(
         `session inputs do not match: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]; given ${given}`,
       );
+    }
+    if (fetches) {
+      const unknown = fetches.filter((name) => !this.outputNames.includes(name));
+      if (unknown.length > 0) throw new Error(`session has no outputs [${unknown.join(', ')}]`);
+      return this.inner.run(feeds, [...fetches]);
     }
     return this.inner.run(feeds);
   }

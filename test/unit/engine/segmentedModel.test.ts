@@ -3,6 +3,7 @@
 // logits as running every layer for every token, and padding does not change a row's result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readoutAllLayers, topTokens } from '../../../engine/src/model/readout';
 import { CancelledError, SegmentedModel, segmentBounds } from '../../../engine/src/model/segmentedModel';
 import { referenceForward } from '../../support/referenceLlama';
 import { tinyLlamaCheckpoint, TinyLlamaShape } from '../../support/memoryCheckpoint';
@@ -150,5 +151,24 @@ test('segment cuts are validated and an unknown exit layer is refused', async ()
     model.append(state, [PROMPT]);
     await assert.rejects(model.runTo(state, 3), /layer 3 is not an exit layer \(exits: 2, 6\)/);
     assert.throws(() => model.append(state, [[999]]), /token id 999 is outside the vocabulary/);
+  });
+});
+
+test('readout at every layer gives the own head of each layer\'s hidden state', async () => {
+  const ckpt = tinyLlamaCheckpoint(GQA);
+  const ref = referenceForward(ckpt, PROMPT);
+  await withModel(GQA, [2, 4], false, async (model) => {
+    const readouts = await readoutAllLayers(model, PROMPT, { topK: 3 });
+    assert.deepEqual(readouts.map((r) => r.layer), [0, 1, 2, 3, 4, 5, 6]);
+    for (const r of readouts) {
+      const hidden = Float32Array.from(ref.hidden[r.layer]!.at(-1)!);
+      const expected = topTokens(await model.logits(hidden), 3);
+      assert.deepEqual(r.top.map((t) => t.id), expected.map((t) => t.id), `layer ${r.layer}`);
+      assert.ok(Math.abs(r.top[0]!.probability - expected[0]!.probability) < 1e-4);
+      assert.ok(r.top[0]!.probability >= r.top[1]!.probability);
+    }
+    // The last layer's readout is the model's own next-token distribution.
+    const lastLogits = Float32Array.from(ref.logits.at(-1)!);
+    assert.equal(readouts[6]!.top[0]!.id, topTokens(lastLogits, 1)[0]!.id);
   });
 });
