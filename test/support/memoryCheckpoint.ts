@@ -111,3 +111,43 @@ export function tinyLlamaCheckpoint(shape: TinyLlamaShape): Checkpoint {
     fingerprint: `memory-${shape.seed ?? 1}`,
   };
 }
+
+export function tinyGpt2Checkpoint(shape: { layers: number; hidden: number; heads: number; vocab: number; positions: number; seed?: number }): Checkpoint {
+  const config: ModelConfig = {
+    ...tinyLlamaConfig({ ...shape, kvHeads: shape.heads, intermediate: 4 * shape.hidden }),
+    modelType: 'gpt2',
+    family: 'gpt2',
+    ropeTheta: 0,
+    maxPositions: shape.positions,
+    attentionBias: true,
+    tieWordEmbeddings: true,
+    activation: 'gelu_new',
+  };
+  const rand = seededRandom(shape.seed ?? 3);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  const add = (name: string, dims: number[], kind: 'normal' | 'norm' = 'normal'): void => {
+    const size = dims.reduce((a, b) => a * b, 1);
+    tensors.set(name, { shape: dims, data: Float32Array.from({ length: size }, () => (kind === 'norm' ? 1 + 0.1 * (rand() - 0.5) : 0.3 * (rand() * 2 - 1))) });
+  };
+  const { hiddenSize: H, intermediateSize: I, vocabSize: V } = config;
+  add('wte.weight', [V, H]);
+  add('wpe.weight', [shape.positions, H]);
+  for (let l = 0; l < shape.layers; l++) {
+    const p = `h.${l}`;
+    add(`${p}.ln_1.weight`, [H], 'norm');
+    add(`${p}.ln_1.bias`, [H]);
+    add(`${p}.attn.c_attn.weight`, [H, 3 * H]);
+    add(`${p}.attn.c_attn.bias`, [3 * H]);
+    add(`${p}.attn.c_proj.weight`, [H, H]);
+    add(`${p}.attn.c_proj.bias`, [H]);
+    add(`${p}.ln_2.weight`, [H], 'norm');
+    add(`${p}.ln_2.bias`, [H]);
+    add(`${p}.mlp.c_fc.weight`, [H, I]);
+    add(`${p}.mlp.c_fc.bias`, [I]);
+    add(`${p}.mlp.c_proj.weight`, [I, H]);
+    add(`${p}.mlp.c_proj.bias`, [H]);
+  }
+  add('ln_f.weight', [H], 'norm');
+  add('ln_f.bias', [H]);
+  return { ...tinyLlamaCheckpoint({ layers: 1, hidden: 2, heads: 1, kvHeads: 1, intermediate: 2, vocab: 2 }), config, weights: new MemoryWeights(tensors), fingerprint: 'memory-gpt2' };
+}

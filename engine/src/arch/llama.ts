@@ -3,6 +3,7 @@
 // computed by the caller in JavaScript (cheap, and shared by every segment).
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
 import { DType, GraphBuilder } from '../onnx/graph';
+import { attendCached, segmentInputs, segmentOutput, splitHeads } from './attention';
 import { linear, OpOptions, rmsNorm, silu } from './ops';
 import { SegmentIO } from './segmentIO';
 
@@ -22,21 +23,14 @@ function dims(c: ModelConfig): Dims {
 export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: OpOptions): Uint8Array {
   const d = dims(config);
   const g = new GraphBuilder(`llama_layers_${first}_${end}`);
-  let h = g.input({ name: SegmentIO.hidden, type: DType.float32, dims: ['batch', 'seq', d.H] });
-  const bias = g.input({ name: SegmentIO.attnBias, type: DType.float32, dims: ['batch', 1, 'seq', 'total'] });
+  const inputs = segmentInputs(g, d.H);
   const cos = g.input({ name: SegmentIO.cos, type: DType.float32, dims: ['batch', 1, 'seq', d.D] });
   const sin = g.input({ name: SegmentIO.sin, type: DType.float32, dims: ['batch', 1, 'seq', d.D] });
-  // [B, 1, 1, S, T]: broadcasts over the (kv head, group) axes of the grouped scores below.
-  const bias5 = g.op('Unsqueeze', [bias, g.int64([1])])[0]!;
+  let h = inputs.hidden;
   for (let layer = first; layer < end; layer++) {
-    h = decoderLayer(g, config, weights, layer, h, { bias5, cos, sin }, options);
-    if (layer < end - 1) {
-      g.op('Identity', [h], {}, { outputs: [SegmentIO.layerHidden(layer)] });
-      g.output({ name: SegmentIO.layerHidden(layer), type: DType.float32, dims: ['batch', 'seq', d.H] });
-    }
+    h = decoderLayer(g, config, weights, layer, h, { bias5: inputs.bias5, cos, sin }, options);
+    segmentOutput(g, h, d.H, layer, layer === end - 1);
   }
-  g.op('Identity', [h], {}, { outputs: [SegmentIO.hiddenOut] });
-  g.output({ name: SegmentIO.hiddenOut, type: DType.float32, dims: ['batch', 'seq', d.H] });
   return g.build();
 }
 
@@ -62,13 +56,10 @@ function decoderLayer(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: nu
 
 /** Projects x [B,S,H] to heads [B, heads, S, D]. */
 function project(g: GraphBuilder, c: ModelConfig, w: WeightStore, x: string, name: string, heads: number): string {
-  const d = dims(c);
-  const out = heads * d.D;
-  const weight = w.get(`${name}.weight`, [out, d.H]);
+  const out = heads * c.headDim;
+  const weight = w.get(`${name}.weight`, [out, c.hiddenSize]);
   const bias = c.attentionBias ? w.get(`${name}.bias`, [out]) : undefined;
-  const y = linear(g, x, name, weight, out, d.H, bias);
-  const split = g.op('Reshape', [y, g.int64([0, 0, heads, d.D])])[0]!;
-  return g.op('Transpose', [split], { perm: [0, 2, 1, 3] })[0]!;
+  return splitHeads(g, linear(g, x, name, weight, out, c.hiddenSize, bias), heads, c.headDim);
 }
 
 /** HF's rotate_half rotary embedding: x·cos + rotate_half(x)·sin, halves not interleaved. */
@@ -82,28 +73,9 @@ function rotary(g: GraphBuilder, x: string, headDim: number, cos: string, sin: s
 function attention(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, x: string, shared: Shared): string {
   const d = dims(c);
   const p = `model.layers.${layer}.self_attn`;
-  const group = d.nH / d.kvH;
   const q = rotary(g, project(g, c, w, x, `${p}.q_proj`, d.nH), d.D, shared.cos, shared.sin); // [B, nH, S, D]
   const k = rotary(g, project(g, c, w, x, `${p}.k_proj`, d.kvH), d.D, shared.cos, shared.sin); // [B, kvH, S, D]
   const v = project(g, c, w, x, `${p}.v_proj`, d.kvH); // [B, kvH, S, D]
-
-  const pastK = g.input({ name: SegmentIO.pastKey(layer), type: DType.float32, dims: ['batch', d.kvH, 'past', d.D] });
-  const pastV = g.input({ name: SegmentIO.pastValue(layer), type: DType.float32, dims: ['batch', d.kvH, 'past', d.D] });
-  const keys = g.op('Concat', [pastK, k], { axis: 2 }, { outputs: [SegmentIO.presentKey(layer)] })[0]!; // [B, kvH, T, D]
-  const values = g.op('Concat', [pastV, v], { axis: 2 }, { outputs: [SegmentIO.presentValue(layer)] })[0]!;
-  g.output({ name: keys, type: DType.float32, dims: ['batch', d.kvH, 'total', d.D] });
-  g.output({ name: values, type: DType.float32, dims: ['batch', d.kvH, 'total', d.D] });
-
-  // Grouped-query attention without copying keys: queries are grouped [B, kvH, group, S, D] and
-  // keys get a broadcast axis [B, kvH, 1, T, D], so MatMul pairs each group with its kv head.
-  const q5 = g.op('Reshape', [q, g.int64([0, d.kvH, group, -1, d.D])])[0]!;
-  const k5 = g.op('Unsqueeze', [keys, g.int64([2])])[0]!;
-  const v5 = g.op('Unsqueeze', [values, g.int64([2])])[0]!;
-  const kT = g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })[0]!;
-  const scores = g.op('Mul', [g.op('MatMul', [q5, kT])[0]!, g.scalar(1 / Math.sqrt(d.D))])[0]!; // [B, kvH, group, S, T]
-  const probs = g.op('Softmax', [g.op('Add', [scores, shared.bias5])[0]!], { axis: -1 })[0]!;
-  const ctx5 = g.op('MatMul', [probs, v5])[0]!; // [B, kvH, group, S, D]
-  const ctx = g.op('Transpose', [g.op('Reshape', [ctx5, g.int64([0, d.nH, -1, d.D])])[0]!], { perm: [0, 2, 1, 3] })[0]!;
-  const merged = g.op('Reshape', [ctx, g.int64([0, 0, d.nH * d.D])])[0]!; // [B, S, nH·D]
+  const merged = attendCached(g, layer, { numHeads: d.nH, numKvHeads: d.kvH, headDim: d.D }, q, k, v, shared.bias5);
   return linear(g, merged, `${p}.o_proj`, w.get(`${p}.o_proj.weight`, [d.H, d.nH * d.D]), d.H, d.nH * d.D);
 }

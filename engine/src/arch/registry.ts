@@ -2,6 +2,7 @@
 // (in JavaScript, so every segment graph starts from hidden states), and what its own head is.
 import type { ArchFamily, ModelConfig, WeightStore } from '../checkpoint/types';
 import type { HeadWeights } from './head';
+import { buildGpt2Segment } from './gpt2';
 import { buildLlamaSegment } from './llama';
 import type { OpOptions } from './ops';
 
@@ -28,7 +29,26 @@ const llama: Architecture = {
   }),
 };
 
-const registry = new Map<ArchFamily, Architecture>([['llama', llama]]);
+const gpt2: Architecture = {
+  family: 'gpt2',
+  rotary: false,
+  buildSegment: buildGpt2Segment,
+  embeddings: (c, w) => ({
+    tokens: w.get('wte.weight', [c.vocabSize, c.hiddenSize]),
+    positions: w.get('wpe.weight', [c.maxPositions, c.hiddenSize]),
+  }),
+  ownHead: (c, w) => ({
+    norm: { kind: 'layer', weight: w.get('ln_f.weight', [c.hiddenSize]), bias: w.get('ln_f.bias', [c.hiddenSize]), eps: c.normEps },
+    weight: w.get('wte.weight', [c.vocabSize, c.hiddenSize]),
+    vocabSize: c.vocabSize,
+    hiddenSize: c.hiddenSize,
+  }),
+};
+
+const registry = new Map<ArchFamily, Architecture>([
+  ['llama', llama],
+  ['gpt2', gpt2],
+]);
 
 export function architectureFor(config: ModelConfig): Architecture {
   const arch = registry.get(config.family);

@@ -40,7 +40,10 @@ export interface GeneratedRow {
 
 export interface GenerateResult {
   rows: GeneratedRow[];
-  /** Holds prompt and generated tokens (the last ones appended but not yet run). */
+  /**
+   * Holds prompt and generated tokens (the last ones appended but not yet run), except when the
+   * context filled up: then the last sampled tokens could not be appended.
+   */
   state: DecodeState;
 }
 
@@ -77,6 +80,10 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
       const logits = await head.logits(lastPositions(reached.hidden, batch, reached.count, model.config.hiddenSize));
       // 3. Sample, stream, check stopping, and feed the new tokens (finished rows get padding).
       const next = rows.map((row, b) => (row.stop === undefined ? step(row, b, logits, head.vocabSize, sampler, stopping, request, layer) : undefined));
+      if (state.length + 1 > model.config.maxPositions) {
+        rows.forEach((r) => (r.stop ??= 'contextFull'));
+        break;
+      }
       model.append(state, next.map((t) => (t === undefined ? [] : [t])));
     }
   } catch (err) {

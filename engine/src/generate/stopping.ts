@@ -1,6 +1,6 @@
 // When a row is done: a stop token, a stop string in its decoded text, or the token budget.
 
-export type StopReason = 'stopToken' | 'stopString' | 'maxTokens' | 'cancelled';
+export type StopReason = 'stopToken' | 'stopString' | 'maxTokens' | 'contextFull' | 'cancelled';
 
 export class StoppingCriteria {
   private readonly stopIds: Set<number>;

@@ -101,6 +101,10 @@ export class SegmentedModel {
     if (rows.length !== state.batch) throw new Error(`append: ${rows.length} rows for a batch of ${state.batch}`);
     const width = Math.max(...rows.map((r) => r.length));
     if (width === 0) throw new Error('append: no tokens to add');
+    // Refused rather than truncated: silently dropping the start of a prompt changes its meaning.
+    if (state.length + width > this.config.maxPositions) {
+      throw new Error(`the input needs ${state.length + width} positions but the model's context is ${this.config.maxPositions} (max_position_embeddings); shorten it`);
+    }
     const real = rows.map((r) => Array.from({ length: width }, (_, i) => i >= width - r.length));
     const start = state.length;
     state.extend(real);
