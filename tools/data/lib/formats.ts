@@ -1,0 +1,153 @@
+// The two record shapes the datasets use, and their validators. The validators are what a
+// consumer (the heads trainer, a test) runs on a workspace file before trusting it: every
+// problem is reported with its line, and a label hierarchy must be a tree.
+import { JsonlIssue, parseJsonl } from './jsonl';
+
+/** Hierarchical classification: labels[0] is the coarsest level, labels[n-1] the finest. */
+export interface HierarchicalRecord {
+  id: string;
+  text: string;
+  labels: string[];
+}
+
+/** Thought-then-answer and classification-guided generation: input → thought → answer. */
+export interface GuidedRecord {
+  id: string;
+  input: string;
+  thought: string;
+  answer: string;
+}
+
+export interface Validated<T> {
+  records: T[];
+  issues: JsonlIssue[];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A malformed field; caught per line and turned into an issue. */
+class FieldError extends Error {}
+
+/** A non-blank string field; throws a FieldError naming the field otherwise. */
+function stringField(obj: Record<string, unknown>, name: string): string {
+  const value = obj[name];
+  if (value === undefined) throw new FieldError(`missing field '${name}'`);
+  if (typeof value !== 'string') throw new FieldError(`field '${name}' must be a string`);
+  if (value.trim() === '') throw new FieldError(`field '${name}' is empty`);
+  return value;
+}
+
+function labelsField(obj: Record<string, unknown>): string[] {
+  const value = obj['labels'];
+  if (value === undefined) throw new FieldError(`missing field 'labels'`);
+  if (!Array.isArray(value) || value.length === 0) throw new FieldError(`field 'labels' must be a non-empty array`);
+  return value.map((label, i) => {
+    if (typeof label !== 'string' || label.trim() === '') throw new FieldError(`labels[${i}] must be a non-empty string`);
+    return label;
+  });
+}
+
+/** Shared loop: parse, convert each line, collect per-line issues, reject duplicate ids. */
+function validateLines<T extends { id: string }>(text: string, convert: (obj: Record<string, unknown>) => T): Validated<T> & { lineOf: number[] } {
+  const { lines, issues } = parseJsonl(text);
+  const records: T[] = [];
+  const lineOf: number[] = [];
+  const seen = new Map<string, number>();
+  for (const { line, value } of lines) {
+    if (!isObject(value)) {
+      issues.push({ line, message: 'expected a JSON object' });
+      continue;
+    }
+    try {
+      const record = convert(value);
+      const first = seen.get(record.id);
+      if (first !== undefined) {
+        issues.push({ line, message: `duplicate id '${record.id}' (first on line ${first})` });
+        continue;
+      }
+      seen.set(record.id, line);
+      records.push(record);
+      lineOf.push(line);
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      issues.push({ line, message: err.message });
+    }
+  }
+  issues.sort((a, b) => a.line - b.line);
+  return { records, issues, lineOf };
+}
+
+export function validateGuided(text: string): Validated<GuidedRecord> {
+  const { records, issues } = validateLines(text, (obj) => ({
+    id: stringField(obj, 'id'),
+    input: stringField(obj, 'input'),
+    thought: stringField(obj, 'thought'),
+    answer: stringField(obj, 'answer'),
+  }));
+  return { records, issues };
+}
+
+/**
+ * Checks the record shape, that every record has the same depth, and that the labels form a
+ * tree: each label sits at one level only and has one parent. Constrained decoding picks a
+ * level-d label among the children of the chosen level-(d-1) label, which is only well defined
+ * on a tree.
+ */
+export function validateHierarchical(text: string): Validated<HierarchicalRecord> {
+  const { records, issues, lineOf } = validateLines(text, (obj) => ({
+    id: stringField(obj, 'id'),
+    text: stringField(obj, 'text'),
+    labels: labelsField(obj),
+  }));
+  const depth = records[0]?.labels.length ?? 0;
+  const kept: HierarchicalRecord[] = [];
+  const keptLines: number[] = [];
+  records.forEach((record, i) => {
+    if (record.labels.length !== depth) {
+      issues.push({ line: lineOf[i] ?? 0, message: `${record.labels.length} labels, but the first record has ${depth}` });
+      return;
+    }
+    kept.push(record);
+    keptLines.push(lineOf[i] ?? 0);
+  });
+  for (const v of findTreeViolations(kept.map((r) => r.labels), keptLines)) issues.push({ line: v.line, message: v.message });
+  issues.sort((a, b) => a.line - b.line);
+  return { records: kept, issues };
+}
+
+export interface TreeViolation {
+  line: number;
+  message: string;
+}
+
+/**
+ * Every label must appear at one level only and, below level 1, under one parent. The first
+ * occurrence defines the label; each later contradicting line is reported once per label.
+ */
+export function findTreeViolations(paths: readonly (readonly string[])[], lines?: readonly number[]): TreeViolation[] {
+  const firstSeen = new Map<string, { level: number; parent: string | undefined; line: number }>();
+  const reported = new Set<string>();
+  const violations: TreeViolation[] = [];
+  paths.forEach((path, i) => {
+    const line = lines?.[i] ?? i + 1;
+    path.forEach((label, level) => {
+      const parent = level === 0 ? undefined : path[level - 1];
+      const first = firstSeen.get(label);
+      if (first === undefined) {
+        firstSeen.set(label, { level, parent, line });
+        return;
+      }
+      if (reported.has(label)) return;
+      if (first.level !== level) {
+        reported.add(label);
+        violations.push({ line, message: `label '${label}' is at level ${level + 1} here but at level ${first.level + 1} on line ${first.line}` });
+      } else if (first.parent !== parent) {
+        reported.add(label);
+        violations.push({ line, message: `label '${label}' has parent '${parent}' here but '${first.parent}' on line ${first.line}; the hierarchy must be a tree` });
+      }
+    });
+  });
+  return violations;
+}
