@@ -11,9 +11,14 @@ export class LanguageHead {
     readonly vocabSize: number,
   ) {}
 
-  static async create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
-    const session = await Session.create(buildHeadGraph(weights, options), { provider: options.provider, threads: options.threads });
-    return new LanguageHead(session, weights.hiddenSize, weights.vocabSize);
+  static create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
+    return LanguageHead.fromGraph(buildHeadGraph(weights, options), weights.hiddenSize, weights.vocabSize, options);
+  }
+
+  /** A head from an already built (or cached) head graph. */
+  static async fromGraph(graph: Uint8Array, hiddenSize: number, vocabSize: number, options: { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
+    const session = await Session.create(graph, { provider: options.provider, threads: options.threads });
+    return new LanguageHead(session, hiddenSize, vocabSize);
   }
 
   /** Logits [N, V] for hidden states [N, H]. */

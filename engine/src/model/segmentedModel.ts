@@ -7,7 +7,9 @@ import { architectureFor, Architecture } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
 import { ExecutionProvider, float32Tensor, Session, Tensor } from '../runtime/ort';
 import { attentionBias, rotaryTables } from './positions';
+import { buildHeadGraph } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
+import { GraphCache } from './graphCache';
 import { LanguageHead } from './languageHead';
 
 export interface SegmentedModelOptions {
@@ -17,6 +19,8 @@ export interface SegmentedModelOptions {
   threads: number;
   /** Use onnxruntime's fused operators where the graphs have them. */
   fused: boolean;
+  /** Where converted graphs are kept between loads; none means convert every time. */
+  cache?: GraphCache | undefined;
 }
 
 interface Segment {
@@ -68,11 +72,14 @@ export class SegmentedModel {
     const arch = architectureFor(config);
     const sessionOptions = { provider: options.provider, threads: options.threads };
     const segments: Segment[] = [];
+    const cache = options.cache ?? new GraphCache(undefined);
+    const ops = options.fused ? 'fused' : 'plain';
     for (const [first, end] of bounds) {
-      const graph = arch.buildSegment(config, weights, first, end, { fused: options.fused });
+      const graph = cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused }));
       segments.push({ first, end, session: await Session.create(graph, sessionOptions) });
     }
-    const head = await LanguageHead.create(arch.ownHead(config, weights), { ...sessionOptions, fused: options.fused });
+    const headGraph = cache.get(checkpoint.fingerprint, `own head ${ops}`, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }));
+    const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
     const { tokens, positions } = arch.embeddings(config, weights);
     return new SegmentedModel(config, arch, segments, head, tokens, positions, options.provider);
   }
