@@ -4,6 +4,7 @@
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
 import { DType, GraphBuilder } from '../onnx/graph';
 import { attendCached, segmentInputs, segmentOutput, splitHeads } from './attention';
+import { rotaryCache } from '../model/positions';
 import { linear, OpOptions, rmsNorm, silu } from './ops';
 import { SegmentIO } from './segmentIO';
 
@@ -24,20 +25,46 @@ export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, fir
   const d = dims(config);
   const g = new GraphBuilder(`llama_layers_${first}_${end}`);
   const inputs = segmentInputs(g, d.H);
-  const cos = g.input({ name: SegmentIO.cos, type: DType.float32, dims: ['batch', 1, 'seq', d.D] });
-  const sin = g.input({ name: SegmentIO.sin, type: DType.float32, dims: ['batch', 1, 'seq', d.D] });
+  const rope = options.fused ? fusedRotary(g, config) : plainRotary(g, d.D);
   let h = inputs.hidden;
   for (let layer = first; layer < end; layer++) {
-    h = decoderLayer(g, config, weights, layer, h, { bias5: inputs.bias5, cos, sin }, options);
+    h = decoderLayer(g, config, weights, layer, h, { bias5: inputs.bias5, rope }, options);
     segmentOutput(g, h, d.H, layer, layer === end - 1);
   }
   return g.build();
 }
 
+/** Applies rotary position embedding to [B, heads, S, D]. */
+type Rotary = (x: string, heads: number) => string;
+
 interface Shared {
   bias5: string;
-  cos: string;
-  sin: string;
+  rope: Rotary;
+}
+
+/** HF's rotate_half rotary embedding from cos/sin inputs: x·cos + rotate_half(x)·sin. */
+function plainRotary(g: GraphBuilder, headDim: number): Rotary {
+  const cos = g.input({ name: SegmentIO.cos, type: DType.float32, dims: ['batch', 1, 'seq', headDim] });
+  const sin = g.input({ name: SegmentIO.sin, type: DType.float32, dims: ['batch', 1, 'seq', headDim] });
+  const half = headDim / 2;
+  return (x) => {
+    const [x1, x2] = g.op('Split', [x, g.int64([half, half])], { axis: -1 }, { outputCount: 2 }) as [string, string];
+    const rotated = g.op('Concat', [g.op('Neg', [x2])[0]!, x1], { axis: -1 })[0]!;
+    return g.op('Add', [g.op('Mul', [x, cos])[0]!, g.op('Mul', [rotated, sin])[0]!])[0]!;
+  };
+}
+
+/**
+ * onnxruntime's RotaryEmbedding (com.microsoft) with cos/sin caches [maxPositions, D/2] built
+ * from the same float32 frequencies as rotaryTables(), indexed by position ids.
+ */
+function fusedRotary(g: GraphBuilder, c: ModelConfig): Rotary {
+  const positions = g.input({ name: SegmentIO.positionIds, type: DType.int64, dims: ['batch', 'seq'] });
+  const { cos, sin } = rotaryCache(c.maxPositions, c.headDim, c.ropeTheta);
+  const half = c.headDim / 2;
+  const cosCache = g.initializer('rope.cos_cache', cos, [c.maxPositions, half]);
+  const sinCache = g.initializer('rope.sin_cache', sin, [c.maxPositions, half]);
+  return (x) => g.op('RotaryEmbedding', [x, positions, cosCache, sinCache], { interleaved: 0 }, { domain: 'com.microsoft', opsetVersion: 1 })[0]!;
 }
 
 function decoderLayer(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, h: string, shared: Shared, options: OpOptions): string {
@@ -62,19 +89,11 @@ function project(g: GraphBuilder, c: ModelConfig, w: WeightStore, x: string, nam
   return splitHeads(g, linear(g, x, name, weight, out, c.hiddenSize, bias), heads, c.headDim);
 }
 
-/** HF's rotate_half rotary embedding: x·cos + rotate_half(x)·sin, halves not interleaved. */
-function rotary(g: GraphBuilder, x: string, headDim: number, cos: string, sin: string): string {
-  const half = headDim / 2;
-  const [x1, x2] = g.op('Split', [x, g.int64([half, half])], { axis: -1 }, { outputCount: 2 }) as [string, string];
-  const rotated = g.op('Concat', [g.op('Neg', [x2])[0]!, x1], { axis: -1 })[0]!;
-  return g.op('Add', [g.op('Mul', [x, cos])[0]!, g.op('Mul', [rotated, sin])[0]!])[0]!;
-}
-
 function attention(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, x: string, shared: Shared): string {
   const d = dims(c);
   const p = `model.layers.${layer}.self_attn`;
-  const q = rotary(g, project(g, c, w, x, `${p}.q_proj`, d.nH), d.D, shared.cos, shared.sin); // [B, nH, S, D]
-  const k = rotary(g, project(g, c, w, x, `${p}.k_proj`, d.kvH), d.D, shared.cos, shared.sin); // [B, kvH, S, D]
+  const q = shared.rope(project(g, c, w, x, `${p}.q_proj`, d.nH), d.nH); // [B, nH, S, D]
+  const k = shared.rope(project(g, c, w, x, `${p}.k_proj`, d.kvH), d.kvH); // [B, kvH, S, D]
   const v = project(g, c, w, x, `${p}.v_proj`, d.kvH); // [B, kvH, S, D]
   const merged = attendCached(g, layer, { numHeads: d.nH, numKvHeads: d.kvH, headDim: d.D }, q, k, v, shared.bias5);
   return linear(g, merged, `${p}.o_proj`, w.get(`${p}.o_proj.weight`, [d.H, d.nH * d.D]), d.H, d.nH * d.D);

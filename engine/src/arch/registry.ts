@@ -8,8 +8,6 @@ import type { OpOptions } from './ops';
 
 export interface Architecture {
   family: ArchFamily;
-  /** True when positions enter through rotary cos/sin inputs (else through the embedding). */
-  rotary: boolean;
   buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: OpOptions): Uint8Array;
   /** Token embedding rows [V, H] (and learned positions [P, H] where the architecture has them). */
   embeddings(config: ModelConfig, weights: WeightStore): { tokens: Float32Array; positions?: Float32Array };
@@ -18,7 +16,6 @@ export interface Architecture {
 
 const llama: Architecture = {
   family: 'llama',
-  rotary: true,
   buildSegment: buildLlamaSegment,
   embeddings: (c, w) => ({ tokens: w.get('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]) }),
   ownHead: (c, w) => ({
@@ -31,7 +28,6 @@ const llama: Architecture = {
 
 const gpt2: Architecture = {
   family: 'gpt2',
-  rotary: false,
   buildSegment: buildGpt2Segment,
   embeddings: (c, w) => ({
     tokens: w.get('wte.weight', [c.vocabSize, c.hiddenSize]),

@@ -5,9 +5,11 @@ export const SegmentIO = {
   hidden: 'hidden',
   /** [B, 1, S, T] additive attention bias: 0 where a query may look, a large negative elsewhere. */
   attnBias: 'attn_bias',
-  /** [B, 1, S, D] rotary cos/sin per new position (rotary architectures only). */
+  /** [B, 1, S, D] rotary cos/sin per new position (rotary architectures, plain operators). */
   cos: 'cos',
   sin: 'sin',
+  /** [B, S] int64 position ids (rotary architectures with the fused RotaryEmbedding operator). */
+  positionIds: 'position_ids',
   /** [B, S, H] residual stream after the segment's last layer. */
   hiddenOut: 'hidden_out',
   /** [B, kvH, P, D] cached keys / values of layer i (global index). */

@@ -3,6 +3,20 @@
 // here keeps each segment graph free of index arithmetic.
 import { MASKED } from '../arch/segmentIO';
 
+/** Rotary caches [maxPositions, D/2] for the fused operator, with the same float32 rounding. */
+export function rotaryCache(maxPositions: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const positions = Int32Array.from({ length: maxPositions }, (_, i) => i);
+  const half = headDim / 2;
+  const full = rotaryTables(positions, 1, headDim, theta);
+  const cos = new Float32Array(maxPositions * half);
+  const sin = new Float32Array(maxPositions * half);
+  for (let p = 0; p < maxPositions; p++) {
+    cos.set(full.cos.subarray(p * headDim, p * headDim + half), p * half);
+    sin.set(full.sin.subarray(p * headDim, p * headDim + half), p * half);
+  }
+  return { cos, sin };
+}
+
 /**
  * Rotary tables for the given positions: cos/sin [B, 1, S, D] with the frequencies repeated
  * over both halves, as HF's rotate_half convention expects. inv_freq and the angle products are

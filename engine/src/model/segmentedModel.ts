@@ -3,9 +3,9 @@
 // *pending* at the next segment, and the next time a deeper layer is needed all pending
 // positions go through that segment in one batched pass. Nothing is re-tokenised or re-run.
 import type { Checkpoint, ModelConfig } from '../checkpoint/types';
-import { architectureFor, Architecture } from '../arch/registry';
+import { architectureFor } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
-import { ExecutionProvider, float32Tensor, Session, Tensor } from '../runtime/ort';
+import { ExecutionProvider, float32Tensor, int64Tensor, Session, Tensor } from '../runtime/ort';
 import { attentionBias, rotaryTables } from './positions';
 import { buildHeadGraph } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
@@ -57,7 +57,6 @@ export interface RunOptions {
 export class SegmentedModel {
   private constructor(
     readonly config: ModelConfig,
-    private readonly arch: Architecture,
     private readonly segments: Segment[],
     /** The model's own head: final norm + unembedding. */
     readonly ownHead: LanguageHead,
@@ -81,7 +80,7 @@ export class SegmentedModel {
     const headGraph = cache.get(checkpoint.fingerprint, `own head ${ops}`, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }));
     const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
     const { tokens, positions } = arch.embeddings(config, weights);
-    return new SegmentedModel(config, arch, segments, head, tokens, positions, options.provider);
+    return new SegmentedModel(config, segments, head, tokens, positions, options.provider);
   }
 
   /** Layers at which a position can stop: every cut and the last layer. */
@@ -178,7 +177,10 @@ export class SegmentedModel {
       [SegmentIO.hidden]: float32Tensor(hidden, [batch, n, H]),
       [SegmentIO.attnBias]: float32Tensor(attentionBias(state.maskUpTo(start + n), start, n), [batch, 1, n, start + n]),
     };
-    if (this.arch.rotary) {
+    // Rotary graphs take either position ids (fused operator) or cos/sin tables (plain operators).
+    if (seg.session.inputNames.includes(SegmentIO.positionIds)) {
+      feeds[SegmentIO.positionIds] = int64Tensor(BigInt64Array.from(state.positionSlice(start, n), BigInt), [batch, n]);
+    } else if (seg.session.inputNames.includes(SegmentIO.cos)) {
       const D = this.config.headDim;
       const { cos, sin } = rotaryTables(state.positionSlice(start, n), batch, D, this.config.ropeTheta);
       feeds[SegmentIO.cos] = float32Tensor(cos, [batch, 1, n, D]);

@@ -1,0 +1,171 @@
+// The engine benchmark: prefill and decode speed, time to first token, the cost of exiting at
+// each exit layer, the bandwidth floor, and what continuing after an early-exit span costs
+// against re-prefilling (what the official HdLM code does). Prints figures; asserts nothing.
+import type { Checkpoint } from '../checkpoint/types';
+import { argmax } from '../generate/sampler';
+import { SegmentedModel } from '../model/segmentedModel';
+import type { ExecutionProvider } from '../runtime/ort';
+import { measureBandwidth } from './bandwidth';
+
+export interface BenchOptions {
+  provider: ExecutionProvider;
+  threads: number;
+  /** Exit layers to measure (segment cuts); the last layer is always measured. */
+  cuts: number[];
+  promptTokens: number;
+  thoughtTokens: number;
+  decodeSteps: number;
+  fused: boolean;
+  log: (line: string) => void;
+}
+
+export interface BenchResult {
+  model: string;
+  provider: ExecutionProvider;
+  params: { layers: number; head: number };
+  bandwidthGBs: number;
+  prefillTokensPerS: number;
+  ttftMs: number;
+  decodeMsFull: number;
+  decodeTokensPerS: number;
+  floorMs: number;
+  exits: { layer: number; ms: number; ratio: number; target: number; floorMs: number }[];
+  continuation: { catchUpMs: number; reprefillMs: number; ratio: number };
+}
+
+/** Median of a few timings: robust to one slow outlier (a GC, a page fault). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+function promptIds(n: number, vocab: number, salt: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i * 7919 + salt * 104729) % vocab);
+}
+
+/** Parameters in the decoder layers and in the head (norm + unembedding), for the floor. */
+function paramCounts(c: Checkpoint['config']): { layers: number; head: number } {
+  const { hiddenSize: H, numHeads: nH, numKvHeads: kvH, headDim: D, intermediateSize: I, vocabSize: V } = c;
+  const attn = H * nH * D * 2 + H * kvH * D * 2;
+  const mlp = c.family === 'gpt2' ? 2 * H * I : 3 * H * I;
+  return { layers: c.numLayers * (attn + mlp + 2 * H), head: V * H + H };
+}
+
+export async function runEngineBench(name: string, checkpoint: Checkpoint, options: BenchOptions): Promise<BenchResult> {
+  const { log } = options;
+  const c = checkpoint.config;
+  const L = c.numLayers;
+  const params = paramCounts(c);
+  const bandwidth = await measureBandwidth(options.provider, options.threads);
+  log(`${name}: ${L} layers, ${(params.layers / 1e6).toFixed(1)} M layer + ${(params.head / 1e6).toFixed(1)} M head parameters (fp32); bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s`);
+  const loadStart = performance.now();
+  const model = await SegmentedModel.create(checkpoint, { cuts: options.cuts, provider: options.provider, threads: options.threads, fused: options.fused });
+  log(`${name}: sessions ready in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+  try {
+    // 1. Prefill and time to first token.
+    const prompt = promptIds(options.promptTokens, c.vocabSize, 1);
+    const prefillState = model.newState();
+    model.append(prefillState, [prompt]);
+    const t0 = performance.now();
+    const reached = await model.runTo(prefillState, L);
+    const tPrefill = performance.now() - t0;
+    argmax(await model.logits(reached.hidden.subarray(reached.hidden.length - c.hiddenSize)));
+    const ttft = performance.now() - t0;
+
+    // 2. Decode steps at every exit layer, head readout included: a step's cost as a user sees it.
+    const stepMs = async (layer: number): Promise<number> => {
+      const state = model.newState();
+      model.append(state, [prompt.slice(0, 32)]);
+      await model.runTo(state, layer);
+      const times: number[] = [];
+      for (let i = 0; i < options.decodeSteps; i++) {
+        model.append(state, [[(i * 31) % c.vocabSize]]);
+        const t = performance.now();
+        const r = await model.runTo(state, layer);
+        argmax(await model.logits(r.hidden));
+        times.push(performance.now() - t);
+      }
+      return median(times);
+    };
+    const full = await stepMs(L);
+    const bytesPerToken = (p: number): number => 4 * p;
+    const floorMs = (bytesPerToken(params.layers + params.head) / bandwidth) * 1000;
+    const exits = [];
+    for (const layer of model.exitLayers.filter((l) => l < L)) {
+      const ms = await stepMs(layer);
+      const floor = (bytesPerToken((params.layers * layer) / L + params.head) / bandwidth) * 1000;
+      exits.push({ layer, ms, ratio: ms / full, target: layer / L + 0.15, floorMs: floor });
+    }
+
+    // 3. Thought-then-answer: the thought runs to the first exit; the answer needs the last layer.
+    const continuation = await continuationCost(model, c.vocabSize, options);
+    const result: BenchResult = {
+      model: name,
+      provider: options.provider,
+      params,
+      bandwidthGBs: bandwidth / 1e9,
+      prefillTokensPerS: options.promptTokens / (tPrefill / 1000),
+      ttftMs: ttft,
+      decodeMsFull: full,
+      decodeTokensPerS: 1000 / full,
+      floorMs,
+      exits,
+      continuation,
+    };
+    printResult(result, options);
+    return result;
+  } finally {
+    await model.release();
+  }
+}
+
+/**
+ * Ours: after a thought generated at the first exit layer, the first answer token needs the last
+ * layer, so the pending thought positions go through the deeper segments once. Theirs (official
+ * HdLM code): re-tokenise and re-prefill prompt + thought through every layer.
+ */
+async function continuationCost(model: SegmentedModel, vocab: number, options: BenchOptions): Promise<BenchResult['continuation']> {
+  const L = model.config.numLayers;
+  const exit = model.exitLayers[0]!;
+  const prompt = promptIds(options.promptTokens, vocab, 2);
+  const thought = promptIds(options.thoughtTokens, vocab, 3);
+  const catchUps: number[] = [];
+  const reprefills: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const state = model.newState();
+    model.append(state, [prompt]);
+    await model.runTo(state, exit);
+    for (const t of thought) {
+      model.append(state, [[t]]);
+      await model.runTo(state, exit);
+    }
+    model.append(state, [[1]]);
+    let start = performance.now();
+    const r = await model.runTo(state, L);
+    argmax(await model.logits(r.hidden.subarray(r.hidden.length - model.config.hiddenSize)));
+    catchUps.push(performance.now() - start);
+
+    const fresh = model.newState();
+    model.append(fresh, [[...prompt, ...thought, 1]]);
+    start = performance.now();
+    const all = await model.runTo(fresh, L);
+    argmax(await model.logits(all.hidden.subarray(all.hidden.length - model.config.hiddenSize)));
+    reprefills.push(performance.now() - start);
+  }
+  const catchUpMs = median(catchUps);
+  const reprefillMs = median(reprefills);
+  return { catchUpMs, reprefillMs, ratio: catchUpMs / reprefillMs };
+}
+
+function printResult(r: BenchResult, options: BenchOptions): void {
+  const { log } = options;
+  log(`${r.model} on ${r.provider} (${options.threads || 'auto'} threads, ${options.fused ? 'fused' : 'plain'} ops)`);
+  log(`  prefill           ${r.prefillTokensPerS.toFixed(0)} tokens/s (${options.promptTokens}-token prompt)`);
+  log(`  time to 1st token ${r.ttftMs.toFixed(1)} ms`);
+  log(`  decode (batch 1)  ${r.decodeTokensPerS.toFixed(1)} tokens/s = ${r.decodeMsFull.toFixed(1)} ms/token; floor ${r.floorMs.toFixed(1)} ms (${(r.decodeMsFull / r.floorMs).toFixed(2)}× floor)`);
+  for (const e of r.exits) {
+    log(`  exit at layer ${String(e.layer).padStart(2)}  ${e.ms.toFixed(1)} ms/token = ${e.ratio.toFixed(2)} of full (target ≤ ${e.target.toFixed(2)}); floor ${e.floorMs.toFixed(1)} ms`);
+  }
+  const c = r.continuation;
+  log(`  continue after a ${options.thoughtTokens}-token early-exit thought: catch-up ${c.catchUpMs.toFixed(1)} ms vs re-prefill ${c.reprefillMs.toFixed(1)} ms = ${c.ratio.toFixed(2)} (target < 0.5)`);
+}
