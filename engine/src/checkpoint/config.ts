@@ -1,0 +1,281 @@
+// Hugging Face config.json → ModelConfig. Each supported model_type maps its own field names onto
+// the one normalised shape the graph builders read. A field transformers would default is
+// defaulted to the same value here (so a config that loads there loads here); a field that
+// changes the computation in a way the graph builders do not implement is refused with its name,
+// never ignored.
+import { readFileSync } from 'node:fs';
+import type { ModelConfig } from './types';
+
+export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'mistral', 'gpt2'] as const;
+
+/** Reads and parses a config.json; errors name the file. */
+export function readModelConfig(path: string): ModelConfig {
+  return parseModelConfig(readJsonObject(path), path);
+}
+
+export function readJsonObject(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${path}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** `source` names the file in errors. */
+export function parseModelConfig(json: Record<string, unknown>, source: string): ModelConfig {
+  const f = new Fields(json, source);
+  const modelType = f.string('model_type');
+  switch (modelType) {
+    case 'llama':
+    case 'qwen2':
+    case 'mistral':
+      return parseLlamaFamily(f, modelType);
+    case 'gpt2':
+      return parseGpt2(f);
+    default:
+      throw new Error(`${source}: model_type "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  }
+}
+
+/** transformers' class defaults for fields a config may leave out. */
+const LLAMA_FAMILY_DEFAULTS = {
+  llama: { maxPositions: 2048, tie: false },
+  qwen2: { maxPositions: 32768, tie: false },
+  mistral: { maxPositions: 4096 * 32, tie: false },
+} as const;
+
+function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'mistral'): ModelConfig {
+  refuseUnsupportedLlamaFeatures(f, modelType);
+  const hiddenSize = f.positiveInt('hidden_size');
+  const numHeads = f.positiveInt('num_attention_heads');
+  const numKvHeads = f.optionalPositiveInt('num_key_value_heads') ?? numHeads;
+  if (numHeads % numKvHeads !== 0) {
+    f.fail('num_key_value_heads', `${numKvHeads} does not divide num_attention_heads=${numHeads}`);
+  }
+  const defaults = LLAMA_FAMILY_DEFAULTS[modelType];
+  return {
+    modelType,
+    family: 'llama',
+    vocabSize: f.positiveInt('vocab_size'),
+    hiddenSize,
+    numLayers: f.positiveInt('num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim: f.optionalPositiveInt('head_dim') ?? divideExactly(f, 'hidden_size', hiddenSize, 'num_attention_heads', numHeads),
+    intermediateSize: f.positiveInt('intermediate_size'),
+    normEps: f.optionalPositiveNumber('rms_norm_eps') ?? 1e-6,
+    ropeTheta: ropeTheta(f),
+    maxPositions: contextLength(f, modelType, f.optionalPositiveInt('max_position_embeddings') ?? defaults.maxPositions),
+    // Qwen2's attention always has q/k/v biases; llama's optional ones are refused above.
+    attentionBias: modelType === 'qwen2',
+    tieWordEmbeddings: f.optionalBoolean('tie_word_embeddings') ?? defaults.tie,
+    activation: 'silu',
+    ...specialTokens(f),
+  };
+}
+
+function refuseUnsupportedLlamaFeatures(f: Fields, modelType: string): void {
+  const act = f.optionalString('hidden_act') ?? 'silu';
+  if (act !== 'silu') f.fail('hidden_act', `"${act}" is not supported (the llama family runs silu)`);
+  // Llama's attention_bias puts biases on o_proj as well as q/k/v, which the graph does not build.
+  if (modelType === 'llama' && f.optionalBoolean('attention_bias') === true) {
+    f.fail('attention_bias', 'true (biases on q/k/v and o_proj) is not supported for llama; qwen2-style q/k/v biases are');
+  }
+  if (f.optionalBoolean('mlp_bias') === true) f.fail('mlp_bias', 'true (biases on the MLP projections) is not supported');
+  if (f.has('quantization_config')) f.fail('quantization_config', 'quantized checkpoints are not supported; use F32, F16 or BF16 weights');
+}
+
+/**
+ * The rotary base. Scaled variants (linear, dynamic, yarn, llama3, longrope) change the
+ * frequencies and are refused: the graph builders implement plain RoPE only. Newer transformers
+ * write `rope_parameters` in place of `rope_theta` and `rope_scaling`; both forms are read.
+ */
+function ropeTheta(f: Fields): number {
+  for (const field of ['rope_scaling', 'rope_parameters']) {
+    const kind = f.optionalObject(field)?.['rope_type'] ?? f.optionalObject(field)?.['type'] ?? 'default';
+    if (kind !== 'default') f.fail(field, `has rope type ${JSON.stringify(kind)}, which is not supported (plain RoPE only)`);
+  }
+  const fromParams = f.optionalObject('rope_parameters')?.['rope_theta'];
+  if (fromParams === undefined || fromParams === null) return f.optionalPositiveNumber('rope_theta') ?? 10000;
+  if (typeof fromParams !== 'number' || !(fromParams > 0)) {
+    f.fail('rope_parameters', `has rope_theta ${JSON.stringify(fromParams)}, not a positive number`);
+  }
+  return fromParams;
+}
+
+/**
+ * The context the engine allows. A sliding attention window only changes anything for sequences
+ * longer than the window, so when one is active the context is capped at the window: every
+ * sequence the engine accepts is then computed exactly as transformers computes it, and a longer
+ * prompt meets the ordinary context-length handling instead of silently different attention.
+ */
+function contextLength(f: Fields, modelType: string, maxPositions: number): number {
+  const window = slidingWindow(f, modelType);
+  return window === undefined ? maxPositions : Math.min(maxPositions, window);
+}
+
+function slidingWindow(f: Fields, modelType: string): number | undefined {
+  if (modelType === 'mistral') {
+    // MistralConfig defaults sliding_window to 4096; later Mistral releases write null.
+    return f.isAbsent('sliding_window') ? 4096 : f.optionalPositiveInt('sliding_window');
+  }
+  if (modelType === 'qwen2' && f.optionalBoolean('use_sliding_window') === true) {
+    return f.optionalPositiveInt('sliding_window') ?? 4096;
+  }
+  return undefined;
+}
+
+function parseGpt2(f: Fields): ModelConfig {
+  const act = f.optionalString('activation_function') ?? 'gelu_new';
+  // gelu_pytorch_tanh is the same tanh approximation as gelu_new; the exact erf gelu is not.
+  if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') f.fail('activation_function', `"${act}" is not supported (gelu_new only)`);
+  if (f.optionalBoolean('tie_word_embeddings') === false) f.fail('tie_word_embeddings', 'false is not supported for gpt2 (the head is the token embedding)');
+  if (f.optionalBoolean('scale_attn_weights') === false) f.fail('scale_attn_weights', 'false is not supported');
+  if (f.optionalBoolean('scale_attn_by_inverse_layer_idx') === true) f.fail('scale_attn_by_inverse_layer_idx', 'true is not supported');
+  if (f.optionalBoolean('add_cross_attention') === true) f.fail('add_cross_attention', 'true is not supported (decoder-only models)');
+  const hiddenSize = f.positiveInt('n_embd');
+  const numHeads = f.positiveInt('n_head');
+  return {
+    modelType: 'gpt2',
+    family: 'gpt2',
+    vocabSize: f.positiveInt('vocab_size'),
+    hiddenSize,
+    numLayers: f.positiveInt('n_layer'),
+    numHeads,
+    numKvHeads: numHeads,
+    headDim: divideExactly(f, 'n_embd', hiddenSize, 'n_head', numHeads),
+    intermediateSize: f.optionalPositiveInt('n_inner') ?? 4 * hiddenSize,
+    normEps: f.optionalPositiveNumber('layer_norm_epsilon') ?? 1e-5,
+    ropeTheta: 0,
+    maxPositions: f.optionalPositiveInt('n_positions') ?? 1024,
+    attentionBias: true,
+    tieWordEmbeddings: true,
+    activation: 'gelu_new',
+    ...specialTokens(f),
+  };
+}
+
+function divideExactly(f: Fields, name: string, value: number, byName: string, by: number): number {
+  if (value % by !== 0) f.fail(name, `${value} is not divisible by ${byName}=${by}`);
+  return value / by;
+}
+
+export interface SpecialTokens {
+  bosTokenId: number | undefined;
+  eosTokenIds: number[];
+  padTokenId: number | undefined;
+}
+
+/** bos/eos/pad ids as config.json and generation_config.json both write them. */
+export function specialTokens(f: Fields): SpecialTokens {
+  return {
+    bosTokenId: f.optionalTokenId('bos_token_id'),
+    eosTokenIds: f.tokenIdList('eos_token_id'),
+    padTokenId: f.optionalTokenId('pad_token_id'),
+  };
+}
+
+/**
+ * Typed access to one JSON object's fields, failing with the file and field name. A field set to
+ * null counts as absent, as transformers treats None.
+ */
+export class Fields {
+  constructor(
+    private readonly json: Record<string, unknown>,
+    readonly source: string,
+  ) {}
+
+  has(name: string): boolean {
+    return this.json[name] !== undefined && this.json[name] !== null;
+  }
+
+  /** Not written at all, as opposed to written as null (which some fields distinguish). */
+  isAbsent(name: string): boolean {
+    return !(name in this.json);
+  }
+
+  fail(name: string, problem: string): never {
+    throw new Error(`${this.source}: field "${name}" ${problem}`);
+  }
+
+  private value(name: string): unknown {
+    if (!this.has(name)) this.fail(name, 'is missing');
+    return this.json[name];
+  }
+
+  private expected(name: string, kind: string): never {
+    return this.fail(name, `must be ${kind}, found ${JSON.stringify(this.json[name])}`);
+  }
+
+  string(name: string): string {
+    const v = this.value(name);
+    return typeof v === 'string' ? v : this.expected(name, 'a string');
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.has(name) ? this.string(name) : undefined;
+  }
+
+  positiveInt(name: string): number {
+    const v = this.value(name);
+    return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : this.expected(name, 'a positive integer');
+  }
+
+  optionalPositiveInt(name: string): number | undefined {
+    return this.has(name) ? this.positiveInt(name) : undefined;
+  }
+
+  optionalPositiveNumber(name: string): number | undefined {
+    if (!this.has(name)) return undefined;
+    const v = this.json[name];
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : this.expected(name, 'a positive number');
+  }
+
+  optionalNumber(name: string): number | undefined {
+    if (!this.has(name)) return undefined;
+    const v = this.json[name];
+    return typeof v === 'number' && Number.isFinite(v) ? v : this.expected(name, 'a number');
+  }
+
+  optionalBoolean(name: string): boolean | undefined {
+    if (!this.has(name)) return undefined;
+    const v = this.json[name];
+    return typeof v === 'boolean' ? v : this.expected(name, 'true or false');
+  }
+
+  optionalObject(name: string): Record<string, unknown> | undefined {
+    if (!this.has(name)) return undefined;
+    const v = this.json[name];
+    return typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : this.expected(name, 'an object');
+  }
+
+  /** Some configs write -1 for "no such token"; any negative id is read as absent. */
+  optionalTokenId(name: string): number | undefined {
+    if (!this.has(name)) return undefined;
+    const v = this.json[name];
+    if (!isTokenIdOrNone(v)) this.expected(name, 'a token id (integer)');
+    return v >= 0 ? v : undefined;
+  }
+
+  /** A token id or a list of them (eos_token_id is either); absent gives []. */
+  tokenIdList(name: string): number[] {
+    if (!this.has(name)) return [];
+    const v = this.json[name];
+    const list = Array.isArray(v) ? v : [v];
+    if (!list.every(isTokenIdOrNone)) this.expected(name, 'a token id or a list of token ids');
+    return (list as number[]).filter((id) => id >= 0);
+  }
+}
+
+function isTokenIdOrNone(v: unknown): v is number {
+  return Number.isSafeInteger(v);
+}
