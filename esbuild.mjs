@@ -44,7 +44,7 @@ function toolEntries() {
 
 const builds = [
   { ...node, entryPoints: { client: 'client/src/extension.ts', server: 'server/src/server.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { hdlm: 'engine/src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: { hdlm: 'engine/src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   {
     bundle: true,
     platform: 'browser',

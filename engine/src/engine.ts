@@ -1,5 +1,6 @@
 // The engine's front door: what the language server and the CLI hold. It owns the choice of
 // execution provider; models, heads and decoding are added behind this class.
+import { LoadedModel, LoadModelOptions } from './loadedModel';
 import { chooseDevice, DeviceChoice } from './runtime/devices';
 import { ExecutionProvider, listBackends, runtimeVersion, BackendInfo } from './runtime/ort';
 
@@ -27,6 +28,11 @@ export class Engine {
 
   static async create(options: EngineOptions): Promise<Engine> {
     return new Engine(options, await chooseDevice(options.providers, options.threads));
+  }
+
+  /** Opens a Hugging Face model folder on the engine's device. */
+  loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+    return LoadedModel.load(dir, this.device.provider, this.options.threads, options);
   }
 
   info(): EngineInfo {

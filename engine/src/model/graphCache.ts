@@ -5,14 +5,15 @@
 // or corrupted entry is rebuilt, never trusted.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { defaultCacheDir } from '../checkpoint/checkpoint';
 
 /** Bump whenever a graph builder changes what it writes for the same checkpoint. */
 export const GRAPH_FORMAT_VERSION = 1;
 
-export function defaultCacheDir(): string {
-  return join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'hdlm', 'graphs');
+/** Graphs live beside the fingerprint memo, under the engine's one cache folder. */
+export function defaultGraphCacheDir(): string {
+  return join(defaultCacheDir(), 'graphs');
 }
 
 interface Manifest {

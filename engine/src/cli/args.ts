@@ -1,0 +1,73 @@
+// Command-line parsing shared by the `hdlm` commands: node's parseArgs with typed getters whose
+// errors name the option, and the defaults every command shares (device, threads, model).
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { isExecutionProvider } from '../runtime/devices';
+import type { ExecutionProvider } from '../runtime/ort';
+
+export class UsageError extends Error {}
+
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export const COMMON_OPTIONS = {
+  device: { type: 'string' },
+  threads: { type: 'string' },
+  model: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export function parse(argv: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export function providers(values: Values): ExecutionProvider[] {
+  const list = typeof values['device'] === 'string' ? values['device'] : 'cpu';
+  const names = list.split(',').map((s) => s.trim());
+  const bad = names.filter((n) => !isExecutionProvider(n));
+  if (bad.length > 0) throw new UsageError(`--device: unknown device ${bad.join(', ')} (use webgpu, cuda, cpu)`);
+  return names as ExecutionProvider[];
+}
+
+export function integer(values: Values, name: string, fallback: number, min = 0): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got ${String(raw)}`);
+  return n;
+}
+
+export function number(values: Values, name: string, fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got ${String(raw)}`);
+  return n;
+}
+
+export function integerList(values: Values, name: string): number[] | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const parts = String(raw).split(',').map((s) => Number(s.trim()));
+  if (parts.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--${name} must be comma-separated whole numbers, got ${String(raw)}`);
+  return parts;
+}
+
+/** The shipped default model: models/hdlm-tiny beside the bundle's folder. */
+export function defaultModelDir(): string {
+  return resolve(__dirname, '..', 'models', 'hdlm-tiny');
+}
+
+export function modelDir(values: Values): string {
+  const dir = typeof values['model'] === 'string' ? resolve(values['model']) : defaultModelDir();
+  if (!existsSync(join(dir, 'config.json'))) {
+    throw new UsageError(values['model'] ? `--model ${dir}: no config.json there` : `no default model at ${dir}; pass --model <Hugging Face folder>`);
+  }
+  return dir;
+}

@@ -1,0 +1,21 @@
+// `hdlm info`: start the engine and print runtime, providers and the device it chose.
+import { Engine } from '../../engine';
+import { integer, providers, Values } from '../args';
+import { printTable } from '../table';
+
+export async function info(values: Values): Promise<void> {
+  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const result = engine.info();
+  if (values['json']) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  printTable([
+    ['onnxruntime-node', result.runtimeVersion],
+    ['backends', result.backends.map((b) => `${b.name}${b.bundled ? '' : ' (not bundled)'}`).join(', ')],
+    ['device', result.device],
+    ['probe', `${result.probeMs.toFixed(3)} ms`],
+    ['threads', result.threads === 0 ? 'auto' : String(result.threads)],
+    ...result.fallbacks.map((f): [string, string] => [`skipped ${f.provider}`, f.reason.split('\n')[0]!]),
+  ]);
+}

@@ -1,0 +1,86 @@
+// `hdlm`: the engine's command-line front end (no VS Code). Ctrl-C cancels the running command
+// cooperatively (between tokens and segments) instead of killing it mid-write.
+import { CancelledError } from '../model/segmentedModel';
+import { parse, UsageError } from './args';
+import { generateCommand } from './commands/generate';
+import { info } from './commands/info';
+import { layersCommand } from './commands/layers';
+
+const USAGE = `usage: hdlm <command> [options] [prompt]
+
+commands:
+  info        start the engine and print runtime, backends and the chosen device
+  generate    complete a prompt, streaming; --layer K decodes from layer K (early exit)
+  layers      what every layer predicts next for a prompt (readout through the model's head)
+
+options (all commands):
+  --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny)
+  --device a,b,...   execution providers to try in order (webgpu, cuda, cpu); default cpu
+  --threads N        CPU threads (0 = onnxruntime decides); default 0
+  --json             print JSON for scripts instead of text
+generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
+           --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
+layers:    --top K (tokens per layer, default 5)  --ids 1,2,3`;
+
+const COMMAND_OPTIONS = {
+  generate: {
+    layer: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    'top-p': { type: 'string' },
+    seed: { type: 'string' },
+    stop: { type: 'string', multiple: true },
+    'stop-ids': { type: 'string' },
+    ids: { type: 'string' },
+    exits: { type: 'string' },
+  },
+  layers: { top: { type: 'string' }, ids: { type: 'string' } },
+  info: {},
+} as const;
+
+type Command = keyof typeof COMMAND_OPTIONS;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  if (!(command in COMMAND_OPTIONS)) throw new UsageError(`unknown command ${command}`);
+  const { values, positionals } = parse(rest, COMMAND_OPTIONS[command as Command]);
+  if (values['help']) {
+    console.log(USAGE);
+    return 0;
+  }
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  switch (command as Command) {
+    case 'info':
+      await info(values);
+      break;
+    case 'generate':
+      await generateCommand(values, positionals, controller.signal);
+      break;
+    case 'layers':
+      await layersCommand(values, positionals, controller.signal);
+      break;
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`hdlm: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if (err instanceof CancelledError) {
+      console.error('hdlm: cancelled');
+      process.exitCode = 130;
+    } else {
+      console.error(`hdlm: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  },
+);

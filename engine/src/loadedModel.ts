@@ -1,0 +1,52 @@
+// A model folder made ready to run: checkpoint, tokenizer and segmented sessions together, as
+// front ends (CLI, language server) hold it.
+import { loadCheckpoint } from './checkpoint/checkpoint';
+import type { Checkpoint } from './checkpoint/types';
+import { GraphCache, defaultGraphCacheDir, CacheEvent } from './model/graphCache';
+import { SegmentedModel } from './model/segmentedModel';
+import type { ExecutionProvider } from './runtime/ort';
+import { Tokenizer } from './tokenizer';
+
+export interface LoadModelOptions {
+  /** Layers after which a segment ends (exit layers besides the last); default none. */
+  cuts?: readonly number[];
+  /** Use onnxruntime's fused operators (default true; every bundled provider has them). */
+  fused?: boolean;
+  /** The engine's cache folder (fingerprints, converted graphs); default ~/.cache/hdlm. */
+  cacheDir?: string;
+  /** Notes that do not stop the load: unused tensors, cache misses and rebuilds. */
+  onNote?: (message: string) => void;
+}
+
+export class LoadedModel {
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly model: SegmentedModel,
+    readonly tokenizer: Tokenizer | undefined,
+  ) {}
+
+  static async load(dir: string, provider: ExecutionProvider, threads: number, options: LoadModelOptions = {}): Promise<LoadedModel> {
+    const note = options.onNote ?? (() => undefined);
+    const checkpoint = await loadCheckpoint(dir, { cacheDir: options.cacheDir, onWarning: note });
+    const tokenizer = checkpoint.tokenizerPath ? await Tokenizer.load(checkpoint.tokenizerPath) : undefined;
+    if (tokenizer && tokenizer.vocabSize > checkpoint.config.vocabSize) {
+      throw new Error(`${checkpoint.tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${checkpoint.config.vocabSize}`);
+    }
+    const graphDir = options.cacheDir ? `${options.cacheDir}/graphs` : defaultGraphCacheDir();
+    const cache = new GraphCache(graphDir, (e: CacheEvent) => {
+      if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
+    });
+    const model = await SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider, threads, fused: options.fused ?? true, cache });
+    return new LoadedModel(checkpoint, model, tokenizer);
+  }
+
+  /** The tokenizer, or an error saying the folder has none. */
+  requireTokenizer(): Tokenizer {
+    if (!this.tokenizer) throw new Error(`${this.checkpoint.dir} has no tokenizer.json; text needs one (token ids work without)`);
+    return this.tokenizer;
+  }
+
+  release(): Promise<void> {
+    return this.model.release();
+  }
+}

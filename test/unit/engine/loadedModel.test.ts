@@ -1,0 +1,76 @@
+// A model folder on disk, loaded the way users load one: through the engine, with its tokenizer.
+// Checks the whole path (safetensors → graphs → sessions) against the JavaScript reference, and
+// drives the `hdlm` command line on it.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Engine } from '../../../engine/src/index';
+import { referenceForward } from '../../support/referenceLlama';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+let dir: string;
+let cacheDir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-model-'));
+  cacheDir = mkdtempSync(join(tmpdir(), 'hdlm-cache-'));
+  writeTinyCheckpoint(dir, { family: 'llama', modelType: 'qwen2', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, tied: true, dtype: 'BF16', std: 0.3, seed: 9, tokenizer: true });
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(cacheDir, { recursive: true, force: true });
+});
+
+test('a bf16 qwen2 folder loads through the engine and matches the reference', async () => {
+  const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
+  const loaded = await engine.loadModel(dir, { cuts: [2], cacheDir });
+  try {
+    const tokenizer = loaded.requireTokenizer();
+    const ids = tokenizer.encode('hello layers');
+    assert.ok(ids.length > 2);
+    const ref = referenceForward(loaded.checkpoint, ids);
+    const state = loaded.model.newState();
+    loaded.model.append(state, [ids]);
+    const out = await loaded.model.runTo(state, 4);
+    const expected = ref.hidden[4]!.flatMap((r) => Array.from(r));
+    const diff = out.hidden.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
+    assert.ok(diff < 1e-4, `hidden differs by ${diff}`);
+    assert.equal(loaded.model.exitLayers.join(','), '2,4');
+  } finally {
+    await loaded.release();
+  }
+});
+
+function hdlm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cacheDir } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('hdlm generate streams tokens from the last layer and from an early exit', () => {
+  const full = hdlm(['generate', '--model', dir, '--max-tokens', '6', '--json', '--stop-ids', '99999', 'hello']);
+  assert.equal(full.status, 0, full.stderr);
+  const parsed = JSON.parse(full.stdout) as { tokens: number[]; stop: string };
+  assert.ok(parsed.tokens.length >= 1 && parsed.tokens.length <= 6);
+  const early = hdlm(['generate', '--model', dir, '--layer', '2', '--max-tokens', '3', 'hello']);
+  assert.equal(early.status, 0, early.stderr);
+  assert.match(early.stderr, /from layer 2 on cpu/);
+});
+
+test('hdlm layers prints one row per layer, and bad options are named', () => {
+  const layers = hdlm(['layers', '--model', dir, '--top', '2', '--json', 'hello']);
+  assert.equal(layers.status, 0, layers.stderr);
+  const rows = JSON.parse(layers.stdout) as { layer: number; top: { id: number; probability: number }[] }[];
+  assert.deepEqual(rows.map((r) => r.layer), [0, 1, 2, 3, 4]);
+  assert.ok(rows.every((r) => r.top.length === 2 && r.top[0]!.probability >= r.top[1]!.probability));
+  const bad = hdlm(['generate', '--model', dir, '--temperature', 'hot', 'x']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--temperature must be a number, got hot/);
+  const missing = hdlm(['layers', '--model', join(dir, 'nope'), 'x']);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /no config\.json there/);
+});
