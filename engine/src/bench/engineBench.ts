@@ -120,9 +120,10 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
 }
 
 /**
- * Ours: after a thought generated at the first exit layer, the first answer token needs the last
- * layer, so the pending thought positions go through the deeper segments once. Theirs (official
- * HdLM code): re-tokenise and re-prefill prompt + thought through every layer.
+ * The prompt is prefilled at full depth, then a thought is generated at the first exit layer.
+ * Ours: the first answer token needs the last layer, so the pending thought positions go through
+ * the deeper segments once. Theirs (official HdLM code): re-tokenise and re-prefill prompt +
+ * thought through every layer.
  */
 async function continuationCost(model: SegmentedModel, vocab: number, options: BenchOptions): Promise<BenchResult['continuation']> {
   const L = model.config.numLayers;
@@ -134,7 +135,7 @@ async function continuationCost(model: SegmentedModel, vocab: number, options: B
   for (let round = 0; round < 3; round++) {
     const state = model.newState();
     model.append(state, [prompt]);
-    await model.runTo(state, exit);
+    await model.runTo(state, L);
     for (const t of thought) {
       model.append(state, [[t]]);
       await model.runTo(state, exit);

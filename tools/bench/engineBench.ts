@@ -1,0 +1,54 @@
+// `npm run bench`: the engine benchmark on (a) the shipped default model (or a tiny random one
+// when it is not there yet) and (b) a random checkpoint with Qwen2.5-0.5B's shapes, made under
+// .cache/bench on first use. Prints figures and writes them to test-results/bench-engine.json.
+//   node out/tools/bench/engineBench.js [--device cpu|webgpu] [--threads N] [--only tiny|qwen]
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BenchResult, runEngineBench } from '../../engine/src/bench/engineBench';
+import { loadCheckpoint } from '../../engine/src/checkpoint/checkpoint';
+import { chooseDevice } from '../../engine/src/runtime/devices';
+import type { ExecutionProvider } from '../../engine/src/runtime/ort';
+import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { device: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' } } });
+  const order = (values.device ?? 'cpu').split(',') as ExecutionProvider[];
+  const threads = Number(values.threads ?? 0);
+  const device = await chooseDevice(order, threads);
+  for (const f of device.fallbacks) console.log(`bench: ${f.provider} skipped: ${f.reason.split('\n')[0]}`);
+  const results: BenchResult[] = [];
+  const common = { provider: device.provider, threads, fused: true, log: (l: string) => console.log(l) };
+
+  if (values.only !== 'qwen') {
+    const tiny = join(root, 'models', 'hdlm-tiny');
+    const ckpt = existsSync(join(tiny, 'model.safetensors')) ? await loadCheckpoint(tiny) : undefined;
+    if (ckpt) {
+      const L = ckpt.config.numLayers;
+      results.push(await runEngineBench('hdlm-tiny', ckpt, { ...common, cuts: [L / 4, L / 2].filter((k) => Number.isInteger(k) && k > 0), promptTokens: 256, thoughtTokens: 32, decodeSteps: 20 }));
+    } else {
+      console.log('bench: models/hdlm-tiny has no weights yet; skipping the tiny model');
+    }
+  }
+  if (values.only !== 'tiny') {
+    const dir = join(root, '.cache', 'bench', 'qwen2.5-0.5b-shape');
+    if (!existsSync(join(dir, 'model.safetensors'))) {
+      console.log(`bench: writing a random checkpoint with Qwen2.5-0.5B's shapes to ${dir} (once, ~1 GB)`);
+      makeShapedCheckpoint(dir);
+    }
+    const ckpt = await loadCheckpoint(dir, { cacheDir: mkdtempSync(join(tmpdir(), 'hdlm-bench-')) });
+    results.push(await runEngineBench('qwen2.5-0.5b-shape', ckpt, { ...common, cuts: [6, 12, 18], promptTokens: 256, thoughtTokens: 32, decodeSteps: 8 }));
+  }
+  mkdirSync(join(root, 'test-results'), { recursive: true });
+  const out = join(root, 'test-results', 'bench-engine.json');
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
+  console.log(`bench: figures written to ${out}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exitCode = 1;
+});
