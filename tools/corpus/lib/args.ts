@@ -1,0 +1,52 @@
+// A small `--name value` flag parser shared by the corpus scripts, with a usage text built from
+// the same table so the help never drifts from what is accepted.
+
+export interface FlagSpec {
+  kind: 'string' | 'number' | 'boolean';
+  default: string | number | boolean;
+  help: string;
+}
+
+export type FlagValues = Record<string, string | number | boolean>;
+
+/** A bad command line: the script prints the message and the usage, and exits with status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function usage(script: string, summary: string, specs: Record<string, FlagSpec>): string {
+  const rows = Object.entries(specs).map(([name, spec]) => {
+    const left = spec.kind === 'boolean' ? `--${name}` : `--${name} <${spec.kind}>`;
+    const def = spec.kind === 'boolean' ? '' : ` (default: ${String(spec.default) || 'none'})`;
+    return `  ${left.padEnd(26)} ${spec.help}${def}`;
+  });
+  return [`usage: node ${script} [options]`, '', summary, '', 'options:', ...rows, `  ${'--help'.padEnd(26)} show this help`].join('\n');
+}
+
+/** Parses argv against the table; returns null when --help was asked for. */
+export function parseFlags(argv: readonly string[], specs: Record<string, FlagSpec>): FlagValues | null {
+  const values: FlagValues = {};
+  for (const [name, spec] of Object.entries(specs)) values[name] = spec.default;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return null;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') ? arg.slice(2, eq >= 0 ? eq : undefined) : '';
+    const spec = specs[name];
+    if (spec === undefined) throw new UsageError(`unknown argument ${arg}`);
+    if (spec.kind === 'boolean') {
+      values[name] = eq >= 0 ? arg.slice(eq + 1) !== 'false' : true;
+      continue;
+    }
+    const raw = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new UsageError(`--${name} needs a value`);
+    if (spec.kind === 'number') {
+      const n = Number(raw);
+      if (!Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got '${raw}'`);
+      values[name] = n;
+    } else {
+      values[name] = raw;
+    }
+  }
+  return values;
+}
