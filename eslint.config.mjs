@@ -25,4 +25,9 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The engine and the server run outside VS Code (CLI, other editors): no vscode API there.
+    files: ['engine/**/*.ts', 'server/**/*.ts', 'webview/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'only client/ may use the VS Code API' }] }] },
+  },
 );

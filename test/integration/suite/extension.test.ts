@@ -70,4 +70,39 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(before && after);
     assert.notEqual(after.pid, before.pid, 'a new server process answers');
   });
+
+  it('restarts a server that dies, and says so', async () => {
+    const before = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+    assert.ok(before);
+    process.kill(before.pid, 'SIGKILL');
+    await api.waitForStatus((s) => s.health === 'warning' && /restarting/.test(s.message), 30_000);
+    await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
+    const after = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+    assert.ok(after);
+    assert.notEqual(after.pid, before.pid);
+    assert.match(api.outputText(), /the HdLM server stopped/);
+  });
+
+  it('gives up after hdlm.server.maxRestarts, fails requests clearly, and recovers on Restart Server', async () => {
+    const config = vscode.workspace.getConfiguration('hdlm');
+    await config.update('server.maxRestarts', 0, vscode.ConfigurationTarget.Global);
+    try {
+      const info = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+      assert.ok(info);
+      process.kill(info.pid, 'SIGKILL');
+      const status = await api.waitForStatus((s) => s.health === 'error', 30_000);
+      assert.match(status.message, /will not be restarted/);
+      assert.match(api.statusBarText(), /\$\(error\) HdLM/);
+      await screenshot('workbench-server-down.png');
+      const none = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+      assert.equal(none, undefined, 'the command answers nothing instead of hanging');
+      assert.match(api.outputText(), /the HdLM server is not running/);
+    } finally {
+      await config.update('server.maxRestarts', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await vscode.commands.executeCommand('hdlm.restartServer');
+    await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
+    const back = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+    assert.equal(back?.device, 'cpu');
+  });
 });
