@@ -31,6 +31,20 @@ export class DecodeState {
     this.positions = Array.from({ length: batch }, () => new Int32Array(capacity));
   }
 
+  /**
+   * An independent copy that shares the immutable parts: cached key/value tensors are never
+   * written in place (each run returns new ones), so forking costs a few array copies. Used to
+   * try several continuations of one prefix (label candidates, beams).
+   */
+  fork(): DecodeState {
+    const segments = this.segments.map((c) => ({ ...c, keys: [...c.keys], values: [...c.values], pending: [...c.pending] }));
+    const copy = new DecodeState(this.batch, segments, this.capacity);
+    this.mask.forEach((row, b) => copy.mask[b]!.set(row));
+    this.positions.forEach((row, b) => copy.positions[b]!.set(row));
+    copy.length = this.length;
+    return copy;
+  }
+
   /** Records new positions for every row; `real[b][i]` says whether row b's i-th new token is real. */
   extend(real: readonly (readonly boolean[])[]): void {
     const added = real[0]!.length;

@@ -1,0 +1,152 @@
+// Hierarchical classification, coarse to fine (ARCHITECTURE §1, §3). Level d is decided by its
+// head at its layer, and the input runs only that deep: a level-1 decision costs about k1/L of
+// a full pass. The chosen label is written into the sequence (thought turn), the next level's
+// candidates are that label's children (subtask turn), and so on; the last level is the
+// assistant turn at the last layer. A hierarchy beam keeps the best `beam` partial paths, so a
+// deeper level can overturn an unsure coarse decision.
+import type { DecodeState } from '../model/decodeState';
+import type { LanguageHead } from '../model/languageHead';
+import type { SegmentedModel } from '../model/segmentedModel';
+import type { Tokenizer } from '../tokenizer';
+import { Candidate, scoreCandidates, ScoredCandidate } from './labelScorer';
+import { candidateList, Role, SequenceFormat, sequenceFormat, turn } from './sequenceFormat';
+import type { Taxonomy } from './taxonomy';
+
+export interface ClassifierLevel {
+  /** Exit layer that decides this level. */
+  layer: number;
+  /** Head read out at that layer (the model's own head when untrained). */
+  head: LanguageHead;
+}
+
+export interface ClassifyTask {
+  taxonomy: Taxonomy;
+  /** One per taxonomy level, layers ascending; the last is usually the model's last layer. */
+  levels: ClassifierLevel[];
+  system: string;
+  /** List each level's candidates in the sequence (as the paper does). */
+  listCandidates: boolean;
+}
+
+export interface LevelDecision {
+  level: number;
+  label: string;
+  /** Probability of the label among its siblings, given the labels above it. */
+  probability: number;
+  runnersUp: { label: string; probability: number }[];
+  layer: number;
+  ms: number;
+}
+
+export interface Classification {
+  path: LevelDecision[];
+  /** Product of the per-level probabilities of the chosen path. */
+  pathProbability: number;
+  /** Other complete paths the beam kept, best first. */
+  alternatives: { labels: string[]; probability: number }[];
+}
+
+interface Beam {
+  labels: string[];
+  logp: number;
+  decisions: LevelDecision[];
+  state: DecodeState;
+}
+
+export class HierarchicalClassifier {
+  private readonly format: SequenceFormat;
+
+  constructor(
+    private readonly model: SegmentedModel,
+    tokenizer: Tokenizer,
+    private readonly task: ClassifyTask,
+  ) {
+    if (task.levels.length !== task.taxonomy.depth) {
+      throw new Error(`the task has ${task.levels.length} levels but its taxonomy ${task.taxonomy.depth}`);
+    }
+    this.format = sequenceFormat(tokenizer);
+  }
+
+  /** Token ids of the prompt up to where the level-1 label starts. */
+  prefix(text: string): number[] {
+    const f = this.format;
+    const level1 = this.task.taxonomy.childrenOf(1);
+    const user = this.task.listCandidates ? `${text}\n${candidateList(level1)}` : text;
+    return [...f.start(), ...turn(f, 'system', this.task.system), ...turn(f, 'user', user), ...f.open(this.roleOf(1))];
+  }
+
+  /** Tokens that follow the level-d label: close its turn and open the next level's. */
+  continuation(level: number, label: string): number[] {
+    const f = this.format;
+    const next = level + 1;
+    const children = this.task.taxonomy.childrenOf(next, label);
+    const subtask = this.task.listCandidates ? turn(f, 'subtask', candidateList(children)) : [];
+    return [...f.close(), ...subtask, ...f.open(this.roleOf(next))];
+  }
+
+  candidateIds(label: string): number[] {
+    return this.format.content(label);
+  }
+
+  async classify(text: string, options: { beam?: number; signal?: AbortSignal } = {}): Promise<Classification> {
+    const beamWidth = Math.max(1, options.beam ?? 1);
+    const root = this.model.newState(1);
+    this.model.append(root, [this.prefix(text)]);
+    let beams: Beam[] = [{ labels: [], logp: 0, decisions: [], state: root }];
+    for (let level = 1; level <= this.task.taxonomy.depth; level++) {
+      const expanded: Beam[] = [];
+      for (const beam of beams) expanded.push(...(await this.expand(beam, level, beamWidth, options.signal)));
+      beams = expanded.sort((a, b) => b.logp - a.logp).slice(0, beamWidth);
+    }
+    const best = beams[0]!;
+    return {
+      path: best.decisions,
+      pathProbability: Math.exp(best.logp),
+      alternatives: beams.slice(1).map((b) => ({ labels: b.labels, probability: Math.exp(b.logp) })),
+    };
+  }
+
+  /**
+   * Probability of a given path (teacher forcing): each level's label among its siblings, given
+   * the path above it. The product is what `classify` maximises.
+   */
+  async scorePath(text: string, path: readonly string[], signal?: AbortSignal): Promise<number[]> {
+    if (!this.task.taxonomy.isPath(path)) throw new Error(`"${path.join(' / ')}" is not a path of the taxonomy`);
+    const state = this.model.newState(1);
+    this.model.append(state, [this.prefix(text)]);
+    const probabilities: number[] = [];
+    for (let level = 1; level <= path.length; level++) {
+      const { layer, head } = this.task.levels[level - 1]!;
+      const siblings = this.task.taxonomy.childrenOf(level, level === 1 ? '' : path[level - 2]);
+      const scored = await scoreCandidates(this.model, state, layer, head, siblings.map((label) => ({ label, ids: this.candidateIds(label) })), signal);
+      probabilities.push(scored.find((s) => s.label === path[level - 1])!.probability);
+      if (level < path.length) this.model.append(state, [[...this.candidateIds(path[level - 1]!), ...this.continuation(level, path[level - 1]!)]]);
+    }
+    return probabilities;
+  }
+
+  /** Scores level `level` under one beam and returns its best `width` extensions. */
+  private async expand(beam: Beam, level: number, width: number, signal?: AbortSignal): Promise<Beam[]> {
+    const { layer, head } = this.task.levels[level - 1]!;
+    const labels = this.task.taxonomy.childrenOf(level, level === 1 ? '' : beam.labels[level - 2]);
+    const candidates: Candidate[] = labels.map((label) => ({ label, ids: this.candidateIds(label) }));
+    const started = performance.now();
+    const scored = await scoreCandidates(this.model, beam.state, layer, head, candidates, signal);
+    const ms = performance.now() - started;
+    return scored.slice(0, width).map((choice) => {
+      const decision = this.decision(level, choice, scored, layer, ms);
+      const state = beam.state.fork();
+      if (level < this.task.taxonomy.depth) this.model.append(state, [[...this.candidateIds(choice.label), ...this.continuation(level, choice.label)]]);
+      return { labels: [...beam.labels, choice.label], logp: beam.logp + Math.log(choice.probability), decisions: [...beam.decisions, decision], state };
+    });
+  }
+
+  private decision(level: number, choice: ScoredCandidate, scored: ScoredCandidate[], layer: number, ms: number): LevelDecision {
+    const runnersUp = scored.filter((s) => s !== choice).slice(0, 3).map((s) => ({ label: s.label, probability: s.probability }));
+    return { level, label: choice.label, probability: choice.probability, runnersUp, layer, ms };
+  }
+
+  private roleOf(level: number): Role {
+    return level === this.task.taxonomy.depth ? 'assistant' : 'thought';
+  }
+}

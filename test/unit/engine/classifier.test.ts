@@ -1,0 +1,119 @@
+// Hierarchical classification on a small random model with the default model's tokenizer:
+// outputs are always valid paths with calibrated probabilities, each level runs only to its own
+// layer, and a wide enough hierarchy beam finds the most probable path of all.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
+import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
+import { Engine, LoadedModel } from '../../../engine/src/index';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+const taxonomy = Taxonomy.fromPaths(
+  [
+    ['animal', 'mammal', 'dog'],
+    ['animal', 'mammal', 'cat'],
+    ['animal', 'bird', 'sparrow'],
+    ['animal', 'bird', 'eagle'],
+    ['plant', 'tree', 'oak'],
+    ['plant', 'tree', 'birch'],
+    ['plant', 'flower', 'rose'],
+  ].map((labels, i) => ({ labels, source: `inline:${i + 1}` })),
+);
+let dir: string;
+let loaded: LoadedModel;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-cls-'));
+  writeTinyCheckpoint(dir, { family: 'llama', layers: 6, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: 4096, std: 0.25, seed: 4, maxPositions: 512 });
+  copyFileSync(join(root, 'models', 'hdlm-tiny', 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  copyFileSync(join(root, 'models', 'hdlm-tiny', 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
+  const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
+  loaded = await engine.loadModel(dir, { cuts: [2, 4], cacheDir: join(dir, 'cache') });
+});
+
+after(async () => {
+  await loaded.release();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function classifier(): HierarchicalClassifier {
+  const head = loaded.model.ownHead;
+  return new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), {
+    taxonomy,
+    levels: [
+      { layer: 2, head },
+      { layer: 4, head },
+      { layer: 6, head },
+    ],
+    system: 'Classify the text.',
+    listCandidates: true,
+  });
+}
+
+test('every answer is a valid path with per-level probabilities and layers', async () => {
+  const c = classifier();
+  for (const text of ['a small animal that barks', 'a tall tree with acorns', 'red flower with thorns']) {
+    const result = await c.classify(text);
+    assert.ok(taxonomy.isPath(result.path.map((d) => d.label)), result.path.map((d) => d.label).join('/'));
+    assert.deepEqual(result.path.map((d) => d.layer), [2, 4, 6]);
+    for (const d of result.path) {
+      const siblings = d.runnersUp.reduce((a, r) => a + r.probability, d.probability);
+      assert.ok(d.probability > 0 && siblings <= 1 + 1e-9);
+      assert.ok(d.runnersUp.every((r) => r.probability <= d.probability));
+    }
+    const product = result.path.reduce((a, d) => a * d.probability, 1);
+    assert.ok(Math.abs(product - result.pathProbability) < 1e-9);
+  }
+});
+
+test('level 1 is decided at its exit layer without running deeper layers', async () => {
+  const c = classifier();
+  const requested: number[] = [];
+  const original = loaded.model.runTo.bind(loaded.model);
+  loaded.model.runTo = (state, layer, options) => {
+    requested.push(layer);
+    return original(state, layer, options);
+  };
+  try {
+    await c.classify('a bird of prey');
+  } finally {
+    loaded.model.runTo = original;
+  }
+  const firstDeeper = requested.findIndex((l) => l > 2);
+  assert.ok(firstDeeper > 0, `runs: ${requested.join(',')}`);
+  assert.ok(requested.slice(0, firstDeeper).every((l) => l === 2), 'level 1 runs only to layer 2');
+});
+
+test('a beam as wide as the tree finds the most probable path of all; greedy scores its own path', async () => {
+  const c = classifier();
+  const text = 'it grows in gardens';
+  const paths = [...taxonomy.labels(3)].map((leaf) => {
+    const mid = taxonomy.parentOf(3, leaf)!;
+    return [taxonomy.parentOf(2, mid)!, mid, leaf];
+  });
+  const joint = await Promise.all(paths.map(async (p) => (await c.scorePath(text, p)).reduce((a, b) => a * b, 1)));
+  const bestIndex = joint.indexOf(Math.max(...joint));
+  const wide = await c.classify(text, { beam: 8 });
+  assert.deepEqual(wide.path.map((d) => d.label), paths[bestIndex]);
+  assert.ok(Math.abs(wide.pathProbability - joint[bestIndex]!) < 1e-6);
+  const greedy = await c.classify(text, { beam: 1 });
+  const greedyPath = greedy.path.map((d) => d.label);
+  assert.ok(Math.abs(greedy.pathProbability - joint[paths.findIndex((p) => p.join() === greedyPath.join())]!) < 1e-6);
+  assert.ok(wide.pathProbability >= greedy.pathProbability - 1e-12);
+});
+
+test('a child under two parents is refused with both places named', async () => {
+  assert.throws(
+    () =>
+      Taxonomy.fromPaths([
+        { labels: ['animal', 'mammal'], source: 'train.jsonl:1' },
+        { labels: ['plant', 'mammal'], source: 'train.jsonl:7' },
+      ]),
+    /train\.jsonl:7: level 2 label "mammal" is under "plant" here but under "animal" at train\.jsonl:1/,
+  );
+  await assert.rejects(classifier().scorePath('x', ['plant', 'mammal', 'dog']), /is not a path of the taxonomy/);
+});
