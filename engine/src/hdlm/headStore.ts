@@ -1,0 +1,141 @@
+// HdLM heads on disk: `<name>.json`, a manifest naming the layer, the task, the label taxonomy,
+// the training record, the fingerprint of the model the head was trained for, and the weights
+// file `<name>.<save id>.safetensors` it goes with. Each save writes a new weights file, then
+// replaces the manifest atomically, then deletes the previous weights: an interrupted save leaves
+// the previous manifest pointing at the previous weights, so the last good head always loads. A head is stored whole (norm + unembedding,
+// as the paper copies it) or as a low-rank delta from the model's own head, W = W0 + A·B.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { HeadWeights } from '../arch/head';
+import { architectureFor } from '../arch/registry';
+import { SafetensorsFile, TensorToWrite, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
+import type { Checkpoint } from '../checkpoint/types';
+import type { TaxonomyJson } from './taxonomy';
+
+export const HEAD_FORMAT = 'hdlm-head/1';
+
+export interface HeadManifest {
+  format: typeof HEAD_FORMAT;
+  name: string;
+  /** Layer whose hidden state the head reads (after that many decoder layers). */
+  layer: number;
+  task: string;
+  modelFingerprint: string;
+  /** 'full': norm + W [V,H] (+ bias); 'lowRank': W = W0 + A·B with W0 the model's own head. */
+  kind: 'full' | 'lowRank';
+  rank?: number;
+  taxonomy?: TaxonomyJson;
+  /** Free-form training record: data, epochs, metrics, timings. */
+  training?: Record<string, unknown>;
+  createdAt: string;
+  /** File name of the weights, beside the manifest. */
+  weightsFile: string;
+  vocabSize: number;
+  hiddenSize: number;
+}
+
+/** Trainable parameters of a head, as the trainer holds them. */
+export interface HeadParams {
+  normWeight?: Float32Array; // [H]
+  weight?: Float32Array; // [V, H] (full)
+  bias?: Float32Array; // [V]
+  lowRankA?: Float32Array; // [V, r]
+  lowRankB?: Float32Array; // [r, H]
+}
+
+/** The model's own head (final norm + unembedding), copied: every HdLM head starts here. */
+export function ownHeadCopy(checkpoint: Checkpoint): HeadWeights {
+  const own = architectureFor(checkpoint.config).ownHead(checkpoint.config, checkpoint.weights);
+  return { ...own, weight: Float32Array.from(own.weight) };
+}
+
+/** Writes a head; `manifest.weightsFile` is chosen here. Returns the manifest as written. */
+export function saveHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'>, params: HeadParams): HeadManifest {
+  const { vocabSize: V, hiddenSize: H } = manifest;
+  const tensors: Record<string, TensorToWrite> = {};
+  const put = (name: string, data: Float32Array | undefined, shape: number[]): void => {
+    if (!data) return;
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) throw new Error(`head ${manifest.name}: ${name} has ${data.length} values, [${shape.join(',')}] needs ${size}`);
+    tensors[name] = { dtype: 'F32', shape, data };
+  };
+  put('norm.weight', params.normWeight, [H]);
+  put('weight', params.weight, [V, H]);
+  put('bias', params.bias, [V]);
+  if (manifest.kind === 'lowRank') {
+    const r = manifest.rank ?? 0;
+    put('lowrank.a', params.lowRankA, [V, r]);
+    put('lowrank.b', params.lowRankB, [r, H]);
+  }
+  const previous = existsSync(join(dir, `${manifest.name}.json`)) ? readManifest(dir, manifest.name).weightsFile : undefined;
+  const weightsFile = `${manifest.name}.${Date.now().toString(36)}${process.pid.toString(36)}.safetensors`;
+  writeSafetensors(join(dir, weightsFile), tensors, { format: HEAD_FORMAT });
+  const written: HeadManifest = { ...manifest, weightsFile };
+  writeAtomically(join(dir, `${manifest.name}.json`), [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
+  if (previous && previous !== weightsFile) rmSync(join(dir, previous), { force: true });
+  return written;
+}
+
+export function readManifest(dir: string, name: string): HeadManifest {
+  const path = join(dir, `${name}.json`);
+  if (!existsSync(path)) throw new Error(`${path}: no such head manifest`);
+  let manifest: HeadManifest;
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8')) as HeadManifest;
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (manifest.format !== HEAD_FORMAT) throw new Error(`${path}: format is ${JSON.stringify(manifest.format)}, expected "${HEAD_FORMAT}"`);
+  if (typeof manifest.weightsFile !== 'string' || basename(manifest.weightsFile) !== manifest.weightsFile) {
+    throw new Error(`${path}: field "weightsFile" must name a file beside the manifest`);
+  }
+  if (!Number.isInteger(manifest.layer) || manifest.layer < 0) throw new Error(`${path}: field "layer" must be a whole number ≥ 0`);
+  return manifest;
+}
+
+/**
+ * Loads head `name` for `checkpoint`. Refuses a head trained for another model (fingerprints
+ * differ) or one whose shapes do not fit it, naming the file.
+ */
+export function loadHead(dir: string, name: string, checkpoint: Checkpoint): { manifest: HeadManifest; weights: HeadWeights } {
+  const manifest = readManifest(dir, name);
+  const file = join(dir, manifest.weightsFile);
+  if (manifest.modelFingerprint !== checkpoint.fingerprint) {
+    throw new Error(`${file}: this head was trained for another model (fingerprint ${manifest.modelFingerprint.slice(0, 12)}…, this model is ${checkpoint.fingerprint.slice(0, 12)}…)`);
+  }
+  const { hiddenSize: H, vocabSize: V, numLayers } = checkpoint.config;
+  if (manifest.layer > numLayers) throw new Error(`${join(dir, `${name}.json`)}: layer ${manifest.layer} is beyond the model's ${numLayers} layers`);
+  const st = SafetensorsFile.open(file);
+  const read = (tensor: string, shape: number[]): Float32Array => {
+    const entry = st.entry(tensor);
+    if (!entry) throw new Error(`${file}: tensor ${tensor} is missing`);
+    if (entry.shape.join(',') !== shape.join(',')) throw new Error(`${file}: ${tensor} has shape [${entry.shape.join(',')}], expected [${shape.join(',')}]`);
+    return st.read(tensor);
+  };
+  const own = ownHeadCopy(checkpoint);
+  const norm = st.entry('norm.weight') && own.norm ? { ...own.norm, weight: read('norm.weight', [H]) } : own.norm;
+  const bias = st.entry('bias') ? read('bias', [V]) : undefined;
+  let weight: Float32Array;
+  if (manifest.kind === 'lowRank') {
+    const r = manifest.rank ?? 0;
+    weight = addLowRank(own.weight, read('lowrank.a', [V, r]), read('lowrank.b', [r, H]), V, H, r);
+  } else {
+    weight = read('weight', [V, H]);
+  }
+  return { manifest, weights: { norm, weight, bias, vocabSize: V, hiddenSize: H } };
+}
+
+/** W0 + A·B, with W0 [V,H], A [V,r], B [r,H]. */
+function addLowRank(w0: Float32Array, a: Float32Array, b: Float32Array, V: number, H: number, r: number): Float32Array {
+  const w = Float32Array.from(w0);
+  for (let v = 0; v < V; v++) {
+    for (let k = 0; k < r; k++) {
+      const coef = a[v * r + k]!;
+      if (coef === 0) continue;
+      const row = v * H;
+      const bRow = k * H;
+      for (let h = 0; h < H; h++) w[row + h]! += coef * b[bRow + h]!;
+    }
+  }
+  return w;
+}

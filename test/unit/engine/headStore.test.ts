@@ -1,0 +1,70 @@
+// Heads on disk: a copy of the model's own head round-trips, a low-rank delta rebuilds W0 + A·B,
+// a head for another model is refused, and an interrupted save leaves the last good head.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
+import type { Checkpoint } from '../../../engine/src/checkpoint/types';
+import { HeadManifest, loadHead, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+
+let dir: string;
+let ckpt: Checkpoint;
+const V = 40;
+const H = 16;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-heads-'));
+  writeTinyCheckpoint(join(dir, 'model'), { family: 'llama', layers: 2, hidden: H, heads: 2, intermediate: 24, vocab: V, seed: 3 });
+  ckpt = await loadCheckpoint(join(dir, 'model'), { cacheDir: join(dir, 'cache') });
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function manifest(name: string, extra: Partial<HeadManifest> = {}): Omit<HeadManifest, 'weightsFile'> {
+  return { format: 'hdlm-head/1', name, layer: 1, task: 'test', modelFingerprint: ckpt.fingerprint, kind: 'full', createdAt: '2026-11-23T00:00:00Z', vocabSize: V, hiddenSize: H, ...extra };
+}
+
+test('a full head round-trips and starts as the model\'s own head', () => {
+  const own = ownHeadCopy(ckpt);
+  assert.equal(own.norm?.kind, 'rms');
+  saveHead(dir, manifest('copy'), { normWeight: own.norm!.weight, weight: own.weight });
+  const { weights, manifest: m } = loadHead(dir, 'copy', ckpt);
+  assert.deepEqual(weights.weight, own.weight);
+  assert.deepEqual(weights.norm?.weight, own.norm!.weight);
+  assert.equal(m.layer, 1);
+});
+
+test('a low-rank head is the own head plus A·B', () => {
+  const r = 2;
+  const a = Float32Array.from({ length: V * r }, (_, i) => (i % 3) - 1);
+  const b = Float32Array.from({ length: r * H }, (_, i) => (i % 5) / 10);
+  saveHead(dir, manifest('delta', { kind: 'lowRank', rank: r }), { lowRankA: a, lowRankB: b });
+  const { weights } = loadHead(dir, 'delta', ckpt);
+  const own = ownHeadCopy(ckpt);
+  const v = 7;
+  const h = 3;
+  const expected = own.weight[v * H + h]! + a[v * r]! * b[h]! + a[v * r + 1]! * b[H + h]!;
+  assert.ok(Math.abs(weights.weight[v * H + h]! - expected) < 1e-6);
+});
+
+test('a head trained for another model is refused, naming the file', () => {
+  saveHead(dir, manifest('foreign', { modelFingerprint: 'f'.repeat(64) }), { weight: new Float32Array(V * H) });
+  assert.throws(() => loadHead(dir, 'foreign', ckpt), /foreign\.[a-z0-9]+\.safetensors: this head was trained for another model/);
+});
+
+test('an interrupted save leaves the previous head loadable, and saves replace old weights', () => {
+  const first = new Float32Array(V * H).fill(0.5);
+  saveHead(dir, manifest('resume'), { weight: first });
+  // A save that died after writing its weights but before the manifest: a stray weights file.
+  writeFileSync(join(dir, 'resume.crashed.safetensors'), 'half a file');
+  assert.deepEqual(loadHead(dir, 'resume', ckpt).weights.weight, first);
+  const second = new Float32Array(V * H).fill(0.25);
+  saveHead(dir, manifest('resume'), { weight: second });
+  assert.deepEqual(loadHead(dir, 'resume', ckpt).weights.weight, second);
+  const files = readdirSync(dir).filter((f) => f.startsWith('resume.') && f.endsWith('.safetensors') && !f.includes('crashed'));
+  assert.equal(files.length, 1, 'the previous weights file was removed');
+  assert.throws(() => saveHead(dir, manifest('bad'), { weight: new Float32Array(3) }), /weight has 3 values, \[40,16\] needs 640/);
+});
