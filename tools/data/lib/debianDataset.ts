@@ -3,7 +3,7 @@
 // intermediate head) is the thought, and the one-line synopsis is the answer that the last
 // layer writes conditioned on it.
 import { ControlFormatError, compareDebianVersions, Description, parseControl, parseDescription, Stanza } from './debian';
-import { GuidedRecord } from './formats';
+import { GuidedRecord } from '../../../engine/src/hdlm/dataset/formats';
 import { SourceError } from './sources';
 import { DEFAULT_SEED, splitOf } from './split';
 import { countSplits, levelStats, LevelStats, SplitCounts } from './stats';

@@ -8,7 +8,7 @@
 // lexicographer files on top would have to drop a large share of the nouns (stats.json
 // records the share for absolute depths 3 and 5); counted from the entry point, every level-2
 // node lies in its item's lexicographer file and the tree holds by construction.
-import { GuidedRecord, HierarchicalRecord } from './formats';
+import { GuidedRecord, HierarchicalRecord } from '../../../engine/src/hdlm/dataset/formats';
 import { dropDuplicateTexts, SplitRecord } from './items';
 import { DEFAULT_SEED, splitOf } from './split';
 import { countSplits, levelStats, LevelStats, SplitCounts } from './stats';

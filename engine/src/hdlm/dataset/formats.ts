@@ -1,6 +1,6 @@
-// The two record shapes the datasets use, and their validators. The validators are what a
-// consumer (the heads trainer, a test) runs on a workspace file before trusting it: every
-// problem is reported with its line, and a label hierarchy must be a tree.
+// The two record shapes of HdLM datasets (workspace JSON Lines files and the built datasets),
+// and their validators: every problem is reported with its line, and a label hierarchy must be a
+// tree. The data builders in tools/ and the engine's trainer share them.
 import { JsonlIssue, parseJsonl } from './jsonl';
 
 /** Hierarchical classification: labels[0] is the coarsest level, labels[n-1] the finest. */
@@ -49,8 +49,16 @@ function labelsField(obj: Record<string, unknown>): string[] {
   });
 }
 
+/**
+ * The record's id: its `id` field, or "line N" for workspace files that have none (people
+ * rarely number their examples; the line number is what an error has to name anyway).
+ */
+function idField(obj: Record<string, unknown>, line: number): string {
+  return obj['id'] === undefined ? `line ${line}` : stringField(obj, 'id');
+}
+
 /** Shared loop: parse, convert each line, collect per-line issues, reject duplicate ids. */
-function validateLines<T extends { id: string }>(text: string, convert: (obj: Record<string, unknown>) => T): Validated<T> & { lineOf: number[] } {
+function validateLines<T extends { id: string }>(text: string, convert: (obj: Record<string, unknown>, line: number) => T): Validated<T> & { lineOf: number[] } {
   const { lines, issues } = parseJsonl(text);
   const records: T[] = [];
   const lineOf: number[] = [];
@@ -61,7 +69,7 @@ function validateLines<T extends { id: string }>(text: string, convert: (obj: Re
       continue;
     }
     try {
-      const record = convert(value);
+      const record = convert(value, line);
       const first = seen.get(record.id);
       if (first !== undefined) {
         issues.push({ line, message: `duplicate id '${record.id}' (first on line ${first})` });
@@ -80,8 +88,8 @@ function validateLines<T extends { id: string }>(text: string, convert: (obj: Re
 }
 
 export function validateGuided(text: string): Validated<GuidedRecord> {
-  const { records, issues } = validateLines(text, (obj) => ({
-    id: stringField(obj, 'id'),
+  const { records, issues } = validateLines(text, (obj, line) => ({
+    id: idField(obj, line),
     input: stringField(obj, 'input'),
     thought: stringField(obj, 'thought'),
     answer: stringField(obj, 'answer'),
@@ -96,8 +104,8 @@ export function validateGuided(text: string): Validated<GuidedRecord> {
  * on a tree.
  */
 export function validateHierarchical(text: string): Validated<HierarchicalRecord> {
-  const { records, issues, lineOf } = validateLines(text, (obj) => ({
-    id: stringField(obj, 'id'),
+  const { records, issues, lineOf } = validateLines(text, (obj, line) => ({
+    id: idField(obj, line),
     text: stringField(obj, 'text'),
     labels: labelsField(obj),
   }));
