@@ -1,0 +1,201 @@
+// Task files (`*.hdlm.json`): what a hierarchical task is — the model, the dataset, which layer
+// decodes each level, the prompt, where heads go and how to train them. Paths are relative to
+// the task file. Parsing reports every problem with the field's JSON path, e.g.
+// `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export type TaskKind = 'classify' | 'thoughtThenAnswer';
+
+export interface TrainSettings {
+  epochs: number;
+  learningRate: number;
+  batchSize: number;
+  weightDecay: number;
+  /** 'full' trains norm + W as the paper does; 'lowRank' trains a delta A·B of this rank. */
+  headKind: 'full' | 'lowRank';
+  rank: number;
+  seed: number;
+  /** Share of the training file held out as dev when the task names no dev file. */
+  devFraction: number;
+  /** Stop when dev accuracy has not improved for this many epochs. */
+  patience: number;
+  /** Use at most this many training examples (0 = all): quick runs. */
+  maxExamples: number;
+}
+
+export interface TaskDefinition {
+  /** Absolute path of the task file. */
+  path: string;
+  name: string;
+  kind: TaskKind;
+  /** Absolute model folder, or 'default' for the shipped model. */
+  model: string;
+  dataset: { train: string; dev?: string; test?: string };
+  system: string;
+  /** Exit layer per level; 'last' is resolved against the model when it is loaded. */
+  levels: (number | 'last')[];
+  listCandidates: boolean;
+  /** Folder for trained heads (absolute). */
+  headsDir: string;
+  train: TrainSettings;
+}
+
+export const DEFAULT_TRAIN: TrainSettings = {
+  epochs: 4,
+  learningRate: 2e-3,
+  batchSize: 128,
+  weightDecay: 0.01,
+  headKind: 'full',
+  rank: 16,
+  seed: 0,
+  devFraction: 0.1,
+  patience: 2,
+  maxExamples: 0,
+};
+
+export class TaskFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problems: string[],
+  ) {
+    super(`${path}:\n  ${problems.join('\n  ')}`);
+    this.name = 'TaskFileError';
+  }
+}
+
+export function readTaskFile(path: string): TaskDefinition {
+  const abs = resolve(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stripComments(readFileSync(abs, 'utf8')));
+  } catch (err) {
+    throw new TaskFileError(abs, [`not valid JSON: ${(err as Error).message}`]);
+  }
+  return parseTask(raw, abs);
+}
+
+/** Task files are JSON with comments (the hdlm-task language allows // and /* *\/). */
+function stripComments(text: string): string {
+  return text.replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_m, str: string | undefined) => str ?? '');
+}
+
+export function parseTask(raw: unknown, path: string): TaskDefinition {
+  const problems: string[] = [];
+  const base = dirname(path);
+  const obj = isObject(raw) ? raw : (problems.push('the task must be a JSON object'), {});
+  const str = (field: string, fallback?: string): string => {
+    const v = obj[field];
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v !== 'string' || v.trim() === '') problems.push(`${field} must be a non-empty string`);
+    return typeof v === 'string' ? v : '';
+  };
+  const name = str('name');
+  const kind = str('kind', 'classify');
+  if (kind !== 'classify' && kind !== 'thoughtThenAnswer') problems.push(`kind must be "classify" or "thoughtThenAnswer", got ${JSON.stringify(kind)}`);
+  const model = str('model', 'default');
+  const dataset = parseDataset(obj['dataset'], base, problems);
+  const levels = parseLevels(obj['levels'], problems);
+  const listCandidates = obj['listCandidates'] === undefined ? true : obj['listCandidates'] === true;
+  if (obj['listCandidates'] !== undefined && typeof obj['listCandidates'] !== 'boolean') problems.push('listCandidates must be true or false');
+  const train = parseTrain(obj['train'], problems);
+  const system = str('system', 'Classify the text from coarse to fine.');
+  const heads = str('heads', `heads/${name}`);
+  const known = new Set(['name', 'kind', 'model', 'dataset', 'system', 'levels', 'listCandidates', 'heads', 'train', '$schema']);
+  for (const key of Object.keys(obj)) if (!known.has(key)) problems.push(`unknown field ${key}`);
+  if (problems.length > 0) throw new TaskFileError(path, problems);
+  return {
+    path,
+    name,
+    kind: kind as TaskKind,
+    model: model === 'default' ? 'default' : resolve(base, model),
+    dataset,
+    system,
+    levels,
+    listCandidates,
+    headsDir: resolve(base, heads),
+    train,
+  };
+}
+
+function parseDataset(value: unknown, base: string, problems: string[]): TaskDefinition['dataset'] {
+  const file = (field: string, v: unknown): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') {
+      problems.push(`${field} must be a path to a JSON Lines file`);
+      return undefined;
+    }
+    const abs = resolve(base, v);
+    if (!existsSync(abs)) problems.push(`${field}: ${abs} does not exist`);
+    return abs;
+  };
+  if (typeof value === 'string') return { train: file('dataset', value) ?? '' };
+  if (!isObject(value)) {
+    problems.push('dataset must be a path or { "train": path, "dev"?: path, "test"?: path }');
+    return { train: '' };
+  }
+  const train = file('dataset.train', value['train']);
+  if (value['train'] === undefined) problems.push('dataset.train is required');
+  const out: TaskDefinition['dataset'] = { train: train ?? '' };
+  const dev = file('dataset.dev', value['dev']);
+  const test = file('dataset.test', value['test']);
+  if (dev) out.dev = dev;
+  if (test) out.test = test;
+  return out;
+}
+
+function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    problems.push('levels must be a non-empty list like [{ "layer": 4 }, { "layer": "last" }]');
+    return [];
+  }
+  const levels = value.map((level, i): number | 'last' => {
+    const layer = isObject(level) ? level['layer'] : level;
+    if (layer === 'last') return 'last';
+    if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 1) {
+      problems.push(`levels[${i}].layer must be a whole number ≥ 1 or "last", got ${JSON.stringify(layer)}`);
+      return 'last';
+    }
+    return layer;
+  });
+  const numeric = levels.filter((l): l is number => l !== 'last');
+  if (numeric.some((l, i) => i > 0 && l <= numeric[i - 1]!)) problems.push('levels must use increasing layers, coarse to fine');
+  if (levels.slice(0, -1).includes('last')) problems.push('only the last level may use "last"');
+  return levels;
+}
+
+function parseTrain(value: unknown, problems: string[]): TrainSettings {
+  if (value === undefined) return { ...DEFAULT_TRAIN };
+  if (!isObject(value)) {
+    problems.push('train must be an object');
+    return { ...DEFAULT_TRAIN };
+  }
+  const out = { ...DEFAULT_TRAIN };
+  const num = (field: keyof TrainSettings, check: (n: number) => boolean, rule: string): void => {
+    const v = value[field];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !check(v)) problems.push(`train.${field} must be ${rule}, got ${JSON.stringify(v)}`);
+    else (out as Record<string, unknown>)[field] = v;
+  };
+  const whole = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
+  num('epochs', whole(1), 'a whole number ≥ 1');
+  num('learningRate', (n) => n > 0 && n < 1, 'in (0, 1)');
+  num('batchSize', whole(1), 'a whole number ≥ 1');
+  num('weightDecay', (n) => n >= 0 && n < 1, 'in [0, 1)');
+  num('rank', whole(1), 'a whole number ≥ 1');
+  num('seed', whole(0), 'a whole number ≥ 0');
+  num('devFraction', (n) => n > 0 && n < 0.5, 'in (0, 0.5)');
+  num('patience', whole(1), 'a whole number ≥ 1');
+  num('maxExamples', whole(0), 'a whole number ≥ 0');
+  const kind = value['headKind'];
+  if (kind !== undefined) {
+    if (kind === 'full' || kind === 'lowRank') out.headKind = kind;
+    else problems.push(`train.headKind must be "full" or "lowRank", got ${JSON.stringify(kind)}`);
+  }
+  for (const key of Object.keys(value)) if (!(key in DEFAULT_TRAIN)) problems.push(`unknown field train.${key}`);
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,62 @@
+// Task files: a complete one parses with paths resolved beside it; every bad field is reported
+// at once with its JSON path.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { readTaskFile, TaskFileError } from '../../../engine/src/hdlm/taskFile';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-task-'));
+  writeFileSync(join(dir, 'train.jsonl'), '{"text":"a dog","labels":["animal","dog"]}\n');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a task file with comments parses, with paths resolved against its folder', () => {
+  const path = join(dir, 'animals.hdlm.json');
+  writeFileSync(
+    path,
+    `{
+  // Two levels: the coarse one from layer 4, the fine one from the last layer.
+  "name": "animals",
+  "dataset": "train.jsonl",
+  "levels": [{ "layer": 4 }, { "layer": "last" }],
+  "train": { "epochs": 2, "headKind": "lowRank", "rank": 8 } /* quick */
+}`,
+  );
+  const task = readTaskFile(path);
+  assert.equal(task.name, 'animals');
+  assert.equal(task.kind, 'classify');
+  assert.equal(task.model, 'default');
+  assert.equal(task.dataset.train, join(dir, 'train.jsonl'));
+  assert.deepEqual(task.levels, [4, 'last']);
+  assert.equal(task.headsDir, join(dir, 'heads', 'animals'));
+  assert.equal(task.train.epochs, 2);
+  assert.equal(task.train.headKind, 'lowRank');
+  assert.equal(task.train.batchSize, 128, 'unset settings keep their defaults');
+});
+
+test('every problem is reported with its field', () => {
+  const path = join(dir, 'bad.hdlm.json');
+  writeFileSync(path, JSON.stringify({ name: 'x', kind: 'sort', dataset: { train: 'missing.jsonl' }, levels: [{ layer: 6 }, { layer: 2 }, { layer: 0 }], train: { epochs: 0, lr: 1 }, colour: 'red' }));
+  assert.throws(
+    () => readTaskFile(path),
+    (err: unknown) => {
+      assert.ok(err instanceof TaskFileError);
+      const text = err.problems.join('\n');
+      assert.match(text, /kind must be "classify" or "thoughtThenAnswer", got "sort"/);
+      assert.match(text, /dataset\.train: .*missing\.jsonl does not exist/);
+      assert.match(text, /levels\[2\]\.layer must be a whole number ≥ 1 or "last", got 0/);
+      assert.match(text, /levels must use increasing layers/);
+      assert.match(text, /train\.epochs must be a whole number ≥ 1, got 0/);
+      assert.match(text, /unknown field train\.lr/);
+      assert.match(text, /unknown field colour/);
+      assert.ok(err.message.startsWith(path));
+      return true;
+    },
+  );
+  writeFileSync(path, '{ "name": ');
+  assert.throws(() => readTaskFile(path), /not valid JSON/);
+});
