@@ -67,12 +67,25 @@ export class HierarchicalClassifier {
     this.format = sequenceFormat(tokenizer);
   }
 
+  /**
+   * The part of every prompt that does not depend on the input: system turn, and the user turn
+   * up to the input (the level-1 candidates come first). Computed once, its cache is shared.
+   */
+  sharedPrefix(): number[] {
+    const f = this.format;
+    const candidates = this.task.listCandidates ? f.content(`${candidateList(this.task.taxonomy.childrenOf(1))}\n`) : [];
+    return [...f.start(), ...turn(f, 'system', this.task.system), ...f.open('user'), ...candidates];
+  }
+
+  /** The input's own tokens: the text, the end of the user turn, and the level-1 turn's opening. */
+  inputPart(text: string): number[] {
+    const f = this.format;
+    return [...f.content(text), ...f.close(), ...f.open(this.roleOf(1))];
+  }
+
   /** Token ids of the prompt up to where the level-1 label starts. */
   prefix(text: string): number[] {
-    const f = this.format;
-    const level1 = this.task.taxonomy.childrenOf(1);
-    const user = this.task.listCandidates ? `${text}\n${candidateList(level1)}` : text;
-    return [...f.start(), ...turn(f, 'system', this.task.system), ...turn(f, 'user', user), ...f.open(this.roleOf(1))];
+    return [...this.sharedPrefix(), ...this.inputPart(text)];
   }
 
   /** Tokens that follow the level-d label: close its turn and open the next level's. */
@@ -82,6 +95,21 @@ export class HierarchicalClassifier {
     const children = this.task.taxonomy.childrenOf(next, label);
     const subtask = this.task.listCandidates ? turn(f, 'subtask', candidateList(children)) : [];
     return [...f.close(), ...subtask, ...f.open(this.roleOf(next))];
+  }
+
+  /**
+   * The input part followed by the gold labels in the sequence format (teacher forcing), and for
+   * each level the indices (into that list) of its label tokens.
+   */
+  teacherForced(text: string, path: readonly string[]): { ids: number[]; labelSpans: number[][] } {
+    const ids = this.inputPart(text);
+    const labelSpans: number[][] = [];
+    path.forEach((label, d) => {
+      const labelIds = this.candidateIds(label);
+      labelSpans.push(labelIds.map((_, i) => ids.length + i));
+      ids.push(...labelIds, ...(d + 1 < path.length ? this.continuation(d + 1, label) : this.format.close()));
+    });
+    return { ids, labelSpans };
   }
 
   candidateIds(label: string): number[] {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
+import { extractFeatures } from '../../../engine/src/hdlm/features';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
 import { Engine, LoadedModel } from '../../../engine/src/index';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -116,4 +117,33 @@ test('a child under two parents is refused with both places named', async () => 
     /train\.jsonl:7: level 2 label "mammal" is under "plant" here but under "animal" at train\.jsonl:1/,
   );
   await assert.rejects(classifier().scorePath('x', ['plant', 'mammal', 'dog']), /is not a path of the taxonomy/);
+});
+
+test('cached features equal the hidden states of a single full teacher-forced run', async () => {
+  const c = classifier();
+  const records = [
+    { text: 'a loyal pet that barks', labels: ['animal', 'mammal', 'dog'] },
+    { text: 'tree', labels: ['plant', 'tree', 'oak'] },
+    { text: 'a bird that hunts from high above the mountains', labels: ['animal', 'bird', 'eagle'] },
+  ];
+  const features = await extractFeatures(loaded.model, c, records, { levelLayers: [2, 4, 6], batchSize: 2 });
+  const H = loaded.model.config.hiddenSize;
+  for (const [i, record] of records.entries()) {
+    const prefix = c.sharedPrefix();
+    const { ids, labelSpans } = c.teacherForced(record.text, record.labels);
+    const state = loaded.model.newState();
+    loaded.model.append(state, [[...prefix, ...ids]]);
+    const { layers } = await loaded.model.runTo(state, 6, { collectLayers: true });
+    labelSpans.forEach((span, level) => {
+      const f = features[level]!;
+      const rows = [...f.example.keys()].filter((r) => f.example[r] === i);
+      assert.equal(rows.length, span.length, `level ${level + 1} has one row per label token`);
+      rows.forEach((row, j) => {
+        assert.equal(f.targets[row], ids[span[j]!]);
+        const expected = layers!.get(f.layer)!.subarray((prefix.length + span[j]! - 1) * H, (prefix.length + span[j]!) * H);
+        const diff = f.hidden.subarray(row * H, (row + 1) * H).reduce((m, v, k) => Math.max(m, Math.abs(v - expected[k]!)), 0);
+        assert.ok(diff < 1e-4, `record ${i} level ${level + 1}: ${diff}`);
+      });
+    });
+  }
 });

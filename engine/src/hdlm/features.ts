@@ -1,0 +1,87 @@
+// Feature caching for head training (ARCHITECTURE §4): the backbone is frozen, so it runs once
+// over the dataset and the hidden states at the supervised positions are kept. A position is
+// supervised when the next token is part of a gold label: its hidden state after the level's
+// layer, read through the level's head, must predict that token (the paper's per-head token
+// loss on its own span). The shared prompt prefix runs once and is forked for every batch.
+import type { DecodeState } from '../model/decodeState';
+import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
+import type { HierarchicalClassifier } from './classifier';
+
+export interface LabelledText {
+  text: string;
+  labels: readonly string[];
+}
+
+/** Hidden states [N, H] read at one layer, and the token each must predict. */
+export interface LayerFeatures {
+  layer: number;
+  hidden: Float32Array; // [N, H]
+  targets: Int32Array; // [N] token ids
+  /** Which example each row came from (index into the records). */
+  example: Int32Array; // [N]
+}
+
+export interface FeatureRequest {
+  /** Per level, the layer whose hidden states supervise it. */
+  levelLayers: readonly number[];
+  batchSize: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** For each level: the features of its label tokens at its layer. */
+export async function extractFeatures(
+  model: SegmentedModel,
+  classifier: HierarchicalClassifier,
+  records: readonly LabelledText[],
+  request: FeatureRequest,
+): Promise<LayerFeatures[]> {
+  const H = model.config.hiddenSize;
+  const L = model.config.numLayers;
+  const collected = request.levelLayers.map((layer) => ({ layer, hidden: [] as Float32Array[], targets: [] as number[], example: [] as number[] }));
+  const prefixes = new Map<number, DecodeState>();
+  const prefixFor = async (batch: number): Promise<DecodeState> => {
+    let state = prefixes.get(batch);
+    if (!state) {
+      state = model.newState(batch);
+      model.append(state, Array.from({ length: batch }, () => classifier.sharedPrefix()));
+      await model.runTo(state, L);
+      prefixes.set(batch, state);
+    }
+    return state;
+  };
+  for (let start = 0; start < records.length; start += request.batchSize) {
+    if (request.signal?.aborted) throw new CancelledError();
+    const batch = records.slice(start, start + request.batchSize);
+    const sequences = batch.map((r) => classifier.teacherForced(r.text, r.labels));
+    const state = (await prefixFor(batch.length)).fork();
+    const width = model.append(state, sequences.map((s) => s.ids));
+    const { layers } = await model.runTo(state, L, { collectLayers: true, signal: request.signal });
+    sequences.forEach((seq, b) => {
+      const offset = width - seq.ids.length; // left padding of this row within the chunk
+      seq.labelSpans.forEach((span, level) => {
+        const out = collected[level]!;
+        const hidden = layers!.get(out.layer)!; // [B, width, H]
+        for (const index of span) {
+          const at = (b * width + offset + index - 1) * H; // the position before the label token
+          out.hidden.push(hidden.slice(at, at + H));
+          out.targets.push(seq.ids[index]!);
+          out.example.push(start + b);
+        }
+      });
+    });
+    request.onProgress?.(Math.min(records.length, start + batch.length), records.length);
+  }
+  return collected.map((c) => ({
+    layer: c.layer,
+    hidden: concatRows(c.hidden, H),
+    targets: Int32Array.from(c.targets),
+    example: Int32Array.from(c.example),
+  }));
+}
+
+function concatRows(rows: Float32Array[], H: number): Float32Array {
+  const out = new Float32Array(rows.length * H);
+  rows.forEach((row, i) => out.set(row, i * H));
+  return out;
+}
