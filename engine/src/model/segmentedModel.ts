@@ -54,7 +54,17 @@ export interface RunOptions {
   collectLayers?: boolean;
 }
 
+/** Work done so far, for compute accounting (reset by the caller as it likes). */
+export interface ComputeCounter {
+  /** Σ over segment runs of rows × positions × layers: the decoder work. */
+  layerPositions: number;
+  /** Segment runs (each one a session call). */
+  runs: number;
+}
+
 export class SegmentedModel {
+  readonly compute: ComputeCounter = { layerPositions: 0, runs: 0 };
+
   private constructor(
     readonly config: ModelConfig,
     private readonly segments: Segment[],
@@ -200,6 +210,8 @@ export class SegmentedModel {
       const after = l === seg.end - 1 ? out[SegmentIO.hiddenOut]! : out[SegmentIO.layerHidden(l)];
       if (layers && after) layers.set(l + 1, after.data as Float32Array);
     }
+    this.compute.layerPositions += batch * n * (seg.end - seg.first);
+    this.compute.runs++;
     cache.cached += n;
     cache.pending = [];
     cache.pendingCount = 0;
