@@ -64,6 +64,11 @@ export function defaultModelDir(): string {
   return resolve(__dirname, '..', 'models', 'hdlm-tiny');
 }
 
+/** The shipped WordNet task (its heads live beside it). */
+export function defaultTaskFile(): string {
+  return resolve(defaultModelDir(), 'tasks', 'wordnet.hdlm.json');
+}
+
 export function modelDir(values: Values): string {
   const dir = typeof values['model'] === 'string' ? resolve(values['model']) : defaultModelDir();
   if (!existsSync(join(dir, 'config.json'))) {

@@ -2,6 +2,7 @@
 // cooperatively (between tokens and segments) instead of killing it mid-write.
 import { CancelledError } from '../model/segmentedModel';
 import { parse, UsageError } from './args';
+import { classifyCommand } from './commands/classify';
 import { generateCommand } from './commands/generate';
 import { info } from './commands/info';
 import { layersCommand } from './commands/layers';
@@ -12,6 +13,7 @@ commands:
   info        start the engine and print runtime, backends and the chosen device
   generate    complete a prompt, streaming; --layer K decodes from layer K (early exit)
   layers      what every layer predicts next for a prompt (readout through the model's head)
+  classify    coarse-to-fine classification with a task's heads, each level from its own layer
 
 options (all commands):
   --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny)
@@ -20,7 +22,8 @@ options (all commands):
   --json             print JSON for scripts instead of text
 generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
            --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
-layers:    --top K (tokens per layer, default 5)  --ids 1,2,3`;
+layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
+classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B`;
 
 const COMMAND_OPTIONS = {
   generate: {
@@ -36,6 +39,7 @@ const COMMAND_OPTIONS = {
     exits: { type: 'string' },
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' } },
+  classify: { task: { type: 'string' }, beam: { type: 'string' } },
   info: {},
 } as const;
 
@@ -64,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'layers':
       await layersCommand(values, positionals, controller.signal);
+      break;
+    case 'classify':
+      await classifyCommand(values, positionals, controller.signal);
       break;
   }
   return 0;

@@ -103,7 +103,7 @@ export function validateGuided(text: string): Validated<GuidedRecord> {
  * level-d label among the children of the chosen level-(d-1) label, which is only well defined
  * on a tree.
  */
-export function validateHierarchical(text: string): Validated<HierarchicalRecord> {
+export function validateHierarchical(text: string): Validated<HierarchicalRecord> & { treeViolations: TreeViolation[] } {
   const { records, issues, lineOf } = validateLines(text, (obj, line) => ({
     id: idField(obj, line),
     text: stringField(obj, 'text'),
@@ -120,9 +120,10 @@ export function validateHierarchical(text: string): Validated<HierarchicalRecord
     kept.push(record);
     keptLines.push(lineOf[i] ?? 0);
   });
-  for (const v of findTreeViolations(kept.map((r) => r.labels), keptLines)) issues.push({ line: v.line, message: v.message });
+  const treeViolations = findTreeViolations(kept.map((r) => r.labels), keptLines);
+  for (const v of treeViolations) issues.push({ line: v.line, message: v.message });
   issues.sort((a, b) => a.line - b.line);
-  return { records: kept, issues };
+  return { records: kept, issues, treeViolations };
 }
 
 export interface TreeViolation {

@@ -1,0 +1,37 @@
+// Reading a workspace dataset file for training or evaluation. The rule: lines that are not
+// JSON, lack a field, have an empty text or a label path of the wrong depth are skipped and
+// reported with file and line; a label hierarchy that is not a tree refuses the whole file
+// (which of the conflicting lines is wrong cannot be known); a file with no usable line is
+// refused. Nothing is ever written back.
+import { readFileSync } from 'node:fs';
+import { formatIssues, type JsonlIssue } from './jsonl';
+import { HierarchicalRecord, validateHierarchical } from './formats';
+
+export interface DatasetIssues {
+  file: string;
+  skipped: JsonlIssue[];
+}
+
+export class DatasetError extends Error {
+  constructor(
+    readonly file: string,
+    readonly issues: JsonlIssue[],
+    summary: string,
+  ) {
+    super(`${summary}\n${formatIssues(file, issues.slice(0, 20))}${issues.length > 20 ? `\n… and ${issues.length - 20} more` : ''}`);
+    this.name = 'DatasetError';
+  }
+}
+
+export function readHierarchicalDataset(file: string): { records: HierarchicalRecord[]; issues: DatasetIssues } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DatasetError(file, [], `${file}: cannot read the dataset (${(err as Error).message})`);
+  }
+  const { records, issues, treeViolations: tree } = validateHierarchical(text);
+  if (tree.length > 0) throw new DatasetError(file, tree, `${file}: the label paths do not form a tree, so the dataset is refused:`);
+  if (records.length === 0) throw new DatasetError(file, issues, `${file}: no usable examples (each line needs {"text": "...", "labels": ["coarse", …, "fine"]}):`);
+  return { records, issues: { file, skipped: issues } };
+}

@@ -1,0 +1,71 @@
+// A task made ready to run: its model loaded with segments cut at the task's layers, its
+// taxonomy (from trained heads when there are some, else from the training file), and one head
+// per level (trained when saved under the task's heads folder, else the model's own head).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readModelConfig } from '../checkpoint/config';
+import type { Engine } from '../engine';
+import type { LoadedModel } from '../loadedModel';
+import { LanguageHead } from '../model/languageHead';
+import { HierarchicalClassifier } from './classifier';
+import { readHierarchicalDataset } from './dataset/readDataset';
+import { loadHead, type HeadManifest } from './headStore';
+import type { TaskDefinition } from './taskFile';
+import { Taxonomy } from './taxonomy';
+
+export interface TaskSession {
+  task: TaskDefinition;
+  loaded: LoadedModel;
+  taxonomy: Taxonomy;
+  /** Resolved exit layer per level. */
+  layers: number[];
+  heads: LanguageHead[];
+  /** Manifests of the trained heads in use (undefined where the own head stands in). */
+  manifests: (HeadManifest | undefined)[];
+  classifier: HierarchicalClassifier;
+  release(): Promise<void>;
+}
+
+/** Name of level d's head in a task's heads folder. */
+export function levelHeadName(level: number): string {
+  return `level${level}`;
+}
+
+export async function openTask(engine: Engine, task: TaskDefinition, defaultModelDir: string, note: (m: string) => void = () => undefined): Promise<TaskSession> {
+  const modelDir = task.model === 'default' ? defaultModelDir : task.model;
+  // Cut segments at every level's layer so each level can stop there.
+  const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
+  const layers = task.levels.map((l) => (l === 'last' ? L : l));
+  const bad = layers.find((l) => l > L);
+  if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
+  const loaded = await engine.loadModel(modelDir, { cuts: layers.filter((l) => l < L), onNote: note });
+  try {
+    const tokenizer = loaded.requireTokenizer();
+    const trained = layers.map((_, i) => (existsSync(join(task.headsDir, `${levelHeadName(i + 1)}.json`)) ? loadHead(task.headsDir, levelHeadName(i + 1), loaded.checkpoint) : undefined));
+    const heads = await Promise.all(
+      trained.map((t) => (t ? LanguageHead.create(t.weights, { provider: loaded.model.provider, threads: 0, fused: true }) : Promise.resolve(loaded.model.ownHead))),
+    );
+    const stored = trained.find((t) => t?.manifest.taxonomy)?.manifest.taxonomy;
+    const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
+    if (taxonomy.depth !== layers.length) throw new Error(`${task.path}: ${layers.length} levels, but the labels have ${taxonomy.depth}`);
+    const classifier = new HierarchicalClassifier(loaded.model, tokenizer, {
+      taxonomy,
+      levels: layers.map((layer, i) => ({ layer, head: heads[i]! })),
+      system: task.system,
+      listCandidates: task.listCandidates,
+    });
+    const release = async (): Promise<void> => {
+      await Promise.all(heads.filter((h) => h !== loaded.model.ownHead).map((h) => h.release()));
+      await loaded.release();
+    };
+    return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, release };
+  } catch (err) {
+    await loaded.release();
+    throw err;
+  }
+}
+
+function taxonomyFromFile(file: string): Taxonomy {
+  const { records } = readHierarchicalDataset(file);
+  return Taxonomy.fromPaths(records.map((r) => ({ labels: r.labels, source: `${file} (${r.id})` })));
+}
