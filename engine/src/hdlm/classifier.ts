@@ -36,6 +36,8 @@ export interface LevelDecision {
   runnersUp: { label: string; probability: number }[];
   layer: number;
   ms: number;
+  /** Decoder work spent deciding this level: rows × positions × layers run. */
+  layerPositions: number;
 }
 
 export interface Classification {
@@ -55,6 +57,8 @@ interface Beam {
 
 export class HierarchicalClassifier {
   private readonly format: SequenceFormat;
+  /** The shared prefix, run through every layer once; each input forks it. */
+  private prefixState: Promise<DecodeState> | undefined;
 
   constructor(
     private readonly model: SegmentedModel,
@@ -118,8 +122,8 @@ export class HierarchicalClassifier {
 
   async classify(text: string, options: { beam?: number; signal?: AbortSignal } = {}): Promise<Classification> {
     const beamWidth = Math.max(1, options.beam ?? 1);
-    const root = this.model.newState(1);
-    this.model.append(root, [this.prefix(text)]);
+    const root = (await this.sharedState()).fork();
+    this.model.append(root, [this.inputPart(text)]);
     let beams: Beam[] = [{ labels: [], logp: 0, decisions: [], state: root }];
     for (let level = 1; level <= this.task.taxonomy.depth; level++) {
       const expanded: Beam[] = [];
@@ -153,25 +157,37 @@ export class HierarchicalClassifier {
     return probabilities;
   }
 
+  /** The shared prefix's state, computed on first use and never written again (callers fork it). */
+  private sharedState(): Promise<DecodeState> {
+    this.prefixState ??= (async () => {
+      const state = this.model.newState(1);
+      this.model.append(state, [this.sharedPrefix()]);
+      await this.model.runTo(state, this.model.config.numLayers);
+      return state;
+    })();
+    return this.prefixState;
+  }
+
   /** Scores level `level` under one beam and returns its best `width` extensions. */
   private async expand(beam: Beam, level: number, width: number, signal?: AbortSignal): Promise<Beam[]> {
     const { layer, head } = this.task.levels[level - 1]!;
     const labels = this.task.taxonomy.childrenOf(level, level === 1 ? '' : beam.labels[level - 2]);
     const candidates: Candidate[] = labels.map((label) => ({ label, ids: this.candidateIds(label) }));
     const started = performance.now();
+    const work = this.model.compute.layerPositions;
     const scored = await scoreCandidates(this.model, beam.state, layer, head, candidates, signal);
-    const ms = performance.now() - started;
+    const cost = { ms: performance.now() - started, layerPositions: this.model.compute.layerPositions - work };
     return scored.slice(0, width).map((choice) => {
-      const decision = this.decision(level, choice, scored, layer, ms);
+      const decision = this.decision(level, choice, scored, layer, cost);
       const state = beam.state.fork();
       if (level < this.task.taxonomy.depth) this.model.append(state, [[...this.candidateIds(choice.label), ...this.continuation(level, choice.label)]]);
       return { labels: [...beam.labels, choice.label], logp: beam.logp + Math.log(choice.probability), decisions: [...beam.decisions, decision], state };
     });
   }
 
-  private decision(level: number, choice: ScoredCandidate, scored: ScoredCandidate[], layer: number, ms: number): LevelDecision {
+  private decision(level: number, choice: ScoredCandidate, scored: ScoredCandidate[], layer: number, cost: { ms: number; layerPositions: number }): LevelDecision {
     const runnersUp = scored.filter((s) => s !== choice).slice(0, 3).map((s) => ({ label: s.label, probability: s.probability }));
-    return { level, label: choice.label, probability: choice.probability, runnersUp, layer, ms };
+    return { level, label: choice.label, probability: choice.probability, runnersUp, layer, ...cost };
   }
 
   private roleOf(level: number): Role {

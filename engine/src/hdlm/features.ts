@@ -12,8 +12,10 @@ export interface LabelledText {
   labels: readonly string[];
 }
 
-/** Hidden states [N, H] read at one layer, and the token each must predict. */
+/** Hidden states [N, H] of one level's label tokens read at one layer, and the token each must predict. */
 export interface LayerFeatures {
+  /** Taxonomy level (1-based) whose label tokens these are. */
+  level: number;
   layer: number;
   hidden: Float32Array; // [N, H]
   targets: Int32Array; // [N] token ids
@@ -22,14 +24,14 @@ export interface LayerFeatures {
 }
 
 export interface FeatureRequest {
-  /** Per level, the layer whose hidden states supervise it. */
-  levelLayers: readonly number[];
+  /** Which (level, layer) pairs to read: a level's label tokens at a layer. */
+  reads: readonly { level: number; layer: number }[];
   batchSize: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
 
-/** For each level: the features of its label tokens at its layer. */
+/** One LayerFeatures per requested read, in request order. */
 export async function extractFeatures(
   model: SegmentedModel,
   classifier: HierarchicalClassifier,
@@ -38,7 +40,7 @@ export async function extractFeatures(
 ): Promise<LayerFeatures[]> {
   const H = model.config.hiddenSize;
   const L = model.config.numLayers;
-  const collected = request.levelLayers.map((layer) => ({ layer, hidden: [] as Float32Array[], targets: [] as number[], example: [] as number[] }));
+  const collected = request.reads.map(({ level, layer }) => ({ level, layer, hidden: [] as Float32Array[], targets: [] as number[], example: [] as number[] }));
   const prefixes = new Map<number, DecodeState>();
   const prefixFor = async (batch: number): Promise<DecodeState> => {
     let state = prefixes.get(batch);
@@ -59,20 +61,20 @@ export async function extractFeatures(
     const { layers } = await model.runTo(state, L, { collectLayers: true, signal: request.signal });
     sequences.forEach((seq, b) => {
       const offset = width - seq.ids.length; // left padding of this row within the chunk
-      seq.labelSpans.forEach((span, level) => {
-        const out = collected[level]!;
+      for (const out of collected) {
         const hidden = layers!.get(out.layer)!; // [B, width, H]
-        for (const index of span) {
+        for (const index of seq.labelSpans[out.level - 1]!) {
           const at = (b * width + offset + index - 1) * H; // the position before the label token
           out.hidden.push(hidden.slice(at, at + H));
           out.targets.push(seq.ids[index]!);
           out.example.push(start + b);
         }
-      });
+      }
     });
     request.onProgress?.(Math.min(records.length, start + batch.length), records.length);
   }
   return collected.map((c) => ({
+    level: c.level,
     layer: c.layer,
     hidden: concatRows(c.hidden, H),
     targets: Int32Array.from(c.targets),

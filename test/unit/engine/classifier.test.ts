@@ -73,6 +73,7 @@ test('every answer is a valid path with per-level probabilities and layers', asy
 
 test('level 1 is decided at its exit layer without running deeper layers', async () => {
   const c = classifier();
+  await c.classify('warm up: the shared prefix runs through every layer once');
   const requested: number[] = [];
   const original = loaded.model.runTo.bind(loaded.model);
   loaded.model.runTo = (state, layer, options) => {
@@ -87,6 +88,10 @@ test('level 1 is decided at its exit layer without running deeper layers', async
   const firstDeeper = requested.findIndex((l) => l > 2);
   assert.ok(firstDeeper > 0, `runs: ${requested.join(',')}`);
   assert.ok(requested.slice(0, firstDeeper).every((l) => l === 2), 'level 1 runs only to layer 2');
+  const result = await c.classify('a bird of prey');
+  assert.ok(result.path[0]!.layerPositions > 0);
+  // Level 1 ran the input through 2 layers; level 3 runs everything left through 6.
+  assert.ok(result.path[0]!.layerPositions < result.path[2]!.layerPositions);
 });
 
 test('a beam as wide as the tree finds the most probable path of all; greedy scores its own path', async () => {
@@ -126,7 +131,7 @@ test('cached features equal the hidden states of a single full teacher-forced ru
     { text: 'tree', labels: ['plant', 'tree', 'oak'] },
     { text: 'a bird that hunts from high above the mountains', labels: ['animal', 'bird', 'eagle'] },
   ];
-  const features = await extractFeatures(loaded.model, c, records, { levelLayers: [2, 4, 6], batchSize: 2 });
+  const features = await extractFeatures(loaded.model, c, records, { reads: [2, 4, 6].map((layer, i) => ({ level: i + 1, layer })), batchSize: 2 });
   const H = loaded.model.config.hiddenSize;
   for (const [i, record] of records.entries()) {
     const prefix = c.sharedPrefix();
