@@ -3,6 +3,7 @@
 import { CancelledError } from '../model/segmentedModel';
 import { parse, UsageError } from './args';
 import { classifyCommand } from './commands/classify';
+import { evalCommand, trainCommand } from './commands/train';
 import { generateCommand } from './commands/generate';
 import { info } from './commands/info';
 import { layersCommand } from './commands/layers';
@@ -14,6 +15,8 @@ commands:
   generate    complete a prompt, streaming; --layer K decodes from layer K (early exit)
   layers      what every layer predicts next for a prompt (readout through the model's head)
   classify    coarse-to-fine classification with a task's heads, each level from its own layer
+  train       fine-tune a task's heads on its dataset, and the flat last-layer baseline beside them
+  eval        per-level accuracy, macro-F1, joint accuracy and compute: HdLM heads vs flat baseline
 
 options (all commands):
   --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny)
@@ -23,7 +26,9 @@ options (all commands):
 generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
            --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
-classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B`;
+classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B
+train:     --task FILE  --epochs N  --max-examples N
+eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B`;
 
 const COMMAND_OPTIONS = {
   generate: {
@@ -40,6 +45,8 @@ const COMMAND_OPTIONS = {
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' } },
   classify: { task: { type: 'string' }, beam: { type: 'string' } },
+  train: { task: { type: 'string' }, epochs: { type: 'string' }, 'max-examples': { type: 'string' } },
+  eval: { task: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' } },
   info: {},
 } as const;
 
@@ -71,6 +78,12 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'classify':
       await classifyCommand(values, positionals, controller.signal);
+      break;
+    case 'train':
+      await trainCommand(values, controller.signal);
+      break;
+    case 'eval':
+      await evalCommand(values, controller.signal);
       break;
   }
   return 0;

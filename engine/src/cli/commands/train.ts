@@ -1,0 +1,68 @@
+// `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
+import { Engine } from '../../engine';
+import { evaluateTask } from '../../hdlm/evaluateTask';
+import { readTaskFile } from '../../hdlm/taskFile';
+import { trainTask } from '../../hdlm/trainTask';
+import { defaultModelDir, defaultTaskFile, integer, providers, Values } from '../args';
+import { formatSeconds, ProgressBar } from '../progress';
+
+function taskOf(values: Values) {
+  return readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
+}
+
+export async function trainCommand(values: Values, signal: AbortSignal): Promise<void> {
+  const task = taskOf(values);
+  if (values['max-examples'] !== undefined) task.train.maxExamples = integer(values, 'max-examples', 0);
+  if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
+  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const bar = new ProgressBar();
+  const report = await trainTask(engine, task, {
+    defaultModelDir: defaultModelDir(),
+    signal,
+    onEvent: (e) => {
+      if (values['json']) return;
+      if (e.kind === 'stage') bar.line(`hdlm: ${e.message}`);
+      else if (e.kind === 'features') bar.update('features', e.done, e.total, `${e.examplesPerS.toFixed(0)} ex/s · ETA ${formatSeconds(e.etaS)}`);
+      else if (e.kind === 'progress') bar.update(`${e.head} epoch ${e.epoch}`, e.examples, e.epochExamples, `loss ${e.loss.toFixed(3)} · ${e.examplesPerS.toFixed(0)} rows/s · ETA ${formatSeconds(e.etaS)}`);
+      else if (e.kind === 'epoch') bar.line(`${e.head} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}% · dev loss ${e.devLoss.toFixed(4)} acc ${(e.devAccuracy * 100).toFixed(1)}%${e.improved ? ' (best, saved)' : ''} · ${e.seconds.toFixed(1)} s`);
+    },
+  });
+  if (values['json']) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  console.log(`trained ${report.heads.length} heads on ${report.examples.train} examples (dev ${report.examples.dev}, ${report.skippedLines} lines skipped) in ${formatSeconds(report.seconds.features + report.seconds.training)} (features ${formatSeconds(report.seconds.features)})`);
+  for (const h of report.heads) console.log(`  ${h.name.padEnd(7)} layer ${String(h.layer).padStart(2)}  best dev token accuracy ${(h.bestDevAccuracy * 100).toFixed(1)}% at epoch ${h.bestEpoch}`);
+}
+
+export async function evalCommand(values: Values, signal: AbortSignal): Promise<void> {
+  const task = taskOf(values);
+  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const bar = new ProgressBar();
+  const result = await evaluateTask(engine, task, {
+    defaultModelDir: defaultModelDir(),
+    file: typeof values['file'] === 'string' ? values['file'] : undefined,
+    maxExamples: integer(values, 'max-examples', 0),
+    beam: integer(values, 'beam', 1, 1),
+    signal,
+    onProgress: (variant, done, total) => bar.update(`eval ${variant}`, done, total),
+  });
+  if (values['json']) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  bar.line(`${result.task} on ${result.file}: ${result.examples} examples`);
+  const depth = result.variants[0]!.metrics.levels.length;
+  const head = ['variant', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex', 'layer·pos/ex', 'L1 layer·pos'];
+  const rows = result.variants.map((v) => [
+    `${v.name} (${v.layers.join(',')})${v.trainedHeads ? '' : ' untrained'}`,
+    ...v.metrics.levels.map((l) => `${(l.accuracy * 100).toFixed(1)} / ${(l.macroF1 * 100).toFixed(1)}`),
+    `${(v.metrics.jointAccuracy * 100).toFixed(1)}`,
+    v.perExample.ms.toFixed(1),
+    v.perExample.layerPositions.toFixed(0),
+    v.perExample.level1LayerPositions.toFixed(0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%`);
+}

@@ -1,0 +1,89 @@
+// Evaluating a task on a held-out file: the HdLM heads (each level at its layer) and the flat
+// baseline (every level at the last layer through the flat head), on the same examples, with
+// per-level accuracy and macro-F1, joint-path accuracy, and the compute each spent per example.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Engine } from '../engine';
+import { LanguageHead } from '../model/languageHead';
+import { HierarchicalClassifier, type Classification } from './classifier';
+import { readHierarchicalDataset } from './dataset/readDataset';
+import { loadHead } from './headStore';
+import { pathMetrics, type PathMetrics } from './metrics';
+import { subsample } from './splits';
+import type { TaskDefinition } from './taskFile';
+import { openTask } from './taskSession';
+import { FLAT_HEAD } from './trainTask';
+
+export interface VariantEvaluation {
+  name: 'hdlm' | 'flat';
+  metrics: PathMetrics;
+  /** Mean per example. */
+  perExample: { ms: number; layerPositions: number; level1LayerPositions: number; level1Ms: number };
+  /** Layer that decided each level. */
+  layers: number[];
+  trainedHeads: boolean;
+}
+
+export interface TaskEvaluation {
+  task: string;
+  file: string;
+  examples: number;
+  variants: VariantEvaluation[];
+  /** Flat level-1 compute that HdLM's level-1 decision needs (≤ 0.6 is the target). */
+  level1ComputeRatio: number;
+}
+
+export async function evaluateTask(
+  engine: Engine,
+  task: TaskDefinition,
+  options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
+): Promise<TaskEvaluation> {
+  const file = options.file ?? task.dataset.test ?? task.dataset.dev;
+  if (!file) throw new Error(`${task.path}: no test or dev file to evaluate on (dataset.test)`);
+  const records = subsample(readHierarchicalDataset(file).records, options.maxExamples ?? 0, task.train.seed);
+  const session = await openTask(engine, task, options.defaultModelDir);
+  try {
+    const L = session.loaded.checkpoint.config.numLayers;
+    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<VariantEvaluation> => {
+      const predictions: string[][] = [];
+      const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
+      for (const [i, r] of records.entries()) {
+        const result: Classification = await classifier.classify(r.text, { beam: options.beam ?? 1, signal: options.signal });
+        predictions.push(result.path.map((d) => d.label));
+        totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
+        totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
+        totals.level1LayerPositions += result.path[0]!.layerPositions;
+        totals.level1Ms += result.path[0]!.ms;
+        options.onProgress?.(name, i + 1, records.length);
+      }
+      const n = Math.max(1, records.length);
+      const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
+      return { name, metrics: pathMetrics(records.map((r) => r.labels), predictions), perExample, layers, trainedHeads };
+    };
+    const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
+    const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
+    const flatHead = flatTrained
+      ? await LanguageHead.create(loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint).weights, { provider: session.loaded.model.provider, threads: 0, fused: true })
+      : session.loaded.model.ownHead;
+    try {
+      const flatClassifier = new HierarchicalClassifier(session.loaded.model, session.loaded.requireTokenizer(), {
+        taxonomy: session.taxonomy,
+        levels: session.layers.map(() => ({ layer: L, head: flatHead })),
+        system: task.system,
+        listCandidates: task.listCandidates,
+      });
+      const flat = await run('flat', flatClassifier, session.layers.map(() => L), flatTrained);
+      return {
+        task: task.name,
+        file,
+        examples: records.length,
+        variants: [hdlm, flat],
+        level1ComputeRatio: hdlm.perExample.level1LayerPositions / Math.max(1, flat.perExample.level1LayerPositions),
+      };
+    } finally {
+      if (flatHead !== session.loaded.model.ownHead) await flatHead.release();
+    }
+  } finally {
+    await session.release();
+  }
+}

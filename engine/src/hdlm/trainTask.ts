@@ -1,0 +1,277 @@
+// Fine-tuning a task's heads on a workspace dataset (ARCHITECTURE §4), with the flat baseline
+// beside them: 1. read and split the data, 2. run the frozen backbone once and cache the hidden
+// states of the label tokens (every level's layer, and the last layer for the flat head),
+// 3. train one head per level and one flat last-layer head for the same epochs on the same
+// examples, keeping the best dev epoch of each (saved atomically) and a resume point per epoch,
+// 4. write a report. Cancellation is checked between batches; a cancelled run keeps its last
+// saved heads and its resume points.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Engine } from '../engine';
+import { readModelConfig } from '../checkpoint/config';
+import type { ExecutionProvider } from '../runtime/ort';
+import { CancelledError } from '../model/segmentedModel';
+import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
+import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState } from '../train/headTrainer';
+import { readHierarchicalDataset } from './dataset/readDataset';
+import type { HierarchicalRecord } from './dataset/formats';
+import { extractFeatures, type LayerFeatures } from './features';
+import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
+import { subsample, splitByHash } from './splits';
+import type { TaskDefinition } from './taskFile';
+import { levelHeadName } from './taskSession';
+import { HierarchicalClassifier } from './classifier';
+import { Taxonomy } from './taxonomy';
+
+export type TrainEvent =
+  | { kind: 'stage'; message: string }
+  | { kind: 'features'; done: number; total: number; examplesPerS: number; etaS: number }
+  | { kind: 'progress'; head: string; epoch: number; examples: number; epochExamples: number; loss: number; examplesPerS: number; etaS: number }
+  | { kind: 'epoch'; head: string; epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; improved: boolean; seconds: number }
+  | { kind: 'saved'; head: string; file: string };
+
+export interface HeadReport {
+  name: string;
+  layer: number;
+  /** Levels whose label tokens it was trained on. */
+  levels: number[];
+  epochs: { epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; seconds: number }[];
+  bestEpoch: number;
+  bestDevAccuracy: number;
+  trainRows: number;
+}
+
+export interface TrainReport {
+  task: string;
+  modelFingerprint: string;
+  examples: { train: number; dev: number };
+  skippedLines: number;
+  heads: HeadReport[];
+  seconds: { features: number; training: number };
+}
+
+export interface TrainTaskOptions {
+  defaultModelDir: string;
+  onEvent?: (event: TrainEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** Name of the flat baseline's head in a task's heads folder. */
+export const FLAT_HEAD = 'flat';
+
+export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
+  const emit = options.onEvent ?? (() => undefined);
+  const settings = task.train;
+  // 1. Data.
+  emit({ kind: 'stage', message: `reading ${task.dataset.train}` });
+  const trainFile = readHierarchicalDataset(task.dataset.train);
+  const devFile = task.dataset.dev ? readHierarchicalDataset(task.dataset.dev) : undefined;
+  const split = devFile ? { train: trainFile.records, dev: devFile.records } : splitByHash(trainFile.records, settings.devFraction, settings.seed);
+  const train = subsample(split.train, settings.maxExamples, settings.seed);
+  const dev = subsample(split.dev, settings.maxExamples > 0 ? Math.max(200, Math.round(settings.maxExamples * settings.devFraction)) : 0, settings.seed);
+  const taxonomy = Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
+
+  // 2. Model and features: every level at its layer, and every level at the last layer (flat).
+  const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
+  const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
+  const layers = task.levels.map((l) => (l === 'last' ? L0 : l));
+  const loaded = await engine.loadModel(modelDir, { cuts: layers.filter((l) => l < L0) });
+  try {
+    const L = loaded.checkpoint.config.numLayers;
+    const own = ownHeadCopy(loaded.checkpoint);
+    const classifier = new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), {
+      taxonomy,
+      levels: layers.map((layer) => ({ layer, head: loaded.model.ownHead })),
+      system: task.system,
+      listCandidates: task.listCandidates,
+    });
+    const reads = [...layers.map((layer, i) => ({ level: i + 1, layer })), ...layers.map((_, i) => ({ level: i + 1, layer: L }))];
+    const featuresStart = performance.now();
+    const extract = async (records: HierarchicalRecord[], what: string): Promise<LayerFeatures[]> => {
+      emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
+      const t0 = performance.now();
+      return extractFeatures(loaded.model, classifier, records, {
+        reads,
+        batchSize: 32,
+        signal: options.signal,
+        onProgress: (done, total) => {
+          const rate = done / Math.max(1e-9, (performance.now() - t0) / 1000);
+          emit({ kind: 'features', done, total, examplesPerS: rate, etaS: (total - done) / Math.max(rate, 1e-9) });
+        },
+      });
+    };
+    const trainFeatures = await extract(train, 'training');
+    const devFeatures = await extract(dev, 'dev');
+    const featureSeconds = (performance.now() - featuresStart) / 1000;
+
+    // 3. One head per level, and the flat head on every level's tokens at the last layer.
+    mkdirSync(task.headsDir, { recursive: true });
+    const plans = [
+      ...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: [i + 1] })),
+      { name: FLAT_HEAD, layer: L, levels: layers.map((_, i) => i + 1) },
+    ];
+    const trainingStart = performance.now();
+    const heads: HeadReport[] = [];
+    for (const plan of plans) {
+      const pick = (features: LayerFeatures[]): FeatureSet => featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize);
+      heads.push(await trainHead(plan, pick(trainFeatures), pick(devFeatures), { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider }));
+    }
+    const report: TrainReport = {
+      task: task.name,
+      modelFingerprint: loaded.checkpoint.fingerprint,
+      examples: { train: train.length, dev: dev.length },
+      skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
+      heads,
+      seconds: { features: featureSeconds, training: (performance.now() - trainingStart) / 1000 },
+    };
+    writeAtomically(join(task.headsDir, 'train-report.json'), [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
+    return report;
+  } finally {
+    await loaded.release();
+  }
+}
+
+/** Concatenates feature blocks into one training set. */
+function featureSet(blocks: LayerFeatures[], H: number): FeatureSet {
+  const n = blocks.reduce((a, b) => a + b.targets.length, 0);
+  const x = new Float32Array(n * H);
+  const targets = new Int32Array(n);
+  let at = 0;
+  for (const b of blocks) {
+    x.set(b.hidden, at * H);
+    targets.set(b.targets, at);
+    at += b.targets.length;
+  }
+  return { x, targets };
+}
+
+interface HeadContext {
+  task: TaskDefinition;
+  taxonomy: Taxonomy;
+  own: ReturnType<typeof ownHeadCopy>;
+  fingerprint: string;
+  config: { hiddenSize: number; vocabSize: number; normEps: number };
+  emit: (e: TrainEvent) => void;
+  signal: AbortSignal | undefined;
+  provider: ExecutionProvider;
+}
+
+/** Trains one head with early stopping on dev token accuracy; saves its best epoch. */
+async function trainHead(plan: { name: string; layer: number; levels: number[] }, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<HeadReport> {
+  const s = ctx.task.train;
+  const resumePath = join(ctx.task.headsDir, `.${plan.name}.resume`);
+  const resume = readResume(resumePath, ctx.fingerprint, s.seed, JSON.stringify(s));
+  if (resume?.finished) {
+    ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings (${resume.report.epochs.length} epochs); skipping` });
+    return resume.report;
+  }
+  const trainer = await HeadTrainer.create({
+    hiddenSize: ctx.config.hiddenSize,
+    vocabSize: ctx.config.vocabSize,
+    normEps: ctx.own.norm?.kind === 'rms' ? ctx.config.normEps : undefined,
+    bias: false,
+    lowRank: s.headKind === 'lowRank' ? s.rank : undefined,
+    init: { weight: ctx.own.weight, normWeight: ctx.own.norm?.weight },
+    optimizer: { lr: s.learningRate, weightDecay: s.weightDecay },
+    batchSize: s.batchSize,
+    seed: s.seed,
+    provider: ctx.provider,
+    resume: resume?.state,
+    onProgress: (p) => {
+      const left = (p.epochExamples - p.examples) / Math.max(p.examplesPerS, 1e-9);
+      ctx.emit({ kind: 'progress', head: plan.name, epoch: p.epoch + 1, examples: p.examples, epochExamples: p.epochExamples, loss: p.loss, examplesPerS: p.examplesPerS, etaS: left });
+    },
+  });
+  const report: HeadReport = resume?.report ?? { name: plan.name, layer: plan.layer, levels: plan.levels, epochs: [], bestEpoch: 0, bestDevAccuracy: -1, trainRows: train.targets.length };
+  try {
+    let stale = report.epochs.length - report.bestEpoch;
+    for (let epoch = report.epochs.length + 1; epoch <= s.epochs && stale < s.patience; epoch++) {
+      if (ctx.signal?.aborted) throw new CancelledError();
+      const result: EpochResult = await trainer.epoch(train, ctx.signal);
+      const devResult = await trainer.evaluate(dev);
+      const improved = devResult.accuracy > report.bestDevAccuracy;
+      report.epochs.push({ epoch, loss: result.loss, accuracy: result.accuracy, devLoss: devResult.loss, devAccuracy: devResult.accuracy, seconds: result.seconds });
+      ctx.emit({ kind: 'epoch', head: plan.name, epoch, loss: result.loss, accuracy: result.accuracy, devLoss: devResult.loss, devAccuracy: devResult.accuracy, improved, seconds: result.seconds });
+      if (improved) {
+        report.bestEpoch = epoch;
+        report.bestDevAccuracy = devResult.accuracy;
+        const file = save(plan, trainer, ctx, report);
+        ctx.emit({ kind: 'saved', head: plan.name, file });
+        stale = 0;
+      } else {
+        stale++;
+      }
+      writeResume(resumePath, { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), finished: false }, trainer, report);
+    }
+    // Done: keep only the record, so a rerun with the same settings skips this head.
+    writeResume(resumePath, { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), finished: true }, trainer, report);
+    return report;
+  } finally {
+    await trainer.release();
+  }
+}
+
+function save(plan: { name: string; layer: number; levels: number[] }, trainer: HeadTrainer, ctx: HeadContext, report: HeadReport): string {
+  const p = trainer.params();
+  const lowRank = ctx.task.train.headKind === 'lowRank';
+  const manifest: Omit<HeadManifest, 'weightsFile'> = {
+    format: HEAD_FORMAT,
+    name: plan.name,
+    layer: plan.layer,
+    task: ctx.task.name,
+    modelFingerprint: ctx.fingerprint,
+    kind: lowRank ? 'lowRank' : 'full',
+    ...(lowRank ? { rank: ctx.task.train.rank } : {}),
+    taxonomy: ctx.taxonomy.toJSON(),
+    training: { ...report, settings: ctx.task.train },
+    createdAt: new Date().toISOString(),
+    vocabSize: ctx.config.vocabSize,
+    hiddenSize: ctx.config.hiddenSize,
+  };
+  const written = saveHead(ctx.task.headsDir, manifest, { normWeight: p.norm_weight, weight: p.weight, lowRankA: p.lora_a, lowRankB: p.lora_b });
+  return join(ctx.task.headsDir, written.weightsFile);
+}
+
+interface ResumeKey {
+  fingerprint: string;
+  seed: number;
+  /** The training settings, serialised: a resume point only continues the same run. */
+  settings: string;
+  finished: boolean;
+}
+
+interface ResumeFile extends ResumeKey {
+  format: 'hdlm-resume/2';
+  report: HeadReport;
+  step: number;
+  epoch: number;
+  rng: number;
+}
+
+/**
+ * A resume point after every epoch: the trainer's tensors (parameters and moments) in
+ * `<path>.safetensors`, the rest in `<path>.json`, written in that order so the JSON only ever
+ * describes tensors that are fully on disk. A finished head keeps only the JSON.
+ */
+function writeResume(path: string, key: ResumeKey, trainer: HeadTrainer, report: HeadReport): void {
+  const snap = trainer.snapshot();
+  if (key.finished) rmSync(`${path}.safetensors`, { force: true });
+  else writeSafetensors(`${path}.safetensors`, Object.fromEntries(Object.entries(snap.tensors).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [v.length], data: v }])));
+  const file: ResumeFile = { format: 'hdlm-resume/2', ...key, report, step: snap.step, epoch: snap.epoch, rng: snap.rng };
+  writeAtomically(`${path}.json`, [Buffer.from(JSON.stringify(file))]);
+}
+
+/** A resume point of the same run, or undefined (a damaged or foreign one is ignored: training restarts). */
+function readResume(path: string, fingerprint: string, seed: number, settings: string): { report: HeadReport; state?: HeadTrainerState; finished: boolean } | undefined {
+  if (!existsSync(`${path}.json`)) return undefined;
+  try {
+    const file = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as ResumeFile;
+    if (file.format !== 'hdlm-resume/2' || file.fingerprint !== fingerprint || file.seed !== seed || file.settings !== settings) return undefined;
+    if (file.finished) return { report: file.report, finished: true };
+    const st = SafetensorsFile.open(`${path}.safetensors`);
+    const tensors = Object.fromEntries(st.names().map((name) => [name, st.read(name)]));
+    return { report: file.report, state: { step: file.step, epoch: file.epoch, rng: file.rng, tensors }, finished: false };
+  } catch {
+    return undefined;
+  }
+}
