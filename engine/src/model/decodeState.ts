@@ -21,6 +21,13 @@ export class DecodeState {
   readonly positions: Int32Array[];
   /** Positions appended so far (the same for every row). */
   length = 0;
+  /**
+   * Tree-shaped positions (batch 1 only): for each position from `tree.start` on, the index of
+   * the position it continues (its parent), or -1 when it continues the sequence before the
+   * tree. A tree position sees the sequence before the tree and its own ancestors, not its
+   * siblings: many candidate continuations go through the layers in one pass.
+   */
+  tree: { start: number; parents: number[] } | undefined;
 
   constructor(
     readonly batch: number,
@@ -42,11 +49,13 @@ export class DecodeState {
     this.mask.forEach((row, b) => copy.mask[b]!.set(row));
     this.positions.forEach((row, b) => copy.positions[b]!.set(row));
     copy.length = this.length;
+    copy.tree = this.tree ? { start: this.tree.start, parents: [...this.tree.parents] } : undefined;
     return copy;
   }
 
   /** Records new positions for every row; `real[b][i]` says whether row b's i-th new token is real. */
   extend(real: readonly (readonly boolean[])[]): void {
+    if (this.tree) throw new Error('cannot append after tree positions; fork the state before the tree');
     const added = real[0]!.length;
     this.grow(this.length + added);
     real.forEach((flags, b) => {
@@ -57,6 +66,25 @@ export class DecodeState {
       });
     });
     this.length += added;
+  }
+
+  /**
+   * Records tree positions (batch 1): `parents[i]` is the index in this call's tokens that token
+   * i continues, or -1 for the end of the sequence. Position ids follow depth, not order.
+   */
+  extendTree(parents: readonly number[]): void {
+    if (this.batch !== 1) throw new Error('tree positions need a batch of 1');
+    if (this.tree) throw new Error('a state holds one tree; fork the state before the tree to try another');
+    const base = this.nextPosition(0);
+    const start = this.length;
+    this.grow(start + parents.length);
+    parents.forEach((parent, i) => {
+      if (parent >= i || parent < -1) throw new Error(`tree token ${i} must continue an earlier token or the sequence (got ${parent})`);
+      this.mask[0]![start + i] = 1;
+      this.positions[0]![start + i] = parent < 0 ? base : this.positions[0]![start + parent]! + 1;
+    });
+    this.tree = { start, parents: parents.map((p) => (p < 0 ? -1 : start + p)) };
+    this.length += parents.length;
   }
 
   /** Mask rows truncated to the first `total` positions. */

@@ -64,3 +64,20 @@ export function attentionBias(mask: readonly Uint8Array[] /* B rows of T */, pas
   });
   return bias;
 }
+
+/**
+ * Attention bias [1, 1, S, T] when positions from `tree.start` form a tree: a tree query sees
+ * every real position before the tree, its ancestors and itself; other queries are causal.
+ */
+export function treeAttentionBias(mask: Uint8Array, past: number, seq: number, tree: { start: number; parents: readonly number[] }): Float32Array {
+  const bias = attentionBias([mask], past, seq);
+  const total = past + seq;
+  for (let i = 0; i < seq; i++) {
+    const query = past + i;
+    if (query < tree.start) continue;
+    const row = bias.subarray(i * total, (i + 1) * total);
+    for (let j = tree.start; j < total; j++) row[j] = MASKED;
+    for (let node = query; node >= tree.start; node = tree.parents[node - tree.start]!) row[node] = 0;
+  }
+  return bias;
+}

@@ -6,7 +6,7 @@ import type { Checkpoint, ModelConfig } from '../checkpoint/types';
 import { architectureFor } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
 import { ExecutionProvider, float32Tensor, int64Tensor, Session, Tensor } from '../runtime/ort';
-import { attentionBias, rotaryTables } from './positions';
+import { attentionBias, rotaryTables, treeAttentionBias } from './positions';
 import { buildHeadGraph } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
 import { GraphCache } from './graphCache';
@@ -139,6 +139,26 @@ export class SegmentedModel {
   }
 
   /**
+   * Appends a tree of tokens (batch 1): `parents[i]` is the index of the token that token i
+   * continues, or -1 for the end of the sequence. After runTo, row i of the result is token i's
+   * hidden state as if it alone continued its branch. Used to score many candidates at once.
+   */
+  appendTree(state: DecodeState, tokens: readonly number[], parents: readonly number[]): void {
+    if (tokens.length !== parents.length || tokens.length === 0) throw new Error('appendTree: one parent per token, at least one token');
+    if (state.length + tokens.length > this.config.maxPositions) {
+      throw new Error(`the input needs ${state.length + tokens.length} positions but the model's context is ${this.config.maxPositions}`);
+    }
+    const start = state.length;
+    state.extendTree(parents);
+    const H = this.config.hiddenSize;
+    const hidden = new Float32Array(tokens.length * H);
+    tokens.forEach((id, i) => this.embed(id, state.positions[0]![start + i]!, hidden, i * H));
+    const first = state.segments[0]!;
+    first.pending.push(hidden);
+    first.pendingCount += tokens.length;
+  }
+
+  /**
    * Brings every appended position through layer `layer` (an exit layer) and returns the hidden
    * states of the positions that reached it in this call. Pending positions at shallower
    * segments go through in one pass per segment. Checks `signal` between segments.
@@ -185,7 +205,10 @@ export class SegmentedModel {
     const hidden = concatAlongSeq(cache.pending, batch, H, n);
     const feeds: Record<string, Tensor> = {
       [SegmentIO.hidden]: float32Tensor(hidden, [batch, n, H]),
-      [SegmentIO.attnBias]: float32Tensor(attentionBias(state.maskUpTo(start + n), start, n), [batch, 1, n, start + n]),
+      [SegmentIO.attnBias]: float32Tensor(
+        state.tree ? treeAttentionBias(state.maskUpTo(start + n)[0]!, start, n, state.tree) : attentionBias(state.maskUpTo(start + n), start, n),
+        [batch, 1, n, start + n],
+      ),
     };
     // Rotary graphs take either position ids (fused operator) or cos/sin tables (plain operators).
     if (seg.session.inputNames.includes(SegmentIO.positionIds)) {

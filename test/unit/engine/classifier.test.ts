@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
 import { extractFeatures } from '../../../engine/src/hdlm/features';
+import { scoreCandidates } from '../../../engine/src/hdlm/labelScorer';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
 import { Engine, LoadedModel } from '../../../engine/src/index';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -151,4 +152,40 @@ test('cached features equal the hidden states of a single full teacher-forced ru
       });
     });
   }
+});
+
+test('scoring all candidates as one tree equals scoring each label token by token', async () => {
+  const c = classifier();
+  const head = loaded.model.ownHead;
+  const prefix = c.prefix('something green that grows');
+  const labels = ['oak', 'birch', 'rose', 'rosebush', 'sparrow', 'eagle owl', 'eagle'];
+  const candidates = labels.map((label) => ({ label, ids: c.candidateIds(label) }));
+  assert.ok(candidates.some((x) => x.ids.length > 1), 'some labels have several tokens');
+  const state = loaded.model.newState();
+  loaded.model.append(state, [prefix]);
+  const scored = await scoreCandidates(loaded.model, state, 4, head, candidates);
+  // Reference: each label appended token by token to its own fork.
+  const logSoftmax = (l: Float32Array): number[] => {
+    const m = Math.max(...l);
+    const z = Math.log(l.reduce((a, v) => a + Math.exp(v - m), 0)) + m;
+    return Array.from(l, (v) => v - z);
+  };
+  const base = loaded.model.newState();
+  loaded.model.append(base, [prefix]);
+  const first = await loaded.model.runTo(base, 4);
+  const H = loaded.model.config.hiddenSize;
+  const rootLogp = logSoftmax(await head.logits(first.hidden.subarray(first.hidden.length - H)));
+  for (const cand of candidates) {
+    let score = rootLogp[cand.ids[0]!]!;
+    const fork = base.fork();
+    for (let i = 1; i < cand.ids.length; i++) {
+      loaded.model.append(fork, [[cand.ids[i - 1]!]]);
+      const r = await loaded.model.runTo(fork, 4);
+      score += logSoftmax(await head.logits(r.hidden))[cand.ids[i]!]!;
+    }
+    const got = scored.find((s) => s.label === cand.label)!;
+    assert.ok(Math.abs(got.logScore - score) < 1e-3, `${cand.label}: tree ${got.logScore} vs sequential ${score}`);
+  }
+  const sum = scored.reduce((a, s) => a + s.probability, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-9);
 });
