@@ -2,7 +2,7 @@
 // decodes each level, the prompt, where heads go and how to train them. Paths are relative to
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export type TaskKind = 'classify' | 'thoughtThenAnswer';
@@ -125,9 +125,9 @@ function parseDataset(value: unknown, base: string, problems: string[]): TaskDef
       problems.push(`${field} must be a path to a JSON Lines file`);
       return undefined;
     }
-    const abs = resolve(base, v);
-    if (!existsSync(abs)) problems.push(`${field}: ${abs} does not exist`);
-    return abs;
+    // Existence is checked when the file is read (training, evaluation): a task whose data
+    // is not built yet can still classify with heads that carry their taxonomy.
+    return resolve(base, v);
   };
   if (typeof value === 'string') return { train: file('dataset', value) ?? '' };
   if (!isObject(value)) {

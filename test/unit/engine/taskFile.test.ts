@@ -47,7 +47,6 @@ test('every problem is reported with its field', () => {
       assert.ok(err instanceof TaskFileError);
       const text = err.problems.join('\n');
       assert.match(text, /kind must be "classify" or "thoughtThenAnswer", got "sort"/);
-      assert.match(text, /dataset\.train: .*missing\.jsonl does not exist/);
       assert.match(text, /levels\[2\]\.layer must be a whole number ≥ 1 or "last", got 0/);
       assert.match(text, /levels must use increasing layers/);
       assert.match(text, /train\.epochs must be a whole number ≥ 1, got 0/);

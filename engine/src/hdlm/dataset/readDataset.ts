@@ -28,7 +28,8 @@ export function readHierarchicalDataset(file: string): { records: HierarchicalRe
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new DatasetError(file, [], `${file}: cannot read the dataset (${(err as Error).message})`);
+    const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? '; build it (npm run data) or fix the path in the task file' : '';
+    throw new DatasetError(file, [], `${file}: cannot read the dataset (${(err as Error).message})${hint}`);
   }
   const { records, issues, treeViolations: tree } = validateHierarchical(text);
   if (tree.length > 0) throw new DatasetError(file, tree, `${file}: the label paths do not form a tree, so the dataset is refused:`);
