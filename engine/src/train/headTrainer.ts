@@ -8,6 +8,7 @@ import { AdamWIO } from './adamWGraph';
 import {
   buildHeadEvalGraph,
   buildHeadTrainingGraph,
+  HeadParamInfo,
   HeadParamName,
   headParams,
   HeadTrainingSpec,
@@ -16,6 +17,7 @@ import {
   TrainIO,
 } from './headTrainingGraph';
 import { TrainRandom } from './random';
+import { RowLayout } from './rowLayout';
 
 /** Cached features: one row per supervised position. */
 export interface FeatureSet {
@@ -71,7 +73,13 @@ export interface HeadTrainerOptions {
   lowRank?: number | undefined;
   /** [K] vocabulary rows the logits range over (label tokens); targets then index into it. */
   vocabSubset?: Int32Array | readonly number[] | undefined;
-  subsetScatter?: SubsetScatter | undefined;
+  /**
+   * How a subset is trained. 'compact' (default): its rows are gathered once in JavaScript and
+   * trained as a K-row head, the fastest since the subset is fixed for the run. 'scatterNd' and
+   * 'oneHotMatMul' feed all V rows and use the graph's vocab_subset input (see SubsetScatter).
+   * All three give the same parameters.
+   */
+  subsetMethod?: 'compact' | SubsetScatter | undefined;
   init: HeadInit;
   optimizer?: Partial<AdamWConfig> | undefined;
   batchSize: number;
@@ -123,8 +131,11 @@ export interface HeadTrainerState {
 export type HeadParams = Partial<Record<HeadParamName, Float32Array>>;
 
 export class HeadTrainer {
-  private readonly state = new Map<string, Tensor>(); // parameters and moments by input name
-  private readonly fixed: Record<string, Tensor> = {}; // vocab_subset [K], base_weight [V, H]
+  /** Parameters and moments by input name; vocabulary-indexed ones have layout.size rows (K compacted, else V). */
+  private readonly state = new Map<string, Tensor>();
+  private readonly fixed: Record<string, Tensor> = {}; // vocab_subset [K], base_weight [layout.size, H]
+  /** Full [V, …] values of compacted tensors, whose rows outside the subset never change. */
+  private readonly backdrop = new Map<string, Float32Array>();
   private readonly optimizer: AdamWConfig;
   private readonly rng: TrainRandom;
   private evalSession: Session | undefined;
@@ -133,6 +144,7 @@ export class HeadTrainer {
 
   private constructor(
     private readonly spec: HeadTrainingSpec,
+    private readonly layout: RowLayout,
     private readonly options: HeadTrainerOptions,
     private readonly session: Session,
   ) {
@@ -143,11 +155,13 @@ export class HeadTrainer {
   }
 
   static async create(options: HeadTrainerOptions): Promise<HeadTrainer> {
-    const spec = specOf(options);
     checkOptions(options);
+    const { vocabSubset, subsetMethod = 'compact' } = options;
+    const layout = vocabSubset && subsetMethod === 'compact' ? RowLayout.compact(vocabSubset, options.vocabSize) : RowLayout.full(options.vocabSize);
+    const spec = specOf(options, layout);
     const provider = options.provider ?? 'cpu';
     const session = await Session.create(buildHeadTrainingGraph(spec), { provider, threads: options.threads ?? 0 });
-    const trainer = new HeadTrainer(spec, options, session);
+    const trainer = new HeadTrainer(spec, layout, options, session);
     trainer.initialise();
     return trainer;
   }
@@ -159,7 +173,7 @@ export class HeadTrainer {
 
   /** Classes the logits range over: K with a subset, else V. */
   get classes(): number {
-    return this.options.vocabSubset?.length ?? this.spec.vocabSize;
+    return this.options.vocabSubset?.length ?? this.options.vocabSize;
   }
 
   /** Changes the learning rate from the next step on (schedules, warm-up, early-stopping decay). */
@@ -247,24 +261,24 @@ export class HeadTrainer {
     };
   }
 
-  /** Copies of the trained parameters by graph name (weight or lora_a/lora_b, bias, norm_weight). */
+  /** Copies of the trained parameters by graph name (weight or lora_a/lora_b, bias, norm_weight), all V rows. */
   params(): HeadParams {
     const out: HeadParams = {};
-    for (const p of headParams(this.spec)) out[p.name] = copyOf(this.state.get(p.name)!);
+    for (const p of headParams(this.spec)) out[p.name] = this.fullValue(p.name);
     return out;
   }
 
   /** The head's full [V, H] matrix: W itself, or W0 + A·B for a low-rank delta. */
   mergedWeight(): Float32Array {
     const r = this.spec.lowRank;
-    if (r === undefined) return copyOf(this.state.get('weight')!);
-    return mergeLowRank(this.options.init.weight, copyOf(this.state.get('lora_a')!), copyOf(this.state.get('lora_b')!), r, this.spec.hiddenSize);
+    if (r === undefined) return this.fullValue('weight');
+    return mergeLowRank(this.options.init.weight, this.fullValue('lora_a'), this.fullValue('lora_b'), r, this.spec.hiddenSize);
   }
 
-  /** The whole training state, for a checkpoint from which `resume` continues bit for bit. */
+  /** The whole training state (all V rows), for a checkpoint from which `resume` continues bit for bit. */
   snapshot(): HeadTrainerState {
     const tensors: Record<string, Float32Array> = {};
-    for (const [name, tensor] of this.state) tensors[name] = copyOf(tensor);
+    for (const name of this.state.keys()) tensors[name] = this.fullValue(name);
     return { step: this.steps, epoch: this.epochs, rng: this.rng.position, tensors };
   }
 
@@ -273,19 +287,44 @@ export class HeadTrainer {
     await this.evalSession?.release();
   }
 
+  /** A state tensor with all V rows: compacted ones are written over their backdrop. */
+  private fullValue(name: string): Float32Array {
+    const value = this.state.get(name)!.data as Float32Array;
+    const backdrop = this.backdrop.get(name);
+    return backdrop ? this.layout.scatter(value, backdrop, backdrop.length / this.options.vocabSize) : value.slice();
+  }
+
   private initialise(): void {
-    const { vocabSize: V, hiddenSize: H } = this.spec;
+    const { vocabSize: V, hiddenSize: H } = this.options;
     const { init, resume, vocabSubset } = this.options;
-    if (vocabSubset) this.fixed[TrainIO.vocabSubset] = int64Tensor(BigInt64Array.from(vocabSubset, BigInt), [vocabSubset.length]);
-    if (this.spec.lowRank !== undefined) this.fixed[TrainIO.baseWeight] = float32Tensor(init.weight, [V, H]);
-    for (const p of headParams(this.spec)) {
+    if (this.spec.vocabSubset) this.fixed[TrainIO.vocabSubset] = int64Tensor(BigInt64Array.from(vocabSubset!, BigInt), [vocabSubset!.length]);
+    if (this.spec.lowRank !== undefined) this.fixed[TrainIO.baseWeight] = float32Tensor(this.layout.gather(init.weight, H), [this.layout.size, H]);
+    // Shapes with all V rows, as init and saved states have them.
+    for (const p of headParams({ ...this.spec, vocabSize: V })) {
       const io = paramIO(p.name);
       const size = p.dims.reduce((a, b) => a * b, 1);
-      const saved = (name: string) => resume?.tensors[name];
-      this.state.set(io.value, float32Tensor(saved(io.value) ?? this.initialValue(p.name, size), p.dims));
-      this.state.set(io.m, float32Tensor(saved(io.m) ?? new Float32Array(size), p.dims));
-      this.state.set(io.v, float32Tensor(saved(io.v) ?? new Float32Array(size), p.dims));
+      const starts: [string, () => Float32Array][] = [
+        [io.value, () => this.initialValue(p.name, size)],
+        [io.m, () => new Float32Array(size)],
+        [io.v, () => new Float32Array(size)],
+      ];
+      for (const [name, start] of starts) {
+        const value = resume?.tensors[name] ?? start();
+        if (value.length !== size) throw new Error(`head training: saved ${name} has ${value.length} values, expected ${size}`);
+        this.setInitial(name, p, value);
+      }
     }
+  }
+
+  /** Stores a starting tensor [V, …] in the trainer's layout, keeping it as the backdrop when compacted. */
+  private setInitial(name: string, p: HeadParamInfo, full: Float32Array): void {
+    if (!p.vocabRows) {
+      this.state.set(name, float32Tensor(full.slice(), p.dims));
+      return;
+    }
+    const width = full.length / this.options.vocabSize;
+    if (this.layout.compacted) this.backdrop.set(name, full.slice());
+    this.state.set(name, float32Tensor(this.layout.gather(full, width), [this.layout.size, ...p.dims.slice(1)]));
   }
 
   /**
@@ -363,15 +402,18 @@ export class HeadTrainer {
   }
 }
 
-function specOf(options: HeadTrainerOptions): HeadTrainingSpec {
+/** The graph's spec: a compacted subset is an ordinary head over its K rows. */
+function specOf(options: HeadTrainerOptions, layout: RowLayout): HeadTrainingSpec {
+  const method = options.subsetMethod ?? 'compact';
+  const inGraph = options.vocabSubset !== undefined && method !== 'compact';
   return {
     hiddenSize: options.hiddenSize,
-    vocabSize: options.vocabSize,
+    vocabSize: layout.size,
     normEps: options.normEps,
     bias: options.bias ?? false,
     lowRank: options.lowRank,
-    vocabSubset: options.vocabSubset !== undefined,
-    subsetScatter: options.subsetScatter,
+    vocabSubset: inGraph,
+    subsetScatter: method === 'compact' ? undefined : method,
   };
 }
 
@@ -452,8 +494,4 @@ export function mergeLowRank(base: Float32Array, a: Float32Array, b: Float32Arra
 
 function scalarOf(tensor: Tensor): number {
   return Number((tensor.data as Float32Array)[0]);
-}
-
-function copyOf(tensor: Tensor): Float32Array {
-  return (tensor.data as Float32Array).slice();
 }
