@@ -16,6 +16,11 @@ export interface HeadWeights {
   bias?: Float32Array | undefined;
   vocabSize: number;
   hiddenSize: number;
+  /**
+   * Token ids the head was trained to choose among (label tokens). When set, scoring normalises
+   * over these rows only, exactly as training did; logits are still computed for all rows.
+   */
+  vocabSubset?: Int32Array | undefined;
 }
 
 export const HeadIO = { hidden: 'hidden', logits: 'logits' } as const;

@@ -25,6 +25,8 @@ export interface HeadManifest {
   kind: 'full' | 'lowRank';
   rank?: number;
   taxonomy?: TaxonomyJson;
+  /** Token ids the head chooses among (its labels' tokens); scoring normalises over these. */
+  vocabSubset?: number[];
   /** Free-form training record: data, epochs, metrics, timings. */
   training?: Record<string, unknown>;
   createdAt: string;
@@ -122,7 +124,9 @@ export function loadHead(dir: string, name: string, checkpoint: Checkpoint): { m
   } else {
     weight = read('weight', [V, H]);
   }
-  return { manifest, weights: { norm, weight, bias, vocabSize: V, hiddenSize: H } };
+  const vocabSubset = manifest.vocabSubset ? Int32Array.from(manifest.vocabSubset) : undefined;
+  if (vocabSubset?.some((id) => !Number.isInteger(id) || id < 0 || id >= V)) throw new Error(`${join(dir, `${name}.json`)}: vocabSubset has ids outside 0..${V - 1}`);
+  return { manifest, weights: { norm, weight, bias, vocabSize: V, hiddenSize: H, vocabSubset } };
 }
 
 /** W0 + A·B, with W0 [V,H], A [V,r], B [r,H]. */

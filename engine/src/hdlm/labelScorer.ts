@@ -42,14 +42,18 @@ function buildTrie(candidates: readonly Candidate[]): TrieNode {
   return root;
 }
 
-/** log-softmax of one row. */
-function logSoftmax(logits: Float32Array): Float64Array {
+/** log-softmax of one row, over `subset` only when given (other entries become -Infinity). */
+function logSoftmax(logits: Float32Array, subset?: Int32Array): Float64Array {
+  const ids = subset ?? Int32Array.from({ length: logits.length }, (_, i) => i);
   let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
+  for (const id of ids) if (logits[id]! > max) max = logits[id]!;
   let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
+  for (const id of ids) sum += Math.exp(logits[id]! - max);
   const lse = max + Math.log(sum);
-  return Float64Array.from(logits, (v) => v - lse);
+  if (!subset) return Float64Array.from(logits, (v) => v - lse);
+  const out = new Float64Array(logits.length).fill(-Infinity);
+  for (const id of ids) out[id] = logits[id]! - lse;
+  return out;
 }
 
 /**
@@ -97,7 +101,7 @@ export async function scoreCandidates(
   const scores = new Map<string, number>();
   const walk = (node: TrieNode, acc: number): void => {
     const row = rowOf.get(node)!;
-    const logp = logSoftmax(logits.subarray(row * V, (row + 1) * V));
+    const logp = logSoftmax(logits.subarray(row * V, (row + 1) * V), head.vocabSubset);
     for (const [token, child] of node.children) {
       const score = acc + logp[token]!;
       for (const label of child.ends) scores.set(label, score);

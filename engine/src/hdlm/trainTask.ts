@@ -113,8 +113,13 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const trainingStart = performance.now();
     const heads: HeadReport[] = [];
     for (const plan of plans) {
-      const pick = (features: LayerFeatures[]): FeatureSet => featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize);
-      heads.push(await trainHead(plan, pick(trainFeatures), pick(devFeatures), { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider }));
+      // The head chooses among its levels' label tokens: training and scoring both normalise
+      // over that subset (a few hundred rows instead of the whole vocabulary).
+      const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => classifier.candidateIds(label)));
+      const pick = (features: LayerFeatures[]): FeatureSet =>
+        featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize, subset);
+      const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
+      heads.push(await trainHead({ ...plan, subset: subset.ids }, pick(trainFeatures), pick(devFeatures), ctx));
     }
     const report: TrainReport = {
       task: task.name,
@@ -131,18 +136,35 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   }
 }
 
-/** Concatenates feature blocks into one training set. */
-function featureSet(blocks: LayerFeatures[], H: number): FeatureSet {
+interface TokenSubset {
+  ids: Int32Array; // [K] vocabulary ids, ascending
+  index: Map<number, number>; // vocabulary id → position in ids
+}
+
+function labelTokenSubset(labelIds: readonly (readonly number[])[]): TokenSubset {
+  const ids = Int32Array.from(new Set(labelIds.flat())).sort();
+  return { ids, index: new Map(Array.from(ids, (id, i) => [id, i])) };
+}
+
+/** Concatenates feature blocks into one training set, targets as indices into the subset. */
+function featureSet(blocks: LayerFeatures[], H: number, subset: TokenSubset): FeatureSet {
   const n = blocks.reduce((a, b) => a + b.targets.length, 0);
   const x = new Float32Array(n * H);
   const targets = new Int32Array(n);
   let at = 0;
   for (const b of blocks) {
     x.set(b.hidden, at * H);
-    targets.set(b.targets, at);
+    b.targets.forEach((id, i) => (targets[at + i] = subset.index.get(id)!));
     at += b.targets.length;
   }
   return { x, targets };
+}
+
+interface HeadPlan {
+  name: string;
+  layer: number;
+  levels: number[];
+  subset: Int32Array; // [K] label token ids
 }
 
 interface HeadContext {
@@ -157,7 +179,7 @@ interface HeadContext {
 }
 
 /** Trains one head with early stopping on dev token accuracy; saves its best epoch. */
-async function trainHead(plan: { name: string; layer: number; levels: number[] }, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<HeadReport> {
+async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<HeadReport> {
   const s = ctx.task.train;
   const resumePath = join(ctx.task.headsDir, `.${plan.name}.resume`);
   const resume = readResume(resumePath, ctx.fingerprint, s.seed, JSON.stringify(s));
@@ -172,6 +194,7 @@ async function trainHead(plan: { name: string; layer: number; levels: number[] }
     bias: false,
     lowRank: s.headKind === 'lowRank' ? s.rank : undefined,
     init: { weight: ctx.own.weight, normWeight: ctx.own.norm?.weight },
+    vocabSubset: plan.subset,
     optimizer: { lr: s.learningRate, weightDecay: s.weightDecay },
     batchSize: s.batchSize,
     seed: s.seed,
@@ -211,7 +234,7 @@ async function trainHead(plan: { name: string; layer: number; levels: number[] }
   }
 }
 
-function save(plan: { name: string; layer: number; levels: number[] }, trainer: HeadTrainer, ctx: HeadContext, report: HeadReport): string {
+function save(plan: HeadPlan, trainer: HeadTrainer, ctx: HeadContext, report: HeadReport): string {
   const p = trainer.params();
   const lowRank = ctx.task.train.headKind === 'lowRank';
   const manifest: Omit<HeadManifest, 'weightsFile'> = {
@@ -223,6 +246,7 @@ function save(plan: { name: string; layer: number; levels: number[] }, trainer: 
     kind: lowRank ? 'lowRank' : 'full',
     ...(lowRank ? { rank: ctx.task.train.rank } : {}),
     taxonomy: ctx.taxonomy.toJSON(),
+    vocabSubset: Array.from(plan.subset),
     training: { ...report, settings: ctx.task.train },
     createdAt: new Date().toISOString(),
     vocabSize: ctx.config.vocabSize,

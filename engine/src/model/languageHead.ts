@@ -9,16 +9,18 @@ export class LanguageHead {
     private readonly session: Session,
     readonly hiddenSize: number,
     readonly vocabSize: number,
+    /** Rows that scoring normalises over (a head trained on label tokens); all when undefined. */
+    readonly vocabSubset?: Int32Array,
   ) {}
 
   static create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
-    return LanguageHead.fromGraph(buildHeadGraph(weights, options), weights.hiddenSize, weights.vocabSize, options);
+    return LanguageHead.fromGraph(buildHeadGraph(weights, options), weights.hiddenSize, weights.vocabSize, options, weights.vocabSubset);
   }
 
   /** A head from an already built (or cached) head graph. */
-  static async fromGraph(graph: Uint8Array, hiddenSize: number, vocabSize: number, options: { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
+  static async fromGraph(graph: Uint8Array, hiddenSize: number, vocabSize: number, options: { provider: ExecutionProvider; threads: number }, vocabSubset?: Int32Array): Promise<LanguageHead> {
     const session = await Session.create(graph, { provider: options.provider, threads: options.threads });
-    return new LanguageHead(session, hiddenSize, vocabSize);
+    return new LanguageHead(session, hiddenSize, vocabSize, vocabSubset);
   }
 
   /** Logits [N, V] for hidden states [N, H]. */
