@@ -1,12 +1,14 @@
 // The extension's commands. Each one goes through ServerConnection; none runs a model here.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
+import { classifyCommand } from './classifyCommand';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
 export function registerCommands(server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('hdlm.showEngineInfo', () => showEngineInfo(server, output)),
+    vscode.commands.registerCommand('hdlm.classify', (text?: unknown) => classifyCommand(server, output, typeof text === 'string' ? text : undefined)),
     vscode.commands.registerCommand('hdlm.showLog', () => output.show(true)),
     vscode.commands.registerCommand('hdlm.restartServer', () => server.restart()),
   ];

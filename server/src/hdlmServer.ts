@@ -1,9 +1,11 @@
 // The language server's behaviour, free of any connection: server.ts binds these handlers to a
 // real LSP connection, and the unit tests drive them with a fake client.
-import { InitializeParams, InitializeResult, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
-import type { Engine, EngineOptions } from '../../engine/src/index';
-import { EngineInfoResult, ErrorCodes, StatusParams } from './protocol';
-import { HdlmSettings, parseSettings } from './settings';
+import { CancellationToken, InitializeParams, InitializeResult, LSPErrorCodes, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
+import { fileURLToPath } from 'node:url';
+import { CancelledError, type Engine, type EngineOptions } from '../../engine/src/index';
+import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, StatusParams } from './protocol';
+import { engineSettings, HdlmSettings, parseSettings } from './settings';
+import { Defaults, TaskHost } from './taskHost';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -22,15 +24,24 @@ export class HdlmServer {
   /** The settings the current engine was started with. */
   private settings: Promise<HdlmSettings | undefined> = Promise.resolve(undefined);
   private initializationOptions: unknown;
+  private workspaceRoot: string | undefined;
+  private readonly tasks: TaskHost;
+  /** Jobs running now; the status shows busy while there are any. */
+  private jobs = 0;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
 
   constructor(
     private readonly client: OutboundClient,
     private readonly createEngine: EngineFactory,
-  ) {}
+    defaults: Defaults,
+  ) {
+    this.tasks = new TaskHost(defaults, (m) => client.log(m));
+  }
 
   initialize(params: InitializeParams): InitializeResult {
     this.client.log(`HdLM server ${SERVER_VERSION} (pid ${process.pid}) initializing for ${params.clientInfo?.name ?? 'an unnamed client'}`);
+    const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
+    this.workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
     return {
       capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
       serverInfo: { name: 'hdlm', version: SERVER_VERSION },
@@ -49,9 +60,66 @@ export class HdlmServer {
    */
   async reconfigure(): Promise<void> {
     const [previous, next] = await Promise.all([this.settings, this.readSettings()]);
-    if (JSON.stringify(previous) === JSON.stringify(next)) return;
+    if (previous && JSON.stringify(engineSettings(previous)) === JSON.stringify(engineSettings(next))) {
+      // Model and task settings are read on the next request; only the engine needs a restart.
+      this.settings = Promise.resolve(next);
+      return;
+    }
     this.client.log('settings changed: restarting the engine');
+    await this.tasks.release();
     await this.launch(Promise.resolve(next));
+  }
+
+  /** `hdlm/classify`: the configured task on the configured model, cancellable. */
+  async classify(params: ClassifyParams, token?: CancellationToken): Promise<ClassifyResult> {
+    const text = typeof params.text === 'string' ? params.text.trim() : '';
+    if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to classify: select some text (or put the cursor on a non-empty line)');
+    const beam = params.beam ?? 1;
+    if (!Number.isInteger(beam) || beam < 1 || beam > 16) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to 16, got ${JSON.stringify(params.beam)}`);
+    const engine = await this.requireEngine();
+    const settings = (await this.settings) ?? (await this.readSettings());
+    return this.job('classifying', token, async (signal) => {
+      const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
+        throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
+      });
+      const started = performance.now();
+      const result = await session.classifier.classify(text, { beam, signal });
+      return {
+        task: session.task.name,
+        model: session.loaded.checkpoint.dir,
+        device: session.loaded.model.provider,
+        layers: session.loaded.checkpoint.config.numLayers,
+        path: result.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
+        pathProbability: result.pathProbability,
+        alternatives: result.alternatives,
+        trainedHeads: session.manifests.map((m) => m !== undefined),
+        ms: performance.now() - started,
+      };
+    });
+  }
+
+  /**
+   * Runs a job with the status showing busy, the LSP cancellation token wired to an abort
+   * signal, and a cancelled job answered with the LSP's RequestCancelled error.
+   */
+  private async job<T>(what: string, token: CancellationToken | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    if (token?.isCancellationRequested) controller.abort();
+    const listener = token?.onCancellationRequested(() => controller.abort());
+    this.jobs++;
+    this.publish({ ...this.lastStatus, busy: true, message: what });
+    try {
+      return await work(controller.signal);
+    } catch (err) {
+      if (err instanceof CancelledError || controller.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${what}: cancelled`);
+      if (err instanceof ResponseError) throw err;
+      this.client.log(`${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${describe(err)}`);
+    } finally {
+      listener?.dispose();
+      this.jobs--;
+      if (this.jobs === 0) this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
+    }
   }
 
   private async launch(settings: Promise<HdlmSettings>): Promise<void> {

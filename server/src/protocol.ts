@@ -46,8 +46,54 @@ export interface EngineInfoResult {
  */
 export const engineInfo = new RequestType<EngineInfoParams, EngineInfoResult, void>('hdlm/engineInfo');
 
+export interface ClassifyParams {
+  /** The text to classify (the client sends the selection, or the current line). */
+  text: string;
+  /** Hierarchy beam width; 1 is greedy (each level decided once). */
+  beam?: number;
+}
+
+export interface LevelDecision {
+  level: number;
+  label: string;
+  /** Probability among its siblings, given the labels above it. */
+  probability: number;
+  runnersUp: { label: string; probability: number }[];
+  /** Layer whose head decided this level. */
+  layer: number;
+  ms: number;
+}
+
+export interface ClassifyResult {
+  task: string;
+  /** Model folder in use. */
+  model: string;
+  device: string;
+  /** Layers of the model. */
+  layers: number;
+  path: LevelDecision[];
+  pathProbability: number;
+  /** Other complete paths the beam kept. */
+  alternatives: { labels: string[]; probability: number }[];
+  /** Whether each level used a trained head (false: the model's own head stood in). */
+  trainedHeads: boolean[];
+  ms: number;
+}
+
+/**
+ * `hdlm/classify` — client → server request: classifies text coarse to fine with the configured
+ * task (`hdlm.task`, default the shipped WordNet task) on the configured model (`hdlm.model`).
+ * Each level is decided at its own layer. Cancellable; a cancelled request answers with the
+ * RequestCancelled error.
+ */
+export const classify = new RequestType<ClassifyParams, ClassifyResult, void>('hdlm/classify');
+
 /** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
 export const ErrorCodes = {
   /** The engine failed to start; the message says why. */
   engineUnavailable: 1001,
+  /** The model or task could not be loaded (missing files, bad task file); the message names it. */
+  modelUnavailable: 1002,
+  /** The request's parameters are unusable (empty text, bad beam). */
+  badRequest: 1003,
 } as const;

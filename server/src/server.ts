@@ -2,6 +2,7 @@
 // transport (IPC from VS Code, --stdio from other editors) is picked by vscode-languageserver
 // from the command line.
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
 import { Engine } from '../../engine/src/index';
 import { HdlmServer, OutboundClient } from './hdlmServer';
 import * as proto from './protocol';
@@ -16,7 +17,7 @@ const outbound: OutboundClient = {
   fetchSettings: async () => (supportsConfiguration ? connection.workspace.getConfiguration('hdlm') : undefined),
 };
 
-const server = new HdlmServer(outbound, (options) => Engine.create(options));
+const server = new HdlmServer(outbound, (options) => Engine.create(options), { modelDir: defaultModelDir(), taskFile: defaultTaskFile() });
 
 function logFailure(err: unknown): void {
   connection.console.error(`HdLM server: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -30,6 +31,7 @@ connection.onInitialize((params) => {
 connection.onInitialized(() => void server.start(initializationOptions).catch(logFailure));
 connection.onDidChangeConfiguration(() => void server.reconfigure().catch(logFailure));
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
+connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
 
 process.on('unhandledRejection', logFailure);
 process.on('uncaughtException', logFailure);

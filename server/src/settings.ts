@@ -6,9 +6,18 @@ import { ExecutionProvider, isExecutionProvider } from '../../engine/src/index';
 export interface HdlmSettings {
   executionProviders: ExecutionProvider[];
   threads: number;
+  /** A Hugging Face model folder (absolute, or relative to the workspace), or 'default'. */
+  model: string;
+  /** A task file (*.hdlm.json) for classification, or '' for the shipped WordNet task. */
+  task: string;
 }
 
-export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0 };
+export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '' };
+
+/** The settings that need a new engine when they change (the others only reload the model). */
+export function engineSettings(s: HdlmSettings): Pick<HdlmSettings, 'executionProviders' | 'threads'> {
+  return { executionProviders: s.executionProviders, threads: s.threads };
+}
 
 /** Turns an untyped settings object into HdlmSettings; problems are returned, not thrown. */
 export function parseSettings(raw: unknown): { settings: HdlmSettings; problems: string[] } {
@@ -32,6 +41,12 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
     } else {
       problems.push(`hdlm.threads must be a whole number ≥ 0; got ${JSON.stringify(threads)}`);
     }
+  }
+  for (const key of ['model', 'task'] as const) {
+    const value = obj[key];
+    if (value === undefined) continue;
+    if (typeof value === 'string') settings[key] = key === 'model' && value.trim() === '' ? 'default' : value.trim();
+    else problems.push(`hdlm.${key} must be a path string; got ${JSON.stringify(value)}`);
   }
   return { settings, problems };
 }

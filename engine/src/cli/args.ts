@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { isExecutionProvider } from '../runtime/devices';
 import type { ExecutionProvider } from '../runtime/ort';
+import { defaultModelDir } from '../defaults';
+
+export { defaultModelDir, defaultTaskFile } from '../defaults';
 
 export class UsageError extends Error {}
 
@@ -57,16 +60,6 @@ export function integerList(values: Values, name: string): number[] | undefined 
   const parts = String(raw).split(',').map((s) => Number(s.trim()));
   if (parts.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--${name} must be comma-separated whole numbers, got ${String(raw)}`);
   return parts;
-}
-
-/** The shipped default model: models/hdlm-tiny beside the bundle's folder. */
-export function defaultModelDir(): string {
-  return resolve(__dirname, '..', 'models', 'hdlm-tiny');
-}
-
-/** The shipped WordNet task (its heads live beside it). */
-export function defaultTaskFile(): string {
-  return resolve(defaultModelDir(), 'tasks', 'wordnet.hdlm.json');
 }
 
 export function modelDir(values: Values): string {

@@ -3,7 +3,10 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { HdlmApi } from '../../../client/src/extension';
-import type { EngineInfoResult } from '../../../server/src/protocol';
+import { copyFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ClassifyResult, EngineInfoResult } from '../../../server/src/protocol';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 import { screenshot } from '../../support/screenshots';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
@@ -104,5 +107,35 @@ describe('HdLM extension in a real VS Code', () => {
     await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
     const back = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
     assert.equal(back?.device, 'cpu');
+  });
+
+  it('classifies a selection coarse to fine with a workspace task, each level from its layer', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const repo = resolve(__dirname, '..', '..', '..', '..'); // out/test/integration/suite → the repository
+    writeTinyCheckpoint(join(folder, 'tiny-model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 2, maxPositions: 1024 });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(repo, 'models', 'hdlm-tiny', f), join(folder, 'tiny-model', f));
+    const lines = ['{"text":"barks","labels":["animal","dog"]}', '{"text":"purrs","labels":["animal","cat"]}', '{"text":"oak","labels":["plant","tree"]}'];
+    await vscode.workspace.fs.writeFile(vscode.Uri.file(join(folder, 'animals.jsonl')), Buffer.from(lines.join('\n')));
+    const task = { name: 'animals', model: 'tiny-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] };
+    await vscode.workspace.fs.writeFile(vscode.Uri.file(join(folder, 'animals.hdlm.json')), Buffer.from(JSON.stringify(task, null, 2)));
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      // The selection of an open document is what the command classifies.
+      const doc = await vscode.workspace.openTextDocument({ content: 'A small animal that barks at strangers\n', language: 'plaintext' });
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(0, 0, 0, 38);
+      const result = await vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify');
+      assert.ok(result, 'the command returned a classification');
+      assert.equal(result.task, 'animals');
+      assert.deepEqual(result.path.map((d) => d.layer), [2, 4]);
+      const [coarse, fine] = result.path.map((d) => d.label);
+      assert.ok((coarse === 'animal' && ['dog', 'cat'].includes(fine!)) || (coarse === 'plant' && fine === 'tree'), `${coarse} › ${fine}`);
+      assert.ok(result.path.every((d) => d.probability > 0 && d.probability <= 1));
+      assert.match(api.outputText(), /classified with animals: /);
+      await screenshot('workbench-classify.png');
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    } finally {
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 });

@@ -22,11 +22,14 @@ class FakeClient implements OutboundClient {
   }
 }
 
+// No model ships in a fresh checkout's unit tests: classification tests make their own.
+const DEFAULTS = { modelDir: '/nonexistent/model', taskFile: '/nonexistent/task.hdlm.json' };
+
 const initParams = { processId: null, rootUri: null, capabilities: {}, clientInfo: { name: 'unit test' } };
 
 test('start reports busy, then ready on the CPU, and engineInfo answers', async () => {
   const client = new FakeClient({ executionProviders: ['cpu'], threads: 1 });
-  const server = new HdlmServer(client, (o) => Engine.create(o));
+  const server = new HdlmServer(client, (o) => Engine.create(o), DEFAULTS);
   const init = server.initialize(initParams);
   assert.equal(init.serverInfo?.name, 'hdlm');
   await server.start();
@@ -46,7 +49,7 @@ test('start reports busy, then ready on the CPU, and engineInfo answers', async 
 
 test('a fallback is a warning that names the skipped device', async () => {
   const client = new FakeClient({ executionProviders: ['cuda', 'cpu'] });
-  const server = new HdlmServer(client, (o) => Engine.create(o));
+  const server = new HdlmServer(client, (o) => Engine.create(o), DEFAULTS);
   await server.start();
   const last = client.statuses.at(-1)!;
   assert.equal(last.health, 'warning');
@@ -57,7 +60,7 @@ test('a fallback is a warning that names the skipped device', async () => {
 
 test('an engine that fails to start gives an error status and a clear request error', async () => {
   const client = new FakeClient();
-  const server = new HdlmServer(client, () => Promise.reject(new Error('no weights in models/x')));
+  const server = new HdlmServer(client, () => Promise.reject(new Error('no weights in models/x')), DEFAULTS);
   await server.start();
   assert.equal(server.status.health, 'error');
   assert.match(server.status.message, /no weights in models\/x/);
@@ -70,7 +73,7 @@ test('an engine that fails to start gives an error status and a clear request er
 });
 
 test('a request before initialized fails with a message saying so', async () => {
-  const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o));
+  const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), DEFAULTS);
   await assert.rejects(server.engineInfo(), /has not been started yet/);
 });
 
@@ -80,7 +83,7 @@ test('a request sent while the engine starts waits for it', async () => {
   const server = new HdlmServer(new FakeClient(), async (o) => {
     await gate;
     return Engine.create(o);
-  });
+  }, DEFAULTS);
   const started = server.start();
   const pending = server.engineInfo();
   release();
@@ -90,10 +93,10 @@ test('a request sent while the engine starts waits for it', async () => {
 
 test('malformed settings fall back to defaults and are reported', async () => {
   const { settings, problems } = parseSettings({ executionProviders: ['tpu'], threads: -2 });
-  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0 });
+  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '' });
   assert.equal(problems.length, 2);
   const client = new FakeClient({ executionProviders: 'gpu' });
-  await new HdlmServer(client, (o) => Engine.create(o)).start();
+  await new HdlmServer(client, (o) => Engine.create(o), DEFAULTS).start();
   assert.ok(client.lines.some((l) => l.includes('hdlm.executionProviders must be')));
 });
 
@@ -103,7 +106,7 @@ test('a configuration notification restarts the engine only when its settings ch
   const server = new HdlmServer(client, (o) => {
     created++;
     return Engine.create(o);
-  });
+  }, DEFAULTS);
   await server.start();
   await server.reconfigure();
   assert.equal(created, 1, 'unchanged settings keep the engine');

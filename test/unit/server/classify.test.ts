@@ -1,0 +1,87 @@
+// hdlm/classify through the server's handler class with a fake client: a small model and task
+// in a temporary workspace, the busy status around the job, clear errors for bad requests and a
+// missing task, and a cancelled request answered as cancelled.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, test } from 'node:test';
+import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-languageserver';
+import { Engine } from '../../../engine/src/index';
+import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
+import { ErrorCodes, StatusParams } from '../../../server/src/protocol';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+let workspace: string;
+
+class FakeClient implements OutboundClient {
+  readonly statuses: StatusParams[] = [];
+  readonly lines: string[] = [];
+  constructor(public settings: Record<string, unknown>) {}
+  sendStatus(params: StatusParams): void {
+    this.statuses.push(params);
+  }
+  log(message: string): void {
+    this.lines.push(message);
+  }
+  fetchSettings(): Promise<unknown> {
+    return Promise.resolve(this.settings);
+  }
+}
+
+before(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'hdlm-ws-'));
+  process.env['XDG_CACHE_HOME'] = join(workspace, '.cache');
+  writeTinyCheckpoint(join(workspace, 'model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 2, maxPositions: 1024 });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(workspace, 'model', f));
+  writeFileSync(join(workspace, 'animals.jsonl'), ['{"text":"barks","labels":["animal","dog"]}', '{"text":"purrs","labels":["animal","cat"]}', '{"text":"oak","labels":["plant","tree"]}'].join('\n'));
+  writeFileSync(join(workspace, 'animals.hdlm.json'), JSON.stringify({ name: 'animals', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] }));
+});
+
+after(() => rmSync(workspace, { recursive: true, force: true }));
+
+async function startServer(settings: Record<string, unknown>): Promise<{ server: HdlmServer; client: FakeClient }> {
+  const client = new FakeClient({ executionProviders: ['cpu'], threads: 1, ...settings });
+  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json' });
+  server.initialize({ processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} });
+  await server.start();
+  return { server, client };
+}
+
+test('classify answers a valid path, level by level from the task\'s layers, with busy status around it', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json' });
+  const before = client.statuses.length;
+  const result = await server.classify({ text: 'it barks at the postman' });
+  assert.equal(result.task, 'animals');
+  assert.deepEqual(result.path.map((d) => d.layer), [2, 4]);
+  assert.ok(['animal', 'plant'].includes(result.path[0]!.label));
+  assert.deepEqual(result.trainedHeads, [false, false]);
+  const during = client.statuses.slice(before);
+  assert.equal(during[0]!.busy, true);
+  assert.equal(during.at(-1)!.busy, false);
+  assert.ok(client.lines.some((l) => /task animals ready/.test(l)));
+  // The session is reused: a second request does not load again.
+  await server.classify({ text: 'meows' });
+  assert.equal(client.lines.filter((l) => /task animals ready/.test(l)).length, 1);
+});
+
+test('bad requests and a missing task get clear errors, and the server keeps working', async () => {
+  const { server, client } = await startServer({ task: 'missing.hdlm.json' });
+  await assert.rejects(server.classify({ text: '   ' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && /nothing to classify/.test(e.message));
+  await assert.rejects(server.classify({ text: 'x', beam: 0 }), /beam must be a whole number from 1 to 16/);
+  await assert.rejects(server.classify({ text: 'x' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /missing\.hdlm\.json does not exist/.test(e.message));
+  client.settings = { ...client.settings, task: 'animals.hdlm.json' };
+  await server.reconfigure();
+  const result = await server.classify({ text: 'barks' });
+  assert.equal(result.path.length, 2);
+});
+
+test('a cancelled classify answers RequestCancelled', async () => {
+  const { server } = await startServer({ task: 'animals.hdlm.json' });
+  const source = new CancellationTokenSource();
+  source.cancel();
+  await assert.rejects(server.classify({ text: 'a cat' }, source.token), (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
+  assert.equal(server.status.busy, false);
+});
