@@ -17,6 +17,8 @@ const external = ['vscode', 'onnxruntime-node', 'mocha', 'playwright-core', '@vs
 const node = {
   bundle: true,
   platform: 'node',
+  // jsonc-parser's default (UMD) build loads its parts with a require esbuild cannot follow.
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
   format: 'cjs',
   target: 'node20',
   external,

@@ -43,7 +43,7 @@ export class ServerConnection implements vscode.Disposable {
       debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ language: 'hdlm-task' }],
+      documentSelector: [{ language: 'hdlm-task' }, { language: 'jsonl' }],
       outputChannel: output,
       synchronize: { configurationSection: 'hdlm' },
       errorHandler: this.errorHandler(),

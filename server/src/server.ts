@@ -1,7 +1,9 @@
 // Entry point of the language server. Only wiring: it binds LSP messages to HdlmServer. The
 // transport (IPC from VS Code, --stdio from other editors) is picked by vscode-languageserver
 // from the command line.
-import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { createConnection, ProposedFeatures, TextDocuments } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { DocumentValidator } from './documentValidator';
 import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
 import { Engine } from '../../engine/src/index';
 import { HdlmServer, OutboundClient } from './hdlmServer';
@@ -32,6 +34,13 @@ connection.onInitialized(() => void server.start(initializationOptions).catch(lo
 connection.onDidChangeConfiguration(() => void server.reconfigure().catch(logFailure));
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
+
+// Task files and datasets are validated as they change; see diagnostics.ts.
+const documents = new TextDocuments(TextDocument);
+const validator = new DocumentValidator((uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }).catch(logFailure), logFailure);
+documents.onDidChangeContent((e) => validator.schedule(e.document));
+documents.onDidClose((e) => validator.clear(e.document.uri));
+documents.listen(connection);
 
 process.on('unhandledRejection', logFailure);
 process.on('uncaughtException', logFailure);

@@ -138,4 +138,30 @@ describe('HdLM extension in a real VS Code', () => {
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
+
+  it('shows task-file problems as diagnostics on the right field', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'broken.hdlm.json');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "name": "broken",\n  "levels": [{ "layer": 0 }]\n}\n'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const diagnostics = await new Promise<vscode.Diagnostic[]>((resolveDiagnostics, reject) => {
+      const timer = setTimeout(() => reject(new Error('no diagnostics within 20 s')), 20_000);
+      const check = (): boolean => {
+        const found = vscode.languages.getDiagnostics(uri);
+        if (found.length === 0) return false;
+        clearTimeout(timer);
+        listener.dispose();
+        resolveDiagnostics(found);
+        return true;
+      };
+      const listener = vscode.languages.onDidChangeDiagnostics(() => void check());
+      check();
+    });
+    const layer = diagnostics.find((d) => /levels\[0\]\.layer/.test(d.message));
+    assert.ok(layer, diagnostics.map((d) => d.message).join(' | '));
+    assert.equal(doc.getText(layer.range), '0');
+    assert.ok(diagnostics.some((d) => /dataset must be a path/.test(d.message)));
+    await screenshot('workbench-diagnostics.png');
+  });
 });

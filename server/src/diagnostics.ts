@@ -1,0 +1,117 @@
+// Diagnostics for the project's own files: task files (*.hdlm.json, JSON with comments) get
+// JSON syntax errors and every task-file problem placed on the field it is about; JSON Lines
+// datasets that look like HdLM datasets get one diagnostic per bad line. Pure functions of the
+// text, so the server can run them on every change and tests can call them directly.
+import { findNodeAtLocation, Node, parseTree, ParseError, printParseErrorCode, type JSONPath } from 'jsonc-parser';
+import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { fileURLToPath } from 'node:url';
+import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
+import { parseTask, TaskFileError } from '../../engine/src/hdlm/taskFile';
+
+/** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
+export const MAX_LINES_CHECKED = 20000;
+
+function rangeOf(doc: TextDocument, offset: number, length: number): Range {
+  return { start: doc.positionAt(offset), end: doc.positionAt(offset + Math.max(length, 1)) };
+}
+
+/** "levels[2].layer must be …" → ['levels', 2, 'layer']; "unknown field train.lr" → ['train', 'lr']. */
+export function pathOfProblem(message: string): JSONPath {
+  const unknown = /^unknown field ([\w.]+)/.exec(message);
+  const text = unknown ? unknown[1]! : (/^([A-Za-z]\w*(?:\[\d+\])?(?:\.\w+(?:\[\d+\])?)*)/.exec(message)?.[1] ?? '');
+  const path: JSONPath = [];
+  for (const part of text.split('.')) {
+    const m = /^(\w+)(?:\[(\d+)\])?$/.exec(part);
+    if (!m) break;
+    path.push(m[1]!);
+    if (m[2] !== undefined) path.push(Number(m[2]));
+  }
+  return path;
+}
+
+/** The node a problem is about: the deepest existing node on its path (for an unknown key, the key). */
+function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): Node | undefined {
+  for (let n = path.length; n > 0; n--) {
+    const node = root && findNodeAtLocation(root, path.slice(0, n));
+    if (node) return unknownKey && n === path.length && node.parent?.type === 'property' ? node.parent.children?.[0] : node;
+  }
+  return root;
+}
+
+export function taskFileDiagnostics(doc: TextDocument): Diagnostic[] {
+  const text = doc.getText();
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const diagnostics: Diagnostic[] = errors.map((e) => ({
+    range: rangeOf(doc, e.offset, e.length),
+    severity: DiagnosticSeverity.Error,
+    source: 'hdlm',
+    message: `JSON: ${printParseErrorCode(e.error)}`,
+  }));
+  if (errors.length > 0 || !root) return diagnostics;
+  const path = doc.uri.startsWith('file:') ? fileURLToPath(doc.uri) : doc.uri;
+  try {
+    parseTask(nodeValue(root), path);
+  } catch (err) {
+    if (!(err instanceof TaskFileError)) throw err;
+    for (const problem of err.problems) {
+      const node = nodeFor(root, pathOfProblem(problem), problem.startsWith('unknown field'));
+      // A missing field belongs to the whole object; mark its opening brace, not every line.
+      const length = node === undefined || node === root ? 1 : node.length;
+      diagnostics.push({ range: rangeOf(doc, node?.offset ?? 0, length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: problem });
+    }
+  }
+  return diagnostics;
+}
+
+function nodeValue(node: Node): unknown {
+  switch (node.type) {
+    case 'object':
+      return Object.fromEntries((node.children ?? []).map((p) => [p.children![0]!.value as string, p.children![1] ? nodeValue(p.children![1]) : undefined]));
+    case 'array':
+      return (node.children ?? []).map(nodeValue);
+    default:
+      return node.value as unknown;
+  }
+}
+
+/** The dataset shape a JSON Lines file has, judged by its first object; undefined for other files. */
+export function datasetKind(text: string): 'hierarchical' | 'guided' | undefined {
+  for (const line of text.split('\n', 50)) {
+    try {
+      const v = JSON.parse(line) as Record<string, unknown>;
+      if (v && typeof v === 'object') {
+        if ('labels' in v && 'text' in v) return 'hierarchical';
+        if ('input' in v && 'answer' in v) return 'guided';
+        return undefined;
+      }
+    } catch {
+      // Not JSON; keep looking for the first object.
+    }
+  }
+  return undefined;
+}
+
+export function datasetDiagnostics(doc: TextDocument): Diagnostic[] {
+  const lines = doc.getText().split('\n');
+  const text = lines.slice(0, MAX_LINES_CHECKED).join('\n');
+  const kind = datasetKind(text);
+  if (!kind) return [];
+  const checked = kind === 'hierarchical' ? validateHierarchical(text) : { ...validateGuided(text), treeViolations: [] };
+  const refusing = new Set(checked.treeViolations.map((v) => `${v.line}:${v.message}`));
+  const diagnostics: Diagnostic[] = checked.issues.map((issue) => {
+    const line = Math.max(0, issue.line - 1);
+    const refuses = refusing.has(`${issue.line}:${issue.message}`);
+    return {
+      range: { start: { line, character: 0 }, end: { line, character: lines[line]?.length ?? 0 } },
+      severity: refuses ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+      source: 'hdlm',
+      message: `${issue.message}${refuses ? ' (training refuses this file)' : ' (training skips this line)'}`,
+    };
+  });
+  if (lines.length > MAX_LINES_CHECKED) {
+    diagnostics.push({ range: { start: { line: MAX_LINES_CHECKED, character: 0 }, end: { line: MAX_LINES_CHECKED, character: 0 } }, severity: DiagnosticSeverity.Information, source: 'hdlm', message: `only the first ${MAX_LINES_CHECKED} lines are checked while editing; training checks them all` });
+  }
+  return diagnostics;
+}

@@ -1,0 +1,74 @@
+// Diagnostics land on the field or line they are about.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { datasetDiagnostics, pathOfProblem, taskFileDiagnostics } from '../../../server/src/diagnostics';
+import { DocumentValidator } from '../../../server/src/documentValidator';
+
+function doc(text: string, languageId: string, uri = 'file:///ws/task.hdlm.json'): TextDocument {
+  return TextDocument.create(uri, languageId, 1, text);
+}
+
+function textAt(d: TextDocument, range: { start: { line: number; character: number }; end: { line: number; character: number } }): string {
+  return d.getText(range);
+}
+
+test('problem messages map to JSON paths', () => {
+  assert.deepEqual(pathOfProblem('levels[2].layer must be a whole number ≥ 1 or "last", got 0'), ['levels', 2, 'layer']);
+  assert.deepEqual(pathOfProblem('unknown field train.lr'), ['train', 'lr']);
+  assert.deepEqual(pathOfProblem('kind must be "classify" or "thoughtThenAnswer", got "sort"'), ['kind']);
+});
+
+test('task-file problems are placed on the offending value or key', () => {
+  const d = doc(
+    `{
+  // comments are allowed
+  "name": "t",
+  "kind": "sort",
+  "dataset": "train.jsonl",
+  "levels": [{ "layer": 4 }, { "layer": 0 }],
+  "train": { "epochs": 0, "lr": 1 }
+}`,
+    'hdlm-task',
+  );
+  const diagnostics = taskFileDiagnostics(d);
+  const found = (re: RegExp): string => {
+    const hit = diagnostics.find((x) => re.test(x.message));
+    assert.ok(hit, `a diagnostic matching ${re}: ${diagnostics.map((x) => x.message).join(' | ')}`);
+    return textAt(d, hit.range);
+  };
+  assert.equal(found(/^kind must be/), '"sort"');
+  assert.equal(found(/^levels\[1\]\.layer/), '0');
+  assert.equal(found(/^train\.epochs/), '0');
+  assert.equal(found(/^unknown field train\.lr/), '"lr"');
+});
+
+test('a JSON syntax error is reported where it is', () => {
+  const d = doc('{ "name": "t", "levels": [ }', 'hdlm-task');
+  const diagnostics = taskFileDiagnostics(d);
+  assert.ok(diagnostics.length > 0);
+  assert.match(diagnostics[0]!.message, /^JSON: /);
+});
+
+test('dataset lines get warnings (skipped) or errors (the file is refused)', () => {
+  const lines = ['{"text":"a","labels":["x","y"]}', 'not json', '{"text":"","labels":["x","y"]}', '{"text":"b","labels":["z","y"]}'];
+  const d = doc(lines.join('\n'), 'jsonl', 'file:///ws/data.jsonl');
+  const diagnostics = datasetDiagnostics(d);
+  const byLine = new Map(diagnostics.map((x) => [x.range.start.line, x]));
+  assert.match(byLine.get(1)!.message, /not valid JSON.*training skips this line/);
+  assert.match(byLine.get(2)!.message, /'text' is empty/);
+  assert.match(byLine.get(3)!.message, /has parent 'z' here but 'x' on line 1.*training refuses this file/);
+  assert.equal(byLine.get(3)!.severity, 1);
+  assert.equal(byLine.get(1)!.severity, 2);
+  assert.deepEqual(datasetDiagnostics(doc('{"some":"other jsonl"}\n', 'jsonl')), [], 'other JSON Lines files are left alone');
+});
+
+test('the validator publishes per document and clears on close', () => {
+  const published = new Map<string, number>();
+  const validator = new DocumentValidator((uri, diagnostics) => published.set(uri, diagnostics.length), (err) => assert.fail(String(err)));
+  const d = doc('{ "name": 1 }', 'hdlm-task');
+  validator.validate(d);
+  assert.ok(published.get(d.uri)! > 0);
+  validator.clear(d.uri);
+  assert.equal(published.get(d.uri), 0);
+});
