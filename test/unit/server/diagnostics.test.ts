@@ -1,12 +1,18 @@
 // Diagnostics land on the field or line they are about.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Diagnostic } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetDiagnostics, pathOfProblem, taskFileDiagnostics } from '../../../server/src/diagnostics';
 import { DocumentValidator } from '../../../server/src/documentValidator';
 
 function doc(text: string, languageId: string, uri = 'file:///ws/task.hdlm.json'): TextDocument {
   return TextDocument.create(uri, languageId, 1, text);
+}
+
+/** LSP 3.18 allows markup in messages; ours are always plain strings. */
+function messageOf(d: Diagnostic): string {
+  return typeof d.message === 'string' ? d.message : d.message.value;
 }
 
 function textAt(d: TextDocument, range: { start: { line: number; character: number }; end: { line: number; character: number } }): string {
@@ -33,8 +39,8 @@ test('task-file problems are placed on the offending value or key', () => {
   );
   const diagnostics = taskFileDiagnostics(d);
   const found = (re: RegExp): string => {
-    const hit = diagnostics.find((x) => re.test(x.message));
-    assert.ok(hit, `a diagnostic matching ${re}: ${diagnostics.map((x) => x.message).join(' | ')}`);
+    const hit = diagnostics.find((x) => re.test(messageOf(x)));
+    assert.ok(hit, `a diagnostic matching ${re}: ${diagnostics.map(messageOf).join(' | ')}`);
     return textAt(d, hit.range);
   };
   assert.equal(found(/^kind must be/), '"sort"');
@@ -47,7 +53,7 @@ test('a JSON syntax error is reported where it is', () => {
   const d = doc('{ "name": "t", "levels": [ }', 'hdlm-task');
   const diagnostics = taskFileDiagnostics(d);
   assert.ok(diagnostics.length > 0);
-  assert.match(diagnostics[0]!.message, /^JSON: /);
+  assert.match(messageOf(diagnostics[0]!), /^JSON: /);
 });
 
 test('dataset lines get warnings (skipped) or errors (the file is refused)', () => {
@@ -55,9 +61,9 @@ test('dataset lines get warnings (skipped) or errors (the file is refused)', () 
   const d = doc(lines.join('\n'), 'jsonl', 'file:///ws/data.jsonl');
   const diagnostics = datasetDiagnostics(d);
   const byLine = new Map(diagnostics.map((x) => [x.range.start.line, x]));
-  assert.match(byLine.get(1)!.message, /not valid JSON.*training skips this line/);
-  assert.match(byLine.get(2)!.message, /'text' is empty/);
-  assert.match(byLine.get(3)!.message, /has parent 'z' here but 'x' on line 1.*training refuses this file/);
+  assert.match(messageOf(byLine.get(1)!), /not valid JSON.*training skips this line/);
+  assert.match(messageOf(byLine.get(2)!), /'text' is empty/);
+  assert.match(messageOf(byLine.get(3)!), /has parent 'z' here but 'x' on line 1.*training refuses this file/);
   assert.equal(byLine.get(3)!.severity, 1);
   assert.equal(byLine.get(1)!.severity, 2);
   assert.deepEqual(datasetDiagnostics(doc('{"some":"other jsonl"}\n', 'jsonl')), [], 'other JSON Lines files are left alone');
