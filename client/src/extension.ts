@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import type { StatusParams } from '../../server/src/protocol';
 import { registerCommands } from './commands';
+import { LayerView, registerLayerView, type RenderedSummary } from './layerView';
 import { ServerConnection } from './serverConnection';
 import { watchSettings } from './settings';
 import { StatusBar } from './statusBar';
@@ -20,13 +21,15 @@ export interface HdlmApi {
   readonly outputChannelName: string;
   /** Lines written to that channel so far. */
   outputText(): string;
+  /** Resolves with the layer view's next report of what it rendered. */
+  nextLayerViewRender(timeoutMs: number): Promise<RenderedSummary>;
 }
 
 export function activate(context: vscode.ExtensionContext): HdlmApi {
   const output = new TeeOutputChannel(vscode.window.createOutputChannel('HdLM', { log: true }));
   const statusBar = new StatusBar();
   const server = new ServerConnection(context.asAbsolutePath('dist/server.js'), output, statusBar);
-  context.subscriptions.push(output, statusBar, server, watchSettings(), ...registerCommands(server, output));
+  context.subscriptions.push(output, statusBar, server, watchSettings(), ...registerCommands(server, output), ...registerLayerView(context, server, output));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
   server.start().catch(() => undefined); // Failure is shown by the status bar and the log.
 
@@ -36,6 +39,18 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     waitForStatus: (predicate, timeoutMs) => statusBar.waitFor(predicate, timeoutMs),
     outputChannelName: output.name,
     outputText: () => output.text(),
+    nextLayerViewRender: (timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          listener.dispose();
+          reject(new Error(`the layer view rendered nothing within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const listener = LayerView.onDidRender.event((r) => {
+          clearTimeout(timer);
+          listener.dispose();
+          resolve(r);
+        });
+      }),
   };
 }
 

@@ -2,8 +2,8 @@
 // real LSP connection, and the unit tests drive them with a fake client.
 import { CancellationToken, InitializeParams, InitializeResult, LSPErrorCodes, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
 import { fileURLToPath } from 'node:url';
-import { CancelledError, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, StatusParams } from './protocol';
+import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
+import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, LayersParams, LayersResult, StatusParams } from './protocol';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
 
@@ -93,6 +93,40 @@ export class HdlmServer {
         pathProbability: result.pathProbability,
         alternatives: result.alternatives,
         trainedHeads: session.manifests.map((m) => m !== undefined),
+        ms: performance.now() - started,
+      };
+    });
+  }
+
+  /** `hdlm/layers`: every layer's readout of the text, and the task's decision on it. */
+  async layers(params: LayersParams, token?: CancellationToken): Promise<LayersResult> {
+    const text = typeof params.text === 'string' ? params.text.trim() : '';
+    if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to read out: select some text (or put the cursor on a non-empty line)');
+    const topK = Math.min(20, Math.max(1, params.topK ?? 5));
+    const engine = await this.requireEngine();
+    const settings = (await this.settings) ?? (await this.readSettings());
+    return this.job('reading out layers', token, async (signal) => {
+      const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
+        throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
+      });
+      const started = performance.now();
+      const tokenizer = session.loaded.requireTokenizer();
+      const ids = tokenizer.encode(text);
+      const segments: LayersResult['segments'] = [];
+      const readouts = await readoutAllLayers(session.loaded.model, ids, { topK, signal, onSegment: (run) => segments.push(run) });
+      const decided = await session.classifier.classify(text, { signal });
+      return {
+        model: session.loaded.checkpoint.dir,
+        device: session.loaded.model.provider,
+        layers: session.loaded.checkpoint.config.numLayers,
+        tokens: ids.map((id) => tokenizer.decode([id])),
+        readouts: readouts.map((r) => ({ layer: r.layer, top: r.top.map((t) => ({ id: t.id, text: tokenizer.decode([t.id]), probability: t.probability })) })),
+        segments,
+        classification: {
+          task: session.task.name,
+          path: decided.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
+          trainedHeads: session.manifests.map((m) => m !== undefined),
+        },
         ms: performance.now() - started,
       };
     });

@@ -88,6 +88,34 @@ export interface ClassifyResult {
  */
 export const classify = new RequestType<ClassifyParams, ClassifyResult, void>('hdlm/classify');
 
+export interface LayersParams {
+  /** The input to read out (the selection, or the current line). */
+  text: string;
+  /** Tokens per layer (default 5, at most 20). */
+  topK?: number;
+}
+
+export interface LayersResult {
+  model: string;
+  device: string;
+  layers: number;
+  /** The input's tokens as text, as the model saw them. */
+  tokens: string[];
+  /** What every layer (0 = embeddings … L) predicts next, through the model's own head. */
+  readouts: { layer: number; top: { id: number; text: string; probability: number }[] }[];
+  /** Segment runs of the readout pass: which layers ran together and how long they took. */
+  segments: { first: number; end: number; positions: number; ms: number }[];
+  /** The task's classification of the same text: which layer decided each level, and what. */
+  classification: { task: string; path: LevelDecision[]; trainedHeads: boolean[] } | undefined;
+  ms: number;
+}
+
+/**
+ * `hdlm/layers` — client → server request: the per-layer readout for the layer view, plus the
+ * configured task's coarse-to-fine decision on the same text. Cancellable.
+ */
+export const layers = new RequestType<LayersParams, LayersResult, void>('hdlm/layers');
+
 /** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
 export const ErrorCodes = {
   /** The engine failed to start; the message says why. */

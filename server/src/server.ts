@@ -34,6 +34,7 @@ connection.onInitialized(() => void server.start(initializationOptions).catch(lo
 connection.onDidChangeConfiguration(() => void server.reconfigure().catch(logFailure));
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
+connection.onRequest(proto.layers, (params, token) => server.layers(params, token));
 
 // Task files and datasets are validated as they change; see diagnostics.ts.
 const documents = new TextDocuments(TextDocument);

@@ -3,7 +3,7 @@
 // One call reads out every layer of a prompt; this feeds the layer view.
 import { rankByProbability, softmax } from '../generate/logitsProcessors';
 import type { LanguageHead } from './languageHead';
-import type { SegmentedModel } from './segmentedModel';
+import type { RunOptions, SegmentedModel } from './segmentedModel';
 
 export interface TokenProbability {
   id: number;
@@ -30,12 +30,12 @@ export function topTokens(logits: Float32Array, k: number): TokenProbability[] {
 export async function readoutAllLayers(
   model: SegmentedModel,
   ids: number[],
-  options: { topK?: number; headFor?: (layer: number) => LanguageHead | undefined; signal?: AbortSignal } = {},
+  options: { topK?: number; headFor?: (layer: number) => LanguageHead | undefined; signal?: AbortSignal; onSegment?: RunOptions['onSegment'] } = {},
 ): Promise<LayerReadout[]> {
   const H = model.config.hiddenSize;
   const state = model.newState(1);
   model.append(state, [ids]);
-  const { layers } = await model.runTo(state, model.config.numLayers, { signal: options.signal, collectLayers: true });
+  const { layers } = await model.runTo(state, model.config.numLayers, { signal: options.signal, collectLayers: true, onSegment: options.onSegment });
   const readouts: LayerReadout[] = [];
   for (let layer = 0; layer <= model.config.numLayers; layer++) {
     const hidden = layers!.get(layer)!;

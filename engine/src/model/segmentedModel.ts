@@ -52,6 +52,8 @@ export interface RunOptions {
    * embeddings), for the positions that went through it: layer → [B, n, H].
    */
   collectLayers?: boolean;
+  /** Told after each segment run: its layers, how many positions went through, and how long it took. */
+  onSegment?: ((run: { first: number; end: number; positions: number; ms: number }) => void) | undefined;
 }
 
 /** Work done so far, for compute accounting (reset by the caller as it likes). */
@@ -164,7 +166,7 @@ export class SegmentedModel {
    * segments go through in one pass per segment. Checks `signal` between segments.
    */
   async runTo(state: DecodeState, layer: number, options: RunOptions | AbortSignal = {}): Promise<Reached & { layers?: Map<number, Float32Array> }> {
-    const { signal, collectLayers = false } = options instanceof AbortSignal ? { signal: options } : options;
+    const { signal, collectLayers = false, onSegment } = options instanceof AbortSignal ? { signal: options, onSegment: undefined } : options;
     const last = this.segments.findIndex((s) => s.end === layer);
     if (last < 0) throw new Error(`layer ${layer} is not an exit layer (exits: ${this.exitLayers.join(', ')})`);
     let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
@@ -174,7 +176,9 @@ export class SegmentedModel {
       const cache = state.segments[s]!;
       if (cache.pendingCount === 0) continue;
       if (layers && s === 0) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
+      const started = performance.now();
       const out = await this.runSegment(state, s, layers);
+      onSegment?.({ first: this.segments[s]!.first, end: this.segments[s]!.end, positions: out.count, ms: performance.now() - started });
       if (s < this.segments.length - 1) {
         const next = state.segments[s + 1]!;
         next.pending.push(out.hidden);

@@ -164,4 +164,23 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(diagnostics.some((d) => /dataset must be a path/.test(d.message)));
     await screenshot('workbench-diagnostics.png');
   });
+
+  it('opens the layer view and renders every layer with the task heads\' decisions', async () => {
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      const doc = await vscode.workspace.openTextDocument({ content: 'The oak tree in the park\n', language: 'plaintext' });
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(0, 0, 0, 24);
+      const rendered = api.nextLayerViewRender(60_000);
+      await vscode.commands.executeCommand('hdlm.showLayerView');
+      const summary = await rendered;
+      assert.equal(summary.rows, 5, 'embeddings and 4 layers');
+      assert.equal(summary.decisions, 2);
+      assert.match(summary.summary, /^\w+@2 > \w+@4$/);
+      await screenshot('workbench-layer-view.png');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });

@@ -1,0 +1,185 @@
+// The layer view: a webview panel showing, for the selection (or current line), what every
+// layer reads out and which layer decided each level of the task. It follows the selection
+// while visible, survives reloads (a serializer restores it from the webview's state) and only
+// loads scripts and styles from the built webview folder, under a nonce-based CSP.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import * as proto from '../../server/src/protocol';
+import type { HostToWebview, LayerViewData, WebviewToHost } from '../../webview/src/messages';
+import { textToClassify } from './classifyCommand';
+import type { ServerConnection } from './serverConnection';
+
+export const LAYER_VIEW_TYPE = 'hdlm.layerView';
+const FOLLOW_DELAY_MS = 600;
+
+export interface RenderedSummary {
+  rows: number;
+  decisions: number;
+  summary: string;
+}
+
+export class LayerView implements vscode.Disposable {
+  private static current: LayerView | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private text = '';
+  private data: LayerViewData | undefined;
+  private pending: vscode.CancellationTokenSource | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
+  /** Fires when the webview reports what it rendered. */
+  static readonly onDidRender = new vscode.EventEmitter<RenderedSummary>();
+  static lastRendered: RenderedSummary | undefined;
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly server: ServerConnection,
+    private readonly output: vscode.LogOutputChannel,
+  ) {
+    panel.webview.options = LayerView.webviewOptions(extensionUri);
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.receive(m)),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.follow(e.textEditor)),
+    );
+  }
+
+  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
+  }
+
+  /** Opens (or reveals) the view and reads out `text`. */
+  static show(extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, text: string): LayerView {
+    if (!LayerView.current) {
+      const panel = vscode.window.createWebviewPanel(LAYER_VIEW_TYPE, 'HdLM Layers', vscode.ViewColumn.Beside, { ...LayerView.webviewOptions(extensionUri), retainContextWhenHidden: true });
+      LayerView.current = new LayerView(panel, extensionUri, server, output);
+    } else {
+      LayerView.current.panel.reveal(undefined, true);
+    }
+    void LayerView.current.update(text);
+    return LayerView.current;
+  }
+
+  /** Restores a panel after a reload; the webview shows its saved state and asks for nothing. */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, state: unknown): void {
+    LayerView.current?.dispose();
+    LayerView.current = new LayerView(panel, extensionUri, server, output);
+    const saved = state as LayerViewData | undefined;
+    if (saved?.text) {
+      LayerView.current.text = saved.text;
+      LayerView.current.data = saved;
+    }
+  }
+
+  async update(text: string): Promise<void> {
+    if (!text) return;
+    this.text = text;
+    this.pending?.cancel();
+    const source = (this.pending = new vscode.CancellationTokenSource());
+    this.post({ type: 'busy', text });
+    try {
+      const result = await this.server.request(proto.layers, { text, topK: 5 }, source.token);
+      if (source.token.isCancellationRequested) return;
+      this.data = toViewData(text, result);
+      this.post({ type: 'layers', data: this.data });
+    } catch (err) {
+      if (source.token.isCancellationRequested) return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.output.error(`layer view: ${message}`);
+      this.post({ type: 'error', message });
+    }
+  }
+
+  dispose(): void {
+    if (LayerView.current === this) LayerView.current = undefined;
+    this.pending?.cancel();
+    clearTimeout(this.followTimer);
+    this.panel.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  private receive(message: WebviewToHost): void {
+    switch (message.type) {
+      case 'ready':
+        if (this.data) this.post({ type: 'layers', data: this.data });
+        return;
+      case 'refresh':
+        void this.update(this.text);
+        return;
+      case 'rendered':
+        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary };
+        LayerView.onDidRender.fire(LayerView.lastRendered);
+        return;
+    }
+  }
+
+  /** While visible, a new selection in a text editor is read out after a short pause. */
+  private follow(editor: vscode.TextEditor): void {
+    if (!this.panel.visible || editor.document.uri.scheme === 'output') return;
+    clearTimeout(this.followTimer);
+    this.followTimer = setTimeout(() => {
+      const text = textToClassify(editor);
+      if (text && text !== this.text) void this.update(text);
+    }, FOLLOW_DELAY_MS);
+  }
+
+  private post(message: HostToWebview): void {
+    void this.panel.webview.postMessage(message);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const asset = (name: string): vscode.Uri => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', name));
+    const nonce = randomBytes(16).toString('base64');
+    const csp = `default-src 'none'; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${asset('main.css').toString()}">
+  <title>HdLM Layers</title>
+</head>
+<body>
+  <p>Waiting for the HdLM server…</p>
+  <script nonce="${nonce}" src="${asset('main.js').toString()}"></script>
+</body>
+</html>`;
+  }
+}
+
+export function toViewData(text: string, r: proto.LayersResult): LayerViewData {
+  return {
+    text,
+    model: r.model,
+    device: r.device,
+    layers: r.layers,
+    tokens: r.tokens,
+    readouts: r.readouts.map((x) => ({ layer: x.layer, top: x.top.map((t) => ({ text: t.text, probability: t.probability })) })),
+    segments: r.segments,
+    decisions: (r.classification?.path ?? []).map((d) => ({ level: d.level, label: d.label, probability: d.probability, layer: d.layer, trained: r.classification!.trainedHeads[d.level - 1] ?? false })),
+    task: r.classification?.task ?? '',
+    ms: r.ms,
+  };
+}
+
+export function registerLayerView(context: vscode.ExtensionContext, server: ServerConnection, output: vscode.LogOutputChannel): vscode.Disposable[] {
+  return [
+    vscode.commands.registerCommand('hdlm.showLayerView', (text?: unknown) => {
+      const input = typeof text === 'string' ? text : textToClassify(vscode.window.activeTextEditor);
+      if (!input) {
+        void vscode.window.showWarningMessage('HdLM: select some text (or put the cursor on a non-empty line) to see its layers.');
+        return;
+      }
+      LayerView.show(context.extensionUri, server, output, input);
+    }),
+    vscode.window.registerWebviewPanelSerializer(LAYER_VIEW_TYPE, {
+      deserializeWebviewPanel: (panel, state) => {
+        LayerView.revive(panel, context.extensionUri, server, output, state);
+        return Promise.resolve();
+      },
+    }),
+    LayerView.onDidRender,
+  ];
+}
