@@ -2,13 +2,14 @@
 // registers commands. Returns a small API (the extension's exports) that scripts and the
 // integration tests read through `vscode.extensions.getExtension(...).exports`.
 import * as vscode from 'vscode';
-import type { StatusParams } from '../../server/src/protocol';
+import type { StatusParams, ThoughtParams } from '../../server/src/protocol';
 import { registerCommands } from './commands';
 import { LayerView, registerLayerView, type RenderedSummary } from './layerView';
 import { ServerConnection } from './serverConnection';
 import { watchSettings } from './settings';
 import { StatusBar } from './statusBar';
 import { TeeOutputChannel } from './teeOutputChannel';
+import { ThoughtDecorations } from './thoughtDecorations';
 
 export interface HdlmApi {
   /** The last status shown in the status bar. */
@@ -21,6 +22,8 @@ export interface HdlmApi {
   readonly outputChannelName: string;
   /** Lines written to that channel so far. */
   outputText(): string;
+  /** Resolves with the next thought behind an inline completion. */
+  nextThought(timeoutMs: number): Promise<ThoughtParams>;
   /** Resolves with the layer view's next report of what it rendered. */
   nextLayerViewRender(timeoutMs: number): Promise<RenderedSummary>;
 }
@@ -28,8 +31,9 @@ export interface HdlmApi {
 export function activate(context: vscode.ExtensionContext): HdlmApi {
   const output = new TeeOutputChannel(vscode.window.createOutputChannel('HdLM', { log: true }));
   const statusBar = new StatusBar();
-  const server = new ServerConnection(context.asAbsolutePath('dist/server.js'), output, statusBar);
-  context.subscriptions.push(output, statusBar, server, watchSettings(), ...registerCommands(server, output), ...registerLayerView(context, server, output));
+  const thoughts = new ThoughtDecorations();
+  const server = new ServerConnection(context.asAbsolutePath('dist/server.js'), output, statusBar, thoughts);
+  context.subscriptions.push(output, statusBar, thoughts, server, watchSettings(), ...registerCommands(server, output), ...registerLayerView(context, server, output));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
   server.start().catch(() => undefined); // Failure is shown by the status bar and the log.
 
@@ -39,19 +43,24 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     waitForStatus: (predicate, timeoutMs) => statusBar.waitFor(predicate, timeoutMs),
     outputChannelName: output.name,
     outputText: () => output.text(),
-    nextLayerViewRender: (timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          listener.dispose();
-          reject(new Error(`the layer view rendered nothing within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const listener = LayerView.onDidRender.event((r) => {
-          clearTimeout(timer);
-          listener.dispose();
-          resolve(r);
-        });
-      }),
+    nextThought: (timeoutMs) => nextEvent(thoughts.onDidReceive, timeoutMs, 'no thought'),
+    nextLayerViewRender: (timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing'),
   };
+}
+
+/** The next value of `event`, or a rejection naming what did not happen in time. */
+function nextEvent<T>(event: vscode.Event<T>, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      listener.dispose();
+      reject(new Error(`${what} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = event((value) => {
+      clearTimeout(timer);
+      listener.dispose();
+      resolve(value);
+    });
+  });
 }
 
 export function deactivate(): void {

@@ -22,6 +22,7 @@ import * as proto from '../../server/src/protocol';
 import { clientSettings } from './settings';
 import { StatusBar } from './statusBar';
 import { TeeOutputChannel } from './teeOutputChannel';
+import type { ThoughtDecorations } from './thoughtDecorations';
 
 /** Restarts are counted within this window, like VS Code's own default handler does. */
 const RESTART_WINDOW_MS = 3 * 60 * 1000;
@@ -37,19 +38,22 @@ export class ServerConnection implements vscode.Disposable {
     serverModule: string,
     private readonly output: TeeOutputChannel,
     private readonly statusBar: StatusBar,
+    private readonly thoughts: ThoughtDecorations,
   ) {
     const serverOptions: ServerOptions = {
       run: { module: serverModule, transport: TransportKind.ipc },
       debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ language: 'hdlm-task' }, { language: 'jsonl' }],
+      // Task files and datasets for diagnostics; plain text and Markdown for inline completions.
+      documentSelector: [{ language: 'hdlm-task' }, { language: 'jsonl' }, { language: 'plaintext' }, { language: 'markdown' }],
       outputChannel: output,
       synchronize: { configurationSection: 'hdlm' },
       errorHandler: this.errorHandler(),
     };
     this.client = new LanguageClient('hdlm', 'HdLM Language Server', serverOptions, clientOptions);
     this.client.onNotification(proto.status, (params) => this.statusBar.update(params));
+    this.client.onNotification(proto.thought, (params) => this.thoughts.show(params));
     this.client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) this.output.warn('the HdLM server stopped');
     });

@@ -1,17 +1,39 @@
 // The language server's behaviour, free of any connection: server.ts binds these handlers to a
 // real LSP connection, and the unit tests drive them with a fake client.
-import { CancellationToken, InitializeParams, InitializeResult, LSPErrorCodes, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
+import { CancellationToken, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
+import { thoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, LayersParams, LayersResult, StatusParams } from './protocol';
+import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, LayersParams, LayersResult, StatusParams, ThoughtParams } from './protocol';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
 
 export const SERVER_VERSION = '0.1.0';
 
+/** Inline completions wait this long for more typing before they start generating. */
+export const INLINE_DELAY_MS = 250;
+/** Characters before the cursor that a completion sees. */
+const INLINE_CONTEXT_CHARS = 400;
+
+/** Waits `ms`; true when the token was cancelled meanwhile. */
+function cancelledDuring(ms: number, token?: CancellationToken): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (token?.isCancellationRequested) return resolve(true);
+    const timer = setTimeout(() => {
+      listener?.dispose();
+      resolve(token?.isCancellationRequested ?? false);
+    }, ms);
+    const listener = token?.onCancellationRequested(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 /** What the server needs from the other side of the connection. */
 export interface OutboundClient {
   sendStatus(params: StatusParams): void;
+  sendThought(params: ThoughtParams): void;
   log(message: string): void;
   /** Reads the `hdlm` settings section; resolves to undefined when the client cannot tell. */
   fetchSettings(): Promise<unknown>;
@@ -43,7 +65,7 @@ export class HdlmServer {
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     this.workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
     return {
-      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, inlineCompletionProvider: true },
       serverInfo: { name: 'hdlm', version: SERVER_VERSION },
     };
   }
@@ -130,6 +152,42 @@ export class HdlmServer {
         ms: performance.now() - started,
       };
     });
+  }
+
+  /**
+   * `textDocument/inlineCompletion`: a thought drafted at the task's first layer, then the answer
+   * from the last layer on the same decode state, offered as ghost text; the thought goes to the
+   * client in `hdlm/thought`. Waits INLINE_DELAY_MS first so that typing cancels it cheaply.
+   */
+  async inlineCompletion(uri: string, prefix: string, position: Position, token?: CancellationToken): Promise<InlineCompletionItem[]> {
+    const settings = (await this.settings) ?? (await this.readSettings());
+    const input = prefix.slice(-INLINE_CONTEXT_CHARS).trim();
+    if (!settings.inlineEnabled || input.length < 3) return [];
+    if (await cancelledDuring(INLINE_DELAY_MS, token)) return [];
+    const engine = await this.requireEngine();
+    try {
+      return await this.job('thinking', token, async (signal) => {
+        const session = await this.tasks.session(engine, settings, this.workspaceRoot);
+        const started = performance.now();
+        const result = await thoughtThenAnswer(session.loaded.model, session.loaded.requireTokenizer(), {
+          input,
+          system: 'Think briefly, then continue the text.',
+          thoughtLayer: session.layers[0]!,
+          thought: { maxNewTokens: Math.min(settings.maxTokens, 16) },
+          answer: { maxNewTokens: settings.maxTokens },
+          signal,
+        });
+        const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
+        if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
+        const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
+        this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, ms: performance.now() - started });
+        return [{ insertText, range: { start: position, end: position } }];
+      });
+    } catch (err) {
+      // Ghost text is optional: a failure is logged, never shown as an error while typing.
+      if (!(err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled)) this.client.log(`inline completion: ${describe(err)}`);
+      return [];
+    }
   }
 
   /**

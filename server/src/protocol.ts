@@ -116,6 +116,25 @@ export interface LayersResult {
  */
 export const layers = new RequestType<LayersParams, LayersResult, void>('hdlm/layers');
 
+export interface ThoughtParams {
+  uri: string;
+  /** Line of the completion the thought belongs to. */
+  line: number;
+  thought: string;
+  answer: string;
+  /** Layer that drafted the thought, and the last layer that wrote the answer. */
+  thoughtLayer: number;
+  answerLayer: number;
+  ms: number;
+}
+
+/**
+ * `hdlm/thought` — server → client notification, sent with each inline completion: the thought
+ * the intermediate layer drafted before the last layer wrote the answer, so the editor can
+ * show it beside the ghost text.
+ */
+export const thought = new NotificationType<ThoughtParams>('hdlm/thought');
+
 /** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
 export const ErrorCodes = {
   /** The engine failed to start; the message says why. */

@@ -15,6 +15,7 @@ let initializationOptions: unknown;
 
 const outbound: OutboundClient = {
   sendStatus: (params) => void connection.sendNotification(proto.status, params).catch(logFailure),
+  sendThought: (params) => void connection.sendNotification(proto.thought, params).catch(logFailure),
   log: (message) => connection.console.log(message),
   fetchSettings: async () => (supportsConfiguration ? connection.workspace.getConfiguration('hdlm') : undefined),
 };
@@ -42,6 +43,12 @@ const validator = new DocumentValidator((uri, diagnostics) => void connection.se
 documents.onDidChangeContent((e) => validator.schedule(e.document));
 documents.onDidClose((e) => validator.clear(e.document.uri));
 documents.listen(connection);
+connection.languages.inlineCompletion.on((params, token) => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc) return [];
+  const prefix = doc.getText({ start: { line: Math.max(0, params.position.line - 3), character: 0 }, end: params.position });
+  return server.inlineCompletion(params.textDocument.uri, prefix, params.position, token);
+});
 
 process.on('unhandledRejection', logFailure);
 process.on('uncaughtException', logFailure);

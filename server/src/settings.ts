@@ -10,9 +10,13 @@ export interface HdlmSettings {
   model: string;
   /** A task file (*.hdlm.json) for classification, or '' for the shipped WordNet task. */
   task: string;
+  /** Thought-then-answer inline completions in plain text and Markdown. */
+  inlineEnabled: boolean;
+  /** Most tokens of a thought and of an answer. */
+  maxTokens: number;
 }
 
-export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '' };
+export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, maxTokens: 24 };
 
 /** The settings that need a new engine when they change (the others only reload the model). */
 export function engineSettings(s: HdlmSettings): Pick<HdlmSettings, 'executionProviders' | 'threads'> {
@@ -41,6 +45,17 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
     } else {
       problems.push(`hdlm.threads must be a whole number ≥ 0; got ${JSON.stringify(threads)}`);
     }
+  }
+  const inline = obj['inline'];
+  if (inline !== undefined) {
+    const enabled = typeof inline === 'object' && inline !== null ? (inline as Record<string, unknown>)['enabled'] : undefined;
+    if (typeof enabled === 'boolean') settings.inlineEnabled = enabled;
+    else if (enabled !== undefined) problems.push(`hdlm.inline.enabled must be true or false; got ${JSON.stringify(enabled)}`);
+  }
+  const maxTokens = obj['maxTokens'];
+  if (maxTokens !== undefined) {
+    if (typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens >= 1 && maxTokens <= 512) settings.maxTokens = maxTokens;
+    else problems.push(`hdlm.maxTokens must be a whole number from 1 to 512; got ${JSON.stringify(maxTokens)}`);
   }
   for (const key of ['model', 'task'] as const) {
     const value = obj[key];

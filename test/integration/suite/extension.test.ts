@@ -183,4 +183,35 @@ describe('HdLM extension in a real VS Code', () => {
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
+
+  it('offers a thought-then-answer inline completion, shows the thought, and accepting inserts the answer', async () => {
+    const config = vscode.workspace.getConfiguration('hdlm');
+    await config.update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    await config.update('inline.enabled', true, vscode.ConfigurationTarget.Workspace);
+    await config.update('maxTokens', 6, vscode.ConfigurationTarget.Workspace);
+    try {
+      const doc = await vscode.workspace.openTextDocument({ content: 'The dog barked at the', language: 'plaintext' });
+      const editor = await vscode.window.showTextDocument(doc);
+      const end = doc.lineAt(0).range.end;
+      editor.selection = new vscode.Selection(end, end);
+      const thought = api.nextThought(60_000);
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      const received = await thought;
+      assert.equal(received.thoughtLayer, 2);
+      assert.equal(received.answerLayer, 4);
+      assert.ok(received.answer.trim().length > 0);
+      await screenshot('workbench-inline.png');
+      // Accept the ghost text once the editor shows it.
+      const deadline = Date.now() + 15_000;
+      while (doc.getText() === 'The dog barked at the' && Date.now() < deadline) {
+        await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(doc.getText(), `The dog barked at the${received.answer}`);
+    } finally {
+      await config.update('task', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('inline.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('maxTokens', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });

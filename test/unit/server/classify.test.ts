@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
 import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
-import { ErrorCodes, StatusParams } from '../../../server/src/protocol';
+import { ErrorCodes, StatusParams, ThoughtParams } from '../../../server/src/protocol';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -18,10 +18,14 @@ let workspace: string;
 
 class FakeClient implements OutboundClient {
   readonly statuses: StatusParams[] = [];
+  readonly thoughts: ThoughtParams[] = [];
   readonly lines: string[] = [];
   constructor(public settings: Record<string, unknown>) {}
   sendStatus(params: StatusParams): void {
     this.statuses.push(params);
+  }
+  sendThought(params: ThoughtParams): void {
+    this.thoughts.push(params);
   }
   log(message: string): void {
     this.lines.push(message);
@@ -84,4 +88,23 @@ test('a cancelled classify answers RequestCancelled', async () => {
   source.cancel();
   await assert.rejects(server.classify({ text: 'a cat' }, source.token), (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
   assert.equal(server.status.busy, false);
+});
+
+test('an inline completion drafts a thought, sends it, and offers the answer as ghost text', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json', inline: { enabled: true }, maxTokens: 6 });
+  const items = await server.inlineCompletion('file:///ws/notes.txt', 'The dog barked at the', { line: 0, character: 21 });
+  assert.equal(items.length, 1, 'the seeded model answers something');
+  assert.equal(client.thoughts.length, 1, 'one thought per offered completion');
+  const [item] = items;
+  assert.match(item!.insertText as string, /^ \S/, 'a space joins the answer to the word before the cursor');
+  assert.equal(client.thoughts[0]!.answer, item!.insertText);
+  assert.equal(client.thoughts[0]!.thoughtLayer, 2);
+  assert.equal(client.thoughts[0]!.answerLayer, 4);
+  assert.deepEqual(item!.range, { start: { line: 0, character: 21 }, end: { line: 0, character: 21 } });
+  const off = await startServer({ task: 'animals.hdlm.json' });
+  assert.deepEqual(await off.server.inlineCompletion('file:///ws/notes.txt', 'The dog barked at the', { line: 0, character: 21 }), [], 'disabled by default');
+  const source = new CancellationTokenSource();
+  const pending = server.inlineCompletion('file:///ws/notes.txt', 'A cat sat on the', { line: 0, character: 16 }, source.token);
+  source.cancel();
+  assert.deepEqual(await pending, [], 'typing on cancels it');
 });

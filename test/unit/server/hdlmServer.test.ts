@@ -4,15 +4,19 @@ import { test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
 import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
-import { ErrorCodes, StatusParams } from '../../../server/src/protocol';
+import { ErrorCodes, StatusParams, ThoughtParams } from '../../../server/src/protocol';
 import { parseSettings } from '../../../server/src/settings';
 
 class FakeClient implements OutboundClient {
   readonly statuses: StatusParams[] = [];
+  readonly thoughts: ThoughtParams[] = [];
   readonly lines: string[] = [];
   constructor(public settings: unknown = undefined) {}
   sendStatus(params: StatusParams): void {
     this.statuses.push(params);
+  }
+  sendThought(params: ThoughtParams): void {
+    this.thoughts.push(params);
   }
   log(message: string): void {
     this.lines.push(message);
@@ -93,7 +97,7 @@ test('a request sent while the engine starts waits for it', async () => {
 
 test('malformed settings fall back to defaults and are reported', async () => {
   const { settings, problems } = parseSettings({ executionProviders: ['tpu'], threads: -2 });
-  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '' });
+  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, maxTokens: 24 });
   assert.equal(problems.length, 2);
   const client = new FakeClient({ executionProviders: 'gpu' });
   await new HdlmServer(client, (o) => Engine.create(o), DEFAULTS).start();
