@@ -2,12 +2,14 @@
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import { classifyCommand } from './classifyCommand';
+import { fineTuneCommand } from './fineTuneCommand';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
 export function registerCommands(server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('hdlm.showEngineInfo', () => showEngineInfo(server, output)),
+    vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => fineTuneCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.classify', (text?: unknown) => classifyCommand(server, output, typeof text === 'string' ? text : undefined)),
     vscode.commands.registerCommand('hdlm.showLog', () => output.show(true)),
     vscode.commands.registerCommand('hdlm.restartServer', () => server.restart()),

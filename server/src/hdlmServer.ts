@@ -4,7 +4,9 @@ import { CancellationToken, InitializeParams, InitializeResult, InlineCompletion
 import { thoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, LayersParams, LayersResult, StatusParams, ThoughtParams } from './protocol';
+import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, LayersParams, LayersResult, StatusParams, ThoughtParams, TrainParams, TrainProgressParams, TrainResult } from './protocol';
+import { TrainingJobs } from './trainingJobs';
+import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
 
@@ -34,6 +36,7 @@ function cancelledDuring(ms: number, token?: CancellationToken): Promise<boolean
 export interface OutboundClient {
   sendStatus(params: StatusParams): void;
   sendThought(params: ThoughtParams): void;
+  sendTrainProgress(params: TrainProgressParams): void;
   log(message: string): void;
   /** Reads the `hdlm` settings section; resolves to undefined when the client cannot tell. */
   fetchSettings(): Promise<unknown>;
@@ -48,6 +51,7 @@ export class HdlmServer {
   private initializationOptions: unknown;
   private workspaceRoot: string | undefined;
   private readonly tasks: TaskHost;
+  private readonly training: TrainingJobs;
   /** Jobs running now; the status shows busy while there are any. */
   private jobs = 0;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
@@ -58,6 +62,14 @@ export class HdlmServer {
     defaults: Defaults,
   ) {
     this.tasks = new TaskHost(defaults, (m) => client.log(m));
+    this.training = new TrainingJobs(
+      defaults.cli,
+      (p) => this.onTrainProgress(p),
+      (m) => client.log(m),
+      () => {
+        if (this.training.running.length === 0 && this.jobs === 0) this.publish({ ...this.lastStatus, busy: false, message: 'ready' });
+      },
+    );
   }
 
   initialize(params: InitializeParams): InitializeResult {
@@ -65,7 +77,7 @@ export class HdlmServer {
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     this.workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
     return {
-      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, inlineCompletionProvider: true },
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, inlineCompletionProvider: true, hoverProvider: true },
       serverInfo: { name: 'hdlm', version: SERVER_VERSION },
     };
   }
@@ -92,14 +104,18 @@ export class HdlmServer {
     await this.launch(Promise.resolve(next));
   }
 
-  /** `hdlm/classify`: the configured task on the configured model, cancellable. */
+  /**
+   * `hdlm/classify`: the configured task on the configured model, cancellable. Requests read
+   * the settings afresh (one workspace/configuration round trip), so a setting changed just
+   * before a request is always the one used.
+   */
   async classify(params: ClassifyParams, token?: CancellationToken): Promise<ClassifyResult> {
     const text = typeof params.text === 'string' ? params.text.trim() : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to classify: select some text (or put the cursor on a non-empty line)');
     const beam = params.beam ?? 1;
     if (!Number.isInteger(beam) || beam < 1 || beam > 16) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to 16, got ${JSON.stringify(params.beam)}`);
     const engine = await this.requireEngine();
-    const settings = (await this.settings) ?? (await this.readSettings());
+    const settings = await this.readSettings();
     return this.job('classifying', token, async (signal) => {
       const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
         throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
@@ -126,7 +142,7 @@ export class HdlmServer {
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to read out: select some text (or put the cursor on a non-empty line)');
     const topK = Math.min(20, Math.max(1, params.topK ?? 5));
     const engine = await this.requireEngine();
-    const settings = (await this.settings) ?? (await this.readSettings());
+    const settings = await this.readSettings();
     return this.job('reading out layers', token, async (signal) => {
       const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
         throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
@@ -160,7 +176,7 @@ export class HdlmServer {
    * client in `hdlm/thought`. Waits INLINE_DELAY_MS first so that typing cancels it cheaply.
    */
   async inlineCompletion(uri: string, prefix: string, position: Position, token?: CancellationToken): Promise<InlineCompletionItem[]> {
-    const settings = (await this.settings) ?? (await this.readSettings());
+    const settings = await this.readSettings();
     const input = prefix.slice(-INLINE_CONTEXT_CHARS).trim();
     if (!settings.inlineEnabled || input.length < 3) return [];
     if (await cancelledDuring(INLINE_DELAY_MS, token)) return [];
@@ -190,6 +206,38 @@ export class HdlmServer {
     }
   }
 
+  /** `hdlm/train`: checks the task file, then starts fine-tuning it in its own process. */
+  async train(params: TrainParams): Promise<TrainResult> {
+    const raw = typeof params.task === 'string' ? params.task : '';
+    if (!raw) throw new ResponseError(ErrorCodes.badRequest, 'which task? give the path of a *.hdlm.json file');
+    const file = this.tasks.resolvePath(raw.startsWith('file:') ? fileURLToPath(raw) : raw, this.workspaceRoot);
+    try {
+      readTaskFile(file);
+    } catch (err) {
+      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+    }
+    const settings = await this.readSettings();
+    const jobId = this.training.start(file, { providers: settings.executionProviders, threads: settings.threads });
+    this.publish({ ...this.lastStatus, busy: true, message: `fine-tuning ${file}` });
+    return { jobId };
+  }
+
+  /** `hdlm/cancelJob`. */
+  cancelJob(jobId: string): { cancelled: boolean } {
+    return { cancelled: this.training.cancel(jobId) };
+  }
+
+  dispose(): void {
+    this.training.dispose();
+  }
+
+  private onTrainProgress(params: TrainProgressParams): void {
+    this.client.sendTrainProgress(params);
+    const ended = params.event.kind === 'report' || params.event.kind === 'failed' || params.event.kind === 'cancelled';
+    // A finished job may have replaced the heads the task session holds: reload them lazily.
+    if (ended) void this.tasks.release();
+  }
+
   /**
    * Runs a job with the status showing busy, the LSP cancellation token wired to an abort
    * signal, and a cancelled job answered with the LSP's RequestCancelled error.
@@ -210,7 +258,7 @@ export class HdlmServer {
     } finally {
       listener?.dispose();
       this.jobs--;
-      if (this.jobs === 0) this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
+      if (this.jobs === 0 && this.training.running.length === 0) this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
     }
   }
 

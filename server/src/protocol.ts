@@ -135,6 +135,48 @@ export interface ThoughtParams {
  */
 export const thought = new NotificationType<ThoughtParams>('hdlm/thought');
 
+export interface TrainParams {
+  /** Task file to fine-tune (a path, or a file: URI). */
+  task: string;
+}
+
+export interface TrainResult {
+  jobId: string;
+}
+
+/**
+ * `hdlm/train` — client → server request: starts fine-tuning a task's heads (and the flat
+ * baseline) in a separate process and answers at once with a job id; progress follows as
+ * `hdlm/trainProgress`. The server keeps serving requests meanwhile.
+ */
+export const train = new RequestType<TrainParams, TrainResult, void>('hdlm/train');
+
+/** One event of a training job (the CLI's `hdlm train --events` lines, plus how it ended). */
+export type TrainJobEvent =
+  | { kind: 'stage'; message: string }
+  | { kind: 'features'; done: number; total: number; examplesPerS: number; etaS: number }
+  | { kind: 'progress'; head: string; epoch: number; examples: number; epochExamples: number; loss: number; examplesPerS: number; etaS: number }
+  | { kind: 'epoch'; head: string; epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; improved: boolean; seconds: number }
+  | { kind: 'saved'; head: string; file: string }
+  | { kind: 'report'; report: { task: string; examples: { train: number; dev: number }; heads: { name: string; layer: number; bestEpoch: number; bestDevAccuracy: number }[]; seconds: { features: number; training: number } } }
+  | { kind: 'failed'; message: string }
+  | { kind: 'cancelled' };
+
+export interface TrainProgressParams {
+  jobId: string;
+  event: TrainJobEvent;
+}
+
+/** `hdlm/trainProgress` — server → client notification: a training job's progress, ending with report, failed or cancelled. */
+export const trainProgress = new NotificationType<TrainProgressParams>('hdlm/trainProgress');
+
+export interface CancelJobParams {
+  jobId: string;
+}
+
+/** `hdlm/cancelJob` — client → server request: stops a running job; answers whether one was running. */
+export const cancelJob = new RequestType<CancelJobParams, { cancelled: boolean }, void>('hdlm/cancelJob');
+
 /** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
 export const ErrorCodes = {
   /** The engine failed to start; the message says why. */

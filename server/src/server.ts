@@ -4,9 +4,11 @@
 import { createConnection, ProposedFeatures, TextDocuments } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DocumentValidator } from './documentValidator';
+import { taskFileHover } from './hover';
 import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
 import { Engine } from '../../engine/src/index';
 import { HdlmServer, OutboundClient } from './hdlmServer';
+import { TrainingJobs } from './trainingJobs';
 import * as proto from './protocol';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -16,11 +18,12 @@ let initializationOptions: unknown;
 const outbound: OutboundClient = {
   sendStatus: (params) => void connection.sendNotification(proto.status, params).catch(logFailure),
   sendThought: (params) => void connection.sendNotification(proto.thought, params).catch(logFailure),
+  sendTrainProgress: (params) => void connection.sendNotification(proto.trainProgress, params).catch(logFailure),
   log: (message) => connection.console.log(message),
   fetchSettings: async () => (supportsConfiguration ? connection.workspace.getConfiguration('hdlm') : undefined),
 };
 
-const server = new HdlmServer(outbound, (options) => Engine.create(options), { modelDir: defaultModelDir(), taskFile: defaultTaskFile() });
+const server = new HdlmServer(outbound, (options) => Engine.create(options), { modelDir: defaultModelDir(), taskFile: defaultTaskFile(), cli: TrainingJobs.defaultCli() });
 
 function logFailure(err: unknown): void {
   connection.console.error(`HdLM server: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -36,6 +39,9 @@ connection.onDidChangeConfiguration(() => void server.reconfigure().catch(logFai
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
 connection.onRequest(proto.layers, (params, token) => server.layers(params, token));
+connection.onRequest(proto.train, (params) => server.train(params));
+connection.onRequest(proto.cancelJob, (params) => server.cancelJob(params.jobId));
+connection.onShutdown(() => server.dispose());
 
 // Task files and datasets are validated as they change; see diagnostics.ts.
 const documents = new TextDocuments(TextDocument);
@@ -43,6 +49,10 @@ const validator = new DocumentValidator((uri, diagnostics) => void connection.se
 documents.onDidChangeContent((e) => validator.schedule(e.document));
 documents.onDidClose((e) => validator.clear(e.document.uri));
 documents.listen(connection);
+connection.onHover((params) => {
+  const doc = documents.get(params.textDocument.uri);
+  return doc?.languageId === 'hdlm-task' ? taskFileHover(doc, params.position.line, params.position.character) : null;
+});
 connection.languages.inlineCompletion.on((params, token) => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return [];

@@ -13,6 +13,8 @@ export interface Defaults {
   modelDir: string;
   /** The shipped task file. */
   taskFile: string;
+  /** The `hdlm` CLI that training jobs run. */
+  cli: string;
 }
 
 export class TaskHost {
@@ -59,7 +61,7 @@ export class TaskHost {
     }
   }
 
-  private resolvePath(path: string, workspaceRoot: string | undefined): string {
+  resolvePath(path: string, workspaceRoot: string | undefined): string {
     return isAbsolute(path) || !workspaceRoot ? resolve(path) : resolve(workspaceRoot, path);
   }
 }

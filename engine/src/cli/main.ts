@@ -27,7 +27,7 @@ generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --st
            --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B
-train:     --task FILE  --epochs N  --max-examples N
+train:     --task FILE  --epochs N  --max-examples N  --events (JSON lines on stdout)
 eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B`;
 
 const COMMAND_OPTIONS = {
@@ -45,7 +45,7 @@ const COMMAND_OPTIONS = {
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' } },
   classify: { task: { type: 'string' }, beam: { type: 'string' } },
-  train: { task: { type: 'string' }, epochs: { type: 'string' }, 'max-examples': { type: 'string' } },
+  train: { task: { type: 'string' }, epochs: { type: 'string' }, 'max-examples': { type: 'string' }, events: { type: 'boolean' } },
   eval: { task: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' } },
   info: {},
 } as const;

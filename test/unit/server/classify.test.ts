@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
 import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
-import { ErrorCodes, StatusParams, ThoughtParams } from '../../../server/src/protocol';
+import { ErrorCodes, StatusParams, ThoughtParams, TrainProgressParams } from '../../../server/src/protocol';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -19,6 +19,7 @@ let workspace: string;
 class FakeClient implements OutboundClient {
   readonly statuses: StatusParams[] = [];
   readonly thoughts: ThoughtParams[] = [];
+  readonly progress: TrainProgressParams[] = [];
   readonly lines: string[] = [];
   constructor(public settings: Record<string, unknown>) {}
   sendStatus(params: StatusParams): void {
@@ -26,6 +27,9 @@ class FakeClient implements OutboundClient {
   }
   sendThought(params: ThoughtParams): void {
     this.thoughts.push(params);
+  }
+  sendTrainProgress(params: TrainProgressParams): void {
+    this.progress.push(params);
   }
   log(message: string): void {
     this.lines.push(message);
@@ -48,7 +52,7 @@ after(() => rmSync(workspace, { recursive: true, force: true }));
 
 async function startServer(settings: Record<string, unknown>): Promise<{ server: HdlmServer; client: FakeClient }> {
   const client = new FakeClient({ executionProviders: ['cpu'], threads: 1, ...settings });
-  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json' });
+  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: join(root, 'dist', 'hdlm.js') });
   server.initialize({ processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} });
   await server.start();
   return { server, client };
@@ -107,4 +111,47 @@ test('an inline completion drafts a thought, sends it, and offers the answer as 
   const pending = server.inlineCompletion('file:///ws/notes.txt', 'A cat sat on the', { line: 0, character: 16 }, source.token);
   source.cancel();
   assert.deepEqual(await pending, [], 'typing on cancels it');
+});
+
+function waitForEnd(client: FakeClient, jobId: string, timeoutMs: number): Promise<TrainProgressParams['event']> {
+  return new Promise((resolveEnd, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const poll = (): void => {
+      const end = client.progress.find((p) => p.jobId === jobId && ['report', 'failed', 'cancelled'].includes(p.event.kind));
+      if (end) resolveEnd(end.event);
+      else if (Date.now() > deadline) reject(new Error(`job ${jobId} did not end; events: ${client.progress.map((p) => p.event.kind).join(',')}`));
+      else setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+test('fine-tuning runs in its own process: the server keeps answering, progress streams, heads are saved', async () => {
+  writeFileSync(join(workspace, 'quick.hdlm.json'), JSON.stringify({ name: 'quick', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 2, devFraction: 0.34 } }));
+  const { server, client } = await startServer({ task: 'quick.hdlm.json' });
+  const { jobId } = await server.train({ task: 'quick.hdlm.json' });
+  assert.equal(server.status.busy, true);
+  // While it trains, a classification still answers (the job is another process).
+  const during = await server.classify({ text: 'barks' });
+  assert.equal(during.path.length, 2);
+  const end = await waitForEnd(client, jobId, 60_000);
+  assert.equal(end.kind, 'report', JSON.stringify(end));
+  const kinds = new Set(client.progress.map((p) => p.event.kind));
+  assert.ok(kinds.has('stage') && kinds.has('epoch') && kinds.has('saved'), [...kinds].join(','));
+  // The status goes back to idle once the job's process has exited.
+  for (let i = 0; i < 100 && server.status.busy; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(server.status.busy, false);
+  // The next classification uses the trained heads.
+  const after = await server.classify({ text: 'barks' });
+  assert.deepEqual(after.trainedHeads, [true, true]);
+  await assert.rejects(server.train({ task: 'nope.hdlm.json' }), /nope\.hdlm\.json/);
+});
+
+test('a training job can be cancelled', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json' });
+  const { jobId } = await server.train({ task: 'animals.hdlm.json' });
+  assert.deepEqual(server.cancelJob(jobId), { cancelled: true });
+  const end = await waitForEnd(client, jobId, 30_000);
+  assert.equal(end.kind, 'cancelled');
+  assert.deepEqual(server.cancelJob(jobId), { cancelled: false });
 });

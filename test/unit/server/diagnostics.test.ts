@@ -5,6 +5,7 @@ import type { Diagnostic } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetDiagnostics, pathOfProblem, taskFileDiagnostics } from '../../../server/src/diagnostics';
 import { DocumentValidator } from '../../../server/src/documentValidator';
+import { taskFileHover } from '../../../server/src/hover';
 
 function doc(text: string, languageId: string, uri = 'file:///ws/task.hdlm.json'): TextDocument {
   return TextDocument.create(uri, languageId, 1, text);
@@ -77,4 +78,13 @@ test('the validator publishes per document and clears on close', () => {
   assert.ok(published.get(d.uri)! > 0);
   validator.clear(d.uri);
   assert.equal(published.get(d.uri), 0);
+});
+
+test('hovering a task-file field explains it, per level for layers', () => {
+  const d = doc('{\n  "levels": [{ "layer": 4 }, { "layer": "last" }],\n  "train": { "epochs": 3 }\n}', 'hdlm-task');
+  const layer = taskFileHover(d, 1, 34);
+  assert.ok(layer);
+  assert.match((layer.contents as { value: string }).value, /^\*\*Level 2\*\* — `layer`: The layer whose head decides this level/);
+  assert.match((taskFileHover(d, 2, 15)!.contents as { value: string }).value, /`epochs`: Passes over/);
+  assert.equal(taskFileHover(d, 0, 0), null);
 });

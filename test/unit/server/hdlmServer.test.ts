@@ -4,12 +4,13 @@ import { test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
 import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
-import { ErrorCodes, StatusParams, ThoughtParams } from '../../../server/src/protocol';
+import { ErrorCodes, StatusParams, ThoughtParams, TrainProgressParams } from '../../../server/src/protocol';
 import { parseSettings } from '../../../server/src/settings';
 
 class FakeClient implements OutboundClient {
   readonly statuses: StatusParams[] = [];
   readonly thoughts: ThoughtParams[] = [];
+  readonly progress: TrainProgressParams[] = [];
   readonly lines: string[] = [];
   constructor(public settings: unknown = undefined) {}
   sendStatus(params: StatusParams): void {
@@ -17,6 +18,9 @@ class FakeClient implements OutboundClient {
   }
   sendThought(params: ThoughtParams): void {
     this.thoughts.push(params);
+  }
+  sendTrainProgress(params: TrainProgressParams): void {
+    this.progress.push(params);
   }
   log(message: string): void {
     this.lines.push(message);
@@ -27,7 +31,7 @@ class FakeClient implements OutboundClient {
 }
 
 // No model ships in a fresh checkout's unit tests: classification tests make their own.
-const DEFAULTS = { modelDir: '/nonexistent/model', taskFile: '/nonexistent/task.hdlm.json' };
+const DEFAULTS = { modelDir: '/nonexistent/model', taskFile: '/nonexistent/task.hdlm.json', cli: '/nonexistent/hdlm.js' };
 
 const initParams = { processId: null, rootUri: null, capabilities: {}, clientInfo: { name: 'unit test' } };
 

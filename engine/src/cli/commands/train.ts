@@ -16,17 +16,24 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
   if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const bar = new ProgressBar();
+  // --events: one JSON object per line on stdout, for the language server that runs this.
+  const events = values['events'] === true;
   const report = await trainTask(engine, task, {
     defaultModelDir: defaultModelDir(),
     signal,
     onEvent: (e) => {
-      if (values['json']) return;
+      if (events) process.stdout.write(`${JSON.stringify(e)}\n`);
+      if (values['json'] || events) return;
       if (e.kind === 'stage') bar.line(`hdlm: ${e.message}`);
       else if (e.kind === 'features') bar.update('features', e.done, e.total, `${e.examplesPerS.toFixed(0)} ex/s · ETA ${formatSeconds(e.etaS)}`);
       else if (e.kind === 'progress') bar.update(`${e.head} epoch ${e.epoch}`, e.examples, e.epochExamples, `loss ${e.loss.toFixed(3)} · ${e.examplesPerS.toFixed(0)} rows/s · ETA ${formatSeconds(e.etaS)}`);
       else if (e.kind === 'epoch') bar.line(`${e.head} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}% · dev loss ${e.devLoss.toFixed(4)} acc ${(e.devAccuracy * 100).toFixed(1)}%${e.improved ? ' (best, saved)' : ''} · ${e.seconds.toFixed(1)} s`);
     },
   });
+  if (events) {
+    process.stdout.write(`${JSON.stringify({ kind: 'report', report })}\n`);
+    return;
+  }
   if (values['json']) {
     console.log(JSON.stringify(report, null, 2));
     return;
