@@ -49,6 +49,8 @@ export class HdlmServer {
   /** The settings the current engine was started with. */
   private settings: Promise<HdlmSettings | undefined> = Promise.resolve(undefined);
   private initializationOptions: unknown;
+  /** The `hdlm` section of the last workspace/didChangeConfiguration, for clients that push settings. */
+  private pushedSettings: unknown;
   private workspaceRoot: string | undefined;
   private readonly tasks: TaskHost;
   private readonly training: TrainingJobs;
@@ -92,7 +94,9 @@ export class HdlmServer {
    * Called on `workspace/didChangeConfiguration`: restarts the engine only when a setting it
    * uses changed. (VS Code sends one such notification right after start-up, too.)
    */
-  async reconfigure(): Promise<void> {
+  async reconfigure(pushed?: unknown): Promise<void> {
+    // Clients without workspace/configuration (Neovim 0.7) push their settings here instead.
+    if (pushed !== undefined && pushed !== null) this.pushedSettings = pushed;
     const [previous, next] = await Promise.all([this.settings, this.readSettings()]);
     if (previous && JSON.stringify(engineSettings(previous)) === JSON.stringify(engineSettings(next))) {
       // Model and task settings are read on the next request; only the engine needs a restart.
@@ -292,7 +296,7 @@ export class HdlmServer {
   private async readSettings(): Promise<HdlmSettings> {
     let raw: unknown;
     try {
-      raw = (await this.client.fetchSettings()) ?? this.initializationOptions;
+      raw = (await this.client.fetchSettings()) ?? this.pushedSettings ?? this.initializationOptions;
     } catch (err) {
       this.client.log(`could not read settings from the client, using defaults: ${describe(err)}`);
     }

@@ -35,7 +35,10 @@ connection.onInitialize((params) => {
   return server.initialize(params);
 });
 connection.onInitialized(() => void server.start(initializationOptions).catch(logFailure));
-connection.onDidChangeConfiguration(() => void server.reconfigure().catch(logFailure));
+connection.onDidChangeConfiguration((params) => {
+  const settings = (params.settings as { hdlm?: unknown } | null | undefined)?.hdlm;
+  void server.reconfigure(settings).catch(logFailure);
+});
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
 connection.onRequest(proto.layers, (params, token) => server.layers(params, token));

@@ -2,12 +2,51 @@
 // and must get a status notification and an answer to hdlm/engineInfo.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { writeTinyCheckpoint } from '../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..');
+
+function runNvim(dir: string, env: Record<string, string>): { status: number | null; stderr: string; result: NvimResult } {
+  const out = join(dir, 'result.json');
+  const run = spawnSync('nvim', ['--headless', '-u', 'NONE', '-i', 'NONE', '-c', `luafile ${join(root, 'test', 'nvim', 'smoke.lua')}`], {
+    cwd: dir,
+    env: { ...process.env, HDLM_SERVER: join(root, 'dist', 'server.js'), HDLM_NVIM_OUT: out, XDG_CACHE_HOME: join(dir, '.cache'), ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: run.status, stderr: run.stderr, result: JSON.parse(readFileSync(out, 'utf8')) as NvimResult };
+}
+
+interface NvimResult {
+  error?: string;
+  statuses: { health: string; busy: boolean; device: string }[];
+  engineInfo?: { device: string; runtimeVersion: string; pid: number };
+  classify?: { task: string; path: { label: string; layer: number }[] };
+  classifyErr?: unknown;
+}
+
+test('Neovim classifies a line of a buffer through the stdio server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-nvim-cls-'));
+  try {
+    writeTinyCheckpoint(join(dir, 'model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 2, maxPositions: 1024 });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(dir, 'model', f));
+    writeFileSync(join(dir, 'animals.jsonl'), ['{"text":"barks","labels":["animal","dog"]}', '{"text":"oak","labels":["plant","tree"]}'].join('\n'));
+    writeFileSync(join(dir, 'animals.hdlm.json'), JSON.stringify({ name: 'animals', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] }));
+    const { status, stderr, result } = runNvim(dir, { HDLM_TASK: join(dir, 'animals.hdlm.json') });
+    assert.equal(result.error, undefined, `smoke.lua: ${result.error}; ${JSON.stringify(result.classifyErr)}; stderr: ${stderr}`);
+    assert.equal(status, 0, JSON.stringify(result));
+    assert.equal(result.classify?.task, 'animals');
+    assert.deepEqual(result.classify?.path.map((d) => d.layer), [2, 4]);
+    const [coarse, fine] = result.classify!.path.map((d) => d.label);
+    assert.ok((coarse === 'animal' && fine === 'dog') || (coarse === 'plant' && fine === 'tree'), `${coarse} › ${fine}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('Neovim attaches to the stdio server and gets engine info', () => {
   const nvim = spawnSync('nvim', ['--version'], { encoding: 'utf8' });

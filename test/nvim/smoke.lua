@@ -1,9 +1,11 @@
 -- Neovim 0.7 smoke test: start the HdLM language server over stdio with Neovim's own LSP client,
--- wait for its hdlm/status notification, send hdlm/engineInfo, write what came back as JSON to
--- $HDLM_NVIM_OUT and quit (exit code 0 when an answer arrived, 1 otherwise).
+-- wait for its hdlm/status notification, send hdlm/engineInfo and, when $HDLM_TASK names a task
+-- file, hdlm/classify on a line of a buffer; write what came back as JSON to $HDLM_NVIM_OUT and
+-- quit (exit code 0 when the answers arrived, 1 otherwise).
 local server = assert(os.getenv('HDLM_SERVER'), 'HDLM_SERVER is not set')
 local out_path = assert(os.getenv('HDLM_NVIM_OUT'), 'HDLM_NVIM_OUT is not set')
 local result = { statuses = {} }
+local task = os.getenv('HDLM_TASK')
 
 local function finish(code)
   local f = assert(io.open(out_path, 'w'))
@@ -16,6 +18,13 @@ local client_id = vim.lsp.start_client({
   name = 'hdlm',
   cmd = { 'node', server, '--stdio' },
   root_dir = vim.fn.getcwd(),
+  -- Answered to the server's workspace/configuration requests for the 'hdlm' section.
+  settings = { hdlm = { task = task or '', threads = 1 } },
+  -- Neovim 0.7 neither offers workspace/configuration nor pushes settings by itself; this is
+  -- how a Neovim user hands the server their settings.
+  on_init = function(client)
+    client.notify('workspace/didChangeConfiguration', { settings = client.config.settings })
+  end,
   handlers = {
     ['hdlm/status'] = function(_, params)
       table.insert(result.statuses, params)
@@ -54,5 +63,19 @@ if not vim.wait(30000, function() return answered end, 50) then
   result.error = 'no answer to hdlm/engineInfo within 30 s'
   finish(1)
 end
+if task then
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { 'a small animal that barks' })
+  local line = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1]
+  local classified = false
+  client.request('hdlm/classify', { text = line }, function(err, res)
+    result.classifyErr = err
+    result.classify = res
+    classified = true
+  end, buf)
+  if not vim.wait(60000, function() return classified end, 50) then
+    result.error = 'no answer to hdlm/classify within 60 s'
+    finish(1)
+  end
+end
 client.stop()
-finish(result.engineInfo and 0 or 1)
+finish(result.engineInfo and (not task or result.classify) and 0 or 1)
