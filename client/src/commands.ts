@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import { classifyCommand } from './classifyCommand';
 import { fineTuneCommand } from './fineTuneCommand';
+import { selectDevice, selectModel } from './selectCommands';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
@@ -12,6 +13,8 @@ export function registerCommands(server: ServerConnection, output: TeeOutputChan
     vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => fineTuneCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.classify', (text?: unknown) => classifyCommand(server, output, typeof text === 'string' ? text : undefined)),
     vscode.commands.registerCommand('hdlm.showLog', () => output.show(true)),
+    vscode.commands.registerCommand('hdlm.selectModel', (arg?: unknown) => selectModel(arg)),
+    vscode.commands.registerCommand('hdlm.selectDevice', (arg?: unknown) => selectDevice(arg)),
     vscode.commands.registerCommand('hdlm.restartServer', () => server.restart()),
   ];
 }

@@ -56,10 +56,11 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const { health, busy, message, device } = this.current;
+    const { health, busy, message, device, model } = this.current;
     const icon = busy ? '$(sync~spin)' : health === 'error' ? '$(error)' : health === 'warning' ? '$(warning)' : '$(layers)';
-    this.item.text = `${icon} HdLM${device ? `: ${device}` : ''}`;
-    this.item.tooltip = `HdLM — ${message}${device ? ` (device: ${device})` : ''}. Click to show the server log.`;
+    const where = [model, device].filter(Boolean).join(' · ');
+    this.item.text = `${icon} HdLM${where ? `: ${where}` : ''}`;
+    this.item.tooltip = `HdLM — ${message}${device ? ` (device: ${device}${model ? `, model: ${model}` : ''})` : ''}. Click to show the server log.`;
     this.item.backgroundColor =
       health === 'error'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')

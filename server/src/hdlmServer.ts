@@ -2,7 +2,9 @@
 // real LSP connection, and the unit tests drive them with a fake client.
 import { CancellationToken, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
 import { thoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
 import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, LayersParams, LayersResult, StatusParams, ThoughtParams, TrainParams, TrainProgressParams, TrainResult } from './protocol';
 import { TrainingJobs } from './trainingJobs';
@@ -121,9 +123,7 @@ export class HdlmServer {
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('classifying', token, async (signal) => {
-      const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
-        throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
-      });
+      const session = await this.openSession(engine, settings);
       const started = performance.now();
       const result = await session.classifier.classify(text, { beam, signal });
       return {
@@ -148,9 +148,7 @@ export class HdlmServer {
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('reading out layers', token, async (signal) => {
-      const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
-        throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
-      });
+      const session = await this.openSession(engine, settings);
       const started = performance.now();
       const tokenizer = session.loaded.requireTokenizer();
       const ids = tokenizer.encode(text);
@@ -187,7 +185,7 @@ export class HdlmServer {
     const engine = await this.requireEngine();
     try {
       return await this.job('thinking', token, async (signal) => {
-        const session = await this.tasks.session(engine, settings, this.workspaceRoot);
+        const session = await this.openSession(engine, settings);
         const started = performance.now();
         const result = await thoughtThenAnswer(session.loaded.model, session.loaded.requireTokenizer(), {
           input,
@@ -224,6 +222,16 @@ export class HdlmServer {
     const jobId = this.training.start(file, { providers: settings.executionProviders, threads: settings.threads });
     this.publish({ ...this.lastStatus, busy: true, message: `fine-tuning ${file}` });
     return { jobId };
+  }
+
+  /** The task session for these settings; the status then names its model. */
+  private async openSession(engine: Engine, settings: HdlmSettings): Promise<TaskSession> {
+    const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
+      throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
+    });
+    const model = basename(session.loaded.checkpoint.dir);
+    if (this.lastStatus.model !== model) this.publish({ ...this.lastStatus, model });
+    return session;
   }
 
   /** `hdlm/cancelJob`. */

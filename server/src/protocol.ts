@@ -14,6 +14,8 @@ export interface StatusParams {
   message: string;
   /** The execution provider in use ('cpu', 'webgpu', 'cuda'), or '' before the engine started. */
   device: string;
+  /** Name of the model folder loaded for requests, or '' before the first request loads one. */
+  model?: string;
 }
 
 /**

@@ -132,6 +132,7 @@ describe('HdLM extension in a real VS Code', () => {
       assert.ok((coarse === 'animal' && ['dog', 'cat'].includes(fine!)) || (coarse === 'plant' && fine === 'tree'), `${coarse} › ${fine}`);
       assert.ok(result.path.every((d) => d.probability > 0 && d.probability <= 1));
       assert.match(api.outputText(), /classified with animals: /);
+      assert.match(api.statusBarText(), /HdLM: tiny-model · cpu/, 'the status bar names the model in use');
       await screenshot('workbench-classify.png');
       await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
     } finally {
@@ -257,5 +258,28 @@ describe('HdLM extension in a real VS Code', () => {
       }
     })();
     assert.deepEqual(classified?.trainedHeads, [true, true, true], `classification now uses the trained heads; log: ${api.outputText().split('\n').slice(-6).join(' | ')}`);
+  });
+
+  it('Select Model writes hdlm.model, and the next request runs that model', async () => {
+    const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('hdlm');
+    await config().update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      const chosen = await vscode.commands.executeCommand<string | undefined>('hdlm.selectModel', 'tiny-model');
+      assert.equal(chosen, 'tiny-model');
+      assert.equal(config().get('model'), 'tiny-model');
+      const result = await vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify', 'a cat');
+      assert.ok(result?.model.endsWith('tiny-model'));
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      const order = await vscode.commands.executeCommand<string[] | undefined>('hdlm.selectDevice', ['cuda', 'cpu']);
+      assert.deepEqual(order, ['cuda', 'cpu']);
+      // No CUDA here: the engine restarts, falls back to the CPU and says so in the status.
+      const status = await api.waitForStatus((s) => !s.busy && s.health === 'warning', 60_000);
+      assert.match(status.message, /fell back: cuda/);
+    } finally {
+      await config().update('model', undefined, vscode.ConfigurationTarget.Workspace);
+      await config().update('executionProviders', undefined, vscode.ConfigurationTarget.Workspace);
+      await config().update('task', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
   });
 });

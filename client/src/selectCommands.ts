@@ -1,0 +1,56 @@
+// "HdLM: Select Model" and "HdLM: Select Device": quick picks that write the `hdlm.model` and
+// `hdlm.executionProviders` settings (workspace settings when a folder is open). The server
+// reads settings on each request, so the next request uses the choice.
+import { dirname } from 'node:path';
+import * as vscode from 'vscode';
+
+function target(): vscode.ConfigurationTarget {
+  return vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+}
+
+/** Model folders in the workspace: folders with a config.json beside safetensors weights. */
+async function workspaceModels(): Promise<vscode.Uri[]> {
+  const weights = await vscode.workspace.findFiles('**/{model.safetensors,model.safetensors.index.json}', '**/node_modules/**', 100);
+  const folders = new Map(weights.map((w) => [dirname(w.fsPath), vscode.Uri.file(dirname(w.fsPath))]));
+  return [...folders.values()];
+}
+
+export async function selectModel(arg?: unknown): Promise<string | undefined> {
+  let choice: string | undefined = typeof arg === 'string' ? arg : undefined;
+  if (choice === undefined) {
+    const current = vscode.workspace.getConfiguration('hdlm').get<string>('model', 'default');
+    const items: (vscode.QuickPickItem & { value: string })[] = [
+      { label: '$(package) Default model', description: 'models/hdlm-tiny, shipped with the extension', value: 'default' },
+      ...(await workspaceModels()).map((uri) => ({ label: `$(folder) ${vscode.workspace.asRelativePath(uri)}`, description: uri.fsPath, value: vscode.workspace.asRelativePath(uri) })),
+      { label: '$(folder-opened) Browse…', description: 'a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)', value: '' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'HdLM: model', placeHolder: `now: ${current}` });
+    if (!pick) return undefined;
+    choice = pick.value;
+    if (!choice) {
+      const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
+      if (!folder?.[0]) return undefined;
+      choice = folder[0].fsPath;
+    }
+  }
+  await vscode.workspace.getConfiguration('hdlm').update('model', choice, target());
+  return choice;
+}
+
+const DEVICE_ORDERS: { label: string; description: string; value: string[] }[] = [
+  { label: 'CPU', description: 'always available', value: ['cpu'] },
+  { label: 'WebGPU, else CPU', description: 'bundled; Vulkan on Linux', value: ['webgpu', 'cpu'] },
+  { label: 'CUDA, else CPU', description: 'needs the CUDA provider installed (see README)', value: ['cuda', 'cpu'] },
+  { label: 'CUDA, else WebGPU, else CPU', description: '', value: ['cuda', 'webgpu', 'cpu'] },
+];
+
+export async function selectDevice(arg?: unknown): Promise<string[] | undefined> {
+  let order = Array.isArray(arg) ? (arg as string[]) : undefined;
+  if (!order) {
+    const pick = await vscode.window.showQuickPick(DEVICE_ORDERS, { title: 'HdLM: execution provider order (the engine falls back and says why)' });
+    order = pick?.value;
+  }
+  if (!order) return undefined;
+  await vscode.workspace.getConfiguration('hdlm').update('executionProviders', order, target());
+  return order;
+}
