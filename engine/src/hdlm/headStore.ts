@@ -2,7 +2,11 @@
 // the training record, the fingerprint of the model the head was trained for, and the weights
 // file `<name>.<save id>.safetensors` it goes with. Each save writes a new weights file, then
 // replaces the manifest atomically, then deletes the previous weights: an interrupted save leaves
-// the previous manifest pointing at the previous weights, so the last good head always loads. A head is stored whole (norm + unembedding,
+// the previous manifest pointing at the previous weights, so the last good head always loads.
+// A head is stored whole ('full': norm + W, as the paper copies it), as the rows that training
+// changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
+// is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
+// delta from the model's own head ('lowRank': W = W0 + A·B). A head is stored whole (norm + unembedding,
 // as the paper copies it) or as a low-rank delta from the model's own head, W = W0 + A·B.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -21,8 +25,8 @@ export interface HeadManifest {
   layer: number;
   task: string;
   modelFingerprint: string;
-  /** 'full': norm + W [V,H] (+ bias); 'lowRank': W = W0 + A·B with W0 the model's own head. */
-  kind: 'full' | 'lowRank';
+  /** 'full': norm + W [V,H]; 'rows': norm + the vocabSubset rows of W [K,H]; 'lowRank': W = W0 + A·B. */
+  kind: 'full' | 'rows' | 'lowRank';
   rank?: number;
   taxonomy?: TaxonomyJson;
   /** Token ids the head chooses among (its labels' tokens); scoring normalises over these. */
@@ -62,7 +66,13 @@ export function saveHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'
     tensors[name] = { dtype: 'F32', shape, data };
   };
   put('norm.weight', params.normWeight, [H]);
-  put('weight', params.weight, [V, H]);
+  if (manifest.kind === 'rows') {
+    const rows = manifest.vocabSubset ?? [];
+    if (!params.weight) throw new Error(`head ${manifest.name}: a rows head needs the weight matrix to take its rows from`);
+    put('weight.rows', pickRows(params.weight, rows, H), [rows.length, H]);
+  } else {
+    put('weight', params.weight, [V, H]);
+  }
   put('bias', params.bias, [V]);
   if (manifest.kind === 'lowRank') {
     const r = manifest.rank ?? 0;
@@ -121,12 +131,24 @@ export function loadHead(dir: string, name: string, checkpoint: Checkpoint): { m
   if (manifest.kind === 'lowRank') {
     const r = manifest.rank ?? 0;
     weight = addLowRank(own.weight, read('lowrank.a', [V, r]), read('lowrank.b', [r, H]), V, H, r);
+  } else if (manifest.kind === 'rows') {
+    const rows = manifest.vocabSubset ?? [];
+    weight = own.weight; // a copy already: ownHeadCopy
+    const stored = read('weight.rows', [rows.length, H]);
+    rows.forEach((id, i) => weight.set(stored.subarray(i * H, (i + 1) * H), id * H));
   } else {
     weight = read('weight', [V, H]);
   }
   const vocabSubset = manifest.vocabSubset ? Int32Array.from(manifest.vocabSubset) : undefined;
   if (vocabSubset?.some((id) => !Number.isInteger(id) || id < 0 || id >= V)) throw new Error(`${join(dir, `${name}.json`)}: vocabSubset has ids outside 0..${V - 1}`);
   return { manifest, weights: { norm, weight, bias, vocabSize: V, hiddenSize: H, vocabSubset } };
+}
+
+/** Rows `ids` of a [V, H] matrix, as [K, H]. */
+function pickRows(w: Float32Array, ids: readonly number[], H: number): Float32Array {
+  const out = new Float32Array(ids.length * H);
+  ids.forEach((id, i) => out.set(w.subarray(id * H, (id + 1) * H), i * H));
+  return out;
 }
 
 /** W0 + A·B, with W0 [V,H], A [V,r], B [r,H]. */

@@ -243,7 +243,8 @@ function save(plan: HeadPlan, trainer: HeadTrainer, ctx: HeadContext, report: He
     layer: plan.layer,
     task: ctx.task.name,
     modelFingerprint: ctx.fingerprint,
-    kind: lowRank ? 'lowRank' : 'full',
+    // A full head trained on its labels' rows changed only those rows: store just them.
+    kind: lowRank ? 'lowRank' : 'rows',
     ...(lowRank ? { rank: ctx.task.train.rank } : {}),
     taxonomy: ctx.taxonomy.toJSON(),
     vocabSubset: Array.from(plan.subset),

@@ -50,6 +50,17 @@ test('a low-rank head is the own head plus A·B', () => {
   assert.ok(Math.abs(weights.weight[v * H + h]! - expected) < 1e-6);
 });
 
+test('a rows head stores only the trained rows and rebuilds the rest from the own head', () => {
+  const own = ownHeadCopy(ckpt);
+  const trained = Float32Array.from(own.weight);
+  for (const id of [3, 17]) trained.fill(0.75, id * H, (id + 1) * H);
+  const written = saveHead(dir, manifest('rows', { kind: 'rows', vocabSubset: [3, 17] }), { weight: trained });
+  const { weights } = loadHead(dir, 'rows', ckpt);
+  assert.deepEqual(weights.weight, trained);
+  assert.deepEqual(Array.from(weights.vocabSubset!), [3, 17]);
+  assert.match(written.weightsFile, /^rows\./);
+});
+
 test('a head trained for another model is refused, naming the file', () => {
   saveHead(dir, manifest('foreign', { modelFingerprint: 'f'.repeat(64) }), { weight: new Float32Array(V * H) });
   assert.throws(() => loadHead(dir, 'foreign', ckpt), /foreign\.[a-z0-9]+\.safetensors: this head was trained for another model/);
