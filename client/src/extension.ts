@@ -8,6 +8,7 @@ import { LayerView, registerLayerView, type RenderedSummary } from './layerView'
 import { ServerConnection } from './serverConnection';
 import { watchSettings } from './settings';
 import { StatusBar } from './statusBar';
+import { setLevelLayer, TASK_PANEL_VIEW, TaskPanel } from './taskPanel';
 import { TeeOutputChannel } from './teeOutputChannel';
 import { ThoughtDecorations } from './thoughtDecorations';
 
@@ -24,6 +25,8 @@ export interface HdlmApi {
   outputText(): string;
   /** Resolves with the next thought behind an inline completion. */
   nextThought(timeoutMs: number): Promise<ThoughtParams>;
+  /** Resolves with the task panel's next report of what it rendered. */
+  nextTaskPanelRender(timeoutMs: number): Promise<{ tasks: number; job: string }>;
   /** Resolves with the layer view's next report of what it rendered. */
   nextLayerViewRender(timeoutMs: number): Promise<RenderedSummary>;
 }
@@ -33,6 +36,13 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
   const statusBar = new StatusBar();
   const thoughts = new ThoughtDecorations();
   const server = new ServerConnection(context.asAbsolutePath('dist/server.js'), output, statusBar, thoughts);
+  const taskPanel = new TaskPanel(context.extensionUri, server, statusBar);
+  context.subscriptions.push(
+    taskPanel,
+    vscode.window.registerWebviewViewProvider(TASK_PANEL_VIEW, taskPanel),
+    // The panel's layer pickers go through this command (also usable from keybindings and tests).
+    vscode.commands.registerCommand('hdlm.setLevelLayer', (uri: vscode.Uri, level: number, layer: number | 'last') => setLevelLayer(uri, level, layer)),
+  );
   context.subscriptions.push(output, statusBar, thoughts, server, watchSettings(), ...registerCommands(server, output), ...registerLayerView(context, server, output));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
   server.start().catch(() => undefined); // Failure is shown by the status bar and the log.
@@ -43,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     waitForStatus: (predicate, timeoutMs) => statusBar.waitFor(predicate, timeoutMs),
     outputChannelName: output.name,
     outputText: () => output.text(),
+    nextTaskPanelRender: (timeoutMs) => nextEvent(taskPanel.onDidRender.event, timeoutMs, 'the task panel rendered nothing'),
     nextThought: (timeoutMs) => nextEvent(thoughts.onDidReceive, timeoutMs, 'no thought'),
     nextLayerViewRender: (timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing'),
   };

@@ -230,7 +230,7 @@ export class HdlmServer {
       throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
     });
     const model = basename(session.loaded.checkpoint.dir);
-    if (this.lastStatus.model !== model) this.publish({ ...this.lastStatus, model });
+    if (this.lastStatus.model !== model) this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers });
     return session;
   }
 

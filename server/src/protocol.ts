@@ -16,6 +16,8 @@ export interface StatusParams {
   device: string;
   /** Name of the model folder loaded for requests, or '' before the first request loads one. */
   model?: string;
+  /** Layers of that model. */
+  layers?: number;
 }
 
 /**

@@ -282,4 +282,28 @@ describe('HdLM extension in a real VS Code', () => {
     }
     await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
   });
+
+  it('the task panel lists the workspace tasks, changes a level\'s layer in the file, and follows a fine-tuning run', async () => {
+    const listed = api.nextTaskPanelRender(30_000);
+    await vscode.commands.executeCommand('hdlm.tasks.focus');
+    const first = await listed;
+    assert.ok(first.tasks >= 2, `tasks listed: ${first.tasks}`);
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'animals.hdlm.json');
+    await vscode.commands.executeCommand('hdlm.setLevelLayer', uri, 1, 3);
+    const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as { levels: { layer: unknown }[] };
+    assert.deepEqual(saved.levels.map((l) => l.layer), [3, 'last'], 'the file was edited and saved');
+    const done = new Promise<{ tasks: number; job: string }>((resolveDone, reject) => {
+      const deadline = Date.now() + 120_000;
+      const wait = (): void => {
+        api.nextTaskPanelRender(Math.max(1, deadline - Date.now())).then((r) => (r.job.startsWith('done') ? resolveDone(r) : wait()), reject);
+      };
+      wait();
+    });
+    const end = await vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
+    assert.equal(end?.kind, 'report');
+    const rendered = await done;
+    assert.equal(rendered.job, 'done:3', 'two level heads and the flat baseline are shown');
+    await screenshot('workbench-task-panel.png');
+  });
 });
