@@ -52,7 +52,7 @@ const builds = [
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
-    entryPoints: { main: 'webview/src/main.ts', taskPanel: 'webview/src/taskPanel.ts' },
+    entryPoints: { layerView: 'webview/src/layerView.ts', taskPanel: 'webview/src/taskPanel.ts' },
     outdir: 'dist/webview',
     sourcemap: !production,
     minify: production,

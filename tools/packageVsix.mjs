@@ -25,7 +25,7 @@ const foreign = binaries.filter((f) => !f.includes('/linux/x64/'));
 const problems = [];
 if (!binaries.some((f) => f.endsWith('linux/x64/onnxruntime_binding.node'))) problems.push('the linux-x64 onnxruntime binding is missing');
 if (foreign.length > 0) problems.push(`other platforms' binaries slipped in: ${foreign.join(', ')}`);
-for (const required of ['extension/dist/client.js', 'extension/dist/server.js', 'extension/dist/hdlm.js', 'extension/dist/webview/main.js', 'extension/package.json', 'extension/models/hdlm-tiny/tokenizer.json', 'extension/models/hdlm-tiny/tasks/wordnet.hdlm.json']) {
+for (const required of ['extension/dist/client.js', 'extension/dist/server.js', 'extension/dist/hdlm.js', 'extension/dist/webview/layerView.js', 'extension/dist/webview/taskPanel.js', 'extension/package.json', 'extension/models/hdlm-tiny/tokenizer.json', 'extension/models/hdlm-tiny/tasks/wordnet.hdlm.json']) {
   if (!files.includes(required)) problems.push(`${required} is missing`);
 }
 // Leave a development build behind, as `npm run build` would.

@@ -2,12 +2,12 @@
 // layer reads out and which layer decided each level of the task. It follows the selection
 // while visible, survives reloads (a serializer restores it from the webview's state) and only
 // loads scripts and styles from the built webview folder, under a nonce-based CSP.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import type { HostToWebview, LayerViewData, WebviewToHost } from '../../webview/src/messages';
 import { textToClassify } from './classifyCommand';
 import type { ServerConnection } from './serverConnection';
+import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const LAYER_VIEW_TYPE = 'hdlm.layerView';
 const FOLLOW_DELAY_MS = 600;
@@ -31,12 +31,12 @@ export class LayerView implements vscode.Disposable {
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly server: ServerConnection,
     private readonly output: vscode.LogOutputChannel,
   ) {
-    panel.webview.options = LayerView.webviewOptions(extensionUri);
-    panel.webview.html = this.html();
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'layerView', 'HdLM Layers');
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.receive(m)),
@@ -44,14 +44,10 @@ export class LayerView implements vscode.Disposable {
     );
   }
 
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
-  }
-
   /** Opens (or reveals) the view and reads out `text`. */
   static show(extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, text: string): LayerView {
     if (!LayerView.current) {
-      const panel = vscode.window.createWebviewPanel(LAYER_VIEW_TYPE, 'HdLM Layers', vscode.ViewColumn.Beside, { ...LayerView.webviewOptions(extensionUri), retainContextWhenHidden: true });
+      const panel = vscode.window.createWebviewPanel(LAYER_VIEW_TYPE, 'HdLM Layers', vscode.ViewColumn.Beside, { ...webviewOptions(extensionUri), retainContextWhenHidden: true });
       LayerView.current = new LayerView(panel, extensionUri, server, output);
     } else {
       LayerView.current.panel.reveal(undefined, true);
@@ -127,26 +123,7 @@ export class LayerView implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
-  private html(): string {
-    const webview = this.panel.webview;
-    const asset = (name: string): vscode.Uri => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', name));
-    const nonce = randomBytes(16).toString('base64');
-    const csp = `default-src 'none'; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${asset('main.css').toString()}">
-  <title>HdLM Layers</title>
-</head>
-<body>
-  <p>Waiting for the HdLM server…</p>
-  <script nonce="${nonce}" src="${asset('main.js').toString()}"></script>
-</body>
-</html>`;
-  }
+
 }
 
 export function toViewData(text: string, r: proto.LayersResult): LayerViewData {

@@ -2,13 +2,13 @@
 // task files, datasets, the training job from hdlm/trainProgress), sends it to the page, and
 // carries out what the page asks: fine-tune, cancel, open a file, use a task, change a level's
 // layer (an edit of the task file that keeps its comments and layout, then a save).
-import { randomBytes } from 'node:crypto';
 import { applyEdits, modify, parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import type { HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
+import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const TASK_PANEL_VIEW = 'hdlm.tasks';
 
@@ -40,8 +40,8 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    view.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')] };
-    view.webview.html = this.html(view.webview);
+    view.webview.options = webviewOptions(this.extensionUri);
+    view.webview.html = webviewHtml(view.webview, this.extensionUri, 'taskPanel', 'HdLM Tasks');
     this.disposables.push(view.webview.onDidReceiveMessage((m: TaskPanelToHost) => void this.receive(m)));
   }
 
@@ -141,24 +141,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     this.refresh();
   }
 
-  private html(webview: vscode.Webview): string {
-    const asset = (name: string): string => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', name)).toString();
-    const nonce = randomBytes(16).toString('base64');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource}; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${asset('taskPanel.css')}">
-  <title>HdLM Tasks</title>
-</head>
-<body>
-  <p>Loading…</p>
-  <script nonce="${nonce}" src="${asset('taskPanel.js')}"></script>
-</body>
-</html>`;
-  }
+
 }
 
 /** A task file as the panel lists it; a file that does not parse is listed with its problem. */

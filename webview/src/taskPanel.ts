@@ -3,32 +3,13 @@
 // dev accuracy per epoch, the flat baseline beside the HdLM heads. It only renders what the host
 // sends and sends back what the user asks for.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
+import { component, el, vsCodeApi } from './dom';
 import type { HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost } from './messages';
 import './taskPanel.css';
 
-interface VsCodeApi {
-  postMessage(message: TaskPanelToHost): void;
-  setState(state: unknown): void;
-  getState(): unknown;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<TaskPanelToHost>();
 const post = (m: TaskPanelToHost): void => vscode.postMessage(m);
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, text = '', className = ''): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (text) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
-
-function component(tag: string, text = ''): HTMLElement {
-  const node = document.createElement(tag);
-  if (text) node.textContent = text;
-  return node;
-}
 
 function button(label: string, onClick: () => void): HTMLElement {
   const b = component('vscode-button', label);

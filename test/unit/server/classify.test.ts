@@ -9,35 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
-import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
-import { ErrorCodes, StatusParams, ThoughtParams, TrainProgressParams } from '../../../server/src/protocol';
+import { HdlmServer } from '../../../server/src/hdlmServer';
+import { FakeClient } from '../../support/fakeClient';
+import { ErrorCodes, type TrainProgressParams } from '../../../server/src/protocol';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 let workspace: string;
-
-class FakeClient implements OutboundClient {
-  readonly statuses: StatusParams[] = [];
-  readonly thoughts: ThoughtParams[] = [];
-  readonly progress: TrainProgressParams[] = [];
-  readonly lines: string[] = [];
-  constructor(public settings: Record<string, unknown>) {}
-  sendStatus(params: StatusParams): void {
-    this.statuses.push(params);
-  }
-  sendThought(params: ThoughtParams): void {
-    this.thoughts.push(params);
-  }
-  sendTrainProgress(params: TrainProgressParams): void {
-    this.progress.push(params);
-  }
-  log(message: string): void {
-    this.lines.push(message);
-  }
-  fetchSettings(): Promise<unknown> {
-    return Promise.resolve(this.settings);
-  }
-}
 
 before(() => {
   workspace = mkdtempSync(join(tmpdir(), 'hdlm-ws-'));
@@ -80,7 +58,7 @@ test('bad requests and a missing task get clear errors, and the server keeps wor
   await assert.rejects(server.classify({ text: '   ' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && /nothing to classify/.test(e.message));
   await assert.rejects(server.classify({ text: 'x', beam: 0 }), /beam must be a whole number from 1 to 16/);
   await assert.rejects(server.classify({ text: 'x' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /missing\.hdlm\.json does not exist/.test(e.message));
-  client.settings = { ...client.settings, task: 'animals.hdlm.json' };
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json' };
   await server.reconfigure();
   const result = await server.classify({ text: 'barks' });
   assert.equal(result.path.length, 2);

@@ -3,32 +3,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
-import { HdlmServer, OutboundClient } from '../../../server/src/hdlmServer';
-import { ErrorCodes, StatusParams, ThoughtParams, TrainProgressParams } from '../../../server/src/protocol';
+import { HdlmServer } from '../../../server/src/hdlmServer';
+import { FakeClient } from '../../support/fakeClient';
+import { ErrorCodes } from '../../../server/src/protocol';
 import { parseSettings } from '../../../server/src/settings';
-
-class FakeClient implements OutboundClient {
-  readonly statuses: StatusParams[] = [];
-  readonly thoughts: ThoughtParams[] = [];
-  readonly progress: TrainProgressParams[] = [];
-  readonly lines: string[] = [];
-  constructor(public settings: unknown = undefined) {}
-  sendStatus(params: StatusParams): void {
-    this.statuses.push(params);
-  }
-  sendThought(params: ThoughtParams): void {
-    this.thoughts.push(params);
-  }
-  sendTrainProgress(params: TrainProgressParams): void {
-    this.progress.push(params);
-  }
-  log(message: string): void {
-    this.lines.push(message);
-  }
-  fetchSettings(): Promise<unknown> {
-    return Promise.resolve(this.settings);
-  }
-}
 
 // No model ships in a fresh checkout's unit tests: classification tests make their own.
 const DEFAULTS = { modelDir: '/nonexistent/model', taskFile: '/nonexistent/task.hdlm.json', cli: '/nonexistent/hdlm.js' };

@@ -2,39 +2,16 @@
 // the task's decisions), keeps it in the webview state so a restored panel shows it at once, and
 // tells the host what it rendered.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
+import { component, el, percent, vsCodeApi } from './dom';
 import type { HostToWebview, LayerViewData, WebviewToHost } from './messages';
 import './layerView.css';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeProgressRing());
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<WebviewToHost>();
 
 function post(message: WebviewToHost): void {
   vscode.postMessage(message);
 }
-
-/** Creates an element with text content and optional class. */
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, text = '', className = ''): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (text) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
-
-/** A toolkit web component (vscode-button, vscode-tag, …) with text content. */
-function component(tag: string, text = ''): HTMLElement {
-  const node = document.createElement(tag);
-  if (text) node.textContent = text;
-  return node;
-}
-
-const percent = (p: number): string => `${(p * 100).toFixed(p >= 0.995 ? 0 : 1)}%`;
 
 function header(data: LayerViewData): HTMLElement {
   const h = el('header');
