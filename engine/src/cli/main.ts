@@ -2,6 +2,7 @@
 // cooperatively (between tokens and segments) instead of killing it mid-write.
 import { CancelledError } from '../model/segmentedModel';
 import { parse, UsageError } from './args';
+import { benchCommand } from './commands/bench';
 import { classifyCommand } from './commands/classify';
 import { evalCommand, trainCommand } from './commands/train';
 import { generateCommand } from './commands/generate';
@@ -17,6 +18,7 @@ commands:
   classify    coarse-to-fine classification with a task's heads, each level from its own layer
   train       fine-tune a task's heads on its dataset, and the flat last-layer baseline beside them
   eval        per-level accuracy, macro-F1, joint accuracy and compute: HdLM heads vs flat baseline
+  bench       engine figures for a model (prefill, decode, exits, floor, catch-up), or --task latency
 
 options (all commands):
   --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny)
@@ -28,7 +30,8 @@ generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --st
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B
 train:     --task FILE  --epochs N  --max-examples N  --events (JSON lines on stdout)
-eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B`;
+eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B
+bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  |  --task FILE --inputs N`;
 
 const COMMAND_OPTIONS = {
   generate: {
@@ -46,6 +49,7 @@ const COMMAND_OPTIONS = {
   layers: { top: { type: 'string' }, ids: { type: 'string' } },
   classify: { task: { type: 'string' }, beam: { type: 'string' } },
   train: { task: { type: 'string' }, epochs: { type: 'string' }, 'max-examples': { type: 'string' }, events: { type: 'boolean' } },
+  bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' } },
   eval: { task: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' } },
   info: {},
 } as const;
@@ -84,6 +88,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'eval':
       await evalCommand(values, controller.signal);
+      break;
+    case 'bench':
+      await benchCommand(values, controller.signal);
       break;
   }
   return 0;

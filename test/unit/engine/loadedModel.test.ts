@@ -74,3 +74,12 @@ test('hdlm layers prints one row per layer, and bad options are named', () => {
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /no config\.json there/);
 });
+
+test('hdlm bench prints the engine figures as JSON', () => {
+  const out = hdlm(['bench', '--model', dir, '--exits', '2', '--prompt-tokens', '16', '--thought-tokens', '4', '--steps', '2', '--json']);
+  assert.equal(out.status, 0, out.stderr);
+  const r = JSON.parse(out.stdout) as { decodeMsFull: number; floorMs: number; exits: { layer: number; ratio: number }[]; continuation: { ratio: number } };
+  assert.ok(r.decodeMsFull > 0 && r.floorMs > 0);
+  assert.deepEqual(r.exits.map((e) => e.layer), [2]);
+  assert.ok(r.continuation.ratio > 0);
+});

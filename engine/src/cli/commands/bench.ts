@@ -1,0 +1,62 @@
+// `hdlm bench`: the engine benchmark on a model folder (prefill, decode, time to first token,
+// per-exit latency, bandwidth floor, catch-up vs re-prefill) and, with --task, the latency of
+// classifying inputs of about 64 tokens. Prints figures; asserts nothing.
+import { runEngineBench } from '../../bench/engineBench';
+import { loadCheckpoint } from '../../checkpoint/checkpoint';
+import { Engine } from '../../engine';
+import { readTaskFile } from '../../hdlm/taskFile';
+import { openTask } from '../../hdlm/taskSession';
+import { defaultModelDir, integer, integerList, modelDir, providers, Values } from '../args';
+
+export async function benchCommand(values: Values, signal: AbortSignal): Promise<void> {
+  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const device = engine.info().device;
+  const threads = integer(values, 'threads', 0);
+  if (typeof values['task'] === 'string') {
+    await classifyLatency(engine, values['task'], integer(values, 'inputs', 30, 1), signal);
+    return;
+  }
+  const dir = modelDir(values);
+  const checkpoint = await loadCheckpoint(dir);
+  const L = checkpoint.config.numLayers;
+  const cuts = integerList(values, 'exits') ?? [Math.max(1, Math.round(L / 4)), Math.max(1, Math.round(L / 2))].filter((k, i, a) => k < L && a.indexOf(k) === i);
+  const result = await runEngineBench(dir, checkpoint, {
+    provider: device,
+    threads,
+    cuts,
+    promptTokens: integer(values, 'prompt-tokens', 256, 1),
+    thoughtTokens: integer(values, 'thought-tokens', 32, 1),
+    decodeSteps: integer(values, 'steps', 10, 1),
+    fused: true,
+    log: (line) => {
+      if (!values['json']) console.log(line);
+    },
+  });
+  if (values['json']) console.log(JSON.stringify(result, null, 2));
+}
+
+/** Median latency of classifying generated inputs of about 64 tokens with a task. */
+async function classifyLatency(engine: Engine, taskFile: string, inputs: number, signal: AbortSignal): Promise<void> {
+  const session = await openTask(engine, readTaskFile(taskFile), defaultModelDir());
+  try {
+    const tokenizer = session.loaded.requireTokenizer();
+    const words = 'a small animal with soft fur that lives in the forests of the north and hunts at night for mice voles and other rodents'.split(' ');
+    const text = (i: number): string => {
+      const out: string[] = [];
+      while (tokenizer.encode(out.join(' ')).length < 64) out.push(words[(out.length + i) % words.length]!);
+      return out.join(' ');
+    };
+    await session.classifier.classify(text(0), { signal }); // warm-up: shared prefix and session start-up
+    const times: number[] = [];
+    for (let i = 1; i <= inputs; i++) {
+      const started = performance.now();
+      await session.classifier.classify(text(i), { signal });
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    const tokens = tokenizer.encode(text(1)).length;
+    console.log(`classify (${session.task.name}, levels at layers ${session.layers.join(', ')}, ${tokens}-token inputs, ${session.loaded.model.provider}): median ${times[times.length >> 1]!.toFixed(1)} ms, p90 ${times[Math.floor(times.length * 0.9)]!.toFixed(1)} ms over ${inputs} inputs`);
+  } finally {
+    await session.release();
+  }
+}
