@@ -12,6 +12,7 @@ import { pathMetrics, type PathMetrics } from './metrics';
 import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
+import { fitToContext } from './features';
 import { FLAT_HEAD } from './trainTask';
 
 export interface VariantEvaluation {
@@ -28,6 +29,8 @@ export interface TaskEvaluation {
   task: string;
   file: string;
   examples: number;
+  /** Examples left out because they exceed the model's context. */
+  tooLong: number;
   variants: VariantEvaluation[];
   /** Flat level-1 compute that HdLM's level-1 decision needs (≤ 0.6 is the target). */
   level1ComputeRatio: number;
@@ -44,21 +47,23 @@ export async function evaluateTask(
   const session = await openTask(engine, task, options.defaultModelDir);
   try {
     const L = session.loaded.checkpoint.config.numLayers;
+    // Inputs longer than the context are left out (and counted), as training does.
+    const fitting = fitToContext(session.loaded.model, session.classifier, records).fits;
     const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<VariantEvaluation> => {
       const predictions: string[][] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
-      for (const [i, r] of records.entries()) {
+      for (const [i, r] of fitting.entries()) {
         const result: Classification = await classifier.classify(r.text, { beam: options.beam ?? 1, signal: options.signal });
         predictions.push(result.path.map((d) => d.label));
         totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
         totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
         totals.level1LayerPositions += result.path[0]!.layerPositions;
         totals.level1Ms += result.path[0]!.ms;
-        options.onProgress?.(name, i + 1, records.length);
+        options.onProgress?.(name, i + 1, fitting.length);
       }
-      const n = Math.max(1, records.length);
+      const n = Math.max(1, fitting.length);
       const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
-      return { name, metrics: pathMetrics(records.map((r) => r.labels), predictions), perExample, layers, trainedHeads };
+      return { name, metrics: pathMetrics(fitting.map((r) => r.labels), predictions), perExample, layers, trainedHeads };
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
@@ -76,7 +81,8 @@ export async function evaluateTask(
       return {
         task: task.name,
         file,
-        examples: records.length,
+        examples: fitting.length,
+        tooLong: records.length - fitting.length,
         variants: [hdlm, flat],
         level1ComputeRatio: hdlm.perExample.level1LayerPositions / Math.max(1, flat.perExample.level1LayerPositions),
       };

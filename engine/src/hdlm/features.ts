@@ -31,7 +31,24 @@ export interface FeatureRequest {
   signal?: AbortSignal;
 }
 
-/** One LayerFeatures per requested read, in request order. */
+/**
+ * Splits records into those whose teacher-forced sequence fits the model's context and those
+ * that do not (the rule: too long is skipped and reported, never truncated, since a cut input
+ * or label would teach the head something else).
+ */
+export function fitToContext<T extends LabelledText>(model: SegmentedModel, classifier: HierarchicalClassifier, records: readonly T[]): { fits: T[]; tooLong: { record: T; tokens: number }[] } {
+  const prefix = classifier.sharedPrefix().length;
+  const fits: T[] = [];
+  const tooLong: { record: T; tokens: number }[] = [];
+  for (const record of records) {
+    const tokens = prefix + classifier.teacherForced(record.text, record.labels).ids.length;
+    if (tokens <= model.config.maxPositions) fits.push(record);
+    else tooLong.push({ record, tokens });
+  }
+  return { fits, tooLong };
+}
+
+/** One LayerFeatures per requested read, in request order. Every record must fit the context (fitToContext). */
 export async function extractFeatures(
   model: SegmentedModel,
   classifier: HierarchicalClassifier,

@@ -15,7 +15,7 @@ import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoin
 import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState } from '../train/headTrainer';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
-import { extractFeatures, type LayerFeatures } from './features';
+import { extractFeatures, fitToContext, type LayerFeatures } from './features';
 import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import type { TaskDefinition } from './taskFile';
@@ -46,6 +46,8 @@ export interface TrainReport {
   modelFingerprint: string;
   examples: { train: number; dev: number };
   skippedLines: number;
+  /** Examples left out because their sequence exceeds the model's context. */
+  skippedTooLong: number;
   heads: HeadReport[];
   seconds: { features: number; training: number };
 }
@@ -87,7 +89,14 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     });
     const reads = [...layers.map((layer, i) => ({ level: i + 1, layer })), ...layers.map((_, i) => ({ level: i + 1, layer: L }))];
     const featuresStart = performance.now();
-    const extract = async (records: HierarchicalRecord[], what: string): Promise<LayerFeatures[]> => {
+    let skippedTooLong = 0;
+    const extract = async (all: HierarchicalRecord[], what: string): Promise<LayerFeatures[]> => {
+      const { fits: records, tooLong } = fitToContext(loaded.model, classifier, all);
+      if (tooLong.length > 0) {
+        const examples = tooLong.slice(0, 3).map((t) => `${t.record.id} (${t.tokens} tokens)`).join(', ');
+        emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} examples longer than the model's context of ${loaded.checkpoint.config.maxPositions} positions, e.g. ${examples}` });
+        skippedTooLong += tooLong.length;
+      }
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
       const t0 = performance.now();
       return extractFeatures(loaded.model, classifier, records, {
@@ -126,6 +135,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
       modelFingerprint: loaded.checkpoint.fingerprint,
       examples: { train: train.length, dev: dev.length },
       skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
+      skippedTooLong,
       heads,
       seconds: { features: featureSeconds, training: (performance.now() - trainingStart) / 1000 },
     };

@@ -72,10 +72,16 @@ export class DecodeState {
    * Records tree positions (batch 1): `parents[i]` is the index in this call's tokens that token
    * i continues, or -1 for the end of the sequence. Position ids follow depth, not order.
    */
-  extendTree(parents: readonly number[]): void {
+  extendTree(parents: readonly number[], maxPositions: number): void {
     if (this.batch !== 1) throw new Error('tree positions need a batch of 1');
     if (this.tree) throw new Error('a state holds one tree; fork the state before the tree to try another');
     const base = this.nextPosition(0);
+    // Tree positions share position ids by depth, so only the deepest one must fit the context;
+    // checked before anything changes, so a refused tree leaves the state as it was.
+    const depth: number[] = [];
+    parents.forEach((p, i) => (depth[i] = p < 0 || p >= i ? 0 : depth[p]! + 1));
+    const deepest = base + Math.max(...depth);
+    if (deepest >= maxPositions) throw new Error(`the input needs ${deepest + 1} positions but the model's context is ${maxPositions} (max_position_embeddings); shorten it`);
     const start = this.length;
     this.grow(start + parents.length);
     parents.forEach((parent, i) => {

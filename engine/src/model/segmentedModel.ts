@@ -147,11 +147,8 @@ export class SegmentedModel {
    */
   appendTree(state: DecodeState, tokens: readonly number[], parents: readonly number[]): void {
     if (tokens.length !== parents.length || tokens.length === 0) throw new Error('appendTree: one parent per token, at least one token');
-    if (state.length + tokens.length > this.config.maxPositions) {
-      throw new Error(`the input needs ${state.length + tokens.length} positions but the model's context is ${this.config.maxPositions}`);
-    }
     const start = state.length;
-    state.extendTree(parents);
+    state.extendTree(parents, this.config.maxPositions);
     const H = this.config.hiddenSize;
     const hidden = new Float32Array(tokens.length * H);
     tokens.forEach((id, i) => this.embed(id, state.positions[0]![start + i]!, hidden, i * H));
