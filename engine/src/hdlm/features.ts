@@ -57,7 +57,7 @@ export async function extractFeatures(
 ): Promise<LayerFeatures[]> {
   const H = model.config.hiddenSize;
   const L = model.config.numLayers;
-  const collected = request.reads.map(({ level, layer }) => ({ level, layer, hidden: [] as Float32Array[], targets: [] as number[], example: [] as number[] }));
+  const collected = request.reads.map(({ level, layer }) => ({ level, layer, hidden: new RowBuffer(H), targets: [] as number[], example: [] as number[] }));
   const prefixes = new Map<number, DecodeState>();
   const prefixFor = async (batch: number): Promise<DecodeState> => {
     let state = prefixes.get(batch);
@@ -82,7 +82,7 @@ export async function extractFeatures(
         const hidden = layers!.get(out.layer)!; // [B, width, H]
         for (const index of seq.labelSpans[out.level - 1]!) {
           const at = (b * width + offset + index - 1) * H; // the position before the label token
-          out.hidden.push(hidden.slice(at, at + H));
+          out.hidden.push(hidden.subarray(at, at + H));
           out.targets.push(seq.ids[index]!);
           out.example.push(start + b);
         }
@@ -93,14 +93,31 @@ export async function extractFeatures(
   return collected.map((c) => ({
     level: c.level,
     layer: c.layer,
-    hidden: concatRows(c.hidden, H),
+    hidden: c.hidden.rows(),
     targets: Int32Array.from(c.targets),
     example: Int32Array.from(c.example),
   }));
 }
 
-function concatRows(rows: Float32Array[], H: number): Float32Array {
-  const out = new Float32Array(rows.length * H);
-  rows.forEach((row, i) => out.set(row, i * H));
-  return out;
+/** Rows of H floats appended into one growing buffer: no object per row, however many rows. */
+class RowBuffer {
+  private data = new Float32Array(0);
+  private count = 0;
+
+  constructor(private readonly H: number) {}
+
+  push(row: Float32Array): void {
+    if ((this.count + 1) * this.H > this.data.length) {
+      const grown = new Float32Array(Math.max(1024, this.data.length * 2, (this.count + 1) * this.H));
+      grown.set(this.data.subarray(0, this.count * this.H));
+      this.data = grown;
+    }
+    this.data.set(row, this.count * this.H);
+    this.count++;
+  }
+
+  /** The rows as [N, H], trimmed to what was pushed. */
+  rows(): Float32Array {
+    return this.data.slice(0, this.count * this.H);
+  }
 }
