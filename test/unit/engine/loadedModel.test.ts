@@ -56,6 +56,10 @@ test('hdlm generate streams tokens from the last layer and from an early exit', 
   assert.equal(full.status, 0, full.stderr);
   const parsed = JSON.parse(full.stdout) as { tokens: number[]; stop: string };
   assert.ok(parsed.tokens.length >= 1 && parsed.tokens.length <= 6);
+  const last = hdlm(['generate', '--model', dir, '--layer', '4', '--max-tokens', '2', 'hello']);
+  assert.equal(last.status, 0, last.stderr);
+  assert.match(last.stderr, /from layer 4 on cpu/);
+  assert.equal(hdlm(['generate', '--model', dir, '--layer', '5', 'hello']).status, 2);
   const early = hdlm(['generate', '--model', dir, '--layer', '2', '--max-tokens', '3', 'hello']);
   assert.equal(early.status, 0, early.stderr);
   assert.match(early.stderr, /from layer 2 on cpu/);

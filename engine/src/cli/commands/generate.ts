@@ -1,13 +1,17 @@
 // `hdlm generate`: stream a completion from any exit layer.
 import { generate } from '../../generate/generator';
-import { integer, integerList, number, Values } from '../args';
+import { join } from 'node:path';
+import { readModelConfig } from '../../checkpoint/config';
+import { integer, integerList, modelDir, number, UsageError, Values } from '../args';
 import { openModel, promptIds } from './modelSession';
 
 export async function generateCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
   const layer = values['layer'] === undefined ? undefined : integer(values, 'layer', 0, 1);
-  const loaded = await openModel(values, layer === undefined ? undefined : [layer]);
+  // An early exit needs a segment boundary there; the last layer is always one.
+  const L = readModelConfig(join(modelDir(values), 'config.json')).numLayers;
+  if (layer !== undefined && layer > L) throw new UsageError(`--layer ${layer}: the model has ${L} layers`);
+  const loaded = await openModel(values, layer !== undefined && layer < L ? [layer] : []);
   try {
-    const L = loaded.checkpoint.config.numLayers;
     const prompt = promptIds(loaded, values, positionals);
     const tokenizer = loaded.tokenizer;
     const started = performance.now();
