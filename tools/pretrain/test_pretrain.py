@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Self-checks for the pretraining tools (run: /usr/bin/python3 tools/pretrain/test_pretrain.py).
+
+The model is checked against a second, deliberately naive derivation of Hugging Face's Llama
+formulas (explicit loops over heads and positions, rotary written pair by pair), so that an
+error in the vectorised code cannot hide behind itself. transformers itself is not available
+here; tools/pretrain/checkHf.py does that comparison where it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import safetensors_io  # noqa: E402
+from baselines import Bigram  # noqa: E402
+from bpe_decode import byte_level_table  # noqa: E402
+from llama import LlamaForCausalLM, LlamaShape  # noqa: E402
+from tokens import heldout_window_starts, training_batch_starts  # noqa: E402
+
+SHAPE = LlamaShape(vocab_size=50, hidden_size=16, intermediate_size=24, num_hidden_layers=3,
+                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32)
+
+
+def naive_rms(x: torch.Tensor, w: torch.Tensor, eps: float) -> torch.Tensor:
+    return w * (x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps))
+
+
+def naive_rotate(v: torch.Tensor, pos: int, theta: float) -> torch.Tensor:
+    """HF's rotate_half convention: element i pairs with element i + d/2."""
+    d = v.shape[-1]
+    out = v.clone()
+    for i in range(d // 2):
+        angle = pos / theta ** (2 * i / d)
+        a, b = v[i], v[i + d // 2]
+        out[i] = a * math.cos(angle) - b * math.sin(angle)
+        out[i + d // 2] = b * math.cos(angle) + a * math.sin(angle)
+    return out
+
+
+def naive_logits(model: LlamaForCausalLM, ids: list[int]) -> torch.Tensor:
+    s, p = model.shape, dict(model.named_parameters())
+    hd, groups = s.head_dim, s.num_attention_heads // s.num_key_value_heads
+    x = p["model.embed_tokens.weight"][ids]
+    for layer in range(s.num_hidden_layers):
+        pre = f"model.layers.{layer}."
+        h = naive_rms(x, p[pre + "input_layernorm.weight"], s.rms_norm_eps)
+        q = h @ p[pre + "self_attn.q_proj.weight"].T
+        k = h @ p[pre + "self_attn.k_proj.weight"].T
+        v = h @ p[pre + "self_attn.v_proj.weight"].T
+        heads = []
+        for head in range(s.num_attention_heads):
+            kv = head // groups  # query head -> the kv head it shares
+            rows = []
+            for t in range(len(ids)):
+                qt = naive_rotate(q[t, head * hd:(head + 1) * hd], t, s.rope_theta)
+                scores = torch.stack([naive_rotate(k[u, kv * hd:(kv + 1) * hd], u, s.rope_theta) @ qt / math.sqrt(hd)
+                                      for u in range(t + 1)])
+                weights = torch.softmax(scores, 0)
+                rows.append(sum(weights[u] * v[u, kv * hd:(kv + 1) * hd] for u in range(t + 1)))
+            heads.append(torch.stack(rows))
+        x = x + torch.cat(heads, -1) @ p[pre + "self_attn.o_proj.weight"].T
+        h = naive_rms(x, p[pre + "post_attention_layernorm.weight"], s.rms_norm_eps)
+        gate = h @ p[pre + "mlp.gate_proj.weight"].T
+        x = x + (gate * torch.sigmoid(gate) * (h @ p[pre + "mlp.up_proj.weight"].T)) @ p[pre + "mlp.down_proj.weight"].T
+    x = naive_rms(x, p["model.norm.weight"], s.rms_norm_eps)
+    return x @ p["model.embed_tokens.weight"].T
+
+
+class ModelTest(unittest.TestCase):
+    def setUp(self) -> None:
+        torch.manual_seed(0)
+        self.model = LlamaForCausalLM(SHAPE).double().eval()
+        with torch.no_grad():  # non-trivial norm gains so a misplaced weight would show
+            for name, p in self.model.named_parameters():
+                if name.endswith("norm.weight"):
+                    p.uniform_(0.5, 1.5)
+
+    def test_matches_naive_derivation(self) -> None:
+        ids = [3, 17, 5, 42, 0, 9, 9]
+        with torch.no_grad():
+            ours = self.model(torch.tensor([ids]))[0]
+            ref = naive_logits(self.model, ids)
+        # Not exact: like HF, the norms and rotary tables run in float32 even in a float64 model.
+        self.assertLess((ours - ref).abs().max().item(), 1e-6)
+
+    def test_causal(self) -> None:
+        with torch.no_grad():
+            a = self.model(torch.tensor([[1, 2, 3, 4, 5]]))
+            b = self.model(torch.tensor([[1, 2, 3, 7, 8]]))
+        self.assertLess((a[0, :3] - b[0, :3]).abs().max().item(), 1e-12)
+
+    def test_hidden_states_readout(self) -> None:
+        x = torch.tensor([[4, 5, 6]])
+        with torch.no_grad():
+            hs = self.model.hidden_states(x)
+            self.assertEqual(len(hs), SHAPE.num_hidden_layers)
+            self.assertTrue(torch.equal(self.model.readout(hs[-1]), self.model(x)))
+            self.assertTrue(torch.equal(self.model.hidden_states(x, upto=2)[-1], hs[1]))
+
+    def test_tied_head_not_saved(self) -> None:
+        names = set(self.model.hf_state_dict())
+        self.assertNotIn("lm_head.weight", names)
+        self.assertIn("model.layers.2.self_attn.k_proj.weight", names)
+        self.assertEqual(tuple(self.model.model.layers[0].self_attn.k_proj.weight.shape), (8, 16))
+
+
+class SafetensorsTest(unittest.TestCase):
+    def test_round_trip_and_layout(self) -> None:
+        tensors = {"b": torch.randn(3, 5).half(), "a": torch.randn(7).bfloat16(), "c": torch.randn(2, 2)}
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "m.safetensors"
+            safetensors_io.save(path, tensors, {"format": "pt"})
+            blob = path.read_bytes()
+            (n,) = struct.unpack("<Q", blob[:8])
+            self.assertEqual((8 + n) % 8, 0)
+            header = json.loads(blob[8:8 + n])
+            self.assertEqual(list(header), sorted(header))
+            self.assertEqual(header["a"]["data_offsets"], [0, 14])
+            self.assertEqual(len(blob), 8 + n + 14 + 30 + 16)
+            back = safetensors_io.load(path)
+            for k, v in tensors.items():
+                self.assertEqual(back[k].dtype, v.dtype)
+                self.assertTrue(torch.equal(back[k], v))
+            self.assertEqual([p.name for p in Path(d).iterdir()], ["m.safetensors"])  # no temp left
+
+
+class DataTest(unittest.TestCase):
+    def test_batches_depend_on_seed_and_step_only(self) -> None:
+        a = training_batch_starts(1, 5, 10_000, 65, 4)
+        self.assertTrue(np.array_equal(a, training_batch_starts(1, 5, 10_000, 65, 4)))
+        self.assertFalse(np.array_equal(a, training_batch_starts(1, 6, 10_000, 65, 4)))
+
+    def test_heldout_windows_cover_each_target_once(self) -> None:
+        starts = heldout_window_starts(1000, 64)
+        targets = (starts[:, None] + np.arange(1, 65)).reshape(-1)
+        self.assertEqual(len(targets), len(set(targets.tolist())))
+        self.assertEqual(len(heldout_window_starts(1000, 64, 5)), 5)
+
+    def test_byte_level_table_is_a_bijection(self) -> None:
+        table = byte_level_table()
+        self.assertEqual(sorted(table.values()), list(range(256)))
+        self.assertEqual(table["Ġ"], 32)
+        self.assertEqual(table["Ċ"], 10)
+
+    def test_bigram_probabilities_sum_to_one(self) -> None:
+        rng = np.random.default_rng(0)
+        model = Bigram(rng.integers(0, 12, size=500), 12)
+        for prev in (0, 5):
+            total = np.exp(model.bigram_logprob(np.full(12, prev), np.arange(12))).sum()
+            self.assertAlmostEqual(total, 1.0, places=9)
+        unseen = Bigram(np.array([0, 1, 0, 1]), 4)
+        self.assertAlmostEqual(np.exp(unseen.bigram_logprob(np.full(4, 3), np.arange(4))).sum(), 1.0, places=9)
+
+
+if __name__ == "__main__":
+    unittest.main()
