@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     const ckpt = existsSync(join(tiny, 'model.safetensors')) ? await loadCheckpoint(tiny) : undefined;
     if (ckpt) {
       const L = ckpt.config.numLayers;
-      results.push(await runEngineBench('hdlm-tiny', ckpt, { ...common, cuts: [L / 4, L / 2].filter((k) => Number.isInteger(k) && k > 0), promptTokens: 256, thoughtTokens: 32, decodeSteps: 20 }));
+      // The prompt, a 32-token thought and the answer's first token must fit the model's context.
+      const promptTokens = Math.min(256, ckpt.config.maxPositions - 40);
+      results.push(await runEngineBench('hdlm-tiny', ckpt, { ...common, cuts: [L / 4, L / 2].filter((k) => Number.isInteger(k) && k > 0), promptTokens, thoughtTokens: 32, decodeSteps: 20 }));
     } else {
       console.log('bench: models/hdlm-tiny has no weights yet; skipping the tiny model');
     }

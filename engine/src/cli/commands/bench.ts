@@ -24,7 +24,8 @@ export async function benchCommand(values: Values, signal: AbortSignal): Promise
     provider: device,
     threads,
     cuts,
-    promptTokens: integer(values, 'prompt-tokens', 256, 1),
+    // Default: 256 prompt tokens, or fewer when the model's context is short.
+    promptTokens: integer(values, 'prompt-tokens', Math.min(256, checkpoint.config.maxPositions - 40), 1),
     thoughtTokens: integer(values, 'thought-tokens', 32, 1),
     decodeSteps: integer(values, 'steps', 10, 1),
     fused: true,
