@@ -61,7 +61,7 @@ function settings(): Settings {
       'max-tokens': { type: 'string' },
       cache: { type: 'string', default: 'out/probe/cache' },
       out: { type: 'string' },
-      grid: { type: 'string', default: '3e-1,1e-1,3e-2,1e-2,3e-3,1e-3,3e-4,1e-4,3e-5' },
+      grid: { type: 'string', default: '1e-1,3e-2,1e-2,3e-3,1e-3,3e-4,1e-4,3e-5,1e-5,3e-6,1e-6' },
       'text-grid': { type: 'string', default: TEXT_L2_GRID },
       'max-iterations': { type: 'string' },
       patience: { type: 'string' },
