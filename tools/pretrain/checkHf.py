@@ -3,7 +3,8 @@
 e.g. the GPU machine; this machine has no transformers package).
 
 1. ``LlamaForCausalLM.from_pretrained(folder)`` loads with no missing or unexpected weights.
-2. Its logits equal ours (tools/pretrain/llama.py over the same safetensors) on held-out windows.
+2. Its logits equal ours (tools/pretrain/llama.py over the same safetensors) on held-out windows
+   (without --heldout: on seeded random token windows of the full context).
 3. Every intermediate layer read out through the final norm and the head equals ours.
 4. ``generate(do_sample=False)`` reproduces the last-layer greedy samples in samples.json token
    for token (the same reference the TypeScript engine is checked against).
@@ -47,7 +48,7 @@ def our_model(folder: Path) -> OurLlama:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, required=True)
-    p.add_argument("--heldout", type=Path, required=True)
+    p.add_argument("--heldout", type=Path, help="uint16 token file; without it, random token windows")
     p.add_argument("--samples", type=Path, help="samples.json written by pretrain.py")
     p.add_argument("--windows", type=int, default=8)
     p.add_argument("--tol", type=float, default=2e-4, help="max abs logit difference allowed")
@@ -55,13 +56,22 @@ def main() -> None:
 
     from transformers import LlamaForCausalLM  # imported here: only this script needs it
 
-    hf, info = LlamaForCausalLM.from_pretrained(str(args.model), dtype=torch.float32, output_loading_info=True)
+    import transformers
+    from packaging.version import Version
+
+    # float32 compute from the fp16 weights; the argument was `torch_dtype` before 4.56.
+    dtype_arg = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+    hf, info = LlamaForCausalLM.from_pretrained(str(args.model), output_loading_info=True, **{dtype_arg: torch.float32})
     hf.eval()
     bad_keys = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     ours = our_model(args.model)
     ctx = ours.shape.max_position_embeddings
-    heldout = load_tokens(args.heldout)
-    windows = torch.from_numpy(gather_windows(heldout, heldout_window_starts(len(heldout), ctx, args.windows), ctx))
+    if args.heldout:
+        heldout = load_tokens(args.heldout)
+        windows = torch.from_numpy(gather_windows(heldout, heldout_window_starts(len(heldout), ctx, args.windows), ctx))
+    else:
+        windows = torch.randint(0, ours.shape.vocab_size, (args.windows, ctx), generator=torch.Generator().manual_seed(0))
+    print(f"transformers {transformers.__version__}, torch {torch.__version__}, {len(windows)} windows of {ctx} tokens")
     failures: list[str] = []
     if bad_keys:
         failures.append(f"loading info: {bad_keys}")

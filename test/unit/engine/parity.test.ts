@@ -24,7 +24,7 @@ test('parity fixtures are present', { skip: fixtures.length === 0 && 'no fixture
 });
 
 for (const name of fixtures) {
-  test(`${name}: every layer and the greedy tokens match transformers`, async () => {
+  test(`${name}: every layer and the greedy tokens match transformers`, async (t) => {
     const dir = join(fixturesDir, name);
     const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as Reference;
     const tensors = SafetensorsFile.open(join(dir, 'reference.safetensors'));
@@ -34,6 +34,7 @@ for (const name of fixtures) {
     try {
       const { numLayers: L, hiddenSize: H } = loaded.checkpoint.config;
       const cuts = Array.from({ length: L - 1 }, (_, i) => i + 1);
+      let worst = 0;
       const everyLayer = await engine.loadModel(dir, { cacheDir, cuts });
       try {
         for (const [p, ids] of reference.prompts.entries()) {
@@ -46,8 +47,10 @@ for (const name of fixtures) {
             const theirs = expected.subarray(k * ids.length * H, (k + 1) * ids.length * H);
             const diff = ours.reduce((m, v, i) => Math.max(m, Math.abs(v - theirs[i]!)), 0);
             assert.ok(diff <= 1e-4, `prompt ${p}, layer ${k}: max abs difference ${diff}`);
+            worst = Math.max(worst, diff);
           }
         }
+        t.diagnostic(`largest difference over all layers and prompts: ${worst.toExponential(2)}`);
       } finally {
         await everyLayer.release();
       }
