@@ -1,6 +1,8 @@
 // "HdLM: Classify Hierarchically": the selection (or the current line) goes to the server; the
 // coarse-to-fine path comes back and is shown in a quick pick, one row per level with its
-// probability, the layer that decided it and the runners-up. Picking a row copies its label.
+// probability, the layer that decided it and the runners-up. Picking a row copies its label;
+// two action rows copy the whole path or insert it as a comment above the classified text
+// (also commands, so keybindings and tests reach them).
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import type { ServerConnection } from './serverConnection';
@@ -16,13 +18,59 @@ function percent(p: number): string {
   return `${(p * 100).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1)}%`;
 }
 
-export function levelItems(result: proto.ClassifyResult): (vscode.QuickPickItem & { copy: string })[] {
+type PickItem = vscode.QuickPickItem & { run?: () => Thenable<unknown> };
+
+/** "noun.animal › feline › big cat". */
+export function pathText(result: proto.ClassifyResult): string {
+  return result.path.map((d) => d.label).join(' › ');
+}
+
+export function levelItems(result: proto.ClassifyResult): PickItem[] {
   return result.path.map((d) => ({
     label: `${'  '.repeat(d.level - 1)}${d.label}`,
     description: `${percent(d.probability)} · level ${d.level} from layer ${d.layer}/${result.layers}${result.trainedHeads[d.level - 1] ? '' : ' (untrained head)'}`,
     detail: d.runnersUp.length > 0 ? `next: ${d.runnersUp.map((r) => `${r.label} ${percent(r.probability)}`).join(', ')}` : undefined,
-    copy: d.label,
+    run: () => vscode.env.clipboard.writeText(d.label),
   }));
+}
+
+function actionItems(result: proto.ClassifyResult, target: InsertTarget | undefined): PickItem[] {
+  const items: PickItem[] = [
+    { label: '', kind: vscode.QuickPickItemKind.Separator },
+    { label: '$(copy) Copy path', description: pathText(result), run: () => vscode.commands.executeCommand('hdlm.copyClassification', result) },
+  ];
+  if (target) items.push({ label: '$(comment) Insert as comment', description: 'above the classified text', run: () => vscode.commands.executeCommand('hdlm.insertClassificationComment', result, target) });
+  return items;
+}
+
+/** Where "Insert as comment" writes: the document and line of the classified text. */
+export interface InsertTarget {
+  uri: string;
+  line: number;
+}
+
+/** `hdlm.copyClassification`: the path and its probability on the clipboard. */
+export async function copyClassification(result: proto.ClassifyResult): Promise<string> {
+  const text = `${pathText(result)} (${percent(result.pathProbability)})`;
+  await vscode.env.clipboard.writeText(text);
+  return text;
+}
+
+/**
+ * `hdlm.insertClassificationComment`: inserts "HdLM <task>: a › b › c (p%)" as a line above
+ * the classified text, commented with the language's own line comment (VS Code's Add Line
+ * Comment). Languages without comments (plain text) get the line as it is. Returns the line.
+ */
+export async function insertClassificationComment(result: proto.ClassifyResult, target: InsertTarget): Promise<string | undefined> {
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(target.uri));
+  const editor = await vscode.window.showTextDocument(doc);
+  const line = Math.min(target.line, doc.lineCount - 1);
+  const indent = /^\s*/.exec(doc.lineAt(line).text)![0];
+  const text = `${indent}HdLM ${result.task}: ${pathText(result)} (${percent(result.pathProbability)})`;
+  if (!(await editor.edit((e) => e.insert(new vscode.Position(line, 0), `${text}\n`)))) return undefined;
+  editor.selection = new vscode.Selection(line, indent.length, line, text.length);
+  await vscode.commands.executeCommand('editor.action.addCommentLine');
+  return doc.lineAt(line).text;
 }
 
 export async function classifyCommand(server: ServerConnection, output: vscode.LogOutputChannel, text?: string): Promise<proto.ClassifyResult | undefined> {
@@ -46,14 +94,17 @@ export async function classifyCommand(server: ServerConnection, output: vscode.L
   }
   const summary = `${result.path.map((d) => d.label).join(' › ')} (${percent(result.pathProbability)}, ${result.ms.toFixed(0)} ms on ${result.device})`;
   output.info(`classified with ${result.task}: ${summary}`);
-  const pick = vscode.window.createQuickPick<vscode.QuickPickItem & { copy: string }>();
+  const editor = vscode.window.activeTextEditor;
+  // Text passed in (a code lens, a script) has no place in a document to comment on.
+  const target = text === undefined && editor ? { uri: editor.document.uri.toString(), line: editor.selection.start.line } : undefined;
+  const pick = vscode.window.createQuickPick<PickItem>();
   pick.title = `HdLM · ${result.task}: ${summary}`;
-  pick.placeholder = 'Pick a level to copy its label';
-  pick.items = levelItems(result);
+  pick.placeholder = 'Pick a level to copy its label, or an action';
+  pick.items = [...levelItems(result), ...actionItems(result, target)];
   pick.onDidAccept(() => {
     const chosen = pick.selectedItems[0];
-    if (chosen) void vscode.env.clipboard.writeText(chosen.copy);
     pick.hide();
+    if (chosen?.run) void Promise.resolve(chosen.run()).catch((err: unknown) => output.error(`classify action: ${err instanceof Error ? err.message : String(err)}`));
   });
   pick.onDidHide(() => pick.dispose());
   pick.show();

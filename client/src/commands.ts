@@ -1,8 +1,8 @@
 // The extension's commands. Each one goes through ServerConnection; none runs a model here.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
-import { classifyCommand } from './classifyCommand';
-import { fineTuneCommand } from './fineTuneCommand';
+import { classifyCommand, copyClassification, insertClassificationComment } from './classifyCommand';
+import { runJobCommand } from './jobCommands';
 import { selectDevice, selectModel } from './selectCommands';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -10,8 +10,11 @@ import type { TeeOutputChannel } from './teeOutputChannel';
 export function registerCommands(server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('hdlm.showEngineInfo', () => showEngineInfo(server, output)),
-    vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => fineTuneCommand(server, output, arg)),
+    vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => runJobCommand('train', server, output, arg)),
+    vscode.commands.registerCommand('hdlm.evaluate', (arg?: unknown) => runJobCommand('evaluate', server, output, arg)),
     vscode.commands.registerCommand('hdlm.classify', (text?: unknown) => classifyCommand(server, output, typeof text === 'string' ? text : undefined)),
+    vscode.commands.registerCommand('hdlm.copyClassification', (result: proto.ClassifyResult) => copyClassification(result)),
+    vscode.commands.registerCommand('hdlm.insertClassificationComment', (result: proto.ClassifyResult, target: { uri: string; line: number }) => insertClassificationComment(result, target)),
     vscode.commands.registerCommand('hdlm.showLog', () => output.show(true)),
     vscode.commands.registerCommand('hdlm.selectModel', (arg?: unknown) => selectModel(arg)),
     vscode.commands.registerCommand('hdlm.selectDevice', (arg?: unknown) => selectDevice(arg)),

@@ -8,7 +8,7 @@ import { LayerView, registerLayerView, type RenderedSummary } from './layerView'
 import { ServerConnection } from './serverConnection';
 import { watchSettings } from './settings';
 import { StatusBar } from './statusBar';
-import { setLevelLayer, TASK_PANEL_VIEW, TaskPanel } from './taskPanel';
+import { setLevelLayer, TASK_PANEL_VIEW, TaskPanel, type TaskPanelRender } from './taskPanel';
 import { TeeOutputChannel } from './teeOutputChannel';
 import { ThoughtDecorations } from './thoughtDecorations';
 
@@ -26,7 +26,7 @@ export interface HdlmApi {
   /** Resolves with the next thought behind an inline completion. */
   nextThought(timeoutMs: number): Promise<ThoughtParams>;
   /** Resolves with the task panel's next report of what it rendered. */
-  nextTaskPanelRender(timeoutMs: number): Promise<{ tasks: number; job: string }>;
+  nextTaskPanelRender(timeoutMs: number): Promise<TaskPanelRender>;
   /** Resolves with the layer view's next report of what it rendered. */
   nextLayerViewRender(timeoutMs: number): Promise<RenderedSummary>;
 }

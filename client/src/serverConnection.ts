@@ -31,9 +31,9 @@ export class ServerConnection implements vscode.Disposable {
   private readonly client: LanguageClient;
   private readonly restarts: number[] = [];
   private starting: Promise<void> | undefined;
-  private readonly trainProgressEmitter = new vscode.EventEmitter<proto.TrainProgressParams>();
-  /** Progress of training jobs (hdlm/trainProgress). */
-  readonly onTrainProgress = this.trainProgressEmitter.event;
+  private readonly jobProgressEmitter = new vscode.EventEmitter<proto.JobProgressParams>();
+  /** Progress of fine-tuning and evaluation jobs (hdlm/jobProgress). */
+  readonly onJobProgress = this.jobProgressEmitter.event;
   /** Set when the server died too often and was not restarted; cleared by `restart`. */
   private gaveUp = false;
 
@@ -57,7 +57,7 @@ export class ServerConnection implements vscode.Disposable {
     this.client = new LanguageClient('hdlm', 'HdLM Language Server', serverOptions, clientOptions);
     this.client.onNotification(proto.status, (params) => this.statusBar.update(params));
     this.client.onNotification(proto.thought, (params) => this.thoughts.show(params));
-    this.client.onNotification(proto.trainProgress, (params) => this.trainProgressEmitter.fire(params));
+    this.client.onNotification(proto.jobProgress, (params) => this.jobProgressEmitter.fire(params));
     this.client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) this.output.warn('the HdLM server stopped');
     });
@@ -97,7 +97,7 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.trainProgressEmitter.dispose();
+    this.jobProgressEmitter.dispose();
     void this.client.dispose().catch(() => undefined);
   }
 

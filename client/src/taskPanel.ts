@@ -1,24 +1,33 @@
 // The task panel's host side: a webview view in the HdLM sidebar. It gathers the state (status,
-// task files, datasets, the training job from hdlm/trainProgress), sends it to the page, and
-// carries out what the page asks: fine-tune, cancel, open a file, use a task, change a level's
-// layer (an edit of the task file that keeps its comments and layout, then a save).
+// task files with their trained heads and last evaluation from hdlm/taskSummary, datasets, the
+// jobs from hdlm/jobs), sends it to the page, and carries out what the page asks: fine-tune,
+// evaluate, cancel, open a file, use a task, change a level's layer (an edit of the task file
+// that keeps its comments and layout, then a save). The jobs belong to the server, which keeps
+// them across panel closes and its own restarts; the panel only shows them.
 import { applyEdits, modify, parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
-import type { HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
+import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const TASK_PANEL_VIEW = 'hdlm.tasks';
 
+/** What the page reports it rendered: tasks listed, the job shown (`state:heads`), heads and evaluations listed. */
+export interface TaskPanelRender {
+  tasks: number;
+  job: string;
+  heads: number;
+  evaluations: number;
+}
+
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
-  private job: JobView | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Fires with what the page reports it rendered (tests read it through the extension's API). */
-  readonly onDidRender = new vscode.EventEmitter<{ tasks: number; job: string }>();
+  readonly onDidRender = new vscode.EventEmitter<TaskPanelRender>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -34,7 +43,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       watcher.onDidDelete(() => this.refresh()),
       statusBar.onDidChange(() => this.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('hdlm') && this.refresh()),
-      server.onTrainProgress((p) => this.onProgress(p)),
+      server.onJobProgress(() => this.refresh()),
     );
   }
 
@@ -42,7 +51,11 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     this.view = view;
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'taskPanel', 'HdLM Tasks');
-    this.disposables.push(view.webview.onDidReceiveMessage((m: TaskPanelToHost) => void this.receive(m)));
+    this.disposables.push(
+      view.webview.onDidReceiveMessage((m: TaskPanelToHost) => void this.receive(m)),
+      // Shown again after being hidden: what happened meanwhile is asked afresh.
+      view.onDidChangeVisibility(() => view.visible && this.refresh()),
+    );
   }
 
   dispose(): void {
@@ -66,9 +79,34 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     const status = this.statusBar.status;
     const active = vscode.workspace.getConfiguration('hdlm').get<string>('task', '');
     const taskFiles = await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 100);
-    const tasks = await Promise.all(taskFiles.map((uri) => readTask(uri, active)));
+    const problems: string[] = [];
+    const tasks = await Promise.all(taskFiles.map((uri) => this.readTask(uri, active, problems)));
     const datasets = (await vscode.workspace.findFiles('**/*.jsonl', '**/node_modules/**', 100)).map((u) => vscode.workspace.asRelativePath(u));
-    return { model: status.model ?? '', device: status.device, layers: status.layers, tasks, datasets, job: this.job };
+    const jobs = await this.server.request(proto.jobs, {}).then(
+      (r) => r.jobs,
+      (err: unknown) => {
+        problems.push(`jobs: ${err instanceof Error ? err.message : String(err)}`);
+        return [];
+      },
+    );
+    const job = jobs.find((j) => j.state === 'running') ?? jobs[0];
+    const recentJobs = jobs.filter((j) => j !== job).slice(0, 5).map(({ jobId, kind, task, state, line }) => ({ jobId, kind, task: vscode.workspace.asRelativePath(task), state, line }));
+    return { model: status.model ?? '', device: status.device, layers: status.layers, tasks, datasets, job, recentJobs, problem: problems[0] };
+  }
+
+  /** A task file as the panel lists it; a file that does not parse is listed with its problem. */
+  private async readTask(uri: vscode.Uri, active: string, problems: string[]): Promise<TaskEntry> {
+    const entry = await readTask(uri, active);
+    if (entry.problem) return entry;
+    try {
+      const summary = await this.server.request(proto.taskSummary, { task: uri.fsPath });
+      return { ...entry, heads: summary.heads, evaluation: summary.evaluation };
+    } catch (err) {
+      // An invalid task file is already named by its diagnostics; other failures go to the panel.
+      const message = err instanceof Error ? err.message : String(err);
+      if (!message.includes(uri.fsPath)) problems.push(`heads: ${message}`);
+      return entry;
+    }
   }
 
   private async receive(message: TaskPanelToHost): Promise<void> {
@@ -77,6 +115,9 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         return this.send();
       case 'train':
         await vscode.commands.executeCommand('hdlm.fineTune', vscode.Uri.parse(message.uri));
+        return;
+      case 'evaluate':
+        await vscode.commands.executeCommand('hdlm.evaluate', vscode.Uri.parse(message.uri));
         return;
       case 'cancel':
         await this.server.request(proto.cancelJob, { jobId: message.jobId });
@@ -91,63 +132,16 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         await vscode.commands.executeCommand('hdlm.setLevelLayer', vscode.Uri.parse(message.uri), message.level, message.layer);
         return;
       case 'rendered':
-        this.onDidRender.fire({ tasks: message.tasks, job: message.job });
+        this.onDidRender.fire({ tasks: message.tasks, job: message.job, heads: message.heads, evaluations: message.evaluations });
         return;
     }
   }
-
-  private onProgress({ jobId, event }: proto.TrainProgressParams): void {
-    if (!this.job || this.job.jobId !== jobId) this.job = { jobId, task: '', state: 'running', line: 'starting', fraction: 0, heads: [] };
-    const job = this.job;
-    const head = (name: string): JobView['heads'][number] => {
-      let h = job.heads.find((x) => x.name === name);
-      if (!h) job.heads.push((h = { name, layer: undefined, losses: [], devAccuracy: [] }));
-      return h;
-    };
-    switch (event.kind) {
-      case 'stage':
-        job.line = event.message;
-        break;
-      case 'features':
-        job.fraction = event.done / Math.max(1, event.total);
-        job.line = `backbone pass ${event.done}/${event.total} · ${event.examplesPerS.toFixed(0)} ex/s · ETA ${event.etaS.toFixed(0)} s`;
-        break;
-      case 'progress':
-        job.fraction = event.examples / Math.max(1, event.epochExamples);
-        job.line = `${event.head} epoch ${event.epoch} · ${event.examplesPerS.toFixed(0)} rows/s · ETA ${event.etaS.toFixed(0)} s`;
-        head(event.head).losses.push(event.loss);
-        break;
-      case 'epoch':
-        head(event.head).devAccuracy.push(event.devAccuracy);
-        head(event.head).losses.push(event.loss);
-        break;
-      case 'report':
-        job.state = 'done';
-        job.fraction = 1;
-        job.line = `done in ${(event.report.seconds.features + event.report.seconds.training).toFixed(0)} s on ${event.report.examples.train} examples`;
-        for (const h of event.report.heads) head(h.name).layer = h.layer;
-        break;
-      case 'failed':
-        job.state = 'failed';
-        job.line = event.message;
-        break;
-      case 'cancelled':
-        job.state = 'cancelled';
-        job.line = 'cancelled; the last saved heads are kept';
-        break;
-      case 'saved':
-        break;
-    }
-    this.refresh();
-  }
-
-
 }
 
-/** A task file as the panel lists it; a file that does not parse is listed with its problem. */
+/** The task file's own fields; a file that does not parse is listed with its problem. */
 async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
   const path = vscode.workspace.asRelativePath(uri);
-  const base = { uri: uri.toString(), path, active: active !== '' && (active === path || uri.fsPath.endsWith(active)) };
+  const base = { uri: uri.toString(), path, active: active !== '' && (active === path || uri.fsPath.endsWith(active)), heads: [] };
   try {
     const raw = parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as Record<string, unknown> | undefined;
     const levels = Array.isArray(raw?.['levels']) ? (raw['levels'] as { layer?: unknown }[]).map((l) => (l?.layer === 'last' ? 'last' : Number(l?.layer))) : [];

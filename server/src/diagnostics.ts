@@ -1,13 +1,16 @@
 // Diagnostics for the project's own files: task files (*.hdlm.json, JSON with comments) get
-// JSON syntax errors and every task-file problem placed on the field it is about; JSON Lines
-// datasets that look like HdLM datasets get one diagnostic per bad line. Pure functions of the
-// text, so the server can run them on every change and tests can call them directly.
+// JSON syntax errors and every task-file problem placed on the field it is about, plus the
+// problems only the model folder shows (no such folder, no config.json, a level deeper than the
+// model); JSON Lines datasets that look like HdLM datasets get one diagnostic per bad line.
+// Functions of the text and of small cached file reads, so the server can run them on every
+// change and tests can call them directly.
 import { findNodeAtLocation, Node, parseTree, ParseError, printParseErrorCode, type JSONPath } from 'jsonc-parser';
 import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
 import { parseTask, TaskFileError } from '../../engine/src/hdlm/taskFile';
+import { modelLayers, taskFolders, type FeatureContext } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
 export const MAX_LINES_CHECKED = 20000;
@@ -39,7 +42,8 @@ function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): N
   return root;
 }
 
-export function taskFileDiagnostics(doc: TextDocument): Diagnostic[] {
+/** Without `context` only the text is checked; with it, the model folder too. */
+export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext): Diagnostic[] {
   const text = doc.getText();
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -62,6 +66,28 @@ export function taskFileDiagnostics(doc: TextDocument): Diagnostic[] {
       diagnostics.push({ range: rangeOf(doc, node?.offset ?? 0, length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: problem });
     }
   }
+  if (context) diagnostics.push(...modelDiagnostics(doc, root, context));
+  return diagnostics;
+}
+
+/**
+ * The model folder must exist and have a readable config.json, and no level may ask for a layer
+ * deeper than the model has: the engine refuses such a task when it loads it, so say so here.
+ */
+function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext): Diagnostic[] {
+  const folders = taskFolders(root, doc.uri, context);
+  if (folders.modelDir === undefined) return [];
+  const model = modelLayers(folders.modelDir);
+  const error = (node: Node, length: number, message: string): Diagnostic => ({ range: rangeOf(doc, node.offset, length), severity: DiagnosticSeverity.Error, source: 'hdlm', message });
+  // A task without a model field uses the default model; its problem belongs to the opening brace.
+  if ('problem' in model) return [folders.modelNode ? error(folders.modelNode, folders.modelNode.length, model.problem) : error(root, 1, model.problem)];
+  const levels = findNodeAtLocation(root, ['levels']);
+  const diagnostics: Diagnostic[] = [];
+  (levels?.type === 'array' ? (levels.children ?? []) : []).forEach((level, i) => {
+    const layer = level.type === 'object' ? findNodeAtLocation(level, ['layer']) : level;
+    if (layer?.type !== 'number' || typeof layer.value !== 'number' || layer.value <= model.layers) return;
+    diagnostics.push(error(layer, layer.length, `levels[${i}].layer is ${layer.value} but ${folders.modelName} has ${model.layers} layers`));
+  });
   return diagnostics;
 }
 

@@ -3,6 +3,7 @@
 import type { Diagnostic } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetDiagnostics, taskFileDiagnostics } from './diagnostics';
+import type { FeatureContext } from './taskFacts';
 
 export const DEBOUNCE_MS = 150;
 
@@ -12,6 +13,7 @@ export class DocumentValidator {
   constructor(
     private readonly publish: (uri: string, diagnostics: Diagnostic[]) => void,
     private readonly onError: (err: unknown) => void,
+    private readonly context: FeatureContext,
   ) {}
 
   schedule(doc: TextDocument): void {
@@ -23,7 +25,7 @@ export class DocumentValidator {
   validate(doc: TextDocument): Diagnostic[] {
     this.timers.delete(doc.uri);
     try {
-      const diagnostics = doc.languageId === 'hdlm-task' ? taskFileDiagnostics(doc) : doc.languageId === 'jsonl' ? datasetDiagnostics(doc) : [];
+      const diagnostics = doc.languageId === 'hdlm-task' ? taskFileDiagnostics(doc, this.context) : doc.languageId === 'jsonl' ? datasetDiagnostics(doc) : [];
       this.publish(doc.uri, diagnostics);
       return diagnostics;
     } catch (err) {

@@ -6,8 +6,10 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, LayersParams, LayersResult, StatusParams, ThoughtParams, TrainParams, TrainProgressParams, TrainResult } from './protocol';
-import { TrainingJobs } from './trainingJobs';
+import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, EvaluateParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThoughtParams, TrainParams } from './protocol';
+import { JobJournal, journalFile } from './jobJournal';
+import { summarizeTask } from './taskSummary';
+import { Jobs } from './jobs';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
@@ -38,7 +40,7 @@ function cancelledDuring(ms: number, token?: CancellationToken): Promise<boolean
 export interface OutboundClient {
   sendStatus(params: StatusParams): void;
   sendThought(params: ThoughtParams): void;
-  sendTrainProgress(params: TrainProgressParams): void;
+  sendJobProgress(params: JobProgressParams): void;
   log(message: string): void;
   /** Reads the `hdlm` settings section; resolves to undefined when the client cannot tell. */
   fetchSettings(): Promise<unknown>;
@@ -55,33 +57,34 @@ export class HdlmServer {
   private pushedSettings: unknown;
   private workspaceRoot: string | undefined;
   private readonly tasks: TaskHost;
-  private readonly training: TrainingJobs;
-  /** Jobs running now; the status shows busy while there are any. */
-  private jobs = 0;
+  /** Fine-tuning and evaluation jobs; replaced on `initialize` by one that keeps the workspace's journal. */
+  private jobs: Jobs;
+  /** Requests running now; the status shows busy while there are any (or any job runs). */
+  private activeRequests = 0;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
 
   constructor(
     private readonly client: OutboundClient,
     private readonly createEngine: EngineFactory,
-    defaults: Defaults,
+    private readonly defaults: Defaults,
   ) {
     this.tasks = new TaskHost(defaults, (m) => client.log(m));
-    this.training = new TrainingJobs(
-      defaults.cli,
-      (p) => this.onTrainProgress(p),
-      (m) => client.log(m),
-      () => {
-        if (this.training.running.length === 0 && this.jobs === 0) this.publish({ ...this.lastStatus, busy: false, message: 'ready' });
-      },
-    );
+    this.jobs = this.newJobs(new JobJournal(undefined));
+  }
+
+  private newJobs(journal: JobJournal): Jobs {
+    return new Jobs(this.defaults.cli, journal, (p) => this.onJobProgress(p), (m) => this.client.log(m), () => {
+      if (this.jobs.running.length === 0 && this.activeRequests === 0) this.publish({ ...this.lastStatus, busy: false, message: 'ready' });
+    });
   }
 
   initialize(params: InitializeParams): InitializeResult {
     this.client.log(`HdLM server ${SERVER_VERSION} (pid ${process.pid}) initializing for ${params.clientInfo?.name ?? 'an unnamed client'}`);
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     this.workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
+    if (this.defaults.stateDir) this.jobs = this.newJobs(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
     return {
-      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, inlineCompletionProvider: true, hoverProvider: true },
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, inlineCompletionProvider: true, hoverProvider: true, completionProvider: { triggerCharacters: ['"', ':', '[', ','] }, codeLensProvider: {} },
       serverInfo: { name: 'hdlm', version: SERVER_VERSION },
     };
   }
@@ -209,18 +212,49 @@ export class HdlmServer {
   }
 
   /** `hdlm/train`: checks the task file, then starts fine-tuning it in its own process. */
-  async train(params: TrainParams): Promise<TrainResult> {
-    const raw = typeof params.task === 'string' ? params.task : '';
+  async train(params: TrainParams): Promise<JobStarted> {
+    return this.startJob('train', params.task, []);
+  }
+
+  /** `hdlm/evaluate`: checks the task file, then evaluates its heads against the flat baseline in its own process. */
+  async evaluate(params: EvaluateParams): Promise<JobStarted> {
+    const max = params.maxExamples;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new ResponseError(ErrorCodes.badRequest, `maxExamples must be a whole number ≥ 1, got ${JSON.stringify(max)}`);
+    return this.startJob('evaluate', params.task, max !== undefined ? ['--max-examples', String(max)] : []);
+  }
+
+  /** `hdlm/jobs`: the running and recent jobs, newest first. */
+  listJobs(): JobsResult {
+    return { jobs: this.jobs.journal.list() };
+  }
+
+  /** `hdlm/taskSummary`: the task's trained heads and last evaluation. */
+  taskSummary(params: TaskSummaryParams): TaskSummaryResult {
+    const file = this.taskPath(params.task);
+    try {
+      return summarizeTask(file, (m) => this.client.log(m));
+    } catch (err) {
+      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+    }
+  }
+
+  /** A task file named in a request (path or file: URI), resolved against the workspace. */
+  private taskPath(task: unknown): string {
+    const raw = typeof task === 'string' ? task : '';
     if (!raw) throw new ResponseError(ErrorCodes.badRequest, 'which task? give the path of a *.hdlm.json file');
-    const file = this.tasks.resolvePath(raw.startsWith('file:') ? fileURLToPath(raw) : raw, this.workspaceRoot);
+    return this.tasks.resolvePath(raw.startsWith('file:') ? fileURLToPath(raw) : raw, this.workspaceRoot);
+  }
+
+  private async startJob(kind: JobKind, task: unknown, extra: string[]): Promise<JobStarted> {
+    const file = this.taskPath(task);
     try {
       readTaskFile(file);
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }
     const settings = await this.readSettings();
-    const jobId = this.training.start(file, { providers: settings.executionProviders, threads: settings.threads });
-    this.publish({ ...this.lastStatus, busy: true, message: `fine-tuning ${file}` });
+    const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra);
+    this.publish({ ...this.lastStatus, busy: true, message: `${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${file}` });
     return { jobId };
   }
 
@@ -236,18 +270,17 @@ export class HdlmServer {
 
   /** `hdlm/cancelJob`. */
   cancelJob(jobId: string): { cancelled: boolean } {
-    return { cancelled: this.training.cancel(jobId) };
+    return { cancelled: this.jobs.cancel(jobId) };
   }
 
   dispose(): void {
-    this.training.dispose();
+    this.jobs.dispose();
   }
 
-  private onTrainProgress(params: TrainProgressParams): void {
-    this.client.sendTrainProgress(params);
-    const ended = params.event.kind === 'report' || params.event.kind === 'failed' || params.event.kind === 'cancelled';
-    // A finished job may have replaced the heads the task session holds: reload them lazily.
-    if (ended) void this.tasks.release();
+  private onJobProgress(params: JobProgressParams): void {
+    this.client.sendJobProgress(params);
+    // A finished training job may have replaced the heads the task session holds: reload them lazily.
+    if (params.kind === 'train' && this.jobs.journal.get(params.jobId)?.state !== 'running') void this.tasks.release();
   }
 
   /**
@@ -258,7 +291,7 @@ export class HdlmServer {
     const controller = new AbortController();
     if (token?.isCancellationRequested) controller.abort();
     const listener = token?.onCancellationRequested(() => controller.abort());
-    this.jobs++;
+    this.activeRequests++;
     this.publish({ ...this.lastStatus, busy: true, message: what });
     try {
       return await work(controller.signal);
@@ -269,8 +302,8 @@ export class HdlmServer {
       throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${describe(err)}`);
     } finally {
       listener?.dispose();
-      this.jobs--;
-      if (this.jobs === 0 && this.training.running.length === 0) this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
+      this.activeRequests--;
+      if (this.activeRequests === 0 && this.jobs.running.length === 0) this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
     }
   }
 

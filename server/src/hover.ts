@@ -1,10 +1,15 @@
-// Hover help in task files: what the field under the cursor means. Pure and fast (a parse of the
-// document's text), so it stays responsive while a fine-tuning job runs.
-import { getLocation } from 'jsonc-parser';
+// Hover help in task files: what the field under the cursor means, and inside a level what its
+// trained head is (layer, kind, best dev accuracy, when it was trained). Fast: a parse of the
+// document's text and manifest reads cached by mtime, so it stays responsive while a
+// fine-tuning job runs.
+import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { levelHeadName } from '../../engine/src/hdlm/taskSession';
+import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
 
-const FIELDS: Record<string, string> = {
+/** One sentence per task-file field; completion shows these too. */
+export const FIELD_HELP: Record<string, string> = {
   name: 'Name of the task; its heads are saved under `heads/<name>` unless `heads` says otherwise.',
   kind: '`classify` (coarse-to-fine labels) or `thoughtThenAnswer` (a thought at an intermediate layer, then the answer).',
   model: 'A Hugging Face model folder (relative to this file), or `default` for the shipped model.',
@@ -15,17 +20,72 @@ const FIELDS: Record<string, string> = {
   listCandidates: 'List each level\'s candidate labels in the prompt, as the paper does.',
   heads: 'Folder for the trained heads (relative to this file).',
   train: 'Fine-tuning settings: epochs, learningRate, batchSize, weightDecay, headKind (`full` or `lowRank`), rank, seed, devFraction, patience, maxExamples.',
+  learningRate: 'AdamW step size, in (0, 1).',
+  batchSize: 'Examples per optimisation step.',
+  weightDecay: 'AdamW weight decay, in [0, 1).',
+  rank: 'Rank of the low-rank delta when `headKind` is `lowRank`.',
+  seed: 'Seed of the shuffling and of the dev split, so that runs repeat.',
+  devFraction: 'Share of the training file held out as dev when the dataset names no dev file, in (0, 0.5).',
   epochs: 'Passes over the training examples (early stopping may end sooner).',
   headKind: '`full`: train norm + unembedding as the paper does; `lowRank`: train a delta A·B of rank `rank` from the model\'s own head.',
   patience: 'Stop after this many epochs without a better dev accuracy.',
   maxExamples: 'Train on at most this many examples (0 = all), chosen by id hash.',
 };
 
-export function taskFileHover(doc: TextDocument, line: number, character: number): Hover | null {
-  const location = getLocation(doc.getText(), doc.offsetAt({ line, character }));
+/**
+ * The hover at a position of a task file. Without `context` it explains the field only; with it,
+ * it also reads the model folder and the task's trained heads.
+ */
+export function taskFileHover(doc: TextDocument, line: number, character: number, context?: FeatureContext): Hover | null {
+  const text = doc.getText();
+  const location = getLocation(text, doc.offsetAt({ line, character }));
   const key = [...location.path].reverse().find((p): p is string => typeof p === 'string');
-  if (key === undefined || !(key in FIELDS)) return null;
+  if (key === undefined || !(key in FIELD_HELP)) return null;
   const levelIndex = location.path[0] === 'levels' && typeof location.path[1] === 'number' ? location.path[1] : undefined;
   const prefix = levelIndex !== undefined ? `**Level ${levelIndex + 1}** — ` : '';
-  return { contents: { kind: 'markdown', value: `${prefix}\`${key}\`: ${FIELDS[key]}` } };
+  const parts = [`${prefix}\`${key}\`: ${FIELD_HELP[key]}`];
+  if (context) {
+    const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+    if (levelIndex !== undefined) parts.push(headSummary(root, doc.uri, levelIndex, context));
+    else if (location.path.length === 1 && key === 'model') parts.push(modelSummary(root, doc.uri, context));
+  }
+  return { contents: { kind: 'markdown', value: parts.filter((p) => p !== '').join('\n\n') } };
+}
+
+function modelSummary(root: Node | undefined, uri: string, context: FeatureContext): string {
+  const folders = taskFolders(root, uri, context);
+  if (folders.modelDir === undefined) return '';
+  const model = modelLayers(folders.modelDir);
+  return 'problem' in model ? `⚠ ${model.problem}` : `${folders.modelName}: ${model.layers} layers.`;
+}
+
+/** "2026-11-23T13:24:56.280Z" → "2026-11-23 13:24 UTC"; other strings as they are. */
+function when(iso: string): string {
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
+}
+
+/** What the level's trained head is, or that the model's own head stands in for it. */
+function headSummary(root: Node | undefined, uri: string, levelIndex: number, context: FeatureContext): string {
+  const folders = taskFolders(root, uri, context);
+  if (folders.headsDir === undefined) return '';
+  const file = `${levelHeadName(levelIndex + 1)}.json`;
+  const manifest = trainedHead(folders.headsDir, levelIndex + 1);
+  if (!manifest) return `No trained head yet (\`${file}\` in the heads folder): the model's own head decides this level until you fine-tune.`;
+  const { bestDevAccuracy, bestEpoch } = trainingSummary(manifest);
+  const accuracy = bestDevAccuracy !== undefined ? `, best dev accuracy ${percent(bestDevAccuracy)}${bestEpoch !== undefined ? ` at epoch ${bestEpoch}` : ''}` : '';
+  const summary = `**Trained head** (\`${file}\`): layer ${manifest.layer}, kind \`${manifest.kind}\`${accuracy}, trained ${when(manifest.createdAt)}.`;
+  const wanted = levelLayer(root, levelIndex, folders.modelDir);
+  // A head reads the hidden state of the layer it was trained at; after an edit it no longer fits.
+  const stale = wanted !== undefined && wanted !== manifest.layer ? `\n\n⚠ This level now says layer ${wanted}: fine-tune again before the head is used here.` : '';
+  return summary + stale;
+}
+
+/** The layer a level asks for, with "last" resolved against the model when it can be read. */
+function levelLayer(root: Node | undefined, levelIndex: number, modelDir: string | undefined): number | undefined {
+  const level = root && findNodeAtLocation(root, ['levels', levelIndex]);
+  const node = level?.type === 'object' ? findNodeAtLocation(level, ['layer']) : level;
+  if (node?.type === 'number' && typeof node.value === 'number') return node.value;
+  if (node?.value !== 'last' || modelDir === undefined) return undefined;
+  const model = modelLayers(modelDir);
+  return 'layers' in model ? model.layers : undefined;
 }

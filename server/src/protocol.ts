@@ -144,35 +144,159 @@ export interface TrainParams {
   task: string;
 }
 
-export interface TrainResult {
+/** Answer to a request that starts a job: its id, used by `hdlm/jobProgress` and `hdlm/cancelJob`. */
+export interface JobStarted {
   jobId: string;
 }
 
 /**
  * `hdlm/train` — client → server request: starts fine-tuning a task's heads (and the flat
  * baseline) in a separate process and answers at once with a job id; progress follows as
- * `hdlm/trainProgress`. The server keeps serving requests meanwhile.
+ * `hdlm/jobProgress`. The server keeps serving requests meanwhile.
  */
-export const train = new RequestType<TrainParams, TrainResult, void>('hdlm/train');
+export const train = new RequestType<TrainParams, JobStarted, void>('hdlm/train');
 
-/** One event of a training job (the CLI's `hdlm train --events` lines, plus how it ended). */
-export type TrainJobEvent =
+export interface EvaluateParams {
+  /** Task file to evaluate (a path, or a file: URI). */
+  task: string;
+  /** Evaluate on at most this many test examples (default: all of them). */
+  maxExamples?: number;
+}
+
+/**
+ * `hdlm/evaluate` — client → server request: evaluates a task's HdLM heads and the flat baseline
+ * on its test split (dev when it has none) in a separate process; answers at once with a job
+ * id, progress follows as `hdlm/jobProgress` and ends with an `evaluation` event. The result is
+ * also kept beside the heads (`evaluation.json`) so the task panel shows it later.
+ */
+export const evaluate = new RequestType<EvaluateParams, JobStarted, void>('hdlm/evaluate');
+
+/** Per-level metrics of one variant (HdLM heads, or the flat last-layer baseline). */
+export interface VariantMetrics {
+  name: 'hdlm' | 'flat';
+  /** Layer that decided each level. */
+  layers: number[];
+  levels: { level: number; accuracy: number; macroF1: number }[];
+  jointAccuracy: number;
+  /** Mean wall time per example, and the layer·positions it ran (compute). */
+  msPerExample: number;
+  layerPositionsPerExample: number;
+  trainedHeads: boolean;
+}
+
+export interface EvaluationSummary {
+  task: string;
+  /** The file evaluated on. */
+  file: string;
+  examples: number;
+  /** Examples left out because they exceed the model's context. */
+  tooLong: number;
+  variants: VariantMetrics[];
+  /** Share of the flat baseline's level-1 compute that HdLM's level-1 decision needs. */
+  level1ComputeRatio: number;
+  /** ISO time the evaluation ended. */
+  finishedAt: string;
+}
+
+/** One event of a job: the CLI's `--events` lines, plus how the job ended. */
+export type JobEvent =
   | { kind: 'stage'; message: string }
   | { kind: 'features'; done: number; total: number; examplesPerS: number; etaS: number }
   | { kind: 'progress'; head: string; epoch: number; examples: number; epochExamples: number; loss: number; examplesPerS: number; etaS: number }
   | { kind: 'epoch'; head: string; epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; improved: boolean; seconds: number }
   | { kind: 'saved'; head: string; file: string }
   | { kind: 'report'; report: { task: string; examples: { train: number; dev: number }; heads: { name: string; layer: number; bestEpoch: number; bestDevAccuracy: number }[]; seconds: { features: number; training: number } } }
+  /** Evaluation progress: `done` of `total` examples of one variant. */
+  | { kind: 'evalProgress'; variant: string; done: number; total: number; examplesPerS: number; etaS: number }
+  | { kind: 'evaluation'; evaluation: EvaluationSummary }
   | { kind: 'failed'; message: string }
   | { kind: 'cancelled' };
 
-export interface TrainProgressParams {
+export type JobKind = 'train' | 'evaluate';
+
+export interface JobProgressParams {
   jobId: string;
-  event: TrainJobEvent;
+  kind: JobKind;
+  /** Absolute path of the task file the job works on. */
+  task: string;
+  event: JobEvent;
 }
 
-/** `hdlm/trainProgress` — server → client notification: a training job's progress, ending with report, failed or cancelled. */
-export const trainProgress = new NotificationType<TrainProgressParams>('hdlm/trainProgress');
+/**
+ * `hdlm/jobProgress` — server → client notification: a job's progress, ending with `report`
+ * (training), `evaluation`, `failed` or `cancelled`.
+ */
+export const jobProgress = new NotificationType<JobProgressParams>('hdlm/jobProgress');
+
+/** What the server knows of a job, rebuilt from its events; `hdlm/jobs` lists these. */
+export interface JobView {
+  jobId: string;
+  kind: JobKind;
+  task: string;
+  /** `interrupted`: the server stopped while the job ran (its last saved heads are kept). */
+  state: 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+  /** One line for people: what the job is doing now, or how it ended. */
+  line: string;
+  /** 0..1 of the current stage. */
+  fraction: number;
+  /** Per head (training): loss over time, for the curve, and dev accuracy per epoch. */
+  heads: { name: string; layer: number | undefined; losses: number[]; devAccuracy: number[] }[];
+  /** The result of an evaluation job. */
+  evaluation?: EvaluationSummary;
+  startedAt: string;
+  endedAt?: string;
+}
+
+export type JobsParams = Record<string, never>;
+
+export interface JobsResult {
+  /** Running jobs and the most recent ended ones, newest first; they survive server restarts. */
+  jobs: JobView[];
+}
+
+/**
+ * `hdlm/jobs` — client → server request: the running and recent jobs. The task panel asks for
+ * it whenever it is shown, so a reopened panel (or a restarted window or server) sees where a
+ * job stands or how it ended.
+ */
+export const jobs = new RequestType<JobsParams, JobsResult, void>('hdlm/jobs');
+
+export interface TaskSummaryParams {
+  /** Task file (a path, or a file: URI). */
+  task: string;
+}
+
+/** A trained head in a task's heads folder, from its manifest. */
+export interface HeadSummary {
+  /** `level1` … `levelN`, or `flat` (the last-layer baseline). */
+  name: string;
+  layer: number;
+  /** How it is stored: `full`, `rows` (its labels' rows only) or `lowRank`. */
+  kind: string;
+  bestDevAccuracy?: number;
+  bestEpoch?: number;
+  trainedAt: string;
+}
+
+export interface TaskSummaryResult {
+  /** Absolute path of the task file. */
+  task: string;
+  name: string;
+  /** Absolute heads folder. */
+  headsDir: string;
+  /** Layer per level as the file says it (`last` unresolved). */
+  levels: (number | 'last')[];
+  heads: HeadSummary[];
+  /** The last evaluation kept beside the heads, if any. */
+  evaluation?: EvaluationSummary;
+}
+
+/**
+ * `hdlm/taskSummary` — client → server request: what a task file declares and what has been
+ * trained and measured for it (head manifests, the last evaluation). Reads small files only;
+ * fails with `badRequest` naming the problem when the task file is invalid.
+ */
+export const taskSummary = new RequestType<TaskSummaryParams, TaskSummaryResult, void>('hdlm/taskSummary');
 
 export interface CancelJobParams {
   jobId: string;

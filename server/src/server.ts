@@ -5,10 +5,16 @@ import { createConnection, ProposedFeatures, TextDocuments } from 'vscode-langua
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DocumentValidator } from './documentValidator';
 import { taskFileHover } from './hover';
+import { completions } from './completion';
+import { codeLenses } from './codeLens';
+import { datasetHover } from './datasetHover';
+import { forgetDataset } from './datasetIndex';
+import type { FeatureContext } from './taskFacts';
 import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
 import { Engine } from '../../engine/src/index';
 import { HdlmServer, OutboundClient } from './hdlmServer';
-import { TrainingJobs } from './trainingJobs';
+import { Jobs } from './jobs';
+import { defaultCacheDir } from '../../engine/src/checkpoint/checkpoint';
 import * as proto from './protocol';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -18,12 +24,12 @@ let initializationOptions: unknown;
 const outbound: OutboundClient = {
   sendStatus: (params) => void connection.sendNotification(proto.status, params).catch(logFailure),
   sendThought: (params) => void connection.sendNotification(proto.thought, params).catch(logFailure),
-  sendTrainProgress: (params) => void connection.sendNotification(proto.trainProgress, params).catch(logFailure),
+  sendJobProgress: (params) => void connection.sendNotification(proto.jobProgress, params).catch(logFailure),
   log: (message) => connection.console.log(message),
   fetchSettings: async () => (supportsConfiguration ? connection.workspace.getConfiguration('hdlm') : undefined),
 };
 
-const server = new HdlmServer(outbound, (options) => Engine.create(options), { modelDir: defaultModelDir(), taskFile: defaultTaskFile(), cli: TrainingJobs.defaultCli() });
+const server = new HdlmServer(outbound, (options) => Engine.create(options), { modelDir: defaultModelDir(), taskFile: defaultTaskFile(), cli: Jobs.defaultCli(), stateDir: defaultCacheDir() });
 
 function logFailure(err: unknown): void {
   connection.console.error(`HdLM server: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -43,19 +49,59 @@ connection.onRequest(proto.engineInfo, () => server.engineInfo());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
 connection.onRequest(proto.layers, (params, token) => server.layers(params, token));
 connection.onRequest(proto.train, (params) => server.train(params));
+connection.onRequest(proto.evaluate, (params) => server.evaluate(params));
+connection.onRequest(proto.jobs, () => server.listJobs());
+connection.onRequest(proto.taskSummary, (params) => server.taskSummary(params));
 connection.onRequest(proto.cancelJob, (params) => server.cancelJob(params.jobId));
 connection.onShutdown(() => server.dispose());
 
-// Task files and datasets are validated as they change; see diagnostics.ts.
+// Task files and datasets get diagnostics as they change (see diagnostics.ts), and completion,
+// code lenses and hover (completion.ts, codeLens.ts, hover.ts, datasetHover.ts).
+const features: FeatureContext = { defaultModelDir: defaultModelDir() };
 const documents = new TextDocuments(TextDocument);
-const validator = new DocumentValidator((uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }).catch(logFailure), logFailure);
+const validator = new DocumentValidator((uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }).catch(logFailure), logFailure, features);
 documents.onDidChangeContent((e) => validator.schedule(e.document));
-documents.onDidClose((e) => validator.clear(e.document.uri));
-documents.listen(connection);
-connection.onHover((params) => {
-  const doc = documents.get(params.textDocument.uri);
-  return doc?.languageId === 'hdlm-task' ? taskFileHover(doc, params.position.line, params.position.character) : null;
+documents.onDidClose((e) => {
+  validator.clear(e.document.uri);
+  forgetDataset(e.document.uri);
 });
+documents.listen(connection);
+
+/** The open task file or dataset a request is about; other documents get no language features. */
+function projectDocument(uri: string): TextDocument | undefined {
+  const doc = documents.get(uri);
+  return doc?.languageId === 'hdlm-task' || doc?.languageId === 'jsonl' ? doc : undefined;
+}
+
+/** Runs a language feature; a failure is logged and answered with `fallback`, never thrown into the connection. */
+function guarded<T>(feature: string, fallback: T, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    connection.console.error(`HdLM ${feature}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return fallback;
+  }
+}
+
+connection.onHover((params) =>
+  guarded('hover', null, () => {
+    const doc = projectDocument(params.textDocument.uri);
+    if (!doc) return null;
+    return doc.languageId === 'hdlm-task' ? taskFileHover(doc, params.position.line, params.position.character, features) : datasetHover(doc, params.position);
+  }),
+);
+connection.onCompletion((params) =>
+  guarded('completion', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc ? completions(doc, params.position, features) : [];
+  }),
+);
+connection.onCodeLens((params) =>
+  guarded('code lenses', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc ? codeLenses(doc) : [];
+  }),
+);
 connection.languages.inlineCompletion.on((params, token) => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return [];

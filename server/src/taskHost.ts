@@ -15,6 +15,8 @@ export interface Defaults {
   taskFile: string;
   /** The `hdlm` CLI that training jobs run. */
   cli: string;
+  /** Where the job journal lives (per workspace); undefined keeps it in memory only. */
+  stateDir?: string;
 }
 
 export class TaskHost {

@@ -1,12 +1,12 @@
 // The other side of the language server's connection, for driving HdlmServer in unit tests:
 // it records what the server sends and answers settings requests from a plain object.
 import type { OutboundClient } from '../../server/src/hdlmServer';
-import type { StatusParams, ThoughtParams, TrainProgressParams } from '../../server/src/protocol';
+import type { JobProgressParams, StatusParams, ThoughtParams } from '../../server/src/protocol';
 
 export class FakeClient implements OutboundClient {
   readonly statuses: StatusParams[] = [];
   readonly thoughts: ThoughtParams[] = [];
-  readonly progress: TrainProgressParams[] = [];
+  readonly progress: JobProgressParams[] = [];
   readonly lines: string[] = [];
 
   constructor(public settings: unknown = undefined) {}
@@ -19,7 +19,7 @@ export class FakeClient implements OutboundClient {
     this.thoughts.push(params);
   }
 
-  sendTrainProgress(params: TrainProgressParams): void {
+  sendJobProgress(params: JobProgressParams): void {
     this.progress.push(params);
   }
 

@@ -1,5 +1,9 @@
 // Messages between the extension host and the webviews, one union per direction keyed on
 // `type`. The host switches exhaustively over WebviewToHost; the webview over HostToWebview.
+// Job, head and evaluation shapes are the language server's own wire types.
+import type { EvaluationSummary, HeadSummary, JobView } from '../../server/src/protocol';
+
+export type { EvaluationSummary, HeadSummary, JobView };
 
 /** What the layer view shows: one input's readout at every layer and the task's decisions. */
 export interface LayerViewData {
@@ -38,18 +42,10 @@ export interface TaskEntry {
   /** Problems with the file, if it does not parse; the entry is then shown but cannot train. */
   problem?: string;
   active: boolean;
-}
-
-/** What the task panel shows about a training job, rebuilt from its progress events. */
-export interface JobView {
-  jobId: string;
-  task: string;
-  state: 'running' | 'done' | 'failed' | 'cancelled';
-  line: string;
-  /** 0..1 of the current stage. */
-  fraction: number;
-  /** Per head: training loss over time (for the curve) and dev accuracy per epoch. */
-  heads: { name: string; layer: number | undefined; losses: number[]; devAccuracy: number[] }[];
+  /** Trained heads in the task's heads folder (empty before the first fine-tuning). */
+  heads: HeadSummary[];
+  /** The last evaluation of the task (HdLM heads vs the flat baseline). */
+  evaluation?: EvaluationSummary;
 }
 
 export interface TaskPanelState {
@@ -59,7 +55,12 @@ export interface TaskPanelState {
   layers: number | undefined;
   tasks: TaskEntry[];
   datasets: string[];
+  /** The job shown in detail: the newest running one, else the newest that ended. */
   job: JobView | undefined;
+  /** Earlier jobs, newest first, one line each. */
+  recentJobs: { jobId: string; kind: JobView['kind']; task: string; state: JobView['state']; line: string }[];
+  /** Why jobs or heads could not be read (the server is not running), if so. */
+  problem?: string;
 }
 
 /** Host → task panel. */
@@ -69,9 +70,10 @@ export type HostToTaskPanel = { type: 'state'; state: TaskPanelState };
 export type TaskPanelToHost =
   | { type: 'ready' }
   | { type: 'train'; uri: string }
+  | { type: 'evaluate'; uri: string }
   | { type: 'cancel'; jobId: string }
   | { type: 'open'; uri: string }
   | { type: 'activate'; uri: string }
   | { type: 'setLayer'; uri: string; level: number; layer: number | 'last' }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string };
+  | { type: 'rendered'; tasks: number; job: string; heads: number; evaluations: number };

@@ -1,10 +1,11 @@
 // The task panel (sidebar): the model and device, the workspace's task files with their layer
-// per level (changeable), datasets, and the training job: progress, a loss curve per head and
-// dev accuracy per epoch, the flat baseline beside the HdLM heads. It only renders what the host
-// sends and sends back what the user asks for.
+// per level (changeable), their trained heads and last evaluation (HdLM vs the flat baseline),
+// datasets, and the current job: progress, a loss curve per head and dev accuracy per epoch for
+// fine-tuning, the metrics table for an evaluation. It only renders what the host sends and
+// sends back what the user asks for.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import { component, el, vsCodeApi } from './dom';
-import type { HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost } from './messages';
+import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
@@ -55,12 +56,58 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
     levels.append(row);
   });
   card.append(levels);
+  if (task.heads.length > 0) card.append(headsTable(task.heads));
+  else card.append(el('div', 'No trained heads yet: the model\'s own head stands in at every level.', 'muted'));
+  if (task.evaluation) card.append(evaluationTable(task.evaluation));
   const actions = el('div', '', 'actions');
-  const running = state.job?.state === 'running';
-  actions.append(button(running && state.job?.task === task.uri ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
-  if (!task.active) actions.append(button('Use for classification', () => post({ type: 'activate', uri: task.uri })));
+  const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
+  actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
+  actions.append(button(busy === 'evaluate' ? 'Evaluating…' : 'Evaluate', () => post({ type: 'evaluate', uri: task.uri })));
+  // Using a task for classification puts its trained heads to work (hdlm.task).
+  if (!task.active) actions.append(button(task.heads.length > 0 ? 'Use these heads' : 'Use for classification', () => post({ type: 'activate', uri: task.uri })));
   card.append(actions);
   return card;
+}
+
+/** A job names its task by absolute path, the panel by URI. */
+function sameFile(path: string, uri: string): boolean {
+  return decodeURIComponent(uri).endsWith(path);
+}
+
+const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+
+function table(headers: string[], rows: { cells: string[]; className?: string }[], caption: string): HTMLElement {
+  const t = el('table');
+  const head = el('tr');
+  head.append(...headers.map((h) => el('th', h)));
+  t.append(head);
+  for (const r of rows) {
+    const tr = el('tr', '', r.className ?? '');
+    tr.append(...r.cells.map((c) => el('td', c)));
+    t.append(tr);
+  }
+  const box = el('div', '', 'table');
+  box.append(el('div', caption, 'muted'), t);
+  return box;
+}
+
+function headsTable(heads: HeadSummary[]): HTMLElement {
+  const rows = heads.map((h) => ({
+    cells: [h.name, String(h.layer), h.kind, pct(h.bestDevAccuracy), h.trainedAt.slice(0, 16).replace('T', ' ')],
+    className: h.name === 'flat' ? 'baseline' : '',
+  }));
+  return table(['head', 'layer', 'stored', 'best dev', 'trained'], rows, 'trained heads (dev token accuracy)');
+}
+
+function evaluationTable(e: EvaluationSummary): HTMLElement {
+  const depth = e.variants[0]?.levels.length ?? 0;
+  const headers = ['', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex'];
+  const rows = e.variants.map((v) => ({
+    cells: [`${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`, ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy), v.msPerExample.toFixed(1)],
+    className: v.name === 'flat' ? 'baseline' : '',
+  }));
+  const caption = `evaluated on ${e.examples} examples (${e.finishedAt.slice(0, 16).replace('T', ' ')}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
+  return table(headers, rows, caption);
 }
 
 /** A loss curve per head as an SVG polyline (no library: a few dozen points). */
@@ -85,13 +132,17 @@ function lossCurve(job: JobView): SVGSVGElement {
 
 function jobSection(job: JobView): HTMLElement {
   const box = el('section', '', 'job');
-  box.append(el('h3', `Training ${job.state === 'running' ? '' : `(${job.state})`}`));
+  box.append(el('h3', `${job.kind === 'train' ? 'Training' : 'Evaluation'} ${job.state === 'running' ? '' : `(${job.state})`}`));
   const progress = el('div', '', 'progress');
   const fill = el('div', '', 'fill');
   fill.style.width = `${Math.round(job.fraction * 100)}%`;
   progress.append(fill);
   box.append(progress, el('div', job.line, 'muted'));
   if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId })));
+  if (job.kind === 'evaluate') {
+    if (job.evaluation) box.append(evaluationTable(job.evaluation));
+    return box;
+  }
   box.append(lossCurve(job));
   const table = el('table');
   const epochs = Math.max(0, ...job.heads.map((h) => h.devAccuracy.length));
@@ -118,14 +169,24 @@ function render(state: TaskPanelState): void {
   for (const t of state.tasks) tasks.append(taskCard(t, state));
   const datasets = el('section');
   datasets.append(el('h3', 'Datasets'), ...(state.datasets.length ? state.datasets.map((d) => el('div', d, 'muted')) : [el('p', 'No JSON Lines files.', 'muted')]));
-  document.body.replaceChildren(header, ...(state.job ? [jobSection(state.job)] : []), tasks, datasets);
+  const recent = el('section');
+  if (state.recentJobs.length > 0) recent.append(el('h3', 'Earlier jobs'), ...state.recentJobs.map((j) => el('div', `${j.jobId} · ${j.task} · ${j.state}: ${j.line}`, 'muted')));
+  const problem = state.problem ? [el('div', state.problem, 'error')] : [];
+  document.body.replaceChildren(header, ...problem, ...(state.job ? [jobSection(state.job)] : []), tasks, datasets, recent);
   vscode.setState(state);
-  post({ type: 'rendered', tasks: state.tasks.length, job: state.job ? `${state.job.state}:${state.job.heads.length}` : '' });
+  post({
+    type: 'rendered',
+    tasks: state.tasks.length,
+    job: state.job ? `${state.job.kind}:${state.job.state}:${state.job.heads.length}` : '',
+    heads: state.tasks.reduce((n, t) => n + t.heads.length, 0),
+    evaluations: state.tasks.filter((t) => t.evaluation).length,
+  });
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToTaskPanel>) => {
   if (event.data.type === 'state') render(event.data.state);
 });
 const saved = vscode.getState() as TaskPanelState | undefined;
-if (saved?.tasks) render(saved);
+// State saved by an older version of the page may lack fields: render it only when complete.
+if (saved?.tasks && Array.isArray(saved.recentJobs)) render(saved);
 post({ type: 'ready' });

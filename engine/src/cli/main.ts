@@ -31,6 +31,7 @@ layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B
 train:     --task FILE  --epochs N  --max-examples N  --events (JSON lines on stdout)
 eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B
+           --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  |  --task FILE --inputs N`;
 
 const COMMAND_OPTIONS = {
@@ -50,7 +51,7 @@ const COMMAND_OPTIONS = {
   classify: { task: { type: 'string' }, beam: { type: 'string' } },
   train: { task: { type: 'string' }, epochs: { type: 'string' }, 'max-examples': { type: 'string' }, events: { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' } },
-  eval: { task: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' } },
+  eval: { task: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, events: { type: 'boolean' } },
   info: {},
 } as const;
 
@@ -70,6 +71,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
+  // Under the language server stdout is a pipe: when the server dies the pipe breaks, and the
+  // job stops cooperatively (keeping what it saved) instead of running on unobserved.
+  process.stdout.on('error', () => controller.abort());
   switch (command as Command) {
     case 'info':
       await info(values);

@@ -31,3 +31,24 @@ export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
   return s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
 }
+
+/**
+ * Rate and time left of counted work, per key (a variant, a stage), for progress events. Answers
+ * at most every `intervalMs` (and always at the end), so an event stream stays small.
+ */
+export class ProgressRate {
+  private readonly started = new Map<string, number>();
+  private lastEmit = 0;
+
+  constructor(private readonly intervalMs = 250) {}
+
+  update(key: string, done: number, total: number): { examplesPerS: number; etaS: number } | undefined {
+    const now = performance.now();
+    if (!this.started.has(key)) this.started.set(key, now);
+    if (now - this.lastEmit < this.intervalMs && done < total) return undefined;
+    this.lastEmit = now;
+    const seconds = Math.max(1e-3, (now - this.started.get(key)!) / 1000);
+    const examplesPerS = done / seconds;
+    return { examplesPerS, etaS: examplesPerS > 0 ? (total - done) / examplesPerS : Infinity };
+  }
+}

@@ -1,15 +1,17 @@
 // Evaluating a task on a held-out file: the HdLM heads (each level at its layer) and the flat
 // baseline (every level at the last layer through the flat head), on the same examples, with
 // per-level accuracy and macro-F1, joint-path accuracy, and the compute each spent per example.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeAtomically } from '../checkpoint/safetensors';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, type Classification } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
+import type { HierarchicalRecord } from './dataset/formats';
 import { loadHead } from './headStore';
 import { pathMetrics, type PathMetrics } from './metrics';
-import { subsample } from './splits';
+import { splitByHash, subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
 import { fitToContext } from './features';
@@ -36,14 +38,26 @@ export interface TaskEvaluation {
   level1ComputeRatio: number;
 }
 
+/**
+ * What to evaluate on: the file asked for, else the task's test file, else its dev file, else
+ * the dev split that training held out of the training file (same fraction and seed), so a task
+ * with a single dataset file is still measured on examples its heads did not train on.
+ */
+function evaluationRecords(task: TaskDefinition, asked: string | undefined): { file: string; records: HierarchicalRecord[] } {
+  const file = asked ?? task.dataset.test ?? task.dataset.dev;
+  if (file) return { file, records: readHierarchicalDataset(file).records };
+  const { dev } = splitByHash(readHierarchicalDataset(task.dataset.train).records, task.train.devFraction, task.train.seed);
+  if (dev.length === 0) throw new Error(`${task.path}: nothing to evaluate on: no dataset.test or dataset.dev, and the dev split of ${task.dataset.train} is empty (raise train.devFraction)`);
+  return { file: `${task.dataset.train} (dev split, ${Math.round(task.train.devFraction * 100)}%)`, records: dev };
+}
+
 export async function evaluateTask(
   engine: Engine,
   task: TaskDefinition,
   options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
 ): Promise<TaskEvaluation> {
-  const file = options.file ?? task.dataset.test ?? task.dataset.dev;
-  if (!file) throw new Error(`${task.path}: no test or dev file to evaluate on (dataset.test)`);
-  const records = subsample(readHierarchicalDataset(file).records, options.maxExamples ?? 0, task.train.seed);
+  const { file, records: all } = evaluationRecords(task, options.file);
+  const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
   try {
     const L = session.loaded.checkpoint.config.numLayers;
@@ -92,4 +106,58 @@ export async function evaluateTask(
   } finally {
     await session.release();
   }
+}
+
+/**
+ * The compact record of an evaluation that the CLI's `--events` stream ends with and that is
+ * kept beside the heads as `evaluation.json` (the language server's `EvaluationSummary` has
+ * this shape): per variant, per-level accuracy and macro-F1, joint accuracy and compute.
+ */
+export interface EvaluationRecord {
+  task: string;
+  file: string;
+  examples: number;
+  tooLong: number;
+  variants: {
+    name: 'hdlm' | 'flat';
+    layers: number[];
+    levels: { level: number; accuracy: number; macroF1: number }[];
+    jointAccuracy: number;
+    msPerExample: number;
+    layerPositionsPerExample: number;
+    trainedHeads: boolean;
+  }[];
+  level1ComputeRatio: number;
+  finishedAt: string;
+}
+
+export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()): EvaluationRecord {
+  return {
+    task: result.task,
+    file: result.file,
+    examples: result.examples,
+    tooLong: result.tooLong,
+    variants: result.variants.map((v) => ({
+      name: v.name,
+      layers: v.layers,
+      levels: v.metrics.levels.map(({ level, accuracy, macroF1 }) => ({ level, accuracy, macroF1 })),
+      jointAccuracy: v.metrics.jointAccuracy,
+      msPerExample: v.perExample.ms,
+      layerPositionsPerExample: v.perExample.layerPositions,
+      trainedHeads: v.trainedHeads,
+    })),
+    level1ComputeRatio: result.level1ComputeRatio,
+    finishedAt: finishedAt.toISOString(),
+  };
+}
+
+/** File name of the last evaluation record in a task's heads folder. */
+export const EVALUATION_FILE = 'evaluation.json';
+
+/** Keeps the record beside the heads it measured (atomically: a reader never sees half a file). */
+export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord): string {
+  mkdirSync(headsDir, { recursive: true });
+  const file = join(headsDir, EVALUATION_FILE);
+  writeAtomically(file, [Buffer.from(`${JSON.stringify(record, null, 1)}\n`)]);
+  return file;
 }

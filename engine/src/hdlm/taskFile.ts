@@ -5,7 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-export type TaskKind = 'classify' | 'thoughtThenAnswer';
+/** The task kinds, in the order editors offer them. */
+export const TASK_KINDS = ['classify', 'thoughtThenAnswer'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+/** The top-level fields of a task file, in the order editors offer them. */
+export const TASK_FIELDS = ['name', 'kind', 'model', 'dataset', 'system', 'levels', 'listCandidates', 'heads', 'train'] as const;
+
+/** The heads folder of a task that names none, relative to the task file. */
+export function defaultHeadsPath(name: string): string {
+  return `heads/${name}`;
+}
 
 export interface TrainSettings {
   epochs: number;
@@ -92,7 +102,7 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   };
   const name = str('name');
   const kind = str('kind', 'classify');
-  if (kind !== 'classify' && kind !== 'thoughtThenAnswer') problems.push(`kind must be "classify" or "thoughtThenAnswer", got ${JSON.stringify(kind)}`);
+  if (!(TASK_KINDS as readonly string[]).includes(kind)) problems.push(`kind must be "classify" or "thoughtThenAnswer", got ${JSON.stringify(kind)}`);
   const model = str('model', 'default');
   const dataset = parseDataset(obj['dataset'], base, problems);
   const levels = parseLevels(obj['levels'], problems);
@@ -100,8 +110,8 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   if (obj['listCandidates'] !== undefined && typeof obj['listCandidates'] !== 'boolean') problems.push('listCandidates must be true or false');
   const train = parseTrain(obj['train'], problems);
   const system = str('system', 'Classify the text from coarse to fine.');
-  const heads = str('heads', `heads/${name}`);
-  const known = new Set(['name', 'kind', 'model', 'dataset', 'system', 'levels', 'listCandidates', 'heads', 'train', '$schema']);
+  const heads = str('heads', defaultHeadsPath(name));
+  const known = new Set<string>([...TASK_FIELDS, '$schema']);
   for (const key of Object.keys(obj)) if (!known.has(key)) problems.push(`unknown field ${key}`);
   if (problems.length > 0) throw new TaskFileError(path, problems);
   return {

@@ -2,7 +2,7 @@
 // in a temporary workspace, the busy status around the job, clear errors for bad requests and a
 // missing task, and a cancelled request answered as cancelled.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +11,7 @@ import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-la
 import { Engine } from '../../../engine/src/index';
 import { HdlmServer } from '../../../server/src/hdlmServer';
 import { FakeClient } from '../../support/fakeClient';
-import { ErrorCodes, type TrainProgressParams } from '../../../server/src/protocol';
+import { ErrorCodes, type JobEvent } from '../../../server/src/protocol';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -28,9 +28,9 @@ before(() => {
 
 after(() => rmSync(workspace, { recursive: true, force: true }));
 
-async function startServer(settings: Record<string, unknown>): Promise<{ server: HdlmServer; client: FakeClient }> {
+async function startServer(settings: Record<string, unknown>, stateDir?: string): Promise<{ server: HdlmServer; client: FakeClient }> {
   const client = new FakeClient({ executionProviders: ['cpu'], threads: 1, ...settings });
-  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: join(root, 'dist', 'hdlm.js') });
+  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: join(root, 'dist', 'hdlm.js'), stateDir });
   server.initialize({ processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} });
   await server.start();
   return { server, client };
@@ -91,11 +91,11 @@ test('an inline completion drafts a thought, sends it, and offers the answer as 
   assert.deepEqual(await pending, [], 'typing on cancels it');
 });
 
-function waitForEnd(client: FakeClient, jobId: string, timeoutMs: number): Promise<TrainProgressParams['event']> {
+function waitForEnd(client: FakeClient, jobId: string, timeoutMs: number): Promise<JobEvent> {
   return new Promise((resolveEnd, reject) => {
     const deadline = Date.now() + timeoutMs;
     const poll = (): void => {
-      const end = client.progress.find((p) => p.jobId === jobId && ['report', 'failed', 'cancelled'].includes(p.event.kind));
+      const end = client.progress.find((p) => p.jobId === jobId && ['report', 'evaluation', 'failed', 'cancelled'].includes(p.event.kind));
       if (end) resolveEnd(end.event);
       else if (Date.now() > deadline) reject(new Error(`job ${jobId} did not end; events: ${client.progress.map((p) => p.event.kind).join(',')}`));
       else setTimeout(poll, 50);
@@ -106,7 +106,8 @@ function waitForEnd(client: FakeClient, jobId: string, timeoutMs: number): Promi
 
 test('fine-tuning runs in its own process: the server keeps answering, progress streams, heads are saved', async () => {
   writeFileSync(join(workspace, 'quick.hdlm.json'), JSON.stringify({ name: 'quick', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 2, devFraction: 0.34 } }));
-  const { server, client } = await startServer({ task: 'quick.hdlm.json' });
+  const stateDir = join(workspace, 'state');
+  const { server, client } = await startServer({ task: 'quick.hdlm.json' }, stateDir);
   const { jobId } = await server.train({ task: 'quick.hdlm.json' });
   assert.equal(server.status.busy, true);
   // While it trains, a classification still answers (the job is another process).
@@ -123,6 +124,30 @@ test('fine-tuning runs in its own process: the server keeps answering, progress 
   const after = await server.classify({ text: 'barks' });
   assert.deepEqual(after.trainedHeads, [true, true]);
   await assert.rejects(server.train({ task: 'nope.hdlm.json' }), /nope\.hdlm\.json/);
+
+  // Evaluation is a job too: HdLM heads vs the flat baseline, kept beside the heads.
+  const evaluation = await server.evaluate({ task: 'quick.hdlm.json', maxExamples: 3 });
+  const evalEnd = await waitForEnd(client, evaluation.jobId, 60_000);
+  assert.equal(evalEnd.kind, 'evaluation', JSON.stringify(evalEnd));
+  if (evalEnd.kind !== 'evaluation') return;
+  assert.deepEqual(evalEnd.evaluation.variants.map((v) => v.name), ['hdlm', 'flat']);
+  assert.deepEqual(evalEnd.evaluation.variants.map((v) => v.layers), [[2, 4], [4, 4]]);
+  assert.ok(evalEnd.evaluation.variants.every((v) => v.trainedHeads && v.levels.length === 2));
+  assert.ok(existsSync(join(workspace, 'heads', 'quick', 'evaluation.json')));
+  const summary = server.taskSummary({ task: 'quick.hdlm.json' });
+  assert.deepEqual(summary.heads.map((h) => [h.name, h.layer]), [['level1', 2], ['level2', 4], ['flat', 4]]);
+  assert.ok(summary.heads.every((h) => h.bestDevAccuracy !== undefined && h.bestDevAccuracy >= 0 && h.bestDevAccuracy <= 1));
+  assert.equal(summary.evaluation?.examples, evalEnd.evaluation.examples);
+  await assert.rejects(server.evaluate({ task: 'quick.hdlm.json', maxExamples: 0 }), /maxExamples/);
+
+  // Both jobs are in the journal, newest first, and a new server on the same workspace sees them.
+  assert.deepEqual(server.listJobs().jobs.map((j) => [j.kind, j.state]), [['evaluate', 'done'], ['train', 'done']]);
+  server.dispose();
+  const again = await startServer({ task: 'quick.hdlm.json' }, stateDir);
+  const listed = again.server.listJobs().jobs;
+  assert.deepEqual(listed.map((j) => j.jobId), [evaluation.jobId, jobId]);
+  assert.equal(listed[1]!.heads.length, 3, 'the training curve per head survives');
+  assert.ok(listed[0]!.evaluation, 'the evaluation survives');
 });
 
 test('a training job can be cancelled', async () => {

@@ -1,11 +1,16 @@
 // Diagnostics land on the field or line they are about.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import type { Diagnostic } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetDiagnostics, pathOfProblem, taskFileDiagnostics } from '../../../server/src/diagnostics';
 import { DocumentValidator } from '../../../server/src/documentValidator';
 import { taskFileHover } from '../../../server/src/hover';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 function doc(text: string, languageId: string, uri = 'file:///ws/task.hdlm.json'): TextDocument {
   return TextDocument.create(uri, languageId, 1, text);
@@ -72,7 +77,7 @@ test('dataset lines get warnings (skipped) or errors (the file is refused)', () 
 
 test('the validator publishes per document and clears on close', () => {
   const published = new Map<string, number>();
-  const validator = new DocumentValidator((uri, diagnostics) => published.set(uri, diagnostics.length), (err) => assert.fail(String(err)));
+  const validator = new DocumentValidator((uri, diagnostics) => published.set(uri, diagnostics.length), (err) => assert.fail(String(err)), { defaultModelDir: '/nonexistent' });
   const d = doc('{ "name": 1 }', 'hdlm-task');
   validator.validate(d);
   assert.ok(published.get(d.uri)! > 0);
@@ -87,4 +92,29 @@ test('hovering a task-file field explains it, per level for layers', () => {
   assert.match((layer.contents as { value: string }).value, /^\*\*Level 2\*\* — `layer`: The layer whose head decides this level/);
   assert.match((taskFileHover(d, 2, 15)!.contents as { value: string }).value, /`epochs`: Passes over/);
   assert.equal(taskFileHover(d, 0, 0), null);
+});
+
+test('the model folder is checked: it must exist, have a config.json, and be deep enough for every level', () => {
+  const work = mkdtempSync(join(tmpdir(), 'hdlm-diagnostics-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  writeTinyCheckpoint(join(work, 'tiny-model'), { family: 'llama', layers: 8, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  mkdirSync(join(work, 'empty'));
+  const context = { defaultModelDir: join(work, 'tiny-model') };
+  const check = (task: string): { d: TextDocument; diagnostics: Diagnostic[] } => {
+    const d = doc(task, 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
+    return { d, diagnostics: taskFileDiagnostics(d, context) };
+  };
+  const deep = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 4 }, { "layer": 12 }, { "layer": "last" }] }');
+  assert.deepEqual(deep.diagnostics.map((x) => [messageOf(x), textAt(deep.d, x.range)]), [['levels[1].layer is 12 but tiny-model has 8 layers', '12']]);
+  const fine = check('{ "name": "t", "dataset": "d.jsonl", "levels": [{ "layer": 8 }] }');
+  assert.deepEqual(fine.diagnostics, [], 'no model field: the default model, which has 8 layers');
+  const byDefault = check('{ "name": "t", "model": "default", "dataset": "d.jsonl", "levels": [9] }');
+  assert.match(messageOf(byDefault.diagnostics[0]!), /^levels\[0\]\.layer is 9 but the default model \(tiny-model\) has 8 layers$/);
+  const missing = check('{ "name": "t", "model": "nowhere", "dataset": "d.jsonl", "levels": [{ "layer": 2 }] }');
+  assert.equal(textAt(missing.d, missing.diagnostics[0]!.range), '"nowhere"');
+  assert.match(messageOf(missing.diagnostics[0]!), /model folder .*nowhere does not exist/);
+  const noConfig = check('{ "name": "t", "model": "empty", "dataset": "d.jsonl", "levels": [{ "layer": 2 }] }');
+  assert.match(messageOf(noConfig.diagnostics[0]!), /model folder .*empty has no config\.json/);
+  assert.equal(noConfig.diagnostics[0]!.severity, 1);
+  assert.equal(taskFileDiagnostics(doc('{ "name": "t", "model": "nowhere", "dataset": "d.jsonl", "levels": [2] }', 'hdlm-task')).length, 0, 'without a context only the text is checked');
 });

@@ -1,10 +1,10 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
 import { Engine } from '../../engine';
-import { evaluateTask } from '../../hdlm/evaluateTask';
+import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { trainTask } from '../../hdlm/trainTask';
 import { defaultModelDir, defaultTaskFile, integer, providers, Values } from '../args';
-import { formatSeconds, ProgressBar } from '../progress';
+import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
 function taskOf(values: Values) {
   return readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
@@ -46,14 +46,29 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const task = taskOf(values);
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const bar = new ProgressBar();
+  // --events: one JSON object per line on stdout, for the language server that runs this.
+  const events = values['events'] === true;
+  const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
+  const rate = new ProgressRate();
+  if (events) emit({ kind: 'stage', message: `evaluating ${task.name}` });
   const result = await evaluateTask(engine, task, {
     defaultModelDir: defaultModelDir(),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
     beam: integer(values, 'beam', 1, 1),
     signal,
-    onProgress: (variant, done, total) => bar.update(`eval ${variant}`, done, total),
+    onProgress: (variant, done, total) => {
+      if (!events) return bar.update(`eval ${variant}`, done, total);
+      const r = rate.update(variant, done, total);
+      if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
+    },
   });
+  const record = evaluationRecord(result);
+  const saved = saveEvaluationRecord(task.headsDir, record);
+  if (events) {
+    emit({ kind: 'evaluation', evaluation: record });
+    return;
+  }
   if (values['json']) {
     console.log(JSON.stringify(result, null, 2));
     return;
@@ -72,4 +87,5 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%`);
+  console.log(`record kept in ${saved}`);
 }

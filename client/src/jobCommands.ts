@@ -1,0 +1,108 @@
+// "HdLM: Fine-tune Heads" and "HdLM: Evaluate Task": pick a task file (the argument, the active
+// *.hdlm.json editor, or one from the workspace), start the job on the server and follow it in
+// a cancellable progress notification until it ends. The job belongs to the server (it runs in
+// its own process there); closing the notification or the panel does not stop it, Cancel does.
+import * as vscode from 'vscode';
+import { applyJobEvent, newJobView } from '../../server/src/jobView';
+import * as proto from '../../server/src/protocol';
+import type { ServerConnection } from './serverConnection';
+
+/** The task: the argument, the active *.hdlm.json editor, or a pick among the workspace's. */
+async function chooseTask(arg: unknown, verb: string): Promise<string | undefined> {
+  if (typeof arg === 'string') return arg.startsWith('file:') ? vscode.Uri.parse(arg).fsPath : arg;
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  const active = vscode.window.activeTextEditor?.document;
+  if (active?.languageId === 'hdlm-task') return active.uri.fsPath;
+  const files = await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 50);
+  if (files.length === 0) {
+    void vscode.window.showWarningMessage(`HdLM: no task file (*.hdlm.json) in the workspace. Create one to ${verb}.`);
+    return undefined;
+  }
+  if (files.length === 1) return files[0]!.fsPath;
+  const pick = await vscode.window.showQuickPick(
+    files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
+    { title: `HdLM: which task to ${verb}?` },
+  );
+  return pick?.uri.fsPath;
+}
+
+const KINDS = {
+  train: { verb: 'fine-tune', title: 'fine-tuning', request: proto.train },
+  evaluate: { verb: 'evaluate', title: 'evaluating', request: proto.evaluate },
+} as const;
+
+function isEnd(event: proto.JobEvent): boolean {
+  return ['report', 'evaluation', 'failed', 'cancelled'].includes(event.kind);
+}
+
+/** Starts a job and follows it; resolves with the event it ended with (undefined if it never started). */
+export async function runJobCommand(kind: proto.JobKind, server: ServerConnection, output: vscode.LogOutputChannel, arg?: unknown): Promise<proto.JobEvent | undefined> {
+  const { verb, title, request } = KINDS[kind];
+  const task = await chooseTask(arg, verb);
+  if (!task) return undefined;
+  let jobId: string;
+  try {
+    ({ jobId } = await server.request(request, { task }));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    output.error(`${verb}: ${message}`);
+    void vscode.window.showErrorMessage(`HdLM: ${message}`);
+    return undefined;
+  }
+  output.info(`${title} ${task} (${jobId})`);
+  const view = newJobView(jobId, kind, task);
+  const end = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `HdLM: ${title} ${vscode.workspace.asRelativePath(task)}`, cancellable: true },
+    (progress, token) =>
+      new Promise<proto.JobEvent>((resolve) => {
+        token.onCancellationRequested(() => void server.request(proto.cancelJob, { jobId }).catch(() => undefined));
+        let reported = 0;
+        const listener = server.onJobProgress(({ jobId: id, event }) => {
+          if (id !== jobId) return;
+          applyJobEvent(view, event);
+          // The notification's bar moves by increments; report the change of the stage's fraction.
+          const increment = Math.max(0, view.fraction * 100 - reported);
+          reported = view.fraction * 100;
+          progress.report({ message: view.line, increment });
+          if (event.kind === 'epoch') output.info(`${jobId}: ${view.line}`);
+          if (isEnd(event)) {
+            listener.dispose();
+            resolve(event);
+          }
+        });
+      }),
+  );
+  announce(jobId, end, output);
+  return end;
+}
+
+/** Says how a job ended: a notification for people, a line in the log. */
+function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputChannel): void {
+  switch (end.kind) {
+    case 'report': {
+      const heads = end.report.heads.map((h) => `${h.name}@${h.layer} ${(h.bestDevAccuracy * 100).toFixed(1)}%`).join(', ');
+      output.info(`${jobId}: done in ${(end.report.seconds.features + end.report.seconds.training).toFixed(0)} s: ${heads}`);
+      void vscode.window.showInformationMessage(`HdLM: fine-tuned ${end.report.task} on ${end.report.examples.train} examples — dev token accuracy ${heads}`);
+      return;
+    }
+    case 'evaluation': {
+      const line = evaluationLine(end.evaluation);
+      output.info(`${jobId}: ${line}`);
+      void vscode.window.showInformationMessage(`HdLM: ${line}`, 'Show Task Panel').then((choice) => choice && vscode.commands.executeCommand('hdlm.tasks.focus'));
+      return;
+    }
+    case 'failed':
+      output.error(`${jobId}: ${end.message}`);
+      void vscode.window.showErrorMessage(`HdLM: ${jobId} failed: ${end.message}`);
+      return;
+    default:
+      output.warn(`${jobId}: ${end.kind === 'cancelled' ? 'cancelled' : end.kind}`);
+  }
+}
+
+/** "wordnet on 800 examples: joint 5.0% (HdLM, layers 4,6,8) vs 6.6% (flat); level-1 compute 50%". */
+export function evaluationLine(e: proto.EvaluationSummary): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const variants = e.variants.map((v) => `${pct(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, layers ${v.layers.join(',')})`).join(' vs ');
+  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
+}

@@ -1,0 +1,155 @@
+// Completion in the project's own files. In task files: the fields (from taskFile.ts, so the
+// parser and the editor never disagree), `kind` and `train.headKind` values, and the layer of a
+// level, 1..L and "last" for the task's model, marking layers that already have a trained head.
+// In hierarchical datasets: the labels of a level, restricted to the children of the label
+// written before them on the line, with how many lines use each.
+import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
+import { CompletionItem, CompletionItemKind, MarkupKind, type Position, type Range } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { DEFAULT_TRAIN, TASK_FIELDS, TASK_KINDS } from '../../engine/src/hdlm/taskFile';
+import { candidateLabels, datasetIndex, labelPositionAt } from './datasetIndex';
+import { FIELD_HELP } from './hover';
+import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
+
+/** Keys each object of a task file may have, by the object's path. */
+function keysFor(objectPath: JSONPath): readonly string[] {
+  if (objectPath.length === 0) return TASK_FIELDS;
+  if (objectPath.length === 1 && objectPath[0] === 'train') return Object.keys(DEFAULT_TRAIN);
+  if (objectPath.length === 1 && objectPath[0] === 'dataset') return ['train', 'dev', 'test'];
+  if (objectPath.length === 2 && objectPath[0] === 'levels' && typeof objectPath[1] === 'number') return ['layer'];
+  return [];
+}
+
+export function completions(doc: TextDocument, position: Position, context: FeatureContext): CompletionItem[] {
+  if (doc.languageId === 'hdlm-task') return taskFileCompletions(doc, position, context);
+  if (doc.languageId === 'jsonl') return datasetCompletions(doc, position);
+  return [];
+}
+
+export function taskFileCompletions(doc: TextDocument, position: Position, context: FeatureContext): CompletionItem[] {
+  const text = doc.getText();
+  const offset = doc.offsetAt(position);
+  const location = getLocation(text, offset);
+  const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  const range = replacedRange(doc, text, location.previousNode, offset);
+  const path = location.path;
+  if (location.isAtPropertyKey) return keyCompletions(text, root, path, location.previousNode, range);
+  if (isLayerValue(path)) return layerCompletions(root, doc.uri, context, range);
+  if (path.length === 1 && path[0] === 'kind') return valueItems(TASK_KINDS, range);
+  if (path.length === 2 && path[0] === 'train' && path[1] === 'headKind') return valueItems(['full', 'lowRank'], range);
+  if (path.length === 1 && path[0] === 'model') return valueItems(['default'], range);
+  return [];
+}
+
+/** `levels[i].layer`, or `levels[i]` itself: the parser also takes a bare layer per level. */
+function isLayerValue(path: JSONPath): boolean {
+  if (path[0] !== 'levels' || typeof path[1] !== 'number') return false;
+  return path.length === 2 || (path.length === 3 && path[2] === 'layer');
+}
+
+/**
+ * The text a completion replaces: the string, number or key the cursor is in or just after, or
+ * nothing at the cursor. An unterminated string is replaced only up to the cursor, so that what
+ * follows it on the line survives. Node offsets index `text`, which starts at `base` in the document.
+ */
+function replacedRange(doc: TextDocument, text: string, node: Node | undefined, offset: number, base = 0): Range {
+  const at = doc.positionAt(offset);
+  if (!node || node.type === 'object' || node.type === 'array') return { start: at, end: at };
+  const start = node.offset;
+  const end = start + node.length;
+  if (offset - base < start || offset - base > end) return { start: at, end: at };
+  const closed = node.type !== 'string' && node.type !== 'property' ? true : /^"(?:[^"\\\n]|\\.)*"$/.test(text.slice(start, end));
+  return { start: doc.positionAt(base + start), end: closed ? doc.positionAt(base + end) : at };
+}
+
+function keyCompletions(text: string, root: Node | undefined, path: JSONPath, keyNode: Node | undefined, range: Range): CompletionItem[] {
+  const objectPath = path.slice(0, -1);
+  const object = objectPath.length === 0 ? root : root && findNodeAtLocation(root, objectPath);
+  const typed = keyNode?.type === 'property' ? keyNode.offset : undefined;
+  const present = new Set((object?.type === 'object' ? (object.children ?? []) : []).map((p) => p.children?.[0]).filter((k) => k !== undefined && k.offset !== typed).map((k) => k!.value as string));
+  // With a key string already there, replace just it; a colon is added only where none follows.
+  const afterKey = keyNode?.type === 'property' ? text.slice(keyNode.offset + keyNode.length).trimStart() : '';
+  const needsColon = keyNode?.type !== 'property' || !afterKey.startsWith(':');
+  return keysFor(objectPath)
+    .filter((key) => !present.has(key))
+    .map((key, i) => {
+      const item: CompletionItem = {
+        label: key,
+        kind: CompletionItemKind.Property,
+        sortText: String(i).padStart(3, '0'),
+        filterText: `"${key}"`,
+        textEdit: { range, newText: needsColon ? `"${key}": ` : `"${key}"` },
+      };
+      const help = FIELD_HELP[key];
+      if (help !== undefined) item.documentation = { kind: MarkupKind.Markdown, value: help };
+      return item;
+    });
+}
+
+function valueItems(values: readonly string[], range: Range): CompletionItem[] {
+  return values.map((value, i) => ({
+    label: value,
+    kind: CompletionItemKind.EnumMember,
+    sortText: String(i).padStart(3, '0'),
+    filterText: JSON.stringify(value),
+    textEdit: { range, newText: JSON.stringify(value) },
+  }));
+}
+
+/** Per layer, what trained heads of this task's levels read it, e.g. "trained head: level 1 (dev 85.8%)". */
+function trainedLayers(headsDir: string | undefined, levels: number): Map<number, string> {
+  const found = new Map<number, string>();
+  if (headsDir === undefined) return found;
+  for (let level = 1; level <= levels; level++) {
+    const manifest = trainedHead(headsDir, level);
+    if (!manifest) continue;
+    const layer = manifest.layer;
+    const accuracy = trainingSummary(manifest).bestDevAccuracy;
+    const note = `level ${level}${accuracy !== undefined ? ` (dev ${percent(accuracy)})` : ''}`;
+    found.set(layer, found.has(layer) ? `${found.get(layer)!}, ${note}` : `trained head: ${note}`);
+  }
+  return found;
+}
+
+function layerCompletions(root: Node | undefined, uri: string, context: FeatureContext, range: Range): CompletionItem[] {
+  const folders = taskFolders(root, uri, context);
+  const last: CompletionItem = { label: 'last', kind: CompletionItemKind.Value, sortText: '9999', filterText: '"last"', textEdit: { range, newText: '"last"' } };
+  if (folders.modelDir === undefined) return [last];
+  const model = modelLayers(folders.modelDir);
+  if ('problem' in model) return [{ ...last, detail: model.problem }];
+  const L = model.layers;
+  const levels = root && findNodeAtLocation(root, ['levels']);
+  const trained = trainedLayers(folders.headsDir, levels?.children?.length ?? 0);
+  const items: CompletionItem[] = [];
+  for (let layer = 1; layer <= L; layer++) {
+    const note = trained.get(layer);
+    items.push({
+      label: String(layer),
+      kind: CompletionItemKind.Value,
+      detail: `layer ${layer} of ${L}${note !== undefined ? ` · ${note}` : ''}`,
+      sortText: String(layer).padStart(4, '0'),
+      filterText: String(layer),
+      textEdit: { range, newText: String(layer) },
+    });
+  }
+  const lastNote = trained.get(L);
+  items.push({ ...last, detail: `layer ${L} of ${L}, the model's own last layer${lastNote !== undefined ? ` · ${lastNote}` : ''}` });
+  return items;
+}
+
+export function datasetCompletions(doc: TextDocument, position: Position): CompletionItem[] {
+  const at = labelPositionAt(doc, position);
+  if (!at) return [];
+  const parent = at.level > 0 ? at.written[at.level - 1] : undefined;
+  const candidates = candidateLabels(datasetIndex(doc), at.level, parent);
+  const range = replacedRange(doc, at.line, at.node, at.lineStart + at.column, at.lineStart);
+  return [...candidates].map(([label, count]) => ({
+    label,
+    kind: CompletionItemKind.EnumMember,
+    detail: `level ${at.level + 1}${parent !== undefined ? ` under ${parent}` : ''} · used on ${count} line${count === 1 ? '' : 's'}`,
+    // Most-used first: the usual label is the likely one.
+    sortText: String(1e9 - count).padStart(10, '0'),
+    filterText: JSON.stringify(label),
+    textEdit: { range, newText: JSON.stringify(label) },
+  }));
+}

@@ -1,0 +1,74 @@
+// A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
+// the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
+// the same reading of every event.
+import type { JobEvent, JobKind, JobView } from './protocol';
+
+/** Loss points kept per head for the curve; older points are thinned out, not dropped. */
+const MAX_LOSS_POINTS = 400;
+
+export function newJobView(jobId: string, kind: JobKind, task: string, now = new Date()): JobView {
+  return { jobId, kind, task, state: 'running', line: 'starting', fraction: 0, heads: [], startedAt: now.toISOString() };
+}
+
+/** Applies one event to a job's view (pure apart from the view itself; unit-tested). */
+export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): void {
+  const head = (name: string): JobView['heads'][number] => {
+    let h = job.heads.find((x) => x.name === name);
+    if (!h) job.heads.push((h = { name, layer: undefined, losses: [], devAccuracy: [] }));
+    return h;
+  };
+  const end = (state: JobView['state'], line: string): void => {
+    job.state = state;
+    job.line = line;
+    job.endedAt = now.toISOString();
+  };
+  switch (event.kind) {
+    case 'stage':
+      job.line = event.message;
+      return;
+    case 'features':
+      job.fraction = event.done / Math.max(1, event.total);
+      job.line = `backbone pass ${event.done}/${event.total} · ${event.examplesPerS.toFixed(0)} ex/s · ETA ${event.etaS.toFixed(0)} s`;
+      return;
+    case 'progress':
+      job.fraction = event.examples / Math.max(1, event.epochExamples);
+      job.line = `${event.head} epoch ${event.epoch} · ${event.examplesPerS.toFixed(0)} rows/s · ETA ${event.etaS.toFixed(0)} s`;
+      addLoss(head(event.head), event.loss);
+      return;
+    case 'epoch':
+      head(event.head).devAccuracy.push(event.devAccuracy);
+      addLoss(head(event.head), event.loss);
+      job.line = `${event.head} epoch ${event.epoch}: dev accuracy ${(event.devAccuracy * 100).toFixed(1)}%${event.improved ? ' (saved)' : ''}`;
+      return;
+    case 'saved':
+      return;
+    case 'report':
+      for (const h of event.report.heads) head(h.name).layer = h.layer;
+      job.fraction = 1;
+      end('done', `done in ${(event.report.seconds.features + event.report.seconds.training).toFixed(0)} s on ${event.report.examples.train} examples`);
+      return;
+    case 'evalProgress':
+      job.fraction = event.done / Math.max(1, event.total);
+      job.line = `evaluating ${event.variant} ${event.done}/${event.total} · ${event.examplesPerS.toFixed(0)} ex/s · ETA ${event.etaS.toFixed(0)} s`;
+      return;
+    case 'evaluation': {
+      job.evaluation = event.evaluation;
+      job.fraction = 1;
+      const [hdlm, flat] = event.evaluation.variants;
+      const joint = (v: typeof hdlm): string => (v ? `${(v.jointAccuracy * 100).toFixed(1)}%` : '?');
+      end('done', `${event.evaluation.examples} examples: joint accuracy ${joint(hdlm)} (HdLM) vs ${joint(flat)} (flat)`);
+      return;
+    }
+    case 'failed':
+      end('failed', event.message);
+      return;
+    case 'cancelled':
+      end('cancelled', job.kind === 'train' ? 'cancelled; the last saved heads are kept' : 'cancelled');
+      return;
+  }
+}
+
+function addLoss(head: JobView['heads'][number], loss: number): void {
+  head.losses.push(loss);
+  if (head.losses.length > MAX_LOSS_POINTS) head.losses = head.losses.filter((_, i) => i % 2 === 1);
+}

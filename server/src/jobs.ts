@@ -1,0 +1,97 @@
+// Long jobs (fine-tuning, evaluation) run outside the language server's process: each is the
+// `hdlm` CLI with `--events` in a child process, so a long run never blocks requests, hover or
+// diagnostics. Its JSON lines become `hdlm/jobProgress` notifications and update the job's view
+// in the journal (jobJournal.ts). Cancelling sends SIGINT, which the CLI turns into a
+// cooperative stop (the last saved heads and resume points stay as they were).
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { JobEvent, JobKind, JobProgressParams } from './protocol';
+import type { JobJournal } from './jobJournal';
+
+export interface JobSettings {
+  providers: readonly string[];
+  threads: number;
+}
+
+/** The CLI command and options of each kind of job. */
+function cliArgs(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[]): string[] {
+  const command = kind === 'train' ? 'train' : 'eval';
+  return [command, '--task', taskFile, '--events', '--device', settings.providers.join(','), '--threads', String(settings.threads), ...extra];
+}
+
+/** The event that ends a job of this kind successfully. */
+function isResult(event: JobEvent): boolean {
+  return event.kind === 'report' || event.kind === 'evaluation';
+}
+
+export class Jobs {
+  private readonly children = new Map<string, ChildProcess>();
+
+  constructor(
+    private readonly cliPath: string,
+    readonly journal: JobJournal,
+    private readonly notify: (params: JobProgressParams) => void,
+    private readonly log: (message: string) => void,
+    /** Called after a job's process has exited (it no longer counts as running). */
+    private readonly onExit: () => void = () => undefined,
+  ) {}
+
+  /** The `hdlm` CLI beside the server bundle. */
+  static defaultCli(): string {
+    return join(__dirname, 'hdlm.js');
+  }
+
+  /** Starts a job; `extra` are further CLI options (e.g. `--max-examples 50`). */
+  start(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[] = []): string {
+    const jobId = this.journal.create(kind, taskFile);
+    const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.set(jobId, child);
+    this.log(`${jobId}: started ${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${taskFile} (pid ${child.pid})`);
+    const emit = (event: JobEvent): void => {
+      this.journal.apply(jobId, event);
+      this.notify({ jobId, kind, task: taskFile, event });
+    };
+    let stderr = '';
+    let finished = false;
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let event: JobEvent;
+      try {
+        event = JSON.parse(line) as JobEvent;
+      } catch {
+        this.log(`${jobId}: ${line}`);
+        return;
+      }
+      if (isResult(event)) finished = true;
+      emit(event);
+    });
+    child.on('close', (code, signal) => {
+      this.children.delete(jobId);
+      if (!finished) {
+        const cancelled = signal === 'SIGINT' || code === 130;
+        const message = cancelled ? 'cancelled' : (stderr.trim().split('\n').pop() ?? `exited with ${code ?? signal}`).replace(/^hdlm: /, '');
+        this.log(`${jobId}: ${cancelled ? 'cancelled' : `failed: ${stderr.trim()}`}`);
+        emit(cancelled ? { kind: 'cancelled' } : { kind: 'failed', message });
+      }
+      this.onExit();
+    });
+    return jobId;
+  }
+
+  cancel(jobId: string): boolean {
+    const child = this.children.get(jobId);
+    if (!child) return false;
+    child.kill('SIGINT');
+    return true;
+  }
+
+  get running(): string[] {
+    return [...this.children.keys()];
+  }
+
+  dispose(): void {
+    for (const child of this.children.values()) child.kill('SIGINT');
+    this.journal.flush();
+  }
+}

@@ -1,0 +1,137 @@
+// What the language features need to know about a task file beyond its text: where its model and
+// heads folders are, how many layers the model has, and which levels already have trained heads.
+// Every file read is cached by modification time, because completion, hover and diagnostics ask
+// again on each keystroke and must stay fast while a fine-tuning job rewrites the heads.
+import { findNodeAtLocation, type Node } from 'jsonc-parser';
+import { statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readModelConfig } from '../../engine/src/checkpoint/config';
+import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
+import { levelHeadName } from '../../engine/src/hdlm/taskSession';
+import { defaultHeadsPath } from '../../engine/src/hdlm/taskFile';
+
+/** What the server knows that the document text does not say. */
+export interface FeatureContext {
+  /** The shipped model's folder, used where a task says `"model": "default"` or names none. */
+  defaultModelDir: string;
+}
+
+/** A task file's folders, read leniently from its (possibly half-typed) JSON tree. */
+export interface TaskFolders {
+  /** The `model` value node, when the field is there. */
+  modelNode: Node | undefined;
+  /** Absolute model folder; undefined when a relative path cannot be resolved (an untitled file). */
+  modelDir: string | undefined;
+  /** How messages name the model: the field as written, or the default model's folder name. */
+  modelName: string;
+  /** Absolute heads folder; undefined without a file path or a task name. */
+  headsDir: string | undefined;
+}
+
+export type ModelLayers = { layers: number } | { problem: string };
+
+/** The task file's own folder, or undefined for documents that are not files. */
+export function taskBaseDir(uri: string): string | undefined {
+  return uri.startsWith('file:') ? dirname(fileURLToPath(uri)) : undefined;
+}
+
+function stringAt(root: Node | undefined, key: string): { node: Node | undefined; value: string | undefined } {
+  const node = root && findNodeAtLocation(root, [key]);
+  return { node, value: node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' ? node.value : undefined };
+}
+
+/** Resolves the task's folders the way taskFile.ts does: relative to the task file. */
+export function taskFolders(root: Node | undefined, uri: string, context: FeatureContext): TaskFolders {
+  const base = taskBaseDir(uri);
+  const model = stringAt(root, 'model');
+  const isDefault = model.value === undefined || model.value === 'default';
+  const modelDir = isDefault ? context.defaultModelDir : base !== undefined ? resolve(base, model.value!) : undefined;
+  const modelName = isDefault ? `the default model (${basename(context.defaultModelDir)})` : model.value!;
+  const name = stringAt(root, 'name').value;
+  const heads = stringAt(root, 'heads').value ?? (name !== undefined ? defaultHeadsPath(name) : undefined);
+  const headsDir = base !== undefined && heads !== undefined ? resolve(base, heads) : undefined;
+  return { modelNode: model.node, modelDir, modelName, headsDir };
+}
+
+/** A cache of values derived from one file, refreshed when the file's mtime or size changes. */
+class FileCache<T> {
+  private readonly entries = new Map<string, { stamp: string; value: T }>();
+
+  constructor(private readonly read: (path: string) => T) {}
+
+  /** The value for `path`, or undefined when the file does not exist. */
+  get(path: string): T | undefined {
+    let stamp: string;
+    try {
+      const stat = statSync(path);
+      if (!stat.isFile()) return undefined;
+      stamp = `${stat.mtimeMs}:${stat.size}`;
+    } catch {
+      this.entries.delete(path);
+      return undefined;
+    }
+    const cached = this.entries.get(path);
+    if (cached?.stamp === stamp) return cached.value;
+    const value = this.read(path);
+    this.entries.set(path, { stamp, value });
+    return value;
+  }
+}
+
+const configs = new FileCache<ModelLayers>((path) => {
+  try {
+    return { layers: readModelConfig(path).numLayers };
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+});
+
+const manifests = new FileCache<HeadManifest | undefined>((path) => {
+  try {
+    return readManifest(dirname(path), basename(path, '.json'));
+  } catch {
+    // A manifest being rewritten or damaged is no reason to fail a hover; the head loader reports it.
+    return undefined;
+  }
+});
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The model's layer count from its config.json, or why it cannot be had. */
+export function modelLayers(modelDir: string): ModelLayers {
+  if (!isDirectory(modelDir)) return { problem: `model folder ${modelDir} does not exist` };
+  return configs.get(join(modelDir, 'config.json')) ?? { problem: `model folder ${modelDir} has no config.json` };
+}
+
+/** The manifest of level `level`'s trained head (1-based), when one is saved. */
+export function trainedHead(headsDir: string, level: number): HeadManifest | undefined {
+  return manifests.get(join(headsDir, `${levelHeadName(level)}.json`));
+}
+
+/** The parts of a manifest's free-form training record that hovers and completions show. */
+export interface TrainingSummary {
+  bestDevAccuracy?: number;
+  bestEpoch?: number;
+}
+
+export function trainingSummary(manifest: HeadManifest): TrainingSummary {
+  const record = manifest.training ?? {};
+  const num = (key: string): number | undefined => (typeof record[key] === 'number' && Number.isFinite(record[key]) ? record[key] : undefined);
+  const summary: TrainingSummary = {};
+  const accuracy = num('bestDevAccuracy');
+  const epoch = num('bestEpoch');
+  if (accuracy !== undefined) summary.bestDevAccuracy = accuracy;
+  if (epoch !== undefined) summary.bestEpoch = epoch;
+  return summary;
+}
+
+export function percent(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}

@@ -1,0 +1,124 @@
+// Completion in task files (fields, kinds, layers of the task's real model folder) and in
+// hierarchical datasets (labels restricted to the children of the label before them).
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { CompletionItem, TextEdit } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { completions } from '../../../server/src/completion';
+import { buildIndex } from '../../../server/src/datasetIndex';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+const work = mkdtempSync(join(tmpdir(), 'hdlm-completion-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+writeTinyCheckpoint(join(work, 'six'), { family: 'llama', layers: 6, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+writeTinyCheckpoint(join(work, 'gpt'), { family: 'gpt2', layers: 3, hidden: 16, heads: 2, vocab: 64 });
+const context = { defaultModelDir: join(work, 'six') };
+
+/** A document with the cursor where `|` is, and what completion offers there. */
+function complete(textWithCursor: string, languageId: string, file = join(work, 'task.hdlm.json')): { items: CompletionItem[]; doc: TextDocument } {
+  const offset = textWithCursor.indexOf('|');
+  const doc = TextDocument.create(pathToFileURL(file).toString(), languageId, 1, textWithCursor.replace('|', ''));
+  return { items: completions(doc, doc.positionAt(offset), context), doc };
+}
+
+function applied(doc: TextDocument, item: CompletionItem): string {
+  const edit = item.textEdit as TextEdit;
+  return TextDocument.applyEdits(doc, [edit]);
+}
+
+test('a level layer offers 1..L and "last" for the model the task names', () => {
+  const { items, doc } = complete('{ "name": "t", "model": "six", "levels": [{ "layer": | }] }', 'hdlm-task');
+  assert.deepEqual(items.map((i) => i.label), ['1', '2', '3', '4', '5', '6', 'last']);
+  assert.match(items[2]!.detail!, /^layer 3 of 6$/);
+  assert.equal(applied(doc, items.at(-1)!), '{ "name": "t", "model": "six", "levels": [{ "layer": "last" }] }');
+  const gpt = complete('{ "model": "gpt", "levels": [{ "layer": 2 }, { "layer": "la|" }] }', 'hdlm-task');
+  assert.deepEqual(gpt.items.map((i) => i.label), ['1', '2', '3', 'last'], 'gpt2 counts n_layer');
+  assert.equal(applied(gpt.doc, gpt.items[2]!), '{ "model": "gpt", "levels": [{ "layer": 2 }, { "layer": 3 }] }', 'the half-typed string is replaced');
+});
+
+test('"default" or no model field uses the default model', () => {
+  assert.equal(complete('{ "model": "default", "levels": [{ "layer": | }] }', 'hdlm-task').items.length, 7);
+  assert.equal(complete('{ "levels": [4, |] }', 'hdlm-task').items.length, 7, 'bare layers per level too');
+});
+
+test('layers with a trained head are marked', () => {
+  const heads = join(work, 'heads', 'wn');
+  mkdirSync(heads, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet', 'level1.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(heads, 'level1.json'), JSON.stringify({ ...manifest, layer: 4 }));
+  const { items } = complete('{ "name": "wn", "model": "six", "levels": [{ "layer": | }, { "layer": "last" }] }', 'hdlm-task');
+  assert.match(items.find((i) => i.label === '4')!.detail!, /trained head: level 1 \(dev 85\.4%\)/);
+  assert.doesNotMatch(items.find((i) => i.label === '3')!.detail!, /trained/);
+});
+
+test('a missing model folder still offers "last", saying why there are no numbers', () => {
+  const { items } = complete('{ "model": "nowhere", "levels": [{ "layer": | }] }', 'hdlm-task');
+  assert.deepEqual(items.map((i) => i.label), ['last']);
+  assert.match(items[0]!.detail!, /does not exist/);
+});
+
+test('keys come from taskFile.ts, without those already there', () => {
+  const top = complete('{ "name": "t", | }', 'hdlm-task');
+  const labels = top.items.map((i) => i.label);
+  assert.deepEqual(labels, ['kind', 'model', 'dataset', 'system', 'levels', 'listCandidates', 'heads', 'train']);
+  assert.equal(applied(top.doc, top.items[0]!), '{ "name": "t", "kind":  }');
+  const train = complete('{ "train": { "epochs": 2, "ba|": 3 } }', 'hdlm-task');
+  assert.ok(train.items.some((i) => i.label === 'batchSize'));
+  assert.ok(!train.items.some((i) => i.label === 'epochs'));
+  assert.equal(applied(train.doc, train.items.find((i) => i.label === 'batchSize')!), '{ "train": { "epochs": 2, "batchSize": 3 } }');
+  assert.deepEqual(complete('{ "levels": [{ | }] }', 'hdlm-task').items.map((i) => i.label), ['layer']);
+});
+
+test('kind offers the task kinds', () => {
+  const { items, doc } = complete('{ "kind": "c|" }', 'hdlm-task');
+  assert.deepEqual(items.map((i) => i.label), ['classify', 'thoughtThenAnswer']);
+  assert.equal(applied(doc, items[1]!), '{ "kind": "thoughtThenAnswer" }');
+});
+
+const dataset = [
+  '{"text":"barks","labels":["animal","dog","terrier"]}',
+  '{"text":"woofs","labels":["animal","dog","hound"]}',
+  '{"text":"yaps","labels":["animal","dog","terrier"]}',
+  '{"text":"purrs","labels":["animal","cat","tabby"]}',
+  '{"text":"oak","labels":["plant","tree","oak"]}',
+];
+
+test('a dataset label offers the children of the label before it, with counts', () => {
+  const at = (line: string): CompletionItem[] => complete([...dataset, line].join('\n'), 'jsonl', join(work, 'data.jsonl')).items;
+  assert.deepEqual(at('{"text":"x","labels":["animal", "|"]}').map((i) => [i.label, i.detail]), [
+    ['dog', 'level 2 under animal · used on 3 lines'],
+    ['cat', 'level 2 under animal · used on 1 line'],
+  ]);
+  assert.deepEqual(at('{"text":"x","labels":["animal", "dog", |').map((i) => i.label), ['terrier', 'hound']);
+  assert.deepEqual(new Set(at('{"text":"x","labels":[|').map((i) => i.label)), new Set(['animal', 'plant']));
+  assert.deepEqual(at('{"text":"x","labels":["fungus", "|"]}'), [], 'a new label has no children yet');
+  assert.deepEqual(at('{"text":"x|","labels":[]}'), [], 'not in the labels array');
+  const { items, doc } = complete([...dataset, '{"text":"x","labels":["plant", "t|"]}'].join('\n'), 'jsonl', join(work, 'data.jsonl'));
+  assert.equal(applied(doc, items[0]!).split('\n').at(-1), '{"text":"x","labels":["plant", "tree"]}');
+});
+
+test('the label index of a 20k-line dataset builds fast', () => {
+  const lines = Array.from({ length: 20000 }, (_, i) => `{"text":"example ${i}","labels":["c${i % 10}","m${i % 100}","f${i % 1000}"]}`);
+  const started = performance.now();
+  const index = buildIndex(lines.join('\n'));
+  const ms = performance.now() - started;
+  assert.equal(index.levels[2]!.size, 1000);
+  assert.equal(index.levels[0]!.get('c3')!.children.size, 10);
+  assert.ok(ms < 500, `${ms.toFixed(0)} ms`);
+});
+
+test('the fixture dataset completes under the parent of its own labels', () => {
+  const text = readFileSync(join(root, 'data', 'fixtures', 'wordnet.sample.jsonl'), 'utf8').trimEnd();
+  const firstLine = text.split('\n')[0]!;
+  const [coarse] = (JSON.parse(firstLine) as { labels: string[] }).labels;
+  const { items } = complete(`${text}\n{"text":"x","labels":[${JSON.stringify(coarse)}, |]}`, 'jsonl', join(work, 'wordnet.jsonl'));
+  const index = buildIndex(text);
+  assert.deepEqual(new Set(items.map((i) => i.label)), new Set(index.levels[0]!.get(coarse!)!.children.keys()));
+  assert.ok(items.length > 0);
+});

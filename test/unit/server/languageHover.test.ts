@@ -1,0 +1,63 @@
+// Hover on dataset labels (level, use count, parent, children) and on task-file levels with a
+// trained head (layer, kind, best dev accuracy and epoch, when it was trained).
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { Hover } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { datasetHover } from '../../../server/src/datasetHover';
+import { taskFileHover } from '../../../server/src/hover';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+const work = mkdtempSync(join(tmpdir(), 'hdlm-hover-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function value(hover: Hover | null): string {
+  assert.ok(hover, 'a hover');
+  return (hover.contents as { value: string }).value;
+}
+
+/** The hover at the first `|` of the text (which is removed). */
+function datasetHoverAt(textWithCursor: string): Hover | null {
+  const offset = textWithCursor.indexOf('|');
+  const doc = TextDocument.create('file:///ws/d.jsonl', 'jsonl', 1, textWithCursor.replace('|', ''));
+  return datasetHover(doc, doc.positionAt(offset));
+}
+
+const dataset = ['{"text":"barks","labels":["animal","dog"]}', '{"text":"purrs","labels":["animal","cat"]}', '{"text":"oak","labels":["plant","tree"]}'];
+
+test('hovering a dataset label shows its level, use count, parent and children', () => {
+  const coarse = value(datasetHoverAt([`{"text":"woofs","labels":["an|imal","dog"]}`, ...dataset].join('\n')));
+  assert.match(coarse, /^\*\*`animal`\*\* · level 1 of 2/);
+  assert.match(coarse, /used on 3 lines/);
+  assert.match(coarse, /top level: no parent/);
+  assert.match(coarse, /2 children at level 2/);
+  const fine = value(datasetHoverAt([...dataset.slice(0, 2), '{"text":"oak","labels":["plant","tr|ee"]}'].join('\n')));
+  assert.match(fine, /level 2 of 2/);
+  assert.match(fine, /used on 1 line\n/);
+  assert.match(fine, /parent: `plant`/);
+  assert.match(fine, /finest level: no children/);
+  assert.equal(datasetHoverAt(['{"text":"ba|rks","labels":["animal","dog"]}'].join('\n')), null, 'only labels have a hover');
+});
+
+test('hovering a level with a trained head shows the head from its manifest', () => {
+  writeTinyCheckpoint(join(work, 'model'), { family: 'llama', layers: 8, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  const heads = join(work, 'heads', 'wordnet');
+  mkdirSync(heads, { recursive: true });
+  for (const f of ['level1.json', 'level2.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet', f), join(heads, f));
+  const text = '{\n  "name": "wordnet",\n  "model": "model",\n  "levels": [{ "layer": 4 }, { "layer": 5 }, { "layer": "last" }]\n}\n';
+  const doc = TextDocument.create(pathToFileURL(join(work, 'wordnet.hdlm.json')).toString(), 'hdlm-task', 1, text);
+  const context = { defaultModelDir: join(work, 'model') };
+  const at = (needle: string): string => value(taskFileHover(doc, 3, text.split('\n')[3]!.indexOf(needle) + 2, context));
+  const first = at('"layer": 4');
+  assert.match(first, /^\*\*Level 1\*\* — `layer`/);
+  assert.match(first, /\*\*Trained head\*\* \(`level1\.json`\): layer 4, kind `rows`, best dev accuracy 85\.4% at epoch 4, trained 2026-11-23 13:24 UTC\./);
+  assert.doesNotMatch(first, /fine-tune again/);
+  assert.match(at('"layer": 5'), /layer 6, .*\n\n⚠ This level now says layer 5: fine-tune again/, 'a head trained at another layer is flagged');
+  assert.match(at('"layer": "last"'), /No trained head yet \(`level3\.json`/);
+  assert.match(value(taskFileHover(doc, 2, 5, context)), /model: 8 layers\./);
+});
