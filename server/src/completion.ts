@@ -34,17 +34,23 @@ export function taskFileCompletions(doc: TextDocument, position: Position, conte
   const range = replacedRange(doc, text, location.previousNode, offset);
   const path = location.path;
   if (location.isAtPropertyKey) return keyCompletions(text, root, path, location.previousNode, range);
-  if (isLayerValue(path)) return layerCompletions(root, doc.uri, context, range);
+  if (isLayerValue(root, path)) return layerCompletions(root, doc.uri, context, range);
   if (path.length === 1 && path[0] === 'kind') return valueItems(TASK_KINDS, range);
   if (path.length === 2 && path[0] === 'train' && path[1] === 'headKind') return valueItems(['full', 'lowRank'], range);
   if (path.length === 1 && path[0] === 'model') return valueItems(['default'], range);
   return [];
 }
 
-/** `levels[i].layer`, or `levels[i]` itself: the parser also takes a bare layer per level. */
-function isLayerValue(path: JSONPath): boolean {
+/**
+ * `levels[i].layer`, or `levels[i]` itself in a list of bare layers (the parser takes those
+ * too); not between the objects of a list of `{ "layer": k }`, where a bare number would be out
+ * of place.
+ */
+function isLayerValue(root: Node | undefined, path: JSONPath): boolean {
   if (path[0] !== 'levels' || typeof path[1] !== 'number') return false;
-  return path.length === 2 || (path.length === 3 && path[2] === 'layer');
+  if (path.length === 3) return path[2] === 'layer';
+  const levels = root && findNodeAtLocation(root, ['levels']);
+  return path.length === 2 && !(levels?.children ?? []).some((level) => level.type === 'object');
 }
 
 /**

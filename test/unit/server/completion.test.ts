@@ -45,6 +45,7 @@ test('a level layer offers 1..L and "last" for the model the task names', () => 
 test('"default" or no model field uses the default model', () => {
   assert.equal(complete('{ "model": "default", "levels": [{ "layer": | }] }', 'hdlm-task').items.length, 7);
   assert.equal(complete('{ "levels": [4, |] }', 'hdlm-task').items.length, 7, 'bare layers per level too');
+  assert.deepEqual(complete('{ "levels": [{ "layer": 4 }, |] }', 'hdlm-task').items, [], 'no bare layer among level objects');
 });
 
 test('layers with a trained head are marked', () => {
