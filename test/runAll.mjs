@@ -1,6 +1,7 @@
 // `npm test`: every tier, in order, on a freshly built tree.
 //   build → type-check → lint → unit + Neovim smoke (node:test) → VS Code host setup → integration
-//   → .vsix packaging (checks that only the linux-x64 onnxruntime binaries go in)
+//   → .vsix packaging (checks that only the linux-x64 onnxruntime binaries go in) → the .vsix
+//   installed into code-server activates and classifies
 // Every step runs even when an earlier one failed, so one run shows everything that is wrong.
 // The last line is the plain 'tests: N passed, N failed' summary that CI reads.
 import { spawnSync } from 'node:child_process';
@@ -64,7 +65,17 @@ if (run('VS Code host setup', process.execPath, ['out/test/integration/setupHost
   failed++;
 }
 
-check('package (.vsix)', process.execPath, ['tools/packageVsix.mjs']);
+if (run('package (.vsix)', process.execPath, ['tools/packageVsix.mjs'])) {
+  passed++;
+  // The packaged extension, installed into code-server, activates and classifies.
+  const vsixFile = join(results, 'vsix', 'vsix.json');
+  const ok = run('installed .vsix (real VS Code)', process.execPath, ['out/test/integration/runVsixCheck.js']);
+  const counts = existsSync(vsixFile) ? JSON.parse(readFileSync(vsixFile, 'utf8')) : { passes: 0, failures: 0 };
+  passed += counts.passes;
+  failed += counts.failures + (ok || counts.failures > 0 ? 0 : 1);
+} else {
+  failed++;
+}
 
 console.log('\n=== summary');
 for (const s of steps) console.log(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.name} (${s.seconds.toFixed(1)} s)`);

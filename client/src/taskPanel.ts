@@ -145,7 +145,8 @@ async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
   try {
     const raw = parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as Record<string, unknown> | undefined;
     const levels = Array.isArray(raw?.['levels']) ? (raw['levels'] as { layer?: unknown }[]).map((l) => (l?.layer === 'last' ? 'last' : Number(l?.layer))) : [];
-    const dataset = typeof raw?.['dataset'] === 'string' ? raw['dataset'] : JSON.stringify((raw?.['dataset'] as { train?: unknown } | undefined)?.train ?? '');
+    const split = raw?.['dataset'] as { train?: unknown } | undefined;
+    const dataset = typeof raw?.['dataset'] === 'string' ? raw['dataset'] : typeof split?.train === 'string' ? split.train : '';
     return { ...base, name: String(raw?.['name'] ?? ''), dataset, levels };
   } catch (err) {
     return { ...base, name: '', dataset: '', levels: [], problem: err instanceof Error ? err.message : String(err) };

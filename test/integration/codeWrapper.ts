@@ -9,10 +9,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { node24, resultsDir, vscodeServerMain } from '../support/vscodeHost';
+import { node24, resultsDir as defaultResultsDir, vscodeServerMain } from '../support/vscodeHost';
 
 const TIMEOUT_MS = Number(process.env['HDLM_INTEGRATION_TIMEOUT_MS'] ?? 10 * 60 * 1000);
 const CHROMIUM = process.env['HDLM_CHROMIUM'] ?? '/usr/bin/chromium';
+/** Logs and screenshots go here; the installed-.vsix check points it at a folder of its own. */
+const resultsDir = process.env['HDLM_WRAPPER_RESULTS'] ?? defaultResultsDir;
 /** Workbench log lines that say nothing about the tests. */
 const NOISE = /^\[(AgentHost|Extension Host|ExtensionService)\]|No signed-in session/;
 

@@ -1,6 +1,7 @@
 // Parity with Hugging Face transformers: every fixture folder under test/fixtures/parity was
 // written by tools/parity/makeFixtures.py. The engine must reproduce transformers' hidden state
-// after every layer (max abs difference ≤ 1e-4 in fp32) and its 32 greedy tokens exactly.
+// after every layer and its last-layer logits (max abs difference ≤ 1e-4 in fp32) and its 32
+// greedy tokens exactly.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ test('parity fixtures are present', { skip: fixtures.length === 0 && 'no fixture
 });
 
 for (const name of fixtures) {
-  test(`${name}: every layer and the greedy tokens match transformers`, async (t) => {
+  test(`${name}: every layer, the logits and the greedy tokens match transformers`, async (t) => {
     const dir = join(fixturesDir, name);
     const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as Reference;
     const tensors = SafetensorsFile.open(join(dir, 'reference.safetensors'));
@@ -35,6 +36,7 @@ for (const name of fixtures) {
       const { numLayers: L, hiddenSize: H } = loaded.checkpoint.config;
       const cuts = Array.from({ length: L - 1 }, (_, i) => i + 1);
       let worst = 0;
+      let worstLogits = 0;
       const everyLayer = await engine.loadModel(dir, { cacheDir, cuts });
       try {
         for (const [p, ids] of reference.prompts.entries()) {
@@ -49,8 +51,15 @@ for (const name of fixtures) {
             assert.ok(diff <= 1e-4, `prompt ${p}, layer ${k}: max abs difference ${diff}`);
             worst = Math.max(worst, diff);
           }
+          // The model's own head (final norm + unembedding) on the last layer: transformers' logits.
+          const logits = await everyLayer.model.ownHead.logits(layers!.get(L)!);
+          const expectedLogits = tensors.read(`prompt${p}.logits`); // [S, V]
+          const logitDiff = logits.reduce((m, v, i) => Math.max(m, Math.abs(v - expectedLogits[i]!)), 0);
+          assert.equal(logits.length, expectedLogits.length);
+          assert.ok(logitDiff <= 1e-4, `prompt ${p}, logits: max abs difference ${logitDiff}`);
+          worstLogits = Math.max(worstLogits, logitDiff);
         }
-        t.diagnostic(`largest difference over all layers and prompts: ${worst.toExponential(2)}`);
+        t.diagnostic(`largest difference over all layers and prompts: ${worst.toExponential(2)}; logits ${worstLogits.toExponential(2)}`);
       } finally {
         await everyLayer.release();
       }
