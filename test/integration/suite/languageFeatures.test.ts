@@ -11,6 +11,8 @@ import { screenshot } from '../../support/screenshots';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
 const repo = resolve(__dirname, '..', '..', '..', '..'); // out/test/integration/suite → the repository
+/** How long the workbench gets to request and paint code lenses before a screenshot. */
+const LENS_PAINT_MS = 3000;
 
 function labelOf(item: vscode.CompletionItem): string {
   return typeof item.label === 'string' ? item.label : item.label.label;
@@ -24,6 +26,13 @@ async function writeAndOpen(name: string, text: string): Promise<vscode.TextDocu
   const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, name);
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
   return vscode.workspace.openTextDocument(uri);
+}
+
+/** Closes this suite's editors only: another suite's unsaved editor would ask to be saved. */
+async function closeTabs(uris: vscode.Uri[]): Promise<void> {
+  const wanted = new Set(uris.map((u) => u.toString()));
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && wanted.has(t.input.uri.toString()));
+  await vscode.window.tabGroups.close(tabs);
 }
 
 /** The diagnostics of `uri` once `accept` likes them; rejects after `ms`. */
@@ -84,8 +93,12 @@ describe('HdLM language features for task files and datasets', () => {
     assert.equal(first.command!.command, 'hdlm.classify');
     assert.equal(first.command!.title, `Classify this example (labelled: ${firstRecord.labels.join(' › ')})`);
     assert.deepEqual(first.command!.arguments, [firstRecord.text]);
+    await vscode.commands.executeCommand('workbench.action.closePanel');
     await vscode.window.showTextDocument(task, vscode.ViewColumn.One);
     await vscode.window.showTextDocument(data, vscode.ViewColumn.Two);
+    // The editors ask for their lenses after a debounce and paint them when the answer comes;
+    // no event says so, and the screenshot is taken the moment it is asked for.
+    await new Promise((r) => setTimeout(r, LENS_PAINT_MS));
     await screenshot('workbench-code-lens.png');
   });
 
@@ -107,6 +120,6 @@ describe('HdLM language features for task files and datasets', () => {
     assert.equal(onLine.length, 1, diagnostics.map((d) => `${d.range.start.line}: ${d.message}`).join(' | '));
     assert.match(onLine[0]!.message, /training skips this line/);
     assert.ok(diagnostics.every((d) => d.range.start.line === 3), 'the good lines are clean');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await closeTabs([task.uri, data.uri, bad.uri]);
   });
 });
