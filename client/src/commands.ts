@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import { classifyCommand, copyClassification, insertClassificationComment } from './classifyCommand';
 import { runJobCommand } from './jobCommands';
+import { thinkCommand } from './thinkCommand';
 import { selectDevice, selectModel } from './selectCommands';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -13,6 +14,7 @@ export function registerCommands(server: ServerConnection, output: TeeOutputChan
     vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => runJobCommand('train', server, output, arg)),
     vscode.commands.registerCommand('hdlm.evaluate', (arg?: unknown) => runJobCommand('evaluate', server, output, arg)),
     vscode.commands.registerCommand('hdlm.classify', (text?: unknown) => classifyCommand(server, output, typeof text === 'string' ? text : undefined)),
+    vscode.commands.registerCommand('hdlm.thinkThenAnswer', (text?: unknown) => thinkCommand(server, output, typeof text === 'string' ? text : undefined)),
     vscode.commands.registerCommand('hdlm.copyClassification', (result: proto.ClassifyResult) => copyClassification(result)),
     vscode.commands.registerCommand('hdlm.insertClassificationComment', (result: proto.ClassifyResult, target: { uri: string; line: number }) => insertClassificationComment(result, target)),
     vscode.commands.registerCommand('hdlm.showLog', () => output.show(true)),

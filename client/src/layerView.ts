@@ -1,10 +1,12 @@
 // The layer view: a webview panel showing, for the selection (or current line), what every
-// layer reads out and which layer decided each level of the task. It follows the selection
-// while visible, survives reloads (a serializer restores it from the webview's state) and only
-// loads scripts and styles from the built webview folder, under a nonce-based CSP.
+// layer reads out, which layer decided each level of the task (and which layers that decision
+// skipped), and, live, the latest thought-then-answer generation token by token with the layer
+// each token came from. It follows the selection while visible, survives reloads (a serializer
+// restores it from the webview's state) and only loads scripts and styles from the built
+// webview folder, under a nonce-based CSP.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
-import type { HostToWebview, LayerViewData, WebviewToHost } from '../../webview/src/messages';
+import type { GenerationView, HostToWebview, LayerViewData, WebviewToHost } from '../../webview/src/messages';
 import { textToClassify } from './classifyCommand';
 import type { ServerConnection } from './serverConnection';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -16,6 +18,9 @@ export interface RenderedSummary {
   rows: number;
   decisions: number;
   summary: string;
+  /** Tokens of the generation shown, and whether it has ended. */
+  generationTokens: number;
+  generationDone: boolean;
 }
 
 export class LayerView implements vscode.Disposable {
@@ -23,6 +28,7 @@ export class LayerView implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private text = '';
   private data: LayerViewData | undefined;
+  private generation: GenerationView | undefined;
   private pending: vscode.CancellationTokenSource | undefined;
   private followTimer: NodeJS.Timeout | undefined;
   /** Fires when the webview reports what it rendered. */
@@ -41,6 +47,7 @@ export class LayerView implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.receive(m)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.follow(e.textEditor)),
+      server.onGenerationStep((step) => this.onGenerationStep(step)),
     );
   }
 
@@ -60,11 +67,12 @@ export class LayerView implements vscode.Disposable {
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, state: unknown): void {
     LayerView.current?.dispose();
     LayerView.current = new LayerView(panel, extensionUri, server, output);
-    const saved = state as LayerViewData | undefined;
-    if (saved?.text) {
-      LayerView.current.text = saved.text;
-      LayerView.current.data = saved;
+    const saved = state as { data?: LayerViewData; generation?: GenerationView } | undefined;
+    if (saved?.data?.text) {
+      LayerView.current.text = saved.data.text;
+      LayerView.current.data = saved.data;
     }
+    LayerView.current.generation = saved?.generation;
   }
 
   async update(text: string): Promise<void> {
@@ -98,12 +106,13 @@ export class LayerView implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         if (this.data) this.post({ type: 'layers', data: this.data });
+        if (this.generation) this.post({ type: 'generation', generation: this.generation });
         return;
       case 'refresh':
         void this.update(this.text);
         return;
       case 'rendered':
-        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary };
+        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, generationTokens: message.generationTokens, generationDone: message.generationDone };
         LayerView.onDidRender.fire(LayerView.lastRendered);
         return;
     }
@@ -119,11 +128,18 @@ export class LayerView implements vscode.Disposable {
     }, FOLLOW_DELAY_MS);
   }
 
+  /** A generation step: the same generation grows, a new id starts a new one. */
+  private onGenerationStep(step: proto.GenerationStepParams): void {
+    if (this.generation?.id !== step.id) this.generation = { id: step.id, source: step.source, layers: step.layers, tokens: [] };
+    const g = this.generation;
+    if (step.part === 'done') g.done = { caughtUp: step.caughtUp, thoughtLayer: step.thoughtLayer, ms: step.ms };
+    else g.tokens.push({ part: step.part, text: step.token, layer: step.layer });
+    this.post({ type: 'generation', generation: g });
+  }
+
   private post(message: HostToWebview): void {
     void this.panel.webview.postMessage(message);
   }
-
-
 }
 
 export function toViewData(text: string, r: proto.LayersResult): LayerViewData {

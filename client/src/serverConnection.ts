@@ -34,6 +34,9 @@ export class ServerConnection implements vscode.Disposable {
   private readonly jobProgressEmitter = new vscode.EventEmitter<proto.JobProgressParams>();
   /** Progress of fine-tuning and evaluation jobs (hdlm/jobProgress). */
   readonly onJobProgress = this.jobProgressEmitter.event;
+  private readonly generationEmitter = new vscode.EventEmitter<proto.GenerationStepParams>();
+  /** Tokens of thought-then-answer generations as they are decoded (hdlm/generationStep). */
+  readonly onGenerationStep = this.generationEmitter.event;
   /** Set when the server died too often and was not restarted; cleared by `restart`. */
   private gaveUp = false;
 
@@ -58,6 +61,7 @@ export class ServerConnection implements vscode.Disposable {
     this.client.onNotification(proto.status, (params) => this.statusBar.update(params));
     this.client.onNotification(proto.thought, (params) => this.thoughts.show(params));
     this.client.onNotification(proto.jobProgress, (params) => this.jobProgressEmitter.fire(params));
+    this.client.onNotification(proto.generationStep, (params) => this.generationEmitter.fire(params));
     this.client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) this.output.warn('the HdLM server stopped');
     });
@@ -98,6 +102,7 @@ export class ServerConnection implements vscode.Disposable {
 
   dispose(): void {
     this.jobProgressEmitter.dispose();
+    this.generationEmitter.dispose();
     void this.client.dispose().catch(() => undefined);
   }
 

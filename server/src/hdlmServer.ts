@@ -1,12 +1,12 @@
 // The language server's behaviour, free of any connection: server.ts binds these handlers to a
 // real LSP connection, and the unit tests drive them with a fake client.
 import { CancellationToken, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
-import { thoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
+import { thoughtThenAnswer, type ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, EvaluateParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThoughtParams, TrainParams } from './protocol';
+import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { Jobs } from './jobs';
@@ -41,6 +41,7 @@ export interface OutboundClient {
   sendStatus(params: StatusParams): void;
   sendThought(params: ThoughtParams): void;
   sendJobProgress(params: JobProgressParams): void;
+  sendGenerationStep(params: GenerationStepParams): void;
   log(message: string): void;
   /** Reads the `hdlm` settings section; resolves to undefined when the client cannot tell. */
   fetchSettings(): Promise<unknown>;
@@ -190,14 +191,7 @@ export class HdlmServer {
       return await this.job('thinking', token, async (signal) => {
         const session = await this.openSession(engine, settings);
         const started = performance.now();
-        const result = await thoughtThenAnswer(session.loaded.model, session.loaded.requireTokenizer(), {
-          input,
-          system: 'Think briefly, then continue the text.',
-          thoughtLayer: session.layers[0]!,
-          thought: { maxNewTokens: Math.min(settings.maxTokens, 16) },
-          answer: { maxNewTokens: settings.maxTokens },
-          signal,
-        });
+        const result = await this.think(session, { input, maxTokens: settings.maxTokens, signal, id: `inline:${uri}:${position.line}`, source: 'inline' });
         const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
         if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
         const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
@@ -209,6 +203,55 @@ export class HdlmServer {
       if (!(err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled)) this.client.log(`inline completion: ${describe(err)}`);
       return [];
     }
+  }
+
+  /** `hdlm/thinkThenAnswer`: a thought at the task's first layer, then the answer at the last, streamed. */
+  async thinkThenAnswer(params: ThinkThenAnswerParams, token?: CancellationToken): Promise<ThinkThenAnswerResult> {
+    const text = typeof params.text === 'string' ? params.text.trim() : '';
+    if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to think about: select some text (or put the cursor on a non-empty line)');
+    const max = params.maxTokens;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 512)) throw new ResponseError(ErrorCodes.badRequest, `maxTokens must be a whole number from 1 to 512, got ${JSON.stringify(max)}`);
+    const engine = await this.requireEngine();
+    const settings = await this.readSettings();
+    return this.job('thinking', token, async (signal) => {
+      const session = await this.openSession(engine, settings);
+      const id = params.requestId ?? `think:${Date.now()}`;
+      const result = await this.think(session, { input: text, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
+      if (result.answer.stop === 'cancelled') throw new CancelledError();
+      return {
+        task: session.task.name,
+        model: session.loaded.checkpoint.dir,
+        device: session.loaded.model.provider,
+        layers: session.loaded.checkpoint.config.numLayers,
+        thought: result.thought.text ?? '',
+        answer: result.answer.text ?? '',
+        thoughtLayer: session.layers[0]!,
+        answerLayer: session.loaded.checkpoint.config.numLayers,
+        caughtUp: result.caughtUp,
+        ms: result.ms,
+      };
+    });
+  }
+
+  /** Thought then answer on one decode state, each token sent as `hdlm/generationStep`. */
+  private async think(session: TaskSession, run: { input: string; maxTokens: number; signal: AbortSignal; id: string; source: 'command' | 'inline' }): Promise<ThoughtThenAnswer> {
+    const { id, source } = run;
+    const layers = session.loaded.checkpoint.config.numLayers;
+    const text = { thought: '', answer: '' };
+    const result = await thoughtThenAnswer(session.loaded.model, session.loaded.requireTokenizer(), {
+      input: run.input,
+      system: 'Think briefly, then continue the text.',
+      thoughtLayer: session.layers[0]!,
+      thought: { maxNewTokens: Math.min(run.maxTokens, 16) },
+      answer: { maxNewTokens: run.maxTokens },
+      signal: run.signal,
+      onToken: (part, e) => {
+        text[part] += e.text;
+        this.client.sendGenerationStep({ id, source, part, token: e.text, text: text[part], layer: e.layer, layers });
+      },
+    });
+    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, ms: result.ms });
+    return result;
   }
 
   /** `hdlm/train`: checks the task file, then starts fine-tuning it in its own process. */

@@ -139,6 +139,50 @@ export interface ThoughtParams {
  */
 export const thought = new NotificationType<ThoughtParams>('hdlm/thought');
 
+export interface ThinkThenAnswerParams {
+  /** The input (the client sends the selection, or the current line). */
+  text: string;
+  /** Most tokens of the answer (default: the hdlm.maxTokens setting); the thought gets at most 16. */
+  maxTokens?: number;
+  /** Echoed in the `hdlm/generationStep` notifications of this request, so the client can tell them apart. */
+  requestId?: string;
+}
+
+export interface ThinkThenAnswerResult {
+  task: string;
+  model: string;
+  device: string;
+  layers: number;
+  thought: string;
+  answer: string;
+  /** Layer that drafted the thought (the task's first level); the answer comes from the last layer. */
+  thoughtLayer: number;
+  answerLayer: number;
+  /** Thought positions that went through the deeper layers in one batched pass before the answer. */
+  caughtUp: number;
+  ms: { thought: number; answer: number };
+}
+
+/**
+ * `hdlm/thinkThenAnswer` — client → server request: an intermediate layer drafts a thought, then
+ * the last layer writes the answer on the same decode state (no re-prefill). Tokens stream as
+ * `hdlm/generationStep`. Cancellable; a cancelled request answers with RequestCancelled.
+ */
+export const thinkThenAnswer = new RequestType<ThinkThenAnswerParams, ThinkThenAnswerResult, void>('hdlm/thinkThenAnswer');
+
+/** One step of a thought-then-answer generation, for views that follow it live. */
+export type GenerationStepParams =
+  | { id: string; source: 'command' | 'inline'; part: 'thought' | 'answer'; token: string; text: string; layer: number; layers: number }
+  | { id: string; source: 'command' | 'inline'; part: 'done'; thought: string; answer: string; thoughtLayer: number; layers: number; caughtUp: number; ms: { thought: number; answer: number } };
+
+/**
+ * `hdlm/generationStep` — server → client notification, for every token of a thought-then-answer
+ * generation (the Think Then Answer command and inline completions), then once with `done`:
+ * which layer produced each token, and how many thought positions were caught up. `id` is the
+ * request's `requestId`, or `inline:<uri>:<line>` for inline completions.
+ */
+export const generationStep = new NotificationType<GenerationStepParams>('hdlm/generationStep');
+
 export interface TrainParams {
   /** Task file to fine-tune (a path, or a file: URI). */
   task: string;

@@ -25,6 +25,7 @@ const outbound: OutboundClient = {
   sendStatus: (params) => void connection.sendNotification(proto.status, params).catch(logFailure),
   sendThought: (params) => void connection.sendNotification(proto.thought, params).catch(logFailure),
   sendJobProgress: (params) => void connection.sendNotification(proto.jobProgress, params).catch(logFailure),
+  sendGenerationStep: (params) => void connection.sendNotification(proto.generationStep, params).catch(logFailure),
   log: (message) => connection.console.log(message),
   fetchSettings: async () => (supportsConfiguration ? connection.workspace.getConfiguration('hdlm') : undefined),
 };
@@ -48,6 +49,7 @@ connection.onDidChangeConfiguration((params) => {
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
 connection.onRequest(proto.layers, (params, token) => server.layers(params, token));
+connection.onRequest(proto.thinkThenAnswer, (params, token) => server.thinkThenAnswer(params, token));
 connection.onRequest(proto.train, (params) => server.train(params));
 connection.onRequest(proto.evaluate, (params) => server.evaluate(params));
 connection.onRequest(proto.jobs, () => server.listJobs());

@@ -1,12 +1,13 @@
 // The other side of the language server's connection, for driving HdlmServer in unit tests:
 // it records what the server sends and answers settings requests from a plain object.
 import type { OutboundClient } from '../../server/src/hdlmServer';
-import type { JobProgressParams, StatusParams, ThoughtParams } from '../../server/src/protocol';
+import type { GenerationStepParams, JobProgressParams, StatusParams, ThoughtParams } from '../../server/src/protocol';
 
 export class FakeClient implements OutboundClient {
   readonly statuses: StatusParams[] = [];
   readonly thoughts: ThoughtParams[] = [];
   readonly progress: JobProgressParams[] = [];
+  readonly steps: GenerationStepParams[] = [];
   readonly lines: string[] = [];
 
   constructor(public settings: unknown = undefined) {}
@@ -17,6 +18,10 @@ export class FakeClient implements OutboundClient {
 
   sendThought(params: ThoughtParams): void {
     this.thoughts.push(params);
+  }
+
+  sendGenerationStep(params: GenerationStepParams): void {
+    this.steps.push(params);
   }
 
   sendJobProgress(params: JobProgressParams): void {

@@ -1,9 +1,10 @@
-// The layer view's page: renders what the host sends (every layer's readout of one input and
-// the task's decisions), keeps it in the webview state so a restored panel shows it at once, and
-// tells the host what it rendered.
+// The layer view's page: renders what the host sends (every layer's readout of one input, the
+// task's decisions and which layers each decision skipped by exiting early, and the latest
+// thought-then-answer generation as it streams), keeps it in the webview state so a restored
+// panel shows it at once, and tells the host what it rendered.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import { component, el, percent, vsCodeApi } from './dom';
-import type { HostToWebview, LayerViewData, WebviewToHost } from './messages';
+import type { GenerationView, HostToWebview, LayerViewData, WebviewToHost } from './messages';
 import './layerView.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeProgressRing());
@@ -12,6 +13,13 @@ const vscode = vsCodeApi<WebviewToHost>();
 function post(message: WebviewToHost): void {
   vscode.postMessage(message);
 }
+
+/** What the page shows; saved as the webview state so a restored panel shows it again. */
+interface PageState {
+  data?: LayerViewData;
+  generation?: GenerationView;
+}
+let page: PageState = {};
 
 function header(data: LayerViewData): HTMLElement {
   const h = el('header');
@@ -43,22 +51,70 @@ function row(data: LayerViewData, layer: number): HTMLTableRowElement {
     cell.append(c);
   }
   tr.append(cell);
+  tr.append(exits(data, layer));
   const decided = el('td', decisions.map((d) => `level ${d.level}: ${d.label} ${percent(d.probability)}${d.trained ? '' : ' (untrained head)'}`).join('; '), 'decision');
   tr.append(decided);
   return tr;
 }
 
-function render(data: LayerViewData): void {
+/** Per level, whether its decision ran this layer or skipped it by exiting earlier. */
+function exits(data: LayerViewData, layer: number): HTMLTableCellElement {
+  const cell = el('td', '', 'exits');
+  if (layer === 0) return cell;
+  for (const d of data.decisions) {
+    const ran = layer <= d.layer;
+    const mark = el('span', `L${d.level}`, ran ? 'ran' : 'skipped');
+    mark.title = ran ? `level ${d.level} ran this layer (it exits at layer ${d.layer})` : `level ${d.level} exited at layer ${d.layer}: this layer was skipped for it`;
+    mark.setAttribute('aria-label', mark.title);
+    cell.append(mark);
+  }
+  return cell;
+}
+
+/** The latest thought-then-answer generation: thought tokens from their layer, then the answer. */
+function generationSection(g: GenerationView): HTMLElement {
+  const box = el('section', '', 'generation');
+  box.append(el('h2', `${g.source === 'inline' ? 'Inline completion' : 'Think Then Answer'}${g.done ? '' : ' (generating…)'}`));
+  const line = el('div', '', 'tokens');
+  line.setAttribute('role', 'list');
+  for (const t of g.tokens) {
+    const chip = el('span', t.text, `chip ${t.part}`);
+    chip.setAttribute('role', 'listitem');
+    chip.title = t.part === 'thought' ? `thought token from layer ${t.layer}/${g.layers}: layers ${t.layer + 1}–${g.layers} were skipped for it until the answer` : `answer token from layer ${t.layer}/${g.layers}`;
+    line.append(chip);
+  }
+  box.append(line);
+  const thought = g.tokens.filter((t) => t.part === 'thought');
+  const answer = g.tokens.filter((t) => t.part === 'answer');
+  const parts = [`thought: ${thought.length} tokens at layer ${thought[0]?.layer ?? g.done?.thoughtLayer ?? '?'}`, `answer: ${answer.length} tokens at layer ${g.layers}`];
+  if (g.done) parts.splice(1, 0, `then ${g.done.caughtUp} positions caught up through layers ${g.done.thoughtLayer + 1}–${g.layers} in one pass (no re-prefill)`, `${g.done.ms.thought.toFixed(0)} + ${g.done.ms.answer.toFixed(0)} ms`);
+  box.append(el('div', parts.join(' · '), 'meta'));
+  return box;
+}
+
+function layersTable(data: LayerViewData): HTMLTableElement {
   const table = el('table');
   const head = el('tr');
-  head.append(el('th', 'layer'), el('th', 'readout (next token, model head)'), el('th', 'task head decision'));
+  head.append(el('th', 'layer'), el('th', 'readout (next token, model head)'), el('th', 'early exit'), el('th', 'task head decision'));
   table.append(head);
   for (let layer = data.layers; layer >= 0; layer--) table.append(row(data, layer));
-  const segments = el('div', `segments: ${data.segments.map((s) => `layers ${s.first + 1}–${s.end} ${s.ms.toFixed(1)} ms`).join(' · ')}`, 'segments');
-  document.body.replaceChildren(header(data), tokens(data), table, segments);
-  vscode.setState(data);
-  const summary = data.decisions.map((d) => `${d.label}@${d.layer}`).join(' > ');
-  post({ type: 'rendered', rows: table.rows.length - 1, decisions: data.decisions.length, summary });
+  return table;
+}
+
+function render(): void {
+  const { data, generation } = page;
+  const parts: HTMLElement[] = [];
+  let rows = 0;
+  if (data) {
+    const table = layersTable(data);
+    rows = table.rows.length - 1;
+    parts.push(header(data), tokens(data), table, el('div', `segments: ${data.segments.map((s) => `layers ${s.first + 1}–${s.end} ${s.ms.toFixed(1)} ms`).join(' · ')}`, 'segments'));
+  }
+  if (generation) parts.push(generationSection(generation));
+  document.body.replaceChildren(...parts);
+  vscode.setState(page);
+  const summary = (data?.decisions ?? []).map((d) => `${d.label}@${d.layer}`).join(' > ');
+  post({ type: 'rendered', rows, decisions: data?.decisions.length ?? 0, summary, generationTokens: generation?.tokens.length ?? 0, generationDone: generation?.done !== undefined });
 }
 
 function receive(message: HostToWebview): void {
@@ -67,7 +123,12 @@ function receive(message: HostToWebview): void {
       document.body.replaceChildren(component('vscode-progress-ring'), el('p', `Reading out every layer of “${message.text.slice(0, 80)}”…`));
       break;
     case 'layers':
-      render(message.data);
+      page = { ...page, data: message.data };
+      render();
+      break;
+    case 'generation':
+      page = { ...page, generation: message.generation };
+      render();
       break;
     case 'error':
       document.body.replaceChildren(el('p', message.message, 'error'));
@@ -76,6 +137,9 @@ function receive(message: HostToWebview): void {
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToWebview>) => receive(event.data));
-const saved = vscode.getState() as LayerViewData | undefined;
-if (saved?.readouts) render(saved);
+const saved = vscode.getState() as PageState | undefined;
+if (saved?.data?.readouts) {
+  page = saved;
+  render();
+}
 post({ type: 'ready' });

@@ -20,15 +20,30 @@ export interface LayerViewData {
   ms: number;
 }
 
+/** A thought-then-answer generation as it happens: each token with the layer that produced it. */
+export interface GenerationView {
+  id: string;
+  /** The Think Then Answer command, or an inline completion. */
+  source: 'command' | 'inline';
+  layers: number;
+  tokens: { part: 'thought' | 'answer'; text: string; layer: number }[];
+  /** Set when it ended: positions caught up through the deeper layers before the answer, and times. */
+  done?: { caughtUp: number; thoughtLayer: number; ms: { thought: number; answer: number } };
+}
+
 /** Host → webview. */
-export type HostToWebview = { type: 'busy'; text: string } | { type: 'layers'; data: LayerViewData } | { type: 'error'; message: string };
+export type HostToWebview =
+  | { type: 'busy'; text: string }
+  | { type: 'layers'; data: LayerViewData }
+  | { type: 'generation'; generation: GenerationView }
+  | { type: 'error'; message: string };
 
 /** Webview → host. */
 export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'refresh' }
   /** Sent after each render, so the host (and tests, through the extension's API) know what is shown. */
-  | { type: 'rendered'; rows: number; decisions: number; summary: string };
+  | { type: 'rendered'; rows: number; decisions: number; summary: string; generationTokens: number; generationDone: boolean };
 
 /** One task file as the task panel lists it. */
 export interface TaskEntry {

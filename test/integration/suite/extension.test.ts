@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import type { HdlmApi } from '../../../client/src/extension';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ClassifyResult, EngineInfoResult } from '../../../server/src/protocol';
+import type { ClassifyResult, EngineInfoResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
+import type { RenderedSummary } from '../../../client/src/layerView';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 import { screenshot } from '../../support/screenshots';
 
@@ -189,6 +190,40 @@ describe('HdLM extension in a real VS Code', () => {
       assert.match(summary.summary, /^\w+@2 > \w+@4$/);
       await screenshot('workbench-layer-view.png');
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('Think Then Answer drafts a thought at an intermediate layer, answers at the last, and the layer view follows it live', async () => {
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      const doc = await vscode.workspace.openTextDocument({ content: 'The dog barked at the\n', language: 'plaintext' });
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(0, 0, 0, 21);
+      const opened = api.nextLayerViewRender(60_000);
+      await vscode.commands.executeCommand('hdlm.showLayerView');
+      await opened;
+      await vscode.window.showTextDocument(doc);
+      const live = new Promise<RenderedSummary>((resolveLive, reject) => {
+        const deadline = Date.now() + 60_000;
+        const wait = (): void => void api.nextLayerViewRender(Math.max(1, deadline - Date.now())).then((r) => (r.generationDone ? resolveLive(r) : wait()), reject);
+        wait();
+      });
+      const result = await vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      assert.ok(result, 'the command returned the thought and the answer');
+      assert.equal(result.thoughtLayer, 2);
+      assert.equal(result.answerLayer, 4);
+      assert.ok(result.caughtUp > 0, 'the thought positions were caught up, not re-prefilled');
+      const shown = await live;
+      assert.ok(shown.generationTokens > 0, JSON.stringify(shown));
+      assert.equal(shown.rows, 5, 'the readout of every layer is still shown beside the generation');
+      await screenshot('workbench-think-layer-view.png');
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      // Close the layer view too, so it does not follow the next tests' selections.
+      const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('hdlm.layerView'));
+      await vscode.window.tabGroups.close(tabs);
     } finally {
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
     }

@@ -11,7 +11,7 @@ import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-la
 import { Engine } from '../../../engine/src/index';
 import { HdlmServer } from '../../../server/src/hdlmServer';
 import { FakeClient } from '../../support/fakeClient';
-import { ErrorCodes, type JobEvent } from '../../../server/src/protocol';
+import { ErrorCodes, type GenerationStepParams, type JobEvent } from '../../../server/src/protocol';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -89,6 +89,33 @@ test('an inline completion drafts a thought, sends it, and offers the answer as 
   const pending = server.inlineCompletion('file:///ws/notes.txt', 'A cat sat on the', { line: 0, character: 16 }, source.token);
   source.cancel();
   assert.deepEqual(await pending, [], 'typing on cancels it');
+});
+
+test('think then answer streams the thought from the first level\'s layer and the answer from the last, then says what was caught up', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json', maxTokens: 5 });
+  const result = await server.thinkThenAnswer({ text: 'The dog barked at the', requestId: 'r1' });
+  assert.equal(result.thoughtLayer, 2);
+  assert.equal(result.answerLayer, 4);
+  const steps = client.steps.filter((s) => s.id === 'r1');
+  type TokenStep = Extract<GenerationStepParams, { part: 'thought' | 'answer' }>;
+  const thought = steps.filter((s): s is TokenStep => s.part === 'thought');
+  const answer = steps.filter((s): s is TokenStep => s.part === 'answer');
+  assert.ok(thought.length > 0 && answer.length > 0, `${thought.length} thought and ${answer.length} answer steps`);
+  assert.ok(thought.every((s) => s.layer === 2), 'thought tokens come from layer 2: the deeper layers are skipped for them');
+  assert.ok(answer.every((s) => s.layer === 4));
+  assert.ok(answer.length <= 5, 'maxTokens bounds the answer');
+  const done = steps.at(-1)!;
+  assert.equal(done.part, 'done');
+  if (done.part !== 'done') return;
+  assert.equal(done.answer, result.answer);
+  // The thought's positions (and the turn markers around them) went through layers 3-4 in one pass.
+  assert.ok(done.caughtUp >= thought.length, `caught up ${done.caughtUp} positions for ${thought.length} thought tokens`);
+  assert.equal(answer.at(-1)!.text.trim(), result.answer, 'the streamed pieces add up to the answer');
+  await assert.rejects(server.thinkThenAnswer({ text: '  ' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest);
+  await assert.rejects(server.thinkThenAnswer({ text: 'x', maxTokens: 0 }), /maxTokens/);
+  const source = new CancellationTokenSource();
+  source.cancel();
+  await assert.rejects(server.thinkThenAnswer({ text: 'A cat' }, source.token), (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
 });
 
 function waitForEnd(client: FakeClient, jobId: string, timeoutMs: number): Promise<JobEvent> {
