@@ -48,6 +48,8 @@ export class LayerView implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.receive(m)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.follow(e.textEditor)),
       server.onGenerationStep((step) => this.onGenerationStep(step)),
+      // Shown again: send the latest state, in case the page missed messages while hidden.
+      panel.onDidChangeViewState(() => panel.visible && this.resend()),
     );
   }
 
@@ -105,8 +107,7 @@ export class LayerView implements vscode.Disposable {
   private receive(message: WebviewToHost): void {
     switch (message.type) {
       case 'ready':
-        if (this.data) this.post({ type: 'layers', data: this.data });
-        if (this.generation) this.post({ type: 'generation', generation: this.generation });
+        this.resend();
         return;
       case 'refresh':
         void this.update(this.text);
@@ -126,6 +127,11 @@ export class LayerView implements vscode.Disposable {
       const text = textToClassify(editor);
       if (text && text !== this.text) void this.update(text);
     }, FOLLOW_DELAY_MS);
+  }
+
+  private resend(): void {
+    if (this.data) this.post({ type: 'layers', data: this.data });
+    if (this.generation) this.post({ type: 'generation', generation: this.generation });
   }
 
   /** A generation step: the same generation grows, a new id starts a new one. */

@@ -16,8 +16,16 @@ import { Defaults, TaskHost } from './taskHost';
 
 export const SERVER_VERSION = '0.1.0';
 
-/** Inline completions wait this long for more typing before they start generating. */
-export const INLINE_DELAY_MS = 250;
+/**
+ * Inline completions wait this long for more typing before they start generating: long enough
+ * that typing cancels them cheaply, short enough (with a short thought) that the first
+ * suggestion comes within the 300 ms an inline suggestion may take.
+ */
+export const INLINE_DELAY_MS = 150;
+/** Most tokens of an inline completion's thought (the command's thought may take 16). */
+const INLINE_THOUGHT_TOKENS = 8;
+/** Most tokens of a Think Then Answer thought. */
+const THOUGHT_TOKENS = 16;
 /** Characters before the cursor that a completion sees. */
 const INLINE_CONTEXT_CHARS = 400;
 
@@ -36,8 +44,19 @@ function cancelledDuring(ms: number, token?: CancellationToken): Promise<boolean
   });
 }
 
+/** A piece of LSP work-done progress the server started (a job's, shown by the editor). */
+export interface ProgressHandle {
+  report(message: string, percentage: number): void;
+  done(): void;
+}
+
 /** What the server needs from the other side of the connection. */
 export interface OutboundClient {
+  /**
+   * Starts server-initiated work-done progress (`window/workDoneProgress/create`), cancellable
+   * from the editor; a client without the capability gets none, and the handle does nothing.
+   */
+  startProgress(title: string, onCancel: () => void): ProgressHandle;
   sendStatus(params: StatusParams): void;
   sendThought(params: ThoughtParams): void;
   sendJobProgress(params: JobProgressParams): void;
@@ -60,6 +79,8 @@ export class HdlmServer {
   private readonly tasks: TaskHost;
   /** Fine-tuning and evaluation jobs; replaced on `initialize` by one that keeps the workspace's journal. */
   private jobs: Jobs;
+  /** LSP work-done progress of each running job. */
+  private readonly jobProgressHandles = new Map<string, ProgressHandle>();
   /** Requests running now; the status shows busy while there are any (or any job runs). */
   private activeRequests = 0;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
@@ -191,7 +212,7 @@ export class HdlmServer {
       return await this.job('thinking', token, async (signal) => {
         const session = await this.openSession(engine, settings);
         const started = performance.now();
-        const result = await this.think(session, { input, maxTokens: settings.maxTokens, signal, id: `inline:${uri}:${position.line}`, source: 'inline' });
+        const result = await this.think(session, { input, thoughtTokens: INLINE_THOUGHT_TOKENS, maxTokens: settings.maxTokens, signal, id: `inline:${uri}:${position.line}`, source: 'inline' });
         const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
         if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
         const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
@@ -216,7 +237,7 @@ export class HdlmServer {
     return this.job('thinking', token, async (signal) => {
       const session = await this.openSession(engine, settings);
       const id = params.requestId ?? `think:${Date.now()}`;
-      const result = await this.think(session, { input: text, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
+      const result = await this.think(session, { input: text, thoughtTokens: THOUGHT_TOKENS, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
       if (result.answer.stop === 'cancelled') throw new CancelledError();
       return {
         task: session.task.name,
@@ -234,7 +255,7 @@ export class HdlmServer {
   }
 
   /** Thought then answer on one decode state, each token sent as `hdlm/generationStep`. */
-  private async think(session: TaskSession, run: { input: string; maxTokens: number; signal: AbortSignal; id: string; source: 'command' | 'inline' }): Promise<ThoughtThenAnswer> {
+  private async think(session: TaskSession, run: { input: string; thoughtTokens: number; maxTokens: number; signal: AbortSignal; id: string; source: 'command' | 'inline' }): Promise<ThoughtThenAnswer> {
     const { id, source } = run;
     const layers = session.loaded.checkpoint.config.numLayers;
     const text = { thought: '', answer: '' };
@@ -242,7 +263,7 @@ export class HdlmServer {
       input: run.input,
       system: 'Think briefly, then continue the text.',
       thoughtLayer: session.layers[0]!,
-      thought: { maxNewTokens: Math.min(run.maxTokens, 16) },
+      thought: { maxNewTokens: Math.min(run.maxTokens, run.thoughtTokens) },
       answer: { maxNewTokens: run.maxTokens },
       signal: run.signal,
       onToken: (part, e) => {
@@ -297,6 +318,8 @@ export class HdlmServer {
     }
     const settings = await this.readSettings();
     const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra);
+    const what = `${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${basename(file)}`;
+    this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${what}`, () => this.jobs.cancel(jobId)));
     this.publish({ ...this.lastStatus, busy: true, message: `${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${file}` });
     return { jobId };
   }
@@ -317,11 +340,21 @@ export class HdlmServer {
   }
 
   dispose(): void {
+    for (const handle of this.jobProgressHandles.values()) handle.done();
     this.jobs.dispose();
   }
 
   private onJobProgress(params: JobProgressParams): void {
     this.client.sendJobProgress(params);
+    const view = this.jobs.journal.get(params.jobId);
+    const handle = this.jobProgressHandles.get(params.jobId);
+    if (view && handle) {
+      handle.report(view.line, Math.round(view.fraction * 100));
+      if (view.state !== 'running') {
+        handle.done();
+        this.jobProgressHandles.delete(params.jobId);
+      }
+    }
     // A finished training job may have replaced the heads the task session holds: reload them lazily.
     if (params.kind === 'train' && this.jobs.journal.get(params.jobId)?.state !== 'running') void this.tasks.release();
   }

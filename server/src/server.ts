@@ -1,7 +1,7 @@
 // Entry point of the language server. Only wiring: it binds LSP messages to HdlmServer. The
 // transport (IPC from VS Code, --stdio from other editors) is picked by vscode-languageserver
 // from the command line.
-import { createConnection, ProposedFeatures, TextDocuments } from 'vscode-languageserver/node';
+import { createConnection, ProposedFeatures, TextDocuments, type WorkDoneProgressReporter } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DocumentValidator } from './documentValidator';
 import { taskFileHover } from './hover';
@@ -12,7 +12,7 @@ import { forgetDataset } from './datasetIndex';
 import type { FeatureContext } from './taskFacts';
 import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
 import { Engine } from '../../engine/src/index';
-import { HdlmServer, OutboundClient } from './hdlmServer';
+import { HdlmServer, type OutboundClient, type ProgressHandle } from './hdlmServer';
 import { Jobs } from './jobs';
 import { defaultCacheDir } from '../../engine/src/checkpoint/checkpoint';
 import * as proto from './protocol';
@@ -21,7 +21,37 @@ const connection = createConnection(ProposedFeatures.all);
 let supportsConfiguration = false;
 let initializationOptions: unknown;
 
+/**
+ * Work-done progress created on the client; reports made before the client has answered the
+ * create request are kept and the last one is sent once it has.
+ */
+function startProgress(title: string, onCancel: () => void): ProgressHandle {
+  let latest: { message: string; percentage: number } | undefined;
+  let ended = false;
+  let reporter: WorkDoneProgressReporter | undefined;
+  connection.window.createWorkDoneProgress().then(
+    (created) => {
+      if (ended) return;
+      reporter = created;
+      created.token.onCancellationRequested(onCancel);
+      created.begin(title, latest?.percentage ?? 0, latest?.message, true);
+    },
+    logFailure,
+  );
+  return {
+    report(message, percentage) {
+      latest = { message, percentage };
+      reporter?.report(percentage, message);
+    },
+    done() {
+      ended = true;
+      reporter?.done();
+    },
+  };
+}
+
 const outbound: OutboundClient = {
+  startProgress,
   sendStatus: (params) => void connection.sendNotification(proto.status, params).catch(logFailure),
   sendThought: (params) => void connection.sendNotification(proto.thought, params).catch(logFailure),
   sendJobProgress: (params) => void connection.sendNotification(proto.jobProgress, params).catch(logFailure),

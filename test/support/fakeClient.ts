@@ -1,6 +1,6 @@
 // The other side of the language server's connection, for driving HdlmServer in unit tests:
 // it records what the server sends and answers settings requests from a plain object.
-import type { OutboundClient } from '../../server/src/hdlmServer';
+import type { OutboundClient, ProgressHandle } from '../../server/src/hdlmServer';
 import type { GenerationStepParams, JobProgressParams, StatusParams, ThoughtParams } from '../../server/src/protocol';
 
 export class FakeClient implements OutboundClient {
@@ -9,8 +9,16 @@ export class FakeClient implements OutboundClient {
   readonly progress: JobProgressParams[] = [];
   readonly steps: GenerationStepParams[] = [];
   readonly lines: string[] = [];
+  /** Work-done progress the server started: its title, reports, whether it ended, and its cancel. */
+  readonly workDone: { title: string; reports: { message: string; percentage: number }[]; done: boolean; cancel: () => void }[] = [];
 
   constructor(public settings: unknown = undefined) {}
+
+  startProgress(title: string, onCancel: () => void): ProgressHandle {
+    const entry = { title, reports: [] as { message: string; percentage: number }[], done: false, cancel: onCancel };
+    this.workDone.push(entry);
+    return { report: (message, percentage) => void entry.reports.push({ message, percentage }), done: () => void (entry.done = true) };
+  }
 
   sendStatus(params: StatusParams): void {
     this.statuses.push(params);

@@ -144,6 +144,11 @@ test('fine-tuning runs in its own process: the server keeps answering, progress 
   assert.equal(end.kind, 'report', JSON.stringify(end));
   const kinds = new Set(client.progress.map((p) => p.event.kind));
   assert.ok(kinds.has('stage') && kinds.has('epoch') && kinds.has('saved'), [...kinds].join(','));
+  // The same progress as LSP work-done progress, for any editor: reports, then done.
+  const workDone = client.workDone.find((w) => w.title === 'HdLM: fine-tuning quick.hdlm.json')!;
+  assert.ok(workDone.reports.length > 0 && workDone.done, JSON.stringify(workDone.reports.slice(-2)));
+  assert.match(workDone.reports.at(-1)!.message, /done in \d+ s/);
+  assert.equal(workDone.reports.at(-1)!.percentage, 100);
   // The status goes back to idle once the job's process has exited.
   for (let i = 0; i < 100 && server.status.busy; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(server.status.busy, false);
@@ -177,11 +182,18 @@ test('fine-tuning runs in its own process: the server keeps answering, progress 
   assert.ok(listed[0]!.evaluation, 'the evaluation survives');
 });
 
-test('a training job can be cancelled', async () => {
+test('a training job can be cancelled, also from its work-done progress', async () => {
   const { server, client } = await startServer({ task: 'animals.hdlm.json' });
   const { jobId } = await server.train({ task: 'animals.hdlm.json' });
   assert.deepEqual(server.cancelJob(jobId), { cancelled: true });
   const end = await waitForEnd(client, jobId, 30_000);
   assert.equal(end.kind, 'cancelled');
   assert.deepEqual(server.cancelJob(jobId), { cancelled: false });
+  // The editor's cancel button on the work-done progress stops the job too.
+  const second = await server.train({ task: 'animals.hdlm.json' });
+  const progress = client.workDone.at(-1)!;
+  assert.equal(progress.title, 'HdLM: fine-tuning animals.hdlm.json');
+  progress.cancel();
+  assert.equal((await waitForEnd(client, second.jobId, 30_000)).kind, 'cancelled');
+  assert.equal(progress.done, true);
 });
