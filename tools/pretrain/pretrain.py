@@ -76,8 +76,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     io_.add_argument("--export-dir", type=Path, help="also copy config/weights/generation_config here "
                      "(refused if a tokenizer.json there differs from the one trained with)")
     io_.add_argument("--resume", action="store_true", help="continue from <out>/ckpt.pt")
-    io_.add_argument("--init-from", type=Path, help="start from the weights of another run's ckpt.pt "
-                     "(fresh optimizer and schedule: a continuation with its own warmup and decay)")
+    io_.add_argument("--init-from", type=Path, help="start from the weights of another run's ckpt.pt, or of "
+                     "an exported Hugging Face folder (its model.safetensors; its config.json must match the "
+                     "shape and its tokenizer.json --tokenizer-dir's); fresh optimizer and schedule: a "
+                     "continuation with its own warmup and decay (give it another --seed for a new data order)")
 
     shape = p.add_argument_group("architecture")
     shape.add_argument("--hidden", type=int, default=256)
@@ -116,6 +118,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     run.add_argument("--compile", action="store_true", help="torch.compile the model (torch 2.x, GPU)")
     run.add_argument("--log-every", type=int, default=10)
     run.add_argument("--eval-every", type=int, default=200, help="steps between held-out evaluations")
+    run.add_argument("--eval-minutes", type=float,
+                     help="also evaluate whenever this much training time has passed since the last "
+                          "evaluation (for runs whose speed depends on the machine's load)")
     run.add_argument("--eval-windows", type=int, default=32, help="held-out windows in periodic evals")
     run.add_argument("--final-eval-windows", type=int, default=0,
                      help="held-out windows in the final eval (0 = the whole held-out split)")
@@ -289,6 +294,41 @@ class JsonLines:
         self.f.flush()
 
 
+def load_average() -> Optional[list[float]]:
+    """The machine's 1/5/15-minute load averages (what `uptime` prints), None where unknown."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def init_weights(model: LlamaForCausalLM, source: Path, shape: LlamaShape, tokenizer_dir: Path,
+                 device: torch.device) -> None:
+    """Loads starting weights from a ckpt.pt or from an exported HF folder (model.safetensors).
+
+    A folder's fp16/bf16 weights are widened to fp32. Its config.json must describe the shape
+    being trained and its tokenizer.json (if any) must be the one in --tokenizer-dir, since the
+    token ids are what the weights mean."""
+    if source.is_dir():
+        config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+        want = shape.to_dict()
+        diff = {k: (config.get(k), v) for k, v in want.items() if k in config and config[k] != v}
+        if diff:
+            raise SystemExit(f"{source}/config.json does not match the shape being trained: {diff}")
+        theirs = source / "tokenizer.json"
+        if theirs.exists() and sha256(theirs) != sha256(tokenizer_dir / "tokenizer.json"):
+            raise SystemExit(f"{theirs} differs from {tokenizer_dir}/tokenizer.json; not initialising from it")
+        state = {k: v.float() for k, v in safetensors_io.load(source / "model.safetensors").items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        tied = {"lm_head.weight"} if shape.tie_word_embeddings else set()
+        if unexpected or set(missing) - tied:
+            raise SystemExit(f"{source}/model.safetensors does not fit the model: missing {missing}, "
+                             f"unexpected {unexpected}")
+        model.to(device)
+    else:
+        model.load_state_dict(torch.load(source, map_location=device)["model"])
+
+
 def save_checkpoint(path: Path, model: LlamaForCausalLM, opt: torch.optim.Optimizer, step: int,
                     train_seconds: float, tokens_seen: int) -> None:
     buf = io.BytesIO()
@@ -320,7 +360,7 @@ def train(args: argparse.Namespace) -> None:
     step, train_seconds, tokens_seen = 0, 0.0, 0
     ckpt_path = args.out / "ckpt.pt"
     if args.init_from and not args.resume:
-        model.load_state_dict(torch.load(args.init_from, map_location=device)["model"])
+        init_weights(model, args.init_from, shape, args.tokenizer_dir, device)
         print(f"initialised from {args.init_from}", flush=True)
     if args.resume:
         state = torch.load(ckpt_path, map_location=device)
@@ -345,6 +385,7 @@ def train(args: argparse.Namespace) -> None:
     window = args.ctx + 1
     last_ckpt = invocation_start = time.time()
     pause_at = invocation_start + args.pause_after_minutes * 60 if args.pause_after_minutes else float("inf")
+    last_eval_seconds = train_seconds
 
     while step < total_steps and train_seconds < budget:
         if time.time() >= pause_at:
@@ -373,13 +414,18 @@ def train(args: argparse.Namespace) -> None:
         if step % args.log_every == 0 or step == 1:
             train_log.write({"step": step, "tokens": tokens_seen, "loss": round(loss.item(), 5),
                              "loss_by_layer": {str(k): round(v, 5) for k, v in zip(plan.layers, parts)},
-                             "lr": round(lr, 7), "grad_norm": round(grad_norm, 4), "elapsed": round(train_seconds, 2)})
+                             "lr": round(lr, 7), "grad_norm": round(grad_norm, 4), "elapsed": round(train_seconds, 2),
+                             "load": load_average()})
             print(f"step {step} tokens {tokens_seen} loss {loss.item():.4f} last {parts[-1]:.4f} lr {lr:.2e} "
                   f"{tokens_seen / max(train_seconds, 1e-9):.0f} tok/s", flush=True)
-        if step % args.eval_every == 0:
+        due_by_time = args.eval_minutes is not None and train_seconds - last_eval_seconds >= args.eval_minutes * 60
+        if step % args.eval_every == 0 or due_by_time:
+            last_eval_seconds = train_seconds
             record = evaluate(model, eval_windows, device, args.batch, amp)
             eval_log.write({"step": step, "tokens": tokens_seen, "elapsed": round(train_seconds, 2),
-                            "eval_tokens": record["tokens"], "nll": record["nll"], "ppl": record["ppl"]})
+                            "eval_tokens": record["tokens"], "nll": record["nll"], "ppl": record["ppl"],
+                            "wall": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            "load": load_average()})
             print(f"eval step {step}: ppl by layer {record['ppl']}", flush=True)
         if time.time() - last_ckpt > args.ckpt_minutes * 60:
             save_checkpoint(ckpt_path, model, opt, step, train_seconds, tokens_seen)
@@ -588,6 +634,8 @@ def finish(args: argparse.Namespace, model: LlamaForCausalLM, device: torch.devi
         "tokenizer_sha256": sha256(args.tokenizer_dir / "tokenizer.json"),
         "train_file": str(args.train),
         "heldout_file": str(args.heldout),
+        "init_from": str(args.init_from) if args.init_from else None,
+        "seed": args.seed,
     }
     write_json_atomic(args.out / "summary.json", summary)
     if args.export_dir:

@@ -135,6 +135,31 @@ class SafetensorsTest(unittest.TestCase):
             self.assertEqual([p.name for p in Path(d).iterdir()], ["m.safetensors"])  # no temp left
 
 
+class InitFromTest(unittest.TestCase):
+    def test_init_from_exported_folder(self) -> None:
+        from pretrain import init_weights, save_hf_folder
+
+        torch.manual_seed(1)
+        src = LlamaForCausalLM(SHAPE)
+        with tempfile.TemporaryDirectory() as d:
+            folder, tok = Path(d) / "model", Path(d) / "tok"
+            tok.mkdir()
+            (tok / "tokenizer.json").write_text('{"a": 1}')
+            save_hf_folder(folder, src, {"bos": 1, "eos": 2, "pad": 0}, "float16", tok)
+            self.assertTrue((folder / "tokenizer.json").exists())
+            dst = LlamaForCausalLM(SHAPE)
+            init_weights(dst, folder, SHAPE, tok, torch.device("cpu"))
+            for name, v in src.state_dict().items():  # the fp16 weights, widened back to fp32
+                self.assertTrue(torch.equal(dst.state_dict()[name], v.half().float()), name)
+            self.assertTrue(torch.equal(dst.head_weight, dst.model.embed_tokens.weight))
+            other = LlamaShape(**{**SHAPE.to_dict(), "intermediate_size": 32})
+            with self.assertRaises(SystemExit):
+                init_weights(LlamaForCausalLM(other), folder, other, tok, torch.device("cpu"))
+            (folder / "tokenizer.json").write_text('{"a": 2}')
+            with self.assertRaises(SystemExit):
+                init_weights(LlamaForCausalLM(SHAPE), folder, SHAPE, tok, torch.device("cpu"))
+
+
 class DataTest(unittest.TestCase):
     def test_batches_depend_on_seed_and_step_only(self) -> None:
         a = training_batch_starts(1, 5, 10_000, 65, 4)

@@ -1,0 +1,30 @@
+#!/bin/sh
+# The CPU continuation behind models/hdlm-tiny (after runCpu.sh): the hierarchical run's exported
+# weights trained on with the same early-exit loss (layers 2/4/6, weights 0.2/0.3/0.5, exits on
+# 25 % of positions), a fresh AdamW with a short warmup and its own cosine decay, and a new
+# data order (seed 4321; the first run used 1234). No plain twin: only the hierarchical model
+# is continued. Two threads; slices of PAUSE minutes, each resuming ckpt.pt, so a stop loses at
+# most the slice's last minutes. Expects data/{train,heldout}.bin and data/tok/ (README.md).
+set -u
+cd "$(dirname "$0")"
+PY=${PY:-/usr/bin/python3}
+INIT=${INIT:-runs/hier/model}
+OUT=${OUT:-runs/hier-cont}
+PAUSE=${PAUSE:-20}
+mkdir -p "$OUT"
+ARGS="--train data/train.bin --heldout data/heldout.bin --tokenizer-dir data/tok --init-from $INIT \
+  --hidden 256 --layers 8 --heads 4 --kv-heads 2 --intermediate 688 --ctx 256 \
+  --batch 32 --lr 1.5e-3 --min-lr-ratio 0.1 --warmup 30 --minutes ${MINUTES:-70} --seed 4321 \
+  --threads 2 --eval-every 1000000 --eval-minutes 10 --eval-windows 32 --log-every 10 \
+  --samples 4 --sample-tokens 40 --exit-layers 2,4,6 --exit-weights 0.2,0.3,0.5 --exit-fraction 0.25 \
+  --prompt The --prompt 'The kernel' --prompt 'Python is' --pause-after-minutes $PAUSE --out $OUT"
+RESUME=""
+[ -f "$OUT/ckpt.pt" ] && RESUME="--resume"
+while :; do
+  echo "== $(date -u +%FT%TZ) $(uptime)" >> "$OUT.log"
+  eval "$PY pretrain.py $ARGS $RESUME" >> "$OUT.log" 2>&1
+  rc=$?
+  echo "== exit $rc $(date -u +%FT%TZ) $(uptime)" >> "$OUT.log"
+  [ $rc -eq 3 ] || exit $rc
+  RESUME="--resume"
+done
