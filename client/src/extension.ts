@@ -27,8 +27,15 @@ export interface HdlmApi {
   nextThought(timeoutMs: number): Promise<ThoughtParams>;
   /** Resolves with the task panel's next report of what it rendered. */
   nextTaskPanelRender(timeoutMs: number): Promise<TaskPanelRender>;
+  /**
+   * Resolves with the first later render of the task panel for which `predicate` holds. One
+   * listener watches every render, so renders that come in a burst are not missed.
+   */
+  waitForTaskPanelRender(predicate: (r: TaskPanelRender) => boolean, timeoutMs: number): Promise<TaskPanelRender>;
   /** Resolves with the layer view's next report of what it rendered. */
   nextLayerViewRender(timeoutMs: number): Promise<RenderedSummary>;
+  /** Resolves with the first later render of the layer view for which `predicate` holds. */
+  waitForLayerViewRender(predicate: (r: RenderedSummary) => boolean, timeoutMs: number): Promise<RenderedSummary>;
 }
 
 export function activate(context: vscode.ExtensionContext): HdlmApi {
@@ -54,19 +61,22 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     outputChannelName: output.name,
     outputText: () => output.text(),
     nextTaskPanelRender: (timeoutMs) => nextEvent(taskPanel.onDidRender.event, timeoutMs, 'the task panel rendered nothing'),
+    waitForTaskPanelRender: (predicate, timeoutMs) => nextEvent(taskPanel.onDidRender.event, timeoutMs, 'the task panel rendered nothing of the kind', predicate),
+    waitForLayerViewRender: (predicate, timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing of the kind', predicate),
     nextThought: (timeoutMs) => nextEvent(thoughts.onDidReceive, timeoutMs, 'no thought'),
     nextLayerViewRender: (timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing'),
   };
 }
 
-/** The next value of `event`, or a rejection naming what did not happen in time. */
-function nextEvent<T>(event: vscode.Event<T>, timeoutMs: number, what: string): Promise<T> {
+/** The next value of `event` (that `predicate` accepts), or a rejection naming what did not happen in time. */
+function nextEvent<T>(event: vscode.Event<T>, timeoutMs: number, what: string, predicate: (value: T) => boolean = () => true): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       listener.dispose();
       reject(new Error(`${what} within ${timeoutMs} ms`));
     }, timeoutMs);
     const listener = event((value) => {
+      if (!predicate(value)) return;
       clearTimeout(timer);
       listener.dispose();
       resolve(value);

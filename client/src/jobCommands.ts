@@ -56,6 +56,13 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
     (progress, token) =>
       new Promise<proto.JobEvent>((resolve) => {
         token.onCancellationRequested(() => void server.request(proto.cancelJob, { jobId }).catch(() => undefined));
+        // The job runs under the server: when the server dies, so does the job (its saved heads stay).
+        const stopped = server.onDidStop(() => {
+          listener.dispose();
+          stopped.dispose();
+          const saved = kind === 'train' ? '; the heads saved so far are kept and fine-tuning again resumes from them' : '';
+          resolve({ kind: 'failed', message: `the HdLM server stopped during this job${saved}` });
+        });
         let reported = 0;
         const listener = server.onJobProgress(({ jobId: id, event }) => {
           if (id !== jobId) return;
@@ -67,6 +74,7 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
           if (event.kind === 'epoch') output.info(`${jobId}: ${view.line}`);
           if (isEnd(event)) {
             listener.dispose();
+            stopped.dispose();
             resolve(event);
           }
         });

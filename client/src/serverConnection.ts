@@ -37,6 +37,9 @@ export class ServerConnection implements vscode.Disposable {
   private readonly generationEmitter = new vscode.EventEmitter<proto.GenerationStepParams>();
   /** Tokens of thought-then-answer generations as they are decoded (hdlm/generationStep). */
   readonly onGenerationStep = this.generationEmitter.event;
+  private readonly stopEmitter = new vscode.EventEmitter<void>();
+  /** The server process stopped (it may be restarted): requests and jobs in flight are lost. */
+  readonly onDidStop = this.stopEmitter.event;
   /** Set when the server died too often and was not restarted; cleared by `restart`. */
   private gaveUp = false;
 
@@ -51,8 +54,9 @@ export class ServerConnection implements vscode.Disposable {
       debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
     };
     const clientOptions: LanguageClientOptions = {
-      // Task files and datasets for diagnostics; plain text and Markdown for inline completions.
-      documentSelector: [{ language: 'hdlm-task' }, { language: 'jsonl' }, { language: 'plaintext' }, { language: 'markdown' }],
+      // Task files and datasets for their language features, and the languages inline completions
+      // are offered in (read at start: changing hdlm.inline.languages asks for a server restart).
+      documentSelector: [{ language: 'hdlm-task' }, { language: 'jsonl' }, ...clientSettings().inlineLanguages.map((language) => ({ language }))],
       outputChannel: output,
       synchronize: { configurationSection: 'hdlm' },
       errorHandler: this.errorHandler(),
@@ -63,7 +67,10 @@ export class ServerConnection implements vscode.Disposable {
     this.client.onNotification(proto.jobProgress, (params) => this.jobProgressEmitter.fire(params));
     this.client.onNotification(proto.generationStep, (params) => this.generationEmitter.fire(params));
     this.client.onDidChangeState((e) => {
-      if (e.newState === State.Stopped) this.output.warn('the HdLM server stopped');
+      if (e.newState === State.Stopped) {
+        this.output.warn('the HdLM server stopped');
+        this.stopEmitter.fire();
+      }
     });
   }
 
@@ -103,6 +110,7 @@ export class ServerConnection implements vscode.Disposable {
   dispose(): void {
     this.jobProgressEmitter.dispose();
     this.generationEmitter.dispose();
+    this.stopEmitter.dispose();
     void this.client.dispose().catch(() => undefined);
   }
 

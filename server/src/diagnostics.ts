@@ -10,7 +10,8 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
 import { parseTask, TaskFileError } from '../../engine/src/hdlm/taskFile';
-import { modelLayers, taskFolders, type FeatureContext } from './taskFacts';
+import { resolve } from 'node:path';
+import { labelsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, type LevelLabels } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
 export const MAX_LINES_CHECKED = 20000;
@@ -66,7 +67,46 @@ export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext)
       diagnostics.push({ range: rangeOf(doc, node?.offset ?? 0, length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: problem });
     }
   }
-  if (context) diagnostics.push(...modelDiagnostics(doc, root, context));
+  if (context) diagnostics.push(...modelDiagnostics(doc, root, context), ...datasetFileDiagnostics(doc, root));
+  return diagnostics;
+}
+
+/** Labels named in a message: a few, then how many more. */
+function someLabels(labels: string[]): string {
+  return labels.length <= 4 ? labels.join(', ') : `${labels.slice(0, 4).join(', ')} and ${labels.length - 4} more`;
+}
+
+/**
+ * The dataset files must exist; a dev or test file may only use labels the training file has,
+ * since the heads can never predict a label they were not trained on (its examples count as
+ * wrong, or, for the taxonomy, the path cannot be decoded at all).
+ */
+function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
+  const base = taskBaseDir(doc.uri);
+  const dataset = findNodeAtLocation(root, ['dataset']);
+  if (base === undefined || !dataset) return [];
+  const files = dataset.type === 'string' ? [{ split: 'train', node: dataset }] : (['train', 'dev', 'test'] as const).map((split) => ({ split, node: findNodeAtLocation(dataset, [split]) }));
+  const diagnostics: Diagnostic[] = [];
+  let train: LevelLabels | undefined;
+  for (const { split, node } of files) {
+    if (node?.type !== 'string' || typeof node.value !== 'string' || !node.value.trim()) continue;
+    const path = resolve(base, node.value);
+    const labels = labelsOf(path);
+    const range = rangeOf(doc, node.offset, node.length);
+    if (!labels) {
+      diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} does not exist` });
+      continue;
+    }
+    if (split === 'train') {
+      train = labels;
+      continue;
+    }
+    if (!train) continue;
+    const unknown = labels.map((set, d) => ({ level: d + 1, labels: [...set].filter((l) => !train![d]?.has(l)) })).filter((u) => u.labels.length > 0);
+    if (unknown.length === 0) continue;
+    const detail = unknown.map((u) => `level ${u.level}: ${someLabels(u.labels)}`).join('; ');
+    diagnostics.push({ range, severity: DiagnosticSeverity.Warning, source: 'hdlm', message: `the ${split} file uses labels the training file never has (${detail}): no head can predict them` });
+  }
   return diagnostics;
 }
 

@@ -66,6 +66,14 @@ export interface OutboundClient {
   fetchSettings(): Promise<unknown>;
 }
 
+/** Where an inline completion is asked for, and the text before the cursor. */
+export interface InlineRequest {
+  uri: string;
+  languageId: string;
+  prefix: string;
+  position: Position;
+}
+
 export type EngineFactory = (options: EngineOptions) => Promise<Engine>;
 
 export class HdlmServer {
@@ -201,11 +209,13 @@ export class HdlmServer {
    * `textDocument/inlineCompletion`: a thought drafted at the task's first layer, then the answer
    * from the last layer on the same decode state, offered as ghost text; the thought goes to the
    * client in `hdlm/thought`. Waits INLINE_DELAY_MS first so that typing cancels it cheaply.
+   * Offered only when enabled and for the languages of `hdlm.inline.languages`.
    */
-  async inlineCompletion(uri: string, prefix: string, position: Position, token?: CancellationToken): Promise<InlineCompletionItem[]> {
+  async inlineCompletion(request: InlineRequest, token?: CancellationToken): Promise<InlineCompletionItem[]> {
+    const { uri, prefix, position } = request;
     const settings = await this.readSettings();
     const input = prefix.slice(-INLINE_CONTEXT_CHARS).trim();
-    if (!settings.inlineEnabled || input.length < 3) return [];
+    if (!settings.inlineEnabled || !settings.inlineLanguages.includes(request.languageId) || input.length < 3) return [];
     if (await cancelledDuring(INLINE_DELAY_MS, token)) return [];
     const engine = await this.requireEngine();
     try {

@@ -138,7 +138,7 @@ connection.languages.inlineCompletion.on((params, token) => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return [];
   const prefix = doc.getText({ start: { line: Math.max(0, params.position.line - 3), character: 0 }, end: params.position });
-  return server.inlineCompletion(params.textDocument.uri, prefix, params.position, token);
+  return server.inlineCompletion({ uri: params.textDocument.uri, languageId: doc.languageId, prefix, position: params.position }, token);
 });
 
 process.on('unhandledRejection', logFailure);

@@ -10,13 +10,15 @@ export interface HdlmSettings {
   model: string;
   /** A task file (*.hdlm.json) for classification, or '' for the shipped WordNet task. */
   task: string;
-  /** Thought-then-answer inline completions in plain text and Markdown. */
+  /** Thought-then-answer inline completions, in the languages of `inlineLanguages`. */
   inlineEnabled: boolean;
+  /** Language ids where inline completions are offered (when enabled). */
+  inlineLanguages: string[];
   /** Most tokens of a thought and of an answer. */
   maxTokens: number;
 }
 
-export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, maxTokens: 24 };
+export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24 };
 
 /** The settings that need a new engine when they change (the others only reload the model). */
 export function engineSettings(s: HdlmSettings): Pick<HdlmSettings, 'executionProviders' | 'threads'> {
@@ -48,9 +50,13 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
   }
   const inline = obj['inline'];
   if (inline !== undefined) {
-    const enabled = typeof inline === 'object' && inline !== null ? (inline as Record<string, unknown>)['enabled'] : undefined;
+    const section = typeof inline === 'object' && inline !== null ? (inline as Record<string, unknown>) : {};
+    const enabled = section['enabled'];
     if (typeof enabled === 'boolean') settings.inlineEnabled = enabled;
     else if (enabled !== undefined) problems.push(`hdlm.inline.enabled must be true or false; got ${JSON.stringify(enabled)}`);
+    const languages = section['languages'];
+    if (Array.isArray(languages) && languages.every((l) => typeof l === 'string')) settings.inlineLanguages = languages as string[];
+    else if (languages !== undefined) problems.push(`hdlm.inline.languages must be a list of language ids; got ${JSON.stringify(languages)}`);
   }
   const maxTokens = obj['maxTokens'];
   if (maxTokens !== undefined) {

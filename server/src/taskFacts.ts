@@ -3,7 +3,7 @@
 // Every file read is cached by modification time, because completion, hover and diagnostics ask
 // again on each keystroke and must stay fast while a fine-tuning job rewrites the heads.
 import { findNodeAtLocation, type Node } from 'jsonc-parser';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
@@ -134,4 +134,29 @@ export function trainingSummary(manifest: HeadManifest): TrainingSummary {
 
 export function percent(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
+}
+
+/** The labels a hierarchical dataset file uses, per level (index 0 = the coarsest). */
+export type LevelLabels = Set<string>[];
+
+const datasetLabels = new FileCache<LevelLabels>((path) => {
+  const levels: LevelLabels = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const labels = (JSON.parse(line) as { labels?: unknown }).labels;
+      if (!Array.isArray(labels)) continue;
+      labels.forEach((label, d) => {
+        if (typeof label === 'string') (levels[d] ??= new Set()).add(label);
+      });
+    } catch {
+      // A malformed line is the dataset's own diagnostic; here it just adds no labels.
+    }
+  }
+  return levels;
+});
+
+/** The labels of a dataset file per level, or undefined when the file does not exist. */
+export function labelsOf(file: string): LevelLabels | undefined {
+  return datasetLabels.get(file);
 }

@@ -6,7 +6,6 @@ import type { HdlmApi } from '../../../client/src/extension';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ClassifyResult, EngineInfoResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
-import type { RenderedSummary } from '../../../client/src/layerView';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 import { screenshot } from '../../support/screenshots';
 
@@ -206,11 +205,7 @@ describe('HdLM extension in a real VS Code', () => {
       await opened;
       // Back to the text, in its own column: the layer view stays visible beside it.
       await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
-      const live = new Promise<RenderedSummary>((resolveLive, reject) => {
-        const deadline = Date.now() + 60_000;
-        const wait = (): void => void api.nextLayerViewRender(Math.max(1, deadline - Date.now())).then((r) => (r.generationDone ? resolveLive(r) : wait()), reject);
-        wait();
-      });
+      const live = api.waitForLayerViewRender((r) => r.generationDone, 60_000);
       live.catch(() => undefined); // Awaited below; a timeout must not surface as an unhandled rejection first.
       const result = await Promise.race([
         vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer'),
@@ -368,13 +363,8 @@ describe('HdLM extension in a real VS Code', () => {
     await vscode.commands.executeCommand('hdlm.setLevelLayer', uri, 1, 3);
     const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as { levels: { layer: unknown }[] };
     assert.deepEqual(saved.levels.map((l) => l.layer), [3, 'last'], 'the file was edited and saved');
-    const done = new Promise<{ tasks: number; job: string }>((resolveDone, reject) => {
-      const deadline = Date.now() + 120_000;
-      const wait = (): void => {
-        api.nextTaskPanelRender(Math.max(1, deadline - Date.now())).then((r) => (r.job.startsWith('train:done') ? resolveDone(r) : wait()), reject);
-      };
-      wait();
-    });
+    const done = api.waitForTaskPanelRender((r) => r.job.startsWith('train:done'), 120_000);
+    done.catch(() => undefined);
     const end = await vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
     assert.equal(end?.kind, 'report');
     const rendered = await done;
@@ -393,14 +383,40 @@ describe('HdLM extension in a real VS Code', () => {
     assert.match(api.outputText(), /animals on \d+ examples: joint accuracy/);
     // Hide the panel, then show it again: the job and the evaluation come back from the server.
     await vscode.commands.executeCommand('workbench.action.closeSidebar');
-    const shown = api.nextTaskPanelRender(30_000);
+    const shown = api.waitForTaskPanelRender((r) => r.evaluations > 0 && r.job.startsWith('evaluate'), 30_000);
+    shown.catch(() => undefined);
     await vscode.commands.executeCommand('hdlm.tasks.focus');
-    let view = await shown;
-    for (let i = 0; i < 5 && (view.evaluations === 0 || !view.job.startsWith('evaluate')); i++) view = await api.nextTaskPanelRender(10_000);
+    const view = await shown;
     assert.equal(view.job, 'evaluate:done:0', JSON.stringify(view));
     assert.ok(view.evaluations >= 1, JSON.stringify(view));
     assert.ok(view.heads >= 3, `trained heads listed: ${view.heads}`);
     await screenshot('workbench-task-panel-evaluation.png');
+  });
+
+  it('a server that dies during fine-tuning ends the job with a clear message, and the restarted server shows it interrupted', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'wn-long.hdlm.json');
+    const task = { name: 'wn-long', model: 'tiny-model', dataset: 'wordnet.jsonl', levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs: 60, patience: 60, batchSize: 16 } };
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
+    await api.waitForStatus((s) => !s.busy, 60_000);
+    const running = vscode.commands.executeCommand<{ kind: string; message?: string } | undefined>('hdlm.fineTune', uri);
+    await api.waitForStatus((s) => s.busy && /fine-tuning/.test(s.message), 30_000);
+    const info = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+    assert.ok(info);
+    process.kill(info.pid, 'SIGKILL');
+    const end = await running;
+    assert.equal(end?.kind, 'failed');
+    assert.match(end.message ?? '', /server stopped during this job; the heads saved so far are kept/);
+    await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
+    // The new server read the journal: the job is there, interrupted, and the panel says so.
+    const rendered = api.waitForTaskPanelRender((r) => r.job.startsWith('train:interrupted'), 60_000);
+    rendered.catch(() => undefined);
+    await vscode.commands.executeCommand('hdlm.tasks.focus');
+    await vscode.commands.executeCommand('hdlm.restartServer'); // any refresh of the panel will do; a restart also proves the journal is on disk
+    await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
+    const view = await rendered;
+    assert.match(view.job, /^train:interrupted/);
+    await screenshot('workbench-task-panel-interrupted.png');
   });
 
   it('every action shows progress (busy status) quickly', async () => {

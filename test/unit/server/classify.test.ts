@@ -74,7 +74,7 @@ test('a cancelled classify answers RequestCancelled', async () => {
 
 test('an inline completion drafts a thought, sends it, and offers the answer as ghost text', async () => {
   const { server, client } = await startServer({ task: 'animals.hdlm.json', inline: { enabled: true }, maxTokens: 6 });
-  const items = await server.inlineCompletion('file:///ws/notes.txt', 'The dog barked at the', { line: 0, character: 21 });
+  const items = await server.inlineCompletion({ uri: 'file:///ws/notes.txt', languageId: 'plaintext', prefix: 'The dog barked at the', position: { line: 0, character: 21 } });
   assert.equal(items.length, 1, 'the seeded model answers something');
   assert.equal(client.thoughts.length, 1, 'one thought per offered completion');
   const [item] = items;
@@ -84,9 +84,12 @@ test('an inline completion drafts a thought, sends it, and offers the answer as 
   assert.equal(client.thoughts[0]!.answerLayer, 4);
   assert.deepEqual(item!.range, { start: { line: 0, character: 21 }, end: { line: 0, character: 21 } });
   const off = await startServer({ task: 'animals.hdlm.json' });
-  assert.deepEqual(await off.server.inlineCompletion('file:///ws/notes.txt', 'The dog barked at the', { line: 0, character: 21 }), [], 'disabled by default');
+  assert.deepEqual(await off.server.inlineCompletion({ uri: 'file:///ws/notes.txt', languageId: 'plaintext', prefix: 'The dog barked at the', position: { line: 0, character: 21 } }), [], 'disabled by default');
+  assert.deepEqual(await server.inlineCompletion({ uri: 'file:///ws/a.py', languageId: 'python', prefix: 'def dog_barks():', position: { line: 0, character: 16 } }), [], 'not a language of hdlm.inline.languages');
+  const python = await startServer({ task: 'animals.hdlm.json', inline: { enabled: true, languages: ['python'] }, maxTokens: 4 });
+  assert.equal((await python.server.inlineCompletion({ uri: 'file:///ws/a.py', languageId: 'python', prefix: 'def dog_barks():', position: { line: 0, character: 16 } })).length, 1, 'offered where the setting says');
   const source = new CancellationTokenSource();
-  const pending = server.inlineCompletion('file:///ws/notes.txt', 'A cat sat on the', { line: 0, character: 16 }, source.token);
+  const pending = server.inlineCompletion({ uri: 'file:///ws/notes.txt', languageId: 'plaintext', prefix: 'A cat sat on the', position: { line: 0, character: 16 } }, source.token);
   source.cancel();
   assert.deepEqual(await pending, [], 'typing on cancels it');
 });

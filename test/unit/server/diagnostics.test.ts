@@ -1,6 +1,6 @@
 // Diagnostics land on the field or line they are about.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -99,6 +99,7 @@ test('the model folder is checked: it must exist, have a config.json, and be dee
   after(() => rmSync(work, { recursive: true, force: true }));
   writeTinyCheckpoint(join(work, 'tiny-model'), { family: 'llama', layers: 8, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
   mkdirSync(join(work, 'empty'));
+  writeFileSync(join(work, 'd.jsonl'), '{"text": "a dog", "labels": ["animal", "dog"]}\n');
   const context = { defaultModelDir: join(work, 'tiny-model') };
   const check = (task: string): { d: TextDocument; diagnostics: Diagnostic[] } => {
     const d = doc(task, 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
@@ -117,4 +118,20 @@ test('the model folder is checked: it must exist, have a config.json, and be dee
   assert.match(messageOf(noConfig.diagnostics[0]!), /model folder .*empty has no config\.json/);
   assert.equal(noConfig.diagnostics[0]!.severity, 1);
   assert.equal(taskFileDiagnostics(doc('{ "name": "t", "model": "nowhere", "dataset": "d.jsonl", "levels": [2] }', 'hdlm-task')).length, 0, 'without a context only the text is checked');
+});
+
+test('dataset files must exist, and dev/test labels must be ones the training file has', () => {
+  const work = mkdtempSync(join(tmpdir(), 'hdlm-diagnostics-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  writeTinyCheckpoint(join(work, 'm'), { family: 'llama', layers: 4, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  writeFileSync(join(work, 'train.jsonl'), ['{"text": "barks", "labels": ["animal", "dog"]}', '{"text": "oak", "labels": ["plant", "tree"]}'].join('\n'));
+  writeFileSync(join(work, 'test.jsonl'), ['{"text": "purrs", "labels": ["animal", "cat"]}', '{"text": "rose", "labels": ["plant", "shrub"]}', '{"text": "rock", "labels": ["mineral", "granite"]}'].join('\n'));
+  const context = { defaultModelDir: join(work, 'm') };
+  const d = doc('{ "name": "t", "model": "m", "dataset": { "train": "train.jsonl", "dev": "nope.jsonl", "test": "test.jsonl" }, "levels": [2, "last"] }', 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
+  const found = taskFileDiagnostics(d, context).map((x) => [x.severity, textAt(d, x.range), messageOf(x)]);
+  assert.equal(found.length, 2, JSON.stringify(found));
+  assert.deepEqual(found[0]!.slice(0, 2), [1, '"nope.jsonl"']);
+  assert.match(String(found[0]![2]), /dataset dev file .*nope\.jsonl does not exist/);
+  assert.deepEqual(found[1]!.slice(0, 2), [2, '"test.jsonl"']);
+  assert.equal(found[1]![2], 'the test file uses labels the training file never has (level 1: mineral; level 2: cat, shrub, granite): no head can predict them');
 });

@@ -78,9 +78,10 @@ test('a request sent while the engine starts waits for it', async () => {
 });
 
 test('malformed settings fall back to defaults and are reported', async () => {
-  const { settings, problems } = parseSettings({ executionProviders: ['tpu'], threads: -2 });
-  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, maxTokens: 24 });
-  assert.equal(problems.length, 2);
+  const { settings, problems } = parseSettings({ executionProviders: ['tpu'], threads: -2, inline: { languages: 'python' } });
+  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24 });
+  assert.equal(problems.length, 3);
+  assert.match(problems[2]!, /hdlm\.inline\.languages must be a list of language ids/);
   const client = new FakeClient({ executionProviders: 'gpu' });
   await new HdlmServer(client, (o) => Engine.create(o), DEFAULTS).start();
   assert.ok(client.lines.some((l) => l.includes('hdlm.executionProviders must be')));
