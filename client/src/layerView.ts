@@ -112,6 +112,12 @@ export class LayerView implements vscode.Disposable {
       case 'refresh':
         void this.update(this.text);
         return;
+      case 'cancel':
+        this.pending?.cancel();
+        // Show what was there before the cancelled readout, if anything.
+        if (this.data) this.post({ type: 'layers', data: this.data });
+        else this.post({ type: 'error', message: 'Cancelled. Select text and run HdLM: Show Layer View again.' });
+        return;
       case 'rendered':
         LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, generationTokens: message.generationTokens, generationDone: message.generationDone };
         LayerView.onDidRender.fire(LayerView.lastRendered);

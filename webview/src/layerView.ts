@@ -119,9 +119,12 @@ function render(): void {
 
 function receive(message: HostToWebview): void {
   switch (message.type) {
-    case 'busy':
-      document.body.replaceChildren(component('vscode-progress-ring'), el('p', `Reading out every layer of “${message.text.slice(0, 80)}”…`));
+    case 'busy': {
+      const cancel = component('vscode-button', 'Cancel');
+      cancel.addEventListener('click', () => post({ type: 'cancel' }));
+      document.body.replaceChildren(component('vscode-progress-ring'), el('p', `Reading out every layer of “${message.text.slice(0, 80)}”…`), cancel);
       break;
+    }
     case 'layers':
       page = { ...page, data: message.data };
       render();

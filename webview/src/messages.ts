@@ -42,6 +42,8 @@ export type HostToWebview =
 export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'refresh' }
+  /** The user stopped the readout in progress. */
+  | { type: 'cancel' }
   /** Sent after each render, so the host (and tests, through the extension's API) know what is shown. */
   | { type: 'rendered'; rows: number; decisions: number; summary: string; generationTokens: number; generationDone: boolean };
 
