@@ -26,7 +26,13 @@ export interface LayerFeatures {
 export interface FeatureRequest {
   /** Which (level, layer) pairs to read: a level's label tokens at a layer. */
   reads: readonly { level: number; layer: number }[];
+  /** Most sequences in one backbone run. */
   batchSize: number;
+  /**
+   * Most positions (sequences × the longest of them) in one run: long inputs go in smaller
+   * batches, short ones in larger, so every run is about as big (default: no limit but batchSize).
+   */
+  tokensPerBatch?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -69,14 +75,23 @@ export async function extractFeatures(
     }
     return state;
   };
-  for (let start = 0; start < records.length; start += request.batchSize) {
+  // Batches of similar length: a batch runs as wide as its longest sequence (left padding), so
+  // in file order about half the positions would be padding. Rows keep their record's index.
+  const sequences = records.map((r) => classifier.teacherForced(r.text, r.labels));
+  const order = records.map((_, i) => i).sort((a, b) => sequences[a]!.ids.length - sequences[b]!.ids.length || a - b);
+  const layersToRead = [...new Set(request.reads.map((r) => r.layer))];
+  const budget = request.tokensPerBatch ?? Infinity;
+  for (let start = 0; start < order.length; ) {
     if (request.signal?.aborted) throw new CancelledError();
-    const batch = records.slice(start, start + request.batchSize);
-    const sequences = batch.map((r) => classifier.teacherForced(r.text, r.labels));
+    // Sorted by length, so the batch's longest sequence is its last one.
+    let end = start + 1;
+    while (end < order.length && end - start < request.batchSize && (end + 1 - start) * sequences[order[end]!]!.ids.length <= budget) end++;
+    const indices = order.slice(start, end);
+    const batch = indices.map((i) => sequences[i]!);
     const state = (await prefixFor(batch.length)).fork();
-    const width = model.append(state, sequences.map((s) => s.ids));
-    const { layers } = await model.runTo(state, L, { collectLayers: true, signal: request.signal });
-    sequences.forEach((seq, b) => {
+    const width = model.append(state, batch.map((s) => s.ids));
+    const { layers } = await model.runTo(state, L, { collectLayers: layersToRead, signal: request.signal });
+    batch.forEach((seq, b) => {
       const offset = width - seq.ids.length; // left padding of this row within the chunk
       for (const out of collected) {
         const hidden = layers!.get(out.layer)!; // [B, width, H]
@@ -84,11 +99,12 @@ export async function extractFeatures(
           const at = (b * width + offset + index - 1) * H; // the position before the label token
           out.hidden.push(hidden.subarray(at, at + H));
           out.targets.push(seq.ids[index]!);
-          out.example.push(start + b);
+          out.example.push(indices[b]!);
         }
       }
     });
-    request.onProgress?.(Math.min(records.length, start + batch.length), records.length);
+    request.onProgress?.(end, records.length);
+    start = end;
   }
   return collected.map((c) => ({
     level: c.level,

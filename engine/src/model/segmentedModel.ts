@@ -49,9 +49,10 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /**
    * Also return the hidden states after every layer passed in this call (layer 0 = the
-   * embeddings), for the positions that went through it: layer → [B, n, H].
+   * embeddings), for the positions that went through it: layer → [B, n, H]. A list collects
+   * only those layers (each copied out of the runtime costs time and memory).
    */
-  collectLayers?: boolean;
+  collectLayers?: boolean | readonly number[];
   /** Told after each segment run: its layers, how many positions went through, and how long it took. */
   onSegment?: ((run: { first: number; end: number; positions: number; ms: number }) => void) | undefined;
 }
@@ -168,13 +169,14 @@ export class SegmentedModel {
     if (last < 0) throw new Error(`layer ${layer} is not an exit layer (exits: ${this.exitLayers.join(', ')})`);
     let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
     const layers = collectLayers ? new Map<number, Float32Array>() : undefined;
+    const wanted = (l: number): boolean => collectLayers === true || (Array.isArray(collectLayers) && collectLayers.includes(l));
     for (let s = 0; s <= last; s++) {
       if (signal?.aborted) throw new CancelledError();
       const cache = state.segments[s]!;
       if (cache.pendingCount === 0) continue;
-      if (layers && s === 0) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
+      if (layers && s === 0 && wanted(0)) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
       const started = performance.now();
-      const out = await this.runSegment(state, s, layers);
+      const out = await this.runSegment(state, s, layers && { into: layers, wanted });
       onSegment?.({ first: this.segments[s]!.first, end: this.segments[s]!.end, positions: out.count, ms: performance.now() - started });
       if (s < this.segments.length - 1) {
         const next = state.segments[s + 1]!;
@@ -196,7 +198,7 @@ export class SegmentedModel {
   }
 
   /** Runs segment s over all its pending positions, updating its cache. */
-  private async runSegment(state: DecodeState, s: number, layers?: Map<number, Float32Array>): Promise<Reached> {
+  private async runSegment(state: DecodeState, s: number, collect?: { into: Map<number, Float32Array>; wanted: (layer: number) => boolean } | false): Promise<Reached> {
     const seg = this.segments[s]!;
     const cache = state.segments[s]!;
     const { batch } = state;
@@ -226,13 +228,14 @@ export class SegmentedModel {
     }
     const fetches: string[] = [SegmentIO.hiddenOut];
     for (let l = seg.first; l < seg.end; l++) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
-    for (let l = seg.first; layers && l < seg.end - 1; l++) fetches.push(SegmentIO.layerHidden(l));
+    // Layer l's output is the hidden state after l + 1 layers.
+    for (let l = seg.first; collect && l < seg.end - 1; l++) if (collect.wanted(l + 1)) fetches.push(SegmentIO.layerHidden(l));
     const out = await seg.session.run(feeds, fetches);
     for (let l = seg.first; l < seg.end; l++) {
       cache.keys[l - seg.first] = out[SegmentIO.presentKey(l)]!;
       cache.values[l - seg.first] = out[SegmentIO.presentValue(l)]!;
       const after = l === seg.end - 1 ? out[SegmentIO.hiddenOut]! : out[SegmentIO.layerHidden(l)];
-      if (layers && after) layers.set(l + 1, after.data as Float32Array);
+      if (collect && after && collect.wanted(l + 1)) collect.into.set(l + 1, after.data as Float32Array);
     }
     this.compute.layerPositions += batch * n * (seg.end - seg.first);
     this.compute.runs++;
