@@ -143,6 +143,8 @@ function jobSection(job: JobView): HTMLElement {
     if (job.evaluation) box.append(evaluationTable(job.evaluation));
     return box;
   }
+  // Nothing trained yet (still in the backbone pass, or stopped before the first epoch).
+  if (job.heads.length === 0) return box;
   box.append(lossCurve(job));
   const table = el('table');
   const epochs = Math.max(0, ...job.heads.map((h) => h.devAccuracy.length));
