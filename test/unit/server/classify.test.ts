@@ -185,6 +185,17 @@ test('fine-tuning runs in its own process: the server keeps answering, progress 
   assert.ok(listed[0]!.evaluation, 'the evaluation survives');
 });
 
+test('heads trained for another model are refused with the file named, and the server keeps working', async () => {
+  // Runs after the fine-tuning test: heads/quick were trained for the workspace's `model`.
+  writeTinyCheckpoint(join(workspace, 'other-model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 3, maxPositions: 1024 });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(workspace, 'other-model', f));
+  writeFileSync(join(workspace, 'foreign.hdlm.json'), JSON.stringify({ name: 'foreign', model: 'other-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
+  const { server } = await startServer({ task: 'foreign.hdlm.json' });
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /level1\.\w+\.safetensors: this head was trained for another model/.test(e.message));
+  const { server: same } = await startServer({ task: 'animals.hdlm.json' });
+  assert.equal((await same.classify({ text: 'barks' })).path.length, 2, 'other tasks still classify');
+});
+
 test('a training job can be cancelled, also from its work-done progress', async () => {
   const { server, client } = await startServer({ task: 'animals.hdlm.json' });
   const { jobId } = await server.train({ task: 'animals.hdlm.json' });
