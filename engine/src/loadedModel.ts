@@ -23,6 +23,8 @@ export class LoadedModel {
     readonly checkpoint: Checkpoint,
     readonly model: SegmentedModel,
     readonly tokenizer: Tokenizer | undefined,
+    /** Set when the engine's device could not hold this model and it runs on the CPU instead. */
+    readonly deviceFallback?: { provider: ExecutionProvider; reason: string },
   ) {}
 
   static async load(dir: string, provider: ExecutionProvider, threads: number, options: LoadModelOptions = {}): Promise<LoadedModel> {
@@ -36,8 +38,17 @@ export class LoadedModel {
     const cache = new GraphCache(graphDir, (e: CacheEvent) => {
       if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
     });
-    const model = await SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider, threads, fused: options.fused ?? true, cache });
-    return new LoadedModel(checkpoint, model, tokenizer);
+    const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache });
+    try {
+      return new LoadedModel(checkpoint, await create(provider), tokenizer);
+    } catch (err) {
+      // The probe proved the device works, but this model may still not fit it (out of GPU
+      // memory, an operator it cannot place): run the model on the CPU and say why, never silently.
+      if (provider === 'cpu') throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      note(`${provider} could not hold ${dir} (${reason.split('\n')[0]}); running it on the CPU`);
+      return new LoadedModel(checkpoint, await create('cpu'), tokenizer, { provider, reason });
+    }
   }
 
   /** The tokenizer, or an error saying the folder has none. */

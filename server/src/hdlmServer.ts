@@ -340,7 +340,12 @@ export class HdlmServer {
       throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
     });
     const model = basename(session.loaded.checkpoint.dir);
-    if (this.lastStatus.model !== model) this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers });
+    if (this.lastStatus.model !== model) {
+      const fallback = session.loaded.deviceFallback;
+      // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
+      const moved = fallback ? { health: 'warning' as const, device: 'cpu', message: `${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})` } : {};
+      this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, ...moved });
+    }
     return session;
   }
 

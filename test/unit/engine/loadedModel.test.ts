@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../../engine/src/index';
+import { LoadedModel } from '../../../engine/src/loadedModel';
 import { referenceForward } from '../../support/referenceLlama';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
@@ -41,6 +42,28 @@ test('a bf16 qwen2 folder loads through the engine and matches the reference', a
     const diff = out.hidden.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
     assert.ok(diff < 1e-4, `hidden differs by ${diff}`);
     assert.equal(loaded.model.exitLayers.join(','), '2,4');
+  } finally {
+    await loaded.release();
+  }
+});
+
+test('a model the device cannot hold runs on the CPU, saying why', async () => {
+  // WebGPU has no adapter on a machine without a GPU, so its sessions fail to be created: the
+  // same path a model too large for GPU memory takes. Where WebGPU works, the model stays there.
+  const notes: string[] = [];
+  const loaded = await LoadedModel.load(dir, 'webgpu', 1, { cuts: [2], cacheDir, onNote: (m) => notes.push(m) });
+  try {
+    if (loaded.deviceFallback) {
+      assert.equal(loaded.model.provider, 'cpu');
+      assert.equal(loaded.deviceFallback.provider, 'webgpu');
+      assert.ok(loaded.deviceFallback.reason.length > 0);
+      assert.ok(notes.some((n) => /^webgpu could not hold .* running it on the CPU$/.test(n)), notes.join(' | '));
+    } else {
+      assert.equal(loaded.model.provider, 'webgpu');
+    }
+    const state = loaded.model.newState();
+    loaded.model.append(state, [[1, 2, 3]]);
+    assert.equal((await loaded.model.runTo(state, 4)).count, 3, 'and it runs');
   } finally {
     await loaded.release();
   }
