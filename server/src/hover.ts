@@ -19,7 +19,7 @@ export const FIELD_HELP: Record<string, string> = {
   layer: 'The layer whose head decides this level: the input runs only this deep for it (early exit).',
   listCandidates: 'List each level\'s candidate labels in the prompt, as the paper does.',
   heads: 'Folder for the trained heads (relative to this file).',
-  train: 'Fine-tuning settings: epochs, learningRate, batchSize, weightDecay, headKind (`full` or `lowRank`), rank, seed, devFraction, patience, maxExamples.',
+  train: 'Fine-tuning settings: epochs, learningRate, batchSize, weightDecay, headKind (`full` or `lowRank`), headNorm (`copy` or `none`), rank, seed, devFraction, patience, maxExamples.',
   learningRate: 'AdamW step size, in (0, 1).',
   batchSize: 'Examples per optimisation step.',
   weightDecay: 'AdamW weight decay, in [0, 1).',
@@ -28,6 +28,7 @@ export const FIELD_HELP: Record<string, string> = {
   devFraction: 'Share of the training file held out as dev when the dataset names no dev file, in (0, 0.5).',
   epochs: 'Passes over the training examples (early stopping may end sooner).',
   headKind: '`full`: train norm + unembedding as the paper does; `lowRank`: train a delta A·B of rank `rank` from the model\'s own head.',
+  headNorm: '`copy` (default): the head applies a copy of the model\'s final norm before its linear map (trained for an RMS norm, frozen for GPT-2\'s layer norm), as a logit lens does; `none`: the raw residual stream, as the official HdLM code does.',
   patience: 'Stop after this many epochs without a better dev accuracy.',
   maxExamples: 'Train on at most this many examples (0 = all), chosen by id hash.',
 };

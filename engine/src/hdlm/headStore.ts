@@ -28,6 +28,8 @@ export interface HeadManifest {
   /** 'full': norm + W [V,H]; 'rows': norm + the vocabSubset rows of W [K,H]; 'lowRank': W = W0 + A·B. */
   kind: 'full' | 'rows' | 'lowRank';
   rank?: number;
+  /** 'none': the head reads the raw residual stream (no norm); absent: the model's final norm (or its trained copy). */
+  norm?: 'none';
   taxonomy?: TaxonomyJson;
   /** Token ids the head chooses among (its labels' tokens); scoring normalises over these. */
   vocabSubset?: number[];
@@ -102,6 +104,7 @@ export function readManifest(dir: string, name: string): HeadManifest {
     throw new Error(`${path}: field "weightsFile" must name a file beside the manifest`);
   }
   if (!Number.isInteger(manifest.layer) || manifest.layer < 0) throw new Error(`${path}: field "layer" must be a whole number ≥ 0`);
+  if (manifest.norm !== undefined && manifest.norm !== 'none') throw new Error(`${path}: field "norm" must be "none" or absent, got ${JSON.stringify(manifest.norm)}`);
   return manifest;
 }
 
@@ -125,7 +128,7 @@ export function loadHead(dir: string, name: string, checkpoint: Checkpoint): { m
     return st.read(tensor);
   };
   const own = ownHeadCopy(checkpoint);
-  const norm = st.entry('norm.weight') && own.norm ? { ...own.norm, weight: read('norm.weight', [H]) } : own.norm;
+  const norm = manifest.norm === 'none' ? undefined : st.entry('norm.weight') && own.norm ? { ...own.norm, weight: read('norm.weight', [H]) } : own.norm;
   const bias = st.entry('bias') ? read('bias', [V]) : undefined;
   let weight: Float32Array;
   if (manifest.kind === 'lowRank') {

@@ -24,6 +24,12 @@ export interface TrainSettings {
   weightDecay: number;
   /** 'full' trains norm + W as the paper does; 'lowRank' trains a delta A·B of this rank. */
   headKind: 'full' | 'lowRank';
+  /**
+   * What a head applies before its linear map: 'copy' a copy of the model's final norm (trained
+   * when it is an RMS norm, frozen when it is GPT-2's layer norm; the logit-lens readout), or
+   * 'none': the raw residual stream, as the official HdLM code does.
+   */
+  headNorm: 'copy' | 'none';
   rank: number;
   seed: number;
   /** Share of the training file held out as dev when the task names no dev file. */
@@ -57,6 +63,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   batchSize: 128,
   weightDecay: 0.01,
   headKind: 'full',
+  headNorm: 'copy',
   rank: 16,
   seed: 0,
   devFraction: 0.1,
@@ -201,6 +208,11 @@ function parseTrain(value: unknown, problems: string[]): TrainSettings {
   if (kind !== undefined) {
     if (kind === 'full' || kind === 'lowRank') out.headKind = kind;
     else problems.push(`train.headKind must be "full" or "lowRank", got ${JSON.stringify(kind)}`);
+  }
+  const norm = value['headNorm'];
+  if (norm !== undefined) {
+    if (norm === 'copy' || norm === 'none') out.headNorm = norm;
+    else problems.push(`train.headNorm must be "copy" or "none", got ${JSON.stringify(norm)}`);
   }
   for (const key of Object.keys(value)) if (!(key in DEFAULT_TRAIN)) problems.push(`unknown field train.${key}`);
   return out;

@@ -18,7 +18,7 @@ import type { HierarchicalRecord } from './dataset/formats';
 import { extractFeatures, fitToContext, type LayerFeatures } from './features';
 import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
-import type { TaskDefinition } from './taskFile';
+import type { TaskDefinition, TrainSettings } from './taskFile';
 import { levelHeadName } from './taskSession';
 import { HierarchicalClassifier } from './classifier';
 import { Taxonomy } from './taxonomy';
@@ -130,7 +130,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
       // over that subset (a few hundred rows instead of the whole vocabulary).
       const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => classifier.candidateIds(label)));
       const pick = (features: LayerFeatures[]): FeatureSet =>
-        featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize, subset);
+        frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize, subset), headNorm(own, task.train), own);
       const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
       heads.push(await trainHead({ ...plan, subset: subset.ids }, pick(trainFeatures), pick(devFeatures), ctx));
     }
@@ -148,6 +148,34 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   } finally {
     await loaded.release();
   }
+}
+
+/**
+ * How a head treats the model's final norm: an RMS norm is copied into the head and trained with
+ * it; GPT-2's layer norm is applied, frozen, to the features (the head graph applies the same
+ * norm at inference); 'none' reads the raw residual stream.
+ */
+function headNorm(own: ReturnType<typeof ownHeadCopy>, s: TrainSettings): 'trained' | 'frozen' | 'none' {
+  if (s.headNorm === 'none' || !own.norm) return 'none';
+  return own.norm.kind === 'rms' ? 'trained' : 'frozen';
+}
+
+/** Applies the model's own layer norm to every feature row when the head keeps it frozen. */
+function frozenNorm(set: FeatureSet, how: 'trained' | 'frozen' | 'none', own?: ReturnType<typeof ownHeadCopy>): FeatureSet {
+  if (how !== 'frozen' || own?.norm?.kind !== 'layer') return set;
+  const { weight, bias, eps } = own.norm;
+  const H = weight.length;
+  const x = set.x;
+  for (let row = 0; row < x.length; row += H) {
+    let mean = 0;
+    for (let h = 0; h < H; h++) mean += x[row + h]!;
+    mean /= H;
+    let variance = 0;
+    for (let h = 0; h < H; h++) variance += (x[row + h]! - mean) ** 2;
+    const inv = 1 / Math.sqrt(variance / H + eps);
+    for (let h = 0; h < H; h++) x[row + h] = (x[row + h]! - mean) * inv * weight[h]! + bias[h]!;
+  }
+  return set;
 }
 
 interface TokenSubset {
@@ -201,13 +229,14 @@ async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings (${resume.report.epochs.length} epochs); skipping` });
     return resume.report;
   }
+  const trained = headNorm(ctx.own, s) === 'trained';
   const trainer = await HeadTrainer.create({
     hiddenSize: ctx.config.hiddenSize,
     vocabSize: ctx.config.vocabSize,
-    normEps: ctx.own.norm?.kind === 'rms' ? ctx.config.normEps : undefined,
+    normEps: trained ? ctx.config.normEps : undefined,
     bias: false,
     lowRank: s.headKind === 'lowRank' ? s.rank : undefined,
-    init: { weight: ctx.own.weight, normWeight: ctx.own.norm?.weight },
+    init: { weight: ctx.own.weight, normWeight: trained ? ctx.own.norm?.weight : undefined },
     vocabSubset: plan.subset,
     optimizer: { lr: s.learningRate, weightDecay: s.weightDecay },
     batchSize: s.batchSize,
@@ -260,6 +289,7 @@ function save(plan: HeadPlan, trainer: HeadTrainer, ctx: HeadContext, report: He
     // A full head trained on its labels' rows changed only those rows: store just them.
     kind: lowRank ? 'lowRank' : 'rows',
     ...(lowRank ? { rank: ctx.task.train.rank } : {}),
+    ...(ctx.task.train.headNorm === 'none' ? { norm: 'none' as const } : {}),
     taxonomy: ctx.taxonomy.toJSON(),
     vocabSubset: Array.from(plan.subset),
     training: { ...report, settings: ctx.task.train },

@@ -2,14 +2,19 @@
 // baseline are trained and saved, an interrupted run resumes where it stopped (finished heads are
 // skipped, the interrupted one continues from its last epoch), and evaluation compares both.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../../engine/src/engine';
 import { evaluateTask } from '../../../engine/src/hdlm/evaluateTask';
-import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
-import { trainTask, TrainEvent } from '../../../engine/src/hdlm/trainTask';
+import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
+import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
+import { extractFeatures } from '../../../engine/src/hdlm/features';
+import { loadHead } from '../../../engine/src/hdlm/headStore';
+import { openTask } from '../../../engine/src/hdlm/taskSession';
+import { LanguageHead } from '../../../engine/src/model/languageHead';
+import { trainTask, TrainEvent, type HeadReport } from '../../../engine/src/hdlm/trainTask';
 import { CancelledError } from '../../../engine/src/model/segmentedModel';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
@@ -73,4 +78,78 @@ test('evaluation compares the trained heads with the flat baseline on the same e
   assert.ok(result.variants.every((v) => v.trainedHeads && v.metrics.levels.length === 3));
   // Level 1 runs the input through 2 of 4 layers instead of 4.
   assert.ok(result.level1ComputeRatio > 0.3 && result.level1ComputeRatio < 0.7, String(result.level1ComputeRatio));
+});
+
+/** Trains a task on 8 examples until it knows them, then classifies the same 8: train and inference must agree. */
+async function overfitAndClassify(modelDir: string, name: string, headNorm: 'copy' | 'none'): Promise<{ accuracy: number; norm: unknown; lossGap: number }> {
+  const file = join(dir, `${name}.jsonl`);
+  const rows = [
+    ['a dog that barks at night', 'animal', 'dog'], ['a small dog with a short tail', 'animal', 'dog'],
+    ['a cat that purrs on the mat', 'animal', 'cat'], ['a striped cat that hunts mice', 'animal', 'cat'],
+    ['an oak with wide branches', 'plant', 'tree'], ['a pine on the mountain', 'plant', 'tree'],
+    ['a rose with red petals', 'plant', 'flower'], ['a tulip in the spring garden', 'plant', 'flower'],
+  ];
+  writeFileSync(file, rows.map(([text, a, b]) => JSON.stringify({ text, labels: [a, b] })).join('\n'));
+  writeFileSync(join(dir, `${name}.hdlm.json`), JSON.stringify({ name, model: modelDir, dataset: { train: file, dev: file, test: file }, levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 40, patience: 40, batchSize: 8, learningRate: 0.05, weightDecay: 0, headNorm } }));
+  const task = readTaskFile(join(dir, `${name}.hdlm.json`));
+  const report = await trainTask(engine, task, { defaultModelDir: modelDir });
+  assert.ok(report.heads.every((h) => h.bestDevAccuracy > 0.9), report.heads.map((h) => `${h.name} ${h.bestDevAccuracy}`).join(', '));
+  const result = await evaluateTask(engine, task, { defaultModelDir: modelDir });
+  const manifest = JSON.parse(readFileSync(join(task.headsDir, 'level1.json'), 'utf8')) as { norm?: unknown };
+  return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!) };
+}
+
+/**
+ * The saved level-1 head, run the way classification runs it (its own graph, norm included),
+ * on the dev features must give the dev loss the trainer recorded for that epoch: the sharpest
+ * check that training and inference see the same function of the hidden state.
+ */
+async function devLossGap(task: TaskDefinition, modelDir: string, head: HeadReport): Promise<number> {
+  const session = await openTask(engine, task, modelDir);
+  try {
+    const records = readHierarchicalDataset(task.dataset.dev!).records;
+    const [features] = await extractFeatures(session.loaded.model, session.classifier, records, { reads: [{ level: 1, layer: 2 }], batchSize: 8 });
+    const { manifest, weights } = loadHead(task.headsDir, 'level1', session.loaded.checkpoint);
+    const lm = await LanguageHead.create(weights, { provider: 'cpu', threads: 1, fused: true });
+    try {
+      const V = weights.vocabSize;
+      const logits = await lm.logits(features!.hidden);
+      const subset = manifest.vocabSubset!;
+      let loss = 0;
+      features!.targets.forEach((target, row) => {
+        const scores = subset.map((id) => logits[row * V + id]!);
+        const max = Math.max(...scores);
+        const logSum = max + Math.log(scores.reduce((a, x) => a + Math.exp(x - max), 0));
+        loss += logSum - logits[row * V + target]!;
+      });
+      const recorded = head.epochs[head.bestEpoch - 1]!.devLoss;
+      return Math.abs(loss / features!.targets.length - recorded);
+    } finally {
+      await lm.release();
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+test('heads read the raw residual stream with headNorm "none", and classify what they learned', async () => {
+  const { accuracy, norm, lossGap } = await overfitAndClassify(join(dir, 'model'), 'raw', 'none');
+  assert.equal(norm, 'none', 'the manifest says the head has no norm');
+  assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);
+  assert.ok(accuracy >= 0.875, `joint accuracy on the training examples ${accuracy}`);
+});
+
+test('a GPT-2 head keeps the model\'s layer norm frozen, so training and classification agree', async () => {
+  const gpt2 = join(dir, 'gpt2');
+  writeTinyCheckpoint(gpt2, { family: 'gpt2', layers: 4, hidden: 32, heads: 4, intermediate: 64, vocab: 4096, std: 0.1, seed: 6, maxPositions: 1024 });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(gpt2, f));
+  const { accuracy, norm, lossGap } = await overfitAndClassify(gpt2, 'gpt2task', 'copy');
+  assert.equal(norm, undefined);
+  assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);
+  assert.ok(accuracy >= 0.875, `joint accuracy on the training examples ${accuracy}`);
+});
+
+test('the default head (a trained copy of the RMS norm) agrees between training and inference too', async () => {
+  const { lossGap } = await overfitAndClassify(join(dir, 'model'), 'normed', 'copy');
+  assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);
 });
