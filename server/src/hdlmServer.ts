@@ -328,9 +328,9 @@ export class HdlmServer {
     }
     const settings = await this.readSettings();
     const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra);
-    const what = `${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${basename(file)}`;
-    this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${what}`, () => this.jobs.cancel(jobId)));
-    this.publish({ ...this.lastStatus, busy: true, message: `${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${file}` });
+    const verb = kind === 'train' ? 'fine-tuning' : 'evaluating';
+    this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${verb} ${basename(file)}`, () => this.jobs.cancel(jobId)));
+    this.publish({ ...this.lastStatus, busy: true, message: `${verb} ${file}` });
     return { jobId };
   }
 
