@@ -8,7 +8,8 @@ import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { taskHeadNames } from '../../engine/src/hdlm/taskSession';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
-import type { EvaluationSummary, HeadSummary, TaskSummaryResult } from './protocol';
+import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
+import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 
 /**
  * The wire type (protocol.ts, readable on its own for other editors' authors) mirrors the
@@ -16,6 +17,7 @@ import type { EvaluationSummary, HeadSummary, TaskSummaryResult } from './protoc
  */
 type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const EVALUATION_SHAPES_AGREE: SameShape<EvaluationSummary, EvaluationRecord> = true;
+export const THOUGHT_EVALUATION_SHAPES_AGREE: SameShape<ThoughtEvaluationSummary, ThoughtEvaluationRecord> = true;
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
   if (!existsSync(join(headsDir, `${name}.json`))) return undefined;

@@ -10,7 +10,7 @@ import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead, type HeadManifest } from './headStore';
-import type { TaskDefinition } from './taskFile';
+import type { TaskDefinition, TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
 
 export interface TaskSession {
@@ -33,9 +33,15 @@ export interface TaskSession {
 export const THOUGHT_HEAD = 'thought';
 export const ANSWER_HEAD = 'answer';
 
+/** Name of level `level`'s head (1-based) in the heads folder of a task of this kind. */
+export function headName(kind: TaskKind, level: number): string {
+  if (kind === 'thoughtThenAnswer') return level === 1 ? THOUGHT_HEAD : ANSWER_HEAD;
+  return levelHeadName(level);
+}
+
 /** Names of a task's heads per level, as saved in its heads folder. */
 export function taskHeadNames(task: Pick<TaskDefinition, 'kind' | 'levels'>): string[] {
-  return task.kind === 'thoughtThenAnswer' ? [THOUGHT_HEAD, ANSWER_HEAD] : task.levels.map((_, i) => levelHeadName(i + 1));
+  return task.levels.map((_, i) => headName(task.kind, i + 1));
 }
 
 /** Name of level d's head in a task's heads folder. */

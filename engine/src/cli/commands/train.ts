@@ -120,8 +120,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     `record kept in ${saved}`,
   ];
   if (events) {
-    // The task panel's evaluation table is per classification level; this record goes to the log.
-    for (const message of lines) emit({ kind: 'stage', message });
+    emit({ kind: 'thoughtEvaluation', evaluation: record });
     return;
   }
   if (values['json']) {
