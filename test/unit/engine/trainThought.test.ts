@@ -17,6 +17,7 @@ import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence } from '../../.
 import { readTaskFile, TaskFileError, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
 import { trainTask, type HeadReport, type TrainEvent } from '../../../engine/src/hdlm/trainTask';
+import { answerPrompt, thoughtPrompt } from '../../../engine/src/hdlm/thoughtThenAnswer';
 import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
@@ -139,6 +140,30 @@ async function devLossGap(task: TaskDefinition, head: HeadReport): Promise<numbe
     await session.release();
   }
 }
+
+test('training sequences are the tokens thought-then-answer decodes: the prompt, then the thought and answer spans', async () => {
+  const loaded = await engine.loadModel(modelDir, { cuts: [2] });
+  try {
+    const tokenizer = loaded.requireTokenizer();
+    const format = sequenceFormat(tokenizer);
+    const seq = thoughtThenAnswerSequence(format, 'a dog that barks', 'animal', 'dog');
+    const full = [...systemPrefix(format, 'Think.'), ...seq.ids];
+    const prompt = thoughtPrompt(tokenizer, 'Think.', 'a dog that barks');
+    const offset = systemPrefix(format, 'Think.').length;
+    assert.deepEqual(full.slice(0, prompt.length), prompt, 'inference starts from the training prefix');
+    assert.equal(seq.spans[0]![0]! + offset, prompt.length, 'the thought span starts right after the prompt');
+    const end = format.close();
+    assert.deepEqual(seq.spans[0]!.map((i) => seq.ids[i]), [...format.content('animal'), ...end]);
+    assert.deepEqual(seq.spans[1]!.map((i) => seq.ids[i]), [...format.content('dog'), ...end]);
+    const answerAt = seq.spans[1]![0]! + offset;
+    assert.deepEqual(full.slice(0, answerAt), [...prompt, ...format.content('animal'), ...end, ...format.open('assistant')]);
+    const flat = thoughtThenAnswerSequence(format, 'a dog that barks', undefined, 'dog');
+    assert.deepEqual(flat.spans[0], []);
+    assert.deepEqual([...systemPrefix(format, 'Think.'), ...flat.ids.slice(0, flat.spans[1]![0])], answerPrompt(tokenizer, 'Think.', 'a dog that barks'));
+  } finally {
+    await loaded.release();
+  }
+});
 
 test('the shipped thought task file parses: thought at layer 4, answer at the last layer', () => {
   const task = readTaskFile(join(root, 'models', 'hdlm-tiny', 'tasks', 'thought.hdlm.json'));
