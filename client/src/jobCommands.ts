@@ -32,7 +32,7 @@ const KINDS = {
 } as const;
 
 function isEnd(event: proto.JobEvent): boolean {
-  return ['report', 'evaluation', 'failed', 'cancelled'].includes(event.kind);
+  return ['report', 'evaluation', 'thoughtEvaluation', 'failed', 'cancelled'].includes(event.kind);
 }
 
 /** Starts a job and follows it; resolves with the event it ended with (undefined if it never started). */
@@ -97,6 +97,14 @@ function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputCh
       const line = evaluationLine(end.evaluation);
       output.info(`${jobId}: ${line}`);
       void vscode.window.showInformationMessage(`HdLM: ${line}`, 'Show Task Panel').then((choice) => choice && vscode.commands.executeCommand('hdlm.tasks.focus'));
+      return;
+    }
+    case 'thoughtEvaluation': {
+      const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
+      const [hdlm, flat] = end.evaluation.variants;
+      const line = `${end.evaluation.task} on ${end.evaluation.examples} examples: answer ${pct(hdlm?.answerAccuracy)} (HdLM, thought ${pct(hdlm?.thoughtAccuracy)}) vs ${pct(flat?.answerAccuracy)} (flat)`;
+      output.info(`${jobId}: ${line}`);
+      void vscode.window.showInformationMessage(`HdLM: ${line}`);
       return;
     }
     case 'failed':

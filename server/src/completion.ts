@@ -6,7 +6,7 @@
 import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
 import { CompletionItem, CompletionItemKind, MarkupKind, type Position, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_TRAIN, TASK_FIELDS, TASK_KINDS } from '../../engine/src/hdlm/taskFile';
+import { DEFAULT_TRAIN, TASK_FIELDS, TASK_KINDS, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { candidateLabels, datasetIndex, labelPositionAt } from './datasetIndex';
 import { FIELD_HELP } from './hover';
 import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
@@ -104,11 +104,11 @@ function valueItems(values: readonly string[], range: Range): CompletionItem[] {
 }
 
 /** Per layer, what trained heads of this task's levels read it, e.g. "trained head: level 1 (dev 85.8%)". */
-function trainedLayers(headsDir: string | undefined, levels: number): Map<number, string> {
+function trainedLayers(headsDir: string | undefined, levels: number, kind: TaskKind): Map<number, string> {
   const found = new Map<number, string>();
   if (headsDir === undefined) return found;
   for (let level = 1; level <= levels; level++) {
-    const manifest = trainedHead(headsDir, level);
+    const manifest = trainedHead(headsDir, level, kind);
     if (!manifest) continue;
     const layer = manifest.layer;
     const accuracy = trainingSummary(manifest).bestDevAccuracy;
@@ -126,7 +126,7 @@ function layerCompletions(root: Node | undefined, uri: string, context: FeatureC
   if ('problem' in model) return [{ ...last, detail: model.problem }];
   const L = model.layers;
   const levels = root && findNodeAtLocation(root, ['levels']);
-  const trained = trainedLayers(folders.headsDir, levels?.children?.length ?? 0);
+  const trained = trainedLayers(folders.headsDir, levels?.children?.length ?? 0, folders.kind);
   const items: CompletionItem[] = [];
   for (let layer = 1; layer <= L; layer++) {
     const note = trained.get(layer);

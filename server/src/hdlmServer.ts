@@ -187,7 +187,8 @@ export class HdlmServer {
       const ids = tokenizer.encode(text);
       const segments: LayersResult['segments'] = [];
       const readouts = await readoutAllLayers(session.loaded.model, ids, { topK, signal, onSegment: (run) => segments.push(run) });
-      const decided = await session.classifier.classify(text, { signal });
+      // A thought-then-answer task has no levels to decide: the view shows the readouts only.
+      const decided = session.task.kind === 'thoughtThenAnswer' ? undefined : await session.classifier.classify(text, { signal });
       return {
         model: session.loaded.checkpoint.dir,
         device: session.loaded.model.provider,
@@ -195,7 +196,7 @@ export class HdlmServer {
         tokens: ids.map((id) => tokenizer.decode([id])),
         readouts: readouts.map((r) => ({ layer: r.layer, top: r.top.map((t) => ({ id: t.id, text: tokenizer.decode([t.id]), probability: t.probability })) })),
         segments,
-        classification: {
+        classification: decided && {
           task: session.task.name,
           path: decided.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
           trainedHeads: session.manifests.map((m) => m !== undefined),
@@ -271,8 +272,11 @@ export class HdlmServer {
     const text = { thought: '', answer: '' };
     const result = await thoughtThenAnswer(session.loaded.model, session.loaded.requireTokenizer(), {
       input: run.input,
-      system: 'Think briefly, then continue the text.',
+      // A thought-then-answer task brings its own prompt and trained heads; other tasks use their first layer with the model's head.
+      system: session.task.kind === 'thoughtThenAnswer' ? session.task.system : 'Think briefly, then continue the text.',
       thoughtLayer: session.layers[0]!,
+      thoughtHead: session.thoughtHead,
+      answerHead: session.answerHead,
       thought: { maxNewTokens: Math.min(run.maxTokens, run.thoughtTokens) },
       answer: { maxNewTokens: run.maxTokens },
       signal: run.signal,

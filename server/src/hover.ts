@@ -5,7 +5,7 @@
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { levelHeadName } from '../../engine/src/hdlm/taskSession';
+import { headName } from '../../engine/src/hdlm/taskSession';
 import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
 
 /** One sentence per task-file field; completion shows these too. */
@@ -69,8 +69,8 @@ function when(iso: string): string {
 function headSummary(root: Node | undefined, uri: string, levelIndex: number, context: FeatureContext): string {
   const folders = taskFolders(root, uri, context);
   if (folders.headsDir === undefined) return '';
-  const file = `${levelHeadName(levelIndex + 1)}.json`;
-  const manifest = trainedHead(folders.headsDir, levelIndex + 1);
+  const file = `${headName(folders.kind, levelIndex + 1)}.json`;
+  const manifest = trainedHead(folders.headsDir, levelIndex + 1, folders.kind);
   if (!manifest) return `No trained head yet (\`${file}\` in the heads folder): the model's own head decides this level until you fine-tune.`;
   const { bestDevAccuracy, bestEpoch } = trainingSummary(manifest);
   const accuracy = bestDevAccuracy !== undefined ? `, best dev accuracy ${percent(bestDevAccuracy)}${bestEpoch !== undefined ? ` at epoch ${bestEpoch}` : ''}` : '';

@@ -59,6 +59,14 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       end('done', `${event.evaluation.examples} examples: joint accuracy ${joint(hdlm)} (HdLM) vs ${joint(flat)} (flat)`);
       return;
     }
+    case 'thoughtEvaluation': {
+      // The panel's evaluation table is per classification level; the result is told in the line.
+      job.fraction = 1;
+      const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
+      const [hdlm, flat] = event.evaluation.variants;
+      end('done', `${event.evaluation.examples} examples: answer ${pct(hdlm?.answerAccuracy)} (HdLM, thought ${pct(hdlm?.thoughtAccuracy)}) vs ${pct(flat?.answerAccuracy)} (flat)`);
+      return;
+    }
     case 'failed':
       end('failed', event.message);
       return;

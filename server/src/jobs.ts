@@ -22,7 +22,7 @@ function cliArgs(kind: JobKind, taskFile: string, settings: JobSettings, extra: 
 
 /** The event that ends a job of this kind successfully. */
 function isResult(event: JobEvent): boolean {
-  return event.kind === 'report' || event.kind === 'evaluation';
+  return event.kind === 'report' || event.kind === 'evaluation' || event.kind === 'thoughtEvaluation';
 }
 
 export class Jobs {

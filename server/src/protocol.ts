@@ -242,6 +242,32 @@ export interface EvaluationSummary {
   finishedAt: string;
 }
 
+/**
+ * The evaluation of a thought-then-answer task (kept as `evaluation.json` too, with `kind`): HdLM
+ * (thought at layer k, then the answer at the last layer) vs the flat answer; exact match after
+ * trimming and case folding.
+ */
+export interface ThoughtEvaluationSummary {
+  kind: 'thoughtThenAnswer';
+  task: string;
+  file: string;
+  examples: number;
+  tooLong: number;
+  variants: {
+    name: 'hdlm' | 'flat';
+    /** Absent for the flat baseline, which writes no thought. */
+    thoughtAccuracy?: number;
+    answerAccuracy: number;
+    msPerExample: number;
+    layerPositionsPerExample: number;
+    /** Layer of the thought (HdLM) and of the answer. */
+    layers: number[];
+    trainedHeads: boolean;
+  }[];
+  samples: { input: string; thought: string; answer: string; hdlm: { thought: string; answer: string }; flat: { answer: string } }[];
+  finishedAt: string;
+}
+
 /** One event of a job: the CLI's `--events` lines, plus how the job ended. */
 export type JobEvent =
   | { kind: 'stage'; message: string }
@@ -253,6 +279,8 @@ export type JobEvent =
   /** Evaluation progress: `done` of `total` examples of one variant. */
   | { kind: 'evalProgress'; variant: string; done: number; total: number; examplesPerS: number; etaS: number }
   | { kind: 'evaluation'; evaluation: EvaluationSummary }
+  /** How an evaluation of a thought-then-answer task ends (instead of `evaluation`). */
+  | { kind: 'thoughtEvaluation'; evaluation: ThoughtEvaluationSummary }
   | { kind: 'failed'; message: string }
   | { kind: 'cancelled' };
 

@@ -8,8 +8,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
-import { levelHeadName } from '../../engine/src/hdlm/taskSession';
-import { defaultHeadsPath } from '../../engine/src/hdlm/taskFile';
+import { headName } from '../../engine/src/hdlm/taskSession';
+import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
 
 /** What the server knows that the document text does not say. */
 export interface FeatureContext {
@@ -27,6 +27,8 @@ export interface TaskFolders {
   modelName: string;
   /** Absolute heads folder; undefined without a file path or a task name. */
   headsDir: string | undefined;
+  /** The task's kind (classify unless the file says thoughtThenAnswer): it decides the heads' names. */
+  kind: TaskKind;
 }
 
 export type ModelLayers = { layers: number } | { problem: string };
@@ -51,7 +53,8 @@ export function taskFolders(root: Node | undefined, uri: string, context: Featur
   const name = stringAt(root, 'name').value;
   const heads = stringAt(root, 'heads').value ?? (name !== undefined ? defaultHeadsPath(name) : undefined);
   const headsDir = base !== undefined && heads !== undefined ? resolve(base, heads) : undefined;
-  return { modelNode: model.node, modelDir, modelName, headsDir };
+  const kind: TaskKind = stringAt(root, 'kind').value === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
+  return { modelNode: model.node, modelDir, modelName, headsDir, kind };
 }
 
 /** A cache of values derived from one file, refreshed when the file's mtime or size changes. */
@@ -111,8 +114,8 @@ export function modelLayers(modelDir: string): ModelLayers {
 }
 
 /** The manifest of level `level`'s trained head (1-based), when one is saved. */
-export function trainedHead(headsDir: string, level: number): HeadManifest | undefined {
-  return manifests.get(join(headsDir, `${levelHeadName(level)}.json`));
+export function trainedHead(headsDir: string, level: number, kind: TaskKind = 'classify'): HeadManifest | undefined {
+  return manifests.get(join(headsDir, `${headName(kind, level)}.json`));
 }
 
 /** The parts of a manifest's free-form training record that hovers and completions show. */

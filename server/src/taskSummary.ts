@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { EVALUATION_FILE, type EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
 import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
-import { levelHeadName } from '../../engine/src/hdlm/taskSession';
+import { taskHeadNames } from '../../engine/src/hdlm/taskSession';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
-import type { EvaluationSummary, HeadSummary, TaskSummaryResult } from './protocol';
+import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
+import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 
 /**
  * The wire type (protocol.ts, readable on its own for other editors' authors) mirrors the
@@ -16,6 +17,7 @@ import type { EvaluationSummary, HeadSummary, TaskSummaryResult } from './protoc
  */
 type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const EVALUATION_SHAPES_AGREE: SameShape<EvaluationSummary, EvaluationRecord> = true;
+export const THOUGHT_EVALUATION_SHAPES_AGREE: SameShape<ThoughtEvaluationSummary, ThoughtEvaluationRecord> = true;
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
   if (!existsSync(join(headsDir, `${name}.json`))) return undefined;
@@ -35,16 +37,28 @@ function readEvaluation(headsDir: string): EvaluationSummary | undefined {
   const file = join(headsDir, EVALUATION_FILE);
   if (!existsSync(file)) return undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as EvaluationSummary;
+    const record = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return isClassificationRecord(record) ? record : undefined;
   } catch {
     return undefined;
   }
 }
 
+/**
+ * Only a classification record fits the panel's per-level table; a record of another kind (a
+ * thought-then-answer evaluation has `kind` and no per-level metrics) or of an unknown shape is
+ * ignored, never shown half-read.
+ */
+function isClassificationRecord(value: unknown): value is EvaluationSummary {
+  if (typeof value !== 'object' || value === null || 'kind' in value) return false;
+  const variants = (value as { variants?: unknown }).variants;
+  return Array.isArray(variants) && variants.every((v) => typeof v === 'object' && v !== null && Array.isArray((v as { levels?: unknown }).levels));
+}
+
 /** Throws the task file's own error (with every problem named) when it is invalid. */
 export function summarizeTask(taskFile: string, log: (m: string) => void = () => undefined): TaskSummaryResult {
   const task = readTaskFile(taskFile);
-  const names = [...task.levels.map((_, i) => levelHeadName(i + 1)), FLAT_HEAD];
+  const names = [...taskHeadNames(task), FLAT_HEAD];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
   return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, evaluation: readEvaluation(task.headsDir) };
 }

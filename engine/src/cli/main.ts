@@ -18,6 +18,7 @@ commands:
   classify    coarse-to-fine classification with a task's heads, each level from its own layer
   train       fine-tune a task's heads on its dataset, and the flat last-layer baseline beside them
   eval        per-level accuracy, macro-F1, joint accuracy and compute: HdLM heads vs flat baseline
+              (thought-then-answer tasks: thought/answer exact match)
   bench       engine figures for a model (prefill, decode, exits, floor, catch-up), or --task latency
 
 options (all commands):
@@ -32,6 +33,7 @@ classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B
 train:     --task FILE  --epochs N  --max-examples N  --events (JSON lines on stdout)
 eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B
            --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
+           (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  |  --task FILE --inputs N`;
 
 const COMMAND_OPTIONS = {

@@ -6,6 +6,7 @@
 import type { DecodeState } from '../model/decodeState';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
 import type { HierarchicalClassifier } from './classifier';
+import type { SpannedSequence } from './sequenceFormat';
 
 export interface LabelledText {
   text: string;
@@ -61,6 +62,24 @@ export async function extractFeatures(
   records: readonly LabelledText[],
   request: FeatureRequest,
 ): Promise<LayerFeatures[]> {
+  const sequences = records.map((r) => {
+    const { ids, labelSpans } = classifier.teacherForced(r.text, r.labels);
+    return { ids, spans: labelSpans };
+  });
+  return extractSpanFeatures(model, classifier.sharedPrefix(), sequences, request);
+}
+
+/**
+ * The general form: `prefix` (shared by every sequence: run once per batch size and forked),
+ * then each sequence with its spans; read `{ level: d, layer }` collects span d-1's supervised
+ * positions at that layer. Sequences are sorted by length and batched under the position budget.
+ */
+export async function extractSpanFeatures(
+  model: SegmentedModel,
+  prefix: readonly number[],
+  sequences: readonly SpannedSequence[],
+  request: FeatureRequest,
+): Promise<LayerFeatures[]> {
   const H = model.config.hiddenSize;
   const L = model.config.numLayers;
   const collected = request.reads.map(({ level, layer }) => ({ level, layer, hidden: new RowBuffer(H), targets: [] as number[], example: [] as number[] }));
@@ -69,7 +88,7 @@ export async function extractFeatures(
     let state = prefixes.get(batch);
     if (!state) {
       state = model.newState(batch);
-      model.append(state, Array.from({ length: batch }, () => classifier.sharedPrefix()));
+      model.append(state, Array.from({ length: batch }, () => [...prefix]));
       await model.runTo(state, L);
       prefixes.set(batch, state);
     }
@@ -77,8 +96,7 @@ export async function extractFeatures(
   };
   // Batches of similar length: a batch runs as wide as its longest sequence (left padding), so
   // in file order about half the positions would be padding. Rows keep their record's index.
-  const sequences = records.map((r) => classifier.teacherForced(r.text, r.labels));
-  const order = records.map((_, i) => i).sort((a, b) => sequences[a]!.ids.length - sequences[b]!.ids.length || a - b);
+  const order = sequences.map((_, i) => i).sort((a, b) => sequences[a]!.ids.length - sequences[b]!.ids.length || a - b);
   const layersToRead = [...new Set(request.reads.map((r) => r.layer))];
   const budget = request.tokensPerBatch ?? Infinity;
   for (let start = 0; start < order.length; ) {
@@ -95,15 +113,17 @@ export async function extractFeatures(
       const offset = width - seq.ids.length; // left padding of this row within the chunk
       for (const out of collected) {
         const hidden = layers!.get(out.layer)!; // [B, width, H]
-        for (const index of seq.labelSpans[out.level - 1]!) {
-          const at = (b * width + offset + index - 1) * H; // the position before the label token
+        for (const index of seq.spans[out.level - 1] ?? []) {
+          // The position before the supervised token; index 0 is predicted from the prefix's last position.
+          if (index === 0) throw new Error('extractSpanFeatures: a span cannot supervise the first token after the shared prefix');
+          const at = (b * width + offset + index - 1) * H;
           out.hidden.push(hidden.subarray(at, at + H));
           out.targets.push(seq.ids[index]!);
           out.example.push(indices[b]!);
         }
       }
     });
-    request.onProgress?.(end, records.length);
+    request.onProgress?.(end, sequences.length);
     start = end;
   }
   return collected.map((c) => ({

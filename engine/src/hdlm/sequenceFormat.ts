@@ -61,3 +61,43 @@ export function turn(format: SequenceFormat, role: Role, text: string): number[]
 export function candidateList(labels: readonly string[]): string {
   return `Candidates: ${labels.join(', ')}`;
 }
+
+/** start · system turn: what every example of a task shares (run once and forked when training). */
+export function systemPrefix(format: SequenceFormat, system: string): number[] {
+  return [...format.start(), ...turn(format, 'system', system)];
+}
+
+/** A sequence after the shared prefix, with the positions of the tokens each span supervises. */
+export interface SpannedSequence {
+  ids: number[];
+  /** Per span, indices into ids of the tokens its head must predict (each from the position before it). */
+  spans: number[][];
+}
+
+/**
+ * The thought-then-answer layout after the system turn, exactly as thoughtThenAnswer.ts decodes
+ * it: user(input) · <|thought|> thought <|end|> · <|assistant|> answer <|end|>. Span 0 is the
+ * thought's tokens and the token that closes it (the thought layer decides when it ends), span 1
+ * the answer's and its closing token. Without a thought (the flat baseline), the assistant turn
+ * follows the user turn directly and span 0 is empty. With plain-text roles (no closing token)
+ * the thought is closed by the first token of the answer turn's opening (it starts a new line,
+ * where decoding stops), and the answer has no closing token.
+ */
+export function thoughtThenAnswerSequence(format: SequenceFormat, input: string, thought: string | undefined, answer: string): SpannedSequence {
+  const ids = turn(format, 'user', input);
+  const span = (tokens: number[]): number[] => {
+    const at = ids.length;
+    ids.push(...tokens);
+    return tokens.map((_, i) => at + i);
+  };
+  const thoughtSpan: number[] = [];
+  if (thought !== undefined) {
+    ids.push(...format.open('thought'));
+    thoughtSpan.push(...span(format.content(thought)));
+    if (format.close().length > 0) thoughtSpan.push(...span(format.close()));
+    else thoughtSpan.push(ids.length); // the first token of the assistant turn's opening, pushed next
+  }
+  ids.push(...format.open('assistant'));
+  const answerSpan = span([...format.content(answer), ...format.close()]);
+  return { ids, spans: [thoughtSpan, answerSpan] };
+}

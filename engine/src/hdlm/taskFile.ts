@@ -116,8 +116,9 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   const listCandidates = obj['listCandidates'] === undefined ? true : obj['listCandidates'] === true;
   if (obj['listCandidates'] !== undefined && typeof obj['listCandidates'] !== 'boolean') problems.push('listCandidates must be true or false');
   const train = parseTrain(obj['train'], problems);
-  const system = str('system', 'Classify the text from coarse to fine.');
+  const system = str('system', kind === 'thoughtThenAnswer' ? 'Think briefly, then answer.' : 'Classify the text from coarse to fine.');
   const heads = str('heads', defaultHeadsPath(name));
+  if (kind === 'thoughtThenAnswer') checkThoughtLevels(levels, problems);
   const known = new Set<string>([...TASK_FIELDS, '$schema']);
   for (const key of Object.keys(obj)) if (!known.has(key)) problems.push(`unknown field ${key}`);
   if (problems.length > 0) throw new TaskFileError(path, problems);
@@ -179,6 +180,21 @@ function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {
   if (numeric.some((l, i) => i > 0 && l <= numeric[i - 1]!)) problems.push('levels must use increasing layers, coarse to fine');
   if (levels.slice(0, -1).includes('last')) problems.push('only the last level may use "last"');
   return levels;
+}
+
+/**
+ * A thought-then-answer task has two levels: the thought's layer, then the answer's, which is
+ * the last layer (the answer continues the decode state at full depth, and the flat baseline it
+ * is measured against answers there too).
+ */
+function checkThoughtLevels(levels: (number | 'last')[], problems: string[]): void {
+  if (levels.length === 0) return; // already reported
+  if (levels.length !== 2) {
+    problems.push(`levels must be [{ "layer": k }, { "layer": "last" }] for a thoughtThenAnswer task (the thought's layer, then the answer's), got ${levels.length} levels`);
+    return;
+  }
+  if (levels[0] === 'last') problems.push('levels[0].layer must be the thought\'s layer, a whole number below the last layer, got "last"');
+  if (levels[1] !== 'last') problems.push(`levels[1].layer must be "last" for a thoughtThenAnswer task (the answer is decoded by the last layer), got ${JSON.stringify(levels[1])}`);
 }
 
 function parseTrain(value: unknown, problems: string[]): TrainSettings {

@@ -10,7 +10,7 @@ import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead, type HeadManifest } from './headStore';
-import type { TaskDefinition } from './taskFile';
+import type { TaskDefinition, TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
 
 export interface TaskSession {
@@ -23,7 +23,25 @@ export interface TaskSession {
   /** Manifests of the trained heads in use (undefined where the own head stands in). */
   manifests: (HeadManifest | undefined)[];
   classifier: HierarchicalClassifier;
+  /** Thought-then-answer tasks: the trained `thought` head (layer k) and `answer` head (last layer), when saved. */
+  thoughtHead?: LanguageHead;
+  answerHead?: LanguageHead;
   release(): Promise<void>;
+}
+
+/** Head names of a thought-then-answer task: level 1 (the thought's layer), level 2 (the answer's). */
+export const THOUGHT_HEAD = 'thought';
+export const ANSWER_HEAD = 'answer';
+
+/** Name of level `level`'s head (1-based) in the heads folder of a task of this kind. */
+export function headName(kind: TaskKind, level: number): string {
+  if (kind === 'thoughtThenAnswer') return level === 1 ? THOUGHT_HEAD : ANSWER_HEAD;
+  return levelHeadName(level);
+}
+
+/** Names of a task's heads per level, as saved in its heads folder. */
+export function taskHeadNames(task: Pick<TaskDefinition, 'kind' | 'levels'>): string[] {
+  return task.levels.map((_, i) => headName(task.kind, i + 1));
 }
 
 /** Name of level d's head in a task's heads folder. */
@@ -41,10 +59,16 @@ export async function openTask(engine: Engine, task: TaskDefinition, defaultMode
   const loaded = await engine.loadModel(modelDir, { cuts: layers.filter((l) => l < L), onNote: note });
   try {
     const tokenizer = loaded.requireTokenizer();
-    const trained = layers.map((_, i) => (existsSync(join(task.headsDir, `${levelHeadName(i + 1)}.json`)) ? loadHead(task.headsDir, levelHeadName(i + 1), loaded.checkpoint) : undefined));
+    const names = taskHeadNames(task);
+    const trained = names.map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? loadHead(task.headsDir, name, loaded.checkpoint) : undefined));
     const heads = await Promise.all(
       trained.map((t) => (t ? LanguageHead.create(t.weights, { provider: loaded.model.provider, threads: 0, fused: true }) : Promise.resolve(loaded.model.ownHead))),
     );
+    const release = async (): Promise<void> => {
+      await Promise.all(heads.filter((h) => h !== loaded.model.ownHead).map((h) => h.release()));
+      await loaded.release();
+    };
+    if (task.kind === 'thoughtThenAnswer') return thoughtSession(task, loaded, layers, heads, trained, release);
     const stored = trained.find((t) => t?.manifest.taxonomy)?.manifest.taxonomy;
     const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
     if (taxonomy.depth !== layers.length) throw new Error(`${task.path}: ${layers.length} levels, but the labels have ${taxonomy.depth}`);
@@ -54,15 +78,46 @@ export async function openTask(engine: Engine, task: TaskDefinition, defaultMode
       system: task.system,
       listCandidates: task.listCandidates,
     });
-    const release = async (): Promise<void> => {
-      await Promise.all(heads.filter((h) => h !== loaded.model.ownHead).map((h) => h.release()));
-      await loaded.release();
-    };
     return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, release };
   } catch (err) {
     await loaded.release();
     throw err;
   }
+}
+
+/**
+ * A thought-then-answer task has no taxonomy and does not classify: its session carries the
+ * thought and answer heads (trained ones where saved), and says so if asked to classify.
+ */
+function thoughtSession(
+  task: TaskDefinition,
+  loaded: LoadedModel,
+  layers: number[],
+  heads: LanguageHead[],
+  trained: ({ manifest: HeadManifest } | undefined)[],
+  release: () => Promise<void>,
+): TaskSession {
+  const L = loaded.checkpoint.config.numLayers;
+  if (layers[0]! >= L) throw new Error(`${task.path}: the thought's layer ${layers[0]} must be below the model's last layer ${L}`);
+  const refuse = (): never => {
+    throw new Error(`task ${task.name} (${task.path}) is a thoughtThenAnswer task: it thinks then answers, it does not classify`);
+  };
+  return {
+    task,
+    loaded,
+    get taxonomy(): Taxonomy {
+      return refuse();
+    },
+    layers,
+    heads,
+    manifests: trained.map((t) => t?.manifest),
+    get classifier(): HierarchicalClassifier {
+      return refuse();
+    },
+    ...(trained[0] ? { thoughtHead: heads[0]! } : {}),
+    ...(trained[1] ? { answerHead: heads[1]! } : {}),
+    release,
+  };
 }
 
 function taxonomyFromFile(file: string): Taxonomy {

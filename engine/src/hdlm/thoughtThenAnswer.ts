@@ -7,7 +7,7 @@ import { generate, GeneratedRow, TokenEvent } from '../generate/generator';
 import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
-import { sequenceFormat, turn } from './sequenceFormat';
+import { sequenceFormat, systemPrefix, turn } from './sequenceFormat';
 
 export interface ThoughtThenAnswerRequest {
   input: string;
@@ -15,6 +15,8 @@ export interface ThoughtThenAnswerRequest {
   /** Exit layer and head of the thought. */
   thoughtLayer: number;
   thoughtHead?: LanguageHead;
+  /** Head of the answer at the last layer (a trained `answer` head); the model's own by default. */
+  answerHead?: LanguageHead;
   thought?: Partial<GenerationConfig>;
   answer?: Partial<GenerationConfig>;
   onToken?: (part: 'thought' | 'answer', event: TokenEvent) => void;
@@ -31,11 +33,9 @@ export interface ThoughtThenAnswer {
 
 export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokenizer, request: ThoughtThenAnswerRequest): Promise<ThoughtThenAnswer> {
   const f = sequenceFormat(tokenizer);
-  const decode = (ids: number[]): string => tokenizer.decode(ids, { skipSpecialTokens: true }).trim();
-  // A turn ends at <|end|> with the special-token format, else at a newline.
+  const { decode, stops } = turnDecoding(tokenizer);
   const endIds = f.close();
-  const stops = endIds.length > 0 ? { stopTokenIds: endIds } : { stopStrings: ['\n'] };
-  const prefix = [...f.start(), ...turn(f, 'system', request.system), ...turn(f, 'user', request.input), ...f.open('thought')];
+  const prefix = thoughtPrompt(tokenizer, request.system, request.input);
 
   const t0 = performance.now();
   const thought = await generate(model, {
@@ -59,10 +59,52 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
   const answer = await generate(model, {
     prompts: [bridge],
     state: thought.state,
+    head: request.answerHead,
     config: { maxNewTokens: 48, ...stops, ...request.answer },
     decode,
     onToken: (e) => request.onToken?.('answer', e),
     signal: request.signal,
   });
   return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
+}
+
+/**
+ * Tokens a thought-then-answer decode starts from: start · system · user(input) · <|thought|>.
+ * Training builds the same tokens (thoughtThenAnswerSequence after systemPrefix).
+ */
+export function thoughtPrompt(tokenizer: Tokenizer, system: string, input: string): number[] {
+  const f = sequenceFormat(tokenizer);
+  return [...systemPrefix(f, system), ...turn(f, 'user', input), ...f.open('thought')];
+}
+
+/** The flat baseline's prompt: start · system · user(input) · <|assistant|>, no thought. */
+export function answerPrompt(tokenizer: Tokenizer, system: string, input: string): number[] {
+  const f = sequenceFormat(tokenizer);
+  return [...systemPrefix(f, system), ...turn(f, 'user', input), ...f.open('assistant')];
+}
+
+/** Text of a turn's tokens, and where a turn ends: <|end|> with the special-token format, else a newline. */
+function turnDecoding(tokenizer: Tokenizer): { decode: (ids: number[]) => string; stops: Partial<GenerationConfig> } {
+  const endIds = sequenceFormat(tokenizer).close();
+  return {
+    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }).trim(),
+    stops: endIds.length > 0 ? { stopTokenIds: endIds } : { stopStrings: ['\n'] },
+  };
+}
+
+/** The flat baseline of thought-then-answer: the answer straight from the last layer, no thought. */
+export async function answerDirectly(
+  model: SegmentedModel,
+  tokenizer: Tokenizer,
+  request: { input: string; system: string; head?: LanguageHead; answer?: Partial<GenerationConfig>; signal?: AbortSignal },
+): Promise<GeneratedRow> {
+  const { decode, stops } = turnDecoding(tokenizer);
+  const result = await generate(model, {
+    prompts: [answerPrompt(tokenizer, request.system, request.input)],
+    head: request.head,
+    config: { maxNewTokens: 48, ...stops, ...request.answer },
+    decode,
+    signal: request.signal,
+  });
+  return result.rows[0]!;
 }

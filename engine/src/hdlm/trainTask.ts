@@ -22,6 +22,7 @@ import type { TaskDefinition, TrainSettings } from './taskFile';
 import { levelHeadName } from './taskSession';
 import { HierarchicalClassifier } from './classifier';
 import { Taxonomy } from './taxonomy';
+import { trainThoughtTask } from './trainThoughtTask';
 
 export type TrainEvent =
   | { kind: 'stage'; message: string }
@@ -62,6 +63,7 @@ export interface TrainTaskOptions {
 export const FLAT_HEAD = 'flat';
 
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
+  if (task.kind === 'thoughtThenAnswer') return trainThoughtTask(engine, task, options);
   const emit = options.onEvent ?? (() => undefined);
   const settings = task.train;
   // 1. Data.
@@ -155,13 +157,13 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
  * it; GPT-2's layer norm is applied, frozen, to the features (the head graph applies the same
  * norm at inference); 'none' reads the raw residual stream.
  */
-function headNorm(own: ReturnType<typeof ownHeadCopy>, s: TrainSettings): 'trained' | 'frozen' | 'none' {
+export function headNorm(own: ReturnType<typeof ownHeadCopy>, s: TrainSettings): 'trained' | 'frozen' | 'none' {
   if (s.headNorm === 'none' || !own.norm) return 'none';
   return own.norm.kind === 'rms' ? 'trained' : 'frozen';
 }
 
 /** Applies the model's own layer norm to every feature row when the head keeps it frozen. */
-function frozenNorm(set: FeatureSet, how: 'trained' | 'frozen' | 'none', own?: ReturnType<typeof ownHeadCopy>): FeatureSet {
+export function frozenNorm(set: FeatureSet, how: 'trained' | 'frozen' | 'none', own?: ReturnType<typeof ownHeadCopy>): FeatureSet {
   if (how !== 'frozen' || own?.norm?.kind !== 'layer') return set;
   const { weight, bias, eps } = own.norm;
   const H = weight.length;
@@ -178,18 +180,18 @@ function frozenNorm(set: FeatureSet, how: 'trained' | 'frozen' | 'none', own?: R
   return set;
 }
 
-interface TokenSubset {
+export interface TokenSubset {
   ids: Int32Array; // [K] vocabulary ids, ascending
   index: Map<number, number>; // vocabulary id → position in ids
 }
 
-function labelTokenSubset(labelIds: readonly (readonly number[])[]): TokenSubset {
+export function labelTokenSubset(labelIds: readonly (readonly number[])[]): TokenSubset {
   const ids = Int32Array.from(new Set(labelIds.flat())).sort();
   return { ids, index: new Map(Array.from(ids, (id, i) => [id, i])) };
 }
 
 /** Concatenates feature blocks into one training set, targets as indices into the subset. */
-function featureSet(blocks: LayerFeatures[], H: number, subset: TokenSubset): FeatureSet {
+export function featureSet(blocks: LayerFeatures[], H: number, subset: TokenSubset): FeatureSet {
   const n = blocks.reduce((a, b) => a + b.targets.length, 0);
   const x = new Float32Array(n * H);
   const targets = new Int32Array(n);
@@ -202,16 +204,17 @@ function featureSet(blocks: LayerFeatures[], H: number, subset: TokenSubset): Fe
   return { x, targets };
 }
 
-interface HeadPlan {
+export interface HeadPlan {
   name: string;
   layer: number;
   levels: number[];
   subset: Int32Array; // [K] label token ids
 }
 
-interface HeadContext {
+export interface HeadContext {
   task: TaskDefinition;
-  taxonomy: Taxonomy;
+  /** The label taxonomy saved in a classification head's manifest; none for thought-then-answer heads. */
+  taxonomy?: Taxonomy;
   own: ReturnType<typeof ownHeadCopy>;
   fingerprint: string;
   config: { hiddenSize: number; vocabSize: number; normEps: number };
@@ -221,7 +224,7 @@ interface HeadContext {
 }
 
 /** Trains one head with early stopping on dev token accuracy; saves its best epoch. */
-async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<HeadReport> {
+export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<HeadReport> {
   const s = ctx.task.train;
   const resumePath = join(ctx.task.headsDir, `.${plan.name}.resume`);
   const resume = readResume(resumePath, ctx.fingerprint, s.seed, JSON.stringify(s));
@@ -290,7 +293,7 @@ function save(plan: HeadPlan, trainer: HeadTrainer, ctx: HeadContext, report: He
     kind: lowRank ? 'lowRank' : 'rows',
     ...(lowRank ? { rank: ctx.task.train.rank } : {}),
     ...(ctx.task.train.headNorm === 'none' ? { norm: 'none' as const } : {}),
-    taxonomy: ctx.taxonomy.toJSON(),
+    ...(ctx.taxonomy ? { taxonomy: ctx.taxonomy.toJSON() } : {}),
     vocabSubset: Array.from(plan.subset),
     training: { ...report, settings: ctx.task.train },
     createdAt: new Date().toISOString(),

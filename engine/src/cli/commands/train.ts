@@ -1,7 +1,8 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
-import { readTaskFile } from '../../hdlm/taskFile';
+import { evaluateThoughtTask, saveThoughtEvaluation } from '../../hdlm/evaluateThought';
+import { readTaskFile, type TaskDefinition } from '../../hdlm/taskFile';
 import { trainTask } from '../../hdlm/trainTask';
 import { defaultModelDir, defaultTaskFile, integer, providers, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
@@ -51,6 +52,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
   const rate = new ProgressRate();
   if (events) emit({ kind: 'stage', message: `evaluating ${task.name}` });
+  if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, signal);
   const result = await evaluateTask(engine, task, {
     defaultModelDir: defaultModelDir(),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
@@ -88,4 +90,42 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%`);
   console.log(`record kept in ${saved}`);
+}
+
+/** `hdlm eval` of a thought-then-answer task: HdLM (thought at layer k, then the answer) vs the flat answer. */
+async function evalThought(task: TaskDefinition, engine: Engine, values: Values, signal: AbortSignal): Promise<void> {
+  const bar = new ProgressBar();
+  const events = values['events'] === true;
+  const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
+  const rate = new ProgressRate();
+  const record = await evaluateThoughtTask(engine, task, {
+    defaultModelDir: defaultModelDir(),
+    file: typeof values['file'] === 'string' ? values['file'] : undefined,
+    maxExamples: integer(values, 'max-examples', 0),
+    signal,
+    onProgress: (variant, done, total) => {
+      if (!events) return bar.update(`eval ${variant}`, done, total);
+      const r = rate.update(variant, done, total);
+      if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
+    },
+  });
+  const saved = saveThoughtEvaluation(task.headsDir, record);
+  const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
+  const lines = [
+    `${record.task} on ${record.file}: ${record.examples} examples${record.tooLong > 0 ? ` (${record.tooLong} too long, left out)` : ''}`,
+    ...record.variants.map(
+      (v) =>
+        `  ${`${v.name} (${v.layers.join(',')})${v.trainedHeads ? '' : ' untrained'}`.padEnd(20)} thought ${pct(v.thoughtAccuracy).padStart(5)}%  answer ${pct(v.answerAccuracy).padStart(5)}%  ${v.msPerExample.toFixed(1)} ms/ex  ${v.layerPositionsPerExample.toFixed(0)} layer·pos/ex`,
+    ),
+    `record kept in ${saved}`,
+  ];
+  if (events) {
+    emit({ kind: 'thoughtEvaluation', evaluation: record });
+    return;
+  }
+  if (values['json']) {
+    console.log(JSON.stringify(record, null, 2));
+    return;
+  }
+  for (const l of lines) console.log(l);
 }

@@ -5,7 +5,7 @@
 // refused. Nothing is ever written back.
 import { readFileSync } from 'node:fs';
 import { formatIssues, type JsonlIssue } from './jsonl';
-import { HierarchicalRecord, validateHierarchical } from './formats';
+import { GuidedRecord, HierarchicalRecord, validateGuided, validateHierarchical } from './formats';
 
 export interface DatasetIssues {
   file: string;
@@ -23,16 +23,26 @@ export class DatasetError extends Error {
   }
 }
 
-export function readHierarchicalDataset(file: string): { records: HierarchicalRecord[]; issues: DatasetIssues } {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? '; build it (npm run data) or fix the path in the task file' : '';
     throw new DatasetError(file, [], `${file}: cannot read the dataset (${(err as Error).message})${hint}`);
   }
+}
+
+export function readHierarchicalDataset(file: string): { records: HierarchicalRecord[]; issues: DatasetIssues } {
+  const text = readText(file);
   const { records, issues, treeViolations: tree } = validateHierarchical(text);
   if (tree.length > 0) throw new DatasetError(file, tree, `${file}: the label paths do not form a tree, so the dataset is refused:`);
   if (records.length === 0) throw new DatasetError(file, issues, `${file}: no usable examples (each line needs {"text": "...", "labels": ["coarse", …, "fine"]}):`);
+  return { records, issues: { file, skipped: issues } };
+}
+
+/** A thought-then-answer dataset ({"input", "thought", "answer"} lines), by the same rules. */
+export function readGuidedDataset(file: string): { records: GuidedRecord[]; issues: DatasetIssues } {
+  const { records, issues } = validateGuided(readText(file));
+  if (records.length === 0) throw new DatasetError(file, issues, `${file}: no usable examples (each line needs {"input": "...", "thought": "...", "answer": "..."}):`);
   return { records, issues: { file, skipped: issues } };
 }

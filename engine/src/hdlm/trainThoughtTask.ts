@@ -1,0 +1,129 @@
+// Fine-tuning a thought-then-answer task (levels [{ layer: k }, { layer: "last" }]): 1. read and
+// split the {"input", "thought", "answer"} data, 2. run the frozen backbone once over the
+// teacher-forced sequences in the format thoughtThenAnswer.ts decodes, caching the hidden states
+// of the thought's tokens (and its closing token) at layer k and of the answer's tokens (and its
+// closing token) at the last layer, and once more over the same examples without the thought
+// turn for the flat baseline, 3. train the `thought`, `answer` and `flat` heads with the same
+// trainer, settings, early stopping, saves and resume points as classification heads, 4. write
+// the report.
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Engine } from '../engine';
+import { readModelConfig } from '../checkpoint/config';
+import { writeAtomically } from '../checkpoint/safetensors';
+import type { FeatureSet } from '../train/headTrainer';
+import type { GuidedRecord } from './dataset/formats';
+import { readGuidedDataset } from './dataset/readDataset';
+import { extractSpanFeatures, type LayerFeatures } from './features';
+import { ownHeadCopy } from './headStore';
+import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
+import { subsample, splitByHash } from './splits';
+import type { TaskDefinition } from './taskFile';
+import { ANSWER_HEAD, THOUGHT_HEAD } from './taskSession';
+import { FLAT_HEAD, featureSet, frozenNorm, headNorm, labelTokenSubset, trainHead, type HeadReport, type TrainReport, type TrainTaskOptions } from './trainTask';
+
+/** A record's teacher-forced sequences: with the thought (HdLM) and without it (flat). */
+interface Example {
+  record: GuidedRecord;
+  withThought: SpannedSequence;
+  flat: SpannedSequence;
+}
+
+export async function trainThoughtTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
+  const emit = options.onEvent ?? (() => undefined);
+  const settings = task.train;
+  // 1. Data.
+  emit({ kind: 'stage', message: `reading ${task.dataset.train}` });
+  const trainFile = readGuidedDataset(task.dataset.train);
+  const devFile = task.dataset.dev ? readGuidedDataset(task.dataset.dev) : undefined;
+  const split = devFile ? { train: trainFile.records, dev: devFile.records } : splitByHash(trainFile.records, settings.devFraction, settings.seed);
+  const trainRecords = subsample(split.train, settings.maxExamples, settings.seed);
+  const devRecords = subsample(split.dev, settings.maxExamples > 0 ? Math.max(200, Math.round(settings.maxExamples * settings.devFraction)) : 0, settings.seed);
+
+  // 2. Model and features.
+  const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
+  const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
+  const k = task.levels[0];
+  if (typeof k !== 'number' || k >= L0) throw new Error(`${task.path}: levels[0].layer (the thought's layer) must be below the model's last layer ${L0}, got ${JSON.stringify(k)}`);
+  const loaded = await engine.loadModel(modelDir, { cuts: [k] });
+  try {
+    const L = loaded.checkpoint.config.numLayers;
+    const H = loaded.checkpoint.config.hiddenSize;
+    const own = ownHeadCopy(loaded.checkpoint);
+    const format = sequenceFormat(loaded.requireTokenizer());
+    const prefix = systemPrefix(format, task.system);
+    let skippedTooLong = 0;
+    const examples = (records: GuidedRecord[], what: string): Example[] => {
+      const all = records.map((record) => ({
+        record,
+        withThought: thoughtThenAnswerSequence(format, record.input, record.thought, record.answer),
+        flat: thoughtThenAnswerSequence(format, record.input, undefined, record.answer),
+      }));
+      // Too long is skipped and reported, never truncated (a cut answer would teach something else).
+      const fits = all.filter((e) => prefix.length + e.withThought.ids.length <= loaded.checkpoint.config.maxPositions);
+      if (fits.length < all.length) {
+        const tooLong = all.filter((e) => !fits.includes(e));
+        const named = tooLong.slice(0, 3).map((e) => `${e.record.id} (${prefix.length + e.withThought.ids.length} tokens)`).join(', ');
+        emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} examples longer than the model's context of ${loaded.checkpoint.config.maxPositions} positions, e.g. ${named}` });
+        skippedTooLong += tooLong.length;
+      }
+      return fits;
+    };
+    const train = examples(trainRecords, 'training');
+    const dev = examples(devRecords, 'dev');
+    const featuresStart = performance.now();
+    const extract = async (sequences: SpannedSequence[], reads: { level: number; layer: number }[], what: string): Promise<LayerFeatures[]> => {
+      emit({ kind: 'stage', message: `running the backbone over ${sequences.length} ${what} sequences` });
+      const t0 = performance.now();
+      return extractSpanFeatures(loaded.model, prefix, sequences, {
+        reads,
+        batchSize: 128,
+        tokensPerBatch: 16384,
+        signal: options.signal,
+        onProgress: (done, total) => {
+          const rate = done / Math.max(1e-9, (performance.now() - t0) / 1000);
+          emit({ kind: 'features', done, total, examplesPerS: rate, etaS: (total - done) / Math.max(rate, 1e-9) });
+        },
+      });
+    };
+    // Span 1 is the thought (read at layer k), span 2 the answer (read at the last layer).
+    const hdlmReads = [{ level: 1, layer: k }, { level: 2, layer: L }];
+    const flatReads = [{ level: 2, layer: L }];
+    const trainHdlm = await extract(train.map((e) => e.withThought), hdlmReads, 'training');
+    const devHdlm = await extract(dev.map((e) => e.withThought), hdlmReads, 'dev');
+    const trainFlat = await extract(train.map((e) => e.flat), flatReads, 'training (flat, no thought)');
+    const devFlat = await extract(dev.map((e) => e.flat), flatReads, 'dev (flat, no thought)');
+    const featureSeconds = (performance.now() - featuresStart) / 1000;
+
+    // 3. The thought head at layer k, the answer head and the flat head at the last layer, each
+    // choosing among the tokens its targets use in the training and dev data.
+    mkdirSync(task.headsDir, { recursive: true });
+    const targetTokens = (level: number): number[][] => [...train, ...dev].map((e) => (e.withThought.spans[level - 1] ?? []).map((i) => e.withThought.ids[i]!));
+    const plans = [
+      { name: THOUGHT_HEAD, layer: k, level: 1, features: [trainHdlm, devHdlm] },
+      { name: ANSWER_HEAD, layer: L, level: 2, features: [trainHdlm, devHdlm] },
+      { name: FLAT_HEAD, layer: L, level: 2, features: [trainFlat, devFlat] },
+    ] as const;
+    const trainingStart = performance.now();
+    const heads: HeadReport[] = [];
+    const ctx = { task, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
+    for (const plan of plans) {
+      const subset = labelTokenSubset(targetTokens(plan.level));
+      const pick = (features: LayerFeatures[]): FeatureSet => frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && f.level === plan.level), H, subset), headNorm(own, settings), own);
+      heads.push(await trainHead({ name: plan.name, layer: plan.layer, levels: [plan.level], subset: subset.ids }, pick(plan.features[0]), pick(plan.features[1]), ctx));
+    }
+    const report: TrainReport = {
+      task: task.name,
+      modelFingerprint: loaded.checkpoint.fingerprint,
+      examples: { train: train.length, dev: dev.length },
+      skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
+      skippedTooLong,
+      heads,
+      seconds: { features: featureSeconds, training: (performance.now() - trainingStart) / 1000 },
+    };
+    writeAtomically(join(task.headsDir, 'train-report.json'), [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
+    return report;
+  } finally {
+    await loaded.release();
+  }
+}

@@ -1,0 +1,91 @@
+// A thought-then-answer task in the server: Think Then Answer uses the task's trained thought and
+// answer heads and its prompt (so it reproduces what they were trained on), classification is
+// refused with a clear error while the layer view still reads out, the task summary lists the
+// thought/answer/flat heads and ignores the evaluation record it cannot tabulate, and an
+// evaluation job ends with a `thoughtEvaluation` event.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, test } from 'node:test';
+import { Engine } from '../../../engine/src/index';
+import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
+import { trainTask } from '../../../engine/src/hdlm/trainTask';
+import { HdlmServer } from '../../../server/src/hdlmServer';
+import type { JobEvent } from '../../../server/src/protocol';
+import { FakeClient } from '../../support/fakeClient';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+let workspace: string;
+
+before(async () => {
+  workspace = mkdtempSync(join(tmpdir(), 'hdlm-ws-thought-'));
+  process.env['XDG_CACHE_HOME'] = join(workspace, '.cache');
+  writeTinyCheckpoint(join(workspace, 'model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.1, seed: 5, maxPositions: 1024 });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(workspace, 'model', f));
+  const rows = [
+    ['a dog that barks at night', 'animal', 'dog'], ['a small bird with a short tail', 'animal', 'bird'],
+    ['a cat that purrs on the mat', 'animal', 'cat'], ['a striped horse that runs', 'animal', 'zebra'],
+    ['an oak with wide branches', 'plant', 'tree'], ['green stuff on a lawn', 'plant', 'grass'],
+    ['a rose with red petals', 'plant', 'flower'], ['a tulip in the spring garden', 'plant', 'tulip'],
+  ];
+  writeFileSync(join(workspace, 'words.jsonl'), rows.map(([input, thought, answer]) => JSON.stringify({ input, thought, answer })).join('\n'));
+  writeFileSync(
+    join(workspace, 'words.hdlm.json'),
+    JSON.stringify({ name: 'words', kind: 'thoughtThenAnswer', model: 'model', system: 'Name the thing.', dataset: { train: 'words.jsonl', dev: 'words.jsonl', test: 'words.jsonl' }, levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 40, patience: 40, batchSize: 8, learningRate: 0.05, weightDecay: 0 } }),
+  );
+  const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
+  await trainTask(engine, readTaskFile(join(workspace, 'words.hdlm.json')), { defaultModelDir: join(workspace, 'model') });
+});
+
+after(() => rmSync(workspace, { recursive: true, force: true }));
+
+async function startServer(): Promise<{ server: HdlmServer; client: FakeClient }> {
+  const client = new FakeClient({ executionProviders: ['cpu'], threads: 1, task: 'words.hdlm.json' });
+  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: join(root, 'dist', 'hdlm.js') });
+  server.initialize({ processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} });
+  await server.start();
+  return { server, client };
+}
+
+test('think then answer uses the task\'s trained thought and answer heads', async () => {
+  const { server } = await startServer();
+  const result = await server.thinkThenAnswer({ text: 'a dog that barks at night' });
+  assert.equal(result.thoughtLayer, 2);
+  assert.equal(result.thought, 'animal');
+  assert.equal(result.answer, 'dog');
+  await assert.rejects(server.classify({ text: 'a dog' }), /thoughtThenAnswer task: it thinks then answers, it does not classify/);
+  const layers = await server.layers({ text: 'a dog' });
+  assert.equal(layers.classification, undefined);
+  assert.equal(layers.readouts.length, 5);
+  server.dispose();
+});
+
+test('the summary lists the thought task\'s heads; its evaluation job ends with a thoughtEvaluation event', async () => {
+  const { server, client } = await startServer();
+  const summary = server.taskSummary({ task: 'words.hdlm.json' });
+  assert.deepEqual(summary.heads.map((h) => [h.name, h.layer]), [['thought', 2], ['answer', 4], ['flat', 4]]);
+  const { jobId } = await server.evaluate({ task: 'words.hdlm.json', maxExamples: 4 });
+  const end = await new Promise<JobEvent>((resolveEnd, reject) => {
+    const deadline = Date.now() + 60_000;
+    const poll = (): void => {
+      const found = client.progress.find((p) => p.jobId === jobId && ['thoughtEvaluation', 'evaluation', 'failed', 'cancelled'].includes(p.event.kind));
+      if (found) resolveEnd(found.event);
+      else if (Date.now() > deadline) reject(new Error('the evaluation job did not end'));
+      else setTimeout(poll, 50);
+    };
+    poll();
+  });
+  assert.equal(end.kind, 'thoughtEvaluation', JSON.stringify(end));
+  if (end.kind !== 'thoughtEvaluation') return;
+  assert.equal(end.evaluation.examples, 4);
+  assert.deepEqual(end.evaluation.variants.map((v) => v.name), ['hdlm', 'flat']);
+  assert.equal(end.evaluation.variants[0]!.thoughtAccuracy, 1);
+  assert.ok(existsSync(join(workspace, 'heads', 'words', 'evaluation.json')));
+  // The record is of another shape than the panel's per-level table: ignored, not misread.
+  assert.equal(server.taskSummary({ task: 'words.hdlm.json' }).evaluation, undefined);
+  assert.equal(server.listJobs().jobs[0]!.state, 'done');
+  server.dispose();
+});
