@@ -386,6 +386,11 @@ def train(args: argparse.Namespace) -> None:
     last_ckpt = invocation_start = time.time()
     pause_at = invocation_start + args.pause_after_minutes * 60 if args.pause_after_minutes else float("inf")
     last_eval_seconds = train_seconds
+    if args.resume and (args.out / "eval.jsonl").exists():
+        # Time evaluations from the last one logged, not from this invocation's start.
+        logged = [json.loads(line) for line in (args.out / "eval.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        if logged:
+            last_eval_seconds = min(train_seconds, float(logged[-1].get("elapsed", train_seconds)))
 
     while step < total_steps and train_seconds < budget:
         if time.time() >= pause_at:
