@@ -16,6 +16,8 @@ export interface LoadModelOptions {
   cacheDir?: string;
   /** Notes that do not stop the load: unused tensors, cache misses and rebuilds. */
   onNote?: (message: string) => void;
+  /** Refuse to place any node on the CPU: the load fails (no CPU fallback) unless every graph runs on the device. */
+  strictDevice?: boolean;
 }
 
 export class LoadedModel {
@@ -38,7 +40,8 @@ export class LoadedModel {
     const cache = new GraphCache(graphDir, (e: CacheEvent) => {
       if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
     });
-    const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache });
+    const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice });
+    if (options.strictDevice) return new LoadedModel(checkpoint, await create(provider), tokenizer);
     try {
       return new LoadedModel(checkpoint, await create(provider), tokenizer);
     } catch (err) {

@@ -18,8 +18,8 @@ export class LanguageHead {
   }
 
   /** A head from an already built (or cached) head graph. */
-  static async fromGraph(graph: Uint8Array, hiddenSize: number, vocabSize: number, options: { provider: ExecutionProvider; threads: number }, vocabSubset?: Int32Array): Promise<LanguageHead> {
-    const session = await Session.create(graph, { provider: options.provider, threads: options.threads });
+  static async fromGraph(graph: Uint8Array, hiddenSize: number, vocabSize: number, options: { provider: ExecutionProvider; threads: number; disableCpuFallback?: boolean }, vocabSubset?: Int32Array): Promise<LanguageHead> {
+    const session = await Session.create(graph, { provider: options.provider, threads: options.threads, disableCpuFallback: options.disableCpuFallback === true });
     return new LanguageHead(session, hiddenSize, vocabSize, vocabSubset);
   }
 

@@ -21,6 +21,8 @@ export interface SegmentedModelOptions {
   fused: boolean;
   /** Where converted graphs are kept between loads; none means convert every time. */
   cache?: GraphCache | undefined;
+  /** Fail instead of letting onnxruntime place any node on the CPU (proves a graph runs wholly on the device). */
+  strictDevice?: boolean | undefined;
 }
 
 interface Segment {
@@ -82,7 +84,7 @@ export class SegmentedModel {
     const { config, weights } = checkpoint;
     const bounds = segmentBounds(config.numLayers, options.cuts);
     const arch = architectureFor(config);
-    const sessionOptions = { provider: options.provider, threads: options.threads };
+    const sessionOptions = { provider: options.provider, threads: options.threads, disableCpuFallback: options.strictDevice === true };
     const segments: Segment[] = [];
     const cache = options.cache ?? new GraphCache(undefined);
     const ops = options.fused ? 'fused' : 'plain';

@@ -18,6 +18,12 @@ export interface SessionOptions {
   threads: number;
   /** When true, a node that would land on the CPU makes session creation fail (proves a graph runs wholly on the device). */
   disableCpuFallback?: boolean;
+  /**
+   * Outputs to leave in device memory ('gpu-buffer') instead of copying them back, so the next
+   * session call can take them as inputs. Only the webgpu provider honours it; the native
+   * binding of onnxruntime-node parses the option although its typings call it web-only.
+   */
+  outputsOnDevice?: readonly string[];
 }
 
 /** A loaded ONNX graph with its declared input and output names. */
@@ -35,6 +41,9 @@ export class Session {
     if (options.threads > 0) sessionOptions.intraOpNumThreads = options.threads;
     if (options.disableCpuFallback) {
       sessionOptions.extra = { session: { disable_cpu_ep_fallback: '1' } };
+    }
+    if (options.outputsOnDevice && options.outputsOnDevice.length > 0) {
+      sessionOptions.preferredOutputLocation = Object.fromEntries(options.outputsOnDevice.map((name) => [name, 'gpu-buffer' as const]));
     }
     return new Session(await ort.InferenceSession.create(model, sessionOptions), options.provider);
   }
@@ -79,6 +88,16 @@ export function float32Tensor(data: Float32Array, dims: readonly number[]): Tens
 
 export function int64Tensor(data: BigInt64Array, dims: readonly number[]): Tensor {
   return new ort.Tensor('int64', data, dims);
+}
+
+/** Where a tensor's data lives ('cpu', 'gpu-buffer', …). */
+export function tensorLocation(tensor: Tensor): string {
+  return tensor.location;
+}
+
+/** The tensor's values in JavaScript memory, downloading them from the device when needed. */
+export async function downloadFloat32(tensor: Tensor): Promise<Float32Array> {
+  return (await tensor.getData()) as Float32Array;
 }
 
 export function runtimeVersion(): string {

@@ -1,7 +1,7 @@
 // A tiny graph (y = x·W + b, then Softmax) that proves a provider can build and run a session and
 // computes what plain JavaScript computes. Used to choose a device and as the engine's self-test.
 import { DType, GraphBuilder } from '../onnx/graph';
-import { float32Tensor, Session } from './ort';
+import { downloadFloat32, ExecutionProvider, float32Tensor, Session, tensorLocation } from './ort';
 
 const N = 4; // rows of x
 const K = 8; // inner dimension
@@ -56,4 +56,35 @@ export async function runProbe(session: Session): Promise<number> {
     throw new Error(`probe graph on ${session.provider} differs from JavaScript by ${worst}`);
   }
   return ms;
+}
+
+export interface ResidencyProbe {
+  /** Where the first run's output stayed ('gpu-buffer' when the provider kept it on the device). */
+  location: string;
+  /** Largest difference of x + 2, computed by two chained runs, from JavaScript's. */
+  maxError: number;
+}
+
+/**
+ * Whether a provider can keep a session's output in device memory and take it back as the next
+ * run's input (what a KV cache between segments needs): runs y = x + 1 twice, feeding the first
+ * output straight into the second run, then downloads the result.
+ */
+export async function probeResidency(provider: ExecutionProvider, threads: number): Promise<ResidencyProbe> {
+  const g = new GraphBuilder('residency');
+  const x = g.input({ name: 'x', type: DType.float32, dims: ['n', K] });
+  g.op('Add', [x, g.initializer('one', Float32Array.of(1), [1])], {}, { outputs: ['y'] });
+  g.output({ name: 'y', type: DType.float32, dims: ['n', K] });
+  const session = await Session.create(g.build(), { provider, threads, outputsOnDevice: ['y'] });
+  try {
+    const { x: values } = probeWeights();
+    const first = (await session.run({ x: float32Tensor(values, [N, K]) }))['y']!;
+    const location = tensorLocation(first);
+    const second = (await session.run({ x: first }))['y']!;
+    const result = await downloadFloat32(second);
+    const maxError = result.reduce((m, v, i) => Math.max(m, Math.abs(v - (values[i]! + 2))), 0);
+    return { location, maxError };
+  } finally {
+    await session.release();
+  }
 }

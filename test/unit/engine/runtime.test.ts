@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { DType, GraphBuilder } from '../../../engine/src/onnx/graph';
 import { chooseDevice } from '../../../engine/src/runtime/devices';
 import { float32Tensor, listBackends, Session } from '../../../engine/src/runtime/ort';
-import { buildProbeGraph, probeReference, runProbe } from '../../../engine/src/runtime/probe';
+import { buildProbeGraph, probeReference, probeResidency, runProbe } from '../../../engine/src/runtime/probe';
 
 test('the probe graph built in TypeScript runs on the CPU and matches JavaScript', async () => {
   const session = await Session.create(buildProbeGraph(), { provider: 'cpu', threads: 1 });
@@ -72,4 +72,10 @@ test('float attributes that happen to be integral stay floats', async () => {
 test('an initializer whose data does not fit its shape is refused with both sizes', () => {
   const g = new GraphBuilder('bad');
   assert.throws(() => g.initializer('w', new Float32Array(5), [2, 3]), /w: 5 values for shape \[2,3\] \(6 expected\)/);
+});
+
+test('the residency probe chains two runs and gets x + 2 back (the CPU keeps outputs in its own memory)', async () => {
+  const result = await probeResidency('cpu', 1);
+  assert.equal(result.location, 'cpu');
+  assert.ok(result.maxError < 1e-6, `max error ${result.maxError}`);
 });

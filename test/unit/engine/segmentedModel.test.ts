@@ -7,6 +7,7 @@ import { readoutAllLayers, topTokens } from '../../../engine/src/model/readout';
 import { CancelledError, SegmentedModel, segmentBounds } from '../../../engine/src/model/segmentedModel';
 import { referenceForward } from '../../support/referenceLlama';
 import { tinyLlamaCheckpoint, TinyLlamaShape } from '../../support/memoryCheckpoint';
+import { TEST_PROVIDER } from '../../support/testDevice';
 
 const GQA: TinyLlamaShape = { layers: 6, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 61, attentionBias: true, seed: 7 };
 const PROMPT = [5, 17, 3, 42, 8, 29, 11];
@@ -19,7 +20,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function withModel(shape: TinyLlamaShape, cuts: number[], fused: boolean, body: (m: SegmentedModel) => Promise<void>): Promise<void> {
-  const model = await SegmentedModel.create(tinyLlamaCheckpoint(shape), { cuts, provider: 'cpu', threads: 1, fused });
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(shape), { cuts, provider: TEST_PROVIDER, threads: 1, fused });
   try {
     await body(model);
   } finally {

@@ -1,0 +1,57 @@
+#!/bin/bash
+# Device call 2 of tools/gpu/README.md: the engine on WebGPU. Unpacks the carried Node and
+# onnxruntime-node, loads the Vulkan loaders, then runs, each under its own time limit so one
+# hang cannot eat the call: tools/gpu/webgpuCheck (providers, device-resident outputs, graphs
+# wholly on the GPU, WebGPU vs CPU at every layer), the parity and early-exit unit tests with
+# HDLM_TEST_PROVIDER=webgpu, the engine benchmark on webgpu and on the 16-core CPU, and the
+# WordNet head training on webgpu and on the CPU (the issue's "GPU figure").
+# Needs .carry/gpu-engine and .gl (sh tools/gpu/pack.sh engine). Writes $OUT/engine.tar.xz
+# (reports, bench JSON, logs) and $OUT/device.log.
+# Env: STEPS (names to run, default all, in this order: webgpu-check parity-webgpu bench-webgpu
+#      train-webgpu bench-cpu train-cpu: the CPU figures come last, the first to drop when time
+#      is short), NO_GL=1 to skip unpacking the loaders (a dry run on another machine).
+set -u
+cd "$(dirname "$0")/../.."
+OUT=${OUT:?run on the device machine, where OUT is set}
+CARRY=.carry/gpu-engine
+BIN=/tmp/hdlm-node
+RES=/tmp/hdlm-results
+exec > >(tee "$OUT/device.log") 2>&1
+
+echo "== $(date -u +%FT%TZ) $(uname -m) $(nproc) cores"
+if [ "${NO_GL:-0}" != 1 ]; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
+STEPS=${STEPS:-webgpu-check parity-webgpu bench-webgpu train-webgpu bench-cpu train-cpu}
+export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
+export __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}
+mkdir -p "$BIN" "$RES" node_modules
+xz -dc "$CARRY/node.xz" > "$BIN/node" && chmod +x "$BIN/node"
+export PATH="$BIN:$PATH"
+xz -dc "$CARRY/modules.tar.xz" | tar -C node_modules -xf -
+xz -dc "$CARRY/build.tar.xz" | tar -xf -
+node --version || { echo "the carried node does not run"; exit 2; }
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+
+# step NAME SECONDS COMMAND...: runs with a limit, logs to $RES/NAME.log, never stops the script.
+step() {
+  name=$1; limit=$2; shift 2
+  case " $STEPS " in *" $name "*) ;; *) echo "== $name: skipped"; return ;; esac
+  echo "== $name (limit ${limit}s) $(date -u +%T)"
+  start=$(date +%s)
+  timeout "$limit" "$@" > "$RES/$name.log" 2>&1
+  rc=$?
+  echo "== $name: exit $rc in $(( $(date +%s) - start )) s"; tail -12 "$RES/$name.log"
+}
+
+step webgpu-check 120 node out/tools/gpu/webgpuCheck.js --device webgpu --out "$RES/webgpu-check.json"
+step parity-webgpu 180 env HDLM_TEST_PROVIDER=webgpu node --test --test-reporter=spec out/test/unit/engine/parity.test.js out/test/unit/engine/segmentedModel.test.js
+step bench-webgpu 240 node --max-old-space-size=12000 out/tools/bench/engineBench.js --device webgpu
+[ -f test-results/bench-engine.json ] && mv test-results/bench-engine.json "$RES/bench-webgpu.json"
+step train-webgpu 300 node dist/hdlm.js train --device webgpu --task models/hdlm-tiny/tasks/wordnet.hdlm.json --json
+step bench-cpu 240 node --max-old-space-size=12000 out/tools/bench/engineBench.js --device cpu --threads 16
+[ -f test-results/bench-engine.json ] && mv test-results/bench-engine.json "$RES/bench-cpu.json"
+step train-cpu 300 node dist/hdlm.js train --device cpu --threads 16 --task models/hdlm-tiny/tasks/wordnet.hdlm.json --json
+git checkout -- models/hdlm-tiny/heads 2>/dev/null # the copy there is thrown away; only the figures matter
+
+tar -C "$RES" -cf - . | xz -T0 -6 > "$OUT/engine.tar.xz"
+ls -la "$OUT"
+echo "== done $(date -u +%FT%TZ)"
