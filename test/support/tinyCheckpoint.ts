@@ -8,6 +8,8 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits, writeSafetensors, type TensorToWrite } from '../../engine/src/checkpoint/safetensors';
 import type { DTypeName } from '../../engine/src/checkpoint/types';
+// The same tokenizer.json sections the corpus tools write for the real tokenizer.
+import { bpeModelSection, specialTokenFields } from '../../tools/corpus/lib/tokenizerFiles';
 
 export interface TinyCheckpointOptions {
   family: 'llama' | 'gpt2';
@@ -409,7 +411,7 @@ export function tinyTokenizerJson(): Record<string, unknown> {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: bos, content: TINY_SPECIAL, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    added_tokens: [{ id: bos, ...specialTokenFields(TINY_SPECIAL) }],
     normalizer: null,
     pre_tokenizer: byteLevel,
     post_processor: {
@@ -419,17 +421,6 @@ export function tinyTokenizerJson(): Record<string, unknown> {
       special_tokens: { [TINY_SPECIAL]: { id: TINY_SPECIAL, ids: [bos], tokens: [TINY_SPECIAL] } },
     },
     decoder: byteLevel,
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: TINY_MERGES,
-    },
+    model: bpeModelSection(vocab, TINY_MERGES),
   };
 }
