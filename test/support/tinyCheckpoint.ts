@@ -1,12 +1,15 @@
 // Tiny Hugging Face model folders for tests: a config.json with the field names transformers
 // writes, random weights (deterministic from a seed) in safetensors, and optionally a sharded
-// layout, a generation_config.json and a byte-level BPE tokenizer.json. The returned tensors hold
+// layout, a generation_config.json and a byte-level BPE tokenizer.json (or, by writeTinyModel,
+// the shipped tiny model's tokenizer). The returned tensors hold
 // exactly the values a reader gets back (already rounded through the chosen dtype), so tests can
 // compute references in JavaScript.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits, writeSafetensors, type TensorToWrite } from '../../engine/src/checkpoint/safetensors';
 import type { DTypeName } from '../../engine/src/checkpoint/types';
+// The same tokenizer.json sections the corpus tools write for the real tokenizer.
+import { bpeModelSection, specialTokenFields } from '../../tools/corpus/lib/tokenizerFiles';
 
 export interface TinyCheckpointOptions {
   family: 'llama' | 'gpt2';
@@ -93,6 +96,20 @@ export function writeTinyCheckpoint(dir: string, options: TinyCheckpointOptions)
     writeJson(join(dir, 'tokenizer.json'), tinyTokenizerJson());
   }
   return { dir, config, tensors, shapes, files };
+}
+
+/** The model the task and server tests train on: a few seconds of CPU, the shipped tokenizer's vocabulary. */
+export const TINY_TASK_MODEL: TinyCheckpointOptions = { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.1, seed: 5, maxPositions: 1024 };
+
+/**
+ * A tiny random model that reads text with the shipped tiny model's tokenizer (copied from
+ * models/hdlm-tiny below `repoRoot`), so the engine loads it like any Hugging Face folder.
+ * `overrides` change TINY_TASK_MODEL's shape or seed.
+ */
+export function writeTinyModel(dir: string, repoRoot: string, overrides: Partial<TinyCheckpointOptions> = {}): TinyCheckpoint {
+  const written = writeTinyCheckpoint(dir, { ...TINY_TASK_MODEL, ...overrides });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(repoRoot, 'models', 'hdlm-tiny', f), join(dir, f));
+  return written;
 }
 
 function resolveOptions(options: TinyCheckpointOptions): Resolved {
@@ -394,7 +411,7 @@ export function tinyTokenizerJson(): Record<string, unknown> {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: bos, content: TINY_SPECIAL, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    added_tokens: [{ id: bos, ...specialTokenFields(TINY_SPECIAL) }],
     normalizer: null,
     pre_tokenizer: byteLevel,
     post_processor: {
@@ -404,17 +421,6 @@ export function tinyTokenizerJson(): Record<string, unknown> {
       special_tokens: { [TINY_SPECIAL]: { id: TINY_SPECIAL, ids: [bos], tokens: [TINY_SPECIAL] } },
     },
     decoder: byteLevel,
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: TINY_MERGES,
-    },
+    model: bpeModelSection(vocab, TINY_MERGES),
   };
 }

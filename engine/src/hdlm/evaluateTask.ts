@@ -8,7 +8,6 @@ import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, type Classification } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
-import type { HierarchicalRecord } from './dataset/formats';
 import { loadHead } from './headStore';
 import { pathMetrics, type PathMetrics } from './metrics';
 import { splitByHash, subsample } from './splits';
@@ -16,6 +15,7 @@ import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
 import { fitToContext } from './features';
 import { FLAT_HEAD } from './trainTask';
+import type { ThoughtEvaluationRecord } from './evaluateThought';
 
 export interface VariantEvaluation {
   name: 'hdlm' | 'flat';
@@ -43,10 +43,10 @@ export interface TaskEvaluation {
  * the dev split that training held out of the training file (same fraction and seed), so a task
  * with a single dataset file is still measured on examples its heads did not train on.
  */
-function evaluationRecords(task: TaskDefinition, asked: string | undefined): { file: string; records: HierarchicalRecord[] } {
+export function evaluationRecords<R extends { id: string }>(task: TaskDefinition, asked: string | undefined, read: (file: string) => { records: R[] }): { file: string; records: R[] } {
   const file = asked ?? task.dataset.test ?? task.dataset.dev;
-  if (file) return { file, records: readHierarchicalDataset(file).records };
-  const { dev } = splitByHash(readHierarchicalDataset(task.dataset.train).records, task.train.devFraction, task.train.seed);
+  if (file) return { file, records: read(file).records };
+  const { dev } = splitByHash(read(task.dataset.train).records, task.train.devFraction, task.train.seed);
   if (dev.length === 0) throw new Error(`${task.path}: nothing to evaluate on: no dataset.test or dataset.dev, and the dev split of ${task.dataset.train} is empty (raise train.devFraction)`);
   return { file: `${task.dataset.train} (dev split, ${Math.round(task.train.devFraction * 100)}%)`, records: dev };
 }
@@ -56,7 +56,7 @@ export async function evaluateTask(
   task: TaskDefinition,
   options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
 ): Promise<TaskEvaluation> {
-  const { file, records: all } = evaluationRecords(task, options.file);
+  const { file, records: all } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
   try {
@@ -154,8 +154,11 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
 /** File name of the last evaluation record in a task's heads folder. */
 export const EVALUATION_FILE = 'evaluation.json';
 
-/** Keeps the record beside the heads it measured (atomically: a reader never sees half a file). */
-export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord): string {
+/**
+ * Keeps the record beside the heads it measured (atomically: a reader never sees half a file);
+ * a thought-then-answer record goes to the same file, told apart by its `kind`.
+ */
+export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord): string {
   mkdirSync(headsDir, { recursive: true });
   const file = join(headsDir, EVALUATION_FILE);
   writeAtomically(file, [Buffer.from(`${JSON.stringify(record, null, 1)}\n`)]);

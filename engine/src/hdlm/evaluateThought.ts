@@ -3,17 +3,15 @@
 // head on the same decode state; the flat baseline answers straight from the last layer through
 // the `flat` head, with no thought. Exact match (trimmed, case-folded) of thought and answer,
 // and the time and decoder work (layer·positions) each spent per example.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
-import { writeAtomically } from '../checkpoint/safetensors';
 import { LanguageHead } from '../model/languageHead';
 import { CancelledError } from '../model/segmentedModel';
-import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
-import { EVALUATION_FILE } from './evaluateTask';
+import { evaluationRecords } from './evaluateTask';
 import { loadHead } from './headStore';
-import { splitByHash, subsample } from './splits';
+import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
 import { answerDirectly, thoughtPrompt, thoughtThenAnswer } from './thoughtThenAnswer';
@@ -51,20 +49,12 @@ export function sameText(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
-function evaluationRecords(task: TaskDefinition, asked: string | undefined): { file: string; records: GuidedRecord[] } {
-  const file = asked ?? task.dataset.test ?? task.dataset.dev;
-  if (file) return { file, records: readGuidedDataset(file).records };
-  const { dev } = splitByHash(readGuidedDataset(task.dataset.train).records, task.train.devFraction, task.train.seed);
-  if (dev.length === 0) throw new Error(`${task.path}: nothing to evaluate on: no dataset.test or dataset.dev, and the dev split of ${task.dataset.train} is empty (raise train.devFraction)`);
-  return { file: `${task.dataset.train} (dev split, ${Math.round(task.train.devFraction * 100)}%)`, records: dev };
-}
-
 export async function evaluateThoughtTask(
   engine: Engine,
   task: TaskDefinition,
   options: { defaultModelDir: string; file?: string; maxExamples?: number; maxTokens?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
 ): Promise<ThoughtEvaluationRecord> {
-  const { file, records: all } = evaluationRecords(task, options.file);
+  const { file, records: all } = evaluationRecords(task, options.file, readGuidedDataset);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
   try {
@@ -143,12 +133,4 @@ export async function evaluateThoughtTask(
   } finally {
     await session.release();
   }
-}
-
-/** Keeps the record beside the heads it measured, atomically (as saveEvaluationRecord does for classification). */
-export function saveThoughtEvaluation(headsDir: string, record: ThoughtEvaluationRecord): string {
-  mkdirSync(headsDir, { recursive: true });
-  const file = join(headsDir, EVALUATION_FILE);
-  writeAtomically(file, [Buffer.from(`${JSON.stringify(record, null, 1)}\n`)]);
-  return file;
 }

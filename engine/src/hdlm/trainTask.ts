@@ -4,7 +4,8 @@
 // 3. train one head per level and one flat last-layer head for the same epochs on the same
 // examples, keeping the best dev epoch of each (saved atomically) and a resume point per epoch,
 // 4. write a report. Cancellation is checked between batches; a cancelled run keeps its last
-// saved heads and its resume points.
+// saved heads and its resume points. Thought-then-answer tasks (trainThoughtTask.ts) differ only
+// in step 2 and share the rest from here.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
@@ -13,9 +14,9 @@ import type { ExecutionProvider } from '../runtime/ort';
 import { CancelledError } from '../model/segmentedModel';
 import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
 import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState } from '../train/headTrainer';
-import { readHierarchicalDataset } from './dataset/readDataset';
+import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
-import { extractFeatures, fitToContext, type LayerFeatures } from './features';
+import { extractFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import type { TaskDefinition, TrainSettings } from './taskFile';
@@ -65,14 +66,8 @@ export const FLAT_HEAD = 'flat';
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   if (task.kind === 'thoughtThenAnswer') return trainThoughtTask(engine, task, options);
   const emit = options.onEvent ?? (() => undefined);
-  const settings = task.train;
   // 1. Data.
-  emit({ kind: 'stage', message: `reading ${task.dataset.train}` });
-  const trainFile = readHierarchicalDataset(task.dataset.train);
-  const devFile = task.dataset.dev ? readHierarchicalDataset(task.dataset.dev) : undefined;
-  const split = devFile ? { train: trainFile.records, dev: devFile.records } : splitByHash(trainFile.records, settings.devFraction, settings.seed);
-  const train = subsample(split.train, settings.maxExamples, settings.seed);
-  const dev = subsample(split.dev, settings.maxExamples > 0 ? Math.max(200, Math.round(settings.maxExamples * settings.devFraction)) : 0, settings.seed);
+  const { split, train, dev, skippedLines } = readTrainingData(task, readHierarchicalDataset, emit);
   const taxonomy = Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
@@ -94,62 +89,128 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     let skippedTooLong = 0;
     const extract = async (all: HierarchicalRecord[], what: string): Promise<LayerFeatures[]> => {
       const { fits: records, tooLong } = fitToContext(loaded.model, classifier, all);
-      if (tooLong.length > 0) {
-        const examples = tooLong.slice(0, 3).map((t) => `${t.record.id} (${t.tokens} tokens)`).join(', ');
-        emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} examples longer than the model's context of ${loaded.checkpoint.config.maxPositions} positions, e.g. ${examples}` });
-        skippedTooLong += tooLong.length;
-      }
+      skippedTooLong += reportTooLong(emit, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
-      const t0 = performance.now();
-      return extractFeatures(loaded.model, classifier, records, {
-        reads,
-        // Measured on the 2-core CPU (WordNet, 4000 examples, loaded machine, sequences sorted by
-        // length): 32 sequences a run took 36 s, 64 took 30 s, 128 took 27 s, 512 took 42 s; the
-        // position budget keeps runs of long inputs (and their memory) from growing further.
-        batchSize: 128,
-        tokensPerBatch: 16384,
-        signal: options.signal,
-        onProgress: (done, total) => {
-          const rate = done / Math.max(1e-9, (performance.now() - t0) / 1000);
-          emit({ kind: 'features', done, total, examplesPerS: rate, etaS: (total - done) / Math.max(rate, 1e-9) });
-        },
-      });
+      return extractFeatures(loaded.model, classifier, records, { reads, ...backboneRuns(emit, options.signal) });
     };
     const trainFeatures = await extract(train, 'training');
     const devFeatures = await extract(dev, 'dev');
     const featureSeconds = (performance.now() - featuresStart) / 1000;
 
     // 3. One head per level, and the flat head on every level's tokens at the last layer.
-    mkdirSync(task.headsDir, { recursive: true });
     const plans = [
       ...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: [i + 1] })),
       { name: FLAT_HEAD, layer: L, levels: layers.map((_, i) => i + 1) },
     ];
-    const trainingStart = performance.now();
-    const heads: HeadReport[] = [];
-    for (const plan of plans) {
+    const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
+    const facts = { examples: { train: train.length, dev: dev.length }, skippedLines, skippedTooLong, featureSeconds };
+    // Awaited here, so that the model is released only after its heads are trained.
+    return await trainHeads(plans, ctx, facts, (plan) => {
       // The head chooses among its levels' label tokens: training and scoring both normalise
       // over that subset (a few hundred rows instead of the whole vocabulary).
       const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => classifier.candidateIds(label)));
       const pick = (features: LayerFeatures[]): FeatureSet =>
         frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize, subset), headNorm(own, task.train), own);
-      const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
-      heads.push(await trainHead({ ...plan, subset: subset.ids }, pick(trainFeatures), pick(devFeatures), ctx));
-    }
-    const report: TrainReport = {
-      task: task.name,
-      modelFingerprint: loaded.checkpoint.fingerprint,
-      examples: { train: train.length, dev: dev.length },
-      skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
-      skippedTooLong,
-      heads,
-      seconds: { features: featureSeconds, training: (performance.now() - trainingStart) / 1000 },
-    };
-    writeAtomically(join(task.headsDir, 'train-report.json'), [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
-    return report;
+      return { plan: { ...plan, subset: subset.ids }, train: pick(trainFeatures), dev: pick(devFeatures) };
+    });
   } finally {
     await loaded.release();
   }
+}
+
+/**
+ * Step 1 of every task kind: the training and dev records (the task's dev file when it names one,
+ * else a hash split of the training file), each subsampled to the settings' budget, and how many
+ * lines the dataset readers skipped. `split` is before subsampling.
+ */
+export function readTrainingData<R extends { id: string }>(
+  task: TaskDefinition,
+  read: (file: string) => { records: R[]; issues: DatasetIssues },
+  emit: (e: TrainEvent) => void,
+): { split: { train: R[]; dev: R[] }; train: R[]; dev: R[]; skippedLines: number } {
+  const settings = task.train;
+  emit({ kind: 'stage', message: `reading ${task.dataset.train}` });
+  const trainFile = read(task.dataset.train);
+  const devFile = task.dataset.dev ? read(task.dataset.dev) : undefined;
+  const split = devFile ? { train: trainFile.records, dev: devFile.records } : splitByHash(trainFile.records, settings.devFraction, settings.seed);
+  return {
+    split,
+    train: subsample(split.train, settings.maxExamples, settings.seed),
+    dev: subsample(split.dev, settings.maxExamples > 0 ? Math.max(200, Math.round(settings.maxExamples * settings.devFraction)) : 0, settings.seed),
+    skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
+  };
+}
+
+/**
+ * Examples too long for the model's context are skipped, never truncated: says so with the first
+ * few named, and returns how many there were.
+ */
+export function reportTooLong(emit: (e: TrainEvent) => void, what: string, tooLong: readonly { id: string; tokens: number }[], maxPositions: number): number {
+  if (tooLong.length === 0) return 0;
+  const named = tooLong.slice(0, 3).map((t) => `${t.id} (${t.tokens} tokens)`).join(', ');
+  emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} examples longer than the model's context of ${maxPositions} positions, e.g. ${named}` });
+  return tooLong.length;
+}
+
+/**
+ * How every task kind batches one backbone pass over its examples, with `features` progress
+ * events timed from this call.
+ */
+export function backboneRuns(emit: (e: TrainEvent) => void, signal: AbortSignal | undefined): Omit<FeatureRequest, 'reads'> {
+  const t0 = performance.now();
+  return {
+    // Measured on the 2-core CPU (WordNet, 4000 examples, loaded machine, sequences sorted by
+    // length): 32 sequences a run took 36 s, 64 took 30 s, 128 took 27 s, 512 took 42 s; the
+    // position budget keeps runs of long inputs (and their memory) from growing further.
+    batchSize: 128,
+    tokensPerBatch: 16384,
+    signal,
+    onProgress: (done, total) => {
+      const rate = done / Math.max(1e-9, (performance.now() - t0) / 1000);
+      emit({ kind: 'features', done, total, examplesPerS: rate, etaS: (total - done) / Math.max(rate, 1e-9) });
+    },
+  };
+}
+
+/** What a run measured before training its heads, for its report. */
+export interface TrainFacts {
+  examples: { train: number; dev: number };
+  skippedLines: number;
+  skippedTooLong: number;
+  featureSeconds: number;
+}
+
+/** A head ready to train: its plan and its training and dev rows. */
+export interface PreparedHead {
+  plan: HeadPlan;
+  train: FeatureSet;
+  dev: FeatureSet;
+}
+
+/**
+ * Steps 3 and 4 of every task kind: trains the planned heads one after another into the task's
+ * heads folder, then writes the report beside them. Each head's rows are prepared just before it
+ * trains, so only one head's copy of the features is held at a time.
+ */
+export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts: TrainFacts, prepare: (plan: P) => PreparedHead): Promise<TrainReport> {
+  mkdirSync(ctx.task.headsDir, { recursive: true });
+  const trainingStart = performance.now();
+  const heads: HeadReport[] = [];
+  for (const p of plans) {
+    const { plan, train, dev } = prepare(p);
+    heads.push(await trainHead(plan, train, dev, ctx));
+  }
+  const report: TrainReport = {
+    task: ctx.task.name,
+    modelFingerprint: ctx.fingerprint,
+    examples: facts.examples,
+    skippedLines: facts.skippedLines,
+    skippedTooLong: facts.skippedTooLong,
+    heads,
+    seconds: { features: facts.featureSeconds, training: (performance.now() - trainingStart) / 1000 },
+  };
+  writeAtomically(join(ctx.task.headsDir, 'train-report.json'), [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
+  return report;
 }
 
 /**

@@ -7,20 +7,17 @@
 // trainer, settings, early stopping, saves and resume points as classification heads, 4. write
 // the report.
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import type { Engine } from '../engine';
 import { readModelConfig } from '../checkpoint/config';
-import { writeAtomically } from '../checkpoint/safetensors';
 import type { FeatureSet } from '../train/headTrainer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
 import { extractSpanFeatures, type LayerFeatures } from './features';
 import { ownHeadCopy } from './headStore';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
-import { subsample, splitByHash } from './splits';
 import type { TaskDefinition } from './taskFile';
 import { ANSWER_HEAD, THOUGHT_HEAD } from './taskSession';
-import { FLAT_HEAD, featureSet, frozenNorm, headNorm, labelTokenSubset, trainHead, type HeadReport, type TrainReport, type TrainTaskOptions } from './trainTask';
+import { backboneRuns, FLAT_HEAD, featureSet, frozenNorm, headNorm, labelTokenSubset, readTrainingData, reportTooLong, trainHeads, type TrainReport, type TrainTaskOptions } from './trainTask';
 
 /** A record's teacher-forced sequences: with the thought (HdLM) and without it (flat). */
 interface Example {
@@ -31,14 +28,8 @@ interface Example {
 
 export async function trainThoughtTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   const emit = options.onEvent ?? (() => undefined);
-  const settings = task.train;
   // 1. Data.
-  emit({ kind: 'stage', message: `reading ${task.dataset.train}` });
-  const trainFile = readGuidedDataset(task.dataset.train);
-  const devFile = task.dataset.dev ? readGuidedDataset(task.dataset.dev) : undefined;
-  const split = devFile ? { train: trainFile.records, dev: devFile.records } : splitByHash(trainFile.records, settings.devFraction, settings.seed);
-  const trainRecords = subsample(split.train, settings.maxExamples, settings.seed);
-  const devRecords = subsample(split.dev, settings.maxExamples > 0 ? Math.max(200, Math.round(settings.maxExamples * settings.devFraction)) : 0, settings.seed);
+  const { train: trainRecords, dev: devRecords, skippedLines } = readTrainingData(task, readGuidedDataset, emit);
 
   // 2. Model and features.
   const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
@@ -60,13 +51,10 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
         flat: thoughtThenAnswerSequence(format, record.input, undefined, record.answer),
       }));
       // Too long is skipped and reported, never truncated (a cut answer would teach something else).
-      const fits = all.filter((e) => prefix.length + e.withThought.ids.length <= loaded.checkpoint.config.maxPositions);
-      if (fits.length < all.length) {
-        const tooLong = all.filter((e) => !fits.includes(e));
-        const named = tooLong.slice(0, 3).map((e) => `${e.record.id} (${prefix.length + e.withThought.ids.length} tokens)`).join(', ');
-        emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} examples longer than the model's context of ${loaded.checkpoint.config.maxPositions} positions, e.g. ${named}` });
-        skippedTooLong += tooLong.length;
-      }
+      const tokens = (e: Example): number => prefix.length + e.withThought.ids.length;
+      const fits = all.filter((e) => tokens(e) <= loaded.checkpoint.config.maxPositions);
+      const tooLong = all.filter((e) => tokens(e) > loaded.checkpoint.config.maxPositions);
+      skippedTooLong += reportTooLong(emit, what, tooLong.map((e) => ({ id: e.record.id, tokens: tokens(e) })), loaded.checkpoint.config.maxPositions);
       return fits;
     };
     const train = examples(trainRecords, 'training');
@@ -74,17 +62,7 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
     const featuresStart = performance.now();
     const extract = async (sequences: SpannedSequence[], reads: { level: number; layer: number }[], what: string): Promise<LayerFeatures[]> => {
       emit({ kind: 'stage', message: `running the backbone over ${sequences.length} ${what} sequences` });
-      const t0 = performance.now();
-      return extractSpanFeatures(loaded.model, prefix, sequences, {
-        reads,
-        batchSize: 128,
-        tokensPerBatch: 16384,
-        signal: options.signal,
-        onProgress: (done, total) => {
-          const rate = done / Math.max(1e-9, (performance.now() - t0) / 1000);
-          emit({ kind: 'features', done, total, examplesPerS: rate, etaS: (total - done) / Math.max(rate, 1e-9) });
-        },
-      });
+      return extractSpanFeatures(loaded.model, prefix, sequences, { reads, ...backboneRuns(emit, options.signal) });
     };
     // Span 1 is the thought (read at layer k), span 2 the answer (read at the last layer).
     const hdlmReads = [{ level: 1, layer: k }, { level: 2, layer: L }];
@@ -97,32 +75,20 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
 
     // 3. The thought head at layer k, the answer head and the flat head at the last layer, each
     // choosing among the tokens its targets use in the training and dev data.
-    mkdirSync(task.headsDir, { recursive: true });
     const targetTokens = (level: number): number[][] => [...train, ...dev].map((e) => (e.withThought.spans[level - 1] ?? []).map((i) => e.withThought.ids[i]!));
     const plans = [
       { name: THOUGHT_HEAD, layer: k, level: 1, features: [trainHdlm, devHdlm] },
       { name: ANSWER_HEAD, layer: L, level: 2, features: [trainHdlm, devHdlm] },
       { name: FLAT_HEAD, layer: L, level: 2, features: [trainFlat, devFlat] },
     ] as const;
-    const trainingStart = performance.now();
-    const heads: HeadReport[] = [];
     const ctx = { task, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
-    for (const plan of plans) {
+    const facts = { examples: { train: train.length, dev: dev.length }, skippedLines, skippedTooLong, featureSeconds };
+    // Awaited here, so that the model is released only after its heads are trained.
+    return await trainHeads(plans, ctx, facts, (plan) => {
       const subset = labelTokenSubset(targetTokens(plan.level));
-      const pick = (features: LayerFeatures[]): FeatureSet => frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && f.level === plan.level), H, subset), headNorm(own, settings), own);
-      heads.push(await trainHead({ name: plan.name, layer: plan.layer, levels: [plan.level], subset: subset.ids }, pick(plan.features[0]), pick(plan.features[1]), ctx));
-    }
-    const report: TrainReport = {
-      task: task.name,
-      modelFingerprint: loaded.checkpoint.fingerprint,
-      examples: { train: train.length, dev: dev.length },
-      skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
-      skippedTooLong,
-      heads,
-      seconds: { features: featureSeconds, training: (performance.now() - trainingStart) / 1000 },
-    };
-    writeAtomically(join(task.headsDir, 'train-report.json'), [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
-    return report;
+      const pick = (features: LayerFeatures[]): FeatureSet => frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && f.level === plan.level), H, subset), headNorm(own, task.train), own);
+      return { plan: { name: plan.name, layer: plan.layer, levels: [plan.level], subset: subset.ids }, train: pick(plan.features[0]), dev: pick(plan.features[1]) };
+    });
   } finally {
     await loaded.release();
   }

@@ -3,13 +3,13 @@
 // from the task's layers. Bad input is refused with the file and field named.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
-import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
@@ -18,8 +18,7 @@ let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'hdlm-cli-cls-'));
   const model = join(dir, 'model');
-  writeTinyCheckpoint(model, { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.2, seed: 6, maxPositions: 1024 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(model, f));
+  writeTinyModel(model, root, { std: 0.2, seed: 6 });
   writeFileSync(join(dir, 'wn.hdlm.json'), JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }] }));
 });
 

@@ -2,7 +2,7 @@
 // prompt + thought produces, the thought's positions are caught up once, and a cancel during the
 // thought ends both parts.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,7 +10,7 @@ import { generate } from '../../../engine/src/generate/generator';
 import { sequenceFormat, turn } from '../../../engine/src/hdlm/sequenceFormat';
 import { thoughtThenAnswer } from '../../../engine/src/hdlm/thoughtThenAnswer';
 import { Engine, LoadedModel } from '../../../engine/src/index';
-import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 let dir: string;
@@ -18,8 +18,7 @@ let loaded: LoadedModel;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hdlm-tta-'));
-  writeTinyCheckpoint(dir, { family: 'llama', layers: 6, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: 4096, std: 0.25, seed: 8, maxPositions: 512 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(dir, f));
+  writeTinyModel(dir, root, { layers: 6, intermediate: 64, std: 0.25, seed: 8, maxPositions: 512 });
   const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
   loaded = await engine.loadModel(dir, { cuts: [2], cacheDir: join(dir, 'cache') });
 });

@@ -2,7 +2,7 @@
 // baseline are trained and saved, an interrupted run resumes where it stopped (finished heads are
 // skipped, the interrupted one continues from its last epoch), and evaluation compares both.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,12 +11,11 @@ import { evaluateTask } from '../../../engine/src/hdlm/evaluateTask';
 import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { extractFeatures } from '../../../engine/src/hdlm/features';
-import { loadHead } from '../../../engine/src/hdlm/headStore';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
-import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { trainTask, TrainEvent, type HeadReport } from '../../../engine/src/hdlm/trainTask';
 import { CancelledError } from '../../../engine/src/model/segmentedModel';
-import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+import { savedHeadLossGap } from '../../support/headLoss';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
@@ -26,8 +25,7 @@ let engine: Engine;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hdlm-train-'));
   process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
-  writeTinyCheckpoint(join(dir, 'model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.1, seed: 5, maxPositions: 1024 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(dir, 'model', f));
+  writeTinyModel(join(dir, 'model'), root);
   writeFileSync(
     join(dir, 'wn.hdlm.json'),
     JSON.stringify({ name: 'wn', model: 'model', dataset: { train: fixture, test: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs: 2, batchSize: 64, maxExamples: 80, devFraction: 0.2, patience: 5 } }),
@@ -99,34 +97,13 @@ async function overfitAndClassify(modelDir: string, name: string, headNorm: 'cop
   return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!) };
 }
 
-/**
- * The saved level-1 head, run the way classification runs it (its own graph, norm included),
- * on the dev features must give the dev loss the trainer recorded for that epoch: the sharpest
- * check that training and inference see the same function of the hidden state.
- */
+/** The saved level-1 head on the dev features: see savedHeadLossGap. */
 async function devLossGap(task: TaskDefinition, modelDir: string, head: HeadReport): Promise<number> {
   const session = await openTask(engine, task, modelDir);
   try {
     const records = readHierarchicalDataset(task.dataset.dev!).records;
     const [features] = await extractFeatures(session.loaded.model, session.classifier, records, { reads: [{ level: 1, layer: 2 }], batchSize: 8 });
-    const { manifest, weights } = loadHead(task.headsDir, 'level1', session.loaded.checkpoint);
-    const lm = await LanguageHead.create(weights, { provider: 'cpu', threads: 1, fused: true });
-    try {
-      const V = weights.vocabSize;
-      const logits = await lm.logits(features!.hidden);
-      const subset = manifest.vocabSubset!;
-      let loss = 0;
-      features!.targets.forEach((target, row) => {
-        const scores = subset.map((id) => logits[row * V + id]!);
-        const max = Math.max(...scores);
-        const logSum = max + Math.log(scores.reduce((a, x) => a + Math.exp(x - max), 0));
-        loss += logSum - logits[row * V + target]!;
-      });
-      const recorded = head.epochs[head.bestEpoch - 1]!.devLoss;
-      return Math.abs(loss / features!.targets.length - recorded);
-    } finally {
-      await lm.release();
-    }
+    return await savedHeadLossGap(task.headsDir, head, session.loaded.checkpoint, features!);
   } finally {
     await session.release();
   }
@@ -141,8 +118,7 @@ test('heads read the raw residual stream with headNorm "none", and classify what
 
 test('a GPT-2 head keeps the model\'s layer norm frozen, so training and classification agree', async () => {
   const gpt2 = join(dir, 'gpt2');
-  writeTinyCheckpoint(gpt2, { family: 'gpt2', layers: 4, hidden: 32, heads: 4, intermediate: 64, vocab: 4096, std: 0.1, seed: 6, maxPositions: 1024 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(gpt2, f));
+  writeTinyModel(gpt2, root, { family: 'gpt2', intermediate: 64, seed: 6 });
   const { accuracy, norm, lossGap } = await overfitAndClassify(gpt2, 'gpt2task', 'copy');
   assert.equal(norm, undefined);
   assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);

@@ -4,7 +4,7 @@
 // is refused with the field named, and after overfitting 8 examples the HdLM variant reproduces
 // their thoughts and answers (with the saved thought head giving the trainer's dev loss).
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,14 +12,14 @@ import { Engine } from '../../../engine/src/engine';
 import { readGuidedDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { evaluateThoughtTask } from '../../../engine/src/hdlm/evaluateThought';
 import { extractSpanFeatures } from '../../../engine/src/hdlm/features';
-import { loadHead, readManifest } from '../../../engine/src/hdlm/headStore';
+import { readManifest } from '../../../engine/src/hdlm/headStore';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence } from '../../../engine/src/hdlm/sequenceFormat';
 import { readTaskFile, TaskFileError, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
 import { trainTask, type HeadReport, type TrainEvent } from '../../../engine/src/hdlm/trainTask';
 import { answerPrompt, thoughtPrompt } from '../../../engine/src/hdlm/thoughtThenAnswer';
-import { LanguageHead } from '../../../engine/src/model/languageHead';
-import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+import { savedHeadLossGap } from '../../support/headLoss';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 const fixture = join(root, 'data', 'fixtures', 'thought.sample.jsonl');
@@ -37,8 +37,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hdlm-thought-'));
   process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
   modelDir = join(dir, 'model');
-  writeTinyCheckpoint(modelDir, { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.1, seed: 5, maxPositions: 1024 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(modelDir, f));
+  writeTinyModel(modelDir, root);
   engine = await Engine.create({ providers: ['cpu'], threads: 1 });
 });
 
@@ -113,29 +112,14 @@ test('after overfitting 8 examples the HdLM variant reproduces their thoughts an
   assert.ok(hdlm.answerAccuracy >= 0.875, `answer accuracy ${hdlm.answerAccuracy} (${JSON.stringify(result.samples)})`);
 });
 
-/** The saved thought head, run as generation runs it, on the dev features gives the trainer's recorded dev loss. */
+/** The saved thought head, run as generation runs it, on the dev features: see savedHeadLossGap. */
 async function devLossGap(task: TaskDefinition, head: HeadReport): Promise<number> {
   const session = await openTask(engine, task, modelDir);
   try {
     const format = sequenceFormat(session.loaded.requireTokenizer());
     const sequences = readGuidedDataset(task.dataset.dev!).records.map((r) => thoughtThenAnswerSequence(format, r.input, r.thought, r.answer));
     const [features] = await extractSpanFeatures(session.loaded.model, systemPrefix(format, task.system), sequences, { reads: [{ level: 1, layer: 2 }], batchSize: 8 });
-    const { manifest, weights } = loadHead(task.headsDir, 'thought', session.loaded.checkpoint);
-    const lm = await LanguageHead.create(weights, { provider: 'cpu', threads: 1, fused: true });
-    try {
-      const V = weights.vocabSize;
-      const logits = await lm.logits(features!.hidden);
-      const subset = manifest.vocabSubset!;
-      let loss = 0;
-      features!.targets.forEach((target, row) => {
-        const scores = subset.map((id) => logits[row * V + id]!);
-        const max = Math.max(...scores);
-        loss += max + Math.log(scores.reduce((a, x) => a + Math.exp(x - max), 0)) - logits[row * V + target]!;
-      });
-      return Math.abs(loss / features!.targets.length - head.epochs[head.bestEpoch - 1]!.devLoss);
-    } finally {
-      await lm.release();
-    }
+    return await savedHeadLossGap(task.headsDir, head, session.loaded.checkpoint, features!);
   } finally {
     await session.release();
   }

@@ -2,7 +2,7 @@
 // in a temporary workspace, the busy status around the job, clear errors for bad requests and a
 // missing task, and a cancelled request answered as cancelled.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,7 +12,7 @@ import { Engine } from '../../../engine/src/index';
 import { HdlmServer } from '../../../server/src/hdlmServer';
 import { FakeClient } from '../../support/fakeClient';
 import { ErrorCodes, type GenerationStepParams, type JobEvent } from '../../../server/src/protocol';
-import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 let workspace: string;
@@ -20,8 +20,7 @@ let workspace: string;
 before(() => {
   workspace = mkdtempSync(join(tmpdir(), 'hdlm-ws-'));
   process.env['XDG_CACHE_HOME'] = join(workspace, '.cache');
-  writeTinyCheckpoint(join(workspace, 'model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 2, maxPositions: 1024 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(workspace, 'model', f));
+  writeTinyModel(join(workspace, 'model'), root, { std: 0.15, seed: 2 });
   writeFileSync(join(workspace, 'animals.jsonl'), ['{"text":"barks","labels":["animal","dog"]}', '{"text":"purrs","labels":["animal","cat"]}', '{"text":"oak","labels":["plant","tree"]}'].join('\n'));
   writeFileSync(join(workspace, 'animals.hdlm.json'), JSON.stringify({ name: 'animals', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] }));
 });
@@ -187,8 +186,7 @@ test('fine-tuning runs in its own process: the server keeps answering, progress 
 
 test('heads trained for another model are refused with the file named, and the server keeps working', async () => {
   // Runs after the fine-tuning test: heads/quick were trained for the workspace's `model`.
-  writeTinyCheckpoint(join(workspace, 'other-model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 3, maxPositions: 1024 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(workspace, 'other-model', f));
+  writeTinyModel(join(workspace, 'other-model'), root, { std: 0.15, seed: 3 });
   writeFileSync(join(workspace, 'foreign.hdlm.json'), JSON.stringify({ name: 'foreign', model: 'other-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
   const { server } = await startServer({ task: 'foreign.hdlm.json' });
   await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /level1\.\w+\.safetensors: this head was trained for another model/.test(e.message));

@@ -4,7 +4,7 @@
 // thought/answer/flat heads and ignores the evaluation record it cannot tabulate, and an
 // evaluation job ends with a `thoughtEvaluation` event.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +15,7 @@ import { trainTask } from '../../../engine/src/hdlm/trainTask';
 import { HdlmServer } from '../../../server/src/hdlmServer';
 import type { JobEvent } from '../../../server/src/protocol';
 import { FakeClient } from '../../support/fakeClient';
-import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 let workspace: string;
@@ -23,8 +23,7 @@ let workspace: string;
 before(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'hdlm-ws-thought-'));
   process.env['XDG_CACHE_HOME'] = join(workspace, '.cache');
-  writeTinyCheckpoint(join(workspace, 'model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.1, seed: 5, maxPositions: 1024 });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(workspace, 'model', f));
+  writeTinyModel(join(workspace, 'model'), root);
   const rows = [
     ['a dog that barks at night', 'animal', 'dog'], ['a small bird with a short tail', 'animal', 'bird'],
     ['a cat that purrs on the mat', 'animal', 'cat'], ['a striped horse that runs', 'animal', 'zebra'],

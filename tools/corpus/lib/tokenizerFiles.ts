@@ -73,8 +73,27 @@ export function renderChat(messages: readonly ChatMessage[], options: { addGener
 }
 
 /** How a special token matches: whole, never normalized, spaces around it left alone. */
-function specialTokenFields(content: string): Record<string, unknown> {
+export function specialTokenFields(content: string): Record<string, unknown> {
   return { content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
+/**
+ * tokenizer.json's `model` for a byte-level BPE, in the field order tokenizers writes: no unknown
+ * token, no dropout, no word prefixes or suffixes, merges always applied.
+ */
+export function bpeModelSection(vocab: unknown, merges: unknown): Record<string, unknown> {
+  return {
+    type: 'BPE',
+    dropout: null,
+    unk_token: null,
+    continuing_subword_prefix: null,
+    end_of_word_suffix: null,
+    fuse_unk: false,
+    byte_fallback: false,
+    ignore_merges: false,
+    vocab,
+    merges,
+  };
 }
 
 /**
@@ -107,18 +126,7 @@ export function tokenizerJson(bpe: BpeResult): string {
       special_tokens: { [BOS_TOKEN]: { id: BOS_TOKEN, ids: [bosId], tokens: [BOS_TOKEN] } },
     },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab: '@VOCAB@',
-      merges: '@MERGES@',
-    },
+    model: bpeModelSection('@VOCAB@', '@MERGES@'),
   };
   const vocab = bpe.tokens.map((t, id) => `      ${JSON.stringify(t)}: ${id}`).join(',\n');
   const merges = bpe.merges.map(([a, b]) => `      ${JSON.stringify(`${a} ${b}`)}`).join(',\n');

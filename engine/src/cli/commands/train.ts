@@ -1,7 +1,7 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
-import { evaluateThoughtTask, saveThoughtEvaluation } from '../../hdlm/evaluateThought';
+import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
 import { readTaskFile, type TaskDefinition } from '../../hdlm/taskFile';
 import { trainTask } from '../../hdlm/trainTask';
 import { defaultModelDir, defaultTaskFile, integer, providers, Values } from '../args';
@@ -109,7 +109,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
       if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
     },
   });
-  const saved = saveThoughtEvaluation(task.headsDir, record);
+  const saved = saveEvaluationRecord(task.headsDir, record);
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
   const lines = [
     `${record.task} on ${record.file}: ${record.examples} examples${record.tooLong > 0 ? ` (${record.tooLong} too long, left out)` : ''}`,
