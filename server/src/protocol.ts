@@ -1,7 +1,13 @@
 // Every custom LSP message of HdLM, declared once. The client, the server and the tests import
 // this module, so a message's name, direction and types cannot drift apart. docs/protocol.md
-// documents each message; test/unit/protocolDoc.test.ts keeps the two in step.
+// documents each message; test/unit/protocolDoc.test.ts keeps the two in step. Shapes the engine
+// produces and the server passes on as they are (classification decisions, evaluation records)
+// are the engine's own types, imported type-only: esbuild erases these imports, so no engine
+// code reaches the client or the webviews, and there is no second declaration to drift.
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/classifier';
+import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
+import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 
 /** Overall health of the server, shown by the client's status bar item. */
 export type Health = 'ok' | 'warning' | 'error';
@@ -57,16 +63,8 @@ export interface ClassifyParams {
   beam?: number;
 }
 
-export interface LevelDecision {
-  level: number;
-  label: string;
-  /** Probability among its siblings, given the labels above it. */
-  probability: number;
-  runnersUp: { label: string; probability: number }[];
-  /** Layer whose head decided this level. */
-  layer: number;
-  ms: number;
-}
+/** One level of a classification, as the classifier decided it; its compute count stays in the server. */
+export type LevelDecision = Omit<ClassifierDecision, 'layerPositions'>;
 
 export interface ClassifyResult {
   task: string;
@@ -216,57 +214,17 @@ export interface EvaluateParams {
 export const evaluate = new RequestType<EvaluateParams, JobStarted, void>('hdlm/evaluate');
 
 /** Per-level metrics of one variant (HdLM heads, or the flat last-layer baseline). */
-export interface VariantMetrics {
-  name: 'hdlm' | 'flat';
-  /** Layer that decided each level. */
-  layers: number[];
-  levels: { level: number; accuracy: number; macroF1: number }[];
-  jointAccuracy: number;
-  /** Mean wall time per example, and the layer·positions it ran (compute). */
-  msPerExample: number;
-  layerPositionsPerExample: number;
-  trainedHeads: boolean;
-}
+export type VariantMetrics = EvaluationSummary['variants'][number];
 
-export interface EvaluationSummary {
-  task: string;
-  /** The file evaluated on. */
-  file: string;
-  examples: number;
-  /** Examples left out because they exceed the model's context. */
-  tooLong: number;
-  variants: VariantMetrics[];
-  /** Share of the flat baseline's level-1 compute that HdLM's level-1 decision needs. */
-  level1ComputeRatio: number;
-  /** ISO time the evaluation ended. */
-  finishedAt: string;
-}
+/** The evaluation of a classification task: the record `hdlm eval` keeps as `evaluation.json`. */
+export type EvaluationSummary = EvaluationRecord;
 
 /**
  * The evaluation of a thought-then-answer task (kept as `evaluation.json` too, with `kind`): HdLM
  * (thought at layer k, then the answer at the last layer) vs the flat answer; exact match after
  * trimming and case folding.
  */
-export interface ThoughtEvaluationSummary {
-  kind: 'thoughtThenAnswer';
-  task: string;
-  file: string;
-  examples: number;
-  tooLong: number;
-  variants: {
-    name: 'hdlm' | 'flat';
-    /** Absent for the flat baseline, which writes no thought. */
-    thoughtAccuracy?: number;
-    answerAccuracy: number;
-    msPerExample: number;
-    layerPositionsPerExample: number;
-    /** Layer of the thought (HdLM) and of the answer. */
-    layers: number[];
-    trainedHeads: boolean;
-  }[];
-  samples: { input: string; thought: string; answer: string; hdlm: { thought: string; answer: string }; flat: { answer: string } }[];
-  finishedAt: string;
-}
+export type ThoughtEvaluationSummary = ThoughtEvaluationRecord;
 
 /** One event of a job: the CLI's `--events` lines, plus how the job ended. */
 export type JobEvent =

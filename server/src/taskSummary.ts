@@ -3,21 +3,12 @@
 // cheap enough to answer whenever the panel refreshes.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVALUATION_FILE, type EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
+import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
 import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { taskHeadNames } from '../../engine/src/hdlm/taskSession';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
-import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
-import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
-
-/**
- * The wire type (protocol.ts, readable on its own for other editors' authors) mirrors the
- * engine's record, which the CLI writes: this stops compiling when the two drift apart.
- */
-type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export const EVALUATION_SHAPES_AGREE: SameShape<EvaluationSummary, EvaluationRecord> = true;
-export const THOUGHT_EVALUATION_SHAPES_AGREE: SameShape<ThoughtEvaluationSummary, ThoughtEvaluationRecord> = true;
+import type { EvaluationSummary, HeadSummary, TaskSummaryResult } from './protocol';
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
   if (!existsSync(join(headsDir, `${name}.json`))) return undefined;

@@ -34,9 +34,10 @@ export interface LevelDecision {
   /** Probability of the label among its siblings, given the labels above it. */
   probability: number;
   runnersUp: { label: string; probability: number }[];
+  /** Layer whose head decided this level. */
   layer: number;
   ms: number;
-  /** Decoder work spent deciding this level: rows × positions × layers run. */
+  /** Decoder work spent deciding this level: rows × positions × layers run (not sent to editors). */
   layerPositions: number;
 }
 

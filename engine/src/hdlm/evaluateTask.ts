@@ -110,24 +110,31 @@ export async function evaluateTask(
 
 /**
  * The compact record of an evaluation that the CLI's `--events` stream ends with and that is
- * kept beside the heads as `evaluation.json` (the language server's `EvaluationSummary` has
- * this shape): per variant, per-level accuracy and macro-F1, joint accuracy and compute.
+ * kept beside the heads as `evaluation.json` (the language server passes it on unchanged as its
+ * `EvaluationSummary`): per variant, per-level accuracy and macro-F1, joint accuracy and compute.
  */
 export interface EvaluationRecord {
   task: string;
+  /** The file evaluated on. */
   file: string;
   examples: number;
+  /** Examples left out because they exceed the model's context. */
   tooLong: number;
+  /** Per-level metrics of each variant (HdLM heads, or the flat last-layer baseline). */
   variants: {
     name: 'hdlm' | 'flat';
+    /** Layer that decided each level. */
     layers: number[];
     levels: { level: number; accuracy: number; macroF1: number }[];
     jointAccuracy: number;
+    /** Mean wall time per example, and the layer·positions it ran (compute). */
     msPerExample: number;
     layerPositionsPerExample: number;
     trainedHeads: boolean;
   }[];
+  /** Share of the flat baseline's level-1 compute that HdLM's level-1 decision needs. */
   level1ComputeRatio: number;
+  /** ISO time the evaluation ended. */
   finishedAt: string;
 }
 

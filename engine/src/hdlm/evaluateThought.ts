@@ -30,7 +30,10 @@ export interface ThoughtVariantEvaluation {
   trainedHeads: boolean;
 }
 
-/** Kept as `evaluation.json` beside the heads; `kind` tells it from a classification record. */
+/**
+ * Kept as `evaluation.json` beside the heads; `kind` tells it from a classification record. The
+ * language server passes it on unchanged as its `ThoughtEvaluationSummary`.
+ */
 export interface ThoughtEvaluationRecord {
   kind: 'thoughtThenAnswer';
   task: string;
