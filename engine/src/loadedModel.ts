@@ -41,6 +41,7 @@ export class LoadedModel {
       if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
     });
     const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice });
+    // A strict load is a question (does every graph run on this device?): answer it, never fall back.
     if (options.strictDevice) return new LoadedModel(checkpoint, await create(provider), tokenizer);
     try {
       return new LoadedModel(checkpoint, await create(provider), tokenizer);
