@@ -41,14 +41,13 @@ export class LoadedModel {
       if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
     });
     const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice });
-    // A strict load is a question (does every graph run on this device?): answer it, never fall back.
-    if (options.strictDevice) return new LoadedModel(checkpoint, await create(provider), tokenizer);
     try {
       return new LoadedModel(checkpoint, await create(provider), tokenizer);
     } catch (err) {
       // The probe proved the device works, but this model may still not fit it (out of GPU
       // memory, an operator it cannot place): run the model on the CPU and say why, never silently.
-      if (provider === 'cpu') throw err;
+      // A strict load asks whether every graph runs on this device: its answer is the error.
+      if (provider === 'cpu' || options.strictDevice) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       note(`${provider} could not hold ${dir} (${reason.split('\n')[0]}); running it on the CPU`);
       return new LoadedModel(checkpoint, await create('cpu'), tokenizer, { provider, reason });

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { generate } from '../../engine/src/generate/generator';
 import { isExecutionProvider, LoadedModel } from '../../engine/src/index';
 import { chooseDevice } from '../../engine/src/runtime/devices';
@@ -46,18 +47,18 @@ interface Run {
 
 /** Hidden states after every layer, last-layer logits and greedy tokens of one prompt on one provider. */
 async function runEverything(dir: string, provider: ExecutionProvider, cacheDir: string): Promise<Run> {
-  const probe = await LoadedModel.load(dir, provider, 0, { cacheDir });
-  const L = probe.checkpoint.config.numLayers;
-  const ids = probe.requireTokenizer().encode(PROMPT);
-  const greedy = await generate(probe.model, { prompts: [ids], config: { maxNewTokens: GREEDY_TOKENS, ignoreEos: true } });
-  await probe.release();
+  const L = readModelConfig(join(dir, 'config.json')).numLayers;
+  // Cut after every layer, so one run returns every layer's hidden state; generation runs all
+  // segments in turn and gives the same tokens as an uncut model.
   const every = await LoadedModel.load(dir, provider, 0, { cacheDir, cuts: Array.from({ length: L - 1 }, (_, i) => i + 1) });
   try {
     if (every.deviceFallback) throw new Error(`${provider} fell back to the CPU: ${every.deviceFallback.reason}`);
+    const ids = every.requireTokenizer().encode(PROMPT);
     const state = every.model.newState();
     every.model.append(state, [ids]);
     const { layers } = await every.model.runTo(state, L, { collectLayers: true });
     const logits = await every.model.ownHead.logits(layers!.get(L)!);
+    const greedy = await generate(every.model, { prompts: [ids], config: { maxNewTokens: GREEDY_TOKENS, ignoreEos: true } });
     return { layers: layers!, logits, greedy: greedy.rows[0]!.tokens };
   } finally {
     await every.release();

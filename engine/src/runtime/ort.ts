@@ -90,16 +90,6 @@ export function int64Tensor(data: BigInt64Array, dims: readonly number[]): Tenso
   return new ort.Tensor('int64', data, dims);
 }
 
-/** Where a tensor's data lives ('cpu', 'gpu-buffer', …). */
-export function tensorLocation(tensor: Tensor): string {
-  return tensor.location;
-}
-
-/** The tensor's values in JavaScript memory, downloading them from the device when needed. */
-export async function downloadFloat32(tensor: Tensor): Promise<Float32Array> {
-  return (await tensor.getData()) as Float32Array;
-}
-
 export function runtimeVersion(): string {
   return ort.env.versions.node ?? ort.env.versions.common;
 }

@@ -1,7 +1,7 @@
 // A tiny graph (y = x·W + b, then Softmax) that proves a provider can build and run a session and
 // computes what plain JavaScript computes. Used to choose a device and as the engine's self-test.
 import { DType, GraphBuilder } from '../onnx/graph';
-import { downloadFloat32, ExecutionProvider, float32Tensor, Session, tensorLocation } from './ort';
+import { ExecutionProvider, float32Tensor, Session } from './ort';
 
 const N = 4; // rows of x
 const K = 8; // inner dimension
@@ -79,9 +79,9 @@ export async function probeResidency(provider: ExecutionProvider, threads: numbe
   try {
     const { x: values } = probeWeights();
     const first = (await session.run({ x: float32Tensor(values, [N, K]) }))['y']!;
-    const location = tensorLocation(first);
+    const location = first.location;
     const second = (await session.run({ x: first }))['y']!;
-    const result = await downloadFloat32(second);
+    const result = (await second.getData()) as Float32Array; // downloads from the device if it stayed there
     const maxError = result.reduce((m, v, i) => Math.max(m, Math.abs(v - (values[i]! + 2))), 0);
     return { location, maxError };
   } finally {
