@@ -8,6 +8,7 @@
 #   runs.tar.xz      both runs' logs, eval/summary/samples records, checkHf and fixture logs, fixtures
 #   device.log       this script's own log
 # Env: MINUTES (training budget per run, default 5), DEVICE (cuda), BATCH (128), LR (3e-3),
+#      FINAL_EVAL_WINDOWS (0 = the whole held-out split; a CPU dry run wants a few),
 #      PY (python3), COMPILE=1 to torch.compile the layers (untested on that torch so far: off by default).
 set -u
 cd "$(dirname "$0")/../.."
@@ -36,7 +37,7 @@ COMMON=(--train "$WORK/data/train.bin" --heldout "$WORK/data/heldout.bin" --toke
   --hidden 256 --layers 8 --heads 4 --kv-heads 2 --intermediate 688 --ctx 256
   --batch "$BATCH" --lr "$LR" --min-lr-ratio 0.1 --warmup 300 --minutes "$MINUTES" --seed 1234
   --device "$DEVICE" --eval-every 1000000000 --eval-minutes 1 --eval-windows 64 --log-every 50
-  --ckpt-minutes 1000 --samples 4 --sample-tokens 40
+  --ckpt-minutes 1000 --samples 4 --sample-tokens 40 --final-eval-windows "${FINAL_EVAL_WINDOWS:-0}"
   --prompt The --prompt 'The kernel' --prompt 'Python is')
 [ "${COMPILE:-0}" = 1 ] && COMMON+=(--compile)
 # A hard stop well past the budget: the final evaluation and export follow the training minutes.
