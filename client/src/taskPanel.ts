@@ -14,12 +14,14 @@ import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const TASK_PANEL_VIEW = 'hdlm.tasks';
 
-/** What the page reports it rendered: tasks listed, the job shown (`state:heads`), heads and evaluations listed. */
+/** What the page reports it rendered: tasks listed, the job shown (`kind:state:heads`), heads and evaluations listed. */
 export interface TaskPanelRender {
   tasks: number;
   job: string;
   heads: number;
   evaluations: number;
+  /** Sample rows of thought-then-answer evaluations shown (in the job and the task cards). */
+  thoughtSamples: number;
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -100,7 +102,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     if (entry.problem) return entry;
     try {
       const summary = await this.server.request(proto.taskSummary, { task: uri.fsPath });
-      return { ...entry, heads: summary.heads, evaluation: summary.evaluation };
+      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation };
     } catch (err) {
       // An invalid task file is already named by its diagnostics; other failures go to the panel.
       const message = err instanceof Error ? err.message : String(err);
@@ -131,9 +133,11 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'setLayer':
         await vscode.commands.executeCommand('hdlm.setLevelLayer', vscode.Uri.parse(message.uri), message.level, message.layer);
         return;
-      case 'rendered':
-        this.onDidRender.fire({ tasks: message.tasks, job: message.job, heads: message.heads, evaluations: message.evaluations });
+      case 'rendered': {
+        const { type: _type, ...render } = message;
+        this.onDidRender.fire(render);
         return;
+      }
     }
   }
 }

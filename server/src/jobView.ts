@@ -60,7 +60,7 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       return;
     }
     case 'thoughtEvaluation': {
-      // The panel's evaluation table is per classification level; the result is told in the line.
+      job.thoughtEvaluation = event.evaluation;
       job.fraction = 1;
       const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
       const [hdlm, flat] = event.evaluation.variants;

@@ -8,6 +8,7 @@ import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/classifier';
 import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
+import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
 
 /** Overall health of the server, shown by the client's status bar item. */
 export type Health = 'ok' | 'warning' | 'error';
@@ -228,11 +229,8 @@ export type ThoughtEvaluationSummary = ThoughtEvaluationRecord;
 
 /** One event of a job: the CLI's `--events` lines, plus how the job ended. */
 export type JobEvent =
-  | { kind: 'stage'; message: string }
-  | { kind: 'features'; done: number; total: number; examplesPerS: number; etaS: number }
-  | { kind: 'progress'; head: string; epoch: number; examples: number; epochExamples: number; loss: number; examplesPerS: number; etaS: number }
-  | { kind: 'epoch'; head: string; epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; improved: boolean; seconds: number }
-  | { kind: 'saved'; head: string; file: string }
+  /** Fine-tuning as the engine reports it: stage, features, progress, epoch, saved. */
+  | TrainEvent
   | { kind: 'report'; report: { task: string; examples: { train: number; dev: number }; heads: { name: string; layer: number; bestEpoch: number; bestDevAccuracy: number }[]; seconds: { features: number; training: number } } }
   /** Evaluation progress: `done` of `total` examples of one variant. */
   | { kind: 'evalProgress'; variant: string; done: number; total: number; examplesPerS: number; etaS: number }
@@ -271,8 +269,10 @@ export interface JobView {
   fraction: number;
   /** Per head (training): loss over time, for the curve, and dev accuracy per epoch. */
   heads: { name: string; layer: number | undefined; losses: number[]; devAccuracy: number[] }[];
-  /** The result of an evaluation job. */
+  /** The result of an evaluation job of a classification task. */
   evaluation?: EvaluationSummary;
+  /** The result of an evaluation job of a thought-then-answer task. */
+  thoughtEvaluation?: ThoughtEvaluationSummary;
   startedAt: string;
   endedAt?: string;
 }
@@ -317,8 +317,10 @@ export interface TaskSummaryResult {
   /** Layer per level as the file says it (`last` unresolved). */
   levels: (number | 'last')[];
   heads: HeadSummary[];
-  /** The last evaluation kept beside the heads, if any. */
+  /** The last evaluation kept beside the heads, if any: of a classification task… */
   evaluation?: EvaluationSummary;
+  /** …or of a thought-then-answer task (`evaluation.json` holds one or the other). */
+  thoughtEvaluation?: ThoughtEvaluationSummary;
 }
 
 /**

@@ -8,7 +8,7 @@ import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { taskHeadNames } from '../../engine/src/hdlm/taskSession';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
-import type { EvaluationSummary, HeadSummary, TaskSummaryResult } from './protocol';
+import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
   if (!existsSync(join(headsDir, `${name}.json`))) return undefined;
@@ -24,26 +24,39 @@ function headSummary(headsDir: string, name: string, log: (m: string) => void): 
   }
 }
 
-function readEvaluation(headsDir: string): EvaluationSummary | undefined {
+type KeptEvaluation = Pick<TaskSummaryResult, 'evaluation' | 'thoughtEvaluation'>;
+
+function readEvaluation(headsDir: string, log: (m: string) => void): KeptEvaluation {
   const file = join(headsDir, EVALUATION_FILE);
-  if (!existsSync(file)) return undefined;
+  if (!existsSync(file)) return {};
+  let record: unknown;
   try {
-    const record = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return isClassificationRecord(record) ? record : undefined;
-  } catch {
-    return undefined;
+    record = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    log(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    return {};
   }
+  if (isThoughtRecord(record)) return { thoughtEvaluation: record };
+  if (isClassificationRecord(record)) return { evaluation: record };
+  // A record of an unknown shape (another version wrote it) is left out, never shown half-read.
+  log(`${file}: not an evaluation record this version can show`);
+  return {};
 }
 
-/**
- * Only a classification record fits the panel's per-level table; a record of another kind (a
- * thought-then-answer evaluation has `kind` and no per-level metrics) or of an unknown shape is
- * ignored, never shown half-read.
- */
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** A classification record has per-level metrics in every variant and no `kind`. */
 function isClassificationRecord(value: unknown): value is EvaluationSummary {
-  if (typeof value !== 'object' || value === null || 'kind' in value) return false;
-  const variants = (value as { variants?: unknown }).variants;
-  return Array.isArray(variants) && variants.every((v) => typeof v === 'object' && v !== null && Array.isArray((v as { levels?: unknown }).levels));
+  if (!isObject(value) || 'kind' in value || typeof value.examples !== 'number') return false;
+  const { variants } = value;
+  return Array.isArray(variants) && variants.every((v) => isObject(v) && Array.isArray(v.levels));
+}
+
+/** A thought-then-answer record says so in `kind`; every variant has an answer accuracy. */
+function isThoughtRecord(value: unknown): value is ThoughtEvaluationSummary {
+  if (!isObject(value) || value.kind !== 'thoughtThenAnswer' || typeof value.examples !== 'number') return false;
+  const { variants, samples } = value;
+  return Array.isArray(variants) && variants.every((v) => isObject(v) && typeof v.answerAccuracy === 'number') && Array.isArray(samples);
 }
 
 /** Throws the task file's own error (with every problem named) when it is invalid. */
@@ -51,5 +64,5 @@ export function summarizeTask(taskFile: string, log: (m: string) => void = () =>
   const task = readTaskFile(taskFile);
   const names = [...taskHeadNames(task), FLAT_HEAD];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
-  return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, evaluation: readEvaluation(task.headsDir) };
+  return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, ...readEvaluation(task.headsDir, log) };
 }

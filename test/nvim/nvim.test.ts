@@ -2,11 +2,11 @@
 // and must get a status notification and an answer to hdlm/engineInfo.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { writeTinyCheckpoint } from '../support/tinyCheckpoint';
+import { writeTinyModel } from '../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..');
 
@@ -32,8 +32,7 @@ interface NvimResult {
 test('Neovim classifies a line of a buffer through the stdio server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hdlm-nvim-cls-'));
   try {
-    writeTinyCheckpoint(join(dir, 'model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 2, maxPositions: 1024 });
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', f), join(dir, 'model', f));
+    writeTinyModel(join(dir, 'model'), root, { std: 0.15, seed: 2 });
     writeFileSync(join(dir, 'animals.jsonl'), ['{"text":"barks","labels":["animal","dog"]}', '{"text":"oak","labels":["plant","tree"]}'].join('\n'));
     writeFileSync(join(dir, 'animals.hdlm.json'), JSON.stringify({ name: 'animals', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] }));
     const { status, stderr, result } = runNvim(dir, { HDLM_TASK: join(dir, 'animals.hdlm.json') });

@@ -5,6 +5,8 @@
 # data order (seed 4321; the first run used 1234). No plain twin: only the hierarchical model
 # is continued. Two threads; slices of PAUSE minutes, each resuming ckpt.pt, so a stop loses at
 # most the slice's last minutes. Expects data/{train,heldout}.bin and data/tok/ (README.md).
+# The defaults are stage 2 (runs/hier-cont); stage 3 (runs/hier-cont2) was
+#   INIT=runs/hier-cont/model OUT=runs/hier-cont2 SEED=5678 LR=1e-3 THREADS=2 MINUTES=80
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
@@ -14,8 +16,8 @@ PAUSE=${PAUSE:-20}
 mkdir -p "$OUT"
 ARGS="--train data/train.bin --heldout data/heldout.bin --tokenizer-dir data/tok --init-from $INIT \
   --hidden 256 --layers 8 --heads 4 --kv-heads 2 --intermediate 688 --ctx 256 \
-  --batch 32 --lr 1.5e-3 --min-lr-ratio 0.1 --warmup 30 --minutes ${MINUTES:-70} --seed 4321 \
-  --threads 2 --eval-every 1000000 --eval-minutes 10 --eval-windows 32 --log-every 10 \
+  --batch 32 --lr ${LR:-1.5e-3} --min-lr-ratio 0.1 --warmup 30 --minutes ${MINUTES:-70} --seed ${SEED:-4321} \
+  --threads ${THREADS:-2} --eval-every 1000000 --eval-minutes 10 --eval-windows 32 --log-every 10 \
   --samples 4 --sample-tokens 40 --exit-layers 2,4,6 --exit-weights 0.2,0.3,0.5 --exit-fraction 0.25 \
   --prompt The --prompt 'The kernel' --prompt 'Python is' --pause-after-minutes $PAUSE --out $OUT"
 RESUME=""

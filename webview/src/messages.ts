@@ -1,9 +1,9 @@
 // Messages between the extension host and the webviews, one union per direction keyed on
 // `type`. The host switches exhaustively over WebviewToHost; the webview over HostToWebview.
 // Job, head and evaluation shapes are the language server's own wire types.
-import type { EvaluationSummary, HeadSummary, JobView } from '../../server/src/protocol';
+import type { EvaluationSummary, HeadSummary, JobView, ThoughtEvaluationSummary } from '../../server/src/protocol';
 
-export type { EvaluationSummary, HeadSummary, JobView };
+export type { EvaluationSummary, HeadSummary, JobView, ThoughtEvaluationSummary };
 
 /** What the layer view shows: one input's readout at every layer and the task's decisions. */
 export interface LayerViewData {
@@ -61,8 +61,10 @@ export interface TaskEntry {
   active: boolean;
   /** Trained heads in the task's heads folder (empty before the first fine-tuning). */
   heads: HeadSummary[];
-  /** The last evaluation of the task (HdLM heads vs the flat baseline). */
+  /** The last evaluation of the task (HdLM heads vs the flat baseline): a classification task's… */
   evaluation?: EvaluationSummary;
+  /** …or a thought-then-answer task's (thought and answer exact match, HdLM vs the flat answer). */
+  thoughtEvaluation?: ThoughtEvaluationSummary;
 }
 
 export interface TaskPanelState {
@@ -93,4 +95,4 @@ export type TaskPanelToHost =
   | { type: 'activate'; uri: string }
   | { type: 'setLayer'; uri: string; level: number; layer: number | 'last' }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string; heads: number; evaluations: number };
+  | { type: 'rendered'; tasks: number; job: string; heads: number; evaluations: number; thoughtSamples: number };

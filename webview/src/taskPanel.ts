@@ -1,11 +1,12 @@
 // The task panel (sidebar): the model and device, the workspace's task files with their layer
 // per level (changeable), their trained heads and last evaluation (HdLM vs the flat baseline),
 // datasets, and the current job: progress, a loss curve per head and dev accuracy per epoch for
-// fine-tuning, the metrics table for an evaluation. It only renders what the host sends and
+// fine-tuning, the metrics table for an evaluation (per level for a classification task; thought and
+// answer accuracy with a few sample outputs for a thought-then-answer task). It only renders what the host sends and
 // sends back what the user asks for.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import { component, el, vsCodeApi } from './dom';
-import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost } from './messages';
+import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
@@ -58,7 +59,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   card.append(levels);
   if (task.heads.length > 0) card.append(headsTable(task.heads));
   else card.append(el('div', 'No trained heads yet: the model\'s own head stands in at every level.', 'muted'));
-  if (task.evaluation) card.append(evaluationTable(task.evaluation));
+  card.append(...evaluationTables(task));
   const actions = el('div', '', 'actions');
   const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
   actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
@@ -75,6 +76,8 @@ function sameFile(path: string, uri: string): boolean {
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+/** An ISO time as `YYYY-MM-DD hh:mm`. */
+const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
 
 function table(headers: string[], rows: { cells: string[]; className?: string }[], caption: string): HTMLElement {
   const t = el('table');
@@ -93,7 +96,7 @@ function table(headers: string[], rows: { cells: string[]; className?: string }[
 
 function headsTable(heads: HeadSummary[]): HTMLElement {
   const rows = heads.map((h) => ({
-    cells: [h.name, String(h.layer), h.kind, pct(h.bestDevAccuracy), h.trainedAt.slice(0, 16).replace('T', ' ')],
+    cells: [h.name, String(h.layer), h.kind, pct(h.bestDevAccuracy), when(h.trainedAt)],
     className: h.name === 'flat' ? 'baseline' : '',
   }));
   return table(['head', 'layer', 'stored', 'best dev', 'trained'], rows, 'trained heads (dev token accuracy)');
@@ -106,8 +109,31 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
     cells: [`${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`, ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy), v.msPerExample.toFixed(1)],
     className: v.name === 'flat' ? 'baseline' : '',
   }));
-  const caption = `evaluated on ${e.examples} examples (${e.finishedAt.slice(0, 16).replace('T', ' ')}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
+  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
   return table(headers, rows, caption);
+}
+
+/** Whichever evaluation a task or job carries (at most one of the two kinds). */
+function evaluationTables(from: { evaluation?: EvaluationSummary; thoughtEvaluation?: ThoughtEvaluationSummary }): HTMLElement[] {
+  if (from.evaluation) return [evaluationTable(from.evaluation)];
+  if (from.thoughtEvaluation) return thoughtEvaluationTables(from.thoughtEvaluation);
+  return [];
+}
+
+/**
+ * A thought-then-answer evaluation: per variant the thought and answer exact-match rates and the
+ * compute, then the record's sample outputs, so a reader sees what the percentages mean.
+ */
+function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
+  const rows = e.variants.map((v) => ({
+    cells: [`${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`, pct(v.thoughtAccuracy), pct(v.answerAccuracy), v.msPerExample.toFixed(1), v.layerPositionsPerExample.toFixed(0)],
+    className: v.name === 'flat' ? 'baseline' : '',
+  }));
+  const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
+  const metrics = table(['', 'thought', 'answer', 'ms/ex', 'layer·pos/ex'], rows, `evaluated on ${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match, flat = answer without a thought`);
+  if (e.samples.length === 0) return [metrics];
+  const samples = e.samples.map((s) => ({ cells: [s.input, `${s.thought} → ${s.answer}`, `${s.hdlm.thought} → ${s.hdlm.answer}`, s.flat.answer] }));
+  return [metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)')];
 }
 
 /** A loss curve per head as an SVG polyline (no library: a few dozen points). */
@@ -140,7 +166,7 @@ function jobSection(job: JobView): HTMLElement {
   box.append(progress, el('div', job.line, 'muted'));
   if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId })));
   if (job.kind === 'evaluate') {
-    if (job.evaluation) box.append(evaluationTable(job.evaluation));
+    box.append(...evaluationTables(job));
     return box;
   }
   // Nothing trained yet (still in the backbone pass, or stopped before the first epoch).
@@ -181,7 +207,8 @@ function render(state: TaskPanelState): void {
     tasks: state.tasks.length,
     job: state.job ? `${state.job.kind}:${state.job.state}:${state.job.heads.length}` : '',
     heads: state.tasks.reduce((n, t) => n + t.heads.length, 0),
-    evaluations: state.tasks.filter((t) => t.evaluation).length,
+    evaluations: state.tasks.filter((t) => t.evaluation ?? t.thoughtEvaluation).length,
+    thoughtSamples: [state.job, ...state.tasks].reduce((n, x) => n + (x?.thoughtEvaluation?.samples.length ?? 0), 0),
   });
 }
 

@@ -6,7 +6,7 @@ import type { HdlmApi } from '../../../client/src/extension';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ClassifyResult, EngineInfoResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
-import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 import { screenshot } from '../../support/screenshots';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
@@ -112,8 +112,7 @@ describe('HdLM extension in a real VS Code', () => {
   it('classifies a selection coarse to fine with a workspace task, each level from its layer', async () => {
     const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
     const repo = resolve(__dirname, '..', '..', '..', '..'); // out/test/integration/suite → the repository
-    writeTinyCheckpoint(join(folder, 'tiny-model'), { family: 'llama', layers: 4, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 4096, std: 0.15, seed: 2, maxPositions: 1024 });
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(repo, 'models', 'hdlm-tiny', f), join(folder, 'tiny-model', f));
+    writeTinyModel(join(folder, 'tiny-model'), repo, { std: 0.15, seed: 2 });
     const lines = ['{"text":"barks","labels":["animal","dog"]}', '{"text":"purrs","labels":["animal","cat"]}', '{"text":"oak","labels":["plant","tree"]}'];
     await vscode.workspace.fs.writeFile(vscode.Uri.file(join(folder, 'animals.jsonl')), Buffer.from(lines.join('\n')));
     const task = { name: 'animals', model: 'tiny-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] };
@@ -391,6 +390,25 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(view.evaluations >= 1, JSON.stringify(view));
     assert.ok(view.heads >= 3, `trained heads listed: ${view.heads}`);
     await screenshot('workbench-task-panel-evaluation.png');
+  });
+
+  it('evaluates a thought-then-answer task; the panel shows its thought and answer table with sample outputs', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const rows = [['a dog that barks at night', 'animal', 'dog'], ['an oak with wide branches', 'plant', 'tree'], ['a cat that purrs on the mat', 'animal', 'cat']];
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(folder, 'words.jsonl'), Buffer.from(rows.map(([input, thought, answer]) => JSON.stringify({ input, thought, answer })).join('\n')));
+    const uri = vscode.Uri.joinPath(folder, 'words.hdlm.json');
+    const task = { name: 'words', kind: 'thoughtThenAnswer', model: 'tiny-model', dataset: { train: 'words.jsonl', test: 'words.jsonl' }, levels: [{ layer: 2 }, { layer: 'last' }] };
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
+    const shown = api.waitForTaskPanelRender((r) => r.thoughtSamples > 0 && r.job.startsWith('evaluate:done'), 60_000);
+    shown.catch(() => undefined);
+    // Untrained: the model's own head stands in for the thought and the answer heads.
+    const end = await vscode.commands.executeCommand<{ kind: string; evaluation?: { examples: number; samples: unknown[] } } | undefined>('hdlm.evaluate', uri);
+    assert.equal(end?.kind, 'thoughtEvaluation', JSON.stringify(end));
+    assert.equal(end.evaluation?.examples, 3);
+    const view = await shown;
+    // The job's table and the task card's (from evaluation.json) show the same samples.
+    assert.equal(view.thoughtSamples, 2 * end.evaluation.samples.length, JSON.stringify(view));
+    await screenshot('workbench-task-panel-thought-evaluation.png');
   });
 
   it('a server that dies during fine-tuning ends the job with a clear message, and the restarted server shows it interrupted', async () => {

@@ -1,8 +1,9 @@
 // A thought-then-answer task in the server: Think Then Answer uses the task's trained thought and
 // answer heads and its prompt (so it reproduces what they were trained on), classification is
 // refused with a clear error while the layer view still reads out, the task summary lists the
-// thought/answer/flat heads and ignores the evaluation record it cannot tabulate, and an
-// evaluation job ends with a `thoughtEvaluation` event.
+// thought/answer/flat heads, an evaluation job ends with a `thoughtEvaluation` event whose record
+// the summary and the job list then carry as `thoughtEvaluation`, and an unreadable record is left
+// out with a log line naming it.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,8 +84,29 @@ test('the summary lists the thought task\'s heads; its evaluation job ends with 
   assert.deepEqual(end.evaluation.variants.map((v) => v.name), ['hdlm', 'flat']);
   assert.equal(end.evaluation.variants[0]!.thoughtAccuracy, 1);
   assert.ok(existsSync(join(workspace, 'heads', 'words', 'evaluation.json')));
-  // The record is of another shape than the panel's per-level table: ignored, not misread.
-  assert.equal(server.taskSummary({ task: 'words.hdlm.json' }).evaluation, undefined);
-  assert.equal(server.listJobs().jobs[0]!.state, 'done');
+  // The kept record comes back as a thought evaluation, never as a classification one.
+  const kept = server.taskSummary({ task: 'words.hdlm.json' });
+  assert.equal(kept.evaluation, undefined);
+  assert.equal(kept.thoughtEvaluation?.examples, 4);
+  assert.deepEqual(kept.thoughtEvaluation?.variants.map((v) => v.answerAccuracy), end.evaluation.variants.map((v) => v.answerAccuracy));
+  const [job] = server.listJobs().jobs;
+  assert.equal(job!.state, 'done');
+  assert.equal(job!.thoughtEvaluation?.samples.length, end.evaluation.samples.length);
+  assert.equal(job!.evaluation, undefined);
+  server.dispose();
+});
+
+test('an evaluation.json that is not JSON, or of neither shape, is left out and named in the log', async () => {
+  const { server, client } = await startServer();
+  const file = join(workspace, 'heads', 'words', 'evaluation.json');
+  for (const text of ['{"kind": "thoughtThenAnswer", "examples": 4, "variants": [', JSON.stringify({ kind: 'somethingElse', examples: 1, variants: [] })]) {
+    writeFileSync(file, text);
+    const summary = server.taskSummary({ task: 'words.hdlm.json' });
+    assert.equal(summary.evaluation, undefined);
+    assert.equal(summary.thoughtEvaluation, undefined);
+    assert.equal(summary.heads.length, 3, 'the heads are still listed');
+    assert.ok(client.lines.some((l) => l.includes(file)), client.lines.join('\n'));
+    client.lines.length = 0;
+  }
   server.dispose();
 });
