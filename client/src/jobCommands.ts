@@ -3,7 +3,7 @@
 // a cancellable progress notification until it ends. The job belongs to the server (it runs in
 // its own process there); closing the notification or the panel does not stop it, Cancel does.
 import * as vscode from 'vscode';
-import { applyJobEvent, newJobView } from '../../server/src/jobView';
+import { applyJobEvent, evaluationLine, newJobView, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
 import type { ServerConnection } from './serverConnection';
 
@@ -100,9 +100,7 @@ function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputCh
       return;
     }
     case 'thoughtEvaluation': {
-      const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
-      const [hdlm, flat] = end.evaluation.variants;
-      const line = `${end.evaluation.task} on ${end.evaluation.examples} examples: answer ${pct(hdlm?.answerAccuracy)} (HdLM, thought ${pct(hdlm?.thoughtAccuracy)}) vs ${pct(flat?.answerAccuracy)} (flat)`;
+      const line = thoughtEvaluationLine(end.evaluation);
       output.info(`${jobId}: ${line}`);
       void vscode.window.showInformationMessage(`HdLM: ${line}`);
       return;
@@ -114,11 +112,4 @@ function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputCh
     default:
       output.warn(`${jobId}: ${end.kind === 'cancelled' ? 'cancelled' : end.kind}`);
   }
-}
-
-/** "wordnet on 800 examples: joint 5.0% (HdLM, layers 4,6,8) vs 6.6% (flat); level-1 compute 50%". */
-export function evaluationLine(e: proto.EvaluationSummary): string {
-  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  const variants = e.variants.map((v) => `${pct(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, layers ${v.layers.join(',')})`).join(' vs ');
-  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
 }

@@ -1,7 +1,7 @@
 // A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
-import type { JobEvent, JobKind, JobView } from './protocol';
+import type { EvaluationSummary, JobEvent, JobKind, JobView, ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -51,22 +51,16 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       job.fraction = event.done / Math.max(1, event.total);
       job.line = `evaluating ${event.variant} ${event.done}/${event.total} · ${event.examplesPerS.toFixed(0)} ex/s · ETA ${event.etaS.toFixed(0)} s`;
       return;
-    case 'evaluation': {
+    case 'evaluation':
       job.evaluation = event.evaluation;
       job.fraction = 1;
-      const [hdlm, flat] = event.evaluation.variants;
-      const joint = (v: typeof hdlm): string => (v ? `${(v.jointAccuracy * 100).toFixed(1)}%` : '?');
-      end('done', `${event.evaluation.examples} examples: joint accuracy ${joint(hdlm)} (HdLM) vs ${joint(flat)} (flat)`);
+      end('done', evaluationLine(event.evaluation));
       return;
-    }
-    case 'thoughtEvaluation': {
+    case 'thoughtEvaluation':
       job.thoughtEvaluation = event.evaluation;
       job.fraction = 1;
-      const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
-      const [hdlm, flat] = event.evaluation.variants;
-      end('done', `${event.evaluation.examples} examples: answer ${pct(hdlm?.answerAccuracy)} (HdLM, thought ${pct(hdlm?.thoughtAccuracy)}) vs ${pct(flat?.answerAccuracy)} (flat)`);
+      end('done', thoughtEvaluationLine(event.evaluation));
       return;
-    }
     case 'failed':
       end('failed', event.message);
       return;
@@ -79,4 +73,20 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
 function addLoss(head: JobView['heads'][number], loss: number): void {
   head.losses.push(loss);
   if (head.losses.length > MAX_LOSS_POINTS) head.losses = head.losses.filter((_, i) => i % 2 === 1);
+}
+
+const percent = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
+
+/** "wordnet on 800 examples: joint accuracy 8.3% (HdLM, layers 4,6,8) vs 7.5% (flat, layers 8,8,8); level-1 compute 50% of flat". */
+export function evaluationLine(e: EvaluationSummary): string {
+  const variants = e.variants.map((v) => `${percent(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, layers ${v.layers.join(',')})`).join(' vs ');
+  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
+}
+
+/** "thought on 200 examples: answer 0.0% (HdLM, thought 7.0%, NLL 5.12) vs 0.0% (flat, NLL 5.30)". */
+export function thoughtEvaluationLine(e: ThoughtEvaluationSummary): string {
+  // Records from before the likelihoods were measured lack answerNll.
+  const nll = (x: number | undefined): string => (x === undefined ? '' : `, NLL ${x.toFixed(2)}`);
+  const [hdlm, flat] = e.variants;
+  return `${e.task} on ${e.examples} examples: answer ${percent(hdlm?.answerAccuracy)} (HdLM, thought ${percent(hdlm?.thoughtAccuracy)}${nll(hdlm?.answerNll)}) vs ${percent(flat?.answerAccuracy)} (flat${nll(flat?.answerNll)})`;
 }

@@ -6,7 +6,7 @@
 # is continued. Two threads; slices of PAUSE minutes, each resuming ckpt.pt, so a stop loses at
 # most the slice's last minutes. Expects data/{train,heldout}.bin and data/tok/ (README.md).
 # The defaults are stage 2 (runs/hier-cont); stage 3 (runs/hier-cont2) was
-#   INIT=runs/hier-cont/model OUT=runs/hier-cont2 SEED=5678 LR=1e-3 THREADS=2 MINUTES=80
+#   INIT=runs/hier-cont/model OUT=runs/hier-cont2 SEED=5678 LR=1e-3 THREADS=2 MINUTES=100
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}

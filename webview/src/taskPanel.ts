@@ -126,11 +126,20 @@ function evaluationTables(from: { evaluation?: EvaluationSummary; thoughtEvaluat
  */
 function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
   const rows = e.variants.map((v) => ({
-    cells: [`${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`, pct(v.thoughtAccuracy), pct(v.answerAccuracy), v.msPerExample.toFixed(1), v.layerPositionsPerExample.toFixed(0)],
+    cells: [
+      `${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`,
+      pct(v.thoughtAccuracy),
+      pct(v.answerAccuracy),
+      // Records written before the likelihoods were measured lack them.
+      v.answerNll === undefined ? '–' : `${v.answerNll.toFixed(2)}${v.answerNllGoldThought === undefined ? '' : ` (${v.answerNllGoldThought.toFixed(2)})`}`,
+      v.msPerExample.toFixed(1),
+      v.layerPositionsPerExample.toFixed(0),
+    ],
     className: v.name === 'flat' ? 'baseline' : '',
   }));
   const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
-  const metrics = table(['', 'thought', 'answer', 'ms/ex', 'layer·pos/ex'], rows, `evaluated on ${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match, flat = answer without a thought`);
+  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match; answer NLL in nats per token, teacher-forced (after the gold thought); flat = answer without a thought`;
+  const metrics = table(['', 'thought', 'answer', 'answer NLL', 'ms/ex', 'layer·pos/ex'], rows, caption);
   if (e.samples.length === 0) return [metrics];
   const samples = e.samples.map((s) => ({ cells: [s.input, `${s.thought} → ${s.answer}`, `${s.hdlm.thought} → ${s.hdlm.answer}`, s.flat.answer] }));
   return [metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)')];

@@ -2,15 +2,20 @@
 // layer k through the trained `thought` head, then the last layer answers through the `answer`
 // head on the same decode state; the flat baseline answers straight from the last layer through
 // the `flat` head, with no thought. Exact match (trimmed, case-folded) of thought and answer,
-// and the time and decoder work (layer·positions) each spent per example.
+// and the time and decoder work (layer·positions) each spent per example. Exact match is coarse
+// for a small model (both variants can sit at 0 %), so each variant also gets the gold answer's
+// teacher-forced likelihood: after HdLM's own thought, after the gold thought, and with none.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
-import { CancelledError } from '../model/segmentedModel';
+import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
+import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
 import { evaluationRecords } from './evaluateTask';
 import { loadHead } from './headStore';
+import { logSoftmax } from './labelScorer';
+import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
@@ -22,6 +27,14 @@ export interface ThoughtVariantEvaluation {
   /** Exact-match accuracy of the thought (HdLM only: the flat baseline has none). */
   thoughtAccuracy?: number;
   answerAccuracy: number;
+  /**
+   * Mean negative log-likelihood of the gold answer's tokens and its closing token (nats per
+   * token, over all examples' tokens), teacher-forced at the last layer through the variant's
+   * answer head: after the variant's own greedy thought (HdLM) or with no thought (flat).
+   */
+  answerNll: number;
+  /** HdLM only: the same after the gold thought, what a right thought would do for the answer. */
+  answerNllGoldThought?: number;
   /** Mean per example. */
   msPerExample: number;
   layerPositionsPerExample: number;
@@ -88,10 +101,18 @@ export async function evaluateThoughtTask(
       options.onProgress?.('hdlm', i + 1, fitting.length);
     }
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
-    const flatHead = flatTrained ? await LanguageHead.create(loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint).weights, { provider: model.provider, threads: 0, fused: true }) : undefined;
+    /** Runs `fn` with the trained flat head (the model's own head when there is none), then frees it. */
+    const withFlatHead = async <T>(fn: (head: LanguageHead | undefined) => Promise<T>): Promise<T> => {
+      const head = flatTrained ? await LanguageHead.create(loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint).weights, { provider: model.provider, threads: 0, fused: true }) : undefined;
+      try {
+        return await fn(head);
+      } finally {
+        await head?.release();
+      }
+    };
     const flatOut: string[] = [];
     const flatTotals = { ms: 0, layerPositions: 0 };
-    try {
+    await withFlatHead(async (flatHead) => {
       for (const [i, r] of fitting.entries()) {
         if (options.signal?.aborted) throw new CancelledError();
         const run = await measure(() => answerDirectly(model, tokenizer, { input: r.input, system: task.system, head: flatHead, answer: config, signal: options.signal }));
@@ -100,9 +121,15 @@ export async function evaluateThoughtTask(
         flatTotals.layerPositions += run.layerPositions;
         options.onProgress?.('flat', i + 1, fitting.length);
       }
-    } finally {
-      await flatHead?.release();
-    }
+    });
+    // Likelihoods after the timed decoding, so they add nothing to its time or work figures.
+    const format = sequenceFormat(tokenizer);
+    const prefix = systemPrefix(format, task.system);
+    const nll = (head: LanguageHead | undefined, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
+      answerNll(model, head, prefix, fitting.map((r, i) => thoughtThenAnswerSequence(format, r.input, thought(r, i), r.answer)), options.signal);
+    const hdlmNll = await nll(session.answerHead, (_, i) => hdlmOut[i]!.thought);
+    const goldNll = await nll(session.answerHead, (r) => r.thought);
+    const flatNll = await withFlatHead((head) => nll(head, () => undefined));
     const n = Math.max(1, fitting.length);
     const share = (hits: boolean[]): number => hits.filter(Boolean).length / n;
     return {
@@ -116,6 +143,8 @@ export async function evaluateThoughtTask(
           name: 'hdlm',
           thoughtAccuracy: share(fitting.map((r, i) => sameText(hdlmOut[i]!.thought, r.thought))),
           answerAccuracy: share(fitting.map((r, i) => sameText(hdlmOut[i]!.answer, r.answer))),
+          answerNll: hdlmNll,
+          answerNllGoldThought: goldNll,
           msPerExample: hdlmTotals.ms / n,
           layerPositionsPerExample: hdlmTotals.layerPositions / n,
           layers: [k, L],
@@ -124,6 +153,7 @@ export async function evaluateThoughtTask(
         {
           name: 'flat',
           answerAccuracy: share(fitting.map((r, i) => sameText(flatOut[i]!, r.answer))),
+          answerNll: flatNll,
           msPerExample: flatTotals.ms / n,
           layerPositionsPerExample: flatTotals.layerPositions / n,
           layers: [L],
@@ -136,4 +166,37 @@ export async function evaluateThoughtTask(
   } finally {
     await session.release();
   }
+}
+
+/**
+ * Mean negative log-likelihood (nats per token, pooled over every sequence's answer span) of
+ * each sequence's answer tokens, teacher-forced: the whole sequence runs to the last layer from a
+ * fresh state, and every answer token is scored at the position before it through `head` (over
+ * its vocabulary subset, as generation ranks it) or the model's own head. Training's dev loss of
+ * the same head on the same sequences is this number.
+ */
+export async function answerNll(model: SegmentedModel, head: LanguageHead | undefined, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<number> {
+  const lm = head ?? model.ownHead;
+  const H = model.config.hiddenSize;
+  const V = lm.vocabSize;
+  let total = 0;
+  let tokens = 0;
+  for (const seq of sequences) {
+    if (signal?.aborted) throw new CancelledError();
+    const ids = [...prefix, ...seq.ids];
+    const answer = seq.spans[1] ?? [];
+    if (answer.length === 0) continue;
+    const state = model.newState(1);
+    model.append(state, [ids]);
+    const { hidden } = await model.runTo(state, model.config.numLayers, { signal });
+    // Position p predicts token p + 1; rows are taken in the answer's order.
+    const rows = new Float32Array(answer.length * H);
+    answer.forEach((at, r) => rows.set(hidden.subarray((prefix.length + at - 1) * H, (prefix.length + at) * H), r * H));
+    const logits = await lm.logits(rows);
+    answer.forEach((at, r) => {
+      total -= logSoftmax(logits.subarray(r * V, (r + 1) * V), lm.vocabSubset)[seq.ids[at]!]!;
+    });
+    tokens += answer.length;
+  }
+  return tokens === 0 ? Number.NaN : total / tokens;
 }

@@ -43,7 +43,7 @@ function buildTrie(candidates: readonly Candidate[]): TrieNode {
 }
 
 /** log-softmax of one row, over `subset` only when given (other entries become -Infinity). */
-function logSoftmax(logits: Float32Array, subset?: Int32Array): Float64Array {
+export function logSoftmax(logits: Float32Array, subset?: Int32Array): Float64Array {
   const ids = subset ?? Int32Array.from({ length: logits.length }, (_, i) => i);
   let max = -Infinity;
   for (const id of ids) if (logits[id]! > max) max = logits[id]!;

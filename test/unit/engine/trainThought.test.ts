@@ -110,6 +110,18 @@ test('after overfitting 8 examples the HdLM variant reproduces their thoughts an
   const hdlm = result.variants[0]!;
   assert.ok(hdlm.thoughtAccuracy! >= 0.875, `thought accuracy ${hdlm.thoughtAccuracy} (${JSON.stringify(result.samples)})`);
   assert.ok(hdlm.answerAccuracy >= 0.875, `answer accuracy ${hdlm.answerAccuracy} (${JSON.stringify(result.samples)})`);
+  // Dev and test are the same 8 examples: teacher-forced after the gold thought (answer head) and
+  // with none (flat head), the evaluation's likelihoods are the dev losses training recorded.
+  const devLoss = (name: string): number => {
+    const h = report.heads.find((x) => x.name === name)!;
+    return h.epochs[h.bestEpoch - 1]!.devLoss;
+  };
+  const flat = result.variants[1]!;
+  assert.ok(Math.abs(hdlm.answerNllGoldThought! - devLoss('answer')) < 1e-3, `gold-thought NLL ${hdlm.answerNllGoldThought} vs the answer head's dev loss ${devLoss('answer')}`);
+  assert.ok(Math.abs(flat.answerNll - devLoss('flat')) < 1e-3, `flat NLL ${flat.answerNll} vs the flat head's dev loss ${devLoss('flat')}`);
+  assert.equal(flat.answerNllGoldThought, undefined);
+  // HdLM's own thoughts are the gold ones here (accuracy ≥ 7/8), so its NLL is close to the gold-thought one.
+  assert.ok(Number.isFinite(hdlm.answerNll) && hdlm.answerNll > 0, String(hdlm.answerNll));
 });
 
 /** The saved thought head, run as generation runs it, on the dev features: see savedHeadLossGap. */
