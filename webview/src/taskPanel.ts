@@ -138,7 +138,9 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
     className: v.name === 'flat' ? 'baseline' : '',
   }));
   const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
-  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match; answer NLL in nats per token, teacher-forced (after the gold thought); flat = answer without a thought`;
+  // Records written before the likelihoods were measured lack likelihoodExamples.
+  const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats per token, teacher-forced (after the gold thought), on the ${e.likelihoodExamples} examples whose answers the heads can produce`;
+  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match${nll}; flat = answer without a thought`;
   const metrics = table(['', 'thought', 'answer', 'answer NLL', 'ms/ex', 'layer·pos/ex'], rows, caption);
   if (e.samples.length === 0) return [metrics];
   const samples = e.samples.map((s) => ({ cells: [s.input, `${s.thought} → ${s.answer}`, `${s.hdlm.thought} → ${s.hdlm.answer}`, s.flat.answer] }));

@@ -29,10 +29,11 @@ export interface ThoughtVariantEvaluation {
   answerAccuracy: number;
   /**
    * Mean negative log-likelihood of the gold answer's tokens and its closing token (nats per
-   * token, over all examples' tokens), teacher-forced at the last layer through the variant's
-   * answer head: after the variant's own greedy thought (HdLM) or with no thought (flat).
+   * token, pooled over the record's `likelihoodExamples`), teacher-forced at the last layer
+   * through the variant's answer head: after the variant's own greedy thought (HdLM) or with no
+   * thought (flat). Absent when no example could be scored.
    */
-  answerNll: number;
+  answerNll?: number;
   /** HdLM only: the same after the gold thought, what a right thought would do for the answer. */
   answerNllGoldThought?: number;
   /** Mean per example. */
@@ -55,6 +56,12 @@ export interface ThoughtEvaluationRecord {
   /** Examples left out because they exceed the model's context. */
   tooLong: number;
   variants: ThoughtVariantEvaluation[];
+  /**
+   * Examples the answer likelihoods are measured on: those whose answer tokens every variant's
+   * answer head can produce (a trained head ranks only its training targets' tokens; an answer
+   * with another token has likelihood 0 under it, and would make every mean infinite).
+   */
+  likelihoodExamples: number;
   /** A few examples with what each variant produced, for a reader to see what the numbers mean. */
   samples: { input: string; thought: string; answer: string; hdlm: { thought: string; answer: string }; flat: { answer: string } }[];
   finishedAt: string;
@@ -125,11 +132,23 @@ export async function evaluateThoughtTask(
     // Likelihoods after the timed decoding, so they add nothing to its time or work figures.
     const format = sequenceFormat(tokenizer);
     const prefix = systemPrefix(format, task.system);
-    const nll = (head: LanguageHead | undefined, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
-      answerNll(model, head, prefix, fitting.map((r, i) => thoughtThenAnswerSequence(format, r.input, thought(r, i), r.answer)), options.signal);
-    const hdlmNll = await nll(session.answerHead, (_, i) => hdlmOut[i]!.thought);
-    const goldNll = await nll(session.answerHead, (r) => r.thought);
-    const flatNll = await withFlatHead((head) => nll(head, () => undefined));
+    const likelihood = await withFlatHead(async (flatHead) => {
+      const sequence = (r: GuidedRecord, thought: string | undefined): SpannedSequence => thoughtThenAnswerSequence(format, r.input, thought, r.answer);
+      const scored = [...fitting.entries()].filter(([, r]) => {
+        const s = sequence(r, undefined);
+        const answer = s.spans[1]!.map((at) => s.ids[at]!);
+        return canProduce(session.answerHead ?? model.ownHead, answer) && canProduce(flatHead ?? model.ownHead, answer);
+      });
+      if (scored.length === 0) return { examples: 0 };
+      const nll = (head: LanguageHead | undefined, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
+        answerNll(model, head, prefix, scored.map(([i, r]) => sequence(r, thought(r, i))), options.signal);
+      return {
+        examples: scored.length,
+        hdlm: await nll(session.answerHead, (_, i) => hdlmOut[i]!.thought),
+        gold: await nll(session.answerHead, (r) => r.thought),
+        flat: await nll(flatHead, () => undefined),
+      };
+    });
     const n = Math.max(1, fitting.length);
     const share = (hits: boolean[]): number => hits.filter(Boolean).length / n;
     return {
@@ -138,13 +157,14 @@ export async function evaluateThoughtTask(
       file,
       examples: fitting.length,
       tooLong: records.length - fitting.length,
+      likelihoodExamples: likelihood.examples,
       variants: [
         {
           name: 'hdlm',
           thoughtAccuracy: share(fitting.map((r, i) => sameText(hdlmOut[i]!.thought, r.thought))),
           answerAccuracy: share(fitting.map((r, i) => sameText(hdlmOut[i]!.answer, r.answer))),
-          answerNll: hdlmNll,
-          answerNllGoldThought: goldNll,
+          answerNll: likelihood.hdlm,
+          answerNllGoldThought: likelihood.gold,
           msPerExample: hdlmTotals.ms / n,
           layerPositionsPerExample: hdlmTotals.layerPositions / n,
           layers: [k, L],
@@ -153,7 +173,7 @@ export async function evaluateThoughtTask(
         {
           name: 'flat',
           answerAccuracy: share(fitting.map((r, i) => sameText(flatOut[i]!, r.answer))),
-          answerNll: flatNll,
+          answerNll: likelihood.flat,
           msPerExample: flatTotals.ms / n,
           layerPositionsPerExample: flatTotals.layerPositions / n,
           layers: [L],
@@ -173,8 +193,16 @@ export async function evaluateThoughtTask(
  * each sequence's answer tokens, teacher-forced: the whole sequence runs to the last layer from a
  * fresh state, and every answer token is scored at the position before it through `head` (over
  * its vocabulary subset, as generation ranks it) or the model's own head. Training's dev loss of
- * the same head on the same sequences is this number.
+ * the same head on the same sequences is this number. Every answer token must be one the head
+ * can produce (see canProduce).
  */
+/** Whether `head` ranks every one of `tokens` (a head without a vocabulary subset ranks all). */
+function canProduce(head: LanguageHead, tokens: readonly number[]): boolean {
+  if (!head.vocabSubset) return true;
+  const subset = new Set(head.vocabSubset);
+  return tokens.every((t) => subset.has(t));
+}
+
 export async function answerNll(model: SegmentedModel, head: LanguageHead | undefined, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<number> {
   const lm = head ?? model.ownHead;
   const H = model.config.hiddenSize;
@@ -194,7 +222,9 @@ export async function answerNll(model: SegmentedModel, head: LanguageHead | unde
     answer.forEach((at, r) => rows.set(hidden.subarray((prefix.length + at - 1) * H, (prefix.length + at) * H), r * H));
     const logits = await lm.logits(rows);
     answer.forEach((at, r) => {
-      total -= logSoftmax(logits.subarray(r * V, (r + 1) * V), lm.vocabSubset)[seq.ids[at]!]!;
+      const logp = logSoftmax(logits.subarray(r * V, (r + 1) * V), lm.vocabSubset)[seq.ids[at]!]!;
+      if (logp === -Infinity) throw new Error(`answerNll: token ${seq.ids[at]} is outside the head's vocabulary subset`);
+      total -= logp;
     });
     tokens += answer.length;
   }

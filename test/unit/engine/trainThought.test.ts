@@ -118,10 +118,11 @@ test('after overfitting 8 examples the HdLM variant reproduces their thoughts an
   };
   const flat = result.variants[1]!;
   assert.ok(Math.abs(hdlm.answerNllGoldThought! - devLoss('answer')) < 1e-3, `gold-thought NLL ${hdlm.answerNllGoldThought} vs the answer head's dev loss ${devLoss('answer')}`);
-  assert.ok(Math.abs(flat.answerNll - devLoss('flat')) < 1e-3, `flat NLL ${flat.answerNll} vs the flat head's dev loss ${devLoss('flat')}`);
+  assert.equal(result.likelihoodExamples, 8, 'every answer is made of tokens the heads were trained on');
+  assert.ok(Math.abs(flat.answerNll! - devLoss('flat')) < 1e-3, `flat NLL ${flat.answerNll} vs the flat head's dev loss ${devLoss('flat')}`);
   assert.equal(flat.answerNllGoldThought, undefined);
   // HdLM's own thoughts are the gold ones here (accuracy ≥ 7/8), so its NLL is close to the gold-thought one.
-  assert.ok(Number.isFinite(hdlm.answerNll) && hdlm.answerNll > 0, String(hdlm.answerNll));
+  assert.ok(Number.isFinite(hdlm.answerNll) && hdlm.answerNll! > 0, String(hdlm.answerNll));
 });
 
 /** The saved thought head, run as generation runs it, on the dev features: see savedHeadLossGap. */

@@ -115,9 +115,9 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     `${record.task} on ${record.file}: ${record.examples} examples${record.tooLong > 0 ? ` (${record.tooLong} too long, left out)` : ''}`,
     ...record.variants.map(
       (v) =>
-        `  ${`${v.name} (${v.layers.join(',')})${v.trainedHeads ? '' : ' untrained'}`.padEnd(20)} thought ${pct(v.thoughtAccuracy).padStart(5)}%  answer ${pct(v.answerAccuracy).padStart(5)}%  answer NLL ${v.answerNll.toFixed(3)}${v.answerNllGoldThought === undefined ? '' : ` (${v.answerNllGoldThought.toFixed(3)} after the gold thought)`}  ${v.msPerExample.toFixed(1)} ms/ex  ${v.layerPositionsPerExample.toFixed(0)} layer·pos/ex`,
+        `  ${`${v.name} (${v.layers.join(',')})${v.trainedHeads ? '' : ' untrained'}`.padEnd(20)} thought ${pct(v.thoughtAccuracy).padStart(5)}%  answer ${pct(v.answerAccuracy).padStart(5)}%  answer NLL ${v.answerNll?.toFixed(3) ?? '—'}${v.answerNllGoldThought === undefined ? '' : ` (${v.answerNllGoldThought.toFixed(3)} after the gold thought)`}  ${v.msPerExample.toFixed(1)} ms/ex  ${v.layerPositionsPerExample.toFixed(0)} layer·pos/ex`,
     ),
-    '  answer NLL: nats per answer token, teacher-forced; lower is better',
+    `  answer NLL: nats per answer token, teacher-forced, on the ${record.likelihoodExamples} examples whose answers the heads can produce; lower is better`,
     `record kept in ${saved}`,
   ];
   if (events) {
