@@ -79,14 +79,29 @@ const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x 
 /** An ISO time as `YYYY-MM-DD hh:mm`. */
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
 
-function table(headers: string[], rows: { cells: string[]; className?: string }[], caption: string): HTMLElement {
+/** A table cell: its text, or a shortened text with the whole of it on hover. */
+type Cell = string | { text: string; title: string };
+
+/** Model output can be long (an untrained head rambles): `max` characters, the rest on hover. */
+function clipped(text: string, max = 40): Cell {
+  return text.length <= max ? text : { text: `${text.slice(0, max - 1)}…`, title: text };
+}
+
+function table(headers: string[], rows: { cells: Cell[]; className?: string }[], caption: string): HTMLElement {
   const t = el('table');
   const head = el('tr');
   head.append(...headers.map((h) => el('th', h)));
   t.append(head);
   for (const r of rows) {
     const tr = el('tr', '', r.className ?? '');
-    tr.append(...r.cells.map((c) => el('td', c)));
+    tr.append(
+      ...r.cells.map((c) => {
+        if (typeof c === 'string') return el('td', c);
+        const td = el('td', c.text);
+        td.title = c.title;
+        return td;
+      }),
+    );
     t.append(tr);
   }
   const box = el('div', '', 'table');
@@ -139,11 +154,11 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
   }));
   const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
   // Records written before the likelihoods were measured lack likelihoodExamples.
-  const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats per token, teacher-forced (after the gold thought), on the ${e.likelihoodExamples} examples whose answers the heads can produce`;
-  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match${nll}; flat = answer without a thought`;
+  const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats/token of the right answer (after the right thought), ${e.likelihoodExamples} examples`;
+  const caption = `${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match${nll}; flat: no thought`;
   const metrics = table(['', 'thought', 'answer', 'answer NLL', 'ms/ex', 'layer·pos/ex'], rows, caption);
   if (e.samples.length === 0) return [metrics];
-  const samples = e.samples.map((s) => ({ cells: [s.input, `${s.thought} → ${s.answer}`, `${s.hdlm.thought} → ${s.hdlm.answer}`, s.flat.answer] }));
+  const samples = e.samples.map((s) => ({ cells: [clipped(s.input), clipped(`${s.thought} → ${s.answer}`), clipped(`${s.hdlm.thought} → ${s.hdlm.answer}`), clipped(s.flat.answer)] }));
   return [metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)')];
 }
 
