@@ -60,7 +60,8 @@ const builds = [
   },
   { ...node, entryPoints: toolEntries(), outbase: 'tools', outdir: 'out/tools' },
   // Tests are bundled one file each so node's test runner and the VS Code test host load plain JS.
-  { ...node, entryPoints: testEntries('test').filter((p) => !p.includes('/support/')), outbase: 'test', outdir: 'out/test' },
+  // The protocol-doc test reads protocol.ts with the TypeScript compiler, loaded from node_modules.
+  { ...node, external: [...external, 'typescript'], entryPoints: testEntries('test').filter((p) => !p.includes('/support/')), outbase: 'test', outdir: 'out/test' },
 ];
 
 if (watch) {
