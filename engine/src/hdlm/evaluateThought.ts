@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
+import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
 import { evaluationRecords } from './evaluateTask';
@@ -130,25 +131,9 @@ export async function evaluateThoughtTask(
       }
     });
     // Likelihoods after the timed decoding, so they add nothing to its time or work figures.
-    const format = sequenceFormat(tokenizer);
-    const prefix = systemPrefix(format, task.system);
-    const likelihood = await withFlatHead(async (flatHead) => {
-      const sequence = (r: GuidedRecord, thought: string | undefined): SpannedSequence => thoughtThenAnswerSequence(format, r.input, thought, r.answer);
-      const scored = [...fitting.entries()].filter(([, r]) => {
-        const s = sequence(r, undefined);
-        const answer = s.spans[1]!.map((at) => s.ids[at]!);
-        return canProduce(session.answerHead ?? model.ownHead, answer) && canProduce(flatHead ?? model.ownHead, answer);
-      });
-      if (scored.length === 0) return { examples: 0 };
-      const nll = (head: LanguageHead | undefined, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
-        answerNll(model, head, prefix, scored.map(([i, r]) => sequence(r, thought(r, i))), options.signal);
-      return {
-        examples: scored.length,
-        hdlm: await nll(session.answerHead, (_, i) => hdlmOut[i]!.thought),
-        gold: await nll(session.answerHead, (r) => r.thought),
-        flat: await nll(flatHead, () => undefined),
-      };
-    });
+    const likelihood = await withFlatHead((flatHead) =>
+      answerLikelihoods(model, tokenizer, task.system, fitting, hdlmOut.map((o) => o.thought), { answer: session.answerHead, flat: flatHead }, options.signal),
+    );
     const n = Math.max(1, fitting.length);
     const share = (hits: boolean[]): number => hits.filter(Boolean).length / n;
     return {
@@ -189,13 +174,38 @@ export async function evaluateThoughtTask(
 }
 
 /**
- * Mean negative log-likelihood (nats per token, pooled over every sequence's answer span) of
- * each sequence's answer tokens, teacher-forced: the whole sequence runs to the last layer from a
- * fresh state, and every answer token is scored at the position before it through `head` (over
- * its vocabulary subset, as generation ranks it) or the model's own head. Training's dev loss of
- * the same head on the same sequences is this number. Every answer token must be one the head
- * can produce (see canProduce).
+ * The answer likelihoods of ThoughtVariantEvaluation: the gold answers after HdLM's own
+ * `thoughts` and after the gold thoughts (answer head), and with no thought (flat head), on the
+ * records whose answers both heads can produce.
  */
+async function answerLikelihoods(
+  model: SegmentedModel,
+  tokenizer: Tokenizer,
+  system: string,
+  records: readonly GuidedRecord[],
+  thoughts: readonly string[],
+  heads: { answer?: LanguageHead; flat?: LanguageHead },
+  signal?: AbortSignal,
+): Promise<{ examples: number; hdlm?: number; gold?: number; flat?: number }> {
+  const format = sequenceFormat(tokenizer);
+  const prefix = systemPrefix(format, system);
+  const sequence = (r: GuidedRecord, thought: string | undefined): SpannedSequence => thoughtThenAnswerSequence(format, r.input, thought, r.answer);
+  const scored = [...records.entries()].filter(([, r]) => {
+    const s = sequence(r, undefined);
+    const answer = s.spans[1]!.map((at) => s.ids[at]!);
+    return canProduce(heads.answer ?? model.ownHead, answer) && canProduce(heads.flat ?? model.ownHead, answer);
+  });
+  if (scored.length === 0) return { examples: 0 };
+  const nll = (head: LanguageHead | undefined, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
+    answerNll(model, head, prefix, scored.map(([i, r]) => sequence(r, thought(r, i))), signal);
+  return {
+    examples: scored.length,
+    hdlm: await nll(heads.answer, (_, i) => thoughts[i]!),
+    gold: await nll(heads.answer, (r) => r.thought),
+    flat: await nll(heads.flat, () => undefined),
+  };
+}
+
 /** Whether `head` ranks every one of `tokens` (a head without a vocabulary subset ranks all). */
 function canProduce(head: LanguageHead, tokens: readonly number[]): boolean {
   if (!head.vocabSubset) return true;
@@ -203,6 +213,14 @@ function canProduce(head: LanguageHead, tokens: readonly number[]): boolean {
   return tokens.every((t) => subset.has(t));
 }
 
+/**
+ * Mean negative log-likelihood (nats per token, pooled over every sequence's answer span) of
+ * each sequence's answer tokens, teacher-forced: the whole sequence runs to the last layer from a
+ * fresh state, and every answer token is scored at the position before it through `head` (over
+ * its vocabulary subset, as generation ranks it) or the model's own head. Training's dev loss of
+ * the same head on the same sequences is this number. Every answer token must be one the head
+ * can produce (see canProduce).
+ */
 export async function answerNll(model: SegmentedModel, head: LanguageHead | undefined, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<number> {
   const lm = head ?? model.ownHead;
   const H = model.config.hiddenSize;
