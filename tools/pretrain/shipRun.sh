@@ -8,7 +8,8 @@
 #   heads-train  the shipped WordNet heads, retrained for the new weights
 #   heads-eval   WordNet test, 800 examples (the README's table)
 #   thought-train / thought-eval   the thought-then-answer heads, 200 test examples
-#   probe        tools/probe/linearProbe.js → tools/probe/results/probe.json
+#   probe        tools/probe/linearProbe.js → tools/probe/results/probe.json (PROBE_ARGS adds
+#                options, e.g. "--layers 0,2,4,6,8 --no-full-bow" for a shorter run)
 # A failed check stops before install; later steps run even if one fails, and the script's
 # status is the first failure's.
 #
@@ -66,5 +67,6 @@ step heads-train node dist/hdlm.js train --task $MODEL/tasks/wordnet.hdlm.json
 step heads-eval node dist/hdlm.js eval --task $MODEL/tasks/wordnet.hdlm.json --max-examples 800
 step thought-train node dist/hdlm.js train --task $MODEL/tasks/thought.hdlm.json
 step thought-eval node dist/hdlm.js eval --task $MODEL/tasks/thought.hdlm.json --max-examples 200
-step probe node out/tools/probe/linearProbe.js --model $MODEL --out tools/probe/results/probe.json
+# shellcheck disable=SC2086 # PROBE_ARGS is a list of options
+step probe node out/tools/probe/linearProbe.js --model $MODEL --out tools/probe/results/probe.json ${PROBE_ARGS:-}
 exit $status
