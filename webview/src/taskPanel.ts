@@ -87,7 +87,7 @@ function clipped(text: string, max = 40): Cell {
   return text.length <= max ? text : { text: `${text.slice(0, max - 1)}…`, title: text };
 }
 
-function table(headers: string[], rows: { cells: Cell[]; className?: string }[], caption: string): HTMLElement {
+function table(headers: string[], rows: { cells: Cell[]; className?: string }[], caption: string, className = ''): HTMLElement {
   const t = el('table');
   const head = el('tr');
   head.append(...headers.map((h) => el('th', h)));
@@ -104,7 +104,7 @@ function table(headers: string[], rows: { cells: Cell[]; className?: string }[],
     );
     t.append(tr);
   }
-  const box = el('div', '', 'table');
+  const box = el('div', '', `table ${className}`.trim());
   box.append(el('div', caption, 'muted'), t);
   return box;
 }
@@ -159,7 +159,7 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
   const metrics = table(['', 'thought', 'answer', 'answer NLL', 'ms/ex', 'layer·pos/ex'], rows, caption);
   if (e.samples.length === 0) return [metrics];
   const samples = e.samples.map((s) => ({ cells: [clipped(s.input), clipped(`${s.thought} → ${s.answer}`), clipped(`${s.hdlm.thought} → ${s.hdlm.answer}`), clipped(s.flat.answer)] }));
-  return [metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)')];
+  return [metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)', 'samples')];
 }
 
 /** A loss curve per head as an SVG polyline (no library: a few dozen points). */
