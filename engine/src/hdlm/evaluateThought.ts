@@ -189,58 +189,67 @@ async function answerLikelihoods(
 ): Promise<{ examples: number; hdlm?: number; gold?: number; flat?: number }> {
   const format = sequenceFormat(tokenizer);
   const prefix = systemPrefix(format, system);
+  const answerHead = heads.answer ?? model.ownHead;
+  const flatHead = heads.flat ?? model.ownHead;
   const sequence = (r: GuidedRecord, thought: string | undefined): SpannedSequence => thoughtThenAnswerSequence(format, r.input, thought, r.answer);
+  const byAnswerHead = producibleBy(answerHead);
+  const byFlatHead = producibleBy(flatHead);
   const scored = [...records.entries()].filter(([, r]) => {
     const s = sequence(r, undefined);
     const answer = s.spans[1]!.map((at) => s.ids[at]!);
-    return canProduce(heads.answer ?? model.ownHead, answer) && canProduce(heads.flat ?? model.ownHead, answer);
+    return byAnswerHead(answer) && byFlatHead(answer);
   });
   if (scored.length === 0) return { examples: 0 };
-  const nll = (head: LanguageHead | undefined, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
+  const nll = (head: LanguageHead, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
     answerNll(model, head, prefix, scored.map(([i, r]) => sequence(r, thought(r, i))), signal);
   return {
     examples: scored.length,
-    hdlm: await nll(heads.answer, (_, i) => thoughts[i]!),
-    gold: await nll(heads.answer, (r) => r.thought),
-    flat: await nll(heads.flat, () => undefined),
+    hdlm: await nll(answerHead, (_, i) => thoughts[i]!),
+    gold: await nll(answerHead, (r) => r.thought),
+    flat: await nll(flatHead, () => undefined),
   };
 }
 
-/** Whether `head` ranks every one of `tokens` (a head without a vocabulary subset ranks all). */
-function canProduce(head: LanguageHead, tokens: readonly number[]): boolean {
-  if (!head.vocabSubset) return true;
+/** Whether `head` ranks every one of some tokens (a head without a vocabulary subset ranks all). */
+function producibleBy(head: LanguageHead): (tokens: readonly number[]) => boolean {
+  if (!head.vocabSubset) return () => true;
   const subset = new Set(head.vocabSubset);
-  return tokens.every((t) => subset.has(t));
+  return (tokens) => tokens.every((t) => subset.has(t));
 }
 
 /**
  * Mean negative log-likelihood (nats per token, pooled over every sequence's answer span) of
- * each sequence's answer tokens, teacher-forced: the whole sequence runs to the last layer from a
- * fresh state, and every answer token is scored at the position before it through `head` (over
- * its vocabulary subset, as generation ranks it) or the model's own head. Training's dev loss of
- * the same head on the same sequences is this number. Every answer token must be one the head
- * can produce (see canProduce).
+ * each sequence's answer tokens, teacher-forced: each sequence runs to the last layer after the
+ * shared prefix, and every answer token is scored at the position before it through `head` (over
+ * its vocabulary subset, as generation ranks it). Training's dev loss of the same head on the
+ * same sequences is this number. Every answer token must be one the head can produce (see
+ * producibleBy).
  */
-export async function answerNll(model: SegmentedModel, head: LanguageHead | undefined, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<number> {
-  const lm = head ?? model.ownHead;
+export async function answerNll(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<number> {
   const H = model.config.hiddenSize;
-  const V = lm.vocabSize;
+  const V = head.vocabSize;
+  const L = model.config.numLayers;
+  // The shared prefix runs once; each sequence continues a fork of it.
+  const shared = model.newState(1);
+  model.append(shared, [[...prefix]]);
+  await model.runTo(shared, L, { signal });
   let total = 0;
   let tokens = 0;
   for (const seq of sequences) {
     if (signal?.aborted) throw new CancelledError();
-    const ids = [...prefix, ...seq.ids];
     const answer = seq.spans[1] ?? [];
     if (answer.length === 0) continue;
-    const state = model.newState(1);
-    model.append(state, [ids]);
-    const { hidden } = await model.runTo(state, model.config.numLayers, { signal });
-    // Position p predicts token p + 1; rows are taken in the answer's order.
+    const state = shared.fork();
+    model.append(state, [seq.ids]);
+    // seq.ids' positions are the last of `hidden`; position p predicts token p + 1 (an answer
+    // never starts a sequence: the user turn comes first).
+    const { hidden } = await model.runTo(state, L, { signal });
+    const first = hidden.length / H - seq.ids.length;
     const rows = new Float32Array(answer.length * H);
-    answer.forEach((at, r) => rows.set(hidden.subarray((prefix.length + at - 1) * H, (prefix.length + at) * H), r * H));
-    const logits = await lm.logits(rows);
+    answer.forEach((at, r) => rows.set(hidden.subarray((first + at - 1) * H, (first + at) * H), r * H));
+    const logits = await head.logits(rows);
     answer.forEach((at, r) => {
-      const logp = logSoftmax(logits.subarray(r * V, (r + 1) * V), lm.vocabSubset)[seq.ids[at]!]!;
+      const logp = logSoftmax(logits.subarray(r * V, (r + 1) * V), head.vocabSubset)[seq.ids[at]!]!;
       if (logp === -Infinity) throw new Error(`answerNll: token ${seq.ids[at]} is outside the head's vocabulary subset`);
       total -= logp;
     });
