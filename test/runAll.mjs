@@ -13,6 +13,8 @@ const results = join(root, 'test-results');
 mkdirSync(results, { recursive: true });
 
 const steps = [];
+/** Names of failed tests (with their first error line), repeated at the end of the log. */
+const failedTests = [];
 let passed = 0;
 let failed = 0;
 
@@ -34,6 +36,8 @@ function check(name, command, args) {
 function countsFromTap(file) {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  // A failed test's line is `not ok N - title` (nested tests are indented).
+  for (const m of text.matchAll(/^\s*not ok \d+ - (.+)$/gm)) failedTests.push(`node: ${m[1]}`);
   return { pass: count('pass'), fail: count('fail') + count('cancelled') };
 }
 
@@ -59,6 +63,7 @@ if (run('VS Code host setup', process.execPath, ['out/test/integration/setupHost
   const integrationFile = join(results, 'integration.json');
   const ok = run('integration tests (real VS Code)', process.execPath, ['out/test/integration/runIntegration.js']);
   const counts = existsSync(integrationFile) ? JSON.parse(readFileSync(integrationFile, 'utf8')) : { passes: 0, failures: 0 };
+  for (const f of counts.failed ?? []) failedTests.push(`integration: ${f}`);
   passed += counts.passes;
   failed += counts.failures + (ok || counts.failures > 0 ? 0 : 1);
 } else {
@@ -79,5 +84,6 @@ if (run('package (.vsix)', process.execPath, ['tools/packageVsix.mjs'])) {
 
 console.log('\n=== summary');
 for (const s of steps) console.log(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.name} (${s.seconds.toFixed(1)} s)`);
+for (const f of failedTests) console.log(`failed: ${f}`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 && steps.every((s) => s.ok) ? 0 : 1;

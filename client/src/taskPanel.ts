@@ -20,8 +20,10 @@ export interface TaskPanelRender {
   job: string;
   heads: number;
   evaluations: number;
-  /** Sample rows of thought-then-answer evaluations shown (in the job and the task cards). */
-  thoughtSamples: number;
+  /** Sample rows of the thought-then-answer evaluation shown in the job section. */
+  jobThoughtSamples: number;
+  /** Sample rows of thought-then-answer evaluations shown in the task cards (from evaluation.json). */
+  taskThoughtSamples: number;
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {

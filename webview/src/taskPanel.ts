@@ -234,7 +234,8 @@ function render(state: TaskPanelState): void {
     job: state.job ? `${state.job.kind}:${state.job.state}:${state.job.heads.length}` : '',
     heads: state.tasks.reduce((n, t) => n + t.heads.length, 0),
     evaluations: state.tasks.filter((t) => t.evaluation ?? t.thoughtEvaluation).length,
-    thoughtSamples: [state.job, ...state.tasks].reduce((n, x) => n + (x?.thoughtEvaluation?.samples.length ?? 0), 0),
+    jobThoughtSamples: state.job?.thoughtEvaluation?.samples.length ?? 0,
+    taskThoughtSamples: state.tasks.reduce((n, t) => n + (t.thoughtEvaluation?.samples.length ?? 0), 0),
   });
 }
 

@@ -10,15 +10,22 @@ export function run(): Promise<void> {
     mocha.addFile(join(__dirname, file));
   }
   return new Promise((resolve, reject) => {
+    // Failed tests' titles and first lines go into the summary too, so the last lines of a CI
+    // log (often all that is kept) say which test failed and why.
+    const failed: string[] = [];
     const runner = mocha.run((failures) => {
       const resultsDir = process.env['HDLM_TEST_RESULTS'];
       if (resultsDir) {
         mkdirSync(resultsDir, { recursive: true });
-        const { passes = 0, failures: failed = 0, pending = 0 } = runner.stats ?? {};
-        writeFileSync(join(resultsDir, 'integration.json'), JSON.stringify({ passes, failures: failed, pending }, null, 2));
+        const { passes = 0, failures: failedCount = 0, pending = 0 } = runner.stats ?? {};
+        writeFileSync(join(resultsDir, 'integration.json'), JSON.stringify({ passes, failures: failedCount, pending, failed }, null, 2));
       }
       if (failures > 0) reject(new Error(`${failures} integration test(s) failed`));
       else resolve();
+    });
+    runner.on('fail', (test, err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      failed.push(`${test.fullTitle()}: ${message.split('\n').slice(0, 3).join(' | ').slice(0, 400)}`);
     });
   });
 }
