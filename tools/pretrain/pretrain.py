@@ -56,6 +56,7 @@ from tokens import (  # noqa: E402
     gather_windows,
     heldout_window_starts,
     load_tokens,
+    mix_batch_starts,
     training_batch_starts,
 )
 
@@ -76,6 +77,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     io_.add_argument("--export-dir", type=Path, help="also copy config/weights/generation_config here "
                      "(refused if a tokenizer.json there differs from the one trained with)")
     io_.add_argument("--resume", action="store_true", help="continue from <out>/ckpt.pt")
+    io_.add_argument("--mix", type=Path, help="a second uint16 token file (tools/pretrain/taskSequences.ts: task "
+                     "examples in the HdLM sequence format) that --mix-fraction of every batch's rows come from")
+    io_.add_argument("--mix-fraction", type=float, default=0.0, help="share of each batch's rows taken from --mix")
     io_.add_argument("--init-from", type=Path, help="start from the weights of another run's ckpt.pt, or of "
                      "an exported Hugging Face folder (its model.safetensors; its config.json must match the "
                      "shape and its tokenizer.json --tokenizer-dir's); fresh optimizer and schedule: a "
@@ -162,6 +166,45 @@ class LossPlan:
 
 
 # ----------------------------------------------------------------------------- setup
+
+
+@dataclass
+class MixPlan:
+    """Which rows of a batch come from the mix file (none without --mix)."""
+
+    tokens: Optional[np.ndarray]
+    sequence_starts: Optional[np.ndarray]
+    fraction: float
+    path: Optional[Path]
+
+    @staticmethod
+    def from_args(args: argparse.Namespace, bos_id: int) -> "MixPlan":
+        if args.mix is None:
+            if args.mix_fraction:
+                raise SystemExit("--mix-fraction needs --mix")
+            return MixPlan(None, None, 0.0, None)
+        if not 0.0 < args.mix_fraction < 1.0:
+            raise SystemExit(f"--mix-fraction must be in (0, 1), got {args.mix_fraction}")
+        tokens = load_tokens(args.mix)
+        return MixPlan(tokens, document_starts(tokens, bos_id), args.mix_fraction, args.mix)
+
+    def rows(self, batch: int) -> int:
+        return round(batch * self.fraction)
+
+    def describe(self, batch: int) -> Optional[dict]:
+        if self.tokens is None:
+            return None
+        return {"file": str(self.path), "tokens": int(len(self.tokens)), "sequences": int(len(self.sequence_starts)),
+                "fraction": self.fraction, "rows_per_batch": self.rows(batch)}
+
+    def batch(self, train_tokens: np.ndarray, seed: int, step: int, window: int, batch: int) -> np.ndarray:
+        """The step's windows: the corpus rows, then the mixed-in rows."""
+        m = self.rows(batch) if self.tokens is not None else 0
+        main = gather_windows(train_tokens, training_batch_starts(seed, step, len(train_tokens), window, batch - m), window)
+        if m == 0:
+            return main
+        starts = mix_batch_starts(seed, step, self.sequence_starts, len(self.tokens), window, m)
+        return np.concatenate([main, gather_windows(self.tokens, starts, window)])
 
 
 def pick_device(name: str) -> torch.device:
@@ -353,6 +396,7 @@ def train(args: argparse.Namespace) -> None:
     ids = special_ids(args.tokenizer_dir)
     train_tokens = load_tokens(args.train)
     heldout_tokens = load_tokens(args.heldout)
+    mix = MixPlan.from_args(args, ids["bos"])
     shape = build_shape(args, decoder.vocab_size)
     plan = LossPlan.from_args(args)
     model = LlamaForCausalLM(shape).to(device)
@@ -377,7 +421,8 @@ def train(args: argparse.Namespace) -> None:
     eval_windows = gather_windows(heldout_tokens, heldout_window_starts(len(heldout_tokens), args.ctx, args.eval_windows), args.ctx + 1)
     print(json.dumps({"device": str(device), "amp": str(amp), "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "shape": shape.to_dict(), "params": params, "loss_layers": plan.layers, "loss_weights": plan.weights,
-                      "train_tokens": int(len(train_tokens)), "heldout_tokens": int(len(heldout_tokens))}), flush=True)
+                      "train_tokens": int(len(train_tokens)), "heldout_tokens": int(len(heldout_tokens)),
+                      "mix": mix.describe(args.batch)}), flush=True)
     train_log = JsonLines(args.out / "train.jsonl", args.resume)
     eval_log = JsonLines(args.out / "eval.jsonl", args.resume)
     total_steps = args.steps if args.steps is not None else 10**12
@@ -402,8 +447,7 @@ def train(args: argparse.Namespace) -> None:
         lr = learning_rate(args, step, progress)
         for group in opt.param_groups:
             group["lr"] = lr
-        starts = training_batch_starts(args.seed, step, len(train_tokens), window, args.batch)
-        batch = torch.from_numpy(gather_windows(train_tokens, starts, window)).to(device)
+        batch = torch.from_numpy(mix.batch(train_tokens, args.seed, step, window, args.batch)).to(device)
         gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
         with autocast(device, amp):
             loss, parts = training_loss(model, batch, plan, gen)

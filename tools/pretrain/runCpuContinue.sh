@@ -5,8 +5,13 @@
 # data order (seed 4321; the first run used 1234). No plain twin: only the hierarchical model
 # is continued. Two threads; slices of PAUSE minutes, each resuming ckpt.pt, so a stop loses at
 # most the slice's last minutes. Expects data/{train,heldout}.bin and data/tok/ (README.md).
-# The defaults are stage 2 (runs/hier-cont); stage 3 (runs/hier-cont2) was
+# With MIX=<file> (taskSequences.ts output), MIX_FRACTION of every batch's rows are task
+# examples in the HdLM sequence format. The defaults are stage 2 (runs/hier-cont); stage 3
+# (runs/hier-cont2) was
 #   INIT=runs/hier-cont/model OUT=runs/hier-cont2 SEED=5678 LR=1e-3 THREADS=2 MINUTES=100
+# and stage 4 (runs/hier-mix, the WordNet and thought training splits mixed in) was
+#   INIT=runs/hier-cont2/model OUT=runs/hier-mix SEED=9012 LR=1e-3 THREADS=2 MINUTES=90 \
+#   MIX=data/tasks.bin MIX_FRACTION=0.5
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
@@ -20,6 +25,7 @@ ARGS="--train data/train.bin --heldout data/heldout.bin --tokenizer-dir data/tok
   --threads ${THREADS:-2} --eval-every 1000000 --eval-minutes 10 --eval-windows 32 --log-every 10 \
   --samples 4 --sample-tokens 40 --exit-layers 2,4,6 --exit-weights 0.2,0.3,0.5 --exit-fraction 0.25 \
   --prompt The --prompt 'The kernel' --prompt 'Python is' --pause-after-minutes $PAUSE --out $OUT"
+[ -n "${MIX:-}" ] && ARGS="$ARGS --mix $MIX --mix-fraction ${MIX_FRACTION:-0.5}"
 RESUME=""
 [ -f "$OUT/ckpt.pt" ] && RESUME="--resume"
 while :; do

@@ -26,7 +26,7 @@ import safetensors_io  # noqa: E402
 from baselines import Bigram  # noqa: E402
 from bpe_decode import byte_level_table  # noqa: E402
 from llama import LlamaForCausalLM, LlamaShape  # noqa: E402
-from tokens import heldout_window_starts, training_batch_starts  # noqa: E402
+from tokens import document_starts, heldout_window_starts, mix_batch_starts, training_batch_starts  # noqa: E402
 
 SHAPE = LlamaShape(vocab_size=50, hidden_size=16, intermediate_size=24, num_hidden_layers=3,
                    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32)
@@ -165,6 +165,18 @@ class DataTest(unittest.TestCase):
         a = training_batch_starts(1, 5, 10_000, 65, 4)
         self.assertTrue(np.array_equal(a, training_batch_starts(1, 5, 10_000, 65, 4)))
         self.assertFalse(np.array_equal(a, training_batch_starts(1, 6, 10_000, 65, 4)))
+
+    def test_mixed_windows_start_at_a_sequence_and_fit(self) -> None:
+        # bos = 1: sequences of 3..12 tokens; the last ones leave no whole window of 20.
+        rng = np.random.default_rng(0)
+        tokens = np.concatenate([np.r_[1, rng.integers(5, 9, size=n)] for n in rng.integers(2, 12, size=40)])
+        starts = mix_batch_starts(7, 3, document_starts(tokens, 1), len(tokens), 20, 16)
+        self.assertTrue(np.all(tokens[starts] == 1))
+        self.assertTrue(np.all(starts <= len(tokens) - 20))
+        self.assertTrue(np.array_equal(starts, mix_batch_starts(7, 3, document_starts(tokens, 1), len(tokens), 20, 16)))
+        self.assertFalse(np.array_equal(starts, mix_batch_starts(7, 4, document_starts(tokens, 1), len(tokens), 20, 16)))
+        with self.assertRaises(ValueError):
+            mix_batch_starts(7, 3, document_starts(tokens, 1), len(tokens), len(tokens) + 1, 1)
 
     def test_heldout_windows_cover_each_target_once(self) -> None:
         starts = heldout_window_starts(1000, 64)

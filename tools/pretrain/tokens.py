@@ -31,6 +31,17 @@ def training_batch_starts(seed: int, step: int, n_tokens: int, window: int, batc
     return rng.integers(0, n_tokens - window, size=batch)
 
 
+def mix_batch_starts(seed: int, step: int, sequence_starts: np.ndarray, n_tokens: int, window: int, rows: int) -> np.ndarray:
+    """Start offsets of the `rows` mixed-in windows of step `step`: each begins at a sequence start
+    (a <|bos|>), as a prompt does, and runs on into the following sequences. Seeded by
+    (seed, step, 1): independent of the main rows, and fixed by the seed as they are."""
+    usable = sequence_starts[sequence_starts <= n_tokens - window]
+    if rows > 0 and len(usable) == 0:
+        raise ValueError(f"no sequence start leaves a whole window of {window} tokens in the mix file")
+    rng = np.random.default_rng([seed, step, 1])
+    return usable[rng.integers(0, len(usable), size=rows)]
+
+
 def heldout_window_starts(n_tokens: int, ctx: int, count: int | None = None) -> np.ndarray:
     """Starts of non-overlapping held-out windows of ctx+1 tokens (stride ctx, so every token
     after the first is a target exactly once). With `count`, an evenly spaced fixed subset."""

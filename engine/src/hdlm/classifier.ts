@@ -9,7 +9,8 @@ import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
 import { Candidate, scoreCandidates, ScoredCandidate } from './labelScorer';
-import { candidateList, Role, SequenceFormat, sequenceFormat, turn } from './sequenceFormat';
+import { ClassificationLayout } from './classificationLayout';
+import { sequenceFormat } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
 export interface ClassifierLevel {
@@ -57,7 +58,8 @@ interface Beam {
 }
 
 export class HierarchicalClassifier {
-  private readonly format: SequenceFormat;
+  /** Where the labels go in the sequence (shared with head training and the pretraining tools). */
+  readonly layout: ClassificationLayout;
   /** The shared prefix, run through every layer once; each input forks it. */
   private prefixState: Promise<DecodeState> | undefined;
 
@@ -69,62 +71,13 @@ export class HierarchicalClassifier {
     if (task.levels.length !== task.taxonomy.depth) {
       throw new Error(`the task has ${task.levels.length} levels but its taxonomy ${task.taxonomy.depth}`);
     }
-    this.format = sequenceFormat(tokenizer);
-  }
-
-  /**
-   * The part of every prompt that does not depend on the input: system turn, and the user turn
-   * up to the input (the level-1 candidates come first). Computed once, its cache is shared.
-   */
-  sharedPrefix(): number[] {
-    const f = this.format;
-    const candidates = this.task.listCandidates ? f.content(`${candidateList(this.task.taxonomy.childrenOf(1))}\n`) : [];
-    return [...f.start(), ...turn(f, 'system', this.task.system), ...f.open('user'), ...candidates];
-  }
-
-  /** The input's own tokens: the text, the end of the user turn, and the level-1 turn's opening. */
-  inputPart(text: string): number[] {
-    const f = this.format;
-    return [...f.content(text), ...f.close(), ...f.open(this.roleOf(1))];
-  }
-
-  /** Token ids of the prompt up to where the level-1 label starts. */
-  prefix(text: string): number[] {
-    return [...this.sharedPrefix(), ...this.inputPart(text)];
-  }
-
-  /** Tokens that follow the level-d label: close its turn and open the next level's. */
-  continuation(level: number, label: string): number[] {
-    const f = this.format;
-    const next = level + 1;
-    const children = this.task.taxonomy.childrenOf(next, label);
-    const subtask = this.task.listCandidates ? turn(f, 'subtask', candidateList(children)) : [];
-    return [...f.close(), ...subtask, ...f.open(this.roleOf(next))];
-  }
-
-  /**
-   * The input part followed by the gold labels in the sequence format (teacher forcing), and for
-   * each level the indices (into that list) of its label tokens.
-   */
-  teacherForced(text: string, path: readonly string[]): { ids: number[]; labelSpans: number[][] } {
-    const ids = this.inputPart(text);
-    const labelSpans: number[][] = [];
-    path.forEach((label, d) => {
-      const labelIds = this.candidateIds(label);
-      labelSpans.push(labelIds.map((_, i) => ids.length + i));
-      ids.push(...labelIds, ...(d + 1 < path.length ? this.continuation(d + 1, label) : this.format.close()));
-    });
-    return { ids, labelSpans };
-  }
-
-  candidateIds(label: string): number[] {
-    return this.format.content(label);
+    this.layout = new ClassificationLayout(sequenceFormat(tokenizer), task);
   }
 
   async classify(text: string, options: { beam?: number; signal?: AbortSignal } = {}): Promise<Classification> {
     const beamWidth = Math.max(1, options.beam ?? 1);
     const root = (await this.sharedState()).fork();
-    this.model.append(root, [this.inputPart(text)]);
+    this.model.append(root, [this.layout.inputPart(text)]);
     let beams: Beam[] = [{ labels: [], logp: 0, decisions: [], state: root }];
     for (let level = 1; level <= this.task.taxonomy.depth; level++) {
       const expanded: Beam[] = [];
@@ -146,14 +99,14 @@ export class HierarchicalClassifier {
   async scorePath(text: string, path: readonly string[], signal?: AbortSignal): Promise<number[]> {
     if (!this.task.taxonomy.isPath(path)) throw new Error(`"${path.join(' / ')}" is not a path of the taxonomy`);
     const state = this.model.newState(1);
-    this.model.append(state, [this.prefix(text)]);
+    this.model.append(state, [this.layout.prefix(text)]);
     const probabilities: number[] = [];
     for (let level = 1; level <= path.length; level++) {
       const { layer, head } = this.task.levels[level - 1]!;
       const siblings = this.task.taxonomy.childrenOf(level, level === 1 ? '' : path[level - 2]);
-      const scored = await scoreCandidates(this.model, state, layer, head, siblings.map((label) => ({ label, ids: this.candidateIds(label) })), signal);
+      const scored = await scoreCandidates(this.model, state, layer, head, siblings.map((label) => ({ label, ids: this.layout.candidateIds(label) })), signal);
       probabilities.push(scored.find((s) => s.label === path[level - 1])!.probability);
-      if (level < path.length) this.model.append(state, [[...this.candidateIds(path[level - 1]!), ...this.continuation(level, path[level - 1]!)]]);
+      if (level < path.length) this.model.append(state, [[...this.layout.candidateIds(path[level - 1]!), ...this.layout.continuation(level, path[level - 1]!)]]);
     }
     return probabilities;
   }
@@ -162,7 +115,7 @@ export class HierarchicalClassifier {
   private sharedState(): Promise<DecodeState> {
     this.prefixState ??= (async () => {
       const state = this.model.newState(1);
-      this.model.append(state, [this.sharedPrefix()]);
+      this.model.append(state, [this.layout.sharedPrefix()]);
       await this.model.runTo(state, this.model.config.numLayers);
       return state;
     })();
@@ -173,7 +126,7 @@ export class HierarchicalClassifier {
   private async expand(beam: Beam, level: number, width: number, signal?: AbortSignal): Promise<Beam[]> {
     const { layer, head } = this.task.levels[level - 1]!;
     const labels = this.task.taxonomy.childrenOf(level, level === 1 ? '' : beam.labels[level - 2]);
-    const candidates: Candidate[] = labels.map((label) => ({ label, ids: this.candidateIds(label) }));
+    const candidates: Candidate[] = labels.map((label) => ({ label, ids: this.layout.candidateIds(label) }));
     const started = performance.now();
     const work = this.model.compute.layerPositions;
     const scored = await scoreCandidates(this.model, beam.state, layer, head, candidates, signal);
@@ -181,7 +134,7 @@ export class HierarchicalClassifier {
     return scored.slice(0, width).map((choice) => {
       const decision = this.decision(level, choice, scored, layer, cost);
       const state = beam.state.fork();
-      if (level < this.task.taxonomy.depth) this.model.append(state, [[...this.candidateIds(choice.label), ...this.continuation(level, choice.label)]]);
+      if (level < this.task.taxonomy.depth) this.model.append(state, [[...this.layout.candidateIds(choice.label), ...this.layout.continuation(level, choice.label)]]);
       return { labels: [...beam.labels, choice.label], logp: beam.logp + Math.log(choice.probability), decisions: [...beam.decisions, decision], state };
     });
   }
@@ -189,9 +142,5 @@ export class HierarchicalClassifier {
   private decision(level: number, choice: ScoredCandidate, scored: ScoredCandidate[], layer: number, cost: { ms: number; layerPositions: number }): LevelDecision {
     const runnersUp = scored.filter((s) => s !== choice).slice(0, 3).map((s) => ({ label: s.label, probability: s.probability }));
     return { level, label: choice.label, probability: choice.probability, runnersUp, layer, ...cost };
-  }
-
-  private roleOf(level: number): Role {
-    return level === this.task.taxonomy.depth ? 'assistant' : 'thought';
   }
 }

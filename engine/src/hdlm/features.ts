@@ -44,11 +44,11 @@ export interface FeatureRequest {
  * or label would teach the head something else).
  */
 export function fitToContext<T extends LabelledText>(model: SegmentedModel, classifier: HierarchicalClassifier, records: readonly T[]): { fits: T[]; tooLong: { record: T; tokens: number }[] } {
-  const prefix = classifier.sharedPrefix().length;
+  const prefix = classifier.layout.sharedPrefix().length;
   const fits: T[] = [];
   const tooLong: { record: T; tokens: number }[] = [];
   for (const record of records) {
-    const tokens = prefix + classifier.teacherForced(record.text, record.labels).ids.length;
+    const tokens = prefix + classifier.layout.teacherForced(record.text, record.labels).ids.length;
     if (tokens <= model.config.maxPositions) fits.push(record);
     else tooLong.push({ record, tokens });
   }
@@ -63,10 +63,10 @@ export async function extractFeatures(
   request: FeatureRequest,
 ): Promise<LayerFeatures[]> {
   const sequences = records.map((r) => {
-    const { ids, labelSpans } = classifier.teacherForced(r.text, r.labels);
+    const { ids, labelSpans } = classifier.layout.teacherForced(r.text, r.labels);
     return { ids, spans: labelSpans };
   });
-  return extractSpanFeatures(model, classifier.sharedPrefix(), sequences, request);
+  return extractSpanFeatures(model, classifier.layout.sharedPrefix(), sequences, request);
 }
 
 /**

@@ -108,7 +108,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     return await trainHeads(plans, ctx, facts, (plan) => {
       // The head chooses among its levels' label tokens: training and scoring both normalise
       // over that subset (a few hundred rows instead of the whole vocabulary).
-      const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => classifier.candidateIds(label)));
+      const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => classifier.layout.candidateIds(label)));
       const pick = (features: LayerFeatures[]): FeatureSet =>
         frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize, subset), headNorm(own, task.train), own);
       return { plan: { ...plan, subset: subset.ids }, train: pick(trainFeatures), dev: pick(devFeatures) };

@@ -135,8 +135,8 @@ test('cached features equal the hidden states of a single full teacher-forced ru
   const features = await extractFeatures(loaded.model, c, records, { reads: [2, 4, 6].map((layer, i) => ({ level: i + 1, layer })), batchSize: 2 });
   const H = loaded.model.config.hiddenSize;
   for (const [i, record] of records.entries()) {
-    const prefix = c.sharedPrefix();
-    const { ids, labelSpans } = c.teacherForced(record.text, record.labels);
+    const prefix = c.layout.sharedPrefix();
+    const { ids, labelSpans } = c.layout.teacherForced(record.text, record.labels);
     const state = loaded.model.newState();
     loaded.model.append(state, [[...prefix, ...ids]]);
     const { layers } = await loaded.model.runTo(state, 6, { collectLayers: true });
@@ -157,9 +157,9 @@ test('cached features equal the hidden states of a single full teacher-forced ru
 test('scoring all candidates as one tree equals scoring each label token by token', async () => {
   const c = classifier();
   const head = loaded.model.ownHead;
-  const prefix = c.prefix('something green that grows');
+  const prefix = c.layout.prefix('something green that grows');
   const labels = ['oak', 'birch', 'rose', 'rosebush', 'sparrow', 'eagle owl', 'eagle'];
-  const candidates = labels.map((label) => ({ label, ids: c.candidateIds(label) }));
+  const candidates = labels.map((label) => ({ label, ids: c.layout.candidateIds(label) }));
   assert.ok(candidates.some((x) => x.ids.length > 1), 'some labels have several tokens');
   const state = loaded.model.newState();
   loaded.model.append(state, [prefix]);
