@@ -9,9 +9,8 @@ import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
 import { Candidate, scoreCandidates, ScoredCandidate } from './labelScorer';
-import { ClassificationLayout } from './classificationLayout';
+import { ClassificationLayout, type LayoutTask } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
-import type { Taxonomy } from './taxonomy';
 
 export interface ClassifierLevel {
   /** Exit layer that decides this level. */
@@ -20,13 +19,10 @@ export interface ClassifierLevel {
   head: LanguageHead;
 }
 
-export interface ClassifyTask {
-  taxonomy: Taxonomy;
+/** The layout's fields (taxonomy, system, listCandidates) and the layer and head of each level. */
+export interface ClassifyTask extends LayoutTask {
   /** One per taxonomy level, layers ascending; the last is usually the model's last layer. */
   levels: ClassifierLevel[];
-  system: string;
-  /** List each level's candidates in the sequence (as the paper does). */
-  listCandidates: boolean;
 }
 
 export interface LevelDecision {
