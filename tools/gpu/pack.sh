@@ -3,7 +3,8 @@
 # device calls of tools/gpu/README.md. The device machine has Python/torch but no Node, and at
 # most 64 MiB travel per call (the tracked tree, ~18 MiB, included), so each call carries only
 # its own part:
-#   pretrain  .carry/gpu-pretrain  the tokenized corpus (xz)                        ~18 MB
+#   pretrain  .carry/gpu-pretrain  the tokenized corpus (xz), and the task mix when  ~18 MB
+#                                  tools/pretrain/data/tasks.bin exists (xz)          +2 MB
 #   engine    .carry/gpu-engine    Node, onnxruntime-node (linux-x64 only), the built
 #                                  bundles and the WordNet dataset (xz)              ~40 MB
 #             .gl                  the Vulkan/EGL loader packages WebGPU needs there  ~1 MB
@@ -26,6 +27,13 @@ pack_pretrain() {
   xz -T0 -6 -c "$data/train.bin" > "$d/train.bin.xz"
   cp "$data/heldout.bin" "$data/train.bin.json" "$data/heldout.bin.json" "$d/"
   cp -r "$data/tok" "$d/tok"
+  # The task examples pretraining mixes in (tools/pretrain/README, "Mixing in task examples").
+  if [ -f "$data/tasks.bin" ]; then
+    xz -T0 -6 -c "$data/tasks.bin" > "$d/tasks.bin.xz"
+    cp "$data/tasks.bin.json" "$d/"
+  else
+    echo "pack.sh: no $data/tasks.bin: the device runs will not mix in task examples"
+  fi
   echo "pack.sh: $d $(size $d)"
 }
 

@@ -9,7 +9,9 @@
 #   device.log       this script's own log
 # Env: MINUTES (training budget per run, default 5), DEVICE (cuda), BATCH (128), LR (3e-3),
 #      FINAL_EVAL_WINDOWS (0 = the whole held-out split; a CPU dry run wants a few),
-#      PY (python3), COMPILE=1 to torch.compile the layers (untested on that torch so far: off by default).
+#      PY (python3), COMPILE=1 to torch.compile the layers (untested on that torch so far: off by default),
+#      MIX_FRACTION (0.25: share of each batch taken from the carried task examples, tasks.bin.xz,
+#      when pack.sh found them; both runs get the same mix; 0 turns it off).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}
@@ -31,6 +33,12 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 rm -rf "$WORK" && mkdir -p "$WORK/data"
 xz -dc "$CARRY/train.bin.xz" > "$WORK/data/train.bin" || { echo "no corpus in $CARRY"; exit 2; }
 cp -r "$CARRY/heldout.bin" "$CARRY/train.bin.json" "$CARRY/heldout.bin.json" "$CARRY/tok" "$WORK/data/"
+MIX=()
+if [ -f "$CARRY/tasks.bin.xz" ] && [ "${MIX_FRACTION:-0.25}" != 0 ]; then
+  xz -dc "$CARRY/tasks.bin.xz" > "$WORK/data/tasks.bin"
+  MIX=(--mix "$WORK/data/tasks.bin" --mix-fraction "${MIX_FRACTION:-0.25}")
+fi
+echo "== task mix: ${MIX[*]:-none}"
 ls -la "$WORK/data"
 
 COMMON=(--train "$WORK/data/train.bin" --heldout "$WORK/data/heldout.bin" --tokenizer-dir "$WORK/data/tok"
@@ -38,7 +46,7 @@ COMMON=(--train "$WORK/data/train.bin" --heldout "$WORK/data/heldout.bin" --toke
   --batch "$BATCH" --lr "$LR" --min-lr-ratio 0.1 --warmup 300 --minutes "$MINUTES" --seed 1234
   --device "$DEVICE" --eval-every 1000000000 --eval-minutes 1 --eval-windows 64 --log-every 50
   --ckpt-minutes 1000 --samples 4 --sample-tokens 40 --final-eval-windows "${FINAL_EVAL_WINDOWS:-0}"
-  --prompt The --prompt 'The kernel' --prompt 'Python is')
+  --prompt The --prompt 'The kernel' --prompt 'Python is' "${MIX[@]}")
 [ "${COMPILE:-0}" = 1 ] && COMMON+=(--compile)
 # A hard stop well past the budget: the final evaluation and export follow the training minutes.
 LIMIT=$("$PY" -c "print(int(($MINUTES + 4) * 60))")
