@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ClassificationLayout } from '../../../engine/src/hdlm/classificationLayout';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence } from '../../../engine/src/hdlm/sequenceFormat';
+import { splitByHash } from '../../../engine/src/hdlm/splits';
 import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
 import { Tokenizer } from '../../../engine/src/tokenizer';
@@ -36,15 +37,21 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const key = (ids: readonly number[]): string => ids.join(',');
 
-test('classification and thought examples are written exactly as the heads read them, each once', () => {
+test('the training examples are written exactly as the heads read them, each once; the dev set carved from the file is not', () => {
   // A context no sequence exceeds (with candidate lists, some WordNet ones pass 256 tokens).
   const { sequences, counts } = buildTaskStream(tasks, tokenizer, 100_000);
   const format = sequenceFormat(tokenizer);
   const bos = tokenizer.tokenId('<|bos|>')!;
   const eos = tokenizer.tokenId('<|eos|>')!;
-  const wordnet = lines('wordnet.sample.jsonl') as { id: string; text: string; labels: string[] }[];
-  const thought = lines('thought.sample.jsonl') as { id: string; input: string; thought: string; answer: string }[];
-  const taxonomy = Taxonomy.fromPaths(wordnet.map((r) => ({ labels: r.labels, source: r.id })));
+  // Neither task names a dev file: head training holds out a share of each, and so does the mix.
+  const carve = <R extends { id: string }>(records: R[], task: TaskDefinition): { train: R[]; dev: R[] } => splitByHash(records, task.train.devFraction, task.train.seed);
+  const wn = carve(lines('wordnet.sample.jsonl') as { id: string; text: string; labels: string[] }[], tasks[0]!);
+  const th = carve(lines('thought.sample.jsonl') as { id: string; input: string; thought: string; answer: string }[], tasks[1]!);
+  assert.ok(wn.dev.length > 0 && th.dev.length > 0, 'the fixtures leave a dev share');
+  const wordnet = wn.train;
+  const thought = th.train;
+  // Built as head training builds it (train, then dev): the order of each candidate list follows it.
+  const taxonomy = Taxonomy.fromPaths([...wn.train, ...wn.dev].map((r) => ({ labels: r.labels, source: r.id })));
   const layout = new ClassificationLayout(format, { taxonomy, system: 'Classify.', listCandidates: true });
   const expected = [
     ...wordnet.map((r) => [...layout.sharedPrefix(), ...layout.teacherForced(r.text, r.labels).ids, eos]),

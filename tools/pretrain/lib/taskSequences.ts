@@ -6,6 +6,7 @@ import { readGuidedDataset, readHierarchicalDataset } from '../../../engine/src/
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SequenceFormat } from '../../../engine/src/hdlm/sequenceFormat';
 import type { TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
+import { readTrainingData } from '../../../engine/src/hdlm/trainTask';
 import type { Tokenizer } from '../../../engine/src/tokenizer';
 
 export interface TaskCount {
@@ -38,20 +39,24 @@ export function writesThought(id: string): boolean {
   return parseInt(hash('thought-variant', id).slice(0, 8), 16) % 2 === 0;
 }
 
-/** A classification example as the classifier decodes it: shared prefix, input, every gold label in its turn. */
+/**
+ * A classification example as the classifier decodes it: shared prefix, input, every gold label
+ * in its turn. The records and the taxonomy are head training's own (readTrainingData): a dev
+ * set carved from the training file when the task names none is left out here too.
+ */
 function classificationSequences(task: TaskDefinition, format: SequenceFormat): Built[] {
-  const { records } = readHierarchicalDataset(task.dataset.train);
-  const taxonomy = Taxonomy.fromPaths(records.map((r) => ({ labels: r.labels, source: r.id })));
+  const { split } = readTrainingData(task, readHierarchicalDataset, () => undefined);
+  const taxonomy = Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
   const layout = new ClassificationLayout(format, { taxonomy, system: task.system, listCandidates: task.listCandidates });
   const prefix = layout.sharedPrefix();
-  return records.map((r) => ({ id: r.id, ids: [...prefix, ...layout.teacherForced(r.text, r.labels).ids] }));
+  return split.train.map((r) => ({ id: r.id, ids: [...prefix, ...layout.teacherForced(r.text, r.labels).ids] }));
 }
 
 /** A thought-then-answer example with its thought, or without (the flat baseline's layout). */
 function thoughtSequences(task: TaskDefinition, format: SequenceFormat): Built[] {
-  const { records } = readGuidedDataset(task.dataset.train);
+  const { split } = readTrainingData(task, readGuidedDataset, () => undefined);
   const prefix = systemPrefix(format, task.system);
-  return records.map((r) => {
+  return split.train.map((r) => {
     const withThought = writesThought(r.id);
     return { id: r.id, withThought, ids: [...prefix, ...thoughtThenAnswerSequence(format, r.input, withThought ? r.thought : undefined, r.answer).ids] };
   });
