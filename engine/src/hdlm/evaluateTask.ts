@@ -62,7 +62,7 @@ export async function evaluateTask(
   try {
     const L = session.loaded.checkpoint.config.numLayers;
     // Inputs longer than the context are left out (and counted), as training does.
-    const fitting = fitToContext(session.loaded.model, session.classifier, records).fits;
+    const fitting = fitToContext(session.loaded.model, session.classifier.layout, records).fits;
     const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<VariantEvaluation> => {
       const predictions: string[][] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };

@@ -5,7 +5,7 @@
 // loss on its own span). The shared prompt prefix runs once and is forked for every batch.
 import type { DecodeState } from '../model/decodeState';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
-import type { HierarchicalClassifier } from './classifier';
+import type { ClassificationLayout } from './classificationLayout';
 import type { SpannedSequence } from './sequenceFormat';
 
 export interface LabelledText {
@@ -43,12 +43,12 @@ export interface FeatureRequest {
  * that do not (the rule: too long is skipped and reported, never truncated, since a cut input
  * or label would teach the head something else).
  */
-export function fitToContext<T extends LabelledText>(model: SegmentedModel, classifier: HierarchicalClassifier, records: readonly T[]): { fits: T[]; tooLong: { record: T; tokens: number }[] } {
-  const prefix = classifier.layout.sharedPrefix().length;
+export function fitToContext<T extends LabelledText>(model: SegmentedModel, layout: ClassificationLayout, records: readonly T[]): { fits: T[]; tooLong: { record: T; tokens: number }[] } {
+  const prefix = layout.sharedPrefix().length;
   const fits: T[] = [];
   const tooLong: { record: T; tokens: number }[] = [];
   for (const record of records) {
-    const tokens = prefix + classifier.layout.teacherForced(record.text, record.labels).ids.length;
+    const tokens = prefix + layout.teacherForced(record.text, record.labels).ids.length;
     if (tokens <= model.config.maxPositions) fits.push(record);
     else tooLong.push({ record, tokens });
   }
@@ -58,15 +58,15 @@ export function fitToContext<T extends LabelledText>(model: SegmentedModel, clas
 /** One LayerFeatures per requested read, in request order. Every record must fit the context (fitToContext). */
 export async function extractFeatures(
   model: SegmentedModel,
-  classifier: HierarchicalClassifier,
+  layout: ClassificationLayout,
   records: readonly LabelledText[],
   request: FeatureRequest,
 ): Promise<LayerFeatures[]> {
   const sequences = records.map((r) => {
-    const { ids, labelSpans } = classifier.layout.teacherForced(r.text, r.labels);
+    const { ids, labelSpans } = layout.teacherForced(r.text, r.labels);
     return { ids, spans: labelSpans };
   });
-  return extractSpanFeatures(model, classifier.layout.sharedPrefix(), sequences, request);
+  return extractSpanFeatures(model, layout.sharedPrefix(), sequences, request);
 }
 
 /**

@@ -21,7 +21,8 @@ import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headSto
 import { subsample, splitByHash } from './splits';
 import type { TaskDefinition, TrainSettings } from './taskFile';
 import { levelHeadName } from './taskSession';
-import { HierarchicalClassifier } from './classifier';
+import { ClassificationLayout } from './classificationLayout';
+import { sequenceFormat } from './sequenceFormat';
 import { Taxonomy } from './taxonomy';
 import { trainThoughtTask } from './trainThoughtTask';
 
@@ -69,6 +70,8 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   // 1. Data.
   const { split, train, dev, skippedLines } = readTrainingData(task, readHierarchicalDataset, emit);
   const taxonomy = Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
+  // Checked before the model loads: a task whose levels do not match its labels cannot train.
+  if (taxonomy.depth !== task.levels.length) throw new Error(`${task.path}: ${task.levels.length} levels, but the labels in the training data have ${taxonomy.depth}`);
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
   const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
@@ -78,20 +81,16 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   try {
     const L = loaded.checkpoint.config.numLayers;
     const own = ownHeadCopy(loaded.checkpoint);
-    const classifier = new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), {
-      taxonomy,
-      levels: layers.map((layer) => ({ layer, head: loaded.model.ownHead })),
-      system: task.system,
-      listCandidates: task.listCandidates,
-    });
+    // Training teacher-forces the sequences the classifier will decode: the same layout.
+    const layout = new ClassificationLayout(sequenceFormat(loaded.requireTokenizer()), { taxonomy, system: task.system, listCandidates: task.listCandidates });
     const reads = [...layers.map((layer, i) => ({ level: i + 1, layer })), ...layers.map((_, i) => ({ level: i + 1, layer: L }))];
     const featuresStart = performance.now();
     let skippedTooLong = 0;
     const extract = async (all: HierarchicalRecord[], what: string): Promise<LayerFeatures[]> => {
-      const { fits: records, tooLong } = fitToContext(loaded.model, classifier, all);
+      const { fits: records, tooLong } = fitToContext(loaded.model, layout, all);
       skippedTooLong += reportTooLong(emit, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
-      return extractFeatures(loaded.model, classifier, records, { reads, ...backboneRuns(emit, options.signal) });
+      return extractFeatures(loaded.model, layout, records, { reads, ...backboneRuns(emit, options.signal) });
     };
     const trainFeatures = await extract(train, 'training');
     const devFeatures = await extract(dev, 'dev');
@@ -108,7 +107,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     return await trainHeads(plans, ctx, facts, (plan) => {
       // The head chooses among its levels' label tokens: training and scoring both normalise
       // over that subset (a few hundred rows instead of the whole vocabulary).
-      const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => classifier.layout.candidateIds(label)));
+      const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => layout.candidateIds(label)));
       const pick = (features: LayerFeatures[]): FeatureSet =>
         frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize, subset), headNorm(own, task.train), own);
       return { plan: { ...plan, subset: subset.ids }, train: pick(trainFeatures), dev: pick(devFeatures) };

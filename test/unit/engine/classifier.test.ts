@@ -132,7 +132,7 @@ test('cached features equal the hidden states of a single full teacher-forced ru
     { text: 'tree', labels: ['plant', 'tree', 'oak'] },
     { text: 'a bird that hunts from high above the mountains', labels: ['animal', 'bird', 'eagle'] },
   ];
-  const features = await extractFeatures(loaded.model, c, records, { reads: [2, 4, 6].map((layer, i) => ({ level: i + 1, layer })), batchSize: 2 });
+  const features = await extractFeatures(loaded.model, c.layout, records, { reads: [2, 4, 6].map((layer, i) => ({ level: i + 1, layer })), batchSize: 2 });
   const H = loaded.model.config.hiddenSize;
   for (const [i, record] of records.entries()) {
     const prefix = c.layout.sharedPrefix();

@@ -102,7 +102,7 @@ async function devLossGap(task: TaskDefinition, modelDir: string, head: HeadRepo
   const session = await openTask(engine, task, modelDir);
   try {
     const records = readHierarchicalDataset(task.dataset.dev!).records;
-    const [features] = await extractFeatures(session.loaded.model, session.classifier, records, { reads: [{ level: 1, layer: 2 }], batchSize: 8 });
+    const [features] = await extractFeatures(session.loaded.model, session.classifier.layout, records, { reads: [{ level: 1, layer: 2 }], batchSize: 8 });
     return await savedHeadLossGap(task.headsDir, head, session.loaded.checkpoint, features!);
   } finally {
     await session.release();
@@ -128,4 +128,11 @@ test('a GPT-2 head keeps the model\'s layer norm frozen, so training and classif
 test('the default head (a trained copy of the RMS norm) agrees between training and inference too', async () => {
   const { lossGap } = await overfitAndClassify(join(dir, 'model'), 'normed', 'copy');
   assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);
+});
+
+test('a task with more levels than its labels is refused before the model loads, naming the task file', async () => {
+  const path = join(dir, 'fourLevels.hdlm.json');
+  writeFileSync(path, JSON.stringify({ name: 'four', model: 'no-such-model', dataset: { train: fixture }, levels: [{ layer: 1 }, { layer: 2 }, { layer: 3 }, { layer: 'last' }] }));
+  // The model folder does not exist: had the model been loaded first, the error would name it instead.
+  await assert.rejects(trainTask(engine, readTaskFile(path), { defaultModelDir: join(dir, 'model') }), (e: Error) => e.message.includes(path) && /4 levels, but the labels in the training data have 3/.test(e.message));
 });
