@@ -80,6 +80,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     io_.add_argument("--mix", type=Path, help="a second uint16 token file (tools/pretrain/taskSequences.ts: task "
                      "examples in the HdLM sequence format) that --mix-fraction of every batch's rows come from")
     io_.add_argument("--mix-fraction", type=float, default=0.0, help="share of each batch's rows taken from --mix")
+    io_.add_argument("--mix-exit-weights",
+                     help="exit-loss weights (one per --exit-layers entry) for the --mix rows, computed on "
+                          "all their positions (not an --exit-fraction subset); 0 skips that exit. "
+                          "Without it the mix rows are weighted like corpus rows")
     io_.add_argument("--init-from", type=Path, help="start from the weights of another run's ckpt.pt, or of "
                      "an exported Hugging Face folder (its model.safetensors; its config.json must match the "
                      "shape and its tokenizer.json --tokenizer-dir's); fresh optimizer and schedule: a "
@@ -149,10 +153,14 @@ class LossPlan:
     layers: list[int]
     weights: list[float]
     exit_fraction: float
+    # Exit weights for mixed-in task rows (same order as `layers`, last layer excluded), or None.
+    mix_weights: Optional[list[float]] = None
 
     @staticmethod
     def from_args(args: argparse.Namespace) -> "LossPlan":
         if args.plain:
+            if args.mix_exit_weights:
+                raise SystemExit("--mix-exit-weights needs exit layers (not --plain)")
             return LossPlan([args.layers], [1.0], 1.0)
         layers = [int(x) for x in args.exit_layers.split(",") if x.strip()]
         weights = [float(x) for x in args.exit_weights.split(",") if x.strip()]
@@ -162,7 +170,14 @@ class LossPlan:
             raise SystemExit(f"--exit-layers must be increasing layers in 1..{args.layers - 1}")
         if not 0 < args.exit_fraction <= 1:
             raise SystemExit("--exit-fraction must be in (0, 1]")
-        return LossPlan(layers + [args.layers], weights + [args.last_weight], args.exit_fraction)
+        mix_weights = None
+        if args.mix_exit_weights:
+            if args.mix is None:
+                raise SystemExit("--mix-exit-weights needs --mix")
+            mix_weights = [float(x) for x in args.mix_exit_weights.split(",") if x.strip()]
+            if len(mix_weights) != len(layers) or any(w < 0 for w in mix_weights):
+                raise SystemExit("--mix-exit-weights needs one weight >= 0 per --exit-layers entry")
+        return LossPlan(layers + [args.layers], weights + [args.last_weight], args.exit_fraction, mix_weights)
 
 
 # ----------------------------------------------------------------------------- setup
@@ -272,9 +287,15 @@ def learning_rate(args: argparse.Namespace, step: int, progress: float) -> float
 
 
 def training_loss(
-    model: LlamaForCausalLM, batch: torch.Tensor, plan: LossPlan, gen: torch.Generator
+    model: LlamaForCausalLM, batch: torch.Tensor, plan: LossPlan, gen: torch.Generator, mix_rows: int = 0
 ) -> tuple[torch.Tensor, list[float]]:
-    """Weighted sum of next-token cross-entropies at the plan's layers; also each one's value."""
+    """Weighted sum of next-token cross-entropies at the plan's layers; also each one's value.
+
+    The last `mix_rows` rows of the batch are mixed-in task examples; with `plan.mix_weights` their
+    exits are read out on every position with those weights (see `_split_exit_loss`).
+    """
+    if plan.mix_weights is not None and mix_rows > 0:
+        return _split_exit_loss(model, batch, plan, gen, mix_rows)
     x, y = batch[:, :-1], batch[:, 1:]
     hidden = model.hidden_states(x)
     targets = y.reshape(-1)
@@ -294,6 +315,55 @@ def training_loss(
         loss = F.cross_entropy(model.readout(h).float(), t)
         total = total + weight * loss
         parts.append(loss.item())
+    return total, parts
+
+
+def _split_exit_loss(
+    model: LlamaForCausalLM, batch: torch.Tensor, plan: LossPlan, gen: torch.Generator, mix_rows: int
+) -> tuple[torch.Tensor, list[float]]:
+    """The loss when task rows carry their own exit weights.
+
+    Why: a task row's label tokens are what the intermediate heads will later decode from layers
+    4 and 6; at the corpus rows' exit weight and position fraction those layers saw them far less
+    than the last layer did, which favoured the flat (last-layer) baseline. Here an exit's loss is
+    corpus weight * (1 - f) * corpus CE (on an --exit-fraction subset) + mix weight * f * task CE
+    (on all task positions), f = the task share of the batch, so equal weights give the old
+    objective in expectation. The last layer sees every position of every row at --last-weight.
+    Logged parts are the per-layer CEs over all rows computed (corpus subset and task rows).
+    """
+    x, y = batch[:, :-1], batch[:, 1:]
+    hidden = model.hidden_states(x)
+    rows, width = y.shape
+    corpus_rows = rows - mix_rows
+    share = mix_rows / rows
+    corpus_targets, mix_targets = y[:corpus_rows].reshape(-1), y[corpus_rows:].reshape(-1)
+    n = corpus_targets.numel()
+    subset = None
+    if plan.exit_fraction < 1:
+        subset = torch.randperm(n, generator=gen)[: max(1, int(n * plan.exit_fraction))].to(batch.device)
+    total = torch.zeros((), device=batch.device)
+    parts = []
+    last = model.shape.num_hidden_layers
+    size = model.shape.hidden_size
+    for i, (layer, weight) in enumerate(zip(plan.layers, plan.weights)):
+        h = hidden[layer - 1]
+        if layer == last:
+            loss = F.cross_entropy(model.readout(h.reshape(-1, size)).float(), y.reshape(-1))
+            total = total + weight * loss
+            parts.append(loss.item())
+            continue
+        hc, tc = h[:corpus_rows].reshape(-1, size), corpus_targets
+        if subset is not None:
+            hc, tc = hc[subset], tc[subset]
+        corpus_loss = F.cross_entropy(model.readout(hc).float(), tc)
+        total = total + weight * (1 - share) * corpus_loss
+        mix_weight = plan.mix_weights[i]
+        if mix_weight == 0:
+            parts.append(corpus_loss.item())
+            continue
+        mix_loss = F.cross_entropy(model.readout(h[corpus_rows:].reshape(-1, size)).float(), mix_targets)
+        total = total + mix_weight * share * mix_loss
+        parts.append(((1 - share) * corpus_loss + share * mix_loss).item())
     return total, parts
 
 
@@ -421,6 +491,7 @@ def train(args: argparse.Namespace) -> None:
     eval_windows = gather_windows(heldout_tokens, heldout_window_starts(len(heldout_tokens), args.ctx, args.eval_windows), args.ctx + 1)
     print(json.dumps({"device": str(device), "amp": str(amp), "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "shape": shape.to_dict(), "params": params, "loss_layers": plan.layers, "loss_weights": plan.weights,
+                      "mix_exit_weights": plan.mix_weights,
                       "train_tokens": int(len(train_tokens)), "heldout_tokens": int(len(heldout_tokens)),
                       "mix": mix.describe(args.batch)}), flush=True)
     train_log = JsonLines(args.out / "train.jsonl", args.resume)
@@ -450,7 +521,7 @@ def train(args: argparse.Namespace) -> None:
         batch = torch.from_numpy(mix.batch(train_tokens, args.seed, step, window, args.batch)).to(device)
         gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
         with autocast(device, amp):
-            loss, parts = training_loss(model, batch, plan, gen)
+            loss, parts = training_loss(model, batch, plan, gen, mix.rows(args.batch) if mix.tokens is not None else 0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip).item()
@@ -673,6 +744,7 @@ def finish(args: argparse.Namespace, model: LlamaForCausalLM, device: torch.devi
         "loss_layers": plan.layers,
         "loss_weights": plan.weights,
         "exit_fraction": plan.exit_fraction,
+        "mix_exit_weights": plan.mix_weights,
         "steps": step,
         "tokens": tokens_seen,
         "train_seconds": round(train_seconds, 1),

@@ -12,6 +12,10 @@
 # and stage 4 (runs/hier-mix, the WordNet and thought training splits mixed in) was
 #   INIT=runs/hier-cont2/model OUT=runs/hier-mix SEED=9012 LR=1e-3 THREADS=2 MINUTES=90 \
 #   MIX=data/tasks.bin MIX_FRACTION=0.5
+# MIX_EXIT_WEIGHTS gives the task rows their own exit weights on all their positions
+# (pretrain.py --mix-exit-weights); stage 5 (runs/hier-mixexit) was
+#   INIT=runs/hier-mix/model OUT=runs/hier-mixexit SEED=3456 LR=1e-3 THREADS=2 MINUTES=70 \
+#   MIX=data/tasks.bin MIX_FRACTION=0.5 MIX_EXIT_WEIGHTS=0,1,1
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
@@ -26,6 +30,7 @@ ARGS="--train data/train.bin --heldout data/heldout.bin --tokenizer-dir data/tok
   --samples 4 --sample-tokens 40 --exit-layers 2,4,6 --exit-weights 0.2,0.3,0.5 --exit-fraction 0.25 \
   --prompt The --prompt 'The kernel' --prompt 'Python is' --pause-after-minutes $PAUSE --out $OUT"
 [ -n "${MIX:-}" ] && ARGS="$ARGS --mix $MIX --mix-fraction ${MIX_FRACTION:-0.5}"
+[ -n "${MIX_EXIT_WEIGHTS:-}" ] && ARGS="$ARGS --mix-exit-weights $MIX_EXIT_WEIGHTS"
 RESUME=""
 [ -f "$OUT/ckpt.pt" ] && RESUME="--resume"
 while :; do

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -113,6 +114,41 @@ class ModelTest(unittest.TestCase):
         self.assertNotIn("lm_head.weight", names)
         self.assertIn("model.layers.2.self_attn.k_proj.weight", names)
         self.assertEqual(tuple(self.model.model.layers[0].self_attn.k_proj.weight.shape), (8, 16))
+
+
+class LossTest(unittest.TestCase):
+    """The task-row exit weighting (`--mix-exit-weights`) against the plain objective (the CE runs
+    in float32, hence 5 places)."""
+
+    def setUp(self) -> None:
+        from pretrain import LossPlan, training_loss
+        torch.manual_seed(0)
+        self.model = LlamaForCausalLM(SHAPE).double()
+        self.batch = torch.randint(0, SHAPE.vocab_size, (4, 9))
+        self.plan, self.loss = LossPlan, training_loss
+
+    def _ce(self, layer: int, rows: slice) -> torch.Tensor:
+        h = self.model.hidden_states(self.batch[rows, :-1])[layer - 1]
+        return F.cross_entropy(self.model.readout(h).reshape(-1, SHAPE.vocab_size), self.batch[rows, 1:].reshape(-1))
+
+    def test_equal_weights_give_the_plain_objective(self) -> None:
+        plain = self.plan([1, 2, 3], [0.2, 0.5, 1.0], 1.0)
+        split = self.plan([1, 2, 3], [0.2, 0.5, 1.0], 1.0, [0.2, 0.5])
+        gen = torch.Generator().manual_seed(0)
+        a, parts_a = self.loss(self.model, self.batch, plain, gen, 2)
+        b, parts_b = self.loss(self.model, self.batch, split, gen, 2)
+        self.assertAlmostEqual(a.item(), b.item(), places=5)
+        for x, y in zip(parts_a, parts_b):
+            self.assertAlmostEqual(x, y, places=5)
+
+    def test_mix_weights_apply_to_the_task_rows_only(self) -> None:
+        # Task rows (the last one) read out at layer 2 with weight 3 and not at layer 1.
+        split = self.plan([1, 2, 3], [0.2, 0.5, 1.0], 1.0, [0.0, 3.0])
+        total, _ = self.loss(self.model, self.batch, split, torch.Generator().manual_seed(0), 1)
+        corpus, task, f = slice(0, 3), slice(3, 4), 0.25
+        expected = (0.2 * (1 - f) * self._ce(1, corpus) + 0.5 * (1 - f) * self._ce(2, corpus)
+                    + 3.0 * f * self._ce(2, task) + self._ce(3, slice(0, 4)))
+        self.assertAlmostEqual(total.item(), expected.item(), places=5)
 
 
 class SafetensorsTest(unittest.TestCase):
