@@ -11,7 +11,9 @@
 #      FINAL_EVAL_WINDOWS (0 = the whole held-out split; a CPU dry run wants a few),
 #      PY (python3), COMPILE=1 to torch.compile the layers (untested on that torch so far: off by default),
 #      MIX_FRACTION (0.25: share of each batch taken from the carried task examples, tasks.bin.xz,
-#      when pack.sh found them; both runs get the same mix; 0 turns it off).
+#      when pack.sh found them; both runs get the same mix; 0 turns it off),
+#      MIX_EXIT_WEIGHTS (0,1,1: the hierarchical run's exit weights at layers 2/4/6 on the task rows,
+#      pretrain.py --mix-exit-weights, as CPU stage 5; "" weights them like corpus rows).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}
@@ -34,11 +36,14 @@ rm -rf "$WORK" && mkdir -p "$WORK/data"
 xz -dc "$CARRY/train.bin.xz" > "$WORK/data/train.bin" || { echo "no corpus in $CARRY"; exit 2; }
 cp -r "$CARRY/heldout.bin" "$CARRY/train.bin.json" "$CARRY/heldout.bin.json" "$CARRY/tok" "$WORK/data/"
 MIX=()
+HIER_MIX=()
 if [ -f "$CARRY/tasks.bin.xz" ] && [ "${MIX_FRACTION:-0.25}" != 0 ]; then
   xz -dc "$CARRY/tasks.bin.xz" > "$WORK/data/tasks.bin"
   MIX=(--mix "$WORK/data/tasks.bin" --mix-fraction "${MIX_FRACTION:-0.25}")
+  MIX_EXIT_WEIGHTS=${MIX_EXIT_WEIGHTS-0,1,1}
+  [ -n "$MIX_EXIT_WEIGHTS" ] && HIER_MIX=(--mix-exit-weights "$MIX_EXIT_WEIGHTS")
 fi
-echo "== task mix: ${MIX[*]:-none}"
+echo "== task mix: ${MIX[*]:-none} ${HIER_MIX[*]:-}"
 ls -la "$WORK/data"
 
 COMMON=(--train "$WORK/data/train.bin" --heldout "$WORK/data/heldout.bin" --tokenizer-dir "$WORK/data/tok"
@@ -52,7 +57,7 @@ COMMON=(--train "$WORK/data/train.bin" --heldout "$WORK/data/heldout.bin" --toke
 LIMIT=$("$PY" -c "print(int(($MINUTES + 4) * 60))")
 
 timeout "$LIMIT" "$PY" tools/pretrain/pretrain.py "${COMMON[@]}" --exit-layers 2,4,6 --exit-weights 0.2,0.3,0.5 \
-  --exit-fraction 1.0 --out "$WORK/hier" > "$WORK/hier.log" 2>&1 &
+  --exit-fraction 1.0 "${HIER_MIX[@]}" --out "$WORK/hier" > "$WORK/hier.log" 2>&1 &
 HIER=$!
 timeout "$LIMIT" "$PY" tools/pretrain/pretrain.py "${COMMON[@]}" --plain --out "$WORK/plain" > "$WORK/plain.log" 2>&1 &
 PLAIN=$!
