@@ -329,11 +329,12 @@ def _split_exit_loss(
     corpus weight * (1 - f) * corpus CE (on an --exit-fraction subset) + mix weight * f * task CE
     (on all task positions), f = the task share of the batch, so equal weights give the old
     objective in expectation. The last layer sees every position of every row at --last-weight.
-    Logged parts are the per-layer CEs over all rows computed (corpus subset and task rows).
+    Logged parts are the per-layer CEs over the positions read out there (the corpus subset and,
+    unless that exit's task weight is 0, the task rows).
     """
     x, y = batch[:, :-1], batch[:, 1:]
     hidden = model.hidden_states(x)
-    rows, width = y.shape
+    rows = y.shape[0]
     corpus_rows = rows - mix_rows
     share = mix_rows / rows
     corpus_targets, mix_targets = y[:corpus_rows].reshape(-1), y[corpus_rows:].reshape(-1)
