@@ -26,6 +26,19 @@ export interface SessionOptions {
   outputsOnDevice?: readonly string[];
 }
 
+/**
+ * Whether onnxruntime's intra-op threads may spin while waiting for work (its default). Off here:
+ * the engine keeps one session per segment and per head, each with its own thread pool, and on a
+ * small CPU the spinning pools of idle sessions take the cores from the one that runs. Measured
+ * 2026-12-01 on the 2-core machine (`hdlm bench --task …wordnet… --inputs 40`, four runs each,
+ * interleaved): classification p90 47.7–61.5 ms spinning vs 22.3–30.9 ms not, median 24.9–35.9
+ * vs 20.1–26.1; with `--threads 2`, median 96.5 vs 25.1 ms. HDLM_ORT_SPINNING=1 restores
+ * onnxruntime's default (for comparing).
+ */
+function cpuSpinning(): boolean {
+  return process.env['HDLM_ORT_SPINNING'] === '1';
+}
+
 /** A loaded ONNX graph with its declared input and output names. */
 export class Session {
   private constructor(
@@ -39,9 +52,10 @@ export class Session {
       graphOptimizationLevel: 'all',
     };
     if (options.threads > 0) sessionOptions.intraOpNumThreads = options.threads;
-    if (options.disableCpuFallback) {
-      sessionOptions.extra = { session: { disable_cpu_ep_fallback: '1' } };
-    }
+    const config: Record<string, unknown> = {};
+    if (options.disableCpuFallback) config['disable_cpu_ep_fallback'] = '1';
+    if (!cpuSpinning()) config['intra_op'] = { allow_spinning: '0' };
+    if (Object.keys(config).length > 0) sessionOptions.extra = { session: config };
     if (options.outputsOnDevice && options.outputsOnDevice.length > 0) {
       sessionOptions.preferredOutputLocation = Object.fromEntries(options.outputsOnDevice.map((name) => [name, 'gpu-buffer' as const]));
     }
