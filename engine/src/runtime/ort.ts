@@ -32,8 +32,10 @@ export interface SessionOptions {
  * small CPU the spinning pools of idle sessions take the cores from the one that runs. Measured
  * 2026-12-01 on the 2-core machine (`hdlm bench --task …wordnet… --inputs 40`, four runs each,
  * interleaved): classification p90 47.7–61.5 ms spinning vs 22.3–30.9 ms not, median 24.9–35.9
- * vs 20.1–26.1; with `--threads 2`, median 96.5 vs 25.1 ms. HDLM_ORT_SPINNING=1 restores
- * onnxruntime's default (for comparing).
+ * vs 20.1–26.1; with `--threads 2`, median 96.5 vs 25.1 ms; Qwen2.5-0.5B-shaped decode 53.6 vs
+ * 103.3 ms/token. The cost: the 8-layer default model decodes at 1.5 instead of 1.1 ms/token (its
+ * ops are too small for the wake-up to pay). HDLM_ORT_SPINNING=1 restores onnxruntime's default
+ * (for comparing).
  */
 function cpuSpinning(): boolean {
   return process.env['HDLM_ORT_SPINNING'] === '1';
