@@ -286,6 +286,12 @@ def learning_rate(args: argparse.Namespace, step: int, progress: float) -> float
 # ----------------------------------------------------------------------------- training
 
 
+def readout_ce(model: LlamaForCausalLM, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy of [N, H] hidden states read out through the final norm and
+    the tied head, in float32 whatever the autocast dtype."""
+    return F.cross_entropy(model.readout(hidden).float(), targets)
+
+
 def training_loss(
     model: LlamaForCausalLM, batch: torch.Tensor, plan: LossPlan, gen: torch.Generator, mix_rows: int = 0
 ) -> tuple[torch.Tensor, list[float]]:
@@ -311,8 +317,7 @@ def training_loss(
         t = targets
         if subset is not None and layer != last:
             h, t = h[subset], t[subset]
-        # Cross-entropy in float32 whatever the autocast dtype.
-        loss = F.cross_entropy(model.readout(h).float(), t)
+        loss = readout_ce(model, h, t)
         total = total + weight * loss
         parts.append(loss.item())
     return total, parts
@@ -349,20 +354,20 @@ def _split_exit_loss(
     for i, (layer, weight) in enumerate(zip(plan.layers, plan.weights)):
         h = hidden[layer - 1]
         if layer == last:
-            loss = F.cross_entropy(model.readout(h.reshape(-1, size)).float(), y.reshape(-1))
+            loss = readout_ce(model, h.reshape(-1, size), y.reshape(-1))
             total = total + weight * loss
             parts.append(loss.item())
             continue
         hc, tc = h[:corpus_rows].reshape(-1, size), corpus_targets
         if subset is not None:
             hc, tc = hc[subset], tc[subset]
-        corpus_loss = F.cross_entropy(model.readout(hc).float(), tc)
+        corpus_loss = readout_ce(model, hc, tc)
         total = total + weight * (1 - share) * corpus_loss
         mix_weight = plan.mix_weights[i]
         if mix_weight == 0:
             parts.append(corpus_loss.item())
             continue
-        mix_loss = F.cross_entropy(model.readout(h[corpus_rows:].reshape(-1, size)).float(), mix_targets)
+        mix_loss = readout_ce(model, h[corpus_rows:].reshape(-1, size), mix_targets)
         total = total + mix_weight * share * mix_loss
         parts.append(((1 - share) * corpus_loss + share * mix_loss).item())
     return total, parts

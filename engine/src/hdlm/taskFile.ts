@@ -71,6 +71,11 @@ export const DEFAULT_TRAIN: TrainSettings = {
   maxExamples: 0,
 };
 
+/** A classification task decodes one taxonomy level per entry of `levels`: refuses a mismatch, naming the task file. */
+export function checkLevelDepth(task: TaskDefinition, depth: number, labels: string): void {
+  if (depth !== task.levels.length) throw new Error(`${task.path}: ${task.levels.length} levels, but the labels ${labels} have ${depth}`);
+}
+
 export class TaskFileError extends Error {
   constructor(
     readonly path: string,

@@ -10,7 +10,7 @@ import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead, type HeadManifest } from './headStore';
-import type { TaskDefinition, TaskKind } from './taskFile';
+import { checkLevelDepth, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
 
 export interface TaskSession {
@@ -71,7 +71,7 @@ export async function openTask(engine: Engine, task: TaskDefinition, defaultMode
     if (task.kind === 'thoughtThenAnswer') return thoughtSession(task, loaded, layers, heads, trained, release);
     const stored = trained.find((t) => t?.manifest.taxonomy)?.manifest.taxonomy;
     const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
-    if (taxonomy.depth !== layers.length) throw new Error(`${task.path}: ${layers.length} levels, but the labels have ${taxonomy.depth}`);
+    checkLevelDepth(task, taxonomy.depth, stored ? 'of its trained heads' : 'in its dataset');
     const classifier = new HierarchicalClassifier(loaded.model, tokenizer, {
       taxonomy,
       levels: layers.map((layer, i) => ({ layer, head: heads[i]! })),

@@ -19,7 +19,7 @@ import type { HierarchicalRecord } from './dataset/formats';
 import { extractFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
-import type { TaskDefinition, TrainSettings } from './taskFile';
+import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
 import { levelHeadName } from './taskSession';
 import { ClassificationLayout } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
@@ -69,9 +69,9 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   const emit = options.onEvent ?? (() => undefined);
   // 1. Data.
   const { split, train, dev, skippedLines } = readTrainingData(task, readHierarchicalDataset, emit);
-  const taxonomy = Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
+  const taxonomy = trainingTaxonomy(split);
   // Checked before the model loads: a task whose levels do not match its labels cannot train.
-  if (taxonomy.depth !== task.levels.length) throw new Error(`${task.path}: ${task.levels.length} levels, but the labels in the training data have ${taxonomy.depth}`);
+  checkLevelDepth(task, taxonomy.depth, 'in the training data');
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
   const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
@@ -138,6 +138,15 @@ export function readTrainingData<R extends { id: string }>(
     dev: subsample(split.dev, settings.maxExamples > 0 ? Math.max(200, Math.round(settings.maxExamples * settings.devFraction)) : 0, settings.seed),
     skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
   };
+}
+
+/**
+ * The taxonomy head training derives from a split (training records, then dev): the order of
+ * each level's labels, hence of every candidate list, follows it, so whatever writes sequences
+ * for these heads (tools/pretrain/taskSequences.ts) must build it here too.
+ */
+export function trainingTaxonomy(split: { train: readonly HierarchicalRecord[]; dev: readonly HierarchicalRecord[] }): Taxonomy {
+  return Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
 }
 
 /**

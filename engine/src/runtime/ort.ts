@@ -27,7 +27,8 @@ export interface SessionOptions {
 }
 
 /**
- * Whether onnxruntime's intra-op threads may spin while waiting for work (its default). Off here:
+ * Whether onnxruntime's intra-op (CPU) threads may spin while waiting for work (its default). Off
+ * here, for every provider (a device session keeps a pool for its CPU nodes too):
  * the engine keeps one session per segment and per head, each with its own thread pool, and on a
  * small CPU the spinning pools of idle sessions take the cores from the one that runs. Measured
  * 2026-12-01 on the 2-core machine (`hdlm bench --task …wordnet… --inputs 40`, four runs each,
@@ -37,7 +38,7 @@ export interface SessionOptions {
  * ops are too small for the wake-up to pay). HDLM_ORT_SPINNING=1 restores onnxruntime's default
  * (for comparing).
  */
-function cpuSpinning(): boolean {
+function threadsMaySpin(): boolean {
   return process.env['HDLM_ORT_SPINNING'] === '1';
 }
 
@@ -56,7 +57,7 @@ export class Session {
     if (options.threads > 0) sessionOptions.intraOpNumThreads = options.threads;
     const config: Record<string, unknown> = {};
     if (options.disableCpuFallback) config['disable_cpu_ep_fallback'] = '1';
-    if (!cpuSpinning()) config['intra_op'] = { allow_spinning: '0' };
+    if (!threadsMaySpin()) config['intra_op'] = { allow_spinning: '0' };
     if (Object.keys(config).length > 0) sessionOptions.extra = { session: config };
     if (options.outputsOnDevice && options.outputsOnDevice.length > 0) {
       sessionOptions.preferredOutputLocation = Object.fromEntries(options.outputsOnDevice.map((name) => [name, 'gpu-buffer' as const]));

@@ -5,8 +5,7 @@ import { ClassificationLayout } from '../../../engine/src/hdlm/classificationLay
 import { readGuidedDataset, readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SequenceFormat } from '../../../engine/src/hdlm/sequenceFormat';
 import type { TaskDefinition } from '../../../engine/src/hdlm/taskFile';
-import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
-import { readTrainingData } from '../../../engine/src/hdlm/trainTask';
+import { readTrainingData, trainingTaxonomy } from '../../../engine/src/hdlm/trainTask';
 import type { Tokenizer } from '../../../engine/src/tokenizer';
 
 export interface TaskCount {
@@ -46,7 +45,7 @@ export function writesThought(id: string): boolean {
  */
 function classificationSequences(task: TaskDefinition, format: SequenceFormat): Built[] {
   const { split } = readTrainingData(task, readHierarchicalDataset, () => undefined);
-  const taxonomy = Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
+  const taxonomy = trainingTaxonomy(split);
   const layout = new ClassificationLayout(format, { taxonomy, system: task.system, listCandidates: task.listCandidates });
   const prefix = layout.sharedPrefix();
   return split.train.map((r) => ({ id: r.id, ids: [...prefix, ...layout.teacherForced(r.text, r.labels).ids] }));
