@@ -1,7 +1,7 @@
 // `npm run bench`: the engine benchmark on (a) the shipped default model (or a tiny random one
 // when it is not there yet) and (b) a random checkpoint with Qwen2.5-0.5B's shapes, made under
 // .cache/bench on first use. Prints figures and writes them to test-results/bench-engine.json.
-//   node out/tools/bench/engineBench.js [--device cpu|webgpu] [--threads N] [--only tiny|qwen]
+//   node out/tools/bench/engineBench.js [--device cpu|webgpu] [--threads N] [--only tiny|qwen] [--task-head-rows K]
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,13 +15,16 @@ import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
 const root = resolve(__dirname, '..', '..', '..');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { device: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { device: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' }, 'task-head-rows': { type: 'string' } } });
   const order = (values.device ?? 'cpu').split(',') as ExecutionProvider[];
   const threads = Number(values.threads ?? 0);
   const device = await chooseDevice(order, threads);
   for (const f of device.fallbacks) console.log(`bench: ${f.provider} skipped: ${f.reason.split('\n')[0]}`);
   const results: BenchResult[] = [];
-  const common = { provider: device.provider, threads, fused: true, log: (l: string) => console.log(l) };
+  // Exits are measured through the model's own head and through a head of this many rows (the
+  // shipped WordNet and thought heads rank 52–2,317 label tokens).
+  const taskHeadRows = Number(values['task-head-rows'] ?? 1024);
+  const common = { provider: device.provider, threads, fused: true, taskHeadRows, log: (l: string) => console.log(l) };
 
   if (values.only !== 'qwen') {
     const tiny = join(root, 'models', 'hdlm-tiny');

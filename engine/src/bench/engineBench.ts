@@ -1,8 +1,10 @@
 // The engine benchmark: prefill and decode speed, time to first token, the cost of exiting at
 // each exit layer, the bandwidth floor, and what continuing after an early-exit span costs
 // against re-prefilling (what the official HdLM code does). Prints figures; asserts nothing.
+import { architectureFor } from '../arch/registry';
 import type { Checkpoint } from '../checkpoint/types';
 import { argmax } from '../generate/sampler';
+import { LanguageHead } from '../model/languageHead';
 import { SegmentedModel } from '../model/segmentedModel';
 import type { ExecutionProvider } from '../runtime/ort';
 import { measureBandwidth } from './bandwidth';
@@ -15,6 +17,8 @@ export interface BenchOptions {
   promptTokens: number;
   thoughtTokens: number;
   decodeSteps: number;
+  /** Rows of the task head that exits are also measured through (HdLM heads rank label tokens only). */
+  taskHeadRows: number;
   fused: boolean;
   log: (line: string) => void;
 }
@@ -29,7 +33,8 @@ export interface BenchResult {
   decodeMsFull: number;
   decodeTokensPerS: number;
   floorMs: number;
-  exits: { layer: number; ms: number; ratio: number; target: number; floorMs: number }[];
+  /** Each exit through the model's own head and through a task head of `taskHeadRows` rows. */
+  exits: { layer: number; ms: number; ratio: number; target: number; floorMs: number; taskHead: { rows: number; ms: number; ratio: number; floorMs: number } }[];
   continuation: { catchUpMs: number; reprefillMs: number; ratio: number };
 }
 
@@ -73,7 +78,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
     const ttft = performance.now() - t0;
 
     // 2. Decode steps at every exit layer, head readout included: a step's cost as a user sees it.
-    const stepMs = async (layer: number): Promise<number> => {
+    const stepMs = async (layer: number, head: LanguageHead = model.ownHead): Promise<number> => {
       const state = model.newState();
       model.append(state, [prompt.slice(0, 32)]);
       await model.runTo(state, layer);
@@ -82,7 +87,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
         model.append(state, [[(i * 31) % c.vocabSize]]);
         const t = performance.now();
         const r = await model.runTo(state, layer);
-        argmax(await model.logits(r.hidden));
+        argmax(await head.logits(r.hidden));
         times.push(performance.now() - t);
       }
       return median(times);
@@ -91,10 +96,17 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
     const bytesPerToken = (p: number): number => 4 * p;
     const floorMs = (bytesPerToken(params.layers + params.head) / bandwidth) * 1000;
     const exits = [];
-    for (const layer of model.exitLayers.filter((l) => l < L)) {
-      const ms = await stepMs(layer);
-      const floor = (bytesPerToken((params.layers * layer) / L + params.head) / bandwidth) * 1000;
-      exits.push({ layer, ms, ratio: ms / full, target: layer / L + 0.15, floorMs: floor });
+    const taskHead = await subsetHead(checkpoint, options);
+    try {
+      for (const layer of model.exitLayers.filter((l) => l < L)) {
+        const ms = await stepMs(layer);
+        const floorAt = (headParams: number): number => (bytesPerToken((params.layers * layer) / L + headParams) / bandwidth) * 1000;
+        const taskMs = await stepMs(layer, taskHead);
+        const rows = options.taskHeadRows;
+        exits.push({ layer, ms, ratio: ms / full, target: layer / L + 0.15, floorMs: floorAt(params.head), taskHead: { rows, ms: taskMs, ratio: taskMs / full, floorMs: floorAt(rows * c.hiddenSize + c.hiddenSize) } });
+      }
+    } finally {
+      await taskHead.release();
     }
 
     // 3. Thought-then-answer: the thought runs to the first exit; the answer needs the last layer.
@@ -117,6 +129,18 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
   } finally {
     await model.release();
   }
+}
+
+/**
+ * A head of the model's own norm and `taskHeadRows` of its unembedding rows, spread over the
+ * vocabulary: the shape of a trained HdLM head, whose vocabulary subset is its label tokens.
+ */
+function subsetHead(checkpoint: Checkpoint, options: BenchOptions): Promise<LanguageHead> {
+  const { config, weights } = checkpoint;
+  const K = Math.min(options.taskHeadRows, config.vocabSize);
+  const vocabSubset = Int32Array.from({ length: K }, (_, i) => Math.floor((i * config.vocabSize) / K));
+  const own = architectureFor(config).ownHead(config, weights);
+  return LanguageHead.create({ ...own, vocabSubset }, { provider: options.provider, threads: options.threads, fused: options.fused });
 }
 
 /**
@@ -166,6 +190,8 @@ function printResult(r: BenchResult, options: BenchOptions): void {
   log(`  decode (batch 1)  ${r.decodeTokensPerS.toFixed(1)} tokens/s = ${r.decodeMsFull.toFixed(1)} ms/token; floor ${r.floorMs.toFixed(1)} ms (${(r.decodeMsFull / r.floorMs).toFixed(2)}× floor)`);
   for (const e of r.exits) {
     log(`  exit at layer ${String(e.layer).padStart(2)}  ${e.ms.toFixed(1)} ms/token = ${e.ratio.toFixed(2)} of full (target ≤ ${e.target.toFixed(2)}); floor ${e.floorMs.toFixed(1)} ms`);
+    const t = e.taskHead;
+    log(`    through a ${t.rows}-row task head  ${t.ms.toFixed(1)} ms/token = ${t.ratio.toFixed(2)} of full; floor ${t.floorMs.toFixed(1)} ms`);
   }
   const c = r.continuation;
   log(`  continue after a ${options.thoughtTokens}-token early-exit thought: catch-up ${c.catchUpMs.toFixed(1)} ms vs re-prefill ${c.reprefillMs.toFixed(1)} ms = ${c.ratio.toFixed(2)} (target < 0.5)`);

@@ -34,7 +34,7 @@ train:     --task FILE  --epochs N  --max-examples N  --events (JSON lines on st
 eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B
            --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
-bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  |  --task FILE --inputs N`;
+bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N`;
 
 const COMMAND_OPTIONS = {
   generate: {
@@ -52,7 +52,7 @@ const COMMAND_OPTIONS = {
   layers: { top: { type: 'string' }, ids: { type: 'string' } },
   classify: { task: { type: 'string' }, beam: { type: 'string' } },
   train: { task: { type: 'string' }, epochs: { type: 'string' }, 'max-examples': { type: 'string' }, events: { type: 'boolean' } },
-  bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' } },
+  bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' } },
   eval: { task: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, events: { type: 'boolean' } },
   info: {},
 } as const;

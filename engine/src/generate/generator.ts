@@ -78,7 +78,6 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
       // 2. Run to the exit layer and read the newest position of every row through the head.
       const reached = await model.runTo(state, layer, request.signal);
       const logits = await head.logits(lastPositions(reached.hidden, batch, reached.count, model.config.hiddenSize));
-      if (head.vocabSubset) keepSubset(logits, head.vocabSubset, head.vocabSize);
       // 3. Sample, stream, check stopping, and feed the new tokens (finished rows get padding).
       const next = rows.map((row, b) => (row.stop === undefined ? step(row, b, logits, head.vocabSize, sampler, stopping, request, layer) : undefined));
       if (state.length + 1 > model.config.maxPositions) {
@@ -126,14 +125,4 @@ function lastPositions(hidden: Float32Array, batch: number, count: number, H: nu
   const out = new Float32Array(batch * H);
   for (let b = 0; b < batch; b++) out.set(hidden.subarray(((b + 1) * count - 1) * H, (b + 1) * count * H), b * H);
   return out;
-}
-
-/**
- * A head trained over a vocabulary subset (its targets' tokens) was only ever taught to rank
- * those: it generates among them, the way it was trained and the way labels are scored.
- */
-function keepSubset(logits: Float32Array, subset: Int32Array, V: number): void {
-  const keep = new Uint8Array(V);
-  for (const id of subset) keep[id] = 1;
-  for (let at = 0; at < logits.length; at++) if (!keep[at % V]) logits[at] = -Infinity;
 }

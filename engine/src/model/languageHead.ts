@@ -9,7 +9,7 @@ export class LanguageHead {
     private readonly session: Session,
     readonly hiddenSize: number,
     readonly vocabSize: number,
-    /** Rows that scoring normalises over (a head trained on label tokens); all when undefined. */
+    /** The only tokens this head ranks (a head trained on label tokens); all when undefined. */
     readonly vocabSubset?: Int32Array,
   ) {}
 
@@ -23,16 +23,30 @@ export class LanguageHead {
     return new LanguageHead(session, hiddenSize, vocabSize, vocabSubset);
   }
 
-  /** Logits [N, V] for hidden states [N, H]. */
+  /**
+   * Logits [N, V] for hidden states [N, H]. A head with a vocabulary subset computes only its K
+   * rows; every other token gets -Infinity, so sampling, ranking and softmax stay within the
+   * subset without each caller masking.
+   */
   async logits(hidden: Float32Array): Promise<Float32Array> {
     const n = hidden.length / this.hiddenSize;
     if (!Number.isInteger(n)) throw new Error(`head: ${hidden.length} values are not a whole number of rows of ${this.hiddenSize}`);
     if (n === 0) return new Float32Array(0);
     const out = await this.session.run({ [HeadIO.hidden]: float32Tensor(hidden, [n, this.hiddenSize]) });
-    return out[HeadIO.logits]!.data as Float32Array;
+    const logits = out[HeadIO.logits]!.data as Float32Array;
+    return this.vocabSubset ? scatterRows(logits, this.vocabSubset, this.vocabSize) : logits;
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** [N, K] logits of the subset's tokens → [N, V], -Infinity outside the subset. */
+function scatterRows(compact: Float32Array, ids: Int32Array, V: number): Float32Array {
+  const K = ids.length;
+  const n = compact.length / K;
+  const full = new Float32Array(n * V).fill(-Infinity);
+  for (let r = 0; r < n; r++) for (let i = 0; i < K; i++) full[r * V + ids[i]!] = compact[r * K + i]!;
+  return full;
 }

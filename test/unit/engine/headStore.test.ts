@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint } from '../../../engine/src/checkpoint/types';
 import { HeadManifest, loadHead, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
+import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 let dir: string;
@@ -59,6 +60,26 @@ test('a rows head stores only the trained rows and rebuilds the rest from the ow
   assert.deepEqual(weights.weight, trained);
   assert.deepEqual(Array.from(weights.vocabSubset!), [3, 17]);
   assert.match(written.weightsFile, /^rows\./);
+});
+
+test('a head with a vocabulary subset computes only its rows: the full head\'s logits there, -Infinity elsewhere', async () => {
+  const own = ownHeadCopy(ckpt);
+  const bias = Float32Array.from({ length: V }, (_, i) => i / 10);
+  const ids = Int32Array.from([17, 3, 29]); // not sorted: the graph keeps the subset's order
+  const options = { provider: 'cpu' as const, threads: 1, fused: true };
+  const full = await LanguageHead.create({ ...own, bias }, options);
+  const subset = await LanguageHead.create({ ...own, bias, vocabSubset: ids }, options);
+  try {
+    const hidden = Float32Array.from({ length: 2 * H }, (_, i) => Math.sin(i));
+    const [a, b] = [await full.logits(hidden), await subset.logits(hidden)];
+    assert.equal(b.length, 2 * V);
+    for (let at = 0; at < 2 * V; at++) {
+      if (ids.includes(at % V)) assert.ok(Math.abs(a[at]! - b[at]!) < 1e-5, `row ${Math.floor(at / V)}, token ${at % V}: ${a[at]} vs ${b[at]}`);
+      else assert.equal(b[at], -Infinity, `token ${at % V} is outside the subset`);
+    }
+  } finally {
+    await Promise.all([full.release(), subset.release()]);
+  }
 });
 
 test('a head trained for another model is refused, naming the file', () => {

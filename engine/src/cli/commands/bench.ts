@@ -28,6 +28,7 @@ export async function benchCommand(values: Values, signal: AbortSignal): Promise
     promptTokens: integer(values, 'prompt-tokens', Math.min(256, checkpoint.config.maxPositions - 40), 1),
     thoughtTokens: integer(values, 'thought-tokens', 32, 1),
     decodeSteps: integer(values, 'steps', 10, 1),
+    taskHeadRows: integer(values, 'task-head-rows', 1024, 1),
     fused: true,
     log: (line) => {
       if (!values['json']) console.log(line);
