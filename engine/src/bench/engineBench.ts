@@ -102,7 +102,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
         const ms = await stepMs(layer);
         const floorAt = (headParams: number): number => (bytesPerToken((params.layers * layer) / L + headParams) / bandwidth) * 1000;
         const taskMs = await stepMs(layer, taskHead);
-        const rows = options.taskHeadRows;
+        const rows = taskHead.vocabSubset!.length;
         exits.push({ layer, ms, ratio: ms / full, target: layer / L + 0.15, floorMs: floorAt(params.head), taskHead: { rows, ms: taskMs, ratio: taskMs / full, floorMs: floorAt(rows * c.hiddenSize + c.hiddenSize) } });
       }
     } finally {
