@@ -16,6 +16,7 @@
 # (pretrain.py --mix-exit-weights); stage 5 (runs/hier-mixexit) was
 #   INIT=runs/hier-mix/model OUT=runs/hier-mixexit SEED=3456 LR=1e-3 THREADS=2 MINUTES=70 \
 #   MIX=data/tasks.bin MIX_FRACTION=0.5 MIX_EXIT_WEIGHTS=0,1,1
+# and stage 6 (runs/hier-mixexit2) the same from stage 5 with SEED=7890 MINUTES=75.
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
