@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchResult, runEngineBench } from '../../engine/src/bench/engineBench';
 import { loadCheckpoint } from '../../engine/src/checkpoint/checkpoint';
+import { integer } from '../../engine/src/cli/args';
 import { chooseDevice } from '../../engine/src/runtime/devices';
 import type { ExecutionProvider } from '../../engine/src/runtime/ort';
 import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const results: BenchResult[] = [];
   // Exits are measured through the model's own head and through a head of this many rows (the
   // shipped WordNet and thought heads rank 52–2,317 label tokens).
-  const taskHeadRows = Number(values['task-head-rows'] ?? 1024);
+  const taskHeadRows = integer(values, 'task-head-rows', 1024, 1);
   const common = { provider: device.provider, threads, fused: true, taskHeadRows, log: (l: string) => console.log(l) };
 
   if (values.only !== 'qwen') {
