@@ -15,7 +15,6 @@ import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
 import { evaluationRecords } from './evaluateTask';
 import { loadHead } from './headStore';
-import { logSoftmax } from './labelScorer';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
@@ -227,7 +226,6 @@ function producibleBy(head: LanguageHead): (tokens: readonly number[]) => boolea
  */
 export async function answerNll(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<number> {
   const H = model.config.hiddenSize;
-  const V = head.vocabSize;
   const L = model.config.numLayers;
   // The shared prefix runs once; each sequence continues a fork of it.
   const shared = model.newState(1);
@@ -247,9 +245,9 @@ export async function answerNll(model: SegmentedModel, head: LanguageHead, prefi
     const first = hidden.length / H - seq.ids.length;
     const rows = new Float32Array(answer.length * H);
     answer.forEach((at, r) => rows.set(hidden.subarray((first + at - 1) * H, (first + at) * H), r * H));
-    const logits = await head.logits(rows);
+    const logProbs = await head.logProbs(rows);
     answer.forEach((at, r) => {
-      const logp = logSoftmax(logits.subarray(r * V, (r + 1) * V), head.vocabSubset)[seq.ids[at]!]!;
+      const logp = logProbs.at(r, seq.ids[at]!);
       if (logp === -Infinity) throw new Error(`answerNll: token ${seq.ids[at]} is outside the head's vocabulary subset`);
       total -= logp;
     });

@@ -42,20 +42,6 @@ function buildTrie(candidates: readonly Candidate[]): TrieNode {
   return root;
 }
 
-/** log-softmax of one row, over `subset` only when given (other entries become -Infinity). */
-export function logSoftmax(logits: Float32Array, subset?: Int32Array): Float64Array {
-  const ids = subset ?? Int32Array.from({ length: logits.length }, (_, i) => i);
-  let max = -Infinity;
-  for (const id of ids) if (logits[id]! > max) max = logits[id]!;
-  let sum = 0;
-  for (const id of ids) sum += Math.exp(logits[id]! - max);
-  const lse = max + Math.log(sum);
-  if (!subset) return Float64Array.from(logits, (v) => v - lse);
-  const out = new Float64Array(logits.length).fill(-Infinity);
-  for (const id of ids) out[id] = logits[id]! - lse;
-  return out;
-}
-
 /**
  * Scores `candidates` as continuations of `state` (whose newest position must already have been
  * appended; it is run to `layer` here). `state` itself is left as it was, except that its
@@ -71,7 +57,6 @@ export async function scoreCandidates(
 ): Promise<ScoredCandidate[]> {
   if (candidates.length === 0) throw new Error('no candidates to score');
   const H = model.config.hiddenSize;
-  const V = head.vocabSize;
   const reached = await model.runTo(state, layer, { signal });
   if (reached.count === 0) throw new Error('scoreCandidates: the prefix has no new position to read out');
   const root = buildTrie(candidates);
@@ -95,15 +80,14 @@ export async function scoreCandidates(
     const out = await model.runTo(tree, layer, { signal });
     rows.set(out.hidden.subarray(out.hidden.length - inner.length * H), H);
   }
-  const logits = await head.logits(rows);
+  const logp = await head.logProbs(rows);
   const rowOf = new Map<TrieNode, number>([[root, 0], ...inner.map((n, i): [TrieNode, number] => [n.node, i + 1])]);
   // 3. Walk the trie adding each token's log-probability at its parent's row.
   const scores = new Map<string, number>();
   const walk = (node: TrieNode, acc: number): void => {
     const row = rowOf.get(node)!;
-    const logp = logSoftmax(logits.subarray(row * V, (row + 1) * V), head.vocabSubset);
     for (const [token, child] of node.children) {
-      const score = acc + logp[token]!;
+      const score = acc + logp.at(row, token);
       for (const label of child.ends) scores.set(label, score);
       if (child.children.size > 0) walk(child, score);
     }

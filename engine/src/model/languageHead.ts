@@ -4,14 +4,33 @@ import { buildHeadGraph, HeadIO, HeadWeights } from '../arch/head';
 import type { OpOptions } from '../arch/ops';
 import { ExecutionProvider, float32Tensor, Session } from '../runtime/ort';
 
+/**
+ * Log-probabilities of N rows over the tokens a head ranks (its subset, or all V), kept compact:
+ * [N, K] logits and one log-normaliser per row, so a scorer reading a few tokens per row never
+ * builds V-long rows (152k for Qwen-sized vocabularies).
+ */
+export interface LogProbs {
+  readonly rows: number;
+  /** log p(token | row), normalised over the ranked tokens; -Infinity for a token the head does not rank. */
+  at(row: number, token: number): number;
+}
+
 export class LanguageHead {
+  /** token id → column of the compact output (-1: not ranked); only for a subset head. */
+  private readonly columnOf?: Int32Array;
+
   private constructor(
     private readonly session: Session,
     readonly hiddenSize: number,
     readonly vocabSize: number,
     /** The only tokens this head ranks (a head trained on label tokens); all when undefined. */
     readonly vocabSubset?: Int32Array,
-  ) {}
+  ) {
+    if (vocabSubset) {
+      this.columnOf = new Int32Array(vocabSize).fill(-1);
+      vocabSubset.forEach((id, col) => (this.columnOf![id] = col));
+    }
+  }
 
   static create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
     return LanguageHead.fromGraph(buildHeadGraph(weights, options), weights.hiddenSize, weights.vocabSize, options, weights.vocabSubset);
@@ -29,17 +48,50 @@ export class LanguageHead {
    * subset without each caller masking.
    */
   async logits(hidden: Float32Array): Promise<Float32Array> {
+    const logits = await this.compactLogits(hidden);
+    return this.vocabSubset ? scatterRows(logits, this.vocabSubset, this.vocabSize) : logits;
+  }
+
+  /** Log-softmax of every row over the ranked tokens (see LogProbs), without widening to V. */
+  async logProbs(hidden: Float32Array): Promise<LogProbs> {
+    const logits = await this.compactLogits(hidden);
+    const K = this.vocabSubset?.length ?? this.vocabSize;
+    const rows = logits.length / K;
+    const lse = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) lse[r] = logSumExp(logits, r * K, (r + 1) * K);
+    const columnOf = this.columnOf;
+    return {
+      rows,
+      at(row, token) {
+        const col = columnOf ? columnOf[token] ?? -1 : token;
+        if (row < 0 || row >= rows || col < 0 || col >= K) return -Infinity;
+        return logits[row * K + col]! - lse[row]!;
+      },
+    };
+  }
+
+  /** The graph's output: [N, K] for a subset head, [N, V] otherwise. */
+  private async compactLogits(hidden: Float32Array): Promise<Float32Array> {
     const n = hidden.length / this.hiddenSize;
     if (!Number.isInteger(n)) throw new Error(`head: ${hidden.length} values are not a whole number of rows of ${this.hiddenSize}`);
     if (n === 0) return new Float32Array(0);
     const out = await this.session.run({ [HeadIO.hidden]: float32Tensor(hidden, [n, this.hiddenSize]) });
-    const logits = out[HeadIO.logits]!.data as Float32Array;
-    return this.vocabSubset ? scatterRows(logits, this.vocabSubset, this.vocabSize) : logits;
+    return out[HeadIO.logits]!.data as Float32Array;
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** log Σ exp(values[from..to)), in float64 (a label score sums many of these). */
+function logSumExp(values: Float32Array, from: number, to: number): number {
+  let max = -Infinity;
+  for (let i = from; i < to; i++) if (values[i]! > max) max = values[i]!;
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += Math.exp(values[i]! - max);
+  return max + Math.log(sum);
 }
 
 /** [N, K] logits of the subset's tokens → [N, V], -Infinity outside the subset. */

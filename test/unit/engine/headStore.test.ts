@@ -82,6 +82,37 @@ test('a head with a vocabulary subset computes only its rows: the full head\'s l
   }
 });
 
+test('logProbs is the log-softmax over the ranked tokens: all V for a full head, the subset for a subset head', async () => {
+  const own = ownHeadCopy(ckpt);
+  const ids = Int32Array.from([17, 3, 29]);
+  const options = { provider: 'cpu' as const, threads: 1, fused: true };
+  const full = await LanguageHead.create(own, options);
+  const subset = await LanguageHead.create({ ...own, vocabSubset: ids }, options);
+  try {
+    const hidden = Float32Array.from({ length: 2 * H }, (_, i) => Math.cos(i / 3));
+    const logits = await full.logits(hidden);
+    const [lpFull, lpSubset] = [await full.logProbs(hidden), await subset.logProbs(hidden)];
+    assert.equal(lpFull.rows, 2);
+    assert.equal(lpSubset.rows, 2);
+    for (let r = 0; r < 2; r++) {
+      const row = Array.from(logits.subarray(r * V, (r + 1) * V));
+      const lse = (values: number[]): number => Math.log(values.reduce((s, v) => s + Math.exp(v), 0));
+      const all = lse(row);
+      const within = lse(Array.from(ids, (id) => row[id]!));
+      for (let t = 0; t < V; t++) {
+        assert.ok(Math.abs(lpFull.at(r, t) - (row[t]! - all)) < 1e-5, `full row ${r}, token ${t}`);
+        if (ids.includes(t)) assert.ok(Math.abs(lpSubset.at(r, t) - (row[t]! - within)) < 1e-5, `subset row ${r}, token ${t}`);
+        else assert.equal(lpSubset.at(r, t), -Infinity, `token ${t} is outside the subset`);
+      }
+      const mass = Array.from(ids, (id) => Math.exp(lpSubset.at(r, id))).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(mass - 1) < 1e-6, `the subset's probabilities sum to ${mass}`);
+    }
+    assert.equal(lpFull.at(2, 0), -Infinity, 'a row past the end has no probability');
+  } finally {
+    await Promise.all([full.release(), subset.release()]);
+  }
+});
+
 test('a head trained for another model is refused, naming the file', () => {
   saveHead(dir, manifest('foreign', { modelFingerprint: 'f'.repeat(64) }), { weight: new Float32Array(V * H) });
   assert.throws(() => loadHead(dir, 'foreign', ckpt), /foreign\.[a-z0-9]+\.safetensors: this head was trained for another model/);
