@@ -1,24 +1,28 @@
 // `npm run bench`: the engine benchmark on (a) the shipped default model (or a tiny random one
 // when it is not there yet) and (b) a random checkpoint with Qwen2.5-0.5B's shapes, made under
 // .cache/bench on first use. Prints figures and writes them to test-results/bench-engine.json.
-//   node out/tools/bench/engineBench.js [--device cpu|webgpu] [--threads N] [--only tiny|qwen] [--task-head-rows K]
+//   node out/tools/bench/engineBench.js [--device cpu|webgpu|cuda] [--threads N] [--only tiny|qwen] [--task-head-rows K]
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BenchResult, runEngineBench } from '../../engine/src/bench/engineBench';
 import { loadCheckpoint } from '../../engine/src/checkpoint/checkpoint';
-import { integer } from '../../engine/src/cli/args';
+import { integer, parse, providers, UsageError } from '../../engine/src/cli/args';
 import { chooseDevice } from '../../engine/src/runtime/devices';
-import type { ExecutionProvider } from '../../engine/src/runtime/ort';
 import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
 
+const USAGE = 'usage: node out/tools/bench/engineBench.js [--device cpu|webgpu|cuda] [--threads N] [--only tiny|qwen] [--task-head-rows K]';
 const root = resolve(__dirname, '..', '..', '..');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { device: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' }, 'task-head-rows': { type: 'string' } } });
-  const order = (values.device ?? 'cpu').split(',') as ExecutionProvider[];
-  const threads = Number(values.threads ?? 0);
+  const { values, positionals } = parse(process.argv.slice(2), { only: { type: 'string' }, 'task-head-rows': { type: 'string' } });
+  if (values['help'] === true) return void console.log(USAGE);
+  for (const name of ['model', 'json'] as const) if (values[name] !== undefined) throw new UsageError(`--${name} is not an option of the engine bench`);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const only = values['only'];
+  if (only !== undefined && only !== 'tiny' && only !== 'qwen') throw new UsageError(`--only must be tiny or qwen, got ${String(only)}`);
+  const order = providers(values);
+  const threads = integer(values, 'threads', 0);
   const device = await chooseDevice(order, threads);
   for (const f of device.fallbacks) console.log(`bench: ${f.provider} skipped: ${f.reason.split('\n')[0]}`);
   const results: BenchResult[] = [];
@@ -27,7 +31,7 @@ async function main(): Promise<void> {
   const taskHeadRows = integer(values, 'task-head-rows', 1024, 1);
   const common = { provider: device.provider, threads, fused: true, taskHeadRows, log: (l: string) => console.log(l) };
 
-  if (values.only !== 'qwen') {
+  if (only !== 'qwen') {
     const tiny = join(root, 'models', 'hdlm-tiny');
     const ckpt = existsSync(join(tiny, 'model.safetensors')) ? await loadCheckpoint(tiny) : undefined;
     if (ckpt) {
@@ -39,7 +43,7 @@ async function main(): Promise<void> {
       console.log('bench: models/hdlm-tiny has no weights yet; skipping the tiny model');
     }
   }
-  if (values.only !== 'tiny') {
+  if (only !== 'tiny') {
     const dir = join(root, '.cache', 'bench', 'qwen2.5-0.5b-shape');
     if (!existsSync(join(dir, 'model.safetensors'))) {
       console.log(`bench: writing a random checkpoint with Qwen2.5-0.5B's shapes to ${dir} (once, ~1 GB)`);
@@ -55,6 +59,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  // A usage error is the user's to fix (its message says how); anything else is ours, with a stack.
+  const usage = err instanceof UsageError;
+  if (usage) console.error(`bench: ${err.message}\n${USAGE}`);
+  else console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   process.exitCode = 1;
 });
