@@ -1,13 +1,13 @@
 // `npm run bench`: the engine benchmark on (a) the shipped default model (or a tiny random one
 // when it is not there yet) and (b) a random checkpoint with Qwen2.5-0.5B's shapes, made under
 // .cache/bench on first use. Prints figures and writes them to test-results/bench-engine.json.
-//   node out/tools/bench/engineBench.js [--device cpu|webgpu|cuda] [--threads N] [--only tiny|qwen] [--task-head-rows K]
+// Options: USAGE below.
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BenchResult, runEngineBench } from '../../engine/src/bench/engineBench';
 import { loadCheckpoint } from '../../engine/src/checkpoint/checkpoint';
-import { integer, parse, providers, UsageError } from '../../engine/src/cli/args';
+import { COMMON_OPTIONS, integer, parse, providers, UsageError } from '../../engine/src/cli/args';
 import { chooseDevice } from '../../engine/src/runtime/devices';
 import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
 
@@ -15,9 +15,10 @@ const USAGE = 'usage: node out/tools/bench/engineBench.js [--device cpu|webgpu|c
 const root = resolve(__dirname, '..', '..', '..');
 
 async function main(): Promise<void> {
-  const { values, positionals } = parse(process.argv.slice(2), { only: { type: 'string' }, 'task-head-rows': { type: 'string' } });
+  // Of the shared options only these: it benches fixed checkpoints (no --model) and prints figures (no --json).
+  const shared = { device: COMMON_OPTIONS.device, threads: COMMON_OPTIONS.threads, help: COMMON_OPTIONS.help };
+  const { values, positionals } = parse(process.argv.slice(2), { only: { type: 'string' }, 'task-head-rows': { type: 'string' } }, shared);
   if (values['help'] === true) return void console.log(USAGE);
-  for (const name of ['model', 'json'] as const) if (values[name] !== undefined) throw new UsageError(`--${name} is not an option of the engine bench`);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const only = values['only'];
   if (only !== undefined && only !== 'tiny' && only !== 'qwen') throw new UsageError(`--only must be tiny or qwen, got ${String(only)}`);
@@ -60,8 +61,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // A usage error is the user's to fix (its message says how); anything else is ours, with a stack.
-  const usage = err instanceof UsageError;
-  if (usage) console.error(`bench: ${err.message}\n${USAGE}`);
+  if (err instanceof UsageError) console.error(`bench: ${err.message}\n${USAGE}`);
   else console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   process.exitCode = 1;
 });

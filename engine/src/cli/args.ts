@@ -21,9 +21,10 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-export function parse(argv: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
+/** Strict parse of `options` plus the shared ones (`common`: all of COMMON_OPTIONS unless a tool takes fewer). */
+export function parse(argv: string[], options: ParseArgsConfig['options'], common: ParseArgsConfig['options'] = COMMON_OPTIONS): { values: Values; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: argv, options: { ...common, ...options }, allowPositionals: true, strict: true });
     return { values: values as Values, positionals };
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
