@@ -60,8 +60,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // A usage error is the user's to fix (its message says how); anything else is ours, with a stack.
-  if (err instanceof UsageError) console.error(`bench: ${err.message}\n${USAGE}`);
-  else console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  process.exitCode = 1;
+  // A usage error is the user's to fix (its message says how) and exits 2, as `hdlm` does for
+  // misuse; anything else is ours, with a stack, and exits 1.
+  if (err instanceof UsageError) {
+    console.error(`bench: ${err.message}\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
 });

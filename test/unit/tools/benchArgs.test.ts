@@ -1,5 +1,6 @@
 // The engine bench's command line: bad options are refused before any model is loaded, with a
-// message naming the option and the usage line, and no stack trace (a stack means our bug).
+// message naming the option and the usage line, no stack trace (a stack means our bug), and exit
+// status 2 (misuse, as `hdlm` gives).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -21,7 +22,7 @@ for (const [args, message] of [
 ] as const) {
   test(`bench ${args.join(' ')} is refused with a clear message`, () => {
     const r = run(...args);
-    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, message);
     assert.match(r.stderr, /usage: node out\/tools\/bench\/engineBench\.js/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a usage error');
