@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BenchResult, runEngineBench } from '../../engine/src/bench/engineBench';
 import { loadCheckpoint } from '../../engine/src/checkpoint/checkpoint';
-import { COMMON_OPTIONS, integer, parse, providers, UsageError } from '../../engine/src/cli/args';
+import { COMMON_OPTIONS, integer, parse, providers, USAGE_EXIT_CODE, UsageError } from '../../engine/src/cli/args';
 import { chooseDevice } from '../../engine/src/runtime/devices';
 import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
 
@@ -60,11 +60,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // A usage error is the user's to fix (its message says how) and exits 2, as `hdlm` does for
-  // misuse; anything else is ours, with a stack, and exits 1.
+  // A usage error is the user's to fix (its message says how), with hdlm's exit status for misuse;
+  // anything else is ours, with a stack, and exits 1.
   if (err instanceof UsageError) {
     console.error(`bench: ${err.message}\n${USAGE}`);
-    process.exitCode = 2;
+    process.exitCode = USAGE_EXIT_CODE;
   } else {
     console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     process.exitCode = 1;

@@ -11,6 +11,9 @@ export { defaultModelDir, defaultTaskFile } from '../defaults';
 
 export class UsageError extends Error {}
 
+/** Exit status of every command-line tool here for a UsageError (misuse), as getopt-style tools do; 1 is a failure. */
+export const USAGE_EXIT_CODE = 2;
+
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export const COMMON_OPTIONS = {

@@ -1,7 +1,7 @@
 // `hdlm`: the engine's command-line front end (no VS Code). Ctrl-C cancels the running command
 // cooperatively (between tokens and segments) instead of killing it mid-write.
 import { CancelledError } from '../model/segmentedModel';
-import { parse, UsageError } from './args';
+import { parse, USAGE_EXIT_CODE, UsageError } from './args';
 import { benchCommand } from './commands/bench';
 import { classifyCommand } from './commands/classify';
 import { evalCommand, trainCommand } from './commands/train';
@@ -107,7 +107,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof UsageError) {
       console.error(`hdlm: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
+      process.exitCode = USAGE_EXIT_CODE;
     } else if (err instanceof CancelledError) {
       console.error('hdlm: cancelled');
       process.exitCode = 130;
