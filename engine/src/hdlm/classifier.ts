@@ -33,8 +33,9 @@ export interface LevelDecision {
   runnersUp: { label: string; probability: number }[];
   /** Layer whose head decided this level. */
   layer: number;
+  /** Wall time of this level, over every beam. */
   ms: number;
-  /** Decoder work spent deciding this level: rows × positions × layers run (not sent to editors). */
+  /** Decoder work spent deciding this level, over every beam: rows × positions × layers run (not sent to editors). */
   layerPositions: number;
 }
 
@@ -76,9 +77,13 @@ export class HierarchicalClassifier {
     this.model.append(root, [this.layout.inputPart(text)]);
     let beams: Beam[] = [{ labels: [], logp: 0, decisions: [], state: root }];
     for (let level = 1; level <= this.task.taxonomy.depth; level++) {
+      const started = performance.now();
+      const work = this.model.compute.layerPositions;
       const expanded: Beam[] = [];
       for (const beam of beams) expanded.push(...(await this.expand(beam, level, beamWidth, options.signal)));
-      beams = expanded.sort((a, b) => b.logp - a.logp).slice(0, beamWidth);
+      // A level's cost is every beam's expansion at it, not only the surviving path's.
+      const cost = { ms: performance.now() - started, layerPositions: this.model.compute.layerPositions - work };
+      beams = expanded.sort((a, b) => b.logp - a.logp).slice(0, beamWidth).map((b) => withLevelCost(b, cost));
     }
     const best = beams[0]!;
     return {
@@ -123,20 +128,24 @@ export class HierarchicalClassifier {
     const { layer, head } = this.task.levels[level - 1]!;
     const labels = this.task.taxonomy.childrenOf(level, level === 1 ? '' : beam.labels[level - 2]);
     const candidates: Candidate[] = labels.map((label) => ({ label, ids: this.layout.candidateIds(label) }));
-    const started = performance.now();
-    const work = this.model.compute.layerPositions;
     const scored = await scoreCandidates(this.model, beam.state, layer, head, candidates, signal);
-    const cost = { ms: performance.now() - started, layerPositions: this.model.compute.layerPositions - work };
     return scored.slice(0, width).map((choice) => {
-      const decision = this.decision(level, choice, scored, layer, cost);
+      const decision = this.decision(level, choice, scored, layer);
       const state = beam.state.fork();
       if (level < this.task.taxonomy.depth) this.model.append(state, [[...this.layout.candidateIds(choice.label), ...this.layout.continuation(level, choice.label)]]);
       return { labels: [...beam.labels, choice.label], logp: beam.logp + Math.log(choice.probability), decisions: [...beam.decisions, decision], state };
     });
   }
 
-  private decision(level: number, choice: ScoredCandidate, scored: ScoredCandidate[], layer: number, cost: { ms: number; layerPositions: number }): LevelDecision {
+  /** A decision without its cost, which `classify` fills in once the whole level is expanded. */
+  private decision(level: number, choice: ScoredCandidate, scored: ScoredCandidate[], layer: number): LevelDecision {
     const runnersUp = scored.filter((s) => s !== choice).slice(0, 3).map((s) => ({ label: s.label, probability: s.probability }));
-    return { level, label: choice.label, probability: choice.probability, runnersUp, layer, ...cost };
+    return { level, label: choice.label, probability: choice.probability, runnersUp, layer, ms: 0, layerPositions: 0 };
   }
+}
+
+/** The beam with its newest decision's cost set to the whole level's. */
+function withLevelCost(beam: Beam, cost: { ms: number; layerPositions: number }): Beam {
+  const last = beam.decisions.length - 1;
+  return { ...beam, decisions: beam.decisions.map((d, i) => (i === last ? { ...d, ...cost } : d)) };
 }

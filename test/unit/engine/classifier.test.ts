@@ -113,6 +113,16 @@ test('a beam as wide as the tree finds the most probable path of all; greedy sco
   assert.ok(wide.pathProbability >= greedy.pathProbability - 1e-12);
 });
 
+test('with a beam, a level\'s compute counts every beam expanded there, not only the chosen path', async () => {
+  const c = classifier();
+  const text = 'it grows in gardens';
+  const greedy = await c.classify(text, { beam: 1 });
+  const wide = await c.classify(text, { beam: 2 });
+  // Level 1 is expanded once either way; level 2 under two parents costs more than under one.
+  assert.equal(wide.path[0]!.layerPositions, greedy.path[0]!.layerPositions);
+  assert.ok(wide.path[1]!.layerPositions > greedy.path[1]!.layerPositions, `${wide.path[1]!.layerPositions} vs ${greedy.path[1]!.layerPositions}`);
+});
+
 test('a child under two parents is refused with both places named', async () => {
   assert.throws(
     () =>
