@@ -90,7 +90,7 @@ test('hovering a task-file field explains it, per level for layers', () => {
   const layer = taskFileHover(d, 1, 34);
   assert.ok(layer);
   assert.match((layer.contents as { value: string }).value, /^\*\*Level 2\*\* — `layer`: The layer whose head decides this level/);
-  assert.match((taskFileHover(d, 2, 15)!.contents as { value: string }).value, /`epochs`: Passes over/);
+  assert.match((taskFileHover(d, 2, 15)!.contents as { value: string }).value, /`epochs`: Most passes over/);
   assert.equal(taskFileHover(d, 0, 0), null);
 });
 
