@@ -5,6 +5,7 @@
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { DEFAULT_TRAIN } from '../../engine/src/hdlm/taskFile';
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
 
@@ -26,10 +27,10 @@ export const FIELD_HELP: Record<string, string> = {
   rank: 'Rank of the low-rank delta when `headKind` is `lowRank`.',
   seed: 'Seed of the shuffling and of the dev split, so that runs repeat.',
   devFraction: 'Share of the training file held out as dev when the dataset names no dev file, in (0, 0.5).',
-  epochs: 'Most passes over the training examples (default 24; early stopping usually ends sooner).',
+  epochs: `Most passes over the training examples (default ${DEFAULT_TRAIN.epochs}; early stopping usually ends sooner).`,
   headKind: '`full`: train norm + unembedding as the paper does; `lowRank`: train a delta A·B of rank `rank` from the model\'s own head.',
   headNorm: '`copy` (default): the head applies a copy of the model\'s final norm before its linear map (trained for an RMS norm, frozen for GPT-2\'s layer norm), as a logit lens does; `none`: the raw residual stream, as the official HdLM code does.',
-  patience: 'Stop after this many epochs without a better dev accuracy (default 3).',
+  patience: `Stop after this many epochs without a better dev accuracy (default ${DEFAULT_TRAIN.patience}).`,
   maxExamples: 'Train on at most this many examples (0 = all), chosen by id hash.',
 };
 
