@@ -6,6 +6,7 @@
 import type { DecodeState } from '../model/decodeState';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
 import type { ClassificationLayout } from './classificationLayout';
+import { FeatureCache } from './featureCache';
 import type { SpannedSequence } from './sequenceFormat';
 
 export interface LabelledText {
@@ -36,6 +37,8 @@ export interface FeatureRequest {
   tokensPerBatch?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Where features of an earlier run over the same inputs may be found, and are kept. */
+  cache?: { store: FeatureCache; fingerprint: string };
 }
 
 /**
@@ -73,6 +76,7 @@ export async function extractFeatures(
  * The general form: `prefix` (shared by every sequence: run once per batch size and forked),
  * then each sequence with its spans; read `{ level: d, layer }` collects span d-1's supervised
  * positions at that layer. Sequences are sorted by length and batched under the position budget.
+ * With a cache, an earlier run's features over exactly these inputs are read back instead.
  */
 export async function extractSpanFeatures(
   model: SegmentedModel,
@@ -80,6 +84,28 @@ export async function extractSpanFeatures(
   sequences: readonly SpannedSequence[],
   request: FeatureRequest,
 ): Promise<LayerFeatures[]> {
+  const seen = new Set<string>();
+  for (const { level, layer } of request.reads) {
+    // A read asked twice would hand its rows twice to any head that takes both.
+    const id = `${level}@${layer}`;
+    if (seen.has(id)) throw new Error(`extractSpanFeatures: level ${level} at layer ${layer} is read twice`);
+    seen.add(id);
+  }
+  if (!request.cache) return runBackbone(model, prefix, sequences, request);
+  const { store, fingerprint } = request.cache;
+  const key = FeatureCache.key({ fingerprint, provider: model.provider, prefix, sequences, reads: request.reads });
+  const cached = store.load(key, model.config.hiddenSize);
+  if (cached) {
+    request.onProgress?.(sequences.length, sequences.length);
+    return cached;
+  }
+  const features = await runBackbone(model, prefix, sequences, request);
+  store.store(key, model.config.hiddenSize, features);
+  return features;
+}
+
+/** The backbone pass itself: every batch through every layer, collecting the reads' rows. */
+async function runBackbone(model: SegmentedModel, prefix: readonly number[], sequences: readonly SpannedSequence[], request: FeatureRequest): Promise<LayerFeatures[]> {
   const H = model.config.hiddenSize;
   const L = model.config.numLayers;
   const collected = request.reads.map(({ level, layer }) => ({ level, layer, hidden: new RowBuffer(H), targets: [] as number[], example: [] as number[] }));

@@ -62,7 +62,7 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
     const featuresStart = performance.now();
     const extract = async (sequences: SpannedSequence[], reads: { level: number; layer: number }[], what: string): Promise<LayerFeatures[]> => {
       emit({ kind: 'stage', message: `running the backbone over ${sequences.length} ${what} sequences` });
-      return extractSpanFeatures(loaded.model, prefix, sequences, { reads, ...backboneRuns(emit, options.signal) });
+      return extractSpanFeatures(loaded.model, prefix, sequences, { reads, ...backboneRuns(emit, options, loaded.checkpoint.fingerprint) });
     };
     // Span 1 is the thought (read at layer k), span 2 the answer (read at the last layer).
     const hdlmReads = [{ level: 1, layer: k }, { level: 2, layer: L }];

@@ -12,7 +12,7 @@ import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/task
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { extractFeatures } from '../../../engine/src/hdlm/features';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
-import { trainTask, TrainEvent, type HeadReport } from '../../../engine/src/hdlm/trainTask';
+import { readTrainingData, trainTask, TrainEvent, type HeadReport } from '../../../engine/src/hdlm/trainTask';
 import { CancelledError } from '../../../engine/src/model/segmentedModel';
 import { savedHeadLossGap } from '../../support/headLoss';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
@@ -57,6 +57,7 @@ test('an interrupted training run resumes: finished heads are skipped, the cut o
   const events: TrainEvent[] = [];
   const report = await trainTask(engine, task, { defaultModelDir: join(dir, 'model'), onEvent: (e) => events.push(e) });
   assert.ok(events.some((e) => e.kind === 'stage' && /level1: already trained/.test(e.message)));
+  assert.ok(events.some((e) => e.kind === 'stage' && /hidden states read from the feature cache/.test(e.message)), 'the second run skips the backbone');
   const level2Epochs = events.filter((e) => e.kind === 'epoch' && e.head === 'level2').map((e) => (e as { epoch: number }).epoch);
   assert.deepEqual(level2Epochs, [2], 'level 2 continues with its second epoch');
   assert.deepEqual(report.heads.map((h) => h.name), ['level1', 'level2', 'level3', 'flat']);
@@ -64,6 +65,36 @@ test('an interrupted training run resumes: finished heads are skipped, the cut o
   assert.ok(report.heads.every((h) => h.epochs.length === 2 && h.bestDevAccuracy >= 0));
   assert.ok(report.heads[3]!.trainRows > report.heads[0]!.trainRows, 'the flat head learns every level\'s tokens');
   assert.ok(existsSync(join(task.headsDir, 'train-report.json')));
+});
+
+test('each level\'s rows are taken once, and heads trained from the feature cache equal heads trained without it', async () => {
+  const task = readTaskFile(join(dir, 'wn.hdlm.json'));
+  // The first test trained this task through the cache; train it again into fresh folders.
+  const cached = { ...task, headsDir: join(dir, 'heads-cached') };
+  const fresh = { ...task, headsDir: join(dir, 'heads-fresh') };
+  const events: TrainEvent[] = [];
+  const report = await trainTask(engine, cached, { defaultModelDir: join(dir, 'model'), onEvent: (e) => events.push(e) });
+  assert.ok(events.some((e) => e.kind === 'stage' && /read from the feature cache/.test(e.message)));
+  await trainTask(engine, fresh, { defaultModelDir: join(dir, 'model'), featureCache: false });
+  const weights = (headsDir: string, name: string): Buffer => {
+    const manifest = JSON.parse(readFileSync(join(headsDir, `${name}.json`), 'utf8')) as { weightsFile: string };
+    return readFileSync(join(headsDir, manifest.weightsFile));
+  };
+  for (const name of ['level1', 'level2', 'level3', 'flat']) {
+    assert.ok(weights(cached.headsDir, name).equals(weights(fresh.headsDir, name)), `${name} differs`);
+  }
+  // The level-3 head's rows are the level-3 label tokens of the training examples, once each
+  // (its read at the last layer is also the flat head's: listed twice, it was counted twice).
+  const session = await openTask(engine, task, join(dir, 'model'));
+  try {
+    const { train } = readTrainingData(task, readHierarchicalDataset, () => undefined);
+    const level3Tokens = train.reduce((a, r) => a + session.classifier.layout.teacherForced(r.text, r.labels).labelSpans[2]!.length, 0);
+    const [level1, level2, level3, flat] = report.heads;
+    assert.equal(level3!.trainRows, level3Tokens);
+    assert.equal(flat!.trainRows, level1!.trainRows + level2!.trainRows + level3!.trainRows);
+  } finally {
+    await session.release();
+  }
 });
 
 test('evaluation compares the trained heads with the flat baseline on the same examples', async () => {

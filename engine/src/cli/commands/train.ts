@@ -22,6 +22,8 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
   const report = await trainTask(engine, task, {
     defaultModelDir: defaultModelDir(),
     signal,
+    // Default: hidden states kept in ~/.cache/hdlm/features, so a second run skips the backbone.
+    ...(values['no-feature-cache'] === true ? { featureCache: false as const } : {}),
     onEvent: (e) => {
       if (events) process.stdout.write(`${JSON.stringify(e)}\n`);
       if (values['json'] || events) return;
