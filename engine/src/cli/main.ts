@@ -30,8 +30,9 @@ generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --st
            --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B
-train:     --task FILE  --epochs N  --max-examples N  --no-feature-cache  --events (JSON lines on stdout)
-eval:      --task FILE  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B
+train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N
+           --no-feature-cache  --events (JSON lines on stdout)
+eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B
            --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N`;
@@ -51,9 +52,9 @@ const COMMAND_OPTIONS = {
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' } },
   classify: { task: { type: 'string' }, beam: { type: 'string' } },
-  train: { task: { type: 'string' }, epochs: { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
+  train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' } },
-  eval: { task: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, events: { type: 'boolean' } },
+  eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, events: { type: 'boolean' } },
   info: {},
 } as const;
 

@@ -4,17 +4,30 @@ import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm
 import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
 import { readTaskFile, type TaskDefinition } from '../../hdlm/taskFile';
 import { trainTask } from '../../hdlm/trainTask';
-import { defaultModelDir, defaultTaskFile, integer, providers, Values } from '../args';
+import { resolve } from 'node:path';
+import { defaultModelDir, defaultTaskFile, integer, number, providers, UsageError, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
-function taskOf(values: Values) {
-  return readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
+/**
+ * The task file, with `--heads DIR` in place of its heads folder: a sweep trains and evaluates
+ * variants side by side without editing the task file or touching the heads it names.
+ */
+function taskOf(values: Values): TaskDefinition {
+  const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
+  if (typeof values['heads'] === 'string') task.headsDir = resolve(values['heads']);
+  return task;
 }
 
 export async function trainCommand(values: Values, signal: AbortSignal): Promise<void> {
   const task = taskOf(values);
   if (values['max-examples'] !== undefined) task.train.maxExamples = integer(values, 'max-examples', 0);
   if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
+  if (values['learning-rate'] !== undefined) {
+    const lr = number(values, 'learning-rate', task.train.learningRate);
+    // The same bounds as the task file's train.learningRate.
+    if (!(lr > 0 && lr < 1)) throw new UsageError(`--learning-rate must be in (0, 1), got ${String(values['learning-rate'])}`);
+    task.train.learningRate = lr;
+  }
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.

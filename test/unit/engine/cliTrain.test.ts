@@ -1,0 +1,59 @@
+// `hdlm train` and `hdlm eval` with the sweep options: `--heads DIR` trains into and evaluates
+// another folder than the task's (which stays untouched), `--learning-rate R` reaches the heads'
+// training record; a rate out of range is a usage error naming the option.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
+let dir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-cli-train-'));
+  writeTinyModel(join(dir, 'model'), root, { std: 0.2, seed: 7 });
+  writeFileSync(
+    join(dir, 'wn.hdlm.json'),
+    JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, heads: 'task-heads', levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }], train: { maxExamples: 60, batchSize: 32 } }),
+  );
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function hdlm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--heads and --learning-rate train a variant beside the task\'s heads, and eval reads it', () => {
+  const sweep = join(dir, 'sweep', 'lr0.01');
+  const train = hdlm(['train', '--task', join(dir, 'wn.hdlm.json'), '--heads', sweep, '--learning-rate', '0.01', '--epochs', '1', '--no-feature-cache', '--json']);
+  assert.equal(train.status, 0, train.stderr);
+  const report = JSON.parse(train.stdout) as { heads: { name: string }[] };
+  assert.deepEqual(report.heads.map((h) => h.name).sort(), ['flat', 'level1', 'level2', 'level3']);
+  for (const name of ['level1', 'flat']) {
+    const manifest = JSON.parse(readFileSync(join(sweep, `${name}.json`), 'utf8')) as { training: { settings: { learningRate: number; epochs: number } } };
+    assert.equal(manifest.training.settings.learningRate, 0.01);
+    assert.equal(manifest.training.settings.epochs, 1);
+  }
+  assert.equal(existsSync(join(dir, 'task-heads')), false, 'the task file\'s own heads folder must not be written');
+
+  const evaluated = hdlm(['eval', '--task', join(dir, 'wn.hdlm.json'), '--heads', sweep, '--file', fixture, '--max-examples', '4', '--json']);
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  const record = JSON.parse(readFileSync(join(sweep, 'evaluation.json'), 'utf8')) as { examples: number; variants: { name: string }[] };
+  assert.equal(record.examples, 4);
+  assert.deepEqual(record.variants.map((v) => v.name), ['hdlm', 'flat']);
+  assert.equal(existsSync(join(dir, 'task-heads')), false);
+});
+
+test('a learning rate outside (0, 1) is refused by option name, before anything loads', () => {
+  for (const bad of ['0', '1.5', 'fast']) {
+    const out = hdlm(['train', '--task', join(dir, 'wn.hdlm.json'), '--learning-rate', bad]);
+    assert.equal(out.status, 2, out.stderr);
+    assert.match(out.stderr, /--learning-rate must be/);
+  }
+});
