@@ -45,7 +45,10 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
     case 'report':
       for (const h of event.report.heads) head(h.name).layer = h.layer;
       job.fraction = 1;
-      end('done', `done in ${(event.report.seconds.features + event.report.seconds.training).toFixed(0)} s on ${event.report.examples.train} examples`);
+      // A rerun with the same settings retrains nothing, and its report keeps the earlier timings.
+      end('done', (event.report.reused?.length ?? 0) === event.report.heads.length
+        ? `nothing retrained: all ${event.report.heads.length} heads were already trained with these settings`
+        : `done in ${(event.report.seconds.features + event.report.seconds.training).toFixed(0)} s on ${event.report.examples.train} examples`);
       return;
     case 'evalProgress':
       job.fraction = event.done / Math.max(1, event.total);

@@ -231,7 +231,7 @@ export type ThoughtEvaluationSummary = ThoughtEvaluationRecord;
 export type JobEvent =
   /** Fine-tuning as the engine reports it: stage, features, progress, epoch, saved. */
   | TrainEvent
-  | { kind: 'report'; report: { task: string; examples: { train: number; dev: number }; heads: { name: string; layer: number; bestEpoch: number; bestDevAccuracy: number }[]; seconds: { features: number; training: number } } }
+  | { kind: 'report'; report: { task: string; examples: { train: number; dev: number }; heads: { name: string; layer: number; bestEpoch: number; bestDevAccuracy: number }[]; seconds: { features: number; training: number }; reused?: string[] } }
   /** Evaluation progress: `done` of `total` examples of one variant. */
   | { kind: 'evalProgress'; variant: string; done: number; total: number; examplesPerS: number; etaS: number }
   | { kind: 'evaluation'; evaluation: EvaluationSummary }

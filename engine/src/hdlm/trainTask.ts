@@ -55,6 +55,8 @@ export interface TrainReport {
   skippedTooLong: number;
   heads: HeadReport[];
   seconds: { features: number; training: number };
+  /** Heads a rerun found already trained with the same settings and did not retrain (absent: none). */
+  reused?: string[];
 }
 
 export interface TrainTaskOptions {
@@ -234,10 +236,18 @@ export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts
   mkdirSync(ctx.task.headsDir, { recursive: true });
   const trainingStart = performance.now();
   const heads: HeadReport[] = [];
+  const reused: string[] = [];
   for (const p of plans) {
     const { plan, train, dev } = prepare(p);
-    heads.push(await trainHead(plan, train, dev, ctx));
+    const head = await trainHead(plan, train, dev, ctx);
+    heads.push(head.report);
+    if (head.reused) reused.push(plan.name);
   }
+  const reportFile = join(ctx.task.headsDir, 'train-report.json');
+  // A rerun that retrained nothing leaves the folder as it was (shipped heads stay unmodified in
+  // git): the earlier run's report, with its timings, remains the record of how they were made.
+  const earlier = reused.length === plans.length ? readEarlierReport(reportFile, ctx.fingerprint, heads) : undefined;
+  if (earlier) return { ...earlier, reused };
   const report: TrainReport = {
     task: ctx.task.name,
     modelFingerprint: ctx.fingerprint,
@@ -246,9 +256,21 @@ export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts
     skippedTooLong: facts.skippedTooLong,
     heads,
     seconds: { features: facts.featureSeconds, training: (performance.now() - trainingStart) / 1000 },
+    ...(reused.length > 0 ? { reused } : {}),
   };
-  writeAtomically(join(ctx.task.headsDir, 'train-report.json'), [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
+  writeAtomically(reportFile, [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
   return report;
+}
+
+/** The report already in the heads folder when it describes exactly these heads for this model; else undefined. */
+function readEarlierReport(file: string, fingerprint: string, heads: readonly HeadReport[]): TrainReport | undefined {
+  try {
+    const report = JSON.parse(readFileSync(file, 'utf8')) as TrainReport;
+    if (report.modelFingerprint !== fingerprint || JSON.stringify(report.heads) !== JSON.stringify(heads)) return undefined;
+    return report;
+  } catch {
+    return undefined; // missing or unreadable: the rerun writes a fresh one
+  }
 }
 
 /**
@@ -323,13 +345,13 @@ export interface HeadContext {
 }
 
 /** Trains one head with early stopping on dev token accuracy; saves its best epoch. */
-export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<HeadReport> {
+export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<{ report: HeadReport; reused: boolean }> {
   const s = ctx.task.train;
   const resumePath = join(ctx.task.headsDir, `.${plan.name}.resume`);
   const resume = readResume(resumePath, ctx.fingerprint, s.seed, JSON.stringify(s));
   if (resume?.finished) {
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings (${resume.report.epochs.length} epochs); skipping` });
-    return resume.report;
+    return { report: resume.report, reused: true };
   }
   const trained = headNorm(ctx.own, s) === 'trained';
   const trainer = await HeadTrainer.create({
@@ -373,7 +395,7 @@ export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureS
     }
     // Done: keep only the record, so a rerun with the same settings skips this head.
     writeResume(resumePath, { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), finished: true }, trainer, report);
-    return report;
+    return { report, reused: false };
   } finally {
     await trainer.release();
   }

@@ -65,6 +65,14 @@ test('an interrupted training run resumes: finished heads are skipped, the cut o
   assert.ok(report.heads.every((h) => h.epochs.length === 2 && h.bestDevAccuracy >= 0));
   assert.ok(report.heads[3]!.trainRows > report.heads[0]!.trainRows, 'the flat head learns every level\'s tokens');
   assert.ok(existsSync(join(task.headsDir, 'train-report.json')));
+  assert.deepEqual(report.reused, ['level1']);
+
+  // A third run finds every head done: nothing is retrained and nothing in the folder is rewritten.
+  const before = readFileSync(join(task.headsDir, 'train-report.json'));
+  const again = await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  assert.deepEqual(again.reused, ['level1', 'level2', 'level3', 'flat']);
+  assert.deepEqual(readFileSync(join(task.headsDir, 'train-report.json')), before, 'the earlier report stays as it was');
+  assert.deepEqual(again.seconds, report.seconds, 'the timings returned are the earlier run\'s');
 });
 
 test('each level\'s rows are taken once, and heads trained from the feature cache equal heads trained without it', async () => {

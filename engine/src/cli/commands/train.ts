@@ -54,7 +54,14 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
     console.log(JSON.stringify(report, null, 2));
     return;
   }
-  console.log(`trained ${report.heads.length} heads on ${report.examples.train} examples (dev ${report.examples.dev}, ${report.skippedLines} lines skipped) in ${formatSeconds(report.seconds.features + report.seconds.training)} (features ${formatSeconds(report.seconds.features)})`);
+  const reused = report.reused ?? [];
+  const took = `${formatSeconds(report.seconds.features + report.seconds.training)} (features ${formatSeconds(report.seconds.features)})`;
+  if (reused.length === report.heads.length) {
+    console.log(`all ${report.heads.length} heads were already trained with these settings; nothing retrained (their training on ${report.examples.train} examples took ${took})`);
+  } else {
+    const count = reused.length > 0 ? `${report.heads.length - reused.length} of ${report.heads.length}` : `${report.heads.length}`;
+    console.log(`trained ${count} heads on ${report.examples.train} examples (dev ${report.examples.dev}, ${report.skippedLines} lines skipped) in ${took}${reused.length > 0 ? `; already trained: ${reused.join(', ')}` : ''}`);
+  }
   for (const h of report.heads) console.log(`  ${h.name.padEnd(7)} layer ${String(h.layer).padStart(2)}  best dev token accuracy ${(h.bestDevAccuracy * 100).toFixed(1)}% at epoch ${h.bestEpoch}`);
 }
 
