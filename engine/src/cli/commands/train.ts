@@ -1,10 +1,10 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
+import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
 import { readTaskFile, type TaskDefinition } from '../../hdlm/taskFile';
 import { trainTask } from '../../hdlm/trainTask';
-import { resolve } from 'node:path';
 import { defaultModelDir, defaultTaskFile, integer, number, providers, UsageError, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
