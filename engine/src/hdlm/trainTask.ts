@@ -6,6 +6,7 @@
 // 4. write a report. Cancellation is checked between batches; a cancelled run keeps its last
 // saved heads and its resume points. Thought-then-answer tasks (trainThoughtTask.ts) differ only
 // in step 2 and share the rest from here.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
@@ -348,7 +349,8 @@ export interface HeadContext {
 export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<{ report: HeadReport; reused: boolean }> {
   const s = ctx.task.train;
   const resumePath = join(ctx.task.headsDir, `.${plan.name}.resume`);
-  const resume = readResume(resumePath, ctx.fingerprint, s.seed, JSON.stringify(s));
+  const key = { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), data: dataDigest(plan, train, dev) };
+  const resume = readResume(resumePath, key);
   if (resume?.finished) {
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings (${resume.report.epochs.length} epochs); skipping` });
     return { report: resume.report, reused: true };
@@ -391,10 +393,10 @@ export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureS
       } else {
         stale++;
       }
-      writeResume(resumePath, { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), finished: false }, trainer, report);
+      writeResume(resumePath, { ...key, finished: false }, trainer, report);
     }
     // Done: keep only the record, so a rerun with the same settings skips this head.
-    writeResume(resumePath, { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), finished: true }, trainer, report);
+    writeResume(resumePath, { ...key, finished: true }, trainer, report);
     return { report, reused: false };
   } finally {
     await trainer.release();
@@ -430,11 +432,29 @@ interface ResumeKey {
   seed: number;
   /** The training settings, serialised: a resume point only continues the same run. */
   settings: string;
+  /**
+   * Digest of what the head learns from (dataDigest): an edited dataset, prompt or taxonomy
+   * changes the rows, so a rerun trains again instead of keeping heads of the old data.
+   */
+  data: string;
   finished: boolean;
 }
 
+/** SHA-256 of a head's token subset and its training and dev rows with their targets, each with its length. */
+function dataDigest(plan: HeadPlan, train: FeatureSet, dev: FeatureSet): string {
+  const hash = createHash('sha256');
+  for (const a of [plan.subset, train.x, train.targets, dev.x, dev.targets]) {
+    hash.update(`${a.length};`);
+    hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+/** Version 3 added `data`; an older resume point is not trusted, so its head trains again. */
+const RESUME_FORMAT = 'hdlm-resume/3';
+
 interface ResumeFile extends ResumeKey {
-  format: 'hdlm-resume/2';
+  format: typeof RESUME_FORMAT;
   report: HeadReport;
   step: number;
   epoch: number;
@@ -450,16 +470,16 @@ function writeResume(path: string, key: ResumeKey, trainer: HeadTrainer, report:
   const snap = trainer.snapshot();
   if (key.finished) rmSync(`${path}.safetensors`, { force: true });
   else writeSafetensors(`${path}.safetensors`, Object.fromEntries(Object.entries(snap.tensors).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [v.length], data: v }])));
-  const file: ResumeFile = { format: 'hdlm-resume/2', ...key, report, step: snap.step, epoch: snap.epoch, rng: snap.rng };
+  const file: ResumeFile = { format: RESUME_FORMAT, ...key, report, step: snap.step, epoch: snap.epoch, rng: snap.rng };
   writeAtomically(`${path}.json`, [Buffer.from(JSON.stringify(file))]);
 }
 
 /** A resume point of the same run, or undefined (a damaged or foreign one is ignored: training restarts). */
-function readResume(path: string, fingerprint: string, seed: number, settings: string): { report: HeadReport; state?: HeadTrainerState; finished: boolean } | undefined {
+function readResume(path: string, key: Omit<ResumeKey, 'finished'>): { report: HeadReport; state?: HeadTrainerState; finished: boolean } | undefined {
   if (!existsSync(`${path}.json`)) return undefined;
   try {
     const file = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as ResumeFile;
-    if (file.format !== 'hdlm-resume/2' || file.fingerprint !== fingerprint || file.seed !== seed || file.settings !== settings) return undefined;
+    if (file.format !== RESUME_FORMAT || file.fingerprint !== key.fingerprint || file.seed !== key.seed || file.settings !== key.settings || file.data !== key.data) return undefined;
     if (file.finished) return { report: file.report, finished: true };
     const st = SafetensorsFile.open(`${path}.safetensors`);
     const tensors = Object.fromEntries(st.names().map((name) => [name, st.read(name)]));

@@ -105,6 +105,23 @@ test('each level\'s rows are taken once, and heads trained from the feature cach
   }
 });
 
+test('a rerun after the dataset was edited trains again instead of keeping the heads of the old data', async () => {
+  const data = join(dir, 'edited.jsonl');
+  const lines = readFileSync(fixture, 'utf8').split('\n').filter((l) => l.trim());
+  writeFileSync(data, `${lines.join('\n')}\n`);
+  const task = { ...readTaskFile(join(dir, 'wn.hdlm.json')), dataset: { train: data }, headsDir: join(dir, 'heads-edited') };
+  task.train = { ...task.train, epochs: 1 };
+  await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  const same = await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  assert.deepEqual(same.reused, ['level1', 'level2', 'level3', 'flat'], 'unchanged data: nothing retrained');
+  // The same settings, other texts: every head's rows change, so every head trains again.
+  writeFileSync(data, `${lines.map((l) => { const r = JSON.parse(l) as { text: string }; return JSON.stringify({ ...r, text: `${r.text} (edited)` }); }).join('\n')}\n`);
+  const events: TrainEvent[] = [];
+  const edited = await trainTask(engine, task, { defaultModelDir: join(dir, 'model'), onEvent: (e) => events.push(e) });
+  assert.equal(edited.reused, undefined);
+  assert.deepEqual([...new Set(events.filter((e) => e.kind === 'epoch').map((e) => (e as { head: string }).head))], ['level1', 'level2', 'level3', 'flat']);
+});
+
 test('evaluation compares the trained heads with the flat baseline on the same examples', async () => {
   const task = readTaskFile(join(dir, 'wn.hdlm.json'));
   const result = await evaluateTask(engine, task, { defaultModelDir: join(dir, 'model'), maxExamples: 12 });
