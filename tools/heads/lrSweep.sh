@@ -9,11 +9,15 @@
 #
 # Needs `node esbuild.mjs` (dist/) and the task's datasets (`npm run data`).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 TASK=${1:?usage: lrSweep.sh TASK DEV_FILE OUT_DIR RATE...}
 DEV=${2:?dev file}
 OUT=${3:?output folder}
 shift 3
+# Paths as the caller gave them, before moving to the repository root.
+TASK=$(realpath -m "$TASK")
+DEV=$(realpath -m "$DEV")
+OUT=$(realpath -m "$OUT")
+cd "$(dirname "$0")/../.."
 [ "$#" -gt 0 ] || { echo "lrSweep: give at least one learning rate" >&2; exit 2; }
 [ -f dist/hdlm.js ] || { echo "lrSweep: dist/hdlm.js is missing: run node esbuild.mjs first" >&2; exit 2; }
 # A copy of the bundle: a rebuild during a long sweep must not change the code under it.
