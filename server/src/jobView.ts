@@ -47,7 +47,7 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       job.fraction = 1;
       // A rerun with the same settings retrains nothing, and its report keeps the earlier timings.
       end('done', (event.report.reused?.length ?? 0) === event.report.heads.length
-        ? `nothing retrained: all ${event.report.heads.length} heads were already trained with these settings`
+        ? `nothing retrained: all ${event.report.heads.length} heads were already trained with these settings and data`
         : `done in ${(event.report.seconds.features + event.report.seconds.training).toFixed(0)} s on ${event.report.examples.train} examples`);
       return;
     case 'evalProgress':

@@ -352,7 +352,7 @@ export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureS
   const key = { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), data: dataDigest(plan, train, dev) };
   const resume = readResume(resumePath, key);
   if (resume?.finished) {
-    ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings (${resume.report.epochs.length} epochs); skipping` });
+    ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data (${resume.report.epochs.length} epochs); skipping` });
     return { report: resume.report, reused: true };
   }
   const trained = headNorm(ctx.own, s) === 'trained';

@@ -57,7 +57,7 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
   const reused = report.reused ?? [];
   const took = `${formatSeconds(report.seconds.features + report.seconds.training)} (features ${formatSeconds(report.seconds.features)})`;
   if (reused.length === report.heads.length) {
-    console.log(`all ${report.heads.length} heads were already trained with these settings; nothing retrained (their training on ${report.examples.train} examples took ${took})`);
+    console.log(`all ${report.heads.length} heads were already trained with these settings and data; nothing retrained (their training on ${report.examples.train} examples took ${took})`);
   } else {
     const count = reused.length > 0 ? `${report.heads.length - reused.length} of ${report.heads.length}` : `${report.heads.length}`;
     console.log(`trained ${count} heads on ${report.examples.train} examples (dev ${report.examples.dev}, ${report.skippedLines} lines skipped) in ${took}${reused.length > 0 ? `; already trained: ${reused.join(', ')}` : ''}`);
