@@ -205,6 +205,26 @@ function checkThoughtLevels(levels: (number | 'last')[], problems: string[]): vo
   if (levels[1] !== 'last') problems.push(`levels[1].layer must be "last" for a thoughtThenAnswer task (the answer is decoded by the last layer), got ${JSON.stringify(levels[1])}`);
 }
 
+interface NumberRule {
+  check: (n: number) => boolean;
+  rule: string;
+}
+
+const whole = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
+
+/** What each numeric training setting must be: in a task file's `train`, and as a command-line override. */
+export const TRAIN_NUMBER_RULES = {
+  epochs: { check: whole(1), rule: 'a whole number ≥ 1' },
+  learningRate: { check: (n) => n > 0 && n < 1, rule: 'in (0, 1)' },
+  batchSize: { check: whole(1), rule: 'a whole number ≥ 1' },
+  weightDecay: { check: (n) => n >= 0 && n < 1, rule: 'in [0, 1)' },
+  rank: { check: whole(1), rule: 'a whole number ≥ 1' },
+  seed: { check: whole(0), rule: 'a whole number ≥ 0' },
+  devFraction: { check: (n) => n > 0 && n < 0.5, rule: 'in (0, 0.5)' },
+  patience: { check: whole(1), rule: 'a whole number ≥ 1' },
+  maxExamples: { check: whole(0), rule: 'a whole number ≥ 0' },
+} satisfies Partial<Record<keyof TrainSettings, NumberRule>>;
+
 function parseTrain(value: unknown, problems: string[]): TrainSettings {
   if (value === undefined) return { ...DEFAULT_TRAIN };
   if (!isObject(value)) {
@@ -212,22 +232,12 @@ function parseTrain(value: unknown, problems: string[]): TrainSettings {
     return { ...DEFAULT_TRAIN };
   }
   const out = { ...DEFAULT_TRAIN };
-  const num = (field: keyof TrainSettings, check: (n: number) => boolean, rule: string): void => {
+  for (const [field, { check, rule }] of Object.entries(TRAIN_NUMBER_RULES) as [keyof TrainSettings, NumberRule][]) {
     const v = value[field];
-    if (v === undefined) return;
+    if (v === undefined) continue;
     if (typeof v !== 'number' || !check(v)) problems.push(`train.${field} must be ${rule}, got ${JSON.stringify(v)}`);
     else (out as Record<string, unknown>)[field] = v;
-  };
-  const whole = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
-  num('epochs', whole(1), 'a whole number ≥ 1');
-  num('learningRate', (n) => n > 0 && n < 1, 'in (0, 1)');
-  num('batchSize', whole(1), 'a whole number ≥ 1');
-  num('weightDecay', (n) => n >= 0 && n < 1, 'in [0, 1)');
-  num('rank', whole(1), 'a whole number ≥ 1');
-  num('seed', whole(0), 'a whole number ≥ 0');
-  num('devFraction', (n) => n > 0 && n < 0.5, 'in (0, 0.5)');
-  num('patience', whole(1), 'a whole number ≥ 1');
-  num('maxExamples', whole(0), 'a whole number ≥ 0');
+  }
   const kind = value['headKind'];
   if (kind !== undefined) {
     if (kind === 'full' || kind === 'lowRank') out.headKind = kind;

@@ -56,7 +56,7 @@ export interface TrainReport {
   skippedTooLong: number;
   heads: HeadReport[];
   seconds: { features: number; training: number };
-  /** Heads a rerun found already trained with the same settings and did not retrain (absent: none). */
+  /** Heads a rerun found already trained with the same settings and data, and did not retrain (absent: none). */
   reused?: string[];
 }
 
@@ -395,7 +395,7 @@ export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureS
       }
       writeResume(resumePath, { ...key, finished: false }, trainer, report);
     }
-    // Done: keep only the record, so a rerun with the same settings skips this head.
+    // Done: keep only the record, so a rerun with the same settings and data skips this head.
     writeResume(resumePath, { ...key, finished: true }, trainer, report);
     return { report, reused: false };
   } finally {

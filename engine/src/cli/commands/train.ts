@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
-import { readTaskFile, type TaskDefinition } from '../../hdlm/taskFile';
+import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { trainTask } from '../../hdlm/trainTask';
 import { defaultModelDir, defaultTaskFile, integer, number, providers, UsageError, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
@@ -24,8 +24,8 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
   if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
   if (values['learning-rate'] !== undefined) {
     const lr = number(values, 'learning-rate', task.train.learningRate);
-    // The same bounds as the task file's train.learningRate.
-    if (!(lr > 0 && lr < 1)) throw new UsageError(`--learning-rate must be in (0, 1), got ${String(values['learning-rate'])}`);
+    const { check, rule } = TRAIN_NUMBER_RULES.learningRate;
+    if (!check(lr)) throw new UsageError(`--learning-rate must be ${rule}, got ${String(values['learning-rate'])}`);
     task.train.learningRate = lr;
   }
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
