@@ -50,6 +50,14 @@ test('--heads and --learning-rate train a variant beside the task\'s heads, and 
   assert.equal(existsSync(join(dir, 'task-heads')), false);
 });
 
+test('eval --heads with a folder that is not there is refused, not scored as untrained heads', () => {
+  const missing = join(dir, 'no-such-heads');
+  const out = hdlm(['eval', '--task', join(dir, 'wn.hdlm.json'), '--heads', missing, '--max-examples', '2']);
+  assert.equal(out.status, 2, out.stderr);
+  assert.match(out.stderr, /--heads .*no-such-heads: no such folder/);
+  assert.equal(existsSync(missing), false, 'nothing is written there');
+});
+
 test('a learning rate outside (0, 1) is refused by option name, before anything loads', () => {
   for (const bad of ['0', '1.5', 'fast']) {
     const out = hdlm(['train', '--task', join(dir, 'wn.hdlm.json'), '--learning-rate', bad]);

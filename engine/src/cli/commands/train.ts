@@ -1,4 +1,5 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
@@ -67,6 +68,9 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
 
 export async function evalCommand(values: Values, signal: AbortSignal): Promise<void> {
   const task = taskOf(values);
+  // A task without trained heads is evaluated as untrained, on purpose; a --heads folder that is
+  // not there is a mistyped path, and would quietly score the model's own head instead.
+  if (typeof values['heads'] === 'string' && !existsSync(task.headsDir)) throw new UsageError(`--heads ${task.headsDir}: no such folder`);
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.
