@@ -4,6 +4,7 @@
 // tokens, no model: the classifier decodes through it, head training teacher-forces it, and the
 // pretraining tools write the same sequences (tools/pretrain/taskSequences.ts), so all three see
 // one layout.
+import { LabelTrie, type Candidate } from './labelTrie';
 import { candidateList, Role, SequenceFormat, turn } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
@@ -14,7 +15,24 @@ export interface LayoutTask {
   listCandidates: boolean;
 }
 
+/** A gold path written into the sequence, with where its labels' tokens are and which of them are choices. */
+export interface TeacherForced {
+  ids: number[];
+  /** Per level, the indices (into ids) of its label's tokens. */
+  labelSpans: number[][];
+  /**
+   * Per level, the indices of the tokens (the label's, then its closing ones) where the label is
+   * one choice among its siblings' continuations (choiceTrie); forced tokens are left out.
+   */
+  choiceSpans: number[][];
+  /** Per level, for each choiceSpans index, the token ids allowed there (the gold one among them). */
+  choices: number[][][];
+}
+
 export class ClassificationLayout {
+  /** Choice tries by level and parent, built on first use (head training asks once per example). */
+  private readonly tries = new Map<string, LabelTrie>();
+
   constructor(
     private readonly format: SequenceFormat,
     private readonly task: LayoutTask,
@@ -54,19 +72,56 @@ export class ClassificationLayout {
    * The input part followed by the gold labels in the sequence format (teacher forcing), and for
    * each level the indices (into that list) of its label tokens.
    */
-  teacherForced(text: string, path: readonly string[]): { ids: number[]; labelSpans: number[][] } {
+  teacherForced(text: string, path: readonly string[]): TeacherForced {
     const ids = this.inputPart(text);
-    const labelSpans: number[][] = [];
+    const out: TeacherForced = { ids, labelSpans: [], choiceSpans: [], choices: [] };
     path.forEach((label, d) => {
       const labelIds = this.candidateIds(label);
-      labelSpans.push(labelIds.map((_, i) => ids.length + i));
+      const start = ids.length;
+      out.labelSpans.push(labelIds.map((_, i) => start + i));
+      const along = this.choiceTrie(d + 1, d === 0 ? '' : path[d - 1]!).choicesAlong([...labelIds, ...this.format.close()]);
+      const open = along.map((c, i) => ({ c, i })).filter(({ c }) => c.length > 1);
+      out.choiceSpans.push(open.map(({ i }) => start + i));
+      out.choices.push(open.map(({ c }) => c));
       ids.push(...labelIds, ...(d + 1 < path.length ? this.continuation(d + 1, label) : this.format.close()));
     });
-    return { ids, labelSpans };
+    return out;
   }
 
   candidateIds(label: string): number[] {
     return this.format.content(label);
+  }
+
+  /** Level `level`'s candidates under `parent` ('' for level 1), as the sequence writes each label. */
+  candidates(level: number, parent: string): Candidate[] {
+    return this.task.taxonomy.childrenOf(level, parent).map((label) => ({ label, ids: this.candidateIds(label) }));
+  }
+
+  /**
+   * The same candidates each followed by the tokens that close its turn, as a trie: choice
+   * scoring and head training read it, so a label that is the start of a sibling's is told
+   * apart by whether its turn closes (formats without closing tokens cannot tell them apart).
+   */
+  choiceTrie(level: number, parent: string): LabelTrie {
+    const key = `${level}\u0000${parent}`;
+    let trie = this.tries.get(key);
+    if (!trie) {
+      const close = this.format.close();
+      trie = LabelTrie.build(this.candidates(level, parent).map((c) => ({ label: c.label, ids: [...c.ids, ...close] })));
+      this.tries.set(key, trie);
+    }
+    return trie;
+  }
+
+  /** Every token that is one of several choices at some level (what heads trained on choices rank). */
+  choiceTokens(levels: readonly number[]): number[] {
+    const out = new Set<number>();
+    for (const level of levels) {
+      for (const parent of level === 1 ? [''] : this.task.taxonomy.labels(level - 1)) {
+        for (const t of this.choiceTrie(level, parent).choiceTokens()) out.add(t);
+      }
+    }
+    return [...out];
   }
 
   private roleOf(level: number): Role {

@@ -8,7 +8,8 @@ import type { DecodeState } from '../model/decodeState';
 import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
-import { Candidate, scoreCandidates, ScoredCandidate } from './labelScorer';
+import { LabelTrie } from './labelTrie';
+import { type LabelScoring, scoreCandidates, ScoredCandidate } from './labelScorer';
 import { ClassificationLayout, type LayoutTask } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
 
@@ -17,6 +18,8 @@ export interface ClassifierLevel {
   layer: number;
   /** Head read out at that layer (the model's own head when untrained). */
   head: LanguageHead;
+  /** How its labels are scored: as the head was trained (its manifest); 'sequence' when absent. */
+  scoring?: LabelScoring;
 }
 
 /** The layout's fields (taxonomy, system, listCandidates) and the layer and head of each level. */
@@ -103,9 +106,7 @@ export class HierarchicalClassifier {
     this.model.append(state, [this.layout.prefix(text)]);
     const probabilities: number[] = [];
     for (let level = 1; level <= path.length; level++) {
-      const { layer, head } = this.task.levels[level - 1]!;
-      const siblings = this.task.taxonomy.childrenOf(level, level === 1 ? '' : path[level - 2]);
-      const scored = await scoreCandidates(this.model, state, layer, head, siblings.map((label) => ({ label, ids: this.layout.candidateIds(label) })), signal);
+      const scored = await this.score(level, level === 1 ? '' : path[level - 2]!, state, signal);
       probabilities.push(scored.find((s) => s.label === path[level - 1])!.probability);
       if (level < path.length) this.model.append(state, [[...this.layout.candidateIds(path[level - 1]!), ...this.layout.continuation(level, path[level - 1]!)]]);
     }
@@ -125,16 +126,21 @@ export class HierarchicalClassifier {
 
   /** Scores level `level` under one beam and returns its best `width` extensions. */
   private async expand(beam: Beam, level: number, width: number, signal?: AbortSignal): Promise<Beam[]> {
-    const { layer, head } = this.task.levels[level - 1]!;
-    const labels = this.task.taxonomy.childrenOf(level, level === 1 ? '' : beam.labels[level - 2]);
-    const candidates: Candidate[] = labels.map((label) => ({ label, ids: this.layout.candidateIds(label) }));
-    const scored = await scoreCandidates(this.model, beam.state, layer, head, candidates, signal);
+    const { layer } = this.task.levels[level - 1]!;
+    const scored = await this.score(level, level === 1 ? '' : beam.labels[level - 2]!, beam.state, signal);
     return scored.slice(0, width).map((choice) => {
       const decision = this.decision(level, choice, scored, layer);
       const state = beam.state.fork();
       if (level < this.task.taxonomy.depth) this.model.append(state, [[...this.layout.candidateIds(choice.label), ...this.layout.continuation(level, choice.label)]]);
       return { labels: [...beam.labels, choice.label], logp: beam.logp + Math.log(choice.probability), decisions: [...beam.decisions, decision], state };
     });
+  }
+
+  /** Level `level`'s children of `parent`, scored on `state` by the level's head. */
+  private score(level: number, parent: string, state: DecodeState, signal?: AbortSignal): Promise<ScoredCandidate[]> {
+    const { layer, head, scoring = 'sequence' } = this.task.levels[level - 1]!;
+    const trie = scoring === 'choices' ? this.layout.choiceTrie(level, parent) : LabelTrie.build(this.layout.candidates(level, parent));
+    return scoreCandidates(this.model, state, layer, head, trie, { scoring, signal });
   }
 
   /** A decision without its cost, which `classify` fills in once the whole level is expanded. */

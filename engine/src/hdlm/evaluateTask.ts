@@ -81,13 +81,14 @@ export async function evaluateTask(
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
-    const flatHead = flatTrained
-      ? await LanguageHead.create(loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint).weights, { provider: session.loaded.model.provider, threads: 0, fused: true })
+    const flatSaved = flatTrained ? loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint) : undefined;
+    const flatHead = flatSaved
+      ? await LanguageHead.create(flatSaved.weights, { provider: session.loaded.model.provider, threads: 0, fused: true })
       : session.loaded.model.ownHead;
     try {
       const flatClassifier = new HierarchicalClassifier(session.loaded.model, session.loaded.requireTokenizer(), {
         taxonomy: session.taxonomy,
-        levels: session.layers.map(() => ({ layer: L, head: flatHead })),
+        levels: session.layers.map(() => ({ layer: L, head: flatHead, scoring: flatSaved?.manifest.labelScoring ?? 'sequence' })),
         system: task.system,
         listCandidates: task.listCandidates,
       });

@@ -1,8 +1,8 @@
 // Feature caching for head training (ARCHITECTURE §4): the backbone is frozen, so it runs once
 // over the dataset and the hidden states at the supervised positions are kept. A position is
-// supervised when the next token is part of a gold label: its hidden state after the level's
-// layer, read through the level's head, must predict that token (the paper's per-head token
-// loss on its own span). The shared prompt prefix runs once and is forked for every batch.
+// supervised when the next token is part of a gold label (the paper's per-head token loss on its
+// own span) and is a choice there (classificationLayout's choiceSpans): its hidden state after
+// the level's layer, read through the level's head, must pick that token among the choices. The shared prompt prefix runs once and is forked for every batch.
 import type { DecodeState } from '../model/decodeState';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
 import type { ClassificationLayout } from './classificationLayout';
@@ -58,18 +58,30 @@ export function fitToContext<T extends LabelledText>(model: SegmentedModel, layo
   return { fits, tooLong };
 }
 
-/** One LayerFeatures per requested read, in request order. Every record must fit the context (fitToContext). */
+/**
+ * What head training runs the backbone over: each record teacher-forced, its spans the layout's
+ * choiceSpans (where a label's next token is a choice), cut after its last choice token since
+ * nothing after it feeds a row; and, per record and level, the choices at each span index.
+ */
+export function choiceSequences(layout: ClassificationLayout, records: readonly LabelledText[]): { sequences: SpannedSequence[]; choices: number[][][][] } {
+  const forced = records.map((r) => layout.teacherForced(r.text, r.labels));
+  return {
+    sequences: forced.map((f) => ({ ids: f.ids.slice(0, Math.max(0, ...f.choiceSpans.flat()) + 1), spans: f.choiceSpans })),
+    choices: forced.map((f) => f.choices),
+  };
+}
+
+/**
+ * One LayerFeatures per requested read, in request order: the rows heads train on
+ * (choiceSequences). Every record must fit the context (fitToContext).
+ */
 export async function extractFeatures(
   model: SegmentedModel,
   layout: ClassificationLayout,
   records: readonly LabelledText[],
   request: FeatureRequest,
 ): Promise<LayerFeatures[]> {
-  const sequences = records.map((r) => {
-    const { ids, labelSpans } = layout.teacherForced(r.text, r.labels);
-    return { ids, spans: labelSpans };
-  });
-  return extractSpanFeatures(model, layout.sharedPrefix(), sequences, request);
+  return extractSpanFeatures(model, layout.sharedPrefix(), choiceSequences(layout, records).sequences, request);
 }
 
 /**

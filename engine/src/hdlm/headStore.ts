@@ -33,6 +33,11 @@ export interface HeadManifest {
   taxonomy?: TaxonomyJson;
   /** Token ids the head chooses among (its labels' tokens); scoring normalises over these. */
   vocabSubset?: number[];
+  /**
+   * 'choices': trained only where a label's next token is a choice among its siblings', and
+   * scored so (labelScorer.ts); absent: trained on every label token, scored as a sequence.
+   */
+  labelScoring?: 'choices';
   /** Free-form training record: data, epochs, metrics, timings. */
   training?: Record<string, unknown>;
   createdAt: string;
@@ -105,6 +110,9 @@ export function readManifest(dir: string, name: string): HeadManifest {
   }
   if (!Number.isInteger(manifest.layer) || manifest.layer < 0) throw new Error(`${path}: field "layer" must be a whole number ≥ 0`);
   if (manifest.norm !== undefined && manifest.norm !== 'none') throw new Error(`${path}: field "norm" must be "none" or absent, got ${JSON.stringify(manifest.norm)}`);
+  if (manifest.labelScoring !== undefined && manifest.labelScoring !== 'choices') {
+    throw new Error(`${path}: field "labelScoring" must be "choices" or absent, got ${JSON.stringify(manifest.labelScoring)}`);
+  }
   return manifest;
 }
 

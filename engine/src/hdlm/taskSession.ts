@@ -74,7 +74,7 @@ export async function openTask(engine: Engine, task: TaskDefinition, defaultMode
     checkLevelDepth(task, taxonomy.depth, stored ? 'of its trained heads' : 'in its dataset');
     const classifier = new HierarchicalClassifier(loaded.model, tokenizer, {
       taxonomy,
-      levels: layers.map((layer, i) => ({ layer, head: heads[i]! })),
+      levels: layers.map((layer, i) => ({ layer, head: heads[i]!, scoring: trained[i]?.manifest.labelScoring ?? 'sequence' })),
       system: task.system,
       listCandidates: task.listCandidates,
     });

@@ -18,7 +18,7 @@ import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoin
 import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState } from '../train/headTrainer';
 import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
-import { extractFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
+import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featureCache';
 import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
@@ -95,14 +95,18 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const reads = uniqueReads([...layers.map((layer, i) => ({ level: i + 1, layer })), ...layers.map((_, i) => ({ level: i + 1, layer: L }))]);
     const featuresStart = performance.now();
     let skippedTooLong = 0;
-    const extract = async (all: HierarchicalRecord[], what: string): Promise<LayerFeatures[]> => {
+    // Heads learn only where a label's next token is a choice among its siblings' (choiceSpans):
+    // a forced token says nothing about the label, and leaving it out spares most rows.
+    const extract = async (all: HierarchicalRecord[], what: string): Promise<{ features: LayerFeatures[]; choices: number[][][][] }> => {
       const { fits: records, tooLong } = fitToContext(loaded.model, layout, all);
       skippedTooLong += reportTooLong(emit, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
-      return extractFeatures(loaded.model, layout, records, { reads, ...backboneRuns(emit, options, loaded.checkpoint.fingerprint) });
+      const { sequences, choices } = choiceSequences(layout, records);
+      const features = await extractSpanFeatures(loaded.model, layout.sharedPrefix(), sequences, { reads, ...backboneRuns(emit, options, loaded.checkpoint.fingerprint) });
+      return { features, choices };
     };
-    const trainFeatures = await extract(train, 'training');
-    const devFeatures = await extract(dev, 'dev');
+    const trainData = await extract(train, 'training');
+    const devData = await extract(dev, 'dev');
     const featureSeconds = (performance.now() - featuresStart) / 1000;
 
     // 3. One head per level, and the flat head on every level's tokens at the last layer.
@@ -116,10 +120,14 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     return await trainHeads(plans, ctx, facts, (plan) => {
       // The head chooses among its levels' label tokens: training and scoring both normalise
       // over that subset (a few hundred rows instead of the whole vocabulary).
-      const subset = labelTokenSubset(plan.levels.flatMap((level) => taxonomy.labels(level)).map((label) => layout.candidateIds(label)));
-      const pick = (features: LayerFeatures[]): FeatureSet =>
-        frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level)), loaded.checkpoint.config.hiddenSize, subset), headNorm(own, task.train), own);
-      return { plan: { ...plan, subset: subset.ids }, train: pick(trainFeatures), dev: pick(devFeatures) };
+      // The head ranks the tokens that are ever a choice at its levels; training and scoring both
+      // normalise each row over that row's choices.
+      const subset = labelTokenSubset([layout.choiceTokens(plan.levels)]);
+      const pick = ({ features, choices }: { features: LayerFeatures[]; choices: number[][][][] }): FeatureSet => {
+        const blocks = features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level));
+        return frozenNorm(featureSet(blocks, loaded.checkpoint.config.hiddenSize, subset, (level, example) => choices[example]![level - 1]!), headNorm(own, task.train), own);
+      };
+      return { plan: { ...plan, subset: subset.ids, choices: true }, train: pick(trainData), dev: pick(devData) };
     });
   } finally {
     await loaded.release();
@@ -312,18 +320,42 @@ export function labelTokenSubset(labelIds: readonly (readonly number[])[]): Toke
   return { ids, index: new Map(Array.from(ids, (id, i) => [id, i])) };
 }
 
-/** Concatenates feature blocks into one training set, targets as indices into the subset. */
-export function featureSet(blocks: LayerFeatures[], H: number, subset: TokenSubset): FeatureSet {
+/**
+ * Concatenates feature blocks into one training set, targets as indices into the subset. With
+ * `choicesOf` (level, example) → the token choices at each of that example's rows of that level,
+ * in row order, each row also gets its choices as subset indices.
+ */
+export function featureSet(blocks: LayerFeatures[], H: number, subset: TokenSubset, choicesOf?: (level: number, example: number) => readonly (readonly number[])[]): FeatureSet {
   const n = blocks.reduce((a, b) => a + b.targets.length, 0);
   const x = new Float32Array(n * H);
   const targets = new Int32Array(n);
+  const indexOf = (id: number): number => {
+    const i = subset.index.get(id);
+    if (i === undefined) throw new Error(`head training: token ${id} is not among the head's ${subset.ids.length} tokens`);
+    return i;
+  };
   let at = 0;
   for (const b of blocks) {
     x.set(b.hidden, at * H);
-    b.targets.forEach((id, i) => (targets[at + i] = subset.index.get(id)!));
+    b.targets.forEach((id, i) => (targets[at + i] = indexOf(id)));
     at += b.targets.length;
   }
-  return { x, targets };
+  if (!choicesOf) return { x, targets };
+  const offsets = new Int32Array(n + 1);
+  const classes: number[] = [];
+  let row = 0;
+  for (const b of blocks) {
+    // An example's rows of one level are consecutive and in span order (extractSpanFeatures).
+    let k = 0;
+    for (let i = 0; i < b.targets.length; i++, row++) {
+      k = i > 0 && b.example[i] === b.example[i - 1] ? k + 1 : 0;
+      const choices = choicesOf(b.level, b.example[i]!)[k];
+      if (!choices) throw new Error(`head training: row ${i} of level ${b.level} has no choices (example ${b.example[i]}, token ${k})`);
+      for (const id of choices) classes.push(indexOf(id));
+      offsets[row + 1] = classes.length;
+    }
+  }
+  return { x, targets, choices: { offsets, classes: Int32Array.from(classes) } };
 }
 
 export interface HeadPlan {
@@ -331,6 +363,8 @@ export interface HeadPlan {
   layer: number;
   levels: number[];
   subset: Int32Array; // [K] label token ids
+  /** Rows carry their choices (FeatureSet.choices): trained with a choice mask, scored by choices. */
+  choices?: boolean;
 }
 
 export interface HeadContext {
@@ -361,6 +395,7 @@ export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureS
     vocabSize: ctx.config.vocabSize,
     normEps: trained ? ctx.config.normEps : undefined,
     bias: false,
+    choiceMask: plan.choices ?? false,
     lowRank: s.headKind === 'lowRank' ? s.rank : undefined,
     init: { weight: ctx.own.weight, normWeight: trained ? ctx.own.norm?.weight : undefined },
     vocabSubset: plan.subset,
@@ -418,6 +453,7 @@ function save(plan: HeadPlan, trainer: HeadTrainer, ctx: HeadContext, report: He
     ...(ctx.task.train.headNorm === 'none' ? { norm: 'none' as const } : {}),
     ...(ctx.taxonomy ? { taxonomy: ctx.taxonomy.toJSON() } : {}),
     vocabSubset: Array.from(plan.subset),
+    ...(plan.choices ? { labelScoring: 'choices' as const } : {}),
     training: { ...report, settings: ctx.task.train },
     createdAt: new Date().toISOString(),
     vocabSize: ctx.config.vocabSize,
@@ -440,18 +476,22 @@ interface ResumeKey {
   finished: boolean;
 }
 
-/** SHA-256 of a head's token subset and its training and dev rows with their targets, each with its length. */
+/** SHA-256 of a head's token subset and its training and dev rows with their targets and choices, each with its length. */
 function dataDigest(plan: HeadPlan, train: FeatureSet, dev: FeatureSet): string {
   const hash = createHash('sha256');
-  for (const a of [plan.subset, train.x, train.targets, dev.x, dev.targets]) {
+  const choices = (set: FeatureSet) => (set.choices ? [set.choices.offsets, set.choices.classes] : [new Int32Array(0)]);
+  for (const a of [plan.subset, train.x, train.targets, ...choices(train), dev.x, dev.targets, ...choices(dev)]) {
     hash.update(`${a.length};`);
     hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
   return hash.digest('hex');
 }
 
-/** Version 3 added `data`; an older resume point is not trusted, so its head trains again. */
-const RESUME_FORMAT = 'hdlm-resume/3';
+/**
+ * Version 3 added `data`, version 4 the rows' choices to it (heads learn choices only); an older
+ * resume point is not trusted, so its head trains again.
+ */
+const RESUME_FORMAT = 'hdlm-resume/4';
 
 interface ResumeFile extends ResumeKey {
   format: typeof RESUME_FORMAT;

@@ -6,6 +6,7 @@ import { CancelledError } from '../model/segmentedModel';
 import { ExecutionProvider, float32Tensor, int64Tensor, Session, Tensor } from '../runtime/ort';
 import { AdamWIO } from './adamWGraph';
 import {
+  CHOICE_MASK_OFF,
   buildHeadEvalGraph,
   buildHeadTrainingGraph,
   HeadParamInfo,
@@ -26,6 +27,14 @@ export interface FeatureSet {
   targets: Int32Array | BigInt64Array;
   /** [N] loss weight per example (e.g. per head level); 1 for all when absent, 0 ignores a row. */
   weights?: Float32Array | undefined;
+  /** Per row, the classes its softmax ranges over (a trainer with `choiceMask` needs them). */
+  choices?: RowChoices | undefined;
+}
+
+/** Row n's classes (indices like targets) are classes[offsets[n] .. offsets[n + 1]). */
+export interface RowChoices {
+  offsets: Int32Array; // [N + 1]
+  classes: Int32Array;
 }
 
 export interface AdamWConfig {
@@ -69,6 +78,8 @@ export interface HeadTrainerOptions {
   normEps?: number | undefined;
   /** Train a bias [V] (from init.bias or zeros). */
   bias?: boolean | undefined;
+  /** Each row's softmax ranges over its own `choices` (FeatureSet) instead of every class. */
+  choiceMask?: boolean | undefined;
   /** Rank of a low-rank delta W = W0 + A·B; undefined trains the full W. */
   lowRank?: number | undefined;
   /** [K] vocabulary rows the logits range over (label tokens); targets then index into it. */
@@ -365,11 +376,13 @@ export class HeadTrainer {
 
   private dataFeeds(batch: FeatureSet, n: number): Record<string, Tensor> {
     const targets = batch.targets instanceof BigInt64Array ? batch.targets : BigInt64Array.from(batch.targets, BigInt);
-    return {
+    const feeds: Record<string, Tensor> = {
       [TrainIO.x]: float32Tensor(batch.x, [n, this.spec.hiddenSize]),
       [TrainIO.targets]: int64Tensor(targets, [n]),
       [TrainIO.weights]: float32Tensor(batch.weights ?? new Float32Array(n).fill(1), [n]),
     };
+    if (this.spec.choiceMask) feeds[TrainIO.choiceMask] = float32Tensor(choiceMask(batch, n, this.classes), [n, this.classes]);
+    return feeds;
   }
 
   private rowCount(data: FeatureSet): number {
@@ -377,6 +390,9 @@ export class HeadTrainer {
     const n = data.targets.length;
     if (data.x.length !== n * H) throw new Error(`head training: x has ${data.x.length} values, expected ${n} rows × ${H}`);
     if (data.weights && data.weights.length !== n) throw new Error(`head training: ${data.weights.length} weights for ${n} rows`);
+    if (this.spec.choiceMask && !data.choices) throw new Error('head training: this trainer masks each row to its choices, but the rows have none');
+    if (!this.spec.choiceMask && data.choices) throw new Error('head training: the rows have choices, but this trainer was created without choiceMask');
+    if (data.choices && data.choices.offsets.length !== n + 1) throw new Error(`head training: choices for ${data.choices.offsets.length - 1} rows, expected ${n}`);
     return n;
   }
 
@@ -414,6 +430,7 @@ function specOf(options: HeadTrainerOptions, layout: RowLayout): HeadTrainingSpe
     lowRank: options.lowRank,
     vocabSubset: inGraph,
     subsetScatter: method === 'compact' ? undefined : method,
+    choiceMask: options.choiceMask ?? false,
   };
 }
 
@@ -470,12 +487,40 @@ function selectRows(data: FeatureSet, rows: Int32Array, H: number): FeatureSet {
     targets[i] = BigInt(data.targets[row]!);
     if (weights) weights[i] = data.weights![row]!;
   });
-  return { x, targets, weights };
+  return { x, targets, weights, choices: data.choices && pickChoices(data.choices, rows) };
 }
 
 /** Rows [from, to) as copies: a tensor over a view with a byte offset is not something to rely on in the binding. */
 function sliceRows(data: FeatureSet, from: number, to: number, H: number): FeatureSet {
-  return { x: data.x.slice(from * H, to * H), targets: data.targets.slice(from, to), weights: data.weights?.slice(from, to) };
+  const rows = Int32Array.from({ length: to - from }, (_, i) => from + i);
+  return { x: data.x.slice(from * H, to * H), targets: data.targets.slice(from, to), weights: data.weights?.slice(from, to), choices: data.choices && pickChoices(data.choices, rows) };
+}
+
+/** The choices of `rows`, in that order. */
+function pickChoices(choices: RowChoices, rows: ArrayLike<number>): RowChoices {
+  const offsets = new Int32Array(rows.length + 1);
+  for (let i = 0; i < rows.length; i++) offsets[i + 1] = offsets[i]! + choices.offsets[rows[i]! + 1]! - choices.offsets[rows[i]!]!;
+  const classes = new Int32Array(offsets[rows.length]!);
+  for (let i = 0; i < rows.length; i++) classes.set(choices.classes.subarray(choices.offsets[rows[i]!]!, choices.offsets[rows[i]! + 1]!), offsets[i]!);
+  return { offsets, classes };
+}
+
+/** [n, K] additive mask: 0 at each row's choices, CHOICE_MASK_OFF elsewhere; a target outside its row's choices is an error. */
+function choiceMask(batch: FeatureSet, n: number, K: number): Float32Array {
+  const { offsets, classes } = batch.choices!;
+  const mask = new Float32Array(n * K).fill(CHOICE_MASK_OFF);
+  for (let row = 0; row < n; row++) {
+    const target = Number(batch.targets[row]!);
+    let found = false;
+    for (let j = offsets[row]!; j < offsets[row + 1]!; j++) {
+      const c = classes[j]!;
+      if (!(c >= 0 && c < K)) throw new Error(`head training: choice ${c} of row ${row} is outside [0, ${K})`);
+      mask[row * K + c] = 0;
+      if (c === target) found = true;
+    }
+    if (!found) throw new Error(`head training: the target ${target} of row ${row} is not among its choices`);
+  }
+  return mask;
 }
 
 /** W0 + A·B: [V, H] from W0 [V, H], A [V, r], B [r, H]. */

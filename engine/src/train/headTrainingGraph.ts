@@ -4,9 +4,11 @@
 //
 // Forward (norm and bias optional; the vocabulary optionally restricted to K rows S):
 //   x̂ = x · rsqrt(mean(x²) + eps)      z = x̂ ⊙ g      logits = z · W[S]ᵀ + b[S]
-//   loss = Σ_n w_n · −log softmax(logits_n)[t_n] / Σ_n w_n
+//   loss = Σ_n w_n · −log softmax(logits_n + m_n)[t_n] / Σ_n w_n
+// (m: an optional additive choice mask [N, K], 0 where a row's choices are and −1e9 elsewhere,
+// so each row's softmax ranges over its own choices only.)
 // Backward (c_n = w_n / Σw; the backbone gets no gradient, so dx is never formed):
-//   dlogits = c ⊙ (softmax − onehot(t))   dW[S] = dlogitsᵀ · z   db[S] = Σ_n dlogits
+//   dlogits = c ⊙ (softmax − onehot(t))  (the mask is additive, so it is the same through it)   dW[S] = dlogitsᵀ · z   db[S] = Σ_n dlogits
 //   dz = dlogits · W[S]                   dg = Σ_n dz ⊙ x̂
 // (computed without dz: M = dlogitsᵀ·x̂ gives dW = M ⊙ g and dg = Σ_k M ⊙ W[S]; see fullBackward)
 // Low rank (W = W0 + A·B, W0 frozen): logits = z·W0ᵀ + (z·Bᵀ)·Aᵀ, and with dW_eff = dlogitsᵀ·z,
@@ -42,6 +44,8 @@ export interface HeadTrainingSpec {
    * the 2-core CPU (headTrainBench.ts), as its O(K·H) against O(V·K·H) work predicts.
    */
   subsetScatter?: SubsetScatter | undefined;
+  /** A `choice_mask` input [N, K] is added to the logits: each row normalises over its own choices. */
+  choiceMask?: boolean | undefined;
   /** Also output each parameter's raw gradient as `<param>.grad` (full parameter shape), for tests. */
   debugGradients?: boolean | undefined;
 }
@@ -62,12 +66,19 @@ export const TrainIO = {
   x: 'x', // [N, H] float32
   targets: 'targets', // [N] int64: vocabulary ids, or indices into vocab_subset
   weights: 'weights', // [N] float32: per-example loss weight; 0 for padding rows
+  choiceMask: 'choice_mask', // [N, K] float32: 0 for a row's allowed classes, CHOICE_MASK_OFF for the rest
   vocabSubset: 'vocab_subset', // [K] int64 vocabulary rows, no repeats
   baseWeight: 'base_weight', // [V, H] frozen W0 of a low-rank delta
   loss: 'loss', // [] weighted mean cross-entropy
   correct: 'correct', // [] rows with weight > 0 whose argmax is the target (training: or tied with it)
   prediction: 'prediction', // [N] int64 argmax, evaluation graph only (an index into vocab_subset when one is given)
 } as const;
+
+/**
+ * The mask value of a class outside a row's choices: exp underflows to exactly 0 beside any
+ * real logit, and unlike −∞ it cannot make a NaN (−∞ − −∞) in a row whose choices are all masked.
+ */
+export const CHOICE_MASK_OFF = -1e9;
 
 /** Tensor names belonging to one trainable parameter. */
 export function paramIO(name: HeadParamName) {
@@ -148,6 +159,7 @@ interface DataInputs {
   weights: string; // [N]
   subset: string | undefined; // [K] int64
   baseWeight: string | undefined; // [V, H]
+  choiceMask: string | undefined; // [N, K]
 }
 
 function declareData(g: GraphBuilder, spec: HeadTrainingSpec, params: HeadParamInfo[]): DataInputs {
@@ -157,8 +169,9 @@ function declareData(g: GraphBuilder, spec: HeadTrainingSpec, params: HeadParamI
   const weights = g.input({ name: TrainIO.weights, type: DType.float32, dims: ['n'] });
   const subset = spec.vocabSubset ? g.input({ name: TrainIO.vocabSubset, type: DType.int64, dims: ['k'] }) : undefined;
   const baseWeight = spec.lowRank !== undefined ? g.input({ name: TrainIO.baseWeight, type: DType.float32, dims: [V, H] }) : undefined;
+  const choiceMask = spec.choiceMask ? g.input({ name: TrainIO.choiceMask, type: DType.float32, dims: ['n', spec.vocabSubset ? 'k' : V] }) : undefined;
   for (const p of params) g.input({ name: p.name, type: DType.float32, dims: p.dims });
-  return { x, targets, weights, subset, baseWeight };
+  return { x, targets, weights, subset, baseWeight, choiceMask };
 }
 
 function declareOutputs(g: GraphBuilder, spec: HeadTrainingSpec, params: HeadParamInfo[], training: boolean): void {
@@ -217,6 +230,7 @@ function forward(g: GraphBuilder, spec: HeadTrainingSpec, data: DataInputs, trai
     u = g.op('Gemm', [z, 'lora_b'], { transB: 1 })[0]!;
     logits = withBias(u, rows.get('lora_a')!, withBias(z, rows.get('base_weight')!, bias));
   }
+  if (data.choiceMask) logits = g.op('Add', [logits, data.choiceMask])[0]!;
   return { rows, xhat, z, u, logits, loss: appendLossAndMetrics(g, logits, data, !training) };
 }
 

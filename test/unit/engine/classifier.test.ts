@@ -9,6 +9,8 @@ import { after, before, test } from 'node:test';
 import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
 import { extractFeatures } from '../../../engine/src/hdlm/features';
 import { scoreCandidates } from '../../../engine/src/hdlm/labelScorer';
+import { LabelTrie } from '../../../engine/src/hdlm/labelTrie';
+import { sequenceFormat } from '../../../engine/src/hdlm/sequenceFormat';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
 import { Engine, LoadedModel } from '../../../engine/src/index';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -143,17 +145,18 @@ test('cached features equal the hidden states of a single full teacher-forced ru
     { text: 'a bird that hunts from high above the mountains', labels: ['animal', 'bird', 'eagle'] },
   ];
   const features = await extractFeatures(loaded.model, c.layout, records, { reads: [2, 4, 6].map((layer, i) => ({ level: i + 1, layer })), batchSize: 2 });
+  assert.ok(features.every((f) => f.targets.length > 0), 'every level has choice rows');
   const H = loaded.model.config.hiddenSize;
   for (const [i, record] of records.entries()) {
     const prefix = c.layout.sharedPrefix();
-    const { ids, labelSpans } = c.layout.teacherForced(record.text, record.labels);
+    const { ids, choiceSpans } = c.layout.teacherForced(record.text, record.labels);
     const state = loaded.model.newState();
     loaded.model.append(state, [[...prefix, ...ids]]);
     const { layers } = await loaded.model.runTo(state, 6, { collectLayers: true });
-    labelSpans.forEach((span, level) => {
+    choiceSpans.forEach((span, level) => {
       const f = features[level]!;
       const rows = [...f.example.keys()].filter((r) => f.example[r] === i);
-      assert.equal(rows.length, span.length, `level ${level + 1} has one row per label token`);
+      assert.equal(rows.length, span.length, `level ${level + 1} has one row per choice token`);
       rows.forEach((row, j) => {
         assert.equal(f.targets[row], ids[span[j]!]);
         const expected = layers!.get(f.layer)!.subarray((prefix.length + span[j]! - 1) * H, (prefix.length + span[j]!) * H);
@@ -173,7 +176,7 @@ test('scoring all candidates as one tree equals scoring each label token by toke
   assert.ok(candidates.some((x) => x.ids.length > 1), 'some labels have several tokens');
   const state = loaded.model.newState();
   loaded.model.append(state, [prefix]);
-  const scored = await scoreCandidates(loaded.model, state, 4, head, candidates);
+  const scored = await scoreCandidates(loaded.model, state, 4, head, LabelTrie.build(candidates));
   // Reference: each label appended token by token to its own fork.
   const logSoftmax = (l: Float32Array): number[] => {
     const m = Math.max(...l);
@@ -198,4 +201,58 @@ test('scoring all candidates as one tree equals scoring each label token by toke
   }
   const sum = scored.reduce((a, s) => a + s.probability, 0);
   assert.ok(Math.abs(sum - 1) < 1e-9);
+});
+
+test('choice scoring normalises each token over the trie\'s choices there, and runs no forced tail', async () => {
+  const c = classifier();
+  const head = loaded.model.ownHead;
+  const prefix = c.layout.prefix('something green that grows');
+  // "rose" is the start of "rosebush": only its closing token tells them apart.
+  const labels = ['oak', 'birch', 'rose', 'rosebush', 'sparrow', 'eagle owl', 'eagle'];
+  const close = sequenceFormat(loaded.requireTokenizer()).close();
+  assert.ok(close.length > 0, 'the default tokenizer closes turns with a token');
+  const trie = LabelTrie.build(labels.map((label) => ({ label, ids: [...c.layout.candidateIds(label), ...close] })));
+  const run = async (scoring: 'choices' | 'sequence', t: LabelTrie) => {
+    const state = loaded.model.newState();
+    loaded.model.append(state, [prefix]);
+    const before = loaded.model.compute.layerPositions;
+    const scored = await scoreCandidates(loaded.model, state, 4, head, t, { scoring });
+    return { scored, work: loaded.model.compute.layerPositions - before };
+  };
+  const { scored, work } = await run('choices', trie);
+  // Reference: each label token by token on its own fork, every token's probability over the
+  // tokens the trie allows at that point (the full head's logits, renormalised).
+  const base = loaded.model.newState();
+  loaded.model.append(base, [prefix]);
+  const first = await loaded.model.runTo(base, 4);
+  const H = loaded.model.config.hiddenSize;
+  const overChoices = (logits: Float32Array, choices: number[], token: number): number => {
+    const m = Math.max(...choices.map((t) => logits[t]!));
+    return logits[token]! - m - Math.log(choices.reduce((a, t) => a + Math.exp(logits[t]! - m), 0));
+  };
+  for (const label of labels) {
+    const ids = [...c.layout.candidateIds(label), ...close];
+    const along = trie.choicesAlong(ids);
+    let logits = await head.logits(first.hidden.subarray(first.hidden.length - H));
+    let score = 0;
+    const fork = base.fork();
+    for (let i = 0; i < ids.length; i++) {
+      if (i > 0) {
+        loaded.model.append(fork, [[ids[i - 1]!]]);
+        logits = await head.logits((await loaded.model.runTo(fork, 4)).hidden);
+      }
+      if (along[i]!.length > 1) score += overChoices(logits, along[i]!, ids[i]!);
+    }
+    const got = scored.find((s) => s.label === label)!;
+    assert.ok(Math.abs(got.logScore - score) < 1e-3, `${label}: tree ${got.logScore} vs sequential ${score}`);
+    assert.ok(Math.abs(got.probability - Math.exp(score)) < 1e-4, `${label}: the choice probabilities need no renormalising`);
+  }
+  assert.ok(Math.abs(scored.reduce((a, s) => a + s.probability, 0) - 1) < 1e-9);
+  // Forced tokens are not read, and a forced tail is not run through the layers at all.
+  const sequence = await run('sequence', LabelTrie.build(labels.map((label) => ({ label, ids: c.layout.candidateIds(label) }))));
+  assert.ok(work < sequence.work, `choice scoring ran ${work} layer·positions, sequence scoring ${sequence.work}`);
+  // One candidate is certain without running anything.
+  const single = await run('choices', LabelTrie.build([{ label: 'oak', ids: [...c.layout.candidateIds('oak'), ...close] }]));
+  assert.equal(single.scored[0]!.probability, 1);
+  assert.equal(single.work, 0);
 });

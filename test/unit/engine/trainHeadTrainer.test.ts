@@ -240,3 +240,57 @@ test('bad input is refused with a message that names it', async () => {
     await assert.rejects(t.step({ x: new Float32Array(3), targets: new Int32Array(1) }), /x has 3 values/);
   });
 });
+
+/** Each row's choices: its target and the next class round, in CSR form (RowChoices). */
+function pairChoices(targets: Int32Array, classes: number): { offsets: Int32Array; classes: Int32Array } {
+  const offsets = Int32Array.from({ length: targets.length + 1 }, (_, i) => 2 * i);
+  const picked = new Int32Array(2 * targets.length);
+  targets.forEach((t, i) => {
+    picked[2 * i] = (t + 1) % classes;
+    picked[2 * i + 1] = t;
+  });
+  return { offsets, classes: picked };
+}
+
+test('with a choice mask each row\'s softmax ranges over its own choices only', async () => {
+  const n = 40;
+  const data = { x: dev.x.slice(0, n * H), targets: dev.targets.slice(0, n) };
+  const choices = pairChoices(data.targets, LABELS.length);
+  const init = randomHead(1);
+  await withTrainer(options({ choiceMask: true, bias: false, init: { weight: init } }), async (t) => {
+    const result = await t.evaluate({ ...data, choices });
+    // Reference in JavaScript: RMS norm (gain 1), logits over the label rows, log-softmax over the two choices.
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const row = data.x.subarray(i * H, (i + 1) * H);
+      const rms = Math.sqrt(row.reduce((a, v) => a + v * v, 0) / H + 1e-5);
+      const logit = (k: number) => row.reduce((a, v, h) => a + (v / rms) * init[LABELS[k]! * H + h]!, 0);
+      const [a, b] = [choices.classes[2 * i]!, choices.classes[2 * i + 1]!];
+      const m = Math.max(logit(a), logit(b));
+      loss += m + Math.log(Math.exp(logit(a) - m) + Math.exp(logit(b) - m)) - logit(data.targets[i]!);
+      assert.ok([a, b].includes(result.predictions[i]!), `row ${i}: prediction ${result.predictions[i]} is not one of its choices`);
+    }
+    assert.ok(Math.abs(result.loss - loss / n) < 1e-4, `graph ${result.loss} vs reference ${loss / n}`);
+  });
+  // One row: only its two classes' rows move (no decay, so a class without gradient stays put).
+  await withTrainer(options({ choiceMask: true, bias: false, init: { weight: init }, optimizer: { lr: 0.01, weightDecay: 0 } }), async (t) => {
+    const one = { x: data.x.slice(0, H), targets: data.targets.slice(0, 1), choices: pairChoices(data.targets.slice(0, 1), LABELS.length) };
+    await t.step(one);
+    const after = t.params().weight!;
+    const moved = LABELS.map((id) => after.subarray(id * H, (id + 1) * H).some((v, h) => v !== init[id * H + h]));
+    const expected = LABELS.map((_, k) => k === one.targets[0] || k === (one.targets[0]! + 1) % LABELS.length);
+    assert.deepEqual(moved, expected);
+  });
+});
+
+test('a choice mask refuses rows without choices, and a target outside its row\'s choices', async () => {
+  const batch = { x: train.x.slice(0, 4 * H), targets: train.targets.slice(0, 4) };
+  await withTrainer(options({ choiceMask: true }), async (t) => {
+    await assert.rejects(t.step(batch), /masks each row to its choices, but the rows have none/);
+    const wrong = { offsets: Int32Array.from([0, 1, 2, 3, 4]), classes: Int32Array.from(batch.targets, (v) => (v + 1) % LABELS.length) };
+    await assert.rejects(t.step({ ...batch, choices: wrong }), /the target \d+ of row 0 is not among its choices/);
+  });
+  await withTrainer(options(), async (t) => {
+    await assert.rejects(t.step({ ...batch, choices: pairChoices(batch.targets, LABELS.length) }), /created without choiceMask/);
+  });
+});

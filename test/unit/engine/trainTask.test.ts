@@ -10,11 +10,9 @@ import { Engine } from '../../../engine/src/engine';
 import { evaluateTask } from '../../../engine/src/hdlm/evaluateTask';
 import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
-import { extractFeatures } from '../../../engine/src/hdlm/features';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
 import { readTrainingData, trainTask, TrainEvent, type HeadReport } from '../../../engine/src/hdlm/trainTask';
 import { CancelledError } from '../../../engine/src/model/segmentedModel';
-import { savedHeadLossGap } from '../../support/headLoss';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -91,12 +89,12 @@ test('each level\'s rows are taken once, and heads trained from the feature cach
   for (const name of ['level1', 'level2', 'level3', 'flat']) {
     assert.ok(weights(cached.headsDir, name).equals(weights(fresh.headsDir, name)), `${name} differs`);
   }
-  // The level-3 head's rows are the level-3 label tokens of the training examples, once each
+  // The level-3 head's rows are the level-3 choice tokens of the training examples, once each
   // (its read at the last layer is also the flat head's: listed twice, it was counted twice).
   const session = await openTask(engine, task, join(dir, 'model'));
   try {
     const { train } = readTrainingData(task, readHierarchicalDataset, () => undefined);
-    const level3Tokens = train.reduce((a, r) => a + session.classifier.layout.teacherForced(r.text, r.labels).labelSpans[2]!.length, 0);
+    const level3Tokens = train.reduce((a, r) => a + session.classifier.layout.teacherForced(r.text, r.labels).choiceSpans[2]!.length, 0);
     const [level1, level2, level3, flat] = report.heads;
     assert.equal(level3!.trainRows, level3Tokens);
     assert.equal(flat!.trainRows, level1!.trainRows + level2!.trainRows + level3!.trainRows);
@@ -153,13 +151,22 @@ async function overfitAndClassify(modelDir: string, name: string, headNorm: 'cop
   return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!) };
 }
 
-/** The saved level-1 head on the dev features: see savedHeadLossGap. */
+/**
+ * The saved level-1 head as classification runs it (scorePath: its own graph, norm included,
+ * each token normalised over its choices) on the dev split: the mean −log-probability per
+ * choice row must be the dev loss the trainer recorded for its best epoch.
+ */
 async function devLossGap(task: TaskDefinition, modelDir: string, head: HeadReport): Promise<number> {
   const session = await openTask(engine, task, modelDir);
   try {
-    const records = readHierarchicalDataset(task.dataset.dev!).records;
-    const [features] = await extractFeatures(session.loaded.model, session.classifier.layout, records, { reads: [{ level: 1, layer: 2 }], batchSize: 8 });
-    return await savedHeadLossGap(task.headsDir, head, session.loaded.checkpoint, features!);
+    let nll = 0;
+    let rows = 0;
+    for (const r of readHierarchicalDataset(task.dataset.dev!).records) {
+      const [level1] = await session.classifier.scorePath(r.text, r.labels);
+      nll -= Math.log(level1!);
+      rows += session.classifier.layout.teacherForced(r.text, r.labels).choiceSpans[0]!.length;
+    }
+    return Math.abs(nll / rows - head.epochs[head.bestEpoch - 1]!.devLoss);
   } finally {
     await session.release();
   }
