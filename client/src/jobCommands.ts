@@ -89,8 +89,8 @@ function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputCh
   switch (end.kind) {
     case 'report': {
       const heads = end.report.heads.map((h) => `${h.name}@${h.layer} ${(h.bestDevAccuracy * 100).toFixed(1)}%`).join(', ');
-      const retrained = (end.report.reused?.length ?? 0) < end.report.heads.length;
-      output.info(`${jobId}: ${retrained ? `done in ${(end.report.seconds.features + end.report.seconds.training).toFixed(0)} s` : 'nothing retrained (already trained with these settings and data)'}: ${heads}`);
+      const outcome = proto.retrainedNothing(end.report) ? 'nothing retrained (already trained with these settings and data)' : `done in ${(end.report.seconds.features + end.report.seconds.training).toFixed(0)} s`;
+      output.info(`${jobId}: ${outcome}: ${heads}`);
       void vscode.window.showInformationMessage(`HdLM: fine-tuned ${end.report.task} on ${end.report.examples.train} examples — dev token accuracy ${heads}`);
       return;
     }

@@ -1,7 +1,7 @@
 // A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
-import type { EvaluationSummary, JobEvent, JobKind, JobView, ThoughtEvaluationSummary } from './protocol';
+import { retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -46,7 +46,7 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       for (const h of event.report.heads) head(h.name).layer = h.layer;
       job.fraction = 1;
       // A rerun with the same settings retrains nothing, and its report keeps the earlier timings.
-      end('done', (event.report.reused?.length ?? 0) === event.report.heads.length
+      end('done', retrainedNothing(event.report)
         ? `nothing retrained: all ${event.report.heads.length} heads were already trained with these settings and data`
         : `done in ${(event.report.seconds.features + event.report.seconds.training).toFixed(0)} s on ${event.report.examples.train} examples`);
       return;

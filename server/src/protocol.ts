@@ -227,11 +227,26 @@ export type EvaluationSummary = EvaluationRecord;
  */
 export type ThoughtEvaluationSummary = ThoughtEvaluationRecord;
 
+/** How fine-tuning ended: the engine's train report as the job carries it. */
+export interface TrainReportSummary {
+  task: string;
+  examples: { train: number; dev: number };
+  heads: { name: string; layer: number; bestEpoch: number; bestDevAccuracy: number }[];
+  seconds: { features: number; training: number };
+  /** Heads found already trained with these settings and data (the report's timings are then the earlier run's). */
+  reused?: string[];
+}
+
+/** True when a fine-tuning run retrained no head: every one was already trained with these settings and data. */
+export function retrainedNothing(report: TrainReportSummary): boolean {
+  return (report.reused?.length ?? 0) === report.heads.length;
+}
+
 /** One event of a job: the CLI's `--events` lines, plus how the job ended. */
 export type JobEvent =
   /** Fine-tuning as the engine reports it: stage, features, progress, epoch, saved. */
   | TrainEvent
-  | { kind: 'report'; report: { task: string; examples: { train: number; dev: number }; heads: { name: string; layer: number; bestEpoch: number; bestDevAccuracy: number }[]; seconds: { features: number; training: number }; reused?: string[] } }
+  | { kind: 'report'; report: TrainReportSummary }
   /** Evaluation progress: `done` of `total` examples of one variant. */
   | { kind: 'evalProgress'; variant: string; done: number; total: number; examplesPerS: number; etaS: number }
   | { kind: 'evaluation'; evaluation: EvaluationSummary }
