@@ -42,25 +42,41 @@ async function classifyLatency(engine: Engine, taskFile: string, inputs: number,
   const session = await openTask(engine, readTaskFile(taskFile), defaultModelDir());
   try {
     const tokenizer = session.loaded.requireTokenizer();
-    const words = 'a small animal with soft fur that lives in the forests of the north and hunts at night for mice voles and other rodents'.split(' ');
+    // Inputs on several topics, so the paths differ: a level whose parent has one child is
+    // certain and runs nothing, and inputs that all took one such path would time only that.
+    const topics = [
+      'a small animal with soft fur that lives in the forests of the north and hunts at night for mice voles and other rodents',
+      'a hand tool with a heavy steel head on a wooden handle used for driving nails into boards and breaking stone',
+      'a tall evergreen tree of the mountains with needles in bundles and woody cones that hold winged seeds',
+      'a person who works in a court of law and gives advice to clients about their rights and duties under the statutes',
+      'the act of moving goods from one country to another by sea or by land in exchange for money or other goods',
+    ].map((t) => t.split(' '));
     const text = (i: number): string => {
+      const words = topics[i % topics.length]!;
       const out: string[] = [];
-      while (tokenizer.encode(out.join(' ')).length < 64) out.push(words[(out.length + i) % words.length]!);
+      while (tokenizer.encode(out.join(' ')).length < 64) out.push(words[(out.length + Math.floor(i / topics.length)) % words.length]!);
       return out.join(' ');
     };
     await session.classifier.classify(text(0), { signal }); // warm-up: shared prefix and session start-up
     const times: number[] = [];
     const levelMs: number[][] = session.layers.map(() => []);
+    const certain = session.layers.map(() => 0); // inputs whose level had one candidate: nothing run
+    const paths = new Set<string>();
     for (let i = 1; i <= inputs; i++) {
       const started = performance.now();
       const result = await session.classifier.classify(text(i), { signal });
       times.push(performance.now() - started);
-      result.path.forEach((d, level) => levelMs[level]!.push(d.ms));
+      result.path.forEach((d, level) => {
+        levelMs[level]!.push(d.ms);
+        if (d.layerPositions === 0) certain[level]!++;
+      });
+      paths.add(result.path.map((d) => d.label).join(' › '));
     }
     const tokens = tokenizer.encode(text(1)).length;
     console.log(`classify (${session.task.name}, levels at layers ${session.layers.join(', ')}, ${tokens}-token inputs, ${session.loaded.model.provider}): median ${quantile(times, 0.5).toFixed(1)} ms, p90 ${quantile(times, 0.9).toFixed(1)} ms over ${inputs} inputs`);
     // Where the time goes: a level's cost grows with the number of its candidates (the chosen parent's children).
     console.log(`  per level, median / p90 ms: ${levelMs.map((ms, i) => `${i + 1} @ layer ${session.layers[i]}: ${quantile(ms, 0.5).toFixed(1)} / ${quantile(ms, 0.9).toFixed(1)}`).join(' · ')}`);
+    console.log(`  ${paths.size} distinct paths; inputs whose level had a single candidate (nothing run): ${certain.map((n, i) => `level ${i + 1}: ${n}`).join(', ')}`);
   } finally {
     await session.release();
   }
