@@ -29,7 +29,7 @@ export function levelItems(result: proto.ClassifyResult): PickItem[] {
   return result.path.map((d) => ({
     label: `${'  '.repeat(d.level - 1)}${d.label}`,
     description: `${percent(d.probability)} · level ${d.level} from layer ${d.layer}/${result.layers}${result.trainedHeads[d.level - 1] ? '' : ' (untrained head)'}`,
-    detail: d.runnersUp.length > 0 ? `next: ${d.runnersUp.map((r) => `${r.label} ${percent(r.probability)}`).join(', ')}` : undefined,
+    detail: d.runnersUp.length > 0 ? `next: ${d.runnersUp.map((r) => `${r.label} ${percent(r.probability)}`).join(', ')}` : 'the only child of its parent: nothing to decide',
     run: () => vscode.env.clipboard.writeText(d.label),
   }));
 }

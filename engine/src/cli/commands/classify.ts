@@ -24,7 +24,7 @@ export async function classifyCommand(values: Values, positionals: string[], sig
     console.log(`${task.name}: ${result.path.map((d) => d.label).join(' › ')}  (path probability ${(result.pathProbability * 100).toFixed(1)}%, ${ms.toFixed(0)} ms on ${session.loaded.model.provider})`);
     for (const d of result.path) {
       const others = d.runnersUp.map((r) => `${r.label} ${(r.probability * 100).toFixed(1)}%`).join(', ');
-      console.log(`  level ${d.level} @ layer ${d.layer}/${session.loaded.checkpoint.config.numLayers} (${trained[d.level - 1]}): ${d.label} ${(d.probability * 100).toFixed(1)}%  ${d.ms.toFixed(0)} ms${others ? `   next: ${others}` : ''}`);
+      console.log(`  level ${d.level} @ layer ${d.layer}/${session.loaded.checkpoint.config.numLayers} (${trained[d.level - 1]}): ${d.label} ${(d.probability * 100).toFixed(1)}%  ${d.ms.toFixed(0)} ms${others ? `   next: ${others}` : '   (the only child of its parent: nothing to decide)'}`);
     }
     for (const alt of result.alternatives) console.log(`  beam alternative: ${alt.labels.join(' › ')} ${(alt.probability * 100).toFixed(1)}%`);
   } finally {
