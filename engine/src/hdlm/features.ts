@@ -2,7 +2,8 @@
 // over the dataset and the hidden states at the supervised positions are kept. A position is
 // supervised when the next token is part of a gold label (the paper's per-head token loss on its
 // own span) and is a choice there (classificationLayout's choiceSpans): its hidden state after
-// the level's layer, read through the level's head, must pick that token among the choices. The shared prompt prefix runs once and is forked for every batch.
+// the level's layer, read through the level's head, must pick that token among the choices.
+// The shared prompt prefix runs once and is forked for every batch.
 import type { DecodeState } from '../model/decodeState';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
 import type { ClassificationLayout } from './classificationLayout';

@@ -118,10 +118,8 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const facts = { examples: { train: train.length, dev: dev.length }, skippedLines, skippedTooLong, featureSeconds };
     // Awaited here, so that the model is released only after its heads are trained.
     return await trainHeads(plans, ctx, facts, (plan) => {
-      // The head chooses among its levels' label tokens: training and scoring both normalise
-      // over that subset (a few hundred rows instead of the whole vocabulary).
-      // The head ranks the tokens that are ever a choice at its levels; training and scoring both
-      // normalise each row over that row's choices.
+      // The head ranks only the tokens that are ever a choice at its levels (a few dozen rows
+      // instead of the whole vocabulary); training and scoring normalise each row over its own choices.
       const subset = labelTokenSubset([layout.choiceTokens(plan.levels)]);
       const pick = ({ features, choices }: { features: LayerFeatures[]; choices: number[][][][] }): FeatureSet => {
         const blocks = features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level));
