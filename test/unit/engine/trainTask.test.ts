@@ -147,7 +147,8 @@ async function overfitAndClassify(modelDir: string, name: string, headNorm: 'cop
   const report = await trainTask(engine, task, { defaultModelDir: modelDir });
   assert.ok(report.heads.every((h) => h.bestDevAccuracy > 0.9), report.heads.map((h) => `${h.name} ${h.bestDevAccuracy}`).join(', '));
   const result = await evaluateTask(engine, task, { defaultModelDir: modelDir });
-  const manifest = JSON.parse(readFileSync(join(task.headsDir, 'level1.json'), 'utf8')) as { norm?: unknown };
+  const manifest = JSON.parse(readFileSync(join(task.headsDir, 'level1.json'), 'utf8')) as { norm?: unknown; labelScoring?: unknown };
+  assert.equal(manifest.labelScoring, 'choices', 'a classification head is trained, and so scored, on label choices');
   return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!) };
 }
 
