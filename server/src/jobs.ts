@@ -4,6 +4,7 @@
 // in the journal (jobJournal.ts). Cancelling sends SIGINT, which the CLI turns into a
 // cooperative stop (the last saved heads and resume points stay as they were).
 import { ChildProcess, spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JobEvent, JobKind, JobProgressParams } from './protocol';
@@ -19,6 +20,15 @@ function cliArgs(kind: JobKind, taskFile: string, settings: JobSettings, extra: 
   const command = kind === 'train' ? 'train' : 'eval';
   return [command, '--task', taskFile, '--events', '--device', settings.providers.join(','), '--threads', String(settings.threads), ...extra];
 }
+
+/**
+ * Niceness of a job's process. A fine-tuning or evaluation run keeps every core busy; at the
+ * editor's own priority the extension host and this server queue behind it for each hop of a
+ * hover or completion. Below it, the editor's short bursts come first and the job loses only
+ * the time they take. (On Linux niceness is per thread; the job's compute threads are created
+ * after this is set, so they inherit it.)
+ */
+const JOB_NICENESS = 10;
 
 /** The event that ends a job of this kind successfully. */
 function isResult(event: JobEvent): boolean {
@@ -37,6 +47,16 @@ export class Jobs {
     private readonly onExit: () => void = () => undefined,
   ) {}
 
+  /** Runs the job below the editor's priority; where the system refuses, it runs at the same one, and the log says so. */
+  private lowerPriority(jobId: string, pid: number | undefined): void {
+    if (pid === undefined) return; // spawning failed; 'close' reports it
+    try {
+      setPriority(pid, JOB_NICENESS);
+    } catch (err) {
+      this.log(`${jobId}: could not lower the job's priority (${(err as Error).message}); it runs at the editor's`);
+    }
+  }
+
   /** The `hdlm` CLI beside the server bundle. */
   static defaultCli(): string {
     return join(__dirname, 'hdlm.js');
@@ -48,6 +68,7 @@ export class Jobs {
     const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(jobId, child);
     this.log(`${jobId}: started ${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${taskFile} (pid ${child.pid})`);
+    this.lowerPriority(jobId, child.pid);
     const emit = (event: JobEvent): void => {
       this.journal.apply(jobId, event);
       this.notify({ jobId, kind, task: taskFile, event });
