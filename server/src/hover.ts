@@ -74,7 +74,8 @@ function headSummary(root: Node | undefined, uri: string, levelIndex: number, co
   const manifest = trainedHead(folders.headsDir, levelIndex + 1, folders.kind);
   if (!manifest) return `No trained head yet (\`${file}\` in the heads folder): the model's own head decides this level until you fine-tune.`;
   const { bestDevAccuracy, bestEpoch } = trainingSummary(manifest);
-  const accuracy = bestDevAccuracy !== undefined ? `, best dev accuracy ${percent(bestDevAccuracy)}${bestEpoch !== undefined ? ` at epoch ${bestEpoch}` : ''}` : '';
+  const over = manifest.labelScoring === 'choices' ? ' over label choices' : '';
+  const accuracy = bestDevAccuracy !== undefined ? `, best dev accuracy${over} ${percent(bestDevAccuracy)}${bestEpoch !== undefined ? ` at epoch ${bestEpoch}` : ''}` : '';
   const summary = `**Trained head** (\`${file}\`): layer ${manifest.layer}, kind \`${manifest.kind}\`${accuracy}, trained ${when(manifest.createdAt)}.`;
   const wanted = levelLayer(root, levelIndex, folders.modelDir);
   // A head reads the hidden state of the layer it was trained at; after an edit it no longer fits.

@@ -320,6 +320,8 @@ export interface HeadSummary {
   kind: string;
   bestDevAccuracy?: number;
   bestEpoch?: number;
+  /** 'choices': trained on label choices, so its dev accuracy counts only tokens that are choices. */
+  labelScoring?: 'choices';
   trainedAt: string;
 }
 

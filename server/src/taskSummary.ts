@@ -16,7 +16,7 @@ function headSummary(headsDir: string, name: string, log: (m: string) => void): 
     const m = readManifest(headsDir, name);
     const training = m.training ?? {};
     const number = (key: string): number | undefined => (typeof training[key] === 'number' ? training[key] : undefined);
-    return { name, layer: m.layer, kind: m.kind, bestDevAccuracy: number('bestDevAccuracy'), bestEpoch: number('bestEpoch'), trainedAt: m.createdAt };
+    return { name, layer: m.layer, kind: m.kind, bestDevAccuracy: number('bestDevAccuracy'), bestEpoch: number('bestEpoch'), ...(m.labelScoring ? { labelScoring: m.labelScoring } : {}), trainedAt: m.createdAt };
   } catch (err) {
     // A damaged manifest is reported where the user looks for it, and the others still show.
     log(`head ${name} in ${headsDir}: ${err instanceof Error ? err.message : String(err)}`);

@@ -111,7 +111,7 @@ function table(headers: string[], rows: { cells: Cell[]; className?: string }[],
 
 function headsTable(heads: HeadSummary[]): HTMLElement {
   const rows = heads.map((h) => ({
-    cells: [h.name, String(h.layer), h.kind, pct(h.bestDevAccuracy), when(h.trainedAt)],
+    cells: [h.name, String(h.layer), h.kind, h.labelScoring === 'choices' ? { text: pct(h.bestDevAccuracy), title: 'over the label tokens that are a choice among siblings (forced tokens are not counted)' } : pct(h.bestDevAccuracy), when(h.trainedAt)],
     className: h.name === 'flat' ? 'baseline' : '',
   }));
   return table(['head', 'layer', 'stored', 'best dev', 'trained'], rows, 'trained heads (dev token accuracy)');

@@ -56,9 +56,11 @@ test('hovering a level with a trained head shows the head from its manifest', ()
   const first = at('"layer": 4');
   assert.match(first, /^\*\*Level 1\*\* — `layer`/);
   // The shipped head's own record (it changes whenever the shipped heads are retrained).
-  const shipped = JSON.parse(readFileSync(join(heads, 'level1.json'), 'utf8')) as { createdAt: string; training: { bestDevAccuracy: number; bestEpoch: number } };
+  const shipped = JSON.parse(readFileSync(join(heads, 'level1.json'), 'utf8')) as { createdAt: string; labelScoring?: string; training: { bestDevAccuracy: number; bestEpoch: number } };
   const when = `${shipped.createdAt.slice(0, 10)} ${shipped.createdAt.slice(11, 16)} UTC`;
-  assert.ok(first.includes(`**Trained head** (\`level1.json\`): layer 4, kind \`rows\`, best dev accuracy ${(shipped.training.bestDevAccuracy * 100).toFixed(1)}% at epoch ${shipped.training.bestEpoch}, trained ${when}.`), first);
+  // A head trained on label choices says its accuracy counts only those tokens.
+  const over = shipped.labelScoring === 'choices' ? ' over label choices' : '';
+  assert.ok(first.includes(`**Trained head** (\`level1.json\`): layer 4, kind \`rows\`, best dev accuracy${over} ${(shipped.training.bestDevAccuracy * 100).toFixed(1)}% at epoch ${shipped.training.bestEpoch}, trained ${when}.`), first);
   assert.doesNotMatch(first, /fine-tune again/);
   assert.match(at('"layer": 5'), /layer 6, .*\n\n⚠ This level now says layer 5: fine-tune again/, 'a head trained at another layer is flagged');
   assert.match(at('"layer": "last"'), /No trained head yet \(`level3\.json`/);
