@@ -237,10 +237,7 @@ export interface TrainReportSummary {
   reused?: string[];
 }
 
-/** True when a fine-tuning run retrained no head: every one was already trained with these settings and data. */
-export function retrainedNothing(report: TrainReportSummary): boolean {
-  return (report.reused?.length ?? 0) === report.heads.length;
-}
+export { retrainedNothing } from '../../engine/src/hdlm/trainOutcome';
 
 /** One event of a job: the CLI's `--events` lines, plus how the job ended. */
 export type JobEvent =

@@ -32,6 +32,8 @@ export interface TeacherForced {
 export class ClassificationLayout {
   /** Choice tries by level and parent, built on first use (head training asks once per example). */
   private readonly tries = new Map<string, LabelTrie>();
+  /** Each label's tokens, encoded once: head training teacher-forces tens of thousands of paths over a few hundred labels. */
+  private readonly labelIds = new Map<string, readonly number[]>();
 
   constructor(
     private readonly format: SequenceFormat,
@@ -88,8 +90,10 @@ export class ClassificationLayout {
     return out;
   }
 
-  candidateIds(label: string): number[] {
-    return this.format.content(label);
+  candidateIds(label: string): readonly number[] {
+    let ids = this.labelIds.get(label);
+    if (!ids) this.labelIds.set(label, (ids = this.format.content(label)));
+    return ids;
   }
 
   /** Level `level`'s candidates under `parent` ('' for level 1), as the sequence writes each label. */

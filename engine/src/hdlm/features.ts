@@ -6,7 +6,7 @@
 // The shared prompt prefix runs once and is forked for every batch.
 import type { DecodeState } from '../model/decodeState';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
-import type { ClassificationLayout } from './classificationLayout';
+import type { ClassificationLayout, TeacherForced } from './classificationLayout';
 import { FeatureCache } from './featureCache';
 import type { SpannedSequence } from './sequenceFormat';
 
@@ -47,25 +47,34 @@ export interface FeatureRequest {
  * that do not (the rule: too long is skipped and reported, never truncated, since a cut input
  * or label would teach the head something else).
  */
-export function fitToContext<T extends LabelledText>(model: SegmentedModel, layout: ClassificationLayout, records: readonly T[]): { fits: T[]; tooLong: { record: T; tokens: number }[] } {
+export function fitToContext<T extends LabelledText>(
+  model: SegmentedModel,
+  layout: ClassificationLayout,
+  records: readonly T[],
+): { fits: T[]; forced: TeacherForced[]; tooLong: { record: T; tokens: number }[] } {
   const prefix = layout.sharedPrefix().length;
   const fits: T[] = [];
+  const forced: TeacherForced[] = []; // forced[i] is fits[i] teacher-forced, for callers that go on to train
   const tooLong: { record: T; tokens: number }[] = [];
   for (const record of records) {
-    const tokens = prefix + layout.teacherForced(record.text, record.labels).ids.length;
-    if (tokens <= model.config.maxPositions) fits.push(record);
-    else tooLong.push({ record, tokens });
+    const f = layout.teacherForced(record.text, record.labels);
+    const tokens = prefix + f.ids.length;
+    if (tokens <= model.config.maxPositions) {
+      fits.push(record);
+      forced.push(f);
+    } else {
+      tooLong.push({ record, tokens });
+    }
   }
-  return { fits, tooLong };
+  return { fits, forced, tooLong };
 }
 
 /**
- * What head training runs the backbone over: each record teacher-forced, its spans the layout's
- * choiceSpans (where a label's next token is a choice), cut after its last choice token since
- * nothing after it feeds a row; and, per record and level, the choices at each span index.
+ * What head training runs the backbone over: each teacher-forced record with the layout's
+ * choiceSpans as its spans (where a label's next token is a choice), cut after its last choice
+ * token since nothing after it feeds a row; and, per record and level, the choices at each span index.
  */
-export function choiceSequences(layout: ClassificationLayout, records: readonly LabelledText[]): { sequences: SpannedSequence[]; choices: number[][][][] } {
-  const forced = records.map((r) => layout.teacherForced(r.text, r.labels));
+export function choiceSequences(forced: readonly TeacherForced[]): { sequences: SpannedSequence[]; choices: number[][][][] } {
   return {
     sequences: forced.map((f) => ({ ids: f.ids.slice(0, Math.max(0, ...f.choiceSpans.flat()) + 1), spans: f.choiceSpans })),
     choices: forced.map((f) => f.choices),
@@ -82,7 +91,8 @@ export async function extractFeatures(
   records: readonly LabelledText[],
   request: FeatureRequest,
 ): Promise<LayerFeatures[]> {
-  return extractSpanFeatures(model, layout.sharedPrefix(), choiceSequences(layout, records).sequences, request);
+  const forced = records.map((r) => layout.teacherForced(r.text, r.labels));
+  return extractSpanFeatures(model, layout.sharedPrefix(), choiceSequences(forced).sequences, request);
 }
 
 /**

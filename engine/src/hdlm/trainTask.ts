@@ -98,10 +98,10 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     // Heads learn only where a label's next token is a choice among its siblings' (choiceSpans):
     // a forced token says nothing about the label, and leaving it out spares most rows.
     const extract = async (all: HierarchicalRecord[], what: string): Promise<{ features: LayerFeatures[]; choices: number[][][][] }> => {
-      const { fits: records, tooLong } = fitToContext(loaded.model, layout, all);
+      const { fits: records, forced, tooLong } = fitToContext(loaded.model, layout, all);
       skippedTooLong += reportTooLong(emit, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
-      const { sequences, choices } = choiceSequences(layout, records);
+      const { sequences, choices } = choiceSequences(forced);
       const features = await extractSpanFeatures(loaded.model, layout.sharedPrefix(), sequences, { reads, ...backboneRuns(emit, options, loaded.checkpoint.fingerprint) });
       return { features, choices };
     };

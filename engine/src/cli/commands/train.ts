@@ -5,6 +5,7 @@ import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
+import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { trainTask } from '../../hdlm/trainTask';
 import { defaultModelDir, defaultTaskFile, integer, number, providers, UsageError, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
@@ -57,7 +58,7 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
   }
   const reused = report.reused ?? [];
   const took = `${formatSeconds(report.seconds.features + report.seconds.training)} (features ${formatSeconds(report.seconds.features)})`;
-  if (reused.length === report.heads.length) {
+  if (retrainedNothing(report)) {
     console.log(`all ${report.heads.length} heads were already trained with these settings and data; nothing retrained (their training on ${report.examples.train} examples took ${took})`);
   } else {
     const count = reused.length > 0 ? `${report.heads.length - reused.length} of ${report.heads.length}` : `${report.heads.length}`;
