@@ -17,8 +17,9 @@ export function splitHeads(g: GraphBuilder, x: string, heads: number, headDim: n
 }
 
 /**
- * Attends q [B, nH, S, D] over the cache plus k, v [B, kvH, S, D] of layer `layer`, with
- * `bias5` [B, 1, 1, S, T] masking what a query may not see. Returns [B, S, nH·D].
+ * Attends q [B, nH, Q, D] over the cache plus k, v [B, kvH, S, D] of layer `layer`, with
+ * `bias5` [B, 1, 1, Q, T] masking what a query may not see. Returns [B, Q, nH·D]. Q is S, or in
+ * a rows graph's last layer the R picked rows.
  */
 export function attendCached(g: GraphBuilder, layer: number, shape: HeadShape, q: string, k: string, v: string, bias5: string): string {
   const { numHeads: nH, numKvHeads: kvH, headDim: D } = shape;
@@ -43,16 +44,48 @@ export function attendCached(g: GraphBuilder, layer: number, shape: HeadShape, q
   return g.op('Reshape', [ctx, g.int64([0, 0, nH * D])])[0]!; // [B, S, nH·D]
 }
 
-/** Declares the segment's hidden and bias inputs; returns them with the bias as [B, 1, 1, S, T]. */
-export function segmentInputs(g: GraphBuilder, hiddenSize: number): { hidden: string; bias5: string } {
-  const hidden = g.input({ name: SegmentIO.hidden, type: DType.float32, dims: ['batch', 'seq', hiddenSize] });
-  const bias = g.input({ name: SegmentIO.attnBias, type: DType.float32, dims: ['batch', 1, 'seq', 'total'] });
-  return { hidden, bias5: g.op('Unsqueeze', [bias, g.int64([1])])[0]!};
+/**
+ * The rows of a segment's last layer that a rows graph computes (SegmentIO.rows): `pick` takes
+ * them out of any tensor with the new positions on its sequence axis, and `bias5` is the
+ * attention bias of those queries, [B, 1, 1, R, T].
+ */
+export interface PickedRows {
+  /** [B, S, C] → [B, R, C]. */
+  pick(x: string): string;
+  /** The SegmentIO.rows input, for picking from other layouts (pickRows). */
+  index: string;
+  bias5: string;
 }
 
-/** Declares the outputs after each layer (all but the last) and after the segment. */
-export function segmentOutput(g: GraphBuilder, h: string, hiddenSize: number, layer: number, isLast: boolean): void {
+/**
+ * Declares the segment's hidden and bias inputs; returns them with the bias as [B, 1, 1, S, T].
+ * With `rows`, also the SegmentIO.rows input and what picks those rows.
+ */
+export function segmentInputs(g: GraphBuilder, hiddenSize: number, rows = false): { hidden: string; bias5: string; picked?: PickedRows } {
+  const hidden = g.input({ name: SegmentIO.hidden, type: DType.float32, dims: ['batch', 'seq', hiddenSize] });
+  const bias = g.input({ name: SegmentIO.attnBias, type: DType.float32, dims: ['batch', 1, 'seq', 'total'] });
+  const bias5 = g.op('Unsqueeze', [bias, g.int64([1])])[0]!;
+  if (!rows) return { hidden, bias5 };
+  const index = g.input({ name: SegmentIO.rows, type: DType.int64, dims: ['batch', 'rows'] });
+  const picked = { pick: (x: string) => pickRows(g, x, index, 'BSC'), index, bias5: g.op('Unsqueeze', [pickRows(g, bias, index, 'B1SC'), g.int64([1])])[0]! };
+  return { hidden, bias5, picked };
+}
+
+/**
+ * The rows `index` [B, R] (flat indices b·S + i) of x, laid out as `layout`:
+ * [B, S, C] → [B, R, C], [B, S] → [B, R], [B, 1, S, C] → [B, 1, R, C]. Flattening up to the
+ * sequence axis makes one Gather do it, which every provider has.
+ */
+export function pickRows(g: GraphBuilder, x: string, index: string, layout: 'BSC' | 'BS' | 'B1SC'): string {
+  const axis = layout === 'B1SC' ? 3 : 2; // Flatten keeps the sequence axis and everything before it in one
+  const rows = g.op('Gather', [g.op('Flatten', [x], { axis })[0]!, index], { axis: 0 })[0]!; // [B, R, C]
+  if (layout === 'BS') return g.op('Squeeze', [rows, g.int64([2])])[0]!;
+  return layout === 'B1SC' ? g.op('Unsqueeze', [rows, g.int64([1])])[0]! : rows;
+}
+
+/** Declares the outputs after each layer (all but the last) and after the segment ([B, R, H] in a rows graph). */
+export function segmentOutput(g: GraphBuilder, h: string, hiddenSize: number, layer: number, isLast: boolean, rows = false): void {
   const name = isLast ? SegmentIO.hiddenOut : SegmentIO.layerHidden(layer);
   g.op('Identity', [h], {}, { outputs: [name] });
-  g.output({ name, type: DType.float32, dims: ['batch', 'seq', hiddenSize] });
+  g.output({ name, type: DType.float32, dims: ['batch', isLast && rows ? 'rows' : 'seq', hiddenSize] });
 }

@@ -3,9 +3,9 @@
 // computed by the caller in JavaScript (cheap, and shared by every segment).
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
 import { DType, GraphBuilder } from '../onnx/graph';
-import { attendCached, segmentInputs, segmentOutput, splitHeads } from './attention';
+import { attendCached, pickRows, segmentInputs, segmentOutput, splitHeads, type PickedRows } from './attention';
 import { rotaryCache } from '../model/positions';
-import { linear, OpOptions, rmsNorm, silu } from './ops';
+import { linear, OpOptions, rmsNorm, SegmentOptions, silu } from './ops';
 import { SegmentIO } from './segmentIO';
 
 interface Dims {
@@ -20,16 +20,17 @@ function dims(c: ModelConfig): Dims {
   return { H: c.hiddenSize, nH: c.numHeads, kvH: c.numKvHeads, D: c.headDim, I: c.intermediateSize };
 }
 
-/** Builds the graph for layers [first, end). */
-export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: OpOptions): Uint8Array {
+/** Builds the graph for layers [first, end) (a rows graph with `options.rows`, SegmentIO.rows). */
+export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): Uint8Array {
   const d = dims(config);
-  const g = new GraphBuilder(`llama_layers_${first}_${end}`);
-  const inputs = segmentInputs(g, d.H);
-  const rope = options.fused ? fusedRotary(g, config) : plainRotary(g, d.D);
+  const g = new GraphBuilder(`llama_layers_${first}_${end}${options.rows ? '_rows' : ''}`);
+  const inputs = segmentInputs(g, d.H, options.rows);
+  const rotary = options.fused ? fusedRotary(g, config) : plainRotary(g, d.D);
   let h = inputs.hidden;
   for (let layer = first; layer < end; layer++) {
-    h = decoderLayer(g, config, weights, layer, h, { bias5: inputs.bias5, rope }, options);
-    segmentOutput(g, h, d.H, layer, layer === end - 1);
+    const picked = layer === end - 1 && inputs.picked ? { ...inputs.picked, rope: rotary.picked(inputs.picked.index) } : undefined;
+    h = decoderLayer(g, config, weights, layer, h, { bias5: inputs.bias5, rope: rotary.rope, picked }, options);
+    segmentOutput(g, h, d.H, layer, layer === end - 1, options.rows);
   }
   return g.build();
 }
@@ -37,34 +38,44 @@ export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, fir
 /** Applies rotary position embedding to [B, heads, S, D]. */
 type Rotary = (x: string, heads: number) => string;
 
+/** Rotary embedding at every new position, and at the rows SegmentIO.rows picks (built on demand). */
+interface RotaryInputs {
+  rope: Rotary;
+  picked(index: string): Rotary;
+}
+
 interface Shared {
   bias5: string;
   rope: Rotary;
+  /** In a rows graph's last layer: the rows whose queries, MLP and output are computed. */
+  picked?: (PickedRows & { rope: Rotary }) | undefined;
 }
 
 /** HF's rotate_half rotary embedding from cos/sin inputs: x·cos + rotate_half(x)·sin. */
-function plainRotary(g: GraphBuilder, headDim: number): Rotary {
+function plainRotary(g: GraphBuilder, headDim: number): RotaryInputs {
   const cos = g.input({ name: SegmentIO.cos, type: DType.float32, dims: ['batch', 1, 'seq', headDim] });
   const sin = g.input({ name: SegmentIO.sin, type: DType.float32, dims: ['batch', 1, 'seq', headDim] });
   const half = headDim / 2;
-  return (x) => {
+  const rope = (c: string, s: string): Rotary => (x) => {
     const [x1, x2] = g.op('Split', [x, g.int64([half, half])], { axis: -1 }, { outputCount: 2 }) as [string, string];
     const rotated = g.op('Concat', [g.op('Neg', [x2])[0]!, x1], { axis: -1 })[0]!;
-    return g.op('Add', [g.op('Mul', [x, cos])[0]!, g.op('Mul', [rotated, sin])[0]!])[0]!;
+    return g.op('Add', [g.op('Mul', [x, c])[0]!, g.op('Mul', [rotated, s])[0]!])[0]!;
   };
+  return { rope: rope(cos, sin), picked: (index) => rope(pickRows(g, cos, index, 'B1SC'), pickRows(g, sin, index, 'B1SC')) };
 }
 
 /**
  * onnxruntime's RotaryEmbedding (com.microsoft) with cos/sin caches [maxPositions, D/2] built
  * from the same float32 frequencies as rotaryTables(), indexed by position ids.
  */
-function fusedRotary(g: GraphBuilder, c: ModelConfig): Rotary {
+function fusedRotary(g: GraphBuilder, c: ModelConfig): RotaryInputs {
   const positions = g.input({ name: SegmentIO.positionIds, type: DType.int64, dims: ['batch', 'seq'] });
   const { cos, sin } = rotaryCache(c.maxPositions, c.headDim, c.ropeTheta);
   const half = c.headDim / 2;
   const cosCache = g.initializer('rope.cos_cache', cos, [c.maxPositions, half]);
   const sinCache = g.initializer('rope.sin_cache', sin, [c.maxPositions, half]);
-  return (x) => g.op('RotaryEmbedding', [x, positions, cosCache, sinCache], { interleaved: 0 }, { domain: 'com.microsoft', opsetVersion: 1 })[0]!;
+  const rope = (ids: string): Rotary => (x) => g.op('RotaryEmbedding', [x, ids, cosCache, sinCache], { interleaved: 0 }, { domain: 'com.microsoft', opsetVersion: 1 })[0]!;
+  return { rope: rope(positions), picked: (index) => rope(pickRows(g, positions, index, 'BS')) };
 }
 
 function decoderLayer(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, h: string, shared: Shared, options: OpOptions): string {
@@ -72,7 +83,8 @@ function decoderLayer(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: nu
   const p = `model.layers.${layer}`;
   const x = rmsNorm(g, h, `${p}.input_layernorm`, w.get(`${p}.input_layernorm.weight`, [d.H]), c.normEps, options);
   const attn = attention(g, c, w, layer, x, shared);
-  const h1 = g.op('Add', [h, attn])[0]!;
+  // In a rows graph's last layer everything from here on is for the picked rows only.
+  const h1 = g.op('Add', [shared.picked ? shared.picked.pick(h) : h, attn])[0]!;
   const x2 = rmsNorm(g, h1, `${p}.post_attention_layernorm`, w.get(`${p}.post_attention_layernorm.weight`, [d.H]), c.normEps, options);
   const gate = linear(g, x2, `${p}.mlp.gate_proj`, w.get(`${p}.mlp.gate_proj.weight`, [d.I, d.H]), d.I, d.H);
   const up = linear(g, x2, `${p}.mlp.up_proj`, w.get(`${p}.mlp.up_proj.weight`, [d.I, d.H]), d.I, d.H);
@@ -92,9 +104,11 @@ function project(g: GraphBuilder, c: ModelConfig, w: WeightStore, x: string, nam
 function attention(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, x: string, shared: Shared): string {
   const d = dims(c);
   const p = `model.layers.${layer}.self_attn`;
-  const q = shared.rope(project(g, c, w, x, `${p}.q_proj`, d.nH), d.nH); // [B, nH, S, D]
+  // Keys and values at every new position (the cache needs them); queries only where asked.
+  const picked = shared.picked;
+  const q = (picked?.rope ?? shared.rope)(project(g, c, w, picked ? picked.pick(x) : x, `${p}.q_proj`, d.nH), d.nH); // [B, nH, S or R, D]
   const k = shared.rope(project(g, c, w, x, `${p}.k_proj`, d.kvH), d.kvH); // [B, kvH, S, D]
   const v = project(g, c, w, x, `${p}.v_proj`, d.kvH); // [B, kvH, S, D]
-  const merged = attendCached(g, layer, { numHeads: d.nH, numKvHeads: d.kvH, headDim: d.D }, q, k, v, shared.bias5);
+  const merged = attendCached(g, layer, { numHeads: d.nH, numKvHeads: d.kvH, headDim: d.D }, q, k, v, picked?.bias5 ?? shared.bias5);
   return linear(g, merged, `${p}.o_proj`, w.get(`${p}.o_proj.weight`, [d.H, d.nH * d.D]), d.H, d.nH * d.D);
 }

@@ -7,6 +7,15 @@ export interface OpOptions {
   fused: boolean;
 }
 
+/** How a segment graph is built. */
+export interface SegmentOptions extends OpOptions {
+  /**
+   * A rows graph: its last layer runs queries, MLP and output only for the positions named by
+   * the SegmentIO.rows input (keys and values still for all), and its hidden_out holds those.
+   */
+  rows?: boolean;
+}
+
 /** Copies a row-major [rows, cols] matrix into [cols, rows]. HF Linear weights are [out, in]; MatMul wants [in, out]. */
 export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(w.length);

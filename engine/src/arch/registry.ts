@@ -4,11 +4,11 @@ import type { ArchFamily, ModelConfig, WeightStore } from '../checkpoint/types';
 import type { HeadWeights } from './head';
 import { buildGpt2Segment } from './gpt2';
 import { buildLlamaSegment } from './llama';
-import type { OpOptions } from './ops';
+import type { SegmentOptions } from './ops';
 
 export interface Architecture {
   family: ArchFamily;
-  buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: OpOptions): Uint8Array;
+  buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): Uint8Array;
   /** Token embedding rows [V, H] (and learned positions [P, H] where the architecture has them). */
   embeddings(config: ModelConfig, weights: WeightStore): { tokens: Float32Array; positions?: Float32Array };
   ownHead(config: ModelConfig, weights: WeightStore): HeadWeights;

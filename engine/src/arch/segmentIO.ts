@@ -10,7 +10,13 @@ export const SegmentIO = {
   sin: 'sin',
   /** [B, S] int64 position ids (rotary architectures with the fused RotaryEmbedding operator). */
   positionIds: 'position_ids',
-  /** [B, S, H] residual stream after the segment's last layer. */
+  /**
+   * [B, R] int64, rows graphs only: flat indices b·S + i of the new positions whose state after
+   * the segment's last layer is computed; that layer makes keys and values for all positions
+   * but runs queries, MLP and output only for these (reading a few positions of a sequence once).
+   */
+  rows: 'rows',
+  /** [B, S, H] residual stream after the segment's last layer ([B, R, H] in a rows graph). */
   hiddenOut: 'hidden_out',
   /** [B, kvH, P, D] cached keys / values of layer i (global index). */
   pastKey: (layer: number): string => `past_key.${layer}`,

@@ -127,10 +127,17 @@ export async function extractSpanFeatures(
   return features;
 }
 
-/** The backbone pass itself: every batch through every layer, collecting the reads' rows. */
+/**
+ * The backbone pass itself: every batch up to the deepest layer read, collecting the reads' rows.
+ * When that layer ends a segment, it runs only the positions read there (a rows run:
+ * SegmentedModel.runTo's `rows`); the layers below it run every position, since later positions
+ * attend to all of them. With the default model's WordNet heads that spares about 10 % of the pass.
+ */
 async function runBackbone(model: SegmentedModel, prefix: readonly number[], sequences: readonly SpannedSequence[], request: FeatureRequest): Promise<LayerFeatures[]> {
   const H = model.config.hiddenSize;
-  const L = model.config.numLayers;
+  const deepest = Math.max(...request.reads.map((r) => r.layer));
+  const runLayer = model.exitLayers.find((e) => e >= deepest)!; // the last layer always is one
+  const deepOnly = runLayer === deepest;
   const collected = request.reads.map(({ level, layer }) => ({ level, layer, hidden: new RowBuffer(H), targets: [] as number[], example: [] as number[] }));
   const prefixes = new Map<number, DecodeState>();
   const prefixFor = async (batch: number): Promise<DecodeState> => {
@@ -138,7 +145,7 @@ async function runBackbone(model: SegmentedModel, prefix: readonly number[], seq
     if (!state) {
       state = model.newState(batch);
       model.append(state, Array.from({ length: batch }, () => [...prefix]));
-      await model.runTo(state, L);
+      await model.runTo(state, runLayer);
       prefixes.set(batch, state);
     }
     return state;
@@ -157,17 +164,23 @@ async function runBackbone(model: SegmentedModel, prefix: readonly number[], seq
     const batch = indices.map((i) => sequences[i]!);
     const state = (await prefixFor(batch.length)).fork();
     const width = model.append(state, batch.map((s) => s.ids));
-    const { layers } = await model.runTo(state, L, { collectLayers: layersToRead, signal: request.signal });
+    // The position before each supervised token (index 0 would be predicted from the prefix's last position).
+    const readAt = (seq: SpannedSequence, level: number): number[] =>
+      (seq.spans[level - 1] ?? []).map((index) => {
+        if (index === 0) throw new Error('extractSpanFeatures: a span cannot supervise the first token after the shared prefix');
+        return width - seq.ids.length + index - 1; // after this row's left padding
+      });
+    // Per row, the positions read at the deepest layer, each once (their order is the result's).
+    const deepRows = deepOnly ? batch.map((seq) => [...new Set(request.reads.filter((r) => r.layer === deepest).flatMap((r) => readAt(seq, r.level)))]) : undefined;
+    const { layers } = await model.runTo(state, runLayer, { collectLayers: layersToRead, signal: request.signal, rows: deepRows });
+    const R = Math.max(1, ...(deepRows ?? []).map((r) => r.length));
     batch.forEach((seq, b) => {
-      const offset = width - seq.ids.length; // left padding of this row within the chunk
       for (const out of collected) {
-        const hidden = layers!.get(out.layer)!; // [B, width, H]
-        for (const index of seq.spans[out.level - 1] ?? []) {
-          // The position before the supervised token; index 0 is predicted from the prefix's last position.
-          if (index === 0) throw new Error('extractSpanFeatures: a span cannot supervise the first token after the shared prefix');
-          const at = (b * width + offset + index - 1) * H;
+        const hidden = layers!.get(out.layer)!; // [B, width, H], or [B, R, H] at the deepest layer
+        for (const [k, position] of readAt(seq, out.level).entries()) {
+          const at = deepRows && out.layer === deepest ? (b * R + deepRows[b]!.indexOf(position)) * H : (b * width + position) * H;
           out.hidden.push(hidden.subarray(at, at + H));
-          out.targets.push(seq.ids[index]!);
+          out.targets.push(seq.ids[seq.spans[out.level - 1]![k]!]!);
           out.example.push(indices[b]!);
         }
       }

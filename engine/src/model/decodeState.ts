@@ -28,6 +28,8 @@ export class DecodeState {
    * siblings: many candidate continuations go through the layers in one pass.
    */
   tree: { start: number; parents: number[] } | undefined;
+  /** Set by a run that keeps no cache (SegmentedModel.runTo with rows): nothing more can be done with it. */
+  private ended = false;
 
   constructor(
     readonly batch: number,
@@ -44,6 +46,7 @@ export class DecodeState {
    * try several continuations of one prefix (label candidates, beams).
    */
   fork(): DecodeState {
+    this.assertOpen();
     const segments = this.segments.map((c) => ({ ...c, keys: [...c.keys], values: [...c.values], pending: [...c.pending] }));
     const copy = new DecodeState(this.batch, segments, this.capacity);
     this.mask.forEach((row, b) => copy.mask[b]!.set(row));
@@ -51,6 +54,15 @@ export class DecodeState {
     copy.length = this.length;
     copy.tree = this.tree ? { start: this.tree.start, parents: [...this.tree.parents] } : undefined;
     return copy;
+  }
+
+  /** Marks the state as ended: its caches are no longer kept. */
+  end(): void {
+    this.ended = true;
+  }
+
+  assertOpen(): void {
+    if (this.ended) throw new Error('this state was ended by a run with rows (its caches were not kept); fork it before that run to go on');
   }
 
   /** Records new positions for every row; `real[b][i]` says whether row b's i-th new token is real. */

@@ -29,6 +29,8 @@ interface Segment {
   first: number; // first layer (inclusive)
   end: number; // last layer (exclusive)
   session: Session;
+  /** The segment's rows graph (SegmentIO.rows), opened the first time a run asks for rows. */
+  rowsSession?: Promise<Session>;
 }
 
 export class CancelledError extends Error {
@@ -57,6 +59,15 @@ export interface RunOptions {
   collectLayers?: boolean | readonly number[];
   /** Told after each segment run: its layers, how many positions went through, and how long it took. */
   onSegment?: ((run: { first: number; end: number; positions: number; ms: number }) => void) | undefined;
+  /**
+   * The state's last run, for reading a few positions of each sequence once (head-training
+   * features): of the positions this call brings to `layer`, only these, per row (indices among
+   * them), get their hidden state after `layer`, so that layer runs queries, attention and MLP
+   * for them alone. The result's `hidden`, and the collected entry for `layer`, are [B, R, H]:
+   * R is the longest list, shorter ones repeat their last index (an empty one, index 0). No
+   * cache is kept on the way, so the state is ended: it cannot be appended to, run or forked.
+   */
+  rows?: readonly (readonly number[])[] | undefined;
 }
 
 /** Work done so far, for compute accounting (reset by the caller as it likes). */
@@ -78,6 +89,7 @@ export class SegmentedModel {
     private readonly tokenEmbeddings: Float32Array, // [V, H]
     private readonly positionEmbeddings: Float32Array | undefined, // [P, H]
     readonly provider: ExecutionProvider,
+    private readonly openRowsSession: (first: number, end: number) => Promise<Session>,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: SegmentedModelOptions): Promise<SegmentedModel> {
@@ -95,7 +107,12 @@ export class SegmentedModel {
     const headGraph = cache.get(checkpoint.fingerprint, `own head ${ops}`, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }));
     const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
     const { tokens, positions } = arch.embeddings(config, weights);
-    return new SegmentedModel(config, segments, head, tokens, positions, options.provider);
+    // Rows graphs serve head training only, so they are built the first time one is asked for.
+    const openRowsSession = async (first: number, end: number): Promise<Session> => {
+      const graph = cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops} rows`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused, rows: true }));
+      return Session.create(graph, sessionOptions);
+    };
+    return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession);
   }
 
   /** Layers at which a position can stop: every cut and the last layer. */
@@ -119,6 +136,7 @@ export class SegmentedModel {
    * (masked out) so all rows stay aligned. Returns the number of positions added.
    */
   append(state: DecodeState, rows: readonly (readonly number[])[]): number {
+    state.assertOpen();
     if (rows.length !== state.batch) throw new Error(`append: ${rows.length} rows for a batch of ${state.batch}`);
     const width = Math.max(...rows.map((r) => r.length));
     if (width === 0) throw new Error('append: no tokens to add');
@@ -149,6 +167,7 @@ export class SegmentedModel {
    * hidden state as if it alone continued its branch. Used to score many candidates at once.
    */
   appendTree(state: DecodeState, tokens: readonly number[], parents: readonly number[]): void {
+    state.assertOpen();
     if (tokens.length !== parents.length || tokens.length === 0) throw new Error('appendTree: one parent per token, at least one token');
     const start = state.length;
     state.extendTree(parents, this.config.maxPositions);
@@ -166,9 +185,14 @@ export class SegmentedModel {
    * segments go through in one pass per segment. Checks `signal` between segments.
    */
   async runTo(state: DecodeState, layer: number, options: RunOptions | AbortSignal = {}): Promise<Reached & { layers?: Map<number, Float32Array> }> {
-    const { signal, collectLayers = false, onSegment } = options instanceof AbortSignal ? { signal: options, onSegment: undefined } : options;
+    const { signal, collectLayers = false, onSegment, rows } = options instanceof AbortSignal ? { signal: options, onSegment: undefined, rows: undefined } : options;
+    state.assertOpen();
     const last = this.segments.findIndex((s) => s.end === layer);
     if (last < 0) throw new Error(`layer ${layer} is not an exit layer (exits: ${this.exitLayers.join(', ')})`);
+    if (rows) {
+      if (rows.length !== state.batch) throw new Error(`runTo: ${rows.length} row lists for a batch of ${state.batch}`);
+      state.end(); // from here on its caches are not kept
+    }
     let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
     const layers = collectLayers ? new Map<number, Float32Array>() : undefined;
     const wanted = (l: number): boolean => collectLayers === true || (Array.isArray(collectLayers) && collectLayers.includes(l));
@@ -178,7 +202,8 @@ export class SegmentedModel {
       if (cache.pendingCount === 0) continue;
       if (layers && s === 0 && wanted(0)) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
       const started = performance.now();
-      const out = await this.runSegment(state, s, layers && { into: layers, wanted });
+      const picked = rows && s === last ? await this.pickedRows(s, rows, state.batch, cache.pendingCount) : undefined;
+      const out = await this.runSegment(state, s, layers && { into: layers, wanted }, rows ? { picked } : undefined);
       onSegment?.({ first: this.segments[s]!.first, end: this.segments[s]!.end, positions: out.count, ms: performance.now() - started });
       if (s < this.segments.length - 1) {
         const next = state.segments[s + 1]!;
@@ -196,12 +221,38 @@ export class SegmentedModel {
   }
 
   async release(): Promise<void> {
-    await Promise.all([...this.segments.map((s) => s.session.release()), this.ownHead.release()]);
+    const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession ? [s.rowsSession] : [])));
+    await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release()]);
   }
 
-  /** Runs segment s over all its pending positions, updating its cache. */
-  private async runSegment(state: DecodeState, s: number, collect?: { into: Map<number, Float32Array>; wanted: (layer: number) => boolean } | false): Promise<Reached> {
+  /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */
+  private async pickedRows(s: number, rows: readonly (readonly number[])[], batch: number, n: number): Promise<{ session: Session; index: Tensor; count: number }> {
     const seg = this.segments[s]!;
+    seg.rowsSession ??= this.openRowsSession(seg.first, seg.end);
+    const R = Math.max(1, ...rows.map((r) => r.length));
+    const index = new BigInt64Array(batch * R);
+    rows.forEach((list, b) => {
+      for (let r = 0; r < R; r++) {
+        const i = list.length === 0 ? 0 : list[Math.min(r, list.length - 1)]!;
+        if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`runTo: row ${b} asks for position ${i} of the ${n} this run brings to the layer`);
+        index[b * R + r] = BigInt(b * n + i);
+      }
+    });
+    return { session: await seg.rowsSession, index: int64Tensor(index, [batch, R]), count: R };
+  }
+
+  /**
+   * Runs segment s over all its pending positions, updating its cache, or with `ending` (a run
+   * with rows) without keeping it, and in the rows graph when `ending.picked` is given.
+   */
+  private async runSegment(
+    state: DecodeState,
+    s: number,
+    collect?: { into: Map<number, Float32Array>; wanted: (layer: number) => boolean } | false,
+    ending?: { picked: { session: Session; index: Tensor; count: number } | undefined },
+  ): Promise<Reached> {
+    const seg = this.segments[s]!;
+    const session = ending?.picked?.session ?? seg.session;
     const cache = state.segments[s]!;
     const { batch } = state;
     const n = cache.pendingCount;
@@ -216,9 +267,10 @@ export class SegmentedModel {
       ),
     };
     // Rotary graphs take either position ids (fused operator) or cos/sin tables (plain operators).
-    if (seg.session.inputNames.includes(SegmentIO.positionIds)) {
+    if (ending?.picked) feeds[SegmentIO.rows] = ending.picked.index;
+    if (session.inputNames.includes(SegmentIO.positionIds)) {
       feeds[SegmentIO.positionIds] = int64Tensor(BigInt64Array.from(state.positionSlice(start, n), BigInt), [batch, n]);
-    } else if (seg.session.inputNames.includes(SegmentIO.cos)) {
+    } else if (session.inputNames.includes(SegmentIO.cos)) {
       const D = this.config.headDim;
       const { cos, sin } = rotaryTables(state.positionSlice(start, n), batch, D, this.config.ropeTheta);
       feeds[SegmentIO.cos] = float32Tensor(cos, [batch, 1, n, D]);
@@ -229,22 +281,27 @@ export class SegmentedModel {
       feeds[SegmentIO.pastValue(l)] = cache.values[l - seg.first]!;
     }
     const fetches: string[] = [SegmentIO.hiddenOut];
-    for (let l = seg.first; l < seg.end; l++) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
+    // An ending run keeps no cache, so its keys and values are not copied out of the runtime.
+    for (let l = seg.first; !ending && l < seg.end; l++) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
     // Layer l's output is the hidden state after l + 1 layers.
     for (let l = seg.first; collect && l < seg.end - 1; l++) if (collect.wanted(l + 1)) fetches.push(SegmentIO.layerHidden(l));
-    const out = await seg.session.run(feeds, fetches);
+    const out = await session.run(feeds, fetches);
     for (let l = seg.first; l < seg.end; l++) {
-      cache.keys[l - seg.first] = out[SegmentIO.presentKey(l)]!;
-      cache.values[l - seg.first] = out[SegmentIO.presentValue(l)]!;
+      if (!ending) {
+        cache.keys[l - seg.first] = out[SegmentIO.presentKey(l)]!;
+        cache.values[l - seg.first] = out[SegmentIO.presentValue(l)]!;
+      }
       const after = l === seg.end - 1 ? out[SegmentIO.hiddenOut]! : out[SegmentIO.layerHidden(l)];
       if (collect && after && collect.wanted(l + 1)) collect.into.set(l + 1, after.data as Float32Array);
     }
-    this.compute.layerPositions += batch * n * (seg.end - seg.first);
+    // A rows graph's last layer runs only its picked rows.
+    const picked = ending?.picked?.count;
+    this.compute.layerPositions += picked === undefined ? batch * n * (seg.end - seg.first) : batch * (n * (seg.end - seg.first - 1) + picked);
     this.compute.runs++;
     cache.cached += n;
     cache.pending = [];
     cache.pendingCount = 0;
-    return { hidden: out[SegmentIO.hiddenOut]!.data as Float32Array, start, count: n };
+    return { hidden: out[SegmentIO.hiddenOut]!.data as Float32Array, start, count: picked ?? n };
   }
 
   private emptyKv(batch: number, s: Segment): Tensor[] {

@@ -32,6 +32,13 @@ test('GPT-2 hidden states and logits match the reference at every exit layer', a
         assert.ok(logitsDiff < 1e-4, `logits: ${logitsDiff}`);
       }
     }
+    // A rows run: the last block for two positions only, the same as the full run's.
+    const rowsState = model.newState();
+    model.append(rowsState, [PROMPT]);
+    const rows = await model.runTo(rowsState, 4, { rows: [[5, 1]] });
+    const want = [5, 1].flatMap((i) => Array.from(ref.hidden[4]![i]!));
+    assert.ok(maxDiff(rows.hidden, want) < 1e-4, `rows: ${maxDiff(rows.hidden, want)}`);
+
     // Padded batch: the short row must see its own positions 0.. despite the padding before it.
     const batch = await generate(model, { prompts: [PROMPT, [7, 8]], config: { maxNewTokens: 4, ignoreEos: true } });
     const alone = await generate(model, { prompts: [[7, 8]], config: { maxNewTokens: 4, ignoreEos: true } });

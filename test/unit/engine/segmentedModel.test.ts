@@ -128,6 +128,42 @@ test('a left-padded row in a batch gets the same hidden states as alone', async 
   });
 });
 
+for (const fused of [false, true]) {
+  test(`a rows run computes the last layer for the asked positions only, equal to a full run's (${fused ? 'fused' : 'plain'} ops)`, async () => {
+    const short = [9, 4, 33];
+    await withModel(GQA, [2, 4], fused, async (model) => {
+      const H = model.config.hiddenSize;
+      const full = model.newState(2);
+      model.append(full, [PROMPT.slice(0, 2), PROMPT.slice(0, 2)]);
+      await model.runTo(full, 6);
+      const ended = full.fork();
+      model.append(full, [PROMPT.slice(2), short]);
+      const expected = await model.runTo(full, 6, { collectLayers: [2, 6] });
+
+      const width = PROMPT.length - 2; // the short row is left-padded by 2 in this chunk
+      const rows = [[4, 0, 2], [width - 1]]; // any order; the second row repeats its only index
+      model.append(ended, [PROMPT.slice(2), short]);
+      const before = model.compute.layerPositions;
+      const got = await model.runTo(ended, 6, { collectLayers: [2, 6], rows });
+      assert.equal(got.count, 3);
+      assert.equal(model.compute.layerPositions - before, 2 * width * 6 - 2 * (width - 3), 'the last layer ran 3 rows per batch row');
+      assert.ok(maxDiff(got.layers!.get(2)!, expected.layers!.get(2)!) < 1e-6, 'layers below the last run every position');
+      const want = (b: number, i: number): Float32Array => expected.hidden.subarray((b * width + i) * H, (b * width + i + 1) * H);
+      const picked = [want(0, 4), want(0, 0), want(0, 2), want(1, width - 1), want(1, width - 1), want(1, width - 1)];
+      assert.ok(maxDiff(got.hidden, new Float32Array(picked.flatMap((r) => Array.from(r)))) < 1e-5, `rows differ by ${maxDiff(got.hidden, new Float32Array(picked.flatMap((r) => Array.from(r))))}`);
+      assert.deepEqual(got.layers!.get(6), got.hidden);
+
+      // The state kept no cache on the way, so nothing more can be done with it.
+      assert.throws(() => model.append(ended, [[1], [1]]), /ended by a run with rows/);
+      await assert.rejects(model.runTo(ended, 6), /ended by a run with rows/);
+      assert.throws(() => ended.fork(), /ended by a run with rows/);
+      const bad = model.newState();
+      model.append(bad, [PROMPT]);
+      await assert.rejects(model.runTo(bad, 4, { rows: [[PROMPT.length]] }), /row 0 asks for position 7 of the 7/);
+    });
+  });
+}
+
 test('a cancelled run stops between segments and the state stays usable', async () => {
   await withModel(GQA, [2, 4], false, async (model) => {
     const state = model.newState();
