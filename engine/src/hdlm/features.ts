@@ -132,6 +132,8 @@ export async function extractSpanFeatures(
  * When that layer ends a segment, it runs only the positions read there (a rows run:
  * SegmentedModel.runTo's `rows`); the layers below it run every position, since later positions
  * attend to all of them. With the default model's WordNet heads that spares about 10 % of the pass.
+ * Only the tokens up to the last position read run at all: the supervised token after it is
+ * a target, not an input, and a sequence with nothing to read does not run.
  */
 async function runBackbone(model: SegmentedModel, prefix: readonly number[], sequences: readonly SpannedSequence[], request: FeatureRequest): Promise<LayerFeatures[]> {
   const H = model.config.hiddenSize;
@@ -150,34 +152,37 @@ async function runBackbone(model: SegmentedModel, prefix: readonly number[], seq
     }
     return state;
   };
+  // How many of each sequence's tokens run: up to the position before its last supervised token.
+  // (Index 0 would be predicted from the prefix's last position, which every sequence shares.)
+  const runs = sequences.map((seq) => {
+    const supervised = request.reads.flatMap((r) => seq.spans[r.level - 1] ?? []);
+    if (supervised.includes(0)) throw new Error('extractSpanFeatures: a span cannot supervise the first token after the shared prefix');
+    return Math.max(0, ...supervised);
+  });
   // Batches of similar length: a batch runs as wide as its longest sequence (left padding), so
   // in file order about half the positions would be padding. Rows keep their record's index.
-  const order = sequences.map((_, i) => i).sort((a, b) => sequences[a]!.ids.length - sequences[b]!.ids.length || a - b);
+  const order = sequences.map((_, i) => i).filter((i) => runs[i]! > 0).sort((a, b) => runs[a]! - runs[b]! || a - b);
   const layersToRead = [...new Set(request.reads.map((r) => r.layer))];
   const budget = request.tokensPerBatch ?? Infinity;
   for (let start = 0; start < order.length; ) {
     if (request.signal?.aborted) throw new CancelledError();
     // Sorted by length, so the batch's longest sequence is its last one.
     let end = start + 1;
-    while (end < order.length && end - start < request.batchSize && (end + 1 - start) * sequences[order[end]!]!.ids.length <= budget) end++;
+    while (end < order.length && end - start < request.batchSize && (end + 1 - start) * runs[order[end]!]! <= budget) end++;
     const indices = order.slice(start, end);
     const batch = indices.map((i) => sequences[i]!);
     const state = (await prefixFor(batch.length)).fork();
-    const width = model.append(state, batch.map((s) => s.ids));
-    // The position before each supervised token (index 0 would be predicted from the prefix's last position).
-    const readAt = (seq: SpannedSequence, level: number): number[] =>
-      (seq.spans[level - 1] ?? []).map((index) => {
-        if (index === 0) throw new Error('extractSpanFeatures: a span cannot supervise the first token after the shared prefix');
-        return width - seq.ids.length + index - 1; // after this row's left padding
-      });
+    const width = model.append(state, indices.map((i) => sequences[i]!.ids.slice(0, runs[i])));
+    // Where batch row b reads a level: the position before each supervised token, after the row's left padding.
+    const readAt = (b: number, level: number): number[] => (batch[b]!.spans[level - 1] ?? []).map((index) => width - runs[indices[b]!]! + index - 1);
     // Per row, the positions read at the deepest layer, each once (their order is the result's).
-    const deepRows = deepOnly ? batch.map((seq) => [...new Set(request.reads.filter((r) => r.layer === deepest).flatMap((r) => readAt(seq, r.level)))]) : undefined;
+    const deepRows = deepOnly ? batch.map((_, b) => [...new Set(request.reads.filter((r) => r.layer === deepest).flatMap((r) => readAt(b, r.level)))]) : undefined;
     const { layers } = await model.runTo(state, runLayer, { collectLayers: layersToRead, signal: request.signal, rows: deepRows });
     const R = Math.max(1, ...(deepRows ?? []).map((r) => r.length));
     batch.forEach((seq, b) => {
       for (const out of collected) {
         const hidden = layers!.get(out.layer)!; // [B, width, H], or [B, R, H] at the deepest layer
-        for (const [k, position] of readAt(seq, out.level).entries()) {
+        for (const [k, position] of readAt(b, out.level).entries()) {
           const at = deepRows && out.layer === deepest ? (b * R + deepRows[b]!.indexOf(position)) * H : (b * width + position) * H;
           out.hidden.push(hidden.subarray(at, at + H));
           out.targets.push(seq.ids[seq.spans[out.level - 1]![k]!]!);
@@ -185,7 +190,7 @@ async function runBackbone(model: SegmentedModel, prefix: readonly number[], seq
         }
       }
     });
-    request.onProgress?.(end, sequences.length);
+    request.onProgress?.(sequences.length - order.length + end, sequences.length); // those with nothing to read count as done
     start = end;
   }
   return collected.map((c) => ({

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
-import { extractFeatures } from '../../../engine/src/hdlm/features';
+import { extractFeatures, extractSpanFeatures } from '../../../engine/src/hdlm/features';
 import { scoreCandidates } from '../../../engine/src/hdlm/labelScorer';
 import { LabelTrie } from '../../../engine/src/hdlm/labelTrie';
 import { sequenceFormat } from '../../../engine/src/hdlm/sequenceFormat';
@@ -165,6 +165,33 @@ test('cached features equal the hidden states of a single full teacher-forced ru
       });
     });
   }
+});
+
+test('the backbone pass runs a sequence only up to the position before its last supervised token, and skips one with nothing to read', async () => {
+  const prefix = classifier().layout.sharedPrefix();
+  const outside = 99_999; // not a token of the model: running it would fail
+  const sequences = [
+    { ids: [40, 41, 42, outside], spans: [[1], [2]] },
+    { ids: [outside], spans: [[], []] },
+    { ids: [43, 44, 45, 46, 47], spans: [[3], []] },
+  ];
+  const reads = [{ level: 1, layer: 2 }, { level: 2, layer: 6 }];
+  const [first, second] = await extractSpanFeatures(loaded.model, prefix, sequences, { reads, batchSize: 4 });
+  assert.deepEqual(Array.from(first!.targets), [41, 46]);
+  assert.deepEqual(Array.from(first!.example), [0, 2]);
+  assert.deepEqual(Array.from(second!.targets), [42]);
+  // The rows are those of full runs over the tokens before them.
+  const H = loaded.model.config.hiddenSize;
+  const expect = async (ids: number[], layer: number): Promise<Float32Array> => {
+    const state = loaded.model.newState();
+    loaded.model.append(state, [[...prefix, ...ids]]);
+    const { layers } = await loaded.model.runTo(state, 6, { collectLayers: [layer] });
+    return layers!.get(layer)!.subarray((prefix.length + ids.length - 1) * H, (prefix.length + ids.length) * H);
+  };
+  const diff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k]!)), 0);
+  assert.ok(diff(first!.hidden.subarray(0, H), await expect([40], 2)) < 1e-4);
+  assert.ok(diff(first!.hidden.subarray(H, 2 * H), await expect([43, 44, 45], 2)) < 1e-4);
+  assert.ok(diff(second!.hidden, await expect([40, 41], 6)) < 1e-4);
 });
 
 test('scoring all candidates as one tree equals scoring each label token by token', async () => {
