@@ -190,10 +190,11 @@ export function backboneRuns(emit: (e: TrainEvent) => void, options: TrainTaskOp
   const store = options.featureCache === false ? undefined : (options.featureCache ?? defaultFeatureCache(emit));
   return {
     cache: store ? { store, fingerprint } : undefined,
-    // Measured on the 2-core CPU (WordNet, 4000 examples, loaded machine, sequences sorted by
-    // length): 32 sequences a run took 36 s, 64 took 30 s, 128 took 27 s, 512 took 42 s; the
-    // position budget keeps runs of long inputs (and their memory) from growing further.
-    batchSize: 128,
+    // Measured on the 2-core CPU (WordNet, every 7th of 8,000 training examples, sequences
+    // sorted by length, rows runs; 2026-12-03, interleaved): 64 sequences a run took 23.7–26.3 s
+    // (six runs), 128 took 25.9–28.8 s (five), 256 took 28.9 s; the position budget keeps runs
+    // of long inputs (and their memory) from growing further.
+    batchSize: 64,
     tokensPerBatch: 16384,
     signal,
     onProgress: (done, total) => {
