@@ -312,8 +312,9 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(times.length > 0, 'the job ran long enough to sample');
     // The 100 ms target is read off the printed figure (a CI machine shares its two cores with
     // the training process and other jobs); the checks only rule out a server that trains in its
-    // own process, where hover waits for whole epochs.
-    assert.ok(median < 250, `median hover ${median} ms during training`);
+    // own process, where hover waits for whole epochs. Quiet runs of this machine printed medians
+    // of 23–234 ms (2026-12-03), so the bound leaves room for a busy one.
+    assert.ok(median < 500, `median hover ${median} ms during training`);
     assert.ok(times.at(-1)! < 2000, `hover took ${times.at(-1)} ms during training: the server was blocked`);
     const end = await running;
     assert.equal(end?.kind, 'report', JSON.stringify(end));
