@@ -5,6 +5,7 @@ import { thoughtThenAnswer, type ThoughtThenAnswer } from '../../engine/src/hdlm
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
+import { DEFAULT_BEAM } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
 import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
@@ -151,14 +152,16 @@ export class HdlmServer {
   async classify(params: ClassifyParams, token?: CancellationToken): Promise<ClassifyResult> {
     const text = typeof params.text === 'string' ? params.text.trim() : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to classify: select some text (or put the cursor on a non-empty line)');
-    const beam = params.beam ?? 1;
+    const beam = params.beam ?? DEFAULT_BEAM.beam;
     if (!Number.isInteger(beam) || beam < 1 || beam > 16) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to 16, got ${JSON.stringify(params.beam)}`);
+    const margin = params.margin ?? DEFAULT_BEAM.margin;
+    if (typeof margin !== 'number' || !(margin >= 0 && margin <= 1)) throw new ResponseError(ErrorCodes.badRequest, `margin must be a number from 0 to 1, got ${JSON.stringify(params.margin)}`);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('classifying', token, async (signal) => {
       const session = await this.openSession(engine, settings);
       const started = performance.now();
-      const result = await session.classifier.classify(text, { beam, signal });
+      const result = await session.classifier.classify(text, { beam, margin, signal });
       return {
         task: session.task.name,
         model: session.loaded.checkpoint.dir,

@@ -60,8 +60,10 @@ export const engineInfo = new RequestType<EngineInfoParams, EngineInfoResult, vo
 export interface ClassifyParams {
   /** The text to classify (the client sends the selection, or the current line). */
   text: string;
-  /** Hierarchy beam width; 1 is greedy (each level decided once). */
+  /** Hierarchy beam width; 1 is greedy (each level decided once). Default 2 (DEFAULT_BEAM). */
   beam?: number;
+  /** A level hands on a runner-up path only if its probability is at least this fraction of the best one's, 0..1. Default 0.5. */
+  margin?: number;
 }
 
 /** One level of a classification, as the classifier decided it; its compute count stays in the server. */

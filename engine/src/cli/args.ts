@@ -6,6 +6,7 @@ import { parseArgs, ParseArgsConfig } from 'node:util';
 import { isExecutionProvider } from '../runtime/devices';
 import type { ExecutionProvider } from '../runtime/ort';
 import { defaultModelDir } from '../defaults';
+import { DEFAULT_BEAM, type HierarchyBeam } from '../hdlm/classifier';
 
 export { defaultModelDir, defaultTaskFile } from '../defaults';
 
@@ -56,6 +57,13 @@ export function number(values: Values, name: string, fallback: number): number {
   const n = Number(raw);
   if (typeof raw !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got ${String(raw)}`);
   return n;
+}
+
+/** --beam B and --beam-margin M (the hierarchy beam of classify and eval), DEFAULT_BEAM where absent. */
+export function hierarchyBeam(values: Values): HierarchyBeam {
+  const margin = number(values, 'beam-margin', DEFAULT_BEAM.margin);
+  if (margin < 0 || margin > 1) throw new UsageError(`--beam-margin must be from 0 to 1, got ${margin}`);
+  return { beam: integer(values, 'beam', DEFAULT_BEAM.beam, 1), margin };
 }
 
 export function integerList(values: Values, name: string): number[] | undefined {

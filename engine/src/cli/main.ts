@@ -29,13 +29,14 @@ options (all commands):
 generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
            --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
-classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B
+classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (default 2)  --beam-margin M
+           (a level hands on a runner-up path only within M of the best path's probability; default 0.5)
 train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N
            --no-feature-cache  --events (JSON lines on stdout)
-eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B
+eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B  --beam-margin M
            --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
-bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N`;
+bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
 
 const COMMAND_OPTIONS = {
   generate: {
@@ -51,10 +52,10 @@ const COMMAND_OPTIONS = {
     exits: { type: 'string' },
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' } },
-  classify: { task: { type: 'string' }, beam: { type: 'string' } },
+  classify: { task: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
   train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
-  bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' } },
-  eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, events: { type: 'boolean' } },
+  bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
+  eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, events: { type: 'boolean' } },
   info: {},
 } as const;
 

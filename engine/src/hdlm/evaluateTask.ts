@@ -6,7 +6,7 @@ import { writeAtomically } from '../checkpoint/safetensors';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
-import { HierarchicalClassifier, type Classification } from './classifier';
+import { DEFAULT_BEAM, HierarchicalClassifier, type Classification, type HierarchyBeam } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead } from './headStore';
 import { pathMetrics, type PathMetrics } from './metrics';
@@ -34,6 +34,8 @@ export interface TaskEvaluation {
   /** Examples left out because they exceed the model's context. */
   tooLong: number;
   variants: VariantEvaluation[];
+  /** The hierarchy beam both variants classified with. */
+  beam: HierarchyBeam;
   /** Flat level-1 compute that HdLM's level-1 decision needs (≤ 0.6 is the target). */
   level1ComputeRatio: number;
 }
@@ -54,11 +56,12 @@ export function evaluationRecords<R extends { id: string }>(task: TaskDefinition
 export async function evaluateTask(
   engine: Engine,
   task: TaskDefinition,
-  options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
+  options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; margin?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
 ): Promise<TaskEvaluation> {
   const { file, records: all } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
+  const beam: HierarchyBeam = { beam: options.beam ?? DEFAULT_BEAM.beam, margin: options.margin ?? DEFAULT_BEAM.margin };
   try {
     const L = session.loaded.checkpoint.config.numLayers;
     // Inputs longer than the context are left out (and counted), as training does.
@@ -67,7 +70,7 @@ export async function evaluateTask(
       const predictions: string[][] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
       for (const [i, r] of fitting.entries()) {
-        const result: Classification = await classifier.classify(r.text, { beam: options.beam ?? 1, signal: options.signal });
+        const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
         predictions.push(result.path.map((d) => d.label));
         totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
         totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
@@ -99,6 +102,7 @@ export async function evaluateTask(
         examples: fitting.length,
         tooLong: records.length - fitting.length,
         variants: [hdlm, flat],
+        beam,
         level1ComputeRatio: hdlm.perExample.level1LayerPositions / Math.max(1, flat.perExample.level1LayerPositions),
       };
     } finally {
@@ -135,6 +139,8 @@ export interface EvaluationRecord {
   }[];
   /** Share of the flat baseline's level-1 compute that HdLM's level-1 decision needs. */
   level1ComputeRatio: number;
+  /** The hierarchy beam both variants classified with (absent in records from before it had a margin: beam 1). */
+  beam?: HierarchyBeam;
   /** ISO time the evaluation ended. */
   finishedAt: string;
 }
@@ -155,6 +161,7 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
       trainedHeads: v.trainedHeads,
     })),
     level1ComputeRatio: result.level1ComputeRatio,
+    beam: result.beam,
     finishedAt: finishedAt.toISOString(),
   };
 }

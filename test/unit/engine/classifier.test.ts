@@ -106,7 +106,7 @@ test('a beam as wide as the tree finds the most probable path of all; greedy sco
   });
   const joint = await Promise.all(paths.map(async (p) => (await c.scorePath(text, p)).reduce((a, b) => a * b, 1)));
   const bestIndex = joint.indexOf(Math.max(...joint));
-  const wide = await c.classify(text, { beam: 8 });
+  const wide = await c.classify(text, { beam: 8, margin: 0 });
   assert.deepEqual(wide.path.map((d) => d.label), paths[bestIndex]);
   assert.ok(Math.abs(wide.pathProbability - joint[bestIndex]!) < 1e-6);
   const greedy = await c.classify(text, { beam: 1 });
@@ -119,10 +119,28 @@ test('with a beam, a level\'s compute counts every beam expanded there, not only
   const c = classifier();
   const text = 'it grows in gardens';
   const greedy = await c.classify(text, { beam: 1 });
-  const wide = await c.classify(text, { beam: 2 });
+  const wide = await c.classify(text, { beam: 2, margin: 0 });
   // Level 1 is expanded once either way; level 2 under two parents costs more than under one.
   assert.equal(wide.path[0]!.layerPositions, greedy.path[0]!.layerPositions);
   assert.ok(wide.path[1]!.layerPositions > greedy.path[1]!.layerPositions, `${wide.path[1]!.layerPositions} vs ${greedy.path[1]!.layerPositions}`);
+});
+
+test('a beam margin hands on only the paths close to the best one: 1 is greedy, 0 keeps as many as the beam', async () => {
+  const c = classifier();
+  const text = 'it grows in gardens';
+  const greedy = await c.classify(text, { beam: 1 });
+  const strict = await c.classify(text, { beam: 4, margin: 1 });
+  assert.deepEqual(strict.path.map((d) => d.label), greedy.path.map((d) => d.label));
+  assert.equal(strict.alternatives.length, 0);
+  assert.equal(strict.path[1]!.layerPositions, greedy.path[1]!.layerPositions, 'a level under one parent costs what greedy costs');
+  const open = await c.classify(text, { beam: 4, margin: 0 });
+  assert.equal(open.alternatives.length, 3, 'the seven leaves give the beam enough paths');
+  // With a margin in between, every path kept at the last level is within it of the best.
+  const probabilities = open.alternatives.map((a) => a.probability);
+  const margin = (probabilities[0]! + probabilities.at(-1)!) / 2 / open.pathProbability;
+  const some = await c.classify(text, { beam: 4, margin });
+  assert.ok(some.alternatives.length >= 1 && some.alternatives.length < 3, `${some.alternatives.length} alternatives at margin ${margin}`);
+  for (const a of some.alternatives) assert.ok(a.probability >= margin * some.pathProbability - 1e-12);
 });
 
 test('a child under two parents is refused with both places named', async () => {

@@ -146,7 +146,8 @@ async function overfitAndClassify(modelDir: string, name: string, headNorm: 'cop
   const task = readTaskFile(join(dir, `${name}.hdlm.json`));
   const report = await trainTask(engine, task, { defaultModelDir: modelDir });
   assert.ok(report.heads.every((h) => h.bestDevAccuracy > 0.9), report.heads.map((h) => `${h.name} ${h.bestDevAccuracy}`).join(', '));
-  const result = await evaluateTask(engine, task, { defaultModelDir: modelDir });
+  // Greedy: what is checked is that each head decides at inference as it learned to in training.
+  const result = await evaluateTask(engine, task, { defaultModelDir: modelDir, beam: 1 });
   const manifest = JSON.parse(readFileSync(join(task.headsDir, 'level1.json'), 'utf8')) as { norm?: unknown; labelScoring?: unknown };
   assert.equal(manifest.labelScoring, 'choices', 'a classification head is trained, and so scored, on label choices');
   return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!) };

@@ -56,6 +56,7 @@ test('bad requests and a missing task get clear errors, and the server keeps wor
   const { server, client } = await startServer({ task: 'missing.hdlm.json' });
   await assert.rejects(server.classify({ text: '   ' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && /nothing to classify/.test(e.message));
   await assert.rejects(server.classify({ text: 'x', beam: 0 }), /beam must be a whole number from 1 to 16/);
+  await assert.rejects(server.classify({ text: 'x', margin: 1.5 }), /margin must be a number from 0 to 1, got 1.5/);
   await assert.rejects(server.classify({ text: 'x' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /missing\.hdlm\.json does not exist/.test(e.message));
   client.settings = { ...(client.settings as object), task: 'animals.hdlm.json' };
   await server.reconfigure();

@@ -6,14 +6,15 @@ import { loadCheckpoint } from '../../checkpoint/checkpoint';
 import { Engine } from '../../engine';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask } from '../../hdlm/taskSession';
-import { defaultModelDir, integer, integerList, modelDir, providers, Values } from '../args';
+import type { HierarchyBeam } from '../../hdlm/classifier';
+import { defaultModelDir, hierarchyBeam, integer, integerList, modelDir, providers, Values } from '../args';
 
 export async function benchCommand(values: Values, signal: AbortSignal): Promise<void> {
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const device = engine.info().device;
   const threads = integer(values, 'threads', 0);
   if (typeof values['task'] === 'string') {
-    await classifyLatency(engine, values['task'], integer(values, 'inputs', 30, 1), signal);
+    await classifyLatency(engine, values['task'], integer(values, 'inputs', 30, 1), hierarchyBeam(values), signal);
     return;
   }
   const dir = modelDir(values);
@@ -38,7 +39,7 @@ export async function benchCommand(values: Values, signal: AbortSignal): Promise
 }
 
 /** Median latency of classifying generated inputs of about 64 tokens with a task. */
-async function classifyLatency(engine: Engine, taskFile: string, inputs: number, signal: AbortSignal): Promise<void> {
+async function classifyLatency(engine: Engine, taskFile: string, inputs: number, beam: HierarchyBeam, signal: AbortSignal): Promise<void> {
   const session = await openTask(engine, readTaskFile(taskFile), defaultModelDir());
   try {
     const tokenizer = session.loaded.requireTokenizer();
@@ -57,14 +58,14 @@ async function classifyLatency(engine: Engine, taskFile: string, inputs: number,
       while (tokenizer.encode(out.join(' ')).length < 64) out.push(words[(out.length + Math.floor(i / topics.length)) % words.length]!);
       return out.join(' ');
     };
-    await session.classifier.classify(text(0), { signal }); // warm-up: shared prefix and session start-up
+    await session.classifier.classify(text(0), { ...beam, signal }); // warm-up: shared prefix and session start-up
     const times: number[] = [];
     const levelMs: number[][] = session.layers.map(() => []);
     const certain = session.layers.map(() => 0); // inputs whose level had one candidate: nothing run
     const paths = new Set<string>();
     for (let i = 1; i <= inputs; i++) {
       const started = performance.now();
-      const result = await session.classifier.classify(text(i), { signal });
+      const result = await session.classifier.classify(text(i), { ...beam, signal });
       times.push(performance.now() - started);
       result.path.forEach((d, level) => {
         levelMs[level]!.push(d.ms);
@@ -73,7 +74,7 @@ async function classifyLatency(engine: Engine, taskFile: string, inputs: number,
       paths.add(result.path.map((d) => d.label).join(' › '));
     }
     const tokens = tokenizer.encode(text(1)).length;
-    console.log(`classify (${session.task.name}, levels at layers ${session.layers.join(', ')}, ${tokens}-token inputs, ${session.loaded.model.provider}): median ${quantile(times, 0.5).toFixed(1)} ms, p90 ${quantile(times, 0.9).toFixed(1)} ms over ${inputs} inputs`);
+    console.log(`classify (${session.task.name}, levels at layers ${session.layers.join(', ')}, ${tokens}-token inputs, beam ${beam.beam} margin ${beam.margin}, ${session.loaded.model.provider}): median ${quantile(times, 0.5).toFixed(1)} ms, p90 ${quantile(times, 0.9).toFixed(1)} ms over ${inputs} inputs`);
     // Where the time goes: a level's cost grows with the number of its candidates (the chosen parent's children).
     console.log(`  per level, median / p90 ms: ${levelMs.map((ms, i) => `${i + 1} @ layer ${session.layers[i]}: ${quantile(ms, 0.5).toFixed(1)} / ${quantile(ms, 0.9).toFixed(1)}`).join(' · ')}`);
     console.log(`  ${paths.size} distinct paths; inputs whose level had a single candidate (nothing run): ${certain.map((n, i) => `level ${i + 1}: ${n}`).join(', ')}`);

@@ -3,7 +3,7 @@
 import { Engine } from '../../engine';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask } from '../../hdlm/taskSession';
-import { defaultModelDir, defaultTaskFile, integer, providers, UsageError, Values } from '../args';
+import { defaultModelDir, defaultTaskFile, hierarchyBeam, integer, providers, UsageError, Values } from '../args';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
   const text = positionals.join(' ').trim();
@@ -14,7 +14,7 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   try {
     const started = performance.now();
     const compute0 = session.loaded.model.compute.layerPositions;
-    const result = await session.classifier.classify(text, { beam: integer(values, 'beam', 1, 1), signal });
+    const result = await session.classifier.classify(text, { ...hierarchyBeam(values), signal });
     const ms = performance.now() - started;
     const trained = session.manifests.map((m) => (m ? 'trained head' : "model's own head"));
     if (values['json']) {

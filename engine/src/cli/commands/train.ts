@@ -7,7 +7,7 @@ import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { trainTask } from '../../hdlm/trainTask';
-import { defaultModelDir, defaultTaskFile, integer, number, providers, UsageError, Values } from '../args';
+import { defaultModelDir, defaultTaskFile, hierarchyBeam, integer, number, providers, UsageError, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
 /**
@@ -84,7 +84,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     defaultModelDir: defaultModelDir(),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
-    beam: integer(values, 'beam', 1, 1),
+    ...hierarchyBeam(values),
     signal,
     onProgress: (variant, done, total) => {
       if (!events) return bar.update(`eval ${variant}`, done, total);
@@ -115,7 +115,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%`);
+  console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%; hierarchy beam ${result.beam.beam}, margin ${result.beam.margin}`);
   console.log(`record kept in ${saved}`);
 }
 
