@@ -124,7 +124,8 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
     cells: [`${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`, ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy), v.msPerExample.toFixed(1)],
     className: v.name === 'flat' ? 'baseline' : '',
   }));
-  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
+  const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
+  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
   return table(headers, rows, caption);
 }
 
