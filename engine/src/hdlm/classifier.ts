@@ -9,7 +9,7 @@ import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
 import { LabelTrie } from './labelTrie';
-import { type LabelScoring, scoreCandidates, ScoredCandidate } from './labelScorer';
+import { type LabelScoring, scoreCandidates, ScoredCandidate, scoringRuns } from './labelScorer';
 import { ClassificationLayout, type LayoutTask } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
 
@@ -57,6 +57,16 @@ interface Beam {
   state: DecodeState;
 }
 
+/**
+ * A partial path chosen at one level, not yet given its own state: its parent's state and the
+ * tokens its label adds. Siblings share the parent, so what the parent still has to run (the
+ * input, at the deeper layers) runs once for all of them, not once per beam.
+ */
+interface Child extends Omit<Beam, 'state'> {
+  parent: DecodeState;
+  tokens: number[];
+}
+
 /** How many partial paths a level hands on, and how close to the best one each must be. */
 export interface HierarchyBeam {
   /** Most partial paths kept per level (1: greedy). */
@@ -100,23 +110,25 @@ export class HierarchicalClassifier {
     const floor = Math.log(Math.min(1, Math.max(0, options.margin ?? DEFAULT_BEAM.margin)));
     const root = (await this.sharedState()).fork();
     this.model.append(root, [this.layout.inputPart(text)]);
-    let beams: Beam[] = [{ labels: [], logp: 0, decisions: [], state: root }];
+    let chosen: Child[] = [{ labels: [], logp: 0, decisions: [], parent: root, tokens: [] }];
     for (let level = 1; level <= this.task.taxonomy.depth; level++) {
       const started = performance.now();
       const work = this.model.compute.layerPositions;
-      const expanded: Beam[] = [];
+      // Each chosen path gets its state here, so that siblings run their shared input once.
+      const beams = await this.materialize(chosen, level, options.signal);
+      const expanded: Child[] = [];
       for (const beam of beams) expanded.push(...(await this.expand(beam, level, beamWidth, options.signal)));
       // A level's cost is every beam's expansion at it, not only the surviving path's.
       const cost = { ms: performance.now() - started, layerPositions: this.model.compute.layerPositions - work };
       expanded.sort((a, b) => b.logp - a.logp);
       const best = expanded[0]!.logp;
-      beams = expanded.filter((b, i) => i === 0 || b.logp >= best + floor).slice(0, beamWidth).map((b) => withLevelCost(b, cost));
+      chosen = expanded.filter((b, i) => i === 0 || b.logp >= best + floor).slice(0, beamWidth).map((b) => withLevelCost(b, cost));
     }
-    const best = beams[0]!;
+    const best = chosen[0]!;
     return {
       path: best.decisions,
       pathProbability: Math.exp(best.logp),
-      alternatives: beams.slice(1).map((b) => ({ labels: b.labels, probability: Math.exp(b.logp) })),
+      alternatives: chosen.slice(1).map((b) => ({ labels: b.labels, probability: Math.exp(b.logp) })),
     };
   }
 
@@ -148,23 +160,47 @@ export class HierarchicalClassifier {
     return this.prefixState;
   }
 
+  /**
+   * The states of the paths chosen at the level before `level`: each parent first runs what it
+   * has pending up to this level's layer, once for all its children (unless none of them has
+   * anything to score there), then each child forks it and appends its label's tokens.
+   */
+  private async materialize(chosen: readonly Child[], level: number, signal?: AbortSignal): Promise<Beam[]> {
+    const { layer, scoring = 'sequence' } = this.task.levels[level - 1]!;
+    const siblings = (parent: DecodeState): Child[] => chosen.filter((c) => c.parent === parent);
+    for (const parent of new Set(chosen.map((c) => c.parent))) {
+      const children = siblings(parent);
+      if (children.length > 1 && children.some((c) => scoringRuns(this.trie(level, c.labels[level - 2]!), scoring))) await this.model.runTo(parent, layer, { signal });
+    }
+    return chosen.map(({ parent, tokens, ...rest }) => {
+      // An only child takes its parent's state itself (nothing else reads it), so greedy runs as before.
+      const state = siblings(parent).length === 1 ? parent : parent.fork();
+      if (tokens.length > 0) this.model.append(state, [tokens]);
+      return { ...rest, state };
+    });
+  }
+
   /** Scores level `level` under one beam and returns its best `width` extensions. */
-  private async expand(beam: Beam, level: number, width: number, signal?: AbortSignal): Promise<Beam[]> {
+  private async expand(beam: Beam, level: number, width: number, signal?: AbortSignal): Promise<Child[]> {
     const { layer } = this.task.levels[level - 1]!;
     const scored = await this.score(level, level === 1 ? '' : beam.labels[level - 2]!, beam.state, signal);
     return scored.slice(0, width).map((choice) => {
       const decision = this.decision(level, choice, scored, layer);
-      const state = beam.state.fork();
-      if (level < this.task.taxonomy.depth) this.model.append(state, [[...this.layout.candidateIds(choice.label), ...this.layout.continuation(level, choice.label)]]);
-      return { labels: [...beam.labels, choice.label], logp: beam.logp + Math.log(choice.probability), decisions: [...beam.decisions, decision], state };
+      const tokens = level < this.task.taxonomy.depth ? [...this.layout.candidateIds(choice.label), ...this.layout.continuation(level, choice.label)] : [];
+      return { labels: [...beam.labels, choice.label], logp: beam.logp + Math.log(choice.probability), decisions: [...beam.decisions, decision], parent: beam.state, tokens };
     });
   }
 
   /** Level `level`'s children of `parent`, scored on `state` by the level's head. */
   private score(level: number, parent: string, state: DecodeState, signal?: AbortSignal): Promise<ScoredCandidate[]> {
     const { layer, head, scoring = 'sequence' } = this.task.levels[level - 1]!;
-    const trie = scoring === 'choices' ? this.layout.choiceTrie(level, parent) : LabelTrie.build(this.layout.candidates(level, parent));
-    return scoreCandidates(this.model, state, layer, head, trie, { scoring, signal });
+    return scoreCandidates(this.model, state, layer, head, this.trie(level, parent), { scoring, signal });
+  }
+
+  /** The trie of `parent`'s children at `level`, as the level's head scores them. */
+  private trie(level: number, parent: string): LabelTrie {
+    const { scoring = 'sequence' } = this.task.levels[level - 1]!;
+    return scoring === 'choices' ? this.layout.choiceTrie(level, parent) : LabelTrie.build(this.layout.candidates(level, parent));
   }
 
   /** A decision without its cost, which `classify` fills in once the whole level is expanded. */
@@ -174,8 +210,8 @@ export class HierarchicalClassifier {
   }
 }
 
-/** The beam with its newest decision's cost set to the whole level's. */
-function withLevelCost(beam: Beam, cost: { ms: number; layerPositions: number }): Beam {
+/** The path with its newest decision's cost set to the whole level's. */
+function withLevelCost<T extends { decisions: LevelDecision[] }>(beam: T, cost: { ms: number; layerPositions: number }): T {
   const last = beam.decisions.length - 1;
   return { ...beam, decisions: beam.decisions.map((d, i) => (i === last ? { ...d, ...cost } : d)) };
 }

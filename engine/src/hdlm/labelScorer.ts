@@ -96,6 +96,12 @@ export async function scoreCandidates(
     .sort((a, b) => b.probability - a.probability);
 }
 
+/** Whether scoreCandidates runs the model for `trie`: some node has a choice to read (with 'choices', a forced chain reads nothing). */
+export function scoringRuns(trie: LabelTrie, scoring: LabelScoring = 'sequence'): boolean {
+  const reads = (node: TrieNode): boolean => node.children.size > (scoring === 'sequence' ? 0 : 1) || [...node.children.values()].some(reads);
+  return reads(trie.root);
+}
+
 /** A token's log-probability over its node's choices; uniform when the head gives none of them any mass. */
 function tokenScore(logp: number, norm: number, choices: number): number {
   return norm === -Infinity ? -Math.log(choices) : logp - norm;
