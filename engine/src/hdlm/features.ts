@@ -172,13 +172,12 @@ async function runBackbone(model: SegmentedModel, prefix: readonly number[], seq
     const indices = order.slice(start, end);
     const batch = indices.map((i) => sequences[i]!);
     const state = (await prefixFor(batch.length)).fork();
-    const width = model.append(state, indices.map((i) => sequences[i]!.ids.slice(0, runs[i])));
+    const width = model.append(state, batch.map((seq, b) => seq.ids.slice(0, runs[indices[b]!])));
     // Where batch row b reads a level: the position before each supervised token, after the row's left padding.
     const readAt = (b: number, level: number): number[] => (batch[b]!.spans[level - 1] ?? []).map((index) => width - runs[indices[b]!]! + index - 1);
     // Per row, the positions read at the deepest layer, each once (their order is the result's).
     const deepRows = deepOnly ? batch.map((_, b) => [...new Set(request.reads.filter((r) => r.layer === deepest).flatMap((r) => readAt(b, r.level)))]) : undefined;
-    const { layers } = await model.runTo(state, runLayer, { collectLayers: layersToRead, signal: request.signal, rows: deepRows });
-    const R = Math.max(1, ...(deepRows ?? []).map((r) => r.length));
+    const { layers, count: R } = await model.runTo(state, runLayer, { collectLayers: layersToRead, signal: request.signal, rows: deepRows }); // R: rows per batch row at the deepest layer
     batch.forEach((seq, b) => {
       for (const out of collected) {
         const hidden = layers!.get(out.layer)!; // [B, width, H], or [B, R, H] at the deepest layer

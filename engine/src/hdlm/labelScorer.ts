@@ -40,7 +40,7 @@ export async function scoreCandidates(
   const scoring = options.scoring ?? 'sequence';
   const H = model.config.hiddenSize;
   const root = trie.root;
-  const reads = (node: TrieNode): boolean => node.children.size > (scoring === 'sequence' ? 0 : 1);
+  const reads = (node: TrieNode): boolean => nodeReads(node, scoring);
   // 1. Nodes below the root that are read or lead to one that is, breadth first: tree positions.
   const leads = memo((node: TrieNode, self: (n: TrieNode) => boolean): boolean => reads(node) || [...node.children.values()].some(self));
   const inner: { node: TrieNode; token: number; parent: number }[] = [];
@@ -96,10 +96,18 @@ export async function scoreCandidates(
     .sort((a, b) => b.probability - a.probability);
 }
 
-/** Whether scoreCandidates runs the model for `trie`: some node has a choice to read (with 'choices', a forced chain reads nothing). */
+/**
+ * Whether a node's hidden state is read: it has a next token to score. With 'choices' a node
+ * with one child is forced (that token counts 1), so it is neither read nor run.
+ */
+function nodeReads(node: TrieNode, scoring: LabelScoring): boolean {
+  return node.children.size > (scoring === 'sequence' ? 0 : 1);
+}
+
+/** Whether scoreCandidates runs the model for `trie`: some node of it is read. */
 export function scoringRuns(trie: LabelTrie, scoring: LabelScoring = 'sequence'): boolean {
-  const reads = (node: TrieNode): boolean => node.children.size > (scoring === 'sequence' ? 0 : 1) || [...node.children.values()].some(reads);
-  return reads(trie.root);
+  const any = (node: TrieNode): boolean => nodeReads(node, scoring) || [...node.children.values()].some(any);
+  return any(trie.root);
 }
 
 /** A token's log-probability over its node's choices; uniform when the head gives none of them any mass. */
