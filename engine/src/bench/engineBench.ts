@@ -72,22 +72,21 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
     const prefillState = model.newState();
     model.append(prefillState, [prompt]);
     const t0 = performance.now();
-    const reached = await model.runTo(prefillState, L);
+    const newest = (await model.runToNewest(prefillState, L))!;
     const tPrefill = performance.now() - t0;
-    argmax(await model.logits(reached.hidden.subarray(reached.hidden.length - c.hiddenSize)));
+    argmax(await model.logits(newest));
     const ttft = performance.now() - t0;
 
     // 2. Decode steps at every exit layer, head readout included: a step's cost as a user sees it.
     const stepMs = async (layer: number, head: LanguageHead = model.ownHead): Promise<number> => {
       const state = model.newState();
       model.append(state, [prompt.slice(0, 32)]);
-      await model.runTo(state, layer);
+      await model.runToNewest(state, layer);
       const times: number[] = [];
       for (let i = 0; i < options.decodeSteps; i++) {
         model.append(state, [[(i * 31) % c.vocabSize]]);
         const t = performance.now();
-        const r = await model.runTo(state, layer);
-        argmax(await head.logits(r.hidden));
+        argmax(await head.logits((await model.runToNewest(state, layer))!));
         times.push(performance.now() - t);
       }
       return median(times);
@@ -159,22 +158,20 @@ async function continuationCost(model: SegmentedModel, vocab: number, options: B
   for (let round = 0; round < 3; round++) {
     const state = model.newState();
     model.append(state, [prompt]);
-    await model.runTo(state, L);
+    await model.runToNewest(state, L);
     for (const t of thought) {
       model.append(state, [[t]]);
       await model.runTo(state, exit);
     }
     model.append(state, [[1]]);
     let start = performance.now();
-    const r = await model.runTo(state, L);
-    argmax(await model.logits(r.hidden.subarray(r.hidden.length - model.config.hiddenSize)));
+    argmax(await model.logits((await model.runToNewest(state, L))!));
     catchUps.push(performance.now() - start);
 
     const fresh = model.newState();
     model.append(fresh, [[...prompt, ...thought, 1]]);
     start = performance.now();
-    const all = await model.runTo(fresh, L);
-    argmax(await model.logits(all.hidden.subarray(all.hidden.length - model.config.hiddenSize)));
+    argmax(await model.logits((await model.runToNewest(fresh, L))!));
     reprefills.push(performance.now() - start);
   }
   const catchUpMs = median(catchUps);

@@ -76,8 +76,9 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
     while (rows.some((r) => r.stop === undefined)) {
       if (request.signal?.aborted) throw new CancelledError();
       // 2. Run to the exit layer and read the newest position of every row through the head.
-      const reached = await model.runTo(state, layer, request.signal);
-      const logits = await head.logits(lastPositions(reached.hidden, batch, reached.count, model.config.hiddenSize));
+      const newest = await model.runToNewest(state, layer, request.signal);
+      if (!newest) throw new Error('generate: nothing new reached the exit layer');
+      const logits = await head.logits(newest);
       // 3. Sample, stream, check stopping, and feed the new tokens (finished rows get padding).
       const next = rows.map((row, b) => (row.stop === undefined ? step(row, b, logits, head.vocabSize, sampler, stopping, request, layer) : undefined));
       if (state.length + 1 > model.config.maxPositions) {
@@ -116,13 +117,4 @@ function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, 
   }
   request.onToken?.({ row: b, token, text: delta, layer });
   return token;
-}
-
-/** Hidden states [B, H] of each row's newest position out of [B, count, H]. */
-function lastPositions(hidden: Float32Array, batch: number, count: number, H: number): Float32Array {
-  if (count === 0) throw new Error('generate: nothing new reached the exit layer');
-  if (count === 1) return hidden;
-  const out = new Float32Array(batch * H);
-  for (let b = 0; b < batch; b++) out.set(hidden.subarray(((b + 1) * count - 1) * H, (b + 1) * count * H), b * H);
-  return out;
 }

@@ -154,7 +154,7 @@ export class HierarchicalClassifier {
     this.prefixState ??= (async () => {
       const state = this.model.newState(1);
       this.model.append(state, [this.layout.sharedPrefix()]);
-      await this.model.runTo(state, this.model.config.numLayers);
+      await this.model.runToNewest(state, this.model.config.numLayers); // nothing reads it there: only its newest position runs the last layer's MLP
       return state;
     })();
     return this.prefixState;
@@ -170,7 +170,7 @@ export class HierarchicalClassifier {
     const siblings = (parent: DecodeState): Child[] => chosen.filter((c) => c.parent === parent);
     for (const parent of new Set(chosen.map((c) => c.parent))) {
       const children = siblings(parent);
-      if (children.length > 1 && children.some((c) => scoringRuns(this.trie(level, c.labels[level - 2]!), scoring))) await this.model.runTo(parent, layer, { signal });
+      if (children.length > 1 && children.some((c) => scoringRuns(this.trie(level, c.labels[level - 2]!), scoring))) await this.model.runToNewest(parent, layer, signal);
     }
     return chosen.map(({ parent, tokens, ...rest }) => {
       // An only child takes its parent's state itself (nothing else reads it), so greedy runs as before.

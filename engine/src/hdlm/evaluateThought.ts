@@ -230,7 +230,7 @@ export async function answerNll(model: SegmentedModel, head: LanguageHead, prefi
   // The shared prefix runs once; each sequence continues a fork of it.
   const shared = model.newState(1);
   model.append(shared, [[...prefix]]);
-  await model.runTo(shared, L, { signal });
+  await model.runToNewest(shared, L, signal); // nothing of the prefix is read
   let total = 0;
   let tokens = 0;
   for (const seq of sequences) {
@@ -239,13 +239,10 @@ export async function answerNll(model: SegmentedModel, head: LanguageHead, prefi
     if (answer.length === 0) continue;
     const state = shared.fork();
     model.append(state, [seq.ids]);
-    // seq.ids' positions are the last of `hidden`; position p predicts token p + 1 (an answer
-    // never starts a sequence: the user turn comes first).
-    const { hidden } = await model.runTo(state, L, { signal });
-    const first = hidden.length / H - seq.ids.length;
-    const rows = new Float32Array(answer.length * H);
-    answer.forEach((at, r) => rows.set(hidden.subarray((first + at - 1) * H, (first + at) * H), r * H));
-    const logProbs = await head.logProbs(rows);
+    // The fork runs seq.ids alone and only the positions read: position p predicts token p + 1
+    // (an answer never starts a sequence: the user turn comes first). Nothing goes on from it.
+    const { hidden } = await model.runTo(state, L, { signal, rows: [answer.map((at) => at - 1)] });
+    const logProbs = await head.logProbs(hidden.subarray(0, answer.length * H));
     answer.forEach((at, r) => {
       const logp = logProbs.at(r, seq.ids[at]!);
       if (logp === -Infinity) throw new Error(`answerNll: token ${seq.ids[at]} is outside the head's vocabulary subset`);

@@ -57,8 +57,8 @@ export async function scoreCandidates(
   const rowOf = new Map<TrieNode, number>();
   let logp: { at(row: number, token: number): number } | undefined;
   if (reads(root) || inner.length > 0) {
-    const reached = await model.runTo(state, layer, { signal });
-    if (reached.count === 0) throw new Error('scoreCandidates: the prefix has no new position to read out');
+    const newest = await model.runToNewest(state, layer, signal);
+    if (!newest) throw new Error('scoreCandidates: the prefix has no new position to read out');
     const read = [...(reads(root) ? [{ node: root, at: -1 }] : []), ...inner.map((n, i) => ({ node: n.node, at: i })).filter((n) => reads(n.node))];
     const rows = new Float32Array(read.length * H);
     let tree: Float32Array | undefined;
@@ -69,7 +69,7 @@ export async function scoreCandidates(
       tree = out.hidden.subarray(out.hidden.length - inner.length * H);
     }
     read.forEach(({ node, at }, row) => {
-      rows.set(at < 0 ? reached.hidden.subarray(reached.hidden.length - H) : tree!.subarray(at * H, (at + 1) * H), row * H);
+      rows.set(at < 0 ? newest : tree!.subarray(at * H, (at + 1) * H), row * H);
       rowOf.set(node, row);
     });
     logp = await head.logProbs(rows);

@@ -29,8 +29,17 @@ interface Segment {
   first: number; // first layer (inclusive)
   end: number; // last layer (exclusive)
   session: Session;
-  /** The segment's rows graph (SegmentIO.rows), opened the first time a run asks for rows. */
+  /** Whether `session` itself takes SegmentIO.rows (the last segment's does; see create). */
+  picks: boolean;
+  /** A graph of this segment that takes SegmentIO.rows: `session` when it does, else opened the first time a run asks for rows. */
   rowsSession?: Promise<Session>;
+}
+
+/** What a rows run feeds a segment: its rows graph's session and SegmentIO.rows, R rows per batch row. */
+interface PickedRows {
+  session: Session;
+  index: Tensor;
+  count: number;
 }
 
 export class CancelledError extends Error {
@@ -60,14 +69,19 @@ export interface RunOptions {
   /** Told after each segment run: its layers, how many positions went through, and how long it took. */
   onSegment?: ((run: { first: number; end: number; positions: number; ms: number }) => void) | undefined;
   /**
-   * The state's last run, for reading a few positions of each sequence once (head-training
-   * features): of the positions this call brings to `layer`, only these, per row (indices among
-   * them), get their hidden state after `layer`, so that layer runs queries, attention and MLP
-   * for them alone. The result's `hidden`, and the collected entry for `layer`, are [B, R, H]:
-   * R is the longest list, shorter ones repeat their last index (an empty one, index 0). No
-   * cache is kept on the way, so the state is ended: it cannot be appended to, run or forked.
+   * Of the positions this call brings to `layer`, only these get their hidden state after it, so
+   * that layer runs queries, attention and MLP for them alone: per row, indices among those
+   * positions, or 'newest' (each row's newest position). The result's `hidden`, and the
+   * collected entry for `layer`, are [B, R, H]: R is the longest list, shorter ones repeat their
+   * last index (an empty one, index 0). Without `keep` no cache is kept on the way, so the state
+   * is ended: it cannot be appended to, run or forked (the run that reads head-training features).
    */
-  rows?: readonly (readonly number[])[] | undefined;
+  rows?: readonly (readonly number[])[] | 'newest' | undefined;
+  /**
+   * With `rows` at the last layer: keep the caches, so the state goes on. Only there, because no
+   * deeper layer will ask for the positions that were not picked.
+   */
+  keep?: boolean | undefined;
 }
 
 /** Work done so far, for compute accounting (reset by the caller as it likes). */
@@ -100,18 +114,25 @@ export class SegmentedModel {
     const segments: Segment[] = [];
     const cache = options.cache ?? new GraphCache(undefined);
     const ops = options.fused ? 'fused' : 'plain';
-    for (const [first, end] of bounds) {
-      const graph = cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused }));
-      segments.push({ first, end, session: await Session.create(graph, sessionOptions) });
-    }
-    const headGraph = cache.get(checkpoint.fingerprint, `own head ${ops}`, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }));
-    const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
-    const { tokens, positions } = arch.embeddings(config, weights);
-    // Rows graphs serve head training only, so they are built the first time one is asked for.
+    // Rows graphs of the other segments serve head training only, so they are built the first
+    // time one is asked for.
     const openRowsSession = async (first: number, end: number): Promise<Session> => {
       const graph = cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops} rows`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused, rows: true }));
       return Session.create(graph, sessionOptions);
     };
+    for (const [first, end] of bounds) {
+      // The last segment's graph takes the rows its last layer computes: nothing is deeper, so a
+      // run that reads only each row's newest position (a prompt, a label's last level) skips
+      // the others' queries, attention and MLP there. A run reading every position names them all.
+      const picks = end === config.numLayers;
+      const session = picks
+        ? await openRowsSession(first, end)
+        : await Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), sessionOptions);
+      segments.push({ first, end, session, picks, ...(picks ? { rowsSession: Promise.resolve(session) } : {}) });
+    }
+    const headGraph = cache.get(checkpoint.fingerprint, `own head ${ops}`, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }));
+    const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
+    const { tokens, positions } = arch.embeddings(config, weights);
     return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession);
   }
 
@@ -185,14 +206,14 @@ export class SegmentedModel {
    * segments go through in one pass per segment. Checks `signal` between segments.
    */
   async runTo(state: DecodeState, layer: number, options: RunOptions | AbortSignal = {}): Promise<Reached & { layers?: Map<number, Float32Array> }> {
-    const { signal, collectLayers = false, onSegment, rows } = options instanceof AbortSignal ? { signal: options, onSegment: undefined, rows: undefined } : options;
+    const { signal, collectLayers = false, onSegment, rows, keep = false } = options instanceof AbortSignal ? { signal: options } : options;
     state.assertOpen();
     const last = this.segments.findIndex((s) => s.end === layer);
     if (last < 0) throw new Error(`layer ${layer} is not an exit layer (exits: ${this.exitLayers.join(', ')})`);
-    if (rows) {
-      if (rows.length !== state.batch) throw new Error(`runTo: ${rows.length} row lists for a batch of ${state.batch}`);
-      state.end(); // from here on its caches are not kept
-    }
+    if (keep && (!rows || layer !== this.config.numLayers)) throw new Error(`runTo: keep goes with rows at the last layer (${this.config.numLayers}), not ${rows ? `at layer ${layer}` : 'without rows'}`);
+    if (rows && rows !== 'newest' && rows.length !== state.batch) throw new Error(`runTo: ${rows.length} row lists for a batch of ${state.batch}`);
+    const keepCache = !rows || keep;
+    if (!keepCache) state.end(); // from here on its caches are not kept
     let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
     const layers = collectLayers ? new Map<number, Float32Array>() : undefined;
     const wanted = (l: number): boolean => collectLayers === true || (Array.isArray(collectLayers) && collectLayers.includes(l));
@@ -203,7 +224,7 @@ export class SegmentedModel {
       if (layers && s === 0 && wanted(0)) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
       const started = performance.now();
       const picked = rows && s === last ? await this.pickedRows(s, rows, state.batch, cache.pendingCount) : undefined;
-      const out = await this.runSegment(state, s, layers && { into: layers, wanted }, rows ? { picked } : undefined);
+      const out = await this.runSegment(state, s, layers && { into: layers, wanted }, { picked, keepCache });
       onSegment?.({ first: this.segments[s]!.first, end: this.segments[s]!.end, positions: out.count, ms: performance.now() - started });
       if (s < this.segments.length - 1) {
         const next = state.segments[s + 1]!;
@@ -215,20 +236,33 @@ export class SegmentedModel {
     return layers ? { ...reached, layers } : reached;
   }
 
+  /**
+   * Brings every appended position through `layer` and returns each row's newest position there,
+   * [B, H] (undefined when none was pending). At the last layer only those positions run its
+   * queries, attention and MLP, since nothing reads the others there; the state stays open.
+   */
+  async runToNewest(state: DecodeState, layer: number, signal?: AbortSignal): Promise<Float32Array | undefined> {
+    const atLast = layer === this.config.numLayers;
+    const reached = await this.runTo(state, layer, atLast ? { signal, rows: 'newest', keep: true } : { signal });
+    if (reached.count === 0) return undefined;
+    return atLast ? reached.hidden : newestPositions(reached.hidden, state.batch, reached.count, this.config.hiddenSize);
+  }
+
   /** Logits [N, V] of hidden states [N, H] through the model's own head (final norm + unembedding). */
   logits(hidden: Float32Array): Promise<Float32Array> {
     return this.ownHead.logits(hidden);
   }
 
   async release(): Promise<void> {
-    const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession ? [s.rowsSession] : [])));
+    const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession && !s.picks ? [s.rowsSession] : [])));
     await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release()]);
   }
 
   /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */
-  private async pickedRows(s: number, rows: readonly (readonly number[])[], batch: number, n: number): Promise<{ session: Session; index: Tensor; count: number }> {
+  private async pickedRows(s: number, picks: RunOptions['rows'] & {}, batch: number, n: number): Promise<PickedRows> {
     const seg = this.segments[s]!;
     seg.rowsSession ??= this.openRowsSession(seg.first, seg.end);
+    const rows = picks === 'newest' ? Array.from({ length: batch }, () => [n - 1]) : picks;
     const R = Math.max(1, ...rows.map((r) => r.length));
     const index = new BigInt64Array(batch * R);
     rows.forEach((list, b) => {
@@ -242,17 +276,18 @@ export class SegmentedModel {
   }
 
   /**
-   * Runs segment s over all its pending positions, updating its cache, or with `ending` (a run
-   * with rows) without keeping it, and in the rows graph when `ending.picked` is given.
+   * Runs segment s over all its pending positions: in its rows graph when `run.picked` is given
+   * (its last layer computes only those rows), updating its cache unless `run.keepCache` is false.
    */
   private async runSegment(
     state: DecodeState,
     s: number,
-    collect?: { into: Map<number, Float32Array>; wanted: (layer: number) => boolean } | false,
-    ending?: { picked: { session: Session; index: Tensor; count: number } | undefined },
+    collect: { into: Map<number, Float32Array>; wanted: (layer: number) => boolean } | false | undefined,
+    run: { picked: PickedRows | undefined; keepCache: boolean },
   ): Promise<Reached> {
     const seg = this.segments[s]!;
-    const session = ending?.picked?.session ?? seg.session;
+    const { picked, keepCache } = run;
+    const session = picked?.session ?? seg.session;
     const cache = state.segments[s]!;
     const { batch } = state;
     const n = cache.pendingCount;
@@ -267,7 +302,9 @@ export class SegmentedModel {
       ),
     };
     // Rotary graphs take either position ids (fused operator) or cos/sin tables (plain operators).
-    if (ending?.picked) feeds[SegmentIO.rows] = ending.picked.index;
+    // A graph that takes rows and is asked for none computes them all.
+    if (picked) feeds[SegmentIO.rows] = picked.index;
+    else if (seg.picks) feeds[SegmentIO.rows] = int64Tensor(BigInt64Array.from({ length: batch * n }, (_, i) => BigInt(i)), [batch, n]);
     if (session.inputNames.includes(SegmentIO.positionIds)) {
       feeds[SegmentIO.positionIds] = int64Tensor(BigInt64Array.from(state.positionSlice(start, n), BigInt), [batch, n]);
     } else if (session.inputNames.includes(SegmentIO.cos)) {
@@ -281,13 +318,13 @@ export class SegmentedModel {
       feeds[SegmentIO.pastValue(l)] = cache.values[l - seg.first]!;
     }
     const fetches: string[] = [SegmentIO.hiddenOut];
-    // An ending run keeps no cache, so its keys and values are not copied out of the runtime.
-    for (let l = seg.first; !ending && l < seg.end; l++) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
+    // A run that keeps no cache does not copy its keys and values out of the runtime.
+    for (let l = seg.first; keepCache && l < seg.end; l++) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
     // Layer l's output is the hidden state after l + 1 layers.
     for (let l = seg.first; collect && l < seg.end - 1; l++) if (collect.wanted(l + 1)) fetches.push(SegmentIO.layerHidden(l));
     const out = await session.run(feeds, fetches);
     for (let l = seg.first; l < seg.end; l++) {
-      if (!ending) {
+      if (keepCache) {
         cache.keys[l - seg.first] = out[SegmentIO.presentKey(l)]!;
         cache.values[l - seg.first] = out[SegmentIO.presentValue(l)]!;
       }
@@ -295,13 +332,13 @@ export class SegmentedModel {
       if (collect && after && collect.wanted(l + 1)) collect.into.set(l + 1, after.data as Float32Array);
     }
     // A rows graph's last layer runs only its picked rows.
-    const picked = ending?.picked?.count;
-    this.compute.layerPositions += picked === undefined ? batch * n * (seg.end - seg.first) : batch * (n * (seg.end - seg.first - 1) + picked);
+    const R = picked?.count;
+    this.compute.layerPositions += R === undefined ? batch * n * (seg.end - seg.first) : batch * (n * (seg.end - seg.first - 1) + R);
     this.compute.runs++;
     cache.cached += n;
     cache.pending = [];
     cache.pendingCount = 0;
-    return { hidden: out[SegmentIO.hiddenOut]!.data as Float32Array, start, count: picked ?? n };
+    return { hidden: out[SegmentIO.hiddenOut]!.data as Float32Array, start, count: R ?? n };
   }
 
   private emptyKv(batch: number, s: Segment): Tensor[] {
@@ -341,5 +378,13 @@ function concatAlongSeq(chunks: Float32Array[], batch: number, H: number, n: num
     for (let b = 0; b < batch; b++) out.set(chunk.subarray(b * len * H, (b + 1) * len * H), (b * n + offset) * H);
     offset += len;
   }
+  return out;
+}
+
+/** Hidden states [B, H] of each row's newest position out of [B, count, H]. */
+function newestPositions(hidden: Float32Array, batch: number, count: number, H: number): Float32Array {
+  if (count === 1) return hidden;
+  const out = new Float32Array(batch * H);
+  for (let b = 0; b < batch; b++) out.set(hidden.subarray(((b + 1) * count - 1) * H, (b + 1) * count * H), b * H);
   return out;
 }

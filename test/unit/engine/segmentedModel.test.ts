@@ -164,6 +164,48 @@ for (const fused of [false, true]) {
   });
 }
 
+for (const fused of [false, true]) {
+  test(`reading only each row's newest position at the last layer keeps the state going, equal to full runs (${fused ? 'fused' : 'plain'} ops)`, async () => {
+    const short = [9, 4, 33];
+    await withModel(GQA, [2, 4], fused, async (model) => {
+      const H = model.config.hiddenSize;
+      const newestOf = (hidden: Float32Array, count: number): Float32Array =>
+        new Float32Array([0, 1].flatMap((b) => Array.from(hidden.subarray(((b + 1) * count - 1) * H, (b + 1) * count * H))));
+      // Every position through every layer.
+      const full = model.newState(2);
+      model.append(full, [PROMPT, short]);
+      const first = await model.runTo(full, 6);
+      const steps: Float32Array[] = [];
+      for (const next of [[[12], [13]], [[14], [15]]]) {
+        model.append(full, next);
+        await model.runTo(full, 2); // the step stops early, then catches up below
+        model.append(full, [[16], [17]]);
+        const r = await model.runTo(full, 6);
+        steps.push(newestOf(r.hidden, r.count));
+      }
+
+      const state = model.newState(2);
+      model.append(state, [PROMPT, short]);
+      const before = model.compute.layerPositions;
+      const got = await model.runToNewest(state, 6);
+      assert.equal(model.compute.layerPositions - before, 2 * PROMPT.length * 6 - 2 * (PROMPT.length - 1), 'the last layer ran one position per row');
+      assert.ok(maxDiff(got!, newestOf(first.hidden, first.count)) < 1e-5);
+      for (const [i, next] of [[[12], [13]], [[14], [15]]].entries()) {
+        model.append(state, next);
+        await model.runTo(state, 2);
+        model.append(state, [[16], [17]]);
+        const step = await model.runToNewest(state, 6);
+        assert.ok(maxDiff(step!, steps[i]!) < 1e-5, `step ${i} differs by ${maxDiff(step!, steps[i]!)}: the caches were kept`);
+      }
+      assert.equal(await model.runToNewest(state, 6), undefined, 'nothing was pending');
+      // Below the last layer every position is needed deeper, so only the last layer may keep a rows run's caches.
+      model.append(state, [[1], [1]]);
+      await assert.rejects(model.runTo(state, 4, { rows: 'newest', keep: true }), /keep goes with rows at the last layer \(6\), not at layer 4/);
+      await assert.rejects(model.runTo(state, 6, { keep: true }), /keep goes with rows at the last layer \(6\), not without rows/);
+    });
+  });
+}
+
 test('a cancelled run stops between segments and the state stays usable', async () => {
   await withModel(GQA, [2, 4], false, async (model) => {
     const state = model.newState();
