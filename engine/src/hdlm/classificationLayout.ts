@@ -5,6 +5,7 @@
 // pretraining tools write the same sequences (tools/pretrain/taskSequences.ts), so all three see
 // one layout.
 import { LabelTrie, type Candidate } from './labelTrie';
+import type { LabelScoring } from './labelScorer';
 import { candidateList, Role, SequenceFormat, turn } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
@@ -30,7 +31,7 @@ export interface TeacherForced {
 }
 
 export class ClassificationLayout {
-  /** Choice tries by level and parent, built on first use (head training asks once per example). */
+  /** Tries by scoring, level and parent, built on first use (head training asks once per example, classification once per beam and level). */
   private readonly tries = new Map<string, LabelTrie>();
   /** Each label's tokens, encoded once: head training teacher-forces tens of thousands of paths over a few hundred labels. */
   private readonly labelIds = new Map<string, readonly number[]>();
@@ -107,10 +108,15 @@ export class ClassificationLayout {
    * apart by whether its turn closes (formats without closing tokens cannot tell them apart).
    */
   choiceTrie(level: number, parent: string): LabelTrie {
-    const key = `${level}\u0000${parent}`;
+    return this.trie(level, parent, 'choices');
+  }
+
+  /** The trie a head scores `parent`'s children at `level` on: choiceTrie, or the bare labels for 'sequence' scoring. */
+  trie(level: number, parent: string, scoring: LabelScoring): LabelTrie {
+    const key = `${scoring}\u0000${level}\u0000${parent}`;
     let trie = this.tries.get(key);
     if (!trie) {
-      const close = this.format.close();
+      const close = scoring === 'choices' ? this.format.close() : [];
       trie = LabelTrie.build(this.candidates(level, parent).map((c) => ({ label: c.label, ids: [...c.ids, ...close] })));
       this.tries.set(key, trie);
     }

@@ -8,7 +8,7 @@ import type { DecodeState } from '../model/decodeState';
 import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
-import { LabelTrie } from './labelTrie';
+import type { LabelTrie } from './labelTrie';
 import { type LabelScoring, scoreCandidates, ScoredCandidate, scoringRuns } from './labelScorer';
 import { ClassificationLayout, type LayoutTask } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
@@ -199,8 +199,7 @@ export class HierarchicalClassifier {
 
   /** The trie of `parent`'s children at `level`, as the level's head scores them. */
   private trie(level: number, parent: string): LabelTrie {
-    const { scoring = 'sequence' } = this.task.levels[level - 1]!;
-    return scoring === 'choices' ? this.layout.choiceTrie(level, parent) : LabelTrie.build(this.layout.candidates(level, parent));
+    return this.layout.trie(level, parent, this.task.levels[level - 1]!.scoring ?? 'sequence');
   }
 
   /** A decision without its cost, which `classify` fills in once the whole level is expanded. */
