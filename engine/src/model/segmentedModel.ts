@@ -30,7 +30,7 @@ interface Segment {
   end: number; // last layer (exclusive)
   session: Session;
   /** Whether `session` itself takes SegmentIO.rows (the last segment's does; see create). */
-  picks: boolean;
+  takesRows: boolean;
   /** A graph of this segment that takes SegmentIO.rows: `session` when it does, else opened the first time a run asks for rows. */
   rowsSession?: Promise<Session>;
 }
@@ -124,11 +124,11 @@ export class SegmentedModel {
       // The last segment's graph takes the rows its last layer computes: nothing is deeper, so a
       // run that reads only each row's newest position (a prompt, a label's last level) skips
       // the others' queries, attention and MLP there. A run reading every position names them all.
-      const picks = end === config.numLayers;
-      const session = picks
+      const takesRows = end === config.numLayers;
+      const session = takesRows
         ? await openRowsSession(first, end)
         : await Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), sessionOptions);
-      segments.push({ first, end, session, picks, ...(picks ? { rowsSession: Promise.resolve(session) } : {}) });
+      segments.push({ first, end, session, takesRows, ...(takesRows ? { rowsSession: Promise.resolve(session) } : {}) });
     }
     const headGraph = cache.get(checkpoint.fingerprint, `own head ${ops}`, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }));
     const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
@@ -254,12 +254,12 @@ export class SegmentedModel {
   }
 
   async release(): Promise<void> {
-    const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession && !s.picks ? [s.rowsSession] : [])));
+    const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession && !s.takesRows ? [s.rowsSession] : [])));
     await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release()]);
   }
 
   /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */
-  private async pickedRows(s: number, picks: RunOptions['rows'] & {}, batch: number, n: number): Promise<PickedRows> {
+  private async pickedRows(s: number, picks: NonNullable<RunOptions['rows']>, batch: number, n: number): Promise<PickedRows> {
     const seg = this.segments[s]!;
     seg.rowsSession ??= this.openRowsSession(seg.first, seg.end);
     const rows = picks === 'newest' ? Array.from({ length: batch }, () => [n - 1]) : picks;
@@ -301,10 +301,10 @@ export class SegmentedModel {
         [batch, 1, n, start + n],
       ),
     };
-    // Rotary graphs take either position ids (fused operator) or cos/sin tables (plain operators).
     // A graph that takes rows and is asked for none computes them all.
     if (picked) feeds[SegmentIO.rows] = picked.index;
-    else if (seg.picks) feeds[SegmentIO.rows] = int64Tensor(BigInt64Array.from({ length: batch * n }, (_, i) => BigInt(i)), [batch, n]);
+    else if (seg.takesRows) feeds[SegmentIO.rows] = int64Tensor(BigInt64Array.from({ length: batch * n }, (_, i) => BigInt(i)), [batch, n]);
+    // Rotary graphs take either position ids (fused operator) or cos/sin tables (plain operators).
     if (session.inputNames.includes(SegmentIO.positionIds)) {
       feeds[SegmentIO.positionIds] = int64Tensor(BigInt64Array.from(state.positionSlice(start, n), BigInt), [batch, n]);
     } else if (session.inputNames.includes(SegmentIO.cos)) {
