@@ -7,6 +7,7 @@ import { isExecutionProvider } from '../runtime/devices';
 import type { ExecutionProvider } from '../runtime/ort';
 import { defaultModelDir } from '../defaults';
 import { DEFAULT_BEAM, type HierarchyBeam } from '../hdlm/classifier';
+import type { TaskDefinition } from '../hdlm/taskFile';
 
 export { defaultModelDir, defaultTaskFile } from '../defaults';
 
@@ -72,6 +73,17 @@ export function integerList(values: Values, name: string): number[] | undefined 
   const parts = String(raw).split(',').map((s) => Number(s.trim()));
   if (parts.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--${name} must be comma-separated whole numbers, got ${String(raw)}`);
   return parts;
+}
+
+/**
+ * The model folder that a task's `"model": "default"` stands for: --model when given (a task runs
+ * on another checkpoint without editing its file), else the shipped one. A task that names its
+ * own model refuses --model rather than ignoring it.
+ */
+export function taskModelDir(values: Values, task: Pick<TaskDefinition, 'model' | 'path'>): string {
+  if (values['model'] === undefined) return defaultModelDir();
+  if (task.model !== 'default') throw new UsageError(`--model: ${task.path} names its own model (${task.model}); --model applies to tasks whose "model" is "default"`);
+  return modelDir(values);
 }
 
 export function modelDir(values: Values): string {

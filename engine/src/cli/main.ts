@@ -22,7 +22,8 @@ commands:
   bench       engine figures for a model (prefill, decode, exits, floor, catch-up), or --task latency
 
 options (all commands):
-  --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny)
+  --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny); with a task,
+                     the model its "model": "default" stands for
   --device a,b,...   execution providers to try in order (webgpu, cuda, cpu); default cpu
   --threads N        CPU threads (0 = onnxruntime decides); default 0
   --json             print JSON for scripts instead of text

@@ -55,3 +55,14 @@ test('a task with a bad field or a broken dataset is refused by name', () => {
   assert.match(tree.stderr, /tree\.jsonl: the label paths do not form a tree/);
   assert.match(tree.stderr, /tree\.jsonl:2: label 'y' has parent 'z' here but 'x' on line 1/);
 });
+
+test('--model says which model a task\'s "default" stands for, and a task that names its own refuses it', () => {
+  writeFileSync(join(dir, 'default.hdlm.json'), JSON.stringify({ name: 'def', model: 'default', dataset: fixture, levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }] }));
+  const out = hdlm(['classify', '--task', join(dir, 'default.hdlm.json'), '--model', join(dir, 'model'), '--json', 'a flower']);
+  assert.equal(out.status, 0, out.stderr);
+  const result = JSON.parse(out.stdout) as { path: { layer: number }[] };
+  assert.deepEqual(result.path.map((d) => d.layer), [1, 2, 4], 'the 4-layer model given, not the shipped 8-layer one');
+  const named = hdlm(['classify', '--task', join(dir, 'wn.hdlm.json'), '--model', join(dir, 'model'), 'a flower']);
+  assert.equal(named.status, 2);
+  assert.match(named.stderr, /--model: .*wn\.hdlm\.json names its own model \(.*model\); --model applies to tasks whose "model" is "default"/);
+});

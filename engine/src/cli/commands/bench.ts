@@ -7,14 +7,14 @@ import { Engine } from '../../engine';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask } from '../../hdlm/taskSession';
 import type { HierarchyBeam } from '../../hdlm/classifier';
-import { defaultModelDir, hierarchyBeam, integer, integerList, modelDir, providers, Values } from '../args';
+import { hierarchyBeam, integer, integerList, modelDir, providers, taskModelDir, Values } from '../args';
 
 export async function benchCommand(values: Values, signal: AbortSignal): Promise<void> {
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const device = engine.info().device;
   const threads = integer(values, 'threads', 0);
   if (typeof values['task'] === 'string') {
-    await classifyLatency(engine, values['task'], integer(values, 'inputs', 30, 1), hierarchyBeam(values), signal);
+    await classifyLatency(engine, values, values['task'], integer(values, 'inputs', 30, 1), hierarchyBeam(values), signal);
     return;
   }
   const dir = modelDir(values);
@@ -39,8 +39,9 @@ export async function benchCommand(values: Values, signal: AbortSignal): Promise
 }
 
 /** Median latency of classifying generated inputs of about 64 tokens with a task. */
-async function classifyLatency(engine: Engine, taskFile: string, inputs: number, beam: HierarchyBeam, signal: AbortSignal): Promise<void> {
-  const session = await openTask(engine, readTaskFile(taskFile), defaultModelDir());
+async function classifyLatency(engine: Engine, values: Values, taskFile: string, inputs: number, beam: HierarchyBeam, signal: AbortSignal): Promise<void> {
+  const task = readTaskFile(taskFile);
+  const session = await openTask(engine, task, taskModelDir(values, task));
   try {
     const tokenizer = session.loaded.requireTokenizer();
     // Inputs on several topics, so the paths differ: a level whose parent has one child is

@@ -3,14 +3,14 @@
 import { Engine } from '../../engine';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask } from '../../hdlm/taskSession';
-import { defaultModelDir, defaultTaskFile, hierarchyBeam, integer, providers, UsageError, Values } from '../args';
+import { defaultTaskFile, hierarchyBeam, integer, providers, taskModelDir, UsageError, Values } from '../args';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
   const text = positionals.join(' ').trim();
   if (!text) throw new UsageError('give the text to classify');
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
-  const session = await openTask(engine, task, defaultModelDir());
+  const session = await openTask(engine, task, taskModelDir(values, task));
   try {
     const started = performance.now();
     const compute0 = session.loaded.model.compute.layerPositions;

@@ -7,7 +7,7 @@ import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { trainTask } from '../../hdlm/trainTask';
-import { defaultModelDir, defaultTaskFile, hierarchyBeam, integer, number, providers, UsageError, Values } from '../args';
+import { defaultTaskFile, hierarchyBeam, integer, number, providers, taskModelDir, UsageError, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
 /**
@@ -35,7 +35,7 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
   // --events: one JSON object per line on stdout, for the language server that runs this.
   const events = values['events'] === true;
   const report = await trainTask(engine, task, {
-    defaultModelDir: defaultModelDir(),
+    defaultModelDir: taskModelDir(values, task),
     signal,
     // Default: hidden states kept in ~/.cache/hdlm/features, so a second run skips the backbone.
     ...(values['no-feature-cache'] === true ? { featureCache: false as const } : {}),
@@ -81,7 +81,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   if (events) emit({ kind: 'stage', message: `evaluating ${task.name}` });
   if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, signal);
   const result = await evaluateTask(engine, task, {
-    defaultModelDir: defaultModelDir(),
+    defaultModelDir: taskModelDir(values, task),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
     ...hierarchyBeam(values),
@@ -126,7 +126,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
   const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
   const rate = new ProgressRate();
   const record = await evaluateThoughtTask(engine, task, {
-    defaultModelDir: defaultModelDir(),
+    defaultModelDir: taskModelDir(values, task),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
     signal,
