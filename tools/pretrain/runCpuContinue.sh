@@ -19,7 +19,8 @@
 # stage 6 (runs/hier-mixexit2) the same from stage 5 with SEED=7890 MINUTES=75, and stage 7
 # (runs/hier-mixexit3) from stage 6 with SEED=2468 MINUTES=70 MIX_EXIT_WEIGHTS=0,2,1.5, stage 8
 # (runs/hier-mixexit4) from stage 7 with SEED=1357 MINUTES=60 MIX_EXIT_WEIGHTS=0,3,2, and stage 9
-# (runs/hier-mixexit5) from stage 8 with SEED=8642 MINUTES=60 MIX_EXIT_WEIGHTS=0,4,2.5.
+# (runs/hier-mixexit5) from stage 8 with SEED=8642 MINUTES=60 MIX_EXIT_WEIGHTS=0,4,2.5, and stage 10
+# (runs/hier-mixexit6) the same from the shipped stage 9 (INIT=../../models/hdlm-tiny) with SEED=9753 MINUTES=70.
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
