@@ -5,7 +5,7 @@ import { thoughtThenAnswer, type ThoughtThenAnswer } from '../../engine/src/hdlm
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
-import { DEFAULT_BEAM } from '../../engine/src/hdlm/classifier';
+import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
 import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
@@ -29,6 +29,20 @@ const INLINE_THOUGHT_TOKENS = 8;
 const THOUGHT_TOKENS = 16;
 /** Characters before the cursor that a completion sees. */
 const INLINE_CONTEXT_CHARS = 400;
+
+/** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
+const MAX_BEAM = 16;
+
+/** A classify request's beam, DEFAULT_BEAM where absent (or null); a bad one is the client's error, named. */
+function validBeam(params: ClassifyParams): HierarchyBeam {
+  const beam = params.beam ?? undefined;
+  if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM)) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to ${MAX_BEAM}, got ${JSON.stringify(params.beam)}`);
+  try {
+    return resolveBeam({ beam, margin: params.margin ?? undefined });
+  } catch (err) {
+    throw new ResponseError(ErrorCodes.badRequest, (err as Error).message);
+  }
+}
 
 /** Waits `ms`; true when the token was cancelled meanwhile. */
 function cancelledDuring(ms: number, token?: CancellationToken): Promise<boolean> {
@@ -152,10 +166,7 @@ export class HdlmServer {
   async classify(params: ClassifyParams, token?: CancellationToken): Promise<ClassifyResult> {
     const text = typeof params.text === 'string' ? params.text.trim() : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to classify: select some text (or put the cursor on a non-empty line)');
-    const beam = params.beam ?? DEFAULT_BEAM.beam;
-    if (!Number.isInteger(beam) || beam < 1 || beam > 16) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to 16, got ${JSON.stringify(params.beam)}`);
-    const margin = params.margin ?? DEFAULT_BEAM.margin;
-    if (typeof margin !== 'number' || !(margin >= 0 && margin <= 1)) throw new ResponseError(ErrorCodes.badRequest, `margin must be a number from 0 to 1, got ${JSON.stringify(params.margin)}`);
+    const { beam, margin } = validBeam(params);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('classifying', token, async (signal) => {

@@ -6,7 +6,7 @@ import { parseArgs, ParseArgsConfig } from 'node:util';
 import { isExecutionProvider } from '../runtime/devices';
 import type { ExecutionProvider } from '../runtime/ort';
 import { defaultModelDir } from '../defaults';
-import { DEFAULT_BEAM, type HierarchyBeam } from '../hdlm/classifier';
+import { DEFAULT_BEAM, resolveBeam, type HierarchyBeam } from '../hdlm/classifier';
 import type { TaskDefinition } from '../hdlm/taskFile';
 
 export { defaultModelDir, defaultTaskFile } from '../defaults';
@@ -62,9 +62,12 @@ export function number(values: Values, name: string, fallback: number): number {
 
 /** --beam B and --beam-margin M (the hierarchy beam of classify and eval), DEFAULT_BEAM where absent. */
 export function hierarchyBeam(values: Values): HierarchyBeam {
-  const margin = number(values, 'beam-margin', DEFAULT_BEAM.margin);
-  if (margin < 0 || margin > 1) throw new UsageError(`--beam-margin must be from 0 to 1, got ${margin}`);
-  return { beam: integer(values, 'beam', DEFAULT_BEAM.beam, 1), margin };
+  const asked = { beam: integer(values, 'beam', DEFAULT_BEAM.beam, 1), margin: number(values, 'beam-margin', DEFAULT_BEAM.margin) };
+  try {
+    return resolveBeam(asked);
+  } catch (err) {
+    throw new UsageError(`--beam / --beam-margin: ${(err as Error).message}`);
+  }
 }
 
 export function integerList(values: Values, name: string): number[] | undefined {

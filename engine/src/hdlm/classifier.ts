@@ -83,6 +83,17 @@ export interface HierarchyBeam {
  */
 export const DEFAULT_BEAM: HierarchyBeam = { beam: 2, margin: 0.5 };
 
+/**
+ * The beam asked for, DEFAULT_BEAM where a field is absent: the one rule every front end applies
+ * (they turn the RangeError, which names the field, into their own kind of error).
+ */
+export function resolveBeam(asked: Partial<HierarchyBeam> = {}): HierarchyBeam {
+  const { beam = DEFAULT_BEAM.beam, margin = DEFAULT_BEAM.margin } = asked;
+  if (!Number.isInteger(beam) || beam < 1) throw new RangeError(`beam must be a whole number of at least 1, got ${JSON.stringify(asked.beam)}`);
+  if (typeof margin !== 'number' || !(margin >= 0 && margin <= 1)) throw new RangeError(`margin must be a number from 0 to 1, got ${JSON.stringify(asked.margin)}`);
+  return { beam, margin };
+}
+
 export class HierarchicalClassifier {
   /** Where the labels go in the sequence (shared with head training and the pretraining tools). */
   readonly layout: ClassificationLayout;
@@ -106,8 +117,8 @@ export class HierarchicalClassifier {
    * widens only where a level is unsure (DEFAULT_BEAM; `{ beam: 1 }` is greedy).
    */
   async classify(text: string, options: Partial<HierarchyBeam> & { signal?: AbortSignal } = {}): Promise<Classification> {
-    const beamWidth = Math.max(1, options.beam ?? DEFAULT_BEAM.beam);
-    const floor = Math.log(Math.min(1, Math.max(0, options.margin ?? DEFAULT_BEAM.margin)));
+    const { beam: beamWidth, margin } = resolveBeam(options);
+    const floor = Math.log(margin);
     const root = (await this.sharedState()).fork();
     this.model.append(root, [this.layout.inputPart(text)]);
     let chosen: Child[] = [{ labels: [], logp: 0, decisions: [], parent: root, tokens: [] }];

@@ -6,7 +6,7 @@ import { writeAtomically } from '../checkpoint/safetensors';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
-import { DEFAULT_BEAM, HierarchicalClassifier, type Classification, type HierarchyBeam } from './classifier';
+import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead } from './headStore';
 import { pathMetrics, type PathMetrics } from './metrics';
@@ -61,7 +61,7 @@ export async function evaluateTask(
   const { file, records: all } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
-  const beam: HierarchyBeam = { beam: options.beam ?? DEFAULT_BEAM.beam, margin: options.margin ?? DEFAULT_BEAM.margin };
+  const beam: HierarchyBeam = resolveBeam(options);
   try {
     const L = session.loaded.checkpoint.config.numLayers;
     // Inputs longer than the context are left out (and counted), as training does.
