@@ -20,7 +20,9 @@
 # (runs/hier-mixexit3) from stage 6 with SEED=2468 MINUTES=70 MIX_EXIT_WEIGHTS=0,2,1.5, stage 8
 # (runs/hier-mixexit4) from stage 7 with SEED=1357 MINUTES=60 MIX_EXIT_WEIGHTS=0,3,2, and stage 9
 # (runs/hier-mixexit5) from stage 8 with SEED=8642 MINUTES=60 MIX_EXIT_WEIGHTS=0,4,2.5, and stage 10
-# (runs/hier-mixexit6) the same from the shipped stage 9 (INIT=../../models/hdlm-tiny) with SEED=9753 MINUTES=70.
+# (runs/hier-mixexit6) the same from the shipped stage 9 (INIT=../../models/hdlm-tiny) with SEED=9753 MINUTES=70,
+# and stage 11 (runs/hier-mixexit7) the same from the shipped stage 10 with SEED=1112 LR=4e-4: a short
+# continuation of a trained model restarts its optimizer better at a lower peak (model card, stage 11).
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
