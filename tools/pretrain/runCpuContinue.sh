@@ -23,6 +23,7 @@
 # (runs/hier-mixexit6) the same from the shipped stage 9 (INIT=../../models/hdlm-tiny) with SEED=9753 MINUTES=70,
 # and stage 11 (runs/hier-mixexit7) the same from the shipped stage 10 with SEED=1112 LR=4e-4: a short
 # continuation of a trained model restarts its optimizer better at a lower peak (model card, stage 11).
+# Stage 12 (runs/hier-mixexit8) is stage 11's settings again from the shipped stage 11 with SEED=2223.
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
