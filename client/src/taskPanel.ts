@@ -18,6 +18,8 @@ export const TASK_PANEL_VIEW = 'hdlm.tasks';
 export interface TaskPanelRender {
   tasks: number;
   job: string;
+  /** Id of the job shown, '' if none: tells a new job from an earlier one in the same state. */
+  jobId: string;
   heads: number;
   evaluations: number;
   /** Sample rows of the thought-then-answer evaluation shown in the job section. */

@@ -95,4 +95,4 @@ export type TaskPanelToHost =
   | { type: 'activate'; uri: string }
   | { type: 'setLayer'; uri: string; level: number; layer: number | 'last' }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number };
+  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number };

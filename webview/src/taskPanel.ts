@@ -233,6 +233,7 @@ function render(state: TaskPanelState): void {
     type: 'rendered',
     tasks: state.tasks.length,
     job: state.job ? `${state.job.kind}:${state.job.state}:${state.job.heads.length}` : '',
+    jobId: state.job?.jobId ?? '',
     heads: state.tasks.reduce((n, t) => n + t.heads.length, 0),
     evaluations: state.tasks.filter((t) => t.evaluation ?? t.thoughtEvaluation).length,
     jobThoughtSamples: state.job?.thoughtEvaluation?.samples.length ?? 0,

@@ -364,12 +364,14 @@ describe('HdLM extension in a real VS Code', () => {
     await vscode.commands.executeCommand('hdlm.setLevelLayer', uri, 1, 3);
     const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as { levels: { layer: unknown }[] };
     assert.deepEqual(saved.levels.map((l) => l.layer), [3, 'last'], 'the file was edited and saved');
-    const done = api.waitForTaskPanelRender((r) => r.job.startsWith('train:done'), 120_000);
+    // The panel shows the previous test's finished job until this one starts, and re-renders it
+    // when the save above is noticed: only a finished job with another id is this test's.
+    const done = api.waitForTaskPanelRender((r) => r.job.startsWith('train:done') && r.jobId !== first.jobId, 120_000);
     done.catch(() => undefined);
     const end = await vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
     assert.equal(end?.kind, 'report');
     const rendered = await done;
-    assert.equal(rendered.job, 'train:done:3', 'two level heads and the flat baseline are shown');
+    assert.equal(rendered.job, 'train:done:3', `two level heads and the flat baseline are shown (job ${rendered.jobId}, previous ${first.jobId || 'none'})`);
     await screenshot('workbench-task-panel.png');
   });
 
