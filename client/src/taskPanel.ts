@@ -26,6 +26,8 @@ export interface TaskPanelRender {
   jobThoughtSamples: number;
   /** Sample rows of thought-then-answer evaluations shown in the task cards (from evaluation.json). */
   taskThoughtSamples: number;
+  /** "HdLM − flat" rows shown under classification evaluations (the paired comparison). */
+  pairedRows: number;
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {

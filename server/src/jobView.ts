@@ -1,7 +1,7 @@
 // A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
-import { retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
+import { describeDifference, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -80,10 +80,15 @@ function addLoss(head: JobView['heads'][number], loss: number): void {
 
 const percent = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
 
-/** "wordnet on 800 examples: joint accuracy 8.3% (HdLM, layers 4,6,8) vs 7.5% (flat, layers 8,8,8); level-1 compute 50% of flat". */
+/**
+ * "wordnet on 800 examples: joint accuracy 8.3% (HdLM, layers 4,6,8) vs 7.5% (flat, layers 8,8,8);
+ * level-1 compute 50% of flat; joint HdLM minus flat +0.8 points (95 % CI …)".
+ */
 export function evaluationLine(e: EvaluationSummary): string {
   const variants = e.variants.map((v) => `${percent(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, layers ${v.layers.join(',')})`).join(' vs ');
-  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
+  // Records from before the paired comparison lack it.
+  const paired = e.comparison ? `; joint HdLM minus flat ${describeDifference(e.comparison.joint)}` : '';
+  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat${paired}`;
 }
 
 /** "thought on 200 examples: answer 0.0% (HdLM, thought 7.0%, NLL 5.12) vs 0.0% (flat, NLL 5.30)". */

@@ -6,7 +6,7 @@
 // sends back what the user asks for.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import { component, el, vsCodeApi } from './dom';
-import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
+import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, PairedDifference, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
@@ -76,6 +76,8 @@ function sameFile(path: string, uri: string): boolean {
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+/** A difference of two accuracies in points, signed: `+0.4`, `−1.2`. */
+const points = (x: number): string => `${x < 0 ? '−' : '+'}${Math.abs(x * 100).toFixed(1)}`;
 /** An ISO time as `YYYY-MM-DD hh:mm`. */
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
 
@@ -120,10 +122,18 @@ function headsTable(heads: HeadSummary[]): HTMLElement {
 function evaluationTable(e: EvaluationSummary): HTMLElement {
   const depth = e.variants[0]?.levels.length ?? 0;
   const headers = ['', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex'];
-  const rows = e.variants.map((v) => ({
+  const rows: { cells: Cell[]; className?: string }[] = e.variants.map((v) => ({
     cells: [`${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`, ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy), v.msPerExample.toFixed(1)],
     className: v.name === 'flat' ? 'baseline' : '',
   }));
+  // The paired row says whether a gap is more than chance (records from before it lack it).
+  if (e.comparison) {
+    const diff = (d: PairedDifference): Cell => ({
+      text: `${points(d.difference)} (${d.pValue < 0.001 ? 'p < 0.001' : `p ${d.pValue.toFixed(d.pValue < 0.01 ? 3 : 2)}`})`,
+      title: `95 % CI ${points(d.ci95[0])} to ${points(d.ci95[1])} points; ${d.aOnly} examples right by HdLM only, ${d.bOnly} by flat only (exact McNemar test)`,
+    });
+    rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), ''], className: 'muted paired' });
+  }
   const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
   const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
   return table(headers, rows, caption);
@@ -238,6 +248,7 @@ function render(state: TaskPanelState): void {
     evaluations: state.tasks.filter((t) => t.evaluation ?? t.thoughtEvaluation).length,
     jobThoughtSamples: state.job?.thoughtEvaluation?.samples.length ?? 0,
     taskThoughtSamples: state.tasks.reduce((n, t) => n + (t.thoughtEvaluation?.samples.length ?? 0), 0),
+    pairedRows: document.querySelectorAll('tr.paired').length,
   });
 }
 

@@ -9,7 +9,7 @@ import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead } from './headStore';
-import { pathMetrics, type PathMetrics } from './metrics';
+import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics } from './metrics';
 import { splitByHash, subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
@@ -38,6 +38,8 @@ export interface TaskEvaluation {
   beam: HierarchyBeam;
   /** Flat level-1 compute that HdLM's level-1 decision needs (≤ 0.6 is the target). */
   level1ComputeRatio: number;
+  /** HdLM minus flat on the same examples, per level and for the joint path. */
+  comparison: PairedComparison;
 }
 
 /**
@@ -66,7 +68,8 @@ export async function evaluateTask(
     const L = session.loaded.checkpoint.config.numLayers;
     // Inputs longer than the context are left out (and counted), as training does.
     const fitting = fitToContext(session.loaded.model, session.classifier.layout, records).fits;
-    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<VariantEvaluation> => {
+    const gold = fitting.map((r) => r.labels);
+    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; predictions: string[][] }> => {
       const predictions: string[][] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
       for (const [i, r] of fitting.entries()) {
@@ -80,7 +83,7 @@ export async function evaluateTask(
       }
       const n = Math.max(1, fitting.length);
       const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
-      return { name, metrics: pathMetrics(fitting.map((r) => r.labels), predictions), perExample, layers, trainedHeads };
+      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads }, predictions };
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
@@ -101,9 +104,10 @@ export async function evaluateTask(
         file,
         examples: fitting.length,
         tooLong: records.length - fitting.length,
-        variants: [hdlm, flat],
+        variants: [hdlm.variant, flat.variant],
         beam,
-        level1ComputeRatio: hdlm.perExample.level1LayerPositions / Math.max(1, flat.perExample.level1LayerPositions),
+        level1ComputeRatio: hdlm.variant.perExample.level1LayerPositions / Math.max(1, flat.variant.perExample.level1LayerPositions),
+        comparison: pairedComparison(gold, hdlm.predictions, flat.predictions),
       };
     } finally {
       if (flatHead !== session.loaded.model.ownHead) await flatHead.release();
@@ -141,6 +145,8 @@ export interface EvaluationRecord {
   level1ComputeRatio: number;
   /** The hierarchy beam both variants classified with (absent in records from before it had a margin: beam 1). */
   beam?: HierarchyBeam;
+  /** HdLM minus flat, paired on the same examples (absent in records from before 2026-12-05). */
+  comparison?: PairedComparison;
   /** ISO time the evaluation ended. */
   finishedAt: string;
 }
@@ -162,6 +168,7 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
     })),
     level1ComputeRatio: result.level1ComputeRatio,
     beam: result.beam,
+    comparison: result.comparison,
     finishedAt: finishedAt.toISOString(),
   };
 }

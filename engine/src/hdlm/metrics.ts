@@ -52,3 +52,89 @@ export function pathMetrics(gold: readonly (readonly string[])[], predicted: rea
   const joint = gold.filter((g, i) => g.every((label, d) => label === predicted[i]![d])).length;
   return { levels, jointAccuracy: joint / Math.max(1, gold.length), examples: gold.length };
 }
+
+/**
+ * Two variants on the same examples, told apart only by the examples one gets right and the other
+ * wrong (the discordant pairs): a difference of a few tenths of a point on a few thousand
+ * examples is often no difference at all, and this says which.
+ */
+export interface PairedDifference {
+  /** Examples the first variant gets right and the second wrong, and the reverse. */
+  aOnly: number;
+  bOnly: number;
+  /** Accuracy of the first minus accuracy of the second. */
+  difference: number;
+  /** 95 % confidence interval of that difference (Wald interval for paired proportions). */
+  ci95: [number, number];
+  /**
+   * Two-sided exact McNemar p-value: how likely a split of the discordant pairs at least this
+   * uneven would be if neither variant were better (1 when there are none).
+   */
+  pValue: number;
+}
+
+/** The first variant against the second, per level and for the whole path. */
+export interface PairedComparison {
+  levels: PairedDifference[];
+  joint: PairedDifference;
+}
+
+/** `right[i]` of each variant: whether it got example i right. */
+export function pairedDifference(a: readonly boolean[], b: readonly boolean[]): PairedDifference {
+  if (a.length !== b.length) throw new Error(`paired comparison: ${a.length} outcomes against ${b.length}`);
+  const n = Math.max(1, a.length);
+  let aOnly = 0;
+  let bOnly = 0;
+  a.forEach((right, i) => {
+    if (right && !b[i]) aOnly++;
+    else if (!right && b[i]) bOnly++;
+  });
+  const difference = (aOnly - bOnly) / n;
+  // Variance of the mean of the per-example differences (each −1, 0 or +1).
+  const se = Math.sqrt(Math.max(0, aOnly + bOnly - (aOnly - bOnly) ** 2 / n)) / n;
+  return { aOnly, bOnly, difference, ci95: [difference - 1.96 * se, difference + 1.96 * se], pValue: mcNemarExact(aOnly, bOnly) };
+}
+
+/** Two-sided exact binomial test of `x` against `y` successes at p = 1/2. */
+export function mcNemarExact(x: number, y: number): number {
+  const m = x + y;
+  if (m === 0) return 1;
+  const k = Math.min(x, y);
+  // Terms in log space: C(m, i) / 2^m underflows long before the tail it belongs to matters.
+  let logC = 0; // log C(m, 0)
+  let tail = 0;
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logC += Math.log((m - i + 1) / i);
+    tail += Math.exp(logC - m * Math.LN2);
+  }
+  return Math.min(1, 2 * tail);
+}
+
+/** Variant a against variant b on the same gold paths: per level, then the whole path. */
+export function pairedComparison(gold: readonly (readonly string[])[], a: readonly (readonly string[])[], b: readonly (readonly string[])[]): PairedComparison {
+  if (gold.length !== a.length || gold.length !== b.length) throw new Error(`paired comparison: ${gold.length} gold paths, ${a.length} and ${b.length} predictions`);
+  const depth = gold[0]?.length ?? 0;
+  const rightAt = (predicted: readonly (readonly string[])[], d: number): boolean[] => gold.map((g, i) => g[d] === predicted[i]![d]);
+  const rightPath = (predicted: readonly (readonly string[])[]): boolean[] => gold.map((g, i) => g.every((label, d) => label === predicted[i]![d]));
+  return {
+    levels: Array.from({ length: depth }, (_, d) => pairedDifference(rightAt(a, d), rightAt(b, d))),
+    joint: pairedDifference(rightPath(a), rightPath(b)),
+  };
+}
+
+/** A signed figure in points: `+0.4`, `−1.2` (a true minus sign, as in the tables). */
+export function signedPoints(x: number): string {
+  const s = (Math.abs(x) * 100).toFixed(1);
+  return s === '0.0' ? '0.0' : `${x < 0 ? '−' : '+'}${s}`;
+}
+
+/** `p 0.27`, `p 0.004`, `p < 0.001`. */
+export function formatPValue(p: number): string {
+  if (p < 0.001) return 'p < 0.001';
+  return `p ${p < 0.01 ? p.toFixed(3) : p.toFixed(2)}`;
+}
+
+/** "−0.4 points (95 % CI −1.1 to +0.3, McNemar p 0.27; 281 against 311 examples)". */
+export function describeDifference(d: PairedDifference): string {
+  return `${signedPoints(d.difference)} points (95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])}, McNemar ${formatPValue(d.pValue)}; ${d.aOnly} against ${d.bOnly} examples)`;
+}

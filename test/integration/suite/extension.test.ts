@@ -393,6 +393,9 @@ describe('HdLM extension in a real VS Code', () => {
     assert.equal(view.job, 'evaluate:done:0', JSON.stringify(view));
     assert.ok(view.evaluations >= 1, JSON.stringify(view));
     assert.ok(view.heads >= 3, `trained heads listed: ${view.heads}`);
+    // The job's table and the task card's each end with the paired HdLM − flat row.
+    assert.ok(view.pairedRows >= 2, JSON.stringify(view));
+    assert.match(api.outputText(), /joint HdLM minus flat [−+]?\d+\.\d points \(95 % CI/);
     await screenshot('workbench-task-panel-evaluation.png');
   });
 

@@ -1,7 +1,7 @@
 // Metrics against hand-computed values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { macroF1, pathMetrics } from '../../../engine/src/hdlm/metrics';
+import { describeDifference, macroF1, mcNemarExact, pairedComparison, pairedDifference, pathMetrics } from '../../../engine/src/hdlm/metrics';
 
 test('macro-F1 averages per-label F1 over gold and predicted labels', () => {
   // a: tp 1, fn 1 → P 1, R 1/2, F1 2/3.  b: tp 1, fp 2 → P 1/3, R 1, F1 1/2.  c: fn 1 → F1 0.
@@ -27,4 +27,63 @@ test('path metrics count a path right only when every level is', () => {
   assert.ok(Math.abs(m.levels[0]!.accuracy - 2 / 3) < 1e-12);
   assert.ok(Math.abs(m.levels[1]!.accuracy - 2 / 3) < 1e-12);
   assert.ok(Math.abs(m.jointAccuracy - 1 / 3) < 1e-12);
+});
+
+test('the exact McNemar test is a two-sided binomial tail at one half', () => {
+  // 0 against 5 discordant pairs: 2 · (1/2)^5.
+  assert.ok(Math.abs(mcNemarExact(0, 5) - 2 / 32) < 1e-15);
+  // 1 against 4: 2 · (1 + 5) / 32.
+  assert.ok(Math.abs(mcNemarExact(4, 1) - 12 / 32) < 1e-15);
+  // An even split, and none at all, are no evidence either way.
+  assert.equal(mcNemarExact(3, 3), 1);
+  assert.equal(mcNemarExact(0, 0), 1);
+  // Large counts stay finite and tiny where the split is lopsided, near 1 where it is not.
+  assert.ok(mcNemarExact(0, 3000) === 0 || mcNemarExact(0, 3000) < 1e-300);
+  const p = mcNemarExact(281, 311); // normal approximation: z = 30 / sqrt(592) = 1.233, p ≈ 0.218
+  assert.ok(p > 0.2 && p < 0.26, String(p));
+});
+
+test('a paired difference counts only the examples one variant gets right and the other wrong', () => {
+  const a = [true, true, true, false, false, true, false, true];
+  const b = [true, false, false, false, true, true, false, false];
+  const d = pairedDifference(a, b);
+  assert.equal(d.aOnly, 3);
+  assert.equal(d.bOnly, 1);
+  assert.ok(Math.abs(d.difference - 2 / 8) < 1e-15);
+  // Per-example differences: three +1, one −1, four 0: variance of their mean by hand.
+  const mean = 2 / 8;
+  const variance = (3 * (1 - mean) ** 2 + (-1 - mean) ** 2 + 4 * mean ** 2) / 8;
+  const se = Math.sqrt(variance / 8);
+  assert.ok(Math.abs(d.ci95[0] - (mean - 1.96 * se)) < 1e-12 && Math.abs(d.ci95[1] - (mean + 1.96 * se)) < 1e-12, JSON.stringify(d.ci95));
+  assert.ok(Math.abs(d.pValue - 10 / 16) < 1e-15);
+  assert.throws(() => pairedDifference([true], [true, false]), /1 outcomes against 2/);
+});
+
+test('the paired comparison of two variants goes level by level, then the whole path', () => {
+  const gold = [
+    ['x', 'x1'],
+    ['x', 'x2'],
+    ['y', 'y1'],
+  ];
+  const a = [
+    ['x', 'x1'],
+    ['x', 'x1'],
+    ['y', 'y1'],
+  ];
+  const b = [
+    ['x', 'x1'],
+    ['y', 'x2'],
+    ['x', 'y1'],
+  ];
+  const c = pairedComparison(gold, a, b);
+  assert.deepEqual(
+    c.levels.map((l) => [l.aOnly, l.bOnly]),
+    [
+      [2, 0],
+      [0, 1],
+    ],
+  );
+  assert.deepEqual([c.joint.aOnly, c.joint.bOnly], [1, 0]);
+  assert.match(describeDifference(c.joint), /^\+33\.3 points \(95 % CI .* to .*, McNemar p 1\.00; 1 against 0 examples\)$/);
+  assert.match(describeDifference(pairedDifference([false, true, false], [true, true, true])), /^−66\.7 points/);
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../../engine/src/engine';
-import { evaluateTask } from '../../../engine/src/hdlm/evaluateTask';
+import { evaluateTask, evaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
 import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
@@ -130,6 +130,17 @@ test('evaluation compares the trained heads with the flat baseline on the same e
   assert.ok(result.variants.every((v) => v.trainedHeads && v.metrics.levels.length === 3));
   // Level 1 runs the input through 2 of 4 layers instead of 4.
   assert.ok(result.level1ComputeRatio > 0.3 && result.level1ComputeRatio < 0.7, String(result.level1ComputeRatio));
+  // The paired comparison is HdLM minus flat on these same examples: its differences are the
+  // accuracies' differences, and the examples only one variant got right explain them.
+  const [hdlm, flat] = result.variants;
+  const pairs = [...result.comparison.levels.map((d, i) => [d, hdlm!.metrics.levels[i]!.accuracy - flat!.metrics.levels[i]!.accuracy] as const), [result.comparison.joint, hdlm!.metrics.jointAccuracy - flat!.metrics.jointAccuracy] as const];
+  assert.equal(pairs.length, 4);
+  for (const [d, gap] of pairs) {
+    assert.ok(Math.abs(d.difference - gap) < 1e-12, `${d.difference} vs ${gap}`);
+    assert.ok(Math.abs((d.aOnly - d.bOnly) / 12 - gap) < 1e-12);
+    assert.ok(d.ci95[0] <= d.difference && d.difference <= d.ci95[1] && d.pValue > 0 && d.pValue <= 1);
+  }
+  assert.deepEqual(evaluationRecord(result).comparison, result.comparison);
 });
 
 /** Trains a task on 8 examples until it knows them, then classifies the same 8: train and inference must agree. */

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
+import { describeDifference } from '../../hdlm/metrics';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { trainTask } from '../../hdlm/trainTask';
@@ -115,7 +116,12 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%; hierarchy beam ${result.beam.beam}, margin ${result.beam.margin}`);
+  const beam = result.beam.beam === 1 ? 'greedy (hierarchy beam 1)' : `hierarchy beam ${result.beam.beam}, margin ${result.beam.margin}`;
+  console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%; ${beam}`);
+  // Whether a gap is a gap: only the examples one variant gets right and the other wrong count.
+  console.log('HdLM minus flat, paired on the same examples (right by one only, HdLM against flat):');
+  for (const [d, l] of result.comparison.levels.entries()) console.log(`  level ${d + 1}  ${describeDifference(l)}`);
+  console.log(`  joint    ${describeDifference(result.comparison.joint)}`);
   console.log(`record kept in ${saved}`);
 }
 
