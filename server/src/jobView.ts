@@ -1,7 +1,7 @@
 // A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
-import { describeDifference, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
+import { describeDifference, describeMeanDifference, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -91,10 +91,14 @@ export function evaluationLine(e: EvaluationSummary): string {
   return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat${paired}`;
 }
 
-/** "thought on 200 examples: answer 0.0% (HdLM, thought 7.0%, NLL 5.12) vs 0.0% (flat, NLL 5.30)". */
+/**
+ * "thought on 200 examples: answer 0.0% (HdLM, thought 7.0%, NLL 5.12) vs 0.0% (flat, NLL 5.30);
+ * answer NLL HdLM minus flat −0.180 nats/token (95 % CI …)".
+ */
 export function thoughtEvaluationLine(e: ThoughtEvaluationSummary): string {
-  // Records from before the likelihoods were measured lack answerNll.
+  // Records from before the likelihoods were measured lack answerNll, and older ones the comparison.
   const nll = (x: number | undefined): string => (x === undefined ? '' : `, NLL ${x.toFixed(2)}`);
   const [hdlm, flat] = e.variants;
-  return `${e.task} on ${e.examples} examples: answer ${percent(hdlm?.answerAccuracy)} (HdLM, thought ${percent(hdlm?.thoughtAccuracy)}${nll(hdlm?.answerNll)}) vs ${percent(flat?.answerAccuracy)} (flat${nll(flat?.answerNll)})`;
+  const paired = e.comparison?.answerNll ? `; answer NLL HdLM minus flat ${describeMeanDifference(e.comparison.answerNll, 'nats/token')}` : '';
+  return `${e.task} on ${e.examples} examples: answer ${percent(hdlm?.answerAccuracy)} (HdLM, thought ${percent(hdlm?.thoughtAccuracy)}${nll(hdlm?.answerNll)}) vs ${percent(flat?.answerAccuracy)} (flat${nll(flat?.answerNll)})${paired}`;
 }

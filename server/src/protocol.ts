@@ -7,7 +7,7 @@
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/classifier';
 import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
-import type { PairedDifference as EnginePairedDifference } from '../../engine/src/hdlm/metrics';
+import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
 
@@ -226,6 +226,9 @@ export type EvaluationSummary = EvaluationRecord;
 /** One row of an evaluation's paired comparison: HdLM minus flat on the same examples. */
 export type PairedDifference = EnginePairedDifference;
 
+/** HdLM minus flat in a per-token mean (a thought-then-answer evaluation's answer likelihood). */
+export type PairedMeanDifference = EnginePairedMeanDifference;
+
 /**
  * The evaluation of a thought-then-answer task (kept as `evaluation.json` too, with `kind`): HdLM
  * (thought at layer k, then the answer at the last layer) vs the flat answer; exact match after
@@ -244,7 +247,7 @@ export interface TrainReportSummary {
 }
 
 export { retrainedNothing } from '../../engine/src/hdlm/trainOutcome';
-export { describeDifference } from '../../engine/src/hdlm/metrics';
+export { describeDifference, describeMeanDifference } from '../../engine/src/hdlm/metrics';
 
 /** One event of a job: the CLI's `--events` lines, plus how the job ended. */
 export type JobEvent =

@@ -1,9 +1,9 @@
 // Messages between the extension host and the webviews, one union per direction keyed on
 // `type`. The host switches exhaustively over WebviewToHost; the webview over HostToWebview.
 // Job, head and evaluation shapes are the language server's own wire types.
-import type { EvaluationSummary, HeadSummary, JobView, PairedDifference, ThoughtEvaluationSummary } from '../../server/src/protocol';
+import type { EvaluationSummary, HeadSummary, JobView, PairedDifference, PairedMeanDifference, ThoughtEvaluationSummary } from '../../server/src/protocol';
 
-export type { EvaluationSummary, HeadSummary, JobView, PairedDifference, ThoughtEvaluationSummary };
+export type { EvaluationSummary, HeadSummary, JobView, PairedDifference, PairedMeanDifference, ThoughtEvaluationSummary };
 
 /** What the layer view shows: one input's readout at every layer and the task's decisions. */
 export interface LayerViewData {

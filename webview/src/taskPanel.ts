@@ -5,8 +5,10 @@
 // answer accuracy with a few sample outputs for a thought-then-answer task). It only renders what the host sends and
 // sends back what the user asks for.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
+// Import-free (no Node, no server code): safe in the page's bundle.
+import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
 import { component, el, vsCodeApi } from './dom';
-import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, PairedDifference, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
+import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, PairedDifference, PairedMeanDifference, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
@@ -76,8 +78,6 @@ function sameFile(path: string, uri: string): boolean {
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
-/** A difference of two accuracies in points, signed: `+0.4`, `−1.2`. */
-const points = (x: number): string => `${x < 0 ? '−' : '+'}${Math.abs(x * 100).toFixed(1)}`;
 /** An ISO time as `YYYY-MM-DD hh:mm`. */
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
 
@@ -129,8 +129,8 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
   // The paired row says whether a gap is more than chance (records from before it lack it).
   if (e.comparison) {
     const diff = (d: PairedDifference): Cell => ({
-      text: `${points(d.difference)} (${d.pValue < 0.001 ? 'p < 0.001' : `p ${d.pValue.toFixed(d.pValue < 0.01 ? 3 : 2)}`})`,
-      title: `95 % CI ${points(d.ci95[0])} to ${points(d.ci95[1])} points; ${d.aOnly} examples right by HdLM only, ${d.bOnly} by flat only (exact McNemar test)`,
+      text: `${signedPoints(d.difference)} (${formatPValue(d.pValue)})`,
+      title: `95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} examples right by HdLM only, ${d.bOnly} by flat only (exact McNemar test)`,
     });
     rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), ''], className: 'muted paired' });
   }
@@ -151,7 +151,7 @@ function evaluationTables(from: { evaluation?: EvaluationSummary; thoughtEvaluat
  * compute, then the record's sample outputs, so a reader sees what the percentages mean.
  */
 function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
-  const rows = e.variants.map((v) => ({
+  const rows: { cells: Cell[]; className?: string }[] = e.variants.map((v) => ({
     cells: [
       `${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`,
       pct(v.thoughtAccuracy),
@@ -163,6 +163,26 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
     ],
     className: v.name === 'flat' ? 'baseline' : '',
   }));
+  // HdLM minus flat on the same examples: is the thought's effect on the answer more than chance?
+  const c = e.comparison;
+  if (c) {
+    // The NLL cell keeps the column's form: after HdLM's thought, then (after the gold thought).
+    const nats = (x: number): string => signedFigure(x, 3);
+    const own = c.answerNll ? `${nats(c.answerNll.difference)}, ${formatPValue(c.answerNll.pValue)}` : '–';
+    const gold = c.answerNllGoldThought ? ` (${nats(c.answerNllGoldThought.difference)}, ${formatPValue(c.answerNllGoldThought.pValue)})` : '';
+    const interval = (d: PairedMeanDifference | undefined, what: string): string => (d ? `${what}: 95 % CI ${nats(d.ci95[0])} to ${nats(d.ci95[1])} nats/token` : '');
+    rows.push({
+      cells: [
+        'HdLM − flat',
+        '',
+        { text: `${signedPoints(c.answer.difference)} (${formatPValue(c.answer.pValue)})`, title: `${c.answer.aOnly} answers right by HdLM only, ${c.answer.bOnly} by flat only (exact McNemar test)` },
+        { text: `${own}${gold}`, title: [interval(c.answerNll, "after HdLM's thought"), interval(c.answerNllGoldThought, 'after the gold thought')].filter((t) => t !== '').join('; ') },
+        '',
+        '',
+      ],
+      className: 'muted paired',
+    });
+  }
   const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
   // Records written before the likelihoods were measured lack likelihoodExamples.
   const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats/token of the right answer (after the right thought), ${e.likelihoodExamples} examples`;

@@ -15,6 +15,7 @@ import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
 import { evaluationRecords } from './evaluateTask';
 import { loadHead } from './headStore';
+import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
@@ -62,6 +63,13 @@ export interface ThoughtEvaluationRecord {
    * with another token has likelihood 0 under it, and would make every mean infinite).
    */
   likelihoodExamples: number;
+  /**
+   * HdLM minus flat on the same examples (absent in records from before 2026-12-05): the answer's
+   * exact match, and the answer likelihoods (nats per token, on the likelihood examples) after
+   * HdLM's own thought and after the gold thought, each against flat's with no thought. A
+   * negative NLL difference means the thought made the right answer more likely.
+   */
+  comparison?: { answer: PairedDifference; answerNll?: PairedMeanDifference; answerNllGoldThought?: PairedMeanDifference };
   /** A few examples with what each variant produced, for a reader to see what the numbers mean. */
   samples: { input: string; thought: string; answer: string; hdlm: { thought: string; answer: string }; flat: { answer: string } }[];
   finishedAt: string;
@@ -135,6 +143,8 @@ export async function evaluateThoughtTask(
     );
     const n = Math.max(1, fitting.length);
     const share = (hits: boolean[]): number => hits.filter(Boolean).length / n;
+    const hdlmRight = fitting.map((r, i) => sameText(hdlmOut[i]!.answer, r.answer));
+    const flatRight = fitting.map((r, i) => sameText(flatOut[i]!, r.answer));
     return {
       kind: 'thoughtThenAnswer',
       task: task.name,
@@ -146,9 +156,9 @@ export async function evaluateThoughtTask(
         {
           name: 'hdlm',
           thoughtAccuracy: share(fitting.map((r, i) => sameText(hdlmOut[i]!.thought, r.thought))),
-          answerAccuracy: share(fitting.map((r, i) => sameText(hdlmOut[i]!.answer, r.answer))),
-          answerNll: likelihood.hdlm,
-          answerNllGoldThought: likelihood.gold,
+          answerAccuracy: share(hdlmRight),
+          answerNll: pooled(likelihood.hdlm),
+          answerNllGoldThought: pooled(likelihood.gold),
           msPerExample: hdlmTotals.ms / n,
           layerPositionsPerExample: hdlmTotals.layerPositions / n,
           layers: [k, L],
@@ -156,14 +166,19 @@ export async function evaluateThoughtTask(
         },
         {
           name: 'flat',
-          answerAccuracy: share(fitting.map((r, i) => sameText(flatOut[i]!, r.answer))),
-          answerNll: likelihood.flat,
+          answerAccuracy: share(flatRight),
+          answerNll: pooled(likelihood.flat),
           msPerExample: flatTotals.ms / n,
           layerPositionsPerExample: flatTotals.layerPositions / n,
           layers: [L],
           trainedHeads: flatTrained,
         },
       ],
+      comparison: {
+        answer: pairedDifference(hdlmRight, flatRight),
+        ...(likelihood.hdlm && likelihood.flat ? { answerNll: pairedMeanDifference(likelihood.hdlm, likelihood.flat) } : {}),
+        ...(likelihood.gold && likelihood.flat ? { answerNllGoldThought: pairedMeanDifference(likelihood.gold, likelihood.flat) } : {}),
+      },
       samples: fitting.slice(0, 5).map((r, i) => ({ input: r.input, thought: r.thought, answer: r.answer, hdlm: hdlmOut[i]!, flat: { answer: flatOut[i]! } })),
       finishedAt: new Date().toISOString(),
     };
@@ -185,7 +200,7 @@ async function answerLikelihoods(
   thoughts: readonly string[],
   heads: { answer?: LanguageHead; flat?: LanguageHead },
   signal?: AbortSignal,
-): Promise<{ examples: number; hdlm?: number; gold?: number; flat?: number }> {
+): Promise<{ examples: number; hdlm?: TokenSum[]; gold?: TokenSum[]; flat?: TokenSum[] }> {
   const format = sequenceFormat(tokenizer);
   const prefix = systemPrefix(format, system);
   const answerHead = heads.answer ?? model.ownHead;
@@ -199,8 +214,8 @@ async function answerLikelihoods(
     return byAnswerHead(answer) && byFlatHead(answer);
   });
   if (scored.length === 0) return { examples: 0 };
-  const nll = (head: LanguageHead, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<number> =>
-    answerNll(model, head, prefix, scored.map(([i, r]) => sequence(r, thought(r, i))), signal);
+  const nll = (head: LanguageHead, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<TokenSum[]> =>
+    answerNlls(model, head, prefix, scored.map(([i, r]) => sequence(r, thought(r, i))), signal);
   return {
     examples: scored.length,
     hdlm: await nll(answerHead, (_, i) => thoughts[i]!),
@@ -216,39 +231,48 @@ function producibleBy(head: LanguageHead): (tokens: readonly number[]) => boolea
   return (tokens) => tokens.every((t) => subset.has(t));
 }
 
+/** Nats per token pooled over every sequence's answer span (NaN when there is none): Σ sum / Σ tokens. */
+function pooled(rows: readonly TokenSum[] | undefined): number | undefined {
+  if (!rows) return undefined;
+  const tokens = rows.reduce((n, r) => n + r.tokens, 0);
+  return tokens === 0 ? Number.NaN : rows.reduce((s, r) => s + r.sum, 0) / tokens;
+}
+
 /**
- * Mean negative log-likelihood (nats per token, pooled over every sequence's answer span) of
- * each sequence's answer tokens, teacher-forced: each sequence runs to the last layer after the
- * shared prefix, and every answer token is scored at the position before it through `head` (over
- * its vocabulary subset, as generation ranks it). Training's dev loss of the same head on the
- * same sequences is this number. Every answer token must be one the head can produce (see
- * producibleBy).
+ * Per sequence, the negative log-likelihood (nats) of its answer tokens and how many there are,
+ * teacher-forced: each sequence runs to the last layer after the shared prefix, and every answer
+ * token is scored at the position before it through `head` (over its vocabulary subset, as
+ * generation ranks it). Training's dev loss of the same head on the same sequences is their
+ * pooled mean. Every answer token must be one the head can produce (see producibleBy).
  */
-export async function answerNll(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<number> {
+export async function answerNlls(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<TokenSum[]> {
   const H = model.config.hiddenSize;
   const L = model.config.numLayers;
   // The shared prefix runs once; each sequence continues a fork of it.
   const shared = model.newState(1);
   model.append(shared, [[...prefix]]);
   await model.runToNewest(shared, L, signal); // nothing of the prefix is read
-  let total = 0;
-  let tokens = 0;
+  const sums: TokenSum[] = [];
   for (const seq of sequences) {
     if (signal?.aborted) throw new CancelledError();
     const answer = seq.spans[1] ?? [];
-    if (answer.length === 0) continue;
+    if (answer.length === 0) {
+      sums.push({ sum: 0, tokens: 0 });
+      continue;
+    }
     const state = shared.fork();
     model.append(state, [seq.ids]);
     // The fork runs seq.ids alone and only the positions read: position p predicts token p + 1
     // (an answer never starts a sequence: the user turn comes first). Nothing goes on from it.
     const { hidden } = await model.runTo(state, L, { signal, rows: [answer.map((at) => at - 1)] });
     const logProbs = await head.logProbs(hidden.subarray(0, answer.length * H));
+    let sum = 0;
     answer.forEach((at, r) => {
       const logp = logProbs.at(r, seq.ids[at]!);
-      if (logp === -Infinity) throw new Error(`answerNll: token ${seq.ids[at]} is outside the head's vocabulary subset`);
-      total -= logp;
+      if (logp === -Infinity) throw new Error(`answerNlls: token ${seq.ids[at]} is outside the head's vocabulary subset`);
+      sum -= logp;
     });
-    tokens += answer.length;
+    sums.push({ sum, tokens: answer.length });
   }
-  return tokens === 0 ? Number.NaN : total / tokens;
+  return sums;
 }

@@ -122,10 +122,15 @@ export function pairedComparison(gold: readonly (readonly string[])[], a: readon
   };
 }
 
-/** A signed figure in points: `+0.4`, `−1.2` (a true minus sign, as in the tables). */
+/** A signed figure with a true minus sign, as in the tables: `+0.026`, `−1.2`; zero unsigned. */
+export function signedFigure(x: number, digits: number): string {
+  const s = Math.abs(x).toFixed(digits);
+  return Number(s) === 0 ? s : `${x < 0 ? '−' : '+'}${s}`;
+}
+
+/** A difference of two shares in points: `+0.4`, `−1.2`. */
 export function signedPoints(x: number): string {
-  const s = (Math.abs(x) * 100).toFixed(1);
-  return s === '0.0' ? '0.0' : `${x < 0 ? '−' : '+'}${s}`;
+  return signedFigure(x * 100, 1);
 }
 
 /** `p 0.27`, `p 0.004`, `p < 0.001`. */
@@ -137,4 +142,57 @@ export function formatPValue(p: number): string {
 /** "−0.4 points (95 % CI −1.1 to +0.3, McNemar p 0.27; 281 against 311 examples)". */
 export function describeDifference(d: PairedDifference): string {
   return `${signedPoints(d.difference)} points (95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])}, McNemar ${formatPValue(d.pValue)}; ${d.aOnly} against ${d.bOnly} examples)`;
+}
+
+/**
+ * Two per-token means over the same examples (say, the answer's negative log-likelihood after
+ * HdLM's thought and with none), pooled the way the means themselves are: Σ nll / Σ tokens.
+ */
+export interface PairedMeanDifference {
+  /** First pooled mean minus the second. */
+  difference: number;
+  /** 95 % confidence interval of that difference (delta method for a ratio of sums). */
+  ci95: [number, number];
+  /** Two-sided p-value of "no difference" under the normal approximation (fine from ~30 examples). */
+  pValue: number;
+  examples: number;
+}
+
+/** Per example: the summed value over its tokens, and how many tokens. */
+export interface TokenSum {
+  sum: number;
+  tokens: number;
+}
+
+export function pairedMeanDifference(a: readonly TokenSum[], b: readonly TokenSum[]): PairedMeanDifference {
+  if (a.length !== b.length) throw new Error(`paired comparison: ${a.length} examples against ${b.length}`);
+  const tokens = a.reduce((n, x, i) => {
+    if (x.tokens !== b[i]!.tokens) throw new Error(`paired comparison: example ${i} has ${x.tokens} tokens against ${b[i]!.tokens}`);
+    return n + x.tokens;
+  }, 0);
+  if (tokens === 0) return { difference: 0, ci95: [0, 0], pValue: 1, examples: a.length };
+  const d = a.map((x, i) => x.sum - b[i]!.sum);
+  const difference = d.reduce((s, x) => s + x, 0) / tokens;
+  // Linearised ratio estimator: each example's residual against the pooled difference.
+  const n = a.length;
+  const residuals = d.reduce((s, x, i) => s + (x - difference * a[i]!.tokens) ** 2, 0);
+  const se = n > 1 ? Math.sqrt((n / (n - 1)) * residuals) / tokens : Number.POSITIVE_INFINITY;
+  const z = se === 0 ? (difference === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(difference) / se;
+  return { difference, ci95: [difference - 1.96 * se, difference + 1.96 * se], pValue: Math.min(1, 2 * (1 - normalCdf(z))), examples: n };
+}
+
+/** Standard normal distribution function (Abramowitz and Stegun 7.1.26: error below 1.5e-7). */
+export function normalCdf(z: number): number {
+  if (!Number.isFinite(z)) return z > 0 ? 1 : 0;
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-x * x);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+/** "−0.026 nats/token (95 % CI −0.051 to −0.001, p 0.04; 194 examples)". */
+export function describeMeanDifference(d: PairedMeanDifference, unit: string): string {
+  const signed = (x: number): string => signedFigure(x, 3);
+  return `${signed(d.difference)} ${unit} (95 % CI ${signed(d.ci95[0])} to ${signed(d.ci95[1])}, ${formatPValue(d.pValue)}; ${d.examples} examples)`;
 }

@@ -419,6 +419,8 @@ describe('HdLM extension in a real VS Code', () => {
     // The job's table and the task card's (from evaluation.json) show the same samples.
     assert.equal(view.jobThoughtSamples, end.evaluation.samples.length, JSON.stringify(view));
     assert.equal(view.taskThoughtSamples, end.evaluation.samples.length, JSON.stringify(view));
+    // The job's line pairs HdLM's answer likelihood with flat's on the same examples.
+    assert.match(api.outputText(), /words on 3 examples: .*; answer NLL HdLM minus flat [−+]?\d\.\d{3} nats\/token \(95 % CI/);
     await screenshot('workbench-task-panel-thought-evaluation.png');
   });
 

@@ -1,7 +1,7 @@
 // Metrics against hand-computed values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeDifference, macroF1, mcNemarExact, pairedComparison, pairedDifference, pathMetrics } from '../../../engine/src/hdlm/metrics';
+import { describeDifference, describeMeanDifference, macroF1, mcNemarExact, normalCdf, pairedComparison, pairedDifference, pairedMeanDifference, pathMetrics, signedFigure } from '../../../engine/src/hdlm/metrics';
 
 test('macro-F1 averages per-label F1 over gold and predicted labels', () => {
   // a: tp 1, fn 1 → P 1, R 1/2, F1 2/3.  b: tp 1, fp 2 → P 1/3, R 1, F1 1/2.  c: fn 1 → F1 0.
@@ -86,4 +86,32 @@ test('the paired comparison of two variants goes level by level, then the whole 
   assert.deepEqual([c.joint.aOnly, c.joint.bOnly], [1, 0]);
   assert.match(describeDifference(c.joint), /^\+33\.3 points \(95 % CI .* to .*, McNemar p 1\.00; 1 against 0 examples\)$/);
   assert.match(describeDifference(pairedDifference([false, true, false], [true, true, true])), /^−66\.7 points/);
+});
+
+test('the normal distribution function matches known quantiles', () => {
+  assert.ok(Math.abs(normalCdf(0) - 0.5) < 1e-9);
+  assert.ok(Math.abs(normalCdf(1.959964) - 0.975) < 2e-7);
+  assert.ok(Math.abs(normalCdf(-1) - 0.158655254) < 2e-7);
+  assert.equal(normalCdf(Number.POSITIVE_INFINITY), 1);
+});
+
+test('a paired difference of pooled per-token means, with its interval by the delta method', () => {
+  // Three examples: sums of nats over 2, 1 and 3 tokens for each variant.
+  const a = [{ sum: 2, tokens: 2 }, { sum: 3, tokens: 1 }, { sum: 3, tokens: 3 }];
+  const b = [{ sum: 4, tokens: 2 }, { sum: 3, tokens: 1 }, { sum: 6, tokens: 3 }];
+  const d = pairedMeanDifference(a, b);
+  // Pooled: 8/6 against 13/6.
+  assert.ok(Math.abs(d.difference - (8 / 6 - 13 / 6)) < 1e-12);
+  // Residuals of the per-example differences (−2, 0, −3) against difference × tokens, by hand.
+  const D = -5 / 6;
+  const r = (-2 - D * 2) ** 2 + (0 - D * 1) ** 2 + (-3 - D * 3) ** 2;
+  const se = Math.sqrt((3 / 2) * r) / 6;
+  assert.ok(Math.abs(d.ci95[1] - d.ci95[0] - 2 * 1.96 * se) < 1e-12);
+  assert.ok(Math.abs(d.pValue - 2 * (1 - normalCdf(Math.abs(D) / se))) < 1e-12);
+  assert.equal(d.examples, 3);
+  assert.match(describeMeanDifference(d, 'nats/token'), /^−0\.833 nats\/token \(95 % CI −\d\.\d{3} to [−+]\d\.\d{3}, p [<\d. ]+; 3 examples\)$/);
+  // The same examples on both sides, or it is no pairing.
+  assert.throws(() => pairedMeanDifference(a, b.slice(1)), /3 examples against 2/);
+  assert.throws(() => pairedMeanDifference([{ sum: 1, tokens: 1 }], [{ sum: 1, tokens: 2 }]), /example 0 has 1 tokens against 2/);
+  assert.equal(signedFigure(-0.0001, 3), '0.000');
 });

@@ -123,6 +123,13 @@ test('after overfitting 8 examples the HdLM variant reproduces their thoughts an
   assert.equal(flat.answerNllGoldThought, undefined);
   // HdLM's own thoughts are the gold ones here (accuracy ≥ 7/8), so its NLL is close to the gold-thought one.
   assert.ok(Number.isFinite(hdlm.answerNll) && hdlm.answerNll! > 0, String(hdlm.answerNll));
+  // The paired comparison is HdLM minus flat on the same 8 examples, in the variants' own figures.
+  const c = result.comparison!;
+  assert.ok(Math.abs(c.answer.difference - (hdlm.answerAccuracy - flat.answerAccuracy)) < 1e-12);
+  assert.ok(Math.abs(c.answerNll!.difference - (hdlm.answerNll! - flat.answerNll!)) < 1e-9, JSON.stringify(c));
+  assert.ok(Math.abs(c.answerNllGoldThought!.difference - (hdlm.answerNllGoldThought! - flat.answerNll!)) < 1e-9, JSON.stringify(c));
+  assert.equal(c.answerNll!.examples, 8);
+  assert.ok(c.answerNll!.ci95[0] <= c.answerNll!.difference && c.answerNll!.difference <= c.answerNll!.ci95[1]);
 });
 
 /** The saved thought head, run as generation runs it, on the dev features: see savedHeadLossGap. */

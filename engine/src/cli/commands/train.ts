@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
-import { evaluateThoughtTask } from '../../hdlm/evaluateThought';
-import { describeDifference } from '../../hdlm/metrics';
+import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
+import { describeDifference, describeMeanDifference } from '../../hdlm/metrics';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { trainTask } from '../../hdlm/trainTask';
@@ -151,6 +151,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
         `  ${`${v.name} (${v.layers.join(',')})${v.trainedHeads ? '' : ' untrained'}`.padEnd(20)} thought ${pct(v.thoughtAccuracy).padStart(5)}%  answer ${pct(v.answerAccuracy).padStart(5)}%  answer NLL ${v.answerNll?.toFixed(3) ?? '—'}${v.answerNllGoldThought === undefined ? '' : ` (${v.answerNllGoldThought.toFixed(3)} after the gold thought)`}  ${v.msPerExample.toFixed(1)} ms/ex  ${v.layerPositionsPerExample.toFixed(0)} layer·pos/ex`,
     ),
     `  answer NLL: nats per answer token, teacher-forced, on the ${record.likelihoodExamples} examples whose answers the heads can produce; lower is better`,
+    ...thoughtComparisonLines(record),
     `record kept in ${saved}`,
   ];
   if (events) {
@@ -162,4 +163,16 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     return;
   }
   for (const l of lines) console.log(l);
+}
+
+/** HdLM minus flat, paired on the same examples: does the thought help the answer beyond chance? */
+function thoughtComparisonLines(record: ThoughtEvaluationRecord): string[] {
+  const c = record.comparison;
+  if (!c) return [];
+  return [
+    '  HdLM minus flat, paired on the same examples:',
+    `    answer exact match           ${describeDifference(c.answer)}`,
+    ...(c.answerNll ? [`    answer NLL after own thought ${describeMeanDifference(c.answerNll, 'nats/token')}`] : []),
+    ...(c.answerNllGoldThought ? [`    answer NLL after gold thought ${describeMeanDifference(c.answerNllGoldThought, 'nats/token')}`] : []),
+  ];
 }
