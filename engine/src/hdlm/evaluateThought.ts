@@ -176,8 +176,9 @@ export async function evaluateThoughtTask(
       ],
       comparison: {
         answer: pairedDifference(hdlmRight, flatRight),
-        ...(likelihood.hdlm && likelihood.flat ? { answerNll: pairedMeanDifference(likelihood.hdlm, likelihood.flat) } : {}),
-        ...(likelihood.gold && likelihood.flat ? { answerNllGoldThought: pairedMeanDifference(likelihood.gold, likelihood.flat) } : {}),
+        // An interval needs two examples at least.
+        ...(likelihood.examples >= 2 && likelihood.hdlm && likelihood.flat ? { answerNll: pairedMeanDifference(likelihood.hdlm, likelihood.flat) } : {}),
+        ...(likelihood.examples >= 2 && likelihood.gold && likelihood.flat ? { answerNllGoldThought: pairedMeanDifference(likelihood.gold, likelihood.flat) } : {}),
       },
       samples: fitting.slice(0, 5).map((r, i) => ({ input: r.input, thought: r.thought, answer: r.answer, hdlm: hdlmOut[i]!, flat: { answer: flatOut[i]! } })),
       finishedAt: new Date().toISOString(),

@@ -164,6 +164,7 @@ export interface TokenSum {
   tokens: number;
 }
 
+/** Over two examples at least (with one, the interval is unbounded). */
 export function pairedMeanDifference(a: readonly TokenSum[], b: readonly TokenSum[]): PairedMeanDifference {
   if (a.length !== b.length) throw new Error(`paired comparison: ${a.length} examples against ${b.length}`);
   const tokens = a.reduce((n, x, i) => {

@@ -1,0 +1,59 @@
+// The one-line summaries of a finished evaluation (the job list, the client's notification and
+// its log): what they say of the paired comparison, and that records from before it still read.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { evaluationLine, thoughtEvaluationLine } from '../../../server/src/jobView';
+import type { EvaluationSummary, ThoughtEvaluationSummary } from '../../../server/src/protocol';
+
+const variant = (name: 'hdlm' | 'flat', joint: number, layers: number[]): EvaluationSummary['variants'][number] => ({
+  name,
+  layers,
+  levels: [{ level: 1, accuracy: joint, macroF1: joint }],
+  jointAccuracy: joint,
+  msPerExample: 1,
+  layerPositionsPerExample: 10,
+  trainedHeads: true,
+});
+
+const classification: EvaluationSummary = {
+  task: 'wordnet',
+  file: 'test.jsonl',
+  examples: 1000,
+  tooLong: 0,
+  variants: [variant('hdlm', 0.541, [4, 8]), variant('flat', 0.545, [8, 8])],
+  level1ComputeRatio: 0.56,
+  finishedAt: '2026-12-05T14:42:48.000Z',
+};
+
+test('a classification evaluation line gives the joint gap with its interval and p-value', () => {
+  const joint = { aOnly: 30, bOnly: 34, difference: -0.004, ci95: [-0.012, 0.003] as [number, number], pValue: 0.708 };
+  const line = evaluationLine({ ...classification, comparison: { levels: [joint], joint } });
+  assert.equal(
+    line,
+    'wordnet on 1000 examples: joint accuracy 54.1% (HdLM, layers 4,8) vs 54.5% (flat, layers 8,8); level-1 compute 56% of flat; joint HdLM minus flat −0.4 points (95 % CI −1.2 to +0.3, McNemar p 0.71; 30 against 34 examples)',
+  );
+  // A record kept before the comparison existed reads as it did.
+  assert.equal(evaluationLine(classification), 'wordnet on 1000 examples: joint accuracy 54.1% (HdLM, layers 4,8) vs 54.5% (flat, layers 8,8); level-1 compute 56% of flat');
+});
+
+test('a thought evaluation line gives the answer likelihood gap when the record has one', () => {
+  const thought: ThoughtEvaluationSummary = {
+    kind: 'thoughtThenAnswer',
+    task: 'thought',
+    file: 'test.jsonl',
+    examples: 200,
+    tooLong: 0,
+    likelihoodExamples: 194,
+    variants: [
+      { name: 'hdlm', thoughtAccuracy: 0.605, answerAccuracy: 0.015, answerNll: 3.149, answerNllGoldThought: 3.142, msPerExample: 1, layerPositionsPerExample: 10, layers: [4, 8], trainedHeads: true },
+      { name: 'flat', answerAccuracy: 0.005, answerNll: 3.175, msPerExample: 1, layerPositionsPerExample: 10, layers: [8], trainedHeads: true },
+    ],
+    samples: [],
+    finishedAt: '2026-12-05T15:00:00.000Z',
+  };
+  const before = 'thought on 200 examples: answer 1.5% (HdLM, thought 60.5%, NLL 3.15) vs 0.5% (flat, NLL 3.17)';
+  assert.equal(thoughtEvaluationLine(thought), before);
+  const answerNll = { difference: -0.026, ci95: [-0.061, 0.009] as [number, number], pValue: 0.146, examples: 194 };
+  const answer = { aOnly: 3, bOnly: 1, difference: 0.01, ci95: [-0.01, 0.03] as [number, number], pValue: 0.625 };
+  assert.equal(thoughtEvaluationLine({ ...thought, comparison: { answer, answerNll } }), `${before}; answer NLL HdLM minus flat −0.026 nats/token (95 % CI −0.061 to +0.009, p 0.15; 194 examples)`);
+});
