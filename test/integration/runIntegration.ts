@@ -11,6 +11,11 @@ async function main(): Promise<number> {
   rmSync(join(resultsDir, 'integration.json'), { force: true });
   const workspace = mkdtempSync(join(tmpdir(), 'hdlm-workspace-'));
   writeFileSync(join(workspace, 'README.md'), '# A workspace for the HdLM integration tests\n');
+  // A cache of the run's own (graphs, features, the job journal), so that every run starts as
+  // CI's fresh machine does: with an earlier run's features cached, the fine-tuning test's job
+  // ended before hover could be measured during it (2 samples, both at its start).
+  const cache = mkdtempSync(join(tmpdir(), 'hdlm-cache-'));
+  process.env['XDG_CACHE_HOME'] = cache;
   try {
     await runTests({
       vscodeExecutablePath: join(repoRoot, 'test', 'integration', 'vscode-wrapper'),
@@ -23,6 +28,7 @@ async function main(): Promise<number> {
     console.error(`integration: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     rmSync(workspace, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
   }
   return report();
 }

@@ -24,6 +24,8 @@
 # and stage 11 (runs/hier-mixexit7) the same from the shipped stage 10 with SEED=1112 LR=4e-4: a short
 # continuation of a trained model restarts its optimizer better at a lower peak (model card, stage 11).
 # Stage 12 (runs/hier-mixexit8) is stage 11's settings again from the shipped stage 11 with SEED=2223.
+# Tried from stage 12, not shipped (model card): stage 13 (runs/hier-mixexit9) SEED=3334, and
+# stage 14 (runs/hier-mixexit10) SEED=4445 MINUTES=60 MIX_EXIT_WEIGHTS=0,6,3.
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}

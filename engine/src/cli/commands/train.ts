@@ -171,8 +171,8 @@ function thoughtComparisonLines(record: ThoughtEvaluationRecord): string[] {
   if (!c) return [];
   return [
     '  HdLM minus flat, paired on the same examples:',
-    `    answer exact match           ${describeDifference(c.answer)}`,
-    ...(c.answerNll ? [`    answer NLL after own thought ${describeMeanDifference(c.answerNll, 'nats/token')}`] : []),
-    ...(c.answerNllGoldThought ? [`    answer NLL after gold thought ${describeMeanDifference(c.answerNllGoldThought, 'nats/token')}`] : []),
+    `    answer exact match             ${describeDifference(c.answer)}`,
+    ...(c.answerNll ? [`    answer NLL after HdLM's thought ${describeMeanDifference(c.answerNll, 'nats/token')}`] : []),
+    ...(c.answerNllGoldThought ? [`    answer NLL after the gold one   ${describeMeanDifference(c.answerNllGoldThought, 'nats/token')}`] : []),
   ];
 }
