@@ -26,7 +26,7 @@ export interface TaskPanelRender {
   jobThoughtSamples: number;
   /** Sample rows of thought-then-answer evaluations shown in the task cards (from evaluation.json). */
   taskThoughtSamples: number;
-  /** "HdLM − flat" rows shown under classification evaluations (the paired comparison). */
+  /** "HdLM − flat" rows shown under evaluation tables, of either task kind (the paired comparison). */
   pairedRows: number;
 }
 

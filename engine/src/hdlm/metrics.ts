@@ -194,6 +194,6 @@ export function normalCdf(z: number): number {
 
 /** "−0.026 nats/token (95 % CI −0.051 to −0.001, p 0.04; 194 examples)". */
 export function describeMeanDifference(d: PairedMeanDifference, unit: string): string {
-  const signed = (x: number): string => signedFigure(x, 3);
-  return `${signed(d.difference)} ${unit} (95 % CI ${signed(d.ci95[0])} to ${signed(d.ci95[1])}, ${formatPValue(d.pValue)}; ${d.examples} examples)`;
+  const [low, high] = d.ci95.map((x) => signedFigure(x, 3));
+  return `${signedFigure(d.difference, 3)} ${unit} (95 % CI ${low} to ${high}, ${formatPValue(d.pValue)}; ${d.examples} examples)`;
 }
