@@ -107,7 +107,7 @@ export function tinyLlamaCheckpoint(shape: TinyLlamaShape): Checkpoint {
     config,
     weights: new MemoryWeights(tensors),
     tokenizerPath: undefined,
-    generation: { eosTokenIds: [2], bosTokenId: 1, padTokenId: 0, maxNewTokens: undefined, temperature: undefined, topK: undefined, topP: undefined, doSample: undefined },
+    generation: { eosTokenIds: [2], bosTokenId: 1, padTokenId: 0, maxNewTokens: undefined, temperature: undefined, topK: undefined, topP: undefined, doSample: undefined, repetitionPenalty: undefined, noRepeatNgramSize: undefined, numBeams: undefined },
     fingerprint: `memory-${shape.seed ?? 1}`,
   };
 }

@@ -8,7 +8,9 @@ For each supported architecture this writes a tiny random-weight checkpoint in t
   <out>/<name>/reference.safetensors   prompt<i>.hidden [L+1, S, H]  residual stream after k layers
                                                         (k = 0: embeddings; raw, before the final norm)
                                        prompt<i>.logits [S, V]       last-layer logits
-  <out>/<name>/reference.json          prompts, 32 greedy token ids per prompt, versions, writer
+  <out>/<name>/reference.json          prompts, 32 greedy token ids per prompt, the same with
+                                       transformers' repetition penalty and n-gram ban
+                                       (greedy_controlled), versions, writer
 
 Run where torch + transformers exist (CPU is enough):
     python3 tools/parity/makeFixtures.py --out test/fixtures/parity
@@ -28,9 +30,12 @@ from pathlib import Path
 import torch
 import transformers
 from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
+from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
 
 PROMPTS = [[1, 5, 9, 23, 42, 7, 88, 3], [1, 100, 2, 64, 17], [1, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]]
 GREEDY_TOKENS = 32
+# generation_config.json's repetition controls, as transformers' own logits processors apply them.
+CONTROLS = {"repetition_penalty": 1.3, "no_repeat_ngram_size": 3}
 VOCAB = 128
 # Small enough that all six fixtures stay well under 2 MB; 4 heads of 8 keep GQA and RoPE real.
 HIDDEN, HEADS, LAYERS = 32, 4, 3
@@ -92,6 +97,20 @@ def greedy(model, ids: list[int]) -> list[int]:
     seq = list(ids)
     for _ in range(GREEDY_TOKENS):
         seq.append(int(model(torch.tensor([seq])).logits[0, -1].argmax()))
+    return seq[len(ids):]
+
+
+def controlled_greedy(model, ids: list[int]) -> list[int]:
+    """greedy() with transformers' RepetitionPenalty and NoRepeatNGram processors on each step's
+    logits, in generate()'s order, over the prompt and the output so far."""
+    processors = [RepetitionPenaltyLogitsProcessor(CONTROLS["repetition_penalty"]),
+                  NoRepeatNGramLogitsProcessor(CONTROLS["no_repeat_ngram_size"])]
+    seq = list(ids)
+    for _ in range(GREEDY_TOKENS):
+        scores = model(torch.tensor([seq])).logits[:, -1].float()
+        for process in processors:
+            scores = process(torch.tensor([seq]), scores)
+        seq.append(int(scores[0].argmax()))
     return seq[len(ids):]
 
 
@@ -162,10 +181,11 @@ def make(out: Path, name: str, config, dtype: torch.dtype, shard: int | None, se
     model.eval()
     for p in model.parameters():
         p.copy_(p.to(dtype))
-    refs, greedy_ids = {}, []
+    refs, greedy_ids, controlled_ids = {}, [], []
     for i, ids in enumerate(PROMPTS):
         refs[f"prompt{i}.hidden"], refs[f"prompt{i}.logits"] = hidden_states(model, ids)
         greedy_ids.append(greedy(model, ids))
+        controlled_ids.append(controlled_greedy(model, ids))
     folder = out / name
     shutil.rmtree(folder, ignore_errors=True)
     model.to(dtype)
@@ -180,7 +200,7 @@ def make(out: Path, name: str, config, dtype: torch.dtype, shard: int | None, se
         writer = "save_pretrained"
     write_safetensors(folder / "reference.safetensors", refs)
     (folder / "reference.json").write_text(json.dumps({
-        "prompts": PROMPTS, "greedy": greedy_ids, "dtype": str(dtype).removeprefix("torch."),
+        "prompts": PROMPTS, "greedy": greedy_ids, "greedy_controlled": {**CONTROLS, "ids": controlled_ids}, "dtype": str(dtype).removeprefix("torch."),
         "torch": torch.__version__, "transformers": transformers.__version__,
         "safetensors": safetensors_version(), "writer": writer, "seed": seed,
     }, indent=1) + "\n")

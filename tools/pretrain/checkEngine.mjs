@@ -31,6 +31,8 @@ for (const s of samples) {
   const layer = s.layer === config.num_hidden_layers ? [] : ['--layer', String(s.layer)];
   const out = execFileSync(process.execPath, [cli, 'generate', '--model', args.model, '--ids', s.prompt_ids.join(','),
     '--max-tokens', String(want.length), ...layer, '--stop-ids', String(config.eos_token_id),
+    // Plain greedy whatever the folder's generation_config.json says: the samples are plain argmax.
+    '--temperature', '0', '--repetition-penalty', '1', '--no-repeat-ngram', '0',
     '--threads', '1', '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const got = JSON.parse(out).tokens;
   // The engine may or may not report the stop token itself; compare without a trailing <|eos|>.

@@ -114,7 +114,7 @@ function checkFinite(weights: SafetensorsStore, expected: readonly ExpectedTenso
 function readGenerationDefaults(path: string, config: ModelConfig): GenerationDefaults {
   const fromConfig = { bosTokenId: config.bosTokenId, eosTokenIds: config.eosTokenIds, padTokenId: config.padTokenId };
   if (!existsSync(path)) {
-    return { ...fromConfig, maxNewTokens: undefined, temperature: undefined, topK: undefined, topP: undefined, doSample: undefined };
+    return { ...fromConfig, maxNewTokens: undefined, temperature: undefined, topK: undefined, topP: undefined, doSample: undefined, repetitionPenalty: undefined, noRepeatNgramSize: undefined, numBeams: undefined };
   }
   const f = new Fields(readJsonObject(path), path);
   const tokens = specialTokens(f);
@@ -124,6 +124,10 @@ function readGenerationDefaults(path: string, config: ModelConfig): GenerationDe
   if (temperature !== undefined && temperature < 0) f.fail('temperature', `must not be negative, found ${temperature}`);
   const topK = f.optionalNumber('top_k');
   if (topK !== undefined && !(Number.isSafeInteger(topK) && topK >= 0)) f.fail('top_k', `must be a non-negative integer, found ${topK}`);
+  const repetitionPenalty = f.optionalNumber('repetition_penalty');
+  if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) f.fail('repetition_penalty', `must be greater than 0, found ${repetitionPenalty}`);
+  const noRepeatNgramSize = f.optionalNumber('no_repeat_ngram_size');
+  if (noRepeatNgramSize !== undefined && !(Number.isSafeInteger(noRepeatNgramSize) && noRepeatNgramSize >= 0)) f.fail('no_repeat_ngram_size', `must be a non-negative integer, found ${noRepeatNgramSize}`);
   return {
     bosTokenId: tokens.bosTokenId ?? fromConfig.bosTokenId,
     eosTokenIds: tokens.eosTokenIds.length > 0 ? tokens.eosTokenIds : fromConfig.eosTokenIds,
@@ -133,6 +137,9 @@ function readGenerationDefaults(path: string, config: ModelConfig): GenerationDe
     topK,
     topP,
     doSample: f.optionalBoolean('do_sample'),
+    repetitionPenalty,
+    noRepeatNgramSize,
+    numBeams: f.optionalPositiveInt('num_beams'),
   };
 }
 

@@ -58,6 +58,12 @@ export interface GenerationDefaults {
   topK: number | undefined;
   topP: number | undefined;
   doSample: boolean | undefined;
+  /** transformers' repetition_penalty (1: off). */
+  repetitionPenalty: number | undefined;
+  /** transformers' no_repeat_ngram_size (0: off). */
+  noRepeatNgramSize: number | undefined;
+  /** num_beams: read so that a request for beam search can be reported as not followed. */
+  numBeams: number | undefined;
 }
 
 export interface Checkpoint {

@@ -28,7 +28,9 @@ options (all commands):
   --threads N        CPU threads (0 = onnxruntime decides); default 0
   --json             print JSON for scripts instead of text
 generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
-           --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
+           --repetition-penalty R  --no-repeat-ngram N  --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
+           (what is not given comes from the model's generation_config.json, as transformers reads it,
+           else greedy, 64 tokens)
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (default 2)  --beam-margin M
            (a level hands on a runner-up path only within M of the best path's probability; default 0.5)
@@ -46,6 +48,8 @@ const COMMAND_OPTIONS = {
     temperature: { type: 'string' },
     'top-k': { type: 'string' },
     'top-p': { type: 'string' },
+    'repetition-penalty': { type: 'string' },
+    'no-repeat-ngram': { type: 'string' },
     seed: { type: 'string' },
     stop: { type: 'string', multiple: true },
     'stop-ids': { type: 'string' },

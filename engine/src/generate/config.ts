@@ -1,5 +1,6 @@
-// What a generation call may ask for. Defaults come from the checkpoint's generation_config.json
-// where it has them (see resolveGenerationConfig), else from DEFAULTS.
+// What a generation call may ask for, and how a checkpoint's generation_config.json fills in what
+// a caller leaves unsaid (resolveGenerationConfig), as transformers' generate() reads that file.
+import type { GenerationDefaults } from '../checkpoint/types';
 
 export interface GenerationConfig {
   maxNewTokens: number;
@@ -16,6 +17,14 @@ export interface GenerationConfig {
   /** Text that ends a row; the returned text stops before it. */
   stopStrings: string[];
   ignoreEos: boolean;
+  /**
+   * Every token already in the row (prompt and output) has its logit divided by this, or
+   * multiplied when negative, so it is less likely again (transformers' repetition_penalty;
+   * 1 = off). Applies to greedy decoding too.
+   */
+  repetitionPenalty: number;
+  /** No n-gram of this many tokens occurs twice in the row (no_repeat_ngram_size; 0 = off). */
+  noRepeatNgramSize: number;
 }
 
 export const DEFAULTS: GenerationConfig = {
@@ -27,6 +36,8 @@ export const DEFAULTS: GenerationConfig = {
   stopTokenIds: [],
   stopStrings: [],
   ignoreEos: false,
+  repetitionPenalty: 1,
+  noRepeatNgramSize: 0,
 };
 
 /** Checks a config; returns it or throws an error naming the first bad field. */
@@ -40,5 +51,61 @@ export function validateGenerationConfig(c: GenerationConfig): GenerationConfig 
   if (!(c.topP > 0 && c.topP <= 1)) fail('topP', 'in (0, 1]', c.topP);
   if (!Number.isInteger(c.seed)) fail('seed', 'a whole number', c.seed);
   if (c.stopStrings.some((s) => s.length === 0)) fail('stopStrings', 'non-empty strings', c.stopStrings);
+  if (!(c.repetitionPenalty > 0) || !Number.isFinite(c.repetitionPenalty)) fail('repetitionPenalty', 'a finite number > 0', c.repetitionPenalty);
+  if (!Number.isInteger(c.noRepeatNgramSize) || c.noRepeatNgramSize < 0) fail('noRepeatNgramSize', 'a whole number ≥ 0', c.noRepeatNgramSize);
   return c;
+}
+
+/** transformers' GenerationConfig defaults for the sampling fields a file may leave out. */
+const TRANSFORMERS_SAMPLING = { temperature: 1, topK: 50, topP: 1 };
+
+export interface ResolvedGeneration {
+  config: GenerationConfig;
+  /** Where each setting that differs from DEFAULTS came from. */
+  sources: Partial<Record<keyof GenerationConfig, 'asked' | 'generation_config.json'>>;
+  /** What the checkpoint asks for that is not followed, or settings that have no effect, in words. */
+  notes: string[];
+}
+
+/**
+ * The settings of one generation: what the caller asked for, else what the checkpoint's
+ * generation_config.json says, else DEFAULTS. The file is read as transformers reads it: without
+ * `do_sample: true` decoding is greedy and its temperature/top_k/top_p are ignored; with it, the
+ * fields it leaves out take transformers' defaults (temperature 1, top_k 50, top_p 1). A caller's
+ * temperature > 0 samples whatever the file says, and 0 is greedy.
+ */
+export function resolveGenerationConfig(checkpoint: GenerationDefaults, asked: Partial<GenerationConfig>): ResolvedGeneration {
+  const fromFile = checkpointGeneration(checkpoint);
+  const given = Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== undefined)) as Partial<GenerationConfig>;
+  const config = validateGenerationConfig({ ...DEFAULTS, ...fromFile.config, ...given });
+  const sources: ResolvedGeneration['sources'] = {};
+  for (const key of Object.keys(fromFile.config) as (keyof GenerationConfig)[]) sources[key] = 'generation_config.json';
+  for (const key of Object.keys(given) as (keyof GenerationConfig)[]) sources[key] = 'asked';
+  const notes = [...fromFile.notes];
+  if (config.temperature === 0) {
+    const unused = (['topK', 'topP'] as const).filter((k) => sources[k] === 'asked' && config[k] !== DEFAULTS[k]);
+    if (unused.length > 0) notes.push(`${unused.join(' and ')} ignored: decoding is greedy (temperature 0)`);
+  }
+  return { config, sources, notes };
+}
+
+/** The part of a GenerationConfig that generation_config.json sets, and what of it is not followed. */
+function checkpointGeneration(g: GenerationDefaults): { config: Partial<GenerationConfig>; notes: string[] } {
+  const config: Partial<GenerationConfig> = {};
+  const notes: string[] = [];
+  if (g.maxNewTokens !== undefined) config.maxNewTokens = g.maxNewTokens;
+  if (g.repetitionPenalty !== undefined) config.repetitionPenalty = g.repetitionPenalty;
+  if (g.noRepeatNgramSize !== undefined) config.noRepeatNgramSize = g.noRepeatNgramSize;
+  if (g.doSample === true) {
+    config.temperature = g.temperature ?? TRANSFORMERS_SAMPLING.temperature;
+    config.topK = g.topK ?? TRANSFORMERS_SAMPLING.topK;
+    config.topP = g.topP ?? TRANSFORMERS_SAMPLING.topP;
+  } else {
+    // Absent, do_sample is false in transformers too: greedy, which DEFAULTS already is.
+    if (g.doSample === false) config.temperature = 0;
+    const set = [g.temperature !== undefined ? 'temperature' : '', g.topK !== undefined ? 'top_k' : '', g.topP !== undefined ? 'top_p' : ''].filter(Boolean);
+    if (set.length > 0) notes.push(`generation_config.json: ${set.join(', ')} ignored without "do_sample": true (greedy, as transformers decodes)`);
+  }
+  if (g.numBeams !== undefined && g.numBeams > 1) notes.push(`generation_config.json: "num_beams": ${g.numBeams} not followed: decoding here is one token at a time (greedy or sampled), not beam search`);
+  return { config, notes };
 }

@@ -1,6 +1,35 @@
-// Turning one row of logits into a probability distribution to sample from: temperature, then
-// top-k, then top-p (nucleus), as transformers applies them. Temperature 0 is handled by the
-// sampler as argmax and never reaches here.
+// Turning one row of logits into a probability distribution to sample from, in transformers'
+// order: the repetition controls first (they change the logits, also for greedy decoding), then
+// temperature, top-k, top-p (nucleus). Temperature 0 is argmax in the sampler and stops there.
+
+/**
+ * transformers' RepetitionPenaltyLogitsProcessor (the CTRL paper's penalty), in place: each
+ * distinct token of `context` has its logit divided by `penalty` when positive and multiplied
+ * when negative, so a penalty > 1 always makes it less likely.
+ */
+export function penalizeRepetition(logits: Float32Array, context: readonly number[], penalty: number): void {
+  for (const id of new Set(context)) {
+    if (id < 0 || id >= logits.length) continue;
+    const v = logits[id]!;
+    logits[id] = v < 0 ? v * penalty : v / penalty;
+  }
+}
+
+/**
+ * transformers' NoRepeatNGramLogitsProcessor, in place: every token that would complete an
+ * n-gram already present in `context` (its last n−1 tokens followed by it, anywhere before) gets
+ * −∞. Nothing is banned while the context is shorter than n−1 tokens.
+ */
+export function banRepeatedNgrams(logits: Float32Array, context: readonly number[], n: number): void {
+  if (n <= 0 || context.length + 1 < n) return;
+  const start = context.length - (n - 1);
+  for (let i = 0; i + n - 1 < context.length; i++) {
+    let same = true;
+    for (let j = 0; j < n - 1 && same; j++) same = context[i + j] === context[start + j];
+    const next = context[i + n - 1]!;
+    if (same && next >= 0 && next < logits.length) logits[next] = -Infinity;
+  }
+}
 
 /** Softmax of logits / temperature, in float64 for a stable sum. */
 export function softmax(logits: Float32Array, temperature = 1): Float64Array {

@@ -1,17 +1,23 @@
 // Picks the next token from logits. Owns the seeded random generator, so the same seed and the
 // same logits give the same tokens; temperature 0 is argmax and uses no randomness.
 import type { GenerationConfig } from './config';
-import { rankByProbability, softmax, topK, topP } from './logitsProcessors';
+import { banRepeatedNgrams, penalizeRepetition, rankByProbability, softmax, topK, topP } from './logitsProcessors';
+
+type SamplerConfig = Pick<GenerationConfig, 'temperature' | 'topK' | 'topP' | 'seed'> & Partial<Pick<GenerationConfig, 'repetitionPenalty' | 'noRepeatNgramSize'>>;
 
 export class Sampler {
   private state: number;
 
-  constructor(private readonly config: Pick<GenerationConfig, 'temperature' | 'topK' | 'topP' | 'seed'>) {
+  constructor(private readonly config: SamplerConfig) {
     this.state = config.seed >>> 0;
   }
 
-  /** Next token of one row of logits [V]. */
-  next(logits: Float32Array): number {
+  /**
+   * Next token of one row of logits [V] (left as they are), after `context`, the row's tokens so
+   * far (prompt and output), which the repetition controls look back on.
+   */
+  next(rowLogits: Float32Array, context: readonly number[] = []): number {
+    const logits = this.repetitionControlled(rowLogits, context);
     if (this.config.temperature === 0) return argmax(logits);
     const probs = softmax(logits, this.config.temperature);
     const ranked = rankByProbability(probs);
@@ -23,6 +29,22 @@ export class Sampler {
       if (u < acc) return id;
     }
     return ranked[0]!; // Rounding left u above the total: take the most likely token.
+  }
+
+  /** The logits after the repetition penalty and the n-gram ban: a copy when either is on. */
+  private repetitionControlled(logits: Float32Array, context: readonly number[]): Float32Array {
+    const { repetitionPenalty = 1, noRepeatNgramSize = 0 } = this.config;
+    if (repetitionPenalty === 1 && noRepeatNgramSize === 0) return logits;
+    const out = Float32Array.from(logits);
+    if (repetitionPenalty !== 1) penalizeRepetition(out, context, repetitionPenalty);
+    if (noRepeatNgramSize > 0) {
+      const penalized = Float32Array.from(out);
+      banRepeatedNgrams(out, context, noRepeatNgramSize);
+      // A head that ranks only a few tokens can have all of them banned: then the ban gives way
+      // (there is nothing else to say) rather than argmax reading a row of −∞ as token 0.
+      if (!out.some((v) => v > -Infinity)) return penalized;
+    }
+    return out;
   }
 
   /** Mulberry32, a small fast generator with a 32-bit state; uniform in [0, 1). */

@@ -397,6 +397,7 @@ test('generation_config.json overrides config.json token ids and supplies sampli
   assert.deepEqual(ckpt.generation, {
     bosTokenId: 151643, eosTokenIds: [151645, 151643], padTokenId: 151643,
     maxNewTokens: undefined, temperature: 0.7, topK: 20, topP: 0.8, doSample: true,
+    repetitionPenalty: 1.1, noRepeatNgramSize: undefined, numBeams: undefined,
   });
   assert.deepEqual(ckpt.config.eosTokenIds, [2]); // config.json's own value is kept as written
 
@@ -406,6 +407,10 @@ test('generation_config.json overrides config.json token ids and supplies sampli
 
   const bad = writeTinyCheckpoint(freshDir(), { family: 'llama', generationConfig: { top_p: 1.5 } });
   await assert.rejects(loadCheckpoint(bad.dir, isolated()), /generation_config\.json: field "top_p" must lie in \(0, 1\], found 1\.5/);
+  const ngram = writeTinyCheckpoint(freshDir(), { family: 'llama', generationConfig: { no_repeat_ngram_size: 2.5 } });
+  await assert.rejects(loadCheckpoint(ngram.dir, isolated()), /generation_config\.json: field "no_repeat_ngram_size" must be a non-negative integer, found 2\.5/);
+  const penalty = writeTinyCheckpoint(freshDir(), { family: 'llama', generationConfig: { repetition_penalty: 0 } });
+  await assert.rejects(loadCheckpoint(penalty.dir, isolated()), /generation_config\.json: field "repetition_penalty" must be greater than 0, found 0/);
 });
 
 test('the tokenizer wrapper encodes, decodes and looks up tokens of a byte-level BPE', async () => {

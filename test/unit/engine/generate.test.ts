@@ -1,10 +1,11 @@
 // Generation on the segmented model: greedy output equals the JavaScript reference's, sampling
 // is reproducible by seed, stops and streaming behave, cancellation returns what was made, and
-// a padded batch gives each row what it would get alone.
+// a padded batch gives each row what it would get alone; the repetition controls (penalty, n-gram
+// ban) change the logits as transformers' processors do, for greedy decoding too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generate, TokenEvent } from '../../../engine/src/generate/generator';
-import { rankByProbability, softmax, topK, topP } from '../../../engine/src/generate/logitsProcessors';
+import { banRepeatedNgrams, penalizeRepetition, rankByProbability, softmax, topK, topP } from '../../../engine/src/generate/logitsProcessors';
 import { argmax, Sampler } from '../../../engine/src/generate/sampler';
 import { SegmentedModel } from '../../../engine/src/model/segmentedModel';
 import { referenceForward } from '../../support/referenceLlama';
@@ -136,4 +137,88 @@ test('logits processors keep the right tokens with the right mass', () => {
   const p = topP(probs, 0.7, ranked); // p(3) ≈ 0.644 < 0.7, so token 0 joins
   assert.ok(p[3]! > 0 && p[0]! > 0 && p[1] === 0 && p[2] === 0);
   assert.equal(new Sampler({ temperature: 0, topK: 0, topP: 1, seed: 0 }).next(Float32Array.from([0, 5, 5])), 1);
+});
+
+test('the repetition penalty divides positive logits and multiplies negative ones, once per distinct token', () => {
+  const logits = Float32Array.from([2, -1, 0.5, 3, -4]);
+  penalizeRepetition(logits, [0, 1, 1, 4, 99], 2); // 99 is past the row: ignored
+  assert.deepEqual(Array.from(logits), [1, -2, 0.5, 3, -8]);
+  const below = Float32Array.from([2, -1]);
+  penalizeRepetition(below, [0, 1], 0.5); // < 1 favours repeats
+  assert.deepEqual(Array.from(below), [4, -0.5]);
+});
+
+test('the n-gram ban removes exactly the tokens that would repeat an n-gram of the context', () => {
+  const ban = (context: number[], n: number): number[] => {
+    const logits = new Float32Array(10);
+    banRepeatedNgrams(logits, context, n);
+    return [...logits.keys()].filter((i) => logits[i] === -Infinity);
+  };
+  assert.deepEqual(ban([5, 6, 7, 5, 6], 3), [7]); // "5 6" was followed by 7
+  assert.deepEqual(ban([5, 6, 7, 5, 6, 8, 5, 6], 3), [7, 8]);
+  assert.deepEqual(ban([1, 2, 1], 2), [2]);
+  assert.deepEqual(ban([3, 3], 1), [3]); // n = 1: no token twice
+  assert.deepEqual(ban([1, 2, 3], 2), []); // 3 never came before
+  assert.deepEqual(ban([1], 3), []); // shorter than n − 1
+  assert.deepEqual(ban([1, 2, 1, 2], 0), []); // off
+});
+
+/** Greedy decoding by the JavaScript reference, with `process` applied to each step's logits. */
+function referenceGreedy(prompt: number[], steps: number, process: (logits: Float32Array, context: number[]) => void): number[] {
+  const ckpt = tinyLlamaCheckpoint(SHAPE);
+  const ids = [...prompt];
+  for (let i = 0; i < steps; i++) {
+    const logits = Float32Array.from(referenceForward(ckpt, ids).logits.at(-1)!);
+    process(logits, ids);
+    ids.push(argmax(logits));
+  }
+  return ids.slice(prompt.length);
+}
+
+/** Whether some n-gram occurs twice in `ids`. */
+function repeatsNgram(ids: number[], n: number): boolean {
+  const seen = new Set<string>();
+  for (let i = 0; i + n <= ids.length; i++) {
+    const key = ids.slice(i, i + n).join(',');
+    if (seen.has(key)) return true;
+    seen.add(key);
+  }
+  return false;
+}
+
+test('greedy decoding with the repetition controls gives the reference tokens with the same processing', async () => {
+  const m = await model();
+  const plain = (await generate(m, { prompts: [PROMPT], config: { maxNewTokens: 24, ignoreEos: true } })).rows[0]!.tokens;
+  assert.ok(repeatsNgram([...PROMPT, ...plain], 2), 'plain greedy repeats a bigram, so the ban has something to do');
+  const penalized = await generate(m, { prompts: [PROMPT], config: { maxNewTokens: 12, ignoreEos: true, repetitionPenalty: 1.8 } });
+  assert.deepEqual(penalized.rows[0]!.tokens, referenceGreedy(PROMPT, 12, (l, c) => penalizeRepetition(l, c, 1.8)));
+  const banned = (await generate(m, { prompts: [PROMPT], config: { maxNewTokens: 24, ignoreEos: true, noRepeatNgramSize: 2 } })).rows[0]!.tokens;
+  assert.deepEqual(banned, referenceGreedy(PROMPT, 24, (l, c) => banRepeatedNgrams(l, c, 2)));
+  assert.ok(!repeatsNgram([...PROMPT, ...banned], 2), 'no bigram twice, prompt included');
+  assert.notDeepEqual(banned, plain);
+});
+
+test('in a padded batch each row is penalised for its own tokens only', async () => {
+  const m = await model();
+  const other = [9, 3, 30];
+  const config = { maxNewTokens: 10, ignoreEos: true, repetitionPenalty: 1.5, noRepeatNgramSize: 3 };
+  const both = await generate(m, { prompts: [PROMPT, other], config });
+  for (const [b, prompt] of [PROMPT, other].entries()) {
+    const alone = await generate(m, { prompts: [prompt], config });
+    assert.deepEqual(both.rows[b]!.tokens, alone.rows[0]!.tokens, `row ${b}`);
+  }
+});
+
+test('the n-gram ban gives way when it would ban every token a head can say', () => {
+  // Tokens 0 and 1 only (a trained head's other rows read −∞); "1 0" and "1 1" were both seen.
+  const sampler = new Sampler({ temperature: 0, topK: 0, topP: 1, seed: 0, noRepeatNgramSize: 2 });
+  assert.equal(sampler.next(Float32Array.from([1, 2, -Infinity]), [1, 0, 1, 1, 1]), 1);
+  assert.equal(sampler.next(Float32Array.from([1, 2, -Infinity]), [1, 0, 1]), 1); // only "1 0" seen: 0 banned
+  assert.equal(sampler.next(Float32Array.from([3, 2, -Infinity]), [1, 0, 1]), 1);
+});
+
+test('bad repetition settings name the field', async () => {
+  const m = await model();
+  await assert.rejects(generate(m, { prompts: [PROMPT], config: { repetitionPenalty: 0 } }), /repetitionPenalty must be a finite number > 0, got 0/);
+  await assert.rejects(generate(m, { prompts: [PROMPT], config: { noRepeatNgramSize: 1.5 } }), /noRepeatNgramSize must be a whole number ≥ 0, got 1.5/);
 });

@@ -88,6 +88,36 @@ test('hdlm generate streams tokens from the last layer and from an early exit', 
   assert.match(early.stderr, /from layer 2 on cpu/);
 });
 
+test("hdlm generate follows the model's generation_config.json unless a flag says otherwise", () => {
+  const withConfig = mkdtempSync(join(tmpdir(), 'hdlm-genconfig-'));
+  try {
+    // The file says: greedy (no do_sample, so its temperature is ignored), no bigram twice, beam search.
+    writeTinyCheckpoint(withConfig, { family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, std: 0.3, seed: 4, generationConfig: { no_repeat_ngram_size: 2, temperature: 0.9, num_beams: 3 } });
+    const prompt = [5, 6, 7, 5];
+    const run = (...flags: string[]): { tokens: number[]; decoding: { mode: string; settings: { name: string; value: number; source: string }[] }; stderr: string } => {
+      const r = hdlm(['generate', '--model', withConfig, '--ids', prompt.join(','), '--max-tokens', '24', '--stop-ids', '99999', '--json', ...flags]);
+      assert.equal(r.status, 0, r.stderr);
+      return { ...(JSON.parse(r.stdout) as { tokens: number[]; decoding: { mode: string; settings: { name: string; value: number; source: string }[] } }), stderr: r.stderr };
+    };
+    const filed = run();
+    assert.equal(filed.decoding.mode, 'greedy');
+    assert.deepEqual(filed.decoding.settings.find((s) => s.name === 'noRepeatNgramSize'), { name: 'noRepeatNgramSize', value: 2, source: 'generation_config.json' });
+    const ids = [...prompt, ...filed.tokens];
+    const bigrams = ids.slice(1).map((t, i) => `${ids[i]},${t}`);
+    assert.equal(new Set(bigrams).size, bigrams.length, `a bigram repeats in ${ids.join(' ')}`);
+    assert.match(filed.stderr, /temperature ignored without "do_sample": true/);
+    assert.match(filed.stderr, /"num_beams": 3 not followed/);
+    const flagged = run('--no-repeat-ngram', '0');
+    assert.deepEqual(flagged.decoding.settings.find((s) => s.name === 'noRepeatNgramSize'), { name: 'noRepeatNgramSize', value: 0, source: 'asked' });
+    assert.notDeepEqual(flagged.tokens, filed.tokens, 'this tiny model repeats itself without the ban');
+    const bad = hdlm(['generate', '--model', withConfig, '--repetition-penalty', '0', 'x']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--repetition-penalty must be a finite number > 0, got 0/);
+  } finally {
+    rmSync(withConfig, { recursive: true, force: true });
+  }
+});
+
 test('hdlm layers prints one row per layer, and bad options are named', () => {
   const layers = hdlm(['layers', '--model', dir, '--top', '2', '--json', 'hello']);
   assert.equal(layers.status, 0, layers.stderr);

@@ -19,6 +19,8 @@ const fixtures = existsSync(fixturesDir) ? readdirSync(fixturesDir).filter((d) =
 interface Reference {
   prompts: number[][];
   greedy: number[][];
+  /** Greedy under transformers' repetition penalty and n-gram ban (fixtures made since 2026-12-05). */
+  greedy_controlled?: { repetition_penalty: number; no_repeat_ngram_size: number; ids: number[][] };
   transformers: string;
 }
 
@@ -70,6 +72,14 @@ for (const name of fixtures) {
       for (const [p, ids] of reference.prompts.entries()) {
         const out = await generate(loaded.model, { prompts: [ids], config: { maxNewTokens: reference.greedy[p]!.length, ignoreEos: true } });
         assert.deepEqual(out.rows[0]!.tokens, reference.greedy[p], `prompt ${p} greedy tokens (transformers ${reference.transformers})`);
+      }
+      const controlled = reference.greedy_controlled;
+      if (controlled) {
+        const config = { repetitionPenalty: controlled.repetition_penalty, noRepeatNgramSize: controlled.no_repeat_ngram_size, ignoreEos: true };
+        for (const [p, ids] of reference.prompts.entries()) {
+          const out = await generate(loaded.model, { prompts: [ids], config: { ...config, maxNewTokens: controlled.ids[p]!.length } });
+          assert.deepEqual(out.rows[0]!.tokens, controlled.ids[p], `prompt ${p} greedy tokens under the repetition controls (transformers ${reference.transformers})`);
+        }
       }
     } finally {
       await loaded.release();
