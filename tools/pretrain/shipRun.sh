@@ -10,6 +10,7 @@
 #   thought-train / thought-eval   the thought-then-answer heads, 200 test examples
 #   probe        tools/probe/linearProbe.js → tools/probe/results/probe.json (PROBE_ARGS adds
 #                options, e.g. "--layers 0,2,4,6,8 --no-full-bow" for a shorter run)
+#   probe-framed the same with each gloss inside the WordNet task's prompt → probe-framed.json
 # A failed check stops before install; later steps run even if one fails, and the script's
 # status is the first failure's.
 #
@@ -21,7 +22,7 @@ set -u
 cd "$(dirname "$0")/../.."
 RUN=${1:?usage: shipRun.sh RUN_DIR [STEP...]}
 shift
-STEPS=${*:-checkEngine checkHf install heads-train heads-eval thought-train thought-eval probe}
+STEPS=${*:-checkEngine checkHf install heads-train heads-eval thought-train thought-eval probe probe-framed}
 MODEL=models/hdlm-tiny
 PY=${PY:-/usr/bin/python3}
 status=0
@@ -69,4 +70,7 @@ step thought-train node dist/hdlm.js train --task $MODEL/tasks/thought.hdlm.json
 step thought-eval node dist/hdlm.js eval --task $MODEL/tasks/thought.hdlm.json --max-examples 200
 # shellcheck disable=SC2086 # PROBE_ARGS is a list of options
 step probe node out/tools/probe/linearProbe.js --model $MODEL --out tools/probe/results/probe.json ${PROBE_ARGS:-}
+# shellcheck disable=SC2086
+step probe-framed node out/tools/probe/linearProbe.js --model $MODEL --frame-task $MODEL/tasks/wordnet.hdlm.json \
+  --out tools/probe/results/probe-framed.json ${PROBE_ARGS:-}
 exit $status

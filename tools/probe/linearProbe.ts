@@ -5,11 +5,16 @@
 //        [--train-size 8000] [--dev-size 0] [--test-size 0] [--seed 1] [--batch 32] [--threads 2]
 //        [--max-tokens 128] [--cache out/probe/cache] [--out tools/probe/results/probe.json]
 //        [--grid ...] [--text-grid ...] [--max-iterations 500] [--patience 2] [--no-full-bow]
-//        [--layers all | e.g. middle,last,0]
+//        [--layers all | e.g. middle,last,0] [--frame-task models/hdlm-tiny/tasks/wordnet.hdlm.json]
 // Sizes of 0 mean the whole split. Hidden states are cached per model fingerprint and texts.
+// --frame-task puts each gloss where that task's prompt puts it (system turn, then the user turn)
+// instead of after BOS alone, and still pools over the gloss's own tokens.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine, type LoadedModel } from '../../engine/src/index';
+import { readTaskFile } from '../../engine/src/hdlm/taskFile';
+import { sequenceFormat, turn } from '../../engine/src/hdlm/sequenceFormat';
+import type { ExtractOptions } from './lib/hiddenStates';
 import { encodeLabels, labelIndex, readSplit, SPLITS, subsample, type LabelledTexts, type SplitName } from './lib/datasets';
 import { cachedPooled } from './lib/hiddenStates';
 import { applyStandardizer, denseMatrix, fitStandardizer } from './lib/matrix';
@@ -35,6 +40,8 @@ interface Settings {
   fullBow: boolean;
   /** Layers to probe ('all', or numbers and the words middle/last, comma-separated). */
   layers: string;
+  /** A task file whose prompt frames each text (its system turn and the user turn's opening). */
+  frameTask: string | undefined;
 }
 
 interface LayerRow {
@@ -67,6 +74,7 @@ function settings(): Settings {
       patience: { type: 'string' },
       layers: { type: 'string', default: 'all' },
       'no-full-bow': { type: 'boolean', default: false },
+      'frame-task': { type: 'string' },
     },
   });
   return {
@@ -89,6 +97,7 @@ function settings(): Settings {
     patience: Math.max(1, parseCount(values.patience, '--patience', 2)),
     fullBow: !values['no-full-bow'],
     layers: values.layers,
+    frameTask: values['frame-task'],
   };
 }
 
@@ -121,6 +130,15 @@ function progressLine(split: string): (done: number, total: number) => void {
   };
 }
 
+/** The classification prompt of a task around each text, as the classifier writes it (no candidate lists). */
+function taskFrame(loaded: LoadedModel, taskFile: string | undefined): ExtractOptions['frame'] {
+  if (!taskFile) return undefined;
+  const task = readTaskFile(taskFile);
+  if (task.listCandidates) throw new Error(`--frame-task ${taskFile}: a task that lists candidates puts them before the text; use one with "listCandidates": false`);
+  const f = sequenceFormat(loaded.requireTokenizer());
+  return { name: task.name, head: [...f.start(), ...turn(f, 'system', task.system), ...f.open('user')], content: (text) => f.content(text) };
+}
+
 interface Extracted {
   byLayer: Record<SplitName, Float32Array[]>;
   layers: number;
@@ -133,7 +151,7 @@ async function extractSplits(loaded: LoadedModel, data: Record<SplitName, Labell
   const pooled = [];
   for (const split of SPLITS) {
     const name = `${split}-${data[split].ids.length}-seed${s.seed}`;
-    const p = await cachedPooled(loaded, data[split].texts, { dir, name }, { batchSize: s.batch, maxTokens: s.maxTokens, onProgress: progressLine(split) });
+    const p = await cachedPooled(loaded, data[split].texts, { dir, name }, { batchSize: s.batch, maxTokens: s.maxTokens, frame: taskFrame(loaded, s.frameTask), onProgress: progressLine(split) });
     console.log(`${split}: ${p.rows} texts, ${p.fromCache ? `from the cache (extracted in ${p.seconds} s)` : `${p.seconds} s`}`);
     pooled.push(p);
   }
@@ -231,7 +249,7 @@ async function main(): Promise<void> {
     settings: recorded,
     task: { dataset: s.data, level: 1, classes: d.classes, sizes, majorityAccuracy: majorityAccuracy(d.y.train, d.y.test, d.classes) },
     extractionSeconds: ex.seconds,
-    pooling: 'mean over the text tokens (BOS excluded) of the hidden state after each layer (0 = embeddings; the last is before the final norm)',
+    pooling: `mean over the text tokens (${s.frameTask ? `inside the prompt of ${s.frameTask}, which is not pooled` : 'BOS excluded'}) of the hidden state after each layer (0 = embeddings; the last is before the final norm)`,
     layers,
     baselines,
   });

@@ -100,7 +100,7 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
 function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, sampler: Sampler, stopping: StoppingCriteria, request: GenerateRequest, layer: number): number {
   // The repetition controls look back on the row's prompt and output (with a continued state,
   // this call's prompt: the tokens appended before it are not kept as ids).
-  const token = sampler.next(logits.subarray(b * vocab, (b + 1) * vocab), [...request.prompts[b]!, ...row.tokens]);
+  const token = sampler.next(logits.subarray(b * vocab, (b + 1) * vocab), sampler.looksBack ? [...request.prompts[b]!, ...row.tokens] : []);
   row.tokens.push(token);
   let delta = '';
   if (request.decode) {

@@ -12,6 +12,11 @@ export class Sampler {
     this.state = config.seed >>> 0;
   }
 
+  /** Whether `next` reads its context: a repetition control is on. */
+  get looksBack(): boolean {
+    return (this.config.repetitionPenalty ?? 1) !== 1 || (this.config.noRepeatNgramSize ?? 0) > 0;
+  }
+
   /**
    * Next token of one row of logits [V] (left as they are), after `context`, the row's tokens so
    * far (prompt and output), which the repetition controls look back on.

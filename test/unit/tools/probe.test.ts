@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { subsample } from '../../../tools/probe/lib/datasets';
-import { meanPool, poolRange } from '../../../tools/probe/lib/hiddenStates';
+import { framedRange, meanPool, poolRange } from '../../../tools/probe/lib/hiddenStates';
 import { minimizeLbfgs } from '../../../tools/probe/lib/lbfgs';
 import { lossAndGradient, predict, trainLogistic } from '../../../tools/probe/lib/logisticRegression';
 import { applyStandardizer, denseMatrix, fitStandardizer, selectRows, sparseFromRows, sparseToDense, type SparseMatrix } from '../../../tools/probe/lib/matrix';
@@ -242,6 +242,14 @@ describe('features and pooling helpers', () => {
     meanPool(states, 0, 4, 2, 2, 4, out, 0);
     meanPool(states, 1, 4, 2, 1, 4, out, 2);
     assert.deepEqual([...out], [2, 3, 4, 4]);
+  });
+
+  test('a framed text is pooled over its own tokens, after the padding and the frame', () => {
+    // Width 6: two pads, a three-token frame, one text token; and a row with no padding.
+    assert.deepEqual(framedRange(Uint8Array.from([0, 0, 1, 1, 1, 1]), 6, 3), [5, 6]);
+    assert.deepEqual(framedRange(Uint8Array.from([1, 1, 1, 1, 1, 1]), 6, 3), [3, 6]);
+    assert.deepEqual(framedRange(Uint8Array.from([0, 0, 0, 1, 1, 1]), 6, 3), [5, 6], 'a text cut to nothing keeps the last position');
+    assert.throws(() => framedRange(new Uint8Array(3), 3, 1), /without real tokens/);
   });
 
   test('subsamples are deterministic, sorted and without repeats', () => {

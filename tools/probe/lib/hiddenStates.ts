@@ -44,17 +44,38 @@ export function poolRange(mask: Uint8Array, width: number, startsWithBos: boolea
   return [from, width];
 }
 
+/** The positions of row b after its first `skip` real tokens (the frame's head); at least the last one. */
+export function framedRange(mask: Uint8Array, width: number, skip: number): [number, number] {
+  let first = 0;
+  while (first < width && mask[first] === 0) first++;
+  if (first === width) throw new Error('framedRange: a row without real tokens');
+  return [Math.min(first + skip, width - 1), width];
+}
+
 export interface ExtractOptions {
   batchSize: number;
   /** Token sequences longer than this are cut (after BOS) to fit the model's context. */
   maxTokens: number;
+  /**
+   * Each text inside a fixed frame: `head` tokens before it (BOS included) and its own tokens
+   * from `content`. The states are pooled over the text's own tokens only, so the frame (the same
+   * for every text) adds context, not a constant to the mean. Absent: BOS + the text.
+   */
+  frame?: { name: string; head: number[]; content: (text: string) => number[] };
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Token ids of each text, BOS first as the tokenizer's template adds it, cut to maxTokens. */
-function encodeAll(loaded: LoadedModel, texts: readonly string[], maxTokens: number): number[][] {
+/**
+ * Token ids of each text (BOS first as the tokenizer's template adds it, or inside the frame), cut
+ * to maxTokens, and how many leading tokens are not the text's own (and are not pooled).
+ */
+function encodeAll(loaded: LoadedModel, texts: readonly string[], maxTokens: number, frame: ExtractOptions['frame']): { ids: number[][]; skip: number } {
+  if (frame) {
+    if (frame.head.length + 1 > maxTokens) throw new Error(`the frame "${frame.name}" (${frame.head.length} tokens) leaves no room under --max-tokens ${maxTokens}`);
+    return { ids: texts.map((t) => [...frame.head, ...frame.content(t)].slice(0, maxTokens)), skip: frame.head.length };
+  }
   const tokenizer = loaded.requireTokenizer();
-  return texts.map((t) => tokenizer.encode(t).slice(0, maxTokens));
+  return { ids: texts.map((t) => tokenizer.encode(t).slice(0, maxTokens)), skip: 1 };
 }
 
 /** Batches of item positions with similar token counts, so left padding wastes little work. */
@@ -71,7 +92,7 @@ export async function extractPooled(loaded: LoadedModel, texts: readonly string[
   const L = model.config.numLayers;
   const H = model.config.hiddenSize;
   const bos = loaded.checkpoint.config.bosTokenId ?? loaded.requireTokenizer().tokenId('<|bos|>');
-  const ids = encodeAll(loaded, texts, Math.min(options.maxTokens, model.config.maxPositions));
+  const { ids, skip } = encodeAll(loaded, texts, Math.min(options.maxTokens, model.config.maxPositions), options.frame);
   const byLayer = Array.from({ length: L + 1 }, () => new Float32Array(texts.length * H));
   let done = 0;
   for (const batch of lengthBatches(ids, options.batchSize)) {
@@ -80,7 +101,7 @@ export async function extractPooled(loaded: LoadedModel, texts: readonly string[
     const width = model.append(state, rows);
     const result = await model.runTo(state, L, { collectLayers: true });
     batch.forEach((item, b) => {
-      const [from, to] = poolRange(state.mask[b]!, width, rows[b]![0] === bos);
+      const [from, to] = options.frame ? framedRange(state.mask[b]!, width, skip) : poolRange(state.mask[b]!, width, rows[b]![0] === bos);
       for (let k = 0; k <= L; k++) {
         const states = result.layers?.get(k);
         if (!states) throw new Error(`the engine returned no hidden states for layer ${k}`);
@@ -123,7 +144,9 @@ export async function cachedPooled(
   options: ExtractOptions,
 ): Promise<PooledStates & { seconds: number; fromCache: boolean }> {
   const base = join(cache.dir, cache.name);
-  const want = { fingerprint: loaded.checkpoint.fingerprint, textsSha256: textsHash(texts), maxTokens: options.maxTokens };
+  // The frame is part of what was extracted: its head's ids go into the texts' hash.
+  const framed = options.frame ? [`frame:${options.frame.head.join(',')}`, ...texts] : texts;
+  const want = { fingerprint: loaded.checkpoint.fingerprint, textsSha256: textsHash(framed), maxTokens: options.maxTokens };
   const meta = existsSync(`${base}.json`) ? (JSON.parse(readFileSync(`${base}.json`, 'utf8')) as CacheMeta) : undefined;
   if (meta && meta.fingerprint === want.fingerprint && meta.textsSha256 === want.textsSha256 && meta.maxTokens === want.maxTokens && existsSync(`${base}.f32`)) {
     const bytes = readFileSync(`${base}.f32`);
