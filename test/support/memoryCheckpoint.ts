@@ -1,6 +1,6 @@
 // A random-weight Llama-family checkpoint held in memory (no files), for graph tests that do not
 // need the checkpoint reader. Deterministic for a seed.
-import type { Checkpoint, ModelConfig, WeightStore } from '../../engine/src/checkpoint/types';
+import type { Checkpoint, ModelConfig, RopeScaling, WeightStore } from '../../engine/src/checkpoint/types';
 
 export interface TinyLlamaShape {
   layers: number;
@@ -12,6 +12,7 @@ export interface TinyLlamaShape {
   attentionBias?: boolean;
   tied?: boolean;
   seed?: number;
+  ropeScaling?: RopeScaling;
 }
 
 /** Mulberry32: a small seeded generator, good enough for test weights. */
@@ -39,6 +40,7 @@ export function tinyLlamaConfig(shape: TinyLlamaShape): ModelConfig {
     intermediateSize: shape.intermediate,
     normEps: 1e-5,
     ropeTheta: 10000,
+    ...(shape.ropeScaling ? { ropeScaling: shape.ropeScaling } : {}),
     maxPositions: 512,
     attentionBias: shape.attentionBias ?? false,
     tieWordEmbeddings: shape.tied ?? false,

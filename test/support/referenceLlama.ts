@@ -23,12 +23,29 @@ function rmsNorm(x: Vec, w: Float32Array, eps: number): Vec {
   return x.map((v, i) => v * inv * w[i]!);
 }
 
-function rope(x: Vec, heads: number, D: number, pos: number, theta: number): Vec {
+/**
+ * Rotary frequency i in float64, written out from transformers' definitions independently of the
+ * engine's: plain 1/theta^(2i/D), linear (÷ factor), llama3 (by wavelength against the original
+ * context: short kept, long ÷ factor, the band between interpolated).
+ */
+function frequency(c: Checkpoint['config'], i: number): number {
+  const plain = 1 / Math.pow(c.ropeTheta, (2 * i) / c.headDim);
+  const s = c.ropeScaling;
+  if (!s) return plain;
+  if (s.type === 'linear') return plain / s.factor;
+  const wavelength = (2 * Math.PI) / plain;
+  if (wavelength < s.originalMaxPositions / s.highFreqFactor) return plain;
+  if (wavelength > s.originalMaxPositions / s.lowFreqFactor) return plain / s.factor;
+  const t = (s.originalMaxPositions / wavelength - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+  return plain / s.factor + t * (plain - plain / s.factor);
+}
+
+function rope(x: Vec, heads: number, D: number, pos: number, c: Checkpoint['config']): Vec {
   const out = new Float64Array(x.length);
   const half = D / 2;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
-      const angle = pos / Math.pow(theta, (2 * i) / D);
+      const angle = pos * frequency(c, i);
       const a = x[h * D + i]!;
       const b = x[h * D + half + i]!;
       out[h * D + i] = a * Math.cos(angle) - b * Math.sin(angle);
@@ -53,8 +70,8 @@ export function referenceForward(ckpt: Checkpoint, ids: number[]): { hidden: Vec
     const p = `model.layers.${l}`;
     const bias = (n: string, size: number): Float32Array | undefined => (c.attentionBias ? w.get(`${p}.self_attn.${n}.bias`, [size]) : undefined);
     const normed = xs.map((x) => rmsNorm(x, w.get(`${p}.input_layernorm.weight`, [H]), c.normEps));
-    const q = normed.map((x, t) => rope(matvec(w.get(`${p}.self_attn.q_proj.weight`, [nH * D, H]), x, nH * D, H, bias('q_proj', nH * D)), nH, D, t, c.ropeTheta));
-    const k = normed.map((x, t) => rope(matvec(w.get(`${p}.self_attn.k_proj.weight`, [kvH * D, H]), x, kvH * D, H, bias('k_proj', kvH * D)), kvH, D, t, c.ropeTheta));
+    const q = normed.map((x, t) => rope(matvec(w.get(`${p}.self_attn.q_proj.weight`, [nH * D, H]), x, nH * D, H, bias('q_proj', nH * D)), nH, D, t, c));
+    const k = normed.map((x, t) => rope(matvec(w.get(`${p}.self_attn.k_proj.weight`, [kvH * D, H]), x, kvH * D, H, bias('k_proj', kvH * D)), kvH, D, t, c));
     const v = normed.map((x) => matvec(w.get(`${p}.self_attn.v_proj.weight`, [kvH * D, H]), x, kvH * D, H, bias('v_proj', kvH * D)));
     const group = nH / kvH;
     const attnOut = q.map((qt, t) => {

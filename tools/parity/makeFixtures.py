@@ -30,7 +30,10 @@ from pathlib import Path
 import torch
 import transformers
 from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
-from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
+try:  # both are exported at the top level in transformers 4.x; the controlled reference is optional
+    from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
+except ImportError:  # pragma: no cover - depends on the installed transformers
+    NoRepeatNGramLogitsProcessor = RepetitionPenaltyLogitsProcessor = None
 
 PROMPTS = [[1, 5, 9, 23, 42, 7, 88, 3], [1, 100, 2, 64, 17], [1, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]]
 GREEDY_TOKENS = 32
@@ -59,6 +62,11 @@ def fixtures():
         ("qwen2", llama_like(Qwen2Config, num_key_value_heads=2, rope_theta=1000000.0, tie_word_embeddings=True, use_sliding_window=False), torch.float32, None),
         ("mistral", llama_like(MistralConfig, num_key_value_heads=2, sliding_window=None, tie_word_embeddings=False), torch.float32, None),
         ("gpt2", GPT2Config(vocab_size=VOCAB, n_embd=HIDDEN, n_layer=LAYERS, n_head=HEADS, n_positions=128, bos_token_id=1, eos_token_id=2), torch.float32, None),
+        # Llama 3.1+'s scaled RoPE with an original context this small, so that at head_dim 8 one
+        # frequency is blended and three are divided (last, so the other fixtures keep their seeds).
+        ("llama3-rope", llama_like(LlamaConfig, num_key_value_heads=2, rope_theta=500000.0, tie_word_embeddings=True,
+                                   rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 16}), torch.float32, None),
     ]
 
 
@@ -185,7 +193,8 @@ def make(out: Path, name: str, config, dtype: torch.dtype, shard: int | None, se
     for i, ids in enumerate(PROMPTS):
         refs[f"prompt{i}.hidden"], refs[f"prompt{i}.logits"] = hidden_states(model, ids)
         greedy_ids.append(greedy(model, ids))
-        controlled_ids.append(controlled_greedy(model, ids))
+        if RepetitionPenaltyLogitsProcessor is not None:
+            controlled_ids.append(controlled_greedy(model, ids))
     folder = out / name
     shutil.rmtree(folder, ignore_errors=True)
     model.to(dtype)
@@ -200,7 +209,7 @@ def make(out: Path, name: str, config, dtype: torch.dtype, shard: int | None, se
         writer = "save_pretrained"
     write_safetensors(folder / "reference.safetensors", refs)
     (folder / "reference.json").write_text(json.dumps({
-        "prompts": PROMPTS, "greedy": greedy_ids, "greedy_controlled": {**CONTROLS, "ids": controlled_ids}, "dtype": str(dtype).removeprefix("torch."),
+        "prompts": PROMPTS, "greedy": greedy_ids, **({"greedy_controlled": {**CONTROLS, "ids": controlled_ids}} if controlled_ids else {}), "dtype": str(dtype).removeprefix("torch."),
         "torch": torch.__version__, "transformers": transformers.__version__,
         "safetensors": safetensors_version(), "writer": writer, "seed": seed,
     }, indent=1) + "\n")

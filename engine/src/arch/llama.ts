@@ -70,7 +70,7 @@ function plainRotary(g: GraphBuilder, headDim: number): RotaryInputs {
  */
 function fusedRotary(g: GraphBuilder, c: ModelConfig): RotaryInputs {
   const positions = g.input({ name: SegmentIO.positionIds, type: DType.int64, dims: ['batch', 'seq'] });
-  const { cos, sin } = rotaryCache(c.maxPositions, c.headDim, c.ropeTheta);
+  const { cos, sin } = rotaryCache(c.maxPositions, c);
   const half = c.headDim / 2;
   const cosCache = g.initializer('rope.cos_cache', cos, [c.maxPositions, half]);
   const sinCache = g.initializer('rope.sin_cache', sin, [c.maxPositions, half]);

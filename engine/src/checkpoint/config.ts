@@ -4,7 +4,7 @@
 // changes the computation in a way the graph builders do not implement is refused with its name,
 // never ignored.
 import { readFileSync } from 'node:fs';
-import type { ModelConfig } from './types';
+import type { ModelConfig, RopeScaling } from './types';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'mistral', 'gpt2'] as const;
 
@@ -74,6 +74,7 @@ function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'mistral'): 
     intermediateSize: f.positiveInt('intermediate_size'),
     normEps: f.optionalPositiveNumber('rms_norm_eps') ?? 1e-6,
     ropeTheta: ropeTheta(f),
+    ...ropeScaling(f),
     maxPositions: contextLength(f, modelType, f.optionalPositiveInt('max_position_embeddings') ?? defaults.maxPositions),
     // Qwen2's attention always has q/k/v biases; llama's optional ones are refused above.
     attentionBias: modelType === 'qwen2',
@@ -95,21 +96,48 @@ function refuseUnsupportedLlamaFeatures(f: Fields, modelType: string): void {
 }
 
 /**
- * The rotary base. Scaled variants (linear, dynamic, yarn, llama3, longrope) change the
- * frequencies and are refused: the graph builders implement plain RoPE only. Newer transformers
- * write `rope_parameters` in place of `rope_theta` and `rope_scaling`; both forms are read.
+ * The rotary base. Newer transformers write `rope_parameters` in place of `rope_theta` and
+ * `rope_scaling`; both forms are read (ropeScaling reads the scaling).
  */
 function ropeTheta(f: Fields): number {
-  for (const field of ['rope_scaling', 'rope_parameters']) {
-    const kind = f.optionalObject(field)?.['rope_type'] ?? f.optionalObject(field)?.['type'] ?? 'default';
-    if (kind !== 'default') f.fail(field, `has rope type ${JSON.stringify(kind)}, which is not supported (plain RoPE only)`);
-  }
   const fromParams = f.optionalObject('rope_parameters')?.['rope_theta'];
   if (fromParams === undefined || fromParams === null) return f.optionalPositiveNumber('rope_theta') ?? 10000;
   if (typeof fromParams !== 'number' || !(fromParams > 0)) {
     f.fail('rope_parameters', `has rope_theta ${JSON.stringify(fromParams)}, not a positive number`);
   }
   return fromParams;
+}
+
+/** Scalings whose frequencies depend on the sequence length or that also scale attention: refused. */
+const SUPPORTED_ROPE_TYPES = ['default', 'linear', 'llama3'];
+
+/**
+ * The rotary scaling of `rope_scaling` or `rope_parameters`: `linear` and `llama3` change the
+ * frequencies once and are built into the rotary tables; dynamic, yarn and longrope depend on the
+ * sequence length or scale attention as well, and are refused naming the field.
+ */
+function ropeScaling(f: Fields): { ropeScaling?: RopeScaling } {
+  for (const field of ['rope_scaling', 'rope_parameters']) {
+    const spec = f.optionalObject(field);
+    if (!spec) continue;
+    const kind = spec['rope_type'] ?? spec['type'] ?? 'default';
+    if (typeof kind !== 'string' || !SUPPORTED_ROPE_TYPES.includes(kind)) {
+      f.fail(field, `has rope type ${JSON.stringify(kind)}, which is not supported (plain RoPE, linear and llama3 scaling are)`);
+    }
+    if (kind === 'default') continue;
+    const number = (name: string, min: number): number => {
+      const v = spec[name];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < min) f.fail(field, `needs ${name} as a number ≥ ${min} for rope type "${kind}", found ${JSON.stringify(v)}`);
+      return v as number;
+    };
+    const factor = number('factor', 1);
+    if (kind === 'linear') return { ropeScaling: { type: 'linear', factor } };
+    const lowFreqFactor = number('low_freq_factor', 0);
+    const highFreqFactor = number('high_freq_factor', 0);
+    if (!(highFreqFactor > lowFreqFactor)) f.fail(field, `needs high_freq_factor > low_freq_factor, found ${highFreqFactor} and ${lowFreqFactor}`);
+    return { ropeScaling: { type: 'llama3', factor, lowFreqFactor, highFreqFactor, originalMaxPositions: number('original_max_position_embeddings', 1) } };
+  }
+  return {};
 }
 
 /**

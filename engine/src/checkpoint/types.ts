@@ -21,6 +21,8 @@ export interface ModelConfig {
   normEps: number;
   /** Rotary base (llama family); 0 for learned absolute positions (gpt2). */
   ropeTheta: number;
+  /** How the rotary frequencies are rescaled for a longer context (llama family); absent: plain RoPE. */
+  ropeScaling?: RopeScaling;
   maxPositions: number;
   /** q/k/v projections have biases (qwen2, gpt2). */
   attentionBias: boolean;
@@ -32,6 +34,15 @@ export interface ModelConfig {
   eosTokenIds: number[];
   padTokenId: number | undefined;
 }
+
+/**
+ * The rotary scalings that only rescale the frequencies, once, whatever the sequence length:
+ * transformers' `linear` (every frequency divided by the factor) and `llama3` (Llama 3.1 and
+ * later: long wavelengths divided by the factor, short ones kept, the band between blended).
+ */
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 export type DTypeName = 'F32' | 'F16' | 'BF16';
 

@@ -2,12 +2,40 @@
 // additive attention bias (causal + padding). Cheap next to the layers, and computing them once
 // here keeps each segment graph free of index arithmetic.
 import { MASKED } from '../arch/segmentIO';
+import type { ModelConfig } from '../checkpoint/types';
+
+/** What the rotary frequencies depend on. */
+export type RotarySpec = Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>;
+
+/**
+ * inv_freq [D/2] as transformers computes it in float32: 1 / theta^(2i/D), then rescaled for a
+ * `linear` scaling (÷ factor) or a `llama3` one (wavelengths longer than the original context
+ * over low_freq_factor ÷ factor, shorter than it over high_freq_factor kept, and the band between
+ * blended linearly in original context / wavelength).
+ */
+export function rotaryFrequencies(spec: RotarySpec): Float32Array {
+  const { headDim, ropeTheta: theta, ropeScaling: scaling } = spec;
+  const base = Float32Array.from({ length: headDim / 2 }, (_, i) => 1 / Math.pow(theta, (2 * i) / headDim));
+  if (!scaling) return base;
+  if (scaling.type === 'linear') return base.map((f) => f / scaling.factor);
+  const { factor, lowFreqFactor, highFreqFactor, originalMaxPositions: context } = scaling;
+  const longest = context / lowFreqFactor;
+  const shortest = context / highFreqFactor;
+  return base.map((f) => {
+    const wavelength = (2 * Math.PI) / f;
+    if (wavelength < shortest) return f;
+    if (wavelength > longest) return f / factor;
+    const smooth = (context / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+    return (1 - smooth) * (f / factor) + smooth * f;
+  });
+}
 
 /** Rotary caches [maxPositions, D/2] for the fused operator, with the same float32 rounding. */
-export function rotaryCache(maxPositions: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+export function rotaryCache(maxPositions: number, spec: RotarySpec): { cos: Float32Array; sin: Float32Array } {
   const positions = Int32Array.from({ length: maxPositions }, (_, i) => i);
-  const half = headDim / 2;
-  const full = rotaryTables(positions, 1, headDim, theta);
+  const half = spec.headDim / 2;
+  const headDim = spec.headDim;
+  const full = rotaryTables(positions, 1, spec);
   const cos = new Float32Array(maxPositions * half);
   const sin = new Float32Array(maxPositions * half);
   for (let p = 0; p < maxPositions; p++) {
@@ -22,9 +50,10 @@ export function rotaryCache(maxPositions: number, headDim: number, theta: number
  * over both halves, as HF's rotate_half convention expects. inv_freq and the angle products are
  * rounded to float32 like HF computes them, so long positions match it closely.
  */
-export function rotaryTables(positions: Int32Array /* [B, S] */, batch: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+export function rotaryTables(positions: Int32Array /* [B, S] */, batch: number, spec: RotarySpec): { cos: Float32Array; sin: Float32Array } {
+  const headDim = spec.headDim;
   const half = headDim / 2;
-  const invFreq = Float32Array.from({ length: half }, (_, i) => 1 / Math.pow(theta, (2 * i) / headDim));
+  const invFreq = rotaryFrequencies(spec);
   const seq = positions.length / batch;
   const cos = new Float32Array(batch * seq * headDim);
   const sin = new Float32Array(batch * seq * headDim);

@@ -309,7 +309,7 @@ export class SegmentedModel {
       feeds[SegmentIO.positionIds] = int64Tensor(BigInt64Array.from(state.positionSlice(start, n), BigInt), [batch, n]);
     } else if (session.inputNames.includes(SegmentIO.cos)) {
       const D = this.config.headDim;
-      const { cos, sin } = rotaryTables(state.positionSlice(start, n), batch, D, this.config.ropeTheta);
+      const { cos, sin } = rotaryTables(state.positionSlice(start, n), batch, this.config);
       feeds[SegmentIO.cos] = float32Tensor(cos, [batch, 1, n, D]);
       feeds[SegmentIO.sin] = float32Tensor(sin, [batch, 1, n, D]);
     }

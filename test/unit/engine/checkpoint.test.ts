@@ -193,11 +193,23 @@ test('config errors name the file and the field', () => {
   assert.throws(() => readModelConfig(bad), /config\.json: not valid JSON/);
 });
 
-test('features the graphs do not implement are refused by name, not ignored', () => {
-  // Llama 3.2's scaled RoPE.
+test('linear and llama3 rotary scalings are read, from rope_scaling or rope_parameters, and checked', () => {
+  // Llama 3.2's scaled RoPE, as its config.json writes it.
   const llama3Scaling = { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' };
-  assert.throws(() => parse(variant(TINYLLAMA, { rope_scaling: llama3Scaling })), /field "rope_scaling" has rope type "llama3", which is not supported/);
-  assert.throws(() => parse(variant(QWEN25, { rope_scaling: { type: 'yarn', factor: 4 } })), /field "rope_scaling" has rope type "yarn"/);
+  const llama3 = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
+  assert.deepEqual(parse(variant(TINYLLAMA, { rope_scaling: llama3Scaling, rope_theta: 500000 })).ropeScaling, llama3);
+  assert.deepEqual(parse(variant(TINYLLAMA, { rope_theta: undefined, rope_parameters: { ...llama3Scaling, rope_theta: 500000 } })).ropeScaling, llama3);
+  assert.deepEqual(parse(variant(TINYLLAMA, { rope_scaling: { type: 'linear', factor: 2 } })).ropeScaling, { type: 'linear', factor: 2 });
+  assert.equal(parse(variant(TINYLLAMA, {})).ropeScaling, undefined);
+  assert.throws(() => parse(variant(TINYLLAMA, { rope_scaling: { ...llama3Scaling, low_freq_factor: undefined } })), /field "rope_scaling" needs low_freq_factor as a number ≥ 0 for rope type "llama3", found undefined/);
+  assert.throws(() => parse(variant(TINYLLAMA, { rope_scaling: { ...llama3Scaling, high_freq_factor: 1 } })), /field "rope_scaling" needs high_freq_factor > low_freq_factor, found 1 and 1/);
+  assert.throws(() => parse(variant(TINYLLAMA, { rope_scaling: { type: 'linear', factor: 0.5 } })), /needs factor as a number ≥ 1 for rope type "linear", found 0.5/);
+});
+
+test('features the graphs do not implement are refused by name, not ignored', () => {
+  assert.throws(() => parse(variant(QWEN25, { rope_scaling: { type: 'yarn', factor: 4 } })), /field "rope_scaling" has rope type "yarn", which is not supported \(plain RoPE, linear and llama3 scaling are\)/);
+  assert.throws(() => parse(variant(TINYLLAMA, { rope_scaling: { type: 'dynamic', factor: 2 } })), /field "rope_scaling" has rope type "dynamic"/);
+  assert.throws(() => parse(variant(TINYLLAMA, { rope_parameters: { rope_type: 'longrope', rope_theta: 10000 } })), /field "rope_parameters" has rope type "longrope"/);
   assert.doesNotThrow(() => parse(variant(TINYLLAMA, { rope_scaling: { rope_type: 'default' } })));
   assert.throws(() => parse(variant(TINYLLAMA, { hidden_act: 'gelu' })), /field "hidden_act" "gelu" is not supported/);
   assert.throws(() => parse(variant(TINYLLAMA, { attention_bias: true })), /field "attention_bias" true \(biases on q\/k\/v and o_proj\) is not supported for llama/);

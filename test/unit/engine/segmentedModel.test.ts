@@ -3,6 +3,7 @@
 // logits as running every layer for every token, and padding does not change a row's result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { rotaryFrequencies } from '../../../engine/src/model/positions';
 import { readoutAllLayers, topTokens } from '../../../engine/src/model/readout';
 import { CancelledError, SegmentedModel, segmentBounds } from '../../../engine/src/model/segmentedModel';
 import { referenceForward } from '../../support/referenceLlama';
@@ -43,6 +44,37 @@ for (const fused of [false, true]) {
       }
       const last = await model.logits(new Float32Array(0));
       assert.equal(last.length, 0);
+    });
+  });
+}
+
+test('rotary frequencies: llama3 keeps short wavelengths, divides long ones, blends the band between', () => {
+  // head_dim 8, theta 10000: 1, 0.1, 0.01, 0.001 (wavelengths 6.3, 62.8, 628, 6283). An original
+  // context of 64 with low/high frequency factors 1 and 4 keeps wavelengths under 16 and divides
+  // those over 64 by the factor (8); 62.83 lies between: smooth = (64 / 62.832 − 1) / 3 = 0.0061972.
+  const spec = { headDim: 8, ropeTheta: 10000 };
+  const llama3 = rotaryFrequencies({ ...spec, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } });
+  const expected = [1, 0.1 * ((1 - 0.0061972) / 8 + 0.0061972), 0.01 / 8, 0.001 / 8];
+  llama3.forEach((f, i) => assert.ok(Math.abs(f - expected[i]!) <= 1e-6 * expected[i]!, `frequency ${i}: ${f} against ${expected[i]}`));
+  assert.deepEqual([...rotaryFrequencies({ ...spec, ropeScaling: { type: 'linear', factor: 4 } })], [...rotaryFrequencies(spec)].map((f) => Math.fround(f / 4)));
+});
+
+for (const fused of [false, true]) {
+  test(`a llama3-scaled rotary gives the reference hidden states, which differ from plain RoPE's (${fused ? 'fused' : 'plain'} ops)`, async () => {
+    // Wavelengths 6.3 / 62.8 / 628 / 6283 against an original context of 128 (kept under 32,
+    // divided by 4 over 128): one kept, one blended, two divided, so the positions turn differently.
+    const scaled: TinyLlamaShape = { ...GQA, ropeScaling: { type: 'llama3', factor: 4, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 128 } };
+    const prompt = Array.from({ length: 40 }, (_, i) => (i * 7 + 3) % GQA.vocab);
+    const ref = referenceForward(tinyLlamaCheckpoint(scaled), prompt);
+    const plain = referenceForward(tinyLlamaCheckpoint(GQA), prompt);
+    const last = (r: typeof ref): number[] => r.hidden[GQA.layers]!.flatMap((row) => Array.from(row));
+    assert.ok(maxDiff(last(ref), last(plain)) > 1e-2, 'the scaling changes the result');
+    await withModel(scaled, [3], fused, async (model) => {
+      const state = model.newState();
+      model.append(state, [prompt]);
+      const out = await model.runTo(state, GQA.layers);
+      const diff = maxDiff(out.hidden, last(ref));
+      assert.ok(diff <= 1e-4, `max abs difference ${diff}`);
     });
   });
 }
