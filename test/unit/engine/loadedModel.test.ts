@@ -47,6 +47,31 @@ test('a bf16 qwen2 folder loads through the engine and matches the reference', a
   }
 });
 
+test("a folder with Llama 3.1+'s rope_scaling loads with the scaled frequencies and matches the reference", async () => {
+  const scaledDir = mkdtempSync(join(tmpdir(), 'hdlm-llama3-'));
+  const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
+  try {
+    const rope_scaling = { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 16 };
+    writeTinyCheckpoint(scaledDir, { family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, tied: true, std: 0.3, seed: 5, ropeTheta: 500000, configOverrides: { rope_scaling } });
+    const loaded = await engine.loadModel(scaledDir, { cacheDir });
+    try {
+      assert.deepEqual(loaded.checkpoint.config.ropeScaling, { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 });
+      const ids = Array.from({ length: 24 }, (_, i) => (i * 5 + 1) % 64);
+      const ref = referenceForward(loaded.checkpoint, ids);
+      const state = loaded.model.newState();
+      loaded.model.append(state, [ids]);
+      const out = await loaded.model.runTo(state, 2);
+      const expected = ref.hidden[2]!.flatMap((r) => Array.from(r));
+      const diff = out.hidden.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
+      assert.ok(diff < 1e-4, `hidden differs by ${diff}`);
+    } finally {
+      await loaded.release();
+    }
+  } finally {
+    rmSync(scaledDir, { recursive: true, force: true });
+  }
+});
+
 test('a model the device cannot hold runs on the CPU, saying why', async () => {
   // WebGPU has no adapter on a machine without a GPU, so its sessions fail to be created: the
   // same path a model too large for GPU memory takes. Where WebGPU works, the model stays there.
