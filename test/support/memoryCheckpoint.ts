@@ -13,6 +13,8 @@ export interface TinyLlamaShape {
   tied?: boolean;
   seed?: number;
   ropeScaling?: RopeScaling;
+  /** Qwen3's per-head query/key RMS norms (the config says model_type qwen3). */
+  qkNorm?: boolean;
 }
 
 /** Mulberry32: a small seeded generator, good enough for test weights. */
@@ -29,7 +31,7 @@ export function seededRandom(seed: number): () => number {
 
 export function tinyLlamaConfig(shape: TinyLlamaShape): ModelConfig {
   return {
-    modelType: 'llama',
+    modelType: shape.qkNorm ? 'qwen3' : 'llama',
     family: 'llama',
     vocabSize: shape.vocab,
     hiddenSize: shape.hidden,
@@ -41,6 +43,7 @@ export function tinyLlamaConfig(shape: TinyLlamaShape): ModelConfig {
     normEps: 1e-5,
     ropeTheta: 10000,
     ...(shape.ropeScaling ? { ropeScaling: shape.ropeScaling } : {}),
+    ...(shape.qkNorm ? { qkNorm: true } : {}),
     maxPositions: 512,
     attentionBias: shape.attentionBias ?? false,
     tieWordEmbeddings: shape.tied ?? false,
@@ -95,6 +98,10 @@ export function tinyLlamaCheckpoint(shape: TinyLlamaShape): Checkpoint {
       add(`${p}.self_attn.q_proj.bias`, [nH * D]);
       add(`${p}.self_attn.k_proj.bias`, [kvH * D]);
       add(`${p}.self_attn.v_proj.bias`, [kvH * D]);
+    }
+    if (config.qkNorm) {
+      add(`${p}.self_attn.q_norm.weight`, [D], 'norm');
+      add(`${p}.self_attn.k_norm.weight`, [D], 'norm');
     }
     add(`${p}.self_attn.o_proj.weight`, [H, nH * D]);
     add(`${p}.post_attention_layernorm.weight`, [H], 'norm');

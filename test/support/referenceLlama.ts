@@ -70,8 +70,16 @@ export function referenceForward(ckpt: Checkpoint, ids: number[]): { hidden: Vec
     const p = `model.layers.${l}`;
     const bias = (n: string, size: number): Float32Array | undefined => (c.attentionBias ? w.get(`${p}.self_attn.${n}.bias`, [size]) : undefined);
     const normed = xs.map((x) => rmsNorm(x, w.get(`${p}.input_layernorm.weight`, [H]), c.normEps));
-    const q = normed.map((x, t) => rope(matvec(w.get(`${p}.self_attn.q_proj.weight`, [nH * D, H]), x, nH * D, H, bias('q_proj', nH * D)), nH, D, t, c));
-    const k = normed.map((x, t) => rope(matvec(w.get(`${p}.self_attn.k_proj.weight`, [kvH * D, H]), x, kvH * D, H, bias('k_proj', kvH * D)), kvH, D, t, c));
+    // Qwen3: each head's query and key RMS-normalised over head_dim before the rotation.
+    const headNorm = (v: Vec, heads: number, name: string): Vec => {
+      if (!c.qkNorm) return v;
+      const weight = w.get(`${p}.self_attn.${name}.weight`, [D]);
+      const out = new Float64Array(v.length);
+      for (let h = 0; h < heads; h++) out.set(rmsNorm(v.subarray(h * D, (h + 1) * D), weight, c.normEps), h * D);
+      return out;
+    };
+    const q = normed.map((x, t) => rope(headNorm(matvec(w.get(`${p}.self_attn.q_proj.weight`, [nH * D, H]), x, nH * D, H, bias('q_proj', nH * D)), nH, 'q_norm'), nH, D, t, c));
+    const k = normed.map((x, t) => rope(headNorm(matvec(w.get(`${p}.self_attn.k_proj.weight`, [kvH * D, H]), x, kvH * D, H, bias('k_proj', kvH * D)), kvH, 'k_norm'), kvH, D, t, c));
     const v = normed.map((x) => matvec(w.get(`${p}.self_attn.v_proj.weight`, [kvH * D, H]), x, kvH * D, H, bias('v_proj', kvH * D)));
     const group = nH / kvH;
     const attnOut = q.map((qt, t) => {

@@ -13,7 +13,7 @@ import { bpeModelSection, specialTokenFields } from '../../tools/corpus/lib/toke
 
 export interface TinyCheckpointOptions {
   family: 'llama' | 'gpt2';
-  /** llama, qwen2 or mistral for the llama family; gpt2 for gpt2. Default: the family's name. */
+  /** llama, qwen2, qwen3 or mistral for the llama family; gpt2 for gpt2. Default: the family's name. */
   modelType?: string;
   layers?: number;
   hidden?: number;
@@ -144,7 +144,7 @@ function resolveOptions(options: TinyCheckpointOptions): Resolved {
 // ---- config.json ------------------------------------------------------------------------------
 
 function llamaConfig(o: Resolved, options: TinyCheckpointOptions): Record<string, unknown> {
-  const architectures = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM' }[o.modelType];
+  const architectures = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', mistral: 'MistralForCausalLM' }[o.modelType];
   const config: Record<string, unknown> = {
     architectures: [architectures ?? 'LlamaForCausalLM'],
     model_type: o.modelType,
@@ -169,6 +169,7 @@ function llamaConfig(o: Resolved, options: TinyCheckpointOptions): Record<string
   if (options.headDim !== undefined) config['head_dim'] = options.headDim;
   if (o.modelType === 'llama') Object.assign(config, { attention_bias: false, mlp_bias: false, pretraining_tp: 1 });
   if (o.modelType === 'qwen2') Object.assign(config, { use_sliding_window: false, sliding_window: null, max_window_layers: o.layers });
+  if (o.modelType === 'qwen3') Object.assign(config, { attention_bias: false, use_sliding_window: false, sliding_window: null, max_window_layers: o.layers, head_dim: o.headDim });
   if (o.modelType === 'mistral') config['sliding_window'] = null;
   return config;
 }
@@ -241,6 +242,9 @@ function llamaTensorSpecs(o: Resolved): TensorSpec[] {
       { name: `${p}.mlp.up_proj.weight`, shape: [o.intermediate, o.hidden], kind: 'matrix' },
       { name: `${p}.mlp.down_proj.weight`, shape: [o.hidden, o.intermediate], kind: 'matrix' },
     );
+    if (o.modelType === 'qwen3') {
+      specs.push({ name: `${p}.self_attn.q_norm.weight`, shape: [o.headDim], kind: 'scale' }, { name: `${p}.self_attn.k_norm.weight`, shape: [o.headDim], kind: 'scale' });
+    }
     if (o.attentionBias) {
       specs.push(
         { name: `${p}.self_attn.q_proj.bias`, shape: [q], kind: 'bias' },

@@ -30,6 +30,10 @@ from pathlib import Path
 import torch
 import transformers
 from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
+try:  # transformers 4.51 and later
+    from transformers import Qwen3Config
+except ImportError:  # pragma: no cover - depends on the installed transformers
+    Qwen3Config = None
 try:  # both are exported at the top level in transformers 4.x; the controlled reference is optional
     from transformers import NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
 except ImportError:  # pragma: no cover - depends on the installed transformers
@@ -67,7 +71,11 @@ def fixtures():
         ("llama3-rope", llama_like(LlamaConfig, num_key_value_heads=2, rope_theta=500000.0, tie_word_embeddings=True,
                                    rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 16}), torch.float32, None),
-    ]
+    ] + ([
+        # Qwen3: per-head q/k RMS norms, and a head_dim that is not hidden_size / heads.
+        ("qwen3", llama_like(Qwen3Config, num_key_value_heads=2, head_dim=16, rope_theta=1000000.0, tie_word_embeddings=True,
+                             use_sliding_window=False), torch.float32, None),
+    ] if Qwen3Config is not None else [])
 
 
 def widen(model: torch.nn.Module, seed: int) -> None:

@@ -1,4 +1,4 @@
-// The Llama family (llama, qwen2, mistral) as ONNX segment graphs: a run of decoder layers with
+// The Llama family (llama, qwen2, qwen3, mistral) as ONNX segment graphs: a run of decoder layers with
 // their own KV cache inputs/outputs. Embedding lookup, rotary tables and the attention bias are
 // computed by the caller in JavaScript (cheap, and shared by every segment).
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
@@ -82,7 +82,7 @@ function decoderLayer(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: nu
   const d = dims(c);
   const p = `model.layers.${layer}`;
   const x = rmsNorm(g, h, `${p}.input_layernorm`, w.get(`${p}.input_layernorm.weight`, [d.H]), c.normEps, options);
-  const attn = attention(g, c, w, layer, x, shared);
+  const attn = attention(g, c, w, layer, x, shared, options);
   // In a rows graph's last layer everything from here on is for the picked rows only.
   const h1 = g.op('Add', [shared.picked ? shared.picked.pick(h) : h, attn])[0]!;
   const x2 = rmsNorm(g, h1, `${p}.post_attention_layernorm`, w.get(`${p}.post_attention_layernorm.weight`, [d.H]), c.normEps, options);
@@ -101,14 +101,19 @@ function project(g: GraphBuilder, c: ModelConfig, w: WeightStore, x: string, nam
   return splitHeads(g, linear(g, x, name, weight, out, c.hiddenSize, bias), heads, c.headDim);
 }
 
-function attention(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, x: string, shared: Shared): string {
+function attention(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, x: string, shared: Shared, options: OpOptions): string {
   const d = dims(c);
   const p = `model.layers.${layer}.self_attn`;
   // Keys and values at every new position (the cache needs them); queries only where asked.
   const picked = shared.picked;
-  const q = (picked?.rope ?? shared.rope)(project(g, c, w, picked ? picked.pick(x) : x, `${p}.q_proj`, d.nH), d.nH); // [B, nH, S or R, D]
-  const k = shared.rope(project(g, c, w, x, `${p}.k_proj`, d.kvH), d.kvH); // [B, kvH, S, D]
+  const q = (picked?.rope ?? shared.rope)(headNorm(g, c, w, project(g, c, w, picked ? picked.pick(x) : x, `${p}.q_proj`, d.nH), `${p}.q_norm`, options), d.nH); // [B, nH, S or R, D]
+  const k = shared.rope(headNorm(g, c, w, project(g, c, w, x, `${p}.k_proj`, d.kvH), `${p}.k_norm`, options), d.kvH); // [B, kvH, S, D]
   const v = project(g, c, w, x, `${p}.v_proj`, d.kvH); // [B, kvH, S, D]
   const merged = attendCached(g, layer, { numHeads: d.nH, numKvHeads: d.kvH, headDim: d.D }, q, k, v, picked?.bias5 ?? shared.bias5);
   return linear(g, merged, `${p}.o_proj`, w.get(`${p}.o_proj.weight`, [d.H, d.nH * d.D]), d.H, d.nH * d.D);
+}
+
+/** Qwen3's per-head RMS norm of queries or keys [B, heads, S, D] over D (identity without qkNorm). */
+function headNorm(g: GraphBuilder, c: ModelConfig, w: WeightStore, x: string, name: string, options: OpOptions): string {
+  return c.qkNorm ? rmsNorm(g, x, name, w.get(`${name}.weight`, [c.headDim]), c.normEps, options) : x;
 }

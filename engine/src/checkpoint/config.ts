@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ModelConfig, RopeScaling } from './types';
 
-export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'mistral', 'gpt2'] as const;
+export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'qwen3', 'mistral', 'gpt2'] as const;
 
 /** Reads and parses a config.json; errors name the file. */
 export function readModelConfig(path: string): ModelConfig {
@@ -37,6 +37,7 @@ export function parseModelConfig(json: Record<string, unknown>, source: string):
   switch (modelType) {
     case 'llama':
     case 'qwen2':
+    case 'qwen3':
     case 'mistral':
       return parseLlamaFamily(f, modelType);
     case 'gpt2':
@@ -50,10 +51,11 @@ export function parseModelConfig(json: Record<string, unknown>, source: string):
 const LLAMA_FAMILY_DEFAULTS = {
   llama: { maxPositions: 2048, tie: false },
   qwen2: { maxPositions: 32768, tie: false },
+  qwen3: { maxPositions: 32768, tie: false },
   mistral: { maxPositions: 4096 * 32, tie: false },
 } as const;
 
-function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'mistral'): ModelConfig {
+function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'qwen3' | 'mistral'): ModelConfig {
   refuseUnsupportedLlamaFeatures(f, modelType);
   const hiddenSize = f.positiveInt('hidden_size');
   const numHeads = f.positiveInt('num_attention_heads');
@@ -76,8 +78,10 @@ function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'mistral'): 
     ropeTheta: ropeTheta(f),
     ...ropeScaling(f),
     maxPositions: contextLength(f, modelType, f.optionalPositiveInt('max_position_embeddings') ?? defaults.maxPositions),
-    // Qwen2's attention always has q/k/v biases; llama's optional ones are refused above.
+    // Qwen2's attention always has q/k/v biases; llama's and qwen3's optional ones are refused above.
     attentionBias: modelType === 'qwen2',
+    // Qwen3 normalises each head's queries and keys (q_norm, k_norm) before the rotary embedding.
+    ...(modelType === 'qwen3' ? { qkNorm: true } : {}),
     tieWordEmbeddings: f.optionalBoolean('tie_word_embeddings') ?? defaults.tie,
     activation: 'silu',
     ...specialTokens(f),
@@ -87,9 +91,9 @@ function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'mistral'): 
 function refuseUnsupportedLlamaFeatures(f: Fields, modelType: string): void {
   const act = f.optionalString('hidden_act') ?? 'silu';
   if (act !== 'silu') f.fail('hidden_act', `"${act}" is not supported (the llama family runs silu)`);
-  // Llama's attention_bias puts biases on o_proj as well as q/k/v, which the graph does not build.
-  if (modelType === 'llama' && f.optionalBoolean('attention_bias') === true) {
-    f.fail('attention_bias', 'true (biases on q/k/v and o_proj) is not supported for llama; qwen2-style q/k/v biases are');
+  // Llama's and Qwen3's attention_bias put biases on o_proj as well as q/k/v, which the graph does not build.
+  if ((modelType === 'llama' || modelType === 'qwen3') && f.optionalBoolean('attention_bias') === true) {
+    f.fail('attention_bias', `true (biases on q/k/v and o_proj) is not supported for ${modelType}; qwen2-style q/k/v biases are`);
   }
   if (f.optionalBoolean('mlp_bias') === true) f.fail('mlp_bias', 'true (biases on the MLP projections) is not supported');
   if (f.has('quantization_config')) f.fail('quantization_config', 'quantized checkpoints are not supported; use F32, F16 or BF16 weights');
@@ -156,7 +160,7 @@ function slidingWindow(f: Fields, modelType: string): number | undefined {
     // MistralConfig defaults sliding_window to 4096; later Mistral releases write null.
     return f.isAbsent('sliding_window') ? 4096 : f.optionalPositiveInt('sliding_window');
   }
-  if (modelType === 'qwen2' && f.optionalBoolean('use_sliding_window') === true) {
+  if ((modelType === 'qwen2' || modelType === 'qwen3') && f.optionalBoolean('use_sliding_window') === true) {
     return f.optionalPositiveInt('sliding_window') ?? 4096;
   }
   return undefined;

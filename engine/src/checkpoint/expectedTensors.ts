@@ -43,6 +43,10 @@ function llamaTensors(c: ModelConfig): ExpectedTensor[] {
     if (c.attentionBias) {
       list.push(tensor(`${p}.self_attn.q_proj.bias`, Q), tensor(`${p}.self_attn.k_proj.bias`, KV), tensor(`${p}.self_attn.v_proj.bias`, KV));
     }
+    if (c.qkNorm) {
+      const D: Dim = { size: c.headDim, why: `head_dim=${c.headDim}` };
+      list.push(tensor(`${p}.self_attn.q_norm.weight`, D), tensor(`${p}.self_attn.k_norm.weight`, D));
+    }
     list.push(
       tensor(`${p}.self_attn.o_proj.weight`, H, Q),
       tensor(`${p}.post_attention_layernorm.weight`, H),

@@ -6,7 +6,7 @@
 export type ArchFamily = 'llama' | 'gpt2';
 
 export interface ModelConfig {
-  /** The Hugging Face `model_type` as written in config.json (llama, qwen2, mistral, gpt2). */
+  /** The Hugging Face `model_type` as written in config.json (llama, qwen2, qwen3, mistral, gpt2). */
   modelType: string;
   family: ArchFamily;
   vocabSize: number;
@@ -26,6 +26,8 @@ export interface ModelConfig {
   maxPositions: number;
   /** q/k/v projections have biases (qwen2, gpt2). */
   attentionBias: boolean;
+  /** Each head's queries and keys are RMS-normalised (own weight [head_dim]) before RoPE (qwen3). */
+  qkNorm?: boolean;
   /** The output head shares the token embedding matrix. */
   tieWordEmbeddings: boolean;
   /** MLP activation: 'silu' (llama family) or 'gelu_new' (gpt2). */

@@ -49,6 +49,17 @@ const QWEN25 = `{
   "use_cache": true, "use_sliding_window": false, "vocab_size": 151936
 }`;
 
+// Qwen3-0.6B: per-head q/k RMS norms, head_dim 128 (not hidden_size / heads = 64), tied, no biases.
+const QWEN3 = `{
+  "architectures": ["Qwen3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 151643,
+  "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024, "initializer_range": 0.02,
+  "intermediate_size": 3072, "max_position_embeddings": 40960, "max_window_layers": 28, "model_type": "qwen3",
+  "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06,
+  "rope_scaling": null, "rope_theta": 1000000, "sliding_window": null, "tie_word_embeddings": true,
+  "torch_dtype": "bfloat16", "transformers_version": "4.51.0", "use_cache": true, "use_sliding_window": false,
+  "vocab_size": 151936
+}`;
+
 // Mistral-7B-v0.1: a 4096-token sliding window in a 32768-position model.
 const MISTRAL = `{
   "architectures": ["MistralForCausalLM"], "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu",
@@ -99,6 +110,18 @@ test('a Llama config (TinyLlama) is read with grouped-query attention', () => {
     eosTokenIds: [2],
     padTokenId: undefined,
   });
+});
+
+test('a Qwen3 config (Qwen3-0.6B) has per-head q/k norms, its own head_dim and no biases', () => {
+  const c = parse(QWEN3);
+  assert.deepEqual([c.modelType, c.family, c.qkNorm, c.attentionBias, c.headDim, c.numHeads, c.numKvHeads], ['qwen3', 'llama', true, false, 128, 16, 8]);
+  assert.deepEqual([c.tieWordEmbeddings, c.maxPositions, c.ropeTheta, c.normEps], [true, 40960, 1e6, 1e-6]);
+  const names = expectedTensors(c).filter((t) => t.name.startsWith('model.layers.0.self_attn.')).map((t) => `${t.name} [${t.shape.join(',')}]`);
+  assert.ok(names.includes('model.layers.0.self_attn.q_norm.weight [128]') && names.includes('model.layers.0.self_attn.k_norm.weight [128]'), names.join('; '));
+  assert.ok(names.includes('model.layers.0.self_attn.q_proj.weight [2048,1024]'), 'queries are heads × head_dim wide');
+  assert.equal(parse(QWEN25).qkNorm, undefined);
+  assert.throws(() => parse(variant(QWEN3, { attention_bias: true })), /field "attention_bias" true \(biases on q\/k\/v and o_proj\) is not supported for qwen3/);
+  assert.equal(parse(variant(QWEN3, { use_sliding_window: true, sliding_window: 4096 })).maxPositions, 4096);
 });
 
 test('a Qwen2 config (Qwen2.5-0.5B) has q/k/v biases, GQA and tied embeddings', () => {
@@ -176,7 +199,7 @@ test('optional llama-family fields take transformers defaults; explicit head_dim
 test('config errors name the file and the field', () => {
   assert.throws(
     () => parse(variant(TINYLLAMA, { model_type: 'bert' })),
-    /^Error: \/models\/x\/config\.json: model_type "bert" is not supported \(supported: llama, qwen2, mistral, gpt2\)$/,
+    /^Error: \/models\/x\/config\.json: model_type "bert" is not supported \(supported: llama, qwen2, qwen3, mistral, gpt2\)$/,
   );
   assert.throws(() => parse(variant(TINYLLAMA, { model_type: undefined })), /config\.json: field "model_type" is missing/);
   assert.throws(() => parse(variant(TINYLLAMA, { hidden_size: undefined })), /^Error: \/models\/x\/config\.json: field "hidden_size" is missing$/);

@@ -47,29 +47,43 @@ test('a bf16 qwen2 folder loads through the engine and matches the reference', a
   }
 });
 
-test("a folder with Llama 3.1+'s rope_scaling loads with the scaled frequencies and matches the reference", async () => {
-  const scaledDir = mkdtempSync(join(tmpdir(), 'hdlm-llama3-'));
+/** Writes a tiny folder, loads it through the engine, and compares the last layer with the reference on 24 tokens. */
+async function loadsLikeTheReference(options: Parameters<typeof writeTinyCheckpoint>[1], check: (loaded: LoadedModel) => void): Promise<void> {
+  const folder = mkdtempSync(join(tmpdir(), 'hdlm-folder-'));
   const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
   try {
-    const rope_scaling = { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 16 };
-    writeTinyCheckpoint(scaledDir, { family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, tied: true, std: 0.3, seed: 5, ropeTheta: 500000, configOverrides: { rope_scaling } });
-    const loaded = await engine.loadModel(scaledDir, { cacheDir });
+    writeTinyCheckpoint(folder, options);
+    const loaded = await engine.loadModel(folder, { cacheDir });
     try {
-      assert.deepEqual(loaded.checkpoint.config.ropeScaling, { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 });
+      check(loaded);
       const ids = Array.from({ length: 24 }, (_, i) => (i * 5 + 1) % 64);
+      const L = loaded.checkpoint.config.numLayers;
       const ref = referenceForward(loaded.checkpoint, ids);
       const state = loaded.model.newState();
       loaded.model.append(state, [ids]);
-      const out = await loaded.model.runTo(state, 2);
-      const expected = ref.hidden[2]!.flatMap((r) => Array.from(r));
+      const out = await loaded.model.runTo(state, L);
+      const expected = ref.hidden[L]!.flatMap((r) => Array.from(r));
       const diff = out.hidden.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
       assert.ok(diff < 1e-4, `hidden differs by ${diff}`);
     } finally {
       await loaded.release();
     }
   } finally {
-    rmSync(scaledDir, { recursive: true, force: true });
+    rmSync(folder, { recursive: true, force: true });
   }
+}
+
+test("a folder with Llama 3.1+'s rope_scaling loads with the scaled frequencies and matches the reference", async () => {
+  const rope_scaling = { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 16 };
+  await loadsLikeTheReference({ family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, tied: true, std: 0.3, seed: 5, ropeTheta: 500000, configOverrides: { rope_scaling } }, (loaded) => {
+    assert.deepEqual(loaded.checkpoint.config.ropeScaling, { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 });
+  });
+});
+
+test('a qwen3 folder (per-head q/k norms, head_dim apart from hidden / heads) loads and matches the reference', async () => {
+  await loadsLikeTheReference({ family: 'llama', modelType: 'qwen3', layers: 2, hidden: 32, heads: 4, kvHeads: 2, headDim: 16, intermediate: 48, tied: true, std: 0.3, seed: 6 }, (loaded) => {
+    assert.deepEqual([loaded.checkpoint.config.qkNorm, loaded.checkpoint.config.headDim], [true, 16]);
+  });
 });
 
 test('a model the device cannot hold runs on the CPU, saying why', async () => {

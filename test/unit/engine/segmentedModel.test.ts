@@ -3,6 +3,7 @@
 // logits as running every layer for every token, and padding does not change a row's result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { generate } from '../../../engine/src/generate/generator';
 import { rotaryFrequencies } from '../../../engine/src/model/positions';
 import { readoutAllLayers, topTokens } from '../../../engine/src/model/readout';
 import { CancelledError, SegmentedModel, segmentBounds } from '../../../engine/src/model/segmentedModel';
@@ -75,6 +76,37 @@ for (const fused of [false, true]) {
       const out = await model.runTo(state, GQA.layers);
       const diff = maxDiff(out.hidden, last(ref));
       assert.ok(diff <= 1e-4, `max abs difference ${diff}`);
+    });
+  });
+}
+
+for (const fused of [false, true]) {
+  test(`qwen3's per-head query/key norms give the reference hidden states and greedy tokens (${fused ? 'fused' : 'plain'} ops)`, async () => {
+    const qwen3: TinyLlamaShape = { ...GQA, attentionBias: false, qkNorm: true, seed: 13 };
+    const ckpt = tinyLlamaCheckpoint(qwen3);
+    const ref = referenceForward(ckpt, PROMPT);
+    const withoutNorms = referenceForward({ ...ckpt, config: { ...ckpt.config, qkNorm: false } }, PROMPT);
+    const last = (r: typeof ref): number[] => r.hidden[GQA.layers]!.flatMap((row) => Array.from(row));
+    assert.ok(maxDiff(last(ref), last(withoutNorms)) > 1e-2, 'the norms change the result');
+    await withModel(qwen3, [2, 4], fused, async (model) => {
+      const state = model.newState();
+      model.append(state, [PROMPT]);
+      for (const layer of model.exitLayers) {
+        const out = await model.runTo(state, layer);
+        const diff = maxDiff(out.hidden, ref.hidden[layer]!.flatMap((row) => Array.from(row)));
+        assert.ok(diff <= 1e-4, `layer ${layer}: max abs difference ${diff}`);
+      }
+      // Generation reads only the newest position at the last layer (a rows run): the same tokens as the reference.
+      const ids = [...PROMPT];
+      const expected: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const logits = referenceForward(ckpt, ids).logits.at(-1)!;
+        const next = logits.indexOf(Math.max(...logits));
+        expected.push(next);
+        ids.push(next);
+      }
+      const out = await generate(model, { prompts: [PROMPT], config: { maxNewTokens: 6, ignoreEos: true } });
+      assert.deepEqual(out.rows[0]!.tokens, expected);
     });
   });
 }
