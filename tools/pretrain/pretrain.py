@@ -84,6 +84,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                      help="exit-loss weights (one per --exit-layers entry) for the --mix rows, computed on "
                           "all their positions (not an --exit-fraction subset); 0 skips that exit. "
                           "Without it the mix rows are weighted like corpus rows")
+    io_.add_argument("--mix-exit-turns",
+                     help="with --mix-exit-weights: per --exit-layers entry, which thought turn of each task "
+                          "sequence that exit's task loss reads (n: only the targets inside the n-th "
+                          "<|thought|> turn, its content and closing <|end|>, the tokens an HdLM head at that "
+                          "layer decodes; 0: every position, as without this option)")
     io_.add_argument("--init-from", type=Path, help="start from the weights of another run's ckpt.pt, or of "
                      "an exported Hugging Face folder (its model.safetensors; its config.json must match the "
                      "shape and its tokenizer.json --tokenizer-dir's); fresh optimizer and schedule: a "
@@ -155,9 +160,13 @@ class LossPlan:
     exit_fraction: float
     # Exit weights for mixed-in task rows (same order as `layers`, last layer excluded), or None.
     mix_weights: Optional[list[float]] = None
+    # Per exit, the thought turn whose targets its task loss reads (0: all positions), or None.
+    mix_turns: Optional[list[int]] = None
+    # <|bos|>, <|thought|> and <|end|> ids, to find the turns (set with mix_turns).
+    turn_ids: Optional[tuple[int, int, int]] = None
 
     @staticmethod
-    def from_args(args: argparse.Namespace) -> "LossPlan":
+    def from_args(args: argparse.Namespace, turn_ids: Optional[tuple[int, int, int]] = None) -> "LossPlan":
         if args.plain:
             if args.mix_exit_weights:
                 raise SystemExit("--mix-exit-weights needs exit layers (not --plain)")
@@ -177,7 +186,17 @@ class LossPlan:
             mix_weights = [float(x) for x in args.mix_exit_weights.split(",") if x.strip()]
             if len(mix_weights) != len(layers) or any(w < 0 for w in mix_weights):
                 raise SystemExit("--mix-exit-weights needs one weight >= 0 per --exit-layers entry")
-        return LossPlan(layers + [args.layers], weights + [args.last_weight], args.exit_fraction, mix_weights)
+        mix_turns = None
+        if args.mix_exit_turns:
+            if mix_weights is None:
+                raise SystemExit("--mix-exit-turns needs --mix-exit-weights")
+            mix_turns = [int(x) for x in args.mix_exit_turns.split(",") if x.strip()]
+            if len(mix_turns) != len(layers) or any(t < 0 for t in mix_turns):
+                raise SystemExit("--mix-exit-turns needs one turn number >= 0 per --exit-layers entry")
+            if turn_ids is None:
+                raise SystemExit("--mix-exit-turns needs the tokenizer's <|bos|>, <|thought|> and <|end|> ids")
+        return LossPlan(layers + [args.layers], weights + [args.last_weight], args.exit_fraction, mix_weights,
+                        mix_turns, turn_ids if mix_turns else None)
 
 
 # ----------------------------------------------------------------------------- setup
@@ -245,6 +264,14 @@ def special_ids(tokenizer_dir: Path) -> dict[str, int]:
             raise SystemExit(f"{tokenizer_dir}/tokenizer.json has no {token} token")
         out[role] = by_name[token]
     return out
+
+
+def turn_ids(tokenizer_dir: Path) -> Optional[tuple[int, int, int]]:
+    """<|bos|>, <|thought|> and <|end|> ids (the HdLM sequence format's turn markers), if the tokenizer has them."""
+    spec = json.loads((tokenizer_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    by_name = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+    names = ("<|bos|>", "<|thought|>", "<|end|>")
+    return tuple(by_name[n] for n in names) if all(n in by_name for n in names) else None  # type: ignore[return-value]
 
 
 def build_shape(args: argparse.Namespace, vocab_size: int) -> LlamaShape:
@@ -367,10 +394,42 @@ def _split_exit_loss(
         if mix_weight == 0:
             parts.append(corpus_loss.item())
             continue
-        mix_loss = readout_ce(model, h[corpus_rows:].reshape(-1, size), mix_targets)
+        hm, tm = h[corpus_rows:].reshape(-1, size), mix_targets
+        turn = plan.mix_turns[i] if plan.mix_turns else 0
+        if turn > 0:
+            # Only the targets an HdLM head at this exit decodes: the n-th thought turn's tokens.
+            picked = torch.from_numpy(thought_turns(batch[corpus_rows:].cpu().numpy(), plan.turn_ids)[:, 1:] == turn)
+            picked = picked.reshape(-1).to(batch.device)
+            if not bool(picked.any()):
+                parts.append(corpus_loss.item())
+                continue
+            hm, tm = hm[picked], tm[picked]
+        mix_loss = readout_ce(model, hm, tm)
         total = total + mix_weight * share * mix_loss
         parts.append(((1 - share) * corpus_loss + share * mix_loss).item())
     return total, parts
+
+
+def thought_turns(rows: np.ndarray, ids: tuple[int, int, int]) -> np.ndarray:
+    """Per token of each row [R, T]: n when it belongs to the n-th <|thought|> turn of its task
+    sequence (the turn's content and its closing <|end|>, not the opening marker), else 0. Turns
+    are counted from each <|bos|>; task windows start at a sequence start."""
+    bos, thought, end = ids
+    out = np.zeros(rows.shape, dtype=np.int64)
+    for r in range(rows.shape[0]):
+        count, current = 0, 0
+        for t in range(rows.shape[1]):
+            token = int(rows[r, t])
+            if token == bos:
+                count, current = 0, 0
+            elif token == thought:
+                count += 1
+                current = count
+            elif current:
+                out[r, t] = current
+                if token == end:
+                    current = 0
+    return out
 
 
 @torch.no_grad()
@@ -474,7 +533,7 @@ def train(args: argparse.Namespace) -> None:
     heldout_tokens = load_tokens(args.heldout)
     mix = MixPlan.from_args(args, ids["bos"])
     shape = build_shape(args, decoder.vocab_size)
-    plan = LossPlan.from_args(args)
+    plan = LossPlan.from_args(args, turn_ids(args.tokenizer_dir))
     model = LlamaForCausalLM(shape).to(device)
     opt = make_optimizer(model, args)
     step, train_seconds, tokens_seen = 0, 0.0, 0
@@ -498,6 +557,7 @@ def train(args: argparse.Namespace) -> None:
     print(json.dumps({"device": str(device), "amp": str(amp), "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "shape": shape.to_dict(), "params": params, "loss_layers": plan.layers, "loss_weights": plan.weights,
                       "mix_exit_weights": plan.mix_weights,
+                      "mix_exit_turns": plan.mix_turns,
                       "train_tokens": int(len(train_tokens)), "heldout_tokens": int(len(heldout_tokens)),
                       "mix": mix.describe(args.batch)}), flush=True)
     train_log = JsonLines(args.out / "train.jsonl", args.resume)
@@ -751,6 +811,7 @@ def finish(args: argparse.Namespace, model: LlamaForCausalLM, device: torch.devi
         "loss_weights": plan.weights,
         "exit_fraction": plan.exit_fraction,
         "mix_exit_weights": plan.mix_weights,
+        "mix_exit_turns": plan.mix_turns,
         "steps": step,
         "tokens": tokens_seen,
         "train_seconds": round(train_seconds, 1),

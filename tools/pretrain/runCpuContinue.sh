@@ -26,6 +26,9 @@
 # Stage 12 (runs/hier-mixexit8) is stage 11's settings again from the shipped stage 11 with SEED=2223.
 # Tried from stage 12, not shipped (model card): stage 13 (runs/hier-mixexit9) SEED=3334, and
 # stage 14 (runs/hier-mixexit10) SEED=4445 MINUTES=60 MIX_EXIT_WEIGHTS=0,6,3.
+# MIX_EXIT_TURNS (pretrain.py --mix-exit-turns) scopes each exit's task loss to the labels its
+# HdLM head decodes; stage 15 (runs/hier-labels) was stage 12's settings from stage 12 with
+# SEED=5556 MINUTES=60 MIX_EXIT_TURNS=0,1,2 (layer 4: the first thought turn, layer 6: the second).
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
@@ -41,6 +44,7 @@ ARGS="--train data/train.bin --heldout data/heldout.bin --tokenizer-dir data/tok
   --prompt The --prompt 'The kernel' --prompt 'Python is' --pause-after-minutes $PAUSE --out $OUT"
 [ -n "${MIX:-}" ] && ARGS="$ARGS --mix $MIX --mix-fraction ${MIX_FRACTION:-0.5}"
 [ -n "${MIX_EXIT_WEIGHTS:-}" ] && ARGS="$ARGS --mix-exit-weights $MIX_EXIT_WEIGHTS"
+[ -n "${MIX_EXIT_TURNS:-}" ] && ARGS="$ARGS --mix-exit-turns $MIX_EXIT_TURNS"
 RESUME=""
 [ -f "$OUT/ckpt.pt" ] && RESUME="--resume"
 while :; do
