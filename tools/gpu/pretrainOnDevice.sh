@@ -13,7 +13,9 @@
 #      MIX_FRACTION (0.25: share of each batch taken from the carried task examples, tasks.bin.xz,
 #      when pack.sh found them; both runs get the same mix; 0 turns it off),
 #      MIX_EXIT_WEIGHTS (0,1,1: the hierarchical run's exit weights at layers 2/4/6 on the task rows,
-#      pretrain.py --mix-exit-weights, as CPU stage 5; "" weights them like corpus rows).
+#      pretrain.py --mix-exit-weights, as CPU stage 5; "" weights them like corpus rows),
+#      MIX_EXIT_TURNS ("": every task position; 0,1,2 reads only the labels each exit's head
+#      decodes, pretrain.py --mix-exit-turns, as CPU stage 15, the shipped one).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}
@@ -42,6 +44,7 @@ if [ -f "$CARRY/tasks.bin.xz" ] && [ "${MIX_FRACTION:-0.25}" != 0 ]; then
   MIX=(--mix "$WORK/data/tasks.bin" --mix-fraction "${MIX_FRACTION:-0.25}")
   MIX_EXIT_WEIGHTS=${MIX_EXIT_WEIGHTS-0,1,1}
   [ -n "$MIX_EXIT_WEIGHTS" ] && HIER_MIX=(--mix-exit-weights "$MIX_EXIT_WEIGHTS")
+  [ -n "$MIX_EXIT_WEIGHTS" ] && [ -n "${MIX_EXIT_TURNS:-}" ] && HIER_MIX+=(--mix-exit-turns "$MIX_EXIT_TURNS")
 fi
 echo "== task mix: ${MIX[*]:-none} ${HIER_MIX[*]:-}"
 ls -la "$WORK/data"
