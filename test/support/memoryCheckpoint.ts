@@ -1,5 +1,6 @@
 // A random-weight Llama-family checkpoint held in memory (no files), for graph tests that do not
 // need the checkpoint reader. Deterministic for a seed.
+import { UNSET_GENERATION } from '../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint, ModelConfig, RopeScaling, WeightStore } from '../../engine/src/checkpoint/types';
 
 export interface TinyLlamaShape {
@@ -116,7 +117,7 @@ export function tinyLlamaCheckpoint(shape: TinyLlamaShape): Checkpoint {
     config,
     weights: new MemoryWeights(tensors),
     tokenizerPath: undefined,
-    generation: { eosTokenIds: [2], bosTokenId: 1, padTokenId: 0, maxNewTokens: undefined, temperature: undefined, topK: undefined, topP: undefined, doSample: undefined, repetitionPenalty: undefined, noRepeatNgramSize: undefined, numBeams: undefined },
+    generation: { eosTokenIds: [2], bosTokenId: 1, padTokenId: 0, ...UNSET_GENERATION },
     fingerprint: `memory-${shape.seed ?? 1}`,
   };
 }

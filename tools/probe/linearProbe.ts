@@ -149,9 +149,10 @@ interface Extracted {
 async function extractSplits(loaded: LoadedModel, data: Record<SplitName, LabelledTexts>, s: Settings): Promise<Extracted> {
   const dir = join(s.cache, loaded.checkpoint.fingerprint.slice(0, 16));
   const pooled = [];
+  const frame = taskFrame(loaded, s.frameTask);
   for (const split of SPLITS) {
     const name = `${split}-${data[split].ids.length}-seed${s.seed}`;
-    const p = await cachedPooled(loaded, data[split].texts, { dir, name }, { batchSize: s.batch, maxTokens: s.maxTokens, frame: taskFrame(loaded, s.frameTask), onProgress: progressLine(split) });
+    const p = await cachedPooled(loaded, data[split].texts, { dir, name }, { batchSize: s.batch, maxTokens: s.maxTokens, frame, onProgress: progressLine(split) });
     console.log(`${split}: ${p.rows} texts, ${p.fromCache ? `from the cache (extracted in ${p.seconds} s)` : `${p.seconds} s`}`);
     pooled.push(p);
   }

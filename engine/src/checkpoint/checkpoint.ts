@@ -110,11 +110,23 @@ function checkFinite(weights: SafetensorsStore, expected: readonly ExpectedTenso
 
 // ---- Generation defaults ----------------------------------------------------------------------
 
+/** The generation settings of a folder without generation_config.json: none set. */
+export const UNSET_GENERATION = {
+  maxNewTokens: undefined,
+  temperature: undefined,
+  topK: undefined,
+  topP: undefined,
+  doSample: undefined,
+  repetitionPenalty: undefined,
+  noRepeatNgramSize: undefined,
+  numBeams: undefined,
+} as const satisfies Partial<GenerationDefaults>;
+
 /** generation_config.json when present, its token ids taking precedence over config.json's. */
 function readGenerationDefaults(path: string, config: ModelConfig): GenerationDefaults {
   const fromConfig = { bosTokenId: config.bosTokenId, eosTokenIds: config.eosTokenIds, padTokenId: config.padTokenId };
   if (!existsSync(path)) {
-    return { ...fromConfig, maxNewTokens: undefined, temperature: undefined, topK: undefined, topP: undefined, doSample: undefined, repetitionPenalty: undefined, noRepeatNgramSize: undefined, numBeams: undefined };
+    return { ...fromConfig, ...UNSET_GENERATION };
   }
   const f = new Fields(readJsonObject(path), path);
   const tokens = specialTokens(f);

@@ -16,19 +16,25 @@ export function penalizeRepetition(logits: Float32Array, context: readonly numbe
 }
 
 /**
- * transformers' NoRepeatNGramLogitsProcessor, in place: every token that would complete an
- * n-gram already present in `context` (its last n−1 tokens followed by it, anywhere before) gets
- * −∞. Nothing is banned while the context is shorter than n−1 tokens.
+ * transformers' NoRepeatNGramLogitsProcessor's choice: every token that would complete an n-gram
+ * already present in `context` (its last n−1 tokens followed by it, anywhere before). Nothing is
+ * banned while the context is shorter than n−1 tokens.
  */
-export function banRepeatedNgrams(logits: Float32Array, context: readonly number[], n: number): void {
-  if (n <= 0 || context.length + 1 < n) return;
+export function repeatedNgramTokens(context: readonly number[], n: number): Set<number> {
+  const banned = new Set<number>();
+  if (n <= 0 || context.length + 1 < n) return banned;
   const start = context.length - (n - 1);
   for (let i = 0; i + n - 1 < context.length; i++) {
     let same = true;
     for (let j = 0; j < n - 1 && same; j++) same = context[i + j] === context[start + j];
-    const next = context[i + n - 1]!;
-    if (same && next >= 0 && next < logits.length) logits[next] = -Infinity;
+    if (same) banned.add(context[i + n - 1]!);
   }
+  return banned;
+}
+
+/** The processor itself, in place: the tokens repeatedNgramTokens names get −∞. */
+export function banRepeatedNgrams(logits: Float32Array, context: readonly number[], n: number): void {
+  for (const id of repeatedNgramTokens(context, n)) if (id >= 0 && id < logits.length) logits[id] = -Infinity;
 }
 
 /** Softmax of logits / temperature, in float64 for a stable sum. */

@@ -2,13 +2,11 @@
 // generation_config.json read as transformers reads it, over the engine's defaults.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { UNSET_GENERATION } from '../../../engine/src/checkpoint/checkpoint';
 import type { GenerationDefaults } from '../../../engine/src/checkpoint/types';
 import { DEFAULTS, resolveGenerationConfig } from '../../../engine/src/generate/config';
 
-const NONE: GenerationDefaults = {
-  eosTokenIds: [2], bosTokenId: 1, padTokenId: 0, maxNewTokens: undefined, temperature: undefined, topK: undefined, topP: undefined,
-  doSample: undefined, repetitionPenalty: undefined, noRepeatNgramSize: undefined, numBeams: undefined,
-};
+const NONE: GenerationDefaults = { eosTokenIds: [2], bosTokenId: 1, padTokenId: 0, ...UNSET_GENERATION };
 // What Qwen2.5-0.5B-Instruct's generation_config.json says.
 const QWEN: GenerationDefaults = { ...NONE, doSample: true, temperature: 0.7, topP: 0.8, topK: 20, repetitionPenalty: 1.1 };
 
