@@ -113,6 +113,7 @@ function checkFinite(weights: SafetensorsStore, expected: readonly ExpectedTenso
 /** The generation settings of a folder without generation_config.json: none set. */
 export const UNSET_GENERATION = {
   maxNewTokens: undefined,
+  maxLength: undefined,
   temperature: undefined,
   topK: undefined,
   topP: undefined,
@@ -145,6 +146,7 @@ function readGenerationDefaults(path: string, config: ModelConfig): GenerationDe
     eosTokenIds: tokens.eosTokenIds.length > 0 ? tokens.eosTokenIds : fromConfig.eosTokenIds,
     padTokenId: tokens.padTokenId ?? fromConfig.padTokenId,
     maxNewTokens: f.optionalPositiveInt('max_new_tokens'),
+    maxLength: f.optionalPositiveInt('max_length'),
     temperature,
     topK,
     topP,

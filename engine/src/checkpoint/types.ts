@@ -67,6 +67,8 @@ export interface GenerationDefaults {
   bosTokenId: number | undefined;
   padTokenId: number | undefined;
   maxNewTokens: number | undefined;
+  /** transformers' max_length: prompt and output together (max_new_tokens wins when both are set). */
+  maxLength: number | undefined;
   temperature: number | undefined;
   topK: number | undefined;
   topP: number | undefined;

@@ -4,6 +4,12 @@ import type { GenerationDefaults } from '../checkpoint/types';
 
 export interface GenerationConfig {
   maxNewTokens: number;
+  /**
+   * Prompt and output together at most this many tokens, the longest prompt of a batch (or the
+   * continued state's length) counting for every row, as transformers' max_length does with
+   * padding (0 = off). Only generation_config.json sets it here, and max_new_tokens wins.
+   */
+  maxLength: number;
   /** 0 means greedy (argmax); otherwise logits are divided by it before sampling. */
   temperature: number;
   /** Keep only the k most likely tokens (0 = off). */
@@ -29,6 +35,7 @@ export interface GenerationConfig {
 
 export const DEFAULTS: GenerationConfig = {
   maxNewTokens: 64,
+  maxLength: 0,
   temperature: 0,
   topK: 0,
   topP: 1,
@@ -46,6 +53,7 @@ export function validateGenerationConfig(c: GenerationConfig): GenerationConfig 
     throw new Error(`generation: ${field} must be ${rule}, got ${JSON.stringify(value)}`);
   };
   if (!Number.isInteger(c.maxNewTokens) || c.maxNewTokens < 0) fail('maxNewTokens', 'a whole number ≥ 0', c.maxNewTokens);
+  if (!Number.isInteger(c.maxLength) || c.maxLength < 0) fail('maxLength', 'a whole number ≥ 0', c.maxLength);
   if (!(c.temperature >= 0) || !Number.isFinite(c.temperature)) fail('temperature', 'a finite number ≥ 0', c.temperature);
   if (!Number.isInteger(c.topK) || c.topK < 0) fail('topK', 'a whole number ≥ 0', c.topK);
   if (!(c.topP > 0 && c.topP <= 1)) fail('topP', 'in (0, 1]', c.topP);
@@ -77,6 +85,8 @@ export interface ResolvedGeneration {
 export function resolveGenerationConfig(checkpoint: GenerationDefaults, asked: Partial<GenerationConfig>): ResolvedGeneration {
   const fromFile = checkpointGeneration(checkpoint);
   const given = Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== undefined)) as Partial<GenerationConfig>;
+  // An asked max_new_tokens wins over the file's max_length, as in transformers.
+  if (given.maxNewTokens !== undefined && given.maxLength === undefined) delete fromFile.config.maxLength;
   const config = validateGenerationConfig({ ...DEFAULTS, ...fromFile.config, ...given });
   const sources: ResolvedGeneration['sources'] = {};
   for (const key of Object.keys(fromFile.config) as (keyof GenerationConfig)[]) sources[key] = 'generation_config.json';
@@ -94,6 +104,12 @@ function checkpointGeneration(g: GenerationDefaults): { config: Partial<Generati
   const config: Partial<GenerationConfig> = {};
   const notes: string[] = [];
   if (g.maxNewTokens !== undefined) config.maxNewTokens = g.maxNewTokens;
+  else if (g.maxLength !== undefined) {
+    // max_length alone bounds the output by what the prompt leaves of it (generator), so the
+    // engine's own default of new tokens must not cut it shorter.
+    config.maxLength = g.maxLength;
+    config.maxNewTokens = g.maxLength;
+  }
   if (g.repetitionPenalty !== undefined) config.repetitionPenalty = g.repetitionPenalty;
   if (g.noRepeatNgramSize !== undefined) config.noRepeatNgramSize = g.noRepeatNgramSize;
   if (g.doSample === true) {

@@ -65,13 +65,14 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
   if (state.batch !== batch) throw new Error(`generate: ${batch} prompts for a state of batch ${state.batch}`);
 
   const stopIds = config.ignoreEos ? config.stopTokenIds : [...config.stopTokenIds, ...model.config.eosTokenIds];
-  const stopping = new StoppingCriteria(stopIds, config.stopStrings, config.maxNewTokens);
   const sampler = new Sampler(config);
   const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], text: '', stop: undefined, cut: undefined }));
-  if (config.maxNewTokens === 0) rows.forEach((r) => (r.stop = 'maxTokens'));
 
   // 1. The prompt (or the continuation of a state) goes in as the first step's input.
   if (request.prompts.some((p) => p.length > 0)) model.append(state, request.prompts);
+  const budget = newTokenBudget(config, state.length);
+  const stopping = new StoppingCriteria(stopIds, config.stopStrings, budget);
+  if (budget === 0) rows.forEach((r) => (r.stop = 'maxTokens'));
   try {
     while (rows.some((r) => r.stop === undefined)) {
       if (request.signal?.aborted) throw new CancelledError();
@@ -95,6 +96,11 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
     rows: rows.map((r) => ({ tokens: r.tokens, text: request.decode ? r.text.slice(0, r.cut) : undefined, stop: r.stop! })),
     state,
   };
+}
+
+/** max_new_tokens, or less where max_length leaves less after `length` tokens of (padded) input. */
+function newTokenBudget(config: GenerationConfig, length: number): number {
+  return config.maxLength > 0 ? Math.min(config.maxNewTokens, Math.max(0, config.maxLength - length)) : config.maxNewTokens;
 }
 
 function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, sampler: Sampler, stopping: StoppingCriteria, request: GenerateRequest, layer: number): number {

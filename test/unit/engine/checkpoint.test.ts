@@ -431,7 +431,7 @@ test('generation_config.json overrides config.json token ids and supplies sampli
   const ckpt = await loadCheckpoint(tiny.dir, isolated());
   assert.deepEqual(ckpt.generation, {
     bosTokenId: 151643, eosTokenIds: [151645, 151643], padTokenId: 151643,
-    maxNewTokens: undefined, temperature: 0.7, topK: 20, topP: 0.8, doSample: true,
+    maxNewTokens: undefined, maxLength: undefined, temperature: 0.7, topK: 20, topP: 0.8, doSample: true,
     repetitionPenalty: 1.1, noRepeatNgramSize: undefined, numBeams: undefined,
   });
   assert.deepEqual(ckpt.config.eosTokenIds, [2]); // config.json's own value is kept as written

@@ -52,6 +52,15 @@ test('beam search in the file and sampling flags under greedy are reported, not 
   assert.deepEqual(resolveGenerationConfig(NONE, { topK: 5, temperature: 1 }).notes, []);
 });
 
+test("max_length bounds prompt and output together unless max_new_tokens is set, in the file or asked", () => {
+  const long = resolveGenerationConfig({ ...NONE, maxLength: 4096 }, {});
+  assert.deepEqual([long.config.maxLength, long.config.maxNewTokens, long.sources.maxLength], [4096, 4096, 'generation_config.json']);
+  const both = resolveGenerationConfig({ ...NONE, maxLength: 4096, maxNewTokens: 100 }, {});
+  assert.deepEqual([both.config.maxLength, both.config.maxNewTokens], [0, 100]);
+  const asked = resolveGenerationConfig({ ...NONE, maxLength: 4096 }, { maxNewTokens: 8 });
+  assert.deepEqual([asked.config.maxLength, asked.config.maxNewTokens, asked.sources.maxLength], [0, 8, undefined]);
+});
+
 test('a bad request names its field', () => {
   assert.throws(() => resolveGenerationConfig(NONE, { repetitionPenalty: -1 }), /generation: repetitionPenalty must be a finite number > 0, got -1/);
   assert.throws(() => resolveGenerationConfig(QWEN, { topP: 2 }), /generation: topP must be in \(0, 1\], got 2/);

@@ -157,6 +157,27 @@ test("hdlm generate follows the model's generation_config.json unless a flag say
   }
 });
 
+test("hdlm generate reads the file's max_length as prompt and output together, and --max-tokens wins", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-maxlength-'));
+  try {
+    writeTinyCheckpoint(dir, { family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, std: 0.3, seed: 4, generationConfig: { max_length: 10 } });
+    const run = (...flags: string[]): { tokens: number[]; stop: string; decoding: { settings: { name: string; value: number; source: string }[] } } => {
+      const r = hdlm(['generate', '--model', dir, '--ids', '5,6,7,5', '--stop-ids', '99999', '--json', ...flags]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { tokens: number[]; stop: string; decoding: { settings: { name: string; value: number; source: string }[] } };
+    };
+    // 4 prompt tokens leave 6 of the 10 (the engine's own default would be 64).
+    const filed = run();
+    assert.deepEqual([filed.tokens.length, filed.stop], [6, 'maxTokens']);
+    assert.deepEqual(filed.decoding.settings.find((s) => s.name === 'maxLength'), { name: 'maxLength', value: 10, source: 'generation_config.json' });
+    const flagged = run('--max-tokens', '12');
+    assert.deepEqual([flagged.tokens.length, flagged.stop], [12, 'maxTokens']);
+    assert.equal(flagged.decoding.settings.find((s) => s.name === 'maxLength'), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('hdlm layers prints one row per layer, and bad options are named', () => {
   const layers = hdlm(['layers', '--model', dir, '--top', '2', '--json', 'hello']);
   assert.equal(layers.status, 0, layers.stderr);

@@ -92,6 +92,8 @@ interface DecodingSummary {
 function decodingSummary(config: GenerationConfig, sources: ResolvedGeneration['sources']): DecodingSummary {
   const greedy = config.temperature === 0;
   const shown: (keyof GenerationConfig)[] = greedy ? ['repetitionPenalty', 'noRepeatNgramSize'] : ['temperature', 'topK', 'topP', 'seed', 'repetitionPenalty', 'noRepeatNgramSize'];
+  // The file's max_length bounds prompt and output together: say so, or a short output puzzles.
+  if (config.maxLength > 0) shown.push('maxLength');
   return {
     mode: greedy ? 'greedy' : 'sampling',
     settings: shown.map((name) => ({ name, value: config[name] as number, source: sources[name] ?? 'default' })),
@@ -107,4 +109,4 @@ function describeDecoding(d: DecodingSummary): string {
   return parts.length > 0 ? `${d.mode}: ${parts.join(', ')}` : d.mode;
 }
 
-const LABELS: Record<string, string> = { temperature: 'temperature', topK: 'top-k', topP: 'top-p', seed: 'seed', repetitionPenalty: 'repetition penalty', noRepeatNgramSize: 'no-repeat n-gram' };
+const LABELS: Record<string, string> = { temperature: 'temperature', topK: 'top-k', topP: 'top-p', seed: 'seed', repetitionPenalty: 'repetition penalty', noRepeatNgramSize: 'no-repeat n-gram', maxLength: 'max length (prompt + output)' };
