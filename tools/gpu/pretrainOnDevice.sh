@@ -15,7 +15,7 @@
 #      MIX_EXIT_WEIGHTS (0,1,1: the hierarchical run's exit weights at layers 2/4/6 on the task rows,
 #      pretrain.py --mix-exit-weights, as CPU stage 5; "" weights them like corpus rows),
 #      MIX_EXIT_TURNS ("": every task position; 0,1,2 reads only the labels each exit's head
-#      decodes, pretrain.py --mix-exit-turns, as CPU stage 15, the shipped one).
+#      decodes, pretrain.py --mix-exit-turns, as CPU stages 15 and 16, the shipped one).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}
