@@ -1,5 +1,5 @@
 // Completion in the project's own files. In task files: the fields (from taskFile.ts, so the
-// parser and the editor never disagree), `kind`, `train.headKind` and `train.headNorm` values, and the layer of a
+// parser and the editor never disagree), `kind`, `train.headKind`, `train.headNorm` and `train.lastLevelHead` values, and the layer of a
 // level, 1..L and "last" for the task's model, marking layers that already have a trained head.
 // In hierarchical datasets: the labels of a level, restricted to the children of the label
 // written before them on the line, with how many lines use each.
@@ -38,6 +38,7 @@ export function taskFileCompletions(doc: TextDocument, position: Position, conte
   if (path.length === 1 && path[0] === 'kind') return valueItems(TASK_KINDS, range);
   if (path.length === 2 && path[0] === 'train' && path[1] === 'headKind') return valueItems(['full', 'lowRank'], range);
   if (path.length === 2 && path[0] === 'train' && path[1] === 'headNorm') return valueItems(['copy', 'none'], range);
+  if (path.length === 2 && path[0] === 'train' && path[1] === 'lastLevelHead') return valueItems(['allLevels', 'ownLevel'], range);
   if (path.length === 1 && path[0] === 'model') return valueItems(['default'], range);
   return [];
 }

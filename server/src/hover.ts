@@ -20,7 +20,7 @@ export const FIELD_HELP: Record<string, string> = {
   layer: 'The layer whose head decides this level: the input runs only this deep for it (early exit).',
   listCandidates: 'List each level\'s candidate labels in the prompt, as the paper does.',
   heads: 'Folder for the trained heads (relative to this file).',
-  train: 'Fine-tuning settings: epochs, learningRate, batchSize, weightDecay, headKind (`full` or `lowRank`), headNorm (`copy` or `none`), rank, seed, devFraction, patience, maxExamples.',
+  train: 'Fine-tuning settings: epochs, learningRate, batchSize, weightDecay, headKind (`full` or `lowRank`), headNorm (`copy` or `none`), lastLevelHead (`allLevels` or `ownLevel`), rank, seed, devFraction, patience, maxExamples.',
   learningRate: 'AdamW step size, in (0, 1).',
   batchSize: 'Examples per optimisation step.',
   weightDecay: 'AdamW weight decay, in [0, 1).',
@@ -30,6 +30,7 @@ export const FIELD_HELP: Record<string, string> = {
   epochs: `Most passes over the training examples (default ${DEFAULT_TRAIN.epochs}; early stopping usually ends sooner).`,
   headKind: '`full`: train norm + unembedding as the paper does; `lowRank`: train a delta A·B of rank `rank` from the model\'s own head.',
   headNorm: '`copy` (default): the head applies a copy of the model\'s final norm before its linear map (trained for an RMS norm, frozen for GPT-2\'s layer norm), as a logit lens does; `none`: the raw residual stream, as the official HdLM code does.',
+  lastLevelHead: '`allLevels` (default): the last level\'s head, when it reads the last layer, learns from every level\'s label tokens there, as the flat baseline\'s head does; `ownLevel`: from its own level\'s only, one loss per span as in the paper. Classification tasks.',
   patience: `Stop after this many epochs without a better dev accuracy (default ${DEFAULT_TRAIN.patience}).`,
   maxExamples: 'Train on at most this many examples (0 = all), chosen by id hash.',
 };

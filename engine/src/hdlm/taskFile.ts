@@ -30,6 +30,14 @@ export interface TrainSettings {
    * 'none': the raw residual stream, as the official HdLM code does.
    */
   headNorm: 'copy' | 'none';
+  /**
+   * What the last level's head learns from when it reads the last layer (classification tasks):
+   * 'allLevels' every level's label tokens there, as the flat baseline's head does; 'ownLevel'
+   * only its own level's, as the paper's one-loss-per-span. With a frozen backbone the last
+   * layer's states are the same either way, and a head that sees three levels' rows generalises
+   * better (WordNet dev, README): so 'allLevels' by default.
+   */
+  lastLevelHead: 'allLevels' | 'ownLevel';
   rank: number;
   seed: number;
   /** Share of the training file held out as dev when the task names no dev file. */
@@ -67,6 +75,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   weightDecay: 0.01,
   headKind: 'full',
   headNorm: 'copy',
+  lastLevelHead: 'allLevels',
   rank: 16,
   seed: 0,
   devFraction: 0.1,
@@ -247,6 +256,11 @@ function parseTrain(value: unknown, problems: string[]): TrainSettings {
   if (norm !== undefined) {
     if (norm === 'copy' || norm === 'none') out.headNorm = norm;
     else problems.push(`train.headNorm must be "copy" or "none", got ${JSON.stringify(norm)}`);
+  }
+  const last = value['lastLevelHead'];
+  if (last !== undefined) {
+    if (last === 'allLevels' || last === 'ownLevel') out.lastLevelHead = last;
+    else problems.push(`train.lastLevelHead must be "allLevels" or "ownLevel", got ${JSON.stringify(last)}`);
   }
   for (const key of Object.keys(value)) if (!(key in DEFAULT_TRAIN)) problems.push(`unknown field train.${key}`);
   return out;

@@ -109,11 +109,12 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const devData = await extract(dev, 'dev');
     const featureSeconds = (performance.now() - featuresStart) / 1000;
 
-    // 3. One head per level, and the flat head on every level's tokens at the last layer.
-    const plans = [
-      ...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: [i + 1] })),
-      { name: FLAT_HEAD, layer: L, levels: layers.map((_, i) => i + 1) },
-    ];
+    // 3. One head per level, and the flat head on every level's tokens at the last layer. A
+    // last level read at the last layer learns from every level's tokens there too, unless the
+    // task asks for its own level's only (TrainSettings.lastLevelHead): the rows are extracted anyway.
+    const all = layers.map((_, i) => i + 1);
+    const levelsOf = (i: number): number[] => (i === layers.length - 1 && layers[i] === L && task.train.lastLevelHead === 'allLevels' ? all : [i + 1]);
+    const plans = [...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: levelsOf(i) })), { name: FLAT_HEAD, layer: L, levels: all }];
     const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
     const facts = { examples: { train: train.length, dev: dev.length }, skippedLines, skippedTooLong, featureSeconds };
     // Awaited here, so that the model is released only after its heads are trained.

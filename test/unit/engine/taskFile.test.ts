@@ -40,7 +40,7 @@ test('a task file with comments parses, with paths resolved against its folder',
 
 test('every problem is reported with its field', () => {
   const path = join(dir, 'bad.hdlm.json');
-  writeFileSync(path, JSON.stringify({ name: 'x', kind: 'sort', dataset: { train: 'missing.jsonl' }, levels: [{ layer: 6 }, { layer: 2 }, { layer: 0 }], train: { epochs: 0, learningRate: 2, lr: 1 }, colour: 'red' }));
+  writeFileSync(path, JSON.stringify({ name: 'x', kind: 'sort', dataset: { train: 'missing.jsonl' }, levels: [{ layer: 6 }, { layer: 2 }, { layer: 0 }], train: { epochs: 0, learningRate: 2, lr: 1, lastLevelHead: 'shared' }, colour: 'red' }));
   assert.throws(
     () => readTaskFile(path),
     (err: unknown) => {
@@ -51,6 +51,7 @@ test('every problem is reported with its field', () => {
       assert.match(text, /levels must use increasing layers/);
       assert.match(text, /train\.epochs must be a whole number ≥ 1, got 0/);
       assert.match(text, /train\.learningRate must be in \(0, 1\), got 2/);
+      assert.match(text, /train\.lastLevelHead must be "allLevels" or "ownLevel", got "shared"/);
       assert.match(text, /unknown field train\.lr/);
       assert.match(text, /unknown field colour/);
       assert.ok(err.message.startsWith(path));

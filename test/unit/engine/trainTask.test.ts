@@ -89,15 +89,16 @@ test('each level\'s rows are taken once, and heads trained from the feature cach
   for (const name of ['level1', 'level2', 'level3', 'flat']) {
     assert.ok(weights(cached.headsDir, name).equals(weights(fresh.headsDir, name)), `${name} differs`);
   }
-  // The level-3 head's rows are the level-3 choice tokens of the training examples, once each
-  // (its read at the last layer is also the flat head's: listed twice, it was counted twice).
+  // Each head's rows are its levels' choice tokens of the training examples, once each (the
+  // level-3 read at the last layer is also the flat head's: listed twice, it was counted twice).
+  // The last level's head learns from every level's rows at the last layer, as flat's does.
   const session = await openTask(engine, task, join(dir, 'model'));
   try {
     const { train } = readTrainingData(task, readHierarchicalDataset, () => undefined);
-    const level3Tokens = train.reduce((a, r) => a + session.classifier.layout.teacherForced(r.text, r.labels).choiceSpans[2]!.length, 0);
+    const tokens = (level: number): number => train.reduce((a, r) => a + session.classifier.layout.teacherForced(r.text, r.labels).choiceSpans[level - 1]!.length, 0);
     const [level1, level2, level3, flat] = report.heads;
-    assert.equal(level3!.trainRows, level3Tokens);
-    assert.equal(flat!.trainRows, level1!.trainRows + level2!.trainRows + level3!.trainRows);
+    const all = tokens(1) + tokens(2) + tokens(3);
+    assert.deepEqual([level1!.trainRows, level2!.trainRows, level3!.trainRows, flat!.trainRows], [tokens(1), tokens(2), all, all]);
   } finally {
     await session.release();
   }
@@ -144,7 +145,7 @@ test('evaluation compares the trained heads with the flat baseline on the same e
 });
 
 /** Trains a task on 8 examples until it knows them, then classifies the same 8: train and inference must agree. */
-async function overfitAndClassify(modelDir: string, name: string, headNorm: 'copy' | 'none'): Promise<{ accuracy: number; norm: unknown; lossGap: number }> {
+async function overfitAndClassify(modelDir: string, name: string, headNorm: 'copy' | 'none', train: Record<string, unknown> = {}): Promise<{ accuracy: number; norm: unknown; lossGap: number; heads: HeadReport[] }> {
   const file = join(dir, `${name}.jsonl`);
   const rows = [
     ['a dog that barks at night', 'animal', 'dog'], ['a small dog with a short tail', 'animal', 'dog'],
@@ -153,7 +154,7 @@ async function overfitAndClassify(modelDir: string, name: string, headNorm: 'cop
     ['a rose with red petals', 'plant', 'flower'], ['a tulip in the spring garden', 'plant', 'flower'],
   ];
   writeFileSync(file, rows.map(([text, a, b]) => JSON.stringify({ text, labels: [a, b] })).join('\n'));
-  writeFileSync(join(dir, `${name}.hdlm.json`), JSON.stringify({ name, model: modelDir, dataset: { train: file, dev: file, test: file }, levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 40, patience: 40, batchSize: 8, learningRate: 0.05, weightDecay: 0, headNorm } }));
+  writeFileSync(join(dir, `${name}.hdlm.json`), JSON.stringify({ name, model: modelDir, dataset: { train: file, dev: file, test: file }, levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 40, patience: 40, batchSize: 8, learningRate: 0.05, weightDecay: 0, headNorm, ...train } }));
   const task = readTaskFile(join(dir, `${name}.hdlm.json`));
   const report = await trainTask(engine, task, { defaultModelDir: modelDir });
   assert.ok(report.heads.every((h) => h.bestDevAccuracy > 0.9), report.heads.map((h) => `${h.name} ${h.bestDevAccuracy}`).join(', '));
@@ -161,7 +162,7 @@ async function overfitAndClassify(modelDir: string, name: string, headNorm: 'cop
   const result = await evaluateTask(engine, task, { defaultModelDir: modelDir, beam: 1 });
   const manifest = JSON.parse(readFileSync(join(task.headsDir, 'level1.json'), 'utf8')) as { norm?: unknown; labelScoring?: unknown };
   assert.equal(manifest.labelScoring, 'choices', 'a classification head is trained, and so scored, on label choices');
-  return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!) };
+  return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!), heads: report.heads };
 }
 
 /**
@@ -202,8 +203,20 @@ test('a GPT-2 head keeps the model\'s layer norm frozen, so training and classif
 });
 
 test('the default head (a trained copy of the RMS norm) agrees between training and inference too', async () => {
-  const { lossGap } = await overfitAndClassify(join(dir, 'model'), 'normed', 'copy');
+  const { lossGap, heads } = await overfitAndClassify(join(dir, 'model'), 'normed', 'copy');
   assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);
+  // By default the last level's head, at the last layer, learns from every level's rows there, as flat's does.
+  const [level2, flat] = [heads.find((h) => h.name === 'level2')!, heads.find((h) => h.name === 'flat')!];
+  assert.deepEqual([level2.levels, level2.layer, level2.trainRows], [[1, 2], flat.layer, flat.trainRows]);
+  assert.deepEqual(heads.find((h) => h.name === 'level1')!.levels, [1]);
+});
+
+test('lastLevelHead "ownLevel" trains the last level\'s head on its own level\'s rows only, and it still classifies', async () => {
+  const { accuracy, heads } = await overfitAndClassify(join(dir, 'model'), 'ownLevel', 'copy', { lastLevelHead: 'ownLevel' });
+  const [level2, flat] = [heads.find((h) => h.name === 'level2')!, heads.find((h) => h.name === 'flat')!];
+  assert.deepEqual(level2.levels, [2]);
+  assert.ok(level2.trainRows > 0 && level2.trainRows < flat.trainRows, `${level2.trainRows} rows against flat's ${flat.trainRows}`);
+  assert.ok(accuracy >= 0.875, `joint accuracy on the training examples ${accuracy}`);
 });
 
 test('a task with more levels than its labels is refused before the model loads, naming the task file', async () => {

@@ -84,6 +84,15 @@ test('kind offers the task kinds', () => {
   assert.equal(applied(doc, items[1]!), '{ "kind": "thoughtThenAnswer" }');
 });
 
+test('train.lastLevelHead offers its two values, and the field has hover help', () => {
+  const { items, doc } = complete('{ "train": { "lastLevelHead": "o|" } }', 'hdlm-task');
+  assert.deepEqual(items.map((i) => i.label), ['allLevels', 'ownLevel']);
+  assert.equal(applied(doc, items[1]!), '{ "train": { "lastLevelHead": "ownLevel" } }');
+  const field = complete('{ "train": { "last|" } }', 'hdlm-task').items.find((i) => i.label === 'lastLevelHead');
+  assert.ok(field, 'the field is offered inside train');
+  assert.match(JSON.stringify(field.documentation ?? field.detail ?? ''), /every level/);
+});
+
 const dataset = [
   '{"text":"barks","labels":["animal","dog","terrier"]}',
   '{"text":"woofs","labels":["animal","dog","hound"]}',
