@@ -136,6 +136,10 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   const system = str('system', kind === 'thoughtThenAnswer' ? 'Think briefly, then answer.' : 'Classify the text from coarse to fine.');
   const heads = str('heads', defaultHeadsPath(name));
   if (kind === 'thoughtThenAnswer') checkThoughtLevels(levels, problems);
+  // Said rather than ignored: a thought task's answer head learns from its answer span only.
+  if (kind === 'thoughtThenAnswer' && isObject(obj['train']) && obj['train']['lastLevelHead'] !== undefined) {
+    problems.push('train.lastLevelHead applies to classify tasks only (a thoughtThenAnswer task\'s answer head learns from the answer)');
+  }
   const known = new Set<string>([...TASK_FIELDS, '$schema']);
   for (const key of Object.keys(obj)) if (!known.has(key)) problems.push(`unknown field ${key}`);
   if (problems.length > 0) throw new TaskFileError(path, problems);

@@ -47,6 +47,8 @@ test('a thoughtThenAnswer task whose answer is not at the last layer is refused,
   assert.throws(() => readTaskFile(writeTask('bad', { dataset: fixture, levels: [{ layer: 2 }, { layer: 3 }] })), (err: unknown) => err instanceof TaskFileError && /levels\[1\]\.layer must be "last"/.test(err.message));
   assert.throws(() => readTaskFile(writeTask('bad3', { dataset: fixture, levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }] })), (err: unknown) => err instanceof TaskFileError && /levels must be \[/.test(err.message));
   assert.equal(readTaskFile(writeTask('good', { dataset: fixture, levels: [{ layer: 2 }, { layer: 'last' }] })).kind, 'thoughtThenAnswer');
+  // A classification-only training setting is named, not silently ignored.
+  assert.throws(() => readTaskFile(writeTask('lastHead', { dataset: fixture, levels: [{ layer: 2 }, { layer: 'last' }], train: { lastLevelHead: 'ownLevel' } })), (err: unknown) => err instanceof TaskFileError && /train\.lastLevelHead applies to classify tasks only/.test(err.message));
 });
 
 test('training a thought task saves thought, answer and flat heads at their layers; a rerun skips them; evaluation measures both variants', async () => {
