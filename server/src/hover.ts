@@ -30,7 +30,7 @@ export const FIELD_HELP: Record<string, string> = {
   epochs: `Most passes over the training examples (default ${DEFAULT_TRAIN.epochs}; early stopping usually ends sooner).`,
   headKind: '`full`: train norm + unembedding as the paper does; `lowRank`: train a delta A·B of rank `rank` from the model\'s own head.',
   headNorm: '`copy` (default): the head applies a copy of the model\'s final norm before its linear map (trained for an RMS norm, frozen for GPT-2\'s layer norm), as a logit lens does; `none`: the raw residual stream, as the official HdLM code does.',
-  lastLevelHead: '`allLevels` (default): the last level\'s head, when it reads the last layer, learns from every level\'s label tokens there, as the flat baseline\'s head does; `ownLevel`: from its own level\'s only, one loss per span as in the paper. Classification tasks.',
+  lastLevelHead: '`allLevels` (default): the last level\'s head, when it reads the last layer, learns from every level\'s label tokens there, as the flat baseline\'s head does (so flat\'s head is saved as its copy, not trained twice); `ownLevel`: from its own level\'s only, one loss per span as in the paper. Classification tasks.',
   patience: `Stop after this many epochs without a better dev accuracy (default ${DEFAULT_TRAIN.patience}).`,
   maxExamples: 'Train on at most this many examples (0 = all), chosen by id hash.',
 };

@@ -6,8 +6,7 @@
 // A head is stored whole ('full': norm + W, as the paper copies it), as the rows that training
 // changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
-// delta from the model's own head ('lowRank': W = W0 + A·B). A head is stored whole (norm + unembedding,
-// as the paper copies it) or as a low-rank delta from the model's own head, W = W0 + A·B.
+// delta from the model's own head ('lowRank': W = W0 + A·B).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { HeadWeights } from '../arch/head';
@@ -86,9 +85,25 @@ export function saveHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'
     put('lowrank.a', params.lowRankA, [V, r]);
     put('lowrank.b', params.lowRankB, [r, H]);
   }
+  return replaceHead(dir, manifest, (path) => writeSafetensors(path, tensors, { format: HEAD_FORMAT }));
+}
+
+/**
+ * Saves head `from`'s weights again as head `to`, with `from`'s manifest under the new name and
+ * the given training record: for a head that would train to the very same weights (trainTask.ts).
+ */
+export function copyHead(dir: string, from: string, to: string, training: Record<string, unknown>): HeadManifest {
+  const source = readManifest(dir, from);
+  const bytes = readFileSync(join(dir, source.weightsFile));
+  // replaceHead names the copy's own weights file.
+  return replaceHead(dir, { ...source, name: to, training, createdAt: new Date().toISOString() }, (path) => writeAtomically(path, [bytes]));
+}
+
+/** The save protocol (file header): new weights file, then the manifest atomically, then the old weights go. */
+function replaceHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'>, writeWeights: (path: string) => void): HeadManifest {
   const previous = existsSync(join(dir, `${manifest.name}.json`)) ? readManifest(dir, manifest.name).weightsFile : undefined;
   const weightsFile = `${manifest.name}.${Date.now().toString(36)}${process.pid.toString(36)}.safetensors`;
-  writeSafetensors(join(dir, weightsFile), tensors, { format: HEAD_FORMAT });
+  writeWeights(join(dir, weightsFile));
   const written: HeadManifest = { ...manifest, weightsFile };
   writeAtomically(join(dir, `${manifest.name}.json`), [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
   if (previous && previous !== weightsFile) rmSync(join(dir, previous), { force: true });

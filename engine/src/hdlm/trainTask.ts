@@ -20,7 +20,7 @@ import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDatas
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featureCache';
-import { HEAD_FORMAT, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
+import { HEAD_FORMAT, copyHead, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
 import { levelHeadName } from './taskSession';
@@ -45,6 +45,8 @@ export interface HeadReport {
   bestEpoch: number;
   bestDevAccuracy: number;
   trainRows: number;
+  /** The head of this run whose weights this one copies: same layer, same rows (trainHeads). */
+  copyOf?: string;
 }
 
 export interface TrainReport {
@@ -239,16 +241,23 @@ export interface PreparedHead {
 /**
  * Steps 3 and 4 of every task kind: trains the planned heads one after another into the task's
  * heads folder, then writes the report beside them. Each head's rows are prepared just before it
- * trains, so only one head's copy of the features is held at a time.
+ * trains, so only one head's copy of the features is held at a time. A plan that learns from the
+ * very rows of an earlier one at its layer (the last level's head under lastLevelHead
+ * "allLevels" and the flat head) would train to the same weights, training being seeded and
+ * deterministic: it gets a copy of the earlier head instead of a second training.
  */
 export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts: TrainFacts, prepare: (plan: P) => PreparedHead): Promise<TrainReport> {
   mkdirSync(ctx.task.headsDir, { recursive: true });
   const trainingStart = performance.now();
   const heads: HeadReport[] = [];
   const reused: string[] = [];
+  const done: TrainedHead[] = [];
   for (const p of plans) {
     const { plan, train, dev } = prepare(p);
-    const head = await trainHead(plan, train, dev, ctx);
+    const data = dataDigest(plan, train, dev);
+    const twin = done.find((d) => d.data === data && d.plan.layer === plan.layer && sameLevels(d.plan, plan) && d.plan.choices === plan.choices);
+    const head = twin ? copyTwin(twin, plan, data, ctx) : await trainHead(plan, train, dev, ctx, data);
+    done.push({ plan, data, report: head.report });
     heads.push(head.report);
     if (head.reused) reused.push(plan.name);
   }
@@ -269,6 +278,38 @@ export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts
   };
   writeAtomically(reportFile, [Buffer.from(`${JSON.stringify(report, null, 1)}\n`)]);
   return report;
+}
+
+/** A head this run trained or found trained, and the digest of its rows (dataDigest). */
+interface TrainedHead {
+  plan: HeadPlan;
+  data: string;
+  report: HeadReport;
+}
+
+function sameLevels(a: HeadPlan, b: HeadPlan): boolean {
+  return a.levels.length === b.levels.length && a.levels.every((l, i) => l === b.levels[i]);
+}
+
+/**
+ * Head `plan` as a copy of `twin`, which learned from the same rows at the same layer: its
+ * weights saved again under the plan's name, and a finished resume point, so a rerun skips it
+ * as it skips a trained head.
+ */
+function copyTwin(twin: TrainedHead, plan: HeadPlan, data: string, ctx: HeadContext): { report: HeadReport; reused: boolean } {
+  const path = resumePath(ctx, plan.name);
+  const key = resumeKey(ctx, data);
+  const resume = readResume(path, key);
+  if (resume?.finished) {
+    ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data; skipping` });
+    return { report: resume.report, reused: true };
+  }
+  const report: HeadReport = { ...twin.report, name: plan.name, copyOf: twin.plan.name };
+  const written = copyHead(ctx.task.headsDir, twin.plan.name, plan.name, { ...report, settings: ctx.task.train });
+  ctx.emit({ kind: 'stage', message: `${plan.name}: the same rows at the same layer as ${twin.plan.name}, so the same weights; copied instead of trained again` });
+  ctx.emit({ kind: 'saved', head: plan.name, file: join(ctx.task.headsDir, written.weightsFile) });
+  writeResume(path, { ...key, finished: true }, report);
+  return { report, reused: false };
 }
 
 /** The report already in the heads folder when it describes exactly these heads for this model; else undefined. */
@@ -379,12 +420,12 @@ export interface HeadContext {
   provider: ExecutionProvider;
 }
 
-/** Trains one head with early stopping on dev token accuracy; saves its best epoch. */
-export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext): Promise<{ report: HeadReport; reused: boolean }> {
+/** Trains one head with early stopping on dev token accuracy; saves its best epoch. `data`: dataDigest of its rows. */
+async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext, data: string): Promise<{ report: HeadReport; reused: boolean }> {
   const s = ctx.task.train;
-  const resumePath = join(ctx.task.headsDir, `.${plan.name}.resume`);
-  const key = { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), data: dataDigest(plan, train, dev) };
-  const resume = readResume(resumePath, key);
+  const path = resumePath(ctx, plan.name);
+  const key = resumeKey(ctx, data);
+  const resume = readResume(path, key);
   if (resume?.finished) {
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data (${resume.report.epochs.length} epochs); skipping` });
     return { report: resume.report, reused: true };
@@ -428,10 +469,10 @@ export async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureS
       } else {
         stale++;
       }
-      writeResume(resumePath, { ...key, finished: false }, trainer, report);
+      writeResume(path, { ...key, finished: false }, report, trainer);
     }
     // Done: keep only the record, so a rerun with the same settings and data skips this head.
-    writeResume(resumePath, { ...key, finished: true }, trainer, report);
+    writeResume(path, { ...key, finished: true }, report);
     return { report, reused: false };
   } finally {
     await trainer.release();
@@ -476,6 +517,15 @@ interface ResumeKey {
   finished: boolean;
 }
 
+function resumePath(ctx: HeadContext, name: string): string {
+  return join(ctx.task.headsDir, `.${name}.resume`);
+}
+
+function resumeKey(ctx: HeadContext, data: string): Omit<ResumeKey, 'finished'> {
+  const s = ctx.task.train;
+  return { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), data };
+}
+
 /** SHA-256 of a head's token subset and its training and dev rows with their targets and choices, each with its length. */
 function dataDigest(plan: HeadPlan, train: FeatureSet, dev: FeatureSet): string {
   const hash = createHash('sha256');
@@ -496,21 +546,28 @@ const RESUME_FORMAT = 'hdlm-resume/4';
 interface ResumeFile extends ResumeKey {
   format: typeof RESUME_FORMAT;
   report: HeadReport;
-  step: number;
-  epoch: number;
-  rng: number;
+  /** The trainer's counters; only an unfinished head's are read. */
+  step?: number;
+  epoch?: number;
+  rng?: number;
 }
 
 /**
  * A resume point after every epoch: the trainer's tensors (parameters and moments) in
  * `<path>.safetensors`, the rest in `<path>.json`, written in that order so the JSON only ever
- * describes tensors that are fully on disk. A finished head keeps only the JSON.
+ * describes tensors that are fully on disk. A finished head keeps only the JSON (and needs no trainer).
  */
-function writeResume(path: string, key: ResumeKey, trainer: HeadTrainer, report: HeadReport): void {
-  const snap = trainer.snapshot();
-  if (key.finished) rmSync(`${path}.safetensors`, { force: true });
-  else writeSafetensors(`${path}.safetensors`, Object.fromEntries(Object.entries(snap.tensors).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [v.length], data: v }])));
-  const file: ResumeFile = { format: RESUME_FORMAT, ...key, report, step: snap.step, epoch: snap.epoch, rng: snap.rng };
+function writeResume(path: string, key: ResumeKey, report: HeadReport, trainer?: HeadTrainer): void {
+  let counters = {};
+  if (key.finished) {
+    rmSync(`${path}.safetensors`, { force: true });
+  } else {
+    if (!trainer) throw new Error('head training: an unfinished resume point needs its trainer');
+    const snap = trainer.snapshot();
+    writeSafetensors(`${path}.safetensors`, Object.fromEntries(Object.entries(snap.tensors).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [v.length], data: v }])));
+    counters = { step: snap.step, epoch: snap.epoch, rng: snap.rng };
+  }
+  const file: ResumeFile = { format: RESUME_FORMAT, ...key, report, ...counters };
   writeAtomically(`${path}.json`, [Buffer.from(JSON.stringify(file))]);
 }
 
@@ -523,6 +580,7 @@ function readResume(path: string, key: Omit<ResumeKey, 'finished'>): { report: H
     if (file.finished) return { report: file.report, finished: true };
     const st = SafetensorsFile.open(`${path}.safetensors`);
     const tensors = Object.fromEntries(st.names().map((name) => [name, st.read(name)]));
+    if (file.step === undefined || file.epoch === undefined || file.rng === undefined) return undefined;
     return { report: file.report, state: { step: file.step, epoch: file.epoch, rng: file.rng, tensors }, finished: false };
   } catch {
     return undefined;

@@ -118,7 +118,14 @@ test('a rerun after the dataset was edited trains again instead of keeping the h
   const events: TrainEvent[] = [];
   const edited = await trainTask(engine, task, { defaultModelDir: join(dir, 'model'), onEvent: (e) => events.push(e) });
   assert.equal(edited.reused, undefined);
-  assert.deepEqual([...new Set(events.filter((e) => e.kind === 'epoch').map((e) => (e as { head: string }).head))], ['level1', 'level2', 'level3', 'flat']);
+  // The last level's head and flat's learn from the same rows at the last layer: flat's is a copy, not trained twice.
+  assert.deepEqual([...new Set(events.filter((e) => e.kind === 'epoch').map((e) => (e as { head: string }).head))], ['level1', 'level2', 'level3']);
+  assert.ok(events.some((e) => e.kind === 'saved' && e.head === 'flat'));
+  assert.equal(edited.heads[3]!.copyOf, 'level3');
+  const weights = (name: string): Buffer => readFileSync(join(task.headsDir, (JSON.parse(readFileSync(join(task.headsDir, `${name}.json`), 'utf8')) as { weightsFile: string }).weightsFile));
+  assert.ok(weights('flat').equals(weights('level3')), 'flat holds level 3\'s weights');
+  const flat = JSON.parse(readFileSync(join(task.headsDir, 'flat.json'), 'utf8')) as { name: string; training: { name: string; copyOf: string } };
+  assert.deepEqual([flat.name, flat.training.name, flat.training.copyOf], ['flat', 'flat', 'level3']);
 });
 
 test('evaluation compares the trained heads with the flat baseline on the same examples', async () => {
@@ -216,6 +223,7 @@ test('lastLevelHead "ownLevel" trains the last level\'s head on its own level\'s
   const [level2, flat] = [heads.find((h) => h.name === 'level2')!, heads.find((h) => h.name === 'flat')!];
   assert.deepEqual(level2.levels, [2]);
   assert.ok(level2.trainRows > 0 && level2.trainRows < flat.trainRows, `${level2.trainRows} rows against flat's ${flat.trainRows}`);
+  assert.equal(flat.copyOf, undefined, 'other rows: flat trains on its own');
   assert.ok(accuracy >= 0.875, `joint accuracy on the training examples ${accuracy}`);
 });
 

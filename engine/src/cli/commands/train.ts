@@ -65,7 +65,7 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
     const count = reused.length > 0 ? `${report.heads.length - reused.length} of ${report.heads.length}` : `${report.heads.length}`;
     console.log(`trained ${count} heads on ${report.examples.train} examples (dev ${report.examples.dev}, ${report.skippedLines} lines skipped) in ${took}${reused.length > 0 ? `; already trained: ${reused.join(', ')}` : ''}`);
   }
-  for (const h of report.heads) console.log(`  ${h.name.padEnd(7)} layer ${String(h.layer).padStart(2)}  best dev token accuracy ${(h.bestDevAccuracy * 100).toFixed(1)}% at epoch ${h.bestEpoch}`);
+  for (const h of report.heads) console.log(`  ${h.name.padEnd(7)} layer ${String(h.layer).padStart(2)}  best dev token accuracy ${(h.bestDevAccuracy * 100).toFixed(1)}% at epoch ${h.bestEpoch}${h.copyOf ? ` (${h.copyOf}'s weights: the same rows at the same layer)` : ''}`);
 }
 
 export async function evalCommand(values: Values, signal: AbortSignal): Promise<void> {
