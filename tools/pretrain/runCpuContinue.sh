@@ -29,7 +29,8 @@
 # MIX_EXIT_TURNS (pretrain.py --mix-exit-turns) scopes each exit's task loss to the labels its
 # HdLM head decodes; stage 15 (runs/hier-labels) was stage 12's settings from stage 12 with
 # SEED=5556 MINUTES=60 MIX_EXIT_TURNS=0,1,2 (layer 4: the first thought turn, layer 6: the second),
-# and stage 16 (runs/hier-labels2) the same from the shipped stage 15 with SEED=6667 MINUTES=70.
+# stage 16 (runs/hier-labels2) the same from the shipped stage 15 with SEED=6667 MINUTES=70, and
+# stage 17 (runs/hier-labels3) the same from the shipped stage 16 with SEED=7778.
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
