@@ -20,7 +20,7 @@ import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDatas
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featureCache';
-import { HEAD_FORMAT, copyHead, ownHeadCopy, saveHead, type HeadManifest } from './headStore';
+import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
 import { levelHeadName } from './taskSession';
@@ -299,7 +299,7 @@ function sameLevels(a: HeadPlan, b: HeadPlan): boolean {
 function copyTwin(twin: TrainedHead, plan: HeadPlan, data: string, ctx: HeadContext): { report: HeadReport; reused: boolean } {
   const path = resumePath(ctx, plan.name);
   const key = resumeKey(ctx, data);
-  const resume = readResume(path, key);
+  const resume = readResume(path, key, ctx.task.headsDir, plan.name);
   if (resume?.finished) {
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data; skipping` });
     return { report: resume.report, reused: true };
@@ -425,7 +425,7 @@ async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx
   const s = ctx.task.train;
   const path = resumePath(ctx, plan.name);
   const key = resumeKey(ctx, data);
-  const resume = readResume(path, key);
+  const resume = readResume(path, key, ctx.task.headsDir, plan.name);
   if (resume?.finished) {
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data (${resume.report.epochs.length} epochs); skipping` });
     return { report: resume.report, reused: true };
@@ -526,6 +526,15 @@ function resumeKey(ctx: HeadContext, data: string): Omit<ResumeKey, 'finished'> 
   return { fingerprint: ctx.fingerprint, seed: s.seed, settings: JSON.stringify(s), data };
 }
 
+/** Whether head `name`'s manifest reads and its weights file is beside it. */
+function headOnDisk(dir: string, name: string): boolean {
+  try {
+    return existsSync(join(dir, readManifest(dir, name).weightsFile));
+  } catch {
+    return false;
+  }
+}
+
 /** SHA-256 of a head's token subset and its training and dev rows with their targets and choices, each with its length. */
 function dataDigest(plan: HeadPlan, train: FeatureSet, dev: FeatureSet): string {
   const hash = createHash('sha256');
@@ -571,16 +580,22 @@ function writeResume(path: string, key: ResumeKey, report: HeadReport, trainer?:
   writeAtomically(`${path}.json`, [Buffer.from(JSON.stringify(file))]);
 }
 
-/** A resume point of the same run, or undefined (a damaged or foreign one is ignored: training restarts). */
-function readResume(path: string, key: Omit<ResumeKey, 'finished'>): { report: HeadReport; state?: HeadTrainerState; finished: boolean } | undefined {
+/**
+ * A resume point of the same run, or undefined (a damaged or foreign one is ignored: training
+ * restarts). One that has saved a best epoch counts only while head `name` is still in
+ * `headsDir`: a head whose files were deleted trains again, from the start.
+ */
+function readResume(path: string, key: Omit<ResumeKey, 'finished'>, headsDir: string, name: string): { report: HeadReport; state?: HeadTrainerState; finished: boolean } | undefined {
   if (!existsSync(`${path}.json`)) return undefined;
   try {
     const file = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as ResumeFile;
     if (file.format !== RESUME_FORMAT || file.fingerprint !== key.fingerprint || file.seed !== key.seed || file.settings !== key.settings || file.data !== key.data) return undefined;
+    // The resume point describes a saved best epoch that must still be there.
+    if ((file.finished || file.report.bestEpoch > 0) && !headOnDisk(headsDir, name)) return undefined;
     if (file.finished) return { report: file.report, finished: true };
+    if (file.step === undefined || file.epoch === undefined || file.rng === undefined) return undefined;
     const st = SafetensorsFile.open(`${path}.safetensors`);
     const tensors = Object.fromEntries(st.names().map((name) => [name, st.read(name)]));
-    if (file.step === undefined || file.epoch === undefined || file.rng === undefined) return undefined;
     return { report: file.report, state: { step: file.step, epoch: file.epoch, rng: file.rng, tensors }, finished: false };
   } catch {
     return undefined;

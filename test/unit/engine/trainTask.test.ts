@@ -126,6 +126,14 @@ test('a rerun after the dataset was edited trains again instead of keeping the h
   assert.ok(weights('flat').equals(weights('level3')), 'flat holds level 3\'s weights');
   const flat = JSON.parse(readFileSync(join(task.headsDir, 'flat.json'), 'utf8')) as { name: string; training: { name: string; copyOf: string } };
   assert.deepEqual([flat.name, flat.training.name, flat.training.copyOf], ['flat', 'flat', 'level3']);
+
+  // A head deleted by hand is not "already trained": it trains (or is copied) again; the rest is kept.
+  for (const name of ['level1', 'flat']) rmSync(join(task.headsDir, `${name}.json`));
+  const redone: TrainEvent[] = [];
+  const again = await trainTask(engine, task, { defaultModelDir: join(dir, 'model'), onEvent: (e) => redone.push(e) });
+  assert.deepEqual(again.reused, ['level2', 'level3']);
+  assert.deepEqual([...new Set(redone.filter((e) => e.kind === 'epoch').map((e) => (e as { head: string }).head))], ['level1']);
+  assert.ok(weights('flat').equals(weights('level3')) && existsSync(join(task.headsDir, 'level1.json')));
 });
 
 test('evaluation compares the trained heads with the flat baseline on the same examples', async () => {
