@@ -7,7 +7,7 @@
 // changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
 // delta from the model's own head ('lowRank': W = W0 + A·B).
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
@@ -99,15 +99,25 @@ export function copyHead(dir: string, from: string, to: string, training: Record
   return replaceHead(dir, { ...source, name: to, training, createdAt: new Date().toISOString() }, (path) => writeAtomically(path, [bytes]));
 }
 
-/** The save protocol (file header): new weights file, then the manifest atomically, then the old weights go. */
+/**
+ * The save protocol (file header): new weights file, then the manifest atomically, then the
+ * head's other weights files go: the previous save's, and any a save interrupted before its
+ * manifest left behind, or whose manifest was deleted by hand.
+ */
 function replaceHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'>, writeWeights: (path: string) => void): HeadManifest {
-  const previous = existsSync(join(dir, `${manifest.name}.json`)) ? readManifest(dir, manifest.name).weightsFile : undefined;
   const weightsFile = `${manifest.name}.${Date.now().toString(36)}${process.pid.toString(36)}.safetensors`;
   writeWeights(join(dir, weightsFile));
   const written: HeadManifest = { ...manifest, weightsFile };
   writeAtomically(join(dir, `${manifest.name}.json`), [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
-  if (previous && previous !== weightsFile) rmSync(join(dir, previous), { force: true });
+  for (const file of readdirSync(dir)) {
+    if (file !== weightsFile && isWeightsFileOf(manifest.name, file)) rmSync(join(dir, file), { force: true });
+  }
   return written;
+}
+
+/** `<name>.<save id>.safetensors`, as replaceHead names them (a head named `level1` never claims `level10`'s). */
+function isWeightsFileOf(name: string, file: string): boolean {
+  return file.startsWith(`${name}.`) && file.endsWith('.safetensors') && /^[0-9a-z]+$/.test(file.slice(name.length + 1, -'.safetensors'.length));
 }
 
 export function readManifest(dir: string, name: string): HeadManifest {
