@@ -1,8 +1,9 @@
 // HdLM heads on disk: `<name>.json`, a manifest naming the layer, the task, the label taxonomy,
 // the training record, the fingerprint of the model the head was trained for, and the weights
 // file `<name>.<save id>.safetensors` it goes with. Each save writes a new weights file, then
-// replaces the manifest atomically, then deletes the previous weights: an interrupted save leaves
-// the previous manifest pointing at the previous weights, so the last good head always loads.
+// replaces the manifest atomically, then deletes the head's other weights files: an interrupted
+// save leaves the previous manifest pointing at the previous weights, so the last good head
+// always loads, and the next save sweeps what it left.
 // A head is stored whole ('full': norm + W, as the paper copies it), as the rows that training
 // changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
