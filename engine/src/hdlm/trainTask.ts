@@ -249,7 +249,6 @@ export interface PreparedHead {
 export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts: TrainFacts, prepare: (plan: P) => PreparedHead): Promise<TrainReport> {
   mkdirSync(ctx.task.headsDir, { recursive: true });
   const trainingStart = performance.now();
-  const heads: HeadReport[] = [];
   const reused: string[] = [];
   const done: TrainedHead[] = [];
   for (const p of plans) {
@@ -258,9 +257,9 @@ export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts
     const twin = done.find((d) => d.data === data && d.plan.layer === plan.layer && sameLevels(d.plan, plan) && d.plan.choices === plan.choices);
     const head = twin ? copyTwin(twin, plan, data, ctx) : await trainHead(plan, train, dev, ctx, data);
     done.push({ plan, data, report: head.report });
-    heads.push(head.report);
     if (head.reused) reused.push(plan.name);
   }
+  const heads = done.map((d) => d.report);
   const reportFile = join(ctx.task.headsDir, 'train-report.json');
   // A rerun that retrained nothing leaves the folder as it was (shipped heads stay unmodified in
   // git): the earlier run's report, with its timings, remains the record of how they were made.
@@ -299,7 +298,7 @@ function sameLevels(a: HeadPlan, b: HeadPlan): boolean {
 function copyTwin(twin: TrainedHead, plan: HeadPlan, data: string, ctx: HeadContext): { report: HeadReport; reused: boolean } {
   const path = resumePath(ctx, plan.name);
   const key = resumeKey(ctx, data);
-  const resume = readResume(path, key, ctx.task.headsDir, plan.name);
+  const resume = readResume(ctx, plan.name, key);
   if (resume?.finished) {
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data; skipping` });
     return { report: resume.report, reused: true };
@@ -425,7 +424,7 @@ async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx
   const s = ctx.task.train;
   const path = resumePath(ctx, plan.name);
   const key = resumeKey(ctx, data);
-  const resume = readResume(path, key, ctx.task.headsDir, plan.name);
+  const resume = readResume(ctx, plan.name, key);
   if (resume?.finished) {
     ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data (${resume.report.epochs.length} epochs); skipping` });
     return { report: resume.report, reused: true };
@@ -582,16 +581,17 @@ function writeResume(path: string, key: ResumeKey, report: HeadReport, trainer?:
 
 /**
  * A resume point of the same run, or undefined (a damaged or foreign one is ignored: training
- * restarts). One that has saved a best epoch counts only while head `name` is still in
- * `headsDir`: a head whose files were deleted trains again, from the start.
+ * restarts). One that has saved a best epoch counts only while head `name` is still in the
+ * task's heads folder: a head whose files were deleted trains again, from the start.
  */
-function readResume(path: string, key: Omit<ResumeKey, 'finished'>, headsDir: string, name: string): { report: HeadReport; state?: HeadTrainerState; finished: boolean } | undefined {
+function readResume(ctx: HeadContext, name: string, key: Omit<ResumeKey, 'finished'>): { report: HeadReport; state?: HeadTrainerState; finished: boolean } | undefined {
+  const path = resumePath(ctx, name);
   if (!existsSync(`${path}.json`)) return undefined;
   try {
     const file = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as ResumeFile;
     if (file.format !== RESUME_FORMAT || file.fingerprint !== key.fingerprint || file.seed !== key.seed || file.settings !== key.settings || file.data !== key.data) return undefined;
     // The resume point describes a saved best epoch that must still be there.
-    if ((file.finished || file.report.bestEpoch > 0) && !headOnDisk(headsDir, name)) return undefined;
+    if ((file.finished || file.report.bestEpoch > 0) && !headOnDisk(ctx.task.headsDir, name)) return undefined;
     if (file.finished) return { report: file.report, finished: true };
     if (file.step === undefined || file.epoch === undefined || file.rng === undefined) return undefined;
     const st = SafetensorsFile.open(`${path}.safetensors`);
