@@ -296,19 +296,21 @@ function sameLevels(a: HeadPlan, b: HeadPlan): boolean {
  * as it skips a trained head.
  */
 function copyTwin(twin: TrainedHead, plan: HeadPlan, data: string, ctx: HeadContext): { report: HeadReport; reused: boolean } {
-  const path = resumePath(ctx, plan.name);
-  const key = resumeKey(ctx, data);
-  const resume = readResume(ctx, plan.name, key);
-  if (resume?.finished) {
-    ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data; skipping` });
-    return { report: resume.report, reused: true };
-  }
+  const resume = readResume(ctx, plan.name, resumeKey(ctx, data));
+  if (resume?.finished) return skipFinished(plan, resume.report, ctx);
   const report: HeadReport = { ...twin.report, name: plan.name, copyOf: twin.plan.name };
   const written = copyHead(ctx.task.headsDir, twin.plan.name, plan.name, { ...report, settings: ctx.task.train });
   ctx.emit({ kind: 'stage', message: `${plan.name}: the same rows at the same layer as ${twin.plan.name}, so the same weights; copied instead of trained again` });
   ctx.emit({ kind: 'saved', head: plan.name, file: join(ctx.task.headsDir, written.weightsFile) });
-  writeResume(path, { ...key, finished: true }, report);
+  writeResume(resumePath(ctx, plan.name), { ...resumeKey(ctx, data), finished: true }, report);
   return { report, reused: false };
+}
+
+/** A head a rerun finds finished with these settings and data (and still on disk): reported, not trained again. */
+function skipFinished(plan: HeadPlan, report: HeadReport, ctx: HeadContext): { report: HeadReport; reused: true } {
+  const epochs = report.copyOf ? '' : ` (${report.epochs.length} epochs)`;
+  ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data${epochs}; skipping` });
+  return { report, reused: true };
 }
 
 /** The report already in the heads folder when it describes exactly these heads for this model; else undefined. */
@@ -421,14 +423,11 @@ export interface HeadContext {
 
 /** Trains one head with early stopping on dev token accuracy; saves its best epoch. `data`: dataDigest of its rows. */
 async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx: HeadContext, data: string): Promise<{ report: HeadReport; reused: boolean }> {
-  const s = ctx.task.train;
   const path = resumePath(ctx, plan.name);
   const key = resumeKey(ctx, data);
   const resume = readResume(ctx, plan.name, key);
-  if (resume?.finished) {
-    ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data (${resume.report.epochs.length} epochs); skipping` });
-    return { report: resume.report, reused: true };
-  }
+  if (resume?.finished) return skipFinished(plan, resume.report, ctx);
+  const s = ctx.task.train;
   const trained = headNorm(ctx.own, s) === 'trained';
   const trainer = await HeadTrainer.create({
     hiddenSize: ctx.config.hiddenSize,
