@@ -30,7 +30,8 @@
 # HdLM head decodes; stage 15 (runs/hier-labels) was stage 12's settings from stage 12 with
 # SEED=5556 MINUTES=60 MIX_EXIT_TURNS=0,1,2 (layer 4: the first thought turn, layer 6: the second),
 # stage 16 (runs/hier-labels2) the same from the shipped stage 15 with SEED=6667 MINUTES=70, and
-# stage 17 (runs/hier-labels3) the same from the shipped stage 16 with SEED=7778.
+# stage 17 (runs/hier-labels3) the same from the shipped stage 16 with SEED=7778, and stage 18
+# (runs/hier-mix75) the same from the shipped stage 17 with SEED=8889 MIX_FRACTION=0.75.
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
