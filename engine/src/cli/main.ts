@@ -37,6 +37,7 @@ classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (
 train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N
            --no-feature-cache  --events (JSON lines on stdout)
 eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B  --beam-margin M
+           --predictions FILE (each example's gold path and both variants' labels and probabilities, JSON lines)
            --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
@@ -60,7 +61,7 @@ const COMMAND_OPTIONS = {
   classify: { task: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
   train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
-  eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, events: { type: 'boolean' } },
+  eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' } },
   info: {},
 } as const;
 

@@ -27,6 +27,16 @@ export interface VariantEvaluation {
   trainedHeads: boolean;
 }
 
+/** What each variant decided for one example: the rows `hdlm eval --predictions` writes. */
+export interface ExamplePrediction {
+  /** The record's id in the dataset file. */
+  id: string;
+  gold: string[];
+  /** Each variant's label per level, with its probability among its siblings. */
+  hdlm: { labels: string[]; probabilities: number[] };
+  flat: { labels: string[]; probabilities: number[] };
+}
+
 export interface TaskEvaluation {
   task: string;
   file: string;
@@ -40,6 +50,8 @@ export interface TaskEvaluation {
   level1ComputeRatio: number;
   /** HdLM minus flat on the same examples, per level and for the joint path. */
   comparison: PairedComparison;
+  /** Per example, in file order (only when asked for with `keepPredictions`). */
+  predictions?: ExamplePrediction[];
 }
 
 /**
@@ -58,7 +70,7 @@ export function evaluationRecords<R extends { id: string }>(task: TaskDefinition
 export async function evaluateTask(
   engine: Engine,
   task: TaskDefinition,
-  options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; margin?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
+  options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; margin?: number; keepPredictions?: boolean; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
 ): Promise<TaskEvaluation> {
   const { file, records: all } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
@@ -69,12 +81,14 @@ export async function evaluateTask(
     // Inputs longer than the context are left out (and counted), as training does.
     const fitting = fitToContext(session.loaded.model, session.classifier.layout, records).fits;
     const gold = fitting.map((r) => r.labels);
-    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; predictions: string[][] }> => {
+    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; predictions: string[][]; probabilities: number[][] }> => {
       const predictions: string[][] = [];
+      const probabilities: number[][] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
       for (const [i, r] of fitting.entries()) {
         const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
         predictions.push(result.path.map((d) => d.label));
+        probabilities.push(result.path.map((d) => d.probability));
         totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
         totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
         totals.level1LayerPositions += result.path[0]!.layerPositions;
@@ -83,7 +97,7 @@ export async function evaluateTask(
       }
       const n = Math.max(1, fitting.length);
       const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
-      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads }, predictions };
+      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads }, predictions, probabilities };
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
@@ -108,6 +122,14 @@ export async function evaluateTask(
         beam,
         level1ComputeRatio: hdlm.variant.perExample.level1LayerPositions / Math.max(1, flat.variant.perExample.level1LayerPositions),
         comparison: pairedComparison(gold, hdlm.predictions, flat.predictions),
+        predictions: options.keepPredictions
+          ? fitting.map((r, i) => ({
+              id: r.id,
+              gold: r.labels,
+              hdlm: { labels: hdlm.predictions[i]!, probabilities: hdlm.probabilities[i]! },
+              flat: { labels: flat.predictions[i]!, probabilities: flat.probabilities[i]! },
+            }))
+          : undefined,
       };
     } finally {
       if (flatHead !== session.loaded.model.ownHead) await flatHead.release();
@@ -171,6 +193,14 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
     comparison: result.comparison,
     finishedAt: finishedAt.toISOString(),
   };
+}
+
+/**
+ * Writes each example's gold path and both variants' decisions as JSON Lines, atomically (a
+ * stopped run leaves the previous file or none, never half of one).
+ */
+export function savePredictions(file: string, predictions: readonly ExamplePrediction[]): void {
+  writeAtomically(file, predictions.map((p) => Buffer.from(`${JSON.stringify(p)}\n`)));
 }
 
 /** File name of the last evaluation record in a task's heads folder. */

@@ -1,6 +1,7 @@
 // `hdlm train` and `hdlm eval` with the sweep options: `--heads DIR` trains into and evaluates
 // another folder than the task's (which stays untouched), `--learning-rate R` reaches the heads'
-// training record; a rate out of range is a usage error naming the option.
+// training record; a rate out of range is a usage error naming the option. `eval --predictions`
+// writes every example's decisions, consistent with the record's accuracies.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,12 +43,37 @@ test('--heads and --learning-rate train a variant beside the task\'s heads, and 
   }
   assert.equal(existsSync(join(dir, 'task-heads')), false, 'the task file\'s own heads folder must not be written');
 
-  const evaluated = hdlm(['eval', '--task', join(dir, 'wn.hdlm.json'), '--heads', sweep, '--file', fixture, '--max-examples', '4', '--json']);
+  const predictionsFile = join(dir, 'predictions.jsonl');
+  const evaluated = hdlm(['eval', '--task', join(dir, 'wn.hdlm.json'), '--heads', sweep, '--file', fixture, '--max-examples', '4', '--predictions', predictionsFile, '--json']);
   assert.equal(evaluated.status, 0, evaluated.stderr);
-  const record = JSON.parse(readFileSync(join(sweep, 'evaluation.json'), 'utf8')) as { examples: number; variants: { name: string }[] };
+  const record = JSON.parse(readFileSync(join(sweep, 'evaluation.json'), 'utf8')) as { examples: number; variants: { name: string; levels: { accuracy: number }[] }[] };
   assert.equal(record.examples, 4);
   assert.deepEqual(record.variants.map((v) => v.name), ['hdlm', 'flat']);
   assert.equal(existsSync(join(dir, 'task-heads')), false);
+
+  // --predictions: one line per evaluated example, from which the record's accuracies follow.
+  type Row = { id: string; gold: string[]; hdlm: { labels: string[]; probabilities: number[] }; flat: { labels: string[]; probabilities: number[] } };
+  const rows = readFileSync(predictionsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+  assert.equal(rows.length, 4);
+  const ids = new Set(readFileSync(fixture, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id));
+  for (const row of rows) {
+    assert.ok(ids.has(row.id), row.id);
+    for (const v of [row.hdlm, row.flat]) {
+      assert.equal(v.labels.length, row.gold.length);
+      for (const p of v.probabilities) assert.ok(p > 0 && p <= 1, String(p));
+    }
+  }
+  for (const [i, name] of (['hdlm', 'flat'] as const).entries()) {
+    for (const [d, level] of record.variants[i]!.levels.entries()) {
+      assert.equal(rows.filter((r) => r[name].labels[d] === r.gold[d]).length / rows.length, level.accuracy, `${name} level ${d + 1}`);
+    }
+  }
+});
+
+test('eval --predictions into a folder that is not there is refused before anything runs', () => {
+  const out = hdlm(['eval', '--task', join(dir, 'wn.hdlm.json'), '--max-examples', '2', '--predictions', join(dir, 'no-such-folder', 'p.jsonl')]);
+  assert.equal(out.status, 2, out.stderr);
+  assert.match(out.stderr, /--predictions .*p\.jsonl: folder .*no-such-folder does not exist/);
 });
 
 test('eval --heads with a folder that is not there is refused, not scored as untrained heads', () => {

@@ -1,8 +1,8 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Engine } from '../../engine';
-import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../hdlm/evaluateTask';
+import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
 import { describeDifference, describeMeanDifference } from '../../hdlm/metrics';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
@@ -73,6 +73,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   // A task without trained heads is evaluated as untrained, on purpose; a --heads folder that is
   // not there is a mistyped path, and would quietly score the model's own head instead.
   if (typeof values['heads'] === 'string' && !existsSync(task.headsDir)) throw new UsageError(`--heads ${task.headsDir}: no such folder`);
+  const predictionsFile = predictionsOption(values, task);
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.
@@ -86,6 +87,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
     ...hierarchyBeam(values),
+    keepPredictions: predictionsFile !== undefined,
     signal,
     onProgress: (variant, done, total) => {
       if (!events) return bar.update(`eval ${variant}`, done, total);
@@ -95,6 +97,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   });
   const record = evaluationRecord(result);
   const saved = saveEvaluationRecord(task.headsDir, record);
+  if (predictionsFile) savePredictions(predictionsFile, result.predictions ?? []);
   if (events) {
     emit({ kind: 'evaluation', evaluation: record });
     return;
@@ -123,6 +126,19 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   for (const [d, l] of result.comparison.levels.entries()) console.log(`  level ${d + 1}  ${describeDifference(l)}`);
   console.log(`  joint    ${describeDifference(result.comparison.joint)}`);
   console.log(`record kept in ${saved}`);
+  if (predictionsFile) console.log(`each example's gold path and both variants' decisions in ${predictionsFile}`);
+}
+
+/**
+ * `--predictions FILE`, checked before the evaluation runs, so that a mistyped folder fails at
+ * once instead of after minutes of classifying.
+ */
+function predictionsOption(values: Values, task: TaskDefinition): string | undefined {
+  if (typeof values['predictions'] !== 'string') return undefined;
+  const file = resolve(values['predictions']);
+  if (task.kind === 'thoughtThenAnswer') throw new UsageError('--predictions: only classification tasks write per-example predictions');
+  if (!existsSync(dirname(file))) throw new UsageError(`--predictions ${file}: folder ${dirname(file)} does not exist`);
+  return file;
 }
 
 /** `hdlm eval` of a thought-then-answer task: HdLM (thought at layer k, then the answer) vs the flat answer. */
