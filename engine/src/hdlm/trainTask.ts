@@ -296,13 +296,14 @@ function sameLevels(a: HeadPlan, b: HeadPlan): boolean {
  * as it skips a trained head.
  */
 function copyTwin(twin: TrainedHead, plan: HeadPlan, data: string, ctx: HeadContext): { report: HeadReport; reused: boolean } {
-  const resume = readResume(ctx, plan.name, resumeKey(ctx, data));
+  const key = resumeKey(ctx, data);
+  const resume = readResume(ctx, plan.name, key);
   if (resume?.finished) return skipFinished(plan, resume.report, ctx);
   const report: HeadReport = { ...twin.report, name: plan.name, copyOf: twin.plan.name };
   const written = copyHead(ctx.task.headsDir, twin.plan.name, plan.name, { ...report, settings: ctx.task.train });
   ctx.emit({ kind: 'stage', message: `${plan.name}: the same rows at the same layer as ${twin.plan.name}, so the same weights; copied instead of trained again` });
   ctx.emit({ kind: 'saved', head: plan.name, file: join(ctx.task.headsDir, written.weightsFile) });
-  writeResume(resumePath(ctx, plan.name), { ...resumeKey(ctx, data), finished: true }, report);
+  writeResume(resumePath(ctx, plan.name), { ...key, finished: true }, report);
   return { report, reused: false };
 }
 
