@@ -27,14 +27,19 @@ export interface VariantEvaluation {
   trainedHeads: boolean;
 }
 
+/** One variant's path for one example: its label per level, with its probability among its siblings. */
+export interface PredictedPath {
+  labels: string[];
+  probabilities: number[];
+}
+
 /** What each variant decided for one example: the rows `hdlm eval --predictions` writes. */
 export interface ExamplePrediction {
   /** The record's id in the dataset file. */
   id: string;
   gold: string[];
-  /** Each variant's label per level, with its probability among its siblings. */
-  hdlm: { labels: string[]; probabilities: number[] };
-  flat: { labels: string[]; probabilities: number[] };
+  hdlm: PredictedPath;
+  flat: PredictedPath;
 }
 
 export interface TaskEvaluation {
@@ -81,14 +86,12 @@ export async function evaluateTask(
     // Inputs longer than the context are left out (and counted), as training does.
     const fitting = fitToContext(session.loaded.model, session.classifier.layout, records).fits;
     const gold = fitting.map((r) => r.labels);
-    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; predictions: string[][]; probabilities: number[][] }> => {
-      const predictions: string[][] = [];
-      const probabilities: number[][] = [];
+    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; paths: PredictedPath[]; predictions: string[][] }> => {
+      const paths: PredictedPath[] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
       for (const [i, r] of fitting.entries()) {
         const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
-        predictions.push(result.path.map((d) => d.label));
-        probabilities.push(result.path.map((d) => d.probability));
+        paths.push({ labels: result.path.map((d) => d.label), probabilities: result.path.map((d) => d.probability) });
         totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
         totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
         totals.level1LayerPositions += result.path[0]!.layerPositions;
@@ -97,7 +100,8 @@ export async function evaluateTask(
       }
       const n = Math.max(1, fitting.length);
       const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
-      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads }, predictions, probabilities };
+      const predictions = paths.map((p) => p.labels);
+      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads }, paths, predictions };
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
@@ -123,12 +127,7 @@ export async function evaluateTask(
         level1ComputeRatio: hdlm.variant.perExample.level1LayerPositions / Math.max(1, flat.variant.perExample.level1LayerPositions),
         comparison: pairedComparison(gold, hdlm.predictions, flat.predictions),
         predictions: options.keepPredictions
-          ? fitting.map((r, i) => ({
-              id: r.id,
-              gold: r.labels,
-              hdlm: { labels: hdlm.predictions[i]!, probabilities: hdlm.probabilities[i]! },
-              flat: { labels: flat.predictions[i]!, probabilities: flat.probabilities[i]! },
-            }))
+          ? fitting.map((r, i) => ({ id: r.id, gold: r.labels, hdlm: hdlm.paths[i]!, flat: flat.paths[i]! }))
           : undefined,
       };
     } finally {
