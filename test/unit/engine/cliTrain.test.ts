@@ -70,10 +70,13 @@ test('--heads and --learning-rate train a variant beside the task\'s heads, and 
   }
 });
 
-test('eval --predictions into a folder that is not there is refused before anything runs', () => {
+test('eval --predictions into a folder that is not there, or onto a folder, is refused before anything runs', () => {
   const out = hdlm(['eval', '--task', join(dir, 'wn.hdlm.json'), '--max-examples', '2', '--predictions', join(dir, 'no-such-folder', 'p.jsonl')]);
   assert.equal(out.status, 2, out.stderr);
   assert.match(out.stderr, /--predictions .*p\.jsonl: folder .*no-such-folder does not exist/);
+  const folder = hdlm(['eval', '--task', join(dir, 'wn.hdlm.json'), '--max-examples', '2', '--predictions', dir]);
+  assert.equal(folder.status, 2, folder.stderr);
+  assert.match(folder.stderr, /--predictions .*: is a folder; name a file in it/);
 });
 
 test('eval --heads with a folder that is not there is refused, not scored as untrained heads', () => {

@@ -1,5 +1,5 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions } from '../../hdlm/evaluateTask';
@@ -138,6 +138,7 @@ function predictionsOption(values: Values, task: TaskDefinition): string | undef
   const file = resolve(values['predictions']);
   if (task.kind === 'thoughtThenAnswer') throw new UsageError('--predictions: only classification tasks write per-example predictions');
   if (!existsSync(dirname(file))) throw new UsageError(`--predictions ${file}: folder ${dirname(file)} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--predictions ${file}: is a folder; name a file in it`);
   return file;
 }
 
