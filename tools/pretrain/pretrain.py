@@ -89,6 +89,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                           "sequence that exit's task loss reads (n: only the targets inside the n-th "
                           "<|thought|> turn, its content and closing <|end|>, the tokens an HdLM head at that "
                           "layer decodes; 0: every position, as without this option)")
+    io_.add_argument("--mix-answer-weight", type=float, default=0.0,
+                     help="with --mix-exit-weights: an extra last-layer loss on the task rows' answer turn "
+                          "(<|assistant|> content and closing <|end|>: the last level's label, or the answer "
+                          "after a thought), weighted like an exit's task loss (weight * task share of the "
+                          "batch); 0: none")
     io_.add_argument("--init-from", type=Path, help="start from the weights of another run's ckpt.pt, or of "
                      "an exported Hugging Face folder (its model.safetensors; its config.json must match the "
                      "shape and its tokenizer.json --tokenizer-dir's); fresh optimizer and schedule: a "
@@ -164,11 +169,18 @@ class LossPlan:
     mix_turns: Optional[list[int]] = None
     # <|bos|>, <|thought|> and <|end|> ids, to find the turns (set with mix_turns).
     turn_ids: Optional[tuple[int, int, int]] = None
+    # Extra last-layer weight on the task rows' answer turn, and <|bos|>, <|assistant|>, <|end|>.
+    answer_weight: float = 0.0
+    answer_ids: Optional[tuple[int, int, int]] = None
 
     @staticmethod
-    def from_args(args: argparse.Namespace, turn_ids: Optional[tuple[int, int, int]] = None) -> "LossPlan":
+    def from_args(
+        args: argparse.Namespace,
+        turn_ids: Optional[tuple[int, int, int]] = None,
+        answer_ids: Optional[tuple[int, int, int]] = None,
+    ) -> "LossPlan":
         if args.plain:
-            if args.mix_exit_weights:
+            if args.mix_exit_weights or args.mix_answer_weight:
                 raise SystemExit("--mix-exit-weights needs exit layers (not --plain)")
             return LossPlan([args.layers], [1.0], 1.0)
         layers = [int(x) for x in args.exit_layers.split(",") if x.strip()]
@@ -195,8 +207,14 @@ class LossPlan:
                 raise SystemExit("--mix-exit-turns needs one turn number >= 0 per --exit-layers entry")
             if turn_ids is None:
                 raise SystemExit("--mix-exit-turns needs the tokenizer's <|bos|>, <|thought|> and <|end|> ids")
+        if args.mix_answer_weight:
+            if mix_weights is None or args.mix_answer_weight < 0:
+                raise SystemExit("--mix-answer-weight needs --mix-exit-weights and a weight >= 0")
+            if answer_ids is None:
+                raise SystemExit("--mix-answer-weight needs the tokenizer's <|bos|>, <|assistant|> and <|end|> ids")
         return LossPlan(layers + [args.layers], weights + [args.last_weight], args.exit_fraction, mix_weights,
-                        mix_turns, turn_ids if mix_turns else None)
+                        mix_turns, turn_ids if mix_turns else None, args.mix_answer_weight,
+                        answer_ids if args.mix_answer_weight else None)
 
 
 # ----------------------------------------------------------------------------- setup
@@ -266,11 +284,11 @@ def special_ids(tokenizer_dir: Path) -> dict[str, int]:
     return out
 
 
-def turn_ids(tokenizer_dir: Path) -> Optional[tuple[int, int, int]]:
-    """<|bos|>, <|thought|> and <|end|> ids (the HdLM sequence format's turn markers), if the tokenizer has them."""
+def turn_ids(tokenizer_dir: Path, opener: str = "<|thought|>") -> Optional[tuple[int, int, int]]:
+    """<|bos|>, `opener` and <|end|> ids (the HdLM sequence format's turn markers), if the tokenizer has them."""
     spec = json.loads((tokenizer_dir / "tokenizer.json").read_text(encoding="utf-8"))
     by_name = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
-    names = ("<|bos|>", "<|thought|>", "<|end|>")
+    names = ("<|bos|>", opener, "<|end|>")
     return tuple(by_name[n] for n in names) if all(n in by_name for n in names) else None  # type: ignore[return-value]
 
 
@@ -382,7 +400,7 @@ def _split_exit_loss(
         h = hidden[layer - 1]
         if layer == last:
             loss = readout_ce(model, h.reshape(-1, size), y.reshape(-1))
-            total = total + weight * loss
+            total = total + weight * loss + answer_loss(model, h[corpus_rows:], batch[corpus_rows:], plan) * share
             parts.append(loss.item())
             continue
         hc, tc = h[:corpus_rows].reshape(-1, size), corpus_targets
@@ -410,8 +428,26 @@ def _split_exit_loss(
     return total, parts
 
 
+def answer_loss(model: LlamaForCausalLM, hidden: torch.Tensor, rows: torch.Tensor, plan: LossPlan) -> torch.Tensor:
+    """plan.answer_weight * the last layer's CE on the task rows' answer-turn targets (0 without).
+
+    Why: at the last layer every position of a task row weighs the same, so the gloss's own
+    tokens outweigh the few label tokens the last level is decided by; this gives that turn the
+    kind of weight the exits' turns get from --mix-exit-weights. `hidden` is the last layer's
+    [R, T-1, H] for `rows` [R, T].
+    """
+    if not plan.answer_weight or plan.answer_ids is None:
+        return torch.zeros((), device=rows.device)
+    picked = torch.from_numpy(thought_turns(rows.cpu().numpy(), plan.answer_ids)[:, 1:] > 0).reshape(-1).to(rows.device)
+    if not bool(picked.any()):
+        return torch.zeros((), device=rows.device)
+    h = hidden.reshape(-1, model.shape.hidden_size)[picked]
+    return plan.answer_weight * readout_ce(model, h, rows[:, 1:].reshape(-1)[picked])
+
+
 def thought_turns(rows: np.ndarray, ids: tuple[int, int, int]) -> np.ndarray:
-    """Per token of each row [R, T]: n when it belongs to the n-th <|thought|> turn of its task
+    """Per token of each row [R, T]: n when it belongs to the n-th turn opened by ids[1] (<|thought|>
+    for the exits, <|assistant|> for the answer) of its task
     sequence (the turn's content and its closing <|end|>, not the opening marker), else 0. Turns
     are counted from each <|bos|>; task windows start at a sequence start."""
     bos, thought, end = ids
@@ -533,7 +569,7 @@ def train(args: argparse.Namespace) -> None:
     heldout_tokens = load_tokens(args.heldout)
     mix = MixPlan.from_args(args, ids["bos"])
     shape = build_shape(args, decoder.vocab_size)
-    plan = LossPlan.from_args(args, turn_ids(args.tokenizer_dir))
+    plan = LossPlan.from_args(args, turn_ids(args.tokenizer_dir), turn_ids(args.tokenizer_dir, "<|assistant|>"))
     model = LlamaForCausalLM(shape).to(device)
     opt = make_optimizer(model, args)
     step, train_seconds, tokens_seen = 0, 0.0, 0
@@ -557,7 +593,7 @@ def train(args: argparse.Namespace) -> None:
     print(json.dumps({"device": str(device), "amp": str(amp), "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "shape": shape.to_dict(), "params": params, "loss_layers": plan.layers, "loss_weights": plan.weights,
                       "mix_exit_weights": plan.mix_weights,
-                      "mix_exit_turns": plan.mix_turns,
+                      "mix_exit_turns": plan.mix_turns, "mix_answer_weight": plan.answer_weight,
                       "train_tokens": int(len(train_tokens)), "heldout_tokens": int(len(heldout_tokens)),
                       "mix": mix.describe(args.batch)}), flush=True)
     train_log = JsonLines(args.out / "train.jsonl", args.resume)
@@ -812,6 +848,7 @@ def finish(args: argparse.Namespace, model: LlamaForCausalLM, device: torch.devi
         "exit_fraction": plan.exit_fraction,
         "mix_exit_weights": plan.mix_weights,
         "mix_exit_turns": plan.mix_turns,
+        "mix_answer_weight": plan.answer_weight,
         "steps": step,
         "tokens": tokens_seen,
         "train_seconds": round(train_seconds, 1),

@@ -48,6 +48,7 @@ ARGS="--train data/train.bin --heldout data/heldout.bin --tokenizer-dir data/tok
 [ -n "${MIX:-}" ] && ARGS="$ARGS --mix $MIX --mix-fraction ${MIX_FRACTION:-0.5}"
 [ -n "${MIX_EXIT_WEIGHTS:-}" ] && ARGS="$ARGS --mix-exit-weights $MIX_EXIT_WEIGHTS"
 [ -n "${MIX_EXIT_TURNS:-}" ] && ARGS="$ARGS --mix-exit-turns $MIX_EXIT_TURNS"
+[ -n "${MIX_ANSWER_WEIGHT:-}" ] && ARGS="$ARGS --mix-answer-weight $MIX_ANSWER_WEIGHT"
 RESUME=""
 [ -f "$OUT/ckpt.pt" ] && RESUME="--resume"
 while :; do

@@ -151,6 +151,25 @@ class LossTest(unittest.TestCase):
         self.assertAlmostEqual(total.item(), expected.item(), places=5)
 
 
+    def test_answer_weight_reads_the_answer_turn_of_task_rows(self) -> None:
+        # Ids 1, 2, 3 stand for <|bos|>, <|assistant|>, <|end|>: the task row's answer turn is
+        # its positions 5..7 (content 7, 8 and the closing 3), so targets 4..6 (from positions 4..6).
+        from pretrain import answer_loss
+        self.batch[3] = torch.tensor([1, 10, 11, 12, 2, 7, 8, 3, 9])
+        without = self.plan([1, 2, 3], [0.2, 0.5, 1.0], 1.0, [0.0, 3.0])
+        with_answer = self.plan([1, 2, 3], [0.2, 0.5, 1.0], 1.0, [0.0, 3.0], answer_weight=2.0, answer_ids=(1, 2, 3))
+        gen = lambda: torch.Generator().manual_seed(0)
+        a, _ = self.loss(self.model, self.batch, without, gen(), 1)
+        b, _ = self.loss(self.model, self.batch, with_answer, gen(), 1)
+        h = self.model.hidden_states(self.batch[3:, :-1])[2][0, 4:7]
+        ce = F.cross_entropy(self.model.readout(h), self.batch[3, 5:8])
+        self.assertAlmostEqual(b.item() - a.item(), 2.0 * 0.25 * ce.item(), places=5)
+        # A row with no answer turn adds nothing.
+        row = torch.tensor([[1, 10, 11, 12, 13, 14, 3, 15, 16]])
+        hidden = self.model.hidden_states(row[:, :-1])[2]
+        self.assertEqual(answer_loss(self.model, hidden, row, with_answer).item(), 0.0)
+
+
 class SafetensorsTest(unittest.TestCase):
     def test_round_trip_and_layout(self) -> None:
         tensors = {"b": torch.randn(3, 5).half(), "a": torch.randn(7).bfloat16(), "c": torch.randn(2, 2)}
