@@ -1,5 +1,6 @@
 // A model folder made ready to run: checkpoint, tokenizer and segmented sessions together, as
 // front ends (CLI, language server) hold it.
+import type { HeadPrecision } from './arch/head';
 import { loadCheckpoint } from './checkpoint/checkpoint';
 import type { Checkpoint } from './checkpoint/types';
 import { GraphCache, defaultGraphCacheDir, CacheEvent } from './model/graphCache';
@@ -18,6 +19,8 @@ export interface LoadModelOptions {
   onNote?: (message: string) => void;
   /** Refuse to place any node on the CPU: the load fails (no CPU fallback) unless every graph runs on the device. */
   strictDevice?: boolean;
+  /** How the model's own head multiplies: 'fp32' (default, exact) or 'int8' (a quarter of the bytes; arch/head.ts). */
+  headPrecision?: HeadPrecision;
 }
 
 export class LoadedModel {
@@ -40,7 +43,7 @@ export class LoadedModel {
     const cache = new GraphCache(graphDir, (e: CacheEvent) => {
       if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
     });
-    const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice });
+    const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice, headPrecision: options.headPrecision });
     try {
       return new LoadedModel(checkpoint, await create(provider), tokenizer);
     } catch (err) {

@@ -1,6 +1,7 @@
 // The engine benchmark: prefill and decode speed, time to first token, the cost of exiting at
 // each exit layer, the bandwidth floor, and what continuing after an early-exit span costs
 // against re-prefilling (what the official HdLM code does). Prints figures; asserts nothing.
+import { INT8_BLOCK } from '../arch/head';
 import { architectureFor } from '../arch/registry';
 import type { Checkpoint } from '../checkpoint/types';
 import { argmax } from '../generate/sampler';
@@ -33,8 +34,21 @@ export interface BenchResult {
   decodeMsFull: number;
   decodeTokensPerS: number;
   floorMs: number;
-  /** Each exit through the model's own head and through a task head of `taskHeadRows` rows. */
-  exits: { layer: number; ms: number; ratio: number; target: number; floorMs: number; taskHead: { rows: number; ms: number; ratio: number; floorMs: number } }[];
+  /** A full-depth step through an int8 copy of the own head (arch/head.ts HeadPrecision). */
+  int8Head: { decodeMsFull: number; floorMs: number };
+  /**
+   * Each exit through the model's own head, through a task head of `taskHeadRows` rows, and
+   * through the int8 own head (its ratio against the full-depth step through that same head).
+   */
+  exits: {
+    layer: number;
+    ms: number;
+    ratio: number;
+    target: number;
+    floorMs: number;
+    taskHead: { rows: number; ms: number; ratio: number; floorMs: number };
+    int8Head: { ms: number; ratio: number; floorMs: number };
+  }[];
   continuation: { catchUpMs: number; reprefillMs: number; ratio: number };
 }
 
@@ -94,18 +108,33 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
     const full = await stepMs(L);
     const bytesPerToken = (p: number): number => 4 * p;
     const floorMs = (bytesPerToken(params.layers + params.head) / bandwidth) * 1000;
-    const exits = [];
+    // An int8 head reads 1 byte per weight plus a 4-byte scale per block of INT8_BLOCK.
+    const int8HeadBytes = c.vocabSize * c.hiddenSize * (1 + 4 / INT8_BLOCK) + 4 * c.hiddenSize;
+    const floorWith = (layer: number, headBytes: number): number => ((bytesPerToken((params.layers * layer) / L) + headBytes) / bandwidth) * 1000;
+    const exits: BenchResult['exits'] = [];
     const taskHead = await subsetHead(checkpoint, options);
+    const int8Head = await LanguageHead.create(architectureFor(c).ownHead(c, checkpoint.weights), { provider: options.provider, threads: options.threads, fused: options.fused, precision: 'int8' });
+    let fullInt8: number;
     try {
+      fullInt8 = await stepMs(L, int8Head);
       for (const layer of model.exitLayers.filter((l) => l < L)) {
         const ms = await stepMs(layer);
-        const floorAt = (headParams: number): number => (bytesPerToken((params.layers * layer) / L + headParams) / bandwidth) * 1000;
+        const floorAt = (headParams: number): number => floorWith(layer, bytesPerToken(headParams));
         const taskMs = await stepMs(layer, taskHead);
         const rows = taskHead.vocabSubset!.length;
-        exits.push({ layer, ms, ratio: ms / full, target: layer / L + 0.15, floorMs: floorAt(params.head), taskHead: { rows, ms: taskMs, ratio: taskMs / full, floorMs: floorAt(rows * c.hiddenSize + c.hiddenSize) } });
+        const int8Ms = await stepMs(layer, int8Head);
+        exits.push({
+          layer,
+          ms,
+          ratio: ms / full,
+          target: layer / L + 0.15,
+          floorMs: floorAt(params.head),
+          taskHead: { rows, ms: taskMs, ratio: taskMs / full, floorMs: floorAt(rows * c.hiddenSize + c.hiddenSize) },
+          int8Head: { ms: int8Ms, ratio: int8Ms / fullInt8, floorMs: floorWith(layer, int8HeadBytes) },
+        });
       }
     } finally {
-      await taskHead.release();
+      await Promise.all([taskHead.release(), int8Head.release()]);
     }
 
     // 3. Thought-then-answer: the thought runs to the first exit; the answer needs the last layer.
@@ -120,6 +149,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
       decodeMsFull: full,
       decodeTokensPerS: 1000 / full,
       floorMs,
+      int8Head: { decodeMsFull: fullInt8, floorMs: floorWith(L, int8HeadBytes) },
       exits,
       continuation,
     };
@@ -189,7 +219,10 @@ function printResult(r: BenchResult, options: BenchOptions): void {
     log(`  exit at layer ${String(e.layer).padStart(2)}  ${e.ms.toFixed(1)} ms/token = ${e.ratio.toFixed(2)} of full (target ≤ ${e.target.toFixed(2)}); floor ${e.floorMs.toFixed(1)} ms`);
     const t = e.taskHead;
     log(`    through a ${t.rows}-row task head  ${t.ms.toFixed(1)} ms/token = ${t.ratio.toFixed(2)} of full; floor ${t.floorMs.toFixed(1)} ms`);
+    const q = e.int8Head;
+    log(`    through the int8 own head  ${q.ms.toFixed(1)} ms/token = ${q.ratio.toFixed(2)} of a full step through it; floor ${q.floorMs.toFixed(1)} ms`);
   }
+  log(`  full step through the int8 own head  ${r.int8Head.decodeMsFull.toFixed(1)} ms/token; floor ${r.int8Head.floorMs.toFixed(1)} ms`);
   const c = r.continuation;
   log(`  continue after a ${options.thoughtTokens}-token early-exit thought: catch-up ${c.catchUpMs.toFixed(1)} ms vs re-prefill ${c.reprefillMs.toFixed(1)} ms = ${c.ratio.toFixed(2)} (target < 0.5)`);
 }

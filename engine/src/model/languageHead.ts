@@ -1,6 +1,6 @@
 // A language head as a session: hidden [N, H] → logits [N, V]. The model's own head (final norm
 // + unembedding) is one; HdLM heads at intermediate layers are others of the same form.
-import { buildHeadGraph, HeadIO, HeadWeights } from '../arch/head';
+import { buildHeadGraph, HeadIO, HeadWeights, type HeadPrecision } from '../arch/head';
 import type { OpOptions } from '../arch/ops';
 import { ExecutionProvider, float32Tensor, Session } from '../runtime/ort';
 
@@ -32,7 +32,7 @@ export class LanguageHead {
     }
   }
 
-  static create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number }): Promise<LanguageHead> {
+  static create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number; precision?: HeadPrecision }): Promise<LanguageHead> {
     return LanguageHead.fromGraph(buildHeadGraph(weights, options), weights.hiddenSize, weights.vocabSize, options, weights.vocabSubset);
   }
 

@@ -7,7 +7,7 @@ import { architectureFor } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
 import { ExecutionProvider, float32Tensor, int64Tensor, Session, Tensor } from '../runtime/ort';
 import { attentionBias, rotaryTables, treeAttentionBias } from './positions';
-import { buildHeadGraph } from '../arch/head';
+import { buildHeadGraph, type HeadPrecision } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
 import { GraphCache } from './graphCache';
 import { LanguageHead } from './languageHead';
@@ -23,6 +23,8 @@ export interface SegmentedModelOptions {
   cache?: GraphCache | undefined;
   /** Fail instead of letting onnxruntime place any node on the CPU (proves a graph runs wholly on the device). */
   strictDevice?: boolean | undefined;
+  /** How the model's own head multiplies (arch/head.ts); default 'fp32'. */
+  headPrecision?: HeadPrecision | undefined;
 }
 
 interface Segment {
@@ -130,7 +132,9 @@ export class SegmentedModel {
         : await Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), sessionOptions);
       segments.push({ first, end, session, takesRows, ...(takesRows ? { rowsSession: Promise.resolve(session) } : {}) });
     }
-    const headGraph = cache.get(checkpoint.fingerprint, `own head ${ops}`, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused }));
+    const precision = options.headPrecision ?? 'fp32';
+    const recipe = precision === 'fp32' ? `own head ${ops}` : `own head ${ops} ${precision}`;
+    const headGraph = cache.get(checkpoint.fingerprint, recipe, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }));
     const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
     const { tokens, positions } = arch.embeddings(config, weights);
     return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession);

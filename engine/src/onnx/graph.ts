@@ -6,6 +6,7 @@ import { onnx } from 'onnx-proto';
 export const DType = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
+  uint8: onnx.TensorProto.DataType.UINT8,
 } as const;
 export type DTypeCode = (typeof DType)[keyof typeof DType];
 
@@ -59,6 +60,16 @@ export class GraphBuilder {
       dims: [...dims],
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
+    return name;
+  }
+
+  /** Adds a uint8 weight (packed quantized codes); the data is copied into the model bytes. */
+  uint8Initializer(name: string, data: Uint8Array, dims: readonly number[]): string {
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (expected !== data.length) {
+      throw new Error(`initializer ${name}: ${data.length} bytes for shape [${dims.join(',')}] (${expected} expected)`);
+    }
+    this.initializers.push({ name, dataType: DType.uint8, dims: [...dims], rawData: new Uint8Array(data) });
     return name;
   }
 

@@ -190,13 +190,31 @@ test('hdlm layers prints one row per layer, and bad options are named', () => {
   const missing = hdlm(['layers', '--model', join(dir, 'nope'), 'x']);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /no config\.json there/);
+  // Through the int8 head: every layer still read out, each row a distribution.
+  const int8 = hdlm(['layers', '--model', dir, '--top', '2', '--json', '--head-precision', 'int8', 'hello']);
+  assert.equal(int8.status, 0, int8.stderr);
+  const int8Rows = JSON.parse(int8.stdout) as typeof rows;
+  assert.deepEqual(int8Rows.map((r) => r.layer), [0, 1, 2, 3, 4]);
+  assert.ok(int8Rows.every((r) => r.top[0]!.probability > 0 && r.top[0]!.probability <= 1));
+  const precision = hdlm(['layers', '--model', dir, '--head-precision', 'int4', 'x']);
+  assert.equal(precision.status, 2);
+  assert.match(precision.stderr, /--head-precision: use fp32 or int8, got "int4"/);
 });
 
 test('hdlm bench prints the engine figures as JSON', () => {
   const out = hdlm(['bench', '--model', dir, '--exits', '2', '--prompt-tokens', '16', '--thought-tokens', '4', '--steps', '2', '--json']);
   assert.equal(out.status, 0, out.stderr);
-  const r = JSON.parse(out.stdout) as { decodeMsFull: number; floorMs: number; exits: { layer: number; ratio: number }[]; continuation: { ratio: number } };
+  const r = JSON.parse(out.stdout) as {
+    decodeMsFull: number;
+    floorMs: number;
+    int8Head: { decodeMsFull: number; floorMs: number };
+    exits: { layer: number; ratio: number; int8Head: { ratio: number; floorMs: number } }[];
+    continuation: { ratio: number };
+  };
   assert.ok(r.decodeMsFull > 0 && r.floorMs > 0);
   assert.deepEqual(r.exits.map((e) => e.layer), [2]);
+  // The int8 head's floor reads fewer bytes than the fp32 one, at full depth and at the exit.
+  assert.ok(r.int8Head.decodeMsFull > 0 && r.int8Head.floorMs < r.floorMs);
+  assert.ok(r.exits[0]!.int8Head.ratio > 0 && r.exits[0]!.int8Head.floorMs < r.int8Head.floorMs);
   assert.ok(r.continuation.ratio > 0);
 });

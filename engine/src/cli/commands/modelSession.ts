@@ -1,13 +1,14 @@
 // Opening the model a command runs on: the engine on the chosen device, then the folder.
 import { Engine } from '../../engine';
 import type { LoadedModel } from '../../loadedModel';
-import { integer, integerList, modelDir, providers, Values } from '../args';
+import { headPrecision, integer, integerList, modelDir, providers, Values } from '../args';
 
 export async function openModel(values: Values, cuts?: number[]): Promise<LoadedModel> {
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   for (const f of engine.info().fallbacks) console.error(`hdlm: ${f.provider} skipped: ${f.reason.split('\n')[0]}`);
   return engine.loadModel(modelDir(values), {
     cuts: cuts ?? integerList(values, 'exits') ?? [],
+    headPrecision: headPrecision(values),
     onNote: (m) => {
       if (process.env['HDLM_VERBOSE']) console.error(`hdlm: ${m}`);
     },
