@@ -2,6 +2,7 @@
 // workspace/configuration when it supports that, else from initializationOptions, else defaults;
 // anything malformed is replaced by its default and reported, never trusted.
 import { ExecutionProvider, isExecutionProvider } from '../../engine/src/index';
+import type { HeadPrecision } from '../../engine/src/arch/head';
 
 export interface HdlmSettings {
   executionProviders: ExecutionProvider[];
@@ -16,9 +17,11 @@ export interface HdlmSettings {
   inlineLanguages: string[];
   /** Most tokens of a thought and of an answer. */
   maxTokens: number;
+  /** How the model's own head multiplies (layer view, generation): 'fp32', or 'int8' for a quarter of its bytes. */
+  headPrecision: HeadPrecision;
 }
 
-export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24 };
+export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24, headPrecision: 'fp32' };
 
 /** The settings that need a new engine when they change (the others only reload the model). */
 export function engineSettings(s: HdlmSettings): Pick<HdlmSettings, 'executionProviders' | 'threads'> {
@@ -63,6 +66,9 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
     if (typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens >= 1 && maxTokens <= 512) settings.maxTokens = maxTokens;
     else problems.push(`hdlm.maxTokens must be a whole number from 1 to 512; got ${JSON.stringify(maxTokens)}`);
   }
+  const precision = obj['headPrecision'];
+  if (precision === 'fp32' || precision === 'int8') settings.headPrecision = precision;
+  else if (precision !== undefined) problems.push(`hdlm.headPrecision must be "fp32" or "int8"; got ${JSON.stringify(precision)}`);
   for (const key of ['model', 'task'] as const) {
     const value = obj[key];
     if (value === undefined) continue;

@@ -31,7 +31,8 @@ export class TaskHost {
   session(engine: Engine, settings: HdlmSettings, workspaceRoot: string | undefined): Promise<TaskSession> {
     const taskFile = settings.task ? this.resolvePath(settings.task, workspaceRoot) : this.defaults.taskFile;
     const model = settings.model === 'default' ? 'default' : this.resolvePath(settings.model, workspaceRoot);
-    const key = JSON.stringify({ taskFile, model });
+    const { headPrecision } = settings;
+    const key = JSON.stringify({ taskFile, model, headPrecision });
     if (this.current && this.current.key === key && this.current.engine === engine) return this.current.session;
     void this.release();
     const session = (async () => {
@@ -40,7 +41,7 @@ export class TaskHost {
       if (model !== 'default') task.model = model;
       this.log(`loading ${task.model === 'default' ? this.defaults.modelDir : task.model} for task ${task.name} (${taskFile})`);
       const started = performance.now();
-      const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m));
+      const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision });
       this.log(`task ${task.name} ready in ${((performance.now() - started) / 1000).toFixed(1)} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
       return opened;
     })();

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
 import type { Engine } from '../engine';
-import type { LoadedModel } from '../loadedModel';
+import type { LoadedModel, LoadModelOptions } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
@@ -49,14 +49,21 @@ export function levelHeadName(level: number): string {
   return `level${level}`;
 }
 
-export async function openTask(engine: Engine, task: TaskDefinition, defaultModelDir: string, note: (m: string) => void = () => undefined): Promise<TaskSession> {
+/** `load`: how the model is loaded besides its cuts (the own head's precision; LoadModelOptions). */
+export async function openTask(
+  engine: Engine,
+  task: TaskDefinition,
+  defaultModelDir: string,
+  note: (m: string) => void = () => undefined,
+  load: Pick<LoadModelOptions, 'headPrecision'> = {},
+): Promise<TaskSession> {
   const modelDir = task.model === 'default' ? defaultModelDir : task.model;
   // Cut segments at every level's layer so each level can stop there.
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
   const layers = task.levels.map((l) => (l === 'last' ? L : l));
   const bad = layers.find((l) => l > L);
   if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
-  const loaded = await engine.loadModel(modelDir, { cuts: layers.filter((l) => l < L), onNote: note });
+  const loaded = await engine.loadModel(modelDir, { ...load, cuts: layers.filter((l) => l < L), onNote: note });
   try {
     const tokenizer = loaded.requireTokenizer();
     const names = taskHeadNames(task);

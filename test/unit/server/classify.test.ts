@@ -210,3 +210,17 @@ test('a training job can be cancelled, also from its work-done progress', async 
   assert.equal((await waitForEnd(client, second.jobId, 30_000)).kind, 'cancelled');
   assert.equal(progress.done, true);
 });
+
+test('hdlm.headPrecision int8 reloads the model and the layer view reads out through the 8-bit head', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json' });
+  const exact = await server.layers({ text: 'it barks at the postman' });
+  client.settings = { ...(client.settings as object), headPrecision: 'int8' };
+  await server.reconfigure();
+  const int8 = await server.layers({ text: 'it barks at the postman' });
+  assert.equal(client.lines.filter((l) => /task animals ready/.test(l)).length, 2, 'the model was loaded again');
+  assert.deepEqual(int8.readouts.map((r) => r.layer), exact.readouts.map((r) => r.layer));
+  const top = (r: typeof exact) => r.readouts.map((l) => l.top[0]!.probability);
+  const [a, b] = [top(exact), top(int8)];
+  assert.notDeepEqual(b, a, 'the 8-bit head reads out slightly differently');
+  a.forEach((p, i) => assert.ok(Math.abs(p - b[i]!) < 0.05, `layer ${i}: top probability ${p} against ${b[i]}`));
+});

@@ -79,9 +79,11 @@ test('a request sent while the engine starts waits for it', async () => {
 
 test('malformed settings fall back to defaults and are reported', async () => {
   const { settings, problems } = parseSettings({ executionProviders: ['tpu'], threads: -2, inline: { languages: 'python' } });
-  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24 });
+  assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24, headPrecision: 'fp32' });
   assert.equal(problems.length, 3);
   assert.match(problems[2]!, /hdlm\.inline\.languages must be a list of language ids/);
+  assert.equal(parseSettings({ headPrecision: 'int8' }).settings.headPrecision, 'int8');
+  assert.match(parseSettings({ headPrecision: 'int4' }).problems[0]!, /hdlm\.headPrecision must be "fp32" or "int8"; got "int4"/);
   const client = new FakeClient({ executionProviders: 'gpu' });
   await new HdlmServer(client, (o) => Engine.create(o), DEFAULTS).start();
   assert.ok(client.lines.some((l) => l.includes('hdlm.executionProviders must be')));
