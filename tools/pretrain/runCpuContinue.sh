@@ -31,7 +31,9 @@
 # SEED=5556 MINUTES=60 MIX_EXIT_TURNS=0,1,2 (layer 4: the first thought turn, layer 6: the second),
 # stage 16 (runs/hier-labels2) the same from the shipped stage 15 with SEED=6667 MINUTES=70, and
 # stage 17 (runs/hier-labels3) the same from the shipped stage 16 with SEED=7778, and stage 18
-# (runs/hier-mix75) the same from the shipped stage 17 with SEED=8889 MIX_FRACTION=0.75.
+# (runs/hier-mix75) the same from the shipped stage 17 with SEED=8889 MIX_FRACTION=0.75, and
+# stage 19 (runs/hier-answer) the same from the shipped stage 18 with SEED=9991 MIX_ANSWER_WEIGHT=2.5
+# (pretrain.py --mix-answer-weight: the last layer's loss on the task rows' answer turn).
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
