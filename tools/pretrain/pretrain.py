@@ -181,7 +181,7 @@ class LossPlan:
     ) -> "LossPlan":
         if args.plain:
             if args.mix_exit_weights or args.mix_answer_weight:
-                raise SystemExit("--mix-exit-weights needs exit layers (not --plain)")
+                raise SystemExit("--mix-exit-weights and --mix-answer-weight need exit layers (not --plain)")
             return LossPlan([args.layers], [1.0], 1.0)
         layers = [int(x) for x in args.exit_layers.split(",") if x.strip()]
         weights = [float(x) for x in args.exit_weights.split(",") if x.strip()]
