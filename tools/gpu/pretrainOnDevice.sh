@@ -15,7 +15,9 @@
 #      MIX_EXIT_WEIGHTS (0,1,1: the hierarchical run's exit weights at layers 2/4/6 on the task rows,
 #      pretrain.py --mix-exit-weights, as CPU stage 5; "" weights them like corpus rows),
 #      MIX_EXIT_TURNS ("": every task position; 0,1,2 reads only the labels each exit's head
-#      decodes, pretrain.py --mix-exit-turns, as CPU stages 15 and 16, the shipped one).
+#      decodes, pretrain.py --mix-exit-turns, as CPU stages 15 to 19),
+#      MIX_ANSWER_WEIGHT ("": none; 2.5 adds the last layer's loss on the task rows' answer turn,
+#      pretrain.py --mix-answer-weight, as CPU stage 19, the shipped one).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}
@@ -45,6 +47,7 @@ if [ -f "$CARRY/tasks.bin.xz" ] && [ "${MIX_FRACTION:-0.25}" != 0 ]; then
   MIX_EXIT_WEIGHTS=${MIX_EXIT_WEIGHTS-0,1,1}
   [ -n "$MIX_EXIT_WEIGHTS" ] && HIER_MIX=(--mix-exit-weights "$MIX_EXIT_WEIGHTS")
   [ -n "$MIX_EXIT_WEIGHTS" ] && [ -n "${MIX_EXIT_TURNS:-}" ] && HIER_MIX+=(--mix-exit-turns "$MIX_EXIT_TURNS")
+  [ -n "$MIX_EXIT_WEIGHTS" ] && [ -n "${MIX_ANSWER_WEIGHT:-}" ] && HIER_MIX+=(--mix-answer-weight "$MIX_ANSWER_WEIGHT")
 fi
 echo "== task mix: ${MIX[*]:-none} ${HIER_MIX[*]:-}"
 ls -la "$WORK/data"
