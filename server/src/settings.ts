@@ -2,7 +2,7 @@
 // workspace/configuration when it supports that, else from initializationOptions, else defaults;
 // anything malformed is replaced by its default and reported, never trusted.
 import { ExecutionProvider, isExecutionProvider } from '../../engine/src/index';
-import type { HeadPrecision } from '../../engine/src/arch/head';
+import { isHeadPrecision, type HeadPrecision } from '../../engine/src/arch/head';
 
 export interface HdlmSettings {
   executionProviders: ExecutionProvider[];
@@ -67,7 +67,7 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
     else problems.push(`hdlm.maxTokens must be a whole number from 1 to 512; got ${JSON.stringify(maxTokens)}`);
   }
   const precision = obj['headPrecision'];
-  if (precision === 'fp32' || precision === 'int8') settings.headPrecision = precision;
+  if (isHeadPrecision(precision)) settings.headPrecision = precision;
   else if (precision !== undefined) problems.push(`hdlm.headPrecision must be "fp32" or "int8"; got ${JSON.stringify(precision)}`);
   for (const key of ['model', 'task'] as const) {
     const value = obj[key];

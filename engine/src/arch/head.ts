@@ -35,7 +35,12 @@ export const HeadIO = { hidden: 'hidden', logits: 'logits' } as const;
  * parameters), and a step at batch 1 costs its bytes; int8 reads a quarter of them. Logits move
  * by about 1 % of their spread (headPrecision.test.ts); fp32 stays the default, so parity holds.
  */
-export type HeadPrecision = 'fp32' | 'int8';
+export const HEAD_PRECISIONS = ['fp32', 'int8'] as const;
+export type HeadPrecision = (typeof HEAD_PRECISIONS)[number];
+
+export function isHeadPrecision(value: unknown): value is HeadPrecision {
+  return HEAD_PRECISIONS.includes(value as HeadPrecision);
+}
 
 export const INT8_BLOCK = 32;
 

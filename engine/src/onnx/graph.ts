@@ -50,26 +50,21 @@ export class GraphBuilder {
 
   /** Adds a float32 weight; the data is copied into the model bytes. */
   initializer(name: string, data: Float32Array, dims: readonly number[]): string {
-    const expected = dims.reduce((a, b) => a * b, 1);
-    if (expected !== data.length) {
-      throw new Error(`initializer ${name}: ${data.length} values for shape [${dims.join(',')}] (${expected} expected)`);
-    }
-    this.initializers.push({
-      name,
-      dataType: DType.float32,
-      dims: [...dims],
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
-    return name;
+    return this.rawInitializer(name, DType.float32, data, dims);
   }
 
   /** Adds a uint8 weight (packed quantized codes); the data is copied into the model bytes. */
   uint8Initializer(name: string, data: Uint8Array, dims: readonly number[]): string {
+    return this.rawInitializer(name, DType.uint8, data, dims);
+  }
+
+  /** A weight stored as raw little-endian bytes, its element count checked against `dims`. */
+  private rawInitializer(name: string, dataType: DTypeCode, data: Float32Array | Uint8Array, dims: readonly number[]): string {
     const expected = dims.reduce((a, b) => a * b, 1);
     if (expected !== data.length) {
-      throw new Error(`initializer ${name}: ${data.length} bytes for shape [${dims.join(',')}] (${expected} expected)`);
+      throw new Error(`initializer ${name}: ${data.length} values for shape [${dims.join(',')}] (${expected} expected)`);
     }
-    this.initializers.push({ name, dataType: DType.uint8, dims: [...dims], rawData: new Uint8Array(data) });
+    this.initializers.push({ name, dataType, dims: [...dims], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
