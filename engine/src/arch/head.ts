@@ -95,8 +95,9 @@ export function quantizeInt8Blocks(weight: Float32Array, rows: number, K: number
       const end = r * K + Math.min(K, (b + 1) * INT8_BLOCK);
       let max = 0;
       for (let i = start; i < end; i++) max = Math.max(max, Math.abs(weight[i]!));
-      // An all-zero block keeps scale 1 and code 128 (= 0), never a division by zero.
-      const scale = max > 0 ? max / 127 : 1;
+      // An all-zero block keeps scale 1 and code 128 (= 0), never a division by zero. Rounded
+      // to float32 first so the codes are chosen against the scale that is stored.
+      const scale = max > 0 ? Math.fround(max / 127) : 1;
       scales[r * blocks + b] = scale;
       const at = (r * blocks + b) * INT8_BLOCK;
       for (let i = start; i < end; i++) codes[at + i - start] = 128 + Math.round(weight[i]! / scale);
