@@ -33,7 +33,8 @@
 # stage 17 (runs/hier-labels3) the same from the shipped stage 16 with SEED=7778, and stage 18
 # (runs/hier-mix75) the same from the shipped stage 17 with SEED=8889 MIX_FRACTION=0.75, and
 # stage 19 (runs/hier-answer) the same from the shipped stage 18 with SEED=9991 MIX_ANSWER_WEIGHT=2.5
-# (pretrain.py --mix-answer-weight: the last layer's loss on the task rows' answer turn).
+# (pretrain.py --mix-answer-weight: the last layer's loss on the task rows' answer turn), and stage 20
+# (runs/hier-answer2) the same from the shipped stage 19 with SEED=1213 MIX_ANSWER_WEIGHT=4.
 set -u
 cd "$(dirname "$0")"
 PY=${PY:-/usr/bin/python3}
