@@ -1,5 +1,6 @@
 // `npm test`: every tier, in order, on a freshly built tree.
-//   build → type-check → lint → unit + Neovim smoke (node:test) → VS Code host setup → integration
+//   build → type-check → lint → unit + Neovim smoke (node:test) → the engine's device tests on
+//   WebGPU → VS Code host setup → integration
 //   → .vsix packaging (checks that only the linux-x64 onnxruntime binaries go in) → the .vsix
 //   installed into code-server activates and classifies
 // Every step runs even when an earlier one failed, so one run shows everything that is wrong.
@@ -33,11 +34,11 @@ function check(name, command, args) {
   else failed++;
 }
 
-function countsFromTap(file) {
+function countsFromTap(file, tier = 'node') {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   // A failed test's line is `not ok N - title` (nested tests are indented).
-  for (const m of text.matchAll(/^\s*not ok \d+ - (.+)$/gm)) failedTests.push(`node: ${m[1]}`);
+  for (const m of text.matchAll(/^\s*not ok \d+ - (.+)$/gm)) failedTests.push(`${tier}: ${m[1]}`);
   return { pass: count('pass'), fail: count('fail') + count('cancelled') };
 }
 
@@ -47,17 +48,31 @@ check('build', process.execPath, ['esbuild.mjs']);
 check('typecheck', bin('tsc'), ['-b']);
 check('lint', bin('eslint'), ['.']);
 
-const tap = join(results, 'node-tests.tap');
-rmSync(tap, { force: true });
-const nodeTestsOk = run('unit and Neovim tests', process.execPath, [
-  '--test',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-  'out/test/unit', 'out/test/nvim',
-]);
-const unit = countsFromTap(tap);
-passed += unit.pass;
-failed += unit.fail + (nodeTestsOk || unit.fail > 0 ? 0 : 1);
+/** Runs node:test files as one step, counting their tests from a TAP copy of the output. */
+function nodeTests(name, tier, paths, env) {
+  const tap = join(results, `${tier}-tests.tap`);
+  rmSync(tap, { force: true });
+  const ok = run(name, process.execPath, [
+    '--test',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    ...paths,
+  ], { env });
+  const counts = countsFromTap(tap, tier);
+  passed += counts.pass;
+  failed += counts.fail + (ok || counts.fail > 0 ? 0 : 1);
+}
+
+nodeTests('unit and Neovim tests', 'node', ['out/test/unit', 'out/test/nvim']);
+// The engine's device-sensitive tests again on WebGPU (test/support/testDevice.ts): on a machine
+// without a GPU that is Dawn over Mesa's software Vulkan (tools/setup.sh), slow but the same
+// WebGPU kernels, so parity, early exit and the head-training graph are checked there in every run.
+nodeTests('engine on WebGPU', 'webgpu', [
+  'out/test/unit/engine/parity.test.js',
+  'out/test/unit/engine/segmentedModel.test.js',
+  'out/test/unit/engine/trainHead.test.js',
+  'out/test/unit/engine/trainHeadTrainer.test.js',
+], { HDLM_TEST_PROVIDER: 'webgpu' });
 
 if (run('VS Code host setup', process.execPath, ['out/test/integration/setupHost.js'])) {
   const integrationFile = join(results, 'integration.json');

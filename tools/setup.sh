@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs and builds everything on a fresh Debian machine, in one command:
 #   Debian packages the tests need (chromium, neovim; libkrb5-dev + pkg-config to compile the
-#   VS Code host's native modules), npm packages (without onnxruntime-node's CUDA download),
+#   VS Code host's native modules; Mesa's software Vulkan for WebGPU without a GPU), npm packages (without onnxruntime-node's CUDA download),
 #   the bundles, and the real VS Code used by the integration tests (cached in .vscode-test/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# WebGPU without a GPU: Dawn runs on any Vulkan driver, and Mesa's software one (lavapipe) gives
+# it an adapter on a CPU-only machine, so `npm test` checks the engine's WebGPU kernels in every
+# run (test/runAll.mjs). Dawn refuses Mesa 22.3's lavapipe (bookworm; it lacks dynamic indexing of
+# uniform arrays) and takes Mesa 25's, which bookworm has in its backports.
+MESA_MIN=25
+mesa_version() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true; }
+if ! dpkg --compare-versions "$(mesa_version)" ge "$MESA_MIN"; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+  candidate=$(apt-cache policy mesa-vulkan-drivers 2>/dev/null | sed -n 's/^ *Candidate: //p')
+  target=()
+  if ! dpkg --compare-versions "${candidate:-0}" ge "$MESA_MIN"; then
+    codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    echo "setup: Mesa ${candidate:-?} is too old for WebGPU on lavapipe; adding ${codename}-backports"
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" |
+      "${sudo[@]}" tee "/etc/apt/sources.list.d/${codename}-backports.sources" >/dev/null
+    "${sudo[@]}" apt-get update -qq
+    target=(-t "${codename}-backports")
+  fi
+  echo "setup: installing Mesa's Vulkan drivers ${target[*]}"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${target[@]}" mesa-vulkan-drivers libvulkan1 >/dev/null
+  dpkg --compare-versions "$(mesa_version)" ge "$MESA_MIN" || { echo "setup: mesa-vulkan-drivers $(mesa_version) installed, WebGPU needs >= $MESA_MIN" >&2; exit 1; }
 fi
 
 # onnxruntime-node's install script downloads CUDA binaries from outside the npm registry, which

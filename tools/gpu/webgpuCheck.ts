@@ -72,9 +72,11 @@ async function main(): Promise<void> {
   const dir = values.model;
   const cacheDir = mkdtempSync(join(tmpdir(), 'hdlm-gpucheck-'));
   const report: Record<string, Step> = {};
+  const save = (): void => {
+    if (values.out) writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), model: dir, device, report }, null, 1) + '\n');
+  };
   await step(report, 'backends', () => Promise.resolve(listBackends()));
   await step(report, 'chooseDevice', () => chooseDevice([device], 0));
-  await step(report, 'residency', () => probeResidency(device, 0));
   for (const fused of [true, false]) {
     await step(report, `strict ${fused ? 'fused' : 'plain'} graphs`, async () => {
       const loaded = await LoadedModel.load(dir, device, 0, { cacheDir, cuts: [2, 4, 6], fused, strictDevice: true });
@@ -93,9 +95,12 @@ async function main(): Promise<void> {
       greedyTokens: GREEDY_TOKENS,
     };
   });
+  save();
+  // Last, and after the report is on disk: on Mesa's software Vulkan (2026-12-06) this probe
+  // aborts the whole process from native code, which no try/catch survives.
+  await step(report, 'residency', () => probeResidency(device, 0));
+  save();
   rmSync(cacheDir, { recursive: true, force: true });
-  const record = { date: new Date().toISOString(), model: dir, device, report };
-  if (values.out) writeFileSync(values.out, JSON.stringify(record, null, 1) + '\n');
 }
 
 main().catch((err: unknown) => {

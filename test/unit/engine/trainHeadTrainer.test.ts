@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { CancelledError } from '../../../engine/src/model/segmentedModel';
 import { FeatureSet, HeadTrainer, HeadTrainerOptions, mergeLowRank, TrainProgress } from '../../../engine/src/train/headTrainer';
 import { TrainRandom } from '../../../engine/src/train/random';
+import { TEST_PROVIDER } from '../../support/testDevice';
 
 const H = 32;
 const V = 40;
@@ -46,6 +47,7 @@ function options(overrides: Partial<HeadTrainerOptions> = {}): HeadTrainerOption
     batchSize: 32,
     seed: 7,
     threads: 1,
+    provider: TEST_PROVIDER,
     ...overrides,
   };
 }
