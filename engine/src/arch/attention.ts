@@ -73,13 +73,13 @@ export function segmentInputs(g: GraphBuilder, hiddenSize: number, rows = false)
 
 /**
  * The rows `index` [B, R] (flat indices b·S + i) of x, laid out as `layout`:
- * [B, S, C] → [B, R, C], [B, S] → [B, R], [B, 1, S, C] → [B, 1, R, C]. Flattening up to the
- * sequence axis makes one Gather do it, which every provider has.
+ * [B, S, C] → [B, R, C], [B, 1, S, C] → [B, 1, R, C]. Flattening up to the sequence axis makes
+ * one Gather do it, which every provider has (for float32: int64 rows stay with the host, see
+ * SegmentIO.rowPositionIds).
  */
-export function pickRows(g: GraphBuilder, x: string, index: string, layout: 'BSC' | 'BS' | 'B1SC'): string {
+export function pickRows(g: GraphBuilder, x: string, index: string, layout: 'BSC' | 'B1SC'): string {
   const axis = layout === 'B1SC' ? 3 : 2; // Flatten keeps the sequence axis and everything before it in one
   const rows = g.op('Gather', [g.op('Flatten', [x], { axis })[0]!, index], { axis: 0 })[0]!; // [B, R, C]
-  if (layout === 'BS') return g.op('Squeeze', [rows, g.int64([2])])[0]!;
   return layout === 'B1SC' ? g.op('Unsqueeze', [rows, g.int64([1])])[0]! : rows;
 }
 

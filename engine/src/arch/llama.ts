@@ -75,7 +75,8 @@ function fusedRotary(g: GraphBuilder, c: ModelConfig): RotaryInputs {
   const cosCache = g.initializer('rope.cos_cache', cos, [c.maxPositions, half]);
   const sinCache = g.initializer('rope.sin_cache', sin, [c.maxPositions, half]);
   const rope = (ids: string): Rotary => (x) => g.op('RotaryEmbedding', [x, ids, cosCache, sinCache], { interleaved: 0 }, { domain: 'com.microsoft', opsetVersion: 1 })[0]!;
-  return { rope: rope(positions), picked: (index) => rope(pickRows(g, positions, index, 'BS')) };
+  // The rows' own position ids come as an input (SegmentIO.rowPositionIds), not picked here.
+  return { rope: rope(positions), picked: () => rope(g.input({ name: SegmentIO.rowPositionIds, type: DType.int64, dims: ['batch', 'rows'] })) };
 }
 
 function decoderLayer(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, h: string, shared: Shared, options: OpOptions): string {

@@ -16,6 +16,12 @@ export const SegmentIO = {
    * but runs queries, MLP and output only for these (reading a few positions of a sequence once).
    */
   rows: 'rows',
+  /**
+   * [B, R] int64, fused rotary rows graphs only: the position ids of the rows in `rows`, picked by
+   * the host. Picked in the graph, that int64 Gather is work onnxruntime keeps on the CPU under
+   * WebGPU, which splits the graph across devices.
+   */
+  rowPositionIds: 'row_position_ids',
   /** [B, S, H] residual stream after the segment's last layer ([B, R, H] in a rows graph). */
   hiddenOut: 'hidden_out',
   /** [B, kvH, P, D] cached keys / values of layer i (global index). */

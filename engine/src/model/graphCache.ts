@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultCacheDir } from '../checkpoint/checkpoint';
 
 /** Bump whenever a graph builder changes what it writes for the same checkpoint. */
-export const GRAPH_FORMAT_VERSION = 1;
+export const GRAPH_FORMAT_VERSION = 2; // 2: fused rows graphs take their rows' position ids
 
 /** Graphs live beside the fingerprint memo, under the engine's one cache folder. */
 export function defaultGraphCacheDir(): string {

@@ -310,7 +310,9 @@ export class SegmentedModel {
     else if (seg.takesRows) feeds[SegmentIO.rows] = int64Tensor(BigInt64Array.from({ length: batch * n }, (_, i) => BigInt(i)), [batch, n]);
     // Rotary graphs take either position ids (fused operator) or cos/sin tables (plain operators).
     if (session.inputNames.includes(SegmentIO.positionIds)) {
-      feeds[SegmentIO.positionIds] = int64Tensor(BigInt64Array.from(state.positionSlice(start, n), BigInt), [batch, n]);
+      const positions = state.positionSlice(start, n); // [B, S], row-major like the flat row indices
+      feeds[SegmentIO.positionIds] = int64Tensor(BigInt64Array.from(positions, BigInt), [batch, n]);
+      if (session.inputNames.includes(SegmentIO.rowPositionIds)) feeds[SegmentIO.rowPositionIds] = rowPositions(positions, feeds[SegmentIO.rows]!);
     } else if (session.inputNames.includes(SegmentIO.cos)) {
       const D = this.config.headDim;
       const { cos, sin } = rotaryTables(state.positionSlice(start, n), batch, this.config);
@@ -391,4 +393,10 @@ function newestPositions(hidden: Float32Array, batch: number, count: number, H: 
   const out = new Float32Array(batch * H);
   for (let b = 0; b < batch; b++) out.set(hidden.subarray(((b + 1) * count - 1) * H, (b + 1) * count * H), b * H);
   return out;
+}
+
+/** The position ids [B, R] of the rows `rows` (flat indices b·S + i) picks out of `positions` [B, S]. */
+function rowPositions(positions: Int32Array, rows: Tensor): Tensor {
+  const index = rows.data as BigInt64Array;
+  return int64Tensor(BigInt64Array.from(index, (i) => BigInt(positions[Number(i)]!)), rows.dims);
 }

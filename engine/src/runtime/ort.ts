@@ -56,7 +56,8 @@ export class Session {
     };
     if (options.threads > 0) sessionOptions.intraOpNumThreads = options.threads;
     const config: Record<string, unknown> = {};
-    if (options.disableCpuFallback) config['disable_cpu_ep_fallback'] = '1';
+    // On the CPU provider every node is on the device already, and onnxruntime would refuse them all.
+    if (options.disableCpuFallback && options.provider !== 'cpu') config['disable_cpu_ep_fallback'] = '1';
     if (!threadsMaySpin()) config['intra_op'] = { allow_spinning: '0' };
     if (Object.keys(config).length > 0) sessionOptions.extra = { session: config };
     if (options.outputsOnDevice && options.outputsOnDevice.length > 0) {

@@ -229,6 +229,25 @@ for (const fused of [false, true]) {
 }
 
 for (const fused of [false, true]) {
+  test(`every node of every graph, rows graphs included, runs on the test's provider (${fused ? 'fused' : 'plain'} ops)`, async () => {
+    // strictDevice (disable_cpu_ep_fallback) makes a session fail to load when any node would land
+    // on the CPU: trivially true there, the check that matters when npm test runs this on WebGPU.
+    const model = await SegmentedModel.create(tinyLlamaCheckpoint(GQA), { cuts: [2, 4], provider: TEST_PROVIDER, threads: 1, fused, strictDevice: true });
+    try {
+      const state = model.newState();
+      model.append(state, [PROMPT]);
+      // A rows run at each segment's end opens that segment's rows graph (the last one's is its only graph).
+      for (const layer of model.exitLayers) {
+        const got = await model.runTo(state.fork(), layer, { rows: [[0, PROMPT.length - 1]] });
+        assert.equal(got.count, 2, `layer ${layer}`);
+      }
+    } finally {
+      await model.release();
+    }
+  });
+}
+
+for (const fused of [false, true]) {
   test(`reading only each row's newest position at the last layer keeps the state going, equal to full runs (${fused ? 'fused' : 'plain'} ops)`, async () => {
     const short = [9, 4, 33];
     await withModel(GQA, [2, 4], fused, async (model) => {
