@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and builds everything on a fresh Debian machine, in one command:
 #   Debian packages the tests need (chromium, neovim; libkrb5-dev + pkg-config to compile the
-#   VS Code host's native modules; Mesa's software Vulkan for WebGPU without a GPU), npm packages (without onnxruntime-node's CUDA download),
-#   the bundles, and the real VS Code used by the integration tests (cached in .vscode-test/).
+#   VS Code host's native modules; Mesa's software Vulkan for WebGPU without a GPU), npm packages
+#   (without onnxruntime-node's CUDA download), the bundles, and the real VS Code used by the
+#   integration tests (cached in .vscode-test/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +29,11 @@ mesa_version() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null |
 if ! dpkg --compare-versions "$(mesa_version)" ge "$MESA_MIN"; then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   candidate=$(apt-cache policy mesa-vulkan-drivers 2>/dev/null | sed -n 's/^ *Candidate: //p')
+  case "$candidate" in [0-9]*) ;; *) candidate=0 ;; esac # "(none)" would compare as new enough
   target=()
-  if ! dpkg --compare-versions "${candidate:-0}" ge "$MESA_MIN"; then
+  if ! dpkg --compare-versions "$candidate" ge "$MESA_MIN"; then
     codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-    echo "setup: Mesa ${candidate:-?} is too old for WebGPU on lavapipe; adding ${codename}-backports"
+    echo "setup: Mesa $candidate is too old for WebGPU on lavapipe; adding ${codename}-backports"
     printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" |
       "${sudo[@]}" tee "/etc/apt/sources.list.d/${codename}-backports.sources" >/dev/null
     "${sudo[@]}" apt-get update -qq
