@@ -2,7 +2,7 @@
 // workspace/configuration when it supports that, else from initializationOptions, else defaults;
 // anything malformed is replaced by its default and reported, never trusted.
 import { ExecutionProvider, isExecutionProvider } from '../../engine/src/index';
-import { isHeadPrecision, type HeadPrecision } from '../../engine/src/arch/head';
+import { HEAD_PRECISIONS, isHeadPrecision, type HeadPrecision } from '../../engine/src/arch/head';
 
 export interface HdlmSettings {
   executionProviders: ExecutionProvider[];
@@ -68,7 +68,7 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
   }
   const precision = obj['headPrecision'];
   if (isHeadPrecision(precision)) settings.headPrecision = precision;
-  else if (precision !== undefined) problems.push(`hdlm.headPrecision must be "fp32" or "int8"; got ${JSON.stringify(precision)}`);
+  else if (precision !== undefined) problems.push(`hdlm.headPrecision must be ${HEAD_PRECISIONS.map((p) => JSON.stringify(p)).join(' or ')}; got ${JSON.stringify(precision)}`);
   for (const key of ['model', 'task'] as const) {
     const value = obj[key];
     if (value === undefined) continue;

@@ -16,8 +16,8 @@
 #      pretrain.py --mix-exit-weights, as CPU stage 5; "" weights them like corpus rows),
 #      MIX_EXIT_TURNS ("": every task position; 0,1,2 reads only the labels each exit's head
 #      decodes, pretrain.py --mix-exit-turns, as CPU stages 15 to 19),
-#      MIX_ANSWER_WEIGHT ("": none; 2.5 adds the last layer's loss on the task rows' answer turn,
-#      pretrain.py --mix-answer-weight, as CPU stage 19, the shipped one).
+#      MIX_ANSWER_WEIGHT ("": none; a weight adds the last layer's loss on the task rows' answer turn,
+#      pretrain.py --mix-answer-weight: 2.5 as CPU stage 19, 4 as stage 20, the shipped one).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}

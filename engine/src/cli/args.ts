@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { isExecutionProvider } from '../runtime/devices';
 import type { ExecutionProvider } from '../runtime/ort';
-import { isHeadPrecision, type HeadPrecision } from '../arch/head';
+import { HEAD_PRECISIONS, isHeadPrecision, type HeadPrecision } from '../arch/head';
 import { defaultModelDir } from '../defaults';
 import { DEFAULT_BEAM, resolveBeam, type HierarchyBeam } from '../hdlm/classifier';
 import type { TaskDefinition } from '../hdlm/taskFile';
@@ -48,7 +48,7 @@ export function providers(values: Values): ExecutionProvider[] {
 /** `--head-precision`: how the model's own head multiplies (arch/head.ts); fp32 unless asked. */
 export function headPrecision(values: Values): HeadPrecision {
   const raw = values['head-precision'] ?? 'fp32';
-  if (!isHeadPrecision(raw)) throw new UsageError(`--head-precision: use fp32 or int8, got ${JSON.stringify(raw)}`);
+  if (!isHeadPrecision(raw)) throw new UsageError(`--head-precision: use ${HEAD_PRECISIONS.join(' or ')}, got ${JSON.stringify(raw)}`);
   return raw;
 }
 
