@@ -66,10 +66,12 @@ function nodeTests(name, tier, paths, env) {
 nodeTests('unit and Neovim tests', 'node', ['out/test/unit', 'out/test/nvim']);
 // The engine's device-sensitive tests again on WebGPU (test/support/testDevice.ts): on a machine
 // without a GPU that is Dawn over Mesa's software Vulkan (tools/setup.sh), slow but the same
-// WebGPU kernels, so parity, early exit and the head-training graph are checked there in every run.
+// WebGPU kernels, so parity, early exit, caches kept in device memory and the head-training graph
+// are checked there in every run.
 nodeTests('engine on WebGPU', 'webgpu', [
   'out/test/unit/engine/parity.test.js',
   'out/test/unit/engine/segmentedModel.test.js',
+  'out/test/unit/engine/deviceCache.test.js',
   'out/test/unit/engine/trainHead.test.js',
   'out/test/unit/engine/trainHeadTrainer.test.js',
 ], { HDLM_TEST_PROVIDER: 'webgpu' });

@@ -11,13 +11,13 @@ import { COMMON_OPTIONS, integer, parse, providers, USAGE_EXIT_CODE, UsageError 
 import { chooseDevice } from '../../engine/src/runtime/devices';
 import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
 
-const USAGE = 'usage: node out/tools/bench/engineBench.js [--device cpu|webgpu|cuda] [--threads N] [--only tiny|qwen] [--task-head-rows K]';
+const USAGE = 'usage: node out/tools/bench/engineBench.js [--device cpu|webgpu|cuda] [--threads N] [--only tiny|qwen] [--task-head-rows K] [--host-cache]';
 const root = resolve(__dirname, '..', '..', '..');
 
 async function main(): Promise<void> {
   // Of the shared options only these: it benches fixed checkpoints (no --model) and prints figures (no --json).
   const shared = { device: COMMON_OPTIONS.device, threads: COMMON_OPTIONS.threads, help: COMMON_OPTIONS.help };
-  const { values, positionals } = parse(process.argv.slice(2), { only: { type: 'string' }, 'task-head-rows': { type: 'string' } }, shared);
+  const { values, positionals } = parse(process.argv.slice(2), { only: { type: 'string' }, 'task-head-rows': { type: 'string' }, 'host-cache': { type: 'boolean' } }, shared);
   if (values['help'] === true) return void console.log(USAGE);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const only = values['only'];
@@ -30,7 +30,10 @@ async function main(): Promise<void> {
   // Exits are measured through the model's own head and through a head of this many rows (the
   // shipped WordNet and thought heads rank 52–2,317 label tokens).
   const taskHeadRows = integer(values, 'task-head-rows', 1024, 1);
-  const common = { provider: device.provider, threads, fused: true, taskHeadRows, log: (l: string) => console.log(l) };
+  // --host-cache copies every run's keys and values back to the host, as before 2026-12-06: to
+  // compare with keeping them on the device (no difference on the CPU).
+  const deviceCache = values['host-cache'] !== true;
+  const common = { provider: device.provider, threads, fused: true, taskHeadRows, deviceCache, log: (l: string) => console.log(l) };
 
   if (only !== 'qwen') {
     const tiny = join(root, 'models', 'hdlm-tiny');

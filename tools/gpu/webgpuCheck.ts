@@ -96,8 +96,10 @@ async function main(): Promise<void> {
     };
   });
   save();
-  // Last, and after the report is on disk: on Mesa's software Vulkan (2026-12-06) this probe
-  // aborts the whole process from native code, which no try/catch survives.
+  // Last, and after the report is on disk: until 2026-12-06 this probe downloaded a device tensor
+  // with getData(), which aborts the process natively (onnxruntime-node 1.30 on Mesa's software
+  // Vulkan). It no longer does (runtime/probe.ts), but a native abort is not something to lose a
+  // report to.
   await step(report, 'residency', () => probeResidency(device, 0));
   save();
   rmSync(cacheDir, { recursive: true, force: true });

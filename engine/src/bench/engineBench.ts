@@ -7,7 +7,7 @@ import type { Checkpoint } from '../checkpoint/types';
 import { argmax } from '../generate/sampler';
 import { LanguageHead } from '../model/languageHead';
 import { SegmentedModel } from '../model/segmentedModel';
-import type { ExecutionProvider } from '../runtime/ort';
+import { keepsOutputsOnDevice, type ExecutionProvider } from '../runtime/ort';
 import { measureBandwidth } from './bandwidth';
 
 export interface BenchOptions {
@@ -21,12 +21,16 @@ export interface BenchOptions {
   /** Rows of the task head that exits are also measured through (HdLM heads rank label tokens only). */
   taskHeadRows: number;
   fused: boolean;
+  /** Keep keys and values in device memory between runs where the provider can (SegmentedModelOptions.deviceCache). */
+  deviceCache: boolean;
   log: (line: string) => void;
 }
 
 export interface BenchResult {
   model: string;
   provider: ExecutionProvider;
+  /** Whether the keys and values stayed in device memory between runs. */
+  deviceCache: boolean;
   params: { layers: number; head: number };
   bandwidthGBs: number;
   prefillTokensPerS: number;
@@ -78,7 +82,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
   const bandwidth = await measureBandwidth(options.provider, options.threads);
   log(`${name}: ${L} layers, ${(params.layers / 1e6).toFixed(1)} M layer + ${(params.head / 1e6).toFixed(1)} M head parameters (fp32); bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s`);
   const loadStart = performance.now();
-  const model = await SegmentedModel.create(checkpoint, { cuts: options.cuts, provider: options.provider, threads: options.threads, fused: options.fused });
+  const model = await SegmentedModel.create(checkpoint, { cuts: options.cuts, provider: options.provider, threads: options.threads, fused: options.fused, deviceCache: options.deviceCache });
   log(`${name}: sessions ready in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
   try {
     // 1. Prefill and time to first token.
@@ -90,6 +94,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
     const tPrefill = performance.now() - t0;
     argmax(await model.logits(newest));
     const ttft = performance.now() - t0;
+    prefillState.release();
 
     // 2. Decode steps at every exit layer, head readout included: a step's cost as a user sees it.
     const stepMs = async (layer: number, head: LanguageHead = model.ownHead): Promise<number> => {
@@ -103,6 +108,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
         argmax(await head.logits((await model.runToNewest(state, layer))!));
         times.push(performance.now() - t);
       }
+      state.release();
       return median(times);
     };
     const full = await stepMs(L);
@@ -142,6 +148,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
     const result: BenchResult = {
       model: name,
       provider: options.provider,
+      deviceCache: options.deviceCache && keepsOutputsOnDevice(options.provider),
       params,
       bandwidthGBs: bandwidth / 1e9,
       prefillTokensPerS: options.promptTokens / (tPrefill / 1000),
@@ -203,6 +210,8 @@ async function continuationCost(model: SegmentedModel, vocab: number, options: B
     start = performance.now();
     argmax(await model.logits((await model.runToNewest(fresh, L))!));
     reprefills.push(performance.now() - start);
+    state.release();
+    fresh.release();
   }
   const catchUpMs = median(catchUps);
   const reprefillMs = median(reprefills);
@@ -211,7 +220,7 @@ async function continuationCost(model: SegmentedModel, vocab: number, options: B
 
 function printResult(r: BenchResult, options: BenchOptions): void {
   const { log } = options;
-  log(`${r.model} on ${r.provider} (${options.threads || 'auto'} threads, ${options.fused ? 'fused' : 'plain'} ops)`);
+  log(`${r.model} on ${r.provider} (${options.threads || 'auto'} threads, ${options.fused ? 'fused' : 'plain'} ops, keys and values kept ${r.deviceCache ? 'on the device' : 'on the host'})`);
   log(`  prefill           ${r.prefillTokensPerS.toFixed(0)} tokens/s (${options.promptTokens}-token prompt)`);
   log(`  time to 1st token ${r.ttftMs.toFixed(1)} ms`);
   log(`  decode (batch 1)  ${r.decodeTokensPerS.toFixed(1)} tokens/s = ${r.decodeMsFull.toFixed(1)} ms/token; floor ${r.floorMs.toFixed(1)} ms (${(r.decodeMsFull / r.floorMs).toFixed(2)}× floor)`);

@@ -120,20 +120,27 @@ export class HierarchicalClassifier {
     const { beam: beamWidth, margin } = resolveBeam(options);
     const floor = Math.log(margin);
     const root = (await this.sharedState()).fork();
-    this.model.append(root, [this.layout.inputPart(text)]);
+    // Every state this call makes is released at its end (device caches: model/deviceTensors.ts).
+    const made = new Set<DecodeState>([root]);
     let chosen: Child[] = [{ labels: [], logp: 0, decisions: [], parent: root, tokens: [] }];
-    for (let level = 1; level <= this.task.taxonomy.depth; level++) {
-      const started = performance.now();
-      const work = this.model.compute.layerPositions;
-      // Each chosen path gets its state here, so that siblings run their shared input once.
-      const beams = await this.materialize(chosen, level, options.signal);
-      const expanded: Child[] = [];
-      for (const beam of beams) expanded.push(...(await this.expand(beam, level, beamWidth, options.signal)));
-      // A level's cost is every beam's expansion at it, not only the surviving path's.
-      const cost = { ms: performance.now() - started, layerPositions: this.model.compute.layerPositions - work };
-      expanded.sort((a, b) => b.logp - a.logp);
-      const best = expanded[0]!.logp;
-      chosen = expanded.filter((b, i) => i === 0 || b.logp >= best + floor).slice(0, beamWidth).map((b) => withLevelCost(b, cost));
+    try {
+      this.model.append(root, [this.layout.inputPart(text)]);
+      for (let level = 1; level <= this.task.taxonomy.depth; level++) {
+        const started = performance.now();
+        const work = this.model.compute.layerPositions;
+        // Each chosen path gets its state here, so that siblings run their shared input once.
+        const beams = await this.materialize(chosen, level, options.signal);
+        beams.forEach((b) => made.add(b.state));
+        const expanded: Child[] = [];
+        for (const beam of beams) expanded.push(...(await this.expand(beam, level, beamWidth, options.signal)));
+        // A level's cost is every beam's expansion at it, not only the surviving path's.
+        const cost = { ms: performance.now() - started, layerPositions: this.model.compute.layerPositions - work };
+        expanded.sort((a, b) => b.logp - a.logp);
+        const best = expanded[0]!.logp;
+        chosen = expanded.filter((b, i) => i === 0 || b.logp >= best + floor).slice(0, beamWidth).map((b) => withLevelCost(b, cost));
+      }
+    } finally {
+      for (const state of made) state.release();
     }
     const best = chosen[0]!;
     return {
@@ -150,12 +157,16 @@ export class HierarchicalClassifier {
   async scorePath(text: string, path: readonly string[], signal?: AbortSignal): Promise<number[]> {
     if (!this.task.taxonomy.isPath(path)) throw new Error(`"${path.join(' / ')}" is not a path of the taxonomy`);
     const state = this.model.newState(1);
-    this.model.append(state, [this.layout.prefix(text)]);
     const probabilities: number[] = [];
-    for (let level = 1; level <= path.length; level++) {
-      const scored = await this.score(level, level === 1 ? '' : path[level - 2]!, state, signal);
-      probabilities.push(scored.find((s) => s.label === path[level - 1])!.probability);
-      if (level < path.length) this.model.append(state, [[...this.layout.candidateIds(path[level - 1]!), ...this.layout.continuation(level, path[level - 1]!)]]);
+    try {
+      this.model.append(state, [this.layout.prefix(text)]);
+      for (let level = 1; level <= path.length; level++) {
+        const scored = await this.score(level, level === 1 ? '' : path[level - 2]!, state, signal);
+        probabilities.push(scored.find((s) => s.label === path[level - 1])!.probability);
+        if (level < path.length) this.model.append(state, [[...this.layout.candidateIds(path[level - 1]!), ...this.layout.continuation(level, path[level - 1]!)]]);
+      }
+    } finally {
+      state.release();
     }
     return probabilities;
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
+import type { DecodeState } from '../model/decodeState';
 import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
@@ -247,12 +248,22 @@ function pooled(rows: readonly TokenSum[] | undefined): number | undefined {
  * pooled mean. Every answer token must be one the head can produce (see producibleBy).
  */
 export async function answerNlls(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<TokenSum[]> {
-  const H = model.config.hiddenSize;
   const L = model.config.numLayers;
   // The shared prefix runs once; each sequence continues a fork of it.
   const shared = model.newState(1);
   model.append(shared, [[...prefix]]);
   await model.runToNewest(shared, L, signal); // nothing of the prefix is read
+  try {
+    return await sumAnswers(model, head, shared, sequences, signal);
+  } finally {
+    shared.release();
+  }
+}
+
+/** answerNlls for each sequence, continuing a fork of the prefix's state. */
+async function sumAnswers(model: SegmentedModel, head: LanguageHead, shared: DecodeState, sequences: readonly SpannedSequence[], signal: AbortSignal | undefined): Promise<TokenSum[]> {
+  const H = model.config.hiddenSize;
+  const L = model.config.numLayers;
   const sums: TokenSum[] = [];
   for (const seq of sequences) {
     if (signal?.aborted) throw new CancelledError();

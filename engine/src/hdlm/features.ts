@@ -178,6 +178,7 @@ async function runBackbone(model: SegmentedModel, prefix: readonly number[], seq
     // Per row, the positions read at the deepest layer, each once (their order is the result's).
     const deepRows = deepOnly ? batch.map((_, b) => [...new Set(request.reads.filter((r) => r.layer === deepest).flatMap((r) => readAt(b, r.level)))]) : undefined;
     const { layers, count: R } = await model.runTo(state, runLayer, { collectLayers: layersToRead, signal: request.signal, rows: deepRows }); // R: rows per batch row at the deepest layer
+    state.release(); // read once (a rows run has released it already)
     batch.forEach((seq, b) => {
       for (const out of collected) {
         const hidden = layers!.get(out.layer)!; // [B, width, H], or [B, R, H] at the deepest layer
@@ -192,6 +193,7 @@ async function runBackbone(model: SegmentedModel, prefix: readonly number[], seq
     request.onProgress?.(sequences.length - order.length + end, sequences.length); // those with nothing to read count as done
     start = end;
   }
+  for (const state of prefixes.values()) state.release();
   return collected.map((c) => ({
     level: c.level,
     layer: c.layer,

@@ -64,9 +64,13 @@ export async function scoreCandidates(
     let tree: Float32Array | undefined;
     if (inner.length > 0) {
       const fork = state.fork();
-      model.appendTree(fork, inner.map((n) => n.token), inner.map((n) => n.parent));
-      const out = await model.runTo(fork, layer, { signal });
-      tree = out.hidden.subarray(out.hidden.length - inner.length * H);
+      try {
+        model.appendTree(fork, inner.map((n) => n.token), inner.map((n) => n.parent));
+        const out = await model.runTo(fork, layer, { signal });
+        tree = out.hidden.subarray(out.hidden.length - inner.length * H);
+      } finally {
+        fork.release(); // the candidates' tree is read once
+      }
     }
     read.forEach(({ node, at }, row) => {
       rows.set(at < 0 ? newest : tree!.subarray(at * H, (at + 1) * H), row * H);

@@ -49,23 +49,27 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
   });
   const t1 = performance.now();
   const row = thought.rows[0]!;
-  if (row.stop === 'cancelled') {
-    return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled' }, caughtUp: 0, ms: { thought: t1 - t0, answer: 0 } };
+  try {
+    if (row.stop === 'cancelled') {
+      return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled' }, caughtUp: 0, ms: { thought: t1 - t0, answer: 0 } };
+    }
+    // Close the thought turn unless the model already did, then open the answer turn.
+    const closed = row.stop === 'stopToken' && endIds.includes(row.tokens.at(-1)!);
+    const bridge = [...(closed ? [] : f.close()), ...f.open('assistant')];
+    const pendingBefore = thought.state.segments.reduce((a, s, i) => (i > 0 ? Math.max(a, s.pendingCount) : a), 0);
+    const answer = await generate(model, {
+      prompts: [bridge],
+      state: thought.state,
+      head: request.answerHead,
+      config: { maxNewTokens: 48, ...stops, ...request.answer },
+      decode,
+      onToken: (e) => request.onToken?.('answer', e),
+      signal: request.signal,
+    });
+    return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
+  } finally {
+    thought.state.release(); // the answer continued it; nothing goes on from it
   }
-  // Close the thought turn unless the model already did, then open the answer turn.
-  const closed = row.stop === 'stopToken' && endIds.includes(row.tokens.at(-1)!);
-  const bridge = [...(closed ? [] : f.close()), ...f.open('assistant')];
-  const pendingBefore = thought.state.segments.reduce((a, s, i) => (i > 0 ? Math.max(a, s.pendingCount) : a), 0);
-  const answer = await generate(model, {
-    prompts: [bridge],
-    state: thought.state,
-    head: request.answerHead,
-    config: { maxNewTokens: 48, ...stops, ...request.answer },
-    decode,
-    onToken: (e) => request.onToken?.('answer', e),
-    signal: request.signal,
-  });
-  return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
 }
 
 /**
@@ -106,5 +110,6 @@ export async function answerDirectly(
     decode,
     signal: request.signal,
   });
+  result.state.release();
   return result.rows[0]!;
 }

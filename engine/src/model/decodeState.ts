@@ -1,6 +1,7 @@
 // Everything a batch of sequences has accumulated: the token mask, positions, each segment's KV
 // cache, and the hidden states that stopped early and wait to enter a deeper segment.
 import type { Tensor } from '../runtime/ort';
+import type { DeviceTensors } from './deviceTensors';
 
 export interface SegmentCache {
   /** Per layer of the segment: [B, kvH, cached, D]. */
@@ -13,6 +14,23 @@ export interface SegmentCache {
   /** Positions in `pending` (sum of the chunks' n). */
   pendingCount: number;
 }
+
+/** What a state holds in device memory, and the model's count of it. */
+interface Holdings {
+  segments: readonly SegmentCache[];
+  owner: DeviceTensors;
+}
+
+function letGoAll({ segments, owner }: Holdings): void {
+  for (const cache of segments) {
+    for (const tensor of [...cache.keys, ...cache.values]) owner.letGo(tensor);
+    cache.keys = [];
+    cache.values = [];
+  }
+}
+
+/** A state dropped without release() lets go of its device tensors when it is collected. */
+const collected = new FinalizationRegistry<Holdings>(letGoAll);
 
 export class DecodeState {
   /** Per row, 1 for a real token and 0 for padding, over every position so far. */
@@ -30,14 +48,19 @@ export class DecodeState {
   tree: { start: number; parents: number[] } | undefined;
   /** Set by a run that keeps no cache (SegmentedModel.runTo with rows): nothing more can be done with it. */
   private ended = false;
+  /** Set by release(): the caches are gone. */
+  private released = false;
 
   constructor(
     readonly batch: number,
     readonly segments: SegmentCache[],
+    /** The model's count of device tensors, which this state's caches hold a share of. */
+    private readonly deviceTensors: DeviceTensors,
     private capacity = 64,
   ) {
     this.mask = Array.from({ length: batch }, () => new Uint8Array(capacity));
     this.positions = Array.from({ length: batch }, () => new Int32Array(capacity));
+    collected.register(this, { segments, owner: deviceTensors }, this);
   }
 
   /**
@@ -48,7 +71,8 @@ export class DecodeState {
   fork(): DecodeState {
     this.assertOpen();
     const segments = this.segments.map((c) => ({ ...c, keys: [...c.keys], values: [...c.values], pending: [...c.pending] }));
-    const copy = new DecodeState(this.batch, segments, this.capacity);
+    for (const c of segments) for (const tensor of [...c.keys, ...c.values]) this.deviceTensors.hold(tensor);
+    const copy = new DecodeState(this.batch, segments, this.deviceTensors, this.capacity);
     this.mask.forEach((row, b) => copy.mask[b]!.set(row));
     this.positions.forEach((row, b) => copy.positions[b]!.set(row));
     copy.length = this.length;
@@ -61,8 +85,35 @@ export class DecodeState {
     this.ended = true;
   }
 
+  /**
+   * Frees this state's share of its caches now rather than when it is collected: what a caller
+   * that is done with a state does, so device memory does not wait for the garbage collector.
+   * The state cannot be used afterwards; forks of it are not affected. Safe to call twice.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    collected.unregister(this);
+    letGoAll({ segments: this.segments, owner: this.deviceTensors });
+  }
+
+  /**
+   * Replaces layer `layer`'s keys and values (index within segment `segment`) with a run's
+   * present ones; the old ones are freed unless a fork still holds them.
+   */
+  replaceKv(segment: number, layer: number, keys: Tensor, values: Tensor): void {
+    const cache = this.segments[segment]!;
+    this.deviceTensors.hold(keys);
+    this.deviceTensors.hold(values);
+    this.deviceTensors.letGo(cache.keys[layer]!);
+    this.deviceTensors.letGo(cache.values[layer]!);
+    cache.keys[layer] = keys;
+    cache.values[layer] = values;
+  }
+
   assertOpen(): void {
     if (this.ended) throw new Error('this state was ended by a run with rows (its caches were not kept); fork it before that run to go on');
+    if (this.released) throw new Error('this state was released; fork it before releasing to go on');
   }
 
   /** Records new positions for every row; `real[b][i]` says whether row b's i-th new token is real. */

@@ -35,7 +35,12 @@ export async function readoutAllLayers(
   const H = model.config.hiddenSize;
   const state = model.newState(1);
   model.append(state, [ids]);
-  const { layers } = await model.runTo(state, model.config.numLayers, { signal: options.signal, collectLayers: true, onSegment: options.onSegment });
+  let layers: Map<number, Float32Array> | undefined;
+  try {
+    ({ layers } = await model.runTo(state, model.config.numLayers, { signal: options.signal, collectLayers: true, onSegment: options.onSegment }));
+  } finally {
+    state.release(); // nothing goes on from it
+  }
   const readouts: LayerReadout[] = [];
   for (let layer = 0; layer <= model.config.numLayers; layer++) {
     const hidden = layers!.get(layer)!;

@@ -5,10 +5,11 @@
 import type { Checkpoint, ModelConfig } from '../checkpoint/types';
 import { architectureFor } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
-import { ExecutionProvider, float32Tensor, int64Tensor, Session, Tensor } from '../runtime/ort';
+import { ExecutionProvider, float32Tensor, int64Tensor, keepsOutputsOnDevice, Session, Tensor } from '../runtime/ort';
 import { attentionBias, rotaryTables, treeAttentionBias } from './positions';
 import { buildHeadGraph, type HeadPrecision } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
+import { DeviceTensors } from './deviceTensors';
 import { GraphCache } from './graphCache';
 import { LanguageHead } from './languageHead';
 
@@ -25,6 +26,12 @@ export interface SegmentedModelOptions {
   strictDevice?: boolean | undefined;
   /** How the model's own head multiplies (arch/head.ts); default 'fp32'. */
   headPrecision?: HeadPrecision | undefined;
+  /**
+   * Keep each segment's keys and values in device memory between runs, where the provider can
+   * (runtime/ort.ts keepsOutputsOnDevice; default: wherever it can). Otherwise every run copies
+   * the whole cache back to the host and the next one copies it up again.
+   */
+  deviceCache?: boolean | undefined;
 }
 
 interface Segment {
@@ -96,6 +103,8 @@ export interface ComputeCounter {
 
 export class SegmentedModel {
   readonly compute: ComputeCounter = { layerPositions: 0, runs: 0 };
+  /** Keys and values the segments left in device memory, counted by the states that hold them. */
+  readonly deviceTensors = new DeviceTensors();
 
   private constructor(
     readonly config: ModelConfig,
@@ -113,6 +122,11 @@ export class SegmentedModel {
     const bounds = segmentBounds(config.numLayers, options.cuts);
     const arch = architectureFor(config);
     const sessionOptions = { provider: options.provider, threads: options.threads, disableCpuFallback: options.strictDevice === true };
+    const deviceCache = keepsOutputsOnDevice(options.provider) && options.deviceCache !== false;
+    // A segment's keys and values stay where its session computed them; its hidden states come
+    // back to the host, where early-exit positions wait and readouts read them (a few rows).
+    const segmentOptions = (first: number, end: number): typeof sessionOptions & { outputsOnDevice?: string[] } =>
+      deviceCache ? { ...sessionOptions, outputsOnDevice: presentNames(first, end) } : sessionOptions;
     const segments: Segment[] = [];
     const cache = options.cache ?? new GraphCache(undefined);
     const ops = options.fused ? 'fused' : 'plain';
@@ -120,7 +134,7 @@ export class SegmentedModel {
     // time one is asked for.
     const openRowsSession = async (first: number, end: number): Promise<Session> => {
       const graph = cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops} rows`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused, rows: true }));
-      return Session.create(graph, sessionOptions);
+      return Session.create(graph, segmentOptions(first, end));
     };
     for (const [first, end] of bounds) {
       // The last segment's graph takes the rows its last layer computes: nothing is deeper, so a
@@ -129,7 +143,7 @@ export class SegmentedModel {
       const takesRows = end === config.numLayers;
       const session = takesRows
         ? await openRowsSession(first, end)
-        : await Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), sessionOptions);
+        : await Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), segmentOptions(first, end));
       segments.push({ first, end, session, takesRows, ...(takesRows ? { rowsSession: Promise.resolve(session) } : {}) });
     }
     const precision = options.headPrecision ?? 'fp32';
@@ -153,7 +167,7 @@ export class SegmentedModel {
       pending: [],
       pendingCount: 0,
     }));
-    return new DecodeState(batch, caches);
+    return new DecodeState(batch, caches, this.deviceTensors);
   }
 
   /**
@@ -218,6 +232,21 @@ export class SegmentedModel {
     if (rows && rows !== 'newest' && rows.length !== state.batch) throw new Error(`runTo: ${rows.length} row lists for a batch of ${state.batch}`);
     const keepCache = !rows || keep;
     if (!keepCache) state.end(); // from here on its caches are not kept
+    try {
+      return await this.runSegmentsTo(state, last, { signal, collectLayers, onSegment, rows, keepCache });
+    } finally {
+      // An ended state's caches are read by this run only: free them now.
+      if (!keepCache) state.release();
+    }
+  }
+
+  /** runTo's work: every segment up to `last` with pending positions, in order. */
+  private async runSegmentsTo(
+    state: DecodeState,
+    last: number,
+    options: Pick<RunOptions, 'signal' | 'collectLayers' | 'onSegment' | 'rows'> & { keepCache: boolean },
+  ): Promise<Reached & { layers?: Map<number, Float32Array> }> {
+    const { signal, collectLayers = false, onSegment, rows, keepCache } = options;
     let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
     const layers = collectLayers ? new Map<number, Float32Array>() : undefined;
     const wanted = (l: number): boolean => collectLayers === true || (Array.isArray(collectLayers) && collectLayers.includes(l));
@@ -259,6 +288,8 @@ export class SegmentedModel {
 
   async release(): Promise<void> {
     const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession && !s.takesRows ? [s.rowsSession] : [])));
+    // Before the sessions go: a device tensor freed after its session crashes the process.
+    this.deviceTensors.freeAll();
     await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release()]);
   }
 
@@ -330,10 +361,7 @@ export class SegmentedModel {
     for (let l = seg.first; collect && l < seg.end - 1; l++) if (collect.wanted(l + 1)) fetches.push(SegmentIO.layerHidden(l));
     const out = await session.run(feeds, fetches);
     for (let l = seg.first; l < seg.end; l++) {
-      if (keepCache) {
-        cache.keys[l - seg.first] = out[SegmentIO.presentKey(l)]!;
-        cache.values[l - seg.first] = out[SegmentIO.presentValue(l)]!;
-      }
+      if (keepCache) state.replaceKv(s, l - seg.first, out[SegmentIO.presentKey(l)]!, out[SegmentIO.presentValue(l)]!);
       const after = l === seg.end - 1 ? out[SegmentIO.hiddenOut]! : out[SegmentIO.layerHidden(l)];
       if (collect && after && collect.wanted(l + 1)) collect.into.set(l + 1, after.data as Float32Array);
     }
@@ -372,6 +400,11 @@ export function segmentBounds(numLayers: number, cuts: readonly number[]): [numb
   }
   const edges = [0, ...sorted, numLayers];
   return edges.slice(1).map((end, i) => [edges[i]!, end]);
+}
+
+/** The present key and value outputs of layers first..end-1. */
+function presentNames(first: number, end: number): string[] {
+  return Array.from({ length: end - first }, (_, i) => [SegmentIO.presentKey(first + i), SegmentIO.presentValue(first + i)]).flat();
 }
 
 /** Concatenates chunks [B, n_i, H] along the sequence axis into [B, n, H]. */

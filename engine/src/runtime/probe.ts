@@ -1,7 +1,7 @@
 // A tiny graph (y = x·W + b, then Softmax) that proves a provider can build and run a session and
 // computes what plain JavaScript computes. Used to choose a device and as the engine's self-test.
 import { DType, GraphBuilder } from '../onnx/graph';
-import { ExecutionProvider, float32Tensor, Session } from './ort';
+import { ExecutionProvider, float32Tensor, freeDeviceTensor, isOnDevice, keepsOutputsOnDevice, Session } from './ort';
 
 const N = 4; // rows of x
 const K = 8; // inner dimension
@@ -67,24 +67,32 @@ export interface ResidencyProbe {
 
 /**
  * Whether a provider can keep a session's output in device memory and take it back as the next
- * run's input (what a KV cache between segments needs): runs y = x + 1 twice, feeding the first
- * output straight into the second run, then downloads the result.
+ * run's input (what the KV caches between runs need): runs y = x + 1 keeping y on the device,
+ * feeds that y to a second session of the same graph, whose output comes back to the host.
+ * The engine never downloads a device tensor itself (runtime/ort.ts freeDeviceTensor), and
+ * neither does the probe.
  */
 export async function probeResidency(provider: ExecutionProvider, threads: number): Promise<ResidencyProbe> {
   const g = new GraphBuilder('residency');
   const x = g.input({ name: 'x', type: DType.float32, dims: ['n', K] });
   g.op('Add', [x, g.initializer('one', Float32Array.of(1), [1])], {}, { outputs: ['y'] });
   g.output({ name: 'y', type: DType.float32, dims: ['n', K] });
-  const session = await Session.create(g.build(), { provider, threads, outputsOnDevice: ['y'] });
+  const graph = g.build();
+  const onDevice = keepsOutputsOnDevice(provider) ? ['y'] : [];
+  const [resident, host] = await Promise.all([Session.create(graph, { provider, threads, outputsOnDevice: onDevice }), Session.create(graph, { provider, threads })]);
   try {
     const { x: values } = probeWeights();
-    const first = (await session.run({ x: float32Tensor(values, [N, K]) }))['y']!;
+    const first = (await resident.run({ x: float32Tensor(values, [N, K]) }))['y']!;
     const location = first.location;
-    const second = (await session.run({ x: first }))['y']!;
-    const result = (await second.getData()) as Float32Array; // downloads from the device if it stayed there
-    const maxError = result.reduce((m, v, i) => Math.max(m, Math.abs(v - (values[i]! + 2))), 0);
-    return { location, maxError };
+    try {
+      const result = (await host.run({ x: first }))['y']!.data as Float32Array;
+      const maxError = result.reduce((m, v, i) => Math.max(m, Math.abs(v - (values[i]! + 2))), 0);
+      return { location, maxError };
+    } finally {
+      // Freed before its session is released (runtime/ort.ts).
+      if (isOnDevice(first)) freeDeviceTensor(first);
+    }
   } finally {
-    await session.release();
+    await Promise.all([resident.release(), host.release()]);
   }
 }

@@ -100,6 +100,7 @@ export async function extractPooled(loaded: LoadedModel, texts: readonly string[
     const state = model.newState(rows.length);
     const width = model.append(state, rows);
     const result = await model.runTo(state, L, { collectLayers: true });
+    state.release(); // its hidden states are all this reads
     batch.forEach((item, b) => {
       const [from, to] = options.frame ? framedRange(state.mask[b]!, width, skip) : poolRange(state.mask[b]!, width, rows[b]![0] === bos);
       for (let k = 0; k <= L; k++) {

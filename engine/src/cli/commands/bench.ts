@@ -31,6 +31,8 @@ export async function benchCommand(values: Values, signal: AbortSignal): Promise
     decodeSteps: integer(values, 'steps', 10, 1),
     taskHeadRows: integer(values, 'task-head-rows', 1024, 1),
     fused: true,
+    // As the engine runs everywhere else (tools/bench/engineBench.ts --host-cache compares).
+    deviceCache: true,
     log: (line) => {
       if (!values['json']) console.log(line);
     },

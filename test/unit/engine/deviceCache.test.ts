@@ -1,0 +1,150 @@
+// Keys and values kept in device memory between runs (SegmentedModelOptions.deviceCache): the
+// same results as caches copied back to the host, shared correctly between forks, freed as soon as
+// no state holds them, and all freed before the model's sessions go. On the CPU nothing stays on
+// a device, so the counts are 0 there; `npm test` runs this file again on WebGPU, where they are not.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DecodeState } from '../../../engine/src/model/decodeState';
+import { SegmentedModel } from '../../../engine/src/model/segmentedModel';
+import { keepsOutputsOnDevice } from '../../../engine/src/runtime/ort';
+import { probeResidency } from '../../../engine/src/runtime/probe';
+import { tinyLlamaCheckpoint, TinyLlamaShape } from '../../support/memoryCheckpoint';
+import { TEST_PROVIDER } from '../../support/testDevice';
+
+const SHAPE: TinyLlamaShape = { layers: 6, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 61, attentionBias: true, seed: 11 };
+const PROMPT = [5, 17, 3, 42, 8, 29, 11];
+const LAYERS = SHAPE.layers;
+/** Key and value tensors one state holds: two per layer, in every segment. */
+const PER_STATE = 2 * LAYERS;
+const ON_DEVICE = keepsOutputsOnDevice(TEST_PROVIDER);
+
+/** What the model's count should read when `n` tensors are held on a device (0 on the host). */
+function held(n: number): number {
+  return ON_DEVICE ? n : 0;
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+}
+
+async function withModel(deviceCache: boolean, fused: boolean, body: (m: SegmentedModel) => Promise<void>): Promise<void> {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(SHAPE), { cuts: [2, 4], provider: TEST_PROVIDER, threads: 1, fused, deviceCache });
+  try {
+    await body(model);
+  } finally {
+    await model.release();
+  }
+}
+
+/** The last-layer logits of the newest position after `tokens`, run one token at a time on `state`. */
+async function continueWith(model: SegmentedModel, state: DecodeState, tokens: readonly number[]): Promise<Float32Array> {
+  let newest: Float32Array | undefined;
+  for (const t of tokens) {
+    model.append(state, [[t]]);
+    newest = await model.runToNewest(state, LAYERS);
+  }
+  return model.logits(newest!);
+}
+
+/** The same logits from a fresh state that runs prompt and tokens in one pass. */
+async function freshLogits(model: SegmentedModel, tokens: readonly number[]): Promise<Float32Array> {
+  const state = model.newState();
+  model.append(state, [[...PROMPT, ...tokens]]);
+  const logits = await model.logits((await model.runToNewest(state, LAYERS))!);
+  state.release();
+  return logits;
+}
+
+test('the residency probe chains a device output into another session and gets x + 2 back', async () => {
+  const result = await probeResidency(TEST_PROVIDER, 1);
+  assert.equal(result.location, ON_DEVICE ? 'gpu-buffer' : 'cpu');
+  assert.ok(result.maxError < 1e-6, `max error ${result.maxError}`);
+});
+
+for (const fused of [false, true]) {
+  test(`caches kept on the device give the host caches' logits through early exit and catch-up (${fused ? 'fused' : 'plain'} ops)`, async () => {
+    const run = async (deviceCache: boolean): Promise<{ logits: Float32Array; location: string | undefined }> => {
+      let result: { logits: Float32Array; location: string | undefined } | undefined;
+      await withModel(deviceCache, fused, async (model) => {
+        const state = model.newState();
+        model.append(state, [PROMPT]);
+        await model.runToNewest(state, LAYERS);
+        for (const t of [13, 21, 34]) {
+          model.append(state, [[t]]);
+          await model.runTo(state, 2); // an early-exit span: pending at segment 2
+        }
+        const logits = await continueWith(model, state, [7, 9]);
+        result = { logits, location: state.segments[2]!.keys[0]!.location };
+        state.release();
+      });
+      return result!;
+    };
+    const device = await run(true);
+    const host = await run(false);
+    assert.equal(device.location, ON_DEVICE ? 'gpu-buffer' : 'cpu');
+    assert.equal(host.location, 'cpu');
+    assert.ok(maxDiff(device.logits, host.logits) < 1e-5, `logits differ by ${maxDiff(device.logits, host.logits)}`);
+  });
+}
+
+test('forks share device caches: each goes on correctly and a cache is freed when no state holds it', async () => {
+  await withModel(true, true, async (model) => {
+    const a = model.newState();
+    model.append(a, [PROMPT]);
+    await model.runToNewest(a, LAYERS);
+    assert.equal(model.deviceTensors.size, held(PER_STATE));
+    const b = a.fork();
+    const c = a.fork();
+    assert.equal(model.deviceTensors.size, held(PER_STATE), 'forks share the tensors');
+
+    const fromA = await continueWith(model, a, [13]);
+    assert.equal(model.deviceTensors.size, held(2 * PER_STATE), "a's new caches; the old ones are still b's and c's");
+    a.release();
+    assert.equal(model.deviceTensors.size, held(PER_STATE));
+    const fromB = await continueWith(model, b, [21, 34]);
+    const fromC = await continueWith(model, c, [55]);
+    assert.equal(model.deviceTensors.size, held(2 * PER_STATE), 'the prompt caches went with the last fork that held them');
+
+    for (const [logits, tokens] of [[fromA, [13]], [fromB, [21, 34]], [fromC, [55]]] as const) {
+      const diff = maxDiff(logits, await freshLogits(model, tokens));
+      assert.ok(diff < 1e-4, `after ${tokens.join(', ')}: logits differ by ${diff}`);
+    }
+    b.release();
+    c.release();
+    c.release(); // twice is harmless
+    assert.equal(model.deviceTensors.size, 0);
+    assert.throws(() => model.append(c, [[1]]), /this state was released/);
+  });
+});
+
+test('a long decode holds one cache per layer, and a rows run that ends its state frees it at once', async () => {
+  await withModel(true, true, async (model) => {
+    const state = model.newState();
+    model.append(state, [PROMPT]);
+    await continueWith(model, state, Array.from({ length: 24 }, (_, i) => (i * 7) % SHAPE.vocab));
+    assert.equal(model.deviceTensors.size, held(PER_STATE), 'each step freed the caches it replaced');
+
+    const reader = state.fork();
+    model.append(reader, [[3, 4, 5]]);
+    const reached = await model.runTo(reader, LAYERS, { rows: [[0, 2]] });
+    assert.equal(reached.count, 2);
+    assert.equal(model.deviceTensors.size, held(PER_STATE), "the ended fork's caches were freed; the state's remain");
+    state.release();
+    assert.equal(model.deviceTensors.size, 0);
+  });
+});
+
+test('releasing the model frees the caches states still hold; releasing those states later is harmless', async () => {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(SHAPE), { cuts: [3], provider: TEST_PROVIDER, threads: 1, fused: true });
+  const state = model.newState();
+  model.append(state, [PROMPT]);
+  await model.runToNewest(state, LAYERS);
+  const fork = state.fork();
+  assert.equal(model.deviceTensors.size, held(PER_STATE));
+  await model.release();
+  assert.equal(model.deviceTensors.size, 0);
+  // On WebGPU freeing a tensor after its session crashed the process: this must not free again.
+  state.release();
+  fork.release();
+});
