@@ -3,13 +3,15 @@
 # onnxruntime-node, loads the Vulkan loaders, then runs, each under its own time limit so one
 # hang cannot eat the call: tools/gpu/webgpuCheck (providers, device-resident outputs, graphs
 # wholly on the GPU, WebGPU vs CPU at every layer), the parity and early-exit unit tests with
-# HDLM_TEST_PROVIDER=webgpu, the engine benchmark on webgpu and on the 16-core CPU, and the
-# WordNet head training on webgpu and on the CPU (the issue's "GPU figure").
+# HDLM_TEST_PROVIDER=webgpu (caches kept in device memory included), the engine benchmark on
+# webgpu (and once more with the caches copied back to the host each run, to see what keeping
+# them on the device is worth) and on the 16-core CPU, and the WordNet head training on webgpu and
+# on the CPU (the issue's "GPU figure").
 # Needs .carry/gpu-engine and .gl (sh tools/gpu/pack.sh engine). Writes $OUT/engine.tar.xz
 # (reports, bench JSON, logs) and $OUT/device.log.
 # Env: STEPS (names to run, default all, in this order: webgpu-check parity-webgpu bench-webgpu
-#      train-webgpu bench-cpu train-cpu: the CPU figures come last, the first to drop when time
-#      is short), NO_GL=1 to skip unpacking the loaders (a dry run on another machine).
+#      train-webgpu bench-webgpu-host bench-cpu train-cpu: the CPU figures come last, the first to
+#      drop when time is short), NO_GL=1 to skip unpacking the loaders (a dry run on another machine).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}
@@ -20,7 +22,7 @@ exec > >(tee "$OUT/device.log") 2>&1
 
 echo "== $(date -u +%FT%TZ) $(uname -m) $(nproc) cores"
 if [ "${NO_GL:-0}" != 1 ]; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
-STEPS=${STEPS:-webgpu-check parity-webgpu bench-webgpu train-webgpu bench-cpu train-cpu}
+STEPS=${STEPS:-webgpu-check parity-webgpu bench-webgpu train-webgpu bench-webgpu-host bench-cpu train-cpu}
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 export __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}
 mkdir -p "$BIN" "$RES" node_modules
@@ -43,10 +45,13 @@ step() {
 }
 
 step webgpu-check 120 node out/tools/gpu/webgpuCheck.js --device webgpu --out "$RES/webgpu-check.json"
-step parity-webgpu 180 env HDLM_TEST_PROVIDER=webgpu node --test --test-reporter=spec out/test/unit/engine/parity.test.js out/test/unit/engine/segmentedModel.test.js
+step parity-webgpu 180 env HDLM_TEST_PROVIDER=webgpu node --test --test-reporter=spec out/test/unit/engine/parity.test.js out/test/unit/engine/segmentedModel.test.js out/test/unit/engine/deviceCache.test.js
 step bench-webgpu 240 node --max-old-space-size=12000 out/tools/bench/engineBench.js --device webgpu
 [ -f test-results/bench-engine.json ] && mv test-results/bench-engine.json "$RES/bench-webgpu.json"
 step train-webgpu 300 node dist/hdlm.js train --device webgpu --task models/hdlm-tiny/tasks/wordnet.hdlm.json --json
+# The 0.5B shapes only: their caches (24 layers) are what a copy each run would cost most on.
+step bench-webgpu-host 150 node --max-old-space-size=12000 out/tools/bench/engineBench.js --device webgpu --only qwen --host-cache
+[ -f test-results/bench-engine.json ] && mv test-results/bench-engine.json "$RES/bench-webgpu-host.json"
 step bench-cpu 240 node --max-old-space-size=12000 out/tools/bench/engineBench.js --device cpu --threads 16
 [ -f test-results/bench-engine.json ] && mv test-results/bench-engine.json "$RES/bench-cpu.json"
 step train-cpu 300 node dist/hdlm.js train --device cpu --threads 16 --task models/hdlm-tiny/tasks/wordnet.hdlm.json --json
