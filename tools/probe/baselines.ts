@@ -2,15 +2,18 @@
 // regression baseline per level") and for the linear probe (issue 4: bag-of-words on level 1):
 //   node out/tools/probe/baselines.js [--data out/data] [--out tools/probe/results/baselines.json]
 //        [--only wordnet,debian] [--grid 1e-3,3e-4,...,1e-7] [--max-iterations 500]
-//        [--patience 2] [--min-documents 2] [--ngrams 1]
+//        [--patience 2] [--min-documents 2] [--ngrams 1] [--predictions FILE]
 // WordNet: TF-IDF + LR for each level on its own, and bag-of-words + LR for level 1. Debian: the
 // section from the long description, both feature kinds. L2 tuned on dev, scored once on test.
+// --predictions writes each test item's gold labels and every baseline's label (JSON lines), which
+// pairedBaselines.ts sets against `hdlm eval --predictions` example by example.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeLabels, labelIndex, readSplit, SPLITS, type LabelledTexts } from './lib/datasets';
 import type { SparseMatrix } from './lib/matrix';
 import { formatTable, parseCount, parseGrid, pct, runRecord, writeJson } from './lib/report';
-import { scoreBaseline, TEXT_L2_GRID, textFeatures, type BaselineScore, type TextFeatureKind, type TextSplits } from './lib/textBaseline';
+import { scoreBaseline, TEXT_L2_GRID, textFeatures, type BaselinePrediction, type BaselineScore, type TextFeatureKind, type TextSplits } from './lib/textBaseline';
 
 interface Settings {
   data: string;
@@ -22,6 +25,7 @@ interface Settings {
   patience: number;
   minDocuments: number;
   ngramMax: number;
+  predictions: string | undefined;
 }
 
 interface Row extends BaselineScore {
@@ -41,6 +45,7 @@ function settings(): Settings {
       patience: { type: 'string' },
       'min-documents': { type: 'string' },
       ngrams: { type: 'string' },
+      predictions: { type: 'string' },
     },
   });
   const only = values.only.split(',').map((s) => s.trim());
@@ -54,6 +59,7 @@ function settings(): Settings {
     patience: parseCount(values.patience, '--patience', 2),
     minDocuments: parseCount(values['min-documents'], '--min-documents', 2),
     ngramMax: parseCount(values.ngrams, '--ngrams', 1),
+    predictions: values.predictions,
   };
 }
 
@@ -62,8 +68,8 @@ function readAll(dir: string): TextSplits<LabelledTexts> {
   return { train, dev, test };
 }
 
-/** One level's baseline on already computed features. */
-function runLevel(dataset: string, kind: TextFeatureKind, level: number, data: TextSplits<LabelledTexts>, x: TextSplits<SparseMatrix>, s: Settings): Row {
+/** One level's baseline on already computed features, and its label for each test item. */
+function runLevel(dataset: string, kind: TextFeatureKind, level: number, data: TextSplits<LabelledTexts>, x: TextSplits<SparseMatrix>, s: Settings): { row: Row; predicted: string[] } {
   const index = labelIndex(data.train.labels[level]!, data.dev.labels[level]!, data.test.labels[level]!);
   const y = {
     train: encodeLabels(data.train.labels[level]!, index),
@@ -71,28 +77,33 @@ function runLevel(dataset: string, kind: TextFeatureKind, level: number, data: T
     test: encodeLabels(data.test.labels[level]!, index),
   };
   const tag = `${dataset} ${kind} level ${level + 1} (${index.names.length} classes)`;
-  const score = scoreBaseline(x, y, index.names.length, {
+  const { testPredicted, ...score } = scoreBaseline(x, y, index.names.length, {
     grid: s.grid,
     maxIterations: s.maxIterations,
     patience: s.patience === 0 ? undefined : s.patience,
     onPoint: (p) => console.log(`  ${tag}: l2 ${p.l2.toExponential(0)} dev acc ${pct(p.devAccuracy)} F1 ${pct(p.devMacroF1)} (${p.iterations} it, ${p.stop}, ${p.seconds.toFixed(1)} s)`),
   });
-  return { dataset, featureKind: kind, level: level + 1, ...score };
+  return { row: { dataset, featureKind: kind, level: level + 1, ...score }, predicted: Array.from(testPredicted, (c) => index.names[c]!) };
 }
 
 /** Feature kinds and levels to run per dataset: TF-IDF on every level, bag-of-words on level 1. */
-function runDataset(name: string, s: Settings): Row[] {
+function runDataset(name: string, s: Settings): { rows: Row[]; predictions: BaselinePrediction[] } {
   const data = readAll(join(s.data, name));
   const texts = { train: data.train.texts, dev: data.dev.texts, test: data.test.texts };
   const rows: Row[] = [];
+  const predictions: BaselinePrediction[] = data.test.ids.map((id, i) => ({ dataset: name, id, gold: data.test.labels.map((level) => level[i]!), tfidf: [], bow: [] }));
   for (const kind of ['tfidf', 'bow'] as const) {
     const started = performance.now();
     const x = textFeatures(texts, { kind, minDocuments: s.minDocuments, ngramMax: s.ngramMax });
     console.log(`${name} ${kind}: ${x.vocabulary} features, ${x.train.rows}/${x.dev.rows}/${x.test.rows} items, ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const levels = kind === 'tfidf' ? data.train.labels.length : 1;
-    for (let level = 0; level < levels; level++) rows.push(runLevel(name, kind, level, data, x, s));
+    for (let level = 0; level < levels; level++) {
+      const { row, predicted } = runLevel(name, kind, level, data, x, s);
+      rows.push(row);
+      predicted.forEach((label, i) => predictions[i]![kind].push(label));
+    }
   }
-  return rows;
+  return { rows, predictions };
 }
 
 function printTable(rows: readonly Row[]): void {
@@ -105,11 +116,16 @@ function main(): void {
   const s = settings();
   const run = runRecord();
   const started = performance.now();
-  const rows = s.only.flatMap((name) => runDataset(name, s));
+  const runs = s.only.map((name) => runDataset(name, s));
+  const rows = runs.flatMap((r) => r.rows);
   printTable(rows);
+  if (s.predictions) {
+    writeFileSync(s.predictions, runs.flatMap((r) => r.predictions.map((p) => `${JSON.stringify(p)}\n`)).join(''));
+    console.log(`wrote each test item's labels to ${s.predictions}`);
+  }
   const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
   if (s.out) {
-    const { out: _out, ...recorded } = s;
+    const { out: _out, predictions: _predictions, ...recorded } = s;
     writeJson(s.out, { run, seconds, settings: recorded, method: 'multinomial logistic regression, L2, full-batch L-BFGS (tools/probe/lib)', rows });
     console.log(`wrote ${s.out}`);
   }

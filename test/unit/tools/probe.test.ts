@@ -1,6 +1,9 @@
 // Unit tests of the probe and baseline tools (tools/probe): logistic regression, L-BFGS, text
 // features, metrics and pooling. Everything runs on small inline data, in well under a second.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { subsample } from '../../../tools/probe/lib/datasets';
 import { framedRange, meanPool, poolRange } from '../../../tools/probe/lib/hiddenStates';
@@ -9,6 +12,7 @@ import { lossAndGradient, predict, trainLogistic } from '../../../tools/probe/li
 import { applyStandardizer, denseMatrix, fitStandardizer, selectRows, sparseFromRows, sparseToDense, type SparseMatrix } from '../../../tools/probe/lib/matrix';
 import { accuracy, confusion, macroF1, macroF1FromConfusion, majorityAccuracy } from '../../../tools/probe/lib/metrics';
 import { bagOfWords, buildVocabulary, inverseDocumentFrequency, ngrams, tfidf, tokenize } from '../../../tools/probe/lib/textFeatures';
+import { comparePredictions, isBaseline, pairPredictions, readLines } from '../../../tools/probe/lib/paired';
 import { tuneAndTest } from '../../../tools/probe/lib/tune';
 
 /** Deterministic uniform numbers in [0, 1) (LCG): tests must not depend on Math.random. */
@@ -259,5 +263,56 @@ describe('features and pooling helpers', () => {
     assert.deepEqual(a, [...a].sort((x, y) => x - y));
     assert.notDeepEqual(a, subsample(100, 10, 4));
     assert.equal(subsample(5, 10, 1).length, 5);
+  });
+});
+
+describe('paired comparison with the text baselines', () => {
+  const gold = (id: string, labels: string[]): { id: string; gold: string[] } => ({ id, gold: labels });
+  const baselines = [
+    { dataset: 'wordnet', ...gold('a', ['x', 'x1']), tfidf: ['x', 'x2'], bow: ['y'] },
+    { dataset: 'wordnet', ...gold('b', ['y', 'y1']), tfidf: ['y', 'y1'], bow: ['y'] },
+    { dataset: 'wordnet', ...gold('c', ['x', 'x2']), tfidf: ['y', 'y1'], bow: ['x'] },
+  ];
+  const path = (labels: string[]): { labels: string[]; probabilities: number[] } => ({ labels, probabilities: labels.map(() => 1) });
+  // In another order than the baselines' file: pairing goes by id.
+  const heads = [
+    { ...gold('c', ['x', 'x2']), hdlm: path(['x', 'x2']), flat: path(['y', 'y1']) },
+    { ...gold('a', ['x', 'x1']), hdlm: path(['x', 'x1']), flat: path(['x', 'x1']) },
+    { ...gold('b', ['y', 'y1']), hdlm: path(['x', 'x1']), flat: path(['y', 'y1']) },
+  ];
+  const files = { baselines: 'b.jsonl', heads: 'h.jsonl' };
+
+  test('counts, per level, the examples only one side gets right', () => {
+    const comparisons = comparePredictions(pairPredictions(baselines, heads, files));
+    const find = (variant: string, baseline: string, level: number) => comparisons.find((c) => c.variant === variant && c.baseline === baseline && c.level === level)!;
+    // Level 1, HdLM right on a, c; TF-IDF right on a, b: c is HdLM's alone, b TF-IDF's alone.
+    const l1 = find('hdlm', 'tfidf', 1);
+    assert.deepEqual([l1.difference.aOnly, l1.difference.bOnly], [1, 1]);
+    assert.deepEqual(l1.accuracy, { variant: 2 / 3, baseline: 2 / 3 });
+    // Level 2, HdLM right on a, c; TF-IDF on b only.
+    const l2 = find('hdlm', 'tfidf', 2);
+    assert.deepEqual([l2.difference.aOnly, l2.difference.bOnly], [2, 1]);
+    // Bag-of-words has level 1 only; flat is right on a, b, bag-of-words on b, c.
+    assert.equal(comparisons.filter((c) => c.baseline === 'bow').length, 2);
+    const bow = find('flat', 'bow', 1);
+    assert.deepEqual([bow.difference.aOnly, bow.difference.bOnly], [1, 1]);
+  });
+
+  test('refuses files of different test sets, or whose gold labels disagree', () => {
+    assert.throws(() => pairPredictions(baselines.slice(1), heads, files), /b\.jsonl has 2 test items, h\.jsonl 3/);
+    const renamed = [{ ...baselines[0]!, id: 'z' }, ...baselines.slice(1)];
+    assert.throws(() => pairPredictions(renamed, heads, files), /example a is not in b\.jsonl/);
+    const regold = [{ ...baselines[0]!, gold: ['x', 'x9'] }, ...baselines.slice(1)];
+    assert.throws(() => pairPredictions(regold, heads, files), /example a: gold x \/ x9 in b\.jsonl, x \/ x1 in h\.jsonl/);
+  });
+
+  test('a line that is not JSON, or not a prediction, is named by file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hdlm-paired-'));
+    const file = join(dir, 'p.jsonl');
+    writeFileSync(file, `${JSON.stringify(baselines[0])}\n{oops\n`);
+    assert.throws(() => readLines(file, isBaseline), /p\.jsonl:2: not JSON/);
+    writeFileSync(file, `${JSON.stringify(baselines[0])}\n\n${JSON.stringify(heads[0])}\n`);
+    assert.throws(() => readLines(file, isBaseline), /p\.jsonl:3: not a prediction line/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -48,6 +48,15 @@ export interface BaselineScore {
   seconds: number;
 }
 
+/** One line of `baselines.js --predictions`: a test item, its gold labels, and each baseline's label per level it ran. */
+export interface BaselinePrediction {
+  dataset: string;
+  id: string;
+  gold: string[];
+  tfidf: string[];
+  bow: string[];
+}
+
 export interface ScoreOptions {
   grid: readonly number[];
   maxIterations: number;
@@ -56,8 +65,11 @@ export interface ScoreOptions {
   onPoint?: (point: GridPoint) => void;
 }
 
-/** Tunes on dev, scores on test, and puts the majority-class accuracy beside it. */
-export function scoreBaseline(x: TextSplits<SparseMatrix>, y: TextSplits<Int32Array>, classes: number, options: ScoreOptions): BaselineScore {
+/**
+ * Tunes on dev, scores on test, and puts the majority-class accuracy beside it; `testPredicted`
+ * is the chosen model's class for each test item.
+ */
+export function scoreBaseline(x: TextSplits<SparseMatrix>, y: TextSplits<Int32Array>, classes: number, options: ScoreOptions): BaselineScore & { testPredicted: Int32Array } {
   const tuned = tuneAndTest({ x: x.train, y: y.train }, { x: x.dev, y: y.dev }, { x: x.test, y: y.test }, classes, options);
   return {
     classes,
@@ -69,5 +81,6 @@ export function scoreBaseline(x: TextSplits<SparseMatrix>, y: TextSplits<Int32Ar
     testMacroF1: tuned.testMacroF1,
     grid: tuned.grid,
     seconds: Number(tuned.seconds.toFixed(1)),
+    testPredicted: tuned.testPredicted,
   };
 }

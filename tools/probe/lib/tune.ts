@@ -22,6 +22,8 @@ export interface TunedResult {
   grid: GridPoint[];
   testAccuracy: number;
   testMacroF1: number;
+  /** The chosen model's class for each test item (for paired comparisons). */
+  testPredicted: Int32Array;
   model: LogisticModel;
   /** Training time over the whole grid. */
   seconds: number;
@@ -79,6 +81,7 @@ export function tuneAndTest(train: SplitData, dev: SplitData, test: SplitData, c
     grid,
     testAccuracy: accuracy(test.y, predicted),
     testMacroF1: macroF1(test.y, predicted, classes),
+    testPredicted: predicted,
     model: best.model,
     seconds: grid.reduce((s, p) => s + p.seconds, 0),
   };
