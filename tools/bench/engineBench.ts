@@ -30,8 +30,8 @@ async function main(): Promise<void> {
   // Exits are measured through the model's own head and through a head of this many rows (the
   // shipped WordNet and thought heads rank 52–2,317 label tokens).
   const taskHeadRows = integer(values, 'task-head-rows', 1024, 1);
-  // --host-cache copies every run's keys and values back to the host, as before 2026-12-06: to
-  // compare with keeping them on the device (no difference on the CPU).
+  // --host-cache copies every run's keys, values and segment output back to the host, as before
+  // 2026-12-06: to compare with keeping them on the device (no difference on the CPU).
   const deviceCache = values['host-cache'] !== true;
   const common = { provider: device.provider, threads, fused: true, taskHeadRows, deviceCache, log: (l: string) => console.log(l) };
 

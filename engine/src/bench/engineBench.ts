@@ -21,7 +21,7 @@ export interface BenchOptions {
   /** Rows of the task head that exits are also measured through (HdLM heads rank label tokens only). */
   taskHeadRows: number;
   fused: boolean;
-  /** Keep keys and values in device memory between runs where the provider can (SegmentedModelOptions.deviceCache). */
+  /** Keep keys, values and segment outputs in device memory where the provider can (SegmentedModelOptions.deviceCache). */
   deviceCache: boolean;
   log: (line: string) => void;
 }
@@ -29,7 +29,7 @@ export interface BenchOptions {
 export interface BenchResult {
   model: string;
   provider: ExecutionProvider;
-  /** Whether the keys and values stayed in device memory between runs. */
+  /** Whether keys, values and segment outputs stayed in device memory. */
   deviceCache: boolean;
   params: { layers: number; head: number };
   bandwidthGBs: number;
@@ -220,7 +220,7 @@ async function continuationCost(model: SegmentedModel, vocab: number, options: B
 
 function printResult(r: BenchResult, options: BenchOptions): void {
   const { log } = options;
-  log(`${r.model} on ${r.provider} (${options.threads || 'auto'} threads, ${options.fused ? 'fused' : 'plain'} ops, keys and values kept ${r.deviceCache ? 'on the device' : 'on the host'})`);
+  log(`${r.model} on ${r.provider} (${options.threads || 'auto'} threads, ${options.fused ? 'fused' : 'plain'} ops, caches and segment outputs kept ${r.deviceCache ? 'on the device' : 'on the host'})`);
   log(`  prefill           ${r.prefillTokensPerS.toFixed(0)} tokens/s (${options.promptTokens}-token prompt)`);
   log(`  time to 1st token ${r.ttftMs.toFixed(1)} ms`);
   log(`  decode (batch 1)  ${r.decodeTokensPerS.toFixed(1)} tokens/s = ${r.decodeMsFull.toFixed(1)} ms/token; floor ${r.floorMs.toFixed(1)} ms (${(r.decodeMsFull / r.floorMs).toFixed(2)}× floor)`);

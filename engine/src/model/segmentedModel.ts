@@ -5,7 +5,8 @@
 import type { Checkpoint, ModelConfig } from '../checkpoint/types';
 import { architectureFor } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
-import { ExecutionProvider, float32Tensor, int64Tensor, keepsOutputsOnDevice, Session, Tensor } from '../runtime/ort';
+import { ExecutionProvider, float32Tensor, freeDeviceTensor, int64Tensor, isOnDevice, keepsOutputsOnDevice, Session, Tensor } from '../runtime/ort';
+import { DType, GraphBuilder } from '../onnx/graph';
 import { attentionBias, rotaryTables, treeAttentionBias } from './positions';
 import { buildHeadGraph, type HeadPrecision } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
@@ -27,9 +28,11 @@ export interface SegmentedModelOptions {
   /** How the model's own head multiplies (arch/head.ts); default 'fp32'. */
   headPrecision?: HeadPrecision | undefined;
   /**
-   * Keep each segment's keys and values in device memory between runs, where the provider can
-   * (runtime/ort.ts keepsOutputsOnDevice; default: wherever it can). Otherwise every run copies
-   * the whole cache back to the host and the next one copies it up again.
+   * Keep each segment's keys and values in device memory between runs, and hand a segment's
+   * hidden states to the next segment there, where the provider can (runtime/ort.ts
+   * keepsOutputsOnDevice; default: wherever it can). Otherwise every run copies the whole cache
+   * back to the host and the next one copies it up again, and every segment's output makes the
+   * round trip too.
    */
   deviceCache?: boolean | undefined;
 }
@@ -93,6 +96,13 @@ export interface RunOptions {
   keep?: boolean | undefined;
 }
 
+/** What one segment run gives: its output (in device memory, or on the host), [B, count, H]. */
+interface SegmentOutput {
+  output: Tensor;
+  start: number;
+  count: number;
+}
+
 /** Work done so far, for compute accounting (reset by the caller as it likes). */
 export interface ComputeCounter {
   /** Σ over segment runs of rows × positions × layers: the decoder work. */
@@ -105,6 +115,8 @@ export class SegmentedModel {
   readonly compute: ComputeCounter = { layerPositions: 0, runs: 0 };
   /** Keys and values the segments left in device memory, counted by the states that hold them. */
   readonly deviceTensors = new DeviceTensors();
+  /** Segment outputs copied from device memory to the host by an extra run (an early exit, a layer read), for tests and diagnostics. */
+  hostCopies = 0;
 
   private constructor(
     readonly config: ModelConfig,
@@ -115,6 +127,8 @@ export class SegmentedModel {
     private readonly positionEmbeddings: Float32Array | undefined, // [P, H]
     readonly provider: ExecutionProvider,
     private readonly openRowsSession: (first: number, end: number) => Promise<Session>,
+    /** Copies a segment output left on the device to the host (deviceCache with more than one segment). */
+    private readonly toHost: Session | undefined,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: SegmentedModelOptions): Promise<SegmentedModel> {
@@ -123,10 +137,11 @@ export class SegmentedModel {
     const arch = architectureFor(config);
     const sessionOptions = { provider: options.provider, threads: options.threads, disableCpuFallback: options.strictDevice === true };
     const deviceCache = keepsOutputsOnDevice(options.provider) && options.deviceCache !== false;
-    // A segment's keys and values stay where its session computed them; its hidden states come
-    // back to the host, where early-exit positions wait and readouts read them (a few rows).
+    // A segment's keys and values stay where its session computed them, and so does its output
+    // unless it is the last segment's (which only the host reads). Outputs of other layers, read
+    // by layer views and head training, come back to the host.
     const segmentOptions = (first: number, end: number): typeof sessionOptions & { outputsOnDevice?: string[] } =>
-      deviceCache ? { ...sessionOptions, outputsOnDevice: presentNames(first, end) } : sessionOptions;
+      deviceCache ? { ...sessionOptions, outputsOnDevice: [...presentNames(first, end), ...(end < config.numLayers ? [SegmentIO.hiddenOut] : [])] } : sessionOptions;
     const segments: Segment[] = [];
     const cache = options.cache ?? new GraphCache(undefined);
     const ops = options.fused ? 'fused' : 'plain';
@@ -151,7 +166,8 @@ export class SegmentedModel {
     const headGraph = cache.get(checkpoint.fingerprint, recipe, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }));
     const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
     const { tokens, positions } = arch.embeddings(config, weights);
-    return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession);
+    const toHost = deviceCache && segments.length > 1 ? await Session.create(buildToHostGraph(config.hiddenSize), sessionOptions) : undefined;
+    return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost);
   }
 
   /** Layers at which a position can stop: every cut and the last layer. */
@@ -250,24 +266,57 @@ export class SegmentedModel {
     let reached: Reached = { hidden: new Float32Array(0), start: state.segments[last]!.cached + state.segments[last]!.pendingCount, count: 0 };
     const layers = collectLayers ? new Map<number, Float32Array>() : undefined;
     const wanted = (l: number): boolean => collectLayers === true || (Array.isArray(collectLayers) && collectLayers.includes(l));
-    for (let s = 0; s <= last; s++) {
-      if (signal?.aborted) throw new CancelledError();
-      const cache = state.segments[s]!;
-      if (cache.pendingCount === 0) continue;
-      if (layers && s === 0 && wanted(0)) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
-      const started = performance.now();
-      const picked = rows && s === last ? await this.pickedRows(s, rows, state.batch, cache.pendingCount) : undefined;
-      const out = await this.runSegment(state, s, layers && { into: layers, wanted }, { picked, keepCache });
-      onSegment?.({ first: this.segments[s]!.first, end: this.segments[s]!.end, positions: out.count, ms: performance.now() - started });
-      if (s < this.segments.length - 1) {
-        const next = state.segments[s + 1]!;
-        next.pending.push(out.hidden);
-        next.pendingCount += out.count;
+    // A segment output handed to segment `to` in device memory: its only pending positions,
+    // freed once that segment's run has read them.
+    let carried: { output: Tensor; to: number } | undefined;
+    try {
+      for (let s = 0; s <= last; s++) {
+        if (signal?.aborted) throw new CancelledError();
+        const cache = state.segments[s]!;
+        if (cache.pendingCount === 0) continue;
+        if (layers && s === 0 && wanted(0)) layers.set(0, concatAlongSeq(cache.pending, state.batch, this.config.hiddenSize, cache.pendingCount));
+        const started = performance.now();
+        const picked = rows && s === last ? await this.pickedRows(s, rows, state.batch, cache.pendingCount) : undefined;
+        const out = await this.runSegment(state, s, layers && { into: layers, wanted }, { picked, keepCache, input: carried?.output });
+        if (carried) freeDeviceTensor(carried.output);
+        carried = undefined;
+        onSegment?.({ first: this.segments[s]!.first, end: this.segments[s]!.end, positions: out.count, ms: performance.now() - started });
+        const end = this.segments[s]!.end;
+        const next = state.segments[s + 1];
+        // Straight on in device memory when the next segment runs now, on these positions alone,
+        // and nothing reads them here; otherwise to the host, where positions wait and are read.
+        if (next && s < last && next.pendingCount === 0 && isOnDevice(out.output) && !(layers && wanted(end))) {
+          carried = { output: out.output, to: s + 1 };
+          next.pendingCount = out.count;
+          continue;
+        }
+        const hidden = await this.hostCopy(out.output);
+        if (layers && wanted(end)) layers.set(end, hidden);
+        if (next) {
+          next.pending.push(hidden);
+          next.pendingCount += out.count;
+        }
+        if (s === last) reached = { hidden, start: out.start, count: out.count };
       }
-      if (s === last) reached = out;
+    } finally {
+      // A run stopped between segments (cancelled, or failed) leaves its carried positions waiting
+      // on the host, so the state goes on as if they had stopped there.
+      if (carried) state.segments[carried.to]!.pending.push(await this.hostCopy(carried.output));
     }
     return layers ? { ...reached, layers } : reached;
   }
+
+  /** A segment output's values on the host: itself, or a copy through `toHost` (then freed). */
+  private async hostCopy(output: Tensor): Promise<Float32Array> {
+    if (!isOnDevice(output)) return output.data as Float32Array;
+    this.hostCopies++;
+    try {
+      return (await this.toHost!.run({ [TO_HOST_IO]: output }))[TO_HOST_IO_OUT]!.data as Float32Array;
+    } finally {
+      freeDeviceTensor(output);
+    }
+  }
+
 
   /**
    * Brings every appended position through `layer` and returns each row's newest position there,
@@ -290,7 +339,7 @@ export class SegmentedModel {
     const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession && !s.takesRows ? [s.rowsSession] : [])));
     // Before the sessions go: a device tensor freed after its session crashes the process.
     this.deviceTensors.freeAll();
-    await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release()]);
+    await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release(), this.toHost?.release()]);
   }
 
   /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */
@@ -318,19 +367,18 @@ export class SegmentedModel {
     state: DecodeState,
     s: number,
     collect: { into: Map<number, Float32Array>; wanted: (layer: number) => boolean } | false | undefined,
-    run: { picked: PickedRows | undefined; keepCache: boolean },
-  ): Promise<Reached> {
+    run: { picked: PickedRows | undefined; keepCache: boolean; input: Tensor | undefined },
+  ): Promise<SegmentOutput> {
     const seg = this.segments[s]!;
-    const { picked, keepCache } = run;
+    const { picked, keepCache, input } = run;
     const session = picked?.session ?? seg.session;
     const cache = state.segments[s]!;
     const { batch } = state;
     const n = cache.pendingCount;
     const H = this.config.hiddenSize;
     const start = cache.cached;
-    const hidden = concatAlongSeq(cache.pending, batch, H, n);
     const feeds: Record<string, Tensor> = {
-      [SegmentIO.hidden]: float32Tensor(hidden, [batch, n, H]),
+      [SegmentIO.hidden]: input ?? float32Tensor(concatAlongSeq(cache.pending, batch, H, n), [batch, n, H]),
       [SegmentIO.attnBias]: float32Tensor(
         state.tree ? treeAttentionBias(state.maskUpTo(start + n)[0]!, start, n, state.tree) : attentionBias(state.maskUpTo(start + n), start, n),
         [batch, 1, n, start + n],
@@ -362,8 +410,8 @@ export class SegmentedModel {
     const out = await session.run(feeds, fetches);
     for (let l = seg.first; l < seg.end; l++) {
       if (keepCache) state.replaceKv(s, l - seg.first, out[SegmentIO.presentKey(l)]!, out[SegmentIO.presentValue(l)]!);
-      const after = l === seg.end - 1 ? out[SegmentIO.hiddenOut]! : out[SegmentIO.layerHidden(l)];
-      if (collect && after && collect.wanted(l + 1)) collect.into.set(l + 1, after.data as Float32Array);
+      // The segment's own output (layer seg.end) is collected by the caller, which brings it to the host.
+      if (collect && l < seg.end - 1 && collect.wanted(l + 1)) collect.into.set(l + 1, out[SegmentIO.layerHidden(l)]!.data as Float32Array);
     }
     // A rows graph's last layer runs only its picked rows.
     const R = picked?.count;
@@ -372,7 +420,7 @@ export class SegmentedModel {
     cache.cached += n;
     cache.pending = [];
     cache.pendingCount = 0;
-    return { hidden: out[SegmentIO.hiddenOut]!.data as Float32Array, start, count: R ?? n };
+    return { output: out[SegmentIO.hiddenOut]!, start, count: R ?? n };
   }
 
   private emptyKv(batch: number, s: Segment): Tensor[] {
@@ -400,6 +448,18 @@ export function segmentBounds(numLayers: number, cuts: readonly number[]): [numb
   }
   const edges = [0, ...sorted, numLayers];
   return edges.slice(1).map((end, i) => [edges[i]!, end]);
+}
+
+const TO_HOST_IO = 'x';
+const TO_HOST_IO_OUT = 'y';
+
+/** Identity over [B, S, H]: its output comes back to the host (the engine never downloads a device tensor itself: runtime/ort.ts). */
+function buildToHostGraph(H: number): Uint8Array {
+  const g = new GraphBuilder('to_host');
+  const x = g.input({ name: TO_HOST_IO, type: DType.float32, dims: ['batch', 'seq', H] });
+  g.op('Identity', [x], {}, { outputs: [TO_HOST_IO_OUT] });
+  g.output({ name: TO_HOST_IO_OUT, type: DType.float32, dims: ['batch', 'seq', H] });
+  return g.build();
 }
 
 /** The present key and value outputs of layers first..end-1. */

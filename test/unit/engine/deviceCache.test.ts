@@ -148,3 +148,43 @@ test('releasing the model frees the caches states still hold; releasing those st
   state.release();
   fork.release();
 });
+
+test('a segment hands its output to the next one in device memory; only an early exit or a layer read brings it to the host', async () => {
+  await withModel(true, true, async (model) => {
+    const state = model.newState();
+    model.append(state, [PROMPT]);
+    await model.runToNewest(state, LAYERS); // through three segments
+    assert.equal(model.hostCopies, 0, 'the last segment returns to the host itself');
+    model.append(state, [[13]]);
+    await model.runTo(state, 2); // an early exit: its output is read, and waits for segment 2
+    assert.equal(model.hostCopies, held(1));
+    model.append(state, [[21]]);
+    // The new token joins the one waiting at segment 2 on the host, and layer 4 is read: two copies.
+    await model.runTo(state, LAYERS, { collectLayers: [4] });
+    assert.equal(model.hostCopies, held(3));
+    model.append(state, [[34]]);
+    await model.runToNewest(state, LAYERS);
+    assert.equal(model.hostCopies, held(3), 'nothing waits and nothing is read: device all the way');
+    state.release();
+  });
+});
+
+test('a run cancelled after a device handoff leaves those positions waiting, and goes on as if uninterrupted', async () => {
+  await withModel(true, true, async (model) => {
+    const expected = await freshLogits(model, [13, 21]);
+    const state = model.newState();
+    model.append(state, [PROMPT]);
+    await model.runToNewest(state, LAYERS);
+    model.append(state, [[13, 21]]);
+    const controller = new AbortController();
+    // Cancelled once the first segment has run: its output was on its way to the second.
+    const stopped = model.runTo(state, LAYERS, { signal: controller.signal, onSegment: () => controller.abort() });
+    await assert.rejects(stopped, /cancelled/);
+    assert.equal(state.segments[1]!.pendingCount, 2);
+    assert.equal(state.segments[1]!.pending.length, 1, 'the carried output waits on the host');
+    const newest = await model.runToNewest(state, LAYERS);
+    const diff = maxDiff(await model.logits(newest!), expected);
+    assert.ok(diff < 1e-4, `logits differ by ${diff}`);
+    state.release();
+  });
+});
