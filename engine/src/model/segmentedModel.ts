@@ -127,7 +127,7 @@ export class SegmentedModel {
     private readonly positionEmbeddings: Float32Array | undefined, // [P, H]
     readonly provider: ExecutionProvider,
     private readonly openRowsSession: (first: number, end: number) => Promise<Session>,
-    /** Copies a segment output left on the device to the host (deviceCache with more than one segment). */
+    /** Copies an output left on the device to the host (deviceCache). */
     private readonly toHost: Session | undefined,
   ) {}
 
@@ -137,11 +137,11 @@ export class SegmentedModel {
     const arch = architectureFor(config);
     const sessionOptions = { provider: options.provider, threads: options.threads, disableCpuFallback: options.strictDevice === true };
     const deviceCache = keepsOutputsOnDevice(options.provider) && options.deviceCache !== false;
-    // A segment's keys and values stay where its session computed them, and so does its output
-    // unless it is the last segment's (which only the host reads). Outputs of other layers, read
-    // by layer views and head training, come back to the host.
+    // Every output stays where its session computed it, except the last segment's own (only the
+    // host reads it). A session with device outputs returns all its outputs each run (ort.ts), so
+    // the other layers' states, seldom read, stay there too and are freed unread.
     const segmentOptions = (first: number, end: number): typeof sessionOptions & { outputsOnDevice?: string[] } =>
-      deviceCache ? { ...sessionOptions, outputsOnDevice: [...presentNames(first, end), ...(end < config.numLayers ? [SegmentIO.hiddenOut] : [])] } : sessionOptions;
+      deviceCache ? { ...sessionOptions, outputsOnDevice: deviceOutputs(first, end, config.numLayers) } : sessionOptions;
     const segments: Segment[] = [];
     const cache = options.cache ?? new GraphCache(undefined);
     const ops = options.fused ? 'fused' : 'plain';
@@ -166,7 +166,7 @@ export class SegmentedModel {
     const headGraph = cache.get(checkpoint.fingerprint, recipe, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }));
     const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
     const { tokens, positions } = arch.embeddings(config, weights);
-    const toHost = deviceCache && segments.length > 1 ? await Session.create(buildToHostGraph(config.hiddenSize), sessionOptions) : undefined;
+    const toHost = deviceCache ? await Session.create(buildToHostGraph(config.hiddenSize), sessionOptions) : undefined;
     return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost);
   }
 
@@ -411,7 +411,7 @@ export class SegmentedModel {
     for (let l = seg.first; l < seg.end; l++) {
       if (keepCache) state.replaceKv(s, l - seg.first, out[SegmentIO.presentKey(l)]!, out[SegmentIO.presentValue(l)]!);
       // The segment's own output (layer seg.end) is collected by the caller, which brings it to the host.
-      if (collect && l < seg.end - 1 && collect.wanted(l + 1)) collect.into.set(l + 1, out[SegmentIO.layerHidden(l)]!.data as Float32Array);
+      if (collect && l < seg.end - 1 && collect.wanted(l + 1)) collect.into.set(l + 1, await this.hostCopy(out[SegmentIO.layerHidden(l)]!));
     }
     // A rows graph's last layer runs only its picked rows.
     const R = picked?.count;
@@ -462,9 +462,10 @@ function buildToHostGraph(H: number): Uint8Array {
   return g.build();
 }
 
-/** The present key and value outputs of layers first..end-1. */
-function presentNames(first: number, end: number): string[] {
-  return Array.from({ length: end - first }, (_, i) => [SegmentIO.presentKey(first + i), SegmentIO.presentValue(first + i)]).flat();
+/** The outputs of the segment of layers first..end-1 to leave in device memory: all but the model's last layer's. */
+function deviceOutputs(first: number, end: number, numLayers: number): string[] {
+  const perLayer = Array.from({ length: end - first }, (_, i) => [SegmentIO.presentKey(first + i), SegmentIO.presentValue(first + i), ...(first + i < end - 1 ? [SegmentIO.layerHidden(first + i)] : [])]);
+  return [...perLayer.flat(), ...(end < numLayers ? [SegmentIO.hiddenOut] : [])];
 }
 
 /** Concatenates chunks [B, n_i, H] along the sequence axis into [B, n, H]. */

@@ -28,8 +28,8 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 }
 
-async function withModel(deviceCache: boolean, fused: boolean, body: (m: SegmentedModel) => Promise<void>): Promise<void> {
-  const model = await SegmentedModel.create(tinyLlamaCheckpoint(SHAPE), { cuts: [2, 4], provider: TEST_PROVIDER, threads: 1, fused, deviceCache });
+async function withModel(deviceCache: boolean, fused: boolean, body: (m: SegmentedModel) => Promise<void>, cuts = [2, 4]): Promise<void> {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(SHAPE), { cuts, provider: TEST_PROVIDER, threads: 1, fused, deviceCache });
   try {
     await body(model);
   } finally {
@@ -188,3 +188,22 @@ test('a run cancelled after a device handoff leaves those positions waiting, and
     state.release();
   });
 });
+
+for (const cuts of [[], [2, 4]]) {
+  test(`every layer read from device memory equals the host run's (${cuts.length + 1} segment${cuts.length > 0 ? 's' : ''})`, async () => {
+    const read = async (deviceCache: boolean): Promise<Map<number, Float32Array>> => {
+      let layers: Map<number, Float32Array> | undefined;
+      await withModel(deviceCache, true, async (model) => {
+        const state = model.newState();
+        model.append(state, [PROMPT]);
+        layers = (await model.runTo(state, LAYERS, { collectLayers: true })).layers;
+        state.release();
+      }, cuts);
+      return layers!;
+    };
+    const device = await read(true);
+    const host = await read(false);
+    assert.deepEqual([...device.keys()].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6]);
+    for (const [layer, hidden] of host) assert.ok(maxDiff(device.get(layer)!, hidden) < 1e-5, `layer ${layer}: ${maxDiff(device.get(layer)!, hidden)}`);
+  });
+}
