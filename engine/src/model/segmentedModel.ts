@@ -317,7 +317,6 @@ export class SegmentedModel {
     }
   }
 
-
   /**
    * Brings every appended position through `layer` and returns each row's newest position there,
    * [B, H] (undefined when none was pending). At the last layer only those positions run its
