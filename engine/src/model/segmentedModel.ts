@@ -117,6 +117,9 @@ export class SegmentedModel {
   readonly deviceTensors = new DeviceTensors();
   /** Segment outputs copied from device memory to the host by an extra run (an early exit, a layer read), for tests and diagnostics. */
   hostCopies = 0;
+  /** Runs and head calls under way: release() waits for them (see there). */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private released = false;
 
   private constructor(
     readonly config: ModelConfig,
@@ -239,7 +242,11 @@ export class SegmentedModel {
    * states of the positions that reached it in this call. Pending positions at shallower
    * segments go through in one pass per segment. Checks `signal` between segments.
    */
-  async runTo(state: DecodeState, layer: number, options: RunOptions | AbortSignal = {}): Promise<Reached & { layers?: Map<number, Float32Array> }> {
+  runTo(state: DecodeState, layer: number, options: RunOptions | AbortSignal = {}): Promise<Reached & { layers?: Map<number, Float32Array> }> {
+    return this.track(() => this.runToNow(state, layer, options));
+  }
+
+  private async runToNow(state: DecodeState, layer: number, options: RunOptions | AbortSignal): Promise<Reached & { layers?: Map<number, Float32Array> }> {
     const { signal, collectLayers = false, onSegment, rows, keep = false } = options instanceof AbortSignal ? { signal: options } : options;
     state.assertOpen();
     const last = this.segments.findIndex((s) => s.end === layer);
@@ -331,14 +338,33 @@ export class SegmentedModel {
 
   /** Logits [N, V] of hidden states [N, H] through the model's own head (final norm + unembedding). */
   logits(hidden: Float32Array): Promise<Float32Array> {
-    return this.ownHead.logits(hidden);
+    return this.track(() => this.ownHead.logits(hidden));
   }
 
+  /**
+   * Releases every session. Runs under way finish first: the language server releases a model
+   * when settings change, maybe in the middle of a request, and on WebGPU freeing the caches a
+   * run is reading crashes the process (checked 2026-12-06). A run asked for afterwards fails
+   * with a message instead.
+   */
   async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await Promise.allSettled([...this.inFlight]);
     const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession && !s.takesRows ? [s.rowsSession] : [])));
     // Before the sessions go: a device tensor freed after its session crashes the process.
     this.deviceTensors.freeAll();
     await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release(), this.toHost?.release()]);
+  }
+
+  /** Runs `work` unless the model was released, and lets release() wait for it. */
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.released) return Promise.reject(new Error('this model was released (closed, or replaced after a settings change); load it again'));
+    const running = work();
+    this.inFlight.add(running);
+    const forget = (): void => void this.inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
   }
 
   /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */

@@ -207,3 +207,21 @@ for (const cuts of [[], [2, 4]]) {
     for (const [layer, hidden] of host) assert.ok(maxDiff(device.get(layer)!, hidden) < 1e-5, `layer ${layer}: ${maxDiff(device.get(layer)!, hidden)}`);
   });
 }
+
+test('releasing the model while a run is under way waits for it; a run asked for afterwards fails with a message', async () => {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(SHAPE), { cuts: [2, 4], provider: TEST_PROVIDER, threads: 1, fused: true });
+  const state = model.newState();
+  model.append(state, [Array.from({ length: 48 }, (_, i) => (i * 7) % SHAPE.vocab)]);
+  const running = model.runTo(state, LAYERS);
+  // On WebGPU, freeing the caches this run reads crashed the process (the language server releases
+  // a model when settings change, maybe mid-request).
+  const released = model.release();
+  const reached = await running;
+  assert.equal(reached.count, 48);
+  await released;
+  await model.release(); // twice is harmless
+  const next = model.newState();
+  model.append(next, [[1]]);
+  await assert.rejects(model.runTo(next, LAYERS), /this model was released/);
+  await assert.rejects(model.logits(new Float32Array(SHAPE.hidden)), /this model was released/);
+});
