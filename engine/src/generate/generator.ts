@@ -42,7 +42,9 @@ export interface GenerateResult {
   rows: GeneratedRow[];
   /**
    * Holds prompt and generated tokens (the last ones appended but not yet run), except when the
-   * context filled up: then the last sampled tokens could not be appended.
+   * context filled up: then the last sampled tokens could not be appended. The caller releases
+   * it when done (DecodeState.release): on WebGPU its caches hold device memory until then, or
+   * until the garbage collector gets to it.
    */
   state: DecodeState;
 }
