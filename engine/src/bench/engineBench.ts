@@ -7,7 +7,7 @@ import type { Checkpoint } from '../checkpoint/types';
 import { argmax } from '../generate/sampler';
 import { LanguageHead } from '../model/languageHead';
 import { SegmentedModel } from '../model/segmentedModel';
-import { keepsOutputsOnDevice, type ExecutionProvider } from '../runtime/ort';
+import type { ExecutionProvider } from '../runtime/ort';
 import { measureBandwidth } from './bandwidth';
 
 export interface BenchOptions {
@@ -148,7 +148,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
     const result: BenchResult = {
       model: name,
       provider: options.provider,
-      deviceCache: options.deviceCache && keepsOutputsOnDevice(options.provider),
+      deviceCache: model.deviceCache,
       params,
       bandwidthGBs: bandwidth / 1e9,
       prefillTokensPerS: options.promptTokens / (tPrefill / 1000),

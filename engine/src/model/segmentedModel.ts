@@ -173,6 +173,11 @@ export class SegmentedModel {
     return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost);
   }
 
+  /** Whether caches and segment outputs stay in device memory (SegmentedModelOptions.deviceCache, where the provider can). */
+  get deviceCache(): boolean {
+    return this.toHost !== undefined;
+  }
+
   /** Layers at which a position can stop: every cut and the last layer. */
   get exitLayers(): number[] {
     return this.segments.map((s) => s.end);

@@ -82,6 +82,8 @@ for (const fused of [false, true]) {
     };
     const device = await run(true);
     const host = await run(false);
+    await withModel(true, fused, async (model) => assert.equal(model.deviceCache, ON_DEVICE));
+    await withModel(false, fused, async (model) => assert.equal(model.deviceCache, false));
     assert.equal(device.location, ON_DEVICE ? 'gpu-buffer' : 'cpu');
     assert.equal(host.location, 'cpu');
     assert.ok(maxDiff(device.logits, host.logits) < 1e-5, `logits differ by ${maxDiff(device.logits, host.logits)}`);
