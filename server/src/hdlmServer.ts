@@ -154,8 +154,8 @@ export class HdlmServer {
       return;
     }
     this.client.log('settings changed: restarting the engine');
-    await this.tasks.release();
-    await this.launch(Promise.resolve(next));
+    // New requests wait for the new engine at once; the old session goes when its requests end.
+    await Promise.all([this.tasks.release(), this.launch(Promise.resolve(next))]);
   }
 
   /**
@@ -169,22 +169,23 @@ export class HdlmServer {
     const { beam, margin } = validBeam(params);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
-    return this.job('classifying', token, async (signal) => {
-      const session = await this.openSession(engine, settings);
-      const started = performance.now();
-      const result = await session.classifier.classify(text, { beam, margin, signal });
-      return {
-        task: session.task.name,
-        model: session.loaded.checkpoint.dir,
-        device: session.loaded.model.provider,
-        layers: session.loaded.checkpoint.config.numLayers,
-        path: result.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
-        pathProbability: result.pathProbability,
-        alternatives: result.alternatives,
-        trainedHeads: session.manifests.map((m) => m !== undefined),
-        ms: performance.now() - started,
-      };
-    });
+    return this.job('classifying', token, (signal) =>
+      this.withSession(engine, settings, async (session) => {
+        const started = performance.now();
+        const result = await session.classifier.classify(text, { beam, margin, signal });
+        return {
+          task: session.task.name,
+          model: session.loaded.checkpoint.dir,
+          device: session.loaded.model.provider,
+          layers: session.loaded.checkpoint.config.numLayers,
+          path: result.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
+          pathProbability: result.pathProbability,
+          alternatives: result.alternatives,
+          trainedHeads: session.manifests.map((m) => m !== undefined),
+          ms: performance.now() - started,
+        };
+      }),
+    );
   }
 
   /** `hdlm/layers`: every layer's readout of the text, and the task's decision on it. */
@@ -194,30 +195,31 @@ export class HdlmServer {
     const topK = Math.min(20, Math.max(1, params.topK ?? 5));
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
-    return this.job('reading out layers', token, async (signal) => {
-      const session = await this.openSession(engine, settings);
-      const started = performance.now();
-      const tokenizer = session.loaded.requireTokenizer();
-      const ids = tokenizer.encode(text);
-      const segments: LayersResult['segments'] = [];
-      const readouts = await readoutAllLayers(session.loaded.model, ids, { topK, signal, onSegment: (run) => segments.push(run) });
-      // A thought-then-answer task has no levels to decide: the view shows the readouts only.
-      const decided = session.task.kind === 'thoughtThenAnswer' ? undefined : await session.classifier.classify(text, { signal });
-      return {
-        model: session.loaded.checkpoint.dir,
-        device: session.loaded.model.provider,
-        layers: session.loaded.checkpoint.config.numLayers,
-        tokens: ids.map((id) => tokenizer.decode([id])),
-        readouts: readouts.map((r) => ({ layer: r.layer, top: r.top.map((t) => ({ id: t.id, text: tokenizer.decode([t.id]), probability: t.probability })) })),
-        segments,
-        classification: decided && {
-          task: session.task.name,
-          path: decided.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
-          trainedHeads: session.manifests.map((m) => m !== undefined),
-        },
-        ms: performance.now() - started,
-      };
-    });
+    return this.job('reading out layers', token, (signal) =>
+      this.withSession(engine, settings, async (session) => {
+        const started = performance.now();
+        const tokenizer = session.loaded.requireTokenizer();
+        const ids = tokenizer.encode(text);
+        const segments: LayersResult['segments'] = [];
+        const readouts = await readoutAllLayers(session.loaded.model, ids, { topK, signal, onSegment: (run) => segments.push(run) });
+        // A thought-then-answer task has no levels to decide: the view shows the readouts only.
+        const decided = session.task.kind === 'thoughtThenAnswer' ? undefined : await session.classifier.classify(text, { signal });
+        return {
+          model: session.loaded.checkpoint.dir,
+          device: session.loaded.model.provider,
+          layers: session.loaded.checkpoint.config.numLayers,
+          tokens: ids.map((id) => tokenizer.decode([id])),
+          readouts: readouts.map((r) => ({ layer: r.layer, top: r.top.map((t) => ({ id: t.id, text: tokenizer.decode([t.id]), probability: t.probability })) })),
+          segments,
+          classification: decided && {
+            task: session.task.name,
+            path: decided.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
+            trainedHeads: session.manifests.map((m) => m !== undefined),
+          },
+          ms: performance.now() - started,
+        };
+      }),
+    );
   }
 
   /**
@@ -234,16 +236,17 @@ export class HdlmServer {
     if (await cancelledDuring(INLINE_DELAY_MS, token)) return [];
     const engine = await this.requireEngine();
     try {
-      return await this.job('thinking', token, async (signal) => {
-        const session = await this.openSession(engine, settings);
-        const started = performance.now();
-        const result = await this.think(session, { input, thoughtTokens: INLINE_THOUGHT_TOKENS, maxTokens: settings.maxTokens, signal, id: `inline:${uri}:${position.line}`, source: 'inline' });
-        const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
-        if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
-        const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
-        this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, ms: performance.now() - started });
-        return [{ insertText, range: { start: position, end: position } }];
-      });
+      return await this.job('thinking', token, (signal) =>
+        this.withSession(engine, settings, async (session) => {
+          const started = performance.now();
+          const result = await this.think(session, { input, thoughtTokens: INLINE_THOUGHT_TOKENS, maxTokens: settings.maxTokens, signal, id: `inline:${uri}:${position.line}`, source: 'inline' });
+          const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
+          if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
+          const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
+          this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, ms: performance.now() - started });
+          return [{ insertText, range: { start: position, end: position } }];
+        }),
+      );
     } catch (err) {
       // Ghost text is optional: a failure is logged, never shown as an error while typing.
       if (!(err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled)) this.client.log(`inline completion: ${describe(err)}`);
@@ -259,24 +262,25 @@ export class HdlmServer {
     if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 512)) throw new ResponseError(ErrorCodes.badRequest, `maxTokens must be a whole number from 1 to 512, got ${JSON.stringify(max)}`);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
-    return this.job('thinking', token, async (signal) => {
-      const session = await this.openSession(engine, settings);
-      const id = params.requestId ?? `think:${Date.now()}`;
-      const result = await this.think(session, { input: text, thoughtTokens: THOUGHT_TOKENS, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
-      if (result.answer.stop === 'cancelled') throw new CancelledError();
-      return {
-        task: session.task.name,
-        model: session.loaded.checkpoint.dir,
-        device: session.loaded.model.provider,
-        layers: session.loaded.checkpoint.config.numLayers,
-        thought: result.thought.text ?? '',
-        answer: result.answer.text ?? '',
-        thoughtLayer: session.layers[0]!,
-        answerLayer: session.loaded.checkpoint.config.numLayers,
-        caughtUp: result.caughtUp,
-        ms: result.ms,
-      };
-    });
+    return this.job('thinking', token, (signal) =>
+      this.withSession(engine, settings, async (session) => {
+        const id = params.requestId ?? `think:${Date.now()}`;
+        const result = await this.think(session, { input: text, thoughtTokens: THOUGHT_TOKENS, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
+        if (result.answer.stop === 'cancelled') throw new CancelledError();
+        return {
+          task: session.task.name,
+          model: session.loaded.checkpoint.dir,
+          device: session.loaded.model.provider,
+          layers: session.loaded.checkpoint.config.numLayers,
+          thought: result.thought.text ?? '',
+          answer: result.answer.text ?? '',
+          thoughtLayer: session.layers[0]!,
+          answerLayer: session.loaded.checkpoint.config.numLayers,
+          caughtUp: result.caughtUp,
+          ms: result.ms,
+        };
+      }),
+    );
   }
 
   /** Thought then answer on one decode state, each token sent as `hdlm/generationStep`. */
@@ -352,11 +356,26 @@ export class HdlmServer {
     return { jobId };
   }
 
-  /** The task session for these settings; the status then names its model. */
-  private async openSession(engine: Engine, settings: HdlmSettings): Promise<TaskSession> {
-    const session = await this.tasks.session(engine, settings, this.workspaceRoot).catch((err: unknown) => {
-      throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
-    });
+  /**
+   * Runs `work` on the task session for these settings, which stays open until it ends (see
+   * TaskHost); the status then names its model. A session that fails to load is a modelUnavailable error.
+   */
+  private async withSession<T>(engine: Engine, settings: HdlmSettings, work: (session: TaskSession) => Promise<T>): Promise<T> {
+    let opened = false;
+    return this.tasks
+      .use(engine, settings, this.workspaceRoot, (session) => {
+        opened = true;
+        this.announceModel(session);
+        return work(session);
+      })
+      .catch((err: unknown) => {
+        if (opened) throw err;
+        throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
+      });
+  }
+
+  /** A session's model, in the status when it is not the one shown. */
+  private announceModel(session: TaskSession): void {
     const model = basename(session.loaded.checkpoint.dir);
     if (this.lastStatus.model !== model) {
       const fallback = session.loaded.deviceFallback;
@@ -364,7 +383,6 @@ export class HdlmServer {
       const moved = fallback ? { health: 'warning' as const, device: 'cpu', message: `${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})` } : {};
       this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, ...moved });
     }
-    return session;
   }
 
   /** `hdlm/cancelJob`. */

@@ -1,6 +1,9 @@
 // Owns the task session the server classifies with: the configured model loaded with the
 // configured task's heads. Opened on first use, reused while the engine and the settings stay
-// the same, released when either changes.
+// the same, released when either changes (or when training replaced its heads). A request uses
+// the session through `use`, which counts it: a replaced session is released only after the
+// requests still running on it end, so a settings change or a finished training job never
+// pulls the model out from under a generation half done.
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
@@ -19,21 +22,59 @@ export interface Defaults {
   stateDir?: string;
 }
 
+/** One opened (or opening) session and the requests using it now. */
+class Entry {
+  private users = 0;
+  private readonly onIdle: (() => void)[] = [];
+
+  constructor(
+    readonly key: string,
+    readonly engine: Engine,
+    readonly session: Promise<TaskSession>,
+  ) {}
+
+  enter(): void {
+    this.users++;
+  }
+
+  leave(): void {
+    if (--this.users === 0) for (const resolve of this.onIdle.splice(0)) resolve();
+  }
+
+  /** Resolves when no request uses the session. */
+  idle(): Promise<void> {
+    return this.users === 0 ? Promise.resolve() : new Promise((resolve) => this.onIdle.push(resolve));
+  }
+}
+
 export class TaskHost {
-  private current: { key: string; engine: Engine; session: Promise<TaskSession> } | undefined;
+  private current: Entry | undefined;
 
   constructor(
     private readonly defaults: Defaults,
     private readonly log: (message: string) => void,
   ) {}
 
-  /** The session for these settings, opening it (and releasing an outdated one) as needed. */
-  session(engine: Engine, settings: HdlmSettings, workspaceRoot: string | undefined): Promise<TaskSession> {
+  /**
+   * Runs `work` on the session for these settings (opening it, and releasing an outdated one, as
+   * needed). The session stays open until `work` settles, even if it is replaced meanwhile.
+   */
+  async use<T>(engine: Engine, settings: HdlmSettings, workspaceRoot: string | undefined, work: (session: TaskSession) => Promise<T>): Promise<T> {
+    const entry = this.entry(engine, settings, workspaceRoot);
+    entry.enter();
+    try {
+      return await work(await entry.session);
+    } finally {
+      entry.leave();
+    }
+  }
+
+  private entry(engine: Engine, settings: HdlmSettings, workspaceRoot: string | undefined): Entry {
     const taskFile = settings.task ? this.resolvePath(settings.task, workspaceRoot) : this.defaults.taskFile;
     const model = settings.model === 'default' ? 'default' : this.resolvePath(settings.model, workspaceRoot);
     const { headPrecision } = settings;
     const key = JSON.stringify({ taskFile, model, headPrecision });
-    if (this.current && this.current.key === key && this.current.engine === engine) return this.current.session;
+    if (this.current && this.current.key === key && this.current.engine === engine) return this.current;
     void this.release();
     const session = (async () => {
       if (!existsSync(taskFile)) throw new Error(`task file ${taskFile} does not exist (setting hdlm.task)`);
@@ -45,18 +86,24 @@ export class TaskHost {
       this.log(`task ${task.name} ready in ${((performance.now() - started) / 1000).toFixed(1)} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
       return opened;
     })();
-    this.current = { key, engine, session };
+    const entry = new Entry(key, engine, session);
+    this.current = entry;
     // A failed load is not cached: the next request tries again (the user may have fixed it).
     session.catch(() => {
-      if (this.current?.session === session) this.current = undefined;
+      if (this.current === entry) this.current = undefined;
     });
-    return session;
+    return entry;
   }
 
+  /**
+   * Lets go of the current session: the next request opens a new one, and this one is released
+   * once the requests running on it have ended.
+   */
   async release(): Promise<void> {
     const old = this.current;
     this.current = undefined;
     if (!old) return;
+    await old.idle();
     try {
       await (await old.session).release();
     } catch {

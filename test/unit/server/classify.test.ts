@@ -224,3 +224,39 @@ test('hdlm.headPrecision int8 reloads the model and the layer view reads out thr
   assert.notDeepEqual(b, a, 'the 8-bit head reads out slightly differently');
   a.forEach((p, i) => assert.ok(Math.abs(p - b[i]!) < 0.05, `layer ${i}: top probability ${p} against ${b[i]}`));
 });
+
+test('a request under way finishes on its model when a settings change replaces the session or restarts the engine', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json', maxTokens: 12 });
+  await server.classify({ text: 'barks' });
+  // Mid-generation (the first thought token), the head precision changes and a classify arrives:
+  // it needs a new session, and the old one must outlive the generation still running on it.
+  // (A finished training job lets go of the session the same way: TaskHost.release.)
+  let switched: Promise<unknown> | undefined;
+  const send = client.sendGenerationStep.bind(client);
+  client.sendGenerationStep = (params) => {
+    send(params);
+    if (switched) return;
+    client.settings = { ...(client.settings as object), headPrecision: 'int8' };
+    switched = server.classify({ text: 'purrs' });
+  };
+  const result = await server.thinkThenAnswer({ text: 'The dog barked at the', requestId: 'switch' });
+  assert.ok(switched, 'the switch happened during the generation');
+  assert.equal((await switched as { path: unknown[] }).path.length, 2, 'the new request ran on the new session');
+  assert.ok(result.answer.length > 0 || result.thought.length > 0);
+  assert.equal(client.lines.filter((l) => /task animals ready/.test(l)).length, 2, 'the model was loaded again for the new setting');
+  // An engine restart waits for a request under way on the old engine's session, too.
+  client.sendGenerationStep = send;
+  const pending = server.thinkThenAnswer({ text: 'A cat sat on the', requestId: 'restart' });
+  await new Promise<void>((r) => {
+    const poll = (): void => (client.steps.some((s) => s.id === 'restart') ? r() : void setTimeout(poll, 5));
+    poll();
+  });
+  client.settings = { ...(client.settings as object), threads: 2 };
+  const restarted = server.reconfigure();
+  const done = await pending;
+  await restarted;
+  const last = client.steps.filter((s) => s.id === 'restart').at(-1)!;
+  assert.ok(last.part === 'done' && last.answer === done.answer, 'the generation ran to its end on the old engine');
+  assert.ok(client.lines.includes('settings changed: restarting the engine'));
+  assert.equal((await server.classify({ text: 'oak' })).path.length, 2, 'the restarted engine answers');
+});
