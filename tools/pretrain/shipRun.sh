@@ -7,7 +7,9 @@
 #   install      RUN/model's weights replace models/hdlm-tiny's (config and tokenizer must match)
 #   heads-train  the shipped WordNet heads, retrained for the new weights
 #   heads-eval   WordNet test, 800 examples (the README's table)
-#   thought-train / thought-eval   the thought-then-answer heads, 200 test examples
+#   thought-train / thought-eval   the thought-then-answer heads; evaluated on the whole test split
+#                (7,561 examples, about 6 minutes on two cores; the 200 of stages 3-20 could not
+#                tell the thought's effect from none) with each example in RUN/thought-predictions.jsonl
 #   probe        tools/probe/linearProbe.js → tools/probe/results/probe.json (PROBE_ARGS adds
 #                options, e.g. "--layers 0,2,4,6,8 --no-full-bow" for a shorter run)
 #   probe-framed the same with each gloss inside the WordNet task's prompt → probe-framed.json
@@ -67,7 +69,7 @@ step install install || exit $status
 step heads-train node dist/hdlm.js train --task $MODEL/tasks/wordnet.hdlm.json
 step heads-eval node dist/hdlm.js eval --task $MODEL/tasks/wordnet.hdlm.json --max-examples 800
 step thought-train node dist/hdlm.js train --task $MODEL/tasks/thought.hdlm.json
-step thought-eval node dist/hdlm.js eval --task $MODEL/tasks/thought.hdlm.json --max-examples 200
+step thought-eval node dist/hdlm.js eval --task $MODEL/tasks/thought.hdlm.json --predictions "$RUN/thought-predictions.jsonl"
 # shellcheck disable=SC2086 # PROBE_ARGS is a list of options
 step probe node out/tools/probe/linearProbe.js --model $MODEL --out tools/probe/results/probe.json ${PROBE_ARGS:-}
 # shellcheck disable=SC2086

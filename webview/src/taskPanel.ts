@@ -171,12 +171,24 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
     const own = c.answerNll ? `${nats(c.answerNll.difference)}, ${formatPValue(c.answerNll.pValue)}` : '–';
     const gold = c.answerNllGoldThought ? ` (${nats(c.answerNllGoldThought.difference)}, ${formatPValue(c.answerNllGoldThought.pValue)})` : '';
     const interval = (d: PairedMeanDifference | undefined, what: string): string => (d ? `${what}: 95 % CI ${nats(d.ci95[0])} to ${nats(d.ci95[1])} nats/token` : '');
+    const apart = (d: PairedMeanDifference | undefined, where: string): string => (d ? `${where} (${d.examples} examples): ${nats(d.difference)}, ${interval(d, '').slice(2)}` : '');
     rows.push({
       cells: [
         'HdLM − flat',
         '',
         { text: `${signedPoints(c.answer.difference)} (${formatPValue(c.answer.pValue)})`, title: `${c.answer.aOnly} answers right by HdLM only, ${c.answer.bOnly} by flat only (exact McNemar test)` },
-        { text: `${own}${gold}`, title: [interval(c.answerNll, "after HdLM's thought"), interval(c.answerNllGoldThought, 'after the gold thought')].filter((t) => t !== '').join('; ') },
+        {
+          text: `${own}${gold}`,
+          title: [
+            interval(c.answerNll, "after HdLM's thought"),
+            interval(c.answerNllGoldThought, 'after the gold thought'),
+            // Records from before 2026-12-06 lack the split by whether the thought was right.
+            apart(c.answerNllByThought?.right, "where HdLM's thought was right"),
+            apart(c.answerNllByThought?.wrong, 'where it was wrong'),
+          ]
+            .filter((t) => t !== '')
+            .join('; '),
+        },
         '',
         '',
       ],

@@ -15,7 +15,7 @@ import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
 import { fitToContext } from './features';
 import { FLAT_HEAD } from './trainTask';
-import type { ThoughtEvaluationRecord } from './evaluateThought';
+import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
 
 export interface VariantEvaluation {
   name: 'hdlm' | 'flat';
@@ -198,7 +198,7 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
  * Writes each example's gold path and both variants' decisions as JSON Lines, atomically (a
  * stopped run leaves the previous file or none, never half of one).
  */
-export function savePredictions(file: string, predictions: readonly ExamplePrediction[]): void {
+export function savePredictions(file: string, predictions: readonly (ExamplePrediction | ThoughtPrediction)[]): void {
   writeAtomically(file, predictions.map((p) => Buffer.from(`${JSON.stringify(p)}\n`)));
 }
 

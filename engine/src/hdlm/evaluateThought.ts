@@ -70,10 +70,43 @@ export interface ThoughtEvaluationRecord {
    * HdLM's own thought and after the gold thought, each against flat's with no thought. A
    * negative NLL difference means the thought made the right answer more likely.
    */
-  comparison?: { answer: PairedDifference; answerNll?: PairedMeanDifference; answerNllGoldThought?: PairedMeanDifference };
+  comparison?: {
+    answer: PairedDifference;
+    answerNll?: PairedMeanDifference;
+    answerNllGoldThought?: PairedMeanDifference;
+    /**
+     * The answer NLL after HdLM's own thought minus flat's, apart on the likelihood examples where
+     * that thought was right and where it was wrong (absent in records from before 2026-12-06, and
+     * for a side with fewer than two examples): what a right thought gains, what a wrong one costs.
+     */
+    answerNllByThought?: { right?: PairedMeanDifference; wrong?: PairedMeanDifference };
+  };
   /** A few examples with what each variant produced, for a reader to see what the numbers mean. */
   samples: { input: string; thought: string; answer: string; hdlm: { thought: string; answer: string }; flat: { answer: string } }[];
   finishedAt: string;
+}
+
+/** One example as `hdlm eval --predictions` writes it for a thought-then-answer task. */
+export interface ThoughtPrediction {
+  /** The record's id in the dataset file. */
+  id: string;
+  gold: { thought: string; answer: string };
+  /** HdLM's greedy thought and answer; `right` is exact match after trimming and case folding. */
+  hdlm: { thought: string; answer: string; thoughtRight: boolean; answerRight: boolean };
+  flat: { answer: string; answerRight: boolean };
+  /**
+   * The gold answer's NLL in nats per token (teacher-forced, as the record's `answerNll`) after
+   * HdLM's thought, after the gold thought and with none (flat), over `tokens` answer tokens;
+   * absent where the heads cannot produce the answer.
+   */
+  answerNll?: { hdlm: number; gold: number; flat: number; tokens: number };
+}
+
+/** What `evaluateThoughtTask` returns: the record kept beside the heads, and per-example rows when asked for. */
+export interface ThoughtEvaluation {
+  record: ThoughtEvaluationRecord;
+  /** Per example, in file order (only with `keepPredictions`). */
+  predictions?: ThoughtPrediction[];
 }
 
 /** Exact match after trimming and case folding. */
@@ -84,8 +117,8 @@ export function sameText(a: string, b: string): boolean {
 export async function evaluateThoughtTask(
   engine: Engine,
   task: TaskDefinition,
-  options: { defaultModelDir: string; file?: string; maxExamples?: number; maxTokens?: number; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
-): Promise<ThoughtEvaluationRecord> {
+  options: { defaultModelDir: string; file?: string; maxExamples?: number; maxTokens?: number; keepPredictions?: boolean; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
+): Promise<ThoughtEvaluation> {
   const { file, records: all } = evaluationRecords(task, options.file, readGuidedDataset);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
@@ -146,7 +179,8 @@ export async function evaluateThoughtTask(
     const share = (hits: boolean[]): number => hits.filter(Boolean).length / n;
     const hdlmRight = fitting.map((r, i) => sameText(hdlmOut[i]!.answer, r.answer));
     const flatRight = fitting.map((r, i) => sameText(flatOut[i]!, r.answer));
-    return {
+    const thoughtRight = fitting.map((r, i) => sameText(hdlmOut[i]!.thought, r.thought));
+    const record: ThoughtEvaluationRecord = {
       kind: 'thoughtThenAnswer',
       task: task.name,
       file,
@@ -156,7 +190,7 @@ export async function evaluateThoughtTask(
       variants: [
         {
           name: 'hdlm',
-          thoughtAccuracy: share(fitting.map((r, i) => sameText(hdlmOut[i]!.thought, r.thought))),
+          thoughtAccuracy: share(thoughtRight),
           answerAccuracy: share(hdlmRight),
           answerNll: pooled(likelihood.hdlm),
           answerNllGoldThought: pooled(likelihood.gold),
@@ -180,10 +214,26 @@ export async function evaluateThoughtTask(
         // An interval needs two examples at least.
         ...(likelihood.examples >= 2 && likelihood.hdlm && likelihood.flat ? { answerNll: pairedMeanDifference(likelihood.hdlm, likelihood.flat) } : {}),
         ...(likelihood.examples >= 2 && likelihood.gold && likelihood.flat ? { answerNllGoldThought: pairedMeanDifference(likelihood.gold, likelihood.flat) } : {}),
+        ...(likelihood.hdlm && likelihood.flat ? { answerNllByThought: byThought(likelihood.indices, thoughtRight, likelihood.hdlm, likelihood.flat) } : {}),
       },
       samples: fitting.slice(0, 5).map((r, i) => ({ input: r.input, thought: r.thought, answer: r.answer, hdlm: hdlmOut[i]!, flat: { answer: flatOut[i]! } })),
       finishedAt: new Date().toISOString(),
     };
+    if (!options.keepPredictions) return { record };
+    const scoredAt = new Map(likelihood.indices.map((recordIndex, j) => [recordIndex, j]));
+    const perToken = (t: TokenSum): number => t.sum / t.tokens;
+    const predictions = fitting.map((r, i): ThoughtPrediction => {
+      const j = scoredAt.get(i);
+      const nll = j === undefined || !likelihood.hdlm || !likelihood.gold || !likelihood.flat || likelihood.flat[j]!.tokens === 0 ? undefined : { hdlm: perToken(likelihood.hdlm[j]!), gold: perToken(likelihood.gold[j]!), flat: perToken(likelihood.flat[j]!), tokens: likelihood.flat[j]!.tokens };
+      return {
+        id: r.id,
+        gold: { thought: r.thought, answer: r.answer },
+        hdlm: { ...hdlmOut[i]!, thoughtRight: thoughtRight[i]!, answerRight: hdlmRight[i]! },
+        flat: { answer: flatOut[i]!, answerRight: flatRight[i]! },
+        ...(nll ? { answerNll: nll } : {}),
+      };
+    });
+    return { record, predictions };
   } finally {
     await session.release();
   }
@@ -202,7 +252,7 @@ async function answerLikelihoods(
   thoughts: readonly string[],
   heads: { answer?: LanguageHead; flat?: LanguageHead },
   signal?: AbortSignal,
-): Promise<{ examples: number; hdlm?: TokenSum[]; gold?: TokenSum[]; flat?: TokenSum[] }> {
+): Promise<{ examples: number; indices: number[]; hdlm?: TokenSum[]; gold?: TokenSum[]; flat?: TokenSum[] }> {
   const format = sequenceFormat(tokenizer);
   const prefix = systemPrefix(format, system);
   const answerHead = heads.answer ?? model.ownHead;
@@ -215,15 +265,29 @@ async function answerLikelihoods(
     const answer = s.spans[1]!.map((at) => s.ids[at]!);
     return byAnswerHead(answer) && byFlatHead(answer);
   });
-  if (scored.length === 0) return { examples: 0 };
+  if (scored.length === 0) return { examples: 0, indices: [] };
   const nll = (head: LanguageHead, thought: (r: GuidedRecord, i: number) => string | undefined): Promise<TokenSum[]> =>
     answerNlls(model, head, prefix, scored.map(([i, r]) => sequence(r, thought(r, i))), signal);
   return {
     examples: scored.length,
+    indices: scored.map(([i]) => i),
     hdlm: await nll(answerHead, (_, i) => thoughts[i]!),
     gold: await nll(answerHead, (r) => r.thought),
     flat: await nll(flatHead, () => undefined),
   };
+}
+
+/**
+ * HdLM's answer NLL minus flat's, apart where HdLM's thought was right and where it was wrong;
+ * `indices` are the scored examples' places among `thoughtRight`. A side needs two examples.
+ */
+function byThought(indices: readonly number[], thoughtRight: readonly boolean[], hdlm: readonly TokenSum[], flat: readonly TokenSum[]): { right?: PairedMeanDifference; wrong?: PairedMeanDifference } {
+  const side = (right: boolean): PairedMeanDifference | undefined => {
+    const at = indices.flatMap((recordIndex, j) => (thoughtRight[recordIndex] === right ? [j] : []));
+    return at.length >= 2 ? pairedMeanDifference(at.map((j) => hdlm[j]!), at.map((j) => flat[j]!)) : undefined;
+  };
+  const [right, wrong] = [side(true), side(false)];
+  return { ...(right ? { right } : {}), ...(wrong ? { wrong } : {}) };
 }
 
 /** Whether `head` ranks every one of some tokens (a head without a vocabulary subset ranks all). */

@@ -74,7 +74,7 @@ test('training a thought task saves thought, answer and flat heads at their laye
   for (const name of ['thought', 'answer', 'flat']) assert.ok(again.some((e) => e.kind === 'stage' && e.message.startsWith(`${name}: already trained`)), name);
   assert.ok(!again.some((e) => e.kind === 'epoch'));
 
-  const result = await evaluateThoughtTask(engine, task, { defaultModelDir: modelDir, maxExamples: 4, maxTokens: 8 });
+  const { record: result } = await evaluateThoughtTask(engine, task, { defaultModelDir: modelDir, maxExamples: 4, maxTokens: 8 });
   assert.equal(result.kind, 'thoughtThenAnswer');
   assert.equal(result.examples, 4);
   assert.deepEqual(result.variants.map((v) => v.name), ['hdlm', 'flat']);
@@ -108,7 +108,7 @@ test('after overfitting 8 examples the HdLM variant reproduces their thoughts an
   assert.ok(report.heads.every((h) => h.bestDevAccuracy > 0.9), report.heads.map((h) => `${h.name} ${h.bestDevAccuracy}`).join(', '));
   const gap = await devLossGap(task, report.heads[0]!);
   assert.ok(gap < 1e-3, `inference dev loss of the thought head differs from training's by ${gap}`);
-  const result = await evaluateThoughtTask(engine, task, { defaultModelDir: modelDir, maxTokens: 8 });
+  const { record: result, predictions } = await evaluateThoughtTask(engine, task, { defaultModelDir: modelDir, maxTokens: 8, keepPredictions: true });
   const hdlm = result.variants[0]!;
   assert.ok(hdlm.thoughtAccuracy! >= 0.875, `thought accuracy ${hdlm.thoughtAccuracy} (${JSON.stringify(result.samples)})`);
   assert.ok(hdlm.answerAccuracy >= 0.875, `answer accuracy ${hdlm.answerAccuracy} (${JSON.stringify(result.samples)})`);
@@ -132,6 +132,22 @@ test('after overfitting 8 examples the HdLM variant reproduces their thoughts an
   assert.ok(Math.abs(c.answerNllGoldThought!.difference - (hdlm.answerNllGoldThought! - flat.answerNll!)) < 1e-9, JSON.stringify(c));
   assert.equal(c.answerNll!.examples, 8);
   assert.ok(c.answerNll!.ci95[0] <= c.answerNll!.difference && c.answerNll!.difference <= c.answerNll!.ci95[1]);
+  // Per example (what --predictions writes): the rows pool to the record's figures.
+  assert.equal(predictions!.length, 8);
+  assert.equal(predictions!.filter((p) => p.hdlm.thoughtRight).length / 8, hdlm.thoughtAccuracy);
+  assert.equal(predictions!.filter((p) => p.flat.answerRight).length / 8, flat.answerAccuracy);
+  const pooled = (pick: (n: NonNullable<(typeof predictions)>[number]['answerNll'] & object) => number): number => {
+    const rows = predictions!.map((p) => p.answerNll!);
+    return rows.reduce((s, n) => s + pick(n) * n.tokens, 0) / rows.reduce((s, n) => s + n.tokens, 0);
+  };
+  assert.ok(Math.abs(pooled((n) => n.hdlm) - hdlm.answerNll!) < 1e-9);
+  assert.ok(Math.abs(pooled((n) => n.gold) - hdlm.answerNllGoldThought!) < 1e-9);
+  assert.ok(Math.abs(pooled((n) => n.flat) - flat.answerNll!) < 1e-9);
+  assert.deepEqual(predictions!.map((p) => p.id), readGuidedDataset(task.dataset.test!).records.map((r) => r.id), 'file order, with the ids');
+  // Apart by whether the thought was right: the right side holds exactly the right thoughts.
+  const rightCount = predictions!.filter((p) => p.hdlm.thoughtRight).length;
+  assert.equal(c.answerNllByThought!.right!.examples, rightCount);
+  assert.equal(c.answerNllByThought!.wrong?.examples ?? (8 - rightCount < 2 ? 8 - rightCount : -1), 8 - rightCount);
 });
 
 /** The saved thought head, run as generation runs it, on the dev features: see savedHeadLossGap. */

@@ -73,7 +73,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   // A task without trained heads is evaluated as untrained, on purpose; a --heads folder that is
   // not there is a mistyped path, and would quietly score the model's own head instead.
   if (typeof values['heads'] === 'string' && !existsSync(task.headsDir)) throw new UsageError(`--heads ${task.headsDir}: no such folder`);
-  const predictionsFile = predictionsOption(values, task);
+  const predictionsFile = predictionsOption(values);
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.
@@ -81,7 +81,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
   const rate = new ProgressRate();
   if (events) emit({ kind: 'stage', message: `evaluating ${task.name}` });
-  if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, signal);
+  if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, predictionsFile, signal);
   const result = await evaluateTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
@@ -133,25 +133,25 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
  * `--predictions FILE`, checked before the evaluation runs, so that a mistyped folder fails at
  * once instead of after minutes of classifying.
  */
-function predictionsOption(values: Values, task: TaskDefinition): string | undefined {
+function predictionsOption(values: Values): string | undefined {
   if (typeof values['predictions'] !== 'string') return undefined;
   const file = resolve(values['predictions']);
-  if (task.kind === 'thoughtThenAnswer') throw new UsageError('--predictions: only classification tasks write per-example predictions');
   if (!existsSync(dirname(file))) throw new UsageError(`--predictions ${file}: folder ${dirname(file)} does not exist`);
   if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--predictions ${file}: is a folder; name a file in it`);
   return file;
 }
 
 /** `hdlm eval` of a thought-then-answer task: HdLM (thought at layer k, then the answer) vs the flat answer. */
-async function evalThought(task: TaskDefinition, engine: Engine, values: Values, signal: AbortSignal): Promise<void> {
+async function evalThought(task: TaskDefinition, engine: Engine, values: Values, predictionsFile: string | undefined, signal: AbortSignal): Promise<void> {
   const bar = new ProgressBar();
   const events = values['events'] === true;
   const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
   const rate = new ProgressRate();
-  const record = await evaluateThoughtTask(engine, task, {
+  const { record, predictions } = await evaluateThoughtTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
+    keepPredictions: predictionsFile !== undefined,
     signal,
     onProgress: (variant, done, total) => {
       if (!events) return bar.update(`eval ${variant}`, done, total);
@@ -160,6 +160,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     },
   });
   const saved = saveEvaluationRecord(task.headsDir, record);
+  if (predictionsFile) savePredictions(predictionsFile, predictions ?? []);
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
   const lines = [
     `${record.task} on ${record.file}: ${record.examples} examples${record.tooLong > 0 ? ` (${record.tooLong} too long, left out)` : ''}`,
@@ -170,6 +171,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     `  answer NLL: nats per answer token, teacher-forced, on the ${record.likelihoodExamples} examples whose answers the heads can produce; lower is better`,
     ...thoughtComparisonLines(record),
     `record kept in ${saved}`,
+    ...(predictionsFile ? [`each example's thought, answers and answer NLLs in ${predictionsFile}`] : []),
   ];
   if (events) {
     emit({ kind: 'thoughtEvaluation', evaluation: record });
@@ -191,5 +193,7 @@ function thoughtComparisonLines(record: ThoughtEvaluationRecord): string[] {
     `    answer exact match             ${describeDifference(c.answer)}`,
     ...(c.answerNll ? [`    answer NLL after HdLM's thought ${describeMeanDifference(c.answerNll, 'nats/token')}`] : []),
     ...(c.answerNllGoldThought ? [`    answer NLL after the gold one   ${describeMeanDifference(c.answerNllGoldThought, 'nats/token')}`] : []),
+    ...(c.answerNllByThought?.right ? [`      where HdLM's thought was right ${describeMeanDifference(c.answerNllByThought.right, 'nats/token')}`] : []),
+    ...(c.answerNllByThought?.wrong ? [`      where it was wrong            ${describeMeanDifference(c.answerNllByThought.wrong, 'nats/token')}`] : []),
   ];
 }
