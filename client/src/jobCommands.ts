@@ -15,7 +15,7 @@ async function chooseTask(arg: unknown, verb: string): Promise<string | undefine
   if (active?.languageId === 'hdlm-task') return active.uri.fsPath;
   const files = await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 50);
   if (files.length === 0) {
-    void vscode.window.showWarningMessage(`HdLM: no task file (*.hdlm.json) in the workspace. Create one to ${verb}.`);
+    void vscode.window.showWarningMessage(`HdLM: no task file (*.hdlm.json) in the workspace. Create one to ${verb}.`, 'New Task from Dataset…').then((choice) => choice && vscode.commands.executeCommand('hdlm.createTask'));
     return undefined;
   }
   if (files.length === 1) return files[0]!.fsPath;

@@ -1,7 +1,7 @@
 // The task panel's host side: a webview view in the HdLM sidebar. It gathers the state (status,
 // task files with their trained heads and last evaluation from hdlm/taskSummary, datasets, the
 // jobs from hdlm/jobs), sends it to the page, and carries out what the page asks: fine-tune,
-// evaluate, cancel, open a file, use a task, change a level's layer (an edit of the task file
+// evaluate, cancel, open a file, make a task from a dataset, use a task, change a level's layer (an edit of the task file
 // that keeps its comments and layout, then a save). The jobs belong to the server, which keeps
 // them across panel closes and its own restarts; the panel only shows them.
 import { applyEdits, modify, parse } from 'jsonc-parser';
@@ -89,7 +89,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     const taskFiles = await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 100);
     const problems: string[] = [];
     const tasks = await Promise.all(taskFiles.map((uri) => this.readTask(uri, active, problems)));
-    const datasets = (await vscode.workspace.findFiles('**/*.jsonl', '**/node_modules/**', 100)).map((u) => vscode.workspace.asRelativePath(u));
+    const datasets = (await vscode.workspace.findFiles('**/*.jsonl', '**/node_modules/**', 100)).map((u) => ({ path: vscode.workspace.asRelativePath(u), uri: u.toString() }));
     const jobs = await this.server.request(proto.jobs, {}).then(
       (r) => r.jobs,
       (err: unknown) => {
@@ -132,6 +132,9 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         return;
       case 'open':
         await vscode.window.showTextDocument(vscode.Uri.parse(message.uri));
+        return;
+      case 'createTask':
+        await vscode.commands.executeCommand('hdlm.createTask', vscode.Uri.parse(message.uri));
         return;
       case 'activate':
         await vscode.workspace.getConfiguration('hdlm').update('task', vscode.workspace.asRelativePath(vscode.Uri.parse(message.uri)), vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);

@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyParams, ClassifyResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
+import { createTaskFile } from './taskCreation';
 import { Jobs } from './jobs';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
@@ -334,10 +335,29 @@ export class HdlmServer {
     }
   }
 
+  /** `hdlm/createTask`: a task file beside a dataset, for the configured model. */
+  async createTask(params: CreateTaskParams): Promise<CreateTaskResult> {
+    const dataset = this.workspacePath(params.dataset, 'which dataset? give the path of a *.jsonl file');
+    const { model } = await this.readSettings();
+    const modelDir = model === 'default' ? this.defaults.modelDir : this.tasks.resolvePath(model, this.workspaceRoot);
+    try {
+      const created = createTaskFile(dataset, { field: model, dir: modelDir });
+      this.client.log(`created ${created.task}: ${created.kind}, levels at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples`);
+      return created;
+    } catch (err) {
+      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+    }
+  }
+
   /** A task file named in a request (path or file: URI), resolved against the workspace. */
   private taskPath(task: unknown): string {
-    const raw = typeof task === 'string' ? task : '';
-    if (!raw) throw new ResponseError(ErrorCodes.badRequest, 'which task? give the path of a *.hdlm.json file');
+    return this.workspacePath(task, 'which task? give the path of a *.hdlm.json file');
+  }
+
+  /** A file named in a request (path or file: URI), resolved against the workspace. */
+  private workspacePath(file: unknown, missing: string): string {
+    const raw = typeof file === 'string' ? file : '';
+    if (!raw) throw new ResponseError(ErrorCodes.badRequest, missing);
     return this.tasks.resolvePath(raw.startsWith('file:') ? fileURLToPath(raw) : raw, this.workspaceRoot);
   }
 

@@ -354,6 +354,33 @@ export interface TaskSummaryResult {
  */
 export const taskSummary = new RequestType<TaskSummaryParams, TaskSummaryResult, void>('hdlm/taskSummary');
 
+export interface CreateTaskParams {
+  /** The dataset (a path, or a file: URI): JSON Lines of {"text", "labels"} or {"input", "thought", "answer"}. */
+  dataset: string;
+}
+
+export interface CreateTaskResult {
+  /** Absolute path of the new task file, beside the dataset. */
+  task: string;
+  name: string;
+  kind: 'classify' | 'thoughtThenAnswer';
+  /** Layer per level as written (the last level is `last`). */
+  levels: (number | 'last')[];
+  /** Usable examples, and lines training will skip. */
+  examples: number;
+  skipped: number;
+  /** Layers of the model the levels were spread over. */
+  modelLayers: number;
+}
+
+/**
+ * `hdlm/createTask` — client → server request: writes `<dataset name>.hdlm.json` beside a dataset
+ * (`-2`, `-3` … when taken; never replaces a file), for the configured model, with one level per
+ * label level and layers spread over the model's depth. Fails with `badRequest` naming the
+ * file and lines when training could not use the dataset.
+ */
+export const createTask = new RequestType<CreateTaskParams, CreateTaskResult, void>('hdlm/createTask');
+
 export interface CancelJobParams {
   jobId: string;
 }

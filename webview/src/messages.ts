@@ -73,7 +73,8 @@ export interface TaskPanelState {
   /** Layers of the model, when known: the choices offered per level. */
   layers: number | undefined;
   tasks: TaskEntry[];
-  datasets: string[];
+  /** JSON Lines files in the workspace: the path shown, and the URI a new task is made from. */
+  datasets: { path: string; uri: string }[];
   /** The job shown in detail: the newest running one, else the newest that ended. */
   job: JobView | undefined;
   /** Earlier jobs, newest first, one line each. */
@@ -92,6 +93,8 @@ export type TaskPanelToHost =
   | { type: 'evaluate'; uri: string }
   | { type: 'cancel'; jobId: string }
   | { type: 'open'; uri: string }
+  /** Make a task file from this dataset (hdlm.createTask). */
+  | { type: 'createTask'; uri: string }
   | { type: 'activate'; uri: string }
   | { type: 'setLayer'; uri: string; level: number; layer: number | 'last' }
   /** Sent after each render (the host's API exposes it to tests). */

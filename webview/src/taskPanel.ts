@@ -257,15 +257,24 @@ function jobSection(job: JobView): HTMLElement {
   return box;
 }
 
+/** A dataset: its path (click to open it) and a button that makes a task file from it. */
+function datasetRow(d: TaskPanelState['datasets'][number]): HTMLElement {
+  const row = el('div', '', 'dataset');
+  const open = el('a', d.path);
+  open.addEventListener('click', () => post({ type: 'open', uri: d.uri }));
+  row.append(open, button('New task', () => post({ type: 'createTask', uri: d.uri })));
+  return row;
+}
+
 function render(state: TaskPanelState): void {
   const header = el('section', '', 'model');
   header.append(el('div', `Model: ${state.model || 'not loaded yet'}`), el('div', `Device: ${state.device || '…'}${state.layers ? ` · ${state.layers} layers` : ''}`, 'muted'));
   const tasks = el('section');
   tasks.append(el('h3', 'Tasks'));
-  if (state.tasks.length === 0) tasks.append(el('p', 'No task files (*.hdlm.json) in the workspace.', 'muted'));
+  if (state.tasks.length === 0) tasks.append(el('p', 'No task files (*.hdlm.json) in the workspace: make one from a dataset below.', 'muted'));
   for (const t of state.tasks) tasks.append(taskCard(t, state));
   const datasets = el('section');
-  datasets.append(el('h3', 'Datasets'), ...(state.datasets.length ? state.datasets.map((d) => el('div', d, 'muted')) : [el('p', 'No JSON Lines files.', 'muted')]));
+  datasets.append(el('h3', 'Datasets'), ...(state.datasets.length ? state.datasets.map(datasetRow) : [el('p', 'No JSON Lines files.', 'muted')]));
   const recent = el('section');
   if (state.recentJobs.length > 0) recent.append(el('h3', 'Earlier jobs'), ...state.recentJobs.map((j) => el('div', `${j.jobId} · ${j.task} · ${j.state}: ${j.line}`, 'muted')));
   const problem = state.problem ? [el('div', state.problem, 'error')] : [];
@@ -289,5 +298,5 @@ window.addEventListener('message', (event: MessageEvent<HostToTaskPanel>) => {
 });
 const saved = vscode.getState() as TaskPanelState | undefined;
 // State saved by an older version of the page may lack fields: render it only when complete.
-if (saved?.tasks && Array.isArray(saved.recentJobs)) render(saved);
+if (saved?.tasks && Array.isArray(saved.recentJobs) && saved.datasets.every((d) => typeof d === 'object')) render(saved);
 post({ type: 'ready' });

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { HdlmApi } from '../../../client/src/extension';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ClassifyResult, EngineInfoResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
+import type { ClassifyResult, CreateTaskResult, EngineInfoResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 import { screenshot } from '../../support/screenshots';
 
@@ -422,6 +422,29 @@ describe('HdLM extension in a real VS Code', () => {
     // The job's line pairs HdLM's answer likelihood with flat's on the same examples.
     assert.match(api.outputText(), /words on 3 examples: .*; answer NLL HdLM minus flat [−+]?\d\.\d{3} nats\/token \(95 % CI/);
     await screenshot('workbench-task-panel-thought-evaluation.png');
+  });
+
+  it('New Task from Dataset writes a task file beside the dataset, opens it, and the task panel lists it', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const dataset = vscode.Uri.joinPath(folder, 'notes.jsonl');
+    const rows = [['the dog barked', 'animal', 'mammal', 'dog'], ['the cat purred', 'animal', 'mammal', 'cat'], ['the oak grew', 'plant', 'tree', 'oak']];
+    await vscode.workspace.fs.writeFile(dataset, Buffer.from(rows.map(([text, ...labels]) => JSON.stringify({ text, labels })).join('\n')));
+    const created = await vscode.commands.executeCommand<CreateTaskResult | undefined>('hdlm.createTask', dataset);
+    assert.ok(created, 'the command answers what it wrote');
+    // hdlm.model is the shipped 8-layer model here: the first level at half its depth.
+    assert.deepEqual([created.name, created.kind, created.examples, created.levels], ['notes', 'classify', 3, [4, 6, 'last']]);
+    const editor = vscode.window.activeTextEditor;
+    assert.equal(editor?.document.uri.fsPath, vscode.Uri.joinPath(folder, 'notes.hdlm.json').fsPath);
+    assert.equal(editor.document.languageId, 'hdlm-task');
+    const tasks = (await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 100)).length;
+    const listed = api.waitForTaskPanelRender((r) => r.tasks === tasks, 30_000);
+    listed.catch(() => undefined);
+    await vscode.commands.executeCommand('hdlm.tasks.focus');
+    await listed;
+    // Again from the same dataset: a second file, the first left as it was.
+    const again = await vscode.commands.executeCommand<CreateTaskResult | undefined>('hdlm.createTask', dataset);
+    assert.equal(again?.name, 'notes-2');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('a server that dies during fine-tuning ends the job with a clear message, and the restarted server shows it interrupted', async () => {

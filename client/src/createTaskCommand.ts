@@ -1,0 +1,51 @@
+// "HdLM: New Task from Dataset": picks a dataset (the explorer's file, the active JSON Lines
+// editor, or one from the workspace), has the server write a task file beside it (hdlm/createTask
+// chooses the kind and the layers, and never replaces a file), opens the file and offers to
+// fine-tune it.
+import * as vscode from 'vscode';
+import * as proto from '../../server/src/protocol';
+import type { ServerConnection } from './serverConnection';
+import type { TeeOutputChannel } from './teeOutputChannel';
+
+/** The dataset: the argument (a URI or path), the active *.jsonl editor, or a pick among the workspace's. */
+async function chooseDataset(arg: unknown): Promise<vscode.Uri | undefined> {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string') return arg.startsWith('file:') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
+  const active = vscode.window.activeTextEditor?.document;
+  if (active?.uri.fsPath.endsWith('.jsonl')) return active.uri;
+  const files = await vscode.workspace.findFiles('**/*.jsonl', '**/node_modules/**', 200);
+  if (files.length === 0) {
+    void vscode.window.showWarningMessage('HdLM: no dataset (*.jsonl) in the workspace. A line is {"text": "...", "labels": ["coarse", "fine"]}, or {"input", "thought", "answer"}.');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(
+    files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
+    { title: 'HdLM: make a task from which dataset?' },
+  );
+  return pick?.uri;
+}
+
+/** Creates the task file and opens it; resolves with what the server wrote (undefined if nothing). */
+export async function createTaskCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<proto.CreateTaskResult | undefined> {
+  const dataset = await chooseDataset(arg);
+  if (!dataset) return undefined;
+  let created: proto.CreateTaskResult;
+  try {
+    created = await server.request(proto.createTask, { dataset: dataset.fsPath });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    output.error(`New task from ${dataset.fsPath}: ${message}`);
+    // The first line says what is wrong; the dataset's diagnostics show every line.
+    void vscode.window.showErrorMessage(`HdLM: ${message.split('\n')[0]}`, 'Open Dataset').then((choice) => choice && vscode.window.showTextDocument(dataset));
+    return undefined;
+  }
+  const uri = vscode.Uri.file(created.task);
+  await vscode.window.showTextDocument(uri);
+  const layers = created.levels.map((l) => (l === 'last' ? `${created.modelLayers}` : `${l}`)).join(', ');
+  const kind = created.kind === 'thoughtThenAnswer' ? 'thought then answer' : `${created.levels.length} levels`;
+  const skipped = created.skipped > 0 ? `; ${created.skipped} lines training will skip` : '';
+  const summary = `created ${vscode.workspace.asRelativePath(uri)}: ${kind} at layers ${layers} of ${created.modelLayers}, ${created.examples} examples${skipped}`;
+  output.info(summary);
+  void vscode.window.showInformationMessage(`HdLM: ${summary}. Fine-tune it now?`, 'Fine-tune').then((choice) => choice && vscode.commands.executeCommand('hdlm.fineTune', uri));
+  return created;
+}
