@@ -10,7 +10,7 @@ import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } fro
 import { ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
-import { createTaskFile } from './taskCreation';
+import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { Jobs } from './jobs';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
@@ -341,7 +341,7 @@ export class HdlmServer {
     const { model } = await this.readSettings();
     const modelDir = model === 'default' ? this.defaults.modelDir : this.tasks.resolvePath(model, this.workspaceRoot);
     try {
-      const created = createTaskFile(dataset, { field: model, dir: modelDir });
+      const created = createTaskFile(dataset, { field: model, dir: modelDir, source: 'setting hdlm.model' });
       this.client.log(`created ${created.task}: ${created.kind}, levels at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples`);
       return created;
     } catch (err) {

@@ -8,6 +8,7 @@ import { evalCommand, trainCommand } from './commands/train';
 import { generateCommand } from './commands/generate';
 import { info } from './commands/info';
 import { layersCommand } from './commands/layers';
+import { newTaskCommand } from './commands/newTask';
 
 const USAGE = `usage: hdlm <command> [options] [prompt]
 
@@ -16,6 +17,8 @@ commands:
   generate    complete a prompt, streaming; --layer K decodes from layer K (early exit)
   layers      what every layer predicts next for a prompt (readout through the model's head)
   classify    coarse-to-fine classification with a task's heads, each level from its own layer
+  new-task    write a task file beside a dataset (DATASET.jsonl): the kind from its lines, one level
+              per label level, layers from half the model's depth to the last; never replaces a file
   train       fine-tune a task's heads on its dataset, and the flat last-layer baseline beside them
   eval        per-level accuracy, macro-F1, joint accuracy and compute: HdLM heads vs flat baseline
               (thought-then-answer tasks: thought/answer exact match)
@@ -64,6 +67,7 @@ const COMMAND_OPTIONS = {
   train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
   eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' } },
+  'new-task': {},
   info: {},
 } as const;
 
@@ -98,6 +102,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'classify':
       await classifyCommand(values, positionals, controller.signal);
+      break;
+    case 'new-task':
+      newTaskCommand(values, positionals);
       break;
     case 'train':
       await trainCommand(values, controller.signal);

@@ -94,3 +94,31 @@ test('a learning rate outside (0, 1) is refused by option name, before anything 
     assert.match(out.stderr, /--learning-rate must be/);
   }
 });
+
+test('new-task writes a task file beside a dataset that train then trains, and refuses what training would', () => {
+  const dataset = join(dir, 'glosses.jsonl');
+  writeFileSync(dataset, readFileSync(fixture, 'utf8').split('\n').slice(0, 60).join('\n'));
+  const created = hdlm(['new-task', dataset, '--model', join(dir, 'model'), '--json']);
+  assert.equal(created.status, 0, created.stderr);
+  const task = JSON.parse(created.stdout) as { task: string; levels: unknown[]; examples: number; modelLayers: number };
+  assert.equal(task.task, join(dir, 'glosses.hdlm.json'));
+  // Three WordNet levels on the 4-layer test model: each level on its own layer, the last at the last.
+  assert.deepEqual([task.levels, task.examples, task.modelLayers], [[2, 3, 'last'], 60, 4]);
+  assert.match(readFileSync(task.task, 'utf8'), /"model": "model",/);
+  const train = hdlm(['train', '--task', task.task, '--epochs', '1', '--no-feature-cache', '--json']);
+  assert.equal(train.status, 0, train.stderr);
+  assert.deepEqual((JSON.parse(train.stdout) as { heads: { name: string }[] }).heads.map((h) => h.name).sort(), ['flat', 'level1', 'level2', 'level3']);
+  assert.ok(existsSync(join(dir, 'heads', 'glosses', 'level1.json')), 'the heads folder beside the task file');
+  const second = hdlm(['new-task', dataset, '--model', join(dir, 'model')]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stdout, /created .*glosses-2\.hdlm\.json: 3 levels at layers 2, 3, last of 4, 60 examples\nnext: hdlm train --task /);
+  // 'y' under two parents: not a tree, which training refuses, so no task is written for it.
+  writeFileSync(join(dir, 'broken.jsonl'), '{"text": "a", "labels": ["x", "y"]}\n{"text": "b", "labels": ["z", "y"]}\n');
+  const broken = hdlm(['new-task', join(dir, 'broken.jsonl'), '--model', join(dir, 'model')]);
+  assert.equal(broken.status, 1);
+  assert.match(broken.stderr, /broken\.jsonl: the label paths do not form a tree[\s\S]*broken\.jsonl:2:/);
+  assert.equal(existsSync(join(dir, 'broken.hdlm.json')), false);
+  const usage = hdlm(['new-task']);
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /new-task: name one dataset/);
+});

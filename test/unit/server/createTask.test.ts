@@ -13,7 +13,7 @@ import { Engine } from '../../../engine/src/index';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { HdlmServer } from '../../../server/src/hdlmServer';
 import { ErrorCodes } from '../../../server/src/protocol';
-import { spreadLayers } from '../../../server/src/taskCreation';
+import { spreadLayers } from '../../../engine/src/hdlm/taskCreation';
 import { FakeClient } from '../../support/fakeClient';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 

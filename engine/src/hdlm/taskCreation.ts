@@ -1,14 +1,14 @@
-// "New Task from Dataset": writes a task file beside a workspace dataset, so that a user with a
-// JSON Lines file is one command away from fine-tuning. The dataset is read by the same readers
+// A new task file beside a dataset ("HdLM: New Task from Dataset" in the editor, `hdlm new-task`
+// on the command line), so that a user with a JSON Lines file is one command away from fine-tuning. The dataset is read by the same readers
 // training uses (a file training would refuse is refused here, with its file and lines), the
 // kind follows the lines' shape, and the levels' layers are spread over the model's depth. The
 // file is a starting point: every choice is a field with a comment saying how to change it.
 import { closeSync, existsSync, linkSync, openSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
-import { parseJsonl } from '../../engine/src/hdlm/dataset/jsonl';
-import { readGuidedDataset, readHierarchicalDataset } from '../../engine/src/hdlm/dataset/readDataset';
-import { readTaskFile, type TaskKind } from '../../engine/src/hdlm/taskFile';
-import { modelLayers } from './taskFacts';
+import { readModelConfig } from '../checkpoint/config';
+import { parseJsonl } from './dataset/jsonl';
+import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
+import { readTaskFile, type TaskKind } from './taskFile';
 
 export interface CreatedTask {
   /** Absolute path of the new task file. */
@@ -24,10 +24,11 @@ export interface CreatedTask {
   modelLayers: number;
 }
 
-/** The model a new task names: its `model` field and the folder that field means. */
+/** The model a new task names: its `model` field, the folder that field means, and where the choice came from (for errors). */
 export interface TaskModel {
   field: string;
   dir: string;
+  source: string;
 }
 
 /**
@@ -53,9 +54,8 @@ export function spreadLayers(depth: number, layers: number): (number | 'last')[]
 /** Reads the dataset as training would, and writes `<stem>.hdlm.json` beside it (`<stem>-2` … if taken). */
 export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
   const { kind, depth, examples, skipped } = readForTask(dataset);
-  const facts = modelLayers(model.dir);
-  if ('problem' in facts) throw new Error(`cannot choose the layers: ${facts.problem} (setting hdlm.model)`);
-  const levels = spreadLayers(depth, facts.layers);
+  const layers = modelLayers(model);
+  const levels = spreadLayers(depth, layers);
   const dir = dirname(dataset);
   const stem = taskStem(dataset);
   for (let n = 1; n < 1000; n++) {
@@ -63,7 +63,7 @@ export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
     const task = join(dir, `${name}.hdlm.json`);
     if (existsSync(task)) continue;
     const modelField = model.field === 'default' ? 'default' : relativeTo(dir, model.dir);
-    const text = taskFileText({ name, kind, model: modelField, dataset: relativeTo(dir, dataset), levels, examples, layers: facts.layers });
+    const text = taskFileText({ name, kind, model: modelField, dataset: relativeTo(dir, dataset), levels, examples, layers });
     if (writeNew(task, text)) {
       // What was written is what training will read: parse it back, and leave nothing invalid behind.
       try {
@@ -72,10 +72,18 @@ export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
         unlinkSync(task);
         throw err;
       }
-      return { task, name, kind, levels, examples, skipped, modelLayers: facts.layers };
+      return { task, name, kind, levels, examples, skipped, modelLayers: layers };
     }
   }
   throw new Error(`${dir}: ${stem}.hdlm.json and its numbered alternatives up to ${stem}-999 are all taken`);
+}
+
+/** The model's layer count, or an error saying why the layers cannot be chosen. */
+function modelLayers({ dir, source }: TaskModel): number {
+  if (!existsSync(join(dir, 'config.json'))) {
+    throw new Error(`cannot choose the layers: model folder ${dir} ${existsSync(dir) ? 'has no config.json' : 'does not exist'} (${source})`);
+  }
+  return readModelConfig(join(dir, 'config.json')).numLayers;
 }
 
 /** The kind from the first line's fields, then the file read by that kind's reader (which throws with file and lines). */

@@ -1,0 +1,21 @@
+// `hdlm new-task DATASET.jsonl`: a task file beside a dataset, as "HdLM: New Task from Dataset"
+// writes it in the editor (engine/src/hdlm/taskCreation.ts), so the command line has the same
+// first step as the sidebar: new-task, then train, then eval.
+import { resolve } from 'node:path';
+import { createTaskFile } from '../../hdlm/taskCreation';
+import { modelDir, UsageError, type Values } from '../args';
+
+export function newTaskCommand(values: Values, positionals: string[]): void {
+  if (positionals.length !== 1) throw new UsageError('new-task: name one dataset, e.g. hdlm new-task data/animals.jsonl');
+  // Without --model the task says "default": the shipped model, wherever it is installed.
+  const model = typeof values['model'] === 'string' ? { field: modelDir(values), dir: modelDir(values), source: '--model' } : { field: 'default', dir: modelDir(values), source: 'the shipped model' };
+  const created = createTaskFile(resolve(positionals[0]!), model);
+  if (values['json']) {
+    console.log(JSON.stringify(created, null, 2));
+    return;
+  }
+  const kind = created.kind === 'thoughtThenAnswer' ? 'thought then answer' : `${created.levels.length} levels`;
+  const skipped = created.skipped > 0 ? `; ${created.skipped} lines training will skip (run train to see which)` : '';
+  console.log(`created ${created.task}: ${kind} at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples${skipped}`);
+  console.log(`next: hdlm train --task ${created.task}`);
+}
