@@ -29,6 +29,13 @@ async function chooseDataset(arg: unknown): Promise<vscode.Uri | undefined> {
 export async function createTaskCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<proto.CreateTaskResult | undefined> {
   const dataset = await chooseDataset(arg);
   if (!dataset) return undefined;
+  // The server (like training) reads the file on disk: unsaved edits would be left out silently.
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === dataset.toString());
+  if (open?.isDirty) {
+    const choice = await vscode.window.showWarningMessage(`HdLM: ${vscode.workspace.asRelativePath(dataset)} has unsaved changes; the task is made from the file on disk.`, 'Save and Continue', 'Continue');
+    if (!choice) return undefined;
+    if (choice === 'Save and Continue' && !(await open.save())) return undefined;
+  }
   let created: proto.CreateTaskResult;
   try {
     created = await server.request(proto.createTask, { dataset: dataset.fsPath });
