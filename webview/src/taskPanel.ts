@@ -61,7 +61,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   card.append(levels);
   if (task.heads.length > 0) card.append(headsTable(task.heads));
   else card.append(el('div', 'No trained heads yet: the model\'s own head stands in at every level.', 'muted'));
-  card.append(...evaluationTables(task));
+  card.append(...evaluationTables(task), ...staleNote(task));
   const actions = el('div', '', 'actions');
   const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
   actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
@@ -135,11 +135,25 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
     rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), ''], className: 'muted paired' });
   }
   const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
-  const caption = `evaluated on ${e.examples} examples (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
+  const caption = `evaluated on ${scope(e)} (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
   return table(headers, rows, caption);
 }
 
 /** Whichever evaluation a task or job carries (at most one of the two kinds). */
+/** "200 of 7561 examples (a sample) of test.jsonl": what an evaluation measured. */
+function scope(e: { examples: number; sampledFrom?: number; file: string }): string {
+  const sample = e.sampledFrom === undefined ? '' : ` of ${e.sampledFrom} (a sample)`;
+  return `${e.examples}${sample} examples of ${e.file.split(/[\\/]/).pop()}`;
+}
+
+/** A warning when the kept evaluation measured heads that have been trained again since. */
+function staleNote(task: TaskEntry): HTMLElement[] {
+  const evaluated = (task.evaluation ?? task.thoughtEvaluation)?.finishedAt;
+  const trained = task.heads.map((h) => h.trainedAt).reduce<string | undefined>((a, b) => (a === undefined || b > a ? b : a), undefined);
+  if (!evaluated || !trained || trained <= evaluated) return [];
+  return [el('div', `Measured before the heads were last trained (${when(trained)}): evaluate again for their figures.`, 'warning')];
+}
+
 function evaluationTables(from: { evaluation?: EvaluationSummary; thoughtEvaluation?: ThoughtEvaluationSummary }): HTMLElement[] {
   if (from.evaluation) return [evaluationTable(from.evaluation)];
   if (from.thoughtEvaluation) return thoughtEvaluationTables(from.thoughtEvaluation);
@@ -198,7 +212,7 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
   const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
   // Records written before the likelihoods were measured lack likelihoodExamples.
   const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats/token of the right answer (after the right thought), ${e.likelihoodExamples} examples`;
-  const caption = `${e.examples} examples (${when(e.finishedAt)})${skipped}; exact match${nll}; flat: no thought`;
+  const caption = `${scope(e)} (${when(e.finishedAt)})${skipped}; exact match${nll}; flat: no thought`;
   const metrics = table(['', 'thought', 'answer', 'answer NLL', 'ms/ex', 'layer·pos/ex'], rows, caption);
   if (e.samples.length === 0) return [metrics];
   const samples = e.samples.map((s) => ({ cells: [clipped(s.input), clipped(`${s.thought} → ${s.answer}`), clipped(`${s.hdlm.thought} → ${s.hdlm.answer}`), clipped(s.flat.answer)] }));

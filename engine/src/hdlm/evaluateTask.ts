@@ -1,7 +1,7 @@
 // Evaluating a task on a held-out file: the HdLM heads (each level at its layer) and the flat
 // baseline (every level at the last layer through the flat head), on the same examples, with
 // per-level accuracy and macro-F1, joint-path accuracy, and the compute each spent per example.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomically } from '../checkpoint/safetensors';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
@@ -48,6 +48,8 @@ export interface TaskEvaluation {
   examples: number;
   /** Examples left out because they exceed the model's context. */
   tooLong: number;
+  /** When `maxExamples` took a sample: how many examples the file had. */
+  sampledFrom?: number;
   variants: VariantEvaluation[];
   /** The hierarchy beam both variants classified with. */
   beam: HierarchyBeam;
@@ -122,6 +124,7 @@ export async function evaluateTask(
         file,
         examples: fitting.length,
         tooLong: records.length - fitting.length,
+        ...sampled(records, all),
         variants: [hdlm.variant, flat.variant],
         beam,
         level1ComputeRatio: hdlm.variant.perExample.level1LayerPositions / Math.max(1, flat.variant.perExample.level1LayerPositions),
@@ -150,6 +153,8 @@ export interface EvaluationRecord {
   examples: number;
   /** Examples left out because they exceed the model's context. */
   tooLong: number;
+  /** When `--max-examples` took a sample: how many examples the file had (absent: all of them). */
+  sampledFrom?: number;
   /** Per-level metrics of each variant (HdLM heads, or the flat last-layer baseline). */
   variants: {
     name: 'hdlm' | 'flat';
@@ -178,6 +183,7 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
     file: result.file,
     examples: result.examples,
     tooLong: result.tooLong,
+    ...(result.sampledFrom === undefined ? {} : { sampledFrom: result.sampledFrom }),
     variants: result.variants.map((v) => ({
       name: v.name,
       layers: v.layers,
@@ -202,16 +208,48 @@ export function savePredictions(file: string, predictions: readonly (ExamplePred
   writeAtomically(file, predictions.map((p) => Buffer.from(`${JSON.stringify(p)}\n`)));
 }
 
+/** `{ sampledFrom }` when a sample was taken of the file's records, else nothing. */
+export function sampled(records: readonly unknown[], all: readonly unknown[]): { sampledFrom?: number } {
+  return records.length < all.length ? { sampledFrom: all.length } : {};
+}
+
 /** File name of the last evaluation record in a task's heads folder. */
 export const EVALUATION_FILE = 'evaluation.json';
 
+/** Where a record went: written to `file`, or not, because `file` keeps a fuller one (`kept`). */
+export interface KeptRecord {
+  file: string;
+  replaced: boolean;
+  kept?: { examples: number; finishedAt: string };
+}
+
 /**
  * Keeps the record beside the heads it measured (atomically: a reader never sees half a file);
- * a thought-then-answer record goes to the same file, told apart by its `kind`.
+ * a thought-then-answer record goes to the same file, told apart by its `kind`. A sample
+ * (`--max-examples`) does not replace a whole evaluation of the same file made after the heads
+ * were last trained (`headsTrainedAt`, the newest manifest's time): a quick check must not
+ * overwrite the full measurement the task panel shows. Any other record replaces the kept one.
  */
-export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord): string {
+export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord, headsTrainedAt?: string): KeptRecord {
   mkdirSync(headsDir, { recursive: true });
   const file = join(headsDir, EVALUATION_FILE);
+  const kept = record.sampledFrom === undefined ? undefined : keptWholeRecord(file, record, headsTrainedAt);
+  if (kept) return { file, replaced: false, kept };
   writeAtomically(file, [Buffer.from(`${JSON.stringify(record, null, 1)}\n`)]);
-  return file;
+  return { file, replaced: true };
+}
+
+/** The kept record, if it is a whole evaluation of the record's file, of the same kind, newer than the heads. */
+function keptWholeRecord(file: string, record: EvaluationRecord | ThoughtEvaluationRecord, headsTrainedAt: string | undefined): { examples: number; finishedAt: string } | undefined {
+  if (!existsSync(file)) return undefined;
+  let kept: Partial<EvaluationRecord & ThoughtEvaluationRecord>;
+  try {
+    kept = JSON.parse(readFileSync(file, 'utf8')) as typeof kept;
+  } catch {
+    return undefined; // unreadable: the new record is better than none
+  }
+  const sameKind = (kept.kind ?? 'classify') === ((record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify');
+  const whole = kept.sampledFrom === undefined && typeof kept.examples === 'number' && typeof kept.finishedAt === 'string';
+  const current = headsTrainedAt === undefined || (typeof kept.finishedAt === 'string' && kept.finishedAt >= headsTrainedAt);
+  return sameKind && whole && current && kept.file === record.file ? { examples: kept.examples!, finishedAt: kept.finishedAt! } : undefined;
 }

@@ -14,7 +14,7 @@ import type { DecodeState } from '../model/decodeState';
 import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
-import { evaluationRecords } from './evaluateTask';
+import { evaluationRecords, sampled } from './evaluateTask';
 import { loadHead } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
@@ -57,6 +57,8 @@ export interface ThoughtEvaluationRecord {
   examples: number;
   /** Examples left out because they exceed the model's context. */
   tooLong: number;
+  /** When `--max-examples` took a sample: how many examples the file had (absent: all of them). */
+  sampledFrom?: number;
   variants: ThoughtVariantEvaluation[];
   /**
    * Examples the answer likelihoods are measured on: those whose answer tokens every variant's
@@ -186,6 +188,7 @@ export async function evaluateThoughtTask(
       file,
       examples: fitting.length,
       tooLong: records.length - fitting.length,
+      ...sampled(records, all),
       likelihoodExamples: likelihood.examples,
       variants: [
         {

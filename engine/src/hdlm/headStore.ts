@@ -121,6 +121,18 @@ function isWeightsFileOf(name: string, file: string): boolean {
   return file.startsWith(`${name}.`) && file.endsWith('.safetensors') && /^[0-9a-z]+$/.test(file.slice(name.length + 1, -'.safetensors'.length));
 }
 
+/** When the newest of these heads was saved (ISO time), or undefined when none is. */
+export function newestHeadTime(dir: string, names: readonly string[]): string | undefined {
+  const times = names.flatMap((n) => {
+    try {
+      return existsSync(join(dir, `${n}.json`)) ? [readManifest(dir, n).createdAt] : [];
+    } catch {
+      return []; // a damaged manifest is reported where heads are loaded, not here
+    }
+  });
+  return times.length === 0 ? undefined : times.reduce((a, b) => (a > b ? a : b));
+}
+
 export function readManifest(dir: string, name: string): HeadManifest {
   const path = join(dir, `${name}.json`);
   if (!existsSync(path)) throw new Error(`${path}: no such head manifest`);

@@ -95,6 +95,28 @@ test('a learning rate outside (0, 1) is refused by option name, before anything 
   }
 });
 
+test('a sample (--max-examples) does not replace a whole evaluation made since the heads were trained; after retraining it does', () => {
+  const heads = join(dir, 'sample-heads');
+  const wn = join(dir, 'wn.hdlm.json');
+  assert.equal(hdlm(['train', '--task', wn, '--heads', heads, '--epochs', '1', '--no-feature-cache']).status, 0);
+  const record = (): { examples: number; sampledFrom?: number } => JSON.parse(readFileSync(join(heads, 'evaluation.json'), 'utf8')) as { examples: number; sampledFrom?: number };
+  const whole = hdlm(['eval', '--task', wn, '--heads', heads, '--file', fixture]);
+  assert.equal(whole.status, 0, whole.stderr);
+  assert.match(whole.stdout, /record kept in .*evaluation\.json/);
+  const all = record().examples;
+  assert.ok(all > 100 && record().sampledFrom === undefined, JSON.stringify(record()));
+  const sample = hdlm(['eval', '--task', wn, '--heads', heads, '--file', fixture, '--max-examples', '4']);
+  assert.equal(sample.status, 0, sample.stderr);
+  assert.match(sample.stdout, new RegExp(`a sample \\(4 of ${all} examples\\), so not kept: .*evaluation\\.json keeps the whole evaluation of \\S+ \\(${all} examples`));
+  assert.equal(record().examples, all, 'the whole evaluation stays');
+  // Heads saved after that evaluation make it stale: then the sample is the better record.
+  const manifest = join(heads, 'level1.json');
+  const m = JSON.parse(readFileSync(manifest, 'utf8')) as { createdAt: string };
+  writeFileSync(manifest, JSON.stringify({ ...m, createdAt: new Date(Date.now() + 60_000).toISOString() }));
+  assert.equal(hdlm(['eval', '--task', wn, '--heads', heads, '--file', fixture, '--max-examples', '4']).status, 0);
+  assert.deepEqual([record().examples, record().sampledFrom], [4, all]);
+});
+
 test('new-task writes a task file beside a dataset that train then trains, and refuses what training would', () => {
   const dataset = join(dir, 'glosses.jsonl');
   writeFileSync(dataset, readFileSync(fixture, 'utf8').split('\n').slice(0, 60).join('\n'));

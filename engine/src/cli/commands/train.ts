@@ -2,12 +2,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Engine } from '../../engine';
-import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions } from '../../hdlm/evaluateTask';
+import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type KeptRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
 import { describeDifference, describeMeanDifference } from '../../hdlm/metrics';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
-import { trainTask } from '../../hdlm/trainTask';
+import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
+import { newestHeadTime } from '../../hdlm/headStore';
+import { taskHeadNames } from '../../hdlm/taskSession';
 import { defaultTaskFile, hierarchyBeam, integer, number, providers, taskModelDir, UsageError, Values } from '../args';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
@@ -96,7 +98,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     },
   });
   const record = evaluationRecord(result);
-  const saved = saveEvaluationRecord(task.headsDir, record);
+  const saved = saveEvaluationRecord(task.headsDir, record, newestHeadTime(task.headsDir, [...taskHeadNames(task), FLAT_HEAD]));
   if (predictionsFile) savePredictions(predictionsFile, result.predictions ?? []);
   if (events) {
     emit({ kind: 'evaluation', evaluation: record });
@@ -125,7 +127,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   console.log('HdLM minus flat, paired on the same examples (right by one only, HdLM against flat):');
   for (const [d, l] of result.comparison.levels.entries()) console.log(`  level ${d + 1}  ${describeDifference(l)}`);
   console.log(`  joint    ${describeDifference(result.comparison.joint)}`);
-  console.log(`record kept in ${saved}`);
+  console.log(keptLine(saved, record));
   if (predictionsFile) console.log(`each example's gold path and both variants' decisions in ${predictionsFile}`);
 }
 
@@ -159,7 +161,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
       if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
     },
   });
-  const saved = saveEvaluationRecord(task.headsDir, record);
+  const saved = saveEvaluationRecord(task.headsDir, record, newestHeadTime(task.headsDir, [...taskHeadNames(task), FLAT_HEAD]));
   if (predictionsFile) savePredictions(predictionsFile, predictions ?? []);
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
   const lines = [
@@ -170,7 +172,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     ),
     `  answer NLL: nats per answer token, teacher-forced, on the ${record.likelihoodExamples} examples whose answers the heads can produce; lower is better`,
     ...thoughtComparisonLines(record),
-    `record kept in ${saved}`,
+    keptLine(saved, record),
     ...(predictionsFile ? [`each example's thought, answers and answer NLLs in ${predictionsFile}`] : []),
   ];
   if (events) {
@@ -182,6 +184,12 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     return;
   }
   for (const l of lines) console.log(l);
+}
+
+/** Where the record went, or why the kept one stays. */
+function keptLine(saved: KeptRecord, record: { examples: number; sampledFrom?: number }): string {
+  if (saved.replaced || !saved.kept) return `record kept in ${saved.file}`;
+  return `a sample (${record.examples} of ${record.sampledFrom} examples), so not kept: ${saved.file} keeps the whole evaluation of ${saved.kept.finishedAt} (${saved.kept.examples} examples, made since the heads were last trained)`;
 }
 
 /** HdLM minus flat, paired on the same examples: does the thought help the answer beyond chance? */
