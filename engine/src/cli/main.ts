@@ -41,8 +41,10 @@ classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (
 train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N
            --no-feature-cache  --events (JSON lines on stdout)
 eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B  --beam-margin M
-           --predictions FILE (each example's gold path and both variants' labels and probabilities, JSON lines)
+           --predictions FILE (one JSON line per example: gold path and both variants' labels and probabilities;
+           for a thoughtThenAnswer task its thought, answers, whether each was right, and the answer NLLs)
            --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
+           (a --max-examples sample does not replace a whole evaluation made since the heads were trained)
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
 
