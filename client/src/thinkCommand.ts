@@ -37,7 +37,7 @@ export async function thinkCommand(server: ServerConnection, output: vscode.LogO
     void vscode.window.showErrorMessage(`HdLM: ${message}`, 'Show Log').then((choice) => choice && output.show(true));
     return undefined;
   }
-  output.info(`thought at layer ${result.thoughtLayer}: ${JSON.stringify(result.thought)} → answer at layer ${result.answerLayer}: ${JSON.stringify(result.answer)} (${result.caughtUp} positions caught up; ${(result.ms.thought + result.ms.answer).toFixed(0)} ms)`);
+  output.info(`thought at layer ${result.thoughtLayer} (${percent(result.thoughtProbability)} sure): ${JSON.stringify(result.thought)} → answer at layer ${result.answerLayer}: ${JSON.stringify(result.answer)} (${result.caughtUp} positions caught up; ${(result.ms.thought + result.ms.answer).toFixed(0)} ms)`);
   void offer(result, text === undefined ? editor : undefined);
   return result;
 }
@@ -52,8 +52,13 @@ async function offer(result: proto.ThinkThenAnswerResult, editor: vscode.TextEdi
     items.unshift({ label: '$(insert) Insert answer', description: answer, run: () => editor.edit((e) => e.insert(at, ` ${answer}`)) });
   }
   const pick = await vscode.window.showQuickPick(items, {
-    title: `HdLM · thought (layer ${result.thoughtLayer}/${result.layers}): ${result.thought.trim() || '(empty)'}`,
+    title: `HdLM · thought (layer ${result.thoughtLayer}/${result.layers}, ${percent(result.thoughtProbability)} sure): ${result.thought.trim() || '(empty)'}`,
     placeHolder: `answer (layer ${result.answerLayer}): ${answer || '(empty)'}`,
   });
   await pick?.run();
+}
+
+/** A probability as "62 %" (one decimal under 10 %, so a small one does not read as 0). */
+function percent(p: number): string {
+  return `${(p * 100).toFixed(p < 0.1 ? 1 : 0)} %`;
 }

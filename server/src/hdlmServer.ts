@@ -278,6 +278,7 @@ export class HdlmServer {
           thoughtLayer: session.layers[0]!,
           answerLayer: session.loaded.checkpoint.config.numLayers,
           caughtUp: result.caughtUp,
+          thoughtProbability: Math.exp(result.thought.logProbability),
           ms: result.ms,
         };
       }),
@@ -301,10 +302,10 @@ export class HdlmServer {
       signal: run.signal,
       onToken: (part, e) => {
         text[part] += e.text;
-        this.client.sendGenerationStep({ id, source, part, token: e.text, text: text[part], layer: e.layer, layers });
+        this.client.sendGenerationStep({ id, source, part, token: e.text, text: text[part], layer: e.layer, layers, probability: e.probability });
       },
     });
-    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, ms: result.ms });
+    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, thoughtProbability: Math.exp(result.thought.logProbability), ms: result.ms });
     return result;
   }
 

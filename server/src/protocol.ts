@@ -162,6 +162,12 @@ export interface ThinkThenAnswerResult {
   answerLayer: number;
   /** Thought positions that went through the deeper layers in one batched pass before the answer. */
   caughtUp: number;
+  /**
+   * How sure the thought layer was of its whole thought: the product of its tokens' probabilities
+   * (closing token included). A thought it was unsure of is more often wrong, and a wrong thought
+   * can mislead the answer (data/README.md, "Thought-then-answer").
+   */
+  thoughtProbability: number;
   ms: { thought: number; answer: number };
 }
 
@@ -174,13 +180,14 @@ export const thinkThenAnswer = new RequestType<ThinkThenAnswerParams, ThinkThenA
 
 /** One step of a thought-then-answer generation, for views that follow it live. */
 export type GenerationStepParams =
-  | { id: string; source: 'command' | 'inline'; part: 'thought' | 'answer'; token: string; text: string; layer: number; layers: number }
-  | { id: string; source: 'command' | 'inline'; part: 'done'; thought: string; answer: string; thoughtLayer: number; layers: number; caughtUp: number; ms: { thought: number; answer: number } };
+  | { id: string; source: 'command' | 'inline'; part: 'thought' | 'answer'; token: string; text: string; layer: number; layers: number; probability: number }
+  | { id: string; source: 'command' | 'inline'; part: 'done'; thought: string; answer: string; thoughtLayer: number; layers: number; caughtUp: number; thoughtProbability: number; ms: { thought: number; answer: number } };
 
 /**
  * `hdlm/generationStep` — server → client notification, for every token of a thought-then-answer
  * generation (the Think Then Answer command and inline completions), then once with `done`:
- * which layer produced each token, and how many thought positions were caught up. `id` is the
+ * which layer produced each token and how sure it was of it (`probability`, the layer's own,
+ * before sampling), and how many thought positions were caught up. `id` is the
  * request's `requestId`, or `inline:<uri>:<line>` for inline completions.
  */
 export const generationStep = new NotificationType<GenerationStepParams>('hdlm/generationStep');

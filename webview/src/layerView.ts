@@ -80,13 +80,17 @@ function generationSection(g: GenerationView): HTMLElement {
   for (const t of g.tokens) {
     const chip = el('span', t.text, `chip ${t.part}`);
     chip.setAttribute('role', 'listitem');
-    chip.title = t.part === 'thought' ? `thought token from layer ${t.layer}/${g.layers}: layers ${t.layer + 1}–${g.layers} were skipped for it until the answer` : `answer token from layer ${t.layer}/${g.layers}`;
+    const sure = t.probability === undefined ? '' : ` (${(t.probability * 100).toFixed(1)} % sure)`;
+    chip.title = t.part === 'thought' ? `thought token from layer ${t.layer}/${g.layers}${sure}: layers ${t.layer + 1}–${g.layers} were skipped for it until the answer` : `answer token from layer ${t.layer}/${g.layers}${sure}`;
+    // A token its layer was unsure of is drawn fainter: a shaky thought can mislead the answer.
+    if (t.probability !== undefined) chip.style.opacity = String(0.45 + 0.55 * t.probability);
     line.append(chip);
   }
   box.append(line);
   const thought = g.tokens.filter((t) => t.part === 'thought');
   const answer = g.tokens.filter((t) => t.part === 'answer');
   const parts = [`thought: ${thought.length} tokens at layer ${thought[0]?.layer ?? g.done?.thoughtLayer ?? '?'}`, `answer: ${answer.length} tokens at layer ${g.layers}`];
+  if (g.done?.thoughtProbability !== undefined) parts[0] += ` (${(g.done.thoughtProbability * 100).toFixed(1)} % sure of the whole thought)`;
   if (g.done) parts.splice(1, 0, `then ${g.done.caughtUp} positions caught up through layers ${g.done.thoughtLayer + 1}–${g.layers} in one pass (no re-prefill)`, `${g.done.ms.thought.toFixed(0)} + ${g.done.ms.answer.toFixed(0)} ms`);
   box.append(el('div', parts.join(' · '), 'meta'));
   return box;

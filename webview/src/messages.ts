@@ -26,9 +26,10 @@ export interface GenerationView {
   /** The Think Then Answer command, or an inline completion. */
   source: 'command' | 'inline';
   layers: number;
-  tokens: { part: 'thought' | 'answer'; text: string; layer: number }[];
+  /** Each token with its layer and that layer's probability of it (absent in views saved before 2026-12-06). */
+  tokens: { part: 'thought' | 'answer'; text: string; layer: number; probability?: number }[];
   /** Set when it ended: positions caught up through the deeper layers before the answer, and times. */
-  done?: { caughtUp: number; thoughtLayer: number; ms: { thought: number; answer: number } };
+  done?: { caughtUp: number; thoughtLayer: number; thoughtProbability?: number; ms: { thought: number; answer: number } };
 }
 
 /** Host → webview. */

@@ -13,6 +13,11 @@ export interface TokenEvent {
   /** Text this token added to the row's output (needs `decode`); '' while a character is incomplete. */
   text: string;
   layer: number;
+  /**
+   * The exit layer's own probability of this token (softmax of the head's logits, before
+   * temperature, top-k/p and repetition controls): how sure that layer was of it.
+   */
+  probability: number;
 }
 
 export interface GenerateRequest {
@@ -36,6 +41,8 @@ export interface GeneratedRow {
   /** Decoded output, cut before a stop string; undefined without `decode`. */
   text: string | undefined;
   stop: StopReason;
+  /** Sum of the natural logs of the generated tokens' probabilities (TokenEvent.probability): exp of it is the output's probability. */
+  logProbability: number;
 }
 
 export interface GenerateResult {
@@ -51,6 +58,7 @@ export interface GenerateResult {
 
 interface RowProgress {
   tokens: number[];
+  logProbability: number;
   text: string;
   stop: StopReason | undefined;
   cut: number | undefined;
@@ -68,7 +76,7 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
 
   const stopIds = config.ignoreEos ? config.stopTokenIds : [...config.stopTokenIds, ...model.config.eosTokenIds];
   const sampler = new Sampler(config);
-  const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], text: '', stop: undefined, cut: undefined }));
+  const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], logProbability: 0, text: '', stop: undefined, cut: undefined }));
 
   // 1. The prompt (or the continuation of a state) goes in as the first step's input.
   if (request.prompts.some((p) => p.length > 0)) model.append(state, request.prompts);
@@ -95,7 +103,7 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
     rows.forEach((r) => (r.stop ??= 'cancelled'));
   }
   return {
-    rows: rows.map((r) => ({ tokens: r.tokens, text: request.decode ? r.text.slice(0, r.cut) : undefined, stop: r.stop! })),
+    rows: rows.map((r) => ({ tokens: r.tokens, text: request.decode ? r.text.slice(0, r.cut) : undefined, stop: r.stop!, logProbability: r.logProbability })),
     state,
   };
 }
@@ -108,8 +116,11 @@ function newTokenBudget(config: GenerationConfig, length: number): number {
 function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, sampler: Sampler, stopping: StoppingCriteria, request: GenerateRequest, layer: number): number {
   // The repetition controls look back on the row's prompt and output (with a continued state,
   // this call's prompt: the tokens appended before it are not kept as ids).
-  const token = sampler.next(logits.subarray(b * vocab, (b + 1) * vocab), sampler.looksBack ? [...request.prompts[b]!, ...row.tokens] : []);
+  const rowLogits = logits.subarray(b * vocab, (b + 1) * vocab);
+  const token = sampler.next(rowLogits, sampler.looksBack ? [...request.prompts[b]!, ...row.tokens] : []);
+  const logProbability = logSoftmaxAt(rowLogits, token);
   row.tokens.push(token);
+  row.logProbability += logProbability;
   let delta = '';
   if (request.decode) {
     const text = request.decode(row.tokens);
@@ -125,6 +136,15 @@ function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, 
     row.stop = stop.reason;
     row.cut = stop.cut;
   }
-  request.onToken?.({ row: b, token, text: delta, layer });
+  request.onToken?.({ row: b, token, text: delta, layer, probability: Math.exp(logProbability) });
   return token;
+}
+
+/** log softmax(logits)[token], in float64, shifted by the maximum so no exponent overflows. */
+export function logSoftmaxAt(logits: Float32Array, token: number): number {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  return logits[token]! - max - Math.log(sum);
 }

@@ -93,8 +93,11 @@ export interface ThoughtPrediction {
   /** The record's id in the dataset file. */
   id: string;
   gold: { thought: string; answer: string };
-  /** HdLM's greedy thought and answer; `right` is exact match after trimming and case folding. */
-  hdlm: { thought: string; answer: string; thoughtRight: boolean; answerRight: boolean };
+  /**
+   * HdLM's greedy thought and answer, the thought layer's probability of its whole thought
+   * (closing token included), and whether each was right (exact match, trimmed, case-folded).
+   */
+  hdlm: { thought: string; answer: string; thoughtProbability: number; thoughtRight: boolean; answerRight: boolean };
   flat: { answer: string; answerRight: boolean };
   /**
    * The gold answer's NLL in nats per token (teacher-forced, as the record's `answerNll`) after
@@ -140,6 +143,7 @@ export async function evaluateThoughtTask(
     };
     const config = { maxNewTokens };
     const hdlmOut: { thought: string; answer: string }[] = [];
+    const thoughtProbability: number[] = [];
     const hdlmTotals = { ms: 0, layerPositions: 0 };
     for (const [i, r] of fitting.entries()) {
       if (options.signal?.aborted) throw new CancelledError();
@@ -147,6 +151,7 @@ export async function evaluateThoughtTask(
         thoughtThenAnswer(model, tokenizer, { input: r.input, system: task.system, thoughtLayer: k, thoughtHead: session.thoughtHead, answerHead: session.answerHead, thought: config, answer: config, signal: options.signal }),
       );
       hdlmOut.push({ thought: run.value.thought.text ?? '', answer: run.value.answer.text ?? '' });
+      thoughtProbability.push(Math.exp(run.value.thought.logProbability));
       hdlmTotals.ms += run.ms;
       hdlmTotals.layerPositions += run.layerPositions;
       options.onProgress?.('hdlm', i + 1, fitting.length);
@@ -231,7 +236,7 @@ export async function evaluateThoughtTask(
       return {
         id: r.id,
         gold: { thought: r.thought, answer: r.answer },
-        hdlm: { ...hdlmOut[i]!, thoughtRight: thoughtRight[i]!, answerRight: hdlmRight[i]! },
+        hdlm: { ...hdlmOut[i]!, thoughtProbability: thoughtProbability[i]!, thoughtRight: thoughtRight[i]!, answerRight: hdlmRight[i]! },
         flat: { answer: flatOut[i]!, answerRight: flatRight[i]! },
         ...(nll ? { answerNll: nll } : {}),
       };

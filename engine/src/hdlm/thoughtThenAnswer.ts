@@ -51,7 +51,7 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
   const row = thought.rows[0]!;
   try {
     if (row.stop === 'cancelled') {
-      return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled' }, caughtUp: 0, ms: { thought: t1 - t0, answer: 0 } };
+      return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled', logProbability: 0 }, caughtUp: 0, ms: { thought: t1 - t0, answer: 0 } };
     }
     // Close the thought turn unless the model already did, then open the answer turn.
     const closed = row.stop === 'stopToken' && endIds.includes(row.tokens.at(-1)!);

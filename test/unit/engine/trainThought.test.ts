@@ -135,6 +135,7 @@ test('after overfitting 8 examples the HdLM variant reproduces their thoughts an
   // Per example (what --predictions writes): the rows pool to the record's figures.
   assert.equal(predictions!.length, 8);
   assert.equal(predictions!.filter((p) => p.hdlm.thoughtRight).length / 8, hdlm.thoughtAccuracy);
+  assert.ok(predictions!.every((p) => p.hdlm.thoughtProbability > 0 && p.hdlm.thoughtProbability <= 1));
   assert.equal(predictions!.filter((p) => p.flat.answerRight).length / 8, flat.answerAccuracy);
   const pooled = (pick: (n: NonNullable<(typeof predictions)>[number]['answerNll'] & object) => number): number => {
     const rows = predictions!.map((p) => p.answerNll!);

@@ -114,6 +114,11 @@ test('think then answer streams the thought from the first level\'s layer and th
   // The thought's positions (and the turn markers around them) went through layers 3-4 in one pass.
   assert.ok(done.caughtUp >= thought.length, `caught up ${done.caughtUp} positions for ${thought.length} thought tokens`);
   assert.equal(answer.at(-1)!.text.trim(), result.answer, 'the streamed pieces add up to the answer');
+  // Each token says how sure its layer was; the thought's probability is the product over its tokens.
+  assert.ok([...thought, ...answer].every((s) => s.probability > 0 && s.probability <= 1));
+  const product = thought.reduce((p, s) => p * s.probability, 1);
+  assert.ok(product > 0 && Math.abs(result.thoughtProbability / product - 1) < 1e-9, `${result.thoughtProbability} against ${product}`);
+  assert.equal(done.thoughtProbability, result.thoughtProbability);
   await assert.rejects(server.thinkThenAnswer({ text: '  ' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest);
   await assert.rejects(server.thinkThenAnswer({ text: 'x', maxTokens: 0 }), /maxTokens/);
   const source = new CancellationTokenSource();
