@@ -33,7 +33,7 @@ export class ThoughtDecorations implements vscode.Disposable {
     if (!editor || !params.thought.trim()) return;
     this.clear();
     const end = editor.document.lineAt(Math.min(params.line, editor.document.lineCount - 1)).range.end;
-    const text = `💭 ${params.thought.trim()} (layer ${params.thoughtLayer}) → answer from layer ${params.answerLayer}`;
+    const text = `💭 ${params.thought.trim()} (layer ${params.thoughtLayer}, ${Math.round(params.thoughtProbability * 100)} % sure) → answer from layer ${params.answerLayer}`;
     editor.setDecorations(this.type, [{ range: new vscode.Range(end, end), renderOptions: { after: { contentText: text } } }]);
     this.shown = { uri: params.uri, line: params.line };
   }

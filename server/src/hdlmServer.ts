@@ -244,7 +244,7 @@ export class HdlmServer {
           const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
           if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
           const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
-          this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, ms: performance.now() - started });
+          this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, thoughtProbability: Math.exp(result.thought.logProbability), ms: performance.now() - started });
           return [{ insertText, range: { start: position, end: position } }];
         }),
       );

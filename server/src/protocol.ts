@@ -131,6 +131,8 @@ export interface ThoughtParams {
   /** Layer that drafted the thought, and the last layer that wrote the answer. */
   thoughtLayer: number;
   answerLayer: number;
+  /** The thought layer's probability of its whole thought (as in ThinkThenAnswerResult). */
+  thoughtProbability: number;
   ms: number;
 }
 

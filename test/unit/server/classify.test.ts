@@ -82,6 +82,8 @@ test('an inline completion drafts a thought, sends it, and offers the answer as 
   assert.equal(client.thoughts[0]!.answer, item!.insertText);
   assert.equal(client.thoughts[0]!.thoughtLayer, 2);
   assert.equal(client.thoughts[0]!.answerLayer, 4);
+  const sure = client.thoughts[0]!.thoughtProbability;
+  assert.ok(sure > 0 && sure <= 1, `the thought's probability ${sure}`);
   assert.deepEqual(item!.range, { start: { line: 0, character: 21 }, end: { line: 0, character: 21 } });
   const off = await startServer({ task: 'animals.hdlm.json' });
   assert.deepEqual(await off.server.inlineCompletion({ uri: 'file:///ws/notes.txt', languageId: 'plaintext', prefix: 'The dog barked at the', position: { line: 0, character: 21 } }), [], 'disabled by default');
