@@ -140,10 +140,10 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
 }
 
 /** Whichever evaluation a task or job carries (at most one of the two kinds). */
-/** "200 of 7561 examples (a sample) of test.jsonl": what an evaluation measured. */
+/** "a sample of 200 of the 7561 examples of test.jsonl", or "7561 examples of test.jsonl": what an evaluation measured. */
 function scope(e: { examples: number; sampledFrom?: number; file: string }): string {
-  const sample = e.sampledFrom === undefined ? '' : ` of ${e.sampledFrom} (a sample)`;
-  return `${e.examples}${sample} examples of ${e.file.split(/[\\/]/).pop()}`;
+  const count = e.sampledFrom === undefined ? `${e.examples}` : `a sample of ${e.examples} of the ${e.sampledFrom}`;
+  return `${count} examples of ${e.file.split(/[\\/]/).pop()}`;
 }
 
 /** A warning when the kept evaluation measured heads that have been trained again since. */
