@@ -441,6 +441,7 @@ describe('HdLM extension in a real VS Code', () => {
     listed.catch(() => undefined);
     await vscode.commands.executeCommand('hdlm.tasks.focus');
     await listed;
+    await screenshot('workbench-task-panel-new-task.png');
     // Again from the same dataset: a second file, the first left as it was.
     const again = await vscode.commands.executeCommand<CreateTaskResult | undefined>('hdlm.createTask', dataset);
     assert.equal(again?.name, 'notes-2');
