@@ -38,6 +38,9 @@ generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --st
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3  --head-precision int8 (as for generate)
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (default 2)  --beam-margin M
            (a level hands on a runner-up path only within M of the best path's probability; default 0.5)
+           --file FILE: every input of a file (JSON lines with "text", and "id" and "labels" if present;
+           any other file: each non-empty line), one JSON line each to stdout or --out FILE (written
+           whole at the end); with labels on every input, the accuracy against them
 train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N
            --no-feature-cache  --events (JSON lines on stdout)
 eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B  --beam-margin M
@@ -65,7 +68,7 @@ const COMMAND_OPTIONS = {
     'head-precision': { type: 'string' },
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' }, 'head-precision': { type: 'string' } },
-  classify: { task: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
+  classify: { task: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, file: { type: 'string' }, out: { type: 'string' } },
   train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
   eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' } },

@@ -3,7 +3,7 @@
 // from the task's layers. Bad input is refused with the file and field named.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -65,4 +65,38 @@ test('--model says which model a task\'s "default" stands for, and a task that n
   const named = hdlm(['classify', '--task', join(dir, 'wn.hdlm.json'), '--model', join(dir, 'model'), 'a flower']);
   assert.equal(named.status, 2);
   assert.match(named.stderr, /--model: .*wn\.hdlm\.json names its own model \(.*model\); --model applies to tasks whose "model" is "default"/);
+});
+
+test('--file classifies every input of a file: each line the single-text command\'s path, the accuracy against labels, --out whole or not at all', () => {
+  const task = join(dir, 'wn.hdlm.json');
+  const lines = readFileSync(fixture, 'utf8').trim().split('\n').slice(0, 6);
+  const inputs = join(dir, 'inputs.jsonl');
+  // Line 4 is not an input: reported by line and skipped, the others still classified.
+  writeFileSync(inputs, [...lines.slice(0, 3), '{"title": "no text"}', ...lines.slice(3)].join('\n'));
+  const streamed = hdlm(['classify', '--task', task, '--file', inputs]);
+  assert.equal(streamed.status, 0, streamed.stderr);
+  type Row = { id: string; text: string; labels: string[]; probabilities: number[]; layers: number[]; gold?: string[] };
+  const rows = streamed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Row);
+  assert.equal(rows.length, 6);
+  assert.match(streamed.stderr, /inputs\.jsonl:4: expected an object with a non-empty "text"/);
+  assert.match(streamed.stderr, /wn: 6 inputs classified, [\d.]+ ms each on cpu; against their labels: [\d.]+ \/ [\d.]+ \/ [\d.]+ % per level, [\d.]+ % joint/);
+  const gold = lines.map((l) => JSON.parse(l) as { id: string; text: string; labels: string[] });
+  assert.deepEqual(rows.map((r) => r.id), gold.map((g) => g.id));
+  assert.deepEqual(rows.map((r) => r.gold), gold.map((g) => g.labels));
+  // Each row is what classifying its text alone gives.
+  const single = JSON.parse(hdlm(['classify', '--task', task, '--json', gold[1]!.text]).stdout) as { path: { label: string; probability: number }[] };
+  assert.deepEqual(rows[1]!.labels, single.path.map((d) => d.label));
+  assert.deepEqual(rows[1]!.layers, [1, 2, 4]);
+  assert.ok(rows[1]!.probabilities.every((p, i) => Math.abs(p - single.path[i]!.probability) < 1e-9));
+  // A plain text file: one input per non-empty line; --out written whole.
+  const plain = join(dir, 'inputs.txt');
+  writeFileSync(plain, 'a small dog\n\na tall tree with needles\n');
+  const out = join(dir, 'labelled.jsonl');
+  const written = hdlm(['classify', '--task', task, '--file', plain, '--out', out]);
+  assert.equal(written.status, 0, written.stderr);
+  assert.equal(written.stdout, '');
+  assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Row).id), ['line 1', 'line 3']);
+  assert.match(hdlm(['classify', '--task', task, '--file', plain, 'and a text']).stderr, /give the text to classify or --file, not both/);
+  assert.match(hdlm(['classify', '--task', task, '--file', join(dir, 'missing.txt')]).stderr, /--file .*missing\.txt: no such file/);
+  assert.match(hdlm(['classify', '--task', task, '--file', plain, '--out', join(dir, 'nowhere', 'x.jsonl')]).stderr, /--out .*: name a file in a folder that exists/);
 });

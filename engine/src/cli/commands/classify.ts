@@ -1,17 +1,33 @@
 // `hdlm classify`: coarse-to-fine classification of a text with a task's heads, each level from
-// its own layer; prints the path with probabilities, runners-up, layers and times.
+// its own layer; prints the path with probabilities, runners-up, layers and times. With `--file`,
+// every input of a file, one JSON line each (to `--out`, written only when all are done).
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { writeAtomically } from '../../checkpoint/safetensors';
 import { Engine } from '../../engine';
+import type { Classification } from '../../hdlm/classifier';
+import { readClassifyInputs } from '../../hdlm/classifyInputs';
+import { CancelledError } from '../../model/segmentedModel';
+import { formatIssues } from '../../hdlm/dataset/jsonl';
 import { readTaskFile } from '../../hdlm/taskFile';
-import { openTask } from '../../hdlm/taskSession';
+import { openTask, type TaskSession } from '../../hdlm/taskSession';
 import { defaultTaskFile, hierarchyBeam, integer, providers, taskModelDir, UsageError, Values } from '../args';
+import { ProgressBar } from '../progress';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
+  const file = typeof values['file'] === 'string' ? resolve(values['file']) : undefined;
   const text = positionals.join(' ').trim();
-  if (!text) throw new UsageError('give the text to classify');
+  if (file && text) throw new UsageError('give the text to classify or --file, not both');
+  if (!file && !text) throw new UsageError('give the text to classify (or --file FILE)');
+  if (!file && values['out'] !== undefined) throw new UsageError('--out goes with --file');
+  if (file && !existsSync(file)) throw new UsageError(`--file ${file}: no such file`);
+  const out = typeof values['out'] === 'string' ? resolve(values['out']) : undefined;
+  if (out && (!existsSync(dirname(out)) || (existsSync(out) && statSync(out).isDirectory()))) throw new UsageError(`--out ${out}: name a file in a folder that exists`);
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const session = await openTask(engine, task, taskModelDir(values, task));
   try {
+    if (file) return await classifyFile(session, file, out, values, signal);
     const started = performance.now();
     const compute0 = session.loaded.model.compute.layerPositions;
     const result = await session.classifier.classify(text, { ...hierarchyBeam(values), signal });
@@ -30,4 +46,67 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   } finally {
     await session.release();
   }
+}
+
+/** One classified input, as `--file` writes it. */
+interface ClassifiedLine {
+  id: string;
+  text: string;
+  labels: string[];
+  /** Per level, the label's probability among its siblings. */
+  probabilities: number[];
+  pathProbability: number;
+  layers: number[];
+  /** The input's own labels, when it carried them. */
+  gold?: string[];
+}
+
+async function classifyFile(session: TaskSession, file: string, out: string | undefined, values: Values, signal: AbortSignal): Promise<void> {
+  const { inputs, skipped } = readClassifyInputs(file);
+  if (skipped.length > 0) console.error(`${formatIssues(file, skipped.slice(0, 20))}${skipped.length > 20 ? `\n… and ${skipped.length - 20} more` : ''}\n(${skipped.length} lines skipped)`);
+  if (inputs.length === 0) throw new Error(`${file}: nothing to classify`);
+  const bar = new ProgressBar();
+  const rows: ClassifiedLine[] = [];
+  const started = performance.now();
+  let failed = 0;
+  for (const input of inputs) {
+    let result: Classification;
+    try {
+      result = await session.classifier.classify(input.text, { ...hierarchyBeam(values), signal });
+    } catch (err) {
+      // One input the model cannot take (longer than its context) does not stop the others.
+      if (err instanceof CancelledError || signal.aborted) throw err;
+      bar.line(`${file}:${input.line}: skipped: ${err instanceof Error ? err.message : String(err)}`);
+      failed++;
+      continue;
+    }
+    const row: ClassifiedLine = {
+      id: input.id,
+      text: input.text,
+      labels: result.path.map((d) => d.label),
+      probabilities: result.path.map((d) => d.probability),
+      pathProbability: result.pathProbability,
+      layers: result.path.map((d) => d.layer),
+      ...(input.labels ? { gold: input.labels } : {}),
+    };
+    rows.push(row);
+    // Without --out the lines stream as they come; with it, the file appears whole or not at all.
+    if (!out) console.log(JSON.stringify(row));
+    bar.update('classify', rows.length + failed, inputs.length);
+  }
+  if (rows.length === 0) throw new Error(`${file}: no input could be classified`);
+  if (out) writeAtomically(out, rows.map((r) => Buffer.from(`${JSON.stringify(r)}\n`)));
+  const ms = (performance.now() - started) / rows.length;
+  const notDone = failed > 0 ? ` (${failed} skipped)` : '';
+  bar.line(`${session.task.name}: ${rows.length} inputs classified${notDone}, ${ms.toFixed(1)} ms each on ${session.loaded.model.provider}${out ? ` → ${out}` : ''}${goldSummary(rows)}`);
+}
+
+/** Per-level and joint accuracy against the inputs' own labels, when every input has a path as deep. */
+function goldSummary(rows: readonly ClassifiedLine[]): string {
+  const depth = rows[0]!.labels.length;
+  if (!rows.every((r) => r.gold?.length === depth)) return '';
+  const right = (d: number): number => rows.filter((r) => r.gold![d] === r.labels[d]).length / rows.length;
+  const levels = Array.from({ length: depth }, (_, d) => `${(right(d) * 100).toFixed(1)}`).join(' / ');
+  const joint = rows.filter((r) => r.gold!.every((l, d) => l === r.labels[d])).length / rows.length;
+  return `; against their labels: ${levels} % per level, ${(joint * 100).toFixed(1)} % joint`;
 }
