@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import { classifyCommand, copyClassification, insertClassificationComment } from './classifyCommand';
+import { classifyLinesCommand } from './classifyLinesCommand';
 import { createTaskCommand } from './createTaskCommand';
 import { runJobCommand } from './jobCommands';
 import { thinkCommand } from './thinkCommand';
@@ -16,6 +17,7 @@ export function registerCommands(server: ServerConnection, output: TeeOutputChan
     vscode.commands.registerCommand('hdlm.evaluate', (arg?: unknown) => runJobCommand('evaluate', server, output, arg)),
     vscode.commands.registerCommand('hdlm.createTask', (arg?: unknown) => createTaskCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.classify', (text?: unknown) => classifyCommand(server, output, typeof text === 'string' ? text : undefined)),
+    vscode.commands.registerCommand('hdlm.classifyLines', () => classifyLinesCommand(server, output)),
     vscode.commands.registerCommand('hdlm.thinkThenAnswer', (text?: unknown) => thinkCommand(server, output, typeof text === 'string' ? text : undefined)),
     vscode.commands.registerCommand('hdlm.copyClassification', (result: proto.ClassifyResult) => copyClassification(result)),
     vscode.commands.registerCommand('hdlm.insertClassificationComment', (result: proto.ClassifyResult, target: { uri: string; line: number }) => insertClassificationComment(result, target)),

@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { HdlmApi } from '../../../client/src/extension';
+import type { ClassifiedLine } from '../../../client/src/classifyLinesCommand';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ClassifyResult, CreateTaskResult, EngineInfoResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
@@ -142,6 +143,17 @@ describe('HdLM extension in a real VS Code', () => {
       const inserted = await vscode.commands.executeCommand<string>('hdlm.insertClassificationComment', result, { uri: code.uri.toString(), line: 0 });
       assert.match(inserted, new RegExp(`^// HdLM animals: ${coarse} › ${fine} \\(`), inserted);
       assert.equal(code.lineAt(1).text, 'const dog = "barks";', 'the classified line itself is unchanged');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      // Classify Each Line: the dataset's lines, their labels scored, into a new unsaved JSON Lines document.
+      const dataset = await vscode.workspace.openTextDocument(vscode.Uri.file(join(folder, 'animals.jsonl')));
+      await vscode.window.showTextDocument(dataset);
+      const rows = await vscode.commands.executeCommand<ClassifiedLine[] | undefined>('hdlm.classifyLines');
+      assert.deepEqual(rows?.map((r) => [r.line, r.text, r.gold, r.labels.length]), [[1, 'barks', ['animal', 'dog'], 2], [2, 'purrs', ['animal', 'cat'], 2], [3, 'oak', ['plant', 'tree'], 2]]);
+      const results = vscode.window.activeTextEditor!.document;
+      assert.equal(results.isUntitled, true, 'the results are a new document; the dataset is not touched');
+      assert.equal(results.languageId, 'jsonl');
+      assert.deepEqual(results.getText().trim().split('\n').map((l) => (JSON.parse(l) as ClassifiedLine).labels), rows.map((r) => r.labels));
+      assert.match(api.outputText(), /classified 3 of 3 lines in [\d.]+ s; against their labels [\d.]+ \/ [\d.]+ % per level/);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     } finally {
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);

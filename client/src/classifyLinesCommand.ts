@@ -1,0 +1,102 @@
+// "HdLM: Classify Each Line": every non-empty line of the selection (or of the whole document)
+// goes through hdlm/classify in turn, under one cancellable progress notification, and the paths
+// come back as a new, unsaved JSON Lines document beside it: nothing is written into the user's
+// file. In a JSON Lines document a line's "text" is classified, and its "labels", when present,
+// are kept beside the prediction and scored.
+import * as vscode from 'vscode';
+import * as proto from '../../server/src/protocol';
+import type { ServerConnection } from './serverConnection';
+import type { TeeOutputChannel } from './teeOutputChannel';
+
+/** Above this many lines the command asks first (each takes tens of milliseconds on a CPU). */
+const CONFIRM_ABOVE = 1000;
+
+/** One classified line, as the result document holds it. */
+export interface ClassifiedLine {
+  /** 1-based line in the source document. */
+  line: number;
+  text: string;
+  labels: string[];
+  probabilities: number[];
+  pathProbability: number;
+  /** The line's own labels (a JSON Lines dataset's), when it has them. */
+  gold?: string[];
+}
+
+interface LineInput {
+  line: number;
+  text: string;
+  gold?: string[];
+}
+
+/** The inputs: each non-empty line of the selection or document; a JSON Lines line gives its "text". */
+function lineInputs(editor: vscode.TextEditor): LineInput[] {
+  const { document, selection } = editor;
+  const [first, last] = selection.isEmpty ? [0, document.lineCount - 1] : [selection.start.line, selection.end.line];
+  const jsonl = document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl');
+  const inputs: LineInput[] = [];
+  for (let i = first; i <= last; i++) {
+    const raw = document.lineAt(i).text.trim();
+    if (!raw) continue;
+    const input = jsonl ? fromJsonLine(raw) : { text: raw };
+    if (input) inputs.push({ line: i + 1, ...input });
+  }
+  return inputs;
+}
+
+function fromJsonLine(raw: string): { text: string; gold?: string[] } | undefined {
+  try {
+    const obj = JSON.parse(raw) as { text?: unknown; labels?: unknown };
+    if (typeof obj.text !== 'string' || !obj.text.trim()) return undefined;
+    const gold = Array.isArray(obj.labels) && obj.labels.every((l) => typeof l === 'string') ? (obj.labels as string[]) : undefined;
+    return { text: obj.text.trim(), ...(gold ? { gold } : {}) };
+  } catch {
+    return undefined; // not JSON: the dataset's diagnostics already say so
+  }
+}
+
+export async function classifyLinesCommand(server: ServerConnection, output: TeeOutputChannel): Promise<ClassifiedLine[] | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  const inputs = editor ? lineInputs(editor) : [];
+  if (!editor || inputs.length === 0) {
+    void vscode.window.showWarningMessage('HdLM: nothing to classify: open a document with text lines (or select some lines).');
+    return undefined;
+  }
+  if (inputs.length > CONFIRM_ABOVE && !(await vscode.window.showWarningMessage(`HdLM: classify ${inputs.length} lines?`, { modal: true }, 'Classify'))) return undefined;
+  const started = Date.now();
+  const rows = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'HdLM: classifying each line', cancellable: true }, async (progress, token) => {
+    const done: ClassifiedLine[] = [];
+    for (const input of inputs) {
+      if (token.isCancellationRequested) break;
+      try {
+        const r = await server.request(proto.classify, { text: input.text }, token);
+        done.push({ line: input.line, text: input.text, labels: r.path.map((d) => d.label), probabilities: r.path.map((d) => d.probability), pathProbability: r.pathProbability, ...(input.gold ? { gold: input.gold } : {}) });
+      } catch (err) {
+        if (token.isCancellationRequested) break;
+        output.error(`classify each line: line ${input.line}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      progress.report({ message: `${done.length} of ${inputs.length}`, increment: 100 / inputs.length });
+    }
+    return done;
+  });
+  if (rows.length === 0) {
+    void vscode.window.showWarningMessage('HdLM: no line was classified (see the HdLM output for why).', 'Show Log').then((c) => c && output.show(true));
+    return rows;
+  }
+  const doc = await vscode.workspace.openTextDocument({ language: 'jsonl', content: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n` });
+  await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
+  const partial = rows.length < inputs.length ? ` (${inputs.length - rows.length} not: cancelled or failed)` : '';
+  const summary = `classified ${rows.length} of ${inputs.length} lines in ${((Date.now() - started) / 1000).toFixed(1)} s${partial}${goldSummary(rows)}`;
+  output.info(summary);
+  void vscode.window.showInformationMessage(`HdLM: ${summary}`);
+  return rows;
+}
+
+/** Per-level and joint accuracy against the lines' own labels, when every line has a path as deep. */
+function goldSummary(rows: readonly ClassifiedLine[]): string {
+  const depth = rows[0]!.labels.length;
+  if (!rows.every((r) => r.gold?.length === depth)) return '';
+  const share = (hits: number): string => `${((hits / rows.length) * 100).toFixed(1)}`;
+  const levels = Array.from({ length: depth }, (_, d) => share(rows.filter((r) => r.gold![d] === r.labels[d]).length)).join(' / ');
+  return `; against their labels ${levels} % per level, ${share(rows.filter((r) => r.gold!.every((l, d) => l === r.labels[d])).length)} % joint`;
+}
