@@ -1,14 +1,15 @@
 // A new task file beside a dataset ("HdLM: New Task from Dataset" in the editor, `hdlm new-task`
-// on the command line), so that a user with a JSON Lines file is one command away from fine-tuning. The dataset is read by the same readers
-// training uses (a file training would refuse is refused here, with its file and lines), the
-// kind follows the lines' shape, and the levels' layers are spread over the model's depth. The
-// file is a starting point: every choice is a field with a comment saying how to change it.
+// on the command line), so that a user with a JSON Lines file is one command away from
+// fine-tuning. The dataset is read by the same readers training uses (a file training would
+// refuse is refused here, with its file and lines), the kind follows the lines' shape, and the
+// levels' layers are spread over the model's depth. The file is a starting point: every choice
+// is a field with a comment saying how to change it.
 import { closeSync, existsSync, linkSync, openSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
 import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
-import { readTaskFile, type TaskKind } from './taskFile';
+import { defaultHeadsPath, readTaskFile, type TaskKind } from './taskFile';
 
 export interface CreatedTask {
   /** Absolute path of the new task file. */
@@ -51,7 +52,10 @@ export function spreadLayers(depth: number, layers: number): (number | 'last')[]
   return [...picked, 'last'];
 }
 
-/** Reads the dataset as training would, and writes `<stem>.hdlm.json` beside it (`<stem>-2` … if taken). */
+/**
+ * Reads the dataset as training would, and writes `<stem>.hdlm.json` beside it (`<stem>-2` …
+ * when that file, or the heads folder that name would use, is taken).
+ */
 export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
   const { kind, depth, examples, skipped } = readForTask(dataset);
   const layers = modelLayers(model);
@@ -61,7 +65,8 @@ export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
   for (let n = 1; n < 1000; n++) {
     const name = n === 1 ? stem : `${stem}-${n}`;
     const task = join(dir, `${name}.hdlm.json`);
-    if (existsSync(task)) continue;
+    // A name whose heads folder exists (a task deleted, its heads kept) would pick up those heads.
+    if (existsSync(task) || existsSync(join(dir, defaultHeadsPath(name)))) continue;
     const modelField = model.field === 'default' ? 'default' : relativeTo(dir, model.dir);
     const text = taskFileText({ name, kind, model: modelField, dataset: relativeTo(dir, dataset), levels, examples, layers });
     if (writeNew(task, text)) {

@@ -83,6 +83,9 @@ test('a task file is written beside the dataset; training reads it and the serve
   assert.equal(again.name, 'animals-2');
   assert.equal(readFileSync(created.task, 'utf8'), first);
   assert.ok(!readdirSync(join(workspace, 'data')).some((f) => f.endsWith('.tmp')), 'no temporary file left');
+  // A heads folder left by a deleted task keeps its name taken: the new task would load those heads.
+  mkdirSync(join(workspace, 'data', 'heads', 'animals-3'), { recursive: true });
+  assert.equal((await server.createTask({ dataset: 'data/animals.jsonl' })).name, 'animals-4');
 });
 
 test('thought-then-answer lines make a thought-then-answer task: the thought at half the depth', async () => {

@@ -98,7 +98,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     },
   });
   const record = evaluationRecord(result);
-  const saved = saveEvaluationRecord(task.headsDir, record, newestHeadTime(task.headsDir, [...taskHeadNames(task), FLAT_HEAD]));
+  const saved = saveEvaluationRecord(task.headsDir, record, headsTrainedAt(task));
   if (predictionsFile) savePredictions(predictionsFile, result.predictions ?? []);
   if (events) {
     emit({ kind: 'evaluation', evaluation: record });
@@ -161,7 +161,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
       if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
     },
   });
-  const saved = saveEvaluationRecord(task.headsDir, record, newestHeadTime(task.headsDir, [...taskHeadNames(task), FLAT_HEAD]));
+  const saved = saveEvaluationRecord(task.headsDir, record, headsTrainedAt(task));
   if (predictionsFile) savePredictions(predictionsFile, predictions ?? []);
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
   const lines = [
@@ -184,6 +184,11 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     return;
   }
   for (const l of lines) console.log(l);
+}
+
+/** When the task's newest head was saved: a kept evaluation older than that measured other heads. */
+function headsTrainedAt(task: TaskDefinition): string | undefined {
+  return newestHeadTime(task.headsDir, [...taskHeadNames(task), FLAT_HEAD]);
 }
 
 /** Where the record went, or why the kept one stays. */
