@@ -57,6 +57,16 @@ describe('HdLM extension in a real VS Code', () => {
     await screenshot('workbench-output.png');
   });
 
+  it('opens the Get Started walkthrough', async () => {
+    // Its pages and command links are checked against the manifest by a unit test (protocolDoc);
+    // here it opens in the workbench, and the screenshot is for a person to look at.
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#start`, false);
+    assert.equal(vscode.window.tabGroups.activeTabGroup.activeTab?.label, 'Welcome');
+    await new Promise((r) => setTimeout(r, 1500)); // the page renders asynchronously
+    await screenshot('workbench-walkthrough.png');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   it('gives *.hdlm.json files the hdlm-task language', async () => {
     const folder = vscode.workspace.workspaceFolders?.[0];
     assert.ok(folder, 'the test workspace is open');

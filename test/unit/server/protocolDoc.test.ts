@@ -34,6 +34,15 @@ test('the manifest names files that exist and a grammar that parses', () => {
   for (const c of manifest.contributes.commands) {
     assert.equal(c.category, 'HdLM', `${c.command} is in the HdLM category`);
   }
+  // The Get Started walkthrough: its pages exist, and its links and completion events name commands the extension has.
+  const walkthroughs = (manifest.contributes as { walkthroughs?: { steps: { id: string; description: string; media: { markdown: string }; completionEvents: string[] }[] }[] }).walkthroughs ?? [];
+  const commands = new Set(manifest.contributes.commands.map((c) => c.command));
+  assert.ok(walkthroughs.length > 0 && walkthroughs[0]!.steps.length >= 4);
+  for (const step of walkthroughs.flatMap((w) => w.steps)) {
+    assert.ok(readFileSync(join(root, step.media.markdown), 'utf8').startsWith('# '), `${step.id}: ${step.media.markdown}`);
+    const named = [...step.description.matchAll(/\(command:([\w.]+)\)/g), ...step.completionEvents.map((e) => e.match(/^onCommand:([\w.]+)$/))].map((m) => m?.[1]);
+    assert.ok(named.length >= 2 && named.every((c) => c !== undefined && commands.has(c)), `${step.id} names ${named.join(', ')}`);
+  }
 });
 
 /** `interface Name { … }` blocks of the page's code samples, by name (braces matched). */
