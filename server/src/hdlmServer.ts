@@ -244,7 +244,7 @@ export class HdlmServer {
           const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
           if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
           const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
-          this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, thoughtProbability: Math.exp(result.thought.logProbability), ms: performance.now() - started });
+          this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, thoughtProbability: result.thoughtProbability, ms: performance.now() - started });
           return [{ insertText, range: { start: position, end: position } }];
         }),
       );
@@ -278,7 +278,7 @@ export class HdlmServer {
           thoughtLayer: session.layers[0]!,
           answerLayer: session.loaded.checkpoint.config.numLayers,
           caughtUp: result.caughtUp,
-          thoughtProbability: Math.exp(result.thought.logProbability),
+          thoughtProbability: result.thoughtProbability,
           ms: result.ms,
         };
       }),
@@ -305,7 +305,7 @@ export class HdlmServer {
         this.client.sendGenerationStep({ id, source, part, token: e.text, text: text[part], layer: e.layer, layers, probability: e.probability });
       },
     });
-    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, thoughtProbability: Math.exp(result.thought.logProbability), ms: result.ms });
+    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, thoughtProbability: result.thoughtProbability, ms: result.ms });
     return result;
   }
 

@@ -151,7 +151,7 @@ export async function evaluateThoughtTask(
         thoughtThenAnswer(model, tokenizer, { input: r.input, system: task.system, thoughtLayer: k, thoughtHead: session.thoughtHead, answerHead: session.answerHead, thought: config, answer: config, signal: options.signal }),
       );
       hdlmOut.push({ thought: run.value.thought.text ?? '', answer: run.value.answer.text ?? '' });
-      thoughtProbability.push(Math.exp(run.value.thought.logProbability));
+      thoughtProbability.push(run.value.thoughtProbability);
       hdlmTotals.ms += run.ms;
       hdlmTotals.layerPositions += run.layerPositions;
       options.onProgress?.('hdlm', i + 1, fitting.length);

@@ -19,7 +19,8 @@ export interface ThoughtThenAnswerRequest {
   answerHead?: LanguageHead;
   thought?: Partial<GenerationConfig>;
   answer?: Partial<GenerationConfig>;
-  onToken?: (part: 'thought' | 'answer', event: TokenEvent) => void;
+  /** Every token of both parts, with its layer's probability of it. */
+  onToken?: (part: 'thought' | 'answer', event: TokenEvent & { probability: number }) => void;
   signal?: AbortSignal;
 }
 
@@ -28,6 +29,11 @@ export interface ThoughtThenAnswer {
   answer: GeneratedRow;
   /** Positions the answer's first step caught up through the deeper layers. */
   caughtUp: number;
+  /**
+   * How sure the thought layer was of its whole thought: the product of its tokens'
+   * probabilities, closing token included (0 when cancelled before any token).
+   */
+  thoughtProbability: number;
   ms: { thought: number; answer: number };
 }
 
@@ -44,14 +50,16 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
     head: request.thoughtHead,
     config: { maxNewTokens: 24, ...stops, ...request.thought },
     decode,
-    onToken: (e) => request.onToken?.('thought', e),
+    onToken: (e) => request.onToken?.('thought', scored(e)),
+    scoreTokens: true,
     signal: request.signal,
   });
   const t1 = performance.now();
   const row = thought.rows[0]!;
+  const thoughtProbability = Math.exp(row.logProbability ?? Number.NEGATIVE_INFINITY);
   try {
     if (row.stop === 'cancelled') {
-      return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled', logProbability: 0 }, caughtUp: 0, ms: { thought: t1 - t0, answer: 0 } };
+      return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled' }, caughtUp: 0, thoughtProbability, ms: { thought: t1 - t0, answer: 0 } };
     }
     // Close the thought turn unless the model already did, then open the answer turn.
     const closed = row.stop === 'stopToken' && endIds.includes(row.tokens.at(-1)!);
@@ -63,13 +71,20 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
       head: request.answerHead,
       config: { maxNewTokens: 48, ...stops, ...request.answer },
       decode,
-      onToken: (e) => request.onToken?.('answer', e),
+      onToken: (e) => request.onToken?.('answer', scored(e)),
+      scoreTokens: true,
       signal: request.signal,
     });
-    return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
+    return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, thoughtProbability, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
   } finally {
     thought.state.release(); // the answer continued it; nothing goes on from it
   }
+}
+
+/** A token event of a generation asked to score its tokens: its probability is there. */
+function scored(e: TokenEvent): TokenEvent & { probability: number } {
+  if (e.probability === undefined) throw new Error('thoughtThenAnswer: a token came without its probability');
+  return e as TokenEvent & { probability: number };
 }
 
 /**

@@ -41,24 +41,31 @@ test('greedy generation gives the reference greedy tokens', async () => {
   assert.equal(result.rows[0]!.stop, 'maxTokens');
 });
 
-test('each token carries its layer\'s probability of it, from the reference logits; a row sums their logs', async () => {
+test('scored tokens carry their layer\'s probability, from the reference logits; a row sums their logs', async () => {
   const ckpt = tinyLlamaCheckpoint(SHAPE);
   const events: TokenEvent[] = [];
   // Sampled at temperature 2: the probability is the layer's own, not the sampling distribution's.
-  const result = await generate(await model(), { prompts: [PROMPT], config: { maxNewTokens: 8, ignoreEos: true, temperature: 2, seed: 5 }, onToken: (e) => events.push(e) });
+  const config = { maxNewTokens: 8, ignoreEos: true, temperature: 2, seed: 5 };
+  const result = await generate(await model(), { prompts: [PROMPT], config, onToken: (e) => events.push(e), scoreTokens: true });
   const row = result.rows[0]!;
   const ids = [...PROMPT];
   let sum = 0;
   for (const [i, e] of events.entries()) {
     const probs = softmax(Float32Array.from(referenceForward(ckpt, ids).logits.at(-1)!));
-    assert.ok(Math.abs(e.probability - probs[e.token]!) < 1e-4, `token ${i}: ${e.probability} against the reference ${probs[e.token]}`);
-    sum += Math.log(e.probability);
+    assert.ok(Math.abs(e.probability! - probs[e.token]!) < 1e-4, `token ${i}: ${e.probability} against the reference ${probs[e.token]}`);
+    sum += Math.log(e.probability!);
     ids.push(e.token);
   }
   assert.equal(events.length, 8);
-  assert.ok(Math.abs(row.logProbability - sum) < 1e-9, `${row.logProbability} against ${sum}`);
-  assert.ok(row.logProbability < 0);
+  assert.ok(Math.abs(row.logProbability! - sum) < 1e-9, `${row.logProbability} against ${sum}`);
+  assert.ok(row.logProbability! < 0);
   result.state.release();
+  // Unasked, nothing is scored (a pass over the vocabulary per token saved), and the tokens are the same.
+  const plain: TokenEvent[] = [];
+  const unscored = await generate(await model(), { prompts: [PROMPT], config, onToken: (e) => plain.push(e) });
+  assert.deepEqual(unscored.rows[0]!.tokens, row.tokens);
+  assert.ok(plain.every((e) => e.probability === undefined) && unscored.rows[0]!.logProbability === undefined);
+  unscored.state.release();
 });
 
 test('the same seed samples the same tokens, another seed others', async () => {
