@@ -4,6 +4,8 @@
 // file. In a JSON Lines document a line's "text" is classified, and its "labels", when present,
 // are kept beside the prediction and scored.
 import * as vscode from 'vscode';
+// A pure module (no imports), as the webviews use it too.
+import { describeAgainstGold } from '../../engine/src/hdlm/metrics';
 import * as proto from '../../server/src/protocol';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -55,6 +57,11 @@ function fromJsonLine(raw: string): { text: string; gold?: string[] } | undefine
   }
 }
 
+function againstGold(rows: readonly ClassifiedLine[]): string {
+  const described = describeAgainstGold(rows);
+  return described ? `; against their labels ${described}` : '';
+}
+
 export async function classifyLinesCommand(server: ServerConnection, output: TeeOutputChannel): Promise<ClassifiedLine[] | undefined> {
   const editor = vscode.window.activeTextEditor;
   const inputs = editor ? lineInputs(editor) : [];
@@ -86,17 +93,8 @@ export async function classifyLinesCommand(server: ServerConnection, output: Tee
   const doc = await vscode.workspace.openTextDocument({ language: 'jsonl', content: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n` });
   await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
   const partial = rows.length < inputs.length ? ` (${inputs.length - rows.length} not: cancelled or failed)` : '';
-  const summary = `classified ${rows.length} of ${inputs.length} lines in ${((Date.now() - started) / 1000).toFixed(1)} s${partial}${goldSummary(rows)}`;
+  const summary = `classified ${rows.length} of ${inputs.length} lines in ${((Date.now() - started) / 1000).toFixed(1)} s${partial}${againstGold(rows)}`;
   output.info(summary);
   void vscode.window.showInformationMessage(`HdLM: ${summary}`);
   return rows;
-}
-
-/** Per-level and joint accuracy against the lines' own labels, when every line has a path as deep. */
-function goldSummary(rows: readonly ClassifiedLine[]): string {
-  const depth = rows[0]!.labels.length;
-  if (!rows.every((r) => r.gold?.length === depth)) return '';
-  const share = (hits: number): string => `${((hits / rows.length) * 100).toFixed(1)}`;
-  const levels = Array.from({ length: depth }, (_, d) => share(rows.filter((r) => r.gold![d] === r.labels[d]).length)).join(' / ');
-  return `; against their labels ${levels} % per level, ${share(rows.filter((r) => r.gold!.every((l, d) => l === r.labels[d])).length)} % joint`;
 }

@@ -54,6 +54,17 @@ export function pathMetrics(gold: readonly (readonly string[])[], predicted: rea
 }
 
 /**
+ * "81.3 / 61.3 / 49.7 % per level, 49.7 % joint": predicted paths against the inputs' own labels,
+ * or undefined unless every input has labels as deep as its prediction (then there is nothing
+ * to score them against). For classifying a file (`hdlm classify --file`, Classify Each Line).
+ */
+export function describeAgainstGold(rows: readonly { labels: readonly string[]; gold?: readonly string[] }[]): string | undefined {
+  if (rows.length === 0 || !rows.every((r) => r.gold?.length === r.labels.length && r.labels.length === rows[0]!.labels.length)) return undefined;
+  const m = pathMetrics(rows.map((r) => r.gold!), rows.map((r) => r.labels));
+  return `${m.levels.map((l) => (l.accuracy * 100).toFixed(1)).join(' / ')} % per level, ${(m.jointAccuracy * 100).toFixed(1)} % joint`;
+}
+
+/**
  * Two variants on the same examples, told apart only by the examples one gets right and the other
  * wrong (the discordant pairs): a difference of a few tenths of a point on a few thousand
  * examples is often no difference at all, and this says which.

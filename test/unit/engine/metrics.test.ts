@@ -1,7 +1,7 @@
 // Metrics against hand-computed values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeDifference, describeMeanDifference, macroF1, mcNemarExact, normalCdf, pairedComparison, pairedDifference, pairedMeanDifference, pathMetrics, signedFigure } from '../../../engine/src/hdlm/metrics';
+import { describeAgainstGold, describeDifference, describeMeanDifference, macroF1, mcNemarExact, normalCdf, pairedComparison, pairedDifference, pairedMeanDifference, pathMetrics, signedFigure } from '../../../engine/src/hdlm/metrics';
 
 test('macro-F1 averages per-label F1 over gold and predicted labels', () => {
   // a: tp 1, fn 1 → P 1, R 1/2, F1 2/3.  b: tp 1, fp 2 → P 1/3, R 1, F1 1/2.  c: fn 1 → F1 0.
@@ -114,4 +114,17 @@ test('a paired difference of pooled per-token means, with its interval by the de
   assert.throws(() => pairedMeanDifference(a, b.slice(1)), /3 examples against 2/);
   assert.throws(() => pairedMeanDifference([{ sum: 1, tokens: 1 }], [{ sum: 1, tokens: 2 }]), /example 0 has 1 tokens against 2/);
   assert.equal(signedFigure(-0.0001, 3), '0.000');
+});
+
+test('predicted paths against the inputs\' own labels: per level and joint, only when every input has labels as deep', () => {
+  const rows = [
+    { labels: ['a', 'b'], gold: ['a', 'b'] },
+    { labels: ['a', 'c'], gold: ['a', 'b'] },
+    { labels: ['d', 'b'], gold: ['a', 'b'] },
+    { labels: ['d', 'e'], gold: ['d', 'e'] },
+  ];
+  assert.equal(describeAgainstGold(rows), '75.0 / 75.0 % per level, 50.0 % joint');
+  assert.equal(describeAgainstGold([...rows, { labels: ['a', 'b'] }]), undefined, 'one input without labels');
+  assert.equal(describeAgainstGold([...rows, { labels: ['a', 'b'], gold: ['a'] }]), undefined, 'labels of another depth');
+  assert.equal(describeAgainstGold([]), undefined);
 });

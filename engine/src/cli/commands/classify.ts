@@ -9,6 +9,7 @@ import type { Classification } from '../../hdlm/classifier';
 import { readClassifyInputs } from '../../hdlm/classifyInputs';
 import { CancelledError } from '../../model/segmentedModel';
 import { formatIssues } from '../../hdlm/dataset/jsonl';
+import { describeAgainstGold } from '../../hdlm/metrics';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, type TaskSession } from '../../hdlm/taskSession';
 import { defaultTaskFile, hierarchyBeam, integer, providers, taskModelDir, UsageError, Values } from '../args';
@@ -61,6 +62,11 @@ interface ClassifiedLine {
   gold?: string[];
 }
 
+function againstGold(rows: readonly ClassifiedLine[]): string {
+  const described = describeAgainstGold(rows);
+  return described ? `; against their labels: ${described}` : '';
+}
+
 async function classifyFile(session: TaskSession, file: string, out: string | undefined, values: Values, signal: AbortSignal): Promise<void> {
   const { inputs, skipped } = readClassifyInputs(file);
   if (skipped.length > 0) console.error(`${formatIssues(file, skipped.slice(0, 20))}${skipped.length > 20 ? `\n… and ${skipped.length - 20} more` : ''}\n(${skipped.length} lines skipped)`);
@@ -98,15 +104,5 @@ async function classifyFile(session: TaskSession, file: string, out: string | un
   if (out) writeAtomically(out, rows.map((r) => Buffer.from(`${JSON.stringify(r)}\n`)));
   const ms = (performance.now() - started) / rows.length;
   const notDone = failed > 0 ? ` (${failed} skipped)` : '';
-  bar.line(`${session.task.name}: ${rows.length} inputs classified${notDone}, ${ms.toFixed(1)} ms each on ${session.loaded.model.provider}${out ? ` → ${out}` : ''}${goldSummary(rows)}`);
-}
-
-/** Per-level and joint accuracy against the inputs' own labels, when every input has a path as deep. */
-function goldSummary(rows: readonly ClassifiedLine[]): string {
-  const depth = rows[0]!.labels.length;
-  if (!rows.every((r) => r.gold?.length === depth)) return '';
-  const right = (d: number): number => rows.filter((r) => r.gold![d] === r.labels[d]).length / rows.length;
-  const levels = Array.from({ length: depth }, (_, d) => `${(right(d) * 100).toFixed(1)}`).join(' / ');
-  const joint = rows.filter((r) => r.gold!.every((l, d) => l === r.labels[d])).length / rows.length;
-  return `; against their labels: ${levels} % per level, ${(joint * 100).toFixed(1)} % joint`;
+  bar.line(`${session.task.name}: ${rows.length} inputs classified${notDone}, ${ms.toFixed(1)} ms each on ${session.loaded.model.provider}${out ? ` → ${out}` : ''}${againstGold(rows)}`);
 }
