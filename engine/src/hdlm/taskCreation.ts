@@ -57,18 +57,20 @@ export function spreadLayers(depth: number, layers: number): (number | 'last')[]
  * when that file, or the heads folder that name would use, is taken).
  */
 export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
-  const { kind, depth, examples, skipped } = readForTask(dataset);
+  const files = datasetLayout(dataset);
+  const { kind, depth, examples, skipped } = readForTask(files);
   const layers = modelLayers(model);
   const levels = spreadLayers(depth, layers);
   const dir = dirname(dataset);
-  const stem = taskStem(dataset);
+  const stem = files.stem;
   for (let n = 1; n < 1000; n++) {
     const name = n === 1 ? stem : `${stem}-${n}`;
     const task = join(dir, `${name}.hdlm.json`);
     // A name whose heads folder exists (a task deleted, its heads kept) would pick up those heads.
     if (existsSync(task) || existsSync(join(dir, defaultHeadsPath(name)))) continue;
     const modelField = model.field === 'default' ? 'default' : relativeTo(dir, model.dir);
-    const text = taskFileText({ name, kind, model: modelField, dataset: relativeTo(dir, dataset), levels, examples, layers });
+    const named = files.dev || files.test ? { train: relativeTo(dir, files.train), ...(files.dev ? { dev: relativeTo(dir, files.dev) } : {}), ...(files.test ? { test: relativeTo(dir, files.test) } : {}) } : relativeTo(dir, files.train);
+    const text = taskFileText({ name, kind, model: modelField, dataset: named, levels, examples, layers });
     if (writeNew(task, text)) {
       // What was written is what training will read: parse it back, and leave nothing invalid behind.
       try {
@@ -91,20 +93,56 @@ function modelLayers({ dir, source }: TaskModel): number {
   return readModelConfig(join(dir, 'config.json')).numLayers;
 }
 
-/** The kind from the first line's fields, then the file read by that kind's reader (which throws with file and lines). */
-function readForTask(dataset: string): { kind: TaskKind; depth: number; examples: number; skipped: number } {
-  if (!existsSync(dataset)) throw new Error(`${dataset}: no such file`);
-  if (extname(dataset) !== '.jsonl') throw new Error(`${dataset}: a dataset is a JSON Lines file (*.jsonl)`);
-  const first = readFirstObject(dataset);
+/** A dataset as a task names it: one file, or the parts of a split, and the name the task takes. */
+interface DatasetLayout {
+  train: string;
+  dev?: string;
+  test?: string;
+  stem: string;
+}
+
+/**
+ * A file named `train`, `dev` or `test` (`x.train.jsonl`, `x-dev.jsonl` …, as `npm run data`
+ * writes them) whose split has a training part and another part is read as that split, and the
+ * task is named after the prefix or the folder; any other file is the whole dataset.
+ */
+export function datasetLayout(file: string): DatasetLayout {
+  const base = basename(file, '.jsonl');
+  const split = /^(?:(.*?)([._-]))?(train|dev|test)$/.exec(base);
+  if (split) {
+    const [, prefix = '', separator = ''] = split;
+    const part = (name: string): string | undefined => {
+      const path = join(dirname(file), `${prefix}${separator}${name}.jsonl`);
+      return existsSync(path) ? path : undefined;
+    };
+    const [train, dev, test] = [part('train'), part('dev'), part('test')];
+    if (train && (dev || test)) return { train, ...(dev ? { dev } : {}), ...(test ? { test } : {}), stem: sanitized(prefix || basename(dirname(file))) };
+  }
+  return { train: file, stem: sanitized(base) };
+}
+
+/** The kind from the first line's fields, then every part read by that kind's reader (which throws with file and lines). */
+function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; examples: number; skipped: number } {
+  const { train } = files;
+  if (!existsSync(train)) throw new Error(`${train}: no such file`);
+  if (extname(train) !== '.jsonl') throw new Error(`${train}: a dataset is a JSON Lines file (*.jsonl)`);
+  const first = readFirstObject(train);
+  const others = [files.dev, files.test].filter((f): f is string => f !== undefined);
   if ('labels' in first || 'text' in first) {
-    const { records, issues } = readHierarchicalDataset(dataset);
-    return { kind: 'classify', depth: records[0]!.labels.length, examples: records.length, skipped: issues.skipped.length };
+    const { records, issues } = readHierarchicalDataset(train);
+    const depth = records[0]!.labels.length;
+    for (const other of others) {
+      const otherDepth = readHierarchicalDataset(other).records[0]!.labels.length;
+      if (otherDepth !== depth) throw new Error(`${other}: its label paths have ${otherDepth} levels, but ${basename(train)}'s have ${depth}`);
+    }
+    return { kind: 'classify', depth, examples: records.length, skipped: issues.skipped.length };
   }
   if ('input' in first || 'thought' in first || 'answer' in first) {
-    const { records, issues } = readGuidedDataset(dataset);
+    const { records, issues } = readGuidedDataset(train);
+    for (const other of others) readGuidedDataset(other);
     return { kind: 'thoughtThenAnswer', depth: 2, examples: records.length, skipped: issues.skipped.length };
   }
-  throw new Error(`${dataset}:${first.line}: neither a classification line ({"text": "...", "labels": ["coarse", …, "fine"]}) nor a thought-then-answer line ({"input", "thought", "answer"})`);
+  throw new Error(`${train}:${first.line}: neither a classification line ({"text": "...", "labels": ["coarse", …, "fine"]}) nor a thought-then-answer line ({"input", "thought", "answer"})`);
 }
 
 function readFirstObject(dataset: string): Record<string, unknown> & { line: number } {
@@ -128,10 +166,9 @@ function readHead(file: string): string {
   }
 }
 
-/** The dataset's file name without `.jsonl` (and without `.train`), as a task name: letters, digits, `.`, `_`, `-`. */
-function taskStem(dataset: string): string {
-  const stem = basename(dataset, '.jsonl').replace(/\.train$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '');
-  return stem || 'task';
+/** A task name: letters, digits, `.`, `_`, `-`. */
+function sanitized(stem: string): string {
+  return stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'task';
 }
 
 function relativeTo(dir: string, path: string): string {
@@ -157,19 +194,20 @@ function writeNew(path: string, text: string): boolean {
   }
 }
 
-function taskFileText(t: { name: string; kind: TaskKind; model: string; dataset: string; levels: (number | 'last')[]; examples: number; layers: number }): string {
+function taskFileText(t: { name: string; kind: TaskKind; model: string; dataset: string | { train: string; dev?: string; test?: string }; levels: (number | 'last')[]; examples: number; layers: number }): string {
   const levels = `[${t.levels.map((l) => `{ "layer": ${JSON.stringify(l)} }`).join(', ')}]`;
   const thought = t.kind === 'thoughtThenAnswer';
   const lines = [
     '{',
-    `  // Made by "HdLM: New Task from Dataset" from ${t.dataset} (${t.examples} examples). Fine-tune it`,
+    `  // Made by "HdLM: New Task from Dataset" from ${typeof t.dataset === 'string' ? t.dataset : t.dataset.train} (${t.examples} examples). Fine-tune it`,
     '  // from the code lens above "name" or the HdLM sidebar; hover a field for what it does.',
     `  "name": ${JSON.stringify(t.name)},`,
     ...(thought ? ['  "kind": "thoughtThenAnswer",'] : []),
     `  "model": ${JSON.stringify(t.model)},`,
-    '  // One file: training holds out a share of it as dev (train.devFraction). A split in separate',
-    '  // files is { "train": "…", "dev": "…", "test": "…" }.',
-    `  "dataset": ${JSON.stringify(t.dataset)},`,
+    ...(typeof t.dataset === 'string'
+      ? ['  // One file: training holds out a share of it as dev (train.devFraction). A split in separate', '  // files is { "train": "…", "dev": "…", "test": "…" }.']
+      : ['  // Training learns from train and picks its epoch on dev; Evaluate measures on test (else dev).']),
+    `  "dataset": ${typeof t.dataset === 'string' ? JSON.stringify(t.dataset) : `{ ${Object.entries(t.dataset).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} }`},`,
     `  "system": ${JSON.stringify(thought ? 'Think first, then answer.' : 'Classify the text from coarse to fine.')},`,
     thought
       ? `  // The thought is drafted at the first layer (exiting early), the answer at the last of ${t.layers}.`

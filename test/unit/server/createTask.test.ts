@@ -88,6 +88,36 @@ test('a task file is written beside the dataset; training reads it and the serve
   assert.equal((await server.createTask({ dataset: 'data/animals.jsonl' })).name, 'animals-4');
 });
 
+test('a train/dev/test split is named as one: the task takes the folder\'s name (or the files\' prefix)', async () => {
+  const { server } = await startServer();
+  const folder = join(workspace, 'glosses');
+  mkdirSync(folder);
+  const line = (text: string, a: string, b: string): string => JSON.stringify({ text, labels: [a, b] });
+  writeFileSync(join(folder, 'train.jsonl'), [line('it barks', 'animal', 'dog'), line('an oak', 'plant', 'tree')].join('\n'));
+  writeFileSync(join(folder, 'dev.jsonl'), line('it purrs', 'animal', 'cat'));
+  writeFileSync(join(folder, 'test.jsonl'), line('a rose', 'plant', 'flower'));
+  const created = await server.createTask({ dataset: 'glosses/test.jsonl' });
+  assert.equal(created.task, join(folder, 'glosses.hdlm.json'));
+  assert.equal(created.examples, 2, 'the training part\'s examples');
+  const task = readTaskFile(created.task);
+  assert.deepEqual(task.dataset, { train: join(folder, 'train.jsonl'), dev: join(folder, 'dev.jsonl'), test: join(folder, 'test.jsonl') });
+  // Prefixed parts; a lone train.jsonl is just a file.
+  writeFileSync(join(folder, 'pets.train.jsonl'), line('it barks', 'animal', 'dog'));
+  writeFileSync(join(folder, 'pets.test.jsonl'), line('it purrs', 'animal', 'cat'));
+  const pets = await server.createTask({ dataset: 'glosses/pets.train.jsonl' });
+  assert.equal(pets.name, 'pets');
+  assert.deepEqual(readTaskFile(pets.task).dataset, { train: join(folder, 'pets.train.jsonl'), test: join(folder, 'pets.test.jsonl') });
+  const alone = join(workspace, 'alone');
+  mkdirSync(alone);
+  writeFileSync(join(alone, 'train.jsonl'), line('it barks', 'animal', 'dog'));
+  const single = await server.createTask({ dataset: 'alone/train.jsonl' });
+  assert.equal(single.name, 'train');
+  assert.deepEqual(readTaskFile(single.task).dataset, { train: join(alone, 'train.jsonl') });
+  // A part whose paths are of another depth is refused, naming it.
+  writeFileSync(join(folder, 'pets.test.jsonl'), JSON.stringify({ text: 'a cat', labels: ['animal', 'mammal', 'cat'] }));
+  await assert.rejects(server.createTask({ dataset: 'glosses/pets.train.jsonl' }), /pets\.test\.jsonl: its label paths have 3 levels, but pets\.train\.jsonl's have 2/);
+});
+
 test('thought-then-answer lines make a thought-then-answer task: the thought at half the depth', async () => {
   const { server } = await startServer();
   const created = await server.createTask({ dataset: 'data/words.jsonl' });
