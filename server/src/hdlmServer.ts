@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
@@ -33,9 +33,11 @@ const INLINE_CONTEXT_CHARS = 400;
 
 /** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
 const MAX_BEAM = 16;
+/** Texts per hdlm/classifyMany: a batch answers within seconds, so cancelling and progress stay prompt. */
+const MAX_BATCH = 500;
 
 /** A classify request's beam, DEFAULT_BEAM where absent (or null); a bad one is the client's error, named. */
-function validBeam(params: ClassifyParams): HierarchyBeam {
+function validBeam(params: Pick<ClassifyParams, 'beam' | 'margin'>): HierarchyBeam {
   const beam = params.beam ?? undefined;
   if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM)) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to ${MAX_BEAM}, got ${JSON.stringify(params.beam)}`);
   try {
@@ -182,6 +184,47 @@ export class HdlmServer {
           path: result.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
           pathProbability: result.pathProbability,
           alternatives: result.alternatives,
+          trainedHeads: session.manifests.map((m) => m !== undefined),
+          ms: performance.now() - started,
+        };
+      }),
+    );
+  }
+
+  /** `hdlm/classifyMany`: several texts under one settings read and one busy period. */
+  async classifyMany(params: ClassifyManyParams, token?: CancellationToken): Promise<ClassifyManyResult> {
+    const texts = Array.isArray(params.texts) ? params.texts : undefined;
+    if (!texts || texts.length === 0 || texts.length > MAX_BATCH || texts.some((t) => typeof t !== 'string')) {
+      throw new ResponseError(ErrorCodes.badRequest, `texts must be a list of 1 to ${MAX_BATCH} strings`);
+    }
+    const { beam, margin } = validBeam(params);
+    const engine = await this.requireEngine();
+    const settings = await this.readSettings();
+    return this.job(`classifying ${texts.length} texts`, token, (signal) =>
+      this.withSession(engine, settings, async (session) => {
+        const started = performance.now();
+        const results: ClassifyManyResult['results'] = [];
+        for (const raw of texts) {
+          const text = raw.trim();
+          if (!text) {
+            results.push({ error: 'empty' });
+            continue;
+          }
+          try {
+            const r = await session.classifier.classify(text, { beam, margin, signal });
+            results.push({ path: r.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })), pathProbability: r.pathProbability });
+          } catch (err) {
+            // One text the model cannot take does not stop the others; a cancel stops them all.
+            if (err instanceof CancelledError || signal.aborted) throw err;
+            results.push({ error: describe(err) });
+          }
+        }
+        return {
+          task: session.task.name,
+          model: session.loaded.checkpoint.dir,
+          device: session.loaded.model.provider,
+          layers: session.loaded.checkpoint.config.numLayers,
+          results,
           trainedHeads: session.manifests.map((m) => m !== undefined),
           ms: performance.now() - started,
         };

@@ -94,6 +94,31 @@ export interface ClassifyResult {
  */
 export const classify = new RequestType<ClassifyParams, ClassifyResult, void>('hdlm/classify');
 
+export interface ClassifyManyParams {
+  /** The texts to classify, in order (the client sends a document's lines a batch at a time). */
+  texts: string[];
+  beam?: number;
+  margin?: number;
+}
+
+export interface ClassifyManyResult {
+  task: string;
+  model: string;
+  device: string;
+  layers: number;
+  /** Per text, in order: its path, or why it could not be classified (empty, longer than the context). */
+  results: ({ path: LevelDecision[]; pathProbability: number } | { error: string })[];
+  trainedHeads: boolean[];
+  ms: number;
+}
+
+/**
+ * `hdlm/classifyMany` — client → server request: several texts with one settings read and one
+ * busy period (Classify Each Line sends a document's lines in batches). A text that cannot be
+ * classified gets its `error`; the others go on. Cancellable between texts; at most 500 texts.
+ */
+export const classifyMany = new RequestType<ClassifyManyParams, ClassifyManyResult, void>('hdlm/classifyMany');
+
 export interface LayersParams {
   /** The input to read out (the selection, or the current line). */
   text: string;

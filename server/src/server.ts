@@ -78,6 +78,7 @@ connection.onDidChangeConfiguration((params) => {
 });
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
+connection.onRequest(proto.classifyMany, (params, token) => server.classifyMany(params, token));
 connection.onRequest(proto.layers, (params, token) => server.layers(params, token));
 connection.onRequest(proto.thinkThenAnswer, (params, token) => server.thinkThenAnswer(params, token));
 connection.onRequest(proto.train, (params) => server.train(params));

@@ -267,3 +267,28 @@ test('a request under way finishes on its model when a settings change replaces 
   assert.ok(client.lines.includes('settings changed: restarting the engine'));
   assert.equal((await server.classify({ text: 'oak' })).path.length, 2, 'the restarted engine answers');
 });
+
+test('classifyMany answers each text as classify does, an error for one it cannot take, and refuses bad lists', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json' });
+  const long = 'a dog that barks '.repeat(3000);
+  const before = client.statuses.length;
+  const many = await server.classifyMany({ texts: ['it barks', '  ', long, 'an oak in the park'] });
+  const during = client.statuses.slice(before);
+  assert.equal(during.filter((s, i) => s.busy && !(during[i - 1]?.busy ?? false)).length, 1, 'one busy period for the batch');
+  assert.equal(many.results.length, 4);
+  assert.deepEqual(many.results[1], { error: 'empty' });
+  assert.ok('error' in many.results[2]! && /context|longer/.test(many.results[2].error), JSON.stringify(many.results[2]));
+  for (const [i, text] of [[0, 'it barks'], [3, 'an oak in the park']] as const) {
+    const single = await server.classify({ text });
+    const r = many.results[i]!;
+    assert.ok('path' in r);
+    assert.deepEqual(r.path.map((d) => [d.label, d.layer]), single.path.map((d) => [d.label, d.layer]));
+    assert.ok(Math.abs(r.pathProbability - single.pathProbability) < 1e-9);
+  }
+  await assert.rejects(server.classifyMany({ texts: [] }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && /texts must be a list of 1 to 500 strings/.test(e.message));
+  await assert.rejects(server.classifyMany({ texts: Array.from({ length: 501 }, () => 'x') }), /1 to 500/);
+  await assert.rejects(server.classifyMany({ texts: ['x', 3 as unknown as string] }), /strings/);
+  const source = new CancellationTokenSource();
+  source.cancel();
+  await assert.rejects(server.classifyMany({ texts: ['it barks'] }, source.token), (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
+});
