@@ -1,7 +1,7 @@
 // A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
-import { describeDifference, describeMeanDifference, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
+import { describeDifference, describeMeanDifference, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -100,5 +100,9 @@ export function thoughtEvaluationLine(e: ThoughtEvaluationSummary): string {
   const nll = (x: number | undefined): string => (x === undefined ? '' : `, NLL ${x.toFixed(2)}`);
   const [hdlm, flat] = e.variants;
   const paired = e.comparison?.answerNll ? `; answer NLL HdLM minus flat ${describeMeanDifference(e.comparison.answerNll, 'nats/token')}` : '';
-  return `${e.task} on ${e.examples} examples: answer ${percent(hdlm?.answerAccuracy)} (HdLM, thought ${percent(hdlm?.thoughtAccuracy)}${nll(hdlm?.answerNll)}) vs ${percent(flat?.answerAccuracy)} (flat${nll(flat?.answerNll)})${paired}`;
+  // Where the thought was right and where wrong (records from before 2026-12-06 lack it).
+  const split = e.comparison?.answerNllByThought;
+  const apart = [split?.right && `${signedFigure(split.right.difference, 3)} where HdLM's thought was right`, split?.wrong && `${signedFigure(split.wrong.difference, 3)} where wrong`].filter(Boolean);
+  const byThought = apart.length > 0 ? `; ${apart.join(', ')}` : '';
+  return `${e.task} on ${e.examples} examples: answer ${percent(hdlm?.answerAccuracy)} (HdLM, thought ${percent(hdlm?.thoughtAccuracy)}${nll(hdlm?.answerNll)}) vs ${percent(flat?.answerAccuracy)} (flat${nll(flat?.answerNll)})${paired}${byThought}`;
 }

@@ -56,4 +56,10 @@ test('a thought evaluation line gives the answer likelihood gap when the record 
   const answerNll = { difference: -0.026, ci95: [-0.061, 0.009] as [number, number], pValue: 0.146, examples: 194 };
   const answer = { aOnly: 3, bOnly: 1, difference: 0.01, ci95: [-0.01, 0.03] as [number, number], pValue: 0.625 };
   assert.equal(thoughtEvaluationLine({ ...thought, comparison: { answer, answerNll } }), `${before}; answer NLL HdLM minus flat −0.026 nats/token (95 % CI −0.061 to +0.009, p 0.15; 194 examples)`);
+  const right = { ...answerNll, difference: -0.004, examples: 120 };
+  const wrong = { ...answerNll, difference: 0.019, examples: 74 };
+  assert.equal(
+    thoughtEvaluationLine({ ...thought, comparison: { answer, answerNll, answerNllByThought: { right, wrong } } }),
+    `${before}; answer NLL HdLM minus flat −0.026 nats/token (95 % CI −0.061 to +0.009, p 0.15; 194 examples); −0.004 where HdLM's thought was right, +0.019 where wrong`,
+  );
 });
