@@ -4,7 +4,8 @@
 // file. In a JSON Lines document a line's "text" is classified, and its "labels", when present,
 // are kept beside the prediction and scored.
 import * as vscode from 'vscode';
-// A pure module (no imports), as the webviews use it too.
+// Shared with `hdlm classify --file`, so a line means the same in both: plain functions, no model.
+import { inputFields } from '../../engine/src/hdlm/classifyInputs';
 import { describeAgainstGold } from '../../engine/src/hdlm/metrics';
 import * as proto from '../../server/src/protocol';
 import type { ServerConnection } from './serverConnection';
@@ -49,14 +50,14 @@ function lineInputs(editor: vscode.TextEditor): LineInput[] {
 }
 
 function fromJsonLine(raw: string): { text: string; gold?: string[] } | undefined {
+  let value: unknown;
   try {
-    const obj = JSON.parse(raw) as { text?: unknown; labels?: unknown };
-    if (typeof obj.text !== 'string' || !obj.text.trim()) return undefined;
-    const gold = Array.isArray(obj.labels) && obj.labels.every((l) => typeof l === 'string') ? (obj.labels as string[]) : undefined;
-    return { text: obj.text.trim(), ...(gold ? { gold } : {}) };
+    value = JSON.parse(raw);
   } catch {
     return undefined; // not JSON: the dataset's diagnostics already say so
   }
+  const fields = inputFields(value);
+  return fields && { text: fields.text, ...(fields.labels ? { gold: fields.labels } : {}) };
 }
 
 function againstGold(rows: readonly ClassifiedLine[]): string {

@@ -4,25 +4,20 @@
 // fine-tune it.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
+import { chooseFile } from './chooseFile';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
 /** The dataset: the argument (a URI or path), the active *.jsonl editor, or a pick among the workspace's. */
-async function chooseDataset(arg: unknown): Promise<vscode.Uri | undefined> {
-  if (arg instanceof vscode.Uri) return arg;
-  if (typeof arg === 'string') return arg.startsWith('file:') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
-  const active = vscode.window.activeTextEditor?.document;
-  if (active?.uri.fsPath.endsWith('.jsonl')) return active.uri;
-  const files = await vscode.workspace.findFiles('**/*.jsonl', '**/node_modules/**', 200);
-  if (files.length === 0) {
-    void vscode.window.showWarningMessage('HdLM: no dataset (*.jsonl) in the workspace. A line is {"text": "...", "labels": ["coarse", "fine"]}, or {"input", "thought", "answer"}.');
-    return undefined;
-  }
-  const pick = await vscode.window.showQuickPick(
-    files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
-    { title: 'HdLM: make a task from which dataset?' },
-  );
-  return pick?.uri;
+function chooseDataset(arg: unknown): Promise<vscode.Uri | undefined> {
+  return chooseFile(arg, {
+    isOne: (doc) => doc.uri.fsPath.endsWith('.jsonl'),
+    glob: '**/*.jsonl',
+    max: 200,
+    title: 'HdLM: make a task from which dataset?',
+    none: () => void vscode.window.showWarningMessage('HdLM: no dataset (*.jsonl) in the workspace. A line is {"text": "...", "labels": ["coarse", "fine"]}, or {"input", "thought", "answer"}.'),
+    takeSingle: false,
+  });
 }
 
 /** Creates the task file and opens it; resolves with what the server wrote (undefined if nothing). */

@@ -5,25 +5,22 @@
 import * as vscode from 'vscode';
 import { applyJobEvent, evaluationLine, newJobView, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
+import { chooseFile } from './chooseFile';
 import type { ServerConnection } from './serverConnection';
 
 /** The task: the argument, the active *.hdlm.json editor, or a pick among the workspace's. */
 async function chooseTask(arg: unknown, verb: string): Promise<string | undefined> {
-  if (typeof arg === 'string') return arg.startsWith('file:') ? vscode.Uri.parse(arg).fsPath : arg;
-  if (arg instanceof vscode.Uri) return arg.fsPath;
-  const active = vscode.window.activeTextEditor?.document;
-  if (active?.languageId === 'hdlm-task') return active.uri.fsPath;
-  const files = await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 50);
-  if (files.length === 0) {
-    void vscode.window.showWarningMessage(`HdLM: no task file (*.hdlm.json) in the workspace. Create one to ${verb}.`, 'New Task from Dataset…').then((choice) => choice && vscode.commands.executeCommand('hdlm.createTask'));
-    return undefined;
-  }
-  if (files.length === 1) return files[0]!.fsPath;
-  const pick = await vscode.window.showQuickPick(
-    files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
-    { title: `HdLM: which task to ${verb}?` },
-  );
-  return pick?.uri.fsPath;
+  // A plain path goes to the server as it is: it resolves one relative to the workspace.
+  if (typeof arg === 'string' && !arg.startsWith('file:')) return arg;
+  const uri = await chooseFile(arg, {
+    isOne: (doc) => doc.languageId === 'hdlm-task',
+    glob: '**/*.hdlm.json',
+    max: 50,
+    title: `HdLM: which task to ${verb}?`,
+    none: () => void vscode.window.showWarningMessage(`HdLM: no task file (*.hdlm.json) in the workspace. Create one to ${verb}.`, 'New Task from Dataset…').then((choice) => choice && vscode.commands.executeCommand('hdlm.createTask')),
+    takeSingle: true,
+  });
+  return uri?.fsPath;
 }
 
 const KINDS = {

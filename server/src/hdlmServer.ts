@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
@@ -181,7 +181,7 @@ export class HdlmServer {
           model: session.loaded.checkpoint.dir,
           device: session.loaded.model.provider,
           layers: session.loaded.checkpoint.config.numLayers,
-          path: result.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
+          path: wireDecisions(result.path),
           pathProbability: result.pathProbability,
           alternatives: result.alternatives,
           trainedHeads: session.manifests.map((m) => m !== undefined),
@@ -212,7 +212,7 @@ export class HdlmServer {
           }
           try {
             const r = await session.classifier.classify(text, { beam, margin, signal });
-            results.push({ path: r.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })), pathProbability: r.pathProbability });
+            results.push({ path: wireDecisions(r.path), pathProbability: r.pathProbability });
           } catch (err) {
             // One text the model cannot take does not stop the others; a cancel stops them all.
             if (err instanceof CancelledError || signal.aborted) throw err;
@@ -257,7 +257,7 @@ export class HdlmServer {
           segments,
           classification: decided && {
             task: session.task.name,
-            path: decided.path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms })),
+            path: wireDecisions(decided.path),
             trainedHeads: session.manifests.map((m) => m !== undefined),
           },
           ms: performance.now() - started,
@@ -570,6 +570,11 @@ export class HdlmServer {
     this.lastStatus = params;
     this.client.sendStatus(params);
   }
+}
+
+/** A classification's levels as the protocol sends them: the compute count stays in the server. */
+function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
+  return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
 }
 
 function describe(err: unknown): string {

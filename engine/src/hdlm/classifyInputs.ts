@@ -25,16 +25,26 @@ export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; ski
   const skipped = [...issues];
   const inputs: ClassifyInput[] = [];
   for (const { line, value } of lines) {
-    const obj = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-    const input = obj?.['text'];
-    if (typeof input !== 'string' || !input.trim()) {
+    const fields = inputFields(value);
+    if (!fields) {
       skipped.push({ line, message: 'expected an object with a non-empty "text"' });
       continue;
     }
-    const labels = obj!['labels'];
-    const gold = Array.isArray(labels) && labels.every((l) => typeof l === 'string') ? (labels as string[]) : undefined;
-    inputs.push({ line, id: typeof obj!['id'] === 'string' ? (obj!['id'] as string) : `line ${line}`, text: input.trim(), ...(gold ? { labels: gold } : {}) });
+    const { id, ...rest } = fields;
+    inputs.push({ line, id: id ?? `line ${line}`, ...rest });
   }
   skipped.sort((a, b) => a.line - b.line);
   return { inputs, skipped };
+}
+
+/**
+ * One JSON Lines value as an input: its trimmed `text`, and its `id` and gold `labels` when it
+ * has them; undefined when it has no text. (Classify Each Line reads editor lines with it too.)
+ */
+export function inputFields(value: unknown): { text: string; id?: string; labels?: string[] } | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { text, id, labels } = value as Record<string, unknown>;
+  if (typeof text !== 'string' || !text.trim()) return undefined;
+  const gold = Array.isArray(labels) && labels.every((l) => typeof l === 'string') ? (labels as string[]) : undefined;
+  return { text: text.trim(), ...(typeof id === 'string' ? { id } : {}), ...(gold ? { labels: gold } : {}) };
 }

@@ -216,10 +216,9 @@ export function sampled(records: readonly unknown[], all: readonly unknown[]): {
 /** File name of the last evaluation record in a task's heads folder. */
 export const EVALUATION_FILE = 'evaluation.json';
 
-/** Where a record went: written to `file`, or not, because `file` keeps a fuller one (`kept`). */
+/** Where a record went: written to `file`, unless `kept` says `file` keeps a fuller one. */
 export interface KeptRecord {
   file: string;
-  replaced: boolean;
   kept?: { examples: number; finishedAt: string };
 }
 
@@ -234,9 +233,9 @@ export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord 
   mkdirSync(headsDir, { recursive: true });
   const file = join(headsDir, EVALUATION_FILE);
   const kept = record.sampledFrom === undefined ? undefined : keptWholeRecord(file, record, headsTrainedAt);
-  if (kept) return { file, replaced: false, kept };
+  if (kept) return { file, kept };
   writeAtomically(file, [Buffer.from(`${JSON.stringify(record, null, 1)}\n`)]);
-  return { file, replaced: true };
+  return { file };
 }
 
 /** The kept record, if it is a whole evaluation of the record's file, of the same kind, newer than the heads. */

@@ -3,7 +3,7 @@
 // state: the thought's positions, which stopped at the thought layer, go through the deeper
 // layers once, in one batched pass, when the first answer token is needed. No re-prefill.
 import type { GenerationConfig } from '../generate/config';
-import { generate, GeneratedRow, TokenEvent } from '../generate/generator';
+import { generate, GeneratedRow, type GenerateRequest, TokenEvent } from '../generate/generator';
 import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
@@ -43,17 +43,12 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
   const endIds = f.close();
   const prefix = thoughtPrompt(tokenizer, request.system, request.input);
 
+  /** One turn's decode: the turn's text, scored tokens streamed as that part, cancellable. */
+  const turnOf = (part: 'thought' | 'answer', turn: Pick<GenerateRequest, 'prompts' | 'layer' | 'head' | 'state' | 'config'>): ReturnType<typeof generate> =>
+    generate(model, { ...turn, decode, onToken: (e) => request.onToken?.(part, scored(e)), scoreTokens: true, signal: request.signal });
+
   const t0 = performance.now();
-  const thought = await generate(model, {
-    prompts: [prefix],
-    layer: request.thoughtLayer,
-    head: request.thoughtHead,
-    config: { maxNewTokens: 24, ...stops, ...request.thought },
-    decode,
-    onToken: (e) => request.onToken?.('thought', scored(e)),
-    scoreTokens: true,
-    signal: request.signal,
-  });
+  const thought = await turnOf('thought', { prompts: [prefix], layer: request.thoughtLayer, head: request.thoughtHead, config: { maxNewTokens: 24, ...stops, ...request.thought } });
   const t1 = performance.now();
   const row = thought.rows[0]!;
   const thoughtProbability = Math.exp(row.logProbability ?? Number.NEGATIVE_INFINITY);
@@ -65,16 +60,7 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
     const closed = row.stop === 'stopToken' && endIds.includes(row.tokens.at(-1)!);
     const bridge = [...(closed ? [] : f.close()), ...f.open('assistant')];
     const pendingBefore = thought.state.segments.reduce((a, s, i) => (i > 0 ? Math.max(a, s.pendingCount) : a), 0);
-    const answer = await generate(model, {
-      prompts: [bridge],
-      state: thought.state,
-      head: request.answerHead,
-      config: { maxNewTokens: 48, ...stops, ...request.answer },
-      decode,
-      onToken: (e) => request.onToken?.('answer', scored(e)),
-      scoreTokens: true,
-      signal: request.signal,
-    });
+    const answer = await turnOf('answer', { prompts: [bridge], state: thought.state, head: request.answerHead, config: { maxNewTokens: 48, ...stops, ...request.answer } });
     return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, thoughtProbability, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
   } finally {
     thought.state.release(); // the answer continued it; nothing goes on from it

@@ -5,12 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-languageserver';
-import { Engine } from '../../../engine/src/index';
-import { HdlmServer } from '../../../server/src/hdlmServer';
 import { FakeClient } from '../../support/fakeClient';
+import { startWorkspaceServer } from '../../support/workspaceServer';
 import { ErrorCodes, type GenerationStepParams, type JobEvent } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
@@ -27,12 +25,8 @@ before(() => {
 
 after(() => rmSync(workspace, { recursive: true, force: true }));
 
-async function startServer(settings: Record<string, unknown>, stateDir?: string): Promise<{ server: HdlmServer; client: FakeClient }> {
-  const client = new FakeClient({ executionProviders: ['cpu'], threads: 1, ...settings });
-  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: join(root, 'dist', 'hdlm.js'), stateDir });
-  server.initialize({ processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} });
-  await server.start();
-  return { server, client };
+function startServer(settings: Record<string, unknown>, stateDir?: string): ReturnType<typeof startWorkspaceServer> {
+  return startWorkspaceServer(root, workspace, settings, stateDir);
 }
 
 test('classify answers a valid path, level by level from the task\'s layers, with busy status around it', async () => {

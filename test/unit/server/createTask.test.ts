@@ -9,12 +9,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
-import { Engine } from '../../../engine/src/index';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
-import { HdlmServer } from '../../../server/src/hdlmServer';
 import { ErrorCodes } from '../../../server/src/protocol';
 import { spreadLayers } from '../../../engine/src/hdlm/taskCreation';
-import { FakeClient } from '../../support/fakeClient';
+import { startWorkspaceServer } from '../../support/workspaceServer';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -37,12 +35,8 @@ before(() => {
 
 after(() => rmSync(workspace, { recursive: true, force: true }));
 
-async function startServer(settings: Record<string, unknown> = {}): Promise<{ server: HdlmServer; client: FakeClient }> {
-  const client = new FakeClient({ executionProviders: ['cpu'], threads: 1, model: 'model', ...settings });
-  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: join(root, 'dist', 'hdlm.js') });
-  server.initialize({ processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} });
-  await server.start();
-  return { server, client };
+function startServer(settings: Record<string, unknown> = {}): ReturnType<typeof startWorkspaceServer> {
+  return startWorkspaceServer(root, workspace, { model: 'model', ...settings });
 }
 
 test('layers are spread from half the depth to the last, each level on its own layer', () => {

@@ -8,14 +8,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../../engine/src/index';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { trainTask } from '../../../engine/src/hdlm/trainTask';
-import { HdlmServer } from '../../../server/src/hdlmServer';
 import type { JobEvent } from '../../../server/src/protocol';
-import { FakeClient } from '../../support/fakeClient';
+import { startWorkspaceServer } from '../../support/workspaceServer';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -42,12 +40,8 @@ before(async () => {
 
 after(() => rmSync(workspace, { recursive: true, force: true }));
 
-async function startServer(): Promise<{ server: HdlmServer; client: FakeClient }> {
-  const client = new FakeClient({ executionProviders: ['cpu'], threads: 1, task: 'words.hdlm.json' });
-  const server = new HdlmServer(client, (o) => Engine.create(o), { modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: join(root, 'dist', 'hdlm.js') });
-  server.initialize({ processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} });
-  await server.start();
-  return { server, client };
+function startServer(): ReturnType<typeof startWorkspaceServer> {
+  return startWorkspaceServer(root, workspace, { task: 'words.hdlm.json' });
 }
 
 test('think then answer uses the task\'s trained thought and answer heads', async () => {

@@ -193,7 +193,7 @@ function headsTrainedAt(task: TaskDefinition): string | undefined {
 
 /** Where the record went, or why the kept one stays. */
 function keptLine(saved: KeptRecord, record: { examples: number; sampledFrom?: number }): string {
-  if (saved.replaced || !saved.kept) return `record kept in ${saved.file}`;
+  if (!saved.kept) return `record kept in ${saved.file}`;
   return `a sample (${record.examples} of ${record.sampledFrom} examples), so not kept: ${saved.file} keeps the whole evaluation of ${saved.kept.finishedAt} (${saved.kept.examples} examples, made since the heads were last trained)`;
 }
 
