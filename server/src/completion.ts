@@ -12,7 +12,7 @@ import { FIELD_HELP } from './hover';
 import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
 
 /** Keys each object of a task file may have, by the object's path. */
-function keysFor(objectPath: JSONPath): readonly string[] {
+export function keysFor(objectPath: JSONPath): readonly string[] {
   if (objectPath.length === 0) return TASK_FIELDS;
   if (objectPath.length === 1 && objectPath[0] === 'train') return Object.keys(DEFAULT_TRAIN);
   if (objectPath.length === 1 && objectPath[0] === 'dataset') return ['train', 'dev', 'test'];

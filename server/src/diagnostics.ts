@@ -16,6 +16,20 @@ import { labelsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, t
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
 export const MAX_LINES_CHECKED = 20000;
 
+/**
+ * What a quick fix needs to know about a diagnostic, kept in its `data` (LSP hands it back with
+ * the code-action request, so codeActions.ts never parses messages).
+ */
+export type FixData =
+  /** A level asks for a layer deeper than the model's `layers`. */
+  | { fix: 'layerBeyondModel'; layers: number }
+  /** A key the task file does not know, at `path`. */
+  | { fix: 'unknownField'; path: JSONPath }
+  /** The task's model folder is missing or unreadable; the default model would do. */
+  | { fix: 'modelFolder' }
+  /** A dataset line puts `label` (level `level`, 0-based) under another parent than line `firstLine` (1-based) does. */
+  | { fix: 'treeParent'; label: string; level: number; firstLine: number; firstParent: string };
+
 function rangeOf(doc: TextDocument, offset: number, length: number): Range {
   return { start: doc.positionAt(offset), end: doc.positionAt(offset + Math.max(length, 1)) };
 }
@@ -61,10 +75,14 @@ export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext)
   } catch (err) {
     if (!(err instanceof TaskFileError)) throw err;
     for (const problem of err.problems) {
-      const node = nodeFor(root, pathOfProblem(problem), problem.startsWith('unknown field'));
+      const unknown = problem.startsWith('unknown field');
+      const problemPath = pathOfProblem(problem);
+      const node = nodeFor(root, problemPath, unknown);
       // A missing field belongs to the whole object; mark its opening brace, not every line.
       const length = node === undefined || node === root ? 1 : node.length;
-      diagnostics.push({ range: rangeOf(doc, node?.offset ?? 0, length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: problem });
+      const diagnostic: Diagnostic = { range: rangeOf(doc, node?.offset ?? 0, length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: problem };
+      if (unknown) diagnostic.data = { fix: 'unknownField', path: problemPath } satisfies FixData;
+      diagnostics.push(diagnostic);
     }
   }
   if (context) diagnostics.push(...modelDiagnostics(doc, root, context), ...datasetFileDiagnostics(doc, root));
@@ -120,13 +138,18 @@ function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext
   const model = modelLayers(folders.modelDir);
   const error = (node: Node, length: number, message: string): Diagnostic => ({ range: rangeOf(doc, node.offset, length), severity: DiagnosticSeverity.Error, source: 'hdlm', message });
   // A task without a model field uses the default model; its problem belongs to the opening brace.
-  if ('problem' in model) return [folders.modelNode ? error(folders.modelNode, folders.modelNode.length, model.problem) : error(root, 1, model.problem)];
+  if ('problem' in model) {
+    if (!folders.modelNode) return [error(root, 1, model.problem)];
+    const fixable = folders.modelDir !== context.defaultModelDir;
+    return [{ ...error(folders.modelNode, folders.modelNode.length, model.problem), ...(fixable ? { data: { fix: 'modelFolder' } satisfies FixData } : {}) }];
+  }
   const levels = findNodeAtLocation(root, ['levels']);
   const diagnostics: Diagnostic[] = [];
   (levels?.type === 'array' ? (levels.children ?? []) : []).forEach((level, i) => {
     const layer = level.type === 'object' ? findNodeAtLocation(level, ['layer']) : level;
     if (layer?.type !== 'number' || typeof layer.value !== 'number' || layer.value <= model.layers) return;
-    diagnostics.push(error(layer, layer.length, `levels[${i}].layer is ${layer.value} but ${folders.modelName} has ${model.layers} layers`));
+    const data: FixData = { fix: 'layerBeyondModel', layers: model.layers };
+    diagnostics.push({ ...error(layer, layer.length, `levels[${i}].layer is ${layer.value} but ${folders.modelName} has ${model.layers} layers`), data });
   });
   return diagnostics;
 }
@@ -165,16 +188,20 @@ export function datasetDiagnostics(doc: TextDocument): Diagnostic[] {
   const kind = datasetKind(text);
   if (!kind) return [];
   const checked = kind === 'hierarchical' ? validateHierarchical(text) : { ...validateGuided(text), treeViolations: [] };
-  const refusing = new Set(checked.treeViolations.map((v) => `${v.line}:${v.message}`));
+  const refusing = new Map(checked.treeViolations.map((v) => [`${v.line}:${v.message}`, v]));
   const diagnostics: Diagnostic[] = checked.issues.map((issue) => {
     const line = Math.max(0, issue.line - 1);
-    const refuses = refusing.has(`${issue.line}:${issue.message}`);
-    return {
+    const violation = refusing.get(`${issue.line}:${issue.message}`);
+    const diagnostic: Diagnostic = {
       range: { start: { line, character: 0 }, end: { line, character: lines[line]?.length ?? 0 } },
-      severity: refuses ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+      severity: violation ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
       source: 'hdlm',
-      message: `${issue.message}${refuses ? ' (training refuses this file)' : ' (training skips this line)'}`,
+      message: `${issue.message}${violation ? ' (training refuses this file)' : ' (training skips this line)'}`,
     };
+    if (violation?.kind === 'parent' && violation.firstParent !== undefined) {
+      diagnostic.data = { fix: 'treeParent', label: violation.label, level: violation.level, firstLine: violation.firstLine, firstParent: violation.firstParent } satisfies FixData;
+    }
+    return diagnostic;
   });
   if (lines.length > MAX_LINES_CHECKED) {
     diagnostics.push({ range: { start: { line: MAX_LINES_CHECKED, character: 0 }, end: { line: MAX_LINES_CHECKED, character: 0 } }, severity: DiagnosticSeverity.Information, source: 'hdlm', message: `only the first ${MAX_LINES_CHECKED} lines are checked while editing; training checks them all` });

@@ -1,6 +1,6 @@
 // The language server's behaviour, free of any connection: server.ts binds these handlers to a
 // real LSP connection, and the unit tests drive them with a fake client.
-import { CancellationToken, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
+import { CancellationToken, CodeActionKind, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
 import { thoughtThenAnswer, type ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,7 +132,18 @@ export class HdlmServer {
     this.workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
     if (this.defaults.stateDir) this.jobs = this.newJobs(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
     return {
-      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, inlineCompletionProvider: true, hoverProvider: true, completionProvider: { triggerCharacters: ['"', ':', '[', ','] }, codeLensProvider: {} },
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        inlineCompletionProvider: true,
+        hoverProvider: true,
+        completionProvider: { triggerCharacters: ['"', ':', '[', ','] },
+        codeLensProvider: {},
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        documentLinkProvider: {},
+        documentSymbolProvider: true,
+        referencesProvider: true,
+        renameProvider: { prepareProvider: true },
+      },
       serverInfo: { name: 'hdlm', version: SERVER_VERSION },
     };
   }

@@ -8,6 +8,13 @@ import { taskFileHover } from './hover';
 import { completions } from './completion';
 import { codeLenses } from './codeLens';
 import { datasetHover } from './datasetHover';
+import { codeActions } from './codeActions';
+import { labelReferences, prepareLabelRename, renameLabel, type ReadText } from './labelEdits';
+import { taskFileLinks } from './taskLinks';
+import { taskFileSymbols } from './taskOutline';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ResponseError } from 'vscode-languageserver/node';
 import { forgetDataset } from './datasetIndex';
 import type { FeatureContext } from './taskFacts';
 import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
@@ -89,8 +96,10 @@ connection.onRequest(proto.createTask, (params) => server.createTask(params));
 connection.onRequest(proto.cancelJob, (params) => server.cancelJob(params.jobId));
 connection.onShutdown(() => server.dispose());
 
-// Task files and datasets get diagnostics as they change (see diagnostics.ts), and completion,
-// code lenses and hover (completion.ts, codeLens.ts, hover.ts, datasetHover.ts).
+// Task files and datasets get diagnostics as they change (see diagnostics.ts), completion, code
+// lenses, hover and quick fixes (completion.ts, codeLens.ts, hover.ts, datasetHover.ts,
+// codeActions.ts); task files links and an outline (taskLinks.ts, taskOutline.ts); dataset labels
+// references and rename (labelEdits.ts).
 const features: FeatureContext = { defaultModelDir: defaultModelDir() };
 const documents = new TextDocuments(TextDocument);
 const validator = new DocumentValidator((uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }).catch(logFailure), logFailure, features);
@@ -107,11 +116,16 @@ function projectDocument(uri: string): TextDocument | undefined {
   return doc?.languageId === 'hdlm-task' || doc?.languageId === 'jsonl' ? doc : undefined;
 }
 
-/** Runs a language feature; a failure is logged and answered with `fallback`, never thrown into the connection. */
+/**
+ * Runs a language feature; a failure is logged and answered with `fallback`, never thrown into
+ * the connection. A ResponseError is an answer, not a failure (a rename refused, with its
+ * reason), and goes back to the editor.
+ */
 function guarded<T>(feature: string, fallback: T, run: () => T): T {
   try {
     return run();
   } catch (err) {
+    if (err instanceof ResponseError) throw err;
     connection.console.error(`HdLM ${feature}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     return fallback;
   }
@@ -134,6 +148,46 @@ connection.onCodeLens((params) =>
   guarded('code lenses', [], () => {
     const doc = projectDocument(params.textDocument.uri);
     return doc ? codeLenses(doc) : [];
+  }),
+);
+connection.onCodeAction((params) =>
+  guarded('code actions', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc ? codeActions(doc, params) : [];
+  }),
+);
+connection.onDocumentLinks((params) =>
+  guarded('document links', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc?.languageId === 'hdlm-task' ? taskFileLinks(doc, features) : [];
+  }),
+);
+connection.onDocumentSymbol((params) =>
+  guarded('outline', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc?.languageId === 'hdlm-task' ? taskFileSymbols(doc, features) : [];
+  }),
+);
+
+/** A dataset's text as the editor has it when open (unsaved edits included), else as on disk. */
+const readDataset: ReadText = (uri) => documents.get(uri)?.getText() ?? readFileSync(fileURLToPath(uri), 'utf8');
+
+connection.onReferences((params) =>
+  guarded('references', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc?.languageId === 'jsonl' ? labelReferences(doc, params.position, readDataset) : [];
+  }),
+);
+connection.onPrepareRename((params) =>
+  guarded('rename', null, () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc?.languageId === 'jsonl' ? prepareLabelRename(doc, params.position) : null;
+  }),
+);
+connection.onRenameRequest((params) =>
+  guarded('rename', null, () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc?.languageId === 'jsonl' ? renameLabel(doc, params.position, params.newName, readDataset) : null;
   }),
 );
 connection.languages.inlineCompletion.on((params, token) => {

@@ -22,7 +22,8 @@ async function main(): Promise<number> {
       extensionDevelopmentPath: repoRoot,
       extensionTestsPath: join(repoRoot, 'out', 'test', 'integration', 'suite', 'index.js'),
       launchArgs: [workspace],
-      extensionTestsEnv: { HDLM_TEST_RESULTS: resultsDir },
+      // HDLM_TEST_GREP runs only the matching tests (while working on one; later tests build on earlier ones).
+      extensionTestsEnv: { HDLM_TEST_RESULTS: resultsDir, ...(process.env['HDLM_TEST_GREP'] ? { HDLM_TEST_GREP: process.env['HDLM_TEST_GREP'] } : {}) },
     });
   } catch (err) {
     console.error(`integration: ${err instanceof Error ? err.message : String(err)}`);

@@ -18,6 +18,22 @@ async function activate(): Promise<HdlmApi> {
   return extension.activate();
 }
 
+/** The diagnostics of `uri` once `ready` accepts them (they arrive after the server's debounce). */
+function diagnosticsOf(uri: vscode.Uri, ready: (found: vscode.Diagnostic[]) => boolean, timeoutMs = 20_000): Promise<vscode.Diagnostic[]> {
+  return new Promise<vscode.Diagnostic[]>((resolveDiagnostics, reject) => {
+    const timer = setTimeout(() => reject(new Error(`diagnostics of ${uri.path} not as expected within ${timeoutMs} ms: ${vscode.languages.getDiagnostics(uri).map((d) => d.message).join(' | ')}`)), timeoutMs);
+    const check = (): void => {
+      const found = vscode.languages.getDiagnostics(uri);
+      if (!ready(found)) return;
+      clearTimeout(timer);
+      listener.dispose();
+      resolveDiagnostics(found);
+    };
+    const listener = vscode.languages.onDidChangeDiagnostics(check);
+    check();
+  });
+}
+
 describe('HdLM extension in a real VS Code', () => {
   let api: HdlmApi;
 
@@ -176,24 +192,54 @@ describe('HdLM extension in a real VS Code', () => {
     await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "name": "broken",\n  "levels": [{ "layer": 0 }]\n}\n'));
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc);
-    const diagnostics = await new Promise<vscode.Diagnostic[]>((resolveDiagnostics, reject) => {
-      const timer = setTimeout(() => reject(new Error('no diagnostics within 20 s')), 20_000);
-      const check = (): boolean => {
-        const found = vscode.languages.getDiagnostics(uri);
-        if (found.length === 0) return false;
-        clearTimeout(timer);
-        listener.dispose();
-        resolveDiagnostics(found);
-        return true;
-      };
-      const listener = vscode.languages.onDidChangeDiagnostics(() => void check());
-      check();
-    });
+    const diagnostics = await diagnosticsOf(uri, (found) => found.length > 0);
     const layer = diagnostics.find((d) => /levels\[0\]\.layer/.test(d.message));
     assert.ok(layer, diagnostics.map((d) => d.message).join(' | '));
     assert.equal(doc.getText(layer.range), '0');
     assert.ok(diagnostics.some((d) => /dataset must be a path/.test(d.message)));
     await screenshot('workbench-diagnostics.png');
+  });
+
+  it('task files get quick fixes, links and an outline; dataset labels get references and a rename across splits', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const write = (name: string, text: string): Thenable<void> => vscode.workspace.fs.writeFile(vscode.Uri.joinPath(folder, name), Buffer.from(text));
+    await write('pets.train.jsonl', '{"text":"barks","labels":["animal","dog"]}\n{"text":"purrs","labels":["animal","cat"]}\n');
+    await write('pets.dev.jsonl', '{"text":"howls","labels":["animal","dog"]}\n');
+    const taskUri = vscode.Uri.joinPath(folder, 'pets.hdlm.json');
+    await write('pets.hdlm.json', '{\n  "name": "pets",\n  "model": "tiny-model",\n  "dataset": { "train": "pets.train.jsonl", "dev": "pets.dev.jsonl" },\n  "levels": [{ "layer": 2 }, { "layer": 9 }]\n}\n');
+    const task = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(taskUri));
+    // The level deeper than the 4-layer model: its preferred quick fix clears the error.
+    const [problem] = await diagnosticsOf(taskUri, (found) => found.some((d) => /levels\[1\]\.layer is 9/.test(d.message)));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', taskUri, problem!.range, vscode.CodeActionKind.QuickFix.value);
+    const preferred = actions.find((a) => a.isPreferred);
+    assert.equal(preferred?.title, 'Use the last layer ("last")', actions.map((a) => a.title).join(', '));
+    assert.ok(await vscode.workspace.applyEdit(preferred.edit!));
+    assert.match(task.document.getText(), /\{ "layer": "last" \}/);
+    await diagnosticsOf(taskUri, (found) => found.length === 0);
+    await task.document.save();
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', taskUri);
+    assert.deepEqual(links.map((l) => task.document.getText(l.range)).sort(), ['pets.dev.jsonl', 'pets.train.jsonl', 'tiny-model']);
+    const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', taskUri);
+    assert.deepEqual(symbols.find((s) => s.name === 'levels')?.children.map((c) => `${c.name}: ${c.detail}`), ['level 1: layer 2', 'level 2: layer last']);
+    await vscode.commands.executeCommand('outline.focus');
+    await screenshot('workbench-task-outline.png');
+    // A label: its references in both splits, then renamed in both.
+    const train = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'pets.train.jsonl'));
+    await vscode.window.showTextDocument(train);
+    const dog = train.positionAt(train.getText().indexOf('"dog"') + 2);
+    const references = await vscode.commands.executeCommand<vscode.Location[]>('vscode.executeReferenceProvider', train.uri, dog);
+    assert.deepEqual(references.map((r) => `${r.uri.path.split('/').pop()}:${r.range.start.line}`).sort(), ['pets.dev.jsonl:0', 'pets.train.jsonl:0']);
+    const rename = await vscode.commands.executeCommand<vscode.WorkspaceEdit>('vscode.executeDocumentRenameProvider', train.uri, dog, 'hound');
+    assert.deepEqual(rename.entries().map(([uri, edits]) => `${uri.path.split('/').pop()}:${edits.length}`).sort(), ['pets.dev.jsonl:1', 'pets.train.jsonl:1']);
+    assert.ok(await vscode.workspace.applyEdit(rename));
+    // The dev split was not open: the edit opened it (unsaved), as a rename from the editor does.
+    const dev = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'pets.dev.jsonl'));
+    assert.equal(dev.getText(), '{"text":"howls","labels":["animal","hound"]}\n', 'the dev split was renamed too');
+    assert.match(train.getText(), /\["animal","hound"\]/);
+    assert.ok((await Promise.all([dev.save(), train.save()])).every(Boolean));
+    assert.equal(new TextDecoder().decode(await vscode.workspace.fs.readFile(dev.uri)), dev.getText());
+    await screenshot('workbench-label-rename.png');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('opens the layer view and renders every layer with the task heads\' decisions', async () => {

@@ -126,9 +126,23 @@ export function validateHierarchical(text: string): Validated<HierarchicalRecord
   return { records: kept, issues, treeViolations };
 }
 
+/**
+ * A line that contradicts the tree the earlier lines spell. Besides the message it says which
+ * label, where it was first seen and (for a second parent) under which parent, so that the editor
+ * can offer to make this line agree with the first one.
+ */
 export interface TreeViolation {
   line: number;
   message: string;
+  label: string;
+  /** The label's level on this line, 0 = the coarsest. */
+  level: number;
+  /** The line that first used the label (1-based, like `line`). */
+  firstLine: number;
+  /** 'level': first seen at another level; 'parent': first seen under another parent. */
+  kind: 'level' | 'parent';
+  /** For 'parent': the parent on the first line that used the label. */
+  firstParent?: string;
 }
 
 /**
@@ -149,12 +163,13 @@ export function findTreeViolations(paths: readonly (readonly string[])[], lines?
         return;
       }
       if (reported.has(label)) return;
+      const at = { line, label, level, firstLine: first.line };
       if (first.level !== level) {
         reported.add(label);
-        violations.push({ line, message: `label '${label}' is at level ${level + 1} here but at level ${first.level + 1} on line ${first.line}` });
+        violations.push({ ...at, kind: 'level', message: `label '${label}' is at level ${level + 1} here but at level ${first.level + 1} on line ${first.line}` });
       } else if (first.parent !== parent) {
         reported.add(label);
-        violations.push({ line, message: `label '${label}' has parent '${parent}' here but '${first.parent}' on line ${first.line}; the hierarchy must be a tree` });
+        violations.push({ ...at, kind: 'parent', firstParent: first.parent, message: `label '${label}' has parent '${parent}' here but '${first.parent}' on line ${first.line}; the hierarchy must be a tree` });
       }
     });
   });
