@@ -141,6 +141,8 @@ export class HdlmServer {
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         documentLinkProvider: {},
         documentSymbolProvider: true,
+        documentFormattingProvider: true,
+        documentRangeFormattingProvider: true,
         referencesProvider: true,
         renameProvider: { prepareProvider: true },
       },

@@ -7,7 +7,8 @@ import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN } from '../../engine/src/hdlm/taskFile';
 import { headName } from '../../engine/src/hdlm/taskSession';
-import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
+import { resolve } from 'node:path';
+import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
 
 /** One sentence per task-file field; completion shows these too. */
 export const FIELD_HELP: Record<string, string> = {
@@ -42,6 +43,7 @@ export const FIELD_HELP: Record<string, string> = {
 export function taskFileHover(doc: TextDocument, line: number, character: number, context?: FeatureContext): Hover | null {
   const text = doc.getText();
   const location = getLocation(text, doc.offsetAt({ line, character }));
+  if (location.path[0] === 'dataset') return datasetFieldHover(text, location.path[1], context ? doc.uri : undefined);
   const key = [...location.path].reverse().find((p): p is string => typeof p === 'string');
   if (key === undefined || !(key in FIELD_HELP)) return null;
   const levelIndex = location.path[0] === 'levels' && typeof location.path[1] === 'number' ? location.path[1] : undefined;
@@ -53,6 +55,32 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
     else if (location.path.length === 1 && key === 'model') parts.push(modelSummary(root, doc.uri, context));
   }
   return { contents: { kind: 'markdown', value: parts.filter((p) => p !== '').join('\n\n') } };
+}
+
+/**
+ * `dataset` or one of its splits: the field's help and, for a file that exists, what it holds
+ * (rows, labels per level, lines training would skip). Inside `dataset` the keys are split names,
+ * so `train` here is the training file, not the training settings. Files are read only with a
+ * `uri` (the caller has a FeatureContext).
+ */
+function datasetFieldHover(text: string, split: string | number | undefined, uri: string | undefined): Hover {
+  const name = typeof split === 'string' ? `dataset.${split}` : 'dataset';
+  const parts = [`\`${name}\`: ${FIELD_HELP['dataset']}`];
+  const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  const node = root && findNodeAtLocation(root, typeof split === 'string' ? ['dataset', split] : ['dataset']);
+  const base = uri !== undefined ? taskBaseDir(uri) : undefined;
+  if (node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' && base !== undefined) {
+    const facts = factsOf(resolve(base, node.value));
+    if (facts) parts.push(datasetSummary(facts));
+  }
+  return { contents: { kind: 'markdown', value: parts.join('\n\n') } };
+}
+
+function datasetSummary(facts: DatasetFacts): string {
+  const rows = `${facts.rows.toLocaleString('en')} example${facts.rows === 1 ? '' : 's'}`;
+  const labels = facts.levels.length > 0 ? `; labels per level ${facts.levels.map((l) => l.size.toLocaleString('en')).join(' / ')}` : '';
+  const skipped = facts.malformed > 0 ? `; ⚠ ${facts.malformed} line${facts.malformed === 1 ? '' : 's'} not a JSON object (training skips them)` : '';
+  return `${rows}${labels}${skipped}.`;
 }
 
 function modelSummary(root: Node | undefined, uri: string, context: FeatureContext): string {

@@ -12,6 +12,7 @@ import { codeActions } from './codeActions';
 import { labelReferences, prepareLabelRename, renameLabel, type ReadText } from './labelEdits';
 import { taskFileLinks } from './taskLinks';
 import { taskFileSymbols } from './taskOutline';
+import { formatTaskFile } from './taskFormat';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ResponseError } from 'vscode-languageserver/node';
@@ -98,8 +99,8 @@ connection.onShutdown(() => server.dispose());
 
 // Task files and datasets get diagnostics as they change (see diagnostics.ts), completion, code
 // lenses, hover and quick fixes (completion.ts, codeLens.ts, hover.ts, datasetHover.ts,
-// codeActions.ts); task files links and an outline (taskLinks.ts, taskOutline.ts); dataset labels
-// references and rename (labelEdits.ts).
+// codeActions.ts); task files links, an outline and formatting (taskLinks.ts, taskOutline.ts,
+// taskFormat.ts); dataset labels references and rename (labelEdits.ts).
 const features: FeatureContext = { defaultModelDir: defaultModelDir() };
 const documents = new TextDocuments(TextDocument);
 const validator = new DocumentValidator((uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }).catch(logFailure), logFailure, features);
@@ -166,6 +167,18 @@ connection.onDocumentSymbol((params) =>
   guarded('outline', [], () => {
     const doc = projectDocument(params.textDocument.uri);
     return doc?.languageId === 'hdlm-task' ? taskFileSymbols(doc, features) : [];
+  }),
+);
+connection.onDocumentFormatting((params) =>
+  guarded('formatting', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc?.languageId === 'hdlm-task' ? formatTaskFile(doc, params.options) : [];
+  }),
+);
+connection.onDocumentRangeFormatting((params) =>
+  guarded('formatting', [], () => {
+    const doc = projectDocument(params.textDocument.uri);
+    return doc?.languageId === 'hdlm-task' ? formatTaskFile(doc, params.options, params.range) : [];
   }),
 );
 

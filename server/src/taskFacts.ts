@@ -142,24 +142,47 @@ export function percent(x: number): string {
 /** The labels a hierarchical dataset file uses, per level (index 0 = the coarsest). */
 export type LevelLabels = Set<string>[];
 
-const datasetLabels = new FileCache<LevelLabels>((path) => {
-  const levels: LevelLabels = [];
+/** What a dataset file holds, for hovers and the split checks: its labels per level and its rows. */
+export interface DatasetFacts {
+  levels: LevelLabels;
+  /** Lines that are JSON objects (examples, whatever their shape). */
+  rows: number;
+  /** Lines that are neither blank nor a JSON object: training skips them. */
+  malformed: number;
+}
+
+const datasetFacts = new FileCache<DatasetFacts>((path) => {
+  const facts: DatasetFacts = { levels: [], rows: 0, malformed: 0 };
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
+    let value: unknown;
     try {
-      const labels = (JSON.parse(line) as { labels?: unknown }).labels;
-      if (!Array.isArray(labels)) continue;
-      labels.forEach((label, d) => {
-        if (typeof label === 'string') (levels[d] ??= new Set()).add(label);
-      });
+      value = JSON.parse(line);
     } catch {
-      // A malformed line is the dataset's own diagnostic; here it just adds no labels.
+      // A malformed line is the dataset's own diagnostic; here it is only counted.
+      facts.malformed++;
+      continue;
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      facts.malformed++;
+      continue;
+    }
+    facts.rows++;
+    const labels = (value as { labels?: unknown }).labels;
+    if (!Array.isArray(labels)) continue;
+    labels.forEach((label, d) => {
+      if (typeof label === 'string') (facts.levels[d] ??= new Set()).add(label);
+    });
   }
-  return levels;
+  return facts;
 });
 
 /** The labels of a dataset file per level, or undefined when the file does not exist. */
 export function labelsOf(file: string): LevelLabels | undefined {
-  return datasetLabels.get(file);
+  return datasetFacts.get(file)?.levels;
+}
+
+/** A dataset file's labels and row counts, or undefined when the file does not exist. */
+export function factsOf(file: string): DatasetFacts | undefined {
+  return datasetFacts.get(file);
 }

@@ -200,7 +200,7 @@ describe('HdLM extension in a real VS Code', () => {
     await screenshot('workbench-diagnostics.png');
   });
 
-  it('task files get quick fixes, links and an outline; dataset labels get references and a rename across splits', async () => {
+  it('task files get quick fixes, links, an outline and formatting; dataset labels get references and a rename across splits', async () => {
     const folder = vscode.workspace.workspaceFolders![0]!.uri;
     const write = (name: string, text: string): Thenable<void> => vscode.workspace.fs.writeFile(vscode.Uri.joinPath(folder, name), Buffer.from(text));
     await write('pets.train.jsonl', '{"text":"barks","labels":["animal","dog"]}\n{"text":"purrs","labels":["animal","cat"]}\n');
@@ -221,6 +221,12 @@ describe('HdLM extension in a real VS Code', () => {
     assert.deepEqual(links.map((l) => task.document.getText(l.range)).sort(), ['pets.dev.jsonl', 'pets.train.jsonl', 'tiny-model']);
     const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', taskUri);
     assert.deepEqual(symbols.find((s) => s.name === 'levels')?.children.map((c) => `${c.name}: ${c.detail}`), ['level 1: layer 2', 'level 2: layer last']);
+    const formatting = await vscode.commands.executeCommand<vscode.TextEdit[]>('vscode.executeFormatDocumentProvider', taskUri, { tabSize: 2, insertSpaces: true });
+    const edit = new vscode.WorkspaceEdit();
+    edit.set(taskUri, formatting);
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.match(task.document.getText(), /\n {2}"levels": \[ \{ "layer": 2 \}, \{ "layer": "last" \} \]\n/, 'Format Document works on a task file');
+    await task.document.save();
     await vscode.commands.executeCommand('outline.focus');
     await screenshot('workbench-task-outline.png');
     // A label: its references in both splits, then renamed in both.

@@ -1,7 +1,7 @@
 // Hover on dataset labels (level, use count, parent, children) and on task-file levels with a
 // trained head (layer, kind, best dev accuracy and epoch, when it was trained).
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -65,4 +65,19 @@ test('hovering a level with a trained head shows the head from its manifest', ()
   assert.match(at('"layer": 5'), /layer 6, .*\n\n⚠ This level now says layer 5: fine-tune again/, 'a head trained at another layer is flagged');
   assert.match(at('"layer": "last"'), /No trained head yet \(`level3\.json`/);
   assert.match(value(taskFileHover(doc, 2, 5, context)), /model: 8 layers\./);
+});
+
+test('hovering a dataset path says what the file holds; inside `dataset`, `train` is the training file', () => {
+  mkdirSync(join(work, 'split'), { recursive: true });
+  writeFileSync(join(work, 'split', 'train.jsonl'), [...dataset, 'not json', ''].join('\n'));
+  const text = '{ "name": "t", "dataset": { "train": "split/train.jsonl", "test": "split/none.jsonl" }, "train": { "epochs": 2 } }';
+  const doc = TextDocument.create(pathToFileURL(join(work, 't.hdlm.json')).href, 'hdlm-task', 1, text);
+  const at = (needle: string): string => value(taskFileHover(doc, 0, text.indexOf(needle) + 2, { defaultModelDir: join(work, 'none') }));
+  const file = at('"split/train.jsonl"');
+  assert.match(file, /^`dataset\.train`: JSON Lines/);
+  assert.match(file, /3 examples; labels per level 2 \/ 3; ⚠ 1 line not a JSON object \(training skips them\)\.$/);
+  assert.doesNotMatch(at('"split/none.jsonl"'), /examples/, 'a missing file is the diagnostics\' business');
+  assert.match(at('"epochs"'), /Most passes/, 'the training settings keep their own help');
+  // Without a context the hover reads no files.
+  assert.doesNotMatch(value(taskFileHover(doc, 0, text.indexOf('"split/train.jsonl"') + 2)), /examples/);
 });

@@ -1,4 +1,4 @@
-// Quick fixes, document links and the outline of task files; the quick fix of a dataset label
+// Quick fixes, document links, the outline and formatting of task files; the quick fix of a dataset label
 // under a second parent. Each fix is applied and the diagnostics run again: the problem is gone.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { codeActions, nearestKey } from '../../../server/src/codeActions';
 import { datasetDiagnostics, taskFileDiagnostics } from '../../../server/src/diagnostics';
 import { taskFileLinks } from '../../../server/src/taskLinks';
 import { taskFileSymbols } from '../../../server/src/taskOutline';
+import { formatTaskFile } from '../../../server/src/taskFormat';
 import type { FeatureContext } from '../../../server/src/taskFacts';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
@@ -157,4 +158,18 @@ test('the outline names every field, the levels with their layers and the shippe
   const inside = (s: DocumentSymbol): boolean => doc.offsetAt(s.range.start) <= doc.offsetAt(s.selectionRange.start) && doc.offsetAt(s.selectionRange.end) <= doc.offsetAt(s.range.end) && (s.children ?? []).every(inside);
   assert.ok(symbols.every(inside));
   assert.deepEqual(taskFileSymbols(taskDoc('{ "name": '), context).map((s) => s.name), ['name'], 'a half-typed file still has an outline');
+});
+
+test('Format Document keeps comments and line breaks, and uses the editor\'s indentation; a selection formats only itself', () => {
+  const text = '{\n// why\n"name":"t",\n    "levels": [2, "last"],\n"train":{"epochs":3,\n"seed":1}}';
+  const doc = taskDoc(text);
+  const formatted = TextDocument.applyEdits(doc, formatTaskFile(doc, { tabSize: 2, insertSpaces: true, insertFinalNewline: true }));
+  // The author's line breaks stay (jsonc-parser's keepLines, VS Code's json.format.keepLines).
+  assert.equal(formatted, '{\n  // why\n  "name": "t",\n  "levels": [ 2, "last" ],\n  "train": { "epochs": 3,\n    "seed": 1 } }\n');
+  const tabs = TextDocument.applyEdits(doc, formatTaskFile(doc, { tabSize: 4, insertSpaces: false }));
+  assert.match(tabs, /^\{\n\t\/\/ why\n\t"name": "t",/);
+  const line3 = { start: { line: 3, character: 0 }, end: { line: 3, character: 26 } };
+  const partly = TextDocument.applyEdits(doc, formatTaskFile(doc, { tabSize: 2, insertSpaces: true }, line3));
+  assert.equal(partly.split('\n')[2], '"name":"t",', 'lines outside the selection are left alone');
+  assert.deepEqual(formatTaskFile(taskDoc(formatted), { tabSize: 2, insertSpaces: true, insertFinalNewline: true }), [], 'formatting twice changes nothing');
 });
