@@ -9,7 +9,7 @@ import { chooseFile } from './chooseFile';
 import type { ServerConnection } from './serverConnection';
 
 /** The task: the argument, the active *.hdlm.json editor, or a pick among the workspace's. */
-async function chooseTask(arg: unknown, verb: string): Promise<string | undefined> {
+export async function chooseTask(arg: unknown, verb: string): Promise<string | undefined> {
   // A plain path goes to the server as it is: it resolves one relative to the workspace.
   if (typeof arg === 'string' && !arg.startsWith('file:')) return arg;
   const uri = await chooseFile(arg, {

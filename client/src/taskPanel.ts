@@ -127,6 +127,9 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'evaluate':
         await vscode.commands.executeCommand('hdlm.evaluate', vscode.Uri.parse(message.uri));
         return;
+      case 'showMistakes':
+        await vscode.commands.executeCommand('hdlm.showMistakes', vscode.Uri.parse(message.uri));
+        return;
       case 'cancel':
         await this.server.request(proto.cancelJob, { jobId: message.jobId });
         return;

@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
+import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { Jobs } from './jobs';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
@@ -387,6 +388,16 @@ export class HdlmServer {
     const file = this.taskPath(params.task);
     try {
       return summarizeTask(file, (m) => this.client.log(m));
+    } catch (err) {
+      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+    }
+  }
+
+  /** `hdlm/mistakes`: what the task's last evaluation got wrong, with the texts. */
+  mistakes(params: MistakesParams): MistakesResult {
+    const file = this.taskPath(params.task);
+    try {
+      return readMistakes(readTaskFile(file));
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }

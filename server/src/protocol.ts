@@ -7,6 +7,7 @@
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/classifier';
 import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
+import type { ClassifyMistake as EngineClassifyMistake, EvaluationMistakes, ThoughtMistake as EngineThoughtMistake } from '../../engine/src/hdlm/evaluationMistakes';
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
@@ -414,6 +415,31 @@ export interface CreateTaskResult {
  * file and lines when training could not use the dataset.
  */
 export const createTask = new RequestType<CreateTaskParams, CreateTaskResult, void>('hdlm/createTask');
+
+export interface MistakesParams {
+  /** Task file whose last evaluation to read (a path, or a file: URI). */
+  task: string;
+}
+
+/**
+ * The examples the task's last evaluation got wrong, with their texts, ordered for looking at:
+ * classification by the level where HdLM's path first leaves the gold one, the surest mistakes
+ * first; thought-then-answer wrong thoughts first, the surest first. (The engine's
+ * `EvaluationMistakes`, passed on unchanged.)
+ */
+export type MistakesResult = EvaluationMistakes;
+/** One classification mistake: the example, the gold path, both variants' paths. */
+export type ClassifyMistake = EngineClassifyMistake;
+/** One thought-then-answer mistake: the input, the gold thought and answer, what each variant wrote. */
+export type ThoughtMistake = EngineThoughtMistake;
+
+/**
+ * `hdlm/mistakes` — client → server request: reads the last evaluation's per-example
+ * predictions (kept beside its record) and the evaluated file. Cheap: no model runs. Fails with
+ * `badRequest` saying why when there is no evaluation, it kept no predictions (made before
+ * 2026-12-06), or the evaluated file has changed since.
+ */
+export const mistakes = new RequestType<MistakesParams, MistakesResult, void>('hdlm/mistakes');
 
 export interface CancelJobParams {
   jobId: string;

@@ -92,6 +92,8 @@ export type TaskPanelToHost =
   | { type: 'ready' }
   | { type: 'train'; uri: string }
   | { type: 'evaluate'; uri: string }
+  /** Open the last evaluation's mistakes (hdlm.showMistakes). */
+  | { type: 'showMistakes'; uri: string }
   | { type: 'cancel'; jobId: string }
   | { type: 'open'; uri: string }
   /** Make a task file from this dataset (hdlm.createTask). */

@@ -9,6 +9,7 @@ import { generateCommand } from './commands/generate';
 import { info } from './commands/info';
 import { layersCommand } from './commands/layers';
 import { newTaskCommand } from './commands/newTask';
+import { mistakesCommand } from './commands/mistakes';
 
 const USAGE = `usage: hdlm <command> [options] [prompt]
 
@@ -22,6 +23,7 @@ commands:
   train       fine-tune a task's heads on its dataset, and the flat last-layer baseline beside them
   eval        per-level accuracy, macro-F1, joint accuracy and compute: HdLM heads vs flat baseline
               (thought-then-answer tasks: thought/answer exact match)
+  mistakes    the examples the task's last eval got wrong, one JSON line each (no model runs)
   bench       engine figures for a model (prefill, decode, exits, floor, catch-up), or --task latency
 
 options (all commands):
@@ -49,6 +51,8 @@ eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test
            --events (JSON lines on stdout); the result is kept as evaluation.json beside the heads
            (a --max-examples sample does not replace a whole evaluation made since the heads were trained)
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
+mistakes:  --task FILE (default: the shipped WordNet task)  --out FILE (written whole; else stdout, the summary
+           on stderr): by level where HdLM first went wrong, the surest mistakes first; --json the whole result
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
 
 const COMMAND_OPTIONS = {
@@ -73,6 +77,7 @@ const COMMAND_OPTIONS = {
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
   eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' } },
   'new-task': {},
+  mistakes: { task: { type: 'string' }, out: { type: 'string' } },
   info: {},
 } as const;
 
@@ -110,6 +115,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'new-task':
       newTaskCommand(values, positionals);
+      break;
+    case 'mistakes':
+      mistakesCommand(values);
       break;
     case 'train':
       await trainCommand(values, controller.signal);

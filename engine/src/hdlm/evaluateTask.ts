@@ -215,6 +215,8 @@ export function sampled(records: readonly unknown[], all: readonly unknown[]): {
 
 /** File name of the last evaluation record in a task's heads folder. */
 export const EVALUATION_FILE = 'evaluation.json';
+/** Beside it, that evaluation's per-example predictions (one JSON line per example; evaluationMistakes.ts reads them). */
+export const PREDICTIONS_FILE = 'evaluation.predictions.jsonl';
 
 /** Where a record went: written to `file`, unless `kept` says `file` keeps a fuller one. */
 export interface KeptRecord {
@@ -228,12 +230,15 @@ export interface KeptRecord {
  * (`--max-examples`) does not replace a whole evaluation of the same file made after the heads
  * were last trained (`headsTrainedAt`, the newest manifest's time): a quick check must not
  * overwrite the full measurement the task panel shows. Any other record replaces the kept one.
+ * The record's per-example predictions go with it (PREDICTIONS_FILE), written first, so that a
+ * record is never newer than the predictions beside it.
  */
-export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord, headsTrainedAt?: string): KeptRecord {
+export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord, predictions: readonly (ExamplePrediction | ThoughtPrediction)[], headsTrainedAt?: string): KeptRecord {
   mkdirSync(headsDir, { recursive: true });
   const file = join(headsDir, EVALUATION_FILE);
   const kept = record.sampledFrom === undefined ? undefined : keptWholeRecord(file, record, headsTrainedAt);
   if (kept) return { file, kept };
+  savePredictions(join(headsDir, PREDICTIONS_FILE), predictions);
   writeAtomically(file, [Buffer.from(`${JSON.stringify(record, null, 1)}\n`)]);
   return { file };
 }

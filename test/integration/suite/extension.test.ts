@@ -6,7 +6,7 @@ import type { HdlmApi } from '../../../client/src/extension';
 import type { ClassifiedLine } from '../../../client/src/classifyLinesCommand';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ClassifyResult, CreateTaskResult, EngineInfoResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
+import type { ClassifyResult, CreateTaskResult, EngineInfoResult, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 import { screenshot } from '../../support/screenshots';
 
@@ -471,6 +471,19 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(view.pairedRows >= 2, JSON.stringify(view));
     assert.match(api.outputText(), /joint HdLM minus flat [−+]?\d+\.\d points \(95 % CI/);
     await screenshot('workbench-task-panel-evaluation.png');
+    // Show Mistakes: the examples this evaluation got wrong, beside the editor, with their texts.
+    const result = await vscode.commands.executeCommand<MistakesResult | undefined>('hdlm.showMistakes', uri);
+    assert.equal(result?.examples, 3, JSON.stringify(result));
+    assert.match(api.outputText(), /animals on .*animals\.jsonl \(evaluated [\d-]+ [\d:]+ UTC\): HdLM wrong on \d of 3 examples/);
+    if (result.mistakes.length > 0) {
+      const shown = vscode.window.activeTextEditor!.document;
+      assert.equal(shown.isUntitled, true);
+      assert.equal(shown.languageId, 'jsonl');
+      const lines = shown.getText().trim().split('\n').map((l) => JSON.parse(l) as { text: string; labels: string[]; hdlm: string[] });
+      assert.equal(lines.length, result.mistakes.length);
+      assert.ok(lines.every((l) => ['barks', 'purrs', 'oak'].includes(l.text) && l.hdlm.join() !== l.labels.join()), JSON.stringify(lines));
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
   });
 
   it('evaluates a thought-then-answer task; the panel shows its thought and answer table with sample outputs', async () => {

@@ -89,7 +89,8 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
     ...hierarchyBeam(values),
-    keepPredictions: predictionsFile !== undefined,
+    // Kept beside the record in any case (the editor's Show Mistakes reads them); --predictions also writes them where asked.
+    keepPredictions: true,
     signal,
     onProgress: (variant, done, total) => {
       if (!events) return bar.update(`eval ${variant}`, done, total);
@@ -98,7 +99,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     },
   });
   const record = evaluationRecord(result);
-  const saved = saveEvaluationRecord(task.headsDir, record, headsTrainedAt(task));
+  const saved = saveEvaluationRecord(task.headsDir, record, result.predictions ?? [], headsTrainedAt(task));
   if (predictionsFile) savePredictions(predictionsFile, result.predictions ?? []);
   if (events) {
     emit({ kind: 'evaluation', evaluation: record });
@@ -153,7 +154,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     defaultModelDir: taskModelDir(values, task),
     file: typeof values['file'] === 'string' ? values['file'] : undefined,
     maxExamples: integer(values, 'max-examples', 0),
-    keepPredictions: predictionsFile !== undefined,
+    keepPredictions: true,
     signal,
     onProgress: (variant, done, total) => {
       if (!events) return bar.update(`eval ${variant}`, done, total);
@@ -161,7 +162,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
       if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
     },
   });
-  const saved = saveEvaluationRecord(task.headsDir, record, headsTrainedAt(task));
+  const saved = saveEvaluationRecord(task.headsDir, record, predictions ?? [], headsTrainedAt(task));
   if (predictionsFile) savePredictions(predictionsFile, predictions ?? []);
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
   const lines = [

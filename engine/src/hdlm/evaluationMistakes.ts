@@ -1,0 +1,122 @@
+// The examples an evaluation got wrong, for looking at: the per-example predictions kept beside
+// the evaluation record (evaluation.predictions.jsonl) joined with the evaluated file's texts by
+// id. Classification mistakes come ordered by the level where HdLM's path first leaves the gold
+// one, and within it the most confident first: a mistake the heads were sure of is the likeliest
+// to be a labelling error or a confusion worth a look.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
+import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
+import type { ThoughtPrediction } from './evaluateThought';
+import type { TaskDefinition } from './taskFile';
+
+export interface ClassifyMistake {
+  id: string;
+  text: string;
+  gold: string[];
+  hdlm: PredictedPath;
+  flat: PredictedPath;
+  /** The level (1-based) where HdLM's path first differs from the gold path. */
+  wrongAt: number;
+  /** Whether the flat baseline got the whole path right. */
+  flatRight: boolean;
+}
+
+export interface ThoughtMistake {
+  id: string;
+  input: string;
+  gold: ThoughtPrediction['gold'];
+  hdlm: ThoughtPrediction['hdlm'];
+  flat: ThoughtPrediction['flat'];
+}
+
+export interface EvaluationMistakes {
+  task: string;
+  kind: 'classify' | 'thoughtThenAnswer';
+  /** The file the evaluation ran on, as its record names it. */
+  file: string;
+  /** Examples the evaluation scored. */
+  examples: number;
+  finishedAt: string;
+  /** Classification: ClassifyMistake rows; thought-then-answer: ThoughtMistake rows (thought or answer wrong). */
+  mistakes: ClassifyMistake[] | ThoughtMistake[];
+}
+
+/** The evaluation's record fields this needs; older records may lack `kind`. */
+interface RecordHead {
+  file: string;
+  examples: number;
+  finishedAt: string;
+  kind?: string;
+}
+
+function readJson(file: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: cannot read the ${what} (${(err as Error).message})`, { cause: err });
+  }
+}
+
+function readPredictions<T>(file: string): T[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as T;
+      } catch {
+        throw new Error(`${file}:${i + 1}: not a JSON line; evaluate the task again to rewrite it`);
+      }
+    });
+}
+
+/**
+ * The evaluated records by id: the record's file when it is one, else the dev split training
+ * held out (the record then names it "… (dev split, n%)"), drawn again the same way.
+ */
+function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record: RecordHead, read: (file: string) => { records: R[] }): Map<string, R> {
+  const isFile = existsSync(record.file) && statSync(record.file).isFile();
+  const { records } = evaluationRecords(task, isFile ? record.file : undefined, read);
+  return new Map(records.map((r) => [r.id, r]));
+}
+
+/** Looks up every prediction's example; a missing one means the file changed since the evaluation. */
+function joined<P extends { id: string }, R>(predictions: P[], byId: Map<string, R>, file: string): [P, R][] {
+  return predictions.map((p) => {
+    const found = byId.get(p.id);
+    if (!found) throw new Error(`example ${p.id} of the last evaluation is no longer in ${file}: the file changed since; evaluate the task again`);
+    return [p, found];
+  });
+}
+
+function firstWrongLevel(gold: readonly string[], labels: readonly string[]): number {
+  const at = gold.findIndex((label, d) => labels[d] !== label);
+  return at < 0 ? 0 : at + 1;
+}
+
+export function readMistakes(task: TaskDefinition): EvaluationMistakes {
+  const recordFile = join(task.headsDir, EVALUATION_FILE);
+  if (!existsSync(recordFile)) throw new Error(`${task.name} has no evaluation yet (${recordFile}): evaluate it first`);
+  const record = readJson(recordFile, 'evaluation record') as RecordHead;
+  const kind = record.kind === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
+  if (kind !== task.kind) throw new Error(`${recordFile} is a ${kind} evaluation but ${task.path} is now a ${task.kind} task: evaluate it again`);
+  const predictionsFile = join(task.headsDir, PREDICTIONS_FILE);
+  if (!existsSync(predictionsFile)) throw new Error(`the evaluation of ${task.name} (${record.finishedAt}) kept no per-example predictions (${predictionsFile}); evaluations since 2026-12-06 do: evaluate it again`);
+  const head = { task: task.name, kind, file: record.file, examples: record.examples, finishedAt: record.finishedAt } as const;
+  if (kind === 'thoughtThenAnswer') {
+    const rows = joined(readPredictions<ThoughtPrediction>(predictionsFile), evaluatedRecords(task, record, readGuidedDataset), record.file);
+    const wrong = rows.filter(([p]) => !p.hdlm.thoughtRight || !p.hdlm.answerRight);
+    // Wrong thoughts first (the answer followed a wrong category), the surest of them first.
+    wrong.sort(([a], [b]) => Number(a.hdlm.thoughtRight) - Number(b.hdlm.thoughtRight) || b.hdlm.thoughtProbability - a.hdlm.thoughtProbability);
+    return { ...head, mistakes: wrong.map(([p, r]) => ({ id: p.id, input: r.input, gold: p.gold, hdlm: p.hdlm, flat: p.flat })) };
+  }
+  const rows = joined(readPredictions<ExamplePrediction>(predictionsFile), evaluatedRecords(task, record, readHierarchicalDataset), record.file);
+  const mistakes: ClassifyMistake[] = rows
+    .map(([p, r]) => ({ id: p.id, text: r.text, gold: p.gold, hdlm: p.hdlm, flat: p.flat, wrongAt: firstWrongLevel(p.gold, p.hdlm.labels), flatRight: firstWrongLevel(p.gold, p.flat.labels) === 0 }))
+    .filter((m) => m.wrongAt > 0);
+  const sureness = (m: ClassifyMistake): number => m.hdlm.probabilities[m.wrongAt - 1] ?? 0;
+  mistakes.sort((a, b) => a.wrongAt - b.wrongAt || sureness(b) - sureness(a));
+  return { ...head, mistakes };
+}
+

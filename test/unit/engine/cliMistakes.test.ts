@@ -1,0 +1,105 @@
+// Every evaluation keeps its per-example predictions beside its record, and `hdlm mistakes`
+// (the editor's Show Mistakes) joins them with the evaluated texts: exactly the examples HdLM got
+// wrong, ordered by the level where it first went wrong and then by how sure it was; a changed
+// dataset or a task never evaluated is refused with the reason.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+let dir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-cli-mistakes-'));
+  writeTinyModel(join(dir, 'model'), root, { std: 0.2, seed: 7 });
+  writeFileSync(join(dir, 'wn.jsonl'), syntheticDataset().join('\n'));
+  // One dataset file: the evaluation runs on the dev split training held out.
+  writeFileSync(join(dir, 'wn.hdlm.json'), JSON.stringify({ name: 'wn', model: 'model', dataset: 'wn.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 8, batchSize: 16, devFraction: 0.3 } }));
+  const thoughts = readFileSync(join(root, 'data', 'fixtures', 'thought.sample.jsonl'), 'utf8').split('\n').slice(0, 6).join('\n');
+  writeFileSync(join(dir, 'words.jsonl'), thoughts);
+  writeFileSync(join(dir, 'words.hdlm.json'), JSON.stringify({ name: 'words', kind: 'thoughtThenAnswer', model: 'model', dataset: { train: 'words.jsonl', test: 'words.jsonl' }, levels: [{ layer: 2 }, { layer: 'last' }] }));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Two levels a word of the text gives away, so that trained heads get some examples right and some wrong. */
+function syntheticDataset(): string[] {
+  const kinds = [['animal', 'dog', 'barks'], ['animal', 'cat', 'purrs'], ['plant', 'tree', 'grows tall'], ['plant', 'flower', 'blooms']];
+  const places = ['in the yard', 'at night', 'by the river', 'near the house', 'all day', 'in spring', 'on the hill', 'after rain', 'in the city', 'at dawn'];
+  return places.flatMap((place, i) => kinds.map(([coarse, fine, verb], k) => JSON.stringify({ id: `s${i * 4 + k}`, text: `the ${fine} ${verb} ${place}`, labels: [coarse, fine] })));
+}
+
+function hdlm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Prediction = { id: string; gold: string[]; hdlm: { labels: string[]; probabilities: number[] } };
+type Line = { text: string; labels: string[]; hdlm: string[]; hdlmProbabilities: number[]; wrongAt: number; flat: string[]; flatRight: boolean; id: string };
+
+test('an evaluation keeps its predictions; mistakes lists exactly the wrong ones, by level and sureness, with their texts', () => {
+  const task = join(dir, 'wn.hdlm.json');
+  assert.equal(hdlm(['mistakes', '--task', task]).status, 1);
+  assert.match(hdlm(['mistakes', '--task', task]).stderr, /wn has no evaluation yet .*: evaluate it first/);
+  const trained = hdlm(['train', '--task', task, '--no-feature-cache']);
+  assert.equal(trained.status, 0, trained.stderr);
+  const evaluated = hdlm(['eval', '--task', task]);
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  const heads = join(dir, 'heads', 'wn');
+  const record = JSON.parse(readFileSync(join(heads, 'evaluation.json'), 'utf8')) as { examples: number; file: string };
+  assert.match(record.file, /\(dev split, 30%\)$/);
+  const predictions = readFileSync(join(heads, 'evaluation.predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Prediction);
+  assert.equal(predictions.length, record.examples, 'one prediction per evaluated example');
+  const wrong = predictions.filter((p) => p.hdlm.labels.join('\u0000') !== p.gold.join('\u0000'));
+  assert.ok(wrong.length > 0 && wrong.length < predictions.length, `a tiny random model gets some right and some wrong: ${wrong.length} of ${predictions.length}`);
+
+  const listed = hdlm(['mistakes', '--task', task]);
+  assert.equal(listed.status, 0, listed.stderr);
+  const lines = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+  assert.deepEqual(new Set(lines.map((l) => l.id)), new Set(wrong.map((p) => p.id)));
+  const texts = new Map(readFileSync(join(dir, 'wn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string }).map((r) => [r.id, r.text]));
+  for (const [i, line] of lines.entries()) {
+    assert.equal(line.text, texts.get(line.id));
+    assert.equal(line.wrongAt, line.labels.findIndex((label, d) => line.hdlm[d] !== label) + 1);
+    const previous = lines[i - 1];
+    if (!previous) continue;
+    assert.ok(previous.wrongAt < line.wrongAt || (previous.wrongAt === line.wrongAt && previous.hdlmProbabilities[line.wrongAt - 1]! >= line.hdlmProbabilities[line.wrongAt - 1]!), `line ${i + 1} is in order`);
+  }
+  assert.match(listed.stderr, new RegExp(`HdLM wrong on ${wrong.length} of ${record.examples} examples \\(first at level 1: \\d+, level 2: \\d+\\); flat right on \\d+ of them`));
+  // --out: the same lines, whole.
+  const out = join(dir, 'mistakes.jsonl');
+  assert.equal(hdlm(['mistakes', '--task', task, '--out', out]).status, 0);
+  assert.equal(readFileSync(out, 'utf8'), listed.stdout);
+
+  // A mistaken example gone from the dataset: the predictions no longer match it, and it says so.
+  const gone = lines[0]!.id;
+  const kept = readFileSync(join(dir, 'wn.jsonl'), 'utf8').split('\n').filter((l) => !l.includes(`"${gone}"`));
+  writeFileSync(join(dir, 'wn.jsonl'), kept.join('\n'));
+  const stale = hdlm(['mistakes', '--task', task]);
+  assert.equal(stale.status, 1);
+  assert.match(stale.stderr, new RegExp(`example ${gone} of the last evaluation is no longer in .*: the file changed since; evaluate the task again`));
+});
+
+test('thought-then-answer mistakes: the input and the gold thought and answer, then what HdLM and flat wrote; wrong thoughts first', () => {
+  const task = join(dir, 'words.hdlm.json');
+  const evaluated = hdlm(['eval', '--task', task]);
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  const listed = hdlm(['mistakes', '--task', task]);
+  assert.equal(listed.status, 0, listed.stderr);
+  type ThoughtLine = { input: string; thought: string; answer: string; hdlmThought: string; thoughtProbability: number; hdlmAnswer: string; flatAnswer: string; id: string };
+  const lines = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as ThoughtLine);
+  // Untrained heads on a random model: no thought is right, so every example is a mistake.
+  assert.equal(lines.length, 6);
+  const inputs = new Map(readFileSync(join(dir, 'words.jsonl'), 'utf8').split('\n').map((l) => JSON.parse(l) as { id: string; input: string; thought: string }).map((r) => [r.id, r]));
+  for (const line of lines) {
+    assert.equal(line.input, inputs.get(line.id)?.input);
+    assert.equal(line.thought, inputs.get(line.id)?.thought);
+    assert.ok(line.thoughtProbability > 0 && line.thoughtProbability <= 1);
+  }
+  assert.deepEqual(lines.map((l) => l.thoughtProbability), [...lines.map((l) => l.thoughtProbability)].sort((a, b) => b - a), 'the surest wrong thought first');
+  assert.match(listed.stderr, /HdLM wrong on 6 of 6 examples \(thought wrong on 6, the answer too on \d; answer alone wrong on 0\)/);
+});
