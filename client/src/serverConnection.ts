@@ -42,6 +42,8 @@ export class ServerConnection implements vscode.Disposable {
   readonly onDidStop = this.stopEmitter.event;
   /** Set when the server died too often and was not restarted; cleared by `restart`. */
   private gaveUp = false;
+  /** A restart is under way (after a crash, or asked for): the Stopped state on the way is not an end. */
+  private restarting = false;
 
   constructor(
     serverModule: string,
@@ -67,10 +69,13 @@ export class ServerConnection implements vscode.Disposable {
     this.client.onNotification(proto.jobProgress, (params) => this.jobProgressEmitter.fire(params));
     this.client.onNotification(proto.generationStep, (params) => this.generationEmitter.fire(params));
     this.client.onDidChangeState((e) => {
-      if (e.newState === State.Stopped) {
-        this.output.warn('the HdLM server stopped');
-        this.stopEmitter.fire();
-      }
+      if (e.newState === State.Running) this.restarting = false;
+      if (e.newState !== State.Stopped) return;
+      this.output.warn('the HdLM server stopped');
+      this.stopEmitter.fire();
+      // Stopped for good (not on the way to a restart, not given up, which says so itself): the
+      // status bar must not keep showing what the dead server last said.
+      if (!this.restarting && !this.gaveUp) this.statusBar.update({ health: 'error', busy: false, message: 'the HdLM server stopped; run "HdLM: Restart Server"', device: '' });
     });
   }
 
@@ -89,6 +94,7 @@ export class ServerConnection implements vscode.Disposable {
   async restart(): Promise<void> {
     this.restarts.length = 0;
     this.gaveUp = false;
+    this.restarting = true;
     this.statusBar.update({ health: 'ok', busy: true, message: 'restarting the HdLM server', device: '' });
     if (this.client.state === State.Stopped) {
       this.starting = undefined;
@@ -118,7 +124,11 @@ export class ServerConnection implements vscode.Disposable {
     return {
       error: (error: Error, _message: Message | undefined, count: number | undefined): ErrorHandlerResult => {
         this.output.error(`connection error ${count ?? 0}: ${error.message}`);
-        return { action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+        // A server that dies with messages in flight gives a burst of write errors. Shutting the
+        // client down on them (the library's default after three) would stop it for good, without
+        // the restart the close handler grants and with the dead server's last status still
+        // shown; the close handler alone decides, with its own budget.
+        return { action: ErrorAction.Continue, handled: true };
       },
       closed: (): CloseHandlerResult => this.onClosed(),
     };
@@ -131,6 +141,7 @@ export class ServerConnection implements vscode.Disposable {
     while (this.restarts.length > 0 && now - this.restarts[0]! > RESTART_WINDOW_MS) this.restarts.shift();
     const max = clientSettings().maxRestarts;
     if (this.restarts.length <= max) {
+      this.restarting = true;
       const message = `the HdLM server stopped; restarting it (${this.restarts.length} of ${max})`;
       this.statusBar.update({ health: 'warning', busy: true, message, device: '' });
       return { action: CloseAction.Restart, message, handled: true };

@@ -75,8 +75,10 @@ export function labelOccurrences(text: string, level: number, label: string): Ra
 /** The dataset files a label lives in: the document and its sibling splits, by URI. */
 export function labelFiles(uri: string): string[] {
   if (!uri.startsWith('file:')) return [uri];
-  const layout = datasetLayout(fileURLToPath(uri));
-  const files = [layout.train, layout.dev, layout.test].filter((f): f is string => f !== undefined).map((f) => pathToFileURL(f).href);
+  const path = fileURLToPath(uri);
+  const layout = datasetLayout(path);
+  // The document keeps the URI the editor gave it (its encoding may differ from Node's).
+  const files = [layout.train, layout.dev, layout.test].filter((f): f is string => f !== undefined).map((f) => (f === path ? uri : pathToFileURL(f).href));
   return files.includes(uri) ? files : [uri, ...files];
 }
 

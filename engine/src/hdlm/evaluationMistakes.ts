@@ -77,6 +77,7 @@ function readPredictions<T>(file: string): T[] {
  */
 function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record: RecordHead, read: (file: string) => { records: R[] }): Map<string, R> {
   const isFile = existsSync(record.file) && statSync(record.file).isFile();
+  if (!isFile && !/ \(dev split, \d+%\)$/.test(record.file)) throw new Error(`the evaluated file ${record.file} is not there any more; evaluate the task again`);
   const { records } = evaluationRecords(task, isFile ? record.file : undefined, read);
   return new Map(records.map((r) => [r.id, r]));
 }

@@ -4,7 +4,7 @@
 // dataset or a task never evaluated is refused with the reason.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -33,8 +33,8 @@ function syntheticDataset(): string[] {
   return places.flatMap((place, i) => kinds.map(([coarse, fine, verb], k) => JSON.stringify({ id: `s${i * 4 + k}`, text: `the ${fine} ${verb} ${place}`, labels: [coarse, fine] })));
 }
 
-function hdlm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
+function hdlm(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', cwd, env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -102,4 +102,13 @@ test('thought-then-answer mistakes: the input and the gold thought and answer, t
   }
   assert.deepEqual(lines.map((l) => l.thoughtProbability), [...lines.map((l) => l.thoughtProbability)].sort((a, b) => b - a), 'the surest wrong thought first');
   assert.match(listed.stderr, /HdLM wrong on 6 of 6 examples \(thought wrong on 6, the answer too on \d; answer alone wrong on 0\)/);
+  // `eval --file` with a relative path: the record names the file absolutely, so Show Mistakes
+  // finds it from anywhere; once the file is gone, it says so.
+  copyFileSync(join(dir, 'words.jsonl'), join(dir, 'words-copy.jsonl'));
+  assert.equal(hdlm(['eval', '--task', task, '--file', 'words-copy.jsonl'], dir).status, 0);
+  assert.equal(hdlm(['mistakes', '--task', task]).status, 0);
+  rmSync(join(dir, 'words-copy.jsonl'));
+  const gone = hdlm(['mistakes', '--task', task]);
+  assert.equal(gone.status, 1);
+  assert.match(gone.stderr, new RegExp(`the evaluated file ${join(dir, 'words-copy.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not there any more; evaluate the task again`));
 });

@@ -86,7 +86,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, predictionsFile, signal);
   const result = await evaluateTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
-    file: typeof values['file'] === 'string' ? values['file'] : undefined,
+    file: evalFile(values),
     maxExamples: integer(values, 'max-examples', 0),
     ...hierarchyBeam(values),
     // Kept beside the record in any case (the editor's Show Mistakes reads them); --predictions also writes them where asked.
@@ -132,6 +132,11 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   if (predictionsFile) console.log(`each example's gold path and both variants' decisions in ${predictionsFile}`);
 }
 
+/** `--file FILE` made absolute, so that the record names the file wherever it is read from (Show Mistakes rereads it). */
+function evalFile(values: Values): string | undefined {
+  return typeof values['file'] === 'string' ? resolve(values['file']) : undefined;
+}
+
 /**
  * `--predictions FILE`, checked before the evaluation runs, so that a mistyped folder fails at
  * once instead of after minutes of classifying.
@@ -152,7 +157,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
   const rate = new ProgressRate();
   const { record, predictions } = await evaluateThoughtTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
-    file: typeof values['file'] === 'string' ? values['file'] : undefined,
+    file: evalFile(values),
     maxExamples: integer(values, 'max-examples', 0),
     keepPredictions: true,
     signal,
