@@ -1,6 +1,7 @@
 // Completion in the project's own files. In task files: the fields (from taskFile.ts, so the
-// parser and the editor never disagree), `kind`, `train.headKind`, `train.headNorm` and `train.lastLevelHead` values, and the layer of a
-// level, 1..L and "last" for the task's model, marking layers that already have a trained head.
+// parser and the editor never disagree), `kind`, `train.headKind`, `train.headNorm` and `train.lastLevelHead` values, the layer of a
+// level, 1..L and "last" for the task's model, marking layers that already have a trained head,
+// and paths: the JSON Lines files for `dataset`, the model folders for `model` (workspaceFiles.ts).
 // In hierarchical datasets: the labels of a level, restricted to the children of the label
 // written before them on the line, with how many lines use each.
 import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
@@ -9,7 +10,9 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN, TASK_FIELDS, TASK_KINDS, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { candidateLabels, datasetIndex, labelPositionAt } from './datasetIndex';
 import { FIELD_HELP } from './hover';
-import { modelLayers, percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
+import { modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
+import { pathCandidates } from './workspaceFiles';
+import { join } from 'node:path';
 
 /** Keys each object of a task file may have, by the object's path. */
 export function keysFor(objectPath: JSONPath): readonly string[] {
@@ -39,8 +42,45 @@ export function taskFileCompletions(doc: TextDocument, position: Position, conte
   if (path.length === 2 && path[0] === 'train' && path[1] === 'headKind') return valueItems(['full', 'lowRank'], range);
   if (path.length === 2 && path[0] === 'train' && path[1] === 'headNorm') return valueItems(['copy', 'none'], range);
   if (path.length === 2 && path[0] === 'train' && path[1] === 'lastLevelHead') return valueItems(['allLevels', 'ownLevel'], range);
-  if (path.length === 1 && path[0] === 'model') return valueItems(['default'], range);
+  if (path.length === 1 && path[0] === 'model') return [...valueItems(['default'], range), ...modelFolderItems(doc.uri, range)];
+  if (isDatasetPath(path)) return datasetFileItems(doc.uri, range);
   return [];
+}
+
+/** `dataset` itself (one file), or its `train`, `dev` or `test` file. */
+function isDatasetPath(path: JSONPath): boolean {
+  return path[0] === 'dataset' && (path.length === 1 || (path.length === 2 && (path[1] === 'train' || path[1] === 'dev' || path[1] === 'test')));
+}
+
+/** The workspace's JSON Lines files under the task file's folder, nearest first, with their size. */
+function datasetFileItems(uri: string, range: Range): CompletionItem[] {
+  const base = taskBaseDir(uri);
+  if (base === undefined) return [];
+  return pathCandidates(base).datasets.map(({ path, bytes }, i) => ({
+    label: path,
+    kind: CompletionItemKind.File,
+    detail: `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 1)} MB`,
+    sortText: String(i).padStart(5, '0'),
+    filterText: JSON.stringify(path),
+    textEdit: { range, newText: JSON.stringify(path) },
+  }));
+}
+
+/** Folders under the task file's folder that hold a model (a config.json), after "default". */
+function modelFolderItems(uri: string, range: Range): CompletionItem[] {
+  const base = taskBaseDir(uri);
+  if (base === undefined) return [];
+  return pathCandidates(base).models.map((path, i) => {
+    const model = modelLayers(join(base, path));
+    return {
+      label: path,
+      kind: CompletionItemKind.Folder,
+      detail: 'problem' in model ? model.problem : `${model.layers} layers`,
+      sortText: String(i + 1).padStart(5, '0'),
+      filterText: JSON.stringify(path),
+      textEdit: { range, newText: JSON.stringify(path) },
+    };
+  });
 }
 
 /**

@@ -134,3 +134,25 @@ test('the fixture dataset completes under the parent of its own labels', () => {
   assert.deepEqual(new Set(items.map((i) => i.label)), new Set(index.levels[0]!.get(coarse!)!.children.keys()));
   assert.ok(items.length > 0);
 });
+
+test('dataset paths complete to the JSON Lines files under the task file, model to "default" and the model folders', () => {
+  const project = join(work, 'project');
+  mkdirSync(join(project, 'data', 'nested'), { recursive: true });
+  mkdirSync(join(project, 'node_modules', 'pkg'), { recursive: true });
+  writeFileSync(join(project, 'local.jsonl'), '{"text":"a","labels":["x"]}\n');
+  writeFileSync(join(project, 'data', 'train.jsonl'), 'x'.repeat(2048));
+  writeFileSync(join(project, 'data', 'nested', 'test.jsonl'), '');
+  writeFileSync(join(project, 'data', 'notes.txt'), '');
+  writeFileSync(join(project, 'node_modules', 'pkg', 'skip.jsonl'), '');
+  writeTinyCheckpoint(join(project, 'models', 'mine'), { family: 'llama', layers: 2, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  const file = join(project, 't.hdlm.json');
+  const single = complete('{ "name": "t", "dataset": "|" }', 'hdlm-task', file);
+  assert.deepEqual(single.items.map((i) => i.label), ['local.jsonl', 'data/train.jsonl', 'data/nested/test.jsonl'], 'nearest first; node_modules and other files left out');
+  assert.equal(single.items[1]!.detail, '0.00 MB');
+  assert.equal(applied(single.doc, single.items[1]!), '{ "name": "t", "dataset": "data/train.jsonl" }');
+  const split = complete('{ "name": "t", "dataset": { "train": "data/train.jsonl", "test": "da|" } }', 'hdlm-task', file);
+  assert.equal(applied(split.doc, split.items.find((i) => i.label === 'data/nested/test.jsonl')!), '{ "name": "t", "dataset": { "train": "data/train.jsonl", "test": "data/nested/test.jsonl" } }');
+  const model = complete('{ "name": "t", "model": "|" }', 'hdlm-task', file);
+  assert.deepEqual(model.items.map((i) => [i.label, i.detail]), [['default', undefined], ['models/mine', '2 layers']]);
+  assert.deepEqual(complete('{ "name": "t", "heads": "|" }', 'hdlm-task', file).items, [], 'no paths offered elsewhere');
+});
