@@ -21,13 +21,16 @@ export function codeActions(doc: TextDocument, params: CodeActionParams): CodeAc
 function fixesFor(doc: TextDocument, diagnostic: Diagnostic): CodeAction[] {
   const data = diagnostic.data as FixData | undefined;
   if (diagnostic.source !== 'hdlm' || typeof data?.fix !== 'string') return [];
+  const there = doc.getText(diagnostic.range);
   switch (data.fix) {
     case 'layerBeyondModel':
+      if (!/^\d+$/.test(there) || Number(there) <= data.layers) return [];
       return [
         quickFix('Use the last layer ("last")', doc, diagnostic, [{ range: diagnostic.range, newText: '"last"' }], true),
         quickFix(`Use layer ${data.layers}, the model's last`, doc, diagnostic, [{ range: diagnostic.range, newText: String(data.layers) }]),
       ];
     case 'modelFolder':
+      if (!there.startsWith('"')) return [];
       return [quickFix('Use the default model', doc, diagnostic, [{ range: diagnostic.range, newText: '"default"' }])];
     case 'unknownField':
       return unknownFieldFixes(doc, diagnostic, data.path);
@@ -50,7 +53,7 @@ function unknownFieldFixes(doc: TextDocument, diagnostic: Diagnostic, path: JSON
   if (!key || typeof name !== 'string' || key.value !== name) return [];
   const siblings = new Set((value!.parent!.parent?.children ?? []).map((p) => p.children?.[0]?.value as string));
   const meant = nearestKey(name, keysFor(path.slice(0, -1)).filter((k) => !siblings.has(k)));
-  const removal = modify(text, path, undefined, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } }).map((e) => ({
+  const removal = modify(text, path, undefined, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: text.includes('\r\n') ? '\r\n' : '\n' } }).map((e) => ({
     range: { start: doc.positionAt(e.offset), end: doc.positionAt(e.offset + e.length) },
     newText: e.content,
   }));

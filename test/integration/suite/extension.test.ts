@@ -509,6 +509,15 @@ describe('HdLM extension in a real VS Code', () => {
     // The job's line pairs HdLM's answer likelihood with flat's on the same examples.
     assert.match(api.outputText(), /words on 3 examples: .*; answer NLL HdLM minus flat [−+]?\d\.\d{3} nats\/token \(95 % CI/);
     await screenshot('workbench-task-panel-thought-evaluation.png');
+    // Its mistakes: the input and the gold thought and answer, then what HdLM wrote.
+    const mistakes = await vscode.commands.executeCommand<MistakesResult | undefined>('hdlm.showMistakes', uri);
+    assert.equal(mistakes?.kind, 'thoughtThenAnswer');
+    if (mistakes.mistakes.length > 0) {
+      const lines = vscode.window.activeTextEditor!.document.getText().trim().split('\n').map((l) => JSON.parse(l) as { input: string; thought: string; hdlmThought: string });
+      assert.equal(lines.length, mistakes.mistakes.length);
+      assert.ok(lines.every((l) => rows.some(([input, thought]) => l.input === input && l.thought === thought)), JSON.stringify(lines));
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
   });
 
   it('New Task from Dataset writes a task file beside the dataset, opens it, and the task panel lists it', async () => {

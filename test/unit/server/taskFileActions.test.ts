@@ -66,6 +66,7 @@ test('a layer deeper than the model: "last" (preferred) or the last layer by num
     assert.deepEqual(taskFileDiagnostics(fixed, context), [], fixed.getText());
   }
   assert.match(apply(doc, actions[0]!).getText(), /\{ "layer": "last" \}\]/);
+  assert.deepEqual(actionsFor(apply(doc, actions[0]!), problems), [], 'a stale diagnostic (the layer was mended since) offers nothing');
   assert.deepEqual(codeActions(doc, { textDocument: { uri: doc.uri }, range: problems[0]!.range, context: { diagnostics: problems, only: [CodeActionKind.Refactor] } }), [], 'no quick fixes where only refactorings are asked for');
 });
 
