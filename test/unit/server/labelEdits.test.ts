@@ -1,4 +1,4 @@
-// Find References and Rename on dataset labels: every use at the label's level, in the file and
+// Find References and Rename on dataset labels (and thought-then-answer thoughts): every use at the label's level, in the file and
 // its sibling splits, past the lines live features index; merges only where the tree survives.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -121,4 +121,21 @@ test('a lone dataset file renames in itself only; a thought dataset has no label
   assert.deepEqual(Object.keys(renameLabel(doc, on(doc, 0, 'dog'), 'hound', readDisk).changes!), [doc.uri]);
   const guided = TextDocument.create('file:///ws/q.jsonl', 'jsonl', 1, '{"input":"q","thought":"t","answer":"a","labels":["x"]}');
   assert.deepEqual(labelReferences(guided, on(guided, 0, 'x'), readDisk), []);
+});
+
+test('in a thought-then-answer dataset the thought is the label: references and rename across splits, answers untouched', () => {
+  const dir = join(work, 'thoughts');
+  mkdirSync(dir);
+  const lines = ['{"input":"a barking pet","thought":"animal","answer":"dog"}', '{"input":"a tall plant","thought":"plant","answer":"tree"}', '{"input":"the animal kingdom","thought":"animal","answer":"animal"}'];
+  writeFileSync(join(dir, 'train.jsonl'), lines.join('\n'));
+  writeFileSync(join(dir, 'test.jsonl'), '{"input":"purrs","thought":"animal","answer":"cat"}\n');
+  const doc = TextDocument.create(pathToFileURL(join(dir, 'train.jsonl')).href, 'jsonl', 1, lines.join('\n'));
+  const at = on(doc, 2, 'animal', 0);
+  assert.deepEqual(labelReferences(doc, at, readDisk).map((l) => `${l.uri.split('/').pop()}:${l.range.start.line}`), ['train.jsonl:0', 'train.jsonl:2', 'test.jsonl:0']);
+  const renamed = applied(renameLabel(doc, at, 'creature', readDisk), (uri) => (uri === doc.uri ? doc.getText() : readDisk(uri)));
+  assert.deepEqual(renamed.get(doc.uri)!.split('\n').map((l) => JSON.parse(l) as { thought: string; answer: string }).map((r) => `${r.thought}/${r.answer}`), ['creature/dog', 'plant/tree', 'creature/animal'], 'the answer "animal" is not the thought');
+  assert.equal(JSON.parse(renamed.get(pathToFileURL(join(dir, 'test.jsonl')).href)!).thought, 'creature');
+  // A flat set of categories: renaming onto another merges them, nothing to refuse.
+  assert.equal(Object.values(renameLabel(doc, at, 'plant', readDisk).changes!).flat().length, 3);
+  assert.throws(() => prepareLabelRename(doc, on(doc, 0, 'dog')), /only a label/, 'an answer is not a label');
 });
