@@ -1,5 +1,6 @@
 // A second editor: Debian's Neovim 0.7 drives the stdio language server (test/nvim/smoke.lua)
-// and must get a status notification and an answer to hdlm/engineInfo.
+// and must get a status notification, an answer to hdlm/engineInfo, a classification, and the
+// standard references and rename of a dataset label.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,9 @@ function runNvim(dir: string, env: Record<string, string>): { status: number | n
 
 interface NvimResult {
   error?: string;
+  references?: { uri: string; range: { start: { line: number } } }[];
+  rename?: { changes?: Record<string, { newText: string }[]> };
+  renameErr?: unknown;
   statuses: { health: string; busy: boolean; device: string }[];
   engineInfo?: { device: string; runtimeVersion: string; pid: number };
   classify?: { task: string; path: { label: string; layer: number }[] };
@@ -42,6 +46,23 @@ test('Neovim classifies a line of a buffer through the stdio server', () => {
     assert.deepEqual(result.classify?.path.map((d) => d.layer), [2, 4]);
     const [coarse, fine] = result.classify!.path.map((d) => d.label);
     assert.ok((coarse === 'animal' && fine === 'dog') || (coarse === 'plant' && fine === 'tree'), `${coarse} › ${fine}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Neovim finds and renames a dataset label across its split files through the same server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-nvim-rename-'));
+  try {
+    writeFileSync(join(dir, 'pets.train.jsonl'), ['{"text":"barks","labels":["animal","dog"]}', '{"text":"purrs","labels":["animal","cat"]}'].join('\n'));
+    writeFileSync(join(dir, 'pets.dev.jsonl'), '{"text":"howls","labels":["animal","dog"]}\n');
+    const { status, stderr, result } = runNvim(dir, { HDLM_DATASET: join(dir, 'pets.train.jsonl') });
+    assert.equal(result.error, undefined, `smoke.lua: ${result.error}; stderr: ${stderr}`);
+    assert.equal(status, 0, JSON.stringify(result));
+    assert.deepEqual(result.references?.map((r) => `${r.uri.split('/').pop()}:${r.range.start.line}`).sort(), ['pets.dev.jsonl:0', 'pets.train.jsonl:0']);
+    const changes = result.rename?.changes ?? {};
+    assert.deepEqual(Object.keys(changes).map((u) => u.split('/').pop()).sort(), ['pets.dev.jsonl', 'pets.train.jsonl'], JSON.stringify(result.rename ?? result.renameErr));
+    assert.ok(Object.values(changes).flat().every((e) => e.newText === '"hound"'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
