@@ -6,7 +6,7 @@ import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import type { CodeLens, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetIndex } from './datasetIndex';
-import { datasetKind } from './diagnostics';
+import { datasetKind } from './datasetKind';
 
 /** Lenses on at most this many dataset lines: more only slows the editor down. */
 export const MAX_DATASET_LENSES = 2000;

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
 import { parseTask, TaskFileError } from '../../engine/src/hdlm/taskFile';
 import { resolve } from 'node:path';
+import { datasetKind } from './datasetKind';
+import { splitDiagnostics } from './splitDiagnostics';
 import { labelsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, type LevelLabels } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
@@ -165,23 +167,6 @@ function nodeValue(node: Node): unknown {
   }
 }
 
-/** The dataset shape a JSON Lines file has, judged by its first object; undefined for other files. */
-export function datasetKind(text: string): 'hierarchical' | 'guided' | undefined {
-  for (const line of text.split('\n', 50)) {
-    try {
-      const v = JSON.parse(line) as Record<string, unknown>;
-      if (v && typeof v === 'object') {
-        if ('labels' in v && 'text' in v) return 'hierarchical';
-        if ('input' in v && 'answer' in v) return 'guided';
-        return undefined;
-      }
-    } catch {
-      // Not JSON; keep looking for the first object.
-    }
-  }
-  return undefined;
-}
-
 export function datasetDiagnostics(doc: TextDocument): Diagnostic[] {
   const lines = doc.getText().split('\n');
   const text = lines.slice(0, MAX_LINES_CHECKED).join('\n');
@@ -203,6 +188,7 @@ export function datasetDiagnostics(doc: TextDocument): Diagnostic[] {
     }
     return diagnostic;
   });
+  diagnostics.push(...splitDiagnostics(doc, kind, lines.slice(0, MAX_LINES_CHECKED)));
   if (lines.length > MAX_LINES_CHECKED) {
     diagnostics.push({ range: { start: { line: MAX_LINES_CHECKED, character: 0 }, end: { line: MAX_LINES_CHECKED, character: 0 } }, severity: DiagnosticSeverity.Information, source: 'hdlm', message: `only the first ${MAX_LINES_CHECKED} lines are checked while editing; training checks them all` });
   }

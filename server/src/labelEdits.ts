@@ -11,7 +11,7 @@ import { ResponseError, ErrorCodes, type Location, type Position, type Range, ty
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { datasetLayout } from '../../engine/src/hdlm/taskCreation';
-import { datasetKind } from './diagnostics';
+import { datasetKind } from './datasetKind';
 
 /** A label under the cursor: its string, its level (0 = coarsest) and the range of its JSON string. */
 export interface LabelAtCursor {
@@ -31,8 +31,8 @@ export interface LineLabels {
   ranges: Range[];
 }
 
-/** Reads the labels of one line of a dataset of some kind (see `readerFor`). */
-type LineReader = (line: string, row: number) => LineLabels | undefined;
+/** Reads the labels of one line of a dataset of some kind (see `readerForKind`). */
+export type LineReader = (line: string, row: number) => LineLabels | undefined;
 
 function rangeOf(node: Node, row: number): Range {
   return { start: { line: row, character: node.offset }, end: { line: row, character: node.offset + node.length } };
@@ -54,9 +54,12 @@ function lineThought(line: string, row: number): LineLabels | undefined {
 }
 
 /** How a dataset's lines carry labels: a `labels` path, or (thought-then-answer) the `thought`. */
-function readerFor(doc: TextDocument): LineReader | undefined {
-  const kind = datasetKind(doc.getText());
+export function readerForKind(kind: ReturnType<typeof datasetKind>): LineReader | undefined {
   return kind === 'hierarchical' ? lineLabels : kind === 'guided' ? lineThought : undefined;
+}
+
+function readerFor(doc: TextDocument): LineReader | undefined {
+  return readerForKind(datasetKind(doc.getText()));
 }
 
 /** The label string under the cursor (a `labels` entry, or a `thought`), or undefined elsewhere. */

@@ -145,6 +145,8 @@ export type LevelLabels = Set<string>[];
 /** What a dataset file holds, for hovers and the split checks: its labels per level and its rows. */
 export interface DatasetFacts {
   levels: LevelLabels;
+  /** The thoughts of a thought-then-answer file (its categories). */
+  thoughts: Set<string>;
   /** Lines that are JSON objects (examples, whatever their shape). */
   rows: number;
   /** Lines that are neither blank nor a JSON object: training skips them. */
@@ -152,7 +154,7 @@ export interface DatasetFacts {
 }
 
 const datasetFacts = new FileCache<DatasetFacts>((path) => {
-  const facts: DatasetFacts = { levels: [], rows: 0, malformed: 0 };
+  const facts: DatasetFacts = { levels: [], thoughts: new Set(), rows: 0, malformed: 0 };
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     let value: unknown;
@@ -168,7 +170,8 @@ const datasetFacts = new FileCache<DatasetFacts>((path) => {
       continue;
     }
     facts.rows++;
-    const labels = (value as { labels?: unknown }).labels;
+    const { labels, thought } = value as { labels?: unknown; thought?: unknown };
+    if (typeof thought === 'string') facts.thoughts.add(thought);
     if (!Array.isArray(labels)) continue;
     labels.forEach((label, d) => {
       if (typeof label === 'string') (facts.levels[d] ??= new Set()).add(label);

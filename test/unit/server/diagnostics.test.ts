@@ -135,3 +135,32 @@ test('dataset files must exist, and dev/test labels must be ones the training fi
   assert.deepEqual(found[1]!.slice(0, 2), [2, '"test.jsonl"']);
   assert.equal(found[1]![2], 'the test file uses labels the training file never has (level 1: mineral; level 2: cat, shrub, granite): no head can predict them');
 });
+
+test('a dev or test split flags, on the label itself, what its training file never has', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-splits-'));
+  try {
+    writeFileSync(join(dir, 'pets.train.jsonl'), ['{"text":"barks","labels":["animal","dog"]}', '{"text":"oak","labels":["plant","tree"]}'].join('\n'));
+    const dev = ['{"text":"howls","labels":["animal","dog"]}', '{"text":"a wolf","labels":["animal","wolf"]}', '{"text":"a rock","labels":["mineral","granite"]}'].join('\n');
+    writeFileSync(join(dir, 'pets.dev.jsonl'), dev);
+    const doc = TextDocument.create(pathToFileURL(join(dir, 'pets.dev.jsonl')).href, 'jsonl', 1, dev);
+    const found = datasetDiagnostics(doc);
+    assert.deepEqual(
+      found.map((d) => [d.range.start.line, doc.getText(d.range), messageOf(d)]),
+      [
+        [1, '"wolf"', "'wolf' is not a level-2 label in pets.train.jsonl: no head can predict it"],
+        [2, '"mineral"', "'mineral' is not a level-1 label in pets.train.jsonl: no head can predict it"],
+      ],
+    );
+    // The training file itself, and a file without splits beside it, are not checked this way.
+    const train = TextDocument.create(pathToFileURL(join(dir, 'pets.train.jsonl')).href, 'jsonl', 1, dev);
+    assert.deepEqual(datasetDiagnostics(train), []);
+    // Thought-then-answer splits: the thought.
+    writeFileSync(join(dir, 'words.train.jsonl'), '{"input":"barks","thought":"animal","answer":"dog"}\n');
+    const test = '{"input":"grows","thought":"plant","answer":"tree"}\n{"input":"purrs","thought":"animal","answer":"cat"}';
+    writeFileSync(join(dir, 'words.test.jsonl'), test);
+    const thoughts = TextDocument.create(pathToFileURL(join(dir, 'words.test.jsonl')).href, 'jsonl', 1, test);
+    assert.deepEqual(datasetDiagnostics(thoughts).map((d) => [d.range.start.line, thoughts.getText(d.range), messageOf(d)]), [[0, '"plant"', "thought 'plant' is not in words.train.jsonl: the thought head never learned it"]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
