@@ -3,7 +3,8 @@
 // level, 1..L and "last" for the task's model, marking layers that already have a trained head,
 // and paths: the JSON Lines files for `dataset`, the model folders for `model` (workspaceFiles.ts).
 // In hierarchical datasets: the labels of a level, restricted to the children of the label
-// written before them on the line, with how many lines use each.
+// written before them on the line, with how many lines use each; in thought-then-answer
+// datasets, the thoughts used so far.
 import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
 import { CompletionItem, CompletionItemKind, MarkupKind, type Position, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -185,16 +186,30 @@ function layerCompletions(root: Node | undefined, uri: string, context: FeatureC
   return items;
 }
 
+/** The file's thoughts without the one being typed on this line (counted once in the index). */
+function othersThoughts(thoughts: Map<string, number>, typed: Node | undefined): Map<string, number> {
+  const own = typeof typed?.value === 'string' ? typed.value : undefined;
+  const others = new Map(thoughts);
+  if (own !== undefined && others.has(own)) {
+    const left = others.get(own)! - 1;
+    if (left > 0) others.set(own, left);
+    else others.delete(own);
+  }
+  return others;
+}
+
 export function datasetCompletions(doc: TextDocument, position: Position): CompletionItem[] {
   const at = labelPositionAt(doc, position);
   if (!at) return [];
   const parent = at.level > 0 ? at.written[at.level - 1] : undefined;
-  const candidates = candidateLabels(datasetIndex(doc), at.level, parent);
+  const index = datasetIndex(doc);
+  const candidates = at.field === 'thought' ? othersThoughts(index.thoughts, at.node) : candidateLabels(index, at.level, parent);
+  const where = at.field === 'thought' ? 'thought' : `level ${at.level + 1}${parent !== undefined ? ` under ${parent}` : ''}`;
   const range = replacedRange(doc, at.line, at.node, at.lineStart + at.column, at.lineStart);
   return [...candidates].map(([label, count]) => ({
     label,
     kind: CompletionItemKind.EnumMember,
-    detail: `level ${at.level + 1}${parent !== undefined ? ` under ${parent}` : ''} · used on ${count} line${count === 1 ? '' : 's'}`,
+    detail: `${where} · used on ${count} line${count === 1 ? '' : 's'}`,
     // Most-used first: the usual label is the likely one.
     sortText: String(1e9 - count).padStart(10, '0'),
     filterText: JSON.stringify(label),

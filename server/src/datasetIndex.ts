@@ -1,6 +1,6 @@
 // The label taxonomy of an open hierarchical dataset as its text says now: for every level, the
 // labels used there, on how many lines, under which parent and with which children; and each
-// line's text and labels. Completion, hover and code lenses read it; it is built once per
+// line's text and labels. For a thought-then-answer dataset, its thoughts and their counts. Completion, hover and code lenses read it; it is built once per
 // document version, because a completion request comes on nearly every keystroke and a dataset
 // can have tens of thousands of lines.
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
@@ -25,6 +25,8 @@ export interface LineRecord {
 export interface DatasetIndex {
   /** Per level (0 = coarsest): label → its statistics. */
   levels: Map<string, LabelStats>[];
+  /** Thought → the lines that use it (thought-then-answer datasets). */
+  thoughts: Map<string, number>;
   /** Per line of the document (0-based), up to the indexed limit. */
   records: (LineRecord | undefined)[];
 }
@@ -53,25 +55,30 @@ export function forgetDataset(uri: string): void {
 /** Builds the index; like live validation, it reads at most MAX_LINES_CHECKED lines. */
 export function buildIndex(text: string): DatasetIndex {
   const lines = text.split('\n', MAX_LINES_CHECKED);
-  const index: DatasetIndex = { levels: [], records: new Array<LineRecord | undefined>(lines.length) };
+  const index: DatasetIndex = { levels: [], thoughts: new Map(), records: new Array<LineRecord | undefined>(lines.length) };
   lines.forEach((line, i) => {
-    const record = parseLine(line);
+    const value = parseObject(line);
+    const thought = value?.['thought'];
+    if (typeof thought === 'string') index.thoughts.set(thought, (index.thoughts.get(thought) ?? 0) + 1);
+    const record = value && lineRecord(value);
     index.records[i] = record;
     if (record?.labels) addPath(index, record.labels);
   });
   return index;
 }
 
-function parseLine(line: string): LineRecord | undefined {
+function parseObject(line: string): Record<string, unknown> | undefined {
   if (!line.trimStart().startsWith('{')) return undefined;
-  let value: unknown;
   try {
-    value = JSON.parse(line);
+    const value = JSON.parse(line) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { text, labels } = value as { text?: unknown; labels?: unknown };
+}
+
+function lineRecord(value: Record<string, unknown>): LineRecord | undefined {
+  const { text, labels } = value;
   if (typeof text !== 'string') return undefined;
   const valid = Array.isArray(labels) && labels.length > 0 && labels.every((l) => typeof l === 'string' && l.trim() !== '');
   return { text, labels: valid ? (labels as string[]) : undefined };
@@ -100,8 +107,10 @@ export function candidateLabels(index: DatasetIndex, level: number, parent: stri
   return new Map([...(index.levels[level] ?? new Map<string, LabelStats>())].map(([label, stats]) => [label, stats.count]));
 }
 
-/** Where in a dataset line's `labels` array the cursor is. */
+/** Where in a dataset line's `labels` array (or on its `thought`) the cursor is. */
 export interface LabelPosition {
+  /** A label of the `labels` path, or a thought-then-answer line's `thought` (level 0). */
+  field: 'labels' | 'thought';
   /** Index in the labels array: the level, 0 = coarsest. */
   level: number;
   /** The label string the cursor is in or just after, if any. */
@@ -123,11 +132,13 @@ export function labelPositionAt(doc: TextDocument, position: Position): LabelPos
   const column = Math.min(position.character, line.length);
   const location = getLocation(line, column);
   const [key, level] = location.path;
-  if (location.path.length !== 2 || key !== 'labels' || typeof level !== 'number' || location.isAtPropertyKey) return undefined;
+  if (location.isAtPropertyKey) return undefined;
+  const onThought = location.path.length === 1 && key === 'thought';
+  if (!onThought && (location.path.length !== 2 || key !== 'labels' || typeof level !== 'number')) return undefined;
   const root = parseTree(line);
   const labels = root && findNodeAtLocation(root, ['labels']);
   const written = (labels?.type === 'array' ? (labels.children ?? []) : []).map((n) => (n.type === 'string' && typeof n.value === 'string' ? n.value : undefined));
   const previous = location.previousNode;
   const node = previous?.type === 'string' && column >= previous.offset && column <= previous.offset + previous.length ? previous : undefined;
-  return { level, node, written, line, lineStart, column };
+  return { field: onThought ? 'thought' : 'labels', level: onThought ? 0 : (level as number), node, written, line, lineStart, column };
 }

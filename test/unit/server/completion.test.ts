@@ -156,3 +156,11 @@ test('dataset paths complete to the JSON Lines files under the task file, model 
   assert.deepEqual(model.items.map((i) => [i.label, i.detail]), [['default', undefined], ['models/mine', '2 layers']]);
   assert.deepEqual(complete('{ "name": "t", "heads": "|" }', 'hdlm-task', file).items, [], 'no paths offered elsewhere');
 });
+
+test('a thought-then-answer line\'s thought completes to the thoughts the file uses, most used first', () => {
+  const lines = ['{"input":"barks","thought":"animal","answer":"dog"}', '{"input":"purrs","thought":"animal","answer":"cat"}', '{"input":"grows","thought":"plant","answer":"oak"}'];
+  const { items, doc } = complete([...lines, '{"input":"howls","thought":"an|","answer":"wolf"}'].join('\n'), 'jsonl', join(work, 'words.jsonl'));
+  assert.deepEqual(items.map((i) => [i.label, i.detail]), [['animal', 'thought · used on 2 lines'], ['plant', 'thought · used on 1 line']]);
+  assert.equal(applied(doc, items[0]!).split('\n')[3], '{"input":"howls","thought":"animal","answer":"wolf"}');
+  assert.deepEqual(complete([...lines, '{"input":"howls","thought":"animal","answer":"w|"}'].join('\n'), 'jsonl', join(work, 'words.jsonl')).items, [], 'answers are not completed');
+});

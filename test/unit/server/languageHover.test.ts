@@ -22,9 +22,10 @@ function value(hover: Hover | null): string {
 }
 
 /** The hover at the first `|` of the text (which is removed). */
-function datasetHoverAt(textWithCursor: string): Hover | null {
+function datasetHoverAt(textWithCursor: string, uri = 'file:///ws/d.jsonl'): Hover | null {
   const offset = textWithCursor.indexOf('|');
-  const doc = TextDocument.create('file:///ws/d.jsonl', 'jsonl', 1, textWithCursor.replace('|', ''));
+  // The label index is kept per URI and version: a test with other text uses another URI.
+  const doc = TextDocument.create(uri, 'jsonl', 1, textWithCursor.replace('|', ''));
   return datasetHover(doc, doc.positionAt(offset));
 }
 
@@ -80,4 +81,11 @@ test('hovering a dataset path says what the file holds; inside `dataset`, `train
   assert.match(at('"epochs"'), /Most passes/, 'the training settings keep their own help');
   // Without a context the hover reads no files.
   assert.doesNotMatch(value(taskFileHover(doc, 0, text.indexOf('"split/train.jsonl"') + 2)), /examples/);
+});
+
+test('hovering a thought says how many lines use it', () => {
+  const lines = ['{"input":"barks","thought":"animal","answer":"dog"}', '{"input":"purrs","thought":"ani|mal","answer":"cat"}', '{"input":"grows","thought":"plant","answer":"oak"}'];
+  const hover = value(datasetHoverAt(lines.join('\n'), 'file:///ws/words.jsonl'));
+  assert.equal(hover, '**`animal`** · thought\n- used on 2 lines\n- one of 2 thoughts in this file');
+  assert.equal(datasetHoverAt(lines.join('\n').replace('ani|mal', 'animal').replace('"cat"', '"c|at"'), 'file:///ws/words.jsonl'), null, 'an answer has no hover');
 });
