@@ -5,6 +5,7 @@
 // to be a labelling error or a confusion worth a look.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
 import type { ThoughtPrediction } from './evaluateThought';
@@ -12,6 +13,8 @@ import type { TaskDefinition } from './taskFile';
 
 export interface ClassifyMistake {
   id: string;
+  /** The example's line in `dataset` (1-based). */
+  line: number;
   text: string;
   gold: string[];
   hdlm: PredictedPath;
@@ -24,6 +27,8 @@ export interface ClassifyMistake {
 
 export interface ThoughtMistake {
   id: string;
+  /** The example's line in `dataset` (1-based). */
+  line: number;
   input: string;
   gold: ThoughtPrediction['gold'];
   hdlm: ThoughtPrediction['hdlm'];
@@ -35,6 +40,8 @@ export interface EvaluationMistakes {
   kind: 'classify' | 'thoughtThenAnswer';
   /** The file the evaluation ran on, as its record names it. */
   file: string;
+  /** The file the examples were read from (the training file for a held-out dev split). */
+  dataset: string;
   /** Examples the evaluation scored. */
   examples: number;
   finishedAt: string;
@@ -75,11 +82,23 @@ function readPredictions<T>(file: string): T[] {
  * The evaluated records by id: the record's file when it is one, else the dev split training
  * held out (the record then names it "… (dev split, n%)"), drawn again the same way.
  */
-function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record: RecordHead, read: (file: string) => { records: R[] }): Map<string, R> {
+function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record: RecordHead, read: (file: string) => { records: R[] }): { dataset: string; byId: Map<string, R & { line: number }> } {
   const isFile = existsSync(record.file) && statSync(record.file).isFile();
   if (!isFile && !/ \(dev split, \d+%\)$/.test(record.file)) throw new Error(`the evaluated file ${record.file} is not there any more; evaluate the task again`);
   const { records } = evaluationRecords(task, isFile ? record.file : undefined, read);
-  return new Map(records.map((r) => [r.id, r]));
+  const dataset = isFile ? record.file : (task.dataset.test ?? task.dataset.dev ?? task.dataset.train);
+  const lines = linesById(dataset);
+  return { dataset, byId: new Map(records.map((r) => [r.id, { ...r, line: lines.get(r.id) ?? 0 }])) };
+}
+
+/** Each example's line in its file (1-based), by id, as the dataset readers name examples. */
+function linesById(file: string): Map<string, number> {
+  return new Map(
+    parseJsonl(readFileSync(file, 'utf8')).lines.map(({ line, value }) => {
+      const id = (value as { id?: unknown } | null)?.id;
+      return [typeof id === 'string' ? id : `line ${line}`, line];
+    }),
+  );
 }
 
 /** Looks up every prediction's example; a missing one means the file changed since the evaluation. */
@@ -104,17 +123,20 @@ export function readMistakes(task: TaskDefinition): EvaluationMistakes {
   if (kind !== task.kind) throw new Error(`${recordFile} is a ${kind} evaluation but ${task.path} is now a ${task.kind} task: evaluate it again`);
   const predictionsFile = join(task.headsDir, PREDICTIONS_FILE);
   if (!existsSync(predictionsFile)) throw new Error(`the evaluation of ${task.name} (${record.finishedAt}) kept no per-example predictions (${predictionsFile}); evaluations since 2026-12-06 do: evaluate it again`);
-  const head = { task: task.name, kind, file: record.file, examples: record.examples, finishedAt: record.finishedAt } as const;
   if (kind === 'thoughtThenAnswer') {
-    const rows = joined(readPredictions<ThoughtPrediction>(predictionsFile), evaluatedRecords(task, record, readGuidedDataset), record.file);
+    const { dataset, byId } = evaluatedRecords(task, record, readGuidedDataset);
+    const head = { task: task.name, kind, file: record.file, dataset, examples: record.examples, finishedAt: record.finishedAt } as const;
+    const rows = joined(readPredictions<ThoughtPrediction>(predictionsFile), byId, record.file);
     const wrong = rows.filter(([p]) => !p.hdlm.thoughtRight || !p.hdlm.answerRight);
     // Wrong thoughts first (the answer followed a wrong category), the surest of them first.
     wrong.sort(([a], [b]) => Number(a.hdlm.thoughtRight) - Number(b.hdlm.thoughtRight) || b.hdlm.thoughtProbability - a.hdlm.thoughtProbability);
-    return { ...head, mistakes: wrong.map(([p, r]) => ({ id: p.id, input: r.input, gold: p.gold, hdlm: p.hdlm, flat: p.flat })) };
+    return { ...head, mistakes: wrong.map(([p, r]) => ({ id: p.id, line: r.line, input: r.input, gold: p.gold, hdlm: p.hdlm, flat: p.flat })) };
   }
-  const rows = joined(readPredictions<ExamplePrediction>(predictionsFile), evaluatedRecords(task, record, readHierarchicalDataset), record.file);
+  const { dataset, byId } = evaluatedRecords(task, record, readHierarchicalDataset);
+  const head = { task: task.name, kind, file: record.file, dataset, examples: record.examples, finishedAt: record.finishedAt } as const;
+  const rows = joined(readPredictions<ExamplePrediction>(predictionsFile), byId, record.file);
   const mistakes: ClassifyMistake[] = rows
-    .map(([p, r]) => ({ id: p.id, text: r.text, gold: p.gold, hdlm: p.hdlm, flat: p.flat, wrongAt: firstWrongLevel(p.gold, p.hdlm.labels), flatRight: firstWrongLevel(p.gold, p.flat.labels) === 0 }))
+    .map(([p, r]) => ({ id: p.id, line: r.line, text: r.text, gold: p.gold, hdlm: p.hdlm, flat: p.flat, wrongAt: firstWrongLevel(p.gold, p.hdlm.labels), flatRight: firstWrongLevel(p.gold, p.flat.labels) === 0 }))
     .filter((m) => m.wrongAt > 0);
   const sureness = (m: ClassifyMistake): number => m.hdlm.probabilities[m.wrongAt - 1] ?? 0;
   mistakes.sort((a, b) => a.wrongAt - b.wrongAt || sureness(b) - sureness(a));

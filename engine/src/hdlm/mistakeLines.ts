@@ -1,6 +1,12 @@
 // How the mistakes of an evaluation are shown: one JSON line per mistake and a one-line summary.
-// Type imports only, so that the editor's client bundle can use it without the engine.
+// Type imports only (and node:url), so that the editor's client bundle can use it without the engine.
+import { pathToFileURL } from 'node:url';
 import type { ClassifyMistake, EvaluationMistakes, ThoughtMistake } from './evaluationMistakes';
+
+/** Where the example is: a file URI with its line (`#L123`), which editors open at that line. */
+function sourceLink(file: string, line: number): string {
+  return `${pathToFileURL(file).href}#L${line}`;
+}
 
 /** A probability as written in a mistakes line: three significant digits (a whole thought's can be tiny). */
 const rounded = (p: number): number => Number(p.toPrecision(3));
@@ -21,6 +27,7 @@ export function mistakeLines(result: EvaluationMistakes): object[] {
       hdlmAnswer: m.hdlm.answer,
       flatAnswer: m.flat.answer,
       id: m.id,
+      source: sourceLink(result.dataset, m.line),
     }));
   }
   return (result.mistakes as ClassifyMistake[]).map((m) => ({
@@ -32,6 +39,7 @@ export function mistakeLines(result: EvaluationMistakes): object[] {
     flat: m.flat.labels,
     flatRight: m.flatRight,
     id: m.id,
+    source: sourceLink(result.dataset, m.line),
   }));
 }
 

@@ -516,6 +516,12 @@ describe('HdLM extension in a real VS Code', () => {
       const lines = vscode.window.activeTextEditor!.document.getText().trim().split('\n').map((l) => JSON.parse(l) as { input: string; thought: string; hdlmThought: string });
       assert.equal(lines.length, mistakes.mistakes.length);
       assert.ok(lines.every((l) => rows.some(([input, thought]) => l.input === input && l.thought === thought)), JSON.stringify(lines));
+      // Each line's `source` is a link that opens the dataset at the example's line.
+      const shown = vscode.window.activeTextEditor!.document;
+      const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', shown.uri);
+      const target = links.map((l) => l.target).find((t) => t?.path.endsWith('/words.jsonl'));
+      assert.ok(target, `a link to words.jsonl among ${links.map((l) => l.target?.toString()).join(', ')}`);
+      assert.match(target.fragment, /^L[123]$/);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
   });

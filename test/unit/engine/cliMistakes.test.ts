@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -39,7 +40,7 @@ function hdlm(args: string[], cwd?: string): { status: number | null; stdout: st
 }
 
 type Prediction = { id: string; gold: string[]; hdlm: { labels: string[]; probabilities: number[] } };
-type Line = { text: string; labels: string[]; hdlm: string[]; hdlmProbabilities: number[]; wrongAt: number; flat: string[]; flatRight: boolean; id: string };
+type Line = { text: string; labels: string[]; hdlm: string[]; hdlmProbabilities: number[]; wrongAt: number; flat: string[]; flatRight: boolean; id: string; source: string };
 
 test('an evaluation keeps its predictions; mistakes lists exactly the wrong ones, by level and sureness, with their texts', () => {
   const task = join(dir, 'wn.hdlm.json');
@@ -62,8 +63,13 @@ test('an evaluation keeps its predictions; mistakes lists exactly the wrong ones
   const lines = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
   assert.deepEqual(new Set(lines.map((l) => l.id)), new Set(wrong.map((p) => p.id)));
   const texts = new Map(readFileSync(join(dir, 'wn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string }).map((r) => [r.id, r.text]));
+  const fileLines = readFileSync(join(dir, 'wn.jsonl'), 'utf8').split('\n');
   for (const [i, line] of lines.entries()) {
     assert.equal(line.text, texts.get(line.id));
+    // `source` opens the dataset at the example's line (the training file: the dev split came from it).
+    const [uri, at] = line.source.split('#L');
+    assert.equal(uri, pathToFileURL(join(dir, 'wn.jsonl')).href);
+    assert.equal((JSON.parse(fileLines[Number(at) - 1]!) as { id: string }).id, line.id);
     assert.equal(line.wrongAt, line.labels.findIndex((label, d) => line.hdlm[d] !== label) + 1);
     const previous = lines[i - 1];
     if (!previous) continue;
