@@ -1,11 +1,16 @@
-// Code lenses: on a task file, "Fine-tune" and "Evaluate" on its "name" line (or the first line);
+// Code lenses: on a task file, "Fine-tune" and "Evaluate" on its "name" line (or the first line),
+// and "Mistakes" once an evaluation has kept its predictions;
 // on a hierarchical dataset, "Classify this example" on each line, with the labels it carries in
 // the title so that the classifier's answer can be compared at a glance. The commands are the
 // client's; the lenses only name them with their argument.
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import type { CodeLens, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PREDICTIONS_FILE } from '../../engine/src/hdlm/evaluateTask';
 import { datasetIndex } from './datasetIndex';
+import { taskFolders } from './taskFacts';
 import { datasetKind } from './datasetKind';
 
 /** Lenses on at most this many dataset lines: more only slows the editor down. */
@@ -22,10 +27,14 @@ export function taskFileLenses(doc: TextDocument): CodeLens[] {
   const name = root && findNodeAtLocation(root, ['name']);
   const line = name ? doc.positionAt(name.offset).line : 0;
   const range: Range = { start: { line, character: 0 }, end: { line, character: 0 } };
-  return [
+  const lenses: CodeLens[] = [
     { range, command: { title: 'Fine-tune', command: 'hdlm.fineTune', arguments: [doc.uri] } },
     { range, command: { title: 'Evaluate', command: 'hdlm.evaluate', arguments: [doc.uri] } },
   ];
+  // The heads folder does not depend on the model, so the default model's folder is not needed here.
+  const { headsDir } = taskFolders(root, doc.uri, { defaultModelDir: '' });
+  if (headsDir !== undefined && existsSync(join(headsDir, PREDICTIONS_FILE))) lenses.push({ range, command: { title: 'Mistakes', command: 'hdlm.showMistakes', arguments: [doc.uri] } });
+  return lenses;
 }
 
 export function datasetLenses(doc: TextDocument): CodeLens[] {

@@ -1,6 +1,10 @@
-// Code lenses: Fine-tune and Evaluate on a task file's name line; Classify on dataset lines.
+// Code lenses: Fine-tune, Evaluate (and Mistakes once evaluated) on a task file's name line; Classify on dataset lines.
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { codeLenses, MAX_DATASET_LENSES } from '../../../server/src/codeLens';
 
@@ -36,4 +40,19 @@ test('dataset lenses stop at the cap, and other JSON Lines files get none', () =
   assert.equal(codeLenses(TextDocument.create('file:///ws/big.jsonl', 'jsonl', 1, lines.join('\n'))).length, MAX_DATASET_LENSES);
   assert.deepEqual(codeLenses(TextDocument.create('file:///ws/g.jsonl', 'jsonl', 1, '{"input":"q","thought":"t","answer":"a"}')), []);
   assert.deepEqual(codeLenses(TextDocument.create('file:///ws/x.txt', 'plaintext', 1, '{"text":"a","labels":["b"]}')), []);
+});
+
+test('a task file whose last evaluation kept its predictions also gets a Mistakes lens', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-lens-'));
+  try {
+    const uri = pathToFileURL(join(dir, 'wn.hdlm.json')).href;
+    const doc = TextDocument.create(uri, 'hdlm-task', 1, '{\n  "name": "wn",\n  "levels": [2, "last"]\n}\n');
+    assert.deepEqual(codeLenses(doc).map((l) => l.command?.title), ['Fine-tune', 'Evaluate'], 'not evaluated yet');
+    mkdirSync(join(dir, 'heads', 'wn'), { recursive: true });
+    writeFileSync(join(dir, 'heads', 'wn', 'evaluation.predictions.jsonl'), '');
+    const lenses = codeLenses(doc);
+    assert.deepEqual(lenses.map((l) => [l.range.start.line, l.command?.title, l.command?.command, l.command?.arguments]).at(-1), [1, 'Mistakes', 'hdlm.showMistakes', [uri]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
