@@ -522,6 +522,13 @@ describe('HdLM extension in a real VS Code', () => {
       const target = links.map((l) => l.target).find((t) => t?.path.endsWith('/words.jsonl'));
       assert.ok(target, `a link to words.jsonl among ${links.map((l) => l.target?.toString()).join(', ')}`);
       assert.match(target.fragment, /^L[123]$/);
+      // Opened as a link is: at the example's line.
+      await vscode.commands.executeCommand('vscode.open', target);
+      const opened = vscode.window.activeTextEditor;
+      assert.ok(opened !== undefined && opened.document.uri.path.endsWith('/words.jsonl'), opened?.document.uri.toString());
+      assert.equal(opened.selection.active.line, Number(target.fragment.slice(1)) - 1, `opened at line ${opened.selection.active.line + 1} for ${target.fragment}`);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      await vscode.window.showTextDocument(shown);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
   });
