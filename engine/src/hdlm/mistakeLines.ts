@@ -55,7 +55,8 @@ export function mistakesSummary(result: EvaluationMistakes): string {
     return `${head} (thought wrong on ${thought.length}, the answer too on ${both}; answer alone wrong on ${n - thought.length}); wrong thoughts first, the surest first`;
   }
   const rows = result.mistakes as ClassifyMistake[];
-  const depth = Math.max(...rows.map((m) => m.gold.length));
+  // reduce, not Math.max(...): a spread of a very large evaluation's rows would overflow the stack.
+  const depth = rows.reduce((deepest, m) => Math.max(deepest, m.gold.length), 0);
   const byLevel = Array.from({ length: depth }, (_, d) => rows.filter((m) => m.wrongAt === d + 1).length);
   const levels = byLevel.map((count, d) => `level ${d + 1}: ${count.toLocaleString('en')}`).join(', ');
   const flatRight = rows.filter((m) => m.flatRight).length;
