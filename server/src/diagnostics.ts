@@ -1,7 +1,9 @@
 // Diagnostics for the project's own files: task files (*.hdlm.json, JSON with comments) get
 // JSON syntax errors and every task-file problem placed on the field it is about, plus the
 // problems only the model folder shows (no such folder, no config.json, a level deeper than the
-// model); JSON Lines datasets that look like HdLM datasets get one diagnostic per bad line.
+// model); JSON Lines datasets that look like HdLM datasets get one diagnostic per bad line, and a
+// dev or test split one per label its training file never has (splitDiagnostics.ts). Those a
+// quick fix can mend carry what it needs in `data` (FixData, read by codeActions.ts).
 // Functions of the text and of small cached file reads, so the server can run them on every
 // change and tests can call them directly.
 import { findNodeAtLocation, Node, parseTree, ParseError, printParseErrorCode, type JSONPath } from 'jsonc-parser';
