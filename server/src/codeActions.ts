@@ -10,6 +10,7 @@ import { CodeAction, CodeActionKind, type CodeActionParams, type Diagnostic, typ
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { keysFor } from './completion';
 import type { FixData } from './diagnostics';
+import { lineText } from './datasetKind';
 import { lineLabels } from './labelEdits';
 
 export function codeActions(doc: TextDocument, params: CodeActionParams): CodeAction[] {
@@ -90,9 +91,8 @@ function editDistance(a: string, b: string): number {
  */
 function treeParentFix(doc: TextDocument, diagnostic: Diagnostic, data: Extract<FixData, { fix: 'treeParent' }>): CodeAction[] {
   const row = diagnostic.range.start.line;
-  const lineText = (n: number): string => doc.getText({ start: { line: n, character: 0 }, end: { line: n + 1, character: 0 } }).replace(/\r?\n$/, '');
-  const here = lineLabels(lineText(row), row);
-  const first = lineLabels(lineText(data.firstLine - 1), data.firstLine - 1)?.labels;
+  const here = lineLabels(lineText(doc, row), row);
+  const first = lineLabels(lineText(doc, data.firstLine - 1), data.firstLine - 1)?.labels;
   if (!here || !first || here.labels[data.level] !== data.label || first[data.level] !== data.label || first[data.level - 1] !== data.firstParent) return [];
   const edits: TextEdit[] = [];
   for (let level = 0; level < data.level; level++) {

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PREDICTIONS_FILE } from '../../engine/src/hdlm/evaluateTask';
 import { datasetIndex } from './datasetIndex';
-import { taskFolders } from './taskFacts';
+import { taskHeadsDir } from './taskFacts';
 import { datasetKind } from './datasetKind';
 
 /** Lenses on at most this many dataset lines: more only slows the editor down. */
@@ -31,8 +31,7 @@ export function taskFileLenses(doc: TextDocument): CodeLens[] {
     { range, command: { title: 'Fine-tune', command: 'hdlm.fineTune', arguments: [doc.uri] } },
     { range, command: { title: 'Evaluate', command: 'hdlm.evaluate', arguments: [doc.uri] } },
   ];
-  // The heads folder does not depend on the model, so the default model's folder is not needed here.
-  const { headsDir } = taskFolders(root, doc.uri, { defaultModelDir: '' });
+  const headsDir = taskHeadsDir(root, doc.uri);
   if (headsDir !== undefined && existsSync(join(headsDir, PREDICTIONS_FILE))) lenses.push({ range, command: { title: 'Mistakes', command: 'hdlm.showMistakes', arguments: [doc.uri] } });
   return lenses;
 }

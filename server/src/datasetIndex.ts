@@ -6,6 +6,7 @@
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
 import type { Position, TextDocument } from 'vscode-languageserver-textdocument';
 import { MAX_LINES_CHECKED } from './diagnostics';
+import { lineText } from './datasetKind';
 
 export interface LabelStats {
   /** Lines that use this label at this level. */
@@ -128,7 +129,7 @@ export interface LabelPosition {
 /** The labels-array position under the cursor, or undefined when the cursor is elsewhere. */
 export function labelPositionAt(doc: TextDocument, position: Position): LabelPosition | undefined {
   const lineStart = doc.offsetAt({ line: position.line, character: 0 });
-  const line = doc.getText({ start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }).replace(/\r?\n$/, '');
+  const line = lineText(doc, position.line);
   const column = Math.min(position.character, line.length);
   const location = getLocation(line, column);
   const [key, level] = location.path;

@@ -1,5 +1,7 @@
-// Which kind of HdLM dataset a JSON Lines text is, judged by its first object: every dataset
-// feature asks this first.
+// Which kind of HdLM dataset a JSON Lines text is, judged by its first object, and one line of a
+// document: what every dataset feature asks first. No imports of the server's own modules, so
+// that any of them can use it without an import cycle.
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 
 /** The dataset shape a JSON Lines file has, judged by its first object; undefined for other files. */
 export function datasetKind(text: string): 'hierarchical' | 'guided' | undefined {
@@ -16,4 +18,9 @@ export function datasetKind(text: string): 'hierarchical' | 'guided' | undefined
     }
   }
   return undefined;
+}
+
+/** Line `row` of a document, without its line break. */
+export function lineText(doc: TextDocument, row: number): string {
+  return doc.getText({ start: { line: row, character: 0 }, end: { line: row + 1, character: 0 } }).replace(/\r?\n$/, '');
 }

@@ -11,7 +11,7 @@ import { ResponseError, ErrorCodes, type Location, type Position, type Range, ty
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { datasetLayout } from '../../engine/src/hdlm/taskCreation';
-import { datasetKind } from './datasetKind';
+import { datasetKind, lineText } from './datasetKind';
 
 /** A label under the cursor: its string, its level (0 = coarsest) and the range of its JSON string. */
 export interface LabelAtCursor {
@@ -20,6 +20,8 @@ export interface LabelAtCursor {
   range: Range;
   /** How the lines of this dataset carry their labels. */
   read: LineReader;
+  /** The labels of the cursor's line, coarse to fine (the label's parent is the one before it). */
+  path: string[];
 }
 
 /** A dataset file's text, from the editor when it is open there (unsaved edits count), else from disk. */
@@ -66,11 +68,10 @@ function readerFor(doc: TextDocument): LineReader | undefined {
 export function labelUnderCursor(doc: TextDocument, position: Position): LabelAtCursor | undefined {
   const read = readerFor(doc);
   if (!read) return undefined;
-  const line = doc.getText({ start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } }).replace(/\r?\n$/, '');
-  const found = read(line, position.line);
+  const found = read(lineText(doc, position.line), position.line);
   const level = found?.ranges.findIndex((r) => r.start.character <= position.character && position.character < r.end.character) ?? -1;
   if (!found || level < 0) return undefined;
-  return { label: found.labels[level]!, level, range: found.ranges[level]!, read };
+  return { label: found.labels[level]!, level, range: found.ranges[level]!, read, path: found.labels };
 }
 
 /**
@@ -162,8 +163,7 @@ export function renameLabel(doc: TextDocument, position: Position, newName: stri
   if (newName.trim() === '') throw new ResponseError(ErrorCodes.InvalidParams, 'a label cannot be empty');
   if (newName !== newName.trim()) throw new ResponseError(ErrorCodes.InvalidParams, `'${newName}' begins or ends with a space; labels are matched exactly, so write it without`);
   const files = labelFiles(doc.uri).map((uri) => ({ uri, text: read(uri) }));
-  const line = doc.getText({ start: { line: at.range.start.line, character: 0 }, end: { line: at.range.start.line + 1, character: 0 } }).replace(/\r?\n$/, '');
-  const parent = at.level === 0 ? undefined : at.read(line, 0)?.labels[at.level - 1];
+  const parent = at.level === 0 ? undefined : at.path[at.level - 1];
   if (newName !== at.label) checkMerge(files.map((f) => f.text), at, newName, parent);
   const newText = JSON.stringify(newName);
   const changes: Record<string, TextEdit[]> = {};

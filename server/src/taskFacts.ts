@@ -50,11 +50,17 @@ export function taskFolders(root: Node | undefined, uri: string, context: Featur
   const isDefault = model.value === undefined || model.value === 'default';
   const modelDir = isDefault ? context.defaultModelDir : base !== undefined ? resolve(base, model.value!) : undefined;
   const modelName = isDefault ? `the default model (${basename(context.defaultModelDir)})` : model.value!;
-  const name = stringAt(root, 'name').value;
-  const heads = stringAt(root, 'heads').value ?? (name !== undefined ? defaultHeadsPath(name) : undefined);
-  const headsDir = base !== undefined && heads !== undefined ? resolve(base, heads) : undefined;
+  const headsDir = taskHeadsDir(root, uri);
   const kind: TaskKind = stringAt(root, 'kind').value === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
   return { modelNode: model.node, modelDir, modelName, headsDir, kind };
+}
+
+/** The task's heads folder (its `heads`, else `heads/<name>`), relative to the task file; undefined without a file path or a name. */
+export function taskHeadsDir(root: Node | undefined, uri: string): string | undefined {
+  const base = taskBaseDir(uri);
+  const name = stringAt(root, 'name').value;
+  const heads = stringAt(root, 'heads').value ?? (name !== undefined ? defaultHeadsPath(name) : undefined);
+  return base !== undefined && heads !== undefined ? resolve(base, heads) : undefined;
 }
 
 /** A cache of values derived from one file, refreshed when the file's mtime or size changes. */

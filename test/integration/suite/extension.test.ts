@@ -8,6 +8,7 @@ import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ClassifyResult, CreateTaskResult, EngineInfoResult, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
+import { diagnosticsWhen } from '../../support/diagnosticsWhen';
 import { screenshot } from '../../support/screenshots';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
@@ -16,22 +17,6 @@ async function activate(): Promise<HdlmApi> {
   const extension = vscode.extensions.getExtension<HdlmApi>(EXTENSION_ID);
   assert.ok(extension, `extension ${EXTENSION_ID} is installed in the development host`);
   return extension.activate();
-}
-
-/** The diagnostics of `uri` once `ready` accepts them (they arrive after the server's debounce). */
-function diagnosticsOf(uri: vscode.Uri, ready: (found: vscode.Diagnostic[]) => boolean, timeoutMs = 20_000): Promise<vscode.Diagnostic[]> {
-  return new Promise<vscode.Diagnostic[]>((resolveDiagnostics, reject) => {
-    const timer = setTimeout(() => reject(new Error(`diagnostics of ${uri.path} not as expected within ${timeoutMs} ms: ${vscode.languages.getDiagnostics(uri).map((d) => d.message).join(' | ')}`)), timeoutMs);
-    const check = (): void => {
-      const found = vscode.languages.getDiagnostics(uri);
-      if (!ready(found)) return;
-      clearTimeout(timer);
-      listener.dispose();
-      resolveDiagnostics(found);
-    };
-    const listener = vscode.languages.onDidChangeDiagnostics(check);
-    check();
-  });
 }
 
 describe('HdLM extension in a real VS Code', () => {
@@ -192,7 +177,7 @@ describe('HdLM extension in a real VS Code', () => {
     await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "name": "broken",\n  "levels": [{ "layer": 0 }]\n}\n'));
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc);
-    const diagnostics = await diagnosticsOf(uri, (found) => found.length > 0);
+    const diagnostics = await diagnosticsWhen(uri, (found) => found.length > 0, 20_000);
     const layer = diagnostics.find((d) => /levels\[0\]\.layer/.test(d.message));
     assert.ok(layer, diagnostics.map((d) => d.message).join(' | '));
     assert.equal(doc.getText(layer.range), '0');
@@ -209,13 +194,13 @@ describe('HdLM extension in a real VS Code', () => {
     await write('pets.hdlm.json', '{\n  "name": "pets",\n  "model": "tiny-model",\n  "dataset": { "train": "pets.train.jsonl", "dev": "pets.dev.jsonl" },\n  "levels": [{ "layer": 2 }, { "layer": 9 }]\n}\n');
     const task = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(taskUri));
     // The level deeper than the 4-layer model: its preferred quick fix clears the error.
-    const [problem] = await diagnosticsOf(taskUri, (found) => found.some((d) => /levels\[1\]\.layer is 9/.test(d.message)));
+    const [problem] = await diagnosticsWhen(taskUri, (found) => found.some((d) => /levels\[1\]\.layer is 9/.test(d.message)), 20_000);
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', taskUri, problem!.range, vscode.CodeActionKind.QuickFix.value);
     const preferred = actions.find((a) => a.isPreferred);
     assert.equal(preferred?.title, 'Use the last layer ("last")', actions.map((a) => a.title).join(', '));
     assert.ok(await vscode.workspace.applyEdit(preferred.edit!));
     assert.match(task.document.getText(), /\{ "layer": "last" \}/);
-    await diagnosticsOf(taskUri, (found) => found.length === 0);
+    await diagnosticsWhen(taskUri, (found) => found.length === 0, 20_000);
     await task.document.save();
     const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', taskUri);
     assert.deepEqual(links.map((l) => task.document.getText(l.range)).sort(), ['pets.dev.jsonl', 'pets.train.jsonl', 'tiny-model']);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { HdlmApi } from '../../../client/src/extension';
+import { diagnosticsWhen } from '../../support/diagnosticsWhen';
 import { screenshot } from '../../support/screenshots';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
@@ -33,27 +34,6 @@ async function closeTabs(uris: vscode.Uri[]): Promise<void> {
   const wanted = new Set(uris.map((u) => u.toString()));
   const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && wanted.has(t.input.uri.toString()));
   await vscode.window.tabGroups.close(tabs);
-}
-
-/** The diagnostics of `uri` once `accept` likes them; rejects after `ms`. */
-function diagnosticsWhen(uri: vscode.Uri, accept: (found: vscode.Diagnostic[]) => boolean, ms: number): Promise<vscode.Diagnostic[]> {
-  return new Promise((resolveDiagnostics, reject) => {
-    const timer = setTimeout(() => {
-      listener.dispose();
-      reject(new Error(`no matching diagnostics within ${ms} ms: ${JSON.stringify(vscode.languages.getDiagnostics(uri).map((d) => d.message))}`));
-    }, ms);
-    const check = (): void => {
-      const found = vscode.languages.getDiagnostics(uri);
-      if (!accept(found)) return;
-      clearTimeout(timer);
-      listener.dispose();
-      resolveDiagnostics(found);
-    };
-    const listener = vscode.languages.onDidChangeDiagnostics((e) => {
-      if (e.uris.some((u) => u.toString() === uri.toString())) check();
-    });
-    check();
-  });
 }
 
 describe('HdLM language features for task files and datasets', () => {
