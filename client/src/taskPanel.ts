@@ -130,6 +130,9 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'showMistakes':
         await vscode.commands.executeCommand('hdlm.showMistakes', vscode.Uri.parse(message.uri));
         return;
+      case 'showLabelReport':
+        await vscode.commands.executeCommand('hdlm.showLabelReport', vscode.Uri.parse(message.uri));
+        return;
       case 'cancel':
         await this.server.request(proto.cancelJob, { jobId: message.jobId });
         return;

@@ -1,5 +1,5 @@
 // Code lenses: on a task file, "Fine-tune" and "Evaluate" on its "name" line (or the first line),
-// and "Mistakes" once an evaluation has kept its predictions;
+// and "Mistakes" and "Per label" once an evaluation has kept its predictions;
 // on a hierarchical dataset, "Classify this example" on each line, with the labels it carries in
 // the title so that the classifier's answer can be compared at a glance. The commands are the
 // client's; the lenses only name them with their argument.
@@ -32,7 +32,10 @@ export function taskFileLenses(doc: TextDocument): CodeLens[] {
     { range, command: { title: 'Evaluate', command: 'hdlm.evaluate', arguments: [doc.uri] } },
   ];
   const headsDir = taskHeadsDir(root, doc.uri);
-  if (headsDir !== undefined && existsSync(join(headsDir, PREDICTIONS_FILE))) lenses.push({ range, command: { title: 'Mistakes', command: 'hdlm.showMistakes', arguments: [doc.uri] } });
+  if (headsDir !== undefined && existsSync(join(headsDir, PREDICTIONS_FILE))) {
+    lenses.push({ range, command: { title: 'Mistakes', command: 'hdlm.showMistakes', arguments: [doc.uri] } });
+    lenses.push({ range, command: { title: 'Per label', command: 'hdlm.showLabelReport', arguments: [doc.uri] } });
+  }
   return lenses;
 }
 

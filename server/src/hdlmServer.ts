@@ -7,13 +7,14 @@ import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
+import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { Jobs } from './jobs';
-import { readTaskFile } from '../../engine/src/hdlm/taskFile';
+import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
 
@@ -395,9 +396,19 @@ export class HdlmServer {
 
   /** `hdlm/mistakes`: what the task's last evaluation got wrong, with the texts. */
   mistakes(params: MistakesParams): MistakesResult {
-    const file = this.taskPath(params.task);
+    return this.fromLastEvaluation(params.task, readMistakes);
+  }
+
+  /** `hdlm/labelReport`: the task's last evaluation per label. */
+  labelReport(params: LabelReportParams): LabelReportResult {
+    return this.fromLastEvaluation(params.task, readLabelReport);
+  }
+
+  /** What `read` makes of the task's kept evaluation; any failure is the request's (badRequest, with the reason). */
+  private fromLastEvaluation<T>(task: string, read: (task: TaskDefinition) => T): T {
+    const file = this.taskPath(task);
     try {
-      return readMistakes(readTaskFile(file));
+      return read(readTaskFile(file));
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }

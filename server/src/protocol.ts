@@ -8,6 +8,7 @@ import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/classifier';
 import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
 import type { ClassifyMistake as EngineClassifyMistake, EvaluationMistakes, ThoughtMistake as EngineThoughtMistake } from '../../engine/src/hdlm/evaluationMistakes';
+import type { Confusion as EngineConfusion, LabelReport, LabelRow as EngineLabelRow, LevelReport as EngineLevelReport, ThoughtRow as EngineThoughtRow } from '../../engine/src/hdlm/labelReport';
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
@@ -440,6 +441,34 @@ export type ThoughtMistake = EngineThoughtMistake;
  * 2026-12-06), or the evaluated file has changed since.
  */
 export const mistakes = new RequestType<MistakesParams, MistakesResult, void>('hdlm/mistakes');
+
+export interface LabelReportParams {
+  /** Task file whose last evaluation to read (a path, or a file: URI). */
+  task: string;
+}
+
+/**
+ * The task's last evaluation per label: for each level, every label's examples, precision,
+ * recall and F1 (flat's F1 beside), the worst first, with the misses inherited from a wrong
+ * level above and the most frequent confusions; a thought-then-answer task per gold thought,
+ * with its answers' accuracy. (The engine's `LabelReport`, passed on unchanged.)
+ */
+export type LabelReportResult = LabelReport;
+/** One level of a classification report. */
+export type LevelReport = EngineLevelReport;
+/** One label at one level. */
+export type LabelRow = EngineLabelRow;
+/** Gold label → what HdLM said instead. */
+export type Confusion = EngineConfusion;
+/** One gold thought of a thought-then-answer report. */
+export type ThoughtRow = EngineThoughtRow;
+
+/**
+ * `hdlm/labelReport` — client → server request: computes the per-label report from the last
+ * evaluation's kept predictions. Cheap: no model runs and the dataset is not read. Fails with
+ * `badRequest` saying why when there is no evaluation or it kept no predictions.
+ */
+export const labelReport = new RequestType<LabelReportParams, LabelReportResult, void>('hdlm/labelReport');
 
 export interface CancelJobParams {
   jobId: string;

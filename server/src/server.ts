@@ -95,6 +95,7 @@ connection.onRequest(proto.jobs, () => server.listJobs());
 connection.onRequest(proto.taskSummary, (params) => server.taskSummary(params));
 connection.onRequest(proto.createTask, (params) => server.createTask(params));
 connection.onRequest(proto.mistakes, (params) => server.mistakes(params));
+connection.onRequest(proto.labelReport, (params) => server.labelReport(params));
 connection.onRequest(proto.cancelJob, (params) => server.cancelJob(params.jobId));
 connection.onShutdown(() => server.dispose());
 

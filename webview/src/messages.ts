@@ -94,6 +94,8 @@ export type TaskPanelToHost =
   | { type: 'evaluate'; uri: string }
   /** Open the last evaluation's mistakes (hdlm.showMistakes). */
   | { type: 'showMistakes'; uri: string }
+  /** Open the last evaluation's per-label report (hdlm.showLabelReport). */
+  | { type: 'showLabelReport'; uri: string }
   | { type: 'cancel'; jobId: string }
   | { type: 'open'; uri: string }
   /** Make a task file from this dataset (hdlm.createTask). */

@@ -66,8 +66,11 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
   actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
   actions.append(button(busy === 'evaluate' ? 'Evaluating…' : 'Evaluate', () => post({ type: 'evaluate', uri: task.uri })));
-  // The examples the kept evaluation got wrong, in a document beside the editor.
-  if (task.evaluation || task.thoughtEvaluation) actions.append(button('Mistakes', () => post({ type: 'showMistakes', uri: task.uri })));
+  // The examples the kept evaluation got wrong, and its figures per label, in documents beside the editor.
+  if (task.evaluation || task.thoughtEvaluation) {
+    actions.append(button('Mistakes', () => post({ type: 'showMistakes', uri: task.uri })));
+    actions.append(button('Per label', () => post({ type: 'showLabelReport', uri: task.uri })));
+  }
   // Using a task for classification puts its trained heads to work (hdlm.task).
   if (!task.active) actions.append(button(task.heads.length > 0 ? 'Use these heads' : 'Use for classification', () => post({ type: 'activate', uri: task.uri })));
   card.append(actions);

@@ -1,7 +1,7 @@
 // Command-line parsing shared by the `hdlm` commands: node's parseArgs with typed getters whose
 // errors name the option, and the defaults every command shares (device, threads, model).
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { isExecutionProvider } from '../runtime/devices';
 import type { ExecutionProvider } from '../runtime/ort';
@@ -103,4 +103,11 @@ export function modelDir(values: Values): string {
     throw new UsageError(values['model'] ? `--model ${dir}: no config.json there` : `no default model at ${dir}; pass --model <Hugging Face folder>`);
   }
   return dir;
+}
+
+/** `--out FILE` as an absolute path, checked before any work: a file (new or not) in a folder that exists. */
+export function outFile(values: Values): string | undefined {
+  const out = typeof values['out'] === 'string' ? resolve(values['out']) : undefined;
+  if (out && (!existsSync(dirname(out)) || (existsSync(out) && statSync(out).isDirectory()))) throw new UsageError(`--out ${out}: name a file in a folder that exists`);
+  return out;
 }

@@ -10,6 +10,7 @@ import { info } from './commands/info';
 import { layersCommand } from './commands/layers';
 import { newTaskCommand } from './commands/newTask';
 import { mistakesCommand } from './commands/mistakes';
+import { reportCommand } from './commands/report';
 
 const USAGE = `usage: hdlm <command> [options] [prompt]
 
@@ -24,6 +25,7 @@ commands:
   eval        per-level accuracy, macro-F1, joint accuracy and compute: HdLM heads vs flat baseline
               (thought-then-answer tasks: thought/answer exact match)
   mistakes    the examples the task's last eval got wrong, one JSON line each (no model runs)
+  report      the task's last eval per label: precision, recall, F1, confusions (Markdown; no model runs)
   bench       engine figures for a model (prefill, decode, exits, floor, catch-up), or --task latency
 
 options (all commands):
@@ -53,6 +55,8 @@ eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
 mistakes:  --task FILE (default: the shipped WordNet task)  --out FILE (written whole; else stdout, the summary
            on stderr): by level where HdLM first went wrong, the surest mistakes first; --json the whole result
+report:    --task FILE (default: the shipped WordNet task)  --out FILE.md (written whole; else stdout)  --json:
+           per level each label's precision, recall, F1 and flat's F1, the worst first, and the top confusions
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
 
 const COMMAND_OPTIONS = {
@@ -78,6 +82,7 @@ const COMMAND_OPTIONS = {
   eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' } },
   'new-task': {},
   mistakes: { task: { type: 'string' }, out: { type: 'string' } },
+  report: { task: { type: 'string' }, out: { type: 'string' } },
   info: {},
 } as const;
 
@@ -118,6 +123,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'mistakes':
       mistakesCommand(values);
+      break;
+    case 'report':
+      reportCommand(values);
       break;
     case 'train':
       await trainCommand(values, controller.signal);

@@ -50,7 +50,7 @@ export interface EvaluationMistakes {
 }
 
 /** The evaluation's record fields this needs; older records may lack `kind`. */
-interface RecordHead {
+export interface RecordHead {
   file: string;
   examples: number;
   finishedAt: string;
@@ -65,7 +65,8 @@ function readJson(file: string, what: string): unknown {
   }
 }
 
-function readPredictions<T>(file: string): T[] {
+/** The kept predictions, one per evaluated example, in file order. */
+export function readPredictions<T>(file: string): T[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
@@ -115,7 +116,15 @@ function firstWrongLevel(gold: readonly string[], labels: readonly string[]): nu
   return at < 0 ? 0 : at + 1;
 }
 
-export function readMistakes(task: TaskDefinition): EvaluationMistakes {
+/** The task's kept evaluation: its record, and the file of per-example predictions beside it. */
+export interface KeptEvaluation {
+  record: RecordHead;
+  kind: 'classify' | 'thoughtThenAnswer';
+  predictionsFile: string;
+}
+
+/** Finds the task's last evaluation and its predictions, refusing with what to do when either is missing or stale. */
+export function keptEvaluation(task: TaskDefinition): KeptEvaluation {
   const recordFile = join(task.headsDir, EVALUATION_FILE);
   if (!existsSync(recordFile)) throw new Error(`${task.name} has no evaluation yet (${recordFile}): evaluate it first`);
   const record = readJson(recordFile, 'evaluation record') as RecordHead;
@@ -123,6 +132,11 @@ export function readMistakes(task: TaskDefinition): EvaluationMistakes {
   if (kind !== task.kind) throw new Error(`${recordFile} is a ${kind} evaluation but ${task.path} is now a ${task.kind} task: evaluate it again`);
   const predictionsFile = join(task.headsDir, PREDICTIONS_FILE);
   if (!existsSync(predictionsFile)) throw new Error(`the evaluation of ${task.name} (${record.finishedAt}) kept no per-example predictions (${predictionsFile}); evaluations since 2026-12-06 do: evaluate it again`);
+  return { record, kind, predictionsFile };
+}
+
+export function readMistakes(task: TaskDefinition): EvaluationMistakes {
+  const { record, kind, predictionsFile } = keptEvaluation(task);
   if (kind === 'thoughtThenAnswer') {
     const { dataset, byId } = evaluatedRecords(task, record, readGuidedDataset);
     const head = { task: task.name, kind, file: record.file, dataset, examples: record.examples, finishedAt: record.finishedAt } as const;

@@ -15,29 +15,45 @@ export interface PathMetrics {
   examples: number;
 }
 
-/** Macro-F1 over every label that occurs as gold or as prediction. */
-export function macroF1(gold: readonly string[], predicted: readonly string[]): { f1: number; classes: number } {
-  const tp = new Map<string, number>();
-  const fp = new Map<string, number>();
-  const fn = new Map<string, number>();
-  const bump = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
+/** One label's counts at one level: right, predicted but wrong, and missed. */
+export interface LabelCounts {
+  tp: number;
+  fp: number;
+  fn: number;
+}
+
+/** Every label that occurs as gold or as prediction, with its counts. */
+export function labelCounts(gold: readonly string[], predicted: readonly string[]): Map<string, LabelCounts> {
+  const counts = new Map<string, LabelCounts>();
+  const of = (label: string): LabelCounts => {
+    let c = counts.get(label);
+    if (!c) counts.set(label, (c = { tp: 0, fp: 0, fn: 0 }));
+    return c;
+  };
   gold.forEach((g, i) => {
     const p = predicted[i]!;
-    if (g === p) bump(tp, g);
+    if (g === p) of(g).tp++;
     else {
-      bump(fp, p);
-      bump(fn, g);
+      of(p).fp++;
+      of(g).fn++;
     }
   });
-  const labels = new Set([...gold, ...predicted]);
+  return counts;
+}
+
+/** Precision, recall and F1 of one label; 0 where a share has nothing to divide by. */
+export function labelScores({ tp, fp, fn }: LabelCounts): { precision: number; recall: number; f1: number } {
+  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
+  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
+  return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
+}
+
+/** Macro-F1 over every label that occurs as gold or as prediction. */
+export function macroF1(gold: readonly string[], predicted: readonly string[]): { f1: number; classes: number } {
+  const counts = labelCounts(gold, predicted);
   let sum = 0;
-  for (const label of labels) {
-    const t = tp.get(label) ?? 0;
-    const precision = t + (fp.get(label) ?? 0) === 0 ? 0 : t / (t + (fp.get(label) ?? 0));
-    const recall = t + (fn.get(label) ?? 0) === 0 ? 0 : t / (t + (fn.get(label) ?? 0));
-    sum += precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-  }
-  return { f1: labels.size === 0 ? 0 : sum / labels.size, classes: labels.size };
+  for (const c of counts.values()) sum += labelScores(c).f1;
+  return { f1: counts.size === 0 ? 0 : sum / counts.size, classes: counts.size };
 }
 
 export function pathMetrics(gold: readonly (readonly string[])[], predicted: readonly (readonly string[])[]): PathMetrics {

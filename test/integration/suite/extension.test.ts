@@ -6,7 +6,7 @@ import type { HdlmApi } from '../../../client/src/extension';
 import type { ClassifiedLine } from '../../../client/src/classifyLinesCommand';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ClassifyResult, CreateTaskResult, EngineInfoResult, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
+import type { ClassifyResult, CreateTaskResult, EngineInfoResult, LabelReportResult, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 import { diagnosticsWhen } from '../../support/diagnosticsWhen';
 import { screenshot } from '../../support/screenshots';
@@ -17,6 +17,29 @@ async function activate(): Promise<HdlmApi> {
   const extension = vscode.extensions.getExtension<HdlmApi>(EXTENSION_ID);
   assert.ok(extension, `extension ${EXTENSION_ID} is installed in the development host`);
   return extension.activate();
+}
+
+/**
+ * Runs Show Per-Label Report on a task: the report opens as an unsaved Markdown document with VS
+ * Code's own Markdown preview of it in front. Closes both and returns the report and its text.
+ */
+async function showLabelReport(task: vscode.Uri, shot: string): Promise<{ report: LabelReportResult; text: string }> {
+  const shown = await vscode.commands.executeCommand<{ report: LabelReportResult; document: vscode.TextDocument } | undefined>('hdlm.showLabelReport', task);
+  assert.ok(shown, 'the report was shown');
+  assert.equal(shown.document.isUntitled, true);
+  assert.equal(shown.document.languageId, 'markdown');
+  const text = shown.document.getText();
+  const previews = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType));
+  // The preview's panel reaches the tab model a moment after the command returns.
+  for (let waited = 0; previews().length === 0 && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(previews().length, 1, `one Markdown preview among ${vscode.window.tabGroups.all.flatMap((g) => g.tabs).map((t) => `${t.label} (${(t.input as { viewType?: string })?.viewType ?? (t.input as object | undefined)?.constructor.name})`).join(', ')}`);
+  // The screenshot only documents (nothing is asserted on it): give the preview's page a moment to paint.
+  await new Promise((r) => setTimeout(r, 1500));
+  await screenshot(shot);
+  await vscode.window.tabGroups.close(previews());
+  await vscode.window.showTextDocument(shown.document);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  return { report: shown.report, text };
 }
 
 describe('HdLM extension in a real VS Code', () => {
@@ -469,6 +492,12 @@ describe('HdLM extension in a real VS Code', () => {
       assert.ok(lines.every((l) => ['barks', 'purrs', 'oak'].includes(l.text) && l.hdlm.join() !== l.labels.join()), JSON.stringify(lines));
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
+    // The per-label report of the same evaluation: a Markdown document, shown in preview.
+    const shownReport = await showLabelReport(uri, 'workbench-label-report.png');
+    assert.equal(shownReport.report.kind, 'classify');
+    assert.deepEqual(shownReport.report.levels.map((l) => l.labels.map((r) => r.examples).reduce((a, b) => a + b, 0)), [3, 3], 'each level counts the 3 examples once');
+    for (const label of ['animal', 'plant', 'dog', 'cat', 'tree']) assert.match(shownReport.text, new RegExp(`^\\| ${label} \\| 1|^\\| ${label} \\| 2`, 'm'), label);
+    assert.match(api.outputText(), /per-label report of animals on .* level 1: \d labels, macro-F1 [\d.]+; level 2: \d labels/);
   });
 
   it('evaluates a thought-then-answer task; the panel shows its thought and answer table with sample outputs', async () => {
@@ -516,6 +545,11 @@ describe('HdLM extension in a real VS Code', () => {
       await vscode.window.showTextDocument(shown);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
+    // Per gold thought: the two thoughts with their answers' accuracy.
+    const shownReport = await showLabelReport(uri, 'workbench-thought-report.png');
+    assert.equal(shownReport.report.kind, 'thoughtThenAnswer');
+    assert.match(shownReport.text, /^# Per-thought report: words\n[\s\S]*^\| animal \| 2 \|[\s\S]*/m);
+    assert.match(shownReport.text, /^\| plant \| 1 \|/m);
   });
 
   it('New Task from Dataset writes a task file beside the dataset, opens it, and the task panel lists it', async () => {

@@ -1,7 +1,8 @@
-// Every evaluation keeps its per-example predictions beside its record, and `hdlm mistakes`
+// Every evaluation keeps its per-example predictions beside its record; `hdlm mistakes`
 // (the editor's Show Mistakes) joins them with the evaluated texts: exactly the examples HdLM got
 // wrong, ordered by the level where it first went wrong and then by how sure it was; a changed
-// dataset or a task never evaluated is refused with the reason.
+// dataset or a task never evaluated is refused with the reason. `hdlm report` (the editor's
+// Per-Label Report) reads the same predictions alone: per label, with the record's own figures.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -117,4 +118,46 @@ test('thought-then-answer mistakes: the input and the gold thought and answer, t
   const gone = hdlm(['mistakes', '--task', task]);
   assert.equal(gone.status, 1);
   assert.match(gone.stderr, new RegExp(`the evaluated file ${join(dir, 'words-copy.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not there any more; evaluate the task again`));
+});
+
+test('report: per label from the kept predictions alone (the file changed since), the record\'s figures, Markdown or JSON', () => {
+  const task = join(dir, 'wn.hdlm.json');
+  // The first test removed an example from wn.jsonl after evaluating: the report does not read it.
+  const json = hdlm(['report', '--task', task, '--json']);
+  assert.equal(json.status, 0, json.stderr);
+  type Level = { level: number; accuracy: number; macroF1: number; labels: { label: string; examples: number; missed: number; missedAbove: number }[] };
+  const report = JSON.parse(json.stdout) as { kind: string; examples: number; levels: Level[] };
+  const record = JSON.parse(readFileSync(join(dir, 'heads', 'wn', 'evaluation.json'), 'utf8')) as { examples: number; variants: { name: string; levels: { accuracy: number; macroF1: number }[] }[] };
+  const hdlmLevels = record.variants.find((v) => v.name === 'hdlm')!.levels;
+  assert.equal(report.kind, 'classify');
+  assert.equal(report.levels.length, 2);
+  report.levels.forEach((level, d) => {
+    assert.ok(Math.abs(level.accuracy - hdlmLevels[d]!.accuracy) < 1e-12 && Math.abs(level.macroF1 - hdlmLevels[d]!.macroF1) < 1e-12, `level ${d + 1} as the record says`);
+    assert.equal(level.labels.reduce((n, l) => n + l.examples, 0), record.examples, 'every example under one gold label');
+    assert.equal(level.labels.reduce((n, l) => n + l.missed, 0), Math.round((1 - level.accuracy) * record.examples));
+  });
+  assert.ok(report.levels[0]!.labels.every((l) => l.missedAbove === 0));
+  // Markdown on stdout, and the same whole in --out.
+  const markdown = hdlm(['report', '--task', task]);
+  assert.equal(markdown.status, 0, markdown.stderr);
+  assert.match(markdown.stdout, /^# Per-label report: wn\n[\s\S]*## Level 1: \d+ labels[\s\S]*## Level 2: \d+ labels/);
+  for (const label of ['animal', 'plant', 'dog', 'cat', 'tree', 'flower']) assert.match(markdown.stdout, new RegExp(`^\\| ${label} \\| \\d+ \\|`, 'm'), label);
+  const out = join(dir, 'report.md');
+  const written = hdlm(['report', '--task', task, '--out', out]);
+  assert.equal(written.status, 0, written.stderr);
+  assert.match(written.stdout, /wn \(evaluated .*\): level 1: \d+ labels, macro-F1 [\d.]+; level 2: .*; written to /);
+  assert.equal(readFileSync(out, 'utf8'), markdown.stdout);
+
+  const thoughts = hdlm(['report', '--task', join(dir, 'words.hdlm.json')]);
+  assert.equal(thoughts.status, 0, thoughts.stderr);
+  assert.match(thoughts.stdout, /^# Per-thought report: words\n[\s\S]*Thought accuracy [\d.]+ %/);
+
+  // A task never evaluated says what to do; so does a folder given as --out.
+  writeFileSync(join(dir, 'fresh.hdlm.json'), JSON.stringify({ name: 'fresh', model: 'model', dataset: 'wn.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] }));
+  const fresh = hdlm(['report', '--task', join(dir, 'fresh.hdlm.json')]);
+  assert.equal(fresh.status, 1);
+  assert.match(fresh.stderr, /fresh has no evaluation yet .*: evaluate it first/);
+  const folder = hdlm(['report', '--task', task, '--out', dir]);
+  assert.equal(folder.status, 2);
+  assert.match(folder.stderr, /--out .*: name a file in a folder that exists/);
 });

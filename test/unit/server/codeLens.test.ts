@@ -42,7 +42,7 @@ test('dataset lenses stop at the cap, and other JSON Lines files get none', () =
   assert.deepEqual(codeLenses(TextDocument.create('file:///ws/x.txt', 'plaintext', 1, '{"text":"a","labels":["b"]}')), []);
 });
 
-test('a task file whose last evaluation kept its predictions also gets a Mistakes lens', () => {
+test('a task file whose last evaluation kept its predictions also gets Mistakes and Per label lenses', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hdlm-lens-'));
   try {
     const uri = pathToFileURL(join(dir, 'wn.hdlm.json')).href;
@@ -51,7 +51,10 @@ test('a task file whose last evaluation kept its predictions also gets a Mistake
     mkdirSync(join(dir, 'heads', 'wn'), { recursive: true });
     writeFileSync(join(dir, 'heads', 'wn', 'evaluation.predictions.jsonl'), '');
     const lenses = codeLenses(doc);
-    assert.deepEqual(lenses.map((l) => [l.range.start.line, l.command?.title, l.command?.command, l.command?.arguments]).at(-1), [1, 'Mistakes', 'hdlm.showMistakes', [uri]]);
+    assert.deepEqual(lenses.map((l) => [l.range.start.line, l.command?.title, l.command?.command, l.command?.arguments]).slice(2), [
+      [1, 'Mistakes', 'hdlm.showMistakes', [uri]],
+      [1, 'Per label', 'hdlm.showLabelReport', [uri]],
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,8 +1,8 @@
 // `hdlm classify`: coarse-to-fine classification of a text with a task's heads, each level from
 // its own layer; prints the path with probabilities, runners-up, layers and times. With `--file`,
 // every input of a file, one JSON line each (to `--out`, written only when all are done).
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { writeAtomically } from '../../checkpoint/safetensors';
 import { Engine } from '../../engine';
 import type { Classification } from '../../hdlm/classifier';
@@ -12,7 +12,7 @@ import { formatIssues } from '../../hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../hdlm/metrics';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, type TaskSession } from '../../hdlm/taskSession';
-import { defaultTaskFile, hierarchyBeam, integer, providers, taskModelDir, UsageError, Values } from '../args';
+import { defaultTaskFile, hierarchyBeam, integer, outFile, providers, taskModelDir, UsageError, Values } from '../args';
 import { ProgressBar } from '../progress';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
@@ -22,8 +22,7 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   if (!file && !text) throw new UsageError('give the text to classify (or --file FILE)');
   if (!file && values['out'] !== undefined) throw new UsageError('--out goes with --file');
   if (file && !existsSync(file)) throw new UsageError(`--file ${file}: no such file`);
-  const out = typeof values['out'] === 'string' ? resolve(values['out']) : undefined;
-  if (out && (!existsSync(dirname(out)) || (existsSync(out) && statSync(out).isDirectory()))) throw new UsageError(`--out ${out}: name a file in a folder that exists`);
+  const out = outFile(values);
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const session = await openTask(engine, task, taskModelDir(values, task));

@@ -2,17 +2,14 @@
 // "Show Mistakes of the Last Evaluation" shows it: one JSON line per mistake (the dataset's
 // fields with the gold values, then what HdLM and flat said) on stdout or whole in `--out`, and
 // a summary line. No model runs: it reads the predictions kept beside the evaluation record.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { writeAtomically } from '../../checkpoint/safetensors';
 import { readMistakes } from '../../hdlm/evaluationMistakes';
 import { mistakeLines, mistakesSummary } from '../../hdlm/mistakeLines';
 import { readTaskFile } from '../../hdlm/taskFile';
-import { defaultTaskFile, UsageError, type Values } from '../args';
+import { defaultTaskFile, outFile, type Values } from '../args';
 
 export function mistakesCommand(values: Values): void {
-  const out = typeof values['out'] === 'string' ? resolve(values['out']) : undefined;
-  if (out && (!existsSync(dirname(out)) || (existsSync(out) && statSync(out).isDirectory()))) throw new UsageError(`--out ${out}: name a file in a folder that exists`);
+  const out = outFile(values);
   const result = readMistakes(readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile()));
   if (values['json']) {
     console.log(JSON.stringify(result, null, 2));
