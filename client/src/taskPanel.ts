@@ -28,6 +28,8 @@ export interface TaskPanelRender {
   taskThoughtSamples: number;
   /** "HdLM − flat" rows shown under evaluation tables, of either task kind (the paired comparison). */
   pairedRows: number;
+  /** "HdLM − previous" rows (an evaluation that replaced an earlier one), of either task kind. */
+  sinceRows: number;
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {

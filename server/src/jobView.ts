@@ -1,7 +1,7 @@
 // A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
-import { describeDifference, describeMeanDifference, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type ThoughtEvaluationSummary } from './protocol';
+import { describeDifference, describeMeanDifference, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -80,20 +80,28 @@ function addLoss(head: JobView['heads'][number], loss: number): void {
 
 const percent = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(1)}%`);
 
+/** "; joint HdLM minus the previous evaluation (800 paired) +0.4 points (95 % CI …)", or '' for a first evaluation. */
+function sinceClause(since: SincePrevious | undefined, measure: string): string {
+  const change = since?.changes.find((c) => c.measure === measure);
+  return since && change ? `; ${measure} HdLM minus the previous evaluation (${since.examples} paired) ${describeDifference(change.difference)}` : '';
+}
+
 /**
  * "wordnet on 800 examples: joint accuracy 8.3% (HdLM, layers 4,6,8) vs 7.5% (flat, layers 8,8,8);
- * level-1 compute 50% of flat; joint HdLM minus flat +0.8 points (95 % CI …)".
+ * level-1 compute 50% of flat; joint HdLM minus flat +0.8 points (95 % CI …)", and the joint
+ * change since the previous evaluation when it replaced one.
  */
 export function evaluationLine(e: EvaluationSummary): string {
   const variants = e.variants.map((v) => `${percent(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, layers ${v.layers.join(',')})`).join(' vs ');
   // Records from before the paired comparison lack it.
   const paired = e.comparison ? `; joint HdLM minus flat ${describeDifference(e.comparison.joint)}` : '';
-  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat${paired}`;
+  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat${paired}${sinceClause(e.sincePrevious, 'joint')}`;
 }
 
 /**
  * "thought on 200 examples: answer 0.0% (HdLM, thought 7.0%, NLL 5.12) vs 0.0% (flat, NLL 5.30);
- * answer NLL HdLM minus flat −0.180 nats/token (95 % CI …)".
+ * answer NLL HdLM minus flat −0.180 nats/token (95 % CI …)", and the answer's change since the
+ * previous evaluation when it replaced one.
  */
 export function thoughtEvaluationLine(e: ThoughtEvaluationSummary): string {
   // Records from before the likelihoods were measured lack answerNll, and older ones the comparison.
@@ -104,5 +112,5 @@ export function thoughtEvaluationLine(e: ThoughtEvaluationSummary): string {
   const split = e.comparison?.answerNllByThought;
   const apart = [split?.right && `${signedFigure(split.right.difference, 3)} where HdLM's thought was right`, split?.wrong && `${signedFigure(split.wrong.difference, 3)} where wrong`].filter(Boolean);
   const byThought = apart.length > 0 ? `; ${apart.join(', ')}` : '';
-  return `${e.task} on ${e.examples} examples: answer ${percent(hdlm?.answerAccuracy)} (HdLM, thought ${percent(hdlm?.thoughtAccuracy)}${nll(hdlm?.answerNll)}) vs ${percent(flat?.answerAccuracy)} (flat${nll(flat?.answerNll)})${paired}${byThought}`;
+  return `${e.task} on ${e.examples} examples: answer ${percent(hdlm?.answerAccuracy)} (HdLM, thought ${percent(hdlm?.thoughtAccuracy)}${nll(hdlm?.answerNll)}) vs ${percent(flat?.answerAccuracy)} (flat${nll(flat?.answerNll)})${paired}${byThought}${sinceClause(e.sincePrevious, 'answer')}`;
 }

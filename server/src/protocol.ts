@@ -9,6 +9,7 @@ import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/
 import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
 import type { ClassifyMistake as EngineClassifyMistake, EvaluationMistakes, ThoughtMistake as EngineThoughtMistake } from '../../engine/src/hdlm/evaluationMistakes';
 import type { Confusion as EngineConfusion, LabelReport, LabelRow as EngineLabelRow, LevelReport as EngineLevelReport, ThoughtRow as EngineThoughtRow } from '../../engine/src/hdlm/labelReport';
+import type { MeasureChange as EngineMeasureChange, SincePrevious as EngineSincePrevious } from '../../engine/src/hdlm/evaluationHistory';
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
@@ -261,6 +262,10 @@ export type EvaluationSummary = EvaluationRecord;
 
 /** One row of an evaluation's paired comparison: HdLM minus flat on the same examples. */
 export type PairedDifference = EnginePairedDifference;
+/** HdLM now against the evaluation a record replaced, paired on the examples both measured. */
+export type SincePrevious = EngineSincePrevious;
+/** One measure of SincePrevious. */
+export type MeasureChange = EngineMeasureChange;
 
 /** HdLM minus flat in a per-token mean (a thought-then-answer evaluation's answer likelihood). */
 export type PairedMeanDifference = EnginePairedMeanDifference;

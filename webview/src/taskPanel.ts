@@ -8,7 +8,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, 
 // Import-free (no Node, no server code): safe in the page's bundle.
 import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
 import { component, el, vsCodeApi } from './dom';
-import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, PairedDifference, PairedMeanDifference, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
+import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
@@ -139,9 +139,30 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
     });
     rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), ''], className: 'muted paired' });
   }
+  const since = sinceRow(e.sincePrevious, [...Array.from({ length: depth }, (_, d) => `level ${d + 1}`), 'joint'], 1);
+  if (since) rows.push(since);
   const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
   const caption = `evaluated on ${scope(e)} (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
   return table(headers, rows, caption);
+}
+
+/**
+ * "HdLM − previous": HdLM now against the evaluation this one replaced, one cell per measure
+ * (in `measures`' order, the columns' own), paired on the examples both measured; `after`
+ * empty cells fill the row. Undefined for a first evaluation.
+ */
+function sinceRow(since: SincePrevious | undefined, measures: string[], after: number): { cells: Cell[]; className: string } | undefined {
+  if (!since) return undefined;
+  const cell = (measure: string): Cell => {
+    const c = since.changes.find((x) => x.measure === measure);
+    if (!c) return '';
+    const d = c.difference;
+    return {
+      text: `${signedPoints(d.difference)} (${formatPValue(d.pValue)})`,
+      title: `${measure}: ${pct(c.previous)} → ${pct(c.now)} on the ${since.examples} examples both evaluations measured; 95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} fixed, ${d.bOnly} broken (exact McNemar test). Previous: ${when(since.finishedAt)}, ${since.file.split(/[\\/]/).pop()}`,
+    };
+  };
+  return { cells: [{ text: 'HdLM − previous', title: `HdLM now minus HdLM at the evaluation this one replaced (${when(since.finishedAt)})` }, ...measures.map(cell), ...Array.from({ length: after }, () => '')], className: 'muted since' };
 }
 
 /** Whichever evaluation a task or job carries (at most one of the two kinds). */
@@ -214,6 +235,8 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
       className: 'muted paired',
     });
   }
+  const since = sinceRow(e.sincePrevious, ['thought', 'answer'], 3);
+  if (since) rows.push(since);
   const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
   // Records written before the likelihoods were measured lack likelihoodExamples.
   const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats/token of the right answer (after the right thought), ${e.likelihoodExamples} examples`;
@@ -309,6 +332,7 @@ function render(state: TaskPanelState): void {
     jobThoughtSamples: state.job?.thoughtEvaluation?.samples.length ?? 0,
     taskThoughtSamples: state.tasks.reduce((n, t) => n + (t.thoughtEvaluation?.samples.length ?? 0), 0),
     pairedRows: document.querySelectorAll('tr.paired').length,
+    sinceRows: document.querySelectorAll('tr.since').length,
   });
 }
 

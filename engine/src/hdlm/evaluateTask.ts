@@ -15,6 +15,7 @@ import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
 import { fitToContext } from './features';
 import { FLAT_HEAD } from './trainTask';
+import { keepAsPrevious, type SincePrevious } from './evaluationHistory';
 import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
 
 export interface VariantEvaluation {
@@ -173,6 +174,8 @@ export interface EvaluationRecord {
   beam?: HierarchyBeam;
   /** HdLM minus flat, paired on the same examples (absent in records from before 2026-12-05). */
   comparison?: PairedComparison;
+  /** HdLM now against the evaluation this one replaced (absent for the first, and before 2026-12-06). */
+  sincePrevious?: SincePrevious;
   /** ISO time the evaluation ended. */
   finishedAt: string;
 }
@@ -222,6 +225,8 @@ export const PREDICTIONS_FILE = 'evaluation.predictions.jsonl';
 export interface KeptRecord {
   file: string;
   kept?: { examples: number; finishedAt: string };
+  /** The record as written (with its change since the previous evaluation); absent when kept. */
+  written?: EvaluationRecord | ThoughtEvaluationRecord;
 }
 
 /**
@@ -231,16 +236,20 @@ export interface KeptRecord {
  * were last trained (`headsTrainedAt`, the newest manifest's time): a quick check must not
  * overwrite the full measurement the task panel shows. Any other record replaces the kept one.
  * The record's per-example predictions go with it (PREDICTIONS_FILE), written first, so that a
- * record is never newer than the predictions beside it.
+ * record is never newer than the predictions beside it. The record replaced is kept as the
+ * previous evaluation, and the new one says what changed since (evaluationHistory.ts).
  */
 export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord, predictions: readonly (ExamplePrediction | ThoughtPrediction)[], headsTrainedAt?: string): KeptRecord {
   mkdirSync(headsDir, { recursive: true });
   const file = join(headsDir, EVALUATION_FILE);
   const kept = record.sampledFrom === undefined ? undefined : keptWholeRecord(file, record, headsTrainedAt);
   if (kept) return { file, kept };
-  savePredictions(join(headsDir, PREDICTIONS_FILE), predictions);
-  writeAtomically(file, [Buffer.from(`${JSON.stringify(record, null, 1)}\n`)]);
-  return { file };
+  const predictionsFile = join(headsDir, PREDICTIONS_FILE);
+  const sincePrevious = keepAsPrevious(headsDir, { recordFile: file, predictionsFile }, (record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify', predictions);
+  const written = sincePrevious ? { ...record, sincePrevious } : record;
+  savePredictions(predictionsFile, predictions);
+  writeAtomically(file, [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
+  return { file, written };
 }
 
 /** The kept record, if it is a whole evaluation of the record's file, of the same kind, newer than the heads. */

@@ -15,6 +15,7 @@ import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
 import { evaluationRecords, sampled } from './evaluateTask';
+import type { SincePrevious } from './evaluationHistory';
 import { loadHead } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
@@ -85,6 +86,8 @@ export interface ThoughtEvaluationRecord {
   };
   /** A few examples with what each variant produced, for a reader to see what the numbers mean. */
   samples: { input: string; thought: string; answer: string; hdlm: { thought: string; answer: string }; flat: { answer: string } }[];
+  /** HdLM's thought and answer now against the evaluation this one replaced (absent for the first, and before 2026-12-06). */
+  sincePrevious?: SincePrevious;
   finishedAt: string;
 }
 

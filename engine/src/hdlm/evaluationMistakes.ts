@@ -9,6 +9,7 @@ import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
 import type { ThoughtPrediction } from './evaluateThought';
+import type { SincePrevious } from './evaluationHistory';
 import type { TaskDefinition } from './taskFile';
 
 export interface ClassifyMistake {
@@ -55,6 +56,7 @@ export interface RecordHead {
   examples: number;
   finishedAt: string;
   kind?: string;
+  sincePrevious?: SincePrevious;
 }
 
 function readJson(file: string, what: string): unknown {

@@ -4,8 +4,13 @@
 // those it inherits: an example whose path went wrong above cannot be right below, and a label
 // with a poor recall for that reason needs its parent level mended, not its own head.
 // A thought-then-answer task gets the same per gold thought, with the answers' accuracy beside.
+// When the evaluation replaced an earlier one, the report opens with what changed since: HdLM's
+// measures then and now (paired, from the record) and the labels whose F1 moved most.
 // It reads only the predictions kept beside the evaluation record: no model runs, and the
 // dataset is not needed (a file changed since still has its report).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PREVIOUS_PREDICTIONS_FILE, type SincePrevious } from './evaluationHistory';
 import { keptEvaluation, readPredictions } from './evaluationMistakes';
 import type { ExamplePrediction } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
@@ -54,12 +59,35 @@ export interface LevelReport {
   confusions: Confusion[];
 }
 
-export interface ClassifyLabelReport {
+/** A label whose F1 moved since the previous evaluation, on the examples both measured. */
+export interface LabelChange {
+  /** The level (absent for a thought). */
+  level?: number;
+  label: string;
+  /** Its examples among those both measured. */
+  examples: number;
+  previousF1: number;
+  f1: number;
+}
+
+/** The record's change since the evaluation it replaced, and the labels that moved most. */
+export interface ReportSincePrevious extends SincePrevious {
+  /** The LABEL_CHANGES largest F1 changes (either way), largest first; empty without the previous predictions. */
+  labels: LabelChange[];
+}
+
+/** What every report carries. */
+interface ReportHead {
   task: string;
-  kind: 'classify';
   file: string;
   examples: number;
   finishedAt: string;
+  /** Absent for a first evaluation, or one from before 2026-12-06. */
+  sincePrevious?: ReportSincePrevious;
+}
+
+export interface ClassifyLabelReport extends ReportHead {
+  kind: 'classify';
   levels: LevelReport[];
 }
 
@@ -77,12 +105,8 @@ export interface ThoughtRow {
   flatAnswerAccuracy: number;
 }
 
-export interface ThoughtLabelReport {
-  task: string;
+export interface ThoughtLabelReport extends ReportHead {
   kind: 'thoughtThenAnswer';
-  file: string;
-  examples: number;
-  finishedAt: string;
   thoughtAccuracy: number;
   thoughtMacroF1: number;
   answerAccuracy: number;
@@ -96,6 +120,8 @@ export type LabelReport = ClassifyLabelReport | ThoughtLabelReport;
 
 /** Confusions listed per level: enough to see the pattern, few enough to read. */
 export const TOP_CONFUSIONS = 10;
+/** Labels listed as having moved most since the previous evaluation. */
+export const LABEL_CHANGES = 10;
 
 const share = (count: number, of: number): number => (of === 0 ? 0 : count / of);
 
@@ -165,7 +191,7 @@ export function classifyLabelReport(rows: readonly ExamplePrediction[]): LevelRe
  * Thoughts are compared as the evaluation compares them (trimmed, case-folded): each is named by
  * the first spelling a gold thought used, so "Animal" and "animal " count as one.
  */
-export function thoughtLabelReport(rows: readonly ThoughtPrediction[]): Omit<ThoughtLabelReport, 'task' | 'kind' | 'file' | 'examples' | 'finishedAt'> {
+export function thoughtLabelReport(rows: readonly ThoughtPrediction[]): Omit<ThoughtLabelReport, keyof ReportHead | 'kind'> {
   const spelling = new Map<string, string>();
   const key = (text: string): string => {
     const k = text.trim().toLowerCase();
@@ -197,10 +223,49 @@ export function thoughtLabelReport(rows: readonly ThoughtPrediction[]): Omit<Tho
   };
 }
 
+type Prediction = ExamplePrediction | ThoughtPrediction;
+
+/** Each label's F1 on some examples: by level for a classification, by thought (no level) for a thought task. */
+function f1s(rows: readonly Prediction[]): Map<string, { level?: number; label: string; examples: number; f1: number }> {
+  const out = new Map<string, { level?: number; label: string; examples: number; f1: number }>();
+  if (rows.length === 0) return out;
+  if (Array.isArray(rows[0]!.gold)) {
+    for (const level of classifyLabelReport(rows as ExamplePrediction[])) for (const l of level.labels) out.set(`${level.level}\u0000${l.label}`, { level: level.level, label: l.label, examples: l.examples, f1: l.f1 });
+  } else {
+    for (const t of thoughtLabelReport(rows as ThoughtPrediction[]).thoughts) out.set(t.thought.toLowerCase(), { label: t.thought, examples: t.examples, f1: t.f1 });
+  }
+  return out;
+}
+
+/**
+ * The labels whose F1 moved most between the previous predictions and these, over the examples
+ * both measured with the same gold (as the record's paired changes are); labels without an
+ * example there are left out (their F1 moves with a single stray prediction).
+ */
+export function labelChanges(before: readonly Prediction[], now: readonly Prediction[]): LabelChange[] {
+  const then = new Map(before.map((p) => [p.id, p]));
+  const paired = now.filter((p) => JSON.stringify(then.get(p.id)?.gold) === JSON.stringify(p.gold));
+  const previous = f1s(paired.map((p) => then.get(p.id)!));
+  return [...f1s(paired)]
+    .filter(([, l]) => l.examples > 0)
+    .map(([key, l]): LabelChange => ({ ...(l.level === undefined ? {} : { level: l.level }), label: l.label, examples: l.examples, previousF1: previous.get(key)?.f1 ?? 0, f1: l.f1 }))
+    .filter((c) => c.f1 !== c.previousF1)
+    .sort((a, b) => Math.abs(b.f1 - b.previousF1) - Math.abs(a.f1 - a.previousF1) || b.examples - a.examples || a.label.localeCompare(b.label))
+    .slice(0, LABEL_CHANGES);
+}
+
+/** The record's change since the previous evaluation, with the labels that moved (when its predictions are kept). */
+function sincePrevious(headsDir: string, since: SincePrevious | undefined, now: readonly Prediction[]): { sincePrevious?: ReportSincePrevious } {
+  if (!since) return {};
+  const file = join(headsDir, PREVIOUS_PREDICTIONS_FILE);
+  return { sincePrevious: { ...since, labels: existsSync(file) ? labelChanges(readPredictions<Prediction>(file), now) : [] } };
+}
+
 /** The per-label report of the task's last evaluation. */
 export function readLabelReport(task: TaskDefinition): LabelReport {
   const { record, kind, predictionsFile } = keptEvaluation(task);
-  const head = { task: task.name, file: record.file, examples: record.examples, finishedAt: record.finishedAt };
-  if (kind === 'thoughtThenAnswer') return { ...head, kind, ...thoughtLabelReport(readPredictions<ThoughtPrediction>(predictionsFile)) };
-  return { ...head, kind, levels: classifyLabelReport(readPredictions<ExamplePrediction>(predictionsFile)) };
+  const predictions = readPredictions<Prediction>(predictionsFile);
+  const head = { task: task.name, file: record.file, examples: record.examples, finishedAt: record.finishedAt, ...sincePrevious(task.headsDir, record.sincePrevious, predictions) };
+  if (kind === 'thoughtThenAnswer') return { ...head, kind, ...thoughtLabelReport(predictions as ThoughtPrediction[]) };
+  return { ...head, kind, levels: classifyLabelReport(predictions as ExamplePrediction[]) };
 }

@@ -1,7 +1,8 @@
 // How the per-label report reads: Markdown, one table per level (the editor opens it with a
-// preview; `hdlm report` prints it). Type imports only, so that the editor's client bundle can
-// use it without the engine.
-import type { ClassifyLabelReport, Confusion, LabelReport, LevelReport, ThoughtLabelReport } from './labelReport';
+// preview; `hdlm report` prints it). Type imports only, and the import-free metrics module, so
+// that the editor's client bundle can use it without the engine.
+import type { ClassifyLabelReport, Confusion, LabelReport, LevelReport, ReportSincePrevious, ThoughtLabelReport } from './labelReport';
+import { formatPValue, signedFigure, signedPoints } from './metrics';
 
 /** A label as a table cell: Markdown's own characters escaped, so a label reads as written. */
 export function cell(text: string): string {
@@ -26,6 +27,41 @@ function confusionTable(rows: readonly Confusion[], said: string, ofGold: string
 
 function when(finishedAt: string): string {
   return `${finishedAt.slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** What changed since the evaluation this one replaced: HdLM's measures, paired, then the labels that moved most. */
+function sinceSection(since: ReportSincePrevious | undefined): string[] {
+  if (!since) return [];
+  const measures = table(
+    ['measure', 'previous', 'now', 'difference', '95 % CI', 'McNemar', 'fixed', 'broken'],
+    since.changes.map((c) => {
+      const d = c.difference;
+      return [c.measure, percent(c.previous), percent(c.now), `${signedPoints(d.difference)} points`, `${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])}`, formatPValue(d.pValue), count(d.aOnly), count(d.bOnly)];
+    }),
+  );
+  const thoughts = since.labels.some((l) => l.level === undefined);
+  const labels =
+    since.labels.length === 0
+      ? []
+      : [
+          '',
+          `The ${thoughts ? 'thoughts' : 'labels'} whose F1 moved most on those examples:`,
+          '',
+          ...table(
+            [...(thoughts ? [] : ['level']), thoughts ? 'thought' : 'label', 'examples', 'previous F1', 'F1', 'change'],
+            since.labels.map((l) => [...(l.level === undefined ? [] : [String(l.level)]), cell(l.label), count(l.examples), fraction(l.previousF1), fraction(l.f1), signedFigure(l.f1 - l.previousF1, 3)]),
+            thoughts ? 1 : 2,
+          ),
+        ];
+  return [
+    '## Since the previous evaluation',
+    '',
+    `HdLM now against the evaluation this one replaced (${when(since.finishedAt)}, on ${cell(since.file)}), paired on the ${count(since.examples)} examples both measured: only the examples one got right and the other wrong count (*fixed*, *broken*), so the interval and the exact McNemar p say whether a change is more than chance.`,
+    '',
+    ...measures,
+    ...labels,
+    '',
+  ];
 }
 
 function levelSection(level: LevelReport, examples: number): string[] {
@@ -57,6 +93,7 @@ function classifyMarkdown(report: ClassifyLabelReport): string[] {
     '',
     `The last evaluation (${when(report.finishedAt)}) on ${cell(report.file)}: ${count(report.examples)} examples. Per level, the worst labels by HdLM's F1 first. *Missed after a wrong level above*: examples whose path was already wrong at a coarser level, so that this level's head never had the chance.`,
     '',
+    ...sinceSection(report.sincePrevious),
     ...report.levels.flatMap((level) => levelSection(level, report.examples)),
   ];
 }
@@ -70,6 +107,7 @@ function thoughtMarkdown(report: ThoughtLabelReport): string[] {
     '',
     `Thought accuracy ${percent(report.thoughtAccuracy)}, macro-F1 ${fraction(report.thoughtMacroF1)}. Answers right: HdLM ${percent(report.answerAccuracy)}, flat ${percent(report.flatAnswerAccuracy)}.`,
     '',
+    ...sinceSection(report.sincePrevious),
     ...table(['thought', 'examples', 'HdLM thought it', 'precision', 'recall', 'F1', 'HdLM answers right', 'flat answers right'], rows),
     '',
     '## Most confused thoughts',

@@ -63,3 +63,12 @@ test('a thought evaluation line gives the answer likelihood gap when the record 
     `${before}; answer NLL HdLM minus flat −0.026 nats/token (95 % CI −0.061 to +0.009, p 0.15; 194 examples); −0.004 where HdLM's thought was right, +0.019 where wrong`,
   );
 });
+
+test('an evaluation that replaced an earlier one ends its line with the change since, paired', () => {
+  const joint = { aOnly: 12, bOnly: 4, difference: 0.008, ci95: [-0.001, 0.017] as [number, number], pValue: 0.077 };
+  const sincePrevious = { finishedAt: '2026-12-05T10:00:00.000Z', file: 'test.jsonl', examples: 1000, changes: [{ measure: 'level 1', previous: 0.6, now: 0.6, difference: { ...joint, aOnly: 0, bOnly: 0, difference: 0, pValue: 1 } }, { measure: 'joint', previous: 0.533, now: 0.541, difference: joint }] };
+  assert.equal(
+    evaluationLine({ ...classification, sincePrevious }),
+    'wordnet on 1000 examples: joint accuracy 54.1% (HdLM, layers 4,8) vs 54.5% (flat, layers 8,8); level-1 compute 56% of flat; joint HdLM minus the previous evaluation (1000 paired) +0.8 points (95 % CI −0.1 to +1.7, McNemar p 0.08; 12 against 4 examples)',
+  );
+});

@@ -102,7 +102,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const saved = saveEvaluationRecord(task.headsDir, record, result.predictions ?? [], headsTrainedAt(task));
   if (predictionsFile) savePredictions(predictionsFile, result.predictions ?? []);
   if (events) {
-    emit({ kind: 'evaluation', evaluation: record });
+    emit({ kind: 'evaluation', evaluation: saved.written ?? record });
     return;
   }
   if (values['json']) {
@@ -129,6 +129,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   for (const [d, l] of result.comparison.levels.entries()) console.log(`  level ${d + 1}  ${describeDifference(l)}`);
   console.log(`  joint    ${describeDifference(result.comparison.joint)}`);
   console.log(keptLine(saved, record));
+  for (const line of sincePreviousLines(saved)) console.log(line);
   if (predictionsFile) console.log(`each example's gold path and both variants' decisions in ${predictionsFile}`);
 }
 
@@ -179,10 +180,11 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     `  answer NLL: nats per answer token, teacher-forced, on the ${record.likelihoodExamples} examples whose answers the heads can produce; lower is better`,
     ...thoughtComparisonLines(record),
     keptLine(saved, record),
+    ...sincePreviousLines(saved),
     ...(predictionsFile ? [`each example's thought, answers and answer NLLs in ${predictionsFile}`] : []),
   ];
   if (events) {
-    emit({ kind: 'thoughtEvaluation', evaluation: record });
+    emit({ kind: 'thoughtEvaluation', evaluation: saved.written ?? record });
     return;
   }
   if (values['json']) {
@@ -198,6 +200,17 @@ function headsTrainedAt(task: TaskDefinition): string | undefined {
 }
 
 /** Where the record went, or why the kept one stays. */
+/** HdLM now against the evaluation this one replaced, per measure, paired on the examples both measured. */
+function sincePreviousLines(saved: KeptRecord): string[] {
+  const since = saved.written?.sincePrevious;
+  if (!since) return [];
+  const width = Math.max(...since.changes.map((c) => c.measure.length));
+  return [
+    `HdLM now minus the previous evaluation (${since.finishedAt}), paired on the ${since.examples} examples both measured (fixed against broken):`,
+    ...since.changes.map((c) => `  ${c.measure.padEnd(width)}  ${(c.previous * 100).toFixed(1)} → ${(c.now * 100).toFixed(1)} %: ${describeDifference(c.difference)}`),
+  ];
+}
+
 function keptLine(saved: KeptRecord, record: { examples: number; sampledFrom?: number }): string {
   if (!saved.kept) return `record kept in ${saved.file}`;
   return `a sample (${record.examples} of ${record.sampledFrom} examples), so not kept: ${saved.file} keeps the whole evaluation of ${saved.kept.finishedAt} (${saved.kept.examples} examples, made since the heads were last trained)`;

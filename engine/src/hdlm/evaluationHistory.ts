@@ -1,0 +1,108 @@
+// "Did my change help?": each evaluation that replaces the kept one keeps that one as the
+// previous evaluation (its record and predictions, copied beside them), and measures HdLM now
+// against HdLM then on the examples both evaluated (same id, same gold), paired: only the
+// examples one got right and the other wrong tell the two apart, so a few tenths of a point on
+// a few thousand examples is shown as the noise it often is.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeAtomically } from '../checkpoint/safetensors';
+import type { ExamplePrediction } from './evaluateTask';
+import type { ThoughtPrediction } from './evaluateThought';
+import { pairedDifference, type PairedDifference } from './metrics';
+
+/** The replaced evaluation's record and predictions, beside the current ones. */
+export const PREVIOUS_EVALUATION_FILE = 'evaluation.previous.json';
+export const PREVIOUS_PREDICTIONS_FILE = 'evaluation.previous.predictions.jsonl';
+
+/** One of HdLM's measures now against the previous evaluation, on the examples both measured. */
+export interface MeasureChange {
+  /** "level 1" … "joint" for a classification; "thought", "answer" for a thought-then-answer task. */
+  measure: string;
+  /** The share right then and now, over those examples. */
+  previous: number;
+  now: number;
+  /** Now minus previous: `aOnly` examples fixed, `bOnly` broken. */
+  difference: PairedDifference;
+}
+
+/** What changed since the evaluation this one replaced. */
+export interface SincePrevious {
+  /** When the previous evaluation ended, and the file it measured. */
+  finishedAt: string;
+  file: string;
+  /** Examples both evaluations measured, with the same gold: the pairs the changes are over. */
+  examples: number;
+  changes: MeasureChange[];
+}
+
+type Prediction = ExamplePrediction | ThoughtPrediction;
+const isThought = (p: Prediction): p is ThoughtPrediction => !Array.isArray(p.gold);
+
+/** Per measure, whether HdLM got one example right. */
+function rightness(p: Prediction): [string, boolean][] {
+  if (isThought(p)) return [['thought', p.hdlm.thoughtRight], ['answer', p.hdlm.answerRight]];
+  const levels = p.gold.map((label, d): [string, boolean] => [`level ${d + 1}`, p.hdlm.labels[d] === label]);
+  return [...levels, ['joint', levels.every(([, right]) => right)]];
+}
+
+/**
+ * HdLM now against HdLM then, paired by example id where the gold answer is the same (a file
+ * edited in between keeps its unchanged examples); undefined when none pair up.
+ */
+export function compareWithPrevious(previous: { finishedAt: string; file: string }, before: readonly Prediction[], now: readonly Prediction[]): SincePrevious | undefined {
+  const then = new Map(before.map((p) => [p.id, p]));
+  const pairs = now.flatMap((p) => {
+    const q = then.get(p.id);
+    return q && isThought(q) === isThought(p) && JSON.stringify(q.gold) === JSON.stringify(p.gold) ? [[rightness(q), rightness(p)] as const] : [];
+  });
+  if (pairs.length === 0) return undefined;
+  const measures = pairs[0]![1].map(([name]) => name);
+  const changes = measures.map((measure, m): MeasureChange => {
+    const previousRight = pairs.map(([q]) => q[m]?.[1] === true);
+    const nowRight = pairs.map(([, p]) => p[m]![1]);
+    const share = (rights: boolean[]): number => rights.filter(Boolean).length / rights.length;
+    return { measure, previous: share(previousRight), now: share(nowRight), difference: pairedDifference(nowRight, previousRight) };
+  });
+  return { finishedAt: previous.finishedAt, file: previous.file, examples: pairs.length, changes };
+}
+
+/** The kept evaluation as written: its record's text and predictions' bytes, and what they say. */
+interface Kept {
+  recordText: Buffer;
+  record: { kind?: string; finishedAt: string; file: string };
+  predictionsBytes?: Buffer;
+  predictions?: Prediction[];
+}
+
+/** The kept evaluation, or undefined when there is none or it cannot be read (a new one is better than none). */
+function readKept(recordFile: string, predictionsFile: string): Kept | undefined {
+  if (!existsSync(recordFile)) return undefined;
+  try {
+    const recordText = readFileSync(recordFile);
+    const record = JSON.parse(recordText.toString('utf8')) as Kept['record'];
+    if (typeof record.finishedAt !== 'string' || typeof record.file !== 'string') return undefined;
+    if (!existsSync(predictionsFile)) return { recordText, record };
+    const predictionsBytes = readFileSync(predictionsFile);
+    const lines = predictionsBytes.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    return { recordText, record, predictionsBytes, predictions: lines.map((l) => JSON.parse(l) as Prediction) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Before a new evaluation replaces the kept one in `headsDir`: copies the kept record and its
+ * predictions to the previous files (atomically, each whole or not at all) and returns the new
+ * evaluation's change since it, when both kept predictions of the same kind of task.
+ */
+export function keepAsPrevious(headsDir: string, current: { recordFile: string; predictionsFile: string }, kind: string, predictions: readonly Prediction[]): SincePrevious | undefined {
+  const kept = readKept(current.recordFile, current.predictionsFile);
+  if (!kept) return undefined;
+  // The predictions first: a previous record is never newer than the predictions beside it. A
+  // kept record without predictions (made before they were kept) must not pair with older ones.
+  if (kept.predictionsBytes) writeAtomically(join(headsDir, PREVIOUS_PREDICTIONS_FILE), [kept.predictionsBytes]);
+  else rmSync(join(headsDir, PREVIOUS_PREDICTIONS_FILE), { force: true });
+  writeAtomically(join(headsDir, PREVIOUS_EVALUATION_FILE), [kept.recordText]);
+  if (!kept.predictions || (kept.record.kind ?? 'classify') !== kind) return undefined;
+  return compareWithPrevious(kept.record, kept.predictions, predictions);
+}

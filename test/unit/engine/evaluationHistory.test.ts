@@ -1,0 +1,98 @@
+// An evaluation that replaces the kept one keeps that one as the previous evaluation and says
+// what changed since: HdLM then and now, paired on the examples both measured (same id, same
+// gold), with the fixed and broken examples counted by hand; the per-label report then lists
+// the labels whose F1 moved. A sample that is not kept changes nothing, and a previous record
+// without predictions never pairs with older ones.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { EVALUATION_FILE, PREDICTIONS_FILE, saveEvaluationRecord, type EvaluationRecord, type ExamplePrediction } from '../../../engine/src/hdlm/evaluateTask';
+import { compareWithPrevious, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE } from '../../../engine/src/hdlm/evaluationHistory';
+import { labelChanges, type ClassifyLabelReport } from '../../../engine/src/hdlm/labelReport';
+import { labelReportMarkdown } from '../../../engine/src/hdlm/labelReportMarkdown';
+
+const path = (labels: string[]): { labels: string[]; probabilities: number[] } => ({ labels, probabilities: labels.map(() => 0.9) });
+const row = (id: string, gold: string[], hdlm: string[]): ExamplePrediction => ({ id, gold, hdlm: path(hdlm), flat: path(gold) });
+
+function record(finishedAt: string, extra: Partial<EvaluationRecord> = {}): EvaluationRecord {
+  return { task: 't', file: '/d/test.jsonl', examples: 4, tooLong: 0, variants: [], level1ComputeRatio: 0.5, finishedAt, ...extra };
+}
+
+// Then: e1 right, e2 wrong at level 2, e3 wrong at level 1, e4 right, e5 (gone now).
+const before = [row('e1', ['A', 'a1'], ['A', 'a1']), row('e2', ['A', 'a2'], ['A', 'a1']), row('e3', ['B', 'b1'], ['A', 'a1']), row('e4', ['B', 'b2'], ['B', 'b2']), row('e5', ['B', 'b1'], ['B', 'b1'])];
+// Now: e2 fixed, e3 fixed at level 1 only, e4 broken at level 2; e6 is new; e1's gold was relabelled (not paired).
+const after = [row('e1', ['B', 'b1'], ['B', 'b1']), row('e2', ['A', 'a2'], ['A', 'a2']), row('e3', ['B', 'b1'], ['B', 'b2']), row('e4', ['B', 'b2'], ['B', 'b1']), row('e6', ['A', 'a1'], ['A', 'a1'])];
+
+test('now against then, paired on the examples both measured with the same gold', () => {
+  const since = compareWithPrevious({ finishedAt: '2026-12-06T10:00:00.000Z', file: '/d/test.jsonl' }, before, after);
+  assert.ok(since);
+  assert.equal(since.examples, 3, 'e2, e3, e4');
+  assert.deepEqual(
+    since.changes.map((c) => [c.measure, c.previous, c.now, c.difference.aOnly, c.difference.bOnly]),
+    [
+      ['level 1', 2 / 3, 3 / 3, 1, 0], // e3 fixed
+      ['level 2', 1 / 3, 1 / 3, 1, 1], // e2 fixed, e4 broken
+      ['joint', 1 / 3, 1 / 3, 1, 1],
+    ],
+  );
+  assert.equal(compareWithPrevious({ finishedAt: 'x', file: 'y' }, before, [row('z', ['A', 'a1'], ['A', 'a1'])]), undefined, 'nothing pairs');
+});
+
+test('saving keeps the replaced evaluation beside, and the new record says what changed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-history-'));
+  try {
+    const first = saveEvaluationRecord(dir, record('2026-12-06T10:00:00.000Z'), before);
+    assert.equal(first.written?.sincePrevious, undefined, 'a first evaluation has nothing to compare with');
+    assert.equal(existsSync(join(dir, PREVIOUS_EVALUATION_FILE)), false);
+    const firstRecord = readFileSync(join(dir, EVALUATION_FILE), 'utf8');
+    const firstPredictions = readFileSync(join(dir, PREDICTIONS_FILE), 'utf8');
+
+    const second = saveEvaluationRecord(dir, record('2026-12-06T11:00:00.000Z'), after);
+    assert.equal(second.written?.sincePrevious?.examples, 3);
+    assert.equal(second.written?.sincePrevious?.finishedAt, '2026-12-06T10:00:00.000Z');
+    assert.deepEqual((JSON.parse(readFileSync(join(dir, EVALUATION_FILE), 'utf8')) as EvaluationRecord).sincePrevious, second.written?.sincePrevious, 'the kept record carries it');
+    assert.equal(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), firstRecord);
+    assert.equal(readFileSync(join(dir, PREVIOUS_PREDICTIONS_FILE), 'utf8'), firstPredictions);
+
+    // A sample does not replace a whole evaluation made since the heads were trained: nothing moves.
+    const sample = saveEvaluationRecord(dir, record('2026-12-06T12:00:00.000Z', { examples: 2, sampledFrom: 4 }), after.slice(0, 2), '2026-12-06T09:00:00.000Z');
+    assert.ok(sample.kept && !sample.written);
+    assert.equal(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), firstRecord);
+
+    // A kept record without predictions (from before they were kept) becomes the previous one alone.
+    rmSync(join(dir, PREDICTIONS_FILE));
+    const third = saveEvaluationRecord(dir, record('2026-12-06T13:00:00.000Z'), after);
+    assert.equal(third.written?.sincePrevious, undefined);
+    assert.equal(existsSync(join(dir, PREVIOUS_PREDICTIONS_FILE)), false, 'no stale predictions left beside another record');
+    assert.match(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), /2026-12-06T11:00:00/);
+    // An unreadable kept record is replaced without a comparison (a new record is better than none).
+    writeFileSync(join(dir, EVALUATION_FILE), '{ half');
+    assert.equal(saveEvaluationRecord(dir, record('2026-12-06T14:00:00.000Z'), after).written?.sincePrevious, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the report lists the labels whose F1 moved on the paired examples, and the measures then and now', () => {
+  const moved = labelChanges(before, after);
+  // Paired: e2, e3, e4. Level 2: a2 0 → 1 (e2 fixed), b2 1 → 0 (e4 broken), b1 0 → 0 (left out).
+  // Level 1: then e3's B was said A (A: precision 1/2, B: recall 1/2, both F1 2/3), now all right.
+  // Equal moves: more examples first, then by name.
+  assert.deepEqual(
+    moved.map((c) => [c.level, c.label, c.examples, Number(c.previousF1.toFixed(3)), Number(c.f1.toFixed(3))]),
+    [
+      [2, 'a2', 1, 0, 1],
+      [2, 'b2', 1, 1, 0],
+      [1, 'B', 2, 0.667, 1],
+      [1, 'A', 1, 0.667, 1],
+    ],
+  );
+  const since = compareWithPrevious({ finishedAt: '2026-12-06T10:00:00.000Z', file: '/d/test.jsonl' }, before, after)!;
+  const report: ClassifyLabelReport = { task: 't', kind: 'classify', file: '/d/test.jsonl', examples: 5, finishedAt: '2026-12-06T11:00:00.000Z', levels: [], sincePrevious: { ...since, labels: moved } };
+  const markdown = labelReportMarkdown(report);
+  assert.match(markdown, /## Since the previous evaluation\n\nHdLM now against the evaluation this one replaced \(2026-12-06 10:00 UTC, on \/d\/test\.jsonl\), paired on the 3 examples both measured/);
+  assert.match(markdown, /^\| level 1 \| 66\.7 % \| 100\.0 % \| \+33\.3 points \| .* \| p 1\.00 \| 1 \| 0 \|$/m);
+  assert.match(markdown, /^\| 2 \| a2 \| 1 \| 0\.000 \| 1\.000 \| \+1\.000 \|$/m);
+});
