@@ -199,7 +199,6 @@ function headsTrainedAt(task: TaskDefinition): string | undefined {
   return newestHeadTime(task.headsDir, [...taskHeadNames(task), FLAT_HEAD]);
 }
 
-/** Where the record went, or why the kept one stays. */
 /** HdLM now against the evaluation this one replaced, per measure, paired on the examples both measured. */
 function sincePreviousLines(saved: KeptRecord): string[] {
   const since = saved.written?.sincePrevious;
@@ -211,6 +210,7 @@ function sincePreviousLines(saved: KeptRecord): string[] {
   ];
 }
 
+/** Where the record went, or why the kept one stays. */
 function keptLine(saved: KeptRecord, record: { examples: number; sampledFrom?: number }): string {
   if (!saved.kept) return `record kept in ${saved.file}`;
   return `a sample (${record.examples} of ${record.sampledFrom} examples), so not kept: ${saved.file} keeps the whole evaluation of ${saved.kept.finishedAt} (${saved.kept.examples} examples, made since the heads were last trained)`;
