@@ -254,11 +254,20 @@ export function labelChanges(before: readonly Prediction[], now: readonly Predic
     .slice(0, LABEL_CHANGES);
 }
 
-/** The record's change since the previous evaluation, with the labels that moved (when its predictions are kept). */
+/**
+ * The record's change since the previous evaluation, with the labels that moved when the previous
+ * predictions are there and readable (they only add detail: without them the report still stands).
+ */
 function sincePrevious(headsDir: string, since: SincePrevious | undefined, now: readonly Prediction[]): { sincePrevious?: ReportSincePrevious } {
   if (!since) return {};
   const file = join(headsDir, PREVIOUS_PREDICTIONS_FILE);
-  return { sincePrevious: { ...since, labels: existsSync(file) ? labelChanges(readPredictions<Prediction>(file), now) : [] } };
+  let labels: LabelChange[] = [];
+  try {
+    if (existsSync(file)) labels = labelChanges(readPredictions<Prediction>(file), now);
+  } catch {
+    labels = [];
+  }
+  return { sincePrevious: { ...since, labels } };
 }
 
 /** The per-label report of the task's last evaluation. */
