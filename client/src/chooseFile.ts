@@ -34,3 +34,27 @@ export async function chooseFile(arg: unknown, kind: FileKind): Promise<vscode.U
   );
   return pick?.uri;
 }
+
+/** A dataset: the argument (a URI or path), the active *.jsonl editor, or a pick among the workspace's. */
+export function chooseDataset(arg: unknown, purpose: string): Promise<vscode.Uri | undefined> {
+  return chooseFile(arg, {
+    isOne: (doc) => doc.uri.fsPath.endsWith('.jsonl'),
+    glob: '**/*.jsonl',
+    max: 200,
+    title: `HdLM: ${purpose} which dataset?`,
+    none: () => void vscode.window.showWarningMessage('HdLM: no dataset (*.jsonl) in the workspace. A line is {"text": "...", "labels": ["coarse", "fine"]}, or {"input", "thought", "answer"}.'),
+    takeSingle: false,
+  });
+}
+
+/**
+ * The server reads files on disk: an open editor's unsaved edits would be left out silently, so
+ * the user chooses to save them or go on without them. False when they chose neither (or the save failed).
+ */
+export async function readyOnDisk(file: vscode.Uri, what: string): Promise<boolean> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.toString());
+  if (!open?.isDirty) return true;
+  const choice = await vscode.window.showWarningMessage(`HdLM: ${vscode.workspace.asRelativePath(file)} has unsaved changes; ${what} from the file on disk.`, 'Save and Continue', 'Continue');
+  if (!choice) return false;
+  return choice === 'Continue' || (await open.save());
+}

@@ -5,7 +5,7 @@ import { classifyCommand, copyClassification, insertClassificationComment } from
 import { classifyLinesCommand } from './classifyLinesCommand';
 import { createTaskCommand } from './createTaskCommand';
 import { showLabelReportCommand, showMistakesCommand } from './evaluationViews';
-import { runJobCommand } from './jobCommands';
+import { evaluateOnFileCommand, runJobCommand } from './jobCommands';
 import { thinkCommand } from './thinkCommand';
 import { selectDevice, selectModel } from './selectCommands';
 import type { ServerConnection } from './serverConnection';
@@ -16,6 +16,7 @@ export function registerCommands(server: ServerConnection, output: TeeOutputChan
     vscode.commands.registerCommand('hdlm.showEngineInfo', () => showEngineInfo(server, output)),
     vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => runJobCommand('train', server, output, arg)),
     vscode.commands.registerCommand('hdlm.evaluate', (arg?: unknown) => runJobCommand('evaluate', server, output, arg)),
+    vscode.commands.registerCommand('hdlm.evaluateOnFile', (arg?: unknown, task?: unknown) => evaluateOnFileCommand(server, output, arg, task)),
     vscode.commands.registerCommand('hdlm.createTask', (arg?: unknown) => createTaskCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.showMistakes', (arg?: unknown) => showMistakesCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.showLabelReport', (arg?: unknown) => showLabelReportCommand(server, output, arg)),

@@ -4,33 +4,16 @@
 // fine-tune it.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
-import { chooseFile } from './chooseFile';
+import { chooseDataset, readyOnDisk } from './chooseFile';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
-/** The dataset: the argument (a URI or path), the active *.jsonl editor, or a pick among the workspace's. */
-function chooseDataset(arg: unknown): Promise<vscode.Uri | undefined> {
-  return chooseFile(arg, {
-    isOne: (doc) => doc.uri.fsPath.endsWith('.jsonl'),
-    glob: '**/*.jsonl',
-    max: 200,
-    title: 'HdLM: make a task from which dataset?',
-    none: () => void vscode.window.showWarningMessage('HdLM: no dataset (*.jsonl) in the workspace. A line is {"text": "...", "labels": ["coarse", "fine"]}, or {"input", "thought", "answer"}.'),
-    takeSingle: false,
-  });
-}
-
 /** Creates the task file and opens it; resolves with what the server wrote (undefined if nothing). */
 export async function createTaskCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<proto.CreateTaskResult | undefined> {
-  const dataset = await chooseDataset(arg);
+  const dataset = await chooseDataset(arg, 'make a task from');
   if (!dataset) return undefined;
-  // The server (like training) reads the file on disk: unsaved edits would be left out silently.
-  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === dataset.toString());
-  if (open?.isDirty) {
-    const choice = await vscode.window.showWarningMessage(`HdLM: ${vscode.workspace.asRelativePath(dataset)} has unsaved changes; the task is made from the file on disk.`, 'Save and Continue', 'Continue');
-    if (!choice) return undefined;
-    if (choice === 'Save and Continue' && !(await open.save())) return undefined;
-  }
+  // The server (like training) reads the file on disk.
+  if (!(await readyOnDisk(dataset, 'the task is made'))) return undefined;
   let created: proto.CreateTaskResult;
   try {
     created = await server.request(proto.createTask, { dataset: dataset.fsPath });

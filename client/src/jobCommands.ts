@@ -1,11 +1,12 @@
 // "HdLM: Fine-tune Heads" and "HdLM: Evaluate Task": pick a task file (the argument, the active
 // *.hdlm.json editor, or one from the workspace), start the job on the server and follow it in
-// a cancellable progress notification until it ends. The job belongs to the server (it runs in
+// a cancellable progress notification until it ends. "HdLM: Evaluate a Task on This File" picks
+// the dataset file first, then the task, and evaluates on that file instead of the test split. The job belongs to the server (it runs in
 // its own process there); closing the notification or the panel does not stop it, Cancel does.
 import * as vscode from 'vscode';
 import { applyJobEvent, evaluationLine, newJobView, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
-import { chooseFile } from './chooseFile';
+import { chooseDataset, chooseFile, readyOnDisk } from './chooseFile';
 import type { ServerConnection } from './serverConnection';
 
 /** The task: the argument, the active *.hdlm.json editor, or a pick among the workspace's. */
@@ -32,14 +33,17 @@ function isEnd(event: proto.JobEvent): boolean {
   return ['report', 'evaluation', 'thoughtEvaluation', 'failed', 'cancelled'].includes(event.kind);
 }
 
-/** Starts a job and follows it; resolves with the event it ended with (undefined if it never started). */
-export async function runJobCommand(kind: proto.JobKind, server: ServerConnection, output: vscode.LogOutputChannel, arg?: unknown): Promise<proto.JobEvent | undefined> {
+/**
+ * Starts a job and follows it; resolves with the event it ended with (undefined if it never
+ * started). An evaluation can be given the `file` to run on.
+ */
+export async function runJobCommand(kind: proto.JobKind, server: ServerConnection, output: vscode.LogOutputChannel, arg?: unknown, file?: vscode.Uri): Promise<proto.JobEvent | undefined> {
   const { verb, title, request } = KINDS[kind];
-  const task = await chooseTask(arg, verb);
+  const task = await chooseTask(arg, file ? `${verb} on ${vscode.workspace.asRelativePath(file)}` : verb);
   if (!task) return undefined;
   let jobId: string;
   try {
-    ({ jobId } = await server.request(request, { task }));
+    ({ jobId } = await server.request(request, { task, ...(file ? { file: file.fsPath } : {}) }));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     output.error(`${verb}: ${message}`);
@@ -79,6 +83,18 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
   );
   announce(jobId, end, output);
   return end;
+}
+
+/**
+ * Evaluates a task on a dataset file (the argument, the active *.jsonl editor, or a pick); the
+ * task is the second argument when it names a task file (scripts, tests), else picked. (The
+ * explorer's context menu passes the selected files second: those are not a task.)
+ */
+export async function evaluateOnFileCommand(server: ServerConnection, output: vscode.LogOutputChannel, arg?: unknown, taskArg?: unknown): Promise<proto.JobEvent | undefined> {
+  const file = await chooseDataset(arg, 'evaluate a task on');
+  if (!file || !(await readyOnDisk(file, 'the evaluation reads it'))) return undefined;
+  const named = taskArg instanceof vscode.Uri ? taskArg.fsPath : taskArg;
+  return runJobCommand('evaluate', server, output, typeof named === 'string' && named.endsWith('.hdlm.json') ? named : undefined, file);
 }
 
 /** Says how a job ended: a notification for people, a line in the log. */

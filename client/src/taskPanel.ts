@@ -144,6 +144,9 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'createTask':
         await vscode.commands.executeCommand('hdlm.createTask', vscode.Uri.parse(message.uri));
         return;
+      case 'evaluateOnFile':
+        await vscode.commands.executeCommand('hdlm.evaluateOnFile', vscode.Uri.parse(message.uri));
+        return;
       case 'activate':
         await vscode.workspace.getConfiguration('hdlm').update('task', vscode.workspace.asRelativePath(vscode.Uri.parse(message.uri)), vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
         return;

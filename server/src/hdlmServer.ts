@@ -2,6 +2,7 @@
 // real LSP connection, and the unit tests drive them with a fake client.
 import { CancellationToken, CodeActionKind, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
 import { thoughtThenAnswer, type ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
@@ -376,7 +377,16 @@ export class HdlmServer {
   async evaluate(params: EvaluateParams): Promise<JobStarted> {
     const max = params.maxExamples;
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new ResponseError(ErrorCodes.badRequest, `maxExamples must be a whole number ≥ 1, got ${JSON.stringify(max)}`);
-    return this.startJob('evaluate', params.task, max !== undefined ? ['--max-examples', String(max)] : []);
+    const extra = max !== undefined ? ['--max-examples', String(max)] : [];
+    if (params.file !== undefined) extra.push('--file', this.evaluationFile(params.file));
+    return this.startJob('evaluate', params.task, extra);
+  }
+
+  /** The file an evaluation is asked to run on: it must be a file that exists (checked before a job starts). */
+  private evaluationFile(file: unknown): string {
+    const path = this.workspacePath(file, 'which file to evaluate on? give the path of a *.jsonl file');
+    if (!existsSync(path) || !statSync(path).isFile()) throw new ResponseError(ErrorCodes.badRequest, `${path}: no such file to evaluate on`);
+    return path;
   }
 
   /** `hdlm/jobs`: the running and recent jobs, newest first. */

@@ -244,6 +244,11 @@ export interface EvaluateParams {
   task: string;
   /** Evaluate on at most this many test examples (default: all of them). */
   maxExamples?: number;
+  /**
+   * Evaluate on this dataset file instead of the task's test split (a path, or a file: URI):
+   * JSON Lines in the task's format. The record names it, so Show Mistakes reads it back.
+   */
+  file?: string;
 }
 
 /**

@@ -100,6 +100,8 @@ export type TaskPanelToHost =
   | { type: 'open'; uri: string }
   /** Make a task file from this dataset (hdlm.createTask). */
   | { type: 'createTask'; uri: string }
+  /** Evaluate a task (picked) on this dataset file (hdlm.evaluateOnFile). */
+  | { type: 'evaluateOnFile'; uri: string }
   | { type: 'activate'; uri: string }
   | { type: 'setLayer'; uri: string; level: number; layer: number | 'last' }
   /** Sent after each render (the host's API exposes it to tests). */

@@ -300,11 +300,13 @@ function jobSection(job: JobView): HTMLElement {
 }
 
 /** A dataset: its path (click to open it) and a button that makes a task file from it. */
-function datasetRow(d: TaskPanelState['datasets'][number]): HTMLElement {
+function datasetRow(d: TaskPanelState['datasets'][number], hasTasks: boolean): HTMLElement {
   const row = el('div', '', 'dataset');
   const open = el('a', d.path);
   open.addEventListener('click', () => post({ type: 'open', uri: d.uri }));
-  row.append(open, button('New task', () => post({ type: 'createTask', uri: d.uri })));
+  // Evaluating on a file needs a task to evaluate: offered once the workspace has one.
+  const evaluate = hasTasks ? [button('Evaluate on it', () => post({ type: 'evaluateOnFile', uri: d.uri }))] : [];
+  row.append(open, button('New task', () => post({ type: 'createTask', uri: d.uri })), ...evaluate);
   return row;
 }
 
@@ -316,7 +318,7 @@ function render(state: TaskPanelState): void {
   if (state.tasks.length === 0) tasks.append(el('p', 'No task files (*.hdlm.json) in the workspace: make one from a dataset below.', 'muted'));
   for (const t of state.tasks) tasks.append(taskCard(t, state));
   const datasets = el('section');
-  datasets.append(el('h3', 'Datasets'), ...(state.datasets.length ? state.datasets.map(datasetRow) : [el('p', 'No JSON Lines files.', 'muted')]));
+  datasets.append(el('h3', 'Datasets'), ...(state.datasets.length ? state.datasets.map((d) => datasetRow(d, state.tasks.length > 0)) : [el('p', 'No JSON Lines files.', 'muted')]));
   const recent = el('section');
   if (state.recentJobs.length > 0) recent.append(el('h3', 'Earlier jobs'), ...state.recentJobs.map((j) => el('div', `${j.jobId} · ${j.task} · ${j.state}: ${j.line}`, 'muted')));
   const problem = state.problem ? [el('div', state.problem, 'error')] : [];

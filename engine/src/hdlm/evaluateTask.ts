@@ -245,7 +245,7 @@ export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord 
   const kept = record.sampledFrom === undefined ? undefined : keptWholeRecord(file, record, headsTrainedAt);
   if (kept) return { file, kept };
   const predictionsFile = join(headsDir, PREDICTIONS_FILE);
-  const sincePrevious = keepAsPrevious(headsDir, { recordFile: file, predictionsFile }, (record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify', predictions);
+  const sincePrevious = keepAsPrevious(headsDir, { recordFile: file, predictionsFile }, { kind: (record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify', file: record.file }, predictions);
   const written = sincePrevious ? { ...record, sincePrevious } : record;
   savePredictions(predictionsFile, predictions);
   writeAtomically(file, [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);

@@ -1,6 +1,7 @@
 // "Did my change help?": each evaluation that replaces the kept one keeps that one as the
-// previous evaluation (its record and predictions, copied beside them), and measures HdLM now
-// against HdLM then on the examples both evaluated (same id, same gold), paired: only the
+// previous evaluation (its record and predictions, copied beside them), and, when both measured
+// the same file, HdLM now against HdLM then on the examples both evaluated (same id, same gold;
+// another file's ids, "line 3" for a line without one, name other examples), paired: only the
 // examples one got right and the other wrong tell the two apart, so a few tenths of a point on
 // a few thousand examples is shown as the noise it often is.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -93,9 +94,10 @@ function readKept(recordFile: string, predictionsFile: string): Kept | undefined
 /**
  * Before a new evaluation replaces the kept one in `headsDir`: copies the kept record and its
  * predictions to the previous files (atomically, each whole or not at all) and returns the new
- * evaluation's change since it, when both kept predictions of the same kind of task.
+ * evaluation's change since it, when the kept one measured the same `file`, for the same kind of
+ * task, and kept its predictions.
  */
-export function keepAsPrevious(headsDir: string, current: { recordFile: string; predictionsFile: string }, kind: string, predictions: readonly Prediction[]): SincePrevious | undefined {
+export function keepAsPrevious(headsDir: string, current: { recordFile: string; predictionsFile: string }, now: { kind: string; file: string }, predictions: readonly Prediction[]): SincePrevious | undefined {
   const kept = readKept(current.recordFile, current.predictionsFile);
   if (!kept) return undefined;
   // The predictions first: a previous record is never newer than the predictions beside it. A
@@ -103,6 +105,6 @@ export function keepAsPrevious(headsDir: string, current: { recordFile: string; 
   if (kept.predictionsBytes) writeAtomically(join(headsDir, PREVIOUS_PREDICTIONS_FILE), [kept.predictionsBytes]);
   else rmSync(join(headsDir, PREVIOUS_PREDICTIONS_FILE), { force: true });
   writeAtomically(join(headsDir, PREVIOUS_EVALUATION_FILE), [kept.recordText]);
-  if (!kept.predictions || (kept.record.kind ?? 'classify') !== kind) return undefined;
+  if (!kept.predictions || (kept.record.kind ?? 'classify') !== now.kind || kept.record.file !== now.file) return undefined;
   return compareWithPrevious(kept.record, kept.predictions, predictions);
 }

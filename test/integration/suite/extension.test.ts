@@ -509,6 +509,21 @@ describe('HdLM extension in a real VS Code', () => {
     assert.deepEqual(shownReport.report.levels.map((l) => l.labels.map((r) => r.examples).reduce((a, b) => a + b, 0)), [3, 3], 'each level counts the 3 examples once');
     for (const label of ['animal', 'plant', 'dog', 'cat', 'tree']) assert.match(shownReport.text, new RegExp(`^\\| ${label} \\| 1|^\\| ${label} \\| 2`, 'm'), label);
     assert.match(api.outputText(), /per-label report of animals on .* level 1: \d labels, macro-F1 [\d.]+; level 2: \d labels/);
+    // Evaluate a Task on This File (the explorer's menu on a dataset): the record names that file,
+    // another file than the last one (so no change since), and Show Mistakes reads its texts.
+    const extra = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals-extra.jsonl');
+    await vscode.workspace.fs.writeFile(extra, Buffer.from(['{"text":"a dog barks","labels":["animal","dog"]}', '{"text":"an oak","labels":["plant","tree"]}'].join('\n')));
+    const onFile = await vscode.commands.executeCommand<{ kind: string; evaluation?: { file: string; examples: number; sincePrevious?: unknown } } | undefined>('hdlm.evaluateOnFile', extra, uri);
+    assert.equal(onFile?.kind, 'evaluation', JSON.stringify(onFile));
+    assert.equal(onFile.evaluation?.examples, 2);
+    assert.ok(onFile.evaluation.file.endsWith('animals-extra.jsonl'), onFile.evaluation.file);
+    assert.equal(onFile.evaluation.sincePrevious, undefined);
+    const extraMistakes = await vscode.commands.executeCommand<MistakesResult | undefined>('hdlm.showMistakes', uri);
+    assert.ok(extraMistakes !== undefined && extraMistakes.dataset.endsWith('animals-extra.jsonl'), JSON.stringify(extraMistakes));
+    if (extraMistakes.mistakes.length > 0) {
+      assert.ok((extraMistakes.mistakes as { text: string }[]).every((m) => ['a dog barks', 'an oak'].includes(m.text)));
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
   });
 
   it('evaluates a thought-then-answer task; the panel shows its thought and answer table with sample outputs', async () => {

@@ -1,6 +1,6 @@
 // An evaluation that replaces the kept one keeps that one as the previous evaluation and says
 // what changed since: HdLM then and now, paired on the examples both measured (same id, same
-// gold), with the fixed and broken examples counted by hand; the per-label report then lists
+// gold; the same file only), with the fixed and broken examples counted by hand; the per-label report then lists
 // the labels whose F1 moved. A sample that is not kept changes nothing, and a previous record
 // without predictions never pairs with older ones.
 import assert from 'node:assert/strict';
@@ -61,12 +61,18 @@ test('saving keeps the replaced evaluation beside, and the new record says what 
     assert.ok(sample.kept && !sample.written);
     assert.equal(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), firstRecord);
 
+    // Another file: its examples are others, whatever their ids say; kept as the previous, not compared.
+    const other = saveEvaluationRecord(dir, record('2026-12-06T12:30:00.000Z', { file: '/d/extra.jsonl' }), after);
+    assert.equal(other.written?.sincePrevious, undefined);
+    assert.match(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), /2026-12-06T11:00:00/);
+    assert.ok(saveEvaluationRecord(dir, record('2026-12-06T12:40:00.000Z', { file: '/d/extra.jsonl' }), after).written?.sincePrevious, 'the same file again is compared');
+
     // A kept record without predictions (from before they were kept) becomes the previous one alone.
     rmSync(join(dir, PREDICTIONS_FILE));
     const third = saveEvaluationRecord(dir, record('2026-12-06T13:00:00.000Z'), after);
     assert.equal(third.written?.sincePrevious, undefined);
     assert.equal(existsSync(join(dir, PREVIOUS_PREDICTIONS_FILE)), false, 'no stale predictions left beside another record');
-    assert.match(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), /2026-12-06T11:00:00/);
+    assert.match(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), /2026-12-06T12:40:00/);
     // An unreadable kept record is replaced without a comparison (a new record is better than none).
     writeFileSync(join(dir, EVALUATION_FILE), '{ half');
     assert.equal(saveEvaluationRecord(dir, record('2026-12-06T14:00:00.000Z'), after).written?.sincePrevious, undefined);

@@ -105,3 +105,17 @@ test('a configuration notification restarts the engine only when its settings ch
   assert.ok(client.lines.includes('settings changed: restarting the engine'));
   assert.equal(server.status.busy, false);
 });
+
+test('an evaluation on a file that is not there is refused before any job starts, naming the file', async () => {
+  const client = new FakeClient();
+  const server = new HdlmServer(client, (o) => Engine.create(o), DEFAULTS);
+  server.initialize(initParams);
+  await assert.rejects(server.evaluate({ task: '/nonexistent/t.hdlm.json', file: '/nonexistent/extra.jsonl' }), (err: unknown) => {
+    assert.ok(err instanceof ResponseError);
+    assert.equal(err.code, ErrorCodes.badRequest);
+    assert.equal(err.message, '/nonexistent/extra.jsonl: no such file to evaluate on');
+    return true;
+  });
+  await assert.rejects(server.evaluate({ task: '/nonexistent/t.hdlm.json', file: '' }), /which file to evaluate on\?/);
+  assert.deepEqual(server.listJobs().jobs, [], 'no job was started');
+});
