@@ -108,6 +108,8 @@ export class HdlmServer {
   private readonly tasks: TaskHost;
   /** Fine-tuning and evaluation jobs; replaced on `initialize` by one that keeps the workspace's journal. */
   private jobs: Jobs;
+  /** The heads folder each started job works in (entries of ended jobs are dropped when next read). */
+  private readonly jobHeads = new Map<string, string>();
   /** LSP work-done progress of each running job. */
   private readonly jobProgressHandles = new Map<string, ProgressHandle>();
   /** Requests running now; the status shows busy while there are any (or any job runs). */
@@ -389,6 +391,21 @@ export class HdlmServer {
     return path;
   }
 
+  /**
+   * One job at a time per heads folder: two fine-tunings would interleave their heads, and an
+   * evaluation during a fine-tuning would measure a mix of old and new heads. (Two task files
+   * can share a folder: the folder decides, not the file.)
+   */
+  private refuseIfHeadsBusy(file: string, headsDir: string): void {
+    const running = new Set(this.jobs.running);
+    for (const id of [...this.jobHeads.keys()]) if (!running.has(id)) this.jobHeads.delete(id);
+    const busy = [...this.jobHeads].find(([, dir]) => dir === headsDir)?.[0];
+    if (busy === undefined) return;
+    const view = this.jobs.journal.get(busy);
+    const what = view ? `${view.kind === 'train' ? 'fine-tuning' : 'evaluating'} ${basename(view.task)}` : 'running';
+    throw new ResponseError(ErrorCodes.badRequest, `${basename(file)}: its heads (${headsDir}) are in use by ${busy} (${what}); wait for it to end or cancel it`);
+  }
+
   /** `hdlm/jobs`: the running and recent jobs, newest first. */
   listJobs(): JobsResult {
     return { jobs: this.jobs.journal.list() };
@@ -452,13 +469,18 @@ export class HdlmServer {
 
   private async startJob(kind: JobKind, task: unknown, extra: string[]): Promise<JobStarted> {
     const file = this.taskPath(task);
+    let headsDir: string;
     try {
-      readTaskFile(file);
+      ({ headsDir } = readTaskFile(file));
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }
+    this.refuseIfHeadsBusy(file, headsDir);
     const settings = await this.readSettings();
+    // Checked again after the wait: a job may have started on the same heads meanwhile.
+    this.refuseIfHeadsBusy(file, headsDir);
     const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra);
+    this.jobHeads.set(jobId, headsDir);
     const verb = kind === 'train' ? 'fine-tuning' : 'evaluating';
     this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${verb} ${basename(file)}`, () => this.jobs.cancel(jobId)));
     this.publish({ ...this.lastStatus, busy: true, message: `${verb} ${file}` });

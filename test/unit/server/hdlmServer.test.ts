@@ -1,5 +1,8 @@
 // The language server's handler class driven with a fake client and the real engine.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
@@ -118,4 +121,35 @@ test('an evaluation on a file that is not there is refused before any job starts
   });
   await assert.rejects(server.evaluate({ task: '/nonexistent/t.hdlm.json', file: '' }), /which file to evaluate on\?/);
   assert.deepEqual(server.listJobs().jobs, [], 'no job was started');
+});
+
+test('a second job on heads a running job works in is refused, naming that job; other heads are free', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-busy-'));
+  try {
+    // A stand-in for the CLI that runs until it is stopped.
+    const cli = join(dir, 'cli.js');
+    writeFileSync(cli, 'setTimeout(() => undefined, 60_000); process.on("SIGINT", () => process.exit(130));');
+    const task = (name: string, heads?: string): string => {
+      const file = join(dir, `${name}.hdlm.json`);
+      writeFileSync(file, JSON.stringify({ name, model: 'model', dataset: 'd.jsonl', levels: [{ layer: 1 }, { layer: 'last' }], ...(heads ? { heads } : {}) }));
+      return file;
+    };
+    const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), { ...DEFAULTS, cli });
+    server.initialize(initParams);
+    const { jobId } = await server.train({ task: task('a') });
+    // Another task file whose heads folder is the same one: refused.
+    await assert.rejects(server.evaluate({ task: task('b', 'heads/a') }), (err: unknown) => {
+      assert.ok(err instanceof ResponseError);
+      assert.equal(err.code, ErrorCodes.badRequest);
+      assert.equal(err.message, `b.hdlm.json: its heads (${join(dir, 'heads', 'a')}) are in use by ${jobId} (fine-tuning a.hdlm.json); wait for it to end or cancel it`);
+      return true;
+    });
+    await assert.rejects(server.train({ task: task('a') }), /are in use by/);
+    // Other heads: free.
+    const other = await server.evaluate({ task: task('c') });
+    assert.notEqual(other.jobId, jobId);
+    server.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
