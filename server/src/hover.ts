@@ -1,5 +1,6 @@
-// Hover help in task files: what the field under the cursor means, and inside a level what its
-// trained head is (layer, kind, best dev accuracy, when it was trained). Fast: a parse of the
+// Hover help in task files: what the field under the cursor means, inside a level what its
+// trained head is (layer, kind, best dev accuracy, when it was trained), and on `heads` how many
+// levels are trained and the last evaluation kept there. Fast: a parse of the
 // document's text and manifest reads cached by mtime, so it stays responsive while a
 // fine-tuning job runs.
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
@@ -7,8 +8,10 @@ import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN } from '../../engine/src/hdlm/taskFile';
 import { headName } from '../../engine/src/hdlm/taskSession';
-import { resolve } from 'node:path';
-import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
+import { basename, resolve } from 'node:path';
+import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
+import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
+import { readEvaluation } from './taskSummary';
 
 /** One sentence per task-file field; completion shows these too. */
 export const FIELD_HELP: Record<string, string> = {
@@ -53,6 +56,7 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
     const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
     if (levelIndex !== undefined) parts.push(headSummary(root, doc.uri, levelIndex, context));
     else if (location.path.length === 1 && key === 'model') parts.push(modelSummary(root, doc.uri, context));
+    else if (location.path.length === 1 && key === 'heads') parts.push(...headsFolderSummary(root, doc.uri, context));
   }
   return { contents: { kind: 'markdown', value: parts.filter((p) => p !== '').join('\n\n') } };
 }
@@ -93,6 +97,39 @@ function modelSummary(root: Node | undefined, uri: string, context: FeatureConte
 /** "2026-11-23T13:24:56.280Z" → "2026-11-23 13:24 UTC"; other strings as they are. */
 function when(iso: string): string {
   return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
+}
+
+/**
+ * The heads folder at a glance: how many levels have a trained head (and the newest's time), the
+ * flat baseline, and the last evaluation kept there with its change since the previous one.
+ */
+function headsFolderSummary(root: Node | undefined, uri: string, context: FeatureContext): string[] {
+  const { headsDir, kind } = taskFolders(root, uri, context);
+  if (headsDir === undefined) return [];
+  const levels = root && findNodeAtLocation(root, ['levels']);
+  const count = levels?.type === 'array' ? (levels.children?.length ?? 0) : 0;
+  const heads = Array.from({ length: count }, (_, i) => trainedHead(headsDir, i + 1, kind)).filter((m) => m !== undefined);
+  const flat = trainedBaseline(headsDir);
+  if (heads.length === 0 && !flat) return [`No trained heads yet in \`${headsDir}\`: fine-tune to make them.`];
+  const newest = [...heads, ...(flat ? [flat] : [])].map((m) => m.createdAt).sort().at(-1)!;
+  const baseline = flat ? ', and the flat baseline' : '';
+  return [`**Heads** in \`${headsDir}\`: ${heads.length} of ${count} level${count === 1 ? '' : 's'} trained${baseline} (the newest ${when(newest)}).`, evaluationSummary(headsDir)].filter((p) => p !== '');
+}
+
+/** "**Last evaluation** (…): joint 63.2 % HdLM, 63.2 % flat; since the previous one, joint −0.2 points (p 0.10)." */
+function evaluationSummary(headsDir: string): string {
+  const { evaluation, thoughtEvaluation } = readEvaluation(headsDir);
+  const record = evaluation ?? thoughtEvaluation;
+  if (!record) return '';
+  const pct = (x: number | undefined): string => (x === undefined ? '?' : percent(x));
+  // A classification's headline is the joint path; a thought-then-answer task's, the answer.
+  const measure = evaluation ? 'joint' : 'answer';
+  const of = (name: 'hdlm' | 'flat'): number | undefined =>
+    evaluation ? evaluation.variants.find((v) => v.name === name)?.jointAccuracy : thoughtEvaluation?.variants.find((v) => v.name === name)?.answerAccuracy;
+  const figures = `${measure} ${pct(of('hdlm'))} HdLM, ${pct(of('flat'))} flat`;
+  const change = record.sincePrevious?.changes.find((c) => c.measure === measure);
+  const since = change ? `; since the previous one, ${measure} ${signedPoints(change.difference.difference)} points (${formatPValue(change.difference.pValue)})` : '';
+  return `**Last evaluation** (${when(record.finishedAt)}, ${record.examples.toLocaleString('en')} examples of ${basename(record.file)}): ${figures}${since}.`;
 }
 
 /** What the level's trained head is, or that the model's own head stands in for it. */

@@ -10,6 +10,7 @@ import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
 
 /** What the server knows that the document text does not say. */
 export interface FeatureContext {
@@ -122,6 +123,11 @@ export function modelLayers(modelDir: string): ModelLayers {
 /** The manifest of level `level`'s trained head (1-based), when one is saved. */
 export function trainedHead(headsDir: string, level: number, kind: TaskKind = 'classify'): HeadManifest | undefined {
   return manifests.get(join(headsDir, `${headName(kind, level)}.json`));
+}
+
+/** The manifest of the flat baseline's head, when one is saved. */
+export function trainedBaseline(headsDir: string): HeadManifest | undefined {
+  return manifests.get(join(headsDir, `${FLAT_HEAD}.json`));
 }
 
 /** The parts of a manifest's free-form training record that hovers and completions show. */

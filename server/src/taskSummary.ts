@@ -26,7 +26,8 @@ function headSummary(headsDir: string, name: string, log: (m: string) => void): 
 
 type KeptEvaluation = Pick<TaskSummaryResult, 'evaluation' | 'thoughtEvaluation'>;
 
-function readEvaluation(headsDir: string, log: (m: string) => void): KeptEvaluation {
+/** The evaluation record kept in a heads folder, of either kind; nothing when there is none or it cannot be shown. */
+export function readEvaluation(headsDir: string, log: (m: string) => void = () => undefined): KeptEvaluation {
   const file = join(headsDir, EVALUATION_FILE);
   if (!existsSync(file)) return {};
   let record: unknown;

@@ -89,3 +89,27 @@ test('hovering a thought says how many lines use it', () => {
   assert.equal(hover, '**`animal`** · thought\n- used on 2 lines\n- one of 2 thoughts in this file');
   assert.equal(datasetHoverAt(lines.join('\n').replace('ani|mal', 'animal').replace('"cat"', '"c|at"'), 'file:///ws/words.jsonl'), null, 'an answer has no hover');
 });
+
+test('hovering `heads` tells how many levels are trained and what the last evaluation measured, and the change since', () => {
+  const shippedHeads = join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet');
+  const heads = join(work, 'hf', 'wn');
+  const text = '{\n  "name": "wordnet",\n  "model": "model",\n  "heads": "hf/wn",\n  "levels": [{ "layer": 4 }, { "layer": 6 }, { "layer": "last" }]\n}\n';
+  const doc = TextDocument.create(pathToFileURL(join(work, 'heads-hover.hdlm.json')).toString(), 'hdlm-task', 1, text);
+  const context = { defaultModelDir: join(work, 'model') };
+  const hover = (): string => value(taskFileHover(doc, 3, 4, context));
+  assert.match(hover(), new RegExp(`^\`heads\`: Folder for the trained heads .*\\n\\nNo trained heads yet in \`${heads.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`: fine-tune to make them\\.$`));
+  mkdirSync(heads, { recursive: true });
+  for (const f of ['level1.json', 'level2.json', 'flat.json', 'evaluation.json']) copyFileSync(join(shippedHeads, f), join(heads, f));
+  const record = JSON.parse(readFileSync(join(heads, 'evaluation.json'), 'utf8')) as { finishedAt: string; examples: number; variants: { name: string; jointAccuracy: number }[] };
+  const flat = JSON.parse(readFileSync(join(heads, 'flat.json'), 'utf8')) as { createdAt: string };
+  const newest = [flat, ...['level1.json', 'level2.json'].map((f) => JSON.parse(readFileSync(join(heads, f), 'utf8')) as { createdAt: string })].map((m) => m.createdAt).sort().at(-1)!;
+  const when = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  const joint = (name: string): string => `${(record.variants.find((v) => v.name === name)!.jointAccuracy * 100).toFixed(1)}%`;
+  const shown = hover();
+  assert.ok(shown.includes(`**Heads** in \`${heads}\`: 2 of 3 levels trained, and the flat baseline (the newest ${when(newest)}).`), shown);
+  assert.ok(shown.includes(`**Last evaluation** (${when(record.finishedAt)}, ${record.examples.toLocaleString('en')} examples of test.jsonl): joint ${joint('hdlm')} HdLM, ${joint('flat')} flat.`), shown);
+  // An evaluation that replaced an earlier one also says what changed since.
+  const difference = { aOnly: 39, bOnly: 56, difference: -0.0022, ci95: [-0.005, 0.0004], pValue: 0.1 };
+  writeFileSync(join(heads, 'evaluation.json'), JSON.stringify({ ...record, sincePrevious: { finishedAt: record.finishedAt, file: 'test.jsonl', examples: 7561, changes: [{ measure: 'joint', previous: 0.632, now: 0.63, difference }] } }));
+  assert.match(hover(), /flat; since the previous one, joint −0\.2 points \(p 0\.10\)\.$/);
+});
