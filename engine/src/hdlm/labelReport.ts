@@ -156,7 +156,8 @@ function levelReport(rows: readonly ExamplePrediction[], d: number): LevelReport
   const rightAbove = rows.map((r) => r.gold.slice(0, d).every((label, above) => r.hdlm.labels[above] === label));
   const missedAbove = new Map<string, number>();
   rows.forEach((_, i) => {
-    if (!rightAbove[i]) missedAbove.set(gold[i]!, (missedAbove.get(gold[i]!) ?? 0) + 1);
+    // Missed here and already wrong above (a label under two parents could be right below a wrong one).
+    if (!rightAbove[i] && hdlm[i] !== gold[i]) missedAbove.set(gold[i]!, (missedAbove.get(gold[i]!) ?? 0) + 1);
   });
   const flatCounts = labelCounts(gold, flat);
   const labels = [...labelCounts(gold, hdlm)].map(([label, c]): LabelRow => ({
