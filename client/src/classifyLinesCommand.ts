@@ -81,7 +81,8 @@ export async function classifyLinesCommand(server: ServerConnection, output: Tee
       const batch = inputs.slice(at, at + BATCH);
       let answer: proto.ClassifyManyResult;
       try {
-        answer = await server.request(proto.classifyMany, { texts: batch.map((i) => i.text) }, token);
+        const more = at + BATCH < inputs.length;
+        answer = await server.request(proto.classifyMany, { texts: batch.map((i) => i.text), more }, token);
       } catch (err) {
         if (!token.isCancellationRequested) output.error(`classify each line: ${err instanceof Error ? err.message : String(err)}`);
         break;

@@ -37,6 +37,8 @@ const INLINE_CONTEXT_CHARS = 400;
 /** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
 const MAX_BEAM = 16;
 /** Texts per hdlm/classifyMany: a batch answers within seconds, so cancelling and progress stay prompt. */
+/** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
+const BATCH_GAP_MS = 2000;
 const MAX_BATCH = 500;
 
 /** A classify request's beam, DEFAULT_BEAM where absent (or null); a bad one is the client's error, named. */
@@ -114,6 +116,8 @@ export class HdlmServer {
   private readonly jobProgressHandles = new Map<string, ProgressHandle>();
   /** Requests running now; the status shows busy while there are any (or any job runs). */
   private activeRequests = 0;
+  /** Set between the batches of one hdlm/classifyMany run (`more`): the status stays busy. */
+  private busyHold: ReturnType<typeof setTimeout> | undefined;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
 
   constructor(
@@ -126,9 +130,7 @@ export class HdlmServer {
   }
 
   private newJobs(journal: JobJournal): Jobs {
-    return new Jobs(this.defaults.cli, journal, (p) => this.onJobProgress(p), (m) => this.client.log(m), () => {
-      if (this.jobs.running.length === 0 && this.activeRequests === 0) this.publish({ ...this.lastStatus, busy: false, message: 'ready' });
-    });
+    return new Jobs(this.defaults.cli, journal, (p) => this.onJobProgress(p), (m) => this.client.log(m), () => this.publishReadyIfIdle());
   }
 
   initialize(params: InitializeParams): InitializeResult {
@@ -218,35 +220,40 @@ export class HdlmServer {
     const { beam, margin } = validBeam(params);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
-    return this.job(`classifying ${texts.length} texts`, token, (signal) =>
-      this.withSession(engine, settings, async (session) => {
-        const started = performance.now();
-        const results: ClassifyManyResult['results'] = [];
-        for (const raw of texts) {
-          const text = raw.trim();
-          if (!text) {
-            results.push({ error: 'empty' });
-            continue;
+    return this.job(
+      `classifying ${texts.length} texts`,
+      token,
+      (signal) =>
+        this.withSession(engine, settings, async (session) => {
+          const started = performance.now();
+          const results: ClassifyManyResult['results'] = [];
+          for (const raw of texts) {
+            const text = raw.trim();
+            if (!text) {
+              results.push({ error: 'empty' });
+              continue;
+            }
+            try {
+              const r = await session.classifier.classify(text, { beam, margin, signal });
+              results.push({ path: wireDecisions(r.path), pathProbability: r.pathProbability });
+            } catch (err) {
+              // One text the model cannot take does not stop the others; a cancel stops them all.
+              if (err instanceof CancelledError || signal.aborted) throw err;
+              results.push({ error: describe(err) });
+            }
           }
-          try {
-            const r = await session.classifier.classify(text, { beam, margin, signal });
-            results.push({ path: wireDecisions(r.path), pathProbability: r.pathProbability });
-          } catch (err) {
-            // One text the model cannot take does not stop the others; a cancel stops them all.
-            if (err instanceof CancelledError || signal.aborted) throw err;
-            results.push({ error: describe(err) });
-          }
-        }
-        return {
-          task: session.task.name,
-          model: session.loaded.checkpoint.dir,
-          device: session.loaded.model.provider,
-          layers: session.loaded.checkpoint.config.numLayers,
-          results,
-          trainedHeads: session.manifests.map((m) => m !== undefined),
-          ms: performance.now() - started,
-        };
-      }),
+          return {
+            task: session.task.name,
+            model: session.loaded.checkpoint.dir,
+            device: session.loaded.model.provider,
+            layers: session.loaded.checkpoint.config.numLayers,
+            results,
+            trainedHeads: session.manifests.map((m) => m !== undefined),
+            ms: performance.now() - started,
+          };
+        }),
+      // More batches of the same run follow: no "ready" between them.
+      params.more === true ? BATCH_GAP_MS : undefined,
     );
   }
 
@@ -543,16 +550,20 @@ export class HdlmServer {
 
   /**
    * Runs a job with the status showing busy, the LSP cancellation token wired to an abort
-   * signal, and a cancelled job answered with the LSP's RequestCancelled error.
+   * signal, and a cancelled job answered with the LSP's RequestCancelled error. With
+   * `holdBusyMs`, a job that succeeds keeps the status busy that long for the next one (holdBusy).
    */
-  private async job<T>(what: string, token: CancellationToken | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async job<T>(what: string, token: CancellationToken | undefined, work: (signal: AbortSignal) => Promise<T>, holdBusyMs?: number): Promise<T> {
     const controller = new AbortController();
     if (token?.isCancellationRequested) controller.abort();
     const listener = token?.onCancellationRequested(() => controller.abort());
+    this.releaseHold();
     this.activeRequests++;
     this.publish({ ...this.lastStatus, busy: true, message: what });
     try {
-      return await work(controller.signal);
+      const result = await work(controller.signal);
+      if (holdBusyMs !== undefined) this.holdBusy(holdBusyMs);
+      return result;
     } catch (err) {
       if (err instanceof CancelledError || controller.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${what}: cancelled`);
       if (err instanceof ResponseError) throw err;
@@ -561,8 +572,35 @@ export class HdlmServer {
     } finally {
       listener?.dispose();
       this.activeRequests--;
-      if (this.activeRequests === 0 && this.jobs.running.length === 0) this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
+      this.publishReadyIfIdle();
     }
+  }
+
+  /** "ready" once nothing runs: no request, no job, and no run between its batches (busyHold). */
+  private publishReadyIfIdle(): void {
+    if (this.activeRequests > 0 || this.jobs.running.length > 0 || this.busyHold !== undefined) return;
+    this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
+  }
+
+  /**
+   * Keeps the status busy for a moment after a batch whose run has more to send (hdlm/classifyMany
+   * `more`), so that the status bar does not flash "ready" between batches; the next request of
+   * any kind ends the hold, and so does the time running out (a run that stopped sending).
+   */
+  private holdBusy(ms: number): void {
+    this.releaseHold();
+    this.busyHold = setTimeout(() => {
+      this.busyHold = undefined;
+      this.publishReadyIfIdle();
+    }, ms);
+    // Nothing to wait for at exit: a process ending does not need its status to say ready.
+    this.busyHold.unref();
+  }
+
+  private releaseHold(): void {
+    if (this.busyHold === undefined) return;
+    clearTimeout(this.busyHold);
+    this.busyHold = undefined;
   }
 
   private async launch(settings: Promise<HdlmSettings>): Promise<void> {

@@ -102,6 +102,11 @@ export interface ClassifyManyParams {
   texts: string[];
   beam?: number;
   margin?: number;
+  /**
+   * More batches of the same run follow: the status stays busy between them (for up to two
+   * seconds, or until the next request), instead of flashing "ready" after each batch.
+   */
+  more?: boolean;
 }
 
 export interface ClassifyManyResult {

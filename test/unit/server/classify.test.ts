@@ -286,3 +286,19 @@ test('classifyMany answers each text as classify does, an error for one it canno
   source.cancel();
   await assert.rejects(server.classifyMany({ texts: ['it barks'] }, source.token), (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
 });
+
+test('a run of classifyMany batches stays busy between them (`more`), and says ready after its last, or when it stops sending', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json' });
+  const before = client.statuses.length;
+  await server.classifyMany({ texts: ['it barks'], more: true });
+  await server.classifyMany({ texts: ['an oak'], more: true });
+  assert.ok(client.statuses.slice(before).every((s) => s.busy), `busy throughout: ${client.statuses.slice(before).map((s) => s.message).join(' | ')}`);
+  await server.classifyMany({ texts: ['it purrs'] });
+  assert.equal(client.statuses.at(-1)!.busy, false, 'ready after the last batch');
+  assert.equal(client.statuses.slice(before).filter((s) => !s.busy).length, 1, 'and only then');
+  // A run that stops sending (cancelled between batches) does not leave the status busy.
+  await server.classifyMany({ texts: ['it barks'], more: true });
+  assert.equal(client.statuses.at(-1)!.busy, true);
+  await new Promise((r) => setTimeout(r, 2300));
+  assert.equal(client.statuses.at(-1)!.busy, false, 'ready once the hold ran out');
+});
