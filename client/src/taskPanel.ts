@@ -30,6 +30,8 @@ export interface TaskPanelRender {
   pairedRows: number;
   /** "HdLM − previous" rows (an evaluation that replaced an earlier one), of either task kind. */
   sinceRows: number;
+  /** Rows of the task cards' evaluation history tables. */
+  historyRows: number;
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -110,7 +112,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     if (entry.problem) return entry;
     try {
       const summary = await this.server.request(proto.taskSummary, { task: uri.fsPath });
-      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation };
+      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history };
     } catch (err) {
       // An invalid task file is already named by its diagnostics; other failures go to the panel.
       const message = err instanceof Error ? err.message : String(err);

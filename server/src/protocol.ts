@@ -9,7 +9,7 @@ import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/
 import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
 import type { ClassifyMistake as EngineClassifyMistake, EvaluationMistakes, ThoughtMistake as EngineThoughtMistake } from '../../engine/src/hdlm/evaluationMistakes';
 import type { Confusion as EngineConfusion, LabelReport, LabelRow as EngineLabelRow, LevelReport as EngineLevelReport, ThoughtRow as EngineThoughtRow } from '../../engine/src/hdlm/labelReport';
-import type { MeasureChange as EngineMeasureChange, SincePrevious as EngineSincePrevious } from '../../engine/src/hdlm/evaluationHistory';
+import type { HistoryEntry as EngineHistoryEntry, MeasureChange as EngineMeasureChange, SincePrevious as EngineSincePrevious } from '../../engine/src/hdlm/evaluationHistory';
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
@@ -396,7 +396,12 @@ export interface TaskSummaryResult {
   evaluation?: EvaluationSummary;
   /** …or of a thought-then-answer task (`evaluation.json` holds one or the other). */
   thoughtEvaluation?: ThoughtEvaluationSummary;
+  /** Every kept evaluation's headline, oldest first (the newest 50). */
+  history: HistoryEntry[];
 }
+
+/** One evaluation in a task's history. */
+export type HistoryEntry = EngineHistoryEntry;
 
 /**
  * `hdlm/taskSummary` — client → server request: what a task file declares and what has been

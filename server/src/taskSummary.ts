@@ -1,9 +1,10 @@
-// What a task has produced so far, for the task panel: the trained heads (from their manifests)
-// and the last evaluation record kept beside them. Only small JSON files are read, so this is
+// What a task has produced so far, for the task panel: the trained heads (from their manifests),
+// the last evaluation record kept beside them and the history of evaluations. Only small JSON files are read, so this is
 // cheap enough to answer whenever the panel refreshes.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
+import { readHistory } from '../../engine/src/hdlm/evaluationHistory';
 import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { taskHeadNames } from '../../engine/src/hdlm/taskSession';
@@ -65,5 +66,5 @@ export function summarizeTask(taskFile: string, log: (m: string) => void = () =>
   const task = readTaskFile(taskFile);
   const names = [...taskHeadNames(task), FLAT_HEAD];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
-  return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, ...readEvaluation(task.headsDir, log) };
+  return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, ...readEvaluation(task.headsDir, log), history: readHistory(task.headsDir) };
 }

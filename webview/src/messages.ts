@@ -1,9 +1,9 @@
 // Messages between the extension host and the webviews, one union per direction keyed on
 // `type`. The host switches exhaustively over WebviewToHost; the webview over HostToWebview.
 // Job, head and evaluation shapes are the language server's own wire types.
-import type { EvaluationSummary, HeadSummary, JobView, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary } from '../../server/src/protocol';
+import type { EvaluationSummary, HeadSummary, HistoryEntry, JobView, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary } from '../../server/src/protocol';
 
-export type { EvaluationSummary, HeadSummary, JobView, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary };
+export type { EvaluationSummary, HeadSummary, HistoryEntry, JobView, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary };
 
 /** What the layer view shows: one input's readout at every layer and the task's decisions. */
 export interface LayerViewData {
@@ -66,6 +66,8 @@ export interface TaskEntry {
   evaluation?: EvaluationSummary;
   /** …or a thought-then-answer task's (thought and answer exact match, HdLM vs the flat answer). */
   thoughtEvaluation?: ThoughtEvaluationSummary;
+  /** Every kept evaluation's headline, oldest first (absent until the server has answered). */
+  history?: HistoryEntry[];
 }
 
 export interface TaskPanelState {
@@ -105,4 +107,4 @@ export type TaskPanelToHost =
   | { type: 'activate'; uri: string }
   | { type: 'setLayer'; uri: string; level: number; layer: number | 'last' }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number };
+  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number };

@@ -8,7 +8,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, 
 // Import-free (no Node, no server code): safe in the page's bundle.
 import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
 import { component, el, vsCodeApi } from './dom';
-import type { EvaluationSummary, HeadSummary, HostToTaskPanel, JobView, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
+import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
@@ -61,7 +61,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   card.append(levels);
   if (task.heads.length > 0) card.append(headsTable(task.heads));
   else card.append(el('div', 'No trained heads yet: the model\'s own head stands in at every level.', 'muted'));
-  card.append(...evaluationTables(task), ...staleNote(task));
+  card.append(...evaluationTables(task), ...staleNote(task), ...historyTable(task.history ?? []));
   const actions = el('div', '', 'actions');
   const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
   actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
@@ -85,6 +85,8 @@ function sameFile(path: string, uri: string): boolean {
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
 /** An ISO time as `YYYY-MM-DD hh:mm`. */
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
+/** A path's last part, whichever separator it uses. */
+const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;
 
 /** A table cell: its text, or a shortened text with the whole of it on hover. */
 type Cell = string | { text: string; title: string };
@@ -159,7 +161,7 @@ function sinceRow(since: SincePrevious | undefined, measures: string[], after: n
     const d = c.difference;
     return {
       text: `${signedPoints(d.difference)} (${formatPValue(d.pValue)})`,
-      title: `${measure}: ${pct(c.previous)} → ${pct(c.now)} on the ${since.examples} examples both evaluations measured; 95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} fixed, ${d.bOnly} broken (exact McNemar test). Previous: ${when(since.finishedAt)}, ${since.file.split(/[\\/]/).pop()}`,
+      title: `${measure}: ${pct(c.previous)} → ${pct(c.now)} on the ${since.examples} examples both evaluations measured; 95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} fixed, ${d.bOnly} broken (exact McNemar test). Previous: ${when(since.finishedAt)}, ${fileName(since.file)}`,
     };
   };
   return { cells: [{ text: 'HdLM − previous', title: `HdLM now minus HdLM at the evaluation this one replaced (${when(since.finishedAt)})` }, ...measures.map(cell), ...Array.from({ length: after }, () => '')], className: 'muted since' };
@@ -169,7 +171,28 @@ function sinceRow(since: SincePrevious | undefined, measures: string[], after: n
 /** "a sample of 200 of the 7561 examples of test.jsonl", or "7561 examples of test.jsonl": what an evaluation measured. */
 function scope(e: { examples: number; sampledFrom?: number; file: string }): string {
   const count = e.sampledFrom === undefined ? `${e.examples}` : `a sample of ${e.examples} of the ${e.sampledFrom}`;
-  return `${count} examples of ${e.file.split(/[\\/]/).pop()}`;
+  return `${count} examples of ${fileName(e.file)}`;
+}
+
+/** Evaluations shown in a task card's history: the newest few (the report lists them all). */
+const HISTORY_ROWS = 5;
+
+/**
+ * The task's last evaluations, newest first, once there are two to compare: when, on what, the
+ * layers, whether the heads were retrained in between, and the headline (joint or answer) of
+ * HdLM and flat.
+ */
+function historyTable(history: HistoryEntry[]): HTMLElement[] {
+  if (history.length < 2) return [];
+  const measure = history.at(-1)!.kind === 'thoughtThenAnswer' ? 'answer' : 'joint';
+  const rows = history
+    .slice(-HISTORY_ROWS)
+    .reverse()
+    .map((h) => ({
+      cells: [when(h.finishedAt), { text: fileName(h.file), title: `${h.file}: ${h.sampledFrom === undefined ? h.examples : `a sample of ${h.examples} of ${h.sampledFrom}`} examples` }, h.layers.join(','), h.headsTrainedAt ? when(h.headsTrainedAt) : '–', pct(h.hdlm[measure]), pct(h.flat[measure])],
+      className: 'entry',
+    }));
+  return [table(['evaluated', 'file', 'layers', 'heads', `${measure} HdLM`, 'flat'], rows, `evaluations, newest first (${history.length} kept)`, 'history')];
 }
 
 /** A warning when the kept evaluation measured heads that have been trained again since. */
@@ -335,6 +358,7 @@ function render(state: TaskPanelState): void {
     taskThoughtSamples: state.tasks.reduce((n, t) => n + (t.thoughtEvaluation?.samples.length ?? 0), 0),
     pairedRows: document.querySelectorAll('tr.paired').length,
     sinceRows: document.querySelectorAll('tr.since').length,
+    historyRows: document.querySelectorAll('.history tr.entry').length,
   });
 }
 

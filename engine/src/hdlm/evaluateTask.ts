@@ -15,7 +15,7 @@ import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
 import { fitToContext } from './features';
 import { FLAT_HEAD } from './trainTask';
-import { keepAsPrevious, type SincePrevious } from './evaluationHistory';
+import { appendHistory, keepAsPrevious, type SincePrevious } from './evaluationHistory';
 import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
 
 export interface VariantEvaluation {
@@ -237,7 +237,8 @@ export interface KeptRecord {
  * overwrite the full measurement the task panel shows. Any other record replaces the kept one.
  * The record's per-example predictions go with it (PREDICTIONS_FILE), written first, so that a
  * record is never newer than the predictions beside it. The record replaced is kept as the
- * previous evaluation, and the new one says what changed since (evaluationHistory.ts).
+ * previous evaluation, the new one says what changed since, and its headline joins the task's
+ * history (evaluationHistory.ts).
  */
 export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord, predictions: readonly (ExamplePrediction | ThoughtPrediction)[], headsTrainedAt?: string): KeptRecord {
   mkdirSync(headsDir, { recursive: true });
@@ -249,6 +250,7 @@ export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord 
   const written = sincePrevious ? { ...record, sincePrevious } : record;
   savePredictions(predictionsFile, predictions);
   writeAtomically(file, [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
+  appendHistory(headsDir, written, headsTrainedAt);
   return { file, written };
 }
 

@@ -108,3 +108,78 @@ export function keepAsPrevious(headsDir: string, current: { recordFile: string; 
   if (!kept.predictions || (kept.record.kind ?? 'classify') !== now.kind || kept.record.file !== now.file) return undefined;
   return compareWithPrevious(kept.record, kept.predictions, predictions);
 }
+
+/** Every kept evaluation's headline, one JSON line each, oldest first (the newest HISTORY_LIMIT). */
+export const HISTORY_FILE = 'evaluation.history.jsonl';
+/** Entries kept: a long tuning session's worth, a few kilobytes. */
+export const HISTORY_LIMIT = 50;
+
+/** One evaluation in the task's history: what it measured and its headline figures. */
+export interface HistoryEntry {
+  finishedAt: string;
+  file: string;
+  examples: number;
+  /** When a sample was measured: how many examples the file had. */
+  sampledFrom?: number;
+  kind: 'classify' | 'thoughtThenAnswer';
+  /** The layer that decided each level (HdLM). */
+  layers: number[];
+  /** When the newest head was saved: tells evaluations of the same heads from those of retrained ones. */
+  headsTrainedAt?: string;
+  /** HdLM's share right per measure ("level 1" … "joint", or "thought", "answer"), and flat's (joint or answer). */
+  hdlm: Record<string, number>;
+  flat: Record<string, number>;
+}
+
+/** The part of either record kind a history entry reads. */
+interface HeadlineRecord {
+  finishedAt: string;
+  file: string;
+  examples: number;
+  sampledFrom?: number;
+  kind?: string;
+  variants: { name: string; layers: number[]; levels?: { level: number; accuracy: number }[]; jointAccuracy?: number; thoughtAccuracy?: number; answerAccuracy?: number }[];
+}
+
+/** A record's headline: per-level and joint accuracy, or thought and answer accuracy. */
+export function historyEntry(record: HeadlineRecord, headsTrainedAt: string | undefined): HistoryEntry {
+  const hdlm = record.variants.find((v) => v.name === 'hdlm');
+  const flat = record.variants.find((v) => v.name === 'flat');
+  const thought = record.kind === 'thoughtThenAnswer';
+  const figures = (entries: [string, number | undefined][]): Record<string, number> => Object.fromEntries(entries.filter((e): e is [string, number] => typeof e[1] === 'number'));
+  return {
+    finishedAt: record.finishedAt,
+    file: record.file,
+    examples: record.examples,
+    ...(record.sampledFrom === undefined ? {} : { sampledFrom: record.sampledFrom }),
+    kind: thought ? 'thoughtThenAnswer' : 'classify',
+    layers: hdlm?.layers ?? [],
+    ...(headsTrainedAt === undefined ? {} : { headsTrainedAt }),
+    hdlm: thought
+      ? figures([['thought', hdlm?.thoughtAccuracy], ['answer', hdlm?.answerAccuracy]])
+      : figures([...(hdlm?.levels ?? []).map((l): [string, number] => [`level ${l.level}`, l.accuracy]), ['joint', hdlm?.jointAccuracy]]),
+    flat: figures([thought ? ['answer', flat?.answerAccuracy] : ['joint', flat?.jointAccuracy]]),
+  };
+}
+
+/** The task's history, oldest first; a damaged line is skipped (the history is a log, not a record to trust whole). */
+export function readHistory(headsDir: string): HistoryEntry[] {
+  const file = join(headsDir, HISTORY_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const entry = JSON.parse(line) as HistoryEntry;
+        return typeof entry?.finishedAt === 'string' && typeof entry.hdlm === 'object' ? [entry] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** Adds a kept evaluation to the history (rewritten atomically, the newest HISTORY_LIMIT entries). */
+export function appendHistory(headsDir: string, record: HeadlineRecord, headsTrainedAt: string | undefined): void {
+  const entries = [...readHistory(headsDir), historyEntry(record, headsTrainedAt)].slice(-HISTORY_LIMIT);
+  writeAtomically(join(headsDir, HISTORY_FILE), entries.map((e) => Buffer.from(`${JSON.stringify(e)}\n`)));
+}

@@ -10,7 +10,7 @@
 // dataset is not needed (a file changed since still has its report).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PREVIOUS_PREDICTIONS_FILE, type SincePrevious } from './evaluationHistory';
+import { PREVIOUS_PREDICTIONS_FILE, readHistory, type HistoryEntry, type SincePrevious } from './evaluationHistory';
 import { keptEvaluation, readPredictions } from './evaluationMistakes';
 import type { ExamplePrediction } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
@@ -84,6 +84,8 @@ interface ReportHead {
   finishedAt: string;
   /** Absent for a first evaluation, or one from before 2026-12-06. */
   sincePrevious?: ReportSincePrevious;
+  /** Every kept evaluation's headline, oldest first (empty before 2026-12-06). */
+  history: HistoryEntry[];
 }
 
 export interface ClassifyLabelReport extends ReportHead {
@@ -275,7 +277,7 @@ function sincePrevious(headsDir: string, since: SincePrevious | undefined, now: 
 export function readLabelReport(task: TaskDefinition): LabelReport {
   const { record, kind, predictionsFile } = keptEvaluation(task);
   const predictions = readPredictions<Prediction>(predictionsFile);
-  const head = { task: task.name, file: record.file, examples: record.examples, finishedAt: record.finishedAt, ...sincePrevious(task.headsDir, record.sincePrevious, predictions) };
+  const head = { task: task.name, file: record.file, examples: record.examples, finishedAt: record.finishedAt, ...sincePrevious(task.headsDir, record.sincePrevious, predictions), history: readHistory(task.headsDir) };
   if (kind === 'thoughtThenAnswer') return { ...head, kind, ...thoughtLabelReport(predictions as ThoughtPrediction[]) };
   return { ...head, kind, levels: classifyLabelReport(predictions as ExamplePrediction[]) };
 }

@@ -1,6 +1,7 @@
 // How the per-label report reads: Markdown, one table per level (the editor opens it with a
 // preview; `hdlm report` prints it). Type imports only, and the import-free metrics module, so
 // that the editor's client bundle can use it without the engine.
+import type { HistoryEntry } from './evaluationHistory';
 import type { ClassifyLabelReport, Confusion, LabelReport, LevelReport, ReportSincePrevious, ThoughtLabelReport } from './labelReport';
 import { formatPValue, signedFigure, signedPoints } from './metrics';
 
@@ -64,6 +65,24 @@ function sinceSection(since: ReportSincePrevious | undefined): string[] {
   ];
 }
 
+/** Every kept evaluation, newest first: what it measured, with which layers and heads, and HdLM's and flat's figures. */
+function historySection(history: readonly HistoryEntry[]): string[] {
+  if (history.length < 2) return [];
+  const newest = history.at(-1)!;
+  const measures = Object.keys(newest.hdlm);
+  const flat = Object.keys(newest.flat);
+  const rows = [...history].reverse().map((h) => [
+    when(h.finishedAt),
+    cell(h.file.split(/[\\/]/).pop() ?? h.file),
+    h.sampledFrom === undefined ? count(h.examples) : `${count(h.examples)} of ${count(h.sampledFrom)}`,
+    h.layers.join(', '),
+    h.headsTrainedAt ? when(h.headsTrainedAt) : '—',
+    ...measures.map((m) => (h.hdlm[m] === undefined ? '—' : percent(h.hdlm[m]))),
+    ...flat.map((m) => (h.flat[m] === undefined ? '—' : percent(h.flat[m]))),
+  ]);
+  return ['## Evaluation history', '', `The task's kept evaluations, newest first (${history.length}; the last 50 are kept). *Heads*: when the newest head was trained, so evaluations of the same heads read apart from retrained ones.`, '', ...table(['evaluated', 'file', 'examples', 'layers', 'heads', ...measures.map((m) => `HdLM ${m}`), ...flat.map((m) => `flat ${m}`)], rows, 2), ''];
+}
+
 function levelSection(level: LevelReport, examples: number): string[] {
   const above = level.level === 1 ? '' : `; ${over(level.accuracyGivenAbove, level.examplesGivenAbove, percent)} of the ${count(level.examplesGivenAbove)} examples whose path was right above`;
   const header = ['label', 'examples', 'HdLM said it', 'precision', 'recall', 'F1', 'flat F1', 'missed'];
@@ -95,6 +114,7 @@ function classifyMarkdown(report: ClassifyLabelReport): string[] {
     '',
     ...sinceSection(report.sincePrevious),
     ...report.levels.flatMap((level) => levelSection(level, report.examples)),
+    ...historySection(report.history),
   ];
 }
 
@@ -114,6 +134,7 @@ function thoughtMarkdown(report: ThoughtLabelReport): string[] {
     '',
     ...confusionTable(report.confusions, 'HdLM thought', "of the gold thought's"),
     '',
+    ...historySection(report.history),
   ];
 }
 

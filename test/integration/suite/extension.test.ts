@@ -494,17 +494,19 @@ describe('HdLM extension in a real VS Code', () => {
     }
     // Evaluated again, the record says what changed since (the same heads: nothing, paired on all
     // 3 examples), the panel shows it as a row, and the report opens with it.
-    const again = api.waitForTaskPanelRender((r) => r.sinceRows >= 2 && r.job.startsWith('evaluate:done'), 60_000);
+    const again = api.waitForTaskPanelRender((r) => r.sinceRows >= 2 && r.historyRows >= 2 && r.job.startsWith('evaluate:done'), 60_000);
     again.catch(() => undefined);
     const second = await vscode.commands.executeCommand<{ kind: string; evaluation?: { sincePrevious?: { examples: number; changes: { measure: string; difference: { aOnly: number; bOnly: number } }[] } } } | undefined>('hdlm.evaluate', uri);
     assert.equal(second?.evaluation?.sincePrevious?.examples, 3, JSON.stringify(second));
     assert.deepEqual(second.evaluation.sincePrevious.changes.map((c) => `${c.measure}:${c.difference.aOnly}:${c.difference.bOnly}`), ['level 1:0:0', 'level 2:0:0', 'joint:0:0']);
-    // The job's table and the task card's each end with the HdLM − previous row.
+    // The job's table and the task card's each end with the HdLM − previous row, and the card
+    // lists both evaluations in its history.
     assert.ok((await again).sinceRows >= 2);
     assert.match(api.outputText(), /animals on 3 examples: .*; joint HdLM minus the previous evaluation \(3 paired\) 0\.0 points/);
     // The per-label report of the same evaluation: a Markdown document, shown in preview.
     const shownReport = await showLabelReport(uri, 'workbench-label-report.png');
     assert.match(shownReport.text, /## Since the previous evaluation\n\nHdLM now against the evaluation this one replaced .* paired on the 3 examples both measured/);
+    assert.match(shownReport.text, /## Evaluation history\n\nThe task's kept evaluations, newest first \(\d+;/);
     assert.equal(shownReport.report.kind, 'classify');
     assert.deepEqual(shownReport.report.levels.map((l) => l.labels.map((r) => r.examples).reduce((a, b) => a + b, 0)), [3, 3], 'each level counts the 3 examples once');
     for (const label of ['animal', 'plant', 'dog', 'cat', 'tree']) assert.match(shownReport.text, new RegExp(`^\\| ${label} \\| 1|^\\| ${label} \\| 2`, 'm'), label);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EVALUATION_FILE, PREDICTIONS_FILE, saveEvaluationRecord, type EvaluationRecord, type ExamplePrediction } from '../../../engine/src/hdlm/evaluateTask';
-import { compareWithPrevious, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE } from '../../../engine/src/hdlm/evaluationHistory';
+import { compareWithPrevious, HISTORY_FILE, HISTORY_LIMIT, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE, readHistory } from '../../../engine/src/hdlm/evaluationHistory';
 import { labelChanges, type ClassifyLabelReport } from '../../../engine/src/hdlm/labelReport';
 import { labelReportMarkdown } from '../../../engine/src/hdlm/labelReportMarkdown';
 
@@ -96,9 +96,39 @@ test('the report lists the labels whose F1 moved on the paired examples, and the
     ],
   );
   const since = compareWithPrevious({ finishedAt: '2026-12-06T10:00:00.000Z', file: '/d/test.jsonl' }, before, after)!;
-  const report: ClassifyLabelReport = { task: 't', kind: 'classify', file: '/d/test.jsonl', examples: 5, finishedAt: '2026-12-06T11:00:00.000Z', levels: [], sincePrevious: { ...since, labels: moved } };
+  const report: ClassifyLabelReport = { task: 't', kind: 'classify', file: '/d/test.jsonl', examples: 5, finishedAt: '2026-12-06T11:00:00.000Z', levels: [], sincePrevious: { ...since, labels: moved }, history: [] };
   const markdown = labelReportMarkdown(report);
   assert.match(markdown, /## Since the previous evaluation\n\nHdLM now against the evaluation this one replaced \(2026-12-06 10:00 UTC, on \/d\/test\.jsonl\), paired on the 3 examples both measured/);
   assert.match(markdown, /^\| level 1 \| 66\.7 % \| 100\.0 % \| \+33\.3 points \| .* \| p 1\.00 \| 1 \| 0 \|$/m);
   assert.match(markdown, /^\| 2 \| a2 \| 1 \| 0\.000 \| 1\.000 \| \+1\.000 \|$/m);
+});
+
+test('every kept evaluation joins the history: its headline, the heads it measured; the newest 50, a damaged line skipped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-history-log-'));
+  try {
+    const variants: EvaluationRecord['variants'] = [
+      { name: 'hdlm', layers: [2, 4], levels: [{ level: 1, accuracy: 0.75, macroF1: 0.7 }, { level: 2, accuracy: 0.5, macroF1: 0.4 }], jointAccuracy: 0.5, msPerExample: 1, layerPositionsPerExample: 9, trainedHeads: true },
+      { name: 'flat', layers: [4, 4], levels: [{ level: 1, accuracy: 0.5, macroF1: 0.5 }, { level: 2, accuracy: 0.25, macroF1: 0.2 }], jointAccuracy: 0.25, msPerExample: 1, layerPositionsPerExample: 9, trainedHeads: true },
+    ];
+    saveEvaluationRecord(dir, record('2026-12-06T10:00:00.000Z', { variants }), before, '2026-12-06T09:00:00.000Z');
+    // A sample kept out (a whole evaluation of the same file, since the heads were trained, stays) is not an evaluation kept.
+    saveEvaluationRecord(dir, record('2026-12-06T10:30:00.000Z', { variants, examples: 2, sampledFrom: 4 }), before.slice(0, 2), '2026-12-06T09:00:00.000Z');
+    saveEvaluationRecord(dir, record('2026-12-06T11:00:00.000Z', { variants }), after, '2026-12-06T10:45:00.000Z');
+    const history = readHistory(dir);
+    assert.deepEqual(history.map((h) => [h.finishedAt, h.headsTrainedAt]), [['2026-12-06T10:00:00.000Z', '2026-12-06T09:00:00.000Z'], ['2026-12-06T11:00:00.000Z', '2026-12-06T10:45:00.000Z']]);
+    assert.deepEqual(history[0], { finishedAt: '2026-12-06T10:00:00.000Z', file: '/d/test.jsonl', examples: 4, kind: 'classify', layers: [2, 4], headsTrainedAt: '2026-12-06T09:00:00.000Z', hdlm: { 'level 1': 0.75, 'level 2': 0.5, joint: 0.5 }, flat: { joint: 0.25 } });
+    // A damaged line costs that line only; the file keeps the newest HISTORY_LIMIT.
+    writeFileSync(join(dir, HISTORY_FILE), `${readFileSync(join(dir, HISTORY_FILE), 'utf8')}{ half\n`);
+    for (let i = 0; i < HISTORY_LIMIT; i++) saveEvaluationRecord(dir, record(`2026-12-07T${String(10 + Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00.000Z`, { variants }), after);
+    const kept = readHistory(dir);
+    assert.equal(kept.length, HISTORY_LIMIT);
+    assert.equal(kept[0]!.finishedAt, '2026-12-07T10:00:00.000Z', 'the oldest dropped first');
+    const report: ClassifyLabelReport = { task: 't', kind: 'classify', file: '/d/test.jsonl', examples: 4, finishedAt: kept.at(-1)!.finishedAt, levels: [], history: kept.slice(-2) };
+    const markdown = labelReportMarkdown(report);
+    assert.match(markdown, /## Evaluation history\n\nThe task's kept evaluations, newest first \(2;/);
+    assert.match(markdown, /^\| evaluated \| file \| examples \| layers \| heads \| HdLM level 1 \| HdLM level 2 \| HdLM joint \| flat joint \|$/m);
+    assert.match(markdown, /^\| 2026-12-07 10:49 UTC \| test\.jsonl \| 4 \| 2, 4 \| — \| 75\.0 % \| 50\.0 % \| 50\.0 % \| 25\.0 % \|$/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -102,7 +102,7 @@ test('the Markdown: one row per label in a table of the right width, Markdown ch
     { id: 'a', gold: ['x|y', 'under_score'], hdlm: path(['x|y', '*star*']), flat: path(['x|y', 'under_score']) },
     { id: 'b', gold: ['x|y', '*star*'], hdlm: path(['x|y', '*star*']), flat: path(['x|y', '*star*']) },
   ];
-  const report: ClassifyLabelReport = { task: 't', kind: 'classify', file: '/d/test.jsonl', examples: 2, finishedAt: '2026-12-06T16:00:00.000Z', levels: classifyLabelReport(tricky) };
+  const report: ClassifyLabelReport = { task: 't', kind: 'classify', file: '/d/test.jsonl', examples: 2, finishedAt: '2026-12-06T16:00:00.000Z', levels: classifyLabelReport(tricky), history: [] };
   const markdown = labelReportMarkdown(report);
   assert.match(markdown, /^# Per-label report: t\n/);
   assert.match(markdown, /\(2026-12-06 16:00 UTC\) on \/d\/test\.jsonl: 2 examples/);
@@ -120,6 +120,6 @@ test('the Markdown: one row per label in a table of the right width, Markdown ch
   assert.equal(two[2]![0], '\\*star\\*');
   assert.equal(cell('a<b>[c](d)`e`'), 'a\\<b\\>\\[c\\](d)\\`e\\`');
 
-  const thoughts: ThoughtLabelReport = { task: 'w', kind: 'thoughtThenAnswer', file: 'f', examples: 0, finishedAt: '2026-12-06T16:00:00.000Z', ...thoughtLabelReport([]) };
+  const thoughts: ThoughtLabelReport = { task: 'w', kind: 'thoughtThenAnswer', file: 'f', examples: 0, finishedAt: '2026-12-06T16:00:00.000Z', ...thoughtLabelReport([]), history: [] };
   assert.match(labelReportMarkdown(thoughts), /^# Per-thought report: w\n[\s\S]*## Most confused thoughts\n\nNone: every example was right\./);
 });
