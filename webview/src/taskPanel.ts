@@ -178,9 +178,9 @@ function scope(e: { examples: number; sampledFrom?: number; file: string }): str
 const HISTORY_ROWS = 5;
 
 /**
- * The task's last evaluations, newest first, once there are two to compare: when, on what, the
- * layers, whether the heads were retrained in between, and the headline (joint or answer) of
- * HdLM and flat.
+ * The task's last evaluations, newest first, once there are two to compare: when, on which file,
+ * and the headline (joint or answer) of HdLM and flat; the year, the layers, the heads' training
+ * time and the example count on hover (the sidebar is narrow).
  */
 function historyTable(history: HistoryEntry[]): HTMLElement[] {
   if (history.length < 2) return [];
@@ -188,11 +188,15 @@ function historyTable(history: HistoryEntry[]): HTMLElement[] {
   const rows = history
     .slice(-HISTORY_ROWS)
     .reverse()
-    .map((h) => ({
-      cells: [when(h.finishedAt), { text: fileName(h.file), title: `${h.file}: ${h.sampledFrom === undefined ? h.examples : `a sample of ${h.examples} of ${h.sampledFrom}`} examples` }, h.layers.join(','), h.headsTrainedAt ? when(h.headsTrainedAt) : '–', pct(h.hdlm[measure]), pct(h.flat[measure])],
-      className: 'entry',
-    }));
-  return [table(['evaluated', 'file', 'layers', 'heads', `${measure} HdLM`, 'flat'], rows, `evaluations, newest first (${history.length} kept)`, 'history')];
+    .map((h) => {
+      const examples = h.sampledFrom === undefined ? `${h.examples} examples` : `a sample of ${h.examples} of ${h.sampledFrom} examples`;
+      const heads = h.headsTrainedAt ? `heads trained ${when(h.headsTrainedAt)}` : 'no trained heads';
+      return {
+        cells: [{ text: when(h.finishedAt).slice(5), title: `${when(h.finishedAt)}; layers ${h.layers.join(',')}; ${heads}` }, { text: fileName(h.file), title: `${examples} of ${h.file}` }, pct(h.hdlm[measure]), pct(h.flat[measure])],
+        className: 'entry',
+      };
+    });
+  return [table(['evaluated', 'file', `HdLM ${measure}`, 'flat'], rows, `evaluations, newest first (${history.length} kept)`, 'history')];
 }
 
 /** A warning when the kept evaluation measured heads that have been trained again since. */
