@@ -3,7 +3,8 @@
 // the same file, HdLM now against HdLM then on the examples both evaluated (same id, same gold;
 // another file's ids, "line 3" for a line without one, name other examples), paired: only the
 // examples one got right and the other wrong tell the two apart, so a few tenths of a point on
-// a few thousand examples is shown as the noise it often is.
+// a few thousand examples is shown as the noise it often is. Every kept evaluation's headline
+// also joins the task's history (evaluation.history.jsonl), the log of a tuning session.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomically } from '../checkpoint/safetensors';
