@@ -37,9 +37,9 @@ const INLINE_CONTEXT_CHARS = 400;
 /** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
 const MAX_BEAM = 16;
 /** Texts per hdlm/classifyMany: a batch answers within seconds, so cancelling and progress stay prompt. */
+const MAX_BATCH = 500;
 /** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
 const BATCH_GAP_MS = 2000;
-const MAX_BATCH = 500;
 
 /** A classify request's beam, DEFAULT_BEAM where absent (or null); a bad one is the client's error, named. */
 function validBeam(params: Pick<ClassifyParams, 'beam' | 'margin'>): HierarchyBeam {
