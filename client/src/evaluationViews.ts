@@ -5,7 +5,8 @@
 //   dataset lines with the gold values, followed by what HdLM and flat said, so the document
 //   gets the dataset features (label hover, Classify this example) and can be saved as a dataset.
 // - "HdLM: Show Per-Label Report of the Last Evaluation": precision, recall and F1 per label and
-//   the top confusions, per level (hdlm/labelReport), as a Markdown document shown in preview.
+//   the top confusions, per level, after the change since the previous evaluation and before the
+//   task's evaluation history (hdlm/labelReport), as a Markdown document shown in preview.
 import * as vscode from 'vscode';
 import type { RequestType } from 'vscode-languageclient/node';
 import { labelReportMarkdown, labelReportSummary } from '../../engine/src/hdlm/labelReportMarkdown';
