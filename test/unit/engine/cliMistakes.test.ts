@@ -156,7 +156,10 @@ test('report: per label from the kept predictions alone (the file changed since)
   // Evaluated on its own file again, twice: the second says what changed since the first, paired
   // on all 6; with the previous predictions damaged (they only add the thoughts that moved), the
   // report still opens with it.
-  for (let i = 0; i < 2; i++) assert.equal(hdlm(['eval', '--task', join(dir, 'words.hdlm.json')]).status, 0);
+  assert.equal(hdlm(['eval', '--task', join(dir, 'words.hdlm.json')]).status, 0);
+  const evalJson = JSON.parse(hdlm(['eval', '--task', join(dir, 'words.hdlm.json'), '--json']).stdout) as { sincePrevious?: { examples: number; changes: { measure: string }[] } };
+  assert.equal(evalJson.sincePrevious?.examples, 6, '--json carries the change since');
+  assert.deepEqual(evalJson.sincePrevious.changes.map((c) => c.measure), ['thought', 'answer']);
   const again = hdlm(['report', '--task', join(dir, 'words.hdlm.json')]);
   assert.match(again.stdout, /## Since the previous evaluation\n\n.* paired on the 6 examples both measured[\s\S]*^\| thought \| [\d.]+ % \| [\d.]+ % \|/m);
   writeFileSync(join(dir, 'heads', 'words', 'evaluation.previous.predictions.jsonl'), '{ damaged');

@@ -106,7 +106,9 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     return;
   }
   if (values['json']) {
-    console.log(JSON.stringify(result, null, 2));
+    // The whole result, and what changed since the evaluation it replaced (the kept record's).
+    const sincePrevious = saved.written?.sincePrevious;
+    console.log(JSON.stringify(sincePrevious ? { ...result, sincePrevious } : result, null, 2));
     return;
   }
   bar.line(`${result.task} on ${result.file}: ${result.examples} examples`);
@@ -188,7 +190,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     return;
   }
   if (values['json']) {
-    console.log(JSON.stringify(record, null, 2));
+    console.log(JSON.stringify(saved.written ?? record, null, 2));
     return;
   }
   for (const l of lines) console.log(l);
