@@ -4,7 +4,7 @@ import * as proto from '../../server/src/protocol';
 import { classifyCommand, copyClassification, insertClassificationComment } from './classifyCommand';
 import { classifyLinesCommand } from './classifyLinesCommand';
 import { createTaskCommand } from './createTaskCommand';
-import { showLabelReportCommand, showMistakesCommand } from './evaluationViews';
+import { showLabelMistakesCommand, showLabelReportCommand, showMistakesCommand } from './evaluationViews';
 import { evaluateOnFileCommand, runJobCommand } from './jobCommands';
 import { thinkCommand } from './thinkCommand';
 import { selectDevice, selectModel } from './selectCommands';
@@ -20,6 +20,7 @@ export function registerCommands(server: ServerConnection, output: TeeOutputChan
     vscode.commands.registerCommand('hdlm.createTask', (arg?: unknown) => createTaskCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.showMistakes', (arg?: unknown) => showMistakesCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.showLabelReport', (arg?: unknown) => showLabelReportCommand(server, output, arg)),
+    vscode.commands.registerCommand('hdlm.showLabelMistakes', (arg?: unknown, label?: unknown) => showLabelMistakesCommand(server, output, arg, label)),
     vscode.commands.registerCommand('hdlm.classify', (text?: unknown) => classifyCommand(server, output, typeof text === 'string' ? text : undefined)),
     vscode.commands.registerCommand('hdlm.classifyLines', () => classifyLinesCommand(server, output)),
     vscode.commands.registerCommand('hdlm.thinkThenAnswer', (text?: unknown) => thinkCommand(server, output, typeof text === 'string' ? text : undefined)),

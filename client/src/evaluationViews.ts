@@ -4,11 +4,13 @@
 //   JSON Lines document beside the editor (hdlm/mistakes). Each line is shaped like the task's
 //   dataset lines with the gold values, followed by what HdLM and flat said, so the document
 //   gets the dataset features (label hover, Classify this example) and can be saved as a dataset.
+// - "HdLM: Show Mistakes of One Label…": the same, for one gold label (or thought) picked from the
+//   per-label report, the most missed first.
 // - "HdLM: Show Per-Label Report of the Last Evaluation": precision, recall and F1 per label and
 //   the top confusions, per level, after the change since the previous evaluation and before the
 //   task's evaluation history (hdlm/labelReport), as a Markdown document shown in preview.
 import * as vscode from 'vscode';
-import type { RequestType } from 'vscode-languageclient/node';
+import type { RequestParam, RequestType } from 'vscode-languageclient/node';
 import { labelReportMarkdown, labelReportSummary } from '../../engine/src/hdlm/labelReportMarkdown';
 import { mistakeLines, mistakesSummary } from '../../engine/src/hdlm/mistakeLines';
 import * as proto from '../../server/src/protocol';
@@ -17,15 +19,13 @@ import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
 /**
- * Asks the server for a view of the chosen task's last evaluation; undefined when no task was
- * chosen or the request failed (said in the log and a message offering to evaluate: most
- * failures are "evaluate it (again)").
+ * Asks the server for a view of a task's last evaluation; undefined when the request failed
+ * (said in the log and a message offering to evaluate: most failures are "evaluate it (again)").
  */
-async function fromLastEvaluation<R>(server: ServerConnection, output: TeeOutputChannel, arg: unknown, what: string, type: RequestType<{ task: string }, R, void>): Promise<R | undefined> {
-  const task = await chooseTask(arg, `show the ${what} of`);
-  if (!task) return undefined;
+async function fromLastEvaluation<P extends { task: string }, R>(server: ServerConnection, output: TeeOutputChannel, what: string, type: RequestType<P, R, void>, params: P): Promise<R | undefined> {
+  const { task } = params;
   try {
-    return await server.request(type, { task });
+    return await server.request(type, params as RequestParam<P>);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     output.error(`${what} of ${task}: ${message}`);
@@ -38,9 +38,54 @@ const evaluated = (finishedAt: string): string => `evaluated ${finishedAt.slice(
 
 /** Opens the mistakes; resolves with what the server read (undefined when there was nothing to show). */
 export async function showMistakesCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<proto.MistakesResult | undefined> {
-  const result = await fromLastEvaluation(server, output, arg, 'mistakes', proto.mistakes);
+  const task = await chooseTask(arg, 'show the mistakes of');
+  return task ? showMistakes(server, output, { task }) : undefined;
+}
+
+/** A label's mistakes: which label, at which level (absent for a thought). */
+type LabelPick = { label: string; level?: number };
+const isLabelPick = (x: unknown): x is LabelPick => typeof (x as LabelPick | undefined)?.label === 'string' && ['number', 'undefined'].includes(typeof (x as LabelPick).level);
+
+/**
+ * "HdLM: Show Mistakes of One Label…": the task, then one of its gold labels (or thoughts) from
+ * the per-label report, those with the most misses first, then their mistakes. The label can be
+ * given as the second argument (`{ label, level }`) instead of picked.
+ */
+export async function showLabelMistakesCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown, given?: unknown): Promise<proto.MistakesResult | undefined> {
+  const task = await chooseTask(arg, 'show the mistakes of one label of');
+  if (!task) return undefined;
+  const pick = isLabelPick(given) ? given : await pickLabel(server, output, task);
+  return pick ? showMistakes(server, output, { task, ...pick }) : undefined;
+}
+
+/** A quick pick of the labels with misses, the most missed first, each with its level and F1. */
+async function pickLabel(server: ServerConnection, output: TeeOutputChannel, task: string): Promise<LabelPick | undefined> {
+  const report = await fromLastEvaluation(server, output, 'per-label report', proto.labelReport, { task });
+  if (!report) return undefined;
+  const items =
+    report.kind === 'thoughtThenAnswer'
+      ? report.thoughts.flatMap((t) => {
+          // A thought task's mistake is a wrong thought or a wrong answer.
+          const wrongAnswers = Math.round((1 - t.answerAccuracy) * t.examples);
+          if (t.examples === 0 || (t.missed === 0 && wrongAnswers === 0)) return [];
+          return [{ label: t.thought, description: 'thought', detail: `${t.missed} of ${t.examples} thought otherwise, ${wrongAnswers} answers wrong · F1 ${t.f1.toFixed(3)}`, missed: Math.max(t.missed, wrongAnswers), pick: { label: t.thought } }];
+        })
+      : report.levels.flatMap((l) => l.labels.filter((r) => r.missed > 0).map((r) => ({ label: r.label, description: `level ${l.level}`, detail: `${r.missed} of ${r.examples} missed${r.missedAbove > 0 ? ` (${r.missedAbove} after a wrong level above)` : ''} · F1 ${r.f1.toFixed(3)}, flat ${r.flatF1.toFixed(3)}`, missed: r.missed, pick: { label: r.label, level: l.level } })));
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(`HdLM: ${report.task}'s last evaluation got every example right.`);
+    return undefined;
+  }
+  items.sort((a, b) => b.missed - a.missed);
+  const chosen = await vscode.window.showQuickPick(items, { title: `HdLM: the mistakes of which label of ${report.task}?`, matchOnDescription: true, matchOnDetail: true });
+  return chosen?.pick;
+}
+
+/** Reads the mistakes (all, or one label's) and opens them beside the editor. */
+async function showMistakes(server: ServerConnection, output: TeeOutputChannel, params: proto.MistakesParams): Promise<proto.MistakesResult | undefined> {
+  const result = await fromLastEvaluation(server, output, 'mistakes', proto.mistakes, params);
   if (!result) return undefined;
-  const summary = `${result.task} on ${result.file} (${evaluated(result.finishedAt)}): ${mistakesSummary(result)}`;
+  const of = params.label === undefined ? '' : ` (gold ${params.label}${params.level === undefined ? '' : ` at level ${params.level}`} only)`;
+  const summary = `${result.task} on ${result.file} (${evaluated(result.finishedAt)})${of}: ${mistakesSummary(result)}`;
   output.info(summary);
   if (result.mistakes.length === 0) {
     void vscode.window.showInformationMessage(`HdLM: ${summary}.`);
@@ -59,7 +104,8 @@ export async function showMistakesCommand(server: ServerConnection, output: TeeO
  * the report and the document.
  */
 export async function showLabelReportCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<{ report: proto.LabelReportResult; document: vscode.TextDocument } | undefined> {
-  const report = await fromLastEvaluation(server, output, arg, 'per-label report', proto.labelReport);
+  const task = await chooseTask(arg, 'show the per-label report of');
+  const report = task ? await fromLastEvaluation(server, output, 'per-label report', proto.labelReport, { task }) : undefined;
   if (!report) return undefined;
   output.info(`per-label report of ${report.task} on ${report.file} (${evaluated(report.finishedAt)}): ${labelReportSummary(report)}`);
   const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: labelReportMarkdown(report) });

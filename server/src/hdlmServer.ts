@@ -12,7 +12,7 @@ import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult,
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
-import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
+import { mistakesOf, readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { Jobs } from './jobs';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
@@ -430,7 +430,13 @@ export class HdlmServer {
 
   /** `hdlm/mistakes`: what the task's last evaluation got wrong, with the texts. */
   mistakes(params: MistakesParams): MistakesResult {
-    return this.fromLastEvaluation(params.task, readMistakes);
+    const { label, level } = params;
+    if (label !== undefined && (typeof label !== 'string' || label === '')) throw new ResponseError(ErrorCodes.badRequest, `label must be a non-empty string, got ${JSON.stringify(label)}`);
+    if (level !== undefined && (!Number.isInteger(level) || level < 1)) throw new ResponseError(ErrorCodes.badRequest, `level must be a whole number ≥ 1, got ${JSON.stringify(level)}`);
+    return this.fromLastEvaluation(params.task, (task) => {
+      const all = readMistakes(task);
+      return label === undefined ? all : mistakesOf(all, { label, ...(level === undefined ? {} : { level }) });
+    });
   }
 
   /** `hdlm/labelReport`: the task's last evaluation per label. */

@@ -440,6 +440,10 @@ export const createTask = new RequestType<CreateTaskParams, CreateTaskResult, vo
 export interface MistakesParams {
   /** Task file whose last evaluation to read (a path, or a file: URI). */
   task: string;
+  /** Only the mistakes whose gold label (or gold thought) is this one… */
+  label?: string;
+  /** …at this level (1-based; absent: at any level). */
+  level?: number;
 }
 
 /**

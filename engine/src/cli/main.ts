@@ -54,7 +54,8 @@ eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test
            (a --max-examples sample does not replace a whole evaluation made since the heads were trained)
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
 mistakes:  --task FILE (default: the shipped WordNet task)  --out FILE (written whole; else stdout, the summary
-           on stderr): by level where HdLM first went wrong, the surest mistakes first; --json the whole result
+           on stderr): by level where HdLM first went wrong, the surest mistakes first; --json the whole result;
+           --label L [--level N]: only those whose gold label (at level N) or gold thought is L
 report:    --task FILE (default: the shipped WordNet task)  --out FILE.md (written whole; else stdout)  --json:
            per level each label's precision, recall, F1 and flat's F1, the worst first, and the top confusions
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
@@ -81,7 +82,7 @@ const COMMAND_OPTIONS = {
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
   eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' } },
   'new-task': {},
-  mistakes: { task: { type: 'string' }, out: { type: 'string' } },
+  mistakes: { task: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, level: { type: 'string' } },
   report: { task: { type: 'string' }, out: { type: 'string' } },
   info: {},
 } as const;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
-import type { ThoughtPrediction } from './evaluateThought';
+import { sameText, type ThoughtPrediction } from './evaluateThought';
 import type { SincePrevious } from './evaluationHistory';
 import type { TaskDefinition } from './taskFile';
 
@@ -159,3 +159,18 @@ export function readMistakes(task: TaskDefinition): EvaluationMistakes {
   return { ...head, mistakes };
 }
 
+/** Which mistakes to keep: those whose gold label (at `level`, else at any level) or gold thought is `label`. */
+export interface MistakeFilter {
+  label: string;
+  /** 1-based; absent: any level. Ignored for a thought-then-answer task (a thought has no level). */
+  level?: number;
+}
+
+/** The mistakes of one gold label (or thought), in the same order; `examples` stays the evaluation's. */
+export function mistakesOf(result: EvaluationMistakes, filter: MistakeFilter): EvaluationMistakes {
+  if (result.kind === 'thoughtThenAnswer') {
+    return { ...result, mistakes: (result.mistakes as ThoughtMistake[]).filter((m) => sameText(m.gold.thought, filter.label)) };
+  }
+  const at = (m: ClassifyMistake): boolean => (filter.level === undefined ? m.gold.includes(filter.label) : m.gold[filter.level - 1] === filter.label);
+  return { ...result, mistakes: (result.mistakes as ClassifyMistake[]).filter(at) };
+}

@@ -102,6 +102,8 @@ export interface ThoughtRow {
   precision: number;
   recall: number;
   f1: number;
+  /** Examples of this thought where HdLM thought another. */
+  missed: number;
   /** HdLM's answer accuracy over this thought's examples, and flat's. */
   answerAccuracy: number;
   flatAnswerAccuracy: number;
@@ -213,7 +215,7 @@ export function thoughtLabelReport(rows: readonly ThoughtPrediction[]): Omit<Tho
   const thoughts = [...labelCounts(gold, said)].map(([k, c]): ThoughtRow => {
     const examples = c.tp + c.fn;
     const right = answers.get(k) ?? { hdlm: 0, flat: 0 };
-    return { thought: spelling.get(k)!, examples, predicted: c.tp + c.fp, ...labelScores(c), answerAccuracy: share(right.hdlm, examples), flatAnswerAccuracy: share(right.flat, examples) };
+    return { thought: spelling.get(k)!, examples, predicted: c.tp + c.fp, ...labelScores(c), missed: c.fn, answerAccuracy: share(right.hdlm, examples), flatAnswerAccuracy: share(right.flat, examples) };
   });
   const named = (ks: string[]): string[] => ks.map((k) => spelling.get(k)!);
   return {

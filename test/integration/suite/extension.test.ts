@@ -511,6 +511,12 @@ describe('HdLM extension in a real VS Code', () => {
     assert.deepEqual(shownReport.report.levels.map((l) => l.labels.map((r) => r.examples).reduce((a, b) => a + b, 0)), [3, 3], 'each level counts the 3 examples once');
     for (const label of ['animal', 'plant', 'dog', 'cat', 'tree']) assert.match(shownReport.text, new RegExp(`^\\| ${label} \\| 1|^\\| ${label} \\| 2`, 'm'), label);
     assert.match(api.outputText(), /per-label report of animals on .* level 1: \d labels, macro-F1 [\d.]+; level 2: \d labels/);
+    // Show Mistakes of One Label, the label given (the palette picks it from the report's labels).
+    const animalMistakes = await vscode.commands.executeCommand<MistakesResult | undefined>('hdlm.showLabelMistakes', uri, { label: 'animal', level: 1 });
+    assert.ok(animalMistakes, 'read');
+    assert.ok((animalMistakes.mistakes as { gold: string[] }[]).every((m) => m.gold[0] === 'animal'), JSON.stringify(animalMistakes.mistakes));
+    assert.match(api.outputText(), /animals on .* \(gold animal at level 1 only\): HdLM wrong on \d of 3 examples/);
+    if (animalMistakes.mistakes.length > 0) await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     // Evaluate a Task on This File (the explorer's menu on a dataset): the record names that file,
     // another file than the last one (so no change since), and Show Mistakes reads its texts.
     const extra = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals-extra.jsonl');

@@ -81,6 +81,17 @@ test('an evaluation keeps its predictions; mistakes lists exactly the wrong ones
   const out = join(dir, 'mistakes.jsonl');
   assert.equal(hdlm(['mistakes', '--task', task, '--out', out]).status, 0);
   assert.equal(readFileSync(out, 'utf8'), listed.stdout);
+  // --label [--level]: one gold label's mistakes, in the same order.
+  for (const [label, level] of [['dog', '2'], ['animal', '1'], ['animal', undefined]] as const) {
+    const one = hdlm(['mistakes', '--task', task, '--label', label, ...(level ? ['--level', level] : [])]);
+    assert.equal(one.status, 0, one.stderr);
+    const kept = one.stdout.trim() === '' ? [] : one.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Line).id);
+    assert.deepEqual(kept, lines.filter((l) => (level ? l.labels[Number(level) - 1] === label : l.labels.includes(label))).map((l) => l.id), `${label} ${level ?? 'any level'}`);
+    assert.match(one.stderr, new RegExp(`\\(gold ${label}${level ? ` at level ${level}` : ''} only\\): HdLM wrong on ${kept.length} of ${record.examples} examples`));
+  }
+  const lone = hdlm(['mistakes', '--task', task, '--level', '2']);
+  assert.equal(lone.status, 2);
+  assert.match(lone.stderr, /--level goes with --label/);
 
   // A mistaken example gone from the dataset: the predictions no longer match it, and it says so.
   const gone = lines[0]!.id;
@@ -109,6 +120,9 @@ test('thought-then-answer mistakes: the input and the gold thought and answer, t
   }
   assert.deepEqual(lines.map((l) => l.thoughtProbability), [...lines.map((l) => l.thoughtProbability)].sort((a, b) => b - a), 'the surest wrong thought first');
   assert.match(listed.stderr, /HdLM wrong on 6 of 6 examples \(thought wrong on 6, the answer too on \d; answer alone wrong on 0\)/);
+  // A thought is matched as the evaluation matches thoughts (trimmed, case-folded).
+  const activity = hdlm(['mistakes', '--task', task, '--label', ' Activity']);
+  assert.deepEqual(activity.stdout.trim().split('\n').map((l) => (JSON.parse(l) as ThoughtLine).thought), ['activity', 'activity']);
   // `eval --file` with a relative path: the record names the file absolutely, so Show Mistakes
   // finds it from anywhere; once the file is gone, it says so.
   copyFileSync(join(dir, 'words.jsonl'), join(dir, 'words-copy.jsonl'));

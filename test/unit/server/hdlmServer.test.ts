@@ -153,3 +153,12 @@ test('a second job on heads a running job works in is refused, naming that job; 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('mistakes of one label: a bad label or level is the request\'s error, named', () => {
+  const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), DEFAULTS);
+  server.initialize(initParams);
+  assert.throws(() => server.mistakes({ task: '/nonexistent/t.hdlm.json', label: '' }), (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && err.message === 'label must be a non-empty string, got ""');
+  assert.throws(() => server.mistakes({ task: '/nonexistent/t.hdlm.json', label: 'dog', level: 0 }), /level must be a whole number ≥ 1, got 0/);
+  // A good filter on a task that is not there: the task's own error.
+  assert.throws(() => server.mistakes({ task: '/nonexistent/t.hdlm.json', label: 'dog', level: 2 }), (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && /t\.hdlm\.json/.test(err.message));
+});
