@@ -20,6 +20,27 @@ async function activate(): Promise<HdlmApi> {
 }
 
 /**
+ * Reverts and closes the active editor, and waits until its document is gone. An untitled
+ * document opened at once after a close can otherwise get the closed one's name and, in the
+ * extension host, its stale text (seen once in a CI run: a report that read as the mistakes).
+ */
+async function revertAndClose(): Promise<void> {
+  const doc = vscode.window.activeTextEditor?.document;
+  const closed = new Promise<void>((resolve) => {
+    if (!doc) return resolve();
+    const timer = setTimeout(() => finish(), 5000);
+    const sub = vscode.workspace.onDidCloseTextDocument((d) => d === doc && finish());
+    function finish(): void {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve();
+    }
+  });
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  await closed;
+}
+
+/**
  * Runs Show Per-Label Report on a task: the report opens as an unsaved Markdown document with VS
  * Code's own Markdown preview of it in front. Closes both and returns the report and its text.
  */
@@ -38,7 +59,7 @@ async function showLabelReport(task: vscode.Uri, shot: string): Promise<{ report
   await screenshot(shot);
   await vscode.window.tabGroups.close(previews());
   await vscode.window.showTextDocument(shown.document);
-  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  await revertAndClose();
   return { report: shown.report, text };
 }
 
@@ -177,7 +198,7 @@ describe('HdLM extension in a real VS Code', () => {
       const inserted = await vscode.commands.executeCommand<string>('hdlm.insertClassificationComment', result, { uri: code.uri.toString(), line: 0 });
       assert.match(inserted, new RegExp(`^// HdLM animals: ${coarse} › ${fine} \\(`), inserted);
       assert.equal(code.lineAt(1).text, 'const dog = "barks";', 'the classified line itself is unchanged');
-      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await revertAndClose();
       // Classify Each Line: the dataset's lines, their labels scored, into a new unsaved JSON Lines document.
       const dataset = await vscode.workspace.openTextDocument(vscode.Uri.file(join(folder, 'animals.jsonl')));
       await vscode.window.showTextDocument(dataset);
@@ -188,7 +209,7 @@ describe('HdLM extension in a real VS Code', () => {
       assert.equal(results.languageId, 'jsonl');
       assert.deepEqual(results.getText().trim().split('\n').map((l) => (JSON.parse(l) as ClassifiedLine).labels), rows.map((r) => r.labels));
       assert.match(api.outputText(), /classified 3 of 3 lines in [\d.]+ s; against their labels [\d.]+ \/ [\d.]+ % per level/);
-      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await revertAndClose();
     } finally {
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
     }
@@ -301,7 +322,7 @@ describe('HdLM extension in a real VS Code', () => {
       assert.equal(shown.rows, 5, 'the readout of every layer is still shown beside the generation');
       await screenshot('workbench-think-layer-view.png');
       await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
-      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await revertAndClose();
       // Close the layer view too, so it does not follow the next tests' selections.
       const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('hdlm.layerView'));
       await vscode.window.tabGroups.close(tabs);
@@ -357,7 +378,7 @@ describe('HdLM extension in a real VS Code', () => {
         const received = await thought;
         times.push(performance.now() - started);
         assert.equal(received.answerLayer, 8, 'the shipped model answers from its last layer');
-        await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+        await revertAndClose();
       }
       // The first trigger also loads the model; the later ones are what typing feels like.
       console.log(`HDLM_FIGURE first inline suggestion (shipped model, trigger → thought and answer): ${times.map((t) => t.toFixed(0)).join(', ')} ms (including the server's debounce)`);
@@ -490,7 +511,7 @@ describe('HdLM extension in a real VS Code', () => {
       const lines = shown.getText().trim().split('\n').map((l) => JSON.parse(l) as { text: string; labels: string[]; hdlm: string[] });
       assert.equal(lines.length, result.mistakes.length);
       assert.ok(lines.every((l) => ['barks', 'purrs', 'oak'].includes(l.text) && l.hdlm.join() !== l.labels.join()), JSON.stringify(lines));
-      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await revertAndClose();
     }
     // Evaluated again, the record says what changed since (the same heads: nothing, paired on all
     // 3 examples), the panel shows it as a row, and the report opens with it.
@@ -516,7 +537,7 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(animalMistakes, 'read');
     assert.ok((animalMistakes.mistakes as { gold: string[] }[]).every((m) => m.gold[0] === 'animal'), JSON.stringify(animalMistakes.mistakes));
     assert.match(api.outputText(), /animals on .* \(gold animal at level 1 only\): HdLM wrong on \d of 3 examples/);
-    if (animalMistakes.mistakes.length > 0) await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    if (animalMistakes.mistakes.length > 0) await revertAndClose();
     // Evaluate a Task on This File (the explorer's menu on a dataset): the record names that file,
     // another file than the last one (so no change since), and Show Mistakes reads its texts.
     const extra = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals-extra.jsonl');
@@ -530,7 +551,7 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(extraMistakes !== undefined && extraMistakes.dataset.endsWith('animals-extra.jsonl'), JSON.stringify(extraMistakes));
     if (extraMistakes.mistakes.length > 0) {
       assert.ok((extraMistakes.mistakes as { text: string }[]).every((m) => ['a dog barks', 'an oak'].includes(m.text)));
-      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await revertAndClose();
     }
   });
 
@@ -577,7 +598,7 @@ describe('HdLM extension in a real VS Code', () => {
       assert.equal(opened.selection.active.line, Number(target.fragment.slice(1)) - 1, `opened at line ${opened.selection.active.line + 1} for ${target.fragment}`);
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
       await vscode.window.showTextDocument(shown);
-      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await revertAndClose();
     }
     // Per gold thought: the two thoughts with their answers' accuracy.
     const shownReport = await showLabelReport(uri, 'workbench-thought-report.png');
