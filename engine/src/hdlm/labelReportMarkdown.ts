@@ -1,6 +1,7 @@
-// How the per-label report reads: Markdown, one table per level (the editor opens it with a
-// preview; `hdlm report` prints it). Type imports only, and the import-free metrics module, so
-// that the editor's client bundle can use it without the engine.
+// How the per-label report reads: Markdown, the change since the previous evaluation, one table
+// per level (or per thought), then the evaluation history (the editor opens it with a preview;
+// `hdlm report` prints it). Type imports only, and the import-free metrics module, so that the
+// editor's client bundle can use it without the engine.
 import type { HistoryEntry } from './evaluationHistory';
 import type { ClassifyLabelReport, Confusion, LabelReport, LevelReport, ReportSincePrevious, ThoughtLabelReport } from './labelReport';
 import { formatPValue, signedFigure, signedPoints } from './metrics';
