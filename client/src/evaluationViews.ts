@@ -58,19 +58,35 @@ export async function showLabelMistakesCommand(server: ServerConnection, output:
   return pick ? showMistakes(server, output, { task, ...pick }) : undefined;
 }
 
+/** One entry of the label pick: the label, what it missed, and what picking it asks for. */
+type LabelItem = vscode.QuickPickItem & { missed: number; pick: LabelPick };
+
+/** Per level, each label with misses: how many (and after a wrong level above), its F1 and flat's. */
+function labelItems(report: Extract<proto.LabelReportResult, { kind: 'classify' }>): LabelItem[] {
+  return report.levels.flatMap((l) =>
+    l.labels
+      .filter((r) => r.missed > 0)
+      .map((r) => {
+        const above = r.missedAbove > 0 ? ` (${r.missedAbove} after a wrong level above)` : '';
+        return { label: r.label, description: `level ${l.level}`, detail: `${r.missed} of ${r.examples} missed${above} · F1 ${r.f1.toFixed(3)}, flat ${r.flatF1.toFixed(3)}`, missed: r.missed, pick: { label: r.label, level: l.level } };
+      }),
+  );
+}
+
+/** Each gold thought with a mistake: a thought task's mistake is a wrong thought or a wrong answer. */
+function thoughtItems(report: Extract<proto.LabelReportResult, { kind: 'thoughtThenAnswer' }>): LabelItem[] {
+  return report.thoughts.flatMap((t) => {
+    const wrongAnswers = Math.round((1 - t.answerAccuracy) * t.examples);
+    if (t.examples === 0 || (t.missed === 0 && wrongAnswers === 0)) return [];
+    return [{ label: t.thought, description: 'thought', detail: `${t.missed} of ${t.examples} thought otherwise, ${wrongAnswers} answers wrong · F1 ${t.f1.toFixed(3)}`, missed: Math.max(t.missed, wrongAnswers), pick: { label: t.thought } }];
+  });
+}
+
 /** A quick pick of the labels with misses, the most missed first, each with its level and F1. */
 async function pickLabel(server: ServerConnection, output: TeeOutputChannel, task: string): Promise<LabelPick | undefined> {
   const report = await fromLastEvaluation(server, output, 'per-label report', proto.labelReport, { task });
   if (!report) return undefined;
-  const items =
-    report.kind === 'thoughtThenAnswer'
-      ? report.thoughts.flatMap((t) => {
-          // A thought task's mistake is a wrong thought or a wrong answer.
-          const wrongAnswers = Math.round((1 - t.answerAccuracy) * t.examples);
-          if (t.examples === 0 || (t.missed === 0 && wrongAnswers === 0)) return [];
-          return [{ label: t.thought, description: 'thought', detail: `${t.missed} of ${t.examples} thought otherwise, ${wrongAnswers} answers wrong · F1 ${t.f1.toFixed(3)}`, missed: Math.max(t.missed, wrongAnswers), pick: { label: t.thought } }];
-        })
-      : report.levels.flatMap((l) => l.labels.filter((r) => r.missed > 0).map((r) => ({ label: r.label, description: `level ${l.level}`, detail: `${r.missed} of ${r.examples} missed${r.missedAbove > 0 ? ` (${r.missedAbove} after a wrong level above)` : ''} · F1 ${r.f1.toFixed(3)}, flat ${r.flatF1.toFixed(3)}`, missed: r.missed, pick: { label: r.label, level: l.level } })));
+  const items = report.kind === 'thoughtThenAnswer' ? thoughtItems(report) : labelItems(report);
   if (items.length === 0) {
     void vscode.window.showInformationMessage(`HdLM: ${report.task}'s last evaluation got every example right.`);
     return undefined;

@@ -538,6 +538,23 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok((animalMistakes.mistakes as { gold: string[] }[]).every((m) => m.gold[0] === 'animal'), JSON.stringify(animalMistakes.mistakes));
     assert.match(api.outputText(), /animals on .* \(gold animal at level 1 only\): HdLM wrong on \d of 3 examples/);
     if (animalMistakes.mistakes.length > 0) await revertAndClose();
+    // From the palette: the label is picked; accepting the pick's first entry takes the most missed.
+    let picked: MistakesResult | undefined | 'pending' = 'pending';
+    const running = vscode.commands.executeCommand<MistakesResult | undefined>('hdlm.showLabelMistakes', uri).then((r) => (picked = r));
+    for (let tries = 0; picked === 'pending' && tries < 100; tries++) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await Promise.race([running, new Promise((r) => setTimeout(r, 100))]);
+    }
+    const fromPick = await running;
+    // The report just shown lists the labels with misses: with any, the pick was there to take.
+    const missed = shownReport.report.kind === 'classify' && shownReport.report.levels.some((l) => l.labels.some((r) => r.missed > 0));
+    assert.equal(fromPick !== undefined && fromPick.mistakes.length > 0, missed, JSON.stringify(fromPick));
+    if (fromPick && fromPick.mistakes.length > 0) {
+      const golds = (fromPick.mistakes as { gold: string[] }[]).map((m) => m.gold);
+      assert.ok([0, 1].some((d) => golds.every((g) => g[d] === golds[0]![d])), `one label's mistakes: ${JSON.stringify(golds)}`);
+      assert.match(api.outputText(), /\(gold \S+ at level \d only\): HdLM wrong on \d of 3 examples/);
+      await revertAndClose();
+    }
     // Evaluate a Task on This File (the explorer's menu on a dataset): the record names that file,
     // another file than the last one (so no change since), and Show Mistakes reads its texts.
     const extra = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals-extra.jsonl');
