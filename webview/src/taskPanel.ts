@@ -135,10 +135,7 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
   }));
   // The paired row says whether a gap is more than chance (records from before it lack it).
   if (e.comparison) {
-    const diff = (d: PairedDifference): Cell => ({
-      text: `${signedPoints(d.difference)} (${formatPValue(d.pValue)})`,
-      title: `95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} examples right by HdLM only, ${d.bOnly} by flat only (exact McNemar test)`,
-    });
+    const diff = (d: PairedDifference): Cell => differenceCell(d, `95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} examples right by HdLM only, ${d.bOnly} by flat only (exact McNemar test)`);
     rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), ''], className: 'muted paired' });
   }
   const since = sinceRow(e.sincePrevious, [...Array.from({ length: depth }, (_, d) => `level ${d + 1}`), 'joint'], 1);
@@ -146,6 +143,11 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
   const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
   const caption = `evaluated on ${scope(e)} (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
   return table(headers, rows, caption);
+}
+
+/** A paired difference as a cell: "+0.4 (p 0.27)", the interval and counts on hover. */
+function differenceCell(d: PairedDifference, title: string): Cell {
+  return { text: `${signedPoints(d.difference)} (${formatPValue(d.pValue)})`, title };
 }
 
 /**
@@ -159,10 +161,7 @@ function sinceRow(since: SincePrevious | undefined, measures: string[], after: n
     const c = since.changes.find((x) => x.measure === measure);
     if (!c) return '';
     const d = c.difference;
-    return {
-      text: `${signedPoints(d.difference)} (${formatPValue(d.pValue)})`,
-      title: `${measure}: ${pct(c.previous)} → ${pct(c.now)} on the ${since.examples} examples both evaluations measured; 95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} fixed, ${d.bOnly} broken (exact McNemar test). Previous: ${when(since.finishedAt)}, ${fileName(since.file)}`,
-    };
+    return differenceCell(d, `${measure}: ${pct(c.previous)} → ${pct(c.now)} on the ${since.examples} examples both evaluations measured; 95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} fixed, ${d.bOnly} broken (exact McNemar test). Previous: ${when(since.finishedAt)}, ${fileName(since.file)}`);
   };
   return { cells: [{ text: 'HdLM − previous', title: `HdLM now minus HdLM at the evaluation this one replaced (${when(since.finishedAt)})` }, ...measures.map(cell), ...Array.from({ length: after }, () => '')], className: 'muted since' };
 }
@@ -243,7 +242,7 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
       cells: [
         'HdLM − flat',
         '',
-        { text: `${signedPoints(c.answer.difference)} (${formatPValue(c.answer.pValue)})`, title: `${c.answer.aOnly} answers right by HdLM only, ${c.answer.bOnly} by flat only (exact McNemar test)` },
+        differenceCell(c.answer, `${c.answer.aOnly} answers right by HdLM only, ${c.answer.bOnly} by flat only (exact McNemar test)`),
         {
           text: `${own}${gold}`,
           title: [

@@ -38,6 +38,20 @@ export interface SincePrevious {
 }
 
 type Prediction = ExamplePrediction | ThoughtPrediction;
+
+/** The kept predictions in a file's text, one per evaluated example, in file order; a damaged line throws, naming it. */
+export function parsePredictions<T>(text: string, file: string): T[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as T;
+      } catch {
+        throw new Error(`${file}:${i + 1}: not a JSON line; evaluate the task again to rewrite it`);
+      }
+    });
+}
 const isThought = (p: Prediction): p is ThoughtPrediction => !Array.isArray(p.gold);
 
 /** Per measure, whether HdLM got one example right. */
@@ -68,12 +82,11 @@ export function compareWithPrevious(previous: { finishedAt: string; file: string
   return { finishedAt: previous.finishedAt, file: previous.file, examples: pairs.length, changes };
 }
 
-/** The kept evaluation as written: its record's text and predictions' bytes, and what they say. */
+/** The kept evaluation as written: its record's text and what it says, and its predictions' bytes. */
 interface Kept {
   recordText: Buffer;
   record: { kind?: string; finishedAt: string; file: string };
   predictionsBytes?: Buffer;
-  predictions?: Prediction[];
 }
 
 /** The kept evaluation, or undefined when there is none or it cannot be read (a new one is better than none). */
@@ -84,9 +97,7 @@ function readKept(recordFile: string, predictionsFile: string): Kept | undefined
     const record = JSON.parse(recordText.toString('utf8')) as Kept['record'];
     if (typeof record.finishedAt !== 'string' || typeof record.file !== 'string') return undefined;
     if (!existsSync(predictionsFile)) return { recordText, record };
-    const predictionsBytes = readFileSync(predictionsFile);
-    const lines = predictionsBytes.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-    return { recordText, record, predictionsBytes, predictions: lines.map((l) => JSON.parse(l) as Prediction) };
+    return { recordText, record, predictionsBytes: readFileSync(predictionsFile) };
   } catch {
     return undefined;
   }
@@ -106,8 +117,15 @@ export function keepAsPrevious(headsDir: string, current: { recordFile: string; 
   if (kept.predictionsBytes) writeAtomically(join(headsDir, PREVIOUS_PREDICTIONS_FILE), [kept.predictionsBytes]);
   else rmSync(join(headsDir, PREVIOUS_PREDICTIONS_FILE), { force: true });
   writeAtomically(join(headsDir, PREVIOUS_EVALUATION_FILE), [kept.recordText]);
-  if (!kept.predictions || (kept.record.kind ?? 'classify') !== now.kind || kept.record.file !== now.file) return undefined;
-  return compareWithPrevious(kept.record, kept.predictions, predictions);
+  // Parsed only when there is something to compare with (another file's predictions never are).
+  if (!kept.predictionsBytes || (kept.record.kind ?? 'classify') !== now.kind || kept.record.file !== now.file) return undefined;
+  let before: Prediction[];
+  try {
+    before = parsePredictions<Prediction>(kept.predictionsBytes.toString('utf8'), current.predictionsFile);
+  } catch {
+    return undefined; // damaged: kept as the previous evaluation all the same, but nothing to pair
+  }
+  return compareWithPrevious(kept.record, before, predictions);
 }
 
 /** Every kept evaluation's headline, one JSON line each, oldest first (the newest HISTORY_LIMIT). */

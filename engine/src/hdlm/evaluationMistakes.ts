@@ -9,7 +9,7 @@ import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
-import type { SincePrevious } from './evaluationHistory';
+import { parsePredictions, type SincePrevious } from './evaluationHistory';
 import type { TaskDefinition } from './taskFile';
 
 export interface ClassifyMistake {
@@ -69,16 +69,7 @@ function readJson(file: string, what: string): unknown {
 
 /** The kept predictions, one per evaluated example, in file order. */
 export function readPredictions<T>(file: string): T[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as T;
-      } catch {
-        throw new Error(`${file}:${i + 1}: not a JSON line; evaluate the task again to rewrite it`);
-      }
-    });
+  return parsePredictions<T>(readFileSync(file, 'utf8'), file);
 }
 
 /**
