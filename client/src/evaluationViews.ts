@@ -34,6 +34,19 @@ async function fromLastEvaluation<P extends { task: string }, R>(server: ServerC
   }
 }
 
+/**
+ * A new unsaved document with `content`. VS Code can hand back an untitled document just closed,
+ * old text and all, when its name is reused at once (seen twice in CI: a report that read as the
+ * mistakes closed a moment before); such a document is waited out and the open tried again.
+ */
+async function openUntitled(language: string, content: string): Promise<vscode.TextDocument> {
+  for (let tries = 1; ; tries++) {
+    const doc = await vscode.workspace.openTextDocument({ language, content });
+    if (doc.getText() === content || tries === 5) return doc;
+    await new Promise((resolve) => setTimeout(resolve, 200 * tries));
+  }
+}
+
 const evaluated = (finishedAt: string): string => `evaluated ${finishedAt.slice(0, 16).replace('T', ' ')} UTC`;
 
 /** Opens the mistakes; resolves with what the server read (undefined when there was nothing to show). */
@@ -108,7 +121,7 @@ async function showMistakes(server: ServerConnection, output: TeeOutputChannel, 
     return result;
   }
   const content = `${mistakeLines(result).map((row) => JSON.stringify(row)).join('\n')}\n`;
-  const doc = await vscode.workspace.openTextDocument({ language: 'jsonl', content });
+  const doc = await openUntitled('jsonl', content);
   await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
   void vscode.window.showInformationMessage(`HdLM: ${summary}.`);
   return result;
@@ -124,7 +137,7 @@ export async function showLabelReportCommand(server: ServerConnection, output: T
   const report = task ? await fromLastEvaluation(server, output, 'per-label report', proto.labelReport, { task }) : undefined;
   if (!report) return undefined;
   output.info(`per-label report of ${report.task} on ${report.file} (${evaluated(report.finishedAt)}): ${labelReportSummary(report)}`);
-  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: labelReportMarkdown(report) });
+  const document = await openUntitled('markdown', labelReportMarkdown(report));
   await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: false });
   try {
     await vscode.commands.executeCommand('markdown.showPreview', document.uri);
