@@ -137,13 +137,22 @@ export async function showLabelReportCommand(server: ServerConnection, output: T
   const report = task ? await fromLastEvaluation(server, output, 'per-label report', proto.labelReport, { task }) : undefined;
   if (!report) return undefined;
   output.info(`per-label report of ${report.task} on ${report.file} (${evaluated(report.finishedAt)}): ${labelReportSummary(report)}`);
-  const document = await openUntitled('markdown', labelReportMarkdown(report));
+  const document = await showMarkdown(labelReportMarkdown(report), output, 'per-label report');
+  return { report, document };
+}
+
+/**
+ * Opens a report as an unsaved Markdown document beside the editor, then its preview in front of
+ * it (the source stays in a tab behind, to save or copy tables from).
+ */
+export async function showMarkdown(content: string, output: TeeOutputChannel, what: string): Promise<vscode.TextDocument> {
+  const document = await openUntitled('markdown', content);
   await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: false });
   try {
     await vscode.commands.executeCommand('markdown.showPreview', document.uri);
   } catch (err) {
     // Without VS Code's built-in Markdown extension (disabled by the user) the source is the report.
-    output.warn(`per-label report: no Markdown preview (${err instanceof Error ? err.message : String(err)})`);
+    output.warn(`${what}: no Markdown preview (${err instanceof Error ? err.message : String(err)})`);
   }
-  return { report, document };
+  return document;
 }

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { applyJobEvent, evaluationLine, newJobView, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
+import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import { chooseDataset, chooseFile, readyOnDisk } from './chooseFile';
 import type { ServerConnection } from './serverConnection';
 
@@ -24,13 +25,15 @@ export async function chooseTask(arg: unknown, verb: string): Promise<string | u
   return uri?.fsPath;
 }
 
-const KINDS = {
-  train: { verb: 'fine-tune', title: 'fine-tuning', request: proto.train },
-  evaluate: { verb: 'evaluate', title: 'evaluating', request: proto.evaluate },
-} as const;
+/** Per kind: what the task pick asks, and how the job starts (an evaluation can be given its file). */
+const KINDS: Record<proto.JobKind, { verb: string; start: (server: ServerConnection, task: string, file?: vscode.Uri) => Promise<proto.JobStarted> }> = {
+  train: { verb: 'fine-tune', start: (server, task) => server.request(proto.train, { task }) },
+  evaluate: { verb: 'evaluate', start: (server, task, file) => server.request(proto.evaluate, { task, ...(file ? { file: file.fsPath } : {}) }) },
+  scan: { verb: 'scan the layers of', start: (server, task) => server.request(proto.scanLayers, { task }) },
+};
 
 function isEnd(event: proto.JobEvent): boolean {
-  return ['report', 'evaluation', 'thoughtEvaluation', 'failed', 'cancelled'].includes(event.kind);
+  return ['report', 'evaluation', 'thoughtEvaluation', 'layerScan', 'failed', 'cancelled'].includes(event.kind);
 }
 
 /**
@@ -38,12 +41,13 @@ function isEnd(event: proto.JobEvent): boolean {
  * started). An evaluation can be given the `file` to run on.
  */
 export async function runJobCommand(kind: proto.JobKind, server: ServerConnection, output: vscode.LogOutputChannel, arg?: unknown, file?: vscode.Uri): Promise<proto.JobEvent | undefined> {
-  const { verb, title, request } = KINDS[kind];
+  const { verb, start } = KINDS[kind];
+  const title = proto.JOB_VERBS[kind];
   const task = await chooseTask(arg, file ? `${verb} on ${vscode.workspace.asRelativePath(file)}` : verb);
   if (!task) return undefined;
   let jobId: string;
   try {
-    ({ jobId } = await server.request(request, { task, ...(file ? { file: file.fsPath } : {}) }));
+    ({ jobId } = await start(server, task, file));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     output.error(`${verb}: ${message}`);
@@ -119,6 +123,10 @@ function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputCh
       void vscode.window.showInformationMessage(`HdLM: ${line}`);
       return;
     }
+    case 'layerScan':
+      // The scan's command shows the report and offers the layers (layerScanCommand.ts).
+      output.info(`${jobId}: ${layerScanSummary(end.scan)}`);
+      return;
     case 'failed':
       output.error(`${jobId}: ${end.message}`);
       void vscode.window.showErrorMessage(`HdLM: ${jobId} failed: ${end.message}`);

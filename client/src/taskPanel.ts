@@ -32,6 +32,8 @@ export interface TaskPanelRender {
   sinceRows: number;
   /** Rows of the task cards' evaluation history tables. */
   historyRows: number;
+  /** Level rows of the layer scan tables, in the task cards and the job section. */
+  scanRows: number;
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -112,7 +114,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     if (entry.problem) return entry;
     try {
       const summary = await this.server.request(proto.taskSummary, { task: uri.fsPath });
-      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history };
+      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history, layerScan: summary.layerScan };
     } catch (err) {
       // An invalid task file is already named by its diagnostics; other failures go to the panel.
       const message = err instanceof Error ? err.message : String(err);
@@ -155,6 +157,12 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'setLayer':
         await vscode.commands.executeCommand('hdlm.setLevelLayer', vscode.Uri.parse(message.uri), message.level, message.layer);
         return;
+      case 'scanLayers':
+        await vscode.commands.executeCommand('hdlm.scanLayers', vscode.Uri.parse(message.uri));
+        return;
+      case 'useScanLayers':
+        await setLevelLayers(vscode.Uri.parse(message.uri), new Map(message.layers.map((layer, i) => [i + 1, layer])));
+        return;
       case 'rendered': {
         const { type: _type, ...render } = message;
         this.onDidRender.fire(render);
@@ -173,18 +181,27 @@ async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
     const levels = Array.isArray(raw?.['levels']) ? (raw['levels'] as { layer?: unknown }[]).map((l) => (l?.layer === 'last' ? 'last' : Number(l?.layer))) : [];
     const split = raw?.['dataset'] as { train?: unknown } | undefined;
     const dataset = typeof raw?.['dataset'] === 'string' ? raw['dataset'] : typeof split?.train === 'string' ? split.train : '';
-    return { ...base, name: String(raw?.['name'] ?? ''), dataset, levels };
+    const kind = raw?.['kind'] === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
+    return { ...base, name: String(raw?.['name'] ?? ''), kind, dataset, levels };
   } catch (err) {
-    return { ...base, name: '', dataset: '', levels: [], problem: err instanceof Error ? err.message : String(err) };
+    return { ...base, name: '', kind: 'classify', dataset: '', levels: [], problem: err instanceof Error ? err.message : String(err) };
   }
 }
 
 /** Sets `levels[level-1].layer` in a task file, keeping comments and layout, and saves it. */
-export async function setLevelLayer(uri: vscode.Uri, level: number, layer: number | 'last'): Promise<void> {
+export async function setLevelLayer(uri: vscode.Uri, level: number, layer: number | 'last'): Promise<boolean> {
+  return setLevelLayers(uri, new Map([[level, layer]]));
+}
+
+/**
+ * Sets several levels' layers in one edit and one save (each level alone could leave the file
+ * with layers out of order in between), keeping comments and layout; whether it was saved.
+ */
+export async function setLevelLayers(uri: vscode.Uri, layers: ReadonlyMap<number, number | 'last'>): Promise<boolean> {
   const doc = await vscode.workspace.openTextDocument(uri);
-  const edits = modify(doc.getText(), ['levels', level - 1, 'layer'], layer, { formattingOptions: { insertSpaces: true, tabSize: 2 } });
-  const text = applyEdits(doc.getText(), edits);
+  let text = doc.getText();
+  for (const [level, layer] of layers) text = applyEdits(text, modify(text, ['levels', level - 1, 'layer'], layer, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
   const edit = new vscode.WorkspaceEdit();
   edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
-  if (await vscode.workspace.applyEdit(edit)) await doc.save();
+  return (await vscode.workspace.applyEdit(edit)) && (await doc.save());
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
@@ -391,6 +391,28 @@ export class HdlmServer {
     return this.startJob('evaluate', params.task, extra);
   }
 
+  /**
+   * `hdlm/scanLayers`: checks that the task is a classification task, then trains a head per level
+   * and layer on a sample in its own process (the layer scan) and suggests each level's layer.
+   */
+  async scanLayers(params: ScanLayersParams): Promise<JobStarted> {
+    const extra: string[] = [];
+    for (const [field, option] of [['trainExamples', '--train-examples'], ['devExamples', '--dev-examples']] as const) {
+      const n = params[field];
+      if (n === undefined) continue;
+      if (!Number.isInteger(n) || n < 1) throw new ResponseError(ErrorCodes.badRequest, `${field} must be a whole number ≥ 1, got ${JSON.stringify(n)}`);
+      extra.push(option, String(n));
+    }
+    let kind: TaskDefinition['kind'];
+    try {
+      ({ kind } = readTaskFile(this.taskPath(params.task)));
+    } catch (err) {
+      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+    }
+    if (kind === 'thoughtThenAnswer') throw new ResponseError(ErrorCodes.badRequest, 'the layer scan measures classification tasks; try a thought-then-answer task\'s thought layer by fine-tuning and evaluating it');
+    return this.startJob('scan', params.task, extra);
+  }
+
   /** The file an evaluation is asked to run on: it must be a file that exists (checked before a job starts). */
   private evaluationFile(file: unknown): string {
     const path = this.workspacePath(file, 'which file to evaluate on? give the path of a *.jsonl file');
@@ -409,7 +431,7 @@ export class HdlmServer {
     const busy = [...this.jobHeads].find(([, dir]) => dir === headsDir)?.[0];
     if (busy === undefined) return;
     const view = this.jobs.journal.get(busy);
-    const what = view ? `${view.kind === 'train' ? 'fine-tuning' : 'evaluating'} ${basename(view.task)}` : 'running';
+    const what = view ? `${JOB_VERBS[view.kind]} ${basename(view.task)}` : 'running';
     throw new ResponseError(ErrorCodes.badRequest, `${basename(file)}: its heads (${headsDir}) are in use by ${busy} (${what}); wait for it to end or cancel it`);
   }
 
@@ -494,7 +516,7 @@ export class HdlmServer {
     this.refuseIfHeadsBusy(file, headsDir);
     const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra);
     this.jobHeads.set(jobId, headsDir);
-    const verb = kind === 'train' ? 'fine-tuning' : 'evaluating';
+    const verb = JOB_VERBS[kind];
     this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${verb} ${basename(file)}`, () => this.jobs.cancel(jobId)));
     this.publish({ ...this.lastStatus, busy: true, message: `${verb} ${file}` });
     return { jobId };

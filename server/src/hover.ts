@@ -1,5 +1,6 @@
 // Hover help in task files: what the field under the cursor means, inside a level what its
-// trained head is (layer, kind, best dev accuracy, when it was trained), and on `heads` how many
+// trained head is (layer, kind, best dev accuracy, when it was trained) and what the last layer
+// scan measured for it (layer-scan.json), and on `heads` how many
 // levels are trained and the last evaluation kept there. Fast: a parse of the
 // document's text and manifest reads cached by mtime, so it stays responsive while a
 // fine-tuning job runs.
@@ -8,6 +9,7 @@ import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN } from '../../engine/src/hdlm/taskFile';
 import { headName } from '../../engine/src/hdlm/taskSession';
+import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
 import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
@@ -54,7 +56,7 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
   const parts = [`${prefix}\`${key}\`: ${FIELD_HELP[key]}`];
   if (context) {
     const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
-    if (levelIndex !== undefined) parts.push(headSummary(root, doc.uri, levelIndex, context));
+    if (levelIndex !== undefined) parts.push(headSummary(root, doc.uri, levelIndex, context), scanSummary(root, doc.uri, levelIndex, context));
     else if (location.path.length === 1 && key === 'model') parts.push(modelSummary(root, doc.uri, context));
     else if (location.path.length === 1 && key === 'heads') parts.push(...headsFolderSummary(root, doc.uri, context));
   }
@@ -147,6 +149,27 @@ function headSummary(root: Node | undefined, uri: string, levelIndex: number, co
   // A head reads the hidden state of the layer it was trained at; after an edit it no longer fits.
   const stale = wanted !== undefined && wanted !== manifest.layer ? `\n\n⚠ This level now says layer ${wanted}: fine-tune again before the head is used here.` : '';
   return summary + stale;
+}
+
+/** What the kept layer scan measured for this level: at the layer it asks for, the best layer, the suggested one. */
+function scanSummary(root: Node | undefined, uri: string, levelIndex: number, context: FeatureContext): string {
+  const folders = taskFolders(root, uri, context);
+  if (folders.headsDir === undefined) return '';
+  let scan: ReturnType<typeof readLayerScan>;
+  try {
+    scan = readLayerScan(folders.headsDir);
+  } catch (err) {
+    return `⚠ ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const level = scan?.levels[levelIndex];
+  if (!scan || !level) return '';
+  const at = (layer: number | undefined): string | undefined => {
+    const cell = level.cells.find((c) => c.layer === layer);
+    return cell && percent(cell.accuracy);
+  };
+  const wanted = levelLayer(root, levelIndex, folders.modelDir);
+  const here = at(wanted) !== undefined ? `${at(wanted)} at layer ${wanted} (this level's layer now), ` : '';
+  return `**Layer scan** (${when(scan.finishedAt)}, ${scan.examples.dev.toLocaleString('en')} dev examples, the label right given the ones above): ${here}best ${at(level.best)} at layer ${level.best}; suggested layer ${level.suggested} (${at(level.suggested)}).`;
 }
 
 /** The layer a level asks for, with "last" resolved against the model when it can be read. */

@@ -95,7 +95,7 @@ export class JobJournal {
     for (const job of jobs) {
       if (job.state === 'running' && !processAlive(job.serverPid)) {
         job.state = 'interrupted';
-        job.line = job.kind === 'train' ? 'the language server stopped during this job; fine-tune again to resume from the last saved epoch' : 'the language server stopped during this evaluation';
+        job.line = job.kind === 'train' ? 'the language server stopped during this job; fine-tune again to resume from the last saved epoch' : `the language server stopped during this ${job.kind === 'scan' ? 'layer scan' : 'evaluation'}`;
         job.endedAt = new Date().toISOString();
       }
     }

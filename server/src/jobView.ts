@@ -1,6 +1,7 @@
 // A job's view, rebuilt from its events: what the server's journal keeps and lists, and what
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
+import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import { describeDifference, describeMeanDifference, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
@@ -63,6 +64,15 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       job.thoughtEvaluation = event.evaluation;
       job.fraction = 1;
       end('done', thoughtEvaluationLine(event.evaluation));
+      return;
+    case 'scanCell':
+      job.fraction = event.done / Math.max(1, event.total);
+      job.line = `head ${event.done}/${event.total}: level ${event.level} at layer ${event.layer}, ${percent(event.accuracy)} of dev labels right`;
+      return;
+    case 'layerScan':
+      job.layerScan = event.scan;
+      job.fraction = 1;
+      end('done', layerScanSummary(event.scan));
       return;
     case 'failed':
       end('failed', event.message);

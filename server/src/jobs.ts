@@ -1,4 +1,4 @@
-// Long jobs (fine-tuning, evaluation) run outside the language server's process: each is the
+// Long jobs (fine-tuning, evaluation, layer scans) run outside the language server's process: each is the
 // `hdlm` CLI with `--events` in a child process, so a long run never blocks requests, hover or
 // diagnostics. Its JSON lines become `hdlm/jobProgress` notifications and update the job's view
 // in the journal (jobJournal.ts). Cancelling sends SIGINT, which the CLI turns into a
@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { JobEvent, JobKind, JobProgressParams } from './protocol';
+import { JOB_VERBS, type JobEvent, type JobKind, type JobProgressParams } from './protocol';
 import type { JobJournal } from './jobJournal';
 
 export interface JobSettings {
@@ -17,7 +17,7 @@ export interface JobSettings {
 
 /** The CLI command and options of each kind of job. */
 function cliArgs(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[]): string[] {
-  const command = kind === 'train' ? 'train' : 'eval';
+  const command = { train: 'train', evaluate: 'eval', scan: 'scan-layers' }[kind];
   return [command, '--task', taskFile, '--events', '--device', settings.providers.join(','), '--threads', String(settings.threads), ...extra];
 }
 
@@ -32,7 +32,7 @@ const JOB_NICENESS = 10;
 
 /** The event that ends a job of this kind successfully. */
 function isResult(event: JobEvent): boolean {
-  return event.kind === 'report' || event.kind === 'evaluation' || event.kind === 'thoughtEvaluation';
+  return event.kind === 'report' || event.kind === 'evaluation' || event.kind === 'thoughtEvaluation' || event.kind === 'layerScan';
 }
 
 export class Jobs {
@@ -67,7 +67,7 @@ export class Jobs {
     const jobId = this.journal.create(kind, taskFile);
     const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(jobId, child);
-    this.log(`${jobId}: started ${kind === 'train' ? 'fine-tuning' : 'evaluating'} ${taskFile} (pid ${child.pid})`);
+    this.log(`${jobId}: started ${JOB_VERBS[kind]} ${taskFile} (pid ${child.pid})`);
     this.lowerPriority(jobId, child.pid);
     const emit = (event: JobEvent): void => {
       this.journal.apply(jobId, event);

@@ -13,6 +13,7 @@ import type { HistoryEntry as EngineHistoryEntry, MeasureChange as EngineMeasure
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
+import type { LayerScanRecord, ScanEvent } from '../../engine/src/hdlm/layerScan';
 
 /** Overall health of the server, shown by the client's status bar item. */
 export type Health = 'ok' | 'warning' | 'error';
@@ -244,6 +245,26 @@ export interface JobStarted {
  */
 export const train = new RequestType<TrainParams, JobStarted, void>('hdlm/train');
 
+export interface ScanLayersParams {
+  /** Task file whose levels to scan (a path, or a file: URI); a classification task. */
+  task: string;
+  /** Training and dev examples sampled (defaults 4,000 and 2,000). */
+  trainExamples?: number;
+  devExamples?: number;
+}
+
+/**
+ * `hdlm/scanLayers` — client → server request: in a separate process, trains a head for every
+ * level of a classification task at every layer of its model on a sample of its data and
+ * suggests each level's layer; answers at once with a job id, progress follows as
+ * `hdlm/jobProgress` and ends with a `layerScan` event. The record is kept beside the heads
+ * (`layer-scan.json`); the heads are not touched.
+ */
+export const scanLayers = new RequestType<ScanLayersParams, JobStarted, void>('hdlm/scanLayers');
+
+/** A layer scan: dev accuracy per level and layer, and the suggested layers (the engine's record). */
+export type LayerScan = LayerScanRecord;
+
 export interface EvaluateParams {
   /** Task file to evaluate (a path, or a file: URI). */
   task: string;
@@ -310,10 +331,16 @@ export type JobEvent =
   | { kind: 'evaluation'; evaluation: EvaluationSummary }
   /** How an evaluation of a thought-then-answer task ends (instead of `evaluation`). */
   | { kind: 'thoughtEvaluation'; evaluation: ThoughtEvaluationSummary }
+  /** A layer scan's progress (one per head trained) and its end. */
+  | Extract<ScanEvent, { kind: 'scanCell' }>
+  | { kind: 'layerScan'; scan: LayerScan }
   | { kind: 'failed'; message: string }
   | { kind: 'cancelled' };
 
-export type JobKind = 'train' | 'evaluate';
+export type JobKind = 'train' | 'evaluate' | 'scan';
+
+/** What a job of each kind is doing, for people: "fine-tuning wordnet.hdlm.json". */
+export const JOB_VERBS: Record<JobKind, string> = { train: 'fine-tuning', evaluate: 'evaluating', scan: 'scanning the layers of' };
 
 export interface JobProgressParams {
   jobId: string;
@@ -346,6 +373,8 @@ export interface JobView {
   evaluation?: EvaluationSummary;
   /** The result of an evaluation job of a thought-then-answer task. */
   thoughtEvaluation?: ThoughtEvaluationSummary;
+  /** The result of a layer scan. */
+  layerScan?: LayerScan;
   startedAt: string;
   endedAt?: string;
 }
@@ -398,6 +427,8 @@ export interface TaskSummaryResult {
   thoughtEvaluation?: ThoughtEvaluationSummary;
   /** Every kept evaluation's headline, oldest first (the newest 50). */
   history: HistoryEntry[];
+  /** The last layer scan kept beside the heads, if any. */
+  layerScan?: LayerScan;
 }
 
 /** One evaluation in a task's history. */

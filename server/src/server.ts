@@ -91,6 +91,7 @@ connection.onRequest(proto.layers, (params, token) => server.layers(params, toke
 connection.onRequest(proto.thinkThenAnswer, (params, token) => server.thinkThenAnswer(params, token));
 connection.onRequest(proto.train, (params) => server.train(params));
 connection.onRequest(proto.evaluate, (params) => server.evaluate(params));
+connection.onRequest(proto.scanLayers, (params) => server.scanLayers(params));
 connection.onRequest(proto.jobs, () => server.listJobs());
 connection.onRequest(proto.taskSummary, (params) => server.taskSummary(params));
 connection.onRequest(proto.createTask, (params) => server.createTask(params));

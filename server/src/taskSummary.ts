@@ -1,6 +1,7 @@
 // What a task has produced so far, for the task panel: the trained heads (from their manifests),
 // the last evaluation record kept beside them and the history of evaluations. Only small JSON files are read, so this is
 // cheap enough to answer whenever the panel refreshes.
+import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
@@ -66,5 +67,16 @@ export function summarizeTask(taskFile: string, log: (m: string) => void = () =>
   const task = readTaskFile(taskFile);
   const names = [...taskHeadNames(task), FLAT_HEAD];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
-  return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, ...readEvaluation(task.headsDir, log), history: readHistory(task.headsDir) };
+  return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, ...readEvaluation(task.headsDir, log), history: readHistory(task.headsDir), ...keptScan(task.headsDir, log) };
+}
+
+/** The layer scan kept beside the heads; a damaged one is logged and left out. */
+function keptScan(headsDir: string, log: (m: string) => void): { layerScan?: LayerScanRecord } {
+  try {
+    const layerScan = readLayerScan(headsDir);
+    return layerScan ? { layerScan } : {};
+  } catch (err) {
+    log(err instanceof Error ? err.message : String(err));
+    return {};
+  }
 }

@@ -1,9 +1,9 @@
 // Messages between the extension host and the webviews, one union per direction keyed on
 // `type`. The host switches exhaustively over WebviewToHost; the webview over HostToWebview.
 // Job, head and evaluation shapes are the language server's own wire types.
-import type { EvaluationSummary, HeadSummary, HistoryEntry, JobView, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary } from '../../server/src/protocol';
+import type { EvaluationSummary, HeadSummary, HistoryEntry, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary } from '../../server/src/protocol';
 
-export type { EvaluationSummary, HeadSummary, HistoryEntry, JobView, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary };
+export type { EvaluationSummary, HeadSummary, HistoryEntry, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, ThoughtEvaluationSummary };
 
 /** What the layer view shows: one input's readout at every layer and the task's decisions. */
 export interface LayerViewData {
@@ -54,6 +54,8 @@ export interface TaskEntry {
   /** Workspace-relative path, for display. */
   path: string;
   name: string;
+  /** 'classify' unless the file says 'thoughtThenAnswer'. */
+  kind: 'classify' | 'thoughtThenAnswer';
   dataset: string;
   /** Per level: its layer (a number, or 'last'). */
   levels: (number | 'last')[];
@@ -68,6 +70,8 @@ export interface TaskEntry {
   thoughtEvaluation?: ThoughtEvaluationSummary;
   /** Every kept evaluation's headline, oldest first (absent until the server has answered). */
   history?: HistoryEntry[];
+  /** The last layer scan kept beside the heads. */
+  layerScan?: LayerScan;
 }
 
 export interface TaskPanelState {
@@ -106,5 +110,9 @@ export type TaskPanelToHost =
   | { type: 'evaluateOnFile'; uri: string }
   | { type: 'activate'; uri: string }
   | { type: 'setLayer'; uri: string; level: number; layer: number | 'last' }
+  /** Scan the task's layers (hdlm.scanLayers). */
+  | { type: 'scanLayers'; uri: string }
+  /** Write the kept layer scan's suggested layers into the task file. */
+  | { type: 'useScanLayers'; uri: string; layers: (number | 'last')[] }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number };
+  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number; scanRows: number };

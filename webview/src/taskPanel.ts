@@ -8,7 +8,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, 
 // Import-free (no Node, no server code): safe in the page's bundle.
 import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
 import { component, el, vsCodeApi } from './dom';
-import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
+import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
@@ -61,7 +61,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   card.append(levels);
   if (task.heads.length > 0) card.append(headsTable(task.heads));
   else card.append(el('div', 'No trained heads yet: the model\'s own head stands in at every level.', 'muted'));
-  card.append(...evaluationTables(task), ...staleNote(task), ...historyTable(task.history ?? []));
+  card.append(...evaluationTables(task), ...staleNote(task), ...historyTable(task.history ?? []), ...scanTables(task));
   const actions = el('div', '', 'actions');
   const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
   actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
@@ -71,6 +71,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
     actions.append(button('Mistakes', () => post({ type: 'showMistakes', uri: task.uri })));
     actions.append(button('Per label', () => post({ type: 'showLabelReport', uri: task.uri })));
   }
+  if (task.kind === 'classify') actions.append(button(busy === 'scan' ? 'Scanning…' : 'Suggest layers', () => post({ type: 'scanLayers', uri: task.uri })));
   // Using a task for classification puts its trained heads to work (hdlm.task).
   if (!task.active) actions.append(button(task.heads.length > 0 ? 'Use these heads' : 'Use for classification', () => post({ type: 'activate', uri: task.uri })));
   card.append(actions);
@@ -198,6 +199,27 @@ function historyTable(history: HistoryEntry[]): HTMLElement[] {
   return [table(['evaluated', 'file', `HdLM ${measure}`, 'flat'], rows, `evaluations, newest first (${history.length} kept)`, 'history')];
 }
 
+/**
+ * The kept layer scan, per level: the suggested layer and the best one with their dev accuracy;
+ * and, when the task's layers differ from the suggestion, a button that writes it into the file.
+ */
+function scanTables(task: TaskEntry): HTMLElement[] {
+  const scan = task.layerScan;
+  if (!scan) return [];
+  return [scanTable(scan), ...(layerList(scan.suggested) === layerList(task.levels) ? [] : [button(`Use layers ${layerList(scan.suggested)}`, () => post({ type: 'useScanLayers', uri: task.uri, layers: scan.suggested }))])];
+}
+
+const layerList = (layers: readonly (number | 'last')[]): string => layers.join(', ');
+
+function scanTable(scan: LayerScan): HTMLElement {
+  const at = (level: LayerScan['levels'][number], layer: number): string => pct(level.cells.find((c) => c.layer === layer)?.accuracy);
+  const rows = scan.levels.map((l) => ({
+    cells: [`L${l.level}`, { text: `${l.suggested} · ${at(l, l.suggested)}`, title: l.suggested === l.best ? 'the best layer itself' : `${signedPoints(l.suggestedVsBest.difference)} points against the best layer (${formatPValue(l.suggestedVsBest.pValue)})` }, `${l.best} · ${at(l, l.best)}`],
+    className: 'scan-level',
+  }));
+  return table(['level', 'suggested', 'best'], rows, `layer scan ${when(scan.finishedAt)}: dev labels right given the ones above (${scan.examples.dev} examples)`, 'scan');
+}
+
 /** A warning when the kept evaluation measured heads that have been trained again since. */
 function staleNote(task: TaskEntry): HTMLElement[] {
   const evaluated = (task.evaluation ?? task.thoughtEvaluation)?.finishedAt;
@@ -295,7 +317,7 @@ function lossCurve(job: JobView): SVGSVGElement {
 
 function jobSection(job: JobView): HTMLElement {
   const box = el('section', '', 'job');
-  box.append(el('h3', `${job.kind === 'train' ? 'Training' : 'Evaluation'} ${job.state === 'running' ? '' : `(${job.state})`}`));
+  box.append(el('h3', `${{ train: 'Training', evaluate: 'Evaluation', scan: 'Layer scan' }[job.kind]} ${job.state === 'running' ? '' : `(${job.state})`}`));
   const progress = el('div', '', 'progress');
   const fill = el('div', '', 'fill');
   fill.style.width = `${Math.round(job.fraction * 100)}%`;
@@ -304,6 +326,10 @@ function jobSection(job: JobView): HTMLElement {
   if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId })));
   if (job.kind === 'evaluate') {
     box.append(...evaluationTables(job));
+    return box;
+  }
+  if (job.kind === 'scan') {
+    if (job.layerScan) box.append(scanTable(job.layerScan));
     return box;
   }
   // Nothing trained yet (still in the backbone pass, or stopped before the first epoch).
@@ -362,6 +388,7 @@ function render(state: TaskPanelState): void {
     pairedRows: document.querySelectorAll('tr.paired').length,
     sinceRows: document.querySelectorAll('tr.since').length,
     historyRows: document.querySelectorAll('.history tr.entry').length,
+    scanRows: document.querySelectorAll('.scan tr.scan-level').length,
   });
 }
 

@@ -11,6 +11,7 @@ import { layersCommand } from './commands/layers';
 import { newTaskCommand } from './commands/newTask';
 import { mistakesCommand } from './commands/mistakes';
 import { reportCommand } from './commands/report';
+import { scanLayersCommand } from './commands/scanLayers';
 
 const USAGE = `usage: hdlm <command> [options] [prompt]
 
@@ -26,6 +27,8 @@ commands:
               (thought-then-answer tasks: thought/answer exact match)
   mistakes    the examples the task's last eval got wrong, one JSON line each (no model runs)
   report      the task's last eval per label: precision, recall, F1, confusions (Markdown; no model runs)
+  scan-layers which layer should decide each level: a head per level at every layer on a sample, dev
+              accuracy per level and layer, and the suggested layers (kept as layer-scan.json by the heads)
   bench       engine figures for a model (prefill, decode, exits, floor, catch-up), or --task latency
 
 options (all commands):
@@ -58,6 +61,10 @@ mistakes:  --task FILE (default: the shipped WordNet task)  --out FILE (written 
            --label L [--level N]: only those whose gold label (at level N) or gold thought is L
 report:    --task FILE (default: the shipped WordNet task)  --out FILE.md (written whole; else stdout)  --json:
            per level each label's precision, recall, F1 and flat's F1, the worst first, and the top confusions
+scan-layers: --task FILE  --train-examples N (default 4000)  --dev-examples N (default 2000)  --layers a,b,...
+           (default: every layer, or 12 spread over a deeper model)  --tolerance POINTS (default 1: the shallowest
+           layer within that many accuracy points of a level's best)  --epochs N  --no-feature-cache  --out FILE.md
+           --events (JSON lines on stdout)
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
 
 const COMMAND_OPTIONS = {
@@ -84,6 +91,7 @@ const COMMAND_OPTIONS = {
   'new-task': {},
   mistakes: { task: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, level: { type: 'string' } },
   report: { task: { type: 'string' }, out: { type: 'string' } },
+  'scan-layers': { task: { type: 'string' }, out: { type: 'string' }, 'train-examples': { type: 'string' }, 'dev-examples': { type: 'string' }, layers: { type: 'string' }, tolerance: { type: 'string' }, epochs: { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
   info: {},
 } as const;
 
@@ -127,6 +135,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'report':
       reportCommand(values);
+      break;
+    case 'scan-layers':
+      await scanLayersCommand(values, controller.signal);
       break;
     case 'train':
       await trainCommand(values, controller.signal);

@@ -18,7 +18,7 @@ const fraction = (x: number): string => x.toFixed(3);
 const over = (x: number, n: number, show: (x: number) => string): string => (n === 0 ? '—' : show(x));
 
 /** A table whose first `text` columns are text (aligned left) and the rest figures (right). */
-function table(header: string[], rows: string[][], text = 1): string[] {
+export function table(header: string[], rows: string[][], text = 1): string[] {
   return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < text ? ':--' : '--:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 

@@ -15,7 +15,7 @@ import { readModelConfig } from '../checkpoint/config';
 import type { ExecutionProvider } from '../runtime/ort';
 import { CancelledError } from '../model/segmentedModel';
 import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
-import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState } from '../train/headTrainer';
+import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState, type TrainProgress } from '../train/headTrainer';
 import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
@@ -99,7 +99,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     let skippedTooLong = 0;
     // Heads learn only where a label's next token is a choice among its siblings' (choiceSpans):
     // a forced token says nothing about the label, and leaving it out spares most rows.
-    const extract = async (all: HierarchicalRecord[], what: string): Promise<{ features: LayerFeatures[]; choices: number[][][][] }> => {
+    const extract = async (all: HierarchicalRecord[], what: string): Promise<BackbonePass> => {
       const { fits: records, forced, tooLong } = fitToContext(loaded.model, layout, all);
       skippedTooLong += reportTooLong(emit, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
@@ -124,15 +124,27 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
       // The head ranks only the tokens that are ever a choice at its levels (a few dozen rows
       // instead of the whole vocabulary); training and scoring normalise each row over its own choices.
       const subset = labelTokenSubset([layout.choiceTokens(plan.levels)]);
-      const pick = ({ features, choices }: { features: LayerFeatures[]; choices: number[][][][] }): FeatureSet => {
-        const blocks = features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level));
-        return frozenNorm(featureSet(blocks, loaded.checkpoint.config.hiddenSize, subset, (level, example) => choices[example]![level - 1]!), headNorm(own, task.train), own);
-      };
+      const pick = (data: BackbonePass): FeatureSet => planRows(data, plan, subset, { hiddenSize: loaded.checkpoint.config.hiddenSize, own, settings: task.train });
       return { plan: { ...plan, subset: subset.ids, choices: true }, train: pick(trainData), dev: pick(devData) };
     });
   } finally {
     await loaded.release();
   }
+}
+
+/** What one backbone pass over a split gives head training: the rows read, and each record's choices per level and span. */
+export interface BackbonePass {
+  features: LayerFeatures[];
+  choices: number[][][][];
+}
+
+/**
+ * A head's rows out of a backbone pass: its levels' rows at its layer, each with its choices,
+ * the model's frozen norm applied where the head keeps one (headNorm).
+ */
+export function planRows(data: BackbonePass, plan: { layer: number; levels: readonly number[] }, subset: TokenSubset, ctx: { hiddenSize: number; own: ReturnType<typeof ownHeadCopy>; settings: TrainSettings }): FeatureSet {
+  const blocks = data.features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level));
+  return frozenNorm(featureSet(blocks, ctx.hiddenSize, subset, (level, example) => data.choices[example]![level - 1]!), headNorm(ctx.own, ctx.settings), ctx.own);
 }
 
 /**
@@ -187,7 +199,7 @@ export function uniqueReads(reads: readonly { level: number; layer: number }[]):
  * How every task kind batches one backbone pass over its examples, with `features` progress
  * events timed from this call, through the run's feature cache.
  */
-export function backboneRuns(emit: (e: TrainEvent) => void, options: TrainTaskOptions, fingerprint: string): Omit<FeatureRequest, 'reads'> {
+export function backboneRuns(emit: (e: TrainEvent) => void, options: Pick<TrainTaskOptions, 'signal' | 'featureCache'>, fingerprint: string): Omit<FeatureRequest, 'reads'> {
   const t0 = performance.now();
   const signal = options.signal;
   const store = options.featureCache === false ? undefined : (options.featureCache ?? defaultFeatureCache(emit));
@@ -429,25 +441,9 @@ async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx
   const resume = readResume(ctx, plan.name, key);
   if (resume?.finished) return skipFinished(plan, resume.report, ctx);
   const s = ctx.task.train;
-  const trained = headNorm(ctx.own, s) === 'trained';
-  const trainer = await HeadTrainer.create({
-    hiddenSize: ctx.config.hiddenSize,
-    vocabSize: ctx.config.vocabSize,
-    normEps: trained ? ctx.config.normEps : undefined,
-    bias: false,
-    choiceMask: plan.choices ?? false,
-    lowRank: s.headKind === 'lowRank' ? s.rank : undefined,
-    init: { weight: ctx.own.weight, normWeight: trained ? ctx.own.norm?.weight : undefined },
-    vocabSubset: plan.subset,
-    optimizer: { lr: s.learningRate, weightDecay: s.weightDecay },
-    batchSize: s.batchSize,
-    seed: s.seed,
-    provider: ctx.provider,
-    resume: resume?.state,
-    onProgress: (p) => {
-      const left = (p.epochExamples - p.examples) / Math.max(p.examplesPerS, 1e-9);
-      ctx.emit({ kind: 'progress', head: plan.name, epoch: p.epoch + 1, examples: p.examples, epochExamples: p.epochExamples, loss: p.loss, examplesPerS: p.examplesPerS, etaS: left });
-    },
+  const trainer = await createHeadTrainer(plan, ctx, resume?.state, (p) => {
+    const left = (p.epochExamples - p.examples) / Math.max(p.examplesPerS, 1e-9);
+    ctx.emit({ kind: 'progress', head: plan.name, epoch: p.epoch + 1, examples: p.examples, epochExamples: p.epochExamples, loss: p.loss, examplesPerS: p.examplesPerS, etaS: left });
   });
   const report: HeadReport = resume?.report ?? { name: plan.name, layer: plan.layer, levels: plan.levels, epochs: [], bestEpoch: 0, bestDevAccuracy: -1, trainRows: train.targets.length };
   try {
@@ -476,6 +472,32 @@ async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx
   } finally {
     await trainer.release();
   }
+}
+
+/**
+ * The trainer of one planned head, as the task's settings say: initialised from the model's own
+ * head (and norm), over the plan's token subset. The layer scan (layerScan.ts) trains with the
+ * same, so that its figure at a layer is what fine-tuning a head there would reach.
+ */
+export function createHeadTrainer(plan: HeadPlan, ctx: Pick<HeadContext, 'task' | 'own' | 'config' | 'provider'>, resume?: HeadTrainerState, onProgress?: (p: TrainProgress) => void): Promise<HeadTrainer> {
+  const s = ctx.task.train;
+  const trained = headNorm(ctx.own, s) === 'trained';
+  return HeadTrainer.create({
+    hiddenSize: ctx.config.hiddenSize,
+    vocabSize: ctx.config.vocabSize,
+    normEps: trained ? ctx.config.normEps : undefined,
+    bias: false,
+    choiceMask: plan.choices ?? false,
+    lowRank: s.headKind === 'lowRank' ? s.rank : undefined,
+    init: { weight: ctx.own.weight, normWeight: trained ? ctx.own.norm?.weight : undefined },
+    vocabSubset: plan.subset,
+    optimizer: { lr: s.learningRate, weightDecay: s.weightDecay },
+    batchSize: s.batchSize,
+    seed: s.seed,
+    provider: ctx.provider,
+    resume,
+    onProgress,
+  });
 }
 
 function save(plan: HeadPlan, trainer: HeadTrainer, ctx: HeadContext, report: HeadReport): string {

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { codeLenses, MAX_DATASET_LENSES } from '../../../server/src/codeLens';
 
-test('a task file gets Fine-tune and Evaluate on its "name" line, with its URI', () => {
+test('a task file gets Fine-tune and Evaluate on its "name" line, and Suggest layers on its "levels" line, with its URI', () => {
   const uri = 'file:///ws/wn.hdlm.json';
   const doc = TextDocument.create(uri, 'hdlm-task', 1, '{\n  // a comment\n  "name": "wn",\n  "levels": [{ "layer": 2 }]\n}\n');
   const lenses = codeLenses(doc);
@@ -17,8 +17,12 @@ test('a task file gets Fine-tune and Evaluate on its "name" line, with its URI',
     [
       [2, 'Fine-tune', 'hdlm.fineTune', [uri]],
       [2, 'Evaluate', 'hdlm.evaluate', [uri]],
+      [3, 'Suggest layers', 'hdlm.scanLayers', [uri]],
     ],
   );
+  // A thought-then-answer task's thought layer is not scanned: no lens.
+  const thought = codeLenses(TextDocument.create(uri, 'hdlm-task', 1, '{ "name": "t", "kind": "thoughtThenAnswer", "levels": [{ "layer": 2 }, { "layer": "last" }] }'));
+  assert.deepEqual(thought.map((l) => l.command?.title), ['Fine-tune', 'Evaluate']);
   const nameless = codeLenses(TextDocument.create(uri, 'hdlm-task', 1, '{ "levels": ['));
   assert.equal(nameless[0]!.range.start.line, 0, 'at the top when there is no name (or the JSON is broken)');
 });
@@ -47,11 +51,11 @@ test('a task file whose last evaluation kept its predictions also gets Mistakes 
   try {
     const uri = pathToFileURL(join(dir, 'wn.hdlm.json')).href;
     const doc = TextDocument.create(uri, 'hdlm-task', 1, '{\n  "name": "wn",\n  "levels": [2, "last"]\n}\n');
-    assert.deepEqual(codeLenses(doc).map((l) => l.command?.title), ['Fine-tune', 'Evaluate'], 'not evaluated yet');
+    assert.deepEqual(codeLenses(doc).map((l) => l.command?.title), ['Fine-tune', 'Evaluate', 'Suggest layers'], 'not evaluated yet');
     mkdirSync(join(dir, 'heads', 'wn'), { recursive: true });
     writeFileSync(join(dir, 'heads', 'wn', 'evaluation.predictions.jsonl'), '');
     const lenses = codeLenses(doc);
-    assert.deepEqual(lenses.map((l) => [l.range.start.line, l.command?.title, l.command?.command, l.command?.arguments]).slice(2), [
+    assert.deepEqual(lenses.map((l) => [l.range.start.line, l.command?.title, l.command?.command, l.command?.arguments]).slice(3), [
       [1, 'Mistakes', 'hdlm.showMistakes', [uri]],
       [1, 'Per label', 'hdlm.showLabelReport', [uri]],
     ]);

@@ -1,0 +1,68 @@
+// How a layer scan reads: the suggested layers beside the task's, one table of dev accuracy per
+// level and layer, and per level how far the suggestion is from the best layer, paired. Type
+// imports only (and the import-free helpers), so the editor's client bundle can render it.
+import type { LayerScanRecord, ScanLevel } from './layerScan';
+import { cell, table } from './labelReportMarkdown';
+import { describeDifference } from './metrics';
+
+const percent = (x: number): string => (x * 100).toFixed(1);
+const layerName = (l: number | 'last', L: number): string => (l === 'last' ? `last (${L})` : String(l));
+
+/** "3, 5, last": a task's levels as the task file writes them. */
+export function layersText(layers: readonly (number | 'last')[]): string {
+  return layers.join(', ');
+}
+
+/** One line for a notification or the log. */
+export function layerScanSummary(r: LayerScanRecord): string {
+  const same = layersText(r.suggested) === layersText(r.current);
+  const levels = r.levels.map((l) => `level ${l.level} ${percent(cellAt(l, l.suggested).accuracy)} % at layer ${l.suggested} (best ${percent(cellAt(l, l.best).accuracy)} % at ${l.best})`).join('; ');
+  return `${r.task}: suggested layers ${layersText(r.suggested)}${same ? ', as the task has them' : ` (the task has ${layersText(r.current)})`}; ${levels}; on ${r.examples.dev} dev examples`;
+}
+
+function cellAt(level: ScanLevel, layer: number): ScanLevel['cells'][number] {
+  const c = level.cells.find((x) => x.layer === layer);
+  if (!c) throw new Error(`layer scan: level ${level.level} has no figure at layer ${layer}`);
+  return c;
+}
+
+export function layerScanMarkdown(r: LayerScanRecord): string {
+  const L = r.numLayers;
+  const current = r.current.map((l) => (l === 'last' ? L : l));
+  const header = ['level', ...r.layers.map((l) => `layer ${l}`)];
+  const rows = r.levels.map((level, d) => [
+    `${level.level}`,
+    ...level.cells.map((c) => {
+      const marks = [c.layer === level.suggested ? '**' : '', c.layer === level.best ? ' ▲' : '', c.layer === current[d] ? ' ●' : ''];
+      return `${marks[0]}${percent(c.accuracy)}${marks[0]}${marks[1]}${marks[2]}`;
+    }),
+  ]);
+  const perLevel = r.levels.map((level, d) => {
+    const at = cellAt(level, level.suggested);
+    const gap = level.suggested === level.best ? 'the best layer itself' : `${describeDifference(level.suggestedVsBest)} against layer ${level.best}'s ${percent(cellAt(level, level.best).accuracy)} %`;
+    return `- Level ${level.level}: layer **${level.suggested}**, ${percent(at.accuracy)} %: ${gap}; about ${Math.round((level.suggested / L) * 100)} % of a full pass. The task has layer ${layerName(r.current[d]!, L)}.`;
+  });
+  const s = r.settings;
+  return [
+    `# Layer scan of ${cell(r.task)}`,
+    '',
+    `**Suggested layers: ${layersText(r.suggested)}** (the task file has ${layersText(r.current)}).`,
+    '',
+    ...perLevel,
+    '',
+    '## Dev accuracy per level and layer',
+    '',
+    `Share of the ${r.examples.dev.toLocaleString('en')} dev examples whose label at that level a head at that layer gets right, given the gold labels above it. **Bold**: suggested; ▲ best; ● the task's layer now.`,
+    '',
+    ...table(header, rows),
+    '',
+    '## How it was measured',
+    '',
+    `- For each level and each of layers ${r.layers.join(', ')} of ${L}, a head was trained on that level's label tokens at that layer, as fine-tuning trains one: from the model's own head, at most ${s.epochs} epochs, stopped after ${s.patience} without a better dev token accuracy, learning rate ${s.learningRate}, batch ${s.batchSize}, seed ${s.seed}; its best dev epoch counts.`,
+    `- On ${r.examples.train.toLocaleString('en')} training examples sampled from the task's training split; one backbone pass read every layer (${r.seconds.features.toFixed(1)} s), the ${r.levels.length * r.layers.length} heads took ${r.seconds.training.toFixed(1)} s.`,
+    `- A level's suggested layer is the shallowest within ${(r.tolerance * 100).toFixed(1)} points of its best, deeper than the level above, leaving a layer for each level below. A level decided at layer k runs about k/${L} of the model, so a shallower layer is a cheaper early exit.`,
+    '- Each level is measured given the right labels above it: on the whole path a wrong coarse label also costs the levels below. Fine-tune and evaluate with the layers you choose to see the joint accuracy.',
+    `- Scanned ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC.`,
+    '',
+  ].join('\n');
+}
