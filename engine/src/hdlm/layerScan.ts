@@ -301,7 +301,7 @@ export function readLayerScan(headsDir: string): LayerScanRecord | undefined {
   try {
     record = JSON.parse(text) as LayerScanRecord;
   } catch (err) {
-    throw new Error(`${file}: not JSON (${(err as Error).message}); scan the layers again to rewrite it`);
+    throw new Error(`${file}: not JSON (${(err as Error).message}); scan the layers again to rewrite it`, { cause: err });
   }
   if (record.format !== LAYER_SCAN_FORMAT || !Array.isArray(record.levels)) throw new Error(`${file}: not a layer scan record (format ${JSON.stringify(record.format)}); scan the layers again to rewrite it`);
   return record;

@@ -2,13 +2,13 @@
 // fixture as taxonomy source; the printed path must be a path of that taxonomy, level by level
 // from the task's layers. Bad input is refused with the file and field named.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
+import { runHdlm, type CliRun } from '../../support/hdlmCli';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -24,9 +24,8 @@ before(() => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function hdlm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function hdlm(args: string[]): CliRun {
+  return runHdlm(root, args, { cacheDir: join(dir, 'cache') });
 }
 
 test('hdlm classify prints a valid coarse-to-fine path with each level\'s layer', () => {

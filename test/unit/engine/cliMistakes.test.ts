@@ -4,12 +4,12 @@
 // dataset or a task never evaluated is refused with the reason. `hdlm report` (the editor's
 // Per-Label Report) reads the same predictions alone: per label, with the record's own figures.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { runHdlm, type CliRun } from '../../support/hdlmCli';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -35,9 +35,8 @@ function syntheticDataset(): string[] {
   return places.flatMap((place, i) => kinds.map(([coarse, fine, verb], k) => JSON.stringify({ id: `s${i * 4 + k}`, text: `the ${fine} ${verb} ${place}`, labels: [coarse, fine] })));
 }
 
-function hdlm(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', cwd, env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function hdlm(args: string[], cwd?: string): CliRun {
+  return runHdlm(root, args, { cacheDir: join(dir, 'cache'), cwd });
 }
 
 type Prediction = { id: string; gold: string[]; hdlm: { labels: string[]; probabilities: number[] } };

@@ -1,13 +1,14 @@
 // `hdlm train` and `hdlm eval` with the sweep options: `--heads DIR` trains into and evaluates
 // another folder than the task's (which stays untouched), `--learning-rate R` reaches the heads'
 // training record; a rate out of range is a usage error naming the option. `eval --predictions`
-// writes every example's decisions, consistent with the record's accuracies.
+// writes every example's decisions, consistent with the record's accuracies. `scan-layers` keeps
+// its record beside the heads and writes its report.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runHdlm, type CliRun } from '../../support/hdlmCli';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -25,9 +26,8 @@ before(() => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function hdlm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function hdlm(args: string[]): CliRun {
+  return runHdlm(root, args, { cacheDir: join(dir, 'cache') });
 }
 
 test('--heads and --learning-rate train a variant beside the task\'s heads, and eval reads it', () => {
@@ -143,4 +143,35 @@ test('new-task writes a task file beside a dataset that train then trains, and r
   const usage = hdlm(['new-task']);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /new-task: name one dataset/);
+});
+
+test('scan-layers keeps its record beside the heads and prints the report; bad options are refused by name', () => {
+  const task = join(dir, 'wn.hdlm.json');
+  for (const [args, message] of [
+    [['--tolerance', '100'], /--tolerance is in accuracy points/],
+    [['--layers', '1,x'], /--layers must be comma-separated whole numbers/],
+    [['--dev-examples', '0'], /--dev-examples must be a whole number ≥ 1/],
+  ] as const) {
+    const refused = hdlm(['scan-layers', '--task', task, ...args]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+  }
+  const beyond = hdlm(['scan-layers', '--task', task, '--layers', '1,2,7']);
+  assert.equal(beyond.status, 1);
+  assert.match(beyond.stderr, /layer 7 cannot be scanned: the model has layers 1 to 4/);
+
+  const out = join(dir, 'scan.md');
+  const scan = hdlm(['scan-layers', '--task', task, '--layers', '1,2,3,4', '--train-examples', '40', '--dev-examples', '30', '--epochs', '1', '--tolerance', '2', '--out', out]);
+  assert.equal(scan.status, 0, scan.stderr);
+  const record = JSON.parse(readFileSync(join(dir, 'task-heads', 'layer-scan.json'), 'utf8')) as { examples: { train: number; dev: number }; tolerance: number; suggested: (number | 'last')[]; levels: { cells: { epochs: number }[] }[] };
+  assert.equal(record.examples.train, 40);
+  assert.ok(record.examples.dev > 0 && record.examples.dev <= 30);
+  assert.equal(record.tolerance, 0.02);
+  assert.ok(record.levels.every((l) => l.cells.length === 4 && l.cells.every((c) => c.epochs === 1)));
+  const markdown = readFileSync(out, 'utf8');
+  assert.ok(markdown.startsWith('# Layer scan of wn\n'));
+  assert.ok(markdown.includes(`**Suggested layers: ${record.suggested.join(', ')}**`));
+  assert.match(scan.stderr, new RegExp(`wn: suggested layers ${record.suggested.join(', ')}.*; record kept in .*layer-scan\\.json`));
+  // The heads folder holds the record only: the scan trains no head there.
+  assert.equal(existsSync(join(dir, 'task-heads', 'level1.json')), false);
 });

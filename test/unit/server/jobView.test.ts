@@ -1,9 +1,10 @@
 // The one-line summaries of a finished evaluation (the job list, the client's notification and
-// its log): what they say of the paired comparison, and that records from before it still read.
+// its log): what they say of the paired comparison, and that records from before it still read;
+// and how a layer scan's job reads as it goes and when it ends.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluationLine, thoughtEvaluationLine } from '../../../server/src/jobView';
-import type { EvaluationSummary, ThoughtEvaluationSummary } from '../../../server/src/protocol';
+import { applyJobEvent, evaluationLine, newJobView, thoughtEvaluationLine } from '../../../server/src/jobView';
+import type { EvaluationSummary, LayerScan, ThoughtEvaluationSummary } from '../../../server/src/protocol';
 
 const variant = (name: 'hdlm' | 'flat', joint: number, layers: number[]): EvaluationSummary['variants'][number] => ({
   name,
@@ -71,4 +72,29 @@ test('an evaluation that replaced an earlier one ends its line with the change s
     evaluationLine({ ...classification, sincePrevious }),
     'wordnet on 1000 examples: joint accuracy 54.1% (HdLM, layers 4,8) vs 54.5% (flat, layers 8,8); level-1 compute 56% of flat; joint HdLM minus the previous evaluation (1000 paired) +0.8 points (95 % CI −0.1 to +1.7, McNemar p 0.08; 12 against 4 examples)',
   );
+});
+
+test('a layer scan\'s job moves by heads trained and ends with the suggested layers', () => {
+  const job = newJobView('job-7', 'scan', '/ws/wn.hdlm.json');
+  applyJobEvent(job, { kind: 'scanCell', level: 1, layer: 3, accuracy: 0.512, done: 3, total: 12, seconds: 0.4 });
+  assert.equal(job.fraction, 0.25);
+  assert.equal(job.line, 'head 3/12: level 1 at layer 3, 51.2% of dev labels right');
+  const cells = (accuracies: number[]) => accuracies.map((accuracy, i) => ({ layer: i + 1, accuracy, tokenAccuracy: accuracy, bestEpoch: 1, epochs: 2, trainRows: 10 }));
+  const even = { aOnly: 0, bOnly: 0, difference: 0, ci95: [0, 0] as [number, number], pValue: 1 };
+  const scan: LayerScan = {
+    format: 'hdlm-layer-scan/1', task: 'wn', modelFingerprint: 'f', numLayers: 4, current: [2, 'last'], suggested: [1, 3], tolerance: 0.01,
+    examples: { train: 80, dev: 200 }, layers: [1, 2, 3, 4],
+    levels: [
+      { level: 1, cells: cells([0.8, 0.8, 0.7, 0.7]), best: 1, suggested: 1, suggestedVsBest: even },
+      { level: 2, cells: cells([0.1, 0.2, 0.595, 0.6]), best: 4, suggested: 3, suggestedVsBest: { ...even, bOnly: 1, difference: -0.005 } },
+    ],
+    settings: { epochs: 2, patience: 2, learningRate: 0.001, batchSize: 32, seed: 0 }, seconds: { features: 1, training: 1 }, finishedAt: '2026-12-06T19:00:00.000Z',
+  };
+  applyJobEvent(job, { kind: 'layerScan', scan });
+  assert.equal(job.state, 'done');
+  assert.equal(job.layerScan, scan);
+  assert.equal(job.line, 'wn: suggested layers 1, 3 (the task has 2, last); level 1 80.0 % at layer 1 (best 80.0 % at 1); level 2 59.5 % at layer 3 (best 60.0 % at 4); on 200 dev examples');
+  const cancelled = newJobView('job-8', 'scan', '/ws/wn.hdlm.json');
+  applyJobEvent(cancelled, { kind: 'cancelled' });
+  assert.equal(cancelled.line, 'cancelled');
 });

@@ -1,5 +1,6 @@
 // Hover on dataset labels (level, use count, parent, children) and on task-file levels with a
-// trained head (layer, kind, best dev accuracy and epoch, when it was trained).
+// trained head (layer, kind, best dev accuracy and epoch, when it was trained) and the kept
+// layer scan's figures for the level.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import type { Hover } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetHover } from '../../../server/src/datasetHover';
 import { taskFileHover } from '../../../server/src/hover';
+import { saveLayerScan } from '../../../engine/src/hdlm/layerScan';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -112,4 +114,30 @@ test('hovering `heads` tells how many levels are trained and what the last evalu
   const difference = { aOnly: 39, bOnly: 56, difference: -0.0022, ci95: [-0.005, 0.0004], pValue: 0.1 };
   writeFileSync(join(heads, 'evaluation.json'), JSON.stringify({ ...record, sincePrevious: { finishedAt: record.finishedAt, file: 'test.jsonl', examples: 7561, changes: [{ measure: 'joint', previous: 0.632, now: 0.63, difference }] } }));
   assert.match(hover(), /flat; since the previous one, joint −0\.2 points \(p 0\.10\)\.$/);
+});
+
+test('hovering a level shows what the kept layer scan measured for it; a damaged record is named', () => {
+  writeTinyCheckpoint(join(work, 'scan-model'), { family: 'llama', layers: 4, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  const heads = join(work, 'scan-heads');
+  const text = '{\n  "name": "scanned",\n  "model": "scan-model",\n  "heads": "scan-heads",\n  "levels": [{ "layer": 2 }, { "layer": "last" }]\n}\n';
+  const doc = TextDocument.create(pathToFileURL(join(work, 'scanned.hdlm.json')).toString(), 'hdlm-task', 1, text);
+  const context = { defaultModelDir: join(work, 'scan-model') };
+  const at = (needle: string): string => value(taskFileHover(doc, 4, text.split('\n')[4]!.indexOf(needle) + 2, context));
+  assert.doesNotMatch(at('"layer": 2'), /Layer scan/, 'no scan yet');
+  const cells = (accuracies: number[]) => accuracies.map((accuracy, i) => ({ layer: i + 1, accuracy, tokenAccuracy: accuracy, bestEpoch: 1, epochs: 1, trainRows: 5 }));
+  const even = { aOnly: 0, bOnly: 0, difference: 0, ci95: [0, 0] as [number, number], pValue: 1 };
+  saveLayerScan(heads, {
+    format: 'hdlm-layer-scan/1', task: 'scanned', modelFingerprint: 'f', numLayers: 4, current: [2, 'last'], suggested: [1, 'last'], tolerance: 0.01,
+    examples: { train: 100, dev: 1234 }, layers: [1, 2, 3, 4],
+    levels: [
+      { level: 1, cells: cells([0.8, 0.805, 0.7, 0.7]), best: 2, suggested: 1, suggestedVsBest: even },
+      { level: 2, cells: cells([0.1, 0.2, 0.5, 0.6]), best: 4, suggested: 4, suggestedVsBest: even },
+    ],
+    settings: { epochs: 1, patience: 1, learningRate: 0.001, batchSize: 8, seed: 0 }, seconds: { features: 1, training: 1 }, finishedAt: '2026-12-06T19:00:00.000Z',
+  });
+  assert.match(at('"layer": 2'), /\*\*Layer scan\*\* \(2026-12-06 19:00 UTC, 1,234 dev examples, the label right given the ones above\): 80\.5% at layer 2 \(this level's layer now\), best 80\.5% at layer 2; suggested layer 1 \(80\.0%\)\.$/);
+  // "last" is the model's last layer (4 here).
+  assert.match(at('"layer": "last"'), /60\.0% at layer 4 \(this level's layer now\), best 60\.0% at layer 4; suggested layer 4 \(60\.0%\)\.$/);
+  writeFileSync(join(heads, 'layer-scan.json'), '{ broken');
+  assert.match(at('"layer": 2'), /⚠ .*layer-scan\.json: not JSON/);
 });

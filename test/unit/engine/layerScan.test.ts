@@ -1,0 +1,115 @@
+// The layer scan: the suggestion rule on tables made by hand, and a scan of a small random model
+// on the WordNet fixture, whose head at a level's own layer must reach exactly what fine-tuning
+// that level's head there reaches (same rows, same trainer, same early stopping).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Engine } from '../../../engine/src/engine';
+import { defaultScanLayers, LAYER_SCAN_FILE, readLayerScan, saveLayerScan, scanLayers, suggestLayers, type ScanEvent } from '../../../engine/src/hdlm/layerScan';
+import { layerScanMarkdown, layerScanSummary } from '../../../engine/src/hdlm/layerScanMarkdown';
+import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
+import { trainTask } from '../../../engine/src/hdlm/trainTask';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
+let dir: string;
+let engine: Engine;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-scan-'));
+  process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
+  writeTinyModel(join(dir, 'model'), root);
+  // ownLevel: the last level's head learns from its own level's rows, as the scan's heads do.
+  const train = { epochs: 3, batchSize: 32, maxExamples: 80, devFraction: 0.2, patience: 2, lastLevelHead: 'ownLevel' };
+  writeFileSync(join(dir, 'wn.hdlm.json'), JSON.stringify({ name: 'wn', model: 'model', dataset: { train: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train }));
+  writeFileSync(join(dir, 'thought.hdlm.json'), JSON.stringify({ name: 'th', kind: 'thoughtThenAnswer', model: 'model', dataset: { train: join(root, 'data', 'fixtures', 'thought.sample.jsonl') }, levels: [{ layer: 2 }, { layer: 'last' }] }));
+  engine = await Engine.create({ providers: ['cpu'], threads: 1 });
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the suggestion is the shallowest layer within the tolerance, in increasing layers with room for the levels below', () => {
+  const layers = [1, 2, 3, 4];
+  assert.deepEqual(suggestLayers([[0.5, 0.8, 0.81, 0.8]], layers, 0.01), [2], 'layer 2 is within a point of layer 3');
+  assert.deepEqual(suggestLayers([[0.5, 0.8, 0.81, 0.8]], layers, 0), [3], 'no tolerance: the best');
+  // Level 1 is as good at 3 as at 4; level 2 then takes 4, the only deeper layer.
+  assert.deepEqual(suggestLayers([[0.1, 0.2, 0.9, 0.9], [0.1, 0.2, 0.95, 0.3]], layers, 0.01), [3, 4]);
+  // Level 1's best is the last layer, but level 2 needs one deeper: level 1 takes the best it may.
+  assert.deepEqual(suggestLayers([[0.1, 0.6, 0.3, 0.9], [0.1, 0.2, 0.3, 0.4]], layers, 0.01), [2, 4]);
+  // Three levels on three layers: each takes its own.
+  assert.deepEqual(suggestLayers([[0.9, 0.1, 0.1], [0.1, 0.1, 0.9], [0.9, 0.9, 0.9]], [2, 5, 8], 0.05), [2, 5, 8]);
+  assert.throws(() => suggestLayers([[1], [1]], [4], 0.01), /2 levels needs at least 2 layers/);
+});
+
+test('the default layers: all of a shallow model, 12 spread over a deep one ending at the last', () => {
+  assert.deepEqual(defaultScanLayers(8), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(defaultScanLayers(24), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24]);
+  const deep = defaultScanLayers(28);
+  assert.equal(deep.length, 12);
+  assert.equal(deep.at(-1), 28);
+  assert.ok(deep.every((l, i) => i === 0 || l > deep[i - 1]!));
+});
+
+test('a scan trains every level at every layer; at a level\'s own layer it reaches what fine-tuning reaches there', async () => {
+  const task = readTaskFile(join(dir, 'wn.hdlm.json'));
+  const events: ScanEvent[] = [];
+  const scan = await scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), trainExamples: 80, devExamples: 200, onEvent: (e) => events.push(e) });
+  assert.deepEqual(scan.layers, [1, 2, 3, 4]);
+  assert.deepEqual(scan.current, [2, 3, 'last']);
+  assert.equal(scan.levels.length, 3);
+  assert.ok(scan.levels.every((l) => l.cells.map((c) => c.layer).join() === '1,2,3,4'));
+  const cells = events.filter((e) => e.kind === 'scanCell');
+  assert.deepEqual(cells.map((e) => e.done), Array.from({ length: 12 }, (_, i) => i + 1));
+  assert.ok(events.some((e) => e.kind === 'features'));
+  // The suggestion follows the rule over the record's own figures, written as a task file writes layers.
+  const numeric = suggestLayers(scan.levels.map((l) => l.cells.map((c) => c.accuracy)), scan.layers, scan.tolerance);
+  assert.deepEqual(scan.suggested, numeric.map((l) => (l === 4 ? 'last' : l)));
+  assert.deepEqual(scan.levels.map((l) => l.suggested), numeric);
+  for (const level of scan.levels) {
+    const best = Math.max(...level.cells.map((c) => c.accuracy));
+    assert.equal(level.cells.find((c) => c.layer === level.best)!.accuracy, best);
+    const suggested = level.cells.find((c) => c.layer === level.suggested)!;
+    // Paired on the same dev examples: the difference is the accuracies' difference.
+    assert.ok(Math.abs(level.suggestedVsBest.difference - (suggested.accuracy - best)) < 1e-12);
+    for (const c of level.cells) {
+      assert.ok(c.accuracy >= 0 && c.accuracy <= 1 && c.tokenAccuracy >= 0 && c.tokenAccuracy <= 1 && c.trainRows > 0);
+      assert.ok(c.epochs >= 1 && c.epochs <= 3 && c.bestEpoch >= 1 && c.bestEpoch <= c.epochs);
+    }
+  }
+
+  // Fine-tuning the task (levels at 2, 3 and 4) on the same sample: each head's best dev token
+  // accuracy is the scan's at that level's layer, to the bit.
+  const report = await trainTask(engine, { ...task, headsDir: join(dir, 'heads-trained') }, { defaultModelDir: join(dir, 'model') });
+  const tokenAccuracy = (level: number, layer: number): number => scan.levels[level - 1]!.cells.find((c) => c.layer === layer)!.tokenAccuracy;
+  assert.deepEqual(report.heads.slice(0, 3).map((h) => [h.layer, h.bestDevAccuracy]), [[2, tokenAccuracy(1, 2)], [3, tokenAccuracy(2, 3)], [4, tokenAccuracy(3, 4)]]);
+  assert.deepEqual(report.heads.slice(0, 3).map((h) => h.trainRows), [1, 2, 3].map((d) => scan.levels[d - 1]!.cells.find((c) => c.layer === report.heads[d - 1]!.layer)!.trainRows));
+
+  // Kept beside the heads and read back; the report names the suggestion and every cell.
+  const file = saveLayerScan(task.headsDir, scan);
+  assert.equal(file, join(task.headsDir, LAYER_SCAN_FILE));
+  assert.deepEqual(readLayerScan(task.headsDir), scan);
+  const markdown = layerScanMarkdown(scan);
+  assert.match(markdown, new RegExp(`\\*\\*Suggested layers: ${scan.suggested.join(', ')}\\*\\* \\(the task file has 2, 3, last\\)`));
+  assert.equal(markdown.split('\n').filter((l) => /^\| [123] \|/.test(l)).length, 3);
+  assert.ok(layerScanSummary(scan).startsWith(`wn: suggested layers ${scan.suggested.join(', ')}`) && layerScanSummary(scan).endsWith(`on ${scan.examples.dev} dev examples`), layerScanSummary(scan));
+});
+
+test('a missing record reads as none; a damaged one names its file', () => {
+  const heads = join(dir, 'heads-damaged');
+  assert.equal(readLayerScan(heads), undefined);
+  saveLayerScan(heads, { format: 'hdlm-layer-scan/1' } as never);
+  writeFileSync(join(heads, LAYER_SCAN_FILE), '{ "format": "hdlm-layer-scan/1", "lev');
+  assert.throws(() => readLayerScan(heads), new RegExp(`${LAYER_SCAN_FILE.replace('.', '\\.')}: not JSON`));
+  writeFileSync(join(heads, LAYER_SCAN_FILE), '{ "format": "other" }');
+  assert.throws(() => readLayerScan(heads), /not a layer scan record/);
+});
+
+test('a thought-then-answer task and layers the model lacks are refused before any work', async () => {
+  await assert.rejects(scanLayers(engine, readTaskFile(join(dir, 'thought.hdlm.json')), { defaultModelDir: join(dir, 'model') }), /measures classification tasks/);
+  const task = readTaskFile(join(dir, 'wn.hdlm.json'));
+  await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 9] }), /layer 9 cannot be scanned: the model has layers 1 to 4/);
+  await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 3] }), /3 levels need at least 3 layers/);
+});
