@@ -6,7 +6,7 @@ import type { HdlmApi } from '../../../client/src/extension';
 import type { ClassifiedLine } from '../../../client/src/classifyLinesCommand';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ClassifyResult, CreateTaskResult, EngineInfoResult, LabelReportResult, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
+import type { ClassifyResult, CreateTaskResult, EngineInfoResult, LabelReportResult, LayerScan, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 import { diagnosticsWhen } from '../../support/diagnosticsWhen';
 import { screenshot } from '../../support/screenshots';
@@ -47,9 +47,17 @@ async function revertAndClose(): Promise<void> {
 async function showLabelReport(task: vscode.Uri, shot: string): Promise<{ report: LabelReportResult; text: string }> {
   const shown = await vscode.commands.executeCommand<{ report: LabelReportResult; document: vscode.TextDocument } | undefined>('hdlm.showLabelReport', task);
   assert.ok(shown, 'the report was shown');
-  assert.equal(shown.document.isUntitled, true);
-  assert.equal(shown.document.languageId, 'markdown');
-  const text = shown.document.getText();
+  return { report: shown.report, text: await closeMarkdownReport(shown.document, shot) };
+}
+
+/**
+ * A report the extension opened as an unsaved Markdown document with VS Code's preview of it in
+ * front: checks both are there, takes the screenshot, closes both and returns the text.
+ */
+async function closeMarkdownReport(document: vscode.TextDocument, shot: string): Promise<string> {
+  assert.equal(document.isUntitled, true);
+  assert.equal(document.languageId, 'markdown');
+  const text = document.getText();
   const previews = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType));
   // The preview's panel reaches the tab model a moment after the command returns.
   for (let waited = 0; previews().length === 0 && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
@@ -58,9 +66,9 @@ async function showLabelReport(task: vscode.Uri, shot: string): Promise<{ report
   await new Promise((r) => setTimeout(r, 1500));
   await screenshot(shot);
   await vscode.window.tabGroups.close(previews());
-  await vscode.window.showTextDocument(shown.document);
+  await vscode.window.showTextDocument(document);
   await revertAndClose();
-  return { report: shown.report, text };
+  return text;
 }
 
 describe('HdLM extension in a real VS Code', () => {
@@ -570,6 +578,42 @@ describe('HdLM extension in a real VS Code', () => {
       assert.ok((extraMistakes.mistakes as { text: string }[]).every((m) => ['a dog barks', 'an oak'].includes(m.text)));
       await revertAndClose();
     }
+  });
+
+  it('Suggest Layers scans every layer, shows the report, writes the suggested layers keeping comments, and the panel shows the scan', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'animals-scan.hdlm.json');
+    // The three animals examples are both the training and the dev data: the scan needs dev examples.
+    const text = '{\n  "name": "animals-scan",\n  "model": "tiny-model",\n  "dataset": { "train": "animals.jsonl", "dev": "animals.jsonl" },\n  // where each level is decided\n  "levels": [{ "layer": 3 }, { "layer": "last" }],\n  "train": { "epochs": 2 }\n}\n';
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    const panel = api.waitForTaskPanelRender((r) => r.scanRows >= 4 && r.job.startsWith('scan:done'), 120_000);
+    panel.catch(() => undefined);
+    await vscode.commands.executeCommand('hdlm.tasks.focus');
+    // The suggestion is written without asking (the second argument; the palette asks).
+    const scan = await vscode.commands.executeCommand<LayerScan | undefined>('hdlm.scanLayers', uri, { apply: true });
+    assert.ok(scan, 'the scan ended');
+    assert.deepEqual(scan.layers, [1, 2, 3, 4]);
+    assert.deepEqual(scan.current, [3, 'last']);
+    assert.deepEqual(scan.levels.map((l) => l.cells.length), [4, 4]);
+    assert.equal(scan.examples.dev, 3);
+    assert.ok(scan.levels.every((l) => l.cells.every((c) => c.accuracy >= 0 && c.accuracy <= 1)));
+    // The report: VS Code's Markdown preview of an unsaved document, in front.
+    const document = vscode.workspace.textDocuments.find((d) => d.isUntitled && d.getText().startsWith('# Layer scan of animals-scan'));
+    assert.ok(document, `the report is open among ${vscode.workspace.textDocuments.map((d) => d.uri.toString()).join(', ')}`);
+    const report = await closeMarkdownReport(document, 'workbench-layer-scan.png');
+    assert.ok(report.startsWith('# Layer scan of animals-scan'), report.slice(0, 80));
+    assert.ok(report.includes(`**Suggested layers: ${scan.suggested.join(', ')}** (the task file has 3, last)`));
+    // The task file now names the suggested layers, and its comment is still there.
+    const written = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    assert.ok(written.includes('// where each level is decided'), written);
+    assert.deepEqual(JSON.parse(written.replace(/^\s*\/\/.*$/m, '')).levels.map((l: { layer: number | 'last' }) => l.layer), scan.suggested);
+    const kept = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, 'heads', 'animals-scan', 'layer-scan.json')))) as LayerScan;
+    assert.equal(kept.finishedAt, scan.finishedAt, 'the record is kept beside the heads');
+    assert.match(api.outputText(), /animals-scan: suggested layers .* on 3 dev examples/);
+    // The panel: the scan's table in the job section and in the task card (two levels each).
+    const view = await panel;
+    assert.equal(view.job, 'scan:done:0', JSON.stringify(view));
+    await screenshot('workbench-task-panel-layer-scan.png');
   });
 
   it('evaluates a thought-then-answer task; the panel shows its thought and answer table with sample outputs', async () => {
