@@ -40,6 +40,8 @@ export interface FeatureRequest {
   signal?: AbortSignal;
   /** Where features of an earlier run over the same inputs may be found, and are kept. */
   cache?: { store: FeatureCache; fingerprint: string };
+  /** Told when the features were read back from the cache instead of run. */
+  onCacheHit?: () => void;
 }
 
 /**
@@ -120,6 +122,7 @@ export async function extractSpanFeatures(
   const cached = store.load(key, model.config.hiddenSize);
   if (cached) {
     request.onProgress?.(sequences.length, sequences.length);
+    request.onCacheHit?.();
     return cached;
   }
   const features = await runBackbone(model, prefix, sequences, request);

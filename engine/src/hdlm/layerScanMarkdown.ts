@@ -40,7 +40,7 @@ export function layerScanMarkdown(r: LayerScanRecord): string {
   const perLevel = r.levels.map((level, d) => {
     const at = cellAt(level, level.suggested);
     const gap = level.suggested === level.best ? 'the best layer itself' : `${describeDifference(level.suggestedVsBest)} against layer ${level.best}'s ${percent(cellAt(level, level.best).accuracy)} %`;
-    return `- Level ${level.level}: layer **${level.suggested}**, ${percent(at.accuracy)} %: ${gap}; about ${Math.round((level.suggested / L) * 100)} % of a full pass. The task has layer ${layerName(r.current[d]!, L)}.`;
+    return `- Level ${level.level}: layer **${level.suggested}** of ${L}, ${percent(at.accuracy)} %: ${gap}. The task has layer ${layerName(r.current[d]!, L)}.`;
   });
   const s = r.settings;
   return [
@@ -59,8 +59,8 @@ export function layerScanMarkdown(r: LayerScanRecord): string {
     '## How it was measured',
     '',
     `- For each level and each of layers ${r.layers.join(', ')} of ${L}, a head was trained on that level's label tokens at that layer, as fine-tuning trains one: from the model's own head, at most ${s.epochs} epochs, stopped after ${s.patience} without a better dev token accuracy, learning rate ${s.learningRate}, batch ${s.batchSize}, seed ${s.seed}; its best dev epoch counts.`,
-    `- On ${r.examples.train.toLocaleString('en')} training examples sampled from the task's training split; one backbone pass read every layer (${r.seconds.features.toFixed(1)} s), the ${r.levels.length * r.layers.length} heads took ${r.seconds.training.toFixed(1)} s.`,
-    `- A level's suggested layer is the shallowest within ${(r.tolerance * 100).toFixed(1)} points of its best, deeper than the level above, leaving a layer for each level below. A level decided at layer k runs about k/${L} of the model, so a shallower layer is a cheaper early exit.`,
+    `- On ${r.examples.train.toLocaleString('en')} training examples sampled from the task's training split; one backbone pass read every layer (${r.seconds.features.toFixed(1)} s${r.featuresFromCache ? ', read back from the feature cache of an earlier scan' : ''}), the ${r.levels.length * r.layers.length} heads took ${r.seconds.training.toFixed(1)} s.`,
+    `- A level's suggested layer is the cheapest within ${(r.tolerance * 100).toFixed(1)} points of its best (the more accurate of equally cheap ones), deeper than the level above, leaving a layer for each level below. A level decided at layer k runs the input through k layers, so a shallower layer is a cheaper early exit; but the last layer costs the last level what the layer below it does, since only the label's own positions run there.`,
     '- Each level is measured given the right labels above it: on the whole path a wrong coarse label also costs the levels below. Fine-tune and evaluate with the layers you choose to see the joint accuracy.',
     `- Scanned ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC.`,
     '',

@@ -31,17 +31,27 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the suggestion is the shallowest layer within the tolerance, in increasing layers with room for the levels below', () => {
+test('the suggestion is the cheapest layer within the tolerance, in increasing layers with room for the levels below', () => {
   const layers = [1, 2, 3, 4];
-  assert.deepEqual(suggestLayers([[0.5, 0.8, 0.81, 0.8]], layers, 0.01), [2], 'layer 2 is within a point of layer 3');
-  assert.deepEqual(suggestLayers([[0.5, 0.8, 0.81, 0.8]], layers, 0), [3], 'no tolerance: the best');
+  assert.deepEqual(suggestLayers([[0.5, 0.8, 0.81, 0.8]], layers, 0.01, 4), [2], 'layer 2 is within a point of layer 3');
+  assert.deepEqual(suggestLayers([[0.5, 0.8, 0.81, 0.8]], layers, 0, 4), [3], 'no tolerance: the best');
   // Level 1 is as good at 3 as at 4; level 2 then takes 4, the only deeper layer.
-  assert.deepEqual(suggestLayers([[0.1, 0.2, 0.9, 0.9], [0.1, 0.2, 0.95, 0.3]], layers, 0.01), [3, 4]);
+  assert.deepEqual(suggestLayers([[0.1, 0.2, 0.9, 0.9], [0.1, 0.2, 0.95, 0.3]], layers, 0.01, 4), [3, 4]);
   // Level 1's best is the last layer, but level 2 needs one deeper: level 1 takes the best it may.
-  assert.deepEqual(suggestLayers([[0.1, 0.6, 0.3, 0.9], [0.1, 0.2, 0.3, 0.4]], layers, 0.01), [2, 4]);
+  assert.deepEqual(suggestLayers([[0.1, 0.6, 0.3, 0.9], [0.1, 0.2, 0.3, 0.4]], layers, 0.01, 4), [2, 4]);
   // Three levels on three layers: each takes its own.
-  assert.deepEqual(suggestLayers([[0.9, 0.1, 0.1], [0.1, 0.1, 0.9], [0.9, 0.9, 0.9]], [2, 5, 8], 0.05), [2, 5, 8]);
-  assert.throws(() => suggestLayers([[1], [1]], [4], 0.01), /2 levels needs at least 2 layers/);
+  assert.deepEqual(suggestLayers([[0.9, 0.1, 0.1], [0.1, 0.1, 0.9], [0.9, 0.9, 0.9]], [2, 5, 8], 0.05, 8), [2, 5, 8]);
+  assert.throws(() => suggestLayers([[1], [1]], [4], 0.01, 4), /2 levels needs at least 2 layers/);
+});
+
+test('the last level\'s last layer costs what the layer below it does, so the more accurate of the two is suggested', () => {
+  // Level 2 within a point at layers 3 and 4: at the last layer only the newest positions run.
+  assert.deepEqual(suggestLayers([[0.9, 0.1, 0.1, 0.1], [0.1, 0.2, 0.845, 0.85]], [1, 2, 3, 4], 0.01, 4), [1, 4]);
+  assert.deepEqual(suggestLayers([[0.9, 0.1, 0.1, 0.1], [0.1, 0.2, 0.85, 0.845]], [1, 2, 3, 4], 0.01, 4), [1, 3], 'equal cost: the more accurate');
+  // Only the last level: an earlier level at the last layer would cost its whole depth.
+  assert.deepEqual(suggestLayers([[0.1, 0.1, 0.845, 0.85], [0.1, 0.1, 0.1, 0.1, 0.9]], [1, 2, 3, 4, 5], 0.01, 5), [3, 5]);
+  // A scan that left the last layer out has no such layer to prefer.
+  assert.deepEqual(suggestLayers([[0.1, 0.845, 0.85]], [2, 3, 4], 0.01, 8), [3]);
 });
 
 test('the default layers: all of a shallow model, 12 spread over a deep one ending at the last', () => {
@@ -64,8 +74,9 @@ test('a scan trains every level at every layer; at a level\'s own layer it reach
   const cells = events.filter((e) => e.kind === 'scanCell');
   assert.deepEqual(cells.map((e) => e.done), Array.from({ length: 12 }, (_, i) => i + 1));
   assert.ok(events.some((e) => e.kind === 'features'));
+  assert.equal(scan.featuresFromCache, undefined, 'the first scan ran the backbone');
   // The suggestion follows the rule over the record's own figures, written as a task file writes layers.
-  const numeric = suggestLayers(scan.levels.map((l) => l.cells.map((c) => c.accuracy)), scan.layers, scan.tolerance);
+  const numeric = suggestLayers(scan.levels.map((l) => l.cells.map((c) => c.accuracy)), scan.layers, scan.tolerance, scan.numLayers);
   assert.deepEqual(scan.suggested, numeric.map((l) => (l === 4 ? 'last' : l)));
   assert.deepEqual(scan.levels.map((l) => l.suggested), numeric);
   for (const level of scan.levels) {
@@ -86,6 +97,12 @@ test('a scan trains every level at every layer; at a level\'s own layer it reach
   const tokenAccuracy = (level: number, layer: number): number => scan.levels[level - 1]!.cells.find((c) => c.layer === layer)!.tokenAccuracy;
   assert.deepEqual(report.heads.slice(0, 3).map((h) => [h.layer, h.bestDevAccuracy]), [[2, tokenAccuracy(1, 2)], [3, tokenAccuracy(2, 3)], [4, tokenAccuracy(3, 4)]]);
   assert.deepEqual(report.heads.slice(0, 3).map((h) => h.trainRows), [1, 2, 3].map((d) => scan.levels[d - 1]!.cells.find((c) => c.layer === report.heads[d - 1]!.layer)!.trainRows));
+
+  // A second scan of the same sample reads the backbone's features back, and measures the same.
+  const again = await scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), trainExamples: 80, devExamples: 200 });
+  assert.equal(again.featuresFromCache, true);
+  assert.deepEqual(again.levels, scan.levels);
+  assert.match(layerScanMarkdown(again), /read back from the feature cache of an earlier scan/);
 
   // Kept beside the heads and read back; the report names the suggestion and every cell.
   const file = saveLayerScan(task.headsDir, scan);
