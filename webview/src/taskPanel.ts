@@ -206,6 +206,8 @@ function historyTable(history: HistoryEntry[]): HTMLElement[] {
 function scanTables(task: TaskEntry): HTMLElement[] {
   const scan = task.layerScan;
   if (!scan) return [];
+  // A scan of another number of levels (the file changed since) has no layers to offer it.
+  if (scan.suggested.length !== task.levels.length) return [scanTable(scan), el('div', `This scan measured ${scan.suggested.length} levels; the task now has ${task.levels.length}: scan again.`, 'warning')];
   return [scanTable(scan), ...(layerList(scan.suggested) === layerList(task.levels) ? [] : [button(`Use layers ${layerList(scan.suggested)}`, () => post({ type: 'useScanLayers', uri: task.uri, layers: scan.suggested }))])];
 }
 
