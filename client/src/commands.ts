@@ -6,6 +6,7 @@ import { classifyLinesCommand } from './classifyLinesCommand';
 import { createTaskCommand } from './createTaskCommand';
 import { showLabelMistakesCommand, showLabelReportCommand, showMistakesCommand } from './evaluationViews';
 import { evaluateOnFileCommand, runJobCommand } from './jobCommands';
+import { cancelJobCommand, showJobsCommand } from './jobsMenu';
 import { scanLayersCommand } from './layerScanCommand';
 import { thinkCommand } from './thinkCommand';
 import { selectDevice, selectModel } from './selectCommands';
@@ -19,6 +20,8 @@ export function registerCommands(server: ServerConnection, output: TeeOutputChan
     vscode.commands.registerCommand('hdlm.evaluate', (arg?: unknown) => runJobCommand('evaluate', server, output, arg)),
     vscode.commands.registerCommand('hdlm.evaluateOnFile', (arg?: unknown, task?: unknown) => evaluateOnFileCommand(server, output, arg, task)),
     vscode.commands.registerCommand('hdlm.scanLayers', (arg?: unknown, options?: { apply?: boolean }) => scanLayersCommand(server, output, arg, options)),
+    vscode.commands.registerCommand('hdlm.cancelJob', (jobId?: unknown) => cancelJobCommand(server, output, jobId)),
+    vscode.commands.registerCommand('hdlm.showJobs', () => showJobsCommand(server, output)),
     vscode.commands.registerCommand('hdlm.createTask', (arg?: unknown) => createTaskCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.showMistakes', (arg?: unknown) => showMistakesCommand(server, output, arg)),
     vscode.commands.registerCommand('hdlm.showLabelReport', (arg?: unknown) => showLabelReportCommand(server, output, arg)),

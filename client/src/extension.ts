@@ -8,6 +8,7 @@ import { LayerView, registerLayerView, type RenderedSummary } from './layerView'
 import { ServerConnection } from './serverConnection';
 import { watchSettings } from './settings';
 import { StatusBar } from './statusBar';
+import { statusMenuCommand } from './jobsMenu';
 import { setLevelLayer, TASK_PANEL_VIEW, TaskPanel, type TaskPanelRender } from './taskPanel';
 import { TeeOutputChannel } from './teeOutputChannel';
 import { ThoughtDecorations } from './thoughtDecorations';
@@ -49,6 +50,8 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     vscode.window.registerWebviewViewProvider(TASK_PANEL_VIEW, taskPanel),
     // The panel's layer pickers go through this command (also usable from keybindings and tests).
     vscode.commands.registerCommand('hdlm.setLevelLayer', (uri: vscode.Uri, level: number, layer: number | 'last') => setLevelLayer(uri, level, layer)),
+    // The status bar item's click: the jobs, the panel, model, device and server actions.
+    vscode.commands.registerCommand('hdlm.showStatusMenu', () => statusMenuCommand(server, output, statusBar.status)),
   );
   context.subscriptions.push(output, statusBar, thoughts, server, watchSettings(), ...registerCommands(server, output), ...registerLayerView(context, server, output));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);

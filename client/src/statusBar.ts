@@ -13,7 +13,7 @@ export class StatusBar implements vscode.Disposable {
   constructor() {
     this.item = vscode.window.createStatusBarItem('hdlm.status', vscode.StatusBarAlignment.Left, 0);
     this.item.name = 'HdLM';
-    this.item.command = 'hdlm.showLog';
+    this.item.command = 'hdlm.showStatusMenu';
     this.render();
     this.item.show();
   }
@@ -60,7 +60,7 @@ export class StatusBar implements vscode.Disposable {
     const icon = busy ? '$(sync~spin)' : health === 'error' ? '$(error)' : health === 'warning' ? '$(warning)' : '$(layers)';
     const where = [model, device].filter(Boolean).join(' · ');
     this.item.text = `${icon} HdLM${where ? `: ${where}` : ''}`;
-    this.item.tooltip = `HdLM — ${message}${device ? ` (device: ${device}${model ? `, model: ${model}` : ''})` : ''}. Click to show the server log.`;
+    this.item.tooltip = `HdLM — ${message}${device ? ` (device: ${device}${model ? `, model: ${model}` : ''})` : ''}. Click for the jobs (cancel one), model, device, log and server.`;
     this.item.backgroundColor =
       health === 'error'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')

@@ -692,6 +692,39 @@ describe('HdLM extension in a real VS Code', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('the status bar menu cancels a running fine-tuning, and Show Jobs lists it as cancelled', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'wn-cancel.hdlm.json');
+    // Far more epochs than it gets to run: the job is cancelled long before it could end.
+    const task = { name: 'wn-cancel', model: 'tiny-model', dataset: 'wordnet.jsonl', levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs: 400, patience: 400, batchSize: 16 } };
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
+    await api.waitForStatus((s) => !s.busy, 60_000);
+    const running = vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
+    await api.waitForStatus((s) => s.busy && /fine-tuning/.test(s.message), 30_000);
+    /** Runs a command that shows a quick pick and accepts the pick's first (active) entry. */
+    const acceptFirst = async <T>(command: string): Promise<T> => {
+      let done = false;
+      const result = vscode.commands.executeCommand<T>(command).then((r) => ((done = true), r));
+      for (let tries = 0; !done && tries < 100; tries++) {
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        await Promise.race([result, new Promise((r) => setTimeout(r, 100))]);
+      }
+      return result;
+    };
+    // The status bar item's menu: while a job runs its first entry cancels it (the only one running).
+    assert.equal(await acceptFirst<string | undefined>('hdlm.showStatusMenu'), 'hdlm.cancelJob');
+    const end = await running;
+    assert.equal(end?.kind, 'cancelled', JSON.stringify(end));
+    assert.match(api.outputText(), /cancelling train-\d+ \(fine-tuning wn-cancel\.hdlm\.json\)/);
+    // Show Jobs: nothing runs now, so its first entry is the newest job, this one, cancelled.
+    const job = await acceptFirst<{ jobId: string; state: string; task: string } | undefined>('hdlm.showJobs');
+    assert.equal(job?.state, 'cancelled', JSON.stringify(job));
+    assert.ok(job.task.endsWith('wn-cancel.hdlm.json'), job.task);
+    // With nothing running, Cancel a Running Job cancels nothing.
+    assert.equal(await vscode.commands.executeCommand('hdlm.cancelJob'), undefined);
+    await api.waitForStatus((s) => !s.busy, 60_000);
+  });
+
   it('a server that dies during fine-tuning ends the job with a clear message, and the restarted server shows it interrupted', async () => {
     const folder = vscode.workspace.workspaceFolders![0]!.uri;
     const uri = vscode.Uri.joinPath(folder, 'wn-long.hdlm.json');

@@ -1,0 +1,131 @@
+// The jobs the server runs, from anywhere: "HdLM: Cancel a Running Job…" (the job given, the only
+// one running, or a pick among them), "HdLM: Show Jobs…" (running and recent ones, each running
+// one with a Cancel button; choosing one shows the task panel) and the status bar item's menu,
+// which gathers these with the model, device and server actions. A job started from the task
+// panel, the CLI-backed explorer menu or another window's notification can be stopped here too.
+import * as vscode from 'vscode';
+import * as proto from '../../server/src/protocol';
+import type { ServerConnection } from './serverConnection';
+import type { TeeOutputChannel } from './teeOutputChannel';
+
+/** What a job is, in a few words: "fine-tuning wn.hdlm.json". */
+function jobTitle(job: proto.JobView): string {
+  return `${proto.JOB_VERBS[job.kind]} ${vscode.workspace.asRelativePath(job.task)}`;
+}
+
+const STATE_ICONS: Record<proto.JobView['state'], string> = { running: '$(sync~spin)', done: '$(check)', failed: '$(error)', cancelled: '$(circle-slash)', interrupted: '$(debug-disconnect)' };
+
+async function listJobs(server: ServerConnection, output: TeeOutputChannel): Promise<proto.JobView[] | undefined> {
+  try {
+    return (await server.request(proto.jobs, {})).jobs;
+  } catch (err) {
+    const message = `HdLM: could not list the jobs: ${err instanceof Error ? err.message : String(err)}`;
+    output.error(message);
+    void vscode.window.showErrorMessage(message);
+    return undefined;
+  }
+}
+
+/**
+ * Cancels a job: `arg` (a job id), else the only running one, else the one picked. Resolves with
+ * the job and whether the server had it running (undefined when nothing was cancelled).
+ */
+export async function cancelJobCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<{ jobId: string; cancelled: boolean } | undefined> {
+  let jobId = typeof arg === 'string' ? arg : undefined;
+  let title = jobId ?? '';
+  if (!jobId) {
+    const running = (await listJobs(server, output))?.filter((j) => j.state === 'running');
+    if (!running) return undefined;
+    if (running.length === 0) {
+      void vscode.window.showInformationMessage('HdLM: no job is running.');
+      return undefined;
+    }
+    const job = running.length === 1 ? running[0]! : (await vscode.window.showQuickPick(running.map((j) => ({ label: jobTitle(j), description: j.jobId, detail: j.line, job: j })), { title: 'HdLM: which job to cancel?' }))?.job;
+    if (!job) return undefined;
+    jobId = job.jobId;
+    title = `${job.jobId} (${jobTitle(job)})`;
+  }
+  const { cancelled } = await server.request(proto.cancelJob, { jobId });
+  output.info(cancelled ? `cancelling ${title}` : `${title} was not running`);
+  void (cancelled ? vscode.window.showInformationMessage(`HdLM: cancelling ${title}.`) : vscode.window.showWarningMessage(`HdLM: ${title} is not running.`));
+  return { jobId, cancelled };
+}
+
+const CANCEL_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('debug-stop'), tooltip: 'Cancel this job' };
+
+type JobItem = vscode.QuickPickItem & { job: proto.JobView };
+
+/** Running jobs first, then the ended ones, newest first (the server's order within each). */
+function jobItems(jobs: readonly proto.JobView[]): JobItem[] {
+  const ordered = [...jobs.filter((j) => j.state === 'running'), ...jobs.filter((j) => j.state !== 'running')];
+  return ordered.map((job) => ({
+    label: `${STATE_ICONS[job.state]} ${jobTitle(job)}`,
+    description: `${job.jobId} · ${job.state} · started ${job.startedAt.slice(0, 16).replace('T', ' ')}`,
+    detail: job.line,
+    buttons: job.state === 'running' ? [CANCEL_BUTTON] : [],
+    job,
+  }));
+}
+
+/**
+ * "HdLM: Show Jobs…": the running and recent jobs; a running one's button cancels it, choosing
+ * one shows the task panel (which follows the running job, or the last one that ended). Resolves
+ * with the job chosen.
+ */
+export async function showJobsCommand(server: ServerConnection, output: TeeOutputChannel): Promise<proto.JobView | undefined> {
+  const jobs = await listJobs(server, output);
+  if (!jobs) return undefined;
+  if (jobs.length === 0) {
+    void vscode.window.showInformationMessage('HdLM: no jobs yet. Fine-tune, evaluate or scan a task to start one.');
+    return undefined;
+  }
+  const pick = vscode.window.createQuickPick<JobItem>();
+  pick.title = 'HdLM: jobs (running first)';
+  pick.items = jobItems(jobs);
+  const chosen = await new Promise<proto.JobView | undefined>((resolve) => {
+    pick.onDidTriggerItemButton(async ({ item }) => {
+      await cancelJobCommand(server, output, item.job.jobId);
+      const now = await listJobs(server, output);
+      if (now) pick.items = jobItems(now);
+    });
+    pick.onDidAccept(() => {
+      resolve(pick.selectedItems[0]?.job);
+      pick.hide();
+    });
+    pick.onDidHide(() => resolve(undefined));
+    pick.show();
+  });
+  pick.dispose();
+  if (chosen) await vscode.commands.executeCommand('hdlm.tasks.focus');
+  return chosen;
+}
+
+type MenuItem = vscode.QuickPickItem & { command: string };
+
+/**
+ * The status bar item's menu: the jobs while one runs, then the panel, model, device and server
+ * actions. Resolves with the command chosen (after running it).
+ */
+export async function statusMenuCommand(server: ServerConnection, output: TeeOutputChannel, status: proto.StatusParams): Promise<string | undefined> {
+  const running = (await server.request(proto.jobs, {}).then((r) => r.jobs, () => [] as proto.JobView[])).filter((j) => j.state === 'running');
+  const jobs: MenuItem[] = running.length > 0
+    ? [
+        { label: '$(debug-stop) Cancel a Running Job…', description: running.length === 1 ? jobTitle(running[0]!) : `${running.length} running`, command: 'hdlm.cancelJob' },
+        { label: '$(list-unordered) Show Jobs…', command: 'hdlm.showJobs' },
+      ]
+    : [{ label: '$(list-unordered) Show Jobs…', description: 'none running', command: 'hdlm.showJobs' }];
+  const items: MenuItem[] = [
+    ...jobs,
+    { label: '$(layers) Show Task Panel', command: 'hdlm.tasks.focus' },
+    { label: '$(file-directory) Select Model…', description: status.model ?? '', command: 'hdlm.selectModel' },
+    { label: '$(chip) Select Device…', description: status.device, command: 'hdlm.selectDevice' },
+    { label: '$(info) Show Engine Info', command: 'hdlm.showEngineInfo' },
+    { label: '$(output) Show Server Log', command: 'hdlm.showLog' },
+    { label: '$(refresh) Restart Server', command: 'hdlm.restartServer' },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: `HdLM — ${status.message}` });
+  if (!pick) return undefined;
+  output.info(`status menu: ${pick.command}`);
+  await vscode.commands.executeCommand(pick.command);
+  return pick.command;
+}
