@@ -71,6 +71,25 @@ async function closeMarkdownReport(document: vscode.TextDocument, shot: string):
   return text;
 }
 
+/**
+ * Writes a task `name` on the workspace's WordNet sample with `epochs` epochs (and as much
+ * patience), starts fine-tuning it from the command once the server is idle, and resolves when
+ * the status says it runs, with the command's promise of the job's end.
+ */
+async function startLongFineTuning(api: HdlmApi, name: string, epochs: number): Promise<{ running: Thenable<{ kind: string; message?: string } | undefined> }> {
+  const folder = vscode.workspace.workspaceFolders![0]!.uri;
+  // The fine-tuning test puts the sample there too; a test run alone (HDLM_TEST_GREP) needs it as well.
+  copyFileSync(join(resolve(__dirname, '..', '..', '..', '..'), 'data', 'fixtures', 'wordnet.sample.jsonl'), join(folder.fsPath, 'wordnet.jsonl'));
+  const uri = vscode.Uri.joinPath(folder, `${name}.hdlm.json`);
+  const task = { name, model: 'tiny-model', dataset: 'wordnet.jsonl', levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs, patience: epochs, batchSize: 16 } };
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
+  await api.waitForStatus((s) => !s.busy, 60_000);
+  const running = vscode.commands.executeCommand<{ kind: string; message?: string } | undefined>('hdlm.fineTune', uri);
+  await api.waitForStatus((s) => s.busy && /fine-tuning/.test(s.message), 30_000);
+  // In an object: an awaited thenable would wait for the job's end.
+  return { running };
+}
+
 describe('HdLM extension in a real VS Code', () => {
   let api: HdlmApi;
 
@@ -693,14 +712,8 @@ describe('HdLM extension in a real VS Code', () => {
   });
 
   it('the status bar menu cancels a running fine-tuning, and Show Jobs lists it as cancelled', async () => {
-    const folder = vscode.workspace.workspaceFolders![0]!.uri;
-    const uri = vscode.Uri.joinPath(folder, 'wn-cancel.hdlm.json');
     // Far more epochs than it gets to run: the job is cancelled long before it could end.
-    const task = { name: 'wn-cancel', model: 'tiny-model', dataset: 'wordnet.jsonl', levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs: 400, patience: 400, batchSize: 16 } };
-    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
-    await api.waitForStatus((s) => !s.busy, 60_000);
-    const running = vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
-    await api.waitForStatus((s) => s.busy && /fine-tuning/.test(s.message), 30_000);
+    const { running } = await startLongFineTuning(api, 'wn-cancel', 400);
     /** Runs a command that shows a quick pick and accepts the pick's first (active) entry. */
     const acceptFirst = async <T>(command: string): Promise<T> => {
       let done = false;
@@ -726,13 +739,7 @@ describe('HdLM extension in a real VS Code', () => {
   });
 
   it('a server that dies during fine-tuning ends the job with a clear message, and the restarted server shows it interrupted', async () => {
-    const folder = vscode.workspace.workspaceFolders![0]!.uri;
-    const uri = vscode.Uri.joinPath(folder, 'wn-long.hdlm.json');
-    const task = { name: 'wn-long', model: 'tiny-model', dataset: 'wordnet.jsonl', levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs: 60, patience: 60, batchSize: 16 } };
-    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
-    await api.waitForStatus((s) => !s.busy, 60_000);
-    const running = vscode.commands.executeCommand<{ kind: string; message?: string } | undefined>('hdlm.fineTune', uri);
-    await api.waitForStatus((s) => s.busy && /fine-tuning/.test(s.message), 30_000);
+    const { running } = await startLongFineTuning(api, 'wn-long', 60);
     const info = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
     assert.ok(info);
     process.kill(info.pid, 'SIGKILL');
