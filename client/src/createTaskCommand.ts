@@ -31,8 +31,7 @@ export async function createTaskCommand(server: ServerConnection, output: TeeOut
   const skipped = created.skipped > 0 ? `; ${created.skipped} lines training will skip` : '';
   const summary = `created ${vscode.workspace.asRelativePath(uri)}: ${kind} at layers ${layers} of ${created.modelLayers}, ${created.examples} examples${skipped}`;
   output.info(summary);
-  // The layers are spread by rule; a classification task can have them measured first.
-  const actions = created.kind === 'classify' ? ['Fine-tune', 'Suggest Layers'] : ['Fine-tune'];
-  void vscode.window.showInformationMessage(`HdLM: ${summary}. Fine-tune it now?`, ...actions).then((choice) => choice && vscode.commands.executeCommand(choice === 'Fine-tune' ? 'hdlm.fineTune' : 'hdlm.scanLayers', uri));
+  // The layers are spread by rule; the scan can measure them first.
+  void vscode.window.showInformationMessage(`HdLM: ${summary}. Fine-tune it now?`, 'Fine-tune', 'Suggest Layers').then((choice) => choice && vscode.commands.executeCommand(choice === 'Fine-tune' ? 'hdlm.fineTune' : 'hdlm.scanLayers', uri));
   return created;
 }

@@ -1,6 +1,6 @@
 // Code lenses: on a task file, "Fine-tune" and "Evaluate" on its "name" line (or the first line),
 // and "Mistakes" and "Per label" once an evaluation has kept its predictions; "Suggest layers"
-// (the layer scan) on the "levels" line of a classification task;
+// (the layer scan) on the "levels" line;
 // on a hierarchical dataset, "Classify this example" on each line, with the labels it carries in
 // the title so that the classifier's answer can be compared at a glance. The commands are the
 // client's; the lenses only name them with their argument.
@@ -32,10 +32,9 @@ export function taskFileLenses(doc: TextDocument): CodeLens[] {
     { range, command: { title: 'Fine-tune', command: 'hdlm.fineTune', arguments: [doc.uri] } },
     { range, command: { title: 'Evaluate', command: 'hdlm.evaluate', arguments: [doc.uri] } },
   ];
-  // The layer scan, on the levels' line, for a classification task (a thought's layer is tried by evaluating it).
+  // The layer scan, on the levels' line.
   const levels = root && findNodeAtLocation(root, ['levels']);
-  const kind = root && findNodeAtLocation(root, ['kind']);
-  if (levels && kind?.value !== 'thoughtThenAnswer') {
+  if (levels) {
     const at = doc.positionAt(levels.offset).line;
     lenses.push({ range: { start: { line: at, character: 0 }, end: { line: at, character: 0 } }, command: { title: 'Suggest layers', command: 'hdlm.scanLayers', arguments: [doc.uri] } });
   }

@@ -392,8 +392,8 @@ export class HdlmServer {
   }
 
   /**
-   * `hdlm/scanLayers`: checks that the task is a classification task, then trains a head per level
-   * and layer on a sample in its own process (the layer scan) and suggests each level's layer.
+   * `hdlm/scanLayers`: checks the sample sizes, then trains a head per level (or the thought) and
+   * layer on a sample in its own process (the layer scan) and suggests each level's layer.
    */
   async scanLayers(params: ScanLayersParams): Promise<JobStarted> {
     const extra: string[] = [];
@@ -403,13 +403,6 @@ export class HdlmServer {
       if (!Number.isInteger(n) || n < 1) throw new ResponseError(ErrorCodes.badRequest, `${field} must be a whole number ≥ 1, got ${JSON.stringify(n)}`);
       extra.push(option, String(n));
     }
-    let kind: TaskDefinition['kind'];
-    try {
-      ({ kind } = readTaskFile(this.taskPath(params.task)));
-    } catch (err) {
-      throw new ResponseError(ErrorCodes.badRequest, describe(err));
-    }
-    if (kind === 'thoughtThenAnswer') throw new ResponseError(ErrorCodes.badRequest, 'the layer scan measures classification tasks; try a thought-then-answer task\'s thought layer by fine-tuning and evaluating it');
     return this.startJob('scan', params.task, extra);
   }
 

@@ -169,7 +169,8 @@ function scanSummary(root: Node | undefined, uri: string, levelIndex: number, co
   };
   const wanted = levelLayer(root, levelIndex, folders.modelDir);
   const here = at(wanted) !== undefined ? `${at(wanted)} at layer ${wanted} (this level's layer now), ` : '';
-  return `**Layer scan** (${when(scan.finishedAt)}, ${scan.examples.dev.toLocaleString('en')} dev examples, the label right given the ones above): ${here}best ${at(level.best)} at layer ${level.best}; suggested layer ${level.suggested} (${at(level.suggested)}).`;
+  const measured = scan.kind === 'thoughtThenAnswer' ? 'the whole thought right' : 'the label right given the ones above';
+  return `**Layer scan** (${when(scan.finishedAt)}, ${scan.examples.dev.toLocaleString('en')} dev examples, ${measured}): ${here}best ${at(level.best)} at layer ${level.best}; suggested layer ${level.suggested} (${at(level.suggested)}).`;
 }
 
 /** The layer a level asks for, with "last" resolved against the model when it can be read. */

@@ -248,7 +248,7 @@ export const train = new RequestType<TrainParams, JobStarted, void>('hdlm/train'
 export interface ScanLayersParams {
   /** Task file whose levels to scan (a path, or a file: URI); a classification task. */
   task: string;
-  /** Training and dev examples sampled (defaults 4,000 and 2,000). */
+  /** Training and dev examples sampled (defaults 4,000 and 8,000). */
   trainExamples?: number;
   devExamples?: number;
 }

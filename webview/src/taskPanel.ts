@@ -71,7 +71,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
     actions.append(button('Mistakes', () => post({ type: 'showMistakes', uri: task.uri })));
     actions.append(button('Per label', () => post({ type: 'showLabelReport', uri: task.uri })));
   }
-  if (task.kind === 'classify') actions.append(button(busy === 'scan' ? 'Scanning…' : 'Suggest layers', () => post({ type: 'scanLayers', uri: task.uri })));
+  actions.append(button(busy === 'scan' ? 'Scanning…' : 'Suggest layers', () => post({ type: 'scanLayers', uri: task.uri })));
   // Using a task for classification puts its trained heads to work (hdlm.task).
   if (!task.active) actions.append(button(task.heads.length > 0 ? 'Use these heads' : 'Use for classification', () => post({ type: 'activate', uri: task.uri })));
   card.append(actions);
@@ -216,10 +216,11 @@ const layerList = (layers: readonly (number | 'last')[]): string => layers.join(
 function scanTable(scan: LayerScan): HTMLElement {
   const at = (level: LayerScan['levels'][number], layer: number): string => pct(level.cells.find((c) => c.layer === layer)?.accuracy);
   const rows = scan.levels.map((l) => ({
-    cells: [`L${l.level}`, { text: `${l.suggested} · ${at(l, l.suggested)}`, title: l.suggested === l.best ? 'the best layer itself' : `${signedPoints(l.suggestedVsBest.difference)} points against the best layer (${formatPValue(l.suggestedVsBest.pValue)})` }, `${l.best} · ${at(l, l.best)}`],
+    cells: [scan.kind === 'thoughtThenAnswer' ? 'thought' : `L${l.level}`, { text: `${l.suggested} · ${at(l, l.suggested)}`, title: l.suggested === l.best ? 'the best layer itself' : `${signedPoints(l.suggestedVsBest.difference)} points against the best layer (${formatPValue(l.suggestedVsBest.pValue)})` }, `${l.best} · ${at(l, l.best)}`],
     className: 'scan-level',
   }));
-  return table(['level', 'suggested', 'best'], rows, `layer scan ${when(scan.finishedAt)}: dev labels right given the ones above (${scan.examples.dev} examples)`, 'scan');
+  const measured = scan.kind === 'thoughtThenAnswer' ? 'dev thoughts right' : 'dev labels right given the ones above';
+  return table(['level', 'suggested', 'best'], rows, `layer scan ${when(scan.finishedAt)}: ${measured} (${scan.examples.dev} examples)`, 'scan');
 }
 
 /** A warning when the kept evaluation measured heads that have been trained again since. */

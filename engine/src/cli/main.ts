@@ -61,7 +61,7 @@ mistakes:  --task FILE (default: the shipped WordNet task)  --out FILE (written 
            --label L [--level N]: only those whose gold label (at level N) or gold thought is L
 report:    --task FILE (default: the shipped WordNet task)  --out FILE.md (written whole; else stdout)  --json:
            per level each label's precision, recall, F1 and flat's F1, the worst first, and the top confusions
-scan-layers: --task FILE  --train-examples N (default 4000)  --dev-examples N (default 2000)  --layers a,b,...
+scan-layers: --task FILE  --train-examples N (default 4000)  --dev-examples N (default 8000)  --layers a,b,...
            (default: every layer, or 12 spread over a deeper model)  --tolerance POINTS (default 1: the cheapest
            layer within that many accuracy points of a level's best)  --epochs N  --no-feature-cache  --out FILE.md
            --events (JSON lines on stdout)

@@ -5,21 +5,24 @@
 // (createHeadTrainer, the task's settings, best dev epoch), and each level's dev accuracy at each
 // layer is kept. The suggestion per level is the cheapest layer within a tolerance of that
 // level's best (an early exit is cheaper the shallower it is), deeper than the level above, so
-// the layers can go into the task file as they are. Nothing is written to the heads themselves;
-// the record is kept beside them (layer-scan.json).
+// the layers can go into the task file as they are. A thought-then-answer task scans its
+// thought the same way (any layer below the last, where the answer is written). Nothing is
+// written to the heads themselves; the record is kept beside them (layer-scan.json).
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
+import type { LoadedModel } from '../loadedModel';
 import { writeAtomically } from '../checkpoint/safetensors';
 import { readModelConfig } from '../checkpoint/config';
 import { CancelledError } from '../model/segmentedModel';
-import { readHierarchicalDataset } from './dataset/readDataset';
-import type { HierarchicalRecord } from './dataset/formats';
-import { choiceSequences, extractSpanFeatures, fitToContext } from './features';
+import type { FeatureSet } from '../train/headTrainer';
+import { readGuidedDataset, readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
+import type { GuidedRecord, HierarchicalRecord } from './dataset/formats';
+import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { ClassificationLayout } from './classificationLayout';
 import { ownHeadCopy } from './headStore';
-import { pairedDifference, type PairedDifference } from './metrics';
-import { sequenceFormat } from './sequenceFormat';
+import { pairedDifference, SIGNIFICANT, type PairedDifference } from './metrics';
+import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import {
@@ -29,8 +32,11 @@ import {
   planRows,
   readTrainingData,
   reportTooLong,
+  rowsAt,
   trainingTaxonomy,
   type BackbonePass,
+  type HeadPlan,
+  type RowsContext,
   type TrainEvent,
   type TrainTaskOptions,
 } from './trainTask';
@@ -39,8 +45,14 @@ import {
 export const LAYER_SCAN_FILE = 'layer-scan.json';
 const LAYER_SCAN_FORMAT = 'hdlm-layer-scan/1';
 
-/** Default sample: enough dev examples that a point of accuracy is about 2 standard errors apart at 80 %. */
-export const SCAN_DEFAULTS = { trainExamples: 4000, devExamples: 2000, tolerance: 0.01, maxLayers: 12 } as const;
+/**
+ * Default sample. The dev examples decide between layers a point or so apart, and the best layer
+ * is picked on them, so its lead is optimistic: on 2,000 of the thought task's the thought at
+ * layer 6 led layer 4 by 1.4 points (significant), on all 7,539 by 0.6 (p 0.06). 8,000 is the
+ * whole dev split of the shipped tasks; the training sample matters less (heads train in seconds
+ * on 4,000).
+ */
+export const SCAN_DEFAULTS = { trainExamples: 4000, devExamples: 8000, tolerance: 0.01, maxLayers: 12 } as const;
 
 export interface LayerScanOptions extends Pick<TrainTaskOptions, 'defaultModelDir' | 'signal' | 'featureCache'> {
   /** Training examples sampled (by id hash; the task's own `maxExamples` caps it too). */
@@ -69,6 +81,8 @@ export interface ScanCell {
   bestEpoch: number;
   epochs: number;
   trainRows: number;
+  /** This layer's head minus the level's best one's, paired on the same dev examples (absent in records before 2026-12-06 20:00). */
+  vsBest?: PairedDifference;
 }
 
 export interface ScanLevel {
@@ -84,6 +98,8 @@ export interface ScanLevel {
 export interface LayerScanRecord {
   format: typeof LAYER_SCAN_FORMAT;
   task: string;
+  /** A thought-then-answer task's scan has one level, its thought (absent in records before it could: classify). */
+  kind?: TaskDefinition['kind'];
   modelFingerprint: string;
   numLayers: number;
   /** The layers the task file names now, and those the scan suggests ("last" for the last layer). */
@@ -108,17 +124,19 @@ export function defaultScanLayers(numLayers: number, max: number = SCAN_DEFAULTS
 }
 
 /**
- * Per level (coarse to fine), the cheapest scanned layer whose accuracy is within `tolerance` of
- * the level's best, among the layers deeper than the level above's choice and leaving a deeper
- * layer for every level below (task files need increasing layers); of equally cheap ones the more
- * accurate. Where none of those is within the tolerance, the best of them. `accuracy[d][i]` is
- * level d+1's at `layers[i]`. A layer's cost is its depth, except that the model's last layer
+ * Per level (coarse to fine), the cheapest scanned layer as good as the level's best, among the
+ * layers deeper than the level above's choice and leaving a deeper layer for every level below
+ * (task files need increasing layers); of equally cheap ones the more accurate. As good: within
+ * `tolerance` of the best, or (with `vsBest`, the paired comparisons against the best layer) short
+ * of it by no more than chance (p ≥ SIGNIFICANT): a deeper, dearer layer has to earn its cost
+ * with a gain that is both larger than the tolerance and real. Where none of those is as good,
+ * the best of them. `accuracy[d][i]` is level d+1's at `layers[i]`. A layer's cost is its depth, except that the model's last layer
  * costs the last level what the layer below it does: the engine runs only each row's newest
  * position there (SegmentedModel.runToNewest), so that level ends at the last layer for about
  * the price of ending one layer earlier (measured on WordNet, 2026-12-06: 276 against 275
  * layer·positions per example).
  */
-export function suggestLayers(accuracy: readonly (readonly number[])[], layers: readonly number[], tolerance: number, numLayers: number): number[] {
+export function suggestLayers(accuracy: readonly (readonly number[])[], layers: readonly number[], tolerance: number, numLayers: number, vsBest?: readonly (readonly PairedDifference[])[]): number[] {
   const depth = accuracy.length;
   if (layers.length < depth) throw new Error(`a layer scan of ${depth} levels needs at least ${depth} layers, got ${layers.length}`);
   const chosen: number[] = [];
@@ -128,7 +146,7 @@ export function suggestLayers(accuracy: readonly (readonly number[])[], layers: 
     const best = Math.max(...row);
     const cost = (i: number): number => (d === depth - 1 && layers[i] === numLayers ? numLayers - 1 : layers[i]!);
     const allowed = Array.from({ length: layers.length - (depth - 1 - d) - from }, (_, k) => from + k);
-    const good = allowed.filter((i) => row[i]! >= best - tolerance - 1e-12);
+    const good = allowed.filter((i) => row[i]! >= best - tolerance - 1e-12 || (vsBest?.[d]?.[i]?.pValue ?? 0) >= SIGNIFICANT);
     const pick = good.length > 0 ? good.reduce((a, i) => (cost(i) < cost(a) || (cost(i) === cost(a) && row[i]! > row[a]!) ? i : a)) : allowed.reduce((a, i) => (row[i]! > row[a]! ? i : a));
     chosen.push(layers[pick]!);
     from = pick + 1;
@@ -136,9 +154,29 @@ export function suggestLayers(accuracy: readonly (readonly number[])[], layers: 
   return chosen;
 }
 
-/** Scans a classification task's levels over the model's layers (see the top of this file). */
+/** What a scan trains its heads on, per task kind: each scanned level's rows at every layer. */
+interface ScanData {
+  /** Levels scanned: every level of a classification task; the thought alone of a thought-then-answer task. */
+  depth: number;
+  examples: { train: number; dev: number };
+  /** Level `level`'s head plan at `layer`, its training and dev rows, and the dev example of each dev row. */
+  rows(level: number, layer: number): { plan: HeadPlan; train: FeatureSet; dev: FeatureSet; devExample: Int32Array };
+}
+
+/** What the kind-specific readers share: the loaded model, the layers, the backbone runs and the events. */
+interface ScanContext {
+  loaded: LoadedModel;
+  layers: number[];
+  runs: Omit<FeatureRequest, 'reads'>;
+  rows: RowsContext;
+  shared: (e: TrainEvent) => void;
+}
+
+/**
+ * Scans a task's levels over the model's layers (see the top of this file). A thought-then-answer
+ * task scans its thought, whose head can sit at any layer below the last (the answer's).
+ */
 export async function scanLayers(engine: Engine, task: TaskDefinition, options: LayerScanOptions): Promise<LayerScanRecord> {
-  if (task.kind === 'thoughtThenAnswer') throw new Error(`${task.name}: the layer scan measures classification tasks; a thoughtThenAnswer task's thought layer is tried by fine-tuning and evaluating it`);
   const emit = options.onEvent ?? (() => undefined);
   // The steps shared with fine-tuning tell only stages and the backbone pass's progress.
   const shared = (e: TrainEvent): void => {
@@ -146,60 +184,42 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
   };
   const tolerance = options.tolerance ?? SCAN_DEFAULTS.tolerance;
   const settings = task.train;
-  // 1. Data: the task's split, sampled. The taxonomy is the whole split's, as fine-tuning builds it.
-  const { split, skippedLines } = readTrainingData({ ...task, train: { ...settings, maxExamples: 0 } }, readHierarchicalDataset, shared);
-  const taxonomy = trainingTaxonomy(split);
-  checkLevelDepth(task, taxonomy.depth, 'in the training data');
-  const trainCap = Math.min(options.trainExamples ?? SCAN_DEFAULTS.trainExamples, settings.maxExamples > 0 ? settings.maxExamples : Infinity);
-  const train = subsample(split.train, trainCap, settings.seed);
-  const dev = subsample(split.dev, options.devExamples ?? SCAN_DEFAULTS.devExamples, settings.seed);
-  if (dev.length === 0) throw new Error(`${task.name}: no dev examples to compare layers on (${task.dataset.dev ?? task.dataset.train})`);
-  if (skippedLines > 0) emit({ kind: 'stage', message: `${skippedLines} dataset lines skipped (see the dataset's problems)` });
-
-  // 2. One backbone pass per split, reading every level at every candidate layer.
+  const thought = task.kind === 'thoughtThenAnswer';
   const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
   const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
-  const layers = checkedLayers(options.layers ?? defaultScanLayers(L0), L0, task.levels.length);
+  // A thought ends below the last layer, where its answer is written.
+  const deepest = thought ? L0 - 1 : L0;
+  const layers = checkedLayers(options.layers ?? defaultScanLayers(deepest), deepest, thought ? 1 : task.levels.length);
+  const sample = thought ? sampleSplit(task, readGuidedDataset, options, shared) : sampleSplit(task, readHierarchicalDataset, options, shared);
   const loaded = await engine.loadModel(modelDir);
   try {
     const own = ownHeadCopy(loaded.checkpoint);
-    const layout = new ClassificationLayout(sequenceFormat(loaded.requireTokenizer()), { taxonomy, system: task.system, listCandidates: task.listCandidates });
-    const depth = task.levels.length;
-    const reads = Array.from({ length: depth }, (_, d) => layers.map((layer) => ({ level: d + 1, layer }))).flat();
     const featuresStart = performance.now();
     let cachedPasses = 0;
-    const runs = { ...backboneRuns(shared, options, loaded.checkpoint.fingerprint), onCacheHit: () => void cachedPasses++ };
-    const pass = async (records: HierarchicalRecord[], what: string): Promise<BackbonePass & { examples: number }> => {
-      const { forced, tooLong } = fitToContext(loaded.model, layout, records);
-      reportTooLong(shared, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
-      emit({ kind: 'stage', message: `running the backbone over ${forced.length} ${what} examples, reading ${depth} levels at ${layers.length} layers` });
-      const { sequences, choices } = choiceSequences(forced);
-      const features = await extractSpanFeatures(loaded.model, layout.sharedPrefix(), sequences, { reads, ...runs });
-      return { features, choices, examples: forced.length };
+    const ctx: ScanContext = {
+      loaded,
+      layers,
+      runs: { ...backboneRuns(shared, options, loaded.checkpoint.fingerprint), onCacheHit: () => void cachedPasses++ },
+      rows: { hiddenSize: loaded.checkpoint.config.hiddenSize, own, settings },
+      shared,
     };
-    const trainPass = await pass(train, 'training');
-    const devPass = await pass(dev, 'dev');
+    const data = task.kind === 'thoughtThenAnswer' ? await thoughtData(task, sample as Sample<GuidedRecord>, ctx) : await classifyData(task, sample as Sample<HierarchicalRecord>, ctx);
     const featureSeconds = (performance.now() - featuresStart) / 1000;
 
-    // 3. A head per (level, layer), trained as fine-tuning trains one.
+    // A head per (level, layer), trained as fine-tuning trains one.
     const trainingStart = performance.now();
-    const ctx = { task, own, config: loaded.checkpoint.config, provider: loaded.model.provider };
-    const rowsCtx = { hiddenSize: loaded.checkpoint.config.hiddenSize, own, settings };
-    const total = depth * layers.length;
+    const trainerCtx = { task, own, config: loaded.checkpoint.config, provider: loaded.model.provider };
+    const total = data.depth * layers.length;
     const levels: ScanLevel[] = [];
     const rights: boolean[][][] = [];
-    for (let d = 1; d <= depth; d++) {
-      const subset = labelTokenSubset([layout.choiceTokens([d])]);
+    for (let d = 1; d <= data.depth; d++) {
       const cells: ScanCell[] = [];
       const levelRights: boolean[][] = [];
       for (const layer of layers) {
         const started = performance.now();
-        const plan = { name: `level${d}@${layer}`, layer, levels: [d], subset: subset.ids, choices: true };
-        const trainRows = planRows(trainPass, plan, subset, rowsCtx);
-        const devRows = planRows(devPass, plan, subset, rowsCtx);
-        const devExample = devPass.features.find((f) => f.level === d && f.layer === layer)!.example;
-        const outcome = await trainAndScore(await createHeadTrainer(plan, ctx), trainRows, devRows, devExample, devPass.examples, settings, options.signal);
-        cells.push({ layer, accuracy: share(outcome.right), tokenAccuracy: outcome.tokenAccuracy, bestEpoch: outcome.bestEpoch, epochs: outcome.epochs, trainRows: trainRows.targets.length });
+        const { plan, train, dev, devExample } = data.rows(d, layer);
+        const outcome = await trainAndScore(await createHeadTrainer(plan, trainerCtx), train, dev, devExample, data.examples.dev, settings, options.signal);
+        cells.push({ layer, accuracy: share(outcome.right), tokenAccuracy: outcome.tokenAccuracy, bestEpoch: outcome.bestEpoch, epochs: outcome.epochs, trainRows: train.targets.length });
         levelRights.push(outcome.right);
         emit({ kind: 'scanCell', level: d, layer, accuracy: share(outcome.right), done: levels.length * layers.length + cells.length, total, seconds: (performance.now() - started) / 1000 });
       }
@@ -207,27 +227,31 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
       levels.push({ level: d, cells, best: 0, suggested: 0, suggestedVsBest: pairedDifference([], []) });
     }
 
-    // 4. The suggestion, and how far each suggested layer is from its level's best.
+    // The suggestion, and how far each suggested layer is from its level's best.
+    const L = loaded.checkpoint.config.numLayers;
     const accuracy = levels.map((l) => l.cells.map((c) => c.accuracy));
-    const suggested = suggestLayers(accuracy, layers, tolerance, loaded.checkpoint.config.numLayers);
     levels.forEach((l, d) => {
       const bestIndex = accuracy[d]!.indexOf(Math.max(...accuracy[d]!));
-      const pick = layers.indexOf(suggested[d]!);
       l.best = layers[bestIndex]!;
-      l.suggested = suggested[d]!;
-      l.suggestedVsBest = pairedDifference(rights[d]![pick]!, rights[d]![bestIndex]!);
+      l.cells.forEach((c, i) => (c.vsBest = pairedDifference(rights[d]![i]!, rights[d]![bestIndex]!)));
     });
-    const L = loaded.checkpoint.config.numLayers;
+    const suggested = suggestLayers(accuracy, layers, tolerance, L, levels.map((l) => l.cells.map((c) => c.vsBest!)));
+    levels.forEach((l, d) => {
+      l.suggested = suggested[d]!;
+      l.suggestedVsBest = l.cells[layers.indexOf(suggested[d]!)]!.vsBest!;
+    });
     const asTaskLayer = (layer: number): number | 'last' => (layer === L ? 'last' : layer);
     return {
       format: LAYER_SCAN_FORMAT,
       task: task.name,
+      kind: task.kind,
       modelFingerprint: loaded.checkpoint.fingerprint,
       numLayers: L,
       current: [...task.levels],
-      suggested: suggested.map(asTaskLayer),
+      // A thought-then-answer task's answer stays at the last layer.
+      suggested: thought ? [suggested[0]!, 'last'] : suggested.map(asTaskLayer),
       tolerance,
-      examples: { train: trainPass.examples, dev: devPass.examples },
+      examples: data.examples,
       layers,
       levels,
       settings: { epochs: settings.epochs, patience: settings.patience, learningRate: settings.learningRate, batchSize: settings.batchSize, seed: settings.seed },
@@ -240,10 +264,100 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
   }
 }
 
+interface Sample<R> {
+  /** The whole split (the taxonomy is built from it, as fine-tuning builds it). */
+  split: { train: R[]; dev: R[] };
+  train: R[];
+  dev: R[];
+}
+
+/** The task's split, sampled by id hash: at most the scan's training examples (and the task's own cap), and its dev examples. */
+function sampleSplit<R extends { id: string }>(task: TaskDefinition, read: (file: string) => { records: R[]; issues: DatasetIssues }, options: LayerScanOptions, shared: (e: TrainEvent) => void): Sample<R> {
+  const settings = task.train;
+  const { split, skippedLines } = readTrainingData({ ...task, train: { ...settings, maxExamples: 0 } }, read, shared);
+  const trainCap = Math.min(options.trainExamples ?? SCAN_DEFAULTS.trainExamples, settings.maxExamples > 0 ? settings.maxExamples : Infinity);
+  const dev = subsample(split.dev, options.devExamples ?? SCAN_DEFAULTS.devExamples, settings.seed);
+  if (dev.length === 0) throw new Error(`${task.name}: no dev examples to compare layers on (${task.dataset.dev ?? task.dataset.train})`);
+  if (skippedLines > 0) shared({ kind: 'stage', message: `${skippedLines} dataset lines skipped (see the dataset's problems)` });
+  return { split, train: subsample(split.train, trainCap, settings.seed), dev };
+}
+
+/** A classification task: every level's label-choice rows at every layer, with their choices. */
+async function classifyData(task: TaskDefinition, sample: Sample<HierarchicalRecord>, ctx: ScanContext): Promise<ScanData> {
+  const taxonomy = trainingTaxonomy(sample.split);
+  checkLevelDepth(task, taxonomy.depth, 'in the training data');
+  const { loaded, layers } = ctx;
+  const layout = new ClassificationLayout(sequenceFormat(loaded.requireTokenizer()), { taxonomy, system: task.system, listCandidates: task.listCandidates });
+  const depth = task.levels.length;
+  const reads = Array.from({ length: depth }, (_, d) => layers.map((layer) => ({ level: d + 1, layer }))).flat();
+  const pass = async (records: HierarchicalRecord[], what: string): Promise<BackbonePass & { examples: number }> => {
+    const { forced, tooLong } = fitToContext(loaded.model, layout, records);
+    reportTooLong(ctx.shared, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
+    ctx.shared({ kind: 'stage', message: `running the backbone over ${forced.length} ${what} examples, reading ${depth} levels at ${layers.length} layers` });
+    const { sequences, choices } = choiceSequences(forced);
+    const features = await extractSpanFeatures(loaded.model, layout.sharedPrefix(), sequences, { reads, ...ctx.runs });
+    return { features, choices, examples: forced.length };
+  };
+  const train = await pass(sample.train, 'training');
+  const dev = await pass(sample.dev, 'dev');
+  const subsets = Array.from({ length: depth }, (_, d) => labelTokenSubset([layout.choiceTokens([d + 1])]));
+  return {
+    depth,
+    examples: { train: train.examples, dev: dev.examples },
+    rows: (level, layer) => {
+      const subset = subsets[level - 1]!;
+      const plan = { name: `level${level}@${layer}`, layer, levels: [level], subset: subset.ids, choices: true };
+      return { plan, train: planRows(train, plan, subset, ctx.rows), dev: planRows(dev, plan, subset, ctx.rows), devExample: blockOf(dev.features, level, layer).example };
+    },
+  };
+}
+
+/**
+ * A thought-then-answer task: the thought's tokens (and its closing token) at every layer, read
+ * from the teacher-forced sequences fine-tuning trains on. A dev example counts as right when its
+ * every thought token is, which is when greedy decoding writes the gold thought.
+ */
+async function thoughtData(task: TaskDefinition, sample: Sample<GuidedRecord>, ctx: ScanContext): Promise<ScanData> {
+  const { loaded, layers } = ctx;
+  const format = sequenceFormat(loaded.requireTokenizer());
+  const prefix = systemPrefix(format, task.system);
+  const max = loaded.checkpoint.config.maxPositions;
+  // The answer's tokens are read at the last layer too, though no head here learns from them: so
+  // the passes run the very batches fine-tuning runs, and the thought's rows are its rows, bit
+  // for bit (batches of other lengths pad differently, which moves the last digits).
+  const reads = [...layers.map((layer) => ({ level: 1, layer })), { level: 2, layer: loaded.checkpoint.config.numLayers }];
+  const pass = async (records: GuidedRecord[], what: string): Promise<{ sequences: SpannedSequence[]; features: LayerFeatures[] }> => {
+    const all = records.map((r) => ({ id: r.id, sequence: thoughtThenAnswerSequence(format, r.input, r.thought, r.answer) }));
+    const tokens = (s: SpannedSequence): number => prefix.length + s.ids.length;
+    reportTooLong(ctx.shared, what, all.filter((e) => tokens(e.sequence) > max).map((e) => ({ id: e.id, tokens: tokens(e.sequence) })), max);
+    const sequences = all.filter((e) => tokens(e.sequence) <= max).map((e) => e.sequence);
+    ctx.shared({ kind: 'stage', message: `running the backbone over ${sequences.length} ${what} examples, reading the thought at ${layers.length} layers` });
+    return { sequences, features: await extractSpanFeatures(loaded.model, prefix, sequences, { reads, ...ctx.runs }) };
+  };
+  const train = await pass(sample.train, 'training');
+  const dev = await pass(sample.dev, 'dev');
+  // The head chooses among the tokens thoughts use, as fine-tuning's thought head does.
+  const subset = labelTokenSubset([...train.sequences, ...dev.sequences].map((s) => (s.spans[0] ?? []).map((i) => s.ids[i]!)));
+  return {
+    depth: 1,
+    examples: { train: train.sequences.length, dev: dev.sequences.length },
+    rows: (level, layer) => {
+      const plan = { name: `thought@${layer}`, layer, levels: [level], subset: subset.ids };
+      return { plan, train: rowsAt(train.features, plan, subset, ctx.rows), dev: rowsAt(dev.features, plan, subset, ctx.rows), devExample: blockOf(dev.features, level, layer).example };
+    },
+  };
+}
+
+function blockOf(features: readonly LayerFeatures[], level: number, layer: number): LayerFeatures {
+  const block = features.find((f) => f.level === level && f.layer === layer);
+  if (!block) throw new Error(`layer scan: no features of level ${level} at layer ${layer}`);
+  return block;
+}
+
 /** The layers to try, checked against the model: each within 1..L, sorted, and as many as the task has levels. */
-function checkedLayers(layers: readonly number[], numLayers: number, depth: number): number[] {
-  const bad = layers.find((l) => !Number.isInteger(l) || l < 1 || l > numLayers);
-  if (bad !== undefined) throw new Error(`layer ${bad} cannot be scanned: the model has layers 1 to ${numLayers}`);
+function checkedLayers(layers: readonly number[], deepest: number, depth: number): number[] {
+  const bad = layers.find((l) => !Number.isInteger(l) || l < 1 || l > deepest);
+  if (bad !== undefined) throw new Error(`layer ${bad} cannot be scanned: the layers to scan are 1 to ${deepest}`);
   const sorted = [...new Set(layers)].sort((a, b) => a - b);
   if (sorted.length < depth) throw new Error(`${depth} levels need at least ${depth} layers to scan (increasing layers, coarse to fine), got ${sorted.join(', ')}`);
   return sorted;

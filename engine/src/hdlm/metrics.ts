@@ -106,6 +106,9 @@ export interface PairedComparison {
   joint: PairedDifference;
 }
 
+/** Below this p-value a paired difference counts as real (the layer scan's test of a layer against the best). */
+export const SIGNIFICANT = 0.05;
+
 /** `right[i]` of each variant: whether it got example i right. */
 export function pairedDifference(a: readonly boolean[], b: readonly boolean[]): PairedDifference {
   if (a.length !== b.length) throw new Error(`paired comparison: ${a.length} outcomes against ${b.length}`);

@@ -142,9 +142,24 @@ export interface BackbonePass {
  * A head's rows out of a backbone pass: its levels' rows at its layer, each with its choices,
  * the model's frozen norm applied where the head keeps one (headNorm).
  */
-export function planRows(data: BackbonePass, plan: { layer: number; levels: readonly number[] }, subset: TokenSubset, ctx: { hiddenSize: number; own: ReturnType<typeof ownHeadCopy>; settings: TrainSettings }): FeatureSet {
-  const blocks = data.features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level));
-  return frozenNorm(featureSet(blocks, ctx.hiddenSize, subset, (level, example) => data.choices[example]![level - 1]!), headNorm(ctx.own, ctx.settings), ctx.own);
+export function planRows(data: BackbonePass, plan: { layer: number; levels: readonly number[] }, subset: TokenSubset, ctx: RowsContext): FeatureSet {
+  return rowsAt(data.features, plan, subset, ctx, (level, example) => data.choices[example]![level - 1]!);
+}
+
+/** What turning feature blocks into a head's rows needs: the width, the model's own head (its norm), the settings. */
+export interface RowsContext {
+  hiddenSize: number;
+  own: ReturnType<typeof ownHeadCopy>;
+  settings: TrainSettings;
+}
+
+/**
+ * A head's rows: its levels' feature blocks at its layer (with each row's choices when
+ * `choicesOf` gives them), the model's frozen norm applied where the head keeps one (headNorm).
+ */
+export function rowsAt(features: readonly LayerFeatures[], plan: { layer: number; levels: readonly number[] }, subset: TokenSubset, ctx: RowsContext, choicesOf?: (level: number, example: number) => readonly (readonly number[])[]): FeatureSet {
+  const blocks = features.filter((f) => f.layer === plan.layer && plan.levels.includes(f.level));
+  return frozenNorm(featureSet(blocks, ctx.hiddenSize, subset, choicesOf), headNorm(ctx.own, ctx.settings), ctx.own);
 }
 
 /**

@@ -17,7 +17,7 @@ import { ownHeadCopy } from './headStore';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import type { TaskDefinition } from './taskFile';
 import { ANSWER_HEAD, THOUGHT_HEAD } from './taskSession';
-import { backboneRuns, FLAT_HEAD, featureSet, frozenNorm, headNorm, labelTokenSubset, readTrainingData, reportTooLong, trainHeads, type TrainReport, type TrainTaskOptions } from './trainTask';
+import { backboneRuns, FLAT_HEAD, labelTokenSubset, readTrainingData, reportTooLong, rowsAt, trainHeads, type TrainReport, type TrainTaskOptions } from './trainTask';
 
 /** A record's teacher-forced sequences: with the thought (HdLM) and without it (flat). */
 interface Example {
@@ -86,7 +86,7 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
     // Awaited here, so that the model is released only after its heads are trained.
     return await trainHeads(plans, ctx, facts, (plan) => {
       const subset = labelTokenSubset(targetTokens(plan.level));
-      const pick = (features: LayerFeatures[]): FeatureSet => frozenNorm(featureSet(features.filter((f) => f.layer === plan.layer && f.level === plan.level), H, subset), headNorm(own, task.train), own);
+      const pick = (features: LayerFeatures[]): FeatureSet => rowsAt(features, { layer: plan.layer, levels: [plan.level] }, subset, { hiddenSize: H, own, settings: task.train });
       return { plan: { name: plan.name, layer: plan.layer, levels: [plan.level], subset: subset.ids }, train: pick(plan.features[0]), dev: pick(plan.features[1]) };
     });
   } finally {

@@ -158,7 +158,7 @@ test('scan-layers keeps its record beside the heads and prints the report; bad o
   }
   const beyond = hdlm(['scan-layers', '--task', task, '--layers', '1,2,7']);
   assert.equal(beyond.status, 1);
-  assert.match(beyond.stderr, /layer 7 cannot be scanned: the model has layers 1 to 4/);
+  assert.match(beyond.stderr, /layer 7 cannot be scanned: the layers to scan are 1 to 4/);
 
   const out = join(dir, 'scan.md');
   const scan = hdlm(['scan-layers', '--task', task, '--layers', '1,2,3,4', '--train-examples', '40', '--dev-examples', '30', '--epochs', '1', '--tolerance', '2', '--out', out]);

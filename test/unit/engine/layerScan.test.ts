@@ -25,7 +25,7 @@ before(async () => {
   // ownLevel: the last level's head learns from its own level's rows, as the scan's heads do.
   const train = { epochs: 3, batchSize: 32, maxExamples: 80, devFraction: 0.2, patience: 2, lastLevelHead: 'ownLevel' };
   writeFileSync(join(dir, 'wn.hdlm.json'), JSON.stringify({ name: 'wn', model: 'model', dataset: { train: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train }));
-  writeFileSync(join(dir, 'thought.hdlm.json'), JSON.stringify({ name: 'th', kind: 'thoughtThenAnswer', model: 'model', dataset: { train: join(root, 'data', 'fixtures', 'thought.sample.jsonl') }, levels: [{ layer: 2 }, { layer: 'last' }] }));
+  writeFileSync(join(dir, 'thought.hdlm.json'), JSON.stringify({ name: 'th', kind: 'thoughtThenAnswer', model: 'model', dataset: { train: join(root, 'data', 'fixtures', 'thought.sample.jsonl') }, levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 3, batchSize: 32, devFraction: 0.2, patience: 2 } }));
   engine = await Engine.create({ providers: ['cpu'], threads: 1 });
 });
 
@@ -42,6 +42,16 @@ test('the suggestion is the cheapest layer within the tolerance, in increasing l
   // Three levels on three layers: each takes its own.
   assert.deepEqual(suggestLayers([[0.9, 0.1, 0.1], [0.1, 0.1, 0.9], [0.9, 0.9, 0.9]], [2, 5, 8], 0.05, 8), [2, 5, 8]);
   assert.throws(() => suggestLayers([[1], [1]], [4], 0.01, 4), /2 levels needs at least 2 layers/);
+});
+
+test('a layer short of the best by more than the tolerance, but by no more than chance, is as good', () => {
+  const d = (difference: number, pValue: number) => ({ aOnly: 0, bOnly: 0, difference, ci95: [difference, difference] as [number, number], pValue });
+  const accuracy = [[0.3, 0.7, 0.714]];
+  // 1.4 points below the best: beyond a point's tolerance; p 0.20 says the gap may be chance.
+  assert.deepEqual(suggestLayers(accuracy, [1, 2, 3], 0.01, 4, [[d(-0.414, 0.001), d(-0.014, 0.2), d(0, 1)]]), [2]);
+  // The same gap, shown real (p 0.01): the deeper layer earned its cost.
+  assert.deepEqual(suggestLayers(accuracy, [1, 2, 3], 0.01, 4, [[d(-0.414, 0.001), d(-0.014, 0.01), d(0, 1)]]), [3]);
+  assert.deepEqual(suggestLayers(accuracy, [1, 2, 3], 0.01, 4), [3], 'without the comparisons: the tolerance alone');
 });
 
 test('the last level\'s last layer costs what the layer below it does, so the more accurate of the two is suggested', () => {
@@ -76,10 +86,12 @@ test('a scan trains every level at every layer; at a level\'s own layer it reach
   assert.ok(events.some((e) => e.kind === 'features'));
   assert.equal(scan.featuresFromCache, undefined, 'the first scan ran the backbone');
   // The suggestion follows the rule over the record's own figures, written as a task file writes layers.
-  const numeric = suggestLayers(scan.levels.map((l) => l.cells.map((c) => c.accuracy)), scan.layers, scan.tolerance, scan.numLayers);
+  const numeric = suggestLayers(scan.levels.map((l) => l.cells.map((c) => c.accuracy)), scan.layers, scan.tolerance, scan.numLayers, scan.levels.map((l) => l.cells.map((c) => c.vsBest!)));
   assert.deepEqual(scan.suggested, numeric.map((l) => (l === 4 ? 'last' : l)));
   assert.deepEqual(scan.levels.map((l) => l.suggested), numeric);
   for (const level of scan.levels) {
+    // Each cell against the best layer, paired: its difference is the accuracies'.
+    for (const c of level.cells) assert.ok(Math.abs(c.vsBest!.difference - (c.accuracy - Math.max(...level.cells.map((x) => x.accuracy)))) < 1e-12);
     const best = Math.max(...level.cells.map((c) => c.accuracy));
     assert.equal(level.cells.find((c) => c.layer === level.best)!.accuracy, best);
     const suggested = level.cells.find((c) => c.layer === level.suggested)!;
@@ -124,9 +136,29 @@ test('a missing record reads as none; a damaged one names its file', () => {
   assert.throws(() => readLayerScan(heads), /not a layer scan record/);
 });
 
-test('a thought-then-answer task and layers the model lacks are refused before any work', async () => {
-  await assert.rejects(scanLayers(engine, readTaskFile(join(dir, 'thought.hdlm.json')), { defaultModelDir: join(dir, 'model') }), /measures classification tasks/);
+test('a thought-then-answer task scans its thought below the last layer; at its own layer it reaches what fine-tuning reaches', async () => {
+  const task = readTaskFile(join(dir, 'thought.hdlm.json'));
+  await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 4] }), /layer 4 cannot be scanned: the layers to scan are 1 to 3/, 'the last layer is the answer\'s');
+  const scan = await scanLayers(engine, task, { defaultModelDir: join(dir, 'model') });
+  assert.equal(scan.kind, 'thoughtThenAnswer');
+  assert.deepEqual(scan.layers, [1, 2, 3]);
+  assert.equal(scan.levels.length, 1, 'the thought alone');
+  assert.deepEqual(scan.current, [2, 'last']);
+  assert.deepEqual(scan.suggested, [scan.levels[0]!.suggested, 'last'], 'the answer stays at the last layer');
+  const report = await trainTask(engine, { ...task, headsDir: join(dir, 'heads-thought') }, { defaultModelDir: join(dir, 'model') });
+  const thought = report.heads.find((h) => h.name === 'thought')!;
+  const cell = scan.levels[0]!.cells.find((c) => c.layer === 2)!;
+  assert.deepEqual([thought.layer, thought.bestDevAccuracy, thought.trainRows], [2, cell.tokenAccuracy, cell.trainRows]);
+  // A dev example is right when its whole thought is: never more often than its tokens are.
+  assert.ok(scan.levels[0]!.cells.every((c) => c.accuracy <= c.tokenAccuracy + 1e-12));
+  const markdown = layerScanMarkdown(scan);
+  assert.match(markdown, /## Dev accuracy of the thought per layer/);
+  assert.match(markdown, /^\| thought \|/m);
+  assert.match(layerScanSummary(scan), /; thought [\d.]+ % at layer \d/);
+});
+
+test('layers the model lacks, or too few for the levels, are refused before any work', async () => {
   const task = readTaskFile(join(dir, 'wn.hdlm.json'));
-  await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 9] }), /layer 9 cannot be scanned: the model has layers 1 to 4/);
+  await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 9] }), /layer 9 cannot be scanned: the layers to scan are 1 to 4/);
   await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 3] }), /3 levels need at least 3 layers/);
 });

@@ -20,9 +20,9 @@ test('a task file gets Fine-tune and Evaluate on its "name" line, and Suggest la
       [3, 'Suggest layers', 'hdlm.scanLayers', [uri]],
     ],
   );
-  // A thought-then-answer task's thought layer is not scanned: no lens.
+  // A thought-then-answer task's thought layer is scanned too.
   const thought = codeLenses(TextDocument.create(uri, 'hdlm-task', 1, '{ "name": "t", "kind": "thoughtThenAnswer", "levels": [{ "layer": 2 }, { "layer": "last" }] }'));
-  assert.deepEqual(thought.map((l) => l.command?.title), ['Fine-tune', 'Evaluate']);
+  assert.deepEqual(thought.map((l) => l.command?.title), ['Fine-tune', 'Evaluate', 'Suggest layers']);
   const nameless = codeLenses(TextDocument.create(uri, 'hdlm-task', 1, '{ "levels": ['));
   assert.equal(nameless[0]!.range.start.line, 0, 'at the top when there is no name (or the JSON is broken)');
 });

@@ -154,7 +154,7 @@ test('a second job on heads a running job works in is refused, naming that job; 
   }
 });
 
-test('a layer scan of a thought-then-answer task, or with a bad sample size, is refused before any job starts', async () => {
+test('a layer scan with a bad sample size or task file is refused before any job starts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hdlm-scan-refused-'));
   try {
     const thought = join(dir, 't.hdlm.json');
@@ -162,7 +162,6 @@ test('a layer scan of a thought-then-answer task, or with a bad sample size, is 
     const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), DEFAULTS);
     server.initialize(initParams);
     const refused = (message: RegExp) => (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && message.test(err.message);
-    await assert.rejects(server.scanLayers({ task: thought }), refused(/^the layer scan measures classification tasks/));
     await assert.rejects(server.scanLayers({ task: thought, devExamples: 0 }), refused(/^devExamples must be a whole number ≥ 1, got 0$/));
     await assert.rejects(server.scanLayers({ task: join(dir, 'missing.hdlm.json') }), refused(/missing\.hdlm\.json/));
     assert.deepEqual(server.listJobs().jobs, [], 'no job was started');
