@@ -25,6 +25,7 @@ import { pairedDifference, SIGNIFICANT, type PairedDifference } from './metrics'
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
+import type { Taxonomy } from './taxonomy';
 import {
   backboneRuns,
   createHeadTrainer,
@@ -190,7 +191,8 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
   // A thought ends below the last layer, where its answer is written.
   const deepest = thought ? L0 - 1 : L0;
   const layers = checkedLayers(options.layers ?? defaultScanLayers(deepest), deepest, thought ? 1 : task.levels.length);
-  const sample = thought ? sampleSplit(task, readGuidedDataset, options, shared) : sampleSplit(task, readHierarchicalDataset, options, shared);
+  // The data is read (and a classification's taxonomy checked) before the model loads.
+  const sampled = thought ? { kind: 'thought' as const, sample: sampleSplit(task, readGuidedDataset, options, shared) } : classifySample(task, options, shared);
   const loaded = await engine.loadModel(modelDir);
   try {
     const own = ownHeadCopy(loaded.checkpoint);
@@ -203,7 +205,7 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
       rows: { hiddenSize: loaded.checkpoint.config.hiddenSize, own, settings },
       shared,
     };
-    const data = task.kind === 'thoughtThenAnswer' ? await thoughtData(task, sample as Sample<GuidedRecord>, ctx) : await classifyData(task, sample as Sample<HierarchicalRecord>, ctx);
+    const data = sampled.kind === 'thought' ? await thoughtData(task, sampled.sample, ctx) : await classifyData(task, sampled.sample, sampled.taxonomy, ctx);
     const featureSeconds = (performance.now() - featuresStart) / 1000;
 
     // A head per (level, layer), trained as fine-tuning trains one.
@@ -282,10 +284,16 @@ function sampleSplit<R extends { id: string }>(task: TaskDefinition, read: (file
   return { split, train: subsample(split.train, trainCap, settings.seed), dev };
 }
 
-/** A classification task: every level's label-choice rows at every layer, with their choices. */
-async function classifyData(task: TaskDefinition, sample: Sample<HierarchicalRecord>, ctx: ScanContext): Promise<ScanData> {
+/** A classification task's sample, and the taxonomy of its whole split (checked against the task's levels). */
+function classifySample(task: TaskDefinition, options: LayerScanOptions, shared: (e: TrainEvent) => void): { kind: 'classify'; sample: Sample<HierarchicalRecord>; taxonomy: Taxonomy } {
+  const sample = sampleSplit(task, readHierarchicalDataset, options, shared);
   const taxonomy = trainingTaxonomy(sample.split);
   checkLevelDepth(task, taxonomy.depth, 'in the training data');
+  return { kind: 'classify', sample, taxonomy };
+}
+
+/** A classification task: every level's label-choice rows at every layer, with their choices. */
+async function classifyData(task: TaskDefinition, sample: Sample<HierarchicalRecord>, taxonomy: Taxonomy, ctx: ScanContext): Promise<ScanData> {
   const { loaded, layers } = ctx;
   const layout = new ClassificationLayout(sequenceFormat(loaded.requireTokenizer()), { taxonomy, system: task.system, listCandidates: task.listCandidates });
   const depth = task.levels.length;
