@@ -45,7 +45,16 @@ export async function cancelJobCommand(server: ServerConnection, output: TeeOutp
     jobId = job.jobId;
     title = `${job.jobId} (${jobTitle(job)})`;
   }
-  const { cancelled } = await server.request(proto.cancelJob, { jobId });
+  let cancelled: boolean;
+  try {
+    ({ cancelled } = await server.request(proto.cancelJob, { jobId }));
+  } catch (err) {
+    // The server stopped (its jobs with it) or is restarting: say so instead of failing silently.
+    const message = `HdLM: could not cancel ${title}: ${err instanceof Error ? err.message : String(err)}`;
+    output.error(message);
+    void vscode.window.showErrorMessage(message);
+    return undefined;
+  }
   output.info(cancelled ? `cancelling ${title}` : `${title} was not running`);
   void (cancelled ? vscode.window.showInformationMessage(`HdLM: cancelling ${title}.`) : vscode.window.showWarningMessage(`HdLM: ${title} is not running.`));
   return { jobId, cancelled };
