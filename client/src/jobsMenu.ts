@@ -2,7 +2,7 @@
 // one running, or a pick among them), "HdLM: Show Jobs…" (running and recent ones, each running
 // one with a Cancel button; choosing one shows the task panel) and the status bar item's menu,
 // which gathers these with the model, device and server actions. A job started from the task
-// panel, the CLI-backed explorer menu or another window's notification can be stopped here too.
+// panel or the explorer menu, or whose notification was closed, can be stopped here too.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import type { ServerConnection } from './serverConnection';
