@@ -23,6 +23,11 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
     job.line = line;
     job.endedAt = now.toISOString();
   };
+  /** A job that reached its result: the whole of its last stage done. */
+  const done = (line: string): void => {
+    job.fraction = 1;
+    end('done', line);
+  };
   switch (event.kind) {
     case 'stage':
       job.line = event.message;
@@ -45,9 +50,8 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       return;
     case 'report':
       for (const h of event.report.heads) head(h.name).layer = h.layer;
-      job.fraction = 1;
       // A rerun with the same settings retrains nothing, and its report keeps the earlier timings.
-      end('done', retrainedNothing(event.report)
+      done(retrainedNothing(event.report)
         ? `nothing retrained: all ${event.report.heads.length} heads were already trained with these settings and data`
         : `done in ${(event.report.seconds.features + event.report.seconds.training).toFixed(0)} s on ${event.report.examples.train} examples`);
       return;
@@ -57,13 +61,11 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       return;
     case 'evaluation':
       job.evaluation = event.evaluation;
-      job.fraction = 1;
-      end('done', evaluationLine(event.evaluation));
+      done(evaluationLine(event.evaluation));
       return;
     case 'thoughtEvaluation':
       job.thoughtEvaluation = event.evaluation;
-      job.fraction = 1;
-      end('done', thoughtEvaluationLine(event.evaluation));
+      done(thoughtEvaluationLine(event.evaluation));
       return;
     case 'scanCell':
       job.fraction = event.done / Math.max(1, event.total);
@@ -71,8 +73,7 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       return;
     case 'layerScan':
       job.layerScan = event.scan;
-      job.fraction = 1;
-      end('done', layerScanSummary(event.scan));
+      done(layerScanSummary(event.scan));
       return;
     case 'failed':
       end('failed', event.message);

@@ -212,36 +212,34 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
     const trainingStart = performance.now();
     const trainerCtx = { task, own, config: loaded.checkpoint.config, provider: loaded.model.provider };
     const total = data.depth * layers.length;
-    const levels: ScanLevel[] = [];
-    const rights: boolean[][][] = [];
+    // Per level and layer: the head's figures, and which dev examples it got right.
+    const trained: { cell: Omit<ScanCell, 'vsBest'>; right: boolean[] }[][] = [];
     for (let d = 1; d <= data.depth; d++) {
-      const cells: ScanCell[] = [];
-      const levelRights: boolean[][] = [];
+      const row: (typeof trained)[number] = [];
       for (const layer of layers) {
         const started = performance.now();
         const { plan, train, dev, devExample } = data.rows(d, layer);
         const outcome = await trainAndScore(await createHeadTrainer(plan, trainerCtx), train, dev, devExample, data.examples.dev, settings, options.signal);
-        cells.push({ layer, accuracy: share(outcome.right), tokenAccuracy: outcome.tokenAccuracy, bestEpoch: outcome.bestEpoch, epochs: outcome.epochs, trainRows: train.targets.length });
-        levelRights.push(outcome.right);
-        emit({ kind: 'scanCell', level: d, layer, accuracy: share(outcome.right), done: levels.length * layers.length + cells.length, total, seconds: (performance.now() - started) / 1000 });
+        const accuracy = share(outcome.right);
+        row.push({ cell: { layer, accuracy, tokenAccuracy: outcome.tokenAccuracy, bestEpoch: outcome.bestEpoch, epochs: outcome.epochs, trainRows: train.targets.length }, right: outcome.right });
+        emit({ kind: 'scanCell', level: d, layer, accuracy, done: (d - 1) * layers.length + row.length, total, seconds: (performance.now() - started) / 1000 });
       }
-      rights.push(levelRights);
-      levels.push({ level: d, cells, best: 0, suggested: 0, suggestedVsBest: pairedDifference([], []) });
+      trained.push(row);
     }
 
-    // The suggestion, and how far each suggested layer is from its level's best.
+    // Each layer against its level's best (paired), then the suggestion from those.
     const L = loaded.checkpoint.config.numLayers;
-    const accuracy = levels.map((l) => l.cells.map((c) => c.accuracy));
-    levels.forEach((l, d) => {
-      const bestIndex = accuracy[d]!.indexOf(Math.max(...accuracy[d]!));
-      l.best = layers[bestIndex]!;
-      l.cells.forEach((c, i) => (c.vsBest = pairedDifference(rights[d]![i]!, rights[d]![bestIndex]!)));
-    });
-    const suggested = suggestLayers(accuracy, layers, tolerance, L, levels.map((l) => l.cells.map((c) => c.vsBest!)));
-    levels.forEach((l, d) => {
-      l.suggested = suggested[d]!;
-      l.suggestedVsBest = l.cells[layers.indexOf(suggested[d]!)]!.vsBest!;
-    });
+    const accuracy = trained.map((row) => row.map((t) => t.cell.accuracy));
+    const bestIndex = accuracy.map((row) => row.indexOf(Math.max(...row)));
+    const cells: ScanCell[][] = trained.map((row, d) => row.map((t) => ({ ...t.cell, vsBest: pairedDifference(t.right, row[bestIndex[d]!]!.right) })));
+    const suggested = suggestLayers(accuracy, layers, tolerance, L, cells.map((row) => row.map((c) => c.vsBest!)));
+    const levels: ScanLevel[] = cells.map((row, d) => ({
+      level: d + 1,
+      cells: row,
+      best: layers[bestIndex[d]!]!,
+      suggested: suggested[d]!,
+      suggestedVsBest: row[layers.indexOf(suggested[d]!)]!.vsBest!,
+    }));
     const asTaskLayer = (layer: number): number | 'last' => (layer === L ? 'last' : layer);
     return {
       format: LAYER_SCAN_FORMAT,

@@ -11,6 +11,7 @@ import { defaultScanLayers, LAYER_SCAN_FILE, readLayerScan, saveLayerScan, scanL
 import { layerScanMarkdown, layerScanSummary } from '../../../engine/src/hdlm/layerScanMarkdown';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { trainTask } from '../../../engine/src/hdlm/trainTask';
+import { CancelledError } from '../../../engine/src/model/segmentedModel';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -155,6 +156,19 @@ test('a thought-then-answer task scans its thought below the last layer; at its 
   assert.match(markdown, /## Dev accuracy of the thought per layer/);
   assert.match(markdown, /^\| thought \|/m);
   assert.match(layerScanSummary(scan), /; thought [\d.]+ % at layer \d/);
+});
+
+test('a scan cancelled between heads stops with CancelledError; a missing model folder is named', async () => {
+  const task = readTaskFile(join(dir, 'wn.hdlm.json'));
+  const controller = new AbortController();
+  const cells: number[] = [];
+  await assert.rejects(
+    scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), trainExamples: 80, devExamples: 200, signal: controller.signal, onEvent: (e) => e.kind === 'scanCell' && (cells.push(e.done), controller.abort()) }),
+    CancelledError,
+  );
+  assert.deepEqual(cells, [1], 'no head trained after the cancel');
+  const missing = { ...task, model: join(dir, 'no-such-model') };
+  await assert.rejects(scanLayers(engine, missing, { defaultModelDir: join(dir, 'model') }), new RegExp(join(dir, 'no-such-model').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 });
 
 test('layers the model lacks, or too few for the levels, are refused before any work', async () => {
