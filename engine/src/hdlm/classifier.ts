@@ -117,14 +117,34 @@ export class HierarchicalClassifier {
    * widens only where a level is unsure (DEFAULT_BEAM; `{ beam: 1 }` is greedy).
    */
   async classify(text: string, options: Partial<HierarchyBeam> & { signal?: AbortSignal } = {}): Promise<Classification> {
-    const { beam: beamWidth, margin } = resolveBeam(options);
-    const floor = Math.log(margin);
-    const root = (await this.sharedState()).fork();
+    const root = await this.prefixFork();
+    try {
+      this.model.append(root, [this.layout.inputPart(text)]);
+    } catch (err) {
+      root.release();
+      throw err;
+    }
+    return this.classifyFrom(root, options);
+  }
+
+  /** A fork of the shared prefix's state (system turn and candidates), for a caller that appends the input itself. */
+  async prefixFork(): Promise<DecodeState> {
+    return (await this.sharedState()).fork();
+  }
+
+  /**
+   * `classify` on a state that already holds the prefix and the input (`layout.inputPart`), with
+   * at least the input's newest position not yet run: the early-exit cascade (earlyExit.ts) runs
+   * the input's other positions once and tries several classifiers on forks of it. The call owns
+   * `root` and releases it.
+   */
+  async classifyFrom(root: DecodeState, options: Partial<HierarchyBeam> & { signal?: AbortSignal } = {}): Promise<Classification> {
     // Every state this call makes is released at its end (device caches: model/deviceTensors.ts).
     const made = new Set<DecodeState>([root]);
     let chosen: Child[] = [{ labels: [], logp: 0, decisions: [], parent: root, tokens: [] }];
     try {
-      this.model.append(root, [this.layout.inputPart(text)]);
+      const { beam: beamWidth, margin } = resolveBeam(options);
+      const floor = Math.log(margin);
       for (let level = 1; level <= this.task.taxonomy.depth; level++) {
         const started = performance.now();
         const work = this.model.compute.layerPositions;

@@ -1,0 +1,153 @@
+// The early-exit baseline: the threshold rule and the curve on attempts made by hand, and the
+// cascade on a small random model, where stopping at each exit must give what that exit's
+// classifier gives alone while the input's shared positions run through each layer only once.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Engine, type LoadedModel } from '../../../engine/src/index';
+import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
+import { classifyExitingPerLevel, exitCurve, exitIndex, matchReference, runExitCascade, savedHeadsClassifier, type ExitAttempt } from '../../../engine/src/hdlm/earlyExit';
+import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
+import { levelHeadName, openTask } from '../../../engine/src/hdlm/taskSession';
+import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
+import { trainTask } from '../../../engine/src/hdlm/trainTask';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
+const texts = ['a domesticated animal kept for company', 'a tall woody plant with a single trunk', 'an instrument for measuring time'];
+let dir: string;
+let engine: Engine;
+let loaded: LoadedModel;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-exit-'));
+  process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
+  writeTinyModel(join(dir, 'model'), root);
+  const train = { epochs: 2, batchSize: 32, maxExamples: 60, devFraction: 0.2, patience: 2 };
+  writeFileSync(join(dir, 'wn.hdlm.json'), JSON.stringify({ name: 'wn', model: 'model', dataset: { train: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train }));
+  engine = await Engine.create({ providers: ['cpu'], threads: 1 });
+  loaded = await engine.loadModel(join(dir, 'model'), { cuts: [2, 3], cacheDir: join(dir, 'graphs') });
+});
+
+after(async () => {
+  await loaded.release();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const attempt = (labels: string[], probability: number, layerPositions: number): ExitAttempt => ({ labels, probability, layerPositions, ms: layerPositions / 10 });
+
+test('an input stops at its first exit sure enough, else at the last; the curve counts each threshold so', () => {
+  const a = [attempt(['x', 'a'], 0.4, 10), attempt(['y', 'b'], 0.7, 16), attempt(['y', 'c'], 0.2, 20)];
+  assert.equal(exitIndex(a, 0), 0);
+  assert.equal(exitIndex(a, 0.5), 1);
+  assert.equal(exitIndex(a, 0.9), 2, 'none sure enough: the last exit');
+  const b = [attempt(['y', 'b'], 0.95, 12), attempt(['y', 'b'], 0.9, 18), attempt(['y', 'b'], 0.99, 22)];
+  const gold = [['y', 'b'], ['y', 'b']];
+  const [first, half, never] = exitCurve(gold, [a, b], [0, 0.5, 2]);
+  assert.deepEqual([first!.jointAccuracy, first!.levelAccuracy, first!.layerPositions, first!.exitShare], [0.5, [0.5, 0.5], 11, [1, 0, 0]]);
+  assert.deepEqual([half!.jointAccuracy, half!.layerPositions, half!.exitShare, half!.right], [1, 14, [0.5, 0.5, 0], [true, true]]);
+  assert.deepEqual([never!.jointAccuracy, never!.levelAccuracy, never!.layerPositions, never!.exitShare], [0.5, [1, 0.5], 21, [0, 0, 1]]);
+  assert.throws(() => exitCurve(gold, [a], [0]), /2 gold paths but 1 inputs/);
+});
+
+test('thresholds are matched to a reference on its compute and on its accuracy', () => {
+  const point = (threshold: number, jointAccuracy: number, layerPositions: number) => ({ threshold, jointAccuracy, levelAccuracy: [], layerPositions, ms: 0, exitShare: [], right: [] });
+  const curve = [point(0, 0.5, 100), point(0.5, 0.6, 150), point(0.8, 0.62, 210), point(2, 0.63, 300)];
+  const m = matchReference(curve, { jointAccuracy: 0.615, layerPositions: 200 });
+  assert.equal(m.sameCompute?.threshold, 0.5, 'the most accurate point costing at most 200');
+  assert.equal(m.sameAccuracy?.threshold, 0.8, 'the cheapest point at least as accurate');
+  assert.deepEqual(matchReference(curve, { jointAccuracy: 0.7, layerPositions: 50 }), { sameCompute: undefined, sameAccuracy: undefined });
+});
+
+const taxonomy = (): Taxonomy =>
+  Taxonomy.fromPaths(
+    [
+      ['animal', 'mammal', 'dog'],
+      ['animal', 'mammal', 'cat'],
+      ['animal', 'bird', 'owl'],
+      ['plant', 'tree', 'oak'],
+      ['plant', 'flower', 'rose'],
+      ['artifact', 'instrument', 'clock'],
+    ].map((labels, i) => ({ labels, source: `inline:${i + 1}` })),
+  );
+
+/** A classifier on the tiny model deciding every level at `layer` through the model's own head. */
+function ownHeadClassifier(layer: number): HierarchicalClassifier {
+  const head = loaded.model.ownHead;
+  return new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { taxonomy: taxonomy(), system: 'Classify the text.', listCandidates: true, levels: [1, 2, 3].map(() => ({ layer, head, scoring: 'choices' as const })) });
+}
+
+test('the cascade gives at each exit what that exit\'s classifier gives alone, and runs the shared input once per layer', async () => {
+  const exits = [2, 3, 4].map((layer) => ({ layer, classifier: ownHeadClassifier(layer) }));
+  // Each classifier computes its shared prefix on first use: not part of any input's cost.
+  for (const { classifier } of exits) await classifier.classify(texts[0]!);
+  for (const text of texts) {
+    const alone: { labels: string[]; probability: number; layerPositions: number }[] = [];
+    for (const { classifier } of exits) {
+      const before = loaded.model.compute.layerPositions;
+      const r = await classifier.classify(text);
+      alone.push({ labels: r.path.map((d) => d.label), probability: r.pathProbability, layerPositions: loaded.model.compute.layerPositions - before });
+    }
+    const attempts = await runExitCascade(loaded.model, exits, text);
+    assert.equal(attempts.length, 3);
+    attempts.forEach((a, i) => {
+      assert.deepEqual(a.labels, alone[i]!.labels, `${text}: exit ${exits[i]!.layer}`);
+      assert.ok(Math.abs(a.probability - alone[i]!.probability) < 1e-4, `${text}: exit ${exits[i]!.layer}: ${a.probability} vs ${alone[i]!.probability}`);
+    });
+    // Cost: the first exit costs what it costs alone; each later one costs what it costs alone
+    // less the layers the input's shared positions (all but the newest) already ran.
+    const shared = exits[0]!.classifier.layout.inputPart(text).length - 1;
+    assert.equal(attempts[0]!.layerPositions, alone[0]!.layerPositions);
+    assert.equal(attempts[1]!.layerPositions - attempts[0]!.layerPositions, alone[1]!.layerPositions - shared * 2);
+    assert.equal(attempts[2]!.layerPositions - attempts[1]!.layerPositions, alone[2]!.layerPositions - shared * 3);
+    assert.ok(attempts.every((a, i) => i === 0 || a.ms >= attempts[i - 1]!.ms));
+  }
+  await assert.rejects(runExitCascade(loaded.model, [exits[1]!, exits[0]!], texts[0]!), /exit layers must increase, got 3, 2/);
+});
+
+test('exiting per level: never sure is every level at its last exit, always sure every level at its first, both greedy', async () => {
+  const [first, last] = [ownHeadClassifier(2), ownHeadClassifier(4)];
+  const exits = [1, 2, 3].map(() => [2, 3, 4].map((layer) => ({ layer, head: loaded.model.ownHead, scoring: 'choices' as const })));
+  for (const c of [first, last]) await c.classify(texts[0]!); // shared prefixes computed outside the measured runs
+  for (const text of texts) {
+    for (const [threshold, alone, layer] of [[0, first, 2], [2, last, 4]] as const) {
+      const reference = await alone.classify(text, { beam: 1 });
+      const before = loaded.model.compute.layerPositions;
+      const got = await classifyExitingPerLevel(loaded.model, first, exits, text, threshold);
+      const cost = loaded.model.compute.layerPositions - before;
+      assert.deepEqual(got.labels, reference.path.map((d) => d.label), `${text}, τ ${threshold}`);
+      assert.deepEqual(got.layers, [layer, layer, layer]);
+      assert.ok(Math.abs(got.probability - reference.pathProbability) < 1e-4, `${got.probability} vs ${reference.pathProbability}`);
+      const aloneCost = reference.path.reduce((a, d) => a + d.layerPositions, 0);
+      // Always sure costs what the first exit costs alone. Never sure costs at least what the last
+      // exit costs alone: the input runs once either way, and the tries before add only their
+      // label trees (none here: these labels differ at their first token) and head reads.
+      if (threshold === 0) assert.equal(cost, aloneCost);
+      else assert.ok(cost >= aloneCost, `${cost} ≥ ${aloneCost}`);
+    }
+  }
+  const mixed = await classifyExitingPerLevel(loaded.model, first, exits, texts[0]!, 0.5);
+  assert.ok(mixed.layers.every((l) => [2, 3, 4].includes(l)) && taxonomy().isPath(mixed.labels));
+  await assert.rejects(classifyExitingPerLevel(loaded.model, first, [[], [], []], texts[0]!, 0.5), /level 1 needs exits in increasing layers/);
+});
+
+test('a classifier over saved heads decides as the task\'s own session does', async () => {
+  const task = readTaskFile(join(dir, 'wn.hdlm.json'));
+  await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  const session = await openTask(engine, task, join(dir, 'model'));
+  const saved = await savedHeadsClassifier(loaded, { taxonomy: session.taxonomy, system: task.system, listCandidates: task.listCandidates }, [2, 3, 4].map((layer, d) => ({ layer, dir: task.headsDir, head: levelHeadName(d + 1) })));
+  try {
+    for (const text of texts) {
+      const [a, b] = [await session.classifier.classify(text), await saved.classifier.classify(text)];
+      assert.deepEqual(b.path.map((d) => [d.label, d.layer]), a.path.map((d) => [d.label, d.layer]));
+      assert.ok(Math.abs(a.pathProbability - b.pathProbability) < 1e-5);
+    }
+    await assert.rejects(savedHeadsClassifier(loaded, { taxonomy: session.taxonomy, system: '', listCandidates: true }, [{ layer: 2, dir: task.headsDir, head: 'nope' }]), /nope/);
+  } finally {
+    await saved.release();
+    await session.release();
+  }
+});
