@@ -20,11 +20,10 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../engine/src/engine';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
-import type { HierarchicalClassifier } from '../../engine/src/hdlm/classifier';
+import { HierarchicalClassifier, type ClassifierLevel } from '../../engine/src/hdlm/classifier';
 import { readHierarchicalDataset } from '../../engine/src/hdlm/dataset/readDataset';
 import type { HierarchicalRecord } from '../../engine/src/hdlm/dataset/formats';
 import {
-  classifyExitingPerLevel,
   exitCurve,
   loadSavedHead,
   matchReference,
@@ -32,7 +31,6 @@ import {
   savedHeadsClassifier,
   type ExitAttempt,
   type ExitPoint,
-  type LevelExit,
 } from '../../engine/src/hdlm/earlyExit';
 import { fitToContext } from '../../engine/src/hdlm/features';
 import { readManifest } from '../../engine/src/hdlm/headStore';
@@ -73,7 +71,8 @@ interface Setup {
   loaded: LoadedModel;
   hdlm: HierarchicalClassifier;
   cascade: { layer: number; classifier: HierarchicalClassifier }[];
-  perLevel: LevelExit[][];
+  /** Per level, its heads at every exit (exiting per level). */
+  perLevel: ClassifierLevel[][];
   exits: number[];
 }
 
@@ -129,9 +128,9 @@ async function main(): Promise<void> {
   };
   try {
     const levels = hdlmLayers.map((_, d) => d + 1);
-    const perLevel: LevelExit[][] = [];
+    const perLevel: ClassifierLevel[][] = [];
     for (const d of levels) {
-      const row: LevelExit[] = [];
+      const row: ClassifierLevel[] = [];
       for (const layer of exits) {
         const { dir, head } = exitHead(layer, d);
         const saved = await loadSavedHead(loaded, dir, head);
@@ -176,6 +175,7 @@ async function main(): Promise<void> {
 
 /** A variant's accuracy and cost per input, the cost counted from the input's first position (the shared prefix is computed once beforehand). */
 async function measure(setup: Setup, name: string, records: readonly HierarchicalRecord[], classify: (text: string) => Promise<{ labels: string[]; layers?: number[] }>): Promise<Measured> {
+  await classify(records[0]!.text); // the classifier's shared prefix, computed on first use, is no input's cost
   const { model } = setup.loaded;
   const right: boolean[] = [];
   const cost = { layerPositions: 0, ms: 0 };
@@ -193,13 +193,17 @@ async function measure(setup: Setup, name: string, records: readonly Hierarchica
   return { name, jointAccuracy: right.filter(Boolean).length / n, layerPositions: cost.layerPositions / n, ms: cost.ms / n, right, ...(name.startsWith('exit per level') ? { levelExitShare: decidedAt.map((row) => row.map((c) => c / n)) } : {}) };
 }
 
-function measurePerLevel(setup: Setup, records: readonly HierarchicalRecord[], threshold: number): Promise<Measured> {
-  return measure(setup, `exit per level, τ ${threshold}`, records, (text) => classifyExitingPerLevel(setup.loaded.model, setup.hdlm, setup.perLevel, text, threshold)).then((m) => ({ ...m, threshold }));
+/** HdLM exiting per level at τ (ClassifyTask.exitWhenSure), greedy as early exit usually is. */
+async function measurePerLevel(setup: Setup, records: readonly HierarchicalRecord[], threshold: number): Promise<Measured> {
+  const { loaded, hdlm } = setup;
+  const classifier = new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { ...hdlm.task, exitWhenSure: { threshold, exits: setup.perLevel } });
+  const m = await measure(setup, `exit per level, τ ${threshold}`, records, (text) => classifier.classify(text, { beam: 1 }).then((r) => ({ labels: r.path.map((d) => d.label), layers: r.path.map((d) => d.layer) })));
+  return { ...m, threshold };
 }
 
 async function measureSplit(setup: Setup, file: string, records: readonly HierarchicalRecord[]): Promise<Split> {
-  // Warm every classifier's shared prefix, so that no variant's first input pays for it.
-  for (const c of [setup.hdlm, ...setup.cascade.map((e) => e.classifier)]) await c.classify(records[0]!.text);
+  // The cascade's classifiers compute their shared prefixes before any input is measured.
+  for (const c of setup.cascade.map((e) => e.classifier)) await c.classify(records[0]!.text);
   const hdlm = await measure(setup, 'HdLM', records, (text) => setup.hdlm.classify(text).then((r) => ({ labels: r.path.map((d) => d.label) })));
   const hdlmGreedy = await measure(setup, 'HdLM, greedy', records, (text) => setup.hdlm.classify(text, { beam: 1 }).then((r) => ({ labels: r.path.map((d) => d.label) })));
   const attempts: ExitAttempt[][] = [];

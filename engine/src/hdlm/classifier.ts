@@ -8,7 +8,6 @@ import type { DecodeState } from '../model/decodeState';
 import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
-import type { LabelTrie } from './labelTrie';
 import { type LabelScoring, scoreCandidates, ScoredCandidate, scoringRuns } from './labelScorer';
 import { ClassificationLayout, type LayoutTask } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
@@ -26,6 +25,18 @@ export interface ClassifierLevel {
 export interface ClassifyTask extends LayoutTask {
   /** One per taxonomy level, layers ascending; the last is usually the model's last layer. */
   levels: ClassifierLevel[];
+  /**
+   * Exiting when sure: level d is scored at each of `exits[d]` in turn (layers ascending, each
+   * with its own head) and decided at the first where its best label's probability reaches
+   * `threshold`, else at the last; going deeper runs only the layers between two tries. Without
+   * it each level is decided at its `levels[d]` layer. See earlyExit.ts for what it is measured against.
+   */
+  exitWhenSure?: ExitWhenSure;
+}
+
+export interface ExitWhenSure {
+  threshold: number;
+  exits: readonly (readonly ClassifierLevel[])[];
 }
 
 export interface LevelDecision {
@@ -103,10 +114,14 @@ export class HierarchicalClassifier {
   constructor(
     private readonly model: SegmentedModel,
     tokenizer: Tokenizer,
-    private readonly task: ClassifyTask,
+    readonly task: ClassifyTask,
   ) {
     if (task.levels.length !== task.taxonomy.depth) {
       throw new Error(`the task has ${task.levels.length} levels but its taxonomy ${task.taxonomy.depth}`);
+    }
+    const exits = task.exitWhenSure?.exits;
+    if (exits && (exits.length !== task.levels.length || exits.some((e) => e.length === 0 || e.some((t, i) => i > 0 && t.layer <= e[i - 1]!.layer)))) {
+      throw new Error(`exitWhenSure needs, for each of the ${task.levels.length} levels, one or more exits in increasing layers`);
     }
     this.layout = new ClassificationLayout(sequenceFormat(tokenizer), task);
   }
@@ -181,7 +196,7 @@ export class HierarchicalClassifier {
     try {
       this.model.append(state, [this.layout.prefix(text)]);
       for (let level = 1; level <= path.length; level++) {
-        const scored = await this.score(level, level === 1 ? '' : path[level - 2]!, state, signal);
+        const { scored } = await this.score(level, level === 1 ? '' : path[level - 2]!, state, signal);
         probabilities.push(scored.find((s) => s.label === path[level - 1])!.probability);
         if (level < path.length) this.model.append(state, [[...this.layout.candidateIds(path[level - 1]!), ...this.layout.continuation(level, path[level - 1]!)]]);
       }
@@ -208,11 +223,12 @@ export class HierarchicalClassifier {
    * anything to score there), then each child forks it and appends its label's tokens.
    */
   private async materialize(chosen: readonly Child[], level: number, signal?: AbortSignal): Promise<Beam[]> {
-    const { layer, scoring = 'sequence' } = this.task.levels[level - 1]!;
+    // Where the level is scored first (exiting when sure, it may go deeper for some of them).
+    const { layer, scoring = 'sequence' } = this.tries(level)[0]!;
     const siblings = (parent: DecodeState): Child[] => chosen.filter((c) => c.parent === parent);
     for (const parent of new Set(chosen.map((c) => c.parent))) {
       const children = siblings(parent);
-      if (children.length > 1 && children.some((c) => scoringRuns(this.trie(level, c.labels[level - 2]!), scoring))) await this.model.runToNewest(parent, layer, signal);
+      if (children.length > 1 && children.some((c) => scoringRuns(this.layout.trie(level, c.labels[level - 2]!, scoring), scoring))) await this.model.runToNewest(parent, layer, signal);
     }
     return chosen.map(({ parent, tokens, ...rest }) => {
       // An only child takes its parent's state itself (nothing else reads it), so greedy runs as before.
@@ -224,8 +240,7 @@ export class HierarchicalClassifier {
 
   /** Scores level `level` under one beam and returns its best `width` extensions. */
   private async expand(beam: Beam, level: number, width: number, signal?: AbortSignal): Promise<Child[]> {
-    const { layer } = this.task.levels[level - 1]!;
-    const scored = await this.score(level, level === 1 ? '' : beam.labels[level - 2]!, beam.state, signal);
+    const { scored, layer } = await this.score(level, level === 1 ? '' : beam.labels[level - 2]!, beam.state, signal);
     return scored.slice(0, width).map((choice) => {
       const decision = this.decision(level, choice, scored, layer);
       const tokens = level < this.task.taxonomy.depth ? [...this.layout.candidateIds(choice.label), ...this.layout.continuation(level, choice.label)] : [];
@@ -233,15 +248,23 @@ export class HierarchicalClassifier {
     });
   }
 
-  /** Level `level`'s children of `parent`, scored on `state` by the level's head. */
-  private score(level: number, parent: string, state: DecodeState, signal?: AbortSignal): Promise<ScoredCandidate[]> {
-    const { layer, head, scoring = 'sequence' } = this.task.levels[level - 1]!;
-    return scoreCandidates(this.model, state, layer, head, this.trie(level, parent), { scoring, signal });
+  /**
+   * Level `level`'s children of `parent`, scored on `state` by the level's head at its layer, or
+   * (exiting when sure) at its first exit whose best label is sure enough; and the layer that decided.
+   */
+  private async score(level: number, parent: string, state: DecodeState, signal?: AbortSignal): Promise<{ scored: ScoredCandidate[]; layer: number }> {
+    const tries = this.tries(level);
+    const threshold = this.task.exitWhenSure?.threshold ?? 0;
+    for (const [i, { layer, head, scoring = 'sequence' }] of tries.entries()) {
+      const scored = await scoreCandidates(this.model, state, layer, head, this.layout.trie(level, parent, scoring), { scoring, signal });
+      if (i === tries.length - 1 || scored[0]!.probability >= threshold) return { scored, layer };
+    }
+    throw new Error('unreachable: a level has at least one exit');
   }
 
-  /** The trie of `parent`'s children at `level`, as the level's head scores them. */
-  private trie(level: number, parent: string): LabelTrie {
-    return this.layout.trie(level, parent, this.task.levels[level - 1]!.scoring ?? 'sequence');
+  /** Where level `level` is scored, in order: its exits when exiting when sure, else its own layer. */
+  private tries(level: number): readonly ClassifierLevel[] {
+    return this.task.exitWhenSure?.exits[level - 1] ?? [this.task.levels[level - 1]!];
   }
 
   /** A decision without its cost, which `classify` fills in once the whole level is expanded. */

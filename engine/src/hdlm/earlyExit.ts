@@ -9,16 +9,17 @@
 // exit classifies on a fork of it, so going on to the next exit costs the layers between the two
 // (the segmented model's catch-up) and that exit's label scoring, not a new pass from layer 1.
 //
-// A second variant exits per level (classifyExitingPerLevel): each level is scored at the
-// shallowest exit first and goes deeper only while its label's probability is below τ, so the
-// layer deciding a level adapts to the input instead of being fixed as in HdLM.
+// The variant this is measured beside exits per level (ClassifyTask.exitWhenSure in
+// classifier.ts): each level is scored at the shallowest exit first and goes deeper only while
+// its best label's probability is below τ, so the layer deciding a level adapts to the input
+// instead of being fixed as in HdLM.
 import type { LoadedModel } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import { HierarchicalClassifier, type HierarchyBeam } from './classifier';
 import type { LayoutTask } from './classificationLayout';
 import { loadHead } from './headStore';
-import { scoreCandidates, type LabelScoring } from './labelScorer';
+import type { LabelScoring } from './labelScorer';
 
 /** One exit of the cascade: its layer and a classifier whose every level is decided there. */
 export interface CascadeExit {
@@ -76,63 +77,6 @@ export async function runExitCascade(
     input.release();
   }
   return attempts;
-}
-
-/** A head at one exit layer, as a level tries it. */
-export interface LevelExit {
-  layer: number;
-  head: LanguageHead;
-  scoring: LabelScoring;
-}
-
-/** What classifyExitingPerLevel decided: the path, its probability and the layer that decided each level. */
-export interface PerLevelExit {
-  labels: string[];
-  probability: number;
-  layers: number[];
-}
-
-/**
- * Greedy classification in which each level tries its exits in order (`exits[d]`, layers
- * ascending) and stops at the first whose best label has probability ≥ `threshold`, else at its
- * last. Each try scores the level's candidates on the same decode state: going deeper runs only
- * the layers between the exits. A level may be decided shallower than the level above it (the
- * state's earlier positions are computed at every layer up to the deepest tried). `classifier`
- * gives the prompt layout and the shared prefix (its own levels are not used).
- */
-export async function classifyExitingPerLevel(
-  model: SegmentedModel,
-  classifier: HierarchicalClassifier,
-  exits: readonly (readonly LevelExit[])[],
-  text: string,
-  threshold: number,
-  signal?: AbortSignal,
-): Promise<PerLevelExit> {
-  const { layout } = classifier;
-  const depth = exits.length;
-  const state = await classifier.prefixFork();
-  const out: PerLevelExit = { labels: [], probability: 1, layers: [] };
-  try {
-    model.append(state, [layout.inputPart(text)]);
-    for (let level = 1; level <= depth; level++) {
-      const parent = level === 1 ? '' : out.labels[level - 2]!;
-      const tries = exits[level - 1]!;
-      if (tries.length === 0 || tries.some((t, i) => i > 0 && t.layer <= tries[i - 1]!.layer)) throw new Error(`classifyExitingPerLevel: level ${level} needs exits in increasing layers`);
-      for (const [i, exit] of tries.entries()) {
-        const best = (await scoreCandidates(model, state, exit.layer, exit.head, layout.trie(level, parent, exit.scoring), { scoring: exit.scoring, signal }))[0]!;
-        if (best.probability >= threshold || i === tries.length - 1) {
-          out.labels.push(best.label);
-          out.probability *= best.probability;
-          out.layers.push(exit.layer);
-          break;
-        }
-      }
-      if (level < depth) model.append(state, [[...layout.candidateIds(out.labels.at(-1)!), ...layout.continuation(level, out.labels.at(-1)!)]]);
-    }
-  } finally {
-    state.release();
-  }
-  return out;
 }
 
 /** The exit an input with these attempts stops at under threshold τ: the first sure enough, else the last. */

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine, type LoadedModel } from '../../../engine/src/index';
 import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
-import { classifyExitingPerLevel, exitCurve, exitIndex, matchReference, runExitCascade, savedHeadsClassifier, type ExitAttempt } from '../../../engine/src/hdlm/earlyExit';
+import { exitCurve, exitIndex, matchReference, runExitCascade, savedHeadsClassifier, type ExitAttempt } from '../../../engine/src/hdlm/earlyExit';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { levelHeadName, openTask } from '../../../engine/src/hdlm/taskSession';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
@@ -108,30 +108,31 @@ test('the cascade gives at each exit what that exit\'s classifier gives alone, a
   await assert.rejects(runExitCascade(loaded.model, [exits[1]!, exits[0]!], texts[0]!), /exit layers must increase, got 3, 2/);
 });
 
-test('exiting per level: never sure is every level at its last exit, always sure every level at its first, both greedy', async () => {
+test('exiting per level: never sure is every level at its last exit, always sure every level at its first', async () => {
   const [first, last] = [ownHeadClassifier(2), ownHeadClassifier(4)];
   const exits = [1, 2, 3].map(() => [2, 3, 4].map((layer) => ({ layer, head: loaded.model.ownHead, scoring: 'choices' as const })));
-  for (const c of [first, last]) await c.classify(texts[0]!); // shared prefixes computed outside the measured runs
+  const exiting = (threshold: number): HierarchicalClassifier => new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { ...first.task, exitWhenSure: { threshold, exits } });
+  const [sure, unsure] = [exiting(0), exiting(2)];
+  for (const c of [first, last, sure, unsure]) await c.classify(texts[0]!); // shared prefixes computed outside the measured runs
   for (const text of texts) {
-    for (const [threshold, alone, layer] of [[0, first, 2], [2, last, 4]] as const) {
-      const reference = await alone.classify(text, { beam: 1 });
-      const before = loaded.model.compute.layerPositions;
-      const got = await classifyExitingPerLevel(loaded.model, first, exits, text, threshold);
-      const cost = loaded.model.compute.layerPositions - before;
-      assert.deepEqual(got.labels, reference.path.map((d) => d.label), `${text}, τ ${threshold}`);
-      assert.deepEqual(got.layers, [layer, layer, layer]);
-      assert.ok(Math.abs(got.probability - reference.pathProbability) < 1e-4, `${got.probability} vs ${reference.pathProbability}`);
-      const aloneCost = reference.path.reduce((a, d) => a + d.layerPositions, 0);
-      // Always sure costs what the first exit costs alone. Never sure costs at least what the last
-      // exit costs alone: the input runs once either way, and the tries before add only their
-      // label trees (none here: these labels differ at their first token) and head reads.
-      if (threshold === 0) assert.equal(cost, aloneCost);
-      else assert.ok(cost >= aloneCost, `${cost} ≥ ${aloneCost}`);
+    for (const [exitingAt, alone, layer] of [[sure, first, 2], [unsure, last, 4]] as const) {
+      for (const beam of [1, 2]) {
+        const reference = await alone.classify(text, { beam });
+        const got = await exitingAt.classify(text, { beam });
+        assert.deepEqual(got.path.map((d) => [d.label, d.layer]), reference.path.map((d) => [d.label, layer]), `${text}, beam ${beam}`);
+        assert.ok(Math.abs(got.pathProbability - reference.pathProbability) < 1e-4, `${got.pathProbability} vs ${reference.pathProbability}`);
+        const cost = (r: typeof got): number => r.path.reduce((a, d) => a + d.layerPositions, 0);
+        // Always sure costs what the first exit costs alone. Never sure costs at least what the
+        // last exit costs alone: the input runs once either way, and the tries before add only
+        // their label trees (none here: these labels differ at their first token) and head reads.
+        if (exitingAt === sure) assert.equal(cost(got), cost(reference));
+        else assert.ok(cost(got) >= cost(reference), `${cost(got)} ≥ ${cost(reference)}`);
+      }
     }
   }
-  const mixed = await classifyExitingPerLevel(loaded.model, first, exits, texts[0]!, 0.5);
-  assert.ok(mixed.layers.every((l) => [2, 3, 4].includes(l)) && taxonomy().isPath(mixed.labels));
-  await assert.rejects(classifyExitingPerLevel(loaded.model, first, [[], [], []], texts[0]!, 0.5), /level 1 needs exits in increasing layers/);
+  const mixed = await exiting(0.5).classify(texts[0]!, { beam: 1 });
+  assert.ok(mixed.path.every((d) => [2, 3, 4].includes(d.layer)) && taxonomy().isPath(mixed.path.map((d) => d.label)));
+  assert.throws(() => new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { ...first.task, exitWhenSure: { threshold: 0.5, exits: [[], [], []] } }), /for each of the 3 levels, one or more exits in increasing layers/);
 });
 
 test('a classifier over saved heads decides as the task\'s own session does', async () => {
