@@ -20,6 +20,7 @@ export function keysFor(objectPath: JSONPath): readonly string[] {
   if (objectPath.length === 0) return TASK_FIELDS;
   if (objectPath.length === 1 && objectPath[0] === 'train') return Object.keys(DEFAULT_TRAIN);
   if (objectPath.length === 1 && objectPath[0] === 'dataset') return ['train', 'dev', 'test'];
+  if (objectPath.length === 1 && objectPath[0] === 'exitWhenSure') return ['threshold', 'layers'];
   if (objectPath.length === 2 && objectPath[0] === 'levels' && typeof objectPath[1] === 'number') return ['layer'];
   return [];
 }

@@ -155,6 +155,12 @@ function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext
     const data: FixData = { fix: 'layerBeyondModel', layers: model.layers };
     diagnostics.push({ ...error(layer, layer.length, `levels[${i}].layer is ${layer.value} but ${folders.modelName} has ${model.layers} layers`), data });
   });
+  const exits = findNodeAtLocation(root, ['exitWhenSure', 'layers']);
+  (exits?.type === 'array' ? (exits.children ?? []) : []).forEach((layer, i) => {
+    if (layer.type === 'number' && typeof layer.value === 'number' && layer.value > model.layers) {
+      diagnostics.push(error(layer, layer.length, `exitWhenSure.layers[${i}] is ${layer.value} but ${folders.modelName} has ${model.layers} layers`));
+    }
+  });
   return diagnostics;
 }
 

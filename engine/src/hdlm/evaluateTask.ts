@@ -23,9 +23,14 @@ export interface VariantEvaluation {
   metrics: PathMetrics;
   /** Mean per example. */
   perExample: { ms: number; layerPositions: number; level1LayerPositions: number; level1Ms: number };
-  /** Layer that decided each level. */
+  /** Layer that decided each level (exiting when sure: each level's own layer, the fallback it is trained for). */
   layers: number[];
   trainedHeads: boolean;
+  /**
+   * HdLM exiting when sure (the task's exitWhenSure): its threshold, its exit layers, and per
+   * level the share of examples decided at each exit layer.
+   */
+  exitWhenSure?: { threshold: number; layers: number[]; decidedAt: number[][] };
 }
 
 /** One variant's path for one example: its label per level, with its probability among its siblings. */
@@ -92,9 +97,13 @@ export async function evaluateTask(
     const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; paths: PredictedPath[]; predictions: string[][] }> => {
       const paths: PredictedPath[] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
+      const exiting = classifier.task.exitWhenSure;
+      const exitLayers = exiting ? exiting.exits[0]!.map((e) => e.layer) : [];
+      const decidedAt = layers.map(() => exitLayers.map(() => 0));
       for (const [i, r] of fitting.entries()) {
         const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
         paths.push({ labels: result.path.map((d) => d.label), probabilities: result.path.map((d) => d.probability) });
+        if (exiting) result.path.forEach((d, level) => decidedAt[level]![exitLayers.indexOf(d.layer)]!++);
         totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
         totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
         totals.level1LayerPositions += result.path[0]!.layerPositions;
@@ -104,7 +113,8 @@ export async function evaluateTask(
       const n = Math.max(1, fitting.length);
       const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
       const predictions = paths.map((p) => p.labels);
-      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads }, paths, predictions };
+      const exitFigures = exiting ? { exitWhenSure: { threshold: exiting.threshold, layers: exitLayers, decidedAt: decidedAt.map((row) => row.map((c) => c / n)) } } : {};
+      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads, ...exitFigures }, paths, predictions };
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));

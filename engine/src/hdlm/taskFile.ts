@@ -10,7 +10,7 @@ export const TASK_KINDS = ['classify', 'thoughtThenAnswer'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** The top-level fields of a task file, in the order editors offer them. */
-export const TASK_FIELDS = ['name', 'kind', 'model', 'dataset', 'system', 'levels', 'listCandidates', 'heads', 'train'] as const;
+export const TASK_FIELDS = ['name', 'kind', 'model', 'dataset', 'system', 'levels', 'exitWhenSure', 'listCandidates', 'heads', 'train'] as const;
 
 /** The heads folder of a task that names none, relative to the task file. */
 export function defaultHeadsPath(name: string): string {
@@ -60,6 +60,12 @@ export interface TaskDefinition {
   /** Exit layer per level; 'last' is resolved against the model when it is loaded. */
   levels: (number | 'last')[];
   listCandidates: boolean;
+  /**
+   * Classify tasks: each level is scored at `layers` in turn and decided at the first where its
+   * best label's probability reaches `threshold`, else at the last (ClassifyTask.exitWhenSure).
+   * Training adds a head for every level at every one of these layers.
+   */
+  exitWhenSure?: { threshold: number; layers: (number | 'last')[] };
   /** Folder for trained heads (absolute). */
   headsDir: string;
   train: TrainSettings;
@@ -135,6 +141,7 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   const train = parseTrain(obj['train'], problems);
   const system = str('system', kind === 'thoughtThenAnswer' ? 'Think briefly, then answer.' : 'Classify the text from coarse to fine.');
   const heads = str('heads', defaultHeadsPath(name));
+  const exitWhenSure = parseExitWhenSure(obj['exitWhenSure'], kind, problems);
   if (kind === 'thoughtThenAnswer') checkThoughtLevels(levels, problems);
   // Said rather than ignored: a thought task's answer head learns from its answer span only.
   if (kind === 'thoughtThenAnswer' && isObject(obj['train']) && obj['train']['lastLevelHead'] !== undefined) {
@@ -151,6 +158,7 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
     dataset,
     system,
     levels,
+    ...(exitWhenSure ? { exitWhenSure } : {}),
     listCandidates,
     headsDir: resolve(base, heads),
     train,
@@ -181,6 +189,35 @@ function parseDataset(value: unknown, base: string, problems: string[]): TaskDef
   if (dev) out.dev = dev;
   if (test) out.test = test;
   return out;
+}
+
+function parseExitWhenSure(value: unknown, kind: string, problems: string[]): TaskDefinition['exitWhenSure'] {
+  if (value === undefined) return undefined;
+  const example = '{ "threshold": 0.6, "layers": [4, 6, "last"] }';
+  if (kind !== 'classify') {
+    problems.push('exitWhenSure applies to classify tasks only');
+    return undefined;
+  }
+  if (!isObject(value)) {
+    problems.push(`exitWhenSure must be an object like ${example}`);
+    return undefined;
+  }
+  const threshold = value['threshold'];
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) problems.push(`exitWhenSure.threshold must be a probability in (0, 1], got ${JSON.stringify(threshold)}`);
+  const raw = value['layers'];
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.push(`exitWhenSure.layers must be a non-empty list of layers like [4, 6, "last"], got ${JSON.stringify(raw)}`);
+    return undefined;
+  }
+  const layers = raw.map((l, i): number | 'last' => {
+    if (l === 'last' || (typeof l === 'number' && Number.isInteger(l) && l >= 1)) return l;
+    problems.push(`exitWhenSure.layers[${i}] must be a whole number ≥ 1 or "last", got ${JSON.stringify(l)}`);
+    return 'last';
+  });
+  const numeric = layers.filter((l): l is number => l !== 'last');
+  if (numeric.some((l, i) => i > 0 && l <= numeric[i - 1]!) || layers.slice(0, -1).includes('last')) problems.push('exitWhenSure.layers must increase, "last" only at the end');
+  for (const key of Object.keys(value)) if (key !== 'threshold' && key !== 'layers') problems.push(`unknown field exitWhenSure.${key}`);
+  return { threshold: threshold as number, layers };
 }
 
 function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {

@@ -7,7 +7,7 @@ import { readModelConfig } from '../checkpoint/config';
 import type { Engine } from '../engine';
 import type { LoadedModel, LoadModelOptions } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
-import { HierarchicalClassifier } from './classifier';
+import { HierarchicalClassifier, type ClassifierLevel, type ExitWhenSure } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead, type HeadManifest } from './headStore';
 import { checkLevelDepth, type TaskDefinition, type TaskKind } from './taskFile';
@@ -32,6 +32,8 @@ export interface TaskSession {
 /** Head names of a thought-then-answer task: level 1 (the thought's layer), level 2 (the answer's). */
 export const THOUGHT_HEAD = 'thought';
 export const ANSWER_HEAD = 'answer';
+/** The flat baseline's head: every level (or the answer, with no thought) at the last layer. */
+export const FLAT_HEAD = 'flat';
 
 /** Name of level `level`'s head (1-based) in the heads folder of a task of this kind. */
 export function headName(kind: TaskKind, level: number): string {
@@ -49,6 +51,27 @@ export function levelHeadName(level: number): string {
   return `level${level}`;
 }
 
+/**
+ * The head that decides level `level` (1-based) at exit `layer` of a task that exits when sure:
+ * the level's own head at its own layer, the flat head at the last layer (it reads every level
+ * there), else `level<d>-at<layer>`, trained for it.
+ */
+export function exitHeadName(task: Pick<TaskDefinition, 'levels'>, level: number, layer: number, numLayers: number): string {
+  const own = task.levels[level - 1] === 'last' ? numLayers : task.levels[level - 1];
+  if (layer === own) return levelHeadName(level);
+  if (layer === numLayers) return FLAT_HEAD;
+  return `${levelHeadName(level)}-at${layer}`;
+}
+
+
+/** A task's exit layers, "last" resolved; refuses a layer the model lacks, naming the field. */
+export function exitLayers(task: Pick<TaskDefinition, 'path' | 'exitWhenSure'>, numLayers: number): number[] {
+  const layers = (task.exitWhenSure?.layers ?? []).map((l) => (l === 'last' ? numLayers : l));
+  const beyond = layers.find((l) => l > numLayers);
+  if (beyond !== undefined) throw new Error(`${task.path}: exitWhenSure.layers has layer ${beyond}, beyond the model's ${numLayers} layers`);
+  return layers;
+}
+
 /** `load`: how the model is loaded besides its cuts (the own head's precision; LoadModelOptions). */
 export async function openTask(
   engine: Engine,
@@ -63,7 +86,8 @@ export async function openTask(
   const layers = task.levels.map((l) => (l === 'last' ? L : l));
   const bad = layers.find((l) => l > L);
   if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
-  const loaded = await engine.loadModel(modelDir, { ...load, cuts: layers.filter((l) => l < L), onNote: note });
+  const exits = task.kind === 'classify' ? exitLayers(task, L) : [];
+  const loaded = await engine.loadModel(modelDir, { ...load, cuts: [...new Set([...layers, ...exits])].filter((l) => l < L).sort((a, b) => a - b), onNote: note });
   try {
     const tokenizer = loaded.requireTokenizer();
     const names = taskHeadNames(task);
@@ -71,25 +95,55 @@ export async function openTask(
     const heads = await Promise.all(
       trained.map((t) => (t ? LanguageHead.create(t.weights, { provider: loaded.model.provider, threads: 0, fused: true }) : Promise.resolve(loaded.model.ownHead))),
     );
+    const exitHeads: LanguageHead[] = [];
     const release = async (): Promise<void> => {
-      await Promise.all(heads.filter((h) => h !== loaded.model.ownHead).map((h) => h.release()));
+      await Promise.all([...heads.filter((h) => h !== loaded.model.ownHead), ...exitHeads].map((h) => h.release()));
       await loaded.release();
     };
     if (task.kind === 'thoughtThenAnswer') return thoughtSession(task, loaded, layers, heads, trained, release);
     const stored = trained.find((t) => t?.manifest.taxonomy)?.manifest.taxonomy;
     const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
     checkLevelDepth(task, taxonomy.depth, stored ? 'of its trained heads' : 'in its dataset');
-    const classifier = new HierarchicalClassifier(loaded.model, tokenizer, {
-      taxonomy,
-      levels: layers.map((layer, i) => ({ layer, head: heads[i]!, scoring: trained[i]?.manifest.labelScoring ?? 'sequence' })),
-      system: task.system,
-      listCandidates: task.listCandidates,
-    });
+    const levels = layers.map((layer, i) => ({ layer, head: heads[i]!, scoring: trained[i]?.manifest.labelScoring ?? ('sequence' as const) }));
+    const exitWhenSure = await exitWhenSureLevels(task, loaded, exits, levels, exitHeads, note);
+    const classifier = new HierarchicalClassifier(loaded.model, tokenizer, { taxonomy, levels, system: task.system, listCandidates: task.listCandidates, ...(exitWhenSure ? { exitWhenSure } : {}) });
     return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, release };
   } catch (err) {
     await loaded.release();
     throw err;
   }
+}
+
+/**
+ * The classifier's exits when the task exits when sure and every exit's head is trained (the
+ * level heads serve at their own layers; the others are loaded here, into `loadedHeads`). A task
+ * not trained since exitWhenSure was set decides each level at its own layer, and says so.
+ */
+async function exitWhenSureLevels(
+  task: TaskDefinition,
+  loaded: LoadedModel,
+  exits: number[],
+  levels: ClassifierLevel[],
+  loadedHeads: LanguageHead[],
+  note: (m: string) => void,
+): Promise<ExitWhenSure | undefined> {
+  if (!task.exitWhenSure || exits.length === 0) return undefined;
+  const L = loaded.checkpoint.config.numLayers;
+  const names = levels.map((_, d) => exits.map((layer) => exitHeadName(task, d + 1, layer, L)));
+  const missing = [...new Set(names.flat())].filter((name) => !existsSync(join(task.headsDir, `${name}.json`)));
+  if (missing.length > 0) {
+    note(`task ${task.name}: exitWhenSure is not used until the task is fine-tuned again (no head ${missing.join(', ')} in ${task.headsDir}); each level is decided at its own layer`);
+    return undefined;
+  }
+  const byName = new Map<string, ClassifierLevel>(levels.map((level, d) => [levelHeadName(d + 1), level]));
+  for (const name of new Set(names.flat())) {
+    if (byName.has(name)) continue;
+    const saved = loadHead(task.headsDir, name, loaded.checkpoint);
+    const head = await LanguageHead.create(saved.weights, { provider: loaded.model.provider, threads: 0, fused: true });
+    loadedHeads.push(head);
+    byName.set(name, { layer: saved.manifest.layer, head, scoring: saved.manifest.labelScoring ?? 'sequence' });
+  }
+  return { threshold: task.exitWhenSure.threshold, exits: names.map((row) => row.map((name, i) => ({ ...byName.get(name)!, layer: exits[i]! }))) };
 }
 
 /**

@@ -23,7 +23,7 @@ import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featur
 import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
-import { levelHeadName } from './taskSession';
+import { exitHeadName, exitLayers, FLAT_HEAD, levelHeadName } from './taskSession';
 import { ClassificationLayout } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
 import { Taxonomy } from './taxonomy';
@@ -70,8 +70,8 @@ export interface TrainTaskOptions {
   featureCache?: FeatureCache | false;
 }
 
-/** Name of the flat baseline's head in a task's heads folder. */
-export const FLAT_HEAD = 'flat';
+/** Name of the flat baseline's head in a task's heads folder (defined beside the other head names). */
+export { FLAT_HEAD };
 
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   if (task.kind === 'thoughtThenAnswer') return trainThoughtTask(engine, task, options);
@@ -86,7 +86,9 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
   const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
   const layers = task.levels.map((l) => (l === 'last' ? L0 : l));
-  const loaded = await engine.loadModel(modelDir, { cuts: layers.filter((l) => l < L0) });
+  // Exiting when sure: every level is also read at every exit layer, for its heads there.
+  const exits = exitLayers(task, L0);
+  const loaded = await engine.loadModel(modelDir, { cuts: [...new Set([...layers, ...exits])].filter((l) => l < L0).sort((a, b) => a - b) });
   try {
     const L = loaded.checkpoint.config.numLayers;
     const own = ownHeadCopy(loaded.checkpoint);
@@ -94,7 +96,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const layout = new ClassificationLayout(sequenceFormat(loaded.requireTokenizer()), { taxonomy, system: task.system, listCandidates: task.listCandidates });
     // Each (level, layer) once: the last level's own read is also the flat head's, and a read
     // listed twice would give both heads its rows twice.
-    const reads = uniqueReads([...layers.map((layer, i) => ({ level: i + 1, layer })), ...layers.map((_, i) => ({ level: i + 1, layer: L }))]);
+    const reads = uniqueReads([...layers.map((layer, i) => ({ level: i + 1, layer })), ...layers.map((_, i) => ({ level: i + 1, layer: L })), ...exits.flatMap((layer) => layers.map((_, i) => ({ level: i + 1, layer })))]);
     const featuresStart = performance.now();
     let skippedTooLong = 0;
     // Heads learn only where a label's next token is a choice among its siblings' (choiceSpans):
@@ -116,7 +118,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     // task asks for its own level's only (TrainSettings.lastLevelHead): the rows are extracted anyway.
     const all = layers.map((_, i) => i + 1);
     const levelsOf = (i: number): number[] => (i === layers.length - 1 && layers[i] === L && task.train.lastLevelHead === 'allLevels' ? all : [i + 1]);
-    const plans = [...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: levelsOf(i) })), { name: FLAT_HEAD, layer: L, levels: all }];
+    const plans = [...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: levelsOf(i) })), { name: FLAT_HEAD, layer: L, levels: all }, ...exitPlans(task, layers, exits, L)];
     const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
     const facts = { examples: { train: train.length, dev: dev.length }, skippedLines, skippedTooLong, featureSeconds };
     // Awaited here, so that the model is released only after its heads are trained.
@@ -130,6 +132,15 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   } finally {
     await loaded.release();
   }
+}
+
+/**
+ * The heads a task that exits when sure adds: each level at each exit layer where neither its own
+ * head (its own layer) nor the flat head (the last layer) serves (exitHeadName).
+ */
+function exitPlans(task: TaskDefinition, layers: readonly number[], exits: readonly number[], L: number): { name: string; layer: number; levels: number[] }[] {
+  const known = new Set([...layers.map((_, i) => levelHeadName(i + 1)), FLAT_HEAD]);
+  return layers.flatMap((_, i) => exits.map((layer) => ({ name: exitHeadName(task, i + 1, layer, L), layer, levels: [i + 1] }))).filter((p) => !known.has(p.name));
 }
 
 /** What one backbone pass over a split gives head training: the rows read, and each record's choices per level and span. */

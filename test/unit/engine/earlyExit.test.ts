@@ -2,7 +2,7 @@
 // cascade on a small random model, where stopping at each exit must give what that exit's
 // classifier gives alone while the input's shared positions run through each layer only once.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -151,4 +151,40 @@ test('a classifier over saved heads decides as the task\'s own session does', as
     await saved.release();
     await session.release();
   }
+});
+
+test('a task that exits when sure trains a head for every level at every exit, and its session classifies with them', async () => {
+  const base = JSON.parse(readFileSync(join(dir, 'wn.hdlm.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'wn-exit.hdlm.json'), JSON.stringify({ ...base, name: 'wn-exit', heads: 'heads-exit', exitWhenSure: { threshold: 0.5, layers: [2, 3, 'last'] } }));
+  const task = readTaskFile(join(dir, 'wn-exit.hdlm.json'));
+  assert.deepEqual(task.exitWhenSure, { threshold: 0.5, layers: [2, 3, 'last'] });
+  const report = await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  // Levels at 2, 3 and the last layer (4): their own heads and flat's serve there; the rest are new.
+  assert.deepEqual(report.heads.map((h) => [h.name, h.layer]).sort(), [['flat', 4], ['level1', 2], ['level1-at3', 3], ['level2', 3], ['level2-at2', 2], ['level3', 4], ['level3-at2', 2], ['level3-at3', 3]]);
+  const notes: string[] = [];
+  const open = async (threshold: number) => openTask(engine, { ...task, exitWhenSure: { threshold, layers: [2, 3, 'last'] } }, join(dir, 'model'), (m) => notes.push(m));
+  const [sure, unsure] = [await open(1e-9), await open(1)];
+  try {
+    assert.deepEqual(sure.classifier.task.exitWhenSure?.exits.map((row) => row.map((e) => e.layer)), [[2, 3, 4], [2, 3, 4], [2, 3, 4]]);
+    for (const text of texts) {
+      assert.deepEqual((await sure.classifier.classify(text)).path.map((d) => d.layer), [2, 2, 2], 'sure at once: every level at the first exit');
+      // Never quite sure (τ 1): each level at the last exit, through flat's head above the last level.
+      const late = await unsure.classifier.classify(text, { beam: 1 });
+      assert.ok(late.path.every((d) => d.layer === 4 || d.probability >= 1 - 1e-12), late.path.map((d) => `${d.layer}:${d.probability}`).join(' '));
+    }
+    assert.equal(notes.length, 0, notes.join('\n'));
+  } finally {
+    await sure.release();
+    await unsure.release();
+  }
+  // Heads trained before exitWhenSure was set: each level at its own layer, and a note says why.
+  const untrained = await openTask(engine, { ...task, headsDir: readTaskFile(join(dir, 'wn.hdlm.json')).headsDir }, join(dir, 'model'), (m) => notes.push(m));
+  try {
+    assert.equal(untrained.classifier.task.exitWhenSure, undefined);
+    assert.match(notes.join('\n'), /exitWhenSure is not used until the task is fine-tuned again \(no head level1-at3, level2-at2, level3-at2, level3-at3 in /);
+  } finally {
+    await untrained.release();
+  }
+  writeFileSync(join(dir, 'wn-exit-deep.hdlm.json'), JSON.stringify({ ...base, name: 'deep', exitWhenSure: { threshold: 0.5, layers: [2, 9] } }));
+  await assert.rejects(trainTask(engine, readTaskFile(join(dir, 'wn-exit-deep.hdlm.json')), { defaultModelDir: join(dir, 'model') }), /exitWhenSure\.layers has layer 9, beyond the model's 4 layers/);
 });

@@ -61,3 +61,30 @@ test('every problem is reported with its field', () => {
   writeFileSync(path, '{ "name": ');
   assert.throws(() => readTaskFile(path), /not valid JSON/);
 });
+
+test('exitWhenSure: a threshold and increasing exit layers, for classify tasks only; each problem named', () => {
+  const path = join(dir, 'exit.hdlm.json');
+  const write = (task: Record<string, unknown>): void => writeFileSync(path, JSON.stringify({ name: 'x', dataset: 'train.jsonl', levels: [{ layer: 4 }, { layer: 'last' }], ...task }));
+  write({ exitWhenSure: { threshold: 0.6, layers: [4, 6, 'last'] } });
+  assert.deepEqual(readTaskFile(path).exitWhenSure, { threshold: 0.6, layers: [4, 6, 'last'] });
+  write({});
+  assert.equal(readTaskFile(path).exitWhenSure, undefined, 'off unless asked for');
+  const problems = (task: Record<string, unknown>): string => {
+    write(task);
+    try {
+      readTaskFile(path);
+    } catch (err) {
+      assert.ok(err instanceof TaskFileError);
+      return err.problems.join('\n');
+    }
+    return assert.fail('expected the task file to be refused');
+  };
+  const text = problems({ exitWhenSure: { threshold: 0, layers: [6, 4, 'last', 0], after: 1 } });
+  assert.match(text, /exitWhenSure\.threshold must be a probability in \(0, 1\], got 0/);
+  assert.match(text, /exitWhenSure\.layers\[3\] must be a whole number ≥ 1 or "last", got 0/);
+  assert.match(text, /exitWhenSure\.layers must increase, "last" only at the end/);
+  assert.match(text, /unknown field exitWhenSure\.after/);
+  assert.match(problems({ exitWhenSure: { threshold: 0.5, layers: [] } }), /exitWhenSure\.layers must be a non-empty list/);
+  assert.match(problems({ exitWhenSure: 0.5 }), /exitWhenSure must be an object like \{ "threshold": 0\.6/);
+  assert.match(problems({ kind: 'thoughtThenAnswer', exitWhenSure: { threshold: 0.5, layers: [4, 'last'] } }), /exitWhenSure applies to classify tasks only/);
+});

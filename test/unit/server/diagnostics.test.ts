@@ -107,6 +107,10 @@ test('the model folder is checked: it must exist, have a config.json, and be dee
   };
   const deep = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 4 }, { "layer": 12 }, { "layer": "last" }] }');
   assert.deepEqual(deep.diagnostics.map((x) => [messageOf(x), textAt(deep.d, x.range)]), [['levels[1].layer is 12 but tiny-model has 8 layers', '12']]);
+  const exits = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 4 }, { "layer": "last" }], "exitWhenSure": { "threshold": 0.6, "layers": [4, 10, 11] } }');
+  assert.deepEqual(exits.diagnostics.map((x) => [messageOf(x), textAt(exits.d, x.range)]), [['exitWhenSure.layers[1] is 10 but tiny-model has 8 layers', '10'], ['exitWhenSure.layers[2] is 11 but tiny-model has 8 layers', '11']]);
+  const badThreshold = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 8 }], "exitWhenSure": { "threshold": 2, "layers": [4, "last"] } }');
+  assert.deepEqual(badThreshold.diagnostics.map((x) => [messageOf(x), textAt(badThreshold.d, x.range)]), [['exitWhenSure.threshold must be a probability in (0, 1], got 2', '2']]);
   const fine = check('{ "name": "t", "dataset": "d.jsonl", "levels": [{ "layer": 8 }] }');
   assert.deepEqual(fine.diagnostics, [], 'no model field: the default model, which has 8 layers');
   const byDefault = check('{ "name": "t", "model": "default", "dataset": "d.jsonl", "levels": [9] }');

@@ -126,6 +126,11 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   const beam = result.beam.beam === 1 ? 'greedy (hierarchy beam 1)' : `hierarchy beam ${result.beam.beam}, margin ${result.beam.margin}`;
   console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%; ${beam}`);
+  const exiting = result.variants[0]?.exitWhenSure;
+  if (exiting) {
+    const shares = exiting.decidedAt.map((row, d) => `level ${d + 1} ${row.map((x) => `${(100 * x).toFixed(0)}%`).join(' / ')}`).join(', ');
+    console.log(`HdLM exits when sure (τ ${exiting.threshold}): decided at layers ${exiting.layers.join(' / ')}: ${shares}`);
+  }
   // Whether a gap is a gap: only the examples one variant gets right and the other wrong count.
   console.log('HdLM minus flat, paired on the same examples (right by one only, HdLM against flat):');
   for (const [d, l] of result.comparison.levels.entries()) console.log(`  level ${d + 1}  ${describeDifference(l)}`);
