@@ -63,7 +63,6 @@ export function exitHeadName(task: Pick<TaskDefinition, 'levels'>, level: number
   return `${levelHeadName(level)}-at${layer}`;
 }
 
-
 /** A task's exit layers, "last" resolved; refuses a layer the model lacks, naming the field. */
 export function exitLayers(task: Pick<TaskDefinition, 'path' | 'exitWhenSure'>, numLayers: number): number[] {
   const layers = (task.exitWhenSure?.layers ?? []).map((l) => (l === 'last' ? numLayers : l));

@@ -115,7 +115,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const depth = result.variants[0]!.metrics.levels.length;
   const head = ['variant', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex', 'layer·pos/ex', 'L1 layer·pos'];
   const rows = result.variants.map((v) => [
-    `${v.name} (${v.layers.join(',')})${v.trainedHeads ? '' : ' untrained'}`,
+    `${v.name} (${v.exitWhenSure ? `sure at ${v.exitWhenSure.layers.join('/')}` : v.layers.join(',')})${v.trainedHeads ? '' : ' untrained'}`,
     ...v.metrics.levels.map((l) => `${(l.accuracy * 100).toFixed(1)} / ${(l.macroF1 * 100).toFixed(1)}`),
     `${(v.metrics.jointAccuracy * 100).toFixed(1)}`,
     v.perExample.ms.toFixed(1),
