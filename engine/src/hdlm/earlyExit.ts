@@ -9,10 +9,9 @@
 // exit classifies on a fork of it, so going on to the next exit costs the layers between the two
 // (the segmented model's catch-up) and that exit's label scoring, not a new pass from layer 1.
 //
-// The variant this is measured beside exits per level (ClassifyTask.exitWhenSure in
-// classifier.ts): each level is scored at the shallowest exit first and goes deeper only while
-// its best label's probability is below τ, so the layer deciding a level adapts to the input
-// instead of being fixed as in HdLM.
+// Measured beside it: exiting per level (ClassifyTask.exitWhenSure in classifier.ts). Each level
+// is scored at the shallowest exit first and goes deeper only while its best label's probability
+// is below τ, so the layer deciding a level adapts to the input instead of being fixed as in HdLM.
 import type { LoadedModel } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
@@ -69,7 +68,12 @@ export async function runExitCascade(
       // later exit; at the last layer the fork runs it, only its newest position in full there.
       if (layer < L && shared.length > 0) await model.runTo(input, layer, { signal: options.signal });
       const fork = input.fork();
-      model.append(fork, [newest]);
+      try {
+        model.append(fork, [newest]);
+      } catch (err) {
+        fork.release(); // classifyFrom owns the fork only once it has it
+        throw err;
+      }
       const result = await classifier.classifyFrom(fork, options);
       attempts.push({ labels: result.path.map((d) => d.label), probability: result.pathProbability, layerPositions: model.compute.layerPositions - before, ms: performance.now() - t0 });
     }

@@ -69,13 +69,16 @@ test('a missing model folder still offers "last", saying why there are no number
 test('keys come from taskFile.ts, without those already there', () => {
   const top = complete('{ "name": "t", | }', 'hdlm-task');
   const labels = top.items.map((i) => i.label);
-  assert.deepEqual(labels, ['kind', 'model', 'dataset', 'system', 'levels', 'listCandidates', 'heads', 'train']);
+  assert.deepEqual(labels, ['kind', 'model', 'dataset', 'system', 'levels', 'exitWhenSure', 'listCandidates', 'heads', 'train']);
   assert.equal(applied(top.doc, top.items[0]!), '{ "name": "t", "kind":  }');
   const train = complete('{ "train": { "epochs": 2, "ba|": 3 } }', 'hdlm-task');
   assert.ok(train.items.some((i) => i.label === 'batchSize'));
   assert.ok(!train.items.some((i) => i.label === 'epochs'));
   assert.equal(applied(train.doc, train.items.find((i) => i.label === 'batchSize')!), '{ "train": { "epochs": 2, "batchSize": 3 } }');
   assert.deepEqual(complete('{ "levels": [{ | }] }', 'hdlm-task').items.map((i) => i.label), ['layer']);
+  const exits = complete('{ "exitWhenSure": { "threshold": 0.7, | } }', 'hdlm-task');
+  assert.deepEqual(exits.items.map((i) => i.label), ['layers']);
+  assert.match(JSON.stringify(exits.items[0]!.documentation ?? exits.items[0]!.detail ?? ''), /scored at, in turn/);
 });
 
 test('kind offers the task kinds', () => {
