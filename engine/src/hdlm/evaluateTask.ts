@@ -83,11 +83,23 @@ export function evaluationRecords<R extends { id: string }>(task: TaskDefinition
 export async function evaluateTask(
   engine: Engine,
   task: TaskDefinition,
-  options: { defaultModelDir: string; file?: string; maxExamples?: number; beam?: number; margin?: number; keepPredictions?: boolean; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
+  options: {
+    defaultModelDir: string;
+    file?: string;
+    maxExamples?: number;
+    beam?: number;
+    margin?: number;
+    keepPredictions?: boolean;
+    signal?: AbortSignal;
+    onProgress?: (variant: string, done: number, total: number) => void;
+    /** The task session's notices (TaskSession.notices), e.g. an exitWhenSure it cannot follow yet. */
+    onNotice?: (message: string) => void;
+  },
 ): Promise<TaskEvaluation> {
   const { file, records: all } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
+  for (const notice of session.notices) options.onNotice?.(notice);
   const beam: HierarchyBeam = resolveBeam(options);
   try {
     const L = session.loaded.checkpoint.config.numLayers;

@@ -26,6 +26,8 @@ export interface TaskSession {
   /** Thought-then-answer tasks: the trained `thought` head (layer k) and `answer` head (last layer), when saved. */
   thoughtHead?: LanguageHead;
   answerHead?: LanguageHead;
+  /** What a front end should tell the user about this session: a setting it cannot follow yet, and why. */
+  notices: string[];
   release(): Promise<void>;
 }
 
@@ -104,9 +106,13 @@ export async function openTask(
     const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
     checkLevelDepth(task, taxonomy.depth, stored ? 'of its trained heads' : 'in its dataset');
     const levels = layers.map((layer, i) => ({ layer, head: heads[i]!, scoring: trained[i]?.manifest.labelScoring ?? ('sequence' as const) }));
-    const exitWhenSure = await exitWhenSureLevels(task, loaded, exits, levels, exitHeads, note);
+    const notices: string[] = [];
+    const exitWhenSure = await exitWhenSureLevels(task, loaded, exits, levels, exitHeads, (m) => {
+      notices.push(m);
+      note(m);
+    });
     const classifier = new HierarchicalClassifier(loaded.model, tokenizer, { taxonomy, levels, system: task.system, listCandidates: task.listCandidates, ...(exitWhenSure ? { exitWhenSure } : {}) });
-    return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, release };
+    return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, notices, release };
   } catch (err) {
     await loaded.release();
     throw err;
@@ -176,6 +182,7 @@ function thoughtSession(
     },
     ...(trained[0] ? { thoughtHead: heads[0]! } : {}),
     ...(trained[1] ? { answerHead: heads[1]! } : {}),
+    notices: [],
     release,
   };
 }

@@ -181,6 +181,7 @@ test('a task that exits when sure trains a head for every level at every exit, a
   const untrained = await openTask(engine, { ...task, headsDir: readTaskFile(join(dir, 'wn.hdlm.json')).headsDir }, join(dir, 'model'), (m) => notes.push(m));
   try {
     assert.equal(untrained.classifier.task.exitWhenSure, undefined);
+    assert.deepEqual(untrained.notices, [notes.at(-1)], 'the note is also the session\'s notice, for front ends to show');
     assert.match(notes.join('\n'), /exitWhenSure is not used until the task is fine-tuned again \(no head level1-at3, level2-at2, level3-at2, level3-at3 in /);
   } finally {
     await untrained.release();

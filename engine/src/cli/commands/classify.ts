@@ -26,6 +26,7 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const session = await openTask(engine, task, taskModelDir(values, task));
+  for (const notice of session.notices) console.error(`hdlm: ${notice}`);
   try {
     if (file) return await classifyFile(session, file, out, values, signal);
     const started = performance.now();

@@ -92,6 +92,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     // Kept beside the record in any case (the editor's Show Mistakes reads them); --predictions also writes them where asked.
     keepPredictions: true,
     signal,
+    onNotice: (message) => (events ? emit({ kind: 'stage', message }) : console.error(`hdlm: ${message}`)),
     onProgress: (variant, done, total) => {
       if (!events) return bar.update(`eval ${variant}`, done, total);
       const r = rate.update(variant, done, total);
