@@ -190,7 +190,8 @@ async function measure(setup: Setup, name: string, records: readonly Hierarchica
     got.layers?.forEach((layer, d) => decidedAt[d]![setup.exits.indexOf(layer)]!++);
   }
   const n = Math.max(1, records.length);
-  return { name, jointAccuracy: right.filter(Boolean).length / n, layerPositions: cost.layerPositions / n, ms: cost.ms / n, right, ...(name.startsWith('exit per level') ? { levelExitShare: decidedAt.map((row) => row.map((c) => c / n)) } : {}) };
+  const perLevel = records.length > 0 && decidedAt.some((row) => row.some((c) => c > 0)); // the variant said which layer decided each level
+  return { name, jointAccuracy: right.filter(Boolean).length / n, layerPositions: cost.layerPositions / n, ms: cost.ms / n, right, ...(perLevel ? { levelExitShare: decidedAt.map((row) => row.map((c) => c / n)) } : {}) };
 }
 
 /** HdLM exiting per level at τ (ClassifyTask.exitWhenSure), greedy as early exit usually is. */
