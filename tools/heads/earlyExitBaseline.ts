@@ -25,7 +25,6 @@ import { readHierarchicalDataset } from '../../engine/src/hdlm/dataset/readDatas
 import type { HierarchicalRecord } from '../../engine/src/hdlm/dataset/formats';
 import {
   exitCurve,
-  loadSavedHead,
   matchReference,
   runExitCascade,
   savedHeadsClassifier,
@@ -37,7 +36,7 @@ import { readManifest } from '../../engine/src/hdlm/headStore';
 import { pairedDifference, type PairedDifference } from '../../engine/src/hdlm/metrics';
 import { subsample } from '../../engine/src/hdlm/splits';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { levelHeadName } from '../../engine/src/hdlm/taskSession';
+import { levelHeadName, loadSavedHead, segmentCuts } from '../../engine/src/hdlm/taskSession';
 import { Taxonomy } from '../../engine/src/hdlm/taxonomy';
 import { FLAT_HEAD, trainTask } from '../../engine/src/hdlm/trainTask';
 import type { LoadedModel } from '../../engine/src/loadedModel';
@@ -118,7 +117,7 @@ async function main(): Promise<void> {
   const exitHead = (layer: number, d: number): { layer: number; dir: string; head: string } => (layer < L ? { layer, dir: exitDir(layer), head: levelHeadName(d) } : { layer, dir: task.headsDir, head: FLAT_HEAD });
 
   // 2–4. One model cut at every layer used; every variant on it.
-  const loaded = await engine.loadModel(modelDir, { cuts: [...new Set([...hdlmLayers, ...exits])].filter((l) => l < L).sort((a, b) => a - b) });
+  const loaded = await engine.loadModel(modelDir, { cuts: segmentCuts([...hdlmLayers, ...exits], L) });
   const layout = { taxonomy: Taxonomy.fromJSON(readManifest(task.headsDir, levelHeadName(1)).taxonomy!), system: task.system, listCandidates: task.listCandidates };
   const releases: (() => Promise<void>)[] = [];
   const classifier = async (levels: { layer: number; dir: string; head: string }[]): Promise<HierarchicalClassifier> => {

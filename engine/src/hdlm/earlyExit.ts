@@ -13,12 +13,12 @@
 // is scored at the shallowest exit first and goes deeper only while its best label's probability
 // is below τ, so the layer deciding a level adapts to the input instead of being fixed as in HdLM.
 import type { LoadedModel } from '../loadedModel';
-import { LanguageHead } from '../model/languageHead';
+import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
 import { HierarchicalClassifier, type HierarchyBeam } from './classifier';
 import type { LayoutTask } from './classificationLayout';
-import { loadHead } from './headStore';
 import type { LabelScoring } from './labelScorer';
+import { loadSavedHead } from './taskSession';
 
 /** One exit of the cascade: its layer and a classifier whose every level is decided there. */
 export interface CascadeExit {
@@ -148,12 +148,6 @@ export function matchReference<P extends { jointAccuracy: number; layerPositions
   const cheap = curve.filter((p) => p.layerPositions <= reference.layerPositions).sort((a, b) => b.jointAccuracy - a.jointAccuracy || a.layerPositions - b.layerPositions);
   const good = curve.filter((p) => p.jointAccuracy >= reference.jointAccuracy).sort((a, b) => a.layerPositions - b.layerPositions || b.jointAccuracy - a.jointAccuracy);
   return { sameCompute: cheap[0], sameAccuracy: good[0] };
-}
-
-/** A head saved in `dir` as `name`, on `loaded`'s provider, with the scoring its manifest names. */
-export async function loadSavedHead(loaded: LoadedModel, dir: string, name: string): Promise<{ head: LanguageHead; scoring: LabelScoring }> {
-  const saved = loadHead(dir, name, loaded.checkpoint);
-  return { head: await LanguageHead.create(saved.weights, { provider: loaded.model.provider, threads: 0, fused: true }), scoring: saved.manifest.labelScoring ?? 'sequence' };
 }
 
 /**

@@ -10,6 +10,7 @@ import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, type ClassifierLevel, type ExitWhenSure } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead, type HeadManifest } from './headStore';
+import type { LabelScoring } from './labelScorer';
 import { checkLevelDepth, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
 
@@ -73,6 +74,17 @@ export function exitLayers(task: Pick<TaskDefinition, 'path' | 'exitWhenSure'>, 
   return layers;
 }
 
+/** Where to cut a model's segments so that each of `layers` can be exited at (the last layer needs no cut). */
+export function segmentCuts(layers: readonly number[], numLayers: number): number[] {
+  return [...new Set(layers)].filter((l) => l < numLayers).sort((a, b) => a - b);
+}
+
+/** A head saved in `dir` as `name`, on `loaded`'s provider, with the label scoring its manifest names. */
+export async function loadSavedHead(loaded: LoadedModel, dir: string, name: string): Promise<{ head: LanguageHead; scoring: LabelScoring }> {
+  const saved = loadHead(dir, name, loaded.checkpoint);
+  return { head: await LanguageHead.create(saved.weights, { provider: loaded.model.provider, threads: 0, fused: true }), scoring: saved.manifest.labelScoring ?? 'sequence' };
+}
+
 /** `load`: how the model is loaded besides its cuts (the own head's precision; LoadModelOptions). */
 export async function openTask(
   engine: Engine,
@@ -88,7 +100,7 @@ export async function openTask(
   const bad = layers.find((l) => l > L);
   if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
   const exits = task.kind === 'classify' ? exitLayers(task, L) : [];
-  const loaded = await engine.loadModel(modelDir, { ...load, cuts: [...new Set([...layers, ...exits])].filter((l) => l < L).sort((a, b) => a - b), onNote: note });
+  const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([...layers, ...exits], L), onNote: note });
   try {
     const tokenizer = loaded.requireTokenizer();
     const names = taskHeadNames(task);
@@ -143,10 +155,9 @@ async function exitWhenSureLevels(
   const byName = new Map<string, ClassifierLevel>(levels.map((level, d) => [levelHeadName(d + 1), level]));
   for (const name of new Set(names.flat())) {
     if (byName.has(name)) continue;
-    const saved = loadHead(task.headsDir, name, loaded.checkpoint);
-    const head = await LanguageHead.create(saved.weights, { provider: loaded.model.provider, threads: 0, fused: true });
+    const { head, scoring } = await loadSavedHead(loaded, task.headsDir, name);
     loadedHeads.push(head);
-    byName.set(name, { layer: saved.manifest.layer, head, scoring: saved.manifest.labelScoring ?? 'sequence' });
+    byName.set(name, { layer: 0, head, scoring }); // the layer is the exit's, set below
   }
   return { threshold: task.exitWhenSure.threshold, exits: names.map((row) => row.map((name, i) => ({ ...byName.get(name)!, layer: exits[i]! }))) };
 }

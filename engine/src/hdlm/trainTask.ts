@@ -23,7 +23,7 @@ import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featur
 import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
-import { exitHeadName, exitLayers, FLAT_HEAD, levelHeadName } from './taskSession';
+import { exitHeadName, exitLayers, FLAT_HEAD, levelHeadName, segmentCuts } from './taskSession';
 import { ClassificationLayout } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
 import { Taxonomy } from './taxonomy';
@@ -88,7 +88,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   const layers = task.levels.map((l) => (l === 'last' ? L0 : l));
   // Exiting when sure: every level is also read at every exit layer, for its heads there.
   const exits = exitLayers(task, L0);
-  const loaded = await engine.loadModel(modelDir, { cuts: [...new Set([...layers, ...exits])].filter((l) => l < L0).sort((a, b) => a - b) });
+  const loaded = await engine.loadModel(modelDir, { cuts: segmentCuts([...layers, ...exits], L0) });
   try {
     const L = loaded.checkpoint.config.numLayers;
     const own = ownHeadCopy(loaded.checkpoint);
