@@ -34,6 +34,10 @@ export interface TaskPanelRender {
   historyRows: number;
   /** Level rows of the layer scan tables, in the task cards and the job section. */
   scanRows: number;
+  /** "decided at" rows under evaluations of HdLM exiting when sure (exitWhenSure). */
+  exitRows: number;
+  /** Notices shown in the task cards (what a task cannot follow yet). */
+  notices: number;
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -114,7 +118,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     if (entry.problem) return entry;
     try {
       const summary = await this.server.request(proto.taskSummary, { task: uri.fsPath });
-      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history, layerScan: summary.layerScan };
+      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history, layerScan: summary.layerScan, notices: summary.notices ?? [] };
     } catch (err) {
       // An invalid task file is already named by its diagnostics; other failures go to the panel.
       const message = err instanceof Error ? err.message : String(err);

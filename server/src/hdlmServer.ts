@@ -419,8 +419,8 @@ export class HdlmServer {
    * can share a folder: the folder decides, not the file.)
    */
   private refuseIfHeadsBusy(file: string, headsDir: string): void {
-    const running = new Set(this.jobs.running);
-    for (const id of [...this.jobHeads.keys()]) if (!running.has(id)) this.jobHeads.delete(id);
+    const writing = new Set(this.jobs.writing);
+    for (const id of [...this.jobHeads.keys()]) if (!writing.has(id)) this.jobHeads.delete(id);
     const busy = [...this.jobHeads].find(([, dir]) => dir === headsDir)?.[0];
     if (busy === undefined) return;
     const view = this.jobs.journal.get(busy);
@@ -437,7 +437,7 @@ export class HdlmServer {
   taskSummary(params: TaskSummaryParams): TaskSummaryResult {
     const file = this.taskPath(params.task);
     try {
-      return summarizeTask(file, (m) => this.client.log(m));
+      return summarizeTask(file, (m) => this.client.log(m), this.defaults.modelDir);
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }

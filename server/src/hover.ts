@@ -1,14 +1,15 @@
 // Hover help in task files: what the field under the cursor means, inside a level what its
 // trained head is (layer, kind, best dev accuracy, when it was trained) and what the last layer
-// scan measured for it (layer-scan.json), and on `heads` how many
-// levels are trained and the last evaluation kept there. Fast: a parse of the
+// scan measured for it (layer-scan.json), on `heads` how many
+// levels are trained and the last evaluation kept there, and on `exitWhenSure` whether the heads
+// its exits need are trained and where the last evaluation decided each level. Fast: a parse of the
 // document's text and manifest reads cached by mtime, so it stays responsive while a
 // fine-tuning job runs.
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN } from '../../engine/src/hdlm/taskFile';
-import { headName } from '../../engine/src/hdlm/taskSession';
+import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
@@ -62,6 +63,7 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
     if (levelIndex !== undefined) parts.push(headSummary(root, doc.uri, levelIndex, context), scanSummary(root, doc.uri, levelIndex, context));
     else if (location.path.length === 1 && key === 'model') parts.push(modelSummary(root, doc.uri, context));
     else if (location.path.length === 1 && key === 'heads') parts.push(...headsFolderSummary(root, doc.uri, context));
+    else if (location.path[0] === 'exitWhenSure') parts.push(...exitHeadsSummary(root, doc.uri, context));
   }
   return { contents: { kind: 'markdown', value: parts.filter((p) => p !== '').join('\n\n') } };
 }
@@ -135,6 +137,34 @@ function evaluationSummary(headsDir: string): string {
   const change = record.sincePrevious?.changes.find((c) => c.measure === measure);
   const since = change ? `; since the previous one, ${measure} ${signedPoints(change.difference.difference)} points (${formatPValue(change.difference.pValue)})` : '';
   return `**Last evaluation** (${when(record.finishedAt)}, ${record.examples.toLocaleString('en')} examples of ${basename(record.file)}): ${figures}${since}.`;
+}
+
+/**
+ * `exitWhenSure`: whether every head its exits need is trained (else which are missing, and that
+ * each level is decided at its own layer until a fine-tuning), and where the kept evaluation
+ * decided each level when it exited so.
+ */
+function exitHeadsSummary(root: Node | undefined, uri: string, context: FeatureContext): string[] {
+  const folders = taskFolders(root, uri, context);
+  const layersNode = root && findNodeAtLocation(root, ['exitWhenSure', 'layers']);
+  const levelsNode = root && findNodeAtLocation(root, ['levels']);
+  if (folders.headsDir === undefined || folders.modelDir === undefined || layersNode?.type !== 'array' || levelsNode?.type !== 'array') return [];
+  const model = modelLayers(folders.modelDir);
+  if ('problem' in model) return [];
+  const L = model.layers;
+  const exits = (layersNode.children ?? []).map((n) => (n.value === 'last' ? L : n.value)).filter((l): l is number => typeof l === 'number' && l >= 1 && l <= L);
+  const levels = (levelsNode.children ?? []).map((_, i) => levelLayer(root, i, folders.modelDir));
+  if (exits.length === 0 || levels.some((l) => l === undefined)) return [];
+  const { names, missing } = exitHeads({ levels: levels as number[], headsDir: folders.headsDir }, exits, L);
+  const all = new Set(names.flat()).size;
+  const heads = missing.length === 0
+    ? `**Exit heads** in \`${folders.headsDir}\`: all ${all} trained.`
+    : `⚠ **Not used yet**: ${all - missing.length} of the ${all} heads these exits need are trained (no ${missing.map((m) => `\`${m}\``).join(', ')}); each level is decided at its own layer until the task is fine-tuned again.`;
+  const exiting = readEvaluation(folders.headsDir).evaluation?.variants[0]?.exitWhenSure;
+  const shares = exiting
+    ? `**Last evaluation** (τ ${exiting.threshold}) decided ${exiting.decidedAt.map((row, d) => `level ${d + 1} at layer ${exiting.layers.join(' / ')} in ${row.map((x) => (100 * x).toFixed(0)).join(' / ')} %`).join('; ')}.`
+    : '';
+  return [heads, shares];
 }
 
 /** What the level's trained head is, or that the model's own head stands in for it. */

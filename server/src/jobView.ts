@@ -100,10 +100,12 @@ function sinceClause(since: SincePrevious | undefined, measure: string): string 
 /**
  * "wordnet on 800 examples: joint accuracy 8.3% (HdLM, layers 4,6,8) vs 7.5% (flat, layers 8,8,8);
  * level-1 compute 50% of flat; joint HdLM minus flat +0.8 points (95 % CI …)", and the joint
- * change since the previous evaluation when it replaced one.
+ * change since the previous evaluation when it replaced one. HdLM exiting when sure says so:
+ * "(HdLM, sure at 4/6/8, τ 0.9)".
  */
 export function evaluationLine(e: EvaluationSummary): string {
-  const variants = e.variants.map((v) => `${percent(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, layers ${v.layers.join(',')})`).join(' vs ');
+  const where = (v: EvaluationSummary['variants'][number]): string => (v.exitWhenSure ? `sure at ${v.exitWhenSure.layers.join('/')}, τ ${v.exitWhenSure.threshold}` : `layers ${v.layers.join(',')}`);
+  const variants = e.variants.map((v) => `${percent(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, ${where(v)})`).join(' vs ');
   // Records from before the paired comparison lack it.
   const paired = e.comparison ? `; joint HdLM minus flat ${describeDifference(e.comparison.joint)}` : '';
   return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat${paired}${sinceClause(e.sincePrevious, 'joint')}`;

@@ -37,6 +37,8 @@ function isResult(event: JobEvent): boolean {
 
 export class Jobs {
   private readonly children = new Map<string, ChildProcess>();
+  /** Running jobs that have sent their result: their process is only exiting. */
+  private readonly settled = new Set<string>();
 
   constructor(
     private readonly cliPath: string,
@@ -84,11 +86,15 @@ export class Jobs {
         this.log(`${jobId}: ${line}`);
         return;
       }
-      if (isResult(event)) finished = true;
+      if (isResult(event)) {
+        finished = true;
+        this.settled.add(jobId);
+      }
       emit(event);
     });
     child.on('close', (code, signal) => {
       this.children.delete(jobId);
+      this.settled.delete(jobId);
       if (!finished) {
         const cancelled = signal === 'SIGINT' || code === 130;
         const message = cancelled ? 'cancelled' : (stderr.trim().split('\n').pop() ?? `exited with ${code ?? signal}`).replace(/^hdlm: /, '');
@@ -109,6 +115,15 @@ export class Jobs {
 
   get running(): string[] {
     return [...this.children.keys()];
+  }
+
+  /**
+   * Running jobs that may still write: their result is not sent yet. A job writes its heads and
+   * records before it sends its result, so its heads folder is free from then on, while its
+   * process still exits (a moment in which an Evaluate clicked at "done" must not be refused).
+   */
+  get writing(): string[] {
+    return this.running.filter((id) => !this.settled.has(id));
   }
 
   dispose(): void {

@@ -429,6 +429,8 @@ export interface TaskSummaryResult {
   history: HistoryEntry[];
   /** The last layer scan kept beside the heads, if any. */
   layerScan?: LayerScan;
+  /** What the task asks for that its heads cannot do yet, and why (e.g. exitWhenSure before its heads are trained). */
+  notices?: string[];
 }
 
 /** One evaluation in a task's history. */

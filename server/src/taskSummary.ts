@@ -1,15 +1,16 @@
 // What a task has produced so far, for the task panel: the trained heads (from their manifests),
-// the last evaluation record kept beside them and the history of evaluations. Only small JSON files are read, so this is
-// cheap enough to answer whenever the panel refreshes.
-import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
+// the last evaluation record kept beside them, the history of evaluations, and what the task
+// cannot follow yet (notices). Only small JSON files are read, so this is cheap enough to answer
+// whenever the panel refreshes.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
 import { readHistory } from '../../engine/src/hdlm/evaluationHistory';
 import { readManifest } from '../../engine/src/hdlm/headStore';
-import { readTaskFile } from '../../engine/src/hdlm/taskFile';
-import { taskHeadNames } from '../../engine/src/hdlm/taskSession';
-import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
+import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
+import { readModelConfig } from '../../engine/src/checkpoint/config';
+import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
+import { exitHeads, exitLayers, FLAT_HEAD, taskHeadNames, untrainedExitsNotice } from '../../engine/src/hdlm/taskSession';
 import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
@@ -62,12 +63,47 @@ function isThoughtRecord(value: unknown): value is ThoughtEvaluationSummary {
   return Array.isArray(variants) && variants.every((v) => isObject(v) && typeof v.answerAccuracy === 'number') && Array.isArray(samples);
 }
 
-/** Throws the task file's own error (with every problem named) when it is invalid. */
-export function summarizeTask(taskFile: string, log: (m: string) => void = () => undefined): TaskSummaryResult {
+/**
+ * Throws the task file's own error (with every problem named) when it is invalid.
+ * `defaultModelDir`: the model a task's `"model": "default"` stands for, read (its config only)
+ * to name the heads of a task that exits when sure.
+ */
+export function summarizeTask(taskFile: string, log: (m: string) => void = () => undefined, defaultModelDir?: string): TaskSummaryResult {
   const task = readTaskFile(taskFile);
-  const names = [...taskHeadNames(task), FLAT_HEAD];
+  const exits = exitSummary(task, defaultModelDir);
+  const names = [...new Set([...taskHeadNames(task), FLAT_HEAD, ...exits.names])];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
-  return { task: task.path, name: task.name, headsDir: task.headsDir, levels: task.levels, heads, ...readEvaluation(task.headsDir, log), history: readHistory(task.headsDir), ...keptScan(task.headsDir, log) };
+  const notices = exits.missing.length > 0 ? [untrainedExitsNotice(task, exits.missing)] : [];
+  return {
+    task: task.path,
+    name: task.name,
+    headsDir: task.headsDir,
+    levels: task.levels,
+    heads,
+    ...readEvaluation(task.headsDir, log),
+    history: readHistory(task.headsDir),
+    ...keptScan(task.headsDir, log),
+    notices,
+  };
+}
+
+/**
+ * The exit heads of a classify task that exits when sure, and the untrained ones. Nothing when
+ * the model's config cannot be read or names fewer layers than an exit: the task file's
+ * diagnostics say so where the value is written.
+ */
+function exitSummary(task: TaskDefinition, defaultModelDir: string | undefined): { names: string[]; missing: string[] } {
+  const none = { names: [], missing: [] };
+  if (task.kind !== 'classify' || !task.exitWhenSure) return none;
+  const modelDir = task.model === 'default' ? defaultModelDir : task.model;
+  if (modelDir === undefined) return none;
+  try {
+    const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
+    const { names, missing } = exitHeads(task, exitLayers(task, L), L);
+    return { names: names.flat(), missing };
+  } catch {
+    return none;
+  }
 }
 
 /** The layer scan kept beside the heads; a damaged one is logged and left out. */

@@ -72,6 +72,8 @@ export interface TaskEntry {
   history?: HistoryEntry[];
   /** The last layer scan kept beside the heads. */
   layerScan?: LayerScan;
+  /** What the task asks for that its heads cannot do yet (the server's words), shown as warnings. */
+  notices?: string[];
 }
 
 export interface TaskPanelState {
@@ -115,4 +117,4 @@ export type TaskPanelToHost =
   /** Write the kept layer scan's suggested layers into the task file. */
   | { type: 'useScanLayers'; uri: string; layers: (number | 'last')[] }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number; scanRows: number };
+  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number; scanRows: number; exitRows: number; notices: number };

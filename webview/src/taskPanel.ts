@@ -61,6 +61,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   card.append(levels);
   if (task.heads.length > 0) card.append(headsTable(task.heads));
   else card.append(el('div', 'No trained heads yet: the model\'s own head stands in at every level.', 'muted'));
+  card.append(...(task.notices ?? []).map((n) => el('div', n, 'warning notice')));
   card.append(...evaluationTables(task), ...staleNote(task), ...historyTable(task.history ?? []), ...scanTables(task));
   const actions = el('div', '', 'actions');
   const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
@@ -129,21 +130,40 @@ function headsTable(heads: HeadSummary[]): HTMLElement {
 
 function evaluationTable(e: EvaluationSummary): HTMLElement {
   const depth = e.variants[0]?.levels.length ?? 0;
-  const headers = ['', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex'];
-  const rows: { cells: Cell[]; className?: string }[] = e.variants.map((v) => ({
-    cells: [`${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`, ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy), v.msPerExample.toFixed(1)],
-    className: v.name === 'flat' ? 'baseline' : '',
-  }));
+  const headers = ['', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex', 'layer·pos/ex'];
+  const rows: { cells: Cell[]; className?: string }[] = e.variants.flatMap((v) => [
+    {
+      cells: [variantName(v), ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy), v.msPerExample.toFixed(1), v.layerPositionsPerExample.toFixed(0)],
+      className: v.name === 'flat' ? 'baseline' : '',
+    },
+    ...exitSharesRow(v),
+  ]);
   // The paired row says whether a gap is more than chance (records from before it lack it).
   if (e.comparison) {
     const diff = (d: PairedDifference): Cell => differenceCell(d, `95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} examples right by HdLM only, ${d.bOnly} by flat only (exact McNemar test)`);
-    rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), ''], className: 'muted paired' });
+    rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), '', ''], className: 'muted paired' });
   }
-  const since = sinceRow(e.sincePrevious, [...Array.from({ length: depth }, (_, d) => `level ${d + 1}`), 'joint'], 1);
+  const since = sinceRow(e.sincePrevious, [...Array.from({ length: depth }, (_, d) => `level ${d + 1}`), 'joint'], 2);
   if (since) rows.push(since);
   const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
   const caption = `evaluated on ${scope(e)} (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
   return table(headers, rows, caption);
+}
+
+/** "HdLM (4,6,8)", or "HdLM (sure at 4/6/8)" for HdLM exiting when sure, its threshold on hover. */
+function variantName(v: EvaluationSummary['variants'][number]): Cell {
+  const name = v.name === 'hdlm' ? 'HdLM' : 'flat';
+  if (!v.exitWhenSure) return `${name} (${v.layers.join(',')})`;
+  return { text: `${name} (sure at ${v.exitWhenSure.layers.join('/')})`, title: `each level decided at the first of layers ${v.exitWhenSure.layers.join(', ')} where its best label's probability reaches ${v.exitWhenSure.threshold} (exitWhenSure)` };
+}
+
+/** Under a variant that exits when sure: per level, the shares of examples decided at each exit layer. */
+function exitSharesRow(v: EvaluationSummary['variants'][number]): { cells: Cell[]; className: string }[] {
+  const exiting = v.exitWhenSure;
+  if (!exiting) return [];
+  const at = exiting.layers.join(' / ');
+  const share = (row: number[]): Cell => ({ text: `${row.map((x) => (100 * x).toFixed(0)).join(' / ')} %`, title: `share of examples decided at layer ${at}` });
+  return [{ cells: [{ text: `decided at ${at}`, title: `τ ${exiting.threshold}` }, ...exiting.decidedAt.map(share), '', '', ''], className: 'muted exits' }];
 }
 
 /** A paired difference as a cell: "+0.4 (p 0.27)", the interval and counts on hover. */
@@ -392,6 +412,8 @@ function render(state: TaskPanelState): void {
     sinceRows: document.querySelectorAll('tr.since').length,
     historyRows: document.querySelectorAll('.history tr.entry').length,
     scanRows: document.querySelectorAll('.scan tr.scan-level').length,
+    exitRows: document.querySelectorAll('tr.exits').length,
+    notices: document.querySelectorAll('.notice').length,
   });
 }
 

@@ -189,6 +189,8 @@ export interface EvaluationRecord {
     msPerExample: number;
     layerPositionsPerExample: number;
     trainedHeads: boolean;
+    /** HdLM exiting when sure: its threshold, exit layers and shares decided at each (absent otherwise, and before 2026-12-07). */
+    exitWhenSure?: VariantEvaluation['exitWhenSure'];
   }[];
   /** Share of the flat baseline's level-1 compute that HdLM's level-1 decision needs. */
   level1ComputeRatio: number;
@@ -217,6 +219,7 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
       msPerExample: v.perExample.ms,
       layerPositionsPerExample: v.perExample.layerPositions,
       trainedHeads: v.trainedHeads,
+      ...(v.exitWhenSure ? { exitWhenSure: v.exitWhenSure } : {}),
     })),
     level1ComputeRatio: result.level1ComputeRatio,
     beam: result.beam,

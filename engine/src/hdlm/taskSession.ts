@@ -74,6 +74,21 @@ export function exitLayers(task: Pick<TaskDefinition, 'path' | 'exitWhenSure'>, 
   return layers;
 }
 
+/**
+ * The heads of a task that exits when sure: per level, the head deciding it at each exit
+ * (exitHeadName), and those of them not yet in its heads folder, each once.
+ */
+export function exitHeads(task: Pick<TaskDefinition, 'levels' | 'headsDir'>, exits: readonly number[], numLayers: number): { names: string[][]; missing: string[] } {
+  const names = task.levels.map((_, d) => exits.map((layer) => exitHeadName(task, d + 1, layer, numLayers)));
+  const missing = [...new Set(names.flat())].filter((name) => !existsSync(join(task.headsDir, `${name}.json`)));
+  return { names, missing };
+}
+
+/** What a front end says of a task that exits when sure while some of its exit heads are untrained. */
+export function untrainedExitsNotice(task: Pick<TaskDefinition, 'name' | 'headsDir'>, missing: readonly string[]): string {
+  return `task ${task.name}: exitWhenSure is not used until the task is fine-tuned again (no head ${missing.join(', ')} in ${task.headsDir}); each level is decided at its own layer`;
+}
+
 /** Where to cut a model's segments so that each of `layers` can be exited at (the last layer needs no cut). */
 export function segmentCuts(layers: readonly number[], numLayers: number): number[] {
   return [...new Set(layers)].filter((l) => l < numLayers).sort((a, b) => a - b);
@@ -145,11 +160,9 @@ async function exitWhenSureLevels(
   note: (m: string) => void,
 ): Promise<ExitWhenSure | undefined> {
   if (!task.exitWhenSure || exits.length === 0) return undefined;
-  const L = loaded.checkpoint.config.numLayers;
-  const names = levels.map((_, d) => exits.map((layer) => exitHeadName(task, d + 1, layer, L)));
-  const missing = [...new Set(names.flat())].filter((name) => !existsSync(join(task.headsDir, `${name}.json`)));
+  const { names, missing } = exitHeads(task, exits, loaded.checkpoint.config.numLayers);
   if (missing.length > 0) {
-    note(`task ${task.name}: exitWhenSure is not used until the task is fine-tuned again (no head ${missing.join(', ')} in ${task.headsDir}); each level is decided at its own layer`);
+    note(untrainedExitsNotice(task, missing));
     return undefined;
   }
   const byName = new Map<string, ClassifierLevel>(levels.map((level, d) => [levelHeadName(d + 1), level]));

@@ -599,6 +599,28 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
+  it('a task that exits when sure: the panel notes its untrained exit heads, then shows where its evaluation decided each level', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'animals-exit.hdlm.json');
+    const task = { name: 'animals-exit', model: 'tiny-model', dataset: { train: 'animals.jsonl', test: 'animals.jsonl' }, levels: [{ layer: 3 }, { layer: 'last' }], exitWhenSure: { threshold: 0.6, layers: [2, 'last'] } };
+    const noted = api.waitForTaskPanelRender((r) => r.notices >= 1, 60_000);
+    noted.catch(() => undefined);
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
+    await vscode.commands.executeCommand('hdlm.tasks.focus');
+    assert.equal((await noted).notices, 1, 'the new task\'s notice: exitWhenSure waits for its heads');
+    const trained = await vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
+    assert.equal(trained?.kind, 'report', `${JSON.stringify(trained)}; log: ${api.outputText().split('\n').slice(-6).join(' | ')}`);
+    // The job's table and the task card's each show the row of shares; the notice is gone.
+    const shown = api.waitForTaskPanelRender((r) => r.exitRows >= 2 && r.notices === 0 && r.job.startsWith('evaluate:done'), 60_000);
+    shown.catch(() => undefined);
+    const end = await vscode.commands.executeCommand<{ kind: string; evaluation?: { variants: { name: string; exitWhenSure?: { layers: number[]; decidedAt: number[][] } }[] } } | undefined>('hdlm.evaluate', uri);
+    assert.equal(end?.kind, 'evaluation', `${JSON.stringify(end)}; log: ${api.outputText().split('\n').slice(-6).join(' | ')}`);
+    assert.deepEqual(end.evaluation?.variants[0]?.exitWhenSure?.layers, [2, 4], JSON.stringify(end.evaluation?.variants[0]));
+    assert.equal(end.evaluation.variants[0].exitWhenSure.decidedAt.length, 2);
+    await shown;
+    await screenshot('workbench-task-panel-exit-when-sure.png');
+  });
+
   it('Suggest Layers scans every layer, shows the report, writes the suggested layers keeping comments, and the panel shows the scan', async () => {
     const folder = vscode.workspace.workspaceFolders![0]!.uri;
     const uri = vscode.Uri.joinPath(folder, 'animals-scan.hdlm.json');

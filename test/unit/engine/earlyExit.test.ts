@@ -2,33 +2,27 @@
 // cascade on a small random model, where stopping at each exit must give what that exit's
 // classifier gives alone while the input's shared positions run through each layer only once.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Engine, type LoadedModel } from '../../../engine/src/index';
+import type { Engine, LoadedModel } from '../../../engine/src/index';
 import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
 import { exitCurve, exitIndex, matchReference, runExitCascade, savedHeadsClassifier, type ExitAttempt } from '../../../engine/src/hdlm/earlyExit';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { levelHeadName, openTask } from '../../../engine/src/hdlm/taskSession';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
 import { trainTask } from '../../../engine/src/hdlm/trainTask';
-import { writeTinyModel } from '../../support/tinyCheckpoint';
+import { taskWorkspace, WORDNET_FIXTURE as fixture } from '../../support/taskWorkspace';
 
-const root = resolve(__dirname, '..', '..', '..', '..');
-const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
 const texts = ['a domesticated animal kept for company', 'a tall woody plant with a single trunk', 'an instrument for measuring time'];
 let dir: string;
 let engine: Engine;
 let loaded: LoadedModel;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hdlm-exit-'));
-  process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
-  writeTinyModel(join(dir, 'model'), root);
+  ({ dir, engine } = await taskWorkspace('exit'));
   const train = { epochs: 2, batchSize: 32, maxExamples: 60, devFraction: 0.2, patience: 2 };
   writeFileSync(join(dir, 'wn.hdlm.json'), JSON.stringify({ name: 'wn', model: 'model', dataset: { train: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train }));
-  engine = await Engine.create({ providers: ['cpu'], threads: 1 });
   loaded = await engine.loadModel(join(dir, 'model'), { cuts: [2, 3], cacheDir: join(dir, 'graphs') });
 });
 
@@ -186,6 +180,11 @@ test('a task that exits when sure trains a head for every level at every exit, a
   } finally {
     await untrained.release();
   }
+  // Turning it on for a trained task keeps the heads it has (the same rows, though the pass now
+  // reads more layers and cuts the model at layer 1 too): only the exits' new heads train.
+  const kept = await trainTask(engine, { ...readTaskFile(join(dir, 'wn.hdlm.json')), exitWhenSure: { threshold: 0.5, layers: [1, 3, 'last'] } }, { defaultModelDir: join(dir, 'model') });
+  assert.deepEqual(kept.reused, ['level1', 'level2', 'level3', 'flat']);
+  assert.deepEqual(kept.heads.map((h) => h.name).slice(4), ['level1-at1', 'level1-at3', 'level2-at1', 'level3-at1', 'level3-at3']);
   writeFileSync(join(dir, 'wn-exit-deep.hdlm.json'), JSON.stringify({ ...base, name: 'deep', exitWhenSure: { threshold: 0.5, layers: [2, 9] } }));
   await assert.rejects(trainTask(engine, readTaskFile(join(dir, 'wn-exit-deep.hdlm.json')), { defaultModelDir: join(dir, 'model') }), /exitWhenSure\.layers has layer 9, beyond the model's 4 layers/);
 });

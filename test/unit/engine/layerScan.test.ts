@@ -2,32 +2,26 @@
 // on the WordNet fixture, whose head at a level's own layer must reach exactly what fine-tuning
 // that level's head there reaches (same rows, same trainer, same early stopping).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Engine } from '../../../engine/src/engine';
+import type { Engine } from '../../../engine/src/engine';
 import { defaultScanLayers, LAYER_SCAN_FILE, readLayerScan, saveLayerScan, scanLayers, suggestLayers, type ScanEvent } from '../../../engine/src/hdlm/layerScan';
 import { layerScanMarkdown, layerScanSummary } from '../../../engine/src/hdlm/layerScanMarkdown';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { trainTask } from '../../../engine/src/hdlm/trainTask';
 import { CancelledError } from '../../../engine/src/model/segmentedModel';
-import { writeTinyModel } from '../../support/tinyCheckpoint';
+import { REPO_ROOT as root, taskWorkspace, WORDNET_FIXTURE as fixture } from '../../support/taskWorkspace';
 
-const root = resolve(__dirname, '..', '..', '..', '..');
-const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
 let dir: string;
 let engine: Engine;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hdlm-scan-'));
-  process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
-  writeTinyModel(join(dir, 'model'), root);
+  ({ dir, engine } = await taskWorkspace('scan'));
   // ownLevel: the last level's head learns from its own level's rows, as the scan's heads do.
   const train = { epochs: 3, batchSize: 32, maxExamples: 80, devFraction: 0.2, patience: 2, lastLevelHead: 'ownLevel' };
   writeFileSync(join(dir, 'wn.hdlm.json'), JSON.stringify({ name: 'wn', model: 'model', dataset: { train: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train }));
   writeFileSync(join(dir, 'thought.hdlm.json'), JSON.stringify({ name: 'th', kind: 'thoughtThenAnswer', model: 'model', dataset: { train: join(root, 'data', 'fixtures', 'thought.sample.jsonl') }, levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 3, batchSize: 32, devFraction: 0.2, patience: 2 } }));
-  engine = await Engine.create({ providers: ['cpu'], threads: 1 });
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,33 +2,28 @@
 // baseline are trained and saved, an interrupted run resumes where it stopped (finished heads are
 // skipped, the interrupted one continues from its last epoch), and evaluation compares both.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Engine } from '../../../engine/src/engine';
+import type { Engine } from '../../../engine/src/engine';
 import { evaluateTask, evaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
 import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
 import { readTrainingData, trainTask, TrainEvent, type HeadReport } from '../../../engine/src/hdlm/trainTask';
 import { CancelledError } from '../../../engine/src/model/segmentedModel';
+import { REPO_ROOT as root, taskWorkspace, WORDNET_FIXTURE as fixture } from '../../support/taskWorkspace';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
-const root = resolve(__dirname, '..', '..', '..', '..');
-const fixture = join(root, 'data', 'fixtures', 'wordnet.sample.jsonl');
 let dir: string;
 let engine: Engine;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hdlm-train-'));
-  process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
-  writeTinyModel(join(dir, 'model'), root);
+  ({ dir, engine } = await taskWorkspace('train'));
   writeFileSync(
     join(dir, 'wn.hdlm.json'),
     JSON.stringify({ name: 'wn', model: 'model', dataset: { train: fixture, test: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs: 2, batchSize: 64, maxExamples: 80, devFraction: 0.2, patience: 5 } }),
   );
-  engine = await Engine.create({ providers: ['cpu'], threads: 1 });
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -154,6 +154,30 @@ test('a second job on heads a running job works in is refused, naming that job; 
   }
 });
 
+test('heads are free once their job has sent its result, while its process is still exiting', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-settled-'));
+  try {
+    // A stand-in for the CLI that sends its report, then takes its time to exit.
+    const cli = join(dir, 'cli.js');
+    const report = { task: 'a', modelFingerprint: 'x', examples: { train: 1, dev: 1 }, skippedLines: 0, skippedTooLong: 0, heads: [], seconds: { features: 0, training: 0 } };
+    writeFileSync(cli, `process.stdout.write(${JSON.stringify(JSON.stringify({ kind: 'report', report }))} + "\\n"); setTimeout(() => undefined, 60_000); process.on("SIGINT", () => process.exit(130));`);
+    const file = join(dir, 'a.hdlm.json');
+    writeFileSync(file, JSON.stringify({ name: 'a', model: 'model', dataset: 'd.jsonl', levels: [{ layer: 1 }, { layer: 'last' }] }));
+    const client = new FakeClient();
+    const server = new HdlmServer(client, (o) => Engine.create(o), { ...DEFAULTS, cli });
+    server.initialize(initParams);
+    const { jobId } = await server.train({ task: file });
+    for (let i = 0; i < 200 && !client.progress.some((p) => p.jobId === jobId && p.event.kind === 'report'); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(client.progress.some((p) => p.jobId === jobId && p.event.kind === 'report'), 'the stand-in sent its report');
+    assert.equal(server.status.busy, true, 'its process still runs');
+    const next = await server.evaluate({ task: file });
+    assert.notEqual(next.jobId, jobId);
+    server.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a layer scan with a bad sample size or task file is refused before any job starts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hdlm-scan-refused-'));
   try {

@@ -35,6 +35,10 @@ test('a classification evaluation line gives the joint gap with its interval and
   );
   // A record kept before the comparison existed reads as it did.
   assert.equal(evaluationLine(classification), 'wordnet on 1000 examples: joint accuracy 54.1% (HdLM, layers 4,8) vs 54.5% (flat, layers 8,8); level-1 compute 56% of flat');
+  // HdLM exiting when sure names its exits and threshold instead of the layers of its first decisions.
+  const exitWhenSure = { threshold: 0.9, layers: [4, 6, 8], decidedAt: [[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]] };
+  const [hdlm, flat] = classification.variants;
+  assert.match(evaluationLine({ ...classification, variants: [{ ...hdlm!, exitWhenSure }, flat!] }), /joint accuracy 54\.1% \(HdLM, sure at 4\/6\/8, τ 0\.9\) vs 54\.5% \(flat, layers 8,8\);/);
 });
 
 test('a thought evaluation line gives the answer likelihood gap when the record has one', () => {

@@ -1,6 +1,6 @@
 // Hover on dataset labels (level, use count, parent, children) and on task-file levels with a
 // trained head (layer, kind, best dev accuracy and epoch, when it was trained) and the kept
-// layer scan's figures for the level.
+// layer scan's figures for the level, and on `exitWhenSure` (its exit heads, the shares decided).
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,4 +140,24 @@ test('hovering a level shows what the kept layer scan measured for it; a damaged
   assert.match(at('"layer": "last"'), /60\.0% at layer 4 \(this level's layer now\), best 60\.0% at layer 4; suggested layer 4 \(60\.0%\)\.$/);
   writeFileSync(join(heads, 'layer-scan.json'), '{ broken');
   assert.match(at('"layer": 2'), /⚠ .*layer-scan\.json: not JSON/);
+});
+
+test('hovering `exitWhenSure` tells which heads its exits still need, then where the last evaluation decided each level', () => {
+  writeTinyCheckpoint(join(work, 'exit-model'), { family: 'llama', layers: 8, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  const shippedHeads = join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet');
+  const heads = join(work, 'hf', 'exit');
+  const text = '{\n  "name": "wordnet",\n  "model": "exit-model",\n  "heads": "hf/exit",\n  "levels": [{ "layer": 4 }, { "layer": 6 }, { "layer": "last" }],\n  "exitWhenSure": { "threshold": 0.9, "layers": [4, 6, "last"] }\n}\n';
+  const doc = TextDocument.create(pathToFileURL(join(work, 'exit-hover.hdlm.json')).toString(), 'hdlm-task', 1, text);
+  const context = { defaultModelDir: join(work, 'model') };
+  const hover = (): string => value(taskFileHover(doc, 5, text.split('\n')[5]!.indexOf('threshold') + 2, context));
+  mkdirSync(heads, { recursive: true });
+  for (const f of ['level1.json', 'level2.json', 'level3.json', 'flat.json']) copyFileSync(join(shippedHeads, f), join(heads, f));
+  // Each level at layers 4, 6 and 8: its own head at its own layer, flat's at 8, four new ones.
+  assert.match(hover(), /^`threshold`: .*\n\n⚠ \*\*Not used yet\*\*: 4 of the 8 heads these exits need are trained \(no `level1-at6`, `level2-at4`, `level3-at4`, `level3-at6`\); each level is decided at its own layer until the task is fine-tuned again\.$/);
+  for (const name of ['level1-at6', 'level2-at4', 'level3-at4', 'level3-at6']) copyFileSync(join(shippedHeads, 'level1.json'), join(heads, `${name}.json`));
+  assert.ok(hover().endsWith(`**Exit heads** in \`${heads}\`: all 8 trained.`), hover());
+  const record = JSON.parse(readFileSync(join(shippedHeads, 'evaluation.json'), 'utf8')) as { variants: Record<string, unknown>[] };
+  const exitWhenSure = { threshold: 0.9, layers: [4, 6, 8], decidedAt: [[0.8, 0.15, 0.05], [0.5, 0.3, 0.2], [0.1, 0.2, 0.7]] };
+  writeFileSync(join(heads, 'evaluation.json'), JSON.stringify({ ...record, variants: [{ ...record.variants[0], exitWhenSure }, record.variants[1]] }));
+  assert.ok(hover().endsWith('**Last evaluation** (τ 0.9) decided level 1 at layer 4 / 6 / 8 in 80 / 15 / 5 %; level 2 at layer 4 / 6 / 8 in 50 / 30 / 20 %; level 3 at layer 4 / 6 / 8 in 10 / 20 / 70 %.'), hover());
 });

@@ -1,0 +1,67 @@
+// A task that exits when sure, as the task panel sees it (summarizeTask): before its exit heads
+// are trained, a notice says that each level is decided at its own layer; once trained, they are
+// listed with the level heads and the notice is gone; its evaluation record keeps the threshold,
+// the exit layers and the share decided at each, so the panel can show them after a restart.
+import assert from 'node:assert/strict';
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Engine } from '../../../engine/src/index';
+import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
+import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
+import { trainTask } from '../../../engine/src/hdlm/trainTask';
+import { summarizeTask } from '../../../server/src/taskSummary';
+import { taskWorkspace, WORDNET_FIXTURE as fixture } from '../../support/taskWorkspace';
+
+let dir: string;
+let engine: Engine;
+
+before(async () => {
+  ({ dir, engine } = await taskWorkspace('exit-summary'));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the summary of a task that exits when sure names its untrained exit heads, then lists them and keeps its evaluation\'s exits', async () => {
+  const file = join(dir, 'wn.hdlm.json');
+  const train = { epochs: 2, batchSize: 32, maxExamples: 60, devFraction: 0.2, patience: 2 };
+  // The default model is the tiny one: the summary reads its config to name the exit heads.
+  const levels = [{ layer: 2 }, { layer: 3 }, { layer: 'last' }];
+  writeFileSync(file, JSON.stringify({ name: 'wn', model: 'default', dataset: { train: fixture, test: fixture }, levels, train, exitWhenSure: { threshold: 0.6, layers: [2, 'last'] } }));
+  const modelDir = join(dir, 'model');
+
+  // Untrained: the notice names every head the exits need (level 2's own head, at layer 3, is
+  // not one of them: layer 3 is no exit); without the model nothing is claimed.
+  const fresh = summarizeTask(file, () => undefined, modelDir);
+  assert.deepEqual(fresh.heads, []);
+  assert.equal(fresh.notices?.length, 1);
+  assert.match(fresh.notices![0]!, /^task wn: exitWhenSure is not used until the task is fine-tuned again \(no head level1, flat, level2-at2, level3-at2, level3 in .*\); each level is decided at its own layer$/);
+  assert.deepEqual(summarizeTask(file, () => undefined, join(dir, 'no-such-model')).notices, []);
+
+  // Trained: level 1 at layer 2 and level 3 at the last layer are their own heads, flat serves
+  // every level at the last layer, and levels 2 and 3 get heads at layer 2.
+  const task = readTaskFile(file);
+  await trainTask(engine, task, { defaultModelDir: modelDir });
+  const trained = summarizeTask(file, () => undefined, modelDir);
+  assert.deepEqual(trained.heads.map((h) => [h.name, h.layer]), [['level1', 2], ['level2', 3], ['level3', 4], ['flat', 4], ['level2-at2', 2], ['level3-at2', 2]]);
+  assert.deepEqual(trained.notices, []);
+
+  // The evaluation record keeps the exits; each level's shares add up to every example.
+  const result = await evaluateTask(engine, task, { defaultModelDir: modelDir, maxExamples: 12 });
+  const record = evaluationRecord(result);
+  const exiting = record.variants[0]!.exitWhenSure;
+  assert.ok(exiting, JSON.stringify(record.variants[0]));
+  assert.equal(exiting.threshold, 0.6);
+  assert.deepEqual(exiting.layers, [2, 4]);
+  assert.equal(exiting.decidedAt.length, 3);
+  for (const row of exiting.decidedAt) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-9, JSON.stringify(exiting.decidedAt));
+  assert.equal(record.variants[1]!.exitWhenSure, undefined, 'the flat baseline does not exit early');
+  saveEvaluationRecord(task.headsDir, record, []);
+  assert.deepEqual(summarizeTask(file, () => undefined, modelDir).evaluation?.variants[0]!.exitWhenSure, exiting);
+
+  // One exit head gone: the notice names it alone, and the others are still listed.
+  unlinkSync(join(task.headsDir, 'level3-at2.json'));
+  const partial = summarizeTask(file, () => undefined, modelDir);
+  assert.deepEqual(partial.heads.map((h) => h.name), ['level1', 'level2', 'level3', 'flat', 'level2-at2']);
+  assert.match(partial.notices?.[0] ?? '', /\(no head level3-at2 in /);
+});
