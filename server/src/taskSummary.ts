@@ -53,7 +53,17 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function isClassificationRecord(value: unknown): value is EvaluationSummary {
   if (!isObject(value) || 'kind' in value || typeof value.examples !== 'number') return false;
   const { variants } = value;
-  return Array.isArray(variants) && variants.every((v) => isObject(v) && Array.isArray(v.levels));
+  return Array.isArray(variants) && variants.every((v) => isObject(v) && Array.isArray(v.levels) && isExitShares(v.exitWhenSure, v.levels.length));
+}
+
+const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
+
+/** A variant's exitWhenSure, when present: a share per level and exit layer (the panel and hover index them so). */
+function isExitShares(value: unknown, levels: number): boolean {
+  if (value === undefined) return true;
+  if (!isObject(value) || typeof value.threshold !== 'number' || !isNumbers(value.layers) || !Array.isArray(value.decidedAt)) return false;
+  const width = value.layers.length;
+  return value.decidedAt.length === levels && value.decidedAt.every((row) => isNumbers(row) && row.length === width);
 }
 
 /** A thought-then-answer record says so in `kind`; every variant has an answer accuracy. */

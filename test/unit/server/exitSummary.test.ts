@@ -3,7 +3,7 @@
 // listed with the level heads and the notice is gone; its evaluation record keeps the threshold,
 // the exit layers and the share decided at each, so the panel can show them after a restart.
 import assert from 'node:assert/strict';
-import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Engine } from '../../../engine/src/index';
@@ -58,6 +58,16 @@ test('the summary of a task that exits when sure names its untrained exit heads,
   assert.equal(record.variants[1]!.exitWhenSure, undefined, 'the flat baseline does not exit early');
   saveEvaluationRecord(task.headsDir, record, []);
   assert.deepEqual(summarizeTask(file, () => undefined, modelDir).evaluation?.variants[0]!.exitWhenSure, exiting);
+  // A record whose shares do not fit its levels and exits (edited by hand, or damaged) is left
+  // out and named, never shown half-read.
+  const evaluationFile = join(task.headsDir, 'evaluation.json');
+  const kept = readFileSync(evaluationFile, 'utf8');
+  const damaged = { ...record, variants: [{ ...record.variants[0]!, exitWhenSure: { ...exiting, decidedAt: exiting.decidedAt.slice(1) } }, record.variants[1]!] };
+  writeFileSync(evaluationFile, JSON.stringify(damaged));
+  const logged: string[] = [];
+  assert.equal(summarizeTask(file, (m) => logged.push(m), modelDir).evaluation, undefined);
+  assert.deepEqual(logged, [`${evaluationFile}: not an evaluation record this version can show`]);
+  writeFileSync(evaluationFile, kept);
 
   // One exit head gone: the notice names it alone, and the others are still listed.
   unlinkSync(join(task.headsDir, 'level3-at2.json'));
