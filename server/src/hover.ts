@@ -161,8 +161,9 @@ function exitHeadsSummary(root: Node | undefined, uri: string, context: FeatureC
     ? `**Exit heads** in \`${folders.headsDir}\`: all ${all} trained.`
     : `⚠ **Not used yet**: ${all - missing.length} of the ${all} heads these exits need are trained (no ${missing.map((m) => `\`${m}\``).join(', ')}); each level is decided at its own layer until the task is fine-tuned again.`;
   const exiting = readEvaluation(folders.headsDir).evaluation?.variants[0]?.exitWhenSure;
+  const percents = (row: (number | null)[]): string => `${row.map((x) => (x === null ? '–' : (100 * x).toFixed(0))).join(' / ')} %`;
   const shares = exiting
-    ? `**Last evaluation** (τ ${exiting.threshold}) decided ${exiting.decidedAt.map((row, d) => `level ${d + 1} at layer ${exiting.layers.join(' / ')} in ${row.map((x) => (100 * x).toFixed(0)).join(' / ')} %`).join('; ')}.`
+    ? `**Last evaluation** (τ ${exiting.threshold}) decided ${exiting.decidedAt.map((row, d) => `level ${d + 1} at layer ${exiting.layers.join(' / ')} in ${percents(row)}${exiting.accuracyAt ? ` (right ${percents(exiting.accuracyAt[d]!)})` : ''}`).join('; ')}.`
     : '';
   return [heads, shares];
 }

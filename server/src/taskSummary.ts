@@ -63,7 +63,9 @@ function isExitShares(value: unknown, levels: number): boolean {
   if (value === undefined) return true;
   if (!isObject(value) || typeof value.threshold !== 'number' || !isNumbers(value.layers) || !Array.isArray(value.decidedAt)) return false;
   const width = value.layers.length;
-  return value.decidedAt.length === levels && value.decidedAt.every((row) => isNumbers(row) && row.length === width);
+  const fits = (rows: unknown[], cell: (x: unknown) => boolean): boolean => rows.length === levels && rows.every((row) => Array.isArray(row) && row.length === width && row.every(cell));
+  const right = value.accuracyAt;
+  return fits(value.decidedAt, (x) => typeof x === 'number') && (right === undefined || (Array.isArray(right) && fits(right, (x) => x === null || typeof x === 'number')));
 }
 
 /** A thought-then-answer record says so in `kind`; every variant has an answer accuracy. */

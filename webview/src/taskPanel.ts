@@ -157,12 +157,19 @@ function variantName(v: EvaluationSummary['variants'][number]): Cell {
   return { text: `${name} (sure at ${v.exitWhenSure.layers.join('/')})`, title: `each level decided at the first of layers ${v.exitWhenSure.layers.join(', ')} where its best label's probability reaches ${v.exitWhenSure.threshold} (exitWhenSure)` };
 }
 
-/** Under a variant that exits when sure: per level, the shares of examples decided at each exit layer. */
+/**
+ * Under a variant that exits when sure: per level, the shares of examples decided at each exit
+ * layer, and on hover how many of those it got right (where the early decisions go wrong).
+ */
 function exitSharesRow(v: EvaluationSummary['variants'][number]): { cells: Cell[]; className: string }[] {
   const exiting = v.exitWhenSure;
   if (!exiting) return [];
   const at = exiting.layers.join(' / ');
-  const share = (row: number[]): Cell => ({ text: `${row.map((x) => (100 * x).toFixed(0)).join(' / ')} %`, title: `share of examples decided at layer ${at}` });
+  const percents = (row: (number | null)[]): string => `${row.map((x) => (x === null ? '–' : (100 * x).toFixed(0))).join(' / ')} %`;
+  const share = (row: number[], level: number): Cell => {
+    const right = exiting.accuracyAt?.[level];
+    return { text: percents(row), title: `share of examples decided at layer ${at}${right ? `; of those, right: ${percents(right)}` : ''}` };
+  };
   return [{ cells: [{ text: `decided at ${at}`, title: `τ ${exiting.threshold}` }, ...exiting.decidedAt.map(share), '', '', ''], className: 'muted exits' }];
 }
 

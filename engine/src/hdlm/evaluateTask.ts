@@ -28,9 +28,46 @@ export interface VariantEvaluation {
   trainedHeads: boolean;
   /**
    * HdLM exiting when sure (the task's exitWhenSure): its threshold, its exit layers, and per
-   * level the share of examples decided at each exit layer.
+   * level the share of examples decided at each exit layer and the level's accuracy over those
+   * examples (null where none was decided; absent in records from before 2026-12-07 01:00).
    */
-  exitWhenSure?: { threshold: number; layers: number[]; decidedAt: number[][] };
+  exitWhenSure?: { threshold: number; layers: number[]; decidedAt: number[][]; accuracyAt?: (number | null)[][] };
+}
+
+/**
+ * Where an evaluation that exits when sure decided each level: per level and exit layer, the
+ * examples decided there and how many of them it got right. Tells whether the early decisions
+ * are the wrong ones (then the threshold is too low) or not.
+ */
+class ExitTally {
+  private readonly decided: number[][];
+  private readonly right: number[][];
+
+  constructor(
+    levels: number,
+    private readonly layers: number[],
+  ) {
+    this.decided = Array.from({ length: levels }, () => layers.map(() => 0));
+    this.right = Array.from({ length: levels }, () => layers.map(() => 0));
+  }
+
+  add(path: readonly { label: string; layer: number }[], gold: readonly string[]): void {
+    path.forEach((d, level) => {
+      const at = this.layers.indexOf(d.layer);
+      this.decided[level]![at]!++;
+      if (d.label === gold[level]) this.right[level]![at]!++;
+    });
+  }
+
+  figures(threshold: number, examples: number): NonNullable<VariantEvaluation['exitWhenSure']> {
+    const n = Math.max(1, examples);
+    return {
+      threshold,
+      layers: this.layers,
+      decidedAt: this.decided.map((row) => row.map((c) => c / n)),
+      accuracyAt: this.decided.map((row, level) => row.map((c, at) => (c > 0 ? this.right[level]![at]! / c : null))),
+    };
+  }
 }
 
 /** One variant's path for one example: its label per level, with its probability among its siblings. */
@@ -110,12 +147,11 @@ export async function evaluateTask(
       const paths: PredictedPath[] = [];
       const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
       const exiting = classifier.task.exitWhenSure;
-      const exitLayers = exiting ? exiting.exits[0]!.map((e) => e.layer) : [];
-      const decidedAt = layers.map(() => exitLayers.map(() => 0));
+      const tally = exiting ? new ExitTally(layers.length, exiting.exits[0]!.map((e) => e.layer)) : undefined;
       for (const [i, r] of fitting.entries()) {
         const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
         paths.push({ labels: result.path.map((d) => d.label), probabilities: result.path.map((d) => d.probability) });
-        if (exiting) result.path.forEach((d, level) => decidedAt[level]![exitLayers.indexOf(d.layer)]!++);
+        tally?.add(result.path, r.labels);
         totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
         totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
         totals.level1LayerPositions += result.path[0]!.layerPositions;
@@ -125,7 +161,7 @@ export async function evaluateTask(
       const n = Math.max(1, fitting.length);
       const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
       const predictions = paths.map((p) => p.labels);
-      const exitFigures = exiting ? { exitWhenSure: { threshold: exiting.threshold, layers: exitLayers, decidedAt: decidedAt.map((row) => row.map((c) => c / n)) } } : {};
+      const exitFigures = exiting && tally ? { exitWhenSure: tally.figures(exiting.threshold, fitting.length) } : {};
       return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads, ...exitFigures }, paths, predictions };
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));

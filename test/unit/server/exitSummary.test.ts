@@ -55,6 +55,14 @@ test('the summary of a task that exits when sure names its untrained exit heads,
   assert.deepEqual(exiting.layers, [2, 4]);
   assert.equal(exiting.decidedAt.length, 3);
   for (const row of exiting.decidedAt) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-9, JSON.stringify(exiting.decidedAt));
+  // Each level's accuracy is its exits' accuracies weighted by their shares; an exit that
+  // decided nothing has none.
+  for (const [d, level] of record.variants[0]!.levels.entries()) {
+    const right = exiting.accuracyAt![d]!;
+    assert.ok(right.every((a, at) => (a === null) === (exiting.decidedAt[d]![at] === 0)), JSON.stringify(exiting));
+    const weighted = exiting.decidedAt[d]!.reduce((sum, share, at) => sum + share * (right[at] ?? 0), 0);
+    assert.ok(Math.abs(weighted - level.accuracy) < 1e-9, `level ${d + 1}: ${weighted} vs ${level.accuracy}`);
+  }
   assert.equal(record.variants[1]!.exitWhenSure, undefined, 'the flat baseline does not exit early');
   saveEvaluationRecord(task.headsDir, record, []);
   assert.deepEqual(summarizeTask(file, () => undefined, modelDir).evaluation?.variants[0]!.exitWhenSure, exiting);

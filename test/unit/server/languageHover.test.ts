@@ -157,7 +157,7 @@ test('hovering `exitWhenSure` tells which heads its exits still need, then where
   for (const name of ['level1-at6', 'level2-at4', 'level3-at4', 'level3-at6']) copyFileSync(join(shippedHeads, 'level1.json'), join(heads, `${name}.json`));
   assert.ok(hover().endsWith(`**Exit heads** in \`${heads}\`: all 8 trained.`), hover());
   const record = JSON.parse(readFileSync(join(shippedHeads, 'evaluation.json'), 'utf8')) as { variants: Record<string, unknown>[] };
-  const exitWhenSure = { threshold: 0.9, layers: [4, 6, 8], decidedAt: [[0.8, 0.15, 0.05], [0.5, 0.3, 0.2], [0.1, 0.2, 0.7]] };
+  const exitWhenSure = { threshold: 0.9, layers: [4, 6, 8], decidedAt: [[0.8, 0.2, 0], [0.5, 0.3, 0.2], [0.1, 0.2, 0.7]], accuracyAt: [[0.95, 0.6, null], [0.9, 0.7, 0.5], [0.8, 0.7, 0.6]] };
   writeFileSync(join(heads, 'evaluation.json'), JSON.stringify({ ...record, variants: [{ ...record.variants[0], exitWhenSure }, record.variants[1]] }));
-  assert.ok(hover().endsWith('**Last evaluation** (τ 0.9) decided level 1 at layer 4 / 6 / 8 in 80 / 15 / 5 %; level 2 at layer 4 / 6 / 8 in 50 / 30 / 20 %; level 3 at layer 4 / 6 / 8 in 10 / 20 / 70 %.'), hover());
+  assert.ok(hover().endsWith('**Last evaluation** (τ 0.9) decided level 1 at layer 4 / 6 / 8 in 80 / 20 / 0 % (right 95 / 60 / – %); level 2 at layer 4 / 6 / 8 in 50 / 30 / 20 % (right 90 / 70 / 50 %); level 3 at layer 4 / 6 / 8 in 10 / 20 / 70 % (right 80 / 70 / 60 %).'), hover());
 });

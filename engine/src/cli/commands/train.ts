@@ -129,8 +129,9 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   console.log(`level-1 compute of HdLM vs flat: ${(result.level1ComputeRatio * 100).toFixed(0)}%; ${beam}`);
   const exiting = result.variants[0]?.exitWhenSure;
   if (exiting) {
-    const shares = exiting.decidedAt.map((row, d) => `level ${d + 1} ${row.map((x) => `${(100 * x).toFixed(0)}%`).join(' / ')}`).join(', ');
-    console.log(`HdLM exits when sure (τ ${exiting.threshold}): decided at layers ${exiting.layers.join(' / ')}: ${shares}`);
+    const share = (x: number | null): string => (x === null ? '–' : `${(100 * x).toFixed(0)}%`);
+    console.log(`HdLM exits when sure (τ ${exiting.threshold}): per level, the share decided at layer ${exiting.layers.join(' / ')} (and how many of those it got right):`);
+    for (const [d, row] of exiting.decidedAt.entries()) console.log(`  level ${d + 1}  ${row.map(share).join(' / ')}  (right ${(exiting.accuracyAt?.[d] ?? []).map(share).join(' / ')})`);
   }
   // Whether a gap is a gap: only the examples one variant gets right and the other wrong count.
   console.log('HdLM minus flat, paired on the same examples (right by one only, HdLM against flat):');
