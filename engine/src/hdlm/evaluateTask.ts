@@ -29,7 +29,7 @@ export interface VariantEvaluation {
   /**
    * HdLM exiting when sure (the task's exitWhenSure): its threshold, its exit layers, and per
    * level the share of examples decided at each exit layer and the level's accuracy over those
-   * examples (null where none was decided; absent in records from before 2026-12-07 01:00).
+   * examples (null where none was decided; absent in records from before 2026-12-07).
    */
   exitWhenSure?: { threshold: number; layers: number[]; decidedAt: number[][]; accuracyAt?: (number | null)[][] };
 }
@@ -225,7 +225,7 @@ export interface EvaluationRecord {
     msPerExample: number;
     layerPositionsPerExample: number;
     trainedHeads: boolean;
-    /** HdLM exiting when sure: its threshold, exit layers and shares decided at each (absent otherwise, and before 2026-12-07). */
+    /** HdLM exiting when sure: its threshold, exit layers, and the shares decided and accuracy at each (absent otherwise, and before 2026-12-07). */
     exitWhenSure?: VariantEvaluation['exitWhenSure'];
   }[];
   /** Share of the flat baseline's level-1 compute that HdLM's level-1 decision needs. */
