@@ -74,6 +74,8 @@ class ExitTally {
 export interface PredictedPath {
   labels: string[];
   probabilities: number[];
+  /** Exiting when sure: the layer that decided each level (absent for fixed layers: the variant's own). */
+  layers?: number[];
 }
 
 /** What each variant decided for one example: the rows `hdlm eval --predictions` writes. */
@@ -150,7 +152,7 @@ export async function evaluateTask(
       const tally = exiting ? new ExitTally(layers.length, exiting.exits[0]!.map((e) => e.layer)) : undefined;
       for (const [i, r] of fitting.entries()) {
         const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
-        paths.push({ labels: result.path.map((d) => d.label), probabilities: result.path.map((d) => d.probability) });
+        paths.push({ labels: result.path.map((d) => d.label), probabilities: result.path.map((d) => d.probability), ...(tally ? { layers: result.path.map((d) => d.layer) } : {}) });
         tally?.add(result.path, r.labels);
         totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
         totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);

@@ -35,6 +35,8 @@ export function mistakeLines(result: EvaluationMistakes): object[] {
     labels: m.gold,
     hdlm: m.hdlm.labels,
     hdlmProbabilities: m.hdlm.probabilities.map(rounded),
+    // Exiting when sure: the layer that decided each level (an early exit's mistake shows here).
+    ...(m.hdlm.layers ? { hdlmLayers: m.hdlm.layers } : {}),
     wrongAt: m.wrongAt,
     flat: m.flat.labels,
     flatRight: m.flatRight,

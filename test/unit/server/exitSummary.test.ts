@@ -1,13 +1,16 @@
 // A task that exits when sure, as the task panel sees it (summarizeTask): before its exit heads
 // are trained, a notice says that each level is decided at its own layer; once trained, they are
 // listed with the level heads and the notice is gone; its evaluation record keeps the threshold,
-// the exit layers and the share decided at each, so the panel can show them after a restart.
+// the exit layers, the share decided at each and the accuracy there, so the panel can show them
+// after a restart; each example's prediction (and Show Mistakes' line) names its deciding layers.
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Engine } from '../../../engine/src/index';
-import { evaluateTask, evaluationRecord, saveEvaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
+import { evaluateTask, evaluationRecord, saveEvaluationRecord, type ExamplePrediction } from '../../../engine/src/hdlm/evaluateTask';
+import { readMistakes } from '../../../engine/src/hdlm/evaluationMistakes';
+import { mistakeLines } from '../../../engine/src/hdlm/mistakeLines';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { trainTask } from '../../../engine/src/hdlm/trainTask';
 import { summarizeTask } from '../../../server/src/taskSummary';
@@ -47,7 +50,7 @@ test('the summary of a task that exits when sure names its untrained exit heads,
   assert.deepEqual(trained.notices, []);
 
   // The evaluation record keeps the exits; each level's shares add up to every example.
-  const result = await evaluateTask(engine, task, { defaultModelDir: modelDir, maxExamples: 12 });
+  const result = await evaluateTask(engine, task, { defaultModelDir: modelDir, maxExamples: 12, keepPredictions: true });
   const record = evaluationRecord(result);
   const exiting = record.variants[0]!.exitWhenSure;
   assert.ok(exiting, JSON.stringify(record.variants[0]));
@@ -64,8 +67,18 @@ test('the summary of a task that exits when sure names its untrained exit heads,
     assert.ok(Math.abs(weighted - level.accuracy) < 1e-9, `level ${d + 1}: ${weighted} vs ${level.accuracy}`);
   }
   assert.equal(record.variants[1]!.exitWhenSure, undefined, 'the flat baseline does not exit early');
-  saveEvaluationRecord(task.headsDir, record, []);
+  saveEvaluationRecord(task.headsDir, record, result.predictions ?? []);
   assert.deepEqual(summarizeTask(file, () => undefined, modelDir).evaluation?.variants[0]!.exitWhenSure, exiting);
+  // Each example's prediction names the layer that decided each level, and Show Mistakes' lines
+  // carry it; the flat baseline's fixed layers are not repeated per example.
+  const predictions = (result.predictions ?? []) as ExamplePrediction[];
+  assert.equal(predictions.length, 12);
+  assert.ok(predictions.every((p) => p.hdlm.layers?.length === 3 && p.hdlm.layers.every((l) => l === 2 || l === 4) && p.flat.layers === undefined), JSON.stringify(predictions[0]));
+  const shares = exiting.decidedAt.map((_, d) => exiting.layers.map((layer) => predictions.filter((p) => p.hdlm.layers![d] === layer).length / 12));
+  assert.deepEqual(shares, exiting.decidedAt);
+  const lines = mistakeLines(readMistakes(task)) as { id: string; hdlmLayers?: number[] }[];
+  assert.ok(lines.length > 0, 'a random model makes mistakes');
+  assert.ok(lines.every((l) => JSON.stringify(l.hdlmLayers) === JSON.stringify(predictions.find((p) => p.id === l.id)!.hdlm.layers)), JSON.stringify(lines[0]));
   // A record whose shares do not fit its levels and exits (edited by hand, or damaged) is left
   // out and named, never shown half-read.
   const evaluationFile = join(task.headsDir, 'evaluation.json');
