@@ -180,8 +180,9 @@ function headSummary(root: Node | undefined, uri: string, levelIndex: number, co
   const accuracy = bestDevAccuracy !== undefined ? `, best dev accuracy${over} ${percent(bestDevAccuracy)}${bestEpoch !== undefined ? ` at epoch ${bestEpoch}` : ''}` : '';
   const summary = `**Trained head** (\`${file}\`): layer ${manifest.layer}, kind \`${manifest.kind}\`${accuracy}, trained ${when(manifest.createdAt)}.`;
   const wanted = levelLayer(root, levelIndex, folders.modelDir);
-  // A head reads the hidden state of the layer it was trained at; after an edit it no longer fits.
-  const stale = wanted !== undefined && wanted !== manifest.layer ? `\n\n⚠ This level now says layer ${wanted}: fine-tune again before the head is used here.` : '';
+  // A head reads the hidden state of the layer it was trained at: after an edit the level stays
+  // there until a fine-tuning (taskSession's headLayers).
+  const stale = wanted !== undefined && wanted !== manifest.layer ? `\n\n⚠ This level now says layer ${wanted}: it is decided at layer ${manifest.layer}, where its head was trained, until the task is fine-tuned again.` : '';
   return summary + stale;
 }
 

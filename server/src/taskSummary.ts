@@ -10,7 +10,7 @@ import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { exitHeads, exitLayers, FLAT_HEAD, taskHeadNames, untrainedExitsNotice } from '../../engine/src/hdlm/taskSession';
+import { exitHeads, exitLayers, FLAT_HEAD, headLayers, taskHeadNames, untrainedExitsNotice } from '../../engine/src/hdlm/taskSession';
 import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
@@ -78,14 +78,17 @@ function isThoughtRecord(value: unknown): value is ThoughtEvaluationSummary {
 /**
  * Throws the task file's own error (with every problem named) when it is invalid.
  * `defaultModelDir`: the model a task's `"model": "default"` stands for, read (its config only)
- * to name the heads of a task that exits when sure.
+ * to resolve "last" and name the heads of a task that exits when sure.
  */
 export function summarizeTask(taskFile: string, log: (m: string) => void = () => undefined, defaultModelDir?: string): TaskSummaryResult {
   const task = readTaskFile(taskFile);
-  const exits = exitSummary(task, defaultModelDir);
+  const L = modelLayers(task, defaultModelDir);
+  const exits = exitSummary(task, L);
   const names = [...new Set([...taskHeadNames(task), FLAT_HEAD, ...exits.names])];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
-  const notices = exits.missing.length > 0 ? [untrainedExitsNotice(task, exits.missing)] : [];
+  // The same notices a session gives (openTask): levels whose heads learned at another layer, untrained exits.
+  const moved = L === undefined ? [] : headLayers(task, task.levels.map((l) => (l === 'last' ? L : l)), taskHeadNames(task).map((n) => heads.find((h) => h.name === n)), L).notices;
+  const notices = [...moved, ...(exits.missing.length > 0 ? [untrainedExitsNotice(task, exits.missing)] : [])];
   return {
     task: task.path,
     name: task.name,
@@ -99,18 +102,26 @@ export function summarizeTask(taskFile: string, log: (m: string) => void = () =>
   };
 }
 
-/**
- * The exit heads of a classify task that exits when sure, and the untrained ones. Nothing when
- * the model's config cannot be read or names fewer layers than an exit: the task file's
- * diagnostics say so where the value is written.
- */
-function exitSummary(task: TaskDefinition, defaultModelDir: string | undefined): { names: string[]; missing: string[] } {
-  const none = { names: [], missing: [] };
-  if (task.kind !== 'classify' || !task.exitWhenSure) return none;
+/** The task's model's layer count; undefined when its config cannot be read (its diagnostics say why). */
+function modelLayers(task: TaskDefinition, defaultModelDir: string | undefined): number | undefined {
   const modelDir = task.model === 'default' ? defaultModelDir : task.model;
-  if (modelDir === undefined) return none;
+  if (modelDir === undefined) return undefined;
   try {
-    const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
+    return readModelConfig(join(modelDir, 'config.json')).numLayers;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The exit heads of a classify task that exits when sure, and the untrained ones. Nothing without
+ * the model's layer count, or when an exit is beyond it: the task file's diagnostics say so where
+ * the value is written.
+ */
+function exitSummary(task: TaskDefinition, L: number | undefined): { names: string[]; missing: string[] } {
+  const none = { names: [], missing: [] };
+  if (task.kind !== 'classify' || !task.exitWhenSure || L === undefined) return none;
+  try {
     const { names, missing } = exitHeads(task, exitLayers(task, L), L);
     return { names: names.flat(), missing };
   } catch {

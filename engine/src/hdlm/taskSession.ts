@@ -1,6 +1,8 @@
 // A task made ready to run: its model loaded with segments cut at the task's layers, its
 // taxonomy (from trained heads when there are some, else from the training file), and one head
-// per level (trained when saved under the task's heads folder, else the model's own head).
+// per level (trained when saved under the task's heads folder, else the model's own head), with
+// notices of what it asks for that its heads cannot do yet (a level moved after its head was
+// trained, exits without their heads).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
@@ -9,7 +11,7 @@ import type { LoadedModel, LoadModelOptions } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, type ClassifierLevel, type ExitWhenSure } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
-import { loadHead, type HeadManifest } from './headStore';
+import { loadHead, readManifest, type HeadManifest } from './headStore';
 import type { LabelScoring } from './labelScorer';
 import { checkLevelDepth, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
@@ -18,7 +20,7 @@ export interface TaskSession {
   task: TaskDefinition;
   loaded: LoadedModel;
   taxonomy: Taxonomy;
-  /** Resolved exit layer per level. */
+  /** Resolved exit layer per level: the file's, or where the level's trained head learned (headLayers). */
   layers: number[];
   heads: LanguageHead[];
   /** Manifests of the trained heads in use (undefined where the own head stands in). */
@@ -100,6 +102,30 @@ export async function loadSavedHead(loaded: LoadedModel, dir: string, name: stri
   return { head: await LanguageHead.create(saved.weights, { provider: loaded.model.provider, threads: 0, fused: true }), scoring: saved.manifest.labelScoring ?? 'sequence' };
 }
 
+/**
+ * The layer each level is decided at: the task file's, except where the level's trained head
+ * learned at another layer (the file was edited since, e.g. with the task panel's layer picker).
+ * A head reads the hidden state of the layer it was trained on, so such a level stays at that
+ * layer until the task is fine-tuned again, and a notice says so. `manifests`: per level, the
+ * saved head's manifest, if any; `layers`: the file's layers, "last" resolved.
+ */
+export function headLayers(task: Pick<TaskDefinition, 'name'>, layers: readonly number[], manifests: readonly (Pick<HeadManifest, 'layer'> | undefined)[], numLayers: number): { layers: number[]; notices: string[] } {
+  const notices: string[] = [];
+  const resolved = layers.map((layer, i) => {
+    const trainedAt = manifests[i]?.layer;
+    // A head beyond the model is refused when it loads, with its file named.
+    if (trainedAt === undefined || trainedAt === layer || trainedAt > numLayers) return layer;
+    notices.push(`task ${task.name}: level ${i + 1} says layer ${layer}, but its head was trained at layer ${trainedAt}; it is decided at layer ${trainedAt} until the task is fine-tuned again`);
+    return trainedAt;
+  });
+  return { layers: resolved, notices };
+}
+
+/** Per level, the manifest of the task's saved head, if any (read before the model loads, for its layer). */
+export function savedManifests(task: Pick<TaskDefinition, 'kind' | 'levels' | 'headsDir'>): (HeadManifest | undefined)[] {
+  return taskHeadNames(task).map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? readManifest(task.headsDir, name) : undefined));
+}
+
 /** `load`: how the model is loaded besides its cuts (the own head's precision; LoadModelOptions). */
 export async function openTask(
   engine: Engine,
@@ -111,9 +137,16 @@ export async function openTask(
   const modelDir = task.model === 'default' ? defaultModelDir : task.model;
   // Cut segments at every level's layer so each level can stop there.
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
-  const layers = task.levels.map((l) => (l === 'last' ? L : l));
-  const bad = layers.find((l) => l > L);
+  const fileLayers = task.levels.map((l) => (l === 'last' ? L : l));
+  const bad = fileLayers.find((l) => l > L);
   if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
+  const notices: string[] = [];
+  const tell = (m: string): void => {
+    notices.push(m);
+    note(m);
+  };
+  const { layers, notices: moved } = headLayers(task, fileLayers, savedManifests(task), L);
+  moved.forEach(tell);
   const exits = task.kind === 'classify' ? exitLayers(task, L) : [];
   const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([...layers, ...exits], L), onNote: note });
   try {
@@ -128,16 +161,12 @@ export async function openTask(
       await Promise.all([...heads.filter((h) => h !== loaded.model.ownHead), ...exitHeads].map((h) => h.release()));
       await loaded.release();
     };
-    if (task.kind === 'thoughtThenAnswer') return thoughtSession(task, loaded, layers, heads, trained, release);
+    if (task.kind === 'thoughtThenAnswer') return thoughtSession(task, loaded, layers, heads, trained, notices, release);
     const stored = trained.find((t) => t?.manifest.taxonomy)?.manifest.taxonomy;
     const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
     checkLevelDepth(task, taxonomy.depth, stored ? 'of its trained heads' : 'in its dataset');
     const levels = layers.map((layer, i) => ({ layer, head: heads[i]!, scoring: trained[i]?.manifest.labelScoring ?? ('sequence' as const) }));
-    const notices: string[] = [];
-    const exitWhenSure = await exitWhenSureLevels(task, loaded, exits, levels, exitHeads, (m) => {
-      notices.push(m);
-      note(m);
-    });
+    const exitWhenSure = await exitWhenSureLevels(task, loaded, exits, levels, exitHeads, tell);
     const classifier = new HierarchicalClassifier(loaded.model, tokenizer, { taxonomy, levels, system: task.system, listCandidates: task.listCandidates, ...(exitWhenSure ? { exitWhenSure } : {}) });
     return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, notices, release };
   } catch (err) {
@@ -185,6 +214,7 @@ function thoughtSession(
   layers: number[],
   heads: LanguageHead[],
   trained: ({ manifest: HeadManifest } | undefined)[],
+  notices: string[],
   release: () => Promise<void>,
 ): TaskSession {
   const L = loaded.checkpoint.config.numLayers;
@@ -206,7 +236,7 @@ function thoughtSession(
     },
     ...(trained[0] ? { thoughtHead: heads[0]! } : {}),
     ...(trained[1] ? { answerHead: heads[1]! } : {}),
-    notices: [],
+    notices,
     release,
   };
 }

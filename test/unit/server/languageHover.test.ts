@@ -65,7 +65,7 @@ test('hovering a level with a trained head shows the head from its manifest', ()
   const over = shipped.labelScoring === 'choices' ? ' over label choices' : '';
   assert.ok(first.includes(`**Trained head** (\`level1.json\`): layer 4, kind \`rows\`, best dev accuracy${over} ${(shipped.training.bestDevAccuracy * 100).toFixed(1)}% at epoch ${shipped.training.bestEpoch}, trained ${when}.`), first);
   assert.doesNotMatch(first, /fine-tune again/);
-  assert.match(at('"layer": 5'), /layer 6, .*\n\n⚠ This level now says layer 5: fine-tune again/, 'a head trained at another layer is flagged');
+  assert.match(at('"layer": 5'), /layer 6, .*\n\n⚠ This level now says layer 5: it is decided at layer 6, where its head was trained, until the task is fine-tuned again\./, 'a head trained at another layer is flagged');
   assert.match(at('"layer": "last"'), /No trained head yet \(`level3\.json`/);
   assert.match(value(taskFileHover(doc, 2, 5, context)), /model: 8 layers\./);
 });

@@ -1,4 +1,6 @@
-// A task that exits when sure, as the task panel sees it (summarizeTask): before its exit heads
+// What a task asks for that its heads cannot do yet, as a session (openTask) and the task panel
+// (summarizeTask) tell it. A level whose layer was edited after its head was trained stays at the
+// head's layer until a fine-tuning. A task that exits when sure, before its exit heads
 // are trained, a notice says that each level is decided at its own layer; once trained, they are
 // listed with the level heads and the notice is gone; its evaluation record keeps the threshold,
 // the exit layers, the share decided at each and the accuracy there, so the panel can show them
@@ -12,6 +14,7 @@ import { evaluateTask, evaluationRecord, saveEvaluationRecord, type ExamplePredi
 import { readMistakes } from '../../../engine/src/hdlm/evaluationMistakes';
 import { mistakeLines } from '../../../engine/src/hdlm/mistakeLines';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
+import { openTask } from '../../../engine/src/hdlm/taskSession';
 import { trainTask } from '../../../engine/src/hdlm/trainTask';
 import { summarizeTask } from '../../../server/src/taskSummary';
 import { taskWorkspace, WORDNET_FIXTURE as fixture } from '../../support/taskWorkspace';
@@ -95,4 +98,37 @@ test('the summary of a task that exits when sure names its untrained exit heads,
   const partial = summarizeTask(file, () => undefined, modelDir);
   assert.deepEqual(partial.heads.map((h) => h.name), ['level1', 'level2', 'level3', 'flat', 'level2-at2']);
   assert.match(partial.notices?.[0] ?? '', /\(no head level3-at2 in /);
+});
+
+test('a level edited to another layer than its head learned at stays at the head\'s layer until a fine-tuning, and says so', async () => {
+  const file = join(dir, 'moved.hdlm.json');
+  const train = { epochs: 1, batchSize: 32, maxExamples: 40, devFraction: 0.2, patience: 1 };
+  const task = (levels: unknown[]): void => writeFileSync(file, JSON.stringify({ name: 'moved', model: 'model', dataset: { train: fixture }, levels, train }));
+  task([{ layer: 2 }, { layer: 3 }, { layer: 'last' }]);
+  await trainTask(engine, readTaskFile(file), { defaultModelDir: join(dir, 'model') });
+  // Level 1 moved to layer 1 (the panel's layer picker writes the file so): not retrained yet.
+  task([{ layer: 1 }, { layer: 3 }, { layer: 'last' }]);
+  const notice = 'task moved: level 1 says layer 1, but its head was trained at layer 2; it is decided at layer 2 until the task is fine-tuned again';
+  const notes: string[] = [];
+  const session = await openTask(engine, readTaskFile(file), join(dir, 'model'), (m) => notes.push(m));
+  try {
+    assert.deepEqual(session.layers, [2, 3, 4]);
+    assert.deepEqual(session.notices, [notice]);
+    assert.ok(notes.includes(notice));
+    const result = await session.classifier.classify('a domesticated animal kept for company');
+    assert.deepEqual(result.path.map((d) => d.layer), [2, 3, 4], 'each level where its head learned');
+  } finally {
+    await session.release();
+  }
+  assert.deepEqual(summarizeTask(file, () => undefined, join(dir, 'model')).notices, [notice]);
+  // Fine-tuned again: level 1's head learns at layer 1, and nothing is left to tell.
+  await trainTask(engine, readTaskFile(file), { defaultModelDir: join(dir, 'model') });
+  const again = await openTask(engine, readTaskFile(file), join(dir, 'model'));
+  try {
+    assert.deepEqual(again.layers, [1, 3, 4]);
+    assert.deepEqual(again.notices, []);
+  } finally {
+    await again.release();
+  }
+  assert.deepEqual(summarizeTask(file, () => undefined, join(dir, 'model')).notices, []);
 });
