@@ -10,7 +10,7 @@ import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { exitHeads, exitLayers, FLAT_HEAD, headLayers, taskHeadNames, untrainedExitsNotice } from '../../engine/src/hdlm/taskSession';
+import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHeadNames } from '../../engine/src/hdlm/taskSession';
 import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
@@ -87,8 +87,9 @@ export function summarizeTask(taskFile: string, log: (m: string) => void = () =>
   const names = [...new Set([...taskHeadNames(task), FLAT_HEAD, ...exits.names])];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
   // The same notices a session gives (openTask): levels whose heads learned at another layer, untrained exits.
-  const moved = L === undefined ? [] : headLayers(task, task.levels.map((l) => (l === 'last' ? L : l)), taskHeadNames(task).map((n) => heads.find((h) => h.name === n)), L).notices;
-  const notices = [...moved, ...(exits.missing.length > 0 ? [untrainedExitsNotice(task, exits.missing)] : [])];
+  const { moved, notices: movedNotices } = L === undefined ? { moved: [], notices: [] } : headLayers(task, task.levels.map((l) => (l === 'last' ? L : l)), taskHeadNames(task).map((n) => heads.find((h) => h.name === n)), L);
+  const wait = exits.names.length > 0 ? exitsWaitNotice(task, exits.missing, moved) : undefined;
+  const notices = [...movedNotices, ...(wait ? [wait] : [])];
   return {
     task: task.path,
     name: task.name,

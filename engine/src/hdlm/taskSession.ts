@@ -86,9 +86,14 @@ export function exitHeads(task: Pick<TaskDefinition, 'levels' | 'headsDir'>, exi
   return { names, missing };
 }
 
-/** What a front end says of a task that exits when sure while some of its exit heads are untrained. */
-export function untrainedExitsNotice(task: Pick<TaskDefinition, 'name' | 'headsDir'>, missing: readonly string[]): string {
-  return `task ${task.name}: exitWhenSure is not used until the task is fine-tuned again (no head ${missing.join(', ')} in ${task.headsDir}); each level is decided at its own layer`;
+/**
+ * Why a task that exits when sure cannot do so yet, if it cannot: some of its exit heads are
+ * untrained (`missing`), or a level was moved since its head was trained (`moved`, 1-based; the
+ * heads it would exit with were trained for the old layers).
+ */
+export function exitsWaitNotice(task: Pick<TaskDefinition, 'name' | 'headsDir'>, missing: readonly string[], moved: readonly number[]): string | undefined {
+  const why = moved.length > 0 ? `level ${moved.join(', ')} moved since ${moved.length === 1 ? 'its head was' : 'their heads were'} trained` : missing.length > 0 ? `no head ${missing.join(', ')} in ${task.headsDir}` : undefined;
+  return why && `task ${task.name}: exitWhenSure is not used until the task is fine-tuned again (${why}); each level is decided at its own layer`;
 }
 
 /** Where to cut a model's segments so that each of `layers` can be exited at (the last layer needs no cut). */
@@ -109,16 +114,18 @@ export async function loadSavedHead(loaded: LoadedModel, dir: string, name: stri
  * layer until the task is fine-tuned again, and a notice says so. `manifests`: per level, the
  * saved head's manifest, if any; `layers`: the file's layers, "last" resolved.
  */
-export function headLayers(task: Pick<TaskDefinition, 'name'>, layers: readonly number[], manifests: readonly (Pick<HeadManifest, 'layer'> | undefined)[], numLayers: number): { layers: number[]; notices: string[] } {
+export function headLayers(task: Pick<TaskDefinition, 'name'>, layers: readonly number[], manifests: readonly (Pick<HeadManifest, 'layer'> | undefined)[], numLayers: number): { layers: number[]; moved: number[]; notices: string[] } {
   const notices: string[] = [];
+  const moved: number[] = [];
   const resolved = layers.map((layer, i) => {
     const trainedAt = manifests[i]?.layer;
     // A head beyond the model is refused when it loads, with its file named.
     if (trainedAt === undefined || trainedAt === layer || trainedAt > numLayers) return layer;
+    moved.push(i + 1);
     notices.push(`task ${task.name}: level ${i + 1} says layer ${layer}, but its head was trained at layer ${trainedAt}; it is decided at layer ${trainedAt} until the task is fine-tuned again`);
     return trainedAt;
   });
-  return { layers: resolved, notices };
+  return { layers: resolved, moved, notices };
 }
 
 /** Per level, the manifest of the task's saved head, if any (read before the model loads, for its layer). */
@@ -145,8 +152,8 @@ export async function openTask(
     notices.push(m);
     note(m);
   };
-  const { layers, notices: moved } = headLayers(task, fileLayers, savedManifests(task), L);
-  moved.forEach(tell);
+  const { layers, moved, notices: movedNotices } = headLayers(task, fileLayers, savedManifests(task), L);
+  movedNotices.forEach(tell);
   const exits = task.kind === 'classify' ? exitLayers(task, L) : [];
   const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([...layers, ...exits], L), onNote: note });
   try {
@@ -166,7 +173,7 @@ export async function openTask(
     const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
     checkLevelDepth(task, taxonomy.depth, stored ? 'of its trained heads' : 'in its dataset');
     const levels = layers.map((layer, i) => ({ layer, head: heads[i]!, scoring: trained[i]?.manifest.labelScoring ?? ('sequence' as const) }));
-    const exitWhenSure = await exitWhenSureLevels(task, loaded, exits, levels, exitHeads, tell);
+    const exitWhenSure = await exitWhenSureLevels(task, loaded, { exits, moved }, levels, exitHeads, tell);
     const classifier = new HierarchicalClassifier(loaded.model, tokenizer, { taxonomy, levels, system: task.system, listCandidates: task.listCandidates, ...(exitWhenSure ? { exitWhenSure } : {}) });
     return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, notices, release };
   } catch (err) {
@@ -178,20 +185,22 @@ export async function openTask(
 /**
  * The classifier's exits when the task exits when sure and every exit's head is trained (the
  * level heads serve at their own layers; the others are loaded here, into `loadedHeads`). A task
- * not trained since exitWhenSure was set decides each level at its own layer, and says so.
+ * not trained since exitWhenSure was set, or since a level moved (`moved`, headLayers), decides
+ * each level at one layer, and says so.
  */
 async function exitWhenSureLevels(
   task: TaskDefinition,
   loaded: LoadedModel,
-  exits: number[],
+  { exits, moved }: { exits: number[]; moved: number[] },
   levels: ClassifierLevel[],
   loadedHeads: LanguageHead[],
   note: (m: string) => void,
 ): Promise<ExitWhenSure | undefined> {
   if (!task.exitWhenSure || exits.length === 0) return undefined;
   const { names, missing } = exitHeads(task, exits, loaded.checkpoint.config.numLayers);
-  if (missing.length > 0) {
-    note(untrainedExitsNotice(task, missing));
+  const wait = exitsWaitNotice(task, missing, moved);
+  if (wait) {
+    note(wait);
     return undefined;
   }
   const byName = new Map<string, ClassifierLevel>(levels.map((level, d) => [levelHeadName(d + 1), level]));

@@ -131,4 +131,23 @@ test('a level edited to another layer than its head learned at stays at the head
     await again.release();
   }
   assert.deepEqual(summarizeTask(file, () => undefined, join(dir, 'model')).notices, []);
+  // A task that exits when sure, all its heads trained, with a level then moved: its exit heads
+  // were trained around the old layer, so it does not exit early until it is fine-tuned again.
+  const exitWhenSure = { threshold: 0.5, layers: [2, 'last'] };
+  writeFileSync(file, JSON.stringify({ name: 'moved', model: 'model', dataset: { train: fixture }, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train, exitWhenSure }));
+  await trainTask(engine, readTaskFile(file), { defaultModelDir: join(dir, 'model') });
+  writeFileSync(file, JSON.stringify({ name: 'moved', model: 'model', dataset: { train: fixture }, levels: [{ layer: 1 }, { layer: 3 }, { layer: 'last' }], train, exitWhenSure }));
+  const expected = [
+    'task moved: level 1 says layer 1, but its head was trained at layer 2; it is decided at layer 2 until the task is fine-tuned again',
+    'task moved: exitWhenSure is not used until the task is fine-tuned again (level 1 moved since its head was trained); each level is decided at its own layer',
+  ];
+  const exiting = await openTask(engine, readTaskFile(file), join(dir, 'model'));
+  try {
+    assert.deepEqual(exiting.notices, expected);
+    assert.equal(exiting.classifier.task.exitWhenSure, undefined);
+    assert.deepEqual(exiting.layers, [2, 3, 4]);
+  } finally {
+    await exiting.release();
+  }
+  assert.deepEqual(summarizeTask(file, () => undefined, join(dir, 'model')).notices, expected);
 });
