@@ -8,10 +8,10 @@ import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
 import { readHistory } from '../../engine/src/hdlm/evaluationHistory';
 import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
-import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHeadNames } from '../../engine/src/hdlm/taskSession';
 import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
+import { modelLayers } from './taskFacts';
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
   if (!existsSync(join(headsDir, `${name}.json`))) return undefined;
@@ -82,7 +82,7 @@ function isThoughtRecord(value: unknown): value is ThoughtEvaluationSummary {
  */
 export function summarizeTask(taskFile: string, log: (m: string) => void = () => undefined, defaultModelDir?: string): TaskSummaryResult {
   const task = readTaskFile(taskFile);
-  const L = modelLayers(task, defaultModelDir);
+  const L = layerCount(task, defaultModelDir);
   const exits = exitSummary(task, L);
   const names = [...new Set([...taskHeadNames(task), FLAT_HEAD, ...exits.names])];
   const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
@@ -103,15 +103,12 @@ export function summarizeTask(taskFile: string, log: (m: string) => void = () =>
   };
 }
 
-/** The task's model's layer count; undefined when its config cannot be read (its diagnostics say why). */
-function modelLayers(task: TaskDefinition, defaultModelDir: string | undefined): number | undefined {
+/** The task's model's layer count (its config, cached by mtime); undefined when it cannot be read (its diagnostics say why). */
+function layerCount(task: TaskDefinition, defaultModelDir: string | undefined): number | undefined {
   const modelDir = task.model === 'default' ? defaultModelDir : task.model;
   if (modelDir === undefined) return undefined;
-  try {
-    return readModelConfig(join(modelDir, 'config.json')).numLayers;
-  } catch {
-    return undefined;
-  }
+  const model = modelLayers(modelDir);
+  return 'layers' in model ? model.layers : undefined;
 }
 
 /**

@@ -110,8 +110,8 @@ export function exitCurve(gold: readonly (readonly string[])[], attempts: readon
   if (gold.length !== attempts.length) throw new Error(`exitCurve: ${gold.length} gold paths but ${attempts.length} inputs`);
   const n = Math.max(1, gold.length);
   const depth = gold[0]?.length ?? 0;
+  const exits = attempts[0]?.length ?? 0;
   return thresholds.map((threshold) => {
-    const exits = attempts[0]?.length ?? 0;
     const exitCount = new Array<number>(exits).fill(0);
     const levelRight = new Array<number>(depth).fill(0);
     const right: boolean[] = [];

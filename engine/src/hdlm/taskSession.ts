@@ -76,12 +76,14 @@ export function exitLayers(task: Pick<TaskDefinition, 'path' | 'exitWhenSure'>, 
   return layers;
 }
 
-/**
- * The heads of a task that exits when sure: per level, the head deciding it at each exit
- * (exitHeadName), and those of them not yet in its heads folder, each once.
- */
+/** Per level, the head that decides it at each exit of a task that exits when sure (exitHeadName). */
+export function exitHeadNames(task: Pick<TaskDefinition, 'levels'>, exits: readonly number[], numLayers: number): string[][] {
+  return task.levels.map((_, d) => exits.map((layer) => exitHeadName(task, d + 1, layer, numLayers)));
+}
+
+/** exitHeadNames, and those of them not yet in the task's heads folder, each once. */
 export function exitHeads(task: Pick<TaskDefinition, 'levels' | 'headsDir'>, exits: readonly number[], numLayers: number): { names: string[][]; missing: string[] } {
-  const names = task.levels.map((_, d) => exits.map((layer) => exitHeadName(task, d + 1, layer, numLayers)));
+  const names = exitHeadNames(task, exits, numLayers);
   const missing = [...new Set(names.flat())].filter((name) => !existsSync(join(task.headsDir, `${name}.json`)));
   return { names, missing };
 }

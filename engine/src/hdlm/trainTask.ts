@@ -23,7 +23,7 @@ import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featur
 import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
-import { exitHeadName, exitLayers, FLAT_HEAD, levelHeadName, segmentCuts } from './taskSession';
+import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, segmentCuts } from './taskSession';
 import { ClassificationLayout } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
 import { Taxonomy } from './taxonomy';
@@ -140,7 +140,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
  */
 function exitPlans(task: TaskDefinition, layers: readonly number[], exits: readonly number[], L: number): { name: string; layer: number; levels: number[] }[] {
   const known = new Set([...layers.map((_, i) => levelHeadName(i + 1)), FLAT_HEAD]);
-  return layers.flatMap((_, i) => exits.map((layer) => ({ name: exitHeadName(task, i + 1, layer, L), layer, levels: [i + 1] }))).filter((p) => !known.has(p.name));
+  return exitHeadNames(task, exits, L).flatMap((names, i) => names.map((name, e) => ({ name, layer: exits[e]!, levels: [i + 1] }))).filter((p) => !known.has(p.name));
 }
 
 /** What one backbone pass over a split gives head training: the rows read, and each record's choices per level and span. */

@@ -123,19 +123,40 @@ test('an evaluation on a file that is not there is refused before any job starts
   assert.deepEqual(server.listJobs().jobs, [], 'no job was started');
 });
 
-test('a second job on heads a running job works in is refused, naming that job; other heads are free', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hdlm-busy-'));
+/**
+ * Runs `body` with a server whose jobs run `script`, a stand-in for the CLI that stays until it
+ * is stopped (after whatever `script` writes first), in a temporary folder that holds task
+ * files made by `task`; the server is disposed and the folder removed afterwards.
+ */
+async function withStandInCli(
+  script: string,
+  body: (server: HdlmServer, client: FakeClient, task: (name: string, heads?: string) => string, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-standin-'));
   try {
-    // A stand-in for the CLI that runs until it is stopped.
     const cli = join(dir, 'cli.js');
-    writeFileSync(cli, 'setTimeout(() => undefined, 60_000); process.on("SIGINT", () => process.exit(130));');
+    writeFileSync(cli, `${script} setTimeout(() => undefined, 60_000); process.on("SIGINT", () => process.exit(130));`);
     const task = (name: string, heads?: string): string => {
       const file = join(dir, `${name}.hdlm.json`);
       writeFileSync(file, JSON.stringify({ name, model: 'model', dataset: 'd.jsonl', levels: [{ layer: 1 }, { layer: 'last' }], ...(heads ? { heads } : {}) }));
       return file;
     };
-    const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), { ...DEFAULTS, cli });
+    const client = new FakeClient();
+    const server = new HdlmServer(client, (o) => Engine.create(o), { ...DEFAULTS, cli });
     server.initialize(initParams);
+    try {
+      await body(server, client, task, dir);
+    } finally {
+      server.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a second job on heads a running job works in is refused, naming that job; other heads are free', async () => {
+  // The stand-in runs until it is stopped.
+  await withStandInCli('', async (server, _client, task, dir) => {
     const { jobId } = await server.train({ task: task('a') });
     // Another task file whose heads folder is the same one: refused.
     await assert.rejects(server.evaluate({ task: task('b', 'heads/a') }), (err: unknown) => {
@@ -148,34 +169,21 @@ test('a second job on heads a running job works in is refused, naming that job; 
     // Other heads: free.
     const other = await server.evaluate({ task: task('c') });
     assert.notEqual(other.jobId, jobId);
-    server.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('heads are free once their job has sent its result, while its process is still exiting', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hdlm-settled-'));
-  try {
-    // A stand-in for the CLI that sends its report, then takes its time to exit.
-    const cli = join(dir, 'cli.js');
-    const report = { task: 'a', modelFingerprint: 'x', examples: { train: 1, dev: 1 }, skippedLines: 0, skippedTooLong: 0, heads: [], seconds: { features: 0, training: 0 } };
-    writeFileSync(cli, `process.stdout.write(${JSON.stringify(JSON.stringify({ kind: 'report', report }))} + "\\n"); setTimeout(() => undefined, 60_000); process.on("SIGINT", () => process.exit(130));`);
-    const file = join(dir, 'a.hdlm.json');
-    writeFileSync(file, JSON.stringify({ name: 'a', model: 'model', dataset: 'd.jsonl', levels: [{ layer: 1 }, { layer: 'last' }] }));
-    const client = new FakeClient();
-    const server = new HdlmServer(client, (o) => Engine.create(o), { ...DEFAULTS, cli });
-    server.initialize(initParams);
+  // The stand-in sends its report, then takes its time to exit.
+  const report = { task: 'a', modelFingerprint: 'x', examples: { train: 1, dev: 1 }, skippedLines: 0, skippedTooLong: 0, heads: [], seconds: { features: 0, training: 0 } };
+  await withStandInCli(`process.stdout.write(${JSON.stringify(JSON.stringify({ kind: 'report', report }))} + "\\n");`, async (server, client, task) => {
+    const file = task('a');
     const { jobId } = await server.train({ task: file });
     for (let i = 0; i < 200 && !client.progress.some((p) => p.jobId === jobId && p.event.kind === 'report'); i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(client.progress.some((p) => p.jobId === jobId && p.event.kind === 'report'), 'the stand-in sent its report');
     assert.equal(server.status.busy, true, 'its process still runs');
     const next = await server.evaluate({ task: file });
     assert.notEqual(next.jobId, jobId);
-    server.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a layer scan with a bad sample size or task file is refused before any job starts', async () => {
