@@ -18,6 +18,8 @@ export interface RenderedSummary {
   rows: number;
   decisions: number;
   summary: string;
+  /** Why the task decided nothing, when it does not fit the model; '' otherwise. */
+  notice: string;
   /** Tokens of the generation shown, and whether it has ended. */
   generationTokens: number;
   generationDone: boolean;
@@ -119,7 +121,7 @@ export class LayerView implements vscode.Disposable {
         else this.post({ type: 'error', message: 'Cancelled. Select text and run HdLM: Show Layer View again.' });
         return;
       case 'rendered':
-        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, generationTokens: message.generationTokens, generationDone: message.generationDone };
+        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, notice: message.notice, generationTokens: message.generationTokens, generationDone: message.generationDone };
         LayerView.onDidRender.fire(LayerView.lastRendered);
         return;
     }
@@ -165,6 +167,7 @@ export function toViewData(text: string, r: proto.LayersResult): LayerViewData {
     segments: r.segments,
     decisions: (r.classification?.path ?? []).map((d) => ({ level: d.level, label: d.label, probability: d.probability, layer: d.layer, trained: r.classification!.trainedHeads[d.level - 1] ?? false })),
     task: r.classification?.task ?? '',
+    ...(r.unfitTask ? { notice: r.unfitTask } : {}),
     ms: r.ms,
   };
 }

@@ -119,6 +119,10 @@ export class HdlmServer {
   /** Set between the batches of one hdlm/classifyMany run (`more`): the status stays busy. */
   private busyHold: ReturnType<typeof setTimeout> | undefined;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
+  /** What the idle status says instead of "ready" (idleHealth): the engine fell back to another device… */
+  private engineWarning: string | undefined;
+  /** …or the session's model did (or serves without its task); set with the model (announceModel). */
+  private sessionWarning: string | undefined;
 
   constructor(
     private readonly client: OutboundClient,
@@ -195,7 +199,7 @@ export class HdlmServer {
     return this.job('classifying', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
         const started = performance.now();
-        const result = await session.classifier.classify(text, { beam, margin, signal });
+        const result = await classifierOf(session).classify(text, { beam, margin, signal });
         return {
           task: session.task.name,
           model: session.loaded.checkpoint.dir,
@@ -225,6 +229,7 @@ export class HdlmServer {
       token,
       (signal) =>
         this.withSession(engine, settings, async (session) => {
+          const classifier = classifierOf(session);
           const started = performance.now();
           const results: ClassifyManyResult['results'] = [];
           for (const raw of texts) {
@@ -234,7 +239,7 @@ export class HdlmServer {
               continue;
             }
             try {
-              const r = await session.classifier.classify(text, { beam, margin, signal });
+              const r = await classifier.classify(text, { beam, margin, signal });
               results.push({ path: wireDecisions(r.path), pathProbability: r.pathProbability });
             } catch (err) {
               // One text the model cannot take does not stop the others; a cancel stops them all.
@@ -271,8 +276,9 @@ export class HdlmServer {
         const ids = tokenizer.encode(text);
         const segments: LayersResult['segments'] = [];
         const readouts = await readoutAllLayers(session.loaded.model, ids, { topK, signal, onSegment: (run) => segments.push(run) });
-        // A thought-then-answer task has no levels to decide: the view shows the readouts only.
-        const decided = session.task.kind === 'thoughtThenAnswer' ? undefined : await session.classifier.classify(text, { signal });
+        // A thought-then-answer task has no levels to decide, and a task that does not fit the
+        // model decides nothing: the view shows the readouts only (and, for the latter, why).
+        const decided = session.task.kind === 'thoughtThenAnswer' || session.unfit ? undefined : await session.classifier.classify(text, { signal });
         return {
           model: session.loaded.checkpoint.dir,
           device: session.loaded.model.provider,
@@ -285,6 +291,7 @@ export class HdlmServer {
             path: wireDecisions(decided.path),
             trainedHeads: session.manifests.map((m) => m !== undefined),
           },
+          ...(session.unfit ? { unfitTask: unfitMessage(session) } : {}),
           ms: performance.now() - started,
         };
       }),
@@ -533,15 +540,30 @@ export class HdlmServer {
       });
   }
 
-  /** A session's model, in the status when it is not the one shown. */
+  /**
+   * A session's model in the status, when it is not the one shown, with what the user should
+   * know while it serves: it fell back to the CPU, or the task does not fit it.
+   */
   private announceModel(session: TaskSession): void {
     const model = basename(session.loaded.checkpoint.dir);
-    if (this.lastStatus.model !== model) {
-      const fallback = session.loaded.deviceFallback;
-      // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
-      const moved = fallback ? { health: 'warning' as const, device: 'cpu', message: `${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})` } : {};
-      this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, ...moved });
-    }
+    const fallback = session.loaded.deviceFallback;
+    // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
+    const warning = fallback
+      ? `${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})`
+      : session.unfit
+        ? `${model} serves without task ${session.task.name}, which does not fit it: no classification`
+        : undefined;
+    if (this.lastStatus.model === model && this.sessionWarning === warning) return;
+    this.sessionWarning = warning;
+    // Mid-request: the health changes now, the message when the server is idle again.
+    this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, ...(fallback ? { device: 'cpu' } : {}), health: this.idleHealth().health });
+  }
+
+  /** The health and idle message: an engine failure, else the standing warnings (engine fallback, session), else ready. */
+  private idleHealth(): Pick<StatusParams, 'health' | 'message'> {
+    if (this.lastStatus.health === 'error') return { health: 'error', message: this.lastStatus.message };
+    const warnings = [this.engineWarning, this.sessionWarning].filter((w) => w !== undefined);
+    return warnings.length > 0 ? { health: 'warning', message: warnings.join('; ') } : { health: 'ok', message: 'ready' };
   }
 
   /** `hdlm/cancelJob`. */
@@ -600,7 +622,7 @@ export class HdlmServer {
   /** "ready" once nothing runs: no request, no job, and no run between its batches (busyHold). */
   private publishReadyIfIdle(): void {
     if (this.activeRequests > 0 || this.jobs.running.length > 0 || this.busyHold !== undefined) return;
-    this.publish({ ...this.lastStatus, busy: false, message: this.lastStatus.health === 'error' ? this.lastStatus.message : 'ready' });
+    this.publish({ ...this.lastStatus, busy: false, ...this.idleHealth() });
   }
 
   /**
@@ -670,9 +692,8 @@ export class HdlmServer {
       const info = engine.info();
       for (const f of info.fallbacks) this.client.log(`device ${f.provider} skipped: ${f.reason}`);
       this.client.log(`engine ready on ${info.device} (onnxruntime-node ${info.runtimeVersion}, probe ${info.probeMs.toFixed(2)} ms)`);
-      const health = info.fallbacks.length > 0 ? 'warning' : 'ok';
-      const message = health === 'ok' ? 'ready' : `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})`;
-      this.publish({ health, busy: false, message, device: info.device });
+      this.engineWarning = info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined;
+      this.publish({ busy: false, device: info.device, ...this.idleHealth() });
       return engine;
     } catch (err) {
       this.client.log(`engine failed to start: ${describe(err)}`);
@@ -701,6 +722,18 @@ export class HdlmServer {
 /** A classification's levels as the protocol sends them: the compute count stays in the server. */
 function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
   return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
+}
+
+/** The session's classifier, or a clear refusal when only its model is open (the task does not fit it). */
+function classifierOf(session: TaskSession): TaskSession['classifier'] {
+  if (session.unfit) throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session));
+  return session.classifier;
+}
+
+/** Why a session cannot classify, and what the user can do about it. */
+function unfitMessage(session: TaskSession): string {
+  const model = basename(session.loaded.checkpoint.dir);
+  return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; to classify, set hdlm.task to a task made for it (HdLM: New Task from Dataset makes one) or select the model the task was trained for`;
 }
 
 function describe(err: unknown): string {

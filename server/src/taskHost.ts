@@ -1,14 +1,15 @@
 // Owns the task session the server classifies with: the configured model loaded with the
-// configured task's heads. Opened on first use, reused while the engine and the settings stay
-// the same, released when either changes (or when training replaced its heads). A request uses
-// the session through `use`, which counts it: a replaced session is released only after the
-// requests still running on it end, so a settings change or a finished training job never
-// pulls the model out from under a generation half done.
+// configured task's heads, or the model alone when the task does not fit it (then the layer view
+// and generation still run, and classifying says why it cannot). Opened on first use, reused
+// while the engine and the settings stay the same, released when either changes (or when
+// training replaced its heads). A request uses the session through `use`, which counts it: a
+// replaced session is released only after the requests still running on it end, so a settings
+// change or a finished training job never pulls the model out from under a generation half done.
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
-import { openTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
+import { openModelOnly, openTask, taskModelFolder, TaskUnfitError, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import type { HdlmSettings } from './settings';
 
 export interface Defaults {
@@ -82,9 +83,19 @@ export class TaskHost {
       if (model !== 'default') task.model = model;
       this.log(`loading ${task.model === 'default' ? this.defaults.modelDir : task.model} for task ${task.name} (${taskFile})`);
       const started = performance.now();
-      const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision });
-      this.log(`task ${task.name} ready in ${((performance.now() - started) / 1000).toFixed(1)} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
-      return opened;
+      const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
+      try {
+        const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision });
+        this.log(`task ${task.name} ready in ${seconds()} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
+        return opened;
+      } catch (err) {
+        if (!(err instanceof TaskUnfitError)) throw err;
+        // The layer view and generation need only the model: they go on while the task waits for a fix.
+        const modelDir = taskModelFolder(task, this.defaults.modelDir);
+        const opened = await openModelOnly(engine, task, modelDir, err.message, { headPrecision }, (m) => this.log(m));
+        this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${err.message}`);
+        return opened;
+      }
     })();
     const entry = new Entry(key, engine, session);
     this.current = entry;

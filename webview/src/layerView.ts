@@ -23,7 +23,8 @@ let page: PageState = {};
 
 function header(data: LayerViewData): HTMLElement {
   const h = el('header');
-  h.append(el('h1', `Layers of ${data.model.split('/').pop() ?? data.model}`), el('span', `${data.layers} layers · ${data.device} · ${data.ms.toFixed(0)} ms · task ${data.task}`, 'meta'));
+  const task = data.task ? ` · task ${data.task}` : '';
+  h.append(el('h1', `Layers of ${data.model.split('/').pop() ?? data.model}`), el('span', `${data.layers} layers · ${data.device} · ${data.ms.toFixed(0)} ms${task}`, 'meta'));
   const refresh = component('vscode-button', 'Refresh');
   refresh.addEventListener('click', () => post({ type: 'refresh' }));
   h.append(refresh);
@@ -112,13 +113,13 @@ function render(): void {
   if (data) {
     const table = layersTable(data);
     rows = table.rows.length - 1;
-    parts.push(header(data), tokens(data), table, el('div', `segments: ${data.segments.map((s) => `layers ${s.first + 1}–${s.end} ${s.ms.toFixed(1)} ms`).join(' · ')}`, 'segments'));
+    parts.push(header(data), ...(data.notice ? [el('p', data.notice, 'notice')] : []), tokens(data), table, el('div', `segments: ${data.segments.map((s) => `layers ${s.first + 1}–${s.end} ${s.ms.toFixed(1)} ms`).join(' · ')}`, 'segments'));
   }
   if (generation) parts.push(generationSection(generation));
   document.body.replaceChildren(...parts);
   vscode.setState(page);
   const summary = (data?.decisions ?? []).map((d) => `${d.label}@${d.layer}`).join(' > ');
-  post({ type: 'rendered', rows, decisions: data?.decisions.length ?? 0, summary, generationTokens: generation?.tokens.length ?? 0, generationDone: generation?.done !== undefined });
+  post({ type: 'rendered', rows, decisions: data?.decisions.length ?? 0, summary, notice: data?.notice ?? '', generationTokens: generation?.tokens.length ?? 0, generationDone: generation?.done !== undefined });
 }
 
 function receive(message: HostToWebview): void {

@@ -17,6 +17,8 @@ export interface LayerViewData {
   /** Per taxonomy level: the label its head chose, at which layer. */
   decisions: { level: number; label: string; probability: number; layer: number; trained: boolean }[];
   task: string;
+  /** Why the task decided nothing: it does not fit the model (LayersResult.unfitTask). */
+  notice?: string;
   ms: number;
 }
 
@@ -46,7 +48,7 @@ export type WebviewToHost =
   /** The user stopped the readout in progress. */
   | { type: 'cancel' }
   /** Sent after each render, so the host (and tests, through the extension's API) know what is shown. */
-  | { type: 'rendered'; rows: number; decisions: number; summary: string; generationTokens: number; generationDone: boolean };
+  | { type: 'rendered'; rows: number; decisions: number; summary: string; notice: string; generationTokens: number; generationDone: boolean };
 
 /** One task file as the task panel lists it. */
 export interface TaskEntry {

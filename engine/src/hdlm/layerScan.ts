@@ -26,6 +26,7 @@ import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSe
 import { subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
+import { taskModelFolder } from './taskSession';
 import {
   backboneRuns,
   createHeadTrainer,
@@ -186,7 +187,7 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
   const tolerance = options.tolerance ?? SCAN_DEFAULTS.tolerance;
   const settings = task.train;
   const thought = task.kind === 'thoughtThenAnswer';
-  const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
+  const modelDir = taskModelFolder(task, options.defaultModelDir);
   const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
   // A thought ends below the last layer, where its answer is written.
   const deepest = thought ? L0 - 1 : L0;

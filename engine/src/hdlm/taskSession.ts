@@ -31,6 +31,8 @@ export interface TaskSession {
   answerHead?: LanguageHead;
   /** What a front end should tell the user about this session: a setting it cannot follow yet, and why. */
   notices: string[];
+  /** Set when only the model is open (openModelOnly): why the task does not fit it. It cannot classify. */
+  unfit?: string;
   release(): Promise<void>;
 }
 
@@ -135,7 +137,32 @@ export function savedManifests(task: Pick<TaskDefinition, 'kind' | 'levels' | 'h
   return taskHeadNames(task).map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? readManifest(task.headsDir, name) : undefined));
 }
 
-/** `load`: how the model is loaded besides its cuts (the own head's precision; LoadModelOptions). */
+/**
+ * A task that cannot run on the model it names (or the one put in its place): a level or exit
+ * beyond the model's layers, heads trained for another model or unreadable, a dataset or
+ * taxonomy that does not fit. The model itself is not at fault, so a front end may still serve
+ * it without the task (openModelOnly). The message is the cause's, which names the file.
+ */
+export class TaskUnfitError extends Error {
+  constructor(
+    readonly task: TaskDefinition,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'TaskUnfitError';
+  }
+}
+
+/** The folder of the model a task runs on: its own, or `defaultModelDir` for `"model": "default"`. */
+export function taskModelFolder(task: Pick<TaskDefinition, 'model'>, defaultModelDir: string): string {
+  return task.model === 'default' ? defaultModelDir : task.model;
+}
+
+/**
+ * Loads the task's model with segments cut at its layers, and its heads. A task that does not
+ * fit the model throws TaskUnfitError; a model that cannot load throws the loader's error.
+ * `load`: how the model is loaded besides its cuts (the own head's precision; LoadModelOptions).
+ */
 export async function openTask(
   engine: Engine,
   task: TaskDefinition,
@@ -143,33 +170,53 @@ export async function openTask(
   note: (m: string) => void = () => undefined,
   load: Pick<LoadModelOptions, 'headPrecision'> = {},
 ): Promise<TaskSession> {
-  const modelDir = task.model === 'default' ? defaultModelDir : task.model;
-  // Cut segments at every level's layer so each level can stop there.
+  const modelDir = taskModelFolder(task, defaultModelDir);
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
-  const fileLayers = task.levels.map((l) => (l === 'last' ? L : l));
-  const bad = fileLayers.find((l) => l > L);
-  if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
   const notices: string[] = [];
   const tell = (m: string): void => {
     notices.push(m);
     note(m);
   };
-  const { layers, moved, notices: movedNotices } = headLayers(task, fileLayers, savedManifests(task), L);
-  movedNotices.forEach(tell);
-  const exits = task.kind === 'classify' ? exitLayers(task, L) : [];
+  const { layers, moved, exits } = unfitIfThrows(task, () => plannedLayers(task, L, tell));
+  // Cut segments at every level's (and exit's) layer so each can stop there.
   const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([...layers, ...exits], L), onNote: note });
   try {
     const tokenizer = loaded.requireTokenizer();
-    const names = taskHeadNames(task);
-    const trained = names.map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? loadHead(task.headsDir, name, loaded.checkpoint) : undefined));
-    const heads = await Promise.all(
-      trained.map((t) => (t ? LanguageHead.create(t.weights, { provider: loaded.model.provider, threads: 0, fused: true }) : Promise.resolve(loaded.model.ownHead))),
-    );
-    const exitHeads: LanguageHead[] = [];
-    const release = async (): Promise<void> => {
-      await Promise.all([...heads.filter((h) => h !== loaded.model.ownHead), ...exitHeads].map((h) => h.release()));
-      await loaded.release();
-    };
+    return await unfitIfRejects(task, () => attachHeads(task, loaded, tokenizer, { layers, moved, exits }, notices, tell));
+  } catch (err) {
+    await loaded.release();
+    throw err;
+  }
+}
+
+/** The layer each level is decided at (headLayers), the levels moved, and the exits; refuses layers the model lacks. */
+function plannedLayers(task: TaskDefinition, L: number, tell: (m: string) => void): { layers: number[]; moved: number[]; exits: number[] } {
+  const fileLayers = task.levels.map((l) => (l === 'last' ? L : l));
+  const bad = fileLayers.find((l) => l > L);
+  if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
+  const { layers, moved, notices } = headLayers(task, fileLayers, savedManifests(task), L);
+  notices.forEach(tell);
+  return { layers, moved, exits: task.kind === 'classify' ? exitLayers(task, L) : [] };
+}
+
+/** The task's heads (trained where saved, else the model's own), its taxonomy and classifier, on the loaded model. */
+async function attachHeads(
+  task: TaskDefinition,
+  loaded: LoadedModel,
+  tokenizer: ReturnType<LoadedModel['requireTokenizer']>,
+  { layers, moved, exits }: { layers: number[]; moved: number[]; exits: number[] },
+  notices: string[],
+  tell: (m: string) => void,
+): Promise<TaskSession> {
+  const names = taskHeadNames(task);
+  const trained = names.map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? loadHead(task.headsDir, name, loaded.checkpoint) : undefined));
+  const heads = await Promise.all(trained.map((t) => (t ? LanguageHead.create(t.weights, { provider: loaded.model.provider, threads: 0, fused: true }) : Promise.resolve(loaded.model.ownHead))));
+  const exitHeads: LanguageHead[] = [];
+  const release = async (): Promise<void> => {
+    await Promise.all([...heads.filter((h) => h !== loaded.model.ownHead), ...exitHeads].map((h) => h.release()));
+    await loaded.release();
+  };
+  try {
     if (task.kind === 'thoughtThenAnswer') return thoughtSession(task, loaded, layers, heads, trained, notices, release);
     const stored = trained.find((t) => t?.manifest.taxonomy)?.manifest.taxonomy;
     const taxonomy = stored ? Taxonomy.fromJSON(stored) : taxonomyFromFile(task.dataset.train);
@@ -179,9 +226,56 @@ export async function openTask(
     const classifier = new HierarchicalClassifier(loaded.model, tokenizer, { taxonomy, levels, system: task.system, listCandidates: task.listCandidates, ...(exitWhenSure ? { exitWhenSure } : {}) });
     return { task, loaded, taxonomy, layers, heads, manifests: trained.map((t) => t?.manifest), classifier, notices, release };
   } catch (err) {
-    await loaded.release();
+    // The heads made so far go; the model is the caller's to release.
+    await Promise.all([...heads.filter((h) => h !== loaded.model.ownHead), ...exitHeads].map((h) => h.release()));
     throw err;
   }
+}
+
+function unfitIfThrows<T>(task: TaskDefinition, work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    throw new TaskUnfitError(task, err);
+  }
+}
+
+async function unfitIfRejects<T>(task: TaskDefinition, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw new TaskUnfitError(task, err);
+  }
+}
+
+/**
+ * The model of a task that does not fit it (TaskUnfitError), without the task: the layer view
+ * and generation still run on it, thinking at half its depth with its own head, and classifying
+ * refuses with `reason`. `modelDir`: the model the task was opened on.
+ */
+export async function openModelOnly(engine: Engine, task: TaskDefinition, modelDir: string, reason: string, load: Pick<LoadModelOptions, 'headPrecision'> = {}, note: (m: string) => void = () => undefined): Promise<TaskSession> {
+  const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
+  const thoughtLayer = Math.max(1, Math.round(L / 2));
+  const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([thoughtLayer], L), onNote: note });
+  const refuse = (): never => {
+    throw new Error(`task ${task.name} does not fit the model ${modelDir}: ${reason}`);
+  };
+  return {
+    task,
+    loaded,
+    get taxonomy(): Taxonomy {
+      return refuse();
+    },
+    layers: [thoughtLayer],
+    heads: [loaded.model.ownHead],
+    manifests: [undefined],
+    get classifier(): HierarchicalClassifier {
+      return refuse();
+    },
+    unfit: reason,
+    notices: [reason],
+    release: () => loaded.release(),
+  };
 }
 
 /**

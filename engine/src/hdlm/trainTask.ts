@@ -23,7 +23,7 @@ import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featur
 import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
-import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, segmentCuts } from './taskSession';
+import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, segmentCuts, taskModelFolder } from './taskSession';
 import { ClassificationLayout } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
 import { Taxonomy } from './taxonomy';
@@ -83,7 +83,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
   checkLevelDepth(task, taxonomy.depth, 'in the training data');
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
-  const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
+  const modelDir = taskModelFolder(task, options.defaultModelDir);
   const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
   const layers = task.levels.map((l) => (l === 'last' ? L0 : l));
   // Exiting when sure: every level is also read at every exit layer, for its heads there.

@@ -16,7 +16,7 @@ import { extractSpanFeatures, type LayerFeatures } from './features';
 import { ownHeadCopy } from './headStore';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import type { TaskDefinition } from './taskFile';
-import { ANSWER_HEAD, THOUGHT_HEAD } from './taskSession';
+import { ANSWER_HEAD, taskModelFolder, THOUGHT_HEAD } from './taskSession';
 import { backboneRuns, FLAT_HEAD, labelTokenSubset, readTrainingData, reportTooLong, rowsAt, trainHeads, type TrainReport, type TrainTaskOptions } from './trainTask';
 
 /** A record's teacher-forced sequences: with the thought (HdLM) and without it (flat). */
@@ -32,7 +32,7 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
   const { train: trainRecords, dev: devRecords, skippedLines } = readTrainingData(task, readGuidedDataset, emit);
 
   // 2. Model and features.
-  const modelDir = task.model === 'default' ? options.defaultModelDir : task.model;
+  const modelDir = taskModelFolder(task, options.defaultModelDir);
   const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
   const k = task.levels[0];
   if (typeof k !== 'number' || k >= L0) throw new Error(`${task.path}: levels[0].layer (the thought's layer) must be below the model's last layer ${L0}, got ${JSON.stringify(k)}`);

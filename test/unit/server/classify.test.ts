@@ -192,8 +192,40 @@ test('heads trained for another model are refused with the file named, and the s
   writeFileSync(join(workspace, 'foreign.hdlm.json'), JSON.stringify({ name: 'foreign', model: 'other-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
   const { server } = await startServer({ task: 'foreign.hdlm.json' });
   await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /level1\.\w+\.safetensors: this head was trained for another model/.test(e.message));
+  // The model itself is fine: the layer view still reads it out, and says why nothing was decided.
+  const view = await server.layers({ text: 'barks' });
+  assert.equal(view.classification, undefined);
+  assert.match(view.unfitTask ?? '', /task foreign cannot classify on other-model: .*this head was trained for another model/);
   const { server: same } = await startServer({ task: 'animals.hdlm.json' });
   assert.equal((await same.classify({ text: 'barks' })).path.length, 2, 'other tasks still classify');
+});
+
+test('a task that does not fit the selected model leaves the model serving: layer view and thinking run, classifying says why, the status warns until a fitting task is set', async () => {
+  writeTinyModel(join(workspace, 'shallow-model'), root, { std: 0.15, seed: 4, layers: 2 });
+  writeFileSync(join(workspace, 'deep.hdlm.json'), JSON.stringify({ name: 'deep', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 3 }, { layer: 'last' }] }));
+  const { server, client } = await startServer({ task: 'deep.hdlm.json', model: 'shallow-model', maxTokens: 4 });
+  const why = /task deep cannot classify on shallow-model: .*deep\.hdlm\.json: level layer 3 is beyond the model's 2 layers\. The layer view and Think Then Answer still run on shallow-model; .*New Task from Dataset/;
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && why.test(e.message));
+  await assert.rejects(server.classifyMany({ texts: ['barks'] }), (e: unknown) => e instanceof ResponseError && why.test(e.message));
+  const view = await server.layers({ text: 'it barks' });
+  assert.deepEqual(view.readouts.map((r) => r.layer), [0, 1, 2], 'the selected model is read out, every layer');
+  assert.equal(view.classification, undefined);
+  assert.match(view.unfitTask ?? '', why);
+  const thought = await server.thinkThenAnswer({ text: 'The dog barked at the' });
+  assert.deepEqual([thought.thoughtLayer, thought.answerLayer], [1, 2], 'thinking at half the depth, with the model\'s own head');
+  const warned = client.statuses.at(-1)!;
+  assert.deepEqual([warned.health, warned.busy, warned.model], ['warning', false, 'shallow-model']);
+  assert.match(warned.message, /shallow-model serves without task deep, which does not fit it: no classification/);
+  // Selecting the model the task was made for lifts the warning.
+  client.settings = { ...(client.settings as object), model: 'default', task: 'animals.hdlm.json' };
+  await server.reconfigure();
+  assert.equal((await server.classify({ text: 'barks' })).path.length, 2);
+  const fixed = client.statuses.at(-1)!;
+  assert.deepEqual([fixed.health, fixed.message, fixed.model], ['ok', 'ready', 'model']);
+  // A model that cannot load at all is still refused outright, the layer view too.
+  client.settings = { ...(client.settings as object), model: 'nowhere' };
+  await server.reconfigure();
+  await assert.rejects(server.layers({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /could not load the model or task: .*nowhere/.test(e.message));
 });
 
 test('a training job can be cancelled, also from its work-done progress', async () => {
