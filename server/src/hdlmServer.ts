@@ -175,6 +175,11 @@ export class HdlmServer {
     // Clients without workspace/configuration (Neovim 0.7) push their settings here instead.
     if (pushed !== undefined && pushed !== null) this.pushedSettings = pushed;
     const [previous, next] = await Promise.all([this.settings, this.readSettings()]);
+    // The next request may open another session: what the status said about this one is outdated.
+    if (JSON.stringify(previous) !== JSON.stringify(next) && this.sessionWarning !== undefined) {
+      this.sessionWarning = undefined;
+      this.publishReadyIfIdle();
+    }
     if (previous && JSON.stringify(engineSettings(previous)) === JSON.stringify(engineSettings(next))) {
       // Model and task settings are read on the next request; only the engine needs a restart.
       this.settings = Promise.resolve(next);

@@ -471,6 +471,22 @@ describe('HdLM extension in a real VS Code', () => {
       const result = await vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify', 'a cat');
       assert.ok(result?.model.endsWith('tiny-model'));
       await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      // A model the task does not fit still serves: the layer view reads it out and says why nothing was decided.
+      const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+      writeTinyModel(join(folder, 'shallow-model'), resolve(__dirname, '..', '..', '..', '..'), { std: 0.15, seed: 3, layers: 1 });
+      await vscode.commands.executeCommand('hdlm.selectModel', 'shallow-model');
+      const rendered = api.nextLayerViewRender(60_000);
+      await vscode.commands.executeCommand('hdlm.showLayerView', 'a cat');
+      const view = await rendered;
+      assert.deepEqual([view.rows, view.decisions], [2, 0], 'embeddings and the one layer, no decision');
+      assert.match(view.notice, /task animals cannot classify on shallow-model: .*level layer 2 is beyond the model's 1 layers/);
+      const warned = await api.waitForStatus((s) => !s.busy && s.health === 'warning', 30_000);
+      assert.match(warned.message, /shallow-model serves without task animals/);
+      await screenshot('workbench-layer-view-unfit-task.png');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      // Selecting another model lifts the warning at once: it spoke of the session that goes.
+      await vscode.commands.executeCommand('hdlm.selectModel', 'tiny-model');
+      await api.waitForStatus((s) => !s.busy && s.health === 'ok' && s.message === 'ready', 30_000);
       const order = await vscode.commands.executeCommand<string[] | undefined>('hdlm.selectDevice', ['cuda', 'cpu']);
       assert.deepEqual(order, ['cuda', 'cpu']);
       // No CUDA here: the engine restarts, falls back to the CPU and says so in the status.

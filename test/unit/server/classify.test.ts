@@ -219,6 +219,7 @@ test('a task that does not fit the selected model leaves the model serving: laye
   // Selecting the model the task was made for lifts the warning.
   client.settings = { ...(client.settings as object), model: 'default', task: 'animals.hdlm.json' };
   await server.reconfigure();
+  assert.deepEqual([client.statuses.at(-1)!.health, client.statuses.at(-1)!.message], ['ok', 'ready'], 'the warning spoke of the session a settings change replaces');
   assert.equal((await server.classify({ text: 'barks' })).path.length, 2);
   const fixed = client.statuses.at(-1)!;
   assert.deepEqual([fixed.health, fixed.message, fixed.model], ['ok', 'ready', 'model']);
