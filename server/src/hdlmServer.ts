@@ -445,14 +445,20 @@ export class HdlmServer {
     return { jobs: this.jobs.journal.list() };
   }
 
-  /** `hdlm/taskSummary`: the task's trained heads and last evaluation. */
+  /**
+   * `hdlm/taskSummary`: the task's trained heads and last evaluation, and its notices; when the
+   * open session runs this task without it (it does not fit the model), that too.
+   */
   taskSummary(params: TaskSummaryParams): TaskSummaryResult {
     const file = this.taskPath(params.task);
+    let summary: TaskSummaryResult;
     try {
-      return summarizeTask(file, (m) => this.client.log(m), this.defaults.modelDir);
+      summary = summarizeTask(file, (m) => this.client.log(m), this.defaults.modelDir);
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }
+    const session = this.tasks.openOn(file);
+    return session?.unfit ? { ...summary, notices: [...(summary.notices ?? []), unfitMessage(session)] } : summary;
   }
 
   /** `hdlm/mistakes`: what the task's last evaluation got wrong, with the texts. */

@@ -431,7 +431,7 @@ export interface TaskSummaryResult {
   history: HistoryEntry[];
   /** The last layer scan kept beside the heads, if any. */
   layerScan?: LayerScan;
-  /** What the task asks for that its heads cannot do yet, and why (e.g. exitWhenSure before its heads are trained). */
+  /** What the task asks for that its heads cannot do yet, and why (e.g. exitWhenSure before its heads are trained), and, when the open session runs it, that it does not fit the model. */
   notices?: string[];
 }
 

@@ -27,12 +27,20 @@ export interface Defaults {
 class Entry {
   private users = 0;
   private readonly onIdle: (() => void)[] = [];
+  /** The session once it opened. */
+  opened: TaskSession | undefined;
 
   constructor(
     readonly key: string,
+    readonly taskFile: string,
     readonly engine: Engine,
     readonly session: Promise<TaskSession>,
-  ) {}
+  ) {
+    session.then(
+      (s) => (this.opened = s),
+      () => undefined,
+    );
+  }
 
   enter(): void {
     this.users++;
@@ -97,13 +105,18 @@ export class TaskHost {
         return opened;
       }
     })();
-    const entry = new Entry(key, engine, session);
+    const entry = new Entry(key, taskFile, engine, session);
     this.current = entry;
     // A failed load is not cached: the next request tries again (the user may have fixed it).
     session.catch(() => {
       if (this.current === entry) this.current = undefined;
     });
     return entry;
+  }
+
+  /** The open session, when it runs `taskFile` (for what a task's summary should say about it). */
+  openOn(taskFile: string): TaskSession | undefined {
+    return this.current?.taskFile === taskFile ? this.current.opened : undefined;
   }
 
   /**

@@ -211,6 +211,9 @@ test('a task that does not fit the selected model leaves the model serving: laye
   assert.deepEqual(view.readouts.map((r) => r.layer), [0, 1, 2], 'the selected model is read out, every layer');
   assert.equal(view.classification, undefined);
   assert.match(view.unfitTask ?? '', why);
+  // The task panel's card of the task says so too (only while the session runs it so).
+  assert.ok(server.taskSummary({ task: 'deep.hdlm.json' }).notices?.some((n) => why.test(n)));
+  assert.ok(!server.taskSummary({ task: 'animals.hdlm.json' }).notices?.some((n) => /cannot classify/.test(n)));
   const thought = await server.thinkThenAnswer({ text: 'The dog barked at the' });
   assert.deepEqual([thought.thoughtLayer, thought.answerLayer], [1, 2], 'thinking at half the depth, with the model\'s own head');
   const warned = client.statuses.at(-1)!;
