@@ -49,8 +49,10 @@ pack_engine() {
   # (WebGPU is built into libonnxruntime there) and onnxruntime-common.
   tar -C node_modules -cf - onnxruntime-node/package.json onnxruntime-node/dist \
     onnxruntime-node/bin/napi-v6/linux/x64 onnxruntime-common | xz -T0 -9 > "$d/modules.tar.xz"
+  # Every built file engineOnDevice.sh's steps run (test/unit/tools/gpuCarry.test.ts checks it).
   tar -cf - dist/hdlm.js out/tools/bench out/tools/gpu out/test/unit/engine/parity.test.js \
-    out/test/unit/engine/segmentedModel.test.js out/test/unit/engine/generate.test.js out/data/wordnet \
+    out/test/unit/engine/segmentedModel.test.js out/test/unit/engine/deviceCache.test.js \
+    out/test/unit/engine/generate.test.js out/data/wordnet \
     | xz -T0 -9 > "$d/build.tar.xz"
   if [ ! -d .gl ] || [ -z "$(ls .gl/*.deb 2>/dev/null)" ]; then
     # The device README's recipe: the loaders, downloaded for amd64 from Debian's lists.
