@@ -10,14 +10,17 @@
 # Env: MINUTES (training budget per run, default 5), DEVICE (cuda), BATCH (128), LR (3e-3),
 #      FINAL_EVAL_WINDOWS (0 = the whole held-out split; a CPU dry run wants a few),
 #      PY (python3), COMPILE=1 to torch.compile the layers (untested on that torch so far: off by default),
-#      MIX_FRACTION (0.25: share of each batch taken from the carried task examples, tasks.bin.xz,
+#      MIX_FRACTION (0.75: share of each batch taken from the carried task examples, tasks.bin.xz,
 #      when pack.sh found them; both runs get the same mix; 0 turns it off),
-#      MIX_EXIT_WEIGHTS (0,1,1: the hierarchical run's exit weights at layers 2/4/6 on the task rows,
-#      pretrain.py --mix-exit-weights, as CPU stage 5; "" weights them like corpus rows),
-#      MIX_EXIT_TURNS ("": every task position; 0,1,2 reads only the labels each exit's head
-#      decodes, pretrain.py --mix-exit-turns, as CPU stages 15 to 19),
-#      MIX_ANSWER_WEIGHT ("": none; a weight adds the last layer's loss on the task rows' answer turn,
-#      pretrain.py --mix-answer-weight: 2.5 as CPU stage 19, 4 as stage 20, the shipped one).
+#      MIX_EXIT_WEIGHTS (0,4,2.5: the hierarchical run's exit weights at layers 2/4/6 on the task
+#      rows, pretrain.py --mix-exit-weights; "" weights them like corpus rows),
+#      MIX_EXIT_TURNS (0,1,2: each exit reads only the labels its head decodes, pretrain.py
+#      --mix-exit-turns; "" every task position),
+#      MIX_ANSWER_WEIGHT (4: the last layer's extra loss on the task rows' answer turn, pretrain.py
+#      --mix-answer-weight; "" none).
+#      The task-row defaults are the shipped model's last CPU stage (20, models/hdlm-tiny/README.md):
+#      what 20 stages found best for the WordNet heads. Until 2026-12-07 they were stage 5's
+#      (0.25, 0,1,1, none, none).
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?run on the device machine, where OUT is set}
@@ -41,13 +44,15 @@ xz -dc "$CARRY/train.bin.xz" > "$WORK/data/train.bin" || { echo "no corpus in $C
 cp -r "$CARRY/heldout.bin" "$CARRY/train.bin.json" "$CARRY/heldout.bin.json" "$CARRY/tok" "$WORK/data/"
 MIX=()
 HIER_MIX=()
-if [ -f "$CARRY/tasks.bin.xz" ] && [ "${MIX_FRACTION:-0.25}" != 0 ]; then
+if [ -f "$CARRY/tasks.bin.xz" ] && [ "${MIX_FRACTION:-0.75}" != 0 ]; then
   xz -dc "$CARRY/tasks.bin.xz" > "$WORK/data/tasks.bin"
-  MIX=(--mix "$WORK/data/tasks.bin" --mix-fraction "${MIX_FRACTION:-0.25}")
-  MIX_EXIT_WEIGHTS=${MIX_EXIT_WEIGHTS-0,1,1}
+  MIX=(--mix "$WORK/data/tasks.bin" --mix-fraction "${MIX_FRACTION:-0.75}")
+  MIX_EXIT_WEIGHTS=${MIX_EXIT_WEIGHTS-0,4,2.5}
+  MIX_EXIT_TURNS=${MIX_EXIT_TURNS-0,1,2}
+  MIX_ANSWER_WEIGHT=${MIX_ANSWER_WEIGHT-4}
   [ -n "$MIX_EXIT_WEIGHTS" ] && HIER_MIX=(--mix-exit-weights "$MIX_EXIT_WEIGHTS")
-  [ -n "$MIX_EXIT_WEIGHTS" ] && [ -n "${MIX_EXIT_TURNS:-}" ] && HIER_MIX+=(--mix-exit-turns "$MIX_EXIT_TURNS")
-  [ -n "$MIX_EXIT_WEIGHTS" ] && [ -n "${MIX_ANSWER_WEIGHT:-}" ] && HIER_MIX+=(--mix-answer-weight "$MIX_ANSWER_WEIGHT")
+  [ -n "$MIX_EXIT_WEIGHTS" ] && [ -n "$MIX_EXIT_TURNS" ] && HIER_MIX+=(--mix-exit-turns "$MIX_EXIT_TURNS")
+  [ -n "$MIX_EXIT_WEIGHTS" ] && [ -n "$MIX_ANSWER_WEIGHT" ] && HIER_MIX+=(--mix-answer-weight "$MIX_ANSWER_WEIGHT")
 fi
 echo "== task mix: ${MIX[*]:-none} ${HIER_MIX[*]:-}"
 ls -la "$WORK/data"
