@@ -559,11 +559,11 @@ export class HdlmServer {
     const model = basename(session.loaded.checkpoint.dir);
     const fallback = session.loaded.deviceFallback;
     // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
-    const warning = fallback
-      ? `${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})`
-      : session.unfit
-        ? `${model} serves without task ${session.task.name}, which does not fit it: no classification`
-        : undefined;
+    const warnings = [
+      ...(fallback ? [`${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})`] : []),
+      ...(session.unfit ? [`${model} serves without task ${session.task.name}, which does not fit it: no classification`] : []),
+    ];
+    const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
     if (this.lastStatus.model === model && this.sessionWarning === warning) return;
     this.sessionWarning = warning;
     // Mid-request: the health changes now, the message when the server is idle again.

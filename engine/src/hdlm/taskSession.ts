@@ -144,10 +144,7 @@ export function savedManifests(task: Pick<TaskDefinition, 'kind' | 'levels' | 'h
  * it without the task (openModelOnly). The message is the cause's, which names the file.
  */
 export class TaskUnfitError extends Error {
-  constructor(
-    readonly task: TaskDefinition,
-    cause: unknown,
-  ) {
+  constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = 'TaskUnfitError';
   }
@@ -177,12 +174,12 @@ export async function openTask(
     notices.push(m);
     note(m);
   };
-  const { layers, moved, exits } = unfitIfThrows(task, () => plannedLayers(task, L, tell));
+  const { layers, moved, exits } = unfitIfThrows(() => plannedLayers(task, L, tell));
   // Cut segments at every level's (and exit's) layer so each can stop there.
   const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([...layers, ...exits], L), onNote: note });
   try {
     const tokenizer = loaded.requireTokenizer();
-    return await unfitIfRejects(task, () => attachHeads(task, loaded, tokenizer, { layers, moved, exits }, notices, tell));
+    return await unfitIfRejects(() => attachHeads(task, loaded, tokenizer, { layers, moved, exits }, notices, tell));
   } catch (err) {
     await loaded.release();
     throw err;
@@ -232,19 +229,19 @@ async function attachHeads(
   }
 }
 
-function unfitIfThrows<T>(task: TaskDefinition, work: () => T): T {
+function unfitIfThrows<T>(work: () => T): T {
   try {
     return work();
   } catch (err) {
-    throw new TaskUnfitError(task, err);
+    throw new TaskUnfitError(err);
   }
 }
 
-async function unfitIfRejects<T>(task: TaskDefinition, work: () => Promise<T>): Promise<T> {
+async function unfitIfRejects<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw new TaskUnfitError(task, err);
+    throw new TaskUnfitError(err);
   }
 }
 
