@@ -1,7 +1,15 @@
 // A log output channel that also keeps its last lines in memory. The language client writes the
 // server's log into it; the extension's API exposes the lines so integration tests can check
 // the log through the public API (extension exports) instead of scraping the workbench.
+// Terminal colour codes are taken out on the way: the server's stderr carries onnxruntime's own
+// log lines, which colour themselves even into a pipe, and the output channel shows codes raw.
 import * as vscode from 'vscode';
+
+/** `text` without ANSI escape sequences (colours, cursor moves). */
+export function plainText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+}
 
 export class TeeOutputChannel implements vscode.LogOutputChannel {
   private readonly lines: string[] = [];
@@ -25,45 +33,46 @@ export class TeeOutputChannel implements vscode.LogOutputChannel {
   }
 
   trace(message: string, ...args: unknown[]): void {
-    this.inner.trace(message, ...args);
-    this.record(`[trace] ${message}\n`);
+    this.inner.trace(plainText(message), ...args);
+    this.record(`[trace] ${plainText(message)}\n`);
   }
 
   debug(message: string, ...args: unknown[]): void {
-    this.inner.debug(message, ...args);
-    this.record(`[debug] ${message}\n`);
+    this.inner.debug(plainText(message), ...args);
+    this.record(`[debug] ${plainText(message)}\n`);
   }
 
   info(message: string, ...args: unknown[]): void {
-    this.inner.info(message, ...args);
-    this.record(`[info] ${message}\n`);
+    this.inner.info(plainText(message), ...args);
+    this.record(`[info] ${plainText(message)}\n`);
   }
 
   warn(message: string, ...args: unknown[]): void {
-    this.inner.warn(message, ...args);
-    this.record(`[warning] ${message}\n`);
+    this.inner.warn(plainText(message), ...args);
+    this.record(`[warning] ${plainText(message)}\n`);
   }
 
   error(error: string | Error, ...args: unknown[]): void {
-    this.inner.error(error, ...args);
-    this.record(`[error] ${error instanceof Error ? error.message : error}\n`);
+    const clean = typeof error === 'string' ? plainText(error) : error;
+    this.inner.error(clean, ...args);
+    this.record(`[error] ${clean instanceof Error ? clean.message : clean}\n`);
   }
 
   append(value: string): void {
-    this.inner.append(value);
-    this.record(value);
+    this.inner.append(plainText(value));
+    this.record(plainText(value));
   }
 
   appendLine(value: string): void {
-    this.inner.appendLine(value);
-    this.record(`${value}\n`);
+    this.inner.appendLine(plainText(value));
+    this.record(`${plainText(value)}\n`);
   }
 
   replace(value: string): void {
-    this.inner.replace(value);
+    this.inner.replace(plainText(value));
     this.lines.length = 0;
     this.partial = '';
-    this.record(value);
+    this.record(plainText(value));
   }
 
   clear(): void {

@@ -492,6 +492,11 @@ describe('HdLM extension in a real VS Code', () => {
       // No CUDA here: the engine restarts, falls back to the CPU and says so in the status.
       const status = await api.waitForStatus((s) => !s.busy && s.health === 'warning', 60_000);
       assert.match(status.message, /fell back: cuda/);
+      // onnxruntime's own error line about the missing CUDA library reaches the log through the
+      // server's stderr, coloured: the log shows it without the terminal codes.
+      for (let waited = 0; !/Failed to load library/.test(api.outputText()) && waited < 5_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      assert.match(api.outputText(), /Failed to load library/);
+      assert.ok(!api.outputText().includes('\x1b'), 'no terminal escape codes in the log');
     } finally {
       await config().update('model', undefined, vscode.ConfigurationTarget.Workspace);
       await config().update('executionProviders', undefined, vscode.ConfigurationTarget.Workspace);
