@@ -10,3 +10,8 @@ export function defaultModelDir(): string {
 export function defaultTaskFile(): string {
   return resolve(defaultModelDir(), 'tasks', 'wordnet.hdlm.json');
 }
+
+/** The shipped thought-then-answer task: a gloss → the kind of thing → the word (what `hdlm think` runs by default). */
+export function defaultThoughtTaskFile(): string {
+  return resolve(defaultModelDir(), 'tasks', 'thought.hdlm.json');
+}

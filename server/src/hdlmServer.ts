@@ -1,11 +1,11 @@
 // The language server's behaviour, free of any connection: server.ts binds these handlers to a
 // real LSP connection, and the unit tests drive them with a fake client.
 import { CancellationToken, CodeActionKind, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
-import { thoughtThenAnswer, type ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
+import type { ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TaskSession } from '../../engine/src/hdlm/taskSession';
+import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
 import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
@@ -370,13 +370,8 @@ export class HdlmServer {
     const { id, source } = run;
     const layers = session.loaded.checkpoint.config.numLayers;
     const text = { thought: '', answer: '' };
-    const result = await thoughtThenAnswer(session.loaded.model, session.loaded.requireTokenizer(), {
+    const result = await thinkOn(session, {
       input: run.input,
-      // A thought-then-answer task brings its own prompt and trained heads; other tasks use their first layer with the model's head.
-      system: session.task.kind === 'thoughtThenAnswer' ? session.task.system : 'Think briefly, then continue the text.',
-      thoughtLayer: session.layers[0]!,
-      thoughtHead: session.thoughtHead,
-      answerHead: session.answerHead,
       thought: { maxNewTokens: Math.min(run.maxTokens, run.thoughtTokens) },
       answer: { maxNewTokens: run.maxTokens },
       signal: run.signal,

@@ -10,7 +10,7 @@ import { defaultModelDir } from '../defaults';
 import { DEFAULT_BEAM, resolveBeam, type HierarchyBeam } from '../hdlm/classifier';
 import type { TaskDefinition } from '../hdlm/taskFile';
 
-export { defaultModelDir, defaultTaskFile } from '../defaults';
+export { defaultModelDir, defaultTaskFile, defaultThoughtTaskFile } from '../defaults';
 
 export class UsageError extends Error {}
 

@@ -12,6 +12,7 @@ import { newTaskCommand } from './commands/newTask';
 import { mistakesCommand } from './commands/mistakes';
 import { reportCommand } from './commands/report';
 import { scanLayersCommand } from './commands/scanLayers';
+import { thinkCommand } from './commands/think';
 
 const USAGE = `usage: hdlm <command> [options] [prompt]
 
@@ -20,6 +21,8 @@ commands:
   generate    complete a prompt, streaming; --layer K decodes from layer K (early exit)
   layers      what every layer predicts next for a prompt (readout through the model's head)
   classify    coarse-to-fine classification with a task's heads, each level from its own layer
+  think       thought then answer: the task's thought layer drafts a thought (exiting early), the last
+              layer answers on the same decode state (the editor's Think Then Answer)
   new-task    write a task file beside a dataset (DATASET.jsonl): the kind from its lines, one level
               per label level, layers from half the model's depth to the last; never replaces a file
   train       fine-tune a task's heads on its dataset, and the flat last-layer baseline beside them
@@ -48,6 +51,8 @@ classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (
            --file FILE: every input of a file (JSON lines with "text", and "id" and "labels" if present;
            any other file: each non-empty line), one JSON line each to stdout or --out FILE (written
            whole at the end); with labels on every input, the accuracy against them
+think:     --task FILE.hdlm.json (default: the shipped thought task; a classification task thinks at its first
+           level's layer through the model's own head)  --thought-tokens N (default 16)  --max-tokens N (answer, default 24)
 train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N
            --no-feature-cache  --events (JSON lines on stdout)
 eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B  --beam-margin M
@@ -84,6 +89,7 @@ const COMMAND_OPTIONS = {
     'head-precision': { type: 'string' },
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' }, 'head-precision': { type: 'string' } },
+  think: { task: { type: 'string' }, 'thought-tokens': { type: 'string' }, 'max-tokens': { type: 'string' } },
   classify: { task: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, file: { type: 'string' }, out: { type: 'string' } },
   train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
@@ -126,6 +132,9 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'classify':
       await classifyCommand(values, positionals, controller.signal);
+      break;
+    case 'think':
+      await thinkCommand(values, positionals, controller.signal);
       break;
     case 'new-task':
       newTaskCommand(values, positionals);

@@ -15,6 +15,7 @@ import { loadHead, readManifest, type HeadManifest } from './headStore';
 import type { LabelScoring } from './labelScorer';
 import { checkLevelDepth, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
+import { thoughtThenAnswer, type ThoughtThenAnswer, type ThoughtThenAnswerRequest } from './thoughtThenAnswer';
 
 export interface TaskSession {
   task: TaskDefinition;
@@ -273,6 +274,26 @@ export async function openModelOnly(engine: Engine, task: TaskDefinition, modelD
     notices: [reason],
     release: () => loaded.release(),
   };
+}
+
+/** The prompt of a thought drafted without a thought-then-answer task (a classification task's, or a model's alone). */
+export const THINK_SYSTEM = 'Think briefly, then continue the text.';
+
+/**
+ * Thought then answer on a session: a thought-then-answer task brings its prompt and trained
+ * heads; any other task, or a model open without its task (openModelOnly), drafts the thought at
+ * its first layer through the model's own head, with THINK_SYSTEM. One rule for every front end
+ * (the editor's Think Then Answer and inline completions, `hdlm think`).
+ */
+export function thinkOn(session: TaskSession, request: Omit<ThoughtThenAnswerRequest, 'system' | 'thoughtLayer' | 'thoughtHead' | 'answerHead'>): Promise<ThoughtThenAnswer> {
+  const own = session.task.kind === 'thoughtThenAnswer' && !session.unfit;
+  return thoughtThenAnswer(session.loaded.model, session.loaded.requireTokenizer(), {
+    ...request,
+    system: own ? session.task.system : THINK_SYSTEM,
+    thoughtLayer: session.layers[0]!,
+    thoughtHead: session.thoughtHead,
+    answerHead: session.answerHead,
+  });
 }
 
 /**
