@@ -9,11 +9,12 @@ import { evaluateOnFileCommand, runJobCommand } from './jobCommands';
 import { cancelJobCommand, showJobsCommand } from './jobsMenu';
 import { scanLayersCommand } from './layerScanCommand';
 import { thinkCommand } from './thinkCommand';
-import { selectDevice, selectModel } from './selectCommands';
+import { selectDevice, selectModel, selectTask } from './selectCommands';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
-export function registerCommands(server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
+/** `extensionPath`: where the extension is installed (its shipped model and tasks). */
+export function registerCommands(extensionPath: string, server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('hdlm.showEngineInfo', () => showEngineInfo(server, output)),
     vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => runJobCommand('train', server, output, arg)),
@@ -34,6 +35,7 @@ export function registerCommands(server: ServerConnection, output: TeeOutputChan
     vscode.commands.registerCommand('hdlm.showLog', () => output.show(true)),
     vscode.commands.registerCommand('hdlm.selectModel', (arg?: unknown) => selectModel(arg)),
     vscode.commands.registerCommand('hdlm.selectDevice', (arg?: unknown) => selectDevice(arg)),
+    vscode.commands.registerCommand('hdlm.selectTask', (arg?: unknown) => selectTask(extensionPath, arg)),
     vscode.commands.registerCommand('hdlm.restartServer', () => server.restart()),
   ];
 }

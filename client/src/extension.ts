@@ -53,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     // The status bar item's click: the jobs, the panel, model, device and server actions.
     vscode.commands.registerCommand('hdlm.showStatusMenu', () => statusMenuCommand(server, output, statusBar.status)),
   );
-  context.subscriptions.push(output, statusBar, thoughts, server, watchSettings(), ...registerCommands(server, output), ...registerLayerView(context, server, output));
+  context.subscriptions.push(output, statusBar, thoughts, server, watchSettings(), ...registerCommands(context.extensionPath, server, output), ...registerLayerView(context, server, output));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
   server.start().catch(() => undefined); // Failure is shown by the status bar and the log.
 

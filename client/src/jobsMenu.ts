@@ -127,6 +127,7 @@ export async function statusMenuCommand(server: ServerConnection, output: TeeOut
     ...jobs,
     { label: '$(layers) Show Task Panel', command: 'hdlm.tasks.focus' },
     { label: '$(file-directory) Select Model…', description: status.model ?? '', command: 'hdlm.selectModel' },
+    { label: '$(checklist) Select Task…', description: vscode.workspace.getConfiguration('hdlm').get<string>('task', '') || 'shipped WordNet task', command: 'hdlm.selectTask' },
     { label: '$(chip) Select Device…', description: status.device, command: 'hdlm.selectDevice' },
     { label: '$(info) Show Engine Info', command: 'hdlm.showEngineInfo' },
     { label: '$(output) Show Server Log', command: 'hdlm.showLog' },

@@ -1,7 +1,8 @@
-// "HdLM: Select Model" and "HdLM: Select Device": quick picks that write the `hdlm.model` and
-// `hdlm.executionProviders` settings (workspace settings when a folder is open). The server
-// reads settings on each request, so the next request uses the choice.
-import { dirname } from 'node:path';
+// "HdLM: Select Model", "HdLM: Select Task" and "HdLM: Select Device": quick picks that write the
+// `hdlm.model`, `hdlm.task` and `hdlm.executionProviders` settings (workspace settings when a
+// folder is open). The server reads settings on each request, so the next request uses the choice.
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 
 function target(): vscode.ConfigurationTarget {
@@ -34,6 +35,41 @@ export async function selectModel(arg?: unknown): Promise<string | undefined> {
     }
   }
   await vscode.workspace.getConfiguration('hdlm').update('model', choice, target());
+  return choice;
+}
+
+/** `hdlm.task` values naming a task shipped with the extension (the server's SHIPPED_TASK). */
+const SHIPPED_TASK = 'shipped:';
+
+/** The tasks shipped beside the default model: `models/hdlm-tiny/tasks/*.hdlm.json`, by name. */
+function shippedTasks(extensionPath: string): string[] {
+  const dir = join(extensionPath, 'models', 'hdlm-tiny', 'tasks');
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.hdlm.json')).map((f) => basename(f, '.hdlm.json')).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Which task classification, the layer view and Think Then Answer use: a shipped one (the
+ * WordNet task is the default, written as no setting) or a workspace task file.
+ */
+export async function selectTask(extensionPath: string, arg?: unknown): Promise<string | undefined> {
+  let choice: string | undefined = typeof arg === 'string' ? arg : undefined;
+  if (choice === undefined) {
+    const current = vscode.workspace.getConfiguration('hdlm').get<string>('task', '') || `${SHIPPED_TASK}wordnet (default)`;
+    const files = await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 200);
+    const items: (vscode.QuickPickItem & { value: string })[] = [
+      ...shippedTasks(extensionPath).map((name) => ({ label: `$(package) ${name}`, description: name === 'wordnet' ? 'shipped: a gloss → three levels of WordNet (the default)' : name === 'thought' ? 'shipped: think then answer, with its trained thought and answer heads' : 'shipped with the extension', value: name === 'wordnet' ? '' : `${SHIPPED_TASK}${name}` })),
+      ...files.map((uri) => ({ label: `$(file) ${vscode.workspace.asRelativePath(uri)}`, description: 'workspace task', value: vscode.workspace.asRelativePath(uri) })),
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'HdLM: task (classification, layer view, Think Then Answer, inline completions)', placeHolder: `now: ${current}` });
+    if (!pick) return undefined;
+    choice = pick.value;
+  }
+  // The default is no setting at all, so that the workspace's settings file stays clean.
+  await vscode.workspace.getConfiguration('hdlm').update('task', choice === '' ? undefined : choice, target());
   return choice;
 }
 

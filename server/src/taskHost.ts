@@ -5,17 +5,20 @@
 // training replaced its heads). A request uses the session through `use`, which counts it: a
 // replaced session is released only after the requests still running on it end, so a settings
 // change or a finished training job never pulls the model out from under a generation half done.
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { openModelOnly, openTask, taskModelFolder, TaskUnfitError, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import type { HdlmSettings } from './settings';
 
+/** `hdlm.task` values that name a task shipped beside the default model: `shipped:thought`. */
+export const SHIPPED_TASK = 'shipped:';
+
 export interface Defaults {
   /** The shipped model folder. */
   modelDir: string;
-  /** The shipped task file. */
+  /** The shipped task file (the other shipped tasks are its siblings, named by `shipped:NAME`). */
   taskFile: string;
   /** The `hdlm` CLI that training jobs run. */
   cli: string;
@@ -79,14 +82,14 @@ export class TaskHost {
   }
 
   private entry(engine: Engine, settings: HdlmSettings, workspaceRoot: string | undefined): Entry {
-    const taskFile = settings.task ? this.resolvePath(settings.task, workspaceRoot) : this.defaults.taskFile;
+    const taskFile = this.taskFileOf(settings.task, workspaceRoot);
     const model = settings.model === 'default' ? 'default' : this.resolvePath(settings.model, workspaceRoot);
     const { headPrecision } = settings;
     const key = JSON.stringify({ taskFile, model, headPrecision });
     if (this.current && this.current.key === key && this.current.engine === engine) return this.current;
     void this.release();
     const session = (async () => {
-      if (!existsSync(taskFile)) throw new Error(`task file ${taskFile} does not exist (setting hdlm.task)`);
+      if (!existsSync(taskFile)) throw new Error(this.missingTask(settings.task, taskFile));
       const task = readTaskFile(taskFile);
       if (model !== 'default') task.model = model;
       this.log(`loading ${task.model === 'default' ? this.defaults.modelDir : task.model} for task ${task.name} (${taskFile})`);
@@ -133,6 +136,20 @@ export class TaskHost {
     } catch {
       // It never opened; nothing to release.
     }
+  }
+
+  /** The task file of a `hdlm.task` value: '' the shipped default, `shipped:NAME` a shipped task, else a path. */
+  taskFileOf(setting: string, workspaceRoot: string | undefined): string {
+    if (!setting) return this.defaults.taskFile;
+    if (setting.startsWith(SHIPPED_TASK)) return join(dirname(this.defaults.taskFile), `${setting.slice(SHIPPED_TASK.length)}.hdlm.json`);
+    return this.resolvePath(setting, workspaceRoot);
+  }
+
+  /** Why `hdlm.task` names no task: a path that is not there, or a name no shipped task has (the names listed). */
+  private missingTask(setting: string, taskFile: string): string {
+    if (!setting.startsWith(SHIPPED_TASK)) return `task file ${taskFile} does not exist (setting hdlm.task)`;
+    const shipped = existsSync(dirname(taskFile)) ? readdirSync(dirname(taskFile)).filter((f) => f.endsWith('.hdlm.json')).map((f) => `${SHIPPED_TASK}${basename(f, '.hdlm.json')}`) : [];
+    return `setting hdlm.task: no task ${setting} is shipped with the extension (${shipped.length > 0 ? `shipped: ${shipped.sort().join(', ')}` : 'none is'})`;
   }
 
   resolvePath(path: string, workspaceRoot: string | undefined): string {

@@ -353,6 +353,15 @@ describe('HdLM extension in a real VS Code', () => {
       // Close the layer view too, so it does not follow the next tests' selections.
       const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('hdlm.layerView'));
       await vscode.window.tabGroups.close(tabs);
+      // Select Task → the shipped thought task: its trained heads think on the shipped model.
+      assert.equal(await vscode.commands.executeCommand<string | undefined>('hdlm.selectTask', 'shipped:thought'), 'shipped:thought');
+      assert.equal(vscode.workspace.getConfiguration('hdlm').get('task'), 'shipped:thought');
+      const shipped = await vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer', 'a domesticated carnivorous mammal that barks');
+      assert.deepEqual([shipped?.task, shipped?.thoughtLayer, shipped?.answerLayer], ['thought', 4, 8], `log: ${api.outputText().split('\n').slice(-6).join(' | ')}`);
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      // The shipped default is no setting at all.
+      await vscode.commands.executeCommand('hdlm.selectTask', '');
+      assert.equal(vscode.workspace.getConfiguration('hdlm').inspect('task')?.workspaceValue, undefined);
     } finally {
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
     }
