@@ -559,10 +559,11 @@ export class HdlmServer {
       ...(session.unfit ? [`${model} serves without task ${session.task.name}, which does not fit it: no classification`] : []),
     ];
     const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
-    if (this.lastStatus.model === model && this.sessionWarning === warning) return;
+    if (this.lastStatus.model === model && this.lastStatus.device === session.loaded.model.provider && this.sessionWarning === warning) return;
     this.sessionWarning = warning;
     // Mid-request: the health changes now, the message when the server is idle again.
-    this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, ...(fallback ? { device: 'cpu' } : {}), health: this.idleHealth().health });
+    // The device is the session's: the CPU after a fallback, the engine's again for a model that fits.
+    this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, device: session.loaded.model.provider, health: this.idleHealth().health });
   }
 
   /** The health and idle message: an engine failure, else the standing warnings (engine fallback, session), else ready. */
