@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
+import { SHIPPED_TASK } from '../../server/src/protocol';
 
 function target(): vscode.ConfigurationTarget {
   return vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
@@ -37,9 +38,6 @@ export async function selectModel(arg?: unknown): Promise<string | undefined> {
   await vscode.workspace.getConfiguration('hdlm').update('model', choice, target());
   return choice;
 }
-
-/** `hdlm.task` values naming a task shipped with the extension (the server's SHIPPED_TASK). */
-const SHIPPED_TASK = 'shipped:';
 
 /** The tasks shipped beside the default model: `models/hdlm-tiny/tasks/*.hdlm.json`, by name. */
 function shippedTasks(extensionPath: string): string[] {

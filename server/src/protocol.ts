@@ -537,6 +537,9 @@ export interface CancelJobParams {
 export const cancelJob = new RequestType<CancelJobParams, { cancelled: boolean }, void>('hdlm/cancelJob');
 
 /** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
+/** `hdlm.task` values that name a task shipped beside the default model, by its file's stem: `shipped:thought`. */
+export const SHIPPED_TASK = 'shipped:';
+
 export const ErrorCodes = {
   /** The engine failed to start; the message says why. */
   engineUnavailable: 1001,

@@ -10,10 +10,8 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { openModelOnly, openTask, taskModelFolder, TaskUnfitError, type TaskSession } from '../../engine/src/hdlm/taskSession';
+import { SHIPPED_TASK } from './protocol';
 import type { HdlmSettings } from './settings';
-
-/** `hdlm.task` values that name a task shipped beside the default model: `shipped:thought`. */
-export const SHIPPED_TASK = 'shipped:';
 
 export interface Defaults {
   /** The shipped model folder. */
@@ -139,9 +137,10 @@ export class TaskHost {
   }
 
   /** The task file of a `hdlm.task` value: '' the shipped default, `shipped:NAME` a shipped task, else a path. */
-  taskFileOf(setting: string, workspaceRoot: string | undefined): string {
+  private taskFileOf(setting: string, workspaceRoot: string | undefined): string {
     if (!setting) return this.defaults.taskFile;
-    if (setting.startsWith(SHIPPED_TASK)) return join(dirname(this.defaults.taskFile), `${setting.slice(SHIPPED_TASK.length)}.hdlm.json`);
+    // A shipped task is named, not a path: a name with a path in it names none.
+    if (setting.startsWith(SHIPPED_TASK)) return join(dirname(this.defaults.taskFile), `${setting.slice(SHIPPED_TASK.length).replace(/[^\w-]/g, '_')}.hdlm.json`);
     return this.resolvePath(setting, workspaceRoot);
   }
 
