@@ -740,7 +740,7 @@ function classifierOf(session: TaskSession): TaskSession['classifier'] {
 /** Why a session cannot classify, and what the user can do about it. */
 function unfitMessage(session: TaskSession): string {
   const model = basename(session.loaded.checkpoint.dir);
-  return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; to classify, set hdlm.task to a task made for it (HdLM: New Task from Dataset makes one) or select the model the task was trained for`;
+  return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; to classify, pick a task made for it (HdLM: Select Task; HdLM: New Task from Dataset makes one) or select the model the task was trained for`;
 }
 
 function describe(err: unknown): string {
