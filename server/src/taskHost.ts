@@ -90,7 +90,8 @@ export class TaskHost {
       if (!existsSync(taskFile)) throw new Error(this.missingTask(settings.task, taskFile));
       const task = readTaskFile(taskFile);
       if (model !== 'default') task.model = model;
-      this.log(`loading ${task.model === 'default' ? this.defaults.modelDir : task.model} for task ${task.name} (${taskFile})`);
+      const modelDir = taskModelFolder(task, this.defaults.modelDir);
+      this.log(`loading ${modelDir} for task ${task.name} (${taskFile})`);
       const started = performance.now();
       const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
       try {
@@ -100,7 +101,6 @@ export class TaskHost {
       } catch (err) {
         if (!(err instanceof TaskUnfitError)) throw err;
         // The layer view and generation need only the model: they go on while the task waits for a fix.
-        const modelDir = taskModelFolder(task, this.defaults.modelDir);
         const opened = await openModelOnly(engine, task, modelDir, err.message, { headPrecision }, (m) => this.log(m));
         this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${err.message}`);
         return opened;

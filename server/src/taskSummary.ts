@@ -9,7 +9,7 @@ import { readHistory } from '../../engine/src/hdlm/evaluationHistory';
 import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHeadNames } from '../../engine/src/hdlm/taskSession';
+import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHeadNames, taskModelFolder } from '../../engine/src/hdlm/taskSession';
 import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
 import { modelLayers } from './taskFacts';
 
@@ -80,7 +80,7 @@ function isThoughtRecord(value: unknown): value is ThoughtEvaluationSummary {
  * `defaultModelDir`: the model a task's `"model": "default"` stands for, read (its config only)
  * to resolve "last" and name the heads of a task that exits when sure.
  */
-export function summarizeTask(taskFile: string, log: (m: string) => void = () => undefined, defaultModelDir?: string): TaskSummaryResult {
+export function summarizeTask(taskFile: string, log: (m: string) => void, defaultModelDir: string): TaskSummaryResult {
   const task = readTaskFile(taskFile);
   const L = layerCount(task, defaultModelDir);
   const exits = exitSummary(task, L);
@@ -104,10 +104,8 @@ export function summarizeTask(taskFile: string, log: (m: string) => void = () =>
 }
 
 /** The task's model's layer count (its config, cached by mtime); undefined when it cannot be read (its diagnostics say why). */
-function layerCount(task: TaskDefinition, defaultModelDir: string | undefined): number | undefined {
-  const modelDir = task.model === 'default' ? defaultModelDir : task.model;
-  if (modelDir === undefined) return undefined;
-  const model = modelLayers(modelDir);
+function layerCount(task: TaskDefinition, defaultModelDir: string): number | undefined {
+  const model = modelLayers(taskModelFolder(task, defaultModelDir));
   return 'layers' in model ? model.layers : undefined;
 }
 
