@@ -18,7 +18,7 @@ export interface RenderedSummary {
   rows: number;
   decisions: number;
   summary: string;
-  /** Why the task decided nothing, when it does not fit the model; '' otherwise. */
+  /** Why the task decided nothing, when it does not fit the model or its file cannot be read; '' otherwise. */
   notice: string;
   /** Tokens of the generation shown, and whether it has ended. */
   generationTokens: number;

@@ -556,7 +556,7 @@ export class HdlmServer {
     // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
     const warnings = [
       ...(fallback ? [`${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})`] : []),
-      ...(session.unfit ? [`${model} serves without task ${session.task.name}, which does not fit it: no classification`] : []),
+      ...(session.unfit ? [`${model} serves without task ${session.task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`] : []),
     ];
     const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
     if (this.lastStatus.model === model && this.lastStatus.device === session.loaded.model.provider && this.sessionWarning === warning) return;
@@ -740,7 +740,10 @@ function classifierOf(session: TaskSession): TaskSession['classifier'] {
 /** Why a session cannot classify, and what the user can do about it. */
 function unfitMessage(session: TaskSession): string {
   const model = basename(session.loaded.checkpoint.dir);
-  return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; to classify, pick a task made for it (HdLM: Select Task; HdLM: New Task from Dataset makes one) or select the model the task was trained for`;
+  const remedy = session.unreadable
+    ? 'to classify, fix the task file (its problems show in the editor) or pick another task (HdLM: Select Task)'
+    : 'to classify, pick a task made for it (HdLM: Select Task; HdLM: New Task from Dataset makes one) or select the model the task was trained for';
+  return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; ${remedy}`;
 }
 
 function describe(err: unknown): string {

@@ -147,7 +147,7 @@ export interface LayersResult {
   segments: { first: number; end: number; positions: number; ms: number }[];
   /** The task's classification of the same text: which layer decided each level, and what. */
   classification: { task: string; path: LevelDecision[]; trainedHeads: boolean[] } | undefined;
-  /** Set when the configured task does not fit the model (there is no classification): why, and what to do. */
+  /** Set when the configured task does not fit the model, or its file cannot be read (there is no classification): why, and what to do. */
   unfitTask?: string;
   ms: number;
 }

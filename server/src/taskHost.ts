@@ -1,15 +1,16 @@
 // Owns the task session the server classifies with: the configured model loaded with the
-// configured task's heads, or the model alone when the task does not fit it (then the layer view
-// and generation still run, and classifying says why it cannot). Opened on first use, reused
-// while the engine and the settings stay the same, released when either changes (or when
-// training replaced its heads). A request uses the session through `use`, which counts it: a
+// configured task's heads, or the model alone when the task does not fit it or its file cannot
+// be read (then the layer view and generation still run, and classifying says why it cannot).
+// Opened on first use, reused while the engine, the settings, the task file and its heads folder
+// stay the same, released when one changes (or when training replaced its heads). A request uses the session through `use`, which counts it: a
 // replaced session is released only after the requests still running on it end, so a settings
 // change or a finished training job never pulls the model out from under a generation half done.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
-import { readTaskFile } from '../../engine/src/hdlm/taskFile';
-import { openModelOnly, openTask, taskModelFolder, TaskUnfitError, type TaskSession } from '../../engine/src/hdlm/taskSession';
+import { headsStamp } from '../../engine/src/hdlm/headStore';
+import { readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
+import { openModelOnly, openTask, taskModelFolder, TaskUnfitError, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { SHIPPED_TASK } from './protocol';
 import type { HdlmSettings } from './settings';
 
@@ -57,8 +58,13 @@ class Entry {
   }
 }
 
+/** A task file as read: the task, or the problem that stops it being read. */
+type TaskFileRead = { task: TaskDefinition; problem?: undefined } | { task?: undefined; problem: string };
+type TaskRead = TaskFileRead & { stamp: string };
+
 export class TaskHost {
   private current: Entry | undefined;
+  private lastRead: { file: string; fileStamp: string | undefined; read: TaskFileRead } | undefined;
 
   constructor(
     private readonly defaults: Defaults,
@@ -83,29 +89,13 @@ export class TaskHost {
     const taskFile = this.taskFileOf(settings.task, workspaceRoot);
     const model = settings.model === 'default' ? 'default' : this.resolvePath(settings.model, workspaceRoot);
     const { headPrecision } = settings;
-    const key = JSON.stringify({ taskFile, model, headPrecision });
+    const read = this.readTask(taskFile, settings.task);
+    // The stamp reopens the session when the task file is edited (a level moved, a new prompt)
+    // or its heads change (trained from a terminal): both are read only when it opens.
+    const key = JSON.stringify({ taskFile, model, headPrecision, stamp: read.stamp });
     if (this.current && this.current.key === key && this.current.engine === engine) return this.current;
     void this.release();
-    const session = (async () => {
-      if (!existsSync(taskFile)) throw new Error(this.missingTask(settings.task, taskFile));
-      const task = readTaskFile(taskFile);
-      if (model !== 'default') task.model = model;
-      const modelDir = taskModelFolder(task, this.defaults.modelDir);
-      this.log(`loading ${modelDir} for task ${task.name} (${taskFile})`);
-      const started = performance.now();
-      const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
-      try {
-        const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision });
-        this.log(`task ${task.name} ready in ${seconds()} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
-        return opened;
-      } catch (err) {
-        if (!(err instanceof TaskUnfitError)) throw err;
-        // The layer view and generation need only the model: they go on while the task waits for a fix.
-        const opened = await openModelOnly(engine, task, modelDir, err.message, { headPrecision }, (m) => this.log(m));
-        this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${err.message}`);
-        return opened;
-      }
-    })();
+    const session = read.task ? this.open(engine, { ...read.task, model: model === 'default' ? read.task.model : model }, taskFile, headPrecision) : this.openUnread(engine, taskFile, model, read.problem, headPrecision);
     const entry = new Entry(key, taskFile, engine, session);
     this.current = entry;
     // A failed load is not cached: the next request tries again (the user may have fixed it).
@@ -113,6 +103,55 @@ export class TaskHost {
       if (this.current === entry) this.current = undefined;
     });
     return entry;
+  }
+
+  /** The task with its heads on its model, or its model alone when the task does not fit it. */
+  private async open(engine: Engine, task: TaskDefinition, taskFile: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
+    const modelDir = taskModelFolder(task, this.defaults.modelDir);
+    this.log(`loading ${modelDir} for task ${task.name} (${taskFile})`);
+    const started = performance.now();
+    const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
+    try {
+      const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision });
+      this.log(`task ${task.name} ready in ${seconds()} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
+      return opened;
+    } catch (err) {
+      if (!(err instanceof TaskUnfitError)) throw err;
+      // The layer view and generation need only the model: they go on while the task waits for a fix.
+      const opened = await openModelOnly(engine, task, modelDir, err.message, { headPrecision }, (m) => this.log(m));
+      this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${err.message}`);
+      return opened;
+    }
+  }
+
+  /**
+   * The model alone while the task file cannot be read (missing, or half edited): the configured
+   * model, else the shipped one, since the file that would name another cannot be read.
+   */
+  private async openUnread(engine: Engine, taskFile: string, model: string, problem: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
+    const modelDir = model === 'default' ? this.defaults.modelDir : model;
+    try {
+      const opened = await openModelOnly(engine, unreadTask(taskFile, modelDir), modelDir, problem, { headPrecision, unreadable: true }, (m) => this.log(m));
+      this.log(`${modelDir} serves without a task: ${problem}`);
+      return opened;
+    } catch (err) {
+      // The task is what the user set up last: its problem comes first.
+      throw new Error(`${problem}; and the model ${modelDir} could not be opened without it: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * The task file as it reads now, or why it cannot be read, with a stamp of it and its heads
+   * folder. Read again only when the stamp changes: the server asks on every request.
+   */
+  private readTask(taskFile: string, setting: string): TaskRead {
+    const fileStamp = stampOf(taskFile);
+    let read = this.lastRead?.file === taskFile && this.lastRead.fileStamp === fileStamp ? this.lastRead.read : undefined;
+    if (!read) {
+      read = fileStamp === undefined ? { problem: this.missingTask(setting, taskFile) } : readable(taskFile);
+      this.lastRead = { file: taskFile, fileStamp, read };
+    }
+    return { ...read, stamp: `${fileStamp ?? 'none'}|${read.task ? headsStamp(read.task.headsDir) : ''}` };
   }
 
   /** The open session, when it runs `taskFile` (for what a task's summary should say about it). */
@@ -153,5 +192,24 @@ export class TaskHost {
 
   resolvePath(path: string, workspaceRoot: string | undefined): string {
     return isAbsolute(path) || !workspaceRoot ? resolve(path) : resolve(workspaceRoot, path);
+  }
+}
+
+/** When a file last changed (mtime and size), or undefined when it is not there. */
+function stampOf(path: string): string | undefined {
+  try {
+    const stat = statSync(path);
+    return `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The task in `taskFile`, or its problems on one line (they name the file and fields). */
+function readable(taskFile: string): TaskFileRead {
+  try {
+    return { task: readTaskFile(taskFile) };
+  } catch (err) {
+    return { problem: err instanceof TaskFileError ? `${err.path}: ${err.problems.join('; ')}` : err instanceof Error ? err.message : String(err) };
   }
 }

@@ -17,7 +17,7 @@ export interface LayerViewData {
   /** Per taxonomy level: the label its head chose, at which layer. */
   decisions: { level: number; label: string; probability: number; layer: number; trained: boolean }[];
   task: string;
-  /** Why the task decided nothing: it does not fit the model (LayersResult.unfitTask). */
+  /** Why the task decided nothing: it does not fit the model, or its file cannot be read (LayersResult.unfitTask). */
   notice?: string;
   ms: number;
 }

@@ -37,6 +37,19 @@ export function parse(argv: string[], options: ParseArgsConfig['options'], commo
   }
 }
 
+/**
+ * The arguments of a command that takes no prompt: a task command's one argument is its task
+ * (`hdlm train my.hdlm.json`, as `--task my.hdlm.json`); anything more, or any argument to a
+ * command without a task, is refused. Ignored, it would run the shipped task in its place.
+ */
+export function withTaskArgument(command: string, values: Values, positionals: readonly string[], takesTask: boolean): Values {
+  if (positionals.length === 0) return values;
+  if (!takesTask) throw new UsageError(`${command} takes no argument, got ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+  if (positionals.length > 1) throw new UsageError(`${command}: one task file, got ${positionals.length} arguments: ${positionals.join(' ')}`);
+  if (values['task'] !== undefined) throw new UsageError(`${command}: the task is given twice, --task ${String(values['task'])} and ${positionals[0]}`);
+  return { ...values, task: positionals[0] };
+}
+
 export function providers(values: Values): ExecutionProvider[] {
   const list = typeof values['device'] === 'string' ? values['device'] : 'cpu';
   const names = list.split(',').map((s) => s.trim());

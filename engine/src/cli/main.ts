@@ -1,7 +1,7 @@
 // `hdlm`: the engine's command-line front end (no VS Code). Ctrl-C cancels the running command
 // cooperatively (between tokens and segments) instead of killing it mid-write.
 import { CancelledError } from '../model/segmentedModel';
-import { parse, USAGE_EXIT_CODE, UsageError } from './args';
+import { parse, USAGE_EXIT_CODE, UsageError, withTaskArgument } from './args';
 import { benchCommand } from './commands/bench';
 import { classifyCommand } from './commands/classify';
 import { evalCommand, trainCommand } from './commands/train';
@@ -14,7 +14,7 @@ import { reportCommand } from './commands/report';
 import { scanLayersCommand } from './commands/scanLayers';
 import { thinkCommand } from './commands/think';
 
-const USAGE = `usage: hdlm <command> [options] [prompt]
+const USAGE = `usage: hdlm <command> [options] [prompt | task file]
 
 commands:
   info        start the engine and print runtime, backends and the chosen device
@@ -70,6 +70,8 @@ scan-layers: --task FILE  --train-examples N (default 4000)  --dev-examples N (d
            (default: every layer, or 12 spread over a deeper model)  --tolerance POINTS (default 1: the cheapest
            layer within that many accuracy points of a level's best)  --epochs N  --no-feature-cache  --out FILE.md
            --events (JSON lines on stdout)
+train, eval, mistakes, report and scan-layers take the task as --task FILE or as their one argument
+(hdlm train my.hdlm.json); info and bench take no argument.
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
 
 const COMMAND_OPTIONS = {
@@ -103,6 +105,11 @@ const COMMAND_OPTIONS = {
 
 type Command = keyof typeof COMMAND_OPTIONS;
 
+/** Commands whose one argument, if any, is their task (withTaskArgument). */
+const TASK_COMMANDS: ReadonlySet<Command> = new Set(['train', 'eval', 'mistakes', 'report', 'scan-layers']);
+/** Commands that read a prompt, or a dataset, from their arguments. */
+const PROMPT_COMMANDS: ReadonlySet<Command> = new Set(['generate', 'layers', 'classify', 'think', 'new-task']);
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
@@ -110,11 +117,13 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (!(command in COMMAND_OPTIONS)) throw new UsageError(`unknown command ${command}`);
-  const { values, positionals } = parse(rest, COMMAND_OPTIONS[command as Command]);
-  if (values['help']) {
+  const parsed = parse(rest, COMMAND_OPTIONS[command as Command]);
+  if (parsed.values['help']) {
     console.log(USAGE);
     return 0;
   }
+  const { positionals } = parsed;
+  const values = PROMPT_COMMANDS.has(command as Command) ? parsed.values : withTaskArgument(command, parsed.values, positionals, TASK_COMMANDS.has(command as Command));
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   // Under the language server stdout is a pipe: when the server dies the pipe breaks, and the

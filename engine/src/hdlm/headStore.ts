@@ -121,6 +121,22 @@ function isWeightsFileOf(name: string, file: string): boolean {
   return file.startsWith(`${name}.`) && file.endsWith('.safetensors') && /^[0-9a-z]+$/.test(file.slice(name.length + 1, -'.safetensors'.length));
 }
 
+/**
+ * A stamp of the heads saved in `dir`: the names of their weights files, which every save makes
+ * new (replaceHead). It changes when a head is saved or removed, and not when an evaluation or a
+ * scan writes its reports beside them; '' when there is no such folder.
+ */
+export function headsStamp(dir: string): string {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.safetensors'))
+      .sort()
+      .join(',');
+  } catch {
+    return '';
+  }
+}
+
 /** When the newest of these heads was saved (ISO time), or undefined when none is. */
 export function newestHeadTime(dir: string, names: readonly string[]): string | undefined {
   const times = names.flatMap((n) => {

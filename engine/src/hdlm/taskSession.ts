@@ -4,7 +4,7 @@
 // notices of what it asks for that its heads cannot do yet (a level moved after its head was
 // trained, exits without their heads).
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
 import type { Engine } from '../engine';
 import type { LoadedModel, LoadModelOptions } from '../loadedModel';
@@ -13,7 +13,7 @@ import { HierarchicalClassifier, type ClassifierLevel, type ExitWhenSure } from 
 import { readHierarchicalDataset } from './dataset/readDataset';
 import { loadHead, readManifest, type HeadManifest } from './headStore';
 import type { LabelScoring } from './labelScorer';
-import { checkLevelDepth, type TaskDefinition, type TaskKind } from './taskFile';
+import { checkLevelDepth, DEFAULT_TRAIN, defaultHeadsPath, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
 import { thoughtThenAnswer, type ThoughtThenAnswer, type ThoughtThenAnswerRequest } from './thoughtThenAnswer';
 
@@ -32,8 +32,10 @@ export interface TaskSession {
   answerHead?: LanguageHead;
   /** What a front end should tell the user about this session: a setting it cannot follow yet, and why. */
   notices: string[];
-  /** Set when only the model is open (openModelOnly): why the task does not fit it. It cannot classify. */
+  /** Set when only the model is open (openModelOnly): why the task cannot run on it. It cannot classify. */
   unfit?: string;
+  /** With `unfit`: the task file itself could not be read (missing, not JSON, a field wrong), so `task` is a stand-in (unreadTask). */
+  unreadable?: boolean;
   release(): Promise<void>;
 }
 
@@ -247,11 +249,19 @@ async function unfitIfRejects<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The model of a task that does not fit it (TaskUnfitError), without the task: the layer view
- * and generation still run on it, thinking at half its depth with its own head, and classifying
- * refuses with `reason`. `modelDir`: the model the task was opened on.
+ * The model of a task that does not fit it (TaskUnfitError) or could not be read (`unreadable`,
+ * `task` a stand-in from unreadTask), without the task: the layer view and generation still run
+ * on it, thinking at half its depth with its own head, and classifying refuses with `reason`.
+ * `modelDir`: the model the task was opened on.
  */
-export async function openModelOnly(engine: Engine, task: TaskDefinition, modelDir: string, reason: string, load: Pick<LoadModelOptions, 'headPrecision'> = {}, note: (m: string) => void = () => undefined): Promise<TaskSession> {
+export async function openModelOnly(
+  engine: Engine,
+  task: TaskDefinition,
+  modelDir: string,
+  reason: string,
+  { unreadable = false, ...load }: Pick<LoadModelOptions, 'headPrecision'> & { unreadable?: boolean } = {},
+  note: (m: string) => void = () => undefined,
+): Promise<TaskSession> {
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
   const thoughtLayer = Math.max(1, Math.round(L / 2));
   const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([thoughtLayer], L), onNote: note });
@@ -271,8 +281,30 @@ export async function openModelOnly(engine: Engine, task: TaskDefinition, modelD
       return refuse();
     },
     unfit: reason,
+    ...(unreadable ? { unreadable } : {}),
     notices: [reason],
     release: () => loaded.release(),
+  };
+}
+
+/**
+ * Stands for a task file that cannot be read, so that its model can serve without it
+ * (openModelOnly with `unreadable`): named after the file, on `model`, with nothing to decide.
+ * Only its name and path mean anything; nothing trains or classifies with it.
+ */
+export function unreadTask(path: string, model: string): TaskDefinition {
+  const name = basename(path).replace(/\.hdlm\.json$|\.json$/, '');
+  return {
+    path,
+    name,
+    kind: 'classify',
+    model,
+    dataset: { train: '' },
+    system: '',
+    levels: [],
+    listCandidates: false,
+    headsDir: join(dirname(path), defaultHeadsPath(name)),
+    train: { ...DEFAULT_TRAIN },
   };
 }
 

@@ -2,7 +2,7 @@
 // another folder than the task's (which stays untouched), `--learning-rate R` reaches the heads'
 // training record; a rate out of range is a usage error naming the option. `eval --predictions`
 // writes every example's decisions, consistent with the record's accuracies. `scan-layers` keeps
-// its record beside the heads and writes its report.
+// its record beside the heads and writes its report. A task command's one argument is its task.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -174,4 +174,24 @@ test('scan-layers keeps its record beside the heads and prints the report; bad o
   assert.match(scan.stderr, new RegExp(`wn: suggested layers ${record.suggested.join(', ')}.*; record kept in .*layer-scan\\.json`));
   // The heads folder holds the record only: the scan trains no head there.
   assert.equal(existsSync(join(dir, 'task-heads', 'level1.json')), false);
+});
+
+test('a task command takes its task as its one argument; an argument it would ignore is refused', () => {
+  const task = join(dir, 'wn.hdlm.json');
+  // `hdlm report FILE` reads that task's heads, as --task FILE does (not the shipped task's).
+  for (const args of [['report', task], ['report', '--task', task]]) {
+    const run = hdlm(args);
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr, /wn has no evaluation yet \(.*task-heads.evaluation\.json\)/);
+  }
+  for (const [args, message] of [
+    [['train', task, 'extra'], /train: one task file, got 2 arguments/],
+    [['eval', '--task', task, task], /eval: the task is given twice/],
+    [['info', 'now'], /info takes no argument, got "now"/],
+    [['bench', 'fast'], /bench takes no argument/],
+  ] as const) {
+    const refused = hdlm([...args]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+  }
 });

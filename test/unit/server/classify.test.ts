@@ -2,6 +2,7 @@
 // in a temporary workspace, the busy status around the job, clear errors for bad requests and a
 // missing task, and a cancelled request answered as cancelled.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -230,6 +231,42 @@ test('a task that does not fit the selected model leaves the model serving: laye
   client.settings = { ...(client.settings as object), model: 'nowhere' };
   await server.reconfigure();
   await assert.rejects(server.layers({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /could not load the model or task: .*nowhere/.test(e.message));
+});
+
+test('a task file missing or half edited leaves the model serving, and the session follows the file as it is written and edited', async () => {
+  const file = join(workspace, 'growing.hdlm.json');
+  const quick = { epochs: 2, devFraction: 0.34 };
+  const { server, client } = await startServer({ task: 'growing.hdlm.json', model: 'model' });
+  // Missing: the configured model is read out, and classifying says which file is missing.
+  const missing = /task growing cannot classify on model: task file .*growing\.hdlm\.json does not exist \(setting hdlm\.task\)\. .*fix the task file/;
+  const view = await server.layers({ text: 'it barks' });
+  assert.deepEqual(view.readouts.map((r) => r.layer), [0, 1, 2, 3, 4]);
+  assert.match(view.unfitTask ?? '', missing);
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && missing.test(e.message));
+  assert.match(client.statuses.at(-1)!.message, /model serves without task growing, whose file cannot be read: no classification/);
+  // Written: the next request opens the task, with no settings change.
+  writeFileSync(file, JSON.stringify({ name: 'growing', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: quick }));
+  assert.deepEqual((await server.classify({ text: 'barks' })).path.map((d) => d.layer), [2, 4]);
+  assert.deepEqual([client.statuses.at(-1)!.health, client.statuses.at(-1)!.message], ['ok', 'ready']);
+  // Edited (level 1 moved, as the task panel's layer picker does): the edit is what runs.
+  writeFileSync(file, JSON.stringify({ name: 'growing', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 1 }, { layer: 'last' }], train: quick }));
+  assert.deepEqual((await server.classify({ text: 'barks' })).path.map((d) => d.layer), [1, 4]);
+  // Heads trained from a terminal are used at the next request.
+  execFileSync(process.execPath, [join(root, 'dist', 'hdlm.js'), 'train', '--task', file], { stdio: 'pipe' });
+  assert.deepEqual((await server.classify({ text: 'barks' })).trainedHeads, [true, true]);
+  // Half edited: the problem, with the file, until it parses again.
+  writeFileSync(file, '{ "name": "growing", "levels": [');
+  const broken = await server.layers({ text: 'it barks' });
+  assert.equal(broken.readouts.length, 5);
+  assert.match(broken.unfitTask ?? '', /growing\.hdlm\.json: not valid JSON/);
+  writeFileSync(file, JSON.stringify({ name: 'growing', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 1 }, { layer: 'last' }], system: 'Sort it.', train: quick }));
+  assert.deepEqual((await server.classify({ text: 'barks' })).path.map((d) => d.layer), [1, 4]);
+  // An unchanged file keeps its session, an evaluation writing its report beside the heads too:
+  // written, edited, trained and fixed loaded the task, missing and half edited the model alone.
+  execFileSync(process.execPath, [join(root, 'dist', 'hdlm.js'), 'eval', '--task', file], { stdio: 'pipe' });
+  await server.classify({ text: 'purrs' });
+  assert.equal(client.lines.filter((l) => /task growing ready/.test(l)).length, 4);
+  assert.equal(client.lines.filter((l) => /serves without a task/.test(l)).length, 2);
 });
 
 test('a training job can be cancelled, also from its work-done progress', async () => {

@@ -43,9 +43,14 @@ test('shipped:thought thinks with the shipped thought task and its trained heads
   server.dispose();
 });
 
-test('a task name the extension does not ship is refused with the shipped ones named, and the next setting works', async () => {
+test('a task name the extension does not ship is refused with the shipped ones named, the model still serves, and the next setting works', async () => {
   const { server, client } = await startServer('shipped:nope');
-  await assert.rejects(server.layers({ text: 'a dog' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /setting hdlm\.task: no task shipped:nope is shipped with the extension \(shipped: shipped:thought, shipped:wordnet\)/.test(e.message));
+  const why = /setting hdlm\.task: no task shipped:nope is shipped with the extension \(shipped: shipped:thought, shipped:wordnet\)/;
+  await assert.rejects(server.classify({ text: 'a dog' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && why.test(e.message));
+  // The shipped model still serves the layer view, which says why nothing was decided.
+  const view = await server.layers({ text: 'a dog' });
+  assert.equal(view.readouts.length, 9);
+  assert.match(view.unfitTask ?? '', why);
   client.settings = { ...(client.settings as object), task: '' };
   await server.reconfigure();
   assert.equal((await server.classify({ text: 'a large wild cat with a mane' })).task, 'wordnet', 'no setting: the shipped WordNet task');
