@@ -38,6 +38,8 @@ export interface TaskPanelRender {
   exitRows: number;
   /** Notices shown in the task cards (what a task cannot follow yet). */
   notices: number;
+  /** Captions of the tables wider than the panel (they scroll sideways): none at the sidebar's usual width. */
+  wideTables: string[];
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {

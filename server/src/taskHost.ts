@@ -5,12 +5,13 @@
 // stay the same, released when one changes (or when training replaced its heads). A request uses the session through `use`, which counts it: a
 // replaced session is released only after the requests still running on it end, so a settings
 // change or a finished training job never pulls the model out from under a generation half done.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { headsStamp } from '../../engine/src/hdlm/headStore';
 import { readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { openModelOnly, openTask, taskModelFolder, TaskUnfitError, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
+import { openModelOnly, openTask, taskModelFolder, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { SHIPPED_TASK } from './protocol';
 import type { HdlmSettings } from './settings';
 
@@ -111,17 +112,11 @@ export class TaskHost {
     this.log(`loading ${modelDir} for task ${task.name} (${taskFile})`);
     const started = performance.now();
     const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
-    try {
-      const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision });
-      this.log(`task ${task.name} ready in ${seconds()} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
-      return opened;
-    } catch (err) {
-      if (!(err instanceof TaskUnfitError)) throw err;
-      // The layer view and generation need only the model: they go on while the task waits for a fix.
-      const opened = await openModelOnly(engine, task, modelDir, err.message, { headPrecision }, (m) => this.log(m));
-      this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${err.message}`);
-      return opened;
-    }
+    // The layer view and generation need only the model: they go on while the task waits for a fix.
+    const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision, modelIfUnfit: true });
+    if (opened.unfit) this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${opened.unfit}`);
+    else this.log(`task ${task.name} ready in ${seconds()} s: layers ${opened.layers.join(', ')}, ${opened.manifests.filter(Boolean).length}/${opened.layers.length} trained heads`);
+    return opened;
   }
 
   /**
@@ -141,11 +136,11 @@ export class TaskHost {
   }
 
   /**
-   * The task file as it reads now, or why it cannot be read, with a stamp of it and its heads
-   * folder. Read again only when the stamp changes: the server asks on every request.
+   * The task file as it reads now, or why it cannot be read, with a stamp of it (its digest) and
+   * of its heads (headsStamp). Parsed again only when its bytes change: the server asks on every request.
    */
   private readTask(taskFile: string, setting: string): TaskRead {
-    const fileStamp = stampOf(taskFile);
+    const fileStamp = digestOf(taskFile);
     let read = this.lastRead?.file === taskFile && this.lastRead.fileStamp === fileStamp ? this.lastRead.read : undefined;
     if (!read) {
       read = fileStamp === undefined ? { problem: this.missingTask(setting, taskFile) } : readable(taskFile);
@@ -195,11 +190,14 @@ export class TaskHost {
   }
 }
 
-/** When a file last changed (mtime and size), or undefined when it is not there. */
-function stampOf(path: string): string | undefined {
+/**
+ * A digest of a file's bytes, or undefined when it cannot be read. Task files are small, and
+ * their bytes tell two saves apart where a timestamp may not (two saves of one size within the
+ * file system's clock tick).
+ */
+function digestOf(path: string): string | undefined {
   try {
-    const stat = statSync(path);
-    return `${stat.mtimeMs}:${stat.size}`;
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
   } catch {
     return undefined;
   }

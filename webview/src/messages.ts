@@ -119,4 +119,4 @@ export type TaskPanelToHost =
   /** Write the kept layer scan's suggested layers into the task file. */
   | { type: 'useScanLayers'; uri: string; layers: (number | 'last')[] }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number; scanRows: number; exitRows: number; notices: number };
+  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number; scanRows: number; exitRows: number; notices: number; wideTables: string[] };

@@ -62,7 +62,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   if (task.heads.length > 0) card.append(headsTable(task.heads));
   else card.append(el('div', 'No trained heads yet: the model\'s own head stands in at every level.', 'muted'));
   card.append(...(task.notices ?? []).map((n) => el('div', n, 'warning notice')));
-  card.append(...evaluationTables(task), ...staleNote(task), ...historyTable(task.history ?? []), ...scanTables(task));
+  card.append(...anyEvaluationTables(task), ...staleNote(task), ...historyTable(task.history ?? []), ...scanTables(task));
   const actions = el('div', '', 'actions');
   const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
   actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
@@ -93,6 +93,9 @@ const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;
 /** A table cell: its text, or a shortened text with the whole of it on hover. */
 type Cell = string | { text: string; title: string };
 
+// Row names wrap at their spaces where the sidebar is narrow (taskPanel.css); never before this "−".
+const HDLM_MINUS_FLAT = 'HdLM\u00a0− flat';
+
 /** Model output can be long (an untrained head rambles): `max` characters, the rest on hover. */
 function clipped(text: string, max = 40): Cell {
   return text.length <= max ? text : { text: `${text.slice(0, max - 1)}…`, title: text };
@@ -120,20 +123,29 @@ function table(headers: string[], rows: { cells: Cell[]; className?: string }[],
   return box;
 }
 
+// When the heads were trained goes in the caption, each head's on hover: a date column made the
+// table wider than the sidebar at its usual width, so that it scrolled sideways.
 function headsTable(heads: HeadSummary[]): HTMLElement {
   const rows = heads.map((h) => ({
-    cells: [h.name, String(h.layer), h.kind, h.labelScoring === 'choices' ? { text: pct(h.bestDevAccuracy), title: 'over the label tokens that are a choice among siblings (forced tokens are not counted)' } : pct(h.bestDevAccuracy), when(h.trainedAt)],
+    cells: [{ text: h.name, title: `trained ${when(h.trainedAt)} UTC` }, String(h.layer), h.kind, h.labelScoring === 'choices' ? { text: pct(h.bestDevAccuracy), title: 'over the label tokens that are a choice among siblings (forced tokens are not counted)' } : pct(h.bestDevAccuracy)],
     className: h.name === 'flat' ? 'baseline' : '',
   }));
-  return table(['head', 'layer', 'stored', 'best dev', 'trained'], rows, 'trained heads (dev token accuracy)');
+  return table(['head', 'layer', 'stored', 'best dev'], rows, `trained heads (dev token accuracy), ${trainedWhen(heads)}`);
 }
 
-function evaluationTable(e: EvaluationSummary): HTMLElement {
+/** When a task's heads were trained: one time (to the minute, UTC), or the first and the last. */
+function trainedWhen(heads: readonly HeadSummary[]): string {
+  const times = [...new Set(heads.map((h) => when(h.trainedAt)))].sort();
+  return times.length === 1 ? `trained ${times[0]} UTC` : `trained ${times[0]} to ${times.at(-1)} UTC`;
+}
+
+/** A classification evaluation: per variant each level's accuracy and macro-F1, then the compute (computeTable). */
+function evaluationTables(e: EvaluationSummary): HTMLElement[] {
   const depth = e.variants[0]?.levels.length ?? 0;
-  const headers = ['', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex', 'layer·pos/ex'];
+  const headers = ['', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint'];
   const rows: { cells: Cell[]; className?: string }[] = e.variants.flatMap((v) => [
     {
-      cells: [variantName(v), ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy), v.msPerExample.toFixed(1), v.layerPositionsPerExample.toFixed(0)],
+      cells: [variantName(v), ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy)],
       className: v.name === 'flat' ? 'baseline' : '',
     },
     ...exitSharesRow(v),
@@ -141,13 +153,25 @@ function evaluationTable(e: EvaluationSummary): HTMLElement {
   // The paired row says whether a gap is more than chance (records from before it lack it).
   if (e.comparison) {
     const diff = (d: PairedDifference): Cell => differenceCell(d, `95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} examples right by HdLM only, ${d.bOnly} by flat only (exact McNemar test)`);
-    rows.push({ cells: ['HdLM − flat', ...e.comparison.levels.map(diff), diff(e.comparison.joint), '', ''], className: 'muted paired' });
+    rows.push({ cells: [HDLM_MINUS_FLAT, ...e.comparison.levels.map(diff), diff(e.comparison.joint)], className: 'muted paired' });
   }
-  const since = sinceRow(e.sincePrevious, [...Array.from({ length: depth }, (_, d) => `level ${d + 1}`), 'joint'], 2);
+  const since = sinceRow(e.sincePrevious, [...Array.from({ length: depth }, (_, d) => `level ${d + 1}`), 'joint']);
   if (since) rows.push(since);
   const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
-  const caption = `evaluated on ${scope(e)} (${when(e.finishedAt)}, ${beam}); level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`;
-  return table(headers, rows, caption);
+  const caption = `evaluated on ${scope(e)} (${when(e.finishedAt)}, ${beam})`;
+  return [table(headers, rows, caption), computeTable(e.variants, variantName, `compute per example; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`)];
+}
+
+/**
+ * The compute of each variant of an evaluation, in a table of its own: beside the accuracies it
+ * made the table wider than the sidebar at its usual width, so that it scrolled sideways.
+ */
+function computeTable<V extends { name: string; msPerExample: number; layerPositionsPerExample: number }>(variants: readonly V[], label: (v: V) => Cell, caption: string): HTMLElement {
+  const rows = variants.map((v) => ({
+    cells: [label(v), v.msPerExample.toFixed(1), v.layerPositionsPerExample.toFixed(0)],
+    className: v.name === 'flat' ? 'baseline' : '',
+  }));
+  return table(['', 'ms', 'layers × positions'], rows, caption, 'compute');
 }
 
 /** "HdLM (4,6,8)", or "HdLM (sure at 4/6/8)" for HdLM exiting when sure, its threshold on hover. */
@@ -165,17 +189,18 @@ function exitSharesRow(v: EvaluationSummary['variants'][number]): { cells: Cell[
   const exiting = v.exitWhenSure;
   if (!exiting) return [];
   const at = exiting.layers.join(' / ');
-  const percents = (row: (number | null)[]): string => `${row.map((x) => (x === null ? '–' : (100 * x).toFixed(0))).join(' / ')} %`;
+  const percents = (row: (number | null)[]): string => `${row.map((x) => (x === null ? '–' : (100 * x).toFixed(0))).join(' / ')}\u00a0%`;
   const share = (row: number[], level: number): Cell => {
     const right = exiting.accuracyAt?.[level];
     return { text: percents(row), title: `share of examples decided at layer ${at}${right ? `; of those, right: ${percents(right)}` : ''}` };
   };
-  return [{ cells: [{ text: `decided at ${at}`, title: `τ ${exiting.threshold}` }, ...exiting.decidedAt.map(share), '', '', ''], className: 'muted exits' }];
+  return [{ cells: [{ text: `decided at ${at}`, title: `τ ${exiting.threshold}` }, ...exiting.decidedAt.map(share), ''], className: 'muted exits' }];
 }
 
 /** A paired difference as a cell: "+0.4 (p 0.27)", the interval and counts on hover. */
 function differenceCell(d: PairedDifference, title: string): Cell {
-  return { text: `${signedPoints(d.difference)} (${formatPValue(d.pValue)})`, title };
+  // A narrow column wraps before the p-value, not inside it.
+  return { text: `${signedPoints(d.difference)} (${formatPValue(d.pValue).replace(' ', '\u00a0')})`, title };
 }
 
 /**
@@ -183,7 +208,7 @@ function differenceCell(d: PairedDifference, title: string): Cell {
  * (in `measures`' order, the columns' own), paired on the examples both measured; `after`
  * empty cells fill the row. Undefined for a first evaluation.
  */
-function sinceRow(since: SincePrevious | undefined, measures: string[], after: number): { cells: Cell[]; className: string } | undefined {
+function sinceRow(since: SincePrevious | undefined, measures: string[]): { cells: Cell[]; className: string } | undefined {
   if (!since) return undefined;
   const cell = (measure: string): Cell => {
     const c = since.changes.find((x) => x.measure === measure);
@@ -191,10 +216,9 @@ function sinceRow(since: SincePrevious | undefined, measures: string[], after: n
     const d = c.difference;
     return differenceCell(d, `${measure}: ${pct(c.previous)} → ${pct(c.now)} on the ${since.examples} examples both evaluations measured; 95 % CI ${signedPoints(d.ci95[0])} to ${signedPoints(d.ci95[1])} points; ${d.aOnly} fixed, ${d.bOnly} broken (exact McNemar test). Previous: ${when(since.finishedAt)}, ${fileName(since.file)}`);
   };
-  return { cells: [{ text: 'HdLM − previous', title: `HdLM now minus HdLM at the evaluation this one replaced (${when(since.finishedAt)})` }, ...measures.map(cell), ...Array.from({ length: after }, () => '')], className: 'muted since' };
+  return { cells: [{ text: 'HdLM\u00a0− previous', title: `HdLM now minus HdLM at the evaluation this one replaced (${when(since.finishedAt)})` }, ...measures.map(cell)], className: 'muted since' };
 }
 
-/** Whichever evaluation a task or job carries (at most one of the two kinds). */
 /** "a sample of 200 of the 7561 examples of test.jsonl", or "7561 examples of test.jsonl": what an evaluation measured. */
 function scope(e: { examples: number; sampledFrom?: number; file: string }): string {
   const count = e.sampledFrom === undefined ? `${e.examples}` : `a sample of ${e.examples} of the ${e.sampledFrom}`;
@@ -258,8 +282,9 @@ function staleNote(task: TaskEntry): HTMLElement[] {
   return [el('div', `Measured before the heads were last trained (${when(trained)}): evaluate again for their figures.`, 'warning')];
 }
 
-function evaluationTables(from: { evaluation?: EvaluationSummary; thoughtEvaluation?: ThoughtEvaluationSummary }): HTMLElement[] {
-  if (from.evaluation) return [evaluationTable(from.evaluation)];
+/** Whichever evaluation a task or job carries (at most one of the two kinds). */
+function anyEvaluationTables(from: { evaluation?: EvaluationSummary; thoughtEvaluation?: ThoughtEvaluationSummary }): HTMLElement[] {
+  if (from.evaluation) return evaluationTables(from.evaluation);
   if (from.thoughtEvaluation) return thoughtEvaluationTables(from.thoughtEvaluation);
   return [];
 }
@@ -269,15 +294,14 @@ function evaluationTables(from: { evaluation?: EvaluationSummary; thoughtEvaluat
  * compute, then the record's sample outputs, so a reader sees what the percentages mean.
  */
 function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
+  const name = (v: ThoughtEvaluationSummary['variants'][number]): string => `${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`;
   const rows: { cells: Cell[]; className?: string }[] = e.variants.map((v) => ({
     cells: [
-      `${v.name === 'hdlm' ? 'HdLM' : 'flat'} (${v.layers.join(',')})`,
+      name(v),
       pct(v.thoughtAccuracy),
       pct(v.answerAccuracy),
       // Records written before the likelihoods were measured lack them.
       v.answerNll === undefined ? '–' : `${v.answerNll.toFixed(2)}${v.answerNllGoldThought === undefined ? '' : ` (${v.answerNllGoldThought.toFixed(2)})`}`,
-      v.msPerExample.toFixed(1),
-      v.layerPositionsPerExample.toFixed(0),
     ],
     className: v.name === 'flat' ? 'baseline' : '',
   }));
@@ -292,7 +316,7 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
     const apart = (d: PairedMeanDifference | undefined, where: string): string => (d ? `${where} (${d.examples} examples): ${nats(d.difference)}, ${interval(d, '').slice(2)}` : '');
     rows.push({
       cells: [
-        'HdLM − flat',
+        HDLM_MINUS_FLAT,
         '',
         differenceCell(c.answer, `${c.answer.aOnly} answers right by HdLM only, ${c.answer.bOnly} by flat only (exact McNemar test)`),
         {
@@ -307,22 +331,20 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
             .filter((t) => t !== '')
             .join('; '),
         },
-        '',
-        '',
       ],
       className: 'muted paired',
     });
   }
-  const since = sinceRow(e.sincePrevious, ['thought', 'answer'], 3);
+  const since = sinceRow(e.sincePrevious, ['thought', 'answer']);
   if (since) rows.push(since);
   const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
   // Records written before the likelihoods were measured lack likelihoodExamples.
   const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats/token of the right answer (after the right thought), ${e.likelihoodExamples} examples`;
   const caption = `${scope(e)} (${when(e.finishedAt)})${skipped}; exact match${nll}; flat: no thought`;
-  const metrics = table(['', 'thought', 'answer', 'answer NLL', 'ms/ex', 'layer·pos/ex'], rows, caption);
-  if (e.samples.length === 0) return [metrics];
+  const metrics = [table(['', 'thought', 'answer', 'answer NLL'], rows, caption), computeTable(e.variants, name, 'compute per example')];
+  if (e.samples.length === 0) return metrics;
   const samples = e.samples.map((s) => ({ cells: [clipped(s.input), clipped(`${s.thought} → ${s.answer}`), clipped(`${s.hdlm.thought} → ${s.hdlm.answer}`), clipped(s.flat.answer)] }));
-  return [metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)', 'samples')];
+  return [...metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)', 'samples')];
 }
 
 /** A loss curve per head as an SVG polyline (no library: a few dozen points). */
@@ -355,7 +377,7 @@ function jobSection(job: JobView): HTMLElement {
   box.append(progress, el('div', job.line, 'muted'));
   if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId })));
   if (job.kind === 'evaluate') {
-    box.append(...evaluationTables(job));
+    box.append(...anyEvaluationTables(job));
     return box;
   }
   if (job.kind === 'scan') {
@@ -392,6 +414,11 @@ function datasetRow(d: TaskPanelState['datasets'][number], hasTasks: boolean): H
   return row;
 }
 
+/** The captions of the tables wider than the panel, which scroll sideways (the layout is computed on reading scrollWidth). */
+function wideTables(): string[] {
+  return [...document.querySelectorAll<HTMLElement>('.table')].filter((box) => box.scrollWidth > box.clientWidth + 1).map((box) => box.firstElementChild?.textContent ?? '');
+}
+
 function render(state: TaskPanelState): void {
   const header = el('section', '', 'model');
   header.append(el('div', `Model: ${state.model || 'not loaded yet'}`), el('div', `Device: ${state.device || '…'}${state.layers ? ` · ${state.layers} layers` : ''}`, 'muted'));
@@ -421,6 +448,7 @@ function render(state: TaskPanelState): void {
     scanRows: document.querySelectorAll('.scan tr.scan-level').length,
     exitRows: document.querySelectorAll('tr.exits').length,
     notices: document.querySelectorAll('.notice').length,
+    wideTables: wideTables(),
   });
 }
 

@@ -158,17 +158,26 @@ export function taskModelFolder(task: Pick<TaskDefinition, 'model'>, defaultMode
   return task.model === 'default' ? defaultModelDir : task.model;
 }
 
+export interface OpenTaskOptions extends Pick<LoadModelOptions, 'headPrecision'> {
+  /**
+   * A task that does not fit the model opens the model alone (TaskSession.unfit) instead of
+   * throwing TaskUnfitError: on the model already loaded when the task failed only after it
+   * loaded (heads trained for another model, the usual case of a model a user selects).
+   */
+  modelIfUnfit?: boolean;
+}
+
 /**
  * Loads the task's model with segments cut at its layers, and its heads. A task that does not
- * fit the model throws TaskUnfitError; a model that cannot load throws the loader's error.
- * `load`: how the model is loaded besides its cuts (the own head's precision; LoadModelOptions).
+ * fit the model throws TaskUnfitError, or opens the model alone (`modelIfUnfit`); a model that
+ * cannot load throws the loader's error. `headPrecision`: the own head's (LoadModelOptions).
  */
 export async function openTask(
   engine: Engine,
   task: TaskDefinition,
   defaultModelDir: string,
   note: (m: string) => void = () => undefined,
-  load: Pick<LoadModelOptions, 'headPrecision'> = {},
+  { modelIfUnfit = false, ...load }: OpenTaskOptions = {},
 ): Promise<TaskSession> {
   const modelDir = taskModelFolder(task, defaultModelDir);
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
@@ -177,14 +186,25 @@ export async function openTask(
     notices.push(m);
     note(m);
   };
-  const { layers, moved, exits } = unfitIfThrows(() => plannedLayers(task, L, tell));
+  let planned: ReturnType<typeof plannedLayers>;
+  try {
+    planned = unfitIfThrows(() => plannedLayers(task, L, tell));
+  } catch (err) {
+    if (modelIfUnfit && err instanceof TaskUnfitError) return openModelOnly(engine, task, modelDir, err.message, load, note);
+    throw err;
+  }
   // Cut segments at every level's (and exit's) layer so each can stop there.
-  const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([...layers, ...exits], L), onNote: note });
+  const cuts = segmentCuts([...planned.layers, ...planned.exits], L);
+  const loaded = await engine.loadModel(modelDir, { ...load, cuts, onNote: note });
   try {
     const tokenizer = loaded.requireTokenizer();
-    return await unfitIfRejects(() => attachHeads(task, loaded, tokenizer, { layers, moved, exits }, notices, tell));
+    return await unfitIfRejects(() => attachHeads(task, loaded, tokenizer, planned, notices, tell));
   } catch (err) {
+    // Thinking needs a cut below the last layer: the first level's, as when the task fits (thinkOn), else the shallowest.
+    const thoughtLayer = planned.layers[0]! < L ? planned.layers[0]! : cuts[0];
+    if (modelIfUnfit && err instanceof TaskUnfitError && thoughtLayer !== undefined) return modelOnlySession(task, loaded, thoughtLayer, err.message);
     await loaded.release();
+    if (modelIfUnfit && err instanceof TaskUnfitError) return openModelOnly(engine, task, modelDir, err.message, load, note);
     throw err;
   }
 }
@@ -252,6 +272,7 @@ async function unfitIfRejects<T>(work: () => Promise<T>): Promise<T> {
  * The model of a task that does not fit it (TaskUnfitError) or could not be read (`unreadable`,
  * `task` a stand-in from unreadTask), without the task: the layer view and generation still run
  * on it, thinking at half its depth with its own head, and classifying refuses with `reason`.
+ * (openTask with `modelIfUnfit` keeps a model it already loaded, thinking at the task's first layer.)
  * `modelDir`: the model the task was opened on.
  */
 export async function openModelOnly(
@@ -265,8 +286,13 @@ export async function openModelOnly(
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
   const thoughtLayer = Math.max(1, Math.round(L / 2));
   const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([thoughtLayer], L), onNote: note });
+  return modelOnlySession(task, loaded, thoughtLayer, reason, unreadable);
+}
+
+/** A loaded model serving without `task` (openModelOnly), thinking at `thoughtLayer` through its own head. */
+function modelOnlySession(task: TaskDefinition, loaded: LoadedModel, thoughtLayer: number, reason: string, unreadable = false): TaskSession {
   const refuse = (): never => {
-    throw new Error(`task ${task.name} does not fit the model ${modelDir}: ${reason}`);
+    throw new Error(`task ${task.name} does not fit the model ${loaded.checkpoint.dir}: ${reason}`);
   };
   return {
     task,

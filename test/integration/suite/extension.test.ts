@@ -533,6 +533,7 @@ describe('HdLM extension in a real VS Code', () => {
     const rendered = await done;
     assert.equal(rendered.job, 'train:done:3', `two level heads and the flat baseline are shown (job ${rendered.jobId}, previous ${first.jobId || 'none'})`);
     await screenshot('workbench-task-panel.png');
+    assert.deepEqual(rendered.wideTables, [], 'no table is wider than the sidebar');
   });
 
   it('evaluates a task against the flat baseline; the panel shows its heads and the result, and again after being hidden', async () => {
@@ -553,6 +554,8 @@ describe('HdLM extension in a real VS Code', () => {
     assert.equal(view.job, 'evaluate:done:0', JSON.stringify(view));
     assert.ok(view.evaluations >= 1, JSON.stringify(view));
     assert.ok(view.heads >= 3, `trained heads listed: ${view.heads}`);
+    // At the sidebar's usual width no table scrolls sideways (the heads' dates and the compute columns once did).
+    assert.deepEqual(view.wideTables, []);
     // The job's table and the task card's each end with the paired HdLM − flat row.
     assert.ok(view.pairedRows >= 2, JSON.stringify(view));
     assert.match(api.outputText(), /joint HdLM minus flat [−+]?\d+\.\d points \(95 % CI/);
@@ -647,8 +650,9 @@ describe('HdLM extension in a real VS Code', () => {
     assert.equal(end?.kind, 'evaluation', `${JSON.stringify(end)}; log: ${api.outputText().split('\n').slice(-6).join(' | ')}`);
     assert.deepEqual(end.evaluation?.variants[0]?.exitWhenSure?.layers, [2, 4], JSON.stringify(end.evaluation?.variants[0]));
     assert.equal(end.evaluation.variants[0].exitWhenSure.decidedAt.length, 2);
-    await shown;
+    const rendered = await shown;
     await screenshot('workbench-task-panel-exit-when-sure.png');
+    assert.deepEqual(rendered.wideTables, [], 'the shares row fits the sidebar');
   });
 
   it('Suggest Layers scans every layer, shows the report, writes the suggested layers keeping comments, and the panel shows the scan', async () => {
@@ -685,6 +689,7 @@ describe('HdLM extension in a real VS Code', () => {
     const view = await panel;
     assert.equal(view.job, 'scan:done:0', JSON.stringify(view));
     await screenshot('workbench-task-panel-layer-scan.png');
+    assert.deepEqual(view.wideTables, []);
   });
 
   it('evaluates a thought-then-answer task; the panel shows its thought and answer table with sample outputs', async () => {
@@ -710,6 +715,7 @@ describe('HdLM extension in a real VS Code', () => {
     // The job's line pairs HdLM's answer likelihood with flat's on the same examples.
     assert.match(api.outputText(), /words on 3 examples: .*; answer NLL HdLM minus flat [−+]?\d\.\d{3} nats\/token \(95 % CI/);
     await screenshot('workbench-task-panel-thought-evaluation.png');
+    assert.deepEqual(view.wideTables, [], 'the thought table and the samples fit the sidebar');
     // Its mistakes: the input and the gold thought and answer, then what HdLM wrote.
     const mistakes = await vscode.commands.executeCommand<MistakesResult | undefined>('hdlm.showMistakes', uri);
     assert.equal(mistakes?.kind, 'thoughtThenAnswer');

@@ -191,8 +191,14 @@ test('heads trained for another model are refused with the file named, and the s
   // Runs after the fine-tuning test: heads/quick were trained for the workspace's `model`.
   writeTinyModel(join(workspace, 'other-model'), root, { std: 0.15, seed: 3 });
   writeFileSync(join(workspace, 'foreign.hdlm.json'), JSON.stringify({ name: 'foreign', model: 'other-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
-  const { server } = await startServer({ task: 'foreign.hdlm.json' });
+  const loads: string[] = [];
+  const { server } = await startWorkspaceServer(root, workspace, { task: 'foreign.hdlm.json' }, undefined, (engine) => {
+    const load = engine.loadModel.bind(engine);
+    engine.loadModel = (dir, options) => (loads.push(dir), load(dir, options));
+  });
   await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && /level1\.\w+\.safetensors: this head was trained for another model/.test(e.message));
+  // The heads failed once the model had loaded: it serves as loaded, not loaded again.
+  assert.deepEqual(loads, [join(workspace, 'other-model')]);
   // The model itself is fine: the layer view still reads it out, and says why nothing was decided.
   const view = await server.layers({ text: 'barks' });
   assert.equal(view.classification, undefined);
