@@ -6,7 +6,7 @@
 // replaced session is released only after the requests still running on it end, so a settings
 // change or a finished training job never pulls the model out from under a generation half done.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { headsStamp } from '../../engine/src/hdlm/headStore';
@@ -140,10 +140,13 @@ export class TaskHost {
    * of its heads (headsStamp). Parsed again only when its bytes change: the server asks on every request.
    */
   private readTask(taskFile: string, setting: string): TaskRead {
-    const fileStamp = digestOf(taskFile);
+    const stamped = stampOf(taskFile);
+    const fileStamp = stamped?.stamp;
     let read = this.lastRead?.file === taskFile && this.lastRead.fileStamp === fileStamp ? this.lastRead.read : undefined;
     if (!read) {
-      read = fileStamp === undefined ? { problem: this.missingTask(setting, taskFile) } : readable(taskFile);
+      if (!stamped) read = { problem: this.missingTask(setting, taskFile) };
+      else if (stamped.tooLarge) read = { problem: `${taskFile}: ${(stamped.tooLarge / 2 ** 20).toFixed(1)} MiB is not a task file (setting hdlm.task names a *.hdlm.json file)` };
+      else read = readable(taskFile);
       this.lastRead = { file: taskFile, fileStamp, read };
     }
     return { ...read, stamp: `${fileStamp ?? 'none'}|${read.task ? headsStamp(read.task.headsDir) : ''}` };
@@ -190,14 +193,21 @@ export class TaskHost {
   }
 }
 
+/** Larger than any task file: a dataset or weights named by mistake is refused, not read at every request. */
+const MAX_TASK_FILE_BYTES = 2 ** 20;
+
 /**
- * A digest of a file's bytes, or undefined when it cannot be read. Task files are small, and
- * their bytes tell two saves apart where a timestamp may not (two saves of one size within the
- * file system's clock tick).
+ * What tells one save of a task file from another: a digest of its bytes (task files are small,
+ * and their bytes tell apart two saves of one size within the file system's clock tick, which a
+ * timestamp may not); for a file too large to be a task, its size and time. Undefined when the
+ * path is no file that can be read.
  */
-function digestOf(path: string): string | undefined {
+function stampOf(path: string): { stamp: string; tooLarge?: number } | undefined {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    const stat = statSync(path);
+    if (!stat.isFile()) return undefined;
+    if (stat.size > MAX_TASK_FILE_BYTES) return { stamp: `${stat.size}:${stat.mtimeMs}`, tooLarge: stat.size };
+    return { stamp: createHash('sha256').update(readFileSync(path)).digest('hex') };
   } catch {
     return undefined;
   }

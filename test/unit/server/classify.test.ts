@@ -265,14 +265,17 @@ test('a task file missing or half edited leaves the model serving, and the sessi
   const broken = await server.layers({ text: 'it barks' });
   assert.equal(broken.readouts.length, 5);
   assert.match(broken.unfitTask ?? '', /growing\.hdlm\.json: not valid JSON/);
+  // A file far larger than a task (a dataset put in its place) is refused without being parsed.
+  writeFileSync(file, '{"text":"barks","labels":["animal","dog"]}\n'.repeat(30_000));
+  assert.match((await server.layers({ text: 'it barks' })).unfitTask ?? '', /growing\.hdlm\.json: 1\.\d MiB is not a task file/);
   writeFileSync(file, JSON.stringify({ name: 'growing', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 1 }, { layer: 'last' }], system: 'Sort it.', train: quick }));
   assert.deepEqual((await server.classify({ text: 'barks' })).path.map((d) => d.layer), [1, 4]);
   // An unchanged file keeps its session, an evaluation writing its report beside the heads too:
-  // written, edited, trained and fixed loaded the task, missing and half edited the model alone.
+  // written, edited, trained and fixed loaded the task; missing, half edited and too large the model alone.
   execFileSync(process.execPath, [join(root, 'dist', 'hdlm.js'), 'eval', '--task', file], { stdio: 'pipe' });
   await server.classify({ text: 'purrs' });
   assert.equal(client.lines.filter((l) => /task growing ready/.test(l)).length, 4);
-  assert.equal(client.lines.filter((l) => /serves without a task/.test(l)).length, 2);
+  assert.equal(client.lines.filter((l) => /serves without a task/.test(l)).length, 3);
 });
 
 test('a training job can be cancelled, also from its work-done progress', async () => {
