@@ -1,10 +1,11 @@
 // Owns the task session the server classifies with: the configured model loaded with the
 // configured task's heads, or the model alone when the task does not fit it or its file cannot
 // be read (then the layer view and generation still run, and classifying says why it cannot).
-// Opened on first use, reused while the engine, the settings, the task file and its heads folder
-// stay the same, released when one changes (or when training replaced its heads). A request uses the session through `use`, which counts it: a
-// replaced session is released only after the requests still running on it end, so a settings
-// change or a finished training job never pulls the model out from under a generation half done.
+// Opened on first use, reused while the engine, the settings, the task file and its heads stay
+// the same, released when one changes. A request uses the session through `use`, which counts
+// it: a replaced session is released only after the requests still running on it end, so a
+// settings change, an edit or a finished training job never pulls the model out from under a
+// generation half done.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
