@@ -13,7 +13,7 @@ import { labelReferences, prepareLabelRename, renameLabel, type ReadText } from 
 import { taskFileLinks } from './taskLinks';
 import { taskFileSymbols } from './taskOutline';
 import { formatTaskFile } from './taskFormat';
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../engine/src/textFile';
 import { fileURLToPath } from 'node:url';
 import { ResponseError } from 'vscode-languageserver/node';
 import { forgetDataset } from './datasetIndex';
@@ -186,7 +186,8 @@ connection.onDocumentRangeFormatting((params) =>
 );
 
 /** A dataset's text as the editor has it when open (unsaved edits included), else as on disk. */
-const readDataset: ReadText = (uri) => documents.get(uri)?.getText() ?? readFileSync(fileURLToPath(uri), 'utf8');
+// Read from disk as the editor would show it: a byte order mark would shift line 1's positions.
+const readDataset: ReadText = (uri) => documents.get(uri)?.getText() ?? readTextFile(fileURLToPath(uri));
 
 connection.onReferences((params) =>
   guarded('references', [], () => {

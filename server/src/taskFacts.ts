@@ -3,10 +3,11 @@
 // Every file read is cached by modification time, because completion, hover and diagnostics ask
 // again on each keystroke and must stay fast while a fine-tuning job rewrites the heads.
 import { findNodeAtLocation, type Node } from 'jsonc-parser';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
+import { readTextFile } from '../../engine/src/textFile';
 import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
@@ -167,7 +168,7 @@ export interface DatasetFacts {
 
 const datasetFacts = new FileCache<DatasetFacts>((path) => {
   const facts: DatasetFacts = { levels: [], thoughts: new Set(), rows: 0, malformed: 0 };
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of readTextFile(path).split('\n')) {
     if (!line.trim()) continue;
     let value: unknown;
     try {

@@ -3,7 +3,7 @@
 // defaulted to the same value here (so a config that loads there loads here); a field that
 // changes the computation in a way the graph builders do not implement is refused with its name,
 // never ignored.
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../textFile';
 import type { ModelConfig, RopeScaling } from './types';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'qwen3', 'mistral', 'gpt2'] as const;
@@ -16,7 +16,7 @@ export function readModelConfig(path: string): ModelConfig {
 export function readJsonObject(path: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (err) {
     throw new Error(`${path}: cannot read: ${(err as Error).message}`, { cause: err });
   }

@@ -2,7 +2,7 @@
 // per line with a `text` (and, when present, an `id` and its gold `labels`); any other file one
 // input per non-empty line. Lines that cannot be an input are reported with their line number and
 // skipped, as dataset lines are; nothing is read from the user's file but these.
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../textFile';
 import { parseJsonl, type JsonlIssue } from './dataset/jsonl';
 
 export interface ClassifyInput {
@@ -16,7 +16,7 @@ export interface ClassifyInput {
 }
 
 export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; skipped: JsonlIssue[] } {
-  const text = readFileSync(file, 'utf8');
+  const text = readTextFile(file);
   if (!file.endsWith('.jsonl')) {
     const inputs = text.split('\n').flatMap((line, i) => (line.trim() ? [{ line: i + 1, id: `line ${i + 1}`, text: line.trim() }] : []));
     return { inputs, skipped: [] };

@@ -2,8 +2,8 @@
 // decodes each level, the prompt, where heads go and how to train them. Paths are relative to
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { readTextFile } from '../textFile';
 
 /** The task kinds, in the order editors offer them. */
 export const TASK_KINDS = ['classify', 'thoughtThenAnswer'] as const;
@@ -108,7 +108,7 @@ export function readTaskFile(path: string): TaskDefinition {
   const abs = resolve(path);
   let raw: unknown;
   try {
-    raw = JSON.parse(stripComments(readFileSync(abs, 'utf8')));
+    raw = JSON.parse(stripComments(readTextFile(abs)));
   } catch (err) {
     throw new TaskFileError(abs, [`not valid JSON: ${(err as Error).message}`]);
   }

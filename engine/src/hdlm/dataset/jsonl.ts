@@ -1,6 +1,7 @@
 // JSON Lines in and out. Writing is one JSON.stringify per record, so key order is the order in
 // which the record object was built; builders construct records with a fixed key order to keep
 // outputs byte-identical between runs.
+import { withoutBom } from '../../textFile';
 
 export function toJsonl(records: readonly object[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
@@ -22,7 +23,7 @@ export interface JsonlIssue {
 export function parseJsonl(text: string): { lines: JsonlLine[]; issues: JsonlIssue[] } {
   const lines: JsonlLine[] = [];
   const issues: JsonlIssue[] = [];
-  text.split('\n').forEach((raw, index) => {
+  withoutBom(text).split('\n').forEach((raw, index) => {
     if (raw.trim() === '') return;
     try {
       lines.push({ line: index + 1, value: JSON.parse(raw) as unknown });
