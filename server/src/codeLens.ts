@@ -5,6 +5,7 @@
 // the title so that the classifier's answer can be compared at a glance. The commands are the
 // client's; the lenses only name them with their argument.
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
+import { TASK_JSON } from '../../engine/src/hdlm/taskFile';
 import type { CodeLens, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { existsSync } from 'node:fs';
@@ -24,7 +25,7 @@ export function codeLenses(doc: TextDocument): CodeLens[] {
 }
 
 export function taskFileLenses(doc: TextDocument): CodeLens[] {
-  const root = parseTree(doc.getText(), [], { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(doc.getText(), [], TASK_JSON);
   const name = root && findNodeAtLocation(root, ['name']);
   const line = name ? doc.positionAt(name.offset).line : 0;
   const range: Range = { start: { line, character: 0 }, end: { line, character: 0 } };

@@ -8,7 +8,7 @@
 import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
 import { CompletionItem, CompletionItemKind, MarkupKind, type Position, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_TRAIN, TASK_FIELDS, TASK_KINDS, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { DEFAULT_TRAIN, TASK_FIELDS, TASK_JSON, TASK_KINDS, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { candidateLabels, datasetIndex, labelPositionAt } from './datasetIndex';
 import { FIELD_HELP } from './hover';
 import { modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
@@ -35,7 +35,7 @@ export function taskFileCompletions(doc: TextDocument, position: Position, conte
   const text = doc.getText();
   const offset = doc.offsetAt(position);
   const location = getLocation(text, offset);
-  const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(text, [], TASK_JSON);
   const range = replacedRange(doc, text, location.previousNode, offset);
   const path = location.path;
   if (location.isAtPropertyKey) return keyCompletions(text, root, path, location.previousNode, range);

@@ -11,7 +11,7 @@ import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
-import { parseTask, TaskFileError } from '../../engine/src/hdlm/taskFile';
+import { parseTask, TASK_JSON, TaskFileError } from '../../engine/src/hdlm/taskFile';
 import { resolve } from 'node:path';
 import { datasetKind } from './datasetKind';
 import { splitDiagnostics } from './splitDiagnostics';
@@ -65,7 +65,7 @@ function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): N
 export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext): Diagnostic[] {
   const text = doc.getText();
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(text, errors, TASK_JSON);
   const diagnostics: Diagnostic[] = errors.map((e) => ({
     range: rangeOf(doc, e.offset, e.length),
     severity: DiagnosticSeverity.Error,

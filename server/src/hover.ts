@@ -8,7 +8,7 @@
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_TRAIN } from '../../engine/src/hdlm/taskFile';
+import { DEFAULT_TRAIN, TASK_JSON } from '../../engine/src/hdlm/taskFile';
 import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
@@ -59,7 +59,7 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
   const prefix = levelIndex !== undefined ? `**Level ${levelIndex + 1}** — ` : '';
   const parts = [`${prefix}\`${key}\`: ${FIELD_HELP[key]}`];
   if (context) {
-    const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+    const root = parseTree(text, [], TASK_JSON);
     if (levelIndex !== undefined) parts.push(headSummary(root, doc.uri, levelIndex, context), scanSummary(root, doc.uri, levelIndex, context));
     else if (location.path.length === 1 && key === 'model') parts.push(modelSummary(root, doc.uri, context));
     else if (location.path.length === 1 && key === 'heads') parts.push(...headsFolderSummary(root, doc.uri, context));
@@ -77,7 +77,7 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
 function datasetFieldHover(text: string, split: string | number | undefined, uri: string | undefined): Hover {
   const name = typeof split === 'string' ? `dataset.${split}` : 'dataset';
   const parts = [`\`${name}\`: ${FIELD_HELP['dataset']}`];
-  const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(text, [], TASK_JSON);
   const node = root && findNodeAtLocation(root, typeof split === 'string' ? ['dataset', split] : ['dataset']);
   const base = uri !== undefined ? taskBaseDir(uri) : undefined;
   if (node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' && base !== undefined) {

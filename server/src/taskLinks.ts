@@ -2,6 +2,7 @@
 // model card (README.md) or, without one, its config.json, so the files a task is made of are one
 // click away. Only files that exist are linked: a missing one has its own diagnostic.
 import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
+import { TASK_JSON } from '../../engine/src/hdlm/taskFile';
 import type { DocumentLink } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { statSync } from 'node:fs';
@@ -24,7 +25,7 @@ function linkOver(doc: TextDocument, node: Node, target: string, tooltip: string
 
 export function taskFileLinks(doc: TextDocument, context: FeatureContext): DocumentLink[] {
   const base = taskBaseDir(doc.uri);
-  const root = parseTree(doc.getText(), [], { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(doc.getText(), [], TASK_JSON);
   if (base === undefined || !root) return [];
   const links: DocumentLink[] = [];
   const dataset = findNodeAtLocation(root, ['dataset']);

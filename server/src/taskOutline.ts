@@ -5,7 +5,7 @@
 import { parseTree, type Node } from 'jsonc-parser';
 import { SymbolKind, type DocumentSymbol } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { TaskKind } from '../../engine/src/hdlm/taskFile';
+import { TASK_JSON, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
 
 /** Longest value shown as a symbol's detail; a long system prompt is cut. */
@@ -67,7 +67,7 @@ function levelDetail(level: Node, index: number, headsDir: string | undefined, k
 }
 
 export function taskFileSymbols(doc: TextDocument, context: FeatureContext): DocumentSymbol[] {
-  const root = parseTree(doc.getText(), [], { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(doc.getText(), [], TASK_JSON);
   if (root?.type !== 'object') return [];
   const folders = taskFolders(root, doc.uri, context);
   return (root.children ?? []).flatMap((property) => {

@@ -2,6 +2,7 @@
 // decodes each level, the prompt, where heads go and how to train them. Paths are relative to
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { dirname, resolve } from 'node:path';
 import { readTextFile } from '../textFile';
 
@@ -106,18 +107,37 @@ export class TaskFileError extends Error {
 
 export function readTaskFile(path: string): TaskDefinition {
   const abs = resolve(path);
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(stripComments(readTextFile(abs)));
+    text = readTextFile(abs);
   } catch (err) {
-    throw new TaskFileError(abs, [`not valid JSON: ${(err as Error).message}`]);
+    throw new TaskFileError(abs, [`cannot read: ${(err as Error).message}`]);
   }
-  return parseTask(raw, abs);
+  return parseTask(parseTaskText(text, abs), abs);
 }
 
-/** Task files are JSON with comments (the hdlm-task language allows // and /* *\/). */
-function stripComments(text: string): string {
-  return text.replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_m, str: string | undefined) => str ?? '');
+/**
+ * A task file's JSON: JSON with comments and trailing commas, read as the editor's diagnostics
+ * read it (server/src/diagnostics.ts), so a file the editor shows clean also runs. A syntax
+ * error is named by line and column, the first few of them.
+ */
+export function parseTaskText(text: string, path: string): unknown {
+  const errors: ParseError[] = [];
+  const raw: unknown = parse(text, errors, TASK_JSON);
+  if (errors.length === 0) return raw;
+  throw new TaskFileError(
+    path,
+    errors.slice(0, 3).map((e) => `not valid JSON at line ${lineColumn(text, e.offset)}: ${printParseErrorCode(e.error).replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase()}`),
+  );
+}
+
+/** How task files are parsed, here and by the editor's features: comments and trailing commas allowed. */
+export const TASK_JSON = { allowTrailingComma: true, disallowComments: false } as const;
+
+/** "3, column 5" for an offset into `text` (both 1-based). */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
 export function parseTask(raw: unknown, path: string): TaskDefinition {

@@ -59,7 +59,19 @@ test('every problem is reported with its field', () => {
     },
   );
   writeFileSync(path, '{ "name": ');
-  assert.throws(() => readTaskFile(path), /not valid JSON/);
+  assert.throws(() => readTaskFile(path), /not valid JSON at line 1, column 11: value expected/);
+  // A syntax error is named by its line and column.
+  writeFileSync(path, '{\n  "name": "x"\n  "dataset": "train.jsonl"\n}');
+  assert.throws(() => readTaskFile(path), /not valid JSON at line 3, column 3: comma expected/);
+  assert.throws(() => readTaskFile(join(dir, 'none.hdlm.json')), /none\.hdlm\.json:\n {2}cannot read: ENOENT/);
+});
+
+test('a task file reads as the editor reads it: comments and trailing commas are fine', () => {
+  const path = join(dir, 'commas.hdlm.json');
+  // The editor's diagnostics accept this file (server/src/diagnostics.ts), so the engine must too.
+  writeFileSync(path, '{\n  // the task\n  "name": "x", /* inline */\n  "dataset": "train.jsonl",\n  "levels": [{ "layer": 4, }, { "layer": "last" },],\n}\n');
+  const task = readTaskFile(path);
+  assert.deepEqual([task.name, task.levels], ['x', [4, 'last']]);
 });
 
 test('exitWhenSure: a threshold and increasing exit layers, for classify tasks only; each problem named', () => {
