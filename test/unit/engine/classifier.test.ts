@@ -301,3 +301,29 @@ test('choice scoring normalises each token over the trie\'s choices there, and r
   assert.equal(single.scored[0]!.probability, 1);
   assert.equal(single.work, 0);
 });
+
+test('a level decided shallower than the level above (a moved level keeps its head\'s layer) reads the same as when the level above exits there too', async () => {
+  // One coarse label, so level 1 is the same whichever layer decides it: level 2's reading at
+  // layer 2 must then not depend on level 1 having run to layer 4 first (the prefix and label
+  // states it attends to are the same at layers 1 and 2).
+  const animals = Taxonomy.fromPaths(
+    [
+      ['animal', 'mammal', 'dog'],
+      ['animal', 'mammal', 'cat'],
+      ['animal', 'bird', 'sparrow'],
+      ['animal', 'bird', 'eagle'],
+    ].map((labels, i) => ({ labels, source: `inline:${i + 1}` })),
+  );
+  const head = loaded.model.ownHead;
+  const at = (layers: number[]): HierarchicalClassifier =>
+    new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { taxonomy: animals, levels: layers.map((layer) => ({ layer, head })), system: 'Classify the text.', listCandidates: true });
+  for (const text of ['a small animal that barks', 'a bird of prey with sharp eyes']) {
+    const deeperFirst = await at([4, 2, 6]).classify(text);
+    const same = await at([2, 2, 6]).classify(text);
+    assert.deepEqual(deeperFirst.path.map((d) => d.layer), [4, 2, 6]);
+    assert.deepEqual(deeperFirst.path.map((d) => d.label), same.path.map((d) => d.label));
+    const level2 = (r: typeof same): number[] => [r.path[1]!.probability, ...r.path[1]!.runnersUp.map((x) => x.probability)];
+    level2(deeperFirst).forEach((p, i) => assert.ok(Math.abs(p - level2(same)[i]!) < 1e-5, `${text}: level 2 ${p} against ${level2(same)[i]}`));
+    assert.ok(Math.abs(deeperFirst.path[2]!.probability - same.path[2]!.probability) < 1e-5);
+  }
+});
