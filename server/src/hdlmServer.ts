@@ -129,7 +129,7 @@ export class HdlmServer {
     private readonly createEngine: EngineFactory,
     private readonly defaults: Defaults,
   ) {
-    this.tasks = new TaskHost(defaults, (m) => client.log(m));
+    this.tasks = new TaskHost(defaults, (m) => client.log(m), (headsDir) => this.jobOnHeads(headsDir) !== undefined);
     this.jobs = this.newJobs(new JobJournal(undefined));
   }
 
@@ -426,13 +426,18 @@ export class HdlmServer {
    * can share a folder: the folder decides, not the file.)
    */
   private refuseIfHeadsBusy(file: string, headsDir: string): void {
-    const writing = new Set(this.jobs.writing);
-    for (const id of [...this.jobHeads.keys()]) if (!writing.has(id)) this.jobHeads.delete(id);
-    const busy = [...this.jobHeads].find(([, dir]) => dir === headsDir)?.[0];
+    const busy = this.jobOnHeads(headsDir);
     if (busy === undefined) return;
     const view = this.jobs.journal.get(busy);
     const what = view ? `${JOB_VERBS[view.kind]} ${basename(view.task)}` : 'running';
     throw new ResponseError(ErrorCodes.badRequest, `${basename(file)}: its heads (${headsDir}) are in use by ${busy} (${what}); wait for it to end or cancel it`);
+  }
+
+  /** The job writing into `headsDir` now, if any (jobs that have sent their result write no more). */
+  private jobOnHeads(headsDir: string): string | undefined {
+    const writing = new Set(this.jobs.writing);
+    for (const id of [...this.jobHeads.keys()]) if (!writing.has(id)) this.jobHeads.delete(id);
+    return [...this.jobHeads].find(([, dir]) => dir === headsDir)?.[0];
   }
 
   /** `hdlm/jobs`: the running and recent jobs, newest first. */

@@ -37,6 +37,8 @@ class Entry {
   constructor(
     readonly key: string,
     readonly taskFile: string,
+    /** The heads' stamp (headsStamp) when the session opened. */
+    readonly heads: string,
     readonly engine: Engine,
     readonly session: Promise<TaskSession>,
   ) {
@@ -68,9 +70,15 @@ export class TaskHost {
   private current: Entry | undefined;
   private lastRead: { file: string; fileStamp: string | undefined; read: TaskFileRead } | undefined;
 
+  /**
+   * `headsBeingWritten`: whether a job of this server is writing into a heads folder now. Its
+   * heads are saved one by one, and the session is not reopened for each: the job's end
+   * releases it once (HdlmServer), so the next request opens the finished heads.
+   */
   constructor(
     private readonly defaults: Defaults,
     private readonly log: (message: string) => void,
+    private readonly headsBeingWritten: (headsDir: string) => boolean = () => false,
   ) {}
 
   /**
@@ -92,13 +100,14 @@ export class TaskHost {
     const model = settings.model === 'default' ? 'default' : this.resolvePath(settings.model, workspaceRoot);
     const { headPrecision } = settings;
     const read = this.readTask(taskFile, settings.task);
-    // The stamp reopens the session when the task file is edited (a level moved, a new prompt)
+    // The stamps reopen the session when the task file is edited (a level moved, a new prompt)
     // or its heads change (trained from a terminal): both are read only when it opens.
-    const key = JSON.stringify({ taskFile, model, headPrecision, stamp: read.stamp });
+    const heads = this.headsStampOf(read.task, taskFile);
+    const key = JSON.stringify({ taskFile, model, headPrecision, file: read.stamp, heads });
     if (this.current && this.current.key === key && this.current.engine === engine) return this.current;
     void this.release();
     const session = read.task ? this.open(engine, { ...read.task, model: model === 'default' ? read.task.model : model }, taskFile, headPrecision) : this.openUnread(engine, taskFile, model, read.problem, headPrecision);
-    const entry = new Entry(key, taskFile, engine, session);
+    const entry = new Entry(key, taskFile, heads, engine, session);
     this.current = entry;
     // A failed load is not cached: the next request tries again (the user may have fixed it).
     session.catch(() => {
@@ -137,8 +146,8 @@ export class TaskHost {
   }
 
   /**
-   * The task file as it reads now, or why it cannot be read, with a stamp of it (its digest) and
-   * of its heads (headsStamp). Parsed again only when its bytes change: the server asks on every request.
+   * The task file as it reads now, or why it cannot be read, with its stamp (stampOf). Parsed
+   * again only when its bytes change: the server asks on every request.
    */
   private readTask(taskFile: string, setting: string): TaskRead {
     const stamped = stampOf(taskFile);
@@ -150,7 +159,14 @@ export class TaskHost {
       else read = readable(taskFile);
       this.lastRead = { file: taskFile, fileStamp, read };
     }
-    return { ...read, stamp: `${fileStamp ?? 'none'}|${read.task ? headsStamp(read.task.headsDir) : ''}` };
+    return { ...read, stamp: fileStamp ?? 'none' };
+  }
+
+  /** The stamp of a task's heads: as the session has them while a job of this server writes them. */
+  private headsStampOf(task: TaskDefinition | undefined, taskFile: string): string {
+    if (!task) return '';
+    if (this.current?.taskFile === taskFile && this.headsBeingWritten(task.headsDir)) return this.current.heads;
+    return headsStamp(task.headsDir);
   }
 
   /** The open session, when it runs `taskFile` (for what a task's summary should say about it). */
