@@ -205,8 +205,8 @@ function differenceCell(d: PairedDifference, title: string): Cell {
 
 /**
  * "HdLM − previous": HdLM now against the evaluation this one replaced, one cell per measure
- * (in `measures`' order, the columns' own), paired on the examples both measured; `after`
- * empty cells fill the row. Undefined for a first evaluation.
+ * (in `measures`' order, the columns' own), paired on the examples both measured. Undefined for
+ * a first evaluation.
  */
 function sinceRow(since: SincePrevious | undefined, measures: string[]): { cells: Cell[]; className: string } | undefined {
   if (!since) return undefined;
