@@ -5,8 +5,9 @@
 //        [--per-level-thresholds 0.3,0.5,0.6,0.7,0.8,0.9,0.95] [--out tools/heads/results/earlyExit-<task>.json]
 // 1. For each exit layer below the last, heads that decide every level there are trained with the
 //    task's own data and settings (a copy of the task with every level at that layer, heads in
-//    <work>/<task>/layer-<k>; a rerun keeps them, as `hdlm train` does). At the last exit the
-//    task's flat head decides, so the task must have been trained.
+//    <work>/<task>/layer-<k>, level heads only: the backbone stops at that layer; a rerun keeps
+//    them, as `hdlm train` does). At the last exit the task's flat head decides, so the task must
+//    have been trained.
 // 2. Every dev and test input runs through HdLM (the task's heads at their layers; the default
 //    hierarchy beam, and greedy) and through the cascade of exits, the usual early-exit baseline
 //    (the whole path at an exit, the first exit whose path probability reaches τ); one run
@@ -108,9 +109,12 @@ async function main(): Promise<void> {
   // 1. Heads at each exit below the last.
   const exitDir = (layer: number): string => join(resolve(values.work!, task.name), `layer-${layer}`);
   for (const layer of exits.filter((l) => l < L)) {
-    const derived: TaskDefinition = { ...task, name: `${task.name}-exit${layer}`, levels: task.levels.map(() => layer), headsDir: exitDir(layer) };
+    // Only the level heads at the exit: the cascade's last exit uses the task's own flat head, and
+    // the task's exits when sure (if any) are not this baseline's.
+    const { exitWhenSure: _ownExits, ...plain } = task;
+    const derived: TaskDefinition = { ...plain, name: `${task.name}-exit${layer}`, levels: task.levels.map(() => layer), headsDir: exitDir(layer) };
     console.error(`training the heads that decide every level at layer ${layer} (${derived.headsDir})`);
-    const report = await trainTask(engine, derived, { defaultModelDir: modelDir, onEvent: (e) => (e.kind === 'stage' ? console.error(`  ${e.message}`) : undefined) });
+    const report = await trainTask(engine, derived, { defaultModelDir: modelDir, flat: false, onEvent: (e) => (e.kind === 'stage' ? console.error(`  ${e.message}`) : undefined) });
     for (const h of report.heads) console.error(`  ${h.name} layer ${h.layer}: best dev token accuracy ${pct(h.bestDevAccuracy)} %`);
   }
   /** The head that decides level d (1-based) at an exit: the exit's own, or flat's at the last layer. */

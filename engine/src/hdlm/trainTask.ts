@@ -68,6 +68,12 @@ export interface TrainTaskOptions {
   signal?: AbortSignal;
   /** Where hidden states are kept between runs (default: `features` in the engine's cache folder); false: none. */
   featureCache?: FeatureCache | false;
+  /**
+   * Whether the flat last-layer baseline is trained beside the level heads (the default). A tool
+   * that trains variant heads at an early layer passes false: no flat head, and no read at the
+   * last layer for it, so the backbone stops at the deepest level's layer.
+   */
+  flat?: boolean;
 }
 
 /** Name of the flat baseline's head in a task's heads folder (defined beside the other head names). */
@@ -96,7 +102,8 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const layout = new ClassificationLayout(sequenceFormat(loaded.requireTokenizer()), { taxonomy, system: task.system, listCandidates: task.listCandidates });
     // Each (level, layer) once: the last level's own read is also the flat head's, and a read
     // listed twice would give both heads its rows twice.
-    const reads = uniqueReads([...layers.map((layer, i) => ({ level: i + 1, layer })), ...layers.map((_, i) => ({ level: i + 1, layer: L })), ...exits.flatMap((layer) => layers.map((_, i) => ({ level: i + 1, layer })))]);
+    const flat = options.flat ?? true;
+    const reads = uniqueReads([...layers.map((layer, i) => ({ level: i + 1, layer })), ...(flat ? layers.map((_, i) => ({ level: i + 1, layer: L })) : []), ...exits.flatMap((layer) => layers.map((_, i) => ({ level: i + 1, layer })))]);
     const featuresStart = performance.now();
     let skippedTooLong = 0;
     // Heads learn only where a label's next token is a choice among its siblings' (choiceSpans):
@@ -118,7 +125,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     // task asks for its own level's only (TrainSettings.lastLevelHead): the rows are extracted anyway.
     const all = layers.map((_, i) => i + 1);
     const levelsOf = (i: number): number[] => (i === layers.length - 1 && layers[i] === L && task.train.lastLevelHead === 'allLevels' ? all : [i + 1]);
-    const plans = [...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: levelsOf(i) })), { name: FLAT_HEAD, layer: L, levels: all }, ...exitPlans(task, layers, exits, L)];
+    const plans = [...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: levelsOf(i) })), ...(flat ? [{ name: FLAT_HEAD, layer: L, levels: all }] : []), ...exitPlans(task, layers, exits, L)];
     const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
     const facts = { examples: { train: train.length, dev: dev.length }, skippedLines, skippedTooLong, featureSeconds };
     // Awaited here, so that the model is released only after its heads are trained.

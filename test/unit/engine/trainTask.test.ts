@@ -236,3 +236,12 @@ test('a task with more levels than its labels is refused before the model loads,
   // The model folder does not exist: had the model been loaded first, the error would name it instead.
   await assert.rejects(trainTask(engine, readTaskFile(path), { defaultModelDir: join(dir, 'model') }), (e: Error) => e.message.includes(path) && /4 levels, but the labels in the training data have 3/.test(e.message));
 });
+
+test('flat: false trains the level heads only: no flat head, and its rows are not read', async () => {
+  const task: TaskDefinition = { ...readTaskFile(join(dir, 'wn.hdlm.json')), name: 'wn-at2', levels: [2, 2, 2], headsDir: join(dir, 'heads-at2') };
+  const report = await trainTask(engine, task, { defaultModelDir: join(dir, 'model'), flat: false, featureCache: false });
+  assert.deepEqual(report.heads.map((h) => h.name).sort(), ['level1', 'level2', 'level3']);
+  assert.ok(report.heads.every((h) => h.layer === 2));
+  assert.equal(existsSync(join(task.headsDir, 'flat.json')), false);
+  assert.ok(existsSync(join(task.headsDir, 'level3.json')));
+});
