@@ -5,6 +5,7 @@
 // (also commands, so keybindings and tests reach them).
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
+import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 
 /** The text to classify: the selection, else the cursor's line. */
@@ -89,7 +90,7 @@ export async function classifyCommand(server: ServerConnection, output: vscode.L
     const message = err instanceof Error ? err.message : String(err);
     if (/cancelled/i.test(message)) return undefined;
     output.error(`classify: ${message}`);
-    void vscode.window.showErrorMessage(`HdLM: ${message}`, 'Show Log').then((choice) => choice && output.show(true));
+    RequestErrors.show(`HdLM: ${message}`, err, output);
     return undefined;
   }
   const summary = `${result.path.map((d) => d.label).join(' › ')} (${percent(result.pathProbability)}, ${result.ms.toFixed(0)} ms on ${result.device})`;

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { inputFields } from '../../engine/src/hdlm/classifyInputs';
 import { describeAgainstGold } from '../../engine/src/hdlm/metrics';
 import * as proto from '../../server/src/protocol';
+import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
@@ -74,6 +75,8 @@ export async function classifyLinesCommand(server: ServerConnection, output: Tee
   }
   if (inputs.length > CONFIRM_ABOVE && !(await vscode.window.showWarningMessage(`HdLM: classify ${inputs.length} lines?`, { modal: true }, 'Classify'))) return undefined;
   const started = Date.now();
+  // A request that failed has shown why (RequestErrors): the summary's warning would say less.
+  let failed = false;
   const rows = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'HdLM: classifying each line', cancellable: true }, async (progress, token) => {
     const done: ClassifiedLine[] = [];
     // Batches: one settings read and one busy period each, and progress and cancel between them.
@@ -84,7 +87,13 @@ export async function classifyLinesCommand(server: ServerConnection, output: Tee
         const more = at + BATCH < inputs.length;
         answer = await server.request(proto.classifyMany, { texts: batch.map((i) => i.text), more }, token);
       } catch (err) {
-        if (!token.isCancellationRequested) output.error(`classify each line: ${err instanceof Error ? err.message : String(err)}`);
+        if (!token.isCancellationRequested) {
+          const message = err instanceof Error ? err.message : String(err);
+          output.error(`classify each line: ${message}`);
+          // Nothing more will classify: say why at once, with the task's ways out when it is the task.
+          RequestErrors.show(`HdLM: ${message}`, err, output);
+        }
+        failed = true;
         break;
       }
       answer.results.forEach((r, i) => {
@@ -97,6 +106,7 @@ export async function classifyLinesCommand(server: ServerConnection, output: Tee
     return done;
   });
   if (rows.length === 0) {
+    if (failed) return rows;
     void vscode.window.showWarningMessage('HdLM: no line was classified (see the HdLM output for why).', 'Show Log').then((c) => c && output.show(true));
     return rows;
   }

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { StatusParams, ThoughtParams } from '../../server/src/protocol';
 import { registerCommands } from './commands';
 import { LayerView, registerLayerView, type RenderedSummary } from './layerView';
+import { RequestErrors, type ShownError } from './requestErrors';
 import { ServerConnection } from './serverConnection';
 import { watchSettings } from './settings';
 import { StatusBar } from './statusBar';
@@ -37,6 +38,8 @@ export interface HdlmApi {
   nextLayerViewRender(timeoutMs: number): Promise<RenderedSummary>;
   /** Resolves with the first later render of the layer view for which `predicate` holds. */
   waitForLayerViewRender(predicate: (r: RenderedSummary) => boolean, timeoutMs: number): Promise<RenderedSummary>;
+  /** Resolves with the next error notice a request's failure shows, with its buttons. */
+  nextErrorShown(timeoutMs: number): Promise<ShownError>;
 }
 
 export function activate(context: vscode.ExtensionContext): HdlmApi {
@@ -68,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     waitForLayerViewRender: (predicate, timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing of the kind', predicate),
     nextThought: (timeoutMs) => nextEvent(thoughts.onDidReceive, timeoutMs, 'no thought'),
     nextLayerViewRender: (timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing'),
+    nextErrorShown: (timeoutMs) => nextEvent(RequestErrors.onDidShow.event, timeoutMs, 'no error shown'),
   };
 }
 

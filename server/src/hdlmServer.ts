@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
@@ -736,9 +736,15 @@ function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
   return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
 }
 
-/** The session's classifier, or a clear refusal when only its model is open (the task does not fit it). */
+/**
+ * The session's classifier, or a clear refusal when only its model is open (the task does not
+ * fit it, or its file cannot be read), with the task file as the error's data (UnfitTaskData).
+ */
 function classifierOf(session: TaskSession): TaskSession['classifier'] {
-  if (session.unfit) throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session));
+  if (session.unfit) {
+    const data: UnfitTaskData = { taskFile: session.task.path, unreadable: session.unreadable ?? false, exists: existsSync(session.task.path) };
+    throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session), data);
+  }
   return session.classifier;
 }
 

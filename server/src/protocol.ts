@@ -540,6 +540,24 @@ export const cancelJob = new RequestType<CancelJobParams, { cancelled: boolean }
 /** `hdlm.task` values that name a task shipped beside the default model, by its file's stem: `shipped:thought`. */
 export const SHIPPED_TASK = 'shipped:';
 
+/**
+ * `data` of a `modelUnavailable` error when the model serves without its task (the task does
+ * not fit it, or its file cannot be read): which task file, so that a client can offer to open
+ * it or to pick another.
+ */
+export interface UnfitTaskData {
+  taskFile: string;
+  /** The file could not be read (missing, or not parsed), rather than not fitting the model. */
+  unreadable: boolean;
+  /** Whether the file is there to open. */
+  exists: boolean;
+}
+
+export function isUnfitTaskData(value: unknown): value is UnfitTaskData {
+  const v = value as Partial<UnfitTaskData> | null;
+  return typeof v === 'object' && v !== null && typeof v.taskFile === 'string' && typeof v.unreadable === 'boolean' && typeof v.exists === 'boolean';
+}
+
 export const ErrorCodes = {
   /** The engine failed to start; the message says why. */
   engineUnavailable: 1001,

@@ -493,6 +493,13 @@ describe('HdLM extension in a real VS Code', () => {
       assert.match(warned.message, /shallow-model serves without task animals/);
       await screenshot('workbench-layer-view-unfit-task.png');
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      // Classifying says why, with the ways out as buttons: the task file, another task.
+      const shown = api.nextErrorShown(30_000);
+      assert.equal(await vscode.commands.executeCommand('hdlm.classify', 'a cat'), undefined);
+      const notice = await shown;
+      assert.match(notice.message, /task animals cannot classify on shallow-model/);
+      assert.deepEqual(notice.actions, ['Open Task File', 'Select Task…', 'Show Log']);
+      await vscode.commands.executeCommand('notifications.clearAll');
       // Selecting another model lifts the warning at once: it spoke of the session that goes.
       await vscode.commands.executeCommand('hdlm.selectModel', 'tiny-model');
       await api.waitForStatus((s) => !s.busy && s.health === 'ok' && s.message === 'ready', 30_000);

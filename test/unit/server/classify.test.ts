@@ -212,7 +212,7 @@ test('a task that does not fit the selected model leaves the model serving: laye
   writeFileSync(join(workspace, 'deep.hdlm.json'), JSON.stringify({ name: 'deep', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 3 }, { layer: 'last' }] }));
   const { server, client } = await startServer({ task: 'deep.hdlm.json', model: 'shallow-model', maxTokens: 4 });
   const why = /task deep cannot classify on shallow-model: .*deep\.hdlm\.json: level layer 3 is beyond the model's 2 layers\. The layer view and Think Then Answer still run on shallow-model; .*New Task from Dataset/;
-  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && why.test(e.message));
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && why.test(e.message) && JSON.stringify(e.data) === JSON.stringify({ taskFile: join(workspace, 'deep.hdlm.json'), unreadable: false, exists: true }));
   await assert.rejects(server.classifyMany({ texts: ['barks'] }), (e: unknown) => e instanceof ResponseError && why.test(e.message));
   const view = await server.layers({ text: 'it barks' });
   assert.deepEqual(view.readouts.map((r) => r.layer), [0, 1, 2], 'the selected model is read out, every layer');
@@ -248,7 +248,8 @@ test('a task file missing or half edited leaves the model serving, and the sessi
   const view = await server.layers({ text: 'it barks' });
   assert.deepEqual(view.readouts.map((r) => r.layer), [0, 1, 2, 3, 4]);
   assert.match(view.unfitTask ?? '', missing);
-  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && missing.test(e.message));
+  // The error names the task file for the client's buttons (open it, pick another).
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && missing.test(e.message) && JSON.stringify(e.data) === JSON.stringify({ taskFile: file, unreadable: true, exists: false }));
   assert.match(client.statuses.at(-1)!.message, /model serves without task growing, whose file cannot be read: no classification/);
   // Written: the next request opens the task, with no settings change.
   writeFileSync(file, JSON.stringify({ name: 'growing', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: quick }));

@@ -1,0 +1,38 @@
+// How a failed request is shown: its message, and when the model serves without its task (the
+// error's data is the server's UnfitTaskData) the ways out as buttons: open the task file, pick
+// another task. Every such notice is also an event, which tests read through the extension's API.
+import * as vscode from 'vscode';
+import { ResponseError } from 'vscode-languageclient';
+import { ErrorCodes, isUnfitTaskData, type UnfitTaskData } from '../../server/src/protocol';
+
+/** A notice shown: its text and its buttons. */
+export interface ShownError {
+  message: string;
+  actions: string[];
+}
+
+const OPEN_TASK = 'Open Task File';
+const SELECT_TASK = 'Select Task…';
+const SHOW_LOG = 'Show Log';
+
+export class RequestErrors {
+  /** Fires with every notice shown (tests read it through the extension's API). */
+  static readonly onDidShow = new vscode.EventEmitter<ShownError>();
+
+  /** Shows `message` for `err`, with the task's buttons when the model serves without its task. */
+  static show(message: string, err: unknown, output: vscode.OutputChannel): void {
+    const task = unfitTask(err);
+    const actions = [...(task?.exists ? [OPEN_TASK] : []), ...(task ? [SELECT_TASK] : []), SHOW_LOG];
+    RequestErrors.onDidShow.fire({ message, actions });
+    void vscode.window.showErrorMessage(message, ...actions).then(async (choice) => {
+      if (choice === OPEN_TASK && task) await vscode.window.showTextDocument(vscode.Uri.file(task.taskFile));
+      else if (choice === SELECT_TASK) await vscode.commands.executeCommand('hdlm.selectTask');
+      else if (choice === SHOW_LOG) output.show(true);
+    });
+  }
+}
+
+/** The task a `modelUnavailable` error says the model serves without, if that is what it says. */
+function unfitTask(err: unknown): UnfitTaskData | undefined {
+  return err instanceof ResponseError && err.code === ErrorCodes.modelUnavailable && isUnfitTaskData(err.data) ? err.data : undefined;
+}
