@@ -20,6 +20,8 @@ export interface RenderedSummary {
   summary: string;
   /** Why the task decided nothing, when it does not fit the model or its file cannot be read; '' otherwise. */
   notice: string;
+  /** The buttons under the notice. */
+  noticeActions: string[];
   /** Tokens of the generation shown, and whether it has ended. */
   generationTokens: number;
   generationDone: boolean;
@@ -120,8 +122,14 @@ export class LayerView implements vscode.Disposable {
         if (this.data) this.post({ type: 'layers', data: this.data });
         else this.post({ type: 'error', message: 'Cancelled. Select text and run HdLM: Show Layer View again.' });
         return;
+      case 'openTask':
+        void vscode.window.showTextDocument(vscode.Uri.file(message.file));
+        return;
+      case 'selectTask':
+        void vscode.commands.executeCommand('hdlm.selectTask');
+        return;
       case 'rendered':
-        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, notice: message.notice, generationTokens: message.generationTokens, generationDone: message.generationDone };
+        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, notice: message.notice, noticeActions: message.noticeActions, generationTokens: message.generationTokens, generationDone: message.generationDone };
         LayerView.onDidRender.fire(LayerView.lastRendered);
         return;
     }
@@ -168,6 +176,7 @@ export function toViewData(text: string, r: proto.LayersResult): LayerViewData {
     decisions: (r.classification?.path ?? []).map((d) => ({ level: d.level, label: d.label, probability: d.probability, layer: d.layer, trained: r.classification!.trainedHeads[d.level - 1] ?? false })),
     task: r.classification?.task ?? '',
     ...(r.unfitTask ? { notice: r.unfitTask } : {}),
+    ...(r.unfitTaskData ? { noticeTask: { file: r.unfitTaskData.taskFile, exists: r.unfitTaskData.exists } } : {}),
     ms: r.ms,
   };
 }

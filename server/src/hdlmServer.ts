@@ -296,7 +296,7 @@ export class HdlmServer {
             path: wireDecisions(decided.path),
             trainedHeads: session.manifests.map((m) => m !== undefined),
           },
-          ...(session.unfit ? { unfitTask: unfitMessage(session) } : {}),
+          ...(session.unfit ? { unfitTask: unfitMessage(session), unfitTaskData: unfitData(session) } : {}),
           ms: performance.now() - started,
         };
       }),
@@ -741,11 +741,13 @@ function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
  * fit it, or its file cannot be read), with the task file as the error's data (UnfitTaskData).
  */
 function classifierOf(session: TaskSession): TaskSession['classifier'] {
-  if (session.unfit) {
-    const data: UnfitTaskData = { taskFile: session.task.path, unreadable: session.unreadable ?? false, exists: existsSync(session.task.path) };
-    throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session), data);
-  }
+  if (session.unfit) throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session), unfitData(session));
   return session.classifier;
+}
+
+/** The task a session serves without (TaskSession.unfit), for a client's buttons. */
+function unfitData(session: TaskSession): UnfitTaskData {
+  return { taskFile: session.task.path, unreadable: session.unreadable ?? false, exists: existsSync(session.task.path) };
 }
 
 /** Why a session cannot classify, and what the user can do about it. */

@@ -149,6 +149,8 @@ export interface LayersResult {
   classification: { task: string; path: LevelDecision[]; trainedHeads: boolean[] } | undefined;
   /** Set when the configured task does not fit the model, or its file cannot be read (there is no classification): why, and what to do. */
   unfitTask?: string;
+  /** With `unfitTask`: which task file, for a client's Open Task File / Select Task. */
+  unfitTaskData?: UnfitTaskData;
   ms: number;
 }
 

@@ -106,6 +106,27 @@ function layersTable(data: LayerViewData): HTMLTableElement {
   return table;
 }
 
+/** Why the task decided nothing, with the ways out: open its file (when it is there), pick another task. */
+function notice(data: LayerViewData): HTMLElement {
+  const box = el('div', '', 'notice');
+  box.append(el('p', data.notice ?? ''));
+  const task = data.noticeTask;
+  if (task) {
+    const actions = el('div', '', 'notice-actions');
+    if (task.exists) {
+      const open = component('vscode-button', 'Open Task File');
+      open.addEventListener('click', () => post({ type: 'openTask', file: task.file }));
+      actions.append(open);
+    }
+    const select = component('vscode-button', 'Select Task…');
+    select.setAttribute('appearance', 'secondary');
+    select.addEventListener('click', () => post({ type: 'selectTask' }));
+    actions.append(select);
+    box.append(actions);
+  }
+  return box;
+}
+
 function render(): void {
   const { data, generation } = page;
   const parts: HTMLElement[] = [];
@@ -113,13 +134,14 @@ function render(): void {
   if (data) {
     const table = layersTable(data);
     rows = table.rows.length - 1;
-    parts.push(header(data), ...(data.notice ? [el('p', data.notice, 'notice')] : []), tokens(data), table, el('div', `segments: ${data.segments.map((s) => `layers ${s.first + 1}–${s.end} ${s.ms.toFixed(1)} ms`).join(' · ')}`, 'segments'));
+    parts.push(header(data), ...(data.notice ? [notice(data)] : []), tokens(data), table, el('div', `segments: ${data.segments.map((s) => `layers ${s.first + 1}–${s.end} ${s.ms.toFixed(1)} ms`).join(' · ')}`, 'segments'));
   }
   if (generation) parts.push(generationSection(generation));
   document.body.replaceChildren(...parts);
   vscode.setState(page);
   const summary = (data?.decisions ?? []).map((d) => `${d.label}@${d.layer}`).join(' > ');
-  post({ type: 'rendered', rows, decisions: data?.decisions.length ?? 0, summary, notice: data?.notice ?? '', generationTokens: generation?.tokens.length ?? 0, generationDone: generation?.done !== undefined });
+  const noticeActions = [...document.querySelectorAll('.notice vscode-button')].map((b) => b.textContent ?? '');
+  post({ type: 'rendered', rows, decisions: data?.decisions.length ?? 0, summary, notice: data?.notice ?? '', noticeActions, generationTokens: generation?.tokens.length ?? 0, generationDone: generation?.done !== undefined });
 }
 
 function receive(message: HostToWebview): void {

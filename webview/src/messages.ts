@@ -19,6 +19,8 @@ export interface LayerViewData {
   task: string;
   /** Why the task decided nothing: it does not fit the model, or its file cannot be read (LayersResult.unfitTask). */
   notice?: string;
+  /** With `notice`: the task file, and whether it is there to open (buttons under the notice). */
+  noticeTask?: { file: string; exists: boolean };
   ms: number;
 }
 
@@ -47,8 +49,11 @@ export type WebviewToHost =
   | { type: 'refresh' }
   /** The user stopped the readout in progress. */
   | { type: 'cancel' }
+  /** The notice's buttons: open the task file, pick another task. */
+  | { type: 'openTask'; file: string }
+  | { type: 'selectTask' }
   /** Sent after each render, so the host (and tests, through the extension's API) know what is shown. */
-  | { type: 'rendered'; rows: number; decisions: number; summary: string; notice: string; generationTokens: number; generationDone: boolean };
+  | { type: 'rendered'; rows: number; decisions: number; summary: string; notice: string; noticeActions: string[]; generationTokens: number; generationDone: boolean };
 
 /** One task file as the task panel lists it. */
 export interface TaskEntry {

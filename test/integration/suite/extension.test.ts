@@ -489,6 +489,7 @@ describe('HdLM extension in a real VS Code', () => {
       const view = await rendered;
       assert.deepEqual([view.rows, view.decisions], [2, 0], 'embeddings and the one layer, no decision');
       assert.match(view.notice, /task animals cannot classify on shallow-model: .*level layer 2 is beyond the model's 1 layers/);
+      assert.deepEqual(view.noticeActions, ['Open Task File', 'Select Task…'], 'the ways out, under the notice');
       const warned = await api.waitForStatus((s) => !s.busy && s.health === 'warning', 30_000);
       assert.match(warned.message, /shallow-model serves without task animals/);
       await screenshot('workbench-layer-view-unfit-task.png');
