@@ -21,6 +21,9 @@ function percent(p: number): string {
 
 type PickItem = vscode.QuickPickItem & { run?: () => Thenable<unknown> };
 
+/** Fires with the items of every classification quick pick shown (tests read it through the extension's API). */
+export const classifyPickShown = new vscode.EventEmitter<vscode.QuickPickItem[]>();
+
 /** "noun.animal › feline › big cat". */
 export function pathText(result: proto.ClassifyResult): string {
   return result.path.map((d) => d.label).join(' › ');
@@ -30,9 +33,30 @@ export function levelItems(result: proto.ClassifyResult): PickItem[] {
   return result.path.map((d) => ({
     label: `${'  '.repeat(d.level - 1)}${d.label}`,
     description: `${percent(d.probability)} · level ${d.level} from layer ${d.layer}/${result.layers}${result.trainedHeads[d.level - 1] ? '' : ' (untrained head)'}`,
-    detail: d.runnersUp.length > 0 ? `next: ${d.runnersUp.map((r) => `${r.label} ${percent(r.probability)}`).join(', ')}` : 'the only child of its parent: nothing to decide',
+    detail: d.runnersUp.length > 0 ? `next: ${d.runnersUp.map((r) => `${r.label} ${percent(r.probability)}`).join(', ')}${beamNote(d)}` : 'the only child of its parent: nothing to decide',
     run: () => vscode.env.clipboard.writeText(d.label),
   }));
+}
+
+/**
+ * Why a level's label is not its likeliest: the hierarchy beam kept the path that is surer as a
+ * whole (its finer levels are surer), which is what the path probability ranks.
+ */
+function beamNote(d: proto.LevelDecision): string {
+  return d.runnersUp.some((r) => r.probability > d.probability) ? ' · kept by the hierarchy beam: the surer path as a whole (below)' : '';
+}
+
+/** The other paths the hierarchy beam weighed, surest first; picking one copies it. */
+export function alternativeItems(result: proto.ClassifyResult): PickItem[] {
+  if (result.alternatives.length === 0) return [];
+  return [
+    { label: 'other paths the hierarchy beam weighed', kind: vscode.QuickPickItemKind.Separator },
+    ...result.alternatives.map((a) => ({
+      label: a.labels.join(' › '),
+      description: `${percent(a.probability)} (the chosen path ${percent(result.pathProbability)})`,
+      run: () => vscode.env.clipboard.writeText(a.labels.join(' › ')),
+    })),
+  ];
 }
 
 function actionItems(result: proto.ClassifyResult, target: InsertTarget | undefined): PickItem[] {
@@ -101,7 +125,8 @@ export async function classifyCommand(server: ServerConnection, output: vscode.L
   const pick = vscode.window.createQuickPick<PickItem>();
   pick.title = `HdLM · ${result.task}: ${summary}`;
   pick.placeholder = 'Pick a level to copy its label, or an action';
-  pick.items = [...levelItems(result), ...actionItems(result, target)];
+  pick.items = [...levelItems(result), ...alternativeItems(result), ...actionItems(result, target)];
+  classifyPickShown.fire(pick.items.map(({ label, description, detail, kind }) => ({ label, description, detail, kind })));
   pick.onDidAccept(() => {
     const chosen = pick.selectedItems[0];
     pick.hide();

@@ -3,6 +3,7 @@
 // integration tests read through `vscode.extensions.getExtension(...).exports`.
 import * as vscode from 'vscode';
 import type { StatusParams, ThoughtParams } from '../../server/src/protocol';
+import { classifyPickShown } from './classifyCommand';
 import { registerCommands } from './commands';
 import { LayerView, registerLayerView, type RenderedSummary } from './layerView';
 import { RequestErrors, type ShownError } from './requestErrors';
@@ -40,6 +41,8 @@ export interface HdlmApi {
   waitForLayerViewRender(predicate: (r: RenderedSummary) => boolean, timeoutMs: number): Promise<RenderedSummary>;
   /** Resolves with the next error notice a request's failure shows, with its buttons. */
   nextErrorShown(timeoutMs: number): Promise<ShownError>;
+  /** Resolves with the items of the next classification quick pick shown. */
+  nextClassifyPick(timeoutMs: number): Promise<vscode.QuickPickItem[]>;
 }
 
 export function activate(context: vscode.ExtensionContext): HdlmApi {
@@ -72,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     nextThought: (timeoutMs) => nextEvent(thoughts.onDidReceive, timeoutMs, 'no thought'),
     nextLayerViewRender: (timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing'),
     nextErrorShown: (timeoutMs) => nextEvent(RequestErrors.onDidShow.event, timeoutMs, 'no error shown'),
+    nextClassifyPick: (timeoutMs) => nextEvent(classifyPickShown.event, timeoutMs, 'no classification shown'),
   };
 }
 

@@ -206,8 +206,17 @@ describe('HdLM extension in a real VS Code', () => {
       const doc = await vscode.workspace.openTextDocument({ content: 'A small animal that barks at strangers\n', language: 'plaintext' });
       const editor = await vscode.window.showTextDocument(doc);
       editor.selection = new vscode.Selection(0, 0, 0, 38);
+      const pick = api.nextClassifyPick(30_000);
       const result = await vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify');
       assert.ok(result, 'the command returned a classification');
+      // The quick pick: a row per level, then the other paths the hierarchy beam weighed (if any), then the actions.
+      const items = await pick;
+      assert.deepEqual(items.slice(0, 2).map((i) => i.label.trim()), result.path.map((d) => d.label));
+      const others = items.filter((i) => i.kind !== vscode.QuickPickItemKind.Separator && / › /.test(i.label) && !i.label.startsWith('$('));
+      assert.deepEqual(others.map((i) => i.label), result.alternatives.map((a) => a.labels.join(' › ')));
+      assert.equal(items.some((i) => i.label === 'other paths the hierarchy beam weighed'), result.alternatives.length > 0);
+      // A level whose runner-up is likelier says why the beam kept its label.
+      result.path.forEach((d, i) => assert.equal(items[i]!.detail?.includes('kept by the hierarchy beam') ?? false, d.runnersUp.some((r) => r.probability > d.probability)));
       assert.equal(result.task, 'animals');
       assert.deepEqual(result.path.map((d) => d.layer), [2, 4]);
       const [coarse, fine] = result.path.map((d) => d.label);
