@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import type { GenerationView, HostToWebview, LayerViewData, WebviewToHost } from '../../webview/src/messages';
 import { textToClassify } from './classifyCommand';
+import { openTaskFile, selectTask } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
@@ -123,10 +124,10 @@ export class LayerView implements vscode.Disposable {
         else this.post({ type: 'error', message: 'Cancelled. Select text and run HdLM: Show Layer View again.' });
         return;
       case 'openTask':
-        void vscode.window.showTextDocument(vscode.Uri.file(message.file));
+        void openTaskFile(message.file);
         return;
       case 'selectTask':
-        void vscode.commands.executeCommand('hdlm.selectTask');
+        void selectTask();
         return;
       case 'rendered':
         LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, notice: message.notice, noticeActions: message.noticeActions, generationTokens: message.generationTokens, generationDone: message.generationDone };

@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient';
 import { ErrorCodes, isUnfitTaskData, type UnfitTaskData } from '../../server/src/protocol';
+import { TASK_ACTIONS } from '../../webview/src/messages';
 
 /** A notice shown: its text and its buttons. */
 export interface ShownError {
@@ -11,8 +12,6 @@ export interface ShownError {
   actions: string[];
 }
 
-const OPEN_TASK = 'Open Task File';
-const SELECT_TASK = 'Select Task…';
 const SHOW_LOG = 'Show Log';
 
 export class RequestErrors {
@@ -22,14 +21,24 @@ export class RequestErrors {
   /** Shows `message` for `err`, with the task's buttons when the model serves without its task. */
   static show(message: string, err: unknown, output: vscode.OutputChannel): void {
     const task = unfitTask(err);
-    const actions = [...(task?.exists ? [OPEN_TASK] : []), ...(task ? [SELECT_TASK] : []), SHOW_LOG];
+    const actions = [...(task?.exists ? [TASK_ACTIONS.open] : []), ...(task ? [TASK_ACTIONS.select] : []), SHOW_LOG];
     RequestErrors.onDidShow.fire({ message, actions });
     void vscode.window.showErrorMessage(message, ...actions).then(async (choice) => {
-      if (choice === OPEN_TASK && task) await vscode.window.showTextDocument(vscode.Uri.file(task.taskFile));
-      else if (choice === SELECT_TASK) await vscode.commands.executeCommand('hdlm.selectTask');
+      if (choice === TASK_ACTIONS.open && task) await openTaskFile(task.taskFile);
+      else if (choice === TASK_ACTIONS.select) await selectTask();
       else if (choice === SHOW_LOG) output.show(true);
     });
   }
+}
+
+/** TASK_ACTIONS.open: the task file in an editor. */
+export async function openTaskFile(file: string): Promise<void> {
+  await vscode.window.showTextDocument(vscode.Uri.file(file));
+}
+
+/** TASK_ACTIONS.select: HdLM: Select Task. */
+export async function selectTask(): Promise<void> {
+  await vscode.commands.executeCommand('hdlm.selectTask');
 }
 
 /** The task a `modelUnavailable` error says the model serves without, if that is what it says. */

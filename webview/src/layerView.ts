@@ -4,7 +4,7 @@
 // panel shows it at once, and tells the host what it rendered.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import { component, el, percent, vsCodeApi } from './dom';
-import type { GenerationView, HostToWebview, LayerViewData, WebviewToHost } from './messages';
+import { TASK_ACTIONS, type GenerationView, type HostToWebview, type LayerViewData, type WebviewToHost } from './messages';
 import './layerView.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeProgressRing());
@@ -114,11 +114,11 @@ function notice(data: LayerViewData): HTMLElement {
   if (task) {
     const actions = el('div', '', 'notice-actions');
     if (task.exists) {
-      const open = component('vscode-button', 'Open Task File');
+      const open = component('vscode-button', TASK_ACTIONS.open);
       open.addEventListener('click', () => post({ type: 'openTask', file: task.file }));
       actions.append(open);
     }
-    const select = component('vscode-button', 'Select Task…');
+    const select = component('vscode-button', TASK_ACTIONS.select);
     select.setAttribute('appearance', 'secondary');
     select.addEventListener('click', () => post({ type: 'selectTask' }));
     actions.append(select);

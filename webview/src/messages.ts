@@ -36,6 +36,9 @@ export interface GenerationView {
   done?: { caughtUp: number; thoughtLayer: number; thoughtProbability?: number; ms: { thought: number; answer: number } };
 }
 
+/** The ways out of a task the model serves without, as buttons: the error notice's and the layer view's. */
+export const TASK_ACTIONS = { open: 'Open Task File', select: 'Select Task…' } as const;
+
 /** Host → webview. */
 export type HostToWebview =
   | { type: 'busy'; text: string }

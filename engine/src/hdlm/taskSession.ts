@@ -188,24 +188,32 @@ export async function openTask(
   };
   let planned: ReturnType<typeof plannedLayers>;
   try {
-    planned = unfitIfThrows(() => plannedLayers(task, L, tell));
+    planned = plannedLayers(task, L, tell);
   } catch (err) {
-    if (modelIfUnfit && err instanceof TaskUnfitError) return openModelOnly(engine, task, modelDir, err.message, load, note);
-    throw err;
+    const unfit = new TaskUnfitError(err);
+    if (!modelIfUnfit) throw unfit;
+    return openModelOnly(engine, task, modelDir, unfit.message, load, note);
   }
   // Cut segments at every level's (and exit's) layer so each can stop there.
   const cuts = segmentCuts([...planned.layers, ...planned.exits], L);
   const loaded = await engine.loadModel(modelDir, { ...load, cuts, onNote: note });
+  let tokenizer: ReturnType<LoadedModel['requireTokenizer']>;
   try {
-    const tokenizer = loaded.requireTokenizer();
-    return await unfitIfRejects(() => attachHeads(task, loaded, tokenizer, planned, notices, tell));
+    tokenizer = loaded.requireTokenizer();
   } catch (err) {
+    await loaded.release();
+    throw err; // the model's own fault: no task runs on it
+  }
+  try {
+    return await attachHeads(task, loaded, tokenizer, planned, notices, tell);
+  } catch (err) {
+    const unfit = new TaskUnfitError(err);
     // Thinking needs a cut below the last layer: the first level's, as when the task fits (thinkOn), else the shallowest.
     const thoughtLayer = planned.layers[0]! < L ? planned.layers[0]! : cuts[0];
-    if (modelIfUnfit && err instanceof TaskUnfitError && thoughtLayer !== undefined) return modelOnlySession(task, loaded, thoughtLayer, err.message);
+    if (modelIfUnfit && thoughtLayer !== undefined) return modelOnlySession(task, loaded, thoughtLayer, unfit.message);
     await loaded.release();
-    if (modelIfUnfit && err instanceof TaskUnfitError) return openModelOnly(engine, task, modelDir, err.message, load, note);
-    throw err;
+    if (!modelIfUnfit) throw unfit;
+    return openModelOnly(engine, task, modelDir, unfit.message, load, note);
   }
 }
 
@@ -249,22 +257,6 @@ async function attachHeads(
     // The heads made so far go; the model is the caller's to release.
     await Promise.all([...heads.filter((h) => h !== loaded.model.ownHead), ...exitHeads].map((h) => h.release()));
     throw err;
-  }
-}
-
-function unfitIfThrows<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (err) {
-    throw new TaskUnfitError(err);
-  }
-}
-
-async function unfitIfRejects<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw new TaskUnfitError(err);
   }
 }
 
