@@ -24,6 +24,9 @@ export interface LoadModelOptions {
 }
 
 export class LoadedModel {
+  /** Who holds this model (retain adds one): its sessions are freed when the last lets go. */
+  private holders = 1;
+
   private constructor(
     readonly checkpoint: Checkpoint,
     readonly model: SegmentedModel,
@@ -63,7 +66,19 @@ export class LoadedModel {
     return this.tokenizer;
   }
 
+  /**
+   * One more holder (ModelPool: a task session opened again after an edit shares the model
+   * instead of loading it again); each holder calls release once.
+   */
+  retain(): this {
+    if (this.holders === 0) throw new Error(`${this.checkpoint.dir} was already released`);
+    this.holders++;
+    return this;
+  }
+
+  /** Lets go of this holder's share; the last one frees the sessions. */
   release(): Promise<void> {
-    return this.model.release();
+    if (this.holders === 0) return Promise.resolve();
+    return --this.holders === 0 ? this.model.release() : Promise.resolve();
   }
 }

@@ -599,8 +599,6 @@ export class HdlmServer {
         this.jobProgressHandles.delete(params.jobId);
       }
     }
-    // A finished training job may have replaced the heads the task session holds: reload them lazily.
-    if (params.kind === 'train' && this.jobs.journal.get(params.jobId)?.state !== 'running') void this.tasks.release();
   }
 
   /**

@@ -5,12 +5,14 @@
 // the same, released when one changes. A request uses the session through `use`, which counts
 // it: a replaced session is released only after the requests still running on it end, so a
 // settings change, an edit or a finished training job never pulls the model out from under a
-// generation half done.
+// generation half done. Sessions share their model through a ModelPool: a session opened again
+// after an edit or new heads loads only its heads unless the edit moved a segment's cut.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { headsStamp } from '../../engine/src/hdlm/headStore';
+import { ModelPool, type ModelLoader } from '../../engine/src/modelPool';
 import { readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { openModelOnly, openTask, taskModelFolder, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { SHIPPED_TASK } from './protocol';
@@ -68,12 +70,14 @@ type TaskRead = TaskFileRead & { stamp: string };
 
 export class TaskHost {
   private current: Entry | undefined;
+  private readonly models = new ModelPool();
   private lastRead: { file: string; fileStamp: string | undefined; read: TaskFileRead } | undefined;
 
   /**
    * `headsBeingWritten`: whether a job of this server is writing into a heads folder now. Its
-   * heads are saved one by one, and the session is not reopened for each: the job's end
-   * releases it once (HdlmServer), so the next request opens the finished heads.
+   * heads are saved one by one, and the session is not reopened for each: the first request
+   * after the job has sent its result finds the heads' stamp changed and opens the finished
+   * heads, once (a job that saved nothing changes nothing).
    */
   constructor(
     private readonly defaults: Defaults,
@@ -105,21 +109,25 @@ export class TaskHost {
     const heads = this.headsStampOf(read.task, taskFile);
     const key = JSON.stringify({ taskFile, model, headPrecision, file: read.stamp, heads });
     if (this.current && this.current.key === key && this.current.engine === engine) return this.current;
-    void this.release();
-    const session = read.task ? this.open(engine, { ...read.task, model: model === 'default' ? read.task.model : model }, taskFile, headPrecision) : this.openUnread(engine, taskFile, model, read.problem, headPrecision);
+    void this.releaseSession();
+    const loader = this.models.on(engine);
+    const session = read.task ? this.open(loader, { ...read.task, model: model === 'default' ? read.task.model : model }, taskFile, headPrecision) : this.openUnread(loader, taskFile, model, read.problem, headPrecision);
     const entry = new Entry(key, taskFile, heads, engine, session);
     this.current = entry;
-    // A failed load is not cached: the next request tries again (the user may have fixed it).
+    // A failed load is not cached: the next request tries again (the user may have fixed it),
+    // and a model loaded for it (one without a tokenizer) is not kept for later.
     session.catch(() => {
-      if (this.current === entry) this.current = undefined;
+      if (this.current !== entry) return;
+      this.current = undefined;
+      this.models.forget();
     });
     return entry;
   }
 
   /** The task with its heads on its model, or its model alone when the task does not fit it. */
-  private async open(engine: Engine, task: TaskDefinition, taskFile: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
+  private async open(engine: ModelLoader, task: TaskDefinition, taskFile: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
     const modelDir = taskModelFolder(task, this.defaults.modelDir);
-    this.log(`loading ${modelDir} for task ${task.name} (${taskFile})`);
+    this.log(`opening task ${task.name} (${taskFile}) on ${modelDir}`);
     const started = performance.now();
     const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
     // The layer view and generation need only the model: they go on while the task waits for a fix.
@@ -133,7 +141,7 @@ export class TaskHost {
    * The model alone while the task file cannot be read (missing, or half edited): the configured
    * model, else the shipped one, since the file that would name another cannot be read.
    */
-  private async openUnread(engine: Engine, taskFile: string, model: string, problem: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
+  private async openUnread(engine: ModelLoader, taskFile: string, model: string, problem: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
     const modelDir = model === 'default' ? this.defaults.modelDir : model;
     try {
       const opened = await openModelOnly(engine, unreadTask(taskFile, modelDir), modelDir, problem, { headPrecision, unreadable: true }, (m) => this.log(m));
@@ -175,10 +183,18 @@ export class TaskHost {
   }
 
   /**
-   * Lets go of the current session: the next request opens a new one, and this one is released
-   * once the requests running on it have ended.
+   * Lets go of the current session and its model (the engine is replaced, or the server
+   * closes): the next request opens a new one, and this one is released once the requests
+   * running on it have ended.
    */
   async release(): Promise<void> {
+    const released = this.releaseSession();
+    this.models.forget();
+    await released;
+  }
+
+  /** Lets go of the current session, as release(), but keeps its model for the next session to share. */
+  private async releaseSession(): Promise<void> {
     const old = this.current;
     this.current = undefined;
     if (!old) return;

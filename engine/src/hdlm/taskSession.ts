@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
-import type { Engine } from '../engine';
+import type { ModelLoader } from '../modelPool';
 import type { LoadedModel, LoadModelOptions } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, type ClassifierLevel, type ExitWhenSure } from './classifier';
@@ -171,9 +171,11 @@ export interface OpenTaskOptions extends Pick<LoadModelOptions, 'headPrecision'>
  * Loads the task's model with segments cut at its layers, and its heads. A task that does not
  * fit the model throws TaskUnfitError, or opens the model alone (`modelIfUnfit`); a model that
  * cannot load throws the loader's error. `headPrecision`: the own head's (LoadModelOptions).
+ * `engine` loads the model: an Engine, or a ModelPool's loader, which shares a model already
+ * loaded with the same segments (the session's release lets go of its share only).
  */
 export async function openTask(
-  engine: Engine,
+  engine: ModelLoader,
   task: TaskDefinition,
   defaultModelDir: string,
   note: (m: string) => void = () => undefined,
@@ -268,7 +270,7 @@ async function attachHeads(
  * `modelDir`: the model the task was opened on.
  */
 export async function openModelOnly(
-  engine: Engine,
+  engine: ModelLoader,
   task: TaskDefinition,
   modelDir: string,
   reason: string,

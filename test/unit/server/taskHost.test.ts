@@ -1,7 +1,8 @@
 // TaskHost keeps one session while nothing it was opened from changes, and opens another when
 // the task file's bytes change (an edit of the same size within the same clock tick too) or a
-// head is saved: but not for each head a job of this server saves (its end releases the
-// session once), and not for the reports an evaluation writes beside the heads.
+// head is saved: but not for each head a job of this server saves (the first request after its
+// end opens the finished heads), and not for the reports an evaluation writes beside the heads.
+// A session opened again shares the model with the one before unless its segments moved.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,9 @@ test('the session follows the task file and its heads, but not each head a job o
   let jobWriting = false;
   const host = new TaskHost({ modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: '' }, () => undefined, () => jobWriting);
   const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
+  const load = engine.loadModel.bind(engine);
+  let loads = 0;
+  engine.loadModel = (dir, options) => (loads++, load(dir, options));
   const settings = { ...DEFAULT_SETTINGS, task: file };
   const session = (): Promise<TaskSession> => host.use(engine, settings, workspace, (s) => Promise.resolve(s));
   try {
@@ -45,6 +49,8 @@ test('the session follows the task file and its heads, but not each head a job o
     jobWriting = false;
     const saved = await session();
     assert.notEqual(saved, first, 'the job ended: the saved heads are read');
+    assert.equal(saved.loaded, first.loaded, 'new heads on the same model: it is shared, not loaded again');
+    assert.equal(loads, 1);
     // Reports beside the heads are not heads.
     writeFileSync(join(workspace, 'heads', 'evaluation.json'), '{}');
     assert.equal(await session(), saved);
@@ -53,7 +59,27 @@ test('the session follows the task file and its heads, but not each head a job o
     const edited = await session();
     assert.notEqual(edited, saved);
     assert.deepEqual(edited.layers, [3, 4]);
+    assert.equal(loads, 2, 'a level moved: the segments are cut elsewhere, so the model is loaded again');
+    await until(() => released(saved), 'the model with the old cuts is freed once no session holds it');
+    // A new prompt moves no cut: the model is shared.
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(task(3)) as object), system: 'Sort it.' }));
+    const prompted = await session();
+    assert.equal(prompted.task.system, 'Sort it.');
+    assert.equal(prompted.loaded, edited.loaded);
+    assert.equal(loads, 2);
+    await host.release();
+    await until(() => released(prompted), 'released with the host: nothing keeps the model');
   } finally {
     await host.release();
   }
 });
+
+/** Whether a session's model has freed its onnxruntime sessions (the last holder let go). */
+function released(session: TaskSession): boolean {
+  return session.loaded.model['released'];
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(condition(), what);
+}
