@@ -144,7 +144,8 @@ export class HdlmServer {
     if (this.defaults.stateDir) this.jobs = this.newJobs(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
     return {
       capabilities: {
-        textDocumentSync: TextDocumentSyncKind.Incremental,
+        // Saves too: a saved task file that the open session runs opens it again (taskFileSaved).
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         inlineCompletionProvider: true,
         hoverProvider: true,
         completionProvider: { triggerCharacters: ['"', ':', '[', ','] },
@@ -180,14 +181,42 @@ export class HdlmServer {
       this.sessionWarning = undefined;
       this.publishReadyIfIdle();
     }
+    const inUse = this.tasks.inUse;
     if (previous && JSON.stringify(engineSettings(previous)) === JSON.stringify(engineSettings(next))) {
-      // Model and task settings are read on the next request; only the engine needs a restart.
+      // Model and task settings are read at each request; only the engine needs a restart.
       this.settings = Promise.resolve(next);
-      return;
+    } else {
+      this.client.log('settings changed: restarting the engine');
+      // New requests wait for the new engine at once; the old session goes when its requests end.
+      await Promise.all([this.tasks.release(), this.launch(Promise.resolve(next))]);
     }
-    this.client.log('settings changed: restarting the engine');
-    // New requests wait for the new engine at once; the old session goes when its requests end.
-    await Promise.all([this.tasks.release(), this.launch(Promise.resolve(next))]);
+    if (inUse && JSON.stringify(previous) !== JSON.stringify(next)) await this.reopen('settings changed');
+  }
+
+  /**
+   * A task file was saved. When the open session runs it and the save changed it, the session
+   * opens again now instead of at the next request: the status and the task panel tell at once
+   * what the edit did (a task that fits again, or no longer does), and a model that a moved
+   * level makes load again loads while the user is still reading the file.
+   */
+  async taskFileSaved(path: string): Promise<void> {
+    if (this.tasks.outdatedOn(path)) await this.reopen(`${basename(path)} saved`);
+  }
+
+  /**
+   * Opens the session for the settings now, as a request would, with the status busy meanwhile
+   * and current after. Only for a session that was in use: nothing loads a model that no
+   * request has asked for. A failure is the log's; the next request meets it too and says so.
+   */
+  private async reopen(why: string): Promise<void> {
+    this.client.log(`${why}: opening the task again`);
+    try {
+      const engine = await this.requireEngine();
+      const settings = await this.readSettings();
+      await this.job(`opening the task (${why})`, undefined, () => this.withSession(engine, settings, () => Promise.resolve()));
+    } catch (err) {
+      this.client.log(`${why}: the task could not be opened again: ${describe(err)}`);
+    }
   }
 
   /**

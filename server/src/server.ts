@@ -108,6 +108,9 @@ const features: FeatureContext = { defaultModelDir: defaultModelDir() };
 const documents = new TextDocuments(TextDocument);
 const validator = new DocumentValidator((uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }).catch(logFailure), logFailure, features);
 documents.onDidChangeContent((e) => validator.schedule(e.document));
+documents.onDidSave((e) => {
+  if (e.document.languageId === 'hdlm-task' && e.document.uri.startsWith('file:')) void server.taskFileSaved(fileURLToPath(e.document.uri)).catch(logFailure);
+});
 documents.onDidClose((e) => {
   validator.clear(e.document.uri);
   forgetDataset(e.document.uri);

@@ -39,6 +39,8 @@ class Entry {
   constructor(
     readonly key: string,
     readonly taskFile: string,
+    /** The task file's stamp (stampOf) when the session opened. */
+    readonly fileStamp: string,
     /** The heads' stamp (headsStamp) when the session opened. */
     readonly heads: string,
     readonly engine: Engine,
@@ -112,7 +114,7 @@ export class TaskHost {
     void this.releaseSession();
     const loader = this.models.on(engine);
     const session = read.task ? this.open(loader, { ...read.task, model: model === 'default' ? read.task.model : model }, taskFile, headPrecision) : this.openUnread(loader, taskFile, model, read.problem, headPrecision);
-    const entry = new Entry(key, taskFile, heads, engine, session);
+    const entry = new Entry(key, taskFile, read.stamp, heads, engine, session);
     this.current = entry;
     // A failed load is not cached: the next request tries again (the user may have fixed it),
     // and a model loaded for it (one without a tokenizer) is not kept for later.
@@ -177,9 +179,26 @@ export class TaskHost {
     return headsStamp(task.headsDir);
   }
 
-  /** The open session, when it runs `taskFile` (for what a task's summary should say about it). */
+  /**
+   * The open session, when it runs `taskFile` as the file and its heads are now (for what a
+   * task's summary should say about it): after an edit, what it found is no longer news.
+   */
   openOn(taskFile: string): TaskSession | undefined {
-    return this.current?.taskFile === taskFile ? this.current.opened : undefined;
+    const entry = this.current;
+    const session = entry?.taskFile === taskFile ? entry.opened : undefined;
+    if (!entry || !session || this.outdatedOn(taskFile)) return undefined;
+    return this.headsStampOf(session.unreadable ? undefined : session.task, taskFile) === entry.heads ? session : undefined;
+  }
+
+  /** Whether a session is open or opening: the server then keeps it following the task file and the settings. */
+  get inUse(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Whether the session runs `taskFile` as it read before the file's last change (a save since changed its bytes). */
+  outdatedOn(taskFile: string): boolean {
+    const entry = this.current;
+    return entry?.taskFile === taskFile && (stampOf(taskFile)?.stamp ?? 'none') !== entry.fileStamp;
   }
 
   /**

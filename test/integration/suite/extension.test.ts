@@ -538,9 +538,20 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(first.tasks >= 2, `tasks listed: ${first.tasks}`);
     const folder = vscode.workspace.workspaceFolders![0]!.uri;
     const uri = vscode.Uri.joinPath(folder, 'animals.hdlm.json');
-    await vscode.commands.executeCommand('hdlm.setLevelLayer', uri, 1, 3);
-    const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as { levels: { layer: unknown }[] };
-    assert.deepEqual(saved.levels.map((l) => l.layer), [3, 'last'], 'the file was edited and saved');
+    // With the task in use, the save itself opens it again (didSave), before any request.
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      await vscode.commands.executeCommand('hdlm.classify', 'a cat');
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await vscode.commands.executeCommand('hdlm.setLevelLayer', uri, 1, 3);
+      const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as { levels: { layer: unknown }[] };
+      assert.deepEqual(saved.levels.map((l) => l.layer), [3, 'last'], 'the file was edited and saved');
+      const reopened = /animals\.hdlm\.json saved: opening the task again\n(.*\n)*task animals ready in [\d.]+ s: layers 3, 4/;
+      for (let waited = 0; !reopened.test(api.outputText()) && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      assert.match(api.outputText(), reopened);
+    } finally {
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+    }
     // The panel shows the previous test's finished job until this one starts, and re-renders it
     // when the save above is noticed: only a finished job with another id is this test's.
     const done = api.waitForTaskPanelRender((r) => r.job.startsWith('train:done') && r.jobId !== first.jobId, 120_000);

@@ -279,6 +279,44 @@ test('a task file missing or half edited leaves the model serving, and the sessi
   assert.equal(client.lines.filter((l) => /serves without a task/.test(l)).length, 3);
 });
 
+test('a saved task file that the open session runs opens it again at once, so the status and the task card tell what the save did', async () => {
+  const file = join(workspace, 'saved.hdlm.json');
+  const task = (layer: number): string => JSON.stringify({ name: 'saved', model: 'model', dataset: 'animals.jsonl', levels: [{ layer }, { layer: 'last' }] });
+  writeFileSync(file, task(2));
+  const { server, client } = await startServer({ task: 'saved.hdlm.json' });
+  const opened = (): number => client.lines.filter((l) => l.startsWith('opening task saved')).length;
+  // No session yet: a save loads nothing (a model loads when a request first asks for one).
+  await server.taskFileSaved(file);
+  assert.equal(opened(), 0);
+  await server.classify({ text: 'barks' });
+  assert.equal(opened(), 1);
+  // Saved with a level beyond the model: until the session opens again, the card says nothing of it.
+  writeFileSync(file, task(7));
+  assert.ok(!server.taskSummary({ task: file }).notices?.some((n) => /cannot classify/.test(n)), 'what the outdated session found is no longer news');
+  await server.taskFileSaved(file);
+  assert.equal(opened(), 2);
+  assert.ok(client.lines.includes('saved.hdlm.json saved: opening the task again'));
+  const warned = client.statuses.at(-1)!;
+  assert.deepEqual([warned.health, warned.busy], ['warning', false]);
+  assert.match(warned.message, /model serves without task saved, which does not fit it/);
+  assert.ok(server.taskSummary({ task: file }).notices?.some((n) => /task saved cannot classify on model: .*level layer 7 is beyond the model's 4 layers/.test(n)));
+  // Saved again unchanged, or another task file saved: nothing opens.
+  await server.taskFileSaved(file);
+  await server.taskFileSaved(join(workspace, 'animals.hdlm.json'));
+  assert.equal(opened(), 2);
+  // Fixed: the warning goes as the file is saved, before any request.
+  writeFileSync(file, task(3));
+  await server.taskFileSaved(file);
+  assert.deepEqual([client.statuses.at(-1)!.health, client.statuses.at(-1)!.message], ['ok', 'ready']);
+  assert.ok(!server.taskSummary({ task: file }).notices?.some((n) => /cannot classify/.test(n)));
+  assert.deepEqual((await server.classify({ text: 'barks' })).path.map((d) => d.layer), [3, 4]);
+  assert.equal(opened(), 3, 'the request found the session the save opened');
+  // A settings change while a session is in use opens the new one at once as well.
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json' };
+  await server.reconfigure();
+  assert.ok(client.lines.some((l) => l.startsWith('opening task animals')));
+});
+
 test('a training job can be cancelled, also from its work-done progress', async () => {
   const { server, client } = await startServer({ task: 'animals.hdlm.json' });
   const { jobId } = await server.train({ task: 'animals.hdlm.json' });
