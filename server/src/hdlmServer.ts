@@ -129,7 +129,13 @@ export class HdlmServer {
     private readonly createEngine: EngineFactory,
     private readonly defaults: Defaults,
   ) {
-    this.tasks = new TaskHost(defaults, (m) => client.log(m), (headsDir) => this.jobOnHeads(headsDir) !== undefined);
+    this.tasks = new TaskHost(
+      defaults,
+      (m) => client.log(m),
+      (headsDir) => this.jobOnHeads(headsDir) !== undefined,
+      // Sessions open inside a request's busy period: while the model loads, the status says that instead of "classifying".
+      (what) => this.activeRequests > 0 && this.publish({ ...this.lastStatus, busy: true, message: what }),
+    );
     this.jobs = this.newJobs(new JobJournal(undefined));
   }
 

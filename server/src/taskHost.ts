@@ -85,6 +85,8 @@ export class TaskHost {
     private readonly defaults: Defaults,
     private readonly log: (message: string) => void,
     private readonly headsBeingWritten: (headsDir: string) => boolean = () => false,
+    /** Told when a session starts opening (the status says so: a large model takes a while to load). */
+    private readonly opening: (what: string) => void = () => undefined,
   ) {}
 
   /**
@@ -130,6 +132,7 @@ export class TaskHost {
   private async open(engine: ModelLoader, task: TaskDefinition, taskFile: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
     const modelDir = taskModelFolder(task, this.defaults.modelDir);
     this.log(`opening task ${task.name} (${taskFile}) on ${modelDir}`);
+    this.opening(`opening task ${task.name} on ${basename(modelDir)}`);
     const started = performance.now();
     const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
     // The layer view and generation need only the model: they go on while the task waits for a fix.
@@ -145,6 +148,7 @@ export class TaskHost {
    */
   private async openUnread(engine: ModelLoader, taskFile: string, model: string, problem: string, headPrecision: HdlmSettings['headPrecision']): Promise<TaskSession> {
     const modelDir = model === 'default' ? this.defaults.modelDir : model;
+    this.opening(`opening ${basename(modelDir)} without a task`);
     try {
       const opened = await openModelOnly(engine, unreadTask(taskFile, modelDir), modelDir, problem, { headPrecision, unreadable: true }, (m) => this.log(m));
       this.log(`${modelDir} serves without a task: ${problem}`);

@@ -41,6 +41,8 @@ test('classify answers a valid path, level by level from the task\'s layers, wit
   const during = client.statuses.slice(before);
   assert.equal(during[0]!.busy, true);
   assert.equal(during.at(-1)!.busy, false);
+  // While the session opens the status says so, not "classifying" (a large model loads for seconds).
+  assert.deepEqual([...new Set(during.filter((s) => s.busy).map((s) => s.message))], ['classifying', 'opening task animals on model']);
   assert.ok(client.lines.some((l) => /task animals ready/.test(l)));
   // The session is reused: a second request does not load again.
   await server.classify({ text: 'meows' });
