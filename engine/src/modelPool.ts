@@ -8,11 +8,20 @@ import type { Engine } from './engine';
 import type { LoadedModel, LoadModelOptions } from './loadedModel';
 
 /** What opening a task needs of an engine: the Engine itself, or a pool over one. */
-export type ModelLoader = Pick<Engine, 'loadModel'>;
+export interface ModelLoader extends Pick<Engine, 'loadModel'> {
+  /**
+   * The model kept loaded from `dir` with these options, whatever its segments, or undefined.
+   * A session that needs no particular cut (a model serving while its task file is half edited)
+   * takes it rather than loading the model again, twice: once broken, once fixed.
+   */
+  loadedModel?(dir: string, options?: LoadModelOptions): Promise<LoadedModel | undefined>;
+}
 
 interface Kept {
   engine: Engine;
   key: string;
+  /** The key without the segments (keyOf). */
+  folder: string;
   /** The pool's own share of the model (LoadedModel.retain): it keeps the model between sessions. */
   model: Promise<LoadedModel>;
 }
@@ -22,19 +31,29 @@ export class ModelPool {
 
   /** A loader over `engine` that shares the model kept when the folder and every option that shapes it agree. */
   on(engine: Engine): ModelLoader {
-    return { loadModel: (dir, options) => this.load(engine, dir, options) };
+    return {
+      loadModel: (dir, options) => this.load(engine, dir, options),
+      loadedModel: async (dir, options = {}) => {
+        const kept = this.kept;
+        if (kept?.engine !== engine || kept.folder !== keyOf(dir, { ...options, cuts: [] })) return undefined;
+        return kept.model.then(
+          (m) => m.retain(),
+          () => undefined,
+        );
+      },
+    };
   }
 
   private async load(engine: Engine, dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
     const key = keyOf(dir, options);
-    const kept = this.kept?.engine === engine && this.kept.key === key ? this.kept : this.keep(engine, key, engine.loadModel(dir, options));
+    const kept = this.kept?.engine === engine && this.kept.key === key ? this.kept : this.keep(engine, key, keyOf(dir, { ...options, cuts: [] }), engine.loadModel(dir, options));
     // Each caller holds its own share, released with its session; the pool's stays until forget().
     return (await kept.model).retain();
   }
 
-  private keep(engine: Engine, key: string, model: Promise<LoadedModel>): Kept {
+  private keep(engine: Engine, key: string, folder: string, model: Promise<LoadedModel>): Kept {
     this.forget();
-    const kept: Kept = { engine, key, model };
+    const kept: Kept = { engine, key, folder, model };
     this.kept = kept;
     // A load that failed is not kept: the next caller tries again (the folder may have been fixed).
     model.catch(() => {

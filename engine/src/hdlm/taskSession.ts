@@ -265,8 +265,9 @@ async function attachHeads(
 /**
  * The model of a task that does not fit it (TaskUnfitError) or could not be read (`unreadable`,
  * `task` a stand-in from unreadTask), without the task: the layer view and generation still run
- * on it, thinking at half its depth with its own head, and classifying refuses with `reason`.
- * (openTask with `modelIfUnfit` keeps a model it already loaded, thinking at the task's first layer.)
+ * on it, thinking with its own head at half its depth (or, on a model the loader keeps, at its
+ * first cut: modelToServe), and classifying refuses with `reason`. (openTask with `modelIfUnfit`
+ * keeps a model it already loaded, thinking at the task's first layer.)
  * `modelDir`: the model the task was opened on.
  */
 export async function openModelOnly(
@@ -278,9 +279,22 @@ export async function openModelOnly(
   note: (m: string) => void = () => undefined,
 ): Promise<TaskSession> {
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
-  const thoughtLayer = Math.max(1, Math.round(L / 2));
-  const loaded = await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([thoughtLayer], L), onNote: note });
+  const { loaded, thoughtLayer } = await modelToServe(engine, modelDir, L, load, note);
   return modelOnlySession(task, loaded, thoughtLayer, reason, unreadable);
+}
+
+/**
+ * The model to serve without a task, and the layer it thinks at: one the loader keeps already
+ * (its first cut below the last layer, the layer its task last thought at), else the model
+ * loaded anew with a cut at half its depth.
+ */
+async function modelToServe(engine: ModelLoader, modelDir: string, L: number, load: Pick<LoadModelOptions, 'headPrecision'>, note: (m: string) => void): Promise<{ loaded: LoadedModel; thoughtLayer: number }> {
+  const kept = await engine.loadedModel?.(modelDir, load);
+  const cut = kept?.model.exitLayers.find((layer) => layer < L);
+  if (kept && cut !== undefined) return { loaded: kept, thoughtLayer: cut };
+  await kept?.release();
+  const thoughtLayer = Math.max(1, Math.round(L / 2));
+  return { loaded: await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([thoughtLayer], L), onNote: note }), thoughtLayer };
 }
 
 /** A loaded model serving without `task` (openModelOnly), thinking at `thoughtLayer` through its own head. */

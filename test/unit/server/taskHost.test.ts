@@ -32,7 +32,7 @@ test('the session follows the task file and its heads, but not each head a job o
   const task = (layer: number): string => JSON.stringify({ name: 'animals', model: 'model', dataset: 'animals.jsonl', heads: 'heads', levels: [{ layer }, { layer: 'last' }] });
   writeFileSync(file, task(2));
   let jobWriting = false;
-  const host = new TaskHost({ modelDir: '/nonexistent', taskFile: '/nonexistent.hdlm.json', cli: '' }, () => undefined, () => jobWriting);
+  const host = new TaskHost({ modelDir: join(workspace, 'model'), taskFile: '/nonexistent.hdlm.json', cli: '' }, () => undefined, () => jobWriting);
   const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
   const load = engine.loadModel.bind(engine);
   let loads = 0;
@@ -67,8 +67,23 @@ test('the session follows the task file and its heads, but not each head a job o
     assert.equal(prompted.task.system, 'Sort it.');
     assert.equal(prompted.loaded, edited.loaded);
     assert.equal(loads, 2);
+    // Saved half edited, then with a level beyond the model: the model serves alone, still the
+    // same one, thinking at its cut; fixed, the task is back on it. Not one load in between.
+    writeFileSync(file, '{ "name": "animals", "levels": [');
+    const broken = await session();
+    assert.equal(broken.unreadable, true);
+    assert.deepEqual([broken.loaded, broken.layers], [edited.loaded, [3]]);
+    writeFileSync(file, task(9));
+    const beyond = await session();
+    assert.match(beyond.unfit ?? '', /level layer 9 is beyond the model's 4 layers/);
+    assert.equal(beyond.loaded, edited.loaded);
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(task(3)) as object), system: 'Sort it.' }));
+    const fixed = await session();
+    assert.equal(fixed.unfit, undefined);
+    assert.equal(fixed.loaded, edited.loaded);
+    assert.equal(loads, 2);
     await host.release();
-    await until(() => released(prompted), 'released with the host: nothing keeps the model');
+    await until(() => released(fixed), 'released with the host: nothing keeps the model');
   } finally {
     await host.release();
   }
