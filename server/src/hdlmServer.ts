@@ -16,7 +16,7 @@ import { mistakesOf, readMistakes } from '../../engine/src/hdlm/evaluationMistak
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { Jobs } from './jobs';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { engineSettings, HdlmSettings, parseSettings } from './settings';
+import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
 
 export const SERVER_VERSION = '0.1.0';
@@ -188,7 +188,8 @@ export class HdlmServer {
       this.publishReadyIfIdle();
     }
     const inUse = this.tasks.inUse;
-    if (previous && JSON.stringify(engineSettings(previous)) === JSON.stringify(engineSettings(next))) {
+    const same = <T>(pick: (s: HdlmSettings) => T): boolean => previous !== undefined && JSON.stringify(pick(previous)) === JSON.stringify(pick(next));
+    if (same(engineSettings)) {
       // Model and task settings are read at each request; only the engine needs a restart.
       this.settings = Promise.resolve(next);
     } else {
@@ -196,7 +197,8 @@ export class HdlmServer {
       // New requests wait for the new engine at once; the old session goes when its requests end.
       await Promise.all([this.tasks.release(), this.launch(Promise.resolve(next))]);
     }
-    if (inUse && JSON.stringify(previous) !== JSON.stringify(next)) await this.reopen('settings changed');
+    // Another session (or the same on a new engine): open it now, as a save of the task file does.
+    if (inUse && !(same(engineSettings) && same(sessionSettings))) await this.reopen('settings changed');
   }
 
   /**

@@ -28,6 +28,11 @@ export function engineSettings(s: HdlmSettings): Pick<HdlmSettings, 'executionPr
   return { executionProviders: s.executionProviders, threads: s.threads };
 }
 
+/** The settings that choose the task session (TaskHost): a change opens another one. */
+export function sessionSettings(s: HdlmSettings): Pick<HdlmSettings, 'model' | 'task' | 'headPrecision'> {
+  return { model: s.model, task: s.task, headPrecision: s.headPrecision };
+}
+
 /** Turns an untyped settings object into HdlmSettings; problems are returned, not thrown. */
 export function parseSettings(raw: unknown): { settings: HdlmSettings; problems: string[] } {
   const problems: string[] = [];

@@ -313,10 +313,16 @@ test('a saved task file that the open session runs opens it again at once, so th
   assert.ok(!server.taskSummary({ task: file }).notices?.some((n) => /cannot classify/.test(n)));
   assert.deepEqual((await server.classify({ text: 'barks' })).path.map((d) => d.layer), [3, 4]);
   assert.equal(opened(), 3, 'the request found the session the save opened');
-  // A settings change while a session is in use opens the new one at once as well.
+  // A settings change while a session is in use opens the new one at once as well; a setting
+  // that does not choose the session opens nothing.
   client.settings = { ...(client.settings as object), task: 'animals.hdlm.json' };
   await server.reconfigure();
   assert.ok(client.lines.some((l) => l.startsWith('opening task animals')));
+  const reopens = (): number => client.lines.filter((l) => l === 'settings changed: opening the task again').length;
+  assert.equal(reopens(), 1);
+  client.settings = { ...(client.settings as object), maxTokens: 8 };
+  await server.reconfigure();
+  assert.equal(reopens(), 1);
 });
 
 test('a training job can be cancelled, also from its work-done progress', async () => {
