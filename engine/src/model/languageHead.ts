@@ -2,6 +2,7 @@
 // + unembedding) is one; HdLM heads at intermediate layers are others of the same form.
 import { buildHeadGraph, HeadIO, HeadWeights, type HeadPrecision } from '../arch/head';
 import type { OpOptions } from '../arch/ops';
+import type { GraphSource } from './graphCache';
 import { ExecutionProvider, float32Tensor, Session } from '../runtime/ort';
 
 /**
@@ -37,7 +38,7 @@ export class LanguageHead {
   }
 
   /** A head from an already built (or cached) head graph. */
-  static async fromGraph(graph: Uint8Array, hiddenSize: number, vocabSize: number, options: { provider: ExecutionProvider; threads: number; disableCpuFallback?: boolean }, vocabSubset?: Int32Array): Promise<LanguageHead> {
+  static async fromGraph(graph: GraphSource, hiddenSize: number, vocabSize: number, options: { provider: ExecutionProvider; threads: number; disableCpuFallback?: boolean }, vocabSubset?: Int32Array): Promise<LanguageHead> {
     const session = await Session.create(graph, { provider: options.provider, threads: options.threads, disableCpuFallback: options.disableCpuFallback === true });
     return new LanguageHead(session, hiddenSize, vocabSize, vocabSubset);
   }

@@ -51,7 +51,8 @@ export class Session {
     private readonly deviceOutputs: ReadonlySet<string>,
   ) {}
 
-  static async create(model: Uint8Array, options: SessionOptions): Promise<Session> {
+  /** `model`: the graph's bytes, or the path of a graph file (its external weights beside it, GraphCache). */
+  static async create(model: Uint8Array | string, options: SessionOptions): Promise<Session> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.provider],
       graphOptimizationLevel: 'all',
@@ -66,7 +67,7 @@ export class Session {
     if (deviceOutputs.size > 0) {
       sessionOptions.preferredOutputLocation = Object.fromEntries([...deviceOutputs].map((name) => [name, 'gpu-buffer' as const]));
     }
-    const inner = await ort.InferenceSession.create(model, sessionOptions);
+    const inner = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     const unknown = [...deviceOutputs].filter((name) => !inner.outputNames.includes(name));
     if (unknown.length > 0) {
       await inner.release();

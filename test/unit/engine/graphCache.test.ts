@@ -1,29 +1,44 @@
-// Converted graphs are reused from disk, and a damaged entry is detected and rebuilt.
+// Converted graphs are reused from disk, their weights apart from their structure; a damaged
+// entry (either file) is detected and rebuilt, and what runs from the cache is what runs from
+// the built bytes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CacheEvent, GraphCache } from '../../../engine/src/model/graphCache';
+import { CacheEvent, GraphCache, GRAPH_FORMAT_VERSION } from '../../../engine/src/model/graphCache';
 import { SegmentedModel } from '../../../engine/src/model/segmentedModel';
-import { tinyLlamaCheckpoint } from '../../support/memoryCheckpoint';
+import { tinyLlamaCheckpoint, type TinyLlamaShape } from '../../support/memoryCheckpoint';
 
 const SHAPE = { layers: 4, hidden: 16, heads: 2, kvHeads: 1, intermediate: 24, vocab: 31, seed: 2 };
+/** Wide enough that the MLP's matrices (128 × 256 floats, 128 KiB) go to weights.bin. */
+const WIDE = { layers: 2, hidden: 128, heads: 4, kvHeads: 2, intermediate: 256, vocab: 300, seed: 3 };
 
-async function loadAndRun(cache: GraphCache): Promise<Float32Array> {
-  const model = await SegmentedModel.create(tinyLlamaCheckpoint(SHAPE), { cuts: [2], provider: 'cpu', threads: 1, fused: false, cache });
+async function loadAndRun(cache: GraphCache, shape: TinyLlamaShape = SHAPE): Promise<Float32Array> {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(shape), { cuts: [shape.layers / 2], provider: 'cpu', threads: 1, fused: false, cache });
   try {
     const state = model.newState();
     model.append(state, [[1, 2, 3]]);
-    return await model.logits((await model.runTo(state, 4)).hidden);
+    return await model.logits((await model.runTo(state, shape.layers)).hidden);
   } finally {
     await model.release();
   }
 }
 
-test('a second load reads every graph from the cache; a corrupted entry is rebuilt', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hdlm-cache-'));
-  try {
+function withCacheDir(run: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hdlm-cache-'));
+    try {
+      await run(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+test(
+  'a second load reads every graph from the cache; a corrupted entry is rebuilt',
+  withCacheDir(async (dir) => {
     const events: CacheEvent[] = [];
     const cache = new GraphCache(dir, (e) => events.push(e));
     const first = await loadAndRun(cache);
@@ -42,12 +57,51 @@ test('a second load reads every graph from the cache; a corrupted entry is rebui
     events.length = 0;
     const third = await loadAndRun(cache);
     assert.equal(events.filter((e) => e.kind === 'corrupt').length, 1);
-    assert.match(events.find((e) => e.kind === 'corrupt')!.detail!, /checksum differs/);
+    assert.match(events.find((e) => e.kind === 'corrupt')!.detail!, /graph\.onnx: checksum differs/);
     assert.deepEqual(third, first);
     events.length = 0;
     await loadAndRun(cache);
     assert.deepEqual(events.map((e) => e.kind), ['hit', 'hit', 'hit'], 'the rebuilt entry is trusted again');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
+
+test(
+  'large weights are stored apart, aligned, and run as the built bytes do; a damaged weights file is rebuilt',
+  withCacheDir(async (dir) => {
+    const events: CacheEvent[] = [];
+    const cache = new GraphCache(dir, (e) => events.push(e));
+    const built = await loadAndRun(new GraphCache(undefined), WIDE);
+    assert.deepEqual(await loadAndRun(cache, WIDE), built, 'stored, then opened by path');
+    assert.deepEqual(await loadAndRun(cache, WIDE), built, 'read back from the cache');
+    const segment = readdirSync(dir).find((e) => /segment 0-1 plain$/.test(String(JSON.parse(readFileSync(join(dir, e, 'manifest.json'), 'utf8')).recipe)))!;
+    const weights = join(dir, segment, 'weights.bin');
+    // Two layers' MLP matrices of 128 KiB each would fit in 3 × 128 KiB unaligned; aligned, each starts on a 64 KiB boundary.
+    assert.ok(statSync(weights).size >= 3 * 128 * 1024, `weights.bin holds the matrices: ${statSync(weights).size} bytes`);
+    assert.ok(statSync(join(dir, segment, 'graph.onnx')).size < statSync(weights).size / 4, 'the structure keeps only the small tensors');
+
+    const bytes = readFileSync(weights);
+    bytes[bytes.length - 5] ^= 0x40;
+    writeFileSync(weights, bytes);
+    events.length = 0;
+    assert.deepEqual(await loadAndRun(cache, WIDE), built);
+    assert.deepEqual(events.filter((e) => e.kind === 'corrupt').map((e) => e.detail), ['weights.bin: checksum differs']);
+    truncateSync(weights, 4096);
+    events.length = 0;
+    assert.deepEqual(await loadAndRun(cache, WIDE), built);
+    assert.match(events.find((e) => e.kind === 'corrupt')?.detail ?? '', /weights\.bin: size 4096 ≠ \d+/);
+  }),
+);
+
+test(
+  'entries an older format wrote are removed when a graph is next stored; other files are left',
+  withCacheDir(async (dir) => {
+    mkdirSync(join(dir, 'old'));
+    writeFileSync(join(dir, 'old', 'manifest.json'), JSON.stringify({ version: GRAPH_FORMAT_VERSION - 1, recipe: 'segment 0-2 plain' }));
+    writeFileSync(join(dir, 'old', 'graph.onnx'), 'x');
+    mkdirSync(join(dir, 'not-an-entry'));
+    await loadAndRun(new GraphCache(dir));
+    const left = readdirSync(dir);
+    assert.ok(!left.includes('old'), left.join(', '));
+    assert.ok(left.includes('not-an-entry'));
+  }),
+);
