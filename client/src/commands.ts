@@ -40,6 +40,13 @@ export function registerCommands(extensionPath: string, server: ServerConnection
   ];
 }
 
+/** The loaded model in a line: which, for which task, where it can stop, how long it took to open. */
+function modelLine(model: proto.LoadedModelInfo | undefined): string {
+  if (!model) return 'No model loaded yet (the first request that needs one loads it)';
+  const task = model.unfit ? `serving without task ${model.task}` : `task ${model.task}`;
+  return `Model ${model.dir} (${task}; stops at layers ${model.exitLayers.join(', ')}; on ${model.device}; opened in ${model.openedInSeconds.toFixed(1)} s)`;
+}
+
 /** Round-trips `hdlm/engineInfo` and shows the answer; returns it so scripts can use it too. */
 async function showEngineInfo(server: ServerConnection, output: TeeOutputChannel): Promise<proto.EngineInfoResult | undefined> {
   try {
@@ -51,7 +58,8 @@ async function showEngineInfo(server: ServerConnection, output: TeeOutputChannel
     const summary =
       `HdLM engine: onnxruntime-node ${info.runtimeVersion} on ${info.device}, probe ${info.probeMs.toFixed(2)} ms, ` +
       `backends ${info.backends.map((b) => b.name).join('/')}` +
-      (fallbacks ? `; skipped ${fallbacks}` : '');
+      (fallbacks ? `; skipped ${fallbacks}` : '') +
+      `. ${modelLine(info.model)}; server ${info.rssMiB} MiB`;
     output.info(summary);
     void vscode.window.showInformationMessage(summary);
     return info;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
+import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
@@ -713,6 +713,26 @@ export class HdlmServer {
       probeMs: info.probeMs,
       serverVersion: SERVER_VERSION,
       pid: process.pid,
+      rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      ...this.loadedModelInfo(),
+    };
+  }
+
+  /** The open session's model, for engine info. */
+  private loadedModelInfo(): { model?: LoadedModelInfo } {
+    const open = this.tasks.openSession;
+    if (!open) return {};
+    const { session, openedInSeconds } = open;
+    const { loaded } = session;
+    return {
+      model: {
+        dir: loaded.checkpoint.dir,
+        task: session.task.name,
+        ...(session.unfit ? { unfit: session.unfit } : {}),
+        exitLayers: loaded.model.exitLayers,
+        device: loaded.model.provider,
+        openedInSeconds: Math.round(openedInSeconds * 100) / 100,
+      },
     };
   }
 

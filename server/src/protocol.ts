@@ -54,6 +54,24 @@ export interface EngineInfoResult {
   serverVersion: string;
   /** Process id of the language server (lets tests and users see a restart). */
   pid: number;
+  /** The language server's resident memory in MiB: mostly the loaded model's weights. */
+  rssMiB: number;
+  /** The model a request has loaded, if any (the server loads one at the first request that needs it). */
+  model?: LoadedModelInfo;
+}
+
+export interface LoadedModelInfo {
+  /** Its folder. */
+  dir: string;
+  /** The task its session runs; `unfit` when it serves without it (the reason). */
+  task: string;
+  unfit?: string;
+  /** Where a position can stop: the segments' last layers. */
+  exitLayers: number[];
+  /** Where it runs (the CPU after a device could not hold it). */
+  device: string;
+  /** How long its session took to open, in seconds: a model shared with the session before takes only its heads' time. */
+  openedInSeconds: number;
 }
 
 /**

@@ -35,6 +35,8 @@ class Entry {
   private readonly onIdle: (() => void)[] = [];
   /** The session once it opened. */
   opened: TaskSession | undefined;
+  /** How long it took to open, in seconds (the model shared or loaded, the heads). */
+  openedInSeconds: number | undefined;
 
   constructor(
     readonly key: string,
@@ -46,8 +48,12 @@ class Entry {
     readonly engine: Engine,
     readonly session: Promise<TaskSession>,
   ) {
+    const started = performance.now();
     session.then(
-      (s) => (this.opened = s),
+      (s) => {
+        this.opened = s;
+        this.openedInSeconds = (performance.now() - started) / 1000;
+      },
       () => undefined,
     );
   }
@@ -192,6 +198,12 @@ export class TaskHost {
     const session = entry?.taskFile === taskFile ? entry.opened : undefined;
     if (!entry || !session || this.outdatedOn(taskFile)) return undefined;
     return this.headsStampOf(session.unreadable ? undefined : session.task, taskFile) === entry.heads ? session : undefined;
+  }
+
+  /** The session open now, if any, and how long it took to open (what Show Engine Info reports). */
+  get openSession(): { session: TaskSession; openedInSeconds: number } | undefined {
+    const { opened, openedInSeconds } = this.current ?? {};
+    return opened && openedInSeconds !== undefined ? { session: opened, openedInSeconds } : undefined;
   }
 
   /** Whether a session is open or opening: the server then keeps it following the task file and the settings. */

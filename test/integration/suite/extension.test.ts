@@ -116,6 +116,8 @@ describe('HdLM extension in a real VS Code', () => {
     assert.match(info.runtimeVersion, /^1\.\d+\.\d+$/);
     assert.ok(info.backends.some((b) => b.name === 'cpu'));
     assert.notEqual(info.pid, process.pid, 'the engine runs in the server process, not the extension host');
+    assert.ok(info.rssMiB > 10, `server memory ${info.rssMiB} MiB`);
+    assert.match(api.outputText(), /HdLM engine: .*\. (No model loaded yet|Model .* opened in [\d.]+ s\)); server \d+ MiB/);
   });
 
   it('writes the server log to the HdLM output channel', async () => {

@@ -47,6 +47,10 @@ test('classify answers a valid path, level by level from the task\'s layers, wit
   // The session is reused: a second request does not load again.
   await server.classify({ text: 'meows' });
   assert.equal(client.lines.filter((l) => /task animals ready/.test(l)).length, 1);
+  // Engine info names the model loaded, its task and segments, and how long it took to open.
+  const { model } = await server.engineInfo();
+  assert.deepEqual([model?.dir, model?.task, model?.unfit, model?.exitLayers, model?.device], [join(workspace, 'model'), 'animals', undefined, [2, 4], 'cpu']);
+  assert.ok(model!.openedInSeconds > 0 && model!.openedInSeconds < 60, `${model!.openedInSeconds} s`);
 });
 
 test('bad requests and a missing task get clear errors, and the server keeps working', async () => {

@@ -33,6 +33,8 @@ test('start reports busy, then ready on the CPU, and engineInfo answers', async 
   assert.equal(info.device, 'cpu');
   assert.equal(info.pid, process.pid);
   assert.match(info.runtimeVersion, /^\d+\.\d+\.\d+$/);
+  assert.equal(info.model, undefined, 'no request has loaded a model');
+  assert.ok(info.rssMiB > 10 && info.rssMiB < 64 * 1024, `${info.rssMiB} MiB`);
   assert.ok(client.lines.some((l) => l.includes('engine ready on cpu')));
 });
 
