@@ -117,7 +117,7 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(info.backends.some((b) => b.name === 'cpu'));
     assert.notEqual(info.pid, process.pid, 'the engine runs in the server process, not the extension host');
     assert.ok(info.rssMiB > 10, `server memory ${info.rssMiB} MiB`);
-    assert.match(api.outputText(), /HdLM engine: .*\. (No model loaded yet|Model .* opened in [\d.]+ s\)); server \d+ MiB/);
+    assert.match(api.outputText(), /HdLM engine: .*\. (No model loaded yet \(.*\)|Model .* opened in [\d.]+ s\)); server \d+ MiB/);
   });
 
   it('writes the server log to the HdLM output channel', async () => {
@@ -227,6 +227,11 @@ describe('HdLM extension in a real VS Code', () => {
       assert.match(api.outputText(), /classified with animals: /);
       assert.match(api.statusBarText(), /HdLM: tiny-model · cpu/, 'the status bar names the model in use');
       await screenshot('workbench-classify.png');
+      // Engine info now names the model loaded, with its task and where it can stop.
+      const info = await vscode.commands.executeCommand<EngineInfoResult | undefined>('hdlm.showEngineInfo');
+      assert.deepEqual([info?.model?.task, info?.model?.exitLayers], ['animals', [2, 4]]);
+      assert.match(api.outputText(), /Model .*tiny-model \(task animals; stops at layers 2, 4; on cpu; opened in [\d.]+ s\); server \d+ MiB/);
+      await vscode.commands.executeCommand('notifications.clearAll');
       await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
       // The quick pick's actions: copy the path, insert it as a comment in the language's syntax.
       const copied = await vscode.commands.executeCommand<string>('hdlm.copyClassification', result);
