@@ -107,8 +107,13 @@ export class GraphCache {
       atomicWrite(join(entry, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 1)));
       return true;
     } catch (err) {
-      // A cache that cannot be written (read-only disk, full disk) costs speed, not correctness.
-      rmSync(entry, { recursive: true, force: true });
+      // A cache that cannot be written (read-only disk, full disk) costs speed, not correctness:
+      // the built bytes serve, and what was written of the entry goes if it can.
+      try {
+        rmSync(entry, { recursive: true, force: true });
+      } catch {
+        // Without a manifest it is never read: only its room is lost.
+      }
       this.onEvent({ kind: 'miss', recipe, detail: `not stored: ${err instanceof Error ? err.message : String(err)}` });
       return false;
     }

@@ -105,3 +105,14 @@ test(
     assert.ok(left.includes('not-an-entry'));
   }),
 );
+
+test(
+  'a cache that cannot be written serves the built graphs and says so',
+  withCacheDir(async (dir) => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const events: CacheEvent[] = [];
+    const logits = await loadAndRun(new GraphCache(join(dir, 'a-file', 'graphs'), (e) => events.push(e)), WIDE);
+    assert.deepEqual(logits, await loadAndRun(new GraphCache(undefined), WIDE));
+    assert.equal(events.filter((e) => /^not stored: .*ENOTDIR/.test(e.detail ?? '')).length, 3, JSON.stringify(events));
+  }),
+);
