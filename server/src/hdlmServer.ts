@@ -123,6 +123,8 @@ export class HdlmServer {
   private engineWarning: string | undefined;
   /** …or the session's model did (or serves without its task); set with the model (announceModel). */
   private sessionWarning: string | undefined;
+  /** What the latest request said it was doing: the status again once a session it waited for has opened. */
+  private busyWith = '';
 
   constructor(
     private readonly client: OutboundClient,
@@ -134,7 +136,7 @@ export class HdlmServer {
       (m) => client.log(m),
       (headsDir) => this.jobOnHeads(headsDir) !== undefined,
       // Sessions open inside a request's busy period: while the model loads, the status says that instead of "classifying".
-      (what) => this.activeRequests > 0 && this.publish({ ...this.lastStatus, busy: true, message: what }),
+      (what) => this.activeRequests > 0 && this.publish({ ...this.lastStatus, busy: true, message: what ?? this.busyWith }),
     );
     this.jobs = this.newJobs(new JobJournal(undefined));
   }
@@ -649,6 +651,7 @@ export class HdlmServer {
     const listener = token?.onCancellationRequested(() => controller.abort());
     this.releaseHold();
     this.activeRequests++;
+    this.busyWith = what;
     this.publish({ ...this.lastStatus, busy: true, message: what });
     try {
       const result = await work(controller.signal);

@@ -91,8 +91,11 @@ export class TaskHost {
     private readonly defaults: Defaults,
     private readonly log: (message: string) => void,
     private readonly headsBeingWritten: (headsDir: string) => boolean = () => false,
-    /** Told when a session starts opening (the status says so: a large model takes a while to load). */
-    private readonly opening: (what: string) => void = () => undefined,
+    /**
+     * Told when a session starts opening, and (undefined) when it has opened or failed: the status
+     * says so meanwhile, since a large model takes a while to load.
+     */
+    private readonly opening: (what: string | undefined) => void = () => undefined,
   ) {}
 
   /**
@@ -126,6 +129,8 @@ export class TaskHost {
     this.current = entry;
     // A failed load is not cached: the next request tries again (the user may have fixed it),
     // and a model loaded for it (one without a tokenizer) is not kept for later.
+    const opened = (): void => this.opening(undefined);
+    session.then(opened, opened);
     session.catch(() => {
       if (this.current !== entry) return;
       this.current = undefined;

@@ -43,6 +43,7 @@ test('classify answers a valid path, level by level from the task\'s layers, wit
   assert.equal(during.at(-1)!.busy, false);
   // While the session opens the status says so, not "classifying" (a large model loads for seconds).
   assert.deepEqual([...new Set(during.filter((s) => s.busy).map((s) => s.message))], ['classifying', 'opening task animals on model']);
+  assert.equal(during.filter((s) => s.busy).at(-1)!.message, 'classifying', 'and the request\'s own once it has opened');
   assert.ok(client.lines.some((l) => /task animals ready/.test(l)));
   // The session is reused: a second request does not load again.
   await server.classify({ text: 'meows' });
