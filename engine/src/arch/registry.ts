@@ -1,6 +1,7 @@
 // Architectures keyed by family. Each says how to build its segment graphs, how to embed tokens
 // (in JavaScript, so every segment graph starts from hidden states), and what its own head is.
 import type { ArchFamily, ModelConfig, WeightStore } from '../checkpoint/types';
+import { tokenTable, type TokenTable } from '../model/tokenTable';
 import type { HeadWeights } from './head';
 import { buildGpt2Segment } from './gpt2';
 import { buildLlamaSegment } from './llama';
@@ -10,14 +11,14 @@ export interface Architecture {
   family: ArchFamily;
   buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): Uint8Array;
   /** Token embedding rows [V, H] (and learned positions [P, H] where the architecture has them). */
-  embeddings(config: ModelConfig, weights: WeightStore): { tokens: Float32Array; positions?: Float32Array };
+  embeddings(config: ModelConfig, weights: WeightStore): { tokens: TokenTable; positions?: Float32Array };
   ownHead(config: ModelConfig, weights: WeightStore): HeadWeights;
 }
 
 const llama: Architecture = {
   family: 'llama',
   buildSegment: buildLlamaSegment,
-  embeddings: (c, w) => ({ tokens: w.get('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]) }),
+  embeddings: (c, w) => ({ tokens: tokenTable(w, 'model.embed_tokens.weight', c.vocabSize, c.hiddenSize) }),
   ownHead: (c, w) => ({
     norm: { kind: 'rms', weight: w.get('model.norm.weight', [c.hiddenSize]), eps: c.normEps },
     weight: c.tieWordEmbeddings ? w.get('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]) : w.get('lm_head.weight', [c.vocabSize, c.hiddenSize]),
@@ -30,7 +31,7 @@ const gpt2: Architecture = {
   family: 'gpt2',
   buildSegment: buildGpt2Segment,
   embeddings: (c, w) => ({
-    tokens: w.get('wte.weight', [c.vocabSize, c.hiddenSize]),
+    tokens: tokenTable(w, 'wte.weight', c.vocabSize, c.hiddenSize),
     positions: w.get('wpe.weight', [c.maxPositions, c.hiddenSize]),
   }),
   ownHead: (c, w) => ({

@@ -93,6 +93,21 @@ export class SafetensorsFile {
     return out;
   }
 
+  /** A 16-bit tensor's stored bits, unconverted; undefined for a float32 one. */
+  readHalves(name: string): { dtype: 'F16' | 'BF16'; bits: Uint16Array } | undefined {
+    const entry = this.requireReadable(name);
+    if (entry.dtype !== 'F16' && entry.dtype !== 'BF16') return undefined;
+    const bits = new Uint16Array(elementCount(entry.shape));
+    if (bits.length === 0) return { dtype: entry.dtype, bits };
+    const fd = this.openUnchanged();
+    try {
+      readRange(fd, this.path, entry.begin, new Uint8Array(bits.buffer));
+    } finally {
+      closeSync(fd);
+    }
+    return { dtype: entry.dtype, bits };
+  }
+
   /**
    * The first NaN or infinity in a tensor (flat index and value), or undefined. Works on the
    * stored bits in chunks, so scanning a checkpoint costs one pass over its bytes and no float32
@@ -394,6 +409,11 @@ export class SafetensorsStore implements WeightStore {
   get(name: string, expectedShape: readonly number[]): Float32Array {
     const found = this.locate(name, expectedShape);
     return found.file.read(found.entry.name);
+  }
+
+  getHalves(name: string, expectedShape: readonly number[]): { dtype: 'F16' | 'BF16'; bits: Uint16Array } | undefined {
+    const found = this.locate(name, expectedShape);
+    return found.file.readHalves(found.entry.name);
   }
 
   /** The first NaN or infinity in the tensor, or undefined. */

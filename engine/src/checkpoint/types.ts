@@ -60,6 +60,12 @@ export interface WeightStore {
    * the tensor is missing or its shape differs from `expectedShape`.
    */
   get(name: string, expectedShape: readonly number[]): Float32Array;
+  /**
+   * A tensor stored as 16-bit floats, as stored (checked like get); undefined when it is stored
+   * as float32, or the store cannot say. For tables read a row at a time (token embeddings),
+   * where keeping the checkpoint's own precision halves their memory.
+   */
+  getHalves?(name: string, expectedShape: readonly number[]): { dtype: 'F16' | 'BF16'; bits: Uint16Array } | undefined;
 }
 
 export interface GenerationDefaults {

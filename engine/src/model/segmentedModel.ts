@@ -13,6 +13,7 @@ import { DecodeState, SegmentCache } from './decodeState';
 import { DeviceTensors } from './deviceTensors';
 import { GraphCache } from './graphCache';
 import { LanguageHead } from './languageHead';
+import type { TokenTable } from './tokenTable';
 
 export interface SegmentedModelOptions {
   /** Layers after which a segment ends, ascending, each in 1..L-1; the last segment ends at L. */
@@ -126,7 +127,7 @@ export class SegmentedModel {
     private readonly segments: Segment[],
     /** The model's own head: final norm + unembedding. */
     readonly ownHead: LanguageHead,
-    private readonly tokenEmbeddings: Float32Array, // [V, H]
+    private readonly tokenEmbeddings: TokenTable, // [V, H]
     private readonly positionEmbeddings: Float32Array | undefined, // [P, H]
     readonly provider: ExecutionProvider,
     private readonly openRowsSession: (first: number, end: number) => Promise<Session>,
@@ -462,7 +463,7 @@ export class SegmentedModel {
   private embed(id: number, position: number, out: Float32Array, at: number): void {
     const { vocabSize: V, hiddenSize: H } = this.config;
     if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} is outside the vocabulary (0..${V - 1})`);
-    out.set(this.tokenEmbeddings.subarray(id * H, (id + 1) * H), at);
+    this.tokenEmbeddings.copyRow(id, out, at);
     if (this.positionEmbeddings) {
       const row = this.positionEmbeddings.subarray(position * H, (position + 1) * H);
       for (let i = 0; i < H; i++) out[at + i]! += row[i]!;
