@@ -5,7 +5,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { DTypeName, WeightStore } from './types';
+import type { DTypeName, HalfTensor, WeightStore } from './types';
 
 /** Every dtype the safetensors format defines, with its size in bytes. */
 const FORMAT_DTYPE_BYTES: Readonly<Record<string, number>> = {
@@ -94,7 +94,7 @@ export class SafetensorsFile {
   }
 
   /** A 16-bit tensor's stored bits, unconverted; undefined for a float32 one. */
-  readHalves(name: string): { dtype: 'F16' | 'BF16'; bits: Uint16Array } | undefined {
+  readHalves(name: string): HalfTensor | undefined {
     const entry = this.requireReadable(name);
     if (entry.dtype !== 'F16' && entry.dtype !== 'BF16') return undefined;
     const bits = new Uint16Array(elementCount(entry.shape));
@@ -411,7 +411,7 @@ export class SafetensorsStore implements WeightStore {
     return found.file.read(found.entry.name);
   }
 
-  getHalves(name: string, expectedShape: readonly number[]): { dtype: 'F16' | 'BF16'; bits: Uint16Array } | undefined {
+  getHalves(name: string, expectedShape: readonly number[]): HalfTensor | undefined {
     const found = this.locate(name, expectedShape);
     return found.file.readHalves(found.entry.name);
   }

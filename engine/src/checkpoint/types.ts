@@ -48,6 +48,12 @@ export type RopeScaling =
 
 export type DTypeName = 'F32' | 'F16' | 'BF16';
 
+/** A tensor stored as 16-bit floats, with its bits as stored. */
+export interface HalfTensor {
+  dtype: 'F16' | 'BF16';
+  bits: Uint16Array;
+}
+
 /** Read access to a checkpoint's tensors, converted to float32 on read. */
 export interface WeightStore {
   names(): string[];
@@ -65,7 +71,7 @@ export interface WeightStore {
    * as float32, or the store cannot say. For tables read a row at a time (token embeddings),
    * where keeping the checkpoint's own precision halves their memory.
    */
-  getHalves?(name: string, expectedShape: readonly number[]): { dtype: 'F16' | 'BF16'; bits: Uint16Array } | undefined;
+  getHalves?(name: string, expectedShape: readonly number[]): HalfTensor | undefined;
 }
 
 export interface GenerationDefaults {
