@@ -44,7 +44,8 @@ export class LoadedModel {
     }
     const graphDir = options.cacheDir ? `${options.cacheDir}/graphs` : defaultGraphCacheDir();
     const cache = new GraphCache(graphDir, (e: CacheEvent) => {
-      if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
+      if (e.kind === 'evicted') note(`graph cache: an older entry went (${e.detail ?? ''})`);
+      else if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
     });
     const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice, headPrecision: options.headPrecision });
     try {

@@ -9,8 +9,9 @@
 // Least recently used entries are removed beyond a size budget; nothing is stored when the disk
 // is nearly full. Features are stored as float32, so a cached run trains exactly as a fresh one.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { evictLeastRecent, markUsed, refusal } from '../diskBudget';
 import type { LayerFeatures } from './features';
 import type { SpannedSequence } from './sequenceFormat';
 
@@ -98,8 +99,7 @@ export class FeatureCache {
         example: read(fileName(i, 'example'), new Int32Array(r.rows)),
       }));
       // Recency for eviction: a used entry is the last to go.
-      const now = new Date();
-      utimesSync(join(entry, MANIFEST), now, now);
+      markUsed(join(entry, MANIFEST));
       this.onEvent({ kind: 'hit', bytes: manifest.files.reduce((a, f) => a + f.size, 0) });
       return features;
     } catch (err) {
@@ -115,10 +115,8 @@ export class FeatureCache {
     const temp = join(this.dir, `.${key}.${process.pid}.tmp`);
     try {
       mkdirSync(this.dir, { recursive: true });
-      if (size > this.maxBytes) throw new Error(`${formatBytes(size)} is over the cache's budget of ${formatBytes(this.maxBytes)}`);
-      const free = freeBytes(this.dir);
-      // Leave room for the user's own files: never fill the disk for a speed-up.
-      if (free !== undefined && free < 2 * size) throw new Error(`${formatBytes(free)} free on the disk, ${formatBytes(size)} needed twice over`);
+      const refused = refusal(this.dir, size, this.maxBytes);
+      if (refused) throw new Error(refused);
       rmSync(temp, { recursive: true, force: true });
       mkdirSync(temp);
       const files: FileRecord[] = [];
@@ -133,32 +131,10 @@ export class FeatureCache {
       rmSync(entry, { recursive: true, force: true });
       renameSync(temp, entry);
       this.onEvent({ kind: 'stored', bytes: size });
-      this.evict(key);
+      evictLeastRecent(this.dir, MANIFEST, this.maxBytes, new Set([key]), (bytes) => this.onEvent({ kind: 'evicted', bytes }));
     } catch (err) {
       rmSync(temp, { recursive: true, force: true });
       this.onEvent({ kind: 'not stored', bytes: size, detail: err instanceof Error ? err.message : String(err) });
-    }
-  }
-
-  /** Removes the least recently used entries (never `keep`) until the cache fits its budget. */
-  private evict(keep: string): void {
-    const entries = readdirSync(this.dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
-      .map((d) => {
-        const path = join(this.dir, d.name);
-        const manifest = join(path, MANIFEST);
-        const used = existsSync(manifest) ? statSync(manifest).mtimeMs : 0;
-        const bytes = readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
-        return { name: d.name, path, used, bytes };
-      })
-      .sort((a, b) => a.used - b.used);
-    let total = entries.reduce((a, e) => a + e.bytes, 0);
-    for (const e of entries) {
-      if (total <= this.maxBytes) break;
-      if (e.name === keep) continue;
-      rmSync(e.path, { recursive: true, force: true });
-      total -= e.bytes;
-      this.onEvent({ kind: 'evicted', bytes: e.bytes });
     }
   }
 }
@@ -207,17 +183,4 @@ function readFileInto(path: string, record: FileRecord, into: Uint8Array): void 
     closeSync(fd);
   }
   if (hash.digest('hex') !== record.sha256) throw new Error(`${record.name}: checksum differs`);
-}
-
-function freeBytes(dir: string): number | undefined {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return undefined;
-  }
-}
-
-export function formatBytes(bytes: number): string {
-  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }

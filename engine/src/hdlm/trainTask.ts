@@ -19,7 +19,8 @@ import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState, 
 import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
-import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache, formatBytes } from './featureCache';
+import { formatBytes } from '../diskBudget';
+import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache } from './featureCache';
 import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';

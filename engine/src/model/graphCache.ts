@@ -9,14 +9,23 @@
 // the weights from the file instead of parsing them out of a protobuf and copying them: for a
 // model of Qwen2.5-0.5B's shapes on the 2-core CPU a session took about 6 s to create from the
 // bytes and 2 s from the path, and the bytes had to be read and hashed in memory first.
+// Least recently used entries are removed beyond a size budget (diskBudget.ts), never those of
+// the model being loaded; nothing is stored when the disk is nearly full.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { defaultCacheDir } from '../checkpoint/checkpoint';
+import { evictLeastRecent, formatBytes, markUsed, refusal } from '../diskBudget';
 
 /** Bump whenever a graph builder changes what it writes for the same checkpoint. */
 export const GRAPH_FORMAT_VERSION = 3; // 3: weights apart from the structure; 2: fused rows graphs take their rows' position ids
+
+/**
+ * Default size budget of the graph cache: a model of Qwen2.5-0.5B's shapes takes 3.3 GB per set
+ * of cuts (a level moved, a layer scan's cuts), and nothing else bounds how many sets pile up.
+ */
+export const DEFAULT_GRAPH_CACHE_BYTES = 16 * 1024 ** 3;
 
 /** Graphs live beside the fingerprint memo, under the engine's one cache folder. */
 export function defaultGraphCacheDir(): string {
@@ -44,17 +53,21 @@ interface Manifest {
 }
 
 export interface CacheEvent {
-  kind: 'hit' | 'miss' | 'corrupt';
+  /** `evicted`: an older entry was removed to stay within the budget (`detail` says how much). */
+  kind: 'hit' | 'miss' | 'corrupt' | 'evicted';
   recipe: string;
   detail?: string;
 }
 
 export class GraphCache {
   private sweptOldFormats = false;
+  /** Entries this cache read or wrote: the model being loaded, which eviction must leave. */
+  private readonly used = new Set<string>();
 
   constructor(
     private readonly dir: string | undefined,
     private readonly onEvent: (e: CacheEvent) => void = () => undefined,
+    private readonly maxBytes = DEFAULT_GRAPH_CACHE_BYTES,
   ) {}
 
   /**
@@ -66,9 +79,10 @@ export class GraphCache {
     if (!this.dir) return build();
     const key = createHash('sha256').update(`${GRAPH_FORMAT_VERSION}\n${fingerprint}\n${recipe}`).digest('hex').slice(0, 32);
     const entry = join(this.dir, key);
+    this.used.add(key);
     if (this.read(entry, recipe)) return join(entry, 'graph.onnx');
     const bytes = build();
-    return this.write(entry, recipe, bytes) ? join(entry, 'graph.onnx') : bytes;
+    return this.write(this.dir, key, recipe, bytes) ? join(entry, 'graph.onnx') : bytes;
   }
 
   /** Whether `entry` holds `recipe`, whole: its two files as the manifest describes them. */
@@ -85,6 +99,8 @@ export class GraphCache {
           ? 'recipe or version differs'
           : (differs('graph.onnx', digestOf(join(entry, 'graph.onnx')), manifest.graph) ?? differs('weights.bin', digestOf(join(entry, 'weights.bin')), manifest.weights));
       if (!problem) {
+        // Recency for eviction: a used entry is the last to go.
+        markUsed(manifestPath);
         this.onEvent({ kind: 'hit', recipe });
         return true;
       }
@@ -97,14 +113,19 @@ export class GraphCache {
   }
 
   /** Stores the graph as structure and weights; whether it was stored. */
-  private write(entry: string, recipe: string, bytes: Uint8Array): boolean {
+  private write(dir: string, key: string, recipe: string, bytes: Uint8Array): boolean {
+    const entry = join(dir, key);
     try {
-      this.removeOldFormats();
+      this.removeOldFormats(dir);
+      mkdirSync(dir, { recursive: true });
+      const refused = refusal(dir, bytes.length, this.maxBytes);
+      if (refused) throw new Error(refused);
       mkdirSync(entry, { recursive: true });
       const { structure, weights } = splitWeights(bytes, join(entry, 'weights.bin'));
       atomicWrite(join(entry, 'graph.onnx'), structure);
       const manifest: Manifest = { version: GRAPH_FORMAT_VERSION, recipe, graph: { sha256: sha256(structure), size: structure.length }, weights };
       atomicWrite(join(entry, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 1)));
+      evictLeastRecent(dir, 'manifest.json', this.maxBytes, this.used, (bytes) => this.onEvent({ kind: 'evicted', recipe, detail: `${formatBytes(bytes)} removed to stay within ${formatBytes(this.maxBytes)}` }));
       return true;
     } catch (err) {
       // A cache that cannot be written (read-only disk, full disk) costs speed, not correctness:
@@ -120,13 +141,13 @@ export class GraphCache {
   }
 
   /** Entries an older engine wrote are never read again (the format is in the key): their room goes back, once per cache. */
-  private removeOldFormats(): void {
-    if (this.sweptOldFormats || !this.dir) return;
+  private removeOldFormats(dir: string): void {
+    if (this.sweptOldFormats) return;
     this.sweptOldFormats = true;
-    for (const name of existsSync(this.dir) ? readdirSync(this.dir) : []) {
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
       try {
-        const manifest = JSON.parse(readFileSync(join(this.dir, name, 'manifest.json'), 'utf8')) as Partial<Manifest>;
-        if (typeof manifest.version === 'number' && manifest.version < GRAPH_FORMAT_VERSION) rmSync(join(this.dir, name), { recursive: true, force: true });
+        const manifest = JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as Partial<Manifest>;
+        if (typeof manifest.version === 'number' && manifest.version < GRAPH_FORMAT_VERSION) rmSync(join(dir, name), { recursive: true, force: true });
       } catch {
         // Not an entry, or one being written: leave it.
       }

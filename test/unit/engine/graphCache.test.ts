@@ -116,3 +116,33 @@ test(
     assert.equal(events.filter((e) => /^not stored: .*ENOTDIR/.test(e.detail ?? '')).length, 3, JSON.stringify(events));
   }),
 );
+
+test(
+  'beyond its budget the cache removes the least recently used entries, never the model being loaded',
+  withCacheDir(async (dir) => {
+    const sizeOf = (entry: string): number => readdirSync(join(dir, entry)).reduce((a, f) => a + statSync(join(dir, entry, f)).size, 0);
+    await loadAndRun(new GraphCache(dir), WIDE);
+    const wide = readdirSync(dir);
+    const wideBytes = wide.reduce((a, e) => a + sizeOf(e), 0);
+    // Room for the wide model's entries and a little more: the next model's entries push them out.
+    const events: CacheEvent[] = [];
+    const small = new GraphCache(dir, (e) => events.push(e), wideBytes + 1024);
+    const logits = await loadAndRun(small);
+    const left = readdirSync(dir);
+    const fresh = left.filter((e) => !wide.includes(e));
+    assert.equal(fresh.length, 3, 'the model just loaded keeps all its graphs');
+    assert.ok(events.some((e) => e.kind === 'evicted' && /removed to stay within/.test(e.detail ?? '')), JSON.stringify(events));
+    assert.ok(left.reduce((a, e) => a + sizeOf(e), 0) <= wideBytes + 1024, 'within the budget');
+    assert.deepEqual(await loadAndRun(new GraphCache(dir)), logits, 'and it still loads from them');
+  }),
+);
+
+test(
+  'a graph larger than the budget is not stored, and serves from its bytes',
+  withCacheDir(async (dir) => {
+    const events: CacheEvent[] = [];
+    await loadAndRun(new GraphCache(dir, (e) => events.push(e), 1024), WIDE);
+    assert.ok(events.some((e) => /not stored: .* is over the cache's budget of 0\.0 MiB/.test(e.detail ?? '')), JSON.stringify(events));
+    assert.equal(readdirSync(dir).length, 0);
+  }),
+);

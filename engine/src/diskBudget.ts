@@ -1,0 +1,59 @@
+// What the engine's two disk caches (converted graphs, cached features) share: entries are
+// folders with a manifest whose time is the entry's last use, the least recently used go first
+// beyond a size budget, and nothing is stored when the disk is nearly full.
+import { existsSync, readdirSync, rmSync, statfsSync, statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Marks an entry used now: the last to be evicted. */
+export function markUsed(manifest: string): void {
+  const now = new Date();
+  utimesSync(manifest, now, now);
+}
+
+/**
+ * Removes the least recently used entry folders of `dir` (by their manifest's time; never those
+ * in `keep`, never a hidden temporary one) until the entries fit `maxBytes`. Tells each removal.
+ */
+export function evictLeastRecent(dir: string, manifestName: string, maxBytes: number, keep: ReadonlySet<string>, onEvicted: (bytes: number) => void): void {
+  const entries = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => {
+      const path = join(dir, d.name);
+      const manifest = join(path, manifestName);
+      const used = existsSync(manifest) ? statSync(manifest).mtimeMs : 0;
+      const bytes = readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
+      return { name: d.name, path, used, bytes };
+    })
+    .sort((a, b) => a.used - b.used);
+  let total = entries.reduce((a, e) => a + e.bytes, 0);
+  for (const e of entries) {
+    if (total <= maxBytes) break;
+    if (keep.has(e.name)) continue;
+    rmSync(e.path, { recursive: true, force: true });
+    total -= e.bytes;
+    onEvicted(e.bytes);
+  }
+}
+
+/**
+ * Why `size` bytes should not be stored in `dir`, if they should not: over the budget, or less
+ * than twice that free on the disk (never fill the user's disk for a speed-up).
+ */
+export function refusal(dir: string, size: number, maxBytes: number): string | undefined {
+  if (size > maxBytes) return `${formatBytes(size)} is over the cache's budget of ${formatBytes(maxBytes)}`;
+  const free = freeBytes(dir);
+  return free !== undefined && free < 2 * size ? `${formatBytes(free)} free on the disk, ${formatBytes(size)} needed twice over` : undefined;
+}
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
