@@ -17,12 +17,16 @@ export function markUsed(manifest: string): void {
 export function evictLeastRecent(dir: string, manifestName: string, maxBytes: number, keep: ReadonlySet<string>, onEvicted: (bytes: number) => void): void {
   const entries = readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
-    .map((d) => {
+    .flatMap((d) => {
       const path = join(dir, d.name);
       const manifest = join(path, manifestName);
-      const used = existsSync(manifest) ? statSync(manifest).mtimeMs : 0;
-      const bytes = readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
-      return { name: d.name, path, used, bytes };
+      try {
+        const used = existsSync(manifest) ? statSync(manifest).mtimeMs : 0;
+        const bytes = readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
+        return [{ name: d.name, path, used, bytes }];
+      } catch {
+        return []; // removed meanwhile (another process's eviction, or a rebuild): nothing to count
+      }
     })
     .sort((a, b) => a.used - b.used);
   let total = entries.reduce((a, e) => a + e.bytes, 0);
