@@ -82,7 +82,7 @@ export class GraphCache {
     this.used.add(key);
     if (this.read(entry, recipe)) return join(entry, 'graph.onnx');
     const bytes = build();
-    return this.write(this.dir, key, recipe, bytes) ? join(entry, 'graph.onnx') : bytes;
+    return this.write(this.dir, entry, recipe, bytes) ? join(entry, 'graph.onnx') : bytes;
   }
 
   /** Whether `entry` holds `recipe`, whole: its two files as the manifest describes them. */
@@ -113,8 +113,7 @@ export class GraphCache {
   }
 
   /** Stores the graph as structure and weights; whether it was stored. */
-  private write(dir: string, key: string, recipe: string, bytes: Uint8Array): boolean {
-    const entry = join(dir, key);
+  private write(dir: string, entry: string, recipe: string, bytes: Uint8Array): boolean {
     try {
       this.removeOldFormats(dir);
       mkdirSync(dir, { recursive: true });

@@ -67,6 +67,7 @@ export class Session {
     if (deviceOutputs.size > 0) {
       sessionOptions.preferredOutputLocation = Object.fromEntries([...deviceOutputs].map((name) => [name, 'gpu-buffer' as const]));
     }
+    // Two calls, one per overload of create (a path, or bytes): TypeScript takes no union here.
     const inner = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     const unknown = [...deviceOutputs].filter((name) => !inner.outputNames.includes(name));
     if (unknown.length > 0) {
