@@ -87,7 +87,8 @@ if (run('VS Code host setup', process.execPath, ['out/test/integration/setupHost
   failed++;
 }
 
-if (run('package (.vsix)', process.execPath, ['tools/packageVsix.mjs'])) {
+// Every target is packed and its contents checked; the linux-x64 one is also installed and run.
+if (run('package (.vsix, every target)', process.execPath, ['tools/packageVsix.mjs', '--all'])) {
   passed++;
   // The packaged extension, installed into code-server, activates and classifies.
   const vsixFile = join(results, 'vsix', 'vsix.json');

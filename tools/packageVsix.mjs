@@ -1,37 +1,125 @@
-// `npm run package`: a production build packed into a linux-x64 .vsix with @vscode/vsce, then a
-// check of what went in: the linux-x64 onnxruntime binaries must be there and no other
-// platform's (.vscodeignore keeps them out; that is ~240 MB of the package's 290 MB).
+// `npm run package`: a production build packed into platform-specific .vsix files with
+// @vscode/vsce, then a check of what went into each: its platform's onnxruntime binaries and no
+// other platform's, and the extension's own files.
+//
+//   node tools/packageVsix.mjs                        linux-x64 (what the tests install and run)
+//   node tools/packageVsix.mjs --target darwin-arm64  one of TARGETS
+//   node tools/packageVsix.mjs --all                  every target onnxruntime-node has binaries for
+//
+// The onnxruntime-node package carries binaries for five platforms (~290 MB); a .vsix keeps only
+// its target's. VS Code's marketplace and `--install-extension` pick the .vsix whose target is
+// the user's platform. Only linux-x64 has been installed and run by this project's tests.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const { name, version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const vsix = join(root, `${name}-${version}-linux-x64.vsix`);
+const BINARIES = 'node_modules/onnxruntime-node/bin/napi-v6/';
+
+/**
+ * Each target's binaries folder and the files the package takes from it, no more: the binding,
+ * and the native libraries it loads (read from the binaries: the binding links
+ * `@rpath/libonnxruntime.1.dylib` on macOS, where the package's `libonnxruntime.1.30.0.dylib` is
+ * the same 44 MB again, a symbolic link flattened by npm; on Windows `onnxruntime.dll` imports
+ * DirectML.dll, and its WebGPU (Dawn) loads dxcompiler.dll and dxil.dll).
+ */
+const TARGETS = {
+  'linux-x64': { folder: 'linux/x64', files: ['onnxruntime_binding.node', 'libonnxruntime.so.1'] },
+  'linux-arm64': { folder: 'linux/arm64', files: ['onnxruntime_binding.node', 'libonnxruntime.so.1'] },
+  'darwin-arm64': { folder: 'darwin/arm64', files: ['onnxruntime_binding.node', 'libonnxruntime.1.dylib'] },
+  'win32-x64': { folder: 'win32/x64', files: ['onnxruntime_binding.node', 'onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll', 'dxil.dll'] },
+  'win32-arm64': { folder: 'win32/arm64', files: ['onnxruntime_binding.node', 'onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll', 'dxil.dll'] },
+};
+
+const REQUIRED = [
+  'extension/dist/client.js',
+  'extension/dist/server.js',
+  'extension/dist/hdlm.js',
+  'extension/dist/webview/layerView.js',
+  'extension/dist/webview/taskPanel.js',
+  'extension/package.json',
+  'extension/models/hdlm-tiny/tokenizer.json',
+  'extension/models/hdlm-tiny/tasks/wordnet.hdlm.json',
+];
 
 function run(command, args) {
   const r = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status ?? r.signal})`);
 }
 
-run(process.execPath, ['esbuild.mjs', '--production']);
-run(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', 'linux-x64', '--out', vsix, '--allow-missing-repository', '--no-rewrite-relative-links']);
+function targetsAsked(argv) {
+  if (argv.includes('--all')) return Object.keys(TARGETS);
+  const at = argv.indexOf('--target');
+  if (at < 0) return ['linux-x64'];
+  const target = argv[at + 1];
+  if (!(target in TARGETS)) throw new Error(`--target ${target ?? '(missing)'}: not one of ${Object.keys(TARGETS).join(', ')}`);
+  return [target];
+}
 
-const listing = spawnSync('unzip', ['-Z1', vsix], { encoding: 'utf8' });
-if (listing.status !== 0) throw new Error(`unzip -Z1 ${vsix} failed: ${listing.stderr}`);
-const files = listing.stdout.split('\n').filter(Boolean);
-const binaries = files.filter((f) => f.includes('onnxruntime-node/bin/'));
-const foreign = binaries.filter((f) => !f.includes('/linux/x64/'));
-const problems = [];
-if (!binaries.some((f) => f.endsWith('linux/x64/onnxruntime_binding.node'))) problems.push('the linux-x64 onnxruntime binding is missing');
-if (foreign.length > 0) problems.push(`other platforms' binaries slipped in: ${foreign.join(', ')}`);
-for (const required of ['extension/dist/client.js', 'extension/dist/server.js', 'extension/dist/hdlm.js', 'extension/dist/webview/layerView.js', 'extension/dist/webview/taskPanel.js', 'extension/package.json', 'extension/models/hdlm-tiny/tokenizer.json', 'extension/models/hdlm-tiny/tasks/wordnet.hdlm.json']) {
-  if (!files.includes(required)) problems.push(`${required} is missing`);
+/**
+ * The target's ignore file: .vscodeignore, whose one binaries line takes linux-x64's folder (so
+ * that a bare `vsce package` makes a working linux-x64 package), with that line replaced by one
+ * line per file the target takes. Files, not the folder: vsce lets a `!` line win over any
+ * exclusion, so a file inside a taken folder cannot be left out.
+ */
+function ignoreFileFor(template, target) {
+  const linuxLine = `!${BINARIES}linux/x64/**`;
+  const lines = template.split('\n');
+  if (lines.filter((l) => l.trim() === linuxLine).length !== 1) throw new Error(`.vscodeignore: expected exactly one line "${linuxLine}" to replace for each target`);
+  const { folder, files } = TARGETS[target];
+  return lines.flatMap((l) => (l.trim() === linuxLine ? files.map((f) => `!${BINARIES}${folder}/${f}`) : [l])).join('\n');
 }
-// Leave a development build behind, as `npm run build` would.
-run(process.execPath, ['esbuild.mjs']);
-console.log(`package: ${vsix} — ${(statSync(vsix).size / 1048576).toFixed(1)} MiB, ${files.length} files, onnxruntime binaries: ${binaries.map((f) => f.split('/').pop()).join(', ')}`);
-if (problems.length > 0) {
-  console.error(`package: ${problems.join('; ')}`);
-  process.exitCode = 1;
+
+/** What is wrong with the package's file list for `target`, if anything. */
+function problemsOf(files, manifest, target) {
+  const { folder, files: needed } = TARGETS[target];
+  const binaries = files.filter((f) => f.includes('onnxruntime-node/bin/'));
+  const problems = [];
+  for (const f of needed) if (!binaries.includes(`extension/${BINARIES}${folder}/${f}`)) problems.push(`${folder}/${f} is missing`);
+  const extra = binaries.filter((f) => !needed.some((n) => f === `extension/${BINARIES}${folder}/${n}`));
+  if (extra.length > 0) problems.push(`binaries the target does not take slipped in: ${extra.join(', ')}`);
+  for (const required of REQUIRED) if (!files.includes(required)) problems.push(`${required} is missing`);
+  // The target in the manifest is what makes VS Code refuse the package on another platform.
+  if (!manifest.includes(`TargetPlatform="${target}"`)) problems.push(`extension.vsixmanifest does not name the target ${target}`);
+  return problems;
 }
+
+function unzip(args) {
+  const r = spawnSync('unzip', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`unzip ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function packageFor(target, scratch) {
+  const vsix = join(root, `${name}-${version}-${target}.vsix`);
+  const ignoreFile = join(scratch, `${target}.vscodeignore`);
+  writeFileSync(ignoreFile, ignoreFileFor(readFileSync(join(root, '.vscodeignore'), 'utf8'), target));
+  run(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', target, '--ignoreFile', ignoreFile, '--out', vsix, '--allow-missing-repository', '--no-rewrite-relative-links']);
+  const files = unzip(['-Z1', vsix]).split('\n').filter(Boolean);
+  const problems = problemsOf(files, unzip(['-p', vsix, 'extension.vsixmanifest']), target);
+  const binaries = files.filter((f) => f.includes('onnxruntime-node/bin/')).map((f) => f.split('/').pop());
+  console.log(`package: ${vsix} — ${(statSync(vsix).size / 1048576).toFixed(1)} MiB, ${files.length} files, onnxruntime binaries: ${binaries.join(', ')}`);
+  return problems.map((p) => `${target}: ${p}`);
+}
+
+function main() {
+  const targets = targetsAsked(process.argv.slice(2));
+  const scratch = mkdtempSync(join(tmpdir(), 'hdlm-package-'));
+  const problems = [];
+  try {
+    run(process.execPath, ['esbuild.mjs', '--production']);
+    for (const target of targets) problems.push(...packageFor(target, scratch));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    // Leave a development build behind, as `npm run build` would.
+    run(process.execPath, ['esbuild.mjs']);
+  }
+  if (problems.length > 0) {
+    console.error(`package: ${problems.join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main();

@@ -32,10 +32,23 @@ export function evictLeastRecent(dir: string, manifestName: string, maxBytes: nu
   let total = entries.reduce((a, e) => a + e.bytes, 0);
   for (const e of entries) {
     if (total <= maxBytes) break;
-    if (keep.has(e.name)) continue;
-    rmSync(e.path, { recursive: true, force: true });
+    if (keep.has(e.name) || !removeQuietly(e.path)) continue;
     total -= e.bytes;
     onEvicted(e.bytes);
+  }
+}
+
+/**
+ * Removes a cache entry if it can; whether it is gone. A cache's clean-up never fails its caller:
+ * an entry can be in use (Windows refuses to delete a file that onnxruntime has mapped) or on a
+ * read-only disk, and then it stays, costing room, not correctness (no manifest, never read).
+ */
+export function removeQuietly(path: string): boolean {
+  try {
+    rmSync(path, { recursive: true, force: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -13,7 +13,7 @@ export interface LoadModelOptions {
   cuts?: readonly number[];
   /** Use onnxruntime's fused operators (default true; every bundled provider has them). */
   fused?: boolean;
-  /** The engine's cache folder (fingerprints, converted graphs); default ~/.cache/hdlm. */
+  /** The engine's cache folder (fingerprints, converted graphs); default the platform's (cacheDir.ts). */
   cacheDir?: string;
   /** Notes that do not stop the load: unused tensors, cache misses and rebuilds. */
   onNote?: (message: string) => void;

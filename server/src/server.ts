@@ -22,7 +22,7 @@ import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
 import { Engine } from '../../engine/src/index';
 import { HdlmServer, type OutboundClient, type ProgressHandle } from './hdlmServer';
 import { Jobs } from './jobs';
-import { defaultCacheDir } from '../../engine/src/checkpoint/checkpoint';
+import { defaultCacheDir } from '../../engine/src/cacheDir';
 import * as proto from './protocol';
 
 const connection = createConnection(ProposedFeatures.all);

@@ -3,8 +3,8 @@
 // NaN/inf), generation_config.json, tokenizer.json, and a content fingerprint that keys caches.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { defaultCacheDir } from '../cacheDir';
 import { Fields, readJsonObject, readModelConfig, specialTokens } from './config';
 import { expectedTensors, type ExpectedTensor } from './expectedTensors';
 import { openSafetensorsStore, sameShape, SafetensorsStore, summarise, writeAtomically } from './safetensors';
@@ -13,7 +13,7 @@ import type { Checkpoint, GenerationDefaults, ModelConfig } from './types';
 export interface LoadOptions {
   /** Scan every needed weight for NaN/inf at load (default true); a clean result is memoised. */
   checkFinite?: boolean;
-  /** Folder of fingerprints.json; default `$XDG_CACHE_HOME/hdlm` or `~/.cache/hdlm`. */
+  /** Folder of fingerprints.json; default the platform's cache folder (cacheDir.ts). */
   cacheDir?: string;
   /** Receives notes that do not stop the load (unused tensors, a cache that cannot be written). */
   onWarning?: (message: string) => void;
@@ -190,11 +190,6 @@ async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-export function defaultCacheDir(): string {
-  const xdg = process.env['XDG_CACHE_HOME'];
-  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'hdlm');
 }
 
 interface FileRecord {

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { evictLeastRecent, markUsed, refusal } from '../diskBudget';
+import { evictLeastRecent, markUsed, refusal, removeQuietly } from '../diskBudget';
 import type { LayerFeatures } from './features';
 import type { SpannedSequence } from './sequenceFormat';
 
@@ -104,7 +104,7 @@ export class FeatureCache {
       return features;
     } catch (err) {
       this.onEvent({ kind: 'corrupt', detail: err instanceof Error ? err.message : String(err) });
-      rmSync(entry, { recursive: true, force: true });
+      removeQuietly(entry);
       return undefined;
     }
   }
@@ -133,7 +133,7 @@ export class FeatureCache {
       this.onEvent({ kind: 'stored', bytes: size });
       evictLeastRecent(this.dir, MANIFEST, this.maxBytes, new Set([key]), (bytes) => this.onEvent({ kind: 'evicted', bytes }));
     } catch (err) {
-      rmSync(temp, { recursive: true, force: true });
+      removeQuietly(temp);
       this.onEvent({ kind: 'not stored', bytes: size, detail: err instanceof Error ? err.message : String(err) });
     }
   }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
-import { defaultCacheDir } from '../checkpoint/checkpoint';
+import { defaultCacheDir } from '../cacheDir';
 import { readModelConfig } from '../checkpoint/config';
 import type { ExecutionProvider } from '../runtime/ort';
 import { CancelledError } from '../model/segmentedModel';

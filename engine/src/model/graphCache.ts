@@ -12,11 +12,11 @@
 // Least recently used entries are removed beyond a size budget (diskBudget.ts), never those of
 // the model being loaded; nothing is stored when the disk is nearly full.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { defaultCacheDir } from '../checkpoint/checkpoint';
-import { evictLeastRecent, formatBytes, markUsed, refusal } from '../diskBudget';
+import { defaultCacheDir } from '../cacheDir';
+import { evictLeastRecent, formatBytes, markUsed, refusal, removeQuietly } from '../diskBudget';
 
 /** Bump whenever a graph builder changes what it writes for the same checkpoint. */
 export const GRAPH_FORMAT_VERSION = 3; // 3: weights apart from the structure; 2: fused rows graphs take their rows' position ids
@@ -108,7 +108,7 @@ export class GraphCache {
     } catch (err) {
       this.onEvent({ kind: 'corrupt', recipe, detail: err instanceof Error ? err.message : String(err) });
     }
-    rmSync(entry, { recursive: true, force: true });
+    removeQuietly(entry);
     return false;
   }
 
@@ -129,11 +129,7 @@ export class GraphCache {
     } catch (err) {
       // A cache that cannot be written (read-only disk, full disk) costs speed, not correctness:
       // the built bytes serve, and what was written of the entry goes if it can.
-      try {
-        rmSync(entry, { recursive: true, force: true });
-      } catch {
-        // Without a manifest it is never read: only its room is lost.
-      }
+      removeQuietly(entry);
       this.onEvent({ kind: 'miss', recipe, detail: `not stored: ${err instanceof Error ? err.message : String(err)}` });
       return false;
     }
@@ -146,7 +142,7 @@ export class GraphCache {
     for (const name of existsSync(dir) ? readdirSync(dir) : []) {
       try {
         const manifest = JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as Partial<Manifest>;
-        if (typeof manifest.version === 'number' && manifest.version < GRAPH_FORMAT_VERSION) rmSync(join(dir, name), { recursive: true, force: true });
+        if (typeof manifest.version === 'number' && manifest.version < GRAPH_FORMAT_VERSION) removeQuietly(join(dir, name));
       } catch {
         // Not an entry, or one being written: leave it.
       }
