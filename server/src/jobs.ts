@@ -1,8 +1,10 @@
 // Long jobs (fine-tuning, evaluation, layer scans) run outside the language server's process: each is the
 // `hdlm` CLI with `--events` in a child process, so a long run never blocks requests, hover or
 // diagnostics. Its JSON lines become `hdlm/jobProgress` notifications and update the job's view
-// in the journal (jobJournal.ts). Cancelling sends SIGINT, which the CLI turns into a
-// cooperative stop (the last saved heads and resume points stay as they were).
+// in the journal (jobJournal.ts). Cancelling closes the job's stdin, which the CLI
+// (--stop-on-stdin-end) turns into a cooperative stop, as it does Ctrl-C: the last saved heads and
+// resume points stay as they were. A pipe's end, unlike a signal, means the same on every
+// platform, and it comes too when this server dies.
 import { ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +20,7 @@ export interface JobSettings {
 /** The CLI command and options of each kind of job. */
 function cliArgs(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[]): string[] {
   const command = { train: 'train', evaluate: 'eval', scan: 'scan-layers' }[kind];
-  return [command, '--task', taskFile, '--events', '--device', settings.providers.join(','), '--threads', String(settings.threads), ...extra];
+  return [command, '--task', taskFile, '--events', '--stop-on-stdin-end', '--device', settings.providers.join(','), '--threads', String(settings.threads), ...extra];
 }
 
 /**
@@ -67,7 +69,9 @@ export class Jobs {
   /** Starts a job; `extra` are further CLI options (e.g. `--max-examples 50`). */
   start(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[] = []): string {
     const jobId = this.journal.create(kind, taskFile);
-    const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Closing stdin is how a job is cancelled; a job already gone answers it with EPIPE.
+    child.stdin.on('error', () => undefined);
     this.children.set(jobId, child);
     this.log(`${jobId}: started ${JOB_VERBS[kind]} ${taskFile} (pid ${child.pid})`);
     this.lowerPriority(jobId, child.pid);
@@ -109,7 +113,7 @@ export class Jobs {
   cancel(jobId: string): boolean {
     const child = this.children.get(jobId);
     if (!child) return false;
-    child.kill('SIGINT');
+    child.stdin?.end();
     return true;
   }
 
@@ -127,7 +131,7 @@ export class Jobs {
   }
 
   dispose(): void {
-    for (const child of this.children.values()) child.kill('SIGINT');
+    for (const child of this.children.values()) child.stdin?.end();
     this.journal.flush();
   }
 }

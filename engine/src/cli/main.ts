@@ -70,6 +70,8 @@ scan-layers: --task FILE  --train-examples N (default 4000)  --dev-examples N (d
            (default: every layer, or 12 spread over a deeper model)  --tolerance POINTS (default 1: the cheapest
            layer within that many accuracy points of a level's best)  --epochs N  --no-feature-cache  --out FILE.md
            --events (JSON lines on stdout)
+train, eval and scan-layers also take --stop-on-stdin-end: the end of standard input cancels them as
+Ctrl-C does (the language server runs its jobs so, on every platform; Windows has no Ctrl-C for them)
 train, eval, mistakes, report and scan-layers take the task as --task FILE or as their one argument
 (hdlm train my.hdlm.json); info and bench take no argument.
 bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
@@ -93,13 +95,13 @@ const COMMAND_OPTIONS = {
   layers: { top: { type: 'string' }, ids: { type: 'string' }, 'head-precision': { type: 'string' } },
   think: { task: { type: 'string' }, 'thought-tokens': { type: 'string' }, 'max-tokens': { type: 'string' } },
   classify: { task: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, file: { type: 'string' }, out: { type: 'string' } },
-  train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
+  train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' }, 'stop-on-stdin-end': { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
-  eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' } },
+  eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' }, 'stop-on-stdin-end': { type: 'boolean' } },
   'new-task': {},
   mistakes: { task: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, level: { type: 'string' } },
   report: { task: { type: 'string' }, out: { type: 'string' } },
-  'scan-layers': { task: { type: 'string' }, out: { type: 'string' }, 'train-examples': { type: 'string' }, 'dev-examples': { type: 'string' }, layers: { type: 'string' }, tolerance: { type: 'string' }, epochs: { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' } },
+  'scan-layers': { task: { type: 'string' }, out: { type: 'string' }, 'train-examples': { type: 'string' }, 'dev-examples': { type: 'string' }, layers: { type: 'string' }, tolerance: { type: 'string' }, epochs: { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' }, 'stop-on-stdin-end': { type: 'boolean' } },
   info: {},
 } as const;
 
@@ -109,6 +111,20 @@ type Command = keyof typeof COMMAND_OPTIONS;
 const TASK_COMMANDS: ReadonlySet<Command> = new Set(['train', 'eval', 'mistakes', 'report', 'scan-layers']);
 /** Commands that read a prompt, or a dataset, from their arguments. */
 const PROMPT_COMMANDS: ReadonlySet<Command> = new Set(['generate', 'layers', 'classify', 'think', 'new-task']);
+
+/**
+ * Cancels when standard input ends. The language server cancels a job by closing the job's stdin
+ * (jobs.ts): a pipe's end reaches the process alike on every platform, where a signal does not
+ * (on Windows a child "sent" SIGINT is terminated at once, mid-write), and it also ends when the
+ * server dies, so the job stops instead of running on unobserved. The pipe does not keep the
+ * process alive once the command is done.
+ */
+function stopOnStdinEnd(controller: AbortController): void {
+  process.stdin.on('end', () => controller.abort());
+  process.stdin.on('error', () => controller.abort());
+  process.stdin.resume();
+  (process.stdin as { unref?: () => void }).unref?.();
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -129,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
   // Under the language server stdout is a pipe: when the server dies the pipe breaks, and the
   // job stops cooperatively (keeping what it saved) instead of running on unobserved.
   process.stdout.on('error', () => controller.abort());
+  if (values['stop-on-stdin-end'] === true) stopOnStdinEnd(controller);
   switch (command as Command) {
     case 'info':
       await info(values);

@@ -3,8 +3,10 @@
 // training record; a rate out of range is a usage error naming the option. `eval --predictions`
 // writes every example's decisions, consistent with the record's accuracies. `scan-layers` keeps
 // its record beside the heads and writes its report. A task command's one argument is its task.
+// `--stop-on-stdin-end` (how the language server runs jobs) cancels at the end of stdin.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -194,4 +196,43 @@ test('a task command takes its task as its one argument; an argument it would ig
     assert.equal(refused.status, 2, refused.stderr);
     assert.match(refused.stderr, message);
   }
+});
+
+/** Runs `hdlm` with stdin a pipe this test holds; `close` ends it when `when(stdout so far)` holds. */
+function runWithStdin(args: string[], when: (stdout: string) => boolean): Promise<{ code: number | null; stderr: string; closedStdin: boolean }> {
+  const child = spawn(process.execPath, [join(root, 'dist', 'hdlm.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') } });
+  let stdout = '';
+  let stderr = '';
+  let closedStdin = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!closedStdin && when(stdout)) {
+      closedStdin = true;
+      child.stdin.end();
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Held open otherwise: a command that is done must exit with its stdin still open.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((done) =>
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      done({ code, stderr, closedStdin });
+    }),
+  );
+}
+
+test('--stop-on-stdin-end: the end of stdin cancels a fine-tuning between steps; a command that is done exits with stdin still open', async () => {
+  const long = join(dir, 'long.hdlm.json');
+  writeFileSync(long, JSON.stringify({ name: 'long', model: 'model', dataset: fixture, heads: 'long-heads', levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }], train: { epochs: 400, patience: 400, batchSize: 16 } }));
+  const cancelled = await runWithStdin(['train', long, '--events', '--stop-on-stdin-end', '--no-feature-cache'], (out) => out.includes('"kind":"epoch"'));
+  assert.equal(cancelled.closedStdin, true, `an epoch ran before stdin was closed: ${cancelled.stderr}`);
+  assert.equal(cancelled.code, 130, cancelled.stderr);
+  assert.match(cancelled.stderr, /hdlm: cancelled/);
+  const left = existsSync(join(dir, 'long-heads')) ? readdirSync(join(dir, 'long-heads')) : [];
+  assert.deepEqual(left.filter((f) => f.includes('.tmp')), [], 'no half-written file left behind');
+
+  const done = await runWithStdin(['eval', join(dir, 'wn.hdlm.json'), '--max-examples', '2', '--events', '--stop-on-stdin-end'], () => false);
+  assert.equal(done.closedStdin, false);
+  assert.equal(done.code, 0, done.stderr);
 });
