@@ -2,6 +2,7 @@
 // (tanh approximation) MLP. Its Conv1D weights are stored [in, out], already MatMul's layout.
 // Learned position embeddings are added at embedding time, so segments take no position input.
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
+import type { onnx } from 'onnx-proto';
 import { GraphBuilder } from '../onnx/graph';
 import { attendCached, segmentInputs, segmentOutput, splitHeads, type PickedRows } from './attention';
 import { geluNew, layerNorm, SegmentOptions } from './ops';
@@ -39,7 +40,7 @@ function block(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, h
  * Builds the graph for blocks [first, end) (a rows graph with `options.rows`, SegmentIO.rows).
  * `fused` has no effect: GPT-2 uses ONNX's own LayerNormalization.
  */
-export function buildGpt2Segment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): Uint8Array {
+export function buildGpt2Segment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): onnx.IModelProto {
   const g = new GraphBuilder(`gpt2_blocks_${first}_${end}${options.rows ? '_rows' : ''}`);
   const inputs = segmentInputs(g, config.hiddenSize, options.rows);
   let h = inputs.hidden;
@@ -47,5 +48,5 @@ export function buildGpt2Segment(config: ModelConfig, weights: WeightStore, firs
     h = block(g, config, weights, layer, h, inputs.bias5, layer === end - 1 ? inputs.picked : undefined);
     segmentOutput(g, h, config.hiddenSize, layer, layer === end - 1, options.rows);
   }
-  return g.build();
+  return g.model();
 }

@@ -2,6 +2,7 @@
 // their own KV cache inputs/outputs. Embedding lookup, rotary tables and the attention bias are
 // computed by the caller in JavaScript (cheap, and shared by every segment).
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
+import type { onnx } from 'onnx-proto';
 import { DType, GraphBuilder } from '../onnx/graph';
 import { attendCached, pickRows, segmentInputs, segmentOutput, splitHeads, type PickedRows } from './attention';
 import { rotaryCache } from '../model/positions';
@@ -21,7 +22,7 @@ function dims(c: ModelConfig): Dims {
 }
 
 /** Builds the graph for layers [first, end) (a rows graph with `options.rows`, SegmentIO.rows). */
-export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): Uint8Array {
+export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): onnx.IModelProto {
   const d = dims(config);
   const g = new GraphBuilder(`llama_layers_${first}_${end}${options.rows ? '_rows' : ''}`);
   const inputs = segmentInputs(g, d.H, options.rows);
@@ -32,7 +33,7 @@ export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, fir
     h = decoderLayer(g, config, weights, layer, h, { bias5: inputs.bias5, rope: rotary.rope, picked }, options);
     segmentOutput(g, h, d.H, layer, layer === end - 1, options.rows);
   }
-  return g.build();
+  return g.model();
 }
 
 /** Applies rotary position embedding to [B, heads, S, D]. */
@@ -87,19 +88,18 @@ function decoderLayer(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: nu
   // In a rows graph's last layer everything from here on is for the picked rows only.
   const h1 = g.op('Add', [shared.picked ? shared.picked.pick(h) : h, attn])[0]!;
   const x2 = rmsNorm(g, h1, `${p}.post_attention_layernorm`, w.get(`${p}.post_attention_layernorm.weight`, [d.H]), c.normEps, options);
-  const gate = linear(g, x2, `${p}.mlp.gate_proj`, w.get(`${p}.mlp.gate_proj.weight`, [d.I, d.H]), d.I, d.H);
-  const up = linear(g, x2, `${p}.mlp.up_proj`, w.get(`${p}.mlp.up_proj.weight`, [d.I, d.H]), d.I, d.H);
+  const gate = linear(g, x2, `${p}.mlp.gate_proj`, w, d.I, d.H);
+  const up = linear(g, x2, `${p}.mlp.up_proj`, w, d.I, d.H);
   const act = g.op('Mul', [silu(g, gate), up])[0]!;
-  const down = linear(g, act, `${p}.mlp.down_proj`, w.get(`${p}.mlp.down_proj.weight`, [d.H, d.I]), d.H, d.I);
+  const down = linear(g, act, `${p}.mlp.down_proj`, w, d.H, d.I);
   return g.op('Add', [h1, down])[0]!;
 }
 
 /** Projects x [B,S,H] to heads [B, heads, S, D]. */
 function project(g: GraphBuilder, c: ModelConfig, w: WeightStore, x: string, name: string, heads: number): string {
   const out = heads * c.headDim;
-  const weight = w.get(`${name}.weight`, [out, c.hiddenSize]);
   const bias = c.attentionBias ? w.get(`${name}.bias`, [out]) : undefined;
-  return splitHeads(g, linear(g, x, name, weight, out, c.hiddenSize, bias), heads, c.headDim);
+  return splitHeads(g, linear(g, x, name, w, out, c.hiddenSize, bias), heads, c.headDim);
 }
 
 function attention(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, x: string, shared: Shared, options: OpOptions): string {
@@ -111,7 +111,7 @@ function attention(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: numbe
   const k = shared.rope(headNorm(g, c, w, project(g, c, w, x, `${p}.k_proj`, d.kvH), `${p}.k_norm`, options), d.kvH); // [B, kvH, S, D]
   const v = project(g, c, w, x, `${p}.v_proj`, d.kvH); // [B, kvH, S, D]
   const merged = attendCached(g, layer, { numHeads: d.nH, numKvHeads: d.kvH, headDim: d.D }, q, k, v, picked?.bias5 ?? shared.bias5);
-  return linear(g, merged, `${p}.o_proj`, w.get(`${p}.o_proj.weight`, [d.H, d.nH * d.D]), d.H, d.nH * d.D);
+  return linear(g, merged, `${p}.o_proj`, w, d.H, d.nH * d.D);
 }
 
 /** Qwen3's per-head RMS norm of queries or keys [B, heads, S, D] over D (identity without qkNorm). */

@@ -1,5 +1,7 @@
 // Building blocks shared by the architectures' graphs, written as plain ONNX operators or, where
 // `fused` is set, as onnxruntime's fused operators (which the CPU and WebGPU providers both run).
+import { bf16ToF32Bits, f16Lookup } from '../checkpoint/safetensors';
+import type { HalfTensor, WeightStore } from '../checkpoint/types';
 import { GraphBuilder } from '../onnx/graph';
 
 export interface OpOptions {
@@ -26,9 +28,37 @@ export function transpose(w: Float32Array, rows: number, cols: number): Float32A
   return out;
 }
 
-/** y = x · Wᵀ (+ b) for a HF Linear weight [out, in]. */
-export function linear(g: GraphBuilder, x: string, name: string, weight: Float32Array, outDim: number, inDim: number, bias?: Float32Array): string {
-  const y = g.op('MatMul', [x, g.initializer(`${name}.weight`, transpose(weight, outDim, inDim), [inDim, outDim])])[0]!;
+/**
+ * A checkpoint's [rows, cols] weight as [cols, rows] float32. A 16-bit weight (most checkpoints
+ * are bf16) is widened as it is transposed, into one new array rather than two: on this project's
+ * CPU, filling fresh memory is what converting a weight costs, not the arithmetic.
+ */
+export function transposedWeight(weights: WeightStore, name: string, rows: number, cols: number): Float32Array {
+  const halves = weights.getHalves?.(name, [rows, cols]);
+  return halves ? widenTransposed(halves, rows, cols) : transpose(weights.get(name, [rows, cols]), rows, cols);
+}
+
+function widenTransposed({ dtype, bits }: HalfTensor, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  if (dtype === 'BF16') {
+    const outBits = new Uint32Array(out.buffer);
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols;
+      for (let c = 0; c < cols; c++) outBits[c * rows + r] = bf16ToF32Bits(bits[row + c]!);
+    }
+    return out;
+  }
+  const table = f16Lookup();
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = table[bits[row + c]!]!;
+  }
+  return out;
+}
+
+/** y = x · Wᵀ (+ b) for the checkpoint's HF Linear `name` (its weight [out, in]). */
+export function linear(g: GraphBuilder, x: string, name: string, weights: WeightStore, outDim: number, inDim: number, bias?: Float32Array): string {
+  const y = g.op('MatMul', [x, g.initializer(`${name}.weight`, transposedWeight(weights, `${name}.weight`, outDim, inDim), [inDim, outDim])])[0]!;
   return bias ? g.op('Add', [y, g.initializer(`${name}.bias`, bias, [outDim])])[0]! : y;
 }
 

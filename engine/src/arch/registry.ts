@@ -1,5 +1,6 @@
 // Architectures keyed by family. Each says how to build its segment graphs, how to embed tokens
 // (in JavaScript, so every segment graph starts from hidden states), and what its own head is.
+import type { onnx } from 'onnx-proto';
 import type { ArchFamily, ModelConfig, WeightStore } from '../checkpoint/types';
 import { tokenTable, type TokenTable } from '../model/tokenTable';
 import type { HeadWeights } from './head';
@@ -9,7 +10,7 @@ import type { SegmentOptions } from './ops';
 
 export interface Architecture {
   family: ArchFamily;
-  buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): Uint8Array;
+  buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): onnx.IModelProto;
   /** Token embedding rows [V, H] (and learned positions [P, H] where the architecture has them). */
   embeddings(config: ModelConfig, weights: WeightStore): { tokens: TokenTable; positions?: Float32Array };
   ownHead(config: ModelConfig, weights: WeightStore): HeadWeights;

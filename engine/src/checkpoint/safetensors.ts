@@ -514,7 +514,7 @@ function bitsToNumber(dtype: DTypeName, bits: number): number {
 
 let f16Table: Float32Array | undefined; // [65536] the float32 value of every f16 bit pattern
 
-function f16Lookup(): Float32Array {
+export function f16Lookup(): Float32Array {
   if (f16Table) return f16Table;
   const table = new Float32Array(65536);
   const bits = new Uint32Array(table.buffer);
@@ -546,9 +546,13 @@ export function f16ToF32(src: Uint16Array, dst: Float32Array): void {
 }
 
 export function bf16ToF32(src: Uint16Array, dst: Float32Array): void {
-  // bf16 is the top half of an f32, so widening is a shift.
   const out = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i]! << 16;
+  for (let i = 0; i < src.length; i++) out[i] = bf16ToF32Bits(src[i]!);
+}
+
+/** The float32 bits of a bf16 value: bf16 is the top half of an f32, so widening is a shift. */
+export function bf16ToF32Bits(bits: number): number {
+  return bits << 16;
 }
 
 const scratch = new Float32Array(1);

@@ -16,10 +16,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { defaultCacheDir } from '../cacheDir';
+import { encodeModel } from '../onnx/graph';
 import { evictLeastRecent, formatBytes, markUsed, refusal, removeQuietly } from '../diskBudget';
 
 /** Bump whenever a graph builder changes what it writes for the same checkpoint. */
-export const GRAPH_FORMAT_VERSION = 3; // 3: weights apart from the structure; 2: fused rows graphs take their rows' position ids
+export const GRAPH_FORMAT_VERSION = 4; // 4: the fp32 head is a Gemm on the untransposed weight; 3: weights apart from the structure; 2: fused rows graphs take their rows' position ids
 
 /**
  * Default size budget of the graph cache: a model of Qwen2.5-0.5B's shapes takes 3.3 GB per set
@@ -75,14 +76,14 @@ export class GraphCache {
    * else built by `build` and stored. Without a directory, or when the entry cannot be written,
    * it is the built bytes.
    */
-  get(fingerprint: string, recipe: string, build: () => Uint8Array): GraphSource {
-    if (!this.dir) return build();
+  get(fingerprint: string, recipe: string, build: () => onnx.IModelProto): GraphSource {
+    if (!this.dir) return encodeModel(build());
     const key = createHash('sha256').update(`${GRAPH_FORMAT_VERSION}\n${fingerprint}\n${recipe}`).digest('hex').slice(0, 32);
     const entry = join(this.dir, key);
     this.used.add(key);
     if (this.read(entry, recipe)) return join(entry, 'graph.onnx');
-    const bytes = build();
-    return this.write(this.dir, entry, recipe, bytes) ? join(entry, 'graph.onnx') : bytes;
+    const model = build();
+    return this.write(this.dir, entry, recipe, model) ? join(entry, 'graph.onnx') : encodeModel(model);
   }
 
   /** Whether `entry` holds `recipe`, whole: its two files as the manifest describes them. */
@@ -113,14 +114,14 @@ export class GraphCache {
   }
 
   /** Stores the graph as structure and weights; whether it was stored. */
-  private write(dir: string, entry: string, recipe: string, bytes: Uint8Array): boolean {
+  private write(dir: string, entry: string, recipe: string, model: onnx.IModelProto): boolean {
     try {
       this.removeOldFormats(dir);
       mkdirSync(dir, { recursive: true });
-      const refused = refusal(dir, bytes.length, this.maxBytes);
+      const refused = refusal(dir, weightBytes(model), this.maxBytes);
       if (refused) throw new Error(refused);
       mkdirSync(entry, { recursive: true });
-      const { structure, weights } = splitWeights(bytes, join(entry, 'weights.bin'));
+      const { structure, weights } = splitWeights(model, join(entry, 'weights.bin'));
       atomicWrite(join(entry, 'graph.onnx'), structure);
       const manifest: Manifest = { version: GRAPH_FORMAT_VERSION, recipe, graph: { sha256: sha256(structure), size: structure.length }, weights };
       atomicWrite(join(entry, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 1)));
@@ -150,39 +151,45 @@ export class GraphCache {
   }
 }
 
+/** The bytes of the model's weights: what storing it takes on the disk, near enough. */
+function weightBytes(model: onnx.IModelProto): number {
+  return (model.graph?.initializer ?? []).reduce((a, t) => a + (t.rawData?.length ?? 0), 0);
+}
+
 /**
- * Moves the graph's large initializers into `weightsPath` (each at an aligned offset, written
- * through a temporary file) and returns the rest, which names that file for each of them.
+ * Writes the model's large initializers into `weightsPath` (each at an aligned offset, through a
+ * temporary file) and returns the rest serialised, naming that file for each of them. The model
+ * itself is left as it was: if storing fails, it is serialised whole instead.
  */
-function splitWeights(bytes: Uint8Array, weightsPath: string): { structure: Uint8Array; weights: FileDigest } {
-  const model = onnx.ModelProto.decode(bytes);
+function splitWeights(model: onnx.IModelProto, weightsPath: string): { structure: Uint8Array; weights: FileDigest } {
   const tmp = `${weightsPath}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
   const hash = createHash('sha256');
   let size = 0;
+  let initializer: onnx.ITensorProto[];
   try {
-    for (const tensor of model.graph?.initializer ?? []) {
+    initializer = (model.graph?.initializer ?? []).map((tensor) => {
       const raw = tensor.rawData;
-      if (!raw || raw.length < EXTERNAL_MIN_BYTES) continue;
+      if (!raw || raw.length < EXTERNAL_MIN_BYTES) return tensor;
       const offset = Math.ceil(size / WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT;
       const padding = new Uint8Array(offset - size);
       writeSync(fd, padding);
       writeSync(fd, raw);
       hash.update(padding).update(raw);
       size = offset + raw.length;
-      tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      tensor.externalData = [
+      const external = [
         { key: 'location', value: 'weights.bin' },
         { key: 'offset', value: String(offset) },
         { key: 'length', value: String(raw.length) },
       ];
-      tensor.rawData = new Uint8Array(0);
-    }
+      return { ...tensor, rawData: new Uint8Array(0), dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: external };
+    });
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, weightsPath);
-  return { structure: onnx.ModelProto.encode(model).finish(), weights: { sha256: hash.digest('hex'), size } };
+  const structure = encodeModel({ ...model, graph: { ...model.graph, initializer } });
+  return { structure, weights: { sha256: hash.digest('hex'), size } };
 }
 
 /** A file's sha256 and size, read in pieces (a model's weights are gigabytes: no buffer that large is needed). */

@@ -2,6 +2,7 @@
 // + unembedding) is one; HdLM heads at intermediate layers are others of the same form.
 import { buildHeadGraph, HeadIO, HeadWeights, type HeadPrecision } from '../arch/head';
 import type { OpOptions } from '../arch/ops';
+import { encodeModel } from '../onnx/graph';
 import type { GraphSource } from './graphCache';
 import { ExecutionProvider, float32Tensor, Session } from '../runtime/ort';
 
@@ -34,7 +35,7 @@ export class LanguageHead {
   }
 
   static create(weights: HeadWeights, options: OpOptions & { provider: ExecutionProvider; threads: number; precision?: HeadPrecision }): Promise<LanguageHead> {
-    return LanguageHead.fromGraph(buildHeadGraph(weights, options), weights.hiddenSize, weights.vocabSize, options, weights.vocabSubset);
+    return LanguageHead.fromGraph(encodeModel(buildHeadGraph(weights, options)), weights.hiddenSize, weights.vocabSize, options, weights.vocabSubset);
   }
 
   /** A head from an already built (or cached) head graph. */
