@@ -122,4 +122,9 @@ function main() {
   }
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  console.error(`package: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}
