@@ -11,7 +11,7 @@
 // bytes and 2 s from the path, and the bytes had to be read and hashed in memory first.
 // Least recently used entries are removed beyond a size budget (diskBudget.ts), never those of
 // the model being loaded; nothing is stored when the disk is nearly full.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -173,9 +173,8 @@ function splitWeights(model: onnx.IModelProto, weightsPath: string): { structure
       if (!raw || raw.length < EXTERNAL_MIN_BYTES) return tensor;
       const offset = Math.ceil(size / WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT;
       const padding = new Uint8Array(offset - size);
-      writeSync(fd, padding);
-      writeSync(fd, raw);
-      hash.update(padding).update(raw);
+      writeAll(fd, padding, hash);
+      writeAll(fd, raw, hash);
       size = offset + raw.length;
       const external = [
         { key: 'location', value: 'weights.bin' },
@@ -219,6 +218,21 @@ function differs(name: string, found: FileDigest, expected: FileDigest | undefin
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+/**
+ * Writes all of `bytes` and adds them to `hash`, in pieces: one write() stops short at 2 GiB on
+ * Linux, Node's hash refuses more than 2 GiB at once, and a large model's head is more than that
+ * (Llama-3-8B's in float32: 2.1 GB).
+ */
+function writeAll(fd: number, bytes: Uint8Array, hash: Hash): void {
+  for (let at = 0; at < bytes.length; ) {
+    const written = writeSync(fd, bytes, at, Math.min(bytes.length - at, WRITE_PIECE));
+    hash.update(bytes.subarray(at, at + written));
+    at += written;
+  }
+}
+
+const WRITE_PIECE = 1 << 30;
 
 function atomicWrite(path: string, bytes: Uint8Array): void {
   const tmp = `${path}.${process.pid}.tmp`;
