@@ -1,8 +1,8 @@
 // Converted graphs are reused from disk, their weights apart from their structure; a damaged
 // entry (either file) is detected and rebuilt, and what runs from the cache is what runs from
-// the built bytes.
+// the built bytes. A file is hashed again only when its stamp says it may have changed.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -89,6 +89,42 @@ test(
     events.length = 0;
     assert.deepEqual(await loadAndRun(cache, WIDE), built);
     assert.match(events.find((e) => e.kind === 'corrupt')?.detail ?? '', /weights\.bin: size 4096 ≠ \d+/);
+  }),
+);
+
+test(
+  'a stored entry is not hashed again until a file may have changed; a byte changed with its modification time set back is still found',
+  withCacheDir(async (dir) => {
+    const events: CacheEvent[] = [];
+    const cache = new GraphCache(dir, (e) => events.push(e));
+    const built = await loadAndRun(cache, WIDE);
+    events.length = 0;
+    await loadAndRun(cache, WIDE);
+    assert.deepEqual(events.map((e) => `${e.kind}${e.detail ? ` ${e.detail}` : ''}`), ['hit', 'hit', 'hit'], 'hashed as written: read on the stamps alone');
+
+    // Without the record of stamps, each entry is hashed once, then trusted on its stamps again.
+    for (const entry of readdirSync(dir)) rmSync(join(dir, entry, 'stamps.json'));
+    events.length = 0;
+    await loadAndRun(cache, WIDE);
+    assert.deepEqual(events.map((e) => `${e.kind} ${e.detail ?? ''}`.trim()), ['hit hashed', 'hit hashed', 'hit hashed']);
+    events.length = 0;
+    await loadAndRun(cache, WIDE);
+    assert.deepEqual(events.map((e) => e.detail), [undefined, undefined, undefined]);
+
+    // The same size and modification time, other bytes: the change time still tells.
+    const entry = readdirSync(dir).find((e) => statSync(join(dir, e, 'weights.bin')).size > 0)!;
+    const weights = join(dir, entry, 'weights.bin');
+    // A whole second can be set back exactly; the entry is read once at it (hashed, stamped).
+    utimesSync(weights, 1_700_000_000, 1_700_000_000);
+    await loadAndRun(cache, WIDE);
+    const bytes = readFileSync(weights);
+    bytes[bytes.length >> 1] ^= 0x10;
+    writeFileSync(weights, bytes);
+    utimesSync(weights, 1_700_000_000, 1_700_000_000);
+    assert.equal(statSync(weights, { bigint: true }).mtimeNs, 1_700_000_000_000_000_000n);
+    events.length = 0;
+    assert.deepEqual(await loadAndRun(cache, WIDE), built);
+    assert.deepEqual(events.filter((e) => e.kind === 'corrupt').map((e) => e.detail), ['weights.bin: checksum differs']);
   }),
 );
 
