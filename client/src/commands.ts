@@ -59,7 +59,7 @@ async function showEngineInfo(server: ServerConnection, output: TeeOutputChannel
       `HdLM engine: onnxruntime-node ${info.runtimeVersion} on ${info.device}, probe ${info.probeMs.toFixed(2)} ms, ` +
       `backends ${info.backends.map((b) => b.name).join('/')}` +
       (fallbacks ? `; skipped ${fallbacks}` : '') +
-      `. ${modelLine(info.model)}; server ${info.rssMiB} MiB`;
+      `. ${modelLine(info.model)}; server ${info.rssMiB} MiB; cache ${info.cache.dir} (${(info.cache.bytes / 2 ** 20).toFixed(1)} MiB)`;
     output.info(summary);
     void vscode.window.showInformationMessage(summary);
     return info;

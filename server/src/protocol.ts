@@ -58,6 +58,8 @@ export interface EngineInfoResult {
   rssMiB: number;
   /** The model a request has loaded, if any (the server loads one at the first request that needs it). */
   model?: LoadedModelInfo;
+  /** The engine's cache folder (converted graphs, cached features, the jobs' journal) and the bytes it holds. */
+  cache: { dir: string; bytes: number };
 }
 
 export interface LoadedModelInfo {

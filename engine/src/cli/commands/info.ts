@@ -1,4 +1,7 @@
-// `hdlm info`: start the engine and print runtime, providers and the device it chose.
+// `hdlm info`: start the engine and print runtime, providers and the device it chose, and where
+// the engine's cache is and how much it holds.
+import { cacheBytes, defaultCacheDir } from '../../cacheDir';
+import { formatBytes } from '../../diskBudget';
 import { Engine } from '../../engine';
 import { integer, providers, Values } from '../args';
 import { printTable } from '../table';
@@ -6,8 +9,9 @@ import { printTable } from '../table';
 export async function info(values: Values): Promise<void> {
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const result = engine.info();
+  const cache = { dir: defaultCacheDir(), bytes: cacheBytes(defaultCacheDir()) };
   if (values['json']) {
-    console.log(JSON.stringify(result, null, 2));
+    console.log(JSON.stringify({ ...result, cache }, null, 2));
     return;
   }
   printTable([
@@ -16,6 +20,7 @@ export async function info(values: Values): Promise<void> {
     ['device', result.device],
     ['probe', `${result.probeMs.toFixed(3)} ms`],
     ['threads', result.threads === 0 ? 'auto' : String(result.threads)],
+    ['cache', `${cache.dir} (${formatBytes(cache.bytes)}: converted graphs, cached features, jobs)`],
     ...result.fallbacks.map((f): [string, string] => [`skipped ${f.provider}`, f.reason.split('\n')[0]!]),
   ]);
 }
