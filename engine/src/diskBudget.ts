@@ -11,19 +11,29 @@ export function markUsed(manifest: string): void {
 }
 
 /**
- * Removes the least recently used entry folders of `dir` (by their manifest's time; never those
- * in `keep`, never a hidden temporary one) until the entries fit `maxBytes`. Tells each removal.
+ * An entry folder without its manifest younger than this is taken to be still being written (the
+ * manifest comes last) by another process, and is left; an older one is a crashed write's
+ * leftover, and goes first.
  */
-export function evictLeastRecent(dir: string, manifestName: string, maxBytes: number, keep: ReadonlySet<string>, onEvicted: (bytes: number) => void): void {
+export const UNFINISHED_ENTRY_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the least recently used entry folders of `dir` (by their manifest's time; never those
+ * in `keep`, never a hidden temporary one, never one still being written) until the entries fit
+ * `maxBytes`. Tells each removal.
+ */
+export function evictLeastRecent(dir: string, manifestName: string, maxBytes: number, keep: ReadonlySet<string>, onEvicted: (bytes: number) => void, now = Date.now()): void {
   const entries = readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
     .flatMap((d) => {
       const path = join(dir, d.name);
       const manifest = join(path, manifestName);
       try {
-        const used = existsSync(manifest) ? statSync(manifest).mtimeMs : 0;
+        const finished = existsSync(manifest);
+        const used = finished ? statSync(manifest).mtimeMs : 0;
+        const writing = !finished && now - statSync(path).mtimeMs < UNFINISHED_ENTRY_MS;
         const bytes = readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
-        return [{ name: d.name, path, used, bytes }];
+        return [{ name: d.name, path, used, writing, bytes }];
       } catch {
         return []; // removed meanwhile (another process's eviction, or a rebuild): nothing to count
       }
@@ -32,7 +42,7 @@ export function evictLeastRecent(dir: string, manifestName: string, maxBytes: nu
   let total = entries.reduce((a, e) => a + e.bytes, 0);
   for (const e of entries) {
     if (total <= maxBytes) break;
-    if (keep.has(e.name) || !removeQuietly(e.path)) continue;
+    if (keep.has(e.name) || e.writing || !removeQuietly(e.path)) continue;
     total -= e.bytes;
     onEvicted(e.bytes);
   }
