@@ -1,5 +1,6 @@
 // The extension's commands. Each one goes through ServerConnection; none runs a model here.
 import * as vscode from 'vscode';
+import { formatBytes } from '../../engine/src/diskBudget';
 import * as proto from '../../server/src/protocol';
 import { classifyCommand, copyClassification, insertClassificationComment } from './classifyCommand';
 import { classifyLinesCommand } from './classifyLinesCommand';
@@ -59,7 +60,7 @@ async function showEngineInfo(server: ServerConnection, output: TeeOutputChannel
       `HdLM engine: onnxruntime-node ${info.runtimeVersion} on ${info.device}, probe ${info.probeMs.toFixed(2)} ms, ` +
       `backends ${info.backends.map((b) => b.name).join('/')}` +
       (fallbacks ? `; skipped ${fallbacks}` : '') +
-      `. ${modelLine(info.model)}; server ${info.rssMiB} MiB; cache ${info.cache.dir} (${(info.cache.bytes / 2 ** 20).toFixed(1)} MiB)`;
+      `. ${modelLine(info.model)}; server ${info.rssMiB} MiB; cache ${info.cache.dir} (${formatBytes(info.cache.bytes)})`;
     output.info(summary);
     void vscode.window.showInformationMessage(summary);
     return info;

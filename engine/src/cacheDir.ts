@@ -1,9 +1,8 @@
 // Where the engine keeps what it can rebuild (checkpoint fingerprints, converted graphs, cached
 // features, the jobs' journal): the platform's place for caches, so that a system's cache cleaning
 // and backup exclusions treat it as one.
-import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, posix, win32 } from 'node:path';
+import { posix, win32 } from 'node:path';
 
 /**
  * `$XDG_CACHE_HOME/hdlm` where that is an absolute path (on any platform: the tests and users who
@@ -20,26 +19,4 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, platform: 
   }
   if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'hdlm');
   return path.join(home, '.cache', 'hdlm');
-}
-
-/**
- * The bytes of every file under `dir`, however deep; 0 when there is none. Shown by Engine Info
- * and `hdlm info`: a large model's graphs take gigabytes, and the user should see where.
- */
-export function cacheBytes(dir: string): number {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  return entries.reduce((total, e) => total + (e.isDirectory() ? cacheBytes(join(dir, e.name)) : e.isFile() ? sizeOf(join(dir, e.name)) : 0), 0);
-}
-
-function sizeOf(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0; // removed meanwhile (an eviction, a rebuild)
-  }
 }

@@ -1,7 +1,7 @@
 // What the engine's two disk caches (converted graphs, cached features) share: entries are
 // folders with a manifest whose time is the entry's last use, the least recently used go first
 // beyond a size budget, and nothing is stored when the disk is nearly full.
-import { existsSync, readdirSync, rmSync, statfsSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statfsSync, statSync, utimesSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 
 /** Marks an entry used now: the last to be evicted. */
@@ -32,8 +32,7 @@ export function evictLeastRecent(dir: string, manifestName: string, maxBytes: nu
         const finished = existsSync(manifest);
         const used = finished ? statSync(manifest).mtimeMs : 0;
         const writing = !finished && now - statSync(path).mtimeMs < UNFINISHED_ENTRY_MS;
-        const bytes = readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
-        return [{ name: d.name, path, used, writing, bytes }];
+        return [{ name: d.name, path, used, writing, bytes: cacheBytes(path) }];
       } catch {
         return []; // removed meanwhile (another process's eviction, or a rebuild): nothing to count
       }
@@ -78,6 +77,29 @@ function freeBytes(dir: string): number | undefined {
     return s.bavail * s.bsize;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The bytes of every file under `dir`, however deep; 0 when there is none. An entry's size for
+ * eviction, and the whole cache's for Engine Info and `hdlm info` (a large model's graphs take
+ * gigabytes, and the user should see where).
+ */
+export function cacheBytes(dir: string): number {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  return entries.reduce((total, e) => total + (e.isDirectory() ? cacheBytes(join(dir, e.name)) : e.isFile() ? sizeOf(join(dir, e.name)) : 0), 0);
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // removed meanwhile (an eviction, a rebuild)
   }
 }
 

@@ -1,5 +1,6 @@
 // A model folder made ready to run: checkpoint, tokenizer and segmented sessions together, as
 // front ends (CLI, language server) hold it.
+import { join } from 'node:path';
 import type { HeadPrecision } from './arch/head';
 import { loadCheckpoint } from './checkpoint/checkpoint';
 import type { Checkpoint } from './checkpoint/types';
@@ -42,7 +43,7 @@ export class LoadedModel {
     if (tokenizer && tokenizer.vocabSize > checkpoint.config.vocabSize) {
       throw new Error(`${checkpoint.tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${checkpoint.config.vocabSize}`);
     }
-    const graphDir = options.cacheDir ? `${options.cacheDir}/graphs` : defaultGraphCacheDir();
+    const graphDir = options.cacheDir ? join(options.cacheDir, 'graphs') : defaultGraphCacheDir();
     const cache = new GraphCache(graphDir, (e: CacheEvent) => {
       if (e.kind === 'evicted') note(`graph cache: an older entry went (${e.detail ?? ''})`);
       else if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);

@@ -11,7 +11,8 @@ import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } fro
 import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
-import { cacheBytes, defaultCacheDir } from '../../engine/src/cacheDir';
+import { defaultCacheDir } from '../../engine/src/cacheDir';
+import { cacheBytes } from '../../engine/src/diskBudget';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { mistakesOf, readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
@@ -709,6 +710,7 @@ export class HdlmServer {
   async engineInfo(): Promise<EngineInfoResult> {
     const engine = await this.requireEngine();
     const info = engine.info();
+    const cacheDir = defaultCacheDir();
     return {
       runtimeVersion: info.runtimeVersion,
       backends: info.backends,
@@ -719,7 +721,7 @@ export class HdlmServer {
       pid: process.pid,
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       ...this.loadedModelInfo(),
-      cache: { dir: defaultCacheDir(), bytes: cacheBytes(defaultCacheDir()) },
+      cache: { dir: cacheDir, bytes: cacheBytes(cacheDir) },
     };
   }
 

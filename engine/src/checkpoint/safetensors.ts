@@ -508,7 +508,7 @@ export function summarise(items: readonly string[], limit = 10): string {
 
 function bitsToNumber(dtype: DTypeName, bits: number): number {
   if (dtype === 'F16') return f16Lookup()[bits]!;
-  scratchBits[0] = dtype === 'F32' ? bits : bits << 16;
+  scratchBits[0] = dtype === 'F32' ? bits : bf16ToF32Bits(bits);
   return scratch[0]!;
 }
 

@@ -117,7 +117,7 @@ describe('HdLM extension in a real VS Code', () => {
     assert.ok(info.backends.some((b) => b.name === 'cpu'));
     assert.notEqual(info.pid, process.pid, 'the engine runs in the server process, not the extension host');
     assert.ok(info.rssMiB > 10, `server memory ${info.rssMiB} MiB`);
-    assert.match(api.outputText(), /HdLM engine: .*\. (No model loaded yet \(.*\)|Model .* opened in [\d.]+ s\)); server \d+ MiB; cache .+ \([\d.]+ MiB\)/);
+    assert.match(api.outputText(), /HdLM engine: .*\. (No model loaded yet \(.*\)|Model .* opened in [\d.]+ s\)); server \d+ MiB; cache .+ \([\d.]+ [MG]iB\)/);
     // The folder the test host points the engine's cache at (runIntegration.ts), as the server uses it.
     assert.equal(info.cache.dir, join(process.env['XDG_CACHE_HOME']!, 'hdlm'));
     assert.ok(info.cache.bytes >= 0);

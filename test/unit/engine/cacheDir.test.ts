@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cacheBytes, defaultCacheDir } from '../../../engine/src/cacheDir';
+import { defaultCacheDir } from '../../../engine/src/cacheDir';
+import { cacheBytes } from '../../../engine/src/diskBudget';
 
 test("the cache folder is the platform's, and an absolute XDG_CACHE_HOME overrides it", () => {
   assert.equal(defaultCacheDir({}, 'linux', '/home/ada'), '/home/ada/.cache/hdlm');

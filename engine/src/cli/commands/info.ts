@@ -1,7 +1,7 @@
 // `hdlm info`: start the engine and print runtime, providers and the device it chose, and where
 // the engine's cache is and how much it holds.
-import { cacheBytes, defaultCacheDir } from '../../cacheDir';
-import { formatBytes } from '../../diskBudget';
+import { defaultCacheDir } from '../../cacheDir';
+import { cacheBytes, formatBytes } from '../../diskBudget';
 import { Engine } from '../../engine';
 import { integer, providers, Values } from '../args';
 import { printTable } from '../table';
@@ -9,7 +9,8 @@ import { printTable } from '../table';
 export async function info(values: Values): Promise<void> {
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const result = engine.info();
-  const cache = { dir: defaultCacheDir(), bytes: cacheBytes(defaultCacheDir()) };
+  const dir = defaultCacheDir();
+  const cache = { dir, bytes: cacheBytes(dir) };
   if (values['json']) {
     console.log(JSON.stringify({ ...result, cache }, null, 2));
     return;
