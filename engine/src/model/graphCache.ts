@@ -92,8 +92,8 @@ export class GraphCache {
    * is hashed again only when its stamp (inode, size, modification and change times) differs from
    * the one recorded when it was last found whole: any write, rename or copy changes it (the
    * change time cannot be set back), and hashing the 1.9 GB of a Qwen2.5-0.5B-shaped model at
-   * every load took 1.5 s of a 4.5 s load. What no stamp shows is bit rot, which the
-   * checkpoint's own fingerprint memo does not see either.
+   * every load cost about 1.5 s of a 4.5 s load (0.27 s measured per 349 MiB segment). What no
+   * stamp shows is bit rot, which the checkpoint's own fingerprint memo does not see either.
    */
   private read(entry: string, recipe: string): boolean {
     const manifestPath = join(entry, 'manifest.json');
