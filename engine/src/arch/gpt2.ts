@@ -2,14 +2,14 @@
 // (tanh approximation) MLP. Its Conv1D weights are stored [in, out], already MatMul's layout.
 // Learned position embeddings are added at embedding time, so segments take no position input.
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
-import type { onnx } from 'onnx-proto';
-import { GraphBuilder } from '../onnx/graph';
+import { GraphBuilder, type BuiltGraph } from '../onnx/graph';
 import { attendCached, segmentInputs, segmentOutput, splitHeads, type PickedRows } from './attention';
 import { geluNew, layerNorm, SegmentOptions } from './ops';
 
 /** y = x · W + b for a Conv1D weight [in, out]. */
 function conv1d(g: GraphBuilder, x: string, w: WeightStore, name: string, inDim: number, outDim: number): string {
-  const weight = g.initializer(`${name}.weight`, w.get(`${name}.weight`, [inDim, outDim]), [inDim, outDim]);
+  // Deferred, as linear() in ops.ts: a cached copy is never converted again.
+  const weight = g.deferredInitializer(`${name}.weight`, `float32 ${name}.weight`, [inDim, outDim], () => w.get(`${name}.weight`, [inDim, outDim]));
   const bias = g.initializer(`${name}.bias`, w.get(`${name}.bias`, [outDim]), [outDim]);
   return g.op('Add', [g.op('MatMul', [x, weight])[0]!, bias])[0]!;
 }
@@ -40,7 +40,7 @@ function block(g: GraphBuilder, c: ModelConfig, w: WeightStore, layer: number, h
  * Builds the graph for blocks [first, end) (a rows graph with `options.rows`, SegmentIO.rows).
  * `fused` has no effect: GPT-2 uses ONNX's own LayerNormalization.
  */
-export function buildGpt2Segment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): onnx.IModelProto {
+export function buildGpt2Segment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): BuiltGraph {
   const g = new GraphBuilder(`gpt2_blocks_${first}_${end}${options.rows ? '_rows' : ''}`);
   const inputs = segmentInputs(g, config.hiddenSize, options.rows);
   let h = inputs.hidden;
@@ -48,5 +48,5 @@ export function buildGpt2Segment(config: ModelConfig, weights: WeightStore, firs
     h = block(g, config, weights, layer, h, inputs.bias5, layer === end - 1 ? inputs.picked : undefined);
     segmentOutput(g, h, config.hiddenSize, layer, layer === end - 1, options.rows);
   }
-  return g.model();
+  return g.built();
 }

@@ -2,8 +2,7 @@
 // their own KV cache inputs/outputs. Embedding lookup, rotary tables and the attention bias are
 // computed by the caller in JavaScript (cheap, and shared by every segment).
 import type { ModelConfig, WeightStore } from '../checkpoint/types';
-import type { onnx } from 'onnx-proto';
-import { DType, GraphBuilder } from '../onnx/graph';
+import { DType, GraphBuilder, type BuiltGraph } from '../onnx/graph';
 import { attendCached, pickRows, segmentInputs, segmentOutput, splitHeads, type PickedRows } from './attention';
 import { rotaryCache } from '../model/positions';
 import { linear, OpOptions, rmsNorm, SegmentOptions, silu } from './ops';
@@ -22,7 +21,7 @@ function dims(c: ModelConfig): Dims {
 }
 
 /** Builds the graph for layers [first, end) (a rows graph with `options.rows`, SegmentIO.rows). */
-export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): onnx.IModelProto {
+export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): BuiltGraph {
   const d = dims(config);
   const g = new GraphBuilder(`llama_layers_${first}_${end}${options.rows ? '_rows' : ''}`);
   const inputs = segmentInputs(g, d.H, options.rows);
@@ -33,7 +32,7 @@ export function buildLlamaSegment(config: ModelConfig, weights: WeightStore, fir
     h = decoderLayer(g, config, weights, layer, h, { bias5: inputs.bias5, rope: rotary.rope, picked }, options);
     segmentOutput(g, h, d.H, layer, layer === end - 1, options.rows);
   }
-  return g.model();
+  return g.built();
 }
 
 /** Applies rotary position embedding to [B, heads, S, D]. */

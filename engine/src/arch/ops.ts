@@ -56,9 +56,15 @@ function widenTransposed({ dtype, bits }: HalfTensor, rows: number, cols: number
   return out;
 }
 
-/** y = x · Wᵀ (+ b) for the checkpoint's HF Linear `name` (its weight [out, in]). */
+/**
+ * y = x · Wᵀ (+ b) for the checkpoint's HF Linear `name` (its weight [out, in]). The transposed
+ * weight is deferred: a graph cache that already holds it (another cut of the same layers) never
+ * converts it again.
+ */
 export function linear(g: GraphBuilder, x: string, name: string, weights: WeightStore, outDim: number, inDim: number, bias?: Float32Array): string {
-  const y = g.op('MatMul', [x, g.initializer(`${name}.weight`, transposedWeight(weights, `${name}.weight`, outDim, inDim), [inDim, outDim])])[0]!;
+  const weight = `${name}.weight`;
+  const w = g.deferredInitializer(weight, `transposed float32 ${weight}`, [inDim, outDim], () => transposedWeight(weights, weight, outDim, inDim));
+  const y = g.op('MatMul', [x, w])[0]!;
   return bias ? g.op('Add', [y, g.initializer(`${name}.bias`, bias, [outDim])])[0]! : y;
 }
 

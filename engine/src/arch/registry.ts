@@ -1,6 +1,6 @@
 // Architectures keyed by family. Each says how to build its segment graphs, how to embed tokens
 // (in JavaScript, so every segment graph starts from hidden states), and what its own head is.
-import type { onnx } from 'onnx-proto';
+import type { BuiltGraph } from '../onnx/graph';
 import type { ArchFamily, ModelConfig, WeightStore } from '../checkpoint/types';
 import { tokenTable, type TokenTable } from '../model/tokenTable';
 import type { HeadWeights } from './head';
@@ -10,7 +10,8 @@ import type { SegmentOptions } from './ops';
 
 export interface Architecture {
   family: ArchFamily;
-  buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): onnx.IModelProto;
+  /** Layers [first, end) as a graph, its large weights deferred (computed only where a cache lacks them). */
+  buildSegment(config: ModelConfig, weights: WeightStore, first: number, end: number, options: SegmentOptions): BuiltGraph;
   /** Token embedding rows [V, H] (and learned positions [P, H] where the architecture has them). */
   embeddings(config: ModelConfig, weights: WeightStore): { tokens: TokenTable; positions?: Float32Array };
   ownHead(config: ModelConfig, weights: WeightStore): HeadWeights;

@@ -167,7 +167,7 @@ export class SegmentedModel {
     }
     const precision = options.headPrecision ?? 'fp32';
     const recipe = precision === 'fp32' ? `own head ${ops}` : `own head ${ops} ${precision}`;
-    const headGraph = cache.get(checkpoint.fingerprint, recipe, () => buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }));
+    const headGraph = cache.get(checkpoint.fingerprint, recipe, () => ({ model: buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }) }));
     const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
     const { tokens, positions } = arch.embeddings(config, weights);
     const toHost = deviceCache ? await Session.create(buildToHostGraph(config.hiddenSize), sessionOptions) : undefined;

@@ -25,6 +25,27 @@ export interface ValueSpec {
  */
 export type AttributeValue = number | { float: number } | string | readonly number[] | Float32Array;
 
+/**
+ * A float32 weight whose values are computed only when they are needed. `key` says what the
+ * values are (for one checkpoint, one key always means the same values), so a cache that holds
+ * a weight under its key never computes it: at Qwen2.5-0.5B's shapes, converting a 12-layer
+ * segment's weights took 3.3–3.7 s of its build (2026-12-07), and a level moved to another layer
+ * asks for the same weights cut differently.
+ */
+export interface DeferredWeight {
+  key: string;
+  produce(): Float32Array;
+}
+
+/**
+ * A built graph whose deferred initializers have no data yet: `deferred` holds them by name.
+ * `materialize` gives the plain model; GraphCache reads or writes each by its key instead.
+ */
+export interface BuiltGraph {
+  model: onnx.IModelProto;
+  deferred?: ReadonlyMap<string, DeferredWeight>;
+}
+
 /** The default opset; 17 is the newest that onnx-proto's IR 8 models run with on ORT 1.30. */
 export const DEFAULT_OPSET = 17;
 
@@ -35,6 +56,7 @@ export class GraphBuilder {
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private readonly domains = new Map<string, number>([['', DEFAULT_OPSET]]);
   private readonly constants = new Map<string, string>();
+  private readonly deferred = new Map<string, DeferredWeight>();
   private counter = 0;
 
   constructor(private readonly name: string) {}
@@ -56,6 +78,13 @@ export class GraphBuilder {
   /** Adds a uint8 weight (packed quantized codes), kept by reference as float32 weights are. */
   uint8Initializer(name: string, data: Uint8Array, dims: readonly number[]): string {
     return this.rawInitializer(name, DType.uint8, data, dims);
+  }
+
+  /** Adds a float32 weight computed only when a graph needs its values (DeferredWeight). */
+  deferredInitializer(name: string, key: string, dims: readonly number[], produce: () => Float32Array): string {
+    this.initializers.push({ name, dataType: DType.float32, dims: [...dims] });
+    this.deferred.set(name, { key, produce });
+    return name;
   }
 
   /** A weight stored as raw little-endian bytes, its element count checked against `dims`. */
@@ -121,13 +150,19 @@ export class GraphBuilder {
     return encodeModel(this.model());
   }
 
-  /**
-   * The model, not yet serialised: its weights are the arrays given, not copies. GraphCache
-   * writes the large ones to their own file from here; serialising them into one buffer first
-   * took a third of a segment's build at Qwen2.5-0.5B's shapes. IR 8 is the newest onnx-proto knows.
-   */
+  /** The model with every weight's values, deferred ones computed now. */
   model(): onnx.IModelProto {
-    return onnx.ModelProto.create({
+    return materialize(this.built());
+  }
+
+  /**
+   * The model, not yet serialised, its deferred weights apart: the other weights are the arrays
+   * given, not copies. GraphCache writes the large ones to their own files from here; serialising
+   * them into one buffer first took a third of a segment's build at Qwen2.5-0.5B's shapes. IR 8
+   * is the newest onnx-proto knows.
+   */
+  built(): BuiltGraph {
+    const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'hdlm-engine',
       opsetImport: [...this.domains].map(([domain, version]) => ({ domain, version })),
@@ -139,7 +174,26 @@ export class GraphBuilder {
         output: this.outputs,
       },
     });
+    return { model, deferred: new Map(this.deferred) };
   }
+}
+
+/** The model with its deferred weights' values computed and checked against their shapes. */
+export function materialize({ model, deferred }: BuiltGraph): onnx.IModelProto {
+  if (!deferred?.size) return model;
+  const initializer = (model.graph?.initializer ?? []).map((t) => {
+    const weight = t.name ? deferred.get(t.name) : undefined;
+    return weight ? { ...t, rawData: deferredBytes(t, weight) } : t;
+  });
+  return { ...model, graph: { ...model.graph, initializer } };
+}
+
+/** A deferred weight's values as raw bytes, their count checked against the tensor's dims. */
+export function deferredBytes(tensor: onnx.ITensorProto, weight: DeferredWeight): Uint8Array {
+  const data = weight.produce();
+  const expected = (tensor.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
+  if (data.length !== expected) throw new Error(`initializer ${tensor.name}: ${data.length} values for shape [${(tensor.dims ?? []).join(',')}] (${expected} expected)`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 export function encodeModel(model: onnx.IModelProto): Uint8Array {

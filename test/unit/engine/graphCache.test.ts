@@ -1,21 +1,25 @@
-// Converted graphs are reused from disk, their weights apart from their structure; a damaged
-// entry (either file) is detected and rebuilt, and what runs from the cache is what runs from
-// the built bytes. A file is hashed again only when its stamp says it may have changed.
+// Converted graphs are reused from disk: one folder per checkpoint, each graph's structure apart
+// from its large weights, which its graphs share. A damaged file (a structure, a weight) is
+// detected and rebuilt, and what runs from the cache is what runs from the built bytes. A file is
+// hashed again only when its stamp says it may have changed, and a graph of other cuts converts
+// no weight the folder holds already.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Checkpoint } from '../../../engine/src/checkpoint/types';
+import { cacheBytes } from '../../../engine/src/diskBudget';
 import { CacheEvent, GraphCache, GRAPH_FORMAT_VERSION } from '../../../engine/src/model/graphCache';
 import { SegmentedModel } from '../../../engine/src/model/segmentedModel';
 import { tinyLlamaCheckpoint, type TinyLlamaShape } from '../../support/memoryCheckpoint';
 
 const SHAPE = { layers: 4, hidden: 16, heads: 2, kvHeads: 1, intermediate: 24, vocab: 31, seed: 2 };
-/** Wide enough that the MLP's matrices (128 × 256 floats, 128 KiB) go to weights.bin. */
+/** Wide enough that the MLP's matrices (128 × 256 floats, 128 KiB) get files of their own. */
 const WIDE = { layers: 2, hidden: 128, heads: 4, kvHeads: 2, intermediate: 256, vocab: 300, seed: 3 };
 
-async function loadAndRun(cache: GraphCache, shape: TinyLlamaShape = SHAPE): Promise<Float32Array> {
-  const model = await SegmentedModel.create(tinyLlamaCheckpoint(shape), { cuts: [shape.layers / 2], provider: 'cpu', threads: 1, fused: false, cache });
+async function loadAndRun(cache: GraphCache, shape: TinyLlamaShape = SHAPE, cuts = [shape.layers / 2], checkpoint: Checkpoint = tinyLlamaCheckpoint(shape)): Promise<Float32Array> {
+  const model = await SegmentedModel.create(checkpoint, { cuts, provider: 'cpu', threads: 1, fused: false, cache });
   try {
     const state = model.newState();
     model.append(state, [[1, 2, 3]]);
@@ -36,64 +40,113 @@ function withCacheDir(run: (dir: string) => Promise<void>): () => Promise<void> 
   };
 }
 
+/** The one checkpoint folder of a cache that has seen one model. */
+function onlyFolder(dir: string): string {
+  const folders = readdirSync(dir);
+  assert.equal(folders.length, 1, folders.join(', '));
+  return join(dir, folders[0]!);
+}
+
+/** The structure file of the graph whose manifest names `recipe`. */
+function structureOf(folder: string, recipe: RegExp): string {
+  const manifest = readdirSync(folder).find((f) => f.endsWith('.json') && f !== 'checkpoint.json' && recipe.test(String(JSON.parse(readFileSync(join(folder, f), 'utf8')).recipe)))!;
+  return join(folder, manifest.replace(/\.json$/, '.onnx'));
+}
+
+const weightFiles = (folder: string): string[] => readdirSync(join(folder, 'weights')).filter((f) => f.endsWith('.bin'));
+const kinds = (events: CacheEvent[]): string[] => events.map((e) => e.kind);
+
 test(
-  'a second load reads every graph from the cache; a corrupted entry is rebuilt',
+  'a second load reads every graph from the cache; a corrupted structure is rebuilt',
   withCacheDir(async (dir) => {
     const events: CacheEvent[] = [];
     const cache = new GraphCache(dir, (e) => events.push(e));
     const first = await loadAndRun(cache);
-    assert.deepEqual(events.map((e) => e.kind), ['miss', 'miss', 'miss'], 'two segments and the head are built');
+    assert.deepEqual(kinds(events), ['miss', 'miss', 'miss'], 'two segments and the head are built');
     events.length = 0;
     const second = await loadAndRun(cache);
-    assert.deepEqual(events.map((e) => e.kind), ['hit', 'hit', 'hit']);
+    assert.deepEqual(kinds(events), ['hit', 'hit', 'hit']);
     assert.deepEqual(second, first);
 
-    // Flip one byte in the middle of one stored graph.
-    const entry = readdirSync(dir)[0]!;
-    const graph = join(dir, entry, 'graph.onnx');
+    // Flip one byte in the middle of one stored structure.
+    const graph = structureOf(onlyFolder(dir), /segment 0-2/);
     const bytes = readFileSync(graph);
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(graph, bytes);
     events.length = 0;
     const third = await loadAndRun(cache);
-    assert.equal(events.filter((e) => e.kind === 'corrupt').length, 1);
-    assert.match(events.find((e) => e.kind === 'corrupt')!.detail!, /graph\.onnx: checksum differs/);
+    assert.deepEqual(kinds(events), ['corrupt', 'miss', 'hit', 'hit']);
+    assert.match(events[0]!.detail!, /the structure: checksum differs/);
     assert.deepEqual(third, first);
     events.length = 0;
     await loadAndRun(cache);
-    assert.deepEqual(events.map((e) => e.kind), ['hit', 'hit', 'hit'], 'the rebuilt entry is trusted again');
+    assert.deepEqual(kinds(events), ['hit', 'hit', 'hit'], 'the rebuilt graph is trusted again');
   }),
 );
 
 test(
-  'large weights are stored apart, aligned, and run as the built bytes do; a damaged weights file is rebuilt',
+  'large weights are stored apart, one file each, and run as the built bytes do; a damaged weight is rebuilt',
   withCacheDir(async (dir) => {
     const events: CacheEvent[] = [];
     const cache = new GraphCache(dir, (e) => events.push(e));
     const built = await loadAndRun(new GraphCache(undefined), WIDE);
     assert.deepEqual(await loadAndRun(cache, WIDE), built, 'stored, then opened by path');
     assert.deepEqual(await loadAndRun(cache, WIDE), built, 'read back from the cache');
-    const segment = readdirSync(dir).find((e) => /segment 0-1 plain$/.test(String(JSON.parse(readFileSync(join(dir, e, 'manifest.json'), 'utf8')).recipe)))!;
-    const weights = join(dir, segment, 'weights.bin');
-    // Two layers' MLP matrices of 128 KiB each would fit in 3 × 128 KiB unaligned; aligned, each starts on a 64 KiB boundary.
-    assert.ok(statSync(weights).size >= 3 * 128 * 1024, `weights.bin holds the matrices: ${statSync(weights).size} bytes`);
-    assert.ok(statSync(join(dir, segment, 'graph.onnx')).size < statSync(weights).size / 4, 'the structure keeps only the small tensors');
+    const folder = onlyFolder(dir);
+    // Per layer: q, o (128 × 128 floats, 64 KiB) and gate, up, down (128 KiB each); the head (300 × 128, 150 KiB).
+    const files = weightFiles(folder);
+    assert.equal(files.length, 2 * 5 + 1, files.join(', '));
+    const structure = structureOf(folder, /segment 0-1 plain$/);
+    // k and v (64 × 128 floats, 32 KiB each) are below the size that gets a file, and stay in it.
+    assert.ok(statSync(structure).size < 96 * 1024, `the structure keeps only the small tensors: ${statSync(structure).size} bytes`);
 
-    const bytes = readFileSync(weights);
+    const largest = files.map((f) => join(folder, 'weights', f)).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const bytes = readFileSync(largest);
     bytes[bytes.length - 5] ^= 0x40;
-    writeFileSync(weights, bytes);
+    writeFileSync(largest, bytes);
     events.length = 0;
     assert.deepEqual(await loadAndRun(cache, WIDE), built);
-    assert.deepEqual(events.filter((e) => e.kind === 'corrupt').map((e) => e.detail), ['weights.bin: checksum differs']);
-    truncateSync(weights, 4096);
+    assert.deepEqual(events.filter((e) => e.kind === 'corrupt').map((e) => e.detail), ['weight unembed: checksum differs']);
+    const layerWeight = join(folder, 'weights', weightFiles(folder).find((f) => statSync(join(folder, 'weights', f)).size === 128 * 256 * 4)!);
+    truncateSync(layerWeight, 4096);
     events.length = 0;
     assert.deepEqual(await loadAndRun(cache, WIDE), built);
-    assert.match(events.find((e) => e.kind === 'corrupt')?.detail ?? '', /weights\.bin: size 4096 ≠ \d+/);
+    assert.match(events.find((e) => e.kind === 'corrupt')?.detail ?? '', /^weight model\.layers\.\d\.mlp\.\w+_proj\.weight: size 4096 ≠ 131072$/);
   }),
 );
 
 test(
-  'a stored entry is not hashed again until a file may have changed; a byte changed with its modification time set back is still found',
+  'a graph of other cuts converts no weight the folder holds: only its structure is new',
+  withCacheDir(async (dir) => {
+    const checkpoint = tinyLlamaCheckpoint(WIDE);
+    const converted: string[] = [];
+    const { weights } = checkpoint;
+    const counting: Checkpoint = {
+      ...checkpoint,
+      weights: { ...weights, names: () => weights.names(), has: (n) => weights.has(n), shape: (n) => weights.shape(n), dtype: (n) => weights.dtype(n), get: (n, s) => (converted.push(n), weights.get(n, s)) },
+    };
+    const events: CacheEvent[] = [];
+    const cache = new GraphCache(dir, (e) => events.push(e));
+    const cut = await loadAndRun(cache, WIDE, [1], counting);
+    const folder = onlyFolder(dir);
+    const stored = weightFiles(folder);
+    const bytes = cacheBytes(dir);
+    assert.ok(converted.some((n) => n.endsWith('mlp.up_proj.weight')), 'the first load converts the layers');
+
+    converted.length = 0;
+    events.length = 0;
+    const whole = await loadAndRun(cache, WIDE, [], counting);
+    assert.deepEqual(whole, cut, 'the same model, cut elsewhere');
+    // k and v (32 KiB each) stay in the structure, and are converted with it.
+    assert.deepEqual(converted.filter((n) => /(q|o|gate|up|down)_proj\.weight$/.test(n)), [], 'no large layer weight was converted again');
+    assert.deepEqual(events.map((e) => `${e.kind} ${e.detail ?? ''}`.trim()), ['miss 10 of its 10 large weights were stored already', 'hit']);
+    assert.deepEqual(weightFiles(folder), stored, 'no weight file was added');
+    assert.ok(cacheBytes(dir) - bytes < bytes / 4, `the new graph took ${cacheBytes(dir) - bytes} bytes of ${bytes}`);
+  }),
+);
+
+test(
+  'a stored file is not hashed again until it may have changed; a byte changed with its modification time set back is still found',
   withCacheDir(async (dir) => {
     const events: CacheEvent[] = [];
     const cache = new GraphCache(dir, (e) => events.push(e));
@@ -102,8 +155,14 @@ test(
     await loadAndRun(cache, WIDE);
     assert.deepEqual(events.map((e) => `${e.kind}${e.detail ? ` ${e.detail}` : ''}`), ['hit', 'hit', 'hit'], 'hashed as written: read on the stamps alone');
 
-    // Without the record of stamps, each entry is hashed once, then trusted on its stamps again.
-    for (const entry of readdirSync(dir)) rmSync(join(dir, entry, 'stamps.json'));
+    // Without the recorded stamps, each file is hashed once, then trusted on its stamp again.
+    const folder = onlyFolder(dir);
+    const records = [...readdirSync(folder).filter((f) => f.endsWith('.json') && f !== 'checkpoint.json').map((f) => join(folder, f)), ...readdirSync(join(folder, 'weights')).filter((f) => f.endsWith('.json')).map((f) => join(folder, 'weights', f))];
+    for (const record of records) {
+      const { stamp, ...rest } = JSON.parse(readFileSync(record, 'utf8')) as { stamp?: string };
+      assert.equal(typeof stamp, 'string', record);
+      writeFileSync(record, JSON.stringify(rest));
+    }
     events.length = 0;
     await loadAndRun(cache, WIDE);
     assert.deepEqual(events.map((e) => `${e.kind} ${e.detail ?? ''}`.trim()), ['hit hashed', 'hit hashed', 'hit hashed']);
@@ -112,33 +171,34 @@ test(
     assert.deepEqual(events.map((e) => e.detail), [undefined, undefined, undefined]);
 
     // The same size and modification time, other bytes: the change time still tells.
-    const entry = readdirSync(dir).find((e) => statSync(join(dir, e, 'weights.bin')).size > 0)!;
-    const weights = join(dir, entry, 'weights.bin');
-    // A whole second can be set back exactly; the entry is read once at it (hashed, stamped).
-    utimesSync(weights, 1_700_000_000, 1_700_000_000);
+    const weight = join(folder, 'weights', weightFiles(folder)[0]!);
+    // A whole second can be set back exactly; the file is read once at it (hashed, stamped).
+    utimesSync(weight, 1_700_000_000, 1_700_000_000);
     await loadAndRun(cache, WIDE);
-    const bytes = readFileSync(weights);
+    const bytes = readFileSync(weight);
     bytes[bytes.length >> 1] ^= 0x10;
-    writeFileSync(weights, bytes);
-    utimesSync(weights, 1_700_000_000, 1_700_000_000);
-    assert.equal(statSync(weights, { bigint: true }).mtimeNs, 1_700_000_000_000_000_000n);
+    writeFileSync(weight, bytes);
+    utimesSync(weight, 1_700_000_000, 1_700_000_000);
+    assert.equal(statSync(weight, { bigint: true }).mtimeNs, 1_700_000_000_000_000_000n);
     events.length = 0;
     assert.deepEqual(await loadAndRun(cache, WIDE), built);
-    assert.deepEqual(events.filter((e) => e.kind === 'corrupt').map((e) => e.detail), ['weights.bin: checksum differs']);
+    assert.match(events.find((e) => e.kind === 'corrupt')?.detail ?? '', /^weight .*: checksum differs$/);
   }),
 );
 
 test(
-  'entries an older format wrote are removed when a graph is next stored; other files are left',
+  'folders an older format wrote are removed when a graph is next stored; other files are left',
   withCacheDir(async (dir) => {
     mkdirSync(join(dir, 'old'));
-    writeFileSync(join(dir, 'old', 'manifest.json'), JSON.stringify({ version: GRAPH_FORMAT_VERSION - 1, recipe: 'segment 0-2 plain' }));
+    writeFileSync(join(dir, 'old', 'manifest.json'), JSON.stringify({ version: 4, recipe: 'segment 0-2 plain' }));
     writeFileSync(join(dir, 'old', 'graph.onnx'), 'x');
-    mkdirSync(join(dir, 'not-an-entry'));
+    mkdirSync(join(dir, 'older-checkpoint'));
+    writeFileSync(join(dir, 'older-checkpoint', 'checkpoint.json'), JSON.stringify({ version: GRAPH_FORMAT_VERSION - 1, fingerprint: 'x' }));
+    mkdirSync(join(dir, 'not-a-folder-of-the-cache'));
     await loadAndRun(new GraphCache(dir));
     const left = readdirSync(dir);
-    assert.ok(!left.includes('old'), left.join(', '));
-    assert.ok(left.includes('not-an-entry'));
+    assert.ok(!left.includes('old') && !left.includes('older-checkpoint'), left.join(', '));
+    assert.ok(left.includes('not-a-folder-of-the-cache'));
   }),
 );
 
@@ -154,21 +214,20 @@ test(
 );
 
 test(
-  'beyond its budget the cache removes the least recently used entries, never the model being loaded',
+  'beyond its budget the cache removes the least recently used checkpoints, never the model being loaded',
   withCacheDir(async (dir) => {
-    const sizeOf = (entry: string): number => readdirSync(join(dir, entry)).reduce((a, f) => a + statSync(join(dir, entry, f)).size, 0);
     await loadAndRun(new GraphCache(dir), WIDE);
     const wide = readdirSync(dir);
-    const wideBytes = wide.reduce((a, e) => a + sizeOf(e), 0);
-    // Room for the wide model's entries and a little more: the next model's entries push them out.
+    const wideBytes = cacheBytes(dir);
+    // Room for the wide model's graphs and a little more: the next model's push them out.
     const events: CacheEvent[] = [];
     const small = new GraphCache(dir, (e) => events.push(e), wideBytes + 1024);
     const logits = await loadAndRun(small);
     const left = readdirSync(dir);
-    const fresh = left.filter((e) => !wide.includes(e));
-    assert.equal(fresh.length, 3, 'the model just loaded keeps all its graphs');
+    assert.equal(left.filter((e) => !wide.includes(e)).length, 1, 'the model just loaded keeps its folder');
+    assert.ok(left.every((e) => !wide.includes(e)), 'the older one went');
     assert.ok(events.some((e) => e.kind === 'evicted' && /removed to stay within/.test(e.detail ?? '')), JSON.stringify(events));
-    assert.ok(left.reduce((a, e) => a + sizeOf(e), 0) <= wideBytes + 1024, 'within the budget');
+    assert.ok(cacheBytes(dir) <= wideBytes + 1024, 'within the budget');
     assert.deepEqual(await loadAndRun(new GraphCache(dir)), logits, 'and it still loads from them');
   }),
 );
@@ -179,6 +238,6 @@ test(
     const events: CacheEvent[] = [];
     await loadAndRun(new GraphCache(dir, (e) => events.push(e), 1024), WIDE);
     assert.ok(events.some((e) => /not stored: .* is over the cache's budget of 0\.0 MiB/.test(e.detail ?? '')), JSON.stringify(events));
-    assert.equal(readdirSync(dir).length, 0);
+    assert.deepEqual(weightFiles(onlyFolder(dir)), [], 'no weight was written');
   }),
 );

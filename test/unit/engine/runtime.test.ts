@@ -74,6 +74,29 @@ test('an initializer whose data does not fit its shape is refused with both size
   assert.throws(() => g.initializer('w', new Float32Array(5), [2, 3]), /w: 5 values for shape \[2,3\] \(6 expected\)/);
 });
 
+test('a deferred initializer is computed only when the model is asked for, and checked against its shape like any other', async () => {
+  const g = new GraphBuilder('deferred');
+  let produced = 0;
+  const x = g.input({ name: 'x', type: DType.float32, dims: [1, 2] });
+  const w = g.deferredInitializer('w', 'test weight', [2, 2], () => (produced++, Float32Array.from([1, 2, 3, 4])));
+  g.op('MatMul', [x, w], {}, { outputs: ['y'] });
+  g.output({ name: 'y', type: DType.float32, dims: [1, 2] });
+  const built = g.built();
+  assert.equal(produced, 0, 'building the graph computes no deferred weight');
+  assert.deepEqual([...(built.deferred?.keys() ?? [])], ['w']);
+  const session = await Session.create(g.build(), { provider: 'cpu', threads: 1 });
+  try {
+    assert.equal(produced, 1);
+    const out = await session.run({ x: float32Tensor(Float32Array.from([1, 1]), [1, 2]) });
+    assert.deepEqual(Array.from(out['y']!.data as Float32Array), [4, 6]);
+  } finally {
+    await session.release();
+  }
+  const bad = new GraphBuilder('bad');
+  bad.deferredInitializer('v', 'test weight', [2, 3], () => new Float32Array(5));
+  assert.throws(() => bad.model(), /initializer v: 5 values for shape \[2,3\] \(6 expected\)/);
+});
+
 test('the residency probe chains two runs and gets x + 2 back (the CPU keeps outputs in its own memory)', async () => {
   const result = await probeResidency('cpu', 1);
   assert.equal(result.location, 'cpu');
