@@ -5,7 +5,7 @@ import type { HeadPrecision } from './arch/head';
 import { loadCheckpoint } from './checkpoint/checkpoint';
 import type { Checkpoint } from './checkpoint/types';
 import { GraphCache, defaultGraphCacheDir, CacheEvent } from './model/graphCache';
-import { SegmentedModel } from './model/segmentedModel';
+import { SegmentedModel, type SharedParts } from './model/segmentedModel';
 import type { ExecutionProvider } from './runtime/ort';
 import { Tokenizer } from './tokenizer';
 
@@ -22,6 +22,11 @@ export interface LoadModelOptions {
   strictDevice?: boolean;
   /** How the model's own head multiplies: 'fp32' (default, exact) or 'int8' (a quarter of the bytes; arch/head.ts). */
   headPrecision?: HeadPrecision;
+  /**
+   * The head and tables of this folder's model loaded with other cuts (LoadedModel.shareParts;
+   * ModelPool passes them when a level moved): taken over where they fit, not opened again.
+   */
+  shared?: SharedParts;
 }
 
 export class LoadedModel {
@@ -48,9 +53,11 @@ export class LoadedModel {
       if (e.kind === 'evicted') note(`graph cache: an older entry went (${e.detail ?? ''})`);
       else if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);
     });
-    const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice, headPrecision: options.headPrecision });
+    const create = (on: ExecutionProvider): Promise<SegmentedModel> => SegmentedModel.create(checkpoint, { cuts: options.cuts ?? [], provider: on, threads, fused: options.fused ?? true, cache, strictDevice: options.strictDevice, headPrecision: options.headPrecision, shared: options.shared });
     try {
-      return new LoadedModel(checkpoint, await create(provider), tokenizer);
+      const model = await create(provider);
+      if (options.shared && model.ownHead === options.shared.head) note('took over the head and token table of this model loaded with other cuts');
+      return new LoadedModel(checkpoint, model, tokenizer);
     } catch (err) {
       // The probe proved the device works, but this model may still not fit it (out of GPU
       // memory, an operator it cannot place): run the model on the CPU and say why, never silently.
@@ -76,6 +83,11 @@ export class LoadedModel {
     if (this.holders === 0) throw new Error(`${this.checkpoint.dir} was already released`);
     this.holders++;
     return this;
+  }
+
+  /** Its head and tables for a load of the same folder with other cuts (LoadModelOptions.shared); none once released. */
+  shareParts(): SharedParts | undefined {
+    return this.holders === 0 ? undefined : this.model.shareParts();
   }
 
   /** Lets go of this holder's share; the last one frees the sessions. */

@@ -2,7 +2,8 @@
 // it. The language server opens a new task session whenever the task file or its heads change (a
 // prompt edited, heads trained); each session used to load its model afresh, which for a
 // 0.5B-parameter model on a 2-core CPU is about 20 s even with every graph cached, for a change
-// that touched no weight. Through the pool, such a session loads only its heads.
+// that touched no weight. Through the pool, such a session loads only its heads; one whose level
+// moved to another layer loads only the segments, taking over the model's head and tables.
 import { resolve } from 'node:path';
 import type { Engine } from './engine';
 import type { LoadedModel, LoadModelOptions } from './loadedModel';
@@ -46,7 +47,13 @@ export class ModelPool {
 
   private async load(engine: Engine, dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
     const key = keyOf(dir, options);
-    const kept = this.kept?.engine === engine && this.kept.key === key ? this.kept : this.keep(engine, key, keyOf(dir, { ...options, cuts: [] }), engine.loadModel(dir, options));
+    let kept = this.kept;
+    if (kept?.engine !== engine || kept.key !== key) {
+      const folder = keyOf(dir, { ...options, cuts: [] });
+      // The same model cut elsewhere (a level moved): its head and tables are taken over.
+      const donor = kept?.engine === engine && kept.folder === folder ? kept.model : undefined;
+      kept = this.keep(engine, key, folder, loadSharing(engine, dir, options, donor));
+    }
     // Each caller holds its own share, released with its session; the pool's stays until forget().
     return (await kept.model).retain();
   }
@@ -74,6 +81,24 @@ export class ModelPool {
       (m) => m.release(),
       () => undefined,
     );
+  }
+}
+
+/**
+ * Loads the model, taking over the head and tables of `donor` (this folder's model with other
+ * cuts) where they fit. The parts are taken before the pool lets go of the donor: keep() releases
+ * it just after this starts, and callbacks on one promise run in the order they were added. So
+ * the donor's segments are freed while the new ones load, and only the head lives on.
+ */
+async function loadSharing(engine: Engine, dir: string, options: LoadModelOptions, donor: Promise<LoadedModel> | undefined): Promise<LoadedModel> {
+  const shared = await donor?.then(
+    (m) => m.shareParts(),
+    () => undefined,
+  );
+  try {
+    return await engine.loadModel(dir, shared ? { ...options, shared } : options);
+  } finally {
+    await shared?.head.release();
   }
 }
 

@@ -20,6 +20,8 @@ export interface LogProbs {
 export class LanguageHead {
   /** token id → column of the compact output (-1: not ranked); only for a subset head. */
   private readonly columnOf?: Int32Array;
+  /** Who holds this head (share adds one): its session is freed when the last lets go. */
+  private holders = 1;
 
   private constructor(
     private readonly session: Session,
@@ -81,8 +83,20 @@ export class LanguageHead {
     return out[HeadIO.logits]!.data as Float32Array;
   }
 
+  /**
+   * One more holder: a model of the same checkpoint cut at other layers takes over the model's own
+   * head instead of opening it again (SegmentedModel.shareParts). Each holder releases once.
+   */
+  share(): this {
+    if (this.holders === 0) throw new Error('this head was already released');
+    this.holders++;
+    return this;
+  }
+
+  /** Lets go of this holder's share; the last one frees the session. */
   async release(): Promise<void> {
-    await this.session.release();
+    if (this.holders === 0) return;
+    if (--this.holders === 0) await this.session.release();
   }
 }
 

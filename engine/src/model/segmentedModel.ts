@@ -36,6 +36,27 @@ export interface SegmentedModelOptions {
    * round trip too.
    */
   deviceCache?: boolean | undefined;
+  /**
+   * The parts of a model of the same checkpoint loaded with other cuts (shareParts): used instead
+   * of opening them again when they fit (the same checkpoint, device, threads, operators and
+   * head precision). The caller keeps its own share, and releases it.
+   */
+  shared?: SharedParts | undefined;
+}
+
+/**
+ * What a model's cuts do not change: its own head and its token (and position) tables. A level
+ * moved to another layer cuts the segments elsewhere, and only they need opening again: at
+ * Qwen2.5-0.5B's shapes the head took 2.7–2.9 s of a cached load and the token table 1.3–1.5 s
+ * (2026-12-07, on a busy machine).
+ */
+export interface SharedParts {
+  /** What the parts depend on: checkpoint fingerprint, device, threads, operators, head precision. */
+  key: string;
+  /** One share of the head (LanguageHead.share), released by whoever holds these parts. */
+  head: LanguageHead;
+  tokens: TokenTable;
+  positions: Float32Array | undefined;
 }
 
 interface Segment {
@@ -133,6 +154,8 @@ export class SegmentedModel {
     private readonly openRowsSession: (first: number, end: number) => Promise<Session>,
     /** Copies an output left on the device to the host (deviceCache). */
     private readonly toHost: Session | undefined,
+    /** SharedParts.key of this model's head and tables. */
+    private readonly partsKey: string,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: SegmentedModelOptions): Promise<SegmentedModel> {
@@ -167,11 +190,25 @@ export class SegmentedModel {
     }
     const precision = options.headPrecision ?? 'fp32';
     const recipe = precision === 'fp32' ? `own head ${ops}` : `own head ${ops} ${precision}`;
-    const headGraph = cache.get(checkpoint.fingerprint, recipe, () => ({ model: buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }) }));
-    const head = await LanguageHead.fromGraph(headGraph, config.hiddenSize, config.vocabSize, sessionOptions);
-    const { tokens, positions } = arch.embeddings(config, weights);
+    const partsKey = JSON.stringify({ fingerprint: checkpoint.fingerprint, provider: options.provider, threads: options.threads, recipe, strict: options.strictDevice === true });
+    const shared = options.shared?.key === partsKey ? options.shared : undefined;
+    const head = shared
+      ? shared.head.share()
+      : await LanguageHead.fromGraph(
+          cache.get(checkpoint.fingerprint, recipe, () => ({ model: buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }) })),
+          config.hiddenSize,
+          config.vocabSize,
+          sessionOptions,
+        );
+    const { tokens, positions } = shared ?? arch.embeddings(config, weights);
     const toHost = deviceCache ? await Session.create(buildToHostGraph(config.hiddenSize), sessionOptions) : undefined;
-    return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost);
+    return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost, partsKey);
+  }
+
+  /** This model's head (one more share of it) and tables, for a model of the same checkpoint with other cuts (SegmentedModelOptions.shared). */
+  shareParts(): SharedParts {
+    if (this.released) throw new Error('this model was released; its parts cannot be shared');
+    return { key: this.partsKey, head: this.ownHead.share(), tokens: this.tokenEmbeddings, positions: this.positionEmbeddings };
   }
 
   /** Whether caches and segment outputs stay in device memory (SegmentedModelOptions.deviceCache, where the provider can). */

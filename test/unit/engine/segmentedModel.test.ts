@@ -334,3 +334,33 @@ test('readout at every layer gives the own head of each layer\'s hidden state', 
     assert.equal(readouts[6]!.top[0]!.id, topTokens(lastLogits, 1)[0]!.id);
   });
 });
+
+test('a model cut elsewhere takes over the head and tables of the same checkpoint, only where they fit, and the head outlives its first model', async () => {
+  const shape: TinyLlamaShape = { layers: 4, hidden: 16, heads: 2, kvHeads: 1, intermediate: 24, vocab: 31, seed: 4 };
+  const open = (cuts: number[], extra: { shared?: ReturnType<SegmentedModel['shareParts']>; headPrecision?: 'int8'; seed?: number } = {}): Promise<SegmentedModel> =>
+    SegmentedModel.create(tinyLlamaCheckpoint({ ...shape, seed: extra.seed ?? shape.seed }), { cuts, provider: TEST_PROVIDER, threads: 1, fused: true, shared: extra.shared, headPrecision: extra.headPrecision });
+  const logitsOf = async (model: SegmentedModel): Promise<Float32Array> => {
+    const state = model.newState();
+    model.append(state, [[3, 1, 4, 1, 5]]);
+    return model.logits((await model.runTo(state, shape.layers)).hidden);
+  };
+  const first = await open([2]);
+  const expected = await logitsOf(first);
+  const parts = first.shareParts();
+  const moved = await open([1, 3], { shared: parts });
+  const int8 = await open([1], { shared: parts, headPrecision: 'int8' });
+  const other = await open([1], { shared: parts, seed: 9 });
+  await parts.head.release();
+  try {
+    assert.equal(moved.ownHead, first.ownHead, 'the same checkpoint, device and head: taken over');
+    assert.notEqual(int8.ownHead, first.ownHead, 'another head precision: its own head');
+    assert.notEqual(other.ownHead, first.ownHead, 'another checkpoint: its own head');
+    await first.release();
+    assert.equal(first.ownHead['holders'], 1, 'the model that took it over still holds it');
+    const got = await logitsOf(moved);
+    assert.ok(got.every((v, i) => Math.abs(v - expected[i]!) < 1e-5), 'and it computes what the first model did');
+  } finally {
+    await Promise.all([first.release(), moved.release(), int8.release(), other.release()]);
+  }
+  assert.equal(first.ownHead['holders'], 0, 'freed with its last holder');
+});

@@ -2,7 +2,8 @@
 // the task file's bytes change (an edit of the same size within the same clock tick too) or a
 // head is saved: but not for each head a job of this server saves (the first request after its
 // end opens the finished heads), and not for the reports an evaluation writes beside the heads.
-// A session opened again shares the model with the one before unless its segments moved.
+// A session opened again shares the model with the one before unless its segments moved, and
+// then still its head.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +61,12 @@ test('the session follows the task file and its heads, but not each head a job o
     assert.notEqual(edited, saved);
     assert.deepEqual(edited.layers, [3, 4]);
     assert.equal(loads, 2, 'a level moved: the segments are cut elsewhere, so the model is loaded again');
+    assert.equal(edited.loaded.model.ownHead, saved.loaded.model.ownHead, 'but its head is taken over, not opened again');
     await until(() => released(saved), 'the model with the old cuts is freed once no session holds it');
+    const state = edited.loaded.model.newState();
+    edited.loaded.model.append(state, [[1, 2, 3]]);
+    const logits = await edited.loaded.model.logits((await edited.loaded.model.runTo(state, 4)).hidden);
+    assert.ok(logits.every(Number.isFinite), 'the head taken over outlives the model it came from');
     // A new prompt moves no cut: the model is shared.
     writeFileSync(file, JSON.stringify({ ...(JSON.parse(task(3)) as object), system: 'Sort it.' }));
     const prompted = await session();
@@ -84,6 +90,7 @@ test('the session follows the task file and its heads, but not each head a job o
     assert.equal(loads, 2);
     await host.release();
     await until(() => released(fixed), 'released with the host: nothing keeps the model');
+    assert.equal(fixed.loaded.model.ownHead['holders'], 0, 'nor its head');
   } finally {
     await host.release();
   }
