@@ -18,6 +18,7 @@ import type { TeeOutputChannel } from './teeOutputChannel';
 export function registerCommands(extensionPath: string, server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('hdlm.showEngineInfo', () => showEngineInfo(server, output)),
+    vscode.commands.registerCommand('hdlm.clearCache', (options?: { confirmed?: boolean }) => clearCacheCommand(server, output, options)),
     vscode.commands.registerCommand('hdlm.fineTune', (arg?: unknown) => runJobCommand('train', server, output, arg)),
     vscode.commands.registerCommand('hdlm.evaluate', (arg?: unknown) => runJobCommand('evaluate', server, output, arg)),
     vscode.commands.registerCommand('hdlm.evaluateOnFile', (arg?: unknown, task?: unknown) => evaluateOnFileCommand(server, output, arg, task)),
@@ -65,11 +66,42 @@ async function showEngineInfo(server: ServerConnection, output: TeeOutputChannel
     void vscode.window.showInformationMessage(summary);
     return info;
   } catch (err) {
-    const message = `HdLM: could not get engine info: ${err instanceof Error ? err.message : String(err)}`;
-    output.error(message);
-    void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => {
-      if (choice) output.show(true);
-    });
-    return undefined;
+    return showFailure(output, 'could not get engine info', err);
   }
+}
+
+/**
+ * Clears the engine's cache once the user agrees, shown its size and folder; `confirmed` skips the
+ * question (scripts, tests). Returns the server's answer; undefined when declined or refused.
+ */
+async function clearCacheCommand(server: ServerConnection, output: TeeOutputChannel, options?: { confirmed?: boolean }): Promise<proto.ClearCacheResult | undefined> {
+  try {
+    if (options?.confirmed !== true) {
+      const { cache } = await server.request(proto.engineInfo, {});
+      const choice = await vscode.window.showWarningMessage(
+        `HdLM: clear the engine's cache (${formatBytes(cache.bytes)} in ${cache.dir})?`,
+        { modal: true, detail: "Converted graphs and cached hidden states are removed and rebuilt when next needed: a large model's next load and a task's next fine-tuning take longer. The loaded model keeps its graphs; the job history stays." },
+        'Clear Cache',
+      );
+      if (choice !== 'Clear Cache') return undefined;
+    }
+    const result = await server.request(proto.clearCache, {});
+    const kept = result.keptModel ? ` (the graphs of ${result.keptModel}, which is loaded, stay)` : '';
+    const message = `HdLM: removed ${formatBytes(result.removedBytes)} from the engine's cache; ${formatBytes(result.bytesLeft)} left in ${result.dir}${kept}.`;
+    output.info(message);
+    void vscode.window.showInformationMessage(message);
+    return result;
+  } catch (err) {
+    return showFailure(output, 'could not clear the cache', err);
+  }
+}
+
+/** Logs a command's failure and shows it, with a way to the log; the command's result is then undefined. */
+function showFailure(output: TeeOutputChannel, what: string, err: unknown): undefined {
+  const message = `HdLM: ${what}: ${err instanceof Error ? err.message : String(err)}`;
+  output.error(message);
+  void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => {
+    if (choice) output.show(true);
+  });
+  return undefined;
 }

@@ -130,6 +130,7 @@ export async function statusMenuCommand(server: ServerConnection, output: TeeOut
     { label: '$(checklist) Select Task…', description: vscode.workspace.getConfiguration('hdlm').get<string>('task', '') || 'shipped WordNet task', command: 'hdlm.selectTask' },
     { label: '$(chip) Select Device…', description: status.device, command: 'hdlm.selectDevice' },
     { label: '$(info) Show Engine Info', command: 'hdlm.showEngineInfo' },
+    { label: '$(trash) Clear Engine Cache…', command: 'hdlm.clearCache' },
     { label: '$(output) Show Server Log', command: 'hdlm.showLog' },
     { label: '$(refresh) Restart Server', command: 'hdlm.restartServer' },
   ];

@@ -20,3 +20,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, platform: 
   if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'hdlm');
   return path.join(home, '.cache', 'hdlm');
 }
+
+/** The engine's caches, as folders of its cache folder: converted graphs and cached features. */
+export const CACHE_FOLDERS = { graphs: 'graphs', features: 'features' } as const;

@@ -2,6 +2,7 @@
 // front ends (CLI, language server) hold it.
 import { join } from 'node:path';
 import type { HeadPrecision } from './arch/head';
+import { CACHE_FOLDERS } from './cacheDir';
 import { loadCheckpoint } from './checkpoint/checkpoint';
 import type { Checkpoint } from './checkpoint/types';
 import { GraphCache, defaultGraphCacheDir, CacheEvent } from './model/graphCache';
@@ -48,7 +49,7 @@ export class LoadedModel {
     if (tokenizer && tokenizer.vocabSize > checkpoint.config.vocabSize) {
       throw new Error(`${checkpoint.tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${checkpoint.config.vocabSize}`);
     }
-    const graphDir = options.cacheDir ? join(options.cacheDir, 'graphs') : defaultGraphCacheDir();
+    const graphDir = options.cacheDir ? join(options.cacheDir, CACHE_FOLDERS.graphs) : defaultGraphCacheDir();
     const cache = new GraphCache(graphDir, (e: CacheEvent) => {
       if (e.kind === 'evicted') note(`graph cache: an older entry went (${e.detail ?? ''})`);
       else if (e.kind !== 'hit') note(`graph cache ${e.kind}: ${e.recipe}${e.detail ? ` (${e.detail})` : ''}`);

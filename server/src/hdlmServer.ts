@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
+import { JOB_VERBS, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
-import { cacheBytes } from '../../engine/src/diskBudget';
+import { clearEngineCache } from '../../engine/src/cacheClear';
+import { cacheBytes, formatBytes } from '../../engine/src/diskBudget';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { mistakesOf, readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
@@ -723,6 +724,18 @@ export class HdlmServer {
       ...this.loadedModelInfo(),
       cache: { dir: cacheDir, bytes: cacheBytes(cacheDir) },
     };
+  }
+
+  /** Clears the engine's caches but what the loaded model uses (protocol.ts clearCache); refused while a job runs. */
+  async clearCache(): Promise<ClearCacheResult> {
+    await this.requireEngine();
+    const running = this.jobs.running;
+    if (running.length > 0) throw new ResponseError(ErrorCodes.badRequest, `${running.length === 1 ? 'a job is' : `${running.length} jobs are`} running and may be using the cache: clear it when the job has ended (or cancel it first)`);
+    const dir = defaultCacheDir();
+    const loaded = this.tasks.openSession?.session.loaded;
+    const { removedBytes, bytesLeft } = clearEngineCache(dir, loaded ? [loaded.checkpoint.fingerprint] : []);
+    this.client.log(`cache cleared: ${formatBytes(removedBytes)} removed from ${dir}, ${formatBytes(bytesLeft)} left${loaded ? ` (the graphs of ${loaded.checkpoint.dir}, loaded)` : ''}`);
+    return { dir, removedBytes, bytesLeft, ...(loaded ? { keptModel: loaded.checkpoint.dir } : {}) };
   }
 
   /** The open session's model, for engine info. */

@@ -82,6 +82,26 @@ export interface LoadedModelInfo {
  */
 export const engineInfo = new RequestType<EngineInfoParams, EngineInfoResult, void>('hdlm/engineInfo');
 
+export type ClearCacheParams = Record<string, never>;
+
+export interface ClearCacheResult {
+  /** The engine's cache folder. */
+  dir: string;
+  /** Bytes removed: converted graphs and cached features. */
+  removedBytes: number;
+  /** Bytes it holds afterwards: the loaded model's graphs, entries being written, the fingerprint memo and the jobs' journal. */
+  bytesLeft: number;
+  /** The model whose graphs were kept because it is loaded, if one is. */
+  keptModel?: string;
+}
+
+/**
+ * `hdlm/clearCache` — client → server request: removes the engine's converted graphs and cached
+ * features, but the loaded model's graphs and entries being written (all are rebuilt when next
+ * needed). Refused with badRequest while a job runs: its features and graphs are in use.
+ */
+export const clearCache = new RequestType<ClearCacheParams, ClearCacheResult, void>('hdlm/clearCache');
+
 export interface ClassifyParams {
   /** The text to classify (the client sends the selection, or the current line). */
   text: string;

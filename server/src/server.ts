@@ -85,6 +85,7 @@ connection.onDidChangeConfiguration((params) => {
   void server.reconfigure(settings).catch(logFailure);
 });
 connection.onRequest(proto.engineInfo, () => server.engineInfo());
+connection.onRequest(proto.clearCache, () => server.clearCache());
 connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
 connection.onRequest(proto.classifyMany, (params, token) => server.classifyMany(params, token));
 connection.onRequest(proto.layers, (params, token) => server.layers(params, token));

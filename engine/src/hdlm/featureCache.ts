@@ -55,7 +55,9 @@ interface Manifest {
   files: FileRecord[];
 }
 
-const MANIFEST = 'manifest.json';
+/** Each entry's manifest, written last; its time is the entry's last use (diskBudget.ts). */
+export const FEATURE_MANIFEST = 'manifest.json';
+const MANIFEST = FEATURE_MANIFEST;
 
 export class FeatureCache {
   constructor(

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
-import { defaultCacheDir } from '../cacheDir';
+import { CACHE_FOLDERS, defaultCacheDir } from '../cacheDir';
 import { readModelConfig } from '../checkpoint/config';
 import type { ExecutionProvider } from '../runtime/ort';
 import { CancelledError } from '../model/segmentedModel';
@@ -255,7 +255,7 @@ export function backboneRuns(emit: (e: TrainEvent) => void, options: Pick<TrainT
 
 /** The engine's feature cache folder, its events told as stage messages. */
 function defaultFeatureCache(emit: (e: TrainEvent) => void): FeatureCache {
-  const dir = join(defaultCacheDir(), 'features');
+  const dir = join(defaultCacheDir(), CACHE_FOLDERS.features);
   return new FeatureCache(dir, DEFAULT_FEATURE_CACHE_BYTES, (e) => {
     const size = e.bytes !== undefined ? ` (${formatBytes(e.bytes)})` : '';
     const message =

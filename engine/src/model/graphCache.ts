@@ -23,7 +23,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { defaultCacheDir } from '../cacheDir';
+import { CACHE_FOLDERS, defaultCacheDir } from '../cacheDir';
 import { deferredBytes, encodeModel, materialize, type BuiltGraph, type DeferredWeight } from '../onnx/graph';
 import { evictLeastRecent, formatBytes, markUsed, refusal, removeQuietly, UNFINISHED_ENTRY_MS } from '../diskBudget';
 
@@ -38,7 +38,7 @@ export const DEFAULT_GRAPH_CACHE_BYTES = 16 * 1024 ** 3;
 
 /** Graphs live beside the fingerprint memo, under the engine's one cache folder. */
 export function defaultGraphCacheDir(): string {
-  return join(defaultCacheDir(), 'graphs');
+  return join(defaultCacheDir(), CACHE_FOLDERS.graphs);
 }
 
 /** A graph as onnxruntime opens it: its bytes, or the path of a stored graph whose weights lie beside it. */
@@ -47,7 +47,8 @@ export type GraphSource = Uint8Array | string;
 /** Smaller initializers (norm weights, biases, constants) stay in the structure: not worth a file each. */
 const EXTERNAL_MIN_BYTES = 65536;
 /** The file that marks a checkpoint's folder; its modification time is the folder's last use. */
-const MARKER = 'checkpoint.json';
+export const GRAPH_FOLDER_MARKER = 'checkpoint.json';
+const MARKER = GRAPH_FOLDER_MARKER;
 const WEIGHTS = 'weights';
 
 /** A stored file's digest, and its stamp when it was last found whole (fileStamp). */
@@ -99,7 +100,7 @@ export class GraphCache {
    */
   get(fingerprint: string, recipe: string, build: () => BuiltGraph): GraphSource {
     if (!this.dir) return encodeModel(materialize(build()));
-    const name = shortKey(`${GRAPH_FORMAT_VERSION}\n${fingerprint}`);
+    const name = graphFolderName(fingerprint);
     const folder = join(this.dir, name);
     this.used.add(name);
     const base = join(folder, shortKey(recipe));
@@ -185,6 +186,11 @@ export class GraphCache {
       }
     }
   }
+}
+
+/** The folder of a checkpoint's graphs, in the graph cache's folder. */
+export function graphFolderName(fingerprint: string): string {
+  return shortKey(`${GRAPH_FORMAT_VERSION}\n${fingerprint}`);
 }
 
 /** A hex key short enough for a file name and long enough never to collide by chance. */

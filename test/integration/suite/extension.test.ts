@@ -4,9 +4,9 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { HdlmApi } from '../../../client/src/extension';
 import type { ClassifiedLine } from '../../../client/src/classifyLinesCommand';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ClassifyResult, CreateTaskResult, EngineInfoResult, LabelReportResult, LayerScan, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
+import type { ClassifyResult, ClearCacheResult, CreateTaskResult, EngineInfoResult, LabelReportResult, LayerScan, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 import { diagnosticsWhen } from '../../support/diagnosticsWhen';
 import { screenshot } from '../../support/screenshots';
@@ -523,6 +523,17 @@ describe('HdLM extension in a real VS Code', () => {
       // Selecting another model lifts the warning at once: it spoke of the session that goes.
       await vscode.commands.executeCommand('hdlm.selectModel', 'tiny-model');
       await api.waitForStatus((s) => !s.busy && s.health === 'ok' && s.message === 'ready', 30_000);
+      // Clear Engine Cache: the other models' graphs go (shallow-model's, the shipped model's), the loaded one's stay.
+      const before = await vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify', 'a cat');
+      const graphs = join(process.env['XDG_CACHE_HOME']!, 'hdlm', 'graphs');
+      assert.ok(readdirSync(graphs).length >= 2, `graphs of several models: ${readdirSync(graphs).join(', ')}`);
+      const cleared = await vscode.commands.executeCommand<ClearCacheResult | undefined>('hdlm.clearCache', { confirmed: true });
+      assert.ok(cleared?.keptModel?.endsWith('tiny-model'), JSON.stringify(cleared));
+      assert.ok(cleared!.removedBytes > 0, JSON.stringify(cleared));
+      assert.equal(readdirSync(graphs).length, 1, 'only the loaded model\'s graphs stay');
+      assert.match(api.outputText(), /HdLM: removed [\d.]+ [MG]iB from the engine's cache; [\d.]+ [MG]iB left in .* \(the graphs of .*tiny-model, which is loaded, stay\)/);
+      const after = await vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify', 'a cat');
+      assert.deepEqual(after?.path.map((d) => d.label), before?.path.map((d) => d.label), 'and it classifies as before');
       const order = await vscode.commands.executeCommand<string[] | undefined>('hdlm.selectDevice', ['cuda', 'cpu']);
       assert.deepEqual(order, ['cuda', 'cpu']);
       // No CUDA here: the engine restarts, falls back to the CPU and says so in the status.
