@@ -18,6 +18,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { withHugePageMalloc } from '../../engine/src/runtime/hugePages';
 import * as proto from '../../server/src/protocol';
 import { clientSettings } from './settings';
 import { StatusBar } from './statusBar';
@@ -51,9 +52,11 @@ export class ServerConnection implements vscode.Disposable {
     private readonly statusBar: StatusBar,
     private readonly thoughts: ThoughtDecorations,
   ) {
+    // Started with huge-page malloc where glibc has it (engine/src/runtime/hugePages.ts): loads and steps are faster.
+    const env = withHugePageMalloc(process.env);
     const serverOptions: ServerOptions = {
-      run: { module: serverModule, transport: TransportKind.ipc },
-      debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+      run: { module: serverModule, transport: TransportKind.ipc, options: { env } },
+      debug: { module: serverModule, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6019'] } },
     };
     const clientOptions: LanguageClientOptions = {
       // Task files and datasets for their language features, and the languages inline completions

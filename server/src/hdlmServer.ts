@@ -13,6 +13,7 @@ import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
 import { clearEngineCache } from '../../engine/src/cacheClear';
+import { hugePageMalloc } from '../../engine/src/runtime/hugePages';
 import { cacheBytes, formatBytes } from '../../engine/src/diskBudget';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { mistakesOf, readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
@@ -778,7 +779,7 @@ export class HdlmServer {
       const engine = await this.createEngine({ providers: settings.executionProviders, threads: settings.threads });
       const info = engine.info();
       for (const f of info.fallbacks) this.client.log(`device ${f.provider} skipped: ${f.reason}`);
-      this.client.log(`engine ready on ${info.device} (onnxruntime-node ${info.runtimeVersion}, probe ${info.probeMs.toFixed(2)} ms)`);
+      this.client.log(`engine ready on ${info.device} (onnxruntime-node ${info.runtimeVersion}, probe ${info.probeMs.toFixed(2)} ms${hugePageMalloc() ? '; malloc on huge pages' : ''})`);
       this.engineWarning = info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined;
       this.publish({ busy: false, device: info.device, ...this.idleHealth() });
       return engine;

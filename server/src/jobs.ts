@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { JOB_VERBS, type JobEvent, type JobKind, type JobProgressParams } from './protocol';
 import type { JobJournal } from './jobJournal';
+import { withHugePageMalloc } from '../../engine/src/runtime/hugePages';
 
 export interface JobSettings {
   providers: readonly string[];
@@ -69,7 +70,8 @@ export class Jobs {
   /** Starts a job; `extra` are further CLI options (e.g. `--max-examples 50`). */
   start(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[] = []): string {
     const jobId = this.journal.create(kind, taskFile);
-    const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // With huge-page malloc even where the editor started this server without it (hugePages.ts).
+    const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['pipe', 'pipe', 'pipe'], env: withHugePageMalloc(process.env) });
     // Closing stdin is how a job is cancelled; a job already gone answers it with EPIPE.
     child.stdin.on('error', () => undefined);
     this.children.set(jobId, child);

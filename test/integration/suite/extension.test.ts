@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { HdlmApi } from '../../../client/src/extension';
 import type { ClassifiedLine } from '../../../client/src/classifyLinesCommand';
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ClassifyResult, ClearCacheResult, CreateTaskResult, EngineInfoResult, LabelReportResult, LayerScan, MistakesResult, ThinkThenAnswerResult } from '../../../server/src/protocol';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
@@ -121,6 +121,12 @@ describe('HdLM extension in a real VS Code', () => {
     // The folder the test host points the engine's cache at (runIntegration.ts), as the server uses it.
     assert.equal(info.cache.dir, join(process.env['XDG_CACHE_HOME']!, 'hdlm'));
     assert.ok(info.cache.bytes >= 0);
+    if (process.platform === 'linux') {
+      // The client starts the server with huge-page malloc (engine/src/runtime/hugePages.ts), and the server says so.
+      const environ = readFileSync(`/proc/${info.pid}/environ`, 'utf8').split('\0');
+      assert.ok(environ.some((e) => /^GLIBC_TUNABLES=(.*:)?glibc\.malloc\.hugetlb=1(:|$)/.test(e)), 'the server runs with glibc.malloc.hugetlb=1');
+      assert.match(api.outputText(), /engine ready on cpu \(.*; malloc on huge pages\)/);
+    }
   });
 
   it('writes the server log to the HdLM output channel', async () => {
