@@ -1,7 +1,9 @@
 // `npm run bench`: the engine benchmark on (a) the shipped default model (or a tiny random one
 // when it is not there yet) and (b) a random checkpoint with Qwen2.5-0.5B's shapes, made under
 // .cache/bench on first use. Prints figures and writes them to test-results/bench-engine.json.
+// On Linux it runs with huge-page malloc, as the language server does (rerunWithHugePages).
 // Options: USAGE below.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +11,7 @@ import { BenchResult, runEngineBench } from '../../engine/src/bench/engineBench'
 import { loadCheckpoint } from '../../engine/src/checkpoint/checkpoint';
 import { COMMON_OPTIONS, integer, parse, providers, USAGE_EXIT_CODE, UsageError } from '../../engine/src/cli/args';
 import { chooseDevice } from '../../engine/src/runtime/devices';
+import { withHugePageMalloc } from '../../engine/src/runtime/hugePages';
 import { makeShapedCheckpoint } from './lib/shapedCheckpoint';
 
 const USAGE = 'usage: node out/tools/bench/engineBench.js [--device cpu|webgpu|cuda] [--threads N] [--only tiny|qwen] [--task-head-rows K] [--host-cache]';
@@ -62,7 +65,21 @@ async function main(): Promise<void> {
   console.log(`bench: figures written to ${out}`);
 }
 
-main().catch((err: unknown) => {
+/**
+ * Runs this benchmark again in a child started with huge-page malloc, as the language server runs
+ * the engine (engine/src/runtime/hugePages.ts), when this process was started without the tunable:
+ * the figures are then the editor's. Whether it did: a process given GLIBC_TUNABLES with the
+ * tunable set either way (hugetlb=0 measures 4 KiB pages) runs as it is.
+ */
+function rerunWithHugePages(): boolean {
+  const env = withHugePageMalloc(process.env);
+  if (env === process.env) return false;
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  process.exitCode = child.status ?? 1;
+  return true;
+}
+
+if (!rerunWithHugePages()) main().catch((err: unknown) => {
   // A usage error is the user's to fix (its message says how), with hdlm's exit status for misuse;
   // anything else is ours, with a stack, and exits 1.
   if (err instanceof UsageError) {

@@ -1,6 +1,7 @@
 // The engine benchmark: prefill and decode speed, time to first token, the cost of exiting at
 // each exit layer, the bandwidth floor, and what continuing after an early-exit span costs
 // against re-prefilling (what the official HdLM code does). Prints figures; asserts nothing.
+import { hugePageMalloc } from '../runtime/hugePages';
 import { INT8_BLOCK } from '../arch/head';
 import { architectureFor } from '../arch/registry';
 import type { Checkpoint } from '../checkpoint/types';
@@ -220,7 +221,7 @@ async function continuationCost(model: SegmentedModel, vocab: number, options: B
 
 function printResult(r: BenchResult, options: BenchOptions): void {
   const { log } = options;
-  log(`${r.model} on ${r.provider} (${options.threads || 'auto'} threads, ${options.fused ? 'fused' : 'plain'} ops, caches and segment outputs kept ${r.deviceCache ? 'on the device' : 'on the host'})`);
+  log(`${r.model} on ${r.provider} (${options.threads || 'auto'} threads, ${options.fused ? 'fused' : 'plain'} ops, caches and segment outputs kept ${r.deviceCache ? 'on the device' : 'on the host'}${hugePageMalloc() ? ', malloc on huge pages' : ''})`);
   log(`  prefill           ${r.prefillTokensPerS.toFixed(0)} tokens/s (${options.promptTokens}-token prompt)`);
   log(`  time to 1st token ${r.ttftMs.toFixed(1)} ms`);
   log(`  decode (batch 1)  ${r.decodeTokensPerS.toFixed(1)} tokens/s = ${r.decodeMsFull.toFixed(1)} ms/token; floor ${r.floorMs.toFixed(1)} ms (${(r.decodeMsFull / r.floorMs).toFixed(2)}× floor)`);

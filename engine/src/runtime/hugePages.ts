@@ -13,7 +13,8 @@ const TUNABLE = 'glibc.malloc.hugetlb';
 
 /**
  * `env` with glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES, on Linux, unless that tunable is
- * set already: a user who sets it (to 0, say) keeps their choice.
+ * set already: a user who sets it (to 0, say) keeps their choice. Adding nothing, it returns
+ * `env` itself.
  */
 export function withHugePageMalloc(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
   if (platform !== 'linux') return env;

@@ -17,6 +17,8 @@ test('GLIBC_TUNABLES gains glibc.malloc.hugetlb=1 on Linux, beside other tunable
   const env = { PATH: '/bin' };
   withHugePageMalloc(env, 'linux');
   assert.deepEqual(env, { PATH: '/bin' }, 'the given environment is left as it was');
+  const mac = { PATH: '/bin' };
+  assert.equal(withHugePageMalloc(mac, 'darwin'), mac, 'adding nothing, the same object (the bench reruns itself only when it differs)');
   assert.equal(hugePageMalloc({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1' }, 'linux'), true);
   assert.equal(hugePageMalloc({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, 'linux'), false);
   assert.equal(hugePageMalloc({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }, 'darwin'), false);
