@@ -91,10 +91,8 @@ export class ModelPool {
  * the donor's segments are freed while the new ones load, and only the head lives on.
  */
 async function loadSharing(engine: Engine, dir: string, options: LoadModelOptions, donor: Promise<LoadedModel> | undefined): Promise<LoadedModel> {
-  const shared = await donor?.then(
-    (m) => m.shareParts(),
-    () => undefined,
-  );
+  // A donor that failed to load, or cannot share, leaves the load as it was.
+  const shared = await donor?.then((m) => m.shareParts()).catch(() => undefined);
   try {
     return await engine.loadModel(dir, shared ? { ...options, shared } : options);
   } finally {
