@@ -4,7 +4,7 @@
 // 0.5B-parameter model on a 2-core CPU is about 20 s even with every graph cached, for a change
 // that touched no weight. Through the pool, such a session loads only its heads; one whose level
 // moved to another layer loads only the segments, taking over the model's head and tables.
-import { resolve } from 'node:path';
+import { pathKey } from './samePath';
 import type { Engine } from './engine';
 import type { LoadedModel, LoadModelOptions } from './loadedModel';
 
@@ -105,5 +105,5 @@ async function loadSharing(engine: Engine, dir: string, options: LoadModelOption
  * operators and the device rules. (Notes and the cache folder do not change what loads.)
  */
 function keyOf(dir: string, { cuts = [], fused = true, headPrecision = 'fp32', strictDevice = false, cacheDir }: LoadModelOptions): string {
-  return JSON.stringify({ dir: resolve(dir), cuts, fused, headPrecision, strictDevice, cacheDir: cacheDir ?? '' });
+  return JSON.stringify({ dir: pathKey(dir), cuts, fused, headPrecision, strictDevice, cacheDir: cacheDir ?? '' });
 }

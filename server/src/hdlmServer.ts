@@ -14,6 +14,7 @@ import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
 import { clearEngineCache } from '../../engine/src/cacheClear';
 import { hugePageMalloc } from '../../engine/src/runtime/hugePages';
+import { samePath } from '../../engine/src/samePath';
 import { cacheBytes, formatBytes } from '../../engine/src/diskBudget';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { mistakesOf, readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
@@ -480,7 +481,7 @@ export class HdlmServer {
   private jobOnHeads(headsDir: string): string | undefined {
     const writing = new Set(this.jobs.writing);
     for (const id of [...this.jobHeads.keys()]) if (!writing.has(id)) this.jobHeads.delete(id);
-    return [...this.jobHeads].find(([, dir]) => dir === headsDir)?.[0];
+    return [...this.jobHeads].find(([, dir]) => samePath(dir, headsDir))?.[0];
   }
 
   /** `hdlm/jobs`: the running and recent jobs, newest first. */

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
+import { samePath } from '../../engine/src/samePath';
 import { headsStamp } from '../../engine/src/hdlm/headStore';
 import { ModelPool, type ModelLoader } from '../../engine/src/modelPool';
 import { readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
@@ -177,7 +178,7 @@ export class TaskHost {
   private readTask(taskFile: string, setting: string): TaskRead {
     const stamped = stampOf(taskFile);
     const fileStamp = stamped?.stamp;
-    let read = this.lastRead?.file === taskFile && this.lastRead.fileStamp === fileStamp ? this.lastRead.read : undefined;
+    let read = this.lastRead !== undefined && samePath(this.lastRead.file, taskFile) && this.lastRead.fileStamp === fileStamp ? this.lastRead.read : undefined;
     if (!read) {
       if (!stamped) read = { problem: this.missingTask(setting, taskFile) };
       else if (stamped.tooLarge) read = { problem: `${taskFile}: ${(stamped.tooLarge / 2 ** 20).toFixed(1)} MiB is not a task file (setting hdlm.task names a *.hdlm.json file)` };
@@ -190,7 +191,7 @@ export class TaskHost {
   /** The stamp of a task's heads: as the session has them while a job of this server writes them. */
   private headsStampOf(task: TaskDefinition | undefined, taskFile: string): string {
     if (!task) return '';
-    if (this.current?.taskFile === taskFile && this.headsBeingWritten(task.headsDir)) return this.current.heads;
+    if (this.current !== undefined && samePath(this.current.taskFile, taskFile) && this.headsBeingWritten(task.headsDir)) return this.current.heads;
     return headsStamp(task.headsDir);
   }
 
@@ -200,7 +201,7 @@ export class TaskHost {
    */
   openOn(taskFile: string): TaskSession | undefined {
     const entry = this.current;
-    const session = entry?.taskFile === taskFile ? entry.opened : undefined;
+    const session = entry !== undefined && samePath(entry.taskFile, taskFile) ? entry.opened : undefined;
     if (!entry || !session || this.outdatedOn(taskFile)) return undefined;
     return this.headsStampOf(session.unreadable ? undefined : session.task, taskFile) === entry.heads ? session : undefined;
   }
@@ -219,7 +220,7 @@ export class TaskHost {
   /** Whether the session runs `taskFile` as it read before the file's last change (a save since changed its bytes). */
   outdatedOn(taskFile: string): boolean {
     const entry = this.current;
-    return entry?.taskFile === taskFile && (stampOf(taskFile)?.stamp ?? 'none') !== entry.fileStamp;
+    return entry !== undefined && samePath(entry.taskFile, taskFile) && (stampOf(taskFile)?.stamp ?? 'none') !== entry.fileStamp;
   }
 
   /**
