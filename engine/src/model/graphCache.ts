@@ -31,7 +31,7 @@ import { evictLeastRecent, formatBytes, markUsed, refusal, removeQuietly, UNFINI
 export const GRAPH_FORMAT_VERSION = 5; // 5: one folder per checkpoint, its weights shared by its graphs; 4: the fp32 head is a Gemm on the untransposed weight; 3: weights apart from the structure; 2: fused rows graphs take their rows' position ids
 
 /**
- * Default size budget of the graph cache: a model of Qwen2.5-0.5B's shapes takes 2.5 GB, its
+ * Default size budget of the graph cache: a model of Qwen2.5-0.5B's shapes takes 1.85 GiB, its
  * weights converted once whatever its cuts, and nothing else bounds how many models pile up.
  */
 export const DEFAULT_GRAPH_CACHE_BYTES = 16 * 1024 ** 3;
