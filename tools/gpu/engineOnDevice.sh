@@ -28,6 +28,8 @@ export __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/loc
 rm -rf "$RES" && mkdir -p "$BIN" "$RES" node_modules
 xz -dc "$CARRY/node.xz" > "$BIN/node" && chmod +x "$BIN/node"
 export PATH="$BIN:$PATH"
+# As the extension's server and its jobs run the engine (engine/src/runtime/hugePages.ts).
+export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}
 xz -dc "$CARRY/modules.tar.xz" | tar -C node_modules -xf -
 xz -dc "$CARRY/build.tar.xz" | tar -xf -
 node --version || { echo "the carried node does not run"; exit 2; }
