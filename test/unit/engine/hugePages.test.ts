@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { hugePageMalloc, withHugePageMalloc } from '../../../engine/src/runtime/hugePages';
 
@@ -48,4 +49,20 @@ test('a process started with it gets huge pages for a large allocation', (t) => 
   const huge = hugePagesOfAChild(withHugePageMalloc(plain));
   assert.ok(huge >= 32 * 1024, `with the tunable: ${huge} kB in huge pages`);
   if (mode === 'madvise') assert.ok(hugePagesOfAChild(plain) < huge / 4, 'without it, next to none (the kernel gives them only when asked)');
+});
+
+test('hdlm info says whether its process asked for huge pages (Linux)', (t) => {
+  if (process.platform !== 'linux') {
+    t.skip('the tunable means nothing here');
+    return;
+  }
+  const root = resolve(__dirname, '..', '..', '..', '..');
+  const { GLIBC_TUNABLES: _, ...plain } = process.env;
+  const info = (env: NodeJS.ProcessEnv): { hugePageMalloc?: boolean } => {
+    const run = spawnSync(process.execPath, [join(root, 'dist', 'hdlm.js'), 'info', '--json'], { env, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    return JSON.parse(run.stdout) as { hugePageMalloc?: boolean };
+  };
+  assert.equal(info(plain).hugePageMalloc, false);
+  assert.equal(info(withHugePageMalloc(plain)).hugePageMalloc, true);
 });

@@ -13,7 +13,7 @@ export async function info(values: Values): Promise<void> {
   const dir = defaultCacheDir();
   const cache = { dir, bytes: cacheBytes(dir) };
   if (values['json']) {
-    console.log(JSON.stringify({ ...result, cache }, null, 2));
+    console.log(JSON.stringify({ ...result, cache, ...(process.platform === 'linux' ? { hugePageMalloc: hugePageMalloc() } : {}) }, null, 2));
     return;
   }
   printTable([
