@@ -728,11 +728,13 @@ export class HdlmServer {
     };
   }
 
-  /** Clears the engine's caches but what the loaded model uses (protocol.ts clearCache); refused while a job runs. */
+  /** Clears the engine's caches but what the loaded model uses (protocol.ts clearCache); refused while a job or a model request runs. */
   async clearCache(): Promise<ClearCacheResult> {
     await this.requireEngine();
     const running = this.jobs.running;
     if (running.length > 0) throw new ResponseError(ErrorCodes.badRequest, `${running.length === 1 ? 'a job is' : `${running.length} jobs are`} running and may be using the cache: clear it when the job has ended (or cancel it first)`);
+    // A request may be loading a model, its graphs half stored: their files must not go under it.
+    if (this.activeRequests > 0) throw new ResponseError(ErrorCodes.badRequest, `the engine is busy (${this.busyWith}): clear the cache when it is done`);
     const dir = defaultCacheDir();
     const loaded = this.tasks.openSession?.session.loaded;
     const { removedBytes, bytesLeft } = clearEngineCache(dir, loaded ? [loaded.checkpoint.fingerprint] : []);

@@ -98,7 +98,8 @@ export interface ClearCacheResult {
 /**
  * `hdlm/clearCache` — client → server request: removes the engine's converted graphs and cached
  * features, but the loaded model's graphs and entries being written (all are rebuilt when next
- * needed). Refused with badRequest while a job runs: its features and graphs are in use.
+ * needed). Refused with badRequest while a job runs (its features and graphs are in use) or a
+ * request runs on the model (it may be storing graphs).
  */
 export const clearCache = new RequestType<ClearCacheParams, ClearCacheResult, void>('hdlm/clearCache');
 
