@@ -533,6 +533,8 @@ describe('HdLM extension in a real VS Code', () => {
       const before = await vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify', 'a cat');
       const graphs = join(process.env['XDG_CACHE_HOME']!, 'hdlm', 'graphs');
       assert.ok(readdirSync(graphs).length >= 2, `graphs of several models: ${readdirSync(graphs).join(', ')}`);
+      // Refused while a request runs on the model: wait for the server to be idle.
+      await api.waitForStatus((s) => !s.busy, 30_000);
       const cleared = await vscode.commands.executeCommand<ClearCacheResult | undefined>('hdlm.clearCache', { confirmed: true });
       assert.ok(cleared?.keptModel?.endsWith('tiny-model'), JSON.stringify(cleared));
       assert.ok(cleared!.removedBytes > 0, JSON.stringify(cleared));
