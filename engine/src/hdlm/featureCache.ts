@@ -57,7 +57,6 @@ interface Manifest {
 
 /** Each entry's manifest, written last; its time is the entry's last use (diskBudget.ts). */
 export const FEATURE_MANIFEST = 'manifest.json';
-const MANIFEST = FEATURE_MANIFEST;
 
 export class FeatureCache {
   constructor(
@@ -79,12 +78,12 @@ export class FeatureCache {
   /** The entry's features, in the order they were stored; undefined on a miss or a damaged entry. */
   load(key: string, hiddenSize: number): LayerFeatures[] | undefined {
     const entry = join(this.dir, key);
-    if (!existsSync(join(entry, MANIFEST))) {
+    if (!existsSync(join(entry, FEATURE_MANIFEST))) {
       this.onEvent({ kind: 'miss' });
       return undefined;
     }
     try {
-      const manifest = JSON.parse(readFileSync(join(entry, MANIFEST), 'utf8')) as Manifest;
+      const manifest = JSON.parse(readFileSync(join(entry, FEATURE_MANIFEST), 'utf8')) as Manifest;
       if (manifest.version !== FEATURE_FORMAT_VERSION || manifest.hiddenSize !== hiddenSize) throw new Error('format or hidden size differs');
       const records = new Map(manifest.files.map((f) => [f.name, f]));
       const read = <T extends Float32Array | Int32Array>(name: string, array: T): T => {
@@ -101,7 +100,7 @@ export class FeatureCache {
         example: read(fileName(i, 'example'), new Int32Array(r.rows)),
       }));
       // Recency for eviction: a used entry is the last to go.
-      markUsed(join(entry, MANIFEST));
+      markUsed(join(entry, FEATURE_MANIFEST));
       this.onEvent({ kind: 'hit', bytes: manifest.files.reduce((a, f) => a + f.size, 0) });
       return features;
     } catch (err) {
@@ -128,12 +127,12 @@ export class FeatureCache {
         }
       });
       const manifest: Manifest = { version: FEATURE_FORMAT_VERSION, hiddenSize, reads: features.map((f) => ({ level: f.level, layer: f.layer, rows: f.targets.length })), files };
-      writeFileSync(join(temp, MANIFEST), JSON.stringify(manifest, null, 1));
+      writeFileSync(join(temp, FEATURE_MANIFEST), JSON.stringify(manifest, null, 1));
       const entry = join(this.dir, key);
       rmSync(entry, { recursive: true, force: true });
       renameSync(temp, entry);
       this.onEvent({ kind: 'stored', bytes: size });
-      evictLeastRecent(this.dir, MANIFEST, this.maxBytes, new Set([key]), (bytes) => this.onEvent({ kind: 'evicted', bytes }));
+      evictLeastRecent(this.dir, FEATURE_MANIFEST, this.maxBytes, new Set([key]), (bytes) => this.onEvent({ kind: 'evicted', bytes }));
     } catch (err) {
       removeQuietly(temp);
       this.onEvent({ kind: 'not stored', bytes: size, detail: err instanceof Error ? err.message : String(err) });

@@ -48,7 +48,6 @@ export type GraphSource = Uint8Array | string;
 const EXTERNAL_MIN_BYTES = 65536;
 /** The file that marks a checkpoint's folder; its modification time is the folder's last use. */
 export const GRAPH_FOLDER_MARKER = 'checkpoint.json';
-const MARKER = GRAPH_FOLDER_MARKER;
 const WEIGHTS = 'weights';
 
 /** A stored file's digest, and its stamp when it was last found whole (fileStamp). */
@@ -129,7 +128,7 @@ export class GraphCache {
       const { problem, hashed } = manifest.version !== GRAPH_FORMAT_VERSION || manifest.recipe !== recipe ? { problem: 'recipe or version differs', hashed: false } : checkGraph(folder, base, manifest);
       if (!problem) {
         // Recency for eviction: a used checkpoint is the last to go.
-        markUsed(join(folder, MARKER));
+        markUsed(join(folder, GRAPH_FOLDER_MARKER));
         this.onEvent({ kind: 'hit', recipe, ...(hashed ? { detail: 'hashed' } : {}) });
         return true;
       }
@@ -158,8 +157,8 @@ export class GraphCache {
       atomicWrite(`${base}.onnx`, structure);
       const manifest: GraphManifest = { version: GRAPH_FORMAT_VERSION, recipe, sha256: sha256(structure), size: structure.length, stamp: fileStamp(`${base}.onnx`), weights: external.map(({ name, key }) => ({ name, key })) };
       atomicWrite(`${base}.json`, Buffer.from(JSON.stringify(manifest, null, 1)));
-      markUsed(join(folder, MARKER));
-      evictLeastRecent(this.dir!, MARKER, this.maxBytes, this.used, (bytes) => this.onEvent({ kind: 'evicted', recipe, detail: `${formatBytes(bytes)} removed to stay within ${formatBytes(this.maxBytes)}` }));
+      markUsed(join(folder, GRAPH_FOLDER_MARKER));
+      evictLeastRecent(this.dir!, GRAPH_FOLDER_MARKER, this.maxBytes, this.used, (bytes) => this.onEvent({ kind: 'evicted', recipe, detail: `${formatBytes(bytes)} removed to stay within ${formatBytes(this.maxBytes)}` }));
       const reused = external.length - missing.length;
       return { ok: true, ...(reused > 0 ? { detail: `${reused} of its ${external.length} large weights were stored already` } : {}) };
     } catch (err) {
@@ -176,7 +175,7 @@ export class GraphCache {
     this.sweptOldFormats = true;
     for (const name of existsSync(dir) ? readdirSync(dir) : []) {
       // Formats up to 4 kept one folder per graph, with a manifest.json.
-      for (const file of ['manifest.json', MARKER]) {
+      for (const file of ['manifest.json', GRAPH_FOLDER_MARKER]) {
         try {
           const { version } = JSON.parse(readFileSync(join(dir, name, file), 'utf8')) as { version?: unknown };
           if (typeof version === 'number' && version < GRAPH_FORMAT_VERSION) removeQuietly(join(dir, name));
@@ -204,7 +203,7 @@ function shortKey(text: string): string {
  */
 function openFolder(folder: string, fingerprint: string): void {
   mkdirSync(join(folder, WEIGHTS), { recursive: true });
-  if (!existsSync(join(folder, MARKER))) atomicWrite(join(folder, MARKER), Buffer.from(JSON.stringify({ version: GRAPH_FORMAT_VERSION, fingerprint })));
+  if (!existsSync(join(folder, GRAPH_FOLDER_MARKER))) atomicWrite(join(folder, GRAPH_FOLDER_MARKER), Buffer.from(JSON.stringify({ version: GRAPH_FORMAT_VERSION, fingerprint })));
   for (const sub of [folder, join(folder, WEIGHTS)]) {
     for (const file of readdirSync(sub)) {
       const path = join(sub, file);
@@ -263,7 +262,7 @@ function weightStored(folder: string, key: string): boolean {
 
 /** What is wrong with a stored weight, if anything (a damaged one is removed), and whether it was hashed to know. */
 function checkWeight(folder: string, key: string): { problem?: string; hashed: boolean } {
-  const path = join(folder, WEIGHTS, `${key}.bin`);
+  const path = weightPath(folder, key);
   const recordPath = weightRecordPath(folder, key);
   const record = readRecord(recordPath);
   if (!record || !existsSync(path)) return { problem: 'not stored', hashed: false };
@@ -275,13 +274,18 @@ function checkWeight(folder: string, key: string): { problem?: string; hashed: b
   return checked;
 }
 
+/** A stored weight's file, and beside it its record (FileRecord). */
+function weightPath(folder: string, key: string): string {
+  return join(folder, WEIGHTS, `${key}.bin`);
+}
+
 function weightRecordPath(folder: string, key: string): string {
   return join(folder, WEIGHTS, `${key}.json`);
 }
 
 /** Writes one weight through a temporary file, then its record (the record's presence says the file is whole). */
 function storeWeight(folder: string, w: ExternalWeight): void {
-  const path = join(folder, WEIGHTS, `${w.key}.bin`);
+  const path = weightPath(folder, w.key);
   const tmp = `${path}.${process.pid}.tmp`;
   const hash = w.sha256 === undefined ? createHash('sha256') : undefined;
   const fd = openSync(tmp, 'w');

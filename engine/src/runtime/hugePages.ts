@@ -11,19 +11,25 @@
 
 const TUNABLE = 'glibc.malloc.hugetlb';
 
+/** The value GLIBC_TUNABLES gives glibc.malloc.hugetlb in `env`, if it gives one. */
+function hugetlbSetting(env: NodeJS.ProcessEnv): string | undefined {
+  const prefix = `${TUNABLE}=`;
+  return (env['GLIBC_TUNABLES'] ?? '').split(':').find((t) => t.startsWith(prefix))?.slice(prefix.length);
+}
+
 /**
  * `env` with glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES, on Linux, unless that tunable is
  * set already: a user who sets it (to 0, say) keeps their choice. Adding nothing, it returns
  * `env` itself.
  */
 export function withHugePageMalloc(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
-  if (platform !== 'linux') return env;
-  const tunables = env['GLIBC_TUNABLES'] ?? '';
-  if (tunables.split(':').some((t) => t.startsWith(`${TUNABLE}=`))) return env;
+  if (platform !== 'linux' || hugetlbSetting(env) !== undefined) return env;
+  const tunables = env['GLIBC_TUNABLES'];
   return { ...env, GLIBC_TUNABLES: tunables ? `${tunables}:${TUNABLE}=1` : `${TUNABLE}=1` };
 }
 
 /** Whether a process with `env` asks glibc for huge pages (1: transparent, 2: reserved ones), for the log. */
 export function hugePageMalloc(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): boolean {
-  return platform === 'linux' && (env['GLIBC_TUNABLES'] ?? '').split(':').some((t) => t === `${TUNABLE}=1` || t === `${TUNABLE}=2`);
+  const setting = hugetlbSetting(env);
+  return platform === 'linux' && (setting === '1' || setting === '2');
 }
