@@ -13,6 +13,7 @@ import { StatusBar } from './statusBar';
 import { statusMenuCommand } from './jobsMenu';
 import { setLevelLayer, TASK_PANEL_VIEW, TaskPanel, type TaskPanelRender } from './taskPanel';
 import { TeeOutputChannel } from './teeOutputChannel';
+import { RESTRICTED_SETTINGS, restrictedModeNotice } from './trust';
 import { ThoughtDecorations } from './thoughtDecorations';
 
 export interface HdlmApi {
@@ -61,6 +62,14 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
   );
   context.subscriptions.push(output, statusBar, thoughts, server, watchSettings(), ...registerCommands(context.extensionPath, server, output), ...registerLayerView(context, server, output));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
+  const restricted = restrictedModeNotice();
+  if (restricted) output.info(restricted);
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      output.info(`workspace trusted: its ${RESTRICTED_SETTINGS.join(' and ')} settings apply now`);
+      server.settingsChanged();
+    }),
+  );
   server.start().catch(() => undefined); // Failure is shown by the status bar and the log.
 
   return {

@@ -1,10 +1,13 @@
 // "HdLM: Select Model", "HdLM: Select Task" and "HdLM: Select Device": quick picks that write the
 // `hdlm.model`, `hdlm.task` and `hdlm.executionProviders` settings (workspace settings when a
 // folder is open). The server reads settings on each request, so the next request uses the choice.
+// In Restricted Mode the workspace's model and task settings are not used (trust.ts), so those
+// two commands ask for trust instead of writing a setting that would do nothing.
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { SHIPPED_TASK } from '../../server/src/protocol';
+import { canChooseInWorkspace } from './trust';
 
 function target(): vscode.ConfigurationTarget {
   return vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
@@ -18,6 +21,7 @@ async function workspaceModels(): Promise<vscode.Uri[]> {
 }
 
 export async function selectModel(arg?: unknown): Promise<string | undefined> {
+  if (!canChooseInWorkspace('hdlm.model')) return undefined;
   let choice: string | undefined = typeof arg === 'string' ? arg : undefined;
   if (choice === undefined) {
     const current = vscode.workspace.getConfiguration('hdlm').get<string>('model', 'default');
@@ -54,6 +58,7 @@ function shippedTasks(extensionPath: string): string[] {
  * WordNet task is the default, written as no setting) or a workspace task file.
  */
 export async function selectTask(extensionPath: string, arg?: unknown): Promise<string | undefined> {
+  if (!canChooseInWorkspace('hdlm.task')) return undefined;
   let choice: string | undefined = typeof arg === 'string' ? arg : undefined;
   if (choice === undefined) {
     const current = vscode.workspace.getConfiguration('hdlm').get<string>('task', '') || `${SHIPPED_TASK}wordnet (default)`;

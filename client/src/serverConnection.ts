@@ -6,6 +6,7 @@ import {
   CancellationToken,
   CloseAction,
   CloseHandlerResult,
+  DidChangeConfigurationNotification,
   ErrorAction,
   ErrorHandler,
   ErrorHandlerResult,
@@ -105,6 +106,14 @@ export class ServerConnection implements vscode.Disposable {
     } else {
       await this.client.restart();
     }
+  }
+
+  /**
+   * Makes the server read its settings again (workspace/didChangeConfiguration with no values):
+   * after Restricted Mode ends, the workspace's model and task settings apply from then on.
+   */
+  settingsChanged(): void {
+    if (this.client.state === State.Running) void this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: null }).catch(() => undefined);
   }
 
   /** Sends a request once the server runs; fails clearly when it cannot. */

@@ -158,7 +158,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         await vscode.commands.executeCommand('hdlm.evaluateOnFile', vscode.Uri.parse(message.uri));
         return;
       case 'activate':
-        await vscode.workspace.getConfiguration('hdlm').update('task', vscode.workspace.asRelativePath(vscode.Uri.parse(message.uri)), vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
+        await vscode.commands.executeCommand('hdlm.selectTask', vscode.workspace.asRelativePath(vscode.Uri.parse(message.uri)));
         return;
       case 'setLayer':
         await vscode.commands.executeCommand('hdlm.setLevelLayer', vscode.Uri.parse(message.uri), message.level, message.layer);

@@ -67,7 +67,8 @@ function startServer(port: number, args: LaunchArgs): ChildProcess {
       '--accept-server-license-terms',
       '--enable-smoke-test-driver',
       '--disable-telemetry',
-      '--disable-workspace-trust',
+      // Trust is off (every folder trusted) unless a check asks for Restricted Mode (runVsixCheck.ts).
+      ...(process.env['HDLM_WORKSPACE_TRUST'] === 'on' ? [] : ['--disable-workspace-trust']),
       '--user-data-dir', join(args.userDataDir, 'server'),
       '--server-data-dir', join(args.userDataDir, 'server-data'),
       '--extensions-dir', args.extensionsDir,

@@ -3,16 +3,22 @@
 // extension, not the development tree, must activate, start its server from the packaged
 // bundle and classify with the packaged default model and heads. Plain asserts, no mocha: the
 // packaged extension is the thing under test, this folder only hosts the check.
+// HDLM_VSIX_MODE=restricted: the window is in Restricted Mode and its workspace settings name a
+// model and a task that do not exist (restricted.ts); the same checks must pass, and Select
+// Model must refuse to write a setting that would not be used.
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { HdlmApi } from '../../client/src/extension';
 import type { ClassifyResult } from '../../server/src/protocol';
+import { RESTRICTED_WORKSPACE_SETTINGS } from './restricted';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
+const MODE = process.env['HDLM_VSIX_MODE'] === 'restricted' ? 'restricted' : 'trusted';
 
 async function check(): Promise<string[]> {
+  assert.equal(vscode.workspace.isTrusted, MODE === 'trusted', `the workspace is ${MODE}`);
   const extension = vscode.extensions.getExtension<HdlmApi>(EXTENSION_ID);
   assert.ok(extension, `${EXTENSION_ID} is installed`);
   const installedFrom = process.env['HDLM_VSIX_EXTENSIONS_DIR'] ?? '';
@@ -25,19 +31,32 @@ async function check(): Promise<string[]> {
   assert.equal(result.path.length, 3);
   assert.deepEqual(result.trainedHeads, [true, true, true], 'the packaged WordNet heads are used');
   await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+  if (MODE === 'restricted') return [...(await restrictedChecks(api)), `classified: ${result.path.map((d) => `${d.label}@${d.layer}`).join(' › ')}`];
   return [`installed at ${extension.extensionPath}`, `activated: ${api.statusBarText()}`, `classified: ${result.path.map((d) => `${d.label}@${d.layer}`).join(' › ')} in ${result.ms.toFixed(0)} ms`];
+}
+
+/** Restricted Mode: the log says why the workspace's settings are not used; Select Model writes nothing. */
+async function restrictedChecks(api: HdlmApi): Promise<string[]> {
+  assert.match(api.outputText(), /Restricted Mode: this workspace's hdlm\.model and hdlm\.task settings are not used/);
+  const settingsFile = join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, '.vscode', 'settings.json');
+  const before = readFileSync(settingsFile, 'utf8');
+  assert.deepEqual(JSON.parse(before), RESTRICTED_WORKSPACE_SETTINGS);
+  const chosen = await vscode.commands.executeCommand<string | undefined>('hdlm.selectModel', 'default');
+  assert.equal(chosen, undefined, 'Select Model refuses in Restricted Mode');
+  assert.equal(readFileSync(settingsFile, 'utf8'), before, 'the workspace settings file is unchanged');
+  return ['restricted mode: the workspace model and task settings were not used; Select Model wrote nothing'];
 }
 
 export async function run(): Promise<void> {
   const results = process.env['HDLM_TEST_RESULTS'];
   try {
     const lines = await check();
-    for (const line of lines) console.log(`vsix: ${line}`);
-    if (results) writeFileSync(join(results, 'vsix.json'), JSON.stringify({ passes: 1, failures: 0, lines }, null, 2));
+    for (const line of lines) console.log(`vsix (${MODE}): ${line}`);
+    if (results) writeFileSync(join(results, `vsix-${MODE}.json`), JSON.stringify({ passes: 1, failures: 0, lines }, null, 2));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    console.log(`vsix: FAILED: ${message}`);
-    if (results) writeFileSync(join(results, 'vsix.json'), JSON.stringify({ passes: 0, failures: 1, lines: [message] }, null, 2));
+    console.log(`vsix (${MODE}): FAILED: ${message}`);
+    if (results) writeFileSync(join(results, `vsix-${MODE}.json`), JSON.stringify({ passes: 0, failures: 1, lines: [`${MODE}: ${message}`] }, null, 2));
     throw err;
   }
 }
