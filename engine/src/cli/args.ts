@@ -1,7 +1,7 @@
 // Command-line parsing shared by the `hdlm` commands: node's parseArgs with typed getters whose
 // errors name the option, and the defaults every command shares (device, threads, model).
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { isExecutionProvider } from '../runtime/devices';
 import type { ExecutionProvider } from '../runtime/ort';
@@ -65,19 +65,33 @@ export function headPrecision(values: Values): HeadPrecision {
   return raw;
 }
 
-export function integer(values: Values, name: string, fallback: number, min = 0): number {
+/** An option's text, refused when blank: an empty value (`--max-tokens ''`) is a slip, not a zero. */
+function optionText(values: Values, name: string): string | undefined {
   const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || raw.trim() === '') throw new UsageError(`--${name}: give a value`);
+  return raw.trim();
+}
+
+/** Plain decimal digits only: Number() would also read '0x10', '1e3' and '' as whole numbers. */
+const WHOLE = /^\d+$/;
+/** A decimal number, with a sign and an exponent if need be (a learning rate of 1e-3); no hex, no Infinity. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+export function integer(values: Values, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = optionText(values, name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got ${String(raw)}`);
+  const bound = max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : '';
+  if (!WHOLE.test(raw) || n < min || n > max) throw new UsageError(`--${name} must be a whole number ≥ ${min}${bound}, got ${raw}`);
   return n;
 }
 
 export function number(values: Values, name: string, fallback: number): number {
-  const raw = values[name];
+  const raw = optionText(values, name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got ${String(raw)}`);
+  if (!DECIMAL.test(raw) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got ${raw}`);
   return n;
 }
 
@@ -91,12 +105,14 @@ export function hierarchyBeam(values: Values): HierarchyBeam {
   }
 }
 
+/** `--name 1,2,3`: whole numbers, none of them blank (`1,,2` is a slip, not a 0). */
 export function integerList(values: Values, name: string): number[] | undefined {
-  const raw = values[name];
+  const raw = optionText(values, name);
   if (raw === undefined) return undefined;
-  const parts = String(raw).split(',').map((s) => Number(s.trim()));
-  if (parts.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--${name} must be comma-separated whole numbers, got ${String(raw)}`);
-  return parts;
+  const parts = raw.split(',').map((s) => s.trim());
+  const bad = parts.find((p) => !WHOLE.test(p) || !Number.isSafeInteger(Number(p)));
+  if (bad !== undefined) throw new UsageError(`--${name} must be comma-separated whole numbers, got ${JSON.stringify(raw)} (${bad === '' ? 'an empty item' : JSON.stringify(bad)})`);
+  return parts.map(Number);
 }
 
 /**
@@ -116,11 +132,4 @@ export function modelDir(values: Values): string {
     throw new UsageError(values['model'] ? `--model ${dir}: no config.json there` : `no default model at ${dir}; pass --model <Hugging Face folder>`);
   }
   return dir;
-}
-
-/** `--out FILE` as an absolute path, checked before any work: a file (new or not) in a folder that exists. */
-export function outFile(values: Values): string | undefined {
-  const out = typeof values['out'] === 'string' ? resolve(values['out']) : undefined;
-  if (out && (!existsSync(dirname(out)) || (existsSync(out) && statSync(out).isDirectory()))) throw new UsageError(`--out ${out}: name a file in a folder that exists`);
-  return out;
 }

@@ -89,7 +89,6 @@ const COMMAND_OPTIONS = {
     stop: { type: 'string', multiple: true },
     'stop-ids': { type: 'string' },
     ids: { type: 'string' },
-    exits: { type: 'string' },
     'head-precision': { type: 'string' },
   },
   layers: { top: { type: 'string' }, ids: { type: 'string' }, 'head-precision': { type: 'string' } },
@@ -128,9 +127,14 @@ function stopOnStdinEnd(controller: AbortController): void {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '-h' || command === '--help' || command === 'help') {
+  if (!command) {
+    // Misuse: the usage goes where errors go, so that a pipe reading stdout sees nothing.
+    console.error(USAGE);
+    return USAGE_EXIT_CODE;
+  }
+  if (command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
-    return command ? 0 : 2;
+    return 0;
   }
   if (!(command in COMMAND_OPTIONS)) throw new UsageError(`unknown command ${command}`);
   const parsed = parse(rest, COMMAND_OPTIONS[command as Command]);
@@ -191,7 +195,8 @@ main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
     if (err instanceof UsageError) {
-      console.error(`hdlm: ${err.message}\n\n${USAGE}`);
+      // The message alone stays on screen; seventy lines of usage after it would push it off.
+      console.error(`hdlm: ${err.message}\nrun \`hdlm --help\` for usage`);
       process.exitCode = USAGE_EXIT_CODE;
     } else if (err instanceof CancelledError) {
       console.error('hdlm: cancelled');

@@ -5,6 +5,9 @@ import { penalizeRepetition, rankByProbability, repeatedNgramTokens, softmax, to
 
 type SamplerConfig = Pick<GenerationConfig, 'temperature' | 'topK' | 'topP' | 'seed'> & Partial<Pick<GenerationConfig, 'repetitionPenalty' | 'noRepeatNgramSize'>>;
 
+/** The largest seed: the generator's state is 32 bits, so a larger seed would alias a smaller one. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 export class Sampler {
   private state: number;
 

@@ -17,7 +17,7 @@ export interface ClassifyInput {
 
 export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; skipped: JsonlIssue[] } {
   const text = readTextFile(file);
-  if (!file.endsWith('.jsonl')) {
+  if (!file.toLowerCase().endsWith('.jsonl')) {
     const inputs = text.split('\n').flatMap((line, i) => (line.trim() ? [{ line: i + 1, id: `line ${i + 1}`, text: line.trim() }] : []));
     return { inputs, skipped: [] };
   }

@@ -15,7 +15,7 @@ import type { TaskDefinition } from './taskFile';
 import { openTask } from './taskSession';
 import { fitToContext } from './features';
 import { FLAT_HEAD } from './trainTask';
-import { appendHistory, keepAsPrevious, type SincePrevious } from './evaluationHistory';
+import { appendHistory, evaluatedFileDigest, keepAsPrevious, type SincePrevious } from './evaluationHistory';
 import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
 
 export interface VariantEvaluation {
@@ -310,7 +310,7 @@ export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord 
   if (kept) return { file, kept };
   const predictionsFile = join(headsDir, PREDICTIONS_FILE);
   const sincePrevious = keepAsPrevious(headsDir, { recordFile: file, predictionsFile }, { kind: (record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify', file: record.file }, predictions);
-  const written = sincePrevious ? { ...record, sincePrevious } : record;
+  const written = { ...record, ...evaluatedFileDigest(record.file), ...(sincePrevious ? { sincePrevious } : {}) };
   savePredictions(predictionsFile, predictions);
   writeAtomically(file, [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
   appendHistory(headsDir, written, headsTrainedAt);

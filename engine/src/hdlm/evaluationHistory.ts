@@ -5,7 +5,8 @@
 // examples one got right and the other wrong tell the two apart, so a few tenths of a point on
 // a few thousand examples is shown as the noise it often is. Every kept evaluation's headline
 // also joins the task's history (evaluation.history.jsonl), the log of a tuning session.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomically } from '../checkpoint/safetensors';
 import type { ExamplePrediction } from './evaluateTask';
@@ -39,19 +40,85 @@ export interface SincePrevious {
 
 type Prediction = ExamplePrediction | ThoughtPrediction;
 
-/** The kept predictions in a file's text, one per evaluated example, in file order; a damaged line throws, naming it. */
-export function parsePredictions<T>(text: string, file: string): T[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as T;
-      } catch {
-        throw new Error(`${file}:${i + 1}: not a JSON line; evaluate the task again to rewrite it`);
-      }
-    });
+/**
+ * The kept predictions in a file's text, one per evaluated example, in file order. A line that
+ * is not JSON, or not a prediction (a field missing or of the wrong type), throws, naming the
+ * file, the line (blank lines counted) and the field: a reader must not trip over it later.
+ */
+export function parsePredictions<T extends Prediction>(text: string, file: string): T[] {
+  return text.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}:${i + 1}: not a JSON line; evaluate the task again to rewrite it`);
+    }
+    const problem = predictionProblem(value);
+    if (problem) throw new Error(`${file}:${i + 1}: not a kept prediction (${problem}); evaluate the task again to rewrite it`);
+    return [value as T];
+  });
 }
+
+/** The file a record's `file` names: itself, or for "train.jsonl (dev split, 30%)" the file the split was drawn from. */
+export function evaluatedPath(recordFile: string): string {
+  return recordFile.replace(/ \(dev split, \d+%\)$/, '');
+}
+
+/** The SHA-256 of a file's bytes, hex; undefined when it is not a file. */
+export function fileDigest(file: string): string | undefined {
+  if (!existsSync(file) || !statSync(file).isFile()) return undefined;
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/**
+ * `{ fileDigest }` of the file a record evaluated, kept in the record: the kept predictions name
+ * examples by id (or line), so Show Mistakes pairs them with the file's texts only while the file
+ * is as it was (a line inserted at the top renames every "line N" after it).
+ */
+export function evaluatedFileDigest(recordFile: string): { fileDigest?: string } {
+  const digest = fileDigest(evaluatedPath(recordFile));
+  return digest === undefined ? {} : { fileDigest: digest };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isNumbers = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'number');
+
+/** Each field a reader relies on, by kind: where it is and what it must hold. */
+const CLASSIFY_FIELDS: [string, (v: unknown) => boolean, string][] = [
+  ['gold', isStrings, 'a list of labels'],
+  ['hdlm.labels', isStrings, 'a list of labels'],
+  ['hdlm.probabilities', isNumbers, 'a list of numbers'],
+  ['flat.labels', isStrings, 'a list of labels'],
+  ['flat.probabilities', isNumbers, 'a list of numbers'],
+];
+const THOUGHT_FIELDS: [string, (v: unknown) => boolean, string][] = [
+  ['gold.thought', (v) => typeof v === 'string', 'a string'],
+  ['gold.answer', (v) => typeof v === 'string', 'a string'],
+  ['hdlm.thought', (v) => typeof v === 'string', 'a string'],
+  ['hdlm.answer', (v) => typeof v === 'string', 'a string'],
+  ['hdlm.thoughtProbability', (v) => typeof v === 'number', 'a number'],
+  ['hdlm.thoughtRight', (v) => typeof v === 'boolean', 'true or false'],
+  ['hdlm.answerRight', (v) => typeof v === 'boolean', 'true or false'],
+  ['flat.answer', (v) => typeof v === 'string', 'a string'],
+  ['flat.answerRight', (v) => typeof v === 'boolean', 'true or false'],
+];
+
+/** Why a parsed line is not a prediction of either kind ("field hdlm.labels missing"), or undefined. */
+function predictionProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'not an object';
+  if (typeof value['id'] !== 'string') return value['id'] === undefined ? 'field "id" missing' : 'field "id" is not a string';
+  // A classification's gold is its label path; a thought-then-answer task's an object.
+  const fields = isObject(value['gold']) ? THOUGHT_FIELDS : CLASSIFY_FIELDS;
+  for (const [path, check, what] of fields) {
+    const found = path.split('.').reduce<unknown>((v, key) => (isObject(v) ? v[key] : undefined), value);
+    if (found === undefined) return `field "${path}" missing`;
+    if (!check(found)) return `field "${path}" is not ${what}`;
+  }
+  return undefined;
+}
+
 const isThought = (p: Prediction): p is ThoughtPrediction => !Array.isArray(p.gold);
 
 /** Per measure, whether HdLM got one example right. */

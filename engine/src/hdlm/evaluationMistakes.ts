@@ -9,7 +9,7 @@ import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
-import { parsePredictions, type SincePrevious } from './evaluationHistory';
+import { evaluatedPath, fileDigest, parsePredictions, type SincePrevious } from './evaluationHistory';
 import type { TaskDefinition } from './taskFile';
 
 export interface ClassifyMistake {
@@ -57,6 +57,8 @@ export interface RecordHead {
   finishedAt: string;
   kind?: string;
   sincePrevious?: SincePrevious;
+  /** SHA-256 of the evaluated file when the record was kept (absent before 2026-12-07). */
+  fileDigest?: string;
 }
 
 function readJson(file: string, what: string): unknown {
@@ -68,7 +70,7 @@ function readJson(file: string, what: string): unknown {
 }
 
 /** The kept predictions, one per evaluated example, in file order. */
-export function readPredictions<T>(file: string): T[] {
+export function readPredictions<T extends ExamplePrediction | ThoughtPrediction>(file: string): T[] {
   return parsePredictions<T>(readFileSync(file, 'utf8'), file);
 }
 
@@ -81,6 +83,7 @@ function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record
   if (!isFile && !/ \(dev split, \d+%\)$/.test(record.file)) throw new Error(`the evaluated file ${record.file} is not there any more; evaluate the task again`);
   const { records } = evaluationRecords(task, isFile ? record.file : undefined, read);
   const dataset = isFile ? record.file : (task.dataset.test ?? task.dataset.dev ?? task.dataset.train);
+  if (record.fileDigest !== undefined && fileDigest(evaluatedPath(record.file)) !== record.fileDigest) throw changedSince(evaluatedPath(record.file), record);
   const lines = linesById(dataset);
   return { dataset, byId: new Map(records.map((r) => [r.id, { ...r, line: lines.get(r.id) ?? 0 }])) };
 }
@@ -95,11 +98,21 @@ function linesById(file: string): Map<string, number> {
   );
 }
 
-/** Looks up every prediction's example; a missing one means the file changed since the evaluation. */
-function joined<P extends { id: string }, R>(predictions: P[], byId: Map<string, R>, file: string): [P, R][] {
+/** The refusal when the evaluated file is not what the kept predictions were made on. */
+function changedSince(file: string, record: RecordHead): Error {
+  return new Error(`${file} changed since the evaluation of ${record.finishedAt}: its examples no longer match the kept predictions; run eval again`);
+}
+
+/**
+ * Looks up every prediction's example, by id, and checks that it is the example evaluated: the
+ * same gold answer (an older record keeps no digest of its file, and an edit can give an id, such
+ * as "line 3", to another example). A missing or different one means the file changed since.
+ */
+function joined<P extends { id: string; gold: unknown }, R>(predictions: P[], byId: Map<string, R>, record: RecordHead, gold: (r: R) => unknown): [P, R][] {
   return predictions.map((p) => {
     const found = byId.get(p.id);
-    if (!found) throw new Error(`example ${p.id} of the last evaluation is no longer in ${file}: the file changed since; evaluate the task again`);
+    if (!found) throw new Error(`example ${p.id} of the last evaluation is no longer in ${record.file}: the file changed since; evaluate the task again`);
+    if (JSON.stringify(gold(found)) !== JSON.stringify(p.gold)) throw changedSince(evaluatedPath(record.file), record);
     return [p, found];
   });
 }
@@ -128,12 +141,25 @@ export function keptEvaluation(task: TaskDefinition): KeptEvaluation {
   return { record, kind, predictionsFile };
 }
 
-export function readMistakes(task: TaskDefinition): EvaluationMistakes {
+/**
+ * The task's last evaluation's mistakes, those of one gold label or thought when `filter` says so.
+ * A filter that could match no evaluated example is refused (MistakeFilterError): "wrong on 0"
+ * would read as no mistakes, when the label was mistyped or the level is not the task's.
+ */
+export function readMistakes(task: TaskDefinition, filter?: MistakeFilter): EvaluationMistakes {
+  if (filter) checkFilterLevel(task, filter);
+  const all = allMistakes(task, filter);
+  return filter ? mistakesOf(all, filter) : all;
+}
+
+/** Every mistake of the last evaluation; `filter`'s label is checked against all its examples' gold. */
+function allMistakes(task: TaskDefinition, filter: MistakeFilter | undefined): EvaluationMistakes {
   const { record, kind, predictionsFile } = keptEvaluation(task);
   if (kind === 'thoughtThenAnswer') {
     const { dataset, byId } = evaluatedRecords(task, record, readGuidedDataset);
     const head = { task: task.name, kind, file: record.file, dataset, examples: record.examples, finishedAt: record.finishedAt } as const;
-    const rows = joined(readPredictions<ThoughtPrediction>(predictionsFile), byId, record.file);
+    const rows = joined(readPredictions<ThoughtPrediction>(predictionsFile), byId, record, (r) => ({ thought: r.thought, answer: r.answer }));
+    if (filter) checkFilterLabel(filter, rows.map(([p]) => [p.gold.thought]), 'gold thought', sameText);
     const wrong = rows.filter(([p]) => !p.hdlm.thoughtRight || !p.hdlm.answerRight);
     // Wrong thoughts first (the answer followed a wrong category), the surest of them first.
     wrong.sort(([a], [b]) => Number(a.hdlm.thoughtRight) - Number(b.hdlm.thoughtRight) || b.hdlm.thoughtProbability - a.hdlm.thoughtProbability);
@@ -141,7 +167,8 @@ export function readMistakes(task: TaskDefinition): EvaluationMistakes {
   }
   const { dataset, byId } = evaluatedRecords(task, record, readHierarchicalDataset);
   const head = { task: task.name, kind, file: record.file, dataset, examples: record.examples, finishedAt: record.finishedAt } as const;
-  const rows = joined(readPredictions<ExamplePrediction>(predictionsFile), byId, record.file);
+  const rows = joined(readPredictions<ExamplePrediction>(predictionsFile), byId, record, (r) => r.labels);
+  if (filter) checkFilterLabel(filter, rows.map(([p]) => p.gold), 'gold label', (a, b) => a === b);
   const mistakes: ClassifyMistake[] = rows
     .map(([p, r]) => ({ id: p.id, line: r.line, text: r.text, gold: p.gold, hdlm: p.hdlm, flat: p.flat, wrongAt: firstWrongLevel(p.gold, p.hdlm.labels), flatRight: firstWrongLevel(p.gold, p.flat.labels) === 0 }))
     .filter((m) => m.wrongAt > 0);
@@ -153,8 +180,30 @@ export function readMistakes(task: TaskDefinition): EvaluationMistakes {
 /** Which mistakes to keep: those whose gold label (at `level`, else at any level) or gold thought is `label`. */
 export interface MistakeFilter {
   label: string;
-  /** 1-based; absent: any level. Ignored for a thought-then-answer task (a thought has no level). */
+  /** 1-based; absent: any level. Not for a thought-then-answer task (a thought has no level): readMistakes refuses it. */
   level?: number;
+}
+
+/** A mistake filter that could match no evaluated example: a label none has, a level the task lacks. */
+export class MistakeFilterError extends Error {}
+
+function checkFilterLevel(task: TaskDefinition, filter: MistakeFilter): void {
+  if (filter.level === undefined) return;
+  if (task.kind === 'thoughtThenAnswer') throw new MistakeFilterError(`${task.name} is a thought-then-answer task: a thought has no level; give the gold thought alone`);
+  if (!Number.isInteger(filter.level) || filter.level < 1 || filter.level > task.levels.length) throw new MistakeFilterError(`level ${filter.level}: ${task.name} has levels 1 to ${task.levels.length}`);
+}
+
+/** Refuses a label that no evaluated example has as its gold (at the filter's level), naming a few that some have. */
+function checkFilterLabel(filter: MistakeFilter, golds: readonly (readonly string[])[], what: string, same: (a: string, b: string) => boolean): void {
+  const level = filter.level;
+  const candidates = level === undefined ? golds.flat() : golds.flatMap((g) => (g[level - 1] === undefined ? [] : [g[level - 1]!]));
+  if (candidates.some((l) => same(l, filter.label))) return;
+  const known = [...new Set(candidates)].sort();
+  // Those that contain what was typed first: the likeliest to be what was meant.
+  const typed = filter.label.trim().toLowerCase();
+  const shown = [...known.filter((l) => l.toLowerCase().includes(typed)), ...known.filter((l) => !l.toLowerCase().includes(typed))].slice(0, 8);
+  const more = known.length > shown.length ? `, … (${known.length} in all)` : '';
+  throw new MistakeFilterError(`no evaluated example has the ${what} ${JSON.stringify(filter.label)}${level === undefined ? '' : ` at level ${level}`}; ${level === undefined ? 'there are' : 'that level has'} ${shown.join(', ')}${more}`);
 }
 
 /** The mistakes of one gold label (or thought), in the same order; `examples` stays the evaluation's. */

@@ -5,14 +5,15 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeAtomically } from '../../checkpoint/safetensors';
 import { Engine } from '../../engine';
-import type { Classification } from '../../hdlm/classifier';
+import type { Classification, HierarchyBeam } from '../../hdlm/classifier';
 import { readClassifyInputs } from '../../hdlm/classifyInputs';
 import { CancelledError } from '../../model/segmentedModel';
 import { formatIssues } from '../../hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../hdlm/metrics';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, type TaskSession } from '../../hdlm/taskSession';
-import { defaultTaskFile, hierarchyBeam, integer, outFile, providers, taskModelDir, UsageError, Values } from '../args';
+import { defaultTaskFile, hierarchyBeam, integer, providers, taskModelDir, UsageError, Values } from '../args';
+import { outputFile } from '../outputs';
 import { ProgressBar } from '../progress';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
@@ -22,16 +23,18 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   if (!file && !text) throw new UsageError('give the text to classify (or --file FILE)');
   if (!file && values['out'] !== undefined) throw new UsageError('--out goes with --file');
   if (file && !existsSync(file)) throw new UsageError(`--file ${file}: no such file`);
-  const out = outFile(values);
+  // Resolved once, before the model loads: a bad --beam is a usage error, not a failure per input.
+  const beam = hierarchyBeam(values);
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
+  const out = outputFile(values, 'out', { task, files: [['--file', file]] });
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const session = await openTask(engine, task, taskModelDir(values, task));
   for (const notice of session.notices) console.error(`hdlm: ${notice}`);
   try {
-    if (file) return await classifyFile(session, file, out, values, signal);
+    if (file) return await classifyFile(session, file, out, beam, signal);
     const started = performance.now();
     const compute0 = session.loaded.model.compute.layerPositions;
-    const result = await session.classifier.classify(text, { ...hierarchyBeam(values), signal });
+    const result = await session.classifier.classify(text, { ...beam, signal });
     const ms = performance.now() - started;
     const trained = session.manifests.map((m) => (m ? 'trained head' : "model's own head"));
     if (values['json']) {
@@ -67,7 +70,7 @@ function againstGold(rows: readonly ClassifiedLine[]): string {
   return described ? `; against their labels: ${described}` : '';
 }
 
-async function classifyFile(session: TaskSession, file: string, out: string | undefined, values: Values, signal: AbortSignal): Promise<void> {
+async function classifyFile(session: TaskSession, file: string, out: string | undefined, beam: HierarchyBeam, signal: AbortSignal): Promise<void> {
   const { inputs, skipped } = readClassifyInputs(file);
   if (skipped.length > 0) console.error(`${formatIssues(file, skipped.slice(0, 20))}${skipped.length > 20 ? `\n… and ${skipped.length - 20} more` : ''}\n(${skipped.length} lines skipped)`);
   if (inputs.length === 0) throw new Error(`${file}: nothing to classify`);
@@ -78,7 +81,7 @@ async function classifyFile(session: TaskSession, file: string, out: string | un
   for (const input of inputs) {
     let result: Classification;
     try {
-      result = await session.classifier.classify(input.text, { ...hierarchyBeam(values), signal });
+      result = await session.classifier.classify(input.text, { ...beam, signal });
     } catch (err) {
       // One input the model cannot take (longer than its context) does not stop the others.
       if (err instanceof CancelledError || signal.aborted) throw err;

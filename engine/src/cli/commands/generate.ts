@@ -5,17 +5,19 @@ import { readModelConfig } from '../../checkpoint/config';
 import type { GenerationDefaults } from '../../checkpoint/types';
 import { resolveGenerationConfig, type GenerationConfig, type ResolvedGeneration } from '../../generate/config';
 import { integer, integerList, modelDir, number, UsageError, Values } from '../args';
-import { openModel, promptIds } from './modelSession';
+import { openModel, promptIds, promptInput } from './modelSession';
+import { MAX_SEED } from '../../generate/sampler';
 
 export async function generateCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
   const layer = values['layer'] === undefined ? undefined : integer(values, 'layer', 0, 1);
   // An early exit needs a segment boundary there; the last layer is always one.
   const L = readModelConfig(join(modelDir(values), 'config.json')).numLayers;
   if (layer !== undefined && layer > L) throw new UsageError(`--layer ${layer}: the model has ${L} layers`);
+  const input = promptInput(values, positionals);
   const loaded = await openModel(values, layer !== undefined && layer < L ? [layer] : []);
   try {
     const { config, sources, notes } = generationSettings(values, loaded.checkpoint.generation);
-    const prompt = promptIds(loaded, values, positionals);
+    const prompt = promptIds(loaded, input);
     const tokenizer = loaded.tokenizer;
     for (const note of notes) console.error(`hdlm: ${note}`);
     const started = performance.now();
@@ -38,12 +40,18 @@ export async function generateCommand(values: Values, positionals: string[], sig
       return;
     }
     process.stdout.write('\n');
-    const rate = row.tokens.length > 1 ? ((row.tokens.length - 1) / ((performance.now() - firstAt) / 1000)).toFixed(1) : '-';
-    console.error(`hdlm: ${row.tokens.length} tokens from layer ${layer ?? L} on ${loaded.model.provider}, stop: ${row.stop}, first token ${((firstAt - started) / 1000).toFixed(2)} s, ${rate} tokens/s after`);
+    console.error(`hdlm: ${row.tokens.length} tokens from layer ${layer ?? L} on ${loaded.model.provider}, stop: ${row.stop}${timing(row.tokens.length, started, firstAt)}`);
     console.error(`hdlm: ${describeDecoding(decodingSummary(config, sources))}`);
   } finally {
     await loaded.release();
   }
+}
+
+/** ", first token 0.12 s, 40.1 tokens/s after", or nothing when no token came (firstAt 0: none to time). */
+function timing(tokens: number, started: number, firstAt: number): string {
+  if (tokens === 0 || firstAt === 0) return '';
+  const rate = tokens > 1 ? ((tokens - 1) / ((performance.now() - firstAt) / 1000)).toFixed(1) : '-';
+  return `, first token ${((firstAt - started) / 1000).toFixed(2)} s, ${rate} tokens/s after`;
 }
 
 /**
@@ -57,7 +65,7 @@ function generationSettings(values: Values, checkpoint: GenerationDefaults): Res
     temperature: optional('temperature', () => number(values, 'temperature', 0)),
     topK: optional('top-k', () => integer(values, 'top-k', 0)),
     topP: optional('top-p', () => number(values, 'top-p', 1)),
-    seed: optional('seed', () => integer(values, 'seed', 0)),
+    seed: optional('seed', () => integer(values, 'seed', 0, 0, MAX_SEED)),
     stopStrings: values['stop'] as string[] | undefined,
     stopTokenIds: integerList(values, 'stop-ids'),
     repetitionPenalty: optional('repetition-penalty', () => number(values, 'repetition-penalty', 1)),

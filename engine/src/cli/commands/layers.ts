@@ -2,13 +2,15 @@
 import { readoutAllLayers } from '../../model/readout';
 import { integer, Values } from '../args';
 import { printTable } from '../table';
-import { openModel, promptIds } from './modelSession';
+import { openModel, promptIds, promptInput } from './modelSession';
 
 export async function layersCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
+  const input = promptInput(values, positionals);
+  const topK = integer(values, 'top', 5, 1);
   const loaded = await openModel(values, []);
   try {
-    const ids = promptIds(loaded, values, positionals);
-    const readouts = await readoutAllLayers(loaded.model, ids, { topK: integer(values, 'top', 5, 1), signal });
+    const ids = promptIds(loaded, input);
+    const readouts = await readoutAllLayers(loaded.model, ids, { topK, signal });
     const name = (id: number): string => JSON.stringify(loaded.tokenizer?.decode([id]) ?? String(id));
     if (values['json']) {
       console.log(JSON.stringify(readouts.map((r) => ({ layer: r.layer, top: r.top.map((t) => ({ ...t, text: loaded.tokenizer?.decode([t.id]) })) })), null, 2));

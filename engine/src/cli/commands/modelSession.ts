@@ -1,13 +1,14 @@
 // Opening the model a command runs on: the engine on the chosen device, then the folder.
 import { Engine } from '../../engine';
 import type { LoadedModel } from '../../loadedModel';
-import { headPrecision, integer, integerList, modelDir, providers, Values } from '../args';
+import { headPrecision, integer, integerList, modelDir, providers, UsageError, Values } from '../args';
 
-export async function openModel(values: Values, cuts?: number[]): Promise<LoadedModel> {
+/** The model of `--model` on `--device`, with segment boundaries at `cuts` (the early exits asked for). */
+export async function openModel(values: Values, cuts: number[]): Promise<LoadedModel> {
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   for (const f of engine.info().fallbacks) console.error(`hdlm: ${f.provider} skipped: ${f.reason.split('\n')[0]}`);
   return engine.loadModel(modelDir(values), {
-    cuts: cuts ?? integerList(values, 'exits') ?? [],
+    cuts,
     headPrecision: headPrecision(values),
     onNote: (m) => {
       if (process.env['HDLM_VERBOSE']) console.error(`hdlm: ${m}`);
@@ -15,11 +16,23 @@ export async function openModel(values: Values, cuts?: number[]): Promise<Loaded
   });
 }
 
-/** The prompt as token ids: `--ids 1,2,3`, or the positional text through the tokenizer. */
-export function promptIds(model: LoadedModel, values: Values, positionals: string[]): number[] {
+/** What to run on: token ids (`--ids 1,2,3`) or a text for the tokenizer. */
+export type PromptInput = { ids: number[] } | { text: string };
+
+/**
+ * The prompt, checked before the model loads: `--ids` or the positional text, not both (the
+ * text would be ignored) and not neither; a blank text is refused, as think and classify do.
+ */
+export function promptInput(values: Values, positionals: string[]): PromptInput {
   const ids = integerList(values, 'ids');
-  if (ids) return ids;
   const text = positionals.join(' ');
-  if (!text) throw new Error('give a prompt (text) or --ids 1,2,3');
-  return model.requireTokenizer().encode(text);
+  if (ids && positionals.length > 0) throw new UsageError(`give a prompt (text) or --ids, not both (got --ids and ${JSON.stringify(text)})`);
+  if (ids) return { ids };
+  if (text.trim() === '') throw new UsageError('give a prompt (text) or --ids 1,2,3');
+  return { text };
+}
+
+/** The prompt as token ids: the ids given, or the text through the tokenizer. */
+export function promptIds(model: LoadedModel, input: PromptInput): number[] {
+  return 'ids' in input ? input.ids : model.requireTokenizer().encode(input.text);
 }

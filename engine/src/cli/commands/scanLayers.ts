@@ -1,18 +1,20 @@
 // `hdlm scan-layers --task FILE`: which layer should decide each level? Trains a head for every
 // level at every candidate layer on a sample of the task's data, keeps the record beside the
 // task's heads (layer-scan.json, which the editor reads) and prints the Markdown report with the
-// suggested layers (or writes it whole to --out). The heads themselves are not touched.
-import { writeAtomically } from '../../checkpoint/safetensors';
+// suggested layers (`--json`: the record) or writes it whole to --out. The heads themselves are not touched.
 import { Engine } from '../../engine';
 import { saveLayerScan, scanLayers, SCAN_DEFAULTS } from '../../hdlm/layerScan';
 import { layerScanMarkdown, layerScanSummary } from '../../hdlm/layerScanMarkdown';
 import { readTaskFile } from '../../hdlm/taskFile';
-import { defaultTaskFile, integer, integerList, number, outFile, providers, taskModelDir, UsageError, type Values } from '../args';
+import { defaultTaskFile, integer, integerList, number, providers, taskModelDir, UsageError, type Values } from '../args';
+import { outputFile, writeOutput } from '../outputs';
 import { formatSeconds, ProgressBar } from '../progress';
 
 export async function scanLayersCommand(values: Values, signal: AbortSignal): Promise<void> {
-  const out = outFile(values);
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
+  const out = outputFile(values, 'out', { task });
+  // --events is the language server's stream on stdout; a report file beside it would go unread.
+  if (out && values['events'] === true) throw new UsageError('--out does not go with --events (the record comes as the last event)');
   const tolerance = number(values, 'tolerance', SCAN_DEFAULTS.tolerance * 100);
   if (!(tolerance >= 0 && tolerance < 100)) throw new UsageError(`--tolerance is in accuracy points, from 0 to below 100, got ${String(values['tolerance'])}`);
   if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
@@ -40,12 +42,9 @@ export async function scanLayersCommand(values: Values, signal: AbortSignal): Pr
     process.stdout.write(`${JSON.stringify({ kind: 'layerScan', scan: record })}\n`);
     return;
   }
-  if (values['json']) {
-    console.log(JSON.stringify(record, null, 2));
-    return;
-  }
   bar.line(`${layerScanSummary(record)}; record kept in ${file}`);
-  const markdown = layerScanMarkdown(record);
-  if (out) writeAtomically(out, [Buffer.from(markdown)]);
-  else process.stdout.write(markdown);
+  // --json with --out: the JSON goes to the file, as the Markdown would.
+  const text = values['json'] ? `${JSON.stringify(record, null, 2)}\n` : layerScanMarkdown(record);
+  if (out) writeOutput(out, text);
+  else process.stdout.write(text);
 }

@@ -1,6 +1,6 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type KeptRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
@@ -11,6 +11,7 @@ import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
 import { newestHeadTime } from '../../hdlm/headStore';
 import { taskHeadNames } from '../../hdlm/taskSession';
 import { defaultTaskFile, hierarchyBeam, integer, number, providers, taskModelDir, UsageError, Values } from '../args';
+import { outputFile } from '../outputs';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
 /**
@@ -75,7 +76,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   // A task without trained heads is evaluated as untrained, on purpose; a --heads folder that is
   // not there is a mistyped path, and would quietly score the model's own head instead.
   if (typeof values['heads'] === 'string' && !existsSync(task.headsDir)) throw new UsageError(`--heads ${task.headsDir}: no such folder`);
-  const predictionsFile = predictionsOption(values);
+  const predictionsFile = outputFile(values, 'predictions', { task, files: [['--file', evalFile(values)]] });
   const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.
@@ -145,18 +146,6 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
 /** `--file FILE` made absolute, so that the record names the file wherever it is read from (Show Mistakes rereads it). */
 function evalFile(values: Values): string | undefined {
   return typeof values['file'] === 'string' ? resolve(values['file']) : undefined;
-}
-
-/**
- * `--predictions FILE`, checked before the evaluation runs, so that a mistyped folder fails at
- * once instead of after minutes of classifying.
- */
-function predictionsOption(values: Values): string | undefined {
-  if (typeof values['predictions'] !== 'string') return undefined;
-  const file = resolve(values['predictions']);
-  if (!existsSync(dirname(file))) throw new UsageError(`--predictions ${file}: folder ${dirname(file)} does not exist`);
-  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--predictions ${file}: is a folder; name a file in it`);
-  return file;
 }
 
 /** `hdlm eval` of a thought-then-answer task: HdLM (thought at layer k, then the answer) vs the flat answer. */
