@@ -62,9 +62,9 @@ eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test
            (a --max-examples sample does not replace a whole evaluation made since the heads were trained)
            (a thoughtThenAnswer task: thought and answer exact match, HdLM vs the flat answer)
 mistakes:  --task FILE (default: the shipped WordNet task)  --out FILE (written whole; else stdout, the summary
-           on stderr): by level where HdLM first went wrong, the surest mistakes first; --json the whole result;
+           on stderr): by level where HdLM first went wrong, the surest mistakes first; --json the whole result (to --out if given);
            --label L [--level N]: only those whose gold label (at level N) or gold thought is L
-report:    --task FILE (default: the shipped WordNet task)  --out FILE.md (written whole; else stdout)  --json:
+report:    --task FILE (default: the shipped WordNet task)  --out FILE.md (written whole; else stdout)  --json (to --out if given):
            per level each label's precision, recall, F1 and flat's F1, the worst first, and the top confusions
 scan-layers: --task FILE  --train-examples N (default 4000)  --dev-examples N (default 8000)  --layers a,b,...
            (default: every layer, or 12 spread over a deeper model)  --tolerance POINTS (default 1: the cheapest

@@ -97,5 +97,15 @@ test('--file classifies every input of a file: each line the single-text command
   assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Row).id), ['line 1', 'line 3']);
   assert.match(hdlm(['classify', '--task', task, '--file', plain, 'and a text']).stderr, /give the text to classify or --file, not both/);
   assert.match(hdlm(['classify', '--task', task, '--file', join(dir, 'missing.txt')]).stderr, /--file .*missing\.txt: no such file/);
-  assert.match(hdlm(['classify', '--task', task, '--file', plain, '--out', join(dir, 'nowhere', 'x.jsonl')]).stderr, /--out .*: name a file in a folder that exists/);
+  assert.match(hdlm(['classify', '--task', task, '--file', plain, '--out', join(dir, 'nowhere', 'x.jsonl')]).stderr, /--out .*x\.jsonl: folder .*nowhere does not exist/);
+});
+
+test('--file FILE.JSONL (any case) is read as JSON lines: each input its text and id, not the raw line', () => {
+  const upper = join(dir, 'INPUTS.JSONL');
+  writeFileSync(upper, readFileSync(fixture, 'utf8').trim().split('\n').slice(0, 2).join('\n'));
+  const run = hdlm(['classify', '--task', join(dir, 'wn.hdlm.json'), '--file', upper]);
+  assert.equal(run.status, 0, run.stderr);
+  const gold = readFileSync(upper, 'utf8').split('\n').map((l) => JSON.parse(l) as { id: string; text: string });
+  const rows = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string });
+  assert.deepEqual(rows.map((r) => [r.id, r.text]), gold.map((g) => [g.id, g.text]));
 });

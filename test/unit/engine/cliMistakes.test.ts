@@ -4,7 +4,7 @@
 // dataset or a task never evaluated is refused with the reason. `hdlm report` (the editor's
 // Per-Label Report) reads the same predictions alone: per label, with the record's own figures.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -98,7 +98,7 @@ test('an evaluation keeps its predictions; mistakes lists exactly the wrong ones
   writeFileSync(join(dir, 'wn.jsonl'), kept.join('\n'));
   const stale = hdlm(['mistakes', '--task', task]);
   assert.equal(stale.status, 1);
-  assert.match(stale.stderr, new RegExp(`example ${gone} of the last evaluation is no longer in .*: the file changed since; evaluate the task again`));
+  assert.match(stale.stderr, /wn\.jsonl changed since the evaluation of .*: its examples no longer match the kept predictions; run eval again/);
 });
 
 test('thought-then-answer mistakes: the input and the gold thought and answer, then what HdLM and flat wrote; wrong thoughts first', () => {
@@ -187,5 +187,113 @@ test('report: per label from the kept predictions alone (the file changed since)
   assert.match(fresh.stderr, /fresh has no evaluation yet .*: evaluate it first/);
   const folder = hdlm(['report', '--task', task, '--out', dir]);
   assert.equal(folder.status, 2);
-  assert.match(folder.stderr, /--out .*: name a file in a folder that exists/);
+  assert.match(folder.stderr, /--out .*: is a folder; name a file in it/);
+});
+
+/** A task whose test file names its examples by line ("line 3"), evaluated with untrained heads (nothing to train). */
+function evaluatedPlainTask(): { task: string; test: string; heads: string } {
+  const rows = syntheticDataset().map((l) => JSON.parse(l) as { text: string; labels: string[] }).map(({ text, labels }) => JSON.stringify({ text, labels }));
+  writeFileSync(join(dir, 'plain-train.jsonl'), rows.join('\n'));
+  writeFileSync(join(dir, 'plain-test.jsonl'), rows.slice(0, 12).join('\n'));
+  writeFileSync(join(dir, 'plain.hdlm.json'), JSON.stringify({ name: 'plain', model: 'model', dataset: { train: 'plain-train.jsonl', test: 'plain-test.jsonl' }, levels: [{ layer: 2 }, { layer: 'last' }] }));
+  const evaluated = hdlm(['eval', '--task', join(dir, 'plain.hdlm.json')]);
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  return { task: join(dir, 'plain.hdlm.json'), test: join(dir, 'plain-test.jsonl'), heads: join(dir, 'heads', 'plain') };
+}
+
+test('no output replaces a file the command reads: the task file, the evaluated file, the kept predictions, --file (through links too)', () => {
+  const { task, test: testFile, heads } = evaluatedPlainTask();
+  const predictions = join(heads, 'evaluation.predictions.jsonl');
+  symlinkSync(task, join(dir, 'plain-link.hdlm.json'));
+  const before = [task, testFile, predictions, join(heads, 'evaluation.json')].map((f) => readFileSync(f, 'utf8'));
+  for (const args of [
+    ['report', task, '--out', task],
+    ['report', task, '--out', join(dir, 'plain-link.hdlm.json')],
+    ['mistakes', task, '--out', predictions],
+    ['mistakes', task, '--out', testFile],
+    ['mistakes', task, '--json', '--out', join(heads, 'evaluation.json')],
+    ['eval', task, '--file', testFile, '--predictions', testFile],
+    ['eval', task, '--predictions', join(heads, 'evaluation.json')],
+    ['classify', '--task', task, '--file', testFile, '--out', testFile],
+    ['scan-layers', task, '--out', join(dir, 'plain-train.jsonl')],
+  ]) {
+    const run = hdlm(args);
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, /: that is (the task file|the task's dataset\.\w+|--file|a file kept in the heads folder .*), which this command reads; writing there would replace it/, args.join(' '));
+  }
+  assert.deepEqual([task, testFile, predictions, join(heads, 'evaluation.json')].map((f) => readFileSync(f, 'utf8')), before, 'nothing was written');
+  assert.equal(hdlm(['mistakes', task]).status, 0);
+});
+
+test('--json with --out writes the JSON whole to the file (mistakes, report)', () => {
+  const task = join(dir, 'plain.hdlm.json');
+  const mistakes = join(dir, 'plain-mistakes.json');
+  const run = hdlm(['mistakes', task, '--json', '--out', mistakes]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(readFileSync(mistakes, 'utf8'), hdlm(['mistakes', task, '--json']).stdout);
+  assert.equal((JSON.parse(readFileSync(mistakes, 'utf8')) as { task: string }).task, 'plain');
+  assert.match(run.stdout, /written to .*plain-mistakes\.json/);
+  const report = join(dir, 'plain-report.json');
+  assert.equal(hdlm(['report', task, '--json', '--out', report]).status, 0);
+  assert.equal(readFileSync(report, 'utf8'), hdlm(['report', task, '--json']).stdout);
+});
+
+test('a label or level that matches no evaluated example is refused, naming what there is; a thought has no level', () => {
+  const task = join(dir, 'plain.hdlm.json');
+  const nope = hdlm(['mistakes', task, '--label', 'nope']);
+  assert.equal(nope.status, 2, nope.stderr);
+  assert.match(nope.stderr, /--label nope: no evaluated example has the gold label "nope"; there are animal, cat, dog, flower, plant, tree/);
+  const level = hdlm(['mistakes', task, '--label', 'dog', '--level', '9']);
+  assert.equal(level.status, 2, level.stderr);
+  assert.match(level.stderr, /--label dog --level 9: level 9: plain has levels 1 to 2/);
+  const wrongLevel = hdlm(['mistakes', task, '--label', 'dog', '--level', '1']);
+  assert.equal(wrongLevel.status, 2, wrongLevel.stderr);
+  assert.match(wrongLevel.stderr, /no evaluated example has the gold label "dog" at level 1; that level has animal, plant/);
+  const thought = hdlm(['mistakes', join(dir, 'words.hdlm.json'), '--label', 'activity', '--level', '1']);
+  assert.equal(thought.status, 2, thought.stderr);
+  assert.match(thought.stderr, /words is a thought-then-answer task: a thought has no level/);
+  const unknownThought = hdlm(['mistakes', join(dir, 'words.hdlm.json'), '--label', 'nothing']);
+  assert.equal(unknownThought.status, 2, unknownThought.stderr);
+  assert.match(unknownThought.stderr, /no evaluated example has the gold thought "nothing"; there are .*activity/);
+});
+
+test('a damaged line of the kept predictions is refused by file, line (blank lines counted) and field, by mistakes and report alike', () => {
+  const task = join(dir, 'plain.hdlm.json');
+  const file = join(dir, 'heads', 'plain', 'evaluation.predictions.jsonl');
+  const kept = readFileSync(file, 'utf8');
+  const lines = kept.split('\n');
+  const broken = JSON.parse(lines[4]!) as Record<string, unknown>;
+  delete broken['hdlm'];
+  // A blank line first: the damaged prediction, the fifth, is line 6 of the file.
+  writeFileSync(file, ['', ...lines.slice(0, 4), JSON.stringify(broken), ...lines.slice(5)].join('\n'));
+  try {
+    for (const command of ['mistakes', 'report']) {
+      const run = hdlm([command, task]);
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /evaluation\.predictions\.jsonl:6: not a kept prediction \(field "hdlm\.labels" missing\); evaluate the task again to rewrite it/, command);
+      assert.doesNotMatch(run.stderr, /Cannot read properties/);
+    }
+  } finally {
+    writeFileSync(file, kept);
+  }
+});
+
+test('mistakes refuses to pair predictions with a file changed since the evaluation, with or without the record\'s digest', () => {
+  const { task, test: testFile, heads } = { task: join(dir, 'plain.hdlm.json'), test: join(dir, 'plain-test.jsonl'), heads: join(dir, 'heads', 'plain') };
+  const original = readFileSync(testFile, 'utf8');
+  const record = JSON.parse(readFileSync(join(heads, 'evaluation.json'), 'utf8')) as { fileDigest?: string };
+  assert.match(record.fileDigest ?? '', /^[0-9a-f]{64}$/, 'the record keeps a digest of the evaluated file');
+  // A line inserted at the top: every "line N" now names the example after it.
+  writeFileSync(testFile, `${JSON.stringify({ text: 'the flower blooms at noon', labels: ['plant', 'flower'] })}\n${original}`);
+  const changed = hdlm(['mistakes', task]);
+  assert.equal(changed.status, 1, changed.stderr);
+  assert.match(changed.stderr, /plain-test\.jsonl changed since the evaluation of .*; run eval again/);
+  // A record from before the digest: the gold labels no longer match, and that is refused too.
+  delete record.fileDigest;
+  writeFileSync(join(heads, 'evaluation.json'), JSON.stringify(record));
+  const older = hdlm(['mistakes', task]);
+  assert.equal(older.status, 1, older.stderr);
+  assert.match(older.stderr, /plain-test\.jsonl changed since the evaluation of .*; run eval again/);
+  writeFileSync(testFile, original);
+  assert.equal(hdlm(['mistakes', task]).status, 0, 'the file as evaluated pairs again');
 });

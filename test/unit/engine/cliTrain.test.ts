@@ -176,6 +176,15 @@ test('scan-layers keeps its record beside the heads and prints the report; bad o
   assert.match(scan.stderr, new RegExp(`wn: suggested layers ${record.suggested.join(', ')}.*; record kept in .*layer-scan\\.json`));
   // The heads folder holds the record only: the scan trains no head there.
   assert.equal(existsSync(join(dir, 'task-heads', 'level1.json')), false);
+  // --json with --out: the record's JSON goes to the file whole; --events (a stream on stdout) does not go with --out.
+  const jsonOut = join(dir, 'scan.json');
+  const asJson = hdlm(['scan-layers', '--task', task, '--layers', '1,2,3,4', '--train-examples', '20', '--dev-examples', '10', '--epochs', '1', '--json', '--out', jsonOut]);
+  assert.equal(asJson.status, 0, asJson.stderr);
+  assert.equal(asJson.stdout, '');
+  assert.deepEqual((JSON.parse(readFileSync(jsonOut, 'utf8')) as { levels: unknown[] }).levels.length, record.levels.length);
+  const events = hdlm(['scan-layers', '--task', task, '--events', '--out', jsonOut]);
+  assert.equal(events.status, 2, events.stderr);
+  assert.match(events.stderr, /--out does not go with --events/);
 });
 
 test('a task command takes its task as its one argument; an argument it would ignore is refused', () => {
