@@ -537,8 +537,9 @@ export class HdlmServer {
     const { model } = await this.readSettings();
     const modelDir = model === 'default' ? this.defaults.modelDir : this.tasks.resolvePath(model, this.workspaceRoot);
     try {
-      const created = createTaskFile(dataset, { field: model, dir: modelDir, source: 'setting hdlm.model' });
+      const created = await createTaskFile(dataset, { field: model, dir: modelDir, source: 'setting hdlm.model' });
       this.client.log(`created ${created.task}: ${created.kind}, levels at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples`);
+      for (const notice of created.notices) this.client.log(notice);
       return created;
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));

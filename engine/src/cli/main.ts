@@ -167,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
       await thinkCommand(values, positionals, controller.signal);
       break;
     case 'new-task':
-      newTaskCommand(values, positionals);
+      await newTaskCommand(values, positionals);
       break;
     case 'mistakes':
       mistakesCommand(values);

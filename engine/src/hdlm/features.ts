@@ -50,7 +50,7 @@ export interface FeatureRequest {
  * or label would teach the head something else).
  */
 export function fitToContext<T extends LabelledText>(
-  model: SegmentedModel,
+  model: Pick<SegmentedModel, 'config'>,
   layout: ClassificationLayout,
   records: readonly T[],
 ): { fits: T[]; forced: TeacherForced[]; tooLong: { record: T; tokens: number }[] } {

@@ -4,12 +4,19 @@
 // refuse is refused here, with its file and lines), the kind follows the lines' shape, and the
 // levels' layers are spread over the model's depth. The file is a starting point: every choice
 // is a field with a comment saying how to change it.
-import { closeSync, existsSync, linkSync, openSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
-import { parseJsonl } from './dataset/jsonl';
-import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
+import { withoutBom, writeNewFile } from '../textFile';
+import { Tokenizer } from '../tokenizer';
+import type { HierarchicalRecord } from './dataset/formats';
+import { describeSkipped, readGuidedDataset, readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
+import { ClassificationLayout } from './classificationLayout';
+import { fitToContext } from './features';
+import { sequenceFormat } from './sequenceFormat';
+import { subsample } from './splits';
 import { defaultHeadsPath, readTaskFile, type TaskKind } from './taskFile';
+import { checkLevelsHaveChoices, trainingTaxonomy } from './trainTask';
 
 export interface CreatedTask {
   /** Absolute path of the new task file. */
@@ -23,6 +30,10 @@ export interface CreatedTask {
   skipped: number;
   /** Layers of the model the levels were spread over. */
   modelLayers: number;
+  /** Whether the prompt lists each level's candidates (classify tasks; see chooseListCandidates). */
+  listCandidates: boolean;
+  /** What the user should know before training: why candidates are not listed, the lines training will skip. */
+  notices: string[];
 }
 
 /** The model a new task names: its `model` field, the folder that field means, and where the choice came from (for errors). */
@@ -56,11 +67,16 @@ export function spreadLayers(depth: number, layers: number): (number | 'last')[]
  * Reads the dataset as training would, and writes `<stem>.hdlm.json` beside it (`<stem>-2` …
  * when that file, or the heads folder that name would use, is taken).
  */
-export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
+export async function createTaskFile(dataset: string, model: TaskModel): Promise<CreatedTask> {
   const files = datasetLayout(dataset);
-  const { kind, depth, examples, skipped } = readForTask(files);
+  const read = readForTask(files);
+  const { kind, depth, examples, skipped } = read;
   const layers = modelLayers(model);
   const levels = spreadLayers(depth, layers);
+  // Refused here rather than by train, deep inside: a level without a choice has nothing to learn.
+  if (read.records) checkLevelsHaveChoices(trainingTaxonomy(read.records), files.train);
+  const candidates = read.records ? await chooseListCandidates(model.dir, read.records) : { listCandidates: true, notices: [] };
+  const notices = [...candidates.notices, ...read.issues.flatMap((i) => describeSkipped(i) ?? [])];
   const dir = dirname(dataset);
   const stem = files.stem;
   for (let n = 1; n < 1000; n++) {
@@ -70,8 +86,8 @@ export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
     if (existsSync(task) || existsSync(join(dir, defaultHeadsPath(name)))) continue;
     const modelField = model.field === 'default' ? 'default' : relativeTo(dir, model.dir);
     const named = files.dev || files.test ? { train: relativeTo(dir, files.train), ...(files.dev ? { dev: relativeTo(dir, files.dev) } : {}), ...(files.test ? { test: relativeTo(dir, files.test) } : {}) } : relativeTo(dir, files.train);
-    const text = taskFileText({ name, kind, model: modelField, dataset: named, levels, examples, layers });
-    if (writeNew(task, text)) {
+    const text = taskFileText({ name, kind, model: modelField, dataset: named, levels, examples, layers, listCandidates: candidates.listCandidates });
+    if (writeNewFile(task, text)) {
       // What was written is what training will read: parse it back, and leave nothing invalid behind.
       try {
         readTaskFile(task);
@@ -79,7 +95,7 @@ export function createTaskFile(dataset: string, model: TaskModel): CreatedTask {
         unlinkSync(task);
         throw err;
       }
-      return { task, name, kind, levels, examples, skipped, modelLayers: layers };
+      return { task, name, kind, levels, examples, skipped, modelLayers: layers, listCandidates: candidates.listCandidates, notices };
     }
   }
   throw new Error(`${dir}: ${stem}.hdlm.json and its numbered alternatives up to ${stem}-999 are all taken`);
@@ -121,8 +137,38 @@ export function datasetLayout(file: string): DatasetLayout {
   return { train: file, stem: sanitized(base) };
 }
 
+/**
+ * Listing candidates costs their tokens in every prompt (the level-1 list, and each label's
+ * children after it). When that pushes more than this share of the examples past the context
+ * (which training then skips) the prompt leaves the lists out: a task that learns from all its
+ * examples beats one that sees the candidates but loses a tenth of its data.
+ */
+const CANDIDATES_TOO_LONG_SHARE = 0.1;
+/** Examples measured to decide (hash-chosen, so the same every run): enough to see a share of 10 %. */
+const CANDIDATES_SAMPLE = 2000;
+
+/**
+ * Whether a classification task's prompt should list candidates: measured as training lays the
+ * prompt out (ClassificationLayout, the model's tokenizer and context), with and without the
+ * lists. A model without a tokenizer cannot be measured; its task keeps the default.
+ */
+async function chooseListCandidates(modelDir: string, records: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] }): Promise<{ listCandidates: boolean; notices: string[] }> {
+  if (!existsSync(join(modelDir, 'tokenizer.json'))) return { listCandidates: true, notices: [] };
+  const config = readModelConfig(join(modelDir, 'config.json'));
+  const format = sequenceFormat(await Tokenizer.load(modelDir));
+  const taxonomy = trainingTaxonomy(records);
+  const sample = subsample(records.train, CANDIDATES_SAMPLE, 0);
+  const tooLong = (listCandidates: boolean): number => fitToContext({ config }, new ClassificationLayout(format, { taxonomy, system: CLASSIFY_SYSTEM, listCandidates }), sample).tooLong.length;
+  const [listed, bare] = [tooLong(true), tooLong(false)];
+  const of = `${sample.length < records.train.length ? `a sample of ${sample.length}` : `the ${sample.length}`} training examples`;
+  const context = `the model's context of ${config.maxPositions} positions`;
+  const still = bare > 0 ? [`${bare} of ${of} ${bare === 1 ? 'is' : 'are'} longer than ${context} even so; training will skip ${bare === 1 ? 'it' : 'them'}`] : [];
+  if (listed - bare <= CANDIDATES_TOO_LONG_SHARE * sample.length) return { listCandidates: true, notices: still };
+  return { listCandidates: false, notices: [`"listCandidates": false: listing each level's candidates would make ${listed} of ${of} longer than ${context} (${bare} without the lists)`, ...still] };
+}
+
 /** The kind from the first line's fields, then every part read by that kind's reader (which throws with file and lines). */
-function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; examples: number; skipped: number } {
+function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; examples: number; skipped: number; issues: DatasetIssues[]; records?: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] } } {
   const { train } = files;
   if (!existsSync(train)) throw new Error(`${train}: no such file`);
   if (extname(train) !== '.jsonl') throw new Error(`${train}: a dataset is a JSON Lines file (*.jsonl)`);
@@ -131,39 +177,43 @@ function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; exa
   if ('labels' in first || 'text' in first) {
     const { records, issues } = readHierarchicalDataset(train);
     const depth = records[0]!.labels.length;
-    for (const other of others) {
-      const otherDepth = readHierarchicalDataset(other).records[0]!.labels.length;
+    const parts = others.map((other) => ({ other, ...readHierarchicalDataset(other) }));
+    for (const { other, records: otherRecords } of parts) {
+      const otherDepth = otherRecords[0]!.labels.length;
       if (otherDepth !== depth) throw new Error(`${other}: its label paths have ${otherDepth} levels, but ${basename(train)}'s have ${depth}`);
     }
-    return { kind: 'classify', depth, examples: records.length, skipped: issues.skipped.length };
+    // Training's taxonomy: the training part's paths and the dev part's (the test part's are not trained on).
+    const split = { train: records, dev: parts.find((p) => p.other === files.dev)?.records ?? [] };
+    return { kind: 'classify', depth, examples: records.length, skipped: issues.skipped.length, issues: [issues, ...parts.map((p) => p.issues)], records: split };
   }
   if ('input' in first || 'thought' in first || 'answer' in first) {
     const { records, issues } = readGuidedDataset(train);
-    for (const other of others) readGuidedDataset(other);
-    return { kind: 'thoughtThenAnswer', depth: 2, examples: records.length, skipped: issues.skipped.length };
+    const parts = others.map((other) => readGuidedDataset(other).issues);
+    return { kind: 'thoughtThenAnswer', depth: 2, examples: records.length, skipped: issues.skipped.length, issues: [issues, ...parts] };
   }
   throw new Error(`${train}:${first.line}: neither a classification line ({"text": "...", "labels": ["coarse", …, "fine"]}) nor a thought-then-answer line ({"input", "thought", "answer"})`);
 }
 
+/**
+ * The first line that is a JSON object, which tells the kind; the reader then checks every line.
+ * The whole file is read (the reader reads all of it next anyway): a line may be of any length,
+ * so a head of fixed size could cut the first one.
+ */
 function readFirstObject(dataset: string): Record<string, unknown> & { line: number } {
-  // Only the head of the file is needed to tell the kind; the reader then checks every line.
-  const { lines } = parseJsonl(readHead(dataset));
-  const found = lines.find((l) => typeof l.value === 'object' && l.value !== null && !Array.isArray(l.value));
-  if (!found) throw new Error(`${dataset}: no JSON object on its first lines`);
-  return { ...(found.value as Record<string, unknown>), line: found.line };
-}
-
-/** The file's first 64 KiB, cut after its last whole line. */
-function readHead(file: string): string {
-  const fd = openSync(file, 'r');
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
-    const end = text.lastIndexOf('\n');
-    return end < 0 ? text : text.slice(0, end);
-  } finally {
-    closeSync(fd);
+  const text = withoutBom(readFileSync(dataset, 'utf8'));
+  for (let start = 0, line = 1; start < text.length; line++) {
+    const end = text.indexOf('\n', start);
+    const raw = text.slice(start, end < 0 ? text.length : end);
+    start = end < 0 ? text.length : end + 1;
+    if (raw.trim() === '') continue;
+    try {
+      const value: unknown = JSON.parse(raw);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return { ...(value as Record<string, unknown>), line };
+    } catch {
+      // Not JSON: the reader reports it with its line; the kind comes from the next line.
+    }
   }
+  throw new Error(`${dataset}: no line is a JSON object`);
 }
 
 /** A task name: letters, digits, `.`, `_`, `-`. */
@@ -176,25 +226,10 @@ function relativeTo(dir: string, path: string): string {
   return rel === '' ? '.' : rel;
 }
 
-/**
- * Writes a file that must not exist yet: to a temporary name, then linked into place, which
- * fails instead of replacing a file that appeared meanwhile. False when the name is taken.
- */
-function writeNew(path: string, text: string): boolean {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(temp, text);
-  try {
-    linkSync(temp, path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    unlinkSync(temp);
-  }
-}
+/** The prompt's system turn in a new classification task. */
+const CLASSIFY_SYSTEM = 'Classify the text from coarse to fine.';
 
-function taskFileText(t: { name: string; kind: TaskKind; model: string; dataset: string | { train: string; dev?: string; test?: string }; levels: (number | 'last')[]; examples: number; layers: number }): string {
+function taskFileText(t: { name: string; kind: TaskKind; model: string; dataset: string | { train: string; dev?: string; test?: string }; levels: (number | 'last')[]; examples: number; layers: number; listCandidates: boolean }): string {
   const levels = `[${t.levels.map((l) => `{ "layer": ${JSON.stringify(l)} }`).join(', ')}]`;
   const thought = t.kind === 'thoughtThenAnswer';
   const lines = [
@@ -208,7 +243,10 @@ function taskFileText(t: { name: string; kind: TaskKind; model: string; dataset:
       ? ['  // One file: training holds out a share of it as dev (train.devFraction). A split in separate', '  // files is { "train": "…", "dev": "…", "test": "…" }.']
       : ['  // Training learns from train and picks its epoch on dev; Evaluate measures on test (else dev).']),
     `  "dataset": ${typeof t.dataset === 'string' ? JSON.stringify(t.dataset) : `{ ${Object.entries(t.dataset).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} }`},`,
-    `  "system": ${JSON.stringify(thought ? 'Think first, then answer.' : 'Classify the text from coarse to fine.')},`,
+    `  "system": ${JSON.stringify(thought ? 'Think first, then answer.' : CLASSIFY_SYSTEM)},`,
+    ...(t.listCandidates
+      ? []
+      : ['  // Each level\'s candidates are not listed in the prompt: with them, many examples would not fit', '  // the model\'s context, and training skips those. A model with a longer context can list them (true).', '  "listCandidates": false,']),
     thought
       ? `  // The thought is drafted at the first layer (exiting early), the answer at the last of ${t.layers}.`
       : `  // Each level is decided at its layer of ${t.layers}, coarse to fine; earlier layers cost less.`,

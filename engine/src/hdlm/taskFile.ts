@@ -245,8 +245,8 @@ function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {
     problems.push('levels must be a non-empty list like [{ "layer": 4 }, { "layer": "last" }]');
     return [];
   }
-  const levels = value.map((level, i): number | 'last' => {
-    const layer = isObject(level) ? level['layer'] : level;
+  const raw = value.map((level) => (isObject(level) ? level['layer'] : level));
+  const levels = raw.map((layer, i): number | 'last' => {
     if (layer === 'last') return 'last';
     if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 1) {
       problems.push(`levels[${i}].layer must be a whole number ≥ 1 or "last", got ${JSON.stringify(layer)}`);
@@ -254,9 +254,11 @@ function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {
     }
     return layer;
   });
-  const numeric = levels.filter((l): l is number => l !== 'last');
+  // Only the valid numbers, and only a "last" the file wrote: a layer already reported as invalid
+  // stands in as "last" above, and would otherwise be reported a second time.
+  const numeric = raw.filter((l): l is number => typeof l === 'number' && Number.isInteger(l) && l >= 1);
   if (numeric.some((l, i) => i > 0 && l <= numeric[i - 1]!)) problems.push('levels must use increasing layers, coarse to fine');
-  if (levels.slice(0, -1).includes('last')) problems.push('only the last level may use "last"');
+  if (raw.slice(0, -1).includes('last')) problems.push('only the last level may use "last"');
   return levels;
 }
 

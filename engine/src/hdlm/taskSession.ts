@@ -73,6 +73,21 @@ export function exitHeadName(task: Pick<TaskDefinition, 'levels'>, level: number
   return `${levelHeadName(level)}-at${layer}`;
 }
 
+/**
+ * A task's layer per level, "last" resolved: what training trains at and sessions decide at.
+ * Refuses a layer the model lacks, and a level at the last layer before one at "last" (the task
+ * file's check that levels increase cannot know which layer "last" is), naming the task file.
+ */
+export function levelLayers(task: Pick<TaskDefinition, 'path' | 'levels'>, numLayers: number): number[] {
+  const layers = task.levels.map((l) => (l === 'last' ? numLayers : l));
+  const bad = layers.find((l) => l > numLayers);
+  if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${numLayers} layers`);
+  const last = task.levels.indexOf('last');
+  const atLast = task.levels.findIndex((l, i) => l === numLayers && i < last);
+  if (atLast >= 0) throw new Error(`${task.path}: level ${atLast + 1} is at layer ${numLayers}, the model's last, and so is level ${last + 1} ("last"); levels must use increasing layers`);
+  return layers;
+}
+
 /** A task's exit layers, "last" resolved; refuses a layer the model lacks, naming the field. */
 export function exitLayers(task: Pick<TaskDefinition, 'path' | 'exitWhenSure'>, numLayers: number): number[] {
   const layers = (task.exitWhenSure?.layers ?? []).map((l) => (l === 'last' ? numLayers : l));
@@ -221,9 +236,7 @@ export async function openTask(
 
 /** The layer each level is decided at (headLayers), the levels moved, and the exits; refuses layers the model lacks. */
 function plannedLayers(task: TaskDefinition, L: number, tell: (m: string) => void): { layers: number[]; moved: number[]; exits: number[] } {
-  const fileLayers = task.levels.map((l) => (l === 'last' ? L : l));
-  const bad = fileLayers.find((l) => l > L);
-  if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${L} layers`);
+  const fileLayers = levelLayers(task, L);
   const { layers, moved, notices } = headLayers(task, fileLayers, savedManifests(task), L);
   notices.forEach(tell);
   return { layers, moved, exits: task.kind === 'classify' ? exitLayers(task, L) : [] };

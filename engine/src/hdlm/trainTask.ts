@@ -2,7 +2,8 @@
 // beside them: 1. read and split the data, 2. run the frozen backbone once and cache the hidden
 // states of the label tokens (every level's layer, and the last layer for the flat head),
 // 3. train one head per level and one flat last-layer head for the same epochs on the same
-// examples, keeping the best dev epoch of each (saved atomically) and a resume point per epoch,
+// examples, keeping the best dev epoch of each (saved atomically; the last one when there are
+// no dev examples) and a resume point per epoch,
 // 4. write a report. Cancellation is checked between batches; a cancelled run keeps its last
 // saved heads and its resume points. Thought-then-answer tasks (trainThoughtTask.ts) differ only
 // in step 2 and share the rest from here.
@@ -16,15 +17,15 @@ import type { ExecutionProvider } from '../runtime/ort';
 import { CancelledError } from '../model/segmentedModel';
 import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
 import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState, type TrainProgress } from '../train/headTrainer';
-import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
+import { describeSkipped, readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { formatBytes } from '../diskBudget';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache } from './featureCache';
-import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
+import { HEAD_FORMAT, copyHead, lockHeads, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
-import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, segmentCuts, taskModelFolder } from './taskSession';
+import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, levelLayers, segmentCuts, taskModelFolder } from './taskSession';
 import { ClassificationLayout } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
 import { Taxonomy } from './taxonomy';
@@ -34,7 +35,7 @@ export type TrainEvent =
   | { kind: 'stage'; message: string }
   | { kind: 'features'; done: number; total: number; examplesPerS: number; etaS: number }
   | { kind: 'progress'; head: string; epoch: number; examples: number; epochExamples: number; loss: number; examplesPerS: number; etaS: number }
-  | { kind: 'epoch'; head: string; epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; improved: boolean; seconds: number }
+  | { kind: 'epoch'; head: string; epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; improved: boolean; seconds: number; noDev?: true }
   | { kind: 'saved'; head: string; file: string };
 
 export interface HeadReport {
@@ -48,11 +49,14 @@ export interface HeadReport {
   trainRows: number;
   /** The head of this run whose weights this one copies: same layer, same rows (trainHeads). */
   copyOf?: string;
+  /** It had no dev rows (an empty dev split): every epoch was saved, so the last is kept, and its dev figures are 0. */
+  noDev?: true;
 }
 
 export interface TrainReport {
   task: string;
   modelFingerprint: string;
+  /** The examples the heads learned from and chose epochs on: those that fit the context. */
   examples: { train: number; dev: number };
   skippedLines: number;
   /** Examples left out because their sequence exceeds the model's context. */
@@ -80,19 +84,29 @@ export interface TrainTaskOptions {
 /** Name of the flat baseline's head in a task's heads folder (defined beside the other head names). */
 export { FLAT_HEAD };
 
+/** Trains a task of either kind, holding its heads folder for the whole run (lockHeads: a second run refuses). */
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
-  if (task.kind === 'thoughtThenAnswer') return trainThoughtTask(engine, task, options);
+  const release = lockHeads(task.headsDir);
+  try {
+    return await (task.kind === 'thoughtThenAnswer' ? trainThoughtTask(engine, task, options) : trainClassifyTask(engine, task, options));
+  } finally {
+    release();
+  }
+}
+
+async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   const emit = options.onEvent ?? (() => undefined);
   // 1. Data.
   const { split, train, dev, skippedLines } = readTrainingData(task, readHierarchicalDataset, emit);
   const taxonomy = trainingTaxonomy(split);
   // Checked before the model loads: a task whose levels do not match its labels cannot train.
   checkLevelDepth(task, taxonomy.depth, 'in the training data');
+  checkLevelsHaveChoices(taxonomy, task.dataset.dev ? `${task.dataset.train} and ${task.dataset.dev}` : task.dataset.train);
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
   const modelDir = taskModelFolder(task, options.defaultModelDir);
   const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
-  const layers = task.levels.map((l) => (l === 'last' ? L0 : l));
+  const layers = levelLayers(task, L0);
   // Exiting when sure: every level is also read at every exit layer, for its heads there.
   const exits = exitLayers(task, L0);
   const loaded = await engine.loadModel(modelDir, { cuts: segmentCuts([...layers, ...exits], L0) });
@@ -107,10 +121,13 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const reads = uniqueReads([...layers.map((layer, i) => ({ level: i + 1, layer })), ...(flat ? layers.map((_, i) => ({ level: i + 1, layer: L })) : []), ...exits.flatMap((layer) => layers.map((_, i) => ({ level: i + 1, layer })))]);
     const featuresStart = performance.now();
     let skippedTooLong = 0;
+    // The examples that fit the context: what the heads learn from, and what the report counts.
+    const used = { training: 0, dev: 0 };
     // Heads learn only where a label's next token is a choice among its siblings' (choiceSpans):
     // a forced token says nothing about the label, and leaving it out spares most rows.
-    const extract = async (all: HierarchicalRecord[], what: string): Promise<BackbonePass> => {
+    const extract = async (all: HierarchicalRecord[], what: 'training' | 'dev'): Promise<BackbonePass> => {
       const { fits: records, forced, tooLong } = fitToContext(loaded.model, layout, all);
+      used[what] = records.length;
       skippedTooLong += reportTooLong(emit, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
       const { sequences, choices } = choiceSequences(forced);
@@ -128,7 +145,7 @@ export async function trainTask(engine: Engine, task: TaskDefinition, options: T
     const levelsOf = (i: number): number[] => (i === layers.length - 1 && layers[i] === L && task.train.lastLevelHead === 'allLevels' ? all : [i + 1]);
     const plans = [...layers.map((layer, i) => ({ name: levelHeadName(i + 1), layer, levels: levelsOf(i) })), ...(flat ? [{ name: FLAT_HEAD, layer: L, levels: all }] : []), ...exitPlans(task, layers, exits, L)];
     const ctx = { task, taxonomy, own, fingerprint: loaded.checkpoint.fingerprint, config: loaded.checkpoint.config, emit, signal: options.signal, provider: loaded.model.provider };
-    const facts = { examples: { train: train.length, dev: dev.length }, skippedLines, skippedTooLong, featureSeconds };
+    const facts = { examples: { train: used.training, dev: used.dev }, skippedLines, skippedTooLong, featureSeconds };
     // Awaited here, so that the model is released only after its heads are trained.
     return await trainHeads(plans, ctx, facts, (plan) => {
       // The head ranks only the tokens that are ever a choice at its levels (a few dozen rows
@@ -195,6 +212,10 @@ export function readTrainingData<R extends { id: string }>(
   emit({ kind: 'stage', message: `reading ${task.dataset.train}` });
   const trainFile = read(task.dataset.train);
   const devFile = task.dataset.dev ? read(task.dataset.dev) : undefined;
+  for (const file of [trainFile, devFile]) {
+    const skipped = file && describeSkipped(file.issues);
+    if (skipped) emit({ kind: 'stage', message: skipped });
+  }
   const split = devFile ? { train: trainFile.records, dev: devFile.records } : splitByHash(trainFile.records, settings.devFraction, settings.seed);
   return {
     split,
@@ -214,13 +235,30 @@ export function trainingTaxonomy(split: { train: readonly HierarchicalRecord[]; 
 }
 
 /**
+ * Refuses a taxonomy with a level that never offers a choice (one label, or one child under every
+ * parent): its head would have no token to learn, and training would fail deep inside with sizes
+ * of zero. `source` names the dataset.
+ */
+export function checkLevelsHaveChoices(taxonomy: Taxonomy, source: string): void {
+  for (let level = 1; level <= taxonomy.depth; level++) {
+    const parents = level === 1 ? [''] : taxonomy.labels(level - 1);
+    if (parents.some((p) => taxonomy.childrenOf(level, p).length > 1)) continue;
+    const labels = taxonomy.labels(level);
+    const what =
+      labels.length === 1 ? `one label '${labels[0]}'`
+      : `one label under each parent (${parents.slice(0, 3).map((p) => `'${taxonomy.childrenOf(level, p)[0]}' under '${p}'`).join(', ')}${parents.length > 3 ? ', …' : ''})`;
+    throw new Error(`${source}: level ${level} has ${what}: nothing to learn (a level needs two labels or more to choose between)`);
+  }
+}
+
+/**
  * Examples too long for the model's context are skipped, never truncated: says so with the first
  * few named, and returns how many there were.
  */
 export function reportTooLong(emit: (e: TrainEvent) => void, what: string, tooLong: readonly { id: string; tokens: number }[], maxPositions: number): number {
   if (tooLong.length === 0) return 0;
   const named = tooLong.slice(0, 3).map((t) => `${t.id} (${t.tokens} tokens)`).join(', ');
-  emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} examples longer than the model's context of ${maxPositions} positions, e.g. ${named}` });
+  emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} example${tooLong.length === 1 ? '' : 's'} longer than the model's context of ${maxPositions} positions, e.g. ${named}` });
   return tooLong.length;
 }
 
@@ -297,8 +335,12 @@ export async function trainHeads<P>(plans: readonly P[], ctx: HeadContext, facts
   const trainingStart = performance.now();
   const reused: string[] = [];
   const done: TrainedHead[] = [];
+  if (facts.examples.dev === 0) {
+    ctx.emit({ kind: 'stage', message: `no dev examples (the dev split is empty, or all of it too long for the context): no epoch can be chosen on dev, so each head keeps its last epoch; name a dev file (dataset.dev) or raise train.devFraction to choose on dev` });
+  }
   for (const p of plans) {
     const { plan, train, dev } = prepare(p);
+    if (facts.examples.dev > 0 && dev.targets.length === 0) ctx.emit({ kind: 'stage', message: `${plan.name}: no dev rows at its levels; it keeps its last epoch` });
     const data = dataDigest(plan, train, dev);
     const twin = done.find((d) => d.data === data && d.plan.layer === plan.layer && sameLevels(d.plan, plan) && d.plan.choices === plan.choices);
     const head = twin ? copyTwin(twin, plan, data, ctx) : await trainHead(plan, train, dev, ctx, data);
@@ -480,15 +522,19 @@ async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx
     ctx.emit({ kind: 'progress', head: plan.name, epoch: p.epoch + 1, examples: p.examples, epochExamples: p.epochExamples, loss: p.loss, examplesPerS: p.examplesPerS, etaS: left });
   });
   const report: HeadReport = resume?.report ?? { name: plan.name, layer: plan.layer, levels: plan.levels, epochs: [], bestEpoch: 0, bestDevAccuracy: -1, trainRows: train.targets.length };
+  // Without dev rows no epoch is better than another (an accuracy of 0 on none would beat the
+  // starting -1 once, and keep epoch 1): every epoch is saved, so the last one stays.
+  const noDev = dev.targets.length === 0;
+  if (noDev) report.noDev = true;
   try {
     let stale = report.epochs.length - report.bestEpoch;
     for (let epoch = report.epochs.length + 1; epoch <= s.epochs && stale < s.patience; epoch++) {
       if (ctx.signal?.aborted) throw new CancelledError();
       const result: EpochResult = await trainer.epoch(train, ctx.signal);
-      const devResult = await trainer.evaluate(dev);
-      const improved = devResult.accuracy > report.bestDevAccuracy;
+      const devResult = noDev ? { loss: 0, accuracy: 0 } : await trainer.evaluate(dev);
+      const improved = noDev || devResult.accuracy > report.bestDevAccuracy;
       report.epochs.push({ epoch, loss: result.loss, accuracy: result.accuracy, devLoss: devResult.loss, devAccuracy: devResult.accuracy, seconds: result.seconds });
-      ctx.emit({ kind: 'epoch', head: plan.name, epoch, loss: result.loss, accuracy: result.accuracy, devLoss: devResult.loss, devAccuracy: devResult.accuracy, improved, seconds: result.seconds });
+      ctx.emit({ kind: 'epoch', head: plan.name, epoch, loss: result.loss, accuracy: result.accuracy, devLoss: devResult.loss, devAccuracy: devResult.accuracy, improved, seconds: result.seconds, ...(noDev ? { noDev } : {}) });
       if (improved) {
         report.bestEpoch = epoch;
         report.bestDevAccuracy = devResult.accuracy;

@@ -1,13 +1,15 @@
 // Heads on disk: a copy of the model's own head round-trips, a low-rank delta rebuilds W0 + A·B,
-// a head for another model is refused, and an interrupted save leaves the last good head.
+// a head for another model is refused, and an interrupted save leaves the last good head. A
+// training run locks its heads folder, and sweeps what killed runs left there.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint } from '../../../engine/src/checkpoint/types';
-import { HeadManifest, loadHead, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
+import { HEADS_LOCK, HeadManifest, loadHead, lockHeads, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
 import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
@@ -134,4 +136,25 @@ test('an interrupted save leaves the previous head loadable, and saves replace o
   saveHead(dir, manifest('resume'), { weight: second });
   assert.deepEqual(loadHead(dir, 'resume2', ckpt).weights.weight, first);
   assert.throws(() => saveHead(dir, manifest('bad'), { weight: new Float32Array(3) }), /weight has 3 values, \[40,16\] needs 640/);
+});
+
+test('a training run holds its heads folder: a second refuses naming the first\'s process; a dead process\'s lock and temporary files are taken over and swept', () => {
+  const heads = join(dir, 'locked');
+  const release = lockHeads(heads);
+  assert.throws(() => lockHeads(heads), new RegExp(`heads are being trained by process ${process.pid} \\(.*\\.train\\.lock\\)`));
+  release();
+  assert.equal(existsSync(heads), false, 'the folder this run made is removed when left empty');
+  // A process that is gone: its lock and its interrupted write are left behind, as after kill -9.
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  mkdirSync(heads);
+  writeFileSync(join(heads, HEADS_LOCK), `${dead}\n`);
+  const stale = `.level1.resume.safetensors.${dead}.k2j3.tmp`;
+  const live = `.level2.resume.safetensors.${process.pid}.a1b2.tmp`;
+  writeFileSync(join(heads, stale), 'half a file');
+  writeFileSync(join(heads, live), 'a write in progress');
+  const again = lockHeads(heads);
+  assert.equal(readFileSync(join(heads, HEADS_LOCK), 'utf8'), `${process.pid}\n`);
+  assert.deepEqual(readdirSync(heads).sort(), [HEADS_LOCK, live].sort(), 'the dead process\'s temporary file is swept, a live one\'s kept');
+  again();
+  assert.deepEqual(readdirSync(heads), [live], 'the lock goes; a folder the run did not make stays');
 });

@@ -100,3 +100,9 @@ test('exitWhenSure: a threshold and increasing exit layers, for classify tasks o
   assert.match(problems({ exitWhenSure: 0.5 }), /exitWhenSure must be an object like \{ "threshold": 0\.6/);
   assert.match(problems({ kind: 'thoughtThenAnswer', exitWhenSure: { threshold: 0.5, layers: [4, 'last'] } }), /exitWhenSure applies to classify tasks only/);
 });
+
+test('an invalid layer is reported once, not also as a misplaced "last"', () => {
+  const path = join(dir, 'half.hdlm.json');
+  writeFileSync(path, JSON.stringify({ name: 'x', dataset: 'train.jsonl', levels: [{ layer: 4.5 }, { layer: 'last' }] }));
+  assert.throws(() => readTaskFile(path), (err: unknown) => err instanceof TaskFileError && err.problems.length === 1 && /levels\[0\]\.layer must be a whole number ≥ 1 or "last", got 4\.5/.test(err.problems[0]!));
+});

@@ -96,14 +96,14 @@ test('a train/dev/test split is named as one: the task takes the folder\'s name 
   const task = readTaskFile(created.task);
   assert.deepEqual(task.dataset, { train: join(folder, 'train.jsonl'), dev: join(folder, 'dev.jsonl'), test: join(folder, 'test.jsonl') });
   // Prefixed parts; a lone train.jsonl is just a file.
-  writeFileSync(join(folder, 'pets.train.jsonl'), line('it barks', 'animal', 'dog'));
+  writeFileSync(join(folder, 'pets.train.jsonl'), [line('it barks', 'animal', 'dog'), line('it purrs', 'animal', 'cat'), line('an oak', 'plant', 'tree')].join('\n'));
   writeFileSync(join(folder, 'pets.test.jsonl'), line('it purrs', 'animal', 'cat'));
   const pets = await server.createTask({ dataset: 'glosses/pets.train.jsonl' });
   assert.equal(pets.name, 'pets');
   assert.deepEqual(readTaskFile(pets.task).dataset, { train: join(folder, 'pets.train.jsonl'), test: join(folder, 'pets.test.jsonl') });
   const alone = join(workspace, 'alone');
   mkdirSync(alone);
-  writeFileSync(join(alone, 'train.jsonl'), line('it barks', 'animal', 'dog'));
+  writeFileSync(join(alone, 'train.jsonl'), [line('it barks', 'animal', 'dog'), line('it purrs', 'animal', 'cat'), line('an oak', 'plant', 'tree')].join('\n'));
   const single = await server.createTask({ dataset: 'alone/train.jsonl' });
   assert.equal(single.name, 'train');
   assert.deepEqual(readTaskFile(single.task).dataset, { train: join(alone, 'train.jsonl') });

@@ -519,7 +519,7 @@ describe('validators', () => {
       { id: 'a', text: 't', labels: ['x', 'y'] },
     ]);
     const messages = validateHierarchical(text).issues.map((i) => `${i.line}: ${i.message}`);
-    assert.deepEqual(messages, ['2: 1 labels, but the first record has 2', "3: duplicate id 'a' (first on line 1)"]);
+    assert.deepEqual(messages, ['2: 1 label, but most lines have 2', "3: duplicate id 'a' (first on line 1)"]);
   });
 
   test('a label at two levels is not a tree', () => {

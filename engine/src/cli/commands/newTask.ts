@@ -5,17 +5,19 @@ import { resolve } from 'node:path';
 import { createTaskFile } from '../../hdlm/taskCreation';
 import { modelDir, UsageError, type Values } from '../args';
 
-export function newTaskCommand(values: Values, positionals: string[]): void {
+export async function newTaskCommand(values: Values, positionals: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('new-task: name one dataset, e.g. hdlm new-task data/animals.jsonl');
   // Without --model the task says "default": the shipped model, wherever it is installed.
   const model = typeof values['model'] === 'string' ? { field: modelDir(values), dir: modelDir(values), source: '--model' } : { field: 'default', dir: modelDir(values), source: 'the shipped model' };
-  const created = createTaskFile(resolve(positionals[0]!), model);
+  const created = await createTaskFile(resolve(positionals[0]!), model);
   if (values['json']) {
     console.log(JSON.stringify(created, null, 2));
     return;
   }
-  const kind = created.kind === 'thoughtThenAnswer' ? 'thought then answer' : `${created.levels.length} levels`;
-  const skipped = created.skipped > 0 ? `; ${created.skipped} lines training will skip (run train to see which)` : '';
+  const levels = created.levels.length;
+  const kind = created.kind === 'thoughtThenAnswer' ? 'thought then answer' : `${levels} level${levels === 1 ? '' : 's'}`;
+  const skipped = created.skipped > 0 ? `; training will skip ${created.skipped} line${created.skipped === 1 ? '' : 's'}` : '';
   console.log(`created ${created.task}: ${kind} at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples${skipped}`);
+  for (const notice of created.notices) console.log(notice);
   console.log(`next: hdlm train --task ${created.task}`);
 }

@@ -49,7 +49,7 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
       if (e.kind === 'stage') bar.line(`hdlm: ${e.message}`);
       else if (e.kind === 'features') bar.update('features', e.done, e.total, `${e.examplesPerS.toFixed(0)} ex/s · ETA ${formatSeconds(e.etaS)}`);
       else if (e.kind === 'progress') bar.update(`${e.head} epoch ${e.epoch}`, e.examples, e.epochExamples, `loss ${e.loss.toFixed(3)} · ${e.examplesPerS.toFixed(0)} rows/s · ETA ${formatSeconds(e.etaS)}`);
-      else if (e.kind === 'epoch') bar.line(`${e.head} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}% · dev loss ${e.devLoss.toFixed(4)} acc ${(e.devAccuracy * 100).toFixed(1)}%${e.improved ? ' (best, saved)' : ''} · ${e.seconds.toFixed(1)} s`);
+      else if (e.kind === 'epoch') bar.line(`${e.head} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}% · ${e.noDev ? 'no dev rows (saved: the last epoch is kept)' : `dev loss ${e.devLoss.toFixed(4)} acc ${(e.devAccuracy * 100).toFixed(1)}%${e.improved ? ' (best, saved)' : ''}`} · ${e.seconds.toFixed(1)} s`);
     },
   });
   if (events) {
@@ -66,9 +66,10 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
     console.log(`all ${report.heads.length} heads were already trained with these settings and data; nothing retrained (their training on ${report.examples.train} examples took ${took})`);
   } else {
     const count = reused.length > 0 ? `${report.heads.length - reused.length} of ${report.heads.length}` : `${report.heads.length}`;
-    console.log(`trained ${count} heads on ${report.examples.train} examples (dev ${report.examples.dev}, ${report.skippedLines} lines skipped) in ${took}${reused.length > 0 ? `; already trained: ${reused.join(', ')}` : ''}`);
+    const left = [`dev ${report.examples.dev}`, ...(report.skippedTooLong > 0 ? [`${report.skippedTooLong} too long for the context`] : []), `${report.skippedLines} line${report.skippedLines === 1 ? '' : 's'} skipped`];
+    console.log(`trained ${count} heads on ${report.examples.train} examples (${left.join(', ')}) in ${took}${reused.length > 0 ? `; already trained: ${reused.join(', ')}` : ''}`);
   }
-  for (const h of report.heads) console.log(`  ${h.name.padEnd(7)} layer ${String(h.layer).padStart(2)}  best dev token accuracy ${(h.bestDevAccuracy * 100).toFixed(1)}% at epoch ${h.bestEpoch}${h.copyOf ? ` (${h.copyOf}'s weights: the same rows at the same layer)` : ''}`);
+  for (const h of report.heads) console.log(`  ${h.name.padEnd(7)} layer ${String(h.layer).padStart(2)}  ${h.noDev ? `no dev rows: its last epoch, ${h.bestEpoch}, kept` : `best dev token accuracy ${(h.bestDevAccuracy * 100).toFixed(1)}% at epoch ${h.bestEpoch}`}${h.copyOf ? ` (${h.copyOf}'s weights: the same rows at the same layer)` : ''}`);
 }
 
 export async function evalCommand(values: Values, signal: AbortSignal): Promise<void> {

@@ -98,7 +98,19 @@ export function validateGuided(text: string): Validated<GuidedRecord> {
 }
 
 /**
- * Checks the record shape, that every record has the same depth, and that the labels form a
+ * The depth most records have (the earliest seen among equally common ones): one odd line,
+ * first or not, is the one skipped, rather than every line that disagrees with it.
+ */
+function commonDepth(records: readonly HierarchicalRecord[]): number {
+  const counts = new Map<number, number>();
+  for (const r of records) counts.set(r.labels.length, (counts.get(r.labels.length) ?? 0) + 1);
+  let best = 0;
+  for (const [depth, n] of counts) if (n > (counts.get(best) ?? 0)) best = depth;
+  return best;
+}
+
+/**
+ * Checks the record shape, that every record has the same depth (the most common one), and that the labels form a
  * tree: each label sits at one level only and has one parent. Constrained decoding picks a
  * level-d label among the children of the chosen level-(d-1) label, which is only well defined
  * on a tree.
@@ -109,12 +121,12 @@ export function validateHierarchical(text: string): Validated<HierarchicalRecord
     text: stringField(obj, 'text'),
     labels: labelsField(obj),
   }));
-  const depth = records[0]?.labels.length ?? 0;
+  const depth = commonDepth(records);
   const kept: HierarchicalRecord[] = [];
   const keptLines: number[] = [];
   records.forEach((record, i) => {
     if (record.labels.length !== depth) {
-      issues.push({ line: lineOf[i] ?? 0, message: `${record.labels.length} labels, but the first record has ${depth}` });
+      issues.push({ line: lineOf[i] ?? 0, message: `${record.labels.length} label${record.labels.length === 1 ? '' : 's'}, but most lines have ${depth}` });
       return;
     }
     kept.push(record);

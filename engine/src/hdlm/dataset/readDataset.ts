@@ -18,9 +18,21 @@ export class DatasetError extends Error {
     readonly issues: JsonlIssue[],
     summary: string,
   ) {
-    super(`${summary}\n${formatIssues(file, issues.slice(0, 20))}${issues.length > 20 ? `\n… and ${issues.length - 20} more` : ''}`);
+    super([summary, ...issueLines(file, issues, 20)].join('\n'));
     this.name = 'DatasetError';
   }
+}
+
+/** The first `shown` issues as `file:line: reason`, then how many more: how every command names skipped or refused lines. */
+export function issueLines(file: string, issues: readonly JsonlIssue[], shown: number): string[] {
+  const lines = issues.slice(0, shown).map((i) => formatIssues(file, [i]));
+  return issues.length > shown ? [...lines, `… and ${issues.length - shown} more`] : lines;
+}
+
+/** What training and new-task say about a file's skipped lines: a count, then the first few named; none when none. */
+export function describeSkipped({ file, skipped }: DatasetIssues, shown = 5): string | undefined {
+  if (skipped.length === 0) return undefined;
+  return [`${skipped.length} line${skipped.length === 1 ? '' : 's'} of ${file} skipped:`, ...issueLines(file, skipped, shown).map((l) => `  ${l}`)].join('\n');
 }
 
 function readText(file: string): string {
