@@ -2,7 +2,7 @@
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
-import { describeDifference, describeMeanDifference, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
+import { describeDifference, describeMeanDifference, leftOutClause, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -100,7 +100,8 @@ function sinceClause(since: SincePrevious | undefined, measure: string): string 
 /**
  * "wordnet on 800 examples: joint accuracy 8.3% (HdLM, layers 4,6,8) vs 7.5% (flat, layers 8,8,8);
  * level-1 compute 50% of flat; joint HdLM minus flat +0.8 points (95 % CI …)", and the joint
- * change since the previous evaluation when it replaced one. HdLM exiting when sure says so:
+ * change since the previous evaluation when it replaced one. Examples left out or counted wrong
+ * for want of their labels follow the count: "on 798 examples (2 too long, left out): …". HdLM exiting when sure says so:
  * "(HdLM, sure at 4/6/8, τ 0.9)".
  */
 export function evaluationLine(e: EvaluationSummary): string {
@@ -108,7 +109,7 @@ export function evaluationLine(e: EvaluationSummary): string {
   const variants = e.variants.map((v) => `${percent(v.jointAccuracy)} (${v.name === 'hdlm' ? 'HdLM' : 'flat'}, ${where(v)})`).join(' vs ');
   // Records from before the paired comparison lack it.
   const paired = e.comparison ? `; joint HdLM minus flat ${describeDifference(e.comparison.joint)}` : '';
-  return `${e.task} on ${e.examples} examples: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat${paired}${sinceClause(e.sincePrevious, 'joint')}`;
+  return `${e.task} on ${e.examples} examples${leftOutClause(e)}: joint accuracy ${variants}; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat${paired}${sinceClause(e.sincePrevious, 'joint')}`;
 }
 
 /**

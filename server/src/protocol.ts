@@ -364,7 +364,7 @@ export interface TrainReportSummary {
 }
 
 export { retrainedNothing } from '../../engine/src/hdlm/trainOutcome';
-export { describeDifference, describeMeanDifference, signedFigure } from '../../engine/src/hdlm/metrics';
+export { describeDifference, describeMeanDifference, leftOutClause, signedFigure } from '../../engine/src/hdlm/metrics';
 
 /** One event of a job: the CLI's `--events` lines, plus how the job ended. */
 export type JobEvent =

@@ -50,7 +50,7 @@ classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (
            (a level hands on a runner-up path only within M of the best path's probability; default 0.5)
            --file FILE: every input of a file (JSON lines with "text", and "id" and "labels" if present;
            any other file: each non-empty line), one JSON line each to stdout or --out FILE (written
-           whole at the end); with labels on every input, the accuracy against them
+           whole at the end); with labels, the accuracy against those as deep as the task's levels
 think:     --task FILE.hdlm.json (default: the shipped thought task; a classification task thinks at its first
            level's layer through the model's own head)  --thought-tokens N (default 16)  --max-tokens N (answer, default 24)
 train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N

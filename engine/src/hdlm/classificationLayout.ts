@@ -35,6 +35,8 @@ export class ClassificationLayout {
   private readonly tries = new Map<string, LabelTrie>();
   /** Each label's tokens, encoded once: head training teacher-forces tens of thousands of paths over a few hundred labels. */
   private readonly labelIds = new Map<string, readonly number[]>();
+  /** longestPathTail, once computed. */
+  private longestTail: number | undefined;
 
   constructor(
     private readonly format: SequenceFormat,
@@ -76,6 +78,11 @@ export class ClassificationLayout {
    * each level the indices (into that list) of its label tokens.
    */
   teacherForced(text: string, path: readonly string[]): TeacherForced {
+    // A label the taxonomy does not have there has no place in the label trie: say which it is
+    // (evaluation never teacher-forces gold paths, so this is a caller's mistake).
+    if (path.length > this.task.taxonomy.depth) throw new Error(`${path.length} labels, but the taxonomy has ${this.task.taxonomy.depth} levels`);
+    const away = this.task.taxonomy.departure(path);
+    if (away) throw new Error(`level ${away.level} label '${away.label}' is not ${away.level === 1 ? 'a level-1 label' : `a child of '${path[away.level - 2]!}'`} in the taxonomy`);
     const ids = this.inputPart(text);
     const out: TeacherForced = { ids, labelSpans: [], choiceSpans: [], choices: [] };
     path.forEach((label, d) => {
@@ -89,6 +96,35 @@ export class ClassificationLayout {
       ids.push(...labelIds, ...(d + 1 < path.length ? this.continuation(d + 1, label) : this.format.close()));
     });
     return out;
+  }
+
+  /**
+   * The most positions the labels of any path of the taxonomy take after the input: for each
+   * level its label and what follows it (with listCandidates, the next level's candidate list,
+   * the longest under any parent), as teacherForced writes them. The classifier never goes
+   * further on any path its beam explores (scoring a level appends at most its candidates'
+   * tokens and closing ones, which the continuation starts with), so an input that fits with
+   * this many positions more can be classified whatever the beam visits. Computed once.
+   */
+  longestPathTail(): number {
+    if (this.longestTail === undefined) {
+      const taxonomy = this.task.taxonomy;
+      const depth = taxonomy.depth;
+      const closing = this.format.close().length;
+      const tail = (level: number, label: string): number => {
+        const own = this.candidateIds(label).length;
+        if (level === depth) return own + closing;
+        const below = Math.max(0, ...taxonomy.childrenOf(level + 1, label).map((child) => tail(level + 1, child)));
+        return own + this.continuation(level, label).length + below;
+      };
+      this.longestTail = Math.max(0, ...taxonomy.childrenOf(1).map((label) => tail(1, label)));
+    }
+    return this.longestTail;
+  }
+
+  /** Positions the longest path of the taxonomy needs for `text`, the shared prefix included (longestPathTail). */
+  longestPrompt(text: string, sharedPrefix = this.sharedPrefix().length): number {
+    return sharedPrefix + this.inputPart(text).length + this.longestPathTail();
   }
 
   candidateIds(label: string): readonly number[] {

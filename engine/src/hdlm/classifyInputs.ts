@@ -4,6 +4,7 @@
 // skipped, as dataset lines are; nothing is read from the user's file but these.
 import { readTextFile } from '../textFile';
 import { parseJsonl, type JsonlIssue } from './dataset/jsonl';
+import type { Taxonomy } from './taxonomy';
 
 export interface ClassifyInput {
   /** 1-based line in the file. */
@@ -35,6 +36,24 @@ export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; ski
   }
   skipped.sort((a, b) => a.line - b.line);
   return { inputs, skipped };
+}
+
+/**
+ * What is wrong with the gold labels that inputs carry, for the task's taxonomy, by line: a path
+ * of another depth than the task's (left out of the accuracy against the labels), or a label the
+ * taxonomy does not have where the path puts it (never seen in training: no path the classifier
+ * can decode reaches it, so the input counts as wrong there). Inputs without labels are fine.
+ */
+export function goldIssues(inputs: readonly ClassifyInput[], taxonomy: Taxonomy): JsonlIssue[] {
+  return inputs.flatMap(({ line, labels }): JsonlIssue[] => {
+    if (!labels) return [];
+    if (labels.length !== taxonomy.depth) return [{ line, message: `${labels.length} labels, but the task has ${taxonomy.depth} levels: left out of the accuracy against the labels` }];
+    const away = taxonomy.departure(labels);
+    if (!away) return [];
+    const where = away.level === 1 ? 'at level 1' : `at level ${away.level} under '${labels[away.level - 2]!}'`;
+    const elsewhere = away.knownUnder === undefined ? 'never seen in training' : `seen in training under '${away.knownUnder}' only`;
+    return [{ line, message: `label '${away.label}' ${where} is not in the task's taxonomy (${elsewhere}): it cannot be predicted there, so it counts as wrong` }];
+  });
 }
 
 /**

@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
-import { readHierarchicalDataset } from './dataset/readDataset';
+import { formatIssues, type JsonlIssue } from './dataset/jsonl';
+import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
 import { loadHead } from './headStore';
 import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics } from './metrics';
 import { splitByHash, subsample } from './splits';
-import type { TaskDefinition } from './taskFile';
+import { checkLevelDepth, type TaskDefinition } from './taskFile';
+import type { Taxonomy } from './taxonomy';
 import { openTask } from './taskSession';
-import { fitToContext } from './features';
+import { fitToContextOnAnyPath } from './features';
 import { FLAT_HEAD } from './trainTask';
 import { appendHistory, evaluatedFileDigest, keepAsPrevious, type SincePrevious } from './evaluationHistory';
 import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
@@ -91,8 +93,16 @@ export interface TaskEvaluation {
   task: string;
   file: string;
   examples: number;
-  /** Examples left out because they exceed the model's context. */
+  /** Examples left out because they exceed the model's context (on the longest path of the taxonomy, which a beam may explore). */
   tooLong: number;
+  /** Lines of the file that are not examples (not JSON, no text, labels of another depth…), skipped and named in a notice. */
+  skippedLines: number;
+  /**
+   * Examples evaluated whose gold path leaves the task's taxonomy (a label never seen in
+   * training, or seen under another parent only): neither variant can produce that label after
+   * the gold ones above it, so they count as wrong there and on the joint path. Named in a notice.
+   */
+  unknownLabels: number;
   /** When `maxExamples` took a sample: how many examples the file had. */
   sampledFrom?: number;
   variants: VariantEvaluation[];
@@ -110,13 +120,65 @@ export interface TaskEvaluation {
  * What to evaluate on: the file asked for, else the task's test file, else its dev file, else
  * the dev split that training held out of the training file (same fraction and seed), so a task
  * with a single dataset file is still measured on examples its heads did not train on.
+ * `file` names it in the record; `source` is the file read (where its lines are); `skipped`, the
+ * lines of an evaluated file that the reader skipped (none for a dev split: training reports the
+ * training file's).
  */
-export function evaluationRecords<R extends { id: string }>(task: TaskDefinition, asked: string | undefined, read: (file: string) => { records: R[] }): { file: string; records: R[] } {
+export function evaluationRecords<R extends { id: string }>(
+  task: TaskDefinition,
+  asked: string | undefined,
+  read: (file: string) => { records: R[]; issues?: DatasetIssues },
+): { file: string; source: string; records: R[]; skipped: JsonlIssue[] } {
   const file = asked ?? task.dataset.test ?? task.dataset.dev;
-  if (file) return { file, records: read(file).records };
+  if (file) {
+    const { records, issues } = read(file);
+    return { file, source: file, records, skipped: issues?.skipped ?? [] };
+  }
   const { dev } = splitByHash(read(task.dataset.train).records, task.train.devFraction, task.train.seed);
   if (dev.length === 0) throw new Error(`${task.path}: nothing to evaluate on: no dataset.test or dataset.dev, and the dev split of ${task.dataset.train} is empty (raise train.devFraction)`);
-  return { file: `${task.dataset.train} (dev split, ${Math.round(task.train.devFraction * 100)}%)`, records: dev };
+  return { file: `${task.dataset.train} (dev split, ${Math.round(task.train.devFraction * 100)}%)`, source: task.dataset.train, records: dev, skipped: [] };
+}
+
+/** How many examples or lines a notice names before it only counts the rest. */
+const NAMED = 5;
+
+/** "file:12" for a record read from a file without ids ("line 12"), else "file (id wn-3)". */
+export function recordPlace(source: string, id: string): string {
+  const line = /^line (\d+)$/.exec(id)?.[1];
+  return line ? `${source}:${line}` : `${source} (id ${id})`;
+}
+
+/** The lines of an evaluated file that were skipped, the first few named with why. */
+export function skippedLinesNotice(source: string, skipped: readonly JsonlIssue[]): string {
+  const more = skipped.length > NAMED ? `\n… and ${skipped.length - NAMED} more` : '';
+  return `${skipped.length} ${skipped.length === 1 ? 'line' : 'lines'} of ${source} skipped, not evaluated:\n${formatIssues(source, skipped.slice(0, NAMED))}${more}`;
+}
+
+/** Each record whose gold path leaves the taxonomy, with where it first does (Taxonomy.departure). */
+export function outsideTaxonomy<R extends { id: string; labels: readonly string[] }>(records: readonly R[], taxonomy: Taxonomy): { record: R; level: number; label: string; knownUnder?: string }[] {
+  return records.flatMap((record) => {
+    const away = taxonomy.departure(record.labels);
+    return away ? [{ record, ...away }] : [];
+  });
+}
+
+/**
+ * "2 examples have gold labels never seen in training where the path puts them: …: test.jsonl:6
+ * level 1 'noun.bogus', test.jsonl:9 level 2 'x' (seen under 'y' only)". Such a label cannot be
+ * decoded after the labels above it, so the example counts as wrong there and on the joint path.
+ */
+export function unknownLabelsNotice(source: string, outside: ReturnType<typeof outsideTaxonomy>): string {
+  const named = outside.slice(0, NAMED).map((o) => `${recordPlace(source, o.record.id)} level ${o.level} '${o.label}'${o.knownUnder === undefined ? '' : ` (seen under '${o.knownUnder}' only)`}`);
+  const more = outside.length > NAMED ? `, and ${outside.length - NAMED} more` : '';
+  const n = outside.length === 1 ? '1 example has a gold label' : `${outside.length} examples have gold labels`;
+  const them = outside.length === 1 ? 'it' : 'them';
+  return `${n} never seen in training where the path puts ${them}: evaluated all the same, and wrong at that level and on the joint path, since neither variant can produce such a label: ${named.join(', ')}${more}`;
+}
+
+/** The first few examples too long for the context, each with the positions it needs: "test.jsonl:4 needs 301, …". */
+function namedTooLong(source: string, tooLong: readonly { record: { id: string }; tokens: number }[]): string {
+  const more = tooLong.length > NAMED ? `, and ${tooLong.length - NAMED} more` : '';
+  return `${tooLong.slice(0, NAMED).map((t) => `${recordPlace(source, t.record.id)} needs ${t.tokens}`).join(', ')}${more}`;
 }
 
 export async function evaluateTask(
@@ -135,15 +197,35 @@ export async function evaluateTask(
     onNotice?: (message: string) => void;
   },
 ): Promise<TaskEvaluation> {
-  const { file, records: all } = evaluationRecords(task, options.file, readHierarchicalDataset);
+  const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readHierarchicalDataset);
+  const tell = (message: string): void => options.onNotice?.(message);
+  if (skipped.length > 0) tell(skippedLinesNotice(source, skipped));
+  // Before the model loads: a file whose label paths are deeper or shallower than the task's
+  // levels is refused, as training refuses it (its lines of another depth were skipped above).
+  checkLevelDepth(task, all[0]!.labels.length, `in ${source}`);
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
-  const session = await openTask(engine, task, options.defaultModelDir);
-  for (const notice of session.notices) options.onNotice?.(notice);
   const beam: HierarchyBeam = resolveBeam(options);
+  const session = await openTask(engine, task, options.defaultModelDir);
+  for (const notice of session.notices) tell(notice);
   try {
     const L = session.loaded.checkpoint.config.numLayers;
-    // Inputs longer than the context are left out (and counted), as training does.
-    const fitting = fitToContext(session.loaded.model, session.classifier.layout, records).fits;
+    const maxPositions = session.loaded.model.config.maxPositions;
+    const layout = session.classifier.layout;
+    // Inputs longer than the context are left out (and counted), as training does; but measured
+    // on the taxonomy's longest path, not the gold one (fitToContextOnAnyPath says why).
+    const { fits: fitting, tooLong } = fitToContextOnAnyPath(session.loaded.model, layout, records);
+    if (fitting.length === 0) {
+      // Nothing to measure: refused, so that no empty record replaces the kept one.
+      const lists = task.listCandidates
+        ? `; the task lists candidates (listCandidates): the prompt's fixed part (the level-1 candidates with it) takes ${layout.sharedPrefix().length} positions and the longest path's labels and candidate lists ${layout.longestPathTail()} more, before any input; listCandidates: false leaves only the labels`
+        : '';
+      throw new Error(`${source}: no example fits the model's context of ${maxPositions} positions: ${tooLong.length} too long on the taxonomy's longest path (${namedTooLong(source, tooLong)})${lists}; nothing was evaluated, and the kept evaluation stays as it was`);
+    }
+    if (tooLong.length > 0) tell(`${tooLong.length} ${tooLong.length === 1 ? 'example' : 'examples'} left out as longer than the model's context of ${maxPositions} positions on the taxonomy's longest path, which the beam may explore: ${namedTooLong(source, tooLong)}`);
+    // Gold labels outside the taxonomy cannot be decoded: such examples are still evaluated (both
+    // variants classify them), and count as wrong where the label is out of reach.
+    const outside = outsideTaxonomy(fitting, session.taxonomy);
+    if (outside.length > 0) tell(unknownLabelsNotice(source, outside));
     const gold = fitting.map((r) => r.labels);
     const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; paths: PredictedPath[]; predictions: string[][] }> => {
       const paths: PredictedPath[] = [];
@@ -184,7 +266,9 @@ export async function evaluateTask(
         task: task.name,
         file,
         examples: fitting.length,
-        tooLong: records.length - fitting.length,
+        tooLong: tooLong.length,
+        skippedLines: skipped.length,
+        unknownLabels: outside.length,
         ...sampled(records, all),
         variants: [hdlm.variant, flat.variant],
         beam,
@@ -214,6 +298,10 @@ export interface EvaluationRecord {
   examples: number;
   /** Examples left out because they exceed the model's context. */
   tooLong: number;
+  /** Lines of the file skipped as not examples (absent in records from before 2026-12-07). */
+  skippedLines?: number;
+  /** Examples whose gold path leaves the task's taxonomy, counted wrong there (TaskEvaluation.unknownLabels; absent before 2026-12-07). */
+  unknownLabels?: number;
   /** When `--max-examples` took a sample: how many examples the file had (absent: all of them). */
   sampledFrom?: number;
   /** Per-level metrics of each variant (HdLM heads, or the flat last-layer baseline). */
@@ -248,6 +336,8 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
     file: result.file,
     examples: result.examples,
     tooLong: result.tooLong,
+    skippedLines: result.skippedLines,
+    unknownLabels: result.unknownLabels,
     ...(result.sampledFrom === undefined ? {} : { sampledFrom: result.sampledFrom }),
     variants: result.variants.map((v) => ({
       name: v.name,

@@ -47,7 +47,11 @@ export interface FeatureRequest {
 /**
  * Splits records into those whose teacher-forced sequence fits the model's context and those
  * that do not (the rule: too long is skipped and reported, never truncated, since a cut input
- * or label would teach the head something else).
+ * or label would teach the head something else). For training (and the layer scan): only the
+ * gold path is ever written into a training sequence, so an example whose gold path fits is
+ * kept even when another path (a parent with a longer candidate list) would not fit. Evaluation
+ * classifies, and its beam may explore any path: it measures with fitToContextOnAnyPath instead.
+ * Every gold label must be in the layout's taxonomy where its path puts it.
  */
 export function fitToContext<T extends LabelledText>(
   model: Pick<SegmentedModel, 'config'>,
@@ -69,6 +73,30 @@ export function fitToContext<T extends LabelledText>(
     }
   }
   return { fits, forced, tooLong };
+}
+
+/**
+ * Splits records into those that can be classified on whatever path the classifier explores and
+ * those that cannot: the input with the taxonomy's longest path after it (the longest labels and,
+ * with listCandidates, the longest candidate lists, level by level: longestPathTail) must fit the
+ * model's context. The gold labels play no part, so a gold label the taxonomy lacks is no
+ * obstacle (evaluation counts it wrong). Unlike training (fitToContext), classification cannot
+ * know in advance which paths its beam will visit: a gold path that fits says nothing of them.
+ */
+export function fitToContextOnAnyPath<T extends { text: string }>(
+  model: SegmentedModel,
+  layout: ClassificationLayout,
+  records: readonly T[],
+): { fits: T[]; tooLong: { record: T; tokens: number }[] } {
+  const prefix = layout.sharedPrefix().length;
+  const fits: T[] = [];
+  const tooLong: { record: T; tokens: number }[] = [];
+  for (const record of records) {
+    const tokens = layout.longestPrompt(record.text, prefix);
+    if (tokens <= model.config.maxPositions) fits.push(record);
+    else tooLong.push({ record, tokens });
+  }
+  return { fits, tooLong };
 }
 
 /**

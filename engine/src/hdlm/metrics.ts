@@ -71,13 +71,34 @@ export function pathMetrics(gold: readonly (readonly string[])[], predicted: rea
 
 /**
  * "81.3 / 61.3 / 49.7 % per level, 49.7 % joint": predicted paths against the inputs' own labels,
- * or undefined unless every input has labels as deep as its prediction (then there is nothing
- * to score them against). For classifying a file (`hdlm classify --file`, Classify Each Line).
+ * over the inputs whose labels are as deep as their prediction; when some inputs are left out
+ * (no labels, or labels of another depth) it says how many: "… joint, over 4 of 6 inputs (1
+ * without labels, 1 with labels of another depth)". Undefined when no input can be scored.
+ * For classifying a file (`hdlm classify --file`, Classify Each Line).
  */
 export function describeAgainstGold(rows: readonly { labels: readonly string[]; gold?: readonly string[] }[]): string | undefined {
-  if (rows.length === 0 || !rows.every((r) => r.gold?.length === r.labels.length && r.labels.length === rows[0]!.labels.length)) return undefined;
-  const m = pathMetrics(rows.map((r) => r.gold!), rows.map((r) => r.labels));
-  return `${m.levels.map((l) => (l.accuracy * 100).toFixed(1)).join(' / ')} % per level, ${(m.jointAccuracy * 100).toFixed(1)} % joint`;
+  const scored = rows.filter((r) => r.gold !== undefined && r.gold.length === r.labels.length);
+  if (scored.length === 0) return undefined;
+  const m = pathMetrics(scored.map((r) => r.gold!), scored.map((r) => r.labels));
+  const unlabelled = rows.filter((r) => r.gold === undefined).length;
+  const otherDepth = rows.length - scored.length - unlabelled;
+  const why = [unlabelled > 0 ? `${unlabelled} without labels` : '', otherDepth > 0 ? `${otherDepth} with labels of another depth` : ''].filter((w) => w !== '').join(', ');
+  const over = why ? `, over ${scored.length} of ${rows.length} inputs (${why})` : '';
+  return `${m.levels.map((l) => (l.accuracy * 100).toFixed(1)).join(' / ')} % per level, ${(m.jointAccuracy * 100).toFixed(1)} % joint${over}`;
+}
+
+/**
+ * " (3 too long, left out; 2 lines skipped; 1 with gold labels never seen in training, counted
+ * wrong)", or '' when the file had none of these (the evaluation's notices named them). The
+ * CLI's table and the editor's job line say it alike.
+ */
+export function leftOutClause(result: { tooLong: number; skippedLines?: number; unknownLabels?: number }): string {
+  const parts = [
+    result.tooLong > 0 ? `${result.tooLong} too long, left out` : '',
+    (result.skippedLines ?? 0) > 0 ? `${result.skippedLines} ${result.skippedLines === 1 ? 'line' : 'lines'} skipped` : '',
+    (result.unknownLabels ?? 0) > 0 ? `${result.unknownLabels} with gold labels never seen in training, counted wrong` : '',
+  ].filter((p) => p !== '');
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
 /**

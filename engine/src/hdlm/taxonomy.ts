@@ -87,4 +87,19 @@ export class Taxonomy {
   isPath(path: readonly string[]): boolean {
     return path.length === this.depth && path.every((label, d) => this.parents[d]!.get(label) === (d === 0 ? '' : path[d - 1]));
   }
+
+  /**
+   * Where `path` (as deep as the taxonomy or shallower) first leaves it: the level (1-based) and
+   * label, and, when that label is one of the level's but under another parent, that parent.
+   * Undefined when every label is where the path puts it. A classifier decodes only the
+   * taxonomy's paths, so it can never produce `label` after the labels above it.
+   */
+  departure(path: readonly string[]): { level: number; label: string; knownUnder?: string } | undefined {
+    for (const [d, label] of path.entries()) {
+      const parent = this.parents[d]?.get(label);
+      if (parent === (d === 0 ? '' : path[d - 1])) continue;
+      return { level: d + 1, label, ...(parent === undefined ? {} : { knownUnder: parent }) };
+    }
+    return undefined;
+  }
 }

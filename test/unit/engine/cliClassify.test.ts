@@ -109,3 +109,30 @@ test('--file FILE.JSONL (any case) is read as JSON lines: each input its text an
   const rows = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string });
   assert.deepEqual(rows.map((r) => [r.id, r.text]), gold.map((g) => [g.id, g.text]));
 });
+
+test('--file warns of gold labels it cannot use as given, by line, and scores the others', () => {
+  const task = join(dir, 'wn.hdlm.json');
+  const gold = readFileSync(fixture, 'utf8').trim().split('\n').slice(0, 5).map((l) => JSON.parse(l) as { id: string; text: string; labels: string[] });
+  const inputs = join(dir, 'gold.jsonl');
+  writeFileSync(
+    inputs,
+    [
+      gold[0],
+      { ...gold[1], labels: ['noun.bogus', 'x', 'y'] }, // 2: never seen in training (scored, wrong)
+      gold[2],
+      { ...gold[3], labels: gold[3]!.labels.slice(0, 2) }, // 4: another depth (left out)
+      gold[4],
+    ]
+      .map((l) => JSON.stringify(l))
+      .join('\n'),
+  );
+  const out = hdlm(['classify', '--task', task, '--file', inputs, '--out', join(dir, 'gold.out.jsonl')]);
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stderr, /gold\.jsonl:2: label 'noun\.bogus' at level 1 is not in the task's taxonomy \(never seen in training\): it cannot be predicted there, so it counts as wrong/);
+  assert.match(out.stderr, /gold\.jsonl:4: 2 labels, but the task has 3 levels: left out of the accuracy against the labels/);
+  assert.match(out.stderr, /\(2 inputs with labels the task cannot predict as given\)/);
+  // The summary is over the four lines with three labels; the one left out is counted.
+  assert.match(out.stderr, /wn: 5 inputs classified, .*; against their labels: [\d.]+ \/ [\d.]+ \/ [\d.]+ % per level, [\d.]+ % joint, over 4 of 5 inputs \(1 with labels of another depth\)/);
+  const rows = readFileSync(join(dir, 'gold.out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { labels: string[]; gold?: string[] });
+  assert.notEqual(rows[1]!.labels[0], 'noun.bogus');
+});

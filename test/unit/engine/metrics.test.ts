@@ -1,7 +1,7 @@
 // Metrics against hand-computed values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeAgainstGold, describeDifference, describeMeanDifference, macroF1, mcNemarExact, normalCdf, pairedComparison, pairedDifference, pairedMeanDifference, pathMetrics, signedFigure } from '../../../engine/src/hdlm/metrics';
+import { describeAgainstGold, describeDifference, describeMeanDifference, leftOutClause, macroF1, mcNemarExact, normalCdf, pairedComparison, pairedDifference, pairedMeanDifference, pathMetrics, signedFigure } from '../../../engine/src/hdlm/metrics';
 
 test('macro-F1 averages per-label F1 over gold and predicted labels', () => {
   // a: tp 1, fn 1 → P 1, R 1/2, F1 2/3.  b: tp 1, fp 2 → P 1/3, R 1, F1 1/2.  c: fn 1 → F1 0.
@@ -116,7 +116,7 @@ test('a paired difference of pooled per-token means, with its interval by the de
   assert.equal(signedFigure(-0.0001, 3), '0.000');
 });
 
-test('predicted paths against the inputs\' own labels: per level and joint, only when every input has labels as deep', () => {
+test('predicted paths against the inputs\' own labels: per level and joint, over the inputs with labels as deep, saying how many others were left out', () => {
   const rows = [
     { labels: ['a', 'b'], gold: ['a', 'b'] },
     { labels: ['a', 'c'], gold: ['a', 'b'] },
@@ -124,7 +124,22 @@ test('predicted paths against the inputs\' own labels: per level and joint, only
     { labels: ['d', 'e'], gold: ['d', 'e'] },
   ];
   assert.equal(describeAgainstGold(rows), '75.0 / 75.0 % per level, 50.0 % joint');
-  assert.equal(describeAgainstGold([...rows, { labels: ['a', 'b'] }]), undefined, 'one input without labels');
-  assert.equal(describeAgainstGold([...rows, { labels: ['a', 'b'], gold: ['a'] }]), undefined, 'labels of another depth');
+  // One line of another depth (or without labels) no longer hides the accuracy of all the others.
+  assert.equal(describeAgainstGold([...rows, { labels: ['a', 'b'] }]), '75.0 / 75.0 % per level, 50.0 % joint, over 4 of 5 inputs (1 without labels)');
+  assert.equal(describeAgainstGold([...rows, { labels: ['a', 'b'], gold: ['a'] }]), '75.0 / 75.0 % per level, 50.0 % joint, over 4 of 5 inputs (1 with labels of another depth)');
+  assert.equal(
+    describeAgainstGold([{ labels: ['a', 'b'], gold: ['a', 'b', 'c'] }, ...rows, { labels: ['a', 'b'] }, { labels: ['a', 'b'] }]),
+    '75.0 / 75.0 % per level, 50.0 % joint, over 4 of 7 inputs (2 without labels, 1 with labels of another depth)',
+  );
+  // A label the taxonomy lacks is just never predicted: it counts as wrong.
+  assert.equal(describeAgainstGold([...rows, { labels: ['a', 'b'], gold: ['bogus', 'b'] }]), '60.0 / 80.0 % per level, 40.0 % joint');
+  assert.equal(describeAgainstGold([{ labels: ['a', 'b'] }, { labels: ['a', 'b'], gold: ['a'] }]), undefined, 'nothing to score against');
   assert.equal(describeAgainstGold([]), undefined);
+});
+
+test('what an evaluation left out, as the CLI and the editor\'s job line say it', () => {
+  assert.equal(leftOutClause({ tooLong: 0 }), '');
+  assert.equal(leftOutClause({ tooLong: 0, skippedLines: 0, unknownLabels: 0 }), '');
+  assert.equal(leftOutClause({ tooLong: 3, skippedLines: 1, unknownLabels: 2 }), ' (3 too long, left out; 1 line skipped; 2 with gold labels never seen in training, counted wrong)');
+  assert.equal(leftOutClause({ tooLong: 0, skippedLines: 2 }), ' (2 lines skipped)');
 });

@@ -35,6 +35,12 @@ test('a classification evaluation line gives the joint gap with its interval and
   );
   // A record kept before the comparison existed reads as it did.
   assert.equal(evaluationLine(classification), 'wordnet on 1000 examples: joint accuracy 54.1% (HdLM, layers 4,8) vs 54.5% (flat, layers 8,8); level-1 compute 56% of flat');
+  // What the evaluation left out, or counted wrong for want of the labels, follows the count (the job's notices named them as it ran).
+  assert.match(
+    evaluationLine({ ...classification, tooLong: 2, skippedLines: 1, unknownLabels: 3 }),
+    /^wordnet on 1000 examples \(2 too long, left out; 1 line skipped; 3 with gold labels never seen in training, counted wrong\): joint accuracy 54\.1% /,
+  );
+  assert.match(evaluationLine({ ...classification, skippedLines: 0, unknownLabels: 0 }), /^wordnet on 1000 examples: joint/);
   // HdLM exiting when sure names its exits and threshold instead of the layers of its first decisions.
   const exitWhenSure = { threshold: 0.9, layers: [4, 6, 8], decidedAt: [[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]] };
   const [hdlm, flat] = classification.variants;

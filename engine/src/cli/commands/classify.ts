@@ -6,9 +6,9 @@ import { resolve } from 'node:path';
 import { writeAtomically } from '../../checkpoint/safetensors';
 import { Engine } from '../../engine';
 import type { Classification, HierarchyBeam } from '../../hdlm/classifier';
-import { readClassifyInputs } from '../../hdlm/classifyInputs';
+import { goldIssues, readClassifyInputs } from '../../hdlm/classifyInputs';
 import { CancelledError } from '../../model/segmentedModel';
-import { formatIssues } from '../../hdlm/dataset/jsonl';
+import { formatIssues, type JsonlIssue } from '../../hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../hdlm/metrics';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, type TaskSession } from '../../hdlm/taskSession';
@@ -70,10 +70,18 @@ function againstGold(rows: readonly ClassifiedLine[]): string {
   return described ? `; against their labels: ${described}` : '';
 }
 
+/** The first 20 issues by file and line, then how many more. */
+function cappedIssues(file: string, issues: readonly JsonlIssue[]): string {
+  return `${formatIssues(file, issues.slice(0, 20))}${issues.length > 20 ? `\n… and ${issues.length - 20} more` : ''}`;
+}
+
 async function classifyFile(session: TaskSession, file: string, out: string | undefined, beam: HierarchyBeam, signal: AbortSignal): Promise<void> {
   const { inputs, skipped } = readClassifyInputs(file);
-  if (skipped.length > 0) console.error(`${formatIssues(file, skipped.slice(0, 20))}${skipped.length > 20 ? `\n… and ${skipped.length - 20} more` : ''}\n(${skipped.length} lines skipped)`);
+  if (skipped.length > 0) console.error(`${cappedIssues(file, skipped)}\n(${skipped.length} lines skipped)`);
   if (inputs.length === 0) throw new Error(`${file}: nothing to classify`);
+  // Gold labels the accuracy cannot use as they are: said before classifying, by line.
+  const gold = goldIssues(inputs, session.taxonomy);
+  if (gold.length > 0) console.error(`${cappedIssues(file, gold)}\n(${gold.length} ${gold.length === 1 ? 'input' : 'inputs'} with labels the task cannot predict as given)`);
   const bar = new ProgressBar();
   const rows: ClassifiedLine[] = [];
   const started = performance.now();

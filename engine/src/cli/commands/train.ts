@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type KeptRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
-import { describeDifference, describeMeanDifference } from '../../hdlm/metrics';
+import { describeDifference, describeMeanDifference, leftOutClause } from '../../hdlm/metrics';
 import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
@@ -114,7 +114,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     console.log(JSON.stringify(sincePrevious ? { ...result, sincePrevious } : result, null, 2));
     return;
   }
-  bar.line(`${result.task} on ${result.file}: ${result.examples} examples`);
+  bar.line(`${result.task} on ${result.file}: ${result.examples} examples${leftOutClause(result)}`);
   const depth = result.variants[0]!.metrics.levels.length;
   const head = ['variant', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint', 'ms/ex', 'layer·pos/ex', 'L1 layer·pos'];
   const rows = result.variants.map((v) => [

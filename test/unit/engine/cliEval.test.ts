@@ -1,0 +1,94 @@
+// `hdlm eval --file` on files that are not all usable examples: what it left out is counted on
+// its first line and named by file and line on stderr (or as `stage` events under the language
+// server), and a file it cannot evaluate is refused with a non-zero exit, leaving the kept
+// evaluation as it was. A tiny random model with the model's own heads.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
+import type { EvaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
+import { runHdlm, type CliRun } from '../../support/hdlmCli';
+import { REPO_ROOT as root, WORDNET_FIXTURE as fixture } from '../../support/taskWorkspace';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
+
+let dir: string;
+let task: string;
+let heads: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hdlm-cli-eval-'));
+  writeTinyModel(join(dir, 'model'), root);
+  task = join(dir, 'wn.hdlm.json');
+  heads = join(dir, 'heads');
+  writeFileSync(task, JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], listCandidates: false, heads: 'heads' }));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function hdlm(args: string[]): CliRun {
+  return runHdlm(root, args, { cacheDir: join(dir, 'cache') });
+}
+
+function writeLines(name: string, lines: readonly (object | string)[]): string {
+  const file = join(dir, name);
+  writeFileSync(file, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
+  return file;
+}
+
+const examples = readHierarchicalDataset(fixture).records.slice(0, 5).map(({ text, labels }) => ({ text, labels }));
+/** Longer than the tiny model's 1,024 positions. */
+const longText = Array.from({ length: 1100 }, () => 'word').join(' ');
+
+test('eval counts what it left out on its first line and names each by line; a file it cannot evaluate leaves the kept record alone', () => {
+  const mixed = writeLines('mixed.jsonl', [
+    examples[0]!,
+    examples[1]!,
+    examples[2]!,
+    { labels: examples[3]!.labels }, // 4: no text
+    { text: longText, labels: examples[3]!.labels }, // 5: too long
+    { text: examples[3]!.text, labels: ['noun.bogus', 'x', 'y'] }, // 6: never seen in training
+    '{"text": "broken', // 7: not JSON
+    examples[4]!,
+  ]);
+  const out = hdlm(['eval', task, '--file', mixed]);
+  assert.equal(out.status, 0, out.stderr);
+  // The headline goes where the progress bar is (stderr), above the table.
+  assert.match(out.stderr, /^wn on .*mixed\.jsonl: 5 examples \(1 too long, left out; 2 lines skipped; 1 with gold labels never seen in training, counted wrong\)$/m);
+  assert.match(out.stdout, /^variant +L1 acc/);
+  assert.match(out.stderr, /mixed\.jsonl:4: missing field 'text'/);
+  assert.match(out.stderr, /mixed\.jsonl:7: not valid JSON/);
+  assert.match(out.stderr, /1 example left out as longer than the model's context of 1024 positions .*mixed\.jsonl:5 needs \d+/);
+  assert.match(out.stderr, /1 example has a gold label never seen in training .*mixed\.jsonl:6 level 1 'noun\.bogus'/);
+  const recordFile = join(heads, 'evaluation.json');
+  const kept = readFileSync(recordFile, 'utf8');
+  const record = JSON.parse(kept) as EvaluationRecord;
+  assert.deepEqual([record.examples, record.tooLong, record.skippedLines, record.unknownLabels], [5, 1, 2, 1]);
+
+  // Under the language server (--events) the same notices come as stage events, before the result.
+  const events = hdlm(['eval', task, '--file', mixed, '--events']);
+  assert.equal(events.status, 0, events.stderr);
+  const lines = events.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; message?: string; evaluation?: EvaluationRecord });
+  const stages = lines.filter((e) => e.kind === 'stage').map((e) => e.message!);
+  assert.ok(stages.some((m) => /mixed\.jsonl:4: missing field 'text'/.test(m)) && stages.some((m) => /mixed\.jsonl:6 level 1 'noun\.bogus'/.test(m)) && stages.some((m) => /mixed\.jsonl:5 needs/.test(m)), stages.join('\n'));
+  assert.equal(lines.at(-1)!.evaluation!.unknownLabels, 1);
+  const keptNow = readFileSync(recordFile, 'utf8');
+
+  // Nothing fits the context: refused, and the kept record stays (nothing pushed to evaluation.previous.json).
+  rmSync(join(heads, 'evaluation.previous.json'), { force: true });
+  const long = writeLines('long.jsonl', [{ text: longText, labels: examples[0]!.labels }]);
+  const refused = hdlm(['eval', task, '--file', long]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /long\.jsonl: no example fits the model's context of 1024 positions: 1 too long on the taxonomy's longest path \(.*long\.jsonl:1 needs \d+\); nothing was evaluated, and the kept evaluation stays as it was/);
+  assert.equal(readFileSync(recordFile, 'utf8'), keptNow);
+  assert.ok(!existsSync(join(heads, 'evaluation.previous.json')));
+
+  // Label paths shallower than the task's levels: refused before the model loads, the record kept.
+  const two = writeLines('two.jsonl', examples.map((e) => ({ ...e, labels: e.labels.slice(0, 2) })));
+  const shallow = hdlm(['eval', task, '--file', two]);
+  assert.equal(shallow.status, 1);
+  assert.match(shallow.stderr, /wn\.hdlm\.json: 3 levels, but the labels in .*two\.jsonl have 2/);
+  assert.equal(readFileSync(recordFile, 'utf8'), keptNow);
+  assert.ok(!existsSync(join(heads, 'evaluation.previous.json')));
+});
