@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeAtomically } from '../../checkpoint/safetensors';
-import { Engine } from '../../engine';
 import type { Classification } from '../../hdlm/classifier';
 import { readClassifyInputs } from '../../hdlm/classifyInputs';
 import { CancelledError } from '../../model/segmentedModel';
@@ -12,7 +11,8 @@ import { formatIssues } from '../../hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../hdlm/metrics';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, type TaskSession } from '../../hdlm/taskSession';
-import { defaultTaskFile, hierarchyBeam, integer, outFile, providers, taskModelDir, UsageError, Values } from '../args';
+import { defaultTaskFile, hierarchyBeam, outFile, taskModelDir, UsageError, Values } from '../args';
+import { createEngine } from './modelSession';
 import { ProgressBar } from '../progress';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
@@ -24,7 +24,7 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   if (file && !existsSync(file)) throw new UsageError(`--file ${file}: no such file`);
   const out = outFile(values);
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   const session = await openTask(engine, task, taskModelDir(values, task));
   for (const notice of session.notices) console.error(`hdlm: ${notice}`);
   try {
