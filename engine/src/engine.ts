@@ -9,6 +9,12 @@ export interface EngineOptions {
   providers: readonly ExecutionProvider[];
   /** Intra-op threads; 0 lets onnxruntime decide. */
   threads: number;
+  /**
+   * Where a model's load reports what does not stop it but the user should know (unused
+   * tensors, a cache that cannot be written, the CPU running a model the device could not hold),
+   * unless the load names its own (LoadModelOptions.onWarning); else they go with its notes.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface EngineInfo {
@@ -32,7 +38,8 @@ export class Engine {
 
   /** Opens a Hugging Face model folder on the engine's device. */
   loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-    return LoadedModel.load(dir, this.device.provider, this.options.threads, options);
+    const onWarning = options.onWarning ?? this.options.onWarning;
+    return LoadedModel.load(dir, this.device.provider, this.options.threads, onWarning ? { ...options, onWarning } : options);
   }
 
   info(): EngineInfo {

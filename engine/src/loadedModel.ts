@@ -17,8 +17,14 @@ export interface LoadModelOptions {
   fused?: boolean;
   /** The engine's cache folder (fingerprints, converted graphs); default the platform's (cacheDir.ts). */
   cacheDir?: string;
-  /** Notes that do not stop the load: unused tensors, cache misses and rebuilds. */
+  /** Notes that do not stop the load: cache misses and rebuilds, and warnings unless onWarning is given. */
   onNote?: (message: string) => void;
+  /**
+   * What the user should see even when notes are hidden: tensors no graph uses, a fingerprint
+   * memo that cannot be written, the model run on the CPU because the device could not hold it.
+   * Default: onNote.
+   */
+  onWarning?: (message: string) => void;
   /** Refuse to place any node on the CPU: the load fails (no CPU fallback) unless every graph runs on the device. */
   strictDevice?: boolean;
   /** How the model's own head multiplies: 'fp32' (default, exact) or 'int8' (a quarter of the bytes; arch/head.ts). */
@@ -44,8 +50,9 @@ export class LoadedModel {
 
   static async load(dir: string, provider: ExecutionProvider, threads: number, options: LoadModelOptions = {}): Promise<LoadedModel> {
     const note = options.onNote ?? (() => undefined);
-    const checkpoint = await loadCheckpoint(dir, { cacheDir: options.cacheDir, onWarning: note });
-    const tokenizer = checkpoint.tokenizerPath ? await Tokenizer.load(checkpoint.tokenizerPath) : undefined;
+    const warn = options.onWarning ?? note;
+    const checkpoint = await loadCheckpoint(dir, { cacheDir: options.cacheDir, onWarning: warn });
+    const tokenizer = checkpoint.tokenizerPath ? await Tokenizer.fromFile(checkpoint.tokenizerPath) : undefined;
     if (tokenizer && tokenizer.vocabSize > checkpoint.config.vocabSize) {
       throw new Error(`${checkpoint.tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${checkpoint.config.vocabSize}`);
     }
@@ -65,7 +72,7 @@ export class LoadedModel {
       // A strict load asks whether every graph runs on this device: its answer is the error.
       if (provider === 'cpu' || options.strictDevice) throw err;
       const reason = err instanceof Error ? err.message : String(err);
-      note(`${provider} could not hold ${dir} (${reason.split('\n')[0]}); running it on the CPU`);
+      warn(`${provider} could not hold ${dir} (${reason.split('\n')[0]}); running it on the CPU`);
       return new LoadedModel(checkpoint, await create('cpu'), tokenizer, { provider, reason });
     }
   }

@@ -12,9 +12,39 @@ export function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** A UTF-8 text file's contents, without a leading byte order mark. */
+/**
+ * A file that could not be read. Node's EISDIR message ("illegal operation on a directory,
+ * read") names no path, so a folder given where a file belongs is named here; `reason` is the
+ * problem without the path, for callers that name the file themselves.
+ */
+export class TextFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    super(`${path}: ${reason}`, { cause });
+    this.name = 'TextFileError';
+  }
+}
+
+/** A UTF-8 text file's contents, without a leading byte order mark; errors are TextFileErrors. */
 export function readTextFile(path: string): string {
-  return withoutBom(readFileSync(path, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TextFileError(path, code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message, code, err);
+  }
+  return withoutBom(text);
+}
+
+/** What went wrong reading a file, without its path when the error carries it apart. */
+export function readProblem(err: unknown): string {
+  if (err instanceof TextFileError) return err.reason;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -2,9 +2,9 @@
 // tokenizer_config.json beside it), names the file in every error, and gives the engine
 // camelCase calls with the same defaults as transformers (special tokens added on encode, kept on
 // decode).
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readJsonObject } from './jsonFile';
 // The package is ESM-only in its types; the engine is CommonJS, so the class is loaded with a
 // dynamic import (esbuild bundles it) and only its type is imported statically.
 import type { Tokenizer as HfTokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
@@ -29,16 +29,21 @@ export class Tokenizer {
   ) {}
 
   /** `path` is a tokenizer.json file or the folder that holds one. */
-  static async load(path: string): Promise<Tokenizer> {
-    const file = isDirectory(path) ? join(path, 'tokenizer.json') : path;
-    const json = await readJson(file, true);
-    const config = (await readJson(join(dirname(file), 'tokenizer_config.json'), false)) ?? {};
+  static load(path: string): Promise<Tokenizer> {
+    return Tokenizer.fromFile(isDirectory(path) ? join(path, 'tokenizer.json') : path);
+  }
+
+  /** A tokenizer.json file, with the tokenizer_config.json beside it when there is one. */
+  static async fromFile(file: string): Promise<Tokenizer> {
+    const json = readJsonObject(file);
+    const configFile = join(dirname(file), 'tokenizer_config.json');
+    const config = existsSync(configFile) ? readJsonObject(configFile) : {};
     const { Tokenizer: Impl } = await import('@huggingface/tokenizers');
     let inner: HfTokenizer;
     try {
-      inner = new Impl(json!, config);
+      inner = new Impl(json, config);
     } catch (err) {
-      throw new Error(`${basename(file)}: cannot build a tokenizer from ${file}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${file}: cannot build a tokenizer: ${(err as Error).message}`, { cause: err });
     }
     return new Tokenizer(inner, file, largestId(inner) + 1);
   }
@@ -68,25 +73,6 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A JSON object from `path`; a missing optional file gives undefined. */
-async function readJson(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${basename(path)}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${basename(path)}: ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${basename(path)}: ${path} is not a JSON object`);
-  return value as Record<string, unknown>;
 }
 
 function largestId(inner: HfTokenizer): number {

@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultCacheDir } from '../cacheDir';
-import { Fields, readJsonObject, readModelConfig, specialTokens } from './config';
-import { expectedTensors, type ExpectedTensor } from './expectedTensors';
+import { readJsonObject } from '../jsonFile';
+import { Fields, readModelConfig, specialTokens } from './config';
+import { expectedTensors, layerCountField, layerOf, layerPrefix, type ExpectedTensor } from './expectedTensors';
 import { openSafetensorsStore, sameShape, SafetensorsStore, summarise, writeAtomically } from './safetensors';
 import type { Checkpoint, GenerationDefaults, ModelConfig } from './types';
 
@@ -42,6 +43,7 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
   const weights = openSafetensorsStore(root, { optionalPrefix: config.family === 'gpt2' ? 'transformer.' : undefined });
   const expected = expectedTensors(config);
   checkTensors(root, config, weights, expected);
+  refuseDroppedLayers(configPath, config, weights);
   warnUnused(weights, expected, options.onWarning);
   const memo = new FingerprintMemo(options.cacheDir ?? defaultCacheDir(), options.onWarning);
   const fingerprint = await fingerprintCheckpoint(configPath, weights, memo, options.onHashFile);
@@ -83,12 +85,30 @@ function tensorProblem(weights: SafetensorsStore, t: ExpectedTensor): string | u
 }
 
 /**
+ * Weights of layers beyond the config's count: transformers loads such a folder with a warning
+ * and runs the layers the config names, but a model with its last layers silently left out gives
+ * outputs that only look plausible, and a cut-down config is almost always a mistake (early exit
+ * needs no edit here: task levels pick their layers). So it is refused, naming both counts.
+ */
+function refuseDroppedLayers(configPath: string, config: ModelConfig, weights: SafetensorsStore): void {
+  let highest = -1;
+  for (const name of weights.names()) highest = Math.max(highest, layerOf(config, name) ?? -1);
+  if (highest < config.numLayers) return;
+  const field = layerCountField(config);
+  throw new Error(
+    `${configPath}: field "${field}" is ${config.numLayers}, but ${weights.label} holds ${highest + 1} layers (up to ${layerPrefix(config, highest)}); ` +
+      `the model would run without its last ${highest + 1 - config.numLayers}. Set "${field}" to ${highest + 1} ` +
+      '(an earlier layer is read out through an exit or a task level, not a shorter config)',
+  );
+}
+
+/**
  * Buffers some exports save beside the weights (causal masks, rotary tables, a tied head's copy):
  * not weights, so not worth a warning.
  */
 const KNOWN_EXTRAS = [/\.attn\.(masked_)?bias$/, /rotary_emb\.inv_freq$/, /^lm_head\.weight$/];
 
-/** Tensors nobody asked for usually mean the config describes fewer layers than were saved. */
+/** Tensors nobody asked for, outside the layers (refused above): another head, a vision tower, a stale buffer. */
 function warnUnused(weights: SafetensorsStore, expected: readonly ExpectedTensor[], onWarning: LoadOptions['onWarning']): void {
   if (!onWarning) return;
   const wanted = new Set(expected.map((t) => t.name));
@@ -130,7 +150,7 @@ function readGenerationDefaults(path: string, config: ModelConfig): GenerationDe
     return { ...fromConfig, ...UNSET_GENERATION };
   }
   const f = new Fields(readJsonObject(path), path);
-  const tokens = specialTokens(f);
+  const tokens = specialTokens(f, config.vocabSize);
   const topP = f.optionalNumber('top_p');
   if (topP !== undefined && !(topP > 0 && topP <= 1)) f.fail('top_p', `must lie in (0, 1], found ${topP}`);
   const temperature = f.optionalNumber('temperature');

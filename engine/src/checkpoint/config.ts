@@ -3,7 +3,7 @@
 // defaulted to the same value here (so a config that loads there loads here); a field that
 // changes the computation in a way the graph builders do not implement is refused with its name,
 // never ignored.
-import { readTextFile } from '../textFile';
+import { readJsonObject } from '../jsonFile';
 import type { ModelConfig, RopeScaling } from './types';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'qwen3', 'mistral', 'gpt2'] as const;
@@ -11,23 +11,6 @@ export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'qwen3', 'mistral', 'gpt
 /** Reads and parses a config.json; errors name the file. */
 export function readModelConfig(path: string): ModelConfig {
   return parseModelConfig(readJsonObject(path), path);
-}
-
-export function readJsonObject(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readTextFile(path);
-  } catch (err) {
-    throw new Error(`${path}: cannot read: ${(err as Error).message}`, { cause: err });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: not a JSON object`);
-  return value as Record<string, unknown>;
 }
 
 /** `source` names the file in errors. */
@@ -64,10 +47,11 @@ function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'qwen3' | 'm
     f.fail('num_key_value_heads', `${numKvHeads} does not divide num_attention_heads=${numHeads}`);
   }
   const defaults = LLAMA_FAMILY_DEFAULTS[modelType];
+  const vocabSize = f.positiveInt('vocab_size');
   return {
     modelType,
     family: 'llama',
-    vocabSize: f.positiveInt('vocab_size'),
+    vocabSize,
     hiddenSize,
     numLayers: f.positiveInt('num_hidden_layers'),
     numHeads,
@@ -77,14 +61,14 @@ function parseLlamaFamily(f: Fields, modelType: 'llama' | 'qwen2' | 'qwen3' | 'm
     normEps: f.optionalPositiveNumber('rms_norm_eps') ?? 1e-6,
     ropeTheta: ropeTheta(f),
     ...ropeScaling(f),
-    maxPositions: contextLength(f, modelType, f.optionalPositiveInt('max_position_embeddings') ?? defaults.maxPositions),
+    ...contextLength(f, modelType, f.optionalPositiveInt('max_position_embeddings') ?? defaults.maxPositions),
     // Qwen2's attention always has q/k/v biases; llama's and qwen3's optional ones are refused above.
     attentionBias: modelType === 'qwen2',
     // Qwen3 normalises each head's queries and keys (q_norm, k_norm) before the rotary embedding.
     ...(modelType === 'qwen3' ? { qkNorm: true } : {}),
     tieWordEmbeddings: f.optionalBoolean('tie_word_embeddings') ?? defaults.tie,
     activation: 'silu',
-    ...specialTokens(f),
+    ...specialTokens(f, vocabSize),
   };
 }
 
@@ -145,14 +129,30 @@ function ropeScaling(f: Fields): { ropeScaling?: RopeScaling } {
 }
 
 /**
- * The context the engine allows. A sliding attention window only changes anything for sequences
- * longer than the window, so when one is active the context is capped at the window: every
- * sequence the engine accepts is then computed exactly as transformers computes it, and a longer
- * prompt meets the ordinary context-length handling instead of silently different attention.
+ * The most positions the engine gives a llama-family model: its rotary tables are built whole
+ * when a graph is (arch/llama.ts, [positions, head_dim / 2] of cos and of sin), so a config's
+ * max_position_embeddings of 1e9 would ask for gigabytes. 131072 is Llama 3.1's whole context,
+ * 64 MiB of tables at head_dim 128; longer contexts (Qwen2.5-1M's 1010000) are capped here, and
+ * a longer input is refused naming this limit.
  */
-function contextLength(f: Fields, modelType: string, maxPositions: number): number {
+export const ROTARY_POSITION_LIMIT = 131_072;
+
+/**
+ * The context the engine allows, and what sets it. A sliding attention window only changes
+ * anything for sequences longer than the window, so when one is active the context is capped at
+ * the window: every sequence the engine accepts is then computed exactly as transformers computes
+ * it, and a longer prompt meets the ordinary context-length handling instead of silently
+ * different attention.
+ */
+function contextLength(f: Fields, modelType: string, maxPositions: number): Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'> {
   const window = slidingWindow(f, modelType);
-  return window === undefined ? maxPositions : Math.min(maxPositions, window);
+  if (window !== undefined && window < Math.min(maxPositions, ROTARY_POSITION_LIMIT)) {
+    return { maxPositions: window, maxPositionsFrom: `sliding_window ${window}` };
+  }
+  if (maxPositions > ROTARY_POSITION_LIMIT) {
+    return { maxPositions: ROTARY_POSITION_LIMIT, maxPositionsFrom: `the engine's limit of ${ROTARY_POSITION_LIMIT} rotary positions; max_position_embeddings is ${maxPositions}` };
+  }
+  return { maxPositions, maxPositionsFrom: 'max_position_embeddings' };
 }
 
 function slidingWindow(f: Fields, modelType: string): number | undefined {
@@ -176,10 +176,11 @@ function parseGpt2(f: Fields): ModelConfig {
   if (f.optionalBoolean('add_cross_attention') === true) f.fail('add_cross_attention', 'true is not supported (decoder-only models)');
   const hiddenSize = f.positiveInt('n_embd');
   const numHeads = f.positiveInt('n_head');
+  const vocabSize = f.positiveInt('vocab_size');
   return {
     modelType: 'gpt2',
     family: 'gpt2',
-    vocabSize: f.positiveInt('vocab_size'),
+    vocabSize,
     hiddenSize,
     numLayers: f.positiveInt('n_layer'),
     numHeads,
@@ -189,10 +190,11 @@ function parseGpt2(f: Fields): ModelConfig {
     normEps: f.optionalPositiveNumber('layer_norm_epsilon') ?? 1e-5,
     ropeTheta: 0,
     maxPositions: f.optionalPositiveInt('n_positions') ?? 1024,
+    maxPositionsFrom: 'n_positions',
     attentionBias: true,
     tieWordEmbeddings: true,
     activation: 'gelu_new',
-    ...specialTokens(f),
+    ...specialTokens(f, vocabSize),
   };
 }
 
@@ -207,12 +209,16 @@ export interface SpecialTokens {
   padTokenId: number | undefined;
 }
 
-/** bos/eos/pad ids as config.json and generation_config.json both write them. */
-export function specialTokens(f: Fields): SpecialTokens {
+/**
+ * bos/eos/pad ids as config.json and generation_config.json both write them, each below the
+ * model's vocab_size: an id outside the vocabulary is never sampled, so an EOS there would never
+ * end a generation.
+ */
+export function specialTokens(f: Fields, vocabSize: number): SpecialTokens {
   return {
-    bosTokenId: f.optionalTokenId('bos_token_id'),
-    eosTokenIds: f.tokenIdList('eos_token_id'),
-    padTokenId: f.optionalTokenId('pad_token_id'),
+    bosTokenId: f.optionalTokenId('bos_token_id', vocabSize),
+    eosTokenIds: f.tokenIdList('eos_token_id', vocabSize),
+    padTokenId: f.optionalTokenId('pad_token_id', vocabSize),
   };
 }
 
@@ -290,23 +296,35 @@ export class Fields {
     return typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : this.expected(name, 'an object');
   }
 
-  /** Some configs write -1 for "no such token"; any negative id is read as absent. */
-  optionalTokenId(name: string): number | undefined {
+  /** A token id below `vocabSize`; some configs write -1 for "no such token", read as absent. */
+  optionalTokenId(name: string, vocabSize: number): number | undefined {
     if (!this.has(name)) return undefined;
     const v = this.json[name];
     if (!isTokenIdOrNone(v)) this.expected(name, 'a token id (integer)');
-    return v >= 0 ? v : undefined;
+    return this.inVocabulary(name, [v], vocabSize)[0];
   }
 
-  /** A token id or a list of them (eos_token_id is either); absent gives []. */
-  tokenIdList(name: string): number[] {
+  /** A token id or a list of them (eos_token_id is either), each below `vocabSize`; absent gives []. */
+  tokenIdList(name: string, vocabSize: number): number[] {
     if (!this.has(name)) return [];
     const v = this.json[name];
     const list = Array.isArray(v) ? v : [v];
     if (!list.every(isTokenIdOrNone)) this.expected(name, 'a token id or a list of token ids');
-    return (list as number[]).filter((id) => id >= 0);
+    return this.inVocabulary(name, list as number[], vocabSize);
+  }
+
+  /** The ids without the -1s that mean none; any other id outside [0, vocabSize) fails. */
+  private inVocabulary(name: string, ids: readonly number[], vocabSize: number): number[] {
+    const outside = ids.find((id) => id < NO_TOKEN || id >= vocabSize);
+    if (outside !== undefined) {
+      this.fail(name, `has ${outside}, which is not a token of the model's vocabulary (ids 0 to ${vocabSize - 1}, vocab_size ${vocabSize}; -1 means none)`);
+    }
+    return ids.filter((id) => id !== NO_TOKEN);
   }
 }
+
+/** What some exports write for "no such token" (a pad id of -1, as in early Llama conversions). */
+const NO_TOKEN = -1;
 
 function isTokenIdOrNone(v: unknown): v is number {
   return Number.isSafeInteger(v);

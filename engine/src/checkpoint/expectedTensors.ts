@@ -15,6 +15,22 @@ export function expectedTensors(config: ModelConfig): ExpectedTensor[] {
   return config.family === 'llama' ? llamaTensors(config) : gpt2Tensors(config);
 }
 
+/** The decoder layer a tensor belongs to (`model.layers.7.…`, GPT-2's `h.7.…`), or undefined. */
+export function layerOf(config: ModelConfig, name: string): number | undefined {
+  const match = (config.family === 'llama' ? /^model\.layers\.(\d+)\./ : /^h\.(\d+)\./).exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The name prefix of layer `i`'s tensors. */
+export function layerPrefix(config: ModelConfig, i: number): string {
+  return config.family === 'llama' ? `model.layers.${i}` : `h.${i}`;
+}
+
+/** The config.json field that counts the layers, for messages. */
+export function layerCountField(config: ModelConfig): string {
+  return config.family === 'llama' ? 'num_hidden_layers' : 'n_layer';
+}
+
 /** A dimension with its explanation. */
 interface Dim {
   size: number;
@@ -33,7 +49,7 @@ function llamaTensors(c: ModelConfig): ExpectedTensor[] {
   const KV: Dim = { size: c.numKvHeads * c.headDim, why: `num_key_value_heads=${c.numKvHeads} × head_dim=${c.headDim}` };
   const list = [tensor('model.embed_tokens.weight', V, H)];
   for (let i = 0; i < c.numLayers; i++) {
-    const p = `model.layers.${i}`;
+    const p = layerPrefix(c, i);
     list.push(
       tensor(`${p}.input_layernorm.weight`, H),
       tensor(`${p}.self_attn.q_proj.weight`, Q, H),
@@ -73,7 +89,7 @@ function gpt2Tensors(c: ModelConfig): ExpectedTensor[] {
   const I: Dim = { size: c.intermediateSize, why: `n_inner=${c.intermediateSize}` };
   const list = [tensor('wte.weight', V, H), tensor('wpe.weight', P, H)];
   for (let i = 0; i < c.numLayers; i++) {
-    const p = `h.${i}`;
+    const p = layerPrefix(c, i);
     list.push(
       tensor(`${p}.ln_1.weight`, H),
       tensor(`${p}.ln_1.bias`, H),

@@ -2,9 +2,10 @@
 // tensor's dtype, shape and byte range, then one flat byte buffer. Files of real checkpoints are
 // gigabytes, so opening a file parses its header only; a tensor's bytes are read when it is asked
 // for, in bounded chunks, straight into the Float32Array that is returned.
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { readJsonObject } from '../jsonFile';
 import type { DTypeName, HalfTensor, WeightStore } from './types';
 
 /** Every dtype the safetensors format defines, with its size in bytes. */
@@ -174,11 +175,18 @@ function assertLittleEndianHost(): void {
 }
 
 function openFile(path: string): number {
+  let fd: number;
   try {
-    return openSync(path, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
     throw new Error(`${basename(path)}: cannot open ${path}: ${(err as Error).message}`, { cause: err });
   }
+  // A folder opens on Linux, and only its first read fails, with an EISDIR that names no path.
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new Error(`${basename(path)}: ${path} is a folder, not a weights file`);
+  }
+  return fd;
 }
 
 interface RawHeader {
@@ -481,13 +489,7 @@ function openSharded(dir: string, options: StoreOptions): SafetensorsStore {
 }
 
 function readWeightMap(path: string): Record<string, string> {
-  let index: unknown;
-  try {
-    index = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`${INDEX_FILE}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const map = isPlainObject(index) ? index['weight_map'] : undefined;
+  const map = readJsonObject(path)['weight_map'];
   if (!isPlainObject(map)) throw new Error(`${INDEX_FILE}: weight_map is missing or not an object`);
   for (const [tensor, shard] of Object.entries(map)) {
     // A shard is a plain file name in the model folder; a path could reach outside it.

@@ -23,7 +23,13 @@ export interface ModelConfig {
   ropeTheta: number;
   /** How the rotary frequencies are rescaled for a longer context (llama family); absent: plain RoPE. */
   ropeScaling?: RopeScaling;
+  /** The longest input, in positions, the engine gives this model. */
   maxPositions: number;
+  /**
+   * What sets maxPositions, for errors about too long an input: "max_position_embeddings",
+   * "sliding_window 4096", the engine's own bound (config.ts ROTARY_POSITION_LIMIT).
+   */
+  maxPositionsFrom?: string;
   /** q/k/v projections have biases (qwen2, gpt2). */
   attentionBias: boolean;
   /** Each head's queries and keys are RMS-normalised (own weight [head_dim]) before RoPE (qwen3). */

@@ -2,9 +2,10 @@
 // decodes each level, the prompt, where heads go and how to train them. Paths are relative to
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse, type ParseError } from 'jsonc-parser';
 import { dirname, resolve } from 'node:path';
-import { readTextFile } from '../textFile';
+import { describeJsonError } from '../jsonFile';
+import { readProblem, readTextFile } from '../textFile';
 
 /** The task kinds, in the order editors offer them. */
 export const TASK_KINDS = ['classify', 'thoughtThenAnswer'] as const;
@@ -111,7 +112,7 @@ export function readTaskFile(path: string): TaskDefinition {
   try {
     text = readTextFile(abs);
   } catch (err) {
-    throw new TaskFileError(abs, [`cannot read: ${(err as Error).message}`]);
+    throw new TaskFileError(abs, [`cannot read: ${readProblem(err)}`]);
   }
   return parseTask(parseTaskText(text, abs), abs);
 }
@@ -127,18 +128,12 @@ export function parseTaskText(text: string, path: string): unknown {
   if (errors.length === 0) return raw;
   throw new TaskFileError(
     path,
-    errors.slice(0, 3).map((e) => `not valid JSON at line ${lineColumn(text, e.offset)}: ${printParseErrorCode(e.error).replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase()}`),
+    errors.slice(0, 3).map((e) => `not valid JSON at ${describeJsonError(text, e)}`),
   );
 }
 
 /** How task files are parsed, here and by the editor's features: comments and trailing commas allowed. */
 export const TASK_JSON = { allowTrailingComma: true, disallowComments: false } as const;
-
-/** "3, column 5" for an offset into `text` (both 1-based). */
-function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset).split('\n');
-  return `${before.length}, column ${before.at(-1)!.length + 1}`;
-}
 
 export function parseTask(raw: unknown, path: string): TaskDefinition {
   const problems: string[] = [];

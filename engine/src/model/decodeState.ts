@@ -1,7 +1,9 @@
 // Everything a batch of sequences has accumulated: the token mask, positions, each segment's KV
 // cache, and the hidden states that stopped early and wait to enter a deeper segment.
+import type { ModelConfig } from '../checkpoint/types';
 import type { Tensor } from '../runtime/ort';
 import type { DeviceTensors } from './deviceTensors';
+import { contextExceeded } from './positions';
 
 export interface SegmentCache {
   /** Per layer of the segment: [B, kvH, cached, D]. */
@@ -135,7 +137,7 @@ export class DecodeState {
    * Records tree positions (batch 1): `parents[i]` is the index in this call's tokens that token
    * i continues, or -1 for the end of the sequence. Position ids follow depth, not order.
    */
-  extendTree(parents: readonly number[], maxPositions: number): void {
+  extendTree(parents: readonly number[], context: Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'>): void {
     if (this.batch !== 1) throw new Error('tree positions need a batch of 1');
     if (this.tree) throw new Error('a state holds one tree; fork the state before the tree to try another');
     const base = this.nextPosition(0);
@@ -144,7 +146,7 @@ export class DecodeState {
     const depth: number[] = [];
     parents.forEach((p, i) => (depth[i] = p < 0 || p >= i ? 0 : depth[p]! + 1));
     const deepest = base + Math.max(...depth);
-    if (deepest >= maxPositions) throw new Error(`the input needs ${deepest + 1} positions but the model's context is ${maxPositions} (max_position_embeddings); shorten it`);
+    if (deepest >= context.maxPositions) throw contextExceeded(deepest + 1, context);
     const start = this.length;
     this.grow(start + parents.length);
     parents.forEach((parent, i) => {

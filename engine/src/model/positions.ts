@@ -30,19 +30,29 @@ export function rotaryFrequencies(spec: RotarySpec): Float32Array {
   });
 }
 
-/** Rotary caches [maxPositions, D/2] for the fused operator, with the same float32 rounding. */
+/**
+ * Rotary caches [maxPositions, D/2] for the fused operator, with the same float32 rounding as
+ * rotaryTables(), written straight into the halves the operator reads (no [maxPositions, D]
+ * table in between: at 131072 positions that was 128 MiB more for a moment).
+ */
 export function rotaryCache(maxPositions: number, spec: RotarySpec): { cos: Float32Array; sin: Float32Array } {
-  const positions = Int32Array.from({ length: maxPositions }, (_, i) => i);
   const half = spec.headDim / 2;
-  const headDim = spec.headDim;
-  const full = rotaryTables(positions, 1, spec);
+  const invFreq = rotaryFrequencies(spec);
   const cos = new Float32Array(maxPositions * half);
   const sin = new Float32Array(maxPositions * half);
   for (let p = 0; p < maxPositions; p++) {
-    cos.set(full.cos.subarray(p * headDim, p * headDim + half), p * half);
-    sin.set(full.sin.subarray(p * headDim, p * headDim + half), p * half);
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(p * invFreq[i]!);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
   }
   return { cos, sin };
+}
+
+/** The error for an input longer than the model's context, naming what sets the context. */
+export function contextExceeded(needed: number, context: Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'>): Error {
+  return new Error(`the input needs ${needed} positions but the model's context is ${context.maxPositions} (${context.maxPositionsFrom ?? 'max_position_embeddings'}); shorten it`);
 }
 
 /**

@@ -7,7 +7,7 @@ import { architectureFor } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
 import { ExecutionProvider, float32Tensor, freeDeviceTensor, int64Tensor, isOnDevice, keepsOutputsOnDevice, Session, Tensor } from '../runtime/ort';
 import { DType, GraphBuilder } from '../onnx/graph';
-import { attentionBias, rotaryTables, treeAttentionBias } from './positions';
+import { attentionBias, contextExceeded, rotaryTables, treeAttentionBias } from './positions';
 import { buildHeadGraph, type HeadPrecision } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
 import { DeviceTensors } from './deviceTensors';
@@ -243,7 +243,7 @@ export class SegmentedModel {
     if (width === 0) throw new Error('append: no tokens to add');
     // Refused rather than truncated: silently dropping the start of a prompt changes its meaning.
     if (state.length + width > this.config.maxPositions) {
-      throw new Error(`the input needs ${state.length + width} positions but the model's context is ${this.config.maxPositions} (max_position_embeddings); shorten it`);
+      throw contextExceeded(state.length + width, this.config);
     }
     const real = rows.map((r) => Array.from({ length: width }, (_, i) => i >= width - r.length));
     const start = state.length;
@@ -271,7 +271,7 @@ export class SegmentedModel {
     state.assertOpen();
     if (tokens.length !== parents.length || tokens.length === 0) throw new Error('appendTree: one parent per token, at least one token');
     const start = state.length;
-    state.extendTree(parents, this.config.maxPositions);
+    state.extendTree(parents, this.config);
     const H = this.config.hiddenSize;
     const hidden = new Float32Array(tokens.length * H);
     tokens.forEach((id, i) => this.embed(id, state.positions[0]![start + i]!, hidden, i * H));

@@ -7,11 +7,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import { readModelConfig } from '../../../engine/src/checkpoint/config';
 import { readClassifyInputs } from '../../../engine/src/hdlm/classifyInputs';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
-import { writeTinyModel } from '../../support/tinyCheckpoint';
+import { Tokenizer } from '../../../engine/src/tokenizer';
+import { writeTinyCheckpoint, writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 const BOM = '\ufeff';
@@ -56,4 +58,18 @@ test('a model config.json with a byte order mark loads', () => {
   const plain = readModelConfig(config);
   writeFileSync(config, `${BOM}${readFileSync(config, 'utf8')}`);
   assert.deepEqual(readModelConfig(config), plain);
+});
+
+test('a tokenizer.json and a model.safetensors.index.json with a byte order mark load', async () => {
+  // Before, both were refused: "Unexpected token '\ufeff'".
+  const model = writeTinyCheckpoint(join(dir, 'sharded'), { family: 'llama', layers: 1, shards: 2, tokenizer: true, generationConfig: { max_new_tokens: 8 } });
+  for (const file of ['tokenizer.json', 'model.safetensors.index.json', 'generation_config.json']) {
+    const path = join(model.dir, file);
+    writeFileSync(path, `${BOM}${readFileSync(path, 'utf8')}`);
+  }
+  const checkpoint = await loadCheckpoint(model.dir, { cacheDir: join(dir, 'cache') });
+  assert.equal(checkpoint.generation.maxNewTokens, 8);
+  assert.deepEqual([model.files.length, checkpoint.weights.names().length], [2, Object.keys(model.tensors).length]);
+  const tokenizer = await Tokenizer.fromFile(checkpoint.tokenizerPath!);
+  assert.equal(tokenizer.decode(tokenizer.encode('hello', { addSpecialTokens: false })), 'hello');
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CheckpointError, loadCheckpoint, type LoadOptions } from '../../../engine/src/checkpoint/checkpoint';
-import { parseModelConfig, readModelConfig } from '../../../engine/src/checkpoint/config';
+import { parseModelConfig, readModelConfig, ROTARY_POSITION_LIMIT } from '../../../engine/src/checkpoint/config';
 import { expectedTensors } from '../../../engine/src/checkpoint/expectedTensors';
 import { writeSafetensors, type TensorToWrite } from '../../../engine/src/checkpoint/safetensors';
 import type { DTypeName } from '../../../engine/src/checkpoint/types';
@@ -103,6 +103,7 @@ test('a Llama config (TinyLlama) is read with grouped-query attention', () => {
     normEps: 1e-5,
     ropeTheta: 10000,
     maxPositions: 2048,
+    maxPositionsFrom: 'max_position_embeddings',
     attentionBias: false,
     tieWordEmbeddings: false,
     activation: 'silu',
@@ -169,6 +170,7 @@ test('a GPT-2 config maps n_* fields, defaults n_inner to 4·n_embd and is alway
     normEps: 1e-5,
     ropeTheta: 0,
     maxPositions: 1024,
+    maxPositionsFrom: 'n_positions',
     attentionBias: true,
     tieWordEmbeddings: true,
     activation: 'gelu_new',
@@ -188,7 +190,7 @@ test('optional llama-family fields take transformers defaults; explicit head_dim
   assert.equal(minimal.normEps, 1e-6);
   assert.equal(minimal.tieWordEmbeddings, false);
   assert.equal(minimal.maxPositions, 2048);
-  const explicit = parse(variant(TINYLLAMA, { head_dim: 128, eos_token_id: [128001, 128008, 128009], pad_token_id: -1 }));
+  const explicit = parse(variant(TINYLLAMA, { head_dim: 128, vocab_size: 128256, eos_token_id: [128001, 128008, 128009], pad_token_id: -1 }));
   assert.equal(explicit.headDim, 128);
   assert.deepEqual(explicit.eosTokenIds, [128001, 128008, 128009]);
   assert.equal(explicit.padTokenId, undefined); // -1 means "none" in some exports
@@ -242,6 +244,34 @@ test('features the graphs do not implement are refused by name, not ignored', ()
   assert.equal(parse(variant(GPT2, { activation_function: 'gelu_pytorch_tanh' })).activation, 'gelu_new');
   assert.throws(() => parse(variant(GPT2, { tie_word_embeddings: false })), /field "tie_word_embeddings" false is not supported for gpt2/);
   assert.throws(() => parse(variant(GPT2, { scale_attn_by_inverse_layer_idx: true })), /scale_attn_by_inverse_layer_idx/);
+});
+
+test('special token ids outside the vocabulary are refused naming the field; -1 means none', () => {
+  assert.throws(() => parse(variant(TINYLLAMA, { eos_token_id: 32000 })), /^Error: \/models\/x\/config\.json: field "eos_token_id" has 32000, which is not a token of the model's vocabulary \(ids 0 to 31999, vocab_size 32000; -1 means none\)$/);
+  assert.throws(() => parse(variant(TINYLLAMA, { eos_token_id: [2, 99999] })), /field "eos_token_id" has 99999/);
+  assert.throws(() => parse(variant(TINYLLAMA, { bos_token_id: 40000 })), /field "bos_token_id" has 40000/);
+  assert.throws(() => parse(variant(GPT2, { pad_token_id: 50257 })), /field "pad_token_id" has 50257, .*vocab_size 50257/);
+  assert.throws(() => parse(variant(TINYLLAMA, { bos_token_id: -2 })), /field "bos_token_id" has -2/);
+  const none = parse(variant(TINYLLAMA, { bos_token_id: -1, eos_token_id: [2, -1], pad_token_id: 31999 }));
+  assert.deepEqual([none.bosTokenId, none.eosTokenIds, none.padTokenId], [undefined, [2], 31999]);
+});
+
+test('generation_config.json token ids outside the vocabulary are refused, not used as EOS', async () => {
+  // Before, an EOS of 99999 in a 64-token vocabulary replaced config.json's, and generation never stopped at EOS.
+  const eos = writeTinyCheckpoint(freshDir(), { family: 'llama', generationConfig: { eos_token_id: 99999 } });
+  await assert.rejects(loadCheckpoint(eos.dir, isolated()), /generation_config\.json: field "eos_token_id" has 99999, which is not a token of the model's vocabulary \(ids 0 to 63, vocab_size 64/);
+  const pad = writeTinyCheckpoint(freshDir(), { family: 'llama', generationConfig: { pad_token_id: -3 } });
+  await assert.rejects(loadCheckpoint(pad.dir, isolated()), /generation_config\.json: field "pad_token_id" has -3/);
+});
+
+test('max_position_embeddings beyond the rotary limit is capped at it, and the cap is named', () => {
+  // Before, 1e9 asked for a 64e9-element rotary table when the graph was built.
+  const huge = parse(variant(TINYLLAMA, { max_position_embeddings: 1_000_000_000 }));
+  assert.equal(huge.maxPositions, ROTARY_POSITION_LIMIT);
+  assert.equal(huge.maxPositionsFrom, `the engine's limit of ${ROTARY_POSITION_LIMIT} rotary positions; max_position_embeddings is 1000000000`);
+  // Llama 3.1's 131072 is the limit itself: unchanged.
+  assert.deepEqual([parse(variant(TINYLLAMA, { max_position_embeddings: 131072 })).maxPositions, ROTARY_POSITION_LIMIT], [131072, 131072]);
+  assert.equal(parse(MISTRAL).maxPositionsFrom, 'sliding_window 4096');
 });
 
 // ---- Expected tensors -------------------------------------------------------------------------
@@ -371,13 +401,23 @@ test('missing tensors and unreadable dtypes are listed together', async () => {
   ]);
 });
 
-test('a checkpoint with more layers than its config loads with a warning naming the unused tensors', async () => {
+test('weights of more layers than config.json counts are refused, naming the field and both counts', async () => {
+  // Before, 2 of 3 layers ran and only an easily hidden warning said so.
   const tiny = writeTinyCheckpoint(freshDir(), { family: 'llama', layers: 3, configOverrides: { num_hidden_layers: 2 } });
+  await assert.rejects(
+    loadCheckpoint(tiny.dir, isolated()),
+    /config\.json: field "num_hidden_layers" is 2, but model\.safetensors holds 3 layers \(up to model\.layers\.2\); the model would run without its last 1\. Set "num_hidden_layers" to 3/,
+  );
+  const gpt2 = writeTinyCheckpoint(freshDir(), { family: 'gpt2', layers: 2, shards: 2, namePrefix: 'transformer.', configOverrides: { n_layer: 1 } });
+  await assert.rejects(loadCheckpoint(gpt2.dir, isolated()), /field "n_layer" is 1, but model\.safetensors\.index\.json holds 2 layers \(up to h\.1\)/);
+});
+
+test('a tensor no graph uses still loads, with a warning naming it', async () => {
+  const tiny = writeTinyCheckpoint(freshDir(), { family: 'llama', layers: 1 });
+  rewriteWeights(tiny, { 'model.vision_tower.weight': { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } });
   const warnings: string[] = [];
-  const ckpt = await loadCheckpoint(tiny.dir, isolated({ onWarning: (m) => warnings.push(m) }));
-  assert.equal(ckpt.config.numLayers, 2);
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /^model\.safetensors: 9 tensor\(s\) are not used by the model: model\.layers\.2\./);
+  await loadCheckpoint(tiny.dir, isolated({ onWarning: (m) => warnings.push(m) }));
+  assert.deepEqual(warnings, ['model.safetensors: 1 tensor(s) are not used by the model: model.vision_tower.weight']);
 });
 
 test('a NaN or infinity in a weight fails the load naming the file and tensor, unless the scan is off', async () => {
@@ -422,15 +462,15 @@ test('folder-level problems are named: no folder, no config.json, no weights', a
 // ---- generation_config.json and tokenizer.json ------------------------------------------------
 
 test('generation_config.json overrides config.json token ids and supplies sampling defaults', async () => {
-  // Qwen2.5-0.5B-Instruct's generation_config.json.
+  // Qwen2.5-0.5B-Instruct's generation_config.json, its token ids (151643, 151645) moved into the tiny vocabulary.
   const generationConfig = {
-    bos_token_id: 151643, pad_token_id: 151643, do_sample: true, eos_token_id: [151645, 151643],
+    bos_token_id: 61, pad_token_id: 61, do_sample: true, eos_token_id: [63, 61],
     repetition_penalty: 1.1, temperature: 0.7, top_p: 0.8, top_k: 20, transformers_version: '4.37.0',
   };
   const tiny = writeTinyCheckpoint(freshDir(), { family: 'llama', modelType: 'qwen2', generationConfig });
   const ckpt = await loadCheckpoint(tiny.dir, isolated());
   assert.deepEqual(ckpt.generation, {
-    bosTokenId: 151643, eosTokenIds: [151645, 151643], padTokenId: 151643,
+    bosTokenId: 61, eosTokenIds: [63, 61], padTokenId: 61,
     maxNewTokens: undefined, maxLength: undefined, temperature: 0.7, topK: 20, topP: 0.8, doSample: true,
     repetitionPenalty: 1.1, noRepeatNgramSize: undefined, numBeams: undefined,
   });
@@ -472,10 +512,10 @@ test('tokenizer errors name the file', async () => {
   const dir = freshDir();
   await assert.rejects(Tokenizer.load(dir), /tokenizer\.json: cannot read/);
   writeFileSync(join(dir, 'tokenizer.json'), '{"model": ');
-  await assert.rejects(Tokenizer.load(join(dir, 'tokenizer.json')), /tokenizer\.json: .*is not valid JSON/);
+  await assert.rejects(Tokenizer.load(join(dir, 'tokenizer.json')), /tokenizer\.json: not valid JSON at line 1, column 11: value expected/);
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tinyTokenizerJson()));
   writeFileSync(join(dir, 'tokenizer_config.json'), '[]');
-  await assert.rejects(Tokenizer.load(dir), /tokenizer_config\.json: .*is not a JSON object/);
+  await assert.rejects(Tokenizer.load(dir), /tokenizer_config\.json: not a JSON object/);
 });
 
 test('a tiny checkpoint with a tokenizer: loadCheckpoint finds it and its special token is BOS and EOS', async () => {

@@ -337,7 +337,7 @@ test('a broken index fails naming the index and the shard', () => {
 
   const badJson = freshDir();
   writeFileSync(join(badJson, 'model.safetensors.index.json'), '{');
-  assert.throws(() => openSafetensorsStore(badJson), /model\.safetensors\.index\.json: cannot read/);
+  assert.throws(() => openSafetensorsStore(badJson), /model\.safetensors\.index\.json: not valid JSON at line 1, column 2: close brace expected/);
 });
 
 test('a folder without safetensors weights says what it found instead', () => {

@@ -7,10 +7,11 @@ import { Engine } from '../../engine';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask } from '../../hdlm/taskSession';
 import type { HierarchyBeam } from '../../hdlm/classifier';
-import { hierarchyBeam, integer, integerList, modelDir, providers, taskModelDir, Values } from '../args';
+import { hierarchyBeam, integer, integerList, modelDir, taskModelDir, Values } from '../args';
+import { createEngine } from './modelSession';
 
 export async function benchCommand(values: Values, signal: AbortSignal): Promise<void> {
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   const device = engine.info().device;
   const threads = integer(values, 'threads', 0);
   if (typeof values['task'] === 'string') {

@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeAtomically } from '../../checkpoint/safetensors';
-import { Engine } from '../../engine';
 import type { Classification, HierarchyBeam } from '../../hdlm/classifier';
 import { goldIssues, readClassifyInputs } from '../../hdlm/classifyInputs';
 import { CancelledError } from '../../model/segmentedModel';
@@ -12,8 +11,9 @@ import { formatIssues, type JsonlIssue } from '../../hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../hdlm/metrics';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, type TaskSession } from '../../hdlm/taskSession';
-import { defaultTaskFile, hierarchyBeam, integer, providers, taskModelDir, UsageError, Values } from '../args';
+import { defaultTaskFile, hierarchyBeam, taskModelDir, UsageError, Values } from '../args';
 import { outputFile } from '../outputs';
+import { createEngine } from './modelSession';
 import { ProgressBar } from '../progress';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
@@ -27,7 +27,7 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   const beam = hierarchyBeam(values);
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
   const out = outputFile(values, 'out', { task, files: [['--file', file]] });
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   const session = await openTask(engine, task, taskModelDir(values, task));
   for (const notice of session.notices) console.error(`hdlm: ${notice}`);
   try {

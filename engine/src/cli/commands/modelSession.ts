@@ -3,9 +3,17 @@ import { Engine } from '../../engine';
 import type { LoadedModel } from '../../loadedModel';
 import { headPrecision, integer, integerList, modelDir, providers, UsageError, Values } from '../args';
 
+/**
+ * The engine a command runs on. What a model's load warns of (tensors no graph uses, and the
+ * like) goes to stderr always; its other notes only with HDLM_VERBOSE set.
+ */
+export function createEngine(values: Values): Promise<Engine> {
+  return Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0), onWarning: (m) => console.error(`hdlm: warning: ${m}`) });
+}
+
 /** The model of `--model` on `--device`, with segment boundaries at `cuts` (the early exits asked for). */
 export async function openModel(values: Values, cuts: number[]): Promise<LoadedModel> {
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   for (const f of engine.info().fallbacks) console.error(`hdlm: ${f.provider} skipped: ${f.reason.split('\n')[0]}`);
   return engine.loadModel(modelDir(values), {
     cuts,

@@ -2,12 +2,12 @@
 // level at every candidate layer on a sample of the task's data, keeps the record beside the
 // task's heads (layer-scan.json, which the editor reads) and prints the Markdown report with the
 // suggested layers (`--json`: the record) or writes it whole to --out. The heads themselves are not touched.
-import { Engine } from '../../engine';
 import { saveLayerScan, scanLayers, SCAN_DEFAULTS } from '../../hdlm/layerScan';
 import { layerScanMarkdown, layerScanSummary } from '../../hdlm/layerScanMarkdown';
 import { readTaskFile } from '../../hdlm/taskFile';
-import { defaultTaskFile, integer, integerList, number, providers, taskModelDir, UsageError, type Values } from '../args';
+import { defaultTaskFile, integer, integerList, number, taskModelDir, UsageError, type Values } from '../args';
 import { outputFile, writeOutput } from '../outputs';
+import { createEngine } from './modelSession';
 import { formatSeconds, ProgressBar } from '../progress';
 
 export async function scanLayersCommand(values: Values, signal: AbortSignal): Promise<void> {
@@ -19,7 +19,7 @@ export async function scanLayersCommand(values: Values, signal: AbortSignal): Pr
   if (!(tolerance >= 0 && tolerance < 100)) throw new UsageError(`--tolerance is in accuracy points, from 0 to below 100, got ${String(values['tolerance'])}`);
   if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
   const layers = integerList(values, 'layers');
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   const events = values['events'] === true;
   const bar = new ProgressBar();
   const record = await scanLayers(engine, task, {

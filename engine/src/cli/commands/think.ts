@@ -2,10 +2,10 @@
 // task's thought layer drafts a thought, exiting early, and the last layer writes the answer on
 // the same decode state. Both stream to stdout as they are decoded; then how sure the thought
 // layer was of its thought, the positions caught up (no re-prefill) and the times.
-import { Engine } from '../../engine';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, thinkOn } from '../../hdlm/taskSession';
-import { defaultThoughtTaskFile, integer, providers, taskModelDir, UsageError, Values } from '../args';
+import { defaultThoughtTaskFile, integer, taskModelDir, UsageError, Values } from '../args';
+import { createEngine } from './modelSession';
 
 /** Token budgets when not given: the editor's Think Then Answer command's (server THOUGHT_TOKENS, hdlm.maxTokens). */
 const THOUGHT_TOKENS = 16;
@@ -17,7 +17,7 @@ export async function thinkCommand(values: Values, positionals: string[], signal
   const thoughtTokens = integer(values, 'thought-tokens', THOUGHT_TOKENS, 1);
   const answerTokens = integer(values, 'max-tokens', ANSWER_TOKENS, 1);
   const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultThoughtTaskFile());
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   const session = await openTask(engine, task, taskModelDir(values, task));
   for (const notice of session.notices) console.error(`hdlm: ${notice}`);
   const json = values['json'] === true;

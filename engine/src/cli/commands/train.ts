@@ -10,8 +10,9 @@ import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
 import { newestHeadTime } from '../../hdlm/headStore';
 import { taskHeadNames } from '../../hdlm/taskSession';
-import { defaultTaskFile, hierarchyBeam, integer, number, providers, taskModelDir, UsageError, Values } from '../args';
+import { defaultTaskFile, hierarchyBeam, integer, number, taskModelDir, UsageError, Values } from '../args';
 import { outputFile } from '../outputs';
+import { createEngine } from './modelSession';
 import { formatSeconds, ProgressBar, ProgressRate } from '../progress';
 
 /**
@@ -34,7 +35,7 @@ export async function trainCommand(values: Values, signal: AbortSignal): Promise
     if (!check(lr)) throw new UsageError(`--learning-rate must be ${rule}, got ${String(values['learning-rate'])}`);
     task.train.learningRate = lr;
   }
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.
   const events = values['events'] === true;
@@ -78,7 +79,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   // not there is a mistyped path, and would quietly score the model's own head instead.
   if (typeof values['heads'] === 'string' && !existsSync(task.headsDir)) throw new UsageError(`--heads ${task.headsDir}: no such folder`);
   const predictionsFile = outputFile(values, 'predictions', { task, files: [['--file', evalFile(values)]] });
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await createEngine(values);
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.
   const events = values['events'] === true;

@@ -1,0 +1,48 @@
+// JSON files of a model folder (config.json, generation_config.json, tokenizer.json,
+// model.safetensors.index.json) read one way: through readTextFile (a byte order mark is
+// dropped, a folder is named), with a syntax error given by line and column, as task files
+// give theirs, instead of JSON.parse's character position.
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { readProblem, readTextFile } from './textFile';
+
+/** "3, column 5" for an offset into `text` (both 1-based). */
+export function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
+/** "line 3, column 5: property name expected" for one of jsonc-parser's errors. */
+export function describeJsonError(text: string, error: ParseError): string {
+  return `line ${lineColumn(text, error.offset)}: ${printParseErrorCode(error.error).replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase()}`;
+}
+
+/** Strict JSON, as JSON.parse reads it: no comments, no trailing commas. */
+const STRICT = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false } as const;
+
+/** `text` as JSON; a syntax error names `path`, the line and the column. */
+export function parseJsonText(text: string, path: string): unknown {
+  try {
+    // JSON.parse first: it is several times faster on a tokenizer.json of megabytes.
+    return JSON.parse(text);
+  } catch (err) {
+    // Only to locate the error: jsonc-parser reports an offset where JSON.parse's message has a
+    // character position at best. Should it find nothing, JSON.parse's own message stands.
+    const errors: ParseError[] = [];
+    parse(text, errors, STRICT);
+    const where = errors[0] ? ` at ${describeJsonError(text, errors[0])}` : `: ${(err as Error).message}`;
+    throw new Error(`${path}: not valid JSON${where}`, { cause: err });
+  }
+}
+
+/** A file holding one JSON object; errors name the file (and line and column for syntax). */
+export function readJsonObject(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readTextFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read: ${readProblem(err)}`, { cause: err });
+  }
+  const value = parseJsonText(text, path);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: not a JSON object`);
+  return value as Record<string, unknown>;
+}
