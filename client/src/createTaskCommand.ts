@@ -28,9 +28,12 @@ export async function createTaskCommand(server: ServerConnection, output: TeeOut
   await vscode.window.showTextDocument(uri);
   const layers = created.levels.map((l) => (l === 'last' ? `${created.modelLayers}` : `${l}`)).join(', ');
   const kind = created.kind === 'thoughtThenAnswer' ? 'thought then answer' : `${created.levels.length} levels`;
-  const skipped = created.skipped > 0 ? `; ${created.skipped} lines training will skip` : '';
-  const summary = `created ${vscode.workspace.asRelativePath(uri)}: ${kind} at layers ${layers} of ${created.modelLayers}, ${created.examples} examples${skipped}`;
+  const skipped = created.skipped > 0 ? `; ${created.skipped} ${created.skipped === 1 ? 'line' : 'lines'} training will skip (see the log)` : '';
+  const bare = created.listCandidates ? '' : '; candidate lists left out of the prompt (they would not fit the context)';
+  const summary = `created ${vscode.workspace.asRelativePath(uri)}: ${kind} at layers ${layers} of ${created.modelLayers}, ${created.examples} examples${skipped}${bare}`;
   output.info(summary);
+  // Why the candidate lists were left out, and which lines training will skip: the log keeps them.
+  for (const notice of created.notices) output.info(notice);
   // The layers are spread by rule; the scan can measure them first.
   void vscode.window.showInformationMessage(`HdLM: ${summary}. Fine-tune it now?`, 'Fine-tune', 'Suggest Layers').then((choice) => choice && vscode.commands.executeCommand(choice === 'Fine-tune' ? 'hdlm.fineTune' : 'hdlm.scanLayers', uri));
   return created;

@@ -505,6 +505,10 @@ export interface CreateTaskResult {
   skipped: number;
   /** Layers of the model the levels were spread over. */
   modelLayers: number;
+  /** Whether each level's candidates are listed in the prompt (false when listing them would push examples past the context). */
+  listCandidates: boolean;
+  /** What the user should know: candidate lists left out and why, the first lines training will skip (file:line: reason). */
+  notices: string[];
 }
 
 /**

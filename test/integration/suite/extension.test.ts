@@ -805,12 +805,15 @@ describe('HdLM extension in a real VS Code', () => {
   it('New Task from Dataset writes a task file beside the dataset, opens it, and the task panel lists it', async () => {
     const folder = vscode.workspace.workspaceFolders![0]!.uri;
     const dataset = vscode.Uri.joinPath(folder, 'notes.jsonl');
-    const rows = [['the dog barked', 'animal', 'mammal', 'dog'], ['the cat purred', 'animal', 'mammal', 'cat'], ['the oak grew', 'plant', 'tree', 'oak']];
+    // Each level has a choice somewhere (a level with one label under every parent is refused: nothing to learn).
+    const rows = [['the dog barked', 'animal', 'mammal', 'dog'], ['the cat purred', 'animal', 'mammal', 'cat'], ['the eagle flew', 'animal', 'bird', 'eagle'], ['the oak grew', 'plant', 'tree', 'oak']];
     await vscode.workspace.fs.writeFile(dataset, Buffer.from(rows.map(([text, ...labels]) => JSON.stringify({ text, labels })).join('\n')));
     const created = await vscode.commands.executeCommand<CreateTaskResult | undefined>('hdlm.createTask', dataset);
     assert.ok(created, 'the command answers what it wrote');
     // hdlm.model is the shipped 8-layer model here: the first level at half its depth.
-    assert.deepEqual([created.name, created.kind, created.examples, created.levels], ['notes', 'classify', 3, [4, 6, 'last']]);
+    assert.deepEqual([created.name, created.kind, created.examples, created.levels], ['notes', 'classify', 4, [4, 6, 'last']]);
+    // Short glosses: their candidate lists fit the context, so they stay in the prompt.
+    assert.deepEqual([created.listCandidates, created.notices], [true, []]);
     const editor = vscode.window.activeTextEditor;
     assert.equal(editor?.document.uri.fsPath, vscode.Uri.joinPath(folder, 'notes.hdlm.json').fsPath);
     assert.equal(editor.document.languageId, 'hdlm-task');
