@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeAtomically } from '../../engine/src/checkpoint/safetensors';
+import { processAlive } from '../../engine/src/processAlive';
 import { applyJobEvent, newJobView } from './jobView';
 import type { JobEvent, JobKind, JobView } from './protocol';
 
@@ -25,16 +26,6 @@ interface StoredJob extends JobView {
 export function journalFile(stateDir: string, workspaceRoot: string | undefined): string {
   const key = createHash('sha256').update(workspaceRoot ?? '(no workspace)').digest('hex').slice(0, 16);
   return join(stateDir, 'jobs', `${key}.json`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class JobJournal {

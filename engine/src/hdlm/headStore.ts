@@ -14,6 +14,7 @@ import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
 import { SafetensorsFile, TensorToWrite, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
 import type { Checkpoint } from '../checkpoint/types';
+import { processAlive } from '../processAlive';
 import { writeNewFile } from '../textFile';
 import type { TaxonomyJson } from './taxonomy';
 
@@ -158,16 +159,6 @@ function readLock(path: string): number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Whether process `pid` exists (one of another user's counts: it cannot be signalled, but it is there). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
