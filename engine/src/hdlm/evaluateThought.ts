@@ -14,7 +14,7 @@ import type { DecodeState } from '../model/decodeState';
 import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
-import { evaluationRecords, sampled } from './evaluateTask';
+import { evaluationRecords, namedTooLong, sampled, skippedLinesNotice } from './evaluateTask';
 import type { SincePrevious } from './evaluationHistory';
 import { loadHead } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
@@ -125,9 +125,20 @@ export function sameText(a: string, b: string): boolean {
 export async function evaluateThoughtTask(
   engine: Engine,
   task: TaskDefinition,
-  options: { defaultModelDir: string; file?: string; maxExamples?: number; maxTokens?: number; keepPredictions?: boolean; signal?: AbortSignal; onProgress?: (variant: string, done: number, total: number) => void },
+  options: {
+    defaultModelDir: string;
+    file?: string;
+    maxExamples?: number;
+    maxTokens?: number;
+    keepPredictions?: boolean;
+    signal?: AbortSignal;
+    onProgress?: (variant: string, done: number, total: number) => void;
+    /** What the user should know: lines skipped, examples left out as too long (as evaluateTask tells them). */
+    onNotice?: (message: string) => void;
+  },
 ): Promise<ThoughtEvaluation> {
-  const { file, records: all } = evaluationRecords(task, options.file, readGuidedDataset);
+  const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readGuidedDataset);
+  if (skipped.length > 0) options.onNotice?.(skippedLinesNotice(source, skipped));
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
   try {
@@ -137,7 +148,13 @@ export async function evaluateThoughtTask(
     const k = session.layers[0]!;
     const maxNewTokens = options.maxTokens ?? 32;
     // Leave room for a thought and an answer of maxNewTokens each; longer inputs are counted out.
-    const fitting = records.filter((r) => thoughtPrompt(tokenizer, task.system, r.input).length + 2 * maxNewTokens + 2 <= model.config.maxPositions);
+    const measured = records.map((record) => ({ record, tokens: thoughtPrompt(tokenizer, task.system, record.input).length + 2 * maxNewTokens + 2 }));
+    const fitting = measured.filter((m) => m.tokens <= model.config.maxPositions).map((m) => m.record);
+    const tooLong = measured.filter((m) => m.tokens > model.config.maxPositions);
+    const room = `the model's context of ${model.config.maxPositions} positions, with room for a thought and an answer of ${maxNewTokens} tokens each`;
+    // Nothing to measure: refused, so that no empty record replaces the kept one (as evaluateTask does).
+    if (fitting.length === 0) throw new Error(`${source}: no example fits ${room}: ${tooLong.length} too long (${namedTooLong(source, tooLong)}); nothing was evaluated, and the kept evaluation stays as it was`);
+    if (tooLong.length > 0) options.onNotice?.(`${tooLong.length} ${tooLong.length === 1 ? 'example' : 'examples'} left out as longer than ${room}: ${namedTooLong(source, tooLong)}`);
     const measure = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; layerPositions: number }> => {
       const before = model.compute.layerPositions;
       const t0 = performance.now();

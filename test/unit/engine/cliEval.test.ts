@@ -38,6 +38,7 @@ function writeLines(name: string, lines: readonly (object | string)[]): string {
 }
 
 const examples = readHierarchicalDataset(fixture).records.slice(0, 5).map(({ text, labels }) => ({ text, labels }));
+const THOUGHT_FIXTURE = join(root, 'data', 'fixtures', 'thought.sample.jsonl');
 /** Longer than the tiny model's 1,024 positions. */
 const longText = Array.from({ length: 1100 }, () => 'word').join(' ');
 
@@ -91,4 +92,25 @@ test('eval counts what it left out on its first line and names each by line; a f
   assert.match(shallow.stderr, /wn\.hdlm\.json: 3 levels, but the labels in .*two\.jsonl have 2/);
   assert.equal(readFileSync(recordFile, 'utf8'), keptNow);
   assert.ok(!existsSync(join(heads, 'evaluation.previous.json')));
+});
+
+test('a thought-then-answer eval names the lines it skipped and the examples too long, and refuses a file with none that fits, leaving the kept record alone', () => {
+  const thoughtTask = join(dir, 'th.hdlm.json');
+  const thoughtHeads = join(dir, 'th-heads');
+  writeFileSync(thoughtTask, JSON.stringify({ name: 'th', kind: 'thoughtThenAnswer', model: 'model', dataset: THOUGHT_FIXTURE, levels: [{ layer: 2 }, { layer: 'last' }], heads: 'th-heads' }));
+  const rows = readFileSync(THOUGHT_FIXTURE, 'utf8').split('\n').filter(Boolean).slice(0, 3).map((l) => JSON.parse(l) as { input: string; thought: string; answer: string });
+  const mixed = writeLines('th-mixed.jsonl', [rows[0]!, { input: longText, thought: rows[1]!.thought, answer: rows[1]!.answer }, '{"input": "broken', rows[2]!]);
+  const out = hdlm(['eval', thoughtTask, '--file', mixed]);
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stderr, /th-mixed\.jsonl:3: not valid JSON/);
+  assert.match(out.stderr, /1 example left out as longer than the model's context of 1024 positions, with room for a thought and an answer .*th-mixed\.jsonl:2 needs \d+/);
+  const recordFile = join(thoughtHeads, 'evaluation.json');
+  const kept = readFileSync(recordFile, 'utf8');
+  assert.equal((JSON.parse(kept) as { examples: number; tooLong: number }).examples, 2);
+
+  const long = writeLines('th-long.jsonl', [{ input: longText, thought: rows[0]!.thought, answer: rows[0]!.answer }]);
+  const refused = hdlm(['eval', thoughtTask, '--file', long]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /th-long\.jsonl: no example fits the model's context of 1024 positions.*th-long\.jsonl:1 needs \d+\); nothing was evaluated, and the kept evaluation stays as it was/);
+  assert.equal(readFileSync(recordFile, 'utf8'), kept);
 });

@@ -162,6 +162,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     maxExamples: integer(values, 'max-examples', 0),
     keepPredictions: true,
     signal,
+    onNotice: (message) => (events ? emit({ kind: 'stage', message }) : console.error(`hdlm: ${message}`)),
     onProgress: (variant, done, total) => {
       if (!events) return bar.update(`eval ${variant}`, done, total);
       const r = rate.update(variant, done, total);
