@@ -128,6 +128,13 @@ export class HdlmServer {
   private engineWarning: string | undefined;
   /** …or the session's model did (or serves without its task); set with the model (announceModel). */
   private sessionWarning: string | undefined;
+  /** Why the engine failed to start: the status is an error until an engine starts. */
+  private engineError: string | undefined;
+  /**
+   * Why the last session failed to open (a model that cannot load): the status is an error
+   * until a session opens, since every model request fails meanwhile (sessionFailed).
+   */
+  private sessionError: string | undefined;
   /** What the latest request said it was doing: the status again once a session it waited for has opened. */
   private busyWith = '';
 
@@ -194,7 +201,8 @@ export class HdlmServer {
       this.sessionWarning = undefined;
       this.publishReadyIfIdle();
     }
-    const inUse = this.tasks.inUse;
+    // A session that failed to open is tried again too: the status tells whether the change fixed it.
+    const inUse = this.tasks.inUse || this.sessionError !== undefined;
     const same = <T>(pick: (s: HdlmSettings) => T): boolean => previous !== undefined && JSON.stringify(pick(previous)) === JSON.stringify(pick(next));
     if (same(engineSettings)) {
       // Model and task settings are read at each request; only the engine needs a restart.
@@ -591,8 +599,22 @@ export class HdlmServer {
       })
       .catch((err: unknown) => {
         if (opened) throw err;
-        throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
+        const message = `could not load the model or task: ${describe(err)}`;
+        this.sessionFailed(message);
+        throw new ResponseError(ErrorCodes.modelUnavailable, message);
       });
+  }
+
+  /**
+   * A session failed to open: no model is loaded now, so the status names none, and its health
+   * is an error with the reason until a session opens (announceModel).
+   */
+  private sessionFailed(message: string): void {
+    this.sessionError = message;
+    this.sessionWarning = undefined;
+    const { model: _gone, layers: _layers, ...rest } = this.lastStatus;
+    // Mid-request (as in announceModel): the health changes now, the message once idle.
+    this.publish({ ...rest, health: this.idleHealth().health });
   }
 
   /**
@@ -608,6 +630,7 @@ export class HdlmServer {
       ...(session.unfit ? [`${model} serves without task ${session.task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`] : []),
     ];
     const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
+    this.sessionError = undefined;
     if (this.lastStatus.model === model && this.lastStatus.device === session.loaded.model.provider && this.sessionWarning === warning) return;
     this.sessionWarning = warning;
     // Mid-request: the health changes now, the message when the server is idle again.
@@ -617,7 +640,8 @@ export class HdlmServer {
 
   /** The health and idle message: an engine failure, else the standing warnings (engine fallback, session), else ready. */
   private idleHealth(): Pick<StatusParams, 'health' | 'message'> {
-    if (this.lastStatus.health === 'error') return { health: 'error', message: this.lastStatus.message };
+    const error = this.engineError ?? this.sessionError;
+    if (error !== undefined) return { health: 'error', message: error };
     const warnings = [this.engineWarning, this.sessionWarning].filter((w) => w !== undefined);
     return warnings.length > 0 ? { health: 'warning', message: warnings.join('; ') } : { health: 'ok', message: 'ready' };
   }
@@ -777,6 +801,7 @@ export class HdlmServer {
   }
 
   private async launchEngine(settings: HdlmSettings): Promise<Engine> {
+    this.engineError = undefined;
     this.publish({ health: 'ok', busy: true, message: 'starting engine', device: '' });
     try {
       const engine = await this.createEngine({ providers: settings.executionProviders, threads: settings.threads });
@@ -788,7 +813,8 @@ export class HdlmServer {
       return engine;
     } catch (err) {
       this.client.log(`engine failed to start: ${describe(err)}`);
-      this.publish({ health: 'error', busy: false, message: `engine failed: ${describe(err)}`, device: '' });
+      this.engineError = `engine failed: ${describe(err)}`;
+      this.publish({ busy: false, device: '', ...this.idleHealth() });
       throw err;
     }
   }

@@ -147,6 +147,7 @@ export class TaskHost {
     this.opening(`opening task ${task.name} on ${basename(modelDir)}`);
     const started = performance.now();
     const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
+    requireFolder(modelDir);
     // The layer view and generation need only the model: they go on while the task waits for a fix.
     const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision, modelIfUnfit: true });
     if (opened.unfit) this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${opened.unfit}`);
@@ -162,6 +163,7 @@ export class TaskHost {
     const modelDir = model === 'default' ? this.defaults.modelDir : model;
     this.opening(`opening ${basename(modelDir)} without a task`);
     try {
+      requireFolder(modelDir);
       const opened = await openModelOnly(engine, unreadTask(taskFile, modelDir), modelDir, problem, { headPrecision, unreadable: true }, (m) => this.log(m));
       this.log(`${modelDir} serves without a task: ${problem}`);
       return opened;
@@ -285,6 +287,20 @@ function stampOf(path: string): { stamp: string; tooLarge?: number } | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Refuses a model path that is a file (config.json or the weights, picked by mistake): the
+ * loader would name `…/config.json/config.json` and an errno; this names the mistake.
+ */
+function requireFolder(modelDir: string): void {
+  let folder = true;
+  try {
+    folder = statSync(modelDir).isDirectory();
+  } catch {
+    // Not there: the loader names the missing folder.
+  }
+  if (!folder) throw new Error(`${modelDir} is a file, not a model folder (a model is a Hugging Face folder with config.json and the weights)`);
 }
 
 /** The task in `taskFile`, or its problems on one line (they name the file and fields). */

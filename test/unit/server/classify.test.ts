@@ -66,6 +66,25 @@ test('bad requests and a missing task get clear errors, and the server keeps wor
   assert.equal(result.path.length, 2);
 });
 
+test('a model that cannot load is an error in the status, naming no model, until one loads', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json' });
+  await server.classify({ text: 'barks' });
+  assert.deepEqual([server.status.health, server.status.model], ['ok', 'model']);
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json', model: 'no/such/folder' };
+  await server.reconfigure();
+  assert.equal(server.status.health, 'error', 'the reopen after the change failed, and the status says so');
+  assert.match(server.status.message, /could not load the model or task: .*no\/such\/folder/);
+  assert.equal(server.status.model, undefined, 'the old model is no longer loaded');
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable);
+  assert.deepEqual([server.status.health, server.status.busy], ['error', false], 'still an error after a request meets it');
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json', model: 'model/config.json' };
+  await server.reconfigure();
+  assert.match(server.status.message, /model\/config\.json is a file, not a model folder/, 'a file picked for the folder is named so');
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json', model: 'model' };
+  await server.reconfigure();
+  assert.deepEqual([server.status.health, server.status.message, server.status.model], ['ok', 'ready', 'model'], 'the fix is tried at once and the status tells');
+});
+
 test('a cancelled classify answers RequestCancelled', async () => {
   const { server } = await startServer({ task: 'animals.hdlm.json' });
   const source = new CancellationTokenSource();
