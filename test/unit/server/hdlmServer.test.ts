@@ -1,7 +1,7 @@
 // The language server's handler class driven with a fake client and the real engine.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
@@ -92,6 +92,14 @@ test('malformed settings fall back to defaults and are reported', async () => {
   const client = new FakeClient({ executionProviders: 'gpu' });
   await new HdlmServer(client, (o) => Engine.create(o), DEFAULTS).start();
   assert.ok(client.lines.some((l) => l.includes('hdlm.executionProviders must be')));
+});
+
+test('hdlm.threads beyond the machine\'s cores is capped at them, and the log says so', () => {
+  const cores = availableParallelism();
+  const { settings, problems } = parseSettings({ threads: 100000 });
+  assert.equal(settings.threads, cores);
+  assert.deepEqual(problems, [`hdlm.threads 100000 is more than this machine's ${cores} cores; using ${cores}`]);
+  assert.deepEqual(parseSettings({ threads: cores }), { settings: { ...parseSettings({}).settings, threads: cores }, problems: [] });
 });
 
 test('a configuration notification restarts the engine only when its settings changed', async () => {
