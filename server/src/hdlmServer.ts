@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
-import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
+import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions, type Tokenizer } from '../../engine/src/index';
 import { JOB_VERBS, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
@@ -256,7 +256,9 @@ export class HdlmServer {
     return this.job('classifying', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
         const started = performance.now();
-        const result = await classifierOf(session).classify(text, { beam, margin, signal });
+        const classifier = classifierOf(session);
+        refuseFarTooLong(session, text);
+        const result = await classifier.classify(text, { beam, margin, signal });
         return {
           task: session.task.name,
           model: session.loaded.checkpoint.dir,
@@ -295,6 +297,11 @@ export class HdlmServer {
               results.push({ error: 'empty' });
               continue;
             }
+            const tooLong = farTooLong(session, text);
+            if (tooLong !== undefined) {
+              results.push({ error: tooLong });
+              continue;
+            }
             try {
               const r = await classifier.classify(text, { beam, margin, signal });
               results.push({ path: wireDecisions(r.path), pathProbability: r.pathProbability });
@@ -329,6 +336,7 @@ export class HdlmServer {
     return this.job('reading out layers', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
         const started = performance.now();
+        refuseFarTooLong(session, text);
         const tokenizer = session.loaded.requireTokenizer();
         const ids = tokenizer.encode(text);
         const segments: LayersResult['segments'] = [];
@@ -397,6 +405,7 @@ export class HdlmServer {
     const settings = await this.readSettings();
     return this.job('thinking', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
+        refuseFarTooLong(session, text);
         const id = params.requestId ?? `think:${Date.now()}`;
         const result = await this.think(session, { input: text, thoughtTokens: THOUGHT_TOKENS, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
         if (result.answer.stop === 'cancelled') throw new CancelledError();
@@ -689,6 +698,8 @@ export class HdlmServer {
     } catch (err) {
       if (err instanceof CancelledError || controller.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${what}: cancelled`);
       if (err instanceof ResponseError) throw err;
+      // Too long for the model is the input's fault, wherever the model finds it.
+      if (err instanceof ContextOverflowError) throw new ResponseError(ErrorCodes.badRequest, err.message);
       this.client.log(`${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${describe(err)}`);
     } finally {
@@ -839,6 +850,39 @@ export class HdlmServer {
 /** A classification's levels as the protocol sends them: the compute count stays in the server. */
 function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
   return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
+}
+
+/** Longest vocabulary entry of each tokenizer, in characters (farTooLong). */
+const longestTokens = new WeakMap<Tokenizer, number>();
+
+function longestToken(tokenizer: Tokenizer): number {
+  let longest = longestTokens.get(tokenizer);
+  if (longest === undefined) {
+    longest = 1;
+    for (let id = 0; id < tokenizer.vocabSize; id++) longest = Math.max(longest, tokenizer.token(id)?.length ?? 0);
+    longestTokens.set(tokenizer, longest);
+  }
+  return longest;
+}
+
+/**
+ * Why `text` cannot fit the session's model whatever its tokens, or undefined. No token spans
+ * more characters than the longest vocabulary entry (a byte-level entry has a character per
+ * byte, and a character takes at least one), so a text longer than the context times that needs
+ * more positions than the context has. Checked before tokenizing: a megabyte takes seconds to
+ * tokenize, and a cancel cannot stop it meanwhile. A text within the bound that still needs too
+ * many positions is refused by the model (ContextOverflowError, answered as badRequest in job()).
+ */
+function farTooLong(session: TaskSession, text: string): string | undefined {
+  const context = session.loaded.checkpoint.config.maxPositions;
+  const bound = context * longestToken(session.loaded.requireTokenizer());
+  if (text.length <= bound) return undefined;
+  return `the text has ${text.length} characters, more than ${basename(session.loaded.checkpoint.dir)}'s context of ${context} tokens can hold (at most ${bound} characters, far fewer for most text); select less`;
+}
+
+function refuseFarTooLong(session: TaskSession, text: string): void {
+  const why = farTooLong(session, text);
+  if (why !== undefined) throw new ResponseError(ErrorCodes.badRequest, why);
 }
 
 /**

@@ -2,6 +2,7 @@
 // cache, and the hidden states that stopped early and wait to enter a deeper segment.
 import type { Tensor } from '../runtime/ort';
 import type { DeviceTensors } from './deviceTensors';
+import { ContextOverflowError } from './contextOverflow';
 
 export interface SegmentCache {
   /** Per layer of the segment: [B, kvH, cached, D]. */
@@ -144,7 +145,7 @@ export class DecodeState {
     const depth: number[] = [];
     parents.forEach((p, i) => (depth[i] = p < 0 || p >= i ? 0 : depth[p]! + 1));
     const deepest = base + Math.max(...depth);
-    if (deepest >= maxPositions) throw new Error(`the input needs ${deepest + 1} positions but the model's context is ${maxPositions} (max_position_embeddings); shorten it`);
+    if (deepest >= maxPositions) throw new ContextOverflowError(deepest + 1, maxPositions);
     const start = this.length;
     this.grow(start + parents.length);
     parents.forEach((parent, i) => {

@@ -10,6 +10,7 @@ import { DType, GraphBuilder } from '../onnx/graph';
 import { attentionBias, rotaryTables, treeAttentionBias } from './positions';
 import { buildHeadGraph, type HeadPrecision } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
+import { ContextOverflowError } from './contextOverflow';
 import { DeviceTensors } from './deviceTensors';
 import { GraphCache } from './graphCache';
 import { LanguageHead } from './languageHead';
@@ -243,7 +244,7 @@ export class SegmentedModel {
     if (width === 0) throw new Error('append: no tokens to add');
     // Refused rather than truncated: silently dropping the start of a prompt changes its meaning.
     if (state.length + width > this.config.maxPositions) {
-      throw new Error(`the input needs ${state.length + width} positions but the model's context is ${this.config.maxPositions} (max_position_embeddings); shorten it`);
+      throw new ContextOverflowError(state.length + width, this.config.maxPositions);
     }
     const real = rows.map((r) => Array.from({ length: width }, (_, i) => i >= width - r.length));
     const start = state.length;

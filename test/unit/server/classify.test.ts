@@ -85,6 +85,27 @@ test('a model that cannot load is an error in the status, naming no model, until
   assert.deepEqual([server.status.health, server.status.message, server.status.model], ['ok', 'ready', 'model'], 'the fix is tried at once and the status tells');
 });
 
+test('text too long for the model is bad input (1003): refused before tokenizing when far too long', async () => {
+  const { server } = await startServer({ task: 'animals.hdlm.json' });
+  const badRequest = (pattern: RegExp) => (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && pattern.test(e.message);
+  // A megabyte took seconds to tokenize, deaf to cancels; the model's context (1024) times its longest token (32 characters) bounds what can fit.
+  const huge = 'the dog barks '.repeat(80_000);
+  const started = performance.now();
+  await assert.rejects(server.classify({ text: huge }), badRequest(/the text has 1119999 characters, more than model's context of 1024 tokens can hold \(at most 32768 characters/));
+  await assert.rejects(server.layers({ text: huge }), badRequest(/select less/));
+  await assert.rejects(server.thinkThenAnswer({ text: huge }), badRequest(/select less/));
+  assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
+  const many = await server.classifyMany({ texts: [huge, 'barks'] });
+  const [first, second] = many.results;
+  assert.ok(first && 'error' in first && /select less/.test(first.error), JSON.stringify(first));
+  assert.ok(second && 'path' in second, 'the other text is classified');
+  // Within the bound but past the context: the model's refusal, answered as bad input too.
+  const long = 'the dog barks '.repeat(400);
+  await assert.rejects(server.classify({ text: long }), badRequest(/positions but the model's context is 1024/));
+  await assert.rejects(server.layers({ text: long }), badRequest(/positions but the model's context is 1024/));
+  await assert.rejects(server.thinkThenAnswer({ text: long }), badRequest(/positions but the model's context is 1024/));
+});
+
 test('a cancelled classify answers RequestCancelled', async () => {
   const { server } = await startServer({ task: 'animals.hdlm.json' });
   const source = new CancellationTokenSource();
