@@ -3,7 +3,7 @@
 // missing task, and a cancelled request answered as cancelled.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -104,6 +104,20 @@ test('text too long for the model is bad input (1003): refused before tokenizing
   await assert.rejects(server.classify({ text: long }), badRequest(/positions but the model's context is 1024/));
   await assert.rejects(server.layers({ text: long }), badRequest(/positions but the model's context is 1024/));
   await assert.rejects(server.thinkThenAnswer({ text: long }), badRequest(/positions but the model's context is 1024/));
+});
+
+test('a head manifest damaged, then written back, is read again at the next request', async () => {
+  const dir = join(workspace, 'wordnet');
+  cpSync(join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet'), join(dir, 'heads'), { recursive: true });
+  writeFileSync(join(dir, 'wordnet.hdlm.json'), JSON.stringify({ name: 'wordnet', model: join(root, 'models', 'hdlm-tiny'), dataset: 'none.jsonl', levels: [{ layer: 4 }, { layer: 6 }, { layer: 'last' }], heads: 'heads' }));
+  const { server } = await startServer({ task: join(dir, 'wordnet.hdlm.json') });
+  assert.equal((await server.classify({ text: 'a small dog that barks' })).path.length, 3);
+  const manifest = join(dir, 'heads', 'level1.json');
+  const good = readFileSync(manifest);
+  writeFileSync(manifest, good.subarray(0, 40));
+  await assert.rejects(server.classify({ text: 'a small dog that barks' }), /level1\.json/);
+  writeFileSync(manifest, good);
+  assert.equal((await server.classify({ text: 'a small dog that barks' })).path.length, 3, 'the good file is read again, the task file untouched');
 });
 
 test('a cancelled classify answers RequestCancelled', async () => {
