@@ -1,6 +1,6 @@
 // The language server's behaviour, free of any connection: server.ts binds these handlers to a
 // real LSP connection, and the unit tests drive them with a fake client.
-import { CancellationToken, CodeActionKind, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
+import { CancellationToken, CodeActionKind, ErrorCodes as RpcErrorCodes, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
 import type { ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -137,6 +137,8 @@ export class HdlmServer {
   private sessionError: string | undefined;
   /** What the latest request said it was doing: the status again once a session it waited for has opened. */
   private busyWith = '';
+  /** Where the connection is: a second `initialize`, and any request after `shutdown`, are refused (LSP 3.17). */
+  private lifecycle: 'new' | 'initialized' | 'shutDown' = 'new';
 
   constructor(
     private readonly client: OutboundClient,
@@ -158,9 +160,14 @@ export class HdlmServer {
   }
 
   initialize(params: InitializeParams): InitializeResult {
+    this.refuseAfterShutdown('initialize');
+    // A second one would swap the workspace under the running jobs and open sessions.
+    if (this.lifecycle === 'initialized') throw new ResponseError(RpcErrorCodes.InvalidRequest, 'the server is already initialized: initialize is sent once per connection');
+    this.lifecycle = 'initialized';
     this.client.log(`HdLM server ${SERVER_VERSION} (pid ${process.pid}) initializing for ${params.clientInfo?.name ?? 'an unnamed client'}`);
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
-    this.workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
+    this.workspaceRoot = folder === undefined ? undefined : localPath(folder);
+    if (folder !== undefined && this.workspaceRoot === undefined) this.client.log(`workspace ${folder} is not a folder on this machine: relative paths resolve against the server's folder`);
     if (this.defaults.stateDir) this.jobs = this.newJobs(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
     return {
       capabilities: {
@@ -571,7 +578,9 @@ export class HdlmServer {
   private workspacePath(file: unknown, missing: string): string {
     const raw = typeof file === 'string' ? file : '';
     if (!raw) throw new ResponseError(ErrorCodes.badRequest, missing);
-    return this.tasks.resolvePath(raw.startsWith('file:') ? fileURLToPath(raw) : raw, this.workspaceRoot);
+    const path = raw.startsWith('file:') ? localPath(raw) : raw;
+    if (path === undefined) throw new ResponseError(ErrorCodes.badRequest, `${raw} names no file on this machine: give a path, or a file: URI without a host and without encoded slashes`);
+    return this.tasks.resolvePath(path, this.workspaceRoot);
   }
 
   private async startJob(kind: JobKind, task: unknown, extra: string[]): Promise<JobStarted> {
@@ -658,6 +667,29 @@ export class HdlmServer {
   /** `hdlm/cancelJob`. */
   cancelJob(jobId: string): { cancelled: boolean } {
     return { cancelled: this.jobs.cancel(jobId) };
+  }
+
+  /**
+   * What every request passes before its handler (server.ts binds them so): refused after
+   * `shutdown`, as LSP 3.17 asks; and for a request that takes parameters, parameters that are
+   * an object (null or a string is the client's error, named here, not a TypeError in a handler).
+   */
+  admit<P>(method: string, params: P, takesParams: boolean): P {
+    this.refuseAfterShutdown(method);
+    if (takesParams && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+      throw new ResponseError(ErrorCodes.badRequest, `${method} takes its parameters as an object, got ${params === undefined ? 'none' : JSON.stringify(params)}`);
+    }
+    return params;
+  }
+
+  private refuseAfterShutdown(method: string): void {
+    if (this.lifecycle === 'shutDown') throw new ResponseError(RpcErrorCodes.InvalidRequest, `${method}: the server is shutting down (shutdown was received); only exit is accepted now`);
+  }
+
+  /** `shutdown`: the jobs stop, and requests from now on are refused (admit). */
+  shutdown(): void {
+    this.lifecycle = 'shutDown';
+    this.dispose();
   }
 
   dispose(): void {
@@ -906,6 +938,15 @@ function unfitMessage(session: TaskSession): string {
     ? 'to classify, fix the task file (its problems show in the editor) or pick another task (HdLM: Select Task)'
     : 'to classify, pick a task made for it (HdLM: Select Task; HdLM: New Task from Dataset makes one) or select the model the task was trained for';
   return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; ${remedy}`;
+}
+
+/** The local path of a file: URI, or undefined for one that names none here (a host, an encoded slash). */
+function localPath(uri: string): string | undefined {
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(err: unknown): string {
