@@ -14,7 +14,7 @@ import type { Engine } from '../../engine/src/index';
 import { samePath } from '../../engine/src/samePath';
 import { headsStamp } from '../../engine/src/hdlm/headStore';
 import { ModelPool, type ModelLoader } from '../../engine/src/modelPool';
-import { readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
+import { MAX_TASK_FILE_BYTES, readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { openModelOnly, openTask, taskModelFolder, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { SHIPPED_TASK } from './protocol';
 import type { HdlmSettings } from './settings';
@@ -182,7 +182,8 @@ export class TaskHost {
     const fileStamp = stamped?.stamp;
     let read = this.lastRead !== undefined && samePath(this.lastRead.file, taskFile) && this.lastRead.fileStamp === fileStamp ? this.lastRead.read : undefined;
     if (!read) {
-      if (!stamped) read = { problem: this.missingTask(setting, taskFile) };
+      // Something there that is no file (a folder, a pipe): readTaskFile names what it is.
+      if (!stamped) read = existsSync(taskFile) ? readable(taskFile) : { problem: this.missingTask(setting, taskFile) };
       else if (stamped.tooLarge) read = { problem: `${taskFile}: ${(stamped.tooLarge / 2 ** 20).toFixed(1)} MiB is not a task file (setting hdlm.task names a *.hdlm.json file)` };
       else read = readable(taskFile);
       this.lastRead = { file: taskFile, fileStamp, read };
@@ -268,9 +269,6 @@ export class TaskHost {
     return isAbsolute(path) || !workspaceRoot ? resolve(path) : resolve(workspaceRoot, path);
   }
 }
-
-/** Larger than any task file: a dataset or weights named by mistake is refused, not read at every request. */
-const MAX_TASK_FILE_BYTES = 2 ** 20;
 
 /**
  * What tells one save of a task file from another: a digest of its bytes (task files are small,

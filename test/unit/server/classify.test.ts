@@ -66,6 +66,11 @@ test('bad requests and a missing task get clear errors, and the server keeps wor
   assert.equal(result.path.length, 2);
 });
 
+test('a task setting that names a folder says so, rather than that it does not exist', async () => {
+  const { server } = await startServer({ task: workspace });
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && e.message.includes(`${workspace}: is a folder, not a task file`));
+});
+
 test('a model that cannot load is an error in the status, naming no model, until one loads', async () => {
   const { server, client } = await startServer({ task: 'animals.hdlm.json' });
   await server.classify({ text: 'barks' });
