@@ -41,6 +41,8 @@ const INLINE_CONTEXT_CHARS = 400;
 
 /** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
 const MAX_BEAM = 16;
+/** Most tokens per layer that hdlm/layers reads out. */
+const MAX_TOP_K = 20;
 /** Texts per hdlm/classifyMany: a batch answers within seconds, so cancelling and progress stay prompt. */
 const MAX_BATCH = 500;
 /** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
@@ -337,7 +339,8 @@ export class HdlmServer {
   async layers(params: LayersParams, token?: CancellationToken): Promise<LayersResult> {
     const text = typeof params.text === 'string' ? params.text.trim() : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to read out: select some text (or put the cursor on a non-empty line)');
-    const topK = Math.min(20, Math.max(1, params.topK ?? 5));
+    const topK = params.topK ?? 5;
+    if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new ResponseError(ErrorCodes.badRequest, `topK must be a whole number from 1 to ${MAX_TOP_K}, got ${JSON.stringify(params.topK)}`);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('reading out layers', token, (signal) =>
@@ -408,12 +411,15 @@ export class HdlmServer {
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to think about: select some text (or put the cursor on a non-empty line)');
     const max = params.maxTokens;
     if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 512)) throw new ResponseError(ErrorCodes.badRequest, `maxTokens must be a whole number from 1 to 512, got ${JSON.stringify(max)}`);
+    // Echoed as the id of every hdlm/generationStep, which clients match as a string.
+    const { requestId } = params;
+    if (requestId !== undefined && requestId !== null && typeof requestId !== 'string') throw new ResponseError(ErrorCodes.badRequest, `requestId must be a string, got ${JSON.stringify(requestId)}`);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('thinking', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
         refuseFarTooLong(session, text);
-        const id = params.requestId ?? `think:${Date.now()}`;
+        const id = requestId ?? `think:${Date.now()}`;
         const result = await this.think(session, { input: text, thoughtTokens: THOUGHT_TOKENS, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
         if (result.answer.stop === 'cancelled') throw new CancelledError();
         return {

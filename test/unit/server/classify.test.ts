@@ -66,6 +66,17 @@ test('bad requests and a missing task get clear errors, and the server keeps wor
   assert.equal(result.path.length, 2);
 });
 
+test('a layer view topK outside 1..20 and a requestId that is no string are bad requests', async () => {
+  const { server } = await startServer({ task: 'animals.hdlm.json' });
+  for (const topK of ['abc', 2.5, -3, 0, 21, 1e9]) {
+    await assert.rejects(server.layers({ text: 'barks', topK: topK as number }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && e.message === `topK must be a whole number from 1 to 20, got ${JSON.stringify(topK)}`);
+  }
+  assert.equal((await server.layers({ text: 'barks', topK: 20 })).readouts[0]!.top.length, 20);
+  for (const requestId of [5, { id: 'r' }]) {
+    await assert.rejects(server.thinkThenAnswer({ text: 'barks', requestId: requestId as unknown as string }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && e.message === `requestId must be a string, got ${JSON.stringify(requestId)}`);
+  }
+});
+
 test('a task setting that names a folder says so, rather than that it does not exist', async () => {
   const { server } = await startServer({ task: workspace });
   await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && e.message.includes(`${workspace}: is a folder, not a task file`));
