@@ -4,6 +4,7 @@
 import { createConnection, ProposedFeatures, TextDocuments, type CancellationToken, type HandlerResult, type RequestType, type WorkDoneProgressReporter } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DocumentValidator } from './documentValidator';
+import { tooDeepAt } from './diagnostics';
 import { taskFileHover } from './hover';
 import { completions } from './completion';
 import { codeLenses } from './codeLens';
@@ -132,7 +133,9 @@ documents.listen(connection);
 /** The open task file or dataset a request is about; other documents get no language features. */
 function projectDocument(uri: string): TextDocument | undefined {
   const doc = documents.get(uri);
-  return doc?.languageId === 'hdlm-task' || doc?.languageId === 'jsonl' ? doc : undefined;
+  // A task file nested too deep to parse gets none either: its one diagnostic says why (tooDeepAt).
+  if (doc?.languageId === 'hdlm-task') return tooDeepAt(doc.getText()) === undefined ? doc : undefined;
+  return doc?.languageId === 'jsonl' ? doc : undefined;
 }
 
 /**

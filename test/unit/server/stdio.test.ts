@@ -64,6 +64,21 @@ test('a file: URI that names no local file is a bad request that says so', async
   }
 });
 
+test('a task file nested too deep to parse gets one diagnostic, and its features answer empty, without stack traces', async () => {
+  const logged: string[] = [];
+  connection.onNotification('window/logMessage', (p: { message: string }) => void logged.push(p.message));
+  const uri = pathToFileURL(join(workspace, 'deep.hdlm.json')).href;
+  const published = new Promise<{ message: string }[]>((resolve) => connection.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: { message: string }[] }) => void (p.uri === uri && resolve(p.diagnostics))));
+  await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'hdlm-task', version: 1, text: `{ "levels": ${'['.repeat(100_000)}` } });
+  assert.deepEqual((await published).map((d) => d.message), ['too deeply nested: more than 256 levels of brackets and braces (a task file nests a few)']);
+  const at = { textDocument: { uri }, position: { line: 0, character: 20 } };
+  assert.equal(await connection.sendRequest('textDocument/hover', at), null);
+  assert.deepEqual(await connection.sendRequest('textDocument/documentSymbol', { textDocument: { uri } }), []);
+  assert.deepEqual(await connection.sendRequest('textDocument/completion', at), []);
+  assert.deepEqual(await connection.sendRequest('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } }), []);
+  assert.deepEqual(logged.filter((l) => /RangeError|call stack/.test(l)), []);
+});
+
 // Last: it shuts the server down.
 test('a second initialize is refused, and after shutdown every request is (LSP 3.17 InvalidRequest)', async () => {
   assert.deepEqual(await refusal('initialize', { processId: null, rootUri: null, capabilities: {} }), { code: -32600, message: 'the server is already initialized: initialize is sent once per connection' });
