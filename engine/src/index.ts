@@ -7,6 +7,7 @@ export { loadCheckpoint, CheckpointError } from './checkpoint/checkpoint';
 export type { Checkpoint, ModelConfig } from './checkpoint/types';
 export { Tokenizer } from './tokenizer';
 export { SegmentedModel, CancelledError } from './model/segmentedModel';
+export { ContextOverflowError } from './model/contextOverflow';
 export { readoutAllLayers, topTokens, type LayerReadout } from './model/readout';
 export { generate, type GenerateRequest, type GenerateResult, type TokenEvent } from './generate/generator';
 export type { GenerationConfig } from './generate/config';

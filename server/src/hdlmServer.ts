@@ -1,13 +1,13 @@
 // The language server's behaviour, free of any connection: server.ts binds these handlers to a
 // real LSP connection, and the unit tests drive them with a fake client.
-import { CancellationToken, CodeActionKind, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
+import { CancellationToken, CodeActionKind, ErrorCodes as RpcErrorCodes, InitializeParams, InitializeResult, InlineCompletionItem, LSPErrorCodes, Position, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver';
 import type { ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
-import { CancelledError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
+import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions, type Tokenizer } from '../../engine/src/index';
 import { JOB_VERBS, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
@@ -41,6 +41,8 @@ const INLINE_CONTEXT_CHARS = 400;
 
 /** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
 const MAX_BEAM = 16;
+/** Most tokens per layer that hdlm/layers reads out. */
+const MAX_TOP_K = 20;
 /** Texts per hdlm/classifyMany: a batch answers within seconds, so cancelling and progress stay prompt. */
 const MAX_BATCH = 500;
 /** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
@@ -128,8 +130,17 @@ export class HdlmServer {
   private engineWarning: string | undefined;
   /** …or the session's model did (or serves without its task); set with the model (announceModel). */
   private sessionWarning: string | undefined;
+  /** Why the engine failed to start: the status is an error until an engine starts. */
+  private engineError: string | undefined;
+  /**
+   * Why the last session failed to open (a model that cannot load): the status is an error
+   * until a session opens, since every model request fails meanwhile (sessionFailed).
+   */
+  private sessionError: string | undefined;
   /** What the latest request said it was doing: the status again once a session it waited for has opened. */
   private busyWith = '';
+  /** Where the connection is: a second `initialize`, and any request after `shutdown`, are refused (LSP 3.17). */
+  private lifecycle: 'new' | 'initialized' | 'shutDown' = 'new';
 
   constructor(
     private readonly client: OutboundClient,
@@ -151,9 +162,14 @@ export class HdlmServer {
   }
 
   initialize(params: InitializeParams): InitializeResult {
+    this.refuseAfterShutdown('initialize');
+    // A second one would swap the workspace under the running jobs and open sessions.
+    if (this.lifecycle === 'initialized') throw new ResponseError(RpcErrorCodes.InvalidRequest, 'the server is already initialized: initialize is sent once per connection');
+    this.lifecycle = 'initialized';
     this.client.log(`HdLM server ${SERVER_VERSION} (pid ${process.pid}) initializing for ${params.clientInfo?.name ?? 'an unnamed client'}`);
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
-    this.workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
+    this.workspaceRoot = folder === undefined ? undefined : localPath(folder);
+    if (folder !== undefined && this.workspaceRoot === undefined) this.client.log(`workspace ${folder} is not a folder on this machine: relative paths resolve against the server's folder`);
     if (this.defaults.stateDir) this.jobs = this.newJobs(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
     return {
       capabilities: {
@@ -194,7 +210,8 @@ export class HdlmServer {
       this.sessionWarning = undefined;
       this.publishReadyIfIdle();
     }
-    const inUse = this.tasks.inUse;
+    // A session that failed to open is tried again too: the status tells whether the change fixed it.
+    const inUse = this.tasks.inUse || this.sessionError !== undefined;
     const same = <T>(pick: (s: HdlmSettings) => T): boolean => previous !== undefined && JSON.stringify(pick(previous)) === JSON.stringify(pick(next));
     if (same(engineSettings)) {
       // Model and task settings are read at each request; only the engine needs a restart.
@@ -248,7 +265,9 @@ export class HdlmServer {
     return this.job('classifying', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
         const started = performance.now();
-        const result = await classifierOf(session).classify(text, { beam, margin, signal });
+        const classifier = classifierOf(session);
+        refuseFarTooLong(session, text);
+        const result = await classifier.classify(text, { beam, margin, signal });
         return {
           task: session.task.name,
           model: session.loaded.checkpoint.dir,
@@ -287,6 +306,11 @@ export class HdlmServer {
               results.push({ error: 'empty' });
               continue;
             }
+            const tooLong = farTooLong(session, text);
+            if (tooLong !== undefined) {
+              results.push({ error: tooLong });
+              continue;
+            }
             try {
               const r = await classifier.classify(text, { beam, margin, signal });
               results.push({ path: wireDecisions(r.path), pathProbability: r.pathProbability });
@@ -315,12 +339,14 @@ export class HdlmServer {
   async layers(params: LayersParams, token?: CancellationToken): Promise<LayersResult> {
     const text = typeof params.text === 'string' ? params.text.trim() : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to read out: select some text (or put the cursor on a non-empty line)');
-    const topK = Math.min(20, Math.max(1, params.topK ?? 5));
+    const topK = params.topK ?? 5;
+    if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new ResponseError(ErrorCodes.badRequest, `topK must be a whole number from 1 to ${MAX_TOP_K}, got ${JSON.stringify(params.topK)}`);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('reading out layers', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
         const started = performance.now();
+        refuseFarTooLong(session, text);
         const tokenizer = session.loaded.requireTokenizer();
         const ids = tokenizer.encode(text);
         const segments: LayersResult['segments'] = [];
@@ -385,11 +411,15 @@ export class HdlmServer {
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to think about: select some text (or put the cursor on a non-empty line)');
     const max = params.maxTokens;
     if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 512)) throw new ResponseError(ErrorCodes.badRequest, `maxTokens must be a whole number from 1 to 512, got ${JSON.stringify(max)}`);
+    // Echoed as the id of every hdlm/generationStep, which clients match as a string.
+    const { requestId } = params;
+    if (requestId !== undefined && requestId !== null && typeof requestId !== 'string') throw new ResponseError(ErrorCodes.badRequest, `requestId must be a string, got ${JSON.stringify(requestId)}`);
     const engine = await this.requireEngine();
     const settings = await this.readSettings();
     return this.job('thinking', token, (signal) =>
       this.withSession(engine, settings, async (session) => {
-        const id = params.requestId ?? `think:${Date.now()}`;
+        refuseFarTooLong(session, text);
+        const id = requestId ?? `think:${Date.now()}`;
         const result = await this.think(session, { input: text, thoughtTokens: THOUGHT_TOKENS, maxTokens: max ?? settings.maxTokens, signal, id, source: 'command' });
         if (result.answer.stop === 'cancelled') throw new CancelledError();
         return {
@@ -555,7 +585,9 @@ export class HdlmServer {
   private workspacePath(file: unknown, missing: string): string {
     const raw = typeof file === 'string' ? file : '';
     if (!raw) throw new ResponseError(ErrorCodes.badRequest, missing);
-    return this.tasks.resolvePath(raw.startsWith('file:') ? fileURLToPath(raw) : raw, this.workspaceRoot);
+    const path = raw.startsWith('file:') ? localPath(raw) : raw;
+    if (path === undefined) throw new ResponseError(ErrorCodes.badRequest, `${raw} names no file on this machine: give a path, or a file: URI without a host and without encoded slashes`);
+    return this.tasks.resolvePath(path, this.workspaceRoot);
   }
 
   private async startJob(kind: JobKind, task: unknown, extra: string[]): Promise<JobStarted> {
@@ -592,8 +624,22 @@ export class HdlmServer {
       })
       .catch((err: unknown) => {
         if (opened) throw err;
-        throw new ResponseError(ErrorCodes.modelUnavailable, `could not load the model or task: ${describe(err)}`);
+        const message = `could not load the model or task: ${describe(err)}`;
+        this.sessionFailed(message);
+        throw new ResponseError(ErrorCodes.modelUnavailable, message);
       });
+  }
+
+  /**
+   * A session failed to open: no model is loaded now, so the status names none, and its health
+   * is an error with the reason until a session opens (announceModel).
+   */
+  private sessionFailed(message: string): void {
+    this.sessionError = message;
+    this.sessionWarning = undefined;
+    const { model: _gone, layers: _layers, ...rest } = this.lastStatus;
+    // Mid-request (as in announceModel): the health changes now, the message once idle.
+    this.publish({ ...rest, health: this.idleHealth().health });
   }
 
   /**
@@ -609,6 +655,7 @@ export class HdlmServer {
       ...(session.unfit ? [`${model} serves without task ${session.task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`] : []),
     ];
     const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
+    this.sessionError = undefined;
     if (this.lastStatus.model === model && this.lastStatus.device === session.loaded.model.provider && this.sessionWarning === warning) return;
     this.sessionWarning = warning;
     // Mid-request: the health changes now, the message when the server is idle again.
@@ -618,7 +665,8 @@ export class HdlmServer {
 
   /** The health and idle message: an engine failure, else the standing warnings (engine fallback, session), else ready. */
   private idleHealth(): Pick<StatusParams, 'health' | 'message'> {
-    if (this.lastStatus.health === 'error') return { health: 'error', message: this.lastStatus.message };
+    const error = this.engineError ?? this.sessionError;
+    if (error !== undefined) return { health: 'error', message: error };
     const warnings = [this.engineWarning, this.sessionWarning].filter((w) => w !== undefined);
     return warnings.length > 0 ? { health: 'warning', message: warnings.join('; ') } : { health: 'ok', message: 'ready' };
   }
@@ -626,6 +674,29 @@ export class HdlmServer {
   /** `hdlm/cancelJob`. */
   cancelJob(jobId: string): { cancelled: boolean } {
     return { cancelled: this.jobs.cancel(jobId) };
+  }
+
+  /**
+   * What every request passes before its handler (server.ts binds them so): refused after
+   * `shutdown`, as LSP 3.17 asks; and for a request that takes parameters, parameters that are
+   * an object (null or a string is the client's error, named here, not a TypeError in a handler).
+   */
+  admit<P>(method: string, params: P, takesParams: boolean): P {
+    this.refuseAfterShutdown(method);
+    if (takesParams && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+      throw new ResponseError(ErrorCodes.badRequest, `${method} takes its parameters as an object, got ${params === undefined ? 'none' : JSON.stringify(params)}`);
+    }
+    return params;
+  }
+
+  private refuseAfterShutdown(method: string): void {
+    if (this.lifecycle === 'shutDown') throw new ResponseError(RpcErrorCodes.InvalidRequest, `${method}: the server is shutting down (shutdown was received); only exit is accepted now`);
+  }
+
+  /** `shutdown`: the jobs stop, and requests from now on are refused (admit). */
+  shutdown(): void {
+    this.lifecycle = 'shutDown';
+    this.dispose();
   }
 
   dispose(): void {
@@ -666,6 +737,8 @@ export class HdlmServer {
     } catch (err) {
       if (err instanceof CancelledError || controller.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${what}: cancelled`);
       if (err instanceof ResponseError) throw err;
+      // Too long for the model is the input's fault, wherever the model finds it.
+      if (err instanceof ContextOverflowError) throw new ResponseError(ErrorCodes.badRequest, err.message);
       this.client.log(`${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${describe(err)}`);
     } finally {
@@ -778,6 +851,7 @@ export class HdlmServer {
   }
 
   private async launchEngine(settings: HdlmSettings): Promise<Engine> {
+    this.engineError = undefined;
     this.publish({ health: 'ok', busy: true, message: 'starting engine', device: '' });
     try {
       const engine = await this.createEngine({ providers: settings.executionProviders, threads: settings.threads });
@@ -789,7 +863,8 @@ export class HdlmServer {
       return engine;
     } catch (err) {
       this.client.log(`engine failed to start: ${describe(err)}`);
-      this.publish({ health: 'error', busy: false, message: `engine failed: ${describe(err)}`, device: '' });
+      this.engineError = `engine failed: ${describe(err)}`;
+      this.publish({ busy: false, device: '', ...this.idleHealth() });
       throw err;
     }
   }
@@ -816,6 +891,39 @@ function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
   return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
 }
 
+/** Longest vocabulary entry of each tokenizer, in characters (farTooLong). */
+const longestTokens = new WeakMap<Tokenizer, number>();
+
+function longestToken(tokenizer: Tokenizer): number {
+  let longest = longestTokens.get(tokenizer);
+  if (longest === undefined) {
+    longest = 1;
+    for (let id = 0; id < tokenizer.vocabSize; id++) longest = Math.max(longest, tokenizer.token(id)?.length ?? 0);
+    longestTokens.set(tokenizer, longest);
+  }
+  return longest;
+}
+
+/**
+ * Why `text` cannot fit the session's model whatever its tokens, or undefined. No token spans
+ * more characters than the longest vocabulary entry (a byte-level entry has a character per
+ * byte, and a character takes at least one), so a text longer than the context times that needs
+ * more positions than the context has. Checked before tokenizing: a megabyte takes seconds to
+ * tokenize, and a cancel cannot stop it meanwhile. A text within the bound that still needs too
+ * many positions is refused by the model (ContextOverflowError, answered as badRequest in job()).
+ */
+function farTooLong(session: TaskSession, text: string): string | undefined {
+  const context = session.loaded.checkpoint.config.maxPositions;
+  const bound = context * longestToken(session.loaded.requireTokenizer());
+  if (text.length <= bound) return undefined;
+  return `the text has ${text.length} characters, more than ${basename(session.loaded.checkpoint.dir)}'s context of ${context} tokens can hold (at most ${bound} characters, far fewer for most text); select less`;
+}
+
+function refuseFarTooLong(session: TaskSession, text: string): void {
+  const why = farTooLong(session, text);
+  if (why !== undefined) throw new ResponseError(ErrorCodes.badRequest, why);
+}
+
 /**
  * The session's classifier, or a clear refusal when only its model is open (the task does not
  * fit it, or its file cannot be read), with the task file as the error's data (UnfitTaskData).
@@ -837,6 +945,15 @@ function unfitMessage(session: TaskSession): string {
     ? 'to classify, fix the task file (its problems show in the editor) or pick another task (HdLM: Select Task)'
     : 'to classify, pick a task made for it (HdLM: Select Task; HdLM: New Task from Dataset makes one) or select the model the task was trained for';
   return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; ${remedy}`;
+}
+
+/** The local path of a file: URI, or undefined for one that names none here (a host, an encoded slash). */
+function localPath(uri: string): string | undefined {
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(err: unknown): string {

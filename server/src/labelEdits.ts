@@ -152,16 +152,26 @@ function checkMerge(texts: readonly string[], at: LabelAtCursor, newName: string
   }
 }
 
+/** "begins with a tab", "ends with a line break"…: white space at an end of `name`, named; else undefined. */
+function paddingOf(name: string): string | undefined {
+  const [end, char] = /^\s/.test(name) ? ['begins', name[0]!] : /\s$/.test(name) ? ['ends', name.at(-1)!] : [];
+  if (!end) return undefined;
+  const what = char === ' ' ? 'a space' : char === '\t' ? 'a tab' : char === '\n' || char === '\r' ? 'a line break' : 'white space';
+  return `${end} with ${what}`;
+}
+
 /**
  * `textDocument/rename` on a label: every use at its level in the dataset and its sibling splits
  * gets the new name; nothing else on the lines changes. Renaming to an existing sibling merges
  * the two labels.
  */
-export function renameLabel(doc: TextDocument, position: Position, newName: string, read: ReadText): WorkspaceEdit {
+export function renameLabel(doc: TextDocument, position: Position, newName: unknown, read: ReadText): WorkspaceEdit {
   const at = labelUnderCursor(doc, position);
   if (!at) throw new ResponseError(ErrorCodes.InvalidRequest, NOT_A_LABEL);
+  if (typeof newName !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `the new name must be text, got ${JSON.stringify(newName)}`);
   if (newName.trim() === '') throw new ResponseError(ErrorCodes.InvalidParams, 'a label cannot be empty');
-  if (newName !== newName.trim()) throw new ResponseError(ErrorCodes.InvalidParams, `'${newName}' begins or ends with a space; labels are matched exactly, so write it without`);
+  const padding = paddingOf(newName);
+  if (padding) throw new ResponseError(ErrorCodes.InvalidParams, `${JSON.stringify(newName)} ${padding}; labels are matched exactly, so write it without`);
   const files = labelFiles(doc.uri).map((uri) => ({ uri, text: read(uri) }));
   const parent = at.level === 0 ? undefined : at.path[at.level - 1];
   if (newName !== at.label) checkMerge(files.map((f) => f.text), at, newName, parent);

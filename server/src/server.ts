@@ -1,9 +1,10 @@
 // Entry point of the language server. Only wiring: it binds LSP messages to HdlmServer. The
 // transport (IPC from VS Code, --stdio from other editors) is picked by vscode-languageserver
 // from the command line.
-import { createConnection, ProposedFeatures, TextDocuments, type WorkDoneProgressReporter } from 'vscode-languageserver/node';
+import { createConnection, ProposedFeatures, TextDocuments, type CancellationToken, type HandlerResult, type RequestType, type WorkDoneProgressReporter } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DocumentValidator } from './documentValidator';
+import { tooDeepAt } from './diagnostics';
 import { taskFileHover } from './hover';
 import { completions } from './completion';
 import { codeLenses } from './codeLens';
@@ -75,31 +76,42 @@ function logFailure(err: unknown): void {
 }
 
 connection.onInitialize((params) => {
+  // First, so that a second initialize, refused, changes nothing.
+  const result = server.initialize(params);
   supportsConfiguration = params.capabilities.workspace?.configuration === true;
   initializationOptions = params.initializationOptions;
-  return server.initialize(params);
+  return result;
 });
 connection.onInitialized(() => void server.start(initializationOptions).catch(logFailure));
 connection.onDidChangeConfiguration((params) => {
   const settings = (params.settings as { hdlm?: unknown } | null | undefined)?.hdlm;
   void server.reconfigure(settings).catch(logFailure);
 });
-connection.onRequest(proto.engineInfo, () => server.engineInfo());
-connection.onRequest(proto.clearCache, () => server.clearCache());
-connection.onRequest(proto.classify, (params, token) => server.classify(params, token));
-connection.onRequest(proto.classifyMany, (params, token) => server.classifyMany(params, token));
-connection.onRequest(proto.layers, (params, token) => server.layers(params, token));
-connection.onRequest(proto.thinkThenAnswer, (params, token) => server.thinkThenAnswer(params, token));
-connection.onRequest(proto.train, (params) => server.train(params));
-connection.onRequest(proto.evaluate, (params) => server.evaluate(params));
-connection.onRequest(proto.scanLayers, (params) => server.scanLayers(params));
-connection.onRequest(proto.jobs, () => server.listJobs());
-connection.onRequest(proto.taskSummary, (params) => server.taskSummary(params));
-connection.onRequest(proto.createTask, (params) => server.createTask(params));
-connection.onRequest(proto.mistakes, (params) => server.mistakes(params));
-connection.onRequest(proto.labelReport, (params) => server.labelReport(params));
-connection.onRequest(proto.cancelJob, (params) => server.cancelJob(params.jobId));
-connection.onShutdown(() => server.dispose());
+
+/**
+ * Binds a custom request through HdlmServer.admit: refused after shutdown, and its parameters
+ * (when it takes some) checked to be an object before the handler reads a field of them.
+ */
+function onHdlmRequest<P, R>(type: RequestType<P, R, void>, takesParams: boolean, handler: (params: P, token: CancellationToken) => HandlerResult<R, void>): void {
+  connection.onRequest(type, (params, token) => handler(server.admit(type.method, params, takesParams), token));
+}
+
+onHdlmRequest(proto.engineInfo, false, () => server.engineInfo());
+onHdlmRequest(proto.clearCache, false, () => server.clearCache());
+onHdlmRequest(proto.classify, true, (params, token) => server.classify(params, token));
+onHdlmRequest(proto.classifyMany, true, (params, token) => server.classifyMany(params, token));
+onHdlmRequest(proto.layers, true, (params, token) => server.layers(params, token));
+onHdlmRequest(proto.thinkThenAnswer, true, (params, token) => server.thinkThenAnswer(params, token));
+onHdlmRequest(proto.train, true, (params) => server.train(params));
+onHdlmRequest(proto.evaluate, true, (params) => server.evaluate(params));
+onHdlmRequest(proto.scanLayers, true, (params) => server.scanLayers(params));
+onHdlmRequest(proto.jobs, false, () => server.listJobs());
+onHdlmRequest(proto.taskSummary, true, (params) => server.taskSummary(params));
+onHdlmRequest(proto.createTask, true, (params) => server.createTask(params));
+onHdlmRequest(proto.mistakes, true, (params) => server.mistakes(params));
+onHdlmRequest(proto.labelReport, true, (params) => server.labelReport(params));
+onHdlmRequest(proto.cancelJob, true, (params) => server.cancelJob(params.jobId));
+connection.onShutdown(() => server.shutdown());
 
 // Task files and datasets get diagnostics as they change (see diagnostics.ts), completion, code
 // lenses, hover and quick fixes (completion.ts, codeLens.ts, hover.ts, datasetHover.ts,
@@ -121,7 +133,9 @@ documents.listen(connection);
 /** The open task file or dataset a request is about; other documents get no language features. */
 function projectDocument(uri: string): TextDocument | undefined {
   const doc = documents.get(uri);
-  return doc?.languageId === 'hdlm-task' || doc?.languageId === 'jsonl' ? doc : undefined;
+  // A task file nested too deep to parse gets none either: its one diagnostic says why (tooDeepAt).
+  if (doc?.languageId === 'hdlm-task') return tooDeepAt(doc.getText()) === undefined ? doc : undefined;
+  return doc?.languageId === 'jsonl' ? doc : undefined;
 }
 
 /**
@@ -131,6 +145,7 @@ function projectDocument(uri: string): TextDocument | undefined {
  */
 function guarded<T>(feature: string, fallback: T, run: () => T): T {
   try {
+    server.admit(feature, undefined, false);
     return run();
   } catch (err) {
     if (err instanceof ResponseError) throw err;
@@ -212,6 +227,7 @@ connection.onRenameRequest((params) =>
   }),
 );
 connection.languages.inlineCompletion.on((params, token) => {
+  server.admit('inline completion', params, false);
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return [];
   const prefix = doc.getText({ start: { line: Math.max(0, params.position.line - 3), character: 0 }, end: params.position });

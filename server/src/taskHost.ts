@@ -14,7 +14,7 @@ import type { Engine } from '../../engine/src/index';
 import { samePath } from '../../engine/src/samePath';
 import { headsStamp } from '../../engine/src/hdlm/headStore';
 import { ModelPool, type ModelLoader } from '../../engine/src/modelPool';
-import { readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
+import { MAX_TASK_FILE_BYTES, readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { openModelOnly, openTask, taskModelFolder, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { SHIPPED_TASK } from './protocol';
 import type { HdlmSettings } from './settings';
@@ -147,6 +147,7 @@ export class TaskHost {
     this.opening(`opening task ${task.name} on ${basename(modelDir)}`);
     const started = performance.now();
     const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1);
+    requireFolder(modelDir);
     // The layer view and generation need only the model: they go on while the task waits for a fix.
     const opened = await openTask(engine, task, this.defaults.modelDir, (m) => this.log(m), { headPrecision, modelIfUnfit: true });
     if (opened.unfit) this.log(`task ${task.name} does not fit ${modelDir}, which serves without it (${seconds()} s): ${opened.unfit}`);
@@ -162,6 +163,7 @@ export class TaskHost {
     const modelDir = model === 'default' ? this.defaults.modelDir : model;
     this.opening(`opening ${basename(modelDir)} without a task`);
     try {
+      requireFolder(modelDir);
       const opened = await openModelOnly(engine, unreadTask(taskFile, modelDir), modelDir, problem, { headPrecision, unreadable: true }, (m) => this.log(m));
       this.log(`${modelDir} serves without a task: ${problem}`);
       return opened;
@@ -180,7 +182,8 @@ export class TaskHost {
     const fileStamp = stamped?.stamp;
     let read = this.lastRead !== undefined && samePath(this.lastRead.file, taskFile) && this.lastRead.fileStamp === fileStamp ? this.lastRead.read : undefined;
     if (!read) {
-      if (!stamped) read = { problem: this.missingTask(setting, taskFile) };
+      // Something there that is no file (a folder, a pipe): readTaskFile names what it is.
+      if (!stamped) read = existsSync(taskFile) ? readable(taskFile) : { problem: this.missingTask(setting, taskFile) };
       else if (stamped.tooLarge) read = { problem: `${taskFile}: ${(stamped.tooLarge / 2 ** 20).toFixed(1)} MiB is not a task file (setting hdlm.task names a *.hdlm.json file)` };
       else read = readable(taskFile);
       this.lastRead = { file: taskFile, fileStamp, read };
@@ -267,9 +270,6 @@ export class TaskHost {
   }
 }
 
-/** Larger than any task file: a dataset or weights named by mistake is refused, not read at every request. */
-const MAX_TASK_FILE_BYTES = 2 ** 20;
-
 /**
  * What tells one save of a task file from another: a digest of its bytes (task files are small,
  * and their bytes tell apart two saves of one size within the file system's clock tick, which a
@@ -285,6 +285,20 @@ function stampOf(path: string): { stamp: string; tooLarge?: number } | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Refuses a model path that is a file (config.json or the weights, picked by mistake): the
+ * loader would name `…/config.json/config.json` and an errno; this names the mistake.
+ */
+function requireFolder(modelDir: string): void {
+  let folder = true;
+  try {
+    folder = statSync(modelDir).isDirectory();
+  } catch {
+    // Not there: the loader names the missing folder.
+  }
+  if (!folder) throw new Error(`${modelDir} is a file, not a model folder (a model is a Hugging Face folder with config.json and the weights)`);
 }
 
 /** The task in `taskFile`, or its problems on one line (they name the file and fields). */

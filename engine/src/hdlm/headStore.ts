@@ -8,7 +8,7 @@
 // changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
 // delta from the model's own head ('lowRank': W = W0 + A·B).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
@@ -196,15 +196,27 @@ function isWeightsFileOf(name: string, file: string): boolean {
 
 /**
  * A stamp of the heads saved in `dir`: the names of their weights files, which every save makes
- * new (replaceHead). It changes when a head is saved or removed, and not when an evaluation or a
- * scan writes its reports beside them; '' when there is no such folder.
+ * new (replaceHead), and the name, size and time of each one's manifest, which a hand edit or a
+ * restored file changes without a save (a manifest fixed after damage loads again). It changes
+ * when a head is saved, removed or its manifest touched, and not when an evaluation or a scan
+ * writes its reports beside them; '' when there is no such folder.
  */
 export function headsStamp(dir: string): string {
   try {
-    return readdirSync(dir)
+    const weights = readdirSync(dir)
       .filter((f) => f.endsWith('.safetensors'))
-      .sort()
-      .join(',');
+      .sort();
+    const heads = new Set(weights.map((f) => f.slice(0, f.slice(0, -'.safetensors'.length).lastIndexOf('.'))).filter((n) => n !== ''));
+    const manifests = [...heads].sort().map((name) => {
+      const file = `${name}.json`;
+      try {
+        const stat = statSync(join(dir, file));
+        return `${file}:${stat.size}:${stat.mtimeMs}`;
+      } catch {
+        return `${file}:none`;
+      }
+    });
+    return [...weights, ...manifests].join(',');
   } catch {
     return '';
   }

@@ -3,6 +3,7 @@
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
 import { parse, type ParseError } from 'jsonc-parser';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describeJsonError } from '../jsonFile';
 import { readProblem, readTextFile } from '../textFile';
@@ -106,12 +107,25 @@ export class TaskFileError extends Error {
   }
 }
 
+/** Larger than any task file: a dataset or weights named by mistake is refused, not read whole. */
+export const MAX_TASK_FILE_BYTES = 2 ** 20;
+
+/**
+ * Reads and checks a task file. Only a regular file up to MAX_TASK_FILE_BYTES is read: a named
+ * pipe would block the reader for good, a device (/dev/zero) never ends, and a dataset named by
+ * mistake takes seconds to read; each is refused by name instead.
+ */
 export function readTaskFile(path: string): TaskDefinition {
   const abs = resolve(path);
   let text: string;
   try {
+    const stat = statSync(abs);
+    if (stat.isDirectory()) throw new TaskFileError(abs, ['is a folder, not a task file (a *.hdlm.json file)']);
+    if (!stat.isFile()) throw new TaskFileError(abs, ['is not a regular file (a pipe, a socket or a device), not a task file']);
+    if (stat.size > MAX_TASK_FILE_BYTES) throw new TaskFileError(abs, [`${(stat.size / 2 ** 20).toFixed(1)} MiB is too large for a task file (at most ${MAX_TASK_FILE_BYTES / 2 ** 20} MiB): is it a dataset?`]);
     text = readTextFile(abs);
   } catch (err) {
+    if (err instanceof TaskFileError) throw err;
     throw new TaskFileError(abs, [`cannot read: ${readProblem(err)}`]);
   }
   return parseTask(parseTaskText(text, abs), abs);

@@ -3,7 +3,7 @@
 import type { ModelConfig } from '../checkpoint/types';
 import type { Tensor } from '../runtime/ort';
 import type { DeviceTensors } from './deviceTensors';
-import { contextExceeded } from './positions';
+import { ContextOverflowError } from './contextOverflow';
 
 export interface SegmentCache {
   /** Per layer of the segment: [B, kvH, cached, D]. */
@@ -146,7 +146,7 @@ export class DecodeState {
     const depth: number[] = [];
     parents.forEach((p, i) => (depth[i] = p < 0 || p >= i ? 0 : depth[p]! + 1));
     const deepest = base + Math.max(...depth);
-    if (deepest >= context.maxPositions) throw contextExceeded(deepest + 1, context);
+    if (deepest >= context.maxPositions) throw new ContextOverflowError(deepest + 1, context);
     const start = this.length;
     this.grow(start + parents.length);
     parents.forEach((parent, i) => {

@@ -50,11 +50,6 @@ export function rotaryCache(maxPositions: number, spec: RotarySpec): { cos: Floa
   return { cos, sin };
 }
 
-/** The error for an input longer than the model's context, naming what sets the context. */
-export function contextExceeded(needed: number, context: Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'>): Error {
-  return new Error(`the input needs ${needed} positions but the model's context is ${context.maxPositions} (${context.maxPositionsFrom ?? 'max_position_embeddings'}); shorten it`);
-}
-
 /**
  * Rotary tables for the given positions: cos/sin [B, 1, S, D] with the frequencies repeated
  * over both halves, as HF's rotate_half convention expects. inv_freq and the angle products are

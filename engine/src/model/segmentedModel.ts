@@ -7,9 +7,10 @@ import { architectureFor } from '../arch/registry';
 import { SegmentIO } from '../arch/segmentIO';
 import { ExecutionProvider, float32Tensor, freeDeviceTensor, int64Tensor, isOnDevice, keepsOutputsOnDevice, Session, Tensor } from '../runtime/ort';
 import { DType, GraphBuilder } from '../onnx/graph';
-import { attentionBias, contextExceeded, rotaryTables, treeAttentionBias } from './positions';
+import { attentionBias, rotaryTables, treeAttentionBias } from './positions';
 import { buildHeadGraph, type HeadPrecision } from '../arch/head';
 import { DecodeState, SegmentCache } from './decodeState';
+import { ContextOverflowError } from './contextOverflow';
 import { DeviceTensors } from './deviceTensors';
 import { GraphCache } from './graphCache';
 import { LanguageHead } from './languageHead';
@@ -243,7 +244,7 @@ export class SegmentedModel {
     if (width === 0) throw new Error('append: no tokens to add');
     // Refused rather than truncated: silently dropping the start of a prompt changes its meaning.
     if (state.length + width > this.config.maxPositions) {
-      throw contextExceeded(state.length + width, this.config);
+      throw new ContextOverflowError(state.length + width, this.config);
     }
     const real = rows.map((r) => Array.from({ length: width }, (_, i) => i >= width - r.length));
     const start = state.length;

@@ -3,7 +3,7 @@
 // missing task, and a cancelled request answered as cancelled.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -64,6 +64,76 @@ test('bad requests and a missing task get clear errors, and the server keeps wor
   await server.reconfigure();
   const result = await server.classify({ text: 'barks' });
   assert.equal(result.path.length, 2);
+});
+
+test('a layer view topK outside 1..20 and a requestId that is no string are bad requests', async () => {
+  const { server } = await startServer({ task: 'animals.hdlm.json' });
+  for (const topK of ['abc', 2.5, -3, 0, 21, 1e9]) {
+    await assert.rejects(server.layers({ text: 'barks', topK: topK as number }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && e.message === `topK must be a whole number from 1 to 20, got ${JSON.stringify(topK)}`);
+  }
+  assert.equal((await server.layers({ text: 'barks', topK: 20 })).readouts[0]!.top.length, 20);
+  for (const requestId of [5, { id: 'r' }]) {
+    await assert.rejects(server.thinkThenAnswer({ text: 'barks', requestId: requestId as unknown as string }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && e.message === `requestId must be a string, got ${JSON.stringify(requestId)}`);
+  }
+});
+
+test('a task setting that names a folder says so, rather than that it does not exist', async () => {
+  const { server } = await startServer({ task: workspace });
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && e.message.includes(`${workspace}: is a folder, not a task file`));
+});
+
+test('a model that cannot load is an error in the status, naming no model, until one loads', async () => {
+  const { server, client } = await startServer({ task: 'animals.hdlm.json' });
+  await server.classify({ text: 'barks' });
+  assert.deepEqual([server.status.health, server.status.model], ['ok', 'model']);
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json', model: 'no/such/folder' };
+  await server.reconfigure();
+  assert.equal(server.status.health, 'error', 'the reopen after the change failed, and the status says so');
+  assert.match(server.status.message, /could not load the model or task: .*no\/such\/folder/);
+  assert.equal(server.status.model, undefined, 'the old model is no longer loaded');
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable);
+  assert.deepEqual([server.status.health, server.status.busy], ['error', false], 'still an error after a request meets it');
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json', model: 'model/config.json' };
+  await server.reconfigure();
+  assert.match(server.status.message, /model\/config\.json is a file, not a model folder/, 'a file picked for the folder is named so');
+  client.settings = { ...(client.settings as object), task: 'animals.hdlm.json', model: 'model' };
+  await server.reconfigure();
+  assert.deepEqual([server.status.health, server.status.message, server.status.model], ['ok', 'ready', 'model'], 'the fix is tried at once and the status tells');
+});
+
+test('text too long for the model is bad input (1003): refused before tokenizing when far too long', async () => {
+  const { server } = await startServer({ task: 'animals.hdlm.json' });
+  const badRequest = (pattern: RegExp) => (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest && pattern.test(e.message);
+  // A megabyte took seconds to tokenize, deaf to cancels; the model's context (1024) times its longest token (32 characters) bounds what can fit.
+  const huge = 'the dog barks '.repeat(80_000);
+  const started = performance.now();
+  await assert.rejects(server.classify({ text: huge }), badRequest(/the text has 1119999 characters, more than model's context of 1024 tokens can hold \(at most 32768 characters/));
+  await assert.rejects(server.layers({ text: huge }), badRequest(/select less/));
+  await assert.rejects(server.thinkThenAnswer({ text: huge }), badRequest(/select less/));
+  assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
+  const many = await server.classifyMany({ texts: [huge, 'barks'] });
+  const [first, second] = many.results;
+  assert.ok(first && 'error' in first && /select less/.test(first.error), JSON.stringify(first));
+  assert.ok(second && 'path' in second, 'the other text is classified');
+  // Within the bound but past the context: the model's refusal, answered as bad input too.
+  const long = 'the dog barks '.repeat(400);
+  await assert.rejects(server.classify({ text: long }), badRequest(/positions but the model's context is 1024/));
+  await assert.rejects(server.layers({ text: long }), badRequest(/positions but the model's context is 1024/));
+  await assert.rejects(server.thinkThenAnswer({ text: long }), badRequest(/positions but the model's context is 1024/));
+});
+
+test('a head manifest damaged, then written back, is read again at the next request', async () => {
+  const dir = join(workspace, 'wordnet');
+  cpSync(join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet'), join(dir, 'heads'), { recursive: true });
+  writeFileSync(join(dir, 'wordnet.hdlm.json'), JSON.stringify({ name: 'wordnet', model: join(root, 'models', 'hdlm-tiny'), dataset: 'none.jsonl', levels: [{ layer: 4 }, { layer: 6 }, { layer: 'last' }], heads: 'heads' }));
+  const { server } = await startServer({ task: join(dir, 'wordnet.hdlm.json') });
+  assert.equal((await server.classify({ text: 'a small dog that barks' })).path.length, 3);
+  const manifest = join(dir, 'heads', 'level1.json');
+  const good = readFileSync(manifest);
+  writeFileSync(manifest, good.subarray(0, 40));
+  await assert.rejects(server.classify({ text: 'a small dog that barks' }), /level1\.json/);
+  writeFileSync(manifest, good);
+  assert.equal((await server.classify({ text: 'a small dog that barks' })).path.length, 3, 'the good file is read again, the task file untouched');
 });
 
 test('a cancelled classify answers RequestCancelled', async () => {

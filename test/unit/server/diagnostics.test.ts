@@ -85,6 +85,19 @@ test('the validator publishes per document and clears on close', () => {
   assert.equal(published.get(d.uri), 0);
 });
 
+test('a task file nested too deep to parse gets one diagnostic saying so, published in place of stale ones', () => {
+  const published = new Map<string, Diagnostic[]>();
+  const validator = new DocumentValidator((uri, diagnostics) => published.set(uri, diagnostics), (err) => assert.fail(String(err)), { defaultModelDir: '/nonexistent' });
+  validator.validate(doc('{ "name": 1 }', 'hdlm-task'));
+  const deep = doc(`{ "levels": ${'['.repeat(100_000)}`, 'hdlm-task');
+  validator.validate(deep);
+  const [only, ...rest] = published.get(deep.uri)!;
+  assert.equal(rest.length, 0);
+  assert.equal(messageOf(only!), 'too deeply nested: more than 256 levels of brackets and braces (a task file nests a few)');
+  assert.equal(deep.offsetAt(only!.range.start), 12 + 255, 'on the first bracket too deep');
+  assert.equal(taskFileDiagnostics(doc(`{ "levels": ${'['.repeat(255)}${']'.repeat(255)} }`, 'hdlm-task')).some((d) => /too deeply/.test(messageOf(d))), false, 'as deep as allowed');
+});
+
 test('hovering a task-file field explains it, per level for layers', () => {
   const d = doc('{\n  "levels": [{ "layer": 4 }, { "layer": "last" }],\n  "train": { "epochs": 3 }\n}', 'hdlm-task');
   const layer = taskFileHover(d, 1, 34);

@@ -1,7 +1,8 @@
 // The language server's handler class driven with a fake client and the real engine.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
@@ -94,6 +95,14 @@ test('malformed settings fall back to defaults and are reported', async () => {
   assert.ok(client.lines.some((l) => l.includes('hdlm.executionProviders must be')));
 });
 
+test('hdlm.threads beyond the machine\'s cores is capped at them, and the log says so', () => {
+  const cores = availableParallelism();
+  const { settings, problems } = parseSettings({ threads: 100000 });
+  assert.equal(settings.threads, cores);
+  assert.deepEqual(problems, [`hdlm.threads 100000 is more than this machine's ${cores} cores; using ${cores}`]);
+  assert.deepEqual(parseSettings({ threads: cores }), { settings: { ...parseSettings({}).settings, threads: cores }, problems: [] });
+});
+
 test('a configuration notification restarts the engine only when its settings changed', async () => {
   const client = new FakeClient({ executionProviders: ['cpu'], threads: 1 });
   let created = 0;
@@ -123,6 +132,25 @@ test('an evaluation on a file that is not there is refused before any job starts
   });
   await assert.rejects(server.evaluate({ task: '/nonexistent/t.hdlm.json', file: '' }), /which file to evaluate on\?/);
   assert.deepEqual(server.listJobs().jobs, [], 'no job was started');
+});
+
+test('a task named in a request that is no regular file, or too large for one, is refused by name without reading it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-notask-'));
+  try {
+    const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), DEFAULTS);
+    server.initialize(initParams);
+    execFileSync('mkfifo', [join(dir, 'fifo.hdlm.json')]);
+    writeFileSync(join(dir, 'huge.train.jsonl'), Buffer.alloc(2 ** 21, 'x'));
+    const refused = (task: string, why: RegExp) => assert.throws(() => server.taskSummary({ task }), (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && why.test(err.message));
+    refused(join(dir, 'fifo.hdlm.json'), /fifo\.hdlm\.json:\n {2}is not a regular file \(a pipe, a socket or a device\), not a task file/);
+    refused('/dev/zero', /\/dev\/zero:\n {2}is not a regular file/);
+    refused(dir, /is a folder, not a task file/);
+    refused(join(dir, 'huge.train.jsonl'), /huge\.train\.jsonl:\n {2}2\.0 MiB is too large for a task file \(at most 1 MiB\): is it a dataset\?/);
+    await assert.rejects(server.train({ task: join(dir, 'fifo.hdlm.json') }), /is not a regular file/);
+    assert.throws(() => server.mistakes({ task: '/dev/zero' }), /is not a regular file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /**

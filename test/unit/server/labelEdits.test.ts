@@ -99,7 +99,10 @@ test('rename merges into a sibling, and refuses a label elsewhere in the tree, a
   assert.match(refused('rose', on(train, 1, 'cat')), /'rose' is already a label under 'plant', and 'cat' is under 'animal'/);
   assert.match(refused('plant', on(train, 1, 'cat')), /'plant' is already a level-1 label; 'cat' is at level 2/);
   assert.match(refused(' ', on(train, 1, 'cat')), /cannot be empty/);
-  assert.match(refused('cat ', on(train, 1, 'cat')), /begins or ends with a space/);
+  assert.equal(refused('cat ', on(train, 1, 'cat')), '"cat " ends with a space; labels are matched exactly, so write it without');
+  assert.equal(refused('a"b\\c\n', on(train, 1, 'cat')), '"a\\"b\\\\c\\n" ends with a line break; labels are matched exactly, so write it without');
+  assert.match(refused('\tcat', on(train, 1, 'cat')), /begins with a tab/);
+  assert.equal(refused(42 as unknown as string, on(train, 1, 'cat')), 'the new name must be text, got 42');
   assert.throws(() => prepareLabelRename(train, { line: 0, character: 12 }), /only a label/);
 });
 
