@@ -17,7 +17,7 @@ import { hugePageMalloc } from '../../engine/src/runtime/hugePages';
 import { samePath } from '../../engine/src/samePath';
 import { cacheBytes, formatBytes } from '../../engine/src/diskBudget';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
-import { mistakesOf, readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
+import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { Jobs } from './jobs';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
@@ -540,10 +540,9 @@ export class HdlmServer {
     const { label, level } = params;
     if (label !== undefined && (typeof label !== 'string' || label === '')) throw new ResponseError(ErrorCodes.badRequest, `label must be a non-empty string, got ${JSON.stringify(label)}`);
     if (level !== undefined && (!Number.isInteger(level) || level < 1)) throw new ResponseError(ErrorCodes.badRequest, `level must be a whole number ≥ 1, got ${JSON.stringify(level)}`);
-    return this.fromLastEvaluation(params.task, (task) => {
-      const all = readMistakes(task);
-      return label === undefined ? all : mistakesOf(all, { label, ...(level === undefined ? {} : { level }) });
-    });
+    // A label no evaluated example has, or a level the task lacks, is refused as the CLI refuses it:
+    // an empty list would read as "no mistakes".
+    return this.fromLastEvaluation(params.task, (task) => readMistakes(task, label === undefined ? undefined : { label, ...(level === undefined ? {} : { level }) }));
   }
 
   /** `hdlm/labelReport`: the task's last evaluation per label. */

@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { ResponseError } from 'vscode-languageserver';
+import { Engine } from '../../../engine/src/index';
+import { HdlmServer } from '../../../server/src/hdlmServer';
+import { ErrorCodes } from '../../../server/src/protocol';
+import { FakeClient } from '../../support/fakeClient';
 import { runHdlm, type CliRun } from '../../support/hdlmCli';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
@@ -255,6 +260,11 @@ test('a label or level that matches no evaluated example is refused, naming what
   const unknownThought = hdlm(['mistakes', join(dir, 'words.hdlm.json'), '--label', 'nothing']);
   assert.equal(unknownThought.status, 2, unknownThought.stderr);
   assert.match(unknownThought.stderr, /no evaluated example has the gold thought "nothing"; there are .*activity/);
+  // The language server's hdlm/mistakes refuses the same, as the request's bad input.
+  const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), { modelDir: join(dir, 'model'), taskFile: task, cli: '/nonexistent/hdlm.js' });
+  server.initialize({ processId: null, rootUri: null, capabilities: {}, clientInfo: { name: 'unit test' } });
+  assert.throws(() => server.mistakes({ task, label: 'nope' }), (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && /no evaluated example has the gold label "nope"/.test(err.message));
+  assert.ok(server.mistakes({ task, label: 'dog', level: 2 }).mistakes.every((m) => 'gold' in m && (m.gold as string[])[1] === 'dog'));
 });
 
 test('a damaged line of the kept predictions is refused by file, line (blank lines counted) and field, by mistakes and report alike', () => {
