@@ -1,8 +1,9 @@
 // JSON files of a model folder (config.json, generation_config.json, tokenizer.json,
 // model.safetensors.index.json) read one way: through readTextFile (a byte order mark is
 // dropped, a folder is named), with a syntax error given by line and column, as task files
-// give theirs, instead of JSON.parse's character position.
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+// give theirs, instead of JSON.parse's character position. Also the nesting limit task files
+// are held to, here so that the engine and the editor's diagnostics apply the same one.
+import { createScanner, parse, printParseErrorCode, SyntaxKind, type ParseError } from 'jsonc-parser';
 import { readProblem, readTextFile } from './textFile';
 
 /** "3, column 5" for an offset into `text` (both 1-based). */
@@ -14,6 +15,30 @@ export function lineColumn(text: string, offset: number): string {
 /** "line 3, column 5: property name expected" for one of jsonc-parser's errors. */
 export function describeJsonError(text: string, error: ParseError): string {
   return `line ${lineColumn(text, error.offset)}: ${printParseErrorCode(error.error).replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase()}`;
+}
+
+/**
+ * Deepest nesting of brackets and braces a task file may have. Real ones nest four deep; the
+ * JSON parser recurses once per level, so a file nested a hundred thousand deep would overflow
+ * the stack in every feature that parses it.
+ */
+export const MAX_TASK_NESTING = 256;
+
+/** Why a file that tooDeepAt stops at is refused (without the place, which each caller gives its own way). */
+export const TOO_DEEP = `too deeply nested: more than ${MAX_TASK_NESTING} levels of brackets and braces (a task file nests a few)`;
+
+/** The offset of the first bracket or brace nested deeper than MAX_TASK_NESTING, or undefined (a scan, not a recursion). */
+export function tooDeepAt(text: string): number | undefined {
+  const scanner = createScanner(text, false);
+  let depth = 0;
+  for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
+    if (token === SyntaxKind.OpenBraceToken || token === SyntaxKind.OpenBracketToken) {
+      if (++depth > MAX_TASK_NESTING) return scanner.getTokenOffset();
+    } else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken) {
+      depth--;
+    }
+  }
+  return undefined;
 }
 
 /** Strict JSON, as JSON.parse reads it: no comments, no trailing commas. */

@@ -6,11 +6,12 @@
 // quick fix can mend carry what it needs in `data` (FixData, read by codeActions.ts).
 // Functions of the text and of small cached file reads, so the server can run them on every
 // change and tests can call them directly.
-import { createScanner, findNodeAtLocation, Node, parseTree, ParseError, printParseErrorCode, SyntaxKind, type JSONPath } from 'jsonc-parser';
+import { findNodeAtLocation, Node, parseTree, ParseError, printParseErrorCode, type JSONPath } from 'jsonc-parser';
 import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
+import { TOO_DEEP, tooDeepAt } from '../../engine/src/jsonFile';
 import { parseTask, TASK_JSON, TaskFileError } from '../../engine/src/hdlm/taskFile';
 import { resolve } from 'node:path';
 import { datasetKind } from './datasetKind';
@@ -61,32 +62,14 @@ function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): N
   return root;
 }
 
-/**
- * Deepest nesting of brackets and braces a task file may have. Real ones nest four deep; the
- * JSON parser recurses once per level, so a file nested a hundred thousand deep would overflow
- * the stack in every feature that parses it.
- */
-export const MAX_TASK_NESTING = 256;
-
-/** The offset of the first bracket or brace nested deeper than MAX_TASK_NESTING, or undefined (a scan, not a recursion). */
-export function tooDeepAt(text: string): number | undefined {
-  const scanner = createScanner(text, false);
-  let depth = 0;
-  for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
-    if (token === SyntaxKind.OpenBraceToken || token === SyntaxKind.OpenBracketToken) {
-      if (++depth > MAX_TASK_NESTING) return scanner.getTokenOffset();
-    } else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken) {
-      depth--;
-    }
-  }
-  return undefined;
-}
+// The server's request handlers refuse a file too deep to parse with the same check.
+export { tooDeepAt };
 
 /** Without `context` only the text is checked; with it, the model folder too. */
 export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext): Diagnostic[] {
   const text = doc.getText();
   const deep = tooDeepAt(text);
-  if (deep !== undefined) return [{ range: rangeOf(doc, deep, 1), severity: DiagnosticSeverity.Error, source: 'hdlm', message: `too deeply nested: more than ${MAX_TASK_NESTING} levels of brackets and braces (a task file nests a few)` }];
+  if (deep !== undefined) return [{ range: rangeOf(doc, deep, 1), severity: DiagnosticSeverity.Error, source: 'hdlm', message: TOO_DEEP }];
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, TASK_JSON);
   const diagnostics: Diagnostic[] = errors.map((e) => ({

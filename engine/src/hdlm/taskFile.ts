@@ -5,7 +5,7 @@
 import { parse, type ParseError } from 'jsonc-parser';
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { describeJsonError } from '../jsonFile';
+import { describeJsonError, lineColumn, TOO_DEEP, tooDeepAt } from '../jsonFile';
 import { readProblem, readTextFile } from '../textFile';
 
 /** The task kinds, in the order editors offer them. */
@@ -134,9 +134,12 @@ export function readTaskFile(path: string): TaskDefinition {
 /**
  * A task file's JSON: JSON with comments and trailing commas, read as the editor's diagnostics
  * read it (server/src/diagnostics.ts), so a file the editor shows clean also runs. A syntax
- * error is named by line and column, the first few of them.
+ * error is named by line and column, the first few of them. A file nested deeper than the
+ * parser's recursion can go is refused first, at the bracket too deep.
  */
 export function parseTaskText(text: string, path: string): unknown {
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) throw new TaskFileError(path, [`line ${lineColumn(text, deep)}: ${TOO_DEEP}`]);
   const errors: ParseError[] = [];
   const raw: unknown = parse(text, errors, TASK_JSON);
   if (errors.length === 0) return raw;

@@ -106,3 +106,18 @@ test('an invalid layer is reported once, not also as a misplaced "last"', () => 
   writeFileSync(path, JSON.stringify({ name: 'x', dataset: 'train.jsonl', levels: [{ layer: 4.5 }, { layer: 'last' }] }));
   assert.throws(() => readTaskFile(path), (err: unknown) => err instanceof TaskFileError && err.problems.length === 1 && /levels\[0\]\.layer must be a whole number ≥ 1 or "last", got 4\.5/.test(err.problems[0]!));
 });
+
+test('a task file nested too deep to parse is refused at the bracket too deep, as the editor refuses it', () => {
+  const path = join(dir, 'deep.hdlm.json');
+  // The brace on line 1 is the first level: the 256th bracket on line 2 is the 257th, one past the limit.
+  writeFileSync(path, `{\n  "x": ${'['.repeat(100_000)}${']'.repeat(100_000)}\n}`);
+  assert.throws(
+    () => readTaskFile(path),
+    (err: unknown) => {
+      assert.ok(err instanceof TaskFileError, String(err));
+      assert.deepEqual(err.problems, ['line 2, column 263: too deeply nested: more than 256 levels of brackets and braces (a task file nests a few)']);
+      assert.ok(err.message.startsWith(`${path}:`), err.message);
+      return true;
+    },
+  );
+});
