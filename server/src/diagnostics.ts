@@ -1,7 +1,7 @@
 // Diagnostics for the project's own files: task files (*.hdlm.json, JSON with comments) get
 // JSON syntax errors and every task-file problem placed on the field it is about, plus the
 // problems only the model folder shows (no such folder, no config.json, a level deeper than the
-// model); JSON Lines datasets that look like HdLM datasets get one diagnostic per bad line, and a
+// model, one before "last" at its last layer); JSON Lines datasets that look like HdLM datasets get one diagnostic per bad line, and a
 // dev or test split one per label its training file never has (splitDiagnostics.ts). Those a
 // quick fix can mend carry what it needs in `data` (FixData, read by codeActions.ts).
 // Functions of the text and of small cached file reads, so the server can run them on every
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
 import { TOO_DEEP, tooDeepAt } from '../../engine/src/jsonFile';
 import { parseTask, TASK_JSON, TaskFileError } from '../../engine/src/hdlm/taskFile';
+import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
 import { datasetKind } from './datasetKind';
 import { splitDiagnostics } from './splitDiagnostics';
@@ -139,8 +140,9 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
 }
 
 /**
- * The model folder must exist and have a readable config.json, and no level may ask for a layer
- * deeper than the model has: the engine refuses such a task when it loads it, so say so here.
+ * The model folder must exist and have a readable config.json, no level may ask for a layer
+ * deeper than the model has, and none before "last" may sit at its last layer: the engine
+ * refuses such a task when it loads it, so say so here.
  */
 function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext): Diagnostic[] {
   const folders = taskFolders(root, doc.uri, context);
@@ -155,12 +157,17 @@ function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext
   }
   const levels = findNodeAtLocation(root, ['levels']);
   const diagnostics: Diagnostic[] = [];
-  (levels?.type === 'array' ? (levels.children ?? []) : []).forEach((level, i) => {
-    const layer = level.type === 'object' ? findNodeAtLocation(level, ['layer']) : level;
+  const layerNodes = (levels?.type === 'array' ? (levels.children ?? []) : []).map((level) => (level.type === 'object' ? findNodeAtLocation(level, ['layer']) : level));
+  layerNodes.forEach((layer, i) => {
     if (layer?.type !== 'number' || typeof layer.value !== 'number' || layer.value <= model.layers) return;
     const data: FixData = { fix: 'layerBeyondModel', layers: model.layers };
     diagnostics.push({ ...error(layer, layer.length, `levels[${i}].layer is ${layer.value} but ${folders.modelName} has ${model.layers} layers`), data });
   });
+  // Training refuses a level at the last layer before "last" (levelAtLastLayer): said on its layer.
+  // A layer that is neither a number nor "last" matches nothing (NaN); parseTask names it.
+  const atLast = levelAtLastLayer(layerNodes.map((n) => (n?.value === 'last' ? 'last' : typeof n?.value === 'number' ? n.value : NaN)), model.layers);
+  const atLastNode = atLast && layerNodes[atLast.level];
+  if (atLast && atLastNode) diagnostics.push(error(atLastNode, atLastNode.length, atLast.message));
   const exits = findNodeAtLocation(root, ['exitWhenSure', 'layers']);
   (exits?.type === 'array' ? (exits.children ?? []) : []).forEach((layer, i) => {
     if (layer.type === 'number' && typeof layer.value === 'number' && layer.value > model.layers) {

@@ -82,10 +82,22 @@ export function levelLayers(task: Pick<TaskDefinition, 'path' | 'levels'>, numLa
   const layers = task.levels.map((l) => (l === 'last' ? numLayers : l));
   const bad = layers.find((l) => l > numLayers);
   if (bad !== undefined) throw new Error(`${task.path}: level layer ${bad} is beyond the model's ${numLayers} layers`);
-  const last = task.levels.indexOf('last');
-  const atLast = task.levels.findIndex((l, i) => l === numLayers && i < last);
-  if (atLast >= 0) throw new Error(`${task.path}: level ${atLast + 1} is at layer ${numLayers}, the model's last, and so is level ${last + 1} ("last"); levels must use increasing layers`);
+  const atLast = levelAtLastLayer(task.levels, numLayers);
+  if (atLast) throw new Error(`${task.path}: ${atLast.message}`);
   return layers;
+}
+
+/**
+ * The first level (0-based) at the model's last layer before the level at "last", with why it
+ * is refused; undefined when there is none. Equal layers before "last" are allowed (their heads
+ * differ only in their rows); this one would be decided where "last" decides. Shared with the
+ * task file's diagnostics, which put it on that level's layer.
+ */
+export function levelAtLastLayer(levels: readonly (number | 'last')[], numLayers: number): { level: number; message: string } | undefined {
+  const last = levels.indexOf('last');
+  const level = levels.findIndex((l, i) => l === numLayers && i < last);
+  if (level < 0) return undefined;
+  return { level, message: `level ${level + 1} is at layer ${numLayers}, the model's last, and so is level ${last + 1} ("last"); levels must use increasing layers` };
 }
 
 /** A task's exit layers, "last" resolved; refuses a layer the model lacks, naming the field. */

@@ -107,7 +107,7 @@ test('hovering a task-file field explains it, per level for layers', () => {
   assert.equal(taskFileHover(d, 0, 0), null);
 });
 
-test('the model folder is checked: it must exist, have a config.json, and be deep enough for every level', () => {
+test('the model folder is checked: it must exist, have a config.json, be deep enough for every level, and not decide one before "last" at its last layer', () => {
   const work = mkdtempSync(join(tmpdir(), 'hdlm-diagnostics-'));
   after(() => rmSync(work, { recursive: true, force: true }));
   writeTinyCheckpoint(join(work, 'tiny-model'), { family: 'llama', layers: 8, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
@@ -124,6 +124,11 @@ test('the model folder is checked: it must exist, have a config.json, and be dee
   assert.deepEqual(exits.diagnostics.map((x) => [messageOf(x), textAt(exits.d, x.range)]), [['exitWhenSure.layers[1] is 10 but tiny-model has 8 layers', '10'], ['exitWhenSure.layers[2] is 11 but tiny-model has 8 layers', '11']]);
   const badThreshold = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 8 }], "exitWhenSure": { "threshold": 2, "layers": [4, "last"] } }');
   assert.deepEqual(badThreshold.diagnostics.map((x) => [messageOf(x), textAt(badThreshold.d, x.range)]), [['exitWhenSure.threshold must be a probability in (0, 1], got 2', '2']]);
+  // A level before "last" at the last layer is refused by training (levelLayers), so it is marked on its layer.
+  const atLast = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 4 }, { "layer": 8 }, { "layer": "last" }] }');
+  assert.deepEqual(atLast.diagnostics.map((x) => [messageOf(x), textAt(atLast.d, x.range)]), [['level 2 is at layer 8, the model\'s last, and so is level 3 ("last"); levels must use increasing layers', '8']]);
+  assert.deepEqual(check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [4, 7, "last"] }').diagnostics, [], 'the layer below the last is fine');
+  assert.deepEqual(check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [4, 8] }').diagnostics, [], 'the last layer without "last" after it is fine');
   const fine = check('{ "name": "t", "dataset": "d.jsonl", "levels": [{ "layer": 8 }] }');
   assert.deepEqual(fine.diagnostics, [], 'no model field: the default model, which has 8 layers');
   const byDefault = check('{ "name": "t", "model": "default", "dataset": "d.jsonl", "levels": [9] }');
