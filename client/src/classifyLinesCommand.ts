@@ -57,8 +57,9 @@ function fromJsonLine(raw: string): { text: string; gold?: string[] } | undefine
   } catch {
     return undefined; // not JSON: the dataset's diagnostics already say so
   }
-  const fields = inputFields(value);
-  return fields && { text: fields.text, ...(fields.labels ? { gold: fields.labels } : {}) };
+  // The line number only names an id-less line, which these inputs do not use.
+  const fields = inputFields(value, 0);
+  return 'problem' in fields ? undefined : { text: fields.text, ...(fields.labels ? { gold: fields.labels } : {}) };
 }
 
 function againstGold(rows: readonly ClassifiedLine[]): string {

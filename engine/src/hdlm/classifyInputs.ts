@@ -3,13 +3,14 @@
 // input per non-empty line. Lines that cannot be an input are reported with their line number and
 // skipped, as dataset lines are; nothing is read from the user's file but these.
 import { readTextFile } from '../textFile';
+import { recordId } from './dataset/formats';
 import { parseJsonl, type JsonlIssue } from './dataset/jsonl';
 import type { Taxonomy } from './taxonomy';
 
 export interface ClassifyInput {
   /** 1-based line in the file. */
   line: number;
-  /** The line's `id`, else `line N`. */
+  /** The line's `id` (a whole number as its digits), else `line N`. */
   id: string;
   text: string;
   /** The gold path, when the line carries `labels`. */
@@ -26,13 +27,9 @@ export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; ski
   const skipped = [...issues];
   const inputs: ClassifyInput[] = [];
   for (const { line, value } of lines) {
-    const fields = inputFields(value);
-    if (!fields) {
-      skipped.push({ line, message: 'expected an object with a non-empty "text"' });
-      continue;
-    }
-    const { id, ...rest } = fields;
-    inputs.push({ line, id: id ?? `line ${line}`, ...rest });
+    const fields = inputFields(value, line);
+    if ('problem' in fields) skipped.push({ line, message: fields.problem });
+    else inputs.push({ line, ...fields });
   }
   skipped.sort((a, b) => a.line - b.line);
   return { inputs, skipped };
@@ -57,13 +54,19 @@ export function goldIssues(inputs: readonly ClassifyInput[], taxonomy: Taxonomy)
 }
 
 /**
- * One JSON Lines value as an input: its trimmed `text`, and its `id` and gold `labels` when it
- * has them; undefined when it has no text. (Classify Each Line reads editor lines with it too.)
+ * JSON Lines value on `line` as an input: its trimmed `text`, its id as the dataset readers name
+ * it (recordId: a whole number as its digits, else `line N`), and its gold `labels` when it has
+ * them; or why it cannot be one (no text, an id of another type). (Classify Each Line reads
+ * editor lines with it too.)
  */
-export function inputFields(value: unknown): { text: string; id?: string; labels?: string[] } | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+export function inputFields(value: unknown, line: number): Omit<ClassifyInput, 'line'> | { problem: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: NO_TEXT };
   const { text, id, labels } = value as Record<string, unknown>;
-  if (typeof text !== 'string' || !text.trim()) return undefined;
+  if (typeof text !== 'string' || !text.trim()) return { problem: NO_TEXT };
+  const named = recordId(id, line);
+  if ('problem' in named) return named;
   const gold = Array.isArray(labels) && labels.every((l) => typeof l === 'string') ? (labels as string[]) : undefined;
-  return { text: text.trim(), ...(typeof id === 'string' ? { id } : {}), ...(gold ? { labels: gold } : {}) };
+  return { text: text.trim(), id: named.id, ...(gold ? { labels: gold } : {}) };
 }
+
+const NO_TEXT = 'expected an object with a non-empty "text"';

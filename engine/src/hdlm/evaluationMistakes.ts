@@ -5,6 +5,7 @@
 // to be a labelling error or a confusion worth a look.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { recordId } from './dataset/formats';
 import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
@@ -91,9 +92,9 @@ function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record
 /** Each example's line in its file (1-based), by id, as the dataset readers name examples. */
 function linesById(file: string): Map<string, number> {
   return new Map(
-    parseJsonl(readFileSync(file, 'utf8')).lines.map(({ line, value }) => {
-      const id = (value as { id?: unknown } | null)?.id;
-      return [typeof id === 'string' ? id : `line ${line}`, line];
+    parseJsonl(readFileSync(file, 'utf8')).lines.flatMap(({ line, value }): [string, number][] => {
+      const named = recordId((value as { id?: unknown } | null)?.id, line);
+      return 'id' in named ? [[named.id, line]] : [];
     }),
   );
 }

@@ -307,3 +307,17 @@ test('mistakes refuses to pair predictions with a file changed since the evaluat
   writeFileSync(testFile, original);
   assert.equal(hdlm(['mistakes', task]).status, 0, 'the file as evaluated pairs again');
 });
+
+test('examples with whole-number ids are found on their lines', () => {
+  const task = join(dir, 'words.hdlm.json');
+  // Numbered ids, a blank line first: an id is not its line, and a lookup by `line N` would miss.
+  const records = readFileSync(join(dir, 'words.jsonl'), 'utf8').split('\n').map((l, i) => ({ ...(JSON.parse(l) as object), id: 100 + i }));
+  const file = join(dir, 'words-numbered.jsonl');
+  writeFileSync(file, `\n${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  assert.equal(hdlm(['eval', '--task', task, '--file', file]).status, 0);
+  const listed = hdlm(['mistakes', '--task', task]);
+  assert.equal(listed.status, 0, listed.stderr);
+  const lines = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; source: string });
+  assert.equal(lines.length, 6);
+  for (const line of lines) assert.equal(line.source, `${pathToFileURL(file).href}#L${Number(line.id) - 98}`, line.id);
+});

@@ -50,11 +50,32 @@ function labelsField(obj: Record<string, unknown>): string[] {
 }
 
 /**
- * The record's id: its `id` field, or "line N" for workspace files that have none (people
- * rarely number their examples; the line number is what an error has to name anyway).
+ * A line's id, as every reader names its examples: its `id` field, a non-blank string or a whole
+ * number (exported data often numbers its lines) as its decimal string, so that 17 and "17" are
+ * one id (and one split); or "line N" for workspace files that have none (people rarely number
+ * their examples; the line number is what an error has to name anyway). Any other `id` is a
+ * problem, said in the words of the other fields' problems.
  */
+export function recordId(value: unknown, line: number): { id: string } | { problem: string } {
+  if (value === undefined) return { id: `line ${line}` };
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return { id: String(value) };
+  // Past 2^53 the number read is not the one written (two ids could become one): it must be quoted.
+  if (Number.isInteger(value)) return { problem: `field 'id' is a whole number too large to read exactly (beyond 2^53): write it as a string` };
+  if (typeof value !== 'string') return { problem: `field 'id' must be a string or a whole number, got ${describeValue(value)}` };
+  if (value.trim() === '') return { problem: `field 'id' is empty` };
+  return { id: value };
+}
+
+/** A JSON value in a few characters: numbers and booleans as written, containers by kind. */
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' && value !== null ? 'an object' : JSON.stringify(value);
+}
+
 function idField(obj: Record<string, unknown>, line: number): string {
-  return obj['id'] === undefined ? `line ${line}` : stringField(obj, 'id');
+  const id = recordId(obj['id'], line);
+  if ('problem' in id) throw new FieldError(id.problem);
+  return id.id;
 }
 
 /** Shared loop: parse, convert each line, collect per-line issues, reject duplicate ids. */
