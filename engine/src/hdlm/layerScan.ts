@@ -16,7 +16,7 @@ import { writeAtomically } from '../checkpoint/safetensors';
 import { readModelConfig } from '../checkpoint/config';
 import { CancelledError } from '../model/segmentedModel';
 import type { FeatureSet } from '../train/headTrainer';
-import { readGuidedDataset, readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
+import { readGuidedDataset, readHierarchicalDataset, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import type { GuidedRecord, HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { ClassificationLayout } from './classificationLayout';
@@ -273,7 +273,7 @@ interface Sample<R> {
 }
 
 /** The task's split, sampled by id hash: at most the scan's training examples (and the task's own cap), and its dev examples. */
-function sampleSplit<R extends { id: string }>(task: TaskDefinition, read: (file: string) => { records: R[]; issues: DatasetIssues }, options: LayerScanOptions, shared: (e: TrainEvent) => void): Sample<R> {
+function sampleSplit<R extends DatasetRecord>(task: TaskDefinition, read: (file: string) => DatasetRead<R>, options: LayerScanOptions, shared: (e: TrainEvent) => void): Sample<R> {
   const settings = task.train;
   const { split, skippedLines } = readTrainingData({ ...task, train: { ...settings, maxExamples: 0 } }, read, shared);
   const trainCap = Math.min(options.trainExamples ?? SCAN_DEFAULTS.trainExamples, settings.maxExamples > 0 ? settings.maxExamples : Infinity);

@@ -10,7 +10,7 @@ import { readModelConfig } from '../checkpoint/config';
 import { withoutBom, writeNewFile } from '../textFile';
 import { Tokenizer } from '../tokenizer';
 import type { HierarchicalRecord } from './dataset/formats';
-import { describeSkipped, readGuidedDataset, readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
+import { describeDuplicateTexts, describeSkipped, readGuidedDataset, readHierarchicalDataset, type DatasetIssues, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import { ClassificationLayout } from './classificationLayout';
 import { fitToContext } from './features';
 import { sequenceFormat } from './sequenceFormat';
@@ -76,7 +76,7 @@ export async function createTaskFile(dataset: string, model: TaskModel): Promise
   // Refused here rather than by train, deep inside: a level without a choice has nothing to learn.
   if (read.records) checkLevelsHaveChoices(trainingTaxonomy(read.records), files.train);
   const candidates = read.records ? await chooseListCandidates(model.dir, read.records) : { listCandidates: true, notices: [] };
-  const notices = [...candidates.notices, ...read.issues.flatMap((i) => describeSkipped(i) ?? [])];
+  const notices = [...candidates.notices, ...read.issues.flatMap((i) => describeSkipped(i) ?? []), ...read.duplicates];
   const dir = dirname(dataset);
   const stem = files.stem;
   for (let n = 1; n < 1000; n++) {
@@ -167,31 +167,39 @@ async function chooseListCandidates(modelDir: string, records: { train: Hierarch
   return { listCandidates: false, notices: [`"listCandidates": false: listing each level's candidates would make ${listed} of ${of} longer than ${context} (${bare} without the lists)`, ...still] };
 }
 
-/** The kind from the first line's fields, then every part read by that kind's reader (which throws with file and lines). */
-function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; examples: number; skipped: number; issues: DatasetIssues[]; records?: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] } } {
+/**
+ * The kind from the first line's fields, then every part read by that kind's reader (which throws
+ * with file and lines); `duplicates` says what training will say of repeated texts.
+ */
+function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; examples: number; skipped: number; issues: DatasetIssues[]; duplicates: string[]; records?: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] } } {
   const { train } = files;
   if (!existsSync(train)) throw new Error(`${train}: no such file`);
   if (extname(train) !== '.jsonl') throw new Error(`${train}: a dataset is a JSON Lines file (*.jsonl)`);
   const first = readFirstObject(train);
-  const others = [files.dev, files.test].filter((f): f is string => f !== undefined);
+  const others = (['dev', 'test'] as const).flatMap((part) => (files[part] ? [{ part, file: files[part] }] : []));
   if ('labels' in first || 'text' in first) {
-    const { records, issues } = readHierarchicalDataset(train);
-    const depth = records[0]!.labels.length;
-    const parts = others.map((other) => ({ other, ...readHierarchicalDataset(other) }));
-    for (const { other, records: otherRecords } of parts) {
-      const otherDepth = otherRecords[0]!.labels.length;
-      if (otherDepth !== depth) throw new Error(`${other}: its label paths have ${otherDepth} levels, but ${basename(train)}'s have ${depth}`);
+    const trainPart = readHierarchicalDataset(train);
+    const depth = trainPart.records[0]!.labels.length;
+    const parts = others.map(({ part, file }) => ({ part, read: readHierarchicalDataset(file) }));
+    for (const { read } of parts) {
+      const otherDepth = read.records[0]!.labels.length;
+      if (otherDepth !== depth) throw new Error(`${read.issues.file}: its label paths have ${otherDepth} levels, but ${basename(train)}'s have ${depth}`);
     }
     // Training's taxonomy: the training part's paths and the dev part's (the test part's are not trained on).
-    const split = { train: records, dev: parts.find((p) => p.other === files.dev)?.records ?? [] };
-    return { kind: 'classify', depth, examples: records.length, skipped: issues.skipped.length, issues: [issues, ...parts.map((p) => p.issues)], records: split };
+    const split = { train: trainPart.records, dev: parts.find((p) => p.part === 'dev')?.read.records ?? [] };
+    return { kind: 'classify', depth, ...readSummary(trainPart, parts), records: split };
   }
   if ('input' in first || 'thought' in first || 'answer' in first) {
-    const { records, issues } = readGuidedDataset(train);
-    const parts = others.map((other) => readGuidedDataset(other).issues);
-    return { kind: 'thoughtThenAnswer', depth: 2, examples: records.length, skipped: issues.skipped.length, issues: [issues, ...parts] };
+    const trainPart = readGuidedDataset(train);
+    const parts = others.map(({ part, file }) => ({ part, read: readGuidedDataset(file) }));
+    return { kind: 'thoughtThenAnswer', depth: 2, ...readSummary(trainPart, parts) };
   }
   throw new Error(`${train}:${first.line}: neither a classification line ({"text": "...", "labels": ["coarse", …, "fine"]}) nor a thought-then-answer line ({"input", "thought", "answer"})`);
+}
+
+/** What a new task says of its dataset's parts: the examples, the lines skipped, the repeated texts. */
+function readSummary(train: DatasetRead<DatasetRecord>, parts: readonly { part: 'dev' | 'test'; read: DatasetRead<DatasetRecord> }[]): { examples: number; skipped: number; issues: DatasetIssues[]; duplicates: string[] } {
+  return { examples: train.records.length, skipped: train.issues.skipped.length, issues: [train.issues, ...parts.map((p) => p.read.issues)], duplicates: describeDuplicateTexts(train, parts) };
 }
 
 /**

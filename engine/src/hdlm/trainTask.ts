@@ -17,7 +17,7 @@ import type { ExecutionProvider } from '../runtime/ort';
 import { CancelledError } from '../model/segmentedModel';
 import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
 import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState, type TrainProgress } from '../train/headTrainer';
-import { describeSkipped, readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
+import { DatasetError, describeDuplicateTexts, describeSkipped, readHierarchicalDataset, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { formatBytes } from '../diskBudget';
@@ -201,11 +201,12 @@ export function rowsAt(features: readonly LayerFeatures[], plan: { layer: number
 /**
  * Step 1 of every task kind: the training and dev records (the task's dev file when it names one,
  * else a hash split of the training file), each subsampled to the settings' budget, and how many
- * lines the dataset readers skipped. `split` is before subsampling.
+ * lines the dataset readers skipped. `split` is before subsampling. Skipped lines and repeated
+ * texts (describeDuplicateTexts, against the test file too) are said as stage messages.
  */
-export function readTrainingData<R extends { id: string }>(
+export function readTrainingData<R extends DatasetRecord>(
   task: TaskDefinition,
-  read: (file: string) => { records: R[]; issues: DatasetIssues },
+  read: (file: string) => DatasetRead<R>,
   emit: (e: TrainEvent) => void,
 ): { split: { train: R[]; dev: R[] }; train: R[]; dev: R[]; skippedLines: number } {
   const settings = task.train;
@@ -216,6 +217,9 @@ export function readTrainingData<R extends { id: string }>(
     const skipped = file && describeSkipped(file.issues);
     if (skipped) emit({ kind: 'stage', message: skipped });
   }
+  const testFile = task.dataset.test ? readToCompare(read, task.dataset.test) : undefined;
+  const others = [...(devFile ? [{ part: 'dev' as const, read: devFile }] : []), ...(testFile ? [{ part: 'test' as const, read: testFile }] : [])];
+  for (const notice of describeDuplicateTexts(trainFile, others)) emit({ kind: 'stage', message: notice });
   const split = devFile ? { train: trainFile.records, dev: devFile.records } : splitByHash(trainFile.records, settings.devFraction, settings.seed);
   return {
     split,
@@ -223,6 +227,19 @@ export function readTrainingData<R extends { id: string }>(
     dev: subsample(split.dev, settings.maxExamples > 0 ? Math.max(200, Math.round(settings.maxExamples * settings.devFraction)) : 0, settings.seed),
     skippedLines: trainFile.issues.skipped.length + (devFile?.issues.skipped.length ?? 0),
   };
+}
+
+/**
+ * The test file, read only to compare its texts with the training file's: one that cannot be
+ * read is left to evaluation, which names its problems (training does not need it).
+ */
+function readToCompare<R>(read: (file: string) => DatasetRead<R>, file: string): DatasetRead<R> | undefined {
+  try {
+    return read(file);
+  } catch (err) {
+    if (err instanceof DatasetError) return undefined;
+    throw err;
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
 // (new-task leaves them out and says so; train counts the examples it used), an empty dev split
 // (the last epoch is kept, said once), a level with one label (refused up front, naming it), an
 // odd line's depth (the common depth wins), skipped lines (named with file and line), a first
-// line over 64 KiB, and levels beyond the model (refused as eval refuses them).
+// line over 64 KiB, levels beyond the model (refused as eval refuses them), and repeated texts
+// (said, not refused).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,4 +121,18 @@ test('train refuses a level beyond the model, or at its last layer before "last"
     assert.match(run.stderr, message);
     assert.doesNotMatch(run.stderr, /undefined/);
   }
+});
+
+test('new-task and train say which texts come twice with different labels, and which test texts training has', () => {
+  const paths = [['animal', 'dog'], ['animal', 'cat'], ['plant', 'oak'], ['plant', 'elm']];
+  const train = writeLines('twice.train.jsonl', [...paths.map((labels, i) => ({ text: `text ${i}`, labels })), { text: 'text 0', labels: ['animal', 'cat'] }]);
+  const test = writeLines('twice.test.jsonl', [{ text: 'new', labels: ['plant', 'oak'] }, { text: 'text 3', labels: ['plant', 'elm'] }]);
+  const conflict = `1 text of ${train} appears more than once with different labels:\n  ${train}:5: the text of line 1 with other labels ('text 0' → animal/dog there, animal/cat here)`;
+  const overlap = `1 test example has the same text as a training example: the test accuracy overstates what the heads do on new text\n  ${test}:2: the text of ${train}:4 ('text 3')`;
+  const created = hdlm(['new-task', train]);
+  assert.equal(created.status, 0, created.stderr);
+  assert.ok(created.stdout.includes(`${conflict}\n${overlap}\n`), created.stdout);
+  const trained = hdlm(['train', '--task', join(dir, 'twice.hdlm.json'), '--epochs', '1', '--no-feature-cache']);
+  assert.equal(trained.status, 0, trained.stderr);
+  for (const notice of [conflict, overlap]) assert.ok(trained.stderr.includes(notice.replace(/^/, 'hdlm: ')), trained.stderr);
 });

@@ -1,13 +1,14 @@
 // The dataset readers on real files: every reader takes an id that is a whole number as its
 // digits (exported data often numbers its lines), so 17 and "17" are one id, and refuses any
-// other id by line.
+// other id by line; repeated texts (under other labels, or in training and test alike) are
+// said by file and line, the first few, then a count.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readClassifyInputs } from '../../../engine/src/hdlm/classifyInputs';
-import { readGuidedDataset, readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
+import { describeDuplicateTexts, readGuidedDataset, readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { splitByHash } from '../../../engine/src/hdlm/splits';
 
 let dir: string;
@@ -62,4 +63,45 @@ test('a whole-number id is read as its digits by every reader; other types are r
   assert.deepEqual(inputs.inputs.map((i) => [i.line, i.id]), [[1, '17'], [2, '18'], [3, '0'], [9, '17'], [10, 'line 10']]);
   assert.deepEqual(inputs.skipped.map((i) => i.line), [4, 5, 6, 7, 8]);
   assert.equal(inputs.skipped[0]!.message, "field 'id' must be a string or a whole number, got 17.5");
+});
+
+test('texts under different labels, and dev or test texts seen in training, are said by file and line', () => {
+  const paths = [['animal', 'dog'], ['animal', 'cat'], ['plant', 'oak'], ['plant', 'elm']];
+  const base = Array.from({ length: 8 }, (_, i) => ({ text: `text ${i}`, labels: paths[i % 4]! }));
+  const train = write('dup-train.jsonl', [
+    ...base,
+    { text: '  text   0 ', labels: ['animal', 'cat'] }, // line 9: line 1's text, spaced otherwise, labelled otherwise
+    { text: 'text 1', labels: ['animal', 'cat'] }, // line 10: the same labels: a plain repeat, not said
+    { text: 'text 2', labels: ['plant', 'elm'] },
+    { text: 'text 2', labels: ['plant', 'oak'] }, // line 12: back to line 3's labels; the text is said once
+    { text: 'text 3', labels: ['plant', 'oak'] },
+    { text: 'text 4', labels: ['animal', 'cat'] },
+    { text: 'text 5', labels: ['animal', 'dog'] },
+  ]);
+  const dev = write('dup-dev.jsonl', [{ text: 'new', labels: ['animal', 'dog'] }, { text: 'text 6', labels: ['plant', 'oak'] }]);
+  const test = write('dup-test.jsonl', [{ text: 'text 7', labels: ['plant', 'elm'] }, { text: 'other', labels: ['animal', 'dog'] }, { text: 'other', labels: ['animal', 'cat'] }]);
+  const notices = describeDuplicateTexts(readHierarchicalDataset(train), [
+    { part: 'dev', read: readHierarchicalDataset(dev) },
+    { part: 'test', read: readHierarchicalDataset(test) },
+  ]);
+  assert.deepEqual(notices, [
+    [
+      `5 texts of ${train} appear more than once with different labels:`,
+      `  ${train}:9: the text of line 1 with other labels ('text 0' → animal/dog there, animal/cat here)`,
+      `  ${train}:11: the text of line 3 with other labels ('text 2' → plant/oak there, plant/elm here)`,
+      `  ${train}:13: the text of line 4 with other labels ('text 3' → plant/elm there, plant/oak here)`,
+      '  … and 2 more',
+    ].join('\n'),
+    [`1 dev example has the same text as a training example: the dev accuracy overstates what the heads do on new text`, `  ${dev}:2: the text of ${train}:7 ('text 6')`].join('\n'),
+    [`1 text of ${test} appears more than once with different labels:`, `  ${test}:3: the text of line 2 with other labels ('other' → animal/dog there, animal/cat here)`].join('\n'),
+    [`1 test example has the same text as a training example: the test accuracy overstates what the heads do on new text`, `  ${test}:1: the text of ${train}:8 ('text 7')`].join('\n'),
+  ]);
+
+  // A thought-then-answer file: the thought and the answer are what a text is labelled.
+  const guided = write('dup-guided.jsonl', [
+    { input: 'a dog', thought: 'animal', answer: 'dog' },
+    { input: 'a dog', thought: 'animal', answer: 'hound' },
+  ]);
+  assert.deepEqual(describeDuplicateTexts(readGuidedDataset(guided), []), [[`1 text of ${guided} appears more than once with different labels:`, `  ${guided}:2: the text of line 1 with other labels ('a dog' → animal: dog there, animal: hound here)`].join('\n')]);
+  assert.deepEqual(describeDuplicateTexts(readHierarchicalDataset(dev), []), [], 'nothing repeated: nothing said');
 });

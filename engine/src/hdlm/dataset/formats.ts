@@ -20,6 +20,8 @@ export interface GuidedRecord {
 
 export interface Validated<T> {
   records: T[];
+  /** The line of each record (1-based), for messages that name where a record is. */
+  lines: number[];
   issues: JsonlIssue[];
 }
 
@@ -79,7 +81,7 @@ function idField(obj: Record<string, unknown>, line: number): string {
 }
 
 /** Shared loop: parse, convert each line, collect per-line issues, reject duplicate ids. */
-function validateLines<T extends { id: string }>(text: string, convert: (obj: Record<string, unknown>, line: number) => T): Validated<T> & { lineOf: number[] } {
+function validateLines<T extends { id: string }>(text: string, convert: (obj: Record<string, unknown>, line: number) => T): Validated<T> {
   const { lines, issues } = parseJsonl(text);
   const records: T[] = [];
   const lineOf: number[] = [];
@@ -105,17 +107,16 @@ function validateLines<T extends { id: string }>(text: string, convert: (obj: Re
     }
   }
   issues.sort((a, b) => a.line - b.line);
-  return { records, issues, lineOf };
+  return { records, lines: lineOf, issues };
 }
 
 export function validateGuided(text: string): Validated<GuidedRecord> {
-  const { records, issues } = validateLines(text, (obj, line) => ({
+  return validateLines(text, (obj, line) => ({
     id: idField(obj, line),
     input: stringField(obj, 'input'),
     thought: stringField(obj, 'thought'),
     answer: stringField(obj, 'answer'),
   }));
-  return { records, issues };
 }
 
 /**
@@ -137,7 +138,7 @@ function commonDepth(records: readonly HierarchicalRecord[]): number {
  * on a tree.
  */
 export function validateHierarchical(text: string): Validated<HierarchicalRecord> & { treeViolations: TreeViolation[] } {
-  const { records, issues, lineOf } = validateLines(text, (obj, line) => ({
+  const { records, issues, lines: lineOf } = validateLines(text, (obj, line) => ({
     id: idField(obj, line),
     text: stringField(obj, 'text'),
     labels: labelsField(obj),
@@ -156,7 +157,7 @@ export function validateHierarchical(text: string): Validated<HierarchicalRecord
   const treeViolations = findTreeViolations(kept.map((r) => r.labels), keptLines);
   for (const v of treeViolations) issues.push({ line: v.line, message: v.message });
   issues.sort((a, b) => a.line - b.line);
-  return { records: kept, issues, treeViolations };
+  return { records: kept, lines: keptLines, issues, treeViolations };
 }
 
 /**
