@@ -10,11 +10,11 @@ import { completions } from './completion';
 import { codeLenses } from './codeLens';
 import { datasetHover } from './datasetHover';
 import { codeActions } from './codeActions';
-import { labelReferences, prepareLabelRename, renameLabel, type ReadText } from './labelEdits';
+import { labelReferences, prepareLabelRename, renameLabel, type ReadIndex } from './labelEdits';
+import { documentIndex, fileIndex, forgetDocumentIndex, onFileIndexed } from './labelUses';
 import { taskFileLinks } from './taskLinks';
 import { taskFileSymbols } from './taskOutline';
 import { formatTaskFile } from './taskFormat';
-import { readTextFile } from '../../engine/src/textFile';
 import { fileURLToPath } from 'node:url';
 import { ResponseError } from 'vscode-languageserver/node';
 import { forgetDataset } from './datasetIndex';
@@ -127,7 +127,10 @@ documents.onDidSave((e) => {
 documents.onDidClose((e) => {
   validator.clear(e.document.uri);
   forgetDataset(e.document.uri);
+  forgetDocumentIndex(e.document.uri);
 });
+// A large training file is indexed in the background; its open splits are checked against it once it is.
+onFileIndexed(() => documents.all().forEach((doc) => doc.languageId === 'jsonl' && validator.schedule(doc)));
 documents.listen(connection);
 
 /** The open task file or dataset a request is about; other documents get no language features. */
@@ -148,10 +151,24 @@ function guarded<T>(feature: string, fallback: T, run: () => T): T {
     server.admit(feature, undefined, false);
     return run();
   } catch (err) {
-    if (err instanceof ResponseError) throw err;
-    connection.console.error(`HdLM ${feature}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    return fallback;
+    return failed(feature, fallback, err);
   }
+}
+
+/** `guarded` for a feature that answers later (one that reads files in the background). */
+async function guardedAsync<T>(feature: string, fallback: T, run: () => Promise<T>): Promise<T> {
+  try {
+    server.admit(feature, undefined, false);
+    return await run();
+  } catch (err) {
+    return failed(feature, fallback, err);
+  }
+}
+
+function failed<T>(feature: string, fallback: T, err: unknown): T {
+  if (err instanceof ResponseError) throw err;
+  connection.console.error(`HdLM ${feature}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  return fallback;
 }
 
 connection.onHover((params) =>
@@ -204,14 +221,16 @@ connection.onDocumentRangeFormatting((params) =>
   }),
 );
 
-/** A dataset's text as the editor has it when open (unsaved edits included), else as on disk. */
-// Read from disk as the editor would show it: a byte order mark would shift line 1's positions.
-const readDataset: ReadText = (uri) => documents.get(uri)?.getText() ?? readTextFile(fileURLToPath(uri));
+/** A dataset's label index from the editor's text when open (unsaved edits included), else from disk. */
+const readIndex: ReadIndex = (uri) => {
+  const doc = documents.get(uri);
+  return doc ? documentIndex(doc) : fileIndex(fileURLToPath(uri));
+};
 
 connection.onReferences((params) =>
-  guarded('references', [], () => {
+  guardedAsync('references', [], async () => {
     const doc = projectDocument(params.textDocument.uri);
-    return doc?.languageId === 'jsonl' ? labelReferences(doc, params.position, readDataset) : [];
+    return doc?.languageId === 'jsonl' ? labelReferences(doc, params.position, readIndex) : [];
   }),
 );
 connection.onPrepareRename((params) =>
@@ -221,9 +240,9 @@ connection.onPrepareRename((params) =>
   }),
 );
 connection.onRenameRequest((params) =>
-  guarded('rename', null, () => {
+  guardedAsync('rename', null, async () => {
     const doc = projectDocument(params.textDocument.uri);
-    return doc?.languageId === 'jsonl' ? renameLabel(doc, params.position, params.newName, readDataset) : null;
+    return doc?.languageId === 'jsonl' ? renameLabel(doc, params.position, params.newName, readIndex) : null;
   }),
 );
 connection.languages.inlineCompletion.on((params, token) => {

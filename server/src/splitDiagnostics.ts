@@ -3,7 +3,9 @@
 // label itself. The task file's diagnostics say the same for the whole file; these point at the
 // lines, where a rename or an edit mends them. The training file is the split's sibling as New
 // Task from Dataset reads the layout (`x.train.jsonl` beside `x.dev.jsonl`, …), read from disk
-// through the mtime cache the task-file checks use.
+// into the label index references and rename use (labelUses.ts). A small training file is read at
+// once; a large one in the background, without holding the server, and until it is read its
+// splits get none of these warnings (the server validates open documents again when it is).
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { basename } from 'node:path';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { datasetLayout } from '../../engine/src/hdlm/taskCreation';
 import type { datasetKind } from './datasetKind';
 import { readerForKind } from './labelEdits';
-import { factsOf } from './taskFacts';
+import { fileIndexNow } from './labelUses';
 
 /** What a line names, read with JSON.parse (fast); ranges are worked out only for the lines flagged. */
 function namedLabels(line: string, kind: 'hierarchical' | 'guided'): string[] | undefined {
@@ -32,14 +34,14 @@ export function splitDiagnostics(doc: TextDocument, kind: ReturnType<typeof data
   if (!kind || !read || !doc.uri.startsWith('file:')) return [];
   const path = fileURLToPath(doc.uri);
   const train = datasetLayout(path).train;
-  const facts = train === path ? undefined : factsOf(train);
-  if (!facts) return [];
-  const known = kind === 'hierarchical' ? facts.levels : [facts.thoughts];
+  const index = train === path ? undefined : fileIndexNow(train);
+  if (!index) return [];
+  const field = kind === 'hierarchical' ? 'labels' : 'thought';
   const diagnostics: Diagnostic[] = [];
   lines.forEach((line, row) => {
     const named = namedLabels(line, kind);
     // The coarsest unknown level only: the ones below it are unknown for the same reason.
-    const level = named?.findIndex((label, d) => !known[d]?.has(label)) ?? -1;
+    const level = named?.findIndex((label, d) => !index.labelsAt(field, d)?.has(label)) ?? -1;
     if (level < 0) return;
     const found = read(line, row);
     if (!found?.ranges[level]) return;

@@ -8,6 +8,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, 
 // Import-free (no Node, no server code): safe in the page's bundle.
 import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
 import { component, el, vsCodeApi } from './dom';
+import { fileName, leftOut, scopeText, type EvaluatedScope } from './evaluationScope';
 import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
@@ -87,8 +88,6 @@ function sameFile(path: string, uri: string): boolean {
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
 /** An ISO time as `YYYY-MM-DD hh:mm`. */
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
-/** A path's last part, whichever separator it uses. */
-const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;
 
 /** A table cell: its text, or a shortened text with the whole of it on hover. */
 type Cell = string | { text: string; title: string };
@@ -101,7 +100,7 @@ function clipped(text: string, max = 40): Cell {
   return text.length <= max ? text : { text: `${text.slice(0, max - 1)}…`, title: text };
 }
 
-function table(headers: string[], rows: { cells: Cell[]; className?: string }[], caption: string, className = ''): HTMLElement {
+function table(headers: string[], rows: { cells: Cell[]; className?: string }[], caption: Cell, className = ''): HTMLElement {
   const t = el('table');
   const head = el('tr');
   head.append(...headers.map((h) => el('th', h)));
@@ -119,7 +118,9 @@ function table(headers: string[], rows: { cells: Cell[]; className?: string }[],
     t.append(tr);
   }
   const box = el('div', '', `table ${className}`.trim());
-  box.append(el('div', caption, 'muted'), t);
+  const title = el('div', typeof caption === 'string' ? caption : caption.text, 'muted');
+  if (typeof caption !== 'string') title.title = caption.title;
+  box.append(title, t);
   return box;
 }
 
@@ -158,7 +159,7 @@ function evaluationTables(e: EvaluationSummary): HTMLElement[] {
   const since = sinceRow(e.sincePrevious, [...Array.from({ length: depth }, (_, d) => `level ${d + 1}`), 'joint']);
   if (since) rows.push(since);
   const beam = e.beam ? (e.beam.beam === 1 ? 'greedy' : `hierarchy beam ${e.beam.beam}, margin ${e.beam.margin}`) : 'greedy';
-  const caption = `evaluated on ${scope(e)} (${when(e.finishedAt)}, ${beam})`;
+  const caption = scopeCaption(e, `evaluated on ${scopeText(e)}`, `${when(e.finishedAt)}, ${beam}`);
   return [table(headers, rows, caption), computeTable(e.variants, variantName, `compute per example; level-1 compute ${(e.level1ComputeRatio * 100).toFixed(0)}% of flat`)];
 }
 
@@ -219,10 +220,14 @@ function sinceRow(since: SincePrevious | undefined, measures: string[]): { cells
   return { cells: [{ text: 'HdLM\u00a0− previous', title: `HdLM now minus HdLM at the evaluation this one replaced (${when(since.finishedAt)})` }, ...measures.map(cell)], className: 'muted since' };
 }
 
-/** "a sample of 200 of the 7561 examples of test.jsonl", or "7561 examples of test.jsonl": what an evaluation measured. */
-function scope(e: { examples: number; sampledFrom?: number; file: string }): string {
-  const count = e.sampledFrom === undefined ? `${e.examples}` : `a sample of ${e.examples} of the ${e.sampledFrom}`;
-  return `${count} examples of ${fileName(e.file)}`;
+/**
+ * `before`, then in parentheses what the evaluation left out or could not get right ("12 too
+ * long, 3 lines skipped, 2 with unseen labels", each explained on hover) when anything, and
+ * `inParentheses`; then `after`.
+ */
+function scopeCaption(e: EvaluatedScope, before: string, inParentheses: string, after = ''): Cell {
+  const left = leftOut(e);
+  return left ? { text: `${before} (${left.text}; ${inParentheses})${after}`, title: left.title } : `${before} (${inParentheses})${after}`;
 }
 
 /** Evaluations shown in a task card's history: the newest few (the report lists them all). */
@@ -337,10 +342,9 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
   }
   const since = sinceRow(e.sincePrevious, ['thought', 'answer']);
   if (since) rows.push(since);
-  const skipped = e.tooLong > 0 ? `, ${e.tooLong} too long left out` : '';
   // Records written before the likelihoods were measured lack likelihoodExamples.
   const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats/token of the right answer (after the right thought), ${e.likelihoodExamples} examples`;
-  const caption = `${scope(e)} (${when(e.finishedAt)})${skipped}; exact match${nll}; flat: no thought`;
+  const caption = scopeCaption(e, scopeText(e), when(e.finishedAt), `; exact match${nll}; flat: no thought`);
   const metrics = [table(['', 'thought', 'answer', 'answer NLL'], rows, caption), computeTable(e.variants, name, 'compute per example')];
   if (e.samples.length === 0) return metrics;
   const samples = e.samples.map((s) => ({ cells: [clipped(s.input), clipped(`${s.thought} → ${s.answer}`), clipped(`${s.hdlm.thought} → ${s.hdlm.answer}`), clipped(s.flat.answer)] }));

@@ -1,0 +1,118 @@
+// The label index behind references, rename and the split checks: it reads every line as the
+// tolerant reader does, reads a file once per stamp and in the background, and refuses a file
+// too large to index by name instead of reading part of it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ResponseError } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { datasetDiagnostics } from '../../../server/src/diagnostics';
+import { labelReferences, renameLabel, type ReadIndex } from '../../../server/src/labelEdits';
+import { fileIndex, lineLabels, lineThought, MAX_INDEXED_BYTES, onFileIndexed, type LabelField } from '../../../server/src/labelUses';
+
+const work = mkdtempSync(join(tmpdir(), 'hdlm-uses-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const readDisk: ReadIndex = (uri) => fileIndex(fileURLToPath(uri));
+
+/** Every use in `index` of every label, as `row:start-end label` lines, the way the tolerant readers see them. */
+function usesByReader(lines: string[], read: typeof lineLabels): string[] {
+  return lines.flatMap((line, row) => {
+    const found = read(line, row);
+    return (found?.labels ?? []).map((label, level) => `${level}:${row}:${found!.ranges[level]!.start.character}-${found!.ranges[level]!.end.character}:${label}`);
+  });
+}
+
+test('the index finds what the tolerant reader finds, line for line, whatever the line holds', async () => {
+  const lines = [
+    '{"text":"plain","labels":["animal","dog"]}',
+    '{"text":"says \\"labels\\": [\\"x\\"] and \\\\","labels":[ "animal" , "cat" ],"thought":"t1"}',
+    '{"meta":{"labels":["nested"],"thought":"inner"},"labels":["plant"],"n":[1,{"a":"]"}],"x":true}',
+    '{"labels":["first"],"labels":["second"]}',
+    '{"l\\u0061bels":["escaped key"],"text":"é 😀 ünïcode","labels":["later"]}',
+    '{"labels":["a \\"quoted\\" \\u00e9 label","b\\\\"]}',
+    '{"labels":["mixed",3]}',
+    '{"labels":[]}',
+    '{"labels":"not an array","thought":"t2"}',
+    '{"text":"broken, "labels":["still","read"]',
+    '["labels","an array"]',
+    '',
+    '{"text":"crlf","labels":["animal","dog"]}\r',
+    '  {  "thought" : "spaced" , "labels" : [ "x" ]  }  ',
+  ];
+  const path = join(work, 'tricky.jsonl');
+  writeFileSync(path, lines.join('\n'));
+  const index = await fileIndex(path);
+  const fromIndex = (field: LabelField): string[] => {
+    const found: string[] = [];
+    const levels = field === 'labels' ? index.levels : [index.thoughts];
+    levels.forEach((map, level) => {
+      for (const label of map.keys()) for (const r of index.uses(field, level, label)) found.push(`${level}:${r.start.line}:${r.start.character}-${r.end.character}:${label}`);
+    });
+    return found.sort();
+  };
+  assert.deepEqual(fromIndex('labels'), usesByReader(lines, lineLabels).sort());
+  assert.deepEqual(fromIndex('thought'), usesByReader(lines, lineThought).sort());
+  assert.deepEqual([...index.placesOf('labels', 'dog')], [[1, new Set(['animal'])]]);
+});
+
+test('a file is read once per stamp, shared by concurrent callers, and again when it changes', async () => {
+  const path = join(work, 'stamped.jsonl');
+  writeFileSync(path, '{"text":"a","labels":["x"]}\n');
+  const [first, concurrent] = await Promise.all([fileIndex(path), fileIndex(path)]);
+  assert.equal(first, concurrent);
+  assert.equal(await fileIndex(path), first, 'unchanged: the same index, not a second read');
+  writeFileSync(path, '{"text":"a","labels":["x"]}\n{"text":"b","labels":["y"]}\n');
+  const changed = await fileIndex(path);
+  assert.notEqual(changed, first);
+  assert.deepEqual(changed.uses('labels', 0, 'y'), [{ start: { line: 1, character: 22 }, end: { line: 1, character: 25 } }]);
+});
+
+test('a large training file is indexed in the background: its split is checked once it is, not while the editor waits', async () => {
+  const dir = mkdtempSync(join(work, 'large-'));
+  // About 6 MB: past what the split checks read at once.
+  const line = (i: number): string => `{"text":"example ${i} ${'x'.repeat(100)}","labels":["animal","dog"]}`;
+  writeFileSync(join(dir, 'pets.train.jsonl'), Array.from({ length: 50_000 }, (_, i) => line(i)).join('\n'));
+  const devPath = join(dir, 'pets.dev.jsonl');
+  const dev = '{"text":"howls","labels":["animal","wolf"]}\n';
+  writeFileSync(devPath, dev);
+  const doc = TextDocument.create(pathToFileURL(devPath).href, 'jsonl', 1, dev);
+  const indexed = new Promise<void>((resolve) => onFileIndexed(resolve));
+  assert.deepEqual(datasetDiagnostics(doc), [], 'nothing yet: the training file is being read');
+  // The event loop keeps turning while it is read.
+  let longest = 0;
+  let last = Date.now();
+  const ticker = setInterval(() => {
+    longest = Math.max(longest, Date.now() - last);
+    last = Date.now();
+  }, 1);
+  const started = Date.now();
+  await indexed;
+  clearInterval(ticker);
+  const took = Date.now() - started;
+  assert.ok(longest < Math.max(took / 3, 100), `the longest stall was ${longest} ms of ${took} ms`);
+  assert.deepEqual(
+    datasetDiagnostics(doc).map((d) => d.message),
+    ["'wolf' is not a level-2 label in pets.train.jsonl: no head can predict it"],
+  );
+  const refs = await labelReferences(doc, { line: 0, character: 30 }, readDisk);
+  assert.equal(refs.filter((r) => r.uri.endsWith('pets.train.jsonl')).length, 50_000, 'every line of the training file');
+});
+
+test('a sibling too large to index is refused by name: no partial rename', async () => {
+  const dir = mkdtempSync(join(work, 'huge-'));
+  const train = join(dir, 'big.train.jsonl');
+  writeFileSync(train, '{"text":"a","labels":["x"]}\n');
+  // A sparse file: past the bound without writing a gigabyte.
+  truncateSync(train, MAX_INDEXED_BYTES + 2 ** 20);
+  const devPath = join(dir, 'big.dev.jsonl');
+  writeFileSync(devPath, '{"text":"b","labels":["x"]}\n');
+  const doc = TextDocument.create(pathToFileURL(devPath).href, 'jsonl', 1, '{"text":"b","labels":["x"]}\n');
+  const refusal = /^big\.train\.jsonl is 1,025 MB: references and rename across splits cover files up to 1,024 MB; rename its labels outside the editor \(every split alike\)$/;
+  for (const run of [() => renameLabel(doc, { line: 0, character: 22 }, 'y', readDisk), () => labelReferences(doc, { line: 0, character: 22 }, readDisk)]) {
+    await assert.rejects(run, (err) => err instanceof ResponseError && refusal.test(err.message));
+  }
+});
