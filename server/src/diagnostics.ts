@@ -63,9 +63,6 @@ function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): N
   return root;
 }
 
-// The server's request handlers refuse a file too deep to parse with the same check.
-export { tooDeepAt };
-
 /** Without `context` only the text is checked; with it, the model folder too. */
 export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext): Diagnostic[] {
   const text = doc.getText();

@@ -4,7 +4,7 @@
 import { createConnection, ProposedFeatures, TextDocuments, type CancellationToken, type HandlerResult, type RequestType, type WorkDoneProgressReporter } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DocumentValidator } from './documentValidator';
-import { tooDeepAt } from './diagnostics';
+import { tooDeepAt } from '../../engine/src/jsonFile';
 import { taskFileHover } from './hover';
 import { completions } from './completion';
 import { codeLenses } from './codeLens';
