@@ -7,6 +7,7 @@ import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-par
 import type { Position, TextDocument } from 'vscode-languageserver-textdocument';
 import { MAX_LINES_CHECKED } from './diagnostics';
 import { lineText } from './datasetKind';
+import { DocumentCache } from './documentCache';
 
 export interface LabelStats {
   /** Lines that use this label at this level. */
@@ -33,24 +34,16 @@ export interface DatasetIndex {
 }
 
 /** Documents whose index is kept; an editor rarely has more datasets open at once. */
-const CACHED_DOCUMENTS = 8;
-const cache = new Map<string, { version: number; index: DatasetIndex }>();
+const cache = new DocumentCache<DatasetIndex>(8);
 
 /** The index of `doc` at its current version, built at most once per version. */
 export function datasetIndex(doc: TextDocument): DatasetIndex {
-  const cached = cache.get(doc.uri);
-  if (cached?.version === doc.version) return cached.index;
-  const index = buildIndex(doc.getText());
-  cache.delete(doc.uri);
-  cache.set(doc.uri, { version: doc.version, index });
-  // Maps iterate in insertion order, so the first key is the least recently built.
-  if (cache.size > CACHED_DOCUMENTS) cache.delete(cache.keys().next().value!);
-  return index;
+  return cache.get(doc, buildIndex);
 }
 
 /** Drops a closed document's index. */
 export function forgetDataset(uri: string): void {
-  cache.delete(uri);
+  cache.forget(uri);
 }
 
 /** Builds the index; like live validation, it reads at most MAX_LINES_CHECKED lines. */

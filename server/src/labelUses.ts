@@ -14,6 +14,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { readTextFile, withoutBom } from '../../engine/src/textFile';
+import { DocumentCache } from './documentCache';
 
 /** One line's labels with the character range of each JSON string, or undefined for other lines. */
 export interface LineLabels {
@@ -377,22 +378,15 @@ export function onFileIndexed(listener: () => void): void {
   listeners.push(listener);
 }
 
-/** Documents whose index is kept; an editor rarely has more datasets open at once. */
-const CACHED_DOCUMENTS = 8;
-const documents = new Map<string, { version: number; index: Promise<LabelIndex> }>();
+/** Open documents' indexes; an editor rarely has more than 8 datasets open at once. */
+const documents = new DocumentCache<Promise<LabelIndex>>(8);
 
 /** The index of an open document at its current version (its unsaved edits count). */
 export function documentIndex(doc: TextDocument): Promise<LabelIndex> {
-  const cached = documents.get(doc.uri);
-  if (cached?.version === doc.version) return cached.index;
-  const index = indexText(doc.getText());
-  documents.delete(doc.uri);
-  documents.set(doc.uri, { version: doc.version, index });
-  if (documents.size > CACHED_DOCUMENTS) documents.delete(documents.keys().next().value!);
-  return index;
+  return documents.get(doc, indexText);
 }
 
 /** Drops a closed document's index. */
 export function forgetDocumentIndex(uri: string): void {
-  documents.delete(uri);
+  documents.forget(uri);
 }
