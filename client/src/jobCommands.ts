@@ -77,9 +77,10 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
           reported = view.fraction * 100;
           progress.report({ message: view.line, increment });
           if (event.kind === 'epoch') output.info(`${jobId}: ${view.line}`);
-          // An evaluation's notices (lines skipped, examples left out or with labels never seen in
-          // training, by file and line) pass through the notification in a moment: the log keeps them.
-          else if (event.kind === 'stage' && kind === 'evaluate') output.info(`${jobId}: ${event.message}`);
+          // A job's stages and notices (lines skipped, texts repeated across splits, examples left
+          // out or with labels never seen in training, by file and line) pass through the
+          // notification in a moment: the log keeps them.
+          else if (event.kind === 'stage') output.info(`${jobId}: ${event.message}`);
           if (isEnd(event)) {
             listener.dispose();
             stopped.dispose();

@@ -483,6 +483,8 @@ describe('HdLM extension in a real VS Code', () => {
     const end = await running;
     assert.equal(end?.kind, 'report', JSON.stringify(end));
     assert.match(api.outputText(), /done in \d+ s: level1@2/);
+    // The job's stages (and any notice about its dataset) stay in the log after the notification.
+    assert.match(api.outputText(), /train-\d+: reading .*\.jsonl/);
     const classified = await (async () => {
       await vscode.workspace.getConfiguration('hdlm').update('task', 'wn.hdlm.json', vscode.ConfigurationTarget.Workspace);
       try {
