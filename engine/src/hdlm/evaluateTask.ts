@@ -181,22 +181,19 @@ export function namedTooLong(source: string, tooLong: readonly { record: { id: s
   return `${tooLong.slice(0, NAMED).map((t) => `${recordPlace(source, t.record.id)} needs ${t.tokens}`).join(', ')}${more}`;
 }
 
-export async function evaluateTask(
-  engine: Engine,
-  task: TaskDefinition,
-  options: {
-    defaultModelDir: string;
-    file?: string;
-    maxExamples?: number;
-    beam?: number;
-    margin?: number;
-    keepPredictions?: boolean;
-    signal?: AbortSignal;
-    onProgress?: (variant: string, done: number, total: number) => void;
-    /** The task session's notices (TaskSession.notices), e.g. an exitWhenSure it cannot follow yet. */
-    onNotice?: (message: string) => void;
-  },
-): Promise<TaskEvaluation> {
+/** What either kind of evaluation takes (evaluateTask, evaluateThoughtTask). */
+export interface EvaluationOptions {
+  defaultModelDir: string;
+  file?: string;
+  maxExamples?: number;
+  keepPredictions?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (variant: string, done: number, total: number) => void;
+  /** What the user should know: lines skipped, examples left out, the task session's notices (e.g. an exitWhenSure it cannot follow yet). */
+  onNotice?: (message: string) => void;
+}
+
+export async function evaluateTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { beam?: number; margin?: number }): Promise<TaskEvaluation> {
   const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const tell = (message: string): void => options.onNotice?.(message);
   if (skipped.length > 0) tell(skippedLinesNotice(source, skipped));

@@ -14,7 +14,7 @@ import type { DecodeState } from '../model/decodeState';
 import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
-import { evaluationRecords, namedTooLong, sampled, skippedLinesNotice } from './evaluateTask';
+import { evaluationRecords, namedTooLong, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluateTask';
 import type { SincePrevious } from './evaluationHistory';
 import { loadHead } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
@@ -122,21 +122,7 @@ export function sameText(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
-export async function evaluateThoughtTask(
-  engine: Engine,
-  task: TaskDefinition,
-  options: {
-    defaultModelDir: string;
-    file?: string;
-    maxExamples?: number;
-    maxTokens?: number;
-    keepPredictions?: boolean;
-    signal?: AbortSignal;
-    onProgress?: (variant: string, done: number, total: number) => void;
-    /** What the user should know: lines skipped, examples left out as too long (as evaluateTask tells them). */
-    onNotice?: (message: string) => void;
-  },
-): Promise<ThoughtEvaluation> {
+export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { maxTokens?: number }): Promise<ThoughtEvaluation> {
   const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readGuidedDataset);
   if (skipped.length > 0) options.onNotice?.(skippedLinesNotice(source, skipped));
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
