@@ -17,7 +17,7 @@ import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
 import { datasetKind } from './datasetKind';
 import { splitDiagnostics } from './splitDiagnostics';
-import { labelsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, type LevelLabels } from './taskFacts';
+import { factsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, type LevelLabels } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
 export const MAX_LINES_CHECKED = 20000;
@@ -117,18 +117,21 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
   for (const { split, node } of files) {
     if (node?.type !== 'string' || typeof node.value !== 'string' || !node.value.trim()) continue;
     const path = resolve(base, node.value);
-    const labels = labelsOf(path);
+    const facts = factsOf(path);
     const range = rangeOf(doc, node.offset, node.length);
-    if (!labels) {
+    if (!facts) {
       diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} does not exist` });
       continue;
     }
+    // A file still being read is checked when it has been (the server validates again then).
+    if (typeof facts === 'string') continue;
+    const labels = facts.levels;
     if (split === 'train') {
       train = labels;
       continue;
     }
     if (!train) continue;
-    const unknown = labels.map((set, d) => ({ level: d + 1, labels: [...set].filter((l) => !train![d]?.has(l)) })).filter((u) => u.labels.length > 0);
+    const unknown = labels.map((set, d) => ({ level: d + 1, labels: [...set.keys()].filter((l) => !train![d]?.has(l)) })).filter((u) => u.labels.length > 0);
     if (unknown.length === 0) continue;
     const detail = unknown.map((u) => `level ${u.level}: ${someLabels(u.labels)}`).join('; ');
     diagnostics.push({ range, severity: DiagnosticSeverity.Warning, source: 'hdlm', message: `the ${split} file uses labels the training file never has (${detail}): no head can predict them` });

@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { readTextFile, withoutBom } from '../../engine/src/textFile';
+import { readProblem, readTextFile, withoutBom } from '../../engine/src/textFile';
 import { DocumentCache } from './documentCache';
 
 /** One line's labels with the character range of each JSON string, or undefined for other lines. */
@@ -135,25 +135,36 @@ function spansOf(found: LineLabels | undefined): Spans | undefined {
 /**
  * A line's labels and thought, as lineLabels and lineThought read them. A line that is valid JSON
  * is read with JSON.parse and a scan of its top level (a tenth of the time); any other goes to
- * the tolerant reader. Only a `\u` escape can spell a key without its plain text, so a line with
- * neither key nor escape has nothing to read.
+ * the tolerant reader, so that a line being typed still has its labels found (and is counted as
+ * one that training skips).
  */
-function readLine(line: string): Partial<Record<LabelField, Spans>> {
-  if (!line.includes('"labels"') && !line.includes('"thought"') && !line.includes('\\u')) return {};
+function readLine(line: string): LineRead {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    return { labels: spansOf(lineLabels(line, 0)), thought: spansOf(lineThought(line, 0)) };
+    return mayNameKeys(line) ? { object: false, labels: spansOf(lineLabels(line, 0)), thought: spansOf(lineThought(line, 0)) } : { object: false };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { object: false };
+  if (!mayNameKeys(line)) return { object: true };
   const starts = memberStarts(line);
   const thought = starts.thought;
   const thoughtEnd = thought !== undefined && line[thought] === '"' ? stringEnd(line, thought) : undefined;
   return {
+    object: true,
     labels: starts.labels === undefined ? undefined : stringsAt(line, starts.labels),
     thought: thoughtEnd === undefined ? undefined : { labels: [stringValue(line, thought!, thoughtEnd)], spans: [thought!, thoughtEnd] },
   };
+}
+
+/** Whether a line may name `labels` or `thought`: only a `\u` escape can spell a key without its plain text. */
+function mayNameKeys(line: string): boolean {
+  return line.includes('"labels"') || line.includes('"thought"') || line.includes('\\u');
+}
+
+/** What one line holds: whether it is a JSON object (an example training reads), and its labels and thought. */
+interface LineRead extends Partial<Record<LabelField, Spans>> {
+  object: boolean;
 }
 
 /** A growing list of 32-bit integers (a 300 MB file has millions of label uses). */
@@ -191,9 +202,16 @@ export class LabelIndex {
   readonly levels: Map<string, LabelUses>[] = [];
   /** Thought → its uses (thought-then-answer datasets; level 0 only). */
   readonly thoughts = new Map<string, LabelUses>();
+  /** Lines that are JSON objects (examples, whatever their shape). */
+  rows = 0;
+  /** Lines that are neither blank nor a JSON object: training skips them. */
+  malformed = 0;
 
   add(line: string, row: number): void {
+    if (!/\S/.test(line)) return;
     const read = readLine(line);
+    if (read.object) this.rows++;
+    else this.malformed++;
     if (read.labels) this.record(read.labels, row, (level) => (this.levels[level] ??= new Map()));
     if (read.thought) this.record(read.thought, row, () => this.thoughts);
   }
@@ -366,10 +384,20 @@ export function fileIndex(path: string): Promise<LabelIndex> {
  * undefined, and the file is being read: `onFileIndexed` listeners are called when it is.
  */
 export function fileIndexNow(path: string): LabelIndex | undefined {
+  const now = fileIndexOrReason(path);
+  return typeof now === 'object' ? now : undefined;
+}
+
+/**
+ * As fileIndexNow, but saying why there is no index: undefined when the file does not exist,
+ * else a clause (`being read`, or why it cannot be indexed: too large, a folder, unreadable).
+ */
+export function fileIndexOrReason(path: string): LabelIndex | string | undefined {
   try {
-    return entryOf(path, true).ready;
-  } catch {
-    return undefined;
+    return entryOf(path, true).ready ?? 'being read';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return err instanceof TooLargeToIndexError ? `${megabytes(err.bytes)}, too large to read in the editor` : readProblem(err);
   }
 }
 

@@ -129,8 +129,9 @@ documents.onDidClose((e) => {
   forgetDataset(e.document.uri);
   forgetDocumentIndex(e.document.uri);
 });
-// A large training file is indexed in the background; its open splits are checked against it once it is.
-onFileIndexed(() => documents.all().forEach((doc) => doc.languageId === 'jsonl' && validator.schedule(doc)));
+// A large dataset file is indexed in the background; its open splits, and the task files naming
+// it, are checked against it once it is.
+onFileIndexed(() => documents.all().forEach((doc) => (doc.languageId === 'jsonl' || doc.languageId === 'hdlm-task') && validator.schedule(doc)));
 documents.listen(connection);
 
 /** The open task file or dataset a request is about; other documents get no language features. */

@@ -7,10 +7,10 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
-import { readTextFile } from '../../engine/src/textFile';
 import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { fileIndexOrReason, type LabelIndex } from './labelUses';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
 
 /** What the server knows that the document text does not say. */
@@ -153,52 +153,15 @@ export function percent(x: number): string {
 }
 
 /** The labels a hierarchical dataset file uses, per level (index 0 = the coarsest). */
-export type LevelLabels = Set<string>[];
+export type LevelLabels = readonly ReadonlyMap<string, unknown>[];
 
-/** What a dataset file holds, for hovers and the split checks: its labels per level and its rows. */
-export interface DatasetFacts {
-  levels: LevelLabels;
-  /** The thoughts of a thought-then-answer file (its categories). */
-  thoughts: Set<string>;
-  /** Lines that are JSON objects (examples, whatever their shape). */
-  rows: number;
-  /** Lines that are neither blank nor a JSON object: training skips them. */
-  malformed: number;
-}
-
-const datasetFacts = new FileCache<DatasetFacts>((path) => {
-  const facts: DatasetFacts = { levels: [], thoughts: new Set(), rows: 0, malformed: 0 };
-  for (const line of readTextFile(path).split('\n')) {
-    if (!line.trim()) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      // A malformed line is the dataset's own diagnostic; here it is only counted.
-      facts.malformed++;
-      continue;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      facts.malformed++;
-      continue;
-    }
-    facts.rows++;
-    const { labels, thought } = value as { labels?: unknown; thought?: unknown };
-    if (typeof thought === 'string') facts.thoughts.add(thought);
-    if (!Array.isArray(labels)) continue;
-    labels.forEach((label, d) => {
-      if (typeof label === 'string') (facts.levels[d] ??= new Set()).add(label);
-    });
-  }
-  return facts;
-});
-
-/** The labels of a dataset file per level, or undefined when the file does not exist. */
-export function labelsOf(file: string): LevelLabels | undefined {
-  return datasetFacts.get(file)?.levels;
-}
-
-/** A dataset file's labels and row counts, or undefined when the file does not exist. */
-export function factsOf(file: string): DatasetFacts | undefined {
-  return datasetFacts.get(file);
+/**
+ * A dataset file's labels per level and its row counts (LabelIndex's `levels`, `rows` and
+ * `malformed`), from the index references and rename use: a file is read once per change, and a
+ * large one as a stream in the background (the server validates open documents again when it is
+ * read) instead of whole and at once on a hover. Undefined when the file does not exist; a
+ * clause saying why there are no facts yet otherwise (`being read`, too large, unreadable).
+ */
+export function factsOf(file: string): LabelIndex | string | undefined {
+  return fileIndexOrReason(file);
 }

@@ -11,6 +11,7 @@ import type { Hover } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetHover } from '../../../server/src/datasetHover';
 import { taskFileHover } from '../../../server/src/hover';
+import { fileIndex } from '../../../server/src/labelUses';
 import { saveLayerScan } from '../../../engine/src/hdlm/layerScan';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
@@ -83,6 +84,19 @@ test('hovering a dataset path says what the file holds; inside `dataset`, `train
   assert.match(at('"epochs"'), /Most passes/, 'the training settings keep their own help');
   // Without a context the hover reads no files.
   assert.doesNotMatch(value(taskFileHover(doc, 0, text.indexOf('"split/train.jsonl"') + 2)), /examples/);
+});
+
+test('a large dataset file is read in the background: its hover says so until it has been, then what it holds', async () => {
+  // Past 4 MiB a file is not read at once on a hover (it would hold the server): the label index streams it.
+  const line = (i: number): string => JSON.stringify({ text: `example ${i} ${'x'.repeat(80)}`, labels: [`a${i % 3}`, `b${i % 7}`] });
+  const path = join(work, 'split', 'large.jsonl');
+  writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => line(i)).join('\n') + '\nnot json\n');
+  const text = '{ "name": "t", "dataset": { "train": "split/large.jsonl" } }';
+  const doc = TextDocument.create(pathToFileURL(join(work, 'large.hdlm.json')).href, 'hdlm-task', 1, text);
+  const hover = (): string => value(taskFileHover(doc, 0, text.indexOf('"split/large.jsonl"') + 2, { defaultModelDir: join(work, 'none') }));
+  assert.match(hover(), /\(The file is being read\.\)$/);
+  await fileIndex(path);
+  assert.match(hover(), /50,000 examples; labels per level 3 \/ 7; ⚠ 1 line not a JSON object \(training skips them\)\.$/);
 });
 
 test('hovering a thought says how many lines use it', () => {
