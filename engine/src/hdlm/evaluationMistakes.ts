@@ -89,14 +89,17 @@ function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record
   return { dataset, byId: new Map(records.map((r) => [r.id, { ...r, line: lines.get(r.id) ?? 0 }])) };
 }
 
-/** Each example's line in its file (1-based), by id, as the dataset readers name examples. */
+/**
+ * Each example's line in its file (1-based), by id, as the dataset readers name examples. An id
+ * used again is the first line's: the readers keep that one and skip the later ones.
+ */
 function linesById(file: string): Map<string, number> {
-  return new Map(
-    parseJsonl(readFileSync(file, 'utf8')).lines.flatMap(({ line, value }): [string, number][] => {
-      const named = recordId((value as { id?: unknown } | null)?.id, line);
-      return 'id' in named ? [[named.id, line]] : [];
-    }),
-  );
+  const lines = new Map<string, number>();
+  for (const { line, value } of parseJsonl(readFileSync(file, 'utf8')).lines) {
+    const named = recordId((value as { id?: unknown } | null)?.id, line);
+    if ('id' in named && !lines.has(named.id)) lines.set(named.id, line);
+  }
+  return lines;
 }
 
 /** The refusal when the evaluated file is not what the kept predictions were made on. */

@@ -308,12 +308,14 @@ test('mistakes refuses to pair predictions with a file changed since the evaluat
   assert.equal(hdlm(['mistakes', task]).status, 0, 'the file as evaluated pairs again');
 });
 
-test('examples with whole-number ids are found on their lines', () => {
+test('examples with whole-number ids are found on their lines; an id used again is its first line\'s', () => {
   const task = join(dir, 'words.hdlm.json');
   // Numbered ids, a blank line first: an id is not its line, and a lookup by `line N` would miss.
   const records = readFileSync(join(dir, 'words.jsonl'), 'utf8').split('\n').map((l, i) => ({ ...(JSON.parse(l) as object), id: 100 + i }));
   const file = join(dir, 'words-numbered.jsonl');
-  writeFileSync(file, `\n${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  // Every line again at the end: the readers skip a repeated id, so the example is the first line.
+  const numbered = records.map((r) => JSON.stringify(r)).join('\n');
+  writeFileSync(file, `\n${numbered}\n${numbered}\n`);
   assert.equal(hdlm(['eval', '--task', task, '--file', file]).status, 0);
   const listed = hdlm(['mistakes', '--task', task]);
   assert.equal(listed.status, 0, listed.stderr);
