@@ -397,7 +397,7 @@ export function fileIndexOrReason(path: string): LabelIndex | string | undefined
     return entryOf(path, true).ready ?? 'being read';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return err instanceof TooLargeToIndexError ? `${megabytes(err.bytes)}, too large to read in the editor` : readProblem(err);
+    return err instanceof TooLargeToIndexError ? `${megabytes(err.bytes)}, too large to read in the editor` : `unreadable (${readProblem(err)})`;
   }
 }
 
