@@ -10,7 +10,6 @@ import { after, describe, test } from 'node:test';
 import { decodeAptList, isDefaultDebianList } from '../../../tools/data/lib/aptLists';
 import { buildDebian } from '../../../tools/data/lib/debianDataset';
 import { mergeStats, StatsFile, writeFilesAtomically } from '../../../tools/data/lib/output';
-import { SourceError } from '../../../tools/data/lib/sources';
 import { summaryMarkdown } from '../../../tools/data/lib/summary';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
