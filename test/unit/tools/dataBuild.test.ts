@@ -105,6 +105,7 @@ describe('writing the outputs', () => {
     assert.deepEqual(Object.keys(merged), ['seed', 'ratios', 'wordnet', 'thought', 'debian', 'sources']);
     assert.deepEqual(merged['debian'], { new: true });
     assert.deepEqual(merged['wordnet'], { w: 1 });
+    assert.deepEqual(Object.keys(mergeStats(undefined, fresh, ['debian'])), ['seed', 'ratios', 'debian', 'sources']);
     assert.deepEqual(merged.sources.map((s) => [s.file, s.dataset]), [
       ['/m/y_Packages', 'debian'],
       ['/usr/share/wordnet/data.noun', 'wordnet'],

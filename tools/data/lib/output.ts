@@ -55,7 +55,7 @@ function datasetOfSource(entry: Partial<SourceEntry>): DatasetName {
  * in the folder, as data/README.md promises, not just the last one built.
  */
 export function mergeStats(previous: Record<string, unknown> | undefined, fresh: StatsFile, rebuilt: readonly DatasetName[]): StatsFile {
-  if (previous === undefined) return fresh;
+  if (previous === undefined) return ordered(fresh, fresh.sources);
   const kept = DATASETS.filter((d) => !rebuilt.includes(d));
   const merged: Record<string, unknown> = { ...fresh };
   for (const dataset of kept) {
@@ -66,10 +66,14 @@ export function mergeStats(previous: Record<string, unknown> | undefined, fresh:
     .filter((e) => typeof e.file === 'string' && kept.includes(datasetOfSource(e)))
     .map((e) => ({ ...e, dataset: datasetOfSource(e) }) as SourceEntry);
   const sources = [...fresh.sources, ...keptSources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  // Key order as a full build writes it, so that a merge and a full build give the same bytes.
-  const ordered: Record<string, unknown> = {};
-  for (const key of ['seed', 'ratios', 'wordnet', 'thought', 'debian']) if (merged[key] !== undefined) ordered[key] = merged[key];
-  return { ...ordered, sources };
+  return ordered(merged, sources);
+}
+
+/** One key order, sources last, so that a merge and a full build give the same bytes. */
+function ordered(parts: Record<string, unknown>, sources: SourceEntry[]): StatsFile {
+  const result: Record<string, unknown> = {};
+  for (const key of ['seed', 'ratios', 'wordnet', 'thought', 'debian']) if (parts[key] !== undefined) result[key] = parts[key];
+  return { ...result, sources };
 }
 
 /** The stats.json already in the folder, or undefined when there is none or it cannot be read. */
