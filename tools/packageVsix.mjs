@@ -88,7 +88,10 @@ function problemsOf(files, manifest, target) {
 
 function unzip(args) {
   const r = spawnSync('unzip', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`unzip ${args.join(' ')} failed: ${r.stderr}`);
+  // A missing program gives no status and no stderr, only an error (ENOENT).
+  if (r.error?.code === 'ENOENT') throw new Error('unzip is not installed; it lists the .vsix contents (apt-get install unzip, or run tools/setup.sh)');
+  if (r.error) throw new Error(`unzip ${args.join(' ')} failed: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`unzip ${args.join(' ')} failed (exit ${r.status ?? r.signal}): ${r.stderr.trim()}`);
   return r.stdout;
 }
 
@@ -104,7 +107,15 @@ function packageFor(target, scratch) {
   return problems.map((p) => `${target}: ${p}`);
 }
 
+/** Before the build, so a machine without unzip learns it at once (setup.sh installs it). */
+function requireUnzip() {
+  if (spawnSync('unzip', ['-v'], { stdio: 'ignore' }).error?.code === 'ENOENT') {
+    throw new Error('unzip is not installed; it lists the .vsix contents (apt-get install unzip, or run tools/setup.sh)');
+  }
+}
+
 function main() {
+  requireUnzip();
   const targets = targetsAsked(process.argv.slice(2));
   const scratch = mkdtempSync(join(tmpdir(), 'hdlm-package-'));
   const problems = [];

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs and builds everything on a fresh Debian machine, in one command:
-#   Debian packages the tests need (chromium, neovim; libkrb5-dev + pkg-config to compile the
-#   VS Code host's native modules; Mesa's software Vulkan for WebGPU without a GPU), npm packages
+#   Debian packages the tests need (chromium, neovim; libkrb5-dev, pkg-config, make, g++ and
+#   python3 for node-gyp to compile the VS Code host's native modules; unzip to check the packaged
+#   .vsix files; Mesa's software Vulkan for WebGPU without a GPU), npm packages
 #   (without onnxruntime-node's CUDA download), the bundles, and the real VS Code used by the
 #   integration tests (cached in .vscode-test/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium neovim libkrb5-dev pkg-config)
+# A fresh Debian (the debian:bookworm image) has none of make, g++, python3 or unzip, and
+# nothing else here pulls them in. Only the missing ones are installed.
+APT_PACKAGES=(chromium neovim libkrb5-dev pkg-config make g++ python3 unzip)
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 
 missing=()

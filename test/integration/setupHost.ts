@@ -1,10 +1,11 @@
 // Installs the VS Code host for the integration tests into .vscode-test/ unless it is already
 // there: Node 24 first, then code-server with that Node (its native modules compile against
-// Node 24's headers, which needs Debian's libkrb5-dev and pkg-config). Idempotent; a partial
-// install is detected by a marker written last.
+// Node 24's headers, which needs Debian's libkrb5-dev, pkg-config, make, g++ and python3).
+// Idempotent; a partial install is detected by a marker written last.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { missingBuildTools } from '../support/buildTools';
 import { CODE_SERVER_VERSION, codeServerDir, node24, node24Dir, NODE24_VERSION, vscodeServerMain } from '../support/vscodeHost';
 
 /** npm's own entry script, so it can be run by a Node other than the one on PATH. */
@@ -43,11 +44,10 @@ function ensureCodeServer(): void {
   const prefix = join(codeServerDir, '..', '..');
   const marker = join(prefix, '.complete');
   if (existsSync(marker) && existsSync(vscodeServerMain)) return;
-  for (const tool of ['pkg-config', 'krb5-config']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-      throw new Error(`${tool} is missing: code-server's native modules need Debian's pkg-config and libkrb5-dev (apt-get install pkg-config libkrb5-dev)`);
-    }
-  }
+  // Checked before the long install, so a fresh machine is told what to install rather than
+  // failing deep inside node-gyp.
+  const missing = missingBuildTools();
+  if (missing !== null) throw new Error(missing);
   // npm must run under Node 24 and node-gyp must build against its headers, or code-server's
   // postinstall refuses (version check) or its addons fail to load.
   const env = {

@@ -19,6 +19,7 @@ import {
 import { requirePackages, SourceError } from './lib/debian';
 import { CorpusSource, selectSources, SOURCES } from './lib/sources';
 import { normalizeText } from './lib/text';
+import { InvalidStanza } from '../data/lib/aptLists';
 
 const FLAGS: Record<string, FlagSpec> = {
   out: { kind: 'string', default: '.cache/corpus', help: 'output folder' },
@@ -42,12 +43,22 @@ interface SourceStats {
   kept: Tally;
   train: Tally;
   heldout: Tally;
+  /** Records left out because they are not UTF-8 (apt lists), with the first few named. */
+  invalidUtf8?: { records: number; first: InvalidStanza[] };
 }
+
+/** How many invalid records stats.json and the log name; the count covers them all. */
+const INVALID_NAMED = 5;
 
 /** Reads, cleans and deduplicates one source; returns its candidates and fills its stats. */
 function readSource(source: CorpusSource, dedup: Deduplicator, minChars: number, seed: string, stats: SourceStats): Candidate[] {
   const candidates: Candidate[] = [];
-  for (const doc of source.documents()) {
+  const onInvalid = (record: InvalidStanza): void => {
+    const invalid = (stats.invalidUtf8 ??= { records: 0, first: [] });
+    invalid.records++;
+    if (invalid.first.length < INVALID_NAMED) invalid.first.push(record);
+  };
+  for (const doc of source.documents(onInvalid)) {
     stats.documentsRead++;
     const text = normalizeText(doc.text);
     if (text.length < minChars) {
@@ -68,10 +79,14 @@ function emptyTally(): Tally {
   return { documents: 0, bytes: 0, words: 0 };
 }
 
-/** Writes through a temporary name so an interrupted run never leaves a half file behind. */
-function writeAtomic(path: string, data: string): void {
-  writeFileSync(`${path}.partial`, data);
-  renameSync(`${path}.partial`, path);
+/**
+ * Writes the files through temporary names and renames them only once all are written, so an
+ * interrupted run leaves neither a half file nor a train.txt of one build beside the heldout.txt
+ * of another (documents could then be in both).
+ */
+function writeAllAtomic(files: readonly [string, string][]): void {
+  for (const [path, data] of files) writeFileSync(`${path}.partial`, data);
+  for (const [path] of files) renameSync(`${path}.partial`, path);
 }
 
 function listSources(): void {
@@ -112,6 +127,10 @@ function build(values: Record<string, string | number | boolean>): void {
     perSource[source.name] = stats;
     const mb = (stats.available.bytes / 1e6).toFixed(1);
     console.log(`${source.name}: ${stats.available.documents} documents, ${mb} MB after cleaning and dedup (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if (stats.invalidUtf8 !== undefined) {
+      const named = stats.invalidUtf8.first.map((r) => `${r.package} (${r.file}:${r.line})`).join(', ');
+      console.log(`  left out ${stats.invalidUtf8.records} records that are not valid UTF-8: ${named}${stats.invalidUtf8.records > INVALID_NAMED ? ', …' : ''}`);
+    }
   }
 
   const quotas = waterFill(bySource.map((c) => tally(c).bytes), maxBytes);
@@ -129,8 +148,6 @@ function build(values: Record<string, string | number | boolean>): void {
   mkdirSync(outDir, { recursive: true });
   const trainText = joinDocuments(train.map((c) => c.text));
   const heldText = joinDocuments(held.map((c) => c.text));
-  writeAtomic(join(outDir, 'train.txt'), trainText);
-  writeAtomic(join(outDir, 'heldout.txt'), heldText);
   const stats = {
     format: 'UTF-8 plain text; every document is followed by a line holding only <|eos|>',
     config: { sources: sources.map((s) => s.name), maxBytes, heldoutFraction: heldout, minChars, seed },
@@ -142,7 +159,11 @@ function build(values: Record<string, string | number | boolean>): void {
     },
     sources: perSource,
   };
-  writeAtomic(join(outDir, 'stats.json'), JSON.stringify(stats, null, 2) + '\n');
+  writeAllAtomic([
+    [join(outDir, 'train.txt'), trainText],
+    [join(outDir, 'heldout.txt'), heldText],
+    [join(outDir, 'stats.json'), JSON.stringify(stats, null, 2) + '\n'],
+  ]);
   const t = stats.totals;
   console.log(`train: ${t.train.documents} documents, ${(t.train.bytes / 1e6).toFixed(1)} MB; heldout: ${t.heldout.documents} documents, ${(t.heldout.bytes / 1e6).toFixed(2)} MB`);
   console.log(`wrote ${join(outDir, 'train.txt')}, heldout.txt and stats.json`);

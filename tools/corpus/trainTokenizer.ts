@@ -2,10 +2,12 @@
 // Hugging Face files (tokenizer.json, tokenizer_config.json, special_tokens_map.json). It then
 // loads the saved tokenizer.json with @huggingface/tokenizers, the library the engine uses,
 // checks that every held-out document round-trips exactly, and reports the compression there.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+// The files are checked in a scratch folder and replace those in --out only when they pass.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FlagSpec, parseFlags, usage, UsageError } from './lib/args';
 import { PieceCounter, trainBpe } from './lib/bpeTrainer';
+import { installChecked } from './lib/checkedInstall';
 import { splitDocuments } from './lib/corpus';
 import { loadHfTokenizer } from './lib/hfTokenizer';
 import { SPECIAL_TOKENS, specialTokensMap, tokenizerConfig, tokenizerJson } from './lib/tokenizerFiles';
@@ -116,14 +118,14 @@ async function train(values: Record<string, string | number | boolean>): Promise
   const trainSeconds = seconds(started);
   console.log(`learnt ${bpe.merges.length} merges, vocabulary ${bpe.tokens.length}, in ${trainSeconds} s`);
 
-  mkdirSync(outDir, { recursive: true });
-  writeAtomic(join(outDir, 'tokenizer.json'), tokenizerJson(bpe));
-  writeAtomic(join(outDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig(bpe, Number(values['model-max-length'])), null, 2) + '\n');
-  writeAtomic(join(outDir, 'special_tokens_map.json'), JSON.stringify(specialTokensMap(), null, 2) + '\n');
-  const tokenizerBytes = statSync(join(outDir, 'tokenizer.json')).size;
-  console.log(`wrote ${outDir}/tokenizer.json (${(tokenizerBytes / 1024).toFixed(0)} KiB), tokenizer_config.json, special_tokens_map.json`);
-
-  const heldout = await evaluate(outDir, splitDocuments(readCorpusFile(corpusDir, 'heldout.txt')));
+  const files = new Map([
+    ['tokenizer.json', tokenizerJson(bpe)],
+    ['tokenizer_config.json', JSON.stringify(tokenizerConfig(bpe, Number(values['model-max-length'])), null, 2) + '\n'],
+    ['special_tokens_map.json', JSON.stringify(specialTokensMap(), null, 2) + '\n'],
+  ]);
+  const tokenizerBytes = Buffer.byteLength(files.get('tokenizer.json') as string);
+  const heldoutDocs = splitDocuments(readCorpusFile(corpusDir, 'heldout.txt'));
+  const { result: heldout, installed } = await installChecked(outDir, files, (dir) => evaluate(dir, heldoutDocs), (e) => e.roundTripFailures === 0);
   console.log(
     `held-out: ${heldout.documents} documents, ${heldout.tokens} tokens, ${heldout.bytesPerToken} bytes/token, ` +
       `${heldout.tokensPerWord} tokens/word, ${heldout.roundTripFailures} round-trip failures (${heldout.seconds} s)`,
@@ -140,7 +142,8 @@ async function train(values: Record<string, string | number | boolean>): Promise
   };
   writeAtomic(statsPath, JSON.stringify(stats, null, 2) + '\n');
   console.log(`wrote ${statsPath}`);
-  if (heldout.roundTripFailures > 0) throw new Error(`${heldout.roundTripFailures} held-out documents did not round-trip`);
+  if (!installed) throw new Error(`${heldout.roundTripFailures} held-out documents did not round-trip; ${outDir} is left as it was`);
+  console.log(`wrote ${outDir}/tokenizer.json (${(tokenizerBytes / 1024).toFixed(0)} KiB), tokenizer_config.json, special_tokens_map.json`);
 }
 
 async function main(): Promise<number> {

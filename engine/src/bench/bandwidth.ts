@@ -4,29 +4,39 @@
 import { DType, GraphBuilder } from '../onnx/graph';
 import { ExecutionProvider, float32Tensor, Session } from '../runtime/ort';
 
-export async function measureBandwidth(provider: ExecutionProvider, threads: number, mebibytes = 512, repeats = 5): Promise<number> {
+/** The probe: the weight-like matrix as an initializer [rows, cols], the vector v [1, rows] its only input. */
+export function bandwidthGraph(mebibytes: number): { graph: GraphBuilder; rows: number; cols: number } {
   // A vector times a matrix, the decode step's own access pattern: every weight read once per
   // token, the rows split over the threads. (A ReduceSum to one scalar, used before, runs on one
   // thread and read 29–35 GB/s where two-thread decode streams 37.)
+  // The matrix is an initializer, as the model's weights are: it is loaded once and stays where
+  // the provider keeps weights (device memory on WebGPU or CUDA), and only the small vector is
+  // fed per run. Fed as an input, the matrix was copied from host memory on every run, which on
+  // a GPU measures the host-to-device link instead of the memory the weights are read from.
   const cols = 4096;
   const rows = (mebibytes * 1048576) / 4 / cols;
-  const g = new GraphBuilder('bandwidth');
-  const x = g.input({ name: 'x', type: DType.float32, dims: [rows, cols] });
-  const v = g.initializer('v', new Float32Array(rows).fill(1), [1, rows]);
-  g.op('MatMul', [v, x], {}, { outputs: ['sum'] });
-  g.output({ name: 'sum', type: DType.float32, dims: [1, cols] });
-  const session = await Session.create(g.build(), { provider, threads });
+  const graph = new GraphBuilder('bandwidth');
+  const v = graph.input({ name: 'v', type: DType.float32, dims: [1, rows] });
+  const w = graph.initializer('w', new Float32Array(rows * cols).fill(1), [rows, cols]);
+  graph.op('MatMul', [v, w], {}, { outputs: ['sum'] });
+  graph.output({ name: 'sum', type: DType.float32, dims: [1, cols] });
+  return { graph, rows, cols };
+}
+
+/** Bytes per second read from the weight matrix: the best of `repeats` runs after a warm-up. */
+export async function measureBandwidth(provider: ExecutionProvider, threads: number, mebibytes = 512, repeats = 5): Promise<number> {
+  const { graph, rows, cols } = bandwidthGraph(mebibytes);
+  const session = await Session.create(graph.build(), { provider, threads });
   try {
-    const data = new Float32Array(rows * cols).fill(1);
-    const feed = { x: float32Tensor(data, [rows, cols]) };
-    await session.run(feed); // Warm-up: page faults and thread-pool start-up.
+    const feed = { v: float32Tensor(new Float32Array(rows).fill(1), [1, rows]) };
+    await session.run(feed); // Warm-up: page faults, thread-pool start-up, the weight's upload.
     let best = Infinity;
     for (let i = 0; i < repeats; i++) {
       const start = performance.now();
       await session.run(feed);
       best = Math.min(best, performance.now() - start);
     }
-    return data.byteLength / (best / 1000); // bytes per second
+    return (rows * cols * 4) / (best / 1000);
   } finally {
     await session.release();
   }

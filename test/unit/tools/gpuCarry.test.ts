@@ -10,11 +10,10 @@ import { test } from 'node:test';
 const root = resolve(__dirname, '..', '..', '..', '..');
 const read = (file: string): string => readFileSync(join(root, 'tools', 'gpu', file), 'utf8');
 
-/** The paths pack.sh puts in build.tar.xz (its `tar -cf - … | xz` line, continuations joined). */
+/** The paths pack.sh puts in build.tar.xz (its `build_files='…'` list). */
 function packedBuild(): string[] {
-  const script = read('pack.sh').replace(/\\\n\s*/g, ' ');
-  const line = /tar -cf - (dist\/[^|]+)\|/.exec(script);
-  assert.ok(line, 'pack.sh has its build tar line');
+  const line = /^build_files='([^']+)'/m.exec(read('pack.sh'));
+  assert.ok(line, 'pack.sh has its build_files list');
   return line[1]!.trim().split(/\s+/);
 }
 

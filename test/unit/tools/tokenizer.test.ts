@@ -2,10 +2,11 @@
 // it writes, loaded by @huggingface/tokenizers (the engine's tokenizer), and the markup cleaners
 // and corpus rules of the corpus builder, each on small inline samples.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
+import { installChecked } from '../../../tools/corpus/lib/checkedInstall';
 import { BpeResult, PieceCounter, trainBpe } from '../../../tools/corpus/lib/bpeTrainer';
 import { BYTE_TO_CHAR, fromByteLevel, toByteLevel } from '../../../tools/corpus/lib/byteLevel';
 import {
@@ -468,5 +469,40 @@ describe('corpus rules', () => {
   test('documents survive the file format, blank lines inside included', () => {
     const docs = ['first\n\nwith a blank line', 'second'];
     assert.deepEqual(splitDocuments(joinDocuments(docs)), docs);
+  });
+});
+
+describe('installing the tokenizer only after its check', () => {
+  const files = new Map([
+    ['tokenizer.json', '{"new":true}\n'],
+    ['tokenizer_config.json', '{}\n'],
+  ]);
+
+  test('a failed check leaves the folder as it was, and the check saw the new files', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hdlm-tok-'));
+    try {
+      writeFileSync(join(out, 'tokenizer.json'), '{"shipped":true}\n');
+      let seen = '';
+      const { installed } = await installChecked(out, files, async (dir) => (seen = readFileSync(join(dir, 'tokenizer.json'), 'utf8')), () => false);
+      assert.equal(installed, false);
+      assert.equal(seen, '{"new":true}\n');
+      assert.equal(readFileSync(join(out, 'tokenizer.json'), 'utf8'), '{"shipped":true}\n');
+      assert.deepEqual(readdirSync(out), ['tokenizer.json']);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  test('a passed check installs every file', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'hdlm-tok-')), 'model');
+    try {
+      const { installed, result } = await installChecked(out, files, async () => 0, (failures) => failures === 0);
+      assert.ok(installed);
+      assert.equal(result, 0);
+      assert.deepEqual(readdirSync(out).sort(), ['tokenizer.json', 'tokenizer_config.json']);
+      assert.equal(readFileSync(join(out, 'tokenizer.json'), 'utf8'), '{"new":true}\n');
+    } finally {
+      rmSync(dirname(out), { recursive: true, force: true });
+    }
   });
 });

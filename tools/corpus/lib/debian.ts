@@ -3,7 +3,9 @@
 // or a changed file layout stops the build with the path, the package and the apt-get line.
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { DEFAULT_LISTS_DESCRIPTION, isDefaultDebianList } from '../../data/lib/aptLists';
 
 /** A missing package or file: the builder prints the message alone, without a stack. */
 export class SourceError extends Error {
@@ -76,25 +78,32 @@ export function readPackageFile(path: string, pkg: string): string {
 
 const APT_HELPER = '/usr/lib/apt/apt-helper';
 
-/** The English package-description indexes apt has downloaded (after `apt-get update -o Acquire::Languages=en`). */
+/**
+ * The English package-description indexes apt has downloaded (after `apt-get update -o
+ * Acquire::Languages=en`), of Debian's own archive and its default suites only, the lists the
+ * package-description datasets read too (tools/data/lib/aptLists.ts): backports or a
+ * third-party repository would change the corpus with whatever else the machine has configured.
+ */
 export function translationIndexes(): string[] {
   const out = run('apt-get', [
     'indextargets', '-o', 'Acquire::Languages=en', '--format', '$(FILENAME)', 'Identifier: Translations', 'Language: en',
   ]);
-  const files = (out ?? '').split('\n').filter((path) => path !== '' && existsSync(path)).sort();
+  const files = (out ?? '').split('\n').filter((path) => path !== '' && existsSync(path) && isDefaultDebianList(basename(path))).sort();
   if (files.length === 0) {
     throw new SourceError(
-      'no English package descriptions (Translation-en) in /var/lib/apt/lists\n' +
+      `no English package descriptions (Translation-en) of ${DEFAULT_LISTS_DESCRIPTION} in /var/lib/apt/lists\n` +
         'fetch them with: apt-get update -o Acquire::Languages=en',
     );
   }
   return files;
 }
 
-/** An apt list file as text; apt's helper undoes whichever compression apt chose (lz4 here). */
-export function readAptList(path: string): string {
+/** An apt list file's bytes; apt's helper undoes whichever compression apt chose (lz4 here). */
+export function readAptList(path: string): Buffer {
   if (!existsSync(APT_HELPER)) throw new SourceError(`${APT_HELPER} not found (Debian package apt); cannot read ${path}`);
-  const out = run(APT_HELPER, ['cat-file', path]);
-  if (out === null) throw new SourceError(`${APT_HELPER} cat-file ${path} failed`);
-  return out;
+  try {
+    return execFileSync(APT_HELPER, ['cat-file', path], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch {
+    throw new SourceError(`${APT_HELPER} cat-file ${path} failed`);
+  }
 }

@@ -2,6 +2,7 @@
 // yields documents in a fixed order (files sorted by path), so the build is deterministic given
 // the installed package versions, which stats.json records.
 import { basename } from 'node:path';
+import { decodeAptList, InvalidStanza } from '../../data/lib/aptLists';
 import { UsageError } from './args';
 import { packageFilesUnder, readAptList, readPackageFile, SourceError, translationIndexes } from './debian';
 import { descriptionDocument, parseTranslations } from './descriptions';
@@ -25,7 +26,8 @@ export interface CorpusSource {
   /** Whether the source is used when --sources is not given, and why not if it is not. */
   byDefault: boolean;
   note: string;
-  documents(): Iterable<SourceDocument>;
+  /** `onInvalid` hears of each record left out because its bytes are not UTF-8 (apt lists only). */
+  documents(onInvalid: (record: InvalidStanza) => void): Iterable<SourceDocument>;
 }
 
 const LINUX_DOC = 'linux-doc-6.1';
@@ -96,9 +98,11 @@ function* gcideDocuments(): Iterable<SourceDocument> {
   if (entries < 1000) throw new SourceError(`${GCIDE_DICT} gave only ${entries} dictionary entries: has its format changed?`);
 }
 
-function* descriptionDocuments(): Iterable<SourceDocument> {
+function* descriptionDocuments(onInvalid: (record: InvalidStanza) => void): Iterable<SourceDocument> {
   for (const path of translationIndexes()) {
-    for (const d of parseTranslations(readAptList(path))) yield { id: d.name, text: descriptionDocument(d) };
+    const { text, invalid } = decodeAptList(readAptList(path), path);
+    invalid.forEach(onInvalid);
+    for (const d of parseTranslations(text)) yield { id: d.name, text: descriptionDocument(d) };
   }
 }
 

@@ -82,6 +82,14 @@ function wordnetSection(w: WordNetStats, parent: Readonly<Record<string, string>
   ];
 }
 
+/** Named only when there are any, so a clean build's summary reads as before. (Stats from before the count have none.) */
+function invalidNote(d: DebianStats): string {
+  const invalid = d.invalidUtf8;
+  if (invalid === undefined || invalid.stanzas === 0) return '';
+  const named = invalid.first.map((s) => `\`${s.package}\` (${s.file}:${s.line})`).join(', ');
+  return ` Also left out: ${invalid.stanzas} stanzas that are not valid UTF-8: ${named}${invalid.stanzas > invalid.first.length ? ', …' : ''}.`;
+}
+
 export function summaryMarkdown(input: SummaryInput): string {
   const lines: string[] = ['### Records per split', '', table(['dataset', 'train', 'dev', 'test', 'total'], splitRows(input)), ''];
   if (input.wordnet !== undefined) lines.push(...wordnetSection(input.wordnet, input.wordnetParent));
@@ -98,7 +106,8 @@ export function summaryMarkdown(input: SummaryInput): string {
         `with fewer than ${d.minTrain} training items into \`other\` (${d.foldedSections.map((s) => `\`${s}\``).join(', ')}); ` +
         `\`other\` holds ${percent(level?.otherShare ?? 0)} of the items. ` +
         `Left out: ${d.skipped.duplicateDescription} packages whose long description is shared with another package, ` +
-        `${d.skipped.emptyDescription} with no long description, ${d.skipped.noDescription} with no English description, ${d.skipped.noSection} with no section.`,
+        `${d.skipped.emptyDescription} with no long description, ${d.skipped.noDescription} with no English description, ${d.skipped.noSection} with no section.` +
+        invalidNote(d),
       '',
       ...(level === undefined ? [] : [perLabelTable(level, 'section'), '']),
     );
