@@ -273,11 +273,11 @@ def autocast_dtype(device: torch.device) -> Optional[torch.dtype]:
 
 
 def special_ids(tokenizer_dir: Path) -> dict[str, int]:
-    """bos/eos/pad ids read from tokenizer.json's added tokens."""
+    """bos/eos/pad/end ids read from tokenizer.json's added tokens."""
     spec = json.loads((tokenizer_dir / "tokenizer.json").read_text(encoding="utf-8"))
     by_name = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
     out = {}
-    for role, token in (("bos", "<|bos|>"), ("eos", "<|eos|>"), ("pad", "<|pad|>")):
+    for role, token in (("bos", "<|bos|>"), ("eos", "<|eos|>"), ("pad", "<|pad|>"), ("end", "<|end|>")):
         if token not in by_name:
             raise SystemExit(f"{tokenizer_dir}/tokenizer.json has no {token} token")
         out[role] = by_name[token]
@@ -693,7 +693,9 @@ def hf_config(shape: LlamaShape, ids: dict[str, int], save_dtype: str) -> dict:
 
 
 def generation_config(ids: dict[str, int]) -> dict:
-    return {"bos_token_id": ids["bos"], "eos_token_id": ids["eos"], "pad_token_id": ids["pad"],
+    # A turn ends at <|end|> and a document at <|eos|>: generation (transformers' and the
+    # engine's) stops at either, so an answer does not run on into a next turn.
+    return {"bos_token_id": ids["bos"], "eos_token_id": [ids["end"], ids["eos"]], "pad_token_id": ids["pad"],
             "do_sample": False, "max_new_tokens": 64}
 
 
