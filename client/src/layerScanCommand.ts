@@ -44,7 +44,11 @@ export async function scanLayersCommand(server: ServerConnection, output: TeeOut
 /** Writes the suggested layers into the task file; whether it was saved. */
 async function useLayers(uri: vscode.Uri, scan: proto.LayerScan, output: TeeOutputChannel): Promise<boolean> {
   const changed = new Map(scan.suggested.map((layer, i) => [i + 1, layer] as const).filter(([level, layer]) => scan.current[level - 1] !== layer));
-  const saved = await setLevelLayers(uri, changed);
+  // A file that cannot be edited (gone, not JSON any more) is said below, as an unsaved one is.
+  const saved = await setLevelLayers(uri, changed).catch((err: unknown) => {
+    output.error(`writing the layers: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  });
   const what = `layers ${layersText(scan.suggested)} (were ${layersText(scan.current)}) in ${vscode.workspace.asRelativePath(uri)}`;
   if (saved) output.info(`wrote ${what}; the heads were trained at the old layers until the task is fine-tuned again`);
   else void vscode.window.showWarningMessage(`HdLM: could not write ${what}`);
