@@ -11,7 +11,9 @@ import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
 import { levelLayers, withLevelLayers } from './taskLevels';
+import { settingFor } from './selectCommands';
 import { webviewHtml, webviewOptions } from './webviewHtml';
+import { isSettingFor } from './workspacePaths';
 
 export const TASK_PANEL_VIEW = 'hdlm.tasks';
 
@@ -179,7 +181,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         await vscode.commands.executeCommand('hdlm.evaluateOnFile', vscode.Uri.parse(message.uri));
         return;
       case 'activate':
-        await vscode.commands.executeCommand('hdlm.selectTask', vscode.workspace.asRelativePath(vscode.Uri.parse(message.uri)));
+        await vscode.commands.executeCommand('hdlm.selectTask', settingFor(vscode.Uri.parse(message.uri)));
         return;
       case 'setLayer':
         await vscode.commands.executeCommand('hdlm.setLevelLayer', vscode.Uri.parse(message.uri), message.level, message.layer);
@@ -202,7 +204,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 /** The task file's own fields; a file that does not parse is listed with its problem. */
 async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
   const path = vscode.workspace.asRelativePath(uri);
-  const base = { uri: uri.toString(), path, active: active !== '' && (active === path || uri.fsPath.endsWith(active)), heads: [] };
+  const base = { uri: uri.toString(), path, active: isSettingFor(active, uri.fsPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath), heads: [] };
   try {
     const raw = parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as Record<string, unknown> | undefined;
     const levels = levelLayers(raw);
