@@ -2,12 +2,11 @@
 // a head per level at every layer, on a sample), then shows its report as Markdown and offers to
 // write the suggested layers into the task file (one edit that keeps the file's comments, then a
 // save) and to fine-tune with them. The heads are not touched until the user fine-tunes.
-import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { layersText, layerScanMarkdown, layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import type * as proto from '../../server/src/protocol';
 import { showMarkdown } from './evaluationViews';
-import { chooseTask, runJobCommand } from './jobCommands';
+import { chooseTask, runJobCommand, taskUri } from './jobCommands';
 import type { ServerConnection } from './serverConnection';
 import { setLevelLayers } from './taskPanel';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -28,9 +27,7 @@ export async function scanLayersCommand(server: ServerConnection, output: TeeOut
   if (end?.kind !== 'layerScan') return undefined;
   const scan = end.scan;
   await showMarkdown(layerScanMarkdown(scan), output, 'layer scan');
-  // A plain relative path (scripts) names a file in the workspace, as the server resolves it.
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  const uri = isAbsolute(task) || !folder ? vscode.Uri.file(task) : vscode.Uri.joinPath(folder, task);
+  const uri = taskUri(task);
   if (layersText(scan.suggested) === layersText(scan.current)) {
     void vscode.window.showInformationMessage(`HdLM: ${layerScanSummary(scan)}.`);
     return scan;
