@@ -393,7 +393,9 @@ export class HdlmServer {
           const started = performance.now();
           const result = await this.think(session, { input, thoughtTokens: INLINE_THOUGHT_TOKENS, maxTokens: settings.maxTokens, signal, id: `inline:${uri}:${position.line}`, source: 'inline' });
           const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
-          if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
+          // A request cancelled after its last token (the user typed on) gets no thought: VS Code
+          // has discarded its ghost text, and the thought would be drawn beside nothing.
+          if (result.answer.stop === 'cancelled' || signal.aborted || !answer.trim()) return [];
           const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
           this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, thoughtProbability: result.thoughtProbability, ms: performance.now() - started });
           return [{ insertText, range: { start: position, end: position } }];
