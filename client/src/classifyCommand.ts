@@ -64,7 +64,7 @@ function actionItems(result: proto.ClassifyResult, target: InsertTarget | undefi
     { label: '', kind: vscode.QuickPickItemKind.Separator },
     { label: '$(copy) Copy path', description: pathText(result), run: () => vscode.commands.executeCommand('hdlm.copyClassification', result) },
   ];
-  if (target) items.push({ label: '$(comment) Insert as comment', description: 'above the classified text', run: () => vscode.commands.executeCommand('hdlm.insertClassificationComment', result, target) });
+  if (target) items.push({ label: '$(comment) Insert as comment', description: `above the classified text (line ${target.line + 1} of ${vscode.workspace.asRelativePath(vscode.Uri.parse(target.uri))})`, run: () => vscode.commands.executeCommand('hdlm.insertClassificationComment', result, target) });
   return items;
 }
 
@@ -87,19 +87,34 @@ export async function copyClassification(result: proto.ClassifyResult): Promise<
  * Comment). Languages without comments (plain text) get the line as it is. Returns the line.
  */
 export async function insertClassificationComment(result: proto.ClassifyResult, target: InsertTarget): Promise<string | undefined> {
-  const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(target.uri));
-  const editor = await vscode.window.showTextDocument(doc);
+  const uri = vscode.Uri.parse(target.uri);
+  // An untitled document that was closed is gone: there is nothing to insert into.
+  if (uri.scheme === 'untitled' && !vscode.workspace.textDocuments.some((d) => d.uri.toString() === target.uri)) {
+    void vscode.window.showWarningMessage(`HdLM: ${uri.path} was closed; the classification was not inserted (Copy path still has it).`);
+    return undefined;
+  }
+  // The edit goes to the document the text was classified in, whichever editor is active now,
+  // and opens it again if it was closed.
+  const doc = await vscode.workspace.openTextDocument(uri);
   const line = Math.min(target.line, doc.lineCount - 1);
   const indent = /^\s*/.exec(doc.lineAt(line).text)![0];
   const text = `${indent}HdLM ${result.task}: ${pathText(result)} (${percent(result.pathProbability)})`;
-  if (!(await editor.edit((e) => e.insert(new vscode.Position(line, 0), `${text}\n`)))) return undefined;
+  const edit = new vscode.WorkspaceEdit();
+  edit.insert(uri, new vscode.Position(line, 0), `${text}\n`);
+  if (!(await vscode.workspace.applyEdit(edit))) return undefined;
+  // The language's line comment is VS Code's own Add Line Comment, which works on an editor.
+  const editor = await vscode.window.showTextDocument(doc);
   editor.selection = new vscode.Selection(line, indent.length, line, text.length);
   await vscode.commands.executeCommand('editor.action.addCommentLine');
   return doc.lineAt(line).text;
 }
 
 export async function classifyCommand(server: ServerConnection, output: vscode.LogOutputChannel, text?: string): Promise<proto.ClassifyResult | undefined> {
-  const input = text ?? textToClassify(vscode.window.activeTextEditor);
+  const editor = vscode.window.activeTextEditor;
+  const input = text ?? textToClassify(editor);
+  // Where the comment would go, taken now: by the time the result comes the user may have moved
+  // the cursor or switched files. Text passed in (a code lens, a script) has no place in a document.
+  const target = text === undefined && editor ? { uri: editor.document.uri.toString(), line: editor.selection.start.line } : undefined;
   if (!input) {
     void vscode.window.showWarningMessage('HdLM: select some text to classify (or put the cursor on a non-empty line).');
     return undefined;
@@ -119,9 +134,6 @@ export async function classifyCommand(server: ServerConnection, output: vscode.L
   }
   const summary = `${result.path.map((d) => d.label).join(' › ')} (${percent(result.pathProbability)}, ${result.ms.toFixed(0)} ms on ${result.device})`;
   output.info(`classified with ${result.task}: ${summary}`);
-  const editor = vscode.window.activeTextEditor;
-  // Text passed in (a code lens, a script) has no place in a document to comment on.
-  const target = text === undefined && editor ? { uri: editor.document.uri.toString(), line: editor.selection.start.line } : undefined;
   const pick = vscode.window.createQuickPick<PickItem>();
   pick.title = `HdLM · ${result.task}: ${summary}`;
   pick.placeholder = 'Pick a level to copy its label, or an action';

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { inputFields } from '../../engine/src/hdlm/classifyInputs';
 import { describeAgainstGold } from '../../engine/src/hdlm/metrics';
 import * as proto from '../../server/src/protocol';
+import { selectedLines } from './lineRange';
 import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -38,7 +39,7 @@ interface LineInput {
 /** The inputs: each non-empty line of the selection or document; a JSON Lines line gives its "text". */
 function lineInputs(editor: vscode.TextEditor): LineInput[] {
   const { document, selection } = editor;
-  const [first, last] = selection.isEmpty ? [0, document.lineCount - 1] : [selection.start.line, selection.end.line];
+  const [first, last] = selection.isEmpty ? [0, document.lineCount - 1] : selectedLines(selection);
   const jsonl = document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl');
   const inputs: LineInput[] = [];
   for (let i = first; i <= last; i++) {

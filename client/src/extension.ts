@@ -51,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
   const statusBar = new StatusBar();
   const thoughts = new ThoughtDecorations();
   const server = new ServerConnection(context.asAbsolutePath('dist/server.js'), output, statusBar, thoughts);
-  const taskPanel = new TaskPanel(context.extensionUri, server, statusBar);
+  const taskPanel = new TaskPanel(context.extensionUri, server, statusBar, output);
   context.subscriptions.push(
     taskPanel,
     vscode.window.registerWebviewViewProvider(TASK_PANEL_VIEW, taskPanel),

@@ -3,8 +3,9 @@
 // a cancellable progress notification until it ends. "HdLM: Evaluate a Task on This File" picks
 // the dataset file first, then the task, and evaluates on that file instead of the test split. The job belongs to the server (it runs in
 // its own process there); closing the notification or the panel does not stop it, Cancel does.
+import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
-import { applyJobEvent, evaluationLine, newJobView, thoughtEvaluationLine } from '../../server/src/jobView';
+import { applyJobEvent, evaluationLine, newJobView, progressIncrement, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import { chooseDataset, chooseFile, readyOnDisk } from './chooseFile';
@@ -23,6 +24,12 @@ export async function chooseTask(arg: unknown, verb: string): Promise<string | u
     takeSingle: true,
   });
   return uri?.fsPath;
+}
+
+/** The task file a chosen task names: a plain relative path (scripts) is in the first folder, as the server resolves it. */
+export function taskUri(task: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return isAbsolute(task) || !folder ? vscode.Uri.file(task) : vscode.Uri.joinPath(folder, task);
 }
 
 /** Per kind: what the task pick asks, and how the job starts (an evaluation can be given its file). */
@@ -45,6 +52,9 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
   const title = proto.JOB_VERBS[kind];
   const task = await chooseTask(arg, file ? `${verb} on ${vscode.workspace.asRelativePath(file)}` : verb);
   if (!task) return undefined;
+  // The job reads the task file on disk: unsaved edits (a level's layer, the epochs) are asked
+  // about first, as a dataset's are, instead of being left out silently.
+  if (!(await readyOnDisk(taskUri(task), 'the job reads it'))) return undefined;
   let jobId: string;
   try {
     ({ jobId } = await start(server, task, file));
@@ -69,12 +79,13 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
           resolve({ kind: 'failed', message: `the HdLM server stopped during this job${saved}` });
         });
         let reported = 0;
-        const listener = server.onJobProgress(({ jobId: id, event }) => {
+        const listener = server.onJobProgress(({ jobId: id, event, overall }) => {
           if (id !== jobId) return;
           applyJobEvent(view, event);
-          // The notification's bar moves by increments; report the change of the stage's fraction.
-          const increment = Math.max(0, view.fraction * 100 - reported);
-          reported = view.fraction * 100;
+          // The notification's bar sums increments: report how far the whole job (the server's
+          // scale, which knows the job's plan; else this view's) moved since the last report.
+          const increment = progressIncrement(reported, overall ?? view.overall ?? 0);
+          reported += increment;
           progress.report({ message: view.line, increment });
           if (event.kind === 'epoch') output.info(`${jobId}: ${view.line}`);
           // A job's stages and notices (lines skipped, texts repeated across splits, examples left

@@ -2,12 +2,11 @@
 // a head per level at every layer, on a sample), then shows its report as Markdown and offers to
 // write the suggested layers into the task file (one edit that keeps the file's comments, then a
 // save) and to fine-tune with them. The heads are not touched until the user fine-tunes.
-import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { layersText, layerScanMarkdown, layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import type * as proto from '../../server/src/protocol';
 import { showMarkdown } from './evaluationViews';
-import { chooseTask, runJobCommand } from './jobCommands';
+import { chooseTask, runJobCommand, taskUri } from './jobCommands';
 import type { ServerConnection } from './serverConnection';
 import { setLevelLayers } from './taskPanel';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -28,9 +27,7 @@ export async function scanLayersCommand(server: ServerConnection, output: TeeOut
   if (end?.kind !== 'layerScan') return undefined;
   const scan = end.scan;
   await showMarkdown(layerScanMarkdown(scan), output, 'layer scan');
-  // A plain relative path (scripts) names a file in the workspace, as the server resolves it.
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  const uri = isAbsolute(task) || !folder ? vscode.Uri.file(task) : vscode.Uri.joinPath(folder, task);
+  const uri = taskUri(task);
   if (layersText(scan.suggested) === layersText(scan.current)) {
     void vscode.window.showInformationMessage(`HdLM: ${layerScanSummary(scan)}.`);
     return scan;
@@ -44,7 +41,11 @@ export async function scanLayersCommand(server: ServerConnection, output: TeeOut
 /** Writes the suggested layers into the task file; whether it was saved. */
 async function useLayers(uri: vscode.Uri, scan: proto.LayerScan, output: TeeOutputChannel): Promise<boolean> {
   const changed = new Map(scan.suggested.map((layer, i) => [i + 1, layer] as const).filter(([level, layer]) => scan.current[level - 1] !== layer));
-  const saved = await setLevelLayers(uri, changed);
+  // A file that cannot be edited (gone, not JSON any more) is said below, as an unsaved one is.
+  const saved = await setLevelLayers(uri, changed).catch((err: unknown) => {
+    output.error(`writing the layers: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  });
   const what = `layers ${layersText(scan.suggested)} (were ${layersText(scan.current)}) in ${vscode.workspace.asRelativePath(uri)}`;
   if (saved) output.info(`wrote ${what}; the heads were trained at the old layers until the task is fine-tuned again`);
   else void vscode.window.showWarningMessage(`HdLM: could not write ${what}`);

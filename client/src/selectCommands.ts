@@ -8,6 +8,12 @@ import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { SHIPPED_TASK } from '../../server/src/protocol';
 import { canChooseInWorkspace } from './trust';
+import { settingPath } from './workspacePaths';
+
+/** The setting's value for a workspace file: one the server resolves to it (workspacePaths.ts). */
+export function settingFor(uri: vscode.Uri): string {
+  return settingPath(uri.fsPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+}
 
 function target(): vscode.ConfigurationTarget {
   return vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
@@ -27,7 +33,7 @@ export async function selectModel(arg?: unknown): Promise<string | undefined> {
     const current = vscode.workspace.getConfiguration('hdlm').get<string>('model', 'default');
     const items: (vscode.QuickPickItem & { value: string })[] = [
       { label: '$(package) Default model', description: 'models/hdlm-tiny, shipped with the extension', value: 'default' },
-      ...(await workspaceModels()).map((uri) => ({ label: `$(folder) ${vscode.workspace.asRelativePath(uri)}`, description: uri.fsPath, value: vscode.workspace.asRelativePath(uri) })),
+      ...(await workspaceModels()).map((uri) => ({ label: `$(folder) ${vscode.workspace.asRelativePath(uri)}`, description: uri.fsPath, value: settingFor(uri) })),
       { label: '$(folder-opened) Browse…', description: 'a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)', value: '' },
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'HdLM: model', placeHolder: `now: ${current}` });
@@ -65,7 +71,7 @@ export async function selectTask(extensionPath: string, arg?: unknown): Promise<
     const files = await vscode.workspace.findFiles('**/*.hdlm.json', '**/node_modules/**', 200);
     const items: (vscode.QuickPickItem & { value: string })[] = [
       ...shippedTasks(extensionPath).map((name) => ({ label: `$(package) ${name}`, description: name === 'wordnet' ? 'shipped: a gloss → three levels of WordNet (the default)' : name === 'thought' ? 'shipped: think then answer, with its trained thought and answer heads' : 'shipped with the extension', value: name === 'wordnet' ? '' : `${SHIPPED_TASK}${name}` })),
-      ...files.map((uri) => ({ label: `$(file) ${vscode.workspace.asRelativePath(uri)}`, description: 'workspace task', value: vscode.workspace.asRelativePath(uri) })),
+      ...files.map((uri) => ({ label: `$(file) ${vscode.workspace.asRelativePath(uri)}`, description: 'workspace task', value: settingFor(uri) })),
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'HdLM: task (classification, layer view, Think Then Answer, inline completions)', placeHolder: `now: ${current}` });
     if (!pick) return undefined;

@@ -26,11 +26,19 @@ import { StatusBar } from './statusBar';
 import { TeeOutputChannel } from './teeOutputChannel';
 import type { ThoughtDecorations } from './thoughtDecorations';
 
+/** Whether two lists of languages differ as sets. */
+function languagesChanged(a: readonly string[], b: readonly string[]): boolean {
+  return [...new Set(a)].sort().join('\n') !== [...new Set(b)].sort().join('\n');
+}
+
 /** Restarts are counted within this window, like VS Code's own default handler does. */
 const RESTART_WINDOW_MS = 3 * 60 * 1000;
 
 export class ServerConnection implements vscode.Disposable {
-  private readonly client: LanguageClient;
+  private client: LanguageClient;
+  /** The inline languages `client`'s document selector was built with. */
+  private clientLanguages: readonly string[] = [];
+  private readonly serverOptions: ServerOptions;
   private readonly restarts: number[] = [];
   private starting: Promise<void> | undefined;
   private readonly jobProgressEmitter = new vscode.EventEmitter<proto.JobProgressParams>();
@@ -55,24 +63,33 @@ export class ServerConnection implements vscode.Disposable {
   ) {
     // Started with huge-page malloc where glibc has it (engine/src/runtime/hugePages.ts): loads and steps are faster.
     const env = withHugePageMalloc(process.env);
-    const serverOptions: ServerOptions = {
+    this.serverOptions = {
       run: { module: serverModule, transport: TransportKind.ipc, options: { env } },
       debug: { module: serverModule, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6019'] } },
     };
+    this.client = this.createClient();
+  }
+
+  /**
+   * A LanguageClient for the current settings, with this connection's notifications and state
+   * handler wired to it. The library fixes its document selector when the client is built (a
+   * restart reuses it), so a change of the inline languages needs a new client (`restart`).
+   */
+  private createClient(): LanguageClient {
+    this.clientLanguages = clientSettings().inlineLanguages;
     const clientOptions: LanguageClientOptions = {
-      // Task files and datasets for their language features, and the languages inline completions
-      // are offered in (read at start: changing hdlm.inline.languages asks for a server restart).
-      documentSelector: [{ language: 'hdlm-task' }, { language: 'jsonl' }, ...clientSettings().inlineLanguages.map((language) => ({ language }))],
-      outputChannel: output,
+      // Task files and datasets for their language features, and the languages inline completions are offered in.
+      documentSelector: [{ language: 'hdlm-task' }, { language: 'jsonl' }, ...this.clientLanguages.map((language) => ({ language }))],
+      outputChannel: this.output,
       synchronize: { configurationSection: 'hdlm' },
       errorHandler: this.errorHandler(),
     };
-    this.client = new LanguageClient('hdlm', 'HdLM Language Server', serverOptions, clientOptions);
-    this.client.onNotification(proto.status, (params) => this.statusBar.update(params));
-    this.client.onNotification(proto.thought, (params) => this.thoughts.show(params));
-    this.client.onNotification(proto.jobProgress, (params) => this.jobProgressEmitter.fire(params));
-    this.client.onNotification(proto.generationStep, (params) => this.generationEmitter.fire(params));
-    this.client.onDidChangeState((e) => {
+    const client = new LanguageClient('hdlm', 'HdLM Language Server', this.serverOptions, clientOptions);
+    client.onNotification(proto.status, (params) => this.statusBar.update(params));
+    client.onNotification(proto.thought, (params) => this.thoughts.show(params));
+    client.onNotification(proto.jobProgress, (params) => this.jobProgressEmitter.fire(params));
+    client.onNotification(proto.generationStep, (params) => this.generationEmitter.fire(params));
+    client.onDidChangeState((e) => {
       if (e.newState === State.Running) this.restarting = false;
       if (e.newState !== State.Stopped) return;
       this.output.warn('the HdLM server stopped');
@@ -81,6 +98,7 @@ export class ServerConnection implements vscode.Disposable {
       // status bar must not keep showing what the dead server last said.
       if (!this.restarting && !this.gaveUp) this.statusBar.update({ health: 'error', busy: false, message: 'the HdLM server stopped; run "HdLM: Restart Server"', device: '' });
     });
+    return client;
   }
 
   /** Starts the server once; later calls return the same promise. */
@@ -100,7 +118,16 @@ export class ServerConnection implements vscode.Disposable {
     this.gaveUp = false;
     this.restarting = true;
     this.statusBar.update({ health: 'ok', busy: true, message: 'restarting the HdLM server', device: '' });
-    if (this.client.state === State.Stopped) {
+    if (languagesChanged(this.clientLanguages, clientSettings().inlineLanguages)) {
+      // hdlm.inline.languages changed since the client was built: a new client with a new
+      // document selector (the old one's notification handlers go with it).
+      this.output.info(`inline languages now ${clientSettings().inlineLanguages.join(', ') || 'none'}: starting a new client`);
+      const old = this.client;
+      this.client = this.createClient();
+      this.starting = undefined;
+      await old.dispose().catch(() => undefined);
+      await this.start();
+    } else if (this.client.state === State.Stopped) {
       this.starting = undefined;
       await this.start();
     } else {

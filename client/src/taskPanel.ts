@@ -4,13 +4,16 @@
 // evaluate, cancel, open a file, make a task from a dataset, use a task, change a level's layer (an edit of the task file
 // that keeps its comments and layout, then a save). The jobs belong to the server, which keeps
 // them across panel closes and its own restarts; the panel only shows them.
-import { applyEdits, modify, parse } from 'jsonc-parser';
+import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
+import { levelLayers, withLevelLayers } from './taskLevels';
+import { settingFor } from './selectCommands';
 import { webviewHtml, webviewOptions } from './webviewHtml';
+import { isSettingFor } from './workspacePaths';
 
 export const TASK_PANEL_VIEW = 'hdlm.tasks';
 
@@ -45,6 +48,8 @@ export interface TaskPanelRender {
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The current view's own listeners: replaced when VS Code resolves the view again. */
+  private viewListeners: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Fires with what the page reports it rendered (tests read it through the extension's API). */
   readonly onDidRender = new vscode.EventEmitter<TaskPanelRender>();
@@ -53,6 +58,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     private readonly extensionUri: vscode.Uri,
     private readonly server: ServerConnection,
     private readonly statusBar: StatusBar,
+    private readonly output: vscode.LogOutputChannel,
   ) {
     const watcher = vscode.workspace.createFileSystemWatcher('**/*.{hdlm.json,jsonl}');
     this.disposables.push(
@@ -68,19 +74,36 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
+    // A view resolved again (the sidebar closed and reopened) replaces the old one: the old one's
+    // listeners go with it, so that each message is handled once.
+    this.disposeView();
     this.view = view;
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'taskPanel', 'HdLM Tasks');
-    this.disposables.push(
-      view.webview.onDidReceiveMessage((m: TaskPanelToHost) => void this.receive(m)),
+    this.viewListeners.push(
+      view.webview.onDidReceiveMessage((m: TaskPanelToHost) => void this.receive(m).catch((err: unknown) => this.failed(m, err))),
       // Shown again after being hidden: what happened meanwhile is asked afresh.
       view.onDidChangeVisibility(() => view.visible && this.refresh()),
+      view.onDidDispose(() => this.view === view && this.disposeView()),
     );
   }
 
   dispose(): void {
     clearTimeout(this.refreshTimer);
+    this.disposeView();
     for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  private disposeView(): void {
+    this.view = undefined;
+    for (const d of this.viewListeners.splice(0)) d.dispose();
+  }
+
+  /** A panel action that failed (a server that is restarting, an edit that could not be made) is said, not lost. */
+  private failed(message: TaskPanelToHost, err: unknown): void {
+    const text = `task panel: ${message.type} failed: ${err instanceof Error ? err.message : String(err)}`;
+    this.output.error(text);
+    void vscode.window.showErrorMessage(`HdLM: ${text}`);
   }
 
   /** Rebuilds and sends the state, coalescing bursts of changes. */
@@ -120,7 +143,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     if (entry.problem) return entry;
     try {
       const summary = await this.server.request(proto.taskSummary, { task: uri.fsPath });
-      return { ...entry, heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history, layerScan: summary.layerScan, notices: summary.notices ?? [] };
+      return { ...entry, ...(summary.modelLayers !== undefined ? { modelLayers: summary.modelLayers } : {}), heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history, layerScan: summary.layerScan, notices: summary.notices ?? [] };
     } catch (err) {
       // An invalid task file is already named by its diagnostics; other failures go to the panel.
       const message = err instanceof Error ? err.message : String(err);
@@ -158,7 +181,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         await vscode.commands.executeCommand('hdlm.evaluateOnFile', vscode.Uri.parse(message.uri));
         return;
       case 'activate':
-        await vscode.commands.executeCommand('hdlm.selectTask', vscode.workspace.asRelativePath(vscode.Uri.parse(message.uri)));
+        await vscode.commands.executeCommand('hdlm.selectTask', settingFor(vscode.Uri.parse(message.uri)));
         return;
       case 'setLayer':
         await vscode.commands.executeCommand('hdlm.setLevelLayer', vscode.Uri.parse(message.uri), message.level, message.layer);
@@ -181,10 +204,10 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 /** The task file's own fields; a file that does not parse is listed with its problem. */
 async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
   const path = vscode.workspace.asRelativePath(uri);
-  const base = { uri: uri.toString(), path, active: active !== '' && (active === path || uri.fsPath.endsWith(active)), heads: [] };
+  const base = { uri: uri.toString(), path, active: isSettingFor(active, uri.fsPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath), heads: [] };
   try {
     const raw = parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as Record<string, unknown> | undefined;
-    const levels = Array.isArray(raw?.['levels']) ? (raw['levels'] as { layer?: unknown }[]).map((l) => (l?.layer === 'last' ? 'last' : Number(l?.layer))) : [];
+    const levels = levelLayers(raw);
     const split = raw?.['dataset'] as { train?: unknown } | undefined;
     const dataset = typeof raw?.['dataset'] === 'string' ? raw['dataset'] : typeof split?.train === 'string' ? split.train : '';
     const kind = raw?.['kind'] === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
@@ -194,7 +217,7 @@ async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
   }
 }
 
-/** Sets `levels[level-1].layer` in a task file, keeping comments and layout, and saves it. */
+/** Sets level `level`'s layer in a task file, keeping comments and layout, and saves it. */
 export async function setLevelLayer(uri: vscode.Uri, level: number, layer: number | 'last'): Promise<boolean> {
   return setLevelLayers(uri, new Map([[level, layer]]));
 }
@@ -205,8 +228,7 @@ export async function setLevelLayer(uri: vscode.Uri, level: number, layer: numbe
  */
 export async function setLevelLayers(uri: vscode.Uri, layers: ReadonlyMap<number, number | 'last'>): Promise<boolean> {
   const doc = await vscode.workspace.openTextDocument(uri);
-  let text = doc.getText();
-  for (const [level, layer] of layers) text = applyEdits(text, modify(text, ['levels', level - 1, 'layer'], layer, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
+  const text = withLevelLayers(doc.getText(), layers);
   const edit = new vscode.WorkspaceEdit();
   edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
   return (await vscode.workspace.applyEdit(edit)) && (await doc.save());

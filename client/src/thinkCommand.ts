@@ -17,6 +17,9 @@ export async function thinkCommand(server: ServerConnection, output: vscode.LogO
     void vscode.window.showWarningMessage('HdLM: select some text to think about (or put the cursor on a non-empty line).');
     return undefined;
   }
+  // Where the answer would go, taken now: the answer streams for seconds, during which the user
+  // may move the cursor, switch files or close this one.
+  const at = text === undefined && editor ? answerPlace(editor) : undefined;
   const requestId = `think-${process.pid}-${++requests}`;
   let result: proto.ThinkThenAnswerResult;
   try {
@@ -38,19 +41,38 @@ export async function thinkCommand(server: ServerConnection, output: vscode.LogO
     return undefined;
   }
   output.info(`thought at layer ${result.thoughtLayer} (${percent(result.thoughtProbability)} sure): ${JSON.stringify(result.thought)} → answer at layer ${result.answerLayer}: ${JSON.stringify(result.answer)} (${result.caughtUp} positions caught up; ${(result.ms.thought + result.ms.answer).toFixed(0)} ms)`);
-  void offer(result, text === undefined ? editor : undefined);
+  offer(result, at).catch((err: unknown) => output.error(`think then answer: ${err instanceof Error ? err.message : String(err)}`));
   return result;
 }
 
+/** Where an answer goes: after the selection, else at the end of the cursor's line. */
+interface AnswerPlace {
+  uri: vscode.Uri;
+  position: vscode.Position;
+}
+
+function answerPlace(editor: vscode.TextEditor): AnswerPlace {
+  const { selection, document } = editor;
+  return { uri: document.uri, position: selection.isEmpty ? document.lineAt(selection.active.line).range.end : selection.end };
+}
+
+/** Inserts the answer where the command started, through the document's URI (it is opened again if it was closed). */
+async function insertAnswer(answer: string, at: AnswerPlace): Promise<boolean> {
+  if (at.uri.scheme === 'untitled' && !vscode.workspace.textDocuments.some((d) => d.uri.toString() === at.uri.toString())) {
+    void vscode.window.showWarningMessage(`HdLM: ${at.uri.path} was closed; the answer was not inserted (Copy answer still has it).`);
+    return false;
+  }
+  const edit = new vscode.WorkspaceEdit();
+  edit.insert(at.uri, at.position, ` ${answer}`);
+  return vscode.workspace.applyEdit(edit);
+}
+
 /** The quick pick with the result; picking an action inserts or copies the answer. */
-async function offer(result: proto.ThinkThenAnswerResult, editor: vscode.TextEditor | undefined): Promise<void> {
+async function offer(result: proto.ThinkThenAnswerResult, at: AnswerPlace | undefined): Promise<void> {
   type Item = vscode.QuickPickItem & { run: () => Thenable<unknown> };
   const answer = result.answer.trim();
   const items: Item[] = [{ label: '$(copy) Copy answer', description: answer, run: () => vscode.env.clipboard.writeText(answer) }];
-  if (editor && answer) {
-    const at = editor.selection.isEmpty ? editor.document.lineAt(editor.selection.active.line).range.end : editor.selection.end;
-    items.unshift({ label: '$(insert) Insert answer', description: answer, run: () => editor.edit((e) => e.insert(at, ` ${answer}`)) });
-  }
+  if (at && answer) items.unshift({ label: '$(insert) Insert answer', description: answer, run: () => insertAnswer(answer, at) });
   const pick = await vscode.window.showQuickPick(items, {
     title: `HdLM · thought (layer ${result.thoughtLayer}/${result.layers}, ${percent(result.thoughtProbability)} sure): ${result.thought.trim() || '(empty)'}`,
     placeHolder: `answer (layer ${result.answerLayer}): ${answer || '(empty)'}`,

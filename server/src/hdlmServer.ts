@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions, type Tokenizer } from '../../engine/src/index';
-import { JOB_VERBS, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
+import { JOB_VERBS, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
@@ -20,6 +20,7 @@ import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { Jobs } from './jobs';
+import { jobPlan } from './jobView';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
@@ -392,7 +393,9 @@ export class HdlmServer {
           const started = performance.now();
           const result = await this.think(session, { input, thoughtTokens: INLINE_THOUGHT_TOKENS, maxTokens: settings.maxTokens, signal, id: `inline:${uri}:${position.line}`, source: 'inline' });
           const answer = (result.answer.text ?? '').split('\n')[0]!.trimEnd();
-          if (result.answer.stop === 'cancelled' || !answer.trim()) return [];
+          // A request cancelled after its last token (the user typed on) gets no thought: VS Code
+          // has discarded its ghost text, and the thought would be drawn beside nothing.
+          if (result.answer.stop === 'cancelled' || signal.aborted || !answer.trim()) return [];
           const insertText = /\s$/.test(prefix) ? answer.trimStart() : ` ${answer.trimStart()}`;
           this.client.sendThought({ uri, line: position.line, thought: result.thought.text ?? '', answer: insertText, thoughtLayer: session.layers[0]!, answerLayer: session.loaded.checkpoint.config.numLayers, thoughtProbability: result.thoughtProbability, ms: performance.now() - started });
           return [{ insertText, range: { start: position, end: position } }];
@@ -592,8 +595,11 @@ export class HdlmServer {
   private async startJob(kind: JobKind, task: unknown, extra: string[]): Promise<JobStarted> {
     const file = this.taskPath(task);
     let headsDir: string;
+    let plan: JobPlan;
     try {
-      ({ headsDir } = readTaskFile(file));
+      const task = readTaskFile(file);
+      ({ headsDir } = task);
+      plan = jobPlan(kind, task);
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }
@@ -601,7 +607,7 @@ export class HdlmServer {
     const settings = await this.readSettings();
     // Checked again after the wait: a job may have started on the same heads meanwhile.
     this.refuseIfHeadsBusy(file, headsDir);
-    const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra);
+    const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra, plan);
     this.jobHeads.set(jobId, headsDir);
     const verb = JOB_VERBS[kind];
     this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${verb} ${basename(file)}`, () => this.jobs.cancel(jobId)));
@@ -708,7 +714,7 @@ export class HdlmServer {
     const view = this.jobs.journal.get(params.jobId);
     const handle = this.jobProgressHandles.get(params.jobId);
     if (view && handle) {
-      handle.report(view.line, Math.round(view.fraction * 100));
+      handle.report(view.line, Math.round((view.overall ?? view.fraction) * 100));
       if (view.state !== 'running') {
         handle.done();
         this.jobProgressHandles.delete(params.jobId);

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { writeAtomically } from '../../engine/src/checkpoint/safetensors';
 import { processAlive } from '../../engine/src/processAlive';
 import { applyJobEvent, newJobView } from './jobView';
-import type { JobEvent, JobKind, JobView } from './protocol';
+import type { JobEvent, JobKind, JobPlan, JobView } from './protocol';
 
 /** Ended jobs kept beside the running ones. */
 const KEEP_ENDED = 20;
@@ -41,10 +41,10 @@ export class JobJournal {
   }
 
   /** Registers a new running job and returns its id (unique across restarts of the server). */
-  create(kind: JobKind, task: string): string {
+  create(kind: JobKind, task: string, plan?: JobPlan): string {
     const n = 1 + Math.max(0, ...this.jobs.map((j) => Number(/-(\d+)$/.exec(j.jobId)?.[1] ?? 0)));
     const jobId = `${kind}-${n}`;
-    this.jobs.unshift({ ...newJobView(jobId, kind, task), serverPid: process.pid });
+    this.jobs.unshift({ ...newJobView(jobId, kind, task, new Date(), plan), serverPid: process.pid });
     this.trim();
     this.write();
     return jobId;

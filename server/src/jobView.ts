@@ -2,17 +2,79 @@
 // the client's progress notification says. Pure (no I/O), so both sides and the unit tests use
 // the same reading of every event.
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
-import { describeDifference, describeMeanDifference, leftOutClause, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
+import type { TaskDefinition } from '../../engine/src/hdlm/taskFile';
+import { describeDifference, describeMeanDifference, leftOutClause, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobPlan, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
 
-export function newJobView(jobId: string, kind: JobKind, task: string, now = new Date()): JobView {
-  return { jobId, kind, task, state: 'running', line: 'starting', fraction: 0, heads: [], startedAt: now.toISOString() };
+export function newJobView(jobId: string, kind: JobKind, task: string, now = new Date(), plan?: JobPlan): JobView {
+  return { jobId, kind, task, state: 'running', line: 'starting', fraction: 0, overall: 0, ...(plan ? { plan } : {}), heads: [], startedAt: now.toISOString() };
+}
+
+/**
+ * The plan of a job on a task, as known from its file: fine-tuning trains a head per level and
+ * the flat baseline's (a task that exits when sure has more, which the scale absorbs as they
+ * come), each for up to `train.epochs`; an evaluation runs HdLM, then flat.
+ */
+export function jobPlan(kind: JobKind, task: Pick<TaskDefinition, 'levels' | 'train'>): JobPlan {
+  if (kind === 'train') return { heads: task.levels.length + 1, epochs: task.train.epochs };
+  if (kind === 'evaluate') return { variants: 2 };
+  return {};
+}
+
+/** Share of a training or scan job's whole that its backbone pass takes; the heads share the rest. */
+export const BACKBONE_SHARE = 0.3;
+
+/**
+ * Where the whole job stands after an event, 0..1, on one scale for all its stages: the backbone
+ * pass its share, then each head × epoch (training) or each layer-scan head an equal part of the
+ * rest; an evaluation's variants each an equal part. Stages run in order, so a later stage's
+ * progress is further along than all of an earlier one's; a stage skipped or cut short (a head
+ * already trained, early stopping) makes the scale jump forward. Undefined for events that say
+ * nothing of it. `job.stages` gains the head or variant the event names.
+ */
+export function overallAfter(job: JobView, event: JobEvent): number | undefined {
+  const stageIndex = (name: string): number => {
+    const stages = (job.stages ??= []);
+    if (!stages.includes(name)) stages.push(name);
+    return stages.indexOf(name);
+  };
+  switch (event.kind) {
+    case 'features':
+      // The training pass and then the dev pass each count from 0: the first is most of the work.
+      return job.kind === 'evaluate' ? undefined : BACKBONE_SHARE * (event.done / Math.max(1, event.total));
+    case 'progress': {
+      const index = stageIndex(event.head);
+      const heads = Math.max(job.plan?.heads ?? 1, job.stages!.length);
+      const epochs = Math.max(job.plan?.epochs ?? 1, event.epoch);
+      const units = index * epochs + (event.epoch - 1) + Math.min(1, event.examples / Math.max(1, event.epochExamples));
+      return BACKBONE_SHARE + (1 - BACKBONE_SHARE) * Math.min(1, units / (heads * epochs));
+    }
+    case 'scanCell':
+      return BACKBONE_SHARE + (1 - BACKBONE_SHARE) * Math.min(1, event.done / Math.max(1, event.total));
+    case 'evalProgress': {
+      const index = stageIndex(event.variant);
+      const variants = Math.max(job.plan?.variants ?? 1, job.stages!.length);
+      return (index + Math.min(1, event.done / Math.max(1, event.total))) / variants;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What to add to a progress bar that sums increments (VS Code's notification) and shows
+ * `reported` percent, so that it shows `overall` (0..1) of the job: never negative, never past 100.
+ */
+export function progressIncrement(reported: number, overall: number): number {
+  return Math.max(0, Math.min(100, overall * 100) - reported);
 }
 
 /** Applies one event to a job's view (pure apart from the view itself; unit-tested). */
 export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): void {
+  const overall = overallAfter(job, event);
+  if (overall !== undefined) job.overall = Math.max(job.overall ?? 0, overall);
   const head = (name: string): JobView['heads'][number] => {
     let h = job.heads.find((x) => x.name === name);
     if (!h) job.heads.push((h = { name, layer: undefined, losses: [], devAccuracy: [] }));
@@ -26,6 +88,7 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
   /** A job that reached its result: the whole of its last stage done. */
   const done = (line: string): void => {
     job.fraction = 1;
+    job.overall = 1;
     end('done', line);
   };
   switch (event.kind) {

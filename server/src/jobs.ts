@@ -9,7 +9,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { JOB_VERBS, type JobEvent, type JobKind, type JobProgressParams } from './protocol';
+import { JOB_VERBS, type JobEvent, type JobKind, type JobPlan, type JobProgressParams } from './protocol';
 import type { JobJournal } from './jobJournal';
 import { withHugePageMalloc } from '../../engine/src/runtime/hugePages';
 
@@ -67,9 +67,12 @@ export class Jobs {
     return join(__dirname, 'hdlm.js');
   }
 
-  /** Starts a job; `extra` are further CLI options (e.g. `--max-examples 50`). */
-  start(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[] = []): string {
-    const jobId = this.journal.create(kind, taskFile);
+  /**
+   * Starts a job; `extra` are further CLI options (e.g. `--max-examples 50`), `plan` what the
+   * progress scale needs to know up front (jobView.ts `jobPlan`).
+   */
+  start(kind: JobKind, taskFile: string, settings: JobSettings, extra: readonly string[] = [], plan?: JobPlan): string {
+    const jobId = this.journal.create(kind, taskFile, plan);
     // With huge-page malloc even where the editor started this server without it (hugePages.ts).
     const child = spawn(process.execPath, [this.cliPath, ...cliArgs(kind, taskFile, settings, extra)], { stdio: ['pipe', 'pipe', 'pipe'], env: withHugePageMalloc(process.env) });
     // Closing stdin is how a job is cancelled; a job already gone answers it with EPIPE.
@@ -79,7 +82,9 @@ export class Jobs {
     this.lowerPriority(jobId, child.pid);
     const emit = (event: JobEvent): void => {
       this.journal.apply(jobId, event);
-      this.notify({ jobId, kind, task: taskFile, event });
+      // The journal's view knows the plan: its overall fraction goes with the event.
+      const overall = this.journal.get(jobId)?.overall;
+      this.notify({ jobId, kind, task: taskFile, event, ...(overall !== undefined ? { overall } : {}) });
     };
     let stderr = '';
     let finished = false;

@@ -384,6 +384,16 @@ export type JobEvent =
 
 export type JobKind = 'train' | 'evaluate' | 'scan';
 
+/** How much work a job has ahead, as known when it starts (each field when known). */
+export interface JobPlan {
+  /** Heads that fine-tuning trains. */
+  heads?: number;
+  /** Epochs per head (fewer when a head stops early). */
+  epochs?: number;
+  /** Variants an evaluation runs one after the other (HdLM, then flat). */
+  variants?: number;
+}
+
 /** What a job of each kind is doing, for people: "fine-tuning wordnet.hdlm.json". */
 export const JOB_VERBS: Record<JobKind, string> = { train: 'fine-tuning', evaluate: 'evaluating', scan: 'scanning the layers of' };
 
@@ -393,6 +403,8 @@ export interface JobProgressParams {
   /** Absolute path of the task file the job works on. */
   task: string;
   event: JobEvent;
+  /** 0..1 of the whole job after this event, only growing (JobView.overall, from the server's journal). */
+  overall?: number;
 }
 
 /**
@@ -412,6 +424,15 @@ export interface JobView {
   line: string;
   /** 0..1 of the current stage. */
   fraction: number;
+  /**
+   * 0..1 of the whole job, only growing: the stages mapped onto one scale (jobView.ts
+   * `overallAfter`). Records kept before it existed lack it.
+   */
+  overall?: number;
+  /** What the server knew at the start of the job that the stages' shares depend on. */
+  plan?: JobPlan;
+  /** Heads (training) or variants (evaluation) in the order their progress first came. */
+  stages?: string[];
   /** Per head (training): loss over time, for the curve, and dev accuracy per epoch. */
   heads: { name: string; layer: number | undefined; losses: number[]; devAccuracy: number[] }[];
   /** The result of an evaluation job of a classification task. */
@@ -465,6 +486,8 @@ export interface TaskSummaryResult {
   headsDir: string;
   /** Layer per level as the file says it (`last` unresolved). */
   levels: (number | 'last')[];
+  /** Layers of the task's own model (its config.json), when it can be read: what a level may be set to. */
+  modelLayers?: number;
   heads: HeadSummary[];
   /** The last evaluation kept beside the heads, if any: of a classification task… */
   evaluation?: EvaluationSummary;

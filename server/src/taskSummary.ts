@@ -95,6 +95,7 @@ export function summarizeTask(taskFile: string, log: (m: string) => void, defaul
     name: task.name,
     headsDir: task.headsDir,
     levels: task.levels,
+    ...(L !== undefined ? { modelLayers: L } : {}),
     heads,
     ...readEvaluation(task.headsDir, log),
     history: readHistory(task.headsDir),

@@ -69,6 +69,8 @@ export interface TaskEntry {
   dataset: string;
   /** Per level: its layer (a number, or 'last'). */
   levels: (number | 'last')[];
+  /** Layers of the task's own model (from hdlm/taskSummary), which its levels can be set to. */
+  modelLayers?: number;
   /** Problems with the file, if it does not parse; the entry is then shown but cannot train. */
   problem?: string;
   active: boolean;

@@ -9,6 +9,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, 
 import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
 import { component, el, vsCodeApi } from './dom';
 import { fileName, leftOut, scopeText, type EvaluatedScope } from './evaluationScope';
+import { layerChoices } from './layerChoices';
 import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
@@ -22,11 +23,14 @@ function button(label: string, onClick: () => void): HTMLElement {
   return b;
 }
 
-/** A dropdown of layers 1..L and "last" for one level; changing it asks the host to edit the file. */
-function layerPicker(task: TaskEntry, level: number, layers: number | undefined): HTMLElement {
+/**
+ * A dropdown of the task's model's layers and "last" for one level (the loaded model's count when
+ * the task's cannot be read); changing it asks the host to edit the file.
+ */
+function layerPicker(task: TaskEntry, level: number, loadedLayers: number | undefined): HTMLElement {
   const current = task.levels[level - 1]!;
   const dropdown = component('vscode-dropdown');
-  const choices: (number | 'last')[] = [...Array.from({ length: layers ?? (typeof current === 'number' ? current : 1) }, (_, i) => i + 1), 'last'];
+  const choices = layerChoices(current, task.modelLayers ?? loadedLayers);
   for (const choice of choices) {
     const option = component('vscode-option', choice === 'last' ? 'last' : `layer ${choice}`);
     option.setAttribute('value', String(choice));

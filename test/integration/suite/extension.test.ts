@@ -423,6 +423,31 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
+  it('a language added to hdlm.inline.languages gets inline completions after Restart Server', async () => {
+    const config = vscode.workspace.getConfiguration('hdlm');
+    await config.update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    await config.update('inline.enabled', true, vscode.ConfigurationTarget.Workspace);
+    await config.update('maxTokens', 6, vscode.ConfigurationTarget.Workspace);
+    await config.update('inline.languages', ['plaintext', 'markdown', 'ini'], vscode.ConfigurationTarget.Workspace);
+    try {
+      // The change asks to restart the server; the command is what its button runs.
+      await vscode.commands.executeCommand('notifications.clearAll');
+      await vscode.commands.executeCommand('hdlm.restartServer');
+      await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
+      const doc = await vscode.workspace.openTextDocument({ content: 'The dog barked at the', language: 'ini' });
+      const editor = await vscode.window.showTextDocument(doc);
+      const end = doc.lineAt(0).range.end;
+      editor.selection = new vscode.Selection(end, end);
+      const thought = api.nextThought(30_000);
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      assert.equal((await thought).answerLayer, 4, 'the new language was synced and answered');
+      await revertAndClose();
+    } finally {
+      for (const key of ['task', 'inline.enabled', 'maxTokens', 'inline.languages']) await config.update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('notifications.clearAll');
+    }
+  });
+
   it('measures the first inline suggestion with the shipped model and task', async () => {
     const config = vscode.workspace.getConfiguration('hdlm');
     await config.update('inline.enabled', true, vscode.ConfigurationTarget.Workspace);
@@ -593,6 +618,76 @@ describe('HdLM extension in a real VS Code', () => {
     assert.equal(rendered.job, 'train:done:3', `two level heads and the flat baseline are shown (job ${rendered.jobId}, previous ${first.jobId || 'none'})`);
     await screenshot('workbench-task-panel.png');
     assert.deepEqual(rendered.wideTables, [], 'no table is wider than the sidebar');
+  });
+
+  it('the task panel sets the layer of a level written as a bare layer, keeping the file\'s comments', async () => {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'bare.hdlm.json');
+    const text = '{\n  // levels written bare, as the engine accepts them\n  "name": "bare",\n  "model": "tiny-model",\n  "dataset": "animals.jsonl",\n  "levels": [2, "last"]\n}\n';
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    try {
+      assert.equal(await vscode.commands.executeCommand<boolean>('hdlm.setLevelLayer', uri, 1, 3), true, 'edited and saved');
+      const saved = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+      assert.deepEqual((JSON.parse(saved.replace(/\/\/.*\n/, '\n')) as { levels: unknown[] }).levels, [3, 'last']);
+      assert.match(saved, /\/\/ levels written bare, as the engine accepts them/);
+    } finally {
+      await revertAndClose();
+      await vscode.workspace.fs.delete(uri);
+    }
+  });
+
+  it('Fine-tune on a task file with unsaved edits asks first; dismissing the question starts no job', async () => {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals.hdlm.json');
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+    await editor.edit((e) => e.insert(new vscode.Position(0, 0), ' '));
+    assert.equal(editor.document.isDirty, true);
+    await api.waitForStatus((s) => !s.busy, 60_000);
+    const logged = api.outputText().length;
+    const running = vscode.commands.executeCommand<unknown>('hdlm.fineTune', uri);
+    // The question (Save and Continue / Continue) is a notification: nothing starts while it waits.
+    await new Promise((r) => setTimeout(r, 1500));
+    try {
+      assert.doesNotMatch(api.outputText().slice(logged), /fine-tuning .*animals\.hdlm\.json \(train-/, 'no job started before the user answered');
+      await vscode.commands.executeCommand('notifications.clearAll');
+      assert.equal(await running, undefined, 'dismissed: no job');
+    } finally {
+      await revertAndClose();
+    }
+  });
+
+  it('Insert as comment and Insert answer go where the command started, not where the cursor is when the result comes', async () => {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'notes.txt');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from('A small animal that barks\nAn oak tree in the park\n'));
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+      editor.selection = new vscode.Selection(0, 3, 0, 3);
+      const pick = api.nextClassifyPick(30_000);
+      // The command takes its input and place when it runs; the cursor moves while it waits.
+      const classified = vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify');
+      editor.selection = new vscode.Selection(1, 3, 1, 3);
+      assert.ok(await classified, 'classified');
+      const insert = (await pick).find((i) => i.label.includes('Insert as comment'));
+      assert.match(insert?.description ?? '', /line 1 of notes\.txt/, 'the comment goes above the classified line');
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      editor.selection = new vscode.Selection(0, 3, 0, 3);
+      const thinking = vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      editor.selection = new vscode.Selection(1, 3, 1, 3);
+      const result = await thinking;
+      const answer = result?.answer.trim() ?? '';
+      assert.ok(answer, `an answer to insert: ${JSON.stringify(result)}`);
+      // The pick's first entry is Insert answer.
+      for (let tries = 0; !editor.document.isDirty && tries < 100; tries++) {
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(editor.document.getText(), `A small animal that barks ${answer}\nAn oak tree in the park\n`);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.window.showTextDocument(uri);
+      await revertAndClose();
+      await vscode.workspace.fs.delete(uri);
+    }
   });
 
   it('evaluates a task against the flat baseline; the panel shows its heads and the result, and again after being hidden', async () => {

@@ -250,6 +250,8 @@ test('fine-tuning runs in its own process: the server keeps answering, progress 
   assert.ok(existsSync(join(workspace, 'heads', 'quick', 'evaluation.json')));
   const summary = server.taskSummary({ task: 'quick.hdlm.json' });
   assert.deepEqual(summary.heads.map((h) => [h.name, h.layer]), [['level1', 2], ['level2', 4], ['flat', 4]]);
+  assert.equal(summary.modelLayers, 4, "the task's own model's layers, which the panel's layer picker offers");
+  assert.equal(server.listJobs().jobs[0]?.overall, 1, 'the whole evaluation done');
   assert.ok(summary.heads.every((h) => h.bestDevAccuracy !== undefined && h.bestDevAccuracy >= 0 && h.bestDevAccuracy <= 1));
   assert.equal(summary.evaluation?.examples, evalEnd.evaluation.examples);
   await assert.rejects(server.evaluate({ task: 'quick.hdlm.json', maxExamples: 0 }), /maxExamples/);

@@ -3,8 +3,9 @@
 // and how a layer scan's job reads as it goes and when it ends.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyJobEvent, evaluationLine, newJobView, thoughtEvaluationLine } from '../../../server/src/jobView';
-import type { EvaluationSummary, LayerScan, ThoughtEvaluationSummary } from '../../../server/src/protocol';
+import { applyJobEvent, evaluationLine, jobPlan, newJobView, progressIncrement, thoughtEvaluationLine } from '../../../server/src/jobView';
+import type { TrainSettings } from '../../../engine/src/hdlm/taskFile';
+import type { EvaluationSummary, JobEvent, LayerScan, ThoughtEvaluationSummary, TrainReportSummary } from '../../../server/src/protocol';
 
 const variant = (name: 'hdlm' | 'flat', joint: number, layers: number[]): EvaluationSummary['variants'][number] => ({
   name,
@@ -107,4 +108,59 @@ test('a layer scan\'s job moves by heads trained and ends with the suggested lay
   const cancelled = newJobView('job-8', 'scan', '/ws/wn.hdlm.json');
   applyJobEvent(cancelled, { kind: 'cancelled' });
   assert.equal(cancelled.line, 'cancelled');
+});
+
+/** What the client's notification does with a job's events: the sum of the increments it reports, after each event. */
+function barAfterEach(view: ReturnType<typeof newJobView>, events: JobEvent[]): number[] {
+  let reported = 0;
+  return events.map((event) => {
+    applyJobEvent(view, event);
+    reported += progressIncrement(reported, view.overall ?? 0);
+    return reported;
+  });
+}
+
+const features = (done: number, total: number): JobEvent => ({ kind: 'features', done, total, examplesPerS: 100, etaS: 1 });
+const progress = (head: string, epoch: number, examples: number): JobEvent => ({ kind: 'progress', head, epoch, examples, epochExamples: 100, loss: 1, examplesPerS: 100, etaS: 1 });
+const epochEnd = (head: string, epoch: number): JobEvent => ({ kind: 'epoch', head, epoch, loss: 1, accuracy: 0.5, devLoss: 1, devAccuracy: 0.5, improved: true, seconds: 1 });
+
+test('a fine-tuning job fills the progress bar once, in order: the backbone pass, then each head × epoch', () => {
+  // Two levels and the flat baseline, two epochs each: the plan the server reads from the task file.
+  const view = newJobView('train-1', 'train', '/t.hdlm.json', new Date(), jobPlan('train', { levels: [2, 'last'], train: { epochs: 2 } as TrainSettings }));
+  const events: JobEvent[] = [
+    { kind: 'stage', message: 'running the backbone over 100 training examples' },
+    features(50, 100),
+    features(100, 100),
+    // The dev pass counts from 0 again: the bar must not move back.
+    features(10, 20),
+    features(20, 20),
+    ...['level1', 'level2', 'flat'].flatMap((head) => [1, 2].flatMap((epoch) => [progress(head, epoch, 50), progress(head, epoch, 100), epochEnd(head, epoch)])),
+    { kind: 'report', report: { task: 't', examples: { train: 100, dev: 20 }, heads: [], seconds: { features: 1, training: 1 } } as unknown as TrainReportSummary },
+  ];
+  const bar = barAfterEach(view, events);
+  for (let i = 1; i < bar.length; i++) assert.ok(bar[i]! >= bar[i - 1]!, `the bar only grows: ${bar.join(', ')}`);
+  assert.ok(bar.every((b) => b <= 100), `the increments sum to at most 100: ${bar.join(', ')}`);
+  // After the backbone pass: its share. After the first head's first epoch: one sixth of the rest more.
+  assert.equal(Math.round(bar[4]!), 30);
+  assert.equal(Math.round(bar[7]!), Math.round(30 + 70 / 6));
+  assert.equal(Math.round(bar[bar.length - 2]!), 100, 'the last head done: the whole bar');
+  assert.equal(bar[bar.length - 1], 100);
+});
+
+test('an evaluation gives each variant its part of the bar, and a head that stops early moves it forward', () => {
+  const evaluation = newJobView('evaluate-1', 'evaluate', '/t.hdlm.json', new Date(), jobPlan('evaluate', { levels: [2, 'last'], train: { epochs: 2 } as TrainSettings }));
+  const evalProgress = (variant: string, done: number): JobEvent => ({ kind: 'evalProgress', variant, done, total: 10, examplesPerS: 10, etaS: 1 });
+  const bar = barAfterEach(evaluation, [evalProgress('hdlm', 5), evalProgress('hdlm', 10), evalProgress('flat', 5), evalProgress('flat', 10)]);
+  assert.deepEqual(bar.map(Math.round), [25, 50, 75, 100]);
+  // Early stopping: level1 stops after its first epoch of two, level2 starts where its own part begins.
+  const train = newJobView('train-2', 'train', '/t.hdlm.json', new Date(), { heads: 2, epochs: 2 });
+  const steps = barAfterEach(train, [features(1, 1), progress('level1', 1, 100), progress('level2', 1, 50)]);
+  assert.deepEqual(steps.map(Math.round), [30, Math.round(30 + 70 / 4), Math.round(30 + 70 * 2.5 / 4)]);
+});
+
+test('without a plan (a job from an older journal) the bar still only grows and stays within 100', () => {
+  const view = newJobView('train-3', 'train', '/t.hdlm.json');
+  const bar = barAfterEach(view, [features(1, 1), progress('level1', 1, 100), progress('level1', 2, 100), progress('level2', 1, 50), progress('level2', 3, 100)]);
+  for (let i = 1; i < bar.length; i++) assert.ok(bar[i]! >= bar[i - 1]!, bar.join(', '));
+  assert.ok(bar.every((b) => b <= 100), bar.join(', '));
 });
