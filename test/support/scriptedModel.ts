@@ -56,8 +56,12 @@ const SHIPPED = resolve(__dirname, '..', '..', '..', '..', 'models', 'hdlm-tiny'
  */
 export async function shippedTokenizerVariant(change: { keepAdded?: (content: string) => boolean; config?: Record<string, unknown> }): Promise<Tokenizer> {
   const dir = mkdtempSync(join(tmpdir(), 'hdlm-tokenizer-'));
-  const json = JSON.parse(readFileSync(join(SHIPPED, 'tokenizer.json'), 'utf8')) as { added_tokens: { content: string }[] };
-  if (change.keepAdded) json.added_tokens = json.added_tokens.filter((t) => change.keepAdded!(t.content));
+  const json = JSON.parse(readFileSync(join(SHIPPED, 'tokenizer.json'), 'utf8')) as { added_tokens: { content: string }[]; model: { vocab: Record<string, number> } };
+  if (change.keepAdded) {
+    // The shipped vocabulary lists its added tokens too: a dropped one goes from both.
+    for (const t of json.added_tokens) if (!change.keepAdded(t.content)) delete json.model.vocab[t.content];
+    json.added_tokens = json.added_tokens.filter((t) => change.keepAdded!(t.content));
+  }
   const config = { ...(JSON.parse(readFileSync(join(SHIPPED, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>), ...change.config };
   if (change.keepAdded) delete config['added_tokens_decoder'];
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
