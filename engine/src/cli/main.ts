@@ -45,6 +45,8 @@ generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --st
            --head-precision int8 (the model's head on 8-bit weights: a quarter of its bytes, logits within ~1 %)
            (what is not given comes from the model's generation_config.json, as transformers reads it,
            else greedy, 64 tokens)
+           --stop TEXT is never streamed; a special token's text (--stop "<|end|>") stops at that token.
+           A text prompt is read as text: "<|end|>" in it is its characters; give special tokens with --ids
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3  --head-precision int8 (as for generate)
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (default 2)  --beam-margin M
            (a level hands on a runner-up path only within M of the best path's probability; default 0.5)

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GenerationConfig } from '../../../engine/src/generate/config';
 import { generate, type GeneratedRow } from '../../../engine/src/generate/generator';
+import { specialTokenStops } from '../../../engine/src/generate/stopping';
 import { heldBack } from '../../../engine/src/generate/streamer';
 import { Tokenizer } from '../../../engine/src/tokenizer';
 import { scriptedModel, shippedTokenizerVariant } from '../../support/scriptedModel';
@@ -95,4 +96,18 @@ test('streaming uses the shipped tokenizer\'s decode unchanged where nothing is 
   const { row, pieces } = await run(script, { maxNewTokens: script.length }, { decode: (ids) => tokenizer.decode(ids) });
   assert.equal(row.text, 'The cat sat on the mat');
   assert.deepEqual(pieces, script.map((t) => tokenizer.decode([t])));
+});
+
+test('a stop string that is a special token\'s text stops at that token', async () => {
+  const tokenizer = await Tokenizer.load(`${__dirname}/../../../../models/hdlm-tiny`);
+  const end = tokenizer.specialTokenId('<|end|>')!;
+  const config = specialTokenStops({ maxNewTokens: 12, stopStrings: ['<|end|>', 'purr'], stopTokenIds: [] }, (s) => tokenizer.specialTokenId(s));
+  assert.deepEqual(config, { maxNewTokens: 12, stopStrings: ['purr'], stopTokenIds: [end] });
+  // " chordate" <|end|> <|assistant|> …: decoding skips <|end|>, the row ends on it all the same.
+  const script = [...tokenizer.encode(' chordate', { addSpecialTokens: false }), end, tokenizer.specialTokenId('<|assistant|>')!, ...tokenizer.encode(' mammal', { addSpecialTokens: false })];
+  const { row, pieces } = await run(script, config, { decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }) });
+  assert.equal(row.stop, 'stopToken');
+  assert.equal(row.tokens.at(-1), end);
+  assert.equal(row.text, ' chordate');
+  assert.equal(pieces.join(''), ' chordate');
 });
