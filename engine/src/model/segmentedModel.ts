@@ -172,6 +172,14 @@ export class SegmentedModel {
       deviceCache ? { ...sessionOptions, outputsOnDevice: deviceOutputs(first, end, config.numLayers) } : sessionOptions;
     const segments: Segment[] = [];
     const cache = options.cache ?? new GraphCache(undefined);
+    // Everything opened so far is released if a later step fails (a GPU out of memory on a later
+    // segment): the CPU fallback then loads the model again, and nothing else would free these.
+    const opened: { release(): Promise<void> }[] = [];
+    const open = async <T extends { release(): Promise<void> }>(making: Promise<T>): Promise<T> => {
+      const made = await making;
+      opened.push(made);
+      return made;
+    };
     const ops = options.fused ? 'fused' : 'plain';
     // Rows graphs of the other segments serve head training only, so they are built the first
     // time one is asked for.
@@ -179,31 +187,39 @@ export class SegmentedModel {
       const graph = cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops} rows`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused, rows: true }));
       return Session.create(graph, segmentOptions(first, end));
     };
-    for (const [first, end] of bounds) {
-      // The last segment's graph takes the rows its last layer computes: nothing is deeper, so a
-      // run that reads only each row's newest position (a prompt, a label's last level) skips
-      // the others' queries, attention and MLP there. A run reading every position names them all.
-      const takesRows = end === config.numLayers;
-      const session = takesRows
-        ? await openRowsSession(first, end)
-        : await Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), segmentOptions(first, end));
-      segments.push({ first, end, session, takesRows, ...(takesRows ? { rowsSession: Promise.resolve(session) } : {}) });
-    }
     const precision = options.headPrecision ?? 'fp32';
     const recipe = precision === 'fp32' ? `own head ${ops}` : `own head ${ops} ${precision}`;
     const partsKey = JSON.stringify({ fingerprint: checkpoint.fingerprint, provider: options.provider, threads: options.threads, recipe, strict: options.strictDevice === true });
     const shared = options.shared?.key === partsKey ? options.shared : undefined;
-    const head = shared
-      ? shared.head.share()
-      : await LanguageHead.fromGraph(
-          cache.get(checkpoint.fingerprint, recipe, () => ({ model: buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }) })),
-          config.hiddenSize,
-          config.vocabSize,
-          sessionOptions,
-        );
-    const { tokens, positions } = shared ?? arch.embeddings(config, weights);
-    const toHost = deviceCache ? await Session.create(buildToHostGraph(config.hiddenSize), sessionOptions) : undefined;
-    return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost, partsKey);
+    try {
+      for (const [first, end] of bounds) {
+        // The last segment's graph takes the rows its last layer computes: nothing is deeper, so a
+        // run that reads only each row's newest position (a prompt, a label's last level) skips
+        // the others' queries, attention and MLP there. A run reading every position names them all.
+        const takesRows = end === config.numLayers;
+        const session = takesRows
+          ? await open(openRowsSession(first, end))
+          : await open(Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), segmentOptions(first, end)));
+        segments.push({ first, end, session, takesRows, ...(takesRows ? { rowsSession: Promise.resolve(session) } : {}) });
+      }
+      // A shared head is one more share of it, released like an own one.
+      const head = await open(
+        shared
+          ? Promise.resolve(shared.head.share())
+          : LanguageHead.fromGraph(
+              cache.get(checkpoint.fingerprint, recipe, () => ({ model: buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }) })),
+              config.hiddenSize,
+              config.vocabSize,
+              sessionOptions,
+            ),
+      );
+      const { tokens, positions } = shared ?? arch.embeddings(config, weights);
+      const toHost = deviceCache ? await open(Session.create(buildToHostGraph(config.hiddenSize), sessionOptions)) : undefined;
+      return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost, partsKey);
+    } catch (err) {
+      await Promise.allSettled(opened.map((o) => o.release()));
+      throw err;
+    }
   }
 
   /** This model's head (one more share of it) and tables, for a model of the same checkpoint with other cuts (SegmentedModelOptions.shared). */

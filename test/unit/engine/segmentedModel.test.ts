@@ -7,6 +7,7 @@ import { generate } from '../../../engine/src/generate/generator';
 import { rotaryFrequencies } from '../../../engine/src/model/positions';
 import { readoutAllLayers, topTokens } from '../../../engine/src/model/readout';
 import { CancelledError, SegmentedModel, segmentBounds } from '../../../engine/src/model/segmentedModel';
+import { Session } from '../../../engine/src/runtime/ort';
 import { referenceForward } from '../../support/referenceLlama';
 import { tinyLlamaCheckpoint, TinyLlamaShape } from '../../support/memoryCheckpoint';
 import { TEST_PROVIDER } from '../../support/testDevice';
@@ -363,4 +364,30 @@ test('a model cut elsewhere takes over the head and tables of the same checkpoin
     await Promise.all([first.release(), moved.release(), int8.release(), other.release()]);
   }
   assert.equal(first.ownHead['holders'], 0, 'freed with its last holder');
+});
+
+test('a load that fails part way releases every session it had opened, then rethrows', async () => {
+  const create = Session.create.bind(Session);
+  const open = new Set<Session>();
+  let calls = 0;
+  const counted = async (...args: Parameters<typeof Session.create>): Promise<Session> => {
+    // The third session fails, as a device out of memory on a later segment does.
+    if (++calls === 3) throw new Error('simulated: out of device memory');
+    const session = await create(...args);
+    open.add(session);
+    const release = session.release.bind(session);
+    session.release = () => {
+      open.delete(session);
+      return release();
+    };
+    return session;
+  };
+  Session.create = counted;
+  try {
+    await assert.rejects(SegmentedModel.create(tinyLlamaCheckpoint(GQA), { cuts: [2, 4], provider: TEST_PROVIDER, threads: 1, fused: true }), /simulated: out of device memory/);
+  } finally {
+    Session.create = create;
+  }
+  assert.equal(calls, 3);
+  assert.equal(open.size, 0, `${open.size} sessions left open`);
 });
