@@ -32,6 +32,7 @@ export function scriptedModel(script: readonly number[], options: { vocab?: numb
   const model = {
     config: { numLayers: options.layers ?? 8, maxPositions, maxPositionsFrom: 'max_position_embeddings', eosTokenIds: [] as number[] },
     ownHead: head,
+    headCall: <T>(work: () => Promise<T>): Promise<T> => work(),
     newState: (batch = 1) => ({ batch, length: 0, segments: [], release: () => undefined }),
     append: (state: { length: number }, rows: number[][]) => {
       const width = Math.max(...rows.map((r) => r.length));

@@ -108,7 +108,7 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
       // 2. Run to the exit layer and read the newest position of every row through the head.
       const newest = await model.runToNewest(state, layer, request.signal);
       if (!newest) throw new Error('generate: nothing new reached the exit layer');
-      const logits = await head.logits(newest);
+      const logits = await model.headCall(() => head.logits(newest));
       // 3. Sample, check stopping, stream, and feed the new tokens (finished rows get padding).
       // A full context ends every row with this token: known now, so its event brings the rest.
       const full = state.length + 1 > model.config.maxPositions;

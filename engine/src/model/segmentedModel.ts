@@ -398,7 +398,16 @@ export class SegmentedModel {
 
   /** Logits [N, V] of hidden states [N, H] through the model's own head (final norm + unembedding). */
   logits(hidden: Float32Array): Promise<Float32Array> {
-    return this.track(() => this.ownHead.logits(hidden));
+    return this.headCall(() => this.ownHead.logits(hidden));
+  }
+
+  /**
+   * Runs a head on this model's hidden states as one of the model's calls: release() waits for it
+   * (the head may be the model's own, which release() frees), and once released it fails with the
+   * engine's message rather than onnxruntime's "Session already disposed.".
+   */
+  headCall<T>(work: () => Promise<T>): Promise<T> {
+    return this.track(work);
   }
 
   /**

@@ -391,3 +391,20 @@ test('a load that fails part way releases every session it had opened, then reth
   assert.equal(calls, 3);
   assert.equal(open.size, 0, `${open.size} sessions left open`);
 });
+
+test('a release during a generation\'s head call waits for it; the generation then fails with the engine\'s message', async () => {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(GQA), { cuts: [2], provider: TEST_PROVIDER, threads: 1, fused: true });
+  const head = model.ownHead;
+  const logits = head.logits.bind(head);
+  let released: Promise<void> | undefined;
+  let calls = 0;
+  head.logits = (hidden) => {
+    const running = logits(hidden);
+    // From elsewhere while this call runs, as the server releases a model on a settings change.
+    if (++calls === 3) setImmediate(() => (released = model.release()));
+    return running;
+  };
+  await assert.rejects(generate(model, { prompts: [PROMPT], config: { maxNewTokens: 20, ignoreEos: true } }), /this model was released \(closed, or replaced after a settings change\); load it again/);
+  await released;
+  assert.equal(calls, 3);
+});
