@@ -76,7 +76,8 @@ train, eval and scan-layers also take --stop-on-stdin-end: the end of standard i
 Ctrl-C does (the language server runs its jobs so, on every platform; Windows has no Ctrl-C for them)
 train, eval, mistakes, report and scan-layers take the task as --task FILE or as their one argument
 (hdlm train my.hdlm.json); info and bench take no argument.
-bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
+bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M
+           (prompt + thought + 1 tokens must fit the model's context: more is refused before anything loads)`;
 
 const COMMAND_OPTIONS = {
   generate: {
