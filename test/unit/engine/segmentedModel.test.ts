@@ -401,7 +401,11 @@ test('a release during a generation\'s head call waits for it; the generation th
   head.logits = (hidden) => {
     const running = logits(hidden);
     // From elsewhere while this call runs, as the server releases a model on a settings change.
-    if (++calls === 3) setImmediate(() => (released = model.release()));
+    if (++calls === 3) {
+      setImmediate(() => {
+        released = model.release();
+      });
+    }
     return running;
   };
   await assert.rejects(generate(model, { prompts: [PROMPT], config: { maxNewTokens: 20, ignoreEos: true } }), /this model was released \(closed, or replaced after a settings change\); load it again/);
