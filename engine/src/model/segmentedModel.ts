@@ -262,6 +262,8 @@ export class SegmentedModel {
     if (state.length + width > this.config.maxPositions) {
       throw new ContextOverflowError(state.length + width, this.config);
     }
+    // Checked before the state grows: a refused append leaves it as it was.
+    rows.forEach((r) => this.checkIds(r));
     const real = rows.map((r) => Array.from({ length: width }, (_, i) => i >= width - r.length));
     const start = state.length;
     state.extend(real);
@@ -287,6 +289,7 @@ export class SegmentedModel {
   appendTree(state: DecodeState, tokens: readonly number[], parents: readonly number[]): void {
     state.assertOpen();
     if (tokens.length !== parents.length || tokens.length === 0) throw new Error('appendTree: one parent per token, at least one token');
+    this.checkIds(tokens);
     const start = state.length;
     state.extendTree(parents, this.config);
     const H = this.config.hiddenSize;
@@ -429,11 +432,19 @@ export class SegmentedModel {
   /** Runs `work` unless the model was released, and lets release() wait for it. */
   private track<T>(work: () => Promise<T>): Promise<T> {
     if (this.released) return Promise.reject(new Error('this model was released (closed, or replaced after a settings change); load it again'));
-    const running = work();
-    this.inFlight.add(running);
-    const forget = (): void => void this.inFlight.delete(running);
-    running.then(forget, forget);
-    return running;
+    // Counted before `work` starts: a release it sets off at once (synchronously) waits for it too.
+    let finished!: () => void;
+    const call = new Promise<void>((resolve) => (finished = resolve));
+    this.inFlight.add(call);
+    void call.then(() => this.inFlight.delete(call));
+    try {
+      const running = work();
+      running.then(finished, finished);
+      return running;
+    } catch (err) {
+      finished();
+      throw err;
+    }
   }
 
   /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */
@@ -523,9 +534,15 @@ export class SegmentedModel {
   }
 
   /** Writes the embedding of token `id` at `position` into out[at..at+H). */
+  /** Refuses an id outside the vocabulary. */
+  private checkIds(ids: readonly number[]): void {
+    const V = this.config.vocabSize;
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} is outside the vocabulary (0..${V - 1})`);
+  }
+
+  /** Writes token `id` (checked by checkIds) at `position` into out[at…]. */
   private embed(id: number, position: number, out: Float32Array, at: number): void {
-    const { vocabSize: V, hiddenSize: H } = this.config;
-    if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} is outside the vocabulary (0..${V - 1})`);
+    const { hiddenSize: H } = this.config;
     this.tokenEmbeddings.copyRow(id, out, at);
     if (this.positionEmbeddings) {
       const row = this.positionEmbeddings.subarray(position * H, (position + 1) * H);

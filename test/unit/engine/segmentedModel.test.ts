@@ -400,15 +400,24 @@ test('a release during a generation\'s head call waits for it; the generation th
   let calls = 0;
   head.logits = (hidden) => {
     const running = logits(hidden);
-    // From elsewhere while this call runs, as the server releases a model on a settings change.
-    if (++calls === 3) {
-      setImmediate(() => {
-        released = model.release();
-      });
-    }
+    // While this call runs, as the server releases a model on a settings change (here at once,
+    // the hardest case: before the call could have been counted after it started).
+    if (++calls === 3) released = model.release();
     return running;
   };
   await assert.rejects(generate(model, { prompts: [PROMPT], config: { maxNewTokens: 20, ignoreEos: true } }), /this model was released \(closed, or replaced after a settings change\); load it again/);
   await released;
   assert.equal(calls, 3);
+});
+
+test('an append refused for an id outside the vocabulary leaves the state as it was', async () => {
+  await withModel(GQA, [2], true, async (model) => {
+    const state = model.newState();
+    model.append(state, [PROMPT.slice(0, 2)]);
+    assert.throws(() => model.append(state, [[1, GQA.vocab + 5]]), /token id 66 is outside the vocabulary \(0\.\.60\)/);
+    assert.throws(() => model.appendTree(state, [3, -1], [-1, 0]), /token id -1 is outside the vocabulary/);
+    assert.equal(state.length, 2);
+    state.release();
+    await Promise.resolve();
+  });
 });
