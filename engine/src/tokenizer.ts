@@ -20,13 +20,24 @@ export interface DecodeOptions {
 }
 
 export class Tokenizer {
+  /** Ids of the added tokens (<|end|>, <|eos|>, …): never the encoding of text (encode). */
+  private readonly addedIds: Set<number>;
+  /** The same tokenizer with no added tokens, built the first time a text spells one. */
+  private textOnly: HfTokenizer | undefined;
+  /** What the post-processor puts around a text's ids when special tokens are added. */
+  private frame: { before: number[]; after: number[] } | undefined;
+
   private constructor(
     private readonly inner: HfTokenizer,
+    /** Builds `textOnly`. */
+    private readonly withoutAddedTokens: () => HfTokenizer,
     /** Absolute path of the tokenizer.json this was read from. */
     readonly path: string,
     /** One past the largest token id, added tokens included: the rows an embedding needs. */
     readonly vocabSize: number,
-  ) {}
+  ) {
+    this.addedIds = new Set(inner.get_added_tokens_decoder().keys());
+  }
 
   /** `path` is a tokenizer.json file or the folder that holds one. */
   static load(path: string): Promise<Tokenizer> {
@@ -45,15 +56,60 @@ export class Tokenizer {
     } catch (err) {
       throw new Error(`${file}: cannot build a tokenizer: ${(err as Error).message}`, { cause: err });
     }
-    return new Tokenizer(inner, file, largestId(inner) + 1);
+    // The same files with the added-token list left out: their text is then ordinary text.
+    const withoutAddedTokens = (): HfTokenizer => new Impl({ ...json, added_tokens: [] }, config);
+    return new Tokenizer(inner, withoutAddedTokens, file, largestId(inner) + 1);
   }
 
+  /**
+   * The ids of a text, always as plain text: what a user or a dataset writes never becomes an
+   * added token, even when it spells one ("<|end|>", "<|assistant|>", "<|eos|>" …), or a typed
+   * input could close its own turn, open the answer, or end the sequence. This is transformers'
+   * `split_special_tokens=True`, for every added token. Special tokens come only from
+   * `addSpecialTokens` (the post-processor's BOS and the like) or as ids (SequenceFormat's roles).
+   *
+   * @huggingface/tokenizers has no such option: its encode always matches added tokens. So a text
+   * whose ids hold an added token is encoded again by the same tokenizer built without its added
+   * tokens (made once, on the first such text: most texts never spell one, and it holds a second
+   * copy of the vocabulary). That gives the tokens the text itself gives, merges across the
+   * marker included; encoding the pieces around each marker apart would split words at every cut
+   * and, with a normalizer that prepends "▁" (SentencePiece), add a space to each piece.
+   */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.inner.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    const ids = this.textIds(text);
+    if (!(options.addSpecialTokens ?? true)) return ids;
+    const { before, after } = (this.frame ??= this.postProcessorFrame());
+    return [...before, ...ids, ...after];
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     return this.inner.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+  }
+
+  /** The id of a special token (added, and skipped by decode's skipSpecialTokens) whose text is `content`, or undefined. */
+  specialTokenId(content: string): number | undefined {
+    const id = this.inner.token_to_id(content);
+    return id !== undefined && this.inner.get_added_tokens_decoder().get(id)?.special === true ? id : undefined;
+  }
+
+  /** A text's ids with no added token among them (encode). */
+  private textIds(text: string): number[] {
+    const ids: number[] = this.inner.encode(text, { add_special_tokens: false }).ids;
+    if (!ids.some((id: number) => this.addedIds.has(id))) return ids;
+    this.textOnly ??= this.withoutAddedTokens();
+    return this.textOnly.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * The ids the post-processor adds before and after a text (BOS, or CLS … SEP): found once by
+   * post-processing a one-token stand-in, since a text's own ids come from `textIds`.
+   */
+  private postProcessorFrame(): { before: number[]; after: number[] } {
+    const standIn = '\u0000text';
+    const tokens = this.inner.post_processor ? this.inner.post_processor([standIn], null, true).tokens : [standIn];
+    const at = tokens.indexOf(standIn);
+    const ids = (list: string[]): number[] => list.map((t) => this.inner.token_to_id(t) ?? fail(`${this.path}: the post-processor adds ${JSON.stringify(t)}, which is no token`));
+    return { before: ids(tokens.slice(0, at)), after: ids(tokens.slice(at + 1)) };
   }
 
   /** The id of a token string (a vocabulary entry or an added token), or undefined. */
@@ -65,6 +121,10 @@ export class Tokenizer {
   token(id: number): string | undefined {
     return this.inner.id_to_token(id);
   }
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 function isDirectory(path: string): boolean {

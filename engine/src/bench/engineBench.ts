@@ -186,6 +186,14 @@ function subsetHead(checkpoint: Checkpoint, options: BenchOptions): Promise<Lang
  * the deeper segments once. Theirs (official HdLM code): re-tokenise and re-prefill prompt +
  * thought through every layer.
  */
+/**
+ * Positions the bench's longest state holds: the continuation's prompt + thought + one token, or
+ * the decode steps after their 32-token (at most) prompt. More than the model's context cannot run.
+ */
+export function benchPositions(options: Pick<BenchOptions, 'promptTokens' | 'thoughtTokens' | 'decodeSteps'>): number {
+  return Math.max(options.promptTokens + options.thoughtTokens + 1, Math.min(32, options.promptTokens) + options.decodeSteps);
+}
+
 async function continuationCost(model: SegmentedModel, vocab: number, options: BenchOptions): Promise<BenchResult['continuation']> {
   const L = model.config.numLayers;
   const exit = model.exitLayers[0]!;

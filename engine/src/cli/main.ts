@@ -45,6 +45,8 @@ generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --st
            --head-precision int8 (the model's head on 8-bit weights: a quarter of its bytes, logits within ~1 %)
            (what is not given comes from the model's generation_config.json, as transformers reads it,
            else greedy, 64 tokens)
+           --stop TEXT is never streamed; a special token's text (--stop "<|end|>") stops at that token.
+           A text prompt is read as text: "<|end|>" in it is its characters; give special tokens with --ids
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3  --head-precision int8 (as for generate)
 classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (default 2)  --beam-margin M
            (a level hands on a runner-up path only within M of the best path's probability; default 0.5)
@@ -74,7 +76,8 @@ train, eval and scan-layers also take --stop-on-stdin-end: the end of standard i
 Ctrl-C does (the language server runs its jobs so, on every platform; Windows has no Ctrl-C for them)
 train, eval, mistakes, report and scan-layers take the task as --task FILE or as their one argument
 (hdlm train my.hdlm.json); info and bench take no argument.
-bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M`;
+bench:     --exits a,b  --prompt-tokens N  --thought-tokens N  --steps N  --task-head-rows K  |  --task FILE --inputs N --beam B --beam-margin M
+           (prompt + thought + 1 tokens must fit the model's context: more is refused before anything loads)`;
 
 const COMMAND_OPTIONS = {
   generate: {

@@ -20,7 +20,11 @@ export interface GenerationConfig {
   seed: number;
   /** Token ids that end a row (the checkpoint's eos ids are added unless `ignoreEos`). */
   stopTokenIds: number[];
-  /** Text that ends a row; the returned text stops before it. */
+  /**
+   * Text that ends a row; the returned text stops before it, and no part of it is streamed. Found
+   * in the decoded text, so the text of a special token that decoding skips is never found: give
+   * its id in stopTokenIds (specialTokenStops does so, as `hdlm generate --stop "<|end|>"`).
+   */
   stopStrings: string[];
   ignoreEos: boolean;
   /**

@@ -6,11 +6,17 @@ import { CancelledError, SegmentedModel } from '../model/segmentedModel';
 import { DEFAULTS, GenerationConfig, validateGenerationConfig } from './config';
 import { Sampler } from './sampler';
 import { StoppingCriteria, StopReason } from './stopping';
+import { RowStream } from './streamer';
 
 export interface TokenEvent {
   row: number;
   token: number;
-  /** Text this token added to the row's output (needs `decode`); '' while a character is incomplete. */
+  /**
+   * Text this token added to the row's output (needs `decode`): the pieces of a row add up to its
+   * GeneratedRow.text. '' while that text may still change: a character is incomplete, its end may
+   * start a stop string, or the decoder may still clean up a space (RowStream); the last token of
+   * the row brings what was held back.
+   */
   text: string;
   layer: number;
   /**
@@ -45,7 +51,10 @@ export interface GenerateRequest {
 
 export interface GeneratedRow {
   tokens: number[];
-  /** Decoded output, cut before a stop string; undefined without `decode`. */
+  /**
+   * Decoded output, cut before a stop string; undefined without `decode`. A cancelled row's is what
+   * was streamed: text held back for lack of a next token is left out.
+   */
   text: string | undefined;
   stop: StopReason;
   /**
@@ -69,9 +78,9 @@ export interface GenerateResult {
 interface RowProgress {
   tokens: number[];
   logProbability: number;
-  text: string;
+  /** The row's text and what of it is streamed; undefined without `decode`. */
+  stream: RowStream | undefined;
   stop: StopReason | undefined;
-  cut: number | undefined;
 }
 
 export async function generate(model: SegmentedModel, request: GenerateRequest): Promise<GenerateResult> {
@@ -86,7 +95,7 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
 
   const stopIds = config.ignoreEos ? config.stopTokenIds : [...config.stopTokenIds, ...model.config.eosTokenIds];
   const sampler = new Sampler(config);
-  const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], logProbability: 0, text: '', stop: undefined, cut: undefined }));
+  const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], logProbability: 0, stream: request.decode && new RowStream(config.stopStrings), stop: undefined }));
 
   // 1. The prompt (or the continuation of a state) goes in as the first step's input.
   if (request.prompts.some((p) => p.length > 0)) model.append(state, request.prompts);
@@ -99,13 +108,12 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
       // 2. Run to the exit layer and read the newest position of every row through the head.
       const newest = await model.runToNewest(state, layer, request.signal);
       if (!newest) throw new Error('generate: nothing new reached the exit layer');
-      const logits = await head.logits(newest);
-      // 3. Sample, stream, check stopping, and feed the new tokens (finished rows get padding).
-      const next = rows.map((row, b) => (row.stop === undefined ? step(row, b, logits, head.vocabSize, sampler, stopping, request, layer) : undefined));
-      if (state.length + 1 > model.config.maxPositions) {
-        rows.forEach((r) => (r.stop ??= 'contextFull'));
-        break;
-      }
+      const logits = await model.headCall(() => head.logits(newest));
+      // 3. Sample, check stopping, stream, and feed the new tokens (finished rows get padding).
+      // A full context ends every row with this token: known now, so its event brings the rest.
+      const full = state.length + 1 > model.config.maxPositions;
+      const next = rows.map((row, b) => (row.stop === undefined ? step(row, b, logits, head.vocabSize, sampler, stopping, request, layer, full) : undefined));
+      if (full) break;
       model.append(state, next.map((t) => (t === undefined ? [] : [t])));
     }
   } catch (err) {
@@ -113,7 +121,7 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
     rows.forEach((r) => (r.stop ??= 'cancelled'));
   }
   return {
-    rows: rows.map((r) => ({ tokens: r.tokens, text: request.decode ? r.text.slice(0, r.cut) : undefined, stop: r.stop!, ...(request.scoreTokens ? { logProbability: r.logProbability } : {}) })),
+    rows: rows.map((r) => ({ tokens: r.tokens, text: r.stream?.text, stop: r.stop!, ...(request.scoreTokens ? { logProbability: r.logProbability } : {}) })),
     state,
   };
 }
@@ -123,7 +131,7 @@ function newTokenBudget(config: GenerationConfig, length: number): number {
   return config.maxLength > 0 ? Math.min(config.maxNewTokens, Math.max(0, config.maxLength - length)) : config.maxNewTokens;
 }
 
-function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, sampler: Sampler, stopping: StoppingCriteria, request: GenerateRequest, layer: number): number {
+function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, sampler: Sampler, stopping: StoppingCriteria, request: GenerateRequest, layer: number, contextFull: boolean): number {
   // The repetition controls look back on the row's prompt and output (with a continued state,
   // this call's prompt: the tokens appended before it are not kept as ids).
   const rowLogits = logits.subarray(b * vocab, (b + 1) * vocab);
@@ -131,22 +139,11 @@ function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, 
   const logProbability = request.scoreTokens ? logSoftmaxAt(rowLogits, token) : undefined;
   row.tokens.push(token);
   if (logProbability !== undefined) row.logProbability += logProbability;
-  let delta = '';
-  if (request.decode) {
-    const text = request.decode(row.tokens);
-    // Byte-level tokens can end inside a character; hold it back until it is complete.
-    const complete = text.endsWith('\uFFFD') ? text.slice(0, text.lastIndexOf('\uFFFD')) : text;
-    if (complete.length >= row.text.length) {
-      delta = complete.slice(row.text.length);
-      row.text = complete;
-    }
-  }
-  const stop = stopping.check(token, row.tokens.length, request.decode ? row.text : undefined);
-  if (stop) {
-    row.stop = stop.reason;
-    row.cut = stop.cut;
-  }
-  request.onToken?.({ row: b, token, text: delta, layer, ...(logProbability === undefined ? {} : { probability: Math.exp(logProbability) }) });
+  const text = request.decode && row.stream?.update(request.decode(row.tokens));
+  const stop = stopping.check(token, row.tokens.length, text) ?? (contextFull ? { reason: 'contextFull' as const } : undefined);
+  row.stop = stop?.reason;
+  const piece = row.stream?.piece(stop !== undefined && { cut: stop.cut }) ?? '';
+  request.onToken?.({ row: b, token, text: piece, layer, ...(logProbability === undefined ? {} : { probability: Math.exp(logProbability) }) });
   return token;
 }
 

@@ -1,5 +1,7 @@
 // When a row is done: a stop token, a stop string in its decoded text, or the token budget.
 
+import type { GenerationConfig } from './config';
+
 export type StopReason = 'stopToken' | 'stopString' | 'maxTokens' | 'contextFull' | 'cancelled';
 
 export class StoppingCriteria {
@@ -36,4 +38,19 @@ export class StoppingCriteria {
     }
     return cut;
   }
+}
+
+/**
+ * Stop strings that are a special token's text (`<|end|>`, `<|eos|>`) become that token's id:
+ * decoding skips special tokens, so their text never shows for a stop string to be found in,
+ * while the token itself ends the row as transformers' stop_strings ends it.
+ */
+export function specialTokenStops<C extends Pick<GenerationConfig, 'stopStrings' | 'stopTokenIds'>>(config: C, specialTokenId: (text: string) => number | undefined): C {
+  const ids = config.stopStrings.map(specialTokenId);
+  if (ids.every((id) => id === undefined)) return config;
+  return {
+    ...config,
+    stopStrings: config.stopStrings.filter((_, i) => ids[i] === undefined),
+    stopTokenIds: [...config.stopTokenIds, ...ids.filter((id): id is number => id !== undefined)],
+  };
 }

@@ -156,7 +156,9 @@ export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, 
       const run = await measure(() =>
         thoughtThenAnswer(model, tokenizer, { input: r.input, system: task.system, thoughtLayer: k, thoughtHead: session.thoughtHead, answerHead: session.answerHead, thought: config, answer: config, signal: options.signal }),
       );
-      hdlmOut.push({ thought: run.value.thought.text ?? '', answer: run.value.answer.text ?? '' });
+      // A turn's text keeps what the model put before its end (as streamed); the records and the
+      // answer likelihoods take the words alone.
+      hdlmOut.push({ thought: (run.value.thought.text ?? '').trim(), answer: (run.value.answer.text ?? '').trim() });
       thoughtProbability.push(run.value.thoughtProbability);
       hdlmTotals.ms += run.ms;
       hdlmTotals.layerPositions += run.layerPositions;
@@ -178,7 +180,7 @@ export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, 
       for (const [i, r] of fitting.entries()) {
         if (options.signal?.aborted) throw new CancelledError();
         const run = await measure(() => answerDirectly(model, tokenizer, { input: r.input, system: task.system, head: flatHead, answer: config, signal: options.signal }));
-        flatOut.push(run.value.text ?? '');
+        flatOut.push((run.value.text ?? '').trim());
         flatTotals.ms += run.ms;
         flatTotals.layerPositions += run.layerPositions;
         options.onProgress?.('flat', i + 1, fitting.length);

@@ -76,7 +76,7 @@ export async function scoreCandidates(
       rows.set(at < 0 ? newest : tree!.subarray(at * H, (at + 1) * H), row * H);
       rowOf.set(node, row);
     });
-    logp = await head.logProbs(rows);
+    logp = await model.headCall(() => head.logProbs(rows));
   }
   // 3. Walk the trie adding each token's log-probability at its parent's row.
   const scores = new Map<string, number>();

@@ -6,6 +6,8 @@
 // tools/corpus/README.md); any other tokenizer gets the same layout with plain-text role names,
 // so ordinary checkpoints work too. Pieces are tokenised separately and concatenated, the same
 // way for training and for inference, so a label's tokens never merge with their neighbours.
+// Content is encoded as plain text (Tokenizer.encode): an input or a dataset line that spells a
+// marker ("<|end|>") gets its characters, so only the format itself opens and closes turns.
 import type { Tokenizer } from '../tokenizer';
 
 export type Role = 'system' | 'user' | 'thought' | 'subtask' | 'assistant';

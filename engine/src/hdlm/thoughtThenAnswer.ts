@@ -5,6 +5,7 @@
 import type { GenerationConfig } from '../generate/config';
 import { generate, GeneratedRow, type GenerateRequest, TokenEvent } from '../generate/generator';
 import type { LanguageHead } from '../model/languageHead';
+import { ContextOverflowError } from '../model/contextOverflow';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
 import { sequenceFormat, systemPrefix, turn } from './sequenceFormat';
@@ -41,14 +42,17 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
   const f = sequenceFormat(tokenizer);
   const { decode, stops } = turnDecoding(tokenizer);
   const endIds = f.close();
+  const opening = f.open('assistant');
   const prefix = thoughtPrompt(tokenizer, request.system, request.input);
+  const thoughtConfig = { maxNewTokens: 24, ...stops, ...request.thought };
+  thoughtConfig.maxNewTokens = Math.min(thoughtConfig.maxNewTokens, thoughtRoom(model, prefix.length, endIds.length + opening.length));
 
   /** One turn's decode: the turn's text, scored tokens streamed as that part, cancellable. */
   const turnOf = (part: 'thought' | 'answer', turn: Pick<GenerateRequest, 'prompts' | 'layer' | 'head' | 'state' | 'config'>): ReturnType<typeof generate> =>
     generate(model, { ...turn, decode, onToken: (e) => request.onToken?.(part, scored(e)), scoreTokens: true, signal: request.signal });
 
   const t0 = performance.now();
-  const thought = await turnOf('thought', { prompts: [prefix], layer: request.thoughtLayer, head: request.thoughtHead, config: { maxNewTokens: 24, ...stops, ...request.thought } });
+  const thought = await turnOf('thought', { prompts: [prefix], layer: request.thoughtLayer, head: request.thoughtHead, config: thoughtConfig });
   const t1 = performance.now();
   const row = thought.rows[0]!;
   const thoughtProbability = Math.exp(row.logProbability ?? Number.NEGATIVE_INFINITY);
@@ -56,15 +60,38 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
     if (row.stop === 'cancelled') {
       return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled' }, caughtUp: 0, thoughtProbability, ms: { thought: t1 - t0, answer: 0 } };
     }
-    // Close the thought turn unless the model already did, then open the answer turn.
-    const closed = row.stop === 'stopToken' && endIds.includes(row.tokens.at(-1)!);
-    const bridge = [...(closed ? [] : f.close()), ...f.open('assistant')];
+    const bridge = answerBridge(row, endIds, opening);
     const pendingBefore = thought.state.segments.reduce((a, s, i) => (i > 0 ? Math.max(a, s.pendingCount) : a), 0);
     const answer = await turnOf('answer', { prompts: [bridge], state: thought.state, head: request.answerHead, config: { maxNewTokens: 48, ...stops, ...request.answer } });
     return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, thoughtProbability, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
   } finally {
     thought.state.release(); // the answer continued it; nothing goes on from it
   }
+}
+
+/**
+ * Most thought tokens that leave room, after `prompt` positions, for the `bridge` (closing the
+ * thought, opening the answer) and the answer's first token (sampled from the bridge's last
+ * position, so it needs no position of its own). Refuses an input that leaves no room for even one
+ * thought token, before anything is decoded or streamed.
+ */
+function thoughtRoom(model: SegmentedModel, prompt: number, bridge: number): number {
+  const room = model.config.maxPositions - prompt - bridge;
+  if (room < 1) throw new ContextOverflowError(prompt + 1 + bridge, model.config);
+  return room;
+}
+
+/**
+ * What goes between the thought and the answer, so the answer is decoded after exactly the
+ * trained sequence (thoughtThenAnswerSequence): close the thought turn unless the model already
+ * did, then open the answer turn. With plain-text roles nothing closes a turn: the thought ends on
+ * the first token of the answer's opening (a newline), already in the state, so only the rest of
+ * the opening follows.
+ */
+function answerBridge(thought: GeneratedRow, endIds: number[], opening: number[]): number[] {
+  const last = thought.tokens.at(-1);
+  if (endIds.length > 0) return [...(thought.stop === 'stopToken' && endIds.includes(last!) ? [] : endIds), ...opening];
+  return thought.stop === 'stopString' && last === opening[0] ? opening.slice(1) : opening;
 }
 
 /** A token event of a generation asked to score its tokens: its probability is there. */
@@ -88,11 +115,15 @@ export function answerPrompt(tokenizer: Tokenizer, system: string, input: string
   return [...systemPrefix(f, system), ...turn(f, 'user', input), ...f.open('assistant')];
 }
 
-/** Text of a turn's tokens, and where a turn ends: <|end|> with the special-token format, else a newline. */
+/**
+ * Text of a turn's tokens, and where a turn ends: <|end|> with the special-token format, else a
+ * newline. Only the start is trimmed (the content's leading space): the end must keep a newline
+ * for the stop string to see it on the token that makes it, as training ends the turn there.
+ */
 function turnDecoding(tokenizer: Tokenizer): { decode: (ids: number[]) => string; stops: Partial<GenerationConfig> } {
   const endIds = sequenceFormat(tokenizer).close();
   return {
-    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }).trim(),
+    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }).trimStart(),
     stops: endIds.length > 0 ? { stopTokenIds: endIds } : { stopStrings: ['\n'] },
   };
 }

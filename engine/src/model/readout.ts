@@ -46,7 +46,7 @@ export async function readoutAllLayers(
     const hidden = layers!.get(layer)!;
     const last = hidden.subarray(hidden.length - H);
     const head = options.headFor?.(layer) ?? model.ownHead;
-    readouts.push({ layer, top: topTokens(await head.logits(last), options.topK ?? 5) });
+    readouts.push({ layer, top: topTokens(await model.headCall(() => head.logits(last)), options.topK ?? 5) });
   }
   return readouts;
 }

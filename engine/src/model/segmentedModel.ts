@@ -172,6 +172,14 @@ export class SegmentedModel {
       deviceCache ? { ...sessionOptions, outputsOnDevice: deviceOutputs(first, end, config.numLayers) } : sessionOptions;
     const segments: Segment[] = [];
     const cache = options.cache ?? new GraphCache(undefined);
+    // Everything opened so far is released if a later step fails (a GPU out of memory on a later
+    // segment): the CPU fallback then loads the model again, and nothing else would free these.
+    const opened: { release(): Promise<void> }[] = [];
+    const open = async <T extends { release(): Promise<void> }>(making: Promise<T>): Promise<T> => {
+      const made = await making;
+      opened.push(made);
+      return made;
+    };
     const ops = options.fused ? 'fused' : 'plain';
     // Rows graphs of the other segments serve head training only, so they are built the first
     // time one is asked for.
@@ -179,31 +187,39 @@ export class SegmentedModel {
       const graph = cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops} rows`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused, rows: true }));
       return Session.create(graph, segmentOptions(first, end));
     };
-    for (const [first, end] of bounds) {
-      // The last segment's graph takes the rows its last layer computes: nothing is deeper, so a
-      // run that reads only each row's newest position (a prompt, a label's last level) skips
-      // the others' queries, attention and MLP there. A run reading every position names them all.
-      const takesRows = end === config.numLayers;
-      const session = takesRows
-        ? await openRowsSession(first, end)
-        : await Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), segmentOptions(first, end));
-      segments.push({ first, end, session, takesRows, ...(takesRows ? { rowsSession: Promise.resolve(session) } : {}) });
-    }
     const precision = options.headPrecision ?? 'fp32';
     const recipe = precision === 'fp32' ? `own head ${ops}` : `own head ${ops} ${precision}`;
     const partsKey = JSON.stringify({ fingerprint: checkpoint.fingerprint, provider: options.provider, threads: options.threads, recipe, strict: options.strictDevice === true });
     const shared = options.shared?.key === partsKey ? options.shared : undefined;
-    const head = shared
-      ? shared.head.share()
-      : await LanguageHead.fromGraph(
-          cache.get(checkpoint.fingerprint, recipe, () => ({ model: buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }) })),
-          config.hiddenSize,
-          config.vocabSize,
-          sessionOptions,
-        );
-    const { tokens, positions } = shared ?? arch.embeddings(config, weights);
-    const toHost = deviceCache ? await Session.create(buildToHostGraph(config.hiddenSize), sessionOptions) : undefined;
-    return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost, partsKey);
+    try {
+      for (const [first, end] of bounds) {
+        // The last segment's graph takes the rows its last layer computes: nothing is deeper, so a
+        // run that reads only each row's newest position (a prompt, a label's last level) skips
+        // the others' queries, attention and MLP there. A run reading every position names them all.
+        const takesRows = end === config.numLayers;
+        const session = takesRows
+          ? await open(openRowsSession(first, end))
+          : await open(Session.create(cache.get(checkpoint.fingerprint, `segment ${first}-${end} ${ops}`, () => arch.buildSegment(config, weights, first, end, { fused: options.fused })), segmentOptions(first, end)));
+        segments.push({ first, end, session, takesRows, ...(takesRows ? { rowsSession: Promise.resolve(session) } : {}) });
+      }
+      // A shared head is one more share of it, released like an own one.
+      const head = await open(
+        shared
+          ? Promise.resolve(shared.head.share())
+          : LanguageHead.fromGraph(
+              cache.get(checkpoint.fingerprint, recipe, () => ({ model: buildHeadGraph(arch.ownHead(config, weights), { fused: options.fused, precision }) })),
+              config.hiddenSize,
+              config.vocabSize,
+              sessionOptions,
+            ),
+      );
+      const { tokens, positions } = shared ?? arch.embeddings(config, weights);
+      const toHost = deviceCache ? await open(Session.create(buildToHostGraph(config.hiddenSize), sessionOptions)) : undefined;
+      return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost, partsKey);
+    } catch (err) {
+      await Promise.allSettled(opened.map((o) => o.release()));
+      throw err;
+    }
   }
 
   /** This model's head (one more share of it) and tables, for a model of the same checkpoint with other cuts (SegmentedModelOptions.shared). */
@@ -246,6 +262,8 @@ export class SegmentedModel {
     if (state.length + width > this.config.maxPositions) {
       throw new ContextOverflowError(state.length + width, this.config);
     }
+    // Checked before the state grows: a refused append leaves it as it was.
+    rows.forEach((r) => this.checkIds(r));
     const real = rows.map((r) => Array.from({ length: width }, (_, i) => i >= width - r.length));
     const start = state.length;
     state.extend(real);
@@ -271,6 +289,7 @@ export class SegmentedModel {
   appendTree(state: DecodeState, tokens: readonly number[], parents: readonly number[]): void {
     state.assertOpen();
     if (tokens.length !== parents.length || tokens.length === 0) throw new Error('appendTree: one parent per token, at least one token');
+    this.checkIds(tokens);
     const start = state.length;
     state.extendTree(parents, this.config);
     const H = this.config.hiddenSize;
@@ -382,7 +401,16 @@ export class SegmentedModel {
 
   /** Logits [N, V] of hidden states [N, H] through the model's own head (final norm + unembedding). */
   logits(hidden: Float32Array): Promise<Float32Array> {
-    return this.track(() => this.ownHead.logits(hidden));
+    return this.headCall(() => this.ownHead.logits(hidden));
+  }
+
+  /**
+   * Runs a head on this model's hidden states as one of the model's calls: release() waits for it
+   * (the head may be the model's own, which release() frees), and once released it fails with the
+   * engine's message rather than onnxruntime's "Session already disposed.".
+   */
+  headCall<T>(work: () => Promise<T>): Promise<T> {
+    return this.track(work);
   }
 
   /**
@@ -404,11 +432,19 @@ export class SegmentedModel {
   /** Runs `work` unless the model was released, and lets release() wait for it. */
   private track<T>(work: () => Promise<T>): Promise<T> {
     if (this.released) return Promise.reject(new Error('this model was released (closed, or replaced after a settings change); load it again'));
-    const running = work();
-    this.inFlight.add(running);
-    const forget = (): void => void this.inFlight.delete(running);
-    running.then(forget, forget);
-    return running;
+    // Counted before `work` starts: a release it sets off at once (synchronously) waits for it too.
+    let finished!: () => void;
+    const call = new Promise<void>((resolve) => (finished = resolve));
+    this.inFlight.add(call);
+    void call.then(() => this.inFlight.delete(call));
+    try {
+      const running = work();
+      running.then(finished, finished);
+      return running;
+    } catch (err) {
+      finished();
+      throw err;
+    }
   }
 
   /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */
@@ -498,9 +534,15 @@ export class SegmentedModel {
   }
 
   /** Writes the embedding of token `id` at `position` into out[at..at+H). */
+  /** Refuses an id outside the vocabulary. */
+  private checkIds(ids: readonly number[]): void {
+    const V = this.config.vocabSize;
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} is outside the vocabulary (0..${V - 1})`);
+  }
+
+  /** Writes token `id` (checked by checkIds) at `position` into out[at…]. */
   private embed(id: number, position: number, out: Float32Array, at: number): void {
-    const { vocabSize: V, hiddenSize: H } = this.config;
-    if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`token id ${id} is outside the vocabulary (0..${V - 1})`);
+    const { hiddenSize: H } = this.config;
     this.tokenEmbeddings.copyRow(id, out, at);
     if (this.positionEmbeddings) {
       const row = this.positionEmbeddings.subarray(position * H, (position + 1) * H);

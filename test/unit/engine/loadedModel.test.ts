@@ -3,7 +3,7 @@
 // drives the `hdlm` command line on it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -199,6 +199,15 @@ test('hdlm layers prints one row per layer, and bad options are named', () => {
   const precision = hdlm(['layers', '--model', dir, '--head-precision', 'int4', 'x']);
   assert.equal(precision.status, 2);
   assert.match(precision.stderr, /--head-precision: use fp32 or int8, got "int4"/);
+});
+
+test('hdlm bench refuses lengths the model\'s context cannot hold, before it builds a session', () => {
+  const context = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { max_position_embeddings: number };
+  const n = context.max_position_embeddings;
+  const out = hdlm(['bench', '--model', dir, '--exits', '2', '--prompt-tokens', String(n - 6), '--thought-tokens', '8', '--steps', '2']);
+  assert.equal(out.status, 2, out.stderr);
+  assert.match(out.stderr, new RegExp(`--prompt-tokens ${n - 6} with --thought-tokens 8 and --steps 2 needs ${n + 3} positions .* the model's context is ${n} \\(max_position_embeddings\\)`));
+  assert.doesNotMatch(out.stdout + out.stderr, /sessions ready/);
 });
 
 test('hdlm bench prints the engine figures as JSON', () => {

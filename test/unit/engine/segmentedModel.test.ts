@@ -7,6 +7,7 @@ import { generate } from '../../../engine/src/generate/generator';
 import { rotaryFrequencies } from '../../../engine/src/model/positions';
 import { readoutAllLayers, topTokens } from '../../../engine/src/model/readout';
 import { CancelledError, SegmentedModel, segmentBounds } from '../../../engine/src/model/segmentedModel';
+import { Session } from '../../../engine/src/runtime/ort';
 import { referenceForward } from '../../support/referenceLlama';
 import { tinyLlamaCheckpoint, TinyLlamaShape } from '../../support/memoryCheckpoint';
 import { TEST_PROVIDER } from '../../support/testDevice';
@@ -363,4 +364,60 @@ test('a model cut elsewhere takes over the head and tables of the same checkpoin
     await Promise.all([first.release(), moved.release(), int8.release(), other.release()]);
   }
   assert.equal(first.ownHead['holders'], 0, 'freed with its last holder');
+});
+
+test('a load that fails part way releases every session it had opened, then rethrows', async () => {
+  const create = Session.create.bind(Session);
+  const open = new Set<Session>();
+  let calls = 0;
+  const counted = async (...args: Parameters<typeof Session.create>): Promise<Session> => {
+    // The third session fails, as a device out of memory on a later segment does.
+    if (++calls === 3) throw new Error('simulated: out of device memory');
+    const session = await create(...args);
+    open.add(session);
+    const release = session.release.bind(session);
+    session.release = () => {
+      open.delete(session);
+      return release();
+    };
+    return session;
+  };
+  Session.create = counted;
+  try {
+    await assert.rejects(SegmentedModel.create(tinyLlamaCheckpoint(GQA), { cuts: [2, 4], provider: TEST_PROVIDER, threads: 1, fused: true }), /simulated: out of device memory/);
+  } finally {
+    Session.create = create;
+  }
+  assert.equal(calls, 3);
+  assert.equal(open.size, 0, `${open.size} sessions left open`);
+});
+
+test('a release during a generation\'s head call waits for it; the generation then fails with the engine\'s message', async () => {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(GQA), { cuts: [2], provider: TEST_PROVIDER, threads: 1, fused: true });
+  const head = model.ownHead;
+  const logits = head.logits.bind(head);
+  let released: Promise<void> | undefined;
+  let calls = 0;
+  head.logits = (hidden) => {
+    const running = logits(hidden);
+    // While this call runs, as the server releases a model on a settings change (here at once,
+    // the hardest case: before the call could have been counted after it started).
+    if (++calls === 3) released = model.release();
+    return running;
+  };
+  await assert.rejects(generate(model, { prompts: [PROMPT], config: { maxNewTokens: 20, ignoreEos: true } }), /this model was released \(closed, or replaced after a settings change\); load it again/);
+  await released;
+  assert.equal(calls, 3);
+});
+
+test('an append refused for an id outside the vocabulary leaves the state as it was', async () => {
+  await withModel(GQA, [2], true, async (model) => {
+    const state = model.newState();
+    model.append(state, [PROMPT.slice(0, 2)]);
+    assert.throws(() => model.append(state, [[1, GQA.vocab + 5]]), /token id 66 is outside the vocabulary \(0\.\.60\)/);
+    assert.throws(() => model.appendTree(state, [3, -1], [-1, 0]), /token id -1 is outside the vocabulary/);
+    assert.equal(state.length, 2);
+    state.release();
+    await Promise.resolve();
+  });
 });

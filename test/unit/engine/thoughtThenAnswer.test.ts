@@ -1,15 +1,19 @@
 // Thought-then-answer continues one decode state: the answer equals what a full-depth run over
 // prompt + thought produces, the thought's positions are caught up once, and a cancel during the
-// thought ends both parts.
+// thought ends both parts. With plain-text roles the state is the trained sequence and nothing
+// past a turn's newline is streamed; near the context limit the thought leaves room for the
+// answer, or the input is refused before anything is decoded.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generate } from '../../../engine/src/generate/generator';
-import { sequenceFormat, turn } from '../../../engine/src/hdlm/sequenceFormat';
-import { thoughtThenAnswer } from '../../../engine/src/hdlm/thoughtThenAnswer';
+import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, turn } from '../../../engine/src/hdlm/sequenceFormat';
+import { thoughtPrompt, thoughtThenAnswer } from '../../../engine/src/hdlm/thoughtThenAnswer';
 import { Engine, LoadedModel } from '../../../engine/src/index';
+import { ContextOverflowError } from '../../../engine/src/model/contextOverflow';
+import { scriptedModel, shippedTokenizerVariant } from '../../support/scriptedModel';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
@@ -73,4 +77,49 @@ test('a cancel during the thought ends both parts', async () => {
   assert.equal(result.thought.stop, 'cancelled');
   assert.equal(result.answer.stop, 'cancelled');
   assert.equal(result.answer.tokens.length, 0);
+});
+
+test('plain-text roles: the thought ends on its newline, the answer follows the trained sequence, nothing past a newline streams', async () => {
+  // The shipped tokenizer without its role tokens: "\nThought:", "\nAnswer:" as text, as for Qwen, Llama, GPT-2.
+  const tokenizer = await shippedTokenizerVariant({ keepAdded: (t) => ['<|pad|>', '<|bos|>', '<|eos|>'].includes(t) });
+  const f = sequenceFormat(tokenizer);
+  assert.equal(f.special, false);
+  const enc = (text: string): number[] => tokenizer.encode(text, { addSpecialTokens: false });
+  const [newline] = enc('\n');
+  const { model, appended } = scriptedModel([...enc(' feline'), newline!, ...enc(' cat purrs.'), newline!, ...enc(' The end')]);
+  const streamed = { thought: '', answer: '' };
+  const result = await thoughtThenAnswer(model, tokenizer, { input: 'a small cat', system: 'Think.', thoughtLayer: 4, onToken: (part, e) => (streamed[part] += e.text) });
+  assert.equal(result.thought.text, 'feline');
+  assert.equal(result.answer.text, 'cat purrs.');
+  assert.deepEqual(streamed, { thought: 'feline', answer: 'cat purrs.' });
+  // The state: exactly the training sequence, then the answer's closing newline.
+  const trained = [...systemPrefix(f, 'Think.'), ...thoughtThenAnswerSequence(f, 'a small cat', 'feline', 'cat purrs.').ids, newline!];
+  assert.equal(tokenizer.decode(appended), tokenizer.decode(trained));
+  assert.deepEqual(appended, trained);
+});
+
+test('near the context limit the thought leaves room for the bridge and an answer; an input with no room is refused first', async () => {
+  const tokenizer = loaded.requireTokenizer();
+  const prefix = thoughtPrompt(tokenizer, 'Think.', 'a small cat');
+  const [thoughtToken] = tokenizer.encode(' feline', { addSpecialTokens: false });
+  const [answerToken] = tokenizer.encode(' cat', { addSpecialTokens: false });
+  // The thought would go on; the bridge (<|end|> <|assistant|>) needs 2 positions.
+  for (const spare of [3, 4, 8]) {
+    const script = [...Array<number>(spare).fill(thoughtToken!), answerToken!];
+    const { model } = scriptedModel(script, { maxPositions: prefix.length + spare });
+    let events = 0;
+    const result = await thoughtThenAnswer(model, tokenizer, { input: 'a small cat', system: 'Think.', thoughtLayer: 4, thought: { maxNewTokens: 24 }, onToken: () => events++ });
+    assert.equal(result.thought.tokens.length, spare - 2, `${spare} spare positions`);
+    assert.equal(result.thought.stop, 'maxTokens');
+    assert.ok(result.answer.tokens.length >= 1);
+    assert.equal(result.answer.stop, 'contextFull');
+    assert.equal(events, result.thought.tokens.length + result.answer.tokens.length);
+  }
+  for (const spare of [0, 2]) {
+    const { model } = scriptedModel([thoughtToken!], { maxPositions: prefix.length + spare });
+    let events = 0;
+    const attempt = thoughtThenAnswer(model, tokenizer, { input: 'a small cat', system: 'Think.', thoughtLayer: 4, onToken: () => events++ });
+    await assert.rejects(attempt, (err: Error) => err instanceof ContextOverflowError && err.message.includes(`needs ${prefix.length + 3} positions`));
+    assert.equal(events, 0);
+  }
 });

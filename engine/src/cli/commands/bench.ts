@@ -1,13 +1,14 @@
 // `hdlm bench`: the engine benchmark on a model folder (prefill, decode, time to first token,
 // per-exit latency, bandwidth floor, catch-up vs re-prefill) and, with --task, the latency of
 // classifying inputs of about 64 tokens. Prints figures; asserts nothing.
-import { runEngineBench } from '../../bench/engineBench';
+import { benchPositions, runEngineBench } from '../../bench/engineBench';
+import type { ModelConfig } from '../../checkpoint/types';
 import { loadCheckpoint } from '../../checkpoint/checkpoint';
 import { Engine } from '../../engine';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask } from '../../hdlm/taskSession';
 import type { HierarchyBeam } from '../../hdlm/classifier';
-import { hierarchyBeam, integer, integerList, modelDir, taskModelDir, Values } from '../args';
+import { hierarchyBeam, integer, integerList, modelDir, taskModelDir, UsageError, Values } from '../args';
 import { createEngine } from './modelSession';
 
 export async function benchCommand(values: Values, signal: AbortSignal): Promise<void> {
@@ -22,14 +23,18 @@ export async function benchCommand(values: Values, signal: AbortSignal): Promise
   const checkpoint = await loadCheckpoint(dir);
   const L = checkpoint.config.numLayers;
   const cuts = integerList(values, 'exits') ?? [Math.max(1, Math.round(L / 4)), Math.max(1, Math.round(L / 2))].filter((k, i, a) => k < L && a.indexOf(k) === i);
-  const result = await runEngineBench(dir, checkpoint, {
-    provider: device,
-    threads,
-    cuts,
+  const lengths = {
     // Default: 256 prompt tokens, or fewer when the model's context is short.
     promptTokens: integer(values, 'prompt-tokens', Math.min(256, checkpoint.config.maxPositions - 40), 1),
     thoughtTokens: integer(values, 'thought-tokens', 32, 1),
     decodeSteps: integer(values, 'steps', 10, 1),
+  };
+  refuseTooLong(lengths, checkpoint.config);
+  const result = await runEngineBench(dir, checkpoint, {
+    provider: device,
+    threads,
+    cuts,
+    ...lengths,
     taskHeadRows: integer(values, 'task-head-rows', 1024, 1),
     fused: true,
     // As the engine runs everywhere else (tools/bench/engineBench.ts --host-cache compares).
@@ -39,6 +44,16 @@ export async function benchCommand(values: Values, signal: AbortSignal): Promise
     },
   });
   if (values['json']) console.log(JSON.stringify(result, null, 2));
+}
+
+/** Refuses lengths the model's context cannot hold, before any session is built, naming the flags. */
+function refuseTooLong(lengths: Parameters<typeof benchPositions>[0], context: Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'>): void {
+  const needed = benchPositions(lengths);
+  if (needed <= context.maxPositions) return;
+  const { promptTokens, thoughtTokens, decodeSteps } = lengths;
+  throw new UsageError(
+    `--prompt-tokens ${promptTokens} with --thought-tokens ${thoughtTokens} and --steps ${decodeSteps} needs ${needed} positions (prompt + thought + 1, or up to 32 prompt tokens + steps) but the model's context is ${context.maxPositions} (${context.maxPositionsFrom ?? 'max_position_embeddings'}); give smaller values`,
+  );
 }
 
 /** Median latency of classifying generated inputs of about 64 tokens with a task. */

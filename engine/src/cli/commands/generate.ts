@@ -7,6 +7,7 @@ import { resolveGenerationConfig, type GenerationConfig, type ResolvedGeneration
 import { integer, integerList, modelDir, number, UsageError, Values } from '../args';
 import { openModel, promptIds, promptInput } from './modelSession';
 import { MAX_SEED } from '../../generate/sampler';
+import { specialTokenStops } from '../../generate/stopping';
 
 export async function generateCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
   const layer = values['layer'] === undefined ? undefined : integer(values, 'layer', 0, 1);
@@ -16,9 +17,11 @@ export async function generateCommand(values: Values, positionals: string[], sig
   const input = promptInput(values, positionals);
   const loaded = await openModel(values, layer !== undefined && layer < L ? [layer] : []);
   try {
-    const { config, sources, notes } = generationSettings(values, loaded.checkpoint.generation);
+    const resolved = generationSettings(values, loaded.checkpoint.generation);
+    const { sources, notes } = resolved;
     const prompt = promptIds(loaded, input);
     const tokenizer = loaded.tokenizer;
+    const config = tokenizer ? specialTokenStops(resolved.config, (s) => tokenizer.specialTokenId(s)) : resolved.config;
     for (const note of notes) console.error(`hdlm: ${note}`);
     const started = performance.now();
     let firstAt = 0;
