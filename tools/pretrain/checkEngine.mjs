@@ -30,7 +30,8 @@ for (const s of samples) {
   // The CLI takes --layer only for an early exit (1..L-1); the last layer is its default.
   const layer = s.layer === config.num_hidden_layers ? [] : ['--layer', String(s.layer)];
   const out = execFileSync(process.execPath, [cli, 'generate', '--model', args.model, '--ids', s.prompt_ids.join(','),
-    '--max-tokens', String(want.length), ...layer, '--stop-ids', String(config.eos_token_id),
+    // Only <|eos|> ends a sample (the greedy loop's rule), not the folder's other end tokens (<|end|>).
+    '--max-tokens', String(want.length), ...layer, '--ignore-eos', '--stop-ids', String(config.eos_token_id),
     // Plain greedy whatever the folder's generation_config.json says: the samples are plain argmax.
     '--temperature', '0', '--repetition-penalty', '1', '--no-repeat-ngram', '0',
     '--threads', '1', '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });

@@ -42,6 +42,8 @@ options (all commands):
   --json             print JSON for scripts instead of text
 generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
            --repetition-penalty R  --no-repeat-ngram N  --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
+           --ignore-eos (stop only at --stop and --stop-ids, not at the model's end tokens: eos_token_id of
+           generation_config.json, else of config.json)
            --head-precision int8 (the model's head on 8-bit weights: a quarter of its bytes, logits within ~1 %)
            (what is not given comes from the model's generation_config.json, as transformers reads it,
            else greedy, 64 tokens)
@@ -91,6 +93,7 @@ const COMMAND_OPTIONS = {
     seed: { type: 'string' },
     stop: { type: 'string', multiple: true },
     'stop-ids': { type: 'string' },
+    'ignore-eos': { type: 'boolean' },
     ids: { type: 'string' },
     'head-precision': { type: 'string' },
   },

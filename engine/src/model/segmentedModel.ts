@@ -215,7 +215,11 @@ export class SegmentedModel {
       );
       const { tokens, positions } = shared ?? arch.embeddings(config, weights);
       const toHost = deviceCache ? await open(Session.create(buildToHostGraph(config.hiddenSize), sessionOptions)) : undefined;
-      return new SegmentedModel(config, segments, head, tokens, positions, options.provider, openRowsSession, toHost, partsKey);
+      // Generation stops where the folder's generation_config.json says, else config.json (the
+      // checkpoint's reading of both), as transformers' generate() does: a chat model's config.json
+      // often names only the document's end, its generation_config.json the turn's end as well.
+      const modelConfig = { ...config, eosTokenIds: checkpoint.generation.eosTokenIds };
+      return new SegmentedModel(modelConfig, segments, head, tokens, positions, options.provider, openRowsSession, toHost, partsKey);
     } catch (err) {
       await Promise.allSettled(opened.map((o) => o.release()));
       throw err;

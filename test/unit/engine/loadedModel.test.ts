@@ -3,7 +3,7 @@
 // drives the `hdlm` command line on it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -154,6 +154,30 @@ test("hdlm generate follows the model's generation_config.json unless a flag say
     assert.match(bad.stderr, /--repetition-penalty must be a finite number > 0, got 0/);
   } finally {
     rmSync(withConfig, { recursive: true, force: true });
+  }
+});
+
+test("generation stops at generation_config.json's eos_token_id (a turn's end), not only config.json's; --ignore-eos stops only where asked", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-eos-'));
+  try {
+    writeTinyCheckpoint(dir, { family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, std: 0.3, seed: 4 });
+    const run = (...flags: string[]): { tokens: number[]; stop: string } => {
+      const r = hdlm(['generate', '--model', dir, '--ids', '5,6,7,5', '--max-tokens', '12', '--json', ...flags]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { tokens: number[]; stop: string };
+    };
+    const free = run('--ignore-eos');
+    assert.deepEqual([free.tokens.length, free.stop], [12, 'maxTokens']);
+    // The fourth token the model says becomes its end of turn, as a chat model's generation_config.json names one.
+    const end = free.tokens[3]!;
+    const at = free.tokens.indexOf(end);
+    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [end] }));
+    const stopped = run();
+    assert.equal(stopped.stop, 'stopToken');
+    assert.deepEqual(stopped.tokens.filter((t) => t !== end), free.tokens.slice(0, at), 'the same tokens up to the end token, then none');
+    assert.deepEqual(run('--ignore-eos').tokens, free.tokens, '--ignore-eos: the end token of the file does not stop it');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

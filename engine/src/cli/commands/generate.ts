@@ -73,6 +73,7 @@ function generationSettings(values: Values, checkpoint: GenerationDefaults): Res
     stopTokenIds: integerList(values, 'stop-ids'),
     repetitionPenalty: optional('repetition-penalty', () => number(values, 'repetition-penalty', 1)),
     noRepeatNgramSize: optional('no-repeat-ngram', () => integer(values, 'no-repeat-ngram', 0)),
+    ...(values['ignore-eos'] ? { ignoreEos: true } : {}),
   };
   try {
     return resolveGenerationConfig(checkpoint, asked);
