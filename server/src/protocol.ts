@@ -606,7 +606,6 @@ export interface CancelJobParams {
 /** `hdlm/cancelJob` — client → server request: stops a running job; answers whether one was running. */
 export const cancelJob = new RequestType<CancelJobParams, { cancelled: boolean }, void>('hdlm/cancelJob');
 
-/** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
 /** `hdlm.task` values that name a task shipped beside the default model, by its file's stem: `shipped:thought`. */
 export const SHIPPED_TASK = 'shipped:';
 
@@ -628,6 +627,7 @@ export function isUnfitTaskData(value: unknown): value is UnfitTaskData {
   return typeof v === 'object' && v !== null && typeof v.taskFile === 'string' && typeof v.unreadable === 'boolean' && typeof v.exists === 'boolean';
 }
 
+/** Error codes of HdLM responses: application codes, outside the ranges JSON-RPC and the LSP reserve. */
 export const ErrorCodes = {
   /** The engine failed to start; the message says why. */
   engineUnavailable: 1001,
