@@ -100,8 +100,7 @@ async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: 
   const { split, train, dev, skippedLines } = readTrainingData(task, readHierarchicalDataset, emit);
   const taxonomy = trainingTaxonomy(split);
   // Checked before the model loads: a task whose levels do not match its labels cannot train.
-  checkLevelDepth(task, taxonomy.depth, 'in the training data');
-  checkLevelsHaveChoices(taxonomy, task.dataset.dev ? `${task.dataset.train} and ${task.dataset.dev}` : task.dataset.train);
+  checkTrainingTaxonomy(task, taxonomy);
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
   const modelDir = taskModelFolder(task, options.defaultModelDir);
@@ -249,6 +248,16 @@ function readToCompare<R>(read: (file: string) => DatasetRead<R>, file: string):
  */
 export function trainingTaxonomy(split: { train: readonly HierarchicalRecord[]; dev: readonly HierarchicalRecord[] }): Taxonomy {
   return Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
+}
+
+/**
+ * What a classification task's training taxonomy must be, checked before the model loads by
+ * training and the layer scan alike (the scan trains heads the same way): as deep as the task's
+ * levels, and with a choice at every level (checkLevelsHaveChoices), named by the dataset files.
+ */
+export function checkTrainingTaxonomy(task: TaskDefinition, taxonomy: Taxonomy): void {
+  checkLevelDepth(task, taxonomy.depth, 'in the training data');
+  checkLevelsHaveChoices(taxonomy, task.dataset.dev ? `${task.dataset.train} and ${task.dataset.dev}` : task.dataset.train);
 }
 
 /**
