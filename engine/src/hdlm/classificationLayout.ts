@@ -6,7 +6,7 @@
 // one layout.
 import { LabelTrie, type Candidate } from './labelTrie';
 import type { LabelScoring } from './labelScorer';
-import { candidateList, Role, SequenceFormat, turn } from './sequenceFormat';
+import { candidateList, inputText, Role, SequenceFormat, turn } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
 export interface LayoutTask {
@@ -53,10 +53,10 @@ export class ClassificationLayout {
     return [...f.start(), ...turn(f, 'system', this.task.system), ...f.open('user'), ...candidates];
   }
 
-  /** The input's own tokens: the text, the end of the user turn, and the level-1 turn's opening. */
+  /** The input's own tokens: the text (inputText), the end of the user turn, and the level-1 turn's opening. */
   inputPart(text: string): number[] {
     const f = this.format;
-    return [...f.content(text), ...f.close(), ...f.open(this.roleOf(1))];
+    return [...f.content(inputText(text)), ...f.close(), ...f.open(this.roleOf(1))];
   }
 
   /** Token ids of the prompt up to where the level-1 label starts. */
