@@ -18,7 +18,7 @@ export interface TaxonomyJson {
   /** Per level, [label, parent label ('' at level 1)] in the taxonomy's order. */
   levels?: [string, string][][];
   /**
-   * Manifests written before `levels` (2026-12): per level, label → parent label. They were
+   * Manifests written before `levels` (2026-12-07): per level, label → parent label. They were
    * written from such objects too, so integer-like labels are already first and ascending in the
    * file, their training order lost; read as written (the order sessions of those heads always
    * used), other labels keep their order. A retrain rewrites the manifest with `levels`.
