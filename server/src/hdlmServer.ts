@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
+import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions, type Tokenizer } from '../../engine/src/index';
 import { JOB_VERBS, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
@@ -258,7 +259,7 @@ export class HdlmServer {
    * before a request is always the one used.
    */
   async classify(params: ClassifyParams, token?: CancellationToken): Promise<ClassifyResult> {
-    const text = typeof params.text === 'string' ? params.text.trim() : '';
+    const text = typeof params.text === 'string' ? inputText(params.text) : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to classify: select some text (or put the cursor on a non-empty line)');
     const { beam, margin } = validBeam(params);
     const engine = await this.requireEngine();
@@ -302,7 +303,7 @@ export class HdlmServer {
           const started = performance.now();
           const results: ClassifyManyResult['results'] = [];
           for (const raw of texts) {
-            const text = raw.trim();
+            const text = inputText(raw);
             if (!text) {
               results.push({ error: 'empty' });
               continue;
@@ -338,7 +339,7 @@ export class HdlmServer {
 
   /** `hdlm/layers`: every layer's readout of the text, and the task's decision on it. */
   async layers(params: LayersParams, token?: CancellationToken): Promise<LayersResult> {
-    const text = typeof params.text === 'string' ? params.text.trim() : '';
+    const text = typeof params.text === 'string' ? inputText(params.text) : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to read out: select some text (or put the cursor on a non-empty line)');
     const topK = params.topK ?? 5;
     if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new ResponseError(ErrorCodes.badRequest, `topK must be a whole number from 1 to ${MAX_TOP_K}, got ${JSON.stringify(params.topK)}`);
@@ -383,7 +384,7 @@ export class HdlmServer {
   async inlineCompletion(request: InlineRequest, token?: CancellationToken): Promise<InlineCompletionItem[]> {
     const { uri, prefix, position } = request;
     const settings = await this.readSettings();
-    const input = prefix.slice(-INLINE_CONTEXT_CHARS).trim();
+    const input = inputText(prefix.slice(-INLINE_CONTEXT_CHARS));
     if (!settings.inlineEnabled || !settings.inlineLanguages.includes(request.languageId) || input.length < 3) return [];
     if (await cancelledDuring(INLINE_DELAY_MS, token)) return [];
     const engine = await this.requireEngine();
@@ -410,7 +411,7 @@ export class HdlmServer {
 
   /** `hdlm/thinkThenAnswer`: a thought at the task's first layer, then the answer at the last, streamed. */
   async thinkThenAnswer(params: ThinkThenAnswerParams, token?: CancellationToken): Promise<ThinkThenAnswerResult> {
-    const text = typeof params.text === 'string' ? params.text.trim() : '';
+    const text = typeof params.text === 'string' ? inputText(params.text) : '';
     if (!text) throw new ResponseError(ErrorCodes.badRequest, 'nothing to think about: select some text (or put the cursor on a non-empty line)');
     const max = params.maxTokens;
     if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 512)) throw new ResponseError(ErrorCodes.badRequest, `maxTokens must be a whole number from 1 to 512, got ${JSON.stringify(max)}`);

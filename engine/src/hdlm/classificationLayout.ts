@@ -6,7 +6,7 @@
 // one layout.
 import { LabelTrie, type Candidate } from './labelTrie';
 import type { LabelScoring } from './labelScorer';
-import { candidateList, Role, SequenceFormat, turn } from './sequenceFormat';
+import { candidateList, inputText, Role, SequenceFormat, turn } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
 export interface LayoutTask {
@@ -53,10 +53,10 @@ export class ClassificationLayout {
     return [...f.start(), ...turn(f, 'system', this.task.system), ...f.open('user'), ...candidates];
   }
 
-  /** The input's own tokens: the text, the end of the user turn, and the level-1 turn's opening. */
+  /** The input's own tokens: the text (inputText), the end of the user turn, and the level-1 turn's opening. */
   inputPart(text: string): number[] {
     const f = this.format;
-    return [...f.content(text), ...f.close(), ...f.open(this.roleOf(1))];
+    return [...f.content(inputText(text)), ...f.close(), ...f.open(this.roleOf(1))];
   }
 
   /** Token ids of the prompt up to where the level-1 label starts. */
@@ -64,13 +64,30 @@ export class ClassificationLayout {
     return [...this.sharedPrefix(), ...this.inputPart(text)];
   }
 
-  /** Tokens that follow the level-d label: close its turn and open the next level's. */
+  /**
+   * Tokens that follow the level-d label: close its turn and open the next level's. With
+   * plain-text roles they start with the label's end (labelEnd), the next turn's first token.
+   */
   continuation(level: number, label: string): number[] {
     const f = this.format;
     const next = level + 1;
     const children = this.task.taxonomy.childrenOf(next, label);
     const subtask = this.task.listCandidates ? turn(f, 'subtask', candidateList(children)) : [];
     return [...f.close(), ...subtask, ...f.open(this.roleOf(next))];
+  }
+
+  /**
+   * The tokens that end a level-`level` label, which tell a label from a sibling it is the start
+   * of ("bird", "bird of prey"): the turn's closing token. Plain-text roles have none, so there
+   * it is the first token of what follows the label, the next turn's opening (a new line), as
+   * thoughtThenAnswerSequence ends a thought; after the last level, where nothing follows, the
+   * opening of the user turn that a conversation would go on with.
+   */
+  labelEnd(level: number): number[] {
+    const f = this.format;
+    if (f.close().length > 0) return f.close();
+    const next = level === this.task.taxonomy.depth ? f.open('user') : this.task.listCandidates ? f.open('subtask') : f.open(this.roleOf(level + 1));
+    return next.slice(0, 1);
   }
 
   /**
@@ -89,11 +106,11 @@ export class ClassificationLayout {
       const labelIds = this.candidateIds(label);
       const start = ids.length;
       out.labelSpans.push(labelIds.map((_, i) => start + i));
-      const along = this.choiceTrie(d + 1, d === 0 ? '' : path[d - 1]!).choicesAlong([...labelIds, ...this.format.close()]);
+      const along = this.choiceTrie(d + 1, d === 0 ? '' : path[d - 1]!).choicesAlong([...labelIds, ...this.labelEnd(d + 1)]);
       const open = along.map((c, i) => ({ c, i })).filter(({ c }) => c.length > 1);
       out.choiceSpans.push(open.map(({ i }) => start + i));
       out.choices.push(open.map(({ c }) => c));
-      ids.push(...labelIds, ...(d + 1 < path.length ? this.continuation(d + 1, label) : this.format.close()));
+      ids.push(...labelIds, ...(d + 1 < path.length ? this.continuation(d + 1, label) : this.labelEnd(d + 1)));
     });
     return out;
   }
@@ -110,7 +127,7 @@ export class ClassificationLayout {
     if (this.longestTail === undefined) {
       const taxonomy = this.task.taxonomy;
       const depth = taxonomy.depth;
-      const closing = this.format.close().length;
+      const closing = this.labelEnd(depth).length;
       const tail = (level: number, label: string): number => {
         const own = this.candidateIds(label).length;
         if (level === depth) return own + closing;
@@ -139,9 +156,9 @@ export class ClassificationLayout {
   }
 
   /**
-   * The same candidates each followed by the tokens that close its turn, as a trie: choice
+   * The same candidates each followed by the tokens that end it (labelEnd), as a trie: choice
    * scoring and head training read it, so a label that is the start of a sibling's is told
-   * apart by whether its turn closes (formats without closing tokens cannot tell them apart).
+   * apart by whether it ends there.
    */
   choiceTrie(level: number, parent: string): LabelTrie {
     return this.trie(level, parent, 'choices');
@@ -152,7 +169,7 @@ export class ClassificationLayout {
     const key = `${scoring}\u0000${level}\u0000${parent}`;
     let trie = this.tries.get(key);
     if (!trie) {
-      const close = scoring === 'choices' ? this.format.close() : [];
+      const close = scoring === 'choices' ? this.labelEnd(level) : [];
       trie = LabelTrie.build(this.candidates(level, parent).map((c) => ({ label: c.label, ids: [...c.ids, ...close] })));
       this.tries.set(key, trie);
     }

@@ -5,6 +5,7 @@
 import { readTextFile } from '../textFile';
 import { recordId } from './dataset/formats';
 import { parseJsonl, type JsonlIssue } from './dataset/jsonl';
+import { inputText } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
 export interface ClassifyInput {
@@ -20,7 +21,7 @@ export interface ClassifyInput {
 export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; skipped: JsonlIssue[] } {
   const text = readTextFile(file);
   if (!file.toLowerCase().endsWith('.jsonl')) {
-    const inputs = text.split('\n').flatMap((line, i) => (line.trim() ? [{ line: i + 1, id: `line ${i + 1}`, text: line.trim() }] : []));
+    const inputs = text.split('\n').flatMap((line, i) => (inputText(line) ? [{ line: i + 1, id: `line ${i + 1}`, text: inputText(line) }] : []));
     return { inputs, skipped: [] };
   }
   const { lines, issues } = parseJsonl(text);
@@ -54,7 +55,7 @@ export function goldIssues(inputs: readonly ClassifyInput[], taxonomy: Taxonomy)
 }
 
 /**
- * JSON Lines value on `line` as an input: its trimmed `text`, its id as the dataset readers name
+ * JSON Lines value on `line` as an input: its `text` as inputs are prepared (inputText), its id as the dataset readers name
  * it (recordId: a whole number as its digits, else `line N`), and its gold `labels` when it has
  * them; or why it cannot be one (no text, an id of another type). (Classify Each Line reads
  * editor lines with it too.)
@@ -62,11 +63,11 @@ export function goldIssues(inputs: readonly ClassifyInput[], taxonomy: Taxonomy)
 export function inputFields(value: unknown, line: number): Omit<ClassifyInput, 'line'> | { problem: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: NO_TEXT };
   const { text, id, labels } = value as Record<string, unknown>;
-  if (typeof text !== 'string' || !text.trim()) return { problem: NO_TEXT };
+  if (typeof text !== 'string' || !inputText(text)) return { problem: NO_TEXT };
   const named = recordId(id, line);
   if ('problem' in named) return named;
   const gold = Array.isArray(labels) && labels.every((l) => typeof l === 'string') ? (labels as string[]) : undefined;
-  return { text: text.trim(), id: named.id, ...(gold ? { labels: gold } : {}) };
+  return { text: inputText(text), id: named.id, ...(gold ? { labels: gold } : {}) };
 }
 
 const NO_TEXT = 'expected an object with a non-empty "text"';

@@ -103,6 +103,17 @@ export function copyHead(dir: string, from: string, to: string, training: Record
 }
 
 /**
+ * Replaces head `name`'s stored taxonomy, atomically, keeping its weights and the rest of its
+ * manifest: for a head whose rows a retrain found unchanged while the labels below them changed
+ * (trainTask.ts). Returns the manifest as written.
+ */
+export function rewriteTaxonomy(dir: string, name: string, taxonomy: TaxonomyJson): HeadManifest {
+  const written: HeadManifest = { ...readManifest(dir, name), taxonomy };
+  writeAtomically(join(dir, `${name}.json`), [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
+  return written;
+}
+
+/**
  * The save protocol (file header): new weights file, then the manifest atomically, then the
  * head's other weights files go: the previous save's, and any a save interrupted before its
  * manifest left behind, or whose manifest was deleted by hand.

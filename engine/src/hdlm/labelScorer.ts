@@ -91,8 +91,8 @@ export async function scoreCandidates(
     }
   };
   walk(root, 0);
-  // Labels sharing one token sequence, or (without closing tokens) ending where another goes on,
-  // make the scores not sum to 1: normalising over the candidates keeps it a distribution.
+  // Labels sharing one token sequence, or (scored as sequences, without their ends) ending where
+  // another goes on, make the scores not sum to 1: normalising over the candidates keeps it a distribution.
   const max = Math.max(...scores.values());
   const total = [...scores.values()].reduce((a, v) => a + Math.exp(v - max), 0);
   return trie.candidates

@@ -24,11 +24,12 @@ import { ownHeadCopy } from './headStore';
 import { pairedDifference, SIGNIFICANT, type PairedDifference } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
-import { checkLevelDepth, type TaskDefinition } from './taskFile';
+import type { TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
 import { taskModelFolder } from './taskSession';
 import {
   backboneRuns,
+  checkTrainingTaxonomy,
   createHeadTrainer,
   labelTokenSubset,
   planRows,
@@ -287,7 +288,7 @@ function sampleSplit<R extends DatasetRecord>(task: TaskDefinition, read: (file:
 function classifySample(task: TaskDefinition, options: LayerScanOptions, shared: (e: TrainEvent) => void): { kind: 'classify'; sample: Sample<HierarchicalRecord>; taxonomy: Taxonomy } {
   const sample = sampleSplit(task, readHierarchicalDataset, options, shared);
   const taxonomy = trainingTaxonomy(sample.split);
-  checkLevelDepth(task, taxonomy.depth, 'in the training data');
+  checkTrainingTaxonomy(task, taxonomy);
   return { kind: 'classify', sample, taxonomy };
 }
 

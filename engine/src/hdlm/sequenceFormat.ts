@@ -54,9 +54,26 @@ export function sequenceFormat(tokenizer: Tokenizer): SequenceFormat {
   };
 }
 
+/**
+ * An input text as every sequence holds it: training, evaluation, `hdlm classify` (a text or a
+ * file), the server's requests and thought-then-answer all write inputs through here (userTurn,
+ * ClassificationLayout.inputPart), so one text gives the same tokens, hence the same features,
+ * everywhere. Surrounding white space is trimmed: a selection or an editor line carries it by
+ * accident, and a dataset scraped with a trailing newline would otherwise train on tokens that
+ * no request has. Front ends call it too, to tell an empty input the same way.
+ */
+export function inputText(text: string): string {
+  return text.trim();
+}
+
 /** A whole turn: open · content · close. */
 export function turn(format: SequenceFormat, role: Role, text: string): number[] {
   return [...format.open(role), ...format.content(text), ...format.close()];
+}
+
+/** The user turn of an input (inputText). */
+export function userTurn(format: SequenceFormat, input: string): number[] {
+  return turn(format, 'user', inputText(input));
 }
 
 /** "Candidates: a, b, c" — how a level's options are listed in the user or subtask turn. */
@@ -86,7 +103,7 @@ export interface SpannedSequence {
  * where decoding stops), and the answer has no closing token.
  */
 export function thoughtThenAnswerSequence(format: SequenceFormat, input: string, thought: string | undefined, answer: string): SpannedSequence {
-  const ids = turn(format, 'user', input);
+  const ids = userTurn(format, input);
   const span = (tokens: number[]): number[] => {
     const at = ids.length;
     ids.push(...tokens);

@@ -8,10 +8,22 @@ export interface LabelPath {
   source: string;
 }
 
+/**
+ * A taxonomy as a head's manifest stores it. Each level is an array, not an object: a label's
+ * place among its siblings is the order of every candidate list training wrote, and JavaScript
+ * objects put integer-like keys ("5", "30") first, ascending, whatever order they were set in.
+ */
 export interface TaxonomyJson {
   depth: number;
-  /** Per level, label → parent label ('' at level 1). */
-  parents: Record<string, string>[];
+  /** Per level, [label, parent label ('' at level 1)] in the taxonomy's order. */
+  levels?: [string, string][][];
+  /**
+   * Manifests written before `levels` (2026-12-07): per level, label → parent label. They were
+   * written from such objects too, so integer-like labels are already first and ascending in the
+   * file, their training order lost; read as written (the order sessions of those heads always
+   * used), other labels keep their order. A retrain rewrites the manifest with `levels`.
+   */
+  parents?: Record<string, string>[];
 }
 
 export class Taxonomy {
@@ -54,7 +66,9 @@ export class Taxonomy {
   }
 
   static fromJSON(json: TaxonomyJson): Taxonomy {
-    return Taxonomy.build(json.depth, json.parents.map((level) => new Map(Object.entries(level))));
+    const levels = json.levels ?? json.parents?.map((level) => Object.entries(level));
+    if (!levels) throw new Error('a stored taxonomy needs its levels');
+    return Taxonomy.build(json.depth, levels.map((level) => new Map(level)));
   }
 
   private static build(depth: number, parents: Map<string, string>[]): Taxonomy {
@@ -67,7 +81,12 @@ export class Taxonomy {
   }
 
   toJSON(): TaxonomyJson {
-    return { depth: this.depth, parents: this.parents.map((level) => Object.fromEntries(level)) };
+    return { depth: this.depth, levels: this.parents.map((level) => [...level]) };
+  }
+
+  /** Same labels under the same parents in the same order (however either was stored). */
+  equals(other: Taxonomy): boolean {
+    return JSON.stringify(this.toJSON()) === JSON.stringify(other.toJSON());
   }
 
   /** Labels of level `level` (1-based) under `parent` ('' or omitted for level 1). */

@@ -8,7 +8,7 @@ import type { LanguageHead } from '../model/languageHead';
 import { ContextOverflowError } from '../model/contextOverflow';
 import type { SegmentedModel } from '../model/segmentedModel';
 import type { Tokenizer } from '../tokenizer';
-import { sequenceFormat, systemPrefix, turn } from './sequenceFormat';
+import { sequenceFormat, systemPrefix, userTurn } from './sequenceFormat';
 
 export interface ThoughtThenAnswerRequest {
   input: string;
@@ -106,13 +106,13 @@ function scored(e: TokenEvent): TokenEvent & { probability: number } {
  */
 export function thoughtPrompt(tokenizer: Tokenizer, system: string, input: string): number[] {
   const f = sequenceFormat(tokenizer);
-  return [...systemPrefix(f, system), ...turn(f, 'user', input), ...f.open('thought')];
+  return [...systemPrefix(f, system), ...userTurn(f, input), ...f.open('thought')];
 }
 
 /** The flat baseline's prompt: start · system · user(input) · <|assistant|>, no thought. */
 export function answerPrompt(tokenizer: Tokenizer, system: string, input: string): number[] {
   const f = sequenceFormat(tokenizer);
-  return [...systemPrefix(f, system), ...turn(f, 'user', input), ...f.open('assistant')];
+  return [...systemPrefix(f, system), ...userTurn(f, input), ...f.open('assistant')];
 }
 
 /**

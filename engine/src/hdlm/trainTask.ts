@@ -22,7 +22,7 @@ import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { formatBytes } from '../diskBudget';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache } from './featureCache';
-import { HEAD_FORMAT, copyHead, lockHeads, ownHeadCopy, readManifest, saveHead, type HeadManifest } from './headStore';
+import { HEAD_FORMAT, copyHead, lockHeads, ownHeadCopy, readManifest, rewriteTaxonomy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
 import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, levelLayers, segmentCuts, taskModelFolder } from './taskSession';
@@ -100,8 +100,7 @@ async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: 
   const { split, train, dev, skippedLines } = readTrainingData(task, readHierarchicalDataset, emit);
   const taxonomy = trainingTaxonomy(split);
   // Checked before the model loads: a task whose levels do not match its labels cannot train.
-  checkLevelDepth(task, taxonomy.depth, 'in the training data');
-  checkLevelsHaveChoices(taxonomy, task.dataset.dev ? `${task.dataset.train} and ${task.dataset.dev}` : task.dataset.train);
+  checkTrainingTaxonomy(task, taxonomy);
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
   const modelDir = taskModelFolder(task, options.defaultModelDir);
@@ -249,6 +248,16 @@ function readToCompare<R>(read: (file: string) => DatasetRead<R>, file: string):
  */
 export function trainingTaxonomy(split: { train: readonly HierarchicalRecord[]; dev: readonly HierarchicalRecord[] }): Taxonomy {
   return Taxonomy.fromPaths([...split.train, ...split.dev].map((r) => ({ labels: r.labels, source: r.id })));
+}
+
+/**
+ * What a classification task's training taxonomy must be, checked before the model loads by
+ * training and the layer scan alike (the scan trains heads the same way): as deep as the task's
+ * levels, and with a choice at every level (checkLevelsHaveChoices), named by the dataset files.
+ */
+export function checkTrainingTaxonomy(task: TaskDefinition, taxonomy: Taxonomy): void {
+  checkLevelDepth(task, taxonomy.depth, 'in the training data');
+  checkLevelsHaveChoices(taxonomy, task.dataset.dev ? `${task.dataset.train} and ${task.dataset.dev}` : task.dataset.train);
 }
 
 /**
@@ -412,11 +421,34 @@ function copyTwin(twin: TrainedHead, plan: HeadPlan, data: string, ctx: HeadCont
   return { report, reused: false };
 }
 
-/** A head a rerun finds finished with these settings and data (and still on disk): reported, not trained again. */
+/**
+ * A head a rerun finds finished with these settings and data (and still on disk): reported, not
+ * trained again, its stored taxonomy made the run's (keepTaxonomyCurrent).
+ */
 function skipFinished(plan: HeadPlan, report: HeadReport, ctx: HeadContext): { report: HeadReport; reused: true } {
   const epochs = report.copyOf ? '' : ` (${report.epochs.length} epochs)`;
   ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data${epochs}; skipping` });
+  keepTaxonomyCurrent(plan.name, ctx);
   return { report, reused: true };
+}
+
+/**
+ * Rewrites a skipped head's stored taxonomy when it is not the run's. Its rows can stay the same
+ * while the taxonomy changes: a level-1 head's hidden states come before any deeper label
+ * (causal attention), so renaming, splitting or merging a level-2 label leaves its rows, and its
+ * weights, exactly as a fresh training would make them. Sessions read the taxonomy from the first
+ * head that stores one, so a stale one there would offer the old labels. Rewriting the manifest
+ * keeps the head (putting the taxonomy into the resume key instead would retrain it to the same
+ * weights, and make every resume point written before it unusable); a run whose taxonomy did not
+ * change rewrites nothing. It also moves a manifest written as an object (TaxonomyJson.parents)
+ * with integer-like labels to the training order.
+ */
+function keepTaxonomyCurrent(name: string, ctx: HeadContext): void {
+  if (!ctx.taxonomy) return;
+  const stored = readManifest(ctx.task.headsDir, name).taxonomy;
+  if (stored && Taxonomy.fromJSON(stored).equals(ctx.taxonomy)) return;
+  rewriteTaxonomy(ctx.task.headsDir, name, ctx.taxonomy.toJSON());
+  ctx.emit({ kind: 'stage', message: `${name}: its stored labels updated to this run's taxonomy (the head itself is unchanged)` });
 }
 
 /** The report already in the heads folder when it describes exactly these heads for this model; else undefined. */

@@ -1,13 +1,16 @@
 // The label trie that choice scoring and head training share: which tokens are choices, which
 // are forced, and the closing token as the only thing that tells a label from its extension.
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { ClassificationLayout } from '../../../engine/src/hdlm/classificationLayout';
 import { LabelTrie } from '../../../engine/src/hdlm/labelTrie';
 import { sequenceFormat } from '../../../engine/src/hdlm/sequenceFormat';
 import { Taxonomy } from '../../../engine/src/hdlm/taxonomy';
 import { Tokenizer } from '../../../engine/src/tokenizer';
+import { tinyTokenizerJson } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 
@@ -58,4 +61,43 @@ test('teacher forcing marks each level\'s choice tokens among the gold parent\'s
   assert.deepEqual(layout.teacherForced('an oak', ['plant', 'tree']).choiceSpans[1], []);
   // What heads trained on choices rank: every token that is ever a choice, the closing one included.
   assert.ok(layout.choiceTokens([2]).includes(format.close()[0]!));
+});
+
+test('with plain-text roles a label ends on the next turn\'s first token, so "bird" and "bird of prey" part there, in training and scoring', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-plain-labels-'));
+  try {
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tinyTokenizerJson()));
+    const format = sequenceFormat(await Tokenizer.load(dir));
+    assert.equal(format.special, false, 'a tokenizer without HdLM\'s role tokens');
+    const taxonomy = Taxonomy.fromPaths(
+      [
+        ['bird', 'hawk'],
+        ['bird', 'hawk moth'],
+        ['bird of prey', 'owl'],
+        ['fish', 'cod'],
+      ].map((labels, i) => ({ labels, source: `inline:${i + 1}` })),
+    );
+    for (const listCandidates of [false, true]) {
+      const layout = new ClassificationLayout(format, { taxonomy, system: 'Classify.', listCandidates });
+      const forced = layout.teacherForced('a raptor', ['bird', 'hawk']);
+      for (const level of [1, 2]) {
+        const end = forced.labelSpans[level - 1]!.at(-1)! + 1;
+        // What ends the label is the token the sequence has there (the next turn's opening, or the
+        // end pushed after the last level), and it is a choice against the longer sibling's next token.
+        assert.equal(layout.labelEnd(level).length, 1);
+        assert.equal(forced.ids[end], layout.labelEnd(level)[0], `level ${level}`);
+        const k = forced.choiceSpans[level - 1]!.indexOf(end);
+        assert.ok(k >= 0, `the end of level ${level}'s label is a choice`);
+        assert.equal(forced.choices[level - 1]![k]!.length, 2);
+      }
+      assert.equal(layout.continuation(1, 'bird')[0], layout.labelEnd(1)[0], 'the continuation starts with the label\'s end');
+      // Scoring reads the same trie: the two labels are different paths through it, not one the prefix of the other.
+      const trie = layout.choiceTrie(1, '');
+      const ids = (label: string): readonly number[] => trie.candidates.find((c) => c.label === label)!.ids;
+      assert.deepEqual(ids('bird'), [...layout.candidateIds('bird'), ...layout.labelEnd(1)]);
+      assert.notDeepEqual(ids('bird of prey').slice(0, ids('bird').length), ids('bird'));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,7 @@
 // on the WordNet fixture, whose head at a level's own layer must reach exactly what fine-tuning
 // that level's head there reaches (same rows, same trainer, same early stopping).
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Engine } from '../../../engine/src/engine';
@@ -169,4 +169,17 @@ test('layers the model lacks, or too few for the levels, are refused before any 
   const task = readTaskFile(join(dir, 'wn.hdlm.json'));
   await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 9] }), /layer 9 cannot be scanned: the layers to scan are 1 to 4/);
   await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 3] }), /3 levels need at least 3 layers/);
+});
+
+test('a level with no choice is refused before the backbone runs, as training refuses it', async () => {
+  const data = join(dir, 'no-choice.jsonl');
+  const lines = readFileSync(fixture, 'utf8').split('\n').filter((l) => l.trim());
+  // Level 2 has one label under each parent: nothing to choose there.
+  writeFileSync(data, `${lines.map((l) => { const r = JSON.parse(l) as { labels: string[] }; return JSON.stringify({ ...r, labels: [r.labels[0], `only-${r.labels[0]}`] }); }).join('\n')}\n`);
+  const task = { ...readTaskFile(join(dir, 'wn.hdlm.json')), dataset: { train: data }, levels: [2, 4] };
+  const refusal = await trainTask(engine, task, { defaultModelDir: join(dir, 'model') }).then(() => undefined, (err: Error) => err.message);
+  assert.match(refusal ?? '', /level 2 has one label under each parent/);
+  const events: ScanEvent[] = [];
+  await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 4], onEvent: (e) => events.push(e) }), (err: Error) => err.message === refusal);
+  assert.ok(!events.some((e) => e.kind === 'features' || (e.kind === 'stage' && /backbone/.test(e.message))), 'the backbone never ran');
 });

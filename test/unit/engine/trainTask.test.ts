@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Engine } from '../../../engine/src/engine';
 import { evaluateTask, evaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
+import type { HeadManifest } from '../../../engine/src/hdlm/headStore';
 import { readTaskFile, type TaskDefinition } from '../../../engine/src/hdlm/taskFile';
 import { readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { openTask } from '../../../engine/src/hdlm/taskSession';
@@ -129,6 +130,33 @@ test('a rerun after the dataset was edited trains again instead of keeping the h
   assert.deepEqual(again.reused, ['level2', 'level3']);
   assert.deepEqual([...new Set(redone.filter((e) => e.kind === 'epoch').map((e) => (e as { head: string }).head))], ['level1']);
   assert.ok(weights('flat').equals(weights('level3')) && existsSync(join(task.headsDir, 'level1.json')));
+});
+
+test('a rerun after a deeper label was renamed keeps the skipped heads but stores the new taxonomy in every head', async () => {
+  const data = join(dir, 'relabelled.jsonl');
+  const lines = readFileSync(fixture, 'utf8').split('\n').filter((l) => l.trim());
+  writeFileSync(data, `${lines.join('\n')}\n`);
+  const task = { ...readTaskFile(join(dir, 'wn.hdlm.json')), dataset: { train: data }, headsDir: join(dir, 'heads-relabelled') };
+  task.train = { ...task.train, epochs: 1 };
+  await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  const same = await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  const manifest = (name: string): string => readFileSync(join(task.headsDir, `${name}.json`), 'utf8');
+  const untouched = manifest('level1');
+  assert.deepEqual(same.reused, ['level1', 'level2', 'level3', 'flat']);
+  assert.equal(manifest('level1'), untouched, 'an unchanged taxonomy rewrites nothing');
+  // Level 1's and 2's rows come before any level-3 label: renaming one leaves them as they were
+  // (to a label of as many tokens, so that the backbone's runs, sorted by length, keep their order).
+  writeFileSync(data, `${lines.join('\n').replaceAll('"diversion"', '"sport"')}\n`);
+  const relabelled = await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  assert.deepEqual(relabelled.reused, ['level1', 'level2']);
+  const taxonomies = ['level1', 'level2', 'level3', 'flat'].map((name) => JSON.stringify((JSON.parse(manifest(name)) as HeadManifest).taxonomy));
+  assert.ok(taxonomies.every((t) => t === taxonomies[2]) && taxonomies[0]!.includes('"sport"') && !taxonomies[0]!.includes('"diversion"'), 'every head stores the run\'s taxonomy');
+  const session = await openTask(engine, task, join(dir, 'model'));
+  try {
+    assert.ok(session.taxonomy.labels(3).includes('sport') && !session.taxonomy.labels(3).includes('diversion'));
+  } finally {
+    await session.release();
+  }
 });
 
 test('evaluation compares the trained heads with the flat baseline on the same examples', async () => {

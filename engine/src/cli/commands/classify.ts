@@ -9,6 +9,7 @@ import { goldIssues, readClassifyInputs } from '../../hdlm/classifyInputs';
 import { CancelledError } from '../../model/segmentedModel';
 import { formatIssues, type JsonlIssue } from '../../hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../hdlm/metrics';
+import { inputText } from '../../hdlm/sequenceFormat';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, type TaskSession } from '../../hdlm/taskSession';
 import { defaultTaskFile, hierarchyBeam, taskModelDir, UsageError, Values } from '../args';
@@ -18,7 +19,7 @@ import { ProgressBar } from '../progress';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
   const file = typeof values['file'] === 'string' ? resolve(values['file']) : undefined;
-  const text = positionals.join(' ').trim();
+  const text = inputText(positionals.join(' '));
   if (file && text) throw new UsageError('give the text to classify or --file, not both');
   if (!file && !text) throw new UsageError('give the text to classify (or --file FILE)');
   if (!file && values['out'] !== undefined) throw new UsageError('--out goes with --file');

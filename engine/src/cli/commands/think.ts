@@ -2,6 +2,7 @@
 // task's thought layer drafts a thought, exiting early, and the last layer writes the answer on
 // the same decode state. Both stream to stdout as they are decoded; then how sure the thought
 // layer was of its thought, the positions caught up (no re-prefill) and the times.
+import { inputText } from '../../hdlm/sequenceFormat';
 import { readTaskFile } from '../../hdlm/taskFile';
 import { openTask, thinkOn } from '../../hdlm/taskSession';
 import { defaultThoughtTaskFile, integer, taskModelDir, UsageError, Values } from '../args';
@@ -12,7 +13,7 @@ const THOUGHT_TOKENS = 16;
 const ANSWER_TOKENS = 24;
 
 export async function thinkCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
-  const input = positionals.join(' ').trim();
+  const input = inputText(positionals.join(' '));
   if (!input) throw new UsageError('give the input to think about');
   const thoughtTokens = integer(values, 'thought-tokens', THOUGHT_TOKENS, 1);
   const answerTokens = integer(values, 'max-tokens', ANSWER_TOKENS, 1);

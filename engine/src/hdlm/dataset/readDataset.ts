@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { formatIssues, type JsonlIssue } from './jsonl';
 import { GuidedRecord, HierarchicalRecord, validateGuided, validateHierarchical } from './formats';
+import { inputText } from '../sequenceFormat';
 
 export interface DatasetIssues {
   file: string;
@@ -76,12 +77,12 @@ export function readGuidedDataset(file: string): DatasetRead<GuidedRecord> {
 export type DatasetRecord = HierarchicalRecord | GuidedRecord;
 
 /**
- * The text as the duplicate checks compare it: trimmed, runs of white space as one space. Most
- * texts have no run to collapse, and are kept as they are rather than copied (a 100,000-line
- * file makes as many keys).
+ * The text as the duplicate checks compare it: as an input is prepared (inputText: trimmed),
+ * runs of white space as one space. Most texts have no run to collapse, and are kept as they
+ * are rather than copied (a 100,000-line file makes as many keys).
  */
 function textKey(record: DatasetRecord): string {
-  const text = ('text' in record ? record.text : record.input).trim();
+  const text = inputText('text' in record ? record.text : record.input);
   return /\s\s|[^\S ]/.test(text) ? text.replace(/\s+/g, ' ') : text;
 }
 
