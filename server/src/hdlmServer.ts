@@ -457,7 +457,9 @@ export class HdlmServer {
         this.client.sendGenerationStep({ id, source, part, token: e.text, text: text[part], layer: e.layer, layers, probability: e.probability });
       },
     });
-    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, thoughtProbability: result.thoughtProbability, ms: result.ms });
+    // A cancelled generation ends too, but as cancelled: a view must not draw it as finished.
+    const cancelled = result.answer.stop === 'cancelled';
+    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, thoughtProbability: result.thoughtProbability, ms: result.ms, ...(cancelled ? { cancelled } : {}) });
     return result;
   }
 
