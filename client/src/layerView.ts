@@ -155,7 +155,7 @@ export class LayerView implements vscode.Disposable {
   private onGenerationStep(step: proto.GenerationStepParams): void {
     if (this.generation?.id !== step.id) this.generation = { id: step.id, source: step.source, layers: step.layers, tokens: [] };
     const g = this.generation;
-    if (step.part === 'done') g.done = { caughtUp: step.caughtUp, thoughtLayer: step.thoughtLayer, thoughtProbability: step.thoughtProbability, ms: step.ms };
+    if (step.part === 'done') g.done = { caughtUp: step.caughtUp, thoughtLayer: step.thoughtLayer, thoughtProbability: step.thoughtProbability, ms: step.ms, ...(step.cancelled ? { cancelled: true } : {}) };
     else g.tokens.push({ part: step.part, text: step.token, layer: step.layer, probability: step.probability });
     this.post({ type: 'generation', generation: g });
   }

@@ -4,6 +4,11 @@
 // 0.5B-parameter model on a 2-core CPU is about 20 s even with every graph cached, for a change
 // that touched no weight. Through the pool, such a session loads only its heads; one whose level
 // moved to another layer loads only the segments, taking over the model's head and tables.
+// A checkpoint written again into the same folder (save_pretrained, exportModel.py --dest) is
+// another model: the key holds a stamp of the folder's files (modelStamp), so the next load
+// after such a write reads the new weights, and the old model goes once its sessions end.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathKey } from './samePath';
 import type { Engine } from './engine';
 import type { LoadedModel, LoadModelOptions } from './loadedModel';
@@ -101,9 +106,44 @@ async function loadSharing(engine: Engine, dir: string, options: LoadModelOption
 }
 
 /**
- * What makes two loads the same model: the folder, the segments, the head's precision, the
- * operators and the device rules. (Notes and the cache folder do not change what loads.)
+ * What makes two loads the same model: the folder and its files as they are now (modelStamp), the
+ * segments, the head's precision, the operators and the device rules. (Notes do not change what
+ * loads.)
  */
 function keyOf(dir: string, { cuts = [], fused = true, headPrecision = 'fp32', strictDevice = false, cacheDir }: LoadModelOptions): string {
-  return JSON.stringify({ dir: pathKey(dir), cuts, fused, headPrecision, strictDevice, cacheDir: cacheDir ?? '' });
+  return JSON.stringify({ dir: pathKey(dir), files: modelStamp(dir), cuts, fused, headPrecision, strictDevice, cacheDir: cacheDir ?? '' });
+}
+
+/**
+ * The files of a model folder that loading it reads: the config, the weights (`model.safetensors`,
+ * or shards named as transformers names them) and their index, the tokenizer, the generation
+ * defaults. Not any other safetensors file: heads saved into the model's own folder would load
+ * the whole model again at each save.
+ */
+const MODEL_FILE = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|model\.safetensors\.index\.json|model(-\d+-of-\d+)?\.safetensors)$/;
+
+/**
+ * A stamp of the model in `dir` that changes when its files are written again: the name, size,
+ * modification time and inode of each file that loading reads. It is taken at each request, so
+ * it costs one listing and a stat per file, no hashing (the fingerprint, which hashes, is taken
+ * when the model loads). A file replaced by one of the same size keeps its size, but not its time,
+ * or (renamed into place, as writers that write atomically do) its inode.
+ */
+export function modelStamp(dir: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => MODEL_FILE.test(n)).sort();
+  } catch {
+    return ''; // no folder (yet): the load says why
+  }
+  return names.map((n) => `${n}:${fileStamp(join(dir, n))}`).join('|');
+}
+
+function fileStamp(path: string): string {
+  try {
+    const { size, mtimeMs, ino } = statSync(path);
+    return `${size}:${mtimeMs}:${ino}`;
+  } catch {
+    return 'gone'; // removed between the listing and the stat: the next stamp differs anyway
+  }
 }

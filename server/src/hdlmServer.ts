@@ -458,7 +458,9 @@ export class HdlmServer {
         this.client.sendGenerationStep({ id, source, part, token: e.text, text: text[part], layer: e.layer, layers, probability: e.probability });
       },
     });
-    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, thoughtProbability: result.thoughtProbability, ms: result.ms });
+    // A cancelled generation ends too, but as cancelled: a view must not draw it as finished.
+    const cancelled = result.answer.stop === 'cancelled';
+    this.client.sendGenerationStep({ id, source, part: 'done', thought: result.thought.text ?? '', answer: result.answer.text ?? '', thoughtLayer: session.layers[0]!, layers, caughtUp: result.caughtUp, thoughtProbability: result.thoughtProbability, ms: result.ms, ...(cancelled ? { cancelled } : {}) });
     return result;
   }
 
@@ -754,10 +756,36 @@ export class HdlmServer {
     }
   }
 
-  /** "ready" once nothing runs: no request, no job, and no run between its batches (busyHold). */
+  /**
+   * The status once a request or a job has ended: "ready" (or the standing warning) once nothing
+   * runs; while a job still runs, the job again, not what the last request said it was doing.
+   * While a request runs, or a batched run holds the status (busyHold), it stays as it is.
+   */
   private publishReadyIfIdle(): void {
-    if (this.activeRequests > 0 || this.jobs.running.length > 0 || this.busyHold !== undefined) return;
-    this.publish({ ...this.lastStatus, busy: false, ...this.idleHealth() });
+    if (this.activeRequests > 0 || this.busyHold !== undefined) return;
+    const status = this.statusNow();
+    if (status.busy && status.message === this.lastStatus.message && this.lastStatus.busy) return;
+    this.publish(status);
+  }
+
+  /**
+   * The status for the work in flight, whatever just changed (an engine restarted under it): busy
+   * with the running request (or the batched run's hold), else with the newest running job, else
+   * idle. The model and its layers stay as last shown: a session reopens on the same model.
+   */
+  private statusNow(): StatusParams {
+    const { health, message } = this.idleHealth();
+    const work = this.activeRequests > 0 || this.busyHold !== undefined ? this.busyWith : this.runningJobMessage();
+    return work === undefined ? { ...this.lastStatus, busy: false, health, message } : { ...this.lastStatus, busy: true, health, message: work };
+  }
+
+  /** What the newest running job of this server does, as startJob's status said it ("fine-tuning /ws/t.hdlm.json"). */
+  private runningJobMessage(): string | undefined {
+    const view = this.jobs.running
+      .map((id) => this.jobs.journal.get(id))
+      .filter((v) => v !== undefined)
+      .at(-1);
+    return view === undefined ? undefined : `${JOB_VERBS[view.kind]} ${view.task}`;
   }
 
   /**
@@ -858,19 +886,23 @@ export class HdlmServer {
 
   private async launchEngine(settings: HdlmSettings): Promise<Engine> {
     this.engineError = undefined;
-    this.publish({ health: 'ok', busy: true, message: 'starting engine', device: '' });
+    // The model shown stays: a session in use reopens on it, on the new engine.
+    this.publish({ ...this.lastStatus, health: 'ok', busy: true, message: 'starting engine', device: '' });
     try {
       const engine = await this.createEngine({ providers: settings.executionProviders, threads: settings.threads });
       const info = engine.info();
       for (const f of info.fallbacks) this.client.log(`device ${f.provider} skipped: ${f.reason}`);
       this.client.log(`engine ready on ${info.device} (onnxruntime-node ${info.runtimeVersion}, probe ${info.probeMs.toFixed(2)} ms${hugePageMalloc() ? '; malloc on huge pages' : ''})`);
       this.engineWarning = info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined;
-      this.publish({ busy: false, device: info.device, ...this.idleHealth() });
+      // Ready only when idle: the jobs and requests begun on the old engine run on (a settings change).
+      this.publish({ ...this.statusNow(), device: info.device });
       return engine;
     } catch (err) {
       this.client.log(`engine failed to start: ${describe(err)}`);
       this.engineError = `engine failed: ${describe(err)}`;
-      this.publish({ busy: false, device: '', ...this.idleHealth() });
+      // No engine, no model: the status names none (the jobs run on, in their own processes).
+      const { model: _model, layers: _layers, ...status } = this.statusNow();
+      this.publish({ ...status, device: '' });
       throw err;
     }
   }

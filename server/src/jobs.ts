@@ -38,6 +38,20 @@ function isResult(event: JobEvent): boolean {
   return event.kind === 'report' || event.kind === 'evaluation' || event.kind === 'thoughtEvaluation' || event.kind === 'layerScan';
 }
 
+/**
+ * Why a job's process ended without its result, for people; never empty. A process killed by a
+ * signal says nothing itself (whatever it wrote last to stderr was written before, and is not why
+ * it ended): the signal is named, and SIGKILL, which nothing catches, is most often the system's
+ * out-of-memory killer. Otherwise the CLI's error is its last line on stderr, and a process that
+ * wrote none is named by its exit code.
+ */
+export function failureMessage(stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal === 'SIGKILL') return "the job's process was killed by SIGKILL (out of memory? the system kills the largest process when memory runs out)";
+  if (signal) return `the job's process was killed by ${signal}`;
+  const last = stderr.trim().split('\n').pop()?.trim().replace(/^hdlm: /, '');
+  return last || `the job's process exited with code ${code ?? 'unknown'} without saying why`;
+}
+
 export class Jobs {
   private readonly children = new Map<string, ChildProcess>();
   /** Running jobs that have sent their result: their process is only exiting. */
@@ -108,9 +122,15 @@ export class Jobs {
       this.settled.delete(jobId);
       if (!finished) {
         const cancelled = signal === 'SIGINT' || code === 130;
-        const message = cancelled ? 'cancelled' : (stderr.trim().split('\n').pop() ?? `exited with ${code ?? signal}`).replace(/^hdlm: /, '');
-        this.log(`${jobId}: ${cancelled ? 'cancelled' : `failed: ${stderr.trim()}`}`);
-        emit(cancelled ? { kind: 'cancelled' } : { kind: 'failed', message });
+        if (cancelled) {
+          this.log(`${jobId}: cancelled`);
+          emit({ kind: 'cancelled' });
+        } else {
+          const message = failureMessage(stderr, code, signal);
+          // The whole stderr goes to the log (a stack, warnings before the error); the job's line has one.
+          this.log(`${jobId}: failed: ${message}${stderr.trim().includes('\n') || signal ? `\n${stderr.trim()}` : ''}`.trimEnd());
+          emit({ kind: 'failed', message });
+        }
       }
       this.onExit();
     });

@@ -262,11 +262,25 @@ export const thinkThenAnswer = new RequestType<ThinkThenAnswerParams, ThinkThenA
 /** One step of a thought-then-answer generation, for views that follow it live. */
 export type GenerationStepParams =
   | { id: string; source: 'command' | 'inline'; part: 'thought' | 'answer'; token: string; text: string; layer: number; layers: number; probability: number }
-  | { id: string; source: 'command' | 'inline'; part: 'done'; thought: string; answer: string; thoughtLayer: number; layers: number; caughtUp: number; thoughtProbability: number; ms: { thought: number; answer: number } };
+  | {
+      id: string;
+      source: 'command' | 'inline';
+      part: 'done';
+      thought: string;
+      answer: string;
+      thoughtLayer: number;
+      layers: number;
+      caughtUp: number;
+      thoughtProbability: number;
+      ms: { thought: number; answer: number };
+      /** Set when the generation was cancelled: what it holds is what came before the cancel, not a finished generation. */
+      cancelled?: true;
+    };
 
 /**
  * `hdlm/generationStep` — server → client notification, for every token of a thought-then-answer
- * generation (the Think Then Answer command and inline completions), then once with `done`:
+ * generation (the Think Then Answer command and inline completions), then once with `done`
+ * (`cancelled` when it was, so that a view does not show a cancelled generation as finished):
  * which layer produced each token and how sure it was of it (`probability`, the layer's own,
  * before sampling), and how many thought positions were caught up. `id` is the
  * request's `requestId`, or `inline:<uri>:<line>` for inline completions.

@@ -1,8 +1,8 @@
 // Owns the task session the server classifies with: the configured model loaded with the
 // configured task's heads, or the model alone when the task does not fit it or its file cannot
 // be read (then the layer view and generation still run, and classifying says why it cannot).
-// Opened on first use, reused while the engine, the settings, the task file and its heads stay
-// the same, released when one changes. A request uses the session through `use`, which counts
+// Opened on first use, reused while the engine, the settings, the task file, its heads and the
+// model's files stay the same, released when one changes. A request uses the session through `use`, which counts
 // it: a replaced session is released only after the requests still running on it end, so a
 // settings change, an edit or a finished training job never pulls the model out from under a
 // generation half done. Sessions share their model through a ModelPool: a session opened again
@@ -13,7 +13,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { samePath } from '../../engine/src/samePath';
 import { headsStamp } from '../../engine/src/hdlm/headStore';
-import { ModelPool, type ModelLoader } from '../../engine/src/modelPool';
+import { modelStamp, ModelPool, type ModelLoader } from '../../engine/src/modelPool';
 import { MAX_TASK_FILE_BYTES, readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { openModelOnly, openTask, taskModelFolder, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { SHIPPED_TASK } from './protocol';
@@ -121,7 +121,10 @@ export class TaskHost {
     // The stamps reopen the session when the task file is edited (a level moved, a new prompt)
     // or its heads change (trained from a terminal): both are read only when it opens.
     const heads = this.headsStampOf(read.task, taskFile);
-    const key = JSON.stringify({ taskFile, model, headPrecision, file: read.stamp, heads });
+    // And when the model's files are written again (a new checkpoint in the same folder): its
+    // heads, trained on the new weights, would not fit the model kept in memory.
+    const modelFiles = modelStamp(this.modelFolderOf(read.task, model));
+    const key = JSON.stringify({ taskFile, model, headPrecision, file: read.stamp, heads, modelFiles });
     if (this.current && this.current.key === key && this.current.engine === engine) return this.current;
     void this.releaseSession();
     const loader = this.models.on(engine);
@@ -138,6 +141,12 @@ export class TaskHost {
       this.models.forget();
     });
     return entry;
+  }
+
+  /** The model folder a session opens: the setting's, else the task's (or, unread, the shipped one). */
+  private modelFolderOf(task: TaskDefinition | undefined, model: string): string {
+    if (model !== 'default') return model;
+    return task ? taskModelFolder(task, this.defaults.modelDir) : this.defaults.modelDir;
   }
 
   /** The task with its heads on its model, or its model alone when the task does not fit it. */

@@ -75,7 +75,7 @@ function exits(data: LayerViewData, layer: number): HTMLTableCellElement {
 /** The latest thought-then-answer generation: thought tokens from their layer, then the answer. */
 function generationSection(g: GenerationView): HTMLElement {
   const box = el('section', '', 'generation');
-  box.append(el('h2', `${g.source === 'inline' ? 'Inline completion' : 'Think Then Answer'}${g.done ? '' : ' (generating…)'}`));
+  box.append(el('h2', `${g.source === 'inline' ? 'Inline completion' : 'Think Then Answer'}${g.done ? (g.done.cancelled ? ' (cancelled)' : '') : ' (generating…)'}`));
   const line = el('div', '', 'tokens');
   line.setAttribute('role', 'list');
   for (const t of g.tokens) {

@@ -32,8 +32,8 @@ export interface GenerationView {
   layers: number;
   /** Each token with its layer and that layer's probability of it (absent in views saved before 2026-12-06). */
   tokens: { part: 'thought' | 'answer'; text: string; layer: number; probability?: number }[];
-  /** Set when it ended: positions caught up through the deeper layers before the answer, and times. */
-  done?: { caughtUp: number; thoughtLayer: number; thoughtProbability?: number; ms: { thought: number; answer: number } };
+  /** Set when it ended: positions caught up through the deeper layers before the answer, and times; `cancelled` when it ended so. */
+  done?: { caughtUp: number; thoughtLayer: number; thoughtProbability?: number; ms: { thought: number; answer: number }; cancelled?: true };
 }
 
 /** The ways out of a task the model serves without, as buttons: the error notice's and the layer view's. */

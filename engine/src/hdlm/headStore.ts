@@ -14,7 +14,7 @@ import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
 import { SafetensorsFile, TensorToWrite, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
 import type { Checkpoint } from '../checkpoint/types';
-import { processAlive } from '../processAlive';
+import { processAlive, processStart } from '../processAlive';
 import { writeNewFile } from '../textFile';
 import type { TaxonomyJson } from './taxonomy';
 
@@ -129,7 +129,10 @@ function replaceHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'>, w
   return written;
 }
 
-/** The file a training run holds in its heads folder (lockHeads): the process id, and a newline. */
+/**
+ * The file a training run holds in its heads folder (lockHeads): the process id, where the system
+ * tells it a space and when the process started (processStart), and a newline.
+ */
 export const HEADS_LOCK = '.train.lock';
 
 /**
@@ -144,30 +147,33 @@ export function lockHeads(dir: string): () => void {
   // The first folder this run made (undefined: none), so that the release removes only its own.
   const made = mkdirSync(dir, { recursive: true });
   const path = join(dir, HEADS_LOCK);
-  const mine = `${process.pid}\n`;
+  const start = processStart(process.pid);
+  const mine = `${process.pid}${start === undefined ? '' : ` ${start}`}\n`;
   // Twice: once, and once more after taking over a stale lock.
   for (let attempt = 0; attempt < 2; attempt++) {
     if (writeNewFile(path, mine)) {
       sweepDeadTemps(dir);
       return () => {
-        if (readLock(path) === process.pid) rmSync(path, { force: true });
+        if (readLock(path)?.pid === process.pid) rmSync(path, { force: true });
         if (made) rmEmptyDirs(dir, made);
       };
     }
     const holder = readLock(path);
-    if (holder !== undefined && processAlive(holder)) {
-      throw new Error(`${dir}: heads are being trained by process ${holder} (${path}); wait for it to finish, or train into another heads folder. If no training is running, delete ${path}`);
+    if (holder !== undefined && processAlive(holder.pid, holder.start)) {
+      throw new Error(`${dir}: heads are being trained by process ${holder.pid} (${path}); wait for it to finish, or train into another heads folder. If no training is running, delete ${path}`);
     }
-    rmSync(path, { force: true }); // its process is gone (or the file is not a lock): take it over
+    rmSync(path, { force: true }); // its process is gone, its pid reused (or the file is not a lock): take it over
   }
   throw new Error(`${dir}: another run took the heads folder while this one took over a stale lock (${path})`);
 }
 
-/** The process id in a lock file, or undefined when there is none or it is not one. */
-function readLock(path: string): number | undefined {
+/** The process in a lock file (its start where recorded: a lock from before, or not from Linux, has none), or undefined when there is none or it is not one. */
+function readLock(path: string): { pid: number; start?: string } | undefined {
   try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const [pidText, start] = readFileSync(path, 'utf8').trim().split(' ');
+    const pid = Number(pidText);
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    return start === undefined ? { pid } : { pid, start };
   } catch {
     return undefined;
   }

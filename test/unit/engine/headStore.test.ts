@@ -2,7 +2,7 @@
 // a head for another model is refused, and an interrupted save leaves the last good head. A
 // training run locks its heads folder, and sweeps what killed runs left there.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint } from '../../../engine/src/checkpoint/types';
 import { HEADS_LOCK, HeadManifest, loadHead, lockHeads, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
 import { LanguageHead } from '../../../engine/src/model/languageHead';
+import { processStart } from '../../../engine/src/processAlive';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 let dir: string;
@@ -153,8 +154,30 @@ test('a training run holds its heads folder: a second refuses naming the first\'
   writeFileSync(join(heads, stale), 'half a file');
   writeFileSync(join(heads, live), 'a write in progress');
   const again = lockHeads(heads);
-  assert.equal(readFileSync(join(heads, HEADS_LOCK), 'utf8'), `${process.pid}\n`);
+  assert.match(readFileSync(join(heads, HEADS_LOCK), 'utf8'), new RegExp(`^${process.pid}( \\S+)?\n$`));
   assert.deepEqual(readdirSync(heads).sort(), [HEADS_LOCK, live].sort(), 'the dead process\'s temporary file is swept, a live one\'s kept');
   again();
   assert.deepEqual(readdirSync(heads), [live], 'the lock goes; a folder the run did not make stays');
+});
+
+test('a lock whose pid now belongs to another process (pid reuse) is taken over, where the system tells when a process started', { skip: processStart(process.pid) === undefined && 'no process start times here (not Linux)' }, () => {
+  const heads = join(dir, 'reused');
+  mkdirSync(heads);
+  // A live process with the lock holder's pid, but started after the lock was written: a stranger.
+  const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const [boot] = processStart(stranger.pid!)!.split(':');
+    writeFileSync(join(heads, HEADS_LOCK), `${stranger.pid} ${boot}:1\n`);
+    const release = lockHeads(heads);
+    assert.equal(readFileSync(join(heads, HEADS_LOCK), 'utf8'), `${process.pid} ${processStart(process.pid)}\n`);
+    release();
+    // The same live process as the one that wrote it: still refused.
+    writeFileSync(join(heads, HEADS_LOCK), `${stranger.pid} ${processStart(stranger.pid!)}\n`);
+    assert.throws(() => lockHeads(heads), new RegExp(`heads are being trained by process ${stranger.pid}`));
+    // A lock from before starts were written: the pid alone decides, as it did.
+    writeFileSync(join(heads, HEADS_LOCK), `${stranger.pid}\n`);
+    assert.throws(() => lockHeads(heads), /heads are being trained/);
+  } finally {
+    stranger.kill();
+  }
 });

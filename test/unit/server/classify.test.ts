@@ -195,9 +195,20 @@ test('think then answer streams the thought from the first level\'s layer and th
   assert.equal(done.thoughtProbability, result.thoughtProbability);
   await assert.rejects(server.thinkThenAnswer({ text: '  ' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.badRequest);
   await assert.rejects(server.thinkThenAnswer({ text: 'x', maxTokens: 0 }), /maxTokens/);
+  assert.equal(done.cancelled, undefined, 'it finished');
   const source = new CancellationTokenSource();
   source.cancel();
   await assert.rejects(server.thinkThenAnswer({ text: 'A cat' }, source.token), (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
+  // Cancelled at its first token: its end says so, and a view does not show it as finished.
+  const midway = new CancellationTokenSource();
+  const send = client.sendGenerationStep.bind(client);
+  client.sendGenerationStep = (step) => {
+    send(step);
+    if (step.id === 'r2' && step.part === 'thought') midway.cancel();
+  };
+  await assert.rejects(server.thinkThenAnswer({ text: 'The cat sat on the', requestId: 'r2' }, midway.token), (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
+  const end = client.steps.filter((s) => s.id === 'r2').at(-1)!;
+  assert.deepEqual([end.part, end.part === 'done' && end.cancelled], ['done', true]);
 });
 
 function waitForEnd(client: FakeClient, jobId: string, timeoutMs: number): Promise<JobEvent> {

@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ResponseError } from 'vscode-languageserver';
 import { Engine } from '../../../engine/src/index';
-import { HdlmServer } from '../../../server/src/hdlmServer';
+import { HdlmServer, type EngineFactory } from '../../../server/src/hdlmServer';
 import { FakeClient } from '../../support/fakeClient';
 import { ErrorCodes } from '../../../server/src/protocol';
 import { parseSettings } from '../../../server/src/settings';
+import { REPO_ROOT } from '../../support/taskWorkspace';
+import { writeTinyModel } from '../../support/tinyCheckpoint';
 
 // No model ships in a fresh checkout's unit tests: classification tests make their own.
 const DEFAULTS = { modelDir: '/nonexistent/model', taskFile: '/nonexistent/task.hdlm.json', cli: '/nonexistent/hdlm.js' };
@@ -155,24 +157,26 @@ test('a task named in a request that is no regular file, or too large for one, i
 
 /**
  * Runs `body` with a server whose jobs run `script`, a stand-in for the CLI that stays until it
- * is stopped (after whatever `script` writes first), in a temporary folder that holds task
+ * is stopped (after whatever `script` writes first; cancelled, it ends), in a temporary folder that holds task
  * files made by `task`; the server is disposed and the folder removed afterwards.
  */
 async function withStandInCli(
   script: string,
   body: (server: HdlmServer, client: FakeClient, task: (name: string, heads?: string) => string, dir: string) => Promise<void>,
+  createEngine: EngineFactory = (o) => Engine.create(o),
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hdlm-standin-'));
   try {
     const cli = join(dir, 'cli.js');
-    writeFileSync(cli, `${script} setTimeout(() => undefined, 60_000); process.on("SIGINT", () => process.exit(130));`);
+    // It ends as the CLI does when its stdin closes (a cancel, or the server disposed).
+    writeFileSync(cli, `${script} setTimeout(() => undefined, 60_000); process.on("SIGINT", () => process.exit(130)); process.stdin.on("end", () => process.exit(130)).resume();`);
     const task = (name: string, heads?: string): string => {
       const file = join(dir, `${name}.hdlm.json`);
       writeFileSync(file, JSON.stringify({ name, model: 'model', dataset: 'd.jsonl', levels: [{ layer: 1 }, { layer: 'last' }], ...(heads ? { heads } : {}) }));
       return file;
     };
     const client = new FakeClient();
-    const server = new HdlmServer(client, (o) => Engine.create(o), { ...DEFAULTS, cli });
+    const server = new HdlmServer(client, createEngine, { ...DEFAULTS, cli });
     server.initialize(initParams);
     try {
       await body(server, client, task, dir);
@@ -240,3 +244,62 @@ test('mistakes of one label: a bad label or level is the request\'s error, named
   // A good filter on a task that is not there: the task's own error.
   assert.throws(() => server.mistakes({ task: '/nonexistent/t.hdlm.json', label: 'dog', level: 2 }), (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && /t\.hdlm\.json/.test(err.message));
 });
+
+test('an engine restarted by a settings change while a job and a request run: the status stays busy with them until they end', async () => {
+  // The model loads of the request wait for the test: the request runs across the restart.
+  let stopLoad: () => void = () => undefined;
+  const load = new Promise<never>((_, reject) => (stopLoad = () => reject(new Error('load stopped by the test'))));
+  load.catch(() => undefined);
+  const gated: EngineFactory = async (o) => {
+    const engine = await Engine.create(o);
+    engine.loadModel = () => load;
+    return engine;
+  };
+  await withStandInCli(
+    '',
+    async (server, client, task, dir) => {
+      writeTinyModel(join(dir, 'model'), REPO_ROOT);
+      const file = task('a');
+      const settings = { executionProviders: ['cpu'], threads: 1, task: file };
+      client.settings = settings;
+      await server.start();
+      const { jobId } = await server.train({ task: file });
+      const from = client.statuses.length;
+      const busyWithJob = (): void => assert.deepEqual([server.status.busy, server.status.message], [true, `fine-tuning ${file}`]);
+      busyWithJob();
+      // A job alone across the restart.
+      client.settings = { ...settings, threads: 2 };
+      await server.reconfigure();
+      assert.equal(server.status.device, 'cpu', 'the new engine started');
+      busyWithJob();
+      // A request too: it still runs when the next engine has started.
+      const request = server.classify({ text: 'a dog' });
+      request.catch(() => undefined);
+      await until(() => /^opening task a/.test(server.status.message), 'the request opens its session');
+      client.settings = settings;
+      const reconfigured = server.reconfigure();
+      const restarted = client.statuses.length;
+      await until(() => client.statuses.slice(restarted).some((s) => s.message === 'starting engine') && server.status.device === 'cpu', 'the engine restarted');
+      assert.deepEqual([server.status.busy, server.status.message], [true, 'classifying']);
+      stopLoad();
+      await assert.rejects(request, /load stopped by the test/);
+      await reconfigured;
+      // The request has ended: the job again, not the request's message.
+      busyWithJob();
+      assert.deepEqual(
+        client.statuses.slice(from).filter((s) => !s.busy),
+        [],
+        'never idle while work runs',
+      );
+      server.cancelJob(jobId);
+      await until(() => !server.status.busy, 'the job ended');
+      assert.equal(server.status.health, 'error', 'the model that failed to load is the standing error');
+    },
+    gated,
+  );
+});
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(condition(), what);
+}

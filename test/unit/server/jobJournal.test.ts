@@ -1,13 +1,14 @@
 // The job journal: events rebuild a job's view, the journal survives a restart of the server,
 // a job whose server died shows as interrupted, and a damaged journal file never stops a server.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { JobJournal, journalFile } from '../../../server/src/jobJournal';
 import { applyJobEvent, newJobView } from '../../../server/src/jobView';
+import { processStart } from '../../../engine/src/processAlive';
 
 const dir = mkdtempSync(join(tmpdir(), 'hdlm-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,4 +70,48 @@ test('a damaged journal starts afresh, saying so', () => {
   assert.match(lines.join('\n'), /unreadable and starts afresh/);
   journal.create('train', '/ws/t.hdlm.json');
   assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { jobs: unknown[] }).jobs.length, 1, 'rewritten whole');
+});
+
+test('two servers on one journal: neither overwrites the other\'s jobs, each sees the other\'s move on, and ids never repeat', () => {
+  const file = journalFile(dir, '/shared');
+  const a = new JobJournal(file);
+  const b = new JobJournal(file);
+  const states = (journal: JobJournal): string[] => journal.list().map((j) => `${j.jobId}:${j.state}`);
+  const trainA = a.create('train', '/ws/t.hdlm.json');
+  assert.deepEqual(states(b), [`${trainA}:running`], 'B sees the job A started');
+  a.apply(trainA, { kind: 'cancelled' });
+  assert.deepEqual(states(b), [`${trainA}:cancelled`], 'and how it ended');
+  // Both number their next job from the same file, as if B read it just before A wrote.
+  const before = readFileSync(file);
+  const evaluateA = a.create('evaluate', '/ws/t.hdlm.json');
+  writeFileSync(file, before);
+  const trainB = b.create('train', '/ws/t.hdlm.json');
+  assert.equal(/-(\d+)-/.exec(trainB)?.[1], /-(\d+)-/.exec(evaluateA)?.[1], 'the same number…');
+  assert.notEqual(trainB, evaluateA, '…but not the same id: each server tags its own');
+  // B's write, made from the file as it was, lost A's newest job until A writes again.
+  b.apply(trainB, { kind: 'failed', message: 'no dataset' });
+  a.apply(evaluateA, { kind: 'cancelled' });
+  const expected = [`${evaluateA}:cancelled`, `${trainB}:failed`, `${trainA}:cancelled`].sort();
+  assert.deepEqual(states(a).sort(), expected);
+  assert.deepEqual(states(b).sort(), expected);
+  // A new window (or either after a reload) finds every job in the file.
+  assert.deepEqual(states(new JobJournal(file)).sort(), expected);
+});
+
+test('a running job whose server\'s pid now belongs to another process is interrupted, where the system tells when a process started', { skip: processStart(process.pid) === undefined && 'no process start times here (not Linux)' }, () => {
+  const file = journalFile(dir, '/reused');
+  const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const [boot] = processStart(stranger.pid!)!.split(':');
+    const job = { ...newJobView('train-1', 'train', '/ws/t.hdlm.json', new Date('2026-12-01T10:00:00Z')), serverPid: stranger.pid, serverStart: `${boot}:1` };
+    writeFileSync(file, JSON.stringify({ jobs: [job] }));
+    const journal = new JobJournal(file);
+    assert.deepEqual(journal.list().map((j) => j.state), ['interrupted']);
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { jobs: { state: string }[] }).jobs[0]?.state, 'interrupted', 'stored so, at the time it was found');
+    // The server that wrote it, alive: the job runs on.
+    writeFileSync(file, JSON.stringify({ jobs: [{ ...job, serverStart: processStart(stranger.pid!) }] }));
+    assert.deepEqual(new JobJournal(file).list().map((j) => j.state), ['running']);
+  } finally {
+    stranger.kill();
+  }
 });

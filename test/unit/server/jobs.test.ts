@@ -30,3 +30,29 @@ test('a job process runs at a lower priority than the server, and its failure is
   const niceness = Number(/niceness (-?\d+)/.exec(message)?.[1]);
   assert.ok(niceness > getPriority(), `the job ran at niceness ${niceness}, the server at ${getPriority()}`);
 });
+
+/** The message of the `failed` event of a job run by the stand-in CLI `source`, and the job's line in the journal. */
+async function failureOf(name: string, source: string): Promise<{ message: string; line: string | undefined }> {
+  const cli = join(dir, `${name}.js`);
+  writeFileSync(cli, source);
+  const journal = new JobJournal(undefined);
+  const message = await new Promise<string>((resolve) => {
+    const jobs = new Jobs(cli, journal, (p) => p.event.kind === 'failed' && resolve(p.event.message), () => undefined);
+    jobs.start('train', join(dir, 't.hdlm.json'), { providers: ['cpu'], threads: 1 });
+  });
+  return { message, line: journal.list()[0]?.line };
+}
+
+test('a job killed by a signal, or ending without a word, says how it ended (never an empty reason)', async () => {
+  // The out-of-memory killer's SIGKILL: nothing is written, whatever came to stderr before.
+  const killed = await failureOf('oom', `process.stderr.write('hdlm: note: an earlier warning\\n'); process.kill(process.pid, 'SIGKILL');`);
+  assert.match(killed.message, /killed by SIGKILL \(out of memory\?/);
+  assert.equal(killed.line, killed.message, 'the job view shows it too');
+  const terminated = await failureOf('term', `process.kill(process.pid, 'SIGTERM'); setTimeout(() => undefined, 5000);`);
+  assert.match(terminated.message, /killed by SIGTERM/);
+  const silent = await failureOf('silent', `process.exit(3);`);
+  assert.match(silent.message, /exited with code 3/);
+  // The CLI's own error stays the reason.
+  const failed = await failureOf('error', `process.stderr.write('hdlm: the dataset is empty\\n'); process.exit(1);`);
+  assert.equal(failed.message, 'the dataset is empty');
+});
