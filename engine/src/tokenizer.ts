@@ -20,9 +20,9 @@ export interface DecodeOptions {
 }
 
 export class Tokenizer {
-  /** Ids of the added tokens (<|end|>, <|eos|>, …): never the encoding of text (encode). */
+  /** Ids of the special added tokens (<|end|>, <|eos|>, …): never the encoding of text (encode). */
   private readonly addedIds: Set<number>;
-  /** The same tokenizer with no added tokens, built the first time a text spells one. */
+  /** The same tokenizer with no special added tokens, built the first time a text spells one. */
   private textOnly: HfTokenizer | undefined;
   /** What the post-processor puts around a text's ids when special tokens are added. */
   private frame: { before: number[]; after: number[] } | undefined;
@@ -36,7 +36,7 @@ export class Tokenizer {
     /** One past the largest token id, added tokens included: the rows an embedding needs. */
     readonly vocabSize: number,
   ) {
-    this.addedIds = new Set(inner.get_added_tokens_decoder().keys());
+    this.addedIds = new Set([...inner.get_added_tokens_decoder()].filter(([, token]) => token.special).map(([id]) => id));
   }
 
   /** `path` is a tokenizer.json file or the folder that holds one. */
@@ -56,20 +56,23 @@ export class Tokenizer {
     } catch (err) {
       throw new Error(`${file}: cannot build a tokenizer: ${(err as Error).message}`, { cause: err });
     }
-    // The same files with the added-token list left out: their text is then ordinary text.
-    const withoutAddedTokens = (): HfTokenizer => new Impl({ ...json, added_tokens: [] }, config);
+    // The same files with the special tokens left out of the added-token list: their text is then
+    // ordinary text. Added tokens that are not special (words a model's authors added) still
+    // match, as they do in transformers with split_special_tokens.
+    const addedTokens = Array.isArray(json.added_tokens) ? (json.added_tokens as { special?: unknown }[]) : [];
+    const withoutAddedTokens = (): HfTokenizer => new Impl({ ...json, added_tokens: addedTokens.filter((t) => t.special !== true) }, config);
     return new Tokenizer(inner, withoutAddedTokens, file, largestId(inner) + 1);
   }
 
   /**
-   * The ids of a text, always as plain text: what a user or a dataset writes never becomes an
-   * added token, even when it spells one ("<|end|>", "<|assistant|>", "<|eos|>" …), or a typed
+   * The ids of a text, always as plain text: what a user or a dataset writes never becomes a
+   * special token, even when it spells one ("<|end|>", "<|assistant|>", "<|eos|>" …), or a typed
    * input could close its own turn, open the answer, or end the sequence. This is transformers'
-   * `split_special_tokens=True`, for every added token. Special tokens come only from
+   * `split_special_tokens=True`. Special tokens come only from
    * `addSpecialTokens` (the post-processor's BOS and the like) or as ids (SequenceFormat's roles).
    *
    * @huggingface/tokenizers has no such option: its encode always matches added tokens. So a text
-   * whose ids hold an added token is encoded again by the same tokenizer built without its added
+   * whose ids hold a special one is encoded again by the same tokenizer built without its special
    * tokens (made once, on the first such text: most texts never spell one, and it holds a second
    * copy of the vocabulary). That gives the tokens the text itself gives, merges across the
    * marker included; encoding the pieces around each marker apart would split words at every cut
@@ -92,7 +95,7 @@ export class Tokenizer {
     return id !== undefined && this.inner.get_added_tokens_decoder().get(id)?.special === true ? id : undefined;
   }
 
-  /** A text's ids with no added token among them (encode). */
+  /** A text's ids with no special token among them (encode). */
   private textIds(text: string): number[] {
     const ids: number[] = this.inner.encode(text, { add_special_tokens: false }).ids;
     if (!ids.some((id: number) => this.addedIds.has(id))) return ids;

@@ -509,7 +509,7 @@ describe('HdLM extension in a real VS Code', () => {
     assert.equal(end?.kind, 'report', JSON.stringify(end));
     assert.match(api.outputText(), /done in \d+ s: level1@2/);
     // The job's stages (and any notice about its dataset) stay in the log after the notification.
-    assert.match(api.outputText(), /train-\d+: reading .*\.jsonl/);
+    assert.match(api.outputText(), /train-\d+-[a-z0-9]+: reading .*\.jsonl/);
     const classified = await (async () => {
       await vscode.workspace.getConfiguration('hdlm').update('task', 'wn.hdlm.json', vscode.ConfigurationTarget.Workspace);
       try {
@@ -943,7 +943,7 @@ describe('HdLM extension in a real VS Code', () => {
     assert.equal(await acceptFirst<string | undefined>('hdlm.showStatusMenu'), 'hdlm.cancelJob');
     const end = await running;
     assert.equal(end?.kind, 'cancelled', JSON.stringify(end));
-    assert.match(api.outputText(), /cancelling train-\d+ \(fine-tuning wn-cancel\.hdlm\.json\)/);
+    assert.match(api.outputText(), /cancelling train-\d+-[a-z0-9]+ \(fine-tuning wn-cancel\.hdlm\.json\)/);
     // Show Jobs: nothing runs now, so its first entry is the newest job, this one, cancelled.
     const job = await acceptFirst<{ jobId: string; state: string; task: string } | undefined>('hdlm.showJobs');
     assert.equal(job?.state, 'cancelled', JSON.stringify(job));

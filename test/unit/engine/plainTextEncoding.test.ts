@@ -79,3 +79,22 @@ test('another tokenizer: its added token in a text is text, and its post-process
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an added token that is not special (a word a model adds) still matches in text, as with transformers\' split_special_tokens', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hdlm-plain-added-'));
+  try {
+    const json = tinyTokenizerJson();
+    const word = { id: TINY_TOKENIZER_SIZE, content: '<think>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false };
+    json['added_tokens'] = [...(json['added_tokens'] as object[]), word];
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+    const tokenizer = await Tokenizer.load(dir);
+    const bos = TINY_TOKENIZER_SIZE - 1;
+    // With a special token in the text too, which makes the text be encoded again without it.
+    const ids = tokenizer.encode(`hello <think> ${TINY_SPECIAL}`, { addSpecialTokens: false });
+    assert.ok(ids.includes(word.id), `${ids}`);
+    assert.ok(!ids.includes(bos), `${ids}`);
+    assert.equal(tokenizer.decode(ids), `hello <think> ${TINY_SPECIAL}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
