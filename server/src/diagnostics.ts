@@ -17,6 +17,7 @@ import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
 import { datasetKind } from './datasetKind';
 import { splitDiagnostics } from './splitDiagnostics';
+import { LabelIndex } from './labelUses';
 import { factsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, type LevelLabels } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
@@ -123,8 +124,11 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
       diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} does not exist` });
       continue;
     }
-    // A file still being read is checked when it has been (the server validates again then).
-    if (typeof facts === 'string') continue;
+    if (!(facts instanceof LabelIndex)) {
+      if (facts.broken) diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} is ${facts.why}` });
+      // A file still being read is checked when it has been (the server validates again then).
+      continue;
+    }
     const labels = facts.levels;
     if (split === 'train') {
       train = labels;

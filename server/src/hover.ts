@@ -14,7 +14,7 @@ import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
 import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
-import type { LabelIndex } from './labelUses';
+import { LabelIndex } from './labelUses';
 import { readEvaluation } from './taskSummary';
 
 /** One sentence per task-file field; completion shows these too. */
@@ -83,8 +83,8 @@ function datasetFieldHover(text: string, split: string | number | undefined, uri
   const base = uri !== undefined ? taskBaseDir(uri) : undefined;
   if (node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' && base !== undefined) {
     const facts = factsOf(resolve(base, node.value));
-    if (typeof facts === 'string') parts.push(`(The file is ${facts}.)`);
-    else if (facts) parts.push(datasetSummary(facts));
+    if (facts instanceof LabelIndex) parts.push(datasetSummary(facts));
+    else if (facts) parts.push(`(The file is ${facts.why}.)`);
   }
   return { contents: { kind: 'markdown', value: parts.join('\n\n') } };
 }

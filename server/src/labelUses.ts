@@ -385,19 +385,26 @@ export function fileIndex(path: string): Promise<LabelIndex> {
  */
 export function fileIndexNow(path: string): LabelIndex | undefined {
   const now = fileIndexOrReason(path);
-  return typeof now === 'object' ? now : undefined;
+  return now instanceof LabelIndex ? now : undefined;
+}
+
+/** Why a file that exists has no index now: `why` completes "the file is …"; `broken` when it cannot be read at all. */
+export interface NoIndex {
+  why: string;
+  broken: boolean;
 }
 
 /**
- * As fileIndexNow, but saying why there is no index: undefined when the file does not exist,
- * else a clause (`being read`, or why it cannot be indexed: too large, a folder, unreadable).
+ * As fileIndexNow, but saying why there is no index: undefined when the file does not exist;
+ * else being read, too large to index, or unreadable (a folder, no permission).
  */
-export function fileIndexOrReason(path: string): LabelIndex | string | undefined {
+export function fileIndexOrReason(path: string): LabelIndex | NoIndex | undefined {
   try {
-    return entryOf(path, true).ready ?? 'being read';
+    return entryOf(path, true).ready ?? { why: 'being read', broken: false };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return err instanceof TooLargeToIndexError ? `${megabytes(err.bytes)}, too large to read in the editor` : `unreadable (${readProblem(err)})`;
+    if (err instanceof TooLargeToIndexError) return { why: `${megabytes(err.bytes)}, too large to read in the editor`, broken: false };
+    return { why: `unreadable: ${readProblem(err)}`, broken: true };
   }
 }
 

@@ -10,7 +10,7 @@ import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
-import { fileIndexOrReason, type LabelIndex } from './labelUses';
+import { fileIndexOrReason, type LabelIndex, type NoIndex } from './labelUses';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
 
 /** What the server knows that the document text does not say. */
@@ -159,9 +159,9 @@ export type LevelLabels = readonly ReadonlyMap<string, unknown>[];
  * A dataset file's labels per level and its row counts (LabelIndex's `levels`, `rows` and
  * `malformed`), from the index references and rename use: a file is read once per change, and a
  * large one as a stream in the background (the server validates open documents again when it is
- * read) instead of whole and at once on a hover. Undefined when the file does not exist; a
- * clause saying why there are no facts yet otherwise (`being read`, too large, unreadable).
+ * read) instead of whole and at once on a hover. Undefined when the file does not exist; why
+ * there are no facts otherwise (being read, too large, unreadable).
  */
-export function factsOf(file: string): LabelIndex | string | undefined {
+export function factsOf(file: string): LabelIndex | NoIndex | undefined {
   return fileIndexOrReason(file);
 }

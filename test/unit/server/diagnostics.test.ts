@@ -156,6 +156,13 @@ test('dataset files must exist, and dev/test labels must be ones the training fi
   assert.match(String(found[0]![2]), /dataset dev file .*nope\.jsonl does not exist/);
   assert.deepEqual(found[1]!.slice(0, 2), [2, '"test.jsonl"']);
   assert.equal(found[1]![2], 'the test file uses labels the training file never has (level 1: mineral; level 2: cat, shrub, granite): no head can predict them');
+  // A folder where a file belongs is named as such.
+  mkdirSync(join(work, 'folder.jsonl'));
+  const folder = doc('{ "name": "t", "model": "m", "dataset": { "train": "train.jsonl", "dev": "folder.jsonl" }, "levels": [2, "last"] }', 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
+  const named = taskFileDiagnostics(folder, context).map((x) => [x.severity, textAt(folder, x.range), messageOf(x)]);
+  assert.equal(named.length, 1, JSON.stringify(named));
+  assert.deepEqual(named[0]!.slice(0, 2), [1, '"folder.jsonl"']);
+  assert.match(String(named[0]![2]), /dataset dev file .*folder\.jsonl is unreadable: is a folder, not a file/);
 });
 
 test('a dev or test split flags, on the label itself, what its training file never has', () => {
