@@ -427,7 +427,9 @@ export class SegmentedModel {
     if (this.released) return;
     this.released = true;
     await Promise.allSettled([...this.inFlight]);
-    const rowsSessions = await Promise.all(this.segments.flatMap((s) => (s.rowsSession && !s.takesRows ? [s.rowsSession] : [])));
+    // One still opening is waited for; one that failed to open has nothing to free.
+    const opening = await Promise.allSettled(this.segments.flatMap((s) => (s.rowsSession && !s.takesRows ? [s.rowsSession] : [])));
+    const rowsSessions = opening.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     // Before the sessions go: a device tensor freed after its session crashes the process.
     this.deviceTensors.freeAll();
     await Promise.all([...this.segments.map((s) => s.session.release()), ...rowsSessions.map((r) => r.release()), this.ownHead.release(), this.toHost?.release()]);
@@ -454,7 +456,12 @@ export class SegmentedModel {
   /** The rows session of segment s and its SegmentIO.rows feed: flat indices b·n + i, padded to the longest list. */
   private async pickedRows(s: number, picks: NonNullable<RunOptions['rows']>, batch: number, n: number): Promise<PickedRows> {
     const seg = this.segments[s]!;
-    seg.rowsSession ??= this.openRowsSession(seg.first, seg.end);
+    // A rows session that fails to open (out of device memory) is not kept: the next call tries
+    // again, and release() has nothing of it to free.
+    seg.rowsSession ??= this.openRowsSession(seg.first, seg.end).catch((err: unknown) => {
+      seg.rowsSession = undefined;
+      throw err;
+    });
     const rows = picks === 'newest' ? Array.from({ length: batch }, () => [n - 1]) : picks;
     const R = Math.max(1, ...rows.map((r) => r.length));
     const index = new BigInt64Array(batch * R);

@@ -392,6 +392,25 @@ test('a load that fails part way releases every session it had opened, then reth
   assert.equal(open.size, 0, `${open.size} sessions left open`);
 });
 
+test('a rows session that fails to open is tried again by the next run, and release() frees the rest', async () => {
+  const model = await SegmentedModel.create(tinyLlamaCheckpoint(GQA), { cuts: [2, 4], provider: TEST_PROVIDER, threads: 1, fused: true });
+  const create = Session.create.bind(Session);
+  const exitRun = async (): Promise<void> => {
+    const state = model.newState(1);
+    model.append(state, [PROMPT]);
+    // An exit at layer 2 with rows: segment 0-2's rows graph, opened the first time it is asked for.
+    await model.runTo(state, 2, { rows: [[0, 1]] });
+  };
+  Session.create = () => Promise.reject(new Error('simulated: out of device memory'));
+  try {
+    await assert.rejects(exitRun(), /simulated: out of device memory/);
+  } finally {
+    Session.create = create;
+  }
+  await exitRun();
+  await model.release();
+});
+
 test('a release during a generation\'s head call waits for it; the generation then fails with the engine\'s message', async () => {
   const model = await SegmentedModel.create(tinyLlamaCheckpoint(GQA), { cuts: [2], provider: TEST_PROVIDER, threads: 1, fused: true });
   const head = model.ownHead;
