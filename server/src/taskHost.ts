@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Engine } from '../../engine/src/index';
 import { samePath } from '../../engine/src/samePath';
-import { headsStamp } from '../../engine/src/hdlm/headStore';
+import { headsStamp, headsTrainer } from '../../engine/src/hdlm/headStore';
 import { modelStamp, ModelPool, type ModelLoader } from '../../engine/src/modelPool';
 import { MAX_TASK_FILE_BYTES, readTaskFile, TaskFileError, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { openModelOnly, openTask, taskModelFolder, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
@@ -200,10 +200,15 @@ export class TaskHost {
     return { ...read, stamp: fileStamp ?? 'none' };
   }
 
-  /** The stamp of a task's heads: as the session has them while a job of this server writes them. */
+  /**
+   * The stamp of a task's heads: as the session has them while a run writes them, a job of this
+   * server or any other live run holding the folder's lock (a terminal's `hdlm train`), so that
+   * no request opens one level's new head with the others' old ones.
+   */
   private headsStampOf(task: TaskDefinition | undefined, taskFile: string): string {
     if (!task) return '';
-    if (this.current !== undefined && samePath(this.current.taskFile, taskFile) && this.headsBeingWritten(task.headsDir)) return this.current.heads;
+    const beingWritten = (): boolean => this.headsBeingWritten(task.headsDir) || headsTrainer(task.headsDir) !== undefined;
+    if (this.current !== undefined && samePath(this.current.taskFile, taskFile) && beingWritten()) return this.current.heads;
     return headsStamp(task.headsDir);
   }
 

@@ -167,6 +167,16 @@ export function lockHeads(dir: string): () => void {
   throw new Error(`${dir}: another run took the heads folder while this one took over a stale lock (${path})`);
 }
 
+/**
+ * The process training into heads folder `dir` now (its lock's, while that process lives), or
+ * undefined: a reader that must not see a run's heads half saved (one level new, the others old)
+ * waits for the lock to go.
+ */
+export function headsTrainer(dir: string): number | undefined {
+  const holder = readLock(join(dir, HEADS_LOCK));
+  return holder !== undefined && processAlive(holder.pid, holder.start) ? holder.pid : undefined;
+}
+
 /** The process in a lock file (its start where recorded: a lock from before, or not from Linux, has none), or undefined when there is none or it is not one. */
 function readLock(path: string): { pid: number; start?: string } | undefined {
   try {

@@ -1,7 +1,7 @@
 // TaskHost keeps one session while nothing it was opened from changes, and opens another when
 // the task file's bytes change (an edit of the same size within the same clock tick too) or a
-// head is saved: but not for each head a job of this server saves (the first request after its
-// end opens the finished heads), and not for the reports an evaluation writes beside the heads.
+// head is saved: but not for each head a run saves, a job of this server or a terminal's holding
+// the folder's lock (the first request after its end opens the finished heads), and not for the reports an evaluation writes beside the heads.
 // A session opened again shares the model with the one before unless its segments moved, and
 // then still its head.
 import assert from 'node:assert/strict';
@@ -48,6 +48,11 @@ test('the session follows the task file and its heads, but not each head a job o
     writeFileSync(join(workspace, 'heads', 'level1.a1.safetensors'), '');
     assert.equal(await session(), first);
     jobWriting = false;
+    // The same for another process's run (a terminal's `hdlm train`): its lock, while it lives.
+    writeFileSync(join(workspace, 'heads', '.train.lock'), `${process.pid}\n`);
+    writeFileSync(join(workspace, 'heads', 'level2.a1.safetensors'), '');
+    assert.equal(await session(), first, 'a live run holds the heads folder');
+    rmSync(join(workspace, 'heads', '.train.lock'));
     const saved = await session();
     assert.notEqual(saved, first, 'the job ended: the saved heads are read');
     assert.equal(saved.loaded, first.loaded, 'new heads on the same model: it is shared, not loaded again');
