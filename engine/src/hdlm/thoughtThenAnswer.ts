@@ -60,7 +60,7 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
     if (row.stop === 'cancelled') {
       return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled' }, caughtUp: 0, thoughtProbability, ms: { thought: t1 - t0, answer: 0 } };
     }
-    const bridge = answerBridge(row, endIds, opening);
+    const bridge = answerBridge(row, endIds, opening, (ids) => tokenizer.decode(ids));
     const pendingBefore = thought.state.segments.reduce((a, s, i) => (i > 0 ? Math.max(a, s.pendingCount) : a), 0);
     const answer = await turnOf('answer', { prompts: [bridge], state: thought.state, head: request.answerHead, config: { maxNewTokens: 48, ...stops, ...request.answer } });
     return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, thoughtProbability, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
@@ -86,12 +86,15 @@ function thoughtRoom(model: SegmentedModel, prompt: number, bridge: number): num
  * trained sequence (thoughtThenAnswerSequence): close the thought turn unless the model already
  * did, then open the answer turn. With plain-text roles nothing closes a turn: the thought ends on
  * the first token of the answer's opening (a newline), already in the state, so only the rest of
- * the opening follows.
+ * the opening follows; so too when the model's token joined the newline to text before it (".\n"):
+ * the state then spells the trained text, if not its tokens, and a second newline would not.
  */
-function answerBridge(thought: GeneratedRow, endIds: number[], opening: number[]): number[] {
+function answerBridge(thought: GeneratedRow, endIds: number[], opening: number[], decode: (ids: number[]) => string): number[] {
   const last = thought.tokens.at(-1);
   if (endIds.length > 0) return [...(thought.stop === 'stopToken' && endIds.includes(last!) ? [] : endIds), ...opening];
-  return thought.stop === 'stopString' && last === opening[0] ? opening.slice(1) : opening;
+  const newlineOpens = opening.length > 0 && decode(opening.slice(0, 1)) === '\n';
+  const endedOnNewline = thought.stop === 'stopString' && last !== undefined && (last === opening[0] || (newlineOpens && decode([last]).endsWith('\n')));
+  return endedOnNewline ? opening.slice(1) : opening;
 }
 
 /** A token event of a generation asked to score its tokens: its probability is there. */
@@ -123,7 +126,9 @@ export function answerPrompt(tokenizer: Tokenizer, system: string, input: string
 function turnDecoding(tokenizer: Tokenizer): { decode: (ids: number[]) => string; stops: Partial<GenerationConfig> } {
   const endIds = sequenceFormat(tokenizer).close();
   return {
-    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }).trimStart(),
+    // The space after a role's opening is not the turn's text; a newline is (an empty turn ends
+    // on it: the plain format's stop string must still find it).
+    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }).replace(/^[^\S\n]+/, ''),
     stops: endIds.length > 0 ? { stopTokenIds: endIds } : { stopStrings: ['\n'] },
   };
 }

@@ -98,6 +98,24 @@ test('plain-text roles: the thought ends on its newline, the answer follows the 
   assert.deepEqual(appended, trained);
 });
 
+test('plain-text roles: a thought that is only its newline ends there, and a token joining text to the newline opens the answer once', async () => {
+  const tokenizer = await shippedTokenizerVariant({ keepAdded: (t) => ['<|pad|>', '<|bos|>', '<|eos|>'].includes(t) });
+  const enc = (text: string): number[] => tokenizer.encode(text, { addSpecialTokens: false });
+  const [newline] = enc('\n');
+  const empty = scriptedModel([newline!, ...enc(' cat purrs.'), newline!]);
+  const result = await thoughtThenAnswer(empty.model, tokenizer, { input: 'a small cat', system: 'Think.', thoughtLayer: 4 });
+  assert.deepEqual([result.thought.text, result.thought.stop, result.thought.tokens.length], ['', 'stopString', 1]);
+  assert.equal(result.answer.text, 'cat purrs.');
+  // A token for text and a newline together (". \n" is one in this vocabulary, or the test names the one it lacks).
+  const joined = [' feline.\n', '.\n', ':\n'].map(enc).find((ids) => ids.length > 0 && tokenizer.decode(ids.slice(-1)).length > 1 && tokenizer.decode(ids.slice(-1)).endsWith('\n'));
+  assert.ok(joined, 'the shipped vocabulary has a token joining text to a newline');
+  const merged = scriptedModel([...joined, ...enc(' cat purrs.'), newline!]);
+  const after = await thoughtThenAnswer(merged.model, tokenizer, { input: 'a small cat', system: 'Think.', thoughtLayer: 4 });
+  assert.equal(after.answer.text, 'cat purrs.');
+  const text = tokenizer.decode(merged.appended);
+  assert.doesNotMatch(text, /\n\nAnswer:/, `one newline before the answer's opening: ${JSON.stringify(text)}`);
+});
+
 test('near the context limit the thought leaves room for the bridge and an answer; an input with no room is refused first', async () => {
   const tokenizer = loaded.requireTokenizer();
   const prefix = thoughtPrompt(tokenizer, 'Think.', 'a small cat');
