@@ -17,7 +17,6 @@ import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
 import { datasetKind } from './datasetKind';
 import { splitDiagnostics } from './splitDiagnostics';
-import { LabelIndex } from './labelUses';
 import { factsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, type LevelLabels } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
@@ -124,7 +123,7 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
       diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} does not exist` });
       continue;
     }
-    if (!(facts instanceof LabelIndex)) {
+    if ('why' in facts) {
       if (facts.broken) diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} is ${facts.why}` });
       // A file still being read is checked when it has been (the server validates again then).
       continue;
@@ -135,7 +134,7 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
       continue;
     }
     if (!train) continue;
-    const unknown = labels.map((set, d) => ({ level: d + 1, labels: [...set.keys()].filter((l) => !train![d]?.has(l)) })).filter((u) => u.labels.length > 0);
+    const unknown = labels.map((set, d) => ({ level: d + 1, labels: [...set].filter((l) => !train![d]?.has(l)) })).filter((u) => u.labels.length > 0);
     if (unknown.length === 0) continue;
     const detail = unknown.map((u) => `level ${u.level}: ${someLabels(u.labels)}`).join('; ');
     diagnostics.push({ range, severity: DiagnosticSeverity.Warning, source: 'hdlm', message: `the ${split} file uses labels the training file never has (${detail}): no head can predict them` });

@@ -13,8 +13,7 @@ import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
-import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
-import { LabelIndex } from './labelUses';
+import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
 import { readEvaluation } from './taskSummary';
 
 /** One sentence per task-file field; completion shows these too. */
@@ -83,13 +82,13 @@ function datasetFieldHover(text: string, split: string | number | undefined, uri
   const base = uri !== undefined ? taskBaseDir(uri) : undefined;
   if (node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' && base !== undefined) {
     const facts = factsOf(resolve(base, node.value));
-    if (facts instanceof LabelIndex) parts.push(datasetSummary(facts));
-    else if (facts) parts.push(`(The file is ${facts.why}.)`);
+    if (facts && 'why' in facts) parts.push(`(The file is ${facts.why}.)`);
+    else if (facts) parts.push(datasetSummary(facts));
   }
   return { contents: { kind: 'markdown', value: parts.join('\n\n') } };
 }
 
-function datasetSummary(facts: LabelIndex): string {
+function datasetSummary(facts: DatasetFacts): string {
   const rows = `${facts.rows.toLocaleString('en')} example${facts.rows === 1 ? '' : 's'}`;
   const labels = facts.levels.length > 0 ? `; labels per level ${facts.levels.map((l) => l.size.toLocaleString('en')).join(' / ')}` : '';
   const skipped = facts.malformed > 0 ? `; ⚠ ${facts.malformed} line${facts.malformed === 1 ? '' : 's'} not a JSON object (training skips them)` : '';

@@ -202,6 +202,11 @@ export class LabelIndex {
   readonly levels: Map<string, LabelUses>[] = [];
   /** Thought → its uses (thought-then-answer datasets; level 0 only). */
   readonly thoughts = new Map<string, LabelUses>();
+  /**
+   * Per level, the labels of lines that are JSON objects: the examples training reads (`levels`
+   * also holds those of lines being typed, for references and rename).
+   */
+  readonly exampleLabels: Set<string>[] = [];
   /** Lines that are JSON objects (examples, whatever their shape). */
   rows = 0;
   /** Lines that are neither blank nor a JSON object: training skips them. */
@@ -213,6 +218,7 @@ export class LabelIndex {
     if (read.object) this.rows++;
     else this.malformed++;
     if (read.labels) this.record(read.labels, row, (level) => (this.levels[level] ??= new Map()));
+    if (read.labels && read.object) read.labels.labels.forEach((label, level) => (this.exampleLabels[level] ??= new Set()).add(label));
     if (read.thought) this.record(read.thought, row, () => this.thoughts);
   }
 

@@ -10,7 +10,7 @@ import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
-import { fileIndexOrReason, type LabelIndex, type NoIndex } from './labelUses';
+import { fileIndexOrReason, LabelIndex, type NoIndex } from './labelUses';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
 
 /** What the server knows that the document text does not say. */
@@ -153,15 +153,48 @@ export function percent(x: number): string {
 }
 
 /** The labels a hierarchical dataset file uses, per level (index 0 = the coarsest). */
-export type LevelLabels = readonly ReadonlyMap<string, unknown>[];
+export type LevelLabels = readonly ReadonlySet<string>[];
+
+/** What a dataset file holds, for hovers and the split checks. */
+export interface DatasetFacts {
+  /** Per level, the labels of its examples (lines that are JSON objects: what training reads). */
+  levels: LevelLabels;
+  /** Lines that are JSON objects. */
+  rows: number;
+  /** Lines that are neither blank nor a JSON object: training skips them. */
+  malformed: number;
+}
+
+/** Facts of the files asked about, per stamp: a few label sets each, so many more than indexes. */
+const facts = new Map<string, { stamp: string; facts: DatasetFacts }>();
+const KEPT_FACTS = 64;
 
 /**
- * A dataset file's labels per level and its row counts (LabelIndex's `levels`, `rows` and
- * `malformed`), from the index references and rename use: a file is read once per change, and a
- * large one as a stream in the background (the server validates open documents again when it is
- * read) instead of whole and at once on a hover. Undefined when the file does not exist; why
- * there are no facts otherwise (being read, too large, unreadable).
+ * A dataset file's labels per level and its row counts, taken from the label index references
+ * and rename use (labelUses.ts): a file is read once per change, a large one as a stream in the
+ * background (the server validates open documents again when it has been), instead of whole and
+ * at once on a hover. They are kept apart from the index, which keeps only a few files: task
+ * files naming more large datasets than that would otherwise have each read evict another's
+ * index, and each validation start those reads again, for ever. Undefined when the file does
+ * not exist; why there are no facts otherwise (being read, too large, unreadable).
  */
-export function factsOf(file: string): LabelIndex | NoIndex | undefined {
-  return fileIndexOrReason(file);
+export function factsOf(file: string): DatasetFacts | NoIndex | undefined {
+  let stamp: string | undefined;
+  try {
+    const stat = statSync(file);
+    stamp = `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    stamp = undefined; // the index names what is wrong (or that nothing is there)
+  }
+  const kept = facts.get(file);
+  if (stamp !== undefined && kept?.stamp === stamp) return kept.facts;
+  const index = fileIndexOrReason(file);
+  if (!(index instanceof LabelIndex)) return index;
+  const found: DatasetFacts = { levels: index.exampleLabels.map((labels) => new Set(labels)), rows: index.rows, malformed: index.malformed };
+  if (stamp !== undefined) {
+    facts.delete(file);
+    facts.set(file, { stamp, facts: found });
+    if (facts.size > KEPT_FACTS) facts.delete(facts.keys().next().value!);
+  }
+  return found;
 }

@@ -12,6 +12,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetHover } from '../../../server/src/datasetHover';
 import { taskFileHover } from '../../../server/src/hover';
 import { fileIndex } from '../../../server/src/labelUses';
+import { factsOf } from '../../../server/src/taskFacts';
 import { saveLayerScan } from '../../../engine/src/hdlm/layerScan';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
@@ -73,13 +74,14 @@ test('hovering a level with a trained head shows the head from its manifest', ()
 
 test('hovering a dataset path says what the file holds; inside `dataset`, `train` is the training file', () => {
   mkdirSync(join(work, 'split'), { recursive: true });
-  writeFileSync(join(work, 'split', 'train.jsonl'), [...dataset, 'not json', ''].join('\n'));
+  // A line training skips (a trailing comma) does not lend the file its labels.
+  writeFileSync(join(work, 'split', 'train.jsonl'), [...dataset, 'not json', '{"text": "typed", "labels": ["new", "newer"],}', ''].join('\n'));
   const text = '{ "name": "t", "dataset": { "train": "split/train.jsonl", "test": "split/none.jsonl" }, "train": { "epochs": 2 } }';
   const doc = TextDocument.create(pathToFileURL(join(work, 't.hdlm.json')).href, 'hdlm-task', 1, text);
   const at = (needle: string): string => value(taskFileHover(doc, 0, text.indexOf(needle) + 2, { defaultModelDir: join(work, 'none') }));
   const file = at('"split/train.jsonl"');
   assert.match(file, /^`dataset\.train`: JSON Lines/);
-  assert.match(file, /3 examples; labels per level 2 \/ 3; ⚠ 1 line not a JSON object \(training skips them\)\.$/);
+  assert.match(file, /3 examples; labels per level 2 \/ 3; ⚠ 2 lines not a JSON object \(training skips them\)\.$/);
   assert.doesNotMatch(at('"split/none.jsonl"'), /examples/, 'a missing file is the diagnostics\' business');
   assert.match(at('"epochs"'), /Most passes/, 'the training settings keep their own help');
   // Without a context the hover reads no files.
@@ -97,6 +99,20 @@ test('a large dataset file is read in the background: its hover says so until it
   assert.match(hover(), /\(The file is being read\.\)$/);
   await fileIndex(path);
   assert.match(hover(), /50,000 examples; labels per level 3 \/ 7; ⚠ 1 line not a JSON object \(training skips them\)\.$/);
+});
+
+test('the facts of more large datasets than the label index keeps stay known: no file is read again while it is unchanged', async () => {
+  // Seven files above 4 MiB, each read in the background: the index keeps six, the facts all.
+  const line = (i: number): string => JSON.stringify({ text: `example ${i} ${'y'.repeat(90)}`, labels: [`c${i % 2}`] });
+  const files = Array.from({ length: 7 }, (_, k) => join(work, 'split', `many-${k}.jsonl`));
+  for (const [k, path] of files.entries()) {
+    writeFileSync(path, Array.from({ length: 40_000 + k }, (_, i) => line(i)).join('\n'));
+    assert.ok(factsOf(path) && 'why' in factsOf(path)!, 'being read');
+    await fileIndex(path);
+    assert.equal((factsOf(path) as { rows: number }).rows, 40_000 + k);
+  }
+  // The first file's index has been evicted by now; its facts have not, so nothing reads it again.
+  assert.equal((factsOf(files[0]!) as { rows: number }).rows, 40_000);
 });
 
 test('hovering a thought says how many lines use it', () => {
