@@ -34,7 +34,8 @@ export async function cancelJobCommand(server: ServerConnection, output: TeeOutp
   let jobId = typeof arg === 'string' ? arg : undefined;
   let title = jobId ?? '';
   if (!jobId) {
-    const running = (await listJobs(server, output))?.filter((j) => j.state === 'running');
+    // Another window's job is cancelled from that window: its server alone runs it.
+    const running = (await listJobs(server, output))?.filter((j) => j.state === 'running' && !j.elsewhere);
     if (!running) return undefined;
     if (running.length === 0) {
       void vscode.window.showInformationMessage('HdLM: no job is running.');
@@ -69,9 +70,9 @@ function jobItems(jobs: readonly proto.JobView[]): JobItem[] {
   const ordered = [...jobs.filter((j) => j.state === 'running'), ...jobs.filter((j) => j.state !== 'running')];
   return ordered.map((job) => ({
     label: `${STATE_ICONS[job.state]} ${jobTitle(job)}`,
-    description: `${job.jobId} · ${job.state} · started ${job.startedAt.slice(0, 16).replace('T', ' ')}`,
+    description: `${job.jobId} · ${job.state}${job.elsewhere ? ' in another window' : ''} · started ${job.startedAt.slice(0, 16).replace('T', ' ')}`,
     detail: job.line,
-    buttons: job.state === 'running' ? [CANCEL_BUTTON] : [],
+    buttons: job.state === 'running' && !job.elsewhere ? [CANCEL_BUTTON] : [],
     job,
   }));
 }
@@ -116,7 +117,7 @@ type MenuItem = vscode.QuickPickItem & { command: string };
  * actions. Resolves with the command chosen (after running it).
  */
 export async function statusMenuCommand(server: ServerConnection, output: TeeOutputChannel, status: proto.StatusParams): Promise<string | undefined> {
-  const running = (await server.request(proto.jobs, {}).then((r) => r.jobs, () => [] as proto.JobView[])).filter((j) => j.state === 'running');
+  const running = (await server.request(proto.jobs, {}).then((r) => r.jobs, () => [] as proto.JobView[])).filter((j) => j.state === 'running' && !j.elsewhere);
   const jobs: MenuItem[] = running.length > 0
     ? [
         { label: '$(debug-stop) Cancel a Running Job…', description: running.length === 1 ? jobTitle(running[0]!) : `${running.length} running`, command: 'hdlm.cancelJob' },

@@ -88,7 +88,8 @@ export class JobJournal {
     const jobs = this.all();
     // An interruption found is stored, so that it keeps the time it was found at.
     if (this.foundInterrupted) this.write();
-    return jobs.map(withoutBookkeeping);
+    const mine = new Set(this.own.map((j) => j.jobId));
+    return jobs.map((j) => (mine.has(j.jobId) ? withoutBookkeeping(j) : { ...withoutBookkeeping(j), elsewhere: true as const }));
   }
 
   /** A job of this server as it knows it, else as the file has it. */

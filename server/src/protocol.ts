@@ -457,6 +457,11 @@ export interface JobView {
   layerScan?: LayerScan;
   startedAt: string;
   endedAt?: string;
+  /**
+   * A job of another server on the same journal (another window on this workspace): listed, but
+   * only the window that started it can cancel it (`hdlm/cancelJob` answers false here).
+   */
+  elsewhere?: true;
 }
 
 export type JobsParams = Record<string, never>;

@@ -79,6 +79,7 @@ test('two servers on one journal: neither overwrites the other\'s jobs, each see
   const states = (journal: JobJournal): string[] => journal.list().map((j) => `${j.jobId}:${j.state}`);
   const trainA = a.create('train', '/ws/t.hdlm.json');
   assert.deepEqual(states(b), [`${trainA}:running`], 'B sees the job A started');
+  assert.deepEqual([b.list()[0]!.elsewhere, a.list()[0]!.elsewhere], [true, undefined], 'as another window\'s, which only A cancels');
   a.apply(trainA, { kind: 'cancelled' });
   assert.deepEqual(states(b), [`${trainA}:cancelled`], 'and how it ended');
   // Both number their next job from the same file, as if B read it just before A wrote.
