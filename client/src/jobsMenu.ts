@@ -26,6 +26,11 @@ async function listJobs(server: ServerConnection, output: TeeOutputChannel): Pro
   }
 }
 
+/** A running job of this window's server: another window's is cancelled in that window, whose server alone runs it. */
+function cancellable(job: proto.JobView): boolean {
+  return job.state === 'running' && !job.elsewhere;
+}
+
 /**
  * Cancels a job: `arg` (a job id), else the only running one, else the one picked. Resolves with
  * the job and whether the server had it running (undefined when nothing was cancelled).
@@ -34,8 +39,7 @@ export async function cancelJobCommand(server: ServerConnection, output: TeeOutp
   let jobId = typeof arg === 'string' ? arg : undefined;
   let title = jobId ?? '';
   if (!jobId) {
-    // Another window's job is cancelled from that window: its server alone runs it.
-    const running = (await listJobs(server, output))?.filter((j) => j.state === 'running' && !j.elsewhere);
+    const running = (await listJobs(server, output))?.filter(cancellable);
     if (!running) return undefined;
     if (running.length === 0) {
       void vscode.window.showInformationMessage('HdLM: no job is running.');
@@ -72,7 +76,7 @@ function jobItems(jobs: readonly proto.JobView[]): JobItem[] {
     label: `${STATE_ICONS[job.state]} ${jobTitle(job)}`,
     description: `${job.jobId} · ${job.state}${job.elsewhere ? ' in another window' : ''} · started ${job.startedAt.slice(0, 16).replace('T', ' ')}`,
     detail: job.line,
-    buttons: job.state === 'running' && !job.elsewhere ? [CANCEL_BUTTON] : [],
+    buttons: cancellable(job) ? [CANCEL_BUTTON] : [],
     job,
   }));
 }
@@ -117,7 +121,7 @@ type MenuItem = vscode.QuickPickItem & { command: string };
  * actions. Resolves with the command chosen (after running it).
  */
 export async function statusMenuCommand(server: ServerConnection, output: TeeOutputChannel, status: proto.StatusParams): Promise<string | undefined> {
-  const running = (await server.request(proto.jobs, {}).then((r) => r.jobs, () => [] as proto.JobView[])).filter((j) => j.state === 'running' && !j.elsewhere);
+  const running = (await server.request(proto.jobs, {}).then((r) => r.jobs, () => [] as proto.JobView[])).filter(cancellable);
   const jobs: MenuItem[] = running.length > 0
     ? [
         { label: '$(debug-stop) Cancel a Running Job…', description: running.length === 1 ? jobTitle(running[0]!) : `${running.length} running`, command: 'hdlm.cancelJob' },

@@ -65,6 +65,16 @@ export function taskHeadsDir(root: Node | undefined, uri: string): string | unde
   return base !== undefined && heads !== undefined ? resolve(base, heads) : undefined;
 }
 
+/** A file's stamp (modification time and size), what the caches here compare; undefined when no file is there. */
+function fileStamp(path: string): string | undefined {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() ? `${stat.mtimeMs}:${stat.size}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A cache of values derived from one file, refreshed when the file's mtime or size changes. */
 class FileCache<T> {
   private readonly entries = new Map<string, { stamp: string; value: T }>();
@@ -73,12 +83,8 @@ class FileCache<T> {
 
   /** The value for `path`, or undefined when the file does not exist. */
   get(path: string): T | undefined {
-    let stamp: string;
-    try {
-      const stat = statSync(path);
-      if (!stat.isFile()) return undefined;
-      stamp = `${stat.mtimeMs}:${stat.size}`;
-    } catch {
+    const stamp = fileStamp(path);
+    if (stamp === undefined) {
       this.entries.delete(path);
       return undefined;
     }
@@ -179,18 +185,14 @@ const KEPT_FACTS = 64;
  * not exist; why there are no facts otherwise (being read, too large, unreadable).
  */
 export function factsOf(file: string): DatasetFacts | NoIndex | undefined {
-  let stamp: string | undefined;
-  try {
-    const stat = statSync(file);
-    stamp = `${stat.mtimeMs}:${stat.size}`;
-  } catch {
-    stamp = undefined; // the index names what is wrong (or that nothing is there)
-  }
+  // No stamp (no file, or a folder): the index names what is wrong.
+  const stamp = fileStamp(file);
   const kept = facts.get(file);
   if (stamp !== undefined && kept?.stamp === stamp) return kept.facts;
   const index = fileIndexOrReason(file);
   if (!(index instanceof LabelIndex)) return index;
-  const found: DatasetFacts = { levels: index.exampleLabels.map((labels) => new Set(labels)), rows: index.rows, malformed: index.malformed };
+  // The label sets themselves: an index on disk is complete, and they outlive its eviction.
+  const found: DatasetFacts = { levels: index.exampleLabels, rows: index.rows, malformed: index.malformed };
   if (stamp !== undefined) {
     facts.delete(file);
     facts.set(file, { stamp, facts: found });
