@@ -8,14 +8,12 @@
 // changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
 // delta from the model's own head ('lowRank': W = W0 + A·B).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
 import { SafetensorsFile, TensorToWrite, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
 import type { Checkpoint } from '../checkpoint/types';
-import { processAlive, processStart } from '../processAlive';
-import { writeNewFile } from '../textFile';
 import type { TaxonomyJson } from './taxonomy';
 
 export const HEAD_FORMAT = 'hdlm-head/1';
@@ -127,93 +125,6 @@ function replaceHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'>, w
     if (file !== weightsFile && isWeightsFileOf(manifest.name, file)) rmSync(join(dir, file), { force: true });
   }
   return written;
-}
-
-/**
- * The file a training run holds in its heads folder (lockHeads): the process id, where the system
- * tells it a space and when the process started (processStart), and a newline.
- */
-export const HEADS_LOCK = '.train.lock';
-
-/**
- * Takes the heads folder `dir` for one training run, or refuses: two runs saving heads into one
- * folder would mix their heads, and each save deletes the head's other weights files, so one run
- * could delete the other's before its manifest names them. The lock is a file created whole and
- * exclusively (writeNewFile) with this process's id; a lock whose process is gone (killed) is
- * taken over. Taking it also sweeps the temporary files dead processes left (sweepDeadTemps).
- * Returns the release, which also removes the folders this run made, if it left them empty.
- */
-export function lockHeads(dir: string): () => void {
-  // The first folder this run made (undefined: none), so that the release removes only its own.
-  const made = mkdirSync(dir, { recursive: true });
-  const path = join(dir, HEADS_LOCK);
-  const start = processStart(process.pid);
-  const mine = `${process.pid}${start === undefined ? '' : ` ${start}`}\n`;
-  // Twice: once, and once more after taking over a stale lock.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (writeNewFile(path, mine)) {
-      sweepDeadTemps(dir);
-      return () => {
-        if (readLock(path)?.pid === process.pid) rmSync(path, { force: true });
-        if (made) rmEmptyDirs(dir, made);
-      };
-    }
-    const holder = readLock(path);
-    if (holder !== undefined && processAlive(holder.pid, holder.start)) {
-      throw new Error(`${dir}: heads are being trained by process ${holder.pid} (${path}); wait for it to finish, or train into another heads folder. If no training is running, delete ${path}`);
-    }
-    rmSync(path, { force: true }); // its process is gone, its pid reused (or the file is not a lock): take it over
-  }
-  throw new Error(`${dir}: another run took the heads folder while this one took over a stale lock (${path})`);
-}
-
-/**
- * The process training into heads folder `dir` now (its lock's, while that process lives), or
- * undefined: a reader that must not see a run's heads half saved (one level new, the others old)
- * waits for the lock to go.
- */
-export function headsTrainer(dir: string): number | undefined {
-  const holder = readLock(join(dir, HEADS_LOCK));
-  return holder !== undefined && processAlive(holder.pid, holder.start) ? holder.pid : undefined;
-}
-
-/** The process in a lock file (its start where recorded: a lock from before, or not from Linux, has none), or undefined when there is none or it is not one. */
-function readLock(path: string): { pid: number; start?: string } | undefined {
-  try {
-    const [pidText, start] = readFileSync(path, 'utf8').trim().split(' ');
-    const pid = Number(pidText);
-    if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    return start === undefined ? { pid } : { pid, start };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Removes `dir` and its parents up to `top` while they are empty. */
-function rmEmptyDirs(dir: string, top: string): void {
-  for (let d = dir; d.length >= top.length; d = dirname(d)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return; // not empty (heads were saved), or gone: either way nothing more to do
-    }
-  }
-}
-
-/**
- * Removes the temporary files of atomic writes (writeAtomically: `.<file>.<pid>.<random>.tmp`)
- * whose process is gone: a run killed mid-write (kill -9, a power cut) leaves one, and nothing
- * else would ever delete it. A live process's are its writes in progress, and stay.
- */
-export function sweepDeadTemps(dir: string): string[] {
-  const swept: string[] = [];
-  for (const file of readdirSync(dir)) {
-    const pid = /^\..+\.(\d+)\.[0-9a-z]+\.tmp$/.exec(file)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
-    rmSync(join(dir, file), { force: true });
-    swept.push(file);
-  }
-  return swept;
 }
 
 /** `<name>.<save id>.safetensors`, as replaceHead names them (a head named `level1` never claims `level10`'s). */
