@@ -28,7 +28,7 @@ export const FIELD_HELP: Record<string, string> = {
   exitWhenSure: 'Classify tasks, optional: `{ "threshold": 0.6, "layers": [4, 6, "last"] }`. Each level is scored at these layers in turn and decided at the first where its best label\'s probability reaches `threshold`, else at the last, so an easy input stops shallower than the level\'s own layer and a hard one goes deeper. Fine-tuning adds a head for every level at every one of these layers (README, "Exit when sure").',
   layers: 'Exit when sure: the layers each level is scored at, in turn (increasing; `"last"` for the last layer).',
   threshold: 'Exit when sure: the probability a level\'s best label needs for the level to be decided at that layer, in (0, 1].',
-  listCandidates: 'List each level\'s candidate labels in the prompt, as the paper does.',
+  listCandidates: 'List each level\'s candidate labels in the prompt, as the paper does, in the order they first appear in the training file (a trained head keeps the order it was trained with).',
   heads: 'Folder for the trained heads (relative to this file).',
   train: 'Fine-tuning settings: epochs, learningRate, batchSize, weightDecay, headKind (`full` or `lowRank`), headNorm (`copy` or `none`), lastLevelHead (`allLevels` or `ownLevel`), rank, seed, devFraction, patience, maxExamples.',
   learningRate: 'AdamW step size, in (0, 1).',

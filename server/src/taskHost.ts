@@ -1,8 +1,9 @@
 // Owns the task session the server classifies with: the configured model loaded with the
 // configured task's heads, or the model alone when the task does not fit it or its file cannot
 // be read (then the layer view and generation still run, and classifying says why it cannot).
-// Opened on first use, reused while the engine, the settings, the task file, its heads and the
-// model's files stay the same, released when one changes. A request uses the session through `use`, which counts
+// Opened on first use, reused while the engine, the settings, the task file, its heads (an
+// untrained task's training file, where its labels come from) and the model's files stay the
+// same, released when one changes. A request uses the session through `use`, which counts
 // it: a replaced session is released only after the requests still running on it end, so a
 // settings change, an edit or a finished training job never pulls the model out from under a
 // generation half done. Sessions share their model through a ModelPool: a session opened again
@@ -122,10 +123,15 @@ export class TaskHost {
     // The stamps reopen the session when the task file is edited (a level moved, a new prompt)
     // or its heads change (trained from a terminal): both are read only when it opens.
     const heads = this.headsStampOf(read.task, taskFile);
+    // An untrained classify task reads its labels from its training file when it opens (no head
+    // stores them yet), so an edit there (a label added, lines reordered: the candidate lists
+    // follow the order labels first appear in) opens it again, as the CLI reads the file at each
+    // run. Not while heads are written: `heads` stays as it was opened then.
+    const labels = heads === '' && read.task?.kind === 'classify' ? statStamp(read.task.dataset.train) : '';
     // And when the model's files are written again (a new checkpoint in the same folder): its
     // heads, trained on the new weights, would not fit the model kept in memory.
     const modelFiles = modelStamp(this.modelFolderOf(read.task, model));
-    const key = JSON.stringify({ taskFile, model, headPrecision, file: read.stamp, heads, modelFiles });
+    const key = JSON.stringify({ taskFile, model, headPrecision, file: read.stamp, heads, labels, modelFiles });
     if (this.current && this.current.key === key && this.current.engine === engine) return this.current;
     void this.releaseSession();
     const loader = this.models.on(engine);
@@ -299,6 +305,20 @@ function stampOf(path: string): { stamp: string; tooLarge?: number } | undefined
     return { stamp: createHash('sha256').update(readFileSync(path)).digest('hex') };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A file's size, time and inode ('none' when it is not there): a training file can be large and
+ * the stamp is taken at each request, so it is not hashed. A file written again changes its time,
+ * or (renamed into place by a writer that writes atomically) its inode.
+ */
+function statStamp(path: string): string {
+  try {
+    const { size, mtimeMs, ino } = statSync(path);
+    return `${size}:${mtimeMs}:${ino}`;
+  } catch {
+    return 'none';
   }
 }
 

@@ -136,6 +136,23 @@ test('a head manifest damaged, then written back, is read again at the next requ
   assert.equal((await server.classify({ text: 'a small dog that barks' })).path.length, 3, 'the good file is read again, the task file untouched');
 });
 
+test('an untrained task reads its labels from its training file as it is now: a label added there is a candidate at the next request, as for the CLI', async () => {
+  const dataset = join(workspace, 'minerals.jsonl');
+  writeFileSync(dataset, ['{"text":"barks","labels":["animal","dog"]}', '{"text":"oak","labels":["plant","tree"]}'].join('\n'));
+  writeFileSync(join(workspace, 'minerals.hdlm.json'), JSON.stringify({ name: 'minerals', model: 'model', dataset: 'minerals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] }));
+  const { server, client } = await startServer({ task: 'minerals.hdlm.json' });
+  const levelOne = async (): Promise<string[]> => {
+    const [first] = (await server.classify({ text: 'a grey stone' })).path;
+    return [first!.label, ...first!.runnersUp.map((r) => r.label)].sort();
+  };
+  assert.deepEqual(await levelOne(), ['animal', 'plant']);
+  writeFileSync(dataset, ['{"text":"granite","labels":["mineral","rock"]}', '{"text":"barks","labels":["animal","dog"]}', '{"text":"oak","labels":["plant","tree"]}'].join('\n'));
+  assert.deepEqual(await levelOne(), ['animal', 'mineral', 'plant'], 'the label added to the training file');
+  // Unchanged, the file keeps the session.
+  await levelOne();
+  assert.equal(client.lines.filter((l) => /task minerals ready/.test(l)).length, 2);
+});
+
 test('a cancelled classify answers RequestCancelled', async () => {
   const { server } = await startServer({ task: 'animals.hdlm.json' });
   const source = new CancellationTokenSource();
