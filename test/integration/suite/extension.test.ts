@@ -635,6 +635,32 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
+  it('a level whose file names no layer shows "no layer set" in the task panel; a picker cannot write NaN', async () => {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'unset.hdlm.json');
+    const text = '{\n  "name": "unset",\n  "model": "tiny-model",\n  "dataset": "animals.jsonl",\n  "levels": [{}, { "layer": "last" }]\n}\n';
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    try {
+      const shown = api.waitForTaskPanelRender((r) => r.levelPickers.some((p) => p.startsWith('unset.hdlm.json:')), 30_000);
+      shown.catch(() => undefined);
+      await vscode.commands.executeCommand('hdlm.tasks.focus');
+      const render = await shown;
+      assert.ok(render.levelPickers.includes('unset.hdlm.json: no layer set, last'), JSON.stringify(render.levelPickers));
+      // The server's diagnostics say what to write, on the level.
+      await vscode.window.showTextDocument(uri);
+      const diagnostics = await diagnosticsWhen(uri, (d) => d.some((x) => /levels\[0\]\.layer/.test(x.message)), 30_000);
+      assert.ok(diagnostics.some((d) => d.message === 'levels[0].layer is not set: give a whole number ≥ 1 or "last", e.g. { "layer": 4 }' && d.range.start.line === 4), JSON.stringify(diagnostics));
+      // A layer that is none (a page or a script that sent NaN) is refused, naming the file; the file stays.
+      await assert.rejects(Promise.resolve(vscode.commands.executeCommand('hdlm.setLevelLayer', uri, 1, NaN)), /unset\.hdlm\.json: levels\[0\]\.layer must be a whole number ≥ 1 or "last", got NaN; the file was not changed/);
+      assert.equal(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), text);
+      // A real layer is written into the empty level.
+      assert.equal(await vscode.commands.executeCommand<boolean>('hdlm.setLevelLayer', uri, 1, 2), true);
+      assert.deepEqual((JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as { levels: unknown[] }).levels, [{ layer: 2 }, { layer: 'last' }]);
+    } finally {
+      await revertAndClose();
+      await vscode.workspace.fs.delete(uri);
+    }
+  });
+
   it('Fine-tune on a task file with unsaved edits asks first; dismissing the question starts no job', async () => {
     const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals.hdlm.json');
     const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
