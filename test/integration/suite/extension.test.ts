@@ -13,6 +13,22 @@ import { screenshot } from '../../support/screenshots';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
 
+/**
+ * Chooses the first or last item of the quick pick that is open or about to open (it appears a
+ * moment after its command's result), again until `outcome` comes; resolves with that.
+ */
+async function choosePickItem<T>(which: 'first' | 'last', outcome: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = outcome.finally(() => (settled = true));
+  done.catch(() => undefined);
+  for (let tries = 0; !settled && tries < 100; tries++) {
+    await vscode.commands.executeCommand(which === 'last' ? 'quickInput.last' : 'quickInput.first');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
+  }
+  return done;
+}
+
 async function activate(): Promise<HdlmApi> {
   const extension = vscode.extensions.getExtension<HdlmApi>(EXTENSION_ID);
   assert.ok(extension, `extension ${EXTENSION_ID} is installed in the development host`);
@@ -680,33 +696,66 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
-  it('Insert as comment and Insert answer go where the command started, not where the cursor is when the result comes', async () => {
+  it('Insert as comment and Insert answer go beside the text the command ran on: not where the cursor is, and following lines added above it', async () => {
     const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'notes.txt');
     await vscode.workspace.fs.writeFile(uri, Buffer.from('A small animal that barks\nAn oak tree in the park\n'));
     await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
     try {
       const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-      editor.selection = new vscode.Selection(0, 3, 0, 3);
+      editor.selection = new vscode.Selection(1, 3, 1, 3);
       const pick = api.nextClassifyPick(30_000);
       // The command takes its input and place when it runs; the cursor moves while it waits.
       const classified = vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify');
-      editor.selection = new vscode.Selection(1, 3, 1, 3);
-      assert.ok(await classified, 'classified');
-      const insert = (await pick).find((i) => i.label.includes('Insert as comment'));
-      assert.match(insert?.description ?? '', /line 1 of notes\.txt/, 'the comment goes above the classified line');
-      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
       editor.selection = new vscode.Selection(0, 3, 0, 3);
-      const thinking = vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      const result = await classified;
+      assert.ok(result, 'classified');
+      const items = await pick;
+      assert.match(items.find((i) => i.label.includes('Insert as comment'))?.description ?? '', /line 2 of notes\.txt/, 'the comment goes above the classified line');
+      // A line added at the top while the pick is open: the classified line is now the third.
+      assert.ok(await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'Added above\n')));
+      // Insert as comment is the pick's last item.
+      const commented = await choosePickItem('last', api.nextInsertOutcome(30_000));
+      assert.equal(commented.line, 2, JSON.stringify(commented));
+      const comment = `HdLM animals: ${result.path.map((d) => d.label).join(' › ')}`;
+      assert.deepEqual(editor.document.getText().split('\n').map((l) => l.replace(/ \([\d.]+%\)$/, '')), ['Added above', 'A small animal that barks', comment, 'An oak tree in the park', '']);
+      const commentedText = editor.document.getText();
+
+      // Think Then Answer on the second line; a line goes at the top while it thinks.
       editor.selection = new vscode.Selection(1, 3, 1, 3);
-      const result = await thinking;
-      const answer = result?.answer.trim() ?? '';
-      assert.ok(answer, `an answer to insert: ${JSON.stringify(result)}`);
-      // The pick's first entry is Insert answer.
-      for (let tries = 0; !editor.document.isDirty && tries < 100; tries++) {
-        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(editor.document.getText(), `A small animal that barks ${answer}\nAn oak tree in the park\n`);
+      const thinking = vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      editor.selection = new vscode.Selection(3, 3, 3, 3);
+      assert.ok(await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'Another\n')));
+      const answer = (await thinking)?.answer.trim() ?? '';
+      assert.ok(answer, 'an answer to insert');
+      // Insert answer is the pick's first item.
+      const answered = await choosePickItem('first', api.nextInsertOutcome(30_000));
+      assert.equal(answered.line, 2, JSON.stringify(answered));
+      // (The tiny model's answer may hold line breaks of its own.)
+      assert.equal(editor.document.getText(), `Another\n${commentedText.replace('A small animal that barks\n', `A small animal that barks ${answer}\n`)}`);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.window.showTextDocument(uri);
+      await revertAndClose();
+      await vscode.workspace.fs.delete(uri);
+    }
+  });
+
+  it('Insert answer is refused, and says why, when the line it was for was edited meanwhile', async () => {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'edited.txt');
+    const text = 'A small animal that barks\nAn oak tree in the park\n';
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+      editor.selection = new vscode.Selection(0, 3, 0, 3);
+      const result = await vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      assert.ok(result?.answer.trim(), 'an answer to insert');
+      // The line the answer was for is changed before Insert answer is chosen.
+      assert.ok(await editor.edit((e) => e.insert(new vscode.Position(0, 2), 'very ')));
+      const outcome = await choosePickItem('first', api.nextInsertOutcome(30_000));
+      assert.equal(outcome.problem, 'line 1 of edited.txt, where the text was, changed or went since the command started', JSON.stringify(outcome));
+      assert.equal(editor.document.getText(), `A very small animal that barks\nAn oak tree in the park\n`, 'nothing was inserted');
     } finally {
       await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
