@@ -63,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     // The status bar item's click: the jobs, the panel, model, device and server actions.
     vscode.commands.registerCommand('hdlm.showStatusMenu', () => statusMenuCommand(server, output, statusBar.status)),
   );
-  context.subscriptions.push(output, statusBar, thoughts, server, insertOutcomes, watchSettings(), ...registerCommands(context.extensionPath, server, output), ...registerLayerView(context, server, output));
+  context.subscriptions.push(output, statusBar, thoughts, server, insertOutcomes, watchSettings(), ...registerCommands(context.extensionPath, server, output), ...registerLayerView(context, server, output, statusBar));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
   const restricted = restrictedModeNotice();
   if (restricted) output.info(restricted);

@@ -56,7 +56,7 @@ export type WebviewToHost =
   | { type: 'openTask'; file: string }
   | { type: 'selectTask' }
   /** Sent after each render, so the host (and tests, through the extension's API) know what is shown. */
-  | { type: 'rendered'; rows: number; decisions: number; summary: string; notice: string; noticeActions: string[]; generationTokens: number; generationDone: boolean };
+  | { type: 'rendered'; rows: number; decisions: number; summary: string; notice: string; noticeActions: string[]; generationTokens: number; generationDone: boolean; untrained: number };
 
 /** One task file as the task panel lists it. */
 export interface TaskEntry {

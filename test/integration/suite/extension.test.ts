@@ -364,6 +364,33 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
+  it('the layer view reads out again when a fine-tuning of the task in use ends: its decisions then come from the trained heads', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'lv.hdlm.json');
+    const task = { name: 'lv', model: 'tiny-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 1, devFraction: 0.34 } };
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'lv.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    const doc = await vscode.workspace.openTextDocument({ content: 'The oak tree in the park\n', language: 'plaintext' });
+    try {
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(0, 0, 0, 24);
+      const rendered = api.waitForLayerViewRender((r) => r.decisions === 2, 60_000);
+      await vscode.commands.executeCommand('hdlm.showLayerView');
+      assert.equal((await rendered).untrained, 2, 'no heads trained yet');
+      // Nothing is selected again: the view reads out again by itself once the job has ended.
+      const again = api.waitForLayerViewRender((r) => r.decisions === 2 && r.untrained === 0, 120_000);
+      again.catch(() => undefined);
+      const end = await vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
+      assert.equal(end?.kind, 'report', JSON.stringify(end));
+      await again;
+    } finally {
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('workbench.action.closeEditorsInOtherGroups');
+      await revertAndClose();
+    }
+  });
+
   it('Think Then Answer drafts a thought at an intermediate layer, answers at the last, and the layer view follows it live', async () => {
     await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
     try {
