@@ -7,12 +7,18 @@ import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
+import { insertOutcomes, TrackedText } from './trackedText';
 
 /** The text to classify: the selection, else the cursor's line. */
 export function textToClassify(editor: vscode.TextEditor | undefined): string {
   if (!editor) return '';
+  return editor.document.getText(sourceRange(editor)).trim();
+}
+
+/** Where that text is: the selection, else the whole of the cursor's line. */
+export function sourceRange(editor: vscode.TextEditor): vscode.Range {
   const { selection, document } = editor;
-  return (selection.isEmpty ? document.lineAt(selection.active.line).text : document.getText(selection)).trim();
+  return selection.isEmpty ? document.lineAt(selection.active.line).range : selection;
 }
 
 function percent(p: number): string {
@@ -59,16 +65,34 @@ export function alternativeItems(result: proto.ClassifyResult): PickItem[] {
   ];
 }
 
-function actionItems(result: proto.ClassifyResult, target: InsertTarget | undefined): PickItem[] {
+function actionItems(result: proto.ClassifyResult, source: TrackedText | undefined): PickItem[] {
   const items: PickItem[] = [
     { label: '', kind: vscode.QuickPickItemKind.Separator },
     { label: '$(copy) Copy path', description: pathText(result), run: () => vscode.commands.executeCommand('hdlm.copyClassification', result) },
   ];
-  if (target) items.push({ label: '$(comment) Insert as comment', description: `above the classified text (line ${target.line + 1} of ${vscode.workspace.asRelativePath(vscode.Uri.parse(target.uri))})`, run: () => vscode.commands.executeCommand('hdlm.insertClassificationComment', result, target) });
+  if (source) items.push({ label: '$(comment) Insert as comment', description: `above the classified text (line ${source.line + 1} of ${vscode.workspace.asRelativePath(source.uri)})`, run: () => insertAboveSource(result, source) });
   return items;
 }
 
-/** Where "Insert as comment" writes: the document and line of the classified text. */
+/**
+ * Insert as comment from the pick: above the classified text where it is now (lines added or
+ * removed above it since the command started moved it); refused, with a message, when its lines
+ * were edited or deleted meanwhile.
+ */
+async function insertAboveSource(result: proto.ClassifyResult, source: TrackedText): Promise<string | undefined> {
+  const place = await source.place();
+  if ('problem' in place) {
+    void vscode.window.showWarningMessage(`HdLM: ${place.problem}; the classification was not inserted (Copy path still has it).`);
+    insertOutcomes.fire({ what: 'comment', uri: source.uri.toString(), problem: place.problem });
+    return undefined;
+  }
+  const line = place.span.start.line;
+  const inserted = await vscode.commands.executeCommand<string | undefined>('hdlm.insertClassificationComment', result, { uri: source.uri.toString(), line });
+  insertOutcomes.fire({ what: 'comment', uri: source.uri.toString(), ...(inserted === undefined ? { problem: 'the edit was not applied' } : { line }) });
+  return inserted;
+}
+
+/** Where `hdlm.insertClassificationComment` writes: a document and a line of it, as given (scripts, keybindings). */
 export interface InsertTarget {
   uri: string;
   line: number;
@@ -112,13 +136,25 @@ export async function insertClassificationComment(result: proto.ClassifyResult, 
 export async function classifyCommand(server: ServerConnection, output: vscode.LogOutputChannel, text?: string): Promise<proto.ClassifyResult | undefined> {
   const editor = vscode.window.activeTextEditor;
   const input = text ?? textToClassify(editor);
-  // Where the comment would go, taken now: by the time the result comes the user may have moved
-  // the cursor or switched files. Text passed in (a code lens, a script) has no place in a document.
-  const target = text === undefined && editor ? { uri: editor.document.uri.toString(), line: editor.selection.start.line } : undefined;
   if (!input) {
     void vscode.window.showWarningMessage('HdLM: select some text to classify (or put the cursor on a non-empty line).');
     return undefined;
   }
+  // The classified text, followed from now on: by the time the result comes the user may have
+  // moved the cursor, switched files or edited above it. Text passed in (a code lens, a script)
+  // has no place in a document. It is let go when the pick closes (after its action has run).
+  const source = text === undefined && editor ? new TrackedText(editor.document, sourceRange(editor)) : undefined;
+  const result = await classify(server, output, input);
+  if (!result) {
+    source?.dispose();
+    return undefined;
+  }
+  showResult(result, source, output);
+  return result;
+}
+
+/** The classification, under a cancellable progress notification; undefined when cancelled or failed (said). */
+async function classify(server: ServerConnection, output: vscode.LogOutputChannel, input: string): Promise<proto.ClassifyResult | undefined> {
   let result: proto.ClassifyResult;
   try {
     result = await vscode.window.withProgress(
@@ -132,19 +168,33 @@ export async function classifyCommand(server: ServerConnection, output: vscode.L
     RequestErrors.show(`HdLM: ${message}`, err, output);
     return undefined;
   }
-  const summary = `${result.path.map((d) => d.label).join(' › ')} (${percent(result.pathProbability)}, ${result.ms.toFixed(0)} ms on ${result.device})`;
-  output.info(`classified with ${result.task}: ${summary}`);
+  output.info(`classified with ${result.task}: ${summaryOf(result)}`);
+  return result;
+}
+
+function summaryOf(result: proto.ClassifyResult): string {
+  return `${pathText(result)} (${percent(result.pathProbability)}, ${result.ms.toFixed(0)} ms on ${result.device})`;
+}
+
+/** The result's quick pick; `source` is let go once it closes and the action chosen has run. */
+function showResult(result: proto.ClassifyResult, source: TrackedText | undefined, output: vscode.LogOutputChannel): void {
   const pick = vscode.window.createQuickPick<PickItem>();
-  pick.title = `HdLM · ${result.task}: ${summary}`;
+  pick.title = `HdLM · ${result.task}: ${summaryOf(result)}`;
   pick.placeholder = 'Pick a level to copy its label, or an action';
-  pick.items = [...levelItems(result), ...alternativeItems(result), ...actionItems(result, target)];
+  pick.items = [...levelItems(result), ...alternativeItems(result), ...actionItems(result, source)];
   classifyPickShown.fire(pick.items.map(({ label, description, detail, kind }) => ({ label, description, detail, kind })));
+  let accepted = false;
   pick.onDidAccept(() => {
+    accepted = true;
     const chosen = pick.selectedItems[0];
     pick.hide();
-    if (chosen?.run) void Promise.resolve(chosen.run()).catch((err: unknown) => output.error(`classify action: ${err instanceof Error ? err.message : String(err)}`));
+    void Promise.resolve(chosen?.run?.())
+      .catch((err: unknown) => output.error(`classify action: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => source?.dispose());
   });
-  pick.onDidHide(() => pick.dispose());
+  pick.onDidHide(() => {
+    pick.dispose();
+    if (!accepted) source?.dispose();
+  });
   pick.show();
-  return result;
 }

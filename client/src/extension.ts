@@ -15,6 +15,7 @@ import { setLevelLayer, TASK_PANEL_VIEW, TaskPanel, type TaskPanelRender } from 
 import { TeeOutputChannel } from './teeOutputChannel';
 import { RESTRICTED_SETTINGS, restrictedModeNotice } from './trust';
 import { ThoughtDecorations } from './thoughtDecorations';
+import { insertOutcomes, type InsertOutcome } from './trackedText';
 
 export interface HdlmApi {
   /** The last status shown in the status bar. */
@@ -44,6 +45,8 @@ export interface HdlmApi {
   nextErrorShown(timeoutMs: number): Promise<ShownError>;
   /** Resolves with the items of the next classification quick pick shown. */
   nextClassifyPick(timeoutMs: number): Promise<vscode.QuickPickItem[]>;
+  /** Resolves with what the next Insert answer / Insert as comment did: the line written at, or why it was refused. */
+  nextInsertOutcome(timeoutMs: number): Promise<InsertOutcome>;
 }
 
 export function activate(context: vscode.ExtensionContext): HdlmApi {
@@ -60,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     // The status bar item's click: the jobs, the panel, model, device and server actions.
     vscode.commands.registerCommand('hdlm.showStatusMenu', () => statusMenuCommand(server, output, statusBar.status)),
   );
-  context.subscriptions.push(output, statusBar, thoughts, server, watchSettings(), ...registerCommands(context.extensionPath, server, output), ...registerLayerView(context, server, output));
+  context.subscriptions.push(output, statusBar, thoughts, server, insertOutcomes, watchSettings(), ...registerCommands(context.extensionPath, server, output), ...registerLayerView(context, server, output, statusBar));
   output.info(`HdLM ${String(context.extension.packageJSON.version)} activating`);
   const restricted = restrictedModeNotice();
   if (restricted) output.info(restricted);
@@ -85,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): HdlmApi {
     nextLayerViewRender: (timeoutMs) => nextEvent(LayerView.onDidRender.event, timeoutMs, 'the layer view rendered nothing'),
     nextErrorShown: (timeoutMs) => nextEvent(RequestErrors.onDidShow.event, timeoutMs, 'no error shown'),
     nextClassifyPick: (timeoutMs) => nextEvent(classifyPickShown.event, timeoutMs, 'no classification shown'),
+    nextInsertOutcome: (timeoutMs) => nextEvent(insertOutcomes.event, timeoutMs, 'no insertion'),
   };
 }
 

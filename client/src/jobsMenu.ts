@@ -5,6 +5,7 @@
 // panel or the explorer menu, or whose notification was closed, can be stopped here too.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
+import { cancellable, runningText } from './jobCounts';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
 
@@ -24,11 +25,6 @@ async function listJobs(server: ServerConnection, output: TeeOutputChannel): Pro
     void vscode.window.showErrorMessage(message);
     return undefined;
   }
-}
-
-/** A running job of this window's server: another window's is cancelled in that window, whose server alone runs it. */
-function cancellable(job: proto.JobView): boolean {
-  return job.state === 'running' && !job.elsewhere;
 }
 
 /**
@@ -121,13 +117,12 @@ type MenuItem = vscode.QuickPickItem & { command: string };
  * actions. Resolves with the command chosen (after running it).
  */
 export async function statusMenuCommand(server: ServerConnection, output: TeeOutputChannel, status: proto.StatusParams): Promise<string | undefined> {
-  const running = (await server.request(proto.jobs, {}).then((r) => r.jobs, () => [] as proto.JobView[])).filter(cancellable);
-  const jobs: MenuItem[] = running.length > 0
-    ? [
-        { label: '$(debug-stop) Cancel a Running Job…', description: running.length === 1 ? jobTitle(running[0]!) : `${running.length} running`, command: 'hdlm.cancelJob' },
-        { label: '$(list-unordered) Show Jobs…', command: 'hdlm.showJobs' },
-      ]
-    : [{ label: '$(list-unordered) Show Jobs…', description: 'none running', command: 'hdlm.showJobs' }];
+  const listed = await server.request(proto.jobs, {}).then((r) => r.jobs, () => [] as proto.JobView[]);
+  const running = listed.filter(cancellable);
+  const jobs: MenuItem[] = [
+    ...(running.length > 0 ? [{ label: '$(debug-stop) Cancel a Running Job…', description: running.length === 1 ? jobTitle(running[0]!) : `${running.length} running`, command: 'hdlm.cancelJob' }] : []),
+    { label: '$(list-unordered) Show Jobs…', description: runningText(listed), command: 'hdlm.showJobs' },
+  ];
   const items: MenuItem[] = [
     ...jobs,
     { label: '$(layers) Show Task Panel', command: 'hdlm.tasks.focus' },

@@ -10,6 +10,7 @@ import type { GenerationView, HostToWebview, LayerViewData, WebviewToHost } from
 import { textToClassify } from './classifyCommand';
 import { openTaskFile, selectTask } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
+import type { StatusBar } from './statusBar';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const LAYER_VIEW_TYPE = 'hdlm.layerView';
@@ -26,6 +27,8 @@ export interface RenderedSummary {
   /** Tokens of the generation shown, and whether it has ended. */
   generationTokens: number;
   generationDone: boolean;
+  /** Decisions shown as made by an untrained head (the model's own head standing in). */
+  untrained: number;
 }
 
 export class LayerView implements vscode.Disposable {
@@ -36,6 +39,12 @@ export class LayerView implements vscode.Disposable {
   private generation: GenerationView | undefined;
   private pending: vscode.CancellationTokenSource | undefined;
   private followTimer: NodeJS.Timeout | undefined;
+  /**
+   * A fine-tuning job ended since the readout shown was made: its decisions may name heads that
+   * have been replaced (shown as untrained when they are trained now). Read out again once the
+   * server is idle (the job's process gone, the new heads opened), or when the view is next shown.
+   */
+  private headsChanged = false;
   /** Fires when the webview reports what it rendered. */
   static readonly onDidRender = new vscode.EventEmitter<RenderedSummary>();
   static lastRendered: RenderedSummary | undefined;
@@ -45,6 +54,7 @@ export class LayerView implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly server: ServerConnection,
     private readonly output: vscode.LogOutputChannel,
+    statusBar: StatusBar,
   ) {
     panel.webview.options = webviewOptions(extensionUri);
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'layerView', 'HdLM Layers');
@@ -53,16 +63,29 @@ export class LayerView implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.receive(m)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.follow(e.textEditor)),
       server.onGenerationStep((step) => this.onGenerationStep(step)),
-      // Shown again: send the latest state, in case the page missed messages while hidden.
-      panel.onDidChangeViewState(() => panel.visible && this.resend()),
+      server.onJobProgress((p) => {
+        if (p.kind === 'train' && ['report', 'failed', 'cancelled'].includes(p.event.kind)) this.headsChanged = true;
+      }),
+      // Idle after a fine-tuning: only now does a request open the heads it wrote.
+      statusBar.onDidChange((s) => !s.busy && this.panel.visible && this.readAgainIfHeadsChanged()),
+      // Shown again: read out again if heads changed meanwhile, else send the latest state, in case the page missed messages while hidden.
+      panel.onDidChangeViewState(() => panel.visible && !this.readAgainIfHeadsChanged() && this.resend()),
     );
   }
 
+  /** Reads the text out again when a fine-tuning ended since the readout shown; whether it did. */
+  private readAgainIfHeadsChanged(): boolean {
+    if (!this.headsChanged || !this.data) return false;
+    this.headsChanged = false;
+    void this.update(this.text);
+    return true;
+  }
+
   /** Opens (or reveals) the view and reads out `text`. */
-  static show(extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, text: string): LayerView {
+  static show(extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, statusBar: StatusBar, text: string): LayerView {
     if (!LayerView.current) {
       const panel = vscode.window.createWebviewPanel(LAYER_VIEW_TYPE, 'HdLM Layers', vscode.ViewColumn.Beside, { ...webviewOptions(extensionUri), retainContextWhenHidden: true });
-      LayerView.current = new LayerView(panel, extensionUri, server, output);
+      LayerView.current = new LayerView(panel, extensionUri, server, output, statusBar);
     } else {
       LayerView.current.panel.reveal(undefined, true);
     }
@@ -71,9 +94,9 @@ export class LayerView implements vscode.Disposable {
   }
 
   /** Restores a panel after a reload; the webview shows its saved state and asks for nothing. */
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, state: unknown): void {
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, server: ServerConnection, output: vscode.LogOutputChannel, statusBar: StatusBar, state: unknown): void {
     LayerView.current?.dispose();
-    LayerView.current = new LayerView(panel, extensionUri, server, output);
+    LayerView.current = new LayerView(panel, extensionUri, server, output, statusBar);
     const saved = state as { data?: LayerViewData; generation?: GenerationView } | undefined;
     if (saved?.data?.text) {
       LayerView.current.text = saved.data.text;
@@ -130,7 +153,7 @@ export class LayerView implements vscode.Disposable {
         void selectTask();
         return;
       case 'rendered':
-        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, notice: message.notice, noticeActions: message.noticeActions, generationTokens: message.generationTokens, generationDone: message.generationDone };
+        LayerView.lastRendered = { rows: message.rows, decisions: message.decisions, summary: message.summary, notice: message.notice, noticeActions: message.noticeActions, generationTokens: message.generationTokens, generationDone: message.generationDone, untrained: message.untrained };
         LayerView.onDidRender.fire(LayerView.lastRendered);
         return;
     }
@@ -182,7 +205,7 @@ export function toViewData(text: string, r: proto.LayersResult): LayerViewData {
   };
 }
 
-export function registerLayerView(context: vscode.ExtensionContext, server: ServerConnection, output: vscode.LogOutputChannel): vscode.Disposable[] {
+export function registerLayerView(context: vscode.ExtensionContext, server: ServerConnection, output: vscode.LogOutputChannel, statusBar: StatusBar): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('hdlm.showLayerView', (text?: unknown) => {
       const input = typeof text === 'string' ? text : textToClassify(vscode.window.activeTextEditor);
@@ -190,11 +213,11 @@ export function registerLayerView(context: vscode.ExtensionContext, server: Serv
         void vscode.window.showWarningMessage('HdLM: select some text (or put the cursor on a non-empty line) to see its layers.');
         return;
       }
-      LayerView.show(context.extensionUri, server, output, input);
+      LayerView.show(context.extensionUri, server, output, statusBar, input);
     }),
     vscode.window.registerWebviewPanelSerializer(LAYER_VIEW_TYPE, {
       deserializeWebviewPanel: (panel, state) => {
-        LayerView.revive(panel, context.extensionUri, server, output, state);
+        LayerView.revive(panel, context.extensionUri, server, output, statusBar, state);
         return Promise.resolve();
       },
     }),

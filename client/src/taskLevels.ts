@@ -6,16 +6,41 @@ import { applyEdits, findNodeAtLocation, modify, parseTree, type FormattingOptio
 
 export type LevelLayer = number | 'last';
 
+/**
+ * A level's layer as the file has it; null when it names none (no `layer` key, or a value that is
+ * neither a number nor "last"). The task panel shows null as "no layer set" (the file's
+ * diagnostics say what to write); null, not NaN or undefined, because the state goes to the
+ * webview as JSON, where NaN and a missing array entry both arrive as null anyway.
+ */
+export type LevelSetting = LevelLayer | null;
+
 const FORMAT: FormattingOptions = { insertSpaces: true, tabSize: 2 };
 
-/** A level's layer: `{ "layer": 4 }` or a bare `4` / `"last"`; NaN when it names none. */
-export function levelLayer(level: unknown): LevelLayer {
+/** A level's layer: `{ "layer": 4 }` or a bare `4` / `"last"`; null when it names none. */
+export function levelLayer(level: unknown): LevelSetting {
   const layer = typeof level === 'object' && level !== null ? (level as { layer?: unknown }).layer : level;
-  return layer === 'last' ? 'last' : typeof layer === 'number' ? layer : NaN;
+  return layer === 'last' ? 'last' : typeof layer === 'number' && Number.isFinite(layer) ? layer : null;
+}
+
+/**
+ * Why `layer` cannot be written as level `level`'s layer ('' when it can): a whole number ≥ 1 or
+ * "last", as the engine reads it (engine/src/hdlm/taskFile.ts). The panel's pickers and the
+ * `hdlm.setLevelLayer` command (scripts, keybindings) go through it, so that nothing writes NaN,
+ * null or a fraction into a task file.
+ */
+export function layerProblem(level: unknown, layer: unknown): string {
+  if (typeof level !== 'number' || !Number.isInteger(level) || level < 1) return `the level must be a whole number ≥ 1 (1 is the first), got ${shown(level)}`;
+  if (layer === 'last' || (typeof layer === 'number' && Number.isInteger(layer) && layer >= 1)) return '';
+  return `levels[${level - 1}].layer must be a whole number ≥ 1 or "last", got ${shown(layer)}`;
+}
+
+/** A value as the message names it: NaN as NaN (JSON would say null), nothing as none. */
+function shown(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? 'none');
 }
 
 /** The layers of a parsed task file's `levels` (none when it has no list). */
-export function levelLayers(raw: unknown): LevelLayer[] {
+export function levelLayers(raw: unknown): LevelSetting[] {
   const levels = typeof raw === 'object' && raw !== null ? (raw as { levels?: unknown }).levels : undefined;
   return Array.isArray(levels) ? levels.map(levelLayer) : [];
 }

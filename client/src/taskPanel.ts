@@ -10,7 +10,7 @@ import * as proto from '../../server/src/protocol';
 import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
-import { levelLayers, withLevelLayers } from './taskLevels';
+import { layerProblem, levelLayers, withLevelLayers, type LevelLayer } from './taskLevels';
 import { settingFor } from './selectCommands';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { isSettingFor } from './workspacePaths';
@@ -43,6 +43,8 @@ export interface TaskPanelRender {
   notices: number;
   /** Captions of the tables wider than the panel (they scroll sideways): none at the sidebar's usual width. */
   wideTables: string[];
+  /** What each task card's level pickers show, one entry per task: "bare.hdlm.json: layer 3, last". */
+  levelPickers: string[];
 }
 
 export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -218,15 +220,21 @@ async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
 }
 
 /** Sets level `level`'s layer in a task file, keeping comments and layout, and saves it. */
-export async function setLevelLayer(uri: vscode.Uri, level: number, layer: number | 'last'): Promise<boolean> {
+export async function setLevelLayer(uri: vscode.Uri, level: number, layer: LevelLayer): Promise<boolean> {
   return setLevelLayers(uri, new Map([[level, layer]]));
 }
 
 /**
  * Sets several levels' layers in one edit and one save (each level alone could leave the file
- * with layers out of order in between), keeping comments and layout; whether it was saved.
+ * with layers out of order in between), keeping comments and layout; whether it was saved. A
+ * level or layer that is not one (from a script, or a page that sent NaN) is refused, naming the
+ * file, before anything is written.
  */
-export async function setLevelLayers(uri: vscode.Uri, layers: ReadonlyMap<number, number | 'last'>): Promise<boolean> {
+export async function setLevelLayers(uri: vscode.Uri, layers: ReadonlyMap<number, LevelLayer>): Promise<boolean> {
+  for (const [level, layer] of layers) {
+    const problem = layerProblem(level, layer);
+    if (problem) throw new Error(`${vscode.workspace.asRelativePath(uri)}: ${problem}; the file was not changed`);
+  }
   const doc = await vscode.workspace.openTextDocument(uri);
   const text = withLevelLayers(doc.getText(), layers);
   const edit = new vscode.WorkspaceEdit();

@@ -5,8 +5,9 @@
 // after the selection, or copy it.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
-import { textToClassify } from './classifyCommand';
+import { sourceRange, textToClassify } from './classifyCommand';
 import type { ServerConnection } from './serverConnection';
+import { insertOutcomes, TrackedText } from './trackedText';
 
 let requests = 0;
 
@@ -17,9 +18,24 @@ export async function thinkCommand(server: ServerConnection, output: vscode.LogO
     void vscode.window.showWarningMessage('HdLM: select some text to think about (or put the cursor on a non-empty line).');
     return undefined;
   }
-  // Where the answer would go, taken now: the answer streams for seconds, during which the user
-  // may move the cursor, switch files or close this one.
-  const at = text === undefined && editor ? answerPlace(editor) : undefined;
+  // The text the answer is for, followed from now on: the answer streams for seconds, during
+  // which the user may move the cursor, switch files, close this one or edit above the text.
+  // It is let go once the user has chosen what to do with the answer, or when there is none.
+  const at = text === undefined && editor ? new TrackedText(editor.document, sourceRange(editor)) : undefined;
+  const result = await think(server, output, input);
+  if (!result) {
+    at?.dispose();
+    return undefined;
+  }
+  // Not awaited: the command resolves with the result (scripts, tests) while the pick waits for the user.
+  offer(result, at)
+    .catch((err: unknown) => output.error(`think then answer: ${err instanceof Error ? err.message : String(err)}`))
+    .finally(() => at?.dispose());
+  return result;
+}
+
+/** The thought and answer, streamed into a progress notification; undefined when cancelled or failed (said). */
+async function think(server: ServerConnection, output: vscode.LogOutputChannel, input: string): Promise<proto.ThinkThenAnswerResult | undefined> {
   const requestId = `think-${process.pid}-${++requests}`;
   let result: proto.ThinkThenAnswerResult;
   try {
@@ -41,34 +57,30 @@ export async function thinkCommand(server: ServerConnection, output: vscode.LogO
     return undefined;
   }
   output.info(`thought at layer ${result.thoughtLayer} (${percent(result.thoughtProbability)} sure): ${JSON.stringify(result.thought)} → answer at layer ${result.answerLayer}: ${JSON.stringify(result.answer)} (${result.caughtUp} positions caught up; ${(result.ms.thought + result.ms.answer).toFixed(0)} ms)`);
-  offer(result, at).catch((err: unknown) => output.error(`think then answer: ${err instanceof Error ? err.message : String(err)}`));
   return result;
 }
 
-/** Where an answer goes: after the selection, else at the end of the cursor's line. */
-interface AnswerPlace {
-  uri: vscode.Uri;
-  position: vscode.Position;
-}
-
-function answerPlace(editor: vscode.TextEditor): AnswerPlace {
-  const { selection, document } = editor;
-  return { uri: document.uri, position: selection.isEmpty ? document.lineAt(selection.active.line).range.end : selection.end };
-}
-
-/** Inserts the answer where the command started, through the document's URI (it is opened again if it was closed). */
-async function insertAnswer(answer: string, at: AnswerPlace): Promise<boolean> {
-  if (at.uri.scheme === 'untitled' && !vscode.workspace.textDocuments.some((d) => d.uri.toString() === at.uri.toString())) {
-    void vscode.window.showWarningMessage(`HdLM: ${at.uri.path} was closed; the answer was not inserted (Copy answer still has it).`);
+/**
+ * Inserts the answer after the text it is for, where that text is now, through the document's
+ * URI (it is opened again if it was closed); refused, with a message, when the text's lines were
+ * edited or deleted meanwhile.
+ */
+async function insertAnswer(answer: string, at: TrackedText): Promise<boolean> {
+  const place = await at.place();
+  if ('problem' in place) {
+    void vscode.window.showWarningMessage(`HdLM: ${place.problem}; the answer was not inserted (Copy answer still has it).`);
+    insertOutcomes.fire({ what: 'answer', uri: at.uri.toString(), problem: place.problem });
     return false;
   }
   const edit = new vscode.WorkspaceEdit();
-  edit.insert(at.uri, at.position, ` ${answer}`);
-  return vscode.workspace.applyEdit(edit);
+  edit.insert(place.uri, new vscode.Position(place.span.end.line, place.span.end.character), ` ${answer}`);
+  const inserted = await vscode.workspace.applyEdit(edit);
+  insertOutcomes.fire({ what: 'answer', uri: at.uri.toString(), ...(inserted ? { line: place.span.end.line } : { problem: 'the edit was not applied' }) });
+  return inserted;
 }
 
 /** The quick pick with the result; picking an action inserts or copies the answer. */
-async function offer(result: proto.ThinkThenAnswerResult, at: AnswerPlace | undefined): Promise<void> {
+async function offer(result: proto.ThinkThenAnswerResult, at: TrackedText | undefined): Promise<void> {
   type Item = vscode.QuickPickItem & { run: () => Thenable<unknown> };
   const answer = result.answer.trim();
   const items: Item[] = [{ label: '$(copy) Copy answer', description: answer, run: () => vscode.env.clipboard.writeText(answer) }];

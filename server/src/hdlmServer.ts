@@ -160,7 +160,20 @@ export class HdlmServer {
   }
 
   private newJobs(journal: JobJournal): Jobs {
-    return new Jobs(this.defaults.cli, journal, (p) => this.onJobProgress(p), (m) => this.client.log(m), () => this.publishReadyIfIdle());
+    return new Jobs(this.defaults.cli, journal, (p) => this.onJobProgress(p), (m) => this.client.log(m), (jobId) => this.jobExited(jobId));
+  }
+
+  /**
+   * A job's process has exited. When it wrote the heads the open session runs (a fine-tuning of
+   * the task in use), the session opens again now, with the new heads, as after a save of its
+   * task file (taskFileSaved): the status's health then says what they change (heads for another
+   * model replaced by ones that fit, or the reverse) instead of what the old heads said until the
+   * next request. Otherwise the status is the idle one again (or the next job's).
+   */
+  private jobExited(jobId: string): void {
+    // After the reopen too: one that failed before its own busy period (no engine) publishes nothing.
+    if (this.tasks.headsOutdated) void this.reopen(`${jobId} wrote new heads`).finally(() => this.publishReadyIfIdle());
+    else this.publishReadyIfIdle();
   }
 
   initialize(params: InitializeParams): InitializeResult {

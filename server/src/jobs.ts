@@ -62,8 +62,8 @@ export class Jobs {
     readonly journal: JobJournal,
     private readonly notify: (params: JobProgressParams) => void,
     private readonly log: (message: string) => void,
-    /** Called after a job's process has exited (it no longer counts as running). */
-    private readonly onExit: () => void = () => undefined,
+    /** Called with its id after a job's process has exited (it no longer counts as running, nor holds its heads). */
+    private readonly onExit: (jobId: string) => void = () => undefined,
   ) {}
 
   /** Runs the job below the editor's priority; where the system refuses, it runs at the same one, and the log says so. */
@@ -132,7 +132,7 @@ export class Jobs {
           emit({ kind: 'failed', message });
         }
       }
-      this.onExit();
+      this.onExit(jobId);
     });
     return jobId;
   }

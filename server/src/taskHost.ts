@@ -236,6 +236,17 @@ export class TaskHost {
     return opened && openedInSeconds !== undefined ? { session: opened, openedInSeconds } : undefined;
   }
 
+  /**
+   * Whether the open session's heads are no longer the folder's (a fine-tuning job has written
+   * new ones since it opened, and holds the folder no more): the next request would open them.
+   */
+  get headsOutdated(): boolean {
+    const entry = this.current;
+    const session = entry?.opened;
+    if (!entry || !session || session.unreadable) return false;
+    return this.headsStampOf(session.task, entry.taskFile) !== entry.heads;
+  }
+
   /** Whether a session is open or opening: the server then keeps it following the task file and the settings. */
   get inUse(): boolean {
     return this.current !== undefined;

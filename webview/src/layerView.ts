@@ -141,7 +141,7 @@ function render(): void {
   vscode.setState(page);
   const summary = (data?.decisions ?? []).map((d) => `${d.label}@${d.layer}`).join(' > ');
   const noticeActions = [...document.querySelectorAll('.notice vscode-button')].map((b) => b.textContent ?? '');
-  post({ type: 'rendered', rows, decisions: data?.decisions.length ?? 0, summary, notice: data?.notice ?? '', noticeActions, generationTokens: generation?.tokens.length ?? 0, generationDone: generation?.done !== undefined });
+  post({ type: 'rendered', rows, decisions: data?.decisions.length ?? 0, summary, notice: data?.notice ?? '', noticeActions, generationTokens: generation?.tokens.length ?? 0, generationDone: generation?.done !== undefined, untrained: (data?.decisions ?? []).filter((d) => !d.trained).length });
 }
 
 function receive(message: HostToWebview): void {

@@ -56,7 +56,7 @@ export type WebviewToHost =
   | { type: 'openTask'; file: string }
   | { type: 'selectTask' }
   /** Sent after each render, so the host (and tests, through the extension's API) know what is shown. */
-  | { type: 'rendered'; rows: number; decisions: number; summary: string; notice: string; noticeActions: string[]; generationTokens: number; generationDone: boolean };
+  | { type: 'rendered'; rows: number; decisions: number; summary: string; notice: string; noticeActions: string[]; generationTokens: number; generationDone: boolean; untrained: number };
 
 /** One task file as the task panel lists it. */
 export interface TaskEntry {
@@ -67,8 +67,8 @@ export interface TaskEntry {
   /** 'classify' unless the file says 'thoughtThenAnswer'. */
   kind: 'classify' | 'thoughtThenAnswer';
   dataset: string;
-  /** Per level: its layer (a number, or 'last'). */
-  levels: (number | 'last')[];
+  /** Per level: its layer (a number, or 'last'); null where the file names none (the picker shows "no layer set"). */
+  levels: (number | 'last' | null)[];
   /** Layers of the task's own model (from hdlm/taskSummary), which its levels can be set to. */
   modelLayers?: number;
   /** Problems with the file, if it does not parse; the entry is then shown but cannot train. */
@@ -129,4 +129,4 @@ export type TaskPanelToHost =
   /** Write the kept layer scan's suggested layers into the task file. */
   | { type: 'useScanLayers'; uri: string; layers: (number | 'last')[] }
   /** Sent after each render (the host's API exposes it to tests). */
-  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number; scanRows: number; exitRows: number; notices: number; wideTables: string[] };
+  | { type: 'rendered'; tasks: number; job: string; jobId: string; heads: number; evaluations: number; jobThoughtSamples: number; taskThoughtSamples: number; pairedRows: number; sinceRows: number; historyRows: number; scanRows: number; exitRows: number; notices: number; wideTables: string[]; levelPickers: string[] };

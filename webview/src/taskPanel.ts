@@ -9,7 +9,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, 
 import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
 import { component, el, vsCodeApi } from './dom';
 import { fileName, leftOut, scopeText, type EvaluatedScope } from './evaluationScope';
-import { layerChoices } from './layerChoices';
+import { choiceLabel, layerChoices } from './layerChoices';
 import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
@@ -28,24 +28,40 @@ function button(label: string, onClick: () => void): HTMLElement {
  * the task's cannot be read); changing it asks the host to edit the file.
  */
 function layerPicker(task: TaskEntry, level: number, loadedLayers: number | undefined): HTMLElement {
-  const current = task.levels[level - 1]!;
+  // null (or a level the list lacks): the file names no layer, and the picker says so.
+  const current = task.levels[level - 1] ?? null;
   const dropdown = component('vscode-dropdown');
-  const choices = layerChoices(current, task.modelLayers ?? loadedLayers);
+  dropdown.className = 'layer-picker';
+  // The "no layer set" entry comes first and is the one shown; its value is empty, and choosing
+  // it (it cannot be chosen again once left) sends nothing.
+  const choices = [...(current === null ? [null] : []), ...layerChoices(current, task.modelLayers ?? loadedLayers)];
   for (const choice of choices) {
-    const option = component('vscode-option', choice === 'last' ? 'last' : `layer ${choice}`);
-    option.setAttribute('value', String(choice));
+    const option = component('vscode-option', choiceLabel(choice));
+    option.setAttribute('value', choice === null ? '' : String(choice));
     if (choice === current) option.setAttribute('selected', '');
     dropdown.append(option);
   }
   dropdown.addEventListener('change', (e) => {
     const value = (e.target as HTMLSelectElement).value;
+    if (value === '') return;
     post({ type: 'setLayer', uri: task.uri, level, layer: value === 'last' ? 'last' : Number(value) });
   });
   return dropdown;
 }
 
+/** What each task card's pickers show ("t.hdlm.json: layer 3, last"): the option marked selected, else the first, as the dropdown shows it. */
+function levelPickers(): string[] {
+  return [...document.querySelectorAll<HTMLElement>('.task')].flatMap((card) => {
+    const pickers = [...card.querySelectorAll('.layer-picker')];
+    if (pickers.length === 0) return [];
+    const shown = pickers.map((p) => (p.querySelector('vscode-option[selected]') ?? p.querySelector('vscode-option'))?.textContent ?? '');
+    return [`${card.dataset['path'] ?? ''}: ${shown.join(', ')}`];
+  });
+}
+
 function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   const card = el('div', '', `task${task.active ? ' active' : ''}`);
+  card.dataset['path'] = task.path;
   const title = el('div', '', 'title');
   const link = el('a', task.name || task.path);
   link.href = '#';
@@ -271,7 +287,7 @@ function scanTables(task: TaskEntry): HTMLElement[] {
   return [scanTable(scan), ...(layerList(scan.suggested) === layerList(task.levels) ? [] : [button(`Use layers ${layerList(scan.suggested)}`, () => post({ type: 'useScanLayers', uri: task.uri, layers: scan.suggested }))])];
 }
 
-const layerList = (layers: readonly (number | 'last')[]): string => layers.join(', ');
+const layerList = (layers: readonly (number | 'last' | null)[]): string => layers.map((l) => l ?? 'none').join(', ');
 
 function scanTable(scan: LayerScan): HTMLElement {
   const at = (level: LayerScan['levels'][number], layer: number): string => pct(level.cells.find((c) => c.layer === layer)?.accuracy);
@@ -458,6 +474,7 @@ function render(state: TaskPanelState): void {
     exitRows: document.querySelectorAll('tr.exits').length,
     notices: document.querySelectorAll('.notice').length,
     wideTables: wideTables(),
+    levelPickers: levelPickers(),
   });
 }
 

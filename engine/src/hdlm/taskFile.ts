@@ -261,7 +261,8 @@ function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {
   const levels = raw.map((layer, i): number | 'last' => {
     if (layer === 'last') return 'last';
     if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 1) {
-      problems.push(`levels[${i}].layer must be a whole number ≥ 1 or "last", got ${JSON.stringify(layer)}`);
+      // A level object without the key names no layer: said so, not as "got undefined".
+      problems.push(layer === undefined ? `levels[${i}].layer is not set: give a whole number ≥ 1 or "last", e.g. { "layer": 4 }` : `levels[${i}].layer must be a whole number ≥ 1 or "last", got ${JSON.stringify(layer)}`);
       return 'last';
     }
     return layer;

@@ -13,6 +13,22 @@ import { screenshot } from '../../support/screenshots';
 
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
 
+/**
+ * Chooses the first or last item of the quick pick that is open or about to open (it appears a
+ * moment after its command's result), again until `outcome` comes; resolves with that.
+ */
+async function choosePickItem<T>(which: 'first' | 'last', outcome: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = outcome.finally(() => (settled = true));
+  done.catch(() => undefined);
+  for (let tries = 0; !settled && tries < 100; tries++) {
+    await vscode.commands.executeCommand(which === 'last' ? 'quickInput.last' : 'quickInput.first');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
+  }
+  return done;
+}
+
 async function activate(): Promise<HdlmApi> {
   const extension = vscode.extensions.getExtension<HdlmApi>(EXTENSION_ID);
   assert.ok(extension, `extension ${EXTENSION_ID} is installed in the development host`);
@@ -348,6 +364,33 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
+  it('the layer view reads out again when a fine-tuning of the task in use ends: its decisions then come from the trained heads', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    const uri = vscode.Uri.joinPath(folder, 'lv.hdlm.json');
+    const task = { name: 'lv', model: 'tiny-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: { epochs: 1, devFraction: 0.34 } };
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'lv.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    const doc = await vscode.workspace.openTextDocument({ content: 'The oak tree in the park\n', language: 'plaintext' });
+    try {
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(0, 0, 0, 24);
+      const rendered = api.waitForLayerViewRender((r) => r.decisions === 2, 60_000);
+      await vscode.commands.executeCommand('hdlm.showLayerView');
+      assert.equal((await rendered).untrained, 2, 'no heads trained yet');
+      // Nothing is selected again: the view reads out again by itself once the job has ended.
+      const again = api.waitForLayerViewRender((r) => r.decisions === 2 && r.untrained === 0, 120_000);
+      again.catch(() => undefined);
+      const end = await vscode.commands.executeCommand<{ kind: string } | undefined>('hdlm.fineTune', uri);
+      assert.equal(end?.kind, 'report', JSON.stringify(end));
+      await again;
+    } finally {
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('workbench.action.closeEditorsInOtherGroups');
+      await revertAndClose();
+    }
+  });
+
   it('Think Then Answer drafts a thought at an intermediate layer, answers at the last, and the layer view follows it live', async () => {
     await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
     try {
@@ -635,6 +678,32 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
+  it('a level whose file names no layer shows "no layer set" in the task panel; a picker cannot write NaN', async () => {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'unset.hdlm.json');
+    const text = '{\n  "name": "unset",\n  "model": "tiny-model",\n  "dataset": "animals.jsonl",\n  "levels": [{}, { "layer": "last" }]\n}\n';
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    try {
+      const shown = api.waitForTaskPanelRender((r) => r.levelPickers.some((p) => p.startsWith('unset.hdlm.json:')), 30_000);
+      shown.catch(() => undefined);
+      await vscode.commands.executeCommand('hdlm.tasks.focus');
+      const render = await shown;
+      assert.ok(render.levelPickers.includes('unset.hdlm.json: no layer set, last'), JSON.stringify(render.levelPickers));
+      // The server's diagnostics say what to write, on the level.
+      await vscode.window.showTextDocument(uri);
+      const diagnostics = await diagnosticsWhen(uri, (d) => d.some((x) => /levels\[0\]\.layer/.test(x.message)), 30_000);
+      assert.ok(diagnostics.some((d) => d.message === 'levels[0].layer is not set: give a whole number ≥ 1 or "last", e.g. { "layer": 4 }' && d.range.start.line === 4), JSON.stringify(diagnostics));
+      // A layer that is none (a page or a script that sent NaN) is refused, naming the file; the file stays.
+      await assert.rejects(Promise.resolve(vscode.commands.executeCommand('hdlm.setLevelLayer', uri, 1, NaN)), /unset\.hdlm\.json: levels\[0\]\.layer must be a whole number ≥ 1 or "last", got NaN; the file was not changed/);
+      assert.equal(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), text);
+      // A real layer is written into the empty level.
+      assert.equal(await vscode.commands.executeCommand<boolean>('hdlm.setLevelLayer', uri, 1, 2), true);
+      assert.deepEqual((JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as { levels: unknown[] }).levels, [{ layer: 2 }, { layer: 'last' }]);
+    } finally {
+      await revertAndClose();
+      await vscode.workspace.fs.delete(uri);
+    }
+  });
+
   it('Fine-tune on a task file with unsaved edits asks first; dismissing the question starts no job', async () => {
     const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals.hdlm.json');
     const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
@@ -654,33 +723,66 @@ describe('HdLM extension in a real VS Code', () => {
     }
   });
 
-  it('Insert as comment and Insert answer go where the command started, not where the cursor is when the result comes', async () => {
+  it('Insert as comment and Insert answer go beside the text the command ran on: not where the cursor is, and following lines added above it', async () => {
     const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'notes.txt');
     await vscode.workspace.fs.writeFile(uri, Buffer.from('A small animal that barks\nAn oak tree in the park\n'));
     await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
     try {
       const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-      editor.selection = new vscode.Selection(0, 3, 0, 3);
+      editor.selection = new vscode.Selection(1, 3, 1, 3);
       const pick = api.nextClassifyPick(30_000);
       // The command takes its input and place when it runs; the cursor moves while it waits.
       const classified = vscode.commands.executeCommand<ClassifyResult | undefined>('hdlm.classify');
-      editor.selection = new vscode.Selection(1, 3, 1, 3);
-      assert.ok(await classified, 'classified');
-      const insert = (await pick).find((i) => i.label.includes('Insert as comment'));
-      assert.match(insert?.description ?? '', /line 1 of notes\.txt/, 'the comment goes above the classified line');
-      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
       editor.selection = new vscode.Selection(0, 3, 0, 3);
-      const thinking = vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      const result = await classified;
+      assert.ok(result, 'classified');
+      const items = await pick;
+      assert.match(items.find((i) => i.label.includes('Insert as comment'))?.description ?? '', /line 2 of notes\.txt/, 'the comment goes above the classified line');
+      // A line added at the top while the pick is open: the classified line is now the third.
+      assert.ok(await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'Added above\n')));
+      // Insert as comment is the pick's last item.
+      const commented = await choosePickItem('last', api.nextInsertOutcome(30_000));
+      assert.equal(commented.line, 2, JSON.stringify(commented));
+      const comment = `HdLM animals: ${result.path.map((d) => d.label).join(' › ')}`;
+      assert.deepEqual(editor.document.getText().split('\n').map((l) => l.replace(/ \([\d.]+%\)$/, '')), ['Added above', 'A small animal that barks', comment, 'An oak tree in the park', '']);
+      const commentedText = editor.document.getText();
+
+      // Think Then Answer on the second line; a line goes at the top while it thinks.
       editor.selection = new vscode.Selection(1, 3, 1, 3);
-      const result = await thinking;
-      const answer = result?.answer.trim() ?? '';
-      assert.ok(answer, `an answer to insert: ${JSON.stringify(result)}`);
-      // The pick's first entry is Insert answer.
-      for (let tries = 0; !editor.document.isDirty && tries < 100; tries++) {
-        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(editor.document.getText(), `A small animal that barks ${answer}\nAn oak tree in the park\n`);
+      const thinking = vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      editor.selection = new vscode.Selection(3, 3, 3, 3);
+      assert.ok(await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'Another\n')));
+      const answer = (await thinking)?.answer.trim() ?? '';
+      assert.ok(answer, 'an answer to insert');
+      // Insert answer is the pick's first item.
+      const answered = await choosePickItem('first', api.nextInsertOutcome(30_000));
+      assert.equal(answered.line, 2, JSON.stringify(answered));
+      // (The tiny model's answer may hold line breaks of its own.)
+      assert.equal(editor.document.getText(), `Another\n${commentedText.replace('A small animal that barks\n', `A small animal that barks ${answer}\n`)}`);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+      await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.window.showTextDocument(uri);
+      await revertAndClose();
+      await vscode.workspace.fs.delete(uri);
+    }
+  });
+
+  it('Insert answer is refused, and says why, when the line it was for was edited meanwhile', async () => {
+    const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'edited.txt');
+    const text = 'A small animal that barks\nAn oak tree in the park\n';
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
+    try {
+      const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+      editor.selection = new vscode.Selection(0, 3, 0, 3);
+      const result = await vscode.commands.executeCommand<ThinkThenAnswerResult | undefined>('hdlm.thinkThenAnswer');
+      assert.ok(result?.answer.trim(), 'an answer to insert');
+      // The line the answer was for is changed before Insert answer is chosen.
+      assert.ok(await editor.edit((e) => e.insert(new vscode.Position(0, 2), 'very ')));
+      const outcome = await choosePickItem('first', api.nextInsertOutcome(30_000));
+      assert.equal(outcome.problem, 'line 1 of edited.txt, where the text was, changed or went since the command started', JSON.stringify(outcome));
+      assert.equal(editor.document.getText(), `A very small animal that barks\nAn oak tree in the park\n`, 'nothing was inserted');
     } finally {
       await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
       await vscode.workspace.getConfiguration('hdlm').update('task', undefined, vscode.ConfigurationTarget.Workspace);

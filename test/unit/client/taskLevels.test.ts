@@ -3,14 +3,31 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'jsonc-parser';
-import { levelLayers, withLevelLayers, type LevelLayer } from '../../../client/src/taskLevels';
+import { layerProblem, levelLayers, withLevelLayers, type LevelLayer } from '../../../client/src/taskLevels';
 
 test('levels read as their layers, written as objects or bare', () => {
   assert.deepEqual(levelLayers({ levels: [{ layer: 4 }, { layer: 'last' }] }), [4, 'last']);
   assert.deepEqual(levelLayers({ levels: [4, 'last'] }), [4, 'last']);
   assert.deepEqual(levelLayers({ levels: [{ layer: 2 }, 6] }), [2, 6]);
-  assert.deepEqual(levelLayers({ levels: [{}, 'x'] }), [NaN, NaN]);
   assert.deepEqual(levelLayers({}), []);
+});
+
+test('a level that names no layer reads as null ("no layer set"), never NaN', () => {
+  assert.deepEqual(levelLayers({ levels: [{}, 'x', { layer: null }, { layer: '4' }, { layer: 'last' }] }), [null, null, null, null, 'last']);
+  // What the engine refuses as a number is still shown as written: the diagnostics say why.
+  assert.deepEqual(levelLayers({ levels: [{ layer: 0 }, 2.5] }), [0, 2.5]);
+  // The state goes to the page as JSON, where null stays null (NaN would arrive as null too, unexplained).
+  assert.equal(JSON.stringify(levelLayers({ levels: [{}] })), '[null]');
+});
+
+test('only a whole layer ≥ 1 or "last", for a whole level ≥ 1, may be written; the problem names the field', () => {
+  assert.equal(layerProblem(1, 4), '');
+  assert.equal(layerProblem(2, 'last'), '');
+  assert.equal(layerProblem(1, NaN), 'levels[0].layer must be a whole number ≥ 1 or "last", got NaN');
+  assert.equal(layerProblem(2, null), 'levels[1].layer must be a whole number ≥ 1 or "last", got null');
+  assert.equal(layerProblem(1, 2.5), 'levels[0].layer must be a whole number ≥ 1 or "last", got 2.5');
+  assert.equal(layerProblem(1, undefined), 'levels[0].layer must be a whole number ≥ 1 or "last", got none');
+  assert.equal(layerProblem(0, 3), 'the level must be a whole number ≥ 1 (1 is the first), got 0');
 });
 
 test('setting a bare level rewrites the bare layer, keeping the rest of the file and its comments', () => {

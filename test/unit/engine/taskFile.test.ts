@@ -107,6 +107,12 @@ test('an invalid layer is reported once, not also as a misplaced "last"', () => 
   assert.throws(() => readTaskFile(path), (err: unknown) => err instanceof TaskFileError && err.problems.length === 1 && /levels\[0\]\.layer must be a whole number ≥ 1 or "last", got 4\.5/.test(err.problems[0]!));
 });
 
+test('a level that names no layer is said to be not set, not "got undefined"', () => {
+  const path = join(dir, 'unset.hdlm.json');
+  writeFileSync(path, JSON.stringify({ name: 'x', dataset: 'train.jsonl', levels: [{}, { layer: 'last' }] }));
+  assert.throws(() => readTaskFile(path), (err: unknown) => err instanceof TaskFileError && err.problems.length === 1 && err.problems[0] === 'levels[0].layer is not set: give a whole number ≥ 1 or "last", e.g. { "layer": 4 }');
+});
+
 test('a task file nested too deep to parse is refused at the bracket too deep, as the editor refuses it', () => {
   const path = join(dir, 'deep.hdlm.json');
   // The brace on line 1 is the first level: the 256th bracket on line 2 is the 257th, one past the limit.
