@@ -7,7 +7,9 @@
 //
 // For each output length N (default 256 1024 4096) it prints the median and the fastest of five
 // runs with the decode (the CLI's: special tokens skipped, one stop string that never occurs) and
-// without any, and the difference of the medians per token. One run of each, untimed, warms up. DIR is the model folder whose tokenizer decodes (default
+// without any, the difference of the medians per token, and, of the runs with the decode, the
+// median time inside the decode calls and how many token ids they were given (which no other
+// load on the machine changes). One run of each, untimed, warms up. DIR is the model folder whose tokenizer decodes (default
 // models/hdlm-tiny); FILE is the text (default DIR/README.md, the model card), repeated when it has
 // fewer than N tokens.
 import { readFileSync } from 'node:fs';
@@ -42,21 +44,36 @@ function replayModel(script: readonly number[], vocab: number): SegmentedModel {
   return model as unknown as SegmentedModel;
 }
 
-/** Milliseconds for generate() to replay `script`, decoding and streaming its text when `decode` is given. */
-async function replay(script: readonly number[], vocab: number, decode: ((ids: number[]) => string) | undefined): Promise<number> {
+interface Replay {
+  ms: number;
+  /** Time inside the decode calls, and the token ids they were given. */
+  decodeMs: number;
+  decoded: number;
+}
+
+/** generate() replaying `script`, decoding and streaming its text when `decode` is given. */
+async function replay(script: readonly number[], vocab: number, decode: ((ids: number[]) => string) | undefined): Promise<Replay> {
   let streamed = 0;
+  let [decodeMs, decoded] = [0, 0];
+  const timed = (ids: number[]): string => {
+    const started = performance.now();
+    const text = decode!(ids);
+    decodeMs += performance.now() - started;
+    decoded += ids.length;
+    return text;
+  };
   const started = performance.now();
   const result = await generate(replayModel(script, vocab), {
     prompts: [[script[0]!]],
     config: { maxNewTokens: script.length, stopStrings: ['\n<|user|>'], ignoreEos: true },
-    decode,
+    decode: decode && timed,
     onToken: (e) => (streamed += e.text.length),
   });
   const ms = performance.now() - started;
   const row = result.rows[0]!;
   if (row.tokens.length !== script.length || row.stop !== 'maxTokens') throw new Error(`replay: ${row.tokens.length} tokens, stop ${row.stop}`);
   if (decode && streamed !== row.text!.length) throw new Error(`replay: streamed ${streamed} characters of ${row.text!.length}`);
-  return ms;
+  return { ms, decodeMs, decoded };
 }
 
 function median(values: number[]): number {
@@ -83,15 +100,19 @@ async function main(args: string[]): Promise<void> {
   await replay(ids.slice(0, 256), tokenizer.vocabSize, undefined);
   for (const n of lengths.length > 0 ? lengths : [256, 1024, 4096]) {
     const script = Array.from({ length: n }, (_, i) => ids[i % ids.length]!);
-    const streaming: number[] = [];
-    const bare: number[] = [];
+    const streaming: Replay[] = [];
+    const bare: Replay[] = [];
     for (let run = 0; run < RUNS; run++) {
       streaming.push(await replay(script, tokenizer.vocabSize, decode));
       bare.push(await replay(script, tokenizer.vocabSize, undefined));
     }
-    const [withDecode, without] = [median(streaming), median(bare)];
-    const fastest = (values: number[]): string => Math.min(...values).toFixed(1);
-    console.log(`N ${n}: ${withDecode.toFixed(1)} ms streaming (fastest ${fastest(streaming)}), ${without.toFixed(1)} ms without decode (fastest ${fastest(bare)}); ${(((withDecode - without) / n) * 1000).toFixed(1)} µs per token for the text`);
+    const [withDecode, without] = [median(streaming.map((r) => r.ms)), median(bare.map((r) => r.ms))];
+    const fastest = (runs: Replay[]): string => Math.min(...runs.map((r) => r.ms)).toFixed(1);
+    const inDecode = median(streaming.map((r) => r.decodeMs));
+    console.log(
+      `N ${n}: ${withDecode.toFixed(1)} ms streaming (fastest ${fastest(streaming)}), ${without.toFixed(1)} ms without decode (fastest ${fastest(bare)}); ` +
+        `${(((withDecode - without) / n) * 1000).toFixed(1)} µs per token for the text; in decode ${inDecode.toFixed(1)} ms, ${streaming[0]!.decoded} ids decoded`,
+    );
   }
 }
 
