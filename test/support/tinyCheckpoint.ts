@@ -428,3 +428,54 @@ export function tinyTokenizerJson(): Record<string, unknown> {
     model: bpeModelSection(vocab, TINY_MERGES),
   };
 }
+
+// ---- A tiny SentencePiece-style tokenizer -----------------------------------------------------
+
+/** Words it keeps whole, each built from its characters by merges (in this order of rank). */
+const SENTENCE_PIECE_WORDS = ['▁the', '▁cat', '▁sat', '▁on', '▁mat', '▁Hello', '▁world', '▁猫', 'の'];
+const SENTENCE_PIECE_SPECIAL = ['<unk>', '<s>', '</s>'];
+
+/**
+ * A SentencePiece-style BPE tokenizer.json, laid out as transformers converts Llama 2's and
+ * Mistral's: a text's spaces are "▁" (one put before its start), SENTENCE_PIECE_WORDS are merged
+ * whole, other printable ASCII characters are one token each, and any other character is its
+ * UTF-8 bytes (<0xF0><0x9F>…: byte fallback). <unk> 0, <s> 1 and </s> 2 are special, bytes
+ * follow from 3. `decoder` 'strip' is theirs: "▁" to a space, bytes to characters, the tokens
+ * joined, the text's first space dropped. 'metaspace' is the Metaspace decoder (each "▁" a space,
+ * the first token's dropped) after the bytes are made characters.
+ */
+export function sentencePieceTokenizerJson(decoder: 'strip' | 'metaspace'): Record<string, unknown> {
+  const vocab: Record<string, number> = {};
+  const add = (token: string): void => void (vocab[token] ??= Object.keys(vocab).length);
+  SENTENCE_PIECE_SPECIAL.forEach(add);
+  for (let b = 0; b < 256; b++) add(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+  add('▁');
+  for (let c = 33; c < 127; c++) add(String.fromCharCode(c));
+  const merges: [string, string][] = [];
+  for (const word of SENTENCE_PIECE_WORDS) {
+    const [first, ...rest] = Array.from(word);
+    add(first!);
+    let built = first!;
+    for (const ch of rest) {
+      add(ch);
+      merges.push([built, ch]);
+      built += ch;
+      add(built);
+    }
+  }
+  const decoders = {
+    strip: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+    metaspace: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false }] },
+  };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: SENTENCE_PIECE_SPECIAL.map((content, id) => ({ id, ...specialTokenFields(content) })),
+    normalizer: null,
+    pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
+    post_processor: null,
+    decoder: decoders[decoder],
+    model: { ...bpeModelSection(vocab, merges), unk_token: '<unk>', fuse_unk: true, byte_fallback: true },
+  };
+}

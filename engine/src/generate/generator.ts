@@ -95,7 +95,7 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
 
   const stopIds = config.ignoreEos ? config.stopTokenIds : [...config.stopTokenIds, ...model.config.eosTokenIds];
   const sampler = new Sampler(config);
-  const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], logProbability: 0, stream: request.decode && new RowStream(config.stopStrings), stop: undefined }));
+  const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], logProbability: 0, stream: request.decode && new RowStream(request.decode, config.stopStrings), stop: undefined }));
 
   // 1. The prompt (or the continuation of a state) goes in as the first step's input.
   if (request.prompts.some((p) => p.length > 0)) model.append(state, request.prompts);
@@ -139,7 +139,7 @@ function step(row: RowProgress, b: number, logits: Float32Array, vocab: number, 
   const logProbability = request.scoreTokens ? logSoftmaxAt(rowLogits, token) : undefined;
   row.tokens.push(token);
   if (logProbability !== undefined) row.logProbability += logProbability;
-  const text = request.decode && row.stream?.update(request.decode(row.tokens));
+  const text = row.stream?.update(row.tokens);
   const stop = stopping.check(token, row.tokens.length, text) ?? (contextFull ? { reason: 'contextFull' as const } : undefined);
   row.stop = stop?.reason;
   const piece = row.stream?.piece(stop !== undefined && { cut: stop.cut }) ?? '';

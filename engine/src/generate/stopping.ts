@@ -15,7 +15,10 @@ export class StoppingCriteria {
     this.stopIds = new Set(stopTokenIds);
   }
 
-  /** Checks a row after it produced `token`; `text` is its decoded output so far (for stop strings). */
+  /**
+   * Checks a row after it produced `token`; `text` is its decoded output not streamed yet (for stop
+   * strings: RowStream never streams one, nor its start), and a stop string's `cut` is in it.
+   */
   check(token: number, generated: number, text: string | undefined): { reason: StopReason; cut?: number } | undefined {
     if (this.stopIds.has(token)) return { reason: 'stopToken' };
     if (text !== undefined) {
