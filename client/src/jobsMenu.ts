@@ -2,12 +2,17 @@
 // one running, or a pick among them), "HdLM: Show Jobs…" (running and recent ones, each running
 // one with a Cancel button; choosing one shows the task panel) and the status bar item's menu,
 // which gathers these with the model, device and server actions. A job started from the task
-// panel or the explorer menu, or whose notification was closed, can be stopped here too.
+// panel or the explorer menu, or whose notification was closed, can be stopped here too, and so
+// can another window's: its server is asked to cancel it, and this window follows it to its end.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import { cancellable, runningText } from './jobCounts';
+import { waitForJobEnd } from './jobWait';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
+
+/** How long a job another window was asked to cancel is followed: a cancel takes effect between batches, within seconds. */
+const FOLLOW_ELSEWHERE_MS = 120_000;
 
 /** What a job is, in a few words: "fine-tuning wn.hdlm.json". */
 function jobTitle(job: proto.JobView): string {
@@ -27,11 +32,20 @@ async function listJobs(server: ServerConnection, output: TeeOutputChannel): Pro
   }
 }
 
+/** What Cancel did: whether the job was running; for another window's, `ended` resolves with the job as it ended (running still: it did not end in time). */
+export interface CancelOutcome {
+  jobId: string;
+  cancelled: boolean;
+  elsewhere?: true;
+  ended?: Promise<proto.JobView | undefined>;
+}
+
 /**
  * Cancels a job: `arg` (a job id), else the only running one, else the one picked. Resolves with
- * the job and whether the server had it running (undefined when nothing was cancelled).
+ * the job and whether the server had it running, or asked another window's server to cancel it
+ * (undefined when nothing was cancelled).
  */
-export async function cancelJobCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<{ jobId: string; cancelled: boolean } | undefined> {
+export async function cancelJobCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<CancelOutcome | undefined> {
   let jobId = typeof arg === 'string' ? arg : undefined;
   let title = jobId ?? '';
   if (!jobId) {
@@ -46,9 +60,9 @@ export async function cancelJobCommand(server: ServerConnection, output: TeeOutp
     jobId = job.jobId;
     title = `${job.jobId} (${jobTitle(job)})`;
   }
-  let cancelled: boolean;
+  let result: proto.CancelJobResult;
   try {
-    ({ cancelled } = await server.request(proto.cancelJob, { jobId }));
+    result = await server.request(proto.cancelJob, { jobId });
   } catch (err) {
     // The server stopped (its jobs with it) or is restarting: say so instead of failing silently.
     const message = `HdLM: could not cancel ${title}: ${err instanceof Error ? err.message : String(err)}`;
@@ -56,9 +70,42 @@ export async function cancelJobCommand(server: ServerConnection, output: TeeOutp
     void vscode.window.showErrorMessage(message);
     return undefined;
   }
+  const { cancelled, elsewhere, reason } = result;
+  if (elsewhere) return { jobId, cancelled, elsewhere, ended: followElsewhere(server, output, jobId, title) };
+  if (reason !== undefined) {
+    output.warn(`cannot cancel ${title}: ${reason}`);
+    void vscode.window.showWarningMessage(`HdLM: cannot cancel ${title}: ${reason}`);
+    return { jobId, cancelled };
+  }
   output.info(cancelled ? `cancelling ${title}` : `${title} was not running`);
   void (cancelled ? vscode.window.showInformationMessage(`HdLM: cancelling ${title}.`) : vscode.window.showWarningMessage(`HdLM: ${title} is not running.`));
   return { jobId, cancelled };
+}
+
+/**
+ * Another window's job whose server was asked to cancel it: a notification says the cancel was
+ * requested until the job ends, then how it ended (this window gets no progress of it, so the
+ * job list is read). Resolves with the job as last listed.
+ */
+async function followElsewhere(server: ServerConnection, output: TeeOutputChannel, jobId: string, title: string): Promise<proto.JobView | undefined> {
+  output.info(`cancel of ${title} requested from the window that runs it`);
+  let job: proto.JobView | undefined;
+  try {
+    job = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `HdLM: cancel of ${title} requested from the window that runs it…` }, () =>
+      waitForJobEnd(() => server.request(proto.jobs, {}).then((r) => r.jobs), jobId, { intervalMs: 1000, timeoutMs: FOLLOW_ELSEWHERE_MS }),
+    );
+  } catch (err) {
+    output.warn(`stopped following ${title}: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+  const said =
+    job === undefined ? `HdLM: ${title} is no longer listed.`
+    : job.state === 'cancelled' ? `HdLM: ${title} was cancelled in the window that ran it.`
+    : job.state === 'running' ? `HdLM: ${title} still runs ${FOLLOW_ELSEWHERE_MS / 1000} s after its cancel was requested: the window that runs it has not acted on it (busy, or not responding?); cancel it there.`
+    : `HdLM: ${title} ended ${job.state} before the cancel took effect: ${job.line}`;
+  output.info(said.replace(/^HdLM: /, ''));
+  void (job?.state === 'cancelled' ? vscode.window.showInformationMessage(said) : vscode.window.showWarningMessage(said));
+  return job;
 }
 
 const CANCEL_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('debug-stop'), tooltip: 'Cancel this job' };
@@ -93,16 +140,25 @@ export async function showJobsCommand(server: ServerConnection, output: TeeOutpu
   pick.title = 'HdLM: jobs (running first)';
   pick.items = jobItems(jobs);
   const chosen = await new Promise<proto.JobView | undefined>((resolve) => {
+    let shown = true;
+    const relist = async (): Promise<void> => {
+      const now = shown ? await listJobs(server, output) : undefined;
+      if (now && shown) pick.items = jobItems(now);
+    };
     pick.onDidTriggerItemButton(async ({ item }) => {
-      await cancelJobCommand(server, output, item.job.jobId);
-      const now = await listJobs(server, output);
-      if (now) pick.items = jobItems(now);
+      const outcome = await cancelJobCommand(server, output, item.job.jobId);
+      await relist();
+      // Another window's job ends there: listed again once it has.
+      void outcome?.ended?.then(relist);
     });
     pick.onDidAccept(() => {
       resolve(pick.selectedItems[0]?.job);
       pick.hide();
     });
-    pick.onDidHide(() => resolve(undefined));
+    pick.onDidHide(() => {
+      shown = false;
+      resolve(undefined);
+    });
     pick.show();
   });
   pick.dispose();

@@ -8,6 +8,7 @@ import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
 import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
+import type { CancelOutcome } from './jobsMenu';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
 import { layerProblem, levelLayers, withLevelLayers, type LevelLayer } from './taskLevels';
@@ -170,9 +171,13 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       case 'showLabelReport':
         await vscode.commands.executeCommand('hdlm.showLabelReport', vscode.Uri.parse(message.uri));
         return;
-      case 'cancel':
-        await this.server.request(proto.cancelJob, { jobId: message.jobId });
+      case 'cancel': {
+        // Through the command: another window's job is asked of its server and followed to its end.
+        const outcome = await vscode.commands.executeCommand<CancelOutcome | undefined>('hdlm.cancelJob', message.jobId);
+        // This window gets no progress of another window's job: the panel shows it again once it ended.
+        void outcome?.ended?.then(() => this.refresh());
         return;
+      }
       case 'open':
         await vscode.window.showTextDocument(vscode.Uri.parse(message.uri));
         return;

@@ -30,9 +30,13 @@ export const BACKBONE_SHARE = 0.3;
  * Where the whole job stands after an event, 0..1, on one scale for all its stages: the backbone
  * pass its share, then each head × epoch (training) or each layer-scan head an equal part of the
  * rest; an evaluation's variants each an equal part. Stages run in order, so a later stage's
- * progress is further along than all of an earlier one's; a stage skipped or cut short (a head
- * already trained, early stopping) makes the scale jump forward. Undefined for events that say
- * nothing of it. `job.stages` gains the head or variant the event names.
+ * progress is further along than all of an earlier one's. A head that needs no training (already
+ * trained with these settings and data, or a copy of its twin) is done at once (`headSkipped`):
+ * it takes its place among the stages, so the heads after it fill their own parts of the scale,
+ * not the skipped ones', and the bar does not stand still over it to jump when the job ends. A
+ * head cut short (early stopping) makes the scale jump forward to the next head's part.
+ * Undefined for events that say nothing of it. `job.stages` gains the head or variant the event
+ * names.
  */
 export function overallAfter(job: JobView, event: JobEvent): number | undefined {
   const stageIndex = (name: string): number => {
@@ -46,10 +50,12 @@ export function overallAfter(job: JobView, event: JobEvent): number | undefined 
       return job.kind === 'evaluate' ? undefined : BACKBONE_SHARE * (event.done / Math.max(1, event.total));
     case 'progress': {
       const index = stageIndex(event.head);
-      const heads = Math.max(job.plan?.heads ?? 1, job.stages!.length);
       const epochs = Math.max(job.plan?.epochs ?? 1, event.epoch);
-      const units = index * epochs + (event.epoch - 1) + Math.min(1, event.examples / Math.max(1, event.epochExamples));
-      return BACKBONE_SHARE + (1 - BACKBONE_SHARE) * Math.min(1, units / (heads * epochs));
+      return headsShare(job, index * epochs + (event.epoch - 1) + Math.min(1, event.examples / Math.max(1, event.epochExamples)), epochs);
+    }
+    case 'headSkipped': {
+      const epochs = job.plan?.epochs ?? 1;
+      return headsShare(job, (stageIndex(event.head) + 1) * epochs, epochs);
     }
     case 'scanCell':
       return BACKBONE_SHARE + (1 - BACKBONE_SHARE) * Math.min(1, event.done / Math.max(1, event.total));
@@ -61,6 +67,12 @@ export function overallAfter(job: JobView, event: JobEvent): number | undefined 
     default:
       return undefined;
   }
+}
+
+/** Where `units` head-epochs done put a training job: after the backbone's share, of every head's `epochs` (more heads than planned widen the scale). */
+function headsShare(job: JobView, units: number, epochs: number): number {
+  const heads = Math.max(job.plan?.heads ?? 1, job.stages?.length ?? 0);
+  return BACKBONE_SHARE + (1 - BACKBONE_SHARE) * Math.min(1, units / (heads * epochs));
 }
 
 /**
@@ -110,6 +122,8 @@ export function applyJobEvent(job: JobView, event: JobEvent, now = new Date()): 
       job.line = `${event.head} epoch ${event.epoch}: dev accuracy ${(event.devAccuracy * 100).toFixed(1)}%${event.improved ? ' (saved)' : ''}`;
       return;
     case 'saved':
+    case 'headSkipped':
+      // The stage message before it told people why; it moves only the scale.
       return;
     case 'report':
       for (const h of event.report.heads) head(h.name).layer = h.layer;

@@ -4,12 +4,15 @@
 // in the journal (jobJournal.ts). Cancelling closes the job's stdin, which the CLI
 // (--stop-on-stdin-end) turns into a cooperative stop, as it does Ctrl-C: the last saved heads and
 // resume points stay as they were. A pipe's end, unlike a signal, means the same on every
-// platform, and it comes too when this server dies.
+// platform, and it comes too when this server dies. Only this server holds a job's stdin, so
+// another window cancels it by asking this server (a request in the journal's folder, which this
+// server watches while it runs jobs: JobJournal.watchCancelRequests), and this server cancels it
+// exactly as it cancels its own.
 import { ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { JOB_VERBS, type JobEvent, type JobKind, type JobPlan, type JobProgressParams } from './protocol';
+import { JOB_VERBS, type CancelJobResult, type JobEvent, type JobKind, type JobPlan, type JobProgressParams } from './protocol';
 import type { JobJournal } from './jobJournal';
 import { withHugePageMalloc } from '../../engine/src/runtime/hugePages';
 
@@ -56,6 +59,8 @@ export class Jobs {
   private readonly children = new Map<string, ChildProcess>();
   /** Running jobs that have sent their result: their process is only exiting. */
   private readonly settled = new Set<string>();
+  /** Other windows' cancel requests are watched for while this server runs jobs. */
+  private cancelRequests: { dispose(): void } | undefined;
 
   constructor(
     private readonly cliPath: string,
@@ -92,6 +97,7 @@ export class Jobs {
     // Closing stdin is how a job is cancelled; a job already gone answers it with EPIPE.
     child.stdin.on('error', () => undefined);
     this.children.set(jobId, child);
+    this.cancelRequests ??= this.journal.watchCancelRequests((id) => this.cancelRequested(id));
     this.log(`${jobId}: started ${JOB_VERBS[kind]} ${taskFile} (pid ${child.pid})`);
     this.lowerPriority(jobId, child.pid);
     const emit = (event: JobEvent): void => {
@@ -120,6 +126,7 @@ export class Jobs {
     child.on('close', (code, signal) => {
       this.children.delete(jobId);
       this.settled.delete(jobId);
+      if (this.children.size === 0) this.stopWatchingCancelRequests();
       if (!finished) {
         const cancelled = signal === 'SIGINT' || code === 130;
         if (cancelled) {
@@ -137,11 +144,36 @@ export class Jobs {
     return jobId;
   }
 
+  /** Cancels a job of this server; false when it runs none by that id. */
   cancel(jobId: string): boolean {
     const child = this.children.get(jobId);
     if (!child) return false;
     child.stdin?.end();
     return true;
+  }
+
+  /**
+   * `hdlm/cancelJob`: a job of this server is cancelled; a running job of another server on the
+   * journal (another window) is asked of that server, which cancels it as its own.
+   */
+  cancelAnywhere(jobId: string): CancelJobResult {
+    if (this.cancel(jobId)) return { cancelled: true };
+    const outcome = this.journal.requestCancel(jobId);
+    if (outcome.requested) {
+      this.log(`${jobId}: asked the window that runs it to cancel it`);
+      return { cancelled: true, elsewhere: true };
+    }
+    return outcome.reason === undefined ? { cancelled: false } : { cancelled: false, reason: outcome.reason };
+  }
+
+  /** Another window asked to cancel a job of this server. */
+  private cancelRequested(jobId: string): void {
+    if (this.cancel(jobId)) this.log(`${jobId}: cancelling, as another window asked`);
+  }
+
+  private stopWatchingCancelRequests(): void {
+    this.cancelRequests?.dispose();
+    this.cancelRequests = undefined;
   }
 
   get running(): string[] {
@@ -158,6 +190,7 @@ export class Jobs {
   }
 
   dispose(): void {
+    this.stopWatchingCancelRequests();
     for (const child of this.children.values()) child.stdin?.end();
     this.journal.flush();
   }

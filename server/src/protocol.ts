@@ -458,8 +458,8 @@ export interface JobView {
   startedAt: string;
   endedAt?: string;
   /**
-   * A job of another server on the same journal (another window on this workspace): listed, but
-   * only the window that started it can cancel it (`hdlm/cancelJob` answers false here).
+   * A job of another server on the same journal (another window on this workspace): listed, and
+   * cancelled by asking that server (`hdlm/cancelJob` answers `elsewhere`).
    */
   elsewhere?: true;
 }
@@ -622,8 +622,23 @@ export interface CancelJobParams {
   jobId: string;
 }
 
-/** `hdlm/cancelJob` — client → server request: stops a running job; answers whether one was running. */
-export const cancelJob = new RequestType<CancelJobParams, { cancelled: boolean }, void>('hdlm/cancelJob');
+export interface CancelJobResult {
+  /** Whether the job was running and is being stopped: by this server, or (`elsewhere`) by the server that runs it, which was asked to. */
+  cancelled: boolean;
+  /**
+   * The job runs under another window's server, which was asked to cancel it and does so as it
+   * cancels its own: its `hdlm/jobs` entry shows it end (this server sends no progress of it).
+   */
+  elsewhere?: true;
+  /** Why a running job cannot be cancelled from here, for people (its window runs an earlier version). */
+  reason?: string;
+}
+
+/**
+ * `hdlm/cancelJob` — client → server request: stops a running job, this server's or (through
+ * the journal's folder) another window's; answers whether one was running.
+ */
+export const cancelJob = new RequestType<CancelJobParams, CancelJobResult, void>('hdlm/cancelJob');
 
 /** `hdlm.task` values that name a task shipped beside the default model, by its file's stem: `shipped:thought`. */
 export const SHIPPED_TASK = 'shipped:';

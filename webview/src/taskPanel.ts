@@ -399,8 +399,8 @@ function jobSection(job: JobView): HTMLElement {
   fill.style.width = `${Math.round(job.fraction * 100)}%`;
   progress.append(fill);
   box.append(progress, el('div', job.line, 'muted'));
-  // Another window's job is cancelled in that window (its server runs it).
-  if (job.state === 'running' && !job.elsewhere) box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId })));
+  // Another window's job too: this window's server asks the one that runs it.
+  if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId })));
   if (job.kind === 'evaluate') {
     box.append(...anyEvaluationTables(job));
     return box;

@@ -37,7 +37,14 @@ export type TrainEvent =
   | { kind: 'features'; done: number; total: number; examplesPerS: number; etaS: number }
   | { kind: 'progress'; head: string; epoch: number; examples: number; epochExamples: number; loss: number; examplesPerS: number; etaS: number }
   | { kind: 'epoch'; head: string; epoch: number; loss: number; accuracy: number; devLoss: number; devAccuracy: number; improved: boolean; seconds: number; noDev?: true }
-  | { kind: 'saved'; head: string; file: string };
+  | { kind: 'saved'; head: string; file: string }
+  /**
+   * A planned head that needs no training: already trained with these settings and data, or a
+   * copy of a twin trained earlier in this run (copyTwin). Said apart from the `stage` message
+   * for people, so that a progress scale counts the head as done at once instead of leaving its
+   * share to be made up when the run ends (jobView.ts overallAfter).
+   */
+  | { kind: 'headSkipped'; head: string; reason: 'alreadyTrained' | 'copied' };
 
 export interface HeadReport {
   name: string;
@@ -419,6 +426,7 @@ function copyTwin(twin: TrainedHead, plan: HeadPlan, data: string, ctx: HeadCont
   ctx.emit({ kind: 'stage', message: `${plan.name}: the same rows at the same layer as ${twin.plan.name}, so the same weights; copied instead of trained again` });
   ctx.emit({ kind: 'saved', head: plan.name, file: join(ctx.task.headsDir, written.weightsFile) });
   writeResume(resumePath(ctx, plan.name), { ...key, finished: true }, report);
+  ctx.emit({ kind: 'headSkipped', head: plan.name, reason: 'copied' });
   return { report, reused: false };
 }
 
@@ -430,6 +438,7 @@ function skipFinished(plan: HeadPlan, report: HeadReport, ctx: HeadContext): { r
   const epochs = report.copyOf ? '' : ` (${report.epochs.length} epochs)`;
   ctx.emit({ kind: 'stage', message: `${plan.name}: already trained with these settings and data${epochs}; skipping` });
   keepTaxonomyCurrent(plan.name, ctx);
+  ctx.emit({ kind: 'headSkipped', head: plan.name, reason: 'alreadyTrained' });
   return { report, reused: true };
 }
 

@@ -51,6 +51,10 @@ test('an interrupted training run resumes: finished heads are skipped, the cut o
   const events: TrainEvent[] = [];
   const report = await trainTask(engine, task, { defaultModelDir: join(dir, 'model'), onEvent: (e) => events.push(e) });
   assert.ok(events.some((e) => e.kind === 'stage' && /level1: already trained/.test(e.message)));
+  // Said to the progress scale too, before the next head's progress: level 1's part is done at once.
+  const skippedAt = events.findIndex((e) => e.kind === 'headSkipped');
+  assert.deepEqual(events[skippedAt], { kind: 'headSkipped', head: 'level1', reason: 'alreadyTrained' });
+  assert.ok(skippedAt < events.findIndex((e) => e.kind === 'progress'), 'before level 2 goes on');
   assert.ok(events.some((e) => e.kind === 'stage' && /hidden states read from the feature cache/.test(e.message)), 'the second run skips the backbone');
   const level2Epochs = events.filter((e) => e.kind === 'epoch' && e.head === 'level2').map((e) => (e as { epoch: number }).epoch);
   assert.deepEqual(level2Epochs, [2], 'level 2 continues with its second epoch');
@@ -63,8 +67,10 @@ test('an interrupted training run resumes: finished heads are skipped, the cut o
 
   // A third run finds every head done: nothing is retrained and nothing in the folder is rewritten.
   const before = readFileSync(join(task.headsDir, 'train-report.json'));
-  const again = await trainTask(engine, task, { defaultModelDir: join(dir, 'model') });
+  const third: TrainEvent[] = [];
+  const again = await trainTask(engine, task, { defaultModelDir: join(dir, 'model'), onEvent: (e) => third.push(e) });
   assert.deepEqual(again.reused, ['level1', 'level2', 'level3', 'flat']);
+  assert.deepEqual(third.flatMap((e) => (e.kind === 'headSkipped' ? [e.head] : [])), ['level1', 'level2', 'level3', 'flat'], 'every head skipped, said as such');
   assert.deepEqual(readFileSync(join(task.headsDir, 'train-report.json')), before, 'the earlier report stays as it was');
   assert.deepEqual(again.seconds, report.seconds, 'the timings returned are the earlier run\'s');
 });
@@ -117,6 +123,7 @@ test('a rerun after the dataset was edited trains again instead of keeping the h
   // The last level's head and flat's learn from the same rows at the last layer: flat's is a copy, not trained twice.
   assert.deepEqual([...new Set(events.filter((e) => e.kind === 'epoch').map((e) => (e as { head: string }).head))], ['level1', 'level2', 'level3']);
   assert.ok(events.some((e) => e.kind === 'saved' && e.head === 'flat'));
+  assert.ok(events.some((e) => e.kind === 'headSkipped' && e.head === 'flat' && e.reason === 'copied'), 'a copy needs no training: its part of the scale is done at once');
   assert.equal(edited.heads[3]!.copyOf, 'level3');
   const weights = (name: string): Buffer => readFileSync(join(task.headsDir, (JSON.parse(readFileSync(join(task.headsDir, `${name}.json`), 'utf8')) as { weightsFile: string }).weightsFile));
   assert.ok(weights('flat').equals(weights('level3')), 'flat holds level 3\'s weights');

@@ -446,6 +446,22 @@ test('a training job can be cancelled, also from its work-done progress', async 
   assert.equal(progress.done, true);
 });
 
+test('a training job can be cancelled from another window on the same workspace', async () => {
+  // Two windows: two servers on one workspace, so on one job journal.
+  const stateDir = join(workspace, 'state-two-windows');
+  const a = await startServer({ task: 'animals.hdlm.json' }, stateDir);
+  const b = await startServer({ task: 'animals.hdlm.json' }, stateDir);
+  const { jobId } = await a.server.train({ task: 'animals.hdlm.json' });
+  assert.deepEqual(b.server.listJobs().jobs.map((j) => [j.jobId, j.state, j.elsewhere]), [[jobId, 'running', true]]);
+  assert.deepEqual(b.server.cancelJob(jobId), { cancelled: true, elsewhere: true });
+  assert.equal((await waitForEnd(a.client, jobId, 30_000)).kind, 'cancelled', 'the window that runs it cancels it');
+  assert.equal(a.client.workDone.at(-1)?.done, true, 'and its progress ends there');
+  assert.equal(b.server.listJobs().jobs[0]?.state, 'cancelled', 'the other window sees how it ended');
+  assert.deepEqual(b.server.cancelJob(jobId), { cancelled: false });
+  a.server.shutdown();
+  b.server.shutdown();
+});
+
 test('hdlm.headPrecision int8 reloads the model and the layer view reads out through the 8-bit head', async () => {
   const { server, client } = await startServer({ task: 'animals.hdlm.json' });
   const exact = await server.layers({ text: 'it barks at the postman' });

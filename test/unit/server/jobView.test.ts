@@ -164,3 +164,19 @@ test('without a plan (a job from an older journal) the bar still only grows and 
   for (let i = 1; i < bar.length; i++) assert.ok(bar[i]! >= bar[i - 1]!, bar.join(', '));
   assert.ok(bar.every((b) => b <= 100), bar.join(', '));
 });
+
+test('heads a rerun skips (already trained, or copies of a twin) count as done at once: the bar neither stands still over them nor jumps at the end', () => {
+  const view = newJobView('train-4', 'train', '/t.hdlm.json', new Date(), jobPlan('train', { levels: [2, 'last'], train: { epochs: 2 } as TrainSettings }));
+  const skipped = (head: string): JobEvent => ({ kind: 'headSkipped', head, reason: 'alreadyTrained' });
+  const bar = barAfterEach(view, [
+    features(1, 1),
+    { kind: 'stage', message: 'level1: already trained with these settings and data (2 epochs); skipping' },
+    skipped('level1'),
+    skipped('level2'),
+    progress('flat', 1, 100),
+    progress('flat', 2, 50),
+    progress('flat', 2, 100),
+  ]);
+  // Three heads of two epochs: each skipped head is a third of the rest at once, and flat fills the last third.
+  assert.deepEqual(bar.map(Math.round), [30, 30, Math.round(30 + 70 / 3), Math.round(30 + 140 / 3), Math.round(30 + 70 * 5 / 6), Math.round(30 + 70 * 5.5 / 6), 100]);
+});
