@@ -164,6 +164,21 @@ test('a beam margin hands on only the paths close to the best one: 1 is greedy, 
   for (const a of some.alternatives) assert.ok(a.probability >= margin * some.pathProbability - 1e-12);
 });
 
+test('the beam margin is a ratio of probabilities: an alternative stays when its probability is at least margin times the best one\'s', async () => {
+  // One level, so that the margin is applied once, to the very alternatives returned.
+  const head = loaded.model.ownHead;
+  const c = new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { taxonomy: tree([['dog'], ['cat'], ['oak'], ['rose']]), levels: [{ layer: 2, head }], system: 'Classify the text.', listCandidates: true });
+  const text = 'it grows in gardens';
+  const open = await c.classify(text, { beam: 4, margin: 0 });
+  assert.equal(open.alternatives.length, 3);
+  const [r1, r2] = open.alternatives.map((a) => a.probability / open.pathProbability);
+  assert.ok(r2! < r1! * 0.99 && r1! < 0.99, `ratios ${r1}, ${r2}: too close to tell the margins apart`);
+  // Just above the runner-up's ratio it goes; just below, it stays and the third (further off) goes.
+  // A margin read as another function of the ratio (its square, say) keeps the runner-up above.
+  assert.equal((await c.classify(text, { beam: 4, margin: r1! * (1 + 1e-6) })).alternatives.length, 0);
+  assert.deepEqual((await c.classify(text, { beam: 4, margin: r1! * (1 - 1e-6) })).alternatives.map((a) => a.labels), [open.alternatives[0]!.labels]);
+});
+
 test('a child under two parents is refused with both places named', async () => {
   assert.throws(
     () =>
