@@ -34,6 +34,22 @@ function check(name, command, args) {
   else failed++;
 }
 
+/**
+ * Adds a tier's counts to the totals. A runner that failed without a failed test counts one
+ * failure; so does a tier that ran no test at all, whatever its exit code: node --test given a
+ * folder with no test files exits 0 with "# tests 0", and a suite whose results went missing
+ * reads as 0 and 0. Passing nothing is not passing.
+ */
+function tally(tier, counts, ok) {
+  passed += counts.pass;
+  const none = counts.pass + counts.fail === 0;
+  if (none) {
+    failedTests.push(`${tier}: no test ran`);
+    steps.at(-1).ok = false;
+  }
+  failed += counts.fail + (none || (!ok && counts.fail === 0) ? 1 : 0);
+}
+
 function countsFromTap(file, tier = 'node') {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
@@ -58,9 +74,7 @@ function nodeTests(name, tier, paths, env) {
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...paths,
   ], { env });
-  const counts = countsFromTap(tap, tier);
-  passed += counts.pass;
-  failed += counts.fail + (ok || counts.fail > 0 ? 0 : 1);
+  tally(tier, countsFromTap(tap, tier), ok);
 }
 
 nodeTests('unit and Neovim tests', 'node', ['out/test/unit', 'out/test/nvim']);
@@ -81,8 +95,7 @@ if (run('VS Code host setup', process.execPath, ['out/test/integration/setupHost
   const ok = run('integration tests (real VS Code)', process.execPath, ['out/test/integration/runIntegration.js']);
   const counts = existsSync(integrationFile) ? JSON.parse(readFileSync(integrationFile, 'utf8')) : { passes: 0, failures: 0 };
   for (const f of counts.failed ?? []) failedTests.push(`integration: ${f}`);
-  passed += counts.passes;
-  failed += counts.failures + (ok || counts.failures > 0 ? 0 : 1);
+  tally('integration', { pass: counts.passes, fail: counts.failures }, ok);
 } else {
   failed++;
 }
@@ -94,8 +107,7 @@ if (run('package (.vsix, every target)', process.execPath, ['tools/packageVsix.m
   const vsixFile = join(results, 'vsix', 'vsix.json');
   const ok = run('installed .vsix (real VS Code)', process.execPath, ['out/test/integration/runVsixCheck.js']);
   const counts = existsSync(vsixFile) ? JSON.parse(readFileSync(vsixFile, 'utf8')) : { passes: 0, failures: 0 };
-  passed += counts.passes;
-  failed += counts.failures + (ok || counts.failures > 0 ? 0 : 1);
+  tally('vsix', { pass: counts.passes, fail: counts.failures }, ok);
 } else {
   failed++;
 }

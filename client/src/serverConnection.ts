@@ -21,6 +21,7 @@ import {
 } from 'vscode-languageclient/node';
 import { withHugePageMalloc } from '../../engine/src/runtime/hugePages';
 import * as proto from '../../server/src/protocol';
+import { restartDecision } from './restartBudget';
 import { clientSettings } from './settings';
 import { StatusBar } from './statusBar';
 import { TeeOutputChannel } from './teeOutputChannel';
@@ -31,15 +32,13 @@ function languagesChanged(a: readonly string[], b: readonly string[]): boolean {
   return [...new Set(a)].sort().join('\n') !== [...new Set(b)].sort().join('\n');
 }
 
-/** Restarts are counted within this window, like VS Code's own default handler does. */
-const RESTART_WINDOW_MS = 3 * 60 * 1000;
-
 export class ServerConnection implements vscode.Disposable {
   private client: LanguageClient;
   /** The inline languages `client`'s document selector was built with. */
   private clientLanguages: readonly string[] = [];
   private readonly serverOptions: ServerOptions;
-  private readonly restarts: number[] = [];
+  /** When the server died within the restart window (restartBudget.ts), oldest first. */
+  private restarts: number[] = [];
   private starting: Promise<void> | undefined;
   private readonly jobProgressEmitter = new vscode.EventEmitter<proto.JobProgressParams>();
   /** Progress of fine-tuning and evaluation jobs (hdlm/jobProgress). */
@@ -114,7 +113,7 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   async restart(): Promise<void> {
-    this.restarts.length = 0;
+    this.restarts = [];
     this.gaveUp = false;
     this.restarting = true;
     this.statusBar.update({ health: 'ok', busy: true, message: 'restarting the HdLM server', device: '' });
@@ -175,11 +174,10 @@ export class ServerConnection implements vscode.Disposable {
 
   /** The server process ended: restart it unless it has died too often recently. */
   private onClosed(): CloseHandlerResult {
-    const now = Date.now();
-    this.restarts.push(now);
-    while (this.restarts.length > 0 && now - this.restarts[0]! > RESTART_WINDOW_MS) this.restarts.shift();
     const max = clientSettings().maxRestarts;
-    if (this.restarts.length <= max) {
+    const { deaths, restart } = restartDecision(this.restarts, Date.now(), max);
+    this.restarts = deaths;
+    if (restart) {
       this.restarting = true;
       const message = `the HdLM server stopped; restarting it (${this.restarts.length} of ${max})`;
       this.statusBar.update({ health: 'warning', busy: true, message, device: '' });

@@ -241,7 +241,11 @@ export interface ThinkThenAnswerResult {
   /** Layer that drafted the thought (the task's first level); the answer comes from the last layer. */
   thoughtLayer: number;
   answerLayer: number;
-  /** Thought positions that went through the deeper layers in one batched pass before the answer. */
+  /**
+   * Positions of the thought's decode state (prompt and thought) that the answer's first step took
+   * through the deeper layers in one batched pass: measured on that state, so 0 had the answer been
+   * re-prefilled, or given no token.
+   */
   caughtUp: number;
   /**
    * How sure the thought layer was of its whole thought: the product of its tokens' probabilities

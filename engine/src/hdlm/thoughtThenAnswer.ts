@@ -28,7 +28,12 @@ export interface ThoughtThenAnswerRequest {
 export interface ThoughtThenAnswer {
   thought: GeneratedRow;
   answer: GeneratedRow;
-  /** Positions the answer's first step caught up through the deeper layers. */
+  /**
+   * Positions of the thought's decode state that the answer's first step took through the deeper
+   * layers (the prompt's and the thought's, which had stopped at the thought layer): those pending
+   * there before the answer, less those still pending when its first token came. 0 when no answer
+   * token was decoded, or had the answer not continued that state.
+   */
   caughtUp: number;
   /**
    * How sure the thought layer was of its whole thought: the product of its tokens'
@@ -47,9 +52,16 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
   const thoughtConfig = { maxNewTokens: 24, ...stops, ...request.thought };
   thoughtConfig.maxNewTokens = Math.min(thoughtConfig.maxNewTokens, thoughtRoom(model, prefix.length, endIds.length + opening.length));
 
-  /** One turn's decode: the turn's text, scored tokens streamed as that part, cancellable. */
-  const turnOf = (part: 'thought' | 'answer', turn: Pick<GenerateRequest, 'prompts' | 'layer' | 'head' | 'state' | 'config'>): ReturnType<typeof generate> =>
-    generate(model, { ...turn, decode, onToken: (e) => request.onToken?.(part, scored(e)), scoreTokens: true, signal: request.signal });
+  /** One turn's decode: the turn's text, scored tokens streamed as that part, cancellable; `first` is told of its first token before the caller. */
+  const turnOf = (part: 'thought' | 'answer', turn: Pick<GenerateRequest, 'prompts' | 'layer' | 'head' | 'state' | 'config'>, first?: () => void): ReturnType<typeof generate> => {
+    let firstToken = first;
+    const onToken = (e: TokenEvent): void => {
+      firstToken?.();
+      firstToken = undefined;
+      request.onToken?.(part, scored(e));
+    };
+    return generate(model, { ...turn, decode, onToken, scoreTokens: true, signal: request.signal });
+  };
 
   const t0 = performance.now();
   const thought = await turnOf('thought', { prompts: [prefix], layer: request.thoughtLayer, head: request.thoughtHead, config: thoughtConfig });
@@ -61,9 +73,15 @@ export async function thoughtThenAnswer(model: SegmentedModel, tokenizer: Tokeni
       return { thought: row, answer: { tokens: [], text: '', stop: 'cancelled' }, caughtUp: 0, thoughtProbability, ms: { thought: t1 - t0, answer: 0 } };
     }
     const bridge = answerBridge(row, endIds, opening, (ids) => tokenizer.decode(ids));
-    const pendingBefore = thought.state.segments.reduce((a, s, i) => (i > 0 ? Math.max(a, s.pendingCount) : a), 0);
-    const answer = await turnOf('answer', { prompts: [bridge], state: thought.state, head: request.answerHead, config: { maxNewTokens: 48, ...stops, ...request.answer } });
-    return { thought: row, answer: answer.rows[0]!, caughtUp: pendingBefore, thoughtProbability, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
+    // Positions waiting at the deeper layers of the thought's state: its prompt's and thought's.
+    const pendingDeeper = (): number => thought.state.segments.reduce((a, s, i) => (i > 0 ? Math.max(a, s.pendingCount) : a), 0);
+    const pendingBefore = pendingDeeper();
+    // Measured, not assumed: what the answer's first step actually took through on this state.
+    let caughtUp = 0;
+    const answer = await turnOf('answer', { prompts: [bridge], state: thought.state, head: request.answerHead, config: { maxNewTokens: 48, ...stops, ...request.answer } }, () => {
+      caughtUp = pendingBefore - pendingDeeper();
+    });
+    return { thought: row, answer: answer.rows[0]!, caughtUp, thoughtProbability, ms: { thought: t1 - t0, answer: performance.now() - t1 } };
   } finally {
     thought.state.release(); // the answer continued it; nothing goes on from it
   }

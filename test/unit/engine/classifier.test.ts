@@ -16,17 +16,17 @@ import { Engine, LoadedModel } from '../../../engine/src/index';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
-const taxonomy = Taxonomy.fromPaths(
-  [
-    ['animal', 'mammal', 'dog'],
-    ['animal', 'mammal', 'cat'],
-    ['animal', 'bird', 'sparrow'],
-    ['animal', 'bird', 'eagle'],
-    ['plant', 'tree', 'oak'],
-    ['plant', 'tree', 'birch'],
-    ['plant', 'flower', 'rose'],
-  ].map((labels, i) => ({ labels, source: `inline:${i + 1}` })),
-);
+const treePaths = [
+  ['animal', 'mammal', 'dog'],
+  ['animal', 'mammal', 'cat'],
+  ['animal', 'bird', 'sparrow'],
+  ['animal', 'bird', 'eagle'],
+  ['plant', 'tree', 'oak'],
+  ['plant', 'tree', 'birch'],
+  ['plant', 'flower', 'rose'],
+];
+const tree = (paths: string[][]): Taxonomy => Taxonomy.fromPaths(paths.map((labels, i) => ({ labels, source: `inline:${i + 1}` })));
+const taxonomy = tree(treePaths);
 let dir: string;
 let loaded: LoadedModel;
 
@@ -44,10 +44,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function classifier(): HierarchicalClassifier {
+function classifier(labels: Taxonomy = taxonomy): HierarchicalClassifier {
   const head = loaded.model.ownHead;
   return new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), {
-    taxonomy,
+    taxonomy: labels,
     levels: [
       { layer: 2, head },
       { layer: 4, head },
@@ -125,6 +125,27 @@ test('with a beam, a level\'s compute counts every beam expanded there, not only
   assert.ok(wide.path[1]!.layerPositions > greedy.path[1]!.layerPositions, `${wide.path[1]!.layerPositions} vs ${greedy.path[1]!.layerPositions}`);
 });
 
+test('two beams under one parent run the parent\'s pending input once: a beam costs greedy plus the second branch\'s own label tokens', async () => {
+  const c = classifier();
+  const text = 'it grows in gardens';
+  const greedy = await c.classify(text, { beam: 1 });
+  const wide = await c.classify(text, { beam: 2, margin: 0 });
+  // The tree has two level-1 labels, so beam 2 takes both to level 2; greedy took the first.
+  const second = wide.alternatives[0]!.labels[0]!;
+  assert.notEqual(second, greedy.path[0]!.label);
+  // The second branch's level-2 work had it been the only one: a classifier of its subtree alone
+  // decides level 1 there, so its level 2 runs the input's pending positions (layers 3 and 4) and
+  // then that branch's label tokens and candidate tree through 4 layers.
+  const alone = await classifier(tree(treePaths.filter((p) => p[0] === second))).classify(text, { beam: 1 });
+  const pendingInput = c.layout.inputPart(text).length * (4 - 2);
+  const secondBranchLabels = alone.path[1]!.layerPositions - pendingInput;
+  assert.ok(secondBranchLabels > 0);
+  // The parent's pending input runs once before the two branches fork: what the beam adds over
+  // greedy is only the second branch's label work. Were each fork to run the input itself, the
+  // beam would pay the pending input twice (pendingInput more).
+  assert.equal(wide.path[1]!.layerPositions - greedy.path[1]!.layerPositions, secondBranchLabels, `input pending: ${pendingInput} layer·positions`);
+});
+
 test('a beam margin hands on only the paths close to the best one: 1 is greedy, 0 keeps as many as the beam', async () => {
   const c = classifier();
   const text = 'it grows in gardens';
@@ -141,6 +162,21 @@ test('a beam margin hands on only the paths close to the best one: 1 is greedy, 
   const some = await c.classify(text, { beam: 4, margin });
   assert.ok(some.alternatives.length >= 1 && some.alternatives.length < 3, `${some.alternatives.length} alternatives at margin ${margin}`);
   for (const a of some.alternatives) assert.ok(a.probability >= margin * some.pathProbability - 1e-12);
+});
+
+test('the beam margin is a ratio of probabilities: an alternative stays when its probability is at least margin times the best one\'s', async () => {
+  // One level, so that the margin is applied once, to the very alternatives returned.
+  const head = loaded.model.ownHead;
+  const c = new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { taxonomy: tree([['dog'], ['cat'], ['oak'], ['rose']]), levels: [{ layer: 2, head }], system: 'Classify the text.', listCandidates: true });
+  const text = 'it grows in gardens';
+  const open = await c.classify(text, { beam: 4, margin: 0 });
+  assert.equal(open.alternatives.length, 3);
+  const [r1, r2] = open.alternatives.map((a) => a.probability / open.pathProbability);
+  assert.ok(r2! < r1! * 0.99 && r1! < 0.99, `ratios ${r1}, ${r2}: too close to tell the margins apart`);
+  // Just above the runner-up's ratio it goes; just below, it stays and the third (further off) goes.
+  // A margin read as another function of the ratio (its square, say) keeps the runner-up above.
+  assert.equal((await c.classify(text, { beam: 4, margin: r1! * (1 + 1e-6) })).alternatives.length, 0);
+  assert.deepEqual((await c.classify(text, { beam: 4, margin: r1! * (1 - 1e-6) })).alternatives.map((a) => a.labels), [open.alternatives[0]!.labels]);
 });
 
 test('a child under two parents is refused with both places named', async () => {

@@ -37,6 +37,7 @@ test('an input stops at its first exit sure enough, else at the last; the curve 
   const a = [attempt(['x', 'a'], 0.4, 10), attempt(['y', 'b'], 0.7, 16), attempt(['y', 'c'], 0.2, 20)];
   assert.equal(exitIndex(a, 0), 0);
   assert.equal(exitIndex(a, 0.5), 1);
+  assert.equal(exitIndex(a, 0.7), 1, 'a probability equal to the threshold reaches it');
   assert.equal(exitIndex(a, 0.9), 2, 'none sure enough: the last exit');
   const b = [attempt(['y', 'b'], 0.95, 12), attempt(['y', 'b'], 0.9, 18), attempt(['y', 'b'], 0.99, 22)];
   const gold = [['y', 'b'], ['y', 'b']];
@@ -127,6 +128,24 @@ test('exiting per level: never sure is every level at its last exit, always sure
   const mixed = await exiting(0.5).classify(texts[0]!, { beam: 1 });
   assert.ok(mixed.path.every((d) => [2, 3, 4].includes(d.layer)) && taxonomy().isPath(mixed.path.map((d) => d.label)));
   assert.throws(() => new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { ...first.task, exitWhenSure: { threshold: 0.5, exits: [[], [], []] } }), /for each of the 3 levels, one or more exits in increasing layers/);
+});
+
+test('exiting when sure: a probability that equals the threshold reaches it, and the level is decided there', async () => {
+  // README: a level is decided "at the first layer where its best label's probability reaches the
+  // threshold", so a threshold equal to it exits; one just above it goes deeper.
+  const task = ownHeadClassifier(2).task;
+  const exits = [1, 2, 3].map(() => [2, 3, 4].map((layer) => ({ layer, head: loaded.model.ownHead, scoring: 'choices' as const })));
+  const exiting = (threshold: number): HierarchicalClassifier => new HierarchicalClassifier(loaded.model, loaded.requireTokenizer(), { ...task, exitWhenSure: { threshold, exits } });
+  const text = texts[0]!;
+  // Always sure: level 1 decided at its first exit, with the probability it has there.
+  const first = (await exiting(0).classify(text, { beam: 1 })).path[0]!;
+  assert.equal(first.layer, 2);
+  const p = first.probability;
+  assert.ok(p < 1, 'a probability below 1, so that one just above it is a threshold too');
+  // The same computation on a classifier of its own gives the same bits: exactly at p, it exits.
+  assert.deepEqual([(await exiting(p).classify(text, { beam: 1 })).path[0]!.layer], [2]);
+  const above = p + Number.EPSILON * Math.max(1, p) * 4;
+  assert.ok((await exiting(above).classify(text, { beam: 1 })).path[0]!.layer > 2, 'a threshold just above goes deeper');
 });
 
 test('a classifier over saved heads decides as the task\'s own session does', async () => {

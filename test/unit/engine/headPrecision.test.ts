@@ -67,7 +67,11 @@ async function logitsPerLayer(loaded: LoadedModel, ids: number[]): Promise<Float
   return out;
 }
 
-test('the shipped model through its int8 head: logits within 2 % of their spread at every layer, nearly always the same top token', async () => {
+// The README's "about 1 %": measured at most 0.81 % of the spread on these prompts (2026-12, the
+// mean 0.51 %), 1.0 % over 272 readouts of a longer text (docs/measurements.md).
+const TOLERANCE = 0.01;
+
+test('the shipped model through its int8 head: logits within 1 % of their spread at every layer, nearly always the same top token', async () => {
   const engine = await Engine.create({ providers: ['cpu'], threads: 1 });
   const load = (headPrecision: 'fp32' | 'int8'): Promise<LoadedModel> => engine.loadModel(shipped, { cacheDir, headPrecision });
   const prompts = ['The kernel schedules each task', 'a large wild cat of Africa', 'Python is'];
@@ -84,11 +88,12 @@ test('the shipped model through its int8 head: logits within 2 % of their spread
         const spread = Math.max(...exact) - Math.min(...exact);
         const diff = exact.reduce((m, v, j) => Math.max(m, Math.abs(v - approx[j]!)), 0);
         assert.ok(diff > 0, 'the int8 head was not used (identical logits)');
-        assert.ok(diff <= 0.02 * spread, `"${prompt}" layer ${i + 1}: logits differ by ${diff} of a spread of ${spread}`);
-        // Its top token is the exact head's top token, or one within that tolerance of it (a
-        // near tie; over 272 positions of a longer text 267 agreed, 2026-12-06).
+        assert.ok(diff <= TOLERANCE * spread, `"${prompt}" layer ${i + 1}: logits differ by ${(100 * diff / spread).toFixed(2)} % of a spread of ${spread}`);
+        // Its top token is the exact head's top token, or one within twice that tolerance of it
+        // (a near tie: each of the two logits may be off by the tolerance; over 272 positions of a
+        // longer text 267 agreed, 2026-12-06).
         const top = argmax(approx);
-        assert.ok(exact[argmax(exact)]! - exact[top]! <= 0.02 * spread, `"${prompt}" layer ${i + 1}: int8 top token ${top} is far below the exact one`);
+        assert.ok(exact[argmax(exact)]! - exact[top]! <= 2 * TOLERANCE * spread, `"${prompt}" layer ${i + 1}: int8 top token ${top} is far below the exact one`);
         agreed += top === argmax(exact) ? 1 : 0;
       });
     }

@@ -140,6 +140,20 @@ test('an interrupted save leaves the previous head loadable, and saves replace o
   assert.throws(() => saveHead(dir, manifest('bad'), { weight: new Float32Array(3) }), /weight has 3 values, \[40,16\] needs 640/);
 });
 
+test('a save whose weights fail to write leaves the previous head loading: the manifest is replaced only after its weights are written', () => {
+  const first = new Float32Array(V * H).fill(0.5);
+  saveHead(dir, manifest('unwritten'), { weight: first });
+  const filesBefore = readdirSync(dir).filter((f) => f.startsWith('unwritten.')).sort();
+  // Weights of the right size (the save's checks pass) whose bytes cannot be read when written,
+  // as a write that fails for want of space would: the failure comes after validation, inside the
+  // weights write. Had the manifest been written first, it would name a weights file never written.
+  const unreadable = new Float32Array(V * H).fill(0.25);
+  Object.defineProperty(unreadable, 'buffer', { get: () => { throw new Error('the disk is full'); } });
+  assert.throws(() => saveHead(dir, manifest('unwritten'), { weight: unreadable }), /the disk is full/);
+  assert.deepEqual(loadHead(dir, 'unwritten', ckpt).weights.weight, first);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('unwritten.') || f.startsWith('.unwritten.')).sort(), filesBefore, 'nothing new is left behind');
+});
+
 test('a training run holds its heads folder: a second refuses naming the first\'s process; a dead process\'s lock and temporary files are taken over and swept', () => {
   const heads = join(dir, 'locked');
   const release = lockHeads(heads);

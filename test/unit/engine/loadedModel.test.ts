@@ -171,7 +171,9 @@ test("generation stops at generation_config.json's eos_token_id (a turn's end), 
     // The fourth token the model says becomes its end of turn, as a chat model's generation_config.json names one.
     const end = free.tokens[3]!;
     const at = free.tokens.indexOf(end);
-    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [end] }));
+    // Listed second, after an id this run never says: every id of the list stops, not only the first.
+    const unused = [...Array(64).keys()].find((id) => !free.tokens.includes(id))!;
+    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [unused, end] }));
     const stopped = run();
     assert.equal(stopped.stop, 'stopToken');
     assert.deepEqual(stopped.tokens.filter((t) => t !== end), free.tokens.slice(0, at), 'the same tokens up to the end token, then none');

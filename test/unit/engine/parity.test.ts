@@ -13,8 +13,11 @@ import { generate } from '../../../engine/src/generate/generator';
 import { TEST_PROVIDER } from '../../support/testDevice';
 
 // HDLM_PARITY_FIXTURES points at another set (made with another transformers version) to compare first.
-const fixturesDir = process.env['HDLM_PARITY_FIXTURES'] ?? resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'parity');
+const shippedDir = resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'parity');
+const fixturesDir = process.env['HDLM_PARITY_FIXTURES'] ?? shippedDir;
 const fixtures = existsSync(fixturesDir) ? readdirSync(fixturesDir).filter((d) => existsSync(join(fixturesDir, d, 'reference.json'))) : [];
+/** The committed fixtures, as README.md and test/fixtures/parity/README.md list them. */
+const SHIPPED = ['gpt2', 'llama', 'llama-bf16-sharded', 'llama-gqa-fp16', 'mistral', 'qwen2'];
 
 interface Reference {
   prompts: number[][];
@@ -24,8 +27,12 @@ interface Reference {
   transformers: string;
 }
 
-test('parity fixtures are present', { skip: fixtures.length === 0 && 'no fixtures yet: run tools/parity/makeFixtures.py where transformers is installed' }, () => {
-  assert.ok(fixtures.length >= 5, `fixtures: ${fixtures.join(', ')}`);
+// A missing or emptied folder fails here rather than leaving nothing to compare: the fixtures are
+// committed, and the README's parity claim rests on all six of them.
+test('the six parity fixtures the README names are present', () => {
+  assert.ok(fixtures.length > 0, `no parity fixtures in ${fixturesDir} (the committed ones are made by tools/parity/makeFixtures.py)`);
+  if (fixturesDir === shippedDir) assert.deepEqual([...fixtures].sort(), SHIPPED);
+  else for (const name of SHIPPED) assert.ok(fixtures.includes(name), `${fixturesDir} lacks ${name}: it has ${fixtures.join(', ')}`);
 });
 
 for (const name of fixtures) {

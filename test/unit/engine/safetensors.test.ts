@@ -2,7 +2,7 @@
 // infinities, ties to even), round trips in every dtype, chunked reads of a large tensor, sharded
 // stores, GPT-2's optional name prefix, and every malformed-file error naming file and tensor.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,6 +14,7 @@ import {
   openSafetensorsStore,
   SafetensorsFile,
   SafetensorsStore,
+  writeAtomically,
   writeSafetensors,
 } from '../../../engine/src/checkpoint/safetensors';
 
@@ -143,6 +144,23 @@ test('the writer refuses data that does not fill the shape, and leaves no tempor
   );
   writeSafetensors(join(dir, 'y.safetensors'), { w: { dtype: 'F16', shape: [2], data: Float32Array.of(1, 2) } });
   assert.deepEqual(readdirSync(dir), ['y.safetensors']);
+});
+
+test('a write that fails part-way leaves the file it replaces as it was, and no temporary file', () => {
+  const dir = freshDir();
+  const path = join(dir, 'head.json');
+  writeAtomically(path, [Buffer.from('the old head\n')]);
+  // The second part fails when read, after the first was written: as a disk that fills, or a
+  // buffer that goes away, would fail mid-file. Written straight into the final path, the old
+  // content would already be gone, replaced by the first part alone.
+  const failing = new Uint8Array(8);
+  Object.defineProperty(failing, 'length', { get: () => { throw new Error('the disk is full'); } });
+  assert.throws(() => writeAtomically(path, [Buffer.from('the new, longer head, first half'), failing]), /the disk is full/);
+  assert.equal(readFileSync(path, 'utf8'), 'the old head\n');
+  assert.deepEqual(readdirSync(dir), ['head.json']);
+  writeAtomically(path, [Buffer.from('the new '), Buffer.from('head\n')]);
+  assert.equal(readFileSync(path, 'utf8'), 'the new head\n');
+  assert.deepEqual(readdirSync(dir), ['head.json']);
 });
 
 test('a tensor larger than one read chunk is read whole', () => {

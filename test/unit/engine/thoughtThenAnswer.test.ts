@@ -35,16 +35,22 @@ after(async () => {
 test('the answer continues the thought without re-prefill and equals a full-depth replay', async () => {
   const tokenizer = loaded.requireTokenizer();
   const parts: string[] = [];
+  // The model's compute counter when the thought's last token came and when the answer's first
+  // did: between them runs exactly the answer's first step.
+  const counted: number[] = [];
   const result = await thoughtThenAnswer(loaded.model, tokenizer, {
     input: 'a word for a young dog',
     system: 'Think, then answer.',
     thoughtLayer: 2,
     thought: { maxNewTokens: 6, ignoreEos: true },
     answer: { maxNewTokens: 5, ignoreEos: true },
-    onToken: (part) => parts.push(part),
+    onToken: (part) => {
+      if (part === 'answer' && parts.at(-1) === 'thought') counted.push(loaded.model.compute.layerPositions);
+      parts.push(part);
+      if (parts.length === 6) counted.push(loaded.model.compute.layerPositions);
+    },
   });
   assert.equal(result.thought.tokens.length, 6);
-  assert.ok(result.caughtUp >= 6, `caught up ${result.caughtUp}`);
   assert.deepEqual(parts, [...Array(6).fill('thought'), ...Array(result.answer.tokens.length).fill('answer')]);
 
   const f = sequenceFormat(tokenizer);
@@ -59,6 +65,26 @@ test('the answer continues the thought without re-prefill and equals a full-dept
   ];
   const replay = await generate(loaded.model, { prompts: [replayPrompt], config: { maxNewTokens: 5, ignoreEos: true } });
   assert.deepEqual(result.answer.tokens, replay.rows[0]!.tokens);
+
+  // The prompt and every thought token but the last (sampled from the step before, never run)
+  // ran through the thought's 2 layers; the answer's first step takes them through layers 3–6
+  // and runs only the rest (the last thought token, the turn change) from layer 1. So it costs
+  // what a re-prefill of the whole sequence costs, less those positions' 2 layers: a re-prefill
+  // (the answer started on a fresh state) would cost it all.
+  const ranAtThoughtLayer = thoughtPrompt(tokenizer, 'Think, then answer.', 'a word for a young dog').length + result.thought.tokens.length - 1;
+  const fresh = loaded.model.newState();
+  let reprefill: number;
+  try {
+    loaded.model.append(fresh, [replayPrompt]);
+    const before = loaded.model.compute.layerPositions;
+    await loaded.model.runToNewest(fresh, 6);
+    reprefill = loaded.model.compute.layerPositions - before;
+  } finally {
+    fresh.release();
+  }
+  assert.equal(counted.length, 2);
+  assert.equal(counted[1]! - counted[0]!, reprefill - ranAtThoughtLayer * 2, `the answer's first step, against ${reprefill} layer·positions for a re-prefill`);
+  assert.equal(result.caughtUp, ranAtThoughtLayer, 'caughtUp counts the positions taken from the thought layer on');
 });
 
 test('a cancel during the thought ends both parts', async () => {

@@ -190,7 +190,7 @@ test('evaluation compares the trained heads with the flat baseline on the same e
 });
 
 /** Trains a task on 8 examples until it knows them, then classifies the same 8: train and inference must agree. */
-async function overfitAndClassify(modelDir: string, name: string, headNorm: 'copy' | 'none', train: Record<string, unknown> = {}): Promise<{ accuracy: number; norm: unknown; lossGap: number; heads: HeadReport[] }> {
+async function overfitAndClassify(modelDir: string, name: string, headNorm: 'copy' | 'none', train: Record<string, unknown> = {}): Promise<{ accuracy: number; flatAccuracy: number; norm: unknown; lossGap: number; heads: HeadReport[] }> {
   const file = join(dir, `${name}.jsonl`);
   const rows = [
     ['a dog that barks at night', 'animal', 'dog'], ['a small dog with a short tail', 'animal', 'dog'],
@@ -207,7 +207,13 @@ async function overfitAndClassify(modelDir: string, name: string, headNorm: 'cop
   const result = await evaluateTask(engine, task, { defaultModelDir: modelDir, beam: 1 });
   const manifest = JSON.parse(readFileSync(join(task.headsDir, 'level1.json'), 'utf8')) as { norm?: unknown; labelScoring?: unknown };
   assert.equal(manifest.labelScoring, 'choices', 'a classification head is trained, and so scored, on label choices');
-  return { accuracy: result.variants[0]!.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!), heads: report.heads };
+  // The flat baseline classifies with its own trained head (flat.json) at the last layer: it
+  // learned these 8 examples too, so it must know them as well. Were the model's own, untrained
+  // language-model head used instead, its answers would be chance.
+  const flat = result.variants[1]!;
+  assert.equal(flat.name, 'flat');
+  assert.ok(flat.trainedHeads, 'the flat variant reports a trained head');
+  return { accuracy: result.variants[0]!.metrics.jointAccuracy, flatAccuracy: flat.metrics.jointAccuracy, norm: manifest.norm, lossGap: await devLossGap(task, modelDir, report.heads[0]!), heads: report.heads };
 }
 
 /**
@@ -232,19 +238,21 @@ async function devLossGap(task: TaskDefinition, modelDir: string, head: HeadRepo
 }
 
 test('heads read the raw residual stream with headNorm "none", and classify what they learned', async () => {
-  const { accuracy, norm, lossGap } = await overfitAndClassify(join(dir, 'model'), 'raw', 'none');
+  const { accuracy, flatAccuracy, norm, lossGap } = await overfitAndClassify(join(dir, 'model'), 'raw', 'none');
   assert.equal(norm, 'none', 'the manifest says the head has no norm');
   assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);
   assert.ok(accuracy >= 0.875, `joint accuracy on the training examples ${accuracy}`);
+  assert.ok(flatAccuracy >= 0.875, `the flat baseline's joint accuracy on the training examples ${flatAccuracy}`);
 });
 
 test('a GPT-2 head keeps the model\'s layer norm frozen, so training and classification agree', async () => {
   const gpt2 = join(dir, 'gpt2');
   writeTinyModel(gpt2, root, { family: 'gpt2', intermediate: 64, seed: 6 });
-  const { accuracy, norm, lossGap } = await overfitAndClassify(gpt2, 'gpt2task', 'copy');
+  const { accuracy, flatAccuracy, norm, lossGap } = await overfitAndClassify(gpt2, 'gpt2task', 'copy');
   assert.equal(norm, undefined);
   assert.ok(lossGap < 1e-3, `inference dev loss differs from training's by ${lossGap}`);
   assert.ok(accuracy >= 0.875, `joint accuracy on the training examples ${accuracy}`);
+  assert.ok(flatAccuracy >= 0.875, `the flat baseline's joint accuracy on the training examples ${flatAccuracy}`);
 });
 
 test('the default head (a trained copy of the RMS norm) agrees between training and inference too', async () => {
@@ -257,12 +265,13 @@ test('the default head (a trained copy of the RMS norm) agrees between training 
 });
 
 test('lastLevelHead "ownLevel" trains the last level\'s head on its own level\'s rows only, and it still classifies', async () => {
-  const { accuracy, heads } = await overfitAndClassify(join(dir, 'model'), 'ownLevel', 'copy', { lastLevelHead: 'ownLevel' });
+  const { accuracy, flatAccuracy, heads } = await overfitAndClassify(join(dir, 'model'), 'ownLevel', 'copy', { lastLevelHead: 'ownLevel' });
   const [level2, flat] = [heads.find((h) => h.name === 'level2')!, heads.find((h) => h.name === 'flat')!];
   assert.deepEqual(level2.levels, [2]);
   assert.ok(level2.trainRows > 0 && level2.trainRows < flat.trainRows, `${level2.trainRows} rows against flat's ${flat.trainRows}`);
   assert.equal(flat.copyOf, undefined, 'other rows: flat trains on its own');
   assert.ok(accuracy >= 0.875, `joint accuracy on the training examples ${accuracy}`);
+  assert.ok(flatAccuracy >= 0.875, `the flat baseline's joint accuracy on the training examples ${flatAccuracy}`);
 });
 
 test('a task with more levels than its labels is refused before the model loads, naming the task file', async () => {

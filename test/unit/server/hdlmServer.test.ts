@@ -1,7 +1,7 @@
 // The language server's handler class driven with a fake client and the real engine.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -297,6 +297,61 @@ test('an engine restarted by a settings change while a job and a request run: th
     },
     gated,
   );
+});
+
+test('Clear Engine Cache is refused while a job runs and while a request is on the model, and the cache stays as it was', async () => {
+  // The request's model load waits for the test, so the request is under way while the cache is asked to clear.
+  let stopLoad: () => void = () => undefined;
+  const load = new Promise<never>((_, reject) => (stopLoad = () => reject(new Error('load stopped by the test'))));
+  load.catch(() => undefined);
+  const gated: EngineFactory = async (o) => {
+    const engine = await Engine.create(o);
+    engine.loadModel = () => load;
+    return engine;
+  };
+  const xdg = process.env['XDG_CACHE_HOME'];
+  await withStandInCli(
+    '',
+    async (server, client, task, dir) => {
+      // The engine's cache folder for this test: a finished features entry, which a clear removes.
+      process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
+      const entry = join(dir, 'cache', 'hdlm', 'features', 'done');
+      mkdirSync(entry, { recursive: true });
+      writeFileSync(join(entry, 'level1.bin'), Buffer.alloc(4096));
+      writeFileSync(join(entry, 'manifest.json'), '{}');
+      const kept = (): void => assert.deepEqual(readdirSync(entry).sort(), ['level1.bin', 'manifest.json'], 'the cache was not touched');
+      const refused = (message: string) => (err: unknown): boolean => err instanceof ResponseError && err.code === ErrorCodes.badRequest && err.message === message;
+      writeTinyModel(join(dir, 'model'), REPO_ROOT);
+      const file = task('a');
+      client.settings = { executionProviders: ['cpu'], threads: 1, task: file };
+      await server.start();
+
+      // A job (the stand-in CLI, running until cancelled) may be reading and writing the cache.
+      const { jobId } = await server.train({ task: file });
+      await assert.rejects(server.clearCache(), refused('a job is running and may be using the cache: clear it when the job has ended (or cancel it first)'));
+      kept();
+      server.cancelJob(jobId);
+      await until(() => server.listJobs().jobs.every((j) => j.state !== 'running'), 'the job ended');
+
+      // A request loading the model may be storing its graphs.
+      const request = server.classify({ text: 'a dog' });
+      request.catch(() => undefined);
+      await until(() => /^opening task a/.test(server.status.message), 'the request opens its session');
+      await assert.rejects(server.clearCache(), refused('the engine is busy (classifying): clear the cache when it is done'));
+      kept();
+      stopLoad();
+      await assert.rejects(request, /load stopped by the test/);
+
+      // Nothing runs now: the same clear goes through, and removes the entry kept above.
+      const cleared = await server.clearCache();
+      assert.ok(cleared.removedBytes >= 4096, JSON.stringify(cleared));
+      assert.equal(readdirSync(join(dir, 'cache', 'hdlm', 'features')).length, 0);
+    },
+    gated,
+  ).finally(() => {
+    if (xdg === undefined) delete process.env['XDG_CACHE_HOME'];
+    else process.env['XDG_CACHE_HOME'] = xdg;
+  });
 });
 
 async function until(condition: () => boolean, what: string): Promise<void> {
