@@ -58,6 +58,8 @@ test('eval counts what it left out on its first line and names each by line; a f
   // The headline goes where the progress bar is (stderr), above the table.
   assert.match(out.stderr, /^wn on .*mixed\.jsonl: 5 examples \(1 too long, left out; 2 lines skipped; 1 with gold labels never seen in training, counted wrong\)$/m);
   assert.match(out.stdout, /^variant +L1 acc/);
+  // Where the change since the previous evaluation would be printed, why there is none.
+  assert.match(out.stdout, /^not compared with the previous evaluation: no evaluation was kept here before$/m);
   assert.match(out.stderr, /mixed\.jsonl:4: missing field 'text'/);
   assert.match(out.stderr, /mixed\.jsonl:7: not valid JSON/);
   assert.match(out.stderr, /1 example left out as longer than the model's context of 1024 positions .*mixed\.jsonl:5 needs \d+/);

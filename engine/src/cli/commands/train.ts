@@ -10,6 +10,7 @@ import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
 import { newestHeadTime } from '../../hdlm/headStore';
 import { taskHeadNames } from '../../hdlm/taskSession';
+import { taskDatasets } from '../../hdlm/recordFile';
 import { defaultTaskFile, hierarchyBeam, integer, number, taskModelDir, UsageError, Values } from '../args';
 import { outputFile } from '../outputs';
 import { createEngine } from './modelSession';
@@ -103,7 +104,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     },
   });
   const record = evaluationRecord(result);
-  const saved = saveEvaluationRecord(task.headsDir, record, result.predictions ?? [], headsTrainedAt(task));
+  const saved = saveEvaluationRecord(task.headsDir, record, result.predictions ?? [], headsTrainedAt(task), taskDatasets(task));
   if (predictionsFile) savePredictions(predictionsFile, result.predictions ?? []);
   if (events) {
     emit({ kind: 'evaluation', evaluation: saved.written ?? record });
@@ -169,7 +170,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
       if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
     },
   });
-  const saved = saveEvaluationRecord(task.headsDir, record, predictions ?? [], headsTrainedAt(task));
+  const saved = saveEvaluationRecord(task.headsDir, record, predictions ?? [], headsTrainedAt(task), taskDatasets(task));
   if (predictionsFile) savePredictions(predictionsFile, predictions ?? []);
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
   const lines = [
@@ -203,7 +204,8 @@ function headsTrainedAt(task: TaskDefinition): string | undefined {
 /** HdLM now against the evaluation this one replaced, per measure, paired on the examples both measured. */
 function sincePreviousLines(saved: KeptRecord): string[] {
   const since = saved.written?.sincePrevious;
-  if (!since) return [];
+  // A record kept without the comparison says why, where the comparison would be.
+  if (!since) return saved.notCompared === undefined ? [] : [`not compared with the previous evaluation: ${saved.notCompared}`];
   const width = Math.max(...since.changes.map((c) => c.measure.length));
   return [
     `HdLM now minus the previous evaluation (${since.finishedAt}), paired on the ${since.examples} examples both measured (fixed against broken):`,
