@@ -589,8 +589,9 @@ export type ThoughtMistake = EngineThoughtMistake;
 /**
  * `hdlm/mistakes` — client → server request: reads the last evaluation's per-example
  * predictions (kept beside its record) and the evaluated file. Cheap: no model runs. Fails with
- * `badRequest` saying why when there is no evaluation, it kept no predictions (made before
- * 2026-12-06), or the evaluated file has changed since.
+ * `badRequest` saying why when there is no evaluation, its predictions are missing (a fresh
+ * clone: they are not tracked in git; the message names the `hdlm eval` command that writes
+ * them), or the evaluated file has changed since.
  */
 export const mistakes = new RequestType<MistakesParams, MistakesResult, void>('hdlm/mistakes');
 

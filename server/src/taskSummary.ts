@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
-import { readHistory } from '../../engine/src/hdlm/evaluationHistory';
+import { readHistoryResolved } from '../../engine/src/hdlm/evaluationHistory';
+import { taskDatasets, withResolvedFiles } from '../../engine/src/hdlm/recordFile';
 import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
@@ -29,8 +30,12 @@ function headSummary(headsDir: string, name: string, log: (m: string) => void): 
 
 type KeptEvaluation = Pick<TaskSummaryResult, 'evaluation' | 'thoughtEvaluation'>;
 
-/** The evaluation record kept in a heads folder, of either kind; nothing when there is none or it cannot be shown. */
-export function readEvaluation(headsDir: string, log: (m: string) => void = () => undefined): KeptEvaluation {
+/**
+ * The evaluation record kept in a heads folder, of either kind; nothing when there is none or it
+ * cannot be shown. Its files are resolved against the heads folder (the record names them relative
+ * to it; `datasets`, the task's, place an older record's absolute path after a move: recordFile.ts).
+ */
+export function readEvaluation(headsDir: string, log: (m: string) => void = () => undefined, datasets: readonly string[] = []): KeptEvaluation {
   const file = join(headsDir, EVALUATION_FILE);
   if (!existsSync(file)) return {};
   let record: unknown;
@@ -40,8 +45,8 @@ export function readEvaluation(headsDir: string, log: (m: string) => void = () =
     log(`${file}: ${err instanceof Error ? err.message : String(err)}`);
     return {};
   }
-  if (isThoughtRecord(record)) return { thoughtEvaluation: record };
-  if (isClassificationRecord(record)) return { evaluation: record };
+  if (isThoughtRecord(record)) return { thoughtEvaluation: withResolvedFiles(headsDir, record, datasets) };
+  if (isClassificationRecord(record)) return { evaluation: withResolvedFiles(headsDir, record, datasets) };
   // A record of an unknown shape (another version wrote it) is left out, never shown half-read.
   log(`${file}: not an evaluation record this version can show`);
   return {};
@@ -97,8 +102,8 @@ export function summarizeTask(taskFile: string, log: (m: string) => void, defaul
     levels: task.levels,
     ...(L !== undefined ? { modelLayers: L } : {}),
     heads,
-    ...readEvaluation(task.headsDir, log),
-    history: readHistory(task.headsDir),
+    ...readEvaluation(task.headsDir, log, taskDatasets(task)),
+    history: readHistoryResolved(task.headsDir, taskDatasets(task)),
     ...keptScan(task.headsDir, log),
     notices,
   };

@@ -76,8 +76,41 @@ interface Setup {
   exits: number[];
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+const USAGE = `usage: node out/tools/heads/earlyExitBaseline.js [options]
+
+Early exit against HdLM on a classification task: heads at each exit layer below the last, the
+cascade of exits and per-level exiting measured on dev and test, τ chosen on dev (the comment at
+the top of tools/heads/earlyExitBaseline.ts says how).
+
+options:
+  --task FILE                     the task (default: models/hdlm-tiny/tasks/wordnet.hdlm.json); needs dataset.dev and dataset.test
+  --model DIR                     the model its "model": "default" stands for (default: models/hdlm-tiny)
+  --exits a,b,…                   increasing exit layers ending with the last (a number or "last"; default: the task's layers below the last, then the last)
+  --work DIR                      where the exit heads are trained and kept (default: out/early-exit)
+  --dev-examples N                a sample of dev by id (default: 0, the whole split)
+  --test-examples N               a sample of test by id (default: 0, the whole split)
+  --per-level-dev-examples N      the dev sample per-level exiting is measured on (default: 0, the whole split)
+  --per-level-thresholds a,b,…    the τ values per-level exiting tries (default: 0.3,0.5,0.6,0.7,0.8,0.9,0.95)
+  --out FILE                      the JSON record (default: tools/heads/results/earlyExit-<task>.json)
+  --help                          show this help`;
+
+/** The command line; --help prints the usage (exit 0), an unknown or malformed option it too (exit 2). */
+function commandLine(): ReturnType<typeof parseOptions> | undefined {
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    console.log(USAGE);
+    return undefined;
+  }
+  try {
+    return parseOptions();
+  } catch (err) {
+    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw err;
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+function parseOptions() {
+  return parseArgs({
     options: {
       task: { type: 'string', default: 'models/hdlm-tiny/tasks/wordnet.hdlm.json' },
       model: { type: 'string', default: 'models/hdlm-tiny' },
@@ -90,6 +123,12 @@ async function main(): Promise<void> {
       out: { type: 'string' },
     },
   });
+}
+
+async function main(): Promise<void> {
+  const args = commandLine();
+  if (!args) return;
+  const { values } = args;
   const run = runRecord(); // when the run started, and the machine's load then
   const task = readTaskFile(values.task!);
   if (task.kind !== 'classify') throw new Error(`${task.path}: early exit is measured on classification tasks, this is a ${task.kind} task`);

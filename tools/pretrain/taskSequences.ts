@@ -21,8 +21,36 @@ import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { Tokenizer } from '../../engine/src/tokenizer';
 import { buildTaskStream } from './lib/taskSequences';
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+const USAGE = `usage: node out/tools/pretrain/taskSequences.js --task FILE [--task FILE …] --out FILE [options]
+
+Writes the training split of HdLM tasks as token sequences in the format the heads read, for
+pretraining to mix into its batches (pretrain.py --mix): uint16 little-endian tokens in FILE,
+the counts in FILE.json.
+
+options:
+  --task FILE     a task file whose training file is written (repeat for several; required)
+  --out FILE      the token file (required); FILE.json gets the counts
+  --model DIR     the tokenizer's model folder (default: models/hdlm-tiny)
+  --ctx N         the context: longer sequences (with their <|eos|>) are left out and counted (default: 256)
+  --help          show this help`;
+
+/** The command line; --help prints the usage (exit 0), an unknown or malformed option it too (exit 2). */
+function commandLine(): ReturnType<typeof parseOptions> | undefined {
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    console.log(USAGE);
+    return undefined;
+  }
+  try {
+    return parseOptions();
+  } catch (err) {
+    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw err;
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+function parseOptions() {
+  return parseArgs({
     options: {
       model: { type: 'string', default: 'models/hdlm-tiny' },
       task: { type: 'string', multiple: true },
@@ -30,7 +58,16 @@ async function main(): Promise<void> {
       ctx: { type: 'string', default: '256' },
     },
   });
-  if (!values.task?.length || !values.out) throw new Error('usage: taskSequences --task <file.hdlm.json> [--task …] --out <tasks.bin> [--model dir] [--ctx 256]');
+}
+
+async function main(): Promise<void> {
+  const args = commandLine();
+  if (!args) return;
+  const { values } = args;
+  if (!values.task?.length || !values.out) {
+    console.error(`--task and --out are required\n\n${USAGE}`);
+    process.exit(2);
+  }
   const ctx = Number(values.ctx);
   if (!Number.isInteger(ctx) || ctx < 2) throw new Error(`--ctx must be an integer ≥ 2, got ${values.ctx}`);
   const tokenizer = await Tokenizer.load(values.model!);

@@ -3,7 +3,7 @@
 // per-level accuracy and macro-F1, joint-path accuracy, and the compute each spent per example.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomically } from '../checkpoint/safetensors';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Engine } from '../engine';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
@@ -18,6 +18,8 @@ import { openTask } from './taskSession';
 import { fitToContextOnAnyPath } from './features';
 import { FLAT_HEAD } from './trainTask';
 import { appendHistory, evaluatedFileDigest, keepAsPrevious, type SincePrevious } from './evaluationHistory';
+import { portableRecordFile, resolveRecordFile } from './recordFile';
+import { samePath } from '../samePath';
 import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
 
 export interface VariantEvaluation {
@@ -377,6 +379,8 @@ export interface KeptRecord {
   kept?: { examples: number; finishedAt: string };
   /** The record as written (with its change since the previous evaluation); absent when kept. */
   written?: EvaluationRecord | ThoughtEvaluationRecord;
+  /** Written without a change since the previous evaluation: why (no previous one, another file, no kept predictions…). */
+  notCompared?: string;
 }
 
 /**
@@ -388,24 +392,33 @@ export interface KeptRecord {
  * The record's per-example predictions go with it (PREDICTIONS_FILE), written first, so that a
  * record is never newer than the predictions beside it. The record replaced is kept as the
  * previous evaluation, the new one says what changed since, and its headline joins the task's
- * history (evaluationHistory.ts).
+ * history (evaluationHistory.ts). The record names its file relative to `headsDir` (recordFile.ts:
+ * the record stays valid when the project moves); `datasets`, the task's dataset files, let a
+ * kept record from before that, which names an absolute path, be recognised after a move too.
  */
-export function saveEvaluationRecord(headsDir: string, record: EvaluationRecord | ThoughtEvaluationRecord, predictions: readonly (ExamplePrediction | ThoughtPrediction)[], headsTrainedAt?: string): KeptRecord {
+export function saveEvaluationRecord(
+  headsDir: string,
+  record: EvaluationRecord | ThoughtEvaluationRecord,
+  predictions: readonly (ExamplePrediction | ThoughtPrediction)[],
+  headsTrainedAt?: string,
+  datasets: readonly string[] = [],
+): KeptRecord {
   mkdirSync(headsDir, { recursive: true });
   const file = join(headsDir, EVALUATION_FILE);
-  const kept = record.sampledFrom === undefined ? undefined : keptWholeRecord(file, record, headsTrainedAt);
+  const kept = record.sampledFrom === undefined ? undefined : keptWholeRecord(file, record, headsTrainedAt, datasets);
   if (kept) return { file, kept };
   const predictionsFile = join(headsDir, PREDICTIONS_FILE);
-  const sincePrevious = keepAsPrevious(headsDir, { recordFile: file, predictionsFile }, { kind: (record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify', file: record.file }, predictions);
-  const written = { ...record, ...evaluatedFileDigest(record.file), ...(sincePrevious ? { sincePrevious } : {}) };
+  const kind = (record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify';
+  const { since: sincePrevious, why } = keepAsPrevious(headsDir, { recordFile: file, predictionsFile }, { kind, file: record.file }, predictions, datasets);
+  const written = { ...record, file: portableRecordFile(headsDir, record.file), ...evaluatedFileDigest(record.file), ...(sincePrevious ? { sincePrevious } : {}) };
   savePredictions(predictionsFile, predictions);
   writeAtomically(file, [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
   appendHistory(headsDir, written, headsTrainedAt);
-  return { file, written };
+  return { file, written, ...(why === undefined ? {} : { notCompared: why }) };
 }
 
 /** The kept record, if it is a whole evaluation of the record's file, of the same kind, newer than the heads. */
-function keptWholeRecord(file: string, record: EvaluationRecord | ThoughtEvaluationRecord, headsTrainedAt: string | undefined): { examples: number; finishedAt: string } | undefined {
+function keptWholeRecord(file: string, record: EvaluationRecord | ThoughtEvaluationRecord, headsTrainedAt: string | undefined, datasets: readonly string[]): { examples: number; finishedAt: string } | undefined {
   if (!existsSync(file)) return undefined;
   let kept: Partial<EvaluationRecord & ThoughtEvaluationRecord>;
   try {
@@ -416,5 +429,7 @@ function keptWholeRecord(file: string, record: EvaluationRecord | ThoughtEvaluat
   const sameKind = (kept.kind ?? 'classify') === ((record as Partial<ThoughtEvaluationRecord>).kind ?? 'classify');
   const whole = kept.sampledFrom === undefined && typeof kept.examples === 'number' && typeof kept.finishedAt === 'string';
   const current = headsTrainedAt === undefined || (typeof kept.finishedAt === 'string' && kept.finishedAt >= headsTrainedAt);
-  return sameKind && whole && current && kept.file === record.file ? { examples: kept.examples!, finishedAt: kept.finishedAt! } : undefined;
+  // The kept file as read in this heads folder (recordFile.ts), against the one just evaluated.
+  const sameFile = typeof kept.file === 'string' && samePath(resolveRecordFile(dirname(file), kept.file, datasets), record.file);
+  return sameKind && whole && current && sameFile ? { examples: kept.examples!, finishedAt: kept.finishedAt! } : undefined;
 }

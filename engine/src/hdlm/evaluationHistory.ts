@@ -12,6 +12,8 @@ import { writeAtomically } from '../checkpoint/safetensors';
 import type { ExamplePrediction } from './evaluateTask';
 import type { ThoughtPrediction } from './evaluateThought';
 import { pairedDifference, type PairedDifference } from './metrics';
+import { portableRecordFile, resolveRecordFile } from './recordFile';
+import { samePath } from '../samePath';
 
 /** The replaced evaluation's record and predictions, beside the current ones. */
 export const PREVIOUS_EVALUATION_FILE = 'evaluation.previous.json';
@@ -170,29 +172,52 @@ function readKept(recordFile: string, predictionsFile: string): Kept | undefined
   }
 }
 
+/** The new evaluation's change since the one it replaced, or why there is none (said, not stored: `hdlm eval` prints it). */
+export type SinceOrWhy = { since: SincePrevious; why?: undefined } | { since?: undefined; why: string };
+
 /**
  * Before a new evaluation replaces the kept one in `headsDir`: copies the kept record and its
  * predictions to the previous files (atomically, each whole or not at all) and returns the new
  * evaluation's change since it, when the kept one measured the same `file`, for the same kind of
- * task, and kept its predictions.
+ * task, and kept its predictions; otherwise why it cannot be compared.
  */
-export function keepAsPrevious(headsDir: string, current: { recordFile: string; predictionsFile: string }, now: { kind: string; file: string }, predictions: readonly Prediction[]): SincePrevious | undefined {
+export function keepAsPrevious(
+  headsDir: string,
+  current: { recordFile: string; predictionsFile: string },
+  now: { kind: string; file: string },
+  predictions: readonly Prediction[],
+  datasets: readonly string[] = [],
+): SinceOrWhy {
+  if (!existsSync(current.recordFile)) return { why: 'no evaluation was kept here before' };
   const kept = readKept(current.recordFile, current.predictionsFile);
-  if (!kept) return undefined;
+  if (!kept) return { why: `the kept record ${current.recordFile} could not be read` };
   // The predictions first: a previous record is never newer than the predictions beside it. A
   // kept record without predictions (made before they were kept) must not pair with older ones.
   if (kept.predictionsBytes) writeAtomically(join(headsDir, PREVIOUS_PREDICTIONS_FILE), [kept.predictionsBytes]);
   else rmSync(join(headsDir, PREVIOUS_PREDICTIONS_FILE), { force: true });
   writeAtomically(join(headsDir, PREVIOUS_EVALUATION_FILE), [kept.recordText]);
-  // Parsed only when there is something to compare with (another file's predictions never are).
-  if (!kept.predictionsBytes || (kept.record.kind ?? 'classify') !== now.kind || kept.record.file !== now.file) return undefined;
-  let before: Prediction[];
+  const why = notComparable(headsDir, kept, now, current.predictionsFile, datasets);
+  if (typeof why === 'string') return { why };
+  const since = compareWithPrevious({ finishedAt: kept.record.finishedAt, file: portableRecordFile(headsDir, why.keptFile) }, why.before, predictions);
+  return since ? { since } : { why: `no example of the previous evaluation (${kept.record.finishedAt}) pairs with one now (the same id with the same gold answer)` };
+}
+
+/** Why the kept evaluation cannot be compared with the new one, or what to compare with: its file (resolved) and predictions. */
+function notComparable(headsDir: string, kept: Kept, now: { kind: string; file: string }, predictionsFile: string, datasets: readonly string[]): string | { keptFile: string; before: Prediction[] } {
+  const previous = `the previous evaluation (${kept.record.finishedAt})`;
+  if (!kept.predictionsBytes) return `${previous} kept no per-example predictions (${predictionsFile} was missing: they are not tracked in git, so a fresh clone has none)`;
+  if ((kept.record.kind ?? 'classify') !== now.kind) return `${previous} was of the other kind of task`;
+  // The kept record's file as read here (relative to the heads folder, or an older absolute path
+  // recognised after a move: recordFile.ts) against the absolute path just evaluated; another
+  // file's predictions name other examples, so they are never parsed.
+  const keptFile = resolveRecordFile(headsDir, kept.record.file, datasets);
+  if (!samePath(keptFile, now.file)) return `${previous} measured another file (${keptFile})`;
   try {
-    before = parsePredictions<Prediction>(kept.predictionsBytes.toString('utf8'), current.predictionsFile);
-  } catch {
-    return undefined; // damaged: kept as the previous evaluation all the same, but nothing to pair
+    return { keptFile, before: parsePredictions<Prediction>(kept.predictionsBytes.toString('utf8'), predictionsFile) };
+  } catch (err) {
+    // Damaged: kept as the previous evaluation all the same, but nothing to pair.
+    return `${previous}'s predictions could not be read (${err instanceof Error ? err.message : String(err)})`;
   }
-  return compareWithPrevious(kept.record, before, predictions);
 }
 
 /** Every kept evaluation's headline, one JSON line each, oldest first (the newest HISTORY_LIMIT). */
@@ -262,6 +287,11 @@ export function readHistory(headsDir: string): HistoryEntry[] {
         return [];
       }
     });
+}
+
+/** The history with each entry's file resolved against the heads folder (recordFile.ts), for showing; readHistory keeps them as written. */
+export function readHistoryResolved(headsDir: string, datasets: readonly string[] = []): HistoryEntry[] {
+  return readHistory(headsDir).map((entry) => (typeof entry.file === 'string' ? { ...entry, file: resolveRecordFile(headsDir, entry.file, datasets) } : entry));
 }
 
 /** Adds a kept evaluation to the history (rewritten atomically, the newest HISTORY_LIMIT entries). */

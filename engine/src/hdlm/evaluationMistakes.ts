@@ -11,6 +11,8 @@ import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDatase
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
 import { evaluatedPath, fileDigest, parsePredictions, type SincePrevious } from './evaluationHistory';
+import { taskDatasets, withResolvedFiles } from './recordFile';
+import { samePath } from '../samePath';
 import type { TaskDefinition } from './taskFile';
 
 export interface ClassifyMistake {
@@ -40,7 +42,7 @@ export interface ThoughtMistake {
 export interface EvaluationMistakes {
   task: string;
   kind: 'classify' | 'thoughtThenAnswer';
-  /** The file the evaluation ran on, as its record names it. */
+  /** The file the evaluation ran on, as its record names it, resolved against the heads folder (recordFile.ts). */
   file: string;
   /** The file the examples were read from (the training file for a held-out dev split). */
   dataset: string;
@@ -62,6 +64,9 @@ export interface RecordHead {
   fileDigest?: string;
 }
 
+/** A record of an evaluation on the dev split training held out names it "train.jsonl (dev split, 30%)". */
+const DEV_SPLIT_RECORD = / \(dev split, \d+%\)$/;
+
 function readJson(file: string, what: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -81,7 +86,7 @@ export function readPredictions<T extends ExamplePrediction | ThoughtPrediction>
  */
 function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record: RecordHead, read: (file: string) => { records: R[] }): { dataset: string; byId: Map<string, R & { line: number }> } {
   const isFile = existsSync(record.file) && statSync(record.file).isFile();
-  if (!isFile && !/ \(dev split, \d+%\)$/.test(record.file)) throw new Error(`the evaluated file ${record.file} is not there any more; evaluate the task again`);
+  if (!isFile && !DEV_SPLIT_RECORD.test(record.file)) throw new Error(`the evaluated file ${record.file} is not there any more; evaluate the task again`);
   const { records } = evaluationRecords(task, isFile ? record.file : undefined, read);
   const dataset = isFile ? record.file : (task.dataset.test ?? task.dataset.dev ?? task.dataset.train);
   if (record.fileDigest !== undefined && fileDigest(evaluatedPath(record.file)) !== record.fileDigest) throw changedSince(evaluatedPath(record.file), record);
@@ -137,12 +142,31 @@ export interface KeptEvaluation {
 export function keptEvaluation(task: TaskDefinition): KeptEvaluation {
   const recordFile = join(task.headsDir, EVALUATION_FILE);
   if (!existsSync(recordFile)) throw new Error(`${task.name} has no evaluation yet (${recordFile}): evaluate it first`);
-  const record = readJson(recordFile, 'evaluation record') as RecordHead;
+  // Its file resolved (recordFile.ts): relative to the heads folder, wherever the project now is.
+  const record = withResolvedFiles(task.headsDir, readJson(recordFile, 'evaluation record') as RecordHead, taskDatasets(task));
   const kind = record.kind === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
   if (kind !== task.kind) throw new Error(`${recordFile} is a ${kind} evaluation but ${task.path} is now a ${task.kind} task: evaluate it again`);
   const predictionsFile = join(task.headsDir, PREDICTIONS_FILE);
-  if (!existsSync(predictionsFile)) throw new Error(`the evaluation of ${task.name} (${record.finishedAt}) kept no per-example predictions (${predictionsFile}); evaluations since 2026-12-06 do: evaluate it again`);
+  if (!existsSync(predictionsFile)) throw new Error(noPredictions(task, record, predictionsFile));
   return { record, kind, predictionsFile };
+}
+
+/**
+ * Why mistakes and the report cannot be read, and the command that makes them readable. The
+ * usual cause is a fresh clone: the predictions are not tracked in git (2.7 MB for the WordNet
+ * test split), so the shipped record comes without them; a record older than kept predictions
+ * has none either. Either way one evaluation of the same file writes them.
+ */
+function noPredictions(task: TaskDefinition, record: RecordHead, predictionsFile: string): string {
+  const quote = (path: string): string => (/[\s"'$`\\]/.test(path) ? JSON.stringify(path) : path);
+  // The record's file, unless it is what eval picks by itself (the task's test or dev file, or the dev split).
+  const byItself = task.dataset.test ?? task.dataset.dev;
+  const file = DEV_SPLIT_RECORD.test(record.file) || (byItself !== undefined && samePath(record.file, byItself)) ? '' : ` --file ${quote(record.file)}`;
+  return (
+    `the evaluation of ${task.name} (${record.finishedAt}, ${record.examples} examples) has no per-example predictions beside it: ${predictionsFile} is missing ` +
+    `(they are not tracked in git, so a fresh clone has none, and an evaluation from before they were kept wrote none); ` +
+    `run the evaluation once more to write them: hdlm eval --task ${quote(task.path)}${file} (in the editor: Evaluate Task)`
+  );
 }
 
 /**

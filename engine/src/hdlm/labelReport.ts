@@ -10,11 +10,12 @@
 // dataset is not needed (a file changed since still has its report).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PREVIOUS_PREDICTIONS_FILE, readHistory, type HistoryEntry, type SincePrevious } from './evaluationHistory';
+import { PREVIOUS_PREDICTIONS_FILE, readHistoryResolved, type HistoryEntry, type SincePrevious } from './evaluationHistory';
 import { keptEvaluation, readPredictions } from './evaluationMistakes';
 import type { ExamplePrediction } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
 import { labelCounts, labelScores, macroF1 } from './metrics';
+import { taskDatasets } from './recordFile';
 import type { TaskDefinition } from './taskFile';
 
 /** One label at one level. */
@@ -279,7 +280,7 @@ function sincePrevious(headsDir: string, since: SincePrevious | undefined, now: 
 export function readLabelReport(task: TaskDefinition): LabelReport {
   const { record, kind, predictionsFile } = keptEvaluation(task);
   const predictions = readPredictions<Prediction>(predictionsFile);
-  const head = { task: task.name, file: record.file, examples: record.examples, finishedAt: record.finishedAt, ...sincePrevious(task.headsDir, record.sincePrevious, predictions), history: readHistory(task.headsDir) };
+  const head = { task: task.name, file: record.file, examples: record.examples, finishedAt: record.finishedAt, ...sincePrevious(task.headsDir, record.sincePrevious, predictions), history: readHistoryResolved(task.headsDir, taskDatasets(task)) };
   if (kind === 'thoughtThenAnswer') return { ...head, kind, ...thoughtLabelReport(predictions as ThoughtPrediction[]) };
   return { ...head, kind, levels: classifyLabelReport(predictions as ExamplePrediction[]) };
 }

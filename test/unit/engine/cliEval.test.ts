@@ -58,6 +58,8 @@ test('eval counts what it left out on its first line and names each by line; a f
   // The headline goes where the progress bar is (stderr), above the table.
   assert.match(out.stderr, /^wn on .*mixed\.jsonl: 5 examples \(1 too long, left out; 2 lines skipped; 1 with gold labels never seen in training, counted wrong\)$/m);
   assert.match(out.stdout, /^variant +L1 acc/);
+  // Where the change since the previous evaluation would be printed, why there is none.
+  assert.match(out.stdout, /^not compared with the previous evaluation: no evaluation was kept here before$/m);
   assert.match(out.stderr, /mixed\.jsonl:4: missing field 'text'/);
   assert.match(out.stderr, /mixed\.jsonl:7: not valid JSON/);
   assert.match(out.stderr, /1 example left out as longer than the model's context of 1024 positions .*mixed\.jsonl:5 needs \d+/);
@@ -113,4 +115,18 @@ test('a thought-then-answer eval names the lines it skipped and the examples too
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /th-long\.jsonl: no example fits the model's context of 1024 positions.*th-long\.jsonl:1 needs \d+\); nothing was evaluated, and the kept evaluation stays as it was/);
   assert.equal(readFileSync(recordFile, 'utf8'), kept);
+});
+
+test('--file that is not there, or is a folder, is refused as the option\'s fault before the model loads (exit 2), for either kind of task', () => {
+  const thoughtTask = join(dir, 'words.hdlm.json');
+  writeFileSync(thoughtTask, JSON.stringify({ name: 'words', kind: 'thoughtThenAnswer', model: 'model', dataset: THOUGHT_FIXTURE, levels: [{ layer: 2 }, { layer: 'last' }], heads: 'words-heads' }));
+  for (const t of [task, thoughtTask]) {
+    const missing = hdlm(['eval', t, '--file', join(dir, 'nope.jsonl')]);
+    assert.equal(missing.status, 2, missing.stderr);
+    assert.match(missing.stderr, new RegExp(`--file ${join(dir, 'nope.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such file`));
+    assert.doesNotMatch(missing.stderr, /task file|npm run data/, 'not sent to the task file\'s paths');
+    const folder = hdlm(['eval', t, '--file', dir]);
+    assert.equal(folder.status, 2, folder.stderr);
+    assert.match(folder.stderr, /--file .*: not a file; name a JSON Lines dataset/);
+  }
 });

@@ -4,7 +4,7 @@
 // dataset or a task never evaluated is refused with the reason. `hdlm report` (the editor's
 // Per-Label Report) reads the same predictions alone: per label, with the record's own figures.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -127,8 +127,8 @@ test('thought-then-answer mistakes: the input and the gold thought and answer, t
   // A thought is matched as the evaluation matches thoughts (trimmed, case-folded).
   const activity = hdlm(['mistakes', '--task', task, '--label', ' Activity']);
   assert.deepEqual(activity.stdout.trim().split('\n').map((l) => (JSON.parse(l) as ThoughtLine).thought), ['activity', 'activity']);
-  // `eval --file` with a relative path: the record names the file absolutely, so Show Mistakes
-  // finds it from anywhere; once the file is gone, it says so.
+  // `eval --file` with a relative path: the record names the file relative to the heads folder
+  // (not to where eval ran), so Show Mistakes finds it from anywhere; once it is gone, it says so.
   copyFileSync(join(dir, 'words.jsonl'), join(dir, 'words-copy.jsonl'));
   assert.equal(hdlm(['eval', '--task', task, '--file', 'words-copy.jsonl'], dir).status, 0);
   assert.equal(hdlm(['mistakes', '--task', task]).status, 0);
@@ -322,4 +322,25 @@ test('examples with whole-number ids are found on their lines; an id used again 
   const lines = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; source: string });
   assert.equal(lines.length, 6);
   for (const line of lines) assert.equal(line.source, `${pathToFileURL(file).href}#L${Number(line.id) - 98}`, line.id);
+});
+
+test('the whole project folder moved: mistakes and report read its record, and a sample still does not replace it', () => {
+  const { heads } = evaluatedPlainTask();
+  const recorded = (JSON.parse(readFileSync(join(heads, 'evaluation.json'), 'utf8')) as { file: string }).file;
+  assert.equal(recorded, '../../plain-test.jsonl', 'named relative to the heads folder');
+  const moved = `${dir}-moved`;
+  renameSync(dir, moved);
+  try {
+    const run = (args: string[]): CliRun => runHdlm(root, args, { cacheDir: join(moved, 'cache') });
+    const task = join(moved, 'plain.hdlm.json');
+    const listed = run(['mistakes', '--task', task]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stderr, new RegExp(`plain on ${join(moved, 'plain-test.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `), 'the file where the project is now');
+    assert.equal(run(['report', '--task', task]).status, 0);
+    const sample = run(['eval', '--task', task, '--max-examples', '4']);
+    assert.equal(sample.status, 0, sample.stderr);
+    assert.match(sample.stdout, /a sample \(4 of 12 examples\), so not kept/);
+  } finally {
+    renameSync(moved, dir);
+  }
 });

@@ -2,14 +2,16 @@
 // what changed since: HdLM then and now, paired on the examples both measured (same id, same
 // gold; the same file only), with the fixed and broken examples counted by hand; the per-label report then lists
 // the labels whose F1 moved. A sample that is not kept changes nothing, and a previous record
-// without predictions never pairs with older ones.
+// without predictions never pairs with older ones. The record names its file relative to the
+// heads folder, so all of this holds after the project folder moves.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { EVALUATION_FILE, PREDICTIONS_FILE, saveEvaluationRecord, type EvaluationRecord, type ExamplePrediction } from '../../../engine/src/hdlm/evaluateTask';
-import { compareWithPrevious, HISTORY_FILE, HISTORY_LIMIT, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE, readHistory } from '../../../engine/src/hdlm/evaluationHistory';
+import { compareWithPrevious, HISTORY_FILE, HISTORY_LIMIT, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE, readHistory, readHistoryResolved } from '../../../engine/src/hdlm/evaluationHistory';
+import { portableRecordFile, resolveRecordFile } from '../../../engine/src/hdlm/recordFile';
 import { labelChanges, type ClassifyLabelReport } from '../../../engine/src/hdlm/labelReport';
 import { labelReportMarkdown } from '../../../engine/src/hdlm/labelReportMarkdown';
 
@@ -45,12 +47,14 @@ test('saving keeps the replaced evaluation beside, and the new record says what 
   try {
     const first = saveEvaluationRecord(dir, record('2026-12-06T10:00:00.000Z'), before);
     assert.equal(first.written?.sincePrevious, undefined, 'a first evaluation has nothing to compare with');
+    assert.equal(first.notCompared, 'no evaluation was kept here before', 'and says so (hdlm eval prints it)');
     assert.equal(existsSync(join(dir, PREVIOUS_EVALUATION_FILE)), false);
     const firstRecord = readFileSync(join(dir, EVALUATION_FILE), 'utf8');
     const firstPredictions = readFileSync(join(dir, PREDICTIONS_FILE), 'utf8');
 
     const second = saveEvaluationRecord(dir, record('2026-12-06T11:00:00.000Z'), after);
     assert.equal(second.written?.sincePrevious?.examples, 3);
+    assert.equal(second.notCompared, undefined);
     assert.equal(second.written?.sincePrevious?.finishedAt, '2026-12-06T10:00:00.000Z');
     assert.deepEqual((JSON.parse(readFileSync(join(dir, EVALUATION_FILE), 'utf8')) as EvaluationRecord).sincePrevious, second.written?.sincePrevious, 'the kept record carries it');
     assert.equal(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), firstRecord);
@@ -64,6 +68,7 @@ test('saving keeps the replaced evaluation beside, and the new record says what 
     // Another file: its examples are others, whatever their ids say; kept as the previous, not compared.
     const other = saveEvaluationRecord(dir, record('2026-12-06T12:30:00.000Z', { file: '/d/extra.jsonl' }), after);
     assert.equal(other.written?.sincePrevious, undefined);
+    assert.match(other.notCompared ?? '', /^the previous evaluation \(2026-12-06T11:00:00\.000Z\) measured another file \(\/d\/test\.jsonl\)$/);
     assert.match(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), /2026-12-06T11:00:00/);
     assert.ok(saveEvaluationRecord(dir, record('2026-12-06T12:40:00.000Z', { file: '/d/extra.jsonl' }), after).written?.sincePrevious, 'the same file again is compared');
 
@@ -71,11 +76,14 @@ test('saving keeps the replaced evaluation beside, and the new record says what 
     rmSync(join(dir, PREDICTIONS_FILE));
     const third = saveEvaluationRecord(dir, record('2026-12-06T13:00:00.000Z'), after);
     assert.equal(third.written?.sincePrevious, undefined);
+    assert.match(third.notCompared ?? '', /^the previous evaluation \(2026-12-06T12:40:00\.000Z\) kept no per-example predictions \(.*evaluation\.predictions\.jsonl was missing: they are not tracked in git/);
     assert.equal(existsSync(join(dir, PREVIOUS_PREDICTIONS_FILE)), false, 'no stale predictions left beside another record');
     assert.match(readFileSync(join(dir, PREVIOUS_EVALUATION_FILE), 'utf8'), /2026-12-06T12:40:00/);
     // An unreadable kept record is replaced without a comparison (a new record is better than none).
     writeFileSync(join(dir, EVALUATION_FILE), '{ half');
-    assert.equal(saveEvaluationRecord(dir, record('2026-12-06T14:00:00.000Z'), after).written?.sincePrevious, undefined);
+    const unreadable = saveEvaluationRecord(dir, record('2026-12-06T14:00:00.000Z'), after);
+    assert.equal(unreadable.written?.sincePrevious, undefined);
+    assert.match(unreadable.notCompared ?? '', /^the kept record .*evaluation\.json could not be read$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -131,4 +139,65 @@ test('every kept evaluation joins the history: its headline, the heads it measur
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a record names its file relative to the heads folder, so a moved or copied project still knows it', () => {
+  const project = mkdtempSync(join(tmpdir(), 'hdlm-record-file-'));
+  const moved = `${project}-moved`;
+  try {
+    mkdirSync(join(project, 'out', 'data'), { recursive: true });
+    writeFileSync(join(project, 'out', 'data', 'test.jsonl'), '{}\n');
+    const heads = (root: string): string => join(root, 'models', 'heads', 't');
+    const data = (root: string): string => join(root, 'out', 'data', 'test.jsonl');
+    const trained = '2026-12-06T09:00:00.000Z';
+    saveEvaluationRecord(heads(project), record('2026-12-06T10:00:00.000Z', { file: data(project) }), before, trained);
+    const written = JSON.parse(readFileSync(join(heads(project), EVALUATION_FILE), 'utf8')) as EvaluationRecord;
+    assert.equal(written.file, '../../../out/data/test.jsonl', 'relative to the heads folder, forward slashes');
+    assert.equal(readHistory(heads(project))[0]?.file, '../../../out/data/test.jsonl');
+
+    // The whole project moves (a clone elsewhere): its old path is gone.
+    renameSync(project, moved);
+    const sample = saveEvaluationRecord(heads(moved), record('2026-12-06T11:00:00.000Z', { file: data(moved), examples: 2, sampledFrom: 4 }), after.slice(0, 2), trained);
+    assert.ok(sample.kept && !sample.written, 'a sample does not replace the whole evaluation of the same file');
+    const whole = saveEvaluationRecord(heads(moved), record('2026-12-06T12:00:00.000Z', { file: data(moved) }), after, trained);
+    assert.equal(whole.written?.sincePrevious?.examples, 3, 'the same file: compared with the previous evaluation');
+    assert.equal(whole.written?.sincePrevious?.file, '../../../out/data/test.jsonl');
+    assert.deepEqual(readHistoryResolved(heads(moved)).map((h) => h.file), [data(moved), data(moved)], 'shown resolved where the project is now');
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+    rmSync(moved, { recursive: true, force: true });
+  }
+});
+
+test('an older record naming an absolute path that is gone is taken for the task\'s dataset of the same folder and name', () => {
+  const project = mkdtempSync(join(tmpdir(), 'hdlm-record-legacy-'));
+  try {
+    const heads = join(project, 'heads');
+    const test = join(project, 'data', 'wordnet', 'test.jsonl');
+    mkdirSync(heads, { recursive: true });
+    mkdirSync(dirname(test), { recursive: true });
+    writeFileSync(test, '{}\n');
+    const old = record('2026-12-06T10:00:00.000Z', { file: '/work/gone/out/data/wordnet/test.jsonl' });
+    const keep = (): void => {
+      writeFileSync(join(heads, EVALUATION_FILE), JSON.stringify(old));
+      writeFileSync(join(heads, PREDICTIONS_FILE), before.map((p) => `${JSON.stringify(p)}\n`).join(''));
+    };
+    const sample = (): EvaluationRecord => record('2026-12-06T11:00:00.000Z', { file: test, examples: 2, sampledFrom: 4 });
+    keep();
+    assert.ok(saveEvaluationRecord(heads, sample(), after.slice(0, 2), undefined, [join(project, 'data', 'wordnet', 'train.jsonl'), test]).kept);
+    assert.ok(saveEvaluationRecord(heads, record('2026-12-06T12:00:00.000Z', { file: test }), after, undefined, [test]).written?.sincePrevious, 'compared with it');
+    keep();
+    assert.ok(saveEvaluationRecord(heads, sample(), after.slice(0, 2), undefined, [join(project, 'data', 'other', 'test.jsonl')]).written, 'another folder\'s test.jsonl is another file');
+    assert.equal(resolveRecordFile(heads, `${old.file} (dev split, 10%)`, [test]), `${test} (dev split, 10%)`, 'the dev-split suffix kept');
+    assert.equal(resolveRecordFile(heads, '/work/gone/x.jsonl', [test]), '/work/gone/x.jsonl', 'unknown: as written, for readers to say it is gone');
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+});
+
+test('portable record files: relative inside the project, absolute outside it, the dev-split suffix kept', () => {
+  assert.equal(portableRecordFile('/home/u/p/heads/t', '/home/u/p/data/train.jsonl (dev split, 30%)'), '../../data/train.jsonl (dev split, 30%)');
+  assert.equal(resolveRecordFile('/home/u/q/heads/t', '../../data/train.jsonl (dev split, 30%)'), '/home/u/q/data/train.jsonl (dev split, 30%)');
+  assert.equal(portableRecordFile('/home/u/p/heads/t', '/srv/data/test.jsonl'), '/srv/data/test.jsonl', 'nothing but the root in common: outside the project');
+  assert.equal(portableRecordFile('/home/u/p/heads/t', '../../data/test.jsonl'), '../../data/test.jsonl', 'already portable');
 });

@@ -82,6 +82,9 @@ test('the summary lists the thought task\'s heads; its evaluation job ends with 
   const kept = server.taskSummary({ task: 'words.hdlm.json' });
   assert.equal(kept.evaluation, undefined);
   assert.equal(kept.thoughtEvaluation?.examples, 4);
+  // Kept relative to the heads folder (the job's event carries it so), shown resolved.
+  assert.equal(end.evaluation.file, '../../words.jsonl');
+  assert.equal(kept.thoughtEvaluation?.file, join(workspace, 'words.jsonl'));
   assert.deepEqual(kept.thoughtEvaluation?.variants.map((v) => v.answerAccuracy), end.evaluation.variants.map((v) => v.answerAccuracy));
   const [job] = server.listJobs().jobs;
   assert.equal(job!.state, 'done');

@@ -1,5 +1,5 @@
 // `hdlm train`: fine-tune a task's heads and the flat baseline; `hdlm eval`: compare them.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type KeptRecord } from '../../hdlm/evaluateTask';
@@ -10,6 +10,7 @@ import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
 import { newestHeadTime } from '../../hdlm/headStore';
 import { taskHeadNames } from '../../hdlm/taskSession';
+import { taskDatasets } from '../../hdlm/recordFile';
 import { defaultTaskFile, hierarchyBeam, integer, number, taskModelDir, UsageError, Values } from '../args';
 import { outputFile } from '../outputs';
 import { createEngine } from './modelSession';
@@ -78,7 +79,8 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   // A task without trained heads is evaluated as untrained, on purpose; a --heads folder that is
   // not there is a mistyped path, and would quietly score the model's own head instead.
   if (typeof values['heads'] === 'string' && !existsSync(task.headsDir)) throw new UsageError(`--heads ${task.headsDir}: no such folder`);
-  const predictionsFile = outputFile(values, 'predictions', { task, files: [['--file', evalFile(values)]] });
+  const file = evalFile(values);
+  const predictionsFile = outputFile(values, 'predictions', { task, files: [['--file', file]] });
   const engine = await createEngine(values);
   const bar = new ProgressBar();
   // --events: one JSON object per line on stdout, for the language server that runs this.
@@ -86,10 +88,10 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
   const rate = new ProgressRate();
   if (events) emit({ kind: 'stage', message: `evaluating ${task.name}` });
-  if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, predictionsFile, signal);
+  if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, file, predictionsFile, signal);
   const result = await evaluateTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
-    file: evalFile(values),
+    file,
     maxExamples: integer(values, 'max-examples', 0),
     ...hierarchyBeam(values),
     // Kept beside the record in any case (the editor's Show Mistakes reads them); --predictions also writes them where asked.
@@ -103,7 +105,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     },
   });
   const record = evaluationRecord(result);
-  const saved = saveEvaluationRecord(task.headsDir, record, result.predictions ?? [], headsTrainedAt(task));
+  const saved = saveEvaluationRecord(task.headsDir, record, result.predictions ?? [], headsTrainedAt(task), taskDatasets(task));
   if (predictionsFile) savePredictions(predictionsFile, result.predictions ?? []);
   if (events) {
     emit({ kind: 'evaluation', evaluation: saved.written ?? record });
@@ -145,20 +147,28 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   if (predictionsFile) console.log(`each example's gold path and both variants' decisions in ${predictionsFile}`);
 }
 
-/** `--file FILE` made absolute, so that the record names the file wherever it is read from (Show Mistakes rereads it). */
+/**
+ * `--file FILE` made absolute (the record names it relative to the heads folder, recordFile.ts),
+ * checked before the model loads: a mistyped path is the option's fault, not the task file's,
+ * and the reader's own message would send the user to the task's dataset paths.
+ */
 function evalFile(values: Values): string | undefined {
-  return typeof values['file'] === 'string' ? resolve(values['file']) : undefined;
+  if (typeof values['file'] !== 'string') return undefined;
+  const file = resolve(values['file']);
+  if (!existsSync(file)) throw new UsageError(`--file ${file}: no such file`);
+  if (!statSync(file).isFile()) throw new UsageError(`--file ${file}: not a file; name a JSON Lines dataset`);
+  return file;
 }
 
 /** `hdlm eval` of a thought-then-answer task: HdLM (thought at layer k, then the answer) vs the flat answer. */
-async function evalThought(task: TaskDefinition, engine: Engine, values: Values, predictionsFile: string | undefined, signal: AbortSignal): Promise<void> {
+async function evalThought(task: TaskDefinition, engine: Engine, values: Values, file: string | undefined, predictionsFile: string | undefined, signal: AbortSignal): Promise<void> {
   const bar = new ProgressBar();
   const events = values['events'] === true;
   const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
   const rate = new ProgressRate();
   const { record, predictions } = await evaluateThoughtTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
-    file: evalFile(values),
+    file,
     maxExamples: integer(values, 'max-examples', 0),
     keepPredictions: true,
     signal,
@@ -169,7 +179,7 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
       if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
     },
   });
-  const saved = saveEvaluationRecord(task.headsDir, record, predictions ?? [], headsTrainedAt(task));
+  const saved = saveEvaluationRecord(task.headsDir, record, predictions ?? [], headsTrainedAt(task), taskDatasets(task));
   if (predictionsFile) savePredictions(predictionsFile, predictions ?? []);
   const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(x * 100).toFixed(1)}`);
   const lines = [
@@ -203,7 +213,8 @@ function headsTrainedAt(task: TaskDefinition): string | undefined {
 /** HdLM now against the evaluation this one replaced, per measure, paired on the examples both measured. */
 function sincePreviousLines(saved: KeptRecord): string[] {
   const since = saved.written?.sincePrevious;
-  if (!since) return [];
+  // A record kept without the comparison says why, where the comparison would be.
+  if (!since) return saved.notCompared === undefined ? [] : [`not compared with the previous evaluation: ${saved.notCompared}`];
   const width = Math.max(...since.changes.map((c) => c.measure.length));
   return [
     `HdLM now minus the previous evaluation (${since.finishedAt}), paired on the ${since.examples} examples both measured (fixed against broken):`,
