@@ -40,9 +40,9 @@ function rangeOf(doc: TextDocument, offset: number, length: number): Range {
   return { start: doc.positionAt(offset), end: doc.positionAt(offset + Math.max(length, 1)) };
 }
 
-/** "levels[2].layer must be …" → ['levels', 2, 'layer']; "unknown field train.lr" → ['train', 'lr']. */
+/** "levels[2].layer must be …" → ['levels', 2, 'layer']; "unknown field levels[0].layr" → ['levels', 0, 'layr']. */
 export function pathOfProblem(message: string): JSONPath {
-  const unknown = /^unknown field ([\w.]+)/.exec(message);
+  const unknown = /^unknown field ([\w.[\]]+)/.exec(message);
   const text = unknown ? unknown[1]! : (/^([A-Za-z]\w*(?:\[\d+\])?(?:\.\w+(?:\[\d+\])?)*)/.exec(message)?.[1] ?? '');
   const path: JSONPath = [];
   for (const part of text.split('.')) {

@@ -15,6 +15,20 @@ export type TaskKind = (typeof TASK_KINDS)[number];
 /** The top-level fields of a task file, in the order editors offer them. */
 export const TASK_FIELDS = ['name', 'kind', 'model', 'dataset', 'system', 'levels', 'exitWhenSure', 'listCandidates', 'heads', 'train'] as const;
 
+/** The fields of an object `dataset`, and of one entry of `levels`: anything else is a typo, refused. */
+export const DATASET_FIELDS = ['train', 'dev', 'test'] as const;
+export const LEVEL_FIELDS = ['layer'] as const;
+
+/**
+ * Reports the keys of `value` outside `known` as `unknown field <prefix><key>`: one wording for
+ * every object of a task file, which the editor places on the key and offers to rename
+ * (server/src/codeActions.ts). A misspelt key must not be ignored: `"tset"` for `"test"` would
+ * leave evaluation measuring the training file's dev split without a word.
+ */
+function unknownFields(value: Record<string, unknown>, known: readonly string[], prefix: string, problems: string[]): void {
+  for (const key of Object.keys(value)) if (!known.includes(key)) problems.push(`unknown field ${prefix}${key}`);
+}
+
 /** The heads folder of a task that names none, relative to the task file. */
 export function defaultHeadsPath(name: string): string {
   return `heads/${name}`;
@@ -179,8 +193,7 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   if (kind === 'thoughtThenAnswer' && isObject(obj['train']) && obj['train']['lastLevelHead'] !== undefined) {
     problems.push('train.lastLevelHead applies to classify tasks only (a thoughtThenAnswer task\'s answer head learns from the answer)');
   }
-  const known = new Set<string>([...TASK_FIELDS, '$schema']);
-  for (const key of Object.keys(obj)) if (!known.has(key)) problems.push(`unknown field ${key}`);
+  unknownFields(obj, [...TASK_FIELDS, '$schema'], '', problems);
   if (problems.length > 0) throw new TaskFileError(path, problems);
   return {
     path,
@@ -220,6 +233,7 @@ function parseDataset(value: unknown, base: string, problems: string[]): TaskDef
   const test = file('dataset.test', value['test']);
   if (dev) out.dev = dev;
   if (test) out.test = test;
+  unknownFields(value, DATASET_FIELDS, 'dataset.', problems);
   return out;
 }
 
@@ -248,7 +262,7 @@ function parseExitWhenSure(value: unknown, kind: string, problems: string[]): Ta
   });
   const numeric = layers.filter((l): l is number => l !== 'last');
   if (numeric.some((l, i) => i > 0 && l <= numeric[i - 1]!) || layers.slice(0, -1).includes('last')) problems.push('exitWhenSure.layers must increase, "last" only at the end');
-  for (const key of Object.keys(value)) if (key !== 'threshold' && key !== 'layers') problems.push(`unknown field exitWhenSure.${key}`);
+  unknownFields(value, ['threshold', 'layers'], 'exitWhenSure.', problems);
   return { threshold: threshold as number, layers };
 }
 
@@ -257,6 +271,9 @@ function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {
     problems.push('levels must be a non-empty list like [{ "layer": 4 }, { "layer": "last" }]');
     return [];
   }
+  value.forEach((level, i) => {
+    if (isObject(level)) unknownFields(level, LEVEL_FIELDS, `levels[${i}].`, problems);
+  });
   const raw = value.map((level) => (isObject(level) ? level['layer'] : level));
   const levels = raw.map((layer, i): number | 'last' => {
     if (layer === 'last') return 'last';
@@ -338,7 +355,7 @@ function parseTrain(value: unknown, problems: string[]): TrainSettings {
     if (last === 'allLevels' || last === 'ownLevel') out.lastLevelHead = last;
     else problems.push(`train.lastLevelHead must be "allLevels" or "ownLevel", got ${JSON.stringify(last)}`);
   }
-  for (const key of Object.keys(value)) if (!(key in DEFAULT_TRAIN)) problems.push(`unknown field train.${key}`);
+  unknownFields(value, Object.keys(DEFAULT_TRAIN), 'train.', problems);
   return out;
 }
 

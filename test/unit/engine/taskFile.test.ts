@@ -127,3 +127,14 @@ test('a task file nested too deep to parse is refused at the bracket too deep, a
     },
   );
 });
+
+test('a misspelt key inside dataset or a level is an unknown field, as at the top level and in train', () => {
+  const path = join(dir, 'typo.hdlm.json');
+  // "tset" for "test" must not leave evaluation silently measuring the training file's dev split.
+  writeFileSync(path, JSON.stringify({ name: 'x', dataset: { train: 'train.jsonl', tset: 'test.jsonl' }, levels: [{ layer: 4, layr: 5 }, { layer: 'last' }] }));
+  assert.throws(() => readTaskFile(path), (err: unknown) => {
+    assert.ok(err instanceof TaskFileError, String(err));
+    assert.deepEqual(err.problems, ['unknown field dataset.tset', 'unknown field levels[0].layr']);
+    return true;
+  });
+});
