@@ -6,13 +6,12 @@
 // quick fix can mend carry what it needs in `data` (FixData, read by codeActions.ts).
 // Functions of the text and of small cached file reads, so the server can run them on every
 // change and tests can call them directly.
-import { findNodeAtLocation, Node, parseTree, ParseError, printParseErrorCode, type JSONPath } from 'jsonc-parser';
+import { findNodeAtLocation, Node, type JSONPath } from 'jsonc-parser';
 import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
-import { TOO_DEEP, tooDeepAt } from '../../engine/src/jsonFile';
-import { parseTask, TASK_JSON, TaskFileError } from '../../engine/src/hdlm/taskFile';
+import { parseTask, parseTaskTree, TaskFileError } from '../../engine/src/hdlm/taskFile';
 import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
 import { datasetKind } from './datasetKind';
@@ -54,10 +53,24 @@ export function pathOfProblem(message: string): JSONPath {
   return path;
 }
 
+/**
+ * As findNodeAtLocation, but where a key is given twice, its last value: the one parseTask read
+ * and a problem is about (the repeat itself is reported as such by parseTaskTree).
+ */
+function lastNodeAt(root: Node, path: JSONPath): Node | undefined {
+  let node: Node | undefined = root;
+  for (const part of path) {
+    const children: Node[] = node?.children ?? [];
+    if (typeof part === 'number') node = node?.type === 'array' ? children[part] : undefined;
+    else node = node?.type === 'object' ? children.filter((p) => p.children?.[0]?.value === part).at(-1)?.children?.[1] : undefined;
+  }
+  return node;
+}
+
 /** The node a problem is about: the deepest existing node on its path (for an unknown key, the key). */
 function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): Node | undefined {
   for (let n = path.length; n > 0; n--) {
-    const node = root && findNodeAtLocation(root, path.slice(0, n));
+    const node = root && lastNodeAt(root, path.slice(0, n));
     if (node) return unknownKey && n === path.length && node.parent?.type === 'property' ? node.parent.children?.[0] : node;
   }
   return root;
@@ -65,18 +78,10 @@ function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): N
 
 /** Without `context` only the text is checked; with it, the model folder too. */
 export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext): Diagnostic[] {
-  const text = doc.getText();
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) return [{ range: rangeOf(doc, deep, 1), severity: DiagnosticSeverity.Error, source: 'hdlm', message: TOO_DEEP }];
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, TASK_JSON);
-  const diagnostics: Diagnostic[] = errors.map((e) => ({
-    range: rangeOf(doc, e.offset, e.length),
-    severity: DiagnosticSeverity.Error,
-    source: 'hdlm',
-    message: `JSON: ${printParseErrorCode(e.error)}`,
-  }));
-  if (errors.length > 0 || !root) return diagnostics;
+  // The text's own problems (syntax, nesting, a key given twice) as the command line words them.
+  const { root, problems } = parseTaskTree(doc.getText());
+  const diagnostics: Diagnostic[] = problems.map((p) => ({ range: rangeOf(doc, p.offset, p.length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: p.message }));
+  if (!root) return diagnostics;
   const path = doc.uri.startsWith('file:') ? fileURLToPath(doc.uri) : doc.uri;
   try {
     parseTask(nodeValue(root), path);

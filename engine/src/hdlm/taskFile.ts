@@ -2,10 +2,10 @@
 // decodes each level, the prompt, where heads go and how to train them. Paths are relative to
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
-import { parse, type ParseError } from 'jsonc-parser';
+import { getNodeValue, parseTree, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { describeJsonError, lineColumn, TOO_DEEP, tooDeepAt } from '../jsonFile';
+import { jsonErrorWords, lineColumn, TOO_DEEP, tooDeepAt } from '../jsonFile';
 import { readProblem, readTextFile } from '../textFile';
 
 /** The task kinds, in the order editors offer them. */
@@ -146,21 +146,62 @@ export function readTaskFile(path: string): TaskDefinition {
 }
 
 /**
- * A task file's JSON: JSON with comments and trailing commas, read as the editor's diagnostics
- * read it (server/src/diagnostics.ts), so a file the editor shows clean also runs. A syntax
- * error is named by line and column, the first few of them. A file nested deeper than the
- * parser's recursion can go is refused first, at the bracket too deep.
+ * A task file's JSON: JSON with comments and trailing commas, read by parseTaskTree as the
+ * editor's diagnostics read it (server/src/diagnostics.ts), so a file the editor shows clean also
+ * runs. Each problem of the text, the first few, is named by line and column.
  */
 export function parseTaskText(text: string, path: string): unknown {
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) throw new TaskFileError(path, [`line ${lineColumn(text, deep)}: ${TOO_DEEP}`]);
+  const { root, problems } = parseTaskTree(text);
+  if (problems.length > 0) throw new TaskFileError(path, problems.slice(0, 3).map((p) => `line ${lineColumn(text, p.offset)}: ${p.message}`));
+  return getNodeValue(root!);
+}
+
+/** A problem of a task file's text, where it is: a syntax error, nesting too deep, a key given twice. */
+export interface TaskTextProblem {
+  offset: number;
+  length: number;
+  message: string;
+}
+
+/**
+ * A task file's text as a tree, with the problems of the text itself: the one reading of the
+ * command line (parseTaskText) and the editor (taskFileDiagnostics), so both accept the same files
+ * and word each problem alike; each places it its own way (line and column, or a range). `root`
+ * is undefined when the text cannot be read: nested deeper than the parser's recursion can go
+ * (refused first, at the bracket too deep), or a syntax error. A byte order mark is accepted,
+ * as readTextFile drops it: blanked rather than dropped, so offsets stay those of the editor's text.
+ */
+export function parseTaskTree(text: string): { root: Node | undefined; problems: TaskTextProblem[] } {
+  const blanked = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
+  const deep = tooDeepAt(blanked);
+  if (deep !== undefined) return { root: undefined, problems: [{ offset: deep, length: 1, message: TOO_DEEP }] };
   const errors: ParseError[] = [];
-  const raw: unknown = parse(text, errors, TASK_JSON);
-  if (errors.length === 0) return raw;
-  throw new TaskFileError(
-    path,
-    errors.slice(0, 3).map((e) => `not valid JSON at ${describeJsonError(text, e)}`),
-  );
+  const root = parseTree(blanked, errors, TASK_JSON);
+  if (errors.length > 0 || !root) return { root: undefined, problems: errors.map((e) => ({ offset: e.offset, length: e.length, message: `not valid JSON: ${jsonErrorWords(e.error)}` })) };
+  return { root, problems: duplicateKeys(root) };
+}
+
+/**
+ * Keys given twice in one object, each repeat at its key: JSON keeps only the last value, so an
+ * earlier `"levels"` would be ignored without a word. Recursion is bounded by tooDeepAt's limit.
+ */
+function duplicateKeys(node: Node, path: JSONPath = [], problems: TaskTextProblem[] = []): TaskTextProblem[] {
+  if (node.type === 'array') node.children?.forEach((child, i) => duplicateKeys(child, [...path, i], problems));
+  if (node.type !== 'object') return problems;
+  const seen = new Set<string>();
+  for (const [key, value] of (node.children ?? []).map((property) => property.children ?? [])) {
+    if (!key) continue;
+    const name = String(key.value);
+    if (seen.has(name)) problems.push({ offset: key.offset, length: key.length, message: `duplicate field ${fieldPath([...path, name])}: only its last value would be read, the earlier ones ignored` });
+    seen.add(name);
+    if (value) duplicateKeys(value, [...path, name], problems);
+  }
+  return problems;
+}
+
+/** ['levels', 0, 'layer'] → "levels[0].layer", as problems name fields. */
+function fieldPath(path: JSONPath): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
 }
 
 /** How task files are parsed, here and by the editor's features: comments and trailing commas allowed. */

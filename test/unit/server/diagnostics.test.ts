@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Diagnostic } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetDiagnostics, pathOfProblem, taskFileDiagnostics } from '../../../server/src/diagnostics';
+import { parseTaskText } from '../../../engine/src/hdlm/taskFile';
 import { DocumentValidator } from '../../../server/src/documentValidator';
 import { taskFileHover } from '../../../server/src/hover';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -55,11 +56,27 @@ test('task-file problems are placed on the offending value or key', () => {
   assert.equal(found(/^unknown field train\.lr/), '"lr"');
 });
 
-test('a JSON syntax error is reported where it is', () => {
-  const d = doc('{ "name": "t", "levels": [ }', 'hdlm-task');
+test('a JSON syntax error is reported where it is, in the words the command line uses', () => {
+  const text = '{\n  "name": "t"\n  "levels": [] }';
+  const diagnostics = taskFileDiagnostics(doc(text, 'hdlm-task'));
+  assert.deepEqual(diagnostics.map((x) => [messageOf(x), x.range.start]), [['not valid JSON: comma expected', { line: 2, character: 2 }]]);
+  assert.throws(() => parseTaskText(text, 'x.hdlm.json'), /line 3, column 3: not valid JSON: comma expected/);
+});
+
+test('a task file that starts with a byte order mark is read as the command line reads it', () => {
+  const d = doc('\ufeff{ "name": "t", "dataset": "train.jsonl", "levels": [{ "layer": 0 }] }', 'hdlm-task');
+  // Only the task's own problem, placed on the same characters as without the mark.
+  assert.deepEqual(taskFileDiagnostics(d).map((x) => [messageOf(x), textAt(d, x.range)]), [['levels[0].layer must be a whole number ≥ 1 or "last", got 0', '0']]);
+});
+
+test('a key given twice is an error at the repeat, beside the task\'s other problems', () => {
+  const d = doc('{ "name": "t", "dataset": "train.jsonl", "levels": [{ "layer": 4 }], "levels": [{ "layer": 0 }] }', 'hdlm-task');
   const diagnostics = taskFileDiagnostics(d);
-  assert.ok(diagnostics.length > 0);
-  assert.match(messageOf(diagnostics[0]!), /^JSON: /);
+  assert.deepEqual(diagnostics.map((x) => [messageOf(x), textAt(d, x.range), x.severity]), [
+    ['duplicate field levels: only its last value would be read, the earlier ones ignored', '"levels"', 1],
+    ['levels[0].layer must be a whole number ≥ 1 or "last", got 0', '0', 1],
+  ]);
+  assert.equal(d.offsetAt(diagnostics[0]!.range.start), d.getText().lastIndexOf('"levels"'));
 });
 
 test('dataset lines get warnings (skipped) or errors (the file is refused)', () => {
