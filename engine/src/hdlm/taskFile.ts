@@ -108,7 +108,13 @@ export const DEFAULT_TRAIN: TrainSettings = {
 
 /** A classification task decodes one taxonomy level per entry of `levels`: refuses a mismatch, naming the task file. */
 export function checkLevelDepth(task: TaskDefinition, depth: number, labels: string): void {
-  if (depth !== task.levels.length) throw new Error(`${task.path}: ${task.levels.length} levels, but the labels ${labels} have ${depth}`);
+  const problem = levelDepthProblem(task.levels.length, depth, labels);
+  if (problem) throw new Error(`${task.path}: ${problem}`);
+}
+
+/** What checkLevelDepth refuses, in its words, for the editor to say before training does; undefined when the depths agree. */
+export function levelDepthProblem(levels: number, depth: number, labels: string): string | undefined {
+  return depth === levels ? undefined : `${levels} levels, but the labels ${labels} have ${depth}`;
 }
 
 export class TaskFileError extends Error {

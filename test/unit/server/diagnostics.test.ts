@@ -133,7 +133,8 @@ test('the model folder is checked: it must exist, have a config.json, be deep en
   const context = { defaultModelDir: join(work, 'tiny-model') };
   const check = (task: string): { d: TextDocument; diagnostics: Diagnostic[] } => {
     const d = doc(task, 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
-    return { d, diagnostics: taskFileDiagnostics(d, context) };
+    // The tasks here have 1 to 3 levels over one 2-level dataset: only the model's problems are under test.
+    return { d, diagnostics: taskFileDiagnostics(d, context).filter((x) => !/but the labels in the training data have/.test(messageOf(x))) };
   };
   const deep = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 4 }, { "layer": 12 }, { "layer": "last" }] }');
   assert.deepEqual(deep.diagnostics.map((x) => [messageOf(x), textAt(deep.d, x.range)]), [['levels[1].layer is 12 but tiny-model has 8 layers', '12']]);
@@ -180,6 +181,28 @@ test('dataset files must exist, and dev/test labels must be ones the training fi
   assert.equal(named.length, 1, JSON.stringify(named));
   assert.deepEqual(named[0]!.slice(0, 2), [1, '"folder.jsonl"']);
   assert.match(String(named[0]![2]), /dataset dev file .*folder\.jsonl is unreadable: is a folder, not a file/);
+});
+
+test('what training refuses about the data is said on the task: levels deeper or shallower than the labels, and a dataset of the other kind', () => {
+  const work = mkdtempSync(join(tmpdir(), 'hdlm-diagnostics-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  writeTinyCheckpoint(join(work, 'm'), { family: 'llama', layers: 4, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  writeFileSync(join(work, 'three.jsonl'), '{"text": "barks", "labels": ["animal", "mammal", "dog"]}\n{"text": "oak", "labels": ["plant", "tree", "oak"]}\n');
+  writeFileSync(join(work, 'thought.jsonl'), '{"input": "2+2", "thought": "sum", "answer": "4"}\n');
+  const context = { defaultModelDir: join(work, 'm') };
+  const check = (task: string): string[][] => {
+    const d = doc(task, 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
+    return taskFileDiagnostics(d, context).map((x) => [String(x.severity), textAt(d, x.range), messageOf(x)]);
+  };
+  assert.deepEqual(check('{ "name": "t", "model": "m", "dataset": "three.jsonl", "levels": [{ "layer": 2 }, { "layer": "last" }] }'), [
+    ['1', '[{ "layer": 2 }, { "layer": "last" }]', '2 levels, but the labels in the training data have 3'],
+  ]);
+  assert.deepEqual(check('{ "name": "t", "model": "m", "dataset": "three.jsonl", "levels": [1, 2, "last"] }'), [], 'as deep as the labels');
+  const [[severity, range, message]] = check('{ "name": "t", "model": "m", "dataset": { "train": "thought.jsonl" }, "levels": [2, "last"] }') as [string[]];
+  assert.deepEqual([severity, range], ['1', '"thought.jsonl"']);
+  assert.match(message!, /^dataset train file .*thought\.jsonl holds thought-then-answer examples \(\{"input", "thought", "answer"\}\), but a classify task trains on labelled examples \(\{"text", "labels"\}\): training would find no usable examples in it$/);
+  assert.match(check('{ "name": "t", "kind": "thoughtThenAnswer", "model": "m", "dataset": "three.jsonl", "levels": [2, "last"] }').map((x) => x[2]).join(), /holds labelled examples .* but a thoughtThenAnswer task trains on thought-then-answer examples/);
+  assert.deepEqual(check('{ "name": "t", "kind": "thoughtThenAnswer", "model": "m", "dataset": "thought.jsonl", "levels": [2, "last"] }'), [], 'the kind the task trains on');
 });
 
 test('a dev or test split flags, on the label itself, what its training file never has', () => {
