@@ -3,7 +3,7 @@
 // dropped, a folder is named), with a syntax error given by line and column, as task files
 // give theirs, instead of JSON.parse's character position. Also the nesting limit task files
 // are held to, here so that the engine and the editor's diagnostics apply the same one.
-import { createScanner, parse, printParseErrorCode, SyntaxKind, type ParseError } from 'jsonc-parser';
+import { createScanner, parse, printParseErrorCode, SyntaxKind, type ParseError, type ParseErrorCode } from 'jsonc-parser';
 import { readProblem, readTextFile } from './textFile';
 
 /** "3, column 5" for an offset into `text` (both 1-based). */
@@ -12,9 +12,14 @@ export function lineColumn(text: string, offset: number): string {
   return `${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
+/** "property name expected" for jsonc-parser's PropertyNameExpected: the words every syntax error is given in, by the CLI and the editor. */
+export function jsonErrorWords(code: ParseErrorCode): string {
+  return printParseErrorCode(code).replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase();
+}
+
 /** "line 3, column 5: property name expected" for one of jsonc-parser's errors. */
 export function describeJsonError(text: string, error: ParseError): string {
-  return `line ${lineColumn(text, error.offset)}: ${printParseErrorCode(error.error).replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase()}`;
+  return `line ${lineColumn(text, error.offset)}: ${jsonErrorWords(error.error)}`;
 }
 
 /**

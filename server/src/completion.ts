@@ -8,7 +8,7 @@
 import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
 import { CompletionItem, CompletionItemKind, MarkupKind, type Position, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_TRAIN, TASK_FIELDS, TASK_JSON, TASK_KINDS, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { DATASET_FIELDS, DEFAULT_TRAIN, LEVEL_FIELDS, TASK_FIELDS, TASK_JSON, TASK_KINDS, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { candidateLabels, datasetIndex, labelPositionAt } from './datasetIndex';
 import { FIELD_HELP } from './hover';
 import { modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
@@ -19,9 +19,9 @@ import { join } from 'node:path';
 export function keysFor(objectPath: JSONPath): readonly string[] {
   if (objectPath.length === 0) return TASK_FIELDS;
   if (objectPath.length === 1 && objectPath[0] === 'train') return Object.keys(DEFAULT_TRAIN);
-  if (objectPath.length === 1 && objectPath[0] === 'dataset') return ['train', 'dev', 'test'];
+  if (objectPath.length === 1 && objectPath[0] === 'dataset') return DATASET_FIELDS;
   if (objectPath.length === 1 && objectPath[0] === 'exitWhenSure') return ['threshold', 'layers'];
-  if (objectPath.length === 2 && objectPath[0] === 'levels' && typeof objectPath[1] === 'number') return ['layer'];
+  if (objectPath.length === 2 && objectPath[0] === 'levels' && typeof objectPath[1] === 'number') return LEVEL_FIELDS;
   return [];
 }
 

@@ -3,8 +3,11 @@
 // that any of them can use it without an import cycle.
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 
+/** The two dataset shapes: labelled examples ({"text", "labels"}) and thought-then-answer ones ({"input", "thought", "answer"}). */
+export type DatasetKind = 'hierarchical' | 'guided';
+
 /** The dataset shape a JSON Lines file has, judged by its first object; undefined for other files. */
-export function datasetKind(text: string): 'hierarchical' | 'guided' | undefined {
+export function datasetKind(text: string): DatasetKind | undefined {
   for (const line of text.split('\n', 50)) {
     try {
       const v = JSON.parse(line) as Record<string, unknown>;

@@ -6,18 +6,17 @@
 // quick fix can mend carry what it needs in `data` (FixData, read by codeActions.ts).
 // Functions of the text and of small cached file reads, so the server can run them on every
 // change and tests can call them directly.
-import { findNodeAtLocation, Node, parseTree, ParseError, printParseErrorCode, type JSONPath } from 'jsonc-parser';
+import { findNodeAtLocation, Node, type JSONPath } from 'jsonc-parser';
 import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
-import { TOO_DEEP, tooDeepAt } from '../../engine/src/jsonFile';
-import { parseTask, TASK_JSON, TaskFileError } from '../../engine/src/hdlm/taskFile';
+import { levelDepthProblem, parseTask, parseTaskTree, TASK_KINDS, TaskFileError, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
-import { datasetKind } from './datasetKind';
+import { datasetKind, type DatasetKind } from './datasetKind';
 import { splitDiagnostics } from './splitDiagnostics';
-import { factsOf, modelLayers, taskBaseDir, taskFolders, type FeatureContext, type LevelLabels } from './taskFacts';
+import { factsOf, modelLayers, taskBaseDir, taskFolders, type DatasetFacts, type FeatureContext, type LevelLabels } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
 export const MAX_LINES_CHECKED = 20000;
@@ -40,9 +39,9 @@ function rangeOf(doc: TextDocument, offset: number, length: number): Range {
   return { start: doc.positionAt(offset), end: doc.positionAt(offset + Math.max(length, 1)) };
 }
 
-/** "levels[2].layer must be …" → ['levels', 2, 'layer']; "unknown field train.lr" → ['train', 'lr']. */
+/** "levels[2].layer must be …" → ['levels', 2, 'layer']; "unknown field levels[0].layr" → ['levels', 0, 'layr']. */
 export function pathOfProblem(message: string): JSONPath {
-  const unknown = /^unknown field ([\w.]+)/.exec(message);
+  const unknown = /^unknown field ([\w.[\]]+)/.exec(message);
   const text = unknown ? unknown[1]! : (/^([A-Za-z]\w*(?:\[\d+\])?(?:\.\w+(?:\[\d+\])?)*)/.exec(message)?.[1] ?? '');
   const path: JSONPath = [];
   for (const part of text.split('.')) {
@@ -54,10 +53,24 @@ export function pathOfProblem(message: string): JSONPath {
   return path;
 }
 
+/**
+ * As findNodeAtLocation, but where a key is given twice, its last value: the one parseTask read
+ * and a problem is about (the repeat itself is reported as such by parseTaskTree).
+ */
+function lastNodeAt(root: Node, path: JSONPath): Node | undefined {
+  let node: Node | undefined = root;
+  for (const part of path) {
+    const children: Node[] = node?.children ?? [];
+    if (typeof part === 'number') node = node?.type === 'array' ? children[part] : undefined;
+    else node = node?.type === 'object' ? children.filter((p) => p.children?.[0]?.value === part).at(-1)?.children?.[1] : undefined;
+  }
+  return node;
+}
+
 /** The node a problem is about: the deepest existing node on its path (for an unknown key, the key). */
 function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): Node | undefined {
   for (let n = path.length; n > 0; n--) {
-    const node = root && findNodeAtLocation(root, path.slice(0, n));
+    const node = root && lastNodeAt(root, path.slice(0, n));
     if (node) return unknownKey && n === path.length && node.parent?.type === 'property' ? node.parent.children?.[0] : node;
   }
   return root;
@@ -65,18 +78,10 @@ function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): N
 
 /** Without `context` only the text is checked; with it, the model folder too. */
 export function taskFileDiagnostics(doc: TextDocument, context?: FeatureContext): Diagnostic[] {
-  const text = doc.getText();
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) return [{ range: rangeOf(doc, deep, 1), severity: DiagnosticSeverity.Error, source: 'hdlm', message: TOO_DEEP }];
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, TASK_JSON);
-  const diagnostics: Diagnostic[] = errors.map((e) => ({
-    range: rangeOf(doc, e.offset, e.length),
-    severity: DiagnosticSeverity.Error,
-    source: 'hdlm',
-    message: `JSON: ${printParseErrorCode(e.error)}`,
-  }));
-  if (errors.length > 0 || !root) return diagnostics;
+  // The text's own problems (syntax, nesting, a key given twice) as the command line words them.
+  const { root, problems } = parseTaskTree(doc.getText());
+  const diagnostics: Diagnostic[] = problems.map((p) => ({ range: rangeOf(doc, p.offset, p.length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: p.message }));
+  if (!root) return diagnostics;
   const path = doc.uri.startsWith('file:') ? fileURLToPath(doc.uri) : doc.uri;
   try {
     parseTask(nodeValue(root), path);
@@ -103,15 +108,18 @@ function someLabels(labels: string[]): string {
 }
 
 /**
- * The dataset files must exist; a dev or test file may only use labels the training file has,
- * since the heads can never predict a label they were not trained on (its examples count as
- * wrong, or, for the taxonomy, the path cannot be decoded at all).
+ * The dataset files must exist and hold the examples the task's kind trains on; the training
+ * file's labels must be as deep as the task has levels (training refuses either, in the words
+ * used here); a dev or test file may only use labels the training file has, since the heads can
+ * never predict a label they were not trained on (its examples count as wrong, or, for the
+ * taxonomy, the path cannot be decoded at all).
  */
 function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
   const base = taskBaseDir(doc.uri);
-  const dataset = findNodeAtLocation(root, ['dataset']);
+  const dataset = lastNodeAt(root, ['dataset']);
   if (base === undefined || !dataset) return [];
-  const files = dataset.type === 'string' ? [{ split: 'train', node: dataset }] : (['train', 'dev', 'test'] as const).map((split) => ({ split, node: findNodeAtLocation(dataset, [split]) }));
+  const files = dataset.type === 'string' ? [{ split: 'train', node: dataset }] : (['train', 'dev', 'test'] as const).map((split) => ({ split, node: lastNodeAt(dataset, [split]) }));
+  const kind = taskKindOf(root);
   const diagnostics: Diagnostic[] = [];
   let train: LevelLabels | undefined;
   for (const { split, node } of files) {
@@ -119,18 +127,25 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
     const path = resolve(base, node.value);
     const facts = factsOf(path);
     const range = rangeOf(doc, node.offset, node.length);
+    const error = (message: string): Diagnostic => ({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} ${message}` });
     if (!facts) {
-      diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} does not exist` });
+      diagnostics.push(error('does not exist'));
       continue;
     }
     if ('why' in facts) {
-      if (facts.broken) diagnostics.push({ range, severity: DiagnosticSeverity.Error, source: 'hdlm', message: `dataset ${split} file ${path} is ${facts.why}` });
+      if (facts.broken) diagnostics.push(error(`is ${facts.why}`));
       // A file still being read is checked when it has been (the server validates again then).
+      continue;
+    }
+    const mismatch = kind && kindMismatch(kind, facts);
+    if (mismatch) {
+      diagnostics.push(error(mismatch));
       continue;
     }
     const labels = facts.levels;
     if (split === 'train') {
       train = labels;
+      if (kind === 'classify') diagnostics.push(...levelDepthDiagnostics(doc, root, labels.length));
       continue;
     }
     if (!train) continue;
@@ -140,6 +155,34 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
     diagnostics.push({ range, severity: DiagnosticSeverity.Warning, source: 'hdlm', message: `the ${split} file uses labels the training file never has (${detail}): no head can predict them` });
   }
   return diagnostics;
+}
+
+/** The task's kind as parseTask reads it (classify when unset); undefined when `kind` is not one (parseTask names it). */
+function taskKindOf(root: Node): TaskKind | undefined {
+  const value: unknown = lastNodeAt(root, ['kind'])?.value ?? 'classify';
+  return (TASK_KINDS as readonly unknown[]).includes(value) ? (value as TaskKind) : undefined;
+}
+
+/** What each kind of dataset holds, in the words of its lines. */
+const DATASET_WORDS: Record<DatasetKind, string> = {
+  hierarchical: 'labelled examples ({"text", "labels"})',
+  guided: 'thought-then-answer examples ({"input", "thought", "answer"})',
+};
+
+/** Why a dataset of the wrong kind is useless to the task: training reads none of its lines ("no usable examples"). */
+function kindMismatch(kind: TaskKind, facts: DatasetFacts): string | undefined {
+  const wanted: DatasetKind = kind === 'thoughtThenAnswer' ? 'guided' : 'hierarchical';
+  if (facts.kind === undefined || facts.kind === wanted) return undefined;
+  return `holds ${DATASET_WORDS[facts.kind]}, but a ${kind} task trains on ${DATASET_WORDS[wanted]}: training would find no usable examples in it`;
+}
+
+/** A classify task with more or fewer levels than its training labels have, on `levels`: checkLevelDepth's refusal, said before training. */
+function levelDepthDiagnostics(doc: TextDocument, root: Node, depth: number): Diagnostic[] {
+  const levels = lastNodeAt(root, ['levels']);
+  // No labels at all, or no list of levels (parseTask names that), leaves nothing to compare.
+  if (depth === 0 || levels?.type !== 'array' || !levels.children?.length) return [];
+  const problem = levelDepthProblem(levels.children.length, depth, 'in the training data');
+  return problem ? [{ range: rangeOf(doc, levels.offset, levels.length), severity: DiagnosticSeverity.Error, source: 'hdlm', message: problem }] : [];
 }
 
 /**

@@ -246,13 +246,16 @@ connection.onRenameRequest((params) =>
     return doc?.languageId === 'jsonl' ? renameLabel(doc, params.position, params.newName, readIndex) : null;
   }),
 );
-connection.languages.inlineCompletion.on((params, token) => {
-  server.admit('inline completion', params, false);
-  const doc = documents.get(params.textDocument.uri);
-  if (!doc) return [];
-  const prefix = doc.getText({ start: { line: Math.max(0, params.position.line - 3), character: 0 }, end: params.position });
-  return server.inlineCompletion({ uri: params.textDocument.uri, languageId: doc.languageId, prefix, position: params.position }, token);
-});
+// Guarded as every editor feature is: malformed parameters (no position) are logged and answered
+// with no completions, not with an internal error carrying a stack trace.
+connection.languages.inlineCompletion.on((params, token) =>
+  guardedAsync('inline completion', [], async () => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc) return [];
+    const prefix = doc.getText({ start: { line: Math.max(0, params.position.line - 3), character: 0 }, end: params.position });
+    return server.inlineCompletion({ uri: params.textDocument.uri, languageId: doc.languageId, prefix, position: params.position }, token);
+  }),
+);
 
 process.on('unhandledRejection', logFailure);
 process.on('uncaughtException', logFailure);

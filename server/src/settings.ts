@@ -63,8 +63,11 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
     }
   }
   const inline = obj['inline'];
-  if (inline !== undefined) {
-    const section = typeof inline === 'object' && inline !== null ? (inline as Record<string, unknown>) : {};
+  // A section that is no object ("yes") is reported like any wrong-typed setting, not read as an empty one.
+  if (inline !== undefined && (typeof inline !== 'object' || inline === null || Array.isArray(inline))) {
+    problems.push(`hdlm.inline must be an object like { "enabled": true, "languages": ["plaintext"] }; got ${JSON.stringify(inline)}`);
+  } else if (inline !== undefined) {
+    const section = inline as Record<string, unknown>;
     const enabled = section['enabled'];
     if (typeof enabled === 'boolean') settings.inlineEnabled = enabled;
     else if (enabled !== undefined) problems.push(`hdlm.inline.enabled must be true or false; got ${JSON.stringify(enabled)}`);

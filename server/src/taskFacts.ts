@@ -11,6 +11,7 @@ import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { fileIndexOrReason, LabelIndex, type NoIndex } from './labelUses';
+import type { DatasetKind } from './datasetKind';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
 
 /** What the server knows that the document text does not say. */
@@ -169,6 +170,8 @@ export interface DatasetFacts {
   rows: number;
   /** Lines that are neither blank nor a JSON object: training skips them. */
   malformed: number;
+  /** Which examples it holds: labelled ones when any line has labels, else thought-then-answer ones when any has a thought. */
+  kind: DatasetKind | undefined;
 }
 
 /** Facts of the files asked about, per stamp: a few label sets each, so many more than indexes. */
@@ -192,7 +195,8 @@ export function factsOf(file: string): DatasetFacts | NoIndex | undefined {
   const index = fileIndexOrReason(file);
   if (!(index instanceof LabelIndex)) return index;
   // The label sets themselves: an index on disk is complete, and they outlive its eviction.
-  const found: DatasetFacts = { levels: index.exampleLabels, rows: index.rows, malformed: index.malformed };
+  const kind = index.exampleLabels.length > 0 ? 'hierarchical' : index.thoughts.size > 0 ? 'guided' : undefined;
+  const found: DatasetFacts = { levels: index.exampleLabels, rows: index.rows, malformed: index.malformed, kind };
   if (stamp !== undefined) {
     facts.delete(file);
     facts.set(file, { stamp, facts: found });

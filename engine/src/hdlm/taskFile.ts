@@ -2,10 +2,10 @@
 // decodes each level, the prompt, where heads go and how to train them. Paths are relative to
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
-import { parse, type ParseError } from 'jsonc-parser';
+import { getNodeValue, parseTree, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { describeJsonError, lineColumn, TOO_DEEP, tooDeepAt } from '../jsonFile';
+import { jsonErrorWords, lineColumn, TOO_DEEP, tooDeepAt } from '../jsonFile';
 import { readProblem, readTextFile } from '../textFile';
 
 /** The task kinds, in the order editors offer them. */
@@ -14,6 +14,20 @@ export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** The top-level fields of a task file, in the order editors offer them. */
 export const TASK_FIELDS = ['name', 'kind', 'model', 'dataset', 'system', 'levels', 'exitWhenSure', 'listCandidates', 'heads', 'train'] as const;
+
+/** The fields of an object `dataset`, and of one entry of `levels`: anything else is a typo, refused. */
+export const DATASET_FIELDS = ['train', 'dev', 'test'] as const;
+export const LEVEL_FIELDS = ['layer'] as const;
+
+/**
+ * Reports the keys of `value` outside `known` as `unknown field <prefix><key>`: one wording for
+ * every object of a task file, which the editor places on the key and offers to rename
+ * (server/src/codeActions.ts). A misspelt key must not be ignored: `"tset"` for `"test"` would
+ * leave evaluation measuring the training file's dev split without a word.
+ */
+function unknownFields(value: Record<string, unknown>, known: readonly string[], prefix: string, problems: string[]): void {
+  for (const key of Object.keys(value)) if (!known.includes(key)) problems.push(`unknown field ${prefix}${key}`);
+}
 
 /** The heads folder of a task that names none, relative to the task file. */
 export function defaultHeadsPath(name: string): string {
@@ -94,7 +108,13 @@ export const DEFAULT_TRAIN: TrainSettings = {
 
 /** A classification task decodes one taxonomy level per entry of `levels`: refuses a mismatch, naming the task file. */
 export function checkLevelDepth(task: TaskDefinition, depth: number, labels: string): void {
-  if (depth !== task.levels.length) throw new Error(`${task.path}: ${task.levels.length} levels, but the labels ${labels} have ${depth}`);
+  const problem = levelDepthProblem(task.levels.length, depth, labels);
+  if (problem) throw new Error(`${task.path}: ${problem}`);
+}
+
+/** What checkLevelDepth refuses, in its words, for the editor to say before training does; undefined when the depths agree. */
+export function levelDepthProblem(levels: number, depth: number, labels: string): string | undefined {
+  return depth === levels ? undefined : `${levels} levels, but the labels ${labels} have ${depth}`;
 }
 
 export class TaskFileError extends Error {
@@ -132,21 +152,62 @@ export function readTaskFile(path: string): TaskDefinition {
 }
 
 /**
- * A task file's JSON: JSON with comments and trailing commas, read as the editor's diagnostics
- * read it (server/src/diagnostics.ts), so a file the editor shows clean also runs. A syntax
- * error is named by line and column, the first few of them. A file nested deeper than the
- * parser's recursion can go is refused first, at the bracket too deep.
+ * A task file's JSON: JSON with comments and trailing commas, read by parseTaskTree as the
+ * editor's diagnostics read it (server/src/diagnostics.ts), so a file the editor shows clean also
+ * runs. Each problem of the text, the first few, is named by line and column.
  */
 export function parseTaskText(text: string, path: string): unknown {
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) throw new TaskFileError(path, [`line ${lineColumn(text, deep)}: ${TOO_DEEP}`]);
+  const { root, problems } = parseTaskTree(text);
+  if (problems.length > 0) throw new TaskFileError(path, problems.slice(0, 3).map((p) => `line ${lineColumn(text, p.offset)}: ${p.message}`));
+  return getNodeValue(root!);
+}
+
+/** A problem of a task file's text, where it is: a syntax error, nesting too deep, a key given twice. */
+export interface TaskTextProblem {
+  offset: number;
+  length: number;
+  message: string;
+}
+
+/**
+ * A task file's text as a tree, with the problems of the text itself: the one reading of the
+ * command line (parseTaskText) and the editor (taskFileDiagnostics), so both accept the same files
+ * and word each problem alike; each places it its own way (line and column, or a range). `root`
+ * is undefined when the text cannot be read: nested deeper than the parser's recursion can go
+ * (refused first, at the bracket too deep), or a syntax error. A byte order mark is accepted,
+ * as readTextFile drops it: blanked rather than dropped, so offsets stay those of the editor's text.
+ */
+export function parseTaskTree(text: string): { root: Node | undefined; problems: TaskTextProblem[] } {
+  const blanked = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
+  const deep = tooDeepAt(blanked);
+  if (deep !== undefined) return { root: undefined, problems: [{ offset: deep, length: 1, message: TOO_DEEP }] };
   const errors: ParseError[] = [];
-  const raw: unknown = parse(text, errors, TASK_JSON);
-  if (errors.length === 0) return raw;
-  throw new TaskFileError(
-    path,
-    errors.slice(0, 3).map((e) => `not valid JSON at ${describeJsonError(text, e)}`),
-  );
+  const root = parseTree(blanked, errors, TASK_JSON);
+  if (errors.length > 0 || !root) return { root: undefined, problems: errors.map((e) => ({ offset: e.offset, length: e.length, message: `not valid JSON: ${jsonErrorWords(e.error)}` })) };
+  return { root, problems: duplicateKeys(root) };
+}
+
+/**
+ * Keys given twice in one object, each repeat at its key: JSON keeps only the last value, so an
+ * earlier `"levels"` would be ignored without a word. Recursion is bounded by tooDeepAt's limit.
+ */
+function duplicateKeys(node: Node, path: JSONPath = [], problems: TaskTextProblem[] = []): TaskTextProblem[] {
+  if (node.type === 'array') node.children?.forEach((child, i) => duplicateKeys(child, [...path, i], problems));
+  if (node.type !== 'object') return problems;
+  const seen = new Set<string>();
+  for (const [key, value] of (node.children ?? []).map((property) => property.children ?? [])) {
+    if (!key) continue;
+    const name = String(key.value);
+    if (seen.has(name)) problems.push({ offset: key.offset, length: key.length, message: `duplicate field ${fieldPath([...path, name])}: only its last value would be read, the earlier ones ignored` });
+    seen.add(name);
+    if (value) duplicateKeys(value, [...path, name], problems);
+  }
+  return problems;
+}
+
+/** ['levels', 0, 'layer'] → "levels[0].layer", as problems name fields. */
+function fieldPath(path: JSONPath): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
 }
 
 /** How task files are parsed, here and by the editor's features: comments and trailing commas allowed. */
@@ -179,8 +240,7 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   if (kind === 'thoughtThenAnswer' && isObject(obj['train']) && obj['train']['lastLevelHead'] !== undefined) {
     problems.push('train.lastLevelHead applies to classify tasks only (a thoughtThenAnswer task\'s answer head learns from the answer)');
   }
-  const known = new Set<string>([...TASK_FIELDS, '$schema']);
-  for (const key of Object.keys(obj)) if (!known.has(key)) problems.push(`unknown field ${key}`);
+  unknownFields(obj, [...TASK_FIELDS, '$schema'], '', problems);
   if (problems.length > 0) throw new TaskFileError(path, problems);
   return {
     path,
@@ -220,6 +280,7 @@ function parseDataset(value: unknown, base: string, problems: string[]): TaskDef
   const test = file('dataset.test', value['test']);
   if (dev) out.dev = dev;
   if (test) out.test = test;
+  unknownFields(value, DATASET_FIELDS, 'dataset.', problems);
   return out;
 }
 
@@ -248,7 +309,7 @@ function parseExitWhenSure(value: unknown, kind: string, problems: string[]): Ta
   });
   const numeric = layers.filter((l): l is number => l !== 'last');
   if (numeric.some((l, i) => i > 0 && l <= numeric[i - 1]!) || layers.slice(0, -1).includes('last')) problems.push('exitWhenSure.layers must increase, "last" only at the end');
-  for (const key of Object.keys(value)) if (key !== 'threshold' && key !== 'layers') problems.push(`unknown field exitWhenSure.${key}`);
+  unknownFields(value, ['threshold', 'layers'], 'exitWhenSure.', problems);
   return { threshold: threshold as number, layers };
 }
 
@@ -257,6 +318,9 @@ function parseLevels(value: unknown, problems: string[]): (number | 'last')[] {
     problems.push('levels must be a non-empty list like [{ "layer": 4 }, { "layer": "last" }]');
     return [];
   }
+  value.forEach((level, i) => {
+    if (isObject(level)) unknownFields(level, LEVEL_FIELDS, `levels[${i}].`, problems);
+  });
   const raw = value.map((level) => (isObject(level) ? level['layer'] : level));
   const levels = raw.map((layer, i): number | 'last' => {
     if (layer === 'last') return 'last';
@@ -338,7 +402,7 @@ function parseTrain(value: unknown, problems: string[]): TrainSettings {
     if (last === 'allLevels' || last === 'ownLevel') out.lastLevelHead = last;
     else problems.push(`train.lastLevelHead must be "allLevels" or "ownLevel", got ${JSON.stringify(last)}`);
   }
-  for (const key of Object.keys(value)) if (!(key in DEFAULT_TRAIN)) problems.push(`unknown field train.${key}`);
+  unknownFields(value, Object.keys(DEFAULT_TRAIN), 'train.', problems);
   return out;
 }
 

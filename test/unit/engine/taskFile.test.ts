@@ -59,10 +59,10 @@ test('every problem is reported with its field', () => {
     },
   );
   writeFileSync(path, '{ "name": ');
-  assert.throws(() => readTaskFile(path), /not valid JSON at line 1, column 11: value expected/);
+  assert.throws(() => readTaskFile(path), /line 1, column 11: not valid JSON: value expected/);
   // A syntax error is named by its line and column.
   writeFileSync(path, '{\n  "name": "x"\n  "dataset": "train.jsonl"\n}');
-  assert.throws(() => readTaskFile(path), /not valid JSON at line 3, column 3: comma expected/);
+  assert.throws(() => readTaskFile(path), /line 3, column 3: not valid JSON: comma expected/);
   assert.throws(() => readTaskFile(join(dir, 'none.hdlm.json')), /none\.hdlm\.json:\n {2}cannot read: ENOENT/);
 });
 
@@ -126,4 +126,28 @@ test('a task file nested too deep to parse is refused at the bracket too deep, a
       return true;
     },
   );
+});
+
+test('a misspelt key inside dataset or a level is an unknown field, as at the top level and in train', () => {
+  const path = join(dir, 'typo.hdlm.json');
+  // "tset" for "test" must not leave evaluation silently measuring the training file's dev split.
+  writeFileSync(path, JSON.stringify({ name: 'x', dataset: { train: 'train.jsonl', tset: 'test.jsonl' }, levels: [{ layer: 4, layr: 5 }, { layer: 'last' }] }));
+  assert.throws(() => readTaskFile(path), (err: unknown) => {
+    assert.ok(err instanceof TaskFileError, String(err));
+    assert.deepEqual(err.problems, ['unknown field dataset.tset', 'unknown field levels[0].layr']);
+    return true;
+  });
+});
+
+test('a key given twice is refused at its second place, at any depth: JSON would keep only the last', () => {
+  const path = join(dir, 'twice.hdlm.json');
+  writeFileSync(path, '{ "name": "x", "dataset": "train.jsonl", "levels": [{ "layer": 4 }, { "layer": "last" }],\n  "levels": [{ "layer": 2, "layer": 3 }] }');
+  assert.throws(() => readTaskFile(path), (err: unknown) => {
+    assert.ok(err instanceof TaskFileError, String(err));
+    assert.deepEqual(err.problems, [
+      'line 2, column 3: duplicate field levels: only its last value would be read, the earlier ones ignored',
+      'line 2, column 28: duplicate field levels[0].layer: only its last value would be read, the earlier ones ignored',
+    ]);
+    return true;
+  });
 });

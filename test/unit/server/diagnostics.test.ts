@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Diagnostic } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetDiagnostics, pathOfProblem, taskFileDiagnostics } from '../../../server/src/diagnostics';
+import { parseTaskText } from '../../../engine/src/hdlm/taskFile';
 import { DocumentValidator } from '../../../server/src/documentValidator';
 import { taskFileHover } from '../../../server/src/hover';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -55,11 +56,27 @@ test('task-file problems are placed on the offending value or key', () => {
   assert.equal(found(/^unknown field train\.lr/), '"lr"');
 });
 
-test('a JSON syntax error is reported where it is', () => {
-  const d = doc('{ "name": "t", "levels": [ }', 'hdlm-task');
+test('a JSON syntax error is reported where it is, in the words the command line uses', () => {
+  const text = '{\n  "name": "t"\n  "levels": [] }';
+  const diagnostics = taskFileDiagnostics(doc(text, 'hdlm-task'));
+  assert.deepEqual(diagnostics.map((x) => [messageOf(x), x.range.start]), [['not valid JSON: comma expected', { line: 2, character: 2 }]]);
+  assert.throws(() => parseTaskText(text, 'x.hdlm.json'), /line 3, column 3: not valid JSON: comma expected/);
+});
+
+test('a task file that starts with a byte order mark is read as the command line reads it', () => {
+  const d = doc('\ufeff{ "name": "t", "dataset": "train.jsonl", "levels": [{ "layer": 0 }] }', 'hdlm-task');
+  // Only the task's own problem, placed on the same characters as without the mark.
+  assert.deepEqual(taskFileDiagnostics(d).map((x) => [messageOf(x), textAt(d, x.range)]), [['levels[0].layer must be a whole number ≥ 1 or "last", got 0', '0']]);
+});
+
+test('a key given twice is an error at the repeat, beside the task\'s other problems', () => {
+  const d = doc('{ "name": "t", "dataset": "train.jsonl", "levels": [{ "layer": 4 }], "levels": [{ "layer": 0 }] }', 'hdlm-task');
   const diagnostics = taskFileDiagnostics(d);
-  assert.ok(diagnostics.length > 0);
-  assert.match(messageOf(diagnostics[0]!), /^JSON: /);
+  assert.deepEqual(diagnostics.map((x) => [messageOf(x), textAt(d, x.range), x.severity]), [
+    ['duplicate field levels: only its last value would be read, the earlier ones ignored', '"levels"', 1],
+    ['levels[0].layer must be a whole number ≥ 1 or "last", got 0', '0', 1],
+  ]);
+  assert.equal(d.offsetAt(diagnostics[0]!.range.start), d.getText().lastIndexOf('"levels"'));
 });
 
 test('dataset lines get warnings (skipped) or errors (the file is refused)', () => {
@@ -116,7 +133,8 @@ test('the model folder is checked: it must exist, have a config.json, be deep en
   const context = { defaultModelDir: join(work, 'tiny-model') };
   const check = (task: string): { d: TextDocument; diagnostics: Diagnostic[] } => {
     const d = doc(task, 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
-    return { d, diagnostics: taskFileDiagnostics(d, context) };
+    // The tasks here have 1 to 3 levels over one 2-level dataset: only the model's problems are under test.
+    return { d, diagnostics: taskFileDiagnostics(d, context).filter((x) => !/but the labels in the training data have/.test(messageOf(x))) };
   };
   const deep = check('{ "name": "t", "model": "tiny-model", "dataset": "d.jsonl", "levels": [{ "layer": 4 }, { "layer": 12 }, { "layer": "last" }] }');
   assert.deepEqual(deep.diagnostics.map((x) => [messageOf(x), textAt(deep.d, x.range)]), [['levels[1].layer is 12 but tiny-model has 8 layers', '12']]);
@@ -163,6 +181,28 @@ test('dataset files must exist, and dev/test labels must be ones the training fi
   assert.equal(named.length, 1, JSON.stringify(named));
   assert.deepEqual(named[0]!.slice(0, 2), [1, '"folder.jsonl"']);
   assert.match(String(named[0]![2]), /dataset dev file .*folder\.jsonl is unreadable: is a folder, not a file/);
+});
+
+test('what training refuses about the data is said on the task: levels deeper or shallower than the labels, and a dataset of the other kind', () => {
+  const work = mkdtempSync(join(tmpdir(), 'hdlm-diagnostics-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  writeTinyCheckpoint(join(work, 'm'), { family: 'llama', layers: 4, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
+  writeFileSync(join(work, 'three.jsonl'), '{"text": "barks", "labels": ["animal", "mammal", "dog"]}\n{"text": "oak", "labels": ["plant", "tree", "oak"]}\n');
+  writeFileSync(join(work, 'thought.jsonl'), '{"input": "2+2", "thought": "sum", "answer": "4"}\n');
+  const context = { defaultModelDir: join(work, 'm') };
+  const check = (task: string): string[][] => {
+    const d = doc(task, 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
+    return taskFileDiagnostics(d, context).map((x) => [String(x.severity), textAt(d, x.range), messageOf(x)]);
+  };
+  assert.deepEqual(check('{ "name": "t", "model": "m", "dataset": "three.jsonl", "levels": [{ "layer": 2 }, { "layer": "last" }] }'), [
+    ['1', '[{ "layer": 2 }, { "layer": "last" }]', '2 levels, but the labels in the training data have 3'],
+  ]);
+  assert.deepEqual(check('{ "name": "t", "model": "m", "dataset": "three.jsonl", "levels": [1, 2, "last"] }'), [], 'as deep as the labels');
+  const [[severity, range, message]] = check('{ "name": "t", "model": "m", "dataset": { "train": "thought.jsonl" }, "levels": [2, "last"] }') as [string[]];
+  assert.deepEqual([severity, range], ['1', '"thought.jsonl"']);
+  assert.match(message!, /^dataset train file .*thought\.jsonl holds thought-then-answer examples \(\{"input", "thought", "answer"\}\), but a classify task trains on labelled examples \(\{"text", "labels"\}\): training would find no usable examples in it$/);
+  assert.match(check('{ "name": "t", "kind": "thoughtThenAnswer", "model": "m", "dataset": "three.jsonl", "levels": [2, "last"] }').map((x) => x[2]).join(), /holds labelled examples .* but a thoughtThenAnswer task trains on thought-then-answer examples/);
+  assert.deepEqual(check('{ "name": "t", "kind": "thoughtThenAnswer", "model": "m", "dataset": "thought.jsonl", "levels": [2, "last"] }'), [], 'the kind the task trains on');
 });
 
 test('a dev or test split flags, on the label itself, what its training file never has', () => {

@@ -90,6 +90,10 @@ test('malformed settings fall back to defaults and are reported', async () => {
   assert.deepEqual(settings, { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24, headPrecision: 'fp32' });
   assert.equal(problems.length, 3);
   assert.match(problems[2]!, /hdlm\.inline\.languages must be a list of language ids/);
+  // A whole section of the wrong type is logged too, not read as an empty section.
+  for (const inline of ['yes', true, null, ['plaintext']]) {
+    assert.deepEqual(parseSettings({ inline }), { settings: parseSettings({}).settings, problems: [`hdlm.inline must be an object like { "enabled": true, "languages": ["plaintext"] }; got ${JSON.stringify(inline)}`] });
+  }
   assert.equal(parseSettings({ headPrecision: 'int8' }).settings.headPrecision, 'int8');
   assert.match(parseSettings({ headPrecision: 'int4' }).problems[0]!, /hdlm\.headPrecision must be "fp32" or "int8"; got "int4"/);
   const client = new FakeClient({ executionProviders: 'gpu' });

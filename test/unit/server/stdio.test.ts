@@ -79,6 +79,13 @@ test('a task file nested too deep to parse gets one diagnostic, and its features
   assert.deepEqual(logged.filter((l) => /RangeError|call stack/.test(l)), []);
 });
 
+test('an inline completion without a position is answered with none, as the other editor features answer, not with an internal error', async () => {
+  const uri = pathToFileURL(join(workspace, 'notes.txt')).href;
+  await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'plaintext', version: 1, text: 'hello there' } });
+  assert.deepEqual(await connection.sendRequest('textDocument/inlineCompletion', { textDocument: { uri }, position: null, context: { triggerKind: 1 } }), []);
+  assert.equal(await connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: null }), null);
+});
+
 // Last: it shuts the server down.
 test('a second initialize is refused, and after shutdown every request is (LSP 3.17 InvalidRequest)', async () => {
   assert.deepEqual(await refusal('initialize', { processId: null, rootUri: null, capabilities: {} }), { code: -32600, message: 'the server is already initialized: initialize is sent once per connection' });

@@ -89,6 +89,23 @@ test('an unknown field: rename to the field it most likely meant, or remove it, 
   assert.deepEqual(titles, ['Remove field "epoch"', 'Remove field "learningrate"', 'Remove field "sytem"', 'Rename to "epochs"', 'Rename to "learningRate"', 'Rename to "system"'].sort());
 });
 
+test('an unknown key inside dataset or a level: marked on the key, renamed to the one meant or removed', () => {
+  const doc = taskDoc(TASK('[{ "layer": 2, "layr": 3 }, { "layer": "last" }]').replace('"dataset": "train.jsonl"', '"dataset": { "train": "train.jsonl", "tset": "train.jsonl" }'));
+  const problems = taskFileDiagnostics(doc, context);
+  assert.deepEqual(problems.map((p) => [messageOf(p), doc.getText(p.range)]), [
+    ['unknown field dataset.tset', '"tset"'],
+    ['unknown field levels[0].layr', '"layr"'],
+  ]);
+  // "layer" is already there, so the level's typo can only be removed.
+  assert.deepEqual(problems.map((p) => actionsFor(doc, [p]).map((a) => a.title)), [['Rename to "test"', 'Remove field "tset"'], ['Remove field "layr"']]);
+  for (const problem of problems) {
+    for (const action of actionsFor(doc, [problem])) {
+      const left = taskFileDiagnostics(apply(doc, action), context).map(messageOf);
+      assert.deepEqual(left, problems.filter((p) => p !== problem).map(messageOf), action.title);
+    }
+  }
+});
+
 test('nearestKey takes a typo or a case slip, not a different word, and not a key already there', () => {
   assert.equal(nearestKey('epoch', ['epochs', 'patience']), 'epochs');
   assert.equal(nearestKey('BatchSize', ['batchSize']), 'batchSize');
