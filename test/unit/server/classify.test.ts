@@ -386,7 +386,7 @@ test('a task file missing or half edited leaves the model serving, and the sessi
   writeFileSync(file, '{ "name": "growing", "levels": [');
   const broken = await server.layers({ text: 'it barks' });
   assert.equal(broken.readouts.length, 5);
-  assert.match(broken.unfitTask ?? '', /growing\.hdlm\.json: not valid JSON/);
+  assert.match(broken.unfitTask ?? '', /growing\.hdlm\.json: line \d+, column \d+: not valid JSON/);
   // A file far larger than a task (a dataset put in its place) is refused without being parsed.
   writeFileSync(file, '{"text":"barks","labels":["animal","dog"]}\n'.repeat(30_000));
   assert.match((await server.layers({ text: 'it barks' })).unfitTask ?? '', /growing\.hdlm\.json: 1\.\d MiB is not a task file/);
