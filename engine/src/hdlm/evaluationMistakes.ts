@@ -11,6 +11,7 @@ import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDatase
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
 import { evaluatedPath, fileDigest, parsePredictions, type SincePrevious } from './evaluationHistory';
+import { readEvaluationRecord } from './evaluationRecordShape';
 import type { TaskDefinition } from './taskFile';
 
 export interface ClassifyMistake {
@@ -60,14 +61,6 @@ export interface RecordHead {
   sincePrevious?: SincePrevious;
   /** SHA-256 of the evaluated file when the record was kept (absent before 2026-12-07). */
   fileDigest?: string;
-}
-
-function readJson(file: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: cannot read the ${what} (${(err as Error).message})`, { cause: err });
-  }
 }
 
 /** The kept predictions, one per evaluated example, in file order. */
@@ -137,8 +130,8 @@ export interface KeptEvaluation {
 export function keptEvaluation(task: TaskDefinition): KeptEvaluation {
   const recordFile = join(task.headsDir, EVALUATION_FILE);
   if (!existsSync(recordFile)) throw new Error(`${task.name} has no evaluation yet (${recordFile}): evaluate it first`);
-  const record = readJson(recordFile, 'evaluation record') as RecordHead;
-  const kind = record.kind === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
+  // Checked whole (evaluationRecordShape.ts): a damaged record is refused naming the file and field.
+  const { kind, record } = readEvaluationRecord(recordFile);
   if (kind !== task.kind) throw new Error(`${recordFile} is a ${kind} evaluation but ${task.path} is now a ${task.kind} task: evaluate it again`);
   const predictionsFile = join(task.headsDir, PREDICTIONS_FILE);
   if (!existsSync(predictionsFile)) throw new Error(`the evaluation of ${task.name} (${record.finishedAt}) kept no per-example predictions (${predictionsFile}); evaluations since 2026-12-06 do: evaluate it again`);
