@@ -509,7 +509,9 @@ export class HdlmServer {
   /** The file an evaluation is asked to run on: it must be a file that exists (checked before a job starts). */
   private evaluationFile(file: unknown): string {
     const path = this.workspacePath(file, 'which file to evaluate on? give the path of a *.jsonl file');
-    if (!existsSync(path) || !statSync(path).isFile()) throw new ResponseError(ErrorCodes.badRequest, `${path}: no such file to evaluate on`);
+    if (!existsSync(path)) throw new ResponseError(ErrorCodes.badRequest, `${path}: no such file to evaluate on`);
+    const stats = statSync(path);
+    if (!stats.isFile()) throw new ResponseError(ErrorCodes.badRequest, `${path}: ${stats.isDirectory() ? 'is a folder' : 'is not a file'}; give the path of a *.jsonl file to evaluate on`);
     return path;
   }
 

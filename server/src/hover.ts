@@ -18,7 +18,7 @@ import { readEvaluation } from './taskSummary';
 
 /** One sentence per task-file field; completion shows these too. */
 export const FIELD_HELP: Record<string, string> = {
-  name: 'Name of the task; its heads are saved under `heads/<name>` unless `heads` says otherwise.',
+  name: 'Name of the task (no `/`, `\\`, `.` or `..`); its heads are saved under `heads/<name>` unless `heads` says otherwise, and each head records it: a head of another name is not loaded.',
   kind: '`classify` (coarse-to-fine labels) or `thoughtThenAnswer` (a thought at an intermediate layer, then the answer).',
   model: 'A Hugging Face model folder (relative to this file), or `default` for the shipped model.',
   dataset: 'JSON Lines: `{"text", "labels": [coarse, …, fine]}` per line; a path, or `{ "train", "dev", "test" }`.',

@@ -2,16 +2,17 @@
 // the last evaluation record kept beside them, the history of evaluations, and what the task
 // cannot follow yet (notices). Only small JSON files are read, so this is cheap enough to answer
 // whenever the panel refreshes.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
 import { readHistoryResolved } from '../../engine/src/hdlm/evaluationHistory';
+import { readEvaluationRecord } from '../../engine/src/hdlm/evaluationRecordShape';
 import { taskDatasets, withResolvedFiles } from '../../engine/src/hdlm/recordFile';
 import { readManifest } from '../../engine/src/hdlm/headStore';
 import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHeadNames, taskModelFolder } from '../../engine/src/hdlm/taskSession';
-import type { EvaluationSummary, HeadSummary, TaskSummaryResult, ThoughtEvaluationSummary } from './protocol';
+import type { HeadSummary, TaskSummaryResult } from './protocol';
 import { modelLayers } from './taskFacts';
 
 function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
@@ -38,46 +39,16 @@ type KeptEvaluation = Pick<TaskSummaryResult, 'evaluation' | 'thoughtEvaluation'
 export function readEvaluation(headsDir: string, log: (m: string) => void = () => undefined, datasets: readonly string[] = []): KeptEvaluation {
   const file = join(headsDir, EVALUATION_FILE);
   if (!existsSync(file)) return {};
-  let record: unknown;
+  // One check for every reader (evaluationRecordShape.ts): a damaged record, or one another
+  // version wrote, is left out and logged naming the file and field, never shown half-read.
+  let kept;
   try {
-    record = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    kept = readEvaluationRecord(file);
   } catch (err) {
-    log(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    log(err instanceof Error ? err.message : String(err));
     return {};
   }
-  if (isThoughtRecord(record)) return { thoughtEvaluation: withResolvedFiles(headsDir, record, datasets) };
-  if (isClassificationRecord(record)) return { evaluation: withResolvedFiles(headsDir, record, datasets) };
-  // A record of an unknown shape (another version wrote it) is left out, never shown half-read.
-  log(`${file}: not an evaluation record this version can show`);
-  return {};
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-
-/** A classification record has per-level metrics in every variant and no `kind`. */
-function isClassificationRecord(value: unknown): value is EvaluationSummary {
-  if (!isObject(value) || 'kind' in value || typeof value.examples !== 'number') return false;
-  const { variants } = value;
-  return Array.isArray(variants) && variants.every((v) => isObject(v) && Array.isArray(v.levels) && isExitShares(v.exitWhenSure, v.levels.length));
-}
-
-const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
-
-/** A variant's exitWhenSure, when present: a share per level and exit layer (the panel and hover index them so). */
-function isExitShares(value: unknown, levels: number): boolean {
-  if (value === undefined) return true;
-  if (!isObject(value) || typeof value.threshold !== 'number' || !isNumbers(value.layers) || !Array.isArray(value.decidedAt)) return false;
-  const width = value.layers.length;
-  const fits = (rows: unknown[], cell: (x: unknown) => boolean): boolean => rows.length === levels && rows.every((row) => Array.isArray(row) && row.length === width && row.every(cell));
-  const right = value.accuracyAt;
-  return fits(value.decidedAt, (x) => typeof x === 'number') && (right === undefined || (Array.isArray(right) && fits(right, (x) => x === null || typeof x === 'number')));
-}
-
-/** A thought-then-answer record says so in `kind`; every variant has an answer accuracy. */
-function isThoughtRecord(value: unknown): value is ThoughtEvaluationSummary {
-  if (!isObject(value) || value.kind !== 'thoughtThenAnswer' || typeof value.examples !== 'number') return false;
-  const { variants, samples } = value;
-  return Array.isArray(variants) && variants.every((v) => isObject(v) && typeof v.answerAccuracy === 'number') && Array.isArray(samples);
+  return kept.kind === 'thoughtThenAnswer' ? { thoughtEvaluation: withResolvedFiles(headsDir, kept.record, datasets) } : { evaluation: withResolvedFiles(headsDir, kept.record, datasets) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
 import { formatIssues, type JsonlIssue } from './dataset/jsonl';
 import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
-import { loadHead } from './headStore';
+import { checkIsFolder, loadHead } from './headStore';
 import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics } from './metrics';
 import { splitByHash, subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
@@ -196,6 +196,8 @@ export interface EvaluationOptions {
 }
 
 export async function evaluateTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { beam?: number; margin?: number }): Promise<TaskEvaluation> {
+  // The record is kept in the heads folder: one that is a file is refused before the run, not after it.
+  checkIsFolder(task.headsDir, task);
   const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const tell = (message: string): void => options.onNotice?.(message);
   if (skipped.length > 0) tell(skippedLinesNotice(source, skipped));
@@ -249,7 +251,7 @@ export async function evaluateTask(engine: Engine, task: TaskDefinition, options
     };
     const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
-    const flatSaved = flatTrained ? loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint) : undefined;
+    const flatSaved = flatTrained ? loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint, task) : undefined;
     const flatHead = flatSaved
       ? await LanguageHead.create(flatSaved.weights, { provider: session.loaded.model.provider, threads: 0, fused: true })
       : session.loaded.model.ownHead;

@@ -16,7 +16,7 @@ import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
 import { evaluationRecords, namedTooLong, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluateTask';
 import type { SincePrevious } from './evaluationHistory';
-import { loadHead } from './headStore';
+import { checkIsFolder, loadHead } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
@@ -123,6 +123,7 @@ export function sameText(a: string, b: string): boolean {
 }
 
 export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { maxTokens?: number }): Promise<ThoughtEvaluation> {
+  checkIsFolder(task.headsDir, task); // as evaluateTask does
   const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readGuidedDataset);
   if (skipped.length > 0) options.onNotice?.(skippedLinesNotice(source, skipped));
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
@@ -167,7 +168,7 @@ export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, 
     const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
     /** Runs `fn` with the trained flat head (the model's own head when there is none), then frees it. */
     const withFlatHead = async <T>(fn: (head: LanguageHead | undefined) => Promise<T>): Promise<T> => {
-      const head = flatTrained ? await LanguageHead.create(loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint).weights, { provider: model.provider, threads: 0, fused: true }) : undefined;
+      const head = flatTrained ? await LanguageHead.create(loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint, task).weights, { provider: model.provider, threads: 0, fused: true }) : undefined;
       try {
         return await fn(head);
       } finally {

@@ -13,6 +13,7 @@ import { sameText, type ThoughtPrediction } from './evaluateThought';
 import { evaluatedPath, fileDigest, parsePredictions, type SincePrevious } from './evaluationHistory';
 import { taskDatasets, withResolvedFiles } from './recordFile';
 import { samePath } from '../samePath';
+import { readEvaluationRecord } from './evaluationRecordShape';
 import type { TaskDefinition } from './taskFile';
 
 export interface ClassifyMistake {
@@ -66,14 +67,6 @@ export interface RecordHead {
 
 /** A record of an evaluation on the dev split training held out names it "train.jsonl (dev split, 30%)". */
 const DEV_SPLIT_RECORD = / \(dev split, \d+%\)$/;
-
-function readJson(file: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: cannot read the ${what} (${(err as Error).message})`, { cause: err });
-  }
-}
 
 /** The kept predictions, one per evaluated example, in file order. */
 export function readPredictions<T extends ExamplePrediction | ThoughtPrediction>(file: string): T[] {
@@ -142,9 +135,12 @@ export interface KeptEvaluation {
 export function keptEvaluation(task: TaskDefinition): KeptEvaluation {
   const recordFile = join(task.headsDir, EVALUATION_FILE);
   if (!existsSync(recordFile)) throw new Error(`${task.name} has no evaluation yet (${recordFile}): evaluate it first`);
-  // Its file resolved (recordFile.ts): relative to the heads folder, wherever the project now is.
-  const record = withResolvedFiles(task.headsDir, readJson(recordFile, 'evaluation record') as RecordHead, taskDatasets(task));
-  const kind = record.kind === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
+  // Checked whole (evaluationRecordShape.ts): a damaged record is refused naming the file and
+  // field. Its file then resolved (recordFile.ts): relative to the heads folder, wherever the
+  // project now is.
+  const checked = readEvaluationRecord(recordFile);
+  const kind = checked.kind;
+  const record = withResolvedFiles(task.headsDir, checked.record as RecordHead, taskDatasets(task));
   if (kind !== task.kind) throw new Error(`${recordFile} is a ${kind} evaluation but ${task.path} is now a ${task.kind} task: evaluate it again`);
   const predictionsFile = join(task.headsDir, PREDICTIONS_FILE);
   if (!existsSync(predictionsFile)) throw new Error(noPredictions(task, record, predictionsFile));

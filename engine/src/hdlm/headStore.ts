@@ -185,6 +185,7 @@ export function readManifest(dir: string, name: string): HeadManifest {
   if (typeof manifest.weightsFile !== 'string' || basename(manifest.weightsFile) !== manifest.weightsFile) {
     throw new Error(`${path}: field "weightsFile" must name a file beside the manifest`);
   }
+  if (typeof manifest.task !== 'string') throw new Error(`${path}: field "task" must be the name of the task the head was trained for`);
   if (!Number.isInteger(manifest.layer) || manifest.layer < 0) throw new Error(`${path}: field "layer" must be a whole number ≥ 0`);
   if (manifest.norm !== undefined && manifest.norm !== 'none') throw new Error(`${path}: field "norm" must be "none" or absent, got ${JSON.stringify(manifest.norm)}`);
   if (manifest.labelScoring !== undefined && manifest.labelScoring !== 'choices') {
@@ -193,12 +194,22 @@ export function readManifest(dir: string, name: string): HeadManifest {
   return manifest;
 }
 
+/** The task a head is loaded or trained for: its "name" (a manifest records it as `task`) and its file, to name in errors. */
+export interface HeadOwner {
+  name: string;
+  path: string;
+}
+
 /**
  * Loads head `name` for `checkpoint`. Refuses a head trained for another model (fingerprints
- * differ) or one whose shapes do not fit it, naming the file.
+ * differ), for another task than `owner` (two tasks sharing a heads folder: the head would
+ * answer with the other task's labels), one whose shapes do not fit, or one whose weights hold
+ * NaN or ±Infinity (every score would be NaN), naming the file. `owner` is left out only by tools
+ * that load heads of several tasks on purpose.
  */
-export function loadHead(dir: string, name: string, checkpoint: Checkpoint): { manifest: HeadManifest; weights: HeadWeights } {
+export function loadHead(dir: string, name: string, checkpoint: Checkpoint, owner?: HeadOwner): { manifest: HeadManifest; weights: HeadWeights } {
   const manifest = readManifest(dir, name);
+  if (owner && manifest.task !== owner.name) throw new Error(otherTaskMessage(join(dir, `${name}.json`), manifest.task, owner));
   const file = join(dir, manifest.weightsFile);
   if (manifest.modelFingerprint !== checkpoint.fingerprint) {
     throw new Error(`${file}: this head was trained for another model (fingerprint ${manifest.modelFingerprint.slice(0, 12)}…, this model is ${checkpoint.fingerprint.slice(0, 12)}…)`);
@@ -210,7 +221,7 @@ export function loadHead(dir: string, name: string, checkpoint: Checkpoint): { m
     const entry = st.entry(tensor);
     if (!entry) throw new Error(`${file}: tensor ${tensor} is missing`);
     if (entry.shape.join(',') !== shape.join(',')) throw new Error(`${file}: ${tensor} has shape [${entry.shape.join(',')}], expected [${shape.join(',')}]`);
-    return st.read(tensor);
+    return checkFinite(file, tensor, st.read(tensor));
   };
   const own = ownHeadCopy(checkpoint);
   const norm = manifest.norm === 'none' ? undefined : st.entry('norm.weight') && own.norm ? { ...own.norm, weight: read('norm.weight', [H]) } : own.norm;
@@ -230,6 +241,72 @@ export function loadHead(dir: string, name: string, checkpoint: Checkpoint): { m
   const vocabSubset = manifest.vocabSubset ? Int32Array.from(manifest.vocabSubset) : undefined;
   if (vocabSubset?.some((id) => !Number.isInteger(id) || id < 0 || id >= V)) throw new Error(`${join(dir, `${name}.json`)}: vocabSubset has ids outside 0..${V - 1}`);
   return { manifest, weights: { norm, weight, bias, vocabSize: V, hiddenSize: H, vocabSubset } };
+}
+
+/**
+ * Why head manifest `file`, trained for task `other`, is not `owner`'s: the cases that lead there
+ * (a copied task file keeps "heads"; a renamed task keeps its folder) and the ways out.
+ */
+function otherTaskMessage(file: string, other: string, owner: HeadOwner): string {
+  return (
+    `${file}: this head was trained for task ${JSON.stringify(other)}, but ${owner.path} is task ${JSON.stringify(owner.name)}; ` +
+    `give this task a "heads" folder of its own and fine-tune it (or, if the task was renamed, set "name" back to ${JSON.stringify(other)})`
+  );
+}
+
+/**
+ * Refuses heads folder `dir` for a training run of `owner` before anything is written there: a
+ * path that is a file (the save would fail on mkdir, naming neither the field nor the file), or
+ * a folder holding heads another task trained (two task files naming one "heads" folder, as a
+ * copied task file does: the run would replace the other task's heads, which would then answer
+ * with this task's labels). A damaged manifest is no owner: loading reports it.
+ */
+export function checkHeadsFolder(dir: string, owner: HeadOwner): void {
+  if (!checkIsFolder(dir, owner)) return;
+  for (const head of savedHeadNames(readdirSync(dir))) {
+    let task: string;
+    try {
+      task = readManifest(dir, head).task;
+    } catch {
+      continue;
+    }
+    if (task !== owner.name) {
+      throw new Error(
+        `${owner.path}: the heads folder ${dir} holds the heads of task ${JSON.stringify(task)} (${head}.json), and training task ${JSON.stringify(owner.name)} would replace them; ` +
+          `set "heads" to a folder of its own, or delete those heads if they are no longer wanted (if the task was renamed, set "name" back to ${JSON.stringify(task)})`,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses a heads folder `dir` that is a file, naming the task file whose "heads" (or a --heads
+ * option) names it: writing there would fail with a bare EEXIST from mkdir. Returns whether the
+ * folder exists (a run makes it when it does not).
+ */
+export function checkIsFolder(dir: string, owner: HeadOwner): boolean {
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (!stats.isDirectory()) throw new Error(`${owner.path}: the heads folder ${dir} is a file; set "heads" to a folder (heads and evaluations are saved as files in it)`);
+  return true;
+}
+
+/** The heads whose weights files (`<name>.<save id>.safetensors`) are among `files`. */
+function savedHeadNames(files: readonly string[]): string[] {
+  const names = files.filter((f) => f.endsWith('.safetensors')).map((f) => f.slice(0, f.slice(0, -'.safetensors'.length).lastIndexOf('.')));
+  return [...new Set(names.filter((n) => n !== '' && files.includes(`${n}.json`)))];
+}
+
+/** `values`, refused if any is NaN or ±Infinity: a head with one gives NaN for every score (the model's weights are checked so too: checkpoint.ts). */
+function checkFinite(file: string, tensor: string, values: Float32Array): Float32Array {
+  const index = values.findIndex((v) => !Number.isFinite(v));
+  if (index >= 0) throw new Error(`${file}: ${tensor} contains ${values[index]} at index ${index}; the head is corrupt; fine-tune again`);
+  return values;
 }
 
 /** Rows `ids` of a [V, H] matrix, as [K, H]. */

@@ -4,7 +4,7 @@
 // refuse is refused here, with its file and lines), the kind follows the lines' shape, and the
 // levels' layers are spread over the model's depth. The file is a starting point: every choice
 // is a field with a comment saying how to change it.
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
 import { withoutBom, writeNewFile } from '../textFile';
@@ -129,7 +129,7 @@ export function datasetLayout(file: string): DatasetLayout {
     const [, prefix = '', separator = ''] = split;
     const part = (name: string): string | undefined => {
       const path = join(dirname(file), `${prefix}${separator}${name}.jsonl`);
-      return existsSync(path) ? path : undefined;
+      return isFile(path) ? path : undefined; // a folder of that name is no part
     };
     const [train, dev, test] = [part('train'), part('dev'), part('test')];
     if (train && (dev || test)) return { train, ...(dev ? { dev } : {}), ...(test ? { test } : {}), stem: sanitized(prefix || basename(dirname(file))) };
@@ -174,6 +174,8 @@ async function chooseListCandidates(modelDir: string, records: { train: Hierarch
 function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; examples: number; skipped: number; issues: DatasetIssues[]; duplicates: string[]; records?: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] } } {
   const { train } = files;
   if (!existsSync(train)) throw new Error(`${train}: no such file`);
+  // Named, not left to the read's bare "EISDIR: illegal operation on a directory" (no path).
+  if (!isFile(train)) throw new Error(`${train}: is a folder, not a dataset; a dataset is a JSON Lines file (*.jsonl)`);
   if (extname(train) !== '.jsonl') throw new Error(`${train}: a dataset is a JSON Lines file (*.jsonl)`);
   const first = readFirstObject(train);
   const others = (['dev', 'test'] as const).flatMap((part) => (files[part] ? [{ part, file: files[part] }] : []));
@@ -222,6 +224,10 @@ function readFirstObject(dataset: string): Record<string, unknown> & { line: num
     }
   }
   throw new Error(`${dataset}: no line is a JSON object`);
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 /** A task name: letters, digits, `.`, `_`, `-`. */

@@ -224,6 +224,9 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
     return typeof v === 'string' ? v : '';
   };
   const name = str('name');
+  // The name is the default heads folder's last part (heads/<name>): a "/" or ".." there would put
+  // the heads elsewhere, even outside the task's folder, and it is what each head records as its task.
+  if (/[\\/]/.test(name) || name === '.' || name === '..') problems.push(`name must not contain "/" or "\\" nor be "." or "..", got ${JSON.stringify(name)}: it names the default heads folder, heads/<name>`);
   const kind = str('kind', 'classify');
   if (!(TASK_KINDS as readonly string[]).includes(kind)) problems.push(`kind must be "classify" or "thoughtThenAnswer", got ${JSON.stringify(kind)}`);
   const model = str('model', 'default');

@@ -11,7 +11,7 @@ import type { LoadedModel, LoadModelOptions } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, type ClassifierLevel, type ExitWhenSure } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
-import { loadHead, readManifest, type HeadManifest } from './headStore';
+import { loadHead, readManifest, type HeadManifest, type HeadOwner } from './headStore';
 import type { LabelScoring } from './labelScorer';
 import { checkLevelDepth, DEFAULT_TRAIN, defaultHeadsPath, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
@@ -135,9 +135,9 @@ export function segmentCuts(layers: readonly number[], numLayers: number): numbe
   return [...new Set(layers)].filter((l) => l < numLayers).sort((a, b) => a - b);
 }
 
-/** A head saved in `dir` as `name`, on `loaded`'s provider, with the label scoring its manifest names. */
-export async function loadSavedHead(loaded: LoadedModel, dir: string, name: string): Promise<{ head: LanguageHead; scoring: LabelScoring }> {
-  const saved = loadHead(dir, name, loaded.checkpoint);
+/** A head saved in `dir` as `name`, on `loaded`'s provider, with the label scoring its manifest names; refused if not `owner`'s (loadHead). */
+export async function loadSavedHead(loaded: LoadedModel, dir: string, name: string, owner?: HeadOwner): Promise<{ head: LanguageHead; scoring: LabelScoring }> {
+  const saved = loadHead(dir, name, loaded.checkpoint, owner);
   return { head: await LanguageHead.create(saved.weights, { provider: loaded.model.provider, threads: 0, fused: true }), scoring: saved.manifest.labelScoring ?? 'sequence' };
 }
 
@@ -264,7 +264,7 @@ async function attachHeads(
   tell: (m: string) => void,
 ): Promise<TaskSession> {
   const names = taskHeadNames(task);
-  const trained = names.map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? loadHead(task.headsDir, name, loaded.checkpoint) : undefined));
+  const trained = names.map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? loadHead(task.headsDir, name, loaded.checkpoint, task) : undefined));
   const heads = await Promise.all(trained.map((t) => (t ? LanguageHead.create(t.weights, { provider: loaded.model.provider, threads: 0, fused: true }) : Promise.resolve(loaded.model.ownHead))));
   const exitHeads: LanguageHead[] = [];
   const release = async (): Promise<void> => {
@@ -411,7 +411,7 @@ async function exitWhenSureLevels(
   const byName = new Map<string, ClassifierLevel>(levels.map((level, d) => [levelHeadName(d + 1), level]));
   for (const name of new Set(names.flat())) {
     if (byName.has(name)) continue;
-    const { head, scoring } = await loadSavedHead(loaded, task.headsDir, name);
+    const { head, scoring } = await loadSavedHead(loaded, task.headsDir, name, task);
     loadedHeads.push(head);
     byName.set(name, { layer: 0, head, scoring }); // the layer is the exit's, set below
   }

@@ -23,7 +23,7 @@ import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest
 import { formatBytes } from '../diskBudget';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache } from './featureCache';
 import { lockHeads } from './headsLock';
-import { HEAD_FORMAT, copyHead, ownHeadCopy, readManifest, rewriteTaxonomy, saveHead, type HeadManifest } from './headStore';
+import { HEAD_FORMAT, checkHeadsFolder, copyHead, ownHeadCopy, readManifest, rewriteTaxonomy, saveHead, type HeadManifest } from './headStore';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition, type TrainSettings } from './taskFile';
 import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, levelLayers, segmentCuts, taskModelFolder } from './taskSession';
@@ -94,6 +94,8 @@ export { FLAT_HEAD };
 
 /** Trains a task of either kind, holding its heads folder for the whole run (lockHeads: a second run refuses). */
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
+  // Before the lock makes the folder: a file there, or another task's heads, is refused by name.
+  checkHeadsFolder(task.headsDir, task);
   const release = lockHeads(task.headsDir);
   try {
     return await (task.kind === 'thoughtThenAnswer' ? trainThoughtTask(engine, task, options) : trainClassifyTask(engine, task, options));

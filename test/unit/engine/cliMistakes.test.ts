@@ -288,6 +288,42 @@ test('a damaged line of the kept predictions is refused by file, line (blank lin
   }
 });
 
+test('a damaged evaluation record is refused by file and field, by mistakes and report, the CLI and the server alike', () => {
+  const task = join(dir, 'plain.hdlm.json');
+  const file = join(dir, 'heads', 'plain', 'evaluation.json');
+  const kept = readFileSync(file, 'utf8');
+  const good = JSON.parse(kept) as Record<string, unknown>;
+  const damaged: [string, RegExp][] = [
+    ['null', /the record must be a JSON object, got null/],
+    ['[]', /the record must be a JSON object, got \[\]/],
+    [JSON.stringify({ ...good, examples: 'many' }), /field "examples" must be a whole number ≥ 0, got "many"/],
+    [JSON.stringify({ ...good, kind: 'other' }), /field "kind" must be "thoughtThenAnswer" or absent, got "other"/],
+    [JSON.stringify({ ...good, variants: [{ name: 'hdlm' }] }), /field "variants\[0\]\.levels" must be a list of per-level metrics/],
+  ];
+  const server = new HdlmServer(new FakeClient(), (o) => Engine.create(o), { modelDir: join(dir, 'model'), taskFile: task, cli: '/nonexistent/hdlm.js' });
+  server.initialize({ processId: null, rootUri: null, capabilities: {}, clientInfo: { name: 'unit test' } });
+  const refusedByServer = (field: RegExp) => (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && field.test(err.message) && err.message.includes(file);
+  try {
+    for (const [text, field] of damaged) {
+      writeFileSync(file, text);
+      for (const command of ['mistakes', 'report']) {
+        const run = hdlm([command, task]);
+        assert.equal(run.status, 1, `${command} on ${text.slice(0, 30)}: ${run.stderr}`);
+        assert.ok(run.stderr.includes(`${file}: not an evaluation record this version can read`), run.stderr);
+        assert.match(run.stderr, field, command);
+        assert.doesNotMatch(run.stderr, /Cannot read properties|of many examples/);
+      }
+      assert.throws(() => server.labelReport({ task }), refusedByServer(field));
+      assert.throws(() => server.mistakes({ task }), refusedByServer(field));
+      // The task panel leaves the record out, with the same reason in the log.
+      assert.equal(server.taskSummary({ task }).evaluation, undefined);
+    }
+  } finally {
+    writeFileSync(file, kept);
+  }
+  assert.equal(hdlm(['report', task]).status, 0, 'the restored record reads again');
+});
+
 test('mistakes refuses to pair predictions with a file changed since the evaluation, with or without the record\'s digest', () => {
   const { task, test: testFile, heads } = { task: join(dir, 'plain.hdlm.json'), test: join(dir, 'plain-test.jsonl'), heads: join(dir, 'heads', 'plain') };
   const original = readFileSync(testFile, 'utf8');

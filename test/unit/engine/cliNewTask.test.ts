@@ -6,7 +6,7 @@
 // line over 64 KiB, levels beyond the model (refused as eval refuses them), and repeated texts
 // (said, not refused).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -99,6 +99,15 @@ test('the most common depth wins: an odd first line is the one skipped, named', 
   assert.equal(created.status, 0, created.stderr);
   assert.match(created.stdout, /2 levels at layers 4, last of 8, 80 examples; training will skip 1 line\n/);
   assert.match(created.stdout, /odd\.jsonl:1: 3 labels, but most lines have 2/);
+});
+
+test('new-task on a folder named like a dataset names it as a folder', () => {
+  const folder = join(dir, 'folder.jsonl');
+  mkdirSync(folder);
+  const out = hdlm(['new-task', folder]);
+  assert.equal(out.status, 1, out.stderr);
+  assert.match(out.stderr, /folder\.jsonl: is a folder, not a dataset; a dataset is a JSON Lines file \(\*\.jsonl\)/);
+  assert.doesNotMatch(out.stderr, /EISDIR/);
 });
 
 test('a first line over 64 KiB is read whole', () => {

@@ -89,6 +89,38 @@ test('eval --heads with a folder that is not there is refused, not scored as unt
   assert.equal(existsSync(missing), false, 'nothing is written there');
 });
 
+test('two tasks naming one heads folder: the second is refused before it trains, and the first\'s heads are refused for the second', () => {
+  const shared = join(dir, 'shared-heads');
+  const first = hdlm(['train', '--task', join(dir, 'wn.hdlm.json'), '--heads', shared, '--epochs', '1', '--no-feature-cache']);
+  assert.equal(first.status, 0, first.stderr);
+  // A copy of the task file with only its name changed, as a copied task keeps its "heads".
+  const copy = join(dir, 'copy.hdlm.json');
+  writeFileSync(copy, JSON.stringify({ name: 'copy', model: 'model', dataset: fixture, heads: 'shared-heads', levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }], train: { maxExamples: 60, batchSize: 32 } }));
+  const before = readdirSync(shared).map((f) => `${f}:${readFileSync(join(shared, f), 'utf8').length}`);
+  const second = hdlm(['train', '--task', copy, '--epochs', '1', '--no-feature-cache']);
+  assert.equal(second.status, 1, second.stderr);
+  assert.match(second.stderr, /copy\.hdlm\.json: the heads folder .*shared-heads holds the heads of task "wn" \([a-z0-9]+\.json\), and training task "copy" would replace them; set "heads" to a folder of its own, or delete those heads/);
+  assert.deepEqual(readdirSync(shared).map((f) => `${f}:${readFileSync(join(shared, f), 'utf8').length}`), before, 'nothing in the folder changed');
+  const classify = hdlm(['classify', 'a small bird', '--task', copy]);
+  assert.equal(classify.status, 1, classify.stderr);
+  assert.match(classify.stderr, /shared-heads\/level1\.json: this head was trained for task "wn", but .*copy\.hdlm\.json is task "copy"/);
+  const again = join(dir, 'wn-shared.hdlm.json'); // the first task, naming the folder it trained into
+  writeFileSync(again, JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, heads: 'shared-heads', levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }] }));
+  const own = hdlm(['classify', 'a small bird', '--task', again]);
+  assert.equal(own.status, 0, own.stderr);
+});
+
+test('a "heads" that names a file is refused naming the task file, by train and eval alike', () => {
+  const task = join(dir, 'file-heads.hdlm.json');
+  writeFileSync(task, JSON.stringify({ name: 'fh', model: 'model', dataset: fixture, heads: 'wn.hdlm.json', levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }] }));
+  for (const args of [['train', '--task', task, '--epochs', '1'], ['eval', '--task', task, '--max-examples', '2']]) {
+    const out = hdlm(args);
+    assert.notEqual(out.status, 0, args[0]);
+    assert.match(out.stderr, /file-heads\.hdlm\.json: the heads folder .*wn\.hdlm\.json is a file; set "heads" to a folder/, args[0]);
+    assert.doesNotMatch(out.stderr, /EEXIST/);
+  }
+});
+
 test('a learning rate outside (0, 1) is refused by option name, before anything loads', () => {
   for (const bad of ['0', '1.5', 'fast']) {
     const out = hdlm(['train', '--task', join(dir, 'wn.hdlm.json'), '--learning-rate', bad]);

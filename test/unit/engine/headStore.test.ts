@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint } from '../../../engine/src/checkpoint/types';
 import { HEADS_LOCK, lockHeads } from '../../../engine/src/hdlm/headsLock';
-import { HeadManifest, loadHead, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
+import { checkHeadsFolder, HeadManifest, loadHead, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
 import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { processStart } from '../../../engine/src/processAlive';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -120,6 +120,43 @@ test('logProbs is the log-softmax over the ranked tokens: all V for a full head,
 test('a head trained for another model is refused, naming the file', () => {
   saveHead(dir, manifest('foreign', { modelFingerprint: 'f'.repeat(64) }), { weight: new Float32Array(V * H) });
   assert.throws(() => loadHead(dir, 'foreign', ckpt), /foreign\.[a-z0-9]+\.safetensors: this head was trained for another model/);
+});
+
+test('a head another task trained is refused when loaded for this one, naming the manifest, both tasks and the way out', () => {
+  saveHead(dir, manifest('theirs', { task: 'other' }), { weight: new Float32Array(V * H) });
+  assert.throws(
+    () => loadHead(dir, 'theirs', ckpt, { name: 'mine', path: '/tasks/mine.hdlm.json' }),
+    /theirs\.json: this head was trained for task "other", but \/tasks\/mine\.hdlm\.json is task "mine"; give this task a "heads" folder of its own .*set "name" back to "other"/,
+  );
+  assert.equal(loadHead(dir, 'theirs', ckpt, { name: 'other', path: '/tasks/other.hdlm.json' }).manifest.task, 'other');
+});
+
+test('a head whose weights hold NaN or Infinity is refused when loaded, naming the file, tensor and index', () => {
+  const weight = new Float32Array(V * H).fill(0.1);
+  weight[37] = Number.NaN;
+  saveHead(dir, manifest('nan'), { weight });
+  assert.throws(() => loadHead(dir, 'nan', ckpt), /nan\.[a-z0-9]+\.safetensors: weight contains NaN at index 37; the head is corrupt; fine-tune again/);
+  const own = ownHeadCopy(ckpt);
+  const rows = Float32Array.from(own.weight);
+  rows[17 * H + 2] = Number.POSITIVE_INFINITY;
+  saveHead(dir, manifest('inf', { kind: 'rows', vocabSubset: [3, 17] }), { weight: rows });
+  assert.throws(() => loadHead(dir, 'inf', ckpt), /inf\.[a-z0-9]+\.safetensors: weight\.rows contains Infinity at index 18; the head is corrupt/);
+});
+
+test('training refuses a heads folder that holds another task\'s heads, or that is a file; its own, an empty or a missing folder pass', () => {
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  const owner = { name: 'b', path: '/tasks/b.hdlm.json' };
+  checkHeadsFolder(shared, owner);
+  checkHeadsFolder(join(dir, 'not-there'), owner);
+  saveHead(shared, manifest('level1', { task: 'a' }), { weight: new Float32Array(V * H) });
+  writeFileSync(join(shared, 'evaluation.json'), '{"task": "z"}'); // not a head: no weights file beside it
+  assert.throws(
+    () => checkHeadsFolder(shared, owner),
+    /\/tasks\/b\.hdlm\.json: the heads folder .*shared holds the heads of task "a" \(level1\.json\), and training task "b" would replace them; set "heads" to a folder of its own, or delete those heads/,
+  );
+  checkHeadsFolder(shared, { name: 'a', path: '/tasks/a.hdlm.json' });
+  assert.throws(() => checkHeadsFolder(join(shared, 'evaluation.json'), owner), /\/tasks\/b\.hdlm\.json: the heads folder .*evaluation\.json is a file; set "heads" to a folder/);
 });
 
 test('an interrupted save leaves the previous head loadable, and saves replace old weights', () => {

@@ -66,6 +66,25 @@ test('every problem is reported with its field', () => {
   assert.throws(() => readTaskFile(join(dir, 'none.hdlm.json')), /none\.hdlm\.json:\n {2}cannot read: ENOENT/);
 });
 
+test('a name that is a path (a separator, "." or "..") is refused: it would put the default heads folder elsewhere', () => {
+  const names = mkdtempSync(join(dir, 'names-'));
+  try {
+    for (const name of ['../../elsewhere', 'a/b', 'a\\b', '..', '.']) {
+      const path = join(names, 't.hdlm.json');
+      writeFileSync(path, JSON.stringify({ name, dataset: 'd.jsonl', levels: [{ layer: 1 }] }));
+      assert.throws(
+        () => readTaskFile(path),
+        (err: unknown) => err instanceof TaskFileError && err.problems.length === 1 && err.problems[0]!.startsWith(`name must not contain "/" or "\\" nor be "." or "..", got ${JSON.stringify(name)}`),
+        name,
+      );
+    }
+    writeFileSync(join(names, 'ok.hdlm.json'), JSON.stringify({ name: 'wordnet..v2', dataset: 'd.jsonl', levels: [{ layer: 1 }] }));
+    assert.equal(readTaskFile(join(names, 'ok.hdlm.json')).headsDir, join(names, 'heads', 'wordnet..v2'));
+  } finally {
+    rmSync(names, { recursive: true });
+  }
+});
+
 test('a task file reads as the editor reads it: comments and trailing commas are fine', () => {
   const path = join(dir, 'commas.hdlm.json');
   // The editor's diagnostics accept this file (server/src/diagnostics.ts), so the engine must too.

@@ -311,7 +311,8 @@ test('fine-tuning runs in its own process: the server keeps answering, progress 
 test('heads trained for another model are refused with the file named, and the server keeps working', async () => {
   // Runs after the fine-tuning test: heads/quick were trained for the workspace's `model`.
   writeTinyModel(join(workspace, 'other-model'), root, { std: 0.15, seed: 3 });
-  writeFileSync(join(workspace, 'foreign.hdlm.json'), JSON.stringify({ name: 'foreign', model: 'other-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
+  // Named as the task that trained them (quick), so that only the model differs.
+  writeFileSync(join(workspace, 'foreign.hdlm.json'), JSON.stringify({ name: 'quick', model: 'other-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
   const loads: string[] = [];
   const { server } = await startWorkspaceServer(root, workspace, { task: 'foreign.hdlm.json' }, undefined, (engine) => {
     const load = engine.loadModel.bind(engine);
@@ -323,9 +324,19 @@ test('heads trained for another model are refused with the file named, and the s
   // The model itself is fine: the layer view still reads it out, and says why nothing was decided.
   const view = await server.layers({ text: 'barks' });
   assert.equal(view.classification, undefined);
-  assert.match(view.unfitTask ?? '', /task foreign cannot classify on other-model: .*this head was trained for another model/);
+  assert.match(view.unfitTask ?? '', /task quick cannot classify on other-model: .*this head was trained for another model/);
   const { server: same } = await startServer({ task: 'animals.hdlm.json' });
   assert.equal((await same.classify({ text: 'barks' })).path.length, 2, 'other tasks still classify');
+});
+
+test('heads another task trained (a copied task file keeps "heads") are refused naming both tasks; the status warns and the server keeps working', async () => {
+  // Runs after the fine-tuning test: heads/quick were trained for task quick, on the workspace's model.
+  writeFileSync(join(workspace, 'copy.hdlm.json'), JSON.stringify({ name: 'copy', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
+  const { server, client } = await startServer({ task: 'copy.hdlm.json' });
+  const why = /heads\/quick\/level1\.json: this head was trained for task "quick", but .*copy\.hdlm\.json is task "copy"; give this task a "heads" folder of its own/;
+  await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && why.test(e.message));
+  assert.equal(client.statuses.at(-1)?.health, 'warning');
+  assert.match((await server.layers({ text: 'barks' })).unfitTask ?? '', why);
 });
 
 test('a task that does not fit the selected model leaves the model serving: layer view and thinking run, classifying says why, the status warns until a fitting task is set', async () => {

@@ -133,6 +133,9 @@ test('a dataset training would refuse is refused with its file and line, and not
   await refused('bad/prose.jsonl', /prose\.jsonl:1: neither a classification line/);
   await refused('bad/deep.jsonl', /the labels have 5 levels, but the model has only 4 layers/);
   await refused('bad/missing.jsonl', /missing\.jsonl: no such file/);
+  mkdirSync(join(dir, 'folder.jsonl'));
+  await refused('bad/folder.jsonl', /bad\/folder\.jsonl: is a folder, not a dataset; a dataset is a JSON Lines file/);
+  rmSync(join(dir, 'folder.jsonl'), { recursive: true });
   await refused('', /which dataset\?/);
   assert.deepEqual(readdirSync(dir).sort(), ['cycle.jsonl', 'deep.jsonl', 'prose.jsonl'], 'no task file and no temporary file');
   const noModel = await startServer({ model: 'nowhere' });

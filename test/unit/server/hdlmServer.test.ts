@@ -137,6 +137,13 @@ test('an evaluation on a file that is not there is refused before any job starts
     return true;
   });
   await assert.rejects(server.evaluate({ task: '/nonexistent/t.hdlm.json', file: '' }), /which file to evaluate on\?/);
+  // A folder is named as one, not as a file that is not there.
+  const folder = mkdtempSync(join(tmpdir(), 'hdlm-evalfolder-'));
+  try {
+    await assert.rejects(server.evaluate({ task: '/nonexistent/t.hdlm.json', file: folder }), (err: unknown) => err instanceof ResponseError && err.message === `${folder}: is a folder; give the path of a *.jsonl file to evaluate on`);
+  } finally {
+    rmSync(folder, { recursive: true });
+  }
   assert.deepEqual(server.listJobs().jobs, [], 'no job was started');
 });
 

@@ -90,7 +90,7 @@ test('the summary of a task that exits when sure names its untrained exit heads,
   writeFileSync(evaluationFile, JSON.stringify(damaged));
   const logged: string[] = [];
   assert.equal(summarizeTask(file, (m) => logged.push(m), modelDir).evaluation, undefined);
-  assert.deepEqual(logged, [`${evaluationFile}: not an evaluation record this version can show`]);
+  assert.deepEqual(logged, [`${evaluationFile}: not an evaluation record this version can read: field "variants[0].exitWhenSure" must hold a share per level and exit layer, got ${JSON.stringify(damaged.variants[0]!.exitWhenSure).slice(0, 60)}; evaluate the task again`]);
   writeFileSync(evaluationFile, kept);
 
   // One exit head gone: the notice names it alone, and the others are still listed.
