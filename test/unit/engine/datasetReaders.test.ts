@@ -105,3 +105,18 @@ test('texts under different labels, and dev or test texts seen in training, are 
   assert.deepEqual(describeDuplicateTexts(readGuidedDataset(guided), []), [[`1 text of ${guided} appears more than once with different labels:`, `  ${guided}:2: the text of line 1 with other labels ('a dog' → animal: dog there, animal: hound here)`].join('\n')]);
   assert.deepEqual(describeDuplicateTexts(readHierarchicalDataset(dev), []), [], 'nothing repeated: nothing said');
 });
+
+test('bytes that are not UTF-8 refuse a dataset by file and line, never read as U+FFFD; a UTF-16 file is named as such', () => {
+  const good = JSON.stringify({ text: 'a dog', labels: ['animal', 'dog'] });
+  const latin1 = join(dir, 'latin1.jsonl');
+  writeFileSync(latin1, Buffer.concat([Buffer.from(`${good}\n`), Buffer.from(`${JSON.stringify({ text: 'un café', labels: ['drink', 'coffee'] })}\n`, 'latin1')]));
+  for (const read of [readHierarchicalDataset, readGuidedDataset, readClassifyInputs]) {
+    assert.throws(() => read(latin1), (err: Error) => err.message.startsWith(`${latin1}:2: not valid UTF-8`), read.name);
+  }
+  const utf16 = join(dir, 'utf16.jsonl');
+  writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${good}\n${good}\n`, 'utf16le')]));
+  assert.throws(() => readHierarchicalDataset(utf16), (err: Error) => err.message === `${utf16}: the file is UTF-16; save it as UTF-8`);
+  const noMark = join(dir, 'utf16-no-mark.jsonl');
+  writeFileSync(noMark, Buffer.from(`${good}\n`, 'utf16le'));
+  assert.throws(() => readHierarchicalDataset(noMark), /the file is UTF-16; save it as UTF-8$/);
+});

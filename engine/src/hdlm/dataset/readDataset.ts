@@ -4,10 +4,10 @@
 // (which of the conflicting lines is wrong cannot be known); a file with no usable line is
 // refused. Repeated texts (under other labels, or in training and test alike) are said, not
 // refused. Nothing is ever written back.
-import { readFileSync } from 'node:fs';
 import { formatIssues, type JsonlIssue } from './jsonl';
 import { GuidedRecord, HierarchicalRecord, validateGuided, validateHierarchical } from './formats';
 import { inputText } from '../sequenceFormat';
+import { readProblem, readTextFile, TextFileError } from '../../textFile';
 
 export interface DatasetIssues {
   file: string;
@@ -42,12 +42,14 @@ function listIssues(heading: string, file: string, issues: readonly JsonlIssue[]
   return [heading, ...issueLines(file, issues, shown).map((l) => `  ${l}`)].join('\n');
 }
 
+/** The file's text, decoded strictly: a byte that is not UTF-8 refuses the file, naming its line (decodeUtf8). */
 function readText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readTextFile(file);
   } catch (err) {
+    if (err instanceof TextFileError && err.code === 'EILSEQ') throw new DatasetError(file, [], err.message);
     const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? '; build it (npm run data) or fix the path in the task file' : '';
-    throw new DatasetError(file, [], `${file}: cannot read the dataset (${(err as Error).message})${hint}`);
+    throw new DatasetError(file, [], `${file}: cannot read the dataset (${readProblem(err)})${hint}`);
   }
 }
 
