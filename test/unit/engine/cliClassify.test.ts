@@ -136,3 +136,13 @@ test('--file warns of gold labels it cannot use as given, by line, and scores th
   const rows = readFileSync(join(dir, 'gold.out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { labels: string[]; gold?: string[] });
   assert.notEqual(rows[1]!.labels[0], 'noun.bogus');
 });
+
+test('classify --out into the model folder is refused before the model loads, and the model is left whole', () => {
+  const model = join(dir, 'model');
+  const tokenizer = readFileSync(join(model, 'tokenizer.json'));
+  writeFileSync(join(dir, 'in.txt'), 'a large cat\n');
+  const out = hdlm(['classify', '--task', join(dir, 'wn.hdlm.json'), '--file', join(dir, 'in.txt'), '--out', join(model, 'tokenizer.json')]);
+  assert.equal(out.status, 2, out.stderr);
+  assert.match(out.stderr, /--out .*tokenizer\.json: that is in the model folder .*model, which this command reads/);
+  assert.deepEqual(readFileSync(join(model, 'tokenizer.json')), tokenizer);
+});
