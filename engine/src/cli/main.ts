@@ -39,7 +39,7 @@ options (all commands):
   --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny); with a task,
                      the model its "model": "default" stands for
   --device a,b,...   execution providers to try in order (webgpu, cuda, cpu); default cpu
-  --threads N        CPU threads (0 = onnxruntime decides); default 0
+  --threads N        CPU threads (0 = onnxruntime decides; more than the cores is capped at them); default 0
   --json             print JSON for scripts instead of text
   --prompt-file FILE (generate, layers, classify, think) the prompt from a file, - for standard input (one final
                      line ending dropped); a command line over 16,384 bytes is refused (onnxruntime-node crashes on it)

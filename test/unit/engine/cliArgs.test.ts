@@ -6,7 +6,7 @@
 // or ignored prompt the same way.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { integer, integerList, number, UsageError } from '../../../engine/src/cli/args';
@@ -149,4 +149,15 @@ test('generate with no tokens to make prints no first-token time', () => {
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stderr, /hdlm: 0 tokens from layer \d+ on cpu, stop: maxTokens\n/);
   assert.doesNotMatch(run.stderr, /first token/);
+});
+
+test('--threads beyond the machine\'s cores is capped at them, as the server caps hdlm.threads, and stderr says so', () => {
+  const cores = availableParallelism();
+  const run = hdlm(['info', '--json', '--threads', '100000']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal((JSON.parse(run.stdout) as { threads: number }).threads, cores);
+  assert.match(run.stderr, new RegExp(`hdlm: --threads 100000 is more than this machine's ${cores} cores; using ${cores}`));
+  const within = hdlm(['info', '--json', '--threads', String(cores)]);
+  assert.equal((JSON.parse(within.stdout) as { threads: number }).threads, cores);
+  assert.doesNotMatch(within.stderr, /cores/);
 });
