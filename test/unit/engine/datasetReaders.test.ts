@@ -120,3 +120,15 @@ test('bytes that are not UTF-8 refuse a dataset by file and line, never read as 
   writeFileSync(noMark, Buffer.from(`${good}\n`, 'utf16le'));
   assert.throws(() => readHierarchicalDataset(noMark), /the file is UTF-16; save it as UTF-8$/);
 });
+
+test('a dataset with no line at all says so, instead of a list of issues that is empty', () => {
+  for (const [read, needs] of [[readHierarchicalDataset, '"labels"'], [readGuidedDataset, '"thought"']] as const) {
+    for (const text of ['', '\n\n  \n']) {
+      const file = join(dir, 'empty.jsonl');
+      writeFileSync(file, text);
+      assert.throws(() => read(file), (err: Error) => err.message.startsWith(`${file}: no usable examples (each line needs {`) && err.message.includes(needs) && err.message.endsWith('): the file is empty (or only blank lines)'), JSON.stringify(text));
+    }
+  }
+  const bad = write('not-json.jsonl', ['not json']);
+  assert.throws(() => readHierarchicalDataset(bad), (err: Error) => /\):\n.*not-json\.jsonl:1: /.test(err.message));
+});

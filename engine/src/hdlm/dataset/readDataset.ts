@@ -53,6 +53,12 @@ function readText(file: string): string {
   }
 }
 
+/** Why a file has no usable example: its lines' issues follow (DatasetError), or it has no line with text at all. */
+function noExamples(file: string, issues: readonly JsonlIssue[], line: string): string {
+  const why = issues.length > 0 ? ':' : ': the file is empty (or only blank lines)';
+  return `${file}: no usable examples (each line needs ${line})${why}`;
+}
+
 /** A dataset file as read: its usable records, the line of each (1-based), and the lines skipped. */
 export interface DatasetRead<R> {
   records: R[];
@@ -64,14 +70,14 @@ export function readHierarchicalDataset(file: string): DatasetRead<HierarchicalR
   const text = readText(file);
   const { records, lines, issues, treeViolations: tree } = validateHierarchical(text);
   if (tree.length > 0) throw new DatasetError(file, tree, `${file}: the label paths do not form a tree, so the dataset is refused:`);
-  if (records.length === 0) throw new DatasetError(file, issues, `${file}: no usable examples (each line needs {"text": "...", "labels": ["coarse", …, "fine"]}):`);
+  if (records.length === 0) throw new DatasetError(file, issues, noExamples(file, issues, '{"text": "...", "labels": ["coarse", …, "fine"]}'));
   return { records, lines, issues: { file, skipped: issues } };
 }
 
 /** A thought-then-answer dataset ({"input", "thought", "answer"} lines), by the same rules. */
 export function readGuidedDataset(file: string): DatasetRead<GuidedRecord> {
   const { records, lines, issues } = validateGuided(readText(file));
-  if (records.length === 0) throw new DatasetError(file, issues, `${file}: no usable examples (each line needs {"input": "...", "thought": "...", "answer": "..."}):`);
+  if (records.length === 0) throw new DatasetError(file, issues, noExamples(file, issues, '{"input": "...", "thought": "...", "answer": "..."}'));
   return { records, lines, issues: { file, skipped: issues } };
 }
 
