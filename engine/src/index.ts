@@ -1,6 +1,7 @@
 // Public API of the engine. Front ends (language server, CLI) import from here only.
 export { Engine, type EngineInfo, type EngineOptions } from './engine';
 export { isExecutionProvider, KNOWN_PROVIDERS, type DeviceChoice } from './runtime/devices';
+export { capThreads, MAX_THREADS } from './runtime/threads';
 export type { ExecutionProvider, BackendInfo } from './runtime/ort';
 export { LoadedModel, type LoadModelOptions } from './loadedModel';
 export { loadCheckpoint, CheckpointError } from './checkpoint/checkpoint';

@@ -23,22 +23,63 @@ export class TextFileError extends Error {
     readonly reason: string,
     readonly code: string | undefined,
     cause: unknown,
+    /** The 1-based line the problem is on, when it is on one (`path:line: reason`). */
+    readonly line?: number,
   ) {
-    super(`${path}: ${reason}`, { cause });
+    super(`${path}${line === undefined ? '' : `:${line}`}: ${reason}`, { cause });
     this.name = 'TextFileError';
   }
 }
 
 /** A UTF-8 text file's contents, without a leading byte order mark; errors are TextFileErrors. */
 export function readTextFile(path: string): string {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TextFileError(path, code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message, code, err);
   }
-  return withoutBom(text);
+  return withoutBom(decodeUtf8(bytes, path));
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * `bytes` as UTF-8, refused (a TextFileError naming the line) where they are not. Node's lenient
+ * decoding puts U+FFFD in place of each bad byte, and a Latin-1 dataset would then be trained on
+ * with its accented letters replaced, unseen; a UTF-16 file would read as text full of NULs.
+ */
+export function decodeUtf8(bytes: Uint8Array, path: string): string {
+  if (isUtf16(bytes)) throw new TextFileError(path, 'the file is UTF-16; save it as UTF-8', 'EILSEQ', undefined);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch (err) {
+    throw new TextFileError(path, 'not valid UTF-8; save the file as UTF-8', 'EILSEQ', err, firstBadLine(bytes));
+  }
+}
+
+/** A UTF-16 byte order mark (FF FE or FE FF), or a NUL in either of the first two bytes (UTF-16 without a mark, mostly ASCII). */
+function isUtf16(bytes: Uint8Array): boolean {
+  const [a, b] = [bytes[0], bytes[1]];
+  if ((a === 0xff && b === 0xfe) || (a === 0xfe && b === 0xff)) return true;
+  return bytes.length >= 2 && (a === 0) !== (b === 0);
+}
+
+/** The 1-based line of the first byte sequence that is not UTF-8: lines are cut at newline bytes, which no UTF-8 sequence contains. */
+function firstBadLine(bytes: Uint8Array): number {
+  let start = 0;
+  for (let line = 1; start <= bytes.length; line++) {
+    const end = bytes.indexOf(0x0a, start);
+    const stop = end < 0 ? bytes.length : end;
+    try {
+      strictUtf8.decode(bytes.subarray(start, stop));
+    } catch {
+      return line;
+    }
+    start = stop + 1;
+  }
+  return 1;
 }
 
 /** What went wrong reading a file, without its path when the error carries it apart. */

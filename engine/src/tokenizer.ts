@@ -26,6 +26,8 @@ export class Tokenizer {
   private textOnly: HfTokenizer | undefined;
   /** What the post-processor puts around a text's ids when special tokens are added. */
   private frame: { before: number[]; after: number[] } | undefined;
+  /** longestTokenChars, once computed. */
+  private longestToken: number | undefined;
 
   private constructor(
     private readonly inner: HfTokenizer,
@@ -123,6 +125,27 @@ export class Tokenizer {
   /** The token string of an id, or undefined. */
   token(id: number): string | undefined {
     return this.inner.id_to_token(id);
+  }
+
+  /**
+   * The longest vocabulary entry, in characters (at least 1), found once. No token covers more
+   * characters of a text than this: a byte-level entry has a character per byte, and a character
+   * takes at least one byte (at most two UTF-16 units for four bytes); a SentencePiece entry spells
+   * its text with ▁ for the space. So a text of more than n × this characters needs more than n
+   * tokens, which is known without tokenizing it (a 20 MB line takes 18 s and 1 GB to tokenize).
+   */
+  longestTokenChars(): number {
+    if (this.longestToken === undefined) {
+      let longest = 1;
+      for (let id = 0; id < this.vocabSize; id++) longest = Math.max(longest, this.token(id)?.length ?? 0);
+      this.longestToken = longest;
+    }
+    return this.longestToken;
+  }
+
+  /** The fewest tokens `text` can encode to (longestTokenChars), without encoding it. */
+  fewestTokens(text: string): number {
+    return Math.ceil(text.length / this.longestTokenChars());
   }
 }
 

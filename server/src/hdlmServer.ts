@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
-import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions, type Tokenizer } from '../../engine/src/index';
+import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
 import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
@@ -944,30 +944,16 @@ function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
   return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
 }
 
-/** Longest vocabulary entry of each tokenizer, in characters (farTooLong). */
-const longestTokens = new WeakMap<Tokenizer, number>();
-
-function longestToken(tokenizer: Tokenizer): number {
-  let longest = longestTokens.get(tokenizer);
-  if (longest === undefined) {
-    longest = 1;
-    for (let id = 0; id < tokenizer.vocabSize; id++) longest = Math.max(longest, tokenizer.token(id)?.length ?? 0);
-    longestTokens.set(tokenizer, longest);
-  }
-  return longest;
-}
-
 /**
  * Why `text` cannot fit the session's model whatever its tokens, or undefined. No token spans
- * more characters than the longest vocabulary entry (a byte-level entry has a character per
- * byte, and a character takes at least one), so a text longer than the context times that needs
- * more positions than the context has. Checked before tokenizing: a megabyte takes seconds to
+ * more characters than the longest vocabulary entry (Tokenizer.longestTokenChars), so a text
+ * longer than the context times that needs more positions than the context has. Checked before tokenizing: a megabyte takes seconds to
  * tokenize, and a cancel cannot stop it meanwhile. A text within the bound that still needs too
  * many positions is refused by the model (ContextOverflowError, answered as badRequest in job()).
  */
 function farTooLong(session: TaskSession, text: string): string | undefined {
   const context = session.loaded.checkpoint.config.maxPositions;
-  const bound = context * longestToken(session.loaded.requireTokenizer());
+  const bound = context * session.loaded.requireTokenizer().longestTokenChars();
   if (text.length <= bound) return undefined;
   return `the text has ${text.length} characters, more than ${basename(session.loaded.checkpoint.dir)}'s context of ${context} tokens can hold (at most ${bound} characters, far fewer for most text); select less`;
 }

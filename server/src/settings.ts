@@ -1,8 +1,7 @@
 // The server's view of the `hdlm.*` settings, typed once. Values come from the client through
 // workspace/configuration when it supports that, else from initializationOptions, else defaults;
 // anything malformed is replaced by its default and reported, never trusted.
-import { availableParallelism } from 'node:os';
-import { ExecutionProvider, isExecutionProvider } from '../../engine/src/index';
+import { capThreads, ExecutionProvider, isExecutionProvider } from '../../engine/src/index';
 import { HEAD_PRECISIONS, isHeadPrecision, type HeadPrecision } from '../../engine/src/arch/head';
 
 export interface HdlmSettings {
@@ -21,9 +20,6 @@ export interface HdlmSettings {
   /** How the model's own head multiplies (layer view, generation): 'fp32', or 'int8' for a quarter of its bytes. */
   headPrecision: HeadPrecision;
 }
-
-/** Most engine threads: one per core the machine has. */
-export const MAX_THREADS = availableParallelism();
 
 export const DEFAULT_SETTINGS: HdlmSettings = { executionProviders: ['cpu'], threads: 0, model: 'default', task: '', inlineEnabled: false, inlineLanguages: ['plaintext', 'markdown'], maxTokens: 24, headPrecision: 'fp32' };
 
@@ -55,9 +51,10 @@ export function parseSettings(raw: unknown): { settings: HdlmSettings; problems:
   const threads = obj['threads'];
   if (threads !== undefined) {
     if (typeof threads === 'number' && Number.isInteger(threads) && threads >= 0) {
-      settings.threads = Math.min(threads, MAX_THREADS);
       // More threads than cores only contend (thousands of them lock the server up): capped, and said.
-      if (threads > MAX_THREADS) problems.push(`hdlm.threads ${threads} is more than this machine's ${MAX_THREADS} cores; using ${MAX_THREADS}`);
+      const capped = capThreads(threads, 'hdlm.threads');
+      settings.threads = capped.threads;
+      if (capped.notice !== undefined) problems.push(capped.notice);
     } else {
       problems.push(`hdlm.threads must be a whole number ≥ 0; got ${JSON.stringify(threads)}`);
     }

@@ -3,7 +3,7 @@
 // NaN/inf), generation_config.json, tokenizer.json, and a content fingerprint that keys caches.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { defaultCacheDir } from '../cacheDir';
 import { readJsonObject } from '../jsonFile';
 import { Fields, readModelConfig, specialTokens } from './config';
@@ -95,8 +95,9 @@ function refuseDroppedLayers(configPath: string, config: ModelConfig, weights: S
   for (const name of weights.names()) highest = Math.max(highest, layerOf(config, name) ?? -1);
   if (highest < config.numLayers) return;
   const field = layerCountField(config);
+  // The config's path already names the folder: the weights file by its name reads better after it.
   throw new Error(
-    `${configPath}: field "${field}" is ${config.numLayers}, but ${weights.label} holds ${highest + 1} layers (up to ${layerPrefix(config, highest)}); ` +
+    `${configPath}: field "${field}" is ${config.numLayers}, but ${basename(weights.label)} holds ${highest + 1} layers (up to ${layerPrefix(config, highest)}); ` +
       `the model would run without its last ${highest + 1 - config.numLayers}. Set "${field}" to ${highest + 1} ` +
       '(an earlier layer is read out through an exit or a task level, not a shorter config)',
   );

@@ -143,7 +143,7 @@ export class SafetensorsFile {
     const size = fstatSync(fd).size;
     if (size !== this.size) {
       closeSync(fd);
-      throw new Error(`${this.fileName}: the file changed since it was opened (${this.size} → ${size} bytes); reload the checkpoint`);
+      throw new Error(`${this.path}: the file changed since it was opened (${this.size} → ${size} bytes); reload the checkpoint`);
     }
     return fd;
   }
@@ -152,16 +152,16 @@ export class SafetensorsFile {
     try {
       return new Float32Array(elementCount(entry.shape));
     } catch (err) {
-      throw new Error(`${this.fileName}: tensor ${entry.name} [${entry.shape.join(',')}] is too large for one Float32Array`, { cause: err });
+      throw new Error(`${this.path}: tensor ${entry.name} [${entry.shape.join(',')}] is too large for one Float32Array`, { cause: err });
     }
   }
 
   private requireReadable(name: string): TensorEntry {
     const entry = this.entries.get(name);
-    if (!entry) throw new Error(`${this.fileName}: no tensor named ${name}`);
+    if (!entry) throw new Error(`${this.path}: no tensor named ${name}`);
     if (!(READABLE_DTYPES as readonly string[]).includes(entry.dtype)) {
       throw new Error(
-        `${this.fileName}: tensor ${name} is stored as ${entry.dtype}; the engine reads ${READABLE_DTYPES.join(', ')}`,
+        `${this.path}: tensor ${name} is stored as ${entry.dtype}; the engine reads ${READABLE_DTYPES.join(', ')}`,
       );
     }
     return entry;
@@ -179,12 +179,12 @@ function openFile(path: string): number {
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    throw new Error(`${basename(path)}: cannot open ${path}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${path}: cannot open it: ${(err as Error).message}`, { cause: err });
   }
   // A folder opens on Linux, and only its first read fails, with an EISDIR that names no path.
   if (fstatSync(fd).isDirectory()) {
     closeSync(fd);
-    throw new Error(`${basename(path)}: ${path} is a folder, not a weights file`);
+    throw new Error(`${path}: is a folder, not a weights file`);
   }
   return fd;
 }
@@ -196,7 +196,7 @@ interface RawHeader {
 }
 
 function readHeader(fd: number, path: string, size: number): RawHeader {
-  const name = basename(path);
+  const name = path;
   if (size < 8) throw new Error(`${name}: file is ${size} bytes, too short for a safetensors header`);
   const prefix = new Uint8Array(8);
   readRange(fd, path, 0, prefix);
@@ -223,7 +223,7 @@ interface ParsedHeader {
 
 /** Parses and validates a header; every error names the file and, where there is one, the tensor. */
 export function parseHeader(json: string, path: string, dataStart: number, fileSize: number): ParsedHeader {
-  const name = basename(path);
+  const name = path;
   let header: unknown;
   try {
     header = JSON.parse(json);
@@ -307,7 +307,7 @@ function readRange(fd: number, path: string, position: number, into: Uint8Array)
   while (done < into.length) {
     const want = Math.min(READ_CHUNK_BYTES, into.length - done);
     const got = readSync(fd, into, done, want, position + done);
-    if (got === 0) throw new Error(`${basename(path)}: unexpected end of file at byte ${position + done} (truncated file?)`);
+    if (got === 0) throw new Error(`${path}: unexpected end of file at byte ${position + done} (truncated file?)`);
     done += got;
   }
 }
@@ -361,7 +361,7 @@ export class SafetensorsStore implements WeightStore {
   private readonly unreadable = new Map<string, Located>();
   private readonly prefix: string;
 
-  /** `label` names the weights in errors about absent tensors: the single file or the index. */
+  /** `label` names the weights in errors about absent tensors: the single file or the index, with its folder. */
   constructor(
     readonly files: readonly SafetensorsFile[],
     readonly label: string,
@@ -375,7 +375,7 @@ export class SafetensorsStore implements WeightStore {
     const key = this.canonical(entry.name);
     const previous = this.tensors.get(key) ?? this.unreadable.get(key);
     if (previous) {
-      const where = previous.file === file ? file.fileName : `${previous.file.fileName} and ${file.fileName}`;
+      const where = previous.file === file ? file.path : `${previous.file.path} and ${file.path}`;
       throw new Error(`${where}: tensor ${key} is stored twice (as ${previous.entry.name} and ${entry.name})`);
     }
     const readable = (READABLE_DTYPES as readonly string[]).includes(entry.dtype);
@@ -403,10 +403,10 @@ export class SafetensorsStore implements WeightStore {
     return this.tensors.get(this.canonical(name))?.entry.dtype as DTypeName | undefined;
   }
 
-  /** The file holding a tensor, for messages. */
+  /** The file holding a tensor (its path: a message names the folder too), for messages. */
   fileOf(name: string): string | undefined {
     const key = this.canonical(name);
-    return (this.tensors.get(key) ?? this.unreadable.get(key))?.file.fileName;
+    return (this.tensors.get(key) ?? this.unreadable.get(key))?.file.path;
   }
 
   /** The stored dtype of a tensor the store cannot read (I64, BOOL, F64...), else undefined. */
@@ -437,12 +437,12 @@ export class SafetensorsStore implements WeightStore {
     if (!found) {
       const other = this.unreadable.get(key);
       if (other) {
-        throw new Error(`${other.file.fileName}: ${key} is stored as ${other.entry.dtype}; the engine reads ${READABLE_DTYPES.join(', ')}`);
+        throw new Error(`${other.file.path}: ${key} is stored as ${other.entry.dtype}; the engine reads ${READABLE_DTYPES.join(', ')}`);
       }
       throw new Error(`${this.label}: missing tensor ${key}${wanted}`);
     }
     if (expectedShape && !sameShape(found.entry.shape, expectedShape)) {
-      throw new Error(`${found.file.fileName}: ${key} has shape [${found.entry.shape.join(',')}]${wanted}`);
+      throw new Error(`${found.file.path}: ${key} has shape [${found.entry.shape.join(',')}]${wanted}`);
     }
     return found;
   }
@@ -458,7 +458,7 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
  */
 export function openSafetensorsStore(dir: string, options: StoreOptions = {}): SafetensorsStore {
   if (existsSync(join(dir, SINGLE_FILE))) {
-    return new SafetensorsStore([SafetensorsFile.open(join(dir, SINGLE_FILE))], SINGLE_FILE, options);
+    return new SafetensorsStore([SafetensorsFile.open(join(dir, SINGLE_FILE))], join(dir, SINGLE_FILE), options);
   }
   if (existsSync(join(dir, INDEX_FILE))) return openSharded(dir, options);
   throw new Error(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE}${describeOtherWeights(dir)}`);
@@ -485,7 +485,7 @@ function openSharded(dir: string, options: StoreOptions): SafetensorsStore {
     .filter(([tensor, shard]) => !shards.get(shard)!.entry(tensor))
     .map(([tensor, shard]) => `${tensor} (in ${shard})`);
   if (absent.length > 0) throw new Error(`${INDEX_FILE}: ${absent.length} listed tensor(s) are not in their shard: ${summarise(absent)}`);
-  return new SafetensorsStore([...shards.values()], INDEX_FILE, options);
+  return new SafetensorsStore([...shards.values()], join(dir, INDEX_FILE), options);
 }
 
 function readWeightMap(path: string): Record<string, string> {

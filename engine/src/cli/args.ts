@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { isExecutionProvider } from '../runtime/devices';
+import { capThreads } from '../runtime/threads';
 import type { ExecutionProvider } from '../runtime/ort';
 import { HEAD_PRECISIONS, isHeadPrecision, type HeadPrecision } from '../arch/head';
 import { defaultModelDir } from '../defaults';
@@ -56,6 +57,16 @@ export function providers(values: Values): ExecutionProvider[] {
   const bad = names.filter((n) => !isExecutionProvider(n));
   if (bad.length > 0) throw new UsageError(`--device: unknown device ${bad.join(', ')} (use webgpu, cuda, cpu)`);
   return names as ExecutionProvider[];
+}
+
+/**
+ * `--threads N` (0 or absent: onnxruntime decides), capped at the machine's cores (capThreads)
+ * with a notice on stderr: a command asked for more runs as the server would, not for minutes.
+ */
+export function threadsOption(values: Values): number {
+  const { threads, notice } = capThreads(integer(values, 'threads', 0), '--threads');
+  if (notice !== undefined) console.error(`hdlm: ${notice}`);
+  return threads;
 }
 
 /** `--head-precision`: how the model's own head multiplies (arch/head.ts); fp32 unless asked. */

@@ -2,6 +2,7 @@
 // cooperatively (between tokens and segments) instead of killing it mid-write.
 import { CancelledError } from '../model/segmentedModel';
 import { parse, USAGE_EXIT_CODE, UsageError, withTaskArgument } from './args';
+import { checkCommandLine, PROMPT_FILE_COMMANDS, promptArguments } from './commandLine';
 import { benchCommand } from './commands/bench';
 import { classifyCommand } from './commands/classify';
 import { evalCommand, trainCommand } from './commands/train';
@@ -38,8 +39,10 @@ options (all commands):
   --model DIR        a Hugging Face model folder (default: the shipped models/hdlm-tiny); with a task,
                      the model its "model": "default" stands for
   --device a,b,...   execution providers to try in order (webgpu, cuda, cpu); default cpu
-  --threads N        CPU threads (0 = onnxruntime decides); default 0
+  --threads N        CPU threads (0 = onnxruntime decides; more than the cores is capped at them); default 0
   --json             print JSON for scripts instead of text
+  --prompt-file FILE (generate, layers, classify, think) the prompt from a file, - for standard input (one final
+                     line ending dropped); a command line over 16,384 bytes is refused (onnxruntime-node crashes on it)
 generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
            --repetition-penalty R  --no-repeat-ngram N  --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
            --ignore-eos (stop only at --stop and --stop-ids, not at the model's end tokens: eos_token_id of
@@ -96,10 +99,11 @@ const COMMAND_OPTIONS = {
     'ignore-eos': { type: 'boolean' },
     ids: { type: 'string' },
     'head-precision': { type: 'string' },
+    'prompt-file': { type: 'string' },
   },
-  layers: { top: { type: 'string' }, ids: { type: 'string' }, 'head-precision': { type: 'string' } },
-  think: { task: { type: 'string' }, 'thought-tokens': { type: 'string' }, 'max-tokens': { type: 'string' } },
-  classify: { task: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, file: { type: 'string' }, out: { type: 'string' } },
+  layers: { top: { type: 'string' }, ids: { type: 'string' }, 'head-precision': { type: 'string' }, 'prompt-file': { type: 'string' } },
+  think: { task: { type: 'string' }, 'prompt-file': { type: 'string' }, 'thought-tokens': { type: 'string' }, 'max-tokens': { type: 'string' } },
+  classify: { task: { type: 'string' }, 'prompt-file': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, file: { type: 'string' }, out: { type: 'string' } },
   train: { task: { type: 'string' }, heads: { type: 'string' }, epochs: { type: 'string' }, 'learning-rate': { type: 'string' }, 'max-examples': { type: 'string' }, 'no-feature-cache': { type: 'boolean' }, events: { type: 'boolean' }, 'stop-on-stdin-end': { type: 'boolean' } },
   bench: { exits: { type: 'string' }, 'prompt-tokens': { type: 'string' }, 'thought-tokens': { type: 'string' }, steps: { type: 'string' }, 'task-head-rows': { type: 'string' }, task: { type: 'string' }, inputs: { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' } },
   eval: { task: { type: 'string' }, heads: { type: 'string' }, file: { type: 'string' }, 'max-examples': { type: 'string' }, beam: { type: 'string' }, 'beam-margin': { type: 'string' }, predictions: { type: 'string' }, events: { type: 'boolean' }, 'stop-on-stdin-end': { type: 'boolean' } },
@@ -148,7 +152,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { positionals } = parsed;
+  checkCommandLine(process.argv, parsed.values, parsed.positionals);
+  const positionals = PROMPT_FILE_COMMANDS.has(command) ? promptArguments(parsed.values, parsed.positionals) : parsed.positionals;
   const values = PROMPT_COMMANDS.has(command as Command) ? parsed.values : withTaskArgument(command, parsed.values, positionals, TASK_COMMANDS.has(command as Command));
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());

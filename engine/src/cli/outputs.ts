@@ -2,19 +2,21 @@
 // file in a folder that exists, and never a file the command reads. Written over, the task file,
 // a dataset or a kept evaluation would be lost whole (outputs are written atomically), and the
 // next command would read the output in its place: so every command that writes a file asks here.
+// Nothing is written inside the task's model folder either: a file there is the model's.
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { defaultModelDir } from '../defaults';
 import { writeAtomically } from '../checkpoint/safetensors';
 import { EVALUATION_FILE, PREDICTIONS_FILE } from '../hdlm/evaluateTask';
 import { HISTORY_FILE, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE } from '../hdlm/evaluationHistory';
 import { LAYER_SCAN_FILE } from '../hdlm/layerScan';
 import type { TaskDefinition } from '../hdlm/taskFile';
-import { samePath } from '../samePath';
+import { pathKey, samePath } from '../samePath';
 import { UsageError, type Values } from './args';
 
 /** What a command reads: its task (the task file, its datasets, the heads folder's files) and other files (`--file`). */
 export interface CommandReads {
-  task?: Pick<TaskDefinition, 'path' | 'dataset' | 'headsDir'>;
+  task?: Pick<TaskDefinition, 'path' | 'dataset' | 'headsDir' | 'model'>;
   /** Each file with the option or role that names it, e.g. `['--file', path]`. */
   files?: [role: string, file: string | undefined][];
 }
@@ -24,8 +26,8 @@ const KEPT_FILES = [EVALUATION_FILE, PREDICTIONS_FILE, PREVIOUS_EVALUATION_FILE,
 
 /**
  * `--<option> FILE` as an absolute path, or undefined when not given; refused (a usage error,
- * before any model loads) when it is blank, a folder, in a folder that does not exist, or any
- * file in `reads`, symbolic links followed.
+ * before any model loads) when it is blank, a folder, in a folder that does not exist, any
+ * file in `reads`, or inside the task's model folder, symbolic links followed.
  */
 export function outputFile(values: Values, option: string, reads: CommandReads): string | undefined {
   const raw = values[option];
@@ -37,6 +39,10 @@ export function outputFile(values: Values, option: string, reads: CommandReads):
   const real = realPath(file);
   const clash = readFiles(reads).find(([, input]) => samePath(realPath(input), real));
   if (clash) throw new UsageError(`--${option} ${file}: that is ${clash[0]}, which this command reads; writing there would replace it: name another file`);
+  const model = reads.task && taskModel(values, reads.task);
+  if (model !== undefined && isInside(real, realPath(model))) {
+    throw new UsageError(`--${option} ${file}: that is in the model folder ${model}, which this command reads; writing there could replace one of the model's files: name a file elsewhere`);
+  }
   return file;
 }
 
@@ -52,6 +58,22 @@ function readFiles(reads: CommandReads): [string, string][] {
   const datasets = Object.entries(task.dataset).flatMap(([split, file]): [string, string][] => (typeof file === 'string' ? [[`the task's dataset.${split}`, file]] : []));
   const kept = [...new Set([...KEPT_FILES, ...filesIn(task.headsDir)])].map((name): [string, string] => [`a file kept in the heads folder ${task.headsDir}`, join(task.headsDir, name)]);
   return [['the task file', task.path], ...datasets, ...given, ...kept];
+}
+
+/**
+ * The model folder a task runs on (as taskModelDir and taskModelFolder pick it, without their
+ * refusals, which come when the model opens). Every file in it is the model's, or may become one
+ * (a sharded index, a tokenizer file), so nothing is written anywhere inside it.
+ */
+function taskModel(values: Values, task: Pick<TaskDefinition, 'model'>): string {
+  if (task.model !== 'default') return task.model;
+  return typeof values['model'] === 'string' ? resolve(values['model']) : defaultModelDir();
+}
+
+/** Whether `path` is `folder` or anything below it, both real paths (realPath). */
+function isInside(path: string, folder: string): boolean {
+  const rel = relative(pathKey(folder), pathKey(path));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 function filesIn(dir: string): string[] {

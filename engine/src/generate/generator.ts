@@ -93,6 +93,9 @@ export async function generate(model: SegmentedModel, request: GenerateRequest):
   const state = request.state ?? model.newState(batch);
   if (state.batch !== batch) throw new Error(`generate: ${batch} prompts for a state of batch ${state.batch}`);
 
+  // A stop id no token has would never stop anything: a typo (--stop-ids 99999) refused, as prompt ids are.
+  const unknown = config.stopTokenIds.find((id) => id >= model.config.vocabSize);
+  if (unknown !== undefined) throw new Error(`stop token id ${unknown} is outside the vocabulary (0..${model.config.vocabSize - 1})`);
   const stopIds = config.ignoreEos ? config.stopTokenIds : [...config.stopTokenIds, ...model.config.eosTokenIds];
   const sampler = new Sampler(config);
   const rows: RowProgress[] = request.prompts.map(() => ({ tokens: [], logProbability: 0, stream: request.decode && new RowStream(request.decode, config.stopStrings), stop: undefined }));

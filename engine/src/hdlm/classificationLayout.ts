@@ -53,6 +53,11 @@ export class ClassificationLayout {
     return [...f.start(), ...turn(f, 'system', this.task.system), ...f.open('user'), ...candidates];
   }
 
+  /** The fewest tokens inputPart(text) can be, known without encoding the text (a long one takes seconds). */
+  fewestInputTokens(text: string): number {
+    return this.format.fewestContentTokens(inputText(text));
+  }
+
   /** The input's own tokens: the text (inputText), the end of the user turn, and the level-1 turn's opening. */
   inputPart(text: string): number[] {
     const f = this.format;

@@ -16,6 +16,8 @@ export interface ClassifyInput {
   text: string;
   /** The gold path, when the line carries `labels`. */
   labels?: string[];
+  /** Why the line's `labels` cannot be a gold path (not a list of strings), when it has one that cannot. */
+  unusableLabels?: string;
 }
 
 export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; skipped: JsonlIssue[] } {
@@ -40,10 +42,12 @@ export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; ski
  * What is wrong with the gold labels that inputs carry, for the task's taxonomy, by line: a path
  * of another depth than the task's (left out of the accuracy against the labels), or a label the
  * taxonomy does not have where the path puts it (never seen in training: no path the classifier
- * can decode reaches it, so the input counts as wrong there). Inputs without labels are fine.
+ * can decode reaches it, so the input counts as wrong there), or `labels` that is not a list of
+ * strings at all (`"labels": "noun.act"`). Inputs without labels are fine.
  */
 export function goldIssues(inputs: readonly ClassifyInput[], taxonomy: Taxonomy): JsonlIssue[] {
-  return inputs.flatMap(({ line, labels }): JsonlIssue[] => {
+  return inputs.flatMap(({ line, labels, unusableLabels }): JsonlIssue[] => {
+    if (unusableLabels !== undefined) return [{ line, message: `${unusableLabels}: left out of the accuracy against the labels` }];
     if (!labels) return [];
     if (labels.length !== taxonomy.depth) return [{ line, message: `${labels.length} labels, but the task has ${taxonomy.depth} levels: left out of the accuracy against the labels` }];
     const away = taxonomy.departure(labels);
@@ -66,8 +70,23 @@ export function inputFields(value: unknown, line: number): Omit<ClassifyInput, '
   if (typeof text !== 'string' || !inputText(text)) return { problem: NO_TEXT };
   const named = recordId(id, line);
   if ('problem' in named) return named;
-  const gold = Array.isArray(labels) && labels.every((l) => typeof l === 'string') ? (labels as string[]) : undefined;
-  return { text: inputText(text), id: named.id, ...(gold ? { labels: gold } : {}) };
+  return { text: inputText(text), id: named.id, ...goldFields(labels) };
+}
+
+/**
+ * A line's `labels` as a gold path, or why it cannot be one. Absent or null is no gold; anything
+ * else that is not a list of strings is said (classified all the same): counted silently as
+ * "without labels", a typo such as `"labels": "noun.act"` would shrink the accuracy's sample unseen.
+ */
+function goldFields(labels: unknown): Pick<ClassifyInput, 'labels' | 'unusableLabels'> {
+  if (labels === undefined || labels === null) return {};
+  if (Array.isArray(labels) && labels.every((l) => typeof l === 'string')) return { labels: labels as string[] };
+  const shown = JSON.stringify(labels);
+  const got = shown.length > 60 ? `${shown.slice(0, 60)}…` : shown;
+  const items: unknown[] = Array.isArray(labels) ? labels : [];
+  const bad = items.findIndex((l) => typeof l !== 'string');
+  const which = bad >= 0 ? ` (item ${bad + 1} is ${JSON.stringify(items[bad])})` : '';
+  return { unusableLabels: `"labels" must be a list of label strings, got ${got}${which}` };
 }
 
 const NO_TEXT = 'expected an object with a non-empty "text"';

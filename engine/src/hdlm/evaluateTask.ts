@@ -178,9 +178,9 @@ export function unknownLabelsNotice(source: string, outside: ReturnType<typeof o
 }
 
 /** The first few examples too long for the context, each with the positions it needs: "test.jsonl:4 needs 301, …". */
-export function namedTooLong(source: string, tooLong: readonly { record: { id: string }; tokens: number }[]): string {
+export function namedTooLong(source: string, tooLong: readonly { record: { id: string }; tokens: number; atLeast?: true }[]): string {
   const more = tooLong.length > NAMED ? `, and ${tooLong.length - NAMED} more` : '';
-  return `${tooLong.slice(0, NAMED).map((t) => `${recordPlace(source, t.record.id)} needs ${t.tokens}`).join(', ')}${more}`;
+  return `${tooLong.slice(0, NAMED).map((t) => `${recordPlace(source, t.record.id)} needs ${t.atLeast ? 'at least ' : ''}${t.tokens}`).join(', ')}${more}`;
 }
 
 /** What either kind of evaluation takes (evaluateTask, evaluateThoughtTask). */

@@ -135,7 +135,13 @@ export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, 
     const k = session.layers[0]!;
     const maxNewTokens = options.maxTokens ?? 32;
     // Leave room for a thought and an answer of maxNewTokens each; longer inputs are counted out.
-    const measured = records.map((record) => ({ record, tokens: thoughtPrompt(tokenizer, task.system, record.input).length + 2 * maxNewTokens + 2 }));
+    // An input that alone needs more positions than the context is measured without tokenizing it (Tokenizer.fewestTokens).
+    const positions = (record: GuidedRecord): { record: GuidedRecord; tokens: number; atLeast?: true } => {
+      const fewest = tokenizer.fewestTokens(record.input);
+      if (fewest > model.config.maxPositions) return { record, tokens: fewest, atLeast: true };
+      return { record, tokens: thoughtPrompt(tokenizer, task.system, record.input).length + 2 * maxNewTokens + 2 };
+    };
+    const measured = records.map(positions);
     const fitting = measured.filter((m) => m.tokens <= model.config.maxPositions).map((m) => m.record);
     const tooLong = measured.filter((m) => m.tokens > model.config.maxPositions);
     const room = `the model's context of ${model.config.maxPositions} positions, with room for a thought and an answer of ${maxNewTokens} tokens each`;

@@ -44,6 +44,23 @@ export interface FeatureRequest {
   onCacheHit?: () => void;
 }
 
+/** A record too long for the context, and the positions it needs (atLeast: the fewest it can need, when it was not tokenized). */
+export interface TooLong<T> {
+  record: T;
+  tokens: number;
+  atLeast?: true;
+}
+
+/**
+ * The record, when its text alone is sure to need more positions than the context has, counted
+ * without tokenizing it (fewestInputTokens): a text of megabytes would otherwise be encoded whole
+ * (seconds and a gigabyte) only to be skipped as too long.
+ */
+function surelyTooLong<T extends { text: string }>(model: Pick<SegmentedModel, 'config'>, layout: ClassificationLayout, prefix: number, record: T): TooLong<T> | undefined {
+  const fewest = prefix + layout.fewestInputTokens(record.text);
+  return fewest > model.config.maxPositions ? { record, tokens: fewest, atLeast: true } : undefined;
+}
+
 /**
  * Splits records into those whose teacher-forced sequence fits the model's context and those
  * that do not (the rule: too long is skipped and reported, never truncated, since a cut input
@@ -57,12 +74,17 @@ export function fitToContext<T extends LabelledText>(
   model: Pick<SegmentedModel, 'config'>,
   layout: ClassificationLayout,
   records: readonly T[],
-): { fits: T[]; forced: TeacherForced[]; tooLong: { record: T; tokens: number }[] } {
+): { fits: T[]; forced: TeacherForced[]; tooLong: TooLong<T>[] } {
   const prefix = layout.sharedPrefix().length;
   const fits: T[] = [];
   const forced: TeacherForced[] = []; // forced[i] is fits[i] teacher-forced, for callers that go on to train
-  const tooLong: { record: T; tokens: number }[] = [];
+  const tooLong: TooLong<T>[] = [];
   for (const record of records) {
+    const surely = surelyTooLong(model, layout, prefix, record);
+    if (surely) {
+      tooLong.push(surely);
+      continue;
+    }
     const f = layout.teacherForced(record.text, record.labels);
     const tokens = prefix + f.ids.length;
     if (tokens <= model.config.maxPositions) {
@@ -84,14 +106,19 @@ export function fitToContext<T extends LabelledText>(
  * know in advance which paths its beam will visit: a gold path that fits says nothing of them.
  */
 export function fitToContextOnAnyPath<T extends { text: string }>(
-  model: SegmentedModel,
+  model: Pick<SegmentedModel, 'config'>,
   layout: ClassificationLayout,
   records: readonly T[],
-): { fits: T[]; tooLong: { record: T; tokens: number }[] } {
+): { fits: T[]; tooLong: TooLong<T>[] } {
   const prefix = layout.sharedPrefix().length;
   const fits: T[] = [];
-  const tooLong: { record: T; tokens: number }[] = [];
+  const tooLong: TooLong<T>[] = [];
   for (const record of records) {
+    const surely = surelyTooLong(model, layout, prefix, record);
+    if (surely) {
+      tooLong.push(surely);
+      continue;
+    }
     const tokens = layout.longestPrompt(record.text, prefix);
     if (tokens <= model.config.maxPositions) fits.push(record);
     else tooLong.push({ record, tokens });

@@ -300,7 +300,7 @@ async function classifyData(task: TaskDefinition, sample: Sample<HierarchicalRec
   const reads = Array.from({ length: depth }, (_, d) => layers.map((layer) => ({ level: d + 1, layer }))).flat();
   const pass = async (records: HierarchicalRecord[], what: string): Promise<BackbonePass & { examples: number }> => {
     const { forced, tooLong } = fitToContext(loaded.model, layout, records);
-    reportTooLong(ctx.shared, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
+    reportTooLong(ctx.shared, what, tooLong.map(({ record, ...t }) => ({ id: record.id, ...t })), loaded.checkpoint.config.maxPositions);
     ctx.shared({ kind: 'stage', message: `running the backbone over ${forced.length} ${what} examples, reading ${depth} levels at ${layers.length} layers` });
     const { sequences, choices } = choiceSequences(forced);
     const features = await extractSpanFeatures(loaded.model, layout.sharedPrefix(), sequences, { reads, ...ctx.runs });

@@ -23,6 +23,8 @@ export interface SequenceFormat {
   start(): number[];
   /** True when role markers are the tokenizer's own special tokens. */
   readonly special: boolean;
+  /** The fewest tokens `content(text)` can be, known without encoding (Tokenizer.fewestTokens). */
+  fewestContentTokens(text: string): number;
 }
 
 const ROLES: Role[] = ['system', 'user', 'thought', 'subtask', 'assistant'];
@@ -41,6 +43,7 @@ export function sequenceFormat(tokenizer: Tokenizer): SequenceFormat {
       close: () => [end],
       content: (text) => encode(` ${text}`),
       start: () => (bos === undefined ? [] : [bos]),
+      fewestContentTokens: (text) => tokenizer.fewestTokens(text),
     };
   }
   // Plain-text roles for tokenizers without HdLM's special tokens.
@@ -51,6 +54,7 @@ export function sequenceFormat(tokenizer: Tokenizer): SequenceFormat {
     close: () => [],
     content: (text) => encode(` ${text}`),
     start: () => tokenizer.encode('', { addSpecialTokens: true }),
+    fewestContentTokens: (text) => tokenizer.fewestTokens(text),
   };
 }
 

@@ -4,10 +4,10 @@
 // refuse is refused here, with its file and lines), the kind follows the lines' shape, and the
 // levels' layers are spread over the model's depth. The file is a starting point: every choice
 // is a field with a comment saying how to change it.
-import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
-import { withoutBom, writeNewFile } from '../textFile';
+import { readTextFile, writeNewFile } from '../textFile';
 import { Tokenizer } from '../tokenizer';
 import type { HierarchicalRecord } from './dataset/formats';
 import { describeDuplicateTexts, describeSkipped, readGuidedDataset, readHierarchicalDataset, type DatasetIssues, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
@@ -210,7 +210,7 @@ function readSummary(train: DatasetRead<DatasetRecord>, parts: readonly { part: 
  * so a head of fixed size could cut the first one.
  */
 function readFirstObject(dataset: string): Record<string, unknown> & { line: number } {
-  const text = withoutBom(readFileSync(dataset, 'utf8'));
+  const text = readTextFile(dataset);
   for (let start = 0, line = 1; start < text.length; line++) {
     const end = text.indexOf('\n', start);
     const raw = text.slice(start, end < 0 ? text.length : end);

@@ -137,7 +137,7 @@ async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: 
     const extract = async (all: HierarchicalRecord[], what: 'training' | 'dev'): Promise<BackbonePass> => {
       const { fits: records, forced, tooLong } = fitToContext(loaded.model, layout, all);
       used[what] = records.length;
-      skippedTooLong += reportTooLong(emit, what, tooLong.map((t) => ({ id: t.record.id, tokens: t.tokens })), loaded.checkpoint.config.maxPositions);
+      skippedTooLong += reportTooLong(emit, what, tooLong.map(({ record, ...t }) => ({ id: record.id, ...t })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
       const { sequences, choices } = choiceSequences(forced);
       const features = await extractSpanFeatures(loaded.model, layout.sharedPrefix(), sequences, { reads, ...backboneRuns(emit, options, loaded.checkpoint.fingerprint) });
@@ -291,9 +291,9 @@ export function checkLevelsHaveChoices(taxonomy: Taxonomy, source: string): void
  * Examples too long for the model's context are skipped, never truncated: says so with the first
  * few named, and returns how many there were.
  */
-export function reportTooLong(emit: (e: TrainEvent) => void, what: string, tooLong: readonly { id: string; tokens: number }[], maxPositions: number): number {
+export function reportTooLong(emit: (e: TrainEvent) => void, what: string, tooLong: readonly { id: string; tokens: number; atLeast?: true }[], maxPositions: number): number {
   if (tooLong.length === 0) return 0;
-  const named = tooLong.slice(0, 3).map((t) => `${t.id} (${t.tokens} tokens)`).join(', ');
+  const named = tooLong.slice(0, 3).map((t) => `${t.id} (${t.atLeast ? 'at least ' : ''}${t.tokens} tokens)`).join(', ');
   emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} example${tooLong.length === 1 ? '' : 's'} longer than the model's context of ${maxPositions} positions, e.g. ${named}` });
   return tooLong.length;
 }

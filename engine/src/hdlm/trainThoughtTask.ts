@@ -45,7 +45,10 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
     const prefix = systemPrefix(format, task.system);
     let skippedTooLong = 0;
     const examples = (records: GuidedRecord[], what: string): Example[] => {
-      const all = records.map((record) => ({
+      // An input that alone needs more positions than the context is skipped without tokenizing it (Tokenizer.fewestTokens).
+      const fewest = (r: GuidedRecord): number => prefix.length + format.fewestContentTokens(r.input);
+      const surely = records.filter((r) => fewest(r) > loaded.checkpoint.config.maxPositions);
+      const all = records.filter((r) => fewest(r) <= loaded.checkpoint.config.maxPositions).map((record) => ({
         record,
         withThought: thoughtThenAnswerSequence(format, record.input, record.thought, record.answer),
         flat: thoughtThenAnswerSequence(format, record.input, undefined, record.answer),
@@ -54,7 +57,8 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
       const tokens = (e: Example): number => prefix.length + e.withThought.ids.length;
       const fits = all.filter((e) => tokens(e) <= loaded.checkpoint.config.maxPositions);
       const tooLong = all.filter((e) => tokens(e) > loaded.checkpoint.config.maxPositions);
-      skippedTooLong += reportTooLong(emit, what, tooLong.map((e) => ({ id: e.record.id, tokens: tokens(e) })), loaded.checkpoint.config.maxPositions);
+      const named = [...surely.map((r) => ({ id: r.id, tokens: fewest(r), atLeast: true as const })), ...tooLong.map((e) => ({ id: e.record.id, tokens: tokens(e) }))];
+      skippedTooLong += reportTooLong(emit, what, named, loaded.checkpoint.config.maxPositions);
       return fits;
     };
     const train = examples(trainRecords, 'training');

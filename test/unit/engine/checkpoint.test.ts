@@ -384,7 +384,7 @@ test('every mis-shaped tensor is reported in one error with the config fields th
   assert.equal(error.problems.length, 4); // k_proj and v_proj of both layers
   assert.equal(
     error.problems[0],
-    'model.safetensors: model.layers.0.self_attn.k_proj.weight has shape [16,32], expected [8,32] (num_key_value_heads=1 × head_dim=8, hidden_size=32)',
+    `${join(tiny.dir, 'model.safetensors')}: model.layers.0.self_attn.k_proj.weight has shape [16,32], expected [8,32] (num_key_value_heads=1 × head_dim=8, hidden_size=32)`,
   );
   assert.match(error.message, /the weights do not match config\.json \(model_type llama, 2 layers\): 4 problem\(s\)/);
   assert.match(error.message, /model\.layers\.1\.self_attn\.v_proj\.weight has shape \[16,32\], expected \[8,32\]/);
@@ -396,8 +396,8 @@ test('missing tensors and unreadable dtypes are listed together', async () => {
   const error = await loadCheckpoint(tiny.dir, isolated()).catch((err: unknown) => err);
   assert.ok(error instanceof CheckpointError);
   assert.deepEqual(error.problems, [
-    'model.safetensors: missing model.norm.weight, expected shape [32] (hidden_size=32)',
-    'model.safetensors: missing lm_head.weight, expected shape [64,32] (vocab_size=64, hidden_size=32)',
+    `${join(tiny.dir, 'model.safetensors')}: missing model.norm.weight, expected shape [32] (hidden_size=32)`,
+    `${join(tiny.dir, 'model.safetensors')}: missing lm_head.weight, expected shape [64,32] (vocab_size=64, hidden_size=32)`,
   ]);
 });
 
@@ -417,7 +417,7 @@ test('a tensor no graph uses still loads, with a warning naming it', async () =>
   rewriteWeights(tiny, { 'model.vision_tower.weight': { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } });
   const warnings: string[] = [];
   await loadCheckpoint(tiny.dir, isolated({ onWarning: (m) => warnings.push(m) }));
-  assert.deepEqual(warnings, ['model.safetensors: 1 tensor(s) are not used by the model: model.vision_tower.weight']);
+  assert.deepEqual(warnings, [`${join(tiny.dir, 'model.safetensors')}: 1 tensor(s) are not used by the model: model.vision_tower.weight`]);
 });
 
 test('a NaN or infinity in a weight fails the load naming the file and tensor, unless the scan is off', async () => {
@@ -427,7 +427,7 @@ test('a NaN or infinity in a weight fails the load naming the file and tensor, u
   rewriteWeights(tiny, { 'model.layers.1.mlp.up_proj.weight': { dtype: 'BF16', shape: [64, 32], data: poisoned } });
   await assert.rejects(
     loadCheckpoint(tiny.dir, isolated()),
-    /^Error: model\.safetensors: model\.layers\.1\.mlp\.up_proj\.weight \[64,32\] contains NaN at flat index 37;/,
+    /^Error: .*[\\/]model\.safetensors: model\.layers\.1\.mlp\.up_proj\.weight \[64,32\] contains NaN at flat index 37;/,
   );
   const loaded = await loadCheckpoint(tiny.dir, isolated({ checkFinite: false }));
   assert.ok(Number.isNaN(loaded.weights.get('model.layers.1.mlp.up_proj.weight', [64, 32])[37]));
@@ -441,7 +441,7 @@ test('a NaN or infinity in a weight fails the load naming the file and tensor, u
     if (file === lastShard) shardTensors[name] = { dtype: 'F16', shape: gpt2.shapes[name]!, data: name === 'ln_f.weight' ? big : gpt2.tensors[name]! };
   }
   writeSafetensors(join(gpt2.dir, lastShard), shardTensors);
-  await assert.rejects(loadCheckpoint(gpt2.dir, isolated()), /^Error: model-00002-of-00002\.safetensors: ln_f\.weight \[32\] contains Infinity at flat index 3/);
+  await assert.rejects(loadCheckpoint(gpt2.dir, isolated()), /^Error: .*[\\/]model-00002-of-00002\.safetensors: ln_f\.weight \[32\] contains Infinity at flat index 3/);
 });
 
 function indexOf(tiny: TinyCheckpoint): Record<string, string> {

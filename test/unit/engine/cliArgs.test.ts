@@ -6,7 +6,7 @@
 // or ignored prompt the same way, and that generate's --seed reaches the sampler.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { integer, integerList, number, UsageError } from '../../../engine/src/cli/args';
@@ -84,6 +84,31 @@ test('an output option naming a file the command reads is refused: the task file
   assert.throws(() => outputFile({ out: join(dir, 'nowhere', 'x.md') }, 'out', { task }), /--out .*x\.md: folder .*nowhere does not exist/);
 });
 
+test('an output option naming a file in the task\'s model folder is refused, new or not, through links', () => {
+  const model = join(dir, 'm-model');
+  mkdirSync(join(model, 'sub'), { recursive: true });
+  writeFileSync(join(model, 'tokenizer.json'), '{}');
+  symlinkSync(model, join(dir, 'm-linked'));
+  writeFileSync(join(dir, 'm-own.hdlm.json'), JSON.stringify({ name: 'm', model: 'm-model', dataset: 'train.jsonl', levels: [{ layer: 'last' }] }));
+  writeFileSync(join(dir, 'm-default.hdlm.json'), JSON.stringify({ name: 'm', model: 'default', dataset: 'train.jsonl', levels: [{ layer: 'last' }] }));
+  const own = readTaskFile(join(dir, 'm-own.hdlm.json'));
+  const byDefault = readTaskFile(join(dir, 'm-default.hdlm.json'));
+  for (const [values, task] of [
+    [{ out: join(model, 'tokenizer.json') }, own],
+    [{ out: join(model, 'new.jsonl') }, own],
+    [{ out: join(dir, 'm-linked', 'sub', 'x.md') }, own],
+    [{ out: join(model, 'tokenizer.json'), model }, byDefault],
+  ] as const) {
+    assert.throws(() => outputFile(values, 'out', { task }), (err: Error) => err instanceof UsageError && err.message.includes(`that is in the model folder ${model}, which this command reads`), values.out);
+  }
+  assert.equal(readFileSync(join(model, 'tokenizer.json'), 'utf8'), '{}');
+  // A folder beside the model's, whose name begins as the model's does, is not inside it.
+  mkdirSync(join(dir, 'm-model-2'));
+  assert.equal(outputFile({ out: join(dir, 'm-model-2', 'x.md') }, 'out', { task: own }), join(dir, 'm-model-2', 'x.md'));
+  // A task on the default model, run without --model, runs on the shipped model: this folder is then none of its.
+  assert.equal(outputFile({ out: join(model, 'x.md') }, 'out', { task: byDefault }), join(model, 'x.md'));
+});
+
 test('usage errors are one short message, before any model loads; no command prints the usage to stderr', () => {
   const none = hdlm([]);
   assert.equal(none.status, 2);
@@ -140,4 +165,15 @@ test('generate with no tokens to make prints no first-token time', () => {
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stderr, /hdlm: 0 tokens from layer \d+ on cpu, stop: maxTokens\n/);
   assert.doesNotMatch(run.stderr, /first token/);
+});
+
+test('--threads beyond the machine\'s cores is capped at them, as the server caps hdlm.threads, and stderr says so', () => {
+  const cores = availableParallelism();
+  const run = hdlm(['info', '--json', '--threads', '100000']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal((JSON.parse(run.stdout) as { threads: number }).threads, cores);
+  assert.match(run.stderr, new RegExp(`hdlm: --threads 100000 is more than this machine's ${cores} cores; using ${cores}`));
+  const within = hdlm(['info', '--json', '--threads', String(cores)]);
+  assert.equal((JSON.parse(within.stdout) as { threads: number }).threads, cores);
+  assert.doesNotMatch(within.stderr, /cores/);
 });

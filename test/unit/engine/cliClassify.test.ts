@@ -136,3 +136,27 @@ test('--file warns of gold labels it cannot use as given, by line, and scores th
   const rows = readFileSync(join(dir, 'gold.out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { labels: string[]; gold?: string[] });
   assert.notEqual(rows[1]!.labels[0], 'noun.bogus');
 });
+
+test('--file warns by line of "labels" that is not a list of strings, and classifies those lines without gold', () => {
+  const gold = readFileSync(fixture, 'utf8').trim().split('\n').slice(0, 4).map((l) => JSON.parse(l) as { id: string; text: string; labels: string[] });
+  const inputs = join(dir, 'typed.jsonl');
+  const lines = [gold[0], { ...gold[1], labels: 'noun.act' }, { ...gold[2], labels: ['noun.act', 3] }, { ...gold[3], labels: null }];
+  writeFileSync(inputs, lines.map((l) => JSON.stringify(l)).join('\n'));
+  const out = hdlm(['classify', '--task', join(dir, 'wn.hdlm.json'), '--file', inputs, '--out', join(dir, 'typed.out.jsonl')]);
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stderr, /typed\.jsonl:2: "labels" must be a list of label strings, got "noun\.act": left out of the accuracy against the labels/);
+  assert.match(out.stderr, /typed\.jsonl:3: "labels" must be a list of label strings, got \["noun\.act",3\] \(item 2 is 3\): left out of the accuracy/);
+  assert.doesNotMatch(out.stderr, /typed\.jsonl:[14]:/);
+  assert.match(out.stderr, /\(2 inputs with labels the task cannot predict as given\)/);
+  assert.equal(readFileSync(join(dir, 'typed.out.jsonl'), 'utf8').trim().split('\n').length, 4);
+});
+
+test('classify --out into the model folder is refused before the model loads, and the model is left whole', () => {
+  const model = join(dir, 'model');
+  const tokenizer = readFileSync(join(model, 'tokenizer.json'));
+  writeFileSync(join(dir, 'in.txt'), 'a large cat\n');
+  const out = hdlm(['classify', '--task', join(dir, 'wn.hdlm.json'), '--file', join(dir, 'in.txt'), '--out', join(model, 'tokenizer.json')]);
+  assert.equal(out.status, 2, out.stderr);
+  assert.match(out.stderr, /--out .*tokenizer\.json: that is in the model folder .*model, which this command reads/);
+  assert.deepEqual(readFileSync(join(model, 'tokenizer.json')), tokenizer);
+});

@@ -6,10 +6,12 @@
 // line over 64 KiB, levels beyond the model (refused as eval refuses them), and repeated texts
 // (said, not refused).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { shellWord } from '../../../engine/src/cli/commands/newTask';
 import { idFraction } from '../../../engine/src/hdlm/splits';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { runHdlm, type CliRun } from '../../support/hdlmCli';
@@ -144,4 +146,20 @@ test('new-task and train say which texts come twice with different labels, and w
   const trained = hdlm(['train', '--task', join(dir, 'twice.hdlm.json'), '--epochs', '1', '--no-feature-cache']);
   assert.equal(trained.status, 0, trained.stderr);
   for (const notice of [conflict, overlap]) assert.ok(trained.stderr.includes(notice.replace(/^/, 'hdlm: ')), trained.stderr);
+});
+
+test('new-task prints the next command with the task path quoted for the shell when it needs it', () => {
+  const folder = join(dir, "with spaces ü it's");
+  mkdirSync(folder);
+  const dataset = join(folder, 'd-t-set.jsonl');
+  writeFileSync(dataset, readFileSync(fixture, 'utf8').split('\n').slice(0, 200).join('\n'));
+  const run = hdlm(['new-task', dataset]);
+  assert.equal(run.status, 0, run.stderr);
+  const next = /^next: hdlm train --task (.+)$/m.exec(run.stdout)?.[1];
+  assert.ok(next, run.stdout);
+  // The word a shell reads back is the task's path, whole.
+  const read = spawnSync('sh', ['-c', `printf %s ${next}`], { encoding: 'utf8' });
+  assert.equal(read.stdout, join(folder, 'd-t-set.hdlm.json'));
+  assert.equal(shellWord('/plain/path/t.hdlm.json'), '/plain/path/t.hdlm.json');
+  assert.equal(shellWord('C:\\my tasks\\t.hdlm.json', 'win32'), '"C:\\my tasks\\t.hdlm.json"');
 });

@@ -105,3 +105,30 @@ test('texts under different labels, and dev or test texts seen in training, are 
   assert.deepEqual(describeDuplicateTexts(readGuidedDataset(guided), []), [[`1 text of ${guided} appears more than once with different labels:`, `  ${guided}:2: the text of line 1 with other labels ('a dog' → animal: dog there, animal: hound here)`].join('\n')]);
   assert.deepEqual(describeDuplicateTexts(readHierarchicalDataset(dev), []), [], 'nothing repeated: nothing said');
 });
+
+test('bytes that are not UTF-8 refuse a dataset by file and line, never read as U+FFFD; a UTF-16 file is named as such', () => {
+  const good = JSON.stringify({ text: 'a dog', labels: ['animal', 'dog'] });
+  const latin1 = join(dir, 'latin1.jsonl');
+  writeFileSync(latin1, Buffer.concat([Buffer.from(`${good}\n`), Buffer.from(`${JSON.stringify({ text: 'un café', labels: ['drink', 'coffee'] })}\n`, 'latin1')]));
+  for (const read of [readHierarchicalDataset, readGuidedDataset, readClassifyInputs]) {
+    assert.throws(() => read(latin1), (err: Error) => err.message.startsWith(`${latin1}:2: not valid UTF-8`), read.name);
+  }
+  const utf16 = join(dir, 'utf16.jsonl');
+  writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${good}\n${good}\n`, 'utf16le')]));
+  assert.throws(() => readHierarchicalDataset(utf16), (err: Error) => err.message === `${utf16}: the file is UTF-16; save it as UTF-8`);
+  const noMark = join(dir, 'utf16-no-mark.jsonl');
+  writeFileSync(noMark, Buffer.from(`${good}\n`, 'utf16le'));
+  assert.throws(() => readHierarchicalDataset(noMark), /the file is UTF-16; save it as UTF-8$/);
+});
+
+test('a dataset with no line at all says so, instead of a list of issues that is empty', () => {
+  for (const [read, needs] of [[readHierarchicalDataset, '"labels"'], [readGuidedDataset, '"thought"']] as const) {
+    for (const text of ['', '\n\n  \n']) {
+      const file = join(dir, 'empty.jsonl');
+      writeFileSync(file, text);
+      assert.throws(() => read(file), (err: Error) => err.message.startsWith(`${file}: no usable examples (each line needs {`) && err.message.includes(needs) && err.message.endsWith('): the file is empty (or only blank lines)'), JSON.stringify(text));
+    }
+  }
+  const bad = write('not-json.jsonl', ['not json']);
+  assert.throws(() => readHierarchicalDataset(bad), (err: Error) => /\):\n.*not-json\.jsonl:1: /.test(err.message));
+});

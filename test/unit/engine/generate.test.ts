@@ -156,6 +156,13 @@ test('bad generation settings name the field', async () => {
   await assert.rejects(generate(m, { prompts: [[]] }), /a prompt is empty/);
 });
 
+test('a stop token id outside the vocabulary is refused, as a prompt id is, before anything runs', async () => {
+  const m = await model();
+  await assert.rejects(generate(m, { prompts: [PROMPT], config: { maxNewTokens: 2, stopTokenIds: [SHAPE.vocab] } }), new RegExp(`stop token id ${SHAPE.vocab} is outside the vocabulary \\(0\\.\\.${SHAPE.vocab - 1}\\)`));
+  const ok = await generate(m, { prompts: [PROMPT], config: { maxNewTokens: 2, stopTokenIds: [SHAPE.vocab - 1] } });
+  assert.ok(ok.rows[0]!.tokens.length > 0);
+});
+
 test('logits processors keep the right tokens with the right mass', () => {
   const probs = softmax(Float32Array.from([2, 1, 0, 3]));
   const ranked = rankByProbability(probs);

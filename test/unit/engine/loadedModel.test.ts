@@ -114,7 +114,7 @@ function hdlm(args: string[]): { status: number | null; stdout: string; stderr: 
 }
 
 test('hdlm generate streams tokens from the last layer and from an early exit', () => {
-  const full = hdlm(['generate', '--model', dir, '--max-tokens', '6', '--json', '--stop-ids', '99999', 'hello']);
+  const full = hdlm(['generate', '--model', dir, '--max-tokens', '6', '--json', 'hello']);
   assert.equal(full.status, 0, full.stderr);
   const parsed = JSON.parse(full.stdout) as { tokens: number[]; stop: string };
   assert.ok(parsed.tokens.length >= 1 && parsed.tokens.length <= 6);
@@ -134,7 +134,7 @@ test("hdlm generate follows the model's generation_config.json unless a flag say
     writeTinyCheckpoint(withConfig, { family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, std: 0.3, seed: 4, generationConfig: { no_repeat_ngram_size: 2, temperature: 0.9, num_beams: 3 } });
     const prompt = [5, 6, 7, 5];
     const run = (...flags: string[]): { tokens: number[]; decoding: { mode: string; settings: { name: string; value: number; source: string }[] }; stderr: string } => {
-      const r = hdlm(['generate', '--model', withConfig, '--ids', prompt.join(','), '--max-tokens', '24', '--stop-ids', '99999', '--json', ...flags]);
+      const r = hdlm(['generate', '--model', withConfig, '--ids', prompt.join(','), '--max-tokens', '24', '--json', ...flags]);
       assert.equal(r.status, 0, r.stderr);
       return { ...(JSON.parse(r.stdout) as { tokens: number[]; decoding: { mode: string; settings: { name: string; value: number; source: string }[] } }), stderr: r.stderr };
     };
@@ -188,7 +188,7 @@ test("hdlm generate reads the file's max_length as prompt and output together, a
   try {
     writeTinyCheckpoint(dir, { family: 'llama', layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, std: 0.3, seed: 4, generationConfig: { max_length: 10 } });
     const run = (...flags: string[]): { tokens: number[]; stop: string; decoding: { settings: { name: string; value: number; source: string }[] } } => {
-      const r = hdlm(['generate', '--model', dir, '--ids', '5,6,7,5', '--stop-ids', '99999', '--json', ...flags]);
+      const r = hdlm(['generate', '--model', dir, '--ids', '5,6,7,5', '--json', ...flags]);
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout) as { tokens: number[]; stop: string; decoding: { settings: { name: string; value: number; source: string }[] } };
     };

@@ -201,7 +201,8 @@ test('the non-finite scan finds the first NaN or infinity in each dtype', () => 
 test('malformed files fail with the file and the tensor named', () => {
   const short = join(freshDir(), 'model.safetensors');
   writeFileSync(short, Buffer.from([1, 2, 3]));
-  assert.throws(() => SafetensorsFile.open(short), /^Error: model\.safetensors: file is 3 bytes, too short/);
+  // The path, folder and all: a message naming only model.safetensors does not say which model's.
+  assert.throws(() => SafetensorsFile.open(short), (err: Error) => err.message.startsWith(`${short}: file is 3 bytes, too short`));
 
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(1000n);
@@ -287,8 +288,8 @@ test('the store checks shapes on get and names file, tensor and both shapes', ()
   assert.equal(store.dtype('model.norm.weight'), 'BF16');
   assert.equal(store.dtype('nothing'), undefined);
   assert.deepEqual([...store.get('model.norm.weight', [4])], [1, 2, 3, 4]);
-  assert.throws(() => store.get('model.norm.weight', [2, 2]), /^Error: model\.safetensors: model\.norm\.weight has shape \[4\], expected shape \[2,2\]$/);
-  assert.throws(() => store.get('lm_head.weight', [8, 4]), /^Error: model\.safetensors: missing tensor lm_head\.weight, expected shape \[8,4\]$/);
+  assert.throws(() => store.get('model.norm.weight', [2, 2]), (err: Error) => err.message === `${join(dir, 'model.safetensors')}: model.norm.weight has shape [4], expected shape [2,2]`);
+  assert.throws(() => store.get('lm_head.weight', [8, 4]), (err: Error) => err.message === `${join(dir, 'model.safetensors')}: missing tensor lm_head.weight, expected shape [8,4]`);
 });
 
 test('an optional name prefix is accepted with or without it and listed without it', () => {
@@ -324,12 +325,12 @@ test('sharded weights are read through the index', () => {
   const dir = freshDir();
   writeShards(dir);
   const store = openSafetensorsStore(dir);
-  assert.equal(store.label, 'model.safetensors.index.json');
+  assert.equal(store.label, join(dir, 'model.safetensors.index.json'));
   assert.deepEqual(store.names().sort(), ['a', 'b']);
-  assert.equal(store.fileOf('b'), 'model-00002-of-00002.safetensors');
+  assert.equal(store.fileOf('b'), join(dir, 'model-00002-of-00002.safetensors'));
   assert.deepEqual([...store.get('a', [2])], [1, 2]);
   assert.deepEqual([...store.get('b', [1, 2])], [3, 4]);
-  assert.throws(() => store.get('c', [1]), /^Error: model\.safetensors\.index\.json: missing tensor c/);
+  assert.throws(() => store.get('c', [1]), (err: Error) => err.message.startsWith(`${join(dir, 'model.safetensors.index.json')}: missing tensor c`));
 });
 
 test('a broken index fails naming the index and the shard', () => {

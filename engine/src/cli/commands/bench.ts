@@ -14,7 +14,8 @@ import { createEngine } from './modelSession';
 export async function benchCommand(values: Values, signal: AbortSignal): Promise<void> {
   const engine = await createEngine(values);
   const device = engine.info().device;
-  const threads = integer(values, 'threads', 0);
+  // As the engine runs (capped at the cores, createEngine), not as asked.
+  const threads = engine.info().threads;
   if (typeof values['task'] === 'string') {
     await classifyLatency(engine, values, values['task'], integer(values, 'inputs', 30, 1), hierarchyBeam(values), signal);
     return;

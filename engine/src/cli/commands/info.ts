@@ -4,11 +4,11 @@ import { defaultCacheDir } from '../../cacheDir';
 import { cacheBytes, formatBytes } from '../../diskBudget';
 import { Engine } from '../../engine';
 import { hugePageMalloc } from '../../runtime/hugePages';
-import { integer, providers, Values } from '../args';
+import { providers, threadsOption, Values } from '../args';
 import { printTable } from '../table';
 
 export async function info(values: Values): Promise<void> {
-  const engine = await Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0) });
+  const engine = await Engine.create({ providers: providers(values), threads: threadsOption(values) });
   const result = engine.info();
   const dir = defaultCacheDir();
   const cache = { dir, bytes: cacheBytes(dir) };

@@ -1,14 +1,14 @@
 // Opening the model a command runs on: the engine on the chosen device, then the folder.
 import { Engine } from '../../engine';
 import type { LoadedModel } from '../../loadedModel';
-import { headPrecision, integer, integerList, modelDir, providers, UsageError, Values } from '../args';
+import { headPrecision, integerList, modelDir, providers, threadsOption, UsageError, Values } from '../args';
 
 /**
  * The engine a command runs on. What a model's load warns of (tensors no graph uses, and the
  * like) goes to stderr always; its other notes only with HDLM_VERBOSE set.
  */
 export function createEngine(values: Values): Promise<Engine> {
-  return Engine.create({ providers: providers(values), threads: integer(values, 'threads', 0), onWarning: (m) => console.error(`hdlm: warning: ${m}`) });
+  return Engine.create({ providers: providers(values), threads: threadsOption(values), onWarning: (m) => console.error(`hdlm: warning: ${m}`) });
 }
 
 /** The model of `--model` on `--device`, with segment boundaries at `cuts` (the early exits asked for). */

@@ -19,5 +19,15 @@ export async function newTaskCommand(values: Values, positionals: string[]): Pro
   const skipped = created.skipped > 0 ? `; training will skip ${created.skipped} line${created.skipped === 1 ? '' : 's'}` : '';
   console.log(`created ${created.task}: ${kind} at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples${skipped}`);
   for (const notice of created.notices) console.log(notice);
-  console.log(`next: hdlm train --task ${created.task}`);
+  console.log(`next: hdlm train --task ${shellWord(created.task)}`);
+}
+
+/**
+ * A path as one word of the shell, so that the printed command can be pasted: quoted when it
+ * holds anything but plain path characters (a space, a quote, a `$`); in a POSIX shell with single
+ * quotes (a `'` written as `'\''`), on Windows with double quotes (a name there holds no `"`).
+ */
+export function shellWord(path: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') return /^[\w@%+=:,./\\-]+$/.test(path) ? path : `"${path}"`;
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
 }

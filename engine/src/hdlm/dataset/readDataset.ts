@@ -4,10 +4,10 @@
 // (which of the conflicting lines is wrong cannot be known); a file with no usable line is
 // refused. Repeated texts (under other labels, or in training and test alike) are said, not
 // refused. Nothing is ever written back.
-import { readFileSync } from 'node:fs';
 import { formatIssues, type JsonlIssue } from './jsonl';
 import { GuidedRecord, HierarchicalRecord, validateGuided, validateHierarchical } from './formats';
 import { inputText } from '../sequenceFormat';
+import { readProblem, readTextFile, TextFileError } from '../../textFile';
 
 export interface DatasetIssues {
   file: string;
@@ -42,13 +42,21 @@ function listIssues(heading: string, file: string, issues: readonly JsonlIssue[]
   return [heading, ...issueLines(file, issues, shown).map((l) => `  ${l}`)].join('\n');
 }
 
+/** The file's text, decoded strictly: a byte that is not UTF-8 refuses the file, naming its line (decodeUtf8). */
 function readText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readTextFile(file);
   } catch (err) {
+    if (err instanceof TextFileError && err.code === 'EILSEQ') throw new DatasetError(file, [], err.message);
     const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? '; build it (npm run data) or fix the path in the task file' : '';
-    throw new DatasetError(file, [], `${file}: cannot read the dataset (${(err as Error).message})${hint}`);
+    throw new DatasetError(file, [], `${file}: cannot read the dataset (${readProblem(err)})${hint}`);
   }
+}
+
+/** Why a file has no usable example: its lines' issues follow (DatasetError), or it has no line with text at all. */
+function noExamples(file: string, issues: readonly JsonlIssue[], line: string): string {
+  const why = issues.length > 0 ? ':' : ': the file is empty (or only blank lines)';
+  return `${file}: no usable examples (each line needs ${line})${why}`;
 }
 
 /** A dataset file as read: its usable records, the line of each (1-based), and the lines skipped. */
@@ -62,14 +70,14 @@ export function readHierarchicalDataset(file: string): DatasetRead<HierarchicalR
   const text = readText(file);
   const { records, lines, issues, treeViolations: tree } = validateHierarchical(text);
   if (tree.length > 0) throw new DatasetError(file, tree, `${file}: the label paths do not form a tree, so the dataset is refused:`);
-  if (records.length === 0) throw new DatasetError(file, issues, `${file}: no usable examples (each line needs {"text": "...", "labels": ["coarse", …, "fine"]}):`);
+  if (records.length === 0) throw new DatasetError(file, issues, noExamples(file, issues, '{"text": "...", "labels": ["coarse", …, "fine"]}'));
   return { records, lines, issues: { file, skipped: issues } };
 }
 
 /** A thought-then-answer dataset ({"input", "thought", "answer"} lines), by the same rules. */
 export function readGuidedDataset(file: string): DatasetRead<GuidedRecord> {
   const { records, lines, issues } = validateGuided(readText(file));
-  if (records.length === 0) throw new DatasetError(file, issues, `${file}: no usable examples (each line needs {"input": "...", "thought": "...", "answer": "..."}):`);
+  if (records.length === 0) throw new DatasetError(file, issues, noExamples(file, issues, '{"input": "...", "thought": "...", "answer": "..."}'));
   return { records, lines, issues: { file, skipped: issues } };
 }
 
