@@ -42,6 +42,7 @@ import { Taxonomy } from '../../engine/src/hdlm/taxonomy';
 import { FLAT_HEAD, trainTask } from '../../engine/src/hdlm/trainTask';
 import type { LoadedModel } from '../../engine/src/loadedModel';
 import { formatTable, parseCount, pct, runRecord, writeJson } from '../probe/lib/report';
+import { commandLineOr } from '../corpus/lib/args';
 
 /** τ of the cascade, from "always the first exit" to "always the last" (no path is surer than 1). */
 const THRESHOLDS = [0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 2];
@@ -94,21 +95,6 @@ options:
   --out FILE                      the JSON record (default: tools/heads/results/earlyExit-<task>.json)
   --help                          show this help`;
 
-/** The command line; --help prints the usage (exit 0), an unknown or malformed option it too (exit 2). */
-function commandLine(): ReturnType<typeof parseOptions> | undefined {
-  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
-    console.log(USAGE);
-    return undefined;
-  }
-  try {
-    return parseOptions();
-  } catch (err) {
-    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw err;
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
 function parseOptions() {
   return parseArgs({
     options: {
@@ -126,7 +112,7 @@ function parseOptions() {
 }
 
 async function main(): Promise<void> {
-  const args = commandLine();
+  const args = commandLineOr(USAGE, parseOptions);
   if (!args) return;
   const { values } = args;
   const run = runRecord(); // when the run started, and the machine's load then

@@ -20,6 +20,7 @@ import { writeAtomically } from '../../engine/src/checkpoint/safetensors';
 import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { Tokenizer } from '../../engine/src/tokenizer';
 import { buildTaskStream } from './lib/taskSequences';
+import { commandLineOr } from '../corpus/lib/args';
 
 const USAGE = `usage: node out/tools/pretrain/taskSequences.js --task FILE [--task FILE …] --out FILE [options]
 
@@ -34,21 +35,6 @@ options:
   --ctx N         the context: longer sequences (with their <|eos|>) are left out and counted (default: 256)
   --help          show this help`;
 
-/** The command line; --help prints the usage (exit 0), an unknown or malformed option it too (exit 2). */
-function commandLine(): ReturnType<typeof parseOptions> | undefined {
-  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
-    console.log(USAGE);
-    return undefined;
-  }
-  try {
-    return parseOptions();
-  } catch (err) {
-    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw err;
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
 function parseOptions() {
   return parseArgs({
     options: {
@@ -61,7 +47,7 @@ function parseOptions() {
 }
 
 async function main(): Promise<void> {
-  const args = commandLine();
+  const args = commandLineOr(USAGE, parseOptions);
   if (!args) return;
   const { values } = args;
   if (!values.task?.length || !values.out) {

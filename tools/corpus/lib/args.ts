@@ -1,5 +1,6 @@
 // A small `--name value` flag parser shared by the corpus scripts, with a usage text built from
-// the same table so the help never drifts from what is accepted.
+// the same table so the help never drifts from what is accepted; and, for the scripts elsewhere
+// that parse with node:util's parseArgs, the same --help and exit-2 behaviour (commandLineOr).
 
 export interface FlagSpec {
   kind: 'string' | 'number' | 'boolean';
@@ -49,4 +50,23 @@ export function parseFlags(argv: readonly string[], specs: Record<string, FlagSp
     }
   }
   return values;
+}
+
+/**
+ * For scripts that parse with node:util's parseArgs: runs `parse` on the command line unless it
+ * asks for --help (the usage is printed, undefined returned: the script does nothing); an unknown
+ * or malformed option prints its message and the usage and exits with status 2, as above.
+ */
+export function commandLineOr<T>(usageText: string, parse: () => T): T | undefined {
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    console.log(usageText);
+    return undefined;
+  }
+  try {
+    return parse();
+  } catch (err) {
+    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw err;
+    console.error(`${(err as Error).message}\n\n${usageText}`);
+    process.exit(2);
+  }
 }
