@@ -60,14 +60,14 @@ export function decodeUtf8(bytes: Uint8Array, path: string): string {
 }
 
 /** A UTF-16 byte order mark (FF FE or FE FF), or a NUL in either of the first two bytes (UTF-16 without a mark, mostly ASCII). */
-function isUtf16(bytes: Uint8Array): boolean {
+export function isUtf16(bytes: Uint8Array): boolean {
   const [a, b] = [bytes[0], bytes[1]];
   if ((a === 0xff && b === 0xfe) || (a === 0xfe && b === 0xff)) return true;
   return bytes.length >= 2 && (a === 0) !== (b === 0);
 }
 
 /** The 1-based line of the first byte sequence that is not UTF-8: lines are cut at newline bytes, which no UTF-8 sequence contains. */
-function firstBadLine(bytes: Uint8Array): number {
+export function firstBadLine(bytes: Uint8Array): number {
   let start = 0;
   for (let line = 1; start <= bytes.length; line++) {
     const end = bytes.indexOf(0x0a, start);

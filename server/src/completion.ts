@@ -8,10 +8,10 @@
 import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
 import { CompletionItem, CompletionItemKind, MarkupKind, type Position, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DATASET_FIELDS, DEFAULT_TRAIN, LEVEL_FIELDS, TASK_FIELDS, TASK_JSON, TASK_KINDS, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { DATASET_FIELDS, DEFAULT_TRAIN, LEVEL_FIELDS, TASK_FIELDS, TASK_JSON, TASK_KINDS } from '../../engine/src/hdlm/taskFile';
 import { candidateLabels, datasetIndex, labelPositionAt } from './datasetIndex';
 import { FIELD_HELP } from './hover';
-import { modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
+import { modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type FeatureContext, type HeadsOf } from './taskFacts';
 import { pathCandidates } from './workspaceFiles';
 import { join } from 'node:path';
 
@@ -147,11 +147,10 @@ function valueItems(values: readonly string[], range: Range): CompletionItem[] {
 }
 
 /** Per layer, what trained heads of this task's levels read it, e.g. "trained head: level 1 (dev 85.8%)". */
-function trainedLayers(headsDir: string | undefined, levels: number, kind: TaskKind): Map<number, string> {
+function trainedLayers(heads: HeadsOf, levels: number): Map<number, string> {
   const found = new Map<number, string>();
-  if (headsDir === undefined) return found;
   for (let level = 1; level <= levels; level++) {
-    const manifest = trainedHead(headsDir, level, kind);
+    const manifest = trainedHead(heads, level);
     if (!manifest) continue;
     const layer = manifest.layer;
     const accuracy = trainingSummary(manifest).bestDevAccuracy;
@@ -169,7 +168,7 @@ function layerCompletions(root: Node | undefined, uri: string, context: FeatureC
   if ('problem' in model) return [{ ...last, detail: model.problem }];
   const L = model.layers;
   const levels = root && findNodeAtLocation(root, ['levels']);
-  const trained = trainedLayers(folders.headsDir, levels?.children?.length ?? 0, folders.kind);
+  const trained = trainedLayers(folders, levels?.children?.length ?? 0);
   const items: CompletionItem[] = [];
   for (let layer = 1; layer <= L; layer++) {
     const note = trained.get(layer);

@@ -13,7 +13,7 @@ import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
-import { factsOf, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
+import { factsOf, foreignHeadsOwner, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
 import { readEvaluation } from './taskSummary';
 
 /** One sentence per task-file field; completion shows these too. */
@@ -112,16 +112,26 @@ function when(iso: string): string {
  * flat baseline, and the last evaluation kept there with its change since the previous one.
  */
 function headsFolderSummary(root: Node | undefined, uri: string, context: FeatureContext): string[] {
-  const { headsDir, kind } = taskFolders(root, uri, context);
+  const folders = taskFolders(root, uri, context);
+  const { headsDir } = folders;
   if (headsDir === undefined) return [];
   const levels = root && findNodeAtLocation(root, ['levels']);
   const count = levels?.type === 'array' ? (levels.children?.length ?? 0) : 0;
-  const heads = Array.from({ length: count }, (_, i) => trainedHead(headsDir, i + 1, kind)).filter((m) => m !== undefined);
-  const flat = trainedBaseline(headsDir);
+  const heads = Array.from({ length: count }, (_, i) => trainedHead(folders, i + 1)).filter((m) => m !== undefined);
+  const flat = trainedBaseline(folders);
+  const other = foreignHeadsOwner(folders);
+  // Another task's heads (a copied task file keeps "heads"; a renamed task) are refused by
+  // classifying and training: say so here rather than count them as this task's.
+  if (other !== undefined) return [otherTasksHeads(headsDir, other)];
   if (heads.length === 0 && !flat) return [`No trained heads yet in \`${headsDir}\`: fine-tune to make them.`];
   const newest = [...heads, ...(flat ? [flat] : [])].map((m) => m.createdAt).sort().at(-1)!;
   const baseline = flat ? ', and the flat baseline' : '';
   return [`**Heads** in \`${headsDir}\`: ${heads.length} of ${count} level${count === 1 ? '' : 's'} trained${baseline} (the newest ${when(newest)}).`, evaluationSummary(headsDir)].filter((p) => p !== '');
+}
+
+/** The warning for a heads folder holding another task's heads, which classifying and training refuse (headStore.ts). */
+function otherTasksHeads(headsDir: string, other: string): string {
+  return `⚠ The heads in \`${headsDir}\` are task ${JSON.stringify(other)}'s, not this task's: classifying and fine-tuning refuse them. Set "heads" to a folder of its own (or "name" back to ${JSON.stringify(other)}, if this task was renamed).`;
 }
 
 /** "**Last evaluation** (…): joint 63.2 % HdLM, 63.2 % flat; since the previous one, joint −0.2 points (p 0.10)." */
@@ -174,7 +184,9 @@ function headSummary(root: Node | undefined, uri: string, levelIndex: number, co
   const folders = taskFolders(root, uri, context);
   if (folders.headsDir === undefined) return '';
   const file = `${headName(folders.kind, levelIndex + 1)}.json`;
-  const manifest = trainedHead(folders.headsDir, levelIndex + 1, folders.kind);
+  const manifest = trainedHead(folders, levelIndex + 1);
+  const other = foreignHeadsOwner(folders);
+  if (!manifest && other !== undefined) return otherTasksHeads(folders.headsDir, other);
   if (!manifest) return `No trained head yet (\`${file}\` in the heads folder): the model's own head decides this level until you fine-tune.`;
   const { bestDevAccuracy, bestEpoch } = trainingSummary(manifest);
   const over = manifest.labelScoring === 'choices' ? ' over label choices' : '';

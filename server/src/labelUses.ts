@@ -11,9 +11,10 @@ import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { TextDecoder } from 'node:util';
 import type { Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { readProblem, readTextFile, withoutBom } from '../../engine/src/textFile';
+import { firstBadLine, isUtf16, readProblem, readTextFile, TextFileError, withoutBom } from '../../engine/src/textFile';
 import { DocumentCache } from './documentCache';
 
 /** One line's labels with the character range of each JSON string, or undefined for other lines. */
@@ -285,18 +286,35 @@ async function indexText(text: string): Promise<LabelIndex> {
 /** Reads a file in chunks of this size; each chunk is indexed in one turn of the event loop (about 10 ms). */
 const CHUNK_BYTES = 1 << 18;
 
+/**
+ * Decoded strictly, as readTextFile decodes a small file (and training reads every file): bad bytes
+ * are the file's problem, named by line, never U+FFFD in the editor's facts while the engine
+ * refuses the same file.
+ */
 async function indexStream(path: string): Promise<LabelIndex> {
   const index = new LabelIndex();
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let rest: string | undefined;
   let row = 0;
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: CHUNK_BYTES })) {
+  for await (const bytes of createReadStream(path, { highWaterMark: CHUNK_BYTES })) {
+    const chunk = decodeChunk(decoder, bytes as Buffer, path, row, rest === undefined);
     // A byte order mark is hidden by the editor, so line 1's positions are counted without it.
-    const lines = (rest === undefined ? withoutBom(chunk as string) : rest + (chunk as string)).split('\n');
+    const lines = (rest === undefined ? withoutBom(chunk) : rest + chunk).split('\n');
     rest = lines.pop()!;
     for (const line of lines) index.add(line, row++);
   }
   index.add(rest ?? '', row);
   return index;
+}
+
+/** A chunk of the file as text; a TextFileError naming the line (about: a character may straddle chunks) where it is not UTF-8. */
+function decodeChunk(decoder: TextDecoder, bytes: Buffer, path: string, rowsBefore: number, first: boolean): string {
+  if (first && isUtf16(bytes)) throw new TextFileError(path, 'the file is UTF-16; save it as UTF-8', 'EILSEQ', undefined);
+  try {
+    return decoder.decode(bytes, { stream: true });
+  } catch (err) {
+    throw new TextFileError(path, 'not valid UTF-8; save the file as UTF-8', 'EILSEQ', err, rowsBefore + firstBadLine(bytes));
+  }
 }
 
 /** Files larger than this are not indexed: references and rename refuse them by name. */
@@ -325,6 +343,8 @@ interface FileEntry {
   stamp: string;
   index: Promise<LabelIndex>;
   ready?: LabelIndex;
+  /** Why the background read failed (not UTF-8, unreadable): kept while the file is unchanged, so it is said, not read again and again. */
+  failed?: unknown;
 }
 
 const files = new Map<string, FileEntry>();
@@ -369,8 +389,10 @@ function entryOf(path: string, now: boolean): FileEntry {
       entry.ready = index;
       for (const listener of listeners) listener();
     },
-    () => {
-      if (files.get(path) === entry) files.delete(path);
+    (err: unknown) => {
+      entry.failed = err;
+      // The documents that said "being read" are checked again, and now say why it cannot be.
+      for (const listener of listeners) listener();
     },
   );
   return cache(path, entry);
@@ -406,7 +428,9 @@ export interface NoIndex {
  */
 export function fileIndexOrReason(path: string): LabelIndex | NoIndex | undefined {
   try {
-    return entryOf(path, true).ready ?? { why: 'being read', broken: false };
+    const entry = entryOf(path, true);
+    if (entry.failed !== undefined) return { why: `unreadable: ${lineOf(entry.failed)}${readProblem(entry.failed)}`, broken: true };
+    return entry.ready ?? { why: 'being read', broken: false };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     if (err instanceof TooLargeToIndexError) return { why: `${megabytes(err.bytes)}, too large to read in the editor`, broken: false };
@@ -414,7 +438,12 @@ export function fileIndexOrReason(path: string): LabelIndex | NoIndex | undefine
   }
 }
 
-/** Calls `listener` whenever a file read in the background has been indexed. */
+/** "line 7: " for a problem on a line of the file, else nothing. */
+function lineOf(err: unknown): string {
+  return err instanceof TextFileError && err.line !== undefined ? `line ${err.line}: ` : '';
+}
+
+/** Calls `listener` whenever a file read in the background has been indexed (or could not be). */
 export function onFileIndexed(listener: () => void): void {
   listeners.push(listener);
 }

@@ -32,7 +32,12 @@ export interface TaskFolders {
   headsDir: string | undefined;
   /** The task's kind (classify unless the file says thoughtThenAnswer): it decides the heads' names. */
   kind: TaskKind;
+  /** The task's `name`, which its heads' manifests record (another task's heads are not its own). */
+  taskName: string | undefined;
 }
+
+/** Where a task's heads are and whose they must be: what trainedHead and trainedBaseline read. */
+export type HeadsOf = Pick<TaskFolders, 'headsDir' | 'kind' | 'taskName'>;
 
 export type ModelLayers = { layers: number } | { problem: string };
 
@@ -55,7 +60,7 @@ export function taskFolders(root: Node | undefined, uri: string, context: Featur
   const modelName = isDefault ? `the default model (${basename(context.defaultModelDir)})` : model.value!;
   const headsDir = taskHeadsDir(root, uri);
   const kind: TaskKind = stringAt(root, 'kind').value === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
-  return { modelNode: model.node, modelDir, modelName, headsDir, kind };
+  return { modelNode: model.node, modelDir, modelName, headsDir, kind, taskName: stringAt(root, 'name').value };
 }
 
 /** The task's heads folder (its `heads`, else `heads/<name>`), relative to the task file; undefined without a file path or a name. */
@@ -128,14 +133,31 @@ export function modelLayers(modelDir: string): ModelLayers {
   return configs.get(join(modelDir, 'config.json')) ?? { problem: `model folder ${modelDir} has no config.json` };
 }
 
-/** The manifest of level `level`'s trained head (1-based), when one is saved. */
-export function trainedHead(headsDir: string, level: number, kind: TaskKind = 'classify'): HeadManifest | undefined {
-  return manifests.get(join(headsDir, `${headName(kind, level)}.json`));
+/**
+ * The manifest of level `level`'s trained head (1-based), when one of this task's is saved: a head
+ * another task trained into the folder (a copied task file keeps "heads"; a renamed task) is not
+ * this task's, as loading and training refuse it (headStore.ts), so it is not shown as trained.
+ */
+export function trainedHead(heads: HeadsOf, level: number): HeadManifest | undefined {
+  return ownHead(heads, `${headName(heads.kind, level)}.json`);
 }
 
-/** The manifest of the flat baseline's head, when one is saved. */
-export function trainedBaseline(headsDir: string): HeadManifest | undefined {
-  return manifests.get(join(headsDir, `${FLAT_HEAD}.json`));
+/** The manifest of the flat baseline's head, when one of this task's is saved. */
+export function trainedBaseline(heads: HeadsOf): HeadManifest | undefined {
+  return ownHead(heads, `${FLAT_HEAD}.json`);
+}
+
+/** The task another task's heads in the folder belong to (the level-1 or flat head's), or undefined when they are its own or there are none. */
+export function foreignHeadsOwner(heads: HeadsOf): string | undefined {
+  if (heads.headsDir === undefined || heads.taskName === undefined) return undefined;
+  const names = [`${headName(heads.kind, 1)}.json`, `${FLAT_HEAD}.json`];
+  return names.map((n) => manifests.get(join(heads.headsDir!, n))?.task).find((t) => t !== undefined && t !== heads.taskName);
+}
+
+function ownHead(heads: HeadsOf, file: string): HeadManifest | undefined {
+  if (heads.headsDir === undefined) return undefined;
+  const manifest = manifests.get(join(heads.headsDir, file));
+  return manifest && (heads.taskName === undefined || manifest.task === heads.taskName) ? manifest : undefined;
 }
 
 /** The parts of a manifest's free-form training record that hovers and completions show. */

@@ -5,8 +5,8 @@
 import { parseTree, type Node } from 'jsonc-parser';
 import { SymbolKind, type DocumentSymbol } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { TASK_JSON, type TaskKind } from '../../engine/src/hdlm/taskFile';
-import { percent, taskFolders, trainedHead, trainingSummary, type FeatureContext } from './taskFacts';
+import { TASK_JSON } from '../../engine/src/hdlm/taskFile';
+import { percent, taskFolders, trainedHead, trainingSummary, type FeatureContext, type HeadsOf } from './taskFacts';
 
 /** Longest value shown as a symbol's detail; a long system prompt is cut. */
 const MAX_DETAIL = 60;
@@ -55,10 +55,10 @@ function propertySymbol(doc: TextDocument, property: Node, detail: string, kind:
 }
 
 /** "layer 4 · trained head at layer 4, dev 90.9%" for one entry of `levels`. */
-function levelDetail(level: Node, index: number, headsDir: string | undefined, kind: TaskKind): string {
+function levelDetail(level: Node, index: number, heads: HeadsOf): string {
   const layer = level.type === 'object' ? level.children?.find((p) => p.children?.[0]?.value === 'layer')?.children?.[1] : level;
   const parts = [`layer ${detailOf(layer) || '?'}`];
-  const manifest = headsDir !== undefined ? trainedHead(headsDir, index + 1, kind) : undefined;
+  const manifest = trainedHead(heads, index + 1);
   if (manifest) {
     const accuracy = trainingSummary(manifest).bestDevAccuracy;
     parts.push(`trained head at layer ${manifest.layer}${accuracy !== undefined ? `, dev ${percent(accuracy)}` : ''}`);
@@ -74,7 +74,7 @@ export function taskFileSymbols(doc: TextDocument, context: FeatureContext): Doc
     const [key, value] = property.children ?? [];
     if (typeof key?.value !== 'string') return [];
     if (key.value === 'levels' && value?.type === 'array') {
-      const levels = (value.children ?? []).map((level, i) => symbolFor(doc, level, level, `level ${i + 1}`, levelDetail(level, i, folders.headsDir, folders.kind), SymbolKind.Field));
+      const levels = (value.children ?? []).map((level, i) => symbolFor(doc, level, level, `level ${i + 1}`, levelDetail(level, i, folders), SymbolKind.Field));
       return [propertySymbol(doc, property, `${levels.length} level${levels.length === 1 ? '' : 's'}`, SymbolKind.Array, levels)];
     }
     if (value?.type === 'object') {

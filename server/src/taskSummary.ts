@@ -15,10 +15,12 @@ import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHead
 import type { HeadSummary, TaskSummaryResult } from './protocol';
 import { modelLayers } from './taskFacts';
 
-function headSummary(headsDir: string, name: string, log: (m: string) => void): HeadSummary | undefined {
+/** A head's manifest as the panel shows it; `{ otherTask }` when another task trained it (not this task's: loading refuses it). */
+function headSummary(headsDir: string, name: string, taskName: string, log: (m: string) => void): HeadSummary | { otherTask: string } | undefined {
   if (!existsSync(join(headsDir, `${name}.json`))) return undefined;
   try {
     const m = readManifest(headsDir, name);
+    if (m.task !== taskName) return { otherTask: m.task };
     const training = m.training ?? {};
     const number = (key: string): number | undefined => (typeof training[key] === 'number' ? training[key] : undefined);
     return { name, layer: m.layer, kind: m.kind, bestDevAccuracy: number('bestDevAccuracy'), bestEpoch: number('bestEpoch'), ...(m.labelScoring ? { labelScoring: m.labelScoring } : {}), trainedAt: m.createdAt };
@@ -61,11 +63,17 @@ export function summarizeTask(taskFile: string, log: (m: string) => void, defaul
   const L = layerCount(task, defaultModelDir);
   const exits = exitSummary(task, L);
   const names = [...new Set([...taskHeadNames(task), FLAT_HEAD, ...exits.names])];
-  const heads = names.map((n) => headSummary(task.headsDir, n, log)).filter((h): h is HeadSummary => h !== undefined);
+  const found = names.map((n) => headSummary(task.headsDir, n, task.name, log));
+  const heads = found.filter((h): h is HeadSummary => h !== undefined && !('otherTask' in h));
+  // Another task's heads in the folder (a copied task file keeps "heads"; a renamed task): not
+  // listed as trained, and its evaluation not shown as this task's, since classifying and
+  // training refuse them (headStore.ts); the notice says what to do.
+  const other = found.find((h): h is { otherTask: string } => h !== undefined && 'otherTask' in h)?.otherTask;
   // The same notices a session gives (openTask): levels whose heads learned at another layer, untrained exits.
   const { moved, notices: movedNotices } = L === undefined ? { moved: [], notices: [] } : headLayers(task, task.levels.map((l) => (l === 'last' ? L : l)), taskHeadNames(task).map((n) => heads.find((h) => h.name === n)), L);
   const wait = exits.names.length > 0 ? exitsWaitNotice(task, exits.missing, moved) : undefined;
-  const notices = [...movedNotices, ...(wait ? [wait] : [])];
+  const foreign = other === undefined ? [] : [`the heads folder ${task.headsDir} holds the heads of task ${JSON.stringify(other)}, not of this task (${JSON.stringify(task.name)}): classifying and fine-tuning refuse them; set "heads" to a folder of its own, or "name" back to ${JSON.stringify(other)} if this task was renamed`];
+  const notices = [...foreign, ...movedNotices, ...(wait ? [wait] : [])];
   return {
     task: task.path,
     name: task.name,
@@ -73,8 +81,7 @@ export function summarizeTask(taskFile: string, log: (m: string) => void, defaul
     levels: task.levels,
     ...(L !== undefined ? { modelLayers: L } : {}),
     heads,
-    ...readEvaluation(task.headsDir, log, taskDatasets(task)),
-    history: readHistoryResolved(task.headsDir, taskDatasets(task)),
+    ...(other === undefined ? { ...readEvaluation(task.headsDir, log, taskDatasets(task)), history: readHistoryResolved(task.headsDir, taskDatasets(task)) } : { history: [] }),
     ...keptScan(task.headsDir, log),
     notices,
   };

@@ -115,6 +115,13 @@ test('a thought-then-answer eval names the lines it skipped and the examples too
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /th-long\.jsonl: no example fits the model's context of 1024 positions.*th-long\.jsonl:1 needs \d+\); nothing was evaluated, and the kept evaluation stays as it was/);
   assert.equal(readFileSync(recordFile, 'utf8'), kept);
+
+  // --json gives the evaluated file as a path a script can open from here, as a classification's
+  // --json does; the kept record names it relative to the heads folder (recordFile.ts).
+  const json = hdlm(['eval', thoughtTask, '--file', mixed, '--json']);
+  assert.equal(json.status, 0, json.stderr);
+  assert.equal((JSON.parse(json.stdout) as { file: string }).file, mixed);
+  assert.equal((JSON.parse(readFileSync(recordFile, 'utf8')) as { file: string }).file, '../th-mixed.jsonl');
 });
 
 test('--file that is not there, or is a folder, is refused as the option\'s fault before the model loads (exit 2), for either kind of task', () => {

@@ -53,7 +53,8 @@ test('layers with a trained head are marked', () => {
   const heads = join(work, 'heads', 'wn');
   mkdirSync(heads, { recursive: true });
   const manifest = JSON.parse(readFileSync(join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet', 'level1.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(heads, 'level1.json'), JSON.stringify({ ...manifest, layer: 4 }));
+  // Trained by this task ("wn"): another task's heads are not marked (taskFacts.trainedHead).
+  writeFileSync(join(heads, 'level1.json'), JSON.stringify({ ...manifest, task: 'wn', layer: 4 }));
   const { items } = complete('{ "name": "wn", "model": "six", "levels": [{ "layer": | }, { "layer": "last" }] }', 'hdlm-task');
   // The shipped head's own record (it changes whenever the shipped heads are retrained).
   const dev = (((manifest.training as { bestDevAccuracy: number }).bestDevAccuracy) * 100).toFixed(1);

@@ -101,6 +101,22 @@ test('a large dataset file is read in the background: its hover says so until it
   assert.match(hover(), /50,000 examples; labels per level 3 \/ 7; ⚠ 1 line not a JSON object \(training skips them\)\.$/);
 });
 
+test('a large dataset file that is not UTF-8 is said to be, by line, once read in the background (as training refuses it)', async () => {
+  // Past 4 MiB the label index streams the file; it decodes as strictly as readTextFile does for a
+  // small one, so the editor never shows facts of text with U+FFFD in place of bad bytes.
+  const line = (i: number): string => JSON.stringify({ text: `exemple ${i} é ${'z'.repeat(80)}`, labels: [`a${i % 3}`] });
+  const lines = Array.from({ length: 50_000 }, (_, i) => line(i));
+  const path = join(work, 'split', 'latin1.jsonl');
+  const bad = Buffer.from(JSON.stringify({ text: 'caf\u00e9', labels: ['a0'] }), 'latin1');
+  writeFileSync(path, Buffer.concat([Buffer.from(lines.slice(0, 30_000).join('\n') + '\n'), bad, Buffer.from('\n' + lines.slice(30_000).join('\n') + '\n')]));
+  const text = '{ "name": "t", "dataset": { "train": "split/latin1.jsonl" } }';
+  const doc = TextDocument.create(pathToFileURL(join(work, 'latin1.hdlm.json')).href, 'hdlm-task', 1, text);
+  const hover = (): string => value(taskFileHover(doc, 0, text.indexOf('"split/latin1.jsonl"') + 2, { defaultModelDir: join(work, 'none') }));
+  assert.match(hover(), /\(The file is being read\.\)$/);
+  await assert.rejects(fileIndex(path), /latin1\.jsonl:30001: not valid UTF-8/);
+  assert.match(hover(), /\(The file is unreadable: line 30001: not valid UTF-8; save the file as UTF-8\.\)$/);
+});
+
 test('the facts of more large datasets than the label index keeps stay known: no file is read again while it is unchanged', async () => {
   // Seven files above 4 MiB, each read in the background: the index keeps six, the facts all.
   const line = (i: number): string => JSON.stringify({ text: `example ${i} ${'y'.repeat(90)}`, labels: [`c${i % 2}`] });
@@ -190,4 +206,21 @@ test('hovering `exitWhenSure` tells which heads its exits still need, then where
   const exitWhenSure = { threshold: 0.9, layers: [4, 6, 8], decidedAt: [[0.8, 0.2, 0], [0.5, 0.3, 0.2], [0.1, 0.2, 0.7]], accuracyAt: [[0.95, 0.6, null], [0.9, 0.7, 0.5], [0.8, 0.7, 0.6]] };
   writeFileSync(join(heads, 'evaluation.json'), JSON.stringify({ ...record, variants: [{ ...record.variants[0], exitWhenSure }, record.variants[1]] }));
   assert.ok(hover().endsWith('**Last evaluation** (τ 0.9) decided level 1 at layer 4 / 6 / 8 in 80 / 20 / 0 % (right 95 / 60 / – %); level 2 at layer 4 / 6 / 8 in 50 / 30 / 20 % (right 90 / 70 / 50 %); level 3 at layer 4 / 6 / 8 in 10 / 20 / 70 % (right 80 / 70 / 60 %).'), hover());
+});
+
+test("another task's heads in the folder are not shown as this task's: the level and heads hovers say whose they are", () => {
+  // A copied task file keeps "heads" (or a task is renamed): loading and training refuse those
+  // heads (headStore.ts), so the hover must not call the levels trained.
+  const heads = join(work, 'heads', 'borrowed');
+  mkdirSync(heads, { recursive: true });
+  for (const f of ['level1.json', 'flat.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet', f), join(heads, f));
+  const text = '{\n  "name": "copy",\n  "heads": "heads/borrowed",\n  "levels": [{ "layer": 4 }, { "layer": "last" }]\n}\n';
+  const doc = TextDocument.create(pathToFileURL(join(work, 'copy.hdlm.json')).toString(), 'hdlm-task', 1, text);
+  const context = { defaultModelDir: join(root, 'models', 'hdlm-tiny') };
+  const level = value(taskFileHover(doc, 3, text.split('\n')[3]!.indexOf('"layer": 4') + 2, context));
+  assert.doesNotMatch(level, /\*\*Trained head\*\*/);
+  assert.match(level, /are task "wordnet"'s, not this task's: classifying and fine-tuning refuse them/);
+  const folder = value(taskFileHover(doc, 2, 5, context));
+  assert.match(folder, /are task "wordnet"'s, not this task's/);
+  assert.doesNotMatch(folder, /levels? trained/);
 });

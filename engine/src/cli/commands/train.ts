@@ -10,7 +10,7 @@ import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
 import { newestHeadTime } from '../../hdlm/headStore';
 import { taskHeadNames } from '../../hdlm/taskSession';
-import { taskDatasets } from '../../hdlm/recordFile';
+import { taskDatasets, withResolvedFiles } from '../../hdlm/recordFile';
 import { defaultTaskFile, hierarchyBeam, integer, number, taskModelDir, UsageError, Values } from '../args';
 import { outputFile } from '../outputs';
 import { createEngine } from './modelSession';
@@ -112,8 +112,9 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     return;
   }
   if (values['json']) {
-    // The whole result, and what changed since the evaluation it replaced (the kept record's).
-    const sincePrevious = saved.written?.sincePrevious;
+    // The whole result, and what changed since the evaluation it replaced (the kept record's, its
+    // file resolved: the record names it relative to the heads folder, scripts read it from here).
+    const sincePrevious = saved.written && withResolvedFiles(task.headsDir, saved.written, taskDatasets(task)).sincePrevious;
     console.log(JSON.stringify(sincePrevious ? { ...result, sincePrevious } : result, null, 2));
     return;
   }
@@ -199,7 +200,8 @@ async function evalThought(task: TaskDefinition, engine: Engine, values: Values,
     return;
   }
   if (values['json']) {
-    console.log(JSON.stringify(saved.written ?? record, null, 2));
+    // Files resolved, as a classification's --json gives them (the kept record names them relative to the heads folder).
+    console.log(JSON.stringify(withResolvedFiles(task.headsDir, saved.written ?? record, taskDatasets(task)), null, 2));
     return;
   }
   for (const l of lines) console.log(l);

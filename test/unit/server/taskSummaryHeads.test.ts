@@ -1,0 +1,41 @@
+// The task panel's summary of a task whose heads folder holds another task's heads (a copied task
+// file keeps "heads"; a renamed task): loading and training refuse them (headStore.ts), so the
+// panel must not list them as trained nor show their evaluation as this task's, and says why.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { summarizeTask } from '../../../server/src/taskSummary';
+
+const root = resolve(__dirname, '..', '..', '..', '..');
+const shippedHeads = join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet');
+const work = mkdtempSync(join(tmpdir(), 'hdlm-summary-heads-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function taskWithHeadsOf(name: string): string {
+  const heads = join(work, 'heads');
+  mkdirSync(heads, { recursive: true });
+  for (const f of ['level1.json', 'level2.json', 'level3.json', 'flat.json', 'evaluation.json']) copyFileSync(join(shippedHeads, f), join(heads, f));
+  const file = join(work, `${name}.hdlm.json`);
+  writeFileSync(file, JSON.stringify({ name, dataset: 'train.jsonl', heads: 'heads', levels: [{ layer: 4 }, { layer: 6 }, { layer: 'last' }] }));
+  return file;
+}
+
+test("another task's heads are not this task's in the panel: none listed, no evaluation, and a notice naming the task they are", () => {
+  const logged: string[] = [];
+  const summary = summarizeTask(taskWithHeadsOf('copy'), (m) => logged.push(m), join(root, 'models', 'hdlm-tiny'));
+  assert.deepEqual(summary.heads, []);
+  assert.equal(summary.evaluation, undefined);
+  assert.deepEqual(summary.history, []);
+  const notices = summary.notices ?? [];
+  assert.equal(notices.length, 1, notices.join('\n'));
+  assert.match(notices[0]!, /holds the heads of task "wordnet", not of this task \("copy"\): classifying and fine-tuning refuse them/);
+});
+
+test('the same folder under the task that trained it lists its heads and evaluation', () => {
+  const summary = summarizeTask(taskWithHeadsOf('wordnet'), () => undefined, join(root, 'models', 'hdlm-tiny'));
+  assert.deepEqual(summary.heads.map((h) => h.name), ['level1', 'level2', 'level3', 'flat']);
+  assert.equal(summary.evaluation?.task, 'wordnet');
+  assert.deepEqual(summary.notices, []);
+});
