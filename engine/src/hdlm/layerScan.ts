@@ -20,7 +20,7 @@ import { readGuidedDataset, readHierarchicalDataset, type DatasetRead, type Data
 import type { GuidedRecord, HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { ClassificationLayout } from './classificationLayout';
-import { ownHeadCopy } from './headStore';
+import { checkHeadsFolder, ownHeadCopy } from './headStore';
 import { pairedDifference, SIGNIFICANT, type PairedDifference } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
@@ -185,6 +185,9 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
   const shared = (e: TrainEvent): void => {
     if (e.kind === 'stage' || e.kind === 'features') emit(e);
   };
+  // The record goes beside the heads (saveLayerScan): a heads folder that is a file, or holds another
+  // task's heads (a copied task file keeps "heads"), is refused before any work, as training refuses it.
+  checkHeadsFolder(task.headsDir, task);
   const tolerance = options.tolerance ?? SCAN_DEFAULTS.tolerance;
   const settings = task.train;
   const thought = task.kind === 'thoughtThenAnswer';

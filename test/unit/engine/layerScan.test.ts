@@ -2,7 +2,7 @@
 // on the WordNet fixture, whose head at a level's own layer must reach exactly what fine-tuning
 // that level's head there reaches (same rows, same trainer, same early stopping).
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Engine } from '../../../engine/src/engine';
@@ -182,4 +182,20 @@ test('a level with no choice is refused before the backbone runs, as training re
   const events: ScanEvent[] = [];
   await assert.rejects(scanLayers(engine, task, { defaultModelDir: join(dir, 'model'), layers: [2, 4], onEvent: (e) => events.push(e) }), (err: Error) => err.message === refusal);
   assert.ok(!events.some((e) => e.kind === 'features' || (e.kind === 'stage' && /backbone/.test(e.message))), 'the backbone never ran');
+});
+
+test("a heads folder holding another task's heads, or that is a file, is refused before any work, as training refuses it", async () => {
+  // The scan keeps its record in the heads folder: it must not write into another task's folder.
+  const task = readTaskFile(join(dir, 'wn.hdlm.json'));
+  // A copy of one shipped head (never the shipped folder itself: a regression would write there).
+  const shipped = join(root, 'models', 'hdlm-tiny', 'heads', 'wordnet');
+  const borrowed = join(dir, 'borrowed-heads');
+  mkdirSync(borrowed, { recursive: true });
+  for (const f of readdirSync(shipped).filter((f) => /^level1\./.test(f))) copyFileSync(join(shipped, f), join(borrowed, f));
+  const events: ScanEvent[] = [];
+  await assert.rejects(scanLayers(engine, { ...task, headsDir: borrowed }, { defaultModelDir: join(dir, 'model'), onEvent: (e) => events.push(e) }), /holds the heads of task "wordnet".*training task "wn" would replace them/);
+  assert.deepEqual(events, [], 'nothing ran');
+  const file = join(dir, 'heads-file');
+  writeFileSync(file, 'not a folder');
+  await assert.rejects(scanLayers(engine, { ...task, headsDir: file }, { defaultModelDir: join(dir, 'model') }), /the heads folder .*heads-file is a file/);
 });
