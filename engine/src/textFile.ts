@@ -6,6 +6,7 @@
 // exist yet (a new task file, a lock), whole or not at all.
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { TextDecoder } from 'node:util';
 
 /** `text` without a leading byte order mark. */
 export function withoutBom(text: string): string {
@@ -51,23 +52,40 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * with its accented letters replaced, unseen; a UTF-16 file would read as text full of NULs.
  */
 export function decodeUtf8(bytes: Uint8Array, path: string): string {
-  if (isUtf16(bytes)) throw new TextFileError(path, 'the file is UTF-16; save it as UTF-8', 'EILSEQ', undefined);
+  return decodeUtf8Part(bytes, path);
+}
+
+/** Where a part of a file lies, for decodeUtf8Part; the defaults are a whole file. */
+export interface Utf8Part {
+  /** A fatal decoder: one kept across a file's parts (`stream`) joins a character cut between them. */
+  decoder?: TextDecoder;
+  /** The part is the file's beginning, where a UTF-16 file is told apart. */
+  start?: boolean;
+  /** Whole lines before the part, so that an error names the file's line (about, for a cut character). */
+  linesBefore?: number;
+  /** More parts follow: a character cut at the end waits in `decoder` for the next. */
+  stream?: boolean;
+}
+
+/** A part of file `path` as UTF-8, as decodeUtf8 decodes a whole one (a reader in chunks: the label index). */
+export function decodeUtf8Part(bytes: Uint8Array, path: string, { decoder = strictUtf8, start = true, linesBefore = 0, stream = false }: Utf8Part = {}): string {
+  if (start && isUtf16(bytes)) throw new TextFileError(path, 'the file is UTF-16; save it as UTF-8', 'EILSEQ', undefined);
   try {
-    return strictUtf8.decode(bytes);
+    return decoder.decode(bytes, { stream });
   } catch (err) {
-    throw new TextFileError(path, 'not valid UTF-8; save the file as UTF-8', 'EILSEQ', err, firstBadLine(bytes));
+    throw new TextFileError(path, 'not valid UTF-8; save the file as UTF-8', 'EILSEQ', err, linesBefore + firstBadLine(bytes));
   }
 }
 
 /** A UTF-16 byte order mark (FF FE or FE FF), or a NUL in either of the first two bytes (UTF-16 without a mark, mostly ASCII). */
-export function isUtf16(bytes: Uint8Array): boolean {
+function isUtf16(bytes: Uint8Array): boolean {
   const [a, b] = [bytes[0], bytes[1]];
   if ((a === 0xff && b === 0xfe) || (a === 0xfe && b === 0xff)) return true;
   return bytes.length >= 2 && (a === 0) !== (b === 0);
 }
 
 /** The 1-based line of the first byte sequence that is not UTF-8: lines are cut at newline bytes, which no UTF-8 sequence contains. */
-export function firstBadLine(bytes: Uint8Array): number {
+function firstBadLine(bytes: Uint8Array): number {
   let start = 0;
   for (let line = 1; start <= bytes.length; line++) {
     const end = bytes.indexOf(0x0a, start);

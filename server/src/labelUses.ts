@@ -14,7 +14,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TextDecoder } from 'node:util';
 import type { Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { firstBadLine, isUtf16, readProblem, readTextFile, TextFileError, withoutBom } from '../../engine/src/textFile';
+import { decodeUtf8Part, readProblem, readTextFile, TextFileError, withoutBom } from '../../engine/src/textFile';
 import { DocumentCache } from './documentCache';
 
 /** One line's labels with the character range of each JSON string, or undefined for other lines. */
@@ -297,7 +297,7 @@ async function indexStream(path: string): Promise<LabelIndex> {
   let rest: string | undefined;
   let row = 0;
   for await (const bytes of createReadStream(path, { highWaterMark: CHUNK_BYTES })) {
-    const chunk = decodeChunk(decoder, bytes as Buffer, path, row, rest === undefined);
+    const chunk = decodeUtf8Part(bytes as Buffer, path, { decoder, start: rest === undefined, linesBefore: row, stream: true });
     // A byte order mark is hidden by the editor, so line 1's positions are counted without it.
     const lines = (rest === undefined ? withoutBom(chunk) : rest + chunk).split('\n');
     rest = lines.pop()!;
@@ -305,16 +305,6 @@ async function indexStream(path: string): Promise<LabelIndex> {
   }
   index.add(rest ?? '', row);
   return index;
-}
-
-/** A chunk of the file as text; a TextFileError naming the line (about: a character may straddle chunks) where it is not UTF-8. */
-function decodeChunk(decoder: TextDecoder, bytes: Buffer, path: string, rowsBefore: number, first: boolean): string {
-  if (first && isUtf16(bytes)) throw new TextFileError(path, 'the file is UTF-16; save it as UTF-8', 'EILSEQ', undefined);
-  try {
-    return decoder.decode(bytes, { stream: true });
-  } catch (err) {
-    throw new TextFileError(path, 'not valid UTF-8; save the file as UTF-8', 'EILSEQ', err, rowsBefore + firstBadLine(bytes));
-  }
 }
 
 /** Files larger than this are not indexed: references and rename refuse them by name. */

@@ -12,7 +12,7 @@ import { writeAtomically } from '../checkpoint/safetensors';
 import type { ExamplePrediction } from './evaluateTask';
 import type { ThoughtPrediction } from './evaluateThought';
 import { pairedDifference, type PairedDifference } from './metrics';
-import { portableRecordFile, resolveRecordFile } from './recordFile';
+import { evaluatedPath, portableRecordFile, resolveRecordFile } from './recordFile';
 import { samePath } from '../samePath';
 
 /** The replaced evaluation's record and predictions, beside the current ones. */
@@ -60,11 +60,6 @@ export function parsePredictions<T extends Prediction>(text: string, file: strin
     if (problem) throw new Error(`${file}:${i + 1}: not a kept prediction (${problem}); evaluate the task again to rewrite it`);
     return [value as T];
   });
-}
-
-/** The file a record's `file` names: itself, or for "train.jsonl (dev split, 30%)" the file the split was drawn from. */
-export function evaluatedPath(recordFile: string): string {
-  return recordFile.replace(/ \(dev split, \d+%\)$/, '');
 }
 
 /** The SHA-256 of a file's bytes, hex; undefined when it is not a file. */

@@ -10,8 +10,8 @@ import { parseJsonl } from './dataset/jsonl';
 import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import { EVALUATION_FILE, PREDICTIONS_FILE, evaluationRecords, type ExamplePrediction, type PredictedPath } from './evaluateTask';
 import { sameText, type ThoughtPrediction } from './evaluateThought';
-import { evaluatedPath, fileDigest, parsePredictions, type SincePrevious } from './evaluationHistory';
-import { taskDatasets, withResolvedFiles } from './recordFile';
+import { fileDigest, parsePredictions, type SincePrevious } from './evaluationHistory';
+import { evaluatedPath, isDevSplitRecord, taskDatasets, withResolvedFiles } from './recordFile';
 import { samePath } from '../samePath';
 import { readEvaluationRecord } from './evaluationRecordShape';
 import type { TaskDefinition } from './taskFile';
@@ -65,9 +65,6 @@ export interface RecordHead {
   fileDigest?: string;
 }
 
-/** A record of an evaluation on the dev split training held out names it "train.jsonl (dev split, 30%)". */
-const DEV_SPLIT_RECORD = / \(dev split, \d+%\)$/;
-
 /** The kept predictions, one per evaluated example, in file order. */
 export function readPredictions<T extends ExamplePrediction | ThoughtPrediction>(file: string): T[] {
   return parsePredictions<T>(readFileSync(file, 'utf8'), file);
@@ -79,7 +76,7 @@ export function readPredictions<T extends ExamplePrediction | ThoughtPrediction>
  */
 function evaluatedRecords<R extends { id: string }>(task: TaskDefinition, record: RecordHead, read: (file: string) => { records: R[] }): { dataset: string; byId: Map<string, R & { line: number }> } {
   const isFile = existsSync(record.file) && statSync(record.file).isFile();
-  if (!isFile && !DEV_SPLIT_RECORD.test(record.file)) throw new Error(`the evaluated file ${record.file} is not there any more; evaluate the task again`);
+  if (!isFile && !isDevSplitRecord(record.file)) throw new Error(`the evaluated file ${record.file} is not there any more; evaluate the task again`);
   const { records } = evaluationRecords(task, isFile ? record.file : undefined, read);
   const dataset = isFile ? record.file : (task.dataset.test ?? task.dataset.dev ?? task.dataset.train);
   if (record.fileDigest !== undefined && fileDigest(evaluatedPath(record.file)) !== record.fileDigest) throw changedSince(evaluatedPath(record.file), record);
@@ -157,7 +154,7 @@ function noPredictions(task: TaskDefinition, record: RecordHead, predictionsFile
   const quote = (path: string): string => (/[\s"'$`\\]/.test(path) ? JSON.stringify(path) : path);
   // The record's file, unless it is what eval picks by itself (the task's test or dev file, or the dev split).
   const byItself = task.dataset.test ?? task.dataset.dev;
-  const file = DEV_SPLIT_RECORD.test(record.file) || (byItself !== undefined && samePath(record.file, byItself)) ? '' : ` --file ${quote(record.file)}`;
+  const file = isDevSplitRecord(record.file) || (byItself !== undefined && samePath(record.file, byItself)) ? '' : ` --file ${quote(record.file)}`;
   return (
     `the evaluation of ${task.name} (${record.finishedAt}, ${record.examples} examples) has no per-example predictions beside it: ${predictionsFile} is missing ` +
     `(they are not tracked in git, so a fresh clone has none, and an evaluation from before they were kept wrote none); ` +

@@ -103,7 +103,7 @@ function removeStaleLock(dir: string, path: string): 'removed' | 'changed' | { t
   // A key of a process that is gone (killed halfway through a takeover) is renamed to this one's:
   // another key beside it would be a third name, which the check below refuses for ever. When
   // another run renamed them all first, the lock is its to remove: look again.
-  const taken = keys.length > 0 ? keys.some((f) => tryRename(join(dir, f), key)) : tryLink(path, key);
+  const taken = keys.length > 0 ? keys.some((f) => unlessGone(() => renameSync(join(dir, f), key))) : unlessGone(() => linkSync(path, key));
   if (!taken) return 'changed';
   try {
     const held = statSync(key, { bigint: true });
@@ -145,21 +145,10 @@ function sameFile(a: BigIntStats | undefined, b: BigIntStats | undefined): boole
   return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
-/** Renames `from` to `to`; false when `from` is gone (another run renamed it first). */
-function tryRename(from: string, to: string): boolean {
+/** Runs `step` on a file another run may remove or rename first: false when it was gone (ENOENT), true when the step was done. */
+function unlessGone(step: () => void): boolean {
   try {
-    renameSync(from, to);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-/** Links `to` to the file `from` names; false when there is no such file any more. */
-function tryLink(from: string, to: string): boolean {
-  try {
-    linkSync(from, to);
+    step();
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;

@@ -17,6 +17,16 @@ function splitSuffix(recordFile: string): { path: string; suffix: string } {
   return { path: recordFile.slice(0, recordFile.length - suffix.length), suffix };
 }
 
+/** Whether a record measured the dev split training held out ("train.jsonl (dev split, 30%)"), not a file of its own. */
+export function isDevSplitRecord(recordFile: string): boolean {
+  return DEV_SPLIT.test(recordFile);
+}
+
+/** The file a record's `file` names: itself, or for "train.jsonl (dev split, 30%)" the file the split was drawn from. */
+export function evaluatedPath(recordFile: string): string {
+  return splitSuffix(recordFile).path;
+}
+
 /** Absolute on any platform: a record may have been written on another (`C:\…` read on Linux). */
 const anyAbsolute = (path: string): boolean => posix.isAbsolute(path) || win32.isAbsolute(path);
 
