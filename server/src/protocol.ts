@@ -451,6 +451,12 @@ export interface JobView {
   plan?: JobPlan;
   /** Heads (training) or variants (evaluation) in the order their progress first came. */
   stages?: string[];
+  /**
+   * Training: the head (index in `stages`) from which the heads share the rest of the bar, and
+   * where the bar stood when it started (jobView.ts `headStage`): set when a head starts after an
+   * earlier one, which may have stopped early. Records kept before it existed lack it.
+   */
+  headsFrom?: { stage: number; at: number };
   /** Per head (training): loss over time, for the curve, and dev accuracy per epoch. */
   heads: { name: string; layer: number | undefined; losses: number[]; devAccuracy: number[] }[];
   /** The result of an evaluation job of a classification task. */
