@@ -3,7 +3,8 @@
 // the same reading of every event.
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import type { TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { describeDifference, describeMeanDifference, leftOutClause, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobPlan, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
+import { basename } from 'node:path';
+import { JOB_VERBS, describeDifference, describeMeanDifference, leftOutClause, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobPlan, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -104,6 +105,20 @@ function headsShare(job: JobView, index: number, units: number, epochs: number):
  */
 export function progressIncrement(reported: number, overall: number): number {
   return Math.max(0, Math.min(100, overall * 100) - reported);
+}
+
+/**
+ * What a window's status says of other windows' running jobs on its workspace (their views from
+ * the journal): "fine-tuning wn.hdlm.json 42 % in another window" for one, "2 jobs in other
+ * windows" for several; undefined for none. A job from a journal written before `overall`
+ * existed has no percent.
+ */
+export function elsewhereSummary(running: readonly JobView[]): string | undefined {
+  if (running.length === 0) return undefined;
+  if (running.length > 1) return `${running.length} jobs in other windows`;
+  const job = running[0]!;
+  const percent = job.overall === undefined ? '' : ` ${Math.floor(job.overall * 100)} %`;
+  return `${JOB_VERBS[job.kind]} ${basename(job.task)}${percent} in another window`;
 }
 
 /** Applies one event to a job's view (pure apart from the view itself; unit-tested). */

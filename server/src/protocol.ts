@@ -30,6 +30,12 @@ export interface StatusParams {
   model?: string;
   /** Layers of that model. */
   layers?: number;
+  /**
+   * Jobs another window runs on this workspace, for people ("fine-tuning wn.hdlm.json 42 % in
+   * another window"), as the shared journal says them (jobView.ts `elsewhereSummary`); absent
+   * when none runs. Sent again as they move on (at most about once a second) and when they end.
+   */
+  elsewhere?: string;
 }
 
 /**

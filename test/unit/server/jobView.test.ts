@@ -3,7 +3,7 @@
 // and how a layer scan's job reads as it goes and when it ends.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyJobEvent, evaluationLine, jobPlan, newJobView, progressIncrement, thoughtEvaluationLine } from '../../../server/src/jobView';
+import { applyJobEvent, elsewhereSummary, evaluationLine, jobPlan, newJobView, progressIncrement, thoughtEvaluationLine } from '../../../server/src/jobView';
 import type { TrainSettings } from '../../../engine/src/hdlm/taskFile';
 import type { EvaluationSummary, JobEvent, LayerScan, ThoughtEvaluationSummary, TrainReportSummary } from '../../../server/src/protocol';
 
@@ -206,4 +206,17 @@ test('heads a rerun skips (already trained, or copies of a twin) count as done a
   ]);
   // Three heads of two epochs: each skipped head is a third of the rest at once, and flat fills the last third.
   assert.deepEqual(bar.map(Math.round), [30, 30, Math.round(30 + 70 / 3), Math.round(30 + 140 / 3), Math.round(30 + 70 * 5 / 6), Math.round(30 + 70 * 5.5 / 6), 100]);
+});
+
+test("other windows' running jobs in a few words for the status: one with how far it is, several counted", () => {
+  const running = (id: string, overall?: number): ReturnType<typeof newJobView> => {
+    const view = newJobView(id, 'train', '/ws/wn.hdlm.json');
+    if (overall === undefined) delete view.overall;
+    else view.overall = overall;
+    return { ...view, elsewhere: true };
+  };
+  assert.equal(elsewhereSummary([]), undefined);
+  assert.equal(elsewhereSummary([running('train-1-abcd', 0.429)]), 'fine-tuning wn.hdlm.json 42 % in another window');
+  assert.equal(elsewhereSummary([running('train-1-abcd')]), 'fine-tuning wn.hdlm.json in another window', 'an entry of an older journal, without overall');
+  assert.equal(elsewhereSummary([running('train-1-abcd', 0.1), { ...running('evaluate-2-abcd', 0.2), kind: 'evaluate' }]), '2 jobs in other windows');
 });
