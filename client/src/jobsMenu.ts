@@ -6,7 +6,7 @@
 // can another window's: its server is asked to cancel it, and this window follows it to its end.
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
-import { cancellable, runningText } from './jobCounts';
+import { cancellable, runningText, stateText, statusLine } from './jobCounts';
 import { waitForJobEnd } from './jobWait';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -117,7 +117,7 @@ function jobItems(jobs: readonly proto.JobView[]): JobItem[] {
   const ordered = [...jobs.filter((j) => j.state === 'running'), ...jobs.filter((j) => j.state !== 'running')];
   return ordered.map((job) => ({
     label: `${STATE_ICONS[job.state]} ${jobTitle(job)}`,
-    description: `${job.jobId} · ${job.state}${job.elsewhere ? ' in another window' : ''} · started ${job.startedAt.slice(0, 16).replace('T', ' ')}`,
+    description: `${job.jobId} · ${stateText(job)} · started ${job.startedAt.slice(0, 16).replace('T', ' ')}`,
     detail: job.line,
     buttons: cancellable(job) ? [CANCEL_BUTTON] : [],
     job,
@@ -190,7 +190,7 @@ export async function statusMenuCommand(server: ServerConnection, output: TeeOut
     { label: '$(output) Show Server Log', command: 'hdlm.showLog' },
     { label: '$(refresh) Restart Server', command: 'hdlm.restartServer' },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: `HdLM — ${status.message}` });
+  const pick = await vscode.window.showQuickPick(items, { title: `HdLM — ${statusLine(status)}` });
   if (!pick) return undefined;
   output.info(`status menu: ${pick.command}`);
   await vscode.commands.executeCommand(pick.command);

@@ -1,7 +1,10 @@
 // The status bar item. It shows what the server last said in `hdlm/status`, plus the client's
-// own view of the connection (starting, restarting, stopped), which the server cannot report.
+// own view of the connection (starting, restarting, stopped), which the server cannot report,
+// and what another window's jobs on the workspace do (the server follows them in the journal),
+// so that this window does not look idle while another fine-tunes the same model.
 import * as vscode from 'vscode';
 import type { StatusParams } from '../../server/src/protocol';
+import { statusLine } from './jobCounts';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -56,11 +59,11 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const { health, busy, message, device, model } = this.current;
+    const { health, busy, device, model, elsewhere } = this.current;
     const icon = busy ? '$(sync~spin)' : health === 'error' ? '$(error)' : health === 'warning' ? '$(warning)' : '$(layers)';
-    const where = [model, device].filter(Boolean).join(' · ');
+    const where = [model, device, elsewhere].filter(Boolean).join(' · ');
     this.item.text = `${icon} HdLM${where ? `: ${where}` : ''}`;
-    this.item.tooltip = `HdLM — ${message}${device ? ` (device: ${device}${model ? `, model: ${model}` : ''})` : ''}. Click for the jobs (cancel one), model, device, log and server.`;
+    this.item.tooltip = `HdLM — ${statusLine(this.current)}${device ? ` (device: ${device}${model ? `, model: ${model}` : ''})` : ''}. Click for the jobs (cancel one), model, device, log and server.`;
     this.item.backgroundColor =
       health === 'error'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')

@@ -9,7 +9,7 @@ import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
+import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
@@ -21,7 +21,7 @@ import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { Jobs } from './jobs';
-import { jobPlan } from './jobView';
+import { elsewhereSummary, jobPlan } from './jobView';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
@@ -128,6 +128,8 @@ export class HdlmServer {
   /** Set between the batches of one hdlm/classifyMany run (`more`): the status stays busy. */
   private busyHold: ReturnType<typeof setTimeout> | undefined;
   private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
+  /** Other windows' running jobs on this workspace, for people (StatusParams.elsewhere); undefined when none runs. */
+  private elsewhere: string | undefined;
   /** What the idle status says instead of "ready" (idleHealth): the engine fell back to another device… */
   private engineWarning: string | undefined;
   /** …or the session's model did (or serves without its task); set with the model (announceModel). */
@@ -206,9 +208,11 @@ export class HdlmServer {
     };
   }
 
-  /** Called on `initialized`: reads the settings and starts the engine. */
+  /** Called on `initialized`: follows other windows' jobs, reads the settings and starts the engine. */
   async start(initializationOptions?: unknown): Promise<void> {
     this.initializationOptions = initializationOptions;
+    // Not in initialize: nothing is sent to the client before it has the initialize result.
+    this.jobs.followOthers((running) => this.othersChanged(running));
     await this.launch(this.readSettings());
   }
 
@@ -933,9 +937,23 @@ export class HdlmServer {
     }
   }
 
+  /** Sends a status, with what other windows' jobs do (othersChanged), whatever the status is about. */
   private publish(params: StatusParams): void {
-    this.lastStatus = params;
-    this.client.sendStatus(params);
+    const { elsewhere: _was, ...status } = params;
+    this.lastStatus = this.elsewhere === undefined ? status : { ...status, elsewhere: this.elsewhere };
+    this.client.sendStatus(this.lastStatus);
+  }
+
+  /**
+   * Other windows' running jobs on this workspace changed (Jobs.followOthers): the status says
+   * them, so that this window does not look idle while another fine-tunes the same model, and
+   * how far they are. Sent only when what it says changed.
+   */
+  private othersChanged(running: JobView[]): void {
+    const elsewhere = elsewhereSummary(running);
+    if (elsewhere === this.elsewhere) return;
+    this.elsewhere = elsewhere;
+    this.publish(this.lastStatus);
   }
 }
 

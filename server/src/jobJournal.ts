@@ -26,8 +26,11 @@
 //   names the server's file: two servers numbering from the folder at once (each counts on from
 //   the highest number in it) do not give the same id (two tags alike: one chance in 1.7 million).
 // - Another window cancels a job by leaving a request file for it in the folder
-//   (`<jobId>.cancel`); the server that runs the job watches the folder while it runs jobs,
-//   cancels the job as it cancels its own, and removes the request (watchCancelRequests).
+//   (`<jobId>.cancel`); the server that runs the job watches the folder, cancels the job as it
+//   cancels its own, and removes the request (watch). The same watch tells a server of the
+//   other servers' running jobs as their files change, so its status can say that a job runs in
+//   another window and how far it is (each server writes its running jobs' progress into its
+//   file, at most once a second: WRITE_DELAY_MS).
 // - The single shared file of earlier versions (`<folder>.json`) is still read, never written:
 //   its jobs are listed with the others, and removed with it once none of them is kept. Its
 //   running jobs belong to servers of those versions, which take no cancel requests.
@@ -66,6 +69,14 @@ interface ReadJob {
 interface FolderRead {
   jobs: ReadJob[];
   files: Map<string, StoredJob[]>;
+}
+
+/** What a watch of the journal's folder (JobJournal.watch) passes on. */
+export interface JournalWatchHandlers {
+  /** Another window asks to cancel this server's running job. */
+  cancel(jobId: string): void;
+  /** The other servers' running jobs, as they now stand (`elsewhere`), when they may have changed. */
+  othersChanged?(running: JobView[]): void;
 }
 
 /** Whether a cancel request was left for another server's job; if not, why, for people, where there is more to say than that it is not running. */
@@ -161,14 +172,20 @@ export class JobJournal {
   }
 
   /**
-   * Calls `cancel` with each of this server's running jobs that another window asks to cancel
-   * (requestCancel), now and as requests come, until disposed; each request is removed once
-   * passed on. Watches the folder, and looks every CANCEL_POLL_MS too: a watch may miss events
-   * (network file systems) or be refused (no inotify watches left).
+   * Watches the folder until disposed: calls `cancel` with each of this server's running jobs
+   * that another window asks to cancel (requestCancel), each request removed once passed on; and
+   * `othersChanged` with the other servers' running jobs whenever their files change (a job
+   * started, moved on, ended), and at each look while any of them runs, since a server that dies
+   * writes nothing and its job is then interrupted (its status must not say it runs on). Watches
+   * the folder, and looks every CANCEL_POLL_MS too: a watch may miss events (network file
+   * systems) or be refused (no inotify watches left). A look when nothing changed reads only the
+   * folder's listing and its files' times, not the files.
    */
-  watchCancelRequests(cancel: (jobId: string) => void): { dispose(): void } {
+  watch(handlers: JournalWatchHandlers): { dispose(): void } {
     const dir = this.dir;
     if (!dir) return { dispose: () => undefined };
+    let seen: string | undefined;
+    let othersRunning = false;
     const look = (): void => {
       // Called from a watch and a timer: a failure here is logged, never thrown into the server.
       try {
@@ -176,26 +193,41 @@ export class JobJournal {
           const job = this.own.find((j) => j.jobId === jobId);
           if (!job) continue; // another server's job: its server takes it
           rmSync(join(dir, `${jobId}${REQUEST_SUFFIX}`), { force: true });
-          if (job.state === 'running') cancel(jobId);
+          if (job.state === 'running') handlers.cancel(jobId);
         }
+        if (!handlers.othersChanged) return;
+        const files = this.storedFiles().map((f) => {
+          const stat = statSync(f, { throwIfNoEntry: false });
+          return `${f}:${stat?.mtimeMs}:${stat?.size}`;
+        });
+        const signature = files.join('\n');
+        if (signature === seen && !othersRunning) return;
+        seen = signature;
+        const mine = new Set(this.own.map((j) => j.jobId));
+        const running = this.readFolder().jobs.filter((j) => j.job.state === 'running' && !mine.has(j.job.jobId));
+        othersRunning = running.length > 0;
+        handlers.othersChanged(running.map(({ job }) => ({ ...withoutBookkeeping(job), elsewhere: true as const })));
       } catch (err) {
-        this.log(`job journal ${dir}: could not take a cancel request: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`job journal ${dir}: could not look at the folder: ${err instanceof Error ? err.message : String(err)}`);
       }
     };
     let watcher: FSWatcher | undefined;
     try {
       mkdirSync(dir, { recursive: true });
       watcher = watch(dir, (_event, name) => {
-        if (name === null || String(name).endsWith(REQUEST_SUFFIX)) look();
+        // Temporary files of atomic writes (a dot first) say nothing yet: their rename follows.
+        if (name === null || !String(name).startsWith('.')) look();
       });
+      // Watching must not keep a finished process alive (dispose ends it in a server).
+      watcher.unref();
       watcher.on('error', (err) => {
-        this.log(`job journal ${dir}: watching for cancel requests failed (${err.message}); looking every ${CANCEL_POLL_MS / 1000} s instead`);
+        this.log(`job journal ${dir}: watching the folder failed (${err.message}); looking every ${CANCEL_POLL_MS / 1000} s instead`);
         watcher?.close();
       });
     } catch (err) {
-      this.log(`job journal ${dir}: cannot watch for cancel requests (${err instanceof Error ? err.message : String(err)}); looking every ${CANCEL_POLL_MS / 1000} s instead`);
+      this.log(`job journal ${dir}: cannot watch the folder (${err instanceof Error ? err.message : String(err)}); looking every ${CANCEL_POLL_MS / 1000} s instead`);
     }
-    // unref: looking for requests must not keep a finished server process alive.
+    // unref: looking must not keep a finished server process alive.
     const poll = setInterval(look, CANCEL_POLL_MS).unref();
     look();
     return {

@@ -3,7 +3,8 @@
 // the same reading of every event.
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import type { TaskDefinition } from '../../engine/src/hdlm/taskFile';
-import { describeDifference, describeMeanDifference, leftOutClause, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobPlan, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
+import { basename } from 'node:path';
+import { JOB_VERBS, describeDifference, describeMeanDifference, leftOutClause, signedFigure, retrainedNothing, type EvaluationSummary, type JobEvent, type JobKind, type JobPlan, type JobView, type SincePrevious, type ThoughtEvaluationSummary } from './protocol';
 
 /** Loss points kept per head for the curve; older points are thinned out, not dropped. */
 const MAX_LOSS_POINTS = 400;
@@ -34,9 +35,10 @@ export const BACKBONE_SHARE = 0.3;
  * trained with these settings and data, or a copy of its twin) is done at once (`headSkipped`):
  * it takes its place among the stages, so the heads after it fill their own parts of the scale,
  * not the skipped ones', and the bar does not stand still over it to jump when the job ends. A
- * head cut short (early stopping) makes the scale jump forward to the next head's part.
- * Undefined for events that say nothing of it. `job.stages` gains the head or variant the event
- * names.
+ * head cut short (early stopping) leaves epochs of its part unused: the heads after it share
+ * what is left of the bar from where it stopped (`job.headsFrom`), so the bar neither leaps over
+ * the unused epochs at the next head nor goes back. Undefined for events that say nothing of it.
+ * `job.stages` gains the head or variant the event names.
  */
 export function overallAfter(job: JobView, event: JobEvent): number | undefined {
   const stageIndex = (name: string): number => {
@@ -49,13 +51,13 @@ export function overallAfter(job: JobView, event: JobEvent): number | undefined 
       // The training pass and then the dev pass each count from 0: the first is most of the work.
       return job.kind === 'evaluate' ? undefined : BACKBONE_SHARE * (event.done / Math.max(1, event.total));
     case 'progress': {
-      const index = stageIndex(event.head);
+      const index = headStage(job, event.head);
       const epochs = Math.max(job.plan?.epochs ?? 1, event.epoch);
-      return headsShare(job, index * epochs + (event.epoch - 1) + Math.min(1, event.examples / Math.max(1, event.epochExamples)), epochs);
+      return headsShare(job, index, (event.epoch - 1) + Math.min(1, event.examples / Math.max(1, event.epochExamples)), epochs);
     }
     case 'headSkipped': {
       const epochs = job.plan?.epochs ?? 1;
-      return headsShare(job, (stageIndex(event.head) + 1) * epochs, epochs);
+      return headsShare(job, headStage(job, event.head), epochs, epochs);
     }
     case 'scanCell':
       return BACKBONE_SHARE + (1 - BACKBONE_SHARE) * Math.min(1, event.done / Math.max(1, event.total));
@@ -69,10 +71,32 @@ export function overallAfter(job: JobView, event: JobEvent): number | undefined 
   }
 }
 
-/** Where `units` head-epochs done put a training job: after the backbone's share, of every head's `epochs` (more heads than planned widen the scale). */
-function headsShare(job: JobView, units: number, epochs: number): number {
+/**
+ * The index of a training job's head among its stages. A head seen for the first time after
+ * others starts the scale afresh from where the bar stands (`headsFrom`): an earlier head that
+ * stopped early left its unused epochs behind, and they are shared out among the heads still to
+ * come instead of being skipped over in one leap.
+ */
+function headStage(job: JobView, head: string): number {
+  const stages = (job.stages ??= []);
+  const known = stages.indexOf(head);
+  if (known >= 0) return known;
+  stages.push(head);
+  const index = stages.length - 1;
+  if (index > 0) job.headsFrom = { stage: index, at: Math.max(BACKBONE_SHARE, job.overall ?? 0) };
+  return index;
+}
+
+/**
+ * Where `units` epochs done of head `index` (each of `epochs`) put a training job: the heads from
+ * `headsFrom` on (at first, all of them after the backbone's share) share the rest of the bar
+ * equally, in order; more heads than planned widen the scale.
+ */
+function headsShare(job: JobView, index: number, units: number, epochs: number): number {
   const heads = Math.max(job.plan?.heads ?? 1, job.stages?.length ?? 0);
-  return BACKBONE_SHARE + (1 - BACKBONE_SHARE) * Math.min(1, units / (heads * epochs));
+  const { stage, at } = job.headsFrom ?? { stage: 0, at: BACKBONE_SHARE };
+  const done = (index - stage) * epochs + units;
+  return at + (1 - at) * Math.min(1, Math.max(0, done) / (Math.max(1, heads - stage) * epochs));
 }
 
 /**
@@ -81,6 +105,20 @@ function headsShare(job: JobView, units: number, epochs: number): number {
  */
 export function progressIncrement(reported: number, overall: number): number {
   return Math.max(0, Math.min(100, overall * 100) - reported);
+}
+
+/**
+ * What a window's status says of other windows' running jobs on its workspace (their views from
+ * the journal): "fine-tuning wn.hdlm.json 42 % in another window" for one, "2 jobs in other
+ * windows" for several; undefined for none. A job from a journal written before `overall`
+ * existed has no percent.
+ */
+export function elsewhereSummary(running: readonly JobView[]): string | undefined {
+  if (running.length === 0) return undefined;
+  if (running.length > 1) return `${running.length} jobs in other windows`;
+  const job = running[0]!;
+  const percent = job.overall === undefined ? '' : ` ${Math.floor(job.overall * 100)} %`;
+  return `${JOB_VERBS[job.kind]} ${basename(job.task)}${percent} in another window`;
 }
 
 /** Applies one event to a job's view (pure apart from the view itself; unit-tested). */

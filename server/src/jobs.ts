@@ -6,13 +6,13 @@
 // resume points stay as they were. A pipe's end, unlike a signal, means the same on every
 // platform, and it comes too when this server dies. Only this server holds a job's stdin, so
 // another window cancels it by asking this server (a request in the journal's folder, which this
-// server watches while it runs jobs: JobJournal.watchCancelRequests), and this server cancels it
-// exactly as it cancels its own.
+// server watches while it runs jobs, or all along when it follows other windows' jobs:
+// JobJournal.watch), and this server cancels it exactly as it cancels its own.
 import { ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { JOB_VERBS, type CancelJobResult, type JobEvent, type JobKind, type JobPlan, type JobProgressParams } from './protocol';
+import { JOB_VERBS, type CancelJobResult, type JobEvent, type JobKind, type JobPlan, type JobProgressParams, type JobView } from './protocol';
 import type { JobJournal } from './jobJournal';
 import { withHugePageMalloc } from '../../engine/src/runtime/hugePages';
 
@@ -59,8 +59,10 @@ export class Jobs {
   private readonly children = new Map<string, ChildProcess>();
   /** Running jobs that have sent their result: their process is only exiting. */
   private readonly settled = new Set<string>();
-  /** Other windows' cancel requests are watched for while this server runs jobs. */
-  private cancelRequests: { dispose(): void } | undefined;
+  /** The journal's folder is watched for other windows' cancel requests while this server runs jobs, and all along once followOthers is called. */
+  private journalWatch: { dispose(): void } | undefined;
+  /** Told of other windows' running jobs as they change (followOthers). */
+  private othersListener: ((running: JobView[]) => void) | undefined;
 
   constructor(
     private readonly cliPath: string,
@@ -97,7 +99,7 @@ export class Jobs {
     // Closing stdin is how a job is cancelled; a job already gone answers it with EPIPE.
     child.stdin.on('error', () => undefined);
     this.children.set(jobId, child);
-    this.cancelRequests ??= this.journal.watchCancelRequests((id) => this.cancelRequested(id));
+    this.watchJournal();
     this.log(`${jobId}: started ${JOB_VERBS[kind]} ${taskFile} (pid ${child.pid})`);
     this.lowerPriority(jobId, child.pid);
     const emit = (event: JobEvent): void => {
@@ -126,7 +128,7 @@ export class Jobs {
     child.on('close', (code, signal) => {
       this.children.delete(jobId);
       this.settled.delete(jobId);
-      if (this.children.size === 0) this.stopWatchingCancelRequests();
+      if (this.children.size === 0 && !this.othersListener) this.stopWatchingJournal();
       if (!finished) {
         const cancelled = signal === 'SIGINT' || code === 130;
         if (cancelled) {
@@ -171,9 +173,24 @@ export class Jobs {
     if (this.cancel(jobId)) this.log(`${jobId}: cancelling, as another window asked`);
   }
 
-  private stopWatchingCancelRequests(): void {
-    this.cancelRequests?.dispose();
-    this.cancelRequests = undefined;
+  /**
+   * Calls `onChange` with other windows' running jobs on this journal as they start, move on and
+   * end (JobJournal.watch), until disposed: the server's status says that they run.
+   */
+  followOthers(onChange: (running: JobView[]) => void): void {
+    this.othersListener = onChange;
+    this.stopWatchingJournal(); // a watch started for cancel requests only gains the listener
+    this.watchJournal();
+  }
+
+  private watchJournal(): void {
+    const listener = this.othersListener;
+    this.journalWatch ??= this.journal.watch({ cancel: (id) => this.cancelRequested(id), ...(listener ? { othersChanged: listener } : {}) });
+  }
+
+  private stopWatchingJournal(): void {
+    this.journalWatch?.dispose();
+    this.journalWatch = undefined;
   }
 
   get running(): string[] {
@@ -190,7 +207,8 @@ export class Jobs {
   }
 
   dispose(): void {
-    this.stopWatchingCancelRequests();
+    this.othersListener = undefined;
+    this.stopWatchingJournal();
     for (const child of this.children.values()) child.stdin?.end();
     this.journal.flush();
   }

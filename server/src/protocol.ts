@@ -30,6 +30,12 @@ export interface StatusParams {
   model?: string;
   /** Layers of that model. */
   layers?: number;
+  /**
+   * Jobs another window runs on this workspace, for people ("fine-tuning wn.hdlm.json 42 % in
+   * another window"), as the shared journal says them (jobView.ts `elsewhereSummary`); absent
+   * when none runs. Sent again as they move on (at most about once a second) and when they end.
+   */
+  elsewhere?: string;
 }
 
 /**
@@ -451,6 +457,12 @@ export interface JobView {
   plan?: JobPlan;
   /** Heads (training) or variants (evaluation) in the order their progress first came. */
   stages?: string[];
+  /**
+   * Training: the head (index in `stages`) from which the heads share the rest of the bar, and
+   * where the bar stood when it started (jobView.ts `headStage`): set when a head starts after an
+   * earlier one, which may have stopped early. Records kept before it existed lack it.
+   */
+  headsFrom?: { stage: number; at: number };
   /** Per head (training): loss over time, for the curve, and dev accuracy per epoch. */
   heads: { name: string; layer: number | undefined; losses: number[]; devAccuracy: number[] }[];
   /** The result of an evaluation job of a classification task. */

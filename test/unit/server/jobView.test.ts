@@ -3,7 +3,7 @@
 // and how a layer scan's job reads as it goes and when it ends.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyJobEvent, evaluationLine, jobPlan, newJobView, progressIncrement, thoughtEvaluationLine } from '../../../server/src/jobView';
+import { applyJobEvent, elsewhereSummary, evaluationLine, jobPlan, newJobView, progressIncrement, thoughtEvaluationLine } from '../../../server/src/jobView';
 import type { TrainSettings } from '../../../engine/src/hdlm/taskFile';
 import type { EvaluationSummary, JobEvent, LayerScan, ThoughtEvaluationSummary, TrainReportSummary } from '../../../server/src/protocol';
 
@@ -147,15 +147,42 @@ test('a fine-tuning job fills the progress bar once, in order: the backbone pass
   assert.equal(bar[bar.length - 1], 100);
 });
 
-test('an evaluation gives each variant its part of the bar, and a head that stops early moves it forward', () => {
+test('an evaluation gives each variant its part of the bar, and the heads after one that stops early share what it left', () => {
   const evaluation = newJobView('evaluate-1', 'evaluate', '/t.hdlm.json', new Date(), jobPlan('evaluate', { levels: [2, 'last'], train: { epochs: 2 } as TrainSettings }));
   const evalProgress = (variant: string, done: number): JobEvent => ({ kind: 'evalProgress', variant, done, total: 10, examplesPerS: 10, etaS: 1 });
   const bar = barAfterEach(evaluation, [evalProgress('hdlm', 5), evalProgress('hdlm', 10), evalProgress('flat', 5), evalProgress('flat', 10)]);
   assert.deepEqual(bar.map(Math.round), [25, 50, 75, 100]);
-  // Early stopping: level1 stops after its first epoch of two, level2 starts where its own part begins.
+  // Early stopping: level1 stops after its first epoch of two; level2 goes on from there, over the rest of the bar.
   const train = newJobView('train-2', 'train', '/t.hdlm.json', new Date(), { heads: 2, epochs: 2 });
   const steps = barAfterEach(train, [features(1, 1), progress('level1', 1, 100), progress('level2', 1, 50)]);
-  assert.deepEqual(steps.map(Math.round), [30, Math.round(30 + 70 / 4), Math.round(30 + 70 * 2.5 / 4)]);
+  const afterLevel1 = 30 + 70 / 4;
+  assert.deepEqual(steps.map(Math.round), [30, Math.round(afterLevel1), Math.round(afterLevel1 + (100 - afterLevel1) * 0.5 / 2)]);
+});
+
+test('a head that stops early does not make the bar leap at the next head: it moves on smoothly, never back, and ends full', () => {
+  // Three heads planned for ten epochs each; level1 stops after epoch 3 (patience), as trainTask's loop does.
+  const view = newJobView('train-5', 'train', '/t.hdlm.json', new Date(), jobPlan('train', { levels: [2, 'last'], train: { epochs: 10 } as TrainSettings }));
+  const epochOf = (head: string, epoch: number): JobEvent[] => [progress(head, epoch, 25), progress(head, epoch, 50), progress(head, epoch, 75), progress(head, epoch, 100), epochEnd(head, epoch)];
+  const saved = (head: string): JobEvent => ({ kind: 'saved', head, file: `/heads/${head}.safetensors` });
+  const events: JobEvent[] = [
+    features(100, 100),
+    ...[1, 2, 3].flatMap((epoch) => epochOf('level1', epoch)),
+    saved('level1'),
+    { kind: 'stage', message: 'training level2' },
+    ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].flatMap((epoch) => epochOf('level2', epoch)),
+    ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].flatMap((epoch) => epochOf('flat', epoch)),
+    { kind: 'report', report: { task: 't', examples: { train: 100, dev: 20 }, heads: [], seconds: { features: 1, training: 1 } } as unknown as TrainReportSummary },
+  ];
+  const bar = barAfterEach(view, events);
+  const steps = bar.slice(1).map((b, i) => b - bar[i]!);
+  assert.ok(steps.every((d) => d >= 0), `the bar only grows: ${bar.map(Math.round).join(', ')}`);
+  // A quarter of an epoch per progress event: no step may be more than one epoch of a head's part (70 % of the bar / 30 head-epochs).
+  const oneEpoch = 70 / 30;
+  const biggest = Math.max(...steps.slice(0, -1));
+  assert.ok(biggest <= oneEpoch, `the largest step is ${biggest.toFixed(2)} points, more than one epoch's ${oneEpoch.toFixed(2)}: ${bar.map(Math.round).join(', ')}`);
+  // The last head's last epoch fills the bar: nothing is left for the report to make up.
+  assert.equal(Math.round(bar[bar.length - 2]!), 100);
+  assert.equal(bar[bar.length - 1], 100);
 });
 
 test('without a plan (a job from an older journal) the bar still only grows and stays within 100', () => {
@@ -179,4 +206,17 @@ test('heads a rerun skips (already trained, or copies of a twin) count as done a
   ]);
   // Three heads of two epochs: each skipped head is a third of the rest at once, and flat fills the last third.
   assert.deepEqual(bar.map(Math.round), [30, 30, Math.round(30 + 70 / 3), Math.round(30 + 140 / 3), Math.round(30 + 70 * 5 / 6), Math.round(30 + 70 * 5.5 / 6), 100]);
+});
+
+test("other windows' running jobs in a few words for the status: one with how far it is, several counted", () => {
+  const running = (id: string, overall?: number): ReturnType<typeof newJobView> => {
+    const view = newJobView(id, 'train', '/ws/wn.hdlm.json');
+    if (overall === undefined) delete view.overall;
+    else view.overall = overall;
+    return { ...view, elsewhere: true };
+  };
+  assert.equal(elsewhereSummary([]), undefined);
+  assert.equal(elsewhereSummary([running('train-1-abcd', 0.429)]), 'fine-tuning wn.hdlm.json 42 % in another window');
+  assert.equal(elsewhereSummary([running('train-1-abcd')]), 'fine-tuning wn.hdlm.json in another window', 'an entry of an older journal, without overall');
+  assert.equal(elsewhereSummary([running('train-1-abcd', 0.1), { ...running('evaluate-2-abcd', 0.2), kind: 'evaluate' }]), '2 jobs in other windows');
 });
