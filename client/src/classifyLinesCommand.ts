@@ -5,7 +5,8 @@
 // are kept beside the prediction and scored.
 import * as vscode from 'vscode';
 // Shared with `hdlm classify --file`, so a line means the same in both: plain functions, no model.
-import { inputFields } from '../../engine/src/hdlm/classifyInputs';
+import { classifyInputsOf, goldIssues } from '../../engine/src/hdlm/classifyInputs';
+import type { JsonlIssue } from '../../engine/src/hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../engine/src/hdlm/metrics';
 import * as proto from '../../server/src/protocol';
 import { selectedLines } from './lineRange';
@@ -36,31 +37,26 @@ interface LineInput {
   gold?: string[];
 }
 
-/** The inputs: each non-empty line of the selection or document; a JSON Lines line gives its "text". */
-function lineInputs(editor: vscode.TextEditor): LineInput[] {
+/**
+ * The inputs: each non-empty line of the selection or document, read as `hdlm classify --file`
+ * reads a file's (classifyInputsOf): a JSON Lines line gives its "text" and its "labels". What
+ * that command warns of is in `issues`, by document line: lines that are not inputs (skipped),
+ * and gold labels that are not a list of strings (the line is classified, its labels left out of
+ * the accuracy). Depth and taxonomy are not checked here: the editor has no task's taxonomy.
+ */
+function lineInputs(editor: vscode.TextEditor): { inputs: LineInput[]; issues: JsonlIssue[] } {
   const { document, selection } = editor;
   const [first, last] = selection.isEmpty ? [0, document.lineCount - 1] : selectedLines(selection);
   const jsonl = document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl');
-  const inputs: LineInput[] = [];
-  for (let i = first; i <= last; i++) {
-    const raw = document.lineAt(i).text.trim();
-    if (!raw) continue;
-    const input = jsonl ? fromJsonLine(raw) : { text: raw };
-    if (input) inputs.push({ line: i + 1, ...input });
-  }
-  return inputs;
+  const text = document.getText(new vscode.Range(first, 0, last, document.lineAt(last).text.length));
+  const { inputs, skipped } = classifyInputsOf(text, jsonl, first + 1);
+  const issues = [...skipped, ...goldIssues(inputs)].sort((a, b) => a.line - b.line);
+  return { inputs: inputs.map(({ line, text, labels }) => ({ line, text, ...(labels ? { gold: labels } : {}) })), issues };
 }
 
-function fromJsonLine(raw: string): { text: string; gold?: string[] } | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return undefined; // not JSON: the dataset's diagnostics already say so
-  }
-  // The line number only names an id-less line, which these inputs do not use.
-  const fields = inputFields(value, 0);
-  return 'problem' in fields ? undefined : { text: fields.text, ...(fields.labels ? { gold: fields.labels } : {}) };
+/** "line 7: …", one per issue, as the CLI names them by line (without its file name: the document is in front). */
+function lineIssueMessages(issues: readonly JsonlIssue[]): string[] {
+  return issues.map((issue) => `line ${issue.line}: ${issue.message}`);
 }
 
 function againstGold(rows: readonly ClassifiedLine[]): string {
@@ -70,9 +66,12 @@ function againstGold(rows: readonly ClassifiedLine[]): string {
 
 export async function classifyLinesCommand(server: ServerConnection, output: TeeOutputChannel): Promise<ClassifiedLine[] | undefined> {
   const editor = vscode.window.activeTextEditor;
-  const inputs = editor ? lineInputs(editor) : [];
+  const { inputs, issues } = editor ? lineInputs(editor) : { inputs: [], issues: [] };
+  // Said before classifying, as `classify --file` says them: by line, in the HdLM output.
+  for (const message of lineIssueMessages(issues)) output.warn(`classify each line: ${message}`);
   if (!editor || inputs.length === 0) {
-    void vscode.window.showWarningMessage('HdLM: nothing to classify: open a document with text lines (or select some lines).');
+    const why = issues.length > 0 ? ` (${issues.length} ${issues.length === 1 ? 'line' : 'lines'} not an input: see the HdLM output)` : '';
+    void vscode.window.showWarningMessage(`HdLM: nothing to classify: open a document with text lines (or select some lines)${why}.`);
     return undefined;
   }
   if (inputs.length > CONFIRM_ABOVE && !(await vscode.window.showWarningMessage(`HdLM: classify ${inputs.length} lines?`, { modal: true }, 'Classify'))) return undefined;
@@ -115,7 +114,8 @@ export async function classifyLinesCommand(server: ServerConnection, output: Tee
   const doc = await vscode.workspace.openTextDocument({ language: 'jsonl', content: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n` });
   await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
   const partial = rows.length < inputs.length ? ` (${inputs.length - rows.length} not: cancelled or failed)` : '';
-  const summary = `classified ${rows.length} of ${inputs.length} lines in ${((Date.now() - started) / 1000).toFixed(1)} s${partial}${againstGold(rows)}`;
+  const warned = issues.length > 0 ? `; ${issues.length} ${issues.length === 1 ? 'line' : 'lines'} warned of by line in the HdLM output` : '';
+  const summary = `classified ${rows.length} of ${inputs.length} lines in ${((Date.now() - started) / 1000).toFixed(1)} s${partial}${againstGold(rows)}${warned}`;
   output.info(summary);
   void vscode.window.showInformationMessage(`HdLM: ${summary}`);
   return rows;

@@ -2,7 +2,8 @@
 // `vscode` (unit-tested). A level is an object `{ "layer": 4 }` or, as the engine also accepts
 // (engine/src/hdlm/taskFile.ts), a bare layer `4` or `"last"`: both are read, and both are
 // rewritten in place so that the file's other text and its comments stay.
-import { applyEdits, findNodeAtLocation, modify, parseTree, type FormattingOptions } from 'jsonc-parser';
+import type { FormattingOptions } from 'jsonc-parser';
+import { taskNodeAt, taskTree, withTaskValue } from '../../engine/src/hdlm/taskFile';
 
 export type LevelLayer = number | 'last';
 
@@ -47,14 +48,15 @@ export function levelLayers(raw: unknown): LevelSetting[] {
 
 /**
  * The text with each level (1-based) of `layers` set: `levels[i].layer` for a level written as an
- * object, the level itself for a bare one (jsonc-parser cannot add a key to a number).
+ * object, the level itself for a bare one (jsonc-parser cannot add a key to a number). Written
+ * where the engine reads (withTaskValue): into the last `levels` or `layer` of a file that gives
+ * one twice, a byte order mark and comments kept.
  */
 export function withLevelLayers(text: string, layers: ReadonlyMap<number, LevelLayer>): string {
   for (const [level, layer] of layers) {
-    const root = parseTree(text);
-    const node = root && findNodeAtLocation(root, ['levels', level - 1]);
+    const node = taskNodeAt(taskTree(text), ['levels', level - 1]);
     const path = node?.type === 'object' ? ['levels', level - 1, 'layer'] : ['levels', level - 1];
-    text = applyEdits(text, modify(text, path, layer, { formattingOptions: FORMAT }));
+    text = withTaskValue(text, path, layer, FORMAT);
   }
   return text;
 }

@@ -4,9 +4,9 @@
 // evaluate, cancel, open a file, make a task from a dataset, use a task, change a level's layer (an edit of the task file
 // that keeps its comments and layout, then a save). The jobs belong to the server, which keeps
 // them across panel closes and its own restarts; the panel only shows them.
-import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import * as proto from '../../server/src/protocol';
+import { parseTaskText, TaskFileError } from '../../engine/src/hdlm/taskFile';
 import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
 import type { CancelOutcome } from './jobsMenu';
 import type { ServerConnection } from './serverConnection';
@@ -208,19 +208,25 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 }
 
-/** The task file's own fields; a file that does not parse is listed with its problem. */
+/**
+ * The task file's own fields; a file that does not parse is listed with its problem. Read by
+ * parseTaskText, as the command line and the diagnostics read it: a syntax error or a key given
+ * twice is listed as they word it (by line and column), not shown with layers the task would not
+ * run with.
+ */
 async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
   const path = vscode.workspace.asRelativePath(uri);
   const base = { uri: uri.toString(), path, active: isSettingFor(active, uri.fsPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath), heads: [] };
   try {
-    const raw = parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as Record<string, unknown> | undefined;
+    const raw = parseTaskText(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), uri.fsPath) as Record<string, unknown> | undefined;
     const levels = levelLayers(raw);
     const split = raw?.['dataset'] as { train?: unknown } | undefined;
     const dataset = typeof raw?.['dataset'] === 'string' ? raw['dataset'] : typeof split?.train === 'string' ? split.train : '';
     const kind = raw?.['kind'] === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
     return { ...base, name: String(raw?.['name'] ?? ''), kind, dataset, levels };
   } catch (err) {
-    return { ...base, name: '', kind: 'classify', dataset: '', levels: [], problem: err instanceof Error ? err.message : String(err) };
+    const problem = err instanceof TaskFileError ? err.problems.join('; ') : err instanceof Error ? err.message : String(err);
+    return { ...base, name: '', kind: 'classify', dataset: '', levels: [], problem };
   }
 }
 

@@ -17,9 +17,15 @@ export function jsonErrorWords(code: ParseErrorCode): string {
   return printParseErrorCode(code).replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase();
 }
 
-/** "line 3, column 5: property name expected" for one of jsonc-parser's errors. */
-export function describeJsonError(text: string, error: ParseError): string {
-  return `line ${lineColumn(text, error.offset)}: ${jsonErrorWords(error.error)}`;
+/**
+ * The one wording of a JSON syntax error, for every JSON file the project reads (task files,
+ * model folder files, head manifests, a safetensors header, a dataset's lines): the place first,
+ * as compilers and the editor's problem list give it, then what is wrong: "line 3, column 5: not
+ * valid JSON: comma expected", after the file's name. Without `place` (a dataset line, whose line
+ * its caller names; an editor diagnostic, placed by its range) only "not valid JSON: reason".
+ */
+export function notValidJson(reason: string, place?: { text: string; offset: number }): string {
+  return `${place ? `line ${lineColumn(place.text, place.offset)}: ` : ''}not valid JSON: ${reason}`;
 }
 
 /**
@@ -59,8 +65,9 @@ export function parseJsonText(text: string, path: string): unknown {
     // character position at best. Should it find nothing, JSON.parse's own message stands.
     const errors: ParseError[] = [];
     parse(text, errors, STRICT);
-    const where = errors[0] ? ` at ${describeJsonError(text, errors[0])}` : `: ${(err as Error).message}`;
-    throw new Error(`${path}: not valid JSON${where}`, { cause: err });
+    const first = errors[0];
+    const problem = first ? notValidJson(jsonErrorWords(first.error), { text, offset: first.offset }) : notValidJson((err as Error).message);
+    throw new Error(`${path}: ${problem}`, { cause: err });
   }
 }
 

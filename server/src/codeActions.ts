@@ -5,8 +5,8 @@
 //   - an unknown task-file field: rename it to the field it most likely meant, or remove it;
 //   - a model folder that is missing or unreadable: use the default model;
 //   - a dataset label under a second parent: give this line the path the first line gave it.
-import { findNodeAtLocation, modify, parseTree, type JSONPath } from 'jsonc-parser';
-import { TASK_JSON } from '../../engine/src/hdlm/taskFile';
+import { modify, type JSONPath } from 'jsonc-parser';
+import { taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
 import { CodeAction, CodeActionKind, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { keysFor } from './completion';
@@ -48,8 +48,8 @@ function quickFix(title: string, doc: TextDocument, diagnostic: Diagnostic, edit
 /** Rename to the nearest known key not already in the object (when one is near), and remove. */
 function unknownFieldFixes(doc: TextDocument, diagnostic: Diagnostic, path: JSONPath): CodeAction[] {
   const text = doc.getText();
-  const root = parseTree(text, [], TASK_JSON);
-  const value = root && findNodeAtLocation(root, path);
+  const root = taskTree(text);
+  const value = root && taskNodeAt(root, path);
   const key = value?.parent?.type === 'property' ? value.parent.children?.[0] : undefined;
   const name = path.at(-1);
   if (!key || typeof name !== 'string' || key.value !== name) return [];

@@ -4,8 +4,7 @@
 // on a hierarchical dataset, "Classify this example" on each line, with the labels it carries in
 // the title so that the classifier's answer can be compared at a glance. The commands are the
 // client's; the lenses only name them with their argument.
-import { findNodeAtLocation, parseTree } from 'jsonc-parser';
-import { TASK_JSON } from '../../engine/src/hdlm/taskFile';
+import { taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
 import type { CodeLens, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { existsSync } from 'node:fs';
@@ -25,8 +24,8 @@ export function codeLenses(doc: TextDocument): CodeLens[] {
 }
 
 export function taskFileLenses(doc: TextDocument): CodeLens[] {
-  const root = parseTree(doc.getText(), [], TASK_JSON);
-  const name = root && findNodeAtLocation(root, ['name']);
+  const root = taskTree(doc.getText());
+  const name = root && taskNodeAt(root, ['name']);
   const line = name ? doc.positionAt(name.offset).line : 0;
   const range: Range = { start: { line, character: 0 }, end: { line, character: 0 } };
   const lenses: CodeLens[] = [
@@ -34,7 +33,7 @@ export function taskFileLenses(doc: TextDocument): CodeLens[] {
     { range, command: { title: 'Evaluate', command: 'hdlm.evaluate', arguments: [doc.uri] } },
   ];
   // The layer scan, on the levels' line.
-  const levels = root && findNodeAtLocation(root, ['levels']);
+  const levels = root && taskNodeAt(root, ['levels']);
   if (levels) {
     const at = doc.positionAt(levels.offset).line;
     lenses.push({ range: { start: { line: at, character: 0 }, end: { line: at, character: 0 } }, command: { title: 'Suggest layers', command: 'hdlm.scanLayers', arguments: [doc.uri] } });

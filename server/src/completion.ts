@@ -5,10 +5,10 @@
 // In hierarchical datasets: the labels of a level, restricted to the children of the label
 // written before them on the line, with how many lines use each; in thought-then-answer
 // datasets, the thoughts used so far.
-import { findNodeAtLocation, getLocation, parseTree, type JSONPath, type Node } from 'jsonc-parser';
+import { getLocation, type JSONPath, type Node } from 'jsonc-parser';
 import { CompletionItem, CompletionItemKind, MarkupKind, type Position, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DATASET_FIELDS, DEFAULT_TRAIN, LEVEL_FIELDS, TASK_FIELDS, TASK_JSON, TASK_KINDS } from '../../engine/src/hdlm/taskFile';
+import { DATASET_FIELDS, DEFAULT_TRAIN, LEVEL_FIELDS, TASK_FIELDS, TASK_KINDS, taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
 import { candidateLabels, datasetIndex, labelPositionAt } from './datasetIndex';
 import { FIELD_HELP } from './hover';
 import { modelLayers, percent, taskBaseDir, taskFolders, trainedHead, trainingSummary, type FeatureContext, type HeadsOf } from './taskFacts';
@@ -35,7 +35,7 @@ export function taskFileCompletions(doc: TextDocument, position: Position, conte
   const text = doc.getText();
   const offset = doc.offsetAt(position);
   const location = getLocation(text, offset);
-  const root = parseTree(text, [], TASK_JSON);
+  const root = taskTree(text);
   const range = replacedRange(doc, text, location.previousNode, offset);
   const path = location.path;
   if (location.isAtPropertyKey) return keyCompletions(text, root, path, location.previousNode, range);
@@ -93,7 +93,7 @@ function modelFolderItems(uri: string, range: Range): CompletionItem[] {
 function isLayerValue(root: Node | undefined, path: JSONPath): boolean {
   if (path[0] !== 'levels' || typeof path[1] !== 'number') return false;
   if (path.length === 3) return path[2] === 'layer';
-  const levels = root && findNodeAtLocation(root, ['levels']);
+  const levels = root && taskNodeAt(root, ['levels']);
   return path.length === 2 && !(levels?.children ?? []).some((level) => level.type === 'object');
 }
 
@@ -114,7 +114,7 @@ function replacedRange(doc: TextDocument, text: string, node: Node | undefined, 
 
 function keyCompletions(text: string, root: Node | undefined, path: JSONPath, keyNode: Node | undefined, range: Range): CompletionItem[] {
   const objectPath = path.slice(0, -1);
-  const object = objectPath.length === 0 ? root : root && findNodeAtLocation(root, objectPath);
+  const object = objectPath.length === 0 ? root : root && taskNodeAt(root, objectPath);
   const typed = keyNode?.type === 'property' ? keyNode.offset : undefined;
   const present = new Set((object?.type === 'object' ? (object.children ?? []) : []).map((p) => p.children?.[0]).filter((k) => k !== undefined && k.offset !== typed).map((k) => k!.value as string));
   // With a key string already there, replace just it; a colon is added only where none follows.
@@ -167,7 +167,7 @@ function layerCompletions(root: Node | undefined, uri: string, context: FeatureC
   const model = modelLayers(folders.modelDir);
   if ('problem' in model) return [{ ...last, detail: model.problem }];
   const L = model.layers;
-  const levels = root && findNodeAtLocation(root, ['levels']);
+  const levels = root && taskNodeAt(root, ['levels']);
   const trained = trainedLayers(folders, levels?.children?.length ?? 0);
   const items: CompletionItem[] = [];
   for (let layer = 1; layer <= L; layer++) {

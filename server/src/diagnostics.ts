@@ -6,12 +6,12 @@
 // quick fix can mend carry what it needs in `data` (FixData, read by codeActions.ts).
 // Functions of the text and of small cached file reads, so the server can run them on every
 // change and tests can call them directly.
-import { findNodeAtLocation, Node, type JSONPath } from 'jsonc-parser';
+import { Node, type JSONPath } from 'jsonc-parser';
 import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
-import { levelDepthProblem, parseTask, parseTaskTree, TASK_KINDS, TaskFileError, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { levelDepthProblem, parseTask, parseTaskTree, TASK_KINDS, taskNodeAt, TaskFileError, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
 import { datasetKind, type DatasetKind } from './datasetKind';
@@ -53,24 +53,10 @@ export function pathOfProblem(message: string): JSONPath {
   return path;
 }
 
-/**
- * As findNodeAtLocation, but where a key is given twice, its last value: the one parseTask read
- * and a problem is about (the repeat itself is reported as such by parseTaskTree).
- */
-function lastNodeAt(root: Node, path: JSONPath): Node | undefined {
-  let node: Node | undefined = root;
-  for (const part of path) {
-    const children: Node[] = node?.children ?? [];
-    if (typeof part === 'number') node = node?.type === 'array' ? children[part] : undefined;
-    else node = node?.type === 'object' ? children.filter((p) => p.children?.[0]?.value === part).at(-1)?.children?.[1] : undefined;
-  }
-  return node;
-}
-
 /** The node a problem is about: the deepest existing node on its path (for an unknown key, the key). */
 function nodeFor(root: Node | undefined, path: JSONPath, unknownKey: boolean): Node | undefined {
   for (let n = path.length; n > 0; n--) {
-    const node = root && lastNodeAt(root, path.slice(0, n));
+    const node = root && taskNodeAt(root, path.slice(0, n));
     if (node) return unknownKey && n === path.length && node.parent?.type === 'property' ? node.parent.children?.[0] : node;
   }
   return root;
@@ -116,9 +102,9 @@ function someLabels(labels: string[]): string {
  */
 function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
   const base = taskBaseDir(doc.uri);
-  const dataset = lastNodeAt(root, ['dataset']);
+  const dataset = taskNodeAt(root, ['dataset']);
   if (base === undefined || !dataset) return [];
-  const files = dataset.type === 'string' ? [{ split: 'train', node: dataset }] : (['train', 'dev', 'test'] as const).map((split) => ({ split, node: lastNodeAt(dataset, [split]) }));
+  const files = dataset.type === 'string' ? [{ split: 'train', node: dataset }] : (['train', 'dev', 'test'] as const).map((split) => ({ split, node: taskNodeAt(dataset, [split]) }));
   const kind = taskKindOf(root);
   const diagnostics: Diagnostic[] = [];
   let train: LevelLabels | undefined;
@@ -159,7 +145,7 @@ function datasetFileDiagnostics(doc: TextDocument, root: Node): Diagnostic[] {
 
 /** The task's kind as parseTask reads it (classify when unset); undefined when `kind` is not one (parseTask names it). */
 function taskKindOf(root: Node): TaskKind | undefined {
-  const value: unknown = lastNodeAt(root, ['kind'])?.value ?? 'classify';
+  const value: unknown = taskNodeAt(root, ['kind'])?.value ?? 'classify';
   return (TASK_KINDS as readonly unknown[]).includes(value) ? (value as TaskKind) : undefined;
 }
 
@@ -178,7 +164,7 @@ function kindMismatch(kind: TaskKind, facts: DatasetFacts): string | undefined {
 
 /** A classify task with more or fewer levels than its training labels have, on `levels`: checkLevelDepth's refusal, said before training. */
 function levelDepthDiagnostics(doc: TextDocument, root: Node, depth: number): Diagnostic[] {
-  const levels = lastNodeAt(root, ['levels']);
+  const levels = taskNodeAt(root, ['levels']);
   // No labels at all, or no list of levels (parseTask names that), leaves nothing to compare.
   if (depth === 0 || levels?.type !== 'array' || !levels.children?.length) return [];
   const problem = levelDepthProblem(levels.children.length, depth, 'in the training data');
@@ -201,9 +187,9 @@ function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext
     const fixable = folders.modelDir !== context.defaultModelDir;
     return [{ ...error(folders.modelNode, folders.modelNode.length, model.problem), ...(fixable ? { data: { fix: 'modelFolder' } satisfies FixData } : {}) }];
   }
-  const levels = findNodeAtLocation(root, ['levels']);
+  const levels = taskNodeAt(root, ['levels']);
   const diagnostics: Diagnostic[] = [];
-  const layerNodes = (levels?.type === 'array' ? (levels.children ?? []) : []).map((level) => (level.type === 'object' ? findNodeAtLocation(level, ['layer']) : level));
+  const layerNodes = (levels?.type === 'array' ? (levels.children ?? []) : []).map((level) => (level.type === 'object' ? taskNodeAt(level, ['layer']) : level));
   layerNodes.forEach((layer, i) => {
     if (layer?.type !== 'number' || typeof layer.value !== 'number' || layer.value <= model.layers) return;
     const data: FixData = { fix: 'layerBeyondModel', layers: model.layers };
@@ -214,7 +200,7 @@ function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext
   const atLast = levelAtLastLayer(layerNodes.map((n) => (n?.value === 'last' ? 'last' : typeof n?.value === 'number' ? n.value : NaN)), model.layers);
   const atLastNode = atLast && layerNodes[atLast.level];
   if (atLast && atLastNode) diagnostics.push(error(atLastNode, atLastNode.length, atLast.message));
-  const exits = findNodeAtLocation(root, ['exitWhenSure', 'layers']);
+  const exits = taskNodeAt(root, ['exitWhenSure', 'layers']);
   (exits?.type === 'array' ? (exits.children ?? []) : []).forEach((layer, i) => {
     if (layer.type === 'number' && typeof layer.value === 'number' && layer.value > model.layers) {
       diagnostics.push(error(layer, layer.length, `exitWhenSure.layers[${i}] is ${layer.value} but ${folders.modelName} has ${model.layers} layers`));

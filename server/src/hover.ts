@@ -5,10 +5,10 @@
 // its exits need are trained and where the last evaluation decided each level. Fast: a parse of the
 // document's text and manifest reads cached by mtime, so it stays responsive while a
 // fine-tuning job runs.
-import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
+import { getLocation, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_TRAIN, TASK_JSON } from '../../engine/src/hdlm/taskFile';
+import { DEFAULT_TRAIN, taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
 import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
@@ -59,7 +59,7 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
   const prefix = levelIndex !== undefined ? `**Level ${levelIndex + 1}** — ` : '';
   const parts = [`${prefix}\`${key}\`: ${FIELD_HELP[key]}`];
   if (context) {
-    const root = parseTree(text, [], TASK_JSON);
+    const root = taskTree(text);
     if (levelIndex !== undefined) parts.push(headSummary(root, doc.uri, levelIndex, context), scanSummary(root, doc.uri, levelIndex, context));
     else if (location.path.length === 1 && key === 'model') parts.push(modelSummary(root, doc.uri, context));
     else if (location.path.length === 1 && key === 'heads') parts.push(...headsFolderSummary(root, doc.uri, context));
@@ -77,8 +77,8 @@ export function taskFileHover(doc: TextDocument, line: number, character: number
 function datasetFieldHover(text: string, split: string | number | undefined, uri: string | undefined): Hover {
   const name = typeof split === 'string' ? `dataset.${split}` : 'dataset';
   const parts = [`\`${name}\`: ${FIELD_HELP['dataset']}`];
-  const root = parseTree(text, [], TASK_JSON);
-  const node = root && findNodeAtLocation(root, typeof split === 'string' ? ['dataset', split] : ['dataset']);
+  const root = taskTree(text);
+  const node = root && taskNodeAt(root, typeof split === 'string' ? ['dataset', split] : ['dataset']);
   const base = uri !== undefined ? taskBaseDir(uri) : undefined;
   if (node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' && base !== undefined) {
     const facts = factsOf(resolve(base, node.value));
@@ -115,7 +115,7 @@ function headsFolderSummary(root: Node | undefined, uri: string, context: Featur
   const folders = taskFolders(root, uri, context);
   const { headsDir } = folders;
   if (headsDir === undefined) return [];
-  const levels = root && findNodeAtLocation(root, ['levels']);
+  const levels = root && taskNodeAt(root, ['levels']);
   const count = levels?.type === 'array' ? (levels.children?.length ?? 0) : 0;
   const heads = Array.from({ length: count }, (_, i) => trainedHead(folders, i + 1)).filter((m) => m !== undefined);
   const flat = trainedBaseline(folders);
@@ -157,8 +157,8 @@ function evaluationSummary(headsDir: string): string {
  */
 function exitHeadsSummary(root: Node | undefined, uri: string, context: FeatureContext): string[] {
   const folders = taskFolders(root, uri, context);
-  const layersNode = root && findNodeAtLocation(root, ['exitWhenSure', 'layers']);
-  const levelsNode = root && findNodeAtLocation(root, ['levels']);
+  const layersNode = root && taskNodeAt(root, ['exitWhenSure', 'layers']);
+  const levelsNode = root && taskNodeAt(root, ['levels']);
   if (folders.headsDir === undefined || folders.modelDir === undefined || layersNode?.type !== 'array' || levelsNode?.type !== 'array') return [];
   const model = modelLayers(folders.modelDir);
   if ('problem' in model) return [];
@@ -223,8 +223,8 @@ function scanSummary(root: Node | undefined, uri: string, levelIndex: number, co
 
 /** The layer a level asks for, with "last" resolved against the model when it can be read. */
 function levelLayer(root: Node | undefined, levelIndex: number, modelDir: string | undefined): number | undefined {
-  const level = root && findNodeAtLocation(root, ['levels', levelIndex]);
-  const node = level?.type === 'object' ? findNodeAtLocation(level, ['layer']) : level;
+  const level = root && taskNodeAt(root, ['levels', levelIndex]);
+  const node = level?.type === 'object' ? taskNodeAt(level, ['layer']) : level;
   if (node?.type === 'number' && typeof node.value === 'number') return node.value;
   if (node?.value !== 'last' || modelDir === undefined) return undefined;
   const model = modelLayers(modelDir);

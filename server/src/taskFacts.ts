@@ -2,14 +2,14 @@
 // heads folders are, how many layers the model has, and which levels already have trained heads.
 // Every file read is cached by modification time, because completion, hover and diagnostics ask
 // again on each keystroke and must stay fast while a fine-tuning job rewrites the heads.
-import { findNodeAtLocation, type Node } from 'jsonc-parser';
+import type { Node } from 'jsonc-parser';
 import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { headName } from '../../engine/src/hdlm/taskSession';
-import { defaultHeadsPath, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { defaultHeadsPath, taskNodeAt, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { fileIndexOrReason, LabelIndex, type NoIndex } from './labelUses';
 import type { DatasetKind } from './datasetKind';
 import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
@@ -47,7 +47,7 @@ export function taskBaseDir(uri: string): string | undefined {
 }
 
 function stringAt(root: Node | undefined, key: string): { node: Node | undefined; value: string | undefined } {
-  const node = root && findNodeAtLocation(root, [key]);
+  const node = root && taskNodeAt(root, [key]);
   return { node, value: node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' ? node.value : undefined };
 }
 

@@ -1,8 +1,8 @@
 // Document links in task files: the dataset paths open their files, and the model opens its
 // model card (README.md) or, without one, its config.json, so the files a task is made of are one
 // click away. Only files that exist are linked: a missing one has its own diagnostic.
-import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
-import { TASK_JSON } from '../../engine/src/hdlm/taskFile';
+import type { Node } from 'jsonc-parser';
+import { taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
 import type { DocumentLink } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { statSync } from 'node:fs';
@@ -25,11 +25,11 @@ function linkOver(doc: TextDocument, node: Node, target: string, tooltip: string
 
 export function taskFileLinks(doc: TextDocument, context: FeatureContext): DocumentLink[] {
   const base = taskBaseDir(doc.uri);
-  const root = parseTree(doc.getText(), [], TASK_JSON);
+  const root = taskTree(doc.getText());
   if (base === undefined || !root) return [];
   const links: DocumentLink[] = [];
-  const dataset = findNodeAtLocation(root, ['dataset']);
-  const splits = dataset?.type === 'string' ? [{ split: 'training', node: dataset }] : (['train', 'dev', 'test'] as const).map((split) => ({ split: split === 'train' ? 'training' : split, node: dataset && findNodeAtLocation(dataset, [split]) }));
+  const dataset = taskNodeAt(root, ['dataset']);
+  const splits = dataset?.type === 'string' ? [{ split: 'training', node: dataset }] : (['train', 'dev', 'test'] as const).map((split) => ({ split: split === 'train' ? 'training' : split, node: dataset && taskNodeAt(dataset, [split]) }));
   for (const { split, node } of splits) {
     if (node?.type !== 'string' || typeof node.value !== 'string' || node.length < 3) continue;
     const path = resolve(base, node.value);

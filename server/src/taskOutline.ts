@@ -2,10 +2,10 @@
 // levels as "level 1", "level 2", … with their layer and, where trained, the head's dev accuracy;
 // the dataset splits and training settings as children. A task file's language is hdlm-task, not
 // JSON, so without this the editor's Outline view and breadcrumbs would be empty.
-import { parseTree, type Node } from 'jsonc-parser';
+import type { Node } from 'jsonc-parser';
 import { SymbolKind, type DocumentSymbol } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { TASK_JSON } from '../../engine/src/hdlm/taskFile';
+import { taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
 import { percent, taskFolders, trainedHead, trainingSummary, type FeatureContext, type HeadsOf } from './taskFacts';
 
 /** Longest value shown as a symbol's detail; a long system prompt is cut. */
@@ -56,7 +56,7 @@ function propertySymbol(doc: TextDocument, property: Node, detail: string, kind:
 
 /** "layer 4 · trained head at layer 4, dev 90.9%" for one entry of `levels`. */
 function levelDetail(level: Node, index: number, heads: HeadsOf): string {
-  const layer = level.type === 'object' ? level.children?.find((p) => p.children?.[0]?.value === 'layer')?.children?.[1] : level;
+  const layer = level.type === 'object' ? taskNodeAt(level, ['layer']) : level;
   const parts = [`layer ${detailOf(layer) || '?'}`];
   const manifest = trainedHead(heads, index + 1);
   if (manifest) {
@@ -67,12 +67,15 @@ function levelDetail(level: Node, index: number, heads: HeadsOf): string {
 }
 
 export function taskFileSymbols(doc: TextDocument, context: FeatureContext): DocumentSymbol[] {
-  const root = parseTree(doc.getText(), [], TASK_JSON);
+  const root = taskTree(doc.getText());
   if (root?.type !== 'object') return [];
   const folders = taskFolders(root, doc.uri, context);
   return (root.children ?? []).flatMap((property) => {
     const [key, value] = property.children ?? [];
     if (typeof key?.value !== 'string') return [];
+    // A field given twice: only its last value is read (the diagnostics say so at the repeat), so
+    // an earlier one gets no layers or heads, which would be those of the value the task runs with.
+    if (taskNodeAt(root, [key.value]) !== value) return [propertySymbol(doc, property, 'ignored: given again below', kindOf(value))];
     if (key.value === 'levels' && value?.type === 'array') {
       const levels = (value.children ?? []).map((level, i) => symbolFor(doc, level, level, `level ${i + 1}`, levelDetail(level, i, folders), SymbolKind.Field));
       return [propertySymbol(doc, property, `${levels.length} level${levels.length === 1 ? '' : 's'}`, SymbolKind.Array, levels)];

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { readJsonObject } from '../jsonFile';
+import { parseJsonText, readJsonObject } from '../jsonFile';
 import type { DTypeName, HalfTensor, WeightStore } from './types';
 
 /** Every dtype the safetensors format defines, with its size in bytes. */
@@ -224,12 +224,8 @@ interface ParsedHeader {
 /** Parses and validates a header; every error names the file and, where there is one, the tensor. */
 export function parseHeader(json: string, path: string, dataStart: number, fileSize: number): ParsedHeader {
   const name = path;
-  let header: unknown;
-  try {
-    header = JSON.parse(json);
-  } catch (err) {
-    throw new Error(`${name}: header is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
+  // A syntax error in the words of every JSON file (jsonFile.ts): "<file> header: line 1, column 57: not valid JSON: …".
+  const header = parseJsonText(json, `${name} header`);
   if (!isPlainObject(header)) throw new Error(`${name}: header is not a JSON object`);
   const metadata = parseMetadata(header['__metadata__'], name);
   const entries = new Map<string, TensorEntry>();

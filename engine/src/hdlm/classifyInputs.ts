@@ -21,15 +21,25 @@ export interface ClassifyInput {
 }
 
 export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; skipped: JsonlIssue[] } {
-  const text = readTextFile(file);
-  if (!file.toLowerCase().endsWith('.jsonl')) {
-    const inputs = text.split('\n').flatMap((line, i) => (inputText(line) ? [{ line: i + 1, id: `line ${i + 1}`, text: inputText(line) }] : []));
+  return classifyInputsOf(readTextFile(file), file.toLowerCase().endsWith('.jsonl'));
+}
+
+/**
+ * The inputs of `text` and the lines skipped, by line: `classify --file` reads a file with it and
+ * Classify Each Line an editor's lines (the selection's, whose first is line `firstLine` of the
+ * document), so that a line means the same and is reported alike in both.
+ */
+export function classifyInputsOf(text: string, jsonl: boolean, firstLine = 1): { inputs: ClassifyInput[]; skipped: JsonlIssue[] } {
+  const at = (index: number): number => firstLine + index;
+  if (!jsonl) {
+    const inputs = text.split('\n').flatMap((line, i) => (inputText(line) ? [{ line: at(i), id: `line ${at(i)}`, text: inputText(line) }] : []));
     return { inputs, skipped: [] };
   }
   const { lines, issues } = parseJsonl(text);
-  const skipped = [...issues];
+  const skipped = issues.map((issue) => ({ ...issue, line: at(issue.line - 1) }));
   const inputs: ClassifyInput[] = [];
-  for (const { line, value } of lines) {
+  for (const { line: index, value } of lines) {
+    const line = at(index - 1);
     const fields = inputFields(value, line);
     if ('problem' in fields) skipped.push({ line, message: fields.problem });
     else inputs.push({ line, ...fields });
@@ -43,12 +53,13 @@ export function readClassifyInputs(file: string): { inputs: ClassifyInput[]; ski
  * of another depth than the task's (left out of the accuracy against the labels), or a label the
  * taxonomy does not have where the path puts it (never seen in training: no path the classifier
  * can decode reaches it, so the input counts as wrong there), or `labels` that is not a list of
- * strings at all (`"labels": "noun.act"`). Inputs without labels are fine.
+ * strings at all (`"labels": "noun.act"`). Inputs without labels are fine. Without `taxonomy`
+ * (Classify Each Line, in the editor, which has no task's taxonomy at hand) only the last.
  */
-export function goldIssues(inputs: readonly ClassifyInput[], taxonomy: Taxonomy): JsonlIssue[] {
+export function goldIssues(inputs: readonly ClassifyInput[], taxonomy?: Taxonomy): JsonlIssue[] {
   return inputs.flatMap(({ line, labels, unusableLabels }): JsonlIssue[] => {
     if (unusableLabels !== undefined) return [{ line, message: `${unusableLabels}: left out of the accuracy against the labels` }];
-    if (!labels) return [];
+    if (!labels || !taxonomy) return [];
     if (labels.length !== taxonomy.depth) return [{ line, message: `${labels.length} labels, but the task has ${taxonomy.depth} levels: left out of the accuracy against the labels` }];
     const away = taxonomy.departure(labels);
     if (!away) return [];

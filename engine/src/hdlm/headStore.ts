@@ -14,6 +14,7 @@ import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
 import { SafetensorsFile, TensorToWrite, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
 import type { Checkpoint } from '../checkpoint/types';
+import { parseJsonText } from '../jsonFile';
 import type { TaxonomyJson } from './taxonomy';
 
 export const HEAD_FORMAT = 'hdlm-head/1';
@@ -175,12 +176,8 @@ export function newestHeadTime(dir: string, names: readonly string[]): string | 
 export function readManifest(dir: string, name: string): HeadManifest {
   const path = join(dir, `${name}.json`);
   if (!existsSync(path)) throw new Error(`${path}: no such head manifest`);
-  let manifest: HeadManifest;
-  try {
-    manifest = JSON.parse(readFileSync(path, 'utf8')) as HeadManifest;
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  // A syntax error in the words of every JSON file (jsonFile.ts): by line and column.
+  const manifest = parseJsonText(readFileSync(path, 'utf8'), path) as HeadManifest;
   if (manifest.format !== HEAD_FORMAT) throw new Error(`${path}: format is ${JSON.stringify(manifest.format)}, expected "${HEAD_FORMAT}"`);
   if (typeof manifest.weightsFile !== 'string' || basename(manifest.weightsFile) !== manifest.weightsFile) {
     throw new Error(`${path}: field "weightsFile" must name a file beside the manifest`);

@@ -2,10 +2,10 @@
 // decodes each level, the prompt, where heads go and how to train them. Paths are relative to
 // the task file. Parsing reports every problem with the field's JSON path, e.g.
 // `wordnet.hdlm.json: levels[1].layer must be a whole number ≥ 1 or "last", got 0`.
-import { getNodeValue, parseTree, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
+import { applyEdits, getNodeValue, modify, parseTree, type Edit, type FormattingOptions, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { jsonErrorWords, lineColumn, TOO_DEEP, tooDeepAt } from '../jsonFile';
+import { jsonErrorWords, lineColumn, notValidJson, TOO_DEEP, tooDeepAt } from '../jsonFile';
 import { readProblem, readTextFile } from '../textFile';
 
 /** The task kinds, in the order editors offer them. */
@@ -178,13 +178,71 @@ export interface TaskTextProblem {
  * as readTextFile drops it: blanked rather than dropped, so offsets stay those of the editor's text.
  */
 export function parseTaskTree(text: string): { root: Node | undefined; problems: TaskTextProblem[] } {
-  const blanked = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
+  const blanked = withoutByteOrderMark(text);
   const deep = tooDeepAt(blanked);
   if (deep !== undefined) return { root: undefined, problems: [{ offset: deep, length: 1, message: TOO_DEEP }] };
   const errors: ParseError[] = [];
   const root = parseTree(blanked, errors, TASK_JSON);
-  if (errors.length > 0 || !root) return { root: undefined, problems: errors.map((e) => ({ offset: e.offset, length: e.length, message: `not valid JSON: ${jsonErrorWords(e.error)}` })) };
+  if (errors.length > 0 || !root) return { root: undefined, problems: errors.map((e) => ({ offset: e.offset, length: e.length, message: notValidJson(jsonErrorWords(e.error)) })) };
   return { root, problems: duplicateKeys(root) };
+}
+
+/** The text with a leading byte order mark blanked to a space: same length, so same offsets. */
+function withoutByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
+}
+
+/**
+ * A task file's tree as the editor's features read it (hovers, lenses, links, completion, outline,
+ * quick fixes, the task panel's layer edits): as parseTaskTree reads it, a byte order mark blanked,
+ * but forgiving, a tree even while the text is half typed (completion needs one then). Look nodes
+ * up in it with taskNodeAt, not jsonc-parser's findNodeAtLocation, so that every feature points at
+ * the value the task runs with.
+ */
+export function taskTree(text: string): Node | undefined {
+  return parseTree(withoutByteOrderMark(text), [], TASK_JSON);
+}
+
+/**
+ * As jsonc-parser's findNodeAtLocation, but where a key is given twice, its last value: the one
+ * JSON.parse, parseTask and the engine read (the repeat itself is reported by parseTaskTree).
+ * findNodeAtLocation takes the first, so a hover, a lens or an edit would be about a value the
+ * task ignores.
+ */
+export function taskNodeAt(root: Node | undefined, path: JSONPath): Node | undefined {
+  let node: Node | undefined = root;
+  for (const part of path) {
+    const children: Node[] = node?.children ?? [];
+    if (typeof part === 'number') node = node?.type === 'array' ? children[part] : undefined;
+    else node = node?.type === 'object' ? children.filter((p) => p.children?.[0]?.value === part).at(-1)?.children?.[1] : undefined;
+  }
+  return node;
+}
+
+/**
+ * The edits that set `value` at `path` in a task file's text, in the value the task reads
+ * (taskNodeAt): a value there is replaced in place; a missing one is added by jsonc-parser's
+ * modify to the deepest object or array on the path that exists, handed only that node's text,
+ * so that a key given twice above it cannot send the edit into the ignored copy. Everything else,
+ * comments and a byte order mark included, stays as it is.
+ */
+export function taskValueEdits(text: string, path: JSONPath, value: unknown, formattingOptions: FormattingOptions): Edit[] {
+  const root = taskTree(text);
+  const found = taskNodeAt(root, path);
+  if (found) return [{ offset: found.offset, length: found.length, content: JSON.stringify(value) }];
+  for (let n = path.length - 1; n >= 0; n--) {
+    const container = taskNodeAt(root, path.slice(0, n));
+    if (container?.type !== 'object' && container?.type !== 'array') continue;
+    const part = text.slice(container.offset, container.offset + container.length);
+    return modify(part, path.slice(n), value, { formattingOptions }).map((e) => ({ ...e, offset: e.offset + container.offset }));
+  }
+  // No object at the top (an empty or broken file): jsonc-parser writes the whole value.
+  return modify(withoutByteOrderMark(text), path, value, { formattingOptions });
+}
+
+/** The text with `value` set at `path` as taskValueEdits sets it. */
+export function withTaskValue(text: string, path: JSONPath, value: unknown, formattingOptions: FormattingOptions): string {
+  return applyEdits(text, taskValueEdits(text, path, value, formattingOptions));
 }
 
 /**

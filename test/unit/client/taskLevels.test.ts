@@ -44,3 +44,22 @@ test('setting an object level rewrites its layer key; mixed levels each keep the
   const edited = withLevelLayers(text, new Map<number, LevelLayer>([[1, 'last'], [2, 7]]));
   assert.deepEqual((parse(edited) as { levels: unknown[] }).levels, [{ layer: 'last', note: 'coarse' }, 7]);
 });
+
+test('a file that gives "levels" twice is written where the engine reads: the last copy, the first left as it was', () => {
+  const text = '{\n  "levels": [{ "layer": 1 }, { "layer": 2 }], // old\n  "levels": [{ "layer": 3 }, 7]\n}\n';
+  const edited = withLevelLayers(text, new Map<number, LevelLayer>([[1, 5], [2, 'last']]));
+  assert.equal(edited, '{\n  "levels": [{ "layer": 1 }, { "layer": 2 }], // old\n  "levels": [{ "layer": 5 }, "last"]\n}\n');
+  // A level object that gives "layer" twice: its last one is set.
+  const inner = withLevelLayers('{ "levels": [{ "layer": 1, "layer": 2 }] }', new Map([[1, 6]]));
+  assert.equal(inner, '{ "levels": [{ "layer": 1, "layer": 6 }] }');
+  // A level object with no layer in the read copy gets one there, not in the ignored copy.
+  const added = withLevelLayers('{ "levels": [{ "layer": 1 }], "levels": [{}] }', new Map([[1, 4]]));
+  assert.deepEqual(parse(added), { levels: [{ layer: 4 }] });
+  assert.match(added, /^\{ "levels": \[\{ "layer": 1 \}\], /);
+});
+
+test('a file that starts with a byte order mark keeps it, its comments and its trailing comma', () => {
+  const text = '\uFEFF{\n  // levels\n  "levels": [{ "layer": 2 }, { "layer": "last" },],\n}\n';
+  const edited = withLevelLayers(text, new Map([[1, 3]]));
+  assert.equal(edited, '\uFEFF{\n  // levels\n  "levels": [{ "layer": 3 }, { "layer": "last" },],\n}\n');
+});

@@ -215,7 +215,7 @@ test('config errors name the file and the field', () => {
   assert.throws(() => readModelConfig(join(freshDir(), 'config.json')), /config\.json: cannot read/);
   const bad = join(freshDir(), 'config.json');
   writeFileSync(bad, '{"model_type": "llama",');
-  assert.throws(() => readModelConfig(bad), /config\.json: not valid JSON/);
+  assert.throws(() => readModelConfig(bad), /config\.json: line 1, column 24: not valid JSON: property name expected$/);
 });
 
 test('linear and llama3 rotary scalings are read, from rope_scaling or rope_parameters, and checked', () => {
@@ -512,7 +512,7 @@ test('tokenizer errors name the file', async () => {
   const dir = freshDir();
   await assert.rejects(Tokenizer.load(dir), /tokenizer\.json: cannot read/);
   writeFileSync(join(dir, 'tokenizer.json'), '{"model": ');
-  await assert.rejects(Tokenizer.load(join(dir, 'tokenizer.json')), /tokenizer\.json: not valid JSON at line 1, column 11: value expected/);
+  await assert.rejects(Tokenizer.load(join(dir, 'tokenizer.json')), /tokenizer\.json: line 1, column 11: not valid JSON: value expected/);
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tinyTokenizerJson()));
   writeFileSync(join(dir, 'tokenizer_config.json'), '[]');
   await assert.rejects(Tokenizer.load(dir), /tokenizer_config\.json: not a JSON object/);

@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { readClassifyInputs } from '../../../engine/src/hdlm/classifyInputs';
+import { classifyInputsOf, goldIssues, readClassifyInputs } from '../../../engine/src/hdlm/classifyInputs';
 import { describeDuplicateTexts, readGuidedDataset, readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
+import { parseJsonl } from '../../../engine/src/hdlm/dataset/jsonl';
 import { splitByHash } from '../../../engine/src/hdlm/splits';
 
 let dir: string;
@@ -131,4 +132,32 @@ test('a dataset with no line at all says so, instead of a list of issues that is
   }
   const bad = write('not-json.jsonl', ['not json']);
   assert.throws(() => readHierarchicalDataset(bad), (err: Error) => /\):\n.*not-json\.jsonl:1: /.test(err.message));
+});
+
+test('a dataset line that is not JSON is said as every JSON file says it: "not valid JSON: reason", its line given beside', () => {
+  const { issues } = parseJsonl('{"text": "a"}\n{"text": \n');
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0]!.line, 2);
+  assert.match(issues[0]!.message, /^not valid JSON: \S/);
+});
+
+test('Classify Each Line reads a selection as `classify --file` reads a file: what is skipped and gold labels it cannot use, by document line', () => {
+  // The selection starts at document line 5; an editor has no task's taxonomy, so only the labels' shape is checked.
+  const selection = [
+    '{"text": "a dog", "labels": ["animal", "dog"]}',
+    '{"text": "an oak", "labels": "plant"}',
+    '{"labels": ["plant"]}',
+    '',
+    '{"text": "barks", "labels": ["animal", 3]}',
+    '{"text": ',
+  ].join('\n');
+  const { inputs, skipped } = classifyInputsOf(selection, true, 5);
+  assert.deepEqual(inputs.map((i) => [i.line, i.text, i.labels ?? null]), [[5, 'a dog', ['animal', 'dog']], [6, 'an oak', null], [9, 'barks', null]]);
+  assert.deepEqual(skipped.map((i) => [i.line, i.message.replace(/: .*/, '')]), [[7, 'expected an object with a non-empty "text"'], [10, 'not valid JSON']]);
+  assert.deepEqual(goldIssues(inputs), [
+    { line: 6, message: '"labels" must be a list of label strings, got "plant": left out of the accuracy against the labels' },
+    { line: 9, message: '"labels" must be a list of label strings, got ["animal",3] (item 2 is 3): left out of the accuracy against the labels' },
+  ]);
+  // Plain text: one input per non-empty line, numbered in the document.
+  assert.deepEqual(classifyInputsOf('a dog\n\n  an oak ', false, 3).inputs.map((i) => [i.line, i.id, i.text]), [[3, 'line 3', 'a dog'], [5, 'line 5', 'an oak']]);
 });

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint } from '../../../engine/src/checkpoint/types';
 import { HEADS_LOCK, lockHeads } from '../../../engine/src/hdlm/headsLock';
-import { checkHeadsFolder, HeadManifest, loadHead, ownHeadCopy, saveHead } from '../../../engine/src/hdlm/headStore';
+import { checkHeadsFolder, HeadManifest, loadHead, ownHeadCopy, readManifest, saveHead } from '../../../engine/src/hdlm/headStore';
 import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { processStart } from '../../../engine/src/processAlive';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -232,4 +232,14 @@ test('a lock whose pid now belongs to another process (pid reuse) is taken over,
   } finally {
     stranger.kill();
   }
+});
+
+test('a head manifest that is not JSON is refused in the words of every JSON file: file, line, column, reason', () => {
+  const folder = join(dir, 'broken-manifest');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'level0.json'), '{\n  "format": "hdlm-head-1",\n  "weightsFile" "level0.safetensors"\n}\n');
+  assert.throws(() => readManifest(folder, 'level0'), (err: Error) => {
+    assert.equal(err.message, `${join(folder, 'level0.json')}: line 3, column 17: not valid JSON: colon expected`);
+    return true;
+  });
 });

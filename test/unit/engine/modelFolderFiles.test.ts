@@ -36,18 +36,18 @@ test('a JSON syntax error in any model file is named by file, line and column', 
   // The review's case: a stray comma before a closing brace.
   const config = edit(tiny.dir, 'config.json', (t) => pretty(t).replace(/\n}$/, ',\n}'));
   const configLines = readFileSync(config, 'utf8').split('\n').length;
-  assert.throws(() => readModelConfig(config), new RegExp(`^Error: ${config.replace(/[.\\/]/g, '\\$&')}: not valid JSON at line ${configLines}, column 1: property name expected$`));
+  assert.throws(() => readModelConfig(config), new RegExp(`^Error: ${config.replace(/[.\\/]/g, '\\$&')}: line ${configLines}, column 1: not valid JSON: property name expected$`));
   edit(tiny.dir, 'config.json', (t) => t.replace(/,\n}$/, '\n}'));
 
   edit(tiny.dir, 'generation_config.json', (t) => pretty(t).replace('8', '8 9'));
-  await assert.rejects(loadCheckpoint(tiny.dir, { cacheDir }), /generation_config\.json: not valid JSON at line 2, column 23: comma expected/);
+  await assert.rejects(loadCheckpoint(tiny.dir, { cacheDir }), /generation_config\.json: line 2, column 23: not valid JSON: comma expected/);
   edit(tiny.dir, 'generation_config.json', () => '{}');
 
   edit(tiny.dir, 'model.safetensors.index.json', (t) => `${pretty(t).slice(0, 40)}\n`);
-  await assert.rejects(loadCheckpoint(tiny.dir, { cacheDir }), /model\.safetensors\.index\.json: not valid JSON at line \d+, column \d+: /);
+  await assert.rejects(loadCheckpoint(tiny.dir, { cacheDir }), /model\.safetensors\.index\.json: line \d+, column \d+: not valid JSON: /);
 
   edit(tiny.dir, 'tokenizer.json', (t) => `{\n  "version": "1.0"\n  "model": ${t}}`);
-  await assert.rejects(Tokenizer.load(tiny.dir), /tokenizer\.json: not valid JSON at line 3, column 3: comma expected/);
+  await assert.rejects(Tokenizer.load(tiny.dir), /tokenizer\.json: line 3, column 3: not valid JSON: comma expected/);
 });
 
 test('a folder where a file belongs is named, not an EISDIR without a path', async () => {

@@ -1,6 +1,7 @@
 // JSON Lines in and out. Writing is one JSON.stringify per record, so key order is the order in
 // which the record object was built; builders construct records with a fixed key order to keep
 // outputs byte-identical between runs.
+import { notValidJson } from '../../jsonFile';
 import { withoutBom } from '../../textFile';
 
 export function toJsonl(records: readonly object[]): string {
@@ -28,7 +29,7 @@ export function parseJsonl(text: string): { lines: JsonlLine[]; issues: JsonlIss
     try {
       lines.push({ line: index + 1, value: JSON.parse(raw) as unknown });
     } catch (err) {
-      issues.push({ line: index + 1, message: `not valid JSON (${err instanceof Error ? err.message : String(err)})` });
+      issues.push({ line: index + 1, message: notValidJson(err instanceof Error ? err.message : String(err)) });
     }
   });
   return { lines, issues };
