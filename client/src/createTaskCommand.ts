@@ -30,7 +30,7 @@ export async function createTaskCommand(server: ServerConnection, output: TeeOut
   const kind = created.kind === 'thoughtThenAnswer' ? 'thought then answer' : `${created.levels.length} levels`;
   const skipped = created.skipped > 0 ? `; ${created.skipped} ${created.skipped === 1 ? 'line' : 'lines'} training will skip (see the log)` : '';
   const bare = created.listCandidates ? '' : '; candidate lists left out of the prompt (they would not fit the context)';
-  const summary = `created ${vscode.workspace.asRelativePath(uri)}: ${kind} at layers ${layers} of ${created.modelLayers}, ${created.examples} examples${skipped}${bare}`;
+  const summary = `created ${vscode.workspace.asRelativePath(uri)}: ${kind} at layers ${layers} of ${created.modelLayers}, ${created.examples} examples${created.firstLines === undefined ? '' : ` in its first ${created.firstLines.toLocaleString('en-US')} lines`}${skipped}${bare}`;
   output.info(summary);
   // Why the candidate lists were left out, and which lines training will skip: the log keeps them.
   for (const notice of created.notices) output.info(notice);

@@ -4,9 +4,10 @@
 // dataset would lose its first example, while the editor, which hides the mark, shows nothing
 // wrong. Every reader of such files goes through here. Also here: writing a file that must not
 // exist yet (a new task file, a lock), whole or not at all.
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { linkSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { TextDecoder } from 'node:util';
+import { syncFolder, tempPath, writeDurably } from './atomicFile';
 
 /** `text` without a leading byte order mark. */
 export function withoutBom(text: string): string {
@@ -107,20 +108,22 @@ export function readProblem(err: unknown): string {
 }
 
 /**
- * Writes a file that must not exist yet: to a temporary name, then linked into place, which
- * fails instead of replacing a file that appeared meanwhile, and never shows a half-written
- * file to a reader. False when the name is taken.
+ * Writes a file that must not exist yet: to a temporary name (flushed to disk), then linked into
+ * place, which fails instead of replacing a file that appeared meanwhile, and never shows a
+ * half-written file to a reader. False when the name is taken. The temporary file is removed on
+ * every path, a failed write's too.
  */
 export function writeNewFile(path: string, text: string): boolean {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(temp, text);
+  const temp = tempPath(path);
   try {
+    writeDurably(temp, [Buffer.from(text)]);
     linkSync(temp, path);
-    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   } finally {
-    unlinkSync(temp);
+    rmSync(temp, { force: true });
   }
+  syncFolder(dirname(path));
+  return true;
 }

@@ -21,7 +21,8 @@
 //   recorded, a process that started after the job did is not its server (processAliveSince).
 //   Where the start cannot be read (not Linux), the pid alone decides, and a reused pid can.
 // - The files of servers that are gone are removed once none of their jobs is among those kept
-//   (when a server starts a job), so the folder holds about as many files as jobs are kept.
+//   (when a server starts a job), so the folder holds about as many files as jobs are kept; so
+//   are the temporary files of servers killed in the middle of a write (sweepDeadTemps).
 // - A job's id carries a random tag of the server that started it (`train-3-k2f9`), which also
 //   names the server's file: two servers numbering from the folder at once (each counts on from
 //   the highest number in it) do not give the same id (two tags alike: one chance in 1.7 million).
@@ -37,7 +38,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
-import { writeAtomically } from '../../engine/src/checkpoint/safetensors';
+import { sweepDeadTemps, writeAtomically } from '../../engine/src/atomicFile';
 import { processAlive, processAliveSince, processStart } from '../../engine/src/processAlive';
 import { applyJobEvent, newJobView } from './jobView';
 import type { JobEvent, JobKind, JobPlan, JobView } from './protocol';
@@ -297,8 +298,8 @@ export class JobJournal {
   }
 
   /**
-   * Removes the files whose servers are all gone and whose jobs are none of those kept, and the
-   * cancel requests no running job needs. A gone server writes no more, so nothing is lost; a
+   * Removes the files whose servers are all gone and whose jobs are none of those kept, the
+   * cancel requests no running job needs, and the temporary files of killed writers. A gone server writes no more, so nothing is lost; a
    * file or request removed by two servers at once is removed once.
    */
   private sweep(read: FolderRead): void {
@@ -311,6 +312,12 @@ export class JobJournal {
         rmSync(file, { force: true });
         this.log(`job journal: removed ${file}, whose jobs are older than the ${KEEP_ENDED} kept and whose servers are gone`);
       }
+      // Temporary files of writes killed before their rename (a server killed mid-write): swept
+      // here, when a server starts a job, as the files of gone servers are. That is often enough
+      // (each server leaves at most one per death) and costs a listing the read just made anyway,
+      // where listing jobs (every panel refresh) should stay a read. A live server's write in
+      // progress stays (sweepDeadTemps).
+      for (const temp of sweepDeadTemps(this.dir)) this.log(`job journal: removed ${join(this.dir, temp)}, left by a server killed while writing`);
       for (const jobId of requestsIn(this.dir)) {
         const request = join(this.dir, `${jobId}${REQUEST_SUFFIX}`);
         // A request for a job not listed may be for one started a moment ago: only an old one goes.

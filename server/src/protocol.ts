@@ -561,6 +561,8 @@ export interface CreateTaskResult {
   /** Usable examples, and lines training will skip. */
   examples: number;
   skipped: number;
+  /** The training file's first lines, when it was larger than the most New Task from Dataset reads: the counts are of those. */
+  firstLines?: number;
   /** Layers of the model the levels were spread over. */
   modelLayers: number;
   /** Whether each level's candidates are listed in the prompt (false when listing them would push examples past the context). */

@@ -3,8 +3,9 @@
 // Writes train.txt, heldout.txt (documents each followed by a line `<|eos|>`) and stats.json.
 // See tools/corpus/README.md for the sources, the cleaning rules and the exact commands.
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { syncFolder, writeDurably } from '../../engine/src/atomicFile';
 import { FlagSpec, parseFlags, usage, UsageError } from './lib/args';
 import {
   Candidate,
@@ -85,8 +86,10 @@ function emptyTally(): Tally {
  * of another (documents could then be in both).
  */
 function writeAllAtomic(files: readonly [string, string][]): void {
-  for (const [path, data] of files) writeFileSync(`${path}.partial`, data);
+  // Flushed before any rename: a power cut must not leave a renamed, empty train.txt.
+  for (const [path, data] of files) writeDurably(`${path}.partial`, [Buffer.from(data)]);
   for (const [path] of files) renameSync(`${path}.partial`, path);
+  for (const dir of new Set(files.map(([path]) => dirname(path)))) syncFolder(dir);
 }
 
 function listSources(): void {

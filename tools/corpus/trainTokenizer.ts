@@ -3,8 +3,9 @@
 // loads the saved tokenizer.json with @huggingface/tokenizers, the library the engine uses,
 // checks that every held-out document round-trips exactly, and reports the compression there.
 // The files are checked in a scratch folder and replace those in --out only when they pass.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeAtomically } from '../../engine/src/atomicFile';
 import { FlagSpec, parseFlags, usage, UsageError } from './lib/args';
 import { PieceCounter, trainBpe } from './lib/bpeTrainer';
 import { installChecked } from './lib/checkedInstall';
@@ -27,8 +28,7 @@ function seconds(since: number): number {
 }
 
 function writeAtomic(path: string, data: string): void {
-  writeFileSync(`${path}.partial`, data);
-  renameSync(`${path}.partial`, path);
+  writeAtomically(path, [Buffer.from(data)]);
 }
 
 function readCorpusFile(dir: string, name: string): string {

@@ -2,11 +2,15 @@
 // tensor's dtype, shape and byte range, then one flat byte buffer. Files of real checkpoints are
 // gigabytes, so opening a file parses its header only; a tensor's bytes are read when it is asked
 // for, in bounded chunks, straight into the Float32Array that is returned.
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseJsonText, readJsonObject } from '../jsonFile';
 import type { DTypeName, HalfTensor, WeightStore } from './types';
+import { writeAtomically } from '../atomicFile';
+
+// Its importers found it here before it had a module of its own (atomicFile.ts).
+export { writeAtomically };
 
 /** Every dtype the safetensors format defines, with its size in bytes. */
 const FORMAT_DTYPE_BYTES: Readonly<Record<string, number>> = {
@@ -644,57 +648,3 @@ function headerBytes(header: Record<string, unknown>): Uint8Array {
   return out;
 }
 
-/**
- * Writes the parts to `path` through a temporary file in the same folder and a rename, so that
- * `path` holds either its old content or all of the new, never part of it. The temporary file is
- * flushed to disk before the rename: without that, a file system that orders metadata before
- * data (ext4's delayed allocation, XFS) can commit the rename first, and a power cut then leaves
- * an empty or partial file under the final name, the old one gone. The folder is flushed after
- * the rename, so the new name itself survives a power cut.
- */
-export function writeAtomically(path: string, parts: readonly Uint8Array[]): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    const fd = openSync(temp, 'w');
-    try {
-      for (const part of parts) writeAll(fd, part);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
-  syncFolder(dirname(path));
-}
-
-/**
- * Flushes a folder's entries (a rename in it) to disk. Windows cannot open a folder as a file
- * (EISDIR, EPERM) and some file systems refuse to sync one (EINVAL): there the rename is as
- * durable as the platform makes it, and nothing more can be done.
- */
-function syncFolder(dir: string): void {
-  let fd: number;
-  try {
-    fd = openSync(dir, 'r');
-  } catch (err) {
-    if (FOLDER_SYNC_REFUSED.has((err as NodeJS.ErrnoException).code ?? '')) return;
-    throw err;
-  }
-  try {
-    fsyncSync(fd);
-  } catch (err) {
-    if (!FOLDER_SYNC_REFUSED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const FOLDER_SYNC_REFUSED = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL']);
-
-function writeAll(fd: number, part: Uint8Array): void {
-  let done = 0;
-  while (done < part.length) done += writeSync(fd, part, done, Math.min(READ_CHUNK_BYTES, part.length - done));
-}

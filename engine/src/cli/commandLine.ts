@@ -4,8 +4,9 @@
 // whatever the arguments, it overflows the default 8 MiB stack and the process dies with SIGSEGV
 // and no message. Upstream's to fix; here a longer command line is refused before anything
 // starts, naming the argument that makes it long, and a long prompt comes from a file.
-import { readFileSync } from 'node:fs';
-import { decodeUtf8, readProblem, readTextFile, TextFileError, withoutBom } from '../textFile';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ROTARY_POSITION_LIMIT } from '../checkpoint/config';
+import { decodeUtf8, readProblem, TextFileError, withoutBom } from '../textFile';
 import { UsageError, type Values } from './args';
 
 /**
@@ -30,20 +31,66 @@ export function checkCommandLine(argv: readonly string[], values: Values, positi
 }
 
 /**
+ * Most bytes of a --prompt-file. A prompt longer than the model's context is refused, not
+ * truncated (README), and no model's context is more than ROTARY_POSITION_LIMIT (131072)
+ * positions: 64 bytes for each of those is far more than any prompt that fits (prose is about 4
+ * bytes a token). A larger file is refused having read no more than this, before the model
+ * loads: tokenizing it whole only to refuse it cost 35 s and 780 MB for 8 MB of text on
+ * hdlm-tiny (2026-12-07, a loaded 2-core machine). Below the limit, promptIds refuses a text
+ * known too long for the context without tokenizing it.
+ */
+export const MAX_PROMPT_FILE_BYTES = 64 * ROTARY_POSITION_LIMIT;
+
+/**
  * The prompt words: the positional ones, or the text of --prompt-file (`-` reads standard input),
  * decoded strictly as UTF-8, one final line ending dropped (as the shell's "$(cat FILE)" drops it:
  * an editor ends every file with one, and a prompt ending in a newline would be another prompt).
+ * A file (or input) over MAX_PROMPT_FILE_BYTES is refused naming it and the limit.
  */
 export function promptArguments(values: Values, positionals: string[]): string[] {
   const file = values['prompt-file'];
   if (file === undefined) return positionals;
   if (typeof file !== 'string' || file.trim() === '') throw new UsageError('--prompt-file: name a file, or - for standard input');
   if (positionals.length > 0) throw new UsageError(`give the prompt as text or with --prompt-file, not both (got --prompt-file ${file} and ${JSON.stringify(positionals.join(' ').slice(0, 40))})`);
+  const name = file === '-' ? 'standard input' : file;
+  let bytes: Buffer | undefined;
   try {
-    const text = file === '-' ? withoutBom(decodeUtf8(readFileSync(0), 'standard input')) : readTextFile(file);
-    return [text.replace(/\r?\n$/, '')];
+    bytes = readUpTo(file, MAX_PROMPT_FILE_BYTES);
+    if (bytes === undefined) throw new UsageError(`--prompt-file ${name}: more than ${MAX_PROMPT_FILE_BYTES.toLocaleString('en-US')} bytes, the most a prompt file may hold (a prompt longer than the model's context is refused, and no context is longer than ${ROTARY_POSITION_LIMIT} positions)`);
+    return [withoutBom(decodeUtf8(bytes, name)).replace(/\r?\n$/, '')];
   } catch (err) {
-    // A TextFileError's message names the file (and the line); standard input's read error does not.
-    throw new UsageError(`--prompt-file ${err instanceof TextFileError ? err.message : `${file}: ${readProblem(err)}`}`);
+    if (err instanceof UsageError) throw err;
+    // A TextFileError's message names the file (and the line); a read error may not.
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'EISDIR' ? 'is a folder, not a file' : readProblem(err);
+    throw new UsageError(`--prompt-file ${err instanceof TextFileError ? err.message : `${name}: ${problem}`}`);
+  }
+}
+
+/**
+ * The bytes of `file` (`-`: standard input), or undefined when there are more than `max`: no
+ * more than max + 1 are read, however large the file or endless the input.
+ */
+function readUpTo(file: string, max: number): Buffer | undefined {
+  const fd = file === '-' ? 0 : openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(max + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      let got: number;
+      try {
+        got = readSync(fd, buffer, length, buffer.length - length, null);
+      } catch (err) {
+        // Standard input may be non-blocking (a terminal, some pipes): wait for it, as readFileSync does not.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (got === 0) break;
+      length += got;
+    }
+    return length > max ? undefined : buffer.subarray(0, length);
+  } finally {
+    if (fd !== 0) closeSync(fd);
   }
 }

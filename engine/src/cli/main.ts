@@ -42,7 +42,8 @@ options (all commands):
   --threads N        CPU threads (0 = onnxruntime decides; more than the cores is capped at them); default 0
   --json             print JSON for scripts instead of text
   --prompt-file FILE (generate, layers, classify, think) the prompt from a file, - for standard input (one final
-                     line ending dropped); a command line over 16,384 bytes is refused (onnxruntime-node crashes on it)
+                     line ending dropped; over 8 MiB refused); a command line over 16,384 bytes is refused
+                     (onnxruntime-node crashes on it)
 generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --stop TEXT
            --repetition-penalty R  --no-repeat-ngram N  --stop-ids 1,2  --layer K  --ids 1,2,3 (prompt as token ids)
            --ignore-eos (stop only at --stop and --stop-ids, not at the model's end tokens: eos_token_id of

@@ -26,6 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { sweepDeadTemps } from '../atomicFile';
 import { processAlive, processStart } from '../processAlive';
 import { writeNewFile } from '../textFile';
 
@@ -192,22 +193,6 @@ function rmEmptyDirs(dir: string, top: string): void {
       return; // not empty (heads were saved), or gone: either way nothing more to do
     }
   }
-}
-
-/**
- * Removes the temporary files of atomic writes (writeAtomically: `.<file>.<pid>.<random>.tmp`)
- * whose process is gone: a run killed mid-write (kill -9, a power cut) leaves one, and nothing
- * else would ever delete it. A live process's are its writes in progress, and stay.
- */
-export function sweepDeadTemps(dir: string): string[] {
-  const swept: string[] = [];
-  for (const file of readdirSync(dir)) {
-    const pid = /^\..+\.(\d+)\.[0-9a-z]+\.tmp$/.exec(file)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
-    rmSync(join(dir, file), { force: true });
-    swept.push(file);
-  }
-  return swept;
 }
 
 /**

@@ -7,10 +7,10 @@
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
-import { readTextFile, writeNewFile } from '../textFile';
+import { writeNewFile } from '../textFile';
 import { Tokenizer } from '../tokenizer';
 import type { HierarchicalRecord } from './dataset/formats';
-import { describeDuplicateTexts, describeSkipped, readGuidedDataset, readHierarchicalDataset, type DatasetIssues, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
+import { describeDuplicateTexts, describeSkipped, readDatasetText, readGuidedDataset, readHierarchicalDataset, type DatasetHead, type DatasetIssues, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import { ClassificationLayout } from './classificationLayout';
 import { fitToContext } from './features';
 import { sequenceFormat } from './sequenceFormat';
@@ -30,6 +30,8 @@ export interface CreatedTask {
   skipped: number;
   /** Layers of the model the levels were spread over. */
   modelLayers: number;
+  /** The dataset's first lines, when it was larger than TASK_READ_BYTES: `examples` and the rest count those. */
+  firstLines?: number;
   /** Whether the prompt lists each level's candidates (classify tasks; see chooseListCandidates). */
   listCandidates: boolean;
   /** What the user should know before training: why candidates are not listed, the lines training will skip. */
@@ -67,16 +69,18 @@ export function spreadLayers(depth: number, layers: number): (number | 'last')[]
  * Reads the dataset as training would, and writes `<stem>.hdlm.json` beside it (`<stem>-2` …
  * when that file, or the heads folder that name would use, is taken).
  */
-export async function createTaskFile(dataset: string, model: TaskModel): Promise<CreatedTask> {
+export async function createTaskFile(dataset: string, model: TaskModel, { maxBytes = TASK_READ_BYTES }: { maxBytes?: number } = {}): Promise<CreatedTask> {
   const files = datasetLayout(dataset);
-  const read = readForTask(files);
+  const read = readForTask(files, maxBytes);
   const { kind, depth, examples, skipped } = read;
   const layers = modelLayers(model);
   const levels = spreadLayers(depth, layers);
   // Refused here rather than by train, deep inside: a level without a choice has nothing to learn.
   if (read.records) checkLevelsHaveChoices(trainingTaxonomy(read.records), files.train);
   const candidates = read.records ? await chooseListCandidates(model.dir, read.records) : { listCandidates: true, notices: [] };
-  const notices = [...candidates.notices, ...read.issues.flatMap((i) => describeSkipped(i) ?? []), ...read.duplicates];
+  const heads = read.heads.map((h) => `read the first ${h.lines.toLocaleString('en-US')} lines (${formatMiB(maxBytes)}) of ${h.file}, which has ${formatMiB(h.fileBytes)}: the examples counted, the levels, the candidate lists and the lines named below come from those; training reads all of it`);
+  const notices = [...heads, ...candidates.notices, ...read.issues.flatMap((i) => describeSkipped(i) ?? []), ...read.duplicates];
+  const firstLines = read.heads.find((h) => h.file === files.train)?.lines;
   const dir = dirname(dataset);
   const stem = files.stem;
   for (let n = 1; n < 1000; n++) {
@@ -86,7 +90,7 @@ export async function createTaskFile(dataset: string, model: TaskModel): Promise
     if (existsSync(task) || existsSync(join(dir, defaultHeadsPath(name)))) continue;
     const modelField = model.field === 'default' ? 'default' : relativeTo(dir, model.dir);
     const named = files.dev || files.test ? { train: relativeTo(dir, files.train), ...(files.dev ? { dev: relativeTo(dir, files.dev) } : {}), ...(files.test ? { test: relativeTo(dir, files.test) } : {}) } : relativeTo(dir, files.train);
-    const text = taskFileText({ name, kind, model: modelField, dataset: named, levels, examples, layers, listCandidates: candidates.listCandidates });
+    const text = taskFileText({ name, kind, model: modelField, dataset: named, levels, examples, firstLines, layers, listCandidates: candidates.listCandidates });
     if (writeNewFile(task, text)) {
       // What was written is what training will read: parse it back, and leave nothing invalid behind.
       try {
@@ -95,7 +99,7 @@ export async function createTaskFile(dataset: string, model: TaskModel): Promise
         unlinkSync(task);
         throw err;
       }
-      return { task, name, kind, levels, examples, skipped, modelLayers: layers, listCandidates: candidates.listCandidates, notices };
+      return { task, name, kind, levels, examples, skipped, modelLayers: layers, listCandidates: candidates.listCandidates, notices, ...(firstLines === undefined ? {} : { firstLines }) };
     }
   }
   throw new Error(`${dir}: ${stem}.hdlm.json and its numbered alternatives up to ${stem}-999 are all taken`);
@@ -144,6 +148,14 @@ export function datasetLayout(file: string): DatasetLayout {
  * examples beats one that sees the candidates but loses a tenth of its data.
  */
 const CANDIDATES_TOO_LONG_SHARE = 0.1;
+/**
+ * Most bytes of each dataset file New Task from Dataset reads: a larger file gives its whole lines
+ * within them (their count is said). Reading a 100+ MB file whole to propose levels blocked the
+ * language server and took its size several times over in memory; the first 32 MiB (over 100,000
+ * lines of most datasets) show its kind, its depth and the labels near enough, and training reads
+ * all of it anyway.
+ */
+export const TASK_READ_BYTES = 32 * 1024 * 1024;
 /** Examples measured to decide (hash-chosen, so the same every run): enough to see a share of 10 %. */
 const CANDIDATES_SAMPLE = 2000;
 
@@ -171,18 +183,19 @@ async function chooseListCandidates(modelDir: string, records: { train: Hierarch
  * The kind from the first line's fields, then every part read by that kind's reader (which throws
  * with file and lines); `duplicates` says what training will say of repeated texts.
  */
-function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; examples: number; skipped: number; issues: DatasetIssues[]; duplicates: string[]; records?: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] } } {
+function readForTask(files: DatasetLayout, maxBytes: number): { kind: TaskKind; depth: number; examples: number; skipped: number; issues: DatasetIssues[]; duplicates: string[]; heads: ({ file: string } & DatasetHead)[]; records?: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] } } {
   const { train } = files;
   if (!existsSync(train)) throw new Error(`${train}: no such file`);
   // Named, not left to the read's bare "EISDIR: illegal operation on a directory" (no path).
   if (!isFile(train)) throw new Error(`${train}: is a folder, not a dataset; a dataset is a JSON Lines file (*.jsonl)`);
   if (extname(train) !== '.jsonl') throw new Error(`${train}: a dataset is a JSON Lines file (*.jsonl)`);
-  const first = readFirstObject(train);
+  const first = readFirstObject(train, maxBytes);
+  const options = { maxBytes };
   const others = (['dev', 'test'] as const).flatMap((part) => (files[part] ? [{ part, file: files[part] }] : []));
   if ('labels' in first || 'text' in first) {
-    const trainPart = readHierarchicalDataset(train);
+    const trainPart = readHierarchicalDataset(train, options);
     const depth = trainPart.records[0]!.labels.length;
-    const parts = others.map(({ part, file }) => ({ part, read: readHierarchicalDataset(file) }));
+    const parts = others.map(({ part, file }) => ({ part, read: readHierarchicalDataset(file, options) }));
     for (const { read } of parts) {
       const otherDepth = read.records[0]!.labels.length;
       if (otherDepth !== depth) throw new Error(`${read.issues.file}: its label paths have ${otherDepth} levels, but ${basename(train)}'s have ${depth}`);
@@ -192,25 +205,30 @@ function readForTask(files: DatasetLayout): { kind: TaskKind; depth: number; exa
     return { kind: 'classify', depth, ...readSummary(trainPart, parts), records: split };
   }
   if ('input' in first || 'thought' in first || 'answer' in first) {
-    const trainPart = readGuidedDataset(train);
-    const parts = others.map(({ part, file }) => ({ part, read: readGuidedDataset(file) }));
+    const trainPart = readGuidedDataset(train, options);
+    const parts = others.map(({ part, file }) => ({ part, read: readGuidedDataset(file, options) }));
     return { kind: 'thoughtThenAnswer', depth: 2, ...readSummary(trainPart, parts) };
   }
   throw new Error(`${train}:${first.line}: neither a classification line ({"text": "...", "labels": ["coarse", …, "fine"]}) nor a thought-then-answer line ({"input", "thought", "answer"})`);
 }
 
 /** What a new task says of its dataset's parts: the examples, the lines skipped, the repeated texts. */
-function readSummary(train: DatasetRead<DatasetRecord>, parts: readonly { part: 'dev' | 'test'; read: DatasetRead<DatasetRecord> }[]): { examples: number; skipped: number; issues: DatasetIssues[]; duplicates: string[] } {
-  return { examples: train.records.length, skipped: train.issues.skipped.length, issues: [train.issues, ...parts.map((p) => p.read.issues)], duplicates: describeDuplicateTexts(train, parts) };
+function readSummary(train: DatasetRead<DatasetRecord>, parts: readonly { part: 'dev' | 'test'; read: DatasetRead<DatasetRecord> }[]): { examples: number; skipped: number; issues: DatasetIssues[]; duplicates: string[]; heads: ({ file: string } & DatasetHead)[] } {
+  const heads = [train, ...parts.map((p) => p.read)].flatMap((r) => (r.head ? [{ file: r.issues.file, ...r.head }] : []));
+  return { examples: train.records.length, skipped: train.issues.skipped.length, issues: [train.issues, ...parts.map((p) => p.read.issues)], duplicates: describeDuplicateTexts(train, parts), heads };
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(bytes < 10 * 1024 ** 2 ? 1 : 0)} MiB`;
 }
 
 /**
  * The first line that is a JSON object, which tells the kind; the reader then checks every line.
- * The whole file is read (the reader reads all of it next anyway): a line may be of any length,
- * so a head of fixed size could cut the first one.
+ * Read as the reader reads (the whole lines of the first `maxBytes`, all of a file whose first
+ * line is longer), so the kind comes from a line the reader sees.
  */
-function readFirstObject(dataset: string): Record<string, unknown> & { line: number } {
-  const text = readTextFile(dataset);
+function readFirstObject(dataset: string, maxBytes: number): Record<string, unknown> & { line: number } {
+  const text = readDatasetText(dataset, maxBytes).text;
   for (let start = 0, line = 1; start < text.length; line++) {
     const end = text.indexOf('\n', start);
     const raw = text.slice(start, end < 0 ? text.length : end);
@@ -243,12 +261,12 @@ function relativeTo(dir: string, path: string): string {
 /** The prompt's system turn in a new classification task. */
 const CLASSIFY_SYSTEM = 'Classify the text from coarse to fine.';
 
-function taskFileText(t: { name: string; kind: TaskKind; model: string; dataset: string | { train: string; dev?: string; test?: string }; levels: (number | 'last')[]; examples: number; layers: number; listCandidates: boolean }): string {
+function taskFileText(t: { name: string; kind: TaskKind; model: string; dataset: string | { train: string; dev?: string; test?: string }; levels: (number | 'last')[]; examples: number; firstLines: number | undefined; layers: number; listCandidates: boolean }): string {
   const levels = `[${t.levels.map((l) => `{ "layer": ${JSON.stringify(l)} }`).join(', ')}]`;
   const thought = t.kind === 'thoughtThenAnswer';
   const lines = [
     '{',
-    `  // Made by "HdLM: New Task from Dataset" from ${typeof t.dataset === 'string' ? t.dataset : t.dataset.train} (${t.examples} examples). Fine-tune it`,
+    `  // Made by "HdLM: New Task from Dataset" from ${typeof t.dataset === 'string' ? t.dataset : t.dataset.train} (${t.examples} examples${t.firstLines === undefined ? '' : ` in its first ${t.firstLines} lines`}). Fine-tune it`,
     '  // from the code lens above "name" or the HdLM sidebar; hover a field for what it does.',
     `  "name": ${JSON.stringify(t.name)},`,
     ...(thought ? ['  "kind": "thoughtThenAnswer",'] : []),

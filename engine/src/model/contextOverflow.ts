@@ -12,8 +12,10 @@ export class ContextOverflowError extends Error {
     readonly needed: number,
     /** The context, and what sets it (max_position_embeddings, a sliding window, the engine's rotary limit). */
     context: Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'>,
+    /** `needed` is a bound, known without tokenizing the input (Tokenizer.fewestTokens), not the count. */
+    { atLeast = false }: { atLeast?: boolean } = {},
   ) {
-    super(`the input needs ${needed} positions but the model's context is ${context.maxPositions} (${context.maxPositionsFrom ?? 'max_position_embeddings'}); shorten it`);
+    super(`the input needs ${atLeast ? 'at least ' : ''}${needed} positions but the model's context is ${context.maxPositions} (${context.maxPositionsFrom ?? 'max_position_embeddings'}); shorten it`);
     this.name = 'ContextOverflowError';
     this.context = context.maxPositions;
   }

@@ -19,8 +19,9 @@
 // for a model of Qwen2.5-0.5B's shapes on the 2-core CPU a session took about 6 s to create from
 // the bytes and 2 s from the path. Least recently used checkpoints are removed beyond a size
 // budget (diskBudget.ts), never the one being loaded; nothing is stored when the disk is nearly full.
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { writeAtomically } from '../atomicFile';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { CACHE_FOLDERS, defaultCacheDir } from '../cacheDir';
@@ -154,9 +155,9 @@ export class GraphCache {
       if (refused) throw new Error(refused);
       for (const w of missing) storeWeight(folder, w);
       const structure = encodeModel(withExternalWeights(built, external));
-      atomicWrite(`${base}.onnx`, structure);
+      writeAtomically(`${base}.onnx`, [structure]);
       const manifest: GraphManifest = { version: GRAPH_FORMAT_VERSION, recipe, sha256: sha256(structure), size: structure.length, stamp: fileStamp(`${base}.onnx`), weights: external.map(({ name, key }) => ({ name, key })) };
-      atomicWrite(`${base}.json`, Buffer.from(JSON.stringify(manifest, null, 1)));
+      writeAtomically(`${base}.json`, [Buffer.from(JSON.stringify(manifest, null, 1))]);
       markUsed(join(folder, GRAPH_FOLDER_MARKER));
       evictLeastRecent(this.dir!, GRAPH_FOLDER_MARKER, this.maxBytes, this.used, (bytes) => this.onEvent({ kind: 'evicted', recipe, detail: `${formatBytes(bytes)} removed to stay within ${formatBytes(this.maxBytes)}` }));
       const reused = external.length - missing.length;
@@ -203,7 +204,7 @@ function shortKey(text: string): string {
  */
 function openFolder(folder: string, fingerprint: string): void {
   mkdirSync(join(folder, WEIGHTS), { recursive: true });
-  if (!existsSync(join(folder, GRAPH_FOLDER_MARKER))) atomicWrite(join(folder, GRAPH_FOLDER_MARKER), Buffer.from(JSON.stringify({ version: GRAPH_FORMAT_VERSION, fingerprint })));
+  if (!existsSync(join(folder, GRAPH_FOLDER_MARKER))) writeAtomically(join(folder, GRAPH_FOLDER_MARKER), [Buffer.from(JSON.stringify({ version: GRAPH_FORMAT_VERSION, fingerprint }))]);
   for (const sub of [folder, join(folder, WEIGHTS)]) {
     for (const file of readdirSync(sub)) {
       const path = join(sub, file);
@@ -283,30 +284,25 @@ function weightRecordPath(folder: string, key: string): string {
   return join(folder, WEIGHTS, `${key}.json`);
 }
 
-/** Writes one weight through a temporary file, then its record (the record's presence says the file is whole). */
+/**
+ * Writes one weight atomically and flushed to disk (writeAtomically), then its record (the
+ * record's presence says the file is whole). Flushed, because the record's stamp lets a later
+ * load skip hashing the weight: a file the rename committed before its data (a power cut) would
+ * otherwise be trusted as whole when the stamp happens to match.
+ */
 function storeWeight(folder: string, w: ExternalWeight): void {
   const path = weightPath(folder, w.key);
-  const tmp = `${path}.${process.pid}.tmp`;
-  const hash = w.sha256 === undefined ? createHash('sha256') : undefined;
-  const fd = openSync(tmp, 'w');
+  const bytes = w.data();
+  const digest = w.sha256 ?? sha256(bytes);
   try {
-    writeAll(fd, w.data(), hash);
-  } catch (err) {
-    closeSync(fd);
-    removeQuietly(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
+    writeAtomically(path, [bytes]);
   } catch (err) {
     // Another process stored the same weight meanwhile and has it mapped (Windows refuses to
     // replace a mapped file): the same key means the same values, so its copy serves.
-    removeQuietly(tmp);
     if (!weightStored(folder, w.key)) throw err;
     return;
   }
-  writeRecord(weightRecordPath(folder, w.key), { sha256: w.sha256 ?? hash!.digest('hex'), size: w.bytes, stamp: fileStamp(path) });
+  writeRecord(weightRecordPath(folder, w.key), { sha256: digest, size: w.bytes, stamp: fileStamp(path) });
 }
 
 /** What is wrong with the graph's structure or any weight it names, if anything, and whether any file was hashed to know. */
@@ -351,7 +347,7 @@ function readRecord(path: string): FileRecord | undefined {
 /** Records a file's digest and stamp; a record that cannot be written costs a hash next time, nothing worse. */
 function writeRecord(path: string, record: FileRecord): void {
   try {
-    atomicWrite(path, Buffer.from(JSON.stringify(record, null, 1)));
+    writeAtomically(path, [Buffer.from(JSON.stringify(record, null, 1))]);
   } catch {
     // Only speed is lost.
   }
@@ -383,27 +379,9 @@ function fileStamp(path: string): string {
 /** The sha256 of `bytes`, hashed in pieces (Node's hash refuses more than 2 GiB at once). */
 function sha256(bytes: Uint8Array): string {
   const hash = createHash('sha256');
-  for (let at = 0; at < bytes.length; at += WRITE_PIECE) hash.update(bytes.subarray(at, at + WRITE_PIECE));
+  for (let at = 0; at < bytes.length; at += HASH_PIECE) hash.update(bytes.subarray(at, at + HASH_PIECE));
   return hash.digest('hex');
 }
 
-/**
- * Writes all of `bytes` and adds them to `hash`, in pieces: one write() stops short at 2 GiB on
- * Linux, Node's hash refuses more than 2 GiB at once, and a large model's head is more than that
- * (Llama-3-8B's in float32: 2.1 GB).
- */
-function writeAll(fd: number, bytes: Uint8Array, hash: Hash | undefined): void {
-  for (let at = 0; at < bytes.length; ) {
-    const written = writeSync(fd, bytes, at, Math.min(bytes.length - at, WRITE_PIECE));
-    hash?.update(bytes.subarray(at, at + written));
-    at += written;
-  }
-}
-
-const WRITE_PIECE = 1 << 30;
-
-function atomicWrite(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
-}
+/** Bytes hashed at once: Node's hash refuses more than 2 GiB, and a large model's head is more (Llama-3-8B's in float32: 2.1 GB). */
+const HASH_PIECE = 1 << 30;

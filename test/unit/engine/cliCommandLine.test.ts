@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { MAX_PROMPT_FILE_BYTES } from '../../../engine/src/cli/commandLine';
 import { runHdlm, type CliRun } from '../../support/hdlmCli';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 
@@ -63,7 +64,30 @@ test('a long prompt from a file reaches the model, which says it is longer than 
   writeFileSync(join(dir, 'long.txt'), LONG);
   const out = hdlm(['layers', '--model', model, '--prompt-file', join(dir, 'long.txt')]);
   assert.equal(out.status, 1, out.stderr);
-  assert.match(out.stderr, /the input needs \d+ positions but the model's context is \d+/);
+  assert.match(out.stderr, /the input needs (at least )?\d+ positions but the model's context is \d+/);
+});
+
+test('a prompt file known too long for the context is refused at once, and one larger than the limit before it is read whole, naming the file and the limit', () => {
+  // 2 MB: hdlm-tiny's 256 positions hold far less, which the longest token's length tells without tokenizing.
+  writeFileSync(join(dir, 'big.txt'), 'word '.repeat(400_000));
+  const started = Date.now();
+  const big = hdlm(['layers', '--model', model, '--prompt-file', join(dir, 'big.txt')]);
+  assert.equal(big.status, 1, big.stderr);
+  assert.match(big.stderr, /the input needs at least \d+ positions but the model's context is \d+/);
+  assert.ok(Date.now() - started < 20_000, `refused in ${Date.now() - started} ms`);
+  // Over the limit: refused before the model loads, from a file or from standard input.
+  const over = Buffer.alloc(MAX_PROMPT_FILE_BYTES + 1, 'a');
+  writeFileSync(join(dir, 'over.txt'), over);
+  const file = hdlm(['generate', '--model', model, '--prompt-file', join(dir, 'over.txt')]);
+  assert.equal(file.status, 2, file.stderr);
+  assert.match(file.stderr, new RegExp(`--prompt-file .*over\\.txt: more than ${MAX_PROMPT_FILE_BYTES.toLocaleString('en-US')} bytes`));
+  const stdin = hdlm(['think', '--model', model, '--prompt-file', '-'], over);
+  assert.equal(stdin.status, 2, stdin.stderr);
+  assert.match(stdin.stderr, /--prompt-file standard input: more than [\d,]+ bytes/);
+  // Exactly at the limit: read, and refused by the context as any long prompt is.
+  const at = hdlm(['layers', '--model', model, '--prompt-file', '-'], over.subarray(1));
+  assert.equal(at.status, 1, at.stderr);
+  assert.match(at.stderr, /the input needs at least/);
 });
 
 test('--prompt-file refuses a prompt given twice, a missing file and bytes that are not UTF-8, naming the line', () => {

@@ -214,6 +214,26 @@ test(
 );
 
 test(
+  'a write that fails (a folder where a graph belongs) leaves no temporary file behind, and the built graphs serve',
+  withCacheDir(async (dir) => {
+    await loadAndRun(new GraphCache(dir), WIDE);
+    const folder = onlyFolder(dir);
+    // Every graph unlisted, and a folder in its structure's place: each rename into it fails.
+    for (const f of readdirSync(folder).filter((n) => n.endsWith('.onnx'))) {
+      rmSync(join(folder, f.replace(/\.onnx$/, '.json')));
+      rmSync(join(folder, f));
+      mkdirSync(join(folder, f, 'inside'), { recursive: true });
+    }
+    const events: CacheEvent[] = [];
+    const logits = await loadAndRun(new GraphCache(dir, (e) => events.push(e)), WIDE);
+    assert.deepEqual(logits, await loadAndRun(new GraphCache(undefined), WIDE));
+    assert.ok(events.some((e) => /^not stored/.test(e.detail ?? '')), JSON.stringify(events));
+    const temps = [folder, join(folder, 'weights')].flatMap((sub) => readdirSync(sub).filter((n) => n.endsWith('.tmp')));
+    assert.deepEqual(temps, []);
+  }),
+);
+
+test(
   'beyond its budget the cache removes the least recently used checkpoints, never the model being loaded',
   withCacheDir(async (dir) => {
     await loadAndRun(new GraphCache(dir), WIDE);

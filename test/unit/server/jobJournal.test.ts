@@ -198,3 +198,22 @@ test('the shared file of earlier versions is read, never written, and removed wi
   assert.equal(serverFiles(file).length, 1, 'this server\'s file stays');
   assert.equal(journal.list().length, 21, 'the running job and the 20 newest ended ones');
 });
+
+test('starting a job sweeps the temporary files of servers killed mid-write from the journal\'s folder, never a live server\'s', () => {
+  const file = journalFile(dir, '/killed-writers');
+  const folder = file.replace(/\.json$/, '');
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const lines: string[] = [];
+  const journal = new JobJournal(file, (line) => lines.push(line));
+  journal.create('train', '/ws/t.hdlm.json');
+  // A server killed between its write and the rename, and one writing now (this one).
+  const killed = `.k2f9.json.${deadPid}.r0123456789ab.tmp`;
+  const writing = `.abcd.json.${process.pid}.r0123456789ab.tmp`;
+  writeFileSync(join(folder, killed), '{"jobs": [');
+  writeFileSync(join(folder, writing), '{"jobs": [');
+  journal.create('train', '/ws/t.hdlm.json');
+  const left = readdirSync(folder);
+  assert.ok(!left.includes(killed), left.join(', '));
+  assert.ok(left.includes(writing), left.join(', '));
+  assert.ok(lines.some((l) => l.includes(killed) && /killed while writing/.test(l)), lines.join('\n'));
+});

@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { syncFolder, writeDurably } from '../../../engine/src/atomicFile';
 
 /**
  * Writes `files` (name → contents) to a scratch folder and runs `check` on that folder. Only when
@@ -22,8 +23,10 @@ export async function installChecked<T>(
     const result = await check(scratch);
     if (!passes(result)) return { result, installed: false };
     mkdirSync(outDir, { recursive: true });
-    for (const [name, contents] of files) writeFileSync(join(outDir, `${name}.partial`), contents);
+    // Flushed before any rename: a power cut must not leave a renamed, empty file installed.
+    for (const [name, contents] of files) writeDurably(join(outDir, `${name}.partial`), [Buffer.from(contents)]);
     for (const name of files.keys()) renameSync(join(outDir, `${name}.partial`), join(outDir, name));
+    syncFolder(outDir);
     return { result, installed: true };
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -2,8 +2,9 @@
 // place only once all of them are written, so a failed or interrupted build (an error, ENOSPC,
 // Ctrl-C while writing) leaves the previous outputs as they were instead of new WordNet splits
 // beside old thought splits, or a truncated train.jsonl.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { syncFolder, writeDurably } from '../../../engine/src/atomicFile';
 
 const PARTIAL = '.partial';
 
@@ -14,13 +15,15 @@ export function writeFilesAtomically(files: ReadonlyMap<string, string>): void {
     for (const [path, contents] of files) {
       mkdirSync(dirname(path), { recursive: true });
       written.push(path + PARTIAL);
-      writeFileSync(path + PARTIAL, contents);
+      // Flushed before any rename: a power cut must not leave a renamed, empty train.jsonl.
+      writeDurably(path + PARTIAL, [Buffer.from(contents)]);
     }
   } catch (err) {
     for (const partial of written) rmSync(partial, { force: true });
     throw err;
   }
   for (const path of files.keys()) renameSync(path + PARTIAL, path);
+  for (const dir of new Set([...files.keys()].map((p) => dirname(p)))) syncFolder(dir);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // Mean-pooled hidden states of a frozen model, every layer from one forward pass per batch,
 // through the engine's public API; cached on disk so that probing again costs nothing.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeAtomically } from '../../../engine/src/atomicFile';
 import type { LoadedModel } from '../../../engine/src/index';
 
 export interface PooledStates {
@@ -162,13 +163,13 @@ export async function cachedPooled(
   const pooled = await extractPooled(loaded, texts, options);
   const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
   mkdirSync(cache.dir, { recursive: true });
-  // Written under a temporary name and renamed: an interrupted run leaves no half file that
-  // a later run would take for a complete one.
+  // Written atomically and flushed (writeAtomically): an interrupted run or a power cut leaves no
+  // half file that a later run would take for a complete one. The record goes last: it says the
+  // states beside it are whole.
   const flat = new Float32Array(pooled.layers * pooled.rows * pooled.hidden);
   pooled.byLayer.forEach((layer, k) => flat.set(layer, k * layer.length));
-  writeFileSync(`${base}.f32.tmp`, Buffer.from(flat.buffer));
-  renameSync(`${base}.f32.tmp`, `${base}.f32`);
+  writeAtomically(`${base}.f32`, [new Uint8Array(flat.buffer)]);
   const written: CacheMeta = { ...want, layers: pooled.layers, hidden: pooled.hidden, rows: pooled.rows, seconds };
-  writeFileSync(`${base}.json`, `${JSON.stringify(written, null, 2)}\n`);
+  writeAtomically(`${base}.json`, [Buffer.from(`${JSON.stringify(written, null, 2)}\n`)]);
   return { ...pooled, seconds, fromCache: false };
 }

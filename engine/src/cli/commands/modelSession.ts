@@ -1,6 +1,7 @@
 // Opening the model a command runs on: the engine on the chosen device, then the folder.
 import { Engine } from '../../engine';
 import type { LoadedModel } from '../../loadedModel';
+import { ContextOverflowError } from '../../model/contextOverflow';
 import { headPrecision, integerList, modelDir, providers, threadsOption, UsageError, Values } from '../args';
 
 /**
@@ -40,7 +41,16 @@ export function promptInput(values: Values, positionals: string[]): PromptInput 
   return { text };
 }
 
-/** The prompt as token ids: the ids given, or the text through the tokenizer. */
+/**
+ * The prompt as token ids: the ids given, or the text through the tokenizer. A text known to need
+ * more positions than the context without tokenizing it (Tokenizer.fewestTokens) is refused as
+ * the model would refuse it, at once: a long --prompt-file is not tokenized whole only to be refused.
+ */
 export function promptIds(model: LoadedModel, input: PromptInput): number[] {
-  return 'ids' in input ? input.ids : model.requireTokenizer().encode(input.text);
+  if ('ids' in input) return input.ids;
+  const tokenizer = model.requireTokenizer();
+  const fewest = tokenizer.fewestTokens(input.text);
+  const { config } = model.checkpoint;
+  if (fewest > config.maxPositions) throw new ContextOverflowError(fewest, config, { atLeast: true });
+  return tokenizer.encode(input.text);
 }

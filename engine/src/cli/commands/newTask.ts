@@ -17,7 +17,7 @@ export async function newTaskCommand(values: Values, positionals: string[]): Pro
   const levels = created.levels.length;
   const kind = created.kind === 'thoughtThenAnswer' ? 'thought then answer' : `${levels} level${levels === 1 ? '' : 's'}`;
   const skipped = created.skipped > 0 ? `; training will skip ${created.skipped} line${created.skipped === 1 ? '' : 's'}` : '';
-  console.log(`created ${created.task}: ${kind} at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples${skipped}`);
+  console.log(`created ${created.task}: ${kind} at layers ${created.levels.join(', ')} of ${created.modelLayers}, ${created.examples} examples${created.firstLines === undefined ? '' : ` in its first ${created.firstLines} lines`}${skipped}`);
   for (const notice of created.notices) console.log(notice);
   console.log(`next: hdlm train --task ${shellWord(created.task)}`);
 }

@@ -7,7 +7,8 @@
 import { formatIssues, type JsonlIssue } from './jsonl';
 import { GuidedRecord, HierarchicalRecord, validateGuided, validateHierarchical } from './formats';
 import { inputText } from '../sequenceFormat';
-import { readProblem, readTextFile, TextFileError } from '../../textFile';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { decodeUtf8, readProblem, readTextFile, TextFileError, withoutBom } from '../../textFile';
 
 export interface DatasetIssues {
   file: string;
@@ -42,10 +43,27 @@ function listIssues(heading: string, file: string, issues: readonly JsonlIssue[]
   return [heading, ...issueLines(file, issues, shown).map((l) => `  ${l}`)].join('\n');
 }
 
-/** The file's text, decoded strictly: a byte that is not UTF-8 refuses the file, naming its line (decodeUtf8). */
-function readText(file: string): string {
+/**
+ * The file's text, decoded strictly: a byte that is not UTF-8 refuses the file, naming its line
+ * (decodeUtf8). With `maxBytes`, a larger file gives only its whole lines within its first
+ * `maxBytes` bytes (`head`), unless its first line alone is longer: then all of it.
+ */
+export function readDatasetText(file: string, maxBytes?: number): { text: string; head?: { fileBytes: number } } {
   try {
-    return readTextFile(file);
+    const fileBytes = maxBytes === undefined ? 0 : statSync(file).size;
+    if (maxBytes === undefined || fileBytes <= maxBytes) return { text: readTextFile(file) };
+    const bytes = Buffer.allocUnsafe(maxBytes);
+    const fd = openSync(file, 'r');
+    let length = 0;
+    try {
+      for (let got = -1; got !== 0 && length < maxBytes; length += got) got = readSync(fd, bytes, length, maxBytes - length, length);
+    } finally {
+      closeSync(fd);
+    }
+    // Cut after the last whole line (a newline byte is never inside a UTF-8 character).
+    const end = bytes.subarray(0, length).lastIndexOf(0x0a);
+    if (end < 0) return { text: readTextFile(file) };
+    return { text: withoutBom(decodeUtf8(bytes.subarray(0, end + 1), file)), head: { fileBytes } };
   } catch (err) {
     if (err instanceof TextFileError && err.code === 'EILSEQ') throw new DatasetError(file, [], err.message);
     const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? '; build it (npm run data) or fix the path in the task file' : '';
@@ -64,21 +82,43 @@ export interface DatasetRead<R> {
   records: R[];
   lines: number[];
   issues: DatasetIssues;
+  /** Only the file's first lines were read (a reader given maxBytes, on a larger file). */
+  head?: DatasetHead;
 }
 
-export function readHierarchicalDataset(file: string): DatasetRead<HierarchicalRecord> {
-  const text = readText(file);
+/** How much of a file a reader given `maxBytes` read: its first `lines` lines, of a file of `fileBytes` bytes. */
+export interface DatasetHead {
+  lines: number;
+  fileBytes: number;
+}
+
+/** Read only the first lines of a file larger than `maxBytes` (DatasetRead.head says how many). */
+export interface DatasetReadOptions {
+  maxBytes?: number;
+}
+
+export function readHierarchicalDataset(file: string, { maxBytes }: DatasetReadOptions = {}): DatasetRead<HierarchicalRecord> {
+  const { text, head } = readDatasetText(file, maxBytes);
   const { records, lines, issues, treeViolations: tree } = validateHierarchical(text);
   if (tree.length > 0) throw new DatasetError(file, tree, `${file}: the label paths do not form a tree, so the dataset is refused:`);
   if (records.length === 0) throw new DatasetError(file, issues, noExamples(file, issues, '{"text": "...", "labels": ["coarse", …, "fine"]}'));
-  return { records, lines, issues: { file, skipped: issues } };
+  return { records, lines, issues: { file, skipped: issues }, ...headOf(text, head) };
 }
 
 /** A thought-then-answer dataset ({"input", "thought", "answer"} lines), by the same rules. */
-export function readGuidedDataset(file: string): DatasetRead<GuidedRecord> {
-  const { records, lines, issues } = validateGuided(readText(file));
+export function readGuidedDataset(file: string, { maxBytes }: DatasetReadOptions = {}): DatasetRead<GuidedRecord> {
+  const { text, head } = readDatasetText(file, maxBytes);
+  const { records, lines, issues } = validateGuided(text);
   if (records.length === 0) throw new DatasetError(file, issues, noExamples(file, issues, '{"input": "...", "thought": "...", "answer": "..."}'));
-  return { records, lines, issues: { file, skipped: issues } };
+  return { records, lines, issues: { file, skipped: issues }, ...headOf(text, head) };
+}
+
+/** The `head` of a read that stopped early: the lines it read (the text ends with a newline). */
+function headOf(text: string, head: { fileBytes: number } | undefined): { head?: DatasetHead } {
+  if (!head) return {};
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
+  return { head: { lines, fileBytes: head.fileBytes } };
 }
 
 /** A record of either kind. */
