@@ -23,8 +23,23 @@ export function bandwidthGraph(mebibytes: number): { graph: GraphBuilder; rows: 
   return { graph, rows, cols };
 }
 
+/** The probe's largest matrix, and its smallest: both far beyond any cache. */
+const MAX_PROBE_MIB = 512;
+const MIN_PROBE_MIB = 64;
+
+/**
+ * The probe's size for a model of `weightBytes` (fp32): twice its weights, at least 64 MiB and at
+ * most 512 MiB, in whole MiB. A model's decode reads its weights from memory only when they are
+ * beyond the caches, and a probe twice their size stays there too; a tiny model's bench does not
+ * build (and hold twice, while the session is made) a 512 MiB matrix it has no use for. A 0.5B
+ * model's 2 GB of weights get the 512 MiB the benchmark always used, so its floors stay comparable.
+ */
+export function probeMebibytes(weightBytes: number): number {
+  return Math.min(MAX_PROBE_MIB, Math.max(MIN_PROBE_MIB, Math.ceil((2 * weightBytes) / 1048576)));
+}
+
 /** Bytes per second read from the weight matrix: the best of `repeats` runs after a warm-up. */
-export async function measureBandwidth(provider: ExecutionProvider, threads: number, mebibytes = 512, repeats = 5): Promise<number> {
+export async function measureBandwidth(provider: ExecutionProvider, threads: number, mebibytes = MAX_PROBE_MIB, repeats = 5): Promise<number> {
   const { graph, rows, cols } = bandwidthGraph(mebibytes);
   const session = await Session.create(graph.build(), { provider, threads });
   try {

@@ -9,7 +9,7 @@ import { argmax } from '../generate/sampler';
 import { LanguageHead } from '../model/languageHead';
 import { SegmentedModel } from '../model/segmentedModel';
 import type { ExecutionProvider } from '../runtime/ort';
-import { measureBandwidth } from './bandwidth';
+import { measureBandwidth, probeMebibytes } from './bandwidth';
 
 export interface BenchOptions {
   provider: ExecutionProvider;
@@ -34,6 +34,8 @@ export interface BenchResult {
   deviceCache: boolean;
   params: { layers: number; head: number };
   bandwidthGBs: number;
+  /** The size of the matrix the bandwidth was measured on (probeMebibytes). */
+  bandwidthProbeMiB: number;
   prefillTokensPerS: number;
   ttftMs: number;
   decodeMsFull: number;
@@ -80,8 +82,9 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
   const c = checkpoint.config;
   const L = c.numLayers;
   const params = paramCounts(c);
-  const bandwidth = await measureBandwidth(options.provider, options.threads);
-  log(`${name}: ${L} layers, ${(params.layers / 1e6).toFixed(1)} M layer + ${(params.head / 1e6).toFixed(1)} M head parameters (fp32); bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s`);
+  const probeMiB = probeMebibytes(4 * (params.layers + params.head));
+  const bandwidth = await measureBandwidth(options.provider, options.threads, probeMiB);
+  log(`${name}: ${L} layers, ${(params.layers / 1e6).toFixed(1)} M layer + ${(params.head / 1e6).toFixed(1)} M head parameters (fp32); bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (a ${probeMiB} MiB matrix)`);
   const loadStart = performance.now();
   const model = await SegmentedModel.create(checkpoint, { cuts: options.cuts, provider: options.provider, threads: options.threads, fused: options.fused, deviceCache: options.deviceCache });
   log(`${name}: sessions ready in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
@@ -152,6 +155,7 @@ export async function runEngineBench(name: string, checkpoint: Checkpoint, optio
       deviceCache: model.deviceCache,
       params,
       bandwidthGBs: bandwidth / 1e9,
+      bandwidthProbeMiB: probeMiB,
       prefillTokensPerS: options.promptTokens / (tPrefill / 1000),
       ttftMs: ttft,
       decodeMsFull: full,

@@ -7,6 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { defaultCacheDir } from '../cacheDir';
 import { readJsonObject } from '../jsonFile';
 import { Fields, readModelConfig, specialTokens } from './config';
+import { missingConfigReason } from './modelFolder';
 import { expectedTensors, layerCountField, layerOf, layerPrefix, type ExpectedTensor } from './expectedTensors';
 import { openSafetensorsStore, sameShape, SafetensorsStore, summarise, writeAtomically } from './safetensors';
 import type { Checkpoint, GenerationDefaults, ModelConfig } from './types';
@@ -38,7 +39,7 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`${root}: not a model folder (no such directory)`);
   const configPath = join(root, 'config.json');
-  if (!existsSync(configPath)) throw new Error(`${root}: no config.json; a Hugging Face model folder has one`);
+  if (!existsSync(configPath)) throw new Error(`${root}: ${missingConfigReason(root) ?? 'no config.json'}; a Hugging Face model folder has one`);
   const config = readModelConfig(configPath);
   const weights = openSafetensorsStore(root, { optionalPrefix: config.family === 'gpt2' ? 'transformer.' : undefined });
   const expected = expectedTensors(config);

@@ -6,6 +6,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } fro
 import { endianness } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseJsonText, readJsonObject } from '../jsonFile';
+import { danglingLink } from './modelFolder';
 import type { DTypeName, HalfTensor, WeightStore } from './types';
 import { writeAtomically } from '../atomicFile';
 
@@ -13,7 +14,7 @@ import { writeAtomically } from '../atomicFile';
 export { writeAtomically };
 
 /** Every dtype the safetensors format defines, with its size in bytes. */
-const FORMAT_DTYPE_BYTES: Readonly<Record<string, number>> = {
+export const FORMAT_DTYPE_BYTES: Readonly<Record<string, number>> = {
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1,
   I16: 2, U16: 2, F16: 2, BF16: 2,
   I32: 4, U32: 4, F32: 4,
@@ -461,8 +462,25 @@ export function openSafetensorsStore(dir: string, options: StoreOptions = {}): S
     return new SafetensorsStore([SafetensorsFile.open(join(dir, SINGLE_FILE))], join(dir, SINGLE_FILE), options);
   }
   if (existsSync(join(dir, INDEX_FILE))) return openSharded(dir, options);
+  // A name listed but not there is a link whose blob is missing: say that, not "found model.safetensors".
+  const dangling = danglingLink(join(dir, SINGLE_FILE)) ?? danglingLink(join(dir, INDEX_FILE));
+  if (dangling) throw new Error(dangling);
+  const shards = listFolder(dir).filter((n) => SHARD_NAME.test(n)).sort();
+  if (shards.length > 0) throw new Error(`${dir}: ${INDEX_FILE} is missing, which says which tensor each shard holds (copy it from where the shards came from); found the shards ${shards.join(', ')}`);
   throw new Error(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE}${describeOtherWeights(dir)}`);
 }
+
+/** The folder's names, or none when it cannot be listed (describeOtherWeights says why). */
+function listFolder(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Shard names as transformers writes them (model-00001-of-00003.safetensors). */
+const SHARD_NAME = /^model-\d+-of-\d+\.safetensors$/;
 
 function describeOtherWeights(dir: string): string {
   let names: string[];
@@ -479,6 +497,8 @@ function openSharded(dir: string, options: StoreOptions): SafetensorsStore {
   const weightMap = readWeightMap(join(dir, INDEX_FILE));
   const shardNames = [...new Set(Object.values(weightMap))].sort();
   const missing = shardNames.filter((n) => !existsSync(join(dir, n)));
+  const dangling = missing.map((n) => danglingLink(join(dir, n))).find((m) => m !== undefined);
+  if (dangling) throw new Error(dangling);
   if (missing.length > 0) throw new Error(`${INDEX_FILE}: lists ${missing.join(', ')}, which ${missing.length === 1 ? 'does' : 'do'} not exist in ${dir}`);
   const shards = new Map(shardNames.map((n) => [n, SafetensorsFile.open(join(dir, n))]));
   const absent = Object.entries(weightMap)

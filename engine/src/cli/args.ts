@@ -7,6 +7,7 @@ import { isExecutionProvider } from '../runtime/devices';
 import { capThreads } from '../runtime/threads';
 import type { ExecutionProvider } from '../runtime/ort';
 import { HEAD_PRECISIONS, isHeadPrecision, type HeadPrecision } from '../arch/head';
+import { missingConfigReason } from '../checkpoint/modelFolder';
 import { defaultModelDir } from '../defaults';
 import { DEFAULT_BEAM, resolveBeam, type HierarchyBeam } from '../hdlm/classifier';
 import type { TaskDefinition } from '../hdlm/taskFile';
@@ -140,7 +141,7 @@ export function taskModelDir(values: Values, task: Pick<TaskDefinition, 'model' 
 export function modelDir(values: Values): string {
   const dir = typeof values['model'] === 'string' ? resolve(values['model']) : defaultModelDir();
   if (!existsSync(join(dir, 'config.json'))) {
-    throw new UsageError(values['model'] ? `--model ${dir}: no config.json there` : `no default model at ${dir}; pass --model <Hugging Face folder>`);
+    throw new UsageError(values['model'] ? `--model ${dir}: ${missingConfigReason(dir) ?? 'no config.json there'}` : `no default model at ${dir}; pass --model <Hugging Face folder>`);
   }
   return dir;
 }

@@ -18,7 +18,8 @@ import { thinkCommand } from './commands/think';
 const USAGE = `usage: hdlm <command> [options] [prompt | task file]
 
 commands:
-  info        start the engine and print runtime, backends and the chosen device
+  info        start the engine and print runtime, backends and the chosen device; with --model DIR, that model's
+              architecture, layers, width, context, vocabulary, dtypes and size
   generate    complete a prompt, streaming; --layer K decodes from layer K (early exit)
   layers      what every layer predicts next for a prompt (readout through the model's head)
   classify    coarse-to-fine classification with a task's heads, each level from its own layer
@@ -54,13 +55,13 @@ generate:  --max-tokens N  --temperature T  --top-k K  --top-p P  --seed S  --st
            --stop TEXT is never streamed; a special token's text (--stop "<|end|>") stops at that token.
            A text prompt is read as text: "<|end|>" in it is its characters; give special tokens with --ids
 layers:    --top K (tokens per layer, default 5)  --ids 1,2,3  --head-precision int8 (as for generate)
-classify:  --task FILE.hdlm.json (default: the shipped WordNet task)  --beam B (default 2)  --beam-margin M
+classify:  --task FILE.hdlm.json (default: the shipped WordNet task, on the shipped model only)  --beam B (default 2)  --beam-margin M
            (a level hands on a runner-up path only within M of the best path's probability; default 0.5)
            --file FILE: every input of a file (JSON lines with "text", and "id" and "labels" if present;
            any other file: each non-empty line), one JSON line each to stdout or --out FILE (written
            whole at the end); with labels, the accuracy against those as deep as the task's levels
-think:     --task FILE.hdlm.json (default: the shipped thought task; a classification task thinks at its first
-           level's layer through the model's own head)  --thought-tokens N (default 16)  --max-tokens N (answer, default 24)
+think:     --task FILE.hdlm.json (default: the shipped thought task, or on a model it does not fit the model's own
+           head at half its depth; a classification task thinks at its first level's layer through the model's own head)  --thought-tokens N (default 16)  --max-tokens N (answer, default 24)
 train:     --task FILE  --heads DIR (instead of the task's)  --epochs N  --learning-rate R  --max-examples N
            --no-feature-cache  --events (JSON lines on stdout)
 eval:      --task FILE  --heads DIR  --file test.jsonl (default: the task's test file)  --max-examples N  --beam B  --beam-margin M

@@ -8,6 +8,7 @@ import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { readModelConfig } from '../checkpoint/config';
 import { writeNewFile } from '../textFile';
+import { DATASET_IS_JSONL } from './dataset/jsonl';
 import { Tokenizer } from '../tokenizer';
 import type { HierarchicalRecord } from './dataset/formats';
 import { describeDuplicateTexts, describeSkipped, readDatasetText, readGuidedDataset, readHierarchicalDataset, type DatasetHead, type DatasetIssues, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
@@ -187,8 +188,8 @@ function readForTask(files: DatasetLayout, maxBytes: number): { kind: TaskKind; 
   const { train } = files;
   if (!existsSync(train)) throw new Error(`${train}: no such file`);
   // Named, not left to the read's bare "EISDIR: illegal operation on a directory" (no path).
-  if (!isFile(train)) throw new Error(`${train}: is a folder, not a dataset; a dataset is a JSON Lines file (*.jsonl)`);
-  if (extname(train) !== '.jsonl') throw new Error(`${train}: a dataset is a JSON Lines file (*.jsonl)`);
+  if (!isFile(train)) throw new Error(`${train}: is a folder, not a dataset; ${DATASET_IS_JSONL}`);
+  if (extname(train) !== '.jsonl') throw new Error(`${train}: ${DATASET_IS_JSONL}`);
   const first = readFirstObject(train, maxBytes);
   const options = { maxBytes };
   const others = (['dev', 'test'] as const).flatMap((part) => (files[part] ? [{ part, file: files[part] }] : []));

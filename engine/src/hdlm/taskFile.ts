@@ -295,6 +295,8 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   const train = parseTrain(obj['train'], problems);
   const system = str('system', kind === 'thoughtThenAnswer' ? 'Think briefly, then answer.' : 'Classify the text from coarse to fine.');
   const heads = str('heads', defaultHeadsPath(name));
+  refuseTilde('model', model, problems);
+  refuseTilde('heads', heads, problems);
   const exitWhenSure = parseExitWhenSure(obj['exitWhenSure'], kind, problems);
   if (kind === 'thoughtThenAnswer') checkThoughtLevels(levels, problems);
   // Said rather than ignored: a thought task's answer head learns from its answer span only.
@@ -318,6 +320,15 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   };
 }
 
+/**
+ * A path written from the home folder ("~/models/x"): no shell reads a task file, so "~" would be
+ * a folder of that name beside the task. Refused, not expanded: the editor, the server and the
+ * CLI then read the file alike, and the same file means the same on every user's machine.
+ */
+function refuseTilde(field: string, value: string, problems: string[]): void {
+  if (/^~(?:[\\/]|$)/.test(value)) problems.push(`${field}: ~ is not expanded; use an absolute or task-relative path, got ${JSON.stringify(value)}`);
+}
+
 function parseDataset(value: unknown, base: string, problems: string[]): TaskDefinition['dataset'] {
   const file = (field: string, v: unknown): string | undefined => {
     if (v === undefined) return undefined;
@@ -325,6 +336,7 @@ function parseDataset(value: unknown, base: string, problems: string[]): TaskDef
       problems.push(`${field} must be a path to a JSON Lines file`);
       return undefined;
     }
+    refuseTilde(field, v, problems);
     // Existence is checked when the file is read (training, evaluation): a task whose data
     // is not built yet can still classify with heads that carry their taxonomy.
     return resolve(base, v);

@@ -3,7 +3,7 @@
 // listing every missing or mis-shaped tensor, NaN/inf detection, generation_config.json, the
 // memoised fingerprint, the tokenizer wrapper and the tiny-checkpoint test helper itself.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -457,6 +457,43 @@ test('folder-level problems are named: no folder, no config.json, no weights', a
   await assert.rejects(loadCheckpoint(empty, isolated()), /no model\.safetensors or model\.safetensors\.index\.json/);
   writeFileSync(join(empty, 'config.json'), variant(TINYLLAMA, { model_type: 'falcon' }));
   await assert.rejects(loadCheckpoint(empty, isolated()), /config\.json: model_type "falcon" is not supported/);
+});
+
+/** A Hugging Face cache repo folder (models--acme--tiny, blobs/, snapshots/abc123/ of links, refs/main) of `tiny`'s files; returns the snapshot. */
+function hubLayout(tiny: TinyCheckpoint, repo: string): string {
+  const snapshot = join(repo, 'snapshots', 'abc123');
+  mkdirSync(join(repo, 'blobs'), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  mkdirSync(join(repo, 'refs'));
+  writeFileSync(join(repo, 'refs', 'main'), 'abc123');
+  for (const f of readdirSync(tiny.dir)) {
+    renameSync(join(tiny.dir, f), join(repo, 'blobs', `blob-${f}`));
+    symlinkSync(join('..', '..', 'blobs', `blob-${f}`), join(snapshot, f));
+  }
+  return snapshot;
+}
+
+test('an unfinished Hugging Face download is named: a link whose blob is missing, the repo folder for its snapshot', async () => {
+  const repo = join(freshDir(), 'models--acme--tiny');
+  const snapshot = hubLayout(writeTinyCheckpoint(freshDir(), { family: 'llama' }), repo);
+  await loadCheckpoint(snapshot, isolated()); // whole: it loads through the links
+  await assert.rejects(loadCheckpoint(repo, isolated()), (err: Error) => err.message.includes(`this is a Hugging Face cache folder; the model is its snapshot: --model ${snapshot} (the revision refs/main names)`));
+  rmSync(join(repo, 'blobs', 'blob-model.safetensors'));
+  await assert.rejects(loadCheckpoint(snapshot, isolated()), (err: Error) => {
+    assert.equal(err.message, `${join(snapshot, 'model.safetensors')} is a link to ${join('..', '..', 'blobs', 'blob-model.safetensors')}, which does not exist (an unfinished download?)`);
+    return true;
+  });
+  rmSync(join(repo, 'blobs', 'blob-config.json'));
+  await assert.rejects(loadCheckpoint(snapshot, isolated()), /config\.json is a link to .*blob-config\.json, which does not exist \(an unfinished download\?\)/);
+});
+
+test('shards without their index are named, and the index said to be missing', async () => {
+  const tiny = writeTinyCheckpoint(freshDir(), { family: 'llama', shards: 2 });
+  rmSync(join(tiny.dir, 'model.safetensors.index.json'));
+  await assert.rejects(
+    loadCheckpoint(tiny.dir, isolated()),
+    /: model\.safetensors\.index\.json is missing, which says which tensor each shard holds \(copy it from where the shards came from\); found the shards model-00001-of-00002\.safetensors, model-00002-of-00002\.safetensors$/,
+  );
 });
 
 // ---- generation_config.json and tokenizer.json ------------------------------------------------

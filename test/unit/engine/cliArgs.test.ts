@@ -13,6 +13,7 @@ import { integer, integerList, number, UsageError } from '../../../engine/src/cl
 import { outputFile } from '../../../engine/src/cli/outputs';
 import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { runHdlm, type CliRun } from '../../support/hdlmCli';
+import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 let dir: string;
@@ -176,4 +177,18 @@ test('--threads beyond the machine\'s cores is capped at them, as the server cap
   const within = hdlm(['info', '--json', '--threads', String(cores)]);
   assert.equal((JSON.parse(within.stdout) as { threads: number }).threads, cores);
   assert.doesNotMatch(within.stderr, /cores/);
+});
+
+test('info --model describes that model, loaded as every command loads it; a folder without a model is refused', () => {
+  const tiny = writeTinyCheckpoint(join(dir, 'info-model'), { family: 'llama', modelType: 'qwen2', layers: 3, hidden: 32, vocab: 64, maxPositions: 128, dtype: 'F16' });
+  const run = hdlm(['info', '--json', '--model', tiny.dir]);
+  assert.equal(run.status, 0, run.stderr);
+  const parameters = Object.values(tiny.tensors).reduce((n, t) => n + t.length, 0);
+  const described = (JSON.parse(run.stdout) as { model: unknown }).model;
+  assert.deepEqual(described, { dir: tiny.dir, architecture: 'qwen2', layers: 3, width: 32, context: 128, vocab: 64, dtypes: { F16: Object.keys(tiny.tensors).length }, parameters, bytes: 2 * parameters });
+  const text = hdlm(['info', '--model', tiny.dir]);
+  assert.match(text.stdout, /architecture +qwen2, 3 layers, width 32/);
+  const none = hdlm(['info', '--model', join(dir, 'absent')]);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /--model .*absent: no such folder/);
 });

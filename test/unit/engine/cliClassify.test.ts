@@ -28,6 +28,12 @@ function hdlm(args: string[]): CliRun {
   return runHdlm(root, args, { cacheDir: join(dir, 'cache') });
 }
 
+test('without --task on a model of the user\'s, classify refuses and says how to make a task', () => {
+  const run = hdlm(['classify', '--model', join(dir, 'model'), 'a cat']);
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /hdlm: the shipped WordNet task does not fit .*model \(.*\); pass --task; make one with `hdlm new-task DATASET --model DIR`/);
+});
+
 test('hdlm classify prints a valid coarse-to-fine path with each level\'s layer', () => {
   const out = hdlm(['classify', '--task', join(dir, 'wn.hdlm.json'), '--json', '--beam', '2', 'a large cat of the forests of Asia']);
   assert.equal(out.status, 0, out.stderr);

@@ -65,6 +65,22 @@ test('a classification task thinks at its first level\'s layer through the model
   assert.deepEqual(r.trainedHeads, { thought: false, answer: false });
 });
 
+test('without --task, a model of the user\'s thinks through its own head, with a notice, whether the shipped task\'s layers or its heads do not fit', () => {
+  // 4 layers: the shipped thought task's layer 4 is this model's last; 8 layers: its heads are the shipped model's.
+  for (const layers of [4, 8]) {
+    const model = join(dir, `own-${layers}`);
+    writeTinyModel(model, root, { layers, std: 0.2, seed: 7 });
+    const run = hdlm(['think', '--model', model, '--thought-tokens', '2', '--max-tokens', '2', '--json', 'a flower']);
+    assert.equal(run.status, 0, run.stderr);
+    const r = JSON.parse(run.stdout) as Thought;
+    assert.deepEqual([r.thoughtLayer, r.answerLayer], [layers / 2, layers]);
+    assert.deepEqual(r.trainedHeads, { thought: false, answer: false });
+    const notices = run.stderr.split('\n').filter((l) => l.startsWith('hdlm: '));
+    assert.equal(notices.length, 1, run.stderr);
+    assert.match(notices[0]!, new RegExp(`^hdlm: the shipped thought task does not fit .*own-${layers}: thinking at layer ${layers / 2} through the model's own head \\(pass --task for trained heads\\)$`));
+  }
+});
+
 test('bad input is refused with a clear message and the usage exit status', () => {
   const none = hdlm(['think']);
   assert.equal(none.status, 2);

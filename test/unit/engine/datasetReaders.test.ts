@@ -161,3 +161,26 @@ test('Classify Each Line reads a selection as `classify --file` reads a file: wh
   // Plain text: one input per non-empty line, numbered in the document.
   assert.deepEqual(classifyInputsOf('a dog\n\n  an oak ', false, 3).inputs.map((i) => [i.line, i.id, i.text]), [[3, 'line 3', 'a dog'], [5, 'line 5', 'an oak']]);
 });
+
+test('a file whose first lines are not JSON is said to be no JSON Lines file, once; a near-miss key is named', () => {
+  const csv = join(dir, 'topics.jsonl');
+  writeFileSync(csv, 'text,label\n"a dog",animal\n"a cat",animal\n"a rose",plant\n');
+  assert.throws(() => readHierarchicalDataset(csv), (err: Error) => {
+    const lines = err.message.split('\n');
+    assert.equal(lines.length, 2, err.message);
+    assert.match(lines[1]!, /topics\.jsonl: not a JSON Lines file \(line 1 is not valid JSON .*\); a dataset is a JSON Lines file \(\*\.jsonl\): one JSON object a line$/);
+    return true;
+  });
+  // Classifying a .jsonl file reads it alike: one issue for the file, no input.
+  assert.deepEqual(readClassifyInputs(csv).skipped.map((i) => i.line), [0]);
+  // A JSON Lines file with a few bad lines keeps its per-line issues.
+  const mixed = join(dir, 'mixed-keys.jsonl');
+  writeFileSync(mixed, '{"text":"a dog","labels":["animal","dog"]}\nnot json\n{"text":"a cat","label":["animal","cat"]}\n{"Text":"a fir","labels":["plant","fir"]}\n');
+  const { issues } = readHierarchicalDataset(mixed);
+  assert.deepEqual(issues.skipped, [
+    { line: 2, message: issues.skipped[0]!.message },
+    { line: 3, message: "missing field 'labels' (found 'label'; the field is 'labels')" },
+    { line: 4, message: "missing field 'text' (found 'Text'; the field is 'text')" },
+  ]);
+  assert.match(issues.skipped[0]!.message, /^not valid JSON/);
+});

@@ -215,7 +215,7 @@ test('hdlm layers prints one row per layer, and bad options are named', () => {
   assert.match(bad.stderr, /--temperature must be a number, got hot/);
   const missing = hdlm(['layers', '--model', join(dir, 'nope'), 'x']);
   assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /no config\.json there/);
+  assert.match(missing.stderr, /nope: no such folder/);
   // Through the int8 head: every layer still read out, each row a distribution.
   const int8 = hdlm(['layers', '--model', dir, '--top', '2', '--json', '--head-precision', 'int8', 'hello']);
   assert.equal(int8.status, 0, int8.stderr);

@@ -170,3 +170,23 @@ test('a key given twice is refused at its second place, at any depth: JSON would
     return true;
   });
 });
+
+test('a path from the home folder ("~/…") is refused by field, not read as a folder named ~ beside the task', () => {
+  const path = join(dir, 'tilde.hdlm.json');
+  writeFileSync(path, JSON.stringify({ name: 't', model: '~/models/tiny', dataset: { train: '~/data/train.jsonl', dev: 'train.jsonl' }, heads: '~', levels: [{ layer: 1 }] }));
+  assert.throws(
+    () => readTaskFile(path),
+    (err: unknown) => {
+      assert.ok(err instanceof TaskFileError);
+      assert.deepEqual(err.problems.filter((p) => p.includes('~')), [
+        'dataset.train: ~ is not expanded; use an absolute or task-relative path, got "~/data/train.jsonl"',
+        'model: ~ is not expanded; use an absolute or task-relative path, got "~/models/tiny"',
+        'heads: ~ is not expanded; use an absolute or task-relative path, got "~"',
+      ]);
+      return true;
+    },
+  );
+  // A name that only starts with ~ is an ordinary relative path.
+  writeFileSync(path, JSON.stringify({ name: 't', model: '~tiny', dataset: 'train.jsonl', levels: [{ layer: 1 }] }));
+  assert.equal(readTaskFile(path).model, join(dir, '~tiny'));
+});

@@ -11,8 +11,8 @@ import { formatIssues, type JsonlIssue } from '../../hdlm/dataset/jsonl';
 import { describeAgainstGold } from '../../hdlm/metrics';
 import { inputText } from '../../hdlm/sequenceFormat';
 import { readTaskFile } from '../../hdlm/taskFile';
-import { openTask, type TaskSession } from '../../hdlm/taskSession';
-import { defaultTaskFile, hierarchyBeam, taskModelDir, UsageError, Values } from '../args';
+import { openTask, TaskUnfitError, type TaskSession } from '../../hdlm/taskSession';
+import { defaultTaskFile, hierarchyBeam, modelDir, taskModelDir, UsageError, Values } from '../args';
 import { outputFile } from '../outputs';
 import { createEngine } from './modelSession';
 import { ProgressBar } from '../progress';
@@ -26,10 +26,15 @@ export async function classifyCommand(values: Values, positionals: string[], sig
   if (file && !existsSync(file)) throw new UsageError(`--file ${file}: no such file`);
   // Resolved once, before the model loads: a bad --beam is a usage error, not a failure per input.
   const beam = hierarchyBeam(values);
-  const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultTaskFile());
+  const shipped = typeof values['task'] !== 'string';
+  const task = readTaskFile(shipped ? defaultTaskFile() : (values['task'] as string));
   const out = outputFile(values, 'out', { task, files: [['--file', file]] });
   const engine = await createEngine(values);
-  const session = await openTask(engine, task, taskModelDir(values, task));
+  const session = await openTask(engine, task, taskModelDir(values, task)).catch((err: unknown) => {
+    // The shipped task's heads and levels are the shipped model's: on another model there is nothing to classify with.
+    if (shipped && err instanceof TaskUnfitError) throw new UsageError(`the shipped WordNet task does not fit ${modelDir(values)} (${err.message.split('\n')[0]}); pass --task; make one with \`hdlm new-task DATASET --model DIR\``);
+    throw err;
+  });
   for (const notice of session.notices) console.error(`hdlm: ${notice}`);
   try {
     if (file) return await classifyFile(session, file, out, beam, signal);

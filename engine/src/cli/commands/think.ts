@@ -17,10 +17,17 @@ export async function thinkCommand(values: Values, positionals: string[], signal
   if (!input) throw new UsageError('give the input to think about');
   const thoughtTokens = integer(values, 'thought-tokens', THOUGHT_TOKENS, 1);
   const answerTokens = integer(values, 'max-tokens', ANSWER_TOKENS, 1);
-  const task = readTaskFile(typeof values['task'] === 'string' ? values['task'] : defaultThoughtTaskFile());
+  const shipped = typeof values['task'] !== 'string';
+  const task = readTaskFile(shipped ? defaultThoughtTaskFile() : (values['task'] as string));
   const engine = await createEngine(values);
-  const session = await openTask(engine, task, taskModelDir(values, task));
-  for (const notice of session.notices) console.error(`hdlm: ${notice}`);
+  // Without --task, a model of the user's (whose layers or fingerprint the shipped thought task's
+  // heads do not fit) thinks through its own head, as the editor does (openTask modelIfUnfit).
+  const session = await openTask(engine, task, taskModelDir(values, task), undefined, { modelIfUnfit: shipped });
+  if (session.unfit !== undefined) {
+    console.error(`hdlm: the shipped thought task does not fit ${session.loaded.checkpoint.dir}: thinking at layer ${session.layers[0]!} through the model's own head (pass --task for trained heads)`);
+  } else {
+    for (const notice of session.notices) console.error(`hdlm: ${notice}`);
+  }
   const json = values['json'] === true;
   const L = session.loaded.checkpoint.config.numLayers;
   const k = session.layers[0]!;

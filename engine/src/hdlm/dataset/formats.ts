@@ -32,10 +32,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** A malformed field; caught per line and turned into an issue. */
 class FieldError extends Error {}
 
+/**
+ * "missing field 'labels'", with the key the line has in its place when it is a near miss (the
+ * same but for case or a final s: 'label', 'Text'): the slip is then named, not just the absence.
+ */
+function missingField(obj: Record<string, unknown>, name: string): FieldError {
+  const bare = (key: string): string => key.toLowerCase().replace(/s$/, '');
+  const near = Object.keys(obj).find((key) => key !== name && bare(key) === bare(name));
+  return new FieldError(`missing field '${name}'${near !== undefined ? ` (found '${near}'; the field is '${name}')` : ''}`);
+}
+
 /** A non-blank string field; throws a FieldError naming the field otherwise. */
 function stringField(obj: Record<string, unknown>, name: string): string {
   const value = obj[name];
-  if (value === undefined) throw new FieldError(`missing field '${name}'`);
+  if (value === undefined) throw missingField(obj, name);
   if (typeof value !== 'string') throw new FieldError(`field '${name}' must be a string`);
   if (value.trim() === '') throw new FieldError(`field '${name}' is empty`);
   return value;
@@ -43,7 +53,7 @@ function stringField(obj: Record<string, unknown>, name: string): string {
 
 function labelsField(obj: Record<string, unknown>): string[] {
   const value = obj['labels'];
-  if (value === undefined) throw new FieldError(`missing field 'labels'`);
+  if (value === undefined) throw missingField(obj, 'labels');
   if (!Array.isArray(value) || value.length === 0) throw new FieldError(`field 'labels' must be a non-empty array`);
   return value.map((label, i) => {
     if (typeof label !== 'string' || label.trim() === '') throw new FieldError(`labels[${i}] must be a non-empty string`);

@@ -20,7 +20,17 @@ export interface JsonlIssue {
   message: string;
 }
 
-/** Parses every non-blank line; a line that is not JSON becomes an issue instead of an exception. */
+/** What every reader of datasets says of a file that is not one (new-task, train, eval, classify --file). */
+export const DATASET_IS_JSONL = 'a dataset is a JSON Lines file (*.jsonl): one JSON object a line';
+
+/** How many first non-blank lines, none of them JSON, make a file clearly not JSON Lines (a CSV, a text). */
+const NOT_JSONL_LINES = 3;
+
+/**
+ * Parses every non-blank line; a line that is not JSON becomes an issue instead of an exception.
+ * A file whose first lines are none of them JSON is no JSON Lines file with a few bad lines but
+ * another kind of file: one issue for the whole file says so, not one per line.
+ */
 export function parseJsonl(text: string): { lines: JsonlLine[]; issues: JsonlIssue[] } {
   const lines: JsonlLine[] = [];
   const issues: JsonlIssue[] = [];
@@ -32,6 +42,11 @@ export function parseJsonl(text: string): { lines: JsonlLine[]; issues: JsonlIss
       issues.push({ line: index + 1, message: notValidJson(err instanceof Error ? err.message : String(err)) });
     }
   });
+  const first = issues.slice(0, NOT_JSONL_LINES);
+  const firstJson = lines[0]?.line ?? Infinity;
+  if (first.length === NOT_JSONL_LINES && first.every((i) => i.line < firstJson)) {
+    return { lines: [], issues: [{ line: 0, message: `not a JSON Lines file (line ${first[0]!.line} is ${first[0]!.message}); ${DATASET_IS_JSONL}` }] };
+  }
   return { lines, issues };
 }
 
