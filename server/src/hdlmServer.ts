@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
+import { otherTaskHeadsMessage } from '../../engine/src/hdlm/headStore';
 import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
@@ -679,7 +680,7 @@ export class HdlmServer {
     // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
     const warnings = [
       ...(fallback ? [`${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})`] : []),
-      ...(session.unfit ? [`${model} serves without task ${session.task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`] : []),
+      ...(session.unfit ? [unfitWarning(model, session)] : []),
     ];
     const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
     this.sessionError = undefined;
@@ -988,6 +989,17 @@ function refuseFarTooLong(session: TaskSession, text: string): void {
 function classifierOf(session: TaskSession): TaskSession['classifier'] {
   if (session.unfit) throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session), unfitData(session));
   return session.classifier;
+}
+
+/**
+ * The status's warning for a session serving without its task: whose heads its heads folder
+ * holds, when loading refused another task's heads (in the words of the hovers and the task
+ * panel: headsFolderProblem), else that its file cannot be read or it does not fit the model.
+ */
+function unfitWarning(model: string, session: TaskSession): string {
+  const { task, otherTaskHeads } = session;
+  if (otherTaskHeads) return `${model} serves without task ${task.name}, no classification: ${otherTaskHeadsMessage(otherTaskHeads, task.name, 'use')}`;
+  return `${model} serves without task ${task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`;
 }
 
 /** The task a session serves without (TaskSession.unfit), for a client's buttons. */

@@ -13,7 +13,7 @@ import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
-import { factsOf, foreignHeadsOwner, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
+import { factsOf, headsFolderNotice, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
 import { readEvaluation } from './taskSummary';
 
 /** One sentence per task-file field; completion shows these too. */
@@ -119,19 +119,19 @@ function headsFolderSummary(root: Node | undefined, uri: string, context: Featur
   const count = levels?.type === 'array' ? (levels.children?.length ?? 0) : 0;
   const heads = Array.from({ length: count }, (_, i) => trainedHead(folders, i + 1)).filter((m) => m !== undefined);
   const flat = trainedBaseline(folders);
-  const other = foreignHeadsOwner(folders);
+  const problem = headsFolderNotice(folders);
   // Another task's heads (a copied task file keeps "heads"; a renamed task) are refused by
-  // classifying and training: say so here rather than count them as this task's.
-  if (other !== undefined) return [otherTasksHeads(headsDir, other)];
+  // classifying and training, and a file is no folder: say so here rather than count heads.
+  if (problem !== undefined) return [warning(problem)];
   if (heads.length === 0 && !flat) return [`No trained heads yet in \`${headsDir}\`: fine-tune to make them.`];
   const newest = [...heads, ...(flat ? [flat] : [])].map((m) => m.createdAt).sort().at(-1)!;
   const baseline = flat ? ', and the flat baseline' : '';
   return [`**Heads** in \`${headsDir}\`: ${heads.length} of ${count} level${count === 1 ? '' : 's'} trained${baseline} (the newest ${when(newest)}).`, evaluationSummary(headsDir)].filter((p) => p !== '');
 }
 
-/** The warning for a heads folder holding another task's heads, which classifying and training refuse (headStore.ts). */
-function otherTasksHeads(headsDir: string, other: string): string {
-  return `⚠ The heads in \`${headsDir}\` are task ${JSON.stringify(other)}'s, not this task's: classifying and fine-tuning refuse them. Set "heads" to a folder of its own (or "name" back to ${JSON.stringify(other)}, if this task was renamed).`;
+/** A heads folder's problem (headsFolderNotice: the task panel's and the status's words) as a hover's warning. */
+function warning(problem: string): string {
+  return `⚠ ${problem[0]!.toUpperCase()}${problem.slice(1)}.`;
 }
 
 /** "**Last evaluation** (…): joint 63.2 % HdLM, 63.2 % flat; since the previous one, joint −0.2 points (p 0.10)." */
@@ -185,8 +185,8 @@ function headSummary(root: Node | undefined, uri: string, levelIndex: number, co
   if (folders.headsDir === undefined) return '';
   const file = `${headName(folders.kind, levelIndex + 1)}.json`;
   const manifest = trainedHead(folders, levelIndex + 1);
-  const other = foreignHeadsOwner(folders);
-  if (!manifest && other !== undefined) return otherTasksHeads(folders.headsDir, other);
+  const problem = headsFolderNotice(folders);
+  if (!manifest && problem !== undefined) return warning(problem);
   if (!manifest) return `No trained head yet (\`${file}\` in the heads folder): the model's own head decides this level until you fine-tune.`;
   const { bestDevAccuracy, bestEpoch } = trainingSummary(manifest);
   const over = manifest.labelScoring === 'choices' ? ' over label choices' : '';

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
-import { readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
+import { headsFolderOwner, headsFolderProblem, readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, taskNodeAt, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { fileIndexOrReason, LabelIndex, type NoIndex } from './labelUses';
@@ -147,11 +147,15 @@ export function trainedBaseline(heads: HeadsOf): HeadManifest | undefined {
   return ownHead(heads, `${FLAT_HEAD}.json`);
 }
 
-/** The task another task's heads in the folder belong to (the level-1 or flat head's), or undefined when they are its own or there are none. */
-export function foreignHeadsOwner(heads: HeadsOf): string | undefined {
+/**
+ * What is wrong with the task's heads folder, in the words the task panel and the status use
+ * (headsFolderProblem): it holds another task's heads, which classifying and fine-tuning refuse,
+ * or it is a file, or it cannot be read; undefined when none of these (or no folder is known).
+ */
+export function headsFolderNotice(heads: HeadsOf): string | undefined {
   if (heads.headsDir === undefined || heads.taskName === undefined) return undefined;
-  const names = [`${headName(heads.kind, 1)}.json`, `${FLAT_HEAD}.json`];
-  return names.map((n) => manifests.get(join(heads.headsDir!, n))?.task).find((t) => t !== undefined && t !== heads.taskName);
+  const owner = headsFolderOwner(heads.headsDir, heads.taskName, (dir, name) => manifests.get(join(dir, `${name}.json`)));
+  return headsFolderProblem(owner, heads.headsDir, heads.taskName, 'use');
 }
 
 function ownHead(heads: HeadsOf, file: string): HeadManifest | undefined {

@@ -8,19 +8,19 @@ import { EVALUATION_FILE } from '../../engine/src/hdlm/evaluateTask';
 import { readHistoryResolved } from '../../engine/src/hdlm/evaluationHistory';
 import { readEvaluationRecord } from '../../engine/src/hdlm/evaluationRecordShape';
 import { taskDatasets, withResolvedFiles } from '../../engine/src/hdlm/recordFile';
-import { readManifest } from '../../engine/src/hdlm/headStore';
+import { headsFolderOwner, headsFolderProblem, readManifest } from '../../engine/src/hdlm/headStore';
 import { readLayerScan, type LayerScanRecord } from '../../engine/src/hdlm/layerScan';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHeadNames, taskModelFolder } from '../../engine/src/hdlm/taskSession';
 import type { HeadSummary, TaskSummaryResult } from './protocol';
 import { modelLayers } from './taskFacts';
 
-/** A head's manifest as the panel shows it; `{ otherTask }` when another task trained it (not this task's: loading refuses it). */
-function headSummary(headsDir: string, name: string, taskName: string, log: (m: string) => void): HeadSummary | { otherTask: string } | undefined {
+/** A head's manifest as the panel shows it; nothing when another task trained it (not this task's: loading refuses it; the folder's notice says whose). */
+function headSummary(headsDir: string, name: string, taskName: string, log: (m: string) => void): HeadSummary | undefined {
   if (!existsSync(join(headsDir, `${name}.json`))) return undefined;
   try {
     const m = readManifest(headsDir, name);
-    if (m.task !== taskName) return { otherTask: m.task };
+    if (m.task !== taskName) return undefined;
     const training = m.training ?? {};
     const number = (key: string): number | undefined => (typeof training[key] === 'number' ? training[key] : undefined);
     return { name, layer: m.layer, kind: m.kind, bestDevAccuracy: number('bestDevAccuracy'), bestEpoch: number('bestEpoch'), ...(m.labelScoring ? { labelScoring: m.labelScoring } : {}), trainedAt: m.createdAt };
@@ -63,17 +63,15 @@ export function summarizeTask(taskFile: string, log: (m: string) => void, defaul
   const L = layerCount(task, defaultModelDir);
   const exits = exitSummary(task, L);
   const names = [...new Set([...taskHeadNames(task), FLAT_HEAD, ...exits.names])];
-  const found = names.map((n) => headSummary(task.headsDir, n, task.name, log));
-  const heads = found.filter((h): h is HeadSummary => h !== undefined && !('otherTask' in h));
-  // Another task's heads in the folder (a copied task file keeps "heads"; a renamed task): not
-  // listed as trained, and its evaluation not shown as this task's, since classifying and
-  // training refuse them (headStore.ts); the notice says what to do.
-  const other = found.find((h): h is { otherTask: string } => h !== undefined && 'otherTask' in h)?.otherTask;
+  const heads = names.map((n) => headSummary(task.headsDir, n, task.name, log)).filter((h) => h !== undefined);
+  // Another task's heads in the folder (a copied task file keeps "heads"; a renamed task), or a
+  // folder that is a file: the evaluation there is not shown as this task's, since classifying
+  // and training refuse it (headsFolderOwner, the one rule); the notice says why and what to do.
+  const problem = headsFolderProblem(headsFolderOwner(task.headsDir, task.name), task.headsDir, task.name, 'use');
   // The same notices a session gives (openTask): levels whose heads learned at another layer, untrained exits.
   const { moved, notices: movedNotices } = L === undefined ? { moved: [], notices: [] } : headLayers(task, task.levels.map((l) => (l === 'last' ? L : l)), taskHeadNames(task).map((n) => heads.find((h) => h.name === n)), L);
   const wait = exits.names.length > 0 ? exitsWaitNotice(task, exits.missing, moved) : undefined;
-  const foreign = other === undefined ? [] : [`the heads folder ${task.headsDir} holds the heads of task ${JSON.stringify(other)}, not of this task (${JSON.stringify(task.name)}): classifying and fine-tuning refuse them; set "heads" to a folder of its own, or "name" back to ${JSON.stringify(other)} if this task was renamed`];
-  const notices = [...foreign, ...movedNotices, ...(wait ? [wait] : [])];
+  const notices = [...(problem === undefined ? [] : [problem]), ...movedNotices, ...(wait ? [wait] : [])];
   return {
     task: task.path,
     name: task.name,
@@ -81,8 +79,9 @@ export function summarizeTask(taskFile: string, log: (m: string) => void, defaul
     levels: task.levels,
     ...(L !== undefined ? { modelLayers: L } : {}),
     heads,
-    ...(other === undefined ? { ...readEvaluation(task.headsDir, log, taskDatasets(task)), history: readHistoryResolved(task.headsDir, taskDatasets(task)) } : { history: [] }),
-    ...keptScan(task.headsDir, log),
+    ...(problem === undefined ? { ...readEvaluation(task.headsDir, log, taskDatasets(task)), history: readHistoryResolved(task.headsDir, taskDatasets(task)) } : { history: [] }),
+    // The scan record kept there is no more this task's than the evaluation.
+    ...(problem === undefined ? keptScan(task.headsDir, log) : {}),
     notices,
   };
 }

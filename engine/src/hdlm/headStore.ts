@@ -206,7 +206,7 @@ export interface HeadOwner {
  */
 export function loadHead(dir: string, name: string, checkpoint: Checkpoint, owner?: HeadOwner): { manifest: HeadManifest; weights: HeadWeights } {
   const manifest = readManifest(dir, name);
-  if (owner && manifest.task !== owner.name) throw new Error(otherTaskMessage(join(dir, `${name}.json`), manifest.task, owner));
+  if (owner && manifest.task !== owner.name) throw new OtherTaskHeadsError({ dir, task: manifest.task, manifest: `${name}.json` }, owner);
   const file = join(dir, manifest.weightsFile);
   if (manifest.modelFingerprint !== checkpoint.fingerprint) {
     throw new Error(`${file}: this head was trained for another model (fingerprint ${manifest.modelFingerprint.slice(0, 12)}…, this model is ${checkpoint.fingerprint.slice(0, 12)}…)`);
@@ -241,45 +241,136 @@ export function loadHead(dir: string, name: string, checkpoint: Checkpoint, owne
 }
 
 /**
- * Why head manifest `file`, trained for task `other`, is not `owner`'s: the cases that lead there
- * (a copied task file keeps "heads"; a renamed task keeps its folder) and the ways out.
+ * Whose heads a heads folder holds, as headsFolderOwner reads it: a task's heads folder belongs to
+ * that task alone, since every head's manifest records the task's "name" and loading refuses a
+ * head of another task (loadHead). 'other' names one manifest of another task, with the folder.
  */
-function otherTaskMessage(file: string, other: string, owner: HeadOwner): string {
-  return (
-    `${file}: this head was trained for task ${JSON.stringify(other)}, but ${owner.path} is task ${JSON.stringify(owner.name)}; ` +
-    `give this task a "heads" folder of its own and fine-tune it (or, if the task was renamed, set "name" back to ${JSON.stringify(other)})`
-  );
+export type HeadsFolderOwner =
+  | { holds: 'nothing' }
+  | { holds: 'own' }
+  | ({ holds: 'other' } & OtherTaskHeads)
+  | { holds: 'file' }
+  | { holds: 'unreadable'; reason: string };
+
+/** Another task's heads in a heads folder: the folder, that task, and one of its heads' manifests (a file name in `dir`). */
+export interface OtherTaskHeads {
+  dir: string;
+  task: string;
+  manifest: string;
 }
 
 /**
- * Refuses heads folder `dir` for a training run of `owner` before anything is written there: a
- * path that is a file (the save would fail on mkdir, naming neither the field nor the file), or
- * a folder holding heads another task trained (two task files naming one "heads" folder, as a
- * copied task file does: the run would replace the other task's heads, which would then answer
- * with this task's labels). A damaged manifest is no owner: loading reports it.
+ * The one rule (training, the layer scan, the head loader's words, the server's hovers, task panel and status
+ * use it) for whose heads folder `dir` is, for task `taskName`:
+ * - 'nothing': no such folder, or no head manifest in it;
+ * - 'other': a head manifest (a `*.json` of format hdlm-head/1) records another task, whatever the
+ *   head's name (another kind of task names its heads otherwise) and whether or not its weights
+ *   file is there (training would still replace it). Own heads beside it do not make it this
+ *   task's: training would replace the other's, and loading refuses them;
+ * - 'own': only this task's heads;
+ * - 'file': the path is a file (saving there would fail on mkdir, naming neither field nor file);
+ * - 'unreadable': it cannot be listed (permissions, a file on the way to it), with the reason.
+ * A manifest that cannot be read names no owner (damaged, or written before heads recorded their
+ * task: readManifest refuses it), so it neither blocks nor claims the folder: loading reports it.
+ * `read`: how manifests are read (the server passes its cache, read again when a file changes).
  */
-export function checkHeadsFolder(dir: string, owner: HeadOwner): void {
-  if (!checkIsFolder(dir, owner)) return;
-  for (const head of savedHeadNames(readdirSync(dir))) {
-    let task: string;
-    try {
-      task = readManifest(dir, head).task;
-    } catch {
-      continue;
-    }
-    if (task !== owner.name) {
-      throw new Error(
-        `${owner.path}: the heads folder ${dir} holds the heads of task ${JSON.stringify(task)} (${head}.json), and training task ${JSON.stringify(owner.name)} would replace them; ` +
-          `set "heads" to a folder of its own, or delete those heads if they are no longer wanted (if the task was renamed, set "name" back to ${JSON.stringify(task)})`,
-      );
-    }
+export function headsFolderOwner(dir: string, taskName: string, read: (dir: string, name: string) => HeadManifest | undefined = readManifestOrNone): HeadsFolderOwner {
+  let files: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return { holds: 'file' };
+    files = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { holds: 'nothing' };
+    return { holds: 'unreadable', reason: (err as Error).message };
+  }
+  let own = false;
+  // Hidden files (a run's resume points, .level1.resume.json) are no heads; sorted, so the manifest named is always the same.
+  for (const file of files.filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort()) {
+    const task = read(dir, file.slice(0, -'.json'.length))?.task;
+    if (task === undefined) continue;
+    if (task !== taskName) return { holds: 'other', dir, task, manifest: file };
+    own = true;
+  }
+  return own ? { holds: 'own' } : { holds: 'nothing' };
+}
+
+function readManifestOrNone(dir: string, name: string): HeadManifest | undefined {
+  try {
+    return readManifest(dir, name);
+  } catch {
+    return undefined; // not a head (an evaluation record), or a damaged one: loading reports those
+  }
+}
+
+/** What refuses another task's heads, for the message: fine-tuning and the layer scan write there; anything else reads them. */
+export type HeadsFolderUse = 'train' | 'scan' | 'use';
+
+/** What `use` does about another task's heads (task `other`, quoted). */
+function refusal(use: HeadsFolderUse, other: string): string {
+  switch (use) {
+    case 'train':
+      return "fine-tuning it would replace them with this task's";
+    case 'scan':
+      // The scan writes no head, but its record (layer-scan.json) would be taken for the other task's.
+      return `scanning its layers would keep the scan's record there, as if it were task ${other}'s`;
+    case 'use':
+      return 'classifying, evaluating, fine-tuning and scanning its layers refuse them';
   }
 }
 
 /**
- * Refuses a heads folder `dir` that is a file, naming the task file whose "heads" (or a --heads
- * option) names it: writing there would fail with a bare EEXIST from mkdir. Returns whether the
- * folder exists (a run makes it when it does not).
+ * The one wording of what is wrong with task `taskName`'s heads folder (headsFolderOwner), or
+ * undefined when nothing is: whose heads they are, what `use` does about it, and the ways out.
+ */
+export function headsFolderProblem(owner: HeadsFolderOwner, dir: string, taskName: string, use: HeadsFolderUse): string | undefined {
+  switch (owner.holds) {
+    case 'nothing':
+    case 'own':
+      return undefined;
+    case 'file':
+      return `the heads folder ${dir} is a file; set "heads" to a folder (heads and evaluations are saved as files in it)`;
+    case 'unreadable':
+      return `the heads folder ${dir} cannot be read (${owner.reason}); set "heads" to a folder this task can write`;
+    case 'other':
+      return otherTaskHeadsMessage(owner, taskName, use);
+  }
+}
+
+/** Another task's heads (a copied task file keeps "heads"; a renamed task keeps its folder), the refusal, and the ways out. */
+export function otherTaskHeadsMessage(heads: OtherTaskHeads, taskName: string, use: HeadsFolderUse): string {
+  const other = JSON.stringify(heads.task);
+  return (
+    `the heads folder ${heads.dir} holds the heads of task ${other} (${heads.manifest}), not of task ${JSON.stringify(taskName)}: ${refusal(use, other)}; ` +
+    `set "heads" to a folder of its own, or delete those heads if they are no longer wanted (or set "name" back to ${other}, if this task was renamed)`
+  );
+}
+
+/** A head of another task, refused when loaded (loadHead): typed, so a front end can say whose heads they are (the status). */
+export class OtherTaskHeadsError extends Error {
+  constructor(
+    readonly heads: OtherTaskHeads,
+    owner: HeadOwner,
+  ) {
+    super(`${owner.path}: ${otherTaskHeadsMessage(heads, owner.name, 'use')}`);
+    this.name = 'OtherTaskHeadsError';
+  }
+}
+
+/**
+ * Refuses heads folder `dir` for `use` by `owner` (a training run, a layer scan) before anything
+ * is written there: a file, an unreadable folder, or one holding another task's heads (two task
+ * files naming one "heads" folder, as a copied task file does: a run would replace the other
+ * task's heads, which would then answer with this task's labels), by headsFolderOwner's rule.
+ */
+export function checkHeadsFolder(dir: string, owner: HeadOwner, use: Exclude<HeadsFolderUse, 'use'>): void {
+  const problem = headsFolderProblem(headsFolderOwner(dir, owner.name), dir, owner.name, use);
+  if (problem !== undefined) throw new Error(`${owner.path}: ${problem}`);
+}
+
+/**
+ * Refuses a heads folder `dir` that is a file or cannot be read, naming the task file whose
+ * "heads" (or a --heads option) names it: writing there would fail with a bare EEXIST from mkdir.
+ * Returns whether the folder exists (a run makes it when it does not).
  */
 export function checkIsFolder(dir: string, owner: HeadOwner): boolean {
   let stats;
@@ -289,14 +380,8 @@ export function checkIsFolder(dir: string, owner: HeadOwner): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
-  if (!stats.isDirectory()) throw new Error(`${owner.path}: the heads folder ${dir} is a file; set "heads" to a folder (heads and evaluations are saved as files in it)`);
+  if (!stats.isDirectory()) throw new Error(`${owner.path}: ${headsFolderProblem({ holds: 'file' }, dir, owner.name, 'use')!}`);
   return true;
-}
-
-/** The heads whose weights files (`<name>.<save id>.safetensors`) are among `files`. */
-function savedHeadNames(files: readonly string[]): string[] {
-  const names = files.filter((f) => f.endsWith('.safetensors')).map((f) => f.slice(0, f.slice(0, -'.safetensors'.length).lastIndexOf('.')));
-  return [...new Set(names.filter((n) => n !== '' && files.includes(`${n}.json`)))];
 }
 
 /** `values`, refused if any is NaN or ±Infinity: a head with one gives NaN for every score (the model's weights are checked so too: checkpoint.ts). */

@@ -186,8 +186,8 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
     if (e.kind === 'stage' || e.kind === 'features') emit(e);
   };
   // The record goes beside the heads (saveLayerScan): a heads folder that is a file, or holds another
-  // task's heads (a copied task file keeps "heads"), is refused before any work, as training refuses it.
-  checkHeadsFolder(task.headsDir, task);
+  // task's heads (a copied task file keeps "heads"), is refused before any work, in words of its own (headsFolderProblem).
+  checkHeadsFolder(task.headsDir, task, 'scan');
   const tolerance = options.tolerance ?? SCAN_DEFAULTS.tolerance;
   const settings = task.train;
   const thought = task.kind === 'thoughtThenAnswer';

@@ -11,7 +11,7 @@ import type { LoadedModel, LoadModelOptions } from '../loadedModel';
 import { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, type ClassifierLevel, type ExitWhenSure } from './classifier';
 import { readHierarchicalDataset } from './dataset/readDataset';
-import { loadHead, readManifest, type HeadManifest, type HeadOwner } from './headStore';
+import { loadHead, OtherTaskHeadsError, readManifest, type HeadManifest, type HeadOwner, type OtherTaskHeads } from './headStore';
 import type { LabelScoring } from './labelScorer';
 import { checkLevelDepth, DEFAULT_TRAIN, defaultHeadsPath, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
@@ -36,6 +36,8 @@ export interface TaskSession {
   unfit?: string;
   /** With `unfit`: the task file itself could not be read (missing, not JSON, a field wrong), so `task` is a stand-in (unreadTask). */
   unreadable?: boolean;
+  /** With `unfit`: the task's heads folder holds another task's heads, which loading refused (OtherTaskHeadsError), so a front end can say whose. */
+  otherTaskHeads?: OtherTaskHeads;
   release(): Promise<void>;
 }
 
@@ -174,9 +176,13 @@ export function savedManifests(task: Pick<TaskDefinition, 'kind' | 'levels' | 'h
  * it without the task (openModelOnly). The message is the cause's, which names the file.
  */
 export class TaskUnfitError extends Error {
+  /** When the cause is a head of another task (loadHead): whose heads the folder holds. */
+  readonly otherTaskHeads?: OtherTaskHeads;
+
   constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = 'TaskUnfitError';
+    if (cause instanceof OtherTaskHeadsError) this.otherTaskHeads = cause.heads;
   }
 }
 
@@ -239,10 +245,10 @@ export async function openTask(
     const unfit = new TaskUnfitError(err);
     // Thinking needs a cut below the last layer: the first level's, as when the task fits (thinkOn), else the shallowest.
     const thoughtLayer = planned.layers[0]! < L ? planned.layers[0]! : cuts[0];
-    if (modelIfUnfit && thoughtLayer !== undefined) return modelOnlySession(task, loaded, thoughtLayer, unfit.message);
+    if (modelIfUnfit && thoughtLayer !== undefined) return modelOnlySession(task, loaded, thoughtLayer, unfit.message, { otherTaskHeads: unfit.otherTaskHeads });
     await loaded.release();
     if (!modelIfUnfit) throw unfit;
-    return openModelOnly(engine, task, modelDir, unfit.message, load, note);
+    return openModelOnly(engine, task, modelDir, unfit.message, { ...load, otherTaskHeads: unfit.otherTaskHeads }, note);
   }
 }
 
@@ -300,12 +306,12 @@ export async function openModelOnly(
   task: TaskDefinition,
   modelDir: string,
   reason: string,
-  { unreadable = false, ...load }: Pick<LoadModelOptions, 'headPrecision'> & { unreadable?: boolean } = {},
+  { unreadable, otherTaskHeads, ...load }: Pick<LoadModelOptions, 'headPrecision'> & UnfitDetails = {},
   note: (m: string) => void = () => undefined,
 ): Promise<TaskSession> {
   const L = readModelConfig(join(modelDir, 'config.json')).numLayers;
   const { loaded, thoughtLayer } = await modelToServe(engine, modelDir, L, load, note);
-  return modelOnlySession(task, loaded, thoughtLayer, reason, unreadable);
+  return modelOnlySession(task, loaded, thoughtLayer, reason, { unreadable, otherTaskHeads });
 }
 
 /**
@@ -322,8 +328,11 @@ async function modelToServe(engine: ModelLoader, modelDir: string, L: number, lo
   return { loaded: await engine.loadModel(modelDir, { ...load, cuts: segmentCuts([thoughtLayer], L), onNote: note }), thoughtLayer };
 }
 
+/** What a session serving without its task tells besides the reason (TaskSession.unreadable, .otherTaskHeads). */
+type UnfitDetails = Pick<TaskSession, 'unreadable' | 'otherTaskHeads'>;
+
 /** A loaded model serving without `task` (openModelOnly), thinking at `thoughtLayer` through its own head. */
-function modelOnlySession(task: TaskDefinition, loaded: LoadedModel, thoughtLayer: number, reason: string, unreadable = false): TaskSession {
+function modelOnlySession(task: TaskDefinition, loaded: LoadedModel, thoughtLayer: number, reason: string, { unreadable, otherTaskHeads }: UnfitDetails = {}): TaskSession {
   const refuse = (): never => {
     throw new Error(`task ${task.name} does not fit the model ${loaded.checkpoint.dir}: ${reason}`);
   };
@@ -341,6 +350,7 @@ function modelOnlySession(task: TaskDefinition, loaded: LoadedModel, thoughtLaye
     },
     unfit: reason,
     ...(unreadable ? { unreadable } : {}),
+    ...(otherTaskHeads ? { otherTaskHeads } : {}),
     notices: [reason],
     release: () => loaded.release(),
   };

@@ -95,7 +95,7 @@ export { FLAT_HEAD };
 /** Trains a task of either kind, holding its heads folder for the whole run (lockHeads: a second run refuses). */
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   // Before the lock makes the folder: a file there, or another task's heads, is refused by name.
-  checkHeadsFolder(task.headsDir, task);
+  checkHeadsFolder(task.headsDir, task, 'train');
   const release = lockHeads(task.headsDir);
   try {
     return await (task.kind === 'thoughtThenAnswer' ? trainThoughtTask(engine, task, options) : trainClassifyTask(engine, task, options));

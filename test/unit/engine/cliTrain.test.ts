@@ -99,11 +99,11 @@ test('two tasks naming one heads folder: the second is refused before it trains,
   const before = readdirSync(shared).map((f) => `${f}:${readFileSync(join(shared, f), 'utf8').length}`);
   const second = hdlm(['train', '--task', copy, '--epochs', '1', '--no-feature-cache']);
   assert.equal(second.status, 1, second.stderr);
-  assert.match(second.stderr, /copy\.hdlm\.json: the heads folder .*shared-heads holds the heads of task "wn" \([a-z0-9]+\.json\), and training task "copy" would replace them; set "heads" to a folder of its own, or delete those heads/);
+  assert.match(second.stderr, /copy\.hdlm\.json: the heads folder .*shared-heads holds the heads of task "wn" \([a-z0-9]+\.json\), not of task "copy": fine-tuning it would replace them with this task's; set "heads" to a folder of its own, or delete those heads/);
   assert.deepEqual(readdirSync(shared).map((f) => `${f}:${readFileSync(join(shared, f), 'utf8').length}`), before, 'nothing in the folder changed');
   const classify = hdlm(['classify', 'a small bird', '--task', copy]);
   assert.equal(classify.status, 1, classify.stderr);
-  assert.match(classify.stderr, /shared-heads\/level1\.json: this head was trained for task "wn", but .*copy\.hdlm\.json is task "copy"/);
+  assert.match(classify.stderr, /copy\.hdlm\.json: the heads folder .*shared-heads holds the heads of task "wn" \(level1\.json\), not of task "copy": classifying, evaluating, fine-tuning and scanning its layers refuse them/);
   const again = join(dir, 'wn-shared.hdlm.json'); // the first task, naming the folder it trained into
   writeFileSync(again, JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, heads: 'shared-heads', levels: [{ layer: 1 }, { layer: 2 }, { layer: 'last' }] }));
   const own = hdlm(['classify', 'a small bird', '--task', again]);

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint } from '../../../engine/src/checkpoint/types';
 import { HEADS_LOCK, lockHeads } from '../../../engine/src/hdlm/headsLock';
-import { checkHeadsFolder, HeadManifest, loadHead, ownHeadCopy, readManifest, saveHead } from '../../../engine/src/hdlm/headStore';
+import { checkHeadsFolder, HeadManifest, headsFolderOwner, loadHead, OtherTaskHeadsError, ownHeadCopy, readManifest, saveHead } from '../../../engine/src/hdlm/headStore';
 import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { processStart } from '../../../engine/src/processAlive';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -122,11 +122,15 @@ test('a head trained for another model is refused, naming the file', () => {
   assert.throws(() => loadHead(dir, 'foreign', ckpt), /foreign\.[a-z0-9]+\.safetensors: this head was trained for another model/);
 });
 
-test('a head another task trained is refused when loaded for this one, naming the manifest, both tasks and the way out', () => {
+test('a head another task trained is refused when loaded for this one, naming the task file, the folder, the manifest, both tasks and the way out', () => {
   saveHead(dir, manifest('theirs', { task: 'other' }), { weight: new Float32Array(V * H) });
+  const owner = { name: 'mine', path: '/tasks/mine.hdlm.json' };
   assert.throws(
-    () => loadHead(dir, 'theirs', ckpt, { name: 'mine', path: '/tasks/mine.hdlm.json' }),
-    /theirs\.json: this head was trained for task "other", but \/tasks\/mine\.hdlm\.json is task "mine"; give this task a "heads" folder of its own .*set "name" back to "other"/,
+    () => loadHead(dir, 'theirs', ckpt, owner),
+    (err: unknown) =>
+      err instanceof OtherTaskHeadsError &&
+      err.heads.task === 'other' &&
+      /^\/tasks\/mine\.hdlm\.json: the heads folder .* holds the heads of task "other" \(theirs\.json\), not of task "mine": classifying, evaluating, fine-tuning and scanning its layers refuse them; set "heads" to a folder of its own, .*set "name" back to "other"/.test(err.message),
   );
   assert.equal(loadHead(dir, 'theirs', ckpt, { name: 'other', path: '/tasks/other.hdlm.json' }).manifest.task, 'other');
 });
@@ -147,16 +151,43 @@ test('training refuses a heads folder that holds another task\'s heads, or that 
   const shared = join(dir, 'shared');
   mkdirSync(shared);
   const owner = { name: 'b', path: '/tasks/b.hdlm.json' };
-  checkHeadsFolder(shared, owner);
-  checkHeadsFolder(join(dir, 'not-there'), owner);
+  checkHeadsFolder(shared, owner, 'train');
+  checkHeadsFolder(join(dir, 'not-there'), owner, 'train');
   saveHead(shared, manifest('level1', { task: 'a' }), { weight: new Float32Array(V * H) });
-  writeFileSync(join(shared, 'evaluation.json'), '{"task": "z"}'); // not a head: no weights file beside it
+  writeFileSync(join(shared, 'evaluation.json'), '{"task": "z"}'); // not a head: no hdlm-head/1 format
   assert.throws(
-    () => checkHeadsFolder(shared, owner),
-    /\/tasks\/b\.hdlm\.json: the heads folder .*shared holds the heads of task "a" \(level1\.json\), and training task "b" would replace them; set "heads" to a folder of its own, or delete those heads/,
+    () => checkHeadsFolder(shared, owner, 'train'),
+    /\/tasks\/b\.hdlm\.json: the heads folder .*shared holds the heads of task "a" \(level1\.json\), not of task "b": fine-tuning it would replace them with this task's; set "heads" to a folder of its own, or delete those heads/,
   );
-  checkHeadsFolder(shared, { name: 'a', path: '/tasks/a.hdlm.json' });
-  assert.throws(() => checkHeadsFolder(join(shared, 'evaluation.json'), owner), /\/tasks\/b\.hdlm\.json: the heads folder .*evaluation\.json is a file; set "heads" to a folder/);
+  checkHeadsFolder(shared, { name: 'a', path: '/tasks/a.hdlm.json' }, 'train');
+  assert.throws(() => checkHeadsFolder(join(shared, 'evaluation.json'), owner, 'train'), /\/tasks\/b\.hdlm\.json: the heads folder .*evaluation\.json is a file; set "heads" to a folder/);
+});
+
+// The cases where the three readers of a heads folder (training, the server's hovers, its task
+// panel) disagreed before headsFolderOwner was their one rule.
+test('whose heads a folder holds: any head name, a manifest without its weights, own and other heads mixed, a legacy manifest, a file, an unlistable path', () => {
+  const folder = join(dir, 'owner-cases');
+  mkdirSync(folder);
+  assert.deepEqual(headsFolderOwner(folder, 'b'), { holds: 'nothing' });
+  assert.deepEqual(headsFolderOwner(join(dir, 'no-such-folder'), 'b'), { holds: 'nothing' });
+  // A manifest of a task from before heads recorded their task is no owner (loading reports it).
+  const legacy = { ...manifest('level1'), weightsFile: 'level1.x.safetensors' } as Partial<HeadManifest>;
+  delete legacy.task;
+  writeFileSync(join(folder, 'level1.json'), JSON.stringify(legacy));
+  assert.deepEqual(headsFolderOwner(folder, 'b'), { holds: 'nothing' });
+  saveHead(folder, manifest('level2', { task: 'b' }), { weight: new Float32Array(V * H) });
+  assert.deepEqual(headsFolderOwner(folder, 'b'), { holds: 'own' });
+  // A thought-then-answer task's head (names no classify task uses), its weights file gone: still
+  // the other task's (the hovers looked only at level1 and flat, training only at heads with weights).
+  saveHead(folder, manifest('thought', { task: 'a' }), { weight: new Float32Array(V * H) });
+  for (const f of readdirSync(folder).filter((f) => f.startsWith('thought.') && f.endsWith('.safetensors'))) rmSync(join(folder, f));
+  assert.deepEqual(headsFolderOwner(folder, 'b'), { holds: 'other', dir: folder, task: 'a', manifest: 'thought.json' });
+  assert.throws(() => checkHeadsFolder(folder, { name: 'b', path: '/tasks/b.hdlm.json' }, 'train'), /holds the heads of task "a" \(thought\.json\), not of task "b"/);
+  writeFileSync(join(dir, 'heads-is-a-file'), 'x');
+  assert.deepEqual(headsFolderOwner(join(dir, 'heads-is-a-file'), 'b'), { holds: 'file' });
+  const under = headsFolderOwner(join(dir, 'heads-is-a-file', 'heads'), 'b');
+  assert.equal(under.holds, 'unreadable');
+  assert.throws(() => checkHeadsFolder(join(dir, 'heads-is-a-file', 'heads'), { name: 'b', path: '/tasks/b.hdlm.json' }, 'train'), /\/tasks\/b\.hdlm\.json: the heads folder .*heads-is-a-file\/heads cannot be read \(ENOTDIR/);
 });
 
 test('an interrupted save leaves the previous head loadable, and saves replace old weights', () => {

@@ -13,6 +13,7 @@ import { startWorkspaceServer } from '../../support/workspaceServer';
 import { ErrorCodes, type GenerationStepParams, type JobEvent } from '../../../server/src/protocol';
 import { Tokenizer } from '../../../engine/src/tokenizer';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
+import { headsFolderNotice } from '../../../server/src/taskFacts';
 
 const root = resolve(__dirname, '..', '..', '..', '..');
 let workspace: string;
@@ -329,14 +330,20 @@ test('heads trained for another model are refused with the file named, and the s
   assert.equal((await same.classify({ text: 'barks' })).path.length, 2, 'other tasks still classify');
 });
 
-test('heads another task trained (a copied task file keeps "heads") are refused naming both tasks; the status warns and the server keeps working', async () => {
+test('heads another task trained (a copied task file keeps "heads") are refused naming both tasks; the status says whose they are and what to do, in the hover\'s words, and the server keeps working', async () => {
   // Runs after the fine-tuning test: heads/quick were trained for task quick, on the workspace's model.
   writeFileSync(join(workspace, 'copy.hdlm.json'), JSON.stringify({ name: 'copy', model: 'model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], heads: 'heads/quick' }));
   const { server, client } = await startServer({ task: 'copy.hdlm.json' });
-  const why = /heads\/quick\/level1\.json: this head was trained for task "quick", but .*copy\.hdlm\.json is task "copy"; give this task a "heads" folder of its own/;
+  const whose = 'holds the heads of task "quick" \\(level1\\.json\\), not of task "copy": classifying, evaluating, fine-tuning and scanning its layers refuse them; set "heads" to a folder of its own';
+  const why = new RegExp(`copy\\.hdlm\\.json: the heads folder .*heads/quick ${whose}`);
   await assert.rejects(server.classify({ text: 'barks' }), (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.modelUnavailable && why.test(e.message));
-  assert.equal(client.statuses.at(-1)?.health, 'warning');
   assert.match((await server.layers({ text: 'barks' })).unfitTask ?? '', why);
+  const warned = client.statuses.at(-1)!;
+  assert.deepEqual([warned.health, warned.busy], ['warning', false]);
+  assert.match(warned.message, new RegExp(`^model serves without task copy, no classification: the heads folder .*heads/quick ${whose}`));
+  // The hover on the task's "heads" says the same, in the same words (headsFolderNotice).
+  const notice = headsFolderNotice({ headsDir: join(workspace, 'heads', 'quick'), kind: 'classify', taskName: 'copy' }) ?? '';
+  assert.equal(notice.replace(/\(\w+\.json\)/, '(level1.json)'), warned.message.replace(/^model serves without task copy, no classification: /, ''));
 });
 
 test('a task that does not fit the selected model leaves the model serving: layer view and thinking run, classifying says why, the status warns until a fitting task is set', async () => {

@@ -219,8 +219,31 @@ test("another task's heads in the folder are not shown as this task's: the level
   const context = { defaultModelDir: join(root, 'models', 'hdlm-tiny') };
   const level = value(taskFileHover(doc, 3, text.split('\n')[3]!.indexOf('"layer": 4') + 2, context));
   assert.doesNotMatch(level, /\*\*Trained head\*\*/);
-  assert.match(level, /are task "wordnet"'s, not this task's: classifying and fine-tuning refuse them/);
+  assert.match(level, /⚠ The heads folder .*borrowed holds the heads of task "wordnet" \(\w+\.json\), not of task "copy": classifying, evaluating, fine-tuning and scanning its layers refuse them; set "heads" to a folder of its own/);
   const folder = value(taskFileHover(doc, 2, 5, context));
-  assert.match(folder, /are task "wordnet"'s, not this task's/);
+  assert.match(folder, /holds the heads of task "wordnet" \(\w+\.json\), not of task "copy"/);
   assert.doesNotMatch(folder, /levels? trained/);
+});
+
+test("the hovers read a heads folder by the engine's one rule: another kind of task's heads, a file", () => {
+  // A thought-then-answer task's heads (thought, answer: no level1 or flat) in a classify task's
+  // folder are another task's, as training says (headsFolderOwner); the hovers looked only at level1 and flat.
+  const heads = join(work, 'heads', 'thoughts');
+  mkdirSync(heads, { recursive: true });
+  for (const f of ['thought.json', 'answer.json']) copyFileSync(join(root, 'models', 'hdlm-tiny', 'heads', 'thought', f), join(heads, f));
+  const hoverOn = (headsValue: string): { level: string; folder: string } => {
+    const text = `{\n  "name": "copy",\n  "heads": "${headsValue}",\n  "levels": [{ "layer": 4 }, { "layer": "last" }]\n}\n`;
+    const doc = TextDocument.create(pathToFileURL(join(work, 'kinds.hdlm.json')).toString(), 'hdlm-task', 1, text);
+    const context = { defaultModelDir: join(root, 'models', 'hdlm-tiny') };
+    return { level: value(taskFileHover(doc, 3, text.split('\n')[3]!.indexOf('"layer": 4') + 2, context)), folder: value(taskFileHover(doc, 2, 5, context)) };
+  };
+  const other = hoverOn('heads/thoughts');
+  for (const hover of [other.level, other.folder]) assert.match(hover, /⚠ The heads folder .*thoughts holds the heads of task "thought" \(answer\.json\), not of task "copy"/);
+  // A "heads" that is a file: saying "fine-tune to make them" would send the user into a refusal.
+  writeFileSync(join(work, 'heads', 'a-file'), 'not a folder');
+  const file = hoverOn('heads/a-file');
+  for (const hover of [file.level, file.folder]) {
+    assert.match(hover, /⚠ The heads folder .*a-file is a file; set "heads" to a folder/);
+    assert.doesNotMatch(hover, /fine-tune to make them|until you fine-tune/);
+  }
 });
