@@ -35,15 +35,22 @@ export function vsCodeApi<ToHost>(): VsCodeApi<ToHost> {
  * Puts `parts` in place of the page's content, keeping keyboard focus: the pages rebuild on every
  * update (a job's progress, each streamed token), which would otherwise drop the focus to the
  * body. The focused control is found again by its `data-key` (stable across renders: task URI
- * and action); a dropdown that was open closes, but it keeps the focus. The content lives in
+ * and action); a dropdown that was open closes, but it keeps the focus. A control disabled
+ * since (a job button once its job runs) cannot hold it: the focus goes to the control its
+ * `data-focus-instead` names (that job's Cancel). The content lives in
  * its own element so that the live region beside it is never replaced (a screen reader only
  * announces changes to a region that was already there).
  */
 export function showContent(...parts: Node[]): void {
   const key = document.activeElement?.closest('[data-key]')?.getAttribute('data-key');
   content().replaceChildren(...parts);
-  if (key) document.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
+  if (!key) return;
+  const found = byKey(key);
+  const instead = found?.hasAttribute('disabled') ? found.dataset['focusInstead'] : undefined;
+  (instead === undefined ? found : byKey(instead))?.focus();
 }
+
+const byKey = (key: string): HTMLElement | null => document.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`);
 
 function content(): HTMLElement {
   const found = document.getElementById('content');

@@ -21,10 +21,14 @@ const post = (m: TaskPanelToHost): void => vscode.postMessage(m);
  * A toolkit button. `key` (task or dataset URI and action) finds it again after a render, to
  * give it back the focus; `name` tells it from the same button on the other cards.
  */
-function button(label: string, onClick: () => void, key: string, name = label, disabled = false): HTMLElement {
+function button(label: string, onClick: () => void, key: string, name = label, disabledFor?: string): HTMLElement {
   const b = keyed(component('vscode-button', label), key);
   if (name !== label) b.setAttribute('aria-label', name);
-  if (disabled) b.setAttribute('disabled', '');
+  // Disabled while job `disabledFor` runs; its Cancel takes the focus the button held.
+  if (disabledFor !== undefined) {
+    b.setAttribute('disabled', '');
+    b.dataset['focusInstead'] = cancelKey(disabledFor);
+  }
   b.addEventListener('click', onClick);
   return b;
 }
@@ -107,9 +111,10 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   // The host names the job's task by the same URI string as the task's (Uri.toString on both
   // sides), so that Windows paths compare too. The server refuses a job on busy heads: while
   // one runs, the card's job buttons are disabled.
-  const busy = state.job?.state === 'running' && state.job.taskUri === task.uri ? state.job.kind : undefined;
+  const job = state.job?.state === 'running' && state.job.taskUri === task.uri ? state.job : undefined;
+  const busy = job?.kind;
   const file = fileName(task.path);
-  const action = (label: string, type: 'train' | 'evaluate' | 'scanLayers', name: string): HTMLElement => button(label, () => post({ type, uri: task.uri }), `${task.uri}#${type}`, `${name} ${file}`, busy !== undefined);
+  const action = (label: string, type: 'train' | 'evaluate' | 'scanLayers', name: string): HTMLElement => button(label, () => post({ type, uri: task.uri }), `${task.uri}#${type}`, `${name} ${file}`, job?.jobId);
   actions.append(action(busy === 'train' ? 'Training…' : 'Fine-tune', 'train', 'Fine-tune'));
   actions.append(action(busy === 'evaluate' ? 'Evaluating…' : 'Evaluate', 'evaluate', 'Evaluate'));
   // The examples the kept evaluation got wrong, and its figures per label, in documents beside the editor.
@@ -437,6 +442,8 @@ function lossCurve(job: JobView): SVGSVGElement {
 
 const headName = (h: JobView['heads'][number]): string => `${h.name}${h.layer !== undefined ? ` @${h.layer}` : ''}`;
 
+const cancelKey = (jobId: string): string => `${jobId}#cancel`;
+
 const JOB_NAMES = { train: 'Training', evaluate: 'Evaluation', scan: 'Layer scan' } as const;
 
 function jobSection(job: TaskPanelJob): HTMLElement {
@@ -454,7 +461,7 @@ function jobSection(job: TaskPanelJob): HTMLElement {
   progress.append(fill);
   box.append(progress, el('div', job.line, 'muted'));
   // Another window's job too: this window's server asks the one that runs it.
-  if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId }), `${job.jobId}#cancel`, `Cancel ${JOB_NAMES[job.kind].toLowerCase()} of ${fileName(job.task)}`));
+  if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId }), cancelKey(job.jobId), `Cancel ${JOB_NAMES[job.kind].toLowerCase()} of ${fileName(job.task)}`));
   if (job.kind === 'evaluate') {
     box.append(...anyEvaluationTables(job));
     return box;

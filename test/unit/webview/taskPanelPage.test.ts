@@ -54,6 +54,15 @@ test('the focused control keeps the focus when a job progress update rebuilds th
   }
 });
 
+test("a job button pressed moves the focus to its job's Cancel once the job runs and disables it", async () => {
+  const idle = state(0.5) as { job: { state: string } };
+  idle.job.state = 'done';
+  await view.send({ type: 'state', state: idle });
+  await view.page.focus(`[data-key="${A}#evaluate"]`);
+  await view.send({ type: 'state', state: state(0) });
+  assert.equal(await view.focused(), 'vscode-button:job-1#cancel');
+});
+
 test('task and dataset names are buttons reached by Tab, not links to "#"', async () => {
   assert.equal(await view.page.locator('a[href="#"], a:not([href])').count(), 0);
   await view.page.focus('body');
