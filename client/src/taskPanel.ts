@@ -135,8 +135,9 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
         return [];
       },
     );
-    const job = jobs.find((j) => j.state === 'running') ?? jobs[0];
-    const recentJobs = jobs.filter((j) => j !== job).slice(0, 5).map(({ jobId, kind, task, state, line }) => ({ jobId, kind, task: vscode.workspace.asRelativePath(task), state, line }));
+    const running = jobs.find((j) => j.state === 'running') ?? jobs[0];
+    const job = running && { ...running, taskUri: vscode.Uri.file(running.task).toString() };
+    const recentJobs = jobs.filter((j) => j !== running).slice(0, 5).map(({ jobId, kind, task, state, line }) => ({ jobId, kind, task: vscode.workspace.asRelativePath(task), state, line }));
     return { model: status.model ?? '', device: status.device, layers: status.layers, tasks, datasets, job, recentJobs, problem: problems[0] };
   }
 

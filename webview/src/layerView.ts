@@ -3,7 +3,7 @@
 // thought-then-answer generation as it streams), keeps it in the webview state so a restored
 // panel shows it at once, and tells the host what it rendered.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
-import { component, el, percent, vsCodeApi } from './dom';
+import { component, el, keyed, percent, showContent, vsCodeApi } from './dom';
 import { TASK_ACTIONS, type GenerationView, type HostToWebview, type LayerViewData, type WebviewToHost } from './messages';
 import './layerView.css';
 
@@ -25,10 +25,22 @@ function header(data: LayerViewData): HTMLElement {
   const h = el('header');
   const task = data.task ? ` · task ${data.task}` : '';
   h.append(el('h1', `Layers of ${data.model.split('/').pop() ?? data.model}`), el('span', `${data.layers} layers · ${data.device} · ${data.ms.toFixed(0)} ms${task}`, 'meta'));
-  const refresh = component('vscode-button', 'Refresh');
-  refresh.addEventListener('click', () => post({ type: 'refresh' }));
-  h.append(refresh);
+  h.append(refreshButton());
   return h;
+}
+
+/** Reads the input out again (keyed: it keeps the focus while tokens stream in). */
+function refreshButton(): HTMLElement {
+  const refresh = keyed(component('vscode-button', 'Refresh'), 'refresh');
+  refresh.addEventListener('click', () => post({ type: 'refresh' }));
+  return refresh;
+}
+
+function selectTaskButton(): HTMLElement {
+  const select = keyed(component('vscode-button', TASK_ACTIONS.select), 'selectTask');
+  select.setAttribute('appearance', 'secondary');
+  select.addEventListener('click', () => post({ type: 'selectTask' }));
+  return select;
 }
 
 function tokens(data: LayerViewData): HTMLElement {
@@ -42,7 +54,9 @@ function row(data: LayerViewData, layer: number): HTMLTableRowElement {
   const readout = data.readouts.find((r) => r.layer === layer);
   const decisions = data.decisions.filter((d) => d.layer === layer);
   const tr = el('tr', '', decisions.length > 0 ? 'head' : '');
-  tr.append(el('td', layer === 0 ? 'embed' : `layer ${layer}`, 'layer'));
+  const name = el('th', layer === 0 ? 'embed' : `layer ${layer}`, 'layer');
+  name.scope = 'row';
+  tr.append(name);
   const cell = el('td');
   for (const t of readout?.top ?? []) {
     const c = el('span', '', 'candidate');
@@ -72,6 +86,9 @@ function exits(data: LayerViewData, layer: number): HTMLTableCellElement {
   return cell;
 }
 
+/** Below this probability a generated token is marked as one its layer was unsure of. */
+const UNSURE = 0.5;
+
 /** The latest thought-then-answer generation: thought tokens from their layer, then the answer. */
 function generationSection(g: GenerationView): HTMLElement {
   const box = el('section', '', 'generation');
@@ -83,8 +100,13 @@ function generationSection(g: GenerationView): HTMLElement {
     chip.setAttribute('role', 'listitem');
     const sure = t.probability === undefined ? '' : ` (${(t.probability * 100).toFixed(1)} % sure)`;
     chip.title = t.part === 'thought' ? `thought token from layer ${t.layer}/${g.layers}${sure}: layers ${t.layer + 1}–${g.layers} were skipped for it until the answer` : `answer token from layer ${t.layer}/${g.layers}${sure}`;
-    // A token its layer was unsure of is drawn fainter: a shaky thought can mislead the answer.
-    if (t.probability !== undefined) chip.style.opacity = String(0.45 + 0.55 * t.probability);
+    // A token its layer was unsure of is marked (a shaky thought can mislead the answer): by a
+    // dotted border, not by fading its text, which would make it hard to read; its confidence
+    // is said to a screen reader.
+    if (t.probability !== undefined) {
+      if (t.probability < UNSURE) chip.classList.add('unsure');
+      chip.append(el('span', sure, 'visually-hidden'));
+    }
     line.append(chip);
   }
   box.append(line);
@@ -99,8 +121,10 @@ function generationSection(g: GenerationView): HTMLElement {
 
 function layersTable(data: LayerViewData): HTMLTableElement {
   const table = el('table');
+  table.append(el('caption', 'Every layer read out, deepest first', 'visually-hidden'));
   const head = el('tr');
-  head.append(el('th', 'layer'), el('th', 'readout (next token, model head)'), el('th', 'early exit'), el('th', 'task head decision'));
+  const column = (text: string): HTMLElement => Object.assign(el('th', text), { scope: 'col' });
+  head.append(column('layer'), column('readout (next token, model head)'), column('early exit'), column('task head decision'));
   table.append(head);
   for (let layer = data.layers; layer >= 0; layer--) table.append(row(data, layer));
   return table;
@@ -114,14 +138,11 @@ function notice(data: LayerViewData): HTMLElement {
   if (task) {
     const actions = el('div', '', 'notice-actions');
     if (task.exists) {
-      const open = component('vscode-button', TASK_ACTIONS.open);
+      const open = keyed(component('vscode-button', TASK_ACTIONS.open), 'openTask');
       open.addEventListener('click', () => post({ type: 'openTask', file: task.file }));
       actions.append(open);
     }
-    const select = component('vscode-button', TASK_ACTIONS.select);
-    select.setAttribute('appearance', 'secondary');
-    select.addEventListener('click', () => post({ type: 'selectTask' }));
-    actions.append(select);
+    actions.append(selectTaskButton());
     box.append(actions);
   }
   return box;
@@ -137,7 +158,7 @@ function render(): void {
     parts.push(header(data), ...(data.notice ? [notice(data)] : []), tokens(data), table, el('div', `segments: ${data.segments.map((s) => `layers ${s.first + 1}–${s.end} ${s.ms.toFixed(1)} ms`).join(' · ')}`, 'segments'));
   }
   if (generation) parts.push(generationSection(generation));
-  document.body.replaceChildren(...parts);
+  showContent(...parts);
   vscode.setState(page);
   const summary = (data?.decisions ?? []).map((d) => `${d.label}@${d.layer}`).join(' > ');
   const noticeActions = [...document.querySelectorAll('.notice vscode-button')].map((b) => b.textContent ?? '');
@@ -147,9 +168,12 @@ function render(): void {
 function receive(message: HostToWebview): void {
   switch (message.type) {
     case 'busy': {
-      const cancel = component('vscode-button', 'Cancel');
+      const cancel = keyed(component('vscode-button', 'Cancel'), 'cancel');
       cancel.addEventListener('click', () => post({ type: 'cancel' }));
-      document.body.replaceChildren(component('vscode-progress-ring'), el('p', `Reading out every layer of “${message.text.slice(0, 80)}”…`), cancel);
+      const ring = component('vscode-progress-ring');
+      showContent(ring, el('p', `Reading out every layer of “${message.text.slice(0, 80)}”…`), cancel);
+      // After it is in the page: the toolkit names the ring "Loading" when it connects.
+      ring.setAttribute('aria-label', 'Reading out every layer');
       break;
     }
     case 'layers':
@@ -160,9 +184,15 @@ function receive(message: HostToWebview): void {
       page = { ...page, generation: message.generation };
       render();
       break;
-    case 'error':
-      document.body.replaceChildren(el('p', message.message, 'error'));
+    case 'error': {
+      // Said at once, with the ways on: read the input again, or pick another task.
+      const error = el('p', message.message, 'error');
+      error.setAttribute('role', 'alert');
+      const actions = el('div', '', 'notice-actions');
+      actions.append(refreshButton(), selectTaskButton());
+      showContent(error, actions);
       break;
+    }
   }
 }
 

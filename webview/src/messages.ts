@@ -97,12 +97,19 @@ export interface TaskPanelState {
   /** JSON Lines files in the workspace: the path shown, and the URI a new task is made from. */
   datasets: { path: string; uri: string }[];
   /** The job shown in detail: the newest running one, else the newest that ended. */
-  job: JobView | undefined;
+  job: TaskPanelJob | undefined;
   /** Earlier jobs, newest first, one line each. */
   recentJobs: { jobId: string; kind: JobView['kind']; task: string; state: JobView['state']; line: string }[];
   /** Why jobs or heads could not be read (the server is not running), if so. */
   problem?: string;
 }
+
+/**
+ * A job as the task panel shows it: the server's view, and its task file's URI string
+ * (vscode.Uri.file(task).toString(), the form of TaskEntry.uri), which the page compares with
+ * its cards' (a path and a URI do not compare, least of all on Windows).
+ */
+export type TaskPanelJob = JobView & { taskUri: string };
 
 /** Host → task panel. */
 export type HostToTaskPanel = { type: 'state'; state: TaskPanelState };

@@ -7,21 +7,45 @@
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 // Import-free (no Node, no server code): safe in the page's bundle.
 import { formatPValue, signedFigure, signedPoints } from '../../engine/src/hdlm/metrics';
-import { component, el, vsCodeApi } from './dom';
+import { announce, component, Details, el, keyed, showContent, vsCodeApi } from './dom';
 import { fileName, leftOut, scopeText, type EvaluatedScope } from './evaluationScope';
 import { choiceLabel, layerChoices } from './layerChoices';
-import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
+import type { EvaluationSummary, HeadSummary, HistoryEntry, HostToTaskPanel, JobView, LayerScan, PairedDifference, PairedMeanDifference, SincePrevious, TaskEntry, TaskPanelJob, TaskPanelState, TaskPanelToHost, ThoughtEvaluationSummary } from './messages';
 import './taskPanel.css';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing());
 const vscode = vsCodeApi<TaskPanelToHost>();
 const post = (m: TaskPanelToHost): void => vscode.postMessage(m);
 
-function button(label: string, onClick: () => void): HTMLElement {
-  const b = component('vscode-button', label);
+/**
+ * A toolkit button. `key` (task or dataset URI and action) finds it again after a render, to
+ * give it back the focus; `name` tells it from the same button on the other cards.
+ */
+function button(label: string, onClick: () => void, key: string, name = label, disabledFor?: string): HTMLElement {
+  const b = keyed(component('vscode-button', label), key);
+  if (name !== label) b.setAttribute('aria-label', name);
+  // Disabled while job `disabledFor` runs; its Cancel takes the focus the button held.
+  if (disabledFor !== undefined) {
+    b.setAttribute('disabled', '');
+    b.dataset['focusInstead'] = cancelKey(disabledFor);
+  }
   b.addEventListener('click', onClick);
   return b;
 }
+
+/**
+ * A link-like button: reachable by Tab, and unlike `<a href="#">` a click does not scroll the
+ * sidebar to its top (VS Code's webview handles such links).
+ */
+function linkButton(label: string, onClick: () => void, key: string): HTMLButtonElement {
+  const b = keyed(el('button', label, 'link'), key);
+  b.type = 'button';
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** Hover details of the render in progress (render starts a new set). */
+let details = new Details();
 
 /**
  * A dropdown of the task's model's layers and "last" for one level (the loaded model's count when
@@ -30,8 +54,9 @@ function button(label: string, onClick: () => void): HTMLElement {
 function layerPicker(task: TaskEntry, level: number, loadedLayers: number | undefined): HTMLElement {
   // null (or a level the list lacks): the file names no layer, and the picker says so.
   const current = task.levels[level - 1] ?? null;
-  const dropdown = component('vscode-dropdown');
+  const dropdown = keyed(component('vscode-dropdown'), `${task.uri}#level${level}`);
   dropdown.className = 'layer-picker';
+  dropdown.setAttribute('aria-label', `level ${level} layer of ${fileName(task.path)}`);
   // The "no layer set" entry comes first and is the one shown; its value is empty, and choosing
   // it (it cannot be chosen again once left) sends nothing.
   const choices = [...(current === null ? [null] : []), ...layerChoices(current, task.modelLayers ?? loadedLayers)];
@@ -63,9 +88,7 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   const card = el('div', '', `task${task.active ? ' active' : ''}`);
   card.dataset['path'] = task.path;
   const title = el('div', '', 'title');
-  const link = el('a', task.name || task.path);
-  link.href = '#';
-  link.addEventListener('click', () => post({ type: 'open', uri: task.uri }));
+  const link = linkButton(task.name || task.path, () => post({ type: 'open', uri: task.uri }), `${task.uri}#open`);
   title.append(link, el('span', ` ${task.path}${task.active ? ' · in use' : ''}`, 'muted'));
   card.append(title);
   if (task.problem) {
@@ -85,32 +108,39 @@ function taskCard(task: TaskEntry, state: TaskPanelState): HTMLElement {
   card.append(...(task.notices ?? []).map((n) => el('div', n, 'warning notice')));
   card.append(...anyEvaluationTables(task), ...staleNote(task), ...historyTable(task.history ?? []), ...scanTables(task));
   const actions = el('div', '', 'actions');
-  const busy = state.job?.state === 'running' && sameFile(state.job.task, task.uri) ? state.job.kind : undefined;
-  actions.append(button(busy === 'train' ? 'Training…' : 'Fine-tune', () => post({ type: 'train', uri: task.uri })));
-  actions.append(button(busy === 'evaluate' ? 'Evaluating…' : 'Evaluate', () => post({ type: 'evaluate', uri: task.uri })));
+  // The host names the job's task by the same URI string as the task's (Uri.toString on both
+  // sides), so that Windows paths compare too. The server refuses a job on busy heads: while
+  // one runs, the card's job buttons are disabled.
+  const job = state.job?.state === 'running' && state.job.taskUri === task.uri ? state.job : undefined;
+  const busy = job?.kind;
+  const file = fileName(task.path);
+  const action = (label: string, type: 'train' | 'evaluate' | 'scanLayers', name: string): HTMLElement => button(label, () => post({ type, uri: task.uri }), `${task.uri}#${type}`, `${name} ${file}`, job?.jobId);
+  actions.append(action(busy === 'train' ? 'Training…' : 'Fine-tune', 'train', 'Fine-tune'));
+  actions.append(action(busy === 'evaluate' ? 'Evaluating…' : 'Evaluate', 'evaluate', 'Evaluate'));
   // The examples the kept evaluation got wrong, and its figures per label, in documents beside the editor.
   if (task.evaluation || task.thoughtEvaluation) {
-    actions.append(button('Mistakes', () => post({ type: 'showMistakes', uri: task.uri })));
-    actions.append(button('Per label', () => post({ type: 'showLabelReport', uri: task.uri })));
+    actions.append(button('Mistakes', () => post({ type: 'showMistakes', uri: task.uri }), `${task.uri}#showMistakes`, `Mistakes of ${file}`));
+    actions.append(button('Per label', () => post({ type: 'showLabelReport', uri: task.uri }), `${task.uri}#showLabelReport`, `Per label report of ${file}`));
   }
-  actions.append(button(busy === 'scan' ? 'Scanning…' : 'Suggest layers', () => post({ type: 'scanLayers', uri: task.uri })));
+  actions.append(action(busy === 'scan' ? 'Scanning…' : 'Suggest layers', 'scanLayers', 'Suggest layers for'));
   // Using a task for classification puts its trained heads to work (hdlm.task).
-  if (!task.active) actions.append(button(task.heads.length > 0 ? 'Use these heads' : 'Use for classification', () => post({ type: 'activate', uri: task.uri })));
+  if (!task.active) {
+    const label = task.heads.length > 0 ? 'Use these heads' : 'Use for classification';
+    actions.append(button(label, () => post({ type: 'activate', uri: task.uri }), `${task.uri}#activate`, `${label}: ${file}`));
+  }
   card.append(actions);
   return card;
-}
-
-/** A job names its task by absolute path, the panel by URI. */
-function sameFile(path: string, uri: string): boolean {
-  return decodeURIComponent(uri).endsWith(path);
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
 /** An ISO time as `YYYY-MM-DD hh:mm`. */
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
 
-/** A table cell: its text, or a shortened text with the whole of it on hover. */
+/** A table cell: its text, or a shortened text with the whole of it on hover (and to a screen reader). */
 type Cell = string | { text: string; title: string };
+
+/** A column's header; `hidden` names a column of row names to a screen reader only. */
+type Header = string | { hidden: string };
 
 // Row names wrap at their spaces where the sidebar is narrow (taskPanel.css); never before this "−".
 const HDLM_MINUS_FLAT = 'HdLM\u00a0− flat';
@@ -120,27 +150,42 @@ function clipped(text: string, max = 40): Cell {
   return text.length <= max ? text : { text: `${text.slice(0, max - 1)}…`, title: text };
 }
 
-function table(headers: string[], rows: { cells: Cell[]; className?: string }[], caption: Cell, className = ''): HTMLElement {
+/** An element showing a cell's text; its detail (if any) on hover and to keyboard and screen reader. */
+function withDetail<E extends HTMLElement>(node: E, c: Cell): E {
+  node.textContent = typeof c === 'string' ? c : c.text;
+  if (typeof c !== 'string') details.attach(node, c.title);
+  return node;
+}
+
+/** A table under its caption; the first column names the rows (row headers). */
+function table(headers: Header[], rows: { cells: Cell[]; className?: string }[], caption: Cell, className = ''): HTMLElement {
   const t = el('table');
+  t.append(withDetail(el('caption', '', 'muted'), caption));
   const head = el('tr');
-  head.append(...headers.map((h) => el('th', h)));
+  head.append(
+    ...headers.map((h) => {
+      const th = el('th');
+      th.scope = 'col';
+      if (typeof h === 'string') th.textContent = h;
+      else th.append(el('span', h.hidden, 'visually-hidden'));
+      return th;
+    }),
+  );
   t.append(head);
   for (const r of rows) {
     const tr = el('tr', '', r.className ?? '');
     tr.append(
-      ...r.cells.map((c) => {
-        if (typeof c === 'string') return el('td', c);
-        const td = el('td', c.text);
-        td.title = c.title;
-        return td;
+      ...r.cells.map((c, i) => {
+        if (i > 0) return withDetail(el('td'), c);
+        const th = withDetail(el('th'), c);
+        th.scope = 'row';
+        return th;
       }),
     );
     t.append(tr);
   }
   const box = el('div', '', `table ${className}`.trim());
-  const title = el('div', typeof caption === 'string' ? caption : caption.text, 'muted');
-  if (typeof caption !== 'string') title.title = caption.title;
-  box.append(title, t);
+  box.append(t);
   return box;
 }
 
@@ -163,7 +208,7 @@ function trainedWhen(heads: readonly HeadSummary[]): string {
 /** A classification evaluation: per variant each level's accuracy and macro-F1, then the compute (computeTable). */
 function evaluationTables(e: EvaluationSummary): HTMLElement[] {
   const depth = e.variants[0]?.levels.length ?? 0;
-  const headers = ['', ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint'];
+  const headers: Header[] = [{ hidden: 'variant' }, ...Array.from({ length: depth }, (_, d) => `L${d + 1} acc / F1`), 'joint'];
   const rows: { cells: Cell[]; className?: string }[] = e.variants.flatMap((v) => [
     {
       cells: [variantName(v), ...v.levels.map((l) => `${pct(l.accuracy)} / ${pct(l.macroF1)}`), pct(v.jointAccuracy)],
@@ -192,7 +237,7 @@ function computeTable<V extends { name: string; msPerExample: number; layerPosit
     cells: [label(v), v.msPerExample.toFixed(1), v.layerPositionsPerExample.toFixed(0)],
     className: v.name === 'flat' ? 'baseline' : '',
   }));
-  return table(['', 'ms', 'layers × positions'], rows, caption, 'compute');
+  return table([{ hidden: 'variant' }, 'ms', 'layers × positions'], rows, caption, 'compute');
 }
 
 /** "HdLM (4,6,8)", or "HdLM (sure at 4/6/8)" for HdLM exiting when sure, its threshold on hover. */
@@ -284,7 +329,7 @@ function scanTables(task: TaskEntry): HTMLElement[] {
   if (!scan) return [];
   // A scan of another number of levels (the file changed since) has no layers to offer it.
   if (scan.suggested.length !== task.levels.length) return [scanTable(scan), el('div', `This scan measured ${scan.suggested.length} levels; the task now has ${task.levels.length}: scan again.`, 'warning')];
-  return [scanTable(scan), ...(layerList(scan.suggested) === layerList(task.levels) ? [] : [button(`Use layers ${layerList(scan.suggested)}`, () => post({ type: 'useScanLayers', uri: task.uri, layers: scan.suggested }))])];
+  return [scanTable(scan), ...(layerList(scan.suggested) === layerList(task.levels) ? [] : [button(`Use layers ${layerList(scan.suggested)}`, () => post({ type: 'useScanLayers', uri: task.uri, layers: scan.suggested }), `${task.uri}#useScanLayers`, `Use layers ${layerList(scan.suggested)} in ${fileName(task.path)}`)])];
 }
 
 const layerList = (layers: readonly (number | 'last' | null)[]): string => layers.map((l) => l ?? 'none').join(', ');
@@ -365,7 +410,7 @@ function thoughtEvaluationTables(e: ThoughtEvaluationSummary): HTMLElement[] {
   // Records written before the likelihoods were measured lack likelihoodExamples.
   const nll = e.likelihoodExamples === undefined ? '' : `; answer NLL: nats/token of the right answer (after the right thought), ${e.likelihoodExamples} examples`;
   const caption = scopeCaption(e, scopeText(e), when(e.finishedAt), `; exact match${nll}; flat: no thought`);
-  const metrics = [table(['', 'thought', 'answer', 'answer NLL'], rows, caption), computeTable(e.variants, name, 'compute per example')];
+  const metrics = [table([{ hidden: 'variant' }, 'thought', 'answer', 'answer NLL'], rows, caption), computeTable(e.variants, name, 'compute per example')];
   if (e.samples.length === 0) return metrics;
   const samples = e.samples.map((s) => ({ cells: [clipped(s.input), clipped(`${s.thought} → ${s.answer}`), clipped(`${s.hdlm.thought} → ${s.hdlm.answer}`), clipped(s.flat.answer)] }));
   return [...metrics, table(['input', 'expected', 'HdLM', 'flat'], samples, 'samples (thought → answer)', 'samples')];
@@ -377,6 +422,10 @@ function lossCurve(job: JobView): SVGSVGElement {
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', '0 0 200 60');
   svg.setAttribute('class', 'curve');
+  // Its text alternative: each head's last loss (the curves' end, what a reader looks for).
+  svg.setAttribute('role', 'img');
+  const last = job.heads.filter((h) => h.losses.length > 0).map((h) => `${headName(h)} ${h.losses.at(-1)!.toFixed(3)}`);
+  svg.setAttribute('aria-label', `training loss per head, last: ${last.join('; ') || 'none yet'}`);
   const all = job.heads.flatMap((h) => h.losses);
   const max = Math.max(...all, 1e-9);
   const min = Math.min(...all, 0);
@@ -391,16 +440,28 @@ function lossCurve(job: JobView): SVGSVGElement {
   return svg;
 }
 
-function jobSection(job: JobView): HTMLElement {
+const headName = (h: JobView['heads'][number]): string => `${h.name}${h.layer !== undefined ? ` @${h.layer}` : ''}`;
+
+const cancelKey = (jobId: string): string => `${jobId}#cancel`;
+
+const JOB_NAMES = { train: 'Training', evaluate: 'Evaluation', scan: 'Layer scan' } as const;
+
+function jobSection(job: TaskPanelJob): HTMLElement {
   const box = el('section', '', 'job');
-  box.append(el('h3', `${{ train: 'Training', evaluate: 'Evaluation', scan: 'Layer scan' }[job.kind]} ${job.state === 'running' ? '' : `(${job.state})`}`));
+  box.append(el('h3', `${JOB_NAMES[job.kind]} ${job.state === 'running' ? '' : `(${job.state})`}`));
   const progress = el('div', '', 'progress');
+  const percent = Math.round(job.fraction * 100);
+  progress.setAttribute('role', 'progressbar');
+  progress.setAttribute('aria-label', `${JOB_NAMES[job.kind]} of ${fileName(job.task)}`);
+  progress.setAttribute('aria-valuemin', '0');
+  progress.setAttribute('aria-valuemax', '100');
+  progress.setAttribute('aria-valuenow', String(percent));
   const fill = el('div', '', 'fill');
-  fill.style.width = `${Math.round(job.fraction * 100)}%`;
+  fill.style.width = `${percent}%`;
   progress.append(fill);
   box.append(progress, el('div', job.line, 'muted'));
   // Another window's job too: this window's server asks the one that runs it.
-  if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId })));
+  if (job.state === 'running') box.append(button('Cancel', () => post({ type: 'cancel', jobId: job.jobId }), cancelKey(job.jobId), `Cancel ${JOB_NAMES[job.kind].toLowerCase()} of ${fileName(job.task)}`));
   if (job.kind === 'evaluate') {
     box.append(...anyEvaluationTables(job));
     return box;
@@ -413,38 +474,44 @@ function jobSection(job: JobView): HTMLElement {
   if (job.heads.length === 0) return box;
   box.append(lossCurve(job));
   const table = el('table');
+  table.append(el('caption', 'dev token accuracy per epoch (flat = last-layer baseline)', 'muted'));
   const epochs = Math.max(0, ...job.heads.map((h) => h.devAccuracy.length));
   const head = el('tr');
-  head.append(el('th', 'head'), ...Array.from({ length: epochs }, (_, i) => el('th', `ep ${i + 1}`)));
+  const column = (text: string): HTMLElement => Object.assign(el('th', text), { scope: 'col' });
+  head.append(column('head'), ...Array.from({ length: epochs }, (_, i) => column(`ep ${i + 1}`)));
   table.append(head);
   job.heads.forEach((h, i) => {
     const tr = el('tr', '', h.name === 'flat' ? 'baseline' : '');
-    const name = el('td');
-    name.append(el('span', '■ ', `swatch s${i % 6}`), el('span', `${h.name}${h.layer !== undefined ? ` @${h.layer}` : ''}`));
+    const name = Object.assign(el('th'), { scope: 'row' });
+    // The swatch ties the row to its curve by colour; a screen reader would say "black square".
+    const swatch = el('span', '■ ', `swatch s${i % 6}`);
+    swatch.setAttribute('aria-hidden', 'true');
+    name.append(swatch, el('span', headName(h)));
     tr.append(name, ...h.devAccuracy.map((a) => el('td', `${(a * 100).toFixed(1)}%`)));
     table.append(tr);
   });
-  box.append(el('div', 'dev token accuracy per epoch (flat = last-layer baseline)', 'muted'), table);
+  box.append(table);
   return box;
 }
 
 /** A dataset: its path (click to open it) and a button that makes a task file from it. */
 function datasetRow(d: TaskPanelState['datasets'][number], hasTasks: boolean): HTMLElement {
   const row = el('div', '', 'dataset');
-  const open = el('a', d.path);
-  open.addEventListener('click', () => post({ type: 'open', uri: d.uri }));
+  const open = linkButton(d.path, () => post({ type: 'open', uri: d.uri }), `${d.uri}#open`);
+  const file = fileName(d.path);
   // Evaluating on a file needs a task to evaluate: offered once the workspace has one.
-  const evaluate = hasTasks ? [button('Evaluate on it', () => post({ type: 'evaluateOnFile', uri: d.uri }))] : [];
-  row.append(open, button('New task', () => post({ type: 'createTask', uri: d.uri })), ...evaluate);
+  const evaluate = hasTasks ? [button('Evaluate on it', () => post({ type: 'evaluateOnFile', uri: d.uri }), `${d.uri}#evaluateOnFile`, `Evaluate a task on ${file}`)] : [];
+  row.append(open, button('New task', () => post({ type: 'createTask', uri: d.uri }), `${d.uri}#createTask`, `New task from ${file}`), ...evaluate);
   return row;
 }
 
 /** The captions of the tables wider than the panel, which scroll sideways (the layout is computed on reading scrollWidth). */
 function wideTables(): string[] {
-  return [...document.querySelectorAll<HTMLElement>('.table')].filter((box) => box.scrollWidth > box.clientWidth + 1).map((box) => box.firstElementChild?.textContent ?? '');
+  return [...document.querySelectorAll<HTMLElement>('.table')].filter((box) => box.scrollWidth > box.clientWidth + 1).map((box) => box.querySelector('caption')?.textContent ?? '');
 }
 
 function render(state: TaskPanelState): void {
+  details = new Details();
   const header = el('section', '', 'model');
   header.append(el('div', `Model: ${state.model || 'not loaded yet'}`), el('div', `Device: ${state.device || '…'}${state.layers ? ` · ${state.layers} layers` : ''}`, 'muted'));
   const tasks = el('section');
@@ -456,7 +523,9 @@ function render(state: TaskPanelState): void {
   const recent = el('section');
   if (state.recentJobs.length > 0) recent.append(el('h3', 'Earlier jobs'), ...state.recentJobs.map((j) => el('div', `${j.jobId} · ${j.task} · ${j.state}: ${j.line}`, 'muted')));
   const problem = state.problem ? [el('div', state.problem, 'error')] : [];
-  document.body.replaceChildren(header, ...problem, ...(state.job ? [jobSection(state.job)] : []), tasks, datasets, recent);
+  showContent(header, ...problem, ...(state.job ? [jobSection(state.job)] : []), tasks, datasets, recent, details.box());
+  // The job's line (epoch, loss, examples done) to a screen reader as it changes.
+  announce(state.job ? `${JOB_NAMES[state.job.kind]} ${state.job.state === 'running' ? '' : `${state.job.state}: `}${state.job.line}` : '');
   vscode.setState(state);
   post({
     type: 'rendered',
