@@ -5,10 +5,13 @@
 // its own process there); closing the notification or the panel does not stop it, Cancel does.
 import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
+import { ErrorCodes as RpcErrorCodes, ResponseError } from 'vscode-languageclient';
 import { applyJobEvent, evaluationLine, newJobView, progressIncrement, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import { chooseDataset, chooseFile, readyOnDisk } from './chooseFile';
+import { jobFailedNotice, jobNotStartedNotice } from './notices';
+import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 
 /** The task: the argument, the active *.hdlm.json editor, or a pick among the workspace's. */
@@ -61,11 +64,13 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     output.error(`${verb}: ${message}`);
-    void vscode.window.showErrorMessage(`HdLM: ${message}`);
+    RequestErrors.notify(jobNotStartedNotice(kind, task, message, answeredByNoServer(err)), output);
     return undefined;
   }
   output.info(`${title} ${task} (${jobId})`);
   const view = newJobView(jobId, kind, task);
+  // Set when the server process stops under the job: the failure notice then offers a restart.
+  let serverStopped = false;
   const end = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `HdLM: ${title} ${vscode.workspace.asRelativePath(task)}`, cancellable: true },
     (progress, token) =>
@@ -76,6 +81,7 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
           listener.dispose();
           stopped.dispose();
           const saved = kind === 'train' ? '; the heads saved so far are kept and fine-tuning again resumes from them' : '';
+          serverStopped = true;
           resolve({ kind: 'failed', message: `the HdLM server stopped during this job${saved}` });
         });
         let reported = 0;
@@ -100,7 +106,7 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
         });
       }),
   );
-  announce(jobId, end, output);
+  announce(jobId, kind, task, end, serverStopped, output);
   return end;
 }
 
@@ -116,8 +122,16 @@ export async function evaluateOnFileCommand(server: ServerConnection, output: vs
   return runJobCommand('evaluate', server, output, typeof named === 'string' && named.endsWith('.hdlm.json') ? named : undefined, file);
 }
 
-/** Says how a job ended: a notification for people, a line in the log. */
-function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputChannel): void {
+/**
+ * Whether a request failed without a running server's answer: the server was given up on, or
+ * the connection went away under the request (a server's own refusal is any other ResponseError).
+ */
+function answeredByNoServer(err: unknown): boolean {
+  return !(err instanceof ResponseError) || err.code === RpcErrorCodes.PendingResponseRejected || err.code === RpcErrorCodes.ConnectionInactive;
+}
+
+/** Says how a job ended: a notification for people (naming the task, not the id), a line in the log. */
+function announce(jobId: string, kind: proto.JobKind, task: string, end: proto.JobEvent, serverStopped: boolean, output: vscode.LogOutputChannel): void {
   switch (end.kind) {
     case 'report': {
       const heads = end.report.heads.map((h) => `${h.name}@${h.layer} ${(h.bestDevAccuracy * 100).toFixed(1)}%`).join(', ');
@@ -144,7 +158,7 @@ function announce(jobId: string, end: proto.JobEvent, output: vscode.LogOutputCh
       return;
     case 'failed':
       output.error(`${jobId}: ${end.message}`);
-      void vscode.window.showErrorMessage(`HdLM: ${jobId} failed: ${end.message}`);
+      RequestErrors.notify(jobFailedNotice(kind, task, end.message, serverStopped), output);
       return;
     default:
       output.warn(`${jobId}: ${end.kind === 'cancelled' ? 'cancelled' : end.kind}`);

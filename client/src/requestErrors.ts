@@ -5,14 +5,10 @@ import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient';
 import { ErrorCodes, isUnfitTaskData, type UnfitTaskData } from '../../server/src/protocol';
 import { TASK_ACTIONS } from '../../webview/src/messages';
+import { RESTART_SERVER, SHOW_LOG, type Notice } from './notices';
 
 /** A notice shown: its text and its buttons. */
-export interface ShownError {
-  message: string;
-  actions: string[];
-}
-
-const SHOW_LOG = 'Show Log';
+export type ShownError = Notice;
 
 export class RequestErrors {
   /** Fires with every notice shown (tests read it through the extension's API). */
@@ -22,11 +18,22 @@ export class RequestErrors {
   static show(message: string, err: unknown, output: vscode.OutputChannel): void {
     const task = unfitTask(err);
     const actions = [...(task?.exists ? [TASK_ACTIONS.open] : []), ...(task ? [TASK_ACTIONS.select] : []), SHOW_LOG];
-    RequestErrors.onDidShow.fire({ message, actions });
-    void vscode.window.showErrorMessage(message, ...actions).then(async (choice) => {
+    RequestErrors.notify({ message, actions }, output, async (choice) => {
       if (choice === TASK_ACTIONS.open && task) await openTaskFile(task.taskFile);
       else if (choice === TASK_ACTIONS.select) await selectTask();
-      else if (choice === SHOW_LOG) output.show(true);
+    });
+  }
+
+  /**
+   * Shows a notice (notices.ts) and carries out its common buttons: Show Log, Restart Server;
+   * `other` gets any other button chosen.
+   */
+  static notify(notice: Notice, output: vscode.OutputChannel, other?: (choice: string) => Promise<void>): void {
+    RequestErrors.onDidShow.fire(notice);
+    void vscode.window.showErrorMessage(notice.message, ...notice.actions).then(async (choice) => {
+      if (choice === SHOW_LOG) output.show(true);
+      else if (choice === RESTART_SERVER) await vscode.commands.executeCommand('hdlm.restartServer');
+      else if (choice) await other?.(choice);
     });
   }
 }

@@ -1,12 +1,13 @@
 // "HdLM: Select Model", "HdLM: Select Task" and "HdLM: Select Device": quick picks that write the
-// `hdlm.model`, `hdlm.task` and `hdlm.executionProviders` settings (workspace settings when a
-// folder is open). The server reads settings on each request, so the next request uses the choice.
+// `hdlm.model` and `hdlm.task` settings (workspace settings when a folder is open) and
+// `hdlm.executionProviders` (the user's settings: it is this machine's, settingTarget.ts). The server reads settings on each request, so the next request uses the choice.
 // In Restricted Mode the workspace's model and task settings are not used (trust.ts), so those
 // two commands ask for trust instead of writing a setting that would do nothing.
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { SHIPPED_TASK } from '../../server/src/protocol';
+import { machineSettingTarget } from './settingTarget';
 import { canChooseInWorkspace } from './trust';
 import { settingPath } from './workspacePaths';
 
@@ -96,6 +97,9 @@ export async function selectDevice(arg?: unknown): Promise<string[] | undefined>
     order = pick?.value;
   }
   if (!order) return undefined;
-  await vscode.workspace.getConfiguration('hdlm').update('executionProviders', order, target());
+  const config = vscode.workspace.getConfiguration('hdlm');
+  const where = machineSettingTarget(config.inspect('executionProviders'));
+  await config.update('executionProviders', order, where === 'workspace' ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
+  if (where === 'workspace') void vscode.window.showInformationMessage('HdLM: the device order was written to the workspace settings, which already set hdlm.executionProviders (they override your user settings).');
   return order;
 }

@@ -9,6 +9,8 @@ import * as proto from '../../server/src/protocol';
 import { parseTaskText, TaskFileError } from '../../engine/src/hdlm/taskFile';
 import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
 import type { CancelOutcome } from './jobsMenu';
+import { panelFailedNotice } from './notices';
+import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
 import { layerProblem, levelLayers, withLevelLayers, type LevelLayer } from './taskLevels';
@@ -104,9 +106,9 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
   /** A panel action that failed (a server that is restarting, an edit that could not be made) is said, not lost. */
   private failed(message: TaskPanelToHost, err: unknown): void {
-    const text = `task panel: ${message.type} failed: ${err instanceof Error ? err.message : String(err)}`;
-    this.output.error(text);
-    void vscode.window.showErrorMessage(`HdLM: ${text}`);
+    const error = err instanceof Error ? err.message : String(err);
+    this.output.error(`task panel: ${message.type} failed: ${error}`);
+    RequestErrors.notify(panelFailedNotice(message, error), this.output);
   }
 
   /** Rebuilds and sends the state, coalescing bursts of changes. */

@@ -614,6 +614,9 @@ describe('HdLM extension in a real VS Code', () => {
       assert.deepEqual(after?.path.map((d) => d.label), before?.path.map((d) => d.label), 'and it classifies as before');
       const order = await vscode.commands.executeCommand<string[] | undefined>('hdlm.selectDevice', ['cuda', 'cpu']);
       assert.deepEqual(order, ['cuda', 'cpu']);
+      // A device order is this machine's: it goes to the user's settings, not the (shared) workspace's.
+      const written = config().inspect<string[]>('executionProviders');
+      assert.deepEqual([written?.globalValue, written?.workspaceValue], [['cuda', 'cpu'], undefined]);
       // No CUDA here: the engine restarts, falls back to the CPU and says so in the status.
       const status = await api.waitForStatus((s) => !s.busy && s.health === 'warning', 60_000);
       assert.match(status.message, /fell back: cuda/);
@@ -625,6 +628,7 @@ describe('HdLM extension in a real VS Code', () => {
     } finally {
       await config().update('model', undefined, vscode.ConfigurationTarget.Workspace);
       await config().update('executionProviders', undefined, vscode.ConfigurationTarget.Workspace);
+      await config().update('executionProviders', undefined, vscode.ConfigurationTarget.Global);
       await config().update('task', undefined, vscode.ConfigurationTarget.Workspace);
     }
     await api.waitForStatus((s) => !s.busy && s.health === 'ok', 60_000);
