@@ -115,7 +115,7 @@ export interface LayerScanRecord {
   layers: number[];
   levels: ScanLevel[];
   /** The training settings every head was trained with. */
-  settings: { epochs: number; patience: number; learningRate: number; batchSize: number; seed: number };
+  settings: { epochs: number; patience: number; learningRate: number; batchSize: number; seed: number; defaulted?: ('epochs' | 'patience')[] };
   seconds: { features: number; training: number };
   /** Both backbone passes were read back from the feature cache (an earlier scan of the same sample). */
   featuresFromCache?: boolean;
@@ -261,7 +261,7 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
       examples: data.examples,
       layers,
       levels,
-      settings: { epochs: settings.epochs, patience: settings.patience, learningRate: settings.learningRate, batchSize: settings.batchSize, seed: settings.seed },
+      settings: { epochs: settings.epochs, patience: settings.patience, learningRate: settings.learningRate, batchSize: settings.batchSize, seed: settings.seed, ...(settings.defaulted ? { defaulted: settings.defaulted } : {}) },
       seconds: { features: featureSeconds, training: (performance.now() - trainingStart) / 1000 },
       ...(cachedPasses === 2 ? { featuresFromCache: true } : {}),
       finishedAt: new Date().toISOString(),

@@ -49,5 +49,5 @@ function overflowMessage(needed: number, context: Pick<ModelConfig, 'maxPosition
   const task = needed - (fixed.input ?? needed - fixed.positions);
   const room = context.maxPositions - task;
   const advice = room < MIN_INPUT_ROOM ? `the task alone leaves ${Math.max(0, room)} position${room === 1 ? '' : 's'} for the input: shorten ${fixed.shorten}` : 'shorten the input';
-  return `the input needs ${needed} positions: ${fixed.positions} the task's fixed prompt (${fixed.what}), ${after}; but ${limit}; ${advice}`;
+  return `the input needs ${needed} positions but ${limit}: ${fixed.positions} of them the task's fixed prompt (${fixed.what}), ${after}; ${advice}`;
 }

@@ -115,9 +115,9 @@ test('a context overflow in classification says what the task\'s fixed prompt ta
   const fixed = { positions: 49, what: 'the system prompt and turn markers', shorten: 'the task\'s "system" prompt' };
   assert.equal(
     new ContextOverflowError(73, config, { ...fixed, input: 11 }).message,
-    'the input needs 73 positions: 49 the task\'s fixed prompt (the system prompt and turn markers), 11 the input with its turn markers, 13 the labels after it; but the model\'s context is 64 (n_positions); the task alone leaves 2 positions for the input: shorten the task\'s "system" prompt',
+    'the input needs 73 positions but the model\'s context is 64 (n_positions): 49 of them the task\'s fixed prompt (the system prompt and turn markers), 11 the input with its turn markers, 13 the labels after it; the task alone leaves 2 positions for the input: shorten the task\'s "system" prompt',
   );
-  assert.match(new ContextOverflowError(90, config, { ...fixed, positions: 10, input: 70 }).message, /: 10 the task's fixed prompt .*; shorten the input$/);
+  assert.match(new ContextOverflowError(90, config, { ...fixed, positions: 10, input: 70 }).message, /: 10 of them the task's fixed prompt .*; shorten the input$/);
   assert.match(new ContextOverflowError(80, config, { ...fixed, positions: 80 }).message, /^the task's fixed prompt \(the system prompt and turn markers\) alone needs 80 positions but the model's context is 64 \(n_positions\); shorten the task's "system" prompt$/);
   assert.equal(new ContextOverflowError(70, config).message, 'the input needs 70 positions but the model\'s context is 64 (n_positions); shorten it');
 });
