@@ -9,6 +9,7 @@ import { getLocation, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN, taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
+import { MIN_STEPS_PER_EPOCH } from '../../engine/src/train/headTrainer';
 import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
@@ -37,11 +38,11 @@ export const FIELD_HELP: Record<string, string> = {
   rank: 'Rank of the low-rank delta when `headKind` is `lowRank`.',
   seed: 'Seed of the shuffling and of the dev split, so that runs repeat.',
   devFraction: 'Share of the training file held out as dev when the dataset names no dev file, in (0, 0.5).',
-  epochs: `Most passes over the training examples (default ${DEFAULT_TRAIN.epochs}; early stopping usually ends sooner).`,
+  epochs: `Most passes over the training examples (default ${DEFAULT_TRAIN.epochs}; early stopping usually ends sooner). Left unset, it counts epochs of at least ${MIN_STEPS_PER_EPOCH} optimizer steps: a small dataset trains for more epochs.`,
   headKind: '`full`: train norm + unembedding as the paper does; `lowRank`: train a delta A·B of rank `rank` from the model\'s own head.',
   headNorm: '`copy` (default): the head applies a copy of the model\'s final norm before its linear map (trained for an RMS norm, frozen for GPT-2\'s layer norm), as a logit lens does; `none`: the raw residual stream, as the official HdLM code does.',
   lastLevelHead: '`allLevels` (default): the last level\'s head, when it reads the last layer, learns from every level\'s label tokens there, as the flat baseline\'s head does (so flat\'s head is saved as its copy, not trained twice); `ownLevel`: from its own level\'s only, one loss per span as in the paper. Classification tasks.',
-  patience: `Stop after this many epochs without a better dev accuracy (default ${DEFAULT_TRAIN.patience}).`,
+  patience: `Stop after this many epochs without a better dev accuracy (default ${DEFAULT_TRAIN.patience}; left unset, it counts epochs of at least ${MIN_STEPS_PER_EPOCH} optimizer steps, as epochs does).`,
   maxExamples: 'Train on at most this many examples (0 = all), chosen by id hash.',
 };
 

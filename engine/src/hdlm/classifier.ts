@@ -4,6 +4,7 @@
 // candidates are that label's children (subtask turn), and so on; the last level is the
 // assistant turn at the last layer. A hierarchy beam keeps the best `beam` partial paths, so a
 // deeper level can overturn an unsure coarse decision.
+import { ContextOverflowError } from '../model/contextOverflow';
 import type { DecodeState } from '../model/decodeState';
 import type { LanguageHead } from '../model/languageHead';
 import type { SegmentedModel } from '../model/segmentedModel';
@@ -132,14 +133,31 @@ export class HierarchicalClassifier {
    * widens only where a level is unsure (DEFAULT_BEAM; `{ beam: 1 }` is greedy).
    */
   async classify(text: string, options: Partial<HierarchyBeam> & { signal?: AbortSignal } = {}): Promise<Classification> {
-    const root = await this.prefixFork();
+    const input = this.layout.inputPart(text);
     try {
-      this.model.append(root, [this.layout.inputPart(text)]);
+      const root = await this.prefixFork();
+      try {
+        this.model.append(root, [input]);
+      } catch (err) {
+        root.release();
+        throw err;
+      }
+      return await this.classifyFrom(root, options);
     } catch (err) {
-      root.release();
-      throw err;
+      throw this.withFixedPart(err, input.length);
     }
-    return this.classifyFrom(root, options);
+  }
+
+  /**
+   * A context overflow said with the task's fixed prompt apart from the input and the labels
+   * (ContextOverflowError.fixed), so that a task whose own part fills the context is not blamed
+   * on the input; other errors as they are. `input`: the input's positions, when known.
+   */
+  private withFixedPart(err: unknown, input?: number): unknown {
+    if (!(err instanceof ContextOverflowError) || (err.fixed && (err.fixed.input !== undefined || input === undefined))) return err;
+    const lists = this.task.listCandidates ? ', and the level-1 candidates' : '';
+    const shorten = `the task's "system" prompt${this.task.listCandidates ? ' or set "listCandidates": false' : ''}`;
+    return new ContextOverflowError(err.needed, this.model.config, { positions: this.layout.sharedPrefix().length, what: `the system prompt and turn markers${lists}`, shorten, ...(input === undefined ? {} : { input }) });
   }
 
   /** A fork of the shared prefix's state (system turn and candidates), for a caller that appends the input itself. */
@@ -174,6 +192,8 @@ export class HierarchicalClassifier {
         const best = expanded[0]!.logp;
         chosen = expanded.filter((b, i) => i === 0 || b.logp >= best + floor).slice(0, beamWidth).map((b) => withLevelCost(b, cost));
       }
+    } catch (err) {
+      throw this.withFixedPart(err);
     } finally {
       for (const state of made) state.release();
     }

@@ -16,6 +16,7 @@ import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
 import { openTask } from './taskSession';
 import { fitToContextOnAnyPath } from './features';
+import { contextRoom, NAMED, namedTooLong, noExampleFitsError, recordPlace } from './contextFit';
 import { FLAT_HEAD } from './trainTask';
 import { appendHistory, evaluatedFileDigest, keepAsPrevious, type SincePrevious } from './evaluationHistory';
 import { portableRecordFile, resolveRecordFile } from './recordFile';
@@ -141,14 +142,10 @@ export function evaluationRecords<R extends { id: string }>(
   return { file: `${task.dataset.train} (dev split, ${Math.round(task.train.devFraction * 100)}%)`, source: task.dataset.train, records: dev, skipped: [] };
 }
 
-/** How many examples or lines a notice names before it only counts the rest. */
-const NAMED = 5;
+export { namedTooLong, recordPlace };
 
-/** "file:12" for a record read from a file without ids ("line 12"), else "file (id wn-3)". */
-export function recordPlace(source: string, id: string): string {
-  const line = /^line (\d+)$/.exec(id)?.[1];
-  return line ? `${source}:${line}` : `${source} (id ${id})`;
-}
+/** What an evaluation refused for want of examples left as it was. */
+export const NOTHING_EVALUATED = 'nothing was evaluated, and the kept evaluation stays as it was';
 
 /** The lines of an evaluated file that were skipped, the first few named with why. */
 export function skippedLinesNotice(source: string, skipped: readonly JsonlIssue[]): string {
@@ -175,12 +172,6 @@ export function unknownLabelsNotice(source: string, outside: ReturnType<typeof o
   const n = outside.length === 1 ? '1 example has a gold label' : `${outside.length} examples have gold labels`;
   const them = outside.length === 1 ? 'it' : 'them';
   return `${n} never seen in training where the path puts ${them}: evaluated all the same, and wrong at that level and on the joint path, since neither variant can produce such a label: ${named.join(', ')}${more}`;
-}
-
-/** The first few examples too long for the context, each with the positions it needs: "test.jsonl:4 needs 301, …". */
-export function namedTooLong(source: string, tooLong: readonly { record: { id: string }; tokens: number; atLeast?: true }[]): string {
-  const more = tooLong.length > NAMED ? `, and ${tooLong.length - NAMED} more` : '';
-  return `${tooLong.slice(0, NAMED).map((t) => `${recordPlace(source, t.record.id)} needs ${t.atLeast ? 'at least ' : ''}${t.tokens}`).join(', ')}${more}`;
 }
 
 /** What either kind of evaluation takes (evaluateTask, evaluateThoughtTask). */
@@ -220,7 +211,7 @@ export async function evaluateTask(engine: Engine, task: TaskDefinition, options
       const lists = task.listCandidates
         ? `; the task lists candidates (listCandidates): the prompt's fixed part (the level-1 candidates with it) takes ${layout.sharedPrefix().length} positions and the longest path's labels and candidate lists ${layout.longestPathTail()} more, before any input; listCandidates: false leaves only the labels`
         : '';
-      throw new Error(`${source}: no example fits the model's context of ${maxPositions} positions: ${tooLong.length} too long on the taxonomy's longest path (${namedTooLong(source, tooLong)})${lists}; nothing was evaluated, and the kept evaluation stays as it was`);
+      throw noExampleFitsError(source, contextRoom(session.loaded.model.config), tooLong, NOTHING_EVALUATED, { detail: " on the taxonomy's longest path", extra: lists });
     }
     if (tooLong.length > 0) tell(`${tooLong.length} ${tooLong.length === 1 ? 'example' : 'examples'} left out as longer than the model's context of ${maxPositions} positions on the taxonomy's longest path, which the beam may explore: ${namedTooLong(source, tooLong)}`);
     // Gold labels outside the taxonomy cannot be decoded: such examples are still evaluated (both

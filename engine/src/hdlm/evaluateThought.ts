@@ -14,7 +14,8 @@ import type { DecodeState } from '../model/decodeState';
 import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
-import { evaluationRecords, namedTooLong, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluateTask';
+import { evaluationRecords, namedTooLong, NOTHING_EVALUATED, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluateTask';
+import { contextRoom, noExampleFitsError } from './contextFit';
 import type { SincePrevious } from './evaluationHistory';
 import { checkIsFolder, loadHead } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
@@ -144,9 +145,9 @@ export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, 
     const measured = records.map(positions);
     const fitting = measured.filter((m) => m.tokens <= model.config.maxPositions).map((m) => m.record);
     const tooLong = measured.filter((m) => m.tokens > model.config.maxPositions);
-    const room = `the model's context of ${model.config.maxPositions} positions, with room for a thought and an answer of ${maxNewTokens} tokens each`;
+    const room = `${contextRoom(model.config)}, with room for a thought and an answer of ${maxNewTokens} tokens each`;
     // Nothing to measure: refused, so that no empty record replaces the kept one (as evaluateTask does).
-    if (fitting.length === 0) throw new Error(`${source}: no example fits ${room}: ${tooLong.length} too long (${namedTooLong(source, tooLong)}); nothing was evaluated, and the kept evaluation stays as it was`);
+    if (fitting.length === 0) throw noExampleFitsError(source, room, tooLong, NOTHING_EVALUATED);
     if (tooLong.length > 0) options.onNotice?.(`${tooLong.length} ${tooLong.length === 1 ? 'example' : 'examples'} left out as longer than ${room}: ${namedTooLong(source, tooLong)}`);
     const measure = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; layerPositions: number }> => {
       const before = model.compute.layerPositions;

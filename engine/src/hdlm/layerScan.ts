@@ -15,11 +15,12 @@ import type { LoadedModel } from '../loadedModel';
 import { writeAtomically } from '../checkpoint/safetensors';
 import { readModelConfig } from '../checkpoint/config';
 import { CancelledError } from '../model/segmentedModel';
-import type { FeatureSet } from '../train/headTrainer';
+import { stoppingSchedule, type FeatureSet } from '../train/headTrainer';
 import { readGuidedDataset, readHierarchicalDataset, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import type { GuidedRecord, HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { ClassificationLayout } from './classificationLayout';
+import { contextRoom, noExampleFitsError } from './contextFit';
 import { checkHeadsFolder, ownHeadCopy } from './headStore';
 import { pairedDifference, SIGNIFICANT, type PairedDifference } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
@@ -29,6 +30,7 @@ import type { Taxonomy } from './taxonomy';
 import { taskModelFolder } from './taskSession';
 import {
   backboneRuns,
+  checkLevelRows,
   checkTrainingTaxonomy,
   createHeadTrainer,
   labelTokenSubset,
@@ -113,7 +115,7 @@ export interface LayerScanRecord {
   layers: number[];
   levels: ScanLevel[];
   /** The training settings every head was trained with. */
-  settings: { epochs: number; patience: number; learningRate: number; batchSize: number; seed: number };
+  settings: { epochs: number; patience: number; learningRate: number; batchSize: number; seed: number; defaulted?: ('epochs' | 'patience')[] };
   seconds: { features: number; training: number };
   /** Both backbone passes were read back from the feature cache (an earlier scan of the same sample). */
   featuresFromCache?: boolean;
@@ -259,7 +261,7 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
       examples: data.examples,
       layers,
       levels,
-      settings: { epochs: settings.epochs, patience: settings.patience, learningRate: settings.learningRate, batchSize: settings.batchSize, seed: settings.seed },
+      settings: { epochs: settings.epochs, patience: settings.patience, learningRate: settings.learningRate, batchSize: settings.batchSize, seed: settings.seed, ...(settings.defaulted ? { defaulted: settings.defaulted } : {}) },
       seconds: { features: featureSeconds, training: (performance.now() - trainingStart) / 1000 },
       ...(cachedPasses === 2 ? { featuresFromCache: true } : {}),
       finishedAt: new Date().toISOString(),
@@ -303,6 +305,7 @@ async function classifyData(task: TaskDefinition, sample: Sample<HierarchicalRec
   const reads = Array.from({ length: depth }, (_, d) => layers.map((layer) => ({ level: d + 1, layer }))).flat();
   const pass = async (records: HierarchicalRecord[], what: string): Promise<BackbonePass & { examples: number }> => {
     const { forced, tooLong } = fitToContext(loaded.model, layout, records);
+    if (forced.length === 0) throw noExampleFitsError(scanSource(task, what), contextRoom(loaded.checkpoint.config), tooLong, NOTHING_SCANNED);
     reportTooLong(ctx.shared, what, tooLong.map(({ record, ...t }) => ({ id: record.id, ...t })), loaded.checkpoint.config.maxPositions);
     ctx.shared({ kind: 'stage', message: `running the backbone over ${forced.length} ${what} examples, reading ${depth} levels at ${layers.length} layers` });
     const { sequences, choices } = choiceSequences(forced);
@@ -310,6 +313,7 @@ async function classifyData(task: TaskDefinition, sample: Sample<HierarchicalRec
     return { features, choices, examples: forced.length };
   };
   const train = await pass(sample.train, 'training');
+  checkLevelRows(train.features, () => layers[0]!, train.examples, task.dataset.train, NOTHING_SCANNED);
   const dev = await pass(sample.dev, 'dev');
   const subsets = Array.from({ length: depth }, (_, d) => labelTokenSubset([layout.choiceTokens([d + 1])]));
   return {
@@ -342,6 +346,7 @@ async function thoughtData(task: TaskDefinition, sample: Sample<GuidedRecord>, c
     const tokens = (s: SpannedSequence): number => prefix.length + s.ids.length;
     reportTooLong(ctx.shared, what, all.filter((e) => tokens(e.sequence) > max).map((e) => ({ id: e.id, tokens: tokens(e.sequence) })), max);
     const sequences = all.filter((e) => tokens(e.sequence) <= max).map((e) => e.sequence);
+    if (sequences.length === 0) throw noExampleFitsError(scanSource(task, what), contextRoom(loaded.checkpoint.config), all.map((e) => ({ record: { id: e.id }, tokens: tokens(e.sequence) })), NOTHING_SCANNED);
     ctx.shared({ kind: 'stage', message: `running the backbone over ${sequences.length} ${what} examples, reading the thought at ${layers.length} layers` });
     return { sequences, features: await extractSpanFeatures(loaded.model, prefix, sequences, { reads, ...ctx.runs }) };
   };
@@ -357,6 +362,14 @@ async function thoughtData(task: TaskDefinition, sample: Sample<GuidedRecord>, c
       return { plan, train: rowsAt(train.features, plan, subset, ctx.rows), dev: rowsAt(dev.features, plan, subset, ctx.rows), devExample: blockOf(dev.features, level, layer).example };
     },
   };
+}
+
+/** What a scan refused for want of examples left as it was. */
+const NOTHING_SCANNED = 'no layer was scanned, and the kept layer scan stays as it was';
+
+/** The file a scan's split comes from: the dev file, when the task names one, for the dev split. */
+function scanSource(task: TaskDefinition, what: string): string {
+  return what === 'dev' && task.dataset.dev ? task.dataset.dev : task.dataset.train;
 }
 
 function blockOf(features: readonly LayerFeatures[], level: number, layer: number): LayerFeatures {
@@ -394,7 +407,9 @@ async function trainAndScore(
   try {
     let best = { right: new Array<boolean>(devExamples).fill(true), tokenAccuracy: -1, bestEpoch: 0 };
     let epoch = 0;
-    for (let stale = 0; epoch < settings.epochs && stale < settings.patience; ) {
+    // As fine-tuning counts them: epochs of at least MIN_STEPS_PER_EPOCH steps (stoppingSchedule).
+    const schedule = stoppingSchedule(train.targets.length, settings.batchSize, settings);
+    for (let stale = 0; epoch < schedule.epochs && stale < schedule.patience; ) {
       if (signal?.aborted) throw new CancelledError();
       epoch++;
       await trainer.epoch(train, signal);

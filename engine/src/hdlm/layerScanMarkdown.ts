@@ -5,6 +5,7 @@
 import type { LayerScanRecord, ScanLevel } from './layerScan';
 import { cell, table } from './labelReportMarkdown';
 import { describeDifference, SIGNIFICANT } from './metrics';
+import { MIN_STEPS_PER_EPOCH } from '../train/headTrainer';
 
 const percent = (x: number): string => (x * 100).toFixed(1);
 const layerName = (l: number | 'last', L: number): string => (l === 'last' ? `last (${L})` : String(l));
@@ -73,7 +74,7 @@ export function layerScanMarkdown(r: LayerScanRecord): string {
     '',
     '## How it was measured',
     '',
-    `- For each ${isThought(r) ? 'of' : 'level and each of'} layers ${r.layers.join(', ')} of ${L}, a head was trained on ${what.rows} at that layer, as fine-tuning trains one: from the model's own head, at most ${s.epochs} epochs, stopped after ${s.patience} without a better dev token accuracy, learning rate ${s.learningRate}, batch ${s.batchSize}, seed ${s.seed}; its best dev epoch counts.`,
+    `- For each ${isThought(r) ? 'of' : 'level and each of'} layers ${r.layers.join(', ')} of ${L}, a head was trained on ${what.rows} at that layer, as fine-tuning trains one: from the model's own head, at most ${s.epochs} epochs, stopped after ${s.patience} without a better dev token accuracy${s.defaulted ? ` (the defaults, as the task leaves ${s.defaulted.join(' and ')}: on a small dataset counted in epochs of at least ${MIN_STEPS_PER_EPOCH} steps)` : ''}, learning rate ${s.learningRate}, batch ${s.batchSize}, seed ${s.seed}; its best dev epoch counts.`,
     `- On ${r.examples.train.toLocaleString('en')} training examples sampled from the task's training split; one backbone pass read every layer (${r.seconds.features.toFixed(1)} s${r.featuresFromCache ? ', read back from the feature cache of an earlier scan' : ''}), the ${r.levels.length * r.layers.length} heads took ${r.seconds.training.toFixed(1)} s.`,
     `- A level's suggested layer is the cheapest as good as its best: within ${(r.tolerance * 100).toFixed(1)} points of it, or below it by no more than chance (≈); of equally cheap ones the more accurate; deeper than the level above, leaving a layer for each level below. A deeper layer has to earn its cost with a gain both larger than that and real. A level decided at layer k runs the input through k layers, so a shallower layer is a cheaper early exit; but the last layer costs the last level what the layer below it does, since only the label's own positions run there.`,
     what.caveat,

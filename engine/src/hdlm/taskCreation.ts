@@ -14,6 +14,7 @@ import type { HierarchicalRecord } from './dataset/formats';
 import { describeDuplicateTexts, describeSkipped, readDatasetText, readGuidedDataset, readHierarchicalDataset, type DatasetHead, type DatasetIssues, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import { ClassificationLayout } from './classificationLayout';
 import { fitToContext } from './features';
+import { contextRoom, noExampleFitsError } from './contextFit';
 import { sequenceFormat } from './sequenceFormat';
 import { subsample } from './splits';
 import { defaultHeadsPath, readTaskFile, type TaskKind } from './taskFile';
@@ -78,7 +79,7 @@ export async function createTaskFile(dataset: string, model: TaskModel, { maxByt
   const levels = spreadLayers(depth, layers);
   // Refused here rather than by train, deep inside: a level without a choice has nothing to learn.
   if (read.records) checkLevelsHaveChoices(trainingTaxonomy(read.records), files.train);
-  const candidates = read.records ? await chooseListCandidates(model.dir, read.records) : { listCandidates: true, notices: [] };
+  const candidates = read.records ? await chooseListCandidates(model.dir, read.records, files.train) : { listCandidates: true, notices: [] };
   const heads = read.heads.map((h) => `read the first ${h.lines.toLocaleString('en-US')} lines (${formatMiB(maxBytes)}) of ${h.file}, which has ${formatMiB(h.fileBytes)}: the examples counted, the levels, the candidate lists and the lines named below come from those; training reads all of it`);
   const notices = [...heads, ...candidates.notices, ...read.issues.flatMap((i) => describeSkipped(i) ?? []), ...read.duplicates];
   const firstLines = read.heads.find((h) => h.file === files.train)?.lines;
@@ -165,14 +166,18 @@ const CANDIDATES_SAMPLE = 2000;
  * prompt out (ClassificationLayout, the model's tokenizer and context), with and without the
  * lists. A model without a tokenizer cannot be measured; its task keeps the default.
  */
-async function chooseListCandidates(modelDir: string, records: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] }): Promise<{ listCandidates: boolean; notices: string[] }> {
+async function chooseListCandidates(modelDir: string, records: { train: HierarchicalRecord[]; dev: HierarchicalRecord[] }, source: string): Promise<{ listCandidates: boolean; notices: string[] }> {
   if (!existsSync(join(modelDir, 'tokenizer.json'))) return { listCandidates: true, notices: [] };
   const config = readModelConfig(join(modelDir, 'config.json'));
   const format = sequenceFormat(await Tokenizer.load(modelDir));
   const taxonomy = trainingTaxonomy(records);
   const sample = subsample(records.train, CANDIDATES_SAMPLE, 0);
-  const tooLong = (listCandidates: boolean): number => fitToContext({ config }, new ClassificationLayout(format, { taxonomy, system: CLASSIFY_SYSTEM, listCandidates }), sample).tooLong.length;
-  const [listed, bare] = [tooLong(true), tooLong(false)];
+  const tooLongOf = (listCandidates: boolean) => fitToContext({ config }, new ClassificationLayout(format, { taxonomy, system: CLASSIFY_SYSTEM, listCandidates }), sample).tooLong;
+  const bareTooLong = tooLongOf(false);
+  // None fits even without the lists: training would refuse the dataset (trainTask), so creating
+  // a task for it is refused the same way. A sample none of 2,000 of which fits stands for the file.
+  if (sample.length > 0 && bareTooLong.length === sample.length) throw noExampleFitsError(sample.length < records.train.length ? `${source} (a sample of ${sample.length})` : source, contextRoom(config), bareTooLong, 'no task file was written');
+  const [listed, bare] = [tooLongOf(true).length, bareTooLong.length];
   const of = `${sample.length < records.train.length ? `a sample of ${sample.length}` : `the ${sample.length}`} training examples`;
   const context = `the model's context of ${config.maxPositions} positions`;
   const still = bare > 0 ? [`${bare} of ${of} ${bare === 1 ? 'is' : 'are'} longer than ${context} even so; training will skip ${bare === 1 ? 'it' : 'them'}`] : [];

@@ -63,6 +63,14 @@ export interface TrainSettings {
   patience: number;
   /** Use at most this many training examples (0 = all): quick runs. */
   maxExamples: number;
+  /**
+   * Which of `epochs` and `patience` the task file left to their defaults (absent: neither). Only
+   * those count epochs of at least MIN_STEPS_PER_EPOCH optimiser steps on a small dataset
+   * (stoppingSchedule): a number the task file or the command line gives is kept as given. Not a
+   * task-file field; absent from tasks that set both (the shipped ones), whose settings, and so
+   * their heads' resume points, stay exactly as they were.
+   */
+  defaulted?: ('epochs' | 'patience')[];
 }
 
 export interface TaskDefinition {
@@ -448,7 +456,7 @@ export const TRAIN_NUMBER_RULES = {
 } satisfies Partial<Record<keyof TrainSettings, NumberRule>>;
 
 function parseTrain(value: unknown, problems: string[]): TrainSettings {
-  if (value === undefined) return { ...DEFAULT_TRAIN };
+  if (value === undefined) return withDefaulted({ ...DEFAULT_TRAIN }, {});
   if (!isObject(value)) {
     problems.push('train must be an object');
     return { ...DEFAULT_TRAIN };
@@ -476,7 +484,21 @@ function parseTrain(value: unknown, problems: string[]): TrainSettings {
     else problems.push(`train.lastLevelHead must be "allLevels" or "ownLevel", got ${JSON.stringify(last)}`);
   }
   unknownFields(value, Object.keys(DEFAULT_TRAIN), 'train.', problems);
-  return out;
+  return withDefaulted(out, value);
+}
+
+/** `settings` with `defaulted` naming the stopping fields `given` leaves out (TrainSettings.defaulted). */
+function withDefaulted(settings: TrainSettings, given: Record<string, unknown>): TrainSettings {
+  const defaulted = (['epochs', 'patience'] as const).filter((field) => given[field] === undefined);
+  return defaulted.length > 0 ? { ...settings, defaulted } : settings;
+}
+
+/** Sets one stopping field from the command line: given, so no longer scaled as a default (TrainSettings.defaulted). */
+export function setStoppingField(settings: TrainSettings, field: 'epochs' | 'patience', value: number): void {
+  settings[field] = value;
+  const defaulted = settings.defaulted?.filter((f) => f !== field);
+  if (defaulted && defaulted.length > 0) settings.defaulted = defaulted;
+  else delete settings.defaulted;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

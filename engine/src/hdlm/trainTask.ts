@@ -16,11 +16,12 @@ import { readModelConfig } from '../checkpoint/config';
 import type { ExecutionProvider } from '../runtime/ort';
 import { CancelledError } from '../model/segmentedModel';
 import { SafetensorsFile, writeAtomically, writeSafetensors } from '../checkpoint/safetensors';
-import { HeadTrainer, type EpochResult, type FeatureSet, type HeadTrainerState, type TrainProgress } from '../train/headTrainer';
+import { HeadTrainer, MIN_STEPS_PER_EPOCH, stoppingSchedule, type EpochResult, type FeatureSet, type HeadTrainerState, type TrainProgress } from '../train/headTrainer';
 import { DatasetError, describeDuplicateTexts, describeSkipped, readHierarchicalDataset, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext, type FeatureRequest, type LayerFeatures } from './features';
 import { formatBytes } from '../diskBudget';
+import { contextRoom, noExampleFitsError } from './contextFit';
 import { DEFAULT_FEATURE_CACHE_BYTES, FeatureCache } from './featureCache';
 import { lockHeads } from './headsLock';
 import { HEAD_FORMAT, checkHeadsFolder, copyHead, ownHeadCopy, readManifest, rewriteTaxonomy, saveHead, type HeadManifest } from './headStore';
@@ -136,6 +137,7 @@ async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: 
     // a forced token says nothing about the label, and leaving it out spares most rows.
     const extract = async (all: HierarchicalRecord[], what: 'training' | 'dev'): Promise<BackbonePass> => {
       const { fits: records, forced, tooLong } = fitToContext(loaded.model, layout, all);
+      if (what === 'training' && records.length === 0) throw noExampleFitsError(task.dataset.train, contextRoom(loaded.checkpoint.config), tooLong, NOTHING_TRAINED);
       used[what] = records.length;
       skippedTooLong += reportTooLong(emit, what, tooLong.map(({ record, ...t }) => ({ id: record.id, ...t })), loaded.checkpoint.config.maxPositions);
       emit({ kind: 'stage', message: `running the backbone over ${records.length} ${what} examples` });
@@ -144,6 +146,7 @@ async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: 
       return { features, choices };
     };
     const trainData = await extract(train, 'training');
+    checkLevelRows(trainData.features, (level) => layers[level - 1]!, used.training, task.dataset.train, NOTHING_TRAINED);
     const devData = await extract(dev, 'dev');
     const featureSeconds = (performance.now() - featuresStart) / 1000;
 
@@ -296,6 +299,22 @@ export function reportTooLong(emit: (e: TrainEvent) => void, what: string, tooLo
   const named = tooLong.slice(0, 3).map((t) => `${t.id} (${t.atLeast ? 'at least ' : ''}${t.tokens} tokens)`).join(', ');
   emit({ kind: 'stage', message: `skipping ${tooLong.length} ${what} example${tooLong.length === 1 ? '' : 's'} longer than the model's context of ${maxPositions} positions, e.g. ${named}` });
   return tooLong.length;
+}
+
+/** What a training run refused for want of rows left as it was. */
+export const NOTHING_TRAINED = 'nothing was trained, and the heads folder stays as it was';
+
+/**
+ * Refuses, before any head is trained, a level none of whose `examples` training examples gives
+ * a row (reaches a choice among sibling labels): its head would learn from nothing and still be
+ * saved as trained. `layerOf(level)` is a layer the level is read at (its rows are the same at every layer).
+ */
+export function checkLevelRows(features: readonly LayerFeatures[], layerOf: (level: number) => number, examples: number, source: string, outcome: string): void {
+  const levels = [...new Set(features.map((f) => f.level))].sort((a, b) => a - b);
+  for (const level of levels) {
+    const rows = features.filter((f) => f.level === level && f.layer === layerOf(level)).reduce((n, f) => n + f.targets.length, 0);
+    if (rows === 0) throw new Error(`${source}: level ${level} has no training rows: none of the ${examples} training examples that fit the context has a choice there (every label of theirs at level ${level} is the only one under its parent); ${outcome}`);
+  }
 }
 
 /** Each (level, layer) pair once, in first-seen order. */
@@ -587,9 +606,12 @@ async function trainHead(plan: HeadPlan, train: FeatureSet, dev: FeatureSet, ctx
   // starting -1 once, and keep epoch 1): every epoch is saved, so the last one stays.
   const noDev = dev.targets.length === 0;
   if (noDev) report.noDev = true;
+  // Small datasets count epochs of at least MIN_STEPS_PER_EPOCH steps (stoppingSchedule).
+  const schedule = stoppingSchedule(train.targets.length, s.batchSize, s);
+  if (schedule.factor > 1 && report.epochs.length === 0) ctx.emit({ kind: 'stage', message: `${plan.name}: ${train.targets.length} rows make ${Math.ceil(train.targets.length / s.batchSize)} steps an epoch, fewer than ${MIN_STEPS_PER_EPOCH}: at most ${schedule.epochs} epochs, patience ${schedule.patience} (what the task leaves to the defaults, ${s.defaulted?.join(' and ')}, ×${schedule.factor})` });
   try {
     let stale = report.epochs.length - report.bestEpoch;
-    for (let epoch = report.epochs.length + 1; epoch <= s.epochs && stale < s.patience; epoch++) {
+    for (let epoch = report.epochs.length + 1; epoch <= schedule.epochs && stale < schedule.patience; epoch++) {
       if (ctx.signal?.aborted) throw new CancelledError();
       const result: EpochResult = await trainer.epoch(train, ctx.signal);
       const devResult = noDev ? { loss: 0, accuracy: 0 } : await trainer.evaluate(dev);

@@ -17,7 +17,8 @@ import { ownHeadCopy } from './headStore';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import type { TaskDefinition } from './taskFile';
 import { ANSWER_HEAD, taskModelFolder, THOUGHT_HEAD } from './taskSession';
-import { backboneRuns, FLAT_HEAD, labelTokenSubset, readTrainingData, reportTooLong, rowsAt, trainHeads, type TrainReport, type TrainTaskOptions } from './trainTask';
+import { contextRoom, noExampleFitsError } from './contextFit';
+import { backboneRuns, FLAT_HEAD, labelTokenSubset, NOTHING_TRAINED, readTrainingData, reportTooLong, rowsAt, trainHeads, type TrainReport, type TrainTaskOptions } from './trainTask';
 
 /** A record's teacher-forced sequences: with the thought (HdLM) and without it (flat). */
 interface Example {
@@ -58,6 +59,7 @@ export async function trainThoughtTask(engine: Engine, task: TaskDefinition, opt
       const fits = all.filter((e) => tokens(e) <= loaded.checkpoint.config.maxPositions);
       const tooLong = all.filter((e) => tokens(e) > loaded.checkpoint.config.maxPositions);
       const named = [...surely.map((r) => ({ id: r.id, tokens: fewest(r), atLeast: true as const })), ...tooLong.map((e) => ({ id: e.record.id, tokens: tokens(e) }))];
+      if (what === 'training' && fits.length === 0) throw noExampleFitsError(task.dataset.train, contextRoom(loaded.checkpoint.config), named.map(({ id, ...t }) => ({ record: { id }, ...t })), NOTHING_TRAINED);
       skippedTooLong += reportTooLong(emit, what, named, loaded.checkpoint.config.maxPositions);
       return fits;
     };

@@ -83,7 +83,7 @@ test('eval counts what it left out on its first line and names each by line; a f
   const long = writeLines('long.jsonl', [{ text: longText, labels: examples[0]!.labels }]);
   const refused = hdlm(['eval', task, '--file', long]);
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, /long\.jsonl: no example fits the model's context of 1024 positions: 1 too long on the taxonomy's longest path \(.*long\.jsonl:1 needs \d+\); nothing was evaluated, and the kept evaluation stays as it was/);
+  assert.match(refused.stderr, /long\.jsonl: no example fits the model's context of 1024 positions \(max_position_embeddings in its config\.json\): 1 too long on the taxonomy's longest path \(.*long\.jsonl:1 needs \d+\); nothing was evaluated, and the kept evaluation stays as it was/);
   assert.equal(readFileSync(recordFile, 'utf8'), keptNow);
   assert.ok(!existsSync(join(heads, 'evaluation.previous.json')));
 
@@ -105,7 +105,7 @@ test('a thought-then-answer eval names the lines it skipped and the examples too
   const out = hdlm(['eval', thoughtTask, '--file', mixed]);
   assert.equal(out.status, 0, out.stderr);
   assert.match(out.stderr, /th-mixed\.jsonl:3: not valid JSON/);
-  assert.match(out.stderr, /1 example left out as longer than the model's context of 1024 positions, with room for a thought and an answer .*th-mixed\.jsonl:2 needs \d+/);
+  assert.match(out.stderr, /1 example left out as longer than the model's context of 1024 positions \(max_position_embeddings in its config\.json\), with room for a thought and an answer .*th-mixed\.jsonl:2 needs \d+/);
   const recordFile = join(thoughtHeads, 'evaluation.json');
   const kept = readFileSync(recordFile, 'utf8');
   assert.equal((JSON.parse(kept) as { examples: number; tooLong: number }).examples, 2);

@@ -177,7 +177,7 @@ test('an example is left out when any path the beam may explore would not fit th
     const { layout } = session.classifier;
     // Training's measure (the gold path) keeps both; classifying the long one with a beam that tries both parents overflows.
     assert.equal(fitToContext(session.loaded.model, layout, records).fits.length, 2);
-    await assert.rejects(session.classifier.classify(long, { beam: 2, margin: 0 }), /the input needs \d+ positions but the model's context is \d+/);
+    await assert.rejects(session.classifier.classify(long, { beam: 2, margin: 0 }), /the input needs \d+ positions but the model's context is \d+ \(max_position_embeddings\): \d+ of them the task's fixed prompt .*, \d+ the input with its turn markers, \d+ the labels after it; the task alone leaves \d+ positions for the input: shorten the task's "system" prompt or set "listCandidates": false/);
     const any = fitToContextOnAnyPath(session.loaded.model, layout, records);
     assert.deepEqual(any.fits.map((r) => r.text), [short]);
     assert.deepEqual(any.tooLong.map((t) => t.tokens), [layout.longestPrompt(long)]);
@@ -194,7 +194,7 @@ test('an example is left out when any path the beam may explore would not fit th
   const onlyLong = writeLines('lists-long.jsonl', [{ text: long, labels: ['b', 'b1'] }]);
   await assert.rejects(
     evaluateTask(engine, task, { defaultModelDir: modelDir, file: onlyLong }),
-    /lists-long\.jsonl: no example fits the model's context of \d+ positions: 1 too long on the taxonomy's longest path \(.*lists-long\.jsonl:1 needs \d+\); the task lists candidates .*listCandidates: false leaves only the labels/,
+    /lists-long\.jsonl: no example fits the model's context of \d+ positions \(max_position_embeddings in its config\.json\): 1 too long on the taxonomy's longest path \(.*lists-long\.jsonl:1 needs \d+\); the task lists candidates .*listCandidates: false leaves only the labels/,
   );
 });
 

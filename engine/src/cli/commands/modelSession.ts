@@ -51,6 +51,6 @@ export function promptIds(model: LoadedModel, input: PromptInput): number[] {
   const tokenizer = model.requireTokenizer();
   const fewest = tokenizer.fewestTokens(input.text);
   const { config } = model.checkpoint;
-  if (fewest > config.maxPositions) throw new ContextOverflowError(fewest, config, { atLeast: true });
+  if (fewest > config.maxPositions) throw new ContextOverflowError(fewest, config, undefined, { atLeast: true });
   return tokenizer.encode(input.text);
 }

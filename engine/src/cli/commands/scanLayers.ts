@@ -4,7 +4,7 @@
 // suggested layers (`--json`: the record) or writes it whole to --out. The heads themselves are not touched.
 import { saveLayerScan, scanLayers, SCAN_DEFAULTS } from '../../hdlm/layerScan';
 import { layerScanMarkdown, layerScanSummary } from '../../hdlm/layerScanMarkdown';
-import { readTaskFile } from '../../hdlm/taskFile';
+import { readTaskFile, setStoppingField } from '../../hdlm/taskFile';
 import { defaultTaskFile, integer, integerList, number, taskModelDir, UsageError, type Values } from '../args';
 import { outputFile, writeOutput } from '../outputs';
 import { createEngine } from './modelSession';
@@ -17,7 +17,7 @@ export async function scanLayersCommand(values: Values, signal: AbortSignal): Pr
   if (out && values['events'] === true) throw new UsageError('--out does not go with --events (the record comes as the last event)');
   const tolerance = number(values, 'tolerance', SCAN_DEFAULTS.tolerance * 100);
   if (!(tolerance >= 0 && tolerance < 100)) throw new UsageError(`--tolerance is in accuracy points, from 0 to below 100, got ${String(values['tolerance'])}`);
-  if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
+  if (values['epochs'] !== undefined) setStoppingField(task.train, 'epochs', integer(values, 'epochs', 1, 1));
   const layers = integerList(values, 'layers');
   const engine = await createEngine(values);
   const events = values['events'] === true;

@@ -5,7 +5,7 @@ import { Engine } from '../../engine';
 import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type KeptRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
 import { describeDifference, describeMeanDifference, leftOutClause } from '../../hdlm/metrics';
-import { readTaskFile, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
+import { readTaskFile, setStoppingField, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
 import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
 import { newestHeadTime } from '../../hdlm/headStore';
@@ -29,7 +29,7 @@ function taskOf(values: Values): TaskDefinition {
 export async function trainCommand(values: Values, signal: AbortSignal): Promise<void> {
   const task = taskOf(values);
   if (values['max-examples'] !== undefined) task.train.maxExamples = integer(values, 'max-examples', 0);
-  if (values['epochs'] !== undefined) task.train.epochs = integer(values, 'epochs', 1, 1);
+  if (values['epochs'] !== undefined) setStoppingField(task.train, 'epochs', integer(values, 'epochs', 1, 1));
   if (values['learning-rate'] !== undefined) {
     const lr = number(values, 'learning-rate', task.train.learningRate);
     const { check, rule } = TRAIN_NUMBER_RULES.learningRate;
