@@ -24,7 +24,7 @@ import { portableRecordFile, resolveRecordFile } from './recordFile';
 import { samePath } from '../samePath';
 import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
 
-export interface VariantEvaluation {
+interface VariantEvaluation {
   name: 'hdlm' | 'flat';
   metrics: PathMetrics;
   /** Mean per example. */
@@ -93,7 +93,7 @@ export interface ExamplePrediction {
   flat: PredictedPath;
 }
 
-export interface TaskEvaluation {
+interface TaskEvaluation {
   task: string;
   file: string;
   examples: number;
@@ -147,7 +147,7 @@ export function evaluationRecords<R extends { id: string }>(
 const NAMED = 5;
 
 /** "file:12" for a record read from a file without ids ("line 12"), else "file (id wn-3)". */
-export function recordPlace(source: string, id: string): string {
+function recordPlace(source: string, id: string): string {
   const line = /^line (\d+)$/.exec(id)?.[1];
   return line ? `${source}:${line}` : `${source} (id ${id})`;
 }
@@ -159,7 +159,7 @@ export function skippedLinesNotice(source: string, skipped: readonly JsonlIssue[
 }
 
 /** Each record whose gold path leaves the taxonomy, with where it first does (Taxonomy.departure). */
-export function outsideTaxonomy<R extends { id: string; labels: readonly string[] }>(records: readonly R[], taxonomy: Taxonomy): { record: R; level: number; label: string; knownUnder?: string }[] {
+function outsideTaxonomy<R extends { id: string; labels: readonly string[] }>(records: readonly R[], taxonomy: Taxonomy): { record: R; level: number; label: string; knownUnder?: string }[] {
   return records.flatMap((record) => {
     const away = taxonomy.departure(record.labels);
     return away ? [{ record, ...away }] : [];
@@ -171,7 +171,7 @@ export function outsideTaxonomy<R extends { id: string; labels: readonly string[
  * level 1 'noun.bogus', test.jsonl:9 level 2 'x' (seen under 'y' only)". Such a label cannot be
  * decoded after the labels above it, so the example counts as wrong there and on the joint path.
  */
-export function unknownLabelsNotice(source: string, outside: ReturnType<typeof outsideTaxonomy>): string {
+function unknownLabelsNotice(source: string, outside: ReturnType<typeof outsideTaxonomy>): string {
   const named = outside.slice(0, NAMED).map((o) => `${recordPlace(source, o.record.id)} level ${o.level} '${o.label}'${o.knownUnder === undefined ? '' : ` (seen under '${o.knownUnder}' only)`}`);
   const more = outside.length > NAMED ? `, and ${outside.length - NAMED} more` : '';
   const n = outside.length === 1 ? '1 example has a gold label' : `${outside.length} examples have gold labels`;

@@ -22,7 +22,7 @@ import type { TaskDefinition } from './taskFile';
 import { openTask, type TaskSession } from './taskSession';
 import { answerDirectly, thoughtPrompt, thoughtThenAnswer } from './thoughtThenAnswer';
 
-export interface ThoughtVariantEvaluation {
+interface ThoughtVariantEvaluation {
   name: 'hdlm' | 'flat';
   /** Exact-match accuracy of the thought (HdLM only: the flat baseline has none). */
   thoughtAccuracy?: number;
@@ -108,7 +108,7 @@ export interface ThoughtPrediction {
 }
 
 /** What `evaluateThoughtTask` returns: the record kept beside the heads, and per-example rows when asked for. */
-export interface ThoughtEvaluation {
+interface ThoughtEvaluation {
   record: ThoughtEvaluationRecord;
   /** Per example, in file order (only with `keepPredictions`). */
   predictions?: ThoughtPrediction[];
@@ -399,7 +399,7 @@ function pooled(rows: readonly TokenSum[] | undefined): number | undefined {
  * generation ranks it). Training's dev loss of the same head on the same sequences is their
  * pooled mean. Every answer token must be one the head can produce (see producibleBy).
  */
-export async function answerNlls(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<TokenSum[]> {
+async function answerNlls(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<TokenSum[]> {
   const L = model.config.numLayers;
   // The shared prefix runs once; each sequence continues a fork of it.
   const shared = model.newState(1);

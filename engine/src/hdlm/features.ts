@@ -10,7 +10,7 @@ import type { ClassificationLayout, TeacherForced } from './classificationLayout
 import { FeatureCache } from './featureCache';
 import type { SpannedSequence } from './sequenceFormat';
 
-export interface LabelledText {
+interface LabelledText {
   text: string;
   labels: readonly string[];
 }
@@ -45,7 +45,7 @@ export interface FeatureRequest {
 }
 
 /** A record too long for the context, and the positions it needs (atLeast: the fewest it can need, when it was not tokenized). */
-export interface TooLong<T> {
+interface TooLong<T> {
   record: T;
   tokens: number;
   atLeast?: true;

@@ -41,7 +41,7 @@ export interface CreatedTask {
 }
 
 /** The model a new task names: its `model` field, the folder that field means, and where the choice came from (for errors). */
-export interface TaskModel {
+interface TaskModel {
   field: string;
   dir: string;
   source: string;
