@@ -20,7 +20,7 @@ export function penalizeRepetition(logits: Float32Array, context: readonly numbe
  * already present in `context` (its last n−1 tokens followed by it, anywhere before). Nothing is
  * banned while the context is shorter than n−1 tokens.
  */
-export function repeatedNgramTokens(context: readonly number[], n: number): Set<number> {
+function repeatedNgramTokens(context: readonly number[], n: number): Set<number> {
   const banned = new Set<number>();
   if (n <= 0 || context.length + 1 < n) return banned;
   const start = context.length - (n - 1);
@@ -32,9 +32,15 @@ export function repeatedNgramTokens(context: readonly number[], n: number): Set<
   return banned;
 }
 
-/** The processor itself, in place: the tokens repeatedNgramTokens names get −∞. */
+/**
+ * The processor itself, in place: the tokens repeatedNgramTokens names get −∞. A head that ranks
+ * only a few tokens can have all of them banned: then the ban gives way (there is nothing else to
+ * say) rather than argmax reading a row of −∞ as token 0.
+ */
 export function banRepeatedNgrams(logits: Float32Array, context: readonly number[], n: number): void {
-  for (const id of repeatedNgramTokens(context, n)) if (id >= 0 && id < logits.length) logits[id] = -Infinity;
+  const banned = repeatedNgramTokens(context, n);
+  if (!logits.some((v, id) => v > -Infinity && !banned.has(id))) return;
+  for (const id of banned) if (id >= 0 && id < logits.length) logits[id] = -Infinity;
 }
 
 /** Softmax of logits / temperature, in float64 for a stable sum. */

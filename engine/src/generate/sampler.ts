@@ -1,7 +1,7 @@
 // Picks the next token from logits. Owns the seeded random generator, so the same seed and the
 // same logits give the same tokens; temperature 0 is argmax and uses no randomness.
 import type { GenerationConfig } from './config';
-import { penalizeRepetition, rankByProbability, repeatedNgramTokens, softmax, topK, topP } from './logitsProcessors';
+import { banRepeatedNgrams, penalizeRepetition, rankByProbability, softmax, topK, topP } from './logitsProcessors';
 
 type SamplerConfig = Pick<GenerationConfig, 'temperature' | 'topK' | 'topP' | 'seed'> & Partial<Pick<GenerationConfig, 'repetitionPenalty' | 'noRepeatNgramSize'>>;
 
@@ -45,12 +45,7 @@ export class Sampler {
     if (repetitionPenalty === 1 && noRepeatNgramSize === 0) return logits;
     const out = Float32Array.from(logits);
     if (repetitionPenalty !== 1) penalizeRepetition(out, context, repetitionPenalty);
-    if (noRepeatNgramSize > 0) {
-      const banned = repeatedNgramTokens(context, noRepeatNgramSize);
-      // A head that ranks only a few tokens can have all of them banned: then the ban gives way
-      // (there is nothing else to say) rather than argmax reading a row of −∞ as token 0.
-      if (out.some((v, id) => v > -Infinity && !banned.has(id))) for (const id of banned) if (id < out.length) out[id] = -Infinity;
-    }
+    if (noRepeatNgramSize > 0) banRepeatedNgrams(out, context, noRepeatNgramSize);
     return out;
   }
 

@@ -8,7 +8,7 @@ import { parseJsonl, type JsonlIssue } from './dataset/jsonl';
 import { inputText } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
-export interface ClassifyInput {
+interface ClassifyInput {
   /** 1-based line in the file. */
   line: number;
   /** The line's `id` (a whole number as its digits), else `line N`. */

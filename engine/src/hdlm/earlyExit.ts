@@ -21,7 +21,7 @@ import type { LabelScoring } from './labelScorer';
 import { loadSavedHead } from './taskSession';
 
 /** One exit of the cascade: its layer and a classifier whose every level is decided there. */
-export interface CascadeExit {
+interface CascadeExit {
   layer: number;
   classifier: HierarchicalClassifier;
 }

@@ -5,16 +5,18 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomically } from '../checkpoint/safetensors';
 import { dirname, join } from 'node:path';
 import type { Engine } from '../engine';
-import { LanguageHead } from '../model/languageHead';
+import type { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
 import { formatIssues, type JsonlIssue } from './dataset/jsonl';
+import type { HierarchicalRecord } from './dataset/formats';
 import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
-import { checkIsFolder, loadHead } from './headStore';
+import { checkIsFolder } from './headStore';
 import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics } from './metrics';
 import { splitByHash, subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
-import { openTask } from './taskSession';
+import { loadSavedHead, openTask, type TaskSession } from './taskSession';
+import type { LabelScoring } from './labelScorer';
 import { fitToContextOnAnyPath } from './features';
 import { contextRoom, NAMED, namedTooLong, noExampleFitsError, recordPlace } from './contextFit';
 import { FLAT_HEAD } from './trainTask';
@@ -23,7 +25,7 @@ import { portableRecordFile, resolveRecordFile } from './recordFile';
 import { samePath } from '../samePath';
 import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
 
-export interface VariantEvaluation {
+interface VariantEvaluation {
   name: 'hdlm' | 'flat';
   metrics: PathMetrics;
   /** Mean per example. */
@@ -92,7 +94,7 @@ export interface ExamplePrediction {
   flat: PredictedPath;
 }
 
-export interface TaskEvaluation {
+interface TaskEvaluation {
   task: string;
   file: string;
   examples: number;
@@ -154,7 +156,7 @@ export function skippedLinesNotice(source: string, skipped: readonly JsonlIssue[
 }
 
 /** Each record whose gold path leaves the taxonomy, with where it first does (Taxonomy.departure). */
-export function outsideTaxonomy<R extends { id: string; labels: readonly string[] }>(records: readonly R[], taxonomy: Taxonomy): { record: R; level: number; label: string; knownUnder?: string }[] {
+function outsideTaxonomy<R extends { id: string; labels: readonly string[] }>(records: readonly R[], taxonomy: Taxonomy): { record: R; level: number; label: string; knownUnder?: string }[] {
   return records.flatMap((record) => {
     const away = taxonomy.departure(record.labels);
     return away ? [{ record, ...away }] : [];
@@ -166,12 +168,18 @@ export function outsideTaxonomy<R extends { id: string; labels: readonly string[
  * level 1 'noun.bogus', test.jsonl:9 level 2 'x' (seen under 'y' only)". Such a label cannot be
  * decoded after the labels above it, so the example counts as wrong there and on the joint path.
  */
-export function unknownLabelsNotice(source: string, outside: ReturnType<typeof outsideTaxonomy>): string {
+function unknownLabelsNotice(source: string, outside: ReturnType<typeof outsideTaxonomy>): string {
   const named = outside.slice(0, NAMED).map((o) => `${recordPlace(source, o.record.id)} level ${o.level} '${o.label}'${o.knownUnder === undefined ? '' : ` (seen under '${o.knownUnder}' only)`}`);
   const more = outside.length > NAMED ? `, and ${outside.length - NAMED} more` : '';
   const n = outside.length === 1 ? '1 example has a gold label' : `${outside.length} examples have gold labels`;
   const them = outside.length === 1 ? 'it' : 'them';
   return `${n} never seen in training where the path puts ${them}: evaluated all the same, and wrong at that level and on the joint path, since neither variant can produce such a label: ${named.join(', ')}${more}`;
+}
+
+/** The task's trained flat head (the flat baseline's), if it has one, with its label scoring; the caller releases it. */
+export async function openFlatHead(session: Pick<TaskSession, 'task' | 'loaded'>): Promise<{ head: LanguageHead; scoring: LabelScoring } | undefined> {
+  const { task } = session;
+  return existsSync(join(task.headsDir, `${FLAT_HEAD}.json`)) ? loadSavedHead(session.loaded, task.headsDir, FLAT_HEAD, task) : undefined;
 }
 
 /** What either kind of evaluation takes (evaluateTask, evaluateThoughtTask). */
@@ -200,60 +208,23 @@ export async function evaluateTask(engine: Engine, task: TaskDefinition, options
   const session = await openTask(engine, task, options.defaultModelDir);
   for (const notice of session.notices) tell(notice);
   try {
-    const L = session.loaded.checkpoint.config.numLayers;
     const maxPositions = session.loaded.model.config.maxPositions;
-    const layout = session.classifier.layout;
     // Inputs longer than the context are left out (and counted), as training does; but measured
     // on the taxonomy's longest path, not the gold one (fitToContextOnAnyPath says why).
-    const { fits: fitting, tooLong } = fitToContextOnAnyPath(session.loaded.model, layout, records);
-    if (fitting.length === 0) {
-      // Nothing to measure: refused, so that no empty record replaces the kept one.
-      const lists = task.listCandidates
-        ? `; the task lists candidates (listCandidates): the prompt's fixed part (the level-1 candidates with it) takes ${layout.sharedPrefix().length} positions and the longest path's labels and candidate lists ${layout.longestPathTail()} more, before any input; listCandidates: false leaves only the labels`
-        : '';
-      throw noExampleFitsError(source, contextRoom(session.loaded.model.config), tooLong, NOTHING_EVALUATED, { detail: " on the taxonomy's longest path", extra: lists });
-    }
+    const { fits: fitting, tooLong } = fitToContextOnAnyPath(session.loaded.model, session.classifier.layout, records);
+    // Nothing to measure: refused, so that no empty record replaces the kept one.
+    if (fitting.length === 0) throw noExampleFits(session, source, tooLong);
     if (tooLong.length > 0) tell(`${tooLong.length} ${tooLong.length === 1 ? 'example' : 'examples'} left out as longer than the model's context of ${maxPositions} positions on the taxonomy's longest path, which the beam may explore: ${namedTooLong(source, tooLong)}`);
     // Gold labels outside the taxonomy cannot be decoded: such examples are still evaluated (both
     // variants classify them), and count as wrong where the label is out of reach.
     const outside = outsideTaxonomy(fitting, session.taxonomy);
     if (outside.length > 0) tell(unknownLabelsNotice(source, outside));
     const gold = fitting.map((r) => r.labels);
-    const run = async (name: 'hdlm' | 'flat', classifier: HierarchicalClassifier, layers: number[], trainedHeads: boolean): Promise<{ variant: VariantEvaluation; paths: PredictedPath[]; predictions: string[][] }> => {
-      const paths: PredictedPath[] = [];
-      const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
-      const exiting = classifier.task.exitWhenSure;
-      const tally = exiting ? new ExitTally(layers.length, exiting.exits[0]!.map((e) => e.layer)) : undefined;
-      for (const [i, r] of fitting.entries()) {
-        const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
-        paths.push({ labels: result.path.map((d) => d.label), probabilities: result.path.map((d) => d.probability), ...(tally ? { layers: result.path.map((d) => d.layer) } : {}) });
-        tally?.add(result.path, r.labels);
-        totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
-        totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
-        totals.level1LayerPositions += result.path[0]!.layerPositions;
-        totals.level1Ms += result.path[0]!.ms;
-        options.onProgress?.(name, i + 1, fitting.length);
-      }
-      const n = Math.max(1, fitting.length);
-      const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
-      const predictions = paths.map((p) => p.labels);
-      const exitFigures = exiting && tally ? { exitWhenSure: tally.figures(exiting.threshold, fitting.length) } : {};
-      return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads, ...exitFigures }, paths, predictions };
-    };
-    const hdlm = await run('hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
-    const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
-    const flatSaved = flatTrained ? loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint, task) : undefined;
-    const flatHead = flatSaved
-      ? await LanguageHead.create(flatSaved.weights, { provider: session.loaded.model.provider, threads: 0, fused: true })
-      : session.loaded.model.ownHead;
+    const run = { fitting, gold, beam, options };
+    const hdlm = await runVariant(run, 'hdlm', session.classifier, session.layers, session.manifests.every((m) => m !== undefined));
+    const flatClassifier = await openFlatClassifier(session);
     try {
-      const flatClassifier = new HierarchicalClassifier(session.loaded.model, session.loaded.requireTokenizer(), {
-        taxonomy: session.taxonomy,
-        levels: session.layers.map(() => ({ layer: L, head: flatHead, scoring: flatSaved?.manifest.labelScoring ?? 'sequence' })),
-        system: task.system,
-        listCandidates: task.listCandidates,
-      });
-      const flat = await run('flat', flatClassifier, session.layers.map(() => L), flatTrained);
+      const flat = await runVariant(run, 'flat', flatClassifier.classifier, session.layers.map(() => session.loaded.checkpoint.config.numLayers), flatClassifier.trained);
       return {
         task: task.name,
         file,
@@ -271,11 +242,66 @@ export async function evaluateTask(engine: Engine, task: TaskDefinition, options
           : undefined,
       };
     } finally {
-      if (flatHead !== session.loaded.model.ownHead) await flatHead.release();
+      await flatClassifier.release();
     }
   } finally {
     await session.release();
   }
+}
+
+/** The refusal when no example fits: the context, the examples named, and what a candidate-listing task's own prompt takes. */
+function noExampleFits(session: TaskSession, source: string, tooLong: Parameters<typeof namedTooLong>[1]): Error {
+  const { layout } = session.classifier;
+  const lists = session.task.listCandidates
+    ? `; the task lists candidates (listCandidates): the prompt's fixed part (the level-1 candidates with it) takes ${layout.sharedPrefix().length} positions and the longest path's labels and candidate lists ${layout.longestPathTail()} more, before any input; listCandidates: false leaves only the labels`
+    : '';
+  return noExampleFitsError(source, contextRoom(session.loaded.model.config), tooLong, NOTHING_EVALUATED, { detail: " on the taxonomy's longest path", extra: lists });
+}
+
+/**
+ * The flat baseline's classifier: every level at the last layer through the task's trained flat
+ * head (the model's own head when there is none); `release` frees the trained head.
+ */
+async function openFlatClassifier(session: TaskSession): Promise<{ classifier: HierarchicalClassifier; trained: boolean; release: () => Promise<void> }> {
+  const L = session.loaded.checkpoint.config.numLayers;
+  const flat = await openFlatHead(session);
+  const head = flat?.head ?? session.loaded.model.ownHead;
+  const classifier = new HierarchicalClassifier(session.loaded.model, session.loaded.requireTokenizer(), {
+    taxonomy: session.taxonomy,
+    levels: session.layers.map(() => ({ layer: L, head, scoring: flat?.scoring ?? 'sequence' })),
+    system: session.task.system,
+    listCandidates: session.task.listCandidates,
+  });
+  return { classifier, trained: flat !== undefined, release: async () => await flat?.head.release() };
+}
+
+/** One variant (`classifier`, deciding each level at `layers`) over the examples that fit: its figures, paths and labels per example. */
+async function runVariant(
+  { fitting, gold, beam, options }: { fitting: readonly HierarchicalRecord[]; gold: string[][]; beam: HierarchyBeam; options: EvaluationOptions },
+  name: 'hdlm' | 'flat',
+  classifier: HierarchicalClassifier,
+  layers: number[],
+  trainedHeads: boolean,
+): Promise<{ variant: VariantEvaluation; paths: PredictedPath[]; predictions: string[][] }> {
+  const paths: PredictedPath[] = [];
+  const totals = { ms: 0, layerPositions: 0, level1LayerPositions: 0, level1Ms: 0 };
+  const exiting = classifier.task.exitWhenSure;
+  const tally = exiting ? new ExitTally(layers.length, exiting.exits[0]!.map((e) => e.layer)) : undefined;
+  for (const [i, r] of fitting.entries()) {
+    const result: Classification = await classifier.classify(r.text, { ...beam, signal: options.signal });
+    paths.push({ labels: result.path.map((d) => d.label), probabilities: result.path.map((d) => d.probability), ...(tally ? { layers: result.path.map((d) => d.layer) } : {}) });
+    tally?.add(result.path, r.labels);
+    totals.ms += result.path.reduce((a, d) => a + d.ms, 0);
+    totals.layerPositions += result.path.reduce((a, d) => a + d.layerPositions, 0);
+    totals.level1LayerPositions += result.path[0]!.layerPositions;
+    totals.level1Ms += result.path[0]!.ms;
+    options.onProgress?.(name, i + 1, fitting.length);
+  }
+  const n = Math.max(1, fitting.length);
+  const perExample = { ms: totals.ms / n, layerPositions: totals.layerPositions / n, level1LayerPositions: totals.level1LayerPositions / n, level1Ms: totals.level1Ms / n };
+  const predictions = paths.map((p) => p.labels);
+  const exitFigures = exiting && tally ? { exitWhenSure: tally.figures(exiting.threshold, fitting.length) } : {};
+  return { variant: { name, metrics: pathMetrics(gold, predictions), perExample, layers, trainedHeads, ...exitFigures }, paths, predictions };
 }
 
 /**

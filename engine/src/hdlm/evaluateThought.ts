@@ -5,28 +5,25 @@
 // and the time and decoder work (layer·positions) each spent per example. Exact match is coarse
 // for a small model (both variants can sit at 0 %), so each variant also gets the gold answer's
 // teacher-forced likelihood: after HdLM's own thought, after the gold thought, and with none.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Engine } from '../engine';
-import { LanguageHead } from '../model/languageHead';
+import type { LanguageHead } from '../model/languageHead';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
 import type { DecodeState } from '../model/decodeState';
 import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
-import { evaluationRecords, namedTooLong, NOTHING_EVALUATED, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluateTask';
+import { evaluationRecords, namedTooLong, NOTHING_EVALUATED, openFlatHead, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluateTask';
 import { contextRoom, noExampleFitsError } from './contextFit';
 import type { SincePrevious } from './evaluationHistory';
-import { checkIsFolder, loadHead } from './headStore';
+import { checkIsFolder } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
-import { openTask } from './taskSession';
+import { openTask, type TaskSession } from './taskSession';
 import { answerDirectly, thoughtPrompt, thoughtThenAnswer } from './thoughtThenAnswer';
-import { FLAT_HEAD } from './trainTask';
 
-export interface ThoughtVariantEvaluation {
+interface ThoughtVariantEvaluation {
   name: 'hdlm' | 'flat';
   /** Exact-match accuracy of the thought (HdLM only: the flat baseline has none). */
   thoughtAccuracy?: number;
@@ -112,7 +109,7 @@ export interface ThoughtPrediction {
 }
 
 /** What `evaluateThoughtTask` returns: the record kept beside the heads, and per-example rows when asked for. */
-export interface ThoughtEvaluation {
+interface ThoughtEvaluation {
   record: ThoughtEvaluationRecord;
   /** Per example, in file order (only with `keepPredictions`). */
   predictions?: ThoughtPrediction[];
@@ -130,137 +127,205 @@ export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, 
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);
   const session = await openTask(engine, task, options.defaultModelDir);
   try {
-    const { model } = session.loaded;
-    const tokenizer = session.loaded.requireTokenizer();
-    const L = session.loaded.checkpoint.config.numLayers;
-    const k = session.layers[0]!;
     const maxNewTokens = options.maxTokens ?? 32;
-    // Leave room for a thought and an answer of maxNewTokens each; longer inputs are counted out.
-    // An input that alone needs more positions than the context is measured without tokenizing it (Tokenizer.fewestTokens).
-    const positions = (record: GuidedRecord): { record: GuidedRecord; tokens: number; atLeast?: true } => {
-      const fewest = tokenizer.fewestTokens(record.input);
-      if (fewest > model.config.maxPositions) return { record, tokens: fewest, atLeast: true };
-      return { record, tokens: thoughtPrompt(tokenizer, task.system, record.input).length + 2 * maxNewTokens + 2 };
-    };
-    const measured = records.map(positions);
-    const fitting = measured.filter((m) => m.tokens <= model.config.maxPositions).map((m) => m.record);
-    const tooLong = measured.filter((m) => m.tokens > model.config.maxPositions);
-    const room = `${contextRoom(model.config)}, with room for a thought and an answer of ${maxNewTokens} tokens each`;
-    // Nothing to measure: refused, so that no empty record replaces the kept one (as evaluateTask does).
-    if (fitting.length === 0) throw noExampleFitsError(source, room, tooLong, NOTHING_EVALUATED);
-    if (tooLong.length > 0) options.onNotice?.(`${tooLong.length} ${tooLong.length === 1 ? 'example' : 'examples'} left out as longer than ${room}: ${namedTooLong(source, tooLong)}`);
-    const measure = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; layerPositions: number }> => {
-      const before = model.compute.layerPositions;
-      const t0 = performance.now();
-      const value = await fn();
-      return { value, ms: performance.now() - t0, layerPositions: model.compute.layerPositions - before };
-    };
-    const config = { maxNewTokens };
-    const hdlmOut: { thought: string; answer: string }[] = [];
-    const thoughtProbability: number[] = [];
-    const hdlmTotals = { ms: 0, layerPositions: 0 };
-    for (const [i, r] of fitting.entries()) {
-      if (options.signal?.aborted) throw new CancelledError();
-      const run = await measure(() =>
-        thoughtThenAnswer(model, tokenizer, { input: r.input, system: task.system, thoughtLayer: k, thoughtHead: session.thoughtHead, answerHead: session.answerHead, thought: config, answer: config, signal: options.signal }),
-      );
-      // A turn's text keeps what the model put before its end (as streamed); the records and the
-      // answer likelihoods take the words alone.
-      hdlmOut.push({ thought: (run.value.thought.text ?? '').trim(), answer: (run.value.answer.text ?? '').trim() });
-      thoughtProbability.push(run.value.thoughtProbability);
-      hdlmTotals.ms += run.ms;
-      hdlmTotals.layerPositions += run.layerPositions;
-      options.onProgress?.('hdlm', i + 1, fitting.length);
-    }
-    const flatTrained = existsSync(join(task.headsDir, `${FLAT_HEAD}.json`));
-    /** Runs `fn` with the trained flat head (the model's own head when there is none), then frees it. */
-    const withFlatHead = async <T>(fn: (head: LanguageHead | undefined) => Promise<T>): Promise<T> => {
-      const head = flatTrained ? await LanguageHead.create(loadHead(task.headsDir, FLAT_HEAD, session.loaded.checkpoint, task).weights, { provider: model.provider, threads: 0, fused: true }) : undefined;
-      try {
-        return await fn(head);
-      } finally {
-        await head?.release();
-      }
-    };
-    const flatOut: string[] = [];
-    const flatTotals = { ms: 0, layerPositions: 0 };
-    await withFlatHead(async (flatHead) => {
-      for (const [i, r] of fitting.entries()) {
-        if (options.signal?.aborted) throw new CancelledError();
-        const run = await measure(() => answerDirectly(model, tokenizer, { input: r.input, system: task.system, head: flatHead, answer: config, signal: options.signal }));
-        flatOut.push((run.value.text ?? '').trim());
-        flatTotals.ms += run.ms;
-        flatTotals.layerPositions += run.layerPositions;
-        options.onProgress?.('flat', i + 1, fitting.length);
-      }
-    });
+    const fitting = fitThoughtRecords(session, records, source, maxNewTokens, options.onNotice);
+    const hdlm = await decodeHdlm(session, fitting, maxNewTokens, options);
+    const flat = await decodeFlat(session, fitting, maxNewTokens, options);
     // Likelihoods after the timed decoding, so they add nothing to its time or work figures.
-    const likelihood = await withFlatHead((flatHead) =>
-      answerLikelihoods(model, tokenizer, task.system, fitting, hdlmOut.map((o) => o.thought), { answer: session.answerHead, flat: flatHead }, options.signal),
+    const likelihood = await withFlatHead(session, (flatHead) =>
+      answerLikelihoods(session.loaded.model, session.loaded.requireTokenizer(), session.task.system, fitting, hdlm.out.map((o) => o.thought), { answer: session.answerHead, flat: flatHead }, options.signal),
     );
-    const n = Math.max(1, fitting.length);
-    const share = (hits: boolean[]): number => hits.filter(Boolean).length / n;
-    const hdlmRight = fitting.map((r, i) => sameText(hdlmOut[i]!.answer, r.answer));
-    const flatRight = fitting.map((r, i) => sameText(flatOut[i]!, r.answer));
-    const thoughtRight = fitting.map((r, i) => sameText(hdlmOut[i]!.thought, r.thought));
-    const record: ThoughtEvaluationRecord = {
-      kind: 'thoughtThenAnswer',
-      task: task.name,
-      file,
-      examples: fitting.length,
-      tooLong: records.length - fitting.length,
-      ...sampled(records, all),
-      likelihoodExamples: likelihood.examples,
-      variants: [
-        {
-          name: 'hdlm',
-          thoughtAccuracy: share(thoughtRight),
-          answerAccuracy: share(hdlmRight),
-          answerNll: pooled(likelihood.hdlm),
-          answerNllGoldThought: pooled(likelihood.gold),
-          msPerExample: hdlmTotals.ms / n,
-          layerPositionsPerExample: hdlmTotals.layerPositions / n,
-          layers: [k, L],
-          trainedHeads: session.thoughtHead !== undefined && session.answerHead !== undefined,
-        },
-        {
-          name: 'flat',
-          answerAccuracy: share(flatRight),
-          answerNll: pooled(likelihood.flat),
-          msPerExample: flatTotals.ms / n,
-          layerPositionsPerExample: flatTotals.layerPositions / n,
-          layers: [L],
-          trainedHeads: flatTrained,
-        },
-      ],
-      comparison: {
-        answer: pairedDifference(hdlmRight, flatRight),
-        // An interval needs two examples at least.
-        ...(likelihood.examples >= 2 && likelihood.hdlm && likelihood.flat ? { answerNll: pairedMeanDifference(likelihood.hdlm, likelihood.flat) } : {}),
-        ...(likelihood.examples >= 2 && likelihood.gold && likelihood.flat ? { answerNllGoldThought: pairedMeanDifference(likelihood.gold, likelihood.flat) } : {}),
-        ...(likelihood.hdlm && likelihood.flat ? { answerNllByThought: byThought(likelihood.indices, thoughtRight, likelihood.hdlm, likelihood.flat) } : {}),
-      },
-      samples: fitting.slice(0, 5).map((r, i) => ({ input: r.input, thought: r.thought, answer: r.answer, hdlm: hdlmOut[i]!, flat: { answer: flatOut[i]! } })),
-      finishedAt: new Date().toISOString(),
-    };
+    const right = exactMatches(fitting, hdlm, flat);
+    const record = thoughtRecord(session, { file, records, all, fitting }, { hdlm, flat, likelihood, right });
     if (!options.keepPredictions) return { record };
-    const scoredAt = new Map(likelihood.indices.map((recordIndex, j) => [recordIndex, j]));
-    const perToken = (t: TokenSum): number => t.sum / t.tokens;
-    const predictions = fitting.map((r, i): ThoughtPrediction => {
-      const j = scoredAt.get(i);
-      const nll = j === undefined || !likelihood.hdlm || !likelihood.gold || !likelihood.flat || likelihood.flat[j]!.tokens === 0 ? undefined : { hdlm: perToken(likelihood.hdlm[j]!), gold: perToken(likelihood.gold[j]!), flat: perToken(likelihood.flat[j]!), tokens: likelihood.flat[j]!.tokens };
-      return {
-        id: r.id,
-        gold: { thought: r.thought, answer: r.answer },
-        hdlm: { ...hdlmOut[i]!, thoughtProbability: thoughtProbability[i]!, thoughtRight: thoughtRight[i]!, answerRight: hdlmRight[i]! },
-        flat: { answer: flatOut[i]!, answerRight: flatRight[i]! },
-        ...(nll ? { answerNll: nll } : {}),
-      };
-    });
-    return { record, predictions };
+    return { record, predictions: thoughtPredictions(fitting, { hdlm, flat, likelihood, right }) };
   } finally {
     await session.release();
   }
+}
+
+/** What one variant decoded over the examples, with the time and decoder work it spent in all. */
+interface Decoded<T> {
+  out: T[];
+  ms: number;
+  layerPositions: number;
+}
+
+/** HdLM's greedy thoughts and answers, with the thought layer's probability of each thought. */
+type HdlmDecoded = Decoded<{ thought: string; answer: string }> & { thoughtProbability: number[] };
+
+type AnswerLikelihoods = Awaited<ReturnType<typeof answerLikelihoods>>;
+
+/** Per example, whether HdLM's thought and answer and flat's answer match the gold ones (sameText). */
+interface ExactMatches {
+  thought: boolean[];
+  hdlm: boolean[];
+  flat: boolean[];
+}
+
+/** Both variants' outputs and scores, what the record and the predictions are made of. */
+interface ThoughtResults {
+  hdlm: HdlmDecoded;
+  flat: Decoded<string> & { trained: boolean };
+  likelihood: AnswerLikelihoods;
+  right: ExactMatches;
+}
+
+/**
+ * The records with room in the context for their prompt, a thought and an answer of
+ * `maxNewTokens` each; longer ones are counted out with a notice, and none fitting is refused,
+ * so that no empty record replaces the kept one (as evaluateTask does). An input that alone
+ * needs more positions than the context is measured without tokenizing it (Tokenizer.fewestTokens).
+ */
+function fitThoughtRecords(session: TaskSession, records: readonly GuidedRecord[], source: string, maxNewTokens: number, onNotice: ((message: string) => void) | undefined): GuidedRecord[] {
+  const { model } = session.loaded;
+  const tokenizer = session.loaded.requireTokenizer();
+  const positions = (record: GuidedRecord): { record: GuidedRecord; tokens: number; atLeast?: true } => {
+    const fewest = tokenizer.fewestTokens(record.input);
+    if (fewest > model.config.maxPositions) return { record, tokens: fewest, atLeast: true };
+    return { record, tokens: thoughtPrompt(tokenizer, session.task.system, record.input).length + 2 * maxNewTokens + 2 };
+  };
+  const measured = records.map(positions);
+  const fitting = measured.filter((m) => m.tokens <= model.config.maxPositions).map((m) => m.record);
+  const tooLong = measured.filter((m) => m.tokens > model.config.maxPositions);
+  const room = `${contextRoom(model.config)}, with room for a thought and an answer of ${maxNewTokens} tokens each`;
+  if (fitting.length === 0) throw noExampleFitsError(source, room, tooLong, NOTHING_EVALUATED);
+  if (tooLong.length > 0) onNotice?.(`${tooLong.length} ${tooLong.length === 1 ? 'example' : 'examples'} left out as longer than ${room}: ${namedTooLong(source, tooLong)}`);
+  return fitting;
+}
+
+/** Runs `fn`, adding its wall time and the model's decoder work (layer·positions) to `totals`. */
+async function measured<T>(model: SegmentedModel, totals: { ms: number; layerPositions: number }, fn: () => Promise<T>): Promise<T> {
+  const before = model.compute.layerPositions;
+  const t0 = performance.now();
+  const value = await fn();
+  totals.ms += performance.now() - t0;
+  totals.layerPositions += model.compute.layerPositions - before;
+  return value;
+}
+
+/** HdLM on each record, greedy: the thought at the first level's layer through the thought head, then the answer at the last layer. */
+async function decodeHdlm(session: TaskSession, fitting: readonly GuidedRecord[], maxNewTokens: number, options: EvaluationOptions): Promise<HdlmDecoded> {
+  const { model } = session.loaded;
+  const tokenizer = session.loaded.requireTokenizer();
+  const config = { maxNewTokens };
+  const decoded: HdlmDecoded = { out: [], thoughtProbability: [], ms: 0, layerPositions: 0 };
+  for (const [i, r] of fitting.entries()) {
+    if (options.signal?.aborted) throw new CancelledError();
+    const run = await measured(model, decoded, () =>
+      thoughtThenAnswer(model, tokenizer, { input: r.input, system: session.task.system, thoughtLayer: session.layers[0]!, thoughtHead: session.thoughtHead, answerHead: session.answerHead, thought: config, answer: config, signal: options.signal }),
+    );
+    // A turn's text keeps what the model put before its end (as streamed); the records and the
+    // answer likelihoods take the words alone.
+    decoded.out.push({ thought: (run.thought.text ?? '').trim(), answer: (run.answer.text ?? '').trim() });
+    decoded.thoughtProbability.push(run.thoughtProbability);
+    options.onProgress?.('hdlm', i + 1, fitting.length);
+  }
+  return decoded;
+}
+
+/** The flat baseline on each record, greedy: the answer straight from the last layer through the flat head, with no thought. */
+async function decodeFlat(session: TaskSession, fitting: readonly GuidedRecord[], maxNewTokens: number, options: EvaluationOptions): Promise<Decoded<string> & { trained: boolean }> {
+  const { model } = session.loaded;
+  const tokenizer = session.loaded.requireTokenizer();
+  const decoded: Decoded<string> & { trained: boolean } = { out: [], ms: 0, layerPositions: 0, trained: false };
+  await withFlatHead(session, async (flatHead) => {
+    decoded.trained = flatHead !== undefined;
+    for (const [i, r] of fitting.entries()) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const run = await measured(model, decoded, () => answerDirectly(model, tokenizer, { input: r.input, system: session.task.system, head: flatHead, answer: { maxNewTokens }, signal: options.signal }));
+      decoded.out.push((run.text ?? '').trim());
+      options.onProgress?.('flat', i + 1, fitting.length);
+    }
+  });
+  return decoded;
+}
+
+/** Runs `fn` with the task's trained flat head (undefined, the model's own head, when there is none), then frees it. */
+async function withFlatHead<T>(session: TaskSession, fn: (head: LanguageHead | undefined) => Promise<T>): Promise<T> {
+  const flat = await openFlatHead(session);
+  try {
+    return await fn(flat?.head);
+  } finally {
+    await flat?.head.release();
+  }
+}
+
+function exactMatches(fitting: readonly GuidedRecord[], hdlm: HdlmDecoded, flat: Decoded<string>): ExactMatches {
+  return {
+    thought: fitting.map((r, i) => sameText(hdlm.out[i]!.thought, r.thought)),
+    hdlm: fitting.map((r, i) => sameText(hdlm.out[i]!.answer, r.answer)),
+    flat: fitting.map((r, i) => sameText(flat.out[i]!, r.answer)),
+  };
+}
+
+/** The record kept beside the heads: each variant's figures, HdLM against flat, and a few samples. */
+function thoughtRecord(
+  session: TaskSession,
+  examples: { file: string; records: readonly GuidedRecord[]; all: readonly GuidedRecord[]; fitting: readonly GuidedRecord[] },
+  { hdlm, flat, likelihood, right }: ThoughtResults,
+): ThoughtEvaluationRecord {
+  const { file, records, all, fitting } = examples;
+  const L = session.loaded.checkpoint.config.numLayers;
+  const n = Math.max(1, fitting.length);
+  const share = (hits: boolean[]): number => hits.filter(Boolean).length / n;
+  return {
+    kind: 'thoughtThenAnswer',
+    task: session.task.name,
+    file,
+    examples: fitting.length,
+    tooLong: records.length - fitting.length,
+    ...sampled(records, all),
+    likelihoodExamples: likelihood.examples,
+    variants: [
+      {
+        name: 'hdlm',
+        thoughtAccuracy: share(right.thought),
+        answerAccuracy: share(right.hdlm),
+        answerNll: pooled(likelihood.hdlm),
+        answerNllGoldThought: pooled(likelihood.gold),
+        msPerExample: hdlm.ms / n,
+        layerPositionsPerExample: hdlm.layerPositions / n,
+        layers: [session.layers[0]!, L],
+        trainedHeads: session.thoughtHead !== undefined && session.answerHead !== undefined,
+      },
+      {
+        name: 'flat',
+        answerAccuracy: share(right.flat),
+        answerNll: pooled(likelihood.flat),
+        msPerExample: flat.ms / n,
+        layerPositionsPerExample: flat.layerPositions / n,
+        layers: [L],
+        trainedHeads: flat.trained,
+      },
+    ],
+    comparison: {
+      answer: pairedDifference(right.hdlm, right.flat),
+      // An interval needs two examples at least.
+      ...(likelihood.examples >= 2 && likelihood.hdlm && likelihood.flat ? { answerNll: pairedMeanDifference(likelihood.hdlm, likelihood.flat) } : {}),
+      ...(likelihood.examples >= 2 && likelihood.gold && likelihood.flat ? { answerNllGoldThought: pairedMeanDifference(likelihood.gold, likelihood.flat) } : {}),
+      ...(likelihood.hdlm && likelihood.flat ? { answerNllByThought: byThought(likelihood.indices, right.thought, likelihood.hdlm, likelihood.flat) } : {}),
+    },
+    samples: fitting.slice(0, 5).map((r, i) => ({ input: r.input, thought: r.thought, answer: r.answer, hdlm: hdlm.out[i]!, flat: { answer: flat.out[i]! } })),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/** Per example, in file order, what each variant produced and the gold answer's likelihoods (`hdlm eval --predictions`). */
+function thoughtPredictions(fitting: readonly GuidedRecord[], { hdlm, flat, likelihood, right }: ThoughtResults): ThoughtPrediction[] {
+  const scoredAt = new Map(likelihood.indices.map((recordIndex, j) => [recordIndex, j]));
+  const perToken = (t: TokenSum): number => t.sum / t.tokens;
+  return fitting.map((r, i): ThoughtPrediction => {
+    const j = scoredAt.get(i);
+    const nll = j === undefined || !likelihood.hdlm || !likelihood.gold || !likelihood.flat || likelihood.flat[j]!.tokens === 0 ? undefined : { hdlm: perToken(likelihood.hdlm[j]!), gold: perToken(likelihood.gold[j]!), flat: perToken(likelihood.flat[j]!), tokens: likelihood.flat[j]!.tokens };
+    return {
+      id: r.id,
+      gold: { thought: r.thought, answer: r.answer },
+      hdlm: { ...hdlm.out[i]!, thoughtProbability: hdlm.thoughtProbability[i]!, thoughtRight: right.thought[i]!, answerRight: right.hdlm[i]! },
+      flat: { answer: flat.out[i]!, answerRight: right.flat[i]! },
+      ...(nll ? { answerNll: nll } : {}),
+    };
+  });
 }
 
 /**
@@ -335,7 +400,7 @@ function pooled(rows: readonly TokenSum[] | undefined): number | undefined {
  * generation ranks it). Training's dev loss of the same head on the same sequences is their
  * pooled mean. Every answer token must be one the head can produce (see producibleBy).
  */
-export async function answerNlls(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<TokenSum[]> {
+async function answerNlls(model: SegmentedModel, head: LanguageHead, prefix: readonly number[], sequences: readonly SpannedSequence[], signal?: AbortSignal): Promise<TokenSum[]> {
   const L = model.config.numLayers;
   // The shared prefix runs once; each sequence continues a fork of it.
   const shared = model.newState(1);

@@ -168,7 +168,7 @@ function readKept(recordFile: string, predictionsFile: string): Kept | undefined
 }
 
 /** The new evaluation's change since the one it replaced, or why there is none (said, not stored: `hdlm eval` prints it). */
-export type SinceOrWhy = { since: SincePrevious; why?: undefined } | { since?: undefined; why: string };
+type SinceOrWhy = { since: SincePrevious; why?: undefined } | { since?: undefined; why: string };
 
 /**
  * Before a new evaluation replaces the kept one in `headsDir`: copies the kept record and its
@@ -248,7 +248,7 @@ interface HeadlineRecord {
 }
 
 /** A record's headline: per-level and joint accuracy, or thought and answer accuracy. */
-export function historyEntry(record: HeadlineRecord, headsTrainedAt: string | undefined): HistoryEntry {
+function historyEntry(record: HeadlineRecord, headsTrainedAt: string | undefined): HistoryEntry {
   const hdlm = record.variants.find((v) => v.name === 'hdlm');
   const flat = record.variants.find((v) => v.name === 'flat');
   const thought = record.kind === 'thoughtThenAnswer';

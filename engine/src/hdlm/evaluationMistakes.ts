@@ -55,7 +55,7 @@ export interface EvaluationMistakes {
 }
 
 /** The evaluation's record fields this needs; older records may lack `kind`. */
-export interface RecordHead {
+interface RecordHead {
   file: string;
   examples: number;
   finishedAt: string;
@@ -228,7 +228,7 @@ function checkFilterLabel(filter: MistakeFilter, golds: readonly (readonly strin
 }
 
 /** The mistakes of one gold label (or thought), in the same order; `examples` stays the evaluation's. */
-export function mistakesOf(result: EvaluationMistakes, filter: MistakeFilter): EvaluationMistakes {
+function mistakesOf(result: EvaluationMistakes, filter: MistakeFilter): EvaluationMistakes {
   if (result.kind === 'thoughtThenAnswer') {
     return { ...result, mistakes: (result.mistakes as ThoughtMistake[]).filter((m) => sameText(m.gold.thought, filter.label)) };
   }

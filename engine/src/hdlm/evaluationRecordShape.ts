@@ -10,7 +10,7 @@ import type { EvaluationRecord } from './evaluateTask';
 import type { ThoughtEvaluationRecord } from './evaluateThought';
 
 /** A kept record of either kind; old classification records have no `kind`. */
-export type RecordOfEitherKind = { kind: 'classify'; record: EvaluationRecord } | { kind: 'thoughtThenAnswer'; record: ThoughtEvaluationRecord };
+type RecordOfEitherKind = { kind: 'classify'; record: EvaluationRecord } | { kind: 'thoughtThenAnswer'; record: ThoughtEvaluationRecord };
 
 type Fields = Record<string, unknown>;
 
@@ -22,7 +22,7 @@ const shown = (v: unknown): string => (v === undefined ? 'nothing' : JSON.string
  * What is wrong with `value` as a kept evaluation record ("field … must be …, got …"), or
  * undefined when it is one: the fields every reader uses, then the kind's own.
  */
-export function recordProblem(value: unknown): string | undefined {
+function recordProblem(value: unknown): string | undefined {
   if (!isObject(value)) return `the record must be a JSON object, got ${shown(value)}`;
   const { kind } = value;
   if (kind !== undefined && kind !== 'thoughtThenAnswer') return `field "kind" must be "thoughtThenAnswer" or absent, got ${shown(kind)}`;
@@ -79,7 +79,7 @@ function thoughtProblem(r: Fields): string | undefined {
 }
 
 /** `value` read from `file` as a kept record, or an error naming the file and the field. */
-export function parseEvaluationRecord(value: unknown, file: string): RecordOfEitherKind {
+function parseEvaluationRecord(value: unknown, file: string): RecordOfEitherKind {
   const problem = recordProblem(value);
   if (problem) throw new Error(`${file}: not an evaluation record this version can read: ${problem}; evaluate the task again`);
   const r = value as Fields;

@@ -16,7 +16,7 @@ import type { LayerFeatures } from './features';
 import type { SpannedSequence } from './sequenceFormat';
 
 /** Bump whenever extraction changes what it collects for the same inputs. */
-export const FEATURE_FORMAT_VERSION = 1;
+const FEATURE_FORMAT_VERSION = 1;
 
 /** Default size budget of the feature cache: a few WordNet-sized runs (about 2.3 GB each). */
 export const DEFAULT_FEATURE_CACHE_BYTES = 8 * 1024 ** 3;
@@ -28,7 +28,7 @@ export interface FeatureCacheEvent {
 }
 
 /** What one extraction depends on: two requests with equal keys collect identical features. */
-export interface FeatureKeyParts {
+interface FeatureKeyParts {
   fingerprint: string;
   provider: string;
   prefix: readonly number[];

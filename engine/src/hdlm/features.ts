@@ -10,7 +10,7 @@ import type { ClassificationLayout, TeacherForced } from './classificationLayout
 import { FeatureCache } from './featureCache';
 import type { SpannedSequence } from './sequenceFormat';
 
-export interface LabelledText {
+interface LabelledText {
   text: string;
   labels: readonly string[];
 }
@@ -45,7 +45,7 @@ export interface FeatureRequest {
 }
 
 /** A record too long for the context, and the positions it needs (atLeast: the fewest it can need, when it was not tokenized). */
-export interface TooLong<T> {
+interface TooLong<T> {
   record: T;
   tokens: number;
   atLeast?: true;
@@ -75,26 +75,12 @@ export function fitToContext<T extends LabelledText>(
   layout: ClassificationLayout,
   records: readonly T[],
 ): { fits: T[]; forced: TeacherForced[]; tooLong: TooLong<T>[] } {
-  const prefix = layout.sharedPrefix().length;
-  const fits: T[] = [];
-  const forced: TeacherForced[] = []; // forced[i] is fits[i] teacher-forced, for callers that go on to train
-  const tooLong: TooLong<T>[] = [];
-  for (const record of records) {
-    const surely = surelyTooLong(model, layout, prefix, record);
-    if (surely) {
-      tooLong.push(surely);
-      continue;
-    }
+  const split = splitByContext(model, layout, records, (record, prefix) => {
     const f = layout.teacherForced(record.text, record.labels);
-    const tokens = prefix + f.ids.length;
-    if (tokens <= model.config.maxPositions) {
-      fits.push(record);
-      forced.push(f);
-    } else {
-      tooLong.push({ record, tokens });
-    }
-  }
-  return { fits, forced, tooLong };
+    return { tokens: prefix + f.ids.length, kept: f };
+  });
+  // forced[i] is fits[i] teacher-forced, for callers that go on to train (choiceSequences).
+  return { fits: split.fits.map((f) => f.record), forced: split.fits.map((f) => f.kept), tooLong: split.tooLong };
 }
 
 /**
@@ -110,8 +96,23 @@ export function fitToContextOnAnyPath<T extends { text: string }>(
   layout: ClassificationLayout,
   records: readonly T[],
 ): { fits: T[]; tooLong: TooLong<T>[] } {
+  const split = splitByContext(model, layout, records, (record, prefix) => ({ tokens: layout.longestPrompt(record.text, prefix), kept: undefined }));
+  return { fits: split.fits.map((f) => f.record), tooLong: split.tooLong };
+}
+
+/**
+ * The records whose `measure` (the positions a record needs, the shared prefix's `prefix`
+ * included, and what the measuring made that a caller keeps) is within the model's context, in
+ * order, and those beyond it; a record sure to be too long (surelyTooLong) is not measured.
+ */
+function splitByContext<T extends { text: string }, K>(
+  model: Pick<SegmentedModel, 'config'>,
+  layout: ClassificationLayout,
+  records: readonly T[],
+  measure: (record: T, prefix: number) => { tokens: number; kept: K },
+): { fits: { record: T; kept: K }[]; tooLong: TooLong<T>[] } {
   const prefix = layout.sharedPrefix().length;
-  const fits: T[] = [];
+  const fits: { record: T; kept: K }[] = [];
   const tooLong: TooLong<T>[] = [];
   for (const record of records) {
     const surely = surelyTooLong(model, layout, prefix, record);
@@ -119,8 +120,8 @@ export function fitToContextOnAnyPath<T extends { text: string }>(
       tooLong.push(surely);
       continue;
     }
-    const tokens = layout.longestPrompt(record.text, prefix);
-    if (tokens <= model.config.maxPositions) fits.push(record);
+    const { tokens, kept } = measure(record, prefix);
+    if (tokens <= model.config.maxPositions) fits.push({ record, kept });
     else tooLong.push({ record, tokens });
   }
   return { fits, tooLong };
@@ -139,23 +140,10 @@ export function choiceSequences(forced: readonly TeacherForced[]): { sequences: 
 }
 
 /**
- * One LayerFeatures per requested read, in request order: the rows heads train on
- * (choiceSequences). Every record must fit the context (fitToContext).
- */
-export async function extractFeatures(
-  model: SegmentedModel,
-  layout: ClassificationLayout,
-  records: readonly LabelledText[],
-  request: FeatureRequest,
-): Promise<LayerFeatures[]> {
-  const forced = records.map((r) => layout.teacherForced(r.text, r.labels));
-  return extractSpanFeatures(model, layout.sharedPrefix(), choiceSequences(forced).sequences, request);
-}
-
-/**
- * The general form: `prefix` (shared by every sequence: run once per batch size and forked),
- * then each sequence with its spans; read `{ level: d, layer }` collects span d-1's supervised
- * positions at that layer. Sequences are sorted by length and batched under the position budget.
+ * One LayerFeatures per requested read, in request order: the rows heads train on. `prefix`
+ * (shared by every sequence: run once per batch size and forked), then each sequence with its
+ * spans (choiceSequences, for a classification); read `{ level: d, layer }` collects span d-1's
+ * supervised positions at that layer. Sequences are sorted by length and batched under the position budget.
  * With a cache, an earlier run's features over exactly these inputs are read back instead.
  */
 export async function extractSpanFeatures(

@@ -245,7 +245,7 @@ export function loadHead(dir: string, name: string, checkpoint: Checkpoint, owne
  * that task alone, since every head's manifest records the task's "name" and loading refuses a
  * head of another task (loadHead). 'other' names one manifest of another task, with the folder.
  */
-export type HeadsFolderOwner =
+type HeadsFolderOwner =
   | { holds: 'nothing' }
   | { holds: 'own' }
   | ({ holds: 'other' } & OtherTaskHeads)
@@ -303,7 +303,7 @@ function readManifestOrNone(dir: string, name: string): HeadManifest | undefined
 }
 
 /** What refuses another task's heads, for the message: fine-tuning and the layer scan write there; anything else reads them. */
-export type HeadsFolderUse = 'train' | 'scan' | 'use';
+type HeadsFolderUse = 'train' | 'scan' | 'use';
 
 /** What `use` does about another task's heads (task `other`, quoted). */
 function refusal(use: HeadsFolderUse, other: string): string {

@@ -61,7 +61,7 @@ export interface LevelReport {
 }
 
 /** A label whose F1 moved since the previous evaluation, on the examples both measured. */
-export interface LabelChange {
+interface LabelChange {
   /** The level (absent for a thought). */
   level?: number;
   label: string;
@@ -124,9 +124,9 @@ export interface ThoughtLabelReport extends ReportHead {
 export type LabelReport = ClassifyLabelReport | ThoughtLabelReport;
 
 /** Confusions listed per level: enough to see the pattern, few enough to read. */
-export const TOP_CONFUSIONS = 10;
+const TOP_CONFUSIONS = 10;
 /** Labels listed as having moved most since the previous evaluation. */
-export const LABEL_CHANGES = 10;
+const LABEL_CHANGES = 10;
 
 const share = (count: number, of: number): number => (of === 0 ? 0 : count / of);
 

@@ -18,7 +18,7 @@ export function layersText(layers: readonly (number | 'last')[]): string {
 const isThought = (r: LayerScanRecord): boolean => r.kind === 'thoughtThenAnswer';
 
 /** What a scanned level is called: "level 2", or a thought-then-answer task's "thought". */
-export function scanLevelName(r: LayerScanRecord, level: number): string {
+function scanLevelName(r: LayerScanRecord, level: number): string {
   return isThought(r) ? 'thought' : `level ${level}`;
 }
 

@@ -1,6 +1,6 @@
 // Classification metrics: per-level accuracy and macro-F1, joint-path accuracy.
 
-export interface LevelMetrics {
+interface LevelMetrics {
   level: number;
   accuracy: number;
   macroF1: number;
@@ -16,7 +16,7 @@ export interface PathMetrics {
 }
 
 /** One label's counts at one level: right, predicted but wrong, and missed. */
-export interface LabelCounts {
+interface LabelCounts {
   tp: number;
   fp: number;
   fn: number;

@@ -20,8 +20,9 @@ import { subsample } from './splits';
 import { defaultHeadsPath, readTaskFile, type TaskKind } from './taskFile';
 import { checkLevelsHaveChoices, trainingTaxonomy } from './trainTask';
 
+/** What `hdlm new-task` and the language server's `hdlm/createTask` (its CreateTaskResult) report of the task file written. */
 export interface CreatedTask {
-  /** Absolute path of the new task file. */
+  /** Absolute path of the new task file, beside the dataset. */
   task: string;
   name: string;
   kind: TaskKind;
@@ -32,16 +33,16 @@ export interface CreatedTask {
   skipped: number;
   /** Layers of the model the levels were spread over. */
   modelLayers: number;
-  /** The dataset's first lines, when it was larger than TASK_READ_BYTES: `examples` and the rest count those. */
+  /** The dataset's first lines, when it was larger than TASK_READ_BYTES (the most New Task from Dataset reads): `examples` and the rest count those. */
   firstLines?: number;
-  /** Whether the prompt lists each level's candidates (classify tasks; see chooseListCandidates). */
+  /** Whether the prompt lists each level's candidates (classify tasks; false when listing them would push examples past the context, see chooseListCandidates). */
   listCandidates: boolean;
-  /** What the user should know before training: why candidates are not listed, the lines training will skip. */
+  /** What the user should know before training: why candidates are not listed, the first lines training will skip (file:line: reason). */
   notices: string[];
 }
 
 /** The model a new task names: its `model` field, the folder that field means, and where the choice came from (for errors). */
-export interface TaskModel {
+interface TaskModel {
   field: string;
   dir: string;
   source: string;

@@ -171,7 +171,7 @@ export function parseTaskText(text: string, path: string): unknown {
 }
 
 /** A problem of a task file's text, where it is: a syntax error, nesting too deep, a key given twice. */
-export interface TaskTextProblem {
+interface TaskTextProblem {
   offset: number;
   length: number;
   message: string;
@@ -234,7 +234,7 @@ export function taskNodeAt(root: Node | undefined, path: JSONPath): Node | undef
  * so that a key given twice above it cannot send the edit into the ignored copy. Everything else,
  * comments and a byte order mark included, stays as it is.
  */
-export function taskValueEdits(text: string, path: JSONPath, value: unknown, formattingOptions: FormattingOptions): Edit[] {
+function taskValueEdits(text: string, path: JSONPath, value: unknown, formattingOptions: FormattingOptions): Edit[] {
   const root = taskTree(text);
   const found = taskNodeAt(root, path);
   if (found) return [{ offset: found.offset, length: found.length, content: JSON.stringify(value) }];
@@ -277,7 +277,7 @@ function fieldPath(path: JSONPath): string {
 }
 
 /** How task files are parsed, here and by the editor's features: comments and trailing commas allowed. */
-export const TASK_JSON = { allowTrailingComma: true, disallowComments: false } as const;
+const TASK_JSON = { allowTrailingComma: true, disallowComments: false } as const;
 
 export function parseTask(raw: unknown, path: string): TaskDefinition {
   const problems: string[] = [];

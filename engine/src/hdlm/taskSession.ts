@@ -165,7 +165,7 @@ export function headLayers(task: Pick<TaskDefinition, 'name'>, layers: readonly 
 }
 
 /** Per level, the manifest of the task's saved head, if any (read before the model loads, for its layer). */
-export function savedManifests(task: Pick<TaskDefinition, 'kind' | 'levels' | 'headsDir'>): (HeadManifest | undefined)[] {
+function savedManifests(task: Pick<TaskDefinition, 'kind' | 'levels' | 'headsDir'>): (HeadManifest | undefined)[] {
   return taskHeadNames(task).map((name) => (existsSync(join(task.headsDir, `${name}.json`)) ? readManifest(task.headsDir, name) : undefined));
 }
 
@@ -191,7 +191,7 @@ export function taskModelFolder(task: Pick<TaskDefinition, 'model'>, defaultMode
   return task.model === 'default' ? defaultModelDir : task.model;
 }
 
-export interface OpenTaskOptions extends Pick<LoadModelOptions, 'headPrecision'> {
+interface OpenTaskOptions extends Pick<LoadModelOptions, 'headPrecision'> {
   /**
    * A task that does not fit the model opens the model alone (TaskSession.unfit) instead of
    * throwing TaskUnfitError: on the model already loaded when the task failed only after it
@@ -378,7 +378,7 @@ export function unreadTask(path: string, model: string): TaskDefinition {
 }
 
 /** The prompt of a thought drafted without a thought-then-answer task (a classification task's, or a model's alone). */
-export const THINK_SYSTEM = 'Think briefly, then continue the text.';
+const THINK_SYSTEM = 'Think briefly, then continue the text.';
 
 /**
  * Thought then answer on a session: a thought-then-answer task brings its prompt and trained

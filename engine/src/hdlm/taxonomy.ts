@@ -2,7 +2,7 @@
 // Built from dataset label paths, it refuses a child that appears under two parents and says
 // where both were seen, because a decoder that picks the parent first could never reach it.
 
-export interface LabelPath {
+interface LabelPath {
   labels: readonly string[];
   /** Where the path came from, for errors: e.g. "train.jsonl:12". */
   source: string;

@@ -35,7 +35,7 @@ export const GRAPH_FORMAT_VERSION = 5; // 5: one folder per checkpoint, its weig
  * Default size budget of the graph cache: a model of Qwen2.5-0.5B's shapes takes 1.85 GiB, its
  * weights converted once whatever its cuts, and nothing else bounds how many models pile up.
  */
-export const DEFAULT_GRAPH_CACHE_BYTES = 16 * 1024 ** 3;
+const DEFAULT_GRAPH_CACHE_BYTES = 16 * 1024 ** 3;
 
 /** Graphs live beside the fingerprint memo, under the engine's one cache folder. */
 export function defaultGraphCacheDir(): string {

@@ -11,7 +11,7 @@ import { ExecutionProvider, float32Tensor, Session } from '../runtime/ort';
  * [N, K] logits and one log-normaliser per row, so a scorer reading a few tokens per row never
  * builds V-long rows (152k for Qwen-sized vocabularies).
  */
-export interface LogProbs {
+interface LogProbs {
   readonly rows: number;
   /** log p(token | row), normalised over the ranked tokens; -Infinity for a token the head does not rank. */
   at(row: number, token: number): number;

@@ -5,7 +5,7 @@ import { MASKED } from '../arch/segmentIO';
 import type { ModelConfig } from '../checkpoint/types';
 
 /** What the rotary frequencies depend on. */
-export type RotarySpec = Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>;
+type RotarySpec = Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>;
 
 /**
  * inv_freq [D/2] as transformers computes it in float32: 1 / theta^(2i/D), then rescaled for a

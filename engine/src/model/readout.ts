@@ -5,7 +5,7 @@ import { rankByProbability, softmax } from '../generate/logitsProcessors';
 import type { LanguageHead } from './languageHead';
 import type { RunOptions, SegmentedModel } from './segmentedModel';
 
-export interface TokenProbability {
+interface TokenProbability {
   id: number;
   probability: number;
 }

@@ -85,7 +85,7 @@ export class CancelledError extends Error {
 }
 
 /** Hidden states of the positions that reached a layer in one call. */
-export interface Reached {
+interface Reached {
   /** [B, count, H]. */
   hidden: Float32Array;
   /** Absolute index of the first of those positions. */
@@ -127,7 +127,7 @@ interface SegmentOutput {
 }
 
 /** Work done so far, for compute accounting (reset by the caller as it likes). */
-export interface ComputeCounter {
+interface ComputeCounter {
   /** Σ over segment runs of rows × positions × layers: the decoder work. */
   layerPositions: number;
   /** Segment runs (each one a session call). */

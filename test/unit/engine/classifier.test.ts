@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HierarchicalClassifier } from '../../../engine/src/hdlm/classifier';
-import { extractFeatures, extractSpanFeatures } from '../../../engine/src/hdlm/features';
+import { choiceSequences, extractSpanFeatures, fitToContext } from '../../../engine/src/hdlm/features';
 import { scoreCandidates } from '../../../engine/src/hdlm/labelScorer';
 import { LabelTrie } from '../../../engine/src/hdlm/labelTrie';
 import { sequenceFormat } from '../../../engine/src/hdlm/sequenceFormat';
@@ -198,7 +198,10 @@ test('cached features equal the hidden states of a single full teacher-forced ru
     { text: 'tree', labels: ['plant', 'tree', 'oak'] },
     { text: 'a bird that hunts from high above the mountains', labels: ['animal', 'bird', 'eagle'] },
   ];
-  const features = await extractFeatures(loaded.model, c.layout, records, { reads: [2, 4, 6].map((layer, i) => ({ level: i + 1, layer })), batchSize: 2 });
+  // As training reads them: teacher-forced (fitToContext), cut to their choice spans (choiceSequences).
+  const { fits, forced } = fitToContext(loaded.model, c.layout, records);
+  assert.equal(fits.length, records.length, 'every record fits the context');
+  const features = await extractSpanFeatures(loaded.model, c.layout.sharedPrefix(), choiceSequences(forced).sequences, { reads: [2, 4, 6].map((layer, i) => ({ level: i + 1, layer })), batchSize: 2 });
   assert.ok(features.every((f) => f.targets.length > 0), 'every level has choice rows');
   const H = loaded.model.config.hiddenSize;
   for (const [i, record] of records.entries()) {

@@ -168,7 +168,7 @@ test('a file whose first lines are not JSON is said to be no JSON Lines file, on
   assert.throws(() => readHierarchicalDataset(csv), (err: Error) => {
     const lines = err.message.split('\n');
     assert.equal(lines.length, 2, err.message);
-    assert.match(lines[1]!, /topics\.jsonl: not a JSON Lines file \(line 1 is not valid JSON .*\); a dataset is a JSON Lines file \(\*\.jsonl\): one JSON object a line$/);
+    assert.match(lines[1]!, /topics\.jsonl: not a JSON Lines file \(line 1 is not valid JSON: .*\); a dataset is a JSON Lines file \(\*\.jsonl\): one JSON object a line$/);
     return true;
   });
   // Classifying a .jsonl file reads it alike: one issue for the file, no input.

@@ -216,6 +216,10 @@ test('the n-gram ban removes exactly the tokens that would repeat an n-gram of t
   assert.deepEqual(ban([1, 2, 3], 2), []); // 3 never came before
   assert.deepEqual(ban([1], 3), []); // shorter than n − 1
   assert.deepEqual(ban([1, 2, 1, 2], 0), []); // off
+  // A head that can say tokens 0 and 1 only, both banned ("1 0" and "1 1" seen): the ban gives way.
+  const few = Float32Array.from([1, 2, -Infinity]);
+  banRepeatedNgrams(few, [1, 0, 1, 1, 1], 2);
+  assert.deepEqual(Array.from(few), [1, 2, -Infinity]);
 });
 
 /** Greedy decoding by the JavaScript reference, with `process` applied to each step's logits. */

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Engine } from '../../engine';
-import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type KeptRecord } from '../../hdlm/evaluateTask';
+import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type EvaluationOptions, type KeptRecord } from '../../hdlm/evaluateTask';
 import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
 import { describeDifference, describeMeanDifference, leftOutClause } from '../../hdlm/metrics';
 import { readTaskFile, setStoppingField, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
@@ -82,13 +82,10 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   const file = evalFile(values);
   const predictionsFile = outputFile(values, 'predictions', { task, files: [['--file', file]] });
   const engine = await createEngine(values);
-  const bar = new ProgressBar();
-  // --events: one JSON object per line on stdout, for the language server that runs this.
   const events = values['events'] === true;
-  const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
-  const rate = new ProgressRate();
   if (events) emit({ kind: 'stage', message: `evaluating ${task.name}` });
   if (task.kind === 'thoughtThenAnswer') return evalThought(task, engine, values, file, predictionsFile, signal);
+  const bar = new ProgressBar();
   const result = await evaluateTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
     file,
@@ -97,12 +94,7 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
     // Kept beside the record in any case (the editor's Show Mistakes reads them); --predictions also writes them where asked.
     keepPredictions: true,
     signal,
-    onNotice: (message) => (events ? emit({ kind: 'stage', message }) : console.error(`hdlm: ${message}`)),
-    onProgress: (variant, done, total) => {
-      if (!events) return bar.update(`eval ${variant}`, done, total);
-      const r = rate.update(variant, done, total);
-      if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
-    },
+    ...evalCallbacks(events, bar),
   });
   const record = evaluationRecord(result);
   const saved = saveEvaluationRecord(task.headsDir, record, result.predictions ?? [], headsTrainedAt(task), taskDatasets(task));
@@ -148,6 +140,24 @@ export async function evalCommand(values: Values, signal: AbortSignal): Promise<
   if (predictionsFile) console.log(`each example's gold path and both variants' decisions in ${predictionsFile}`);
 }
 
+/** --events: one JSON object per line on stdout, for the language server that runs `hdlm eval`. */
+function emit(event: object): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+/** What `hdlm eval` tells while it runs: notices and progress as --events lines, else notices on stderr and a progress bar. */
+function evalCallbacks(events: boolean, bar: ProgressBar): Pick<EvaluationOptions, 'onNotice' | 'onProgress'> {
+  const rate = new ProgressRate();
+  return {
+    onNotice: (message) => (events ? emit({ kind: 'stage', message }) : console.error(`hdlm: ${message}`)),
+    onProgress: (variant, done, total) => {
+      if (!events) return bar.update(`eval ${variant}`, done, total);
+      const r = rate.update(variant, done, total);
+      if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
+    },
+  };
+}
+
 /**
  * `--file FILE` made absolute (the record names it relative to the heads folder, recordFile.ts),
  * checked before the model loads: a mistyped path is the option's fault, not the task file's,
@@ -163,22 +173,14 @@ function evalFile(values: Values): string | undefined {
 
 /** `hdlm eval` of a thought-then-answer task: HdLM (thought at layer k, then the answer) vs the flat answer. */
 async function evalThought(task: TaskDefinition, engine: Engine, values: Values, file: string | undefined, predictionsFile: string | undefined, signal: AbortSignal): Promise<void> {
-  const bar = new ProgressBar();
   const events = values['events'] === true;
-  const emit = (event: object): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
-  const rate = new ProgressRate();
   const { record, predictions } = await evaluateThoughtTask(engine, task, {
     defaultModelDir: taskModelDir(values, task),
     file,
     maxExamples: integer(values, 'max-examples', 0),
     keepPredictions: true,
     signal,
-    onNotice: (message) => (events ? emit({ kind: 'stage', message }) : console.error(`hdlm: ${message}`)),
-    onProgress: (variant, done, total) => {
-      if (!events) return bar.update(`eval ${variant}`, done, total);
-      const r = rate.update(variant, done, total);
-      if (r) emit({ kind: 'evalProgress', variant, done, total, ...r });
-    },
+    ...evalCallbacks(events, new ProgressBar()),
   });
   const saved = saveEvaluationRecord(task.headsDir, record, predictions ?? [], headsTrainedAt(task), taskDatasets(task));
   if (predictionsFile) savePredictions(predictionsFile, predictions ?? []);

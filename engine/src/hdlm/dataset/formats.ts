@@ -18,7 +18,7 @@ export interface GuidedRecord {
   answer: string;
 }
 
-export interface Validated<T> {
+interface Validated<T> {
   records: T[];
   /** The line of each record (1-based), for messages that name where a record is. */
   lines: number[];
@@ -175,7 +175,7 @@ export function validateHierarchical(text: string): Validated<HierarchicalRecord
  * label, where it was first seen and (for a second parent) under which parent, so that the editor
  * can offer to make this line agree with the first one.
  */
-export interface TreeViolation {
+interface TreeViolation {
   line: number;
   message: string;
   label: string;

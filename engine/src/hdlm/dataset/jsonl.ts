@@ -8,7 +8,7 @@ export function toJsonl(records: readonly object[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
 }
 
-export interface JsonlLine {
+interface JsonlLine {
   /** 1-based line number in the source text. */
   line: number;
   value: unknown;

@@ -27,7 +27,7 @@ export class DatasetError extends Error {
 }
 
 /** The first `shown` issues as `file:line: reason`, then how many more: how every command names skipped or refused lines. */
-export function issueLines(file: string, issues: readonly JsonlIssue[], shown: number): string[] {
+function issueLines(file: string, issues: readonly JsonlIssue[], shown: number): string[] {
   const lines = issues.slice(0, shown).map((i) => formatIssues(file, [i]));
   return issues.length > shown ? [...lines, `… and ${issues.length - shown} more`] : lines;
 }
@@ -93,7 +93,7 @@ export interface DatasetHead {
 }
 
 /** Read only the first lines of a file larger than `maxBytes` (DatasetRead.head says how many). */
-export interface DatasetReadOptions {
+interface DatasetReadOptions {
   maxBytes?: number;
 }
 
