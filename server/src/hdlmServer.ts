@@ -4,14 +4,13 @@ import { CancellationToken, CodeActionKind, ErrorCodes as RpcErrorCodes, Initial
 import type { ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { otherTaskHeadsMessage } from '../../engine/src/hdlm/headStore';
-import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
+import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
+import { cancelledDuring, classifierOf, describe, farTooLong, localPath, MAX_BATCH, MAX_TOP_K, refuseFarTooLong, sessionFacts, trainedHeads, unfitMessage, unfitData, validBeam, wireDecisions } from './requestChecks';
 import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
 import { clearEngineCache } from '../../engine/src/cacheClear';
@@ -42,40 +41,8 @@ const THOUGHT_TOKENS = 16;
 /** Characters before the cursor that a completion sees. */
 const INLINE_CONTEXT_CHARS = 400;
 
-/** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
-const MAX_BEAM = 16;
-/** Most tokens per layer that hdlm/layers reads out. */
-const MAX_TOP_K = 20;
-/** Texts per hdlm/classifyMany: a batch answers within seconds, so cancelling and progress stay prompt. */
-const MAX_BATCH = 500;
 /** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
 const BATCH_GAP_MS = 2000;
-
-/** A classify request's beam, DEFAULT_BEAM where absent (or null); a bad one is the client's error, named. */
-function validBeam(params: Pick<ClassifyParams, 'beam' | 'margin'>): HierarchyBeam {
-  const beam = params.beam ?? undefined;
-  if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM)) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to ${MAX_BEAM}, got ${JSON.stringify(params.beam)}`);
-  try {
-    return resolveBeam({ beam, margin: params.margin ?? undefined });
-  } catch (err) {
-    throw new ResponseError(ErrorCodes.badRequest, (err as Error).message);
-  }
-}
-
-/** Waits `ms`; true when the token was cancelled meanwhile. */
-function cancelledDuring(ms: number, token?: CancellationToken): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (token?.isCancellationRequested) return resolve(true);
-    const timer = setTimeout(() => {
-      listener?.dispose();
-      resolve(token?.isCancellationRequested ?? false);
-    }, ms);
-    const listener = token?.onCancellationRequested(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 /** A piece of LSP work-done progress the server started (a job's, shown by the editor). */
 export interface ProgressHandle {
@@ -290,13 +257,11 @@ export class HdlmServer {
         const result = await classifier.classify(text, { beam, margin, signal });
         return {
           task: session.task.name,
-          model: session.loaded.checkpoint.dir,
-          device: session.loaded.model.provider,
-          layers: session.loaded.checkpoint.config.numLayers,
+          ...sessionFacts(session),
           path: wireDecisions(result.path),
           pathProbability: result.pathProbability,
           alternatives: result.alternatives,
-          trainedHeads: session.manifests.map((m) => m !== undefined),
+          trainedHeads: trainedHeads(session),
           ms: performance.now() - started,
         };
       }),
@@ -342,11 +307,9 @@ export class HdlmServer {
           }
           return {
             task: session.task.name,
-            model: session.loaded.checkpoint.dir,
-            device: session.loaded.model.provider,
-            layers: session.loaded.checkpoint.config.numLayers,
+            ...sessionFacts(session),
             results,
-            trainedHeads: session.manifests.map((m) => m !== undefined),
+            trainedHeads: trainedHeads(session),
             ms: performance.now() - started,
           };
         }),
@@ -375,16 +338,14 @@ export class HdlmServer {
         // model decides nothing: the view shows the readouts only (and, for the latter, why).
         const decided = session.task.kind === 'thoughtThenAnswer' || session.unfit ? undefined : await session.classifier.classify(text, { signal });
         return {
-          model: session.loaded.checkpoint.dir,
-          device: session.loaded.model.provider,
-          layers: session.loaded.checkpoint.config.numLayers,
+          ...sessionFacts(session),
           tokens: ids.map((id) => tokenizer.decode([id])),
           readouts: readouts.map((r) => ({ layer: r.layer, top: r.top.map((t) => ({ id: t.id, text: tokenizer.decode([t.id]), probability: t.probability })) })),
           segments,
           classification: decided && {
             task: session.task.name,
             path: wireDecisions(decided.path),
-            trainedHeads: session.manifests.map((m) => m !== undefined),
+            trainedHeads: trainedHeads(session),
           },
           ...(session.unfit ? { unfitTask: unfitMessage(session), unfitTaskData: unfitData(session) } : {}),
           ms: performance.now() - started,
@@ -446,9 +407,7 @@ export class HdlmServer {
         if (result.answer.stop === 'cancelled') throw new CancelledError();
         return {
           task: session.task.name,
-          model: session.loaded.checkpoint.dir,
-          device: session.loaded.model.provider,
-          layers: session.loaded.checkpoint.config.numLayers,
+          ...sessionFacts(session),
           thought: result.thought.text ?? '',
           answer: result.answer.text ?? '',
           thoughtLayer: session.layers[0]!,
@@ -958,39 +917,6 @@ export class HdlmServer {
   }
 }
 
-/** A classification's levels as the protocol sends them: the compute count stays in the server. */
-function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
-  return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
-}
-
-/**
- * Why `text` cannot fit the session's model whatever its tokens, or undefined. No token spans
- * more characters than the longest vocabulary entry (Tokenizer.longestTokenChars), so a text
- * longer than the context times that needs more positions than the context has. Checked before tokenizing: a megabyte takes seconds to
- * tokenize, and a cancel cannot stop it meanwhile. A text within the bound that still needs too
- * many positions is refused by the model (ContextOverflowError, answered as badRequest in job()).
- */
-function farTooLong(session: TaskSession, text: string): string | undefined {
-  const context = session.loaded.checkpoint.config.maxPositions;
-  const bound = context * session.loaded.requireTokenizer().longestTokenChars();
-  if (text.length <= bound) return undefined;
-  return `the text has ${text.length} characters, more than ${basename(session.loaded.checkpoint.dir)}'s context of ${context} tokens can hold (at most ${bound} characters, far fewer for most text); select less`;
-}
-
-function refuseFarTooLong(session: TaskSession, text: string): void {
-  const why = farTooLong(session, text);
-  if (why !== undefined) throw new ResponseError(ErrorCodes.badRequest, why);
-}
-
-/**
- * The session's classifier, or a clear refusal when only its model is open (the task does not
- * fit it, or its file cannot be read), with the task file as the error's data (UnfitTaskData).
- */
-function classifierOf(session: TaskSession): TaskSession['classifier'] {
-  if (session.unfit) throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session), unfitData(session));
-  return session.classifier;
-}
-
 /**
  * The status's warning for a session serving without its task: whose heads its heads folder
  * holds, when loading refused another task's heads (in the words of the hovers and the task
@@ -1000,31 +926,4 @@ function unfitWarning(model: string, session: TaskSession): string {
   const { task, otherTaskHeads } = session;
   if (otherTaskHeads) return `${model} serves without task ${task.name}, no classification: ${otherTaskHeadsMessage(otherTaskHeads, task.name, 'use')}`;
   return `${model} serves without task ${task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`;
-}
-
-/** The task a session serves without (TaskSession.unfit), for a client's buttons. */
-function unfitData(session: TaskSession): UnfitTaskData {
-  return { taskFile: session.task.path, unreadable: session.unreadable ?? false, exists: existsSync(session.task.path) };
-}
-
-/** Why a session cannot classify, and what the user can do about it. */
-function unfitMessage(session: TaskSession): string {
-  const model = basename(session.loaded.checkpoint.dir);
-  const remedy = session.unreadable
-    ? 'to classify, fix the task file (its problems show in the editor) or pick another task (HdLM: Select Task)'
-    : 'to classify, pick a task made for it (HdLM: Select Task; HdLM: New Task from Dataset makes one) or select the model the task was trained for';
-  return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; ${remedy}`;
-}
-
-/** The local path of a file: URI, or undefined for one that names none here (a host, an encoded slash). */
-function localPath(uri: string): string | undefined {
-  try {
-    return fileURLToPath(uri);
-  } catch {
-    return undefined;
-  }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
