@@ -5,7 +5,6 @@ import type { ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer'
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
-import { otherTaskHeadsMessage } from '../../engine/src/hdlm/headStore';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
 import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
@@ -25,6 +24,7 @@ import { elsewhereSummary, jobPlan } from './jobView';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
+import { ServerStatus } from './serverStatus';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -91,26 +91,8 @@ export class HdlmServer {
   private readonly jobHeads = new Map<string, string>();
   /** LSP work-done progress of each running job. */
   private readonly jobProgressHandles = new Map<string, ProgressHandle>();
-  /** Requests running now; the status shows busy while there are any (or any job runs). */
-  private activeRequests = 0;
-  /** Set between the batches of one hdlm/classifyMany run (`more`): the status stays busy. */
-  private busyHold: ReturnType<typeof setTimeout> | undefined;
-  private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
-  /** Other windows' running jobs on this workspace, for people (StatusParams.elsewhere); undefined when none runs. */
-  private elsewhere: string | undefined;
-  /** What the idle status says instead of "ready" (idleHealth): the engine fell back to another device… */
-  private engineWarning: string | undefined;
-  /** …or the session's model did (or serves without its task); set with the model (announceModel). */
-  private sessionWarning: string | undefined;
-  /** Why the engine failed to start: the status is an error until an engine starts. */
-  private engineError: string | undefined;
-  /**
-   * Why the last session failed to open (a model that cannot load): the status is an error
-   * until a session opens, since every model request fails meanwhile (sessionFailed).
-   */
-  private sessionError: string | undefined;
-  /** What the latest request said it was doing: the status again once a session it waited for has opened. */
-  private busyWith = '';
+  /** hdlm/status: what the server is busy with, and its health. */
+  private readonly serverStatus: ServerStatus;
   /** Where the connection is: a second `initialize`, and any request after `shutdown`, are refused (LSP 3.17). */
   private lifecycle: 'new' | 'initialized' | 'shutDown' = 'new';
 
@@ -119,12 +101,15 @@ export class HdlmServer {
     private readonly createEngine: EngineFactory,
     private readonly defaults: Defaults,
   ) {
+    this.serverStatus = new ServerStatus(
+      (params) => client.sendStatus(params),
+      () => this.runningJobMessage(),
+    );
     this.tasks = new TaskHost(
       defaults,
       (m) => client.log(m),
       (headsDir) => this.jobOnHeads(headsDir) !== undefined,
-      // Sessions open inside a request's busy period: while the model loads, the status says that instead of "classifying".
-      (what) => this.activeRequests > 0 && this.publish({ ...this.lastStatus, busy: true, message: what ?? this.busyWith }),
+      (what) => this.serverStatus.loading(what),
     );
     this.jobs = this.newJobs(new JobJournal(undefined));
   }
@@ -142,8 +127,8 @@ export class HdlmServer {
    */
   private jobExited(jobId: string): void {
     // After the reopen too: one that failed before its own busy period (no engine) publishes nothing.
-    if (this.tasks.headsOutdated) void this.reopen(`${jobId} wrote new heads`).finally(() => this.publishReadyIfIdle());
-    else this.publishReadyIfIdle();
+    if (this.tasks.headsOutdated) void this.reopen(`${jobId} wrote new heads`).finally(() => this.serverStatus.settle());
+    else this.serverStatus.settle();
   }
 
   initialize(params: InitializeParams): InitializeResult {
@@ -193,12 +178,9 @@ export class HdlmServer {
     if (pushed !== undefined && pushed !== null) this.pushedSettings = pushed;
     const [previous, next] = await Promise.all([this.settings, this.readSettings()]);
     // The next request may open another session: what the status said about this one is outdated.
-    if (JSON.stringify(previous) !== JSON.stringify(next) && this.sessionWarning !== undefined) {
-      this.sessionWarning = undefined;
-      this.publishReadyIfIdle();
-    }
+    if (JSON.stringify(previous) !== JSON.stringify(next)) this.serverStatus.sessionOutdated();
     // A session that failed to open is tried again too: the status tells whether the change fixed it.
-    const inUse = this.tasks.inUse || this.sessionError !== undefined;
+    const inUse = this.tasks.inUse || this.serverStatus.sessionBroken;
     const same = <T>(pick: (s: HdlmSettings) => T): boolean => previous !== undefined && JSON.stringify(pick(previous)) === JSON.stringify(pick(next));
     if (same(engineSettings)) {
       // Model and task settings are read at each request; only the engine needs a restart.
@@ -593,7 +575,7 @@ export class HdlmServer {
     this.jobHeads.set(jobId, headsDir);
     const verb = JOB_VERBS[kind];
     this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${verb} ${basename(file)}`, () => this.jobs.cancel(jobId)));
-    this.publish({ ...this.lastStatus, busy: true, message: `${verb} ${file}` });
+    this.serverStatus.jobStarted(`${verb} ${file}`);
     return { jobId };
   }
 
@@ -606,56 +588,15 @@ export class HdlmServer {
     return this.tasks
       .use(engine, settings, this.workspaceRoot, (session) => {
         opened = true;
-        this.announceModel(session);
+        this.serverStatus.sessionOpened(session);
         return work(session);
       })
       .catch((err: unknown) => {
         if (opened) throw err;
         const message = `could not load the model or task: ${describe(err)}`;
-        this.sessionFailed(message);
+        this.serverStatus.sessionFailed(message);
         throw new ResponseError(ErrorCodes.modelUnavailable, message);
       });
-  }
-
-  /**
-   * A session failed to open: no model is loaded now, so the status names none, and its health
-   * is an error with the reason until a session opens (announceModel).
-   */
-  private sessionFailed(message: string): void {
-    this.sessionError = message;
-    this.sessionWarning = undefined;
-    const { model: _gone, layers: _layers, ...rest } = this.lastStatus;
-    // Mid-request (as in announceModel): the health changes now, the message once idle.
-    this.publish({ ...rest, health: this.idleHealth().health });
-  }
-
-  /**
-   * A session's model in the status, when it is not the one shown, with what the user should
-   * know while it serves: it fell back to the CPU, or the task does not fit it.
-   */
-  private announceModel(session: TaskSession): void {
-    const model = basename(session.loaded.checkpoint.dir);
-    const fallback = session.loaded.deviceFallback;
-    // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
-    const warnings = [
-      ...(fallback ? [`${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})`] : []),
-      ...(session.unfit ? [unfitWarning(model, session)] : []),
-    ];
-    const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
-    this.sessionError = undefined;
-    if (this.lastStatus.model === model && this.lastStatus.device === session.loaded.model.provider && this.sessionWarning === warning) return;
-    this.sessionWarning = warning;
-    // Mid-request: the health changes now, the message when the server is idle again.
-    // The device is the session's: the CPU after a fallback, the engine's again for a model that fits.
-    this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, device: session.loaded.model.provider, health: this.idleHealth().health });
-  }
-
-  /** The health and idle message: an engine failure, else the standing warnings (engine fallback, session), else ready. */
-  private idleHealth(): Pick<StatusParams, 'health' | 'message'> {
-    const error = this.engineError ?? this.sessionError;
-    if (error !== undefined) return { health: 'error', message: error };
-    const warnings = [this.engineWarning, this.sessionWarning].filter((w) => w !== undefined);
-    return warnings.length > 0 ? { health: 'warning', message: warnings.join('; ') } : { health: 'ok', message: 'ready' };
   }
 
   /** `hdlm/cancelJob`: this server's job, or another window's (asked of its server). */
@@ -707,19 +648,18 @@ export class HdlmServer {
   /**
    * Runs a job with the status showing busy, the LSP cancellation token wired to an abort
    * signal, and a cancelled job answered with the LSP's RequestCancelled error. With
-   * `holdBusyMs`, a job that succeeds keeps the status busy that long for the next one (holdBusy).
+   * `holdBusyMs`, a job that succeeds keeps the status busy that long for the next one (ServerStatus.requestEnded).
    */
   private async job<T>(what: string, token: CancellationToken | undefined, work: (signal: AbortSignal) => Promise<T>, holdBusyMs?: number): Promise<T> {
     const controller = new AbortController();
     if (token?.isCancellationRequested) controller.abort();
     const listener = token?.onCancellationRequested(() => controller.abort());
-    this.releaseHold();
-    this.activeRequests++;
-    this.busyWith = what;
-    this.publish({ ...this.lastStatus, busy: true, message: what });
+    this.serverStatus.requestStarted(what);
+    // Set on success only: a failed or cancelled batch ends its run's hold.
+    let hold: number | undefined;
     try {
       const result = await work(controller.signal);
-      if (holdBusyMs !== undefined) this.holdBusy(holdBusyMs);
+      hold = holdBusyMs;
       return result;
     } catch (err) {
       if (err instanceof CancelledError || controller.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${what}: cancelled`);
@@ -730,32 +670,8 @@ export class HdlmServer {
       throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${describe(err)}`);
     } finally {
       listener?.dispose();
-      this.activeRequests--;
-      this.publishReadyIfIdle();
+      this.serverStatus.requestEnded(hold);
     }
-  }
-
-  /**
-   * The status once a request or a job has ended: "ready" (or the standing warning) once nothing
-   * runs; while a job still runs, the job again, not what the last request said it was doing.
-   * While a request runs, or a batched run holds the status (busyHold), it stays as it is.
-   */
-  private publishReadyIfIdle(): void {
-    if (this.activeRequests > 0 || this.busyHold !== undefined) return;
-    const status = this.statusNow();
-    if (status.busy && status.message === this.lastStatus.message && this.lastStatus.busy) return;
-    this.publish(status);
-  }
-
-  /**
-   * The status for the work in flight, whatever just changed (an engine restarted under it): busy
-   * with the running request (or the batched run's hold), else with the newest running job, else
-   * idle. The model and its layers stay as last shown: a session reopens on the same model.
-   */
-  private statusNow(): StatusParams {
-    const { health, message } = this.idleHealth();
-    const work = this.activeRequests > 0 || this.busyHold !== undefined ? this.busyWith : this.runningJobMessage();
-    return work === undefined ? { ...this.lastStatus, busy: false, health, message } : { ...this.lastStatus, busy: true, health, message: work };
   }
 
   /** What the newest running job of this server does, as startJob's status said it ("fine-tuning /ws/t.hdlm.json"). */
@@ -765,27 +681,6 @@ export class HdlmServer {
       .filter((v) => v !== undefined)
       .at(-1);
     return view === undefined ? undefined : `${JOB_VERBS[view.kind]} ${view.task}`;
-  }
-
-  /**
-   * Keeps the status busy for a moment after a batch whose run has more to send (hdlm/classifyMany
-   * `more`), so that the status bar does not flash "ready" between batches; the next request of
-   * any kind ends the hold, and so does the time running out (a run that stopped sending).
-   */
-  private holdBusy(ms: number): void {
-    this.releaseHold();
-    this.busyHold = setTimeout(() => {
-      this.busyHold = undefined;
-      this.publishReadyIfIdle();
-    }, ms);
-    // Nothing to wait for at exit: a process ending does not need its status to say ready.
-    this.busyHold.unref();
-  }
-
-  private releaseHold(): void {
-    if (this.busyHold === undefined) return;
-    clearTimeout(this.busyHold);
-    this.busyHold = undefined;
   }
 
   private async launch(settings: Promise<HdlmSettings>): Promise<void> {
@@ -821,7 +716,7 @@ export class HdlmServer {
     const running = this.jobs.running;
     if (running.length > 0) throw new ResponseError(ErrorCodes.badRequest, `${running.length === 1 ? 'a job is' : `${running.length} jobs are`} running and may be using the cache: clear it when the job has ended (or cancel it first)`);
     // A request may be loading a model, its graphs half stored: their files must not go under it.
-    if (this.activeRequests > 0) throw new ResponseError(ErrorCodes.badRequest, `the engine is busy (${this.busyWith}): clear the cache when it is done`);
+    if (this.serverStatus.requestsRunning) throw new ResponseError(ErrorCodes.badRequest, `the engine is busy (${this.serverStatus.doing}): clear the cache when it is done`);
     const dir = defaultCacheDir();
     const loaded = this.tasks.openSession?.session.loaded;
     const { removedBytes, bytesLeft } = clearEngineCache(dir, loaded ? [loaded.checkpoint.fingerprint] : []);
@@ -847,8 +742,9 @@ export class HdlmServer {
     };
   }
 
+  /** The status last sent (hdlm/status). */
   get status(): StatusParams {
-    return this.lastStatus;
+    return this.serverStatus.current;
   }
 
   private async readSettings(): Promise<HdlmSettings> {
@@ -864,24 +760,17 @@ export class HdlmServer {
   }
 
   private async launchEngine(settings: HdlmSettings): Promise<Engine> {
-    this.engineError = undefined;
-    // The model shown stays: a session in use reopens on it, on the new engine.
-    this.publish({ ...this.lastStatus, health: 'ok', busy: true, message: 'starting engine', device: '' });
+    this.serverStatus.engineStarting();
     try {
       const engine = await this.createEngine({ providers: settings.executionProviders, threads: settings.threads });
       const info = engine.info();
       for (const f of info.fallbacks) this.client.log(`device ${f.provider} skipped: ${f.reason}`);
       this.client.log(`engine ready on ${info.device} (onnxruntime-node ${info.runtimeVersion}, probe ${info.probeMs.toFixed(2)} ms${hugePageMalloc() ? '; malloc on huge pages' : ''})`);
-      this.engineWarning = info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined;
-      // Ready only when idle: the jobs and requests begun on the old engine run on (a settings change).
-      this.publish({ ...this.statusNow(), device: info.device });
+      this.serverStatus.engineStarted(info.device, info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined);
       return engine;
     } catch (err) {
       this.client.log(`engine failed to start: ${describe(err)}`);
-      this.engineError = `engine failed: ${describe(err)}`;
-      // No engine, no model: the status names none (the jobs run on, in their own processes).
-      const { model: _model, layers: _layers, ...status } = this.statusNow();
-      this.publish({ ...status, device: '' });
+      this.serverStatus.engineFailed(`engine failed: ${describe(err)}`);
       throw err;
     }
   }
@@ -897,33 +786,12 @@ export class HdlmServer {
     }
   }
 
-  /** Sends a status, with what other windows' jobs do (othersChanged), whatever the status is about. */
-  private publish(params: StatusParams): void {
-    const { elsewhere: _was, ...status } = params;
-    this.lastStatus = this.elsewhere === undefined ? status : { ...status, elsewhere: this.elsewhere };
-    this.client.sendStatus(this.lastStatus);
-  }
-
   /**
    * Other windows' running jobs on this workspace changed (Jobs.followOthers): the status says
    * them, so that this window does not look idle while another fine-tunes the same model, and
    * how far they are. Sent only when what it says changed.
    */
   private othersChanged(running: JobView[]): void {
-    const elsewhere = elsewhereSummary(running);
-    if (elsewhere === this.elsewhere) return;
-    this.elsewhere = elsewhere;
-    this.publish(this.lastStatus);
+    this.serverStatus.elsewhereChanged(elsewhereSummary(running));
   }
-}
-
-/**
- * The status's warning for a session serving without its task: whose heads its heads folder
- * holds, when loading refused another task's heads (in the words of the hovers and the task
- * panel: headsFolderProblem), else that its file cannot be read or it does not fit the model.
- */
-function unfitWarning(model: string, session: TaskSession): string {
-  const { task, otherTaskHeads } = session;
-  if (otherTaskHeads) return `${model} serves without task ${task.name}, no classification: ${otherTaskHeadsMessage(otherTaskHeads, task.name, 'use')}`;
-  return `${model} serves without task ${task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`;
 }
