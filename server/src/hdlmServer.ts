@@ -14,12 +14,11 @@ import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
 import { clearEngineCache } from '../../engine/src/cacheClear';
 import { hugePageMalloc } from '../../engine/src/runtime/hugePages';
-import { samePath } from '../../engine/src/samePath';
 import { cacheBytes, formatBytes } from '../../engine/src/diskBudget';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
-import { Jobs } from './jobs';
+import { JobHost } from './jobHost';
 import { elsewhereSummary, jobPlan } from './jobView';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
@@ -85,12 +84,8 @@ export class HdlmServer {
   private pushedSettings: unknown;
   private workspaceRoot: string | undefined;
   private readonly tasks: TaskHost;
-  /** Fine-tuning and evaluation jobs; replaced on `initialize` by one that keeps the workspace's journal. */
-  private jobs: Jobs;
-  /** The heads folder each started job works in (entries of ended jobs are dropped when next read). */
-  private readonly jobHeads = new Map<string, string>();
-  /** LSP work-done progress of each running job. */
-  private readonly jobProgressHandles = new Map<string, ProgressHandle>();
+  /** Fine-tuning, evaluation and layer-scan jobs, with the heads folder and the editor's progress of each. */
+  private readonly jobs: JobHost;
   /** hdlm/status: what the server is busy with, and its health. */
   private readonly serverStatus: ServerStatus;
   /** Where the connection is: a second `initialize`, and any request after `shutdown`, are refused (LSP 3.17). */
@@ -103,19 +98,15 @@ export class HdlmServer {
   ) {
     this.serverStatus = new ServerStatus(
       (params) => client.sendStatus(params),
-      () => this.runningJobMessage(),
+      () => this.jobs.runningMessage(),
     );
     this.tasks = new TaskHost(
       defaults,
       (m) => client.log(m),
-      (headsDir) => this.jobOnHeads(headsDir) !== undefined,
+      (headsDir) => this.jobs.busyOn(headsDir) !== undefined,
       (what) => this.serverStatus.loading(what),
     );
-    this.jobs = this.newJobs(new JobJournal(undefined));
-  }
-
-  private newJobs(journal: JobJournal): Jobs {
-    return new Jobs(this.defaults.cli, journal, (p) => this.onJobProgress(p), (m) => this.client.log(m), (jobId) => this.jobExited(jobId));
+    this.jobs = new JobHost(defaults.cli, client, (jobId) => this.jobExited(jobId));
   }
 
   /**
@@ -140,7 +131,7 @@ export class HdlmServer {
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     this.workspaceRoot = folder === undefined ? undefined : localPath(folder);
     if (folder !== undefined && this.workspaceRoot === undefined) this.client.log(`workspace ${folder} is not a folder on this machine: relative paths resolve against the server's folder`);
-    if (this.defaults.stateDir) this.jobs = this.newJobs(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
+    if (this.defaults.stateDir) this.jobs.useJournal(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
     return {
       capabilities: {
         // Saves too: a saved task file that the open session runs opens it again (taskFileSaved).
@@ -461,29 +452,9 @@ export class HdlmServer {
     return path;
   }
 
-  /**
-   * One job at a time per heads folder: two fine-tunings would interleave their heads, and an
-   * evaluation during a fine-tuning would measure a mix of old and new heads. (Two task files
-   * can share a folder: the folder decides, not the file.)
-   */
-  private refuseIfHeadsBusy(file: string, headsDir: string): void {
-    const busy = this.jobOnHeads(headsDir);
-    if (busy === undefined) return;
-    const view = this.jobs.journal.get(busy);
-    const what = view ? `${JOB_VERBS[view.kind]} ${basename(view.task)}` : 'running';
-    throw new ResponseError(ErrorCodes.badRequest, `${basename(file)}: its heads (${headsDir}) are in use by ${busy} (${what}); wait for it to end or cancel it`);
-  }
-
-  /** The job writing into `headsDir` now, if any (jobs that have sent their result write no more). */
-  private jobOnHeads(headsDir: string): string | undefined {
-    const writing = new Set(this.jobs.writing);
-    for (const id of [...this.jobHeads.keys()]) if (!writing.has(id)) this.jobHeads.delete(id);
-    return [...this.jobHeads].find(([, dir]) => samePath(dir, headsDir))?.[0];
-  }
-
   /** `hdlm/jobs`: the running and recent jobs, newest first. */
   listJobs(): JobsResult {
-    return { jobs: this.jobs.journal.list() };
+    return { jobs: this.jobs.list() };
   }
 
   /**
@@ -567,15 +538,12 @@ export class HdlmServer {
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }
-    this.refuseIfHeadsBusy(file, headsDir);
+    this.jobs.refuseIfHeadsBusy(file, headsDir);
     const settings = await this.readSettings();
     // Checked again after the wait: a job may have started on the same heads meanwhile.
-    this.refuseIfHeadsBusy(file, headsDir);
-    const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra, plan);
-    this.jobHeads.set(jobId, headsDir);
-    const verb = JOB_VERBS[kind];
-    this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${verb} ${basename(file)}`, () => this.jobs.cancel(jobId)));
-    this.serverStatus.jobStarted(`${verb} ${file}`);
+    this.jobs.refuseIfHeadsBusy(file, headsDir);
+    const jobId = this.jobs.start(kind, file, headsDir, { providers: settings.executionProviders, threads: settings.threads }, extra, plan);
+    this.serverStatus.jobStarted(`${JOB_VERBS[kind]} ${file}`);
     return { jobId };
   }
 
@@ -601,7 +569,7 @@ export class HdlmServer {
 
   /** `hdlm/cancelJob`: this server's job, or another window's (asked of its server). */
   cancelJob(jobId: string): CancelJobResult {
-    return this.jobs.cancelAnywhere(jobId);
+    return this.jobs.cancel(jobId);
   }
 
   /**
@@ -628,21 +596,7 @@ export class HdlmServer {
   }
 
   dispose(): void {
-    for (const handle of this.jobProgressHandles.values()) handle.done();
     this.jobs.dispose();
-  }
-
-  private onJobProgress(params: JobProgressParams): void {
-    this.client.sendJobProgress(params);
-    const view = this.jobs.journal.get(params.jobId);
-    const handle = this.jobProgressHandles.get(params.jobId);
-    if (view && handle) {
-      handle.report(view.line, Math.round((view.overall ?? view.fraction) * 100));
-      if (view.state !== 'running') {
-        handle.done();
-        this.jobProgressHandles.delete(params.jobId);
-      }
-    }
   }
 
   /**
@@ -672,15 +626,6 @@ export class HdlmServer {
       listener?.dispose();
       this.serverStatus.requestEnded(hold);
     }
-  }
-
-  /** What the newest running job of this server does, as startJob's status said it ("fine-tuning /ws/t.hdlm.json"). */
-  private runningJobMessage(): string | undefined {
-    const view = this.jobs.running
-      .map((id) => this.jobs.journal.get(id))
-      .filter((v) => v !== undefined)
-      .at(-1);
-    return view === undefined ? undefined : `${JOB_VERBS[view.kind]} ${view.task}`;
   }
 
   private async launch(settings: Promise<HdlmSettings>): Promise<void> {
