@@ -5,6 +5,8 @@
 // its own process there); closing the notification or the panel does not stop it, Cancel does.
 import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
+// jobView.ts lives with the server but is shared on purpose: the server's journal and this
+// notification fold a job's events into the same view and word it alike (it is pure: no I/O, no server state).
 import { applyJobEvent, evaluationLine, newJobView, progressIncrement, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
