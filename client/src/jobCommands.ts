@@ -6,6 +6,8 @@
 import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { ErrorCodes as RpcErrorCodes, ResponseError } from 'vscode-languageclient';
+// jobView.ts lives with the server but is shared on purpose: the server's journal and this
+// notification fold a job's events into the same view and word it alike (it is pure: no I/O, no server state).
 import { applyJobEvent, evaluationLine, newJobView, progressIncrement, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';

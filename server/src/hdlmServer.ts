@@ -4,28 +4,26 @@ import { CancellationToken, CodeActionKind, ErrorCodes as RpcErrorCodes, Initial
 import type { ThoughtThenAnswer } from '../../engine/src/hdlm/thoughtThenAnswer';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
-import { otherTaskHeadsMessage } from '../../engine/src/hdlm/headStore';
-import { resolveBeam, type HierarchyBeam } from '../../engine/src/hdlm/classifier';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LevelDecision, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams, type UnfitTaskData } from './protocol';
+import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
+import { cancelledDuring, classifierOf, describe, farTooLong, localPath, MAX_BATCH, MAX_TOP_K, refuseFarTooLong, sessionFacts, trainedHeads, unfitMessage, unfitData, validBeam, wireDecisions } from './requestChecks';
 import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
 import { clearEngineCache } from '../../engine/src/cacheClear';
 import { hugePageMalloc } from '../../engine/src/runtime/hugePages';
-import { samePath } from '../../engine/src/samePath';
 import { cacheBytes, formatBytes } from '../../engine/src/diskBudget';
 import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
-import { Jobs } from './jobs';
+import { JobHost } from './jobHost';
 import { elsewhereSummary, jobPlan } from './jobView';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
 import { Defaults, TaskHost } from './taskHost';
+import { ServerStatus } from './serverStatus';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -42,40 +40,8 @@ const THOUGHT_TOKENS = 16;
 /** Characters before the cursor that a completion sees. */
 const INLINE_CONTEXT_CHARS = 400;
 
-/** Widest hierarchy beam a request may ask for: each kept path runs the deeper levels again. */
-const MAX_BEAM = 16;
-/** Most tokens per layer that hdlm/layers reads out. */
-const MAX_TOP_K = 20;
-/** Texts per hdlm/classifyMany: a batch answers within seconds, so cancelling and progress stay prompt. */
-const MAX_BATCH = 500;
 /** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
 const BATCH_GAP_MS = 2000;
-
-/** A classify request's beam, DEFAULT_BEAM where absent (or null); a bad one is the client's error, named. */
-function validBeam(params: Pick<ClassifyParams, 'beam' | 'margin'>): HierarchyBeam {
-  const beam = params.beam ?? undefined;
-  if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM)) throw new ResponseError(ErrorCodes.badRequest, `beam must be a whole number from 1 to ${MAX_BEAM}, got ${JSON.stringify(params.beam)}`);
-  try {
-    return resolveBeam({ beam, margin: params.margin ?? undefined });
-  } catch (err) {
-    throw new ResponseError(ErrorCodes.badRequest, (err as Error).message);
-  }
-}
-
-/** Waits `ms`; true when the token was cancelled meanwhile. */
-function cancelledDuring(ms: number, token?: CancellationToken): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (token?.isCancellationRequested) return resolve(true);
-    const timer = setTimeout(() => {
-      listener?.dispose();
-      resolve(token?.isCancellationRequested ?? false);
-    }, ms);
-    const listener = token?.onCancellationRequested(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 /** A piece of LSP work-done progress the server started (a job's, shown by the editor). */
 export interface ProgressHandle {
@@ -118,32 +84,10 @@ export class HdlmServer {
   private pushedSettings: unknown;
   private workspaceRoot: string | undefined;
   private readonly tasks: TaskHost;
-  /** Fine-tuning and evaluation jobs; replaced on `initialize` by one that keeps the workspace's journal. */
-  private jobs: Jobs;
-  /** The heads folder each started job works in (entries of ended jobs are dropped when next read). */
-  private readonly jobHeads = new Map<string, string>();
-  /** LSP work-done progress of each running job. */
-  private readonly jobProgressHandles = new Map<string, ProgressHandle>();
-  /** Requests running now; the status shows busy while there are any (or any job runs). */
-  private activeRequests = 0;
-  /** Set between the batches of one hdlm/classifyMany run (`more`): the status stays busy. */
-  private busyHold: ReturnType<typeof setTimeout> | undefined;
-  private lastStatus: StatusParams = { health: 'ok', busy: true, message: 'starting', device: '' };
-  /** Other windows' running jobs on this workspace, for people (StatusParams.elsewhere); undefined when none runs. */
-  private elsewhere: string | undefined;
-  /** What the idle status says instead of "ready" (idleHealth): the engine fell back to another device… */
-  private engineWarning: string | undefined;
-  /** …or the session's model did (or serves without its task); set with the model (announceModel). */
-  private sessionWarning: string | undefined;
-  /** Why the engine failed to start: the status is an error until an engine starts. */
-  private engineError: string | undefined;
-  /**
-   * Why the last session failed to open (a model that cannot load): the status is an error
-   * until a session opens, since every model request fails meanwhile (sessionFailed).
-   */
-  private sessionError: string | undefined;
-  /** What the latest request said it was doing: the status again once a session it waited for has opened. */
-  private busyWith = '';
+  /** Fine-tuning, evaluation and layer-scan jobs, with the heads folder and the editor's progress of each. */
+  private readonly jobs: JobHost;
+  /** hdlm/status: what the server is busy with, and its health. */
+  private readonly serverStatus: ServerStatus;
   /** Where the connection is: a second `initialize`, and any request after `shutdown`, are refused (LSP 3.17). */
   private lifecycle: 'new' | 'initialized' | 'shutDown' = 'new';
 
@@ -152,18 +96,17 @@ export class HdlmServer {
     private readonly createEngine: EngineFactory,
     private readonly defaults: Defaults,
   ) {
+    this.serverStatus = new ServerStatus(
+      (params) => client.sendStatus(params),
+      () => this.jobs.runningMessage(),
+    );
     this.tasks = new TaskHost(
       defaults,
       (m) => client.log(m),
-      (headsDir) => this.jobOnHeads(headsDir) !== undefined,
-      // Sessions open inside a request's busy period: while the model loads, the status says that instead of "classifying".
-      (what) => this.activeRequests > 0 && this.publish({ ...this.lastStatus, busy: true, message: what ?? this.busyWith }),
+      (headsDir) => this.jobs.busyOn(headsDir) !== undefined,
+      (what) => this.serverStatus.loading(what),
     );
-    this.jobs = this.newJobs(new JobJournal(undefined));
-  }
-
-  private newJobs(journal: JobJournal): Jobs {
-    return new Jobs(this.defaults.cli, journal, (p) => this.onJobProgress(p), (m) => this.client.log(m), (jobId) => this.jobExited(jobId));
+    this.jobs = new JobHost(defaults.cli, client, (jobId) => this.jobExited(jobId));
   }
 
   /**
@@ -175,8 +118,8 @@ export class HdlmServer {
    */
   private jobExited(jobId: string): void {
     // After the reopen too: one that failed before its own busy period (no engine) publishes nothing.
-    if (this.tasks.headsOutdated) void this.reopen(`${jobId} wrote new heads`).finally(() => this.publishReadyIfIdle());
-    else this.publishReadyIfIdle();
+    if (this.tasks.headsOutdated) void this.reopen(`${jobId} wrote new heads`).finally(() => this.serverStatus.settle());
+    else this.serverStatus.settle();
   }
 
   initialize(params: InitializeParams): InitializeResult {
@@ -188,7 +131,7 @@ export class HdlmServer {
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     this.workspaceRoot = folder === undefined ? undefined : localPath(folder);
     if (folder !== undefined && this.workspaceRoot === undefined) this.client.log(`workspace ${folder} is not a folder on this machine: relative paths resolve against the server's folder`);
-    if (this.defaults.stateDir) this.jobs = this.newJobs(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
+    if (this.defaults.stateDir) this.jobs.useJournal(new JobJournal(journalFile(this.defaults.stateDir, this.workspaceRoot), (m) => this.client.log(m)));
     return {
       capabilities: {
         // Saves too: a saved task file that the open session runs opens it again (taskFileSaved).
@@ -226,12 +169,9 @@ export class HdlmServer {
     if (pushed !== undefined && pushed !== null) this.pushedSettings = pushed;
     const [previous, next] = await Promise.all([this.settings, this.readSettings()]);
     // The next request may open another session: what the status said about this one is outdated.
-    if (JSON.stringify(previous) !== JSON.stringify(next) && this.sessionWarning !== undefined) {
-      this.sessionWarning = undefined;
-      this.publishReadyIfIdle();
-    }
+    if (JSON.stringify(previous) !== JSON.stringify(next)) this.serverStatus.sessionOutdated();
     // A session that failed to open is tried again too: the status tells whether the change fixed it.
-    const inUse = this.tasks.inUse || this.sessionError !== undefined;
+    const inUse = this.tasks.inUse || this.serverStatus.sessionBroken;
     const same = <T>(pick: (s: HdlmSettings) => T): boolean => previous !== undefined && JSON.stringify(pick(previous)) === JSON.stringify(pick(next));
     if (same(engineSettings)) {
       // Model and task settings are read at each request; only the engine needs a restart.
@@ -290,13 +230,11 @@ export class HdlmServer {
         const result = await classifier.classify(text, { beam, margin, signal });
         return {
           task: session.task.name,
-          model: session.loaded.checkpoint.dir,
-          device: session.loaded.model.provider,
-          layers: session.loaded.checkpoint.config.numLayers,
+          ...sessionFacts(session),
           path: wireDecisions(result.path),
           pathProbability: result.pathProbability,
           alternatives: result.alternatives,
-          trainedHeads: session.manifests.map((m) => m !== undefined),
+          trainedHeads: trainedHeads(session),
           ms: performance.now() - started,
         };
       }),
@@ -342,11 +280,9 @@ export class HdlmServer {
           }
           return {
             task: session.task.name,
-            model: session.loaded.checkpoint.dir,
-            device: session.loaded.model.provider,
-            layers: session.loaded.checkpoint.config.numLayers,
+            ...sessionFacts(session),
             results,
-            trainedHeads: session.manifests.map((m) => m !== undefined),
+            trainedHeads: trainedHeads(session),
             ms: performance.now() - started,
           };
         }),
@@ -375,16 +311,14 @@ export class HdlmServer {
         // model decides nothing: the view shows the readouts only (and, for the latter, why).
         const decided = session.task.kind === 'thoughtThenAnswer' || session.unfit ? undefined : await session.classifier.classify(text, { signal });
         return {
-          model: session.loaded.checkpoint.dir,
-          device: session.loaded.model.provider,
-          layers: session.loaded.checkpoint.config.numLayers,
+          ...sessionFacts(session),
           tokens: ids.map((id) => tokenizer.decode([id])),
           readouts: readouts.map((r) => ({ layer: r.layer, top: r.top.map((t) => ({ id: t.id, text: tokenizer.decode([t.id]), probability: t.probability })) })),
           segments,
           classification: decided && {
             task: session.task.name,
             path: wireDecisions(decided.path),
-            trainedHeads: session.manifests.map((m) => m !== undefined),
+            trainedHeads: trainedHeads(session),
           },
           ...(session.unfit ? { unfitTask: unfitMessage(session), unfitTaskData: unfitData(session) } : {}),
           ms: performance.now() - started,
@@ -446,9 +380,7 @@ export class HdlmServer {
         if (result.answer.stop === 'cancelled') throw new CancelledError();
         return {
           task: session.task.name,
-          model: session.loaded.checkpoint.dir,
-          device: session.loaded.model.provider,
-          layers: session.loaded.checkpoint.config.numLayers,
+          ...sessionFacts(session),
           thought: result.thought.text ?? '',
           answer: result.answer.text ?? '',
           thoughtLayer: session.layers[0]!,
@@ -520,29 +452,9 @@ export class HdlmServer {
     return path;
   }
 
-  /**
-   * One job at a time per heads folder: two fine-tunings would interleave their heads, and an
-   * evaluation during a fine-tuning would measure a mix of old and new heads. (Two task files
-   * can share a folder: the folder decides, not the file.)
-   */
-  private refuseIfHeadsBusy(file: string, headsDir: string): void {
-    const busy = this.jobOnHeads(headsDir);
-    if (busy === undefined) return;
-    const view = this.jobs.journal.get(busy);
-    const what = view ? `${JOB_VERBS[view.kind]} ${basename(view.task)}` : 'running';
-    throw new ResponseError(ErrorCodes.badRequest, `${basename(file)}: its heads (${headsDir}) are in use by ${busy} (${what}); wait for it to end or cancel it`);
-  }
-
-  /** The job writing into `headsDir` now, if any (jobs that have sent their result write no more). */
-  private jobOnHeads(headsDir: string): string | undefined {
-    const writing = new Set(this.jobs.writing);
-    for (const id of [...this.jobHeads.keys()]) if (!writing.has(id)) this.jobHeads.delete(id);
-    return [...this.jobHeads].find(([, dir]) => samePath(dir, headsDir))?.[0];
-  }
-
   /** `hdlm/jobs`: the running and recent jobs, newest first. */
   listJobs(): JobsResult {
-    return { jobs: this.jobs.journal.list() };
+    return { jobs: this.jobs.list() };
   }
 
   /**
@@ -626,15 +538,12 @@ export class HdlmServer {
     } catch (err) {
       throw new ResponseError(ErrorCodes.badRequest, describe(err));
     }
-    this.refuseIfHeadsBusy(file, headsDir);
+    this.jobs.refuseIfHeadsBusy(file, headsDir);
     const settings = await this.readSettings();
     // Checked again after the wait: a job may have started on the same heads meanwhile.
-    this.refuseIfHeadsBusy(file, headsDir);
-    const jobId = this.jobs.start(kind, file, { providers: settings.executionProviders, threads: settings.threads }, extra, plan);
-    this.jobHeads.set(jobId, headsDir);
-    const verb = JOB_VERBS[kind];
-    this.jobProgressHandles.set(jobId, this.client.startProgress(`HdLM: ${verb} ${basename(file)}`, () => this.jobs.cancel(jobId)));
-    this.publish({ ...this.lastStatus, busy: true, message: `${verb} ${file}` });
+    this.jobs.refuseIfHeadsBusy(file, headsDir);
+    const jobId = this.jobs.start(kind, file, headsDir, { providers: settings.executionProviders, threads: settings.threads }, extra, plan);
+    this.serverStatus.jobStarted(`${JOB_VERBS[kind]} ${file}`);
     return { jobId };
   }
 
@@ -647,61 +556,20 @@ export class HdlmServer {
     return this.tasks
       .use(engine, settings, this.workspaceRoot, (session) => {
         opened = true;
-        this.announceModel(session);
+        this.serverStatus.sessionOpened(session);
         return work(session);
       })
       .catch((err: unknown) => {
         if (opened) throw err;
         const message = `could not load the model or task: ${describe(err)}`;
-        this.sessionFailed(message);
+        this.serverStatus.sessionFailed(message);
         throw new ResponseError(ErrorCodes.modelUnavailable, message);
       });
   }
 
-  /**
-   * A session failed to open: no model is loaded now, so the status names none, and its health
-   * is an error with the reason until a session opens (announceModel).
-   */
-  private sessionFailed(message: string): void {
-    this.sessionError = message;
-    this.sessionWarning = undefined;
-    const { model: _gone, layers: _layers, ...rest } = this.lastStatus;
-    // Mid-request (as in announceModel): the health changes now, the message once idle.
-    this.publish({ ...rest, health: this.idleHealth().health });
-  }
-
-  /**
-   * A session's model in the status, when it is not the one shown, with what the user should
-   * know while it serves: it fell back to the CPU, or the task does not fit it.
-   */
-  private announceModel(session: TaskSession): void {
-    const model = basename(session.loaded.checkpoint.dir);
-    const fallback = session.loaded.deviceFallback;
-    // A model the device could not hold runs on the CPU: the status says so, as for the engine's own fallback.
-    const warnings = [
-      ...(fallback ? [`${model} runs on the CPU: ${fallback.provider} could not hold it (${fallback.reason.split('\n')[0]})`] : []),
-      ...(session.unfit ? [unfitWarning(model, session)] : []),
-    ];
-    const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
-    this.sessionError = undefined;
-    if (this.lastStatus.model === model && this.lastStatus.device === session.loaded.model.provider && this.sessionWarning === warning) return;
-    this.sessionWarning = warning;
-    // Mid-request: the health changes now, the message when the server is idle again.
-    // The device is the session's: the CPU after a fallback, the engine's again for a model that fits.
-    this.publish({ ...this.lastStatus, model, layers: session.loaded.checkpoint.config.numLayers, device: session.loaded.model.provider, health: this.idleHealth().health });
-  }
-
-  /** The health and idle message: an engine failure, else the standing warnings (engine fallback, session), else ready. */
-  private idleHealth(): Pick<StatusParams, 'health' | 'message'> {
-    const error = this.engineError ?? this.sessionError;
-    if (error !== undefined) return { health: 'error', message: error };
-    const warnings = [this.engineWarning, this.sessionWarning].filter((w) => w !== undefined);
-    return warnings.length > 0 ? { health: 'warning', message: warnings.join('; ') } : { health: 'ok', message: 'ready' };
-  }
-
   /** `hdlm/cancelJob`: this server's job, or another window's (asked of its server). */
   cancelJob(jobId: string): CancelJobResult {
-    return this.jobs.cancelAnywhere(jobId);
+    return this.jobs.cancel(jobId);
   }
 
   /**
@@ -728,39 +596,24 @@ export class HdlmServer {
   }
 
   dispose(): void {
-    for (const handle of this.jobProgressHandles.values()) handle.done();
     this.jobs.dispose();
-  }
-
-  private onJobProgress(params: JobProgressParams): void {
-    this.client.sendJobProgress(params);
-    const view = this.jobs.journal.get(params.jobId);
-    const handle = this.jobProgressHandles.get(params.jobId);
-    if (view && handle) {
-      handle.report(view.line, Math.round((view.overall ?? view.fraction) * 100));
-      if (view.state !== 'running') {
-        handle.done();
-        this.jobProgressHandles.delete(params.jobId);
-      }
-    }
   }
 
   /**
    * Runs a job with the status showing busy, the LSP cancellation token wired to an abort
    * signal, and a cancelled job answered with the LSP's RequestCancelled error. With
-   * `holdBusyMs`, a job that succeeds keeps the status busy that long for the next one (holdBusy).
+   * `holdBusyMs`, a job that succeeds keeps the status busy that long for the next one (ServerStatus.requestEnded).
    */
   private async job<T>(what: string, token: CancellationToken | undefined, work: (signal: AbortSignal) => Promise<T>, holdBusyMs?: number): Promise<T> {
     const controller = new AbortController();
     if (token?.isCancellationRequested) controller.abort();
     const listener = token?.onCancellationRequested(() => controller.abort());
-    this.releaseHold();
-    this.activeRequests++;
-    this.busyWith = what;
-    this.publish({ ...this.lastStatus, busy: true, message: what });
+    this.serverStatus.requestStarted(what);
+    // Set on success only: a failed or cancelled batch ends its run's hold.
+    let hold: number | undefined;
     try {
       const result = await work(controller.signal);
-      if (holdBusyMs !== undefined) this.holdBusy(holdBusyMs);
+      hold = holdBusyMs;
       return result;
     } catch (err) {
       if (err instanceof CancelledError || controller.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${what}: cancelled`);
@@ -771,62 +624,8 @@ export class HdlmServer {
       throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${describe(err)}`);
     } finally {
       listener?.dispose();
-      this.activeRequests--;
-      this.publishReadyIfIdle();
+      this.serverStatus.requestEnded(hold);
     }
-  }
-
-  /**
-   * The status once a request or a job has ended: "ready" (or the standing warning) once nothing
-   * runs; while a job still runs, the job again, not what the last request said it was doing.
-   * While a request runs, or a batched run holds the status (busyHold), it stays as it is.
-   */
-  private publishReadyIfIdle(): void {
-    if (this.activeRequests > 0 || this.busyHold !== undefined) return;
-    const status = this.statusNow();
-    if (status.busy && status.message === this.lastStatus.message && this.lastStatus.busy) return;
-    this.publish(status);
-  }
-
-  /**
-   * The status for the work in flight, whatever just changed (an engine restarted under it): busy
-   * with the running request (or the batched run's hold), else with the newest running job, else
-   * idle. The model and its layers stay as last shown: a session reopens on the same model.
-   */
-  private statusNow(): StatusParams {
-    const { health, message } = this.idleHealth();
-    const work = this.activeRequests > 0 || this.busyHold !== undefined ? this.busyWith : this.runningJobMessage();
-    return work === undefined ? { ...this.lastStatus, busy: false, health, message } : { ...this.lastStatus, busy: true, health, message: work };
-  }
-
-  /** What the newest running job of this server does, as startJob's status said it ("fine-tuning /ws/t.hdlm.json"). */
-  private runningJobMessage(): string | undefined {
-    const view = this.jobs.running
-      .map((id) => this.jobs.journal.get(id))
-      .filter((v) => v !== undefined)
-      .at(-1);
-    return view === undefined ? undefined : `${JOB_VERBS[view.kind]} ${view.task}`;
-  }
-
-  /**
-   * Keeps the status busy for a moment after a batch whose run has more to send (hdlm/classifyMany
-   * `more`), so that the status bar does not flash "ready" between batches; the next request of
-   * any kind ends the hold, and so does the time running out (a run that stopped sending).
-   */
-  private holdBusy(ms: number): void {
-    this.releaseHold();
-    this.busyHold = setTimeout(() => {
-      this.busyHold = undefined;
-      this.publishReadyIfIdle();
-    }, ms);
-    // Nothing to wait for at exit: a process ending does not need its status to say ready.
-    this.busyHold.unref();
-  }
-
-  private releaseHold(): void {
-    if (this.busyHold === undefined) return;
-    clearTimeout(this.busyHold);
-    this.busyHold = undefined;
   }
 
   private async launch(settings: Promise<HdlmSettings>): Promise<void> {
@@ -862,7 +661,7 @@ export class HdlmServer {
     const running = this.jobs.running;
     if (running.length > 0) throw new ResponseError(ErrorCodes.badRequest, `${running.length === 1 ? 'a job is' : `${running.length} jobs are`} running and may be using the cache: clear it when the job has ended (or cancel it first)`);
     // A request may be loading a model, its graphs half stored: their files must not go under it.
-    if (this.activeRequests > 0) throw new ResponseError(ErrorCodes.badRequest, `the engine is busy (${this.busyWith}): clear the cache when it is done`);
+    if (this.serverStatus.requestsRunning) throw new ResponseError(ErrorCodes.badRequest, `the engine is busy (${this.serverStatus.doing}): clear the cache when it is done`);
     const dir = defaultCacheDir();
     const loaded = this.tasks.openSession?.session.loaded;
     const { removedBytes, bytesLeft } = clearEngineCache(dir, loaded ? [loaded.checkpoint.fingerprint] : []);
@@ -888,8 +687,9 @@ export class HdlmServer {
     };
   }
 
+  /** The status last sent (hdlm/status). */
   get status(): StatusParams {
-    return this.lastStatus;
+    return this.serverStatus.current;
   }
 
   private async readSettings(): Promise<HdlmSettings> {
@@ -905,24 +705,17 @@ export class HdlmServer {
   }
 
   private async launchEngine(settings: HdlmSettings): Promise<Engine> {
-    this.engineError = undefined;
-    // The model shown stays: a session in use reopens on it, on the new engine.
-    this.publish({ ...this.lastStatus, health: 'ok', busy: true, message: 'starting engine', device: '' });
+    this.serverStatus.engineStarting();
     try {
       const engine = await this.createEngine({ providers: settings.executionProviders, threads: settings.threads });
       const info = engine.info();
       for (const f of info.fallbacks) this.client.log(`device ${f.provider} skipped: ${f.reason}`);
       this.client.log(`engine ready on ${info.device} (onnxruntime-node ${info.runtimeVersion}, probe ${info.probeMs.toFixed(2)} ms${hugePageMalloc() ? '; malloc on huge pages' : ''})`);
-      this.engineWarning = info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined;
-      // Ready only when idle: the jobs and requests begun on the old engine run on (a settings change).
-      this.publish({ ...this.statusNow(), device: info.device });
+      this.serverStatus.engineStarted(info.device, info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined);
       return engine;
     } catch (err) {
       this.client.log(`engine failed to start: ${describe(err)}`);
-      this.engineError = `engine failed: ${describe(err)}`;
-      // No engine, no model: the status names none (the jobs run on, in their own processes).
-      const { model: _model, layers: _layers, ...status } = this.statusNow();
-      this.publish({ ...status, device: '' });
+      this.serverStatus.engineFailed(`engine failed: ${describe(err)}`);
       throw err;
     }
   }
@@ -938,93 +731,12 @@ export class HdlmServer {
     }
   }
 
-  /** Sends a status, with what other windows' jobs do (othersChanged), whatever the status is about. */
-  private publish(params: StatusParams): void {
-    const { elsewhere: _was, ...status } = params;
-    this.lastStatus = this.elsewhere === undefined ? status : { ...status, elsewhere: this.elsewhere };
-    this.client.sendStatus(this.lastStatus);
-  }
-
   /**
    * Other windows' running jobs on this workspace changed (Jobs.followOthers): the status says
    * them, so that this window does not look idle while another fine-tunes the same model, and
    * how far they are. Sent only when what it says changed.
    */
   private othersChanged(running: JobView[]): void {
-    const elsewhere = elsewhereSummary(running);
-    if (elsewhere === this.elsewhere) return;
-    this.elsewhere = elsewhere;
-    this.publish(this.lastStatus);
+    this.serverStatus.elsewhereChanged(elsewhereSummary(running));
   }
-}
-
-/** A classification's levels as the protocol sends them: the compute count stays in the server. */
-function wireDecisions(path: readonly LevelDecision[]): LevelDecision[] {
-  return path.map(({ level, label, probability, runnersUp, layer, ms }) => ({ level, label, probability, runnersUp, layer, ms }));
-}
-
-/**
- * Why `text` cannot fit the session's model whatever its tokens, or undefined. No token spans
- * more characters than the longest vocabulary entry (Tokenizer.longestTokenChars), so a text
- * longer than the context times that needs more positions than the context has. Checked before tokenizing: a megabyte takes seconds to
- * tokenize, and a cancel cannot stop it meanwhile. A text within the bound that still needs too
- * many positions is refused by the model (ContextOverflowError, answered as badRequest in job()).
- */
-function farTooLong(session: TaskSession, text: string): string | undefined {
-  const context = session.loaded.checkpoint.config.maxPositions;
-  const bound = context * session.loaded.requireTokenizer().longestTokenChars();
-  if (text.length <= bound) return undefined;
-  return `the text has ${text.length} characters, more than ${basename(session.loaded.checkpoint.dir)}'s context of ${context} tokens can hold (at most ${bound} characters, far fewer for most text); select less`;
-}
-
-function refuseFarTooLong(session: TaskSession, text: string): void {
-  const why = farTooLong(session, text);
-  if (why !== undefined) throw new ResponseError(ErrorCodes.badRequest, why);
-}
-
-/**
- * The session's classifier, or a clear refusal when only its model is open (the task does not
- * fit it, or its file cannot be read), with the task file as the error's data (UnfitTaskData).
- */
-function classifierOf(session: TaskSession): TaskSession['classifier'] {
-  if (session.unfit) throw new ResponseError(ErrorCodes.modelUnavailable, unfitMessage(session), unfitData(session));
-  return session.classifier;
-}
-
-/**
- * The status's warning for a session serving without its task: whose heads its heads folder
- * holds, when loading refused another task's heads (in the words of the hovers and the task
- * panel: headsFolderProblem), else that its file cannot be read or it does not fit the model.
- */
-function unfitWarning(model: string, session: TaskSession): string {
-  const { task, otherTaskHeads } = session;
-  if (otherTaskHeads) return `${model} serves without task ${task.name}, no classification: ${otherTaskHeadsMessage(otherTaskHeads, task.name, 'use')}`;
-  return `${model} serves without task ${task.name}, ${session.unreadable ? 'whose file cannot be read' : 'which does not fit it'}: no classification`;
-}
-
-/** The task a session serves without (TaskSession.unfit), for a client's buttons. */
-function unfitData(session: TaskSession): UnfitTaskData {
-  return { taskFile: session.task.path, unreadable: session.unreadable ?? false, exists: existsSync(session.task.path) };
-}
-
-/** Why a session cannot classify, and what the user can do about it. */
-function unfitMessage(session: TaskSession): string {
-  const model = basename(session.loaded.checkpoint.dir);
-  const remedy = session.unreadable
-    ? 'to classify, fix the task file (its problems show in the editor) or pick another task (HdLM: Select Task)'
-    : 'to classify, pick a task made for it (HdLM: Select Task; HdLM: New Task from Dataset makes one) or select the model the task was trained for';
-  return `task ${session.task.name} cannot classify on ${model}: ${session.unfit}. The layer view and Think Then Answer still run on ${model}; ${remedy}`;
-}
-
-/** The local path of a file: URI, or undefined for one that names none here (a host, an encoded slash). */
-function localPath(uri: string): string | undefined {
-  try {
-    return fileURLToPath(uri);
-  } catch {
-    return undefined;
-  }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

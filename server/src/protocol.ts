@@ -1,9 +1,15 @@
 // Every custom LSP message of HdLM, declared once. The client, the server and the tests import
 // this module, so a message's name, direction and types cannot drift apart. docs/protocol.md
-// documents each message; test/unit/protocolDoc.test.ts keeps the two in step. Shapes the engine
-// produces and the server passes on as they are (classification decisions, evaluation records)
-// are the engine's own types, imported type-only: esbuild erases these imports, so no engine
-// code reaches the client or the webviews, and there is no second declaration to drift.
+// documents each message; test/unit/server/protocolDoc.test.ts keeps the two in step. Shapes the
+// engine produces and the server passes on as they are (classification decisions, evaluation
+// records) are the engine's own types, imported type-only: esbuild erases these imports, and
+// there is no second declaration to drift. What does cross into the client's bundle from here is
+// the few engine functions re-exported below (retrainedNothing, describeDifference, …), so that
+// the job views (jobView.ts, shared by server and client) word an outcome as the CLI does. They
+// are plain computation on those shapes, importing nothing (no model runtime), so the webviews'
+// browser bundles may take them too. The client and the webviews also import other engine
+// modules directly (metrics, layerScanMarkdown, taskFile…); none loads onnxruntime, which stays
+// external to every bundle (esbuild.mjs) and is loaded by the server and the CLI only.
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { LevelDecision as ClassifierDecision } from '../../engine/src/hdlm/classifier';
 import type { EvaluationRecord } from '../../engine/src/hdlm/evaluateTask';
@@ -353,9 +359,6 @@ export interface EvaluateParams {
  * also kept beside the heads (`evaluation.json`) so the task panel shows it later.
  */
 export const evaluate = new RequestType<EvaluateParams, JobStarted, void>('hdlm/evaluate');
-
-/** Per-level metrics of one variant (HdLM heads, or the flat last-layer baseline). */
-export type VariantMetrics = EvaluationSummary['variants'][number];
 
 /** The evaluation of a classification task: the record `hdlm eval` keeps as `evaluation.json`. */
 export type EvaluationSummary = EvaluationRecord;

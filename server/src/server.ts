@@ -1,6 +1,9 @@
-// Entry point of the language server. Only wiring: it binds LSP messages to HdlmServer. The
-// transport (IPC from VS Code, --stdio from other editors) is picked by vscode-languageserver
-// from the command line.
+// Entry point of the language server, and its wiring: it binds the HdLM requests, the lifecycle
+// and the settings to HdlmServer (models, jobs, status), and routes the editor's language
+// features on task files and datasets (diagnostics, hover, completion, code lenses, quick fixes,
+// links, outline, formatting, references, rename) itself, to their modules, over the open
+// documents it keeps; HdlmServer only admits them (refused after shutdown). The transport (IPC
+// from VS Code, --stdio from other editors) is picked by vscode-languageserver from the command line.
 import { createConnection, ProposedFeatures, TextDocuments, type CancellationToken, type HandlerResult, type RequestType, type WorkDoneProgressReporter } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DocumentValidator } from './documentValidator';
