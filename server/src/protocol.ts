@@ -18,6 +18,7 @@ import type { Confusion as EngineConfusion, LabelReport, LabelRow as EngineLabel
 import type { HistoryEntry as EngineHistoryEntry, MeasureChange as EngineMeasureChange, SincePrevious as EngineSincePrevious } from '../../engine/src/hdlm/evaluationHistory';
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
+import type { CreatedTask } from '../../engine/src/hdlm/taskCreation';
 import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
 import type { LayerScanRecord, ScanEvent } from '../../engine/src/hdlm/layerScan';
 
@@ -554,25 +555,8 @@ export interface CreateTaskParams {
   dataset: string;
 }
 
-export interface CreateTaskResult {
-  /** Absolute path of the new task file, beside the dataset. */
-  task: string;
-  name: string;
-  kind: 'classify' | 'thoughtThenAnswer';
-  /** Layer per level as written (the last level is `last`). */
-  levels: (number | 'last')[];
-  /** Usable examples, and lines training will skip. */
-  examples: number;
-  skipped: number;
-  /** The training file's first lines, when it was larger than the most New Task from Dataset reads: the counts are of those. */
-  firstLines?: number;
-  /** Layers of the model the levels were spread over. */
-  modelLayers: number;
-  /** Whether each level's candidates are listed in the prompt (false when listing them would push examples past the context). */
-  listCandidates: boolean;
-  /** What the user should know: candidate lists left out and why, the first lines training will skip (file:line: reason). */
-  notices: string[];
-}
+/** What New Task from Dataset wrote: the engine's `CreatedTask`, passed on unchanged (one definition of its fields). */
+export type CreateTaskResult = CreatedTask;
 
 /**
  * `hdlm/createTask` — client → server request: writes `<dataset name>.hdlm.json` beside a dataset
