@@ -12,7 +12,7 @@ import type { Confusion as EngineConfusion, LabelReport, LabelRow as EngineLabel
 import type { HistoryEntry as EngineHistoryEntry, MeasureChange as EngineMeasureChange, SincePrevious as EngineSincePrevious } from '../../engine/src/hdlm/evaluationHistory';
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
-import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
+import type { TrainEvent } from '../../engine/src/hdlm/trainTypes';
 import type { LayerScanRecord, ScanEvent } from '../../engine/src/hdlm/layerScan';
 
 /** Overall health of the server, shown by the client's status bar item. */
