@@ -1,6 +1,6 @@
-// A head's resume points (`.<head>.resume.json` and `.safetensors` in the heads folder): written
-// after every epoch so that a cancelled or crashed run continues where it stopped, and kept when
-// the head is finished so that a rerun with the same settings and data skips it (trainHeads).
+// A head's resume points (`.<head>.resume.json`, and `.safetensors` while it is unfinished, in the
+// heads folder): the trainer's state after every epoch, so that a cancelled run continues where it
+// stopped, and a finished head's record, so that a rerun with the same settings and data (dataDigest) skips it.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -33,9 +33,6 @@ import { trainHeads } from './trainHeads';
 import { trainThoughtTask } from './trainThoughtTask';
 import type { TrainReport, TrainTaskOptions } from './trainTypes';
 
-/** Name of the flat baseline's head in a task's heads folder (defined beside the other head names). */
-export { FLAT_HEAD };
-
 /** Trains a task of either kind, holding its heads folder for the whole run (lockHeads: a second run refuses). */
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   // Before the lock makes the folder: a file there, or another task's heads, is refused by name.

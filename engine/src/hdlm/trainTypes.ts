@@ -65,6 +65,7 @@ export interface TrainTaskOptions {
   flat?: boolean;
 }
 
+/** A head to train: its name, layer and levels, and the label tokens it ranks. */
 export interface HeadPlan {
   name: string;
   layer: number;
@@ -74,6 +75,7 @@ export interface HeadPlan {
   choices?: boolean;
 }
 
+/** What training any head of a run needs: the task, the model's own head and sizes, where events go. */
 export interface HeadContext {
   task: TaskDefinition;
   /** The label taxonomy saved in a classification head's manifest; none for thought-then-answer heads. */
