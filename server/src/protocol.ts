@@ -19,7 +19,7 @@ import type { HistoryEntry as EngineHistoryEntry, MeasureChange as EngineMeasure
 import type { PairedDifference as EnginePairedDifference, PairedMeanDifference as EnginePairedMeanDifference } from '../../engine/src/hdlm/metrics';
 import type { ThoughtEvaluationRecord } from '../../engine/src/hdlm/evaluateThought';
 import type { CreatedTask } from '../../engine/src/hdlm/taskCreation';
-import type { TrainEvent } from '../../engine/src/hdlm/trainTask';
+import type { TrainEvent } from '../../engine/src/hdlm/trainTypes';
 import type { LayerScanRecord, ScanEvent } from '../../engine/src/hdlm/layerScan';
 
 /** Overall health of the server, shown by the client's status bar item. */

@@ -8,11 +8,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
 import { headsFolderOwner, headsFolderProblem, readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
-import { headName } from '../../engine/src/hdlm/taskSession';
+import { FLAT_HEAD, headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, taskNodeAt, type TaskKind } from '../../engine/src/hdlm/taskFile';
 import { fileIndexOrReason, LabelIndex, type NoIndex } from './labelUses';
 import type { DatasetKind } from './datasetKind';
-import { FLAT_HEAD } from '../../engine/src/hdlm/trainTask';
 
 /** What the server knows that the document text does not say. */
 export interface FeatureContext {

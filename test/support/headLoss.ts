@@ -4,7 +4,7 @@
 import type { Checkpoint } from '../../engine/src/checkpoint/types';
 import type { LayerFeatures } from '../../engine/src/hdlm/features';
 import { loadHead } from '../../engine/src/hdlm/headStore';
-import type { HeadReport } from '../../engine/src/hdlm/trainTask';
+import type { HeadReport } from '../../engine/src/hdlm/trainTypes';
 import { LanguageHead } from '../../engine/src/model/languageHead';
 
 /** |mean cross-entropy over the head's vocabulary subset − the trainer's recorded dev loss|. */

@@ -15,11 +15,10 @@ import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics 
 import { splitByHash, subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
-import { loadSavedHead, openTask, type TaskSession } from './taskSession';
+import { FLAT_HEAD, loadSavedHead, openTask, type TaskSession } from './taskSession';
 import type { LabelScoring } from './labelScorer';
 import { fitToContextOnAnyPath } from './features';
 import { contextRoom, NAMED, namedTooLong, noExampleFitsError, recordPlace } from './contextFit';
-import { FLAT_HEAD } from './trainTask';
 import { appendHistory, evaluatedFileDigest, keepAsPrevious, type SincePrevious } from './evaluationHistory';
 import { portableRecordFile, resolveRecordFile } from './recordFile';
 import { samePath } from '../samePath';

@@ -92,7 +92,7 @@ export function saveHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'
 
 /**
  * Saves head `from`'s weights again as head `to`, with `from`'s manifest under the new name and
- * the given training record: for a head that would train to the very same weights (trainTask.ts).
+ * the given training record: for a head that would train to the very same weights (trainHeads.ts copyTwin).
  */
 export function copyHead(dir: string, from: string, to: string, training: Record<string, unknown>): HeadManifest {
   const source = readManifest(dir, from);
@@ -104,7 +104,7 @@ export function copyHead(dir: string, from: string, to: string, training: Record
 /**
  * Replaces head `name`'s stored taxonomy, atomically, keeping its weights and the rest of its
  * manifest: for a head whose rows a retrain found unchanged while the labels below them changed
- * (trainTask.ts). Returns the manifest as written.
+ * (trainHeads.ts keepTaxonomyCurrent). Returns the manifest as written.
  */
 export function rewriteTaxonomy(dir: string, name: string, taxonomy: TaxonomyJson): HeadManifest {
   const written: HeadManifest = { ...readManifest(dir, name), taxonomy };

@@ -28,23 +28,10 @@ import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
 import { taskModelFolder } from './taskSession';
-import {
-  backboneRuns,
-  checkLevelRows,
-  checkTrainingTaxonomy,
-  createHeadTrainer,
-  labelTokenSubset,
-  planRows,
-  readTrainingData,
-  reportTooLong,
-  rowsAt,
-  trainingTaxonomy,
-  type BackbonePass,
-  type HeadPlan,
-  type RowsContext,
-  type TrainEvent,
-  type TrainTaskOptions,
-} from './trainTask';
+import { backboneRuns, labelTokenSubset, planRows, rowsAt, type BackbonePass, type RowsContext } from './headRows';
+import { checkLevelRows, checkTrainingTaxonomy, readTrainingData, reportTooLong, trainingTaxonomy } from './trainingData';
+import { createHeadTrainer } from './trainHeads';
+import type { HeadPlan, TrainEvent, TrainTaskOptions } from './trainTypes';
 
 /** The scan's record, kept beside the task's heads. */
 export const LAYER_SCAN_FILE = 'layer-scan.json';

@@ -18,7 +18,7 @@ import { contextRoom, noExampleFitsError } from './contextFit';
 import { sequenceFormat } from './sequenceFormat';
 import { subsample } from './splits';
 import { defaultHeadsPath, readTaskFile, type TaskKind } from './taskFile';
-import { checkLevelsHaveChoices, trainingTaxonomy } from './trainTask';
+import { checkLevelsHaveChoices, trainingTaxonomy } from './trainingData';
 
 /** What `hdlm new-task` and the language server's `hdlm/createTask` (its CreateTaskResult) report of the task file written. */
 export interface CreatedTask {

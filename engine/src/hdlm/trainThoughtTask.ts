@@ -16,9 +16,12 @@ import { extractSpanFeatures, type LayerFeatures } from './features';
 import { ownHeadCopy } from './headStore';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import type { TaskDefinition } from './taskFile';
-import { ANSWER_HEAD, taskModelFolder, THOUGHT_HEAD } from './taskSession';
+import { ANSWER_HEAD, FLAT_HEAD, taskModelFolder, THOUGHT_HEAD } from './taskSession';
 import { contextRoom, noExampleFitsError } from './contextFit';
-import { backboneRuns, FLAT_HEAD, labelTokenSubset, NOTHING_TRAINED, readTrainingData, reportTooLong, rowsAt, trainHeads, type TrainReport, type TrainTaskOptions } from './trainTask';
+import { backboneRuns, labelTokenSubset, rowsAt } from './headRows';
+import { NOTHING_TRAINED, readTrainingData, reportTooLong } from './trainingData';
+import { trainHeads } from './trainHeads';
+import type { TrainReport, TrainTaskOptions } from './trainTypes';
 
 /** A record's teacher-forced sequences: with the thought (HdLM) and without it (flat). */
 interface Example {

@@ -5,7 +5,7 @@ import { ClassificationLayout } from '../../../engine/src/hdlm/classificationLay
 import { readGuidedDataset, readHierarchicalDataset } from '../../../engine/src/hdlm/dataset/readDataset';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SequenceFormat } from '../../../engine/src/hdlm/sequenceFormat';
 import type { TaskDefinition } from '../../../engine/src/hdlm/taskFile';
-import { readTrainingData, trainingTaxonomy } from '../../../engine/src/hdlm/trainTask';
+import { readTrainingData, trainingTaxonomy } from '../../../engine/src/hdlm/trainingData';
 import type { Tokenizer } from '../../../engine/src/tokenizer';
 
 export interface TaskCount {

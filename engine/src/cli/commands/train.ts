@@ -7,9 +7,9 @@ import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/ev
 import { describeDifference, describeMeanDifference, leftOutClause } from '../../hdlm/metrics';
 import { readTaskFile, setStoppingField, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';
 import { retrainedNothing } from '../../hdlm/trainOutcome';
-import { FLAT_HEAD, trainTask } from '../../hdlm/trainTask';
+import { trainTask } from '../../hdlm/trainTask';
 import { newestHeadTime } from '../../hdlm/headStore';
-import { taskHeadNames } from '../../hdlm/taskSession';
+import { FLAT_HEAD, taskHeadNames } from '../../hdlm/taskSession';
 import { taskDatasets, withResolvedFiles } from '../../hdlm/recordFile';
 import { defaultTaskFile, hierarchyBeam, integer, number, taskModelDir, UsageError, Values } from '../args';
 import { outputFile } from '../outputs';
