@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { defaultCacheDir } from '../cacheDir';
 import { readJsonObject } from '../jsonFile';
 import { Fields, readModelConfig, specialTokens } from './config';
-import { missingConfigReason } from './modelFolder';
+import { danglingLink, missingConfigReason } from './modelFolder';
 import { expectedTensors, layerCountField, layerOf, layerPrefix, type ExpectedTensor } from './expectedTensors';
 import { openSafetensorsStore, sameShape, SafetensorsStore, summarise, writeAtomically } from './safetensors';
 import type { Checkpoint, GenerationDefaults, ModelConfig } from './types';
@@ -41,6 +41,12 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
   const configPath = join(root, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${root}: ${missingConfigReason(root) ?? 'no config.json'}; a Hugging Face model folder has one`);
   const config = readModelConfig(configPath);
+  // An unfinished download leaves these as links to missing blobs: refused, not taken for absent,
+  // which would run the model without its tokenizer or its own generation settings.
+  for (const optional of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+    const dangling = danglingLink(join(root, optional));
+    if (dangling) throw new Error(dangling);
+  }
   const weights = openSafetensorsStore(root, { optionalPrefix: config.family === 'gpt2' ? 'transformer.' : undefined });
   const expected = expectedTensors(config);
   checkTensors(root, config, weights, expected);

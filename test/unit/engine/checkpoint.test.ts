@@ -3,7 +3,7 @@
 // listing every missing or mis-shaped tensor, NaN/inf detection, generation_config.json, the
 // memoised fingerprint, the tokenizer wrapper and the tiny-checkpoint test helper itself.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -485,6 +485,19 @@ test('an unfinished Hugging Face download is named: a link whose blob is missing
   });
   rmSync(join(repo, 'blobs', 'blob-config.json'));
   await assert.rejects(loadCheckpoint(snapshot, isolated()), /config\.json is a link to .*blob-config\.json, which does not exist \(an unfinished download\?\)/);
+});
+
+test('an unfinished download of a tokenizer or generation settings is named, not run without them', async () => {
+  for (const file of ['tokenizer.json', 'generation_config.json']) {
+    const repo = join(freshDir(), 'models--acme--tiny');
+    const snapshot = hubLayout(writeTinyCheckpoint(freshDir(), { family: 'llama', tokenizer: true, generationConfig: { max_new_tokens: 8 } }), repo);
+    assert.ok(existsSync(join(snapshot, file)), `the tiny checkpoint writes ${file}`);
+    rmSync(join(repo, 'blobs', `blob-${file}`));
+    await assert.rejects(loadCheckpoint(snapshot, isolated()), (err: Error) => {
+      assert.equal(err.message, `${join(snapshot, file)} is a link to ${join('..', '..', 'blobs', `blob-${file}`)}, which does not exist (an unfinished download?)`);
+      return true;
+    });
+  }
 });
 
 test('shards without their index are named, and the index said to be missing', async () => {
