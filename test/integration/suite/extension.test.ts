@@ -541,13 +541,13 @@ describe('HdLM extension in a real VS Code', () => {
     times.sort((a, b) => a - b);
     const median = times[times.length >> 1]!;
     console.log(`HDLM_FIGURE hover during fine-tuning: ${times.length} samples, median ${median.toFixed(1)} ms, p90 ${times[Math.floor(times.length * 0.9)]!.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms`);
-    assert.ok(times.length > 0, 'the job ran long enough to sample');
-    // The 100 ms target is read off the printed figure (a CI machine shares its two cores with
-    // the training process and other jobs); the checks only rule out a server that trains in its
-    // own process, where hover waits for whole epochs. Quiet runs of this machine printed medians
-    // of 23–234 ms (2026-12-03), so the bound leaves room for a busy one.
-    assert.ok(median < 500, `median hover ${median} ms during training`);
-    assert.ok(times.at(-1)! < 2000, `hover took ${times.at(-1)} ms during training: the server was blocked`);
+    // Structural, not timed (speed is read off the printed figure; quiet runs of this machine
+    // printed medians of 23–234 ms, 2026-12-03, and a machine at load 20 about 6 s): a server
+    // that trained in its own process would answer one hover, after the job, and the loop would
+    // end with one sample. Three answers while the job still ran mean the server answered
+    // between the job's events. (The 500 ms bound this replaces failed on a machine at load 20
+    // on the code before and after, 2026-12-07.)
+    assert.ok(times.length >= 3, `only ${times.length} hover(s) answered while the job ran: the server was blocked by it`);
     const end = await running;
     assert.equal(end?.kind, 'report', JSON.stringify(end));
     assert.match(api.outputText(), /done in \d+ s: level1@2/);
