@@ -5,7 +5,7 @@
 //   - an unknown task-file field: rename it to the field it most likely meant, or remove it;
 //   - a model folder that is missing or unreadable: use the default model;
 //   - a dataset label under a second parent: give this line the path the first line gave it.
-import { modify, type JSONPath } from 'jsonc-parser';
+import { modify, type JSONPath, type Node } from 'jsonc-parser';
 import { taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
 import { CodeAction, CodeActionKind, type CodeActionParams, type Diagnostic, type TextEdit } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -55,7 +55,12 @@ function unknownFieldFixes(doc: TextDocument, diagnostic: Diagnostic, path: JSON
   if (!key || typeof name !== 'string' || key.value !== name) return [];
   const siblings = new Set((value!.parent!.parent?.children ?? []).map((p) => p.children?.[0]?.value as string));
   const meant = nearestKey(name, keysFor(path.slice(0, -1)).filter((k) => !siblings.has(k)));
-  const removal = modify(text, path, undefined, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: text.includes('\r\n') ? '\r\n' : '\n' } }).map((e) => ({
+  const property = value!.parent!;
+  // jsonc-parser's modify removes the first copy of a key given twice; the diagnostic is on the
+  // copy that is read (the last), so a repeated key loses that copy itself, with its comma.
+  const repeated = (property.parent?.children ?? []).filter((p) => p.children?.[0]?.value === name).length > 1;
+  const edits = repeated ? [propertyRemoval(property)] : modify(text, path, undefined, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: text.includes('\r\n') ? '\r\n' : '\n' } });
+  const removal = edits.map((e) => ({
     range: { start: doc.positionAt(e.offset), end: doc.positionAt(e.offset + e.length) },
     newText: e.content,
   }));
@@ -63,6 +68,17 @@ function unknownFieldFixes(doc: TextDocument, diagnostic: Diagnostic, path: JSON
   if (meant !== undefined) fixes.push(quickFix(`Rename to "${meant}"`, doc, diagnostic, [{ range: { start: doc.positionAt(key.offset), end: doc.positionAt(key.offset + key.length) }, newText: JSON.stringify(meant) }], true));
   fixes.push(quickFix(`Remove field "${name}"`, doc, diagnostic, removal));
   return fixes;
+}
+
+/** Removing one property of an object with the comma that separates it from a neighbour. */
+function propertyRemoval(property: Node): { offset: number; length: number; content: string } {
+  const siblings = property.parent?.children ?? [property];
+  const i = siblings.indexOf(property);
+  const next = siblings[i + 1];
+  if (next) return { offset: property.offset, length: next.offset - property.offset, content: '' };
+  const previous = siblings[i - 1];
+  const start = previous ? previous.offset + previous.length : property.offset;
+  return { offset: start, length: property.offset + property.length - start, content: '' };
 }
 
 /** The known key a typo most likely meant: same letters ignoring case, or at most 2 edits away (a third of the name for short ones). */

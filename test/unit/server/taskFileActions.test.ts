@@ -106,6 +106,19 @@ test('an unknown key inside dataset or a level: marked on the key, renamed to th
   }
 });
 
+test('an unknown key given twice: Remove takes the copy the diagnostic is on (the last), not the first', () => {
+  const doc = taskDoc(TASK('[2, "last"]').replace('"dataset": "train.jsonl"', '"dataset": "train.jsonl", "colour": "red", "colour": "blue"'));
+  const problem = taskFileDiagnostics(doc, context).find((p) => messageOf(p) === 'unknown field colour');
+  assert.ok(problem, taskFileDiagnostics(doc, context).map(messageOf).join(' | '));
+  assert.match(doc.getText(problem.range), /"colour"/);
+  assert.ok(doc.offsetAt(problem.range.start) > doc.getText().indexOf('"colour": "red"'), 'the diagnostic is on the second copy');
+  const remove = actionsFor(doc, [problem]).find((a) => a.title === 'Remove field "colour"');
+  const fixed = apply(doc, remove!).getText();
+  assert.match(fixed, /"colour": "red"/);
+  assert.doesNotMatch(fixed, /"colour": "blue"/);
+  assert.doesNotThrow(() => JSON.parse(fixed.replace(/\/\/.*$/gm, '')), fixed);
+});
+
 test('nearestKey takes a typo or a case slip, not a different word, and not a key already there', () => {
   assert.equal(nearestKey('epoch', ['epochs', 'patience']), 'epochs');
   assert.equal(nearestKey('BatchSize', ['batchSize']), 'batchSize');
