@@ -1,7 +1,8 @@
 // Diagnostics for the project's own files: task files (*.hdlm.json, JSON with comments) get
 // JSON syntax errors and every task-file problem placed on the field it is about, plus the
 // problems only the model folder shows (no such folder, no config.json, a level deeper than the
-// model, one before "last" at its last layer); JSON Lines datasets that look like HdLM datasets get one diagnostic per bad line, and a
+// model, one before "last" at its last layer, a system prompt that leaves the input too little
+// of the model's context); JSON Lines datasets that look like HdLM datasets get one diagnostic per bad line, and a
 // dev or test split one per label its training file never has (splitDiagnostics.ts). Those a
 // quick fix can mend carry what it needs in `data` (FixData, read by codeActions.ts).
 // Functions of the text and of small cached file reads, so the server can run them on every
@@ -11,12 +12,17 @@ import { Diagnostic, DiagnosticSeverity, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { validateGuided, validateHierarchical } from '../../engine/src/hdlm/dataset/formats';
-import { levelDepthProblem, parseTask, parseTaskTree, TASK_KINDS, taskNodeAt, TaskFileError, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { DEFAULT_SYSTEM, levelDepthProblem, parseTask, parseTaskTree, TASK_KINDS, taskNodeAt, TaskFileError, type TaskKind } from '../../engine/src/hdlm/taskFile';
+import { ClassificationLayout } from '../../engine/src/hdlm/classificationLayout';
+import { sequenceFormat } from '../../engine/src/hdlm/sequenceFormat';
+import { Taxonomy } from '../../engine/src/hdlm/taxonomy';
+import { fixedPartMessage } from '../../engine/src/model/contextOverflow';
+import type { ModelConfig } from '../../engine/src/checkpoint/types';
 import { levelAtLastLayer } from '../../engine/src/hdlm/taskSession';
 import { resolve } from 'node:path';
 import { datasetKind, type DatasetKind } from './datasetKind';
 import { splitDiagnostics } from './splitDiagnostics';
-import { factsOf, modelLayers, taskBaseDir, taskFolders, type DatasetFacts, type FeatureContext, type LevelLabels } from './taskFacts';
+import { factsOf, modelLayers, modelTokenizer, taskBaseDir, taskFolders, type DatasetFacts, type FeatureContext, type LevelLabels } from './taskFacts';
 
 /** Live validation reads at most this many dataset lines, so typing stays fast in huge files. */
 export const MAX_LINES_CHECKED = 20000;
@@ -206,7 +212,36 @@ function modelDiagnostics(doc: TextDocument, root: Node, context: FeatureContext
       diagnostics.push(error(layer, layer.length, `exitWhenSure.layers[${i}] is ${layer.value} but ${folders.modelName} has ${model.layers} layers`));
     }
   });
+  diagnostics.push(...fixedPromptDiagnostics(doc, root, folders.modelDir, model.context));
   return diagnostics;
+}
+
+/** The layout's taxonomy where the candidate lists are left out: the shared prefix then never reads it. */
+const NO_TAXONOMY = Taxonomy.fromJSON({ depth: 0, levels: [] });
+
+/**
+ * A classify task whose fixed prompt leaves fewer than MIN_INPUT_ROOM positions of the model's
+ * context for the input: the engine would refuse every input, and says so in these words
+ * (fixedPartMessage), so say it on the task file before any is tried. A warning, since the task
+ * file itself is valid. Measured with the model's tokenizer once the server has read it
+ * (modelTokenizer; the open task files are validated again then). The level-1 candidate lists
+ * are not counted: they need the dataset's taxonomy, which the editor does not build; the
+ * system prompt and turn markers are the part a task writes, and the one that overflows.
+ * Placed on "system", what to shorten, or on the opening brace when the default prompt is used
+ * (the model's small context is then the cause).
+ */
+function fixedPromptDiagnostics(doc: TextDocument, root: Node, modelDir: string, context: Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'>): Diagnostic[] {
+  if (taskKindOf(root) !== 'classify') return [];
+  const tokenizer = modelTokenizer(modelDir);
+  const node = taskNodeAt(root, ['system']);
+  // A "system" that is not a string is parseTask's to name.
+  if (!tokenizer || (node && typeof node.value !== 'string')) return [];
+  const system = node ? (node.value as string) : DEFAULT_SYSTEM.classify;
+  const layout = new ClassificationLayout(sequenceFormat(tokenizer), { taxonomy: NO_TAXONOMY, system, listCandidates: false });
+  const message = fixedPartMessage(context, layout.fixedPart());
+  if (message === undefined) return [];
+  const at = node ?? root;
+  return [{ range: rangeOf(doc, at.offset, node ? node.length : 1), severity: DiagnosticSeverity.Warning, source: 'hdlm', message }];
 }
 
 function nodeValue(node: Node): unknown {

@@ -21,7 +21,7 @@ import { formatTaskFile } from './taskFormat';
 import { fileURLToPath } from 'node:url';
 import { ResponseError } from 'vscode-languageserver/node';
 import { forgetDataset } from './datasetIndex';
-import type { FeatureContext } from './taskFacts';
+import { onTokenizerRead, type FeatureContext } from './taskFacts';
 import { defaultModelDir, defaultTaskFile } from '../../engine/src/defaults';
 import { Engine } from '../../engine/src/index';
 import { HdlmServer, type OutboundClient, type ProgressHandle } from './hdlmServer';
@@ -133,8 +133,11 @@ documents.onDidClose((e) => {
   forgetDocumentIndex(e.document.uri);
 });
 // A large dataset file is indexed in the background; its open splits, and the task files naming
-// it, are checked against it once it is.
-onFileIndexed(() => documents.all().forEach((doc) => (doc.languageId === 'jsonl' || doc.languageId === 'hdlm-task') && validator.schedule(doc)));
+// it, are checked against it once it is. A model's tokenizer is read in the background too; the
+// task files are checked against it (their fixed prompt's length) once it is.
+const revalidate = (): void => documents.all().forEach((doc) => (doc.languageId === 'jsonl' || doc.languageId === 'hdlm-task') && validator.schedule(doc));
+onFileIndexed(revalidate);
+onTokenizerRead(revalidate);
 documents.listen(connection);
 
 /** The open task file or dataset a request is about; other documents get no language features. */

@@ -1,12 +1,15 @@
 // What the language features need to know about a task file beyond its text: where its model and
-// heads folders are, how many layers the model has, and which levels already have trained heads.
-// Every file read is cached by modification time, because completion, hover and diagnostics ask
-// again on each keystroke and must stay fast while a fine-tuning job rewrites the heads.
+// heads folders are, how many layers and positions the model has, its tokenizer, and which levels
+// already have trained heads. Every file read is cached by modification time, because completion,
+// hover and diagnostics ask again on each keystroke and must stay fast while a fine-tuning job
+// rewrites the heads.
 import type { Node } from 'jsonc-parser';
 import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelConfig } from '../../engine/src/checkpoint/config';
+import type { ModelConfig } from '../../engine/src/checkpoint/types';
+import { Tokenizer } from '../../engine/src/tokenizer';
 import { headsFolderOwner, headsFolderProblem, readManifest, type HeadManifest } from '../../engine/src/hdlm/headStore';
 import { FLAT_HEAD, headName } from '../../engine/src/hdlm/taskSession';
 import { defaultHeadsPath, taskNodeAt, type TaskKind } from '../../engine/src/hdlm/taskFile';
@@ -38,7 +41,8 @@ export interface TaskFolders {
 /** Where a task's heads are and whose they must be: what trainedHead and trainedBaseline read. */
 export type HeadsOf = Pick<TaskFolders, 'headsDir' | 'kind' | 'taskName'>;
 
-export type ModelLayers = { layers: number } | { problem: string };
+/** The model's depth and context (what sets it too, for messages), from its config.json. */
+export type ModelLayers = { layers: number; context: Pick<ModelConfig, 'maxPositions' | 'maxPositionsFrom'> } | { problem: string };
 
 /** The task file's own folder, or undefined for documents that are not files. */
 export function taskBaseDir(uri: string): string | undefined {
@@ -103,7 +107,8 @@ class FileCache<T> {
 
 const configs = new FileCache<ModelLayers>((path) => {
   try {
-    return { layers: readModelConfig(path).numLayers };
+    const config = readModelConfig(path);
+    return { layers: config.numLayers, context: { maxPositions: config.maxPositions, maxPositionsFrom: config.maxPositionsFrom } };
   } catch (err) {
     return { problem: (err as Error).message };
   }
@@ -117,6 +122,46 @@ const manifests = new FileCache<HeadManifest | undefined>((path) => {
     return undefined;
   }
 });
+
+/** A tokenizer.json being read, then read (or not: its loader names why, and a model's own load says it). */
+interface TokenizerEntry {
+  tokenizer?: Tokenizer;
+}
+
+/** Called when a tokenizer read in the background has been (or could not be), to validate again. */
+const tokenizerListeners: (() => void)[] = [];
+
+/**
+ * Tokenizers by file stamp, read in the background: Tokenizer.fromFile is asynchronous (it
+ * imports its library), and the shipped tokenizer.json is a few MB, which a keystroke must not
+ * wait for nor read again. A model's tokenizer.json hardly ever changes, so one per file is kept.
+ */
+const tokenizers = new FileCache<TokenizerEntry>((path) => {
+  const entry: TokenizerEntry = {};
+  void Tokenizer.fromFile(path).then(
+    (tokenizer) => {
+      entry.tokenizer = tokenizer;
+    },
+    // A tokenizer that cannot be read gives no warning here; loading the model refuses it by name.
+    () => undefined,
+  ).finally(() => {
+    for (const listener of tokenizerListeners) listener();
+  });
+  return entry;
+});
+
+/**
+ * The model's tokenizer when it has been read; undefined while it is being read (onTokenizerRead
+ * listeners are called when it has), when the model has none, or when it cannot be read.
+ */
+export function modelTokenizer(modelDir: string): Tokenizer | undefined {
+  return tokenizers.get(join(modelDir, 'tokenizer.json'))?.tokenizer;
+}
+
+/** Calls `listener` whenever a tokenizer read in the background has been read (or could not be). */
+export function onTokenizerRead(listener: () => void): void {
+  tokenizerListeners.push(listener);
+}
 
 function isDirectory(path: string): boolean {
   try {

@@ -6,6 +6,7 @@
 // one layout.
 import { LabelTrie, type Candidate } from './labelTrie';
 import type { LabelScoring } from './labelScorer';
+import type { FixedPart } from '../model/contextOverflow';
 import { candidateList, inputText, Role, SequenceFormat, turn } from './sequenceFormat';
 import type { Taxonomy } from './taxonomy';
 
@@ -51,6 +52,20 @@ export class ClassificationLayout {
     const f = this.format;
     const candidates = this.task.listCandidates ? f.content(`${candidateList(this.task.taxonomy.childrenOf(1))}\n`) : [];
     return [...f.start(), ...turn(f, 'system', this.task.system), ...f.open('user'), ...candidates];
+  }
+
+  /**
+   * The shared prefix as a context overflow tells it apart from the input (ContextOverflowError,
+   * fixedPartMessage): its positions, what it is made of, and what to shorten when it leaves too
+   * little room. The classifier's refusals and the editor's warning on a task file both say this.
+   */
+  fixedPart(): Omit<FixedPart, 'input'> {
+    const lists = this.task.listCandidates;
+    return {
+      positions: this.sharedPrefix().length,
+      what: `the system prompt and turn markers${lists ? ', and the level-1 candidates' : ''}`,
+      shorten: `the task's "system" prompt${lists ? ' or set "listCandidates": false' : ''}`,
+    };
   }
 
   /** The fewest tokens inputPart(text) can be, known without encoding the text (a long one takes seconds). */

@@ -155,9 +155,7 @@ export class HierarchicalClassifier {
    */
   private withFixedPart(err: unknown, input?: number): unknown {
     if (!(err instanceof ContextOverflowError) || (err.fixed && (err.fixed.input !== undefined || input === undefined))) return err;
-    const lists = this.task.listCandidates ? ', and the level-1 candidates' : '';
-    const shorten = `the task's "system" prompt${this.task.listCandidates ? ' or set "listCandidates": false' : ''}`;
-    return new ContextOverflowError(err.needed, this.model.config, { positions: this.layout.sharedPrefix().length, what: `the system prompt and turn markers${lists}`, shorten, ...(input === undefined ? {} : { input }) });
+    return new ContextOverflowError(err.needed, this.model.config, { ...this.layout.fixedPart(), ...(input === undefined ? {} : { input }) });
   }
 
   /** A fork of the shared prefix's state (system turn and candidates), for a caller that appends the input itself. */

@@ -15,6 +15,9 @@ export type TaskKind = (typeof TASK_KINDS)[number];
 /** The top-level fields of a task file, in the order editors offer them. */
 export const TASK_FIELDS = ['name', 'kind', 'model', 'dataset', 'system', 'levels', 'exitWhenSure', 'listCandidates', 'heads', 'train'] as const;
 
+/** The system prompt of a task file without `system`, per kind (the editor measures it as the engine uses it). */
+export const DEFAULT_SYSTEM: Record<TaskKind, string> = { classify: 'Classify the text from coarse to fine.', thoughtThenAnswer: 'Think briefly, then answer.' };
+
 /** The fields of an object `dataset`, and of one entry of `levels`: anything else is a typo, refused. */
 export const DATASET_FIELDS = ['train', 'dev', 'test'] as const;
 export const LEVEL_FIELDS = ['layer'] as const;
@@ -301,7 +304,7 @@ export function parseTask(raw: unknown, path: string): TaskDefinition {
   const listCandidates = obj['listCandidates'] === undefined ? true : obj['listCandidates'] === true;
   if (obj['listCandidates'] !== undefined && typeof obj['listCandidates'] !== 'boolean') problems.push('listCandidates must be true or false');
   const train = parseTrain(obj['train'], problems);
-  const system = str('system', kind === 'thoughtThenAnswer' ? 'Think briefly, then answer.' : 'Classify the text from coarse to fine.');
+  const system = str('system', DEFAULT_SYSTEM[kind === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify']);
   const heads = str('heads', defaultHeadsPath(name));
   refuseTilde('model', model, problems);
   refuseTilde('heads', heads, problems);

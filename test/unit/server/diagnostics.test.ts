@@ -11,6 +11,7 @@ import { datasetDiagnostics, pathOfProblem, taskFileDiagnostics } from '../../..
 import { parseTaskText } from '../../../engine/src/hdlm/taskFile';
 import { DocumentValidator } from '../../../server/src/documentValidator';
 import { taskFileHover } from '../../../server/src/hover';
+import { onTokenizerRead } from '../../../server/src/taskFacts';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
 
 function doc(text: string, languageId: string, uri = 'file:///ws/task.hdlm.json'): TextDocument {
@@ -158,6 +159,39 @@ test('the model folder is checked: it must exist, have a config.json, be deep en
   assert.match(messageOf(noConfig.diagnostics[0]!), /model folder .*empty has no config\.json/);
   assert.equal(noConfig.diagnostics[0]!.severity, 1);
   assert.equal(taskFileDiagnostics(doc('{ "name": "t", "model": "nowhere", "dataset": "d.jsonl", "levels": [2] }', 'hdlm-task')).length, 0, 'without a context only the text is checked');
+});
+
+test('a system prompt that leaves the input fewer than 8 of the model\'s positions is warned of on "system", in the engine\'s words, once the tokenizer is read', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'hdlm-diagnostics-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  // GPT-2 with n_positions 64 and a byte-level tokenizer of few merges: about one position per character.
+  writeTinyCheckpoint(join(work, 'gpt'), { family: 'gpt2', layers: 2, hidden: 16, heads: 2, maxPositions: 64, tokenizer: true });
+  writeFileSync(join(work, 'd.jsonl'), '{"text": "a dog", "labels": ["animal", "dog"]}\n');
+  const context = { defaultModelDir: join(work, 'gpt') };
+  const check = (system: string | undefined): string[][] => {
+    const d = doc(`{ "name": "t", "model": "gpt", "dataset": "d.jsonl", ${system === undefined ? '' : `"system": ${JSON.stringify(system)}, `}"levels": [1, "last"] }`, 'hdlm-task', pathToFileURL(join(work, 't.hdlm.json')).toString());
+    return taskFileDiagnostics(d, context).map((x) => [String(x.severity), textAt(d, x.range), messageOf(x)]);
+  };
+  const long = 'Sort each product review first by department, then by the product type it talks about.';
+  // The tokenizer is read in the background: the first check starts it, and says nothing yet.
+  // (A time limit, so that a tokenizer never read fails the assertions below, not the whole file.)
+  const read = new Promise<void>((done) => {
+    const timer = setTimeout(done, 10_000);
+    onTokenizerRead(() => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+  assert.deepEqual(check(long), []);
+  await read;
+  assert.deepEqual(check(long), [
+    ['2', JSON.stringify(long), 'the task\'s fixed prompt (the system prompt and turn markers) alone needs 94 positions but the model\'s context is 64 (n_positions); shorten the task\'s "system" prompt'],
+  ]);
+  // Room for a few positions, fewer than 8: every input still overflows.
+  const near = 'Sort each review by department, then product.';
+  assert.deepEqual(check(near).map((x) => x[2]), ['the task\'s fixed prompt (the system prompt and turn markers) needs 58 positions but the model\'s context is 64 (n_positions); the task alone leaves 6 positions for the input: shorten the task\'s "system" prompt']);
+  assert.deepEqual(check('Sort the reviews.'), [], 'a short system prompt leaves room');
+  assert.deepEqual(check(undefined), [], 'the default system prompt leaves room');
 });
 
 test('dataset files must exist, and dev/test labels must be ones the training file has', () => {
