@@ -4,21 +4,35 @@
 // between the write and the rename (kill -9, a power cut, a crash) leaves its temporary file, which
 // nothing would ever delete: sweepDeadTemps removes those, and only those, in a folder a writer is
 // about to use. The temporary names say whose they are: `.<file>.<pid>.r<random>.tmp`.
+//
+// The sweep runs in folders a task file names (a heads folder may be any folder, "../home"), so it
+// must never remove what is not ours: it takes only names tempPath makes (TEMP_NAME, built beside
+// it), and only regular files, one at a time (never a folder, never through a symbolic link).
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { processAliveSince } from './processAlive';
 
 /** Bytes handed to one write call (a single call cannot take 2 GiB or more). */
 const WRITE_CHUNK_BYTES = 16 * 1024 * 1024;
 
+/** Random bytes in a temporary name: written as 2 hex digits each after an `r`. */
+const TEMP_RANDOM_BYTES = 6;
+
 /**
  * A temporary file's name beside `path`, unique to this process and this write. The random part
  * starts with a letter, so that no name can be read with another number as its pid (sweepDeadTemps).
  */
 export function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.r${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}.r${randomBytes(TEMP_RANDOM_BYTES).toString('hex')}.tmp`);
 }
+
+/**
+ * Exactly the names tempPath makes, the pid captured: nothing else is ever swept. Names of other
+ * shapes (earlier versions' temporary files among them) are left alone: a user's `.draft.31337.tmp`
+ * or `.cache.77.tmp` folder looks like a temporary file too, and is not ours to remove.
+ */
+const TEMP_NAME = new RegExp(`^\\..+\\.(\\d+)\\.r[0-9a-f]{${2 * TEMP_RANDOM_BYTES}}\\.tmp$`);
 
 /**
  * Writes the parts to `path` through a temporary file in the same folder and a rename, so that
@@ -82,13 +96,6 @@ function writeAll(fd: number, part: Uint8Array): void {
 }
 
 /**
- * A temporary file's writer: tempPath's names, those of earlier versions (`.<file>.<pid>.<base36>.tmp`,
- * and writeNewFile's `.<file>.<pid>.tmp`). A random part of digits alone would read as the pid, so
- * one is taken as a random part only when it holds a letter.
- */
-const TEMP_NAME = /^\..+?\.(\d+)(?:\.[0-9a-z]*[a-z][0-9a-z]*)?\.tmp$/;
-
-/**
  * A temporary file untouched for this long is no write in progress, whoever its pid is now: a
  * write takes seconds and touches the file as it goes. This is what frees a leftover where the
  * system does not tell when a process started (not Linux) and its pid now names another process.
@@ -99,7 +106,7 @@ export const ABANDONED_TEMP_MS = 24 * 60 * 60 * 1000;
  * Removes the temporary files in `dir` whose writer is gone: its pid runs no process, or the one
  * it runs started after the file was last written (the pid was reused: processAliveSince), or the
  * file has been untouched for ABANDONED_TEMP_MS. A live writer's file is its write in progress and
- * stays. Returns the names removed. Errors are the caller's to weigh (a sweep is tidying, never
+ * stays. Only regular files named exactly as tempPath names them are candidates (file header). Returns the names removed. Errors are the caller's to weigh (a sweep is tidying, never
  * worth a failed write: callers catch them); a file removed meanwhile by another sweep is skipped.
  */
 export function sweepDeadTemps(dir: string, now = Date.now()): string[] {
@@ -108,9 +115,17 @@ export function sweepDeadTemps(dir: string, now = Date.now()): string[] {
     const pid = TEMP_NAME.exec(file)?.[1];
     if (pid === undefined) continue;
     const path = join(dir, file);
-    const written = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
-    if (written === undefined || (now - written < ABANDONED_TEMP_MS && processAliveSince(Number(pid), written))) continue;
-    rmSync(path, { force: true, recursive: true });
+    // lstat: a link is judged as itself, and is no file of ours (writers make regular files).
+    const entry = lstatSync(path, { throwIfNoEntry: false });
+    if (entry === undefined || !entry.isFile()) continue;
+    const written = entry.mtimeMs;
+    if (now - written < ABANDONED_TEMP_MS && processAliveSince(Number(pid), written)) continue;
+    try {
+      unlinkSync(path); // one file, never recursive
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // another sweep took it first
+      throw err;
+    }
     swept.push(file);
   }
   return swept;

@@ -4,7 +4,7 @@
 // dataset would lose its first example, while the editor, which hides the mark, shows nothing
 // wrong. Every reader of such files goes through here. Also here: writing a file that must not
 // exist yet (a new task file, a lock), whole or not at all.
-import { linkSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, linkSync, openSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { syncFolder, tempPath, writeDurably } from './atomicFile';
@@ -33,14 +33,60 @@ export class TextFileError extends Error {
   }
 }
 
-/** A UTF-8 text file's contents, without a leading byte order mark; errors are TextFileErrors. */
-export function readTextFile(path: string): string {
-  let bytes: Buffer;
+/**
+ * Why `stat` is no file to read, or undefined when it is a regular file. A named pipe blocks its
+ * reader until something writes (for ever), and a device reports size 0 and may never end
+ * (/dev/zero: memory grows until the process dies): a path a task file names (a dataset) is
+ * anyone's to point there, so every reader refuses them by name (readTextFile, the label index).
+ */
+export function notRegularFile(stat: Stats): string | undefined {
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return 'is a folder, not a file';
+  const kind = stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isSocket() ? 'a socket' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a file';
+  return `not a regular file (${kind})`;
+}
+
+/** Throws a TextFileError naming `path` when `stat` is not a regular file (notRegularFile). */
+export function checkRegularFile(path: string, stat: Stats): void {
+  const problem = notRegularFile(stat);
+  if (problem !== undefined) throw new TextFileError(path, problem, stat.isDirectory() ? 'EISDIR' : 'ENOTREG', undefined);
+}
+
+/**
+ * Opens `path` for reading, refusing anything but a regular file (checkRegularFile). The check is
+ * on the opened descriptor (fstat), so the path cannot be swapped for a pipe between a check and
+ * the read; the open itself does not wait (O_NONBLOCK: opening a pipe with no writer would block
+ * until one comes, and has no effect on a regular file's reads). Windows has no O_NONBLOCK (0).
+ * Errors are TextFileErrors; the caller closes the descriptor.
+ */
+export function openRegularFile(path: string): number {
+  let fd: number;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TextFileError(path, code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message, code, err);
+  }
+  try {
+    checkRegularFile(path, fstatSync(fd));
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** A UTF-8 text file's contents, without a leading byte order mark; errors are TextFileErrors (a pipe or a device is refused: openRegularFile). */
+export function readTextFile(path: string): string {
+  const fd = openRegularFile(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(fd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TextFileError(path, code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message, code, err);
+  } finally {
+    closeSync(fd);
   }
   return withoutBom(decodeUtf8(bytes, path));
 }

@@ -14,7 +14,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TextDecoder } from 'node:util';
 import type { Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { decodeUtf8Part, readProblem, readTextFile, TextFileError, withoutBom } from '../../engine/src/textFile';
+import { checkRegularFile, decodeUtf8Part, openRegularFile, readProblem, readTextFile, TextFileError, withoutBom } from '../../engine/src/textFile';
 import { DocumentCache } from './documentCache';
 
 /** One line's labels with the character range of each JSON string, or undefined for other lines. */
@@ -296,7 +296,8 @@ async function indexStream(path: string): Promise<LabelIndex> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let rest: string | undefined;
   let row = 0;
-  for await (const bytes of createReadStream(path, { highWaterMark: CHUNK_BYTES })) {
+  // Opened as readTextFile opens: a file swapped for a pipe since statOf is refused, not waited on.
+  for await (const bytes of createReadStream(path, { fd: openRegularFile(path), highWaterMark: CHUNK_BYTES })) {
     const chunk = decodeUtf8Part(bytes as Buffer, path, { decoder, start: rest === undefined, linesBefore: row, stream: true });
     // A byte order mark is hidden by the editor, so line 1's positions are counted without it.
     const lines = (rest === undefined ? withoutBom(chunk) : rest + chunk).split('\n');
@@ -340,8 +341,10 @@ interface FileEntry {
 const files = new Map<string, FileEntry>();
 const listeners: (() => void)[] = [];
 
+/** The file's stamp and size; a pipe or a device is refused by name (checkRegularFile): reading one would block or never end, and reports size 0. */
 function statOf(path: string): { stamp: string; bytes: number } {
   const stat = statSync(path);
+  checkRegularFile(path, stat);
   return { stamp: `${stat.mtimeMs}:${stat.size}`, bytes: stat.size };
 }
 

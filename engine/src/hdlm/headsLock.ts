@@ -24,7 +24,7 @@
 // is never used again (pid, start and a random part), and a lock file is always new (never an
 // old file linked back), so a late run cannot mistake a new lock for the stale one it judged.
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, type BigIntStats } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sweepDeadTemps } from '../atomicFile';
 import { processAlive, processStart } from '../processAlive';
@@ -36,8 +36,14 @@ import { writeNewFile } from '../textFile';
  */
 export const HEADS_LOCK = '.train.lock';
 
-/** A run's key to a stale lock while it takes it over: `.train.lock.key.<pid>.<start, ':' as '_'>.<random>`. */
-const KEY = /^\.train\.lock\.key\.(\d+)\.([^.]*)\.[0-9a-f]+$/;
+/** Random bytes in a key's name (keyName), written as 2 hex digits each. */
+const KEY_RANDOM_BYTES = 6;
+
+/**
+ * Exactly the names keyName makes: `.train.lock.key.<pid>.<start, ':' as '_'>.<random>`. Only
+ * these are swept (sweepDeadKeys), in a folder a task file names: nothing else there is ours.
+ */
+const KEY = new RegExp(`^\\.train\\.lock\\.key\\.(\\d+)\\.([0-9a-f_-]*)\\.[0-9a-f]{${2 * KEY_RANDOM_BYTES}}$`);
 
 /** How long a run waits for another's takeover of the same stale lock to end (it takes microseconds unless that run stalls). */
 const PATIENCE_MS = 5000;
@@ -123,7 +129,7 @@ function removeStaleLock(dir: string, path: string): 'removed' | 'changed' | { t
 /** A new key's name for this process: its pid, its start (':' written '_') and a random part. */
 function keyName(): string {
   const start = processStart(process.pid)?.replace(':', '_') ?? '';
-  return `${HEADS_LOCK}.key.${process.pid}.${start}.${randomBytes(6).toString('hex')}`;
+  return `${HEADS_LOCK}.key.${process.pid}.${start}.${randomBytes(KEY_RANDOM_BYTES).toString('hex')}`;
 }
 
 /** The process a key's name says made it, or undefined when `file` is not a key. */
@@ -203,6 +209,9 @@ function rmEmptyDirs(dir: string, top: string): void {
 function sweepDeadKeys(dir: string): void {
   for (const file of readdirSync(dir)) {
     const owner = keyOwner(file);
-    if (owner !== undefined && !processAlive(owner.pid, owner.start)) rmSync(join(dir, file), { force: true });
+    if (owner === undefined || processAlive(owner.pid, owner.start)) continue;
+    // A key is a hard link to a lock: a regular file. Anything else of that name is not ours.
+    const path = join(dir, file);
+    if (lstatSync(path, { throwIfNoEntry: false })?.isFile()) rmSync(path, { force: true });
   }
 }

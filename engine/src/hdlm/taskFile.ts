@@ -6,7 +6,7 @@ import { applyEdits, getNodeValue, modify, parseTree, type Edit, type Formatting
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { jsonErrorWords, lineColumn, notValidJson, TOO_DEEP, tooDeepAt } from '../jsonFile';
-import { readProblem, readTextFile } from '../textFile';
+import { notRegularFile, readProblem, readTextFile } from '../textFile';
 
 /** The task kinds, in the order editors offer them. */
 export const TASK_KINDS = ['classify', 'thoughtThenAnswer'] as const;
@@ -152,7 +152,8 @@ export function readTaskFile(path: string): TaskDefinition {
   try {
     const stat = statSync(abs);
     if (stat.isDirectory()) throw new TaskFileError(abs, ['is a folder, not a task file (a *.hdlm.json file)']);
-    if (!stat.isFile()) throw new TaskFileError(abs, ['is not a regular file (a pipe, a socket or a device), not a task file']);
+    const notFile = notRegularFile(stat);
+    if (notFile !== undefined) throw new TaskFileError(abs, [`is ${notFile}, not a task file`]);
     if (stat.size > MAX_TASK_FILE_BYTES) throw new TaskFileError(abs, [`${(stat.size / 2 ** 20).toFixed(1)} MiB is too large for a task file (at most ${MAX_TASK_FILE_BYTES / 2 ** 20} MiB): is it a dataset?`]);
     text = readTextFile(abs);
   } catch (err) {

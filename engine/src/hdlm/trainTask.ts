@@ -1,5 +1,5 @@
 // Fine-tuning a task's heads on a workspace dataset (ARCHITECTURE §4), holding its heads folder
-// for the whole run (lockHeads): 1. read and split the data (trainingData.ts), 2. run the frozen
+// for the whole run (lockHeads) once 1. its data is read and split (trainingData.ts), 2. run the frozen
 // backbone over the training, then the dev examples that fit the context (or read their hidden
 // states back from the feature cache: headRows.ts), keeping hidden states only where a label's
 // next token is a choice (choiceSpans), at every level's layer, at the last layer for the flat
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { readModelConfig } from '../checkpoint/config';
 import type { FeatureSet } from '../train/headTrainer';
-import { readHierarchicalDataset } from './dataset/readDataset';
+import { readGuidedDataset, readHierarchicalDataset } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
 import { choiceSequences, extractSpanFeatures, fitToContext } from './features';
 import { contextRoom, noExampleFitsError } from './contextFit';
@@ -28,7 +28,7 @@ import type { TaskDefinition } from './taskFile';
 import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, levelLayers, segmentCuts, taskModelFolder } from './taskSession';
 import { ClassificationLayout } from './classificationLayout';
 import { sequenceFormat } from './sequenceFormat';
-import { checkLevelRows, checkTrainingTaxonomy, NOTHING_TRAINED, readTrainingData, reportTooLong, trainingTaxonomy } from './trainingData';
+import { checkLevelRows, checkTrainingTaxonomy, NOTHING_TRAINED, readTrainingData, reportTooLong, trainingTaxonomy, type TrainingData } from './trainingData';
 import { trainHeads } from './trainHeads';
 import { trainThoughtTask } from './trainThoughtTask';
 import type { TrainReport, TrainTaskOptions } from './trainTypes';
@@ -37,21 +37,34 @@ import type { TrainReport, TrainTaskOptions } from './trainTypes';
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   // Before the lock makes the folder: a file there, or another task's heads, is refused by name.
   checkHeadsFolder(task.headsDir, task, 'train');
+  const emit = options.onEvent ?? (() => undefined);
+  // 1. Data, read and checked before the lock: taking it makes the heads folder and tidies it
+  // (lockHeads), which a task that cannot train (bad data, labels that do not match its levels)
+  // has no business doing in whatever folder its task file names.
+  if (task.kind === 'thoughtThenAnswer') {
+    const data = readTrainingData(task, readGuidedDataset, emit);
+    return holdingHeads(task, () => trainThoughtTask(engine, task, options, data));
+  }
+  const data = readTrainingData(task, readHierarchicalDataset, emit);
+  // Checked before the model loads: a task whose levels do not match its labels cannot train.
+  checkTrainingTaxonomy(task, trainingTaxonomy(data.split));
+  return holdingHeads(task, () => trainClassifyTask(engine, task, options, data));
+}
+
+/** Runs `train` holding the task's heads folder (lockHeads: a second run refuses). */
+async function holdingHeads(task: TaskDefinition, train: () => Promise<TrainReport>): Promise<TrainReport> {
   const release = lockHeads(task.headsDir);
   try {
-    return await (task.kind === 'thoughtThenAnswer' ? trainThoughtTask(engine, task, options) : trainClassifyTask(engine, task, options));
+    return await train();
   } finally {
     release();
   }
 }
 
-async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
+async function trainClassifyTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions, data: TrainingData<HierarchicalRecord>): Promise<TrainReport> {
   const emit = options.onEvent ?? (() => undefined);
-  // 1. Data.
-  const { split, train, dev, skippedLines } = readTrainingData(task, readHierarchicalDataset, emit);
+  const { split, train, dev, skippedLines } = data;
   const taxonomy = trainingTaxonomy(split);
-  // Checked before the model loads: a task whose levels do not match its labels cannot train.
-  checkTrainingTaxonomy(task, taxonomy);
 
   // 2. Model and features: every level at its layer, and every level at the last layer (flat).
   const modelDir = taskModelFolder(task, options.defaultModelDir);

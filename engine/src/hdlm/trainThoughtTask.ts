@@ -1,5 +1,6 @@
-// Fine-tuning a thought-then-answer task (levels [{ layer: k }, { layer: "last" }]): 1. read and
-// split the {"input", "thought", "answer"} data, 2. run the frozen backbone once over the
+// Fine-tuning a thought-then-answer task (levels [{ layer: k }, { layer: "last" }]): 1. the
+// {"input", "thought", "answer"} data, read and split by trainTask before it takes the heads
+// folder, 2. run the frozen backbone once over the
 // teacher-forced sequences in the format thoughtThenAnswer.ts decodes, caching the hidden states
 // of the thought's tokens (and its closing token) at layer k and of the answer's tokens (and its
 // closing token) at the last layer, and once more over the same examples without the thought
@@ -11,7 +12,6 @@ import type { Engine } from '../engine';
 import { readModelConfig } from '../checkpoint/config';
 import type { FeatureSet } from '../train/headTrainer';
 import type { GuidedRecord } from './dataset/formats';
-import { readGuidedDataset } from './dataset/readDataset';
 import { extractSpanFeatures, type LayerFeatures } from './features';
 import { ownHeadCopy } from './headStore';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
@@ -19,7 +19,7 @@ import type { TaskDefinition } from './taskFile';
 import { ANSWER_HEAD, FLAT_HEAD, taskModelFolder, THOUGHT_HEAD } from './taskSession';
 import { contextRoom, noExampleFitsError } from './contextFit';
 import { backboneRuns, labelTokenSubset, rowsAt } from './headRows';
-import { NOTHING_TRAINED, readTrainingData, reportTooLong } from './trainingData';
+import { NOTHING_TRAINED, reportTooLong, type TrainingData } from './trainingData';
 import { trainHeads } from './trainHeads';
 import type { TrainReport, TrainTaskOptions } from './trainTypes';
 
@@ -30,10 +30,10 @@ interface Example {
   flat: SpannedSequence;
 }
 
-export async function trainThoughtTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
+/** Steps 2 on of a thought-then-answer task; step 1, `data`, is read by trainTask before it takes the heads folder. */
+export async function trainThoughtTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions, data: TrainingData<GuidedRecord>): Promise<TrainReport> {
   const emit = options.onEvent ?? (() => undefined);
-  // 1. Data.
-  const { train: trainRecords, dev: devRecords, skippedLines } = readTrainingData(task, readGuidedDataset, emit);
+  const { train: trainRecords, dev: devRecords, skippedLines } = data;
 
   // 2. Model and features.
   const modelDir = taskModelFolder(task, options.defaultModelDir);

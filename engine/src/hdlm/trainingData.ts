@@ -9,6 +9,14 @@ import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import { Taxonomy } from './taxonomy';
 import type { TrainEvent } from './trainTypes';
 
+/** What readTrainingData gives: the split before subsampling, the records to train on, and the lines skipped. */
+export interface TrainingData<R extends DatasetRecord> {
+  split: { train: R[]; dev: R[] };
+  train: R[];
+  dev: R[];
+  skippedLines: number;
+}
+
 /**
  * Step 1 of every task kind: the training and dev records (the task's dev file when it names one,
  * else a hash split of the training file), each subsampled to the settings' budget, and how many
@@ -19,7 +27,7 @@ export function readTrainingData<R extends DatasetRecord>(
   task: TaskDefinition,
   read: (file: string) => DatasetRead<R>,
   emit: (e: TrainEvent) => void,
-): { split: { train: R[]; dev: R[] }; train: R[]; dev: R[]; skippedLines: number } {
+): TrainingData<R> {
   const settings = task.train;
   emit({ kind: 'stage', message: `reading ${task.dataset.train}` });
   const trainFile = read(task.dataset.train);

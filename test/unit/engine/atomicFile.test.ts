@@ -5,7 +5,7 @@
 // leftovers (writeNewFile's temporary files) among them.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -29,16 +29,42 @@ const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid!;
 test('temporary files of writers that are gone are swept; a live writer\'s, and files that are not temporary, stay', () => {
   const dir = freshDir();
   const dead = deadPid();
-  const leftovers = [
-    `.evaluation.json.${dead}.r0123456789ab.tmp`, // tempPath's names
-    `.history.jsonl.${dead}.k2f9x0q.tmp`, // writeAtomically's before them (base 36)
-    `.train.lock.${dead}.tmp`, // writeNewFile's before them
-  ];
-  const live = [`.evaluation.json.${process.pid}.r0123456789ab.tmp`, `.train.lock.${process.pid}.tmp`];
-  const others = ['evaluation.json', `notes.${dead}.tmp`, '.train.lock', `.train.lock.key.${dead}.x.0a1b`];
+  const leftovers = [`.evaluation.json.${dead}.r0123456789ab.tmp`, `.train.lock.${dead}.r00112233aabb.tmp`]; // tempPath's names
+  const live = [`.evaluation.json.${process.pid}.r0123456789ab.tmp`, `.train.lock.${process.pid}.r0123456789ab.tmp`];
+  // Not tempPath's names, whoever wrote them (earlier versions' among them): never swept.
+  const others = ['evaluation.json', `notes.${dead}.tmp`, '.train.lock', `.train.lock.key.${dead}.x.0a1b`, `.history.jsonl.${dead}.k2f9x0q.tmp`, `.train.lock.${dead}.tmp`, `.a.${dead}.r0123456789a.tmp`, `.a.${dead}.r0123456789abc.tmp`, `.a.${dead}.R0123456789AB.tmp`];
   for (const f of [...leftovers, ...live, ...others]) writeFileSync(join(dir, f), 'x');
   assert.deepEqual(sweepDeadTemps(dir).sort(), [...leftovers].sort());
   assert.deepEqual(readdirSync(dir).sort(), [...live, ...others].sort());
+});
+
+test('the sweep removes only regular files named as tempPath names them: a user\'s folders, look-alike files and links stay, and no link is followed', () => {
+  const dir = freshDir();
+  const dead = deadPid();
+  // What a heads folder a task file points anywhere ("heads": "../home") may hold.
+  mkdirSync(join(dir, '.cache.77.tmp'));
+  writeFileSync(join(dir, '.cache.77.tmp', 'important.txt'), 'keep');
+  writeFileSync(join(dir, '.draft.31337.tmp'), 'keep');
+  // Exactly tempPath's shape, but a folder, and links (to a file, to a folder, dangling): not ours.
+  const folder = `.photos.${dead}.r0123456789ab.tmp`;
+  mkdirSync(join(dir, folder));
+  writeFileSync(join(dir, folder, 'important.txt'), 'keep');
+  const elsewhere = freshDir();
+  writeFileSync(join(elsewhere, 'target.txt'), 'keep');
+  const links = [`.l1.${dead}.r0123456789ab.tmp`, `.l2.${dead}.r0123456789ab.tmp`, `.l3.${dead}.r0123456789ab.tmp`];
+  symlinkSync(join(elsewhere, 'target.txt'), join(dir, links[0]!));
+  symlinkSync(elsewhere, join(dir, links[1]!));
+  symlinkSync(join(elsewhere, 'gone'), join(dir, links[2]!));
+  // A real leftover of ours, named by the writer's own function, its writer dead and its file old.
+  const ours = tempPath(join(dir, 'level1.json')).split('/').pop()!.replace(`.${process.pid}.`, `.${dead}.`);
+  writeFileSync(join(dir, ours), '{');
+  const dayAgo = new Date(Date.now() - ABANDONED_TEMP_MS - 60_000);
+  for (const f of ['.draft.31337.tmp', folder, ours]) utimesSync(join(dir, f), dayAgo, dayAgo);
+  assert.deepEqual(sweepDeadTemps(dir), [ours]);
+  assert.deepEqual(readdirSync(dir).sort(), ['.cache.77.tmp', '.draft.31337.tmp', folder, ...links].sort());
+  assert.equal(readFileSync(join(dir, '.cache.77.tmp', 'important.txt'), 'utf8'), 'keep');
+  assert.equal(readFileSync(join(dir, folder, 'important.txt'), 'utf8'), 'keep');
+  assert.equal(readFileSync(join(elsewhere, 'target.txt'), 'utf8'), 'keep');
 });
 
 test('a random part of digits alone is never read as the pid: tempPath\'s names start it with a letter', () => {
@@ -70,7 +96,7 @@ test('a temporary file whose pid now runs a process that started after it was wr
 test('taking the heads lock sweeps the leftovers of killed lock takers and writers in the heads folder', () => {
   const dir = freshDir();
   const dead = deadPid();
-  const lockTemp = `.train.lock.${dead}.tmp`;
+  const lockTemp = `.train.lock.${dead}.r0123456789ab.tmp`;
   const headTemp = `.level1.json.${dead}.r0123456789ab.tmp`;
   writeFileSync(join(dir, lockTemp), `${dead}\n`);
   writeFileSync(join(dir, headTemp), '{');

@@ -121,9 +121,9 @@ if (racer !== undefined) {
     // A stale lock with the key of a taker that died before removing it: a second name of the same file.
     writeFileSync(lock, `${deadPid()}\n`);
     const [boot] = processStart(process.pid)!.split(':');
-    linkSync(lock, join(heads, `${HEADS_LOCK}.key.${deadPid()}.${boot}_1.0a0b`));
+    linkSync(lock, join(heads, `${HEADS_LOCK}.key.${deadPid()}.${boot}_1.00000000a0b0`));
     // Litter: a dead taker's key to a lock that is long gone.
-    writeFileSync(join(heads, `${HEADS_LOCK}.key.${deadPid()}.${boot}_1.0c0d`), `${deadPid()}\n`);
+    writeFileSync(join(heads, `${HEADS_LOCK}.key.${deadPid()}.${boot}_1.00000000c0d0`), `${deadPid()}\n`);
     const release = lockHeads(heads);
     assert.equal(readFileSync(lock, 'utf8'), `${process.pid} ${processStart(process.pid)}\n`);
     assert.deepEqual(readdirSync(heads), [HEADS_LOCK], 'the dead keys are gone');
@@ -132,7 +132,7 @@ if (racer !== undefined) {
     writeFileSync(lock, `${deadPid()}\n`);
     const taker = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      linkSync(lock, join(heads, `${HEADS_LOCK}.key.${taker.pid}.${processStart(taker.pid!)!.replace(':', '_')}.0e0f`));
+      linkSync(lock, join(heads, `${HEADS_LOCK}.key.${taker.pid}.${processStart(taker.pid!)!.replace(':', '_')}.00000000e0f0`));
       const started = Date.now();
       assert.throws(() => lockHeads(heads, { patienceMs: 300 }), new RegExp(`${heads}: cannot take over the stale lock ${lock} \\(left by process \\d+, which is gone\\): process ${taker.pid} is taking it over`));
       assert.ok(Date.now() - started >= 300, 'it waited for the other run first');

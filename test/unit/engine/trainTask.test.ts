@@ -2,9 +2,11 @@
 // baseline are trained and saved, an interrupted run resumes where it stopped (finished heads are
 // skipped, the interrupted one continues from its last epoch), and evaluation compares both.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { tempPath } from '../../../engine/src/atomicFile';
 import type { Engine } from '../../../engine/src/engine';
 import { evaluateTask, evaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
 import type { HeadManifest } from '../../../engine/src/hdlm/headStore';
@@ -290,4 +292,38 @@ test('flat: false trains the level heads only: no flat head, and its rows are no
   assert.ok(report.heads.every((h) => h.layer === 2));
   assert.equal(existsSync(join(task.headsDir, 'flat.json')), false);
   assert.ok(existsSync(join(task.headsDir, 'level3.json')));
+});
+
+test('training tidies only its own leftovers in the heads folder, whatever folder a task file names: a user\'s look-alike files, folders and links stay, even when the data is bad', async () => {
+  // "heads" naming a folder of the user's, which holds things named like temporary files.
+  const home = join(dir, 'home');
+  mkdirSync(join(home, '.cache.77.tmp'), { recursive: true });
+  writeFileSync(join(home, '.cache.77.tmp', 'important.txt'), 'keep');
+  writeFileSync(join(home, '.draft.31337.tmp'), 'keep');
+  writeFileSync(join(dir, 'target.txt'), 'keep');
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  const link = `.notes.${dead}.r0123456789ab.tmp`;
+  symlinkSync(join(dir, 'target.txt'), join(home, link));
+  const dayAgo = new Date(Date.now() - 25 * 3600_000);
+  utimesSync(join(home, '.draft.31337.tmp'), dayAgo, dayAgo);
+  utimesSync(join(home, '.cache.77.tmp'), dayAgo, dayAgo);
+  const theirs = ['.cache.77.tmp', '.draft.31337.tmp', link];
+
+  // Bad data: refused before the heads folder is taken (no lock, nothing tidied).
+  writeFileSync(join(dir, 'bad.jsonl'), 'not json\n');
+  writeFileSync(join(dir, 'bad.hdlm.json'), JSON.stringify({ name: 'bad', model: 'model', dataset: { train: 'bad.jsonl' }, heads: 'home', levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }] }));
+  // A leftover of ours (named by the writers' own tempPath, its writer dead) for the run that trains.
+  const ours = basename(tempPath(join(home, 'level1.json'))).replace(`.${process.pid}.`, `.${dead}.`);
+  writeFileSync(join(home, ours), '{');
+  await assert.rejects(trainTask(engine, readTaskFile(join(dir, 'bad.hdlm.json')), { defaultModelDir: join(dir, 'model') }), /bad\.jsonl/);
+  assert.deepEqual(readdirSync(home).sort(), [...theirs, ours].sort(), 'a run refused on its data touches nothing there');
+
+  writeFileSync(join(dir, 'home.hdlm.json'), JSON.stringify({ name: 'home', model: 'model', dataset: { train: fixture }, heads: 'home', levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], train: { epochs: 1, batchSize: 64, maxExamples: 40, devFraction: 0.2, patience: 1 } }));
+  await trainTask(engine, readTaskFile(join(dir, 'home.hdlm.json')), { defaultModelDir: join(dir, 'model'), flat: false });
+  const after = readdirSync(home);
+  for (const f of theirs) assert.ok(after.includes(f), `${f} stays`);
+  assert.ok(!after.includes(ours), 'our own dead writer\'s leftover is swept');
+  assert.equal(readFileSync(join(home, '.cache.77.tmp', 'important.txt'), 'utf8'), 'keep');
+  assert.equal(readFileSync(join(home, '.draft.31337.tmp'), 'utf8'), 'keep');
+  assert.equal(readFileSync(join(dir, 'target.txt'), 'utf8'), 'keep');
 });

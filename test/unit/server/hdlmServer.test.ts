@@ -155,7 +155,7 @@ test('a task named in a request that is no regular file, or too large for one, i
     execFileSync('mkfifo', [join(dir, 'fifo.hdlm.json')]);
     writeFileSync(join(dir, 'huge.train.jsonl'), Buffer.alloc(2 ** 21, 'x'));
     const refused = (task: string, why: RegExp) => assert.throws(() => server.taskSummary({ task }), (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && why.test(err.message));
-    refused(join(dir, 'fifo.hdlm.json'), /fifo\.hdlm\.json:\n {2}is not a regular file \(a pipe, a socket or a device\), not a task file/);
+    refused(join(dir, 'fifo.hdlm.json'), /fifo\.hdlm\.json:\n {2}is not a regular file \(a FIFO \(named pipe\)\), not a task file/);
     refused('/dev/zero', /\/dev\/zero:\n {2}is not a regular file/);
     refused(dir, /is a folder, not a task file/);
     refused(join(dir, 'huge.train.jsonl'), /huge\.train\.jsonl:\n {2}2\.0 MiB is too large for a task file \(at most 1 MiB\): is it a dataset\?/);

@@ -2,6 +2,7 @@
 // tolerant reader does, reads a file once per stamp and in the background, and refuses a file
 // too large to index by name instead of reading part of it.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { ResponseError } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { datasetDiagnostics } from '../../../server/src/diagnostics';
 import { labelReferences, renameLabel, type ReadIndex } from '../../../server/src/labelEdits';
+import { factsOf } from '../../../server/src/taskFacts';
 import { fileIndex, LabelIndex, lineLabels, lineThought, MAX_INDEXED_BYTES, onFileIndexed, type LabelField } from '../../../server/src/labelUses';
 
 const work = mkdtempSync(join(tmpdir(), 'hdlm-uses-'));
@@ -127,4 +129,22 @@ test('a sibling too large to index is refused by name: no partial rename', async
   for (const run of [() => renameLabel(doc, { line: 0, character: 22 }, 'y', readDisk), () => labelReferences(doc, { line: 0, character: 22 }, readDisk)]) {
     await assert.rejects(run, (err) => err instanceof ResponseError && refusal.test(err.message));
   }
+});
+
+test('a dataset that is a FIFO or a device says why it cannot be read, at once: never a read that blocks the server or never ends', { skip: process.platform === 'win32' && 'no FIFOs here' }, async () => {
+  const fifo = join(work, 'pipe.train.jsonl');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  // A reader blocked on the FIFO would block this thread for good: a writer opens it after 3 s,
+  // so that the test fails on the time taken instead of hanging.
+  const writer = spawn('sh', ['-c', 'sleep 3; : > "$0"', fifo], { stdio: 'ignore' });
+  try {
+    const start = Date.now();
+    const facts = factsOf(fifo);
+    assert.ok(Date.now() - start < 2000, `answered in ${Date.now() - start} ms`);
+    assert.deepEqual(facts, { why: 'unreadable: not a regular file (a FIFO (named pipe))', broken: true });
+    await assert.rejects(fileIndex(fifo), /pipe\.train\.jsonl: not a regular file \(a FIFO \(named pipe\)\)/);
+  } finally {
+    writer.kill();
+  }
+  assert.deepEqual(factsOf('/dev/zero'), { why: 'unreadable: not a regular file (a device)', broken: true });
 });

@@ -7,8 +7,8 @@
 import { formatIssues, type JsonlIssue } from './jsonl';
 import { GuidedRecord, HierarchicalRecord, validateGuided, validateHierarchical } from './formats';
 import { inputText } from '../sequenceFormat';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { decodeUtf8, readProblem, readTextFile, TextFileError, withoutBom } from '../../textFile';
+import { closeSync, readSync, statSync } from 'node:fs';
+import { decodeUtf8, openRegularFile, readProblem, readTextFile, TextFileError, withoutBom } from '../../textFile';
 
 export interface DatasetIssues {
   file: string;
@@ -53,7 +53,7 @@ export function readDatasetText(file: string, maxBytes?: number): { text: string
     const fileBytes = maxBytes === undefined ? 0 : statSync(file).size;
     if (maxBytes === undefined || fileBytes <= maxBytes) return { text: readTextFile(file) };
     const bytes = Buffer.allocUnsafe(maxBytes);
-    const fd = openSync(file, 'r');
+    const fd = openRegularFile(file);
     let length = 0;
     try {
       for (let got = -1; got !== 0 && length < maxBytes; length += got) got = readSync(fd, bytes, length, maxBytes - length, length);
