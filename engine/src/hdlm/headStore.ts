@@ -8,7 +8,7 @@
 // changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
 // delta from the model's own head ('lowRank': W = W0 + A·B).
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
@@ -114,23 +114,48 @@ export function rewriteTaxonomy(dir: string, name: string, taxonomy: TaxonomyJso
 
 /**
  * The save protocol (file header): new weights file, then the manifest atomically, then the
- * head's other weights files go: the previous save's, and any a save interrupted before its
- * manifest left behind, or whose manifest was deleted by hand.
+ * head's other weights files go: the previous save's (the manifest named it), and any a save
+ * interrupted before its manifest left behind, or whose manifest was deleted by hand. Only files
+ * named as a save names them, and only plain files: the heads folder is the user's to choose, and
+ * a file of theirs beside the heads (`level1.backup.safetensors`) is not ours to delete.
  */
 function replaceHead(dir: string, manifest: Omit<HeadManifest, 'weightsFile'>, writeWeights: (path: string) => void): HeadManifest {
+  const previous = previousWeightsFile(dir, manifest.name);
   const weightsFile = `${manifest.name}.${Date.now().toString(36)}${process.pid.toString(36)}.safetensors`;
   writeWeights(join(dir, weightsFile));
   const written: HeadManifest = { ...manifest, weightsFile };
   writeAtomically(join(dir, `${manifest.name}.json`), [Buffer.from(`${JSON.stringify(written, null, 1)}\n`)]);
   for (const file of readdirSync(dir)) {
-    if (file !== weightsFile && isWeightsFileOf(manifest.name, file)) rmSync(join(dir, file), { force: true });
+    if (file === weightsFile || (file !== previous && !isWeightsFileOf(manifest.name, file))) continue;
+    const path = join(dir, file);
+    if (lstatSync(path, { throwIfNoEntry: false })?.isFile()) unlinkSync(path);
   }
   return written;
 }
 
-/** `<name>.<save id>.safetensors`, as replaceHead names them (a head named `level1` never claims `level10`'s). */
+/** The weights file the head's manifest names before a save replaces it, when it is one of the head's. */
+function previousWeightsFile(dir: string, name: string): string | undefined {
+  try {
+    const file = readManifest(dir, name).weightsFile;
+    return file.startsWith(`${name}.`) && file.endsWith('.safetensors') ? file : undefined;
+  } catch {
+    return undefined; // no head yet, or a manifest that cannot be read: nothing named
+  }
+}
+
+/** Save ids are later than this (2024-01-01): with the length below, a word is not taken for one. */
+const SAVES_SINCE = Date.UTC(2024, 0, 1);
+
+/**
+ * `<name>.<save id>.safetensors`, as replaceHead names them: the id is the save's time, 8 base-36
+ * digits between 2024 and now, then its pid's 1 to 5 (a head named `level1` never claims `level10`'s).
+ */
 function isWeightsFileOf(name: string, file: string): boolean {
-  return file.startsWith(`${name}.`) && file.endsWith('.safetensors') && /^[0-9a-z]+$/.test(file.slice(name.length + 1, -'.safetensors'.length));
+  if (!file.startsWith(`${name}.`) || !file.endsWith('.safetensors')) return false;
+  const id = file.slice(name.length + 1, -'.safetensors'.length);
+  if (!/^[0-9a-z]{9,13}$/.test(id)) return false;
+  const time = parseInt(id.slice(0, 8), 36);
+  return time >= SAVES_SINCE && time <= Date.now() + 24 * 3600_000;
 }
 
 /**

@@ -3,7 +3,7 @@
 // training run locks its heads folder, and sweeps what killed runs left there.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -194,13 +194,22 @@ test('an interrupted save leaves the previous head loadable, and saves replace o
   const first = new Float32Array(V * H).fill(0.5);
   saveHead(dir, manifest('resume'), { weight: first });
   // A save that died after writing its weights but before the manifest: a stray weights file.
-  writeFileSync(join(dir, 'resume.crashed.safetensors'), 'half a file');
+  // Named as a save names them (time, then pid, in base 36), by a run that died.
+  const stray = `resume.${(Date.now() - 60_000).toString(36)}${(4_000_000).toString(36)}.safetensors`;
+  writeFileSync(join(dir, stray), 'half a file');
+  // The user's own files beside the heads, which are not ours to delete.
+  const users = ['resume.backup.safetensors', 'resume.mybackup2024.safetensors', 'resume.zzzzzzzz1.safetensors'];
+  for (const f of users) writeFileSync(join(dir, f), 'mine');
+  mkdirSync(join(dir, `resume.${Date.now().toString(36)}1.safetensors`));
   assert.deepEqual(loadHead(dir, 'resume', ckpt).weights.weight, first);
   const second = new Float32Array(V * H).fill(0.25);
   saveHead(dir, manifest('resume'), { weight: second });
   assert.deepEqual(loadHead(dir, 'resume', ckpt).weights.weight, second);
   const files = readdirSync(dir).filter((f) => f.startsWith('resume.') && f.endsWith('.safetensors'));
-  assert.equal(files.length, 1, 'the previous weights file and the stray one were removed');
+  assert.ok(!files.includes(stray), 'the stray weights file was removed');
+  assert.deepEqual(files.filter((f) => !users.includes(f) && statSync(join(dir, f)).isFile()), [readManifest(dir, 'resume').weightsFile], 'the previous weights file was removed');
+  for (const f of users) assert.equal(readFileSync(join(dir, f), 'utf8'), 'mine', `${f} is the user's and stays`);
+  assert.equal(files.length, 1 + users.length + 1, 'a folder named like a weights file stays');
   // Another head whose name extends this one's keeps its weights.
   saveHead(dir, manifest('resume2'), { weight: first });
   saveHead(dir, manifest('resume'), { weight: second });
@@ -232,8 +241,9 @@ test('a training run holds its heads folder: a second refuses naming the first\'
   const dead = spawnSync(process.execPath, ['-e', '']).pid;
   mkdirSync(heads);
   writeFileSync(join(heads, HEADS_LOCK), `${dead}\n`);
-  const stale = `.level1.resume.safetensors.${dead}.k2j3.tmp`;
-  const live = `.level2.resume.safetensors.${process.pid}.a1b2.tmp`;
+  // Named as tempPath names them (the sweep takes nothing else).
+  const stale = `.level1.resume.safetensors.${dead}.r0123456789ab.tmp`;
+  const live = `.level2.resume.safetensors.${process.pid}.rba9876543210.tmp`;
   writeFileSync(join(heads, stale), 'half a file');
   writeFileSync(join(heads, live), 'a write in progress');
   const again = lockHeads(heads);
