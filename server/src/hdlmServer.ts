@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, JobKind, type JobPlan, type JobView, JobsResult, JobStarted, LayersParams, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
 import { cancelledDuring, classifierOf, describe, farTooLong, localPath, MAX_BATCH, MAX_TOP_K, refuseFarTooLong, sessionFacts, trainedHeads, unfitMessage, unfitData, validBeam, wireDecisions } from './requestChecks';
 import { summarizeTask } from './taskSummary';
@@ -19,6 +19,7 @@ import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { JobHost } from './jobHost';
+import type { OutboundClient } from './outboundClient';
 import { elsewhereSummary, jobPlan } from './jobView';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
@@ -42,28 +43,6 @@ const INLINE_CONTEXT_CHARS = 400;
 
 /** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
 const BATCH_GAP_MS = 2000;
-
-/** A piece of LSP work-done progress the server started (a job's, shown by the editor). */
-export interface ProgressHandle {
-  report(message: string, percentage: number): void;
-  done(): void;
-}
-
-/** What the server needs from the other side of the connection. */
-export interface OutboundClient {
-  /**
-   * Starts server-initiated work-done progress (`window/workDoneProgress/create`), cancellable
-   * from the editor; a client without the capability gets none, and the handle does nothing.
-   */
-  startProgress(title: string, onCancel: () => void): ProgressHandle;
-  sendStatus(params: StatusParams): void;
-  sendThought(params: ThoughtParams): void;
-  sendJobProgress(params: JobProgressParams): void;
-  sendGenerationStep(params: GenerationStepParams): void;
-  log(message: string): void;
-  /** Reads the `hdlm` settings section; resolves to undefined when the client cannot tell. */
-  fetchSettings(): Promise<unknown>;
-}
 
 /** Where an inline completion is asked for, and the text before the cursor. */
 export interface InlineRequest {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { evictLeastRecent, markUsed, refusal, removeQuietly } from '../diskBudget';
-import type { LayerFeatures } from './features';
+import type { LayerFeatures } from './layerFeatures';
 import type { SpannedSequence } from './sequenceFormat';
 
 /** Bump whenever extraction changes what it collects for the same inputs. */
