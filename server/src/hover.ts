@@ -9,7 +9,7 @@ import { getLocation, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN, taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
-import { MIN_STEPS_PER_EPOCH } from '../../engine/src/train/headTrainer';
+import { MIN_STEPS_PER_EPOCH } from '../../engine/src/train/stoppingSchedule';
 import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
