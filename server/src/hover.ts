@@ -16,6 +16,7 @@ import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
 import { factsOf, headsFolderNotice, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
 import { readEvaluation } from './taskSummary';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** One sentence per task-file field; completion shows these too. */
 export const FIELD_HELP: Record<string, string> = {
@@ -208,7 +209,7 @@ function scanSummary(root: Node | undefined, uri: string, levelIndex: number, co
   try {
     scan = readLayerScan(folders.headsDir);
   } catch (err) {
-    return `⚠ ${err instanceof Error ? err.message : String(err)}`;
+    return `⚠ ${errorMessage(err)}`;
   }
   const level = scan?.levels[levelIndex];
   if (!scan || !level) return '';
