@@ -8,6 +8,7 @@ import * as proto from '../../server/src/protocol';
 import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import { insertOutcomes, TrackedText } from './trackedText';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** The text to classify: the selection, else the cursor's line. */
 export function textToClassify(editor: vscode.TextEditor | undefined): string {
@@ -162,7 +163,7 @@ async function classify(server: ServerConnection, output: vscode.LogOutputChanne
       (_progress, token) => server.request(proto.classify, { text: input }, token),
     );
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (/cancelled/i.test(message)) return undefined;
     output.error(`classify: ${message}`);
     RequestErrors.show(`HdLM: ${message}`, err, output);
@@ -189,7 +190,7 @@ function showResult(result: proto.ClassifyResult, source: TrackedText | undefine
     const chosen = pick.selectedItems[0];
     pick.hide();
     void Promise.resolve(chosen?.run?.())
-      .catch((err: unknown) => output.error(`classify action: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => output.error(`classify action: ${errorMessage(err)}`))
       .finally(() => source?.dispose());
   });
   pick.onDidHide(() => {

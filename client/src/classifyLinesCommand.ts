@@ -13,6 +13,7 @@ import { selectedLines } from './lineRange';
 import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** Above this many lines the command asks first (each takes tens of milliseconds on a CPU). */
 const CONFIRM_ABOVE = 1000;
@@ -89,7 +90,7 @@ export async function classifyLinesCommand(server: ServerConnection, output: Tee
         answer = await server.request(proto.classifyMany, { texts: batch.map((i) => i.text), more }, token);
       } catch (err) {
         if (!token.isCancellationRequested) {
-          const message = err instanceof Error ? err.message : String(err);
+          const message = errorMessage(err);
           output.error(`classify each line: ${message}`);
           // Nothing more will classify: say why at once, with the task's ways out when it is the task.
           RequestErrors.show(`HdLM: ${message}`, err, output);

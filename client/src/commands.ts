@@ -13,6 +13,7 @@ import { thinkCommand } from './thinkCommand';
 import { selectDevice, selectModel, selectTask } from './selectCommands';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** `extensionPath`: where the extension is installed (its shipped model and tasks). */
 export function registerCommands(extensionPath: string, server: ServerConnection, output: TeeOutputChannel): vscode.Disposable[] {
@@ -98,7 +99,7 @@ async function clearCacheCommand(server: ServerConnection, output: TeeOutputChan
 
 /** Logs a command's failure and shows it, with a way to the log; the command's result is then undefined. */
 function showFailure(output: TeeOutputChannel, what: string, err: unknown): undefined {
-  const message = `HdLM: ${what}: ${err instanceof Error ? err.message : String(err)}`;
+  const message = `HdLM: ${what}: ${errorMessage(err)}`;
   output.error(message);
   void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => {
     if (choice) output.show(true);

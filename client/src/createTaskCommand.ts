@@ -7,6 +7,7 @@ import * as proto from '../../server/src/protocol';
 import { chooseDataset, readyOnDisk } from './chooseFile';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** Creates the task file and opens it; resolves with what the server wrote (undefined if nothing). */
 export async function createTaskCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown): Promise<proto.CreateTaskResult | undefined> {
@@ -18,7 +19,7 @@ export async function createTaskCommand(server: ServerConnection, output: TeeOut
   try {
     created = await server.request(proto.createTask, { dataset: dataset.fsPath });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     output.error(`New task from ${dataset.fsPath}: ${message}`);
     // The first line says what is wrong; the dataset's diagnostics show every line.
     void vscode.window.showErrorMessage(`HdLM: ${message.split('\n')[0]}`, 'Open Dataset').then((choice) => choice && vscode.window.showTextDocument(dataset));

@@ -17,6 +17,7 @@ import * as proto from '../../server/src/protocol';
 import { chooseTask } from './jobCommands';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /**
  * Asks the server for a view of a task's last evaluation; undefined when the request failed
@@ -27,7 +28,7 @@ async function fromLastEvaluation<P extends { task: string }, R>(server: ServerC
   try {
     return await server.request(type, params as RequestParam<P>);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     output.error(`${what} of ${task}: ${message}`);
     void vscode.window.showErrorMessage(`HdLM: ${message}`, 'Evaluate').then((choice) => choice && vscode.commands.executeCommand('hdlm.evaluate', task));
     return undefined;
@@ -152,7 +153,7 @@ export async function showMarkdown(content: string, output: TeeOutputChannel, wh
     await vscode.commands.executeCommand('markdown.showPreview', document.uri);
   } catch (err) {
     // Without VS Code's built-in Markdown extension (disabled by the user) the source is the report.
-    output.warn(`${what}: no Markdown preview (${err instanceof Error ? err.message : String(err)})`);
+    output.warn(`${what}: no Markdown preview (${errorMessage(err)})`);
   }
   return document;
 }

@@ -15,6 +15,7 @@ import { chooseDataset, chooseFile, readyOnDisk } from './chooseFile';
 import { jobFailedNotice, jobNotStartedNotice } from './notices';
 import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** The task: the argument, the active *.hdlm.json editor, or a pick among the workspace's. */
 export async function chooseTask(arg: unknown, verb: string): Promise<string | undefined> {
@@ -64,7 +65,7 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
   try {
     ({ jobId } = await start(server, task, file));
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     output.error(`${verb}: ${message}`);
     RequestErrors.notify(jobNotStartedNotice(kind, task, message, answeredByNoServer(err)), output);
     return undefined;

@@ -10,6 +10,7 @@ import { cancellable, runningText, stateText, statusLine } from './jobCounts';
 import { waitForJobEnd } from './jobWait';
 import type { ServerConnection } from './serverConnection';
 import type { TeeOutputChannel } from './teeOutputChannel';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** How long a job another window was asked to cancel is followed: a cancel takes effect between batches, within seconds. */
 const FOLLOW_ELSEWHERE_MS = 120_000;
@@ -25,7 +26,7 @@ async function listJobs(server: ServerConnection, output: TeeOutputChannel): Pro
   try {
     return (await server.request(proto.jobs, {})).jobs;
   } catch (err) {
-    const message = `HdLM: could not list the jobs: ${err instanceof Error ? err.message : String(err)}`;
+    const message = `HdLM: could not list the jobs: ${errorMessage(err)}`;
     output.error(message);
     void vscode.window.showErrorMessage(message);
     return undefined;
@@ -65,7 +66,7 @@ export async function cancelJobCommand(server: ServerConnection, output: TeeOutp
     result = await server.request(proto.cancelJob, { jobId });
   } catch (err) {
     // The server stopped (its jobs with it) or is restarting: say so instead of failing silently.
-    const message = `HdLM: could not cancel ${title}: ${err instanceof Error ? err.message : String(err)}`;
+    const message = `HdLM: could not cancel ${title}: ${errorMessage(err)}`;
     output.error(message);
     void vscode.window.showErrorMessage(message);
     return undefined;
@@ -95,7 +96,7 @@ async function followElsewhere(server: ServerConnection, output: TeeOutputChanne
       waitForJobEnd(() => server.request(proto.jobs, {}).then((r) => r.jobs), jobId, { intervalMs: 1000, timeoutMs: FOLLOW_ELSEWHERE_MS }),
     );
   } catch (err) {
-    output.warn(`stopped following ${title}: ${err instanceof Error ? err.message : String(err)}`);
+    output.warn(`stopped following ${title}: ${errorMessage(err)}`);
     return undefined;
   }
   const said =

@@ -10,6 +10,7 @@ import { chooseTask, runJobCommand, taskUri } from './jobCommands';
 import type { ServerConnection } from './serverConnection';
 import { setLevelLayers } from './taskPanel';
 import type { TeeOutputChannel } from './teeOutputChannel';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** What to do with the suggestion without asking (scripts, tests): write it, or leave the file. */
 export interface ScanOptions {
@@ -43,7 +44,7 @@ async function useLayers(uri: vscode.Uri, scan: proto.LayerScan, output: TeeOutp
   const changed = new Map(scan.suggested.map((layer, i) => [i + 1, layer] as const).filter(([level, layer]) => scan.current[level - 1] !== layer));
   // A file that cannot be edited (gone, not JSON any more) is said below, as an unsaved one is.
   const saved = await setLevelLayers(uri, changed).catch((err: unknown) => {
-    output.error(`writing the layers: ${err instanceof Error ? err.message : String(err)}`);
+    output.error(`writing the layers: ${errorMessage(err)}`);
     return false;
   });
   const what = `layers ${layersText(scan.suggested)} (were ${layersText(scan.current)}) in ${vscode.workspace.asRelativePath(uri)}`;

@@ -12,6 +12,7 @@ import { openTaskFile, selectTask } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
 import { webviewHtml, webviewOptions } from './webviewHtml';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 export const LAYER_VIEW_TYPE = 'hdlm.layerView';
 const FOLLOW_DELAY_MS = 600;
@@ -118,7 +119,7 @@ export class LayerView implements vscode.Disposable {
       this.post({ type: 'layers', data: this.data });
     } catch (err) {
       if (source.token.isCancellationRequested) return;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       this.output.error(`layer view: ${message}`);
       this.post({ type: 'error', message });
     }

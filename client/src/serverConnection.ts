@@ -26,6 +26,7 @@ import { clientSettings } from './settings';
 import { StatusBar } from './statusBar';
 import { TeeOutputChannel } from './teeOutputChannel';
 import type { ThoughtDecorations } from './thoughtDecorations';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** Whether two lists of languages differ as sets. */
 function languagesChanged(a: readonly string[], b: readonly string[]): boolean {
@@ -104,7 +105,7 @@ export class ServerConnection implements vscode.Disposable {
   start(): Promise<void> {
     this.starting ??= this.client.start().catch((err: unknown) => {
       this.starting = undefined;
-      const message = `the HdLM server failed to start: ${err instanceof Error ? err.message : String(err)}`;
+      const message = `the HdLM server failed to start: ${errorMessage(err)}`;
       this.output.error(message);
       this.statusBar.update({ health: 'error', busy: false, message, device: '' });
       throw err;

@@ -17,6 +17,7 @@ import { layerProblem, levelLayers, withLevelLayers, type LevelLayer } from './t
 import { settingFor } from './selectCommands';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { isSettingFor } from './workspacePaths';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 export const TASK_PANEL_VIEW = 'hdlm.tasks';
 
@@ -106,7 +107,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
   /** A panel action that failed (a server that is restarting, an edit that could not be made) is said, not lost. */
   private failed(message: TaskPanelToHost, err: unknown): void {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = errorMessage(err);
     this.output.error(`task panel: ${message.type} failed: ${error}`);
     RequestErrors.notify(panelFailedNotice(message, error), this.output);
   }
@@ -133,7 +134,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     const jobs = await this.server.request(proto.jobs, {}).then(
       (r) => r.jobs,
       (err: unknown) => {
-        problems.push(`jobs: ${err instanceof Error ? err.message : String(err)}`);
+        problems.push(`jobs: ${errorMessage(err)}`);
         return [];
       },
     );
@@ -152,7 +153,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       return { ...entry, ...(summary.modelLayers !== undefined ? { modelLayers: summary.modelLayers } : {}), heads: summary.heads, evaluation: summary.evaluation, thoughtEvaluation: summary.thoughtEvaluation, history: summary.history, layerScan: summary.layerScan, notices: summary.notices ?? [] };
     } catch (err) {
       // An invalid task file is already named by its diagnostics; other failures go to the panel.
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       if (!message.includes(uri.fsPath)) problems.push(`heads: ${message}`);
       return entry;
     }
@@ -228,7 +229,7 @@ async function readTask(uri: vscode.Uri, active: string): Promise<TaskEntry> {
     const kind = raw?.['kind'] === 'thoughtThenAnswer' ? 'thoughtThenAnswer' : 'classify';
     return { ...base, name: String(raw?.['name'] ?? ''), kind, dataset, levels };
   } catch (err) {
-    const problem = err instanceof TaskFileError ? err.problems.join('; ') : err instanceof Error ? err.message : String(err);
+    const problem = err instanceof TaskFileError ? err.problems.join('; ') : errorMessage(err);
     return { ...base, name: '', kind: 'classify', dataset: '', levels: [], problem };
   }
 }

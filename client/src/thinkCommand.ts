@@ -8,6 +8,7 @@ import * as proto from '../../server/src/protocol';
 import { sourceRange, textToClassify } from './classifyCommand';
 import type { ServerConnection } from './serverConnection';
 import { insertOutcomes, TrackedText } from './trackedText';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 let requests = 0;
 
@@ -29,7 +30,7 @@ export async function thinkCommand(server: ServerConnection, output: vscode.LogO
   }
   // Not awaited: the command resolves with the result (scripts, tests) while the pick waits for the user.
   offer(result, at)
-    .catch((err: unknown) => output.error(`think then answer: ${err instanceof Error ? err.message : String(err)}`))
+    .catch((err: unknown) => output.error(`think then answer: ${errorMessage(err)}`))
     .finally(() => at?.dispose());
   return result;
 }
@@ -50,7 +51,7 @@ async function think(server: ServerConnection, output: vscode.LogOutputChannel, 
       },
     );
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (/cancelled/i.test(message)) return undefined;
     output.error(`think then answer: ${message}`);
     void vscode.window.showErrorMessage(`HdLM: ${message}`, 'Show Log').then((choice) => choice && output.show(true));

@@ -9,6 +9,7 @@ import { GraphCache, defaultGraphCacheDir, CacheEvent } from './model/graphCache
 import { SegmentedModel, type SharedParts } from './model/segmentedModel';
 import type { ExecutionProvider } from './runtime/ort';
 import { Tokenizer } from './tokenizer';
+import { errorMessage } from './errorMessage';
 
 export interface LoadModelOptions {
   /** Layers after which a segment ends (exit layers besides the last); default none. */
@@ -71,7 +72,7 @@ export class LoadedModel {
       // memory, an operator it cannot place): run the model on the CPU and say why, never silently.
       // A strict load asks whether every graph runs on this device: its answer is the error.
       if (provider === 'cpu' || options.strictDevice) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       warn(`${provider} could not hold ${dir} (${reason.split('\n')[0]}); running it on the CPU`);
       return new LoadedModel(checkpoint, await create('cpu'), tokenizer, { provider, reason });
     }

@@ -8,6 +8,7 @@ import { closeSync, constants, fstatSync, linkSync, openSync, readFileSync, rmSy
 import { dirname } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { syncFolder, tempPath, writeDurably } from './atomicFile';
+import { errorMessage } from './errorMessage';
 
 /** `text` without a leading byte order mark. */
 export function withoutBom(text: string): string {
@@ -150,7 +151,7 @@ function firstBadLine(bytes: Uint8Array): number {
 /** What went wrong reading a file, without its path when the error carries it apart. */
 export function readProblem(err: unknown): string {
   if (err instanceof TextFileError) return err.reason;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 /**

@@ -7,9 +7,9 @@ import { basename } from 'node:path';
 import { thinkOn, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { inputText } from '../../engine/src/hdlm/sequenceFormat';
 import { CancelledError, ContextOverflowError, readoutAllLayers, type Engine, type EngineOptions } from '../../engine/src/index';
-import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, GenerationStepParams, JobKind, type JobPlan, JobProgressParams, type JobView, JobsResult, JobStarted, LayersParams, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, ThoughtParams, TrainParams } from './protocol';
+import { JOB_VERBS, type CancelJobResult, type ClearCacheResult, ScanLayersParams, ClassifyManyParams, ClassifyManyResult, ClassifyParams, ClassifyResult, CreateTaskParams, CreateTaskResult, EngineInfoResult, ErrorCodes, type LoadedModelInfo, EvaluateParams, JobKind, type JobPlan, type JobView, JobsResult, JobStarted, LayersParams, LayersResult, LabelReportParams, LabelReportResult, MistakesParams, MistakesResult, StatusParams, TaskSummaryParams, TaskSummaryResult, ThinkThenAnswerParams, ThinkThenAnswerResult, TrainParams } from './protocol';
 import { JobJournal, journalFile } from './jobJournal';
-import { cancelledDuring, classifierOf, describe, farTooLong, localPath, MAX_BATCH, MAX_TOP_K, refuseFarTooLong, sessionFacts, trainedHeads, unfitMessage, unfitData, validBeam, wireDecisions } from './requestChecks';
+import { cancelledDuring, classifierOf, farTooLong, localPath, MAX_BATCH, MAX_TOP_K, refuseFarTooLong, sessionFacts, trainedHeads, unfitMessage, unfitData, validBeam, wireDecisions } from './requestChecks';
 import { summarizeTask } from './taskSummary';
 import { defaultCacheDir } from '../../engine/src/cacheDir';
 import { clearEngineCache } from '../../engine/src/cacheClear';
@@ -19,6 +19,8 @@ import { createTaskFile } from '../../engine/src/hdlm/taskCreation';
 import { readMistakes } from '../../engine/src/hdlm/evaluationMistakes';
 import { readLabelReport } from '../../engine/src/hdlm/labelReport';
 import { JobHost } from './jobHost';
+import type { OutboundClient } from './outboundClient';
+import { errorMessage } from '../../engine/src/errorMessage';
 import { elsewhereSummary, jobPlan } from './jobView';
 import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFile';
 import { engineSettings, HdlmSettings, parseSettings, sessionSettings } from './settings';
@@ -42,28 +44,6 @@ const INLINE_CONTEXT_CHARS = 400;
 
 /** How long the status stays busy after a batch whose run has more (the client sends the next at once). */
 const BATCH_GAP_MS = 2000;
-
-/** A piece of LSP work-done progress the server started (a job's, shown by the editor). */
-export interface ProgressHandle {
-  report(message: string, percentage: number): void;
-  done(): void;
-}
-
-/** What the server needs from the other side of the connection. */
-export interface OutboundClient {
-  /**
-   * Starts server-initiated work-done progress (`window/workDoneProgress/create`), cancellable
-   * from the editor; a client without the capability gets none, and the handle does nothing.
-   */
-  startProgress(title: string, onCancel: () => void): ProgressHandle;
-  sendStatus(params: StatusParams): void;
-  sendThought(params: ThoughtParams): void;
-  sendJobProgress(params: JobProgressParams): void;
-  sendGenerationStep(params: GenerationStepParams): void;
-  log(message: string): void;
-  /** Reads the `hdlm` settings section; resolves to undefined when the client cannot tell. */
-  fetchSettings(): Promise<unknown>;
-}
 
 /** Where an inline completion is asked for, and the text before the cursor. */
 export interface InlineRequest {
@@ -207,7 +187,7 @@ export class HdlmServer {
       const settings = await this.readSettings();
       await this.job(`opening the task (${why})`, undefined, () => this.withSession(engine, settings, () => Promise.resolve()));
     } catch (err) {
-      this.client.log(`${why}: the task could not be opened again: ${describe(err)}`);
+      this.client.log(`${why}: the task could not be opened again: ${errorMessage(err)}`);
     }
   }
 
@@ -275,7 +255,7 @@ export class HdlmServer {
             } catch (err) {
               // One text the model cannot take does not stop the others; a cancel stops them all.
               if (err instanceof CancelledError || signal.aborted) throw err;
-              results.push({ error: describe(err) });
+              results.push({ error: errorMessage(err) });
             }
           }
           return {
@@ -356,7 +336,7 @@ export class HdlmServer {
       );
     } catch (err) {
       // Ghost text is optional: a failure is logged, never shown as an error while typing.
-      if (!(err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled)) this.client.log(`inline completion: ${describe(err)}`);
+      if (!(err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled)) this.client.log(`inline completion: ${errorMessage(err)}`);
       return [];
     }
   }
@@ -467,7 +447,7 @@ export class HdlmServer {
     try {
       summary = summarizeTask(file, (m) => this.client.log(m), this.defaults.modelDir);
     } catch (err) {
-      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+      throw new ResponseError(ErrorCodes.badRequest, errorMessage(err));
     }
     const session = this.tasks.openOn(file);
     return session?.unfit ? { ...summary, notices: [...(summary.notices ?? []), unfitMessage(session)] } : summary;
@@ -494,7 +474,7 @@ export class HdlmServer {
     try {
       return read(readTaskFile(file));
     } catch (err) {
-      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+      throw new ResponseError(ErrorCodes.badRequest, errorMessage(err));
     }
   }
 
@@ -509,7 +489,7 @@ export class HdlmServer {
       for (const notice of created.notices) this.client.log(notice);
       return created;
     } catch (err) {
-      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+      throw new ResponseError(ErrorCodes.badRequest, errorMessage(err));
     }
   }
 
@@ -536,7 +516,7 @@ export class HdlmServer {
       ({ headsDir } = task);
       plan = jobPlan(kind, task);
     } catch (err) {
-      throw new ResponseError(ErrorCodes.badRequest, describe(err));
+      throw new ResponseError(ErrorCodes.badRequest, errorMessage(err));
     }
     this.jobs.refuseIfHeadsBusy(file, headsDir);
     const settings = await this.readSettings();
@@ -561,7 +541,7 @@ export class HdlmServer {
       })
       .catch((err: unknown) => {
         if (opened) throw err;
-        const message = `could not load the model or task: ${describe(err)}`;
+        const message = `could not load the model or task: ${errorMessage(err)}`;
         this.serverStatus.sessionFailed(message);
         throw new ResponseError(ErrorCodes.modelUnavailable, message);
       });
@@ -621,7 +601,7 @@ export class HdlmServer {
       // Too long for the model is the input's fault, wherever the model finds it.
       if (err instanceof ContextOverflowError) throw new ResponseError(ErrorCodes.badRequest, err.message);
       this.client.log(`${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${describe(err)}`);
+      throw new ResponseError(ErrorCodes.modelUnavailable, `${what} failed: ${errorMessage(err)}`);
     } finally {
       listener?.dispose();
       this.serverStatus.requestEnded(hold);
@@ -697,7 +677,7 @@ export class HdlmServer {
     try {
       raw = (await this.client.fetchSettings()) ?? this.pushedSettings ?? this.initializationOptions;
     } catch (err) {
-      this.client.log(`could not read settings from the client, using defaults: ${describe(err)}`);
+      this.client.log(`could not read settings from the client, using defaults: ${errorMessage(err)}`);
     }
     const { settings, problems } = parseSettings(raw);
     for (const problem of problems) this.client.log(`settings: ${problem}`);
@@ -714,8 +694,8 @@ export class HdlmServer {
       this.serverStatus.engineStarted(info.device, info.fallbacks.length > 0 ? `ready on ${info.device} (fell back: ${info.fallbacks.map((f) => f.provider).join(', ')})` : undefined);
       return engine;
     } catch (err) {
-      this.client.log(`engine failed to start: ${describe(err)}`);
-      this.serverStatus.engineFailed(`engine failed: ${describe(err)}`);
+      this.client.log(`engine failed to start: ${errorMessage(err)}`);
+      this.serverStatus.engineFailed(`engine failed: ${errorMessage(err)}`);
       throw err;
     }
   }
@@ -727,7 +707,7 @@ export class HdlmServer {
     try {
       return await this.engine;
     } catch (err) {
-      throw new ResponseError(ErrorCodes.engineUnavailable, `the HdLM engine is unavailable: ${describe(err)}`);
+      throw new ResponseError(ErrorCodes.engineUnavailable, `the HdLM engine is unavailable: ${errorMessage(err)}`);
     }
   }
 

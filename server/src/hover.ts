@@ -9,13 +9,14 @@ import { getLocation, type Node } from 'jsonc-parser';
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_TRAIN, taskNodeAt, taskTree } from '../../engine/src/hdlm/taskFile';
-import { MIN_STEPS_PER_EPOCH } from '../../engine/src/train/headTrainer';
+import { MIN_STEPS_PER_EPOCH } from '../../engine/src/train/stoppingSchedule';
 import { exitHeads, headName } from '../../engine/src/hdlm/taskSession';
 import { readLayerScan } from '../../engine/src/hdlm/layerScan';
 import { basename, resolve } from 'node:path';
 import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
 import { factsOf, headsFolderNotice, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
 import { readEvaluation } from './taskSummary';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** One sentence per task-file field; completion shows these too. */
 export const FIELD_HELP: Record<string, string> = {
@@ -208,7 +209,7 @@ function scanSummary(root: Node | undefined, uri: string, levelIndex: number, co
   try {
     scan = readLayerScan(folders.headsDir);
   } catch (err) {
-    return `⚠ ${err instanceof Error ? err.message : String(err)}`;
+    return `⚠ ${errorMessage(err)}`;
   }
   const level = scan?.levels[levelIndex];
   if (!scan || !level) return '';

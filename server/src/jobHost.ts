@@ -5,9 +5,9 @@
 import { basename } from 'node:path';
 import { ResponseError } from 'vscode-languageserver';
 import { samePath } from '../../engine/src/samePath';
-import type { OutboundClient, ProgressHandle } from './hdlmServer';
 import { Jobs, type JobSettings } from './jobs';
 import { JobJournal } from './jobJournal';
+import type { OutboundClient, ProgressHandle } from './outboundClient';
 import { ErrorCodes, JOB_VERBS, type CancelJobResult, type JobKind, type JobPlan, type JobProgressParams, type JobView } from './protocol';
 
 export class JobHost {

@@ -42,6 +42,7 @@ import { sweepDeadTemps, writeAtomically } from '../../engine/src/atomicFile';
 import { processAlive, processAliveSince, processStart } from '../../engine/src/processAlive';
 import { applyJobEvent, newJobView } from './jobView';
 import type { JobEvent, JobKind, JobPlan, JobView } from './protocol';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** Ended jobs kept beside the running ones. */
 const KEEP_ENDED = 20;
@@ -168,7 +169,7 @@ export class JobJournal {
       writeAtomically(join(this.dir, `${jobId}${REQUEST_SUFFIX}`), [Buffer.from(`${JSON.stringify({ jobId, requestedAt: new Date().toISOString(), by: process.pid })}\n`)]);
       return { requested: true };
     } catch (err) {
-      return { requested: false, reason: `could not leave the cancel request in ${this.dir}: ${err instanceof Error ? err.message : String(err)}` };
+      return { requested: false, reason: `could not leave the cancel request in ${this.dir}: ${errorMessage(err)}` };
     }
   }
 
@@ -209,7 +210,7 @@ export class JobJournal {
         othersRunning = running.length > 0;
         handlers.othersChanged(running.map(({ job }) => ({ ...withoutBookkeeping(job), elsewhere: true as const })));
       } catch (err) {
-        this.log(`job journal ${dir}: could not look at the folder: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`job journal ${dir}: could not look at the folder: ${errorMessage(err)}`);
       }
     };
     let watcher: FSWatcher | undefined;
@@ -226,7 +227,7 @@ export class JobJournal {
         watcher?.close();
       });
     } catch (err) {
-      this.log(`job journal ${dir}: cannot watch the folder (${err instanceof Error ? err.message : String(err)}); looking every ${CANCEL_POLL_MS / 1000} s instead`);
+      this.log(`job journal ${dir}: cannot watch the folder (${errorMessage(err)}); looking every ${CANCEL_POLL_MS / 1000} s instead`);
     }
     // unref: looking must not keep a finished server process alive.
     const poll = setInterval(look, CANCEL_POLL_MS).unref();
@@ -290,7 +291,7 @@ export class JobJournal {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // removed meanwhile (swept)
       // A damaged file costs its jobs' history, never the server: its own server writes it afresh.
-      const problem = err instanceof Error ? err.message : String(err);
+      const problem = errorMessage(err);
       if (this.logged.get(file) !== problem) this.log(`job journal ${file} is unreadable and its jobs are left out: ${problem}`);
       this.logged.set(file, problem);
       return undefined;
@@ -326,7 +327,7 @@ export class JobJournal {
       }
     } catch (err) {
       // Tidying up is never worth a failed job start.
-      this.log(`job journal ${this.dir}: could not remove old files: ${err instanceof Error ? err.message : String(err)}`);
+      this.log(`job journal ${this.dir}: could not remove old files: ${errorMessage(err)}`);
     }
   }
 
@@ -345,7 +346,7 @@ export class JobJournal {
       mkdirSync(this.dir, { recursive: true });
       writeAtomically(file, [Buffer.from(`${JSON.stringify({ jobs: this.own }, null, 1)}\n`)]);
     } catch (err) {
-      this.log(`could not write the job journal ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      this.log(`could not write the job journal ${file}: ${errorMessage(err)}`);
     }
   }
 }

@@ -109,8 +109,3 @@ export function localPath(uri: string): string | undefined {
     return undefined;
   }
 }
-
-/** An error's message for a log line or a response (a thrown non-Error as it prints). */
-export function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

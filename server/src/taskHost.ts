@@ -20,6 +20,7 @@ import { MAX_TASK_FILE_BYTES, readTaskFile, TaskFileError, type TaskDefinition }
 import { openModelOnly, openTask, taskModelFolder, unreadTask, type TaskSession } from '../../engine/src/hdlm/taskSession';
 import { SHIPPED_TASK } from './protocol';
 import type { HdlmSettings } from './settings';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 export interface Defaults {
   /** The shipped model folder. */
@@ -185,7 +186,7 @@ export class TaskHost {
       return opened;
     } catch (err) {
       // The task is what the user set up last: its problem comes first.
-      throw new Error(`${problem}; and the model ${modelDir} could not be opened without it: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`${problem}; and the model ${modelDir} could not be opened without it: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -352,6 +353,6 @@ function readable(taskFile: string): TaskFileRead {
   try {
     return { task: readTaskFile(taskFile) };
   } catch (err) {
-    return { problem: err instanceof TaskFileError ? `${err.path}: ${err.problems.join('; ')}` : err instanceof Error ? err.message : String(err) };
+    return { problem: err instanceof TaskFileError ? `${err.path}: ${err.problems.join('; ')}` : errorMessage(err) };
   }
 }

@@ -14,6 +14,7 @@ import { readTaskFile, type TaskDefinition } from '../../engine/src/hdlm/taskFil
 import { exitHeads, exitLayers, exitsWaitNotice, FLAT_HEAD, headLayers, taskHeadNames, taskModelFolder } from '../../engine/src/hdlm/taskSession';
 import type { HeadSummary, TaskSummaryResult } from './protocol';
 import { modelLayers } from './taskFacts';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** A head's manifest as the panel shows it; nothing when another task trained it (not this task's: loading refuses it; the folder's notice says whose). */
 function headSummary(headsDir: string, name: string, taskName: string, log: (m: string) => void): HeadSummary | undefined {
@@ -26,7 +27,7 @@ function headSummary(headsDir: string, name: string, taskName: string, log: (m: 
     return { name, layer: m.layer, kind: m.kind, bestDevAccuracy: number('bestDevAccuracy'), bestEpoch: number('bestEpoch'), ...(m.labelScoring ? { labelScoring: m.labelScoring } : {}), trainedAt: m.createdAt };
   } catch (err) {
     // A damaged manifest is reported where the user looks for it, and the others still show.
-    log(`head ${name} in ${headsDir}: ${err instanceof Error ? err.message : String(err)}`);
+    log(`head ${name} in ${headsDir}: ${errorMessage(err)}`);
     return undefined;
   }
 }
@@ -47,7 +48,7 @@ export function readEvaluation(headsDir: string, log: (m: string) => void = () =
   try {
     kept = readEvaluationRecord(file);
   } catch (err) {
-    log(err instanceof Error ? err.message : String(err));
+    log(errorMessage(err));
     return {};
   }
   return kept.kind === 'thoughtThenAnswer' ? { thoughtEvaluation: withResolvedFiles(headsDir, kept.record, datasets) } : { evaluation: withResolvedFiles(headsDir, kept.record, datasets) };
@@ -114,7 +115,7 @@ function keptScan(headsDir: string, log: (m: string) => void): { layerScan?: Lay
     const layerScan = readLayerScan(headsDir);
     return layerScan ? { layerScan } : {};
   } catch (err) {
-    log(err instanceof Error ? err.message : String(err));
+    log(errorMessage(err));
     return {};
   }
 }

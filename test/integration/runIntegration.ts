@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, resultsDir } from '../support/vscodeHost';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
       extensionTestsEnv: { HDLM_TEST_RESULTS: resultsDir, ...(process.env['HDLM_TEST_GREP'] ? { HDLM_TEST_GREP: process.env['HDLM_TEST_GREP'] } : {}) },
     });
   } catch (err) {
-    console.error(`integration: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`integration: ${errorMessage(err)}`);
   } finally {
     rmSync(workspace, { recursive: true, force: true });
     rmSync(cache, { recursive: true, force: true });

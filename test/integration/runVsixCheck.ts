@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RESTRICTED_WORKSPACE_SETTINGS } from '../vsixProbe/restricted';
 import { codeServerDir, node24, repoRoot, resultsDir } from '../support/vscodeHost';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 function vsixPath(): string {
   const { name, version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -65,7 +66,7 @@ async function probe(mode: Mode, extensionsDir: string, scratch: string, logs: s
       extensionTestsEnv: { HDLM_TEST_RESULTS: logs, HDLM_VSIX_EXTENSIONS_DIR: extensionsDir, HDLM_VSIX_MODE: mode },
     });
   } catch (err) {
-    console.error(`vsix (${mode}): ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`vsix (${mode}): ${errorMessage(err)}`);
   }
   return existsSync(resultFile) ? (JSON.parse(readFileSync(resultFile, 'utf8')) as ProbeResult) : { passes: 0, failures: 1, lines: [`the ${mode} window wrote no result`] };
 }
@@ -87,7 +88,7 @@ async function main(): Promise<number> {
     process.env['HDLM_WRAPPER_RESULTS'] = logs;
     for (const mode of ['trusted', 'restricted'] as const) results.push(await probe(mode, extensionsDir, scratch, logs));
   } catch (err) {
-    console.error(`vsix: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`vsix: ${errorMessage(err)}`);
     results.push({ passes: 0, failures: 1, lines: [String(err)] });
   } finally {
     rmSync(scratch, { recursive: true, force: true });

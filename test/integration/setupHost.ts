@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { missingBuildTools } from '../support/buildTools';
 import { CODE_SERVER_VERSION, codeServerDir, node24, node24Dir, NODE24_VERSION, vscodeServerMain } from '../support/vscodeHost';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 /** npm's own entry script, so it can be run by a Node other than the one on PATH. */
 function npmCliPath(): string {
@@ -64,6 +65,6 @@ try {
   ensureCodeServer();
   console.log(`setup: VS Code host ready (${vscodeServerMain})`);
 } catch (err) {
-  console.error(`setup: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`setup: ${errorMessage(err)}`);
   process.exitCode = 1;
 }

@@ -1,6 +1,6 @@
 // The other side of the language server's connection, for driving HdlmServer in unit tests:
 // it records what the server sends and answers settings requests from a plain object.
-import type { OutboundClient, ProgressHandle } from '../../server/src/hdlmServer';
+import type { OutboundClient, ProgressHandle } from '../../server/src/outboundClient';
 import type { GenerationStepParams, JobProgressParams, StatusParams, ThoughtParams } from '../../server/src/protocol';
 
 export class FakeClient implements OutboundClient {

@@ -2,7 +2,7 @@
 // saved head, run the way inference runs it (its own graph, norm included), on the dev features
 // must give the dev loss the trainer recorded for its best epoch.
 import type { Checkpoint } from '../../engine/src/checkpoint/types';
-import type { LayerFeatures } from '../../engine/src/hdlm/features';
+import type { LayerFeatures } from '../../engine/src/hdlm/layerFeatures';
 import { loadHead } from '../../engine/src/hdlm/headStore';
 import type { HeadReport } from '../../engine/src/hdlm/trainTypes';
 import { LanguageHead } from '../../engine/src/model/languageHead';

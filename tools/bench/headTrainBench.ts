@@ -2,6 +2,7 @@
 //   node out/tools/bench/headTrainBench.js [--threads N] [--vocab V] [--hidden H]
 import { parseArgs } from 'node:util';
 import { benchHeadTraining } from '../../engine/src/train/headTrainBench';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { threads: { type: 'string' }, vocab: { type: 'string' }, hidden: { type: 'string' } } });
@@ -19,6 +20,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`bench: ${errorMessage(err)}`);
   process.exitCode = 1;
 });

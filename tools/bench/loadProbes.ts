@@ -26,6 +26,7 @@ import { ModelPool } from '../../engine/src/modelPool';
 import { Session } from '../../engine/src/runtime/ort';
 import { Tokenizer } from '../../engine/src/tokenizer';
 import { join } from 'node:path';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 const THREADS = 2;
 const MIB = 2 ** 20;
@@ -146,6 +147,6 @@ async function main(args: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(errorMessage(err));
   process.exit(2);
 });

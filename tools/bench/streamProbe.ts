@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { generate } from '../../engine/src/generate/generator';
 import type { SegmentedModel } from '../../engine/src/model/segmentedModel';
 import { Tokenizer } from '../../engine/src/tokenizer';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 const root = resolve(__dirname, '..', '..', '..');
 const RUNS = 5;
@@ -117,6 +118,6 @@ async function main(args: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(errorMessage(err));
   process.exit(2);
 });

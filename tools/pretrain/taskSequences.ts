@@ -21,6 +21,7 @@ import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { Tokenizer } from '../../engine/src/tokenizer';
 import { buildTaskStream } from './lib/taskSequences';
 import { commandLineOr } from '../corpus/lib/args';
+import { errorMessage } from '../../engine/src/errorMessage';
 
 const USAGE = `usage: node out/tools/pretrain/taskSequences.js --task FILE [--task FILE …] --out FILE [options]
 
@@ -67,6 +68,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`taskSequences: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`taskSequences: ${errorMessage(err)}`);
   process.exitCode = 1;
 });

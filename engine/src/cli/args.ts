@@ -11,6 +11,7 @@ import { missingConfigReason } from '../checkpoint/modelFolder';
 import { defaultModelDir } from '../defaults';
 import { DEFAULT_BEAM, resolveBeam, type HierarchyBeam } from '../hdlm/classifier';
 import type { TaskDefinition } from '../hdlm/taskFile';
+import { errorMessage } from '../errorMessage';
 
 export { defaultModelDir, defaultTaskFile, defaultThoughtTaskFile } from '../defaults';
 
@@ -35,7 +36,7 @@ export function parse(argv: string[], options: ParseArgsConfig['options'], commo
     const { values, positionals } = parseArgs({ args: argv, options: { ...common, ...options }, allowPositionals: true, strict: true });
     return { values: values as Values, positionals };
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
 }
 

@@ -14,6 +14,7 @@ import { mistakesCommand } from './commands/mistakes';
 import { reportCommand } from './commands/report';
 import { scanLayersCommand } from './commands/scanLayers';
 import { thinkCommand } from './commands/think';
+import { errorMessage } from '../errorMessage';
 
 const USAGE = `usage: hdlm <command> [options] [prompt | task file]
 
@@ -215,7 +216,7 @@ main(process.argv.slice(2)).then(
       console.error('hdlm: cancelled');
       process.exitCode = 130;
     } else {
-      console.error(`hdlm: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`hdlm: ${errorMessage(err)}`);
       process.exitCode = 1;
     }
   },

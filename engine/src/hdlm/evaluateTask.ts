@@ -5,24 +5,23 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeAtomically } from '../checkpoint/safetensors';
 import { dirname, join } from 'node:path';
 import type { Engine } from '../engine';
-import type { LanguageHead } from '../model/languageHead';
 import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
-import { formatIssues, type JsonlIssue } from './dataset/jsonl';
 import type { HierarchicalRecord } from './dataset/formats';
-import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
+import { readHierarchicalDataset } from './dataset/readDataset';
 import { checkIsFolder } from './headStore';
 import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics } from './metrics';
-import { splitByHash, subsample } from './splits';
+import { subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
-import { FLAT_HEAD, loadSavedHead, openTask, type TaskSession } from './taskSession';
-import type { LabelScoring } from './labelScorer';
+import { openTask, type TaskSession } from './taskSession';
 import { fitToContextOnAnyPath } from './features';
 import { contextRoom, NAMED, namedTooLong, noExampleFitsError, recordPlace } from './contextFit';
 import { appendHistory, evaluatedFileDigest, keepAsPrevious, type SincePrevious } from './evaluationHistory';
 import { portableRecordFile, resolveRecordFile } from './recordFile';
 import { samePath } from '../samePath';
-import type { ThoughtEvaluationRecord, ThoughtPrediction } from './evaluateThought';
+import type { ThoughtEvaluationRecord } from './evaluateThought';
+import { evaluationRecords, NOTHING_EVALUATED, openFlatHead, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluationCommon';
+import type { ExamplePrediction, PredictedPath, ThoughtPrediction } from './evaluationPredictions';
 
 interface VariantEvaluation {
   name: 'hdlm' | 'flat';
@@ -76,23 +75,6 @@ class ExitTally {
   }
 }
 
-/** One variant's path for one example: its label per level, with its probability among its siblings. */
-export interface PredictedPath {
-  labels: string[];
-  probabilities: number[];
-  /** Exiting when sure: the layer that decided each level (absent for fixed layers: the variant's own). */
-  layers?: number[];
-}
-
-/** What each variant decided for one example: the rows `hdlm eval --predictions` writes. */
-export interface ExamplePrediction {
-  /** The record's id in the dataset file. */
-  id: string;
-  gold: string[];
-  hdlm: PredictedPath;
-  flat: PredictedPath;
-}
-
 interface TaskEvaluation {
   task: string;
   file: string;
@@ -120,40 +102,6 @@ interface TaskEvaluation {
   predictions?: ExamplePrediction[];
 }
 
-/**
- * What to evaluate on: the file asked for, else the task's test file, else its dev file, else
- * the dev split that training held out of the training file (same fraction and seed), so a task
- * with a single dataset file is still measured on examples its heads did not train on.
- * `file` names it in the record; `source` is the file read (where its lines are); `skipped`, the
- * lines of an evaluated file that the reader skipped (none for a dev split: training reports the
- * training file's).
- */
-export function evaluationRecords<R extends { id: string }>(
-  task: TaskDefinition,
-  asked: string | undefined,
-  read: (file: string) => { records: R[]; issues?: DatasetIssues },
-): { file: string; source: string; records: R[]; skipped: JsonlIssue[] } {
-  const file = asked ?? task.dataset.test ?? task.dataset.dev;
-  if (file) {
-    const { records, issues } = read(file);
-    return { file, source: file, records, skipped: issues?.skipped ?? [] };
-  }
-  const { dev } = splitByHash(read(task.dataset.train).records, task.train.devFraction, task.train.seed);
-  if (dev.length === 0) throw new Error(`${task.path}: nothing to evaluate on: no dataset.test or dataset.dev, and the dev split of ${task.dataset.train} is empty (raise train.devFraction)`);
-  return { file: `${task.dataset.train} (dev split, ${Math.round(task.train.devFraction * 100)}%)`, source: task.dataset.train, records: dev, skipped: [] };
-}
-
-export { namedTooLong, recordPlace };
-
-/** What an evaluation refused for want of examples left as it was. */
-export const NOTHING_EVALUATED = 'nothing was evaluated, and the kept evaluation stays as it was';
-
-/** The lines of an evaluated file that were skipped, the first few named with why. */
-export function skippedLinesNotice(source: string, skipped: readonly JsonlIssue[]): string {
-  const more = skipped.length > NAMED ? `\n… and ${skipped.length - NAMED} more` : '';
-  return `${skipped.length} ${skipped.length === 1 ? 'line' : 'lines'} of ${source} skipped, not evaluated:\n${formatIssues(source, skipped.slice(0, NAMED))}${more}`;
-}
-
 /** Each record whose gold path leaves the taxonomy, with where it first does (Taxonomy.departure). */
 function outsideTaxonomy<R extends { id: string; labels: readonly string[] }>(records: readonly R[], taxonomy: Taxonomy): { record: R; level: number; label: string; knownUnder?: string }[] {
   return records.flatMap((record) => {
@@ -173,24 +121,6 @@ function unknownLabelsNotice(source: string, outside: ReturnType<typeof outsideT
   const n = outside.length === 1 ? '1 example has a gold label' : `${outside.length} examples have gold labels`;
   const them = outside.length === 1 ? 'it' : 'them';
   return `${n} never seen in training where the path puts ${them}: evaluated all the same, and wrong at that level and on the joint path, since neither variant can produce such a label: ${named.join(', ')}${more}`;
-}
-
-/** The task's trained flat head (the flat baseline's), if it has one, with its label scoring; the caller releases it. */
-export async function openFlatHead(session: Pick<TaskSession, 'task' | 'loaded'>): Promise<{ head: LanguageHead; scoring: LabelScoring } | undefined> {
-  const { task } = session;
-  return existsSync(join(task.headsDir, `${FLAT_HEAD}.json`)) ? loadSavedHead(session.loaded, task.headsDir, FLAT_HEAD, task) : undefined;
-}
-
-/** What either kind of evaluation takes (evaluateTask, evaluateThoughtTask). */
-export interface EvaluationOptions {
-  defaultModelDir: string;
-  file?: string;
-  maxExamples?: number;
-  keepPredictions?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (variant: string, done: number, total: number) => void;
-  /** What the user should know: lines skipped, examples left out, the task session's notices (e.g. an exitWhenSure it cannot follow yet). */
-  onNotice?: (message: string) => void;
 }
 
 export async function evaluateTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { beam?: number; margin?: number }): Promise<TaskEvaluation> {
@@ -379,11 +309,6 @@ export function evaluationRecord(result: TaskEvaluation, finishedAt = new Date()
  */
 export function savePredictions(file: string, predictions: readonly (ExamplePrediction | ThoughtPrediction)[]): void {
   writeAtomically(file, predictions.map((p) => Buffer.from(`${JSON.stringify(p)}\n`)));
-}
-
-/** `{ sampledFrom }` when a sample was taken of the file's records, else nothing. */
-export function sampled(records: readonly unknown[], all: readonly unknown[]): { sampledFrom?: number } {
-  return records.length < all.length ? { sampledFrom: all.length } : {};
 }
 
 /** File name of the last evaluation record in a task's heads folder. */

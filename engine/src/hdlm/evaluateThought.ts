@@ -12,8 +12,9 @@ import type { DecodeState } from '../model/decodeState';
 import type { Tokenizer } from '../tokenizer';
 import type { GuidedRecord } from './dataset/formats';
 import { readGuidedDataset } from './dataset/readDataset';
-import { evaluationRecords, namedTooLong, NOTHING_EVALUATED, openFlatHead, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluateTask';
-import { contextRoom, noExampleFitsError } from './contextFit';
+import { evaluationRecords, NOTHING_EVALUATED, openFlatHead, sampled, skippedLinesNotice, type EvaluationOptions } from './evaluationCommon';
+import type { ThoughtPrediction } from './evaluationPredictions';
+import { contextRoom, namedTooLong, noExampleFitsError } from './contextFit';
 import type { SincePrevious } from './evaluationHistory';
 import { checkIsFolder } from './headStore';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
@@ -87,25 +88,6 @@ export interface ThoughtEvaluationRecord {
   /** HdLM's thought and answer now against the evaluation this one replaced (absent for the first, and before 2026-12-06). */
   sincePrevious?: SincePrevious;
   finishedAt: string;
-}
-
-/** One example as `hdlm eval --predictions` writes it for a thought-then-answer task. */
-export interface ThoughtPrediction {
-  /** The record's id in the dataset file. */
-  id: string;
-  gold: { thought: string; answer: string };
-  /**
-   * HdLM's greedy thought and answer, the thought layer's probability of its whole thought
-   * (closing token included), and whether each was right (exact match, trimmed, case-folded).
-   */
-  hdlm: { thought: string; answer: string; thoughtProbability: number; thoughtRight: boolean; answerRight: boolean };
-  flat: { answer: string; answerRight: boolean };
-  /**
-   * The gold answer's NLL in nats per token (teacher-forced, as the record's `answerNll`) after
-   * HdLM's thought, after the gold thought and with none (flat), over `tokens` answer tokens;
-   * absent where the heads cannot produce the answer.
-   */
-  answerNll?: { hdlm: number; gold: number; flat: number; tokens: number };
 }
 
 /** What `evaluateThoughtTask` returns: the record kept beside the heads, and per-example rows when asked for. */

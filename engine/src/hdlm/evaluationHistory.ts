@@ -9,11 +9,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomically } from '../checkpoint/safetensors';
-import type { ExamplePrediction } from './evaluateTask';
-import type { ThoughtPrediction } from './evaluateThought';
+import type { ExamplePrediction, ThoughtPrediction } from './evaluationPredictions';
 import { pairedDifference, type PairedDifference } from './metrics';
 import { evaluatedPath, portableRecordFile, resolveRecordFile } from './recordFile';
 import { samePath } from '../samePath';
+import { errorMessage } from '../errorMessage';
 
 /** The replaced evaluation's record and predictions, beside the current ones. */
 export const PREVIOUS_EVALUATION_FILE = 'evaluation.previous.json';
@@ -211,7 +211,7 @@ function notComparable(headsDir: string, kept: Kept, now: { kind: string; file: 
     return { keptFile, before: parsePredictions<Prediction>(kept.predictionsBytes.toString('utf8'), predictionsFile) };
   } catch (err) {
     // Damaged: kept as the previous evaluation all the same, but nothing to pair.
-    return `${previous}'s predictions could not be read (${err instanceof Error ? err.message : String(err)})`;
+    return `${previous}'s predictions could not be read (${errorMessage(err)})`;
   }
 }
 

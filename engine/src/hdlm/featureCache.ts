@@ -12,8 +12,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { evictLeastRecent, markUsed, refusal, removeQuietly } from '../diskBudget';
-import type { LayerFeatures } from './features';
+import type { LayerFeatures } from './layerFeatures';
 import type { SpannedSequence } from './sequenceFormat';
+import { errorMessage } from '../errorMessage';
 
 /** Bump whenever extraction changes what it collects for the same inputs. */
 const FEATURE_FORMAT_VERSION = 1;
@@ -104,7 +105,7 @@ export class FeatureCache {
       this.onEvent({ kind: 'hit', bytes: manifest.files.reduce((a, f) => a + f.size, 0) });
       return features;
     } catch (err) {
-      this.onEvent({ kind: 'corrupt', detail: err instanceof Error ? err.message : String(err) });
+      this.onEvent({ kind: 'corrupt', detail: errorMessage(err) });
       removeQuietly(entry);
       return undefined;
     }
@@ -135,7 +136,7 @@ export class FeatureCache {
       evictLeastRecent(this.dir, FEATURE_MANIFEST, this.maxBytes, new Set([key]), (bytes) => this.onEvent({ kind: 'evicted', bytes }));
     } catch (err) {
       removeQuietly(temp);
-      this.onEvent({ kind: 'not stored', bytes: size, detail: err instanceof Error ? err.message : String(err) });
+      this.onEvent({ kind: 'not stored', bytes: size, detail: errorMessage(err) });
     }
   }
 }

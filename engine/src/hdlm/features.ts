@@ -8,22 +8,12 @@ import type { DecodeState } from '../model/decodeState';
 import { CancelledError, type SegmentedModel } from '../model/segmentedModel';
 import type { ClassificationLayout, TeacherForced } from './classificationLayout';
 import { FeatureCache } from './featureCache';
+import type { LayerFeatures } from './layerFeatures';
 import type { SpannedSequence } from './sequenceFormat';
 
 interface LabelledText {
   text: string;
   labels: readonly string[];
-}
-
-/** Hidden states [N, H] of one level's label tokens read at one layer, and the token each must predict. */
-export interface LayerFeatures {
-  /** Taxonomy level (1-based) whose label tokens these are. */
-  level: number;
-  layer: number;
-  hidden: Float32Array; // [N, H]
-  targets: Int32Array; // [N] token ids
-  /** Which example each row came from (index into the records). */
-  example: Int32Array; // [N]
 }
 
 export interface FeatureRequest {

@@ -5,7 +5,7 @@
 import type { LayerScanRecord, ScanLevel } from './layerScan';
 import { cell, table } from './labelReportMarkdown';
 import { describeDifference, SIGNIFICANT } from './metrics';
-import { MIN_STEPS_PER_EPOCH } from '../train/headTrainer';
+import { MIN_STEPS_PER_EPOCH } from '../train/stoppingSchedule';
 
 const percent = (x: number): string => (x * 100).toFixed(1);
 const layerName = (l: number | 'last', L: number): string => (l === 'last' ? `last (${L})` : String(l));

@@ -16,6 +16,7 @@ import type { LabelScoring } from './labelScorer';
 import { checkLevelDepth, DEFAULT_TRAIN, defaultHeadsPath, type TaskDefinition, type TaskKind } from './taskFile';
 import { Taxonomy } from './taxonomy';
 import { thoughtThenAnswer, type ThoughtThenAnswer, type ThoughtThenAnswerRequest } from './thoughtThenAnswer';
+import { errorMessage } from '../errorMessage';
 
 export interface TaskSession {
   task: TaskDefinition;
@@ -180,7 +181,7 @@ export class TaskUnfitError extends Error {
   readonly otherTaskHeads?: OtherTaskHeads;
 
   constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    super(errorMessage(cause), { cause });
     this.name = 'TaskUnfitError';
     if (cause instanceof OtherTaskHeadsError) this.otherTaskHeads = cause.heads;
   }

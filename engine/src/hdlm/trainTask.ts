@@ -7,7 +7,7 @@
 // flat head and the exit heads (trainHeads.ts): a head with the same rows as an earlier one at
 // its layer is a copy of it, and one finished with the same settings and data is skipped
 // (headResume.ts); each trains with early stopping (epochs and patience scaled up for epochs of
-// few steps where the task leaves them to the defaults: headTrainer's stoppingSchedule), keeping
+// few steps where the task leaves them to the defaults: stoppingSchedule.ts), keeping
 // its best dev epoch (saved atomically; the last one when it has no dev rows) and a resume point
 // per epoch, 4. write a report (a rerun that trained nothing keeps the earlier one). Cancellation
 // is checked between batches; a cancelled run keeps its saved heads and resume points.

@@ -3,7 +3,7 @@
 // dataset they could not learn from, and the notices for examples too long for the context.
 import { DatasetError, describeDuplicateTexts, describeSkipped, type DatasetRead, type DatasetRecord } from './dataset/readDataset';
 import type { HierarchicalRecord } from './dataset/formats';
-import type { LayerFeatures } from './features';
+import type { LayerFeatures } from './layerFeatures';
 import { subsample, splitByHash } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import { Taxonomy } from './taxonomy';

@@ -27,6 +27,7 @@ import { onnx } from 'onnx-proto';
 import { CACHE_FOLDERS, defaultCacheDir } from '../cacheDir';
 import { deferredBytes, encodeModel, materialize, type BuiltGraph, type DeferredWeight } from '../onnx/graph';
 import { evictLeastRecent, formatBytes, markUsed, refusal, removeQuietly, UNFINISHED_ENTRY_MS } from '../diskBudget';
+import { errorMessage } from '../errorMessage';
 
 /** Bump whenever a graph builder changes what it writes for the same checkpoint. */
 export const GRAPH_FORMAT_VERSION = 5; // 5: one folder per checkpoint, its weights shared by its graphs; 4: the fp32 head is a Gemm on the untransposed weight; 3: weights apart from the structure; 2: fused rows graphs take their rows' position ids
@@ -135,7 +136,7 @@ export class GraphCache {
       }
       this.onEvent({ kind: 'corrupt', recipe, detail: problem });
     } catch (err) {
-      this.onEvent({ kind: 'corrupt', recipe, detail: err instanceof Error ? err.message : String(err) });
+      this.onEvent({ kind: 'corrupt', recipe, detail: errorMessage(err) });
     }
     removeQuietly(manifestPath);
     return false;
@@ -166,7 +167,7 @@ export class GraphCache {
       // A cache that cannot be written (read-only disk, full disk) costs speed, not correctness:
       // the built bytes serve. Weights stored whole stay for the next try; the graph is not listed.
       removeQuietly(`${base}.json`);
-      return { ok: false, detail: `not stored: ${err instanceof Error ? err.message : String(err)}` };
+      return { ok: false, detail: `not stored: ${errorMessage(err)}` };
     }
   }
 

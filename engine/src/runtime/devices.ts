@@ -3,6 +3,7 @@
 // no adapter throws), so every candidate is proven by building and running a probe graph.
 import { ExecutionProvider, listBackends, Session } from './ort';
 import { buildProbeGraph, runProbe } from './probe';
+import { errorMessage } from '../errorMessage';
 
 export interface DeviceChoice {
   provider: ExecutionProvider;
@@ -37,7 +38,7 @@ export async function chooseDevice(order: readonly ExecutionProvider[], threads:
         await session.release();
       }
     } catch (err) {
-      fallbacks.push({ provider, reason: err instanceof Error ? err.message : String(err) });
+      fallbacks.push({ provider, reason: errorMessage(err) });
     }
   }
   const reasons = fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ');

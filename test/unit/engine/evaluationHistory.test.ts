@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { EVALUATION_FILE, PREDICTIONS_FILE, saveEvaluationRecord, type EvaluationRecord, type ExamplePrediction } from '../../../engine/src/hdlm/evaluateTask';
+import { EVALUATION_FILE, PREDICTIONS_FILE, saveEvaluationRecord, type EvaluationRecord } from '../../../engine/src/hdlm/evaluateTask';
+import type { ExamplePrediction } from '../../../engine/src/hdlm/evaluationPredictions';
 import { compareWithPrevious, HISTORY_FILE, HISTORY_LIMIT, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE, readHistory, readHistoryResolved } from '../../../engine/src/hdlm/evaluationHistory';
 import { portableRecordFile, resolveRecordFile } from '../../../engine/src/hdlm/recordFile';
 import { labelChanges, type ClassifyLabelReport } from '../../../engine/src/hdlm/labelReport';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FeatureCache, type FeatureCacheEvent } from '../../../engine/src/hdlm/featureCache';
-import type { LayerFeatures } from '../../../engine/src/hdlm/features';
+import type { LayerFeatures } from '../../../engine/src/hdlm/layerFeatures';
 
 const H = 4;
 let dir: string;

@@ -5,8 +5,7 @@
 // equal the metrics module's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ExamplePrediction } from '../../../engine/src/hdlm/evaluateTask';
-import type { ThoughtPrediction } from '../../../engine/src/hdlm/evaluateThought';
+import type { ExamplePrediction, ThoughtPrediction } from '../../../engine/src/hdlm/evaluationPredictions';
 import { classifyLabelReport, thoughtLabelReport, type ClassifyLabelReport, type ThoughtLabelReport } from '../../../engine/src/hdlm/labelReport';
 import { cell, labelReportMarkdown } from '../../../engine/src/hdlm/labelReportMarkdown';
 import { pathMetrics } from '../../../engine/src/hdlm/metrics';

@@ -15,7 +15,7 @@ import { readTaskFile } from '../../../engine/src/hdlm/taskFile';
 import { trainTask } from '../../../engine/src/hdlm/trainTask';
 import type { TrainEvent } from '../../../engine/src/hdlm/trainTypes';
 import { ContextOverflowError } from '../../../engine/src/model/contextOverflow';
-import { MIN_STEPS_PER_EPOCH, stoppingSchedule } from '../../../engine/src/train/headTrainer';
+import { MIN_STEPS_PER_EPOCH, stoppingSchedule } from '../../../engine/src/train/stoppingSchedule';
 import { REPO_ROOT as root, taskWorkspace } from '../../support/taskWorkspace';
 import { writeTinyModel } from '../../support/tinyCheckpoint';
 

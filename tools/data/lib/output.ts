@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { syncFolder, writeDurably } from '../../../engine/src/atomicFile';
+import { errorMessage } from '../../../engine/src/errorMessage';
 
 const PARTIAL = '.partial';
 
@@ -87,7 +88,7 @@ export function readPreviousStats(file: string, warn: (message: string) => void)
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
     warn(`${file} is not a JSON object; the datasets not rebuilt now are left out of the new one`);
   } catch (err) {
-    warn(`${file} cannot be read (${err instanceof Error ? err.message : String(err)}); the datasets not rebuilt now are left out of the new one`);
+    warn(`${file} cannot be read (${errorMessage(err)}); the datasets not rebuilt now are left out of the new one`);
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 // Setting the HdLM heads' per-example decisions (`hdlm eval --predictions`) against the text
 // baselines' (`baselines.js --predictions`): pairing by id, and per-level paired differences.
 import { readFileSync } from 'node:fs';
-import type { ExamplePrediction } from '../../../engine/src/hdlm/evaluateTask';
+import type { ExamplePrediction } from '../../../engine/src/hdlm/evaluationPredictions';
 import { pairedDifference, type PairedDifference } from '../../../engine/src/hdlm/metrics';
 import type { BaselinePrediction } from './textBaseline';
 

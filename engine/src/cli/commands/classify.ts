@@ -16,6 +16,7 @@ import { defaultTaskFile, hierarchyBeam, modelDir, taskModelDir, UsageError, Val
 import { outputFile } from '../outputs';
 import { createEngine } from './modelSession';
 import { ProgressBar } from '../progress';
+import { errorMessage } from '../../errorMessage';
 
 export async function classifyCommand(values: Values, positionals: string[], signal: AbortSignal): Promise<void> {
   const file = typeof values['file'] === 'string' ? resolve(values['file']) : undefined;
@@ -99,7 +100,7 @@ async function classifyFile(session: TaskSession, file: string, out: string | un
     } catch (err) {
       // One input the model cannot take (longer than its context) does not stop the others.
       if (err instanceof CancelledError || signal.aborted) throw err;
-      bar.line(`${file}:${input.line}: skipped: ${err instanceof Error ? err.message : String(err)}`);
+      bar.line(`${file}:${input.line}: skipped: ${errorMessage(err)}`);
       failed++;
       continue;
     }

@@ -2,7 +2,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Engine } from '../../engine';
-import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type EvaluationOptions, type KeptRecord } from '../../hdlm/evaluateTask';
+import { evaluateTask, evaluationRecord, saveEvaluationRecord, savePredictions, type KeptRecord } from '../../hdlm/evaluateTask';
+import type { EvaluationOptions } from '../../hdlm/evaluationCommon';
 import { evaluateThoughtTask, type ThoughtEvaluationRecord } from '../../hdlm/evaluateThought';
 import { describeDifference, describeMeanDifference, leftOutClause } from '../../hdlm/metrics';
 import { readTaskFile, setStoppingField, TRAIN_NUMBER_RULES, type TaskDefinition } from '../../hdlm/taskFile';

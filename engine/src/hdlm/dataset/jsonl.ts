@@ -3,6 +3,7 @@
 // outputs byte-identical between runs.
 import { notValidJson } from '../../jsonFile';
 import { withoutBom } from '../../textFile';
+import { errorMessage } from '../../errorMessage';
 
 export function toJsonl(records: readonly object[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
@@ -39,7 +40,7 @@ export function parseJsonl(text: string): { lines: JsonlLine[]; issues: JsonlIss
     try {
       lines.push({ line: index + 1, value: JSON.parse(raw) as unknown });
     } catch (err) {
-      issues.push({ line: index + 1, message: notValidJson(err instanceof Error ? err.message : String(err)) });
+      issues.push({ line: index + 1, message: notValidJson(errorMessage(err)) });
     }
   });
   const first = issues.slice(0, NOT_JSONL_LINES);
