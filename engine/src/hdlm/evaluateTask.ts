@@ -10,12 +10,13 @@ import { HierarchicalClassifier, resolveBeam, type Classification, type Hierarch
 import { formatIssues, type JsonlIssue } from './dataset/jsonl';
 import type { HierarchicalRecord } from './dataset/formats';
 import { readHierarchicalDataset, type DatasetIssues } from './dataset/readDataset';
-import { checkIsFolder } from './headStore';
+import { checkHeadsOutsideModel, checkIsFolder } from './headStore';
+import { EVALUATION_KEPT_FILES, setAsideForeignKeptFiles } from './keptFile';
 import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics } from './metrics';
 import { splitByHash, subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
-import { FLAT_HEAD, loadSavedHead, openTask, type TaskSession } from './taskSession';
+import { FLAT_HEAD, loadSavedHead, openTask, taskModelFolder, type TaskSession } from './taskSession';
 import type { LabelScoring } from './labelScorer';
 import { fitToContextOnAnyPath } from './features';
 import { contextRoom, NAMED, namedTooLong, noExampleFitsError, recordPlace } from './contextFit';
@@ -196,6 +197,9 @@ export interface EvaluationOptions {
 export async function evaluateTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { beam?: number; margin?: number }): Promise<TaskEvaluation> {
   // The record is kept in the heads folder: one that is a file is refused before the run, not after it.
   checkIsFolder(task.headsDir, task);
+  checkHeadsOutsideModel(task.headsDir, task, taskModelFolder(task, options.defaultModelDir));
+  // Files of the user's where the evaluation keeps its records are moved aside, not replaced (keptFile.ts).
+  for (const message of setAsideForeignKeptFiles(task.headsDir, EVALUATION_KEPT_FILES)) options.onNotice?.(message);
   const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const tell = (message: string): void => options.onNotice?.(message);
   if (skipped.length > 0) tell(skippedLinesNotice(source, skipped));

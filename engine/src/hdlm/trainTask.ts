@@ -23,6 +23,7 @@ import { choiceSequences, extractSpanFeatures, fitToContext } from './features';
 import { contextRoom, noExampleFitsError } from './contextFit';
 import { lockHeads } from './headsLock';
 import { checkHeadsFolder, ownHeadCopy } from './headStore';
+import { KEPT_FILES, setAsideForeignKeptFiles } from './keptFile';
 import { backboneRuns, labelTokenSubset, planRows, uniqueReads, type BackbonePass } from './headRows';
 import type { TaskDefinition } from './taskFile';
 import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, levelLayers, segmentCuts, taskModelFolder } from './taskSession';
@@ -36,9 +37,11 @@ import type { TrainReport, TrainTaskOptions } from './trainTypes';
 /** Trains a task of either kind, holding its heads folder for the whole run (lockHeads: a second run refuses). */
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   // Before the lock makes the folder: a file there, or another task's heads, is refused by name.
-  checkHeadsFolder(task.headsDir, task, 'train');
+  checkHeadsFolder(task.headsDir, task, 'train', taskModelFolder(task, options.defaultModelDir));
   const release = lockHeads(task.headsDir);
   try {
+    // A file of the user's where the run keeps its report is moved aside, not replaced (keptFile.ts).
+    for (const message of setAsideForeignKeptFiles(task.headsDir, [KEPT_FILES.trainReport])) options.onEvent?.({ kind: 'stage', message });
     return await (task.kind === 'thoughtThenAnswer' ? trainThoughtTask(engine, task, options) : trainClassifyTask(engine, task, options));
   } finally {
     release();
