@@ -9,7 +9,7 @@
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
 // delta from the model's own head ('lowRank': W = W0 + A·B).
 import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathKey } from '../samePath';
 import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
@@ -381,18 +381,16 @@ function realPathSoFar(path: string): string {
 
 /**
  * Why heads folder `dir` must not be used with model folder `modelDir`, or undefined: it is that
- * folder, or inside it. A run writes its records and heads there (evaluation.json,
- * train-report.json, head files), beside and over the model's own files, and a model folder is
- * the model's (a download, shared by every task that names it), not one task's. Compared as real
- * paths: a link to the model folder, or "heads": "." in a task file kept in it, is the same place.
+ * very folder. A run writes heads (`<head>.json`, `<head>.<digest>.safetensors`) and records
+ * there, among the model's own files, and a model folder is the model's (a download, shared by
+ * every task that names it), not one task's. A folder inside it passes: the shipped model keeps
+ * its tasks' heads in `heads/<task>` within its folder, and a subfolder holds nothing of the
+ * model's that a run could write over. Compared as real paths: a link to the model folder, or
+ * "heads": "." in a task file kept in it, is the same place.
  */
 export function headsInModelProblem(dir: string, modelDir: string): string | undefined {
-  const heads = pathKey(realPathSoFar(dir));
-  const model = pathKey(realPathSoFar(modelDir));
-  const rel = relative(model, heads);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
-  const where = rel === '' ? 'is the model folder' : `is inside the model folder ${modelDir}`;
-  return `the heads folder ${dir} ${where}: runs keep heads and records there, among the model's own files; set "heads" to a folder outside the model folder`;
+  if (pathKey(realPathSoFar(dir)) !== pathKey(realPathSoFar(modelDir))) return undefined;
+  return `the heads folder ${dir} is the model folder ${modelDir}: runs keep heads and records there, among the model's own files; set "heads" to a folder of its own (a subfolder such as "heads/<task>" will do)`;
 }
 
 /** `checkHeadsFolder`'s model-folder part alone, for the runs that only read heads and write records there (evaluation). */

@@ -96,7 +96,7 @@ test('eval counts what it left out on its first line and names each by line; a f
   assert.ok(!existsSync(join(heads, 'evaluation.previous.json')));
 });
 
-test('eval in a heads folder holding files of the user\'s by the records\' names moves them aside whole and says so; heads inside the model folder are refused', () => {
+test('eval in a heads folder holding files of the user\'s by the records\' names moves them aside whole and says so; heads in the model folder itself are refused', () => {
   // "heads": ".": the task's own folder, where the user keeps notes and a log of their own.
   const own = join(dir, 'own');
   mkdirSync(own);
@@ -123,13 +123,13 @@ test('eval in a heads folder holding files of the user\'s by the records\' names
   assert.equal((JSON.parse(readFileSync(join(own, 'evaluation.json'), 'utf8')) as EvaluationRecord).examples, 3);
   assert.equal(readFileSync(join(own, 'evaluation.history.jsonl'), 'utf8').trim().split('\n').length, 1);
 
-  // Heads inside the model folder: refused before anything is written there.
+  // Heads in the model folder itself: refused before anything is written there.
   const inModel = join(dir, 'in-model.hdlm.json');
-  writeFileSync(inModel, JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], listCandidates: false, heads: 'model/heads' }));
+  writeFileSync(inModel, JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], listCandidates: false, heads: 'model' }));
   const refused = hdlm(['eval', inModel, '--file', small]);
   assert.notEqual(refused.status, 0);
-  assert.match(refused.stderr, /in-model\.hdlm\.json: the heads folder .*model\/heads is inside the model folder .*model: runs keep heads and records there, among the model's own files; set "heads" to a folder outside the model folder/);
-  assert.equal(existsSync(join(dir, 'model', 'heads')), false);
+  assert.match(refused.stderr, /in-model\.hdlm\.json: the heads folder .*model is the model folder .*model: runs keep heads and records there, among the model's own files; set "heads" to a folder of its own/);
+  assert.equal(existsSync(join(dir, 'model', 'evaluation.json')), false);
 });
 
 test('a thought-then-answer eval names the lines it skipped and the examples too long, and refuses a file with none that fits, leaving the kept record alone', () => {

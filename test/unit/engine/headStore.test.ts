@@ -163,19 +163,21 @@ test('training refuses a heads folder that holds another task\'s heads, or that 
   assert.throws(() => checkHeadsFolder(join(shared, 'evaluation.json'), owner, 'train', join(dir, 'model')), /\/tasks\/b\.hdlm\.json: the heads folder .*evaluation\.json is a file; set "heads" to a folder/);
 });
 
-test('training, scanning and evaluating refuse a heads folder that is the model folder or inside it, by its real path; a sibling folder passes', () => {
+test('training, scanning and evaluating refuse a heads folder that is the model folder, by its real path; a subfolder of it or a sibling passes', () => {
   const owner = { name: 'b', path: '/tasks/b.hdlm.json' };
   const model = join(dir, 'model');
-  const refused = /\/tasks\/b\.hdlm\.json: the heads folder .* (is the model folder|is inside the model folder .*model): runs keep heads and records there, among the model's own files; set "heads" to a folder outside the model folder/;
+  const refused = /\/tasks\/b\.hdlm\.json: the heads folder .* is the model folder .*model(-link)?: runs keep heads and records there, among the model's own files; set "heads" to a folder of its own/;
   assert.throws(() => checkHeadsFolder(model, owner, 'train', model), refused);
-  assert.throws(() => checkHeadsFolder(join(model, 'heads', 'b'), owner, 'scan', model), refused); // not made yet
+  assert.throws(() => checkHeadsFolder(join(model, 'sub', '..'), owner, 'scan', model), refused);
   assert.throws(() => checkHeadsOutsideModel(join(model, '.'), owner, model), refused);
-  // A link to the model folder is the model folder.
+  // A link to the model folder is the model folder, either way round.
   symlinkSync(model, join(dir, 'model-link'));
-  assert.throws(() => checkHeadsFolder(join(dir, 'model-link', 'heads'), owner, 'train', model), refused);
+  assert.throws(() => checkHeadsFolder(join(dir, 'model-link'), owner, 'train', model), refused);
   assert.throws(() => checkHeadsOutsideModel(model, owner, join(dir, 'model-link')), refused);
-  checkHeadsFolder(join(dir, 'model-heads'), owner, 'train', model); // "model-heads" starts with "model" but is beside it
-  checkHeadsOutsideModel(join(dir, 'heads'), owner, model);
+  // The shipped layout: heads/<task> inside the model's folder.
+  checkHeadsFolder(join(model, 'heads', 'b'), owner, 'train', model);
+  checkHeadsOutsideModel(join(dir, 'model-link', 'heads', 'b'), owner, model);
+  checkHeadsFolder(join(dir, 'heads'), owner, 'train', model);
 });
 
 // The cases where the three readers of a heads folder (training, the server's hovers, its task
