@@ -1,10 +1,12 @@
 // Hover on a label of a hierarchical dataset line: its level, how many lines use it, its parent
 // and how many children it has, from the document's label index (built once per version); on
-// the thought of a thought-then-answer line, how many lines use it.
+// the thought of a thought-then-answer line, how many lines use it. Labels are the dataset's
+// text, shown as code spans (inlineCode): a label is never markup.
 import type { Hover } from 'vscode-languageserver';
 import type { Position, TextDocument } from 'vscode-languageserver-textdocument';
 import type { Node } from 'jsonc-parser';
 import { datasetIndex, labelPositionAt } from './datasetIndex';
+import { inlineCode } from '../../engine/src/markdownText';
 
 export function datasetHover(doc: TextDocument, position: Position): Hover | null {
   const at = labelPositionAt(doc, position);
@@ -15,12 +17,12 @@ export function datasetHover(doc: TextDocument, position: Position): Hover | nul
   if (at.field === 'thought') return hoverOver(doc, at.lineStart, at.node, thoughtLines(label, index.thoughts.get(label) ?? 0, index.thoughts.size));
   const depth = index.levels.length;
   const stats = index.levels[at.level]?.get(label);
-  const lines = [`**\`${label}\`** · level ${at.level + 1}${depth > 0 ? ` of ${depth}` : ''}`];
+  const lines = [`**${inlineCode(label)}** · level ${at.level + 1}${depth > 0 ? ` of ${depth}` : ''}`];
   if (!stats) {
     lines.push('not used at this level on any line that parses');
   } else {
     lines.push(`used on ${stats.count} line${stats.count === 1 ? '' : 's'}`);
-    lines.push(at.level === 0 ? 'top level: no parent' : `parent: \`${stats.parent ?? '?'}\``);
+    lines.push(at.level === 0 ? 'top level: no parent' : `parent: ${inlineCode(stats.parent ?? '?')}`);
     const children = stats.children.size;
     lines.push(at.level + 1 >= depth ? 'finest level: no children' : `${children} child${children === 1 ? '' : 'ren'} at level ${at.level + 2}`);
   }
@@ -28,7 +30,7 @@ export function datasetHover(doc: TextDocument, position: Position): Hover | nul
 }
 
 function thoughtLines(thought: string, count: number, distinct: number): string[] {
-  return [`**\`${thought}\`** · thought`, `used on ${count} line${count === 1 ? '' : 's'}`, `one of ${distinct} thought${distinct === 1 ? '' : 's'} in this file`];
+  return [`**${inlineCode(thought)}** · thought`, `used on ${count} line${count === 1 ? '' : 's'}`, `one of ${distinct} thought${distinct === 1 ? '' : 's'} in this file`];
 }
 
 /** The hover over the string under the cursor: a title line, then a bullet per fact. */

@@ -17,6 +17,7 @@ import { formatPValue, signedPoints } from '../../engine/src/hdlm/metrics';
 import { factsOf, headsFolderNotice, modelLayers, percent, taskBaseDir, taskFolders, trainedBaseline, trainedHead, trainingSummary, type DatasetFacts, type FeatureContext } from './taskFacts';
 import { readEvaluation } from './taskSummary';
 import { errorMessage } from '../../engine/src/errorMessage';
+import { inlineCode, markdownText } from '../../engine/src/markdownText';
 
 /** One sentence per task-file field; completion shows these too. */
 export const FIELD_HELP: Record<string, string> = {
@@ -84,7 +85,7 @@ function datasetFieldHover(text: string, split: string | number | undefined, uri
   const base = uri !== undefined ? taskBaseDir(uri) : undefined;
   if (node?.type === 'string' && typeof node.value === 'string' && node.value.trim() !== '' && base !== undefined) {
     const facts = factsOf(resolve(base, node.value));
-    if (facts && 'why' in facts) parts.push(`(The file is ${facts.why}.)`);
+    if (facts && 'why' in facts) parts.push(`(The file is ${markdownText(facts.why)}.)`);
     else if (facts) parts.push(datasetSummary(facts));
   }
   return { contents: { kind: 'markdown', value: parts.join('\n\n') } };
@@ -101,12 +102,12 @@ function modelSummary(root: Node | undefined, uri: string, context: FeatureConte
   const folders = taskFolders(root, uri, context);
   if (folders.modelDir === undefined) return '';
   const model = modelLayers(folders.modelDir);
-  return 'problem' in model ? `⚠ ${model.problem}` : `${folders.modelName}: ${model.layers} layers.`;
+  return 'problem' in model ? `⚠ ${markdownText(model.problem)}` : `${markdownText(folders.modelName)}: ${model.layers} layers.`;
 }
 
-/** "2026-11-23T13:24:56.280Z" → "2026-11-23 13:24 UTC"; other strings as they are. */
+/** "2026-11-23T13:24:56.280Z" → "2026-11-23 13:24 UTC"; other strings (a hand-edited record's) as they are, escaped. */
 function when(iso: string): string {
-  return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : markdownText(iso);
 }
 
 /**
@@ -125,15 +126,15 @@ function headsFolderSummary(root: Node | undefined, uri: string, context: Featur
   // Another task's heads (a copied task file keeps "heads"; a renamed task) are refused by
   // classifying and training, and a file is no folder: say so here rather than count heads.
   if (problem !== undefined) return [warning(problem)];
-  if (heads.length === 0 && !flat) return [`No trained heads yet in \`${headsDir}\`: fine-tune to make them.`];
+  if (heads.length === 0 && !flat) return [`No trained heads yet in ${inlineCode(headsDir)}: fine-tune to make them.`];
   const newest = [...heads, ...(flat ? [flat] : [])].map((m) => m.createdAt).sort().at(-1)!;
   const baseline = flat ? ', and the flat baseline' : '';
-  return [`**Heads** in \`${headsDir}\`: ${heads.length} of ${count} level${count === 1 ? '' : 's'} trained${baseline} (the newest ${when(newest)}).`, evaluationSummary(headsDir)].filter((p) => p !== '');
+  return [`**Heads** in ${inlineCode(headsDir)}: ${heads.length} of ${count} level${count === 1 ? '' : 's'} trained${baseline} (the newest ${when(newest)}).`, evaluationSummary(headsDir)].filter((p) => p !== '');
 }
 
 /** A heads folder's problem (headsFolderNotice: the task panel's and the status's words) as a hover's warning. */
 function warning(problem: string): string {
-  return `⚠ ${problem[0]!.toUpperCase()}${problem.slice(1)}.`;
+  return `⚠ ${markdownText(`${problem[0]!.toUpperCase()}${problem.slice(1)}`)}.`;
 }
 
 /** "**Last evaluation** (…): joint 63.2 % HdLM, 63.2 % flat; since the previous one, joint −0.2 points (p 0.10)." */
@@ -149,7 +150,7 @@ function evaluationSummary(headsDir: string): string {
   const figures = `${measure} ${pct(of('hdlm'))} HdLM, ${pct(of('flat'))} flat`;
   const change = record.sincePrevious?.changes.find((c) => c.measure === measure);
   const since = change ? `; since the previous one, ${measure} ${signedPoints(change.difference.difference)} points (${formatPValue(change.difference.pValue)})` : '';
-  return `**Last evaluation** (${when(record.finishedAt)}, ${record.examples.toLocaleString('en')} examples of ${basename(record.file)}): ${figures}${since}.`;
+  return `**Last evaluation** (${when(record.finishedAt)}, ${record.examples.toLocaleString('en')} examples of ${markdownText(basename(record.file))}): ${figures}${since}.`;
 }
 
 /**
@@ -171,8 +172,8 @@ function exitHeadsSummary(root: Node | undefined, uri: string, context: FeatureC
   const { names, missing } = exitHeads({ levels: levels as number[], headsDir: folders.headsDir }, exits, L);
   const all = new Set(names.flat()).size;
   const heads = missing.length === 0
-    ? `**Exit heads** in \`${folders.headsDir}\`: all ${all} trained.`
-    : `⚠ **Not used yet**: ${all - missing.length} of the ${all} heads these exits need are trained (no ${missing.map((m) => `\`${m}\``).join(', ')}); each level is decided at its own layer until the task is fine-tuned again.`;
+    ? `**Exit heads** in ${inlineCode(folders.headsDir)}: all ${all} trained.`
+    : `⚠ **Not used yet**: ${all - missing.length} of the ${all} heads these exits need are trained (no ${missing.map(inlineCode).join(', ')}); each level is decided at its own layer until the task is fine-tuned again.`;
   const exiting = readEvaluation(folders.headsDir).evaluation?.variants[0]?.exitWhenSure;
   const percents = (row: (number | null)[]): string => `${row.map((x) => (x === null ? '–' : (100 * x).toFixed(0))).join(' / ')} %`;
   const shares = exiting
@@ -189,11 +190,11 @@ function headSummary(root: Node | undefined, uri: string, levelIndex: number, co
   const manifest = trainedHead(folders, levelIndex + 1);
   const problem = headsFolderNotice(folders);
   if (!manifest && problem !== undefined) return warning(problem);
-  if (!manifest) return `No trained head yet (\`${file}\` in the heads folder): the model's own head decides this level until you fine-tune.`;
+  if (!manifest) return `No trained head yet (${inlineCode(file)} in the heads folder): the model's own head decides this level until you fine-tune.`;
   const { bestDevAccuracy, bestEpoch } = trainingSummary(manifest);
   const over = manifest.labelScoring === 'choices' ? ' over label choices' : '';
   const accuracy = bestDevAccuracy !== undefined ? `, best dev accuracy${over} ${percent(bestDevAccuracy)}${bestEpoch !== undefined ? ` at epoch ${bestEpoch}` : ''}` : '';
-  const summary = `**Trained head** (\`${file}\`): layer ${manifest.layer}, kind \`${manifest.kind}\`${accuracy}, trained ${when(manifest.createdAt)}.`;
+  const summary = `**Trained head** (${inlineCode(file)}): layer ${manifest.layer}, kind ${inlineCode(String(manifest.kind))}${accuracy}, trained ${when(manifest.createdAt)}.`;
   const wanted = levelLayer(root, levelIndex, folders.modelDir);
   // A head reads the hidden state of the layer it was trained at: after an edit the level stays
   // there until a fine-tuning (taskSession's headLayers).
@@ -209,7 +210,7 @@ function scanSummary(root: Node | undefined, uri: string, levelIndex: number, co
   try {
     scan = readLayerScan(folders.headsDir);
   } catch (err) {
-    return `⚠ ${errorMessage(err)}`;
+    return `⚠ ${markdownText(errorMessage(err))}`;
   }
   const level = scan?.levels[levelIndex];
   if (!scan || !level) return '';

@@ -8,12 +8,13 @@ import type { Engine } from '../engine';
 import { HierarchicalClassifier, resolveBeam, type Classification, type HierarchyBeam } from './classifier';
 import type { HierarchicalRecord } from './dataset/formats';
 import { readHierarchicalDataset } from './dataset/readDataset';
-import { checkIsFolder } from './headStore';
+import { checkHeadsOutsideModel, checkIsFolder } from './headStore';
+import { EVALUATION_KEPT_FILES, setAsideForeignKeptFiles } from './keptFile';
 import { pairedComparison, pathMetrics, type PairedComparison, type PathMetrics } from './metrics';
 import { subsample } from './splits';
 import { checkLevelDepth, type TaskDefinition } from './taskFile';
 import type { Taxonomy } from './taxonomy';
-import { openTask, type TaskSession } from './taskSession';
+import { openTask, taskModelFolder, type TaskSession } from './taskSession';
 import { fitToContextOnAnyPath } from './features';
 import { contextRoom, NAMED, namedTooLong, noExampleFitsError, recordPlace } from './contextFit';
 import { appendHistory, evaluatedFileDigest, keepAsPrevious, type SincePrevious } from './evaluationHistory';
@@ -126,6 +127,9 @@ function unknownLabelsNotice(source: string, outside: ReturnType<typeof outsideT
 export async function evaluateTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { beam?: number; margin?: number }): Promise<TaskEvaluation> {
   // The record is kept in the heads folder: one that is a file is refused before the run, not after it.
   checkIsFolder(task.headsDir, task);
+  checkHeadsOutsideModel(task.headsDir, task, taskModelFolder(task, options.defaultModelDir));
+  // Files of the user's where the evaluation keeps its records are moved aside, not replaced (keptFile.ts).
+  for (const message of setAsideForeignKeptFiles(task.headsDir, EVALUATION_KEPT_FILES)) options.onNotice?.(message);
   const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readHierarchicalDataset);
   const tell = (message: string): void => options.onNotice?.(message);
   if (skipped.length > 0) tell(skippedLinesNotice(source, skipped));

@@ -16,12 +16,13 @@ import { evaluationRecords, NOTHING_EVALUATED, openFlatHead, sampled, skippedLin
 import type { ThoughtPrediction } from './evaluationPredictions';
 import { contextRoom, namedTooLong, noExampleFitsError } from './contextFit';
 import type { SincePrevious } from './evaluationHistory';
-import { checkIsFolder } from './headStore';
+import { checkHeadsOutsideModel, checkIsFolder } from './headStore';
+import { EVALUATION_KEPT_FILES, setAsideForeignKeptFiles } from './keptFile';
 import { pairedDifference, pairedMeanDifference, type PairedDifference, type PairedMeanDifference, type TokenSum } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
 import type { TaskDefinition } from './taskFile';
-import { openTask, type TaskSession } from './taskSession';
+import { openTask, taskModelFolder, type TaskSession } from './taskSession';
 import { answerDirectly, thoughtPrompt, thoughtThenAnswer } from './thoughtThenAnswer';
 
 interface ThoughtVariantEvaluation {
@@ -104,6 +105,9 @@ export function sameText(a: string, b: string): boolean {
 
 export async function evaluateThoughtTask(engine: Engine, task: TaskDefinition, options: EvaluationOptions & { maxTokens?: number }): Promise<ThoughtEvaluation> {
   checkIsFolder(task.headsDir, task); // as evaluateTask does
+  checkHeadsOutsideModel(task.headsDir, task, taskModelFolder(task, options.defaultModelDir));
+  // Files of the user's where the evaluation keeps its records are moved aside, not replaced (keptFile.ts).
+  for (const message of setAsideForeignKeptFiles(task.headsDir, EVALUATION_KEPT_FILES)) options.onNotice?.(message);
   const { file, source, records: all, skipped } = evaluationRecords(task, options.file, readGuidedDataset);
   if (skipped.length > 0) options.onNotice?.(skippedLinesNotice(source, skipped));
   const records = subsample(all, options.maxExamples ?? 0, task.train.seed);

@@ -1,15 +1,14 @@
 // How the per-label report reads: Markdown, the change since the previous evaluation, one table
 // per level (or per thought), then the evaluation history (the editor opens it with a preview;
-// `hdlm report` prints it). Type imports only, and the import-free metrics module, so that the
+// `hdlm report` prints it). Type imports only, and the import-free metrics and markdownText modules, so that the
 // editor's client bundle can use it without the engine.
 import type { HistoryEntry } from './evaluationHistory';
 import type { ClassifyLabelReport, Confusion, LabelReport, LevelReport, ReportSincePrevious, ThoughtLabelReport } from './labelReport';
 import { formatPValue, signedFigure, signedPoints } from './metrics';
+import { markdownText } from '../markdownText';
 
-/** A label as a table cell: Markdown's own characters escaped, so a label reads as written. */
-export function cell(text: string): string {
-  return text.replace(/[\\`*_[\]<>|~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
-}
+/** A label, a file or a task name as a table cell or in a sentence: markdownText, the one escaping of user strings. */
+const cell = markdownText;
 
 const count = (n: number): string => n.toLocaleString('en');
 const percent = (x: number): string => `${(x * 100).toFixed(1)} %`;
@@ -27,8 +26,9 @@ function confusionTable(rows: readonly Confusion[], said: string, ofGold: string
   return table(['gold', said, 'examples', ofGold], rows.map((c) => [cell(c.gold), cell(c.predicted), count(c.count), percent(c.share)]), 2);
 }
 
+/** A record's time as read: escaped, since a hand-edited record can hold any string there. */
 function when(finishedAt: string): string {
-  return `${finishedAt.slice(0, 16).replace('T', ' ')} UTC`;
+  return `${markdownText(finishedAt.slice(0, 16).replace('T', ' '))} UTC`;
 }
 
 /** What changed since the evaluation this one replaced: HdLM's measures, paired, then the labels that moved most. */

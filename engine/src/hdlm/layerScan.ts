@@ -24,6 +24,7 @@ import type { LayerFeatures } from './layerFeatures';
 import { ClassificationLayout } from './classificationLayout';
 import { contextRoom, noExampleFitsError } from './contextFit';
 import { checkHeadsFolder, ownHeadCopy } from './headStore';
+import { KEPT_FILES, setAsideForeignKeptFiles } from './keptFile';
 import { pairedDifference, SIGNIFICANT, type PairedDifference } from './metrics';
 import { sequenceFormat, systemPrefix, thoughtThenAnswerSequence, type SpannedSequence } from './sequenceFormat';
 import { subsample } from './splits';
@@ -178,11 +179,13 @@ export async function scanLayers(engine: Engine, task: TaskDefinition, options: 
   };
   // The record goes beside the heads (saveLayerScan): a heads folder that is a file, or holds another
   // task's heads (a copied task file keeps "heads"), is refused before any work, in words of its own (headsFolderProblem).
-  checkHeadsFolder(task.headsDir, task, 'scan');
+  const modelDir = taskModelFolder(task, options.defaultModelDir);
+  checkHeadsFolder(task.headsDir, task, 'scan', modelDir);
+  // A file of the user's named layer-scan.json is moved aside, not replaced (keptFile.ts).
+  for (const message of setAsideForeignKeptFiles(task.headsDir, [KEPT_FILES.layerScan])) emit({ kind: 'stage', message });
   const tolerance = options.tolerance ?? SCAN_DEFAULTS.tolerance;
   const settings = task.train;
   const thought = task.kind === 'thoughtThenAnswer';
-  const modelDir = taskModelFolder(task, options.defaultModelDir);
   const L0 = readModelConfig(join(modelDir, 'config.json')).numLayers;
   // A thought ends below the last layer, where its answer is written.
   const deepest = thought ? L0 - 1 : L0;

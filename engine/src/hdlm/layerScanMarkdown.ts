@@ -3,7 +3,8 @@
 // paired. Type
 // imports only (and the import-free helpers), so the editor's client bundle can render it.
 import type { LayerScanRecord, ScanLevel } from './layerScan';
-import { cell, table } from './labelReportMarkdown';
+import { table } from './labelReportMarkdown';
+import { markdownText as cell } from '../markdownText';
 import { describeDifference, SIGNIFICANT } from './metrics';
 import { MIN_STEPS_PER_EPOCH } from '../train/stoppingSchedule';
 
@@ -79,7 +80,7 @@ export function layerScanMarkdown(r: LayerScanRecord): string {
     `- A level's suggested layer is the cheapest as good as its best: within ${(r.tolerance * 100).toFixed(1)} points of it, or below it by no more than chance (≈); of equally cheap ones the more accurate; deeper than the level above, leaving a layer for each level below. A deeper layer has to earn its cost with a gain both larger than that and real. A level decided at layer k runs the input through k layers, so a shallower layer is a cheaper early exit; but the last layer costs the last level what the layer below it does, since only the label's own positions run there.`,
     what.caveat,
     `- The best layer is picked on the same dev examples it is measured on, so its lead is optimistic; on few dev examples a close call can go either way (scan with more, \`--dev-examples\`, to settle it).`,
-    `- Scanned ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC.`,
+    `- Scanned ${cell(r.finishedAt.slice(0, 16).replace('T', ' '))} UTC.`,
     '',
   ].join('\n');
 }

@@ -23,6 +23,7 @@ import { choiceSequences, extractSpanFeatures, fitToContext } from './features';
 import { contextRoom, noExampleFitsError } from './contextFit';
 import { lockHeads } from './headsLock';
 import { checkHeadsFolder, ownHeadCopy } from './headStore';
+import { KEPT_FILES, setAsideForeignKeptFiles } from './keptFile';
 import { backboneRuns, labelTokenSubset, planRows, uniqueReads, type BackbonePass } from './headRows';
 import type { TaskDefinition } from './taskFile';
 import { exitHeadNames, exitLayers, FLAT_HEAD, levelHeadName, levelLayers, segmentCuts, taskModelFolder } from './taskSession';
@@ -31,30 +32,32 @@ import { sequenceFormat } from './sequenceFormat';
 import { checkLevelRows, checkTrainingTaxonomy, NOTHING_TRAINED, readTrainingData, reportTooLong, trainingTaxonomy, type TrainingData } from './trainingData';
 import { trainHeads } from './trainHeads';
 import { trainThoughtTask } from './trainThoughtTask';
-import type { TrainReport, TrainTaskOptions } from './trainTypes';
+import type { TrainEvent, TrainReport, TrainTaskOptions } from './trainTypes';
 
 /** Trains a task of either kind, holding its heads folder for the whole run (lockHeads: a second run refuses). */
 export async function trainTask(engine: Engine, task: TaskDefinition, options: TrainTaskOptions): Promise<TrainReport> {
   // Before the lock makes the folder: a file there, or another task's heads, is refused by name.
-  checkHeadsFolder(task.headsDir, task, 'train');
+  checkHeadsFolder(task.headsDir, task, 'train', taskModelFolder(task, options.defaultModelDir));
   const emit = options.onEvent ?? (() => undefined);
   // 1. Data, read and checked before the lock: taking it makes the heads folder and tidies it
   // (lockHeads), which a task that cannot train (bad data, labels that do not match its levels)
   // has no business doing in whatever folder its task file names.
   if (task.kind === 'thoughtThenAnswer') {
     const data = readTrainingData(task, readGuidedDataset, emit);
-    return holdingHeads(task, () => trainThoughtTask(engine, task, options, data));
+    return holdingHeads(task, emit, () => trainThoughtTask(engine, task, options, data));
   }
   const data = readTrainingData(task, readHierarchicalDataset, emit);
   // Checked before the model loads: a task whose levels do not match its labels cannot train.
   checkTrainingTaxonomy(task, trainingTaxonomy(data.split));
-  return holdingHeads(task, () => trainClassifyTask(engine, task, options, data));
+  return holdingHeads(task, emit, () => trainClassifyTask(engine, task, options, data));
 }
 
 /** Runs `train` holding the task's heads folder (lockHeads: a second run refuses). */
-async function holdingHeads(task: TaskDefinition, train: () => Promise<TrainReport>): Promise<TrainReport> {
+async function holdingHeads(task: TaskDefinition, emit: (event: TrainEvent) => void, train: () => Promise<TrainReport>): Promise<TrainReport> {
   const release = lockHeads(task.headsDir);
   try {
+    // A file of the user's where the run keeps its report is moved aside, not replaced (keptFile.ts).
+    for (const message of setAsideForeignKeptFiles(task.headsDir, [KEPT_FILES.trainReport])) emit({ kind: 'stage', message });
     return await train();
   } finally {
     release();

@@ -3,7 +3,7 @@
 // server), and a file it cannot evaluate is refused with a non-zero exit, leaving the kept
 // evaluation as it was. A tiny random model with the model's own heads.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -94,6 +94,42 @@ test('eval counts what it left out on its first line and names each by line; a f
   assert.match(shallow.stderr, /wn\.hdlm\.json: 3 levels, but the labels in .*two\.jsonl have 2/);
   assert.equal(readFileSync(recordFile, 'utf8'), keptNow);
   assert.ok(!existsSync(join(heads, 'evaluation.previous.json')));
+});
+
+test('eval in a heads folder holding files of the user\'s by the records\' names moves them aside whole and says so; heads in the model folder itself are refused', () => {
+  // "heads": ".": the task's own folder, where the user keeps notes and a log of their own.
+  const own = join(dir, 'own');
+  mkdirSync(own);
+  const ownTask = join(own, 'wn.hdlm.json');
+  writeFileSync(ownTask, JSON.stringify({ name: 'wn', model: '../model', dataset: fixture, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], listCandidates: false, heads: '.' }));
+  const notes = Buffer.from('{"my": "notes", "not": "an evaluation"}\n');
+  const log = Buffer.from('my log\nday 2: tried layer 3\n');
+  writeFileSync(join(own, 'evaluation.json'), notes);
+  writeFileSync(join(own, 'evaluation.history.jsonl'), log);
+  const small = writeLines('small.jsonl', examples.slice(0, 3));
+  const out = hdlm(['eval', ownTask, '--file', small]);
+  assert.equal(out.status, 0, out.stderr);
+  const aside = (name: string): string => {
+    const found = readdirSync(own).filter((f) => f.startsWith(`${name}.unreadable-`));
+    assert.equal(found.length, 1, readdirSync(own).join(', '));
+    return join(own, found[0]!);
+  };
+  // Kept byte for byte under the new name, and the run said where.
+  assert.deepEqual(readFileSync(aside('evaluation.json')), notes);
+  assert.deepEqual(readFileSync(aside('evaluation.history.jsonl')), log);
+  assert.match(out.stderr, /evaluation\.json is not what HdLM writes there: it is not a record HdLM wrote, so it was moved to .*evaluation\.json\.unreadable-\S+ \(kept as it was\)/);
+  assert.match(out.stderr, /evaluation\.history\.jsonl line 1 is not JSON: .* moved to .*evaluation\.history\.jsonl\.unreadable-/);
+  // The new records are HdLM's own, and the history starts afresh with this evaluation.
+  assert.equal((JSON.parse(readFileSync(join(own, 'evaluation.json'), 'utf8')) as EvaluationRecord).examples, 3);
+  assert.equal(readFileSync(join(own, 'evaluation.history.jsonl'), 'utf8').trim().split('\n').length, 1);
+
+  // Heads in the model folder itself: refused before anything is written there.
+  const inModel = join(dir, 'in-model.hdlm.json');
+  writeFileSync(inModel, JSON.stringify({ name: 'wn', model: 'model', dataset: fixture, levels: [{ layer: 2 }, { layer: 3 }, { layer: 'last' }], listCandidates: false, heads: 'model' }));
+  const refused = hdlm(['eval', inModel, '--file', small]);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /in-model\.hdlm\.json: the heads folder .*model is the model folder .*model: runs keep heads and records there, among the model's own files; set "heads" to a folder of its own/);
+  assert.equal(existsSync(join(dir, 'model', 'evaluation.json')), false);
 });
 
 test('a thought-then-answer eval names the lines it skipped and the examples too long, and refuses a file with none that fits, leaving the kept record alone', () => {

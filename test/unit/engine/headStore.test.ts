@@ -3,14 +3,14 @@
 // training run locks its heads folder, and sweeps what killed runs left there.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadCheckpoint } from '../../../engine/src/checkpoint/checkpoint';
 import type { Checkpoint } from '../../../engine/src/checkpoint/types';
 import { HEADS_LOCK, lockHeads } from '../../../engine/src/hdlm/headsLock';
-import { checkHeadsFolder, HeadManifest, headsFolderOwner, loadHead, OtherTaskHeadsError, ownHeadCopy, readManifest, saveHead } from '../../../engine/src/hdlm/headStore';
+import { checkHeadsFolder, checkHeadsOutsideModel, HeadManifest, headsFolderOwner, loadHead, OtherTaskHeadsError, ownHeadCopy, readManifest, saveHead } from '../../../engine/src/hdlm/headStore';
 import { LanguageHead } from '../../../engine/src/model/languageHead';
 import { processStart } from '../../../engine/src/processAlive';
 import { writeTinyCheckpoint } from '../../support/tinyCheckpoint';
@@ -151,16 +151,33 @@ test('training refuses a heads folder that holds another task\'s heads, or that 
   const shared = join(dir, 'shared');
   mkdirSync(shared);
   const owner = { name: 'b', path: '/tasks/b.hdlm.json' };
-  checkHeadsFolder(shared, owner, 'train');
-  checkHeadsFolder(join(dir, 'not-there'), owner, 'train');
+  checkHeadsFolder(shared, owner, 'train', join(dir, 'model'));
+  checkHeadsFolder(join(dir, 'not-there'), owner, 'train', join(dir, 'model'));
   saveHead(shared, manifest('level1', { task: 'a' }), { weight: new Float32Array(V * H) });
   writeFileSync(join(shared, 'evaluation.json'), '{"task": "z"}'); // not a head: no hdlm-head/1 format
   assert.throws(
-    () => checkHeadsFolder(shared, owner, 'train'),
+    () => checkHeadsFolder(shared, owner, 'train', join(dir, 'model')),
     /\/tasks\/b\.hdlm\.json: the heads folder .*shared holds the heads of task "a" \(level1\.json\), not of task "b": fine-tuning it would replace them with this task's; set "heads" to a folder of its own, or delete those heads/,
   );
-  checkHeadsFolder(shared, { name: 'a', path: '/tasks/a.hdlm.json' }, 'train');
-  assert.throws(() => checkHeadsFolder(join(shared, 'evaluation.json'), owner, 'train'), /\/tasks\/b\.hdlm\.json: the heads folder .*evaluation\.json is a file; set "heads" to a folder/);
+  checkHeadsFolder(shared, { name: 'a', path: '/tasks/a.hdlm.json' }, 'train', join(dir, 'model'));
+  assert.throws(() => checkHeadsFolder(join(shared, 'evaluation.json'), owner, 'train', join(dir, 'model')), /\/tasks\/b\.hdlm\.json: the heads folder .*evaluation\.json is a file; set "heads" to a folder/);
+});
+
+test('training, scanning and evaluating refuse a heads folder that is the model folder, by its real path; a subfolder of it or a sibling passes', () => {
+  const owner = { name: 'b', path: '/tasks/b.hdlm.json' };
+  const model = join(dir, 'model');
+  const refused = /\/tasks\/b\.hdlm\.json: the heads folder .* is the model folder .*model(-link)?: runs keep heads and records there, among the model's own files; set "heads" to a folder of its own/;
+  assert.throws(() => checkHeadsFolder(model, owner, 'train', model), refused);
+  assert.throws(() => checkHeadsFolder(join(model, 'sub', '..'), owner, 'scan', model), refused);
+  assert.throws(() => checkHeadsOutsideModel(join(model, '.'), owner, model), refused);
+  // A link to the model folder is the model folder, either way round.
+  symlinkSync(model, join(dir, 'model-link'));
+  assert.throws(() => checkHeadsFolder(join(dir, 'model-link'), owner, 'train', model), refused);
+  assert.throws(() => checkHeadsOutsideModel(model, owner, join(dir, 'model-link')), refused);
+  // The shipped layout: heads/<task> inside the model's folder.
+  checkHeadsFolder(join(model, 'heads', 'b'), owner, 'train', model);
+  checkHeadsOutsideModel(join(dir, 'model-link', 'heads', 'b'), owner, model);
+  checkHeadsFolder(join(dir, 'heads'), owner, 'train', model);
 });
 
 // The cases where the three readers of a heads folder (training, the server's hovers, its task
@@ -182,12 +199,12 @@ test('whose heads a folder holds: any head name, a manifest without its weights,
   saveHead(folder, manifest('thought', { task: 'a' }), { weight: new Float32Array(V * H) });
   for (const f of readdirSync(folder).filter((f) => f.startsWith('thought.') && f.endsWith('.safetensors'))) rmSync(join(folder, f));
   assert.deepEqual(headsFolderOwner(folder, 'b'), { holds: 'other', dir: folder, task: 'a', manifest: 'thought.json' });
-  assert.throws(() => checkHeadsFolder(folder, { name: 'b', path: '/tasks/b.hdlm.json' }, 'train'), /holds the heads of task "a" \(thought\.json\), not of task "b"/);
+  assert.throws(() => checkHeadsFolder(folder, { name: 'b', path: '/tasks/b.hdlm.json' }, 'train', join(dir, 'model')), /holds the heads of task "a" \(thought\.json\), not of task "b"/);
   writeFileSync(join(dir, 'heads-is-a-file'), 'x');
   assert.deepEqual(headsFolderOwner(join(dir, 'heads-is-a-file'), 'b'), { holds: 'file' });
   const under = headsFolderOwner(join(dir, 'heads-is-a-file', 'heads'), 'b');
   assert.equal(under.holds, 'unreadable');
-  assert.throws(() => checkHeadsFolder(join(dir, 'heads-is-a-file', 'heads'), { name: 'b', path: '/tasks/b.hdlm.json' }, 'train'), /\/tasks\/b\.hdlm\.json: the heads folder .*heads-is-a-file\/heads cannot be read \(ENOTDIR/);
+  assert.throws(() => checkHeadsFolder(join(dir, 'heads-is-a-file', 'heads'), { name: 'b', path: '/tasks/b.hdlm.json' }, 'train', join(dir, 'model')), /\/tasks\/b\.hdlm\.json: the heads folder .*heads-is-a-file\/heads cannot be read \(ENOTDIR/);
 });
 
 test('an interrupted save leaves the previous head loadable, and saves replace old weights', () => {

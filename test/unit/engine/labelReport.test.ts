@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ExamplePrediction, ThoughtPrediction } from '../../../engine/src/hdlm/evaluationPredictions';
 import { classifyLabelReport, thoughtLabelReport, type ClassifyLabelReport, type ThoughtLabelReport } from '../../../engine/src/hdlm/labelReport';
-import { cell, labelReportMarkdown } from '../../../engine/src/hdlm/labelReportMarkdown';
+import { labelReportMarkdown } from '../../../engine/src/hdlm/labelReportMarkdown';
+import { inlineCode, markdownText } from '../../../engine/src/markdownText';
 import { pathMetrics } from '../../../engine/src/hdlm/metrics';
 
 const path = (labels: string[]): { labels: string[]; probabilities: number[] } => ({ labels, probabilities: labels.map(() => 0.5) });
@@ -117,8 +118,15 @@ test('the Markdown: one row per label in a table of the right width, Markdown ch
   // under_score was never said: precision has nothing to divide by and shows a dash.
   assert.deepEqual(two[1], ['under\\_score', '1', '0', '—', '0.000', '0.000', '1.000', '1', '0']);
   assert.equal(two[2]![0], '\\*star\\*');
-  assert.equal(cell('a<b>[c](d)`e`'), 'a\\<b\\>\\[c\\](d)\\`e\\`');
+  assert.equal(markdownText('a<b>[c](d)`e`'), 'a\\<b\\>\\[c\\](d)\\`e\\`');
 
   const thoughts: ThoughtLabelReport = { task: 'w', kind: 'thoughtThenAnswer', file: 'f', examples: 0, finishedAt: '2026-12-06T16:00:00.000Z', ...thoughtLabelReport([]), history: [] };
   assert.match(labelReportMarkdown(thoughts), /^# Per-thought report: w\n[\s\S]*## Most confused thoughts\n\nNone: every example was right\./);
+});
+
+test('inlineCode fences a string with more backticks than any run in it, padded where it begins or ends with one', () => {
+  assert.equal(inlineCode('plain'), '`plain`');
+  assert.equal(inlineCode('a`b'), '``a`b``');
+  assert.equal(inlineCode('`x``'), '``` `x`` ```');
+  assert.equal(inlineCode('two\nlines'), '`two lines`');
 });

@@ -49,6 +49,49 @@ test('hovering a dataset label shows its level, use count, parent and children',
   assert.equal(datasetHoverAt(['{"text":"ba|rks","labels":["animal","dog"]}'].join('\n')), null, 'only labels have a hover');
 });
 
+/**
+ * `markdown` with its code spans taken out, as CommonMark reads them: a run of n backticks opens
+ * one, closed by the next run of exactly n; a backslash-escaped backtick opens none.
+ */
+function outsideCode(markdown: string): string {
+  let out = '';
+  for (let i = 0; i < markdown.length; ) {
+    if (markdown[i] === '\\') {
+      out += markdown.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    const run = /^`+/.exec(markdown.slice(i))?.[0];
+    if (!run) {
+      out += markdown[i++];
+      continue;
+    }
+    const close = new RegExp(`(?<!\`)${run}(?!\`)`, 'g');
+    close.lastIndex = i + run.length;
+    const end = close.exec(markdown);
+    if (end) i = end.index + run.length;
+    else {
+      out += run;
+      i += run.length;
+    }
+  }
+  return out;
+}
+
+test('a label that is Markdown (backticks, an image, a link) shows as written in a code span, never as markup', () => {
+  const label = 'a` ![x](https://attacker.example/pixel.png) [click](https://attacker.example/) ``b';
+  const line = JSON.stringify({ text: 'hello', labels: [label, 'child'] });
+  const hover = value(datasetHoverAt(line.replace('"a`', '"a|`'), 'file:///ws/evil.jsonl'));
+  const prose = outsideCode(hover);
+  // Outside code, no image and no link: only the title's bold and the facts.
+  assert.doesNotMatch(prose, /(?<!\\)!\[|(?<!\\)\]\(|https?:/, hover);
+  assert.equal(prose.split('\n')[0], '**** · level 1 of 2', hover);
+  // The code span holds the label itself, fenced by more backticks than any run in it.
+  assert.ok(hover.startsWith(`**\`\`\`${label}\`\`\`** · level 1 of 2`), hover);
+  const parent = value(datasetHoverAt(line.replace('"child"', '"ch|ild"'), 'file:///ws/evil.jsonl'));
+  assert.doesNotMatch(outsideCode(parent), /(?<!\\)!\[|(?<!\\)\]\(|https?:/, parent);
+});
+
 test('hovering a level with a trained head shows the head from its manifest', () => {
   writeTinyCheckpoint(join(work, 'model'), { family: 'llama', layers: 8, hidden: 16, heads: 2, intermediate: 24, vocab: 64 });
   const heads = join(work, 'heads', 'wordnet');
