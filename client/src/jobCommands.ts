@@ -11,11 +11,13 @@ import { ErrorCodes as RpcErrorCodes, ResponseError } from 'vscode-languageclien
 import { applyJobEvent, evaluationLine, newJobView, progressIncrement, thoughtEvaluationLine } from '../../server/src/jobView';
 import * as proto from '../../server/src/protocol';
 import { layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
+import { readTaskFile } from '../../engine/src/hdlm/taskFile';
 import { chooseDataset, chooseFile, readyOnDisk } from './chooseFile';
 import { jobFailedNotice, jobNotStartedNotice } from './notices';
 import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import { errorMessage } from '../../engine/src/errorMessage';
+import { confirmJobWrites, jobsAllowed } from './trust';
 
 /** The task: the argument, the active *.hdlm.json editor, or a pick among the workspace's. */
 export async function chooseTask(arg: unknown, verb: string): Promise<string | undefined> {
@@ -38,12 +40,31 @@ export function taskUri(task: string): vscode.Uri {
   return isAbsolute(task) || !folder ? vscode.Uri.file(task) : vscode.Uri.joinPath(folder, task);
 }
 
-/** Per kind: what the task pick asks, and how the job starts (an evaluation can be given its file). */
-const KINDS: Record<proto.JobKind, { verb: string; start: (server: ServerConnection, task: string, file?: vscode.Uri) => Promise<proto.JobStarted> }> = {
-  train: { verb: 'fine-tune', start: (server, task) => server.request(proto.train, { task }) },
-  evaluate: { verb: 'evaluate', start: (server, task, file) => server.request(proto.evaluate, { task, ...(file ? { file: file.fsPath } : {}) }) },
-  scan: { verb: 'scan the layers of', start: (server, task) => server.request(proto.scanLayers, { task }) },
+/** Per kind: what the task pick asks, what the trust questions call the job, and how it starts (an evaluation can be given its file). */
+const KINDS: Record<proto.JobKind, { verb: string; doing: string; start: (server: ServerConnection, task: string, file?: vscode.Uri) => Promise<proto.JobStarted> }> = {
+  train: { verb: 'fine-tune', doing: 'fine-tuning', start: (server, task) => server.request(proto.train, { task }) },
+  evaluate: { verb: 'evaluate', doing: 'evaluating', start: (server, task, file) => server.request(proto.evaluate, { task, ...(file ? { file: file.fsPath } : {}) }) },
+  scan: { verb: 'scan the layers of', doing: 'scanning the layers', start: (server, task) => server.request(proto.scanLayers, { task }) },
 };
+
+/** Whether jobs of this kind may run here at all (not in Restricted Mode: trust.ts). */
+export function jobKindAllowed(kind: proto.JobKind): boolean {
+  return jobsAllowed(KINDS[kind].doing);
+}
+
+/**
+ * Whether the job may write into the task's heads folder (trust.ts asks when it is outside the
+ * workspace). A task file that does not read is let through: the server refuses it by name.
+ */
+async function headsFolderAgreed(kind: proto.JobKind, file: string): Promise<boolean> {
+  let headsDir: string;
+  try {
+    ({ headsDir } = readTaskFile(file));
+  } catch {
+    return true;
+  }
+  return confirmJobWrites(KINDS[kind].doing, file, headsDir);
+}
 
 function isEnd(event: proto.JobEvent): boolean {
   return ['report', 'evaluation', 'thoughtEvaluation', 'layerScan', 'failed', 'cancelled'].includes(event.kind);
@@ -56,11 +77,15 @@ function isEnd(event: proto.JobEvent): boolean {
 export async function runJobCommand(kind: proto.JobKind, server: ServerConnection, output: vscode.LogOutputChannel, arg?: unknown, file?: vscode.Uri): Promise<proto.JobEvent | undefined> {
   const { verb, start } = KINDS[kind];
   const title = proto.JOB_VERBS[kind];
+  // Every job passes here (code lenses, the task panel, the commands): Restricted Mode refuses
+  // it before anything is picked or read.
+  if (!jobKindAllowed(kind)) return undefined;
   const task = await chooseTask(arg, file ? `${verb} on ${vscode.workspace.asRelativePath(file)}` : verb);
   if (!task) return undefined;
   // The job reads the task file on disk: unsaved edits (a level's layer, the epochs) are asked
   // about first, as a dataset's are, instead of being left out silently.
   if (!(await readyOnDisk(taskUri(task), 'the job reads it'))) return undefined;
+  if (!(await headsFolderAgreed(kind, taskUri(task).fsPath))) return undefined;
   let jobId: string;
   try {
     ({ jobId } = await start(server, task, file));
@@ -119,6 +144,7 @@ export async function runJobCommand(kind: proto.JobKind, server: ServerConnectio
  * explorer's context menu passes the selected files second: those are not a task.)
  */
 export async function evaluateOnFileCommand(server: ServerConnection, output: vscode.LogOutputChannel, arg?: unknown, taskArg?: unknown): Promise<proto.JobEvent | undefined> {
+  if (!jobKindAllowed('evaluate')) return undefined; // before the dataset is picked
   const file = await chooseDataset(arg, 'evaluate a task on');
   if (!file || !(await readyOnDisk(file, 'the evaluation reads it'))) return undefined;
   const named = taskArg instanceof vscode.Uri ? taskArg.fsPath : taskArg;

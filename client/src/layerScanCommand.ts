@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { layersText, layerScanMarkdown, layerScanSummary } from '../../engine/src/hdlm/layerScanMarkdown';
 import type * as proto from '../../server/src/protocol';
 import { showMarkdown } from './evaluationViews';
-import { chooseTask, runJobCommand, taskUri } from './jobCommands';
+import { chooseTask, jobKindAllowed, runJobCommand, taskUri } from './jobCommands';
 import type { ServerConnection } from './serverConnection';
 import { setLevelLayers } from './taskPanel';
 import type { TeeOutputChannel } from './teeOutputChannel';
@@ -22,6 +22,7 @@ const APPLY_AND_TRAIN = 'Use and Fine-tune';
 
 /** Resolves with the scan (undefined when none ended), after the report is shown and the layers are written if chosen. */
 export async function scanLayersCommand(server: ServerConnection, output: TeeOutputChannel, arg?: unknown, options?: ScanOptions): Promise<proto.LayerScan | undefined> {
+  if (!jobKindAllowed('scan')) return undefined; // before the task is picked
   const task = await chooseTask(arg, 'scan the layers of');
   if (!task) return undefined;
   const end = await runJobCommand('scan', server, output, task);

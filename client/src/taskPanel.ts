@@ -10,6 +10,7 @@ import { parseTaskText, TaskFileError } from '../../engine/src/hdlm/taskFile';
 import type { HostToTaskPanel, TaskEntry, TaskPanelState, TaskPanelToHost } from '../../webview/src/messages';
 import type { CancelOutcome } from './jobsMenu';
 import { panelFailedNotice } from './notices';
+import { checkPanelMessage, stateUris } from './panelMessages';
 import { RequestErrors } from './requestErrors';
 import type { ServerConnection } from './serverConnection';
 import type { StatusBar } from './statusBar';
@@ -57,6 +58,8 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   /** The current view's own listeners: replaced when VS Code resolves the view again. */
   private viewListeners: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** The URIs of the last state sent: the only ones the page's messages may name (panelMessages.ts). */
+  private sentUris = new Set<string>();
   /** Fires with what the page reports it rendered (tests read it through the extension's API). */
   readonly onDidRender = new vscode.EventEmitter<TaskPanelRender>();
 
@@ -87,7 +90,12 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'taskPanel', 'HdLM Tasks');
     this.viewListeners.push(
-      view.webview.onDidReceiveMessage((m: TaskPanelToHost) => void this.receive(m).catch((err: unknown) => this.failed(m, err))),
+      view.webview.onDidReceiveMessage((raw: unknown) => {
+        const checked = checkPanelMessage(raw, this.sentUris);
+        if ('problem' in checked) return this.output.warn(`task panel: ignored a message from the page: ${checked.problem}`);
+        const m = checked.message;
+        void this.receive(m).catch((err: unknown) => this.failed(m, err));
+      }),
       // Shown again after being hidden: what happened meanwhile is asked afresh.
       view.onDidChangeVisibility(() => view.visible && this.refresh()),
       view.onDidDispose(() => this.view === view && this.disposeView()),
@@ -121,6 +129,7 @@ export class TaskPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   private async send(): Promise<void> {
     if (!this.view) return;
     const message: HostToTaskPanel = { type: 'state', state: await this.state() };
+    this.sentUris = stateUris(message.state);
     void this.view.webview.postMessage(message);
   }
 

@@ -4,10 +4,11 @@
 // bundle and classify with the packaged default model and heads. Plain asserts, no mocha: the
 // packaged extension is the thing under test, this folder only hosts the check.
 // HDLM_VSIX_MODE=restricted: the window is in Restricted Mode and its workspace settings name a
-// model and a task that do not exist (restricted.ts); the same checks must pass, and Select
-// Model must refuse to write a setting that would not be used.
+// model and a task that do not exist and turn inline completions on (restricted.ts); the same
+// checks must pass, Select Model must refuse to write a setting that would not be used, the inline
+// settings must read as the defaults, and a job must not start.
 import * as assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { HdlmApi } from '../../client/src/extension';
@@ -44,7 +45,20 @@ async function restrictedChecks(api: HdlmApi): Promise<string[]> {
   const chosen = await vscode.commands.executeCommand<string | undefined>('hdlm.selectModel', 'default');
   assert.equal(chosen, undefined, 'Select Model refuses in Restricted Mode');
   assert.equal(readFileSync(settingsFile, 'utf8'), before, 'the workspace settings file is unchanged');
-  return ['restricted mode: the workspace model and task settings were not used; Select Model wrote nothing'];
+  assert.equal(vscode.workspace.getConfiguration('hdlm').get('inline.enabled'), false, 'the workspace cannot turn inline completions on');
+  assert.deepEqual(vscode.workspace.getConfiguration('hdlm').get('inline.languages'), ['plaintext', 'markdown']);
+  // A task file of the folder (as a repository could commit it) whose heads go outside it: its
+  // code lens's Fine-tune must not start a job, nor make its heads folder.
+  const folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+  writeFileSync(join(folder, 'probe.jsonl'), '{"text": "a cat", "labels": ["animal", "cat"]}\n{"text": "a dog", "labels": ["animal", "dog"]}\n');
+  const task = join(folder, 'probe.hdlm.json');
+  writeFileSync(task, JSON.stringify({ name: 'probe', dataset: 'probe.jsonl', levels: [2, 'last'], heads: '../restricted-heads' }));
+  const logged = api.outputText().length;
+  const end = await vscode.commands.executeCommand<unknown>('hdlm.fineTune', vscode.Uri.file(task));
+  assert.equal(end, undefined, `Fine-tune does not run in Restricted Mode; it ended with ${JSON.stringify(end)}`);
+  assert.equal(existsSync(join(folder, '..', 'restricted-heads')), false, 'no heads folder was made');
+  assert.doesNotMatch(api.outputText().slice(logged), /probe/, 'no job was started or refused by the server');
+  return ['restricted mode: the workspace model, task and inline settings were not used; Select Model wrote nothing; Fine-tune started no job'];
 }
 
 export async function run(): Promise<void> {

@@ -2,7 +2,8 @@
 // macOS or VS Code's mac menus already take never reaches the extension; every command shows in
 // the palette under the extension's category; every setting says what it does, each enum value
 // included; a command that asks for more before it acts says so with "…", as the status menu
-// says it; and settings that describe one machine are not shared through a workspace.
+// says it; settings that describe one machine are not shared through a workspace; and an untrusted
+// workspace cannot set the ones that choose or run the model.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ interface Contributes {
   configuration: { properties: Record<string, Setting> };
 }
 
-const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: Contributes };
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: Contributes; capabilities: { untrustedWorkspaces: { supported: unknown; restrictedConfigurations?: string[] } } };
 const { commands, keybindings, configuration } = manifest.contributes;
 const settings = configuration.properties;
 
@@ -119,4 +120,12 @@ test('a command that asks for more before it acts ends its title with "…", as 
 
 test('settings that describe this machine (its device, its cores) are machine-overridable', () => {
   for (const name of ['hdlm.executionProviders', 'hdlm.threads']) assert.equal(settings[name]?.scope, 'machine-overridable', name);
+});
+
+test('Restricted Mode hides the workspace settings that choose a model or task, or run the model on every keystroke', () => {
+  const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations ?? [];
+  // An untrusted folder's .vscode/settings.json turning inline completions on (for every language)
+  // would run the model on each keystroke in any file opened there.
+  for (const name of ['hdlm.model', 'hdlm.task', 'hdlm.inline.enabled', 'hdlm.inline.languages']) assert.ok(restricted.includes(name), `${name} is in restrictedConfigurations`);
+  for (const name of restricted) assert.ok(settings[name], `restrictedConfigurations names ${name}, which is a setting`);
 });
