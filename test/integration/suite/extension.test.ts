@@ -11,6 +11,13 @@ import { writeTinyModel } from '../../support/tinyCheckpoint';
 import { diagnosticsWhen } from '../../support/diagnosticsWhen';
 import { screenshot } from '../../support/screenshots';
 
+/**
+ * Tasks whose training is not what a test is about name their epochs: left unset, epochs of few
+ * steps (these datasets are a few lines) are scaled up to 50 steps' worth (headTrainer's
+ * stoppingSchedule), which made the suite run past its time limit. 24 is the default, as before.
+ */
+const PINNED_EPOCHS = { epochs: 24 };
+
 const EXTENSION_ID = 'hdlm.hdlm-vscode';
 
 /**
@@ -225,7 +232,7 @@ describe('HdLM extension in a real VS Code', () => {
     writeTinyModel(join(folder, 'tiny-model'), repo, { std: 0.15, seed: 2 });
     const lines = ['{"text":"barks","labels":["animal","dog"]}', '{"text":"purrs","labels":["animal","cat"]}', '{"text":"oak","labels":["plant","tree"]}'];
     await vscode.workspace.fs.writeFile(vscode.Uri.file(join(folder, 'animals.jsonl')), Buffer.from(lines.join('\n')));
-    const task = { name: 'animals', model: 'tiny-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }] };
+    const task = { name: 'animals', model: 'tiny-model', dataset: 'animals.jsonl', levels: [{ layer: 2 }, { layer: 'last' }], train: PINNED_EPOCHS };
     await vscode.workspace.fs.writeFile(vscode.Uri.file(join(folder, 'animals.hdlm.json')), Buffer.from(JSON.stringify(task, null, 2)));
     await vscode.workspace.getConfiguration('hdlm').update('task', 'animals.hdlm.json', vscode.ConfigurationTarget.Workspace);
     try {
@@ -799,7 +806,7 @@ describe('HdLM extension in a real VS Code', () => {
   it('evaluates a task against the flat baseline; the panel shows its heads and the result, and again after being hidden', async () => {
     // The animals task's heads (trained by the panel test), measured on a file of its own.
     const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0]!.uri, 'animals-eval.hdlm.json');
-    const task = { name: 'animals', model: 'tiny-model', dataset: { train: 'animals.jsonl', test: 'animals.jsonl' }, levels: [{ layer: 3 }, { layer: 'last' }] };
+    const task = { name: 'animals', model: 'tiny-model', dataset: { train: 'animals.jsonl', test: 'animals.jsonl' }, levels: [{ layer: 3 }, { layer: 'last' }], train: PINNED_EPOCHS };
     await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
     const end = await vscode.commands.executeCommand<{ kind: string; evaluation?: { variants: { name: string; layers: number[] }[] } } | undefined>('hdlm.evaluate', uri);
     assert.equal(end?.kind, 'evaluation', JSON.stringify(end));
@@ -895,7 +902,7 @@ describe('HdLM extension in a real VS Code', () => {
   it('a task that exits when sure: the panel notes its untrained exit heads, then shows where its evaluation decided each level', async () => {
     const folder = vscode.workspace.workspaceFolders![0]!.uri;
     const uri = vscode.Uri.joinPath(folder, 'animals-exit.hdlm.json');
-    const task = { name: 'animals-exit', model: 'tiny-model', dataset: { train: 'animals.jsonl', test: 'animals.jsonl' }, levels: [{ layer: 3 }, { layer: 'last' }], exitWhenSure: { threshold: 0.6, layers: [2, 'last'] } };
+    const task = { name: 'animals-exit', model: 'tiny-model', dataset: { train: 'animals.jsonl', test: 'animals.jsonl' }, levels: [{ layer: 3 }, { layer: 'last' }], exitWhenSure: { threshold: 0.6, layers: [2, 'last'] }, train: PINNED_EPOCHS };
     const noted = api.waitForTaskPanelRender((r) => r.notices >= 1, 60_000);
     noted.catch(() => undefined);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
@@ -957,7 +964,7 @@ describe('HdLM extension in a real VS Code', () => {
     const rows = [['a dog that barks at night', 'animal', 'dog'], ['an oak with wide branches', 'plant', 'tree'], ['a cat that purrs on the mat', 'animal', 'cat']];
     await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(folder, 'words.jsonl'), Buffer.from(rows.map(([input, thought, answer]) => JSON.stringify({ input, thought, answer })).join('\n')));
     const uri = vscode.Uri.joinPath(folder, 'words.hdlm.json');
-    const task = { name: 'words', kind: 'thoughtThenAnswer', model: 'tiny-model', dataset: { train: 'words.jsonl', test: 'words.jsonl' }, levels: [{ layer: 2 }, { layer: 'last' }] };
+    const task = { name: 'words', kind: 'thoughtThenAnswer', model: 'tiny-model', dataset: { train: 'words.jsonl', test: 'words.jsonl' }, levels: [{ layer: 2 }, { layer: 'last' }], train: PINNED_EPOCHS };
     await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(task, null, 2)));
     // The job section and the task card are filled by different requests (hdlm/jobs and
     // hdlm/taskSummary), so a render can show the finished job before the card has read
