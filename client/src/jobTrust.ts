@@ -5,9 +5,7 @@
 // jobs are refused there. In a trusted workspace a heads folder whose real path lies outside
 // every workspace folder (a "../" path, or a committed symbolic link pointing out) is asked
 // about once, naming where the files will go.
-import { readlinkSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { pathKey } from '../../engine/src/samePath';
+import { isInside } from '../../engine/src/realPath';
 
 export type JobGate =
   /** Restricted Mode: the job is not started. */
@@ -30,36 +28,4 @@ export function jobGate(trusted: boolean, folders: readonly string[], realHeadsD
 /** Whether no job runs at all: Restricted Mode, which only a window with a folder can be in. */
 export function refusesJobs(trusted: boolean, folderCount: number): boolean {
   return !trusted && folderCount > 0;
-}
-
-/** Whether `path` is `folder` or anything below it (both real paths), as the platform compares names. */
-export function isInside(path: string, folder: string): boolean {
-  const rel = relative(pathKey(folder), pathKey(path));
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
-
-/**
- * The path with symbolic links resolved as far as it exists: a heads folder not made yet can sit
- * under a linked folder, and a link anywhere above it, even one whose target does not exist yet,
- * decides where the files would go. `hops` bounds a loop of links.
- */
-export function realPath(path: string, hops = 40): string {
-  const absolute = resolve(path);
-  try {
-    return realpathSync(absolute);
-  } catch {
-    // Missing, or a link that leads nowhere (yet) or round in a loop: followed by hand below.
-  }
-  const target = linkTarget(absolute);
-  if (target !== undefined && hops > 0) return realPath(resolve(dirname(absolute), target), hops - 1);
-  const parent = dirname(absolute);
-  return parent === absolute ? absolute : join(realPath(parent, hops), basename(absolute));
-}
-
-function linkTarget(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined; // not a link (or not there)
-  }
 }

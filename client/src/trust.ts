@@ -10,7 +10,8 @@
 // editor instead.
 import * as vscode from 'vscode';
 import { pathKey } from '../../engine/src/samePath';
-import { jobGate, realPath, refusesJobs } from './jobTrust';
+import { realPath } from '../../engine/src/realPath';
+import { jobGate, refusesJobs } from './jobTrust';
 
 /**
  * The settings whose workspace values Restricted Mode hides that choose what runs (package.json's

@@ -3,15 +3,16 @@
 // a dataset or a kept evaluation would be lost whole (outputs are written atomically), and the
 // next command would read the output in its place: so every command that writes a file asks here.
 // Nothing is written inside the task's model folder either: a file there is the model's.
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { defaultModelDir } from '../defaults';
 import { writeAtomically } from '../checkpoint/safetensors';
 import { EVALUATION_FILE, PREDICTIONS_FILE } from '../hdlm/evaluateTask';
 import { HISTORY_FILE, PREVIOUS_EVALUATION_FILE, PREVIOUS_PREDICTIONS_FILE } from '../hdlm/evaluationHistory';
 import { LAYER_SCAN_FILE } from '../hdlm/layerScan';
 import type { TaskDefinition } from '../hdlm/taskFile';
-import { pathKey, samePath } from '../samePath';
+import { isInside, realPath } from '../realPath';
+import { samePath } from '../samePath';
 import { UsageError, type Values } from './args';
 
 /** What a command reads: its task (the task file, its datasets, the heads folder's files) and other files (`--file`). */
@@ -70,20 +71,6 @@ function taskModel(values: Values, task: Pick<TaskDefinition, 'model'>): string 
   return typeof values['model'] === 'string' ? resolve(values['model']) : defaultModelDir();
 }
 
-/** Whether `path` is `folder` or anything below it, both real paths (realPath). */
-function isInside(path: string, folder: string): boolean {
-  const rel = relative(pathKey(folder), pathKey(path));
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
-
 function filesIn(dir: string): string[] {
   return existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir) : [];
-}
-
-/** The path with symbolic links resolved as far as it exists: a new file's folder may be a link too. */
-function realPath(path: string): string {
-  const absolute = resolve(path);
-  if (existsSync(absolute)) return realpathSync(absolute);
-  const parent = dirname(absolute);
-  return parent === absolute ? absolute : join(realPath(parent), basename(absolute));
 }

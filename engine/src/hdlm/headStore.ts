@@ -8,8 +8,9 @@
 // changed ('rows': a head trained on its labels' tokens only changes those rows of W, so the rest
 // is the model's own head and need not be stored: ~K·H floats instead of V·H), or as a low-rank
 // delta from the model's own head ('lowRank': W = W0 + A·B).
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { realPath } from '../realPath';
 import { pathKey } from '../samePath';
 import type { HeadWeights } from '../arch/head';
 import { architectureFor } from '../arch/registry';
@@ -393,17 +394,6 @@ export function checkHeadsFolder(dir: string, owner: HeadOwner, use: Exclude<Hea
   if (problem !== undefined) throw new Error(`${owner.path}: ${problem}`);
 }
 
-/** A path with its links resolved, as far as it exists (a heads folder a run is about to make does not yet). */
-function realPathSoFar(path: string): string {
-  const abs = resolve(path);
-  try {
-    return realpathSync(abs);
-  } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : join(realPathSoFar(parent), basename(abs));
-  }
-}
-
 /**
  * Why heads folder `dir` must not be used with model folder `modelDir`, or undefined: it is that
  * very folder. A run writes heads (`<head>.json`, `<head>.<digest>.safetensors`) and records
@@ -414,7 +404,7 @@ function realPathSoFar(path: string): string {
  * "heads": "." in a task file kept in it, is the same place.
  */
 export function headsInModelProblem(dir: string, modelDir: string): string | undefined {
-  if (pathKey(realPathSoFar(dir)) !== pathKey(realPathSoFar(modelDir))) return undefined;
+  if (pathKey(realPath(dir)) !== pathKey(realPath(modelDir))) return undefined;
   return `the heads folder ${dir} is the model folder ${modelDir}: runs keep heads and records there, among the model's own files; set "heads" to a folder of its own (a subfolder such as "heads/<task>" will do)`;
 }
 

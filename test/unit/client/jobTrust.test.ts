@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isInside, jobGate, realPath } from '../../../client/src/jobTrust';
+import { isInside, realPath } from '../../../engine/src/realPath';
+import { jobGate } from '../../../client/src/jobTrust';
 
 const proj = join('/work', 'proj');
 const other = join('/work', 'other');

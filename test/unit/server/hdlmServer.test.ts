@@ -256,8 +256,8 @@ test('mistakes of one label: a bad label or level is the request\'s error, named
   assert.throws(() => server.mistakes({ task: '/nonexistent/t.hdlm.json', label: 'dog', level: 2 }), (err: unknown) => err instanceof ResponseError && err.code === ErrorCodes.badRequest && /t\.hdlm\.json/.test(err.message));
 });
 
-test('an engine restarted by a settings change while a job and a request run: the status stays busy with them until they end', async () => {
-  // The model loads of the request wait for the test: the request runs across the restart.
+/** Engines whose model loads wait until the test calls `stopLoad`, which fails them: a request stays under way meanwhile. */
+function gatedLoads(): { gated: EngineFactory; stopLoad: () => void } {
   let stopLoad: () => void = () => undefined;
   const load = new Promise<never>((_, reject) => (stopLoad = () => reject(new Error('load stopped by the test'))));
   load.catch(() => undefined);
@@ -266,6 +266,12 @@ test('an engine restarted by a settings change while a job and a request run: th
     engine.loadModel = () => load;
     return engine;
   };
+  return { gated, stopLoad: () => stopLoad() };
+}
+
+test('an engine restarted by a settings change while a job and a request run: the status stays busy with them until they end', async () => {
+  // The model loads of the request wait for the test: the request runs across the restart.
+  const { gated, stopLoad } = gatedLoads();
   await withStandInCli(
     '',
     async (server, client, task, dir) => {
@@ -312,14 +318,7 @@ test('an engine restarted by a settings change while a job and a request run: th
 
 test('Clear Engine Cache is refused while a job runs and while a request is on the model, and the cache stays as it was', async () => {
   // The request's model load waits for the test, so the request is under way while the cache is asked to clear.
-  let stopLoad: () => void = () => undefined;
-  const load = new Promise<never>((_, reject) => (stopLoad = () => reject(new Error('load stopped by the test'))));
-  load.catch(() => undefined);
-  const gated: EngineFactory = async (o) => {
-    const engine = await Engine.create(o);
-    engine.loadModel = () => load;
-    return engine;
-  };
+  const { gated, stopLoad } = gatedLoads();
   const xdg = process.env['XDG_CACHE_HOME'];
   await withStandInCli(
     '',
